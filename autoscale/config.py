@@ -1,0 +1,96 @@
+"""Typed, frozen configuration, built once from flags and environment and passed in.
+
+No other module reads `os.environ`: the command line builds a `Settings` and hands
+it to the server, which hands what each part needs to that part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+DEFAULT_LISTEN = "127.0.0.1:50051"
+DEFAULT_PROJECT = "default"
+
+
+def default_state_dir() -> Path:
+    """The user's state directory for autoscale (e.g. ~/.local/state/autoscale)."""
+    return Path(platformdirs.user_state_dir("autoscale"))
+
+
+def default_database_url(file_name: str = "autoscale.db") -> str:
+    """A SQLite file under the user's state directory (the directory is created)."""
+    state_dir = default_state_dir()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{state_dir / file_name}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process of autoscale is configured with."""
+
+    listen: str = DEFAULT_LISTEN
+    """HOST:PORT the gRPC server binds; port 0 picks a free one."""
+
+    database_url: str = ""
+    """SQLAlchemy URL of the database; empty means the default SQLite file."""
+
+    metrics_addr: str = ""
+    """Address of MetricsService; empty means this process (when it serves it)."""
+
+    alarm_addr: str = ""
+    """Address of AlarmService; empty means this process (when it serves it)."""
+
+    policy_addr: str = ""
+    """Address of PolicyService; empty means this process (when it serves it)."""
+
+    group_addr: str = ""
+    """Address of GroupService; empty means this process (when it serves it)."""
+
+    project: str = DEFAULT_PROJECT
+    """Project every resource belongs to until authentication lands."""
+
+    peer_timeout: float = 10.0
+    """Deadline, in seconds, of every call to a peer service."""
+
+    max_workers: int = 64
+    """Threads serving gRPC calls in this process."""
+
+    shutdown_grace: float = 10.0
+    """Seconds in-flight calls get to finish on SIGTERM/SIGINT."""
+
+    metrics_retention: float = 7 * 24 * 3600.0
+    """Seconds raw points are kept before the background pruner deletes them."""
+
+    metrics_prune_interval: float = 300.0
+    """Seconds between two prunings of old points."""
+
+    alarm_sweep_interval: float = 10.0
+    """Seconds between two periodic evaluations of every alarm (to notice missing data)."""
+
+    alarm_action_attempts: int = 5
+    """How many times an alarm action is tried before it is given up."""
+
+    alarm_action_backoff: float = 1.0
+    """Seconds before the first retry of a failed action; doubles each retry."""
+
+    alarm_action_timeout: float = 10.0
+    """Seconds a webhook POST may take."""
+
+    compute_driver: str = "local"
+    """Compute driver of GroupService: "local" (processes) or "openstack" (Nova)."""
+
+    openstack_cloud: str = ""
+    """Cloud name in clouds.yaml for the openstack driver (empty: OS_CLOUD / OS_* variables)."""
+
+    reconcile_interval: float = 2.0
+    """Seconds between two passes of the group reconcile loop."""
+
+    instance_log_dir: str = ""
+    """Where the local driver writes each instance's output; empty means the state directory."""
+
+    def resolved_database_url(self, file_name: str = "autoscale.db") -> str:
+        """The database URL, or the default SQLite file when none is set."""
+        return self.database_url or default_database_url(file_name)

@@ -1,0 +1,129 @@
+"""Database access shared by the services: engines, transactions, migrations.
+
+Each service owns its tables and its own alembic history (version table
+`alembic_version_<service>`), so the four services can share one database (as in
+`autoscale up`) or each have their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def _configure_sqlite(engine: Engine, begin: str) -> None:
+    # NOTE: pysqlite's own transaction handling defers BEGIN and never takes the
+    # write lock early; taking it ourselves (BEGIN IMMEDIATE) avoids the
+    # read-then-write upgrade that fails at once with "database is locked".
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql(begin)
+
+
+def create_engine(url: str, *, sqlite_begin: str = "BEGIN IMMEDIATE") -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and explicit BEGINs."""
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _configure_sqlite(engine, sqlite_begin)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Database:
+    """One database: a write path (serialised on SQLite) and a read path."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        self._is_sqlite = url.startswith("sqlite")
+        # On SQLite, readers must not take the write lock, so they get their own pool.
+        self._read_engine = create_engine(url, sqlite_begin="BEGIN") if self._is_sqlite else self.engine
+        self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = sessionmaker(self._read_engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is SQLite (some statements differ)."""
+        return self._is_sqlite
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work is committed on exit (rolled back on error)."""
+        with self._writer() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A session for reads only; nothing it does is committed."""
+        with self._reader() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def migrate(self, migrations_dir: Path, service: str) -> None:
+        """Upgrade `service`'s tables to the newest revision in `migrations_dir`."""
+        with self.engine.begin() as connection:
+            command.upgrade(alembic_config(migrations_dir, service, connection), "head")
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+        if self._read_engine is not self.engine:
+            self._read_engine.dispose()
+
+
+def alembic_config(migrations_dir: Path, service: str, connection: sa.Connection | None = None) -> Config:
+    """An alembic Config for one service's migrations, bound to a connection."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.attributes["version_table"] = f"alembic_version_{service}"
+    config.attributes["connection"] = connection
+    return config
+
+
+def run_alembic_env(context, target_metadata: sa.MetaData) -> None:  # type: ignore[no-untyped-def]
+    """The body of every service's migrations/env.py (online mode only)."""
+    connection = context.config.attributes["connection"]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        version_table=context.config.attributes["version_table"],
+        render_as_batch=connection.dialect.name == "sqlite",
+        include_name=lambda name, type_, parent: type_ != "table" or name in target_metadata.tables,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def schema_differences(database: Database, target_metadata: sa.MetaData) -> list:  # type: ignore[type-arg]
+    """What differs between the migrated database and the models (empty when they agree)."""
+    from alembic.autogenerate import compare_metadata
+
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={"include_name": lambda name, type_, parent: type_ != "table" or name in target_metadata.tables},
+        )
+        return compare_metadata(context, target_metadata)

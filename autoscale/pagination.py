@@ -1,0 +1,53 @@
+"""Opaque page tokens for List methods (AIP-158).
+
+A token encodes the sort key of the last item returned; a List call asks the
+repository for items after it. Tokens are base64 so callers treat them as opaque.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from autoscale.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A validated page request: how many items, and after which sort key."""
+
+    size: int
+    after: Any = None
+
+
+def page_request(page_size: int, page_token: str) -> PageRequest:
+    """Validate page_size and page_token (raising InvalidArgument naming the field)."""
+    if page_size < 0:
+        raise InvalidArgument.field("page_size", f"must be >= 0, got {page_size}")
+    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    if not page_token:
+        return PageRequest(size)
+    try:
+        after = json.loads(base64.urlsafe_b64decode(page_token.encode()).decode())["after"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise InvalidArgument.field("page_token", "is not a token returned by this List method") from None
+    return PageRequest(size, after)
+
+
+def paginate(fetched: list[Any], size: int, sort_key: Any) -> tuple[list[Any], str]:
+    """Split what a repository fetched with `limit=size + 1` into a page and its next token.
+
+    `sort_key(item)` must return a JSON-serialisable key the repository orders by;
+    the token is empty on the last page.
+    """
+    if len(fetched) <= size:
+        return fetched, ""
+    page = fetched[:size]
+    raw = json.dumps({"after": sort_key(page[-1])}).encode()
+    return page, base64.urlsafe_b64encode(raw).decode()

@@ -1,0 +1,174 @@
+"""Server bootstrap shared by `autoscale up` and `autoscale serve SERVICE`.
+
+`create_server(settings, builders)` binds one port, builds each service with the
+addresses of its peers (its own port for the services it serves itself), and adds
+health and reflection. `run_until_signalled` serves until SIGTERM/SIGINT, then
+drains: health goes NOT_SERVING, workers stop, in-flight calls get a grace period.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from autoscale import telemetry
+from autoscale.config import Settings
+from autoscale.database import Database
+from autoscale.errors import ErrorInterceptor
+from autoscale.peers import Peers
+from autoscale.timeutil import Clock, system_clock
+from autoscale.workers import Worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceRegistration:
+    """What a service contributes to a server: its handlers and background workers."""
+
+    name: str
+    """Short name: metrics, alarm, policy or group."""
+    full_name: str
+    """Fully qualified gRPC service name, e.g. autoscale.v1.MetricsService."""
+    add_to_server: Callable[[grpc.Server], None]
+    """Adds the servicer to a grpc.Server."""
+    workers: Sequence[Worker] = field(default_factory=list)
+    """Background loops, started after the server starts and stopped before it stops."""
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a service builder gets: settings, its database, its peers, the clock."""
+
+    settings: Settings
+    database: Database
+    peers: Peers
+    clock: Clock = system_clock
+
+
+ServiceBuilder = Callable[[BuildContext], ServiceRegistration]
+
+
+class Server:
+    """A running gRPC server with the services, health and workers of one process."""
+
+    def __init__(
+        self,
+        grpc_server: grpc.Server,
+        port: int,
+        registrations: Sequence[ServiceRegistration],
+        health_servicer: health.HealthServicer,
+        databases: Sequence[Database],
+        peers: Peers,
+        grace: float,
+    ) -> None:
+        self.grpc_server = grpc_server
+        self.port = port
+        self.registrations = registrations
+        self._health = health_servicer
+        self._databases = databases
+        self._peers = peers
+        self._grace = grace
+
+    def start(self) -> None:
+        """Start serving, then start the background workers."""
+        self.grpc_server.start()
+        for registration in self.registrations:
+            for worker in registration.workers:
+                worker.start()
+
+    def stop(self) -> None:
+        """Drain and stop: NOT_SERVING, workers stopped, in-flight calls finished."""
+        self._health.enter_graceful_shutdown()
+        for registration in self.registrations:
+            for worker in registration.workers:
+                worker.stop()
+        self.grpc_server.stop(self._grace).wait()
+        self._peers.close()
+        for database in self._databases:
+            database.dispose()
+
+    def wait(self) -> None:
+        """Block until the server stops."""
+        self.grpc_server.wait_for_termination()
+
+
+def _peer_address(configured: str, served_here: bool, own_address: str) -> str:
+    if configured:
+        return configured
+    return own_address if served_here else ""
+
+
+def create_server(
+    settings: Settings,
+    builders: Sequence[tuple[str, ServiceBuilder]],
+    *,
+    database_file: str = "autoscale.db",
+    clock: Clock = system_clock,
+) -> tuple[Server, int]:
+    """Build a server for the named services on `settings.listen`; returns (server, port).
+
+    `builders` pairs each short service name with its builder. The services share one
+    database (`settings.database_url`, or the default SQLite file `database_file`).
+    """
+    telemetry.configure_tracing("autoscale-" + "-".join(name for name, _ in builders), os.environ)
+    grpc_server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="grpc"),
+        interceptors=[*telemetry.server_interceptors(), ErrorInterceptor()],
+        options=[("grpc.so_reuseport", 0)],
+    )
+    port = grpc_server.add_insecure_port(settings.listen)
+    if port == 0:
+        raise OSError(f"cannot listen on {settings.listen}")
+    host = settings.listen.rsplit(":", 1)[0]
+    own_address = f"{'127.0.0.1' if host in ('', '0.0.0.0', '[::]') else host}:{port}"
+    served = {name for name, _ in builders}
+    peers = Peers(
+        metrics=_peer_address(settings.metrics_addr, "metrics" in served, own_address),
+        alarm=_peer_address(settings.alarm_addr, "alarm" in served, own_address),
+        policy=_peer_address(settings.policy_addr, "policy" in served, own_address),
+        group=_peer_address(settings.group_addr, "group" in served, own_address),
+        deadline=settings.peer_timeout,
+    )
+    database = Database(settings.resolved_database_url(database_file))
+    context = BuildContext(settings=settings, database=database, peers=peers, clock=clock)
+    registrations = [build(context) for _, build in builders]
+
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, grpc_server)
+    for registration in registrations:
+        registration.add_to_server(grpc_server)
+        health_servicer.set(registration.full_name, health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        [r.full_name for r in registrations] + [health.SERVICE_NAME, reflection.SERVICE_NAME], grpc_server
+    )
+    server = Server(grpc_server, port, registrations, health_servicer, [database], peers, settings.shutdown_grace)
+    return server, port
+
+
+def run_until_signalled(server: Server) -> None:
+    """Serve until SIGTERM or SIGINT, then stop gracefully."""
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.start()
+        stopping.wait()
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,63 @@
+"""Conversions between protobuf times and the plain floats the domain uses.
+
+The domain works in seconds since the epoch (float, UTC) and takes `now` as an
+argument; only servicers and workers read the clock, through `Clock`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from google.protobuf import duration_pb2, timestamp_pb2
+
+from autoscale.validation import Violations
+
+Clock = Callable[[], float]
+"""Returns the current time in seconds since the epoch."""
+
+system_clock: Clock = time.time
+
+
+def to_timestamp(seconds: float | None) -> timestamp_pb2.Timestamp | None:
+    """Seconds since the epoch as a Timestamp (None stays None)."""
+    if seconds is None:
+        return None
+    whole = int(seconds // 1)
+    return timestamp_pb2.Timestamp(seconds=whole, nanos=int(round((seconds - whole) * 1e9)) % 1_000_000_000)
+
+
+def from_timestamp(stamp: timestamp_pb2.Timestamp) -> float:
+    """A Timestamp as seconds since the epoch."""
+    return stamp.seconds + stamp.nanos / 1e9
+
+
+def to_duration(seconds: float) -> duration_pb2.Duration:
+    """Seconds as a Duration."""
+    whole = int(seconds)
+    return duration_pb2.Duration(seconds=whole, nanos=int(round((seconds - whole) * 1e9)))
+
+
+def from_duration(duration: duration_pb2.Duration) -> float:
+    """A Duration as seconds."""
+    return duration.seconds + duration.nanos / 1e9
+
+
+def format_time(seconds: float | None) -> str:
+    """Seconds since the epoch as an ISO 8601 UTC string, for people."""
+    if seconds is None:
+        return "-"
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def check_duration(
+    violations: Violations, field_path: str, duration: duration_pb2.Duration, *, allow_zero: bool
+) -> float:
+    """Validate a set Duration (> 0, or >= 0 when allow_zero) and return it in seconds."""
+    seconds = from_duration(duration)
+    if duration.seconds < 0 or duration.nanos < 0:
+        violations.add(field_path, f"must not be negative, got {seconds}s")
+    elif not allow_zero and seconds == 0:
+        violations.add(field_path, "must be greater than 0s")
+    return seconds

@@ -1,0 +1,351 @@
+import datetime
+
+from autoscale.v1 import common_pb2 as _common_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class InstanceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INSTANCE_STATE_UNSPECIFIED: _ClassVar[InstanceState]
+    INSTANCE_STATE_PENDING: _ClassVar[InstanceState]
+    INSTANCE_STATE_RUNNING: _ClassVar[InstanceState]
+    INSTANCE_STATE_TERMINATING: _ClassVar[InstanceState]
+    INSTANCE_STATE_FAILED: _ClassVar[InstanceState]
+
+class ActivityStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACTIVITY_STATUS_UNSPECIFIED: _ClassVar[ActivityStatus]
+    ACTIVITY_STATUS_IN_PROGRESS: _ClassVar[ActivityStatus]
+    ACTIVITY_STATUS_SUCCEEDED: _ClassVar[ActivityStatus]
+    ACTIVITY_STATUS_FAILED: _ClassVar[ActivityStatus]
+    ACTIVITY_STATUS_CANCELLED: _ClassVar[ActivityStatus]
+    ACTIVITY_STATUS_UNCHANGED: _ClassVar[ActivityStatus]
+INSTANCE_STATE_UNSPECIFIED: InstanceState
+INSTANCE_STATE_PENDING: InstanceState
+INSTANCE_STATE_RUNNING: InstanceState
+INSTANCE_STATE_TERMINATING: InstanceState
+INSTANCE_STATE_FAILED: InstanceState
+ACTIVITY_STATUS_UNSPECIFIED: ActivityStatus
+ACTIVITY_STATUS_IN_PROGRESS: ActivityStatus
+ACTIVITY_STATUS_SUCCEEDED: ActivityStatus
+ACTIVITY_STATUS_FAILED: ActivityStatus
+ACTIVITY_STATUS_CANCELLED: ActivityStatus
+ACTIVITY_STATUS_UNCHANGED: ActivityStatus
+
+class LaunchConfig(_message.Message):
+    __slots__ = ("name", "openstack_server", "create_time", "process")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OPENSTACK_SERVER_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    openstack_server: OpenStackServerSpec
+    create_time: _timestamp_pb2.Timestamp
+    process: ProcessSpec
+    def __init__(self, name: _Optional[str] = ..., openstack_server: _Optional[_Union[OpenStackServerSpec, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., process: _Optional[_Union[ProcessSpec, _Mapping]] = ...) -> None: ...
+
+class ProcessSpec(_message.Message):
+    __slots__ = ("command", "env")
+    class EnvEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    command: _containers.RepeatedScalarFieldContainer[str]
+    env: _containers.ScalarMap[str, str]
+    def __init__(self, command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class OpenStackServerSpec(_message.Message):
+    __slots__ = ("image", "flavor", "key_name", "networks", "security_groups", "user_data", "metadata")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    FLAVOR_FIELD_NUMBER: _ClassVar[int]
+    KEY_NAME_FIELD_NUMBER: _ClassVar[int]
+    NETWORKS_FIELD_NUMBER: _ClassVar[int]
+    SECURITY_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    USER_DATA_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    image: str
+    flavor: str
+    key_name: str
+    networks: _containers.RepeatedScalarFieldContainer[str]
+    security_groups: _containers.RepeatedScalarFieldContainer[str]
+    user_data: str
+    metadata: _containers.ScalarMap[str, str]
+    def __init__(self, image: _Optional[str] = ..., flavor: _Optional[str] = ..., key_name: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., security_groups: _Optional[_Iterable[str]] = ..., user_data: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class Group(_message.Message):
+    __slots__ = ("name", "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "current_capacity", "create_time", "scaling_in_progress")
+    class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LAUNCH_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    MIN_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MAX_SIZE_FIELD_NUMBER: _ClassVar[int]
+    DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SCALING_IN_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    launch_config: str
+    min_size: int
+    max_size: int
+    desired_capacity: int
+    cooldown: _duration_pb2.Duration
+    tags: _containers.ScalarMap[str, str]
+    current_capacity: int
+    create_time: _timestamp_pb2.Timestamp
+    scaling_in_progress: bool
+    def __init__(self, name: _Optional[str] = ..., launch_config: _Optional[str] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., current_capacity: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scaling_in_progress: _Optional[bool] = ...) -> None: ...
+
+class CreateLaunchConfigRequest(_message.Message):
+    __slots__ = ("launch_config_id", "launch_config")
+    LAUNCH_CONFIG_ID_FIELD_NUMBER: _ClassVar[int]
+    LAUNCH_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    launch_config_id: str
+    launch_config: LaunchConfig
+    def __init__(self, launch_config_id: _Optional[str] = ..., launch_config: _Optional[_Union[LaunchConfig, _Mapping]] = ...) -> None: ...
+
+class CreateLaunchConfigResponse(_message.Message):
+    __slots__ = ("launch_config",)
+    LAUNCH_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    launch_config: LaunchConfig
+    def __init__(self, launch_config: _Optional[_Union[LaunchConfig, _Mapping]] = ...) -> None: ...
+
+class GetLaunchConfigRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetLaunchConfigResponse(_message.Message):
+    __slots__ = ("launch_config",)
+    LAUNCH_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    launch_config: LaunchConfig
+    def __init__(self, launch_config: _Optional[_Union[LaunchConfig, _Mapping]] = ...) -> None: ...
+
+class ListLaunchConfigsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListLaunchConfigsResponse(_message.Message):
+    __slots__ = ("launch_configs", "next_page_token")
+    LAUNCH_CONFIGS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    launch_configs: _containers.RepeatedCompositeFieldContainer[LaunchConfig]
+    next_page_token: str
+    def __init__(self, launch_configs: _Optional[_Iterable[_Union[LaunchConfig, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DeleteLaunchConfigRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteLaunchConfigResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CreateGroupRequest(_message.Message):
+    __slots__ = ("group_id", "group")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    group: Group
+    def __init__(self, group_id: _Optional[str] = ..., group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
+
+class CreateGroupResponse(_message.Message):
+    __slots__ = ("group",)
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    group: Group
+    def __init__(self, group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
+
+class GetGroupRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetGroupResponse(_message.Message):
+    __slots__ = ("group",)
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    group: Group
+    def __init__(self, group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
+
+class ListGroupsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListGroupsResponse(_message.Message):
+    __slots__ = ("groups", "next_page_token")
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    groups: _containers.RepeatedCompositeFieldContainer[Group]
+    next_page_token: str
+    def __init__(self, groups: _Optional[_Iterable[_Union[Group, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateGroupRequest(_message.Message):
+    __slots__ = ("group", "update_mask")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    group: Group
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, group: _Optional[_Union[Group, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateGroupResponse(_message.Message):
+    __slots__ = ("group",)
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    group: Group
+    def __init__(self, group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
+
+class DeleteGroupRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteGroupResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class AdjustRequest(_message.Message):
+    __slots__ = ("name", "adjustment_type", "adjustment", "min_adjustment_step", "cause", "request_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
+    MIN_ADJUSTMENT_STEP_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    adjustment_type: _common_pb2.AdjustmentType
+    adjustment: int
+    min_adjustment_step: int
+    cause: str
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class AdjustResponse(_message.Message):
+    __slots__ = ("previous_capacity", "desired_capacity", "activity")
+    PREVIOUS_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    previous_capacity: int
+    desired_capacity: int
+    activity: Activity
+    def __init__(self, previous_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ...) -> None: ...
+
+class Instance(_message.Message):
+    __slots__ = ("name", "server_id", "state", "create_time", "state_reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SERVER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATE_REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    server_id: str
+    state: InstanceState
+    create_time: _timestamp_pb2.Timestamp
+    state_reason: str
+    def __init__(self, name: _Optional[str] = ..., server_id: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_reason: _Optional[str] = ...) -> None: ...
+
+class ListInstancesRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListInstancesResponse(_message.Message):
+    __slots__ = ("instances", "next_page_token")
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    instances: _containers.RepeatedCompositeFieldContainer[Instance]
+    next_page_token: str
+    def __init__(self, instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class Activity(_message.Message):
+    __slots__ = ("name", "cause", "from_capacity", "to_capacity", "start_time", "end_time", "status", "status_message")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    FROM_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    TO_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    cause: str
+    from_capacity: int
+    to_capacity: int
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    status: ActivityStatus
+    status_message: str
+    def __init__(self, name: _Optional[str] = ..., cause: _Optional[str] = ..., from_capacity: _Optional[int] = ..., to_capacity: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[ActivityStatus, str]] = ..., status_message: _Optional[str] = ...) -> None: ...
+
+class ListActivitiesRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListActivitiesResponse(_message.Message):
+    __slots__ = ("activities", "next_page_token")
+    ACTIVITIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    activities: _containers.RepeatedCompositeFieldContainer[Activity]
+    next_page_token: str
+    def __init__(self, activities: _Optional[_Iterable[_Union[Activity, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetActivityRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetActivityResponse(_message.Message):
+    __slots__ = ("activity",)
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    activity: Activity
+    def __init__(self, activity: _Optional[_Union[Activity, _Mapping]] = ...) -> None: ...

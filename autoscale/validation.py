@@ -1,0 +1,99 @@
+"""Field rules shared by every service: ids, resource names, enums, durations.
+
+A `Violations` collects every broken rule of a request so that the caller learns
+all of them at once, then raises one `InvalidArgument`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from autoscale.errors import FieldViolation, InvalidArgument
+
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+ID_RULE = "must match ^[a-z][a-z0-9-]{0,62}$ (a lower-case letter, then up to 62 lower-case letters, digits or '-')"
+
+
+@dataclass
+class Violations:
+    """Collects field violations; `raise_if_any` raises them as one InvalidArgument."""
+
+    items: list[FieldViolation] = field(default_factory=list)
+
+    def add(self, field_path: str, description: str) -> None:
+        """Record that `field_path` breaks the rule `description`."""
+        self.items.append(FieldViolation(field_path, description))
+
+    def check(self, ok: bool, field_path: str, description: str) -> bool:
+        """Record a violation unless `ok`; returns `ok`."""
+        if not ok:
+            self.add(field_path, description)
+        return ok
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        """Raise InvalidArgument with every violation recorded, if any."""
+        if self.items:
+            raise InvalidArgument(self.items)
+
+
+def check_id(violations: Violations, field_path: str, value: str) -> None:
+    """A caller-chosen id: ^[a-z][a-z0-9-]{0,62}$."""
+    if not value:
+        violations.add(field_path, "is required; " + ID_RULE)
+    elif not ID_PATTERN.match(value):
+        violations.add(field_path, f"{value!r} {ID_RULE}")
+
+
+def parse_name(field_path: str, name: str, collection: str) -> str:
+    """Return the id of `{collection}/{id}`, or raise InvalidArgument naming the field."""
+    prefix = collection + "/"
+    if not name:
+        raise InvalidArgument.field(field_path, f"is required; expected {collection}/{{id}}")
+    if not name.startswith(prefix) or not ID_PATTERN.match(name[len(prefix):]):
+        raise InvalidArgument.field(field_path, f"{name!r} is not a valid name; expected {collection}/{{id}} with {{id}} that {ID_RULE}")
+    return name[len(prefix):]
+
+
+def try_parse_name(violations: Violations, field_path: str, name: str, collection: str) -> str | None:
+    """Like parse_name, recording the violation instead of raising."""
+    try:
+        return parse_name(field_path, name, collection)
+    except InvalidArgument as error:
+        violations.items.extend(error.violations)
+        return None
+
+
+def check_enum(violations: Violations, field_path: str, value: int, enum_type) -> None:  # type: ignore[no-untyped-def]
+    """An enum field that must be set to a known value other than *_UNSPECIFIED."""
+    known = {v.number for v in enum_type.DESCRIPTOR.values}
+    if value == 0:
+        violations.add(field_path, f"is required; one of {', '.join(enum_type.keys()[1:])}")
+    elif value not in known:
+        violations.add(field_path, f"{value} is not a known value; one of {', '.join(enum_type.keys()[1:])}")
+
+
+def check_finite(violations: Violations, field_path: str, value: float) -> None:
+    """A number that must be finite (no NaN or infinity)."""
+    violations.check(math.isfinite(value), field_path, f"must be a finite number, got {value}")
+
+
+def check_page_size(violations: Violations, page_size: int, field_path: str = "page_size") -> None:
+    """page_size: 0 (the default) or positive."""
+    violations.check(page_size >= 0, field_path, f"must be >= 0, got {page_size}")
+
+
+def check_action_target(violations: Violations, field_path: str, target: str) -> None:
+    """An alarm action: `policies/{id}` or an http(s) URL with a host."""
+    if target.startswith("policies/"):
+        if not ID_PATTERN.match(target[len("policies/"):]):
+            violations.add(field_path, f"{target!r} is not a valid policy name; expected policies/{{id}} with {{id}} that {ID_RULE}")
+        return
+    parsed = urlparse(target)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        violations.add(field_path, f"{target!r} must be policies/{{id}} or an http(s) URL")

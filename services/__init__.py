@@ -1,0 +1,1 @@
+"""The four services of autoscale, one package each: metrics, alarm, policy, group."""

@@ -1,0 +1,74 @@
+"""Fixtures shared by every test tier: databases and in-process servers.
+
+Storage tests take `database_url`, which runs them on a fresh SQLite file always
+and on PostgreSQL (127.0.0.1:5432, database `test`, user `root`) when it is
+reachable, each test in a schema of its own; AUTOSCALE_TEST_POSTGRES_URL overrides
+the server's URL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+POSTGRES_URL = os.environ.get("AUTOSCALE_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+
+
+def _postgres_unreachable_reason() -> str | None:
+    try:
+        engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        engine.dispose()
+    except Exception as error:  # any failure to connect means: skip, and say why
+        return f"PostgreSQL not reachable at {POSTGRES_URL}: {type(error).__name__}: {str(error).splitlines()[0]}"
+    return None
+
+
+_POSTGRES_SKIP_REASON: list[str | None] = []
+
+
+def postgres_skip_reason() -> str | None:
+    """Why PostgreSQL tests are skipped (None when the server is reachable); probed once."""
+    if not _POSTGRES_SKIP_REASON:
+        _POSTGRES_SKIP_REASON.append(_postgres_unreachable_reason())
+    return _POSTGRES_SKIP_REASON[0]
+
+
+@contextmanager
+def postgres_schema_url() -> Iterator[str]:
+    """A URL whose connections use a fresh schema of their own, dropped afterwards."""
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A fresh, empty database: a SQLite file, then PostgreSQL when reachable."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    reason = postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    with postgres_schema_url() as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """A fresh SQLite file, for tests that need one database kind only."""
+    return f"sqlite:///{tmp_path / 'test.db'}"
