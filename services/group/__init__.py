@@ -1,0 +1,1 @@
+"""GroupService: launch configs, groups, instances through a compute driver, scaling activities."""

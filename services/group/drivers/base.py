@@ -1,0 +1,91 @@
+"""The compute-driver interface the group reconcile loop talks to.
+
+A driver knows how to start, inspect and stop one kind of instance. Errors of the
+cloud or the OS are translated into `DriverError` here, at the boundary, so the
+reconcile loop never sees an SDK exception.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class DriverError(Exception):
+    """The driver could not do what was asked; the message says why, for people."""
+
+
+class ServerStatus(enum.Enum):
+    """What a driver reports of one server."""
+
+    PENDING = "pending"
+    """Being created; not yet in service."""
+    RUNNING = "running"
+    """In service."""
+    FAILED = "failed"
+    """Died or failed to start; it should be removed and replaced."""
+    GONE = "gone"
+    """No longer exists (terminated, or never found)."""
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """A server's status and, for people, why it is in it (e.g. an exit code)."""
+
+    status: ServerStatus
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """A local process: the program and arguments, and extra environment."""
+
+    command: Sequence[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OpenStackServerSpec:
+    """A Nova server to boot."""
+
+    image: str
+    flavor: str
+    key_name: str = ""
+    networks: Sequence[str] = ()
+    security_groups: Sequence[str] = ()
+    user_data: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """Everything a driver needs to start one instance of a group."""
+
+    group_id: str
+    """The group's id (e.g. "web"), passed to the instance as AUTOSCALE_GROUP."""
+    instance_id: str
+    """The instance's id (unique in the group), passed as AUTOSCALE_INSTANCE."""
+    metrics_addr: str
+    """Where the instance's workload reports samples, passed as AUTOSCALE_METRICS_ADDR."""
+    process: ProcessSpec | None = None
+    """Set for the local driver."""
+    openstack_server: OpenStackServerSpec | None = None
+    """Set for the OpenStack driver."""
+
+
+class ComputeDriver(Protocol):
+    """Starts, inspects and stops instances of one kind. Implementations are thread-safe."""
+
+    def launch(self, request: LaunchRequest) -> str:
+        """Start one instance and return its server id (opaque to the caller).
+
+        Raises DriverError when it cannot be started.
+        """
+
+    def state(self, server_id: str) -> ServerState:
+        """The current state of a server started by `launch` (GONE when it no longer exists)."""
+
+    def terminate(self, server_id: str) -> None:
+        """Stop and remove a server; idempotent (a GONE server is fine). Raises DriverError."""
