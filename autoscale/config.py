@@ -79,9 +79,6 @@ class Settings:
     alarm_action_timeout: float = 10.0
     """Seconds a webhook POST may take."""
 
-    compute_driver: str = "local"
-    """Compute driver of GroupService: "local" (processes) or "openstack" (Nova)."""
-
     openstack_cloud: str = ""
     """Cloud name in clouds.yaml for the openstack driver (empty: OS_CLOUD / OS_* variables)."""
 

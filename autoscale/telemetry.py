@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import grpc
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.instrumentation.grpc import client_interceptor, server_interceptor
+from opentelemetry.instrumentation.grpc import client_interceptor, intercept_channel, server_interceptor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
@@ -61,7 +61,9 @@ def server_interceptors() -> list[grpc.ServerInterceptor]:
 
 def instrument_channel(channel: grpc.Channel) -> grpc.Channel:
     """A channel whose calls carry the current trace context in their metadata."""
-    return grpc.intercept_channel(channel, client_interceptor())
+    # NOTE: OTel's client interceptor is of its own grpcext type, which only its
+    # own intercept_channel accepts (grpc.intercept_channel raises TypeError).
+    return intercept_channel(channel, client_interceptor())
 
 
 def capture_context() -> otel_context.Context:

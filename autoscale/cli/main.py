@@ -1,0 +1,27 @@
+"""Entry point of the `autoscale` command."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from autoscale.cli.server_commands import serve, up
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--log-level", envvar="AUTOSCALE_LOG_LEVEL", default="WARNING", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.version_option(package_name="autoscale")
+def cli(log_level: str) -> None:
+    """autoscale: metrics, alarms, scaling policies and groups as four gRPC services."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+cli.add_command(up)
+cli.add_command(serve)
+
+
+def main() -> None:
+    """Run the command line."""
+    cli()

@@ -1,0 +1,91 @@
+"""`autoscale up` and `autoscale serve SERVICE`: run the services."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from autoscale.config import DEFAULT_LISTEN, Settings
+from autoscale.server import create_server, run_until_signalled
+from services.registry import SERVICE_NAMES, builders
+
+log = logging.getLogger("autoscale")
+
+
+def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by `up` and `serve`; each also reads AUTOSCALE_<FLAG>."""
+    options = [
+        click.option("--database-url", envvar="AUTOSCALE_DATABASE_URL", default="",
+                     help="SQLAlchemy URL (default: a SQLite file under the user's state directory)."),
+        click.option("--project", envvar="AUTOSCALE_PROJECT", default="default", show_default=True,
+                     help="Project the resources belong to."),
+        click.option("--metrics-retention", envvar="AUTOSCALE_METRICS_RETENTION", type=float, default=7 * 24 * 3600.0,
+                     show_default=True, help="Seconds raw points are kept."),
+        click.option("--alarm-sweep-interval", envvar="AUTOSCALE_ALARM_SWEEP_INTERVAL", type=float, default=10.0,
+                     show_default=True, help="Seconds between two evaluations of every alarm."),
+        click.option("--reconcile-interval", envvar="AUTOSCALE_RECONCILE_INTERVAL", type=float, default=2.0,
+                     show_default=True, help="Seconds between two passes of the group reconcile loop."),
+        click.option("--openstack-cloud", envvar="AUTOSCALE_OPENSTACK_CLOUD", default="",
+                     help="clouds.yaml entry for launch configs with an OpenStack server."),
+        click.option("--instance-log-dir", envvar="AUTOSCALE_INSTANCE_LOG_DIR", default="",
+                     help="Where local-process instances write their output."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _settings(listen: str, **values: Any) -> Settings:
+    return Settings(
+        listen=listen,
+        database_url=values["database_url"],
+        metrics_addr=values.get("metrics_addr") or "",
+        alarm_addr=values.get("alarm_addr") or "",
+        policy_addr=values.get("policy_addr") or "",
+        group_addr=values.get("group_addr") or "",
+        project=values["project"],
+        metrics_retention=values["metrics_retention"],
+        alarm_sweep_interval=values["alarm_sweep_interval"],
+        reconcile_interval=values["reconcile_interval"],
+        openstack_cloud=values["openstack_cloud"],
+        instance_log_dir=values["instance_log_dir"],
+    )
+
+
+def _serve(settings: Settings, names: tuple[str, ...], database_file: str) -> None:
+    try:
+        server, port = create_server(settings, builders(names), database_file=database_file)
+    except OSError as error:
+        raise click.ClickException(str(error)) from error
+    host = settings.listen.rsplit(":", 1)[0]
+    log.info("serving %s on %s:%d", ", ".join(names), host, port)
+    click.echo(f"autoscale: serving {', '.join(names)} on {host}:{port}", err=True)
+    sys.stderr.flush()
+    run_until_signalled(server)
+    click.echo("autoscale: stopped", err=True)
+
+
+@click.command()
+@click.option("--listen", envvar="AUTOSCALE_LISTEN", default=DEFAULT_LISTEN, show_default=True,
+              help="HOST:PORT to serve the whole mesh on.")
+@_tuning_options
+def up(listen: str, **values: Any) -> None:
+    """Run the four services, reflection and health in one process on one port."""
+    _serve(_settings(listen, **values), SERVICE_NAMES, "autoscale.db")
+
+
+@click.command()
+@click.argument("service", type=click.Choice(SERVICE_NAMES))
+@click.option("--listen", envvar="AUTOSCALE_LISTEN", required=True, help="HOST:PORT to serve on.")
+@click.option("--metrics-addr", envvar="AUTOSCALE_METRICS_ADDR", default="", help="Address of MetricsService.")
+@click.option("--alarm-addr", envvar="AUTOSCALE_ALARM_ADDR", default="", help="Address of AlarmService.")
+@click.option("--policy-addr", envvar="AUTOSCALE_POLICY_ADDR", default="", help="Address of PolicyService.")
+@click.option("--group-addr", envvar="AUTOSCALE_GROUP_ADDR", default="", help="Address of GroupService.")
+@_tuning_options
+def serve(service: str, listen: str, **values: Any) -> None:
+    """Run one service alone, for independent deployment."""
+    _serve(_settings(listen, **values), (service,), f"{service}.db")

@@ -1,0 +1,77 @@
+"""Field rules shared by the services."""
+
+import math
+
+import pytest
+
+from autoscale.errors import InvalidArgument
+from autoscale.v1 import common_pb2
+from autoscale.validation import Violations, check_action_target, check_enum, check_finite, check_id, parse_name
+
+
+@pytest.mark.parametrize("value", ["web", "a", "web-2", "a" + "b" * 62])
+def test_valid_ids_pass(value):
+    violations = Violations()
+    check_id(violations, "group_id", value)
+    assert not violations
+
+
+@pytest.mark.parametrize("value", ["", "Web", "2web", "web_2", "-web", "a" + "b" * 63, "web/x"])
+def test_invalid_ids_name_the_field_and_the_rule(value):
+    violations = Violations()
+    check_id(violations, "group_id", value)
+    assert violations.items[0].field == "group_id"
+    assert "^[a-z][a-z0-9-]{0,62}$" in violations.items[0].description
+
+
+def test_parse_name_returns_the_id():
+    assert parse_name("name", "groups/web", "groups") == "web"
+
+
+@pytest.mark.parametrize("name", ["", "web", "groups/", "policies/web", "groups/Web", "groups/web/x"])
+def test_parse_name_rejects_malformed_names_naming_the_field(name):
+    with pytest.raises(InvalidArgument) as raised:
+        parse_name("policy.group", name, "groups")
+    assert raised.value.violations[0].field == "policy.group"
+
+
+@pytest.mark.parametrize(("value", "ok"), [(0, False), (1, True), (5, True), (99, False)])
+def test_enums_must_be_set_and_known(value, ok):
+    violations = Violations()
+    check_enum(violations, "statistic", value, common_pb2.Statistic)
+    assert (not violations) is ok
+
+
+@pytest.mark.parametrize(("value", "ok"), [(1.5, True), (math.nan, False), (math.inf, False), (-math.inf, False)])
+def test_numbers_must_be_finite(value, ok):
+    violations = Violations()
+    check_finite(violations, "series[0].points[0].value", value)
+    assert (not violations) is ok
+
+
+@pytest.mark.parametrize(
+    ("target", "ok"),
+    [
+        ("policies/scale-out", True),
+        ("https://hooks.example.com/alarm", True),
+        ("http://127.0.0.1:8080/x", True),
+        ("policies/Scale", False),
+        ("groups/web", False),
+        ("ftp://example.com", False),
+        ("http://", False),
+        ("", False),
+    ],
+)
+def test_action_targets_are_policies_or_http_urls(target, ok):
+    violations = Violations()
+    check_action_target(violations, "alarm.alarm_actions[0]", target)
+    assert (not violations) is ok
+
+
+def test_violations_raise_all_at_once():
+    violations = Violations()
+    violations.add("a", "bad")
+    violations.add("b", "worse")
+    with pytest.raises(InvalidArgument) as raised:
+        violations.raise_if_any()
+    assert [v.field for v in raised.value.violations] == ["a", "b"]
