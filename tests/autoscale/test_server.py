@@ -21,6 +21,7 @@ class RaisingMetrics(metrics_pb2_grpc.MetricsServiceServicer):
 
     def __init__(self) -> None:
         self.release = threading.Event()
+        self.entered = threading.Event()
 
     def PutSamples(self, request, context):
         raise InvalidArgument.field("series[0].metric", "is required")
@@ -29,6 +30,7 @@ class RaisingMetrics(metrics_pb2_grpc.MetricsServiceServicer):
         raise NotFound("metrics/x")
 
     def GetStatistics(self, request, context):
+        self.entered.set()
         self.release.wait(5)
         return metrics_pb2.GetStatisticsResponse()
 
@@ -95,6 +97,7 @@ def test_stop_lets_in_flight_calls_finish(sqlite_url):
     with running_server([("metrics", fake_builder(servicer))], Settings(database_url=sqlite_url)) as (server, channel):
         stub = metrics_pb2_grpc.MetricsServiceStub(channel)
         future = stub.GetStatistics.future(metrics_pb2.GetStatisticsRequest(), timeout=10)
+        assert servicer.entered.wait(5)
         stopper = threading.Thread(target=server.stop)
         threading.Timer(0.3, servicer.release.set).start()
         stopper.start()
