@@ -18,6 +18,16 @@ def cli(log_level: str) -> None:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+@cli.command()
+def demo() -> None:
+    """Watch a group of local processes scale out and back in under load (about a minute)."""
+    from rich.console import Console
+
+    from autoscale.demo.runner import run_demo
+
+    raise SystemExit(run_demo(Console()))
+
+
 cli.add_command(up)
 cli.add_command(serve)
 

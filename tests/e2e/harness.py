@@ -1,0 +1,140 @@
+"""Real `autoscale` processes and the real grpcurl binary, for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+BIN_DIR = Path(sys.executable).parent
+AUTOSCALE = str(BIN_DIR / "autoscale")
+GRPCURL = str(BIN_DIR / "grpcurl")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class GrpcurlError(Exception):
+    """grpcurl reported a failed call: its status code name and message."""
+
+    def __init__(self, code: str, message: str, output: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.output = output
+
+
+def grpcurl(address: str, method: str, body: dict[str, Any] | None = None, *, timeout: float = 20) -> dict[str, Any]:
+    """Call `method` (e.g. autoscale.v1.GroupService/GetGroup) through reflection; the JSON answer."""
+    args = [GRPCURL, "-plaintext", "-format-error", "-max-time", str(timeout)]
+    if body is not None:
+        args += ["-d", json.dumps(body)]
+    completed = subprocess.run([*args, address, method], capture_output=True, text=True, timeout=timeout + 10)
+    if completed.returncode != 0:
+        output = completed.stdout + completed.stderr
+        try:
+            error = json.loads(completed.stdout or completed.stderr)
+        except json.JSONDecodeError:
+            raise GrpcurlError("UNKNOWN", completed.stderr.strip(), output) from None
+        raise GrpcurlError(_CODE_NAMES.get(error.get("code", 2), "UNKNOWN"), error.get("message", ""), output)
+    return json.loads(completed.stdout) if completed.stdout.strip() else {}
+
+
+_CODE_NAMES = {
+    1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND", 6: "ALREADY_EXISTS",
+    7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION", 10: "ABORTED", 11: "OUT_OF_RANGE",
+    12: "UNIMPLEMENTED", 13: "INTERNAL", 14: "UNAVAILABLE", 15: "DATA_LOSS", 16: "UNAUTHENTICATED",
+}
+
+
+def grpcurl_list(address: str) -> set[str]:
+    """The services the server at `address` lists through reflection."""
+    completed = subprocess.run([GRPCURL, "-plaintext", address, "list"], capture_output=True, text=True, timeout=20, check=True)
+    return set(completed.stdout.split())
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
+    """Poll `condition` until it returns something truthy; fail with `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+            if result:
+                return result
+        except (GrpcurlError, grpc.RpcError) as error:
+            last_error = error
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+def wait_healthy(address: str, timeout: float = 30) -> None:
+    """Wait until the server at `address` answers SERVING for ""."""
+    with grpc.insecure_channel(address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+
+        def serving() -> bool:
+            response = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+            return response.status == health_pb2.HealthCheckResponse.SERVING
+
+        wait_until(serving, timeout, f"{address} to be healthy")
+
+
+class AutoscaleProcess:
+    """One running `autoscale` process; its output goes to a log file."""
+
+    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [AUTOSCALE, "--log-level", "INFO", *args],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+
+    def log(self) -> str:
+        """What the process printed so far."""
+        return self.log_path.read_text()
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> int:
+        """Send `sig` and wait for the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise AssertionError(f"autoscale did not exit within {timeout}s of {sig.name}:\n{self.log()}") from None
+        self._log.close()
+        return self.process.returncode
+
+
+@contextmanager
+def autoscale(args: list[str], log_path: Path, address: str, env: dict[str, str] | None = None) -> Iterator[AutoscaleProcess]:
+    """Start `autoscale ARGS`, wait until `address` is healthy, stop it with SIGTERM afterwards."""
+    process = AutoscaleProcess(args, log_path, env)
+    try:
+        try:
+            wait_healthy(address)
+        except AssertionError:
+            raise AssertionError(f"autoscale {' '.join(args)} did not become healthy:\n{process.log()}") from None
+        yield process
+    finally:
+        process.stop()
