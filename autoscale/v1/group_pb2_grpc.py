@@ -141,7 +141,7 @@ class GroupServiceServicer:
 
     def CreateGroup(self, request, context):
         """Creates a group and starts its instances. Errors: INVALID_ARGUMENT
-        (bad id, sizes), ALREADY_EXISTS, FAILED_PRECONDITION (no such launch config).
+        (bad id, sizes), ALREADY_EXISTS, NOT_FOUND (no such launch config).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -164,8 +164,8 @@ class GroupServiceServicer:
     def UpdateGroup(self, request, context):
         """Changes min_size, max_size, desired_capacity, cooldown, tags or the
         launch config (fields named in update_mask; all when empty). A change of
-        desired capacity is an activity. Errors: INVALID_ARGUMENT, NOT_FOUND,
-        FAILED_PRECONDITION.
+        desired capacity is an activity. Errors: INVALID_ARGUMENT, NOT_FOUND
+        (the group or the new launch config).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

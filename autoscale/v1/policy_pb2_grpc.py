@@ -80,7 +80,7 @@ class PolicyServiceServicer:
 
     def CreatePolicy(self, request, context):
         """Creates a policy; its group must exist. Errors: INVALID_ARGUMENT,
-        ALREADY_EXISTS, FAILED_PRECONDITION (the group does not exist).
+        ALREADY_EXISTS, NOT_FOUND (the group does not exist).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -102,7 +102,7 @@ class PolicyServiceServicer:
 
     def UpdatePolicy(self, request, context):
         """Changes the fields named in update_mask (all updatable fields when
-        empty). Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION.
+        empty). Errors: INVALID_ARGUMENT, NOT_FOUND (the policy or its new group).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
