@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint generate
+.PHONY: setup demo test lint breaking generate
 
 $(BIN)/autoscale: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,15 +16,19 @@ setup: $(BIN)/autoscale
 demo: setup
 	$(BIN)/autoscale demo
 
-test: setup
+test: setup lint breaking
 	$(BIN)/python scripts/gen_protos.py --check
-	$(BIN)/ruff check .
-	$(BIN)/buf lint
 	$(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/buf lint
+
+# The protos must stay compatible with the previous commit's (when it had any).
+breaking: setup
+	@if git cat-file -e HEAD~1:buf.yaml 2>/dev/null; then \
+		$(BIN)/buf breaking --against '.git#ref=HEAD~1' && echo "buf breaking: compatible with HEAD~1"; \
+	else echo "buf breaking: no earlier commit with protos to compare with"; fi
 
 generate: setup
 	$(BIN)/python scripts/gen_protos.py
