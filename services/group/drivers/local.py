@@ -1,0 +1,225 @@
+"""The local process driver: each instance is a child process of the group service.
+
+A server id is "<pid>-<start time>", the start time being the process's start in
+clock ticks since boot (field 22 of /proc/<pid>/stat). Together they name one process
+for as long as the machine runs, so an id stored before a restart of the service
+still finds its process afterwards, and a pid the kernel has given to another
+process since is never mistaken for (or killed as) the instance. Where /proc is
+absent the id is the pid alone, with no such protection.
+
+Instances run in a session of their own: a Ctrl-C in the service's terminal does
+not reach them, and they outlive the service, as the group's state says they should.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.group.drivers.base import DriverError, LaunchRequest, ServerState, ServerStatus
+
+_SERVER_ID = re.compile(r"^(?P<pid>[1-9][0-9]*)(?:-(?P<start>[0-9]+))?$")
+_SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
+_POLL_INTERVAL = 0.02
+_PROCESS_GONE = "process is gone"
+
+
+@dataclass(frozen=True)
+class _ProcStat:
+    """What /proc/<pid>/stat says of a process that this driver cares about."""
+
+    state: str
+    parent_pid: int
+    start_time: str
+
+
+def _read_proc_stat(pid: int) -> _ProcStat | None:
+    """The process's /proc stat line, or None when there is no such process."""
+    try:
+        line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may itself hold spaces and
+    # parentheses, so the fields after it are found from the last ")".
+    fields = line[line.rindex(")") + 2 :].split()
+    return _ProcStat(state=fields[0], parent_pid=int(fields[1]), start_time=fields[19])
+
+
+def _exit_reason(returncode: int) -> str:
+    """Words for a Popen return code (negative: killed by that signal)."""
+    if returncode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exited with status {returncode}"
+
+
+class LocalProcessDriver:
+    """Starts each instance as a local process, its output appended to `log_dir/<group>/<instance>.log`."""
+
+    def __init__(self, log_dir: Path, terminate_grace: float = 5.0) -> None:
+        """`terminate_grace`: seconds a process has to exit after SIGTERM before it gets SIGKILL."""
+        self._log_dir = Path(log_dir)
+        self._terminate_grace = terminate_grace
+        self._has_proc = Path("/proc/self/stat").exists()
+        self._lock = threading.Lock()
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        """Server id -> the children this driver started; polling them reaps them."""
+
+    def launch(self, request: LaunchRequest) -> str:
+        """Start the request's process; its server id is returned. Raises DriverError."""
+        spec = request.process
+        if spec is None:
+            raise DriverError(f"instance {request.instance_id} of group {request.group_id} has no process to run")
+        command = list(spec.command)
+        if not command:
+            raise DriverError("the process command is empty")
+        for what, value in (("group id", request.group_id), ("instance id", request.instance_id)):
+            if not _SAFE_FILE_NAME.match(value):
+                raise DriverError(f"the {what} {value!r} cannot name a log file")
+        log_path = self._log_dir / request.group_id / f"{request.instance_id}.log"
+        try:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_file = log_path.open("ab")
+        except OSError as error:
+            raise DriverError(f"cannot open the log file {log_path}: {error.strerror or error}") from error
+        # The instance inherits the service's environment (PATH, HOME, ...) like any child
+        # process would; the AUTOSCALE_* variables are set last so a spec cannot fake them.
+        env = {
+            **os.environ,
+            **spec.env,
+            "AUTOSCALE_GROUP": request.group_id,
+            "AUTOSCALE_INSTANCE": request.instance_id,
+            "AUTOSCALE_METRICS_ADDR": request.metrics_addr,
+        }
+        try:
+            with log_file:
+                child = subprocess.Popen(
+                    command,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+        except OSError as error:
+            raise DriverError(f"cannot start {command[0]!r}: {error.strerror or error}") from error
+        server_id = self._server_id(child.pid)
+        with self._lock:
+            self._children[server_id] = child
+        return server_id
+
+    def state(self, server_id: str) -> ServerState:
+        """RUNNING while the process lives; FAILED once it has exited; GONE for an id this driver cannot have made."""
+        parsed = _SERVER_ID.match(server_id)
+        if parsed is None:
+            return ServerState(ServerStatus.GONE, f"not a local process id: {server_id!r}")
+        with self._lock:
+            child = self._children.get(server_id)
+        if child is not None:
+            returncode = child.poll()
+            if returncode is None:
+                return ServerState(ServerStatus.RUNNING)
+            return ServerState(ServerStatus.FAILED, _exit_reason(returncode))
+        if self._is_alive(int(parsed["pid"]), parsed["start"]):
+            return ServerState(ServerStatus.RUNNING)
+        return ServerState(ServerStatus.FAILED, _PROCESS_GONE)
+
+    def terminate(self, server_id: str) -> None:
+        """SIGTERM to the process's group, SIGKILL after the grace period; a process that is gone already is fine."""
+        parsed = _SERVER_ID.match(server_id)
+        if parsed is None:
+            return
+        pid, start_time = int(parsed["pid"]), parsed["start"]
+        with self._lock:
+            child = self._children.get(server_id)
+        if child is not None:
+            self._terminate_child(child)
+            with self._lock:
+                self._children.pop(server_id, None)
+        else:
+            self._terminate_adopted(pid, start_time)
+
+    def _server_id(self, pid: int) -> str:
+        if not self._has_proc:
+            return str(pid)
+        stat = _read_proc_stat(pid)
+        if stat is None:
+            # Unreachable for an unreaped child: its /proc entry stays until it is reaped.
+            raise DriverError(f"the process {pid} vanished before it could be identified")
+        return f"{pid}-{stat.start_time}"
+
+    def _terminate_child(self, child: subprocess.Popen[bytes]) -> None:
+        """Stop a child of this driver; until it is reaped its pid cannot be reused, so signalling it is safe."""
+        if child.poll() is not None:
+            return
+        _signal_group(child.pid, signal.SIGTERM)
+        try:
+            child.wait(timeout=self._terminate_grace)
+        except subprocess.TimeoutExpired:
+            _signal_group(child.pid, signal.SIGKILL)
+            child.wait()
+
+    def _terminate_adopted(self, pid: int, start_time: str | None) -> None:
+        """Stop a process started before a restart of the service, only if it is still the same process."""
+        if not self._is_alive(pid, start_time):
+            self._reap_if_own_child(pid, start_time)
+            return
+        _signal_group(pid, signal.SIGTERM)
+        if not self._wait_until_dead(pid, start_time, self._terminate_grace):
+            _signal_group(pid, signal.SIGKILL)
+            self._wait_until_dead(pid, start_time, self._terminate_grace)
+        self._reap_if_own_child(pid, start_time)
+
+    def _is_alive(self, pid: int, start_time: str | None) -> bool:
+        """Whether the process of that id still runs (not a zombie, not another process under a reused pid)."""
+        if not self._has_proc:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                return True
+            return True
+        stat = _read_proc_stat(pid)
+        if stat is None or stat.state == "Z":
+            return False
+        return start_time is None or stat.start_time == start_time
+
+    def _wait_until_dead(self, pid: int, start_time: str | None, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self._is_alive(pid, start_time):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_POLL_INTERVAL)
+        return True
+
+    def _reap_if_own_child(self, pid: int, start_time: str | None) -> None:
+        """Collect a dead adopted process that is, after all, a child of this process (else it stays a zombie)."""
+        if not self._has_proc:
+            return
+        stat = _read_proc_stat(pid)
+        if stat is None or stat.state != "Z" or stat.parent_pid != os.getpid():
+            return
+        if start_time is None or stat.start_time == start_time:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def _signal_group(pid: int, signum: signal.Signals) -> None:
+    """Signal the process group an instance leads (it started a session, so its group id is its pid)."""
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        pass
+    except PermissionError as error:
+        raise DriverError(f"not allowed to signal the process {pid}: {error.strerror}") from error

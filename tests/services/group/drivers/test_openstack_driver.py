@@ -1,0 +1,267 @@
+"""The OpenStack driver against a small fake of openstacksdk's connection (no cloud is reachable in tests)."""
+
+from __future__ import annotations
+
+import base64
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from keystoneauth1 import exceptions as keystone_exceptions
+from openstack import exceptions as sdk_exceptions
+
+from services.group.drivers.base import DriverError, LaunchRequest, OpenStackServerSpec, ServerStatus
+from services.group.drivers.openstack import OpenStackDriver
+
+
+class FakeProxy:
+    """One service proxy (compute, image, network): named resources, recorded calls, injectable errors."""
+
+    def __init__(self, kind: str, resources: dict[str, str]) -> None:
+        self.kind = kind
+        self.resources = resources
+        """Name -> id of what find_* resolves."""
+        self.servers: dict[str, SimpleNamespace] = {}
+        self.calls: list[tuple[str, Any]] = []
+        self.errors: dict[str, Exception] = {}
+        """Method name -> the exception it raises."""
+
+    def _call(self, method: str, argument: Any) -> None:
+        self.calls.append((method, argument))
+        if method in self.errors:
+            raise self.errors[method]
+
+    def _find(self, method: str, name_or_id: str, ignore_missing: bool) -> SimpleNamespace:
+        self._call(method, (name_or_id, ignore_missing))
+        if name_or_id not in self.resources:
+            raise sdk_exceptions.ResourceNotFound(f"No {self.kind} found for {name_or_id}")
+        return SimpleNamespace(id=self.resources[name_or_id])
+
+    def find_flavor(self, name_or_id: str, ignore_missing: bool = True) -> SimpleNamespace:
+        return self._find("find_flavor", name_or_id, ignore_missing)
+
+    def find_image(self, name_or_id: str, ignore_missing: bool = True) -> SimpleNamespace:
+        return self._find("find_image", name_or_id, ignore_missing)
+
+    def find_network(self, name_or_id: str, ignore_missing: bool = True) -> SimpleNamespace:
+        return self._find("find_network", name_or_id, ignore_missing)
+
+    def create_server(self, **attributes: Any) -> SimpleNamespace:
+        self._call("create_server", attributes)
+        return SimpleNamespace(id="server-1", status="BUILD")
+
+    def get_server(self, server_id: str) -> SimpleNamespace:
+        self._call("get_server", server_id)
+        if server_id not in self.servers:
+            raise sdk_exceptions.NotFoundException(f"No Server found for {server_id}")
+        return self.servers[server_id]
+
+    def delete_server(self, server_id: str, ignore_missing: bool = True) -> None:
+        self._call("delete_server", (server_id, ignore_missing))
+
+
+class FakeConnection:
+    """What the driver uses of openstack.connection.Connection."""
+
+    def __init__(self) -> None:
+        self.compute = FakeProxy("Flavor", {"m1.small": "flavor-1", "flavor-1": "flavor-1"})
+        self.image = FakeProxy("Image", {"ubuntu-24.04": "image-1"})
+        self.network = FakeProxy("Network", {"private": "net-1", "public": "net-2"})
+
+
+@pytest.fixture
+def connection() -> FakeConnection:
+    return FakeConnection()
+
+
+@pytest.fixture
+def driver(connection: FakeConnection) -> OpenStackDriver:
+    return OpenStackDriver(cloud="test", connect=lambda: connection)
+
+
+def launch_request(**spec_fields: Any) -> LaunchRequest:
+    spec = OpenStackServerSpec(**{"image": "ubuntu-24.04", "flavor": "m1.small", **spec_fields})
+    return LaunchRequest(group_id="web", instance_id="i-7", metrics_addr="10.0.0.1:50051", openstack_server=spec)
+
+
+def created_attributes(connection: FakeConnection) -> dict[str, Any]:
+    (attributes,) = [argument for method, argument in connection.compute.calls if method == "create_server"]
+    return attributes
+
+
+def test_launch_boots_a_server_with_names_resolved_to_ids_and_the_autoscale_metadata(
+    driver: OpenStackDriver, connection: FakeConnection
+) -> None:
+    server_id = driver.launch(
+        launch_request(
+            key_name="deployer",
+            networks=["private", "public"],
+            security_groups=["default", "web"],
+            metadata={"role": "frontend", "autoscale_group": "forged"},
+        )
+    )
+
+    assert server_id == "server-1"
+    attributes = created_attributes(connection)
+    attributes.pop("user_data", None)
+    assert attributes == {
+        "name": "web-i-7",
+        "image_id": "image-1",
+        "flavor_id": "flavor-1",
+        "networks": [{"uuid": "net-1"}, {"uuid": "net-2"}],
+        "key_name": "deployer",
+        "security_groups": [{"name": "default"}, {"name": "web"}],
+        "metadata": {
+            "role": "frontend",
+            "autoscale_group": "web",
+            "autoscale_instance": "i-7",
+            "autoscale_metrics_addr": "10.0.0.1:50051",
+        },
+    }
+    assert ("find_flavor", ("m1.small", False)) in connection.compute.calls
+    assert ("find_image", ("ubuntu-24.04", False)) in connection.image.calls
+
+
+def test_launch_sends_user_data_base64_encoded(driver: OpenStackDriver, connection: FakeConnection) -> None:
+    user_data = "#cloud-config\nruncmd:\n  - echo héllo\n"
+
+    driver.launch(launch_request(user_data=user_data))
+
+    assert base64.b64decode(created_attributes(connection)["user_data"]).decode() == user_data
+
+
+def test_launch_leaves_out_what_the_spec_leaves_empty_and_lets_nova_pick_the_network(
+    driver: OpenStackDriver, connection: FakeConnection
+) -> None:
+    driver.launch(launch_request())
+
+    attributes = created_attributes(connection)
+    assert attributes["networks"] == "auto"
+    assert not {"key_name", "security_groups", "user_data"} & attributes.keys()
+
+
+@pytest.mark.parametrize(
+    ("spec_fields", "message"),
+    [
+        ({"flavor": "m9.huge"}, "cannot find the flavor 'm9.huge': No Flavor found for m9.huge"),
+        ({"image": "windows"}, "cannot find the image 'windows': No Image found for windows"),
+        ({"networks": ["dmz"]}, "cannot find the network 'dmz': No Network found for dmz"),
+    ],
+)
+def test_launch_with_an_unknown_name_is_a_driver_error_naming_it(
+    driver: OpenStackDriver, connection: FakeConnection, spec_fields: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(DriverError, match=f"^{message}$"):
+        driver.launch(launch_request(**spec_fields))
+
+    assert not [call for call in connection.compute.calls if call[0] == "create_server"]
+
+
+def test_a_cloud_error_on_create_is_a_driver_error_with_the_clouds_message(driver: OpenStackDriver, connection: FakeConnection) -> None:
+    connection.compute.errors["create_server"] = sdk_exceptions.HttpException(message="Quota exceeded for instances")
+
+    with pytest.raises(DriverError, match="^cannot create the server 'web-i-7': Quota exceeded for instances$"):
+        driver.launch(launch_request())
+
+
+def test_launch_without_an_openstack_server_is_a_driver_error(driver: OpenStackDriver) -> None:
+    with pytest.raises(DriverError, match="has no OpenStack server to boot"):
+        driver.launch(LaunchRequest(group_id="web", instance_id="i-7", metrics_addr="", openstack_server=None))
+
+
+@pytest.mark.parametrize(
+    ("nova_status", "status"),
+    [
+        ("ACTIVE", ServerStatus.RUNNING),
+        ("BUILD", ServerStatus.PENDING),
+        ("REBUILD", ServerStatus.PENDING),
+        ("HARD_REBOOT", ServerStatus.PENDING),
+        ("ERROR", ServerStatus.FAILED),
+        ("DELETED", ServerStatus.GONE),
+        ("SOFT_DELETED", ServerStatus.GONE),
+    ],
+)
+def test_state_maps_the_nova_status(driver: OpenStackDriver, connection: FakeConnection, nova_status: str, status: ServerStatus) -> None:
+    connection.compute.servers["server-1"] = SimpleNamespace(id="server-1", status=nova_status, fault=None)
+
+    assert driver.state("server-1").status is status
+
+
+def test_a_server_in_error_reports_its_fault_message(driver: OpenStackDriver, connection: FakeConnection) -> None:
+    fault = {"code": 500, "message": "No valid host was found. There are not enough hosts available."}
+    connection.compute.servers["server-1"] = SimpleNamespace(id="server-1", status="ERROR", fault=fault)
+
+    state = driver.state("server-1")
+
+    assert state.status is ServerStatus.FAILED
+    assert state.reason == "No valid host was found. There are not enough hosts available."
+
+
+def test_a_server_the_cloud_does_not_know_is_gone(driver: OpenStackDriver) -> None:
+    assert driver.state("server-404").status is ServerStatus.GONE
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        sdk_exceptions.HttpException(message="Service Unavailable"),
+        sdk_exceptions.SDKException("Service Unavailable"),
+        keystone_exceptions.ConnectFailure("Service Unavailable"),
+    ],
+)
+def test_other_cloud_errors_of_state_are_driver_errors(driver: OpenStackDriver, connection: FakeConnection, error: Exception) -> None:
+    connection.compute.errors["get_server"] = error
+
+    with pytest.raises(DriverError, match="^cannot get the server 'server-1': Service Unavailable$"):
+        driver.state("server-1")
+
+
+def test_terminate_deletes_the_server_ignoring_one_that_is_gone(driver: OpenStackDriver, connection: FakeConnection) -> None:
+    driver.terminate("server-1")
+
+    assert connection.compute.calls == [("delete_server", ("server-1", True))]
+
+
+def test_a_cloud_error_on_terminate_is_a_driver_error(driver: OpenStackDriver, connection: FakeConnection) -> None:
+    connection.compute.errors["delete_server"] = keystone_exceptions.Unauthorized("The request you have made requires authentication.")
+
+    with pytest.raises(DriverError, match="^cannot delete the server 'server-1': The request you have made requires authentication"):
+        driver.terminate("server-1")
+
+
+def test_the_connection_is_made_once_on_first_use() -> None:
+    connects: list[FakeConnection] = []
+
+    def connect() -> FakeConnection:
+        connects.append(FakeConnection())
+        return connects[-1]
+
+    driver = OpenStackDriver(cloud="test", connect=connect)
+    assert connects == []
+
+    driver.terminate("server-1")
+    driver.terminate("server-2")
+
+    assert len(connects) == 1
+
+
+def test_a_failed_connection_is_a_driver_error_and_is_tried_again_on_the_next_call(connection: FakeConnection) -> None:
+    attempts: list[int] = []
+
+    def connect() -> FakeConnection:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise sdk_exceptions.ConfigException("Cloud nowhere was not found.")
+        return connection
+
+    driver = OpenStackDriver(cloud="nowhere", connect=connect)
+
+    with pytest.raises(DriverError, match="^cannot connect to the cloud 'nowhere': Cloud nowhere was not found.$"):
+        driver.terminate("server-1")
+    driver.terminate("server-1")
+
+    assert len(attempts) == 2
+
+
+def test_building_the_driver_with_no_cloud_configured_does_not_connect() -> None:
+    OpenStackDriver()
