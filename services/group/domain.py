@@ -1,0 +1,173 @@
+"""The group service's domain objects: launch configs, groups, instances, activities.
+
+Plain frozen dataclasses with no I/O; times are seconds since the epoch. The
+instance specs are the compute-driver interface's own (`drivers.base`), so what a
+launch config holds is exactly what a driver is asked to start.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
+
+MAX_GROUP_SIZE = 10_000
+"""The largest max_size a group may have."""
+
+PROCESS = "process"
+"""Kind of a launch config (and driver) whose instances are local processes."""
+
+OPENSTACK_SERVER = "openstack_server"
+"""Kind of a launch config (and driver) whose instances are Nova servers."""
+
+
+class InstanceState(enum.Enum):
+    """Where an instance is in its life."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    TERMINATING = "terminating"
+    FAILED = "failed"
+
+
+LIVE_STATES = frozenset({InstanceState.PENDING, InstanceState.RUNNING})
+"""States of the instances that count towards the desired capacity."""
+
+
+class ActivityStatus(enum.Enum):
+    """Where a scaling activity is in its life."""
+
+    IN_PROGRESS = "in_progress"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNCHANGED = "unchanged"
+
+
+class AdjustmentType(enum.Enum):
+    """How an adjustment is read (as AWS and Heat define them)."""
+
+    CHANGE_IN_CAPACITY = "change_in_capacity"
+    EXACT_CAPACITY = "exact_capacity"
+    PERCENT_CHANGE_IN_CAPACITY = "percent_change_in_capacity"
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    """What each instance of a group is made from: exactly one of the two specs."""
+
+    id: str
+    process: ProcessSpec | None = None
+    openstack_server: OpenStackServerSpec | None = None
+    create_time: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        """PROCESS or OPENSTACK_SERVER: which driver starts its instances."""
+        return PROCESS if self.process is not None else OPENSTACK_SERVER
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of identical instances kept at `desired_capacity`."""
+
+    id: str
+    launch_config_id: str
+    min_size: int
+    max_size: int
+    desired_capacity: int
+    cooldown: float | None = None
+    """Seconds; None means unset, i.e. the documented default of 300 s (kept apart from an explicit 0)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    create_time: float = 0.0
+    deleting: bool = False
+    """Set by DeleteGroup while it terminates the instances; the group then wants none."""
+
+    @property
+    def target_capacity(self) -> int:
+        """How many live instances the reconcile loop keeps: none while the group is deleted."""
+        return 0 if self.deleting else self.desired_capacity
+
+
+@dataclass(frozen=True)
+class GroupStatus:
+    """A group with what is observed of it."""
+
+    group: Group
+    current_capacity: int
+    """Instances RUNNING."""
+    scaling_in_progress: bool
+    """Whether an activity is IN_PROGRESS."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One member of a group, as the service tracks it."""
+
+    id: str
+    group_id: str
+    kind: str
+    """The driver that launched it (PROCESS or OPENSTACK_SERVER), kept if the group's launch config changes."""
+    launch_config_id: str
+    state: InstanceState
+    create_time: float
+    server_id: str = ""
+    """The driver's id; empty until the launch returned."""
+    state_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One change of a group's desired capacity and how it went."""
+
+    id: str
+    group_id: str
+    cause: str
+    from_capacity: int
+    to_capacity: int
+    start_time: float
+    status: ActivityStatus
+    end_time: float | None = None
+    status_message: str = ""
+
+
+@dataclass(frozen=True)
+class AdjustOutcome:
+    """The answer of an Adjust, stored so that a repeated request_id gets it again."""
+
+    previous_capacity: int
+    desired_capacity: int
+    activity: Activity
+
+
+def group_name(group_id: str) -> str:
+    """`groups/{id}`."""
+    return f"groups/{group_id}"
+
+
+def launch_config_name(launch_config_id: str) -> str:
+    """`launchConfigs/{id}`."""
+    return f"launchConfigs/{launch_config_id}"
+
+
+def instance_name(group_id: str, instance_id: str) -> str:
+    """`groups/{g}/instances/{i}`."""
+    return f"groups/{group_id}/instances/{instance_id}"
+
+
+def activity_name(group_id: str, activity_id: str) -> str:
+    """`groups/{g}/activities/{a}`."""
+    return f"groups/{group_id}/activities/{activity_id}"
+
+
+def new_instance_id() -> str:
+    """A server-made instance id, URL-safe: "i-" and 12 random hex digits."""
+    return "i-" + secrets.token_hex(6)
+
+
+def new_activity_id() -> str:
+    """A server-made activity id, URL-safe: "a-" and 12 random hex digits."""
+    return "a-" + secrets.token_hex(6)

@@ -1,0 +1,153 @@
+"""Conversions between the group service's protobuf messages and its domain objects."""
+
+from __future__ import annotations
+
+import re
+
+from autoscale.errors import InvalidArgument
+from autoscale.timeutil import from_duration, to_duration, to_timestamp
+from autoscale.v1 import common_pb2, group_pb2
+from autoscale.validation import ID_PATTERN, ID_RULE, Violations, try_parse_name
+from services.group.domain import (
+    Activity,
+    ActivityStatus,
+    AdjustmentType,
+    Group,
+    GroupStatus,
+    Instance,
+    InstanceState,
+    LaunchConfig,
+    activity_name,
+    group_name,
+    instance_name,
+    launch_config_name,
+)
+from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
+
+SERVER_MADE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,63}$")
+"""Ids the service makes (instances, activities) are URL-safe."""
+
+ADJUSTMENT_TYPES = {
+    common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY: AdjustmentType.CHANGE_IN_CAPACITY,
+    common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY: AdjustmentType.EXACT_CAPACITY,
+    common_pb2.ADJUSTMENT_TYPE_PERCENT_CHANGE_IN_CAPACITY: AdjustmentType.PERCENT_CHANGE_IN_CAPACITY,
+}
+
+INSTANCE_STATES = {
+    InstanceState.PENDING: group_pb2.INSTANCE_STATE_PENDING,
+    InstanceState.RUNNING: group_pb2.INSTANCE_STATE_RUNNING,
+    InstanceState.TERMINATING: group_pb2.INSTANCE_STATE_TERMINATING,
+    InstanceState.FAILED: group_pb2.INSTANCE_STATE_FAILED,
+}
+
+ACTIVITY_STATUSES = {
+    ActivityStatus.IN_PROGRESS: group_pb2.ACTIVITY_STATUS_IN_PROGRESS,
+    ActivityStatus.SUCCEEDED: group_pb2.ACTIVITY_STATUS_SUCCEEDED,
+    ActivityStatus.FAILED: group_pb2.ACTIVITY_STATUS_FAILED,
+    ActivityStatus.CANCELLED: group_pb2.ACTIVITY_STATUS_CANCELLED,
+    ActivityStatus.UNCHANGED: group_pb2.ACTIVITY_STATUS_UNCHANGED,
+}
+
+
+def parse_child_name(field_path: str, name: str, collection: str) -> tuple[str, str]:
+    """(group id, child id) of `groups/{g}/{collection}/{id}`, or InvalidArgument naming the field."""
+    parts = name.split("/")
+    if len(parts) != 4 or parts[0] != "groups" or parts[2] != collection or not ID_PATTERN.match(parts[1]):
+        raise InvalidArgument.field(
+            field_path, f"{name!r} is not a valid name; expected groups/{{group}}/{collection}/{{id}} with {{group}} that {ID_RULE}"
+        )
+    if not SERVER_MADE_ID.match(parts[3]):
+        raise InvalidArgument.field(field_path, f"{parts[3]!r} is not a valid {collection[:-1]} id")
+    return parts[1], parts[3]
+
+
+def launch_config_from_message(message: group_pb2.LaunchConfig, launch_config_id: str, now: float) -> LaunchConfig:
+    """The domain launch config of a request (validated apart, by rules.check_launch_config)."""
+    process = None
+    openstack_server = None
+    if message.HasField("process"):
+        process = ProcessSpec(command=tuple(message.process.command), env=dict(message.process.env))
+    if message.HasField("openstack_server"):
+        spec = message.openstack_server
+        openstack_server = OpenStackServerSpec(
+            image=spec.image, flavor=spec.flavor, key_name=spec.key_name, networks=tuple(spec.networks),
+            security_groups=tuple(spec.security_groups), user_data=spec.user_data, metadata=dict(spec.metadata),
+        )
+    return LaunchConfig(id=launch_config_id, process=process, openstack_server=openstack_server, create_time=now)
+
+
+def launch_config_to_message(config: LaunchConfig) -> group_pb2.LaunchConfig:
+    """The LaunchConfig message of a launch config."""
+    message = group_pb2.LaunchConfig(name=launch_config_name(config.id), create_time=to_timestamp(config.create_time))
+    if config.process is not None:
+        message.process.command.extend(config.process.command)
+        message.process.env.update(config.process.env)
+    if config.openstack_server is not None:
+        spec = config.openstack_server
+        message.openstack_server.CopyFrom(
+            group_pb2.OpenStackServerSpec(
+                image=spec.image, flavor=spec.flavor, key_name=spec.key_name, networks=list(spec.networks),
+                security_groups=list(spec.security_groups), user_data=spec.user_data, metadata=dict(spec.metadata),
+            )
+        )
+    return message
+
+
+def group_from_message(violations: Violations, message: group_pb2.Group, group_id: str, now: float, path: str = "group") -> Group:
+    """The domain group of a request; a bad launch config name is recorded and left empty.
+
+    An unset desired_capacity is min_size (what CreateGroup means by it).
+    """
+    launch_config_id = try_parse_name(violations, f"{path}.launch_config", message.launch_config, "launchConfigs")
+    return Group(
+        id=group_id,
+        launch_config_id=launch_config_id or "",
+        min_size=message.min_size,
+        max_size=message.max_size,
+        desired_capacity=message.desired_capacity if message.HasField("desired_capacity") else message.min_size,
+        cooldown=from_duration(message.cooldown) if message.HasField("cooldown") else None,
+        tags=dict(message.tags),
+        create_time=now,
+    )
+
+
+def group_to_message(status: GroupStatus) -> group_pb2.Group:
+    """The Group message of a group and what is observed of it."""
+    group = status.group
+    return group_pb2.Group(
+        name=group_name(group.id),
+        launch_config=launch_config_name(group.launch_config_id),
+        min_size=group.min_size,
+        max_size=group.max_size,
+        desired_capacity=group.desired_capacity,
+        cooldown=to_duration(group.cooldown) if group.cooldown is not None else None,
+        tags=dict(group.tags),
+        current_capacity=status.current_capacity,
+        create_time=to_timestamp(group.create_time),
+        scaling_in_progress=status.scaling_in_progress,
+    )
+
+
+def instance_to_message(instance: Instance) -> group_pb2.Instance:
+    """The Instance message of an instance."""
+    return group_pb2.Instance(
+        name=instance_name(instance.group_id, instance.id),
+        server_id=instance.server_id,
+        state=INSTANCE_STATES[instance.state],
+        create_time=to_timestamp(instance.create_time),
+        state_reason=instance.state_reason,
+    )
+
+
+def activity_to_message(activity: Activity) -> group_pb2.Activity:
+    """The Activity message of an activity."""
+    return group_pb2.Activity(
+        name=activity_name(activity.group_id, activity.id),
+        cause=activity.cause,
+        from_capacity=activity.from_capacity,
+        to_capacity=activity.to_capacity,
+        start_time=to_timestamp(activity.start_time),
+        end_time=to_timestamp(activity.end_time),
+        status=ACTIVITY_STATUSES[activity.status],
+        status_message=activity.status_message,
+    )

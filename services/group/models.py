@@ -1,0 +1,96 @@
+"""The group service's tables (SQLAlchemy Core), prefixed `group_` as all services may share one database.
+
+Every row belongs to a project. Times are floats (seconds since the epoch).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+ID_LENGTH = 63
+PROJECT_LENGTH = 64
+
+launch_configs = sa.Table(
+    "group_launch_configs",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    # process or openstack_server, and the fields of that kind's spec.
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("create_time", sa.Float, nullable=False),
+)
+
+groups = sa.Table(
+    "group_groups",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("launch_config_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("min_size", sa.Integer, nullable=False),
+    sa.Column("max_size", sa.Integer, nullable=False),
+    sa.Column("desired_capacity", sa.Integer, nullable=False),
+    # Seconds; NULL is "unset" (the default), apart from an explicit 0.
+    sa.Column("cooldown", sa.Float, nullable=True),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("create_time", sa.Float, nullable=False),
+    sa.Column("deleting", sa.Boolean, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["project", "launch_config_id"], ["group_launch_configs.project", "group_launch_configs.id"],
+        name="fk_group_groups_launch_config",
+    ),
+    sa.Index("ix_group_groups_launch_config", "project", "launch_config_id"),
+)
+
+instances = sa.Table(
+    "group_instances",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("group_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("launch_config_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("server_id", sa.String(255), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("state_reason", sa.Text, nullable=False),
+    sa.Column("create_time", sa.Float, nullable=False),
+    sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_instances_group"),
+    sa.Index("ix_group_instances_created", "project", "group_id", "create_time"),
+)
+
+activities = sa.Table(
+    "group_activities",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("group_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("cause", sa.Text, nullable=False),
+    sa.Column("from_capacity", sa.Integer, nullable=False),
+    sa.Column("to_capacity", sa.Integer, nullable=False),
+    sa.Column("start_time", sa.Float, nullable=False),
+    sa.Column("end_time", sa.Float, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_message", sa.Text, nullable=False),
+    sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_activities_group"),
+    sa.Index("ix_group_activities_started", "project", "group_id", "start_time"),
+    sa.Index("ix_group_activities_status", "project", "group_id", "status"),
+)
+
+# The first answer of each Adjust with a request_id. The activity's own fields never
+# change except its status, so the status at answer time is kept here.
+adjust_requests = sa.Table(
+    "group_adjust_requests",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("group_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("request_id", sa.String(255), primary_key=True),
+    sa.Column("previous_capacity", sa.Integer, nullable=False),
+    sa.Column("desired_capacity", sa.Integer, nullable=False),
+    sa.Column("activity_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("activity_status", sa.String(16), nullable=False),
+    sa.Column("activity_end_time", sa.Float, nullable=True),
+    sa.Column("activity_status_message", sa.Text, nullable=False),
+    sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_adjust_requests_group"),
+)

@@ -1,0 +1,271 @@
+"""The reconcile loop's work: converge each group's instances to its desired capacity.
+
+Each pass asks the drivers how every instance is, stores what changed, plans
+(`plan.plan_reconcile`), removes failed and surplus instances, launches missing
+ones, and ends the group's IN_PROGRESS activity when the group got there (or when
+the driver failed). Nothing is kept in memory between passes: after a restart the
+first pass finds the instances through `driver.state` and adopts or replaces them.
+
+One group's pass at a time: passes and DeleteGroup hold the group's lock, so
+DeleteGroup never races a pass that is launching.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+
+from autoscale import telemetry
+from autoscale.errors import Unavailable
+from autoscale.timeutil import Clock
+from services.group import capacity
+from services.group.domain import (
+    LIVE_STATES,
+    ActivityStatus,
+    Instance,
+    InstanceState,
+    LaunchConfig,
+    group_name,
+    instance_name,
+    new_instance_id,
+)
+from services.group.drivers.base import ComputeDriver, DriverError, LaunchRequest, ServerState, ServerStatus
+from services.group.plan import is_converged, plan_reconcile
+from services.group.repository import GroupRepository, ReconcileSnapshot
+
+log = logging.getLogger(__name__)
+
+STOPPED = frozenset({ServerStatus.GONE, ServerStatus.FAILED})
+"""What a driver reports of a server that no longer runs."""
+
+
+class GroupLocks:
+    """One lock per group, created on first use."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextmanager
+    def hold(self, group_id: str) -> Iterator[None]:
+        """Hold the group's lock for the block."""
+        with self._guard:
+            lock = self._locks.setdefault(group_id, threading.Lock())
+        with lock:
+            yield
+
+
+@dataclass
+class _PassResult:
+    """What a pass did to a group's instances, and what went wrong."""
+
+    instances: list[Instance]
+    """The group's instances after the pass."""
+    failures: list[str] = field(default_factory=list)
+    """Driver errors, for people."""
+
+
+class Reconciler:
+    """Converges groups to their desired capacity through the compute drivers (one per launch-config kind)."""
+
+    def __init__(
+        self,
+        repository: GroupRepository,
+        drivers: Mapping[str, ComputeDriver],
+        clock: Clock,
+        metrics_addr: str,
+        *,
+        delete_timeout: float = 30.0,
+        poll_interval: float = 0.1,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._repository = repository
+        self._drivers = drivers
+        self._clock = clock
+        self._metrics_addr = metrics_addr
+        self._delete_timeout = delete_timeout
+        self._poll_interval = poll_interval
+        self._sleep = sleep
+        self._locks = GroupLocks()
+
+    def reconcile_all(self) -> None:
+        """One pass over every group; a group whose pass fails is logged and the others go on."""
+        for group_id in self._repository.group_ids():
+            try:
+                self.reconcile_group(group_id)
+            except Exception:
+                log.exception("reconciling %s failed", group_name(group_id))
+
+    def reconcile_group(self, group_id: str) -> None:
+        """One pass over one group (nothing if it is gone)."""
+        with self._locks.hold(group_id), telemetry.tracer.start_as_current_span("reconcile", attributes={"autoscale.group": group_id}):
+            snapshot = self._repository.snapshot(group_id)
+            if snapshot is None:
+                return
+            observed = self._observe(snapshot.instances)
+            target = snapshot.group.target_capacity
+            plan = plan_reconcile(observed, target)
+            removed = {instance.id for instance in plan.remove}
+            result = _PassResult([i for i in observed if i.id not in removed])
+            self._remove(plan.remove, f"scaling to {target}", result)
+            self._launch(snapshot, plan.launch_count, result)
+            self._settle_activity(snapshot, result)
+
+    def delete_group(self, group_id: str) -> None:
+        """Terminate the group's instances, wait until they are gone (bounded), then delete the group.
+
+        NotFound if there is no such group; Unavailable if instances outlive the bound
+        (the group stays, wanting no instances, and DeleteGroup may be called again).
+        """
+        with self._locks.hold(group_id):
+            doomed = self._repository.begin_delete(group_id, "the group is being deleted")
+            errors = []
+            for instance in doomed:
+                if instance.server_id:
+                    try:
+                        self._driver(instance.kind).terminate(instance.server_id)
+                    except DriverError as error:
+                        errors.append(f"{instance_name(group_id, instance.id)}: {error}")
+        deadline = time.monotonic() + self._delete_timeout
+        remaining = [instance for instance in doomed if instance.server_id]
+        while remaining:
+            remaining = [instance for instance in remaining if not self._stopped(instance)]
+            if remaining and time.monotonic() >= deadline:
+                names = ", ".join(instance_name(group_id, i.id) for i in remaining)
+                details = f" ({'; '.join(errors)})" if errors else ""
+                raise Unavailable(
+                    f"{group_name(group_id)}: instances still terminating after {self._delete_timeout:g}s: {names}{details}; "
+                    "the group keeps terminating them, call DeleteGroup again"
+                )
+            if remaining:
+                self._sleep(self._poll_interval)
+        with self._locks.hold(group_id):
+            self._repository.delete_group(group_id)
+
+    def _driver(self, kind: str) -> ComputeDriver:
+        driver = self._drivers.get(kind)
+        if driver is None:
+            raise DriverError(f"no compute driver for {kind} instances in this process")
+        return driver
+
+    def _observe(self, instances: Sequence[Instance]) -> list[Instance]:
+        """The instances as their drivers see them now; changes are stored."""
+        observed = []
+        changed = []
+        for instance in instances:
+            seen = self._observe_one(instance)
+            observed.append(seen)
+            if seen != instance:
+                changed.append(seen)
+                if seen.state is InstanceState.FAILED:
+                    log.warning("%s failed: %s", instance_name(seen.group_id, seen.id), seen.state_reason)
+        if changed:
+            self._repository.update_instances(changed)
+        return observed
+
+    def _observe_one(self, instance: Instance) -> Instance:
+        if instance.state not in LIVE_STATES:
+            return instance
+        if not instance.server_id:
+            # Only a pass inserts rows, and it stores the server id right after the
+            # launch: a live row without one is a launch that never returned.
+            return replace(instance, state=InstanceState.FAILED, state_reason="its launch did not complete")
+        try:
+            state = self._driver(instance.kind).state(instance.server_id)
+        except DriverError as error:
+            # The cloud may be briefly unreachable: keep what is known and ask again next pass.
+            log.warning("cannot read the state of %s: %s", instance_name(instance.group_id, instance.id), error)
+            return instance
+        return _with_server_state(instance, state)
+
+    def _stopped(self, instance: Instance) -> bool:
+        try:
+            return self._driver(instance.kind).state(instance.server_id).status in STOPPED
+        except DriverError:
+            return False
+
+    def _remove(self, doomed: Sequence[Instance], reason: str, result: _PassResult) -> None:
+        """Terminate and forget each instance; those not yet stopped stay TERMINATING for the next pass."""
+        for instance in doomed:
+            terminating = instance
+            if instance.state is not InstanceState.TERMINATING:
+                terminating = replace(instance, state=InstanceState.TERMINATING, state_reason=_removal_reason(instance, reason))
+                self._repository.update_instances([terminating])
+            try:
+                if terminating.server_id:
+                    driver = self._driver(terminating.kind)
+                    driver.terminate(terminating.server_id)
+                    if driver.state(terminating.server_id).status not in STOPPED:
+                        result.instances.append(terminating)
+                        continue
+            except DriverError as error:
+                name = instance_name(instance.group_id, instance.id)
+                log.warning("terminating %s failed: %s", name, error)
+                result.failures.append(f"terminating {name} failed: {error}")
+                result.instances.append(terminating)
+                continue
+            self._repository.remove_instance(terminating)
+
+    def _launch(self, snapshot: ReconcileSnapshot, count: int, result: _PassResult) -> None:
+        """Launch `count` instances; the first driver error stops this pass's launches (the next pass tries again)."""
+        group = snapshot.group
+        config = snapshot.launch_config
+        for _ in range(count):
+            instance = Instance(
+                id=new_instance_id(), group_id=group.id, kind=config.kind, launch_config_id=config.id,
+                state=InstanceState.PENDING, create_time=self._clock(),
+            )
+            self._repository.add_instance(instance)
+            try:
+                server_id = self._driver(config.kind).launch(self._launch_request(instance, config))
+            except DriverError as error:
+                name = instance_name(group.id, instance.id)
+                log.warning("launching %s failed: %s", name, error)
+                failed = replace(instance, state=InstanceState.FAILED, state_reason=f"launch failed: {error}")
+                self._repository.update_instances([failed])
+                result.instances.append(failed)
+                result.failures.append(f"launching {name} failed: {error}")
+                return
+            launched = replace(instance, server_id=server_id)
+            self._repository.update_instances([launched])
+            result.instances.append(launched)
+
+    def _launch_request(self, instance: Instance, config: LaunchConfig) -> LaunchRequest:
+        return LaunchRequest(
+            group_id=instance.group_id, instance_id=instance.id, metrics_addr=self._metrics_addr,
+            process=config.process, openstack_server=config.openstack_server,
+        )
+
+    def _settle_activity(self, snapshot: ReconcileSnapshot, result: _PassResult) -> None:
+        """End the IN_PROGRESS activity: FAILED on a driver error, SUCCEEDED once the group is at its capacity."""
+        activity = snapshot.activity_in_progress
+        group = snapshot.group
+        # An activity for another capacity was superseded meanwhile; its successor is the next pass's.
+        if activity is None or group.deleting or activity.to_capacity != group.desired_capacity:
+            return
+        now = self._clock()
+        if result.failures:
+            self._repository.finish_activity(capacity.finish(activity, ActivityStatus.FAILED, now, "; ".join(result.failures)))
+        elif is_converged(result.instances, group.desired_capacity):
+            message = f"{group.desired_capacity} instances running"
+            self._repository.finish_activity(capacity.finish(activity, ActivityStatus.SUCCEEDED, now, message))
+
+
+def _with_server_state(instance: Instance, state: ServerState) -> Instance:
+    """The instance in the state its driver reports."""
+    if state.status is ServerStatus.PENDING:
+        return replace(instance, state=InstanceState.PENDING, state_reason=state.reason)
+    if state.status is ServerStatus.RUNNING:
+        return replace(instance, state=InstanceState.RUNNING, state_reason=state.reason)
+    reason = state.reason or ("the server is gone" if state.status is ServerStatus.GONE else "the server failed")
+    return replace(instance, state=InstanceState.FAILED, state_reason=reason)
+
+
+def _removal_reason(instance: Instance, reason: str) -> str:
+    if instance.state is InstanceState.FAILED:
+        return f"replacing it: {instance.state_reason}"
+    return reason

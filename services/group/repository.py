@@ -1,0 +1,500 @@
+"""Storage of launch configs, groups, instances and activities, behind one small interface.
+
+Writes run in `database.transaction()`. A change of a group's capacity locks the
+group's row first (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the transaction
+holds the write lock from BEGIN), so concurrent changes of one group are serialised
+and each sees the one before. Decisions stay pure: the caller passes a function of
+the locked group that returns what to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from autoscale.database import Database
+from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound
+from services.group import capacity
+from services.group.domain import (
+    OPENSTACK_SERVER,
+    PROCESS,
+    Activity,
+    ActivityStatus,
+    AdjustOutcome,
+    Group,
+    GroupStatus,
+    Instance,
+    InstanceState,
+    LaunchConfig,
+    activity_name,
+    group_name,
+    launch_config_name,
+)
+from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
+from services.group.models import activities, adjust_requests, groups, instances, launch_configs
+
+GroupChange = Callable[[Group], tuple[Group, Activity | None]]
+"""Given the locked group, the group it becomes and the activity recording the change (if any)."""
+
+CapacityDecision = Callable[[Group], Activity]
+"""Given the locked group, the activity of its capacity change (to_capacity is the new desired capacity)."""
+
+
+@dataclass(frozen=True)
+class ReconcileSnapshot:
+    """What one reconcile pass of a group starts from."""
+
+    group: Group
+    launch_config: LaunchConfig
+    instances: list[Instance]
+    """Oldest first."""
+    activity_in_progress: Activity | None
+
+
+class GroupRepository:
+    """Launch configs, groups, instances and activities of one project."""
+
+    def __init__(self, database: Database, project: str) -> None:
+        self._database = database
+        self._project = project
+
+    # Launch configs
+
+    def create_launch_config(self, config: LaunchConfig) -> LaunchConfig:
+        """Store a new launch config; AlreadyExists if its id is taken."""
+        with self._database.transaction() as session:
+            if self._launch_config_row(session, config.id) is not None:
+                raise AlreadyExists(launch_config_name(config.id))
+            session.execute(
+                launch_configs.insert().values(
+                    project=self._project, id=config.id, kind=config.kind, spec=_spec_to_json(config), create_time=config.create_time
+                )
+            )
+        return config
+
+    def get_launch_config(self, config_id: str) -> LaunchConfig:
+        """One launch config; NotFound if there is none."""
+        with self._database.reader() as session:
+            row = self._launch_config_row(session, config_id)
+        if row is None:
+            raise NotFound(launch_config_name(config_id))
+        return _launch_config(row)
+
+    def list_launch_configs(self, after: str | None, limit: int) -> list[LaunchConfig]:
+        """Launch configs ordered by id, those after `after`, at most `limit`."""
+        query = sa.select(launch_configs).where(launch_configs.c.project == self._project)
+        if after is not None:
+            query = query.where(launch_configs.c.id > after)
+        with self._database.reader() as session:
+            rows = session.execute(query.order_by(launch_configs.c.id).limit(limit)).all()
+        return [_launch_config(row) for row in rows]
+
+    def delete_launch_config(self, config_id: str) -> None:
+        """Delete a launch config; NotFound if none, FailedPrecondition naming the groups that use it."""
+        with self._database.transaction() as session:
+            if self._launch_config_row(session, config_id) is None:
+                raise NotFound(launch_config_name(config_id))
+            users = session.scalars(
+                sa.select(groups.c.id)
+                .where(groups.c.project == self._project, groups.c.launch_config_id == config_id)
+                .order_by(groups.c.id)
+            ).all()
+            if users:
+                raise FailedPrecondition(
+                    f"{launch_config_name(config_id)} is used by {', '.join(group_name(g) for g in users)}; "
+                    "delete those groups or give them another launch config first"
+                )
+            session.execute(launch_configs.delete().where(launch_configs.c.project == self._project, launch_configs.c.id == config_id))
+
+    # Groups
+
+    def create_group(self, group: Group, activity: Activity | None) -> GroupStatus:
+        """Store a new group and the activity of its first capacity; AlreadyExists, or NotFound for its launch config."""
+        with self._database.transaction() as session:
+            if self._group_row(session, group.id) is not None:
+                raise AlreadyExists(group_name(group.id))
+            self._require_launch_config(session, group.launch_config_id)
+            session.execute(groups.insert().values(project=self._project, **_group_values(group)))
+            if activity is not None:
+                self._record_activity(session, activity)
+        return GroupStatus(group, current_capacity=0, scaling_in_progress=activity is not None and _in_progress(activity))
+
+    def get_group(self, group_id: str) -> GroupStatus:
+        """One group with its observed status; NotFound if there is none."""
+        with self._database.reader() as session:
+            row = self._group_row(session, group_id)
+            if row is None:
+                raise NotFound(group_name(group_id))
+            return self._statuses(session, [_group(row)])[0]
+
+    def list_groups(self, after: str | None, limit: int) -> list[GroupStatus]:
+        """Groups ordered by id, those after `after`, at most `limit`."""
+        query = sa.select(groups).where(groups.c.project == self._project)
+        if after is not None:
+            query = query.where(groups.c.id > after)
+        with self._database.reader() as session:
+            rows = session.execute(query.order_by(groups.c.id).limit(limit)).all()
+            return self._statuses(session, [_group(row) for row in rows])
+
+    def group_ids(self) -> list[str]:
+        """The ids of every group of the project."""
+        with self._database.reader() as session:
+            return list(session.scalars(sa.select(groups.c.id).where(groups.c.project == self._project).order_by(groups.c.id)))
+
+    def change_group(self, group_id: str, change: GroupChange) -> GroupStatus:
+        """Apply `change` to the locked group and record its activity.
+
+        NotFound for the group or its new launch config; FailedPrecondition while the
+        group is being deleted. Whatever `change` raises aborts the transaction.
+        """
+        with self._database.transaction() as session:
+            group = self._lock_group(session, group_id)
+            changed, activity = change(group)
+            if changed.launch_config_id != group.launch_config_id:
+                self._require_launch_config(session, changed.launch_config_id)
+            values = _group_values(changed)
+            session.execute(groups.update().where(*self._group_key(group_id)).values(**values))
+            if activity is not None:
+                self._record_activity(session, activity)
+            return self._statuses(session, [changed])[0]
+
+    def adjust(self, group_id: str, request_id: str, decide: CapacityDecision) -> AdjustOutcome:
+        """Change the locked group's desired capacity as `decide` says and record the activity.
+
+        A `request_id` seen before for this group returns the first answer and changes
+        nothing. NotFound for the group; FailedPrecondition while it is being deleted.
+        """
+        with self._database.transaction() as session:
+            group = self._lock_group(session, group_id, allow_deleting=True)
+            if request_id:
+                answered = self._answered_request(session, group_id, request_id)
+                if answered is not None:
+                    return answered
+            _require_not_deleting(group)
+            activity = decide(group)
+            if activity.to_capacity != group.desired_capacity:
+                session.execute(groups.update().where(*self._group_key(group_id)).values(desired_capacity=activity.to_capacity))
+            self._record_activity(session, activity)
+            outcome = AdjustOutcome(previous_capacity=group.desired_capacity, desired_capacity=activity.to_capacity, activity=activity)
+            if request_id:
+                session.execute(
+                    adjust_requests.insert().values(
+                        project=self._project, group_id=group_id, request_id=request_id,
+                        previous_capacity=outcome.previous_capacity, desired_capacity=outcome.desired_capacity,
+                        activity_id=activity.id, activity_status=activity.status.value, activity_end_time=activity.end_time,
+                        activity_status_message=activity.status_message,
+                    )
+                )
+            return outcome
+
+    def begin_delete(self, group_id: str, reason: str) -> list[Instance]:
+        """Mark the group as being deleted and all its instances TERMINATING; returns them. NotFound if none."""
+        with self._database.transaction() as session:
+            self._lock_group(session, group_id, allow_deleting=True)
+            session.execute(groups.update().where(*self._group_key(group_id)).values(deleting=True))
+            session.execute(
+                instances.update()
+                .where(instances.c.project == self._project, instances.c.group_id == group_id)
+                .values(state=InstanceState.TERMINATING.value, state_reason=reason)
+            )
+            return self._instances(session, group_id)
+
+    def delete_group(self, group_id: str) -> None:
+        """Delete the group with its instances, activities and remembered requests."""
+        with self._database.transaction() as session:
+            for table in (adjust_requests, activities, instances):
+                session.execute(table.delete().where(table.c.project == self._project, table.c.group_id == group_id))
+            session.execute(groups.delete().where(*self._group_key(group_id)))
+
+    # Activities
+
+    def list_activities(self, group_id: str, after: Sequence[Any] | None, limit: int) -> list[Activity]:
+        """The group's activities newest first, those after the (start_time, id) `after`; NotFound for the group."""
+        query = sa.select(activities).where(activities.c.project == self._project, activities.c.group_id == group_id)
+        if after is not None:
+            query = query.where(sa.tuple_(activities.c.start_time, activities.c.id) < sa.tuple_(*after))
+        query = query.order_by(activities.c.start_time.desc(), activities.c.id.desc()).limit(limit)
+        with self._database.reader() as session:
+            self._require_group(session, group_id)
+            return [_activity(row) for row in session.execute(query).all()]
+
+    def get_activity(self, group_id: str, activity_id: str) -> Activity:
+        """One activity; NotFound if there is none."""
+        with self._database.reader() as session:
+            row = session.execute(
+                sa.select(activities).where(
+                    activities.c.project == self._project, activities.c.group_id == group_id, activities.c.id == activity_id
+                )
+            ).first()
+        if row is None:
+            raise NotFound(activity_name(group_id, activity_id))
+        return _activity(row)
+
+    def finish_activity(self, activity: Activity) -> bool:
+        """End an activity as `activity` says, if it is still IN_PROGRESS; whether it was."""
+        with self._database.transaction() as session:
+            return self._store_activity_end(session, activity)
+
+    # Instances
+
+    def list_instances(self, group_id: str, after: Sequence[Any] | None, limit: int) -> list[Instance]:
+        """The group's instances oldest first, those after the (create_time, id) `after`; NotFound for the group."""
+        with self._database.reader() as session:
+            self._require_group(session, group_id)
+            return self._instances(session, group_id, after, limit)
+
+    def snapshot(self, group_id: str) -> ReconcileSnapshot | None:
+        """The group, its launch config, instances and IN_PROGRESS activity; None if the group is gone."""
+        with self._database.reader() as session:
+            row = self._group_row(session, group_id)
+            if row is None:
+                return None
+            group = _group(row)
+            config_row = self._launch_config_row(session, group.launch_config_id)
+            activity_row = session.execute(
+                sa.select(activities)
+                .where(
+                    activities.c.project == self._project,
+                    activities.c.group_id == group_id,
+                    activities.c.status == ActivityStatus.IN_PROGRESS.value,
+                )
+                .order_by(activities.c.start_time.desc())
+            ).first()
+            return ReconcileSnapshot(
+                group=group,
+                launch_config=_launch_config(config_row),
+                instances=self._instances(session, group_id),
+                activity_in_progress=_activity(activity_row) if activity_row is not None else None,
+            )
+
+    def add_instance(self, instance: Instance) -> None:
+        """Track a new instance (before it is launched, so that no server is ever untracked)."""
+        with self._database.transaction() as session:
+            session.execute(
+                instances.insert().values(
+                    project=self._project, group_id=instance.group_id, id=instance.id, kind=instance.kind,
+                    launch_config_id=instance.launch_config_id, server_id=instance.server_id, state=instance.state.value,
+                    state_reason=instance.state_reason, create_time=instance.create_time,
+                )
+            )
+
+    def update_instances(self, changed: Iterable[Instance]) -> None:
+        """Store the server id, state and reason of each instance."""
+        with self._database.transaction() as session:
+            for instance in changed:
+                session.execute(
+                    instances.update()
+                    .where(*self._instance_key(instance))
+                    .values(server_id=instance.server_id, state=instance.state.value, state_reason=instance.state_reason)
+                )
+
+    def remove_instance(self, instance: Instance) -> None:
+        """Forget an instance whose server is gone."""
+        with self._database.transaction() as session:
+            session.execute(instances.delete().where(*self._instance_key(instance)))
+
+    # Helpers
+
+    def _group_key(self, group_id: str) -> tuple[sa.ColumnElement[bool], ...]:
+        return groups.c.project == self._project, groups.c.id == group_id
+
+    def _instance_key(self, instance: Instance) -> tuple[sa.ColumnElement[bool], ...]:
+        return instances.c.project == self._project, instances.c.group_id == instance.group_id, instances.c.id == instance.id
+
+    def _group_row(self, session: Session, group_id: str) -> sa.Row[Any] | None:
+        return session.execute(sa.select(groups).where(*self._group_key(group_id))).first()
+
+    def _launch_config_row(self, session: Session, config_id: str) -> sa.Row[Any] | None:
+        return session.execute(
+            sa.select(launch_configs).where(launch_configs.c.project == self._project, launch_configs.c.id == config_id)
+        ).first()
+
+    def _require_group(self, session: Session, group_id: str) -> None:
+        if self._group_row(session, group_id) is None:
+            raise NotFound(group_name(group_id))
+
+    def _require_launch_config(self, session: Session, config_id: str) -> None:
+        if self._launch_config_row(session, config_id) is None:
+            name = launch_config_name(config_id)
+            raise NotFound(name, f"group.launch_config: {name} not found")
+
+    def _lock_group(self, session: Session, group_id: str, *, allow_deleting: bool = False) -> Group:
+        row = session.execute(sa.select(groups).where(*self._group_key(group_id)).with_for_update()).first()
+        if row is None:
+            raise NotFound(group_name(group_id))
+        group = _group(row)
+        if not allow_deleting:
+            _require_not_deleting(group)
+        return group
+
+    def _record_activity(self, session: Session, activity: Activity) -> None:
+        """Insert an activity; a new IN_PROGRESS one cancels the one it supersedes."""
+        if _in_progress(activity):
+            superseded = session.execute(
+                sa.select(activities).where(
+                    activities.c.project == self._project,
+                    activities.c.group_id == activity.group_id,
+                    activities.c.status == ActivityStatus.IN_PROGRESS.value,
+                )
+            ).all()
+            for row in superseded:
+                cancelled = capacity.supersede(_activity(row), activity_name(activity.group_id, activity.id), activity.start_time)
+                self._store_activity_end(session, cancelled)
+        session.execute(
+            activities.insert().values(
+                project=self._project, group_id=activity.group_id, id=activity.id, cause=activity.cause,
+                from_capacity=activity.from_capacity, to_capacity=activity.to_capacity, start_time=activity.start_time,
+                end_time=activity.end_time, status=activity.status.value, status_message=activity.status_message,
+            )
+        )
+
+    def _store_activity_end(self, session: Session, activity: Activity) -> bool:
+        """Store how an IN_PROGRESS activity ended; whether it was still in progress."""
+        result = session.execute(
+            activities.update()
+            .where(
+                activities.c.project == self._project,
+                activities.c.group_id == activity.group_id,
+                activities.c.id == activity.id,
+                activities.c.status == ActivityStatus.IN_PROGRESS.value,
+            )
+            .values(status=activity.status.value, end_time=activity.end_time, status_message=activity.status_message)
+        )
+        return result.rowcount > 0
+
+    def _answered_request(self, session: Session, group_id: str, request_id: str) -> AdjustOutcome | None:
+        row = session.execute(
+            sa.select(
+                activities,
+                adjust_requests.c.previous_capacity,
+                adjust_requests.c.desired_capacity,
+                adjust_requests.c.activity_status,
+                adjust_requests.c.activity_end_time,
+                adjust_requests.c.activity_status_message,
+            )
+            .select_from(adjust_requests)
+            .join(
+                activities,
+                sa.and_(
+                    activities.c.project == adjust_requests.c.project,
+                    activities.c.group_id == adjust_requests.c.group_id,
+                    activities.c.id == adjust_requests.c.activity_id,
+                ),
+            )
+            .where(
+                adjust_requests.c.project == self._project,
+                adjust_requests.c.group_id == group_id,
+                adjust_requests.c.request_id == request_id,
+            )
+        ).first()
+        if row is None:
+            return None
+        activity = capacity.finish(
+            _activity(row), ActivityStatus(row.activity_status), row.activity_end_time, row.activity_status_message
+        )
+        return AdjustOutcome(previous_capacity=row.previous_capacity, desired_capacity=row.desired_capacity, activity=activity)
+
+    def _statuses(self, session: Session, found: list[Group]) -> list[GroupStatus]:
+        """The groups with their running-instance counts and whether an activity is in progress."""
+        ids = [group.id for group in found]
+        if not ids:
+            return []
+        running = dict(
+            session.execute(
+                sa.select(instances.c.group_id, sa.func.count())
+                .where(
+                    instances.c.project == self._project,
+                    instances.c.group_id.in_(ids),
+                    instances.c.state == InstanceState.RUNNING.value,
+                )
+                .group_by(instances.c.group_id)
+            ).all()
+        )
+        in_progress = set(
+            session.scalars(
+                sa.select(activities.c.group_id)
+                .where(
+                    activities.c.project == self._project,
+                    activities.c.group_id.in_(ids),
+                    activities.c.status == ActivityStatus.IN_PROGRESS.value,
+                )
+                .distinct()
+            )
+        )
+        return [GroupStatus(g, current_capacity=running.get(g.id, 0), scaling_in_progress=g.id in in_progress) for g in found]
+
+    def _instances(self, session: Session, group_id: str, after: Sequence[Any] | None = None, limit: int | None = None) -> list[Instance]:
+        query = sa.select(instances).where(instances.c.project == self._project, instances.c.group_id == group_id)
+        if after is not None:
+            query = query.where(sa.tuple_(instances.c.create_time, instances.c.id) > sa.tuple_(*after))
+        query = query.order_by(instances.c.create_time, instances.c.id).limit(limit)
+        return [_instance(row) for row in session.execute(query).all()]
+
+
+def _require_not_deleting(group: Group) -> None:
+    if group.deleting:
+        raise FailedPrecondition(f"{group_name(group.id)} is being deleted")
+
+
+def _in_progress(activity: Activity) -> bool:
+    return activity.status is ActivityStatus.IN_PROGRESS
+
+
+def _spec_to_json(config: LaunchConfig) -> dict[str, Any]:
+    if config.process is not None:
+        return {"command": list(config.process.command), "env": dict(config.process.env)}
+    server = config.openstack_server
+    assert server is not None
+    return {
+        "image": server.image, "flavor": server.flavor, "key_name": server.key_name, "networks": list(server.networks),
+        "security_groups": list(server.security_groups), "user_data": server.user_data, "metadata": dict(server.metadata),
+    }
+
+
+def _launch_config(row: Any) -> LaunchConfig:
+    spec = row.spec
+    if row.kind == PROCESS:
+        return LaunchConfig(id=row.id, process=ProcessSpec(command=tuple(spec["command"]), env=spec["env"]), create_time=row.create_time)
+    assert row.kind == OPENSTACK_SERVER, row.kind
+    return LaunchConfig(
+        id=row.id,
+        openstack_server=OpenStackServerSpec(
+            image=spec["image"], flavor=spec["flavor"], key_name=spec["key_name"], networks=tuple(spec["networks"]),
+            security_groups=tuple(spec["security_groups"]), user_data=spec["user_data"], metadata=spec["metadata"],
+        ),
+        create_time=row.create_time,
+    )
+
+
+def _group_values(group: Group) -> dict[str, Any]:
+    return {
+        "id": group.id, "launch_config_id": group.launch_config_id, "min_size": group.min_size, "max_size": group.max_size,
+        "desired_capacity": group.desired_capacity, "cooldown": group.cooldown, "tags": dict(group.tags),
+        "create_time": group.create_time, "deleting": group.deleting,
+    }
+
+
+def _group(row: Any) -> Group:
+    return Group(
+        id=row.id, launch_config_id=row.launch_config_id, min_size=row.min_size, max_size=row.max_size,
+        desired_capacity=row.desired_capacity, cooldown=row.cooldown, tags=row.tags, create_time=row.create_time,
+        deleting=row.deleting,
+    )
+
+
+def _instance(row: Any) -> Instance:
+    return Instance(
+        id=row.id, group_id=row.group_id, kind=row.kind, launch_config_id=row.launch_config_id, state=InstanceState(row.state),
+        create_time=row.create_time, server_id=row.server_id, state_reason=row.state_reason,
+    )
+
+
+def _activity(row: Any) -> Activity:
+    return Activity(
+        id=row.id, group_id=row.group_id, cause=row.cause, from_capacity=row.from_capacity, to_capacity=row.to_capacity,
+        start_time=row.start_time, status=ActivityStatus(row.status), end_time=row.end_time, status_message=row.status_message,
+    )

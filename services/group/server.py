@@ -1,0 +1,68 @@
+"""Composition root of the group service: storage, compute drivers, reconcile loop, servicer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from autoscale import server as bootstrap
+from autoscale.config import Settings, default_state_dir
+from autoscale.server import BuildContext, ServiceBuilder, ServiceRegistration
+from autoscale.v1 import group_pb2_grpc
+from autoscale.workers import PeriodicWorker
+from services.group.domain import OPENSTACK_SERVER, PROCESS
+from services.group.drivers.base import ComputeDriver
+from services.group.reconciler import Reconciler
+from services.group.repository import GroupRepository
+from services.group.servicer import GroupServicer
+
+SERVICE_NAME = "autoscale.v1.GroupService"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+DriverFactory = Callable[[Settings], Mapping[str, ComputeDriver]]
+"""Builds the compute drivers by launch-config kind (PROCESS, OPENSTACK_SERVER)."""
+
+
+def instance_log_dir(settings: Settings) -> Path:
+    """Where the local driver writes each instance's output."""
+    return Path(settings.instance_log_dir) if settings.instance_log_dir else default_state_dir() / "instances"
+
+
+def production_drivers(settings: Settings) -> Mapping[str, ComputeDriver]:
+    """The local-process driver and the OpenStack driver (which connects on first use)."""
+    from services.group.drivers.local import LocalProcessDriver
+    from services.group.drivers.openstack import OpenStackDriver
+
+    return {
+        PROCESS: LocalProcessDriver(log_dir=instance_log_dir(settings)),
+        OPENSTACK_SERVER: OpenStackDriver(cloud=settings.openstack_cloud),
+    }
+
+
+def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
+    """A builder of the group service whose compute drivers come from `drivers` (tests pass fakes)."""
+
+    def build(context: BuildContext) -> ServiceRegistration:
+        context.database.migrate(MIGRATIONS_DIR, "group")
+        repository = GroupRepository(context.database, context.settings.project)
+        reconciler = Reconciler(repository, drivers(context.settings), context.clock, context.peers.address("metrics"))
+        # The first pass runs at start, so a restarted service converges again at once.
+        loop = PeriodicWorker("group-reconcile", context.settings.reconcile_interval, reconciler.reconcile_all)
+        servicer = GroupServicer(repository, reconciler, loop.wake, context.clock)
+        return ServiceRegistration(
+            name="group",
+            full_name=SERVICE_NAME,
+            add_to_server=lambda server: group_pb2_grpc.add_GroupServiceServicer_to_server(servicer, server),
+            workers=[loop],
+        )
+
+    return build
+
+
+build = make_build()
+"""The group service's builder with the real compute drivers."""
+
+
+def create_server(settings: Settings) -> tuple[bootstrap.Server, int]:
+    """A server of the group service alone."""
+    return bootstrap.create_server(settings, [("group", build)], database_file="group.db")

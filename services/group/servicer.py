@@ -1,0 +1,184 @@
+"""GroupService over gRPC: validates requests, turns them into domain calls, and answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from autoscale.errors import InvalidArgument
+from autoscale.pagination import PageRequest, page_request, paginate
+from autoscale.timeutil import Clock
+from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
+from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
+from services.group import capacity, messages, rules, update
+from services.group.domain import Activity, Group, new_activity_id
+from services.group.reconciler import Reconciler
+from services.group.repository import GroupRepository
+
+ADJUST_CAUSE = "Adjust by caller"
+"""The cause recorded for an Adjust that gives none."""
+
+
+class GroupServicer(group_pb2_grpc.GroupServiceServicer):
+    """The GroupService RPCs; capacity changes wake the reconcile loop."""
+
+    def __init__(self, repository: GroupRepository, reconciler: Reconciler, wake_reconciler: Callable[[], None], clock: Clock) -> None:
+        self._repository = repository
+        self._reconciler = reconciler
+        self._wake_reconciler = wake_reconciler
+        self._clock = clock
+
+    # Launch configs
+
+    def CreateLaunchConfig(self, request: group_pb2.CreateLaunchConfigRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        check_id(violations, "launch_config_id", request.launch_config_id)
+        config = messages.launch_config_from_message(request.launch_config, request.launch_config_id, self._clock())
+        if request.HasField("launch_config"):
+            rules.check_launch_config(violations, config)
+        else:
+            violations.add("launch_config", "is required; exactly one of process and openstack_server must be set")
+        violations.raise_if_any()
+        created = self._repository.create_launch_config(config)
+        return group_pb2.CreateLaunchConfigResponse(launch_config=messages.launch_config_to_message(created))
+
+    def GetLaunchConfig(self, request: group_pb2.GetLaunchConfigRequest, context: grpc.ServicerContext) -> Any:
+        config = self._repository.get_launch_config(parse_name("name", request.name, "launchConfigs"))
+        return group_pb2.GetLaunchConfigResponse(launch_config=messages.launch_config_to_message(config))
+
+    def ListLaunchConfigs(self, request: group_pb2.ListLaunchConfigsRequest, context: grpc.ServicerContext) -> Any:
+        page = page_request(request.page_size, request.page_token)
+        found = self._repository.list_launch_configs(_after_id(page), page.size + 1)
+        configs, token = paginate(found, page.size, lambda config: config.id)
+        return group_pb2.ListLaunchConfigsResponse(
+            launch_configs=[messages.launch_config_to_message(c) for c in configs], next_page_token=token
+        )
+
+    def DeleteLaunchConfig(self, request: group_pb2.DeleteLaunchConfigRequest, context: grpc.ServicerContext) -> Any:
+        self._repository.delete_launch_config(parse_name("name", request.name, "launchConfigs"))
+        return group_pb2.DeleteLaunchConfigResponse()
+
+    # Groups
+
+    def CreateGroup(self, request: group_pb2.CreateGroupRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        check_id(violations, "group_id", request.group_id)
+        now = self._clock()
+        group = messages.group_from_message(violations, request.group, request.group_id, now)
+        rules.check_group_sizes(violations, group)
+        violations.raise_if_any()
+        status = self._repository.create_group(group, capacity.creation_activity(new_activity_id(), group, now))
+        if group.desired_capacity:
+            self._wake_reconciler()
+        return group_pb2.CreateGroupResponse(group=messages.group_to_message(status))
+
+    def GetGroup(self, request: group_pb2.GetGroupRequest, context: grpc.ServicerContext) -> Any:
+        status = self._repository.get_group(parse_name("name", request.name, "groups"))
+        return group_pb2.GetGroupResponse(group=messages.group_to_message(status))
+
+    def ListGroups(self, request: group_pb2.ListGroupsRequest, context: grpc.ServicerContext) -> Any:
+        page = page_request(request.page_size, request.page_token)
+        found = self._repository.list_groups(_after_id(page), page.size + 1)
+        statuses, token = paginate(found, page.size, lambda status: status.group.id)
+        return group_pb2.ListGroupsResponse(groups=[messages.group_to_message(s) for s in statuses], next_page_token=token)
+
+    def UpdateGroup(self, request: group_pb2.UpdateGroupRequest, context: grpc.ServicerContext) -> Any:
+        group_id = parse_name("group.name", request.group.name, "groups")
+        request_violations = Violations()
+        fields = update.mask_fields(request_violations, request.update_mask.paths)
+        now = self._clock()
+        # A bad launch config name matters only when the mask names the field, so it is checked apart.
+        proposed = messages.group_from_message(Violations(), request.group, group_id, now)
+        if "launch_config" in fields:
+            try_parse_name(request_violations, "group.launch_config", request.group.launch_config, "launchConfigs")
+        activity_id = new_activity_id()
+
+        def change(current: Group) -> tuple[Group, Activity | None]:
+            violations = Violations(list(request_violations.items))
+            changed, activity = update.apply_update(
+                current, proposed, fields, desired_given=request.group.HasField("desired_capacity"), activity_id=activity_id, now=now
+            )
+            rules.check_group_sizes(violations, changed)
+            violations.raise_if_any()
+            return changed, activity
+
+        status = self._repository.change_group(group_id, change)
+        if status.scaling_in_progress:
+            self._wake_reconciler()
+        return group_pb2.UpdateGroupResponse(group=messages.group_to_message(status))
+
+    def DeleteGroup(self, request: group_pb2.DeleteGroupRequest, context: grpc.ServicerContext) -> Any:
+        self._reconciler.delete_group(parse_name("name", request.name, "groups"))
+        return group_pb2.DeleteGroupResponse()
+
+    # Scaling
+
+    def Adjust(self, request: group_pb2.AdjustRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        group_id = try_parse_name(violations, "name", request.name, "groups")
+        check_enum(violations, "adjustment_type", request.adjustment_type, common_pb2.AdjustmentType)
+        adjustment_type = messages.ADJUSTMENT_TYPES.get(request.adjustment_type)
+        rules.check_adjustment(violations, adjustment_type, request.adjustment, request.min_adjustment_step)
+        rules.check_request_id(violations, request.request_id)
+        violations.raise_if_any()
+        assert group_id is not None and adjustment_type is not None
+        cause = request.cause or ADJUST_CAUSE
+        now = self._clock()
+        activity_id = new_activity_id()
+        outcome = self._repository.adjust(
+            group_id,
+            request.request_id,
+            lambda group: capacity.adjustment_activity(
+                activity_id, group, adjustment_type, request.adjustment, request.min_adjustment_step, cause, now
+            ),
+        )
+        self._wake_reconciler()
+        return group_pb2.AdjustResponse(
+            previous_capacity=outcome.previous_capacity,
+            desired_capacity=outcome.desired_capacity,
+            activity=messages.activity_to_message(outcome.activity),
+        )
+
+    def ListInstances(self, request: group_pb2.ListInstancesRequest, context: grpc.ServicerContext) -> Any:
+        group_id = parse_name("parent", request.parent, "groups")
+        page = page_request(request.page_size, request.page_token)
+        found = self._repository.list_instances(group_id, _after_pair(page), page.size + 1)
+        instances, token = paginate(found, page.size, lambda instance: [instance.create_time, instance.id])
+        return group_pb2.ListInstancesResponse(instances=[messages.instance_to_message(i) for i in instances], next_page_token=token)
+
+    def ListActivities(self, request: group_pb2.ListActivitiesRequest, context: grpc.ServicerContext) -> Any:
+        group_id = parse_name("parent", request.parent, "groups")
+        page = page_request(request.page_size, request.page_token)
+        found = self._repository.list_activities(group_id, _after_pair(page), page.size + 1)
+        activities, token = paginate(found, page.size, lambda activity: [activity.start_time, activity.id])
+        return group_pb2.ListActivitiesResponse(
+            activities=[messages.activity_to_message(a) for a in activities], next_page_token=token
+        )
+
+    def GetActivity(self, request: group_pb2.GetActivityRequest, context: grpc.ServicerContext) -> Any:
+        group_id, activity_id = messages.parse_child_name("name", request.name, "activities")
+        activity = self._repository.get_activity(group_id, activity_id)
+        return group_pb2.GetActivityResponse(activity=messages.activity_to_message(activity))
+
+
+def _bad_token() -> InvalidArgument:
+    return InvalidArgument.field("page_token", "is not a token returned by this List method")
+
+
+def _after_id(page: PageRequest) -> str | None:
+    """The id a page of a list ordered by id starts after."""
+    if page.after is not None and not isinstance(page.after, str):
+        raise _bad_token()
+    return page.after
+
+
+def _after_pair(page: PageRequest) -> tuple[float, str] | None:
+    """The (time, id) a page of a list ordered by time starts after."""
+    if page.after is None:
+        return None
+    after = page.after
+    if not (isinstance(after, list) and len(after) == 2 and isinstance(after[0], (int, float)) and isinstance(after[1], str)):
+        raise _bad_token()
+    return float(after[0]), after[1]

@@ -1,0 +1,170 @@
+"""The reconcile loop's passes, one at a time, on a real SQLite repository and an in-memory driver."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from autoscale.database import Database
+from autoscale.errors import Unavailable
+from services.group import capacity
+from services.group.domain import ActivityStatus, AdjustmentType, Group, Instance, InstanceState, LaunchConfig
+from services.group.drivers.base import DriverError, ProcessSpec
+from services.group.reconciler import Reconciler
+from services.group.repository import GroupRepository
+from services.group.server import MIGRATIONS_DIR
+from tests.services.group.fake_compute import FakeComputeDriver
+
+
+@pytest.fixture
+def repository(sqlite_url):
+    database = Database(sqlite_url)
+    database.migrate(MIGRATIONS_DIR, "group")
+    repository = GroupRepository(database, "default")
+    repository.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("sleep", "60"))))
+    yield repository
+    database.dispose()
+
+
+@pytest.fixture
+def driver() -> FakeComputeDriver:
+    return FakeComputeDriver()
+
+
+@pytest.fixture
+def reconciler(repository, driver) -> Reconciler:
+    ticks = itertools.count(1000)
+    return Reconciler(repository, {"process": driver}, lambda: float(next(ticks)), "127.0.0.1:1", delete_timeout=0.2,
+                      poll_interval=0.01)
+
+
+def _create(repository: GroupRepository, desired: int) -> None:
+    group = Group(id="web", launch_config_id="lc", min_size=0, max_size=10, desired_capacity=desired)
+    repository.create_group(group, capacity.creation_activity("a-0", group, 1.0))
+
+
+def _states(repository: GroupRepository) -> list[InstanceState]:
+    return [i.state for i in repository.list_instances("web", None, 100)]
+
+
+def test_a_pass_launches_then_the_next_sees_them_running_and_ends_the_activity(repository, reconciler, driver):
+    _create(repository, 2)
+    reconciler.reconcile_group("web")
+    assert _states(repository) == [InstanceState.PENDING] * 2
+    assert all(i.server_id for i in repository.list_instances("web", None, 100))
+    assert repository.get_activity("web", "a-0").status is ActivityStatus.IN_PROGRESS
+    reconciler.reconcile_group("web")
+    assert _states(repository) == [InstanceState.RUNNING] * 2
+    activity = repository.get_activity("web", "a-0")
+    assert (activity.status, activity.status_message) == (ActivityStatus.SUCCEEDED, "2 instances running")
+    assert activity.end_time is not None
+
+
+def test_an_instance_whose_server_is_gone_is_replaced(repository, reconciler, driver):
+    _create(repository, 1)
+    reconciler.reconcile_group("web")
+    (first,) = repository.list_instances("web", None, 100)
+    driver.servers.clear()
+    reconciler.reconcile_group("web")
+    (second,) = repository.list_instances("web", None, 100)
+    assert second.id != first.id and second.state is InstanceState.PENDING
+
+
+def test_a_row_left_pending_without_a_server_by_a_crash_is_replaced(repository, reconciler, driver):
+    _create(repository, 1)
+    repository.add_instance(Instance("i-crashed", "web", "process", "lc", InstanceState.PENDING, create_time=1.0))
+    reconciler.reconcile_group("web")
+    (instance,) = repository.list_instances("web", None, 100)
+    assert instance.id != "i-crashed" and instance.server_id
+    assert ("terminate", "") not in driver.calls
+
+
+def test_a_server_still_stopping_stays_terminating_until_it_is_gone(repository, reconciler, driver):
+    _create(repository, 1)
+    reconciler.reconcile_group("web")
+    (instance,) = repository.list_instances("web", None, 100)
+    stubborn = driver.terminate
+    driver.terminate = lambda server_id: driver.calls.append(("terminate", server_id))  # type: ignore[method-assign]
+    repository.adjust("web", "", lambda g: capacity.adjustment_activity("a-1", g, AdjustmentType.EXACT_CAPACITY, 0, 0, "in", 2.0))
+    reconciler.reconcile_group("web")
+    assert _states(repository) == [InstanceState.TERMINATING]
+    assert repository.get_activity("web", "a-1").status is ActivityStatus.IN_PROGRESS
+    driver.terminate = stubborn  # type: ignore[method-assign]
+    reconciler.reconcile_group("web")
+    assert _states(repository) == []
+    assert repository.get_activity("web", "a-1").status is ActivityStatus.SUCCEEDED
+    assert driver.calls.count(("terminate", instance.server_id)) == 2
+
+
+def test_a_driver_error_on_terminate_fails_the_activity_and_is_retried(repository, reconciler, driver):
+    _create(repository, 1)
+    reconciler.reconcile_group("web")
+    working = driver.terminate
+
+    def broken(server_id: str) -> None:
+        raise DriverError("cloud unreachable")
+
+    driver.terminate = broken  # type: ignore[method-assign]
+    repository.adjust("web", "", lambda g: capacity.adjustment_activity("a-1", g, AdjustmentType.EXACT_CAPACITY, 0, 0, "in", 2.0))
+    reconciler.reconcile_group("web")
+    activity = repository.get_activity("web", "a-1")
+    assert activity.status is ActivityStatus.FAILED and "cloud unreachable" in activity.status_message
+    driver.terminate = working  # type: ignore[method-assign]
+    reconciler.reconcile_group("web")
+    assert _states(repository) == []
+
+
+def test_an_unreadable_state_keeps_the_instance_as_it_was(repository, reconciler, driver):
+    _create(repository, 1)
+    reconciler.reconcile_group("web")
+    reconciler.reconcile_group("web")
+
+    def unreadable(server_id: str):  # type: ignore[no-untyped-def]
+        raise DriverError("timeout")
+
+    driver.state = unreadable  # type: ignore[method-assign]
+    reconciler.reconcile_group("web")
+    assert _states(repository) == [InstanceState.RUNNING]
+    assert len([call for call in driver.calls if call[0] == "launch"]) == 1
+
+
+def test_an_instance_of_a_kind_without_a_driver_fails_its_launch(repository, driver):
+    reconciler = Reconciler(repository, {}, lambda: 5.0, "")
+    _create(repository, 1)
+    reconciler.reconcile_group("web")
+    (instance,) = repository.list_instances("web", None, 100)
+    assert instance.state is InstanceState.FAILED and "no compute driver for process instances" in instance.state_reason
+    assert repository.get_activity("web", "a-0").status is ActivityStatus.FAILED
+
+
+def test_one_group_failing_does_not_stop_the_others(repository, reconciler, driver):
+    _create(repository, 1)
+    other = Group(id="api", launch_config_id="lc", min_size=0, max_size=10, desired_capacity=1)
+    repository.create_group(other, None)
+    launch = driver.launch
+
+    def launch_or_crash(request):  # type: ignore[no-untyped-def]
+        if request.group_id == "api":
+            raise RuntimeError("driver bug")
+        return launch(request)
+
+    driver.launch = launch_or_crash  # type: ignore[method-assign]
+    reconciler.reconcile_all()
+    assert _states(repository) == [InstanceState.PENDING]
+
+
+def test_delete_group_that_cannot_stop_its_instances_is_unavailable_and_keeps_them_at_zero(repository, reconciler, driver):
+    _create(repository, 1)
+    reconciler.reconcile_group("web")
+    (instance,) = repository.list_instances("web", None, 100)
+    driver.terminate = lambda server_id: None  # type: ignore[method-assign]
+    with pytest.raises(Unavailable, match="still terminating"):
+        reconciler.delete_group("web")
+    status = repository.get_group("web")
+    assert status.group.deleting and _states(repository) == [InstanceState.TERMINATING]
+    reconciler.reconcile_group("web")
+    assert _states(repository) == [InstanceState.TERMINATING], "a group being deleted launches nothing"
+    driver.kill(instance.server_id, "stopped")
+    reconciler.delete_group("web")
+    assert repository.group_ids() == []

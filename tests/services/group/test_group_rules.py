@@ -1,0 +1,112 @@
+"""Field rules of launch configs, groups and adjustments, and UpdateGroup's semantics."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoscale.validation import Violations
+from services.group.domain import ActivityStatus, AdjustmentType, Group, LaunchConfig
+from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
+from services.group.rules import check_adjustment, check_group_sizes, check_launch_config
+from services.group.update import apply_update, mask_fields
+
+
+def _fields(check, *args) -> list[str]:  # type: ignore[no-untyped-def]
+    violations = Violations()
+    check(violations, *args)
+    return [v.field for v in violations.items]
+
+
+@pytest.mark.parametrize(
+    ("config", "fields"),
+    [
+        (LaunchConfig("lc", process=ProcessSpec(["sleep", "60"], {"A": "1"})), []),
+        (LaunchConfig("lc", openstack_server=OpenStackServerSpec(image="cirros", flavor="m1.tiny")), []),
+        (LaunchConfig("lc"), ["launch_config"]),
+        (
+            LaunchConfig("lc", process=ProcessSpec(["x"]), openstack_server=OpenStackServerSpec(image="i", flavor="f")),
+            ["launch_config"],
+        ),
+        (LaunchConfig("lc", process=ProcessSpec([])), ["launch_config.process.command"]),
+        (LaunchConfig("lc", process=ProcessSpec(["", "arg"])), ["launch_config.process.command[0]"]),
+        (LaunchConfig("lc", process=ProcessSpec(["x"], {"": "1", "A=B": "2"})), ["launch_config.process.env"] * 2),
+        (
+            LaunchConfig("lc", openstack_server=OpenStackServerSpec(image="", flavor="")),
+            ["launch_config.openstack_server.image", "launch_config.openstack_server.flavor"],
+        ),
+    ],
+)
+def test_launch_config_rules(config, fields):
+    assert _fields(check_launch_config, config) == fields
+
+
+def _group(min_size=0, max_size=3, desired=1, cooldown=None, tags=None) -> Group:  # type: ignore[no-untyped-def]
+    return Group(
+        id="web", launch_config_id="lc", min_size=min_size, max_size=max_size, desired_capacity=desired,
+        cooldown=cooldown, tags=tags or {},
+    )
+
+
+@pytest.mark.parametrize(
+    ("group", "fields"),
+    [
+        (_group(), []),
+        (_group(0, 0, 0), []),
+        (_group(cooldown=0.0), []),
+        (_group(-1, 3, 0), ["group.min_size"]),
+        (_group(3, 1, 3), ["group.max_size"]),
+        (_group(0, 10_001, 0), ["group.max_size"]),
+        (_group(0, 2, 5), ["group.desired_capacity"]),
+        (_group(2, 4, 1), ["group.desired_capacity"]),
+        (_group(cooldown=-1.0), ["group.cooldown"]),
+        (_group(tags={"": "x"}), ["group.tags"]),
+        (_group(-1, -2, 0, -5.0, {"": ""}), ["group.min_size", "group.max_size", "group.cooldown", "group.tags"]),
+    ],
+)
+def test_group_rules_collect_every_violation(group, fields):
+    assert _fields(check_group_sizes, group) == fields
+
+
+@pytest.mark.parametrize(
+    ("adjustment_type", "adjustment", "min_step", "fields"),
+    [
+        (AdjustmentType.EXACT_CAPACITY, 0, 0, []),
+        (AdjustmentType.EXACT_CAPACITY, -1, 0, ["adjustment"]),
+        (AdjustmentType.CHANGE_IN_CAPACITY, -1, 0, []),
+        (AdjustmentType.PERCENT_CHANGE_IN_CAPACITY, -50, -1, ["min_adjustment_step"]),
+    ],
+)
+def test_adjustment_rules(adjustment_type, adjustment, min_step, fields):
+    assert _fields(check_adjustment, adjustment_type, adjustment, min_step) == fields
+
+
+def test_an_empty_mask_names_every_updatable_field_and_unknown_paths_are_violations():
+    violations = Violations()
+    assert mask_fields(violations, []) == {"launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags"}
+    assert mask_fields(violations, ["max_size", "current_capacity", "bogus"]) == {"max_size"}
+    assert [(v.field, "'bogus'" in v.description) for v in violations.items] == [("update_mask", True)]
+
+
+@pytest.mark.parametrize(
+    ("fields", "proposed", "desired_given", "expected_desired", "activity"),
+    [
+        ({"max_size"}, _group(max_size=1, desired=0), False, 1, None),  # 1 stays within [0, 1]
+        ({"max_size"}, _group(max_size=0, desired=0), False, 0, (1, 0)),  # clamped down
+        ({"min_size"}, _group(min_size=2, desired=0), False, 2, (1, 2)),  # clamped up
+        ({"desired_capacity"}, _group(desired=3), True, 3, (1, 3)),
+        ({"desired_capacity"}, _group(desired=3), False, 1, None),  # named but unset: kept
+        ({"tags", "cooldown"}, _group(desired=3, cooldown=0.0, tags={"a": "b"}), True, 1, None),
+    ],
+)
+def test_apply_update_clamps_desired_into_a_new_range_and_records_its_change(fields, proposed, desired_given, expected_desired, activity):
+    current = _group()
+    changed, recorded = apply_update(current, proposed, frozenset(fields), desired_given=desired_given, activity_id="a-1", now=5.0)
+    assert changed.desired_capacity == expected_desired
+    if activity is None:
+        assert recorded is None
+    else:
+        assert recorded is not None
+        assert (recorded.from_capacity, recorded.to_capacity, recorded.cause) == (*activity, "UpdateGroup")
+        assert recorded.status is ActivityStatus.IN_PROGRESS
+    if "cooldown" in fields:
+        assert (changed.cooldown, changed.tags) == (0.0, {"a": "b"})

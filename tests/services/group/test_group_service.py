@@ -1,0 +1,500 @@
+"""GroupService over a real in-process server, with an in-memory compute driver."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import field_mask_pb2
+
+from autoscale.config import Settings, default_state_dir
+from autoscale.errors import field_violations
+from autoscale.timeutil import to_duration
+from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
+from services.group.server import instance_log_dir, make_build
+from tests.services.group.fake_compute import FakeComputeDriver
+from tests.support import running_server
+
+CHANGE = common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY
+EXACT = common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY
+PERCENT = common_pb2.ADJUSTMENT_TYPE_PERCENT_CHANGE_IN_CAPACITY
+RUNNING = group_pb2.INSTANCE_STATE_RUNNING
+SUCCEEDED = group_pb2.ACTIVITY_STATUS_SUCCEEDED
+IN_PROGRESS = group_pb2.ACTIVITY_STATUS_IN_PROGRESS
+SLEEPER = group_pb2.ProcessSpec(command=["sleep", "600"])
+
+
+@contextmanager
+def serving(database_url: str, driver: FakeComputeDriver) -> Iterator[tuple[Any, Any]]:
+    """A group server whose every launch config kind is served by `driver`; yields (server, stub)."""
+    build = make_build(lambda settings: {"process": driver, "openstack_server": driver})
+    settings = Settings(database_url=database_url, reconcile_interval=0.1, metrics_addr="metrics.example:50051")
+    with running_server([("group", build)], settings) as (server, channel):
+        yield server, group_pb2_grpc.GroupServiceStub(channel)
+
+
+@pytest.fixture
+def driver() -> FakeComputeDriver:
+    return FakeComputeDriver()
+
+
+@pytest.fixture
+def stub(sqlite_url, driver):
+    with serving(sqlite_url, driver) as (_, stub):
+        stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+            launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=SLEEPER)), timeout=5)
+        yield stub
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 10) -> Any:
+    """Poll until `condition()` is truthy; its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def create_group(stub, group_id: str = "web", **fields) -> group_pb2.Group:  # type: ignore[no-untyped-def]
+    fields.setdefault("max_size", 10)
+    request = group_pb2.CreateGroupRequest(group_id=group_id, group=group_pb2.Group(launch_config="launchConfigs/lc", **fields))
+    return stub.CreateGroup(request, timeout=5).group
+
+
+def instances(stub, group_id: str = "web") -> list[group_pb2.Instance]:  # type: ignore[no-untyped-def]
+    return list(stub.ListInstances(group_pb2.ListInstancesRequest(parent=f"groups/{group_id}"), timeout=5).instances)
+
+
+def activities(stub, group_id: str = "web") -> list[group_pb2.Activity]:  # type: ignore[no-untyped-def]
+    return list(stub.ListActivities(group_pb2.ListActivitiesRequest(parent=f"groups/{group_id}"), timeout=5).activities)
+
+
+def converged(stub, count: int, group_id: str = "web") -> list[group_pb2.Instance] | None:  # type: ignore[no-untyped-def]
+    """The instances once exactly `count` run and the group's activity is over."""
+    found = instances(stub, group_id)
+    group = stub.GetGroup(group_pb2.GetGroupRequest(name=f"groups/{group_id}"), timeout=5).group
+    done = len(found) == count and all(i.state == RUNNING for i in found) and not group.scaling_in_progress
+    return found if done else None
+
+
+def adjust(stub, adjustment_type, adjustment: int, **fields) -> group_pb2.AdjustResponse:  # type: ignore[no-untyped-def]
+    return stub.Adjust(group_pb2.AdjustRequest(name="groups/web", adjustment_type=adjustment_type, adjustment=adjustment, **fields),
+                       timeout=5)
+
+
+def rpc_error(call: Callable[[], Any]) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as raised:
+        call()
+    return raised.value
+
+
+def violated_fields(call: Callable[[], Any]) -> list[str]:
+    error = rpc_error(call)
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT, error.details()
+    return [v.field for v in field_violations(error)]
+
+
+# Launch configs
+
+
+def test_launch_configs_are_created_read_listed_and_deleted(stub):
+    server = group_pb2.OpenStackServerSpec(image="cirros", flavor="m1.tiny", networks=["private"], metadata={"k": "v"})
+    created = stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+        launch_config_id="nova", launch_config=group_pb2.LaunchConfig(openstack_server=server)), timeout=5).launch_config
+    assert created.name == "launchConfigs/nova" and created.openstack_server == server and created.create_time.seconds > 0
+    got = stub.GetLaunchConfig(group_pb2.GetLaunchConfigRequest(name="launchConfigs/lc"), timeout=5).launch_config
+    assert list(got.process.command) == ["sleep", "600"] and not got.HasField("openstack_server")
+    first = stub.ListLaunchConfigs(group_pb2.ListLaunchConfigsRequest(page_size=1), timeout=5)
+    second = stub.ListLaunchConfigs(group_pb2.ListLaunchConfigsRequest(page_size=1, page_token=first.next_page_token), timeout=5)
+    assert [c.name for c in (*first.launch_configs, *second.launch_configs)] == ["launchConfigs/lc", "launchConfigs/nova"]
+    assert second.next_page_token == ""
+    stub.DeleteLaunchConfig(group_pb2.DeleteLaunchConfigRequest(name="launchConfigs/nova"), timeout=5)
+    error = rpc_error(lambda: stub.GetLaunchConfig(group_pb2.GetLaunchConfigRequest(name="launchConfigs/nova"), timeout=5))
+    assert error.code() is grpc.StatusCode.NOT_FOUND
+    error = rpc_error(lambda: stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+        launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=SLEEPER)), timeout=5))
+    assert error.code() is grpc.StatusCode.ALREADY_EXISTS
+
+
+@pytest.mark.parametrize(
+    ("launch_config_id", "launch_config", "fields"),
+    [
+        ("Bad_Id", group_pb2.LaunchConfig(process=SLEEPER), ["launch_config_id"]),
+        ("x", None, ["launch_config"]),
+        ("x", group_pb2.LaunchConfig(), ["launch_config"]),
+        ("x", group_pb2.LaunchConfig(process=SLEEPER, openstack_server=group_pb2.OpenStackServerSpec(image="i", flavor="f")),
+         ["launch_config"]),
+        ("x", group_pb2.LaunchConfig(process=group_pb2.ProcessSpec()), ["launch_config.process.command"]),
+        ("x", group_pb2.LaunchConfig(process=group_pb2.ProcessSpec(command=["", "a"])), ["launch_config.process.command[0]"]),
+        ("x", group_pb2.LaunchConfig(process=group_pb2.ProcessSpec(command=["a"], env={"A=B": "1"})), ["launch_config.process.env"]),
+        ("x", group_pb2.LaunchConfig(openstack_server=group_pb2.OpenStackServerSpec()),
+         ["launch_config.openstack_server.image", "launch_config.openstack_server.flavor"]),
+    ],
+)
+def test_bad_launch_configs_are_invalid_arguments_naming_the_field(stub, launch_config_id, launch_config, fields):
+    request = group_pb2.CreateLaunchConfigRequest(launch_config_id=launch_config_id, launch_config=launch_config)
+    assert violated_fields(lambda: stub.CreateLaunchConfig(request, timeout=5)) == fields
+
+
+def test_deleting_a_launch_config_a_group_uses_is_a_failed_precondition_naming_the_group(stub):
+    create_group(stub)
+    error = rpc_error(lambda: stub.DeleteLaunchConfig(group_pb2.DeleteLaunchConfigRequest(name="launchConfigs/lc"), timeout=5))
+    assert error.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert "groups/web" in error.details()
+
+
+# Groups
+
+
+def test_groups_are_created_read_listed_updated_and_deleted(stub):
+    created = create_group(stub, min_size=1, max_size=3, tags={"team": "web"})
+    assert (created.name, created.launch_config, created.desired_capacity) == ("groups/web", "launchConfigs/lc", 1)
+    assert not created.HasField("cooldown") and created.tags == {"team": "web"} and created.create_time.seconds > 0
+    create_group(stub, "api", max_size=2, cooldown=to_duration(0))
+    api = stub.GetGroup(group_pb2.GetGroupRequest(name="groups/api"), timeout=5).group
+    assert api.HasField("cooldown") and api.cooldown.seconds == 0 and api.desired_capacity == 0
+    first = stub.ListGroups(group_pb2.ListGroupsRequest(page_size=1), timeout=5)
+    second = stub.ListGroups(group_pb2.ListGroupsRequest(page_size=1, page_token=first.next_page_token), timeout=5)
+    assert [g.name for g in (*first.groups, *second.groups)] == ["groups/api", "groups/web"]
+    updated = stub.UpdateGroup(group_pb2.UpdateGroupRequest(
+        group=group_pb2.Group(name="groups/api", cooldown=to_duration(60), tags={"a": "b"}),
+        update_mask=field_mask_pb2.FieldMask(paths=["cooldown", "tags", "current_capacity"])), timeout=5).group
+    assert (updated.cooldown.seconds, dict(updated.tags), updated.max_size) == (60, {"a": "b"}, 2)
+    stub.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/api"), timeout=5)
+    error = rpc_error(lambda: stub.GetGroup(group_pb2.GetGroupRequest(name="groups/api"), timeout=5))
+    assert error.code() is grpc.StatusCode.NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("group_id", "fields", "violations"),
+    [
+        ("Bad_Id", {"max_size": 1}, ["group_id"]),
+        ("g", {"launch_config": "lc", "max_size": 1}, ["group.launch_config"]),
+        ("g", {"launch_config": ""}, ["group.launch_config"]),
+        ("g", {"min_size": -1, "max_size": 1}, ["group.min_size"]),
+        ("g", {"min_size": 3, "max_size": 1}, ["group.max_size"]),
+        ("g", {"max_size": 10_001}, ["group.max_size"]),
+        ("g", {"max_size": 2, "desired_capacity": 5}, ["group.desired_capacity"]),
+        ("g", {"min_size": 1, "max_size": 2, "desired_capacity": 0}, ["group.desired_capacity"]),
+        ("g", {"max_size": 1, "cooldown": to_duration(-5)}, ["group.cooldown"]),
+        ("g", {"max_size": 1, "tags": {"": "x"}}, ["group.tags"]),
+        ("", {"launch_config": "bad", "min_size": -1, "max_size": -2},
+         ["group_id", "group.launch_config", "group.min_size", "group.max_size"]),
+    ],
+)
+def test_bad_groups_are_invalid_arguments_naming_every_field(stub, group_id, fields, violations):
+    fields = {"launch_config": "launchConfigs/lc", **fields}
+    request = group_pb2.CreateGroupRequest(group_id=group_id, group=group_pb2.Group(**fields))
+    assert violated_fields(lambda: stub.CreateGroup(request, timeout=5)) == violations
+
+
+def test_a_group_of_an_unknown_launch_config_is_not_found_and_an_existing_id_already_exists(stub):
+    request = group_pb2.CreateGroupRequest(group_id="g", group=group_pb2.Group(launch_config="launchConfigs/x", max_size=1))
+    error = rpc_error(lambda: stub.CreateGroup(request, timeout=5))
+    assert (error.code(), error.details()) == (grpc.StatusCode.NOT_FOUND, "group.launch_config: launchConfigs/x not found")
+    create_group(stub)
+    assert rpc_error(lambda: create_group(stub)).code() is grpc.StatusCode.ALREADY_EXISTS
+    for bad in ("web", "groups/Web", ""):
+        assert violated_fields(lambda bad=bad: stub.GetGroup(group_pb2.GetGroupRequest(name=bad), timeout=5)) == ["name"]
+
+
+def test_update_clamps_desired_into_a_new_range_and_records_the_change(stub):
+    create_group(stub, min_size=0, max_size=5, desired_capacity=4)
+    updated = stub.UpdateGroup(group_pb2.UpdateGroupRequest(
+        group=group_pb2.Group(name="groups/web", max_size=2), update_mask=field_mask_pb2.FieldMask(paths=["max_size"])),
+        timeout=5).group
+    assert (updated.max_size, updated.desired_capacity) == (2, 2)
+    latest = activities(stub)[0]
+    assert (latest.cause, latest.from_capacity, latest.to_capacity) == ("UpdateGroup", 4, 2)
+    wait_for(lambda: converged(stub, 2), "two instances")
+    assert activities(stub)[0].status == SUCCEEDED
+
+
+def test_bad_updates_are_refused_and_change_nothing(stub):
+    create_group(stub, max_size=3)
+
+    def update(group: group_pb2.Group, *paths: str) -> Any:
+        return stub.UpdateGroup(group_pb2.UpdateGroupRequest(group=group, update_mask=field_mask_pb2.FieldMask(paths=paths)), timeout=5)
+
+    assert violated_fields(lambda: update(group_pb2.Group(name="groups/web"), "bogus")) == ["update_mask"]
+    assert violated_fields(lambda: update(group_pb2.Group(name="groups/web", min_size=5), "min_size")) == ["group.max_size"]
+    assert violated_fields(lambda: update(group_pb2.Group(name="groups/web", desired_capacity=9), "desired_capacity")) == [
+        "group.desired_capacity"
+    ]
+    # An empty mask replaces every updatable field, so the launch config is required.
+    assert violated_fields(lambda: update(group_pb2.Group(name="groups/web", max_size=3))) == ["group.launch_config"]
+    error = rpc_error(lambda: update(group_pb2.Group(name="groups/web", launch_config="launchConfigs/x"), "launch_config"))
+    assert (error.code(), error.details()) == (grpc.StatusCode.NOT_FOUND, "group.launch_config: launchConfigs/x not found")
+    error = rpc_error(lambda: update(group_pb2.Group(name="groups/nope", max_size=1), "max_size"))
+    assert error.code() is grpc.StatusCode.NOT_FOUND
+    group = stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group
+    assert (group.min_size, group.max_size, group.desired_capacity) == (0, 3, 0)
+
+
+def test_a_new_launch_config_applies_to_instances_launched_afterwards(stub, driver):
+    create_group(stub, desired_capacity=1)
+    wait_for(lambda: converged(stub, 1), "the first instance")
+    stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+        launch_config_id="v2", launch_config=group_pb2.LaunchConfig(process=group_pb2.ProcessSpec(command=["v2"]))), timeout=5)
+    stub.UpdateGroup(group_pb2.UpdateGroupRequest(
+        group=group_pb2.Group(name="groups/web", launch_config="launchConfigs/v2", desired_capacity=2),
+        update_mask=field_mask_pb2.FieldMask(paths=["launch_config", "desired_capacity"])), timeout=5)
+    wait_for(lambda: converged(stub, 2), "the second instance")
+    commands = sorted(tuple(s.request.process.command) for s in driver.servers.values())
+    assert commands == [("sleep", "600"), ("v2",)]
+
+
+# Adjust
+
+
+@pytest.mark.parametrize(
+    ("desired", "adjustment_type", "adjustment", "min_step", "expected", "status"),
+    [
+        (2, CHANGE, 2, 0, 4, IN_PROGRESS),
+        (2, CHANGE, -1, 0, 1, IN_PROGRESS),
+        (2, EXACT, 5, 0, 5, IN_PROGRESS),
+        (4, PERCENT, 10, 0, 5, IN_PROGRESS),  # 0.4 rounds away from zero
+        (4, PERCENT, 10, 2, 6, IN_PROGRESS),  # raised to the step
+        (3, PERCENT, 150, 0, 7, IN_PROGRESS),  # 4.5 rounds towards zero
+        (9, CHANGE, 5, 0, 10, IN_PROGRESS),  # clamped at max_size
+        (10, CHANGE, 1, 0, 10, group_pb2.ACTIVITY_STATUS_UNCHANGED),
+    ],
+)
+def test_adjust_computes_the_new_capacity_and_records_the_activity(stub, desired, adjustment_type, adjustment, min_step, expected, status):
+    create_group(stub, desired_capacity=desired)
+    response = adjust(stub, adjustment_type, adjustment, min_adjustment_step=min_step, cause="alarms/hot via policies/up")
+    assert (response.previous_capacity, response.desired_capacity, response.activity.status) == (desired, expected, status)
+    activity = response.activity
+    assert (activity.cause, activity.from_capacity, activity.to_capacity) == ("alarms/hot via policies/up", desired, expected)
+    assert stub.GetActivity(group_pb2.GetActivityRequest(name=activity.name), timeout=5).activity.cause == activity.cause
+    if status == group_pb2.ACTIVITY_STATUS_UNCHANGED:
+        assert activity.status_message == "already at max_size 10" and activity.end_time == activity.start_time
+
+
+def test_adjust_without_a_cause_records_the_caller(stub):
+    create_group(stub)
+    assert adjust(stub, CHANGE, 1).activity.cause == "Adjust by caller"
+
+
+def test_a_repeated_request_id_returns_the_first_answer_and_changes_nothing(stub):
+    create_group(stub, desired_capacity=1)
+    first = adjust(stub, CHANGE, 1, request_id="exec-1")
+    again = adjust(stub, CHANGE, 1, request_id="exec-1")
+    assert again == first
+    assert stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group.desired_capacity == 2
+    assert adjust(stub, CHANGE, 1, request_id="exec-2").desired_capacity == 3
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "fields"),
+    [
+        ({"name": "groups/web", "adjustment": 1}, ["adjustment_type"]),
+        ({"name": "groups/web", "adjustment_type": 7}, ["adjustment_type"]),
+        ({"name": "groups/web", "adjustment_type": EXACT, "adjustment": -1}, ["adjustment"]),
+        ({"name": "groups/web", "adjustment_type": PERCENT, "adjustment": 10, "min_adjustment_step": -1}, ["min_adjustment_step"]),
+        ({"name": "web", "adjustment_type": CHANGE}, ["name"]),
+        ({"name": "groups/web", "adjustment_type": CHANGE, "request_id": "r" * 256}, ["request_id"]),
+        ({"name": "", "adjustment_type": EXACT, "adjustment": -1, "min_adjustment_step": -1},
+         ["name", "adjustment", "min_adjustment_step"]),
+    ],
+)
+def test_bad_adjustments_are_invalid_arguments_naming_the_field(stub, request_fields, fields):
+    create_group(stub)
+    assert violated_fields(lambda: stub.Adjust(group_pb2.AdjustRequest(**request_fields), timeout=5)) == fields
+
+
+def test_adjusting_an_unknown_group_is_not_found(stub):
+    error = rpc_error(lambda: adjust(stub, CHANGE, 1))
+    assert (error.code(), error.details()) == (grpc.StatusCode.NOT_FOUND, "groups/web not found")
+
+
+# Reconcile loop
+
+
+def test_instances_converge_to_the_desired_capacity_and_the_activity_succeeds(stub, driver):
+    created = create_group(stub, min_size=2, max_size=4)
+    assert created.scaling_in_progress
+    found = wait_for(lambda: converged(stub, 2), "two running instances")
+    assert {i.server_id for i in found} == set(driver.running().values())
+    group = stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group
+    assert (group.current_capacity, group.scaling_in_progress) == (2, False)
+    (activity,) = activities(stub)
+    assert (activity.cause, activity.from_capacity, activity.to_capacity, activity.status) == ("CreateGroup", 0, 2, SUCCEEDED)
+    assert activity.end_time.seconds >= activity.start_time.seconds and activity.status_message == "2 instances running"
+    request = next(iter(driver.servers.values())).request
+    assert (request.group_id, request.metrics_addr, request.process.command) == ("web", "metrics.example:50051", ("sleep", "600"))
+    assert request.instance_id in {i.name.rsplit("/", 1)[1] for i in found}
+
+
+def test_a_group_scales_out_and_in_on_every_database(database_url, driver):
+    with serving(database_url, driver) as (_, stub):
+        stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+            launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=SLEEPER)), timeout=5)
+        create_group(stub, desired_capacity=2)
+        wait_for(lambda: converged(stub, 2), "two instances")
+        adjust(stub, PERCENT, -50, request_id="in")
+        wait_for(lambda: converged(stub, 1), "one instance")
+        stub.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web"), timeout=10)
+        assert driver.servers == {}
+
+
+def test_instances_are_pending_until_the_driver_reports_them_running(stub, driver):
+    driver.start_pending = True
+    create_group(stub, desired_capacity=1)
+    wait_for(lambda: driver.servers, "a launch")
+    time.sleep(0.3)
+    assert [i.state for i in instances(stub)] == [group_pb2.INSTANCE_STATE_PENDING]
+    assert activities(stub)[0].status == IN_PROGRESS
+    driver.start_all()
+    wait_for(lambda: converged(stub, 1), "the instance to run")
+
+
+def test_an_instance_that_dies_is_replaced(stub, driver):
+    create_group(stub, desired_capacity=2)
+    before = wait_for(lambda: converged(stub, 2), "two running instances")
+    victim = before[0]
+    driver.kill(victim.server_id)
+    after = wait_for(lambda: (found := converged(stub, 2)) and victim.name not in {i.name for i in found} and found,
+                     "the dead instance to be replaced")
+    assert before[1].name in {i.name for i in after}
+    assert ("terminate", victim.server_id) in driver.calls
+
+
+def test_scale_out_then_in_removes_the_oldest_instances(stub, driver):
+    create_group(stub, desired_capacity=2)
+    oldest = wait_for(lambda: converged(stub, 2), "two instances")
+    adjust(stub, CHANGE, 2)
+    grown = wait_for(lambda: converged(stub, 4), "four instances")
+    assert grown[:2] == oldest
+    adjust(stub, EXACT, 2, cause="scale in")
+    remaining = wait_for(lambda: converged(stub, 2), "two instances again")
+    assert remaining == grown[2:]
+    assert {("terminate", i.server_id) for i in oldest} <= set(driver.calls)
+    assert [(a.cause, a.status) for a in activities(stub)] == [
+        ("scale in", SUCCEEDED), ("Adjust by caller", SUCCEEDED), ("CreateGroup", SUCCEEDED)
+    ]
+
+
+def test_a_newer_adjust_cancels_the_activity_in_progress(stub, driver):
+    driver.start_pending = True
+    create_group(stub, desired_capacity=1)
+    second = adjust(stub, CHANGE, 1)
+    newest, oldest = activities(stub)
+    assert newest.name == second.activity.name and newest.status == IN_PROGRESS
+    assert oldest.status == group_pb2.ACTIVITY_STATUS_CANCELLED
+    assert oldest.status_message == f"superseded by {second.activity.name}"
+    driver.start_all()
+    wait_for(lambda: driver.start_all() or converged(stub, 2), "two instances")
+    assert stub.GetActivity(group_pb2.GetActivityRequest(name=second.activity.name), timeout=5).activity.status == SUCCEEDED
+
+
+def test_a_failing_launch_fails_the_activity_and_is_retried_on_later_passes(stub, driver):
+    driver.launch_error = "quota exceeded"
+    create_group(stub, desired_capacity=1)
+    failed = wait_for(lambda: (a := activities(stub)[0]).status == group_pb2.ACTIVITY_STATUS_FAILED and a, "the activity to fail")
+    assert "quota exceeded" in failed.status_message
+    wait_for(lambda: any(i.state == group_pb2.INSTANCE_STATE_FAILED and "quota exceeded" in i.state_reason for i in instances(stub)),
+             "a failed instance")
+    attempts = sum(1 for call, _ in driver.calls if call == "launch")
+    time.sleep(0.35)
+    # One attempt per pass at most: the loop does not spin faster than its interval.
+    assert sum(1 for call, _ in driver.calls if call == "launch") - attempts <= 6
+    driver.launch_error = ""
+    wait_for(lambda: converged(stub, 1), "the instance to be launched at last")
+
+
+def test_a_restarted_service_adopts_its_instances_without_duplicating_them(sqlite_url, driver):
+    with serving(sqlite_url, driver) as (_, stub):
+        stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+            launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=SLEEPER)), timeout=5)
+        create_group(stub, desired_capacity=3)
+        before = wait_for(lambda: converged(stub, 3), "three instances")
+    launches = len([c for c in driver.calls if c[0] == "launch"])
+    assert len(driver.running()) == 3, "stopping the service leaves the instances running"
+    with serving(sqlite_url, driver) as (_, stub):
+        time.sleep(0.3)
+        assert converged(stub, 3) == before
+        assert len([c for c in driver.calls if c[0] == "launch"]) == launches
+    # Down again: one instance dies meanwhile; the next start replaces it and keeps the others.
+    driver.kill(before[0].server_id)
+    with serving(sqlite_url, driver) as (_, stub):
+        after = wait_for(lambda: (found := converged(stub, 3)) and before[0].name not in {i.name for i in found} and found,
+                         "the dead instance to be replaced")
+        assert after[:2] == before[1:]
+        assert len(driver.running()) == 3
+
+
+def test_delete_group_terminates_its_instances_first_and_waits_until_they_are_gone(stub, driver):
+    create_group(stub, desired_capacity=2)
+    wait_for(lambda: converged(stub, 2), "two instances")
+    slow_terminate = driver.terminate
+
+    def terminate_later(server_id: str) -> None:
+        # The server goes away a little after it is asked to, as a real one does.
+        threading.Timer(0.3, slow_terminate, args=(server_id,)).start()
+
+    driver.terminate = terminate_later  # type: ignore[method-assign]
+    started = time.monotonic()
+    stub.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web"), timeout=10)
+    assert time.monotonic() - started >= 0.25
+    assert driver.servers == {}
+    assert rpc_error(lambda: instances(stub)).code() is grpc.StatusCode.NOT_FOUND
+    assert rpc_error(lambda: activities(stub)).code() is grpc.StatusCode.NOT_FOUND
+    stub.DeleteLaunchConfig(group_pb2.DeleteLaunchConfigRequest(name="launchConfigs/lc"), timeout=5)
+    error = rpc_error(lambda: stub.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web"), timeout=5))
+    assert error.code() is grpc.StatusCode.NOT_FOUND
+
+
+# Lists and names
+
+
+def test_instances_are_listed_oldest_first_in_pages(stub):
+    create_group(stub, desired_capacity=3)
+    every = wait_for(lambda: converged(stub, 3), "three instances")
+    assert [i.create_time.ToNanoseconds() for i in every] == sorted(i.create_time.ToNanoseconds() for i in every)
+    paged, token = [], ""
+    while True:
+        page = stub.ListInstances(group_pb2.ListInstancesRequest(parent="groups/web", page_size=2, page_token=token), timeout=5)
+        paged.extend(page.instances)
+        token = page.next_page_token
+        if not token:
+            break
+    assert paged == every
+    assert all(i.name.startswith("groups/web/instances/i-") for i in every)
+
+
+def test_activities_are_listed_newest_first_in_pages_and_read_by_name(stub):
+    create_group(stub)
+    names = [adjust(stub, EXACT, n).activity.name for n in (1, 2, 3)]
+    first = stub.ListActivities(group_pb2.ListActivitiesRequest(parent="groups/web", page_size=2), timeout=5)
+    second = stub.ListActivities(group_pb2.ListActivitiesRequest(parent="groups/web", page_size=2, page_token=first.next_page_token),
+                                 timeout=5)
+    assert [a.name for a in (*first.activities, *second.activities)] == names[::-1]
+    missing = rpc_error(lambda: stub.GetActivity(group_pb2.GetActivityRequest(name="groups/web/activities/a-0"), timeout=5))
+    assert missing.code() is grpc.StatusCode.NOT_FOUND
+    for bad in ("groups/web/activity/a-1", "groups/web/activities/", "activities/a-1"):
+        assert violated_fields(lambda bad=bad: stub.GetActivity(group_pb2.GetActivityRequest(name=bad), timeout=5)) == ["name"]
+
+
+def test_lists_of_unknown_groups_are_not_found_and_bad_pages_invalid(stub):
+    for call in (lambda: instances(stub, "nope"), lambda: activities(stub, "nope")):
+        assert rpc_error(call).code() is grpc.StatusCode.NOT_FOUND
+    create_group(stub)
+    request = group_pb2.ListInstancesRequest(parent="groups/web", page_token="garbage")
+    assert violated_fields(lambda: stub.ListInstances(request, timeout=5)) == ["page_token"]
+    request = group_pb2.ListActivitiesRequest(parent="groups/web", page_size=-1)
+    assert violated_fields(lambda: stub.ListActivities(request, timeout=5)) == ["page_size"]
+    assert violated_fields(lambda: stub.ListInstances(group_pb2.ListInstancesRequest(parent="web"), timeout=5)) == ["parent"]
+
+
+def test_local_instances_log_under_the_state_directory_unless_told_otherwise():
+    assert instance_log_dir(Settings(instance_log_dir="/var/log/autoscale")) == Path("/var/log/autoscale")
+    assert instance_log_dir(Settings()) == default_state_dir() / "instances"

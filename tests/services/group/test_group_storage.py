@@ -1,0 +1,223 @@
+"""Storage of the group service on SQLite and PostgreSQL: migrations, rows, activities, request ids."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from autoscale.database import Database, schema_differences
+from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound
+from services.group import capacity
+from services.group.domain import ActivityStatus, AdjustmentType, Group, Instance, InstanceState, LaunchConfig
+from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
+from services.group.models import metadata
+from services.group.repository import GroupRepository
+from services.group.server import MIGRATIONS_DIR
+
+CHANGE = AdjustmentType.CHANGE_IN_CAPACITY
+
+
+@pytest.fixture
+def database(database_url):
+    db = Database(database_url)
+    db.migrate(MIGRATIONS_DIR, "group")
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def repository(database):
+    repository = GroupRepository(database, "default")
+    repository.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("sleep", "60"), {"A": "1"}), create_time=1.0))
+    return repository
+
+
+def _group(group_id: str = "web", desired: int = 0, max_size: int = 5, **fields) -> Group:  # type: ignore[no-untyped-def]
+    return Group(id=group_id, launch_config_id="lc", min_size=0, max_size=max_size, desired_capacity=desired, create_time=1.0, **fields)
+
+
+def _adjust(repository: GroupRepository, adjustment: int, *, request_id: str = "", activity_id: str = "a-1", now: float = 10.0):
+    return repository.adjust(
+        "web", request_id, lambda group: capacity.adjustment_activity(activity_id, group, CHANGE, adjustment, 0, "test", now)
+    )
+
+
+def test_migrations_create_exactly_the_tables_of_the_models(database):
+    assert schema_differences(database, metadata) == []
+
+
+def test_migrating_twice_changes_nothing(database):
+    database.migrate(MIGRATIONS_DIR, "group")
+    assert schema_differences(database, metadata) == []
+
+
+def test_launch_configs_round_trip_and_are_listed_by_id(repository):
+    server = OpenStackServerSpec(image="cirros", flavor="m1.tiny", networks=("private",), metadata={"k": "v"})
+    repository.create_launch_config(LaunchConfig("b-server", openstack_server=server, create_time=2.0))
+    assert repository.get_launch_config("b-server").openstack_server == server
+    assert repository.get_launch_config("lc").process == ProcessSpec(("sleep", "60"), {"A": "1"})
+    assert [c.id for c in repository.list_launch_configs(None, 10)] == ["b-server", "lc"]
+    assert [c.id for c in repository.list_launch_configs("b-server", 10)] == ["lc"]
+    with pytest.raises(AlreadyExists):
+        repository.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("x",))))
+    repository.delete_launch_config("b-server")
+    with pytest.raises(NotFound):
+        repository.get_launch_config("b-server")
+
+
+def test_a_launch_config_in_use_cannot_be_deleted_and_the_error_names_the_groups(repository):
+    repository.create_group(_group("web"), None)
+    repository.create_group(_group("api"), None)
+    with pytest.raises(FailedPrecondition, match="groups/api, groups/web"):
+        repository.delete_launch_config("lc")
+
+
+def test_a_group_needs_an_existing_launch_config_and_a_free_id(repository):
+    with pytest.raises(NotFound, match="group.launch_config: launchConfigs/nope not found"):
+        repository.create_group(replace(_group(), launch_config_id="nope"), None)
+    repository.create_group(_group(), None)
+    with pytest.raises(AlreadyExists):
+        repository.create_group(_group(), None)
+
+
+def test_an_unset_cooldown_stays_apart_from_zero(repository):
+    repository.create_group(_group("unset"), None)
+    repository.create_group(_group("zero", cooldown=0.0), None)
+    assert repository.get_group("unset").group.cooldown is None
+    assert repository.get_group("zero").group.cooldown == 0.0
+
+
+def test_group_status_counts_running_instances_and_activities_in_progress(repository):
+    group = _group(desired=2, tags={"team": "a"})
+    repository.create_group(group, capacity.creation_activity("a-0", group, 1.0))
+    for n, state in enumerate((InstanceState.RUNNING, InstanceState.PENDING, InstanceState.RUNNING)):
+        repository.add_instance(Instance(f"i-{n}", "web", "process", "lc", state, create_time=2.0 + n))
+    status = repository.get_group("web")
+    assert (status.current_capacity, status.scaling_in_progress, status.group.tags) == (2, True, {"team": "a"})
+    assert [s.group.id for s in repository.list_groups(None, 10)] == ["web"]
+
+
+def test_adjust_changes_the_capacity_and_a_newer_change_cancels_the_older_activity(repository):
+    repository.create_group(_group(desired=1), None)
+    first = _adjust(repository, 2, activity_id="a-1", now=10.0)
+    assert (first.previous_capacity, first.desired_capacity, first.activity.status) == (1, 3, ActivityStatus.IN_PROGRESS)
+    second = _adjust(repository, -1, activity_id="a-2", now=11.0)
+    assert (second.previous_capacity, second.desired_capacity) == (3, 2)
+    older = repository.get_activity("web", "a-1")
+    assert (older.status, older.end_time, older.status_message) == (
+        ActivityStatus.CANCELLED, 11.0, "superseded by groups/web/activities/a-2"
+    )
+    assert repository.get_group("web").group.desired_capacity == 2
+
+
+def test_concurrent_adjusts_of_one_group_are_serialised(repository):
+    repository.create_group(_group(max_size=20), None)
+    barrier = threading.Barrier(8)
+    errors: list[Exception] = []
+
+    def adjust_once(n: int) -> None:
+        try:
+            barrier.wait()
+            _adjust(repository, 1, activity_id=f"a-{n}", now=10.0 + n)
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=adjust_once, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert repository.get_group("web").group.desired_capacity == 8
+    found = repository.list_activities("web", None, 100)
+    assert sorted((a.from_capacity, a.to_capacity) for a in found) == [(n, n + 1) for n in range(8)]
+    assert [a.status for a in found].count(ActivityStatus.IN_PROGRESS) == 1
+
+
+def test_an_adjust_that_changes_nothing_is_unchanged_and_cancels_nothing(repository):
+    repository.create_group(_group(desired=5), None)
+    _adjust(repository, -1, activity_id="a-1")
+    unchanged = repository.adjust(
+        "web", "", lambda group: capacity.adjustment_activity("a-2", group, AdjustmentType.EXACT_CAPACITY, 4, 0, "test", 12.0)
+    )
+    assert unchanged.activity.status is ActivityStatus.UNCHANGED
+    assert repository.get_activity("web", "a-1").status is ActivityStatus.IN_PROGRESS
+
+
+def test_a_repeated_request_id_returns_the_first_answer_and_changes_nothing(repository):
+    repository.create_group(_group(desired=1), None)
+    first = _adjust(repository, 1, request_id="req-1", activity_id="a-1")
+    repository.finish_activity(capacity.finish(first.activity, ActivityStatus.SUCCEEDED, 20.0))
+    again = _adjust(repository, 1, request_id="req-1", activity_id="a-2")
+    assert again == first
+    assert repository.get_group("web").group.desired_capacity == 2
+    assert [a.id for a in repository.list_activities("web", None, 10)] == ["a-1"]
+    other = _adjust(repository, 1, request_id="req-2", activity_id="a-3", now=30.0)
+    assert other.desired_capacity == 3
+
+
+def test_a_group_being_deleted_refuses_capacity_changes(repository):
+    repository.create_group(_group(desired=1), None)
+    repository.begin_delete("web", "deleting")
+    with pytest.raises(FailedPrecondition, match="being deleted"):
+        _adjust(repository, 1)
+    with pytest.raises(FailedPrecondition):
+        repository.change_group("web", lambda group: (group, None))
+
+
+def test_finish_activity_ends_only_an_activity_still_in_progress(repository):
+    repository.create_group(_group(desired=1), None)
+    first = _adjust(repository, 1, activity_id="a-1", now=10.0)
+    _adjust(repository, 1, activity_id="a-2", now=11.0)
+    assert not repository.finish_activity(capacity.finish(first.activity, ActivityStatus.SUCCEEDED, 12.0))
+    assert repository.get_activity("web", "a-1").status is ActivityStatus.CANCELLED
+
+
+def test_activities_are_listed_newest_first_and_instances_oldest_first(repository):
+    repository.create_group(_group(desired=0), None)
+    for n in range(3):
+        _adjust(repository, 1, activity_id=f"a-{n}", now=10.0 + n)
+        repository.add_instance(Instance(f"i-{n}", "web", "process", "lc", InstanceState.PENDING, create_time=20.0 - n))
+    assert [a.id for a in repository.list_activities("web", None, 10)] == ["a-2", "a-1", "a-0"]
+    assert [a.id for a in repository.list_activities("web", (11.0, "a-1"), 10)] == ["a-0"]
+    assert [i.id for i in repository.list_instances("web", None, 10)] == ["i-2", "i-1", "i-0"]
+    assert [i.id for i in repository.list_instances("web", (18.0, "i-2"), 1)] == ["i-1"]
+    with pytest.raises(NotFound):
+        repository.list_instances("nope", None, 10)
+
+
+def test_instances_are_tracked_and_forgotten(repository):
+    repository.create_group(_group(), None)
+    instance = Instance("i-1", "web", "process", "lc", InstanceState.PENDING, create_time=2.0)
+    repository.add_instance(instance)
+    running = replace(instance, server_id="s-1", state=InstanceState.RUNNING, state_reason="up")
+    repository.update_instances([running])
+    assert repository.list_instances("web", None, 10) == [running]
+    repository.remove_instance(running)
+    assert repository.list_instances("web", None, 10) == []
+
+
+def test_delete_group_removes_its_instances_activities_and_requests(repository):
+    repository.create_group(_group(desired=1), None)
+    _adjust(repository, 1, request_id="r")
+    repository.add_instance(Instance("i-1", "web", "process", "lc", InstanceState.RUNNING, create_time=2.0, server_id="s"))
+    doomed = repository.begin_delete("web", "the group is being deleted")
+    assert [(i.id, i.state) for i in doomed] == [("i-1", InstanceState.TERMINATING)]
+    assert repository.get_group("web").group.deleting
+    repository.delete_group("web")
+    with pytest.raises(NotFound):
+        repository.get_group("web")
+    repository.create_group(_group(desired=1), None)
+    assert repository.list_activities("web", None, 10) == []
+    assert _adjust(repository, 1, request_id="r").previous_capacity == 1
+
+
+def test_rows_of_another_project_are_invisible(database, repository):
+    repository.create_group(_group(), None)
+    other = GroupRepository(database, "other")
+    with pytest.raises(NotFound):
+        other.get_group("web")
+    assert other.list_launch_configs(None, 10) == []
+    assert other.group_ids() == []
