@@ -1,0 +1,65 @@
+"""The policy service's tables (SQLAlchemy Core), prefixed `policy_` as all services may share one database.
+
+Every row belongs to a project. Times are floats (seconds since the epoch).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+ID_LENGTH = 63
+PROJECT_LENGTH = 64
+NAME_LENGTH = 255
+REQUEST_ID_LENGTH = 255
+
+policies = sa.Table(
+    "policy_policies",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("group_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("adjustment_type", sa.String(32), nullable=False),
+    sa.Column("scaling_adjustment", sa.Integer, nullable=False),
+    sa.Column("min_adjustment_step", sa.Integer, nullable=False),
+    # Seconds; NULL is "unset" (the group's cooldown), apart from an explicit 0.
+    sa.Column("cooldown", sa.Float, nullable=True),
+    sa.Column("create_time", sa.Float, nullable=False),
+)
+
+executions = sa.Table(
+    "policy_executions",
+    metadata,
+    # Storage order: breaks ties between executions of the same time.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project", sa.String(PROJECT_LENGTH), nullable=False),
+    sa.Column("policy_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("cause", sa.Text, nullable=False),
+    sa.Column("request_id", sa.String(REQUEST_ID_LENGTH), nullable=False),
+    sa.Column("adjusted", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("activity", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("failed", sa.Boolean, nullable=False),
+    # The serialized ExecutePolicyResponse, answered again to a repeated request_id; NULL when failed.
+    sa.Column("response", sa.LargeBinary, nullable=True),
+    sa.ForeignKeyConstraint(
+        ["project", "policy_id"], ["policy_policies.project", "policy_policies.id"], name="fk_policy_executions_policy"
+    ),
+    sa.Index("ix_policy_executions_time", "project", "policy_id", "time"),
+    sa.Index("ix_policy_executions_request", "project", "policy_id", "request_id"),
+)
+
+# The cooldown of each group, shared by all its policies (see services.policy.cooldown).
+group_cooldowns = sa.Table(
+    "policy_group_cooldowns",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("group_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("cooldown_end", sa.Float, nullable=True),
+    sa.Column("pending_activity", sa.String(NAME_LENGTH), nullable=True),
+    sa.Column("pending_cooldown", sa.Float, nullable=True),
+    sa.Column("adjusting_since", sa.Float, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)

@@ -1,0 +1,225 @@
+"""Storage of policies, their executions and the cooldown of each group, behind one small interface.
+
+Writes run in `database.transaction()`. A group's cooldown state changes by
+compare-and-set on its version, so that an execution only adjusts a group if no
+other execution (of this or another replica) changed the group's state since it
+read it — without holding a transaction open while the group service is called
+(on SQLite a transaction holds the database's write lock, which the group
+service sharing the file needs to answer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from autoscale.database import Database
+from autoscale.errors import AlreadyExists, NotFound
+from services.policy.cooldown import GroupCooldown
+from services.policy.domain import AdjustmentType, Execution, Policy, policy_name
+from services.policy.models import executions, group_cooldowns, policies
+
+
+@dataclass(frozen=True)
+class CooldownChange:
+    """A change of a group's cooldown state, stored only if the state is still `before`."""
+
+    before: GroupCooldown
+    after: GroupCooldown
+
+
+class PolicyRepository:
+    """Policies, executions and group cooldowns of one project."""
+
+    def __init__(self, database: Database, project: str) -> None:
+        self._database = database
+        self._project = project
+
+    # Policies
+
+    def create_policy(self, policy: Policy) -> Policy:
+        """Store a new policy; AlreadyExists if its id is taken."""
+        with self._database.transaction() as session:
+            if self._policy_row(session, policy.id) is not None:
+                raise AlreadyExists(policy_name(policy.id))
+            session.execute(policies.insert().values(project=self._project, **_policy_values(policy)))
+        return policy
+
+    def get_policy(self, policy_id: str) -> Policy:
+        """One policy; NotFound if there is none."""
+        with self._database.reader() as session:
+            row = self._policy_row(session, policy_id)
+        if row is None:
+            raise NotFound(policy_name(policy_id))
+        return _policy(row)
+
+    def list_policies(self, after: str | None, limit: int) -> list[Policy]:
+        """Policies ordered by id, those after `after`, at most `limit`."""
+        query = sa.select(policies).where(policies.c.project == self._project)
+        if after is not None:
+            query = query.where(policies.c.id > after)
+        with self._database.reader() as session:
+            rows = session.execute(query.order_by(policies.c.id).limit(limit)).all()
+        return [_policy(row) for row in rows]
+
+    def update_policy(self, policy: Policy) -> Policy:
+        """Store the new fields of an existing policy; NotFound if there is none."""
+        values = _policy_values(policy)
+        del values["id"], values["create_time"]
+        with self._database.transaction() as session:
+            result = session.execute(policies.update().where(*self._policy_key(policy.id)).values(**values))
+            if result.rowcount == 0:
+                raise NotFound(policy_name(policy.id))
+        return policy
+
+    def delete_policy(self, policy_id: str) -> None:
+        """Delete a policy and its executions; NotFound if there is none."""
+        with self._database.transaction() as session:
+            if self._policy_row(session, policy_id, lock=True) is None:
+                raise NotFound(policy_name(policy_id))
+            session.execute(executions.delete().where(executions.c.project == self._project, executions.c.policy_id == policy_id))
+            session.execute(policies.delete().where(*self._policy_key(policy_id)))
+
+    # Executions
+
+    def record(self, execution: Execution, cooldown: CooldownChange | None = None) -> bool:
+        """Store an execution and, in the same transaction, the group's new cooldown state.
+
+        The state is stored only if it is still `cooldown.before`; returns whether it
+        was. An execution of a policy deleted meanwhile is dropped with it.
+        """
+        with self._database.transaction() as session:
+            saved = cooldown is not None and self._save_cooldown(session, cooldown)
+            if self._policy_row(session, execution.policy_id, lock=True) is not None:
+                session.execute(executions.insert().values(project=self._project, **_execution_values(execution)))
+            return saved
+
+    def list_executions(self, policy_id: str, after: tuple[float, int] | None, limit: int) -> list[Execution]:
+        """A policy's executions, newest first, those after `after` (time, sequence), at most `limit`; NotFound for the policy."""
+        query = sa.select(executions).where(executions.c.project == self._project, executions.c.policy_id == policy_id)
+        if after is not None:
+            time, sequence = after
+            query = query.where(sa.or_(executions.c.time < time, sa.and_(executions.c.time == time, executions.c.id < sequence)))
+        with self._database.reader() as session:
+            if self._policy_row(session, policy_id) is None:
+                raise NotFound(policy_name(policy_id))
+            rows = session.execute(query.order_by(executions.c.time.desc(), executions.c.id.desc()).limit(limit)).all()
+        return [_execution(row) for row in rows]
+
+    def answered(self, policy_id: str, request_id: str) -> bytes | None:
+        """The response first answered to `request_id` by this policy (failed executions answered none)."""
+        query = (
+            sa.select(executions.c.response)
+            .where(
+                executions.c.project == self._project,
+                executions.c.policy_id == policy_id,
+                executions.c.request_id == request_id,
+                executions.c.response.is_not(None),
+            )
+            .order_by(executions.c.id)
+            .limit(1)
+        )
+        with self._database.reader() as session:
+            return session.scalar(query)
+
+    # Group cooldowns
+
+    def group_cooldown(self, group_id: str) -> GroupCooldown:
+        """The group's cooldown state (an empty one, version 0, if none is stored)."""
+        with self._database.reader() as session:
+            row = session.execute(sa.select(group_cooldowns).where(*self._cooldown_key(group_id))).first()
+        if row is None:
+            return GroupCooldown(group_id)
+        return GroupCooldown(
+            group_id=group_id, cooldown_end=row.cooldown_end, pending_activity=row.pending_activity,
+            pending_cooldown=row.pending_cooldown, adjusting_since=row.adjusting_since, version=row.version,
+        )
+
+    def change_cooldown(self, change: CooldownChange) -> GroupCooldown | None:
+        """Store the group's new cooldown state if it is still `change.before`: the state stored, or None if it was not."""
+        with self._database.transaction() as session:
+            if not self._save_cooldown(session, change):
+                return None
+        return replace(change.after, version=change.before.version + 1)
+
+    # Helpers
+
+    def _policy_key(self, policy_id: str) -> tuple[Any, ...]:
+        return policies.c.project == self._project, policies.c.id == policy_id
+
+    def _cooldown_key(self, group_id: str) -> tuple[Any, ...]:
+        return group_cooldowns.c.project == self._project, group_cooldowns.c.group_id == group_id
+
+    def _policy_row(self, session: Session, policy_id: str, *, lock: bool = False) -> Any:
+        query = sa.select(policies).where(*self._policy_key(policy_id))
+        return session.execute(query.with_for_update() if lock else query).first()
+
+    def _save_cooldown(self, session: Session, change: CooldownChange) -> bool:
+        before, after = change.before, change.after
+        values = {
+            "cooldown_end": after.cooldown_end,
+            "pending_activity": after.pending_activity,
+            "pending_cooldown": after.pending_cooldown,
+            "adjusting_since": after.adjusting_since,
+            "version": before.version + 1,
+        }
+        if before.version == 0:
+            # Nothing was stored: the first to insert wins, as the first to update would.
+            try:
+                with session.begin_nested():
+                    session.execute(group_cooldowns.insert().values(project=self._project, group_id=before.group_id, **values))
+            except IntegrityError:
+                return False
+            return True
+        current = group_cooldowns.c.version == before.version
+        result = session.execute(group_cooldowns.update().where(*self._cooldown_key(before.group_id), current).values(**values))
+        return result.rowcount == 1
+
+
+def _policy_values(policy: Policy) -> dict[str, Any]:
+    return {
+        "id": policy.id,
+        "group_id": policy.group_id,
+        "adjustment_type": policy.adjustment_type.value,
+        "scaling_adjustment": policy.scaling_adjustment,
+        "min_adjustment_step": policy.min_adjustment_step,
+        "cooldown": policy.cooldown,
+        "create_time": policy.create_time,
+    }
+
+
+def _policy(row: Any) -> Policy:
+    return Policy(
+        id=row.id,
+        group_id=row.group_id,
+        adjustment_type=AdjustmentType(row.adjustment_type),
+        scaling_adjustment=row.scaling_adjustment,
+        min_adjustment_step=row.min_adjustment_step,
+        cooldown=row.cooldown,
+        create_time=row.create_time,
+    )
+
+
+def _execution_values(execution: Execution) -> dict[str, Any]:
+    return {
+        "policy_id": execution.policy_id,
+        "time": execution.time,
+        "cause": execution.cause,
+        "request_id": execution.request_id,
+        "adjusted": execution.adjusted,
+        "reason": execution.reason,
+        "activity": execution.activity,
+        "failed": execution.failed,
+        "response": execution.response,
+    }
+
+
+def _execution(row: Any) -> Execution:
+    return Execution(
+        policy_id=row.policy_id, time=row.time, cause=row.cause, request_id=row.request_id, adjusted=row.adjusted,
+        reason=row.reason, activity=row.activity, failed=row.failed, response=row.response, sequence=row.id,
+    )

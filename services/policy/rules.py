@@ -1,0 +1,41 @@
+"""Field rules of a policy and of an execution request, collected into `Violations`."""
+
+from __future__ import annotations
+
+from autoscale.validation import Violations
+from services.policy.domain import AdjustmentType
+
+MAX_REQUEST_ID_LENGTH = 255
+"""Longest request_id an execution accepts (it is stored with the execution)."""
+
+
+def check_policy(
+    violations: Violations,
+    adjustment_type: AdjustmentType | None,
+    scaling_adjustment: int,
+    min_adjustment_step: int,
+    prefix: str = "policy",
+) -> None:
+    """A policy's adjustment and step; `adjustment_type` None (unset or unknown) is checked elsewhere.
+
+    min_adjustment_step only matters to a percent change but is accepted on every
+    type (and ignored there), as Heat does.
+    """
+    if adjustment_type is AdjustmentType.EXACT_CAPACITY:
+        violations.check(
+            scaling_adjustment >= 0, f"{prefix}.scaling_adjustment", f"must be >= 0 for an exact capacity, got {scaling_adjustment}"
+        )
+    elif adjustment_type is not None:
+        violations.check(
+            scaling_adjustment != 0,
+            f"{prefix}.scaling_adjustment",
+            f"must not be 0 for {adjustment_type.name}: a policy that changes nothing is a mistake",
+        )
+    violations.check(min_adjustment_step >= 0, f"{prefix}.min_adjustment_step", f"must be >= 0, got {min_adjustment_step}")
+
+
+def check_request_id(violations: Violations, request_id: str) -> None:
+    """A request_id fits its column."""
+    violations.check(
+        len(request_id) <= MAX_REQUEST_ID_LENGTH, "request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters long"
+    )

@@ -1,0 +1,41 @@
+"""Composition root of the policy service: storage, the group service client, the executor, the servicer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autoscale import server as bootstrap
+from autoscale.config import Settings
+from autoscale.server import BuildContext, ServiceRegistration
+from autoscale.v1 import policy_pb2_grpc
+from services.policy.executor import PolicyExecutor
+from services.policy.group_client import GroupClient
+from services.policy.repository import PolicyRepository
+from services.policy.servicer import PolicyServicer
+
+SERVICE_NAME = "autoscale.v1.PolicyService"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+CLAIM_LEASE_PEER_TIMEOUTS = 3
+"""How many peer deadlines another replica's claim on a group counts before it is taken as dead."""
+
+
+def build(context: BuildContext) -> ServiceRegistration:
+    """The policy service's registration (it has no background workers)."""
+    context.database.migrate(MIGRATIONS_DIR, "policy")
+    repository = PolicyRepository(context.database, context.settings.project)
+    group_client = GroupClient(lambda: context.peers.group)
+    executor = PolicyExecutor(
+        repository, group_client, context.clock, claim_lease=CLAIM_LEASE_PEER_TIMEOUTS * context.settings.peer_timeout
+    )
+    servicer = PolicyServicer(repository, executor, group_client, context.clock)
+    return ServiceRegistration(
+        name="policy",
+        full_name=SERVICE_NAME,
+        add_to_server=lambda server: policy_pb2_grpc.add_PolicyServiceServicer_to_server(servicer, server),
+    )
+
+
+def create_server(settings: Settings) -> tuple[bootstrap.Server, int]:
+    """A server of the policy service alone."""
+    return bootstrap.create_server(settings, [("policy", build)], database_file="policy.db")

@@ -1,0 +1,135 @@
+"""PolicyService over gRPC: validates requests, turns them into domain calls, and answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from autoscale.errors import InvalidArgument, NotFound
+from autoscale.pagination import PageRequest, page_request, paginate
+from autoscale.timeutil import Clock, check_duration
+from autoscale.v1 import common_pb2, policy_pb2, policy_pb2_grpc
+from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
+from services.policy import messages, rules, update
+from services.policy.domain import Policy, group_name
+from services.policy.executor import PolicyExecutor
+from services.policy.group_client import GroupClient, GroupGone
+from services.policy.repository import PolicyRepository
+
+
+class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
+    """The PolicyService RPCs."""
+
+    def __init__(self, repository: PolicyRepository, executor: PolicyExecutor, group_client: GroupClient, clock: Clock) -> None:
+        self._repository = repository
+        self._executor = executor
+        self._groups = group_client
+        self._clock = clock
+
+    def CreatePolicy(self, request: policy_pb2.CreatePolicyRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        check_id(violations, "policy_id", request.policy_id)
+        proposed = _proposed_fields(violations, request.policy, frozenset(update.UPDATABLE_FIELDS))
+        rules.check_policy(violations, proposed.adjustment_type, proposed.scaling_adjustment, proposed.min_adjustment_step)
+        violations.raise_if_any()
+        assert proposed.group_id is not None and proposed.adjustment_type is not None
+        policy = Policy(
+            id=request.policy_id,
+            group_id=proposed.group_id,
+            adjustment_type=proposed.adjustment_type,
+            scaling_adjustment=proposed.scaling_adjustment,
+            min_adjustment_step=proposed.min_adjustment_step,
+            cooldown=proposed.cooldown,
+            create_time=self._clock(),
+        )
+        self._require_group(policy.group_id)
+        return policy_pb2.CreatePolicyResponse(policy=messages.policy_to_message(self._repository.create_policy(policy)))
+
+    def GetPolicy(self, request: policy_pb2.GetPolicyRequest, context: grpc.ServicerContext) -> Any:
+        policy = self._repository.get_policy(parse_name("name", request.name, "policies"))
+        return policy_pb2.GetPolicyResponse(policy=messages.policy_to_message(policy))
+
+    def ListPolicies(self, request: policy_pb2.ListPoliciesRequest, context: grpc.ServicerContext) -> Any:
+        page = page_request(request.page_size, request.page_token)
+        found = self._repository.list_policies(_after_id(page), page.size + 1)
+        policies, token = paginate(found, page.size, lambda policy: policy.id)
+        return policy_pb2.ListPoliciesResponse(policies=[messages.policy_to_message(p) for p in policies], next_page_token=token)
+
+    def UpdatePolicy(self, request: policy_pb2.UpdatePolicyRequest, context: grpc.ServicerContext) -> Any:
+        policy_id = parse_name("policy.name", request.policy.name, "policies")
+        violations = Violations()
+        fields = update.mask_fields(violations, request.update_mask.paths)
+        proposed = _proposed_fields(violations, request.policy, fields)
+        current = self._repository.get_policy(policy_id)
+        changed = update.apply_update(current, proposed, fields)
+        rules.check_policy(violations, changed.adjustment_type, changed.scaling_adjustment, changed.min_adjustment_step)
+        violations.raise_if_any()
+        if changed.group_id != current.group_id:
+            self._require_group(changed.group_id)
+        return policy_pb2.UpdatePolicyResponse(policy=messages.policy_to_message(self._repository.update_policy(changed)))
+
+    def DeletePolicy(self, request: policy_pb2.DeletePolicyRequest, context: grpc.ServicerContext) -> Any:
+        self._repository.delete_policy(parse_name("name", request.name, "policies"))
+        return policy_pb2.DeletePolicyResponse()
+
+    def ExecutePolicy(self, request: policy_pb2.ExecutePolicyRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        policy_id = try_parse_name(violations, "name", request.name, "policies")
+        rules.check_request_id(violations, request.request_id)
+        violations.raise_if_any()
+        assert policy_id is not None
+        return self._executor.execute(policy_id, request.cause, request.request_id)
+
+    def ListPolicyExecutions(self, request: policy_pb2.ListPolicyExecutionsRequest, context: grpc.ServicerContext) -> Any:
+        policy_id = parse_name("name", request.name, "policies")
+        page = page_request(request.page_size, request.page_token)
+        found = self._repository.list_executions(policy_id, _after_time_and_sequence(page), page.size + 1)
+        executions, token = paginate(found, page.size, lambda execution: [execution.time, execution.sequence])
+        return policy_pb2.ListPolicyExecutionsResponse(
+            executions=[messages.execution_to_message(e) for e in executions], next_page_token=token
+        )
+
+    def _require_group(self, group_id: str) -> None:
+        """NotFound on `policy.group` unless the group service knows the group (its other failures pass on)."""
+        name = group_name(group_id)
+        try:
+            self._groups.get_group(name)
+        except GroupGone:
+            raise NotFound(name, f"policy.group: {name} not found") from None
+
+
+def _proposed_fields(violations: Violations, message: policy_pb2.Policy, fields: frozenset[str]) -> update.ProposedFields:
+    """The policy fields a request gives, each validated when it is among `fields`."""
+    group_id = try_parse_name(violations, "policy.group", message.group, "groups") if "group" in fields else None
+    if "adjustment_type" in fields:
+        check_enum(violations, "policy.adjustment_type", message.adjustment_type, common_pb2.AdjustmentType)
+    cooldown = None
+    if message.HasField("cooldown") and "cooldown" in fields:
+        cooldown = check_duration(violations, "policy.cooldown", message.cooldown, allow_zero=True)
+    return update.ProposedFields(
+        group_id=group_id,
+        adjustment_type=messages.ADJUSTMENT_TYPES.get(message.adjustment_type),
+        scaling_adjustment=message.scaling_adjustment,
+        min_adjustment_step=message.min_adjustment_step,
+        cooldown=cooldown,
+    )
+
+
+def _after_id(page: PageRequest) -> str | None:
+    if page.after is None or isinstance(page.after, str):
+        return page.after
+    raise _bad_page_token()
+
+
+def _after_time_and_sequence(page: PageRequest) -> tuple[float, int] | None:
+    after = page.after
+    if after is None:
+        return None
+    if isinstance(after, list) and len(after) == 2 and isinstance(after[0], (int, float)) and isinstance(after[1], int):
+        return float(after[0]), after[1]
+    raise _bad_page_token()
+
+
+def _bad_page_token() -> InvalidArgument:
+    return InvalidArgument.field("page_token", "is not a token returned by this List method")

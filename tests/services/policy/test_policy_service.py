@@ -1,0 +1,372 @@
+"""PolicyService over a real in-process server, with a fake GroupService in the same server and a clock moved by hand."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import duration_pb2, field_mask_pb2
+
+from autoscale.config import Settings
+from autoscale.errors import field_violations
+from autoscale.timeutil import to_duration
+from autoscale.v1 import common_pb2, group_pb2, policy_pb2, policy_pb2_grpc
+from services.policy.server import build
+from tests.services.policy.fake_group import FakeClock, FakeGroupService
+from tests.support import running_server
+
+CHANGE = common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY
+EXACT = common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY
+PERCENT = common_pb2.ADJUSTMENT_TYPE_PERCENT_CHANGE_IN_CAPACITY
+INVALID = grpc.StatusCode.INVALID_ARGUMENT
+
+
+@dataclass
+class Mesh:
+    """The policy service under test, the fake group service beside it, and their clock."""
+
+    policy: Any
+    group: FakeGroupService
+    clock: FakeClock
+
+    def create(self, policy_id: str, **fields) -> policy_pb2.Policy:  # type: ignore[no-untyped-def]
+        fields = {"group": "groups/web", "adjustment_type": CHANGE, "scaling_adjustment": 1, **fields}
+        request = policy_pb2.CreatePolicyRequest(policy_id=policy_id, policy=policy_pb2.Policy(**fields))
+        return self.policy.CreatePolicy(request, timeout=5).policy
+
+    def execute(self, policy_id: str, cause: str = "", request_id: str = "") -> policy_pb2.ExecutePolicyResponse:
+        request = policy_pb2.ExecutePolicyRequest(name=f"policies/{policy_id}", cause=cause, request_id=request_id)
+        return self.policy.ExecutePolicy(request, timeout=5)
+
+    def executions(self, policy_id: str) -> list[policy_pb2.PolicyExecution]:
+        request = policy_pb2.ListPolicyExecutionsRequest(name=f"policies/{policy_id}")
+        return list(self.policy.ListPolicyExecutions(request, timeout=5).executions)
+
+
+@pytest.fixture
+def mesh(sqlite_url) -> Iterator[Mesh]:
+    clock = FakeClock()
+    group = FakeGroupService(clock)
+    group.add_group("web", min_size=1, max_size=5, desired=1, cooldown=120)
+    settings = Settings(database_url=sqlite_url)
+    with running_server([("policy", build), ("group", group.registration)], settings, clock=clock) as (_, channel):
+        yield Mesh(policy_pb2_grpc.PolicyServiceStub(channel), group, clock)
+
+
+def _failure(method, request) -> grpc.RpcError:  # type: ignore[no-untyped-def]
+    """The error of an RPC that must fail."""
+    with pytest.raises(grpc.RpcError) as raised:
+        method(request, timeout=5)
+    return raised.value
+
+
+# Standard methods
+
+
+def test_policies_are_created_read_listed_updated_and_deleted(mesh):
+    created = mesh.create("up", cooldown=duration_pb2.Duration(seconds=0))
+    mesh.create("down", scaling_adjustment=-1)
+    assert created.name == "policies/up"
+    assert created.HasField("cooldown") and created.cooldown.seconds == 0
+    assert created.create_time.seconds == int(mesh.clock.now)
+    stub = mesh.policy
+    down = stub.GetPolicy(policy_pb2.GetPolicyRequest(name="policies/down"), timeout=5).policy
+    assert (down.group, down.scaling_adjustment, down.HasField("cooldown")) == ("groups/web", -1, False)
+
+    first = stub.ListPolicies(policy_pb2.ListPoliciesRequest(page_size=1), timeout=5)
+    second = stub.ListPolicies(policy_pb2.ListPoliciesRequest(page_size=1, page_token=first.next_page_token), timeout=5)
+    assert [p.name for p in (*first.policies, *second.policies)] == ["policies/down", "policies/up"]
+    assert second.next_page_token == ""
+
+    # Naming cooldown in the mask without a value unsets it: the policy takes its group's cooldown again.
+    updated = stub.UpdatePolicy(policy_pb2.UpdatePolicyRequest(
+        policy=policy_pb2.Policy(name="policies/up", scaling_adjustment=3, adjustment_type=EXACT),
+        update_mask=field_mask_pb2.FieldMask(paths=["scaling_adjustment", "cooldown", "create_time"]),
+    ), timeout=5).policy
+    assert (updated.adjustment_type, updated.scaling_adjustment, updated.HasField("cooldown")) == (CHANGE, 3, False)
+    assert updated.create_time == created.create_time
+    mesh.group.add_group("api")
+    replaced = stub.UpdatePolicy(policy_pb2.UpdatePolicyRequest(policy=policy_pb2.Policy(
+        name="policies/up", group="groups/api", adjustment_type=PERCENT, scaling_adjustment=50, min_adjustment_step=2,
+        cooldown=to_duration(30),
+    )), timeout=5).policy
+    assert stub.GetPolicy(policy_pb2.GetPolicyRequest(name="policies/up"), timeout=5).policy == replaced
+    assert (replaced.group, replaced.min_adjustment_step, replaced.cooldown.seconds) == ("groups/api", 2, 30)
+
+    stub.DeletePolicy(policy_pb2.DeletePolicyRequest(name="policies/up"), timeout=5)
+    assert _failure(stub.GetPolicy, policy_pb2.GetPolicyRequest(name="policies/up")).code() == grpc.StatusCode.NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("policy_id", "fields", "violations"),
+    [
+        ("", {}, ["policy_id"]),
+        ("Bad_Id", {}, ["policy_id"]),
+        ("p", {"group": ""}, ["policy.group"]),
+        ("p", {"group": "web"}, ["policy.group"]),
+        ("p", {"adjustment_type": 0}, ["policy.adjustment_type"]),
+        ("p", {"adjustment_type": 42}, ["policy.adjustment_type"]),
+        ("p", {"adjustment_type": EXACT, "scaling_adjustment": -1}, ["policy.scaling_adjustment"]),
+        ("p", {"scaling_adjustment": 0}, ["policy.scaling_adjustment"]),
+        ("p", {"adjustment_type": PERCENT, "scaling_adjustment": 0}, ["policy.scaling_adjustment"]),
+        ("p", {"min_adjustment_step": -1}, ["policy.min_adjustment_step"]),
+        ("p", {"cooldown": duration_pb2.Duration(seconds=-5)}, ["policy.cooldown"]),
+        (
+            "-",
+            {"group": "", "scaling_adjustment": 0, "min_adjustment_step": -1, "cooldown": duration_pb2.Duration(seconds=-1)},
+            ["policy_id", "policy.group", "policy.scaling_adjustment", "policy.min_adjustment_step", "policy.cooldown"],
+        ),
+    ],
+)
+def test_bad_create_input_is_invalid_argument_naming_every_field(mesh, policy_id, fields, violations):
+    fields = {"group": "groups/web", "adjustment_type": CHANGE, "scaling_adjustment": 1, **fields}
+    request = policy_pb2.CreatePolicyRequest(policy_id=policy_id, policy=policy_pb2.Policy(**fields))
+    error = _failure(mesh.policy.CreatePolicy, request)
+    assert error.code() == INVALID
+    assert sorted(v.field for v in field_violations(error)) == sorted(violations)
+
+
+def test_a_policy_of_an_unknown_group_is_not_found_on_policy_group(mesh):
+    error = _failure(mesh.policy.CreatePolicy, policy_pb2.CreatePolicyRequest(
+        policy_id="p", policy=policy_pb2.Policy(group="groups/nope", adjustment_type=CHANGE, scaling_adjustment=1)))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    assert error.details() == "policy.group: groups/nope not found"
+
+
+def test_a_taken_policy_id_already_exists(mesh):
+    mesh.create("up")
+    with pytest.raises(grpc.RpcError) as raised:
+        mesh.create("up")
+    assert raised.value.code() == grpc.StatusCode.ALREADY_EXISTS
+
+
+def test_the_group_services_failure_on_create_passes_its_code_on(mesh):
+    mesh.group.failures["GetGroup"] = grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as raised:
+        mesh.create("up")
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+@pytest.mark.parametrize(
+    ("policy", "paths", "code", "violations"),
+    [
+        ({"name": "up"}, ["cooldown"], INVALID, ["policy.name"]),
+        ({"name": "policies/up"}, ["size", "cooldown"], INVALID, ["update_mask"]),
+        ({"name": "policies/up", "scaling_adjustment": 0}, ["scaling_adjustment"], INVALID, ["policy.scaling_adjustment"]),
+        # The result is judged: an exact capacity cannot keep the change of -1.
+        ({"name": "policies/up", "adjustment_type": EXACT}, ["adjustment_type"], INVALID, ["policy.scaling_adjustment"]),
+        ({"name": "policies/up", "adjustment_type": 0}, ["adjustment_type"], INVALID, ["policy.adjustment_type"]),
+        ({"name": "policies/up", "group": "web"}, ["group"], INVALID, ["policy.group"]),
+        ({"name": "policies/up", "cooldown": duration_pb2.Duration(seconds=-1)}, ["cooldown"], INVALID, ["policy.cooldown"]),
+        ({"name": "policies/up", "min_adjustment_step": -1}, [], INVALID,
+         ["policy.group", "policy.adjustment_type", "policy.scaling_adjustment", "policy.min_adjustment_step"]),
+        ({"name": "policies/up", "group": "groups/nope"}, ["group"], grpc.StatusCode.NOT_FOUND, []),
+        ({"name": "policies/missing"}, ["cooldown"], grpc.StatusCode.NOT_FOUND, []),
+    ],
+)
+def test_bad_update_input_is_refused_naming_the_field(mesh, policy, paths, code, violations):
+    mesh.create("up", scaling_adjustment=-1)
+    request = policy_pb2.UpdatePolicyRequest(policy=policy_pb2.Policy(**policy), update_mask=field_mask_pb2.FieldMask(paths=paths))
+    error = _failure(mesh.policy.UpdatePolicy, request)
+    assert error.code() == code
+    assert sorted(v.field for v in field_violations(error)) == sorted(violations)
+
+
+@pytest.mark.parametrize(
+    ("method", "request_message", "code", "violation"),
+    [
+        ("GetPolicy", policy_pb2.GetPolicyRequest(name="up"), INVALID, "name"),
+        ("GetPolicy", policy_pb2.GetPolicyRequest(name="policies/missing"), grpc.StatusCode.NOT_FOUND, None),
+        ("DeletePolicy", policy_pb2.DeletePolicyRequest(name=""), INVALID, "name"),
+        ("DeletePolicy", policy_pb2.DeletePolicyRequest(name="policies/missing"), grpc.StatusCode.NOT_FOUND, None),
+        ("ListPolicies", policy_pb2.ListPoliciesRequest(page_size=-1), INVALID, "page_size"),
+        ("ListPolicies", policy_pb2.ListPoliciesRequest(page_token="garbage"), INVALID, "page_token"),
+        ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="groups/web"), INVALID, "name"),
+        ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="policies/up", request_id="r" * 256), INVALID, "request_id"),
+        ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="policies/missing"), grpc.StatusCode.NOT_FOUND, None),
+        ("ListPolicyExecutions", policy_pb2.ListPolicyExecutionsRequest(name="up"), INVALID, "name"),
+        ("ListPolicyExecutions", policy_pb2.ListPolicyExecutionsRequest(name="policies/missing"), grpc.StatusCode.NOT_FOUND, None),
+        ("ListPolicyExecutions", policy_pb2.ListPolicyExecutionsRequest(name="policies/up", page_token="eyJhZnRlciI6ICJ4In0="),
+         INVALID, "page_token"),
+    ],
+)
+def test_bad_names_and_pages_are_refused(mesh, method, request_message, code, violation):
+    mesh.create("up")
+    error = _failure(getattr(mesh.policy, method), request_message)
+    assert error.code() == code
+    assert [v.field for v in field_violations(error)] == ([violation] if violation else [])
+
+
+# Executions
+
+
+def test_executing_adjusts_the_group_and_answers_its_activity(mesh):
+    mesh.create("up", scaling_adjustment=2)
+    response = mesh.execute("up", cause="alarms/high-cpu")
+    assert response.adjusted
+    assert response.reason == "desired capacity 1 → 3"
+    assert response.activity == mesh.group.activities[response.activity.name]
+    (adjust,) = mesh.group.adjust_requests
+    assert (adjust.name, adjust.adjustment_type, adjust.adjustment) == ("groups/web", CHANGE, 2)
+    assert adjust.cause == "policies/up (alarms/high-cpu)"
+    assert adjust.request_id
+    (execution,) = mesh.executions("up")
+    assert (execution.adjusted, execution.activity, execution.cause, execution.failed) == (
+        True, response.activity.name, "alarms/high-cpu", False)
+    assert execution.time.seconds == int(mesh.clock.now)
+
+
+def test_an_execution_without_a_cause_says_the_caller_executed_it(mesh):
+    mesh.create("up")
+    mesh.execute("up")
+    assert mesh.group.adjust_requests[0].cause == "policies/up (executed by caller)"
+
+
+def test_a_signal_during_the_resize_is_not_adjusted(mesh):
+    mesh.create("up")
+    first = mesh.execute("up")
+    second = mesh.execute("up")
+    assert not second.adjusted
+    assert second.reason == f"group groups/web is resizing (activity {first.activity.name})"
+    assert not second.HasField("activity")
+    assert len(mesh.group.adjust_requests) == 1
+    assert [e.adjusted for e in mesh.executions("up")] == [False, True]
+
+
+def test_the_cooldown_of_one_policy_holds_every_policy_of_the_group(mesh):
+    mesh.create("up", cooldown=to_duration(60))
+    mesh.create("down", scaling_adjustment=-1, cooldown=to_duration(0))
+    activity = mesh.execute("up").activity.name
+    mesh.clock.advance(20)
+    mesh.group.finish(activity)
+    mesh.clock.advance(30)
+
+    refused = mesh.execute("down")
+    assert not refused.adjusted
+    assert refused.reason.startswith("group groups/web is in cooldown until ") and refused.reason.endswith("(30s left)")
+
+    mesh.clock.advance(30)
+    assert mesh.execute("down").adjusted
+    assert len(mesh.group.adjust_requests) == 2
+
+
+def test_a_failed_resize_starts_the_cooldown_too(mesh):
+    mesh.create("up", cooldown=to_duration(60))
+    activity = mesh.execute("up").activity.name
+    mesh.group.finish(activity, group_pb2.ACTIVITY_STATUS_FAILED)
+    mesh.clock.advance(59)
+    assert "in cooldown" in mesh.execute("up").reason
+
+
+def test_a_zero_cooldown_allows_the_next_signal_as_soon_as_the_resize_ends(mesh):
+    mesh.create("up", cooldown=to_duration(0))
+    mesh.group.finish(mesh.execute("up").activity.name)
+    again = mesh.execute("up")
+    assert again.adjusted and again.reason == "desired capacity 2 → 3"
+
+
+@pytest.mark.parametrize(("group_cooldown", "cooldown"), [(120.0, 120), (None, 300)])
+def test_an_unset_cooldown_takes_the_groups_else_300s(mesh, group_cooldown, cooldown):
+    mesh.group.add_group("api", cooldown=group_cooldown)
+    mesh.create("up", group="groups/api")
+    mesh.group.finish(mesh.execute("up").activity.name)
+    mesh.clock.advance(cooldown - 1)
+    assert mesh.execute("up").reason.endswith("(1s left)")
+    mesh.clock.advance(1)
+    assert mesh.execute("up").adjusted
+
+
+def test_a_capacity_that_stays_starts_no_cooldown(mesh):
+    mesh.group.add_group("full", min_size=1, max_size=3, desired=3)
+    mesh.create("up", group="groups/full")
+    mesh.create("down", group="groups/full", scaling_adjustment=-1)
+    stays = mesh.execute("up")
+    assert (stays.adjusted, stays.reason) == (False, "capacity stays at 3 (group limits [1, 3])")
+    assert not stays.HasField("activity")
+    assert mesh.execute("down").adjusted
+
+
+def test_a_repeated_request_id_answers_the_first_call_and_adjusts_once(mesh):
+    mesh.create("up")
+    first = mesh.execute("up", cause="alarms/high", request_id="r-1")
+    mesh.group.finish(first.activity.name)
+    mesh.clock.advance(1000)
+    assert mesh.execute("up", cause="alarms/high", request_id="r-1") == first
+    assert len(mesh.group.adjust_requests) == 1
+    assert len(mesh.executions("up")) == 1
+    # Another request id is another signal.
+    assert mesh.execute("up", request_id="r-2").adjusted
+
+
+def test_a_policy_whose_group_is_gone_fails_and_says_so_in_its_executions(mesh):
+    mesh.group.add_group("old")
+    mesh.create("up", group="groups/old")
+    mesh.group.delete_group("old")
+    error = _failure(mesh.policy.ExecutePolicy, policy_pb2.ExecutePolicyRequest(name="policies/up"))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error.details() == "its group groups/old no longer exists"
+    (execution,) = mesh.executions("up")
+    assert (execution.failed, execution.adjusted, execution.reason) == (True, False, "its group groups/old no longer exists")
+
+
+@pytest.mark.parametrize("method", ["GetGroup", "Adjust"])
+def test_a_failing_group_service_passes_its_code_on_and_blocks_nothing_afterwards(mesh, method):
+    mesh.create("up")
+    mesh.group.failures[method] = grpc.StatusCode.UNAVAILABLE
+    error = _failure(mesh.policy.ExecutePolicy, policy_pb2.ExecutePolicyRequest(name="policies/up", request_id="r-1"))
+    assert error.code() == grpc.StatusCode.UNAVAILABLE
+    (execution,) = mesh.executions("up")
+    assert execution.failed and execution.reason.startswith("the group service failed: UNAVAILABLE")
+    del mesh.group.failures[method]
+    # A failed execution answered nothing, so a retry with its request id runs again.
+    assert mesh.execute("up", request_id="r-1").adjusted
+
+
+def test_a_pending_activity_the_group_service_cannot_report_fails_the_execution(mesh):
+    mesh.create("up")
+    mesh.group.finish(mesh.execute("up").activity.name)
+    mesh.group.failures["GetActivity"] = grpc.StatusCode.DEADLINE_EXCEEDED
+    assert _failure(mesh.policy.ExecutePolicy, policy_pb2.ExecutePolicyRequest(name="policies/up")).code() == (
+        grpc.StatusCode.DEADLINE_EXCEEDED)
+    assert mesh.executions("up")[0].failed
+
+
+def test_concurrent_signals_of_one_group_adjust_it_once(mesh):
+    mesh.create("up")
+    mesh.create("also-up", scaling_adjustment=2)
+    mesh.group.adjust_delay = 0.1
+    responses: list[policy_pb2.ExecutePolicyResponse] = []
+    start = threading.Barrier(8)
+
+    def signal(policy_id: str) -> None:
+        start.wait()
+        responses.append(mesh.execute(policy_id))
+
+    threads = [threading.Thread(target=signal, args=("up" if i % 2 else "also-up",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(responses) == 8
+    assert sum(r.adjusted for r in responses) == 1
+    assert len(mesh.group.adjust_requests) == 1
+    assert all("resizing" in r.reason for r in responses if not r.adjusted)
+
+
+def test_executions_are_listed_newest_first_in_pages_and_deleted_with_their_policy(mesh):
+    mesh.create("up", cooldown=to_duration(0))
+    for cause in ("first", "second", "third"):
+        mesh.execute("up", cause=cause)
+        mesh.clock.advance(1)
+    first = mesh.policy.ListPolicyExecutions(policy_pb2.ListPolicyExecutionsRequest(name="policies/up", page_size=2), timeout=5)
+    rest = mesh.policy.ListPolicyExecutions(
+        policy_pb2.ListPolicyExecutionsRequest(name="policies/up", page_size=2, page_token=first.next_page_token), timeout=5)
+    assert [e.cause for e in (*first.executions, *rest.executions)] == ["third", "second", "first"]
+    assert rest.next_page_token == ""
+    mesh.policy.DeletePolicy(policy_pb2.DeletePolicyRequest(name="policies/up"), timeout=5)
+    mesh.create("up")
+    assert mesh.executions("up") == []
