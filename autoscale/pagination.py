@@ -25,6 +25,26 @@ class PageRequest:
     size: int
     after: Any = None
 
+    def after_id(self) -> str | None:
+        """The id a page of a list ordered by id starts after (None on the first page)."""
+        if self.after is not None and not isinstance(self.after, str):
+            raise bad_page_token()
+        return self.after
+
+    def after_time_and(self, tie_breaker: type) -> tuple[float, Any] | None:
+        """The (time, tie-breaker) a page of a list ordered by time starts after (None on the first page)."""
+        after = self.after
+        if after is None:
+            return None
+        if not (isinstance(after, list) and len(after) == 2 and isinstance(after[0], (int, float)) and isinstance(after[1], tie_breaker)):
+            raise bad_page_token()
+        return float(after[0]), after[1]
+
+
+def bad_page_token() -> InvalidArgument:
+    """The error of a page_token this List method did not make."""
+    return InvalidArgument.field("page_token", "is not a token returned by this List method")
+
 
 def page_request(page_size: int, page_token: str) -> PageRequest:
     """Validate page_size and page_token (raising InvalidArgument naming the field)."""
@@ -36,7 +56,7 @@ def page_request(page_size: int, page_token: str) -> PageRequest:
     try:
         after = json.loads(base64.urlsafe_b64decode(page_token.encode()).decode())["after"]
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise InvalidArgument.field("page_token", "is not a token returned by this List method") from None
+        raise bad_page_token() from None
     return PageRequest(size, after)
 
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import grpc
 
-from autoscale.errors import InvalidArgument
-from autoscale.pagination import PageRequest, page_request, paginate
+from autoscale.pagination import page_request, paginate
 from autoscale.timeutil import Clock
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
@@ -50,7 +49,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
 
     def ListLaunchConfigs(self, request: group_pb2.ListLaunchConfigsRequest, context: grpc.ServicerContext) -> Any:
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_launch_configs(_after_id(page), page.size + 1)
+        found = self._repository.list_launch_configs(page.after_id(), page.size + 1)
         configs, token = paginate(found, page.size, lambda config: config.id)
         return group_pb2.ListLaunchConfigsResponse(
             launch_configs=[messages.launch_config_to_message(c) for c in configs], next_page_token=token
@@ -80,7 +79,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
 
     def ListGroups(self, request: group_pb2.ListGroupsRequest, context: grpc.ServicerContext) -> Any:
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_groups(_after_id(page), page.size + 1)
+        found = self._repository.list_groups(page.after_id(), page.size + 1)
         statuses, token = paginate(found, page.size, lambda status: status.group.id)
         return group_pb2.ListGroupsResponse(groups=[messages.group_to_message(s) for s in statuses], next_page_token=token)
 
@@ -144,14 +143,14 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
     def ListInstances(self, request: group_pb2.ListInstancesRequest, context: grpc.ServicerContext) -> Any:
         group_id = parse_name("parent", request.parent, "groups")
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_instances(group_id, _after_pair(page), page.size + 1)
+        found = self._repository.list_instances(group_id, page.after_time_and(str), page.size + 1)
         instances, token = paginate(found, page.size, lambda instance: [instance.create_time, instance.id])
         return group_pb2.ListInstancesResponse(instances=[messages.instance_to_message(i) for i in instances], next_page_token=token)
 
     def ListActivities(self, request: group_pb2.ListActivitiesRequest, context: grpc.ServicerContext) -> Any:
         group_id = parse_name("parent", request.parent, "groups")
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_activities(group_id, _after_pair(page), page.size + 1)
+        found = self._repository.list_activities(group_id, page.after_time_and(str), page.size + 1)
         activities, token = paginate(found, page.size, lambda activity: [activity.start_time, activity.id])
         return group_pb2.ListActivitiesResponse(
             activities=[messages.activity_to_message(a) for a in activities], next_page_token=token
@@ -161,24 +160,3 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         group_id, activity_id = messages.parse_child_name("name", request.name, "activities")
         activity = self._repository.get_activity(group_id, activity_id)
         return group_pb2.GetActivityResponse(activity=messages.activity_to_message(activity))
-
-
-def _bad_token() -> InvalidArgument:
-    return InvalidArgument.field("page_token", "is not a token returned by this List method")
-
-
-def _after_id(page: PageRequest) -> str | None:
-    """The id a page of a list ordered by id starts after."""
-    if page.after is not None and not isinstance(page.after, str):
-        raise _bad_token()
-    return page.after
-
-
-def _after_pair(page: PageRequest) -> tuple[float, str] | None:
-    """The (time, id) a page of a list ordered by time starts after."""
-    if page.after is None:
-        return None
-    after = page.after
-    if not (isinstance(after, list) and len(after) == 2 and isinstance(after[0], (int, float)) and isinstance(after[1], str)):
-        raise _bad_token()
-    return float(after[0]), after[1]

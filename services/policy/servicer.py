@@ -6,8 +6,8 @@ from typing import Any
 
 import grpc
 
-from autoscale.errors import InvalidArgument, NotFound
-from autoscale.pagination import PageRequest, page_request, paginate
+from autoscale.errors import NotFound
+from autoscale.pagination import page_request, paginate
 from autoscale.timeutil import Clock, check_duration
 from autoscale.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
@@ -52,7 +52,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
 
     def ListPolicies(self, request: policy_pb2.ListPoliciesRequest, context: grpc.ServicerContext) -> Any:
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_policies(_after_id(page), page.size + 1)
+        found = self._repository.list_policies(page.after_id(), page.size + 1)
         policies, token = paginate(found, page.size, lambda policy: policy.id)
         return policy_pb2.ListPoliciesResponse(policies=[messages.policy_to_message(p) for p in policies], next_page_token=token)
 
@@ -84,7 +84,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     def ListPolicyExecutions(self, request: policy_pb2.ListPolicyExecutionsRequest, context: grpc.ServicerContext) -> Any:
         policy_id = parse_name("name", request.name, "policies")
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_executions(policy_id, _after_time_and_sequence(page), page.size + 1)
+        found = self._repository.list_executions(policy_id, page.after_time_and(int), page.size + 1)
         executions, token = paginate(found, page.size, lambda execution: [execution.time, execution.sequence])
         return policy_pb2.ListPolicyExecutionsResponse(
             executions=[messages.execution_to_message(e) for e in executions], next_page_token=token
@@ -114,22 +114,3 @@ def _proposed_fields(violations: Violations, message: policy_pb2.Policy, fields:
         min_adjustment_step=message.min_adjustment_step,
         cooldown=cooldown,
     )
-
-
-def _after_id(page: PageRequest) -> str | None:
-    if page.after is None or isinstance(page.after, str):
-        return page.after
-    raise _bad_page_token()
-
-
-def _after_time_and_sequence(page: PageRequest) -> tuple[float, int] | None:
-    after = page.after
-    if after is None:
-        return None
-    if isinstance(after, list) and len(after) == 2 and isinstance(after[0], (int, float)) and isinstance(after[1], int):
-        return float(after[0]), after[1]
-    raise _bad_page_token()
-
-
-def _bad_page_token() -> InvalidArgument:
-    return InvalidArgument.field("page_token", "is not a token returned by this List method")

@@ -1,0 +1,137 @@
+"""How one action target is run: a `policies/{id}` target calls ExecutePolicy, a URL gets a webhook POST.
+
+A runner returns an `ActionOutcome`; whether a failure is worth retrying is
+decided here, where the failure is understood (a missing policy will not appear
+by retrying, an unreachable one may).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from opentelemetry import propagate
+
+from autoscale.timeutil import format_time
+from autoscale.v1 import policy_pb2
+from services.alarm.domain import Alarm, AlarmState, alarm_name
+
+PERMANENT_CODES = frozenset(
+    {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.ALREADY_EXISTS}
+)
+"""Failures of ExecutePolicy that retrying cannot mend."""
+
+RETRYABLE_HTTP_STATUSES = frozenset({408, 425, 429})
+"""4xx answers of a webhook receiver that mean: try again later."""
+
+STATE_WORDS = {AlarmState.OK: "OK", AlarmState.ALARM: "ALARM", AlarmState.INSUFFICIENT_DATA: "INSUFFICIENT_DATA"}
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """One action to run: what the alarm did, and which target to tell."""
+
+    alarm: Alarm
+    target: str
+    previous_state: AlarmState
+    state: AlarmState
+    reason: str
+    reason_data: dict[str, Any]
+    time: float
+    repeat: bool
+    """True when the alarm stayed in `state` and repeats its actions, False on a transition."""
+    request_id: str = field(default="")
+    """Stable across the retries of this action, so that the policy adjusts at most once."""
+
+    def cause(self) -> str:
+        """The cause handed to the policy, naming the alarm and why it fired."""
+        verb = "is still in" if self.repeat else "entered"
+        return f"{alarm_name(self.alarm.id)} {verb} {STATE_WORDS[self.state]}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """How one attempt went, in words for the alarm's history."""
+
+    succeeded: bool
+    description: str
+    retryable: bool = False
+
+
+class PolicyActionRunner:
+    """Runs `policies/{id}` targets through PolicyService.ExecutePolicy."""
+
+    def __init__(self, policy_stub: Callable[[], Any]) -> None:
+        self._stub = policy_stub
+
+    def run(self, action: ActionRequest) -> ActionOutcome:
+        """Execute the policy; adjusted=false (cooldown, at a bound) is a success: the policy decided."""
+        request = policy_pb2.ExecutePolicyRequest(name=action.target, cause=action.cause(), request_id=action.request_id)
+        try:
+            response = self._stub().ExecutePolicy(request)
+        except grpc.RpcError as error:
+            code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNAVAILABLE
+            details = error.details() if hasattr(error, "details") else str(error)
+            return ActionOutcome(False, f"ExecutePolicy failed: {code.name}: {details}", retryable=code not in PERMANENT_CODES)
+        if response.adjusted:
+            activity = response.activity
+            return ActionOutcome(
+                True, f"adjusted: {response.reason} ({activity.name}, capacity {activity.from_capacity} -> {activity.to_capacity})"
+            )
+        return ActionOutcome(True, f"not adjusted: {response.reason}")
+
+
+class WebhookActionRunner:
+    """POSTs a JSON account of the alarm and its transition to an http(s) URL."""
+
+    def __init__(self, timeout: float, opener: Callable[..., Any] = urllib.request.urlopen) -> None:
+        self._timeout = timeout
+        self._open = opener
+
+    def run(self, action: ActionRequest) -> ActionOutcome:
+        """2xx is a success; 5xx, 408, 425, 429 and network failures are retried; other 4xx are not."""
+        headers = {"Content-Type": "application/json", "User-Agent": "autoscale-alarm"}
+        propagate.inject(headers)
+        request = urllib.request.Request(action.target, data=json.dumps(webhook_body(action)).encode(), headers=headers, method="POST")
+        try:
+            with self._open(request, timeout=self._timeout) as response:
+                return ActionOutcome(True, f"POST answered {response.status}")
+        except urllib.error.HTTPError as error:
+            return ActionOutcome(
+                False, f"POST answered {error.code} {error.reason}", retryable=error.code >= 500 or error.code in RETRYABLE_HTTP_STATUSES
+            )
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            reason = getattr(error, "reason", error)
+            return ActionOutcome(False, f"POST failed: {reason}", retryable=True)
+
+
+def webhook_body(action: ActionRequest) -> dict[str, Any]:
+    """The JSON body of a webhook: Aodh's field names (alarm_id, previous, current, reason, reason_data) and more."""
+    alarm = action.alarm
+    rule = alarm.rule
+    return {
+        "alarm_name": alarm_name(alarm.id),
+        "alarm_id": alarm.id,
+        "description": alarm.description,
+        "previous": STATE_WORDS[action.previous_state],
+        "current": STATE_WORDS[action.state],
+        "reason": action.reason,
+        "reason_data": action.reason_data,
+        "repeat": action.repeat,
+        "time": format_time(action.time),
+        "request_id": action.request_id,
+        "threshold_rule": {
+            "metric": rule.metric,
+            "dimensions": dict(rule.dimensions),
+            "statistic": rule.statistic.value,
+            "comparison_operator": rule.comparison.value,
+            "threshold": rule.threshold,
+            "period_seconds": rule.period,
+            "evaluation_periods": rule.evaluation_periods,
+        },
+    }

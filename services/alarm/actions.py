@@ -1,0 +1,156 @@
+"""Running alarm actions in the background: every attempt recorded, failures retried with backoff.
+
+Evaluation only queues actions, so a slow webhook or an unreachable policy
+service never holds up the evaluation of other alarms. A failed attempt is
+retried after `backoff`, doubling each time, up to `attempts` attempts, unless the
+runner says retrying cannot help. Retries of one action carry the same
+request_id, so the policy service adjusts a group at most once for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from opentelemetry.context import Context
+
+from autoscale import telemetry
+from autoscale.timeutil import Clock
+from services.alarm.action_runners import ActionOutcome, ActionRequest
+from services.alarm.domain import HistoryEntry, HistoryType, alarm_name
+
+log = logging.getLogger(__name__)
+
+
+class ActionRunner(Protocol):
+    """Runs one action target once."""
+
+    def run(self, action: ActionRequest) -> ActionOutcome:
+        """Try the action; never raises."""
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    action: ActionRequest
+    number: int
+    trace_context: Context | None
+
+
+class ActionDispatcher:
+    """A queue of actions with worker threads, retries and a history entry per attempt."""
+
+    def __init__(
+        self,
+        record: Callable[[HistoryEntry], bool],
+        runner_for: Callable[[str], ActionRunner],
+        clock: Clock,
+        *,
+        attempts: int,
+        backoff: float,
+        threads: int = 4,
+    ) -> None:
+        self._record = record
+        self._runner_for = runner_for
+        self._clock = clock
+        self._attempts = max(1, attempts)
+        self._backoff = backoff
+        self._threads = threads
+        self._due: list[tuple[float, int, _Attempt]] = []
+        self._order = itertools.count()
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._workers: list[threading.Thread] = []
+
+    def dispatch(self, action: ActionRequest) -> None:
+        """Queue the first attempt of an action (returns at once), in the caller's trace."""
+        if not action.request_id:
+            action = replace(action, request_id=_request_id(action))
+        self._schedule(_Attempt(action, 1, telemetry.capture_context()), delay=0.0)
+
+    def start(self) -> None:
+        """Start the worker threads."""
+        for number in range(self._threads):
+            worker = threading.Thread(target=self._work, name=f"alarm-actions-{number}", daemon=True)
+            worker.start()
+            self._workers.append(worker)
+
+    def stop(self) -> None:
+        """Finish the attempts running now; queued attempts and retries are dropped, and logged."""
+        with self._condition:
+            self._stopping = True
+            dropped = len(self._due)
+            self._condition.notify_all()
+        for worker in self._workers:
+            worker.join()
+        if dropped:
+            log.warning("stopping with %d alarm actions not run", dropped)
+
+    def idle(self) -> bool:
+        """Whether no attempt is queued or waiting for a retry (for tests and benchmarks)."""
+        with self._condition:
+            return not self._due
+
+    def _schedule(self, attempt: _Attempt, delay: float) -> None:
+        with self._condition:
+            heapq.heappush(self._due, (time.monotonic() + delay, next(self._order), attempt))
+            self._condition.notify()
+
+    def _next(self) -> _Attempt | None:
+        with self._condition:
+            while not self._stopping:
+                if self._due:
+                    due, _, attempt = self._due[0]
+                    wait = due - time.monotonic()
+                    if wait <= 0:
+                        heapq.heappop(self._due)
+                        return attempt
+                    self._condition.wait(wait)
+                else:
+                    self._condition.wait()
+            return None
+
+    def _work(self) -> None:
+        while (attempt := self._next()) is not None:
+            try:
+                self._run(attempt)
+            except Exception:
+                log.exception("alarm action %s of %s failed unexpectedly", attempt.action.target, alarm_name(attempt.action.alarm.id))
+
+    def _run(self, attempt: _Attempt) -> None:
+        action = attempt.action
+        with telemetry.attached(attempt.trace_context), telemetry.tracer.start_as_current_span(
+            "alarm action", attributes={"alarm": alarm_name(action.alarm.id), "target": action.target, "attempt": attempt.number}
+        ):
+            outcome = self._runner_for(action.target).run(action)
+        description = outcome.description
+        retry = not outcome.succeeded and outcome.retryable and attempt.number < self._attempts
+        if retry:
+            delay = self._backoff * 2 ** (attempt.number - 1)
+            description += f"; retrying in {delay:g}s (attempt {attempt.number + 1} of {self._attempts})"
+        elif not outcome.succeeded:
+            description += "; giving up" if outcome.retryable else "; not retried: retrying cannot mend this"
+        entry = HistoryEntry(
+            alarm_id=action.alarm.id, time=self._clock(), type=HistoryType.ACTION, reason=description, state=action.state,
+            action=action.target, action_succeeded=outcome.succeeded, attempt=attempt.number,
+        )
+        if not self._record(entry):
+            return  # the alarm was deleted meanwhile: its actions end with it
+        if outcome.succeeded:
+            log.info("%s: %s: %s", alarm_name(action.alarm.id), action.target, description)
+        else:
+            log.warning("%s: %s: %s", alarm_name(action.alarm.id), action.target, description)
+        if retry:
+            self._schedule(replace(attempt, number=attempt.number + 1), delay=self._backoff * 2 ** (attempt.number - 1))
+
+
+def _request_id(action: ActionRequest) -> str:
+    """Stable for one firing of one action: the alarm, the target, the state and the time it fired."""
+    key = f"{alarm_name(action.alarm.id)}\n{action.target}\n{action.state.value}\n{action.time!r}"
+    return "alarm-" + hashlib.sha256(key.encode()).hexdigest()[:32]

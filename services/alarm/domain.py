@@ -1,0 +1,129 @@
+"""The alarm service's domain objects: alarms, their threshold rules, states and history entries.
+
+Times are floats (seconds since the epoch); nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class AlarmState(enum.Enum):
+    """The three states of an alarm (as Aodh and CloudWatch name them)."""
+
+    OK = "ok"
+    ALARM = "alarm"
+    INSUFFICIENT_DATA = "insufficient data"
+
+
+class ComparisonOperator(enum.Enum):
+    """How a statistic is compared with the threshold; the value is the symbol people read."""
+
+    GREATER_THAN = ">"
+    GREATER_THAN_OR_EQUAL = ">="
+    LESS_THAN = "<"
+    LESS_THAN_OR_EQUAL = "<="
+
+    def breaches(self, value: float, threshold: float) -> bool:
+        """Whether `value` is on the alarming side of `threshold`."""
+        if self is ComparisonOperator.GREATER_THAN:
+            return value > threshold
+        if self is ComparisonOperator.GREATER_THAN_OR_EQUAL:
+            return value >= threshold
+        if self is ComparisonOperator.LESS_THAN:
+            return value < threshold
+        return value <= threshold
+
+
+class Statistic(enum.Enum):
+    """The statistic an alarm compares; the value is its short name."""
+
+    AVERAGE = "average"
+    MINIMUM = "minimum"
+    MAXIMUM = "maximum"
+    SUM = "sum"
+    SAMPLE_COUNT = "sample_count"
+
+
+class HistoryType(enum.Enum):
+    """Kinds of events in an alarm's history."""
+
+    CREATION = "creation"
+    RULE_CHANGE = "rule change"
+    STATE_TRANSITION = "state transition"
+    ACTION = "action"
+
+
+@dataclass(frozen=True)
+class ThresholdRule:
+    """Compare `statistic` of `metric` (series whose dimensions include `dimensions`) with `threshold`."""
+
+    metric: str
+    dimensions: tuple[tuple[str, str], ...]
+    """Sorted (key, value) pairs."""
+    statistic: Statistic
+    comparison: ComparisonOperator
+    threshold: float
+    period: float
+    """Seconds, > 0."""
+    evaluation_periods: int
+    """>= 1 (the API's 0 is stored as 1)."""
+
+    def describe(self) -> str:
+        """The rule's left-hand side for people, e.g. `average(cpu_util{group=web})`."""
+        dims = ",".join(f"{key}={value}" for key, value in self.dimensions)
+        return f"{self.statistic.value}({self.metric}{{{dims}}})" if dims else f"{self.statistic.value}({self.metric})"
+
+    def matches_series(self, metric: str, dimensions: dict[str, str]) -> bool:
+        """Whether points of this series count towards the rule (its dimensions include the rule's)."""
+        return metric == self.metric and all(dimensions.get(key) == value for key, value in self.dimensions)
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """A threshold alarm, its actions per state, and where its state machine stands."""
+
+    id: str
+    rule: ThresholdRule
+    description: str = ""
+    alarm_actions: tuple[str, ...] = ()
+    ok_actions: tuple[str, ...] = ()
+    insufficient_data_actions: tuple[str, ...] = ()
+    repeat_actions: bool = False
+    disabled: bool = False
+    state: AlarmState = AlarmState.INSUFFICIENT_DATA
+    state_reason: str = "Not evaluated yet"
+    state_time: float = 0.0
+    create_time: float = 0.0
+    evaluate_time: float | None = None
+
+    def actions_for(self, state: AlarmState) -> tuple[str, ...]:
+        """The actions run when the alarm enters (or, repeating, stays in) `state`."""
+        if state is AlarmState.ALARM:
+            return self.alarm_actions
+        if state is AlarmState.OK:
+            return self.ok_actions
+        return self.insufficient_data_actions
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event of an alarm's life."""
+
+    alarm_id: str
+    time: float
+    type: HistoryType
+    reason: str
+    previous_state: AlarmState | None = None
+    state: AlarmState | None = None
+    action: str = ""
+    action_succeeded: bool = False
+    attempt: int = 0
+    sequence: int = field(default=0, compare=False)
+    """Storage order, which breaks ties between entries of the same time."""
+
+
+def alarm_name(alarm_id: str) -> str:
+    """The resource name of an alarm."""
+    return f"alarms/{alarm_id}"

@@ -1,0 +1,211 @@
+"""Evaluating alarms: a queue fed by arriving samples and by the sweep, drained by a few threads.
+
+An alarm is queued at most once at a time and never evaluated by two threads at
+once; one queued again while it is being evaluated runs again after. A failed
+statistics query leaves the alarm's state as it was (as Aodh does): missing data
+is noticed from datapoints, not from an unreachable metrics service.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import Protocol
+
+from opentelemetry.context import Context
+
+from autoscale import telemetry
+from autoscale.errors import NotFound, PeerError
+from autoscale.timeutil import Clock
+from services.alarm.action_runners import ActionRequest
+from services.alarm.domain import Alarm, AlarmState, ThresholdRule, alarm_name
+from services.alarm.evaluation import Datapoint, Evaluation, evaluate_threshold_rule, query_window
+from services.alarm.index import AlarmIndex
+from services.alarm.repository import AlarmRepository
+
+log = logging.getLogger(__name__)
+
+STATISTICS_FAILURE_LOG_INTERVAL = 30.0
+"""Seconds between two warnings that the metrics service cannot be asked (one per outage, not one per alarm)."""
+
+
+class StatisticsSource(Protocol):
+    """Where the evaluator gets a rule's datapoints."""
+
+    def datapoints(self, rule: ThresholdRule, start: float, end: float) -> list[Datapoint]:
+        """The rule's statistic per period in [start, end); PeerError when it cannot be had."""
+
+
+class Dispatch(Protocol):
+    """Where the evaluator hands the actions to run."""
+
+    def dispatch(self, action: ActionRequest) -> None:
+        """Queue an action (returns at once)."""
+
+
+class AlarmEvaluator:
+    """Evaluates queued alarms on worker threads, records transitions and dispatches actions."""
+
+    def __init__(
+        self,
+        index: AlarmIndex,
+        repository: AlarmRepository,
+        statistics: StatisticsSource,
+        actions: Dispatch,
+        clock: Clock,
+        *,
+        threads: int = 4,
+    ) -> None:
+        self._index = index
+        self._repository = repository
+        self._statistics = statistics
+        self._actions = actions
+        self._clock = clock
+        self._threads = threads
+        self._pending: OrderedDict[str, Context | None] = OrderedDict()
+        self._running: set[str] = set()
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._workers: list[threading.Thread] = []
+        self._last_repeat: dict[str, float] = {}
+        self._last_failure_log = 0.0
+
+    # Queue
+
+    def submit(self, alarm_id: str, trace_context: Context | None = None) -> None:
+        """Queue an alarm for evaluation (a no-op if it is queued already)."""
+        with self._condition:
+            if alarm_id not in self._pending:
+                self._pending[alarm_id] = trace_context
+                self._condition.notify()
+
+    def start(self) -> None:
+        """Start the worker threads."""
+        for number in range(self._threads):
+            worker = threading.Thread(target=self._work, name=f"alarm-evaluator-{number}", daemon=True)
+            worker.start()
+            self._workers.append(worker)
+
+    def stop(self) -> None:
+        """Finish the evaluations running now and return (queued ones are dropped: the next sweep redoes them)."""
+        with self._condition:
+            self._stopping = True
+            self._condition.notify_all()
+        for worker in self._workers:
+            worker.join()
+
+    def queued(self) -> int:
+        """How many alarms wait or are being evaluated."""
+        with self._condition:
+            return len(self._pending) + len(self._running)
+
+    def _take(self) -> tuple[str, Context | None] | None:
+        with self._condition:
+            while not self._stopping:
+                alarm_id = next((a for a in self._pending if a not in self._running), None)
+                if alarm_id is not None:
+                    self._running.add(alarm_id)
+                    return alarm_id, self._pending.pop(alarm_id)
+                self._condition.wait()
+            return None
+
+    def _done(self, alarm_id: str) -> None:
+        with self._condition:
+            self._running.discard(alarm_id)
+            if alarm_id in self._pending:
+                self._condition.notify()
+
+    def _work(self) -> None:
+        while (taken := self._take()) is not None:
+            alarm_id, trace_context = taken
+            try:
+                with telemetry.attached(trace_context):
+                    self.evaluate(alarm_id)
+            except Exception:
+                log.exception("evaluating %s failed", alarm_name(alarm_id))
+            finally:
+                self._done(alarm_id)
+
+    # Evaluation
+
+    def evaluate(self, alarm_id: str) -> Evaluation | None:
+        """Evaluate one alarm now: record a transition and dispatch the actions due. None when it was not evaluated."""
+        alarm = self._index.get(alarm_id)
+        if alarm is None or alarm.disabled:
+            return None
+        with telemetry.tracer.start_as_current_span("evaluate alarm", attributes={"alarm": alarm_name(alarm_id)}):
+            now = self._clock()
+            start, end = query_window(alarm.rule, now)
+            try:
+                datapoints = self._statistics.datapoints(alarm.rule, start, end)
+            except PeerError as error:
+                self._log_statistics_failure(alarm_id, error)
+                return None
+            result = evaluate_threshold_rule(alarm.rule, alarm.state, datapoints, now)
+            self._index.note_evaluated(alarm_id, now)
+            if result.state is not alarm.state:
+                self._transition(alarm, result, now)
+            elif alarm.repeat_actions and alarm.actions_for(alarm.state):
+                self._repeat(alarm, result, now)
+            return result
+
+    def force_state(self, alarm_id: str, state: AlarmState, reason: str) -> Alarm:
+        """An operator's SetAlarmState: move the alarm into `state` and run that state's actions; NotFound if there is none."""
+        now = self._clock()
+        changed = self._repository.change_state(alarm_id, None, state, reason, now)
+        if changed is None:
+            self._index.remove(alarm_id)
+            raise NotFound(alarm_name(alarm_id))
+        alarm, previous = changed
+        self._index.put(alarm)
+        self._last_repeat[alarm_id] = now
+        self._dispatch(alarm, previous, Evaluation(state, reason, {"type": "set by operator"}), now, repeat=False)
+        return alarm
+
+    def forget(self, alarm_id: str) -> None:
+        """Drop what the evaluator remembers of a deleted alarm."""
+        self._last_repeat.pop(alarm_id, None)
+
+    def _transition(self, alarm: Alarm, result: Evaluation, now: float) -> None:
+        changed = self._repository.change_state(alarm.id, alarm.state, result.state, result.reason, now)
+        if changed is None:
+            # The state moved meanwhile (SetAlarmState, another replica) or the alarm is gone: read it again;
+            # the next evaluation starts from the state stored.
+            self._reload(alarm.id)
+            return
+        stored, previous = changed
+        self._index.put(stored)
+        self._last_repeat[alarm.id] = now
+        log.info("%s: %s -> %s: %s", alarm_name(alarm.id), previous.value, result.state.value, result.reason)
+        self._dispatch(stored, previous, result, now, repeat=False)
+
+    def _repeat(self, alarm: Alarm, result: Evaluation, now: float) -> None:
+        # NOTE: samples arrive far more often than periods pass; repeating on every arrival would flood
+        # the targets, so a state's actions repeat at most once per period of the rule.
+        if now - self._last_repeat.get(alarm.id, float("-inf")) < alarm.rule.period:
+            return
+        self._last_repeat[alarm.id] = now
+        self._dispatch(alarm, alarm.state, result, now, repeat=True)
+
+    def _dispatch(self, alarm: Alarm, previous: AlarmState, result: Evaluation, now: float, *, repeat: bool) -> None:
+        for target in alarm.actions_for(result.state):
+            self._actions.dispatch(
+                ActionRequest(
+                    alarm=alarm, target=target, previous_state=previous, state=result.state, reason=result.reason,
+                    reason_data=result.reason_data, time=now, repeat=repeat,
+                )
+            )
+
+    def _reload(self, alarm_id: str) -> None:
+        try:
+            self._index.put(self._repository.get_alarm(alarm_id))
+        except NotFound:
+            self._index.remove(alarm_id)
+
+    def _log_statistics_failure(self, alarm_id: str, error: PeerError) -> None:
+        moment = time.monotonic()
+        if moment - self._last_failure_log >= STATISTICS_FAILURE_LOG_INTERVAL:
+            self._last_failure_log = moment
+            log.warning("cannot evaluate %s (and maybe others): statistics unavailable: %s", alarm_name(alarm_id), error)

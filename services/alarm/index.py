@@ -1,0 +1,87 @@
+"""The alarms of this process in memory, by metric, so that arriving samples find their alarms at once.
+
+The index is a cache of the repository: loaded whole on start and by every sweep
+(so that changes made through another replica arrive within a sweep), and kept
+current by this process's own writes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import replace
+
+from services.alarm.domain import Alarm
+
+
+class AlarmIndex:
+    """Alarms by id and by metric name; safe to use from many threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._alarms: dict[str, Alarm] = {}
+        self._by_metric: dict[str, set[str]] = {}
+
+    def replace_all(self, alarms: Iterable[Alarm]) -> None:
+        """Forget every alarm and hold these; evaluation times known here are kept."""
+        with self._lock:
+            evaluated = {alarm_id: alarm.evaluate_time for alarm_id, alarm in self._alarms.items()}
+            self._alarms = {}
+            self._by_metric = {}
+            for alarm in alarms:
+                known = evaluated.get(alarm.id)
+                if known is not None and (alarm.evaluate_time is None or known > alarm.evaluate_time):
+                    alarm = replace(alarm, evaluate_time=known)
+                self._add(alarm)
+
+    def put(self, alarm: Alarm) -> None:
+        """Hold `alarm`, replacing what was held under its id."""
+        with self._lock:
+            self._remove(alarm.id)
+            self._add(alarm)
+
+    def remove(self, alarm_id: str) -> None:
+        """Forget an alarm (nothing happens if it is not held)."""
+        with self._lock:
+            self._remove(alarm_id)
+
+    def get(self, alarm_id: str) -> Alarm | None:
+        """The alarm held under `alarm_id`, if any."""
+        with self._lock:
+            return self._alarms.get(alarm_id)
+
+    def ids(self) -> list[str]:
+        """Ids of every enabled alarm."""
+        with self._lock:
+            return [alarm_id for alarm_id, alarm in self._alarms.items() if not alarm.disabled]
+
+    def watching(self, metric: str, dimensions: dict[str, str]) -> list[str]:
+        """Ids of the enabled alarms whose rule counts points of this series."""
+        with self._lock:
+            candidates = [self._alarms[alarm_id] for alarm_id in self._by_metric.get(metric, ())]
+        return [alarm.id for alarm in candidates if not alarm.disabled and alarm.rule.matches_series(metric, dimensions)]
+
+    def note_evaluated(self, alarm_id: str, time: float) -> None:
+        """Remember when an alarm was last evaluated (kept in memory: storing it would write on every evaluation)."""
+        with self._lock:
+            alarm = self._alarms.get(alarm_id)
+            if alarm is not None:
+                self._alarms[alarm_id] = replace(alarm, evaluate_time=time)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._alarms)
+
+    def _add(self, alarm: Alarm) -> None:
+        self._alarms[alarm.id] = alarm
+        self._by_metric.setdefault(alarm.rule.metric, set()).add(alarm.id)
+
+    def _remove(self, alarm_id: str) -> None:
+        alarm = self._alarms.pop(alarm_id, None)
+        if alarm is None:
+            return
+        watchers = self._by_metric.get(alarm.rule.metric)
+        if watchers is not None:
+            watchers.discard(alarm_id)
+            if not watchers:
+                del self._by_metric[alarm.rule.metric]

@@ -1,0 +1,77 @@
+"""Conversions between the alarm service's protobuf messages and its domain objects."""
+
+from __future__ import annotations
+
+from autoscale.timeutil import to_duration, to_timestamp
+from autoscale.v1 import alarm_pb2, common_pb2
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, alarm_name
+
+STATISTICS = {
+    common_pb2.STATISTIC_AVERAGE: Statistic.AVERAGE,
+    common_pb2.STATISTIC_MINIMUM: Statistic.MINIMUM,
+    common_pb2.STATISTIC_MAXIMUM: Statistic.MAXIMUM,
+    common_pb2.STATISTIC_SUM: Statistic.SUM,
+    common_pb2.STATISTIC_SAMPLE_COUNT: Statistic.SAMPLE_COUNT,
+}
+COMPARISONS = {
+    alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN: ComparisonOperator.GREATER_THAN,
+    alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN_OR_EQUAL: ComparisonOperator.GREATER_THAN_OR_EQUAL,
+    alarm_pb2.COMPARISON_OPERATOR_LESS_THAN: ComparisonOperator.LESS_THAN,
+    alarm_pb2.COMPARISON_OPERATOR_LESS_THAN_OR_EQUAL: ComparisonOperator.LESS_THAN_OR_EQUAL,
+}
+STATES = {
+    alarm_pb2.ALARM_STATE_OK: AlarmState.OK,
+    alarm_pb2.ALARM_STATE_ALARM: AlarmState.ALARM,
+    alarm_pb2.ALARM_STATE_INSUFFICIENT_DATA: AlarmState.INSUFFICIENT_DATA,
+}
+HISTORY_TYPES = {
+    HistoryType.CREATION: alarm_pb2.ALARM_HISTORY_TYPE_CREATION,
+    HistoryType.RULE_CHANGE: alarm_pb2.ALARM_HISTORY_TYPE_RULE_CHANGE,
+    HistoryType.STATE_TRANSITION: alarm_pb2.ALARM_HISTORY_TYPE_STATE_TRANSITION,
+    HistoryType.ACTION: alarm_pb2.ALARM_HISTORY_TYPE_ACTION,
+}
+STATISTIC_MESSAGES = {domain: message for message, domain in STATISTICS.items()}
+COMPARISON_MESSAGES = {domain: message for message, domain in COMPARISONS.items()}
+STATE_MESSAGES = {domain: message for message, domain in STATES.items()}
+
+
+def alarm_to_message(alarm: Alarm) -> alarm_pb2.Alarm:
+    """An Alarm message of a stored alarm."""
+    rule = alarm.rule
+    return alarm_pb2.Alarm(
+        name=alarm_name(alarm.id),
+        description=alarm.description,
+        threshold_rule=alarm_pb2.ThresholdRule(
+            metric=rule.metric,
+            dimensions=dict(rule.dimensions),
+            statistic=STATISTIC_MESSAGES[rule.statistic],
+            comparison_operator=COMPARISON_MESSAGES[rule.comparison],
+            threshold=rule.threshold,
+            period=to_duration(rule.period),
+            evaluation_periods=rule.evaluation_periods,
+        ),
+        alarm_actions=alarm.alarm_actions,
+        ok_actions=alarm.ok_actions,
+        insufficient_data_actions=alarm.insufficient_data_actions,
+        repeat_actions=alarm.repeat_actions,
+        state=STATE_MESSAGES[alarm.state],
+        state_reason=alarm.state_reason,
+        state_time=to_timestamp(alarm.state_time),
+        disabled=alarm.disabled,
+        create_time=to_timestamp(alarm.create_time),
+        evaluate_time=to_timestamp(alarm.evaluate_time),
+    )
+
+
+def history_to_message(entry: HistoryEntry) -> alarm_pb2.AlarmHistoryEntry:
+    """An AlarmHistoryEntry message of a stored entry."""
+    return alarm_pb2.AlarmHistoryEntry(
+        time=to_timestamp(entry.time),
+        type=HISTORY_TYPES[entry.type],
+        previous_state=STATE_MESSAGES[entry.previous_state] if entry.previous_state else alarm_pb2.ALARM_STATE_UNSPECIFIED,
+        state=STATE_MESSAGES[entry.state] if entry.state else alarm_pb2.ALARM_STATE_UNSPECIFIED,
+        reason=entry.reason,
+        action=entry.action,
+        action_succeeded=entry.action_succeeded,
+        attempt=entry.attempt,
+    )

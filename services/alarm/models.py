@@ -1,0 +1,59 @@
+"""The alarm service's tables (SQLAlchemy Core), prefixed `alarm_` as all services may share one database.
+
+Every row belongs to a project. Times are floats (seconds since the epoch); lists
+and maps (dimensions, actions) are JSON text.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+ID_LENGTH = 63
+PROJECT_LENGTH = 64
+METRIC_LENGTH = 255
+
+alarms = sa.Table(
+    "alarm_alarms",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("metric", sa.String(METRIC_LENGTH), nullable=False),
+    sa.Column("dimensions", sa.Text, nullable=False),
+    sa.Column("statistic", sa.String(32), nullable=False),
+    sa.Column("comparison", sa.String(8), nullable=False),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("period", sa.Float, nullable=False),
+    sa.Column("evaluation_periods", sa.Integer, nullable=False),
+    sa.Column("alarm_actions", sa.Text, nullable=False),
+    sa.Column("ok_actions", sa.Text, nullable=False),
+    sa.Column("insufficient_data_actions", sa.Text, nullable=False),
+    sa.Column("repeat_actions", sa.Boolean, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("state_reason", sa.Text, nullable=False),
+    sa.Column("state_time", sa.Float, nullable=False),
+    sa.Column("create_time", sa.Float, nullable=False),
+    sa.Column("evaluate_time", sa.Float, nullable=True),
+)
+
+history = sa.Table(
+    "alarm_history",
+    metadata,
+    # Storage order: breaks ties between entries of the same time.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project", sa.String(PROJECT_LENGTH), nullable=False),
+    sa.Column("alarm_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("previous_state", sa.String(32), nullable=True),
+    sa.Column("state", sa.String(32), nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("action_succeeded", sa.Boolean, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.ForeignKeyConstraint(["project", "alarm_id"], ["alarm_alarms.project", "alarm_alarms.id"], name="fk_alarm_history_alarm"),
+    sa.Index("ix_alarm_history_time", "project", "alarm_id", "time"),
+)

@@ -1,0 +1,217 @@
+"""Storage of alarms and their history, behind one small interface.
+
+An alarm's definition and its state are written separately: definitions by the
+standard methods, states by evaluations, which compare-and-set on the state they
+read so that an evaluation racing an operator's SetAlarmState (or another
+replica's evaluation) never overwrites a newer transition.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from autoscale.database import Database
+from autoscale.errors import AlreadyExists, NotFound
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, ThresholdRule, alarm_name
+from services.alarm.models import alarms, history
+
+
+class AlarmRepository:
+    """Alarms and their history, of one project."""
+
+    def __init__(self, database: Database, project: str) -> None:
+        self._database = database
+        self._project = project
+
+    # Alarms
+
+    def create_alarm(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
+        """Store a new alarm and its creation entry; AlreadyExists if its id is taken."""
+        with self._database.transaction() as session:
+            if self._alarm_row(session, alarm.id) is not None:
+                raise AlreadyExists(alarm_name(alarm.id))
+            session.execute(alarms.insert().values(project=self._project, **_alarm_values(alarm)))
+            session.execute(history.insert().values(project=self._project, **_entry_values(entry)))
+        return alarm
+
+    def get_alarm(self, alarm_id: str) -> Alarm:
+        """One alarm; NotFound if there is none."""
+        with self._database.reader() as session:
+            row = self._alarm_row(session, alarm_id)
+        if row is None:
+            raise NotFound(alarm_name(alarm_id))
+        return _alarm(row)
+
+    def list_alarms(self, after: str | None = None, limit: int | None = None) -> list[Alarm]:
+        """Alarms ordered by id, those after `after`, at most `limit` (all when None)."""
+        query = sa.select(alarms).where(alarms.c.project == self._project)
+        if after is not None:
+            query = query.where(alarms.c.id > after)
+        query = query.order_by(alarms.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._database.reader() as session:
+            rows = session.execute(query).all()
+        return [_alarm(row) for row in rows]
+
+    def update_alarm(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
+        """Store an existing alarm's new definition (not its state) and a rule-change entry; NotFound if there is none."""
+        values = _alarm_values(alarm)
+        for output_only in ("id", "create_time", "state", "state_reason", "state_time", "evaluate_time"):
+            del values[output_only]
+        with self._database.transaction() as session:
+            result = session.execute(alarms.update().where(*self._alarm_key(alarm.id)).values(**values))
+            if result.rowcount == 0:
+                raise NotFound(alarm_name(alarm.id))
+            session.execute(history.insert().values(project=self._project, **_entry_values(entry)))
+            row = self._alarm_row(session, alarm.id)
+        return _alarm(row)
+
+    def delete_alarm(self, alarm_id: str) -> None:
+        """Delete an alarm and its history; NotFound if there is none."""
+        with self._database.transaction() as session:
+            if self._alarm_row(session, alarm_id) is None:
+                raise NotFound(alarm_name(alarm_id))
+            session.execute(history.delete().where(history.c.project == self._project, history.c.alarm_id == alarm_id))
+            session.execute(alarms.delete().where(*self._alarm_key(alarm_id)))
+
+    # State
+
+    def change_state(
+        self, alarm_id: str, expected: AlarmState | None, state: AlarmState, reason: str, time: float
+    ) -> tuple[Alarm, AlarmState] | None:
+        """Move an alarm into `state` if it is still in `expected` (any state when None) and record the transition.
+
+        Returns the alarm after the change and the state it left, or None when the
+        alarm is gone or its state is no longer `expected`. NotFound is not raised:
+        evaluations of a deleted alarm just end.
+        """
+        with self._database.transaction() as session:
+            row = self._alarm_row(session, alarm_id, lock=True)
+            if row is None or (expected is not None and row.state != expected.value):
+                return None
+            previous = AlarmState(row.state)
+            session.execute(
+                alarms.update()
+                .where(*self._alarm_key(alarm_id))
+                .values(state=state.value, state_reason=reason, state_time=time, evaluate_time=time)
+            )
+            entry = HistoryEntry(alarm_id, time, HistoryType.STATE_TRANSITION, reason, previous_state=previous, state=state)
+            session.execute(history.insert().values(project=self._project, **_entry_values(entry)))
+        return replace(_alarm(row), state=state, state_reason=reason, state_time=time, evaluate_time=time), previous
+
+    # History
+
+    def add_history(self, entry: HistoryEntry) -> bool:
+        """Append an entry to its alarm's history; False (and nothing stored) when the alarm is gone."""
+        with self._database.transaction() as session:
+            if self._alarm_row(session, entry.alarm_id, lock=True) is None:
+                return False
+            session.execute(history.insert().values(project=self._project, **_entry_values(entry)))
+        return True
+
+    def list_history(self, alarm_id: str, after: tuple[float, int] | None, limit: int) -> list[HistoryEntry]:
+        """An alarm's history, newest first, entries after `after` (time, sequence), at most `limit`; NotFound for the alarm."""
+        query = sa.select(history).where(history.c.project == self._project, history.c.alarm_id == alarm_id)
+        if after is not None:
+            time, sequence = after
+            query = query.where(sa.or_(history.c.time < time, sa.and_(history.c.time == time, history.c.id < sequence)))
+        with self._database.reader() as session:
+            if self._alarm_row(session, alarm_id) is None:
+                raise NotFound(alarm_name(alarm_id))
+            rows = session.execute(query.order_by(history.c.time.desc(), history.c.id.desc()).limit(limit)).all()
+        return [_entry(row) for row in rows]
+
+    # Helpers
+
+    def _alarm_key(self, alarm_id: str) -> tuple[Any, ...]:
+        return alarms.c.project == self._project, alarms.c.id == alarm_id
+
+    def _alarm_row(self, session: Session, alarm_id: str, *, lock: bool = False) -> Any:
+        query = sa.select(alarms).where(*self._alarm_key(alarm_id))
+        return session.execute(query.with_for_update() if lock else query).first()
+
+
+def _alarm_values(alarm: Alarm) -> dict[str, Any]:
+    rule = alarm.rule
+    return {
+        "id": alarm.id,
+        "description": alarm.description,
+        "metric": rule.metric,
+        "dimensions": json.dumps(dict(rule.dimensions), sort_keys=True),
+        "statistic": rule.statistic.value,
+        "comparison": rule.comparison.value,
+        "threshold": rule.threshold,
+        "period": rule.period,
+        "evaluation_periods": rule.evaluation_periods,
+        "alarm_actions": json.dumps(list(alarm.alarm_actions)),
+        "ok_actions": json.dumps(list(alarm.ok_actions)),
+        "insufficient_data_actions": json.dumps(list(alarm.insufficient_data_actions)),
+        "repeat_actions": alarm.repeat_actions,
+        "disabled": alarm.disabled,
+        "state": alarm.state.value,
+        "state_reason": alarm.state_reason,
+        "state_time": alarm.state_time,
+        "create_time": alarm.create_time,
+        "evaluate_time": alarm.evaluate_time,
+    }
+
+
+def _alarm(row: Any) -> Alarm:
+    return Alarm(
+        id=row.id,
+        rule=ThresholdRule(
+            metric=row.metric,
+            dimensions=tuple(sorted(json.loads(row.dimensions).items())),
+            statistic=Statistic(row.statistic),
+            comparison=ComparisonOperator(row.comparison),
+            threshold=row.threshold,
+            period=row.period,
+            evaluation_periods=row.evaluation_periods,
+        ),
+        description=row.description,
+        alarm_actions=tuple(json.loads(row.alarm_actions)),
+        ok_actions=tuple(json.loads(row.ok_actions)),
+        insufficient_data_actions=tuple(json.loads(row.insufficient_data_actions)),
+        repeat_actions=row.repeat_actions,
+        disabled=row.disabled,
+        state=AlarmState(row.state),
+        state_reason=row.state_reason,
+        state_time=row.state_time,
+        create_time=row.create_time,
+        evaluate_time=row.evaluate_time,
+    )
+
+
+def _entry_values(entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "alarm_id": entry.alarm_id,
+        "time": entry.time,
+        "type": entry.type.value,
+        "previous_state": entry.previous_state.value if entry.previous_state else None,
+        "state": entry.state.value if entry.state else None,
+        "reason": entry.reason,
+        "action": entry.action,
+        "action_succeeded": entry.action_succeeded,
+        "attempt": entry.attempt,
+    }
+
+
+def _entry(row: Any) -> HistoryEntry:
+    return HistoryEntry(
+        alarm_id=row.alarm_id,
+        time=row.time,
+        type=HistoryType(row.type),
+        reason=row.reason,
+        previous_state=AlarmState(row.previous_state) if row.previous_state else None,
+        state=AlarmState(row.state) if row.state else None,
+        action=row.action,
+        action_succeeded=row.action_succeeded,
+        attempt=row.attempt,
+        sequence=row.id,
+    )

@@ -1,0 +1,121 @@
+"""Field rules of an alarm, collected into `Violations`, and the domain values they yield."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from autoscale.timeutil import check_duration
+from autoscale.v1 import alarm_pb2, common_pb2
+from autoscale.validation import Violations, check_action_target, check_enum, check_finite
+from services.alarm import messages
+from services.alarm.domain import ThresholdRule
+
+MAX_METRIC_LENGTH = 255
+MAX_DIMENSION_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 1024
+MAX_ACTIONS = 10
+"""Actions per state (AWS allows 5; a few more cost nothing)."""
+MIN_PERIOD = 1.0
+MAX_PERIOD = 86400.0
+MAX_EVALUATION_PERIODS = 1440
+MAX_REASON_LENGTH = 1024
+
+
+def check_threshold_rule(violations: Violations, message: alarm_pb2.ThresholdRule, prefix: str) -> ThresholdRule | None:
+    """The rule a ThresholdRule message describes; None (with the violations recorded) when it breaks a rule."""
+    before = len(violations.items)
+    metric = message.metric
+    if not metric:
+        violations.add(f"{prefix}.metric", "is required")
+    elif len(metric) > MAX_METRIC_LENGTH or metric != metric.strip():
+        violations.add(f"{prefix}.metric", f"must be at most {MAX_METRIC_LENGTH} characters without surrounding spaces")
+    for key, value in message.dimensions.items():
+        violations.check(
+            bool(key) and len(key) <= MAX_DIMENSION_LENGTH and len(value) <= MAX_DIMENSION_LENGTH,
+            f"{prefix}.dimensions",
+            f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {key!r})",
+        )
+    check_enum(violations, f"{prefix}.statistic", message.statistic, common_pb2.Statistic)
+    check_enum(violations, f"{prefix}.comparison_operator", message.comparison_operator, alarm_pb2.ComparisonOperator)
+    check_finite(violations, f"{prefix}.threshold", message.threshold)
+    period = 0.0
+    if not message.HasField("period"):
+        violations.add(f"{prefix}.period", "is required; a duration such as 60s")
+    else:
+        period = check_duration(violations, f"{prefix}.period", message.period, allow_zero=False)
+        if period > 0 and not MIN_PERIOD <= period <= MAX_PERIOD:
+            violations.add(f"{prefix}.period", f"must be between {MIN_PERIOD:g}s and {MAX_PERIOD:g}s, got {period:g}s")
+    evaluation_periods = message.evaluation_periods or 1
+    violations.check(
+        1 <= evaluation_periods <= MAX_EVALUATION_PERIODS,
+        f"{prefix}.evaluation_periods",
+        f"must be between 0 (meaning 1) and {MAX_EVALUATION_PERIODS}, got {message.evaluation_periods}",
+    )
+    if len(violations.items) > before or not math.isfinite(message.threshold):
+        return None
+    return ThresholdRule(
+        metric=metric,
+        dimensions=tuple(sorted(message.dimensions.items())),
+        statistic=messages.STATISTICS[message.statistic],
+        comparison=messages.COMPARISONS[message.comparison_operator],
+        threshold=message.threshold,
+        period=period,
+        evaluation_periods=evaluation_periods,
+    )
+
+
+def check_actions(violations: Violations, field_path: str, targets: list[str]) -> tuple[str, ...]:
+    """A state's actions: at most MAX_ACTIONS, each `policies/{id}` or an http(s) URL."""
+    violations.check(len(targets) <= MAX_ACTIONS, field_path, f"must hold at most {MAX_ACTIONS} actions, got {len(targets)}")
+    for position, target in enumerate(targets):
+        check_action_target(violations, f"{field_path}[{position}]", target)
+    return tuple(targets)
+
+
+def check_description(violations: Violations, field_path: str, description: str) -> str:
+    """Free text, bounded."""
+    violations.check(
+        len(description) <= MAX_DESCRIPTION_LENGTH, field_path, f"must be at most {MAX_DESCRIPTION_LENGTH} characters long"
+    )
+    return description
+
+
+def check_reason(violations: Violations, field_path: str, reason: str) -> str:
+    """An operator's reason for forcing a state, bounded."""
+    violations.check(len(reason) <= MAX_REASON_LENGTH, field_path, f"must be at most {MAX_REASON_LENGTH} characters long")
+    return reason
+
+
+@dataclass(frozen=True)
+class AlarmDefinition:
+    """What a caller defines of an alarm (everything but its state)."""
+
+    rule: ThresholdRule
+    description: str
+    alarm_actions: tuple[str, ...]
+    ok_actions: tuple[str, ...]
+    insufficient_data_actions: tuple[str, ...]
+    repeat_actions: bool
+    disabled: bool
+
+
+def check_alarm(violations: Violations, message: alarm_pb2.Alarm, prefix: str = "alarm") -> AlarmDefinition | None:
+    """The definition an Alarm message gives; None (with the violations recorded) when it breaks a rule."""
+    before = len(violations.items)
+    rule = None
+    if not message.HasField("threshold_rule"):
+        violations.add(f"{prefix}.threshold_rule", "is required")
+    else:
+        rule = check_threshold_rule(violations, message.threshold_rule, f"{prefix}.threshold_rule")
+    definition_fields = {
+        "description": check_description(violations, f"{prefix}.description", message.description),
+        "alarm_actions": check_actions(violations, f"{prefix}.alarm_actions", list(message.alarm_actions)),
+        "ok_actions": check_actions(violations, f"{prefix}.ok_actions", list(message.ok_actions)),
+        "insufficient_data_actions": check_actions(
+            violations, f"{prefix}.insufficient_data_actions", list(message.insufficient_data_actions)
+        ),
+    }
+    if rule is None or len(violations.items) > before:
+        return None
+    return AlarmDefinition(rule=rule, repeat_actions=message.repeat_actions, disabled=message.disabled, **definition_fields)

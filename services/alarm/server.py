@@ -1,0 +1,65 @@
+"""Composition root of the alarm service: storage, the index, the evaluator, actions, the sweep, the servicer."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from autoscale import server as bootstrap
+from autoscale.config import Settings
+from autoscale.server import BuildContext, ServiceRegistration
+from autoscale.v1 import alarm_pb2_grpc
+from autoscale.workers import PeriodicWorker
+from services.alarm.action_runners import PolicyActionRunner, WebhookActionRunner
+from services.alarm.actions import ActionDispatcher, ActionRunner
+from services.alarm.evaluator import AlarmEvaluator
+from services.alarm.index import AlarmIndex
+from services.alarm.repository import AlarmRepository
+from services.alarm.servicer import AlarmServicer
+from services.alarm.statistics_client import StatisticsClient
+
+SERVICE_NAME = "autoscale.v1.AlarmService"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+log = logging.getLogger(__name__)
+
+
+def build(context: BuildContext) -> ServiceRegistration:
+    """The alarm service's registration, with its evaluator, action dispatcher and sweep as workers."""
+    context.database.migrate(MIGRATIONS_DIR, "alarm")
+    settings = context.settings
+    repository = AlarmRepository(context.database, settings.project)
+    index = AlarmIndex()
+    index.replace_all(repository.list_alarms())
+    policy_runner = PolicyActionRunner(lambda: context.peers.policy)
+    webhook_runner = WebhookActionRunner(settings.alarm_action_timeout)
+
+    def runner_for(target: str) -> ActionRunner:
+        return policy_runner if target.startswith("policies/") else webhook_runner
+
+    actions = ActionDispatcher(
+        repository.add_history, runner_for, context.clock,
+        attempts=settings.alarm_action_attempts, backoff=settings.alarm_action_backoff,
+    )
+    evaluator = AlarmEvaluator(index, repository, StatisticsClient(lambda: context.peers.metrics), actions, context.clock)
+
+    def sweep() -> None:
+        # Reloading picks up alarms changed through other replicas; evaluating all notices missing data.
+        index.replace_all(repository.list_alarms())
+        for alarm_id in index.ids():
+            evaluator.submit(alarm_id)
+
+    servicer = AlarmServicer(repository, index, evaluator, context.clock)
+    return ServiceRegistration(
+        name="alarm",
+        full_name=SERVICE_NAME,
+        add_to_server=lambda server: alarm_pb2_grpc.add_AlarmServiceServicer_to_server(servicer, server),
+        # Stopped in this order: the sweep stops feeding the evaluator before it stops, and it the actions.
+        # (Started in it too, which is safe: work queued before a worker starts waits for it.)
+        workers=[PeriodicWorker("alarm-sweep", settings.alarm_sweep_interval, sweep), evaluator, actions],
+    )
+
+
+def create_server(settings: Settings) -> tuple[bootstrap.Server, int]:
+    """A server of the alarm service alone."""
+    return bootstrap.create_server(settings, [("alarm", build)], database_file="alarm.db")

@@ -1,0 +1,130 @@
+"""AlarmService over gRPC: validates requests, turns them into domain calls, and answers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import grpc
+
+from autoscale import telemetry
+from autoscale.pagination import page_request, paginate
+from autoscale.timeutil import Clock
+from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
+from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
+from services.alarm import messages, rules, update
+from services.alarm.domain import Alarm, AlarmState, HistoryEntry, HistoryType
+from services.alarm.evaluator import AlarmEvaluator
+from services.alarm.index import AlarmIndex
+from services.alarm.repository import AlarmRepository
+
+MAX_NOTIFIED_SERIES = 100_000
+"""Series one NotifySamples may name (a PutSamples batch holds at most as many points)."""
+
+
+class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
+    """The AlarmService RPCs."""
+
+    def __init__(self, repository: AlarmRepository, index: AlarmIndex, evaluator: AlarmEvaluator, clock: Clock) -> None:
+        self._repository = repository
+        self._index = index
+        self._evaluator = evaluator
+        self._clock = clock
+
+    def CreateAlarm(self, request: alarm_pb2.CreateAlarmRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        check_id(violations, "alarm_id", request.alarm_id)
+        definition = rules.check_alarm(violations, request.alarm)
+        violations.raise_if_any()
+        assert definition is not None
+        now = self._clock()
+        alarm = Alarm(
+            id=request.alarm_id, rule=definition.rule, description=definition.description,
+            alarm_actions=definition.alarm_actions, ok_actions=definition.ok_actions,
+            insufficient_data_actions=definition.insufficient_data_actions, repeat_actions=definition.repeat_actions,
+            disabled=definition.disabled, state=AlarmState.INSUFFICIENT_DATA, state_reason="Not evaluated yet",
+            state_time=now, create_time=now,
+        )
+        created = HistoryEntry(alarm.id, now, HistoryType.CREATION, f"created: {alarm.rule.describe()} "
+                               f"{alarm.rule.comparison.value} {alarm.rule.threshold:g}", state=alarm.state)
+        self._repository.create_alarm(alarm, created)
+        self._index.put(alarm)
+        self._evaluator.submit(alarm.id, telemetry.capture_context())
+        return alarm_pb2.CreateAlarmResponse(alarm=messages.alarm_to_message(alarm))
+
+    def GetAlarm(self, request: alarm_pb2.GetAlarmRequest, context: grpc.ServicerContext) -> Any:
+        alarm = self._repository.get_alarm(parse_name("name", request.name, "alarms"))
+        return alarm_pb2.GetAlarmResponse(alarm=messages.alarm_to_message(self._with_evaluate_time(alarm)))
+
+    def ListAlarms(self, request: alarm_pb2.ListAlarmsRequest, context: grpc.ServicerContext) -> Any:
+        page = page_request(request.page_size, request.page_token)
+        found = self._repository.list_alarms(page.after_id(), page.size + 1)
+        alarms, token = paginate(found, page.size, lambda alarm: alarm.id)
+        return alarm_pb2.ListAlarmsResponse(
+            alarms=[messages.alarm_to_message(self._with_evaluate_time(a)) for a in alarms], next_page_token=token
+        )
+
+    def UpdateAlarm(self, request: alarm_pb2.UpdateAlarmRequest, context: grpc.ServicerContext) -> Any:
+        alarm_id = parse_name("alarm.name", request.alarm.name, "alarms")
+        violations = Violations()
+        paths = update.mask_paths(violations, request.update_mask.paths)
+        violations.raise_if_any()
+        current = self._repository.get_alarm(alarm_id)
+        definition = rules.check_alarm(violations, update.merged(messages.alarm_to_message(current), request.alarm, paths))
+        violations.raise_if_any()
+        assert definition is not None
+        changed = replace(
+            current, rule=definition.rule, description=definition.description, alarm_actions=definition.alarm_actions,
+            ok_actions=definition.ok_actions, insufficient_data_actions=definition.insufficient_data_actions,
+            repeat_actions=definition.repeat_actions, disabled=definition.disabled,
+        )
+        entry = HistoryEntry(alarm_id, self._clock(), HistoryType.RULE_CHANGE, f"changed: {', '.join(paths)}", state=current.state)
+        stored = self._repository.update_alarm(changed, entry)
+        self._index.put(stored)
+        self._evaluator.submit(alarm_id, telemetry.capture_context())
+        return alarm_pb2.UpdateAlarmResponse(alarm=messages.alarm_to_message(stored))
+
+    def DeleteAlarm(self, request: alarm_pb2.DeleteAlarmRequest, context: grpc.ServicerContext) -> Any:
+        alarm_id = parse_name("name", request.name, "alarms")
+        self._repository.delete_alarm(alarm_id)
+        self._index.remove(alarm_id)
+        self._evaluator.forget(alarm_id)
+        return alarm_pb2.DeleteAlarmResponse()
+
+    def ListAlarmHistory(self, request: alarm_pb2.ListAlarmHistoryRequest, context: grpc.ServicerContext) -> Any:
+        alarm_id = parse_name("name", request.name, "alarms")
+        page = page_request(request.page_size, request.page_token)
+        found = self._repository.list_history(alarm_id, page.after_time_and(int), page.size + 1)
+        entries, token = paginate(found, page.size, lambda entry: [entry.time, entry.sequence])
+        return alarm_pb2.ListAlarmHistoryResponse(entries=[messages.history_to_message(e) for e in entries], next_page_token=token)
+
+    def SetAlarmState(self, request: alarm_pb2.SetAlarmStateRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        alarm_id = try_parse_name(violations, "name", request.name, "alarms")
+        check_enum(violations, "state", request.state, alarm_pb2.AlarmState)
+        reason = rules.check_reason(violations, "reason", request.reason)
+        violations.raise_if_any()
+        assert alarm_id is not None
+        alarm = self._evaluator.force_state(alarm_id, messages.STATES[request.state], f"set by an operator: {reason or 'no reason given'}")
+        return alarm_pb2.SetAlarmStateResponse(alarm=messages.alarm_to_message(alarm))
+
+    def NotifySamples(self, request: alarm_pb2.NotifySamplesRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        violations.check(len(request.series) <= MAX_NOTIFIED_SERIES, "series", f"must name at most {MAX_NOTIFIED_SERIES} series")
+        for position, series in enumerate(request.series):
+            violations.check(bool(series.metric), f"series[{position}].metric", "is required")
+        violations.raise_if_any()
+        matched: set[str] = set()
+        for series in request.series:
+            matched.update(self._index.watching(series.metric, dict(series.dimensions)))
+        trace_context = telemetry.capture_context()
+        for alarm_id in matched:
+            self._evaluator.submit(alarm_id, trace_context)
+        return alarm_pb2.NotifySamplesResponse(matched_alarms=len(matched))
+
+    def _with_evaluate_time(self, alarm: Alarm) -> Alarm:
+        """The alarm with the newest evaluation time known to this process (kept in memory, see AlarmIndex)."""
+        held = self._index.get(alarm.id)
+        if held is not None and held.evaluate_time is not None and (alarm.evaluate_time or 0) < held.evaluate_time:
+            return replace(alarm, evaluate_time=held.evaluate_time)
+        return alarm

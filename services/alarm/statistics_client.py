@@ -1,0 +1,48 @@
+"""The metrics service as the evaluator sees it: a rule's statistics over a window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from autoscale.peers import as_peer_error
+from autoscale.timeutil import to_duration, to_timestamp
+from autoscale.v1 import common_pb2, metrics_pb2
+from services.alarm.domain import Statistic, ThresholdRule
+from services.alarm.evaluation import Datapoint
+
+STATISTIC_MESSAGES = {
+    Statistic.AVERAGE: common_pb2.STATISTIC_AVERAGE,
+    Statistic.MINIMUM: common_pb2.STATISTIC_MINIMUM,
+    Statistic.MAXIMUM: common_pb2.STATISTIC_MAXIMUM,
+    Statistic.SUM: common_pb2.STATISTIC_SUM,
+    Statistic.SAMPLE_COUNT: common_pb2.STATISTIC_SAMPLE_COUNT,
+}
+
+
+class StatisticsClient:
+    """Asks MetricsService.GetStatistics for a rule's datapoints; failures raise PeerError."""
+
+    def __init__(self, metrics_stub: Callable[[], Any]) -> None:
+        self._stub = metrics_stub
+
+    def datapoints(self, rule: ThresholdRule, start: float, end: float) -> list[Datapoint]:
+        """The rule's statistic per period in [start, end), oldest first."""
+        request = metrics_pb2.GetStatisticsRequest(
+            metric=rule.metric,
+            dimensions=dict(rule.dimensions),
+            statistic=STATISTIC_MESSAGES[rule.statistic],
+            period=to_duration(rule.period),
+            start_time=to_timestamp(start),
+            end_time=to_timestamp(end),
+        )
+        try:
+            response = self._stub().GetStatistics(request)
+        except grpc.RpcError as error:
+            raise as_peer_error(error) from None
+        return [
+            Datapoint(start=d.start_time.seconds + d.start_time.nanos / 1e9, value=d.value, sample_count=d.sample_count)
+            for d in response.datapoints
+        ]

@@ -1,0 +1,71 @@
+"""UpdateAlarm's semantics: which fields an update_mask changes, and the alarm message that results.
+
+A mask may name a whole field (`threshold_rule`, `alarm_actions`, ...) or one field
+of the rule (`threshold_rule.threshold`). The named fields are copied from the
+request onto the stored alarm, and the result is validated as a whole, as on create.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from autoscale.v1 import alarm_pb2
+from autoscale.validation import Violations
+
+UPDATABLE_FIELDS = (
+    "description", "threshold_rule", "alarm_actions", "ok_actions", "insufficient_data_actions", "repeat_actions", "disabled",
+)
+"""Fields of Alarm an update may name; an empty mask means all of them."""
+
+RULE_FIELDS = tuple(field.name for field in alarm_pb2.ThresholdRule.DESCRIPTOR.fields)
+"""Fields of ThresholdRule a mask may name as `threshold_rule.<field>`."""
+
+OUTPUT_ONLY_FIELDS = frozenset({"name", "state", "state_reason", "state_time", "create_time", "evaluate_time"})
+"""Fields of Alarm a mask may name to no effect."""
+
+
+def mask_paths(violations: Violations, paths: Iterable[str]) -> list[str]:
+    """The paths of an update_mask that change something (all updatable fields for an empty mask); unknown ones are violations."""
+    paths = list(paths)
+    if not paths:
+        return list(UPDATABLE_FIELDS)
+    known = []
+    for path in paths:
+        head, _, rest = path.partition(".")
+        if path in UPDATABLE_FIELDS or (head == "threshold_rule" and rest in RULE_FIELDS):
+            known.append(path)
+        elif path not in OUTPUT_ONLY_FIELDS:
+            violations.add(
+                "update_mask",
+                f"unknown field {path!r}; updatable fields are {', '.join(UPDATABLE_FIELDS)} and threshold_rule.<field>",
+            )
+    return known
+
+
+def merged(current: alarm_pb2.Alarm, requested: alarm_pb2.Alarm, paths: list[str]) -> alarm_pb2.Alarm:
+    """`current` with the fields named by `paths` taken from `requested`."""
+    result = alarm_pb2.Alarm()
+    result.CopyFrom(current)
+    for path in paths:
+        head, _, rest = path.partition(".")
+        if rest:
+            _copy_field(requested.threshold_rule, result.threshold_rule, rest)
+        else:
+            _copy_field(requested, result, head)
+    return result
+
+
+def _copy_field(source, target, name: str) -> None:  # type: ignore[no-untyped-def]
+    descriptor = source.DESCRIPTOR.fields_by_name[name]
+    target.ClearField(name)
+    if descriptor.message_type is not None and not descriptor.is_repeated:
+        if source.HasField(name):
+            getattr(target, name).CopyFrom(getattr(source, name))
+    elif descriptor.is_repeated:
+        container = getattr(target, name)
+        if descriptor.message_type is not None and descriptor.message_type.GetOptions().map_entry:
+            container.update(getattr(source, name))
+        else:
+            container.extend(getattr(source, name))
+    else:
+        setattr(target, name, getattr(source, name))

@@ -1,0 +1,378 @@
+"""AlarmService over a real in-process server, with fake metrics and policy services beside it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import field_mask_pb2
+
+from autoscale.config import Settings
+from autoscale.errors import field_violations
+from autoscale.timeutil import to_duration
+from autoscale.v1 import alarm_pb2, alarm_pb2_grpc, common_pb2, metrics_pb2
+from services.alarm.server import build
+from tests.services.alarm.fakes import FakeMetricsService, FakePolicyService
+from tests.support import running_server
+
+ALARM = alarm_pb2.ALARM_STATE_ALARM
+OK = alarm_pb2.ALARM_STATE_OK
+INSUFFICIENT = alarm_pb2.ALARM_STATE_INSUFFICIENT_DATA
+TRANSITION = alarm_pb2.ALARM_HISTORY_TYPE_STATE_TRANSITION
+ACTION = alarm_pb2.ALARM_HISTORY_TYPE_ACTION
+INVALID = grpc.StatusCode.INVALID_ARGUMENT
+
+
+@dataclass
+class Mesh:
+    """The alarm service under test and the fakes it calls."""
+
+    alarms: Any
+    metrics: FakeMetricsService
+    policy: FakePolicyService
+
+    def create(self, alarm_id: str = "high-cpu", *, period: float = 60, evaluation_periods: int = 1, **fields) -> alarm_pb2.Alarm:  # type: ignore[no-untyped-def]
+        rule = alarm_pb2.ThresholdRule(
+            metric="cpu_util", dimensions={"group": "web"}, statistic=common_pb2.STATISTIC_AVERAGE,
+            comparison_operator=alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN, threshold=80, period=to_duration(period),
+            evaluation_periods=evaluation_periods,
+        )
+        fields = {"threshold_rule": rule, "alarm_actions": ["policies/scale-out"], **fields}
+        return self.alarms.CreateAlarm(alarm_pb2.CreateAlarmRequest(alarm_id=alarm_id, alarm=alarm_pb2.Alarm(**fields)), timeout=5).alarm
+
+    def notify(self, metric: str = "cpu_util", **dimensions: str) -> int:
+        series = metrics_pb2.TimeSeries(metric=metric, dimensions=dimensions or {"group": "web", "instance": "i-1"})
+        return self.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(series=[series]), timeout=5).matched_alarms
+
+    def get(self, alarm_id: str = "high-cpu") -> alarm_pb2.Alarm:
+        return self.alarms.GetAlarm(alarm_pb2.GetAlarmRequest(name=f"alarms/{alarm_id}"), timeout=5).alarm
+
+    def history(self, alarm_id: str = "high-cpu") -> list[alarm_pb2.AlarmHistoryEntry]:
+        return list(self.alarms.ListAlarmHistory(alarm_pb2.ListAlarmHistoryRequest(name=f"alarms/{alarm_id}"), timeout=5).entries)
+
+    def actions(self, count: int, alarm_id: str = "high-cpu") -> list[alarm_pb2.AlarmHistoryEntry] | None:
+        """The alarm's action entries once there are `count` of them."""
+        found = [e for e in self.history(alarm_id) if e.type == ACTION]
+        return found if len(found) == count else None
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+@contextmanager
+def mesh_with(sqlite_url: str, **settings: Any) -> Iterator[Mesh]:
+    """The alarm service and its fakes in one server, with these settings changed."""
+    metrics, policy = FakeMetricsService(), FakePolicyService()
+    values = {"database_url": sqlite_url, "alarm_sweep_interval": 3600, "alarm_action_backoff": 0.05, "alarm_action_attempts": 3}
+    with running_server(
+        [("alarm", build), ("metrics", metrics.registration), ("policy", policy.registration)], Settings(**{**values, **settings})
+    ) as (_, channel):
+        yield Mesh(alarm_pb2_grpc.AlarmServiceStub(channel), metrics, policy)
+
+
+@pytest.fixture
+def mesh(sqlite_url) -> Iterator[Mesh]:
+    with mesh_with(sqlite_url) as mesh:
+        yield mesh
+
+
+def _failure(call: Callable[[], Any]) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as raised:
+        call()
+    return raised.value
+
+
+def test_a_new_alarm_starts_with_insufficient_data_and_records_its_creation(mesh):
+    alarm = mesh.create()
+    assert (alarm.name, alarm.state, alarm.disabled) == ("alarms/high-cpu", INSUFFICIENT, False)
+    assert alarm.create_time.seconds > 0
+    assert mesh.history()[-1].type == alarm_pb2.ALARM_HISTORY_TYPE_CREATION
+
+
+def test_arriving_samples_move_the_alarm_and_execute_its_policy(mesh):
+    mesh.create()
+    mesh.metrics.values["cpu_util"] = [95.0]
+    assert mesh.notify() == 1
+    assert wait_for(mesh.policy.called.wait)
+    request = mesh.policy.requests[0]
+    assert request.name == "policies/scale-out"
+    assert request.cause.startswith("alarms/high-cpu entered ALARM: average(cpu_util{group=web}) > 80")
+    assert request.request_id
+    assert mesh.get().state == ALARM
+    wait_for(lambda: mesh.actions(1))
+    history = mesh.history()
+    transition = next(e for e in history if e.type == TRANSITION)
+    assert (transition.previous_state, transition.state) == (INSUFFICIENT, ALARM)
+    assert "95" in transition.reason
+    action = next(e for e in history if e.type == ACTION)
+    assert (action.action, action.action_succeeded, action.attempt) == ("policies/scale-out", True, 1)
+    assert "capacity 1 -> 2" in action.reason
+
+
+def test_statistics_are_asked_for_the_rule_and_its_aligned_window(mesh):
+    mesh.create(period=60, evaluation_periods=3)
+    wait_for(lambda: mesh.metrics.requests)
+    request = mesh.metrics.requests[-1]
+    assert (request.metric, dict(request.dimensions), request.statistic) == ("cpu_util", {"group": "web"}, common_pb2.STATISTIC_AVERAGE)
+    assert request.start_time.seconds % 60 == 0 and request.end_time.seconds % 60 == 0
+    assert request.end_time.seconds - request.start_time.seconds == 4 * 60
+
+
+def test_samples_of_other_series_do_not_match(mesh):
+    mesh.create()
+    assert mesh.notify(group="db") == 0
+    assert mesh.notify("mem_util", group="web") == 0
+
+
+def test_a_transition_runs_its_actions_once_without_repeat_actions(mesh):
+    mesh.create()
+    mesh.metrics.values["cpu_util"] = [95.0]
+    mesh.notify()
+    wait_for(lambda: mesh.get().state == ALARM)
+    mesh.notify()
+    mesh.notify()
+    time.sleep(0.3)
+    assert len(mesh.policy.requests) == 1
+
+
+def test_repeat_actions_run_again_while_in_the_state_at_most_once_per_period(mesh):
+    mesh.create(period=1, repeat_actions=True)
+    mesh.metrics.values["cpu_util"] = [95.0]
+    mesh.notify()
+    wait_for(lambda: len(mesh.policy.requests) == 1)
+    mesh.notify()  # within the period: not repeated yet
+    time.sleep(1.1)
+    mesh.notify()
+    wait_for(lambda: len(mesh.policy.requests) == 2)
+    repeated = mesh.policy.requests[1]
+    assert repeated.cause.startswith("alarms/high-cpu is still in ALARM")
+    assert repeated.request_id != mesh.policy.requests[0].request_id
+
+
+def test_a_failed_action_is_retried_with_the_same_request_id_and_every_attempt_recorded(mesh):
+    # (UNAVAILABLE is retried by the channel itself before the dispatcher sees it.)
+    mesh.policy.failures = [grpc.StatusCode.INTERNAL, grpc.StatusCode.RESOURCE_EXHAUSTED]
+    mesh.create()
+    mesh.metrics.values["cpu_util"] = [95.0]
+    mesh.notify()
+    wait_for(lambda: len(mesh.policy.requests) == 3)
+    assert len({r.request_id for r in mesh.policy.requests}) == 1
+    actions = wait_for(lambda: mesh.actions(3))
+    assert sorted((e.attempt, e.action_succeeded) for e in actions) == [(1, False), (2, False), (3, True)]
+    assert any("retrying in" in e.reason for e in actions)
+
+
+def test_an_action_whose_policy_is_gone_is_recorded_and_not_retried(mesh):
+    mesh.policy.failures = [grpc.StatusCode.NOT_FOUND]
+    mesh.create()
+    mesh.metrics.values["cpu_util"] = [95.0]
+    mesh.notify()
+    actions = wait_for(lambda: mesh.actions(1))
+    time.sleep(0.3)
+    assert len(mesh.policy.requests) == 1
+    assert not actions[0].action_succeeded and "NOT_FOUND" in actions[0].reason and "not retried" in actions[0].reason
+
+
+def test_a_failing_metrics_service_leaves_the_state_as_it_was(mesh):
+    mesh.create()
+    mesh.metrics.values["cpu_util"] = [95.0]
+    mesh.notify()
+    wait_for(lambda: mesh.get().state == ALARM)
+    mesh.metrics.failure = grpc.StatusCode.UNAVAILABLE
+    mesh.metrics.values["cpu_util"] = [10.0]
+    requests = len(mesh.metrics.requests)
+    mesh.notify()
+    wait_for(lambda: len(mesh.metrics.requests) > requests)
+    time.sleep(0.1)
+    assert mesh.get().state == ALARM
+
+
+def test_set_alarm_state_forces_the_state_runs_its_actions_and_says_who(mesh):
+    mesh.create(ok_actions=["policies/scale-in"])
+    response = mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=OK, reason="testing"), timeout=5)
+    assert response.alarm.state == OK
+    assert response.alarm.state_reason == "set by an operator: testing"
+    wait_for(lambda: mesh.policy.requests)
+    assert mesh.policy.requests[0].name == "policies/scale-in"
+
+
+def test_set_alarm_state_of_a_missing_alarm_is_not_found(mesh):
+    error = _failure(lambda: mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/missing", state=OK), timeout=5))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    assert "alarms/missing" in error.details()
+
+
+def test_set_alarm_state_requires_a_state(mesh):
+    mesh.create()
+    error = _failure(lambda: mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu"), timeout=5))
+    assert error.code() == INVALID
+    assert [v.field for v in field_violations(error)] == ["state"]
+
+
+def test_the_sweep_notices_missing_data(sqlite_url):
+    with mesh_with(sqlite_url, alarm_sweep_interval=0.2) as mesh:
+        mesh.create()
+        mesh.metrics.values["cpu_util"] = [95.0]
+        wait_for(lambda: mesh.get().state == ALARM)
+        mesh.metrics.values["cpu_util"] = []
+        wait_for(lambda: mesh.get().state == INSUFFICIENT)
+        assert mesh.get().evaluate_time.seconds > 0
+
+
+def test_update_with_a_mask_changes_only_the_named_rule_field_and_records_it(mesh):
+    mesh.create(description="hot")
+    change = alarm_pb2.Alarm(name="alarms/high-cpu", threshold_rule=alarm_pb2.ThresholdRule(threshold=50))
+    updated = mesh.alarms.UpdateAlarm(
+        alarm_pb2.UpdateAlarmRequest(alarm=change, update_mask=field_mask_pb2.FieldMask(paths=["threshold_rule.threshold"])), timeout=5
+    ).alarm
+    assert updated.threshold_rule.threshold == 50
+    assert (updated.threshold_rule.metric, updated.description, list(updated.alarm_actions)) == ("cpu_util", "hot", ["policies/scale-out"])
+    assert mesh.history()[0].type == alarm_pb2.ALARM_HISTORY_TYPE_RULE_CHANGE
+
+
+def test_update_without_a_mask_replaces_every_field(mesh):
+    mesh.create(description="hot")
+    current = mesh.get()
+    current.ClearField("alarm_actions")
+    current.description = ""
+    updated = mesh.alarms.UpdateAlarm(alarm_pb2.UpdateAlarmRequest(alarm=current), timeout=5).alarm
+    assert (updated.description, list(updated.alarm_actions)) == ("", [])
+
+
+def test_update_with_an_unknown_mask_path_is_invalid(mesh):
+    mesh.create()
+    mask = field_mask_pb2.FieldMask(paths=["colour"])
+    request = alarm_pb2.UpdateAlarmRequest(alarm=alarm_pb2.Alarm(name="alarms/high-cpu"), update_mask=mask)
+    error = _failure(lambda: mesh.alarms.UpdateAlarm(request, timeout=5))
+    assert error.code() == INVALID and [v.field for v in field_violations(error)] == ["update_mask"]
+
+
+def test_a_disabled_alarm_is_not_evaluated(mesh):
+    mesh.create(disabled=True)
+    mesh.metrics.values["cpu_util"] = [95.0]
+    assert mesh.notify() == 0
+    time.sleep(0.2)
+    assert mesh.get().state == INSUFFICIENT and not mesh.policy.requests
+
+
+def test_delete_removes_the_alarm_and_its_history(mesh):
+    mesh.create()
+    mesh.alarms.DeleteAlarm(alarm_pb2.DeleteAlarmRequest(name="alarms/high-cpu"), timeout=5)
+    for call in (lambda: mesh.get(), lambda: mesh.history()):
+        assert _failure(call).code() == grpc.StatusCode.NOT_FOUND
+    assert mesh.notify() == 0
+    mesh.create()
+    assert len(mesh.history()) == 1
+
+
+def test_list_alarms_pages_in_name_order(mesh):
+    for alarm_id in ("c", "a", "b"):
+        mesh.create(alarm_id)
+    first = mesh.alarms.ListAlarms(alarm_pb2.ListAlarmsRequest(page_size=2), timeout=5)
+    second = mesh.alarms.ListAlarms(alarm_pb2.ListAlarmsRequest(page_size=2, page_token=first.next_page_token), timeout=5)
+    assert [a.name for a in first.alarms] + [a.name for a in second.alarms] == ["alarms/a", "alarms/b", "alarms/c"]
+    assert second.next_page_token == ""
+    error = _failure(lambda: mesh.alarms.ListAlarms(alarm_pb2.ListAlarmsRequest(page_token="junk"), timeout=5))
+    assert [v.field for v in field_violations(error)] == ["page_token"]
+
+
+def test_creating_an_alarm_twice_is_already_exists(mesh):
+    mesh.create()
+    assert _failure(lambda: mesh.create()).code() == grpc.StatusCode.ALREADY_EXISTS
+
+
+def _rule(**changes: Any) -> alarm_pb2.ThresholdRule:
+    fields = {"metric": "cpu", "statistic": common_pb2.STATISTIC_AVERAGE, "comparison_operator": alarm_pb2.COMPARISON_OPERATOR_LESS_THAN,
+              "threshold": 1.0, "period": to_duration(60)}
+    fields.update(changes)
+    return alarm_pb2.ThresholdRule(**{k: v for k, v in fields.items() if v is not None})
+
+
+@pytest.mark.parametrize(
+    ("alarm_id", "alarm", "field"),
+    [
+        ("Bad", alarm_pb2.Alarm(threshold_rule=_rule()), "alarm_id"),
+        ("a", alarm_pb2.Alarm(), "alarm.threshold_rule"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(metric="")), "alarm.threshold_rule.metric"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(statistic=0)), "alarm.threshold_rule.statistic"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(statistic=42)), "alarm.threshold_rule.statistic"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(comparison_operator=0)), "alarm.threshold_rule.comparison_operator"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(threshold=float("nan"))), "alarm.threshold_rule.threshold"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=None)), "alarm.threshold_rule.period"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=to_duration(0))), "alarm.threshold_rule.period"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=to_duration(-5))), "alarm.threshold_rule.period"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(evaluation_periods=-1)), "alarm.threshold_rule.evaluation_periods"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(), alarm_actions=["groups/web"]), "alarm.alarm_actions[0]"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(), ok_actions=["policies/ok", "ftp://x"]), "alarm.ok_actions[1]"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(), insufficient_data_actions=["http://"]), "alarm.insufficient_data_actions[0]"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(), alarm_actions=["policies/p"] * 11), "alarm.alarm_actions"),
+    ],
+)
+def test_create_rejects_bad_fields_naming_the_field(mesh, alarm_id, alarm, field):
+    error = _failure(lambda: mesh.alarms.CreateAlarm(alarm_pb2.CreateAlarmRequest(alarm_id=alarm_id, alarm=alarm), timeout=5))
+    assert error.code() == INVALID
+    assert field in [v.field for v in field_violations(error)]
+    assert field in error.details()
+
+
+def test_notify_samples_requires_a_metric_per_series(mesh):
+    request = alarm_pb2.NotifySamplesRequest(series=[metrics_pb2.TimeSeries(metric="cpu"), metrics_pb2.TimeSeries()])
+    error = _failure(lambda: mesh.alarms.NotifySamples(request, timeout=5))
+    assert [v.field for v in field_violations(error)] == ["series[1].metric"]
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    bodies: list[dict[str, Any]] = []
+    statuses: list[int] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+        length = int(self.headers["Content-Length"])
+        type(self).bodies.append(json.loads(self.rfile.read(length)))
+        self.send_response(type(self).statuses.pop(0) if type(self).statuses else 204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
+    handler = type("Receiver", (_Receiver,), {"bodies": [], "statuses": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_webhook_action_posts_the_alarm_and_its_transition_as_json(mesh, receiver):
+    url, handler = receiver
+    handler.statuses = [503]
+    mesh.create(alarm_actions=[url], description="web is hot")
+    mesh.metrics.values["cpu_util"] = [95.0]
+    mesh.notify()
+    wait_for(lambda: len(handler.bodies) == 2)
+    body = handler.bodies[-1]
+    assert (body["alarm_name"], body["previous"], body["current"], body["description"]) == (
+        "alarms/high-cpu", "INSUFFICIENT_DATA", "ALARM", "web is hot")
+    assert "95" in body["reason"] and body["reason_data"]["most_recent"] == 95.0
+    assert body["threshold_rule"]["metric"] == "cpu_util"
+    actions = wait_for(lambda: mesh.actions(2))
+    assert sorted((e.attempt, e.action_succeeded) for e in actions) == [(1, False), (2, True)]
+    assert any("503" in e.reason for e in actions)

@@ -1,0 +1,109 @@
+"""Storage of the alarm service on SQLite and PostgreSQL: migrations, alarms, states, history."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from autoscale.database import Database, schema_differences
+from autoscale.errors import AlreadyExists, NotFound
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, ThresholdRule
+from services.alarm.models import metadata
+from services.alarm.repository import AlarmRepository
+from services.alarm.server import MIGRATIONS_DIR
+
+RULE = ThresholdRule("cpu_util", (("group", "web"),), Statistic.MAXIMUM, ComparisonOperator.GREATER_THAN_OR_EQUAL, 80.5, 60.0, 3)
+ALARM = Alarm(
+    id="high", rule=RULE, description="hot", alarm_actions=("policies/up", "https://hooks.example/x"), ok_actions=("policies/down",),
+    repeat_actions=True, state_time=10.0, create_time=10.0,
+)
+
+
+def _created(alarm: Alarm) -> HistoryEntry:
+    return HistoryEntry(alarm.id, alarm.create_time, HistoryType.CREATION, "created", state=alarm.state)
+
+
+@pytest.fixture
+def database(database_url):
+    db = Database(database_url)
+    db.migrate(MIGRATIONS_DIR, "alarm")
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def repository(database):
+    repository = AlarmRepository(database, "default")
+    repository.create_alarm(ALARM, _created(ALARM))
+    return repository
+
+
+def test_migrations_create_exactly_the_tables_of_the_models(database):
+    assert schema_differences(database, metadata) == []
+
+
+def test_an_alarm_reads_back_as_it_was_stored(repository):
+    assert repository.get_alarm("high") == ALARM
+
+
+def test_creating_a_taken_id_is_already_exists(repository):
+    with pytest.raises(AlreadyExists):
+        repository.create_alarm(ALARM, _created(ALARM))
+
+
+def test_alarms_of_another_project_are_invisible(database, repository):
+    other = AlarmRepository(database, "other")
+    with pytest.raises(NotFound):
+        other.get_alarm("high")
+    assert other.list_alarms() == []
+
+
+def test_list_pages_by_id(repository):
+    for alarm_id in ("c", "b"):
+        repository.create_alarm(replace(ALARM, id=alarm_id), _created(replace(ALARM, id=alarm_id)))
+    assert [a.id for a in repository.list_alarms(limit=2)] == ["b", "c"]
+    assert [a.id for a in repository.list_alarms(after="c")] == ["high"]
+
+
+def test_update_changes_the_definition_but_not_the_state(repository):
+    repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
+    changed = replace(ALARM, description="new", state=AlarmState.OK, rule=replace(RULE, threshold=70.0))
+    stored = repository.update_alarm(changed, HistoryEntry("high", 30.0, HistoryType.RULE_CHANGE, "changed"))
+    assert (stored.description, stored.rule.threshold, stored.state) == ("new", 70.0, AlarmState.ALARM)
+
+
+def test_a_state_change_is_stored_only_from_the_state_it_expects(repository):
+    changed = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
+    assert changed is not None
+    alarm, previous = changed
+    assert (alarm.state, alarm.state_reason, alarm.state_time, previous) == (AlarmState.ALARM, "hot", 20.0, AlarmState.INSUFFICIENT_DATA)
+    assert repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "stale", 21.0) is None
+    assert repository.get_alarm("high").state is AlarmState.ALARM
+
+
+def test_a_forced_state_change_ignores_the_current_state(repository):
+    assert repository.change_state("high", None, AlarmState.OK, "operator", 20.0) is not None
+    assert repository.change_state("missing", None, AlarmState.OK, "operator", 20.0) is None
+
+
+def test_history_lists_newest_first_in_pages(repository):
+    repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
+    repository.add_history(HistoryEntry("high", 20.0, HistoryType.ACTION, "ok", state=AlarmState.ALARM, action="policies/up",
+                                        action_succeeded=True, attempt=1))
+    entries = repository.list_history("high", None, 10)
+    assert [e.type for e in entries] == [HistoryType.ACTION, HistoryType.STATE_TRANSITION, HistoryType.CREATION]
+    first = repository.list_history("high", None, 1)
+    rest = repository.list_history("high", (first[-1].time, first[-1].sequence), 10)
+    assert [e.type for e in first + rest] == [e.type for e in entries]
+    assert entries[0] == HistoryEntry("high", 20.0, HistoryType.ACTION, "ok", state=AlarmState.ALARM, action="policies/up",
+                                      action_succeeded=True, attempt=1)
+
+
+def test_history_of_a_deleted_alarm_is_gone_and_not_added_to(repository):
+    repository.delete_alarm("high")
+    assert repository.add_history(HistoryEntry("high", 30.0, HistoryType.ACTION, "late")) is False
+    with pytest.raises(NotFound):
+        repository.list_history("high", None, 10)
+    with pytest.raises(NotFound):
+        repository.delete_alarm("high")
