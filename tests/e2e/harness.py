@@ -40,7 +40,10 @@ class GrpcurlError(Exception):
 
 
 def grpcurl(address: str, method: str, body: dict[str, Any] | None = None, *, timeout: float = 20) -> dict[str, Any]:
-    """Call `method` (e.g. autoscale.v1.GroupService/GetGroup) through reflection; the JSON answer."""
+    """Call `method` (e.g. autoscale.v1.GroupService/GetGroup) through reflection; the JSON answer.
+
+    Requests may use either JSON name; grpcurl answers with the proto field names (snake_case).
+    """
     args = [GRPCURL, "-plaintext", "-format-error", "-max-time", str(timeout)]
     if body is not None:
         args += ["-d", json.dumps(body)]

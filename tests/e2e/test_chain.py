@@ -51,7 +51,7 @@ def drive_chain(addr: dict[str, str], tmp_path) -> None:
     accepted = grpcurl(addr["metrics"], f"{METRICS}/PutSamples", {
         "series": [{"metric": "cpu_util", "dimensions": {"group": "web", "instance": "i-1"}, "points": [{"value": 95}]}],
     })
-    assert accepted["acceptedPoints"] == "1"
+    assert accepted["accepted_points"] == "1"
 
     def scaled_activity():
         activities = grpcurl(addr["group"], f"{GROUP}/ListActivities", {"parent": "groups/web"}).get("activities", [])
@@ -59,7 +59,7 @@ def drive_chain(addr: dict[str, str], tmp_path) -> None:
 
     activity = wait_until(scaled_activity, 30, "an activity caused by the alarm")
     assert "policies/scale-out" in activity["cause"]
-    assert (activity.get("fromCapacity", 0), activity["toCapacity"]) == (1, 2)
+    assert (activity.get("from_capacity", 0), activity["to_capacity"]) == (1, 2)
     wait_until(lambda: _running_instances(addr["group"]) == 2, 30, "the second instance to run")
 
     alarm = grpcurl(addr["alarm"], f"{ALARM}/GetAlarm", {"name": "alarms/high-cpu"})["alarm"]

@@ -50,7 +50,7 @@ def test_restart_adopts_running_instances_and_replaces_dead_ones(tmp_path):
         )
     # The service is down; its instances are not. Kill one, as a crash would.
     survivor, victim = before
-    os.kill(int(victim["serverId"].split("-")[0]), 9)
+    os.kill(int(victim["server_id"].split("-")[0]), 9)
     with autoscale(args, tmp_path / "second.log", address):
         after = wait_until(
             lambda: (found := _instances(address)) and len(found) == 2

@@ -1,0 +1,160 @@
+"""The metrics service's domain: series keys, statistics and the maths of periods.
+
+Pure values and functions with no I/O; times are seconds since the epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Statistic(StrEnum):
+    """What GetStatistics computes over the points of one period (as CloudWatch names them)."""
+
+    AVERAGE = "average"
+    MINIMUM = "minimum"
+    MAXIMUM = "maximum"
+    SUM = "sum"
+    SAMPLE_COUNT = "sample_count"
+
+
+def canonical_dimensions_key(dimensions: Mapping[str, str] | Iterable[tuple[str, str]]) -> str:
+    """One string per set of dimensions, whatever the order they came in: the JSON object with sorted keys.
+
+    It identifies a series in storage, orders series after their metric, and is
+    read back into the dimensions, so it must never change for the same dimensions
+    (hence fixed separators). Its UTF-8 bytes order as its code points do, so byte
+    order (SQLite BINARY, PostgreSQL "C") is the canonical order.
+    """
+    return json.dumps(dict(dimensions), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def dimensions_from_key(dimensions_key: str) -> tuple[tuple[str, str], ...]:
+    """The sorted dimension pairs a canonical key stands for."""
+    return tuple(sorted(json.loads(dimensions_key).items()))
+
+
+@dataclass(frozen=True)
+class SeriesKey:
+    """What identifies a series: its metric and its dimensions (sorted pairs, so equal sets compare equal)."""
+
+    metric: str
+    dimensions: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, metric: str, dimensions: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> SeriesKey:
+        """The key of `metric` with `dimensions` in any order."""
+        return cls(metric, tuple(sorted(dict(dimensions).items())))
+
+    @property
+    def dimensions_key(self) -> str:
+        """The canonical string of the dimensions (see canonical_dimensions_key)."""
+        return canonical_dimensions_key(self.dimensions)
+
+    def dimension_map(self) -> dict[str, str]:
+        """The dimensions as a dict."""
+        return dict(self.dimensions)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One value of a series at a time."""
+
+    time: float
+    value: float
+
+
+@dataclass(frozen=True)
+class SeriesPoints:
+    """Points of one series, as a PutSamples batch holds them."""
+
+    key: SeriesKey
+    points: tuple[Point, ...]
+
+
+@dataclass(frozen=True)
+class SeriesDescriptor:
+    """A stored series, without its points."""
+
+    key: SeriesKey
+    last_point_time: float
+
+
+@dataclass(frozen=True)
+class StatisticsQuery:
+    """A validated GetStatistics: the series to aggregate and the window [start, end) cut into periods."""
+
+    metric: str
+    dimensions: tuple[tuple[str, str], ...]
+    statistic: Statistic
+    period: float
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What every statistic is computed from: count, sum, minimum and maximum of some values.
+
+    Summaries of disjoint sets of values merge into the summary of their union, so
+    a period can be aggregated in parts (per chunk of series) and then combined.
+    """
+
+    count: int
+    total: float
+    minimum: float
+    maximum: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Summary:
+        """The summary of at least one value."""
+        if not values:
+            raise ValueError("a summary needs at least one value")
+        return cls(len(values), math.fsum(values), min(values), max(values))
+
+    def merge(self, other: Summary) -> Summary:
+        """The summary of the values of both."""
+        return Summary(
+            self.count + other.count, self.total + other.total, min(self.minimum, other.minimum), max(self.maximum, other.maximum)
+        )
+
+    def value(self, statistic: Statistic) -> float:
+        """The statistic of the summarised values."""
+        if statistic is Statistic.AVERAGE:
+            return self.total / self.count
+        if statistic is Statistic.MINIMUM:
+            return self.minimum
+        if statistic is Statistic.MAXIMUM:
+            return self.maximum
+        if statistic is Statistic.SUM:
+            return self.total
+        return float(self.count)
+
+
+def aggregate(values: Sequence[float], statistic: Statistic) -> float:
+    """The statistic of at least one value."""
+    return Summary.of(values).value(statistic)
+
+
+def bucket_index(time: float, period: float) -> int:
+    """Which period `time` falls in: floor(time / period), counting periods from the epoch."""
+    return math.floor(time / period)
+
+
+def bucket_start(time: float, period: float) -> float:
+    """Start of the period `time` falls in; periods are aligned to multiples of `period` since the epoch."""
+    return bucket_index(time, period) * period
+
+
+def period_count(start: float, end: float, period: float) -> int:
+    """How many periods the window [start, end) spans (a fraction counts as begun)."""
+    return math.ceil((end - start) / period)
+
+
+def dimensions_match(series_dimensions: Mapping[str, str], query_dimensions: Mapping[str, str]) -> bool:
+    """Whether a series is among those a query names: its dimensions include all of the query's."""
+    return all(series_dimensions.get(name) == value for name, value in query_dimensions.items())

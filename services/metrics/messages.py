@@ -1,0 +1,34 @@
+"""Conversions between the metrics service's protobuf messages and its domain values."""
+
+from __future__ import annotations
+
+from autoscale.timeutil import to_timestamp
+from autoscale.v1 import common_pb2, metrics_pb2
+from services.metrics.domain import SeriesDescriptor, SeriesKey, Statistic
+
+STATISTICS = {
+    common_pb2.STATISTIC_AVERAGE: Statistic.AVERAGE,
+    common_pb2.STATISTIC_MINIMUM: Statistic.MINIMUM,
+    common_pb2.STATISTIC_MAXIMUM: Statistic.MAXIMUM,
+    common_pb2.STATISTIC_SUM: Statistic.SUM,
+    common_pb2.STATISTIC_SAMPLE_COUNT: Statistic.SAMPLE_COUNT,
+}
+
+
+def datapoint_to_message(start: float, value: float, sample_count: int) -> metrics_pb2.Datapoint:
+    """A Datapoint of one non-empty period."""
+    return metrics_pb2.Datapoint(start_time=to_timestamp(start), value=value, sample_count=sample_count)
+
+
+def descriptor_to_message(descriptor: SeriesDescriptor) -> metrics_pb2.MetricDescriptor:
+    """A MetricDescriptor of a stored series."""
+    return metrics_pb2.MetricDescriptor(
+        metric=descriptor.key.metric,
+        dimensions=descriptor.key.dimension_map(),
+        last_point_time=to_timestamp(descriptor.last_point_time),
+    )
+
+
+def series_to_message(key: SeriesKey) -> metrics_pb2.TimeSeries:
+    """A TimeSeries naming a series, without points (as NotifySamples sends them)."""
+    return metrics_pb2.TimeSeries(metric=key.metric, dimensions=key.dimension_map())

@@ -1,0 +1,137 @@
+"""Tells the Alarm service which series just received points, from a background thread.
+
+PutSamples must neither wait for nor fail because of the Alarm service, so
+`notify` only queues the series and returns; a worker thread calls
+AlarmService.NotifySamples, inside the trace context of the PutSamples that
+queued them so that one trace runs from the sample to the scaling activity.
+The queue is bounded: when it is full, the newest queued batch absorbs the new
+series (a set, so memory is bounded by the number of series, not of calls).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.context import Context
+
+from autoscale import telemetry
+from autoscale.v1 import alarm_pb2
+from services.metrics import messages
+from services.metrics.domain import SeriesKey
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED_BATCHES = 64
+"""Notifications waiting for the thread before new series merge into the newest one."""
+
+WARNING_INTERVAL = 60.0
+"""Seconds between two warnings that the Alarm service could not be notified (one per outage, not one per call)."""
+
+
+@dataclass
+class _Batch:
+    """Series to notify in one call, and the trace context of the request that stored them."""
+
+    keys: set[SeriesKey]
+    trace_context: Context | None = None
+
+
+class AlarmNotifier:
+    """A Worker that calls AlarmService.NotifySamples for the series `notify` is handed.
+
+    `alarm_stub` returns the AlarmService stub (a long-lived channel with deadlines
+    and retries); `alarm_address` empty means no Alarm service is configured, and
+    the notifier does nothing.
+    """
+
+    def __init__(self, alarm_stub: Callable[[], Any], alarm_address: str, *, max_batches: int = MAX_QUEUED_BATCHES) -> None:
+        self._stub = alarm_stub
+        self._enabled = bool(alarm_address)
+        self._max_batches = max_batches
+        self._queue: deque[_Batch] = deque()
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._last_warning = float("-inf")
+        self._suppressed_failures = 0
+
+    def start(self) -> None:
+        """Start the thread (or, with no Alarm service configured, say once that alarms will not hear of samples)."""
+        if not self._enabled:
+            log.info("no alarm service configured: alarms will not be told of new samples")
+            return
+        self._thread = threading.Thread(target=self._run, name="metrics-notifier", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Send what is queued (until a call fails), then stop the thread."""
+        with self._condition:
+            self._stopping = True
+            self._condition.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    def notify(self, keys: Iterable[SeriesKey], trace_context: Context | None = None) -> None:
+        """Queue the series for one NotifySamples call; returns at once."""
+        if not self._enabled:
+            return
+        batch = _Batch(set(keys), trace_context)
+        if not batch.keys:
+            return
+        with self._condition:
+            if len(self._queue) >= self._max_batches:
+                # The Alarm service is slow or down: merge rather than grow (the call goes in the older trace).
+                self._queue[-1].keys |= batch.keys
+            else:
+                self._queue.append(batch)
+            self._condition.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._queue and not self._stopping:
+                    self._condition.wait()
+                if not self._queue:
+                    return
+                batch = self._queue.popleft()
+                stopping = self._stopping
+            if not self._send(batch) and stopping:
+                dropped = self._drop_queued()
+                if dropped:
+                    log.warning("stopping: %d queued alarm notifications dropped as the alarm service fails", dropped)
+                return
+
+    def _send(self, batch: _Batch) -> bool:
+        """Call NotifySamples for the batch; failures are logged, at most one warning per WARNING_INTERVAL."""
+        request = alarm_pb2.NotifySamplesRequest(
+            series=[messages.series_to_message(key) for key in sorted(batch.keys, key=lambda k: (k.metric, k.dimensions))]
+        )
+        try:
+            with telemetry.attached(batch.trace_context):
+                self._stub().NotifySamples(request)
+        except Exception as error:  # any failure: PutSamples already succeeded, alarms still evaluate periodically
+            self._warn(error)
+            return False
+        return True
+
+    def _warn(self, error: Exception) -> None:
+        now = time.monotonic()
+        if now - self._last_warning < WARNING_INTERVAL:
+            self._suppressed_failures += 1
+            return
+        suppressed = f" ({self._suppressed_failures} more failures since the last warning)" if self._suppressed_failures else ""
+        log.warning("cannot notify the alarm service of new samples: %s%s", error, suppressed)
+        self._last_warning = now
+        self._suppressed_failures = 0
+
+    def _drop_queued(self) -> int:
+        with self._condition:
+            dropped = len(self._queue)
+            self._queue.clear()
+        return dropped

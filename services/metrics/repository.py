@@ -1,0 +1,215 @@
+"""Storage of series and their points, behind one small interface.
+
+A batch is stored in one `database.transaction()`: the series it names are found
+or created (their ids cached, as series are few and long-lived), then its points
+are inserted in bulk. Statistics are aggregated by the database, one row per
+non-empty period. Retention deletes old points in short transactions, so that
+on SQLite the write lock (shared by every service in the file) is never held long.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from autoscale.database import Database
+from services.metrics.domain import (
+    SeriesDescriptor,
+    SeriesKey,
+    SeriesPoints,
+    StatisticsQuery,
+    Summary,
+    dimensions_from_key,
+    dimensions_match,
+)
+from services.metrics.models import points, series
+
+SERIES_PER_QUERY = 500
+"""Series ids one statement names (SQLite allows 32766 parameters; an IN list this long stays cheap to plan)."""
+
+PRUNE_CHUNK = 10_000
+"""Points one retention transaction deletes at most."""
+
+Bucket = tuple[float, Summary]
+"""The start of a non-empty period and the summary of its points."""
+
+
+class MetricsRepository:
+    """Series and points of one project (retention, a property of the deployment, spans every project)."""
+
+    def __init__(self, database: Database, project: str) -> None:
+        self._database = database
+        self._project = project
+        self._ids: dict[tuple[str, str], int] = {}
+        self._ids_lock = threading.Lock()
+
+    # Writes
+
+    def store(self, batch: Sequence[SeriesPoints]) -> int:
+        """Store every point of the batch in one transaction; returns how many were stored."""
+        try:
+            return self._store(batch)
+        except IntegrityError:
+            # A cached id of a series that retention deleted meanwhile (here or in another replica):
+            # forget the cache, and the series are created again.
+            self._forget_ids()
+            return self._store(batch)
+
+    def _store(self, batch: Sequence[SeriesPoints]) -> int:
+        newest: dict[SeriesKey, float] = {}
+        for item in batch:
+            latest = max(point.time for point in item.points)
+            newest[item.key] = max(latest, newest.get(item.key, latest))
+        with self._database.transaction() as session:
+            ids = self._series_ids(session, newest)
+            rows = [{"series_id": ids[item.key], "time": p.time, "value": p.value} for item in batch for p in item.points]
+            if rows:
+                session.execute(points.insert(), rows)
+            # Sorted by id, so that concurrent batches lock their series rows in one order (no deadlock).
+            updates = sorted(({"b_id": ids[key], "b_time": time} for key, time in newest.items()), key=lambda u: u["b_id"])
+            newer = series.c.last_point_time < sa.bindparam("b_time")
+            session.execute(
+                series.update()
+                .where(series.c.id == sa.bindparam("b_id"))
+                .values(last_point_time=sa.case((newer, sa.bindparam("b_time")), else_=series.c.last_point_time)),
+                updates,
+            )
+        return len(rows)
+
+    def _series_ids(self, session: Session, newest: dict[SeriesKey, float]) -> dict[SeriesKey, int]:
+        """The id of each series, created (with its newest point time) when unknown."""
+        with self._ids_lock:
+            ids = {key: self._ids[(key.metric, key.dimensions_key)] for key in newest if (key.metric, key.dimensions_key) in self._ids}
+        missing = sorted((key for key in newest if key not in ids), key=lambda k: (k.metric, k.dimensions_key))
+        if not missing:
+            return ids
+        # Another writer may create the same series at the same time: the unique key decides, and both read its id.
+        session.execute(
+            self._insert_ignoring_duplicates(series),
+            [
+                {"project": self._project, "metric": key.metric, "dimensions_key": key.dimensions_key, "last_point_time": newest[key]}
+                for key in missing
+            ],
+        )
+        by_metric: dict[str, list[str]] = defaultdict(list)
+        for key in missing:
+            by_metric[key.metric].append(key.dimensions_key)
+        found: dict[tuple[str, str], int] = {}
+        for metric, dimension_keys in by_metric.items():
+            for chunk in _chunks(dimension_keys, SERIES_PER_QUERY):
+                query = sa.select(series.c.id, series.c.dimensions_key).where(
+                    series.c.project == self._project, series.c.metric == metric, series.c.dimensions_key.in_(chunk)
+                )
+                found.update(((metric, row.dimensions_key), row.id) for row in session.execute(query))
+        with self._ids_lock:
+            self._ids.update(found)
+        ids.update((key, found[(key.metric, key.dimensions_key)]) for key in missing)
+        return ids
+
+    def _insert_ignoring_duplicates(self, table: sa.Table) -> Any:
+        dialect_insert = sqlite.insert if self._database.is_sqlite else postgresql.insert
+        return dialect_insert(table).on_conflict_do_nothing(index_elements=["project", "metric", "dimensions_key"])
+
+    def _forget_ids(self) -> None:
+        with self._ids_lock:
+            self._ids.clear()
+
+    # Reads
+
+    def statistics(self, query: StatisticsQuery) -> list[Bucket]:
+        """Every non-empty period of [query.start, query.end): its start and the summary of its points, oldest first.
+
+        The points of every series whose dimensions include the query's are aggregated together.
+        """
+        series_ids = self._matching_series(query.metric, dict(query.dimensions))
+        buckets: dict[int, Summary] = {}
+        for chunk in _chunks(series_ids, SERIES_PER_QUERY):
+            for index, summary in self._bucket_summaries(chunk, query):
+                buckets[index] = buckets[index].merge(summary) if index in buckets else summary
+        return [(index * query.period, buckets[index]) for index in sorted(buckets)]
+
+    def _matching_series(self, metric: str, dimensions: dict[str, str]) -> list[int]:
+        query = sa.select(series.c.id, series.c.dimensions_key).where(series.c.project == self._project, series.c.metric == metric)
+        with self._database.reader() as session:
+            rows = session.execute(query.order_by(series.c.id)).all()
+        return [row.id for row in rows if dimensions_match(dict(dimensions_from_key(row.dimensions_key)), dimensions)]
+
+    def _bucket_summaries(self, series_ids: Sequence[int], query: StatisticsQuery) -> list[tuple[int, Summary]]:
+        ratio = points.c.time / sa.literal(query.period, sa.Float)
+        # floor(time / period): SQLite may lack floor(), but CAST truncates, which is floor for the times stored (>= 0).
+        bucket = sa.cast(ratio, sa.Integer) if self._database.is_sqlite else sa.func.floor(ratio)
+        statement = (
+            sa.select(
+                bucket.label("bucket"),
+                sa.func.count().label("count"),
+                sa.func.sum(points.c.value).label("total"),
+                sa.func.min(points.c.value).label("minimum"),
+                sa.func.max(points.c.value).label("maximum"),
+            )
+            .where(points.c.series_id.in_(series_ids), points.c.time >= query.start, points.c.time < query.end)
+            # NOTE: grouped by the output column's name: PostgreSQL does not see `floor(time / $1)` in the
+            # select list and `floor(time / $2)` in GROUP BY as one expression.
+            .group_by(sa.text("bucket"))
+        )
+        with self._database.reader() as session:
+            rows = session.execute(statement).all()
+        return [(int(row.bucket), Summary(row.count, row.total, row.minimum, row.maximum)) for row in rows]
+
+    def list_series(self, metric: str | None, after: tuple[str, str] | None, limit: int) -> list[SeriesDescriptor]:
+        """Series ordered by metric, then canonical dimensions key; those after `after` (metric, key), at most `limit`."""
+        metric_column, key_column = self._bytewise(series.c.metric), self._bytewise(series.c.dimensions_key)
+        query = sa.select(series).where(series.c.project == self._project)
+        if metric is not None:
+            query = query.where(series.c.metric == metric)
+        if after is not None:
+            after_metric, after_key = after
+            query = query.where(sa.or_(metric_column > after_metric, sa.and_(series.c.metric == after_metric, key_column > after_key)))
+        with self._database.reader() as session:
+            rows = session.execute(query.order_by(metric_column, key_column).limit(limit)).all()
+        return [
+            SeriesDescriptor(SeriesKey(row.metric, dimensions_from_key(row.dimensions_key)), row.last_point_time) for row in rows
+        ]
+
+    def _bytewise(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+        """The column compared byte by byte, so that both databases list series in one order whatever their locale."""
+        return column if self._database.is_sqlite else column.collate("C")
+
+    # Retention
+
+    def prune(self, older_than: float) -> int:
+        """Delete points older than `older_than`, then series left without points; returns how many points were deleted.
+
+        Points go oldest first, about PRUNE_CHUNK per transaction: each chunk ends at
+        the time of the PRUNE_CHUNK-th oldest point (found through the time index).
+        """
+        deleted = 0
+        while True:
+            boundary_query = (
+                sa.select(points.c.time).where(points.c.time < older_than).order_by(points.c.time).offset(PRUNE_CHUNK).limit(1)
+            )
+            with self._database.transaction() as session:
+                boundary = session.scalar(boundary_query)
+                # `<=` so that every chunk deletes something even when many points share the boundary's time.
+                condition = points.c.time < older_than if boundary is None else points.c.time <= boundary
+                result = session.execute(points.delete().where(condition))
+                deleted += result.rowcount
+            if boundary is None:
+                break
+        without_points = ~sa.exists().where(points.c.series_id == series.c.id)
+        with self._database.transaction() as session:
+            removed = session.execute(series.delete().where(series.c.last_point_time < older_than, without_points)).rowcount
+        if removed:
+            self._forget_ids()
+        return deleted
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for begin in range(0, len(items), size):
+        yield items[begin : begin + size]

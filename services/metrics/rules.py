@@ -1,0 +1,138 @@
+"""Field rules of PutSamples, GetStatistics and ListMetrics, collected into `Violations`, and the domain values they yield."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from google.protobuf import timestamp_pb2
+
+from autoscale.timeutil import check_duration, from_timestamp
+from autoscale.v1 import common_pb2, metrics_pb2
+from autoscale.validation import Violations, check_enum, check_finite
+from services.metrics import messages
+from services.metrics.domain import Point, SeriesKey, SeriesPoints, StatisticsQuery, canonical_dimensions_key, period_count
+
+MAX_METRIC_LENGTH = 255
+MAX_DIMENSION_LENGTH = 255
+MAX_DIMENSIONS = 30
+"""Dimensions of one series (as CloudWatch)."""
+MAX_DIMENSIONS_KEY_BYTES = 1024
+"""UTF-8 bytes of a series' canonical dimensions key, which is part of a unique index (see models.series)."""
+MAX_POINTS_PER_BATCH = 100_000
+"""Points one PutSamples may carry: a batch is stored in one transaction, which must stay short."""
+MAX_FUTURE = 3600.0
+"""Seconds a point's time may lie ahead of the server's clock (clock skew, not a typo of the year)."""
+MAX_PERIODS = 100_000
+"""Periods one GetStatistics may span, so that an answer stays bounded."""
+DEFAULT_WINDOW = 86400.0
+"""Seconds before end_time an unset start_time means."""
+
+
+def check_metric(violations: Violations, field_path: str, metric: str) -> None:
+    """A metric name: required, bounded, no surrounding whitespace."""
+    if not metric:
+        violations.add(field_path, "is required")
+    elif len(metric) > MAX_METRIC_LENGTH or metric != metric.strip():
+        violations.add(field_path, f"must be at most {MAX_METRIC_LENGTH} characters without surrounding spaces")
+
+
+def check_dimensions(violations: Violations, field_path: str, dimensions: Mapping[str, str], *, stored: bool = False) -> None:
+    """Dimensions: non-empty keys; keys and values bounded.
+
+    Dimensions `stored` as a series' identity are bounded in number and in total
+    size too; a query's need not be (too large ones simply match no series).
+    """
+    for key, value in dimensions.items():
+        violations.check(
+            bool(key) and len(key) <= MAX_DIMENSION_LENGTH and len(value) <= MAX_DIMENSION_LENGTH,
+            field_path,
+            f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {key[:MAX_DIMENSION_LENGTH]!r})",
+        )
+    if stored:
+        violations.check(len(dimensions) <= MAX_DIMENSIONS, field_path, f"must hold at most {MAX_DIMENSIONS} dimensions")
+        size = len(canonical_dimensions_key(dimensions).encode())
+        violations.check(
+            size <= MAX_DIMENSIONS_KEY_BYTES, field_path, f"must take at most {MAX_DIMENSIONS_KEY_BYTES} bytes as JSON, got {size}"
+        )
+
+
+def check_timestamp(violations: Violations, field_path: str, stamp: timestamp_pb2.Timestamp) -> float:
+    """A set Timestamp that is a valid time at or after the epoch; returns it in seconds."""
+    violations.check(
+        stamp.seconds >= 0 and 0 <= stamp.nanos < 1_000_000_000,
+        field_path,
+        f"must be a valid time at or after 1970-01-01T00:00:00Z, got seconds={stamp.seconds} nanos={stamp.nanos}",
+    )
+    return from_timestamp(stamp)
+
+
+def check_put_samples(violations: Violations, request: metrics_pb2.PutSamplesRequest, now: float) -> list[SeriesPoints]:
+    """The batch a PutSamples request carries; a point without a time gets `now` (the time the server received it).
+
+    The list is only meaningful when no violation was recorded.
+    """
+    if not request.series:
+        violations.add("series", "must contain at least one series")
+    total_points = sum(len(series.points) for series in request.series)
+    violations.check(
+        total_points <= MAX_POINTS_PER_BATCH, "series", f"must hold at most {MAX_POINTS_PER_BATCH} points in all, got {total_points}"
+    )
+    batch = []
+    for position, series in enumerate(request.series):
+        prefix = f"series[{position}]"
+        check_metric(violations, f"{prefix}.metric", series.metric)
+        check_dimensions(violations, f"{prefix}.dimensions", series.dimensions, stored=True)
+        violations.check(bool(series.points), f"{prefix}.points", "must contain at least one point")
+        points = []
+        for index, point in enumerate(series.points):
+            check_finite(violations, f"{prefix}.points[{index}].value", point.value)
+            time = now
+            if point.HasField("time"):
+                time = check_timestamp(violations, f"{prefix}.points[{index}].time", point.time)
+                violations.check(
+                    time <= now + MAX_FUTURE,
+                    f"{prefix}.points[{index}].time",
+                    f"must not be more than {MAX_FUTURE:g}s after the server's time",
+                )
+            points.append(Point(time, point.value))
+        batch.append(SeriesPoints(SeriesKey.of(series.metric, series.dimensions), tuple(points)))
+    return batch
+
+
+def check_get_statistics(violations: Violations, request: metrics_pb2.GetStatisticsRequest, now: float) -> StatisticsQuery | None:
+    """The query a GetStatistics request asks; None (with the violations recorded) when it breaks a rule."""
+    before = len(violations.items)
+    check_metric(violations, "metric", request.metric)
+    check_dimensions(violations, "dimensions", request.dimensions)
+    check_enum(violations, "statistic", request.statistic, common_pb2.Statistic)
+    period = 0.0
+    if not request.HasField("period"):
+        violations.add("period", "is required; a duration such as 60s")
+    else:
+        period = check_duration(violations, "period", request.period, allow_zero=False)
+    before_window = len(violations.items)
+    end = check_timestamp(violations, "end_time", request.end_time) if request.HasField("end_time") else now
+    start = check_timestamp(violations, "start_time", request.start_time) if request.HasField("start_time") else end - DEFAULT_WINDOW
+    # The window's own rules only mean something between valid times.
+    window_valid = len(violations.items) == before_window and violations.check(start < end, "start_time", "must be before end_time")
+    if window_valid and period > 0:
+        periods = period_count(start, end, period)
+        violations.check(periods <= MAX_PERIODS, "period", f"must cut the window into at most {MAX_PERIODS} periods, got {periods}")
+    if len(violations.items) > before:
+        return None
+    return StatisticsQuery(
+        metric=request.metric,
+        dimensions=tuple(sorted(request.dimensions.items())),
+        statistic=messages.STATISTICS[request.statistic],
+        period=period,
+        start=start,
+        end=end,
+    )
+
+
+def check_metric_filter(violations: Violations, metric: str) -> str | None:
+    """ListMetrics' optional metric filter; None when unset."""
+    if not metric:
+        return None
+    check_metric(violations, "metric", metric)
+    return metric

@@ -1,0 +1,47 @@
+"""Composition root of the metrics service: storage, the alarm notifier, the retention worker, the servicer."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from autoscale import server as bootstrap
+from autoscale.config import Settings
+from autoscale.server import BuildContext, ServiceRegistration
+from autoscale.v1 import metrics_pb2_grpc
+from autoscale.workers import PeriodicWorker
+from services.metrics.notifier import AlarmNotifier
+from services.metrics.repository import MetricsRepository
+from services.metrics.servicer import MetricsServicer
+
+SERVICE_NAME = "autoscale.v1.MetricsService"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+log = logging.getLogger(__name__)
+
+
+def build(context: BuildContext) -> ServiceRegistration:
+    """The metrics service's registration, with its workers: the alarm notifier and the retention pruner."""
+    context.database.migrate(MIGRATIONS_DIR, "metrics")
+    repository = MetricsRepository(context.database, context.settings.project)
+    notifier = AlarmNotifier(lambda: context.peers.alarm, context.peers.address("alarm"))
+    retention = context.settings.metrics_retention
+
+    def prune_old_points() -> None:
+        deleted = repository.prune(context.clock() - retention)
+        if deleted:
+            log.info("retention: deleted %d points older than %gs", deleted, retention)
+
+    pruner = PeriodicWorker("metrics-retention", context.settings.metrics_prune_interval, prune_old_points)
+    servicer = MetricsServicer(repository, notifier, context.clock)
+    return ServiceRegistration(
+        name="metrics",
+        full_name=SERVICE_NAME,
+        add_to_server=lambda server: metrics_pb2_grpc.add_MetricsServiceServicer_to_server(servicer, server),
+        workers=[notifier, pruner],
+    )
+
+
+def create_server(settings: Settings) -> tuple[bootstrap.Server, int]:
+    """A server of the metrics service alone."""
+    return bootstrap.create_server(settings, [("metrics", build)], database_file="metrics.db")

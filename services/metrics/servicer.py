@@ -1,0 +1,63 @@
+"""MetricsService over gRPC: validates requests, turns them into repository calls, and answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from autoscale import telemetry
+from autoscale.pagination import bad_page_token, page_request, paginate
+from autoscale.timeutil import Clock
+from autoscale.v1 import metrics_pb2, metrics_pb2_grpc
+from autoscale.validation import Violations
+from services.metrics import messages, rules
+from services.metrics.notifier import AlarmNotifier
+from services.metrics.repository import MetricsRepository
+
+
+class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
+    """The MetricsService RPCs."""
+
+    def __init__(self, repository: MetricsRepository, notifier: AlarmNotifier, clock: Clock) -> None:
+        self._repository = repository
+        self._notifier = notifier
+        self._clock = clock
+
+    def PutSamples(self, request: metrics_pb2.PutSamplesRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        batch = rules.check_put_samples(violations, request, self._clock())
+        violations.raise_if_any()
+        accepted = self._repository.store(batch)
+        # Only once the points are committed: an alarm evaluated now must see them.
+        self._notifier.notify((item.key for item in batch), telemetry.capture_context())
+        return metrics_pb2.PutSamplesResponse(accepted_points=accepted)
+
+    def GetStatistics(self, request: metrics_pb2.GetStatisticsRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        query = rules.check_get_statistics(violations, request, self._clock())
+        violations.raise_if_any()
+        assert query is not None
+        datapoints = [
+            messages.datapoint_to_message(start, summary.value(query.statistic), summary.count)
+            for start, summary in self._repository.statistics(query)
+        ]
+        return metrics_pb2.GetStatisticsResponse(datapoints=datapoints)
+
+    def ListMetrics(self, request: metrics_pb2.ListMetricsRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        metric = rules.check_metric_filter(violations, request.metric)
+        violations.raise_if_any()
+        page = page_request(request.page_size, request.page_token)
+        found = self._repository.list_series(metric, _after_series(page.after), page.size + 1)
+        descriptors, token = paginate(found, page.size, lambda d: [d.key.metric, d.key.dimensions_key])
+        return metrics_pb2.ListMetricsResponse(metrics=[messages.descriptor_to_message(d) for d in descriptors], next_page_token=token)
+
+
+def _after_series(after: Any) -> tuple[str, str] | None:
+    """The (metric, dimensions key) a page of ListMetrics starts after (None on the first page)."""
+    if after is None:
+        return None
+    if not (isinstance(after, list) and len(after) == 2 and all(isinstance(part, str) for part in after)):
+        raise bad_page_token()
+    return after[0], after[1]

@@ -1,0 +1,100 @@
+"""The alarm notifier without sockets: a fake stub stands for the Alarm service."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import grpc
+from opentelemetry import context as otel_context
+
+from services.metrics.domain import SeriesKey
+from services.metrics.notifier import AlarmNotifier
+
+CPU = SeriesKey.of("cpu", {"group": "web"})
+MEMORY = SeriesKey.of("memory", {})
+DISK = SeriesKey.of("disk", {"device": "sda"})
+
+
+class FakeAlarmStub:
+    """Records NotifySamples calls; can hold the first call until released, and fail."""
+
+    def __init__(self, *, hold_first: bool = False, failure: Exception | None = None) -> None:
+        self.calls: list[tuple[set[SeriesKey], Any]] = []
+        self.failure = failure
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        if not hold_first:
+            self.release.set()
+
+    def NotifySamples(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
+        self.holding.set()
+        self.release.wait(5)
+        self.calls.append(({SeriesKey.of(s.metric, s.dimensions) for s in request.series}, otel_context.get_value("request")))
+        if self.failure is not None:
+            raise self.failure
+
+
+def _notifier(stub: FakeAlarmStub, address: str = "127.0.0.1:1", **kwargs: Any) -> AlarmNotifier:
+    return AlarmNotifier(lambda: stub, address, **kwargs)
+
+
+def test_each_notification_is_sent_in_the_trace_context_of_its_request():
+    stub = FakeAlarmStub()
+    notifier = _notifier(stub)
+    notifier.start()
+    notifier.notify([CPU, MEMORY], otel_context.set_value("request", "first"))
+    notifier.stop()
+    assert stub.calls == [({CPU, MEMORY}, "first")]
+
+
+def test_when_the_queue_is_full_new_series_merge_into_the_newest_batch():
+    stub = FakeAlarmStub(hold_first=True)
+    notifier = _notifier(stub, max_batches=1)
+    notifier.start()
+    notifier.notify([CPU], otel_context.set_value("request", "first"))
+    assert stub.holding.wait(5)
+    notifier.notify([MEMORY], otel_context.set_value("request", "second"))
+    notifier.notify([DISK, MEMORY], otel_context.set_value("request", "third"))
+    stub.release.set()
+    notifier.stop()
+    assert stub.calls == [({CPU}, "first"), ({MEMORY, DISK}, "second")]
+
+
+def test_stop_sends_what_is_queued_first():
+    stub = FakeAlarmStub(hold_first=True)
+    notifier = _notifier(stub)
+    notifier.start()
+    for key in (CPU, MEMORY, DISK):
+        notifier.notify([key])
+    assert stub.holding.wait(5)
+    stopped = threading.Thread(target=notifier.stop)
+    stopped.start()
+    stub.release.set()
+    stopped.join(5)
+    assert [keys for keys, _ in stub.calls] == [{CPU}, {MEMORY}, {DISK}]
+
+
+def test_failures_are_logged_once_per_interval_and_do_not_stop_the_notifier(caplog):
+    stub = FakeAlarmStub(failure=grpc.RpcError("alarm service down"))
+    notifier = _notifier(stub)
+    notifier.start()
+    with caplog.at_level(logging.WARNING, logger="services.metrics.notifier"):
+        notifier.notify([CPU])
+        notifier.notify([MEMORY])
+        notifier.stop()
+    assert len(stub.calls) >= 1
+    assert len([r for r in caplog.records if "cannot notify" in r.getMessage()]) == 1
+
+
+def test_without_an_alarm_address_nothing_is_sent_and_it_is_said_once(caplog):
+    stub = FakeAlarmStub()
+    notifier = _notifier(stub, address="")
+    with caplog.at_level(logging.INFO, logger="services.metrics.notifier"):
+        notifier.start()
+        notifier.notify([CPU])
+        notifier.notify([MEMORY])
+        notifier.stop()
+    assert stub.calls == []
+    assert len([r for r in caplog.records if "no alarm service" in r.getMessage()]) == 1

@@ -1,0 +1,208 @@
+"""MetricsService over a real in-process server, with a fake AlarmService in the same server and a clock moved by hand."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import duration_pb2, timestamp_pb2
+
+from autoscale.config import Settings
+from autoscale.errors import field_violations
+from autoscale.v1 import common_pb2, metrics_pb2, metrics_pb2_grpc
+from services.metrics.server import build
+from tests.services.metrics.fake_alarm import FakeAlarmService, FakeClock
+from tests.support import running_server
+
+AVERAGE = common_pb2.STATISTIC_AVERAGE
+SAMPLE_COUNT = common_pb2.STATISTIC_SAMPLE_COUNT
+INVALID = grpc.StatusCode.INVALID_ARGUMENT
+MINUTE = duration_pb2.Duration(seconds=60)
+
+
+@dataclass
+class Mesh:
+    """The metrics service under test, the fake alarm service beside it, and their clock."""
+
+    metrics: Any
+    alarm: FakeAlarmService
+    clock: FakeClock
+
+    def put(self, *series: metrics_pb2.TimeSeries) -> int:
+        return self.metrics.PutSamples(metrics_pb2.PutSamplesRequest(series=series), timeout=5).accepted_points
+
+    def statistics(self, **fields) -> list[tuple[float, float, int]]:  # type: ignore[no-untyped-def]
+        fields = {"metric": "cpu", "statistic": AVERAGE, "period": MINUTE, **fields}
+        response = self.metrics.GetStatistics(metrics_pb2.GetStatisticsRequest(**fields), timeout=5)
+        return [(d.start_time.seconds + d.start_time.nanos / 1e9, d.value, d.sample_count) for d in response.datapoints]
+
+
+def _at(seconds: float) -> timestamp_pb2.Timestamp:
+    return timestamp_pb2.Timestamp(seconds=int(seconds), nanos=int(round((seconds % 1) * 1e9)))
+
+
+def _series(metric: str = "cpu", dimensions: dict[str, str] | None = None, *points: tuple[float, float | None]) -> metrics_pb2.TimeSeries:
+    """A series; a point is (value, time), time None for unset."""
+    return metrics_pb2.TimeSeries(
+        metric=metric,
+        dimensions=dimensions or {},
+        points=[metrics_pb2.Point(value=value) if at is None else metrics_pb2.Point(value=value, time=_at(at)) for value, at in points],
+    )
+
+
+@pytest.fixture
+def mesh(sqlite_url) -> Iterator[Mesh]:
+    clock = FakeClock()
+    alarm = FakeAlarmService()
+    settings = Settings(database_url=sqlite_url)
+    with running_server([("metrics", build), ("alarm", alarm.registration)], settings, clock=clock) as (_, channel):
+        yield Mesh(metrics_pb2_grpc.MetricsServiceStub(channel), alarm, clock)
+
+
+def _failure(method, request) -> grpc.RpcError:  # type: ignore[no-untyped-def]
+    """The error of an RPC that must fail."""
+    with pytest.raises(grpc.RpcError) as raised:
+        method(request, timeout=5)
+    return raised.value
+
+
+def test_samples_put_are_answered_as_statistics_per_period(mesh):
+    base = 1_699_999_980.0  # a multiple of 60
+    web = {"group": "web", "instance": "i-1"}
+    accepted = mesh.put(
+        _series("cpu", web, (10.0, base + 1), (30.0, base + 50), (70.0, base + 61)),
+        _series("cpu", {"group": "web", "instance": "i-2"}, (50.0, base + 2)),
+        _series("cpu", {"group": "api", "instance": "i-3"}, (99.0, base + 3)),
+    )
+    assert accepted == 5
+    window = {"start_time": _at(base), "end_time": _at(base + 120)}
+    assert mesh.statistics(dimensions={"group": "web"}, **window) == [(base, 30.0, 3), (base + 60, 70.0, 1)]
+    assert mesh.statistics(statistic=SAMPLE_COUNT, **window) == [(base, 4.0, 4), (base + 60, 1.0, 1)]
+    assert mesh.statistics(dimensions=web, statistic=common_pb2.STATISTIC_MAXIMUM, **window) == [(base, 30.0, 2), (base + 60, 70.0, 1)]
+    # An unknown metric has no datapoints, as CloudWatch answers.
+    assert mesh.statistics(metric="unknown", **window) == []
+
+
+def test_a_point_without_a_time_is_stored_at_the_servers_time(mesh):
+    mesh.clock.now = 1_700_000_030.0
+    mesh.put(_series("cpu", {"group": "web"}, (42.0, None)))
+    # The default window is the day before now; the point lies in the minute that began 50 s before it.
+    mesh.clock.advance(5)
+    assert mesh.statistics() == [(1_699_999_980.0, 42.0, 1)]
+    listed = mesh.metrics.ListMetrics(metrics_pb2.ListMetricsRequest(), timeout=5).metrics
+    assert [(m.metric, dict(m.dimensions), m.last_point_time.seconds) for m in listed] == [("cpu", {"group": "web"}, 1_700_000_030)]
+
+
+def test_metrics_are_listed_by_metric_then_dimensions_and_paged(mesh):
+    mesh.put(
+        _series("memory", {}, (1.0, None)),
+        _series("cpu", {"group": "web"}, (1.0, None)),
+        _series("cpu", {"group": "api"}, (1.0, None)),
+    )
+    first = mesh.metrics.ListMetrics(metrics_pb2.ListMetricsRequest(page_size=2), timeout=5)
+    second = mesh.metrics.ListMetrics(metrics_pb2.ListMetricsRequest(page_size=2, page_token=first.next_page_token), timeout=5)
+    names = [(m.metric, dict(m.dimensions)) for m in (*first.metrics, *second.metrics)]
+    assert names == [("cpu", {"group": "api"}), ("cpu", {"group": "web"}), ("memory", {})]
+    assert second.next_page_token == ""
+    only_cpu = mesh.metrics.ListMetrics(metrics_pb2.ListMetricsRequest(metric="cpu"), timeout=5).metrics
+    assert [dict(m.dimensions) for m in only_cpu] == [{"group": "api"}, {"group": "web"}]
+
+
+@pytest.mark.parametrize(
+    ("request_message", "fields"),
+    [
+        (metrics_pb2.PutSamplesRequest(), ["series"]),
+        (metrics_pb2.PutSamplesRequest(series=[_series("cpu", {}, (math.nan, None))]), ["series[0].points[0].value"]),
+        (metrics_pb2.PutSamplesRequest(series=[_series("", {"": "x"})]), ["series[0].metric", "series[0].dimensions", "series[0].points"]),
+    ],
+)
+def test_put_samples_rejects_bad_batches_naming_every_field(mesh, request_message, fields):
+    error = _failure(mesh.metrics.PutSamples, request_message)
+    assert error.code() == INVALID
+    assert [v.field for v in field_violations(error)] == fields
+
+
+def test_a_rejected_batch_stores_nothing(mesh):
+    _failure(mesh.metrics.PutSamples, metrics_pb2.PutSamplesRequest(series=[
+        _series("cpu", {}, (1.0, None)), _series("cpu", {}, (math.inf, None)),
+    ]))
+    assert mesh.metrics.ListMetrics(metrics_pb2.ListMetricsRequest(), timeout=5).metrics == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "violations"),
+    [
+        ({"metric": "cpu", "statistic": AVERAGE}, ["period"]),
+        ({"metric": "", "statistic": 0, "period": MINUTE}, ["metric", "statistic"]),
+        ({"metric": "cpu", "statistic": AVERAGE, "period": MINUTE, "start_time": _at(200), "end_time": _at(100)}, ["start_time"]),
+        ({"metric": "cpu", "statistic": AVERAGE, "period": duration_pb2.Duration(nanos=1_000_000)}, ["period"]),
+    ],
+)
+def test_get_statistics_rejects_bad_queries_naming_the_field(mesh, fields, violations):
+    error = _failure(mesh.metrics.GetStatistics, metrics_pb2.GetStatisticsRequest(**fields))
+    assert error.code() == INVALID
+    assert [v.field for v in field_violations(error)] == violations
+
+
+@pytest.mark.parametrize(("page_size", "page_token", "field"), [(-1, "", "page_size"), (0, "not a token", "page_token")])
+def test_list_metrics_rejects_bad_pages(mesh, page_size, page_token, field):
+    error = _failure(mesh.metrics.ListMetrics, metrics_pb2.ListMetricsRequest(page_size=page_size, page_token=page_token))
+    assert error.code() == INVALID
+    assert [v.field for v in field_violations(error)] == [field]
+
+
+def test_a_page_token_of_another_list_method_is_rejected(mesh):
+    from autoscale.pagination import paginate
+
+    _, foreign_token = paginate(["a", "b"], 1, lambda item: item)
+    error = _failure(mesh.metrics.ListMetrics, metrics_pb2.ListMetricsRequest(page_token=foreign_token))
+    assert [v.field for v in field_violations(error)] == ["page_token"]
+
+
+def test_the_alarm_service_is_notified_of_the_series_that_received_points(mesh):
+    mesh.put(
+        _series("cpu", {"group": "web", "instance": "i-1"}, (1.0, None), (2.0, None)),
+        _series("memory", {}, (3.0, None)),
+    )
+    assert mesh.alarm.notified_series(2, timeout=5) == {
+        ("cpu", (("group", "web"), ("instance", "i-1"))),
+        ("memory", ()),
+    }
+
+
+def test_put_samples_succeeds_while_the_alarm_service_fails(mesh):
+    mesh.alarm.failure = grpc.StatusCode.INTERNAL
+    assert mesh.put(_series("cpu", {}, (1.0, None))) == 1
+    assert mesh.alarm.wait_for_attempts(1) >= 1
+    # The failure was logged and forgotten: the next samples are notified as usual.
+    mesh.alarm.failure = None
+    mesh.put(_series("memory", {}, (1.0, None)))
+    assert mesh.alarm.notified_series(1, timeout=5) == {("memory", ())}
+
+
+def test_without_an_alarm_service_put_samples_works_and_notifies_nobody(sqlite_url):
+    with running_server([("metrics", build)], Settings(database_url=sqlite_url)) as (_, channel):
+        stub = metrics_pb2_grpc.MetricsServiceStub(channel)
+        response = stub.PutSamples(metrics_pb2.PutSamplesRequest(series=[_series("cpu", {}, (1.0, None))]), timeout=5)
+        assert response.accepted_points == 1
+
+
+def test_points_older_than_the_retention_are_deleted_in_the_background(sqlite_url):
+    clock = FakeClock()
+    settings = Settings(database_url=sqlite_url, metrics_retention=3600.0, metrics_prune_interval=0.05)
+    with running_server([("metrics", build)], settings, clock=clock) as (_, channel):
+        stub = metrics_pb2_grpc.MetricsServiceStub(channel)
+        old, recent = clock.now - 7200, clock.now - 60
+        stub.PutSamples(metrics_pb2.PutSamplesRequest(series=[_series("cpu", {}, (1.0, old), (2.0, recent))]), timeout=5)
+        request = metrics_pb2.GetStatisticsRequest(
+            metric="cpu", statistic=SAMPLE_COUNT, period=duration_pb2.Duration(seconds=86400), start_time=_at(0), end_time=_at(clock.now)
+        )
+        deadline = time.monotonic() + 5
+        while stub.GetStatistics(request, timeout=5).datapoints[0].sample_count != 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [d.sample_count for d in stub.GetStatistics(request, timeout=5).datapoints] == [1]

@@ -1,0 +1,183 @@
+"""Storage of the metrics service on SQLite and PostgreSQL: migrations, points, statistics, listing and retention."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from autoscale.database import Database, schema_differences
+from services.metrics import repository as repository_module
+from services.metrics.domain import Point, SeriesKey, SeriesPoints, Statistic, StatisticsQuery
+from services.metrics.models import metadata, points, series
+from services.metrics.repository import MetricsRepository
+from services.metrics.server import MIGRATIONS_DIR
+
+WEB_1 = SeriesKey.of("cpu", {"group": "web", "instance": "i-1"})
+WEB_2 = SeriesKey.of("cpu", {"group": "web", "instance": "i-2"})
+API_1 = SeriesKey.of("cpu", {"group": "api", "instance": "i-3"})
+
+
+@pytest.fixture
+def database(database_url):
+    db = Database(database_url)
+    db.migrate(MIGRATIONS_DIR, "metrics")
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def repository(database):
+    return MetricsRepository(database, "default")
+
+
+def _batch(key: SeriesKey, *points: tuple[float, float]) -> SeriesPoints:
+    return SeriesPoints(key, tuple(Point(time, value) for time, value in points))
+
+
+def _query(statistic: Statistic = Statistic.AVERAGE, dimensions=(), period=60.0, start=0.0, end=10_000.0, metric="cpu"):  # type: ignore[no-untyped-def]
+    return StatisticsQuery(metric, tuple(sorted(dict(dimensions).items())), statistic, period, start, end)
+
+
+def _values(repository: MetricsRepository, query: StatisticsQuery) -> list[tuple[float, float, int]]:
+    return [(start, summary.value(query.statistic), summary.count) for start, summary in repository.statistics(query)]
+
+
+def _count(database: Database, table: sa.Table) -> int:
+    with database.reader() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(table))
+
+
+def test_migrations_create_exactly_the_tables_of_the_models(database):
+    assert schema_differences(database, metadata) == []
+
+
+def test_migrating_twice_changes_nothing(database):
+    database.migrate(MIGRATIONS_DIR, "metrics")
+    assert schema_differences(database, metadata) == []
+
+
+def test_stored_points_are_aggregated_per_aligned_period_oldest_first(repository):
+    assert repository.store([_batch(WEB_1, (130.0, 4.0), (10.0, 1.0), (59.9, 3.0), (60.0, 8.0), (125.0, 2.0))]) == 5
+    assert _values(repository, _query(Statistic.AVERAGE)) == [(0.0, 2.0, 2), (60.0, 8.0, 1), (120.0, 3.0, 2)]
+    assert _values(repository, _query(Statistic.MINIMUM)) == [(0.0, 1.0, 2), (60.0, 8.0, 1), (120.0, 2.0, 2)]
+    assert _values(repository, _query(Statistic.MAXIMUM)) == [(0.0, 3.0, 2), (60.0, 8.0, 1), (120.0, 4.0, 2)]
+    assert _values(repository, _query(Statistic.SUM)) == [(0.0, 4.0, 2), (60.0, 8.0, 1), (120.0, 6.0, 2)]
+    assert _values(repository, _query(Statistic.SAMPLE_COUNT)) == [(0.0, 2.0, 2), (60.0, 1.0, 1), (120.0, 2.0, 2)]
+
+
+def test_the_window_includes_its_start_and_excludes_its_end(repository):
+    repository.store([_batch(WEB_1, (99.0, 1.0), (100.0, 2.0), (149.0, 3.0), (150.0, 4.0))])
+    assert _values(repository, _query(Statistic.SUM, start=100.0, end=150.0, period=10.0)) == [(100.0, 2.0, 1), (140.0, 3.0, 1)]
+
+
+def test_periods_need_not_be_whole_seconds(repository):
+    repository.store([_batch(WEB_1, (1.0, 1.0), (1.4, 3.0), (1.5, 5.0), (2.9, 7.0))])
+    assert _values(repository, _query(Statistic.AVERAGE, period=0.5)) == [(1.0, 2.0, 2), (1.5, 5.0, 1), (2.5, 7.0, 1)]
+
+
+def test_a_query_aggregates_every_series_whose_dimensions_include_its_own(repository):
+    repository.store([
+        _batch(WEB_1, (10.0, 10.0), (70.0, 30.0)),
+        _batch(WEB_2, (20.0, 20.0), (30.0, 60.0)),
+        _batch(API_1, (10.0, 1000.0)),
+        _batch(SeriesKey.of("memory", {"group": "web"}), (10.0, 5000.0)),
+    ])
+    # The average is over all the points of the period, not an average of per-series averages.
+    assert _values(repository, _query(dimensions={"group": "web"})) == [(0.0, 30.0, 3), (60.0, 30.0, 1)]
+    assert _values(repository, _query(dimensions={"instance": "i-2"})) == [(0.0, 40.0, 2)]
+    assert _values(repository, _query(Statistic.SAMPLE_COUNT)) == [(0.0, 4.0, 4), (60.0, 1.0, 1)]
+    assert _values(repository, _query(dimensions={"group": "web", "instance": "i-9"})) == []
+    assert _values(repository, _query(metric="unknown")) == []
+
+
+def test_statistics_over_many_series_merge_the_parts_of_each_period(repository, monkeypatch):
+    monkeypatch.setattr(repository_module, "SERIES_PER_QUERY", 2)
+    keys = [SeriesKey.of("cpu", {"instance": f"i-{n}"}) for n in range(5)]
+    repository.store([_batch(key, (5.0, float(n)), (65.0, 10.0)) for n, key in enumerate(keys)])
+    assert _values(repository, _query(Statistic.MAXIMUM)) == [(0.0, 4.0, 5), (60.0, 10.0, 5)]
+    assert _values(repository, _query(Statistic.AVERAGE)) == [(0.0, 2.0, 5), (60.0, 10.0, 5)]
+
+
+def test_storing_a_known_series_again_reuses_its_row(database, repository):
+    repository.store([_batch(WEB_1, (10.0, 1.0))])
+    # A new repository has an empty cache of ids, as another replica would.
+    MetricsRepository(database, "default").store([_batch(SeriesKey.of("cpu", {"instance": "i-1", "group": "web"}), (20.0, 2.0))])
+    repository.store([_batch(WEB_1, (30.0, 3.0))])
+    with database.reader() as session:
+        series_ids = session.scalars(sa.select(points.c.series_id).distinct()).all()
+    assert _count(database, series) == 1
+    assert len(series_ids) == 1
+    assert _values(repository, _query(Statistic.SUM)) == [(0.0, 6.0, 3)]
+
+
+def test_last_point_time_is_the_newest_point_ever_stored(repository):
+    repository.store([_batch(WEB_1, (50.0, 1.0), (20.0, 1.0))])
+    assert [d.last_point_time for d in repository.list_series(None, None, 10)] == [50.0]
+    repository.store([_batch(WEB_1, (40.0, 1.0))])
+    assert [d.last_point_time for d in repository.list_series(None, None, 10)] == [50.0]
+    repository.store([_batch(WEB_1, (70.5, 1.0)), _batch(WEB_1, (60.0, 1.0))])
+    assert [d.last_point_time for d in repository.list_series(None, None, 10)] == [70.5]
+
+
+def test_series_are_listed_by_metric_then_canonical_dimensions_and_paged(repository):
+    keys = [
+        SeriesKey.of("memory", {}),
+        SeriesKey.of("cpu", {"group": "web"}),
+        SeriesKey.of("cpu", {"group": "web", "instance": "i-1"}),
+        SeriesKey.of("cpu", {"group": "api"}),
+        SeriesKey.of("cpu_util", {}),
+        SeriesKey.of("Cpu", {}),
+    ]
+    repository.store([_batch(key, (1.0, 1.0)) for key in keys])
+    # Byte order on both databases: upper case before lower, '"' and ',' before '}'.
+    expected = [keys[5], keys[3], keys[2], keys[1], keys[4], keys[0]]
+    assert [d.key for d in repository.list_series(None, None, 10)] == expected
+    first = repository.list_series(None, None, 2)
+    rest = repository.list_series(None, (first[-1].key.metric, first[-1].key.dimensions_key), 10)
+    assert [d.key for d in first + rest] == expected
+    assert [d.key for d in repository.list_series("cpu", None, 10)] == [keys[3], keys[2], keys[1]]
+    assert [d.key for d in repository.list_series("cpu", ("cpu", keys[2].dimensions_key), 10)] == [keys[1]]
+
+
+def test_projects_see_only_their_own_series(database, repository):
+    repository.store([_batch(WEB_1, (10.0, 1.0))])
+    other = MetricsRepository(database, "other")
+    assert other.list_series(None, None, 10) == []
+    assert _values(other, _query()) == []
+    other.store([_batch(WEB_1, (10.0, 5.0))])
+    assert _values(repository, _query()) == [(0.0, 1.0, 1)]
+    assert _values(other, _query()) == [(0.0, 5.0, 1)]
+
+
+def test_prune_deletes_the_old_points_only_and_series_left_without_any(database, repository, monkeypatch):
+    monkeypatch.setattr(repository_module, "PRUNE_CHUNK", 3)
+    repository.store([
+        _batch(WEB_1, *[(float(t), 1.0) for t in range(10)], (100.0, 1.0)),
+        # Many points of one time: a chunk boundary inside them must not stall the pruning.
+        _batch(WEB_2, *[(5.0, 2.0)] * 7),
+    ])
+    assert repository.prune(50.0) == 17
+    assert _values(repository, _query(Statistic.SUM)) == [(60.0, 1.0, 1)]
+    assert [d.key for d in repository.list_series(None, None, 10)] == [WEB_1]
+    assert repository.prune(50.0) == 0
+    # A pruned series comes back when it gets points again, though its id was cached.
+    repository.store([_batch(WEB_2, (200.0, 4.0))])
+    assert [d.key for d in repository.list_series(None, None, 10)] == [WEB_1, WEB_2]
+    assert _count(database, points) == 2
+
+
+def test_a_series_id_cached_across_a_prune_elsewhere_is_looked_up_again(database, repository):
+    repository.store([_batch(WEB_1, (1.0, 1.0))])
+    MetricsRepository(database, "default").prune(10.0)
+    assert repository.store([_batch(WEB_1, (20.0, 2.0))]) == 1
+    assert _values(repository, _query()) == [(0.0, 2.0, 1)]
+
+
+def test_the_id_of_a_pruned_series_is_never_given_to_another(database, repository):
+    repository.store([_batch(WEB_1, (1.0, 1.0))])
+    with database.reader() as session:
+        pruned_id = session.scalar(sa.select(series.c.id))
+    repository.prune(10.0)
+    repository.store([_batch(WEB_2, (20.0, 2.0))])
+    with database.reader() as session:
+        assert session.scalar(sa.select(series.c.id)) != pruned_id
