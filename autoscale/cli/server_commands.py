@@ -9,34 +9,45 @@ from typing import Any
 
 import click
 
+from autoscale.cli.params import apply_options
 from autoscale.config import DEFAULT_LISTEN, Settings
 from autoscale.server import create_server, run_until_signalled
 from services.registry import SERVICE_NAMES, builders
 
 log = logging.getLogger("autoscale")
 
+POSITIVE_SECONDS = click.FloatRange(min=0, min_open=True)
+"""Intervals and timeouts: a zero would spin a loop or fail every call."""
+
 
 def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by `up` and `serve`; each also reads AUTOSCALE_<FLAG>."""
-    options = [
+    return apply_options([
         click.option("--database-url", envvar="AUTOSCALE_DATABASE_URL", default="",
                      help="SQLAlchemy URL (default: a SQLite file under the user's state directory)."),
         click.option("--project", envvar="AUTOSCALE_PROJECT", default="default", show_default=True,
                      help="Project the resources belong to."),
-        click.option("--metrics-retention", envvar="AUTOSCALE_METRICS_RETENTION", type=float, default=7 * 24 * 3600.0,
+        click.option("--metrics-retention", envvar="AUTOSCALE_METRICS_RETENTION", type=POSITIVE_SECONDS, default=7 * 24 * 3600.0,
                      show_default=True, help="Seconds raw points are kept."),
-        click.option("--alarm-sweep-interval", envvar="AUTOSCALE_ALARM_SWEEP_INTERVAL", type=float, default=10.0,
+        click.option("--metrics-prune-interval", envvar="AUTOSCALE_METRICS_PRUNE_INTERVAL", type=POSITIVE_SECONDS, default=300.0,
+                     show_default=True, help="Seconds between two prunings of points older than the retention."),
+        click.option("--alarm-sweep-interval", envvar="AUTOSCALE_ALARM_SWEEP_INTERVAL", type=POSITIVE_SECONDS, default=10.0,
                      show_default=True, help="Seconds between two evaluations of every alarm."),
-        click.option("--reconcile-interval", envvar="AUTOSCALE_RECONCILE_INTERVAL", type=float, default=2.0,
+        click.option("--alarm-action-attempts", envvar="AUTOSCALE_ALARM_ACTION_ATTEMPTS", type=click.IntRange(min=1), default=5,
+                     show_default=True, help="Attempts of a failing alarm action before it is given up."),
+        click.option("--alarm-action-backoff", envvar="AUTOSCALE_ALARM_ACTION_BACKOFF", type=click.FloatRange(min=0), default=1.0,
+                     show_default=True, help="Seconds before the first retry of a failed action; doubles each retry."),
+        click.option("--alarm-action-timeout", envvar="AUTOSCALE_ALARM_ACTION_TIMEOUT", type=POSITIVE_SECONDS,
+                     default=10.0, show_default=True, help="Seconds a webhook POST may take."),
+        click.option("--peer-timeout", envvar="AUTOSCALE_PEER_TIMEOUT", type=POSITIVE_SECONDS, default=10.0,
+                     show_default=True, help="Deadline, in seconds, of every call to a peer service."),
+        click.option("--reconcile-interval", envvar="AUTOSCALE_RECONCILE_INTERVAL", type=POSITIVE_SECONDS, default=2.0,
                      show_default=True, help="Seconds between two passes of the group reconcile loop."),
         click.option("--openstack-cloud", envvar="AUTOSCALE_OPENSTACK_CLOUD", default="",
                      help="clouds.yaml entry for launch configs with an OpenStack server."),
         click.option("--instance-log-dir", envvar="AUTOSCALE_INSTANCE_LOG_DIR", default="",
                      help="Where local-process instances write their output."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    ])(command)
 
 
 def _settings(listen: str, **values: Any) -> Settings:
@@ -49,7 +60,12 @@ def _settings(listen: str, **values: Any) -> Settings:
         group_addr=values.get("group_addr") or "",
         project=values["project"],
         metrics_retention=values["metrics_retention"],
+        metrics_prune_interval=values["metrics_prune_interval"],
         alarm_sweep_interval=values["alarm_sweep_interval"],
+        alarm_action_attempts=values["alarm_action_attempts"],
+        alarm_action_backoff=values["alarm_action_backoff"],
+        alarm_action_timeout=values["alarm_action_timeout"],
+        peer_timeout=values["peer_timeout"],
         reconcile_interval=values["reconcile_interval"],
         openstack_cloud=values["openstack_cloud"],
         instance_log_dir=values["instance_log_dir"],

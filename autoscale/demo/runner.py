@@ -172,7 +172,8 @@ def drive(clients: Clients, demo_dir: Path, console: Console) -> list[Snapshot]:
                 time.sleep(TICK)
             live.update(timeline_table(snapshots))
     else:
-        console.print("   t  phase        demand  avg cpu  high-cpu           low-cpu            desired  running")
+        # NOTE: rich wraps at 80 columns when the output is not a terminal; these lines are meant to stay whole.
+        console.print("   t  phase        demand  avg cpu  high-cpu           low-cpu            desired  running", soft_wrap=True)
         while True:
             snapshot = step()
             cpu = "    -  " if snapshot.average_cpu is None else f"{snapshot.average_cpu:5.1f}% "
@@ -180,6 +181,7 @@ def drive(clients: Clients, demo_dir: Path, console: Console) -> list[Snapshot]:
                 f"{snapshot.elapsed:4.0f}s {snapshot.phase:<12} {snapshot.demand:5.0f}%  {cpu} {snapshot.high_alarm:<18} "
                 f"{snapshot.low_alarm:<18} {snapshot.desired:>7}  {snapshot.running:>7}",
                 highlight=False,
+                soft_wrap=True,
             )
             if finished(snapshot):
                 break
@@ -209,7 +211,7 @@ def run_demo(console: Console) -> int:
     server, port = start_mesh(work_dir)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     clients = Clients(channel)
-    console.print(f"autoscale mesh running on 127.0.0.1:{port} (try: grpcurl -plaintext 127.0.0.1:{port} list)")
+    console.print(f"autoscale mesh running on 127.0.0.1:{port} (try: grpcurl -plaintext 127.0.0.1:{port} list)", soft_wrap=True)
     try:
         create_resources(clients, demo_dir)
         snapshots = drive(clients, demo_dir, console)
