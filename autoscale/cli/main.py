@@ -6,6 +6,11 @@ import logging
 
 import click
 
+from autoscale.cli.alarm_commands import alarm
+from autoscale.cli.group_commands import group
+from autoscale.cli.launch_config_commands import launch_config
+from autoscale.cli.metrics_commands import metrics
+from autoscale.cli.policy_commands import policy
 from autoscale.cli.server_commands import serve, up
 
 
@@ -30,6 +35,8 @@ def demo() -> None:
 
 cli.add_command(up)
 cli.add_command(serve)
+for client_group in (launch_config, group, policy, alarm, metrics):
+    cli.add_command(client_group)
 
 
 def main() -> None:
