@@ -79,10 +79,7 @@ class PolicyActionRunner:
             details = error.details() if hasattr(error, "details") else str(error)
             return ActionOutcome(False, f"ExecutePolicy failed: {code.name}: {details}", retryable=code not in PERMANENT_CODES)
         if response.adjusted:
-            activity = response.activity
-            return ActionOutcome(
-                True, f"adjusted: {response.reason} ({activity.name}, capacity {activity.from_capacity} -> {activity.to_capacity})"
-            )
+            return ActionOutcome(True, f"adjusted: {response.reason} ({response.activity.name})")
         return ActionOutcome(True, f"not adjusted: {response.reason}")
 
 

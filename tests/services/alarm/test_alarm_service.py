@@ -121,7 +121,7 @@ def test_arriving_samples_move_the_alarm_and_execute_its_policy(mesh):
     assert "95" in transition.reason
     action = next(e for e in history if e.type == ACTION)
     assert (action.action, action.action_succeeded, action.attempt) == ("policies/scale-out", True, 1)
-    assert "capacity 1 -> 2" in action.reason
+    assert action.reason == "adjusted: capacity 1 -> 2 (groups/web/activities/a1)"
 
 
 def test_statistics_are_asked_for_the_rule_and_its_aligned_window(mesh):
