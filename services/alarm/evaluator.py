@@ -75,10 +75,13 @@ class AlarmEvaluator:
     # Queue
 
     def submit(self, alarm_id: str, trace_context: Context | None = None) -> None:
-        """Queue an alarm for evaluation (a no-op if it is queued already)."""
+        """Queue an alarm for evaluation; if it is queued already, the evaluation joins the newer trace."""
         with self._condition:
-            if alarm_id not in self._pending:
+            queued = alarm_id in self._pending
+            if not queued or trace_context is not None:
+                # The newest arrival is what the evaluation will see, so it is the one to trace.
                 self._pending[alarm_id] = trace_context
+            if not queued:
                 self._condition.notify()
 
     def start(self) -> None:

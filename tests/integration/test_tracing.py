@@ -39,6 +39,13 @@ def exporter():
     return exporter
 
 
+def _wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
 def _server_spans(exporter, method: str):
     return [s for s in exporter.get_finished_spans() if s.name == method and s.kind == trace.SpanKind.SERVER]
 
@@ -57,12 +64,15 @@ def test_one_trace_runs_from_put_samples_to_adjust(exporter, tmp_path, sqlite_ur
         policy_pb2_grpc.PolicyServiceStub(channel).CreatePolicy(policy_pb2.CreatePolicyRequest(
             policy_id="up", policy=policy_pb2.Policy(
                 group="groups/web", adjustment_type=common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY, scaling_adjustment=1)))
-        alarm_pb2_grpc.AlarmServiceStub(channel).CreateAlarm(alarm_pb2.CreateAlarmRequest(
+        alarms = alarm_pb2_grpc.AlarmServiceStub(channel)
+        alarms.CreateAlarm(alarm_pb2.CreateAlarmRequest(
             alarm_id="hot", alarm=alarm_pb2.Alarm(
                 threshold_rule=alarm_pb2.ThresholdRule(
                     metric="load", statistic=common_pb2.STATISTIC_MAXIMUM,
                     comparison_operator=alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN, threshold=1, period=to_duration(60)),
                 alarm_actions=["policies/up"])))
+        # The evaluation that CreateAlarm starts must be over, or it could be the one to see the sample (in its own trace).
+        _wait_for(lambda: alarms.GetAlarm(alarm_pb2.GetAlarmRequest(name="alarms/hot")).alarm.HasField("evaluate_time"))
         exporter.clear()
         series = metrics_pb2.TimeSeries(metric="load", dimensions={"host": "a"})
         series.points.add(value=5)
