@@ -11,19 +11,6 @@ from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
 
 
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
     """NotifySamples only: each request is recorded, and waiters are woken."""
 

@@ -16,8 +16,8 @@ from autoscale.config import Settings
 from autoscale.errors import field_violations
 from autoscale.v1 import common_pb2, metrics_pb2, metrics_pb2_grpc
 from services.metrics.server import build
-from tests.services.metrics.fake_alarm import FakeAlarmService, FakeClock
-from tests.support import running_server
+from tests.services.metrics.fake_alarm import FakeAlarmService
+from tests.support import FakeClock, running_server
 
 AVERAGE = common_pb2.STATISTIC_AVERAGE
 SAMPLE_COUNT = common_pb2.STATISTIC_SAMPLE_COUNT

@@ -16,19 +16,6 @@ from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 IN_PROGRESS = group_pb2.ACTIVITY_STATUS_IN_PROGRESS
 
 
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
     """GetGroup, Adjust (change in capacity and exact capacity, clamped) and GetActivity over in-memory groups."""
 

@@ -16,8 +16,8 @@ from autoscale.errors import field_violations
 from autoscale.timeutil import to_duration
 from autoscale.v1 import common_pb2, group_pb2, policy_pb2, policy_pb2_grpc
 from services.policy.server import build
-from tests.services.policy.fake_group import FakeClock, FakeGroupService
-from tests.support import running_server
+from tests.services.policy.fake_group import FakeGroupService
+from tests.support import FakeClock, running_server
 
 CHANGE = common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY
 EXACT = common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY
