@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Statistic(StrEnum):
@@ -38,9 +39,11 @@ def dimensions_from_key(dimensions_key: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(json.loads(dimensions_key).items()))
 
 
-@dataclass(frozen=True)
-class SeriesKey:
-    """What identifies a series: its metric and its dimensions (sorted pairs, so equal sets compare equal)."""
+class SeriesKey(NamedTuple):
+    """What identifies a series: its metric and its dimensions (sorted pairs, so equal sets compare equal).
+
+    A tuple, as ingest hashes one per series of every batch.
+    """
 
     metric: str
     dimensions: tuple[tuple[str, str], ...] = ()
@@ -48,7 +51,8 @@ class SeriesKey:
     @classmethod
     def of(cls, metric: str, dimensions: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> SeriesKey:
         """The key of `metric` with `dimensions` in any order."""
-        return cls(metric, tuple(sorted(dict(dimensions).items())))
+        pairs = dimensions.items() if isinstance(dimensions, Mapping) or hasattr(dimensions, "items") else dimensions
+        return cls(metric, tuple(sorted(pairs)))
 
     @property
     def dimensions_key(self) -> str:
@@ -60,9 +64,8 @@ class SeriesKey:
         return dict(self.dimensions)
 
 
-@dataclass(frozen=True)
-class Point:
-    """One value of a series at a time."""
+class Point(NamedTuple):
+    """One value of a series at a time (a tuple: a batch holds many thousands)."""
 
     time: float
     value: float
@@ -81,7 +84,8 @@ class SeriesDescriptor:
     """A stored series, without its points."""
 
     key: SeriesKey
-    last_point_time: float
+    last_point_time: float | None
+    """None when retention has deleted every point of the series (it goes with the next pruning)."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ series = sa.Table(
     # identity, its order after the metric, and the dimensions read back. Bounded by the PutSamples rules so that
     # the unique index entry fits PostgreSQL's B-tree limit (about 2.7 kB).
     sa.Column("dimensions_key", sa.Text, nullable=False),
-    sa.Column("last_point_time", sa.Float, nullable=False),
     sa.UniqueConstraint("project", "metric", "dimensions_key", name="uq_metrics_series_key"),
     # Ids are never reused (SQLite would reuse the highest after a delete), so that an id another
     # replica cached before retention deleted its series never names a different series.

@@ -47,56 +47,58 @@ class MetricsRepository:
     def __init__(self, database: Database, project: str) -> None:
         self._database = database
         self._project = project
-        self._ids: dict[tuple[str, str], int] = {}
+        self._ids: dict[SeriesKey, int] = {}
         self._ids_lock = threading.Lock()
 
     # Writes
 
     def store(self, batch: Sequence[SeriesPoints]) -> int:
         """Store every point of the batch in one transaction; returns how many were stored."""
+        # COPY runs on the driver's own cursor, so its errors arrive unwrapped by SQLAlchemy.
+        driver_integrity_error = self._database.engine.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
         try:
             return self._store(batch)
-        except IntegrityError:
+        except (IntegrityError, driver_integrity_error):
             # A cached id of a series that retention deleted meanwhile (here or in another replica):
             # forget the cache, and the series are created again.
             self._forget_ids()
             return self._store(batch)
 
     def _store(self, batch: Sequence[SeriesPoints]) -> int:
-        newest: dict[SeriesKey, float] = {}
-        for item in batch:
-            latest = max(point.time for point in item.points)
-            newest[item.key] = max(latest, newest.get(item.key, latest))
         with self._database.transaction() as session:
-            ids = self._series_ids(session, newest)
-            rows = [{"series_id": ids[item.key], "time": p.time, "value": p.value} for item in batch for p in item.points]
+            ids = self._series_ids(session, {item.key for item in batch})
+            rows = [(ids[item.key], time, value) for item in batch for time, value in item.points]
             if rows:
-                session.execute(points.insert(), rows)
-            # Sorted by id, so that concurrent batches lock their series rows in one order (no deadlock).
-            updates = sorted(({"b_id": ids[key], "b_time": time} for key, time in newest.items()), key=lambda u: u["b_id"])
-            newer = series.c.last_point_time < sa.bindparam("b_time")
-            session.execute(
-                series.update()
-                .where(series.c.id == sa.bindparam("b_id"))
-                .values(last_point_time=sa.case((newer, sa.bindparam("b_time")), else_=series.c.last_point_time)),
-                updates,
-            )
+                self._insert_points(session, rows)
         return len(rows)
 
-    def _series_ids(self, session: Session, newest: dict[SeriesKey, float]) -> dict[SeriesKey, int]:
-        """The id of each series, created (with its newest point time) when unknown."""
+    def _insert_points(self, session: Session, rows: list[tuple[int, float, float]]) -> None:
+        """Bulk-insert (series_id, time, value) rows through the driver: this is the hot path of ingest.
+
+        NOTE: SQLAlchemy's executemany builds a parameter dict per row, which costs more
+        than SQLite's own insert; the driver takes plain tuples. PostgreSQL gets COPY.
+        """
+        connection = session.connection()
+        if self._database.is_sqlite:
+            connection.exec_driver_sql("INSERT INTO metrics_points (series_id, time, value) VALUES (?, ?, ?)", rows)
+            return
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy("COPY metrics_points (series_id, time, value) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _series_ids(self, session: Session, keys: set[SeriesKey]) -> dict[SeriesKey, int]:
+        """The id of each series, created when unknown."""
         with self._ids_lock:
-            ids = {key: self._ids[(key.metric, key.dimensions_key)] for key in newest if (key.metric, key.dimensions_key) in self._ids}
-        missing = sorted((key for key in newest if key not in ids), key=lambda k: (k.metric, k.dimensions_key))
-        if not missing:
+            cached = self._ids
+            ids = {key: cached[key] for key in keys if key in cached}
+        if len(ids) == len(keys):
             return ids
+        missing = sorted((key for key in keys if key not in ids), key=lambda k: (k.metric, k.dimensions_key))
         # Another writer may create the same series at the same time: the unique key decides, and both read its id.
         session.execute(
             self._insert_ignoring_duplicates(series),
-            [
-                {"project": self._project, "metric": key.metric, "dimensions_key": key.dimensions_key, "last_point_time": newest[key]}
-                for key in missing
-            ],
+            [{"project": self._project, "metric": key.metric, "dimensions_key": key.dimensions_key} for key in missing],
         )
         by_metric: dict[str, list[str]] = defaultdict(list)
         for key in missing:
@@ -108,9 +110,10 @@ class MetricsRepository:
                     series.c.project == self._project, series.c.metric == metric, series.c.dimensions_key.in_(chunk)
                 )
                 found.update(((metric, row.dimensions_key), row.id) for row in session.execute(query))
+        created = {key: found[(key.metric, key.dimensions_key)] for key in missing}
         with self._ids_lock:
-            self._ids.update(found)
-        ids.update((key, found[(key.metric, key.dimensions_key)]) for key in missing)
+            self._ids.update(created)
+        ids.update(created)
         return ids
 
     def _insert_ignoring_duplicates(self, table: sa.Table) -> Any:
@@ -165,7 +168,8 @@ class MetricsRepository:
     def list_series(self, metric: str | None, after: tuple[str, str] | None, limit: int) -> list[SeriesDescriptor]:
         """Series ordered by metric, then canonical dimensions key; those after `after` (metric, key), at most `limit`."""
         metric_column, key_column = self._bytewise(series.c.metric), self._bytewise(series.c.dimensions_key)
-        query = sa.select(series).where(series.c.project == self._project)
+        last_point_time = sa.select(sa.func.max(points.c.time)).where(points.c.series_id == series.c.id).scalar_subquery()
+        query = sa.select(series, last_point_time.label("last_point_time")).where(series.c.project == self._project)
         if metric is not None:
             query = query.where(series.c.metric == metric)
         if after is not None:
@@ -204,7 +208,7 @@ class MetricsRepository:
                 break
         without_points = ~sa.exists().where(points.c.series_id == series.c.id)
         with self._database.transaction() as session:
-            removed = session.execute(series.delete().where(series.c.last_point_time < older_than, without_points)).rowcount
+            removed = session.execute(series.delete().where(without_points)).rowcount
         if removed:
             self._forget_ids()
         return deleted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from google.protobuf import timestamp_pb2
@@ -36,24 +37,36 @@ def check_metric(violations: Violations, field_path: str, metric: str) -> None:
         violations.add(field_path, f"must be at most {MAX_METRIC_LENGTH} characters without surrounding spaces")
 
 
-def check_dimensions(violations: Violations, field_path: str, dimensions: Mapping[str, str], *, stored: bool = False) -> None:
-    """Dimensions: non-empty keys; keys and values bounded.
-
-    Dimensions `stored` as a series' identity are bounded in number and in total
-    size too; a query's need not be (too large ones simply match no series).
-    """
+def check_dimensions(violations: Violations, field_path: str, dimensions: Mapping[str, str]) -> None:
+    """A query's dimensions: non-empty keys; keys and values bounded (too many simply match no series)."""
     for key, value in dimensions.items():
-        violations.check(
-            bool(key) and len(key) <= MAX_DIMENSION_LENGTH and len(value) <= MAX_DIMENSION_LENGTH,
-            field_path,
-            f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {key[:MAX_DIMENSION_LENGTH]!r})",
-        )
-    if stored:
-        violations.check(len(dimensions) <= MAX_DIMENSIONS, field_path, f"must hold at most {MAX_DIMENSIONS} dimensions")
+        _check_dimension(violations, field_path, key, value)
+
+
+def check_stored_dimensions(violations: Violations, field_path: str, dimensions: tuple[tuple[str, str], ...]) -> None:
+    """A series' dimensions, its identity in storage: as a query's, and bounded in number and in total size."""
+    characters = 0
+    for key, value in dimensions:
+        key_length, value_length = len(key), len(value)
+        if not key or key_length > MAX_DIMENSION_LENGTH or value_length > MAX_DIMENSION_LENGTH:
+            _check_dimension(violations, field_path, key, value)
+        characters += key_length + value_length
+    if len(dimensions) > MAX_DIMENSIONS:
+        violations.add(field_path, f"must hold at most {MAX_DIMENSIONS} dimensions")
+    # A JSON character takes at most 6 bytes (\uXXXX), plus 6 for quotes, colon and comma per pair:
+    # only sets that could exceed the bound are measured exactly (measuring every one costs a JSON dump per series).
+    if 2 + 6 * (characters + len(dimensions)) > MAX_DIMENSIONS_KEY_BYTES:
         size = len(canonical_dimensions_key(dimensions).encode())
-        violations.check(
-            size <= MAX_DIMENSIONS_KEY_BYTES, field_path, f"must take at most {MAX_DIMENSIONS_KEY_BYTES} bytes as JSON, got {size}"
-        )
+        if size > MAX_DIMENSIONS_KEY_BYTES:
+            violations.add(field_path, f"must take at most {MAX_DIMENSIONS_KEY_BYTES} bytes as JSON, got {size}")
+
+
+def _check_dimension(violations: Violations, field_path: str, key: str, value: str) -> None:
+    violations.check(
+        bool(key) and len(key) <= MAX_DIMENSION_LENGTH and len(value) <= MAX_DIMENSION_LENGTH,
+        field_path,
+        f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {key[:MAX_DIMENSION_LENGTH]!r})",
+    )
 
 
 def check_timestamp(violations: Violations, field_path: str, stamp: timestamp_pb2.Timestamp) -> float:
@@ -69,34 +82,48 @@ def check_timestamp(violations: Violations, field_path: str, stamp: timestamp_pb
 def check_put_samples(violations: Violations, request: metrics_pb2.PutSamplesRequest, now: float) -> list[SeriesPoints]:
     """The batch a PutSamples request carries; a point without a time gets `now` (the time the server received it).
 
-    The list is only meaningful when no violation was recorded.
+    The list is only meaningful when no violation was recorded. This runs for every
+    point ingested, so the common case builds no field path and no message.
     """
     if not request.series:
         violations.add("series", "must contain at least one series")
-    total_points = sum(len(series.points) for series in request.series)
-    violations.check(
-        total_points <= MAX_POINTS_PER_BATCH, "series", f"must hold at most {MAX_POINTS_PER_BATCH} points in all, got {total_points}"
-    )
+    latest_allowed = now + MAX_FUTURE
+    total_points = 0
     batch = []
     for position, series in enumerate(request.series):
-        prefix = f"series[{position}]"
-        check_metric(violations, f"{prefix}.metric", series.metric)
-        check_dimensions(violations, f"{prefix}.dimensions", series.dimensions, stored=True)
-        violations.check(bool(series.points), f"{prefix}.points", "must contain at least one point")
+        metric = series.metric
+        if not metric or len(metric) > MAX_METRIC_LENGTH or metric != metric.strip():
+            check_metric(violations, f"series[{position}].metric", metric)
+        key = SeriesKey.of(metric, series.dimensions)
+        check_stored_dimensions(violations, f"series[{position}].dimensions", key.dimensions)
+        if not series.points:
+            violations.add(f"series[{position}].points", "must contain at least one point")
         points = []
         for index, point in enumerate(series.points):
-            check_finite(violations, f"{prefix}.points[{index}].value", point.value)
+            value = point.value
             time = now
             if point.HasField("time"):
-                time = check_timestamp(violations, f"{prefix}.points[{index}].time", point.time)
-                violations.check(
-                    time <= now + MAX_FUTURE,
-                    f"{prefix}.points[{index}].time",
-                    f"must not be more than {MAX_FUTURE:g}s after the server's time",
-                )
-            points.append(Point(time, point.value))
-        batch.append(SeriesPoints(SeriesKey.of(series.metric, series.dimensions), tuple(points)))
+                time = _check_point_time(violations, position, index, point.time, latest_allowed)
+            if not math.isfinite(value):
+                check_finite(violations, f"series[{position}].points[{index}].value", value)
+            points.append(Point(time, value))
+        total_points += len(points)
+        batch.append(SeriesPoints(key, tuple(points)))
+    if total_points > MAX_POINTS_PER_BATCH:
+        violations.add("series", f"must hold at most {MAX_POINTS_PER_BATCH} points in all, got {total_points}")
     return batch
+
+
+def _check_point_time(
+    violations: Violations, position: int, index: int, stamp: timestamp_pb2.Timestamp, latest_allowed: float
+) -> float:
+    seconds, nanos = stamp.seconds, stamp.nanos
+    time = seconds + nanos / 1e9
+    if seconds < 0 or not 0 <= nanos < 1_000_000_000:
+        return check_timestamp(violations, f"series[{position}].points[{index}].time", stamp)
+    if time > latest_allowed:
+        violations.add(f"series[{position}].points[{index}].time", f"must not be more than {MAX_FUTURE:g}s after the server's time")
+    return time
 
 
 def check_get_statistics(violations: Violations, request: metrics_pb2.GetStatisticsRequest, now: float) -> StatisticsQuery | None:
