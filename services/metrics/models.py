@@ -13,6 +13,7 @@ metadata = sa.MetaData()
 
 PROJECT_LENGTH = 64
 METRIC_LENGTH = 255
+DIMENSION_LENGTH = 255
 
 series = sa.Table(
     "metrics_series",
@@ -28,6 +29,22 @@ series = sa.Table(
     # Ids are never reused (SQLite would reuse the highest after a delete), so that an id another
     # replica cached before retention deleted its series never names a different series.
     sqlite_autoincrement=True,
+)
+
+# Each dimension of each series, so that the series a query's dimensions name are found by the database
+# (through the pair index) rather than by reading every series of the metric.
+series_dimensions = sa.Table(
+    "metrics_series_dimensions",
+    metadata,
+    sa.Column(
+        "series_id",
+        sa.Integer,
+        sa.ForeignKey("metrics_series.id", name="fk_metrics_series_dimensions_series", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(DIMENSION_LENGTH), primary_key=True),
+    sa.Column("value", sa.String(DIMENSION_LENGTH), nullable=False),
+    sa.Index("ix_metrics_series_dimensions_pair", "key", "value", "series_id"),
 )
 
 points = sa.Table(

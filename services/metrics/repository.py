@@ -27,9 +27,8 @@ from services.metrics.domain import (
     StatisticsQuery,
     Summary,
     dimensions_from_key,
-    dimensions_match,
 )
-from services.metrics.models import points, series
+from services.metrics.models import points, series, series_dimensions
 
 SERIES_PER_QUERY = 500
 """Series ids one statement names (SQLite allows 32766 parameters; an IN list this long stays cheap to plan)."""
@@ -97,7 +96,7 @@ class MetricsRepository:
         missing = sorted((key for key in keys if key not in ids), key=lambda k: (k.metric, k.dimensions_key))
         # Another writer may create the same series at the same time: the unique key decides, and both read its id.
         session.execute(
-            self._insert_ignoring_duplicates(series),
+            self._insert_ignoring_duplicates(series, ["project", "metric", "dimensions_key"]),
             [{"project": self._project, "metric": key.metric, "dimensions_key": key.dimensions_key} for key in missing],
         )
         by_metric: dict[str, list[str]] = defaultdict(list)
@@ -111,14 +110,17 @@ class MetricsRepository:
                 )
                 found.update(((metric, row.dimensions_key), row.id) for row in session.execute(query))
         created = {key: found[(key.metric, key.dimensions_key)] for key in missing}
+        pairs = [{"series_id": id_, "key": name, "value": value} for key, id_ in created.items() for name, value in key.dimensions]
+        if pairs:
+            session.execute(self._insert_ignoring_duplicates(series_dimensions, ["series_id", "key"]), pairs)
         with self._ids_lock:
             self._ids.update(created)
         ids.update(created)
         return ids
 
-    def _insert_ignoring_duplicates(self, table: sa.Table) -> Any:
+    def _insert_ignoring_duplicates(self, table: sa.Table, unique_columns: list[str]) -> Any:
         dialect_insert = sqlite.insert if self._database.is_sqlite else postgresql.insert
-        return dialect_insert(table).on_conflict_do_nothing(index_elements=["project", "metric", "dimensions_key"])
+        return dialect_insert(table).on_conflict_do_nothing(index_elements=unique_columns)
 
     def _forget_ids(self) -> None:
         with self._ids_lock:
@@ -129,22 +131,13 @@ class MetricsRepository:
     def statistics(self, query: StatisticsQuery) -> list[Bucket]:
         """Every non-empty period of [query.start, query.end): its start and the summary of its points, oldest first.
 
-        The points of every series whose dimensions include the query's are aggregated together.
+        The points of every series whose dimensions include the query's are aggregated
+        together, in one statement: the series are found through the dimension pair index.
         """
-        series_ids = self._matching_series(query.metric, dict(query.dimensions))
-        buckets: dict[int, Summary] = {}
-        for chunk in _chunks(series_ids, SERIES_PER_QUERY):
-            for index, summary in self._bucket_summaries(chunk, query):
-                buckets[index] = buckets[index].merge(summary) if index in buckets else summary
-        return [(index * query.period, buckets[index]) for index in sorted(buckets)]
-
-    def _matching_series(self, metric: str, dimensions: dict[str, str]) -> list[int]:
-        query = sa.select(series.c.id, series.c.dimensions_key).where(series.c.project == self._project, series.c.metric == metric)
-        with self._database.reader() as session:
-            rows = session.execute(query.order_by(series.c.id)).all()
-        return [row.id for row in rows if dimensions_match(dict(dimensions_from_key(row.dimensions_key)), dimensions)]
-
-    def _bucket_summaries(self, series_ids: Sequence[int], query: StatisticsQuery) -> list[tuple[int, Summary]]:
+        matching = sa.select(series.c.id).where(series.c.project == self._project, series.c.metric == query.metric)
+        for key, value in query.dimensions:
+            with_pair = sa.select(series_dimensions.c.series_id).where(series_dimensions.c.key == key, series_dimensions.c.value == value)
+            matching = matching.where(series.c.id.in_(with_pair))
         ratio = points.c.time / sa.literal(query.period, sa.Float)
         # floor(time / period): SQLite may lack floor(), but CAST truncates, which is floor for the times stored (>= 0).
         bucket = sa.cast(ratio, sa.Integer) if self._database.is_sqlite else sa.func.floor(ratio)
@@ -156,14 +149,15 @@ class MetricsRepository:
                 sa.func.min(points.c.value).label("minimum"),
                 sa.func.max(points.c.value).label("maximum"),
             )
-            .where(points.c.series_id.in_(series_ids), points.c.time >= query.start, points.c.time < query.end)
+            .where(points.c.series_id.in_(matching), points.c.time >= query.start, points.c.time < query.end)
             # NOTE: grouped by the output column's name: PostgreSQL does not see `floor(time / $1)` in the
             # select list and `floor(time / $2)` in GROUP BY as one expression.
             .group_by(sa.text("bucket"))
+            .order_by(sa.text("bucket"))
         )
         with self._database.reader() as session:
             rows = session.execute(statement).all()
-        return [(int(row.bucket), Summary(row.count, row.total, row.minimum, row.maximum)) for row in rows]
+        return [(int(row.bucket) * query.period, Summary(row.count, row.total, row.minimum, row.maximum)) for row in rows]
 
     def list_series(self, metric: str | None, after: tuple[str, str] | None, limit: int) -> list[SeriesDescriptor]:
         """Series ordered by metric, then canonical dimensions key; those after `after` (metric, key), at most `limit`."""
