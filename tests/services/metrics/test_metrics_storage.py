@@ -183,7 +183,7 @@ def test_the_id_of_a_pruned_series_is_never_given_to_another(database, repositor
         assert session.scalar(sa.select(series.c.id)) != pruned_id
 
 
-def test_upgrading_from_the_first_schema_keeps_series_and_points(database_url):
+def test_upgrading_from_the_first_schema_keeps_series_and_points_and_indexes_their_dimensions(database_url):
     from alembic import command
 
     from autoscale.database import alembic_config
@@ -193,12 +193,15 @@ def test_upgrading_from_the_first_schema_keeps_series_and_points(database_url):
         with database.engine.begin() as connection:
             command.upgrade(alembic_config(MIGRATIONS_DIR, "metrics", connection), "metrics_0001")
             connection.execute(sa.text(
-                "INSERT INTO metrics_series (project, metric, dimensions_key, last_point_time) VALUES ('default', 'cpu', '{}', 5)"
+                "INSERT INTO metrics_series (project, metric, dimensions_key, last_point_time) "
+                "VALUES ('default', 'cpu', '{\"group\":\"web\"}', 5)"
             ))
             connection.execute(sa.text("INSERT INTO metrics_points (series_id, time, value) SELECT id, 5, 1.5 FROM metrics_series"))
         database.migrate(MIGRATIONS_DIR, "metrics")
         assert schema_differences(database, metadata) == []
-        listed = MetricsRepository(database, "default").list_series(None, None, 10)
-        assert [(d.key, d.last_point_time) for d in listed] == [(SeriesKey("cpu"), 5.0)]
+        repository = MetricsRepository(database, "default")
+        listed = repository.list_series(None, None, 10)
+        assert [(d.key, d.last_point_time) for d in listed] == [(SeriesKey.of("cpu", {"group": "web"}), 5.0)]
+        assert _values(repository, _query(dimensions={"group": "web"})) == [(0.0, 1.5, 1)]
     finally:
         database.dispose()
