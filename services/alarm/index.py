@@ -1,4 +1,9 @@
-"""The alarms of this process in memory, by metric, so that arriving samples find their alarms at once.
+"""The alarms of this process in memory, so that arriving samples find their alarms at once.
+
+Each alarm is filed under its metric and one of its rule's dimension pairs (its
+anchor; none when the rule has no dimensions), so a series is checked only
+against alarms that share its metric and one of its pairs, however many alarms
+watch other series of the same metric.
 
 The index is a cache of the repository: loaded whole on start and by every sweep
 (so that changes made through another replica arrive within a sweep), and kept
@@ -20,14 +25,14 @@ class AlarmIndex:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._alarms: dict[str, Alarm] = {}
-        self._by_metric: dict[str, set[str]] = {}
+        self._by_anchor: dict[tuple[str, tuple[str, str] | None], set[str]] = {}
 
     def replace_all(self, alarms: Iterable[Alarm]) -> None:
         """Forget every alarm and hold these; evaluation times known here are kept."""
         with self._lock:
             evaluated = {alarm_id: alarm.evaluate_time for alarm_id, alarm in self._alarms.items()}
             self._alarms = {}
-            self._by_metric = {}
+            self._by_anchor = {}
             for alarm in alarms:
                 known = evaluated.get(alarm.id)
                 if known is not None and (alarm.evaluate_time is None or known > alarm.evaluate_time):
@@ -58,7 +63,10 @@ class AlarmIndex:
     def watching(self, metric: str, dimensions: dict[str, str]) -> list[str]:
         """Ids of the enabled alarms whose rule counts points of this series."""
         with self._lock:
-            candidates = [self._alarms[alarm_id] for alarm_id in self._by_metric.get(metric, ())]
+            candidate_ids = set(self._by_anchor.get((metric, None), ()))
+            for pair in dimensions.items():
+                candidate_ids.update(self._by_anchor.get((metric, pair), ()))
+            candidates = [self._alarms[alarm_id] for alarm_id in candidate_ids]
         return [alarm.id for alarm in candidates if not alarm.disabled and alarm.rule.matches_series(metric, dimensions)]
 
     def note_evaluated(self, alarm_id: str, time: float) -> None:
@@ -74,14 +82,21 @@ class AlarmIndex:
 
     def _add(self, alarm: Alarm) -> None:
         self._alarms[alarm.id] = alarm
-        self._by_metric.setdefault(alarm.rule.metric, set()).add(alarm.id)
+        self._by_anchor.setdefault(_anchor(alarm), set()).add(alarm.id)
 
     def _remove(self, alarm_id: str) -> None:
         alarm = self._alarms.pop(alarm_id, None)
         if alarm is None:
             return
-        watchers = self._by_metric.get(alarm.rule.metric)
-        if watchers is not None:
-            watchers.discard(alarm_id)
-            if not watchers:
-                del self._by_metric[alarm.rule.metric]
+        anchor = _anchor(alarm)
+        filed = self._by_anchor.get(anchor)
+        if filed is not None:
+            filed.discard(alarm_id)
+            if not filed:
+                del self._by_anchor[anchor]
+
+
+def _anchor(alarm: Alarm) -> tuple[str, tuple[str, str] | None]:
+    """Where an alarm is filed: its metric and its rule's first dimension pair (a series must have every pair)."""
+    dimensions = alarm.rule.dimensions
+    return alarm.rule.metric, dimensions[0] if dimensions else None

@@ -1,0 +1,48 @@
+"""The in-memory index finds the alarms that watch a series, and only those."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from services.alarm.domain import Alarm, ComparisonOperator, Statistic, ThresholdRule
+from services.alarm.index import AlarmIndex
+
+
+def alarm(alarm_id: str, metric: str = "cpu", **dimensions: str) -> Alarm:
+    rule = ThresholdRule(metric, tuple(sorted(dimensions.items())), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 1.0, 60.0, 1)
+    return Alarm(id=alarm_id, rule=rule)
+
+
+def test_a_series_matches_alarms_whose_dimensions_it_includes():
+    index = AlarmIndex()
+    index.replace_all([alarm("all"), alarm("web", group="web"), alarm("web-i1", group="web", instance="i-1"), alarm("db", group="db"),
+                       alarm("mem", "mem", group="web")])
+    assert sorted(index.watching("cpu", {"group": "web", "instance": "i-1"})) == ["all", "web", "web-i1"]
+    assert sorted(index.watching("cpu", {"group": "web", "instance": "i-2"})) == ["all", "web"]
+    assert sorted(index.watching("cpu", {"instance": "i-1"})) == ["all"]
+    assert index.watching("disk", {"group": "web"}) == []
+
+
+def test_disabled_and_removed_alarms_watch_nothing():
+    index = AlarmIndex()
+    index.put(replace(alarm("off", group="web"), disabled=True))
+    index.put(alarm("gone", group="web"))
+    index.remove("gone")
+    assert index.watching("cpu", {"group": "web"}) == []
+    assert index.ids() == []
+
+
+def test_putting_a_changed_alarm_refiles_it_under_its_new_rule():
+    index = AlarmIndex()
+    index.put(alarm("a", group="web"))
+    index.put(alarm("a", "mem", group="db"))
+    assert index.watching("cpu", {"group": "web"}) == []
+    assert index.watching("mem", {"group": "db"}) == ["a"]
+
+
+def test_reloading_keeps_the_evaluation_times_known_in_memory():
+    index = AlarmIndex()
+    index.put(alarm("a"))
+    index.note_evaluated("a", 50.0)
+    index.replace_all([alarm("a")])
+    assert index.get("a").evaluate_time == 50.0
