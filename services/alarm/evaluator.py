@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Protocol
 
 from opentelemetry.context import Context
@@ -27,6 +28,9 @@ from services.alarm.repository import AlarmRepository
 
 log = logging.getLogger(__name__)
 
+SWEEP_CHUNK = 500
+"""Alarms the sweep asks the statistics of in one call."""
+
 STATISTICS_FAILURE_LOG_INTERVAL = 30.0
 """Seconds between two warnings that the metrics service cannot be asked (one per outage, not one per alarm)."""
 
@@ -36,6 +40,9 @@ class StatisticsSource(Protocol):
 
     def datapoints(self, rule: ThresholdRule, start: float, end: float) -> list[Datapoint]:
         """The rule's statistic per period in [start, end); PeerError when it cannot be had."""
+
+    def batch_datapoints(self, windows: Sequence[tuple[ThresholdRule, float, float]]) -> list[list[Datapoint]]:
+        """`datapoints` of each (rule, start, end), in order; PeerError when they cannot be had."""
 
 
 class Dispatch(Protocol):
@@ -146,13 +153,37 @@ class AlarmEvaluator:
             except PeerError as error:
                 self._log_statistics_failure(alarm_id, error)
                 return None
-            result = evaluate_threshold_rule(alarm.rule, alarm.state, datapoints, now)
-            self._index.note_evaluated(alarm_id, now)
-            if result.state is not alarm.state:
-                self._transition(alarm, result, now)
-            elif alarm.repeat_actions and alarm.actions_for(alarm.state):
-                self._repeat(alarm, result, now)
-            return result
+            return self._apply(alarm, datapoints, now)
+
+    def evaluate_many(self, alarm_ids: Sequence[str]) -> int:
+        """Evaluate these alarms with one statistics call per SWEEP_CHUNK of them (the sweep); returns how many were evaluated."""
+        alarms = [alarm for alarm in map(self._index.get, alarm_ids) if alarm is not None and not alarm.disabled]
+        evaluated = 0
+        for begin in range(0, len(alarms), SWEEP_CHUNK):
+            chunk = alarms[begin : begin + SWEEP_CHUNK]
+            now = self._clock()
+            try:
+                answers = self._statistics.batch_datapoints([(alarm.rule, *query_window(alarm.rule, now)) for alarm in chunk])
+            except PeerError as error:
+                self._log_statistics_failure(chunk[0].id, error)
+                continue
+            for alarm, datapoints in zip(chunk, answers, strict=True):
+                try:
+                    self._apply(alarm, datapoints, now)
+                except Exception:
+                    log.exception("evaluating %s failed", alarm_name(alarm.id))
+                evaluated += 1
+        return evaluated
+
+    def _apply(self, alarm: Alarm, datapoints: list[Datapoint], now: float) -> Evaluation:
+        """Decide the alarm's state from its datapoints; record a transition and dispatch the actions due."""
+        result = evaluate_threshold_rule(alarm.rule, alarm.state, datapoints, now)
+        self._index.note_evaluated(alarm.id, now)
+        if result.state is not alarm.state:
+            self._transition(alarm, result, now)
+        elif alarm.repeat_actions and alarm.actions_for(alarm.state):
+            self._repeat(alarm, result, now)
+        return result
 
     def force_state(self, alarm_id: str, state: AlarmState, reason: str) -> Alarm:
         """An operator's SetAlarmState: move the alarm into `state` and run that state's actions; NotFound if there is none."""

@@ -46,8 +46,7 @@ def build(context: BuildContext) -> ServiceRegistration:
     def sweep() -> None:
         # Reloading picks up alarms changed through other replicas; evaluating all notices missing data.
         index.replace_all(repository.list_alarms())
-        for alarm_id in index.ids():
-            evaluator.submit(alarm_id)
+        evaluator.evaluate_many(index.ids())
 
     servicer = AlarmServicer(repository, index, evaluator, context.clock)
     return ServiceRegistration(

@@ -159,6 +159,57 @@ class MetricsRepository:
             rows = session.execute(statement).all()
         return [(int(row.bucket) * query.period, Summary(row.count, row.total, row.minimum, row.maximum)) for row in rows]
 
+    def batch_statistics(self, queries: Sequence[StatisticsQuery]) -> list[list[Bucket]]:
+        """The answer of `statistics` for each query, in order.
+
+        Queries over the same metric and window share one pass over the points: the
+        summary of each series per period, merged per query from the series its
+        dimensions match (found with an inverted index of the series' dimension pairs).
+        """
+        answers: list[list[Bucket]] = [[] for _ in queries]
+        groups: dict[tuple[str, float, float, float], list[int]] = defaultdict(list)
+        for position, query in enumerate(queries):
+            groups[(query.metric, query.period, query.start, query.end)].append(position)
+        for members in groups.values():
+            if len(members) == 1:
+                answers[members[0]] = self.statistics(queries[members[0]])
+                continue
+            summaries, series_with_pair = self._series_summaries(queries[members[0]])
+            for position in members:
+                answers[position] = _merged(summaries, series_with_pair, queries[position].dimensions, queries[position].period)
+        return answers
+
+    def _series_summaries(
+        self, query: StatisticsQuery
+    ) -> tuple[dict[int, dict[int, Summary]], dict[tuple[str, str], set[int]]]:
+        """Per series of the query's metric with points in its window: the summary of each period; and the series of each pair."""
+        of_metric = sa.select(series.c.id).where(series.c.project == self._project, series.c.metric == query.metric)
+        ratio = points.c.time / sa.literal(query.period, sa.Float)
+        bucket = sa.cast(ratio, sa.Integer) if self._database.is_sqlite else sa.func.floor(ratio)
+        per_series = (
+            sa.select(
+                points.c.series_id,
+                bucket.label("bucket"),
+                sa.func.count().label("count"),
+                sa.func.sum(points.c.value).label("total"),
+                sa.func.min(points.c.value).label("minimum"),
+                sa.func.max(points.c.value).label("maximum"),
+            )
+            .where(points.c.series_id.in_(of_metric), points.c.time >= query.start, points.c.time < query.end)
+            .group_by(points.c.series_id, sa.text("bucket"))
+        )
+        pairs = sa.select(series_dimensions).where(series_dimensions.c.series_id.in_(of_metric))
+        summaries: dict[int, dict[int, Summary]] = defaultdict(dict)
+        series_with_pair: dict[tuple[str, str], set[int]] = defaultdict(set)
+        # One read transaction: the summaries and the pairs are of the same moment.
+        with self._database.reader() as session:
+            for row in session.execute(per_series):
+                summaries[row.series_id][int(row.bucket)] = Summary(row.count, row.total, row.minimum, row.maximum)
+            for row in session.execute(pairs):
+                if row.series_id in summaries:
+                    series_with_pair[(row.key, row.value)].add(row.series_id)
+        return summaries, series_with_pair
+
     def list_series(self, metric: str | None, after: tuple[str, str] | None, limit: int) -> list[SeriesDescriptor]:
         """Series ordered by metric, then canonical dimensions key; those after `after` (metric, key), at most `limit`."""
         metric_column, key_column = self._bytewise(series.c.metric), self._bytewise(series.c.dimensions_key)
@@ -211,3 +262,20 @@ class MetricsRepository:
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for begin in range(0, len(items), size):
         yield items[begin : begin + size]
+
+
+def _merged(
+    summaries: dict[int, dict[int, Summary]],
+    series_with_pair: dict[tuple[str, str], set[int]],
+    dimensions: tuple[tuple[str, str], ...],
+    period: float,
+) -> list[Bucket]:
+    """The buckets of the series whose dimensions include `dimensions`, merged per period, oldest first."""
+    matching = set(summaries)
+    for pair in dimensions:
+        matching &= series_with_pair.get(pair, set())
+    buckets: dict[int, Summary] = {}
+    for series_id in matching:
+        for index, summary in summaries[series_id].items():
+            buckets[index] = buckets[index].merge(summary) if index in buckets else summary
+    return [(index * period, buckets[index]) for index in sorted(buckets)]

@@ -25,6 +25,8 @@ MAX_FUTURE = 3600.0
 """Seconds a point's time may lie ahead of the server's clock (clock skew, not a typo of the year)."""
 MAX_PERIODS = 100_000
 """Periods one GetStatistics may span, so that an answer stays bounded."""
+MAX_BATCH_QUERIES = 1000
+"""Queries one BatchGetStatistics may ask."""
 DEFAULT_WINDOW = 86400.0
 """Seconds before end_time an unset start_time means."""
 
@@ -126,25 +128,36 @@ def _check_point_time(
     return time
 
 
-def check_get_statistics(violations: Violations, request: metrics_pb2.GetStatisticsRequest, now: float) -> StatisticsQuery | None:
-    """The query a GetStatistics request asks; None (with the violations recorded) when it breaks a rule."""
+def check_get_statistics(
+    violations: Violations, request: metrics_pb2.GetStatisticsRequest, now: float, prefix: str = ""
+) -> StatisticsQuery | None:
+    """The query a GetStatistics request asks; None (with the violations recorded) when it breaks a rule.
+
+    `prefix` is prepended to every field path (e.g. `requests[3].` in a batch).
+    """
     before = len(violations.items)
-    check_metric(violations, "metric", request.metric)
-    check_dimensions(violations, "dimensions", request.dimensions)
-    check_enum(violations, "statistic", request.statistic, common_pb2.Statistic)
+    check_metric(violations, f"{prefix}metric", request.metric)
+    check_dimensions(violations, f"{prefix}dimensions", request.dimensions)
+    check_enum(violations, f"{prefix}statistic", request.statistic, common_pb2.Statistic)
     period = 0.0
     if not request.HasField("period"):
-        violations.add("period", "is required; a duration such as 60s")
+        violations.add(f"{prefix}period", "is required; a duration such as 60s")
     else:
-        period = check_duration(violations, "period", request.period, allow_zero=False)
+        period = check_duration(violations, f"{prefix}period", request.period, allow_zero=False)
     before_window = len(violations.items)
-    end = check_timestamp(violations, "end_time", request.end_time) if request.HasField("end_time") else now
-    start = check_timestamp(violations, "start_time", request.start_time) if request.HasField("start_time") else end - DEFAULT_WINDOW
+    end = check_timestamp(violations, f"{prefix}end_time", request.end_time) if request.HasField("end_time") else now
+    start = (
+        check_timestamp(violations, f"{prefix}start_time", request.start_time) if request.HasField("start_time") else end - DEFAULT_WINDOW
+    )
     # The window's own rules only mean something between valid times.
-    window_valid = len(violations.items) == before_window and violations.check(start < end, "start_time", "must be before end_time")
+    window_valid = len(violations.items) == before_window and violations.check(
+        start < end, f"{prefix}start_time", "must be before end_time"
+    )
     if window_valid and period > 0:
         periods = period_count(start, end, period)
-        violations.check(periods <= MAX_PERIODS, "period", f"must cut the window into at most {MAX_PERIODS} periods, got {periods}")
+        violations.check(
+            periods <= MAX_PERIODS, f"{prefix}period", f"must cut the window into at most {MAX_PERIODS} periods, got {periods}"
+        )
     if len(violations.items) > before:
         return None
     return StatisticsQuery(
@@ -155,6 +168,15 @@ def check_get_statistics(violations: Violations, request: metrics_pb2.GetStatist
         start=start,
         end=end,
     )
+
+
+def check_batch_get_statistics(
+    violations: Violations, request: metrics_pb2.BatchGetStatisticsRequest, now: float
+) -> list[StatisticsQuery | None]:
+    """The queries of a BatchGetStatistics, each checked as GetStatistics would be."""
+    count = len(request.requests)
+    violations.check(count <= MAX_BATCH_QUERIES, "requests", f"must hold at most {MAX_BATCH_QUERIES} queries, got {count}")
+    return [check_get_statistics(violations, query, now, f"requests[{position}].") for position, query in enumerate(request.requests)]
 
 
 def check_metric_filter(violations: Violations, metric: str) -> str | None:

@@ -12,8 +12,9 @@ from autoscale.timeutil import Clock
 from autoscale.v1 import metrics_pb2, metrics_pb2_grpc
 from autoscale.validation import Violations
 from services.metrics import messages, rules
+from services.metrics.domain import StatisticsQuery
 from services.metrics.notifier import AlarmNotifier
-from services.metrics.repository import MetricsRepository
+from services.metrics.repository import Bucket, MetricsRepository
 
 
 class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
@@ -38,11 +39,16 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         query = rules.check_get_statistics(violations, request, self._clock())
         violations.raise_if_any()
         assert query is not None
-        datapoints = [
-            messages.datapoint_to_message(start, summary.value(query.statistic), summary.count)
-            for start, summary in self._repository.statistics(query)
-        ]
-        return metrics_pb2.GetStatisticsResponse(datapoints=datapoints)
+        return _statistics_response(query, self._repository.statistics(query))
+
+    def BatchGetStatistics(self, request: metrics_pb2.BatchGetStatisticsRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        queries = rules.check_batch_get_statistics(violations, request, self._clock())
+        violations.raise_if_any()
+        answers = self._repository.batch_statistics([query for query in queries if query is not None])
+        return metrics_pb2.BatchGetStatisticsResponse(
+            responses=[_statistics_response(query, buckets) for query, buckets in zip(queries, answers, strict=True)]
+        )
 
     def ListMetrics(self, request: metrics_pb2.ListMetricsRequest, context: grpc.ServicerContext) -> Any:
         violations = Violations()
@@ -61,3 +67,10 @@ def _after_series(after: Any) -> tuple[str, str] | None:
     if not (isinstance(after, list) and len(after) == 2 and all(isinstance(part, str) for part in after)):
         raise bad_page_token()
     return after[0], after[1]
+
+
+def _statistics_response(query: StatisticsQuery | None, buckets: list[Bucket]) -> metrics_pb2.GetStatisticsResponse:
+    assert query is not None
+    return metrics_pb2.GetStatisticsResponse(
+        datapoints=[messages.datapoint_to_message(start, summary.value(query.statistic), summary.count) for start, summary in buckets]
+    )

@@ -20,6 +20,8 @@ class FakeMetricsService(metrics_pb2_grpc.MetricsServiceServicer):
         """Metric -> values of consecutive periods, the newest (the current period) last."""
         self.requests: list[metrics_pb2.GetStatisticsRequest] = []
         self.failure: grpc.StatusCode | None = None
+        self.batches = 0
+        """How many BatchGetStatistics calls arrived (the sweep's)."""
 
     def registration(self, _context: BuildContext) -> ServiceRegistration:
         return ServiceRegistration(
@@ -38,6 +40,11 @@ class FakeMetricsService(metrics_pb2_grpc.MetricsServiceServicer):
             metrics_pb2.Datapoint(start_time=to_timestamp(newest - (len(values) - 1 - i) * period), value=v, sample_count=1)
             for i, v in enumerate(values)
         ])
+
+
+    def BatchGetStatistics(self, request: metrics_pb2.BatchGetStatisticsRequest, context: grpc.ServicerContext) -> Any:
+        self.batches += 1
+        return metrics_pb2.BatchGetStatisticsResponse(responses=[self.GetStatistics(query, context) for query in request.requests])
 
 
 class FakePolicyService(policy_pb2_grpc.PolicyServiceServicer):

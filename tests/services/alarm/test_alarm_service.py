@@ -232,6 +232,7 @@ def test_the_sweep_notices_missing_data(sqlite_url):
         mesh.metrics.values["cpu_util"] = []
         wait_for(lambda: mesh.get().state == INSUFFICIENT)
         assert mesh.get().evaluate_time.seconds > 0
+        assert mesh.metrics.batches > 0
 
 
 def test_update_with_a_mask_changes_only_the_named_rule_field_and_records_it(mesh):

@@ -149,6 +149,39 @@ def test_get_statistics_rejects_bad_queries_naming_the_field(mesh, fields, viola
     assert [v.field for v in field_violations(error)] == violations
 
 
+def test_batch_get_statistics_answers_each_query_as_get_statistics_would_in_order(mesh):
+    base = 1_699_999_980.0
+    mesh.put(
+        _series("cpu", {"group": "web", "instance": "i-1"}, (10.0, base + 1), (70.0, base + 61)),
+        _series("cpu", {"group": "web", "instance": "i-2"}, (50.0, base + 2)),
+        _series("cpu", {"group": "api", "instance": "i-3"}, (99.0, base + 3)),
+        _series("mem", {"group": "web"}, (5.0, base + 4)),
+    )
+    window = {"start_time": _at(base), "end_time": _at(base + 120), "period": MINUTE}
+    queries = [
+        {"metric": "cpu", "statistic": AVERAGE, "dimensions": {"group": "web"}, **window},
+        {"metric": "cpu", "statistic": common_pb2.STATISTIC_MAXIMUM, "dimensions": {"instance": "i-3"}, **window},
+        {"metric": "mem", "statistic": SAMPLE_COUNT, **window},
+        {"metric": "cpu", "statistic": common_pb2.STATISTIC_SUM, **window},
+        {"metric": "cpu", "statistic": AVERAGE, "dimensions": {"group": "db"}, **window},
+    ]
+    request = metrics_pb2.BatchGetStatisticsRequest(requests=[metrics_pb2.GetStatisticsRequest(**q) for q in queries])
+    answers = mesh.metrics.BatchGetStatistics(request, timeout=5).responses
+    assert [[(d.start_time.seconds, d.value, d.sample_count) for d in a.datapoints] for a in answers] == [
+        mesh.statistics(**q) for q in queries
+    ]
+    assert [[d.value for d in a.datapoints] for a in answers][:2] == [[30.0, 70.0], [99.0]]
+
+
+def test_batch_get_statistics_names_the_bad_query(mesh):
+    request = metrics_pb2.BatchGetStatisticsRequest(requests=[
+        metrics_pb2.GetStatisticsRequest(metric="cpu", statistic=AVERAGE, period=MINUTE),
+        metrics_pb2.GetStatisticsRequest(metric="cpu", statistic=AVERAGE),
+    ])
+    error = _failure(mesh.metrics.BatchGetStatistics, request)
+    assert [v.field for v in field_violations(error)] == ["requests[1].period"]
+
+
 @pytest.mark.parametrize(("page_size", "page_token", "field"), [(-1, "", "page_size"), (0, "not a token", "page_token")])
 def test_list_metrics_rejects_bad_pages(mesh, page_size, page_token, field):
     error = _failure(mesh.metrics.ListMetrics, metrics_pb2.ListMetricsRequest(page_size=page_size, page_token=page_token))

@@ -1,0 +1,97 @@
+"""The evaluator without a server: statistics from a fake, alarms in a real SQLite file."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from autoscale.database import Database
+from autoscale.errors import PeerError
+from services.alarm import evaluator as evaluator_module
+from services.alarm.action_runners import ActionRequest
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, ThresholdRule
+from services.alarm.evaluation import Datapoint, bucket_start
+from services.alarm.evaluator import AlarmEvaluator
+from services.alarm.index import AlarmIndex
+from services.alarm.repository import AlarmRepository
+from services.alarm.server import MIGRATIONS_DIR
+
+NOW = 1_700_000_030.0
+
+
+class FakeStatistics:
+    """Answers each rule's metric with the value the test set, in the current period."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, float] = {}
+        self.batch_sizes: list[int] = []
+        self.failing = False
+
+    def datapoints(self, rule, start, end):  # type: ignore[no-untyped-def]
+        if self.failing:
+            raise PeerError(grpc.StatusCode.UNAVAILABLE, "down")
+        value = self.values.get(rule.metric)
+        return [] if value is None else [Datapoint(bucket_start(NOW, rule.period), value, 1)]
+
+    def batch_datapoints(self, windows):  # type: ignore[no-untyped-def]
+        self.batch_sizes.append(len(windows))
+        return [self.datapoints(rule, start, end) for rule, start, end in windows]
+
+
+class RecordingDispatch:
+    def __init__(self) -> None:
+        self.actions: list[ActionRequest] = []
+
+    def dispatch(self, action: ActionRequest) -> None:
+        self.actions.append(action)
+
+
+@pytest.fixture
+def parts(sqlite_url):
+    database = Database(sqlite_url)
+    database.migrate(MIGRATIONS_DIR, "alarm")
+    repository = AlarmRepository(database, "default")
+    index, statistics, dispatch = AlarmIndex(), FakeStatistics(), RecordingDispatch()
+    evaluator = AlarmEvaluator(index, repository, statistics, dispatch, lambda: NOW)
+    yield evaluator, repository, index, statistics, dispatch
+    database.dispose()
+
+
+def _add(repository: AlarmRepository, index: AlarmIndex, alarm_id: str, metric: str = "cpu") -> None:
+    rule = ThresholdRule(metric, (), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 80.0, 60.0, 1)
+    alarm = Alarm(id=alarm_id, rule=rule, alarm_actions=("policies/up",), create_time=1.0, state_time=1.0)
+    repository.create_alarm(alarm, HistoryEntry(alarm_id, 1.0, HistoryType.CREATION, "created"))
+    index.put(alarm)
+
+
+def test_the_sweep_asks_statistics_in_chunks_and_evaluates_every_alarm(parts, monkeypatch):
+    evaluator, repository, index, statistics, dispatch = parts
+    monkeypatch.setattr(evaluator_module, "SWEEP_CHUNK", 2)
+    for n in range(5):
+        _add(repository, index, f"a{n}")
+    statistics.values["cpu"] = 95.0
+    assert evaluator.evaluate_many(index.ids()) == 5
+    assert statistics.batch_sizes == [2, 2, 1]
+    assert {repository.get_alarm(f"a{n}").state for n in range(5)} == {AlarmState.ALARM}
+    assert sorted(a.alarm.id for a in dispatch.actions) == [f"a{n}" for n in range(5)]
+
+
+def test_an_unreachable_metrics_service_leaves_states_and_dispatches_nothing(parts):
+    evaluator, repository, index, statistics, dispatch = parts
+    _add(repository, index, "a")
+    statistics.failing = True
+    assert evaluator.evaluate_many(["a"]) == 0
+    assert evaluator.evaluate("a") is None
+    assert repository.get_alarm("a").state is AlarmState.INSUFFICIENT_DATA and dispatch.actions == []
+
+
+def test_a_state_changed_meanwhile_wins_over_a_stale_evaluation(parts):
+    evaluator, repository, index, statistics, dispatch = parts
+    _add(repository, index, "a")
+    # Another replica (or an operator) moved the alarm; this index still holds INSUFFICIENT_DATA.
+    repository.change_state("a", None, AlarmState.OK, "elsewhere", NOW - 1)
+    statistics.values["cpu"] = 95.0
+    evaluator.evaluate("a")
+    assert repository.get_alarm("a").state is AlarmState.OK
+    assert dispatch.actions == []
+    assert index.get("a").state is AlarmState.OK
