@@ -111,32 +111,43 @@ class AlarmEvaluator:
         with self._condition:
             return len(self._pending) + len(self._running)
 
-    def _take(self) -> tuple[str, Context | None] | None:
+    def _take(self) -> list[tuple[str, Context | None]] | None:
+        """Up to SWEEP_CHUNK queued alarms that no other thread is evaluating (None when stopping)."""
         with self._condition:
             while not self._stopping:
-                alarm_id = next((a for a in self._pending if a not in self._running), None)
-                if alarm_id is not None:
-                    self._running.add(alarm_id)
-                    return alarm_id, self._pending.pop(alarm_id)
+                taken = []
+                for alarm_id in self._pending:
+                    if alarm_id not in self._running:
+                        taken.append(alarm_id)
+                        if len(taken) == SWEEP_CHUNK:
+                            break
+                if taken:
+                    self._running.update(taken)
+                    return [(alarm_id, self._pending.pop(alarm_id)) for alarm_id in taken]
                 self._condition.wait()
             return None
 
-    def _done(self, alarm_id: str) -> None:
+    def _done(self, alarm_ids: list[str]) -> None:
         with self._condition:
-            self._running.discard(alarm_id)
-            if alarm_id in self._pending:
+            self._running.difference_update(alarm_ids)
+            if any(alarm_id in self._pending for alarm_id in alarm_ids):
                 self._condition.notify()
 
     def _work(self) -> None:
+        # NOTE: under load, samples queue many alarms at once; one statistics call for all of them costs
+        # far less than a call each, so a thread takes what is queued (up to SWEEP_CHUNK) together.
         while (taken := self._take()) is not None:
-            alarm_id, trace_context = taken
+            alarm_ids = [alarm_id for alarm_id, _ in taken]
             try:
-                with telemetry.attached(trace_context):
-                    self.evaluate(alarm_id)
+                if len(taken) == 1:
+                    with telemetry.attached(taken[0][1]):
+                        self.evaluate(alarm_ids[0])
+                else:
+                    self.evaluate_many(alarm_ids, [trace_context for _, trace_context in taken])
             except Exception:
-                log.exception("evaluating %s failed", alarm_name(alarm_id))
+                log.exception("evaluating %s failed", ", ".join(alarm_name(alarm_id) for alarm_id in alarm_ids[:5]))
             finally:
-                self._done(alarm_id)
+                self._done(alarm_ids)
 
     # Evaluation
 
@@ -155,21 +166,29 @@ class AlarmEvaluator:
                 return None
             return self._apply(alarm, datapoints, now)
 
-    def evaluate_many(self, alarm_ids: Sequence[str]) -> int:
-        """Evaluate these alarms with one statistics call per SWEEP_CHUNK of them (the sweep); returns how many were evaluated."""
+    def evaluate_many(self, alarm_ids: Sequence[str], trace_contexts: Sequence[Context | None] | None = None) -> int:
+        """Evaluate these alarms with one statistics call per SWEEP_CHUNK of them; returns how many were evaluated.
+
+        Each alarm's transition and actions run in its own trace context when one is given.
+        """
+        contexts = dict(zip(alarm_ids, trace_contexts, strict=True)) if trace_contexts is not None else {}
         alarms = [alarm for alarm in map(self._index.get, alarm_ids) if alarm is not None and not alarm.disabled]
+        # Alarms over one metric with one window side by side: the metrics service answers each such run in one pass.
+        alarms.sort(key=lambda alarm: (alarm.rule.metric, alarm.rule.period, alarm.rule.evaluation_periods))
         evaluated = 0
         for begin in range(0, len(alarms), SWEEP_CHUNK):
             chunk = alarms[begin : begin + SWEEP_CHUNK]
             now = self._clock()
             try:
-                answers = self._statistics.batch_datapoints([(alarm.rule, *query_window(alarm.rule, now)) for alarm in chunk])
+                with telemetry.attached(contexts.get(chunk[0].id)):
+                    answers = self._statistics.batch_datapoints([(alarm.rule, *query_window(alarm.rule, now)) for alarm in chunk])
             except PeerError as error:
                 self._log_statistics_failure(chunk[0].id, error)
                 continue
             for alarm, datapoints in zip(chunk, answers, strict=True):
                 try:
-                    self._apply(alarm, datapoints, now)
+                    with telemetry.attached(contexts.get(alarm.id)):
+                        self._apply(alarm, datapoints, now)
                 except Exception:
                     log.exception("evaluating %s failed", alarm_name(alarm.id))
                 evaluated += 1

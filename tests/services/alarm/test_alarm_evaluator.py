@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 
@@ -95,3 +97,20 @@ def test_a_state_changed_meanwhile_wins_over_a_stale_evaluation(parts):
     assert repository.get_alarm("a").state is AlarmState.OK
     assert dispatch.actions == []
     assert index.get("a").state is AlarmState.OK
+
+
+def test_alarms_queued_together_are_evaluated_with_one_statistics_call(parts):
+    evaluator, repository, index, statistics, dispatch = parts
+    for n in range(5):
+        _add(repository, index, f"a{n}")
+        evaluator.submit(f"a{n}")
+    statistics.values["cpu"] = 95.0
+    evaluator.start()
+    try:
+        deadline = time.monotonic() + 5
+        while evaluator.queued() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        evaluator.stop()
+    assert statistics.batch_sizes == [5]
+    assert len(dispatch.actions) == 5
