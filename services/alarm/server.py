@@ -21,6 +21,9 @@ from services.alarm.statistics_client import StatisticsClient
 SERVICE_NAME = "autoscale.v1.AlarmService"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
+INDEX_REFRESH_INTERVAL = 60.0
+"""Seconds between two reloads of the alarm index from the database (for changes made through other replicas)."""
+
 log = logging.getLogger(__name__)
 
 
@@ -44,9 +47,12 @@ def build(context: BuildContext) -> ServiceRegistration:
     evaluator = AlarmEvaluator(index, repository, StatisticsClient(lambda: context.peers.metrics), actions, context.clock)
 
     def sweep() -> None:
-        # Reloading picks up alarms changed through other replicas; evaluating all notices missing data.
-        index.replace_all(repository.list_alarms())
+        # Evaluating every alarm, not only those whose series received points, notices missing data.
         evaluator.evaluate_many(index.ids())
+
+    def refresh_index() -> None:
+        # Alarms changed through another replica reach this one's index within an interval.
+        index.replace_all(repository.list_alarms())
 
     servicer = AlarmServicer(repository, index, evaluator, context.clock)
     return ServiceRegistration(
@@ -55,7 +61,12 @@ def build(context: BuildContext) -> ServiceRegistration:
         add_to_server=lambda server: alarm_pb2_grpc.add_AlarmServiceServicer_to_server(servicer, server),
         # Stopped in this order: the sweep stops feeding the evaluator before it stops, and it the actions.
         # (Started in it too, which is safe: work queued before a worker starts waits for it.)
-        workers=[PeriodicWorker("alarm-sweep", settings.alarm_sweep_interval, sweep), evaluator, actions],
+        workers=[
+            PeriodicWorker("alarm-index-refresh", INDEX_REFRESH_INTERVAL, refresh_index),
+            PeriodicWorker("alarm-sweep", settings.alarm_sweep_interval, sweep),
+            evaluator,
+            actions,
+        ],
     )
 
 

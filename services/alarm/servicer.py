@@ -124,7 +124,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
 
     def _with_evaluate_time(self, alarm: Alarm) -> Alarm:
         """The alarm with the newest evaluation time known to this process (kept in memory, see AlarmIndex)."""
-        held = self._index.get(alarm.id)
-        if held is not None and held.evaluate_time is not None and (alarm.evaluate_time or 0) < held.evaluate_time:
-            return replace(alarm, evaluate_time=held.evaluate_time)
+        evaluated = self._index.evaluate_time(alarm.id)
+        if evaluated is not None and (alarm.evaluate_time or 0) < evaluated:
+            return replace(alarm, evaluate_time=evaluated)
         return alarm

@@ -174,16 +174,36 @@ class MetricsRepository:
             if len(members) == 1:
                 answers[members[0]] = self.statistics(queries[members[0]])
                 continue
-            summaries, series_with_pair = self._series_summaries(queries[members[0]])
+            anchors = [queries[position].dimensions[0] for position in members if queries[position].dimensions]
+            # Every query names a dimension: only series with one of those pairs can match (a few of the metric's).
+            candidates = anchors if len(anchors) == len(members) else None
+            summaries, series_with_pair = self._series_summaries(queries[members[0]], candidates)
             for position in members:
                 answers[position] = _merged(summaries, series_with_pair, queries[position].dimensions, queries[position].period)
         return answers
 
     def _series_summaries(
-        self, query: StatisticsQuery
+        self, query: StatisticsQuery, candidate_pairs: list[tuple[str, str]] | None
     ) -> tuple[dict[int, dict[int, Summary]], dict[tuple[str, str], set[int]]]:
-        """Per series of the query's metric with points in its window: the summary of each period; and the series of each pair."""
+        """Per series of the query's metric with points in its window: the summary of each period; and the series of each pair.
+
+        With `candidate_pairs`, only the series that have one of those pairs are read.
+        """
         of_metric = sa.select(series.c.id).where(series.c.project == self._project, series.c.metric == query.metric)
+        if candidate_pairs is not None:
+            values_by_key: dict[str, set[str]] = defaultdict(set)
+            for key, value in candidate_pairs:
+                values_by_key[key].add(value)
+            # NOTE: per key `key = ? AND value IN (...)`, not a row-value IN: SQLite scans the whole table for that.
+            with_pair = sa.select(series_dimensions.c.series_id).where(
+                sa.or_(
+                    *(
+                        sa.and_(series_dimensions.c.key == key, series_dimensions.c.value.in_(sorted(values)))
+                        for key, values in sorted(values_by_key.items())
+                    )
+                )
+            )
+            of_metric = of_metric.where(series.c.id.in_(with_pair))
         ratio = points.c.time / sa.literal(query.period, sa.Float)
         bucket = sa.cast(ratio, sa.Integer) if self._database.is_sqlite else sa.func.floor(ratio)
         per_series = (

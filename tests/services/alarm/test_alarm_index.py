@@ -45,4 +45,6 @@ def test_reloading_keeps_the_evaluation_times_known_in_memory():
     index.put(alarm("a"))
     index.note_evaluated("a", 50.0)
     index.replace_all([alarm("a")])
-    assert index.get("a").evaluate_time == 50.0
+    assert index.evaluate_time("a") == 50.0
+    index.replace_all([])
+    assert index.evaluate_time("a") is None
