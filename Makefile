@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint breaking generate
+.PHONY: setup demo test lint breaking generate bench
 
 $(BIN)/autoscale: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,7 @@ breaking: setup
 
 generate: setup
 	$(BIN)/python scripts/gen_protos.py
+
+# Figures to compare across commits (about ten minutes; `--quick` for a smoke run): a table, and bench/results/latest.json.
+bench: setup
+	$(BIN)/python -m bench

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.alarm.domain import AlarmState, ThresholdRule
+from services.alarm.domain import AlarmState, Statistic, ThresholdRule
 
 
 @dataclass(frozen=True)
@@ -95,3 +95,23 @@ def _periods(count: int, period: float) -> str:
 
 def _number(value: float) -> str:
     return f"{value:g}"
+
+
+def could_change_state(rule: ThresholdRule, state: AlarmState, lowest: float, highest: float) -> bool:
+    """Whether new points with values in [lowest, highest] could move an alarm out of `state`.
+
+    This decides which alarms are evaluated first when samples arrive. A value on
+    the side of the threshold that the state already stands for can only keep
+    the state: for an average, a minimum or a maximum it makes no period breach
+    if it was not (OK), or stop breaching if it was (ALARM), and a new period it
+    opens shares that side. Sums and counts move with every point, and any data
+    may end INSUFFICIENT_DATA, so those always could. The passing of time
+    (periods emptying) is the sweep's to notice, not the arrivals'.
+    """
+    if state is AlarmState.INSUFFICIENT_DATA or rule.statistic in (Statistic.SUM, Statistic.SAMPLE_COUNT):
+        return True
+    breaching_lowest = rule.comparison.breaches(lowest, rule.threshold)
+    breaching_highest = rule.comparison.breaches(highest, rule.threshold)
+    if state is AlarmState.OK:
+        return breaching_lowest or breaching_highest
+    return not (breaching_lowest and breaching_highest)

@@ -71,6 +71,8 @@ class AlarmEvaluator:
         self._actions = actions
         self._clock = clock
         self._threads = threads
+        # Two lanes: alarms the samples may move are evaluated before those they cannot (see could_change_state).
+        self._urgent: OrderedDict[str, Context | None] = OrderedDict()
         self._pending: OrderedDict[str, Context | None] = OrderedDict()
         self._running: set[str] = set()
         self._condition = threading.Condition()
@@ -81,20 +83,27 @@ class AlarmEvaluator:
 
     # Queue
 
-    def submit(self, alarm_id: str, trace_context: Context | None = None) -> None:
-        """Queue an alarm for evaluation; if it is queued already, the evaluation joins the newer trace."""
+    def submit(self, alarm_id: str, trace_context: Context | None = None, *, urgent: bool = False) -> None:
+        """Queue an alarm for evaluation, `urgent` ones first; one queued already joins the newer trace (and lane)."""
         with self._condition:
-            queued = alarm_id in self._pending
-            if not queued or trace_context is not None:
-                # The newest arrival is what the evaluation will see, so it is the one to trace.
-                self._pending[alarm_id] = trace_context
-            if not queued:
-                self._condition.notify()
+            queued = alarm_id in self._urgent or alarm_id in self._pending
+            if urgent and alarm_id in self._pending:
+                previous = self._pending.pop(alarm_id)
+                self._urgent[alarm_id] = trace_context if trace_context is not None else previous
+            else:
+                lane = self._urgent if urgent or alarm_id in self._urgent else self._pending
+                if alarm_id not in lane or trace_context is not None:
+                    # The newest arrival is what the evaluation will see, so it is the one to trace.
+                    lane[alarm_id] = trace_context
+            if not queued or urgent:
+                # Every thread: one of them serves the urgent lane only, and must not be the only one woken.
+                self._condition.notify_all()
 
     def start(self) -> None:
         """Start the worker threads."""
         for number in range(self._threads):
-            worker = threading.Thread(target=self._work, name=f"alarm-evaluator-{number}", daemon=True)
+            # The first thread serves the urgent lane only, so a long batch of the others never holds it up.
+            worker = threading.Thread(target=self._work, args=(number == 0,), name=f"alarm-evaluator-{number}", daemon=True)
             worker.start()
             self._workers.append(worker)
 
@@ -109,34 +118,35 @@ class AlarmEvaluator:
     def queued(self) -> int:
         """How many alarms wait or are being evaluated."""
         with self._condition:
-            return len(self._pending) + len(self._running)
+            return len(self._urgent) + len(self._pending) + len(self._running)
 
-    def _take(self) -> list[tuple[str, Context | None]] | None:
-        """Up to SWEEP_CHUNK queued alarms that no other thread is evaluating (None when stopping)."""
+    def _take(self, urgent_only: bool) -> list[tuple[str, Context | None]] | None:
+        """Up to SWEEP_CHUNK queued alarms that no other thread is evaluating, urgent ones first (None when stopping)."""
         with self._condition:
             while not self._stopping:
-                taken = []
-                for alarm_id in self._pending:
-                    if alarm_id not in self._running:
-                        taken.append(alarm_id)
-                        if len(taken) == SWEEP_CHUNK:
-                            break
-                if taken:
-                    self._running.update(taken)
-                    return [(alarm_id, self._pending.pop(alarm_id)) for alarm_id in taken]
+                for lane in (self._urgent,) if urgent_only else (self._urgent, self._pending):
+                    taken = []
+                    for alarm_id in lane:
+                        if alarm_id not in self._running:
+                            taken.append(alarm_id)
+                            if len(taken) == SWEEP_CHUNK:
+                                break
+                    if taken:
+                        self._running.update(taken)
+                        return [(alarm_id, lane.pop(alarm_id)) for alarm_id in taken]
                 self._condition.wait()
             return None
 
     def _done(self, alarm_ids: list[str]) -> None:
         with self._condition:
             self._running.difference_update(alarm_ids)
-            if any(alarm_id in self._pending for alarm_id in alarm_ids):
-                self._condition.notify()
+            if any(alarm_id in self._pending or alarm_id in self._urgent for alarm_id in alarm_ids):
+                self._condition.notify_all()
 
-    def _work(self) -> None:
+    def _work(self, urgent_only: bool) -> None:
         # NOTE: under load, samples queue many alarms at once; one statistics call for all of them costs
         # far less than a call each, so a thread takes what is queued (up to SWEEP_CHUNK) together.
-        while (taken := self._take()) is not None:
+        while (taken := self._take(urgent_only)) is not None:
             alarm_ids = [alarm_id for alarm_id, _ in taken]
             try:
                 if len(taken) == 1:

@@ -14,6 +14,7 @@ from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
 from services.alarm import messages, rules, update
 from services.alarm.domain import Alarm, AlarmState, HistoryEntry, HistoryType
+from services.alarm.evaluation import could_change_state
 from services.alarm.evaluator import AlarmEvaluator
 from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository
@@ -114,13 +115,25 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         for position, series in enumerate(request.series):
             violations.check(bool(series.metric), f"series[{position}].metric", "is required")
         violations.raise_if_any()
-        matched: set[str] = set()
+        # Per alarm: the lowest and highest value of the series it watches (None: a series came without points).
+        extremes: dict[str, tuple[float, float] | None] = {}
         for series in request.series:
-            matched.update(self._index.watching(series.metric, dict(series.dimensions)))
+            values = [point.value for point in series.points]
+            low, high = (min(values), max(values)) if values else (None, None)
+            for alarm_id in self._index.watching(series.metric, dict(series.dimensions)):
+                if alarm_id in extremes and extremes[alarm_id] is None:
+                    continue  # already unknown: it stays so
+                known = extremes.get(alarm_id)
+                if low is None or high is None:
+                    extremes[alarm_id] = None
+                else:
+                    extremes[alarm_id] = (low, high) if known is None else (min(low, known[0]), max(high, known[1]))
         trace_context = telemetry.capture_context()
-        for alarm_id in matched:
-            self._evaluator.submit(alarm_id, trace_context)
-        return alarm_pb2.NotifySamplesResponse(matched_alarms=len(matched))
+        for alarm_id, bounds in extremes.items():
+            alarm = self._index.get(alarm_id)
+            urgent = alarm is not None and (bounds is None or could_change_state(alarm.rule, alarm.state, *bounds))
+            self._evaluator.submit(alarm_id, trace_context, urgent=urgent)
+        return alarm_pb2.NotifySamplesResponse(matched_alarms=len(extremes))
 
     def _with_evaluate_time(self, alarm: Alarm) -> Alarm:
         """The alarm with the newest evaluation time known to this process (kept in memory, see AlarmIndex)."""

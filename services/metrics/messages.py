@@ -29,6 +29,7 @@ def descriptor_to_message(descriptor: SeriesDescriptor) -> metrics_pb2.MetricDes
     )
 
 
-def series_to_message(key: SeriesKey) -> metrics_pb2.TimeSeries:
-    """A TimeSeries naming a series, without points (as NotifySamples sends them)."""
-    return metrics_pb2.TimeSeries(metric=key.metric, dimensions=key.dimension_map())
+def extremes_to_message(key: SeriesKey, lowest: float, highest: float) -> metrics_pb2.TimeSeries:
+    """A TimeSeries as NotifySamples sends it: the series, and points of its lowest and highest new value (one if equal)."""
+    values = [lowest] if lowest == highest else [lowest, highest]
+    return metrics_pb2.TimeSeries(metric=key.metric, dimensions=key.dimension_map(), points=[metrics_pb2.Point(value=v) for v in values])

@@ -1,11 +1,14 @@
 """Tells the Alarm service which series just received points, from a background thread.
 
 PutSamples must neither wait for nor fail because of the Alarm service, so
-`notify` only queues the series and returns; a worker thread calls
+`notify` only queues the stored batch and returns; a worker thread calls
 AlarmService.NotifySamples, inside the trace context of the PutSamples that
-queued them so that one trace runs from the sample to the scaling activity.
-The queue is bounded: when it is full, the newest queued batch absorbs the new
-series (a set, so memory is bounded by the number of series, not of calls).
+queued it so that one trace runs from the sample to the scaling activity.
+Each series is sent with two points: the lowest and the highest value it
+received, from which the Alarm service tells which alarms the samples may move
+(and evaluates those first). The queue is bounded: when it is full, the newest
+queued notification absorbs the new series (kept as those two values per
+series, so memory is bounded by the number of series, not of calls).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +26,7 @@ from opentelemetry.context import Context
 from autoscale import telemetry
 from autoscale.v1 import alarm_pb2
 from services.metrics import messages
-from services.metrics.domain import SeriesKey
+from services.metrics.domain import SeriesKey, SeriesPoints
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +37,35 @@ WARNING_INTERVAL = 60.0
 """Seconds between two warnings that the Alarm service could not be notified (one per outage, not one per call)."""
 
 
-@dataclass
-class _Batch:
-    """Series to notify in one call, and the trace context of the request that stored them."""
+Extremes = dict[SeriesKey, tuple[float, float]]
+"""The lowest and the highest value each series received."""
 
-    keys: set[SeriesKey]
+
+@dataclass
+class _Notification:
+    """Stored batches to notify in one call, and the trace context of the request that stored the first."""
+
+    batches: list[Sequence[SeriesPoints]]
     trace_context: Context | None = None
+    merged: Extremes | None = None
+    """Once the queue overflowed: the batches folded into extremes (bounded by the number of series)."""
+
+    def extremes(self) -> Extremes:
+        """The lowest and the highest value of each series, over every batch held."""
+        extremes = self.merged if self.merged is not None else {}
+        for batch in self.batches:
+            for item in batch:
+                values = [point.value for point in item.points]
+                low, high = min(values), max(values)
+                known = extremes.get(item.key)
+                extremes[item.key] = (low, high) if known is None else (min(low, known[0]), max(high, known[1]))
+        return extremes
+
+    def absorb(self, batch: Sequence[SeriesPoints]) -> None:
+        """Take `batch` in, folding everything into extremes so that memory stays bounded."""
+        self.batches.append(batch)
+        self.merged = self.extremes()
+        self.batches = []
 
 
 class AlarmNotifier:
@@ -54,7 +80,7 @@ class AlarmNotifier:
         self._stub = alarm_stub
         self._enabled = bool(alarm_address)
         self._max_batches = max_batches
-        self._queue: deque[_Batch] = deque()
+        self._queue: deque[_Notification] = deque()
         self._condition = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -77,19 +103,16 @@ class AlarmNotifier:
         if self._thread is not None:
             self._thread.join()
 
-    def notify(self, keys: Iterable[SeriesKey], trace_context: Context | None = None) -> None:
-        """Queue the series for one NotifySamples call; returns at once."""
-        if not self._enabled:
-            return
-        batch = _Batch(set(keys), trace_context)
-        if not batch.keys:
+    def notify(self, batch: Sequence[SeriesPoints], trace_context: Context | None = None) -> None:
+        """Queue a stored batch for one NotifySamples call; returns at once (the work is the thread's)."""
+        if not self._enabled or not batch:
             return
         with self._condition:
             if len(self._queue) >= self._max_batches:
                 # The Alarm service is slow or down: merge rather than grow (the call goes in the older trace).
-                self._queue[-1].keys |= batch.keys
+                self._queue[-1].absorb(batch)
             else:
-                self._queue.append(batch)
+                self._queue.append(_Notification([batch], trace_context))
             self._condition.notify()
 
     def _run(self) -> None:
@@ -99,21 +122,21 @@ class AlarmNotifier:
                     self._condition.wait()
                 if not self._queue:
                     return
-                batch = self._queue.popleft()
+                notification = self._queue.popleft()
                 stopping = self._stopping
-            if not self._send(batch) and stopping:
+            if not self._send(notification) and stopping:
                 dropped = self._drop_queued()
                 if dropped:
                     log.warning("stopping: %d queued alarm notifications dropped as the alarm service fails", dropped)
                 return
 
-    def _send(self, batch: _Batch) -> bool:
-        """Call NotifySamples for the batch; failures are logged, at most one warning per WARNING_INTERVAL."""
+    def _send(self, notification: _Notification) -> bool:
+        """Call NotifySamples; failures are logged, at most one warning per WARNING_INTERVAL."""
         request = alarm_pb2.NotifySamplesRequest(
-            series=[messages.series_to_message(key) for key in sorted(batch.keys, key=lambda k: (k.metric, k.dimensions))]
+            series=[messages.extremes_to_message(key, low, high) for key, (low, high) in sorted(notification.extremes().items())]
         )
         try:
-            with telemetry.attached(batch.trace_context):
+            with telemetry.attached(notification.trace_context):
                 self._stub().NotifySamples(request)
         except Exception as error:  # any failure: PutSamples already succeeded, alarms still evaluate periodically
             self._warn(error)

@@ -31,7 +31,7 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         violations.raise_if_any()
         accepted = self._repository.store(batch)
         # Only once the points are committed: an alarm evaluated now must see them.
-        self._notifier.notify((item.key for item in batch), telemetry.capture_context())
+        self._notifier.notify(batch, telemetry.capture_context())
         return metrics_pb2.PutSamplesResponse(accepted_points=accepted)
 
     def GetStatistics(self, request: metrics_pb2.GetStatisticsRequest, context: grpc.ServicerContext) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.alarm.domain import AlarmState, ComparisonOperator, Statistic, ThresholdRule
-from services.alarm.evaluation import Datapoint, bucket_start, evaluate_threshold_rule, query_window
+from services.alarm.evaluation import Datapoint, bucket_start, could_change_state, evaluate_threshold_rule, query_window
 
 OK, ALARM, INSUFFICIENT = AlarmState.OK, AlarmState.ALARM, AlarmState.INSUFFICIENT_DATA
 NOW = 1_000_030.0  # 30 s into the bucket that starts at 1_000_020 (period 60 s: buckets start at multiples of 60)
@@ -108,3 +108,33 @@ def test_reason_names_the_values_and_the_threshold():
 def test_insufficient_data_reason_says_how_many_periods_had_data():
     result = evaluate_threshold_rule(rule(), OK, points(90), NOW)
     assert result.reason.startswith("1 of the 3 periods of 60s needed have datapoints")
+
+
+@pytest.mark.parametrize(
+    ("state", "statistic", "comparison", "lowest", "highest", "could"),
+    [
+        (OK, Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 10, 70, False),  # all on OK's side
+        (OK, Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 10, 95, True),
+        (ALARM, Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 85, 95, False),  # all on ALARM's side
+        (ALARM, Statistic.MAXIMUM, ComparisonOperator.GREATER_THAN, 10, 95, True),
+        (ALARM, Statistic.MINIMUM, ComparisonOperator.LESS_THAN, 10, 20, False),
+        (OK, Statistic.MINIMUM, ComparisonOperator.LESS_THAN, 10, 20, True),
+        (OK, Statistic.AVERAGE, ComparisonOperator.GREATER_THAN_OR_EQUAL, 80, 80, True),
+        (INSUFFICIENT, Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 10, 10, True),
+        (OK, Statistic.SUM, ComparisonOperator.GREATER_THAN, 1, 1, True),
+        (ALARM, Statistic.SAMPLE_COUNT, ComparisonOperator.GREATER_THAN, 99, 99, True),
+    ],
+)
+def test_only_values_on_the_other_side_of_the_threshold_could_change_the_state(state, statistic, comparison, lowest, highest, could):
+    subject = ThresholdRule("cpu", (), statistic, comparison, 80.0, 60.0, 3)
+    assert could_change_state(subject, state, lowest, highest) is could
+
+
+def test_a_value_that_could_not_change_the_state_indeed_does_not():
+    # OK with mixed periods (the state stayed): values on OK's side cannot make every period breach.
+    subject = rule(evaluation_periods=3)
+    before = points(90, 20, 92)
+    assert evaluate_threshold_rule(subject, OK, before, NOW).state is OK
+    assert not could_change_state(subject, OK, 10.0, 70.0)
+    after = [*before[:-1], Datapoint(before[-1].start, (92 + 10 + 70) / 3, 3)]
+    assert evaluate_threshold_rule(subject, OK, after, NOW).state is OK

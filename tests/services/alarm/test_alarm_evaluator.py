@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import grpc
@@ -114,3 +115,49 @@ def test_alarms_queued_together_are_evaluated_with_one_statistics_call(parts):
         evaluator.stop()
     assert statistics.batch_sizes == [5]
     assert len(dispatch.actions) == 5
+
+
+def test_an_urgent_alarm_is_not_held_up_by_a_long_batch_of_others(parts):
+    evaluator, repository, index, statistics, dispatch = parts
+    for n in range(3):
+        _add(repository, index, f"idle{n}", metric="idle")
+        evaluator.submit(f"idle{n}")
+    _add(repository, index, "hot")
+    statistics.values["cpu"] = 95.0
+    batch_started, release = threading.Event(), threading.Event()
+    answer_batch = statistics.batch_datapoints
+
+    def slow_batch(windows):  # type: ignore[no-untyped-def]
+        batch_started.set()
+        release.wait(5)
+        return answer_batch(windows)
+
+    statistics.batch_datapoints = slow_batch  # type: ignore[method-assign]
+    evaluator.start()
+    try:
+        assert batch_started.wait(5)
+        evaluator.submit("hot", urgent=True)
+        deadline = time.monotonic() + 5
+        while repository.get_alarm("hot").state is not AlarmState.ALARM and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert repository.get_alarm("hot").state is AlarmState.ALARM, "the urgent alarm waited for the batch"
+    finally:
+        release.set()
+        evaluator.stop()
+
+
+def test_a_queued_alarm_moves_to_the_urgent_lane_when_samples_could_move_it(parts):
+    evaluator, repository, index, statistics, dispatch = parts
+    _add(repository, index, "a")
+    evaluator.submit("a")
+    evaluator.submit("a", urgent=True)
+    assert evaluator.queued() == 1
+    statistics.values["cpu"] = 95.0
+    evaluator.start()
+    try:
+        deadline = time.monotonic() + 5
+        while evaluator.queued() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        evaluator.stop()
+    assert repository.get_alarm("a").state is AlarmState.ALARM

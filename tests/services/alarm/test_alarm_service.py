@@ -377,3 +377,15 @@ def test_a_webhook_action_posts_the_alarm_and_its_transition_as_json(mesh, recei
     actions = wait_for(lambda: mesh.actions(2))
     assert sorted((e.attempt, e.action_succeeded) for e in actions) == [(1, False), (2, True)]
     assert any("503" in e.reason for e in actions)
+
+
+def test_samples_that_cannot_move_the_alarm_are_still_evaluated(mesh):
+    mesh.create()
+    mesh.metrics.values["cpu_util"] = [10.0]
+    mesh.notify()
+    wait_for(lambda: mesh.get().state == OK)
+    asked = len(mesh.metrics.requests)
+    series = metrics_pb2.TimeSeries(metric="cpu_util", dimensions={"group": "web"}, points=[metrics_pb2.Point(value=20.0)])
+    assert mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(series=[series]), timeout=5).matched_alarms == 1
+    wait_for(lambda: len(mesh.metrics.requests) > asked)
+    assert mesh.get().state == OK

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 from opentelemetry import context as otel_context
 
-from services.metrics.domain import SeriesKey
+from services.metrics.domain import Point, SeriesKey, SeriesPoints
 from services.metrics.notifier import AlarmNotifier
 
 CPU = SeriesKey.of("cpu", {"group": "web"})
@@ -22,6 +22,7 @@ class FakeAlarmStub:
 
     def __init__(self, *, hold_first: bool = False, failure: Exception | None = None) -> None:
         self.calls: list[tuple[set[SeriesKey], Any]] = []
+        self.values: dict[SeriesKey, list[float]] = {}
         self.failure = failure
         self.holding = threading.Event()
         self.release = threading.Event()
@@ -32,8 +33,14 @@ class FakeAlarmStub:
         self.holding.set()
         self.release.wait(5)
         self.calls.append(({SeriesKey.of(s.metric, s.dimensions) for s in request.series}, otel_context.get_value("request")))
+        self.values.update({SeriesKey.of(s.metric, s.dimensions): [p.value for p in s.points] for s in request.series})
         if self.failure is not None:
             raise self.failure
+
+
+def _stored(*keys: SeriesKey, values: tuple[float, ...] = (1.0,)) -> list[SeriesPoints]:
+    """A stored batch: each series with points of these values."""
+    return [SeriesPoints(key, tuple(Point(10.0, value) for value in values)) for key in keys]
 
 
 def _notifier(stub: FakeAlarmStub, address: str = "127.0.0.1:1", **kwargs: Any) -> AlarmNotifier:
@@ -44,7 +51,7 @@ def test_each_notification_is_sent_in_the_trace_context_of_its_request():
     stub = FakeAlarmStub()
     notifier = _notifier(stub)
     notifier.start()
-    notifier.notify([CPU, MEMORY], otel_context.set_value("request", "first"))
+    notifier.notify(_stored(CPU, MEMORY), otel_context.set_value("request", "first"))
     notifier.stop()
     assert stub.calls == [({CPU, MEMORY}, "first")]
 
@@ -53,13 +60,36 @@ def test_when_the_queue_is_full_new_series_merge_into_the_newest_batch():
     stub = FakeAlarmStub(hold_first=True)
     notifier = _notifier(stub, max_batches=1)
     notifier.start()
-    notifier.notify([CPU], otel_context.set_value("request", "first"))
+    notifier.notify(_stored(CPU), otel_context.set_value("request", "first"))
     assert stub.holding.wait(5)
-    notifier.notify([MEMORY], otel_context.set_value("request", "second"))
-    notifier.notify([DISK, MEMORY], otel_context.set_value("request", "third"))
+    notifier.notify(_stored(MEMORY), otel_context.set_value("request", "second"))
+    notifier.notify(_stored(DISK, MEMORY), otel_context.set_value("request", "third"))
     stub.release.set()
     notifier.stop()
     assert stub.calls == [({CPU}, "first"), ({MEMORY, DISK}, "second")]
+
+
+def test_each_series_is_sent_with_its_lowest_and_highest_new_value():
+    stub = FakeAlarmStub()
+    notifier = _notifier(stub)
+    notifier.start()
+    notifier.notify([*_stored(CPU, values=(5.0, 1.0, 9.0)), *_stored(MEMORY, values=(3.0, 3.0))])
+    notifier.stop()
+    assert stub.values == {CPU: [1.0, 9.0], MEMORY: [3.0]}
+
+
+def test_merged_notifications_keep_the_extremes_of_every_batch():
+    stub = FakeAlarmStub(hold_first=True)
+    notifier = _notifier(stub, max_batches=1)
+    notifier.start()
+    notifier.notify(_stored(DISK))
+    assert stub.holding.wait(5)
+    notifier.notify(_stored(CPU, values=(5.0,)))
+    notifier.notify(_stored(CPU, values=(2.0, 4.0)))
+    notifier.notify(_stored(CPU, values=(7.0,)))
+    stub.release.set()
+    notifier.stop()
+    assert stub.values[CPU] == [2.0, 7.0]
 
 
 def test_stop_sends_what_is_queued_first():
@@ -67,7 +97,7 @@ def test_stop_sends_what_is_queued_first():
     notifier = _notifier(stub)
     notifier.start()
     for key in (CPU, MEMORY, DISK):
-        notifier.notify([key])
+        notifier.notify(_stored(key))
     assert stub.holding.wait(5)
     stopped = threading.Thread(target=notifier.stop)
     stopped.start()
@@ -81,8 +111,8 @@ def test_failures_are_logged_once_per_interval_and_do_not_stop_the_notifier(capl
     notifier = _notifier(stub)
     notifier.start()
     with caplog.at_level(logging.WARNING, logger="services.metrics.notifier"):
-        notifier.notify([CPU])
-        notifier.notify([MEMORY])
+        notifier.notify(_stored(CPU))
+        notifier.notify(_stored(MEMORY))
         notifier.stop()
     assert len(stub.calls) >= 1
     assert len([r for r in caplog.records if "cannot notify" in r.getMessage()]) == 1
@@ -93,8 +123,8 @@ def test_without_an_alarm_address_nothing_is_sent_and_it_is_said_once(caplog):
     notifier = _notifier(stub, address="")
     with caplog.at_level(logging.INFO, logger="services.metrics.notifier"):
         notifier.start()
-        notifier.notify([CPU])
-        notifier.notify([MEMORY])
+        notifier.notify(_stored(CPU))
+        notifier.notify(_stored(MEMORY))
         notifier.stop()
     assert stub.calls == []
     assert len([r for r in caplog.records if "no alarm service" in r.getMessage()]) == 1
