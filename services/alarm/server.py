@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from autoscale import server as bootstrap
@@ -48,7 +49,9 @@ def build(context: BuildContext) -> ServiceRegistration:
 
     def sweep() -> None:
         # Evaluating every alarm, not only those whose series received points, notices missing data.
-        evaluator.evaluate_many(index.ids())
+        started = time.monotonic()
+        evaluated = evaluator.evaluate_many(index.ids())
+        log.info("sweep evaluated %d alarms in %.3fs", evaluated, time.monotonic() - started)
 
     def refresh_index() -> None:
         # Alarms changed through another replica reach this one's index within an interval.

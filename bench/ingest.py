@@ -1,0 +1,356 @@
+"""Ingest: points per second that PutSamples accepts (durable on return), on SQLite and PostgreSQL.
+
+Several client processes (multiprocessing, spawn), each with its own channel, send
+pre-serialized PutSamplesRequests in a loop for a fixed time; the figure is the
+points the server said it accepted per second, with 100 alarms attached to the
+ingested metric (so every batch is also handed to the Alarm service).
+
+Raw limits, measured in the same run on the same requests:
+  * parse: `PutSamplesRequest.FromString(bytes)` and one row dict per point
+    ({"series_id", "time", "value"}, the series id found in a dict) in a bare loop;
+  * insert: the database's own bulk insert (SQLAlchemy executemany, one transaction
+    per request, as the service commits each batch) into a table shaped like
+    `metrics_points`, with its two indexes, on the same database kind.
+A longer run on SQLite checks the server's RSS does not grow while it ingests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import sqlalchemy as sa
+
+from autoscale.v1 import alarm_pb2, common_pb2, metrics_pb2
+from bench import harness
+from bench.harness import BenchResult, Figure
+
+METRIC = "bench_ingest"
+ATTACHED_ALARMS = 100
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A batch: `series` series of `points` points each."""
+
+    series: int
+    points: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.series}x{self.points}"
+
+    @property
+    def points_per_request(self) -> int:
+        return self.series * self.points
+
+
+SHAPES = (Shape(1000, 1), Shape(100, 10))
+
+
+@dataclass(frozen=True)
+class Sizes:
+    clients: int
+    seconds: float
+    raw_seconds: float
+    soak_seconds: float
+    databases: tuple[str, ...]
+
+
+FULL = Sizes(clients=4, seconds=10.0, raw_seconds=2.0, soak_seconds=40.0, databases=("sqlite", "postgres"))
+QUICK = Sizes(clients=2, seconds=2.0, raw_seconds=0.5, soak_seconds=4.0, databases=("sqlite",))
+
+
+# Requests
+
+
+def build_requests(shape: Shape, client: int, variants: int = 8, metric: str = METRIC) -> list[bytes]:
+    """Serialized requests of one client: its own series (dimension client=<n>), points a few seconds old."""
+    now = time.time()
+    requests = []
+    for variant in range(variants):
+        request = metrics_pb2.PutSamplesRequest()
+        for number in range(shape.series):
+            series = request.series.add(metric=metric)
+            series.dimensions["host"] = f"h{number}"
+            series.dimensions["client"] = str(client)
+            for index in range(shape.points):
+                point = series.points.add(value=float((number + index + variant) % 50))
+                point.time.FromNanoseconds(int((now - index - variant * 0.001) * 1e9))
+        requests.append(request.SerializeToString())
+    return requests
+
+
+# Client processes
+
+
+def client_process(
+    address: str, payloads: list[bytes], barrier: Any, seconds: float, results: Any, slot: int, pause: float = 0.0
+) -> None:
+    """Send `payloads` round-robin for `seconds` once every client is ready; put (slot, points, calls, errors, latencies, elapsed).
+
+    `barrier` (None: start at once) is passed when every client has warmed up (the first batch creates the
+    series). With `pause` > 0 the client waits that long between calls (background load, not a benchmark).
+    """
+    channel = harness.channel(address)
+    put = channel.unary_unary(
+        "/autoscale.v1.MetricsService/PutSamples",
+        request_serializer=None,  # the payloads are serialized already
+        response_deserializer=metrics_pb2.PutSamplesResponse.FromString,
+    )
+    put(payloads[0], timeout=60)
+    if barrier is not None:
+        barrier.wait(120)
+    points = calls = errors = 0
+    latencies: list[float] = []
+    start = time.perf_counter()
+    end = start + seconds
+    index = 0
+    while time.perf_counter() < end:
+        begin = time.perf_counter()
+        try:
+            response = put(payloads[index % len(payloads)], timeout=60)
+            points += response.accepted_points
+            calls += 1
+        except grpc.RpcError:
+            errors += 1
+        latencies.append(time.perf_counter() - begin)
+        index += 1
+        if pause:
+            time.sleep(pause)
+    elapsed = time.perf_counter() - start
+    channel.close()
+    results.put((slot, points, calls, errors, latencies, elapsed))
+
+
+def run_clients(address: str, shape: Shape, clients: int, seconds: float) -> dict[str, Any]:
+    """Run `clients` client processes for `seconds` from a common start; points/s accepted and call latencies."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    barrier = context.Barrier(clients)
+    children = [
+        context.Process(
+            target=client_process, args=(address, build_requests(shape, slot), barrier, seconds, results, slot), daemon=True
+        )
+        for slot in range(clients)
+    ]
+    for child in children:
+        child.start()
+    collected = [results.get(timeout=seconds + 300) for _ in children]
+    for child in children:
+        child.join(30)
+    latencies = [latency for r in collected for latency in r[4]]
+    # Each client's rate over its own window (the last call may end a little after `seconds`).
+    rate = sum(r[1] / r[5] for r in collected)
+    return {
+        "points_per_s": rate,
+        "points": sum(r[1] for r in collected),
+        "calls": sum(r[2] for r in collected),
+        "errors": sum(r[3] for r in collected),
+        "call_p50_ms": harness.percentile(latencies, 0.5) * 1000,
+        "call_p99_ms": harness.percentile(latencies, 0.99) * 1000,
+    }
+
+
+# Raw limits
+
+
+def raw_parse_rate(payloads: list[bytes], seconds: float) -> tuple[float, list[dict[str, Any]]]:
+    """Points per second of decode + row building in a bare loop; and the rows of the first payload."""
+    ids: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+    points = 0
+    first_rows: list[dict[str, Any]] = []
+    end = time.perf_counter() + seconds
+    start = time.perf_counter()
+    index = 0
+    while time.perf_counter() < end:
+        request = metrics_pb2.PutSamplesRequest.FromString(payloads[index % len(payloads)])
+        rows = []
+        for series in request.series:
+            key = (series.metric, tuple(sorted(series.dimensions.items())))
+            series_id = ids.get(key)
+            if series_id is None:
+                series_id = ids[key] = len(ids) + 1
+            for point in series.points:
+                rows.append({"series_id": series_id, "time": point.time.seconds + point.time.nanos / 1e9, "value": point.value})
+        points += len(rows)
+        if index == 0:
+            first_rows = rows
+        index += 1
+    return points / (time.perf_counter() - start), first_rows
+
+
+_raw_metadata = sa.MetaData()
+RAW_POINTS = sa.Table(
+    "bench_raw_points",
+    _raw_metadata,
+    sa.Column("series_id", sa.Integer, nullable=False),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Index("ix_bench_raw_points_series_time", "series_id", "time"),
+    sa.Index("ix_bench_raw_points_time", "time"),
+)
+
+
+def raw_insert_rate(database_url: str, rows: list[dict[str, Any]], seconds: float) -> float:
+    """Rows per second of executemany inserts of `rows`, one committed transaction per batch (as PutSamples)."""
+    from autoscale.database import create_engine  # the service's engine settings (SQLite WAL, synchronous=NORMAL, ...)
+
+    engine = create_engine(database_url)
+    try:
+        _raw_metadata.create_all(engine)
+        inserted = 0
+        end = time.perf_counter() + seconds
+        start = time.perf_counter()
+        while time.perf_counter() < end:
+            with engine.begin() as connection:
+                connection.execute(RAW_POINTS.insert(), rows)
+            inserted += len(rows)
+        return inserted / (time.perf_counter() - start)
+    finally:
+        engine.dispose()
+
+
+# Alarms
+
+
+def attach_alarms(address: str, count: int, metric: str = METRIC) -> None:
+    """`count` alarms on the ingested metric (one host each), never firing (threshold above every value sent)."""
+    requests = []
+    for number in range(count):
+        alarm = alarm_pb2.Alarm(
+            threshold_rule=alarm_pb2.ThresholdRule(
+                metric=metric,
+                dimensions={"host": f"h{number}"},
+                statistic=common_pb2.STATISTIC_AVERAGE,
+                comparison_operator=alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN,
+                threshold=1000.0,
+                evaluation_periods=1,
+            )
+        )
+        alarm.threshold_rule.period.FromSeconds(60)
+        requests.append(alarm_pb2.CreateAlarmRequest(alarm_id=f"ingest-{number}", alarm=alarm))
+    harness.create_alarms(address, requests)
+
+
+# The benchmark
+
+
+def run(quick: bool = False) -> BenchResult:
+    sizes = QUICK if quick else FULL
+    result = BenchResult("ingest")
+    databases = [kind for kind in sizes.databases if kind == "sqlite" or harness.postgres_available()]
+    if len(databases) < len(sizes.databases):
+        result.notes.append("PostgreSQL not reachable: ingest measured on SQLite only")
+    with harness.workspace("ingest") as workdir:
+        for kind in databases:
+            _run_database(kind, sizes, workdir / kind, result)
+        _run_soak(sizes, workdir / "soak", result)
+    return result
+
+
+def _run_database(kind: str, sizes: Sizes, workdir: Path, result: BenchResult) -> None:
+    workdir.mkdir(parents=True, exist_ok=True)
+    sampler = harness.RssSampler()
+    with harness.temp_database(kind, workdir, "raw") as raw_url:
+        raw = {}
+        for shape in SHAPES:
+            payloads = build_requests(shape, 0)
+            parse_rate, rows = raw_parse_rate(payloads, sizes.raw_seconds)
+            raw[shape] = (parse_rate, raw_insert_rate(raw_url, rows, sizes.raw_seconds))
+    with harness.temp_database(kind, workdir, "service") as url:
+        # A long sweep interval: the figure is ingest with alarms evaluated on arrival, not the periodic sweep.
+        with harness.mesh("up", url, workdir, sampler, alarm_sweep_interval=3600) as services, _stopping(sampler):
+            attach_alarms(services.metrics, ATTACHED_ALARMS)
+            for shape in SHAPES:
+                measured = run_clients(services.metrics, shape, sizes.clients, sizes.seconds)
+                parse_rate, insert_rate = raw[shape]
+                value = measured["points_per_s"]
+                share = value / parse_rate
+                result.add(
+                    Figure(
+                        name=f"ingest {kind} {shape.label}",
+                        value=round(value),
+                        unit="points/s",
+                        raw=round(parse_rate),
+                        raw_unit="points/s",
+                        raw_what="bare decode + row building, 1 thread",
+                        ratio=round(share, 3),
+                        target=">= 0.5 x raw",
+                        met=share >= 0.5 and measured["errors"] == 0,
+                        details={
+                            **{k: (round(v, 2) if isinstance(v, float) else v) for k, v in measured.items()},
+                            "clients": sizes.clients,
+                            "seconds": sizes.seconds,
+                            "attached_alarms": ATTACHED_ALARMS,
+                            "raw_db_insert_rows_per_s": round(insert_rate),
+                            "ratio_to_db_insert": round(value / insert_rate, 3),
+                        },
+                    )
+                )
+                sampler.sample("up")
+        result.peak_rss_mb[f"up ({kind})"] = sampler.peak_mb().get("up", 0.0)
+
+
+@contextlib.contextmanager
+def _stopping(sampler: harness.RssSampler) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        sampler.stop()
+
+
+def _run_soak(sizes: Sizes, workdir: Path, result: BenchResult) -> None:
+    """A longer ingest on SQLite: the server's RSS a quarter into the run against its RSS at the end."""
+    shape = SHAPES[0]
+    workdir.mkdir(parents=True, exist_ok=True)
+    soak_sampler = harness.RssSampler(interval=0.5)
+    try:
+        with harness.temp_database("sqlite", workdir, "soak") as url, harness.mesh(
+            "up", url, workdir, soak_sampler, alarm_sweep_interval=3600
+        ) as services:
+            attach_alarms(services.metrics, ATTACHED_ALARMS)
+            pid = services.process("up").pid
+            measured = run_clients(services.metrics, shape, sizes.clients, sizes.soak_seconds)
+            end_kb = harness.read_status_kb(pid, "VmRSS") or 0
+            series = soak_sampler.series.get("up", [])
+    finally:
+        soak_sampler.stop()
+    # The series covers start-up and warm-up too: the ingest ran during its last soak_seconds.
+    if not series:
+        result.notes.append("soak: no RSS samples")
+        return
+    ingest_end = series[-1][0]
+    ingest_start = ingest_end - sizes.soak_seconds
+    during = [(t, kb) for t, kb in series if t >= ingest_start]
+    quarter = [kb for t, kb in during if t <= ingest_start + sizes.soak_seconds / 4]
+    start_kb = max(quarter) if quarter else during[0][1]
+    growth = (end_kb - start_kb) / start_kb if start_kb else 0.0
+    result.add(
+        Figure(
+            name="ingest memory growth (sqlite, soak)",
+            value=round(growth * 100, 1),
+            unit="% RSS",
+            raw=round(start_kb / 1024, 1),
+            raw_unit="MB at 1/4",
+            raw_what="server RSS a quarter into the run",
+            ratio=round(end_kb / start_kb, 3) if start_kb else None,
+            target="<= 10 % growth",
+            met=growth <= 0.10,
+            details={
+                "rss_start_mb": round(start_kb / 1024, 1),
+                "rss_end_mb": round(end_kb / 1024, 1),
+                "rss_max_mb": round(max(kb for _, kb in during) / 1024, 1),
+                "seconds": sizes.soak_seconds,
+                "points_per_s": round(measured["points_per_s"]),
+                "errors": measured["errors"],
+            },
+        )
+    )
+    result.peak_rss_mb["up (soak)"] = soak_sampler.peak_mb().get("up", 0.0)

@@ -1,0 +1,36 @@
+"""Smoke test of the benchmark suite: `python -m bench --quick --only ingest` runs and writes figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(110)
+def test_quick_ingest_writes_figures(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "ingest", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=100,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    document = json.loads(out.read_text())
+    assert document["quick"] is True
+    (result,) = document["results"]
+    assert result["benchmark"] == "ingest" and not result["error"]
+    figures = {figure["name"]: figure for figure in result["figures"]}
+    for shape in ("1000x1", "100x10"):
+        figure = figures[f"ingest sqlite {shape}"]
+        assert figure["value"] > 0 and figure["raw"] > 0 and figure["ratio"] > 0
+        assert figure["details"]["errors"] == 0
+        assert figure["details"]["raw_db_insert_rows_per_s"] > 0
+    assert "ingest memory growth (sqlite, soak)" in figures
+    assert result["peak_rss_mb"] and all(mb > 0 for mb in result["peak_rss_mb"].values())
+    assert "ingest" in completed.stdout  # the table was printed
