@@ -194,16 +194,23 @@ class MetricsRepository:
             values_by_key: dict[str, set[str]] = defaultdict(set)
             for key, value in candidate_pairs:
                 values_by_key[key].add(value)
-            # NOTE: per key `key = ? AND value IN (...)`, not a row-value IN: SQLite scans the whole table for that.
-            with_pair = sa.select(series_dimensions.c.series_id).where(
-                sa.or_(
-                    *(
-                        sa.and_(series_dimensions.c.key == key, series_dimensions.c.value.in_(sorted(values)))
-                        for key, values in sorted(values_by_key.items())
-                    )
+            # NOTE: checked per series of the metric (a primary key lookup each), not as a list of the series
+            # that have the pairs: those pairs may recur in every other metric, and the list would hold them all.
+            # Per key `key = ? AND value IN (...)`, not a row-value IN, which SQLite answers with a full scan.
+            has_pair = (
+                sa.select(sa.literal(1))
+                .where(
+                    series_dimensions.c.series_id == series.c.id,
+                    sa.or_(
+                        *(
+                            sa.and_(series_dimensions.c.key == key, series_dimensions.c.value.in_(sorted(values)))
+                            for key, values in sorted(values_by_key.items())
+                        )
+                    ),
                 )
+                .exists()
             )
-            of_metric = of_metric.where(series.c.id.in_(with_pair))
+            of_metric = of_metric.where(has_pair)
         ratio = points.c.time / sa.literal(query.period, sa.Float)
         bucket = sa.cast(ratio, sa.Integer) if self._database.is_sqlite else sa.func.floor(ratio)
         per_series = (
