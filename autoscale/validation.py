@@ -71,11 +71,24 @@ def try_parse_name(violations: Violations, field_path: str, name: str, collectio
 
 def check_enum(violations: Violations, field_path: str, value: int, enum_type) -> None:  # type: ignore[no-untyped-def]
     """An enum field that must be set to a known value other than *_UNSPECIFIED."""
-    known = {v.number for v in enum_type.DESCRIPTOR.values}
+    known = _known_numbers(enum_type.DESCRIPTOR.full_name, enum_type)
+    if value in known and value != 0:
+        return
     if value == 0:
         violations.add(field_path, f"is required; one of {', '.join(enum_type.keys()[1:])}")
     elif value not in known:
         violations.add(field_path, f"{value} is not a known value; one of {', '.join(enum_type.keys()[1:])}")
+
+
+_KNOWN_NUMBERS: dict[str, frozenset[int]] = {}
+
+
+def _known_numbers(full_name: str, enum_type) -> frozenset[int]:  # type: ignore[no-untyped-def]
+    # Batches validate thousands of enum fields; the set of an enum's numbers is built once.
+    known = _KNOWN_NUMBERS.get(full_name)
+    if known is None:
+        known = _KNOWN_NUMBERS[full_name] = frozenset(v.number for v in enum_type.DESCRIPTOR.values)
+    return known
 
 
 def check_finite(violations: Violations, field_path: str, value: float) -> None:

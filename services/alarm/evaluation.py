@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.alarm.domain import AlarmState, Statistic, ThresholdRule
 
 
-@dataclass(frozen=True)
-class Datapoint:
-    """The rule's statistic over one period."""
+class Datapoint(NamedTuple):
+    """The rule's statistic over one period (a tuple: a sweep reads tens of thousands)."""
 
     start: float
     value: float

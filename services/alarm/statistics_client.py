@@ -38,7 +38,22 @@ class StatisticsClient:
 
     def batch_datapoints(self, windows: Sequence[tuple[ThresholdRule, float, float]]) -> list[list[Datapoint]]:
         """`datapoints` of each (rule, start, end), in one call."""
-        request = metrics_pb2.BatchGetStatisticsRequest(requests=[_request(rule, start, end) for rule, start, end in windows])
+        # Alarms of a sweep share few periods and windows: each Duration and Timestamp is built once.
+        durations = {period: to_duration(period) for period in {rule.period for rule, _, _ in windows}}
+        stamps = {time: to_timestamp(time) for time in {time for _, start, end in windows for time in (start, end)}}
+        request = metrics_pb2.BatchGetStatisticsRequest(
+            requests=[
+                metrics_pb2.GetStatisticsRequest(
+                    metric=rule.metric,
+                    dimensions=dict(rule.dimensions),
+                    statistic=STATISTIC_MESSAGES[rule.statistic],
+                    period=durations[rule.period],
+                    start_time=stamps[start],
+                    end_time=stamps[end],
+                )
+                for rule, start, end in windows
+            ]
+        )
         try:
             response = self._stub().BatchGetStatistics(request)
         except grpc.RpcError as error:
@@ -58,7 +73,4 @@ def _request(rule: ThresholdRule, start: float, end: float) -> metrics_pb2.GetSt
 
 
 def _datapoints(response: metrics_pb2.GetStatisticsResponse) -> list[Datapoint]:
-    return [
-        Datapoint(start=d.start_time.seconds + d.start_time.nanos / 1e9, value=d.value, sample_count=d.sample_count)
-        for d in response.datapoints
-    ]
+    return [Datapoint(d.start_time.seconds + d.start_time.nanos / 1e9, d.value, d.sample_count) for d in response.datapoints]
