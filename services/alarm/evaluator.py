@@ -24,7 +24,7 @@ from services.alarm.action_runners import ActionRequest
 from services.alarm.domain import Alarm, AlarmState, ThresholdRule, alarm_name
 from services.alarm.evaluation import Datapoint, Evaluation, evaluate_threshold_rule, query_window
 from services.alarm.index import AlarmIndex
-from services.alarm.repository import AlarmRepository
+from services.alarm.repository import AlarmRepository, StateChange
 
 log = logging.getLogger(__name__)
 
@@ -195,22 +195,32 @@ class AlarmEvaluator:
             except PeerError as error:
                 self._log_statistics_failure(chunk[0].id, error)
                 continue
+            moving: list[tuple[Alarm, Evaluation]] = []
             for alarm, datapoints in zip(chunk, answers, strict=True):
                 try:
                     with telemetry.attached(contexts.get(alarm.id)):
-                        self._apply(alarm, datapoints, now)
+                        result = self._judge(alarm, datapoints, now)
+                    if result.state is not alarm.state:
+                        moving.append((alarm, result))
                 except Exception:
                     log.exception("evaluating %s failed", alarm_name(alarm.id))
                 evaluated += 1
+            # The chunk's transitions are stored in one transaction (a first sweep may move every alarm).
+            self._transition_many(moving, now, contexts)
         return evaluated
 
     def _apply(self, alarm: Alarm, datapoints: list[Datapoint], now: float) -> Evaluation:
         """Decide the alarm's state from its datapoints; record a transition and dispatch the actions due."""
+        result = self._judge(alarm, datapoints, now)
+        if result.state is not alarm.state:
+            self._transition_many([(alarm, result)], now, {})
+        return result
+
+    def _judge(self, alarm: Alarm, datapoints: list[Datapoint], now: float) -> Evaluation:
+        """The state the datapoints put the alarm in; repeats the actions of a state it stays in, when due."""
         result = evaluate_threshold_rule(alarm.rule, alarm.state, datapoints, now)
         self._index.note_evaluated(alarm.id, now)
-        if result.state is not alarm.state:
-            self._transition(alarm, result, now)
-        elif alarm.repeat_actions and alarm.actions_for(alarm.state):
+        if result.state is alarm.state and alarm.repeat_actions and alarm.actions_for(alarm.state):
             self._repeat(alarm, result, now)
         return result
 
@@ -231,18 +241,21 @@ class AlarmEvaluator:
         """Drop what the evaluator remembers of a deleted alarm."""
         self._last_repeat.pop(alarm_id, None)
 
-    def _transition(self, alarm: Alarm, result: Evaluation, now: float) -> None:
-        changed = self._repository.change_state(alarm.id, alarm.state, result.state, result.reason, now)
-        if changed is None:
-            # The state moved meanwhile (SetAlarmState, another replica) or the alarm is gone: read it again;
-            # the next evaluation starts from the state stored.
-            self._reload(alarm.id)
-            return
-        stored, previous = changed
-        self._index.put(stored)
-        self._last_repeat[alarm.id] = now
-        log.info("%s: %s -> %s: %s", alarm_name(alarm.id), previous.value, result.state.value, result.reason)
-        self._dispatch(stored, previous, result, now, repeat=False)
+    def _transition_many(self, moving: list[tuple[Alarm, Evaluation]], now: float, contexts: dict[str, Context | None]) -> None:
+        """Store the transitions (each only from the state it was judged in), then dispatch their actions."""
+        changes = [StateChange(alarm.id, alarm.state, result.state, result.reason, now) for alarm, result in moving]
+        for (alarm, result), changed in zip(moving, self._repository.change_states(changes), strict=True):
+            if changed is None:
+                # The state moved meanwhile (SetAlarmState, another replica) or the alarm is gone: read it again;
+                # the next evaluation starts from the state stored.
+                self._reload(alarm.id)
+                continue
+            stored, previous = changed
+            self._index.put(stored)
+            self._last_repeat[alarm.id] = now
+            log.info("%s: %s -> %s: %s", alarm_name(alarm.id), previous.value, result.state.value, result.reason)
+            with telemetry.attached(contexts.get(alarm.id)):
+                self._dispatch(stored, previous, result, now, repeat=False)
 
     def _repeat(self, alarm: Alarm, result: Evaluation, now: float) -> None:
         # NOTE: samples arrive far more often than periods pass; repeating on every arrival would flood

@@ -9,7 +9,8 @@ replica's evaluation) never overwrites a newer transition.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,17 @@ from autoscale.database import Database
 from autoscale.errors import AlreadyExists, NotFound
 from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, ThresholdRule, alarm_name
 from services.alarm.models import alarms, history
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """Move `alarm_id` into `state` if it is still in `expected` (None: whatever its state)."""
+
+    alarm_id: str
+    expected: AlarmState | None
+    state: AlarmState
+    reason: str
+    time: float
 
 
 class AlarmRepository:
@@ -91,19 +103,47 @@ class AlarmRepository:
         alarm is gone or its state is no longer `expected`. NotFound is not raised:
         evaluations of a deleted alarm just end.
         """
+        return self.change_states([StateChange(alarm_id, expected, state, reason, time)])[0]
+
+    def change_states(self, changes: Sequence[StateChange]) -> list[tuple[Alarm, AlarmState] | None]:
+        """`change_state` for many alarms in one transaction (a sweep may move thousands); one answer per change, in order."""
+        if not changes:
+            return []
+        ids = [change.alarm_id for change in changes]
         with self._database.transaction() as session:
-            row = self._alarm_row(session, alarm_id, lock=True)
-            if row is None or (expected is not None and row.state != expected.value):
-                return None
-            previous = AlarmState(row.state)
-            session.execute(
-                alarms.update()
-                .where(*self._alarm_key(alarm_id))
-                .values(state=state.value, state_reason=reason, state_time=time, evaluate_time=time)
-            )
-            entry = HistoryEntry(alarm_id, time, HistoryType.STATE_TRANSITION, reason, previous_state=previous, state=state)
-            session.execute(history.insert().values(project=self._project, **_entry_values(entry)))
-        return replace(_alarm(row), state=state, state_reason=reason, state_time=time, evaluate_time=time), previous
+            query = sa.select(alarms).where(alarms.c.project == self._project, alarms.c.id.in_(ids)).with_for_update()
+            rows = {row.id: row for row in session.execute(query)}
+            answers: list[tuple[Alarm, AlarmState] | None] = []
+            updates, entries = [], []
+            for change in changes:
+                row = rows.get(change.alarm_id)
+                if row is None or (change.expected is not None and row.state != change.expected.value):
+                    answers.append(None)
+                    continue
+                previous = AlarmState(row.state)
+                updates.append({"b_id": change.alarm_id, "b_state": change.state.value, "b_reason": change.reason, "b_time": change.time})
+                entry = HistoryEntry(
+                    change.alarm_id, change.time, HistoryType.STATE_TRANSITION, change.reason, previous_state=previous, state=change.state
+                )
+                entries.append({"project": self._project, **_entry_values(entry)})
+                alarm = replace(
+                    _alarm(row), state=change.state, state_reason=change.reason, state_time=change.time, evaluate_time=change.time
+                )
+                answers.append((alarm, previous))
+            if updates:
+                session.execute(
+                    alarms.update()
+                    .where(alarms.c.project == self._project, alarms.c.id == sa.bindparam("b_id"))
+                    .values(
+                        state=sa.bindparam("b_state"),
+                        state_reason=sa.bindparam("b_reason"),
+                        state_time=sa.bindparam("b_time"),
+                        evaluate_time=sa.bindparam("b_time"),
+                    ),
+                    updates,
+                )
+                session.execute(history.insert(), entries)
+        return answers
 
     # History
 

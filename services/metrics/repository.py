@@ -177,17 +177,19 @@ class MetricsRepository:
             anchors = [queries[position].dimensions[0] for position in members if queries[position].dimensions]
             # Every query names a dimension: only series with one of those pairs can match (a few of the metric's).
             candidates = anchors if len(anchors) == len(members) else None
-            summaries, series_with_pair = self._series_summaries(queries[members[0]], candidates)
+            keys = {key for position in members for key, _ in queries[position].dimensions}
+            summaries, series_with_pair = self._series_summaries(queries[members[0]], candidates, keys)
             for position in members:
                 answers[position] = _merged(summaries, series_with_pair, queries[position].dimensions, queries[position].period)
         return answers
 
     def _series_summaries(
-        self, query: StatisticsQuery, candidate_pairs: list[tuple[str, str]] | None
+        self, query: StatisticsQuery, candidate_pairs: list[tuple[str, str]] | None, keys: set[str]
     ) -> tuple[dict[int, dict[int, Summary]], dict[tuple[str, str], set[int]]]:
         """Per series of the query's metric with points in its window: the summary of each period; and the series of each pair.
 
-        With `candidate_pairs`, only the series that have one of those pairs are read.
+        With `candidate_pairs`, only the series that have one of those pairs are read;
+        only the pairs of dimension `keys` (those the queries name) are read.
         """
         of_metric = sa.select(series.c.id).where(series.c.project == self._project, series.c.metric == query.metric)
         if candidate_pairs is not None:
@@ -225,16 +227,18 @@ class MetricsRepository:
             .where(points.c.series_id.in_(of_metric), points.c.time >= query.start, points.c.time < query.end)
             .group_by(points.c.series_id, sa.text("bucket"))
         )
+        # NOTE: the keys are filtered here, not in SQL: `key IN (...)` there leads SQLite to the pair index,
+        # through that key's pairs of every metric.
         pairs = sa.select(series_dimensions).where(series_dimensions.c.series_id.in_(of_metric))
         summaries: dict[int, dict[int, Summary]] = defaultdict(dict)
         series_with_pair: dict[tuple[str, str], set[int]] = defaultdict(set)
         # One read transaction: the summaries and the pairs are of the same moment.
         with self._database.reader() as session:
-            for row in session.execute(per_series):
-                summaries[row.series_id][int(row.bucket)] = Summary(row.count, row.total, row.minimum, row.maximum)
-            for row in session.execute(pairs):
-                if row.series_id in summaries:
-                    series_with_pair[(row.key, row.value)].add(row.series_id)
+            for series_id, bucket_index, count, total, minimum, maximum in self._database.tuples(session, per_series):
+                summaries[series_id][int(bucket_index)] = Summary(count, total, minimum, maximum)
+            for series_id, key, value in self._database.tuples(session, pairs) if keys else ():
+                if key in keys and series_id in summaries:
+                    series_with_pair[(key, value)].add(series_id)
         return summaries, series_with_pair
 
     def list_series(self, metric: str | None, after: tuple[str, str] | None, limit: int) -> list[SeriesDescriptor]:

@@ -10,7 +10,7 @@ from autoscale.database import Database, schema_differences
 from autoscale.errors import AlreadyExists, NotFound
 from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, ThresholdRule
 from services.alarm.models import metadata
-from services.alarm.repository import AlarmRepository
+from services.alarm.repository import AlarmRepository, StateChange
 from services.alarm.server import MIGRATIONS_DIR
 
 RULE = ThresholdRule("cpu_util", (("group", "web"),), Statistic.MAXIMUM, ComparisonOperator.GREATER_THAN_OR_EQUAL, 80.5, 60.0, 3)
@@ -107,3 +107,18 @@ def test_history_of_a_deleted_alarm_is_gone_and_not_added_to(repository):
         repository.list_history("high", None, 10)
     with pytest.raises(NotFound):
         repository.delete_alarm("high")
+
+
+def test_many_state_changes_are_stored_together_each_only_from_its_expected_state(repository):
+    other = replace(ALARM, id="other")
+    repository.create_alarm(other, _created(other))
+    answers = repository.change_states([
+        StateChange("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0),
+        StateChange("other", AlarmState.OK, AlarmState.ALARM, "stale", 20.0),
+        StateChange("missing", None, AlarmState.OK, "gone", 20.0),
+    ])
+    assert [None if a is None else (a[0].id, a[0].state, a[1]) for a in answers] == [
+        ("high", AlarmState.ALARM, AlarmState.INSUFFICIENT_DATA), None, None,
+    ]
+    assert repository.get_alarm("other").state is AlarmState.INSUFFICIENT_DATA
+    assert [e.type for e in repository.list_history("high", None, 10)] == [HistoryType.STATE_TRANSITION, HistoryType.CREATION]
