@@ -131,8 +131,14 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         trace_context = telemetry.capture_context()
         for alarm_id, bounds in extremes.items():
             alarm = self._index.get(alarm_id)
-            urgent = alarm is not None and (bounds is None or could_change_state(alarm.rule, alarm.state, *bounds))
-            self._evaluator.submit(alarm_id, trace_context, urgent=urgent)
+            if alarm is None:
+                continue
+            if bounds is None or could_change_state(alarm.rule, alarm.state, *bounds):
+                self._evaluator.submit(alarm_id, trace_context, urgent=True)
+            elif alarm.repeat_actions:
+                # Its state cannot move, but its actions may be due again.
+                self._evaluator.submit(alarm_id, trace_context)
+            # Otherwise evaluating would only confirm the state: the sweep evaluates it in its turn.
         return alarm_pb2.NotifySamplesResponse(matched_alarms=len(extremes))
 
     def _with_evaluate_time(self, alarm: Alarm) -> Alarm:

@@ -379,13 +379,18 @@ def test_a_webhook_action_posts_the_alarm_and_its_transition_as_json(mesh, recei
     assert any("503" in e.reason for e in actions)
 
 
-def test_samples_that_cannot_move_the_alarm_are_still_evaluated(mesh):
+def test_samples_that_cannot_move_the_alarm_are_left_to_the_sweep(mesh):
     mesh.create()
     mesh.metrics.values["cpu_util"] = [10.0]
     mesh.notify()
     wait_for(lambda: mesh.get().state == OK)
     asked = len(mesh.metrics.requests)
-    series = metrics_pb2.TimeSeries(metric="cpu_util", dimensions={"group": "web"}, points=[metrics_pb2.Point(value=20.0)])
-    assert mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(series=[series]), timeout=5).matched_alarms == 1
-    wait_for(lambda: len(mesh.metrics.requests) > asked)
-    assert mesh.get().state == OK
+    below = metrics_pb2.TimeSeries(metric="cpu_util", dimensions={"group": "web"}, points=[metrics_pb2.Point(value=20.0)])
+    assert mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(series=[below]), timeout=5).matched_alarms == 1
+    time.sleep(0.2)
+    assert len(mesh.metrics.requests) == asked
+    points = [metrics_pb2.Point(value=20.0), metrics_pb2.Point(value=90.0)]
+    above = metrics_pb2.TimeSeries(metric="cpu_util", dimensions={"group": "web"}, points=points)
+    mesh.metrics.values["cpu_util"] = [95.0]
+    mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(series=[above]), timeout=5)
+    wait_for(lambda: mesh.get().state == ALARM)
