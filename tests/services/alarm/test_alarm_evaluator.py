@@ -67,6 +67,17 @@ def _add(repository: AlarmRepository, index: AlarmIndex, alarm_id: str, metric: 
     index.put(alarm)
 
 
+def _run_until_drained(evaluator: AlarmEvaluator) -> None:
+    """Start the evaluator's threads, let them evaluate everything queued, and stop them."""
+    evaluator.start()
+    try:
+        deadline = time.monotonic() + 5
+        while evaluator.queued() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        evaluator.stop()
+
+
 def test_the_sweep_asks_statistics_in_chunks_and_evaluates_every_alarm(parts, monkeypatch):
     evaluator, repository, index, statistics, dispatch = parts
     monkeypatch.setattr(evaluator_module, "SWEEP_CHUNK", 2)
@@ -106,13 +117,7 @@ def test_alarms_queued_together_are_evaluated_with_one_statistics_call(parts):
         _add(repository, index, f"a{n}")
         evaluator.submit(f"a{n}")
     statistics.values["cpu"] = 95.0
-    evaluator.start()
-    try:
-        deadline = time.monotonic() + 5
-        while evaluator.queued() and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        evaluator.stop()
+    _run_until_drained(evaluator)
     assert statistics.batch_sizes == [5]
     assert len(dispatch.actions) == 5
 
@@ -153,11 +158,5 @@ def test_a_queued_alarm_moves_to_the_urgent_lane_when_samples_could_move_it(part
     evaluator.submit("a", urgent=True)
     assert evaluator.queued() == 1
     statistics.values["cpu"] = 95.0
-    evaluator.start()
-    try:
-        deadline = time.monotonic() + 5
-        while evaluator.queued() and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        evaluator.stop()
+    _run_until_drained(evaluator)
     assert repository.get_alarm("a").state is AlarmState.ALARM
