@@ -51,8 +51,10 @@ class SeriesKey(NamedTuple):
     @classmethod
     def of(cls, metric: str, dimensions: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> SeriesKey:
         """The key of `metric` with `dimensions` in any order."""
-        pairs = dimensions.items() if isinstance(dimensions, Mapping) or hasattr(dimensions, "items") else dimensions
-        return cls(metric, tuple(sorted(pairs)))
+        if hasattr(dimensions, "keys"):
+            # NOTE: a protobuf map's items() is the slow generic Mapping one; keys and lookups are quick (ingest's hot path).
+            return cls(metric, tuple(sorted([(key, dimensions[key]) for key in dimensions])))  # type: ignore[index]
+        return cls(metric, tuple(sorted(dimensions)))
 
     @property
     def dimensions_key(self) -> str:
@@ -71,9 +73,8 @@ class Point(NamedTuple):
     value: float
 
 
-@dataclass(frozen=True)
-class SeriesPoints:
-    """Points of one series, as a PutSamples batch holds them."""
+class SeriesPoints(NamedTuple):
+    """Points of one series, as a PutSamples batch holds them (a tuple: one per series ingested)."""
 
     key: SeriesKey
     points: tuple[Point, ...]
