@@ -19,7 +19,7 @@ from opentelemetry import propagate
 
 from autoscale.timeutil import format_time
 from autoscale.v1 import policy_pb2
-from services.alarm.domain import Alarm, AlarmState, alarm_name
+from services.alarm.domain import Alarm, AlarmState, PendingAction, alarm_name
 
 PERMANENT_CODES = frozenset(
     {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.ALREADY_EXISTS}
@@ -47,6 +47,8 @@ class ActionRequest:
     """True when the alarm stayed in `state` and repeats its actions, False on a transition."""
     request_id: str = field(default="")
     """Stable across the retries of this action, so that the policy adjusts at most once."""
+    pending_id: int | None = None
+    """Its row among the pending actions (None: not stored, e.g. in tests of the runners)."""
 
     def cause(self) -> str:
         """The cause handed to the policy, naming the alarm and why it fired."""
@@ -105,6 +107,14 @@ class WebhookActionRunner:
         except (urllib.error.URLError, OSError, ValueError) as error:
             reason = getattr(error, "reason", error)
             return ActionOutcome(False, f"POST failed: {reason}", retryable=True)
+
+
+def action_request(alarm: Alarm, pending: PendingAction) -> ActionRequest:
+    """The request to run a stored pending action of `alarm`."""
+    return ActionRequest(
+        alarm=alarm, target=pending.target, previous_state=pending.previous_state, state=pending.state, reason=pending.reason,
+        reason_data=pending.reason_data, time=pending.time, repeat=pending.repeat, pending_id=pending.id,
+    )
 
 
 def webhook_body(action: ActionRequest) -> dict[str, Any]:

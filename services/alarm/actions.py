@@ -48,7 +48,7 @@ class ActionDispatcher:
 
     def __init__(
         self,
-        record: Callable[[HistoryEntry], bool],
+        record: Callable[[HistoryEntry, int | None, bool], bool],
         runner_for: Callable[[str], ActionRunner],
         clock: Clock,
         *,
@@ -68,11 +68,11 @@ class ActionDispatcher:
         self._stopping = False
         self._workers: list[threading.Thread] = []
 
-    def dispatch(self, action: ActionRequest) -> None:
-        """Queue the first attempt of an action (returns at once), in the caller's trace."""
+    def dispatch(self, action: ActionRequest, first_attempt: int = 1) -> None:
+        """Queue an attempt of an action (returns at once), in the caller's trace; `first_attempt` > 1 after a restart."""
         if not action.request_id:
             action = replace(action, request_id=_request_id(action))
-        self._schedule(_Attempt(action, 1, telemetry.capture_context()), delay=0.0)
+        self._schedule(_Attempt(action, first_attempt, telemetry.capture_context()), delay=0.0)
 
     def start(self) -> None:
         """Start the worker threads."""
@@ -82,7 +82,7 @@ class ActionDispatcher:
             self._workers.append(worker)
 
     def stop(self) -> None:
-        """Finish the attempts running now; queued attempts and retries are dropped, and logged."""
+        """Finish the attempts running now; queued attempts and retries stay stored as pending, to run after a restart."""
         with self._condition:
             self._stopping = True
             dropped = len(self._due)
@@ -90,7 +90,7 @@ class ActionDispatcher:
         for worker in self._workers:
             worker.join()
         if dropped:
-            log.warning("stopping with %d alarm actions not run", dropped)
+            log.info("stopping with %d alarm actions waiting; they run again on start", dropped)
 
     def idle(self) -> bool:
         """Whether no attempt is queued or waiting for a retry (for tests and benchmarks)."""
@@ -140,7 +140,7 @@ class ActionDispatcher:
             alarm_id=action.alarm.id, time=self._clock(), type=HistoryType.ACTION, reason=description, state=action.state,
             action=action.target, action_succeeded=outcome.succeeded, attempt=attempt.number,
         )
-        if not self._record(entry):
+        if not self._record(entry, action.pending_id, not retry):
             return  # the alarm was deleted meanwhile: its actions end with it
         if outcome.succeeded:
             log.info("%s: %s: %s", alarm_name(action.alarm.id), action.target, description)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class AlarmState(enum.Enum):
@@ -122,6 +123,24 @@ class HistoryEntry:
     attempt: int = 0
     sequence: int = field(default=0, compare=False)
     """Storage order, which breaks ties between entries of the same time."""
+
+
+@dataclass(frozen=True)
+class PendingAction:
+    """An action decided and stored, not yet done: it survives a restart until it succeeds or is given up."""
+
+    id: int
+    alarm_id: str
+    target: str
+    previous_state: AlarmState
+    state: AlarmState
+    reason: str
+    reason_data: dict[str, Any]
+    time: float
+    repeat: bool
+    """True when the alarm stayed in `state` and repeats its actions, False on a transition."""
+    attempts: int = 0
+    """Attempts made so far."""
 
 
 def alarm_name(alarm_id: str) -> str:

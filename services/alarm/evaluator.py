@@ -20,8 +20,8 @@ from opentelemetry.context import Context
 from autoscale import telemetry
 from autoscale.errors import NotFound, PeerError
 from autoscale.timeutil import Clock
-from services.alarm.action_runners import ActionRequest
-from services.alarm.domain import Alarm, AlarmState, ThresholdRule, alarm_name
+from services.alarm.action_runners import ActionRequest, action_request
+from services.alarm.domain import Alarm, AlarmState, PendingAction, ThresholdRule, alarm_name
 from services.alarm.evaluation import Datapoint, Evaluation, evaluate_threshold_rule, query_window
 from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository, StateChange
@@ -227,35 +227,33 @@ class AlarmEvaluator:
     def force_state(self, alarm_id: str, state: AlarmState, reason: str) -> Alarm:
         """An operator's SetAlarmState: move the alarm into `state` and run that state's actions; NotFound if there is none."""
         now = self._clock()
-        changed = self._repository.change_state(alarm_id, None, state, reason, now)
-        if changed is None:
+        transition = self._repository.change_state(alarm_id, None, state, reason, now, {"type": "set by operator"})
+        if transition is None:
             self._index.remove(alarm_id)
             raise NotFound(alarm_name(alarm_id))
-        alarm, previous = changed
-        self._index.put(alarm)
+        self._index.put(transition.alarm)
         self._last_repeat[alarm_id] = now
-        self._dispatch(alarm, previous, Evaluation(state, reason, {"type": "set by operator"}), now, repeat=False)
-        return alarm
+        self._dispatch(transition.alarm, transition.actions)
+        return transition.alarm
 
     def forget(self, alarm_id: str) -> None:
         """Drop what the evaluator remembers of a deleted alarm."""
         self._last_repeat.pop(alarm_id, None)
 
     def _transition_many(self, moving: list[tuple[Alarm, Evaluation]], now: float, contexts: dict[str, Context | None]) -> None:
-        """Store the transitions (each only from the state it was judged in), then dispatch their actions."""
-        changes = [StateChange(alarm.id, alarm.state, result.state, result.reason, now) for alarm, result in moving]
-        for (alarm, result), changed in zip(moving, self._repository.change_states(changes), strict=True):
-            if changed is None:
+        """Store the transitions (each only from the state it was judged in) with their actions, then dispatch those."""
+        changes = [StateChange(alarm.id, alarm.state, result.state, result.reason, now, result.reason_data) for alarm, result in moving]
+        for (alarm, result), transition in zip(moving, self._repository.change_states(changes), strict=True):
+            if transition is None:
                 # The state moved meanwhile (SetAlarmState, another replica) or the alarm is gone: read it again;
                 # the next evaluation starts from the state stored.
                 self._reload(alarm.id)
                 continue
-            stored, previous = changed
-            self._index.put(stored)
+            self._index.put(transition.alarm)
             self._last_repeat[alarm.id] = now
-            log.info("%s: %s -> %s: %s", alarm_name(alarm.id), previous.value, result.state.value, result.reason)
+            log.info("%s: %s -> %s: %s", alarm_name(alarm.id), transition.previous.value, result.state.value, result.reason)
             with telemetry.attached(contexts.get(alarm.id)):
-                self._dispatch(stored, previous, result, now, repeat=False)
+                self._dispatch(transition.alarm, transition.actions)
 
     def _repeat(self, alarm: Alarm, result: Evaluation, now: float) -> None:
         # NOTE: samples arrive far more often than periods pass; repeating on every arrival would flood
@@ -263,16 +261,11 @@ class AlarmEvaluator:
         if now - self._last_repeat.get(alarm.id, float("-inf")) < alarm.rule.period:
             return
         self._last_repeat[alarm.id] = now
-        self._dispatch(alarm, alarm.state, result, now, repeat=True)
+        self._dispatch(alarm, self._repository.add_repeated_actions(alarm, result.reason, result.reason_data, now))
 
-    def _dispatch(self, alarm: Alarm, previous: AlarmState, result: Evaluation, now: float, *, repeat: bool) -> None:
-        for target in alarm.actions_for(result.state):
-            self._actions.dispatch(
-                ActionRequest(
-                    alarm=alarm, target=target, previous_state=previous, state=result.state, reason=result.reason,
-                    reason_data=result.reason_data, time=now, repeat=repeat,
-                )
-            )
+    def _dispatch(self, alarm: Alarm, actions: list[PendingAction]) -> None:
+        for pending in actions:
+            self._actions.dispatch(action_request(alarm, pending))
 
     def _reload(self, alarm_id: str) -> None:
         try:

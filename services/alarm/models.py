@@ -57,3 +57,24 @@ history = sa.Table(
     sa.ForeignKeyConstraint(["project", "alarm_id"], ["alarm_alarms.project", "alarm_alarms.id"], name="fk_alarm_history_alarm"),
     sa.Index("ix_alarm_history_time", "project", "alarm_id", "time"),
 )
+
+# Actions decided but not yet done (an outbox): written with the transition that decides them, deleted
+# once they succeed or are given up, and run again after a restart, so that no decided action is lost.
+pending_actions = sa.Table(
+    "alarm_pending_actions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project", sa.String(PROJECT_LENGTH), nullable=False),
+    sa.Column("alarm_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("previous_state", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("reason_data", sa.Text, nullable=False),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("repeat", sa.Boolean, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["project", "alarm_id"], ["alarm_alarms.project", "alarm_alarms.id"], name="fk_alarm_pending_actions_alarm"
+    ),
+)

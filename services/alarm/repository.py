@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,8 +18,18 @@ from sqlalchemy.orm import Session
 
 from autoscale.database import Database
 from autoscale.errors import AlreadyExists, NotFound
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, ThresholdRule, alarm_name
-from services.alarm.models import alarms, history
+from services.alarm.domain import (
+    Alarm,
+    AlarmState,
+    ComparisonOperator,
+    HistoryEntry,
+    HistoryType,
+    PendingAction,
+    Statistic,
+    ThresholdRule,
+    alarm_name,
+)
+from services.alarm.models import alarms, history, pending_actions
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,16 @@ class StateChange:
     state: AlarmState
     reason: str
     time: float
+    reason_data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A stored state change: the alarm after it, the state it left, and the actions it decided (stored as pending)."""
+
+    alarm: Alarm
+    previous: AlarmState
+    actions: list[PendingAction]
 
 
 class AlarmRepository:
@@ -90,22 +110,26 @@ class AlarmRepository:
             if self._alarm_row(session, alarm_id) is None:
                 raise NotFound(alarm_name(alarm_id))
             session.execute(history.delete().where(history.c.project == self._project, history.c.alarm_id == alarm_id))
+            session.execute(
+                pending_actions.delete().where(pending_actions.c.project == self._project, pending_actions.c.alarm_id == alarm_id)
+            )
             session.execute(alarms.delete().where(*self._alarm_key(alarm_id)))
 
     # State
 
     def change_state(
-        self, alarm_id: str, expected: AlarmState | None, state: AlarmState, reason: str, time: float
-    ) -> tuple[Alarm, AlarmState] | None:
-        """Move an alarm into `state` if it is still in `expected` (any state when None) and record the transition.
+        self, alarm_id: str, expected: AlarmState | None, state: AlarmState, reason: str, time: float,
+        reason_data: dict[str, Any] | None = None,
+    ) -> Transition | None:
+        """Move an alarm into `state` if it is still in `expected` (any state when None), record the transition
+        and store the actions of `state` as pending.
 
-        Returns the alarm after the change and the state it left, or None when the
-        alarm is gone or its state is no longer `expected`. NotFound is not raised:
-        evaluations of a deleted alarm just end.
+        Returns the transition, or None when the alarm is gone or its state is no
+        longer `expected`. NotFound is not raised: evaluations of a deleted alarm just end.
         """
-        return self.change_states([StateChange(alarm_id, expected, state, reason, time)])[0]
+        return self.change_states([StateChange(alarm_id, expected, state, reason, time, reason_data or {})])[0]
 
-    def change_states(self, changes: Sequence[StateChange]) -> list[tuple[Alarm, AlarmState] | None]:
+    def change_states(self, changes: Sequence[StateChange]) -> list[Transition | None]:
         """`change_state` for many alarms in one transaction (a sweep may move thousands); one answer per change, in order."""
         if not changes:
             return []
@@ -113,7 +137,7 @@ class AlarmRepository:
         with self._database.transaction() as session:
             query = sa.select(alarms).where(alarms.c.project == self._project, alarms.c.id.in_(ids)).with_for_update()
             rows = {row.id: row for row in session.execute(query)}
-            answers: list[tuple[Alarm, AlarmState] | None] = []
+            answers: list[Transition | None] = []
             updates, entries = [], []
             for change in changes:
                 row = rows.get(change.alarm_id)
@@ -129,7 +153,10 @@ class AlarmRepository:
                 alarm = replace(
                     _alarm(row), state=change.state, state_reason=change.reason, state_time=change.time, evaluate_time=change.time
                 )
-                answers.append((alarm, previous))
+                actions = self._store_pending(
+                    session, alarm, alarm.actions_for(change.state), previous, change.reason, change.reason_data, change.time, repeat=False
+                )
+                answers.append(Transition(alarm, previous, actions))
             if updates:
                 session.execute(
                     alarms.update()
@@ -144,6 +171,54 @@ class AlarmRepository:
                 )
                 session.execute(history.insert(), entries)
         return answers
+
+    # Pending actions
+
+    def add_repeated_actions(self, alarm: Alarm, reason: str, reason_data: dict[str, Any], time: float) -> list[PendingAction]:
+        """Store the actions of the state the alarm stays in, to run again (repeat_actions); none when it is gone."""
+        with self._database.transaction() as session:
+            if self._alarm_row(session, alarm.id, lock=True) is None:
+                return []
+            return self._store_pending(
+                session, alarm, alarm.actions_for(alarm.state), alarm.state, reason, reason_data, time, repeat=True
+            )
+
+    def pending_actions(self) -> list[PendingAction]:
+        """Every stored pending action, oldest first (run again on start)."""
+        query = sa.select(pending_actions).where(pending_actions.c.project == self._project).order_by(pending_actions.c.id)
+        with self._database.reader() as session:
+            return [_pending(row) for row in session.execute(query)]
+
+    def record_attempt(self, entry: HistoryEntry, pending_id: int | None, done: bool) -> bool:
+        """Record an attempt of a pending action; forget the action when `done`, else count the attempt.
+
+        False (nothing stored) when the alarm is gone: its actions end with it.
+        """
+        with self._database.transaction() as session:
+            if self._alarm_row(session, entry.alarm_id, lock=True) is None:
+                return False
+            session.execute(history.insert().values(project=self._project, **_entry_values(entry)))
+            if pending_id is not None:
+                row = pending_actions.c.id == pending_id
+                if done:
+                    session.execute(pending_actions.delete().where(row))
+                else:
+                    session.execute(pending_actions.update().where(row).values(attempts=entry.attempt))
+        return True
+
+    def _store_pending(
+        self, session: Session, alarm: Alarm, targets: Sequence[str], previous: AlarmState, reason: str,
+        reason_data: dict[str, Any], time: float, *, repeat: bool,
+    ) -> list[PendingAction]:
+        stored = []
+        for target in targets:
+            values = {
+                "alarm_id": alarm.id, "target": target, "previous_state": previous.value, "state": alarm.state.value,
+                "reason": reason, "reason_data": json.dumps(reason_data), "time": time, "repeat": repeat, "attempts": 0,
+            }
+            pending_id = session.execute(pending_actions.insert().values(project=self._project, **values)).inserted_primary_key[0]
+            stored.append(PendingAction(pending_id, alarm.id, target, previous, alarm.state, reason, reason_data, time, repeat))
+        return stored
 
     # History
 
@@ -254,4 +329,11 @@ def _entry(row: Any) -> HistoryEntry:
         action_succeeded=row.action_succeeded,
         attempt=row.attempt,
         sequence=row.id,
+    )
+
+
+def _pending(row: Any) -> PendingAction:
+    return PendingAction(
+        id=row.id, alarm_id=row.alarm_id, target=row.target, previous_state=AlarmState(row.previous_state), state=AlarmState(row.state),
+        reason=row.reason, reason_data=json.loads(row.reason_data), time=row.time, repeat=row.repeat, attempts=row.attempts,
     )

@@ -11,7 +11,7 @@ from autoscale.config import Settings
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.v1 import alarm_pb2_grpc
 from autoscale.workers import PeriodicWorker
-from services.alarm.action_runners import PolicyActionRunner, WebhookActionRunner
+from services.alarm.action_runners import PolicyActionRunner, WebhookActionRunner, action_request
 from services.alarm.actions import ActionDispatcher, ActionRunner
 from services.alarm.evaluator import AlarmEvaluator
 from services.alarm.index import AlarmIndex
@@ -42,9 +42,14 @@ def build(context: BuildContext) -> ServiceRegistration:
         return policy_runner if target.startswith("policies/") else webhook_runner
 
     actions = ActionDispatcher(
-        repository.add_history, runner_for, context.clock,
+        repository.record_attempt, runner_for, context.clock,
         attempts=settings.alarm_action_attempts, backoff=settings.alarm_action_backoff,
     )
+    # Actions decided before the last stop (or crash) run now; their request_id makes a repeat harmless.
+    for pending in repository.pending_actions():
+        alarm = index.get(pending.alarm_id)
+        if alarm is not None:
+            actions.dispatch(action_request(alarm, pending), first_attempt=pending.attempts + 1)
     evaluator = AlarmEvaluator(index, repository, StatisticsClient(lambda: context.peers.metrics), actions, context.clock)
 
     def sweep() -> None:

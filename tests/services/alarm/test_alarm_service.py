@@ -394,3 +394,18 @@ def test_samples_that_cannot_move_the_alarm_are_left_to_the_sweep(mesh):
     mesh.metrics.values["cpu_util"] = [95.0]
     mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(series=[above]), timeout=5)
     wait_for(lambda: mesh.get().state == ALARM)
+
+
+def test_an_action_waiting_for_its_retry_runs_after_a_restart_with_the_same_request_id(sqlite_url):
+    with mesh_with(sqlite_url, alarm_action_backoff=60) as before:
+        before.policy.failures = [grpc.StatusCode.INTERNAL] * 5
+        before.create()
+        before.metrics.values["cpu_util"] = [95.0]
+        before.notify()
+        wait_for(lambda: before.actions(1))
+        first_request_id = before.policy.requests[0].request_id
+    with mesh_with(sqlite_url) as after:
+        actions = wait_for(lambda: after.actions(2))
+        assert sorted((e.attempt, e.action_succeeded) for e in actions) == [(1, False), (2, True)]
+        assert [r.request_id for r in after.policy.requests] == [first_request_id]
+        assert after.policy.requests[0].cause.startswith("alarms/high-cpu entered ALARM")

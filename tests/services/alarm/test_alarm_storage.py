@@ -76,7 +76,7 @@ def test_update_changes_the_definition_but_not_the_state(repository):
 def test_a_state_change_is_stored_only_from_the_state_it_expects(repository):
     changed = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
     assert changed is not None
-    alarm, previous = changed
+    alarm, previous = changed.alarm, changed.previous
     assert (alarm.state, alarm.state_reason, alarm.state_time, previous) == (AlarmState.ALARM, "hot", 20.0, AlarmState.INSUFFICIENT_DATA)
     assert repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "stale", 21.0) is None
     assert repository.get_alarm("high").state is AlarmState.ALARM
@@ -117,8 +117,39 @@ def test_many_state_changes_are_stored_together_each_only_from_its_expected_stat
         StateChange("other", AlarmState.OK, AlarmState.ALARM, "stale", 20.0),
         StateChange("missing", None, AlarmState.OK, "gone", 20.0),
     ])
-    assert [None if a is None else (a[0].id, a[0].state, a[1]) for a in answers] == [
+    assert [None if a is None else (a.alarm.id, a.alarm.state, a.previous) for a in answers] == [
         ("high", AlarmState.ALARM, AlarmState.INSUFFICIENT_DATA), None, None,
     ]
     assert repository.get_alarm("other").state is AlarmState.INSUFFICIENT_DATA
     assert [e.type for e in repository.list_history("high", None, 10)] == [HistoryType.STATE_TRANSITION, HistoryType.CREATION]
+
+
+def test_a_transition_stores_the_actions_of_its_new_state_as_pending(repository):
+    transition = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0, {"most_recent": 95.0})
+    assert [(p.target, p.state, p.previous_state, p.reason_data, p.attempts) for p in transition.actions] == [
+        ("policies/up", AlarmState.ALARM, AlarmState.INSUFFICIENT_DATA, {"most_recent": 95.0}, 0),
+        ("https://hooks.example/x", AlarmState.ALARM, AlarmState.INSUFFICIENT_DATA, {"most_recent": 95.0}, 0),
+    ]
+    assert repository.pending_actions() == transition.actions
+
+
+def test_a_pending_action_counts_its_failed_attempts_and_goes_once_done(repository):
+    first, second = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0).actions
+    attempt = HistoryEntry("high", 21.0, HistoryType.ACTION, "failed", state=AlarmState.ALARM, action=first.target, attempt=1)
+    assert repository.record_attempt(attempt, first.id, done=False)
+    assert [p.attempts for p in repository.pending_actions()] == [1, 0]
+    assert repository.record_attempt(replace(attempt, attempt=2, action_succeeded=True), first.id, done=True)
+    assert [p.id for p in repository.pending_actions()] == [second.id]
+
+
+def test_repeated_actions_are_stored_as_pending_repeats(repository):
+    alarm = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "calm", 20.0).alarm
+    assert [(p.target, p.repeat, p.state) for p in repository.add_repeated_actions(alarm, "still calm", {}, 80.0)] == [
+        ("policies/down", True, AlarmState.OK)
+    ]
+
+
+def test_deleting_an_alarm_drops_its_pending_actions(repository):
+    repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
+    repository.delete_alarm("high")
+    assert repository.pending_actions() == []
