@@ -222,14 +222,6 @@ class AlarmRepository:
 
     # History
 
-    def add_history(self, entry: HistoryEntry) -> bool:
-        """Append an entry to its alarm's history; False (and nothing stored) when the alarm is gone."""
-        with self._database.transaction() as session:
-            if self._alarm_row(session, entry.alarm_id, lock=True) is None:
-                return False
-            session.execute(history.insert().values(project=self._project, **_entry_values(entry)))
-        return True
-
     def list_history(self, alarm_id: str, after: tuple[float, int] | None, limit: int) -> list[HistoryEntry]:
         """An alarm's history, newest first, entries after `after` (time, sequence), at most `limit`; NotFound for the alarm."""
         query = sa.select(history).where(history.c.project == self._project, history.c.alarm_id == alarm_id)

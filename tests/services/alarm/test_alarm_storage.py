@@ -89,8 +89,8 @@ def test_a_forced_state_change_ignores_the_current_state(repository):
 
 def test_history_lists_newest_first_in_pages(repository):
     repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
-    repository.add_history(HistoryEntry("high", 20.0, HistoryType.ACTION, "ok", state=AlarmState.ALARM, action="policies/up",
-                                        action_succeeded=True, attempt=1))
+    repository.record_attempt(HistoryEntry("high", 20.0, HistoryType.ACTION, "ok", state=AlarmState.ALARM, action="policies/up",
+                                           action_succeeded=True, attempt=1), None, done=True)
     entries = repository.list_history("high", None, 10)
     assert [e.type for e in entries] == [HistoryType.ACTION, HistoryType.STATE_TRANSITION, HistoryType.CREATION]
     first = repository.list_history("high", None, 1)
@@ -102,7 +102,7 @@ def test_history_lists_newest_first_in_pages(repository):
 
 def test_history_of_a_deleted_alarm_is_gone_and_not_added_to(repository):
     repository.delete_alarm("high")
-    assert repository.add_history(HistoryEntry("high", 30.0, HistoryType.ACTION, "late")) is False
+    assert repository.record_attempt(HistoryEntry("high", 30.0, HistoryType.ACTION, "late"), None, done=True) is False
     with pytest.raises(NotFound):
         repository.list_history("high", None, 10)
     with pytest.raises(NotFound):
