@@ -1,5 +1,10 @@
-"""Evaluating alarms: a queue fed by arriving samples and by the sweep, drained by a few threads.
+"""Evaluating alarms: queued by arriving samples, swept periodically, judged in batches.
 
+Arriving samples queue the alarms they may move in an urgent lane (served first,
+and by a thread of its own) and those that repeat actions in a normal lane. A
+thread takes what is queued, up to SWEEP_CHUNK alarms, and asks their statistics
+in one call; the sweep evaluates every alarm the same way, chunk by chunk, and
+stores each chunk's transitions in one transaction with the actions they decide.
 An alarm is queued at most once at a time and never evaluated by two threads at
 once; one queued again while it is being evaluated runs again after. A failed
 statistics query leaves the alarm's state as it was (as Aodh does): missing data
@@ -29,7 +34,7 @@ from services.alarm.repository import AlarmRepository, StateChange
 log = logging.getLogger(__name__)
 
 SWEEP_CHUNK = 500
-"""Alarms the sweep asks the statistics of in one call."""
+"""Alarms whose statistics one call asks for (the sweep's chunks, and what a thread takes from the queue at once)."""
 
 STATISTICS_FAILURE_LOG_INTERVAL = 30.0
 """Seconds between two warnings that the metrics service cannot be asked (one per outage, not one per alarm)."""
