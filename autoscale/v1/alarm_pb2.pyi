@@ -233,7 +233,21 @@ class NotifySamplesRequest(_message.Message):
     def __init__(self, series: _Optional[_Iterable[_Union[_metrics_pb2.TimeSeries, _Mapping]]] = ...) -> None: ...
 
 class NotifySamplesResponse(_message.Message):
-    __slots__ = ("matched_alarms",)
+    __slots__ = ("matched_alarms", "watched", "watch_list_complete")
     MATCHED_ALARMS_FIELD_NUMBER: _ClassVar[int]
+    WATCHED_FIELD_NUMBER: _ClassVar[int]
+    WATCH_LIST_COMPLETE_FIELD_NUMBER: _ClassVar[int]
     matched_alarms: int
-    def __init__(self, matched_alarms: _Optional[int] = ...) -> None: ...
+    watched: _containers.RepeatedCompositeFieldContainer[WatchedSeries]
+    watch_list_complete: bool
+    def __init__(self, matched_alarms: _Optional[int] = ..., watched: _Optional[_Iterable[_Union[WatchedSeries, _Mapping]]] = ..., watch_list_complete: _Optional[bool] = ...) -> None: ...
+
+class WatchedSeries(_message.Message):
+    __slots__ = ("metric", "dimension_key", "dimension_value")
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_KEY_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_VALUE_FIELD_NUMBER: _ClassVar[int]
+    metric: str
+    dimension_key: str
+    dimension_value: str
+    def __init__(self, metric: _Optional[str] = ..., dimension_key: _Optional[str] = ..., dimension_value: _Optional[str] = ...) -> None: ...

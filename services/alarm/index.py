@@ -67,6 +67,11 @@ class AlarmIndex:
             candidates = [self._alarms[alarm_id] for alarm_id in candidate_ids]
         return [alarm.id for alarm in candidates if not alarm.disabled and alarm.rule.matches_series(metric, dimensions)]
 
+    def anchors(self) -> list[tuple[str, tuple[str, str] | None]]:
+        """Where the enabled alarms are filed: (metric, a pair every series they count has, or None for any series)."""
+        with self._lock:
+            return [anchor for anchor, ids in self._by_anchor.items() if any(not self._alarms[i].disabled for i in ids)]
+
     def note_evaluated(self, alarm_id: str, time: float) -> None:
         """Remember when an alarm was last evaluated (kept in memory: storing it would write on every evaluation)."""
         self._evaluated[alarm_id] = time  # one dict store: atomic under the GIL, and the sweep does it 10 000 times

@@ -6,7 +6,10 @@ AlarmService.NotifySamples, inside the trace context of the PutSamples that
 queued it so that one trace runs from the sample to the scaling activity.
 Each series is sent with two points: the lowest and the highest value it
 received, from which the Alarm service tells which alarms the samples may move
-(and evaluates those first). The queue is bounded: when it is full, the newest
+(and evaluates those first). Each answer lists what the alarms watch; series
+none of them watches are left out of the next calls (most series have no alarm),
+and a call goes out at least every WATCH_REFRESH_INTERVAL while samples flow, so
+that a new alarm is heard of. The queue is bounded: when it is full, the newest
 queued notification absorbs the new series (kept as those two values per
 series, so memory is bounded by the number of series, not of calls).
 """
@@ -32,6 +35,9 @@ log = logging.getLogger(__name__)
 
 MAX_QUEUED_BATCHES = 64
 """Notifications waiting for the thread before new series merge into the newest one."""
+
+WATCH_REFRESH_INTERVAL = 1.0
+"""Seconds after which a call goes out even when no series in it is watched, to learn of new alarms."""
 
 WARNING_INTERVAL = 60.0
 """Seconds between two warnings that the Alarm service could not be notified (one per outage, not one per call)."""
@@ -85,6 +91,9 @@ class AlarmNotifier:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._last_warning = float("-inf")
+        self._watched: set[tuple[str, tuple[str, str] | None]] | None = None
+        """What the alarms watch, as the last answer said; None: not known (every series is sent)."""
+        self._last_call = float("-inf")
         self._suppressed_failures = 0
 
     def start(self) -> None:
@@ -131,17 +140,30 @@ class AlarmNotifier:
                 return
 
     def _send(self, notification: _Notification) -> bool:
-        """Call NotifySamples; failures are logged, at most one warning per WARNING_INTERVAL."""
-        request = alarm_pb2.NotifySamplesRequest(
-            series=[messages.extremes_to_message(key, low, high) for key, (low, high) in sorted(notification.extremes().items())]
-        )
+        """Call NotifySamples with the watched series; failures are logged, at most one warning per WARNING_INTERVAL."""
+        series = [
+            messages.extremes_to_message(key, low, high)
+            for key, (low, high) in sorted(notification.extremes().items())
+            if self._is_watched(key)
+        ]
+        if not series and time.monotonic() - self._last_call < WATCH_REFRESH_INTERVAL:
+            return True
         try:
             with telemetry.attached(notification.trace_context):
-                self._stub().NotifySamples(request)
+                response = self._stub().NotifySamples(alarm_pb2.NotifySamplesRequest(series=series))
         except Exception as error:  # any failure: PutSamples already succeeded, alarms still evaluate periodically
             self._warn(error)
             return False
+        self._last_call = time.monotonic()
+        if response.watch_list_complete:
+            self._watched = {(w.metric, (w.dimension_key, w.dimension_value) if w.dimension_key else None) for w in response.watched}
         return True
+
+    def _is_watched(self, key: SeriesKey) -> bool:
+        watched = self._watched
+        if watched is None or (key.metric, None) in watched:
+            return True
+        return any((key.metric, pair) in watched for pair in key.dimensions)
 
     def _warn(self, error: Exception) -> None:
         now = time.monotonic()

@@ -409,3 +409,18 @@ def test_an_action_waiting_for_its_retry_runs_after_a_restart_with_the_same_requ
         assert sorted((e.attempt, e.action_succeeded) for e in actions) == [(1, False), (2, True)]
         assert [r.request_id for r in after.policy.requests] == [first_request_id]
         assert after.policy.requests[0].cause.startswith("alarms/high-cpu entered ALARM")
+
+
+def test_notify_samples_answers_what_the_enabled_alarms_watch(mesh):
+    mesh.create()  # cpu_util with group=web
+    mesh.create("mem", threshold_rule=alarm_pb2.ThresholdRule(
+        metric="mem", statistic=common_pb2.STATISTIC_AVERAGE, comparison_operator=alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN,
+        threshold=1, period=to_duration(60)))
+    mesh.create("off", disabled=True, threshold_rule=alarm_pb2.ThresholdRule(
+        metric="disk", statistic=common_pb2.STATISTIC_AVERAGE, comparison_operator=alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN,
+        threshold=1, period=to_duration(60)))
+    answer = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(), timeout=5)
+    assert answer.watch_list_complete
+    assert sorted((w.metric, w.dimension_key, w.dimension_value) for w in answer.watched) == [
+        ("cpu_util", "group", "web"), ("mem", "", "")
+    ]

@@ -9,6 +9,8 @@ from typing import Any
 import grpc
 from opentelemetry import context as otel_context
 
+from autoscale.v1 import alarm_pb2
+from services.metrics import notifier as notifier_module
 from services.metrics.domain import Point, SeriesKey, SeriesPoints
 from services.metrics.notifier import AlarmNotifier
 
@@ -23,6 +25,8 @@ class FakeAlarmStub:
     def __init__(self, *, hold_first: bool = False, failure: Exception | None = None) -> None:
         self.calls: list[tuple[set[SeriesKey], Any]] = []
         self.values: dict[SeriesKey, list[float]] = {}
+        self.answer = alarm_pb2.NotifySamplesResponse()
+        """What each call answers (by default no watch list: every series keeps being sent)."""
         self.failure = failure
         self.holding = threading.Event()
         self.release = threading.Event()
@@ -36,6 +40,7 @@ class FakeAlarmStub:
         self.values.update({SeriesKey.of(s.metric, s.dimensions): [p.value for p in s.points] for s in request.series})
         if self.failure is not None:
             raise self.failure
+        return self.answer
 
 
 def _stored(*keys: SeriesKey, values: tuple[float, ...] = (1.0,)) -> list[SeriesPoints]:
@@ -128,3 +133,36 @@ def test_without_an_alarm_address_nothing_is_sent_and_it_is_said_once(caplog):
         notifier.stop()
     assert stub.calls == []
     assert len([r for r in caplog.records if "no alarm service" in r.getMessage()]) == 1
+
+
+def test_series_no_alarm_watches_are_left_out_once_the_alarm_service_said_what_it_watches():
+    stub = FakeAlarmStub()
+    stub.answer = alarm_pb2.NotifySamplesResponse(
+        watch_list_complete=True,
+        watched=[alarm_pb2.WatchedSeries(metric="cpu", dimension_key="group", dimension_value="web"),
+                 alarm_pb2.WatchedSeries(metric="disk")],
+    )
+    notifier = _notifier(stub)
+    notifier.start()
+    notifier.notify(_stored(CPU, MEMORY))  # nothing known yet: everything is sent
+    notifier.notify(_stored(CPU, MEMORY, DISK, SeriesKey.of("cpu", {"group": "db"})))
+    notifier.stop()
+    assert [keys for keys, _ in stub.calls] == [{CPU, MEMORY}, {CPU, DISK}]
+
+
+def test_a_call_goes_out_now_and_then_even_when_nothing_is_watched_to_hear_of_new_alarms(monkeypatch):
+    stub = FakeAlarmStub()
+    stub.answer = alarm_pb2.NotifySamplesResponse(watch_list_complete=True)
+    notifier = _notifier(stub)
+    notifier.start()
+    notifier.notify(_stored(CPU))
+    notifier.notify(_stored(MEMORY))  # unwatched, and the last call was just now: no call
+    notifier.stop()
+    assert [keys for keys, _ in stub.calls] == [{CPU}]
+    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 0.0)
+    notifier = _notifier(stub)
+    notifier.start()
+    notifier.notify(_stored(CPU))
+    notifier.notify(_stored(MEMORY))
+    notifier.stop()
+    assert [keys for keys, _ in stub.calls][1:] == [{CPU}, set()]
