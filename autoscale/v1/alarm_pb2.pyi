@@ -227,20 +227,24 @@ class SetAlarmStateResponse(_message.Message):
     def __init__(self, alarm: _Optional[_Union[Alarm, _Mapping]] = ...) -> None: ...
 
 class NotifySamplesRequest(_message.Message):
-    __slots__ = ("series",)
+    __slots__ = ("series", "watch_version")
     SERIES_FIELD_NUMBER: _ClassVar[int]
+    WATCH_VERSION_FIELD_NUMBER: _ClassVar[int]
     series: _containers.RepeatedCompositeFieldContainer[_metrics_pb2.TimeSeries]
-    def __init__(self, series: _Optional[_Iterable[_Union[_metrics_pb2.TimeSeries, _Mapping]]] = ...) -> None: ...
+    watch_version: int
+    def __init__(self, series: _Optional[_Iterable[_Union[_metrics_pb2.TimeSeries, _Mapping]]] = ..., watch_version: _Optional[int] = ...) -> None: ...
 
 class NotifySamplesResponse(_message.Message):
-    __slots__ = ("matched_alarms", "watched", "watch_list_complete")
+    __slots__ = ("matched_alarms", "watched", "watch_list_complete", "watch_version")
     MATCHED_ALARMS_FIELD_NUMBER: _ClassVar[int]
     WATCHED_FIELD_NUMBER: _ClassVar[int]
     WATCH_LIST_COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    WATCH_VERSION_FIELD_NUMBER: _ClassVar[int]
     matched_alarms: int
     watched: _containers.RepeatedCompositeFieldContainer[WatchedSeries]
     watch_list_complete: bool
-    def __init__(self, matched_alarms: _Optional[int] = ..., watched: _Optional[_Iterable[_Union[WatchedSeries, _Mapping]]] = ..., watch_list_complete: _Optional[bool] = ...) -> None: ...
+    watch_version: int
+    def __init__(self, matched_alarms: _Optional[int] = ..., watched: _Optional[_Iterable[_Union[WatchedSeries, _Mapping]]] = ..., watch_list_complete: _Optional[bool] = ..., watch_version: _Optional[int] = ...) -> None: ...
 
 class WatchedSeries(_message.Message):
     __slots__ = ("metric", "dimension_key", "dimension_value")

@@ -26,6 +26,8 @@ class AlarmIndex:
         self._alarms: dict[str, Alarm] = {}
         self._by_anchor: dict[tuple[str, tuple[str, str] | None], set[str]] = {}
         self._evaluated: dict[str, float] = {}
+        self._version = 1
+        self._watch_list: list[tuple[str, tuple[str, str] | None]] | None = None
 
     def replace_all(self, alarms: Iterable[Alarm]) -> None:
         """Forget every alarm and hold these (evaluation times known here are kept)."""
@@ -35,18 +37,21 @@ class AlarmIndex:
             for alarm in alarms:
                 self._add(alarm)
             self._evaluated = {alarm_id: time for alarm_id, time in self._evaluated.items() if alarm_id in self._alarms}
+            self._changed()
 
     def put(self, alarm: Alarm) -> None:
         """Hold `alarm`, replacing what was held under its id."""
         with self._lock:
             self._remove(alarm.id)
             self._add(alarm)
+            self._changed()
 
     def remove(self, alarm_id: str) -> None:
         """Forget an alarm (nothing happens if it is not held)."""
         with self._lock:
             self._remove(alarm_id)
             self._evaluated.pop(alarm_id, None)
+            self._changed()
 
     def get(self, alarm_id: str) -> Alarm | None:
         """The alarm held under `alarm_id`, if any."""
@@ -67,10 +72,17 @@ class AlarmIndex:
             candidates = [self._alarms[alarm_id] for alarm_id in candidate_ids]
         return [alarm.id for alarm in candidates if not alarm.disabled and alarm.rule.matches_series(metric, dimensions)]
 
-    def anchors(self) -> list[tuple[str, tuple[str, str] | None]]:
-        """Where the enabled alarms are filed: (metric, a pair every series they count has, or None for any series)."""
+    def watch_list(self) -> tuple[int, list[tuple[str, tuple[str, str] | None]]]:
+        """The version of what the enabled alarms watch, and the list: where they are filed (see _anchor).
+
+        The version changes whenever an alarm is put, removed or reloaded; the list is built once per version.
+        """
         with self._lock:
-            return [anchor for anchor, ids in self._by_anchor.items() if any(not self._alarms[i].disabled for i in ids)]
+            if self._watch_list is None:
+                self._watch_list = [
+                    anchor for anchor, ids in self._by_anchor.items() if any(not self._alarms[i].disabled for i in ids)
+                ]
+            return self._version, self._watch_list
 
     def note_evaluated(self, alarm_id: str, time: float) -> None:
         """Remember when an alarm was last evaluated (kept in memory: storing it would write on every evaluation)."""
@@ -83,6 +95,10 @@ class AlarmIndex:
     def __len__(self) -> int:
         with self._lock:
             return len(self._alarms)
+
+    def _changed(self) -> None:
+        self._version += 1
+        self._watch_list = None
 
     def _add(self, alarm: Alarm) -> None:
         self._alarms[alarm.id] = alarm

@@ -139,11 +139,16 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
                 # Its state cannot move, but its actions may be due again.
                 self._evaluator.submit(alarm_id, trace_context)
             # Otherwise evaluating would only confirm the state: the sweep evaluates it in its turn.
-        watched = [
-            alarm_pb2.WatchedSeries(metric=metric, dimension_key=pair[0] if pair else "", dimension_value=pair[1] if pair else "")
-            for metric, pair in self._index.anchors()
-        ]
-        return alarm_pb2.NotifySamplesResponse(matched_alarms=len(extremes), watched=watched, watch_list_complete=True)
+        answer = alarm_pb2.NotifySamplesResponse(matched_alarms=len(extremes))
+        version, watch_list = self._index.watch_list()
+        answer.watch_version = version
+        if request.watch_version != version:
+            answer.watch_list_complete = True
+            answer.watched.extend(
+                alarm_pb2.WatchedSeries(metric=metric, dimension_key=pair[0] if pair else "", dimension_value=pair[1] if pair else "")
+                for metric, pair in watch_list
+            )
+        return answer
 
     def _with_evaluate_time(self, alarm: Alarm) -> Alarm:
         """The alarm with the newest evaluation time known to this process (kept in memory, see AlarmIndex)."""

@@ -93,6 +93,7 @@ class AlarmNotifier:
         self._last_warning = float("-inf")
         self._watched: set[tuple[str, tuple[str, str] | None]] | None = None
         """What the alarms watch, as the last answer said; None: not known (every series is sent)."""
+        self._watch_version = 0
         self._last_call = float("-inf")
         self._suppressed_failures = 0
 
@@ -150,13 +151,14 @@ class AlarmNotifier:
             return True
         try:
             with telemetry.attached(notification.trace_context):
-                response = self._stub().NotifySamples(alarm_pb2.NotifySamplesRequest(series=series))
+                response = self._stub().NotifySamples(alarm_pb2.NotifySamplesRequest(series=series, watch_version=self._watch_version))
         except Exception as error:  # any failure: PutSamples already succeeded, alarms still evaluate periodically
             self._warn(error)
             return False
         self._last_call = time.monotonic()
         if response.watch_list_complete:
             self._watched = {(w.metric, (w.dimension_key, w.dimension_value) if w.dimension_key else None) for w in response.watched}
+            self._watch_version = response.watch_version
         return True
 
     def _is_watched(self, key: SeriesKey) -> bool:

@@ -424,3 +424,9 @@ def test_notify_samples_answers_what_the_enabled_alarms_watch(mesh):
     assert sorted((w.metric, w.dimension_key, w.dimension_value) for w in answer.watched) == [
         ("cpu_util", "group", "web"), ("mem", "", "")
     ]
+    # The list is sent again only once it changed.
+    same = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(watch_version=answer.watch_version), timeout=5)
+    assert (same.watch_list_complete, list(same.watched), same.watch_version) == (False, [], answer.watch_version)
+    mesh.alarms.DeleteAlarm(alarm_pb2.DeleteAlarmRequest(name="alarms/mem"), timeout=5)
+    changed = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(watch_version=answer.watch_version), timeout=5)
+    assert changed.watch_list_complete and [w.metric for w in changed.watched] == ["cpu_util"]

@@ -25,6 +25,7 @@ class FakeAlarmStub:
     def __init__(self, *, hold_first: bool = False, failure: Exception | None = None) -> None:
         self.calls: list[tuple[set[SeriesKey], Any]] = []
         self.values: dict[SeriesKey, list[float]] = {}
+        self.versions: list[int] = []
         self.answer = alarm_pb2.NotifySamplesResponse()
         """What each call answers (by default no watch list: every series keeps being sent)."""
         self.failure = failure
@@ -37,6 +38,7 @@ class FakeAlarmStub:
         self.holding.set()
         self.release.wait(5)
         self.calls.append(({SeriesKey.of(s.metric, s.dimensions) for s in request.series}, otel_context.get_value("request")))
+        self.versions.append(request.watch_version)
         self.values.update({SeriesKey.of(s.metric, s.dimensions): [p.value for p in s.points] for s in request.series})
         if self.failure is not None:
             raise self.failure
@@ -138,7 +140,7 @@ def test_without_an_alarm_address_nothing_is_sent_and_it_is_said_once(caplog):
 def test_series_no_alarm_watches_are_left_out_once_the_alarm_service_said_what_it_watches():
     stub = FakeAlarmStub()
     stub.answer = alarm_pb2.NotifySamplesResponse(
-        watch_list_complete=True,
+        watch_list_complete=True, watch_version=3,
         watched=[alarm_pb2.WatchedSeries(metric="cpu", dimension_key="group", dimension_value="web"),
                  alarm_pb2.WatchedSeries(metric="disk")],
     )
@@ -148,6 +150,7 @@ def test_series_no_alarm_watches_are_left_out_once_the_alarm_service_said_what_i
     notifier.notify(_stored(CPU, MEMORY, DISK, SeriesKey.of("cpu", {"group": "db"})))
     notifier.stop()
     assert [keys for keys, _ in stub.calls] == [{CPU, MEMORY}, {CPU, DISK}]
+    assert stub.versions == [0, 3]
 
 
 def test_a_call_goes_out_now_and_then_even_when_nothing_is_watched_to_hear_of_new_alarms(monkeypatch):
