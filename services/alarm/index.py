@@ -28,6 +28,7 @@ class AlarmIndex:
         self._evaluated: dict[str, float] = {}
         self._version = 1
         self._watch_list: list[tuple[str, tuple[str, str] | None]] | None = None
+        self._watched_set: set[tuple[str, tuple[str, str] | None]] = set()
 
     def replace_all(self, alarms: Iterable[Alarm]) -> None:
         """Forget every alarm and hold these (evaluation times known here are kept)."""
@@ -42,9 +43,12 @@ class AlarmIndex:
     def put(self, alarm: Alarm) -> None:
         """Hold `alarm`, replacing what was held under its id."""
         with self._lock:
+            held = self._alarms.get(alarm.id)
             self._remove(alarm.id)
             self._add(alarm)
-            self._changed()
+            # A transition puts the alarm again: only a new rule or switch changes what is watched.
+            if held is None or _anchor(held) != _anchor(alarm) or held.disabled != alarm.disabled:
+                self._changed()
 
     def remove(self, alarm_id: str) -> None:
         """Forget an alarm (nothing happens if it is not held)."""
@@ -75,13 +79,15 @@ class AlarmIndex:
     def watch_list(self) -> tuple[int, list[tuple[str, tuple[str, str] | None]]]:
         """The version of what the enabled alarms watch, and the list: where they are filed (see _anchor).
 
-        The version changes whenever an alarm is put, removed or reloaded; the list is built once per version.
+        The version changes only when the list does; the list is rebuilt after a change that may have changed it.
         """
         with self._lock:
             if self._watch_list is None:
-                self._watch_list = [
-                    anchor for anchor, ids in self._by_anchor.items() if any(not self._alarms[i].disabled for i in ids)
-                ]
+                watched = [anchor for anchor, ids in self._by_anchor.items() if any(not self._alarms[i].disabled for i in ids)]
+                if set(watched) != self._watched_set:
+                    self._version += 1
+                    self._watched_set = set(watched)
+                self._watch_list = watched
             return self._version, self._watch_list
 
     def note_evaluated(self, alarm_id: str, time: float) -> None:
@@ -97,7 +103,7 @@ class AlarmIndex:
             return len(self._alarms)
 
     def _changed(self) -> None:
-        self._version += 1
+        """What is watched may have changed: the list is rebuilt (and its version moves if it did) when next asked."""
         self._watch_list = None
 
     def _add(self, alarm: Alarm) -> None:

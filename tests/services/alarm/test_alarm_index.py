@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from services.alarm.domain import Alarm, ComparisonOperator, Statistic, ThresholdRule
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, Statistic, ThresholdRule
 from services.alarm.index import AlarmIndex
 
 
@@ -48,3 +48,17 @@ def test_reloading_keeps_the_evaluation_times_known_in_memory():
     assert index.evaluate_time("a") == 50.0
     index.replace_all([])
     assert index.evaluate_time("a") is None
+
+
+def test_the_watch_list_version_moves_only_when_what_is_watched_changes():
+    index = AlarmIndex()
+    index.put(alarm("a", group="web"))
+    version, watched = index.watch_list()
+    assert watched == [("cpu", ("group", "web"))]
+    index.put(replace(alarm("a", group="web"), state=AlarmState.ALARM))
+    index.replace_all([alarm("a", group="web")])
+    assert index.watch_list()[0] == version
+    index.put(alarm("b", "mem"))
+    assert index.watch_list() == (version + 1, [("cpu", ("group", "web")), ("mem", None)])
+    index.put(replace(alarm("b", "mem"), disabled=True))
+    assert index.watch_list() == (version + 2, [("cpu", ("group", "web"))])
