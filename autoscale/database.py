@@ -7,9 +7,10 @@ Each service owns its tables and its own alembic history (version table
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -108,6 +109,16 @@ class Database:
         self.engine.dispose()
         if self._read_engine is not self.engine:
             self._read_engine.dispose()
+
+
+def newest_first_page(
+    query: sa.Select, time_column: sa.ColumnElement[Any], tie_column: sa.ColumnElement[Any], after: Sequence[Any] | None, limit: int
+) -> sa.Select:  # type: ignore[type-arg]
+    """`query` as one page of a list ordered newest first by (time, tie-breaker): the rows after `after`, at most `limit`."""
+    if after is not None:
+        time, tie = after
+        query = query.where(sa.or_(time_column < time, sa.and_(time_column == time, tie_column < tie)))
+    return query.order_by(time_column.desc(), tie_column.desc()).limit(limit)
 
 
 def alembic_config(migrations_dir: Path, service: str, connection: sa.Connection | None = None) -> Config:

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from autoscale.database import Database
+from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, NotFound
 from services.alarm.domain import (
     Alarm,
@@ -225,13 +225,10 @@ class AlarmRepository:
     def list_history(self, alarm_id: str, after: tuple[float, int] | None, limit: int) -> list[HistoryEntry]:
         """An alarm's history, newest first, entries after `after` (time, sequence), at most `limit`; NotFound for the alarm."""
         query = sa.select(history).where(history.c.project == self._project, history.c.alarm_id == alarm_id)
-        if after is not None:
-            time, sequence = after
-            query = query.where(sa.or_(history.c.time < time, sa.and_(history.c.time == time, history.c.id < sequence)))
         with self._database.reader() as session:
             if self._alarm_row(session, alarm_id) is None:
                 raise NotFound(alarm_name(alarm_id))
-            rows = session.execute(query.order_by(history.c.time.desc(), history.c.id.desc()).limit(limit)).all()
+            rows = session.execute(newest_first_page(query, history.c.time, history.c.id, after, limit)).all()
         return [_entry(row) for row in rows]
 
     # Helpers

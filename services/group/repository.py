@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from autoscale.database import Database
+from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound
 from services.group import capacity
 from services.group.domain import (
@@ -215,9 +215,7 @@ class GroupRepository:
     def list_activities(self, group_id: str, after: Sequence[Any] | None, limit: int) -> list[Activity]:
         """The group's activities newest first, those after the (start_time, id) `after`; NotFound for the group."""
         query = sa.select(activities).where(activities.c.project == self._project, activities.c.group_id == group_id)
-        if after is not None:
-            query = query.where(sa.tuple_(activities.c.start_time, activities.c.id) < sa.tuple_(*after))
-        query = query.order_by(activities.c.start_time.desc(), activities.c.id.desc()).limit(limit)
+        query = newest_first_page(query, activities.c.start_time, activities.c.id, after, limit)
         with self._database.reader() as session:
             self._require_group(session, group_id)
             return [_activity(row) for row in session.execute(query).all()]

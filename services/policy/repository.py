@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from autoscale.database import Database
+from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, NotFound
 from services.policy.cooldown import GroupCooldown
 from services.policy.domain import AdjustmentType, Execution, Policy, policy_name
@@ -101,13 +101,10 @@ class PolicyRepository:
     def list_executions(self, policy_id: str, after: tuple[float, int] | None, limit: int) -> list[Execution]:
         """A policy's executions, newest first, those after `after` (time, sequence), at most `limit`; NotFound for the policy."""
         query = sa.select(executions).where(executions.c.project == self._project, executions.c.policy_id == policy_id)
-        if after is not None:
-            time, sequence = after
-            query = query.where(sa.or_(executions.c.time < time, sa.and_(executions.c.time == time, executions.c.id < sequence)))
         with self._database.reader() as session:
             if self._policy_row(session, policy_id) is None:
                 raise NotFound(policy_name(policy_id))
-            rows = session.execute(query.order_by(executions.c.time.desc(), executions.c.id.desc()).limit(limit)).all()
+            rows = session.execute(newest_first_page(query, executions.c.time, executions.c.id, after, limit)).all()
         return [_execution(row) for row in rows]
 
     def answered(self, policy_id: str, request_id: str) -> bytes | None:
