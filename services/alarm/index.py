@@ -13,6 +13,7 @@ current by this process's own writes.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 
 from services.alarm.domain import Alarm
@@ -26,7 +27,8 @@ class AlarmIndex:
         self._alarms: dict[str, Alarm] = {}
         self._by_anchor: dict[tuple[str, tuple[str, str] | None], set[str]] = {}
         self._evaluated: dict[str, float] = {}
-        self._version = 1
+        # Starts from the clock, so that a caller holding a version from before a restart never finds it current.
+        self._version = time.time_ns()
         self._watch_list: list[tuple[str, tuple[str, str] | None]] | None = None
         self._watched_set: set[tuple[str, tuple[str, str] | None]] = set()
 

@@ -62,3 +62,11 @@ def test_the_watch_list_version_moves_only_when_what_is_watched_changes():
     assert index.watch_list() == (version + 1, [("cpu", ("group", "web")), ("mem", None)])
     index.put(replace(alarm("b", "mem"), disabled=True))
     assert index.watch_list() == (version + 2, [("cpu", ("group", "web"))])
+
+
+def test_a_new_index_never_reuses_an_earlier_ones_watch_version():
+    before = AlarmIndex()
+    before.put(alarm("a", group="web"))
+    held, _ = before.watch_list()
+    after = AlarmIndex()  # the service restarted
+    assert after.watch_list()[0] != held
