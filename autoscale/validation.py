@@ -96,11 +96,6 @@ def check_finite(violations: Violations, field_path: str, value: float) -> None:
     violations.check(math.isfinite(value), field_path, f"must be a finite number, got {value}")
 
 
-def check_page_size(violations: Violations, page_size: int, field_path: str = "page_size") -> None:
-    """page_size: 0 (the default) or positive."""
-    violations.check(page_size >= 0, field_path, f"must be >= 0, got {page_size}")
-
-
 def check_action_target(violations: Violations, field_path: str, target: str) -> None:
     """An alarm action: `policies/{id}` or an http(s) URL with a host."""
     if target.startswith("policies/"):

@@ -92,11 +92,6 @@ class ActionDispatcher:
         if dropped:
             log.info("stopping with %d alarm actions waiting; they run again on start", dropped)
 
-    def idle(self) -> bool:
-        """Whether no attempt is queued or waiting for a retry (for tests and benchmarks)."""
-        with self._condition:
-            return not self._due
-
     def _schedule(self, attempt: _Attempt, delay: float) -> None:
         with self._condition:
             heapq.heappush(self._due, (time.monotonic() + delay, next(self._order), attempt))

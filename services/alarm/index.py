@@ -100,10 +100,6 @@ class AlarmIndex:
         """When this process last evaluated the alarm, if it has."""
         return self._evaluated.get(alarm_id)
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._alarms)
-
     def _changed(self) -> None:
         """What is watched may have changed: the list is rebuilt (and its version moves if it did) when next asked."""
         self._watch_list = None
