@@ -34,26 +34,17 @@ STATE_WORDS = {AlarmState.OK: "OK", AlarmState.ALARM: "ALARM", AlarmState.INSUFF
 
 @dataclass(frozen=True)
 class ActionRequest:
-    """One action to run: what the alarm did, and which target to tell."""
+    """One stored pending action to run, with the alarm it belongs to."""
 
     alarm: Alarm
-    target: str
-    previous_state: AlarmState
-    state: AlarmState
-    reason: str
-    reason_data: dict[str, Any]
-    time: float
-    repeat: bool
-    """True when the alarm stayed in `state` and repeats its actions, False on a transition."""
+    pending: PendingAction
     request_id: str = field(default="")
     """Stable across the retries of this action, so that the policy adjusts at most once."""
-    pending_id: int | None = None
-    """Its row among the pending actions (None: not stored, e.g. in tests of the runners)."""
 
     def cause(self) -> str:
         """The cause handed to the policy, naming the alarm and why it fired."""
-        verb = "is still in" if self.repeat else "entered"
-        return f"{alarm_name(self.alarm.id)} {verb} {STATE_WORDS[self.state]}: {self.reason}"
+        verb = "is still in" if self.pending.repeat else "entered"
+        return f"{alarm_name(self.alarm.id)} {verb} {STATE_WORDS[self.pending.state]}: {self.pending.reason}"
 
 
 @dataclass(frozen=True)
@@ -73,7 +64,7 @@ class PolicyActionRunner:
 
     def run(self, action: ActionRequest) -> ActionOutcome:
         """Execute the policy; adjusted=false (cooldown, at a bound) is a success: the policy decided."""
-        request = policy_pb2.ExecutePolicyRequest(name=action.target, cause=action.cause(), request_id=action.request_id)
+        request = policy_pb2.ExecutePolicyRequest(name=action.pending.target, cause=action.cause(), request_id=action.request_id)
         try:
             response = self._stub().ExecutePolicy(request)
         except grpc.RpcError as error:
@@ -96,7 +87,8 @@ class WebhookActionRunner:
         """2xx is a success; 5xx, 408, 425, 429 and network failures are retried; other 4xx are not."""
         headers = {"Content-Type": "application/json", "User-Agent": "autoscale-alarm"}
         propagate.inject(headers)
-        request = urllib.request.Request(action.target, data=json.dumps(webhook_body(action)).encode(), headers=headers, method="POST")
+        body = json.dumps(webhook_body(action)).encode()
+        request = urllib.request.Request(action.pending.target, data=body, headers=headers, method="POST")
         try:
             with self._open(request, timeout=self._timeout) as response:
                 return ActionOutcome(True, f"POST answered {response.status}")
@@ -109,14 +101,6 @@ class WebhookActionRunner:
             return ActionOutcome(False, f"POST failed: {reason}", retryable=True)
 
 
-def action_request(alarm: Alarm, pending: PendingAction) -> ActionRequest:
-    """The request to run a stored pending action of `alarm`."""
-    return ActionRequest(
-        alarm=alarm, target=pending.target, previous_state=pending.previous_state, state=pending.state, reason=pending.reason,
-        reason_data=pending.reason_data, time=pending.time, repeat=pending.repeat, pending_id=pending.id,
-    )
-
-
 def webhook_body(action: ActionRequest) -> dict[str, Any]:
     """The JSON body of a webhook: Aodh's field names (alarm_id, previous, current, reason, reason_data) and more."""
     alarm = action.alarm
@@ -125,12 +109,12 @@ def webhook_body(action: ActionRequest) -> dict[str, Any]:
         "alarm_name": alarm_name(alarm.id),
         "alarm_id": alarm.id,
         "description": alarm.description,
-        "previous": STATE_WORDS[action.previous_state],
-        "current": STATE_WORDS[action.state],
-        "reason": action.reason,
-        "reason_data": action.reason_data,
-        "repeat": action.repeat,
-        "time": format_time(action.time),
+        "previous": STATE_WORDS[action.pending.previous_state],
+        "current": STATE_WORDS[action.pending.state],
+        "reason": action.pending.reason,
+        "reason_data": action.pending.reason_data,
+        "repeat": action.pending.repeat,
+        "time": format_time(action.pending.time),
         "request_id": action.request_id,
         "threshold_rule": {
             "metric": rule.metric,

@@ -116,14 +116,15 @@ class ActionDispatcher:
             try:
                 self._run(attempt)
             except Exception:
-                log.exception("alarm action %s of %s failed unexpectedly", attempt.action.target, alarm_name(attempt.action.alarm.id))
+                action = attempt.action
+                log.exception("alarm action %s of %s failed unexpectedly", action.pending.target, alarm_name(action.alarm.id))
 
     def _run(self, attempt: _Attempt) -> None:
         action = attempt.action
         with telemetry.attached(attempt.trace_context), telemetry.tracer.start_as_current_span(
-            "alarm action", attributes={"alarm": alarm_name(action.alarm.id), "target": action.target, "attempt": attempt.number}
+            "alarm action", attributes={"alarm": alarm_name(action.alarm.id), "target": action.pending.target, "attempt": attempt.number}
         ):
-            outcome = self._runner_for(action.target).run(action)
+            outcome = self._runner_for(action.pending.target).run(action)
         description = outcome.description
         retry = not outcome.succeeded and outcome.retryable and attempt.number < self._attempts
         if retry:
@@ -132,20 +133,20 @@ class ActionDispatcher:
         elif not outcome.succeeded:
             description += "; giving up" if outcome.retryable else "; not retried: retrying cannot mend this"
         entry = HistoryEntry(
-            alarm_id=action.alarm.id, time=self._clock(), type=HistoryType.ACTION, reason=description, state=action.state,
-            action=action.target, action_succeeded=outcome.succeeded, attempt=attempt.number,
+            alarm_id=action.alarm.id, time=self._clock(), type=HistoryType.ACTION, reason=description, state=action.pending.state,
+            action=action.pending.target, action_succeeded=outcome.succeeded, attempt=attempt.number,
         )
-        if not self._record(entry, action.pending_id, not retry):
+        if not self._record(entry, action.pending.id, not retry):
             return  # the alarm was deleted meanwhile: its actions end with it
         if outcome.succeeded:
-            log.info("%s: %s: %s", alarm_name(action.alarm.id), action.target, description)
+            log.info("%s: %s: %s", alarm_name(action.alarm.id), action.pending.target, description)
         else:
-            log.warning("%s: %s: %s", alarm_name(action.alarm.id), action.target, description)
+            log.warning("%s: %s: %s", alarm_name(action.alarm.id), action.pending.target, description)
         if retry:
             self._schedule(replace(attempt, number=attempt.number + 1), delay=self._backoff * 2 ** (attempt.number - 1))
 
 
 def _request_id(action: ActionRequest) -> str:
     """Stable for one firing of one action: the alarm, the target, the state and the time it fired."""
-    key = f"{alarm_name(action.alarm.id)}\n{action.target}\n{action.state.value}\n{action.time!r}"
+    key = f"{alarm_name(action.alarm.id)}\n{action.pending.target}\n{action.pending.state.value}\n{action.pending.time!r}"
     return "alarm-" + hashlib.sha256(key.encode()).hexdigest()[:32]

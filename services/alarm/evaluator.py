@@ -25,7 +25,7 @@ from opentelemetry.context import Context
 from autoscale import telemetry
 from autoscale.errors import NotFound, PeerError
 from autoscale.timeutil import Clock
-from services.alarm.action_runners import ActionRequest, action_request
+from services.alarm.action_runners import ActionRequest
 from services.alarm.domain import Alarm, AlarmState, PendingAction, ThresholdRule, alarm_name
 from services.alarm.evaluation import Datapoint, Evaluation, evaluate_threshold_rule, query_window
 from services.alarm.index import AlarmIndex
@@ -270,7 +270,7 @@ class AlarmEvaluator:
 
     def _dispatch(self, alarm: Alarm, actions: list[PendingAction]) -> None:
         for pending in actions:
-            self._actions.dispatch(action_request(alarm, pending))
+            self._actions.dispatch(ActionRequest(alarm, pending))
 
     def _reload(self, alarm_id: str) -> None:
         try:

@@ -11,7 +11,7 @@ from autoscale.config import Settings
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.v1 import alarm_pb2_grpc
 from autoscale.workers import PeriodicWorker
-from services.alarm.action_runners import PolicyActionRunner, WebhookActionRunner, action_request
+from services.alarm.action_runners import ActionRequest, PolicyActionRunner, WebhookActionRunner
 from services.alarm.actions import ActionDispatcher, ActionRunner
 from services.alarm.evaluator import AlarmEvaluator
 from services.alarm.index import AlarmIndex
@@ -49,7 +49,7 @@ def build(context: BuildContext) -> ServiceRegistration:
     for pending in repository.pending_actions():
         alarm = index.get(pending.alarm_id)
         if alarm is not None:
-            actions.dispatch(action_request(alarm, pending), first_attempt=pending.attempts + 1)
+            actions.dispatch(ActionRequest(alarm, pending), first_attempt=pending.attempts + 1)
     evaluator = AlarmEvaluator(index, repository, StatisticsClient(lambda: context.peers.metrics), actions, context.clock)
 
     def sweep() -> None:
