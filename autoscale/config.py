@@ -67,6 +67,12 @@ class Settings:
     metrics_prune_interval: float = 300.0
     """Seconds between two prunings of old points."""
 
+    metrics_compaction_interval: float = 60.0
+    """Seconds points stay at most in the in-memory head (and the ingest log) before they are compacted into chunks."""
+
+    metrics_head_points: int = 500_000
+    """Points in the in-memory head that trigger a compaction before the interval ends (bounds its memory)."""
+
     alarm_sweep_interval: float = 10.0
     """Seconds between two periodic evaluations of every alarm (to notice missing data)."""
 

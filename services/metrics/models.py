@@ -1,8 +1,9 @@
 """The metrics service's tables (SQLAlchemy Core), prefixed `metrics_` as all services may share one database.
 
-A series (metric and dimensions) belongs to a project and is stored once; its
-points refer to it by id, so a point costs three numbers. Times are floats
-(seconds since the epoch).
+A series (metric and dimensions) belongs to a project and is stored once. Its
+points are stored packed (services.metrics.chunks): each PutSamples batch as one
+ingest log entry, then, once compacted, in chunks per series with the summary of
+their values beside them. Times are floats (seconds since the epoch).
 """
 
 from __future__ import annotations
@@ -47,14 +48,31 @@ series_dimensions = sa.Table(
     sa.Index("ix_metrics_series_dimensions_pair", "key", "value", "series_id"),
 )
 
-points = sa.Table(
-    "metrics_points",
+# One PutSamples batch per row, packed (chunks.pack_log_entry): the durable record of points that are not
+# yet in chunks (the head holds them in memory, and is rebuilt from here on start).
+ingest_log = sa.Table(
+    "metrics_ingest_log",
     metadata,
-    sa.Column("series_id", sa.Integer, sa.ForeignKey("metrics_series.id", name="fk_metrics_points_series"), nullable=False),
-    sa.Column("time", sa.Float, nullable=False),
-    sa.Column("value", sa.Float, nullable=False),
-    # GetStatistics reads a window of each series.
-    sa.Index("ix_metrics_points_series_time", "series_id", "time"),
-    # Retention deletes the oldest points of every series, in chunks found through this index.
-    sa.Index("ix_metrics_points_time", "time"),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project", sa.String(PROJECT_LENGTH), nullable=False, index=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+)
+
+# Points of one series between first_time and last_time (chunks.pack_chunk), with the summary of their values.
+chunks = sa.Table(
+    "metrics_chunks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("series_id", sa.Integer, sa.ForeignKey("metrics_series.id", name="fk_metrics_chunks_series"), nullable=False),
+    sa.Column("first_time", sa.Float, nullable=False),
+    sa.Column("last_time", sa.Float, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("minimum", sa.Float, nullable=False),
+    sa.Column("maximum", sa.Float, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    # Statistics read the chunks of some series that end at or after a window's start.
+    sa.Index("ix_metrics_chunks_series_last_time", "series_id", "last_time"),
+    # Retention finds the chunks that ended before its limit.
+    sa.Index("ix_metrics_chunks_last_time", "last_time"),
 )

@@ -1,4 +1,4 @@
-"""Composition root of the metrics service: storage, the alarm notifier, the retention worker, the servicer."""
+"""Composition root of the metrics service: storage, the alarm notifier, the retention and compaction workers, the servicer."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from services.metrics.servicer import MetricsServicer
 
 SERVICE_NAME = "autoscale.v1.MetricsService"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+COMPACTION_CHECK_INTERVAL = 1.0
+"""Seconds between two checks whether the head is due for compaction."""
 
 log = logging.getLogger(__name__)
 
 
 def build(context: BuildContext) -> ServiceRegistration:
-    """The metrics service's registration, with its workers: the alarm notifier and the retention pruner."""
+    """The metrics service's registration, with its workers: the alarm notifier, the retention pruner and the compactor."""
     context.database.migrate(MIGRATIONS_DIR, "metrics")
     repository = MetricsRepository(context.database, context.settings.project)
     notifier = AlarmNotifier(lambda: context.peers.alarm, context.peers.address("alarm"))
@@ -33,12 +35,20 @@ def build(context: BuildContext) -> ServiceRegistration:
             log.info("retention: deleted %d points older than %gs", deleted, retention)
 
     pruner = PeriodicWorker("metrics-retention", context.settings.metrics_prune_interval, prune_old_points)
+    compaction_interval, head_points = context.settings.metrics_compaction_interval, context.settings.metrics_head_points
+
+    def compact_when_due() -> None:
+        if repository.held_points() >= head_points or repository.head_age() >= compaction_interval:
+            moved = repository.compact()
+            log.debug("compaction: %d points moved into chunks", moved)
+
+    compactor = PeriodicWorker("metrics-compaction", min(COMPACTION_CHECK_INTERVAL, compaction_interval), compact_when_due)
     servicer = MetricsServicer(repository, notifier, context.clock)
     return ServiceRegistration(
         name="metrics",
         full_name=SERVICE_NAME,
         add_to_server=lambda server: metrics_pb2_grpc.add_MetricsServiceServicer_to_server(servicer, server),
-        workers=[notifier, pruner],
+        workers=[notifier, pruner, compactor],
     )
 
 

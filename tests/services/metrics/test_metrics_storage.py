@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from autoscale.database import Database, schema_differences
 from services.metrics import repository as repository_module
 from services.metrics.domain import Point, SeriesKey, SeriesPoints, Statistic, StatisticsQuery
-from services.metrics.models import metadata, points, series
+from services.metrics.models import chunks, ingest_log, metadata, series
 from services.metrics.repository import MetricsRepository
 from services.metrics.server import MIGRATIONS_DIR
 
@@ -98,16 +98,62 @@ def test_statistics_over_many_series_merge_the_parts_of_each_period(repository, 
     assert _values(repository, _query(Statistic.AVERAGE)) == [(0.0, 2.0, 5), (60.0, 10.0, 5)]
 
 
-def test_storing_a_known_series_again_reuses_its_row(database, repository):
+def test_storing_a_known_series_again_reuses_its_row_after_a_restart(database, repository):
     repository.store([_batch(WEB_1, (10.0, 1.0))])
-    # A new repository has an empty cache of ids, as another replica would.
-    MetricsRepository(database, "default").store([_batch(SeriesKey.of("cpu", {"instance": "i-1", "group": "web"}), (20.0, 2.0))])
-    repository.store([_batch(WEB_1, (30.0, 3.0))])
+    repository.compact()
+    # A restarted repository has an empty cache of ids.
+    restarted = MetricsRepository(database, "default")
+    restarted.store([_batch(SeriesKey.of("cpu", {"instance": "i-1", "group": "web"}), (20.0, 2.0))])
+    restarted.store([_batch(WEB_1, (30.0, 3.0))])
+    restarted.compact()
     with database.reader() as session:
-        series_ids = session.scalars(sa.select(points.c.series_id).distinct()).all()
+        series_ids = session.scalars(sa.select(chunks.c.series_id).distinct()).all()
     assert _count(database, series) == 1
     assert len(series_ids) == 1
-    assert _values(repository, _query(Statistic.SUM)) == [(0.0, 6.0, 3)]
+    assert _values(restarted, _query(Statistic.SUM)) == [(0.0, 6.0, 3)]
+
+
+def test_a_restart_recovers_the_points_not_yet_compacted_from_the_ingest_log(database, repository):
+    repository.store([_batch(WEB_1, (10.0, 1.0)), _batch(WEB_2, (15.0, 4.0), (70.0, 2.0))])
+    repository.compact()
+    repository.store([_batch(WEB_1, (20.0, 3.0))])
+    restarted = MetricsRepository(database, "default")
+    assert restarted.held_points() == 1
+    assert _values(restarted, _query(Statistic.SUM)) == [(0.0, 8.0, 3), (60.0, 2.0, 1)]
+    assert restarted.compact() == 1
+    assert (_count(database, ingest_log), restarted.held_points()) == (0, 0)
+    assert _values(MetricsRepository(database, "default"), _query(Statistic.SUM)) == [(0.0, 8.0, 3), (60.0, 2.0, 1)]
+
+
+def test_statistics_are_the_same_before_and_after_compaction(repository):
+    repository.store([_batch(WEB_1, (10.0, 1.0), (59.0, 5.0), (61.0, 2.0)), _batch(API_1, (30.0, 7.0))])
+    queries = [
+        _query(statistic, dimensions, period, start, end)
+        for statistic in Statistic
+        for dimensions in ({}, {"group": "web"})
+        for period, start, end in ((60.0, 0.0, 1000.0), (30.0, 20.0, 61.0), (3600.0, 0.0, 7200.0))
+    ]
+    before = [_values(repository, query) for query in queries]
+    assert repository.compact() == 4
+    assert [_values(repository, query) for query in queries] == before
+    assert repository.batch_statistics(queries) == [repository.statistics(query) for query in queries]
+
+
+def test_a_compaction_that_fails_keeps_the_points_in_the_head(database, repository, monkeypatch):
+    repository.store([_batch(WEB_1, (10.0, 1.0))])
+
+    def failing(rows, entries):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(repository, "_commit_chunks", failing)
+    with pytest.raises(RuntimeError):
+        repository.compact()
+    monkeypatch.undo()
+    repository.store([_batch(WEB_1, (20.0, 2.0))])
+    assert _values(repository, _query(Statistic.SUM)) == [(0.0, 3.0, 2)]
+    assert repository.compact() == 2
+    assert _values(repository, _query(Statistic.SUM)) == [(0.0, 3.0, 2)]
+    assert _count(database, ingest_log) == 0
 
 
 def test_last_point_time_is_the_newest_point_ever_stored(repository):
@@ -150,27 +196,38 @@ def test_projects_see_only_their_own_series(database, repository):
 
 
 def test_prune_deletes_the_old_points_only_and_series_left_without_any(database, repository, monkeypatch):
-    monkeypatch.setattr(repository_module, "PRUNE_CHUNK", 3)
+    # One chunk per retention transaction: the pruning goes on until no old chunk is left.
+    monkeypatch.setattr(repository_module, "PRUNE_CHUNK", 1)
     repository.store([
         _batch(WEB_1, *[(float(t), 1.0) for t in range(10)], (100.0, 1.0)),
-        # Many points of one time: a chunk boundary inside them must not stall the pruning.
         _batch(WEB_2, *[(5.0, 2.0)] * 7),
     ])
-    assert repository.prune(50.0) == 17
+    repository.compact()
+    repository.store([_batch(API_1, (7.0, 1.0))])
+    assert repository.prune(50.0) == 18
     assert _values(repository, _query(Statistic.SUM)) == [(60.0, 1.0, 1)]
     assert [d.key for d in repository.list_series(None, None, 10)] == [WEB_1]
     assert repository.prune(50.0) == 0
     # A pruned series comes back when it gets points again, though its id was cached.
     repository.store([_batch(WEB_2, (200.0, 4.0))])
     assert [d.key for d in repository.list_series(None, None, 10)] == [WEB_1, WEB_2]
-    assert _count(database, points) == 2
+    repository.compact()
+    assert _count(database, chunks) == 2
 
 
-def test_a_series_id_cached_across_a_prune_elsewhere_is_looked_up_again(database, repository):
+def test_prune_cuts_a_chunk_that_straddles_its_limit(database, repository):
+    repository.store([_batch(WEB_1, (10.0, 1.0), (20.0, 2.0), (30.0, 3.0))])
+    repository.compact()
+    assert repository.prune(25.0) == 2
+    assert _values(repository, _query(Statistic.SUM)) == [(0.0, 3.0, 1)]
+    assert _count(database, chunks) == 1
+
+
+def test_prune_keeps_a_series_whose_points_are_still_in_the_head(repository, monkeypatch):
     repository.store([_batch(WEB_1, (1.0, 1.0))])
-    MetricsRepository(database, "default").prune(10.0)
-    assert repository.store([_batch(WEB_1, (20.0, 2.0))]) == 1
-    assert _values(repository, _query()) == [(0.0, 2.0, 1)]
+    monkeypatch.setattr(repository, "compact", lambda: 0)
+    assert repository.prune(10.0) == 0
+    assert [d.key for d in repository.list_series(None, None, 10)] == [WEB_1]
 
 
 def test_the_id_of_a_pruned_series_is_never_given_to_another(database, repository):

@@ -1,0 +1,146 @@
+"""The head: points that are in the ingest log but not yet in chunks, per series, in memory.
+
+PutSamples commits a batch as one log entry and adds its points here; reads take
+a series' points from here and from its chunks in the database; a compaction
+(`flush`) writes the head's points as chunks and deletes their log entries in one
+transaction, then forgets them. After a restart the head is rebuilt from the log.
+
+A read must count each point once, although a flush moves points from here into
+the database while reads go on. Reads follow a sequence lock: `epoch` is odd only
+while a flush commits; a read copies its series' points, reads the database, and
+starts again if the epoch changed meanwhile (once per flush at most).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from array import array
+from collections.abc import Callable, Collection, Iterable
+from typing import TypeVar
+
+from services.metrics.chunks import SeriesColumns
+
+Columns = tuple[array, array]  # type: ignore[type-arg]
+"""The times and the values of some points of one series."""
+
+T = TypeVar("T")
+Rows = TypeVar("Rows")
+
+
+class Head:
+    """Points of the ingest log's entries, per series id; thread-safe."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Condition()
+        self._series: dict[int, Columns] = {}
+        self._entries: list[int] = []
+        self._points = 0
+        self._since: float | None = None
+        self._flushing: dict[int, Columns] = {}
+        self._epoch = 0
+
+    # Writes
+
+    def add(self, entry_id: int, columns: Iterable[SeriesColumns]) -> None:
+        """Hold the points of log entry `entry_id` (committed)."""
+        with self._lock:
+            held = self._series
+            added = 0
+            for series_id, times, values in columns:
+                known = held.get(series_id)
+                if known is None:
+                    held[series_id] = (array("d", times), array("d", values))
+                else:
+                    known[0].extend(times)
+                    known[1].extend(values)
+                added += len(times)
+            self._entries.append(entry_id)
+            self._points += added
+            if self._since is None:
+                self._since = self._clock()
+
+    def flush(self, build: Callable[[dict[int, Columns]], Rows], commit: Callable[[Rows, list[int]], None]) -> int:
+        """Move every point held into storage; returns how many points moved.
+
+        `build(points by series)` prepares what to store while reads go on;
+        `commit(prepared, log entry ids)` must store it and delete those entries in
+        one transaction. On failure the points stay held (and the error propagates).
+        """
+        with self._lock:
+            if self._flushing:
+                raise RuntimeError("a flush is already running")
+            flushing, entries, points = self._series, self._entries, self._points
+            if not entries:
+                return 0
+            self._flushing = flushing
+            self._series, self._entries, self._points, self._since = {}, [], 0, None
+        committed = False
+        try:
+            prepared = build(flushing)
+            with self._lock:
+                self._epoch += 1
+            commit(prepared, entries)
+            committed = True
+        finally:
+            with self._lock:
+                if self._epoch % 2:
+                    self._epoch += 1
+                self._flushing = {}
+                if not committed:
+                    self._take_back(flushing, entries, points)
+                self._lock.notify_all()
+        return points
+
+    def _take_back(self, flushing: dict[int, Columns], entries: list[int], points: int) -> None:
+        for series_id, (times, values) in flushing.items():
+            newer = self._series.get(series_id)
+            if newer is not None:
+                times.extend(newer[0])
+                values.extend(newer[1])
+            self._series[series_id] = (times, values)
+        self._entries = entries + self._entries
+        self._points += points
+        self._since = self._clock() if self._since is None else self._since
+
+    # Reads
+
+    def read(self, series_ids: Collection[int], read_stored: Callable[[], T]) -> tuple[dict[int, list[Columns]], T]:
+        """Copies of the points held of `series_ids` and what `read_stored()` read from storage, of one moment."""
+        while True:
+            with self._lock:
+                while self._epoch % 2:
+                    self._lock.wait()
+                epoch = self._epoch
+                held = self._copies(series_ids)
+            stored = read_stored()
+            with self._lock:
+                if self._epoch == epoch:
+                    return held, stored
+
+    def _copies(self, series_ids: Collection[int]) -> dict[int, list[Columns]]:
+        copies: dict[int, list[Columns]] = {}
+        for source in (self._series, self._flushing):
+            if not source:
+                continue
+            for series_id in series_ids:
+                columns = source.get(series_id)
+                if columns is not None:
+                    copies.setdefault(series_id, []).append((columns[0][:], columns[1][:]))
+        return copies
+
+    def series_ids(self) -> set[int]:
+        """The series with points held (including those a flush is storing)."""
+        with self._lock:
+            return set(self._series) | set(self._flushing)
+
+    def points(self) -> int:
+        """How many points are held, not counting those a flush is storing."""
+        with self._lock:
+            return self._points
+
+    def age(self) -> float:
+        """Seconds since the oldest point held was added (0 when none is)."""
+        with self._lock:
+            return 0.0 if self._since is None else self._clock() - self._since

@@ -1,0 +1,94 @@
+"""The in-memory head: points held per series, flushed into storage without a read counting a point twice or never."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from services.metrics.head import Head
+
+
+def _held(head: Head, series_id: int) -> list[tuple[list[float], list[float]]]:
+    held, _ = head.read([series_id], lambda: None)
+    return [(list(times), list(values)) for times, values in held.get(series_id, [])]
+
+
+def test_points_of_several_entries_accumulate_per_series():
+    head = Head()
+    head.add(1, [(7, [1.0], [10.0]), (8, [1.0], [20.0])])
+    head.add(2, [(7, [2.0, 3.0], [11.0, 12.0])])
+    assert _held(head, 7) == [([1.0, 2.0, 3.0], [10.0, 11.0, 12.0])]
+    assert (head.points(), head.series_ids()) == (4, {7, 8})
+
+
+def test_a_flush_hands_over_every_point_and_the_entries_that_held_them():
+    head = Head()
+    head.add(1, [(7, [1.0], [10.0])])
+    head.add(2, [(8, [2.0], [20.0])])
+    stored = {}
+
+    def commit(rows, entries):  # type: ignore[no-untyped-def]
+        stored.update(rows=rows, entries=entries)
+
+    assert head.flush(lambda held: sorted((k, list(t)) for k, (t, _) in held.items()), commit) == 2
+    assert stored == {"rows": [(7, [1.0]), (8, [2.0])], "entries": [1, 2]}
+    assert (head.points(), head.series_ids(), _held(head, 7)) == (0, set(), [])
+
+
+def test_a_failed_flush_gives_the_points_back_before_those_added_meanwhile():
+    head = Head()
+    head.add(1, [(7, [1.0], [10.0])])
+
+    def commit(rows, entries):  # type: ignore[no-untyped-def]
+        head.add(2, [(7, [2.0], [20.0])])
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        head.flush(lambda held: None, commit)
+    assert _held(head, 7) == [([1.0, 2.0], [10.0, 20.0])]
+    assert head.points() == 2
+    entries = []
+    head.flush(lambda held: None, lambda rows, ids: entries.extend(ids))
+    assert entries == [1, 2]
+
+
+def test_a_read_during_a_flush_sees_each_point_once():
+    """A read overlapping the commit starts again: it never sees the points both held and stored, nor neither."""
+    head = Head()
+    head.add(1, [(7, [1.0], [10.0])])
+    storage: list[float] = []
+    committing, read_started = threading.Event(), threading.Event()
+    reads: list[int] = []
+
+    def read_stored() -> list[float]:
+        reads.append(1)
+        read_started.set()
+        committing.wait(5)
+        return list(storage)
+
+    def commit(rows, entries):  # type: ignore[no-untyped-def]
+        storage.append(10.0)
+        committing.set()
+
+    result = {}
+    reader = threading.Thread(target=lambda: result.update(read=head.read([7], read_stored)))
+    reader.start()
+    read_started.wait(5)
+    head.flush(lambda held: None, commit)
+    reader.join(5)
+    held, stored = result["read"]
+    assert (held, stored) == ({}, [10.0])
+    assert len(reads) == 2
+
+
+def test_the_age_counts_from_the_first_point_added_since_the_last_flush():
+    now = [100.0]
+    head = Head(clock=lambda: now[0])
+    assert head.age() == 0.0
+    head.add(1, [(7, [1.0], [1.0])])
+    now[0] = 130.0
+    head.add(2, [(7, [2.0], [1.0])])
+    assert head.age() == 30.0
+    head.flush(lambda held: None, lambda rows, entries: None)
+    assert head.age() == 0.0
