@@ -74,10 +74,26 @@ class Point(NamedTuple):
 
 
 class SeriesPoints(NamedTuple):
-    """Points of one series, as a PutSamples batch holds them (a tuple: one per series ingested)."""
+    """Points of one series, as a PutSamples batch holds them: their times and their values, in the same order.
+
+    Two lists rather than a tuple per point: ingest builds one per series of every
+    batch, and storage packs the columns as they are.
+    """
 
     key: SeriesKey
-    points: tuple[Point, ...]
+    times: list[float]
+    values: list[float]
+
+    @classmethod
+    def of(cls, key: SeriesKey, points: Iterable[tuple[float, float]]) -> SeriesPoints:
+        """The series' points given as (time, value) pairs."""
+        pairs = list(points)
+        return cls(key, [time for time, _ in pairs], [value for _, value in pairs])
+
+    @property
+    def points(self) -> tuple[Point, ...]:
+        """The points as (time, value) pairs."""
+        return tuple(Point(time, value) for time, value in zip(self.times, self.values, strict=True))
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,9 @@ MAX_QUEUED_BATCHES = 64
 WATCH_REFRESH_INTERVAL = 1.0
 """Seconds after which a call goes out even when no series in it is watched, to learn of new alarms."""
 
+MAX_WATCH_ANSWERS = 1_000_000
+"""Series whose watched-or-not answer is remembered at most (then the memory starts afresh)."""
+
 WARNING_INTERVAL = 60.0
 """Seconds between two warnings that the Alarm service could not be notified (one per outage, not one per call)."""
 
@@ -56,15 +59,16 @@ class _Notification:
     merged: Extremes | None = None
     """Once the queue overflowed: the batches folded into extremes (bounded by the number of series)."""
 
-    def extremes(self) -> Extremes:
-        """The lowest and the highest value of each series, over every batch held."""
-        extremes = self.merged if self.merged is not None else {}
+    def extremes(self, wanted: Callable[[SeriesKey], bool] = lambda key: True) -> Extremes:
+        """The lowest and the highest value of each `wanted` series, over every batch held."""
+        extremes = {key: pair for key, pair in self.merged.items() if wanted(key)} if self.merged is not None else {}
         for batch in self.batches:
-            for item in batch:
-                values = [point.value for point in item.points]
+            for key, _, values in batch:
+                if not wanted(key):
+                    continue
                 low, high = min(values), max(values)
-                known = extremes.get(item.key)
-                extremes[item.key] = (low, high) if known is None else (min(low, known[0]), max(high, known[1]))
+                known = extremes.get(key)
+                extremes[key] = (low, high) if known is None else (min(low, known[0]), max(high, known[1]))
         return extremes
 
     def absorb(self, batch: Sequence[SeriesPoints]) -> None:
@@ -94,6 +98,8 @@ class AlarmNotifier:
         self._watched: set[tuple[str, tuple[str, str] | None]] | None = None
         """What the alarms watch, as the last answer said; None: not known (every series is sent)."""
         self._watch_version = 0
+        self._watch_answers: dict[SeriesKey, bool] = {}
+        """Whether each series seen is watched, under the current watch list."""
         self._last_call = float("-inf")
         self._suppressed_failures = 0
 
@@ -144,8 +150,7 @@ class AlarmNotifier:
         """Call NotifySamples with the watched series; failures are logged, at most one warning per WARNING_INTERVAL."""
         series = [
             messages.extremes_to_message(key, low, high)
-            for key, (low, high) in sorted(notification.extremes().items())
-            if self._is_watched(key)
+            for key, (low, high) in sorted(notification.extremes(self._is_watched).items())
         ]
         if not series and time.monotonic() - self._last_call < WATCH_REFRESH_INTERVAL:
             return True
@@ -159,9 +164,19 @@ class AlarmNotifier:
         if response.watch_list_complete:
             self._watched = {(w.metric, (w.dimension_key, w.dimension_value) if w.dimension_key else None) for w in response.watched}
             self._watch_version = response.watch_version
+            self._watch_answers = {}
         return True
 
     def _is_watched(self, key: SeriesKey) -> bool:
+        # NOTE: asked for every series of every batch, so the answer is kept until the watch list changes.
+        known = self._watch_answers.get(key)
+        if known is None:
+            if len(self._watch_answers) >= MAX_WATCH_ANSWERS:
+                self._watch_answers.clear()
+            known = self._watch_answers[key] = self._watches(key)
+        return known
+
+    def _watches(self, key: SeriesKey) -> bool:
         watched = self._watched
         if watched is None or (key.metric, None) in watched:
             return True

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -83,14 +84,21 @@ class MetricsRepository:
         with self._series_guard.shared():
             with self._database.transaction() as session:
                 ids = self._series_ids(session, {item.key for item in batch})
-                columns = [(ids[item.key], [point[0] for point in item.points], [point[1] for point in item.points]) for item in batch]
-                series_ids = [series_id for series_id, _, _ in columns]
-                counts = [len(times) for _, times, _ in columns]
-                times = [time for _, point_times, _ in columns for time in point_times]
-                values = [value for _, _, point_values in columns for value in point_values]
-                entry_id = self._append_to_log(session, pack_log_entry(series_ids, counts, times, values))
+                columns = [(ids[key], times, values) for key, times, values in batch]
+                counts = [len(times) for _, times, _ in batch]
+                payload = pack_log_entry(
+                    [series_id for series_id, _, _ in columns],
+                    counts,
+                    list(chain.from_iterable(times for _, times, _ in batch)),
+                    list(chain.from_iterable(values for _, _, values in batch)),
+                )
+                entry_id = self._append_to_log(session, payload)
             self._head.add(entry_id, columns)
-        return len(times)
+        return sum(counts)
+
+    def known_series(self) -> Container[SeriesKey]:
+        """Keys of series stored before (a live view: it grows as series are created)."""
+        return self._ids
 
     def _append_to_log(self, session: Session, payload: bytes) -> int:
         result = session.execute(ingest_log.insert().values(project=self._project, payload=payload))

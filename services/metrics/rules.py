@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 
 from google.protobuf import timestamp_pb2
 
@@ -11,7 +11,7 @@ from autoscale.timeutil import check_duration, from_timestamp
 from autoscale.v1 import common_pb2, metrics_pb2
 from autoscale.validation import Violations, check_enum, check_finite
 from services.metrics import messages
-from services.metrics.domain import Point, SeriesKey, SeriesPoints, StatisticsQuery, canonical_dimensions_key, period_count
+from services.metrics.domain import SeriesKey, SeriesPoints, StatisticsQuery, canonical_dimensions_key, period_count
 
 MAX_METRIC_LENGTH = 255
 MAX_DIMENSION_LENGTH = 255
@@ -81,39 +81,79 @@ def check_timestamp(violations: Violations, field_path: str, stamp: timestamp_pb
     return from_timestamp(stamp)
 
 
-def check_put_samples(violations: Violations, request: metrics_pb2.PutSamplesRequest, now: float) -> list[SeriesPoints]:
+def check_put_samples(
+    violations: Violations, request: metrics_pb2.PutSamplesRequest, now: float, known: Container[SeriesKey] = frozenset()
+) -> list[SeriesPoints]:
     """The batch a PutSamples request carries; a point without a time gets `now` (the time the server received it).
 
-    The list is only meaningful when no violation was recorded. This runs for every
-    point ingested, so the common case builds no field path and no message.
+    The list is only meaningful when no violation was recorded. `known` holds series
+    keys stored before (so valid): their dimensions are not measured again.
+
+    NOTE: this runs for every point ingested. The common case takes a quick path that
+    builds no field path and no message, and constructs tuples without their Python-level
+    __new__; a series in which anything looks wrong is checked again point by point.
     """
     if not request.series:
         violations.add("series", "must contain at least one series")
     latest_allowed = now + MAX_FUTURE
     total_points = 0
     batch = []
+    isfinite = math.isfinite
+    new_tuple = tuple.__new__
     for position, series in enumerate(request.series):
         metric = series.metric
+        dimensions = series.dimensions
+        # NOTE: a protobuf map's items() is the slow generic Mapping one; keys and lookups are quick.
+        key = new_tuple(SeriesKey, (metric, tuple(sorted([(name, dimensions[name]) for name in dimensions]))))
         if not metric or len(metric) > MAX_METRIC_LENGTH or metric != metric.strip():
             check_metric(violations, f"series[{position}].metric", metric)
-        key = SeriesKey.of(metric, series.dimensions)
-        check_stored_dimensions(violations, f"series[{position}].dimensions", key.dimensions)
-        if not series.points:
-            violations.add(f"series[{position}].points", "must contain at least one point")
-        points = []
-        for index, point in enumerate(series.points):
-            value = point.value
-            time = now
-            if point.HasField("time"):
-                time = _check_point_time(violations, position, index, point.time, latest_allowed)
-            if not math.isfinite(value):
-                check_finite(violations, f"series[{position}].points[{index}].value", value)
-            points.append(Point(time, value))
-        total_points += len(points)
-        batch.append(SeriesPoints(key, tuple(points)))
+        if key not in known:
+            check_stored_dimensions(violations, f"series[{position}].dimensions", key.dimensions)
+        times: list[float] = []
+        values: list[float] = []
+        suspect = False
+        for point in series.points:
+            stamp = point.time
+            seconds, nanos, value = stamp.seconds, stamp.nanos, point.value
+            if seconds > 0 and 0 <= nanos < 1_000_000_000:
+                time = seconds + nanos / 1e9
+                if time > latest_allowed:
+                    suspect = True
+            elif seconds == 0 and nanos == 0 and not point.HasField("time"):
+                time = now
+            else:
+                suspect = True
+                time = now
+            if not isfinite(value):
+                suspect = True
+            times.append(time)
+            values.append(value)
+        if suspect or not times:
+            times, values = _check_points(violations, position, series, now, latest_allowed)
+        total_points += len(times)
+        batch.append(new_tuple(SeriesPoints, (key, times, values)))
     if total_points > MAX_POINTS_PER_BATCH:
         violations.add("series", f"must hold at most {MAX_POINTS_PER_BATCH} points in all, got {total_points}")
     return batch
+
+
+def _check_points(
+    violations: Violations, position: int, series: metrics_pb2.TimeSeries, now: float, latest_allowed: float
+) -> tuple[list[float], list[float]]:
+    """The times and values of a series' points, each checked with its field path (the slow path of check_put_samples)."""
+    if not series.points:
+        violations.add(f"series[{position}].points", "must contain at least one point")
+    times, values = [], []
+    for index, point in enumerate(series.points):
+        value = point.value
+        time = now
+        if point.HasField("time"):
+            time = _check_point_time(violations, position, index, point.time, latest_allowed)
+        if not math.isfinite(value):
+            check_finite(violations, f"series[{position}].points[{index}].value", value)
+        times.append(time)
+        values.append(value)
+    return times, values
 
 
 def _check_point_time(

@@ -27,7 +27,7 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
 
     def PutSamples(self, request: metrics_pb2.PutSamplesRequest, context: grpc.ServicerContext) -> Any:
         violations = Violations()
-        batch = rules.check_put_samples(violations, request, self._clock())
+        batch = rules.check_put_samples(violations, request, self._clock(), self._repository.known_series())
         violations.raise_if_any()
         accepted = self._repository.store(batch)
         # Only once the points are committed: an alarm evaluated now must see them.

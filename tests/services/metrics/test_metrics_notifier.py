@@ -11,7 +11,7 @@ from opentelemetry import context as otel_context
 
 from autoscale.v1 import alarm_pb2
 from services.metrics import notifier as notifier_module
-from services.metrics.domain import Point, SeriesKey, SeriesPoints
+from services.metrics.domain import SeriesKey, SeriesPoints
 from services.metrics.notifier import AlarmNotifier
 
 CPU = SeriesKey.of("cpu", {"group": "web"})
@@ -47,7 +47,7 @@ class FakeAlarmStub:
 
 def _stored(*keys: SeriesKey, values: tuple[float, ...] = (1.0,)) -> list[SeriesPoints]:
     """A stored batch: each series with points of these values."""
-    return [SeriesPoints(key, tuple(Point(10.0, value) for value in values)) for key in keys]
+    return [SeriesPoints.of(key, [(10.0, value) for value in values]) for key in keys]
 
 
 def _notifier(stub: FakeAlarmStub, address: str = "127.0.0.1:1", **kwargs: Any) -> AlarmNotifier:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from autoscale.database import Database, schema_differences
 from services.metrics import repository as repository_module
-from services.metrics.domain import Point, SeriesKey, SeriesPoints, Statistic, StatisticsQuery
+from services.metrics.domain import SeriesKey, SeriesPoints, Statistic, StatisticsQuery
 from services.metrics.models import chunks, ingest_log, metadata, series
 from services.metrics.repository import MetricsRepository
 from services.metrics.server import MIGRATIONS_DIR
@@ -31,7 +31,7 @@ def repository(database):
 
 
 def _batch(key: SeriesKey, *points: tuple[float, float]) -> SeriesPoints:
-    return SeriesPoints(key, tuple(Point(time, value) for time, value in points))
+    return SeriesPoints.of(key, points)
 
 
 def _query(statistic: Statistic = Statistic.AVERAGE, dimensions=(), period=60.0, start=0.0, end=10_000.0, metric="cpu"):  # type: ignore[no-untyped-def]
