@@ -17,6 +17,7 @@ import sys
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from services.metrics.domain import Summary
 
@@ -125,11 +126,12 @@ class PeriodSummaries:
         self.end = end
         self._buckets: dict[int, list[float]] = {}
 
-    def add_points(self, times: Sequence[float], values: Sequence[float]) -> None:
-        """Count the points that lie in the window."""
+    def add_points(self, times: Sequence[float], values: Sequence[float], count: int | None = None) -> None:
+        """Count the points that lie in the window (of the first `count` only, when given)."""
         start, end, period, buckets = self.start, self.end, self.period, self._buckets
         floor = math.floor
-        for time, value in zip(times, values, strict=True):
+        pairs = zip(times, values, strict=True) if count is None else islice(zip(times, values, strict=False), count)
+        for time, value in pairs:
             if start <= time < end:
                 index = floor(time / period)
                 bucket = buckets.get(index)

@@ -24,6 +24,9 @@ from services.metrics.chunks import SeriesColumns
 Columns = tuple[array, array]  # type: ignore[type-arg]
 """The times and the values of some points of one series."""
 
+HeldPoints = tuple[array, array, int]  # type: ignore[type-arg]
+"""The times and the values of some points of one series, and how many of them a read may use."""
+
 T = TypeVar("T")
 Rows = TypeVar("Rows")
 
@@ -106,8 +109,12 @@ class Head:
 
     # Reads
 
-    def read(self, series_ids: Collection[int], read_stored: Callable[[], T]) -> tuple[dict[int, list[Columns]], T]:
-        """Copies of the points held of `series_ids` and what `read_stored()` read from storage, of one moment."""
+    def read(self, series_ids: Collection[int], read_stored: Callable[[], T]) -> tuple[dict[int, list[HeldPoints]], T]:
+        """The points held of `series_ids` and what `read_stored()` read from storage, of one moment.
+
+        The points are (times, values, count): only the first `count` of each are of
+        that moment (the arrays are not copied, and may grow after).
+        """
         while True:
             with self._lock:
                 while self._epoch % 2:
@@ -119,15 +126,18 @@ class Head:
                 if self._epoch == epoch:
                     return held, stored
 
-    def _copies(self, series_ids: Collection[int]) -> dict[int, list[Columns]]:
-        copies: dict[int, list[Columns]] = {}
+    def _copies(self, series_ids: Collection[int]) -> dict[int, list[HeldPoints]]:
+        # NOTE: no copy: arrays only grow (under the lock) until a flush drops them, so their first
+        # `count` points stay as they are; a copy per series would cost more than the read itself.
+        copies: dict[int, list[HeldPoints]] = {}
         for source in (self._series, self._flushing):
             if not source:
                 continue
             for series_id in series_ids:
                 columns = source.get(series_id)
                 if columns is not None:
-                    copies.setdefault(series_id, []).append((columns[0][:], columns[1][:]))
+                    times, values = columns
+                    copies.setdefault(series_id, []).append((times, values, len(values)))
         return copies
 
     def series_ids(self) -> set[int]:

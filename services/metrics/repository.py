@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Container, Iterable, Sequence
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from autoscale.database import Database
 from autoscale.locks import SharedLock
+from services.metrics.catalogue import SeriesCatalogue
 from services.metrics.chunks import CHUNK_SECONDS, Chunk, PeriodSummaries, chunks_of, pack_log_entry, unpack_chunk, unpack_log_entry
 from services.metrics.domain import (
     SeriesDescriptor,
@@ -68,14 +69,25 @@ class MetricsRepository:
         # retention holds it alone to delete series, so that it never deletes one a store is about to use.
         self._series_guard = SharedLock()
         self._compaction_lock = threading.Lock()
+        self._catalogue = SeriesCatalogue()
+        self._newest_chunk_time = float("-inf")
+        """The last time of the newest chunk: a window that starts after it needs no chunk read."""
         self._recover()
 
     def _recover(self) -> None:
-        """Rebuild the head from the log entries a previous run left (committed but not compacted)."""
-        query = sa.select(ingest_log.c.id, ingest_log.c.payload).where(ingest_log.c.project == self._project).order_by(ingest_log.c.id)
+        """Load the catalogue of series, and rebuild the head from the log entries a previous run left (not compacted)."""
+        entries = sa.select(ingest_log.c.id, ingest_log.c.payload).where(ingest_log.c.project == self._project).order_by(ingest_log.c.id)
+        known = sa.select(series.c.id, series.c.metric, series.c.dimensions_key).where(series.c.project == self._project)
         with self._database.reader() as session:
-            for entry_id, payload in self._database.tuples(session, query):
+            self._catalogue.add(
+                (series_id, SeriesKey(metric, dimensions_from_key(dimensions_key)))
+                for series_id, metric, dimensions_key in self._database.tuples(session, known)
+            )
+            newest = session.scalar(sa.select(sa.func.max(chunks.c.last_time)))
+            for entry_id, payload in self._database.tuples(session, entries):
                 self._head.add(entry_id, unpack_log_entry(bytes(payload)))
+        if newest is not None:
+            self._newest_chunk_time = newest
 
     # Writes
 
@@ -83,7 +95,7 @@ class MetricsRepository:
         """Store every point of the batch in one transaction; returns how many were stored."""
         with self._series_guard.shared():
             with self._database.transaction() as session:
-                ids = self._series_ids(session, {item.key for item in batch})
+                ids, created = self._series_ids(session, {item.key for item in batch})
                 columns = [(ids[key], times, values) for key, times, values in batch]
                 counts = [len(times) for _, times, _ in batch]
                 payload = pack_log_entry(
@@ -93,6 +105,8 @@ class MetricsRepository:
                     list(chain.from_iterable(values for _, _, values in batch)),
                 )
                 entry_id = self._append_to_log(session, payload)
+            if created:
+                self._catalogue.add((series_id, key) for key, series_id in created.items())
             self._head.add(entry_id, columns)
         return sum(counts)
 
@@ -104,13 +118,13 @@ class MetricsRepository:
         result = session.execute(ingest_log.insert().values(project=self._project, payload=payload))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def _series_ids(self, session: Session, keys: set[SeriesKey]) -> dict[SeriesKey, int]:
-        """The id of each series, created when unknown."""
+    def _series_ids(self, session: Session, keys: set[SeriesKey]) -> tuple[dict[SeriesKey, int], dict[SeriesKey, int]]:
+        """The id of each series, and of those among them that were not cached (created, or stored before a restart)."""
         with self._ids_lock:
             cached = self._ids
             ids = {key: cached[key] for key in keys if key in cached}
         if len(ids) == len(keys):
-            return ids
+            return ids, {}
         missing = sorted((key for key in keys if key not in ids), key=lambda k: (k.metric, k.dimensions_key))
         # Another writer may create the same series at the same time: the unique key decides, and both read its id.
         session.execute(
@@ -134,7 +148,7 @@ class MetricsRepository:
         with self._ids_lock:
             self._ids.update(created)
         ids.update(created)
-        return ids
+        return ids, created
 
     def _insert_ignoring_duplicates(self, table: sa.Table, unique_columns: list[str]) -> Any:
         dialect_insert = sqlite.insert if self._database.is_sqlite else postgresql.insert
@@ -165,135 +179,84 @@ class MetricsRepository:
                 session.execute(chunks.insert(), rows)
             for part in _parts(entries, SERIES_PER_QUERY):
                 session.execute(ingest_log.delete().where(ingest_log.c.id.in_(part)))
+        if rows:
+            self._newest_chunk_time = max(self._newest_chunk_time, max(row["last_time"] for row in rows))
 
     # Reads
 
     def statistics(self, query: StatisticsQuery) -> list[Bucket]:
         """Every non-empty period of [query.start, query.end): its start and the summary of its points, oldest first.
 
-        The points of every series whose dimensions include the query's are aggregated
-        together: the series are found through the dimension pair index.
+        The points of every series whose dimensions include the query's are aggregated together.
         """
-        matching = sa.select(series.c.id).where(series.c.project == self._project, series.c.metric == query.metric)
-        for key, value in query.dimensions:
-            with_pair = sa.select(series_dimensions.c.series_id).where(series_dimensions.c.key == key, series_dimensions.c.value == value)
-            matching = matching.where(series.c.id.in_(with_pair))
-        with self._database.reader() as session:
-            series_ids = [row[0] for row in self._database.tuples(session, matching)]
-        summaries = PeriodSummaries(query.period, query.start, query.end)
-        for per_series in self._summaries(series_ids, query).values():
-            for index, summary in per_series.items():
-                summaries.merge(index, summary)
-        return _buckets(summaries.by_index(), query.period)
+        return self.batch_statistics([query])[0]
 
-    def _summaries(self, series_ids: Sequence[int], query: StatisticsQuery) -> dict[int, dict[int, Summary]]:
-        """Per series with points in the query's window: the summary of each of its periods there."""
+    def batch_statistics(self, queries: Sequence[StatisticsQuery]) -> list[list[Bucket]]:
+        """The answer of `statistics` for each query, in order.
+
+        The series each query names come from the in-memory catalogue; queries over the
+        same window share one read of their series' points.
+        """
+        answers: list[list[Bucket]] = [[] for _ in queries]
+        groups: dict[tuple[float, float, float], list[int]] = defaultdict(list)
+        for position, query in enumerate(queries):
+            groups[(query.period, query.start, query.end)].append(position)
+        for members in groups.values():
+            first = queries[members[0]]
+            accumulators = {position: PeriodSummaries(first.period, first.start, first.end) for position in members}
+            # Each series' points are added to the summaries of every query that names it (most series: one query).
+            owners: dict[int, list[PeriodSummaries]] = defaultdict(list)
+            for position in members:
+                query = queries[position]
+                for series_id in self._catalogue.matching(query.metric, query.dimensions):
+                    owners[series_id].append(accumulators[position])
+            self._accumulate(sorted(owners), owners, accumulators[members[0]])
+            for position, summaries in accumulators.items():
+                answers[position] = _buckets(summaries.by_index(), first.period)
+        return answers
+
+    def _accumulate(self, series_ids: Sequence[int], owners: dict[int, list[PeriodSummaries]], window: PeriodSummaries) -> None:
+        """Add the points of `series_ids` that lie in the window, from the head and the chunks, to their owners' summaries."""
         if not series_ids:
-            return {}
-        window = PeriodSummaries(query.period, query.start, query.end)
+            return
         held, (chunk_rows, payloads) = self._head.read(series_ids, lambda: self._stored_chunks(series_ids, window))
-        per_series: dict[int, PeriodSummaries] = {}
-
-        def of(series_id: int) -> PeriodSummaries:
-            summaries = per_series.get(series_id)
-            if summaries is None:
-                summaries = per_series[series_id] = PeriodSummaries(query.period, query.start, query.end)
-            return summaries
-
         for series_id, parts in held.items():
-            summaries = of(series_id)
-            for times, values in parts:
-                summaries.add_points(times, values)
+            for summaries in owners[series_id]:
+                for times, values, count in parts:
+                    summaries.add_points(times, values, count)
         for chunk_id, series_id, first_time, _, count, total, minimum, maximum in chunk_rows:
             payload = payloads.get(chunk_id)
             if payload is None:
-                of(series_id).add_summary(first_time, Summary(count, total, minimum, maximum))
+                summary = Summary(count, total, minimum, maximum)
+                for summaries in owners[series_id]:
+                    summaries.add_summary(first_time, summary)
             else:
-                of(series_id).add_points(*unpack_chunk(payload))
-        return {series_id: found for series_id, summaries in per_series.items() if (found := summaries.by_index())}
+                times, values = unpack_chunk(payload)
+                for summaries in owners[series_id]:
+                    summaries.add_points(times, values)
 
     def _stored_chunks(self, series_ids: Sequence[int], window: PeriodSummaries) -> tuple[list[ChunkRow], dict[int, bytes]]:
         """The chunks of `series_ids` that overlap the window; and the points of those it does not count whole, by chunk id."""
         rows: list[ChunkRow] = []
-        columns = (chunks.c.id, chunks.c.series_id, chunks.c.first_time, chunks.c.last_time, chunks.c.count, chunks.c.total)
-        columns += (chunks.c.minimum, chunks.c.maximum)
         payloads: dict[int, bytes] = {}
+        if window.start > self._newest_chunk_time:
+            return rows, payloads
         with self._database.reader() as session:
+            connection = session.connection()
             for part in _parts(series_ids, SERIES_PER_QUERY):
-                query = sa.select(*columns).where(
-                    chunks.c.series_id.in_(part), chunks.c.last_time >= window.start, chunks.c.first_time < window.end
+                # NOTE: plain SQL: compiling the statement costs more than running it, once per few hundred series.
+                marks = ",".join("?" if self._database.is_sqlite else "%s" for _ in part)
+                bound = "?" if self._database.is_sqlite else "%s"
+                statement = (
+                    "SELECT id, series_id, first_time, last_time, count, total, minimum, maximum FROM metrics_chunks "
+                    f"WHERE series_id IN ({marks}) AND last_time >= {bound} AND first_time < {bound}"
                 )
-                rows.extend(self._database.tuples(session, query))
+                rows.extend(connection.exec_driver_sql(statement, (*part, window.start, window.end)).all())
             cut = [row[0] for row in rows if not window.covers(row[2], row[3])]
             for part in _parts(cut, SERIES_PER_QUERY):
                 query = sa.select(chunks.c.id, chunks.c.payload).where(chunks.c.id.in_(part))
                 payloads.update((chunk_id, bytes(payload)) for chunk_id, payload in self._database.tuples(session, query))
         return rows, payloads
-
-    def batch_statistics(self, queries: Sequence[StatisticsQuery]) -> list[list[Bucket]]:
-        """The answer of `statistics` for each query, in order.
-
-        Queries over the same metric and window share one pass: the summary of each
-        series per period, merged per query from the series its dimensions match
-        (found with an inverted index of the series' dimension pairs).
-        """
-        answers: list[list[Bucket]] = [[] for _ in queries]
-        groups: dict[tuple[str, float, float, float], list[int]] = defaultdict(list)
-        for position, query in enumerate(queries):
-            groups[(query.metric, query.period, query.start, query.end)].append(position)
-        for members in groups.values():
-            if len(members) == 1:
-                answers[members[0]] = self.statistics(queries[members[0]])
-                continue
-            anchors = [queries[position].dimensions[0] for position in members if queries[position].dimensions]
-            # Every query names a dimension: only series with one of those pairs can match (a few of the metric's).
-            candidates = anchors if len(anchors) == len(members) else None
-            keys = {key for position in members for key, _ in queries[position].dimensions}
-            series_with_pair, series_ids = self._candidate_series(queries[members[0]].metric, candidates, keys)
-            summaries = self._summaries(series_ids, queries[members[0]])
-            for position in members:
-                answers[position] = _merged(summaries, series_with_pair, queries[position].dimensions, queries[position].period)
-        return answers
-
-    def _candidate_series(
-        self, metric: str, candidate_pairs: list[tuple[str, str]] | None, keys: set[str]
-    ) -> tuple[dict[tuple[str, str], set[int]], list[int]]:
-        """The series of `metric` (only those with one of `candidate_pairs`, if given): by dimension pair of `keys`, and all.
-
-        Only the pairs of dimension `keys` (those the queries name) are kept.
-        """
-        of_metric = sa.select(series.c.id).where(series.c.project == self._project, series.c.metric == metric)
-        if candidate_pairs is not None:
-            values_by_key: dict[str, set[str]] = defaultdict(set)
-            for key, value in candidate_pairs:
-                values_by_key[key].add(value)
-            # NOTE: checked per series of the metric (a primary key lookup each), not as a list of the series
-            # that have the pairs: those pairs may recur in every other metric, and the list would hold them all.
-            # Per key `key = ? AND value IN (...)`, not a row-value IN, which SQLite answers with a full scan.
-            has_pair = (
-                sa.select(sa.literal(1))
-                .where(
-                    series_dimensions.c.series_id == series.c.id,
-                    sa.or_(
-                        *(
-                            sa.and_(series_dimensions.c.key == key, series_dimensions.c.value.in_(sorted(values)))
-                            for key, values in sorted(values_by_key.items())
-                        )
-                    ),
-                )
-                .exists()
-            )
-            of_metric = of_metric.where(has_pair)
-        # NOTE: the keys are filtered here, not in SQL: `key IN (...)` there leads SQLite to the pair index,
-        # through that key's pairs of every metric.
-        pairs = sa.select(series_dimensions).where(series_dimensions.c.series_id.in_(of_metric))
-        series_with_pair: dict[tuple[str, str], set[int]] = defaultdict(set)
-        with self._database.reader() as session:
-            series_ids = [row[0] for row in self._database.tuples(session, of_metric)]
-            for series_id, key, value in self._database.tuples(session, pairs) if keys else ():
-                if key in keys:
-                    series_with_pair[(key, value)].add(series_id)
-        return series_with_pair, series_ids
 
     def list_series(self, metric: str | None, after: tuple[str, str] | None, limit: int) -> list[SeriesDescriptor]:
         """Series ordered by metric, then canonical dimensions key; those after `after` (metric, key), at most `limit`."""
@@ -311,7 +274,7 @@ class MetricsRepository:
         held, _ = self._head.read([row[0] for row in rows], lambda: None)
         descriptors = []
         for series_id, metric_name, dimensions_key, last_chunk in rows:
-            times = [max(part_times) for part_times, _ in held.get(series_id, ()) if part_times]
+            times = [max(islice(part_times, count)) for part_times, _, count in held.get(series_id, ()) if count]
             if last_chunk is not None:
                 times.append(last_chunk)
             descriptors.append(SeriesDescriptor(SeriesKey(metric_name, dimensions_from_key(dimensions_key)), max(times, default=None)))
@@ -370,29 +333,13 @@ class MetricsRepository:
                 for part in _parts(doomed, SERIES_PER_QUERY):
                     session.execute(series.delete().where(series.c.id.in_(part)))
             if doomed:
+                self._catalogue.remove(doomed)
                 self._forget_ids()
 
 
 def _parts(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for begin in range(0, len(items), size):
         yield items[begin : begin + size]
-
-
-def _merged(
-    summaries: dict[int, dict[int, Summary]],
-    series_with_pair: dict[tuple[str, str], set[int]],
-    dimensions: tuple[tuple[str, str], ...],
-    period: float,
-) -> list[Bucket]:
-    """The buckets of the series whose dimensions include `dimensions`, merged per period, oldest first."""
-    matching = set(summaries)
-    for pair in dimensions:
-        matching &= series_with_pair.get(pair, set())
-    buckets: dict[int, Summary] = {}
-    for series_id in matching:
-        for index, summary in summaries[series_id].items():
-            buckets[index] = buckets[index].merge(summary) if index in buckets else summary
-    return [(index * period, buckets[index]) for index in sorted(buckets)]
 
 
 def _chunk_columns(chunk: Chunk) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from services.metrics.head import Head
 
 def _held(head: Head, series_id: int) -> list[tuple[list[float], list[float]]]:
     held, _ = head.read([series_id], lambda: None)
-    return [(list(times), list(values)) for times, values in held.get(series_id, [])]
+    return [(list(times)[:count], list(values)[:count]) for times, values, count in held.get(series_id, [])]
 
 
 def test_points_of_several_entries_accumulate_per_series():

@@ -133,3 +133,19 @@ def test_the_metric_filter_of_list_metrics_is_optional_but_checked_when_set():
     assert rules.check_metric_filter(violations, "cpu") == "cpu"
     rules.check_metric_filter(violations, " cpu")
     assert [v.field for v in violations.items] == ["metric"]
+
+
+def test_a_point_just_after_the_epoch_takes_the_careful_path_and_keeps_its_time():
+    violations = Violations()
+    point = metrics_pb2.Point(value=1.0, time=timestamp_pb2.Timestamp(seconds=0, nanos=500_000_000))
+    batch = rules.check_put_samples(violations, metrics_pb2.PutSamplesRequest(series=[_series(points=[point])]), NOW)
+    assert not violations
+    assert batch[0].times == [0.5]
+
+
+def test_a_known_series_is_not_measured_again_but_its_points_still_are():
+    key = SeriesKey.of("cpu", {f"d{i}": "v" for i in range(31)})
+    request = metrics_pb2.PutSamplesRequest(series=[_series(dimensions=dict(key.dimensions), points=[metrics_pb2.Point(value=math.nan)])])
+    violations = Violations()
+    rules.check_put_samples(violations, request, NOW, known={key})
+    assert [v.field for v in violations.items] == ["series[0].points[0].value"]
