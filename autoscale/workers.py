@@ -27,13 +27,17 @@ class Worker(Protocol):
 class PeriodicWorker:
     """Runs `task()` every `interval` seconds, or sooner when `wake()` is called.
 
+    The first pass runs at start, or `first_after` seconds later (for work that the
+    start has just done, or that should not compete with it).
+
     An exception in one pass is logged and the loop goes on, so one bad pass never
     stops the service's background work.
     """
 
-    def __init__(self, name: str, interval: float, task: Callable[[], None]) -> None:
+    def __init__(self, name: str, interval: float, task: Callable[[], None], *, first_after: float = 0.0) -> None:
         self.name = name
         self.interval = interval
+        self._first_after = first_after
         self._task = task
         self._stopping = threading.Event()
         self._woken = threading.Event()
@@ -54,6 +58,8 @@ class PeriodicWorker:
             self._thread.join()
 
     def _run(self) -> None:
+        if self._first_after:
+            self._woken.wait(self._first_after)
         while not self._stopping.is_set():
             self._woken.clear()
             try:

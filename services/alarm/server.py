@@ -70,7 +70,8 @@ def build(context: BuildContext) -> ServiceRegistration:
         # Stopped in this order: the sweep stops feeding the evaluator before it stops, and it the actions.
         # (Started in it too, which is safe: work queued before a worker starts waits for it.)
         workers=[
-            PeriodicWorker("alarm-index-refresh", INDEX_REFRESH_INTERVAL, refresh_index),
+            # The index was just loaded: the first reload waits an interval (not to compete with the first sweep).
+            PeriodicWorker("alarm-index-refresh", INDEX_REFRESH_INTERVAL, refresh_index, first_after=INDEX_REFRESH_INTERVAL),
             PeriodicWorker("alarm-sweep", settings.alarm_sweep_interval, sweep),
             evaluator,
             actions,

@@ -289,11 +289,12 @@ class MetricsRepository:
     def prune(self, older_than: float) -> int:
         """Delete points older than `older_than`, then series left without points; returns how many points were deleted.
 
-        The head is compacted first, so that every point is in a chunk. Chunks that
-        ended before the limit go whole, PRUNE_CHUNK per transaction; those it cuts
-        through (they end within CHUNK_SECONDS after it) keep their newer points.
+        Only chunks are pruned: old points still in the head go with a later pass, once
+        compacted (a compaction here would take the write lock for the whole head, and
+        move recent points out of memory, at every start). Chunks that ended before the
+        limit go whole, PRUNE_CHUNK per transaction; those it cuts through (they end
+        within CHUNK_SECONDS after it) keep their newer points.
         """
-        self.compact()
         deleted = 0
         while True:
             with self._database.transaction() as session:

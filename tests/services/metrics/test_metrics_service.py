@@ -227,7 +227,7 @@ def test_without_an_alarm_service_put_samples_works_and_notifies_nobody(sqlite_u
 
 def test_points_older_than_the_retention_are_deleted_in_the_background(sqlite_url):
     clock = FakeClock()
-    settings = Settings(database_url=sqlite_url, metrics_retention=3600.0, metrics_prune_interval=0.05)
+    settings = Settings(database_url=sqlite_url, metrics_retention=3600.0, metrics_prune_interval=0.05, metrics_compaction_interval=0.05)
     with running_server([("metrics", build)], settings, clock=clock) as (_, channel):
         stub = metrics_pb2_grpc.MetricsServiceStub(channel)
         old, recent = clock.now - 7200, clock.now - 60

@@ -203,8 +203,7 @@ def test_prune_deletes_the_old_points_only_and_series_left_without_any(database,
         _batch(WEB_2, *[(5.0, 2.0)] * 7),
     ])
     repository.compact()
-    repository.store([_batch(API_1, (7.0, 1.0))])
-    assert repository.prune(50.0) == 18
+    assert repository.prune(50.0) == 17
     assert _values(repository, _query(Statistic.SUM)) == [(60.0, 1.0, 1)]
     assert [d.key for d in repository.list_series(None, None, 10)] == [WEB_1]
     assert repository.prune(50.0) == 0
@@ -223,17 +222,20 @@ def test_prune_cuts_a_chunk_that_straddles_its_limit(database, repository):
     assert _count(database, chunks) == 1
 
 
-def test_prune_keeps_a_series_whose_points_are_still_in_the_head(repository, monkeypatch):
+def test_prune_leaves_the_head_alone_and_keeps_the_series_whose_points_are_there(repository):
     repository.store([_batch(WEB_1, (1.0, 1.0))])
-    monkeypatch.setattr(repository, "compact", lambda: 0)
     assert repository.prune(10.0) == 0
     assert [d.key for d in repository.list_series(None, None, 10)] == [WEB_1]
+    repository.compact()
+    assert repository.prune(10.0) == 1
+    assert repository.list_series(None, None, 10) == []
 
 
 def test_the_id_of_a_pruned_series_is_never_given_to_another(database, repository):
     repository.store([_batch(WEB_1, (1.0, 1.0))])
     with database.reader() as session:
         pruned_id = session.scalar(sa.select(series.c.id))
+    repository.compact()
     repository.prune(10.0)
     repository.store([_batch(WEB_2, (20.0, 2.0))])
     with database.reader() as session:

@@ -1,0 +1,44 @@
+"""PeriodicWorker: passes at start or after a first delay, on wake, and past a failing pass."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from autoscale.workers import PeriodicWorker
+
+
+def _worker(calls: list[float], **options) -> PeriodicWorker:  # type: ignore[no-untyped-def]
+    def task() -> None:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise RuntimeError("a bad pass")
+
+    return PeriodicWorker("test", 60.0, task, **options)
+
+
+def test_the_first_pass_runs_at_start_and_a_failing_pass_does_not_stop_the_next():
+    calls: list[float] = []
+    worker = _worker(calls)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        worker.wake()
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+    assert len(calls) == 2
+
+
+def test_a_first_delay_holds_the_first_pass_back_and_stopping_cuts_it_short():
+    calls: list[float] = []
+    worker = _worker(calls, first_after=60.0)
+    worker.start()
+    time.sleep(0.1)
+    assert calls == []
+    stopped = threading.Event()
+    threading.Thread(target=lambda: (worker.stop(), stopped.set())).start()
+    assert stopped.wait(5)
