@@ -8,9 +8,10 @@ replica's evaluation) never overwrites a newer transition.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +32,8 @@ from services.alarm.domain import (
 )
 from services.alarm.models import alarms, history, pending_actions
 
+DECODED_TEXTS = 16384
+"""Distinct JSON texts of alarm columns (actions, dimensions) kept decoded."""
 
 @dataclass(frozen=True)
 class StateChange:
@@ -150,9 +153,7 @@ class AlarmRepository:
                     change.alarm_id, change.time, HistoryType.STATE_TRANSITION, change.reason, previous_state=previous, state=change.state
                 )
                 entries.append({"project": self._project, **_entry_values(entry)})
-                alarm = replace(
-                    _alarm(row), state=change.state, state_reason=change.reason, state_time=change.time, evaluate_time=change.time
-                )
+                alarm = _alarm(row, state=change.state, state_reason=change.reason, state_time=change.time, evaluate_time=change.time)
                 actions = self._store_pending(
                     session, alarm, alarm.actions_for(change.state), previous, change.reason, change.reason_data, change.time, repeat=False
                 )
@@ -266,30 +267,44 @@ def _alarm_values(alarm: Alarm) -> dict[str, Any]:
     }
 
 
-def _alarm(row: Any) -> Alarm:
-    return Alarm(
-        id=row.id,
-        rule=ThresholdRule(
+def _alarm(row: Any, **changes: Any) -> Alarm:
+    """The alarm a row holds, with `changes` to its fields (one construction: a sweep builds thousands)."""
+    fields = {
+        "id": row.id,
+        "rule": ThresholdRule(
             metric=row.metric,
-            dimensions=tuple(sorted(json.loads(row.dimensions).items())),
+            dimensions=_decoded_pairs(row.dimensions),
             statistic=Statistic(row.statistic),
             comparison=ComparisonOperator(row.comparison),
             threshold=row.threshold,
             period=row.period,
             evaluation_periods=row.evaluation_periods,
         ),
-        description=row.description,
-        alarm_actions=tuple(json.loads(row.alarm_actions)),
-        ok_actions=tuple(json.loads(row.ok_actions)),
-        insufficient_data_actions=tuple(json.loads(row.insufficient_data_actions)),
-        repeat_actions=row.repeat_actions,
-        disabled=row.disabled,
-        state=AlarmState(row.state),
-        state_reason=row.state_reason,
-        state_time=row.state_time,
-        create_time=row.create_time,
-        evaluate_time=row.evaluate_time,
-    )
+        "description": row.description,
+        "alarm_actions": _decoded_strings(row.alarm_actions),
+        "ok_actions": _decoded_strings(row.ok_actions),
+        "insufficient_data_actions": _decoded_strings(row.insufficient_data_actions),
+        "repeat_actions": row.repeat_actions,
+        "disabled": row.disabled,
+        "state": AlarmState(row.state),
+        "state_reason": row.state_reason,
+        "state_time": row.state_time,
+        "create_time": row.create_time,
+        "evaluate_time": row.evaluate_time,
+    }
+    fields.update(changes)
+    return Alarm(**fields)
+
+
+# NOTE: many alarms share their actions and dimensions: decoded once per distinct text (immutable results).
+@functools.lru_cache(maxsize=DECODED_TEXTS)
+def _decoded_strings(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
+
+
+@functools.lru_cache(maxsize=DECODED_TEXTS)
+def _decoded_pairs(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(json.loads(text).items()))
 
 
 def _entry_values(entry: HistoryEntry) -> dict[str, Any]:
