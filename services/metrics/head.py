@@ -5,6 +5,9 @@ a series' points from here and from its chunks in the database; a compaction
 (`flush`) writes the head's points as chunks and deletes their log entries in one
 transaction, then forgets them. After a restart the head is rebuilt from the log.
 
+Up to `recent_points` points a flush stored stay in memory too: a read of a window
+that starts after the newest point no longer held (the horizon) reads no storage.
+
 A read must count each point once, although a flush moves points from here into
 the database while reads go on. Reads follow a sequence lock: `epoch` is odd only
 while a flush commits; a read copies its series' points, reads the database, and
@@ -16,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from array import array
+from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from typing import TypeVar
 
@@ -34,8 +38,14 @@ Rows = TypeVar("Rows")
 class Head:
     """Points of the ingest log's entries, per series id; thread-safe."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *, recent_points: int = 0) -> None:
         self._clock = clock
+        self._recent_limit = recent_points
+        self._recent: deque[tuple[dict[int, Columns], float, int]] = deque()
+        """Points stored by the last flushes, kept for reads (newest last): points by series, their newest time, their count."""
+        self._recent_points = 0
+        self._horizon = float("-inf")
+        """Every stored point newer than this is held here or in `_recent`: a read of a window that starts after it needs no storage."""
         self._lock = threading.Condition()
         self._series: dict[int, Columns] = {}
         self._entries: list[int] = []
@@ -82,6 +92,7 @@ class Head:
         committed = False
         try:
             prepared = build(flushing)
+            newest = max((max(times) for times, _ in flushing.values() if times), default=float("-inf"))
             with self._lock:
                 self._epoch += 1
             commit(prepared, entries)
@@ -91,10 +102,29 @@ class Head:
                 if self._epoch % 2:
                     self._epoch += 1
                 self._flushing = {}
-                if not committed:
+                if committed:
+                    self._keep_recent(flushing, newest, points)
+                else:
                     self._take_back(flushing, entries, points)
                 self._lock.notify_all()
         return points
+
+    def _keep_recent(self, stored: dict[int, Columns], newest: float, points: int) -> None:
+        """Keep stored points for reads, within the limit; what goes moves the horizon past its newest point."""
+        self._recent.append((stored, newest, points))
+        self._recent_points += points
+        while self._recent and self._recent_points > self._recent_limit:
+            _, gone_newest, gone_points = self._recent.popleft()
+            self._recent_points -= gone_points
+            self._horizon = max(self._horizon, gone_newest)
+
+    def stored_before(self, time: float) -> None:
+        """Say that storage may hold points up to `time` that are not held here, or lack some held here (retention).
+
+        On start: the newest stored point's time; on pruning: the retention limit.
+        """
+        with self._lock:
+            self._horizon = max(self._horizon, time)
 
     def _take_back(self, flushing: dict[int, Columns], entries: list[int], points: int) -> None:
         for series_id, (times, values) in flushing.items():
@@ -109,12 +139,22 @@ class Head:
 
     # Reads
 
-    def read(self, series_ids: Collection[int], read_stored: Callable[[], T]) -> tuple[dict[int, list[HeldPoints]], T]:
-        """The points held of `series_ids` and what `read_stored()` read from storage, of one moment.
+    def read(
+        self, series_ids: Collection[int], read_stored: Callable[[], T], start: float = float("-inf")
+    ) -> tuple[dict[int, list[HeldPoints]], T | None]:
+        """The points of `series_ids` held, and what `read_stored()` read from storage, of one moment.
 
-        The points are (times, values, count): only the first `count` of each are of
-        that moment (the arrays are not copied, and may grow after).
+        When every point from `start` on is in memory (the window starts after the
+        horizon), the recently stored points are returned too and storage is not read
+        (None). The points are (times, values, count): only the first `count` of each
+        are of that moment (the arrays are not copied, and may grow after).
         """
+        with self._lock:
+            if start > self._horizon:
+                held = self._copies(series_ids)
+                for stored, _, _ in self._recent:
+                    self._add_copies(held, stored, series_ids)
+                return held, None
         while True:
             with self._lock:
                 while self._epoch % 2:
@@ -131,14 +171,18 @@ class Head:
         # `count` points stay as they are; a copy per series would cost more than the read itself.
         copies: dict[int, list[HeldPoints]] = {}
         for source in (self._series, self._flushing):
-            if not source:
-                continue
-            for series_id in series_ids:
-                columns = source.get(series_id)
-                if columns is not None:
-                    times, values = columns
-                    copies.setdefault(series_id, []).append((times, values, len(values)))
+            self._add_copies(copies, source, series_ids)
         return copies
+
+    @staticmethod
+    def _add_copies(copies: dict[int, list[HeldPoints]], source: dict[int, Columns], series_ids: Collection[int]) -> None:
+        if not source:
+            return
+        for series_id in series_ids:
+            columns = source.get(series_id)
+            if columns is not None:
+                times, values = columns
+                copies.setdefault(series_id, []).append((times, values, len(values)))
 
     def series_ids(self) -> set[int]:
         """The series with points held (including those a flush is storing)."""

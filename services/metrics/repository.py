@@ -49,6 +49,9 @@ SERIES_PER_QUERY = 500
 PRUNE_CHUNK = 1000
 """Chunks one retention transaction deletes or cuts at most."""
 
+RECENT_POINTS = 500_000
+"""Points a compaction stored that stay in memory too, so that reads of recent windows need no chunk read."""
+
 Bucket = tuple[float, Summary]
 """The start of a non-empty period and the summary of its points."""
 
@@ -59,12 +62,12 @@ ChunkRow = tuple[int, int, float, float, int, float, float, float]
 class MetricsRepository:
     """Series and points of one project (retention, a property of the deployment, spans every project)."""
 
-    def __init__(self, database: Database, project: str) -> None:
+    def __init__(self, database: Database, project: str, *, recent_points: int = RECENT_POINTS) -> None:
         self._database = database
         self._project = project
         self._ids: dict[SeriesKey, int] = {}
         self._ids_lock = threading.Lock()
-        self._head = Head()
+        self._head = Head(recent_points=recent_points)
         # Stores hold it shared from finding their series' ids to adding their points to the head;
         # retention holds it alone to delete series, so that it never deletes one a store is about to use.
         self._series_guard = SharedLock()
@@ -88,6 +91,7 @@ class MetricsRepository:
                 self._head.add(entry_id, unpack_log_entry(bytes(payload)))
         if newest is not None:
             self._newest_chunk_time = newest
+            self._head.stored_before(newest)
 
     # Writes
 
@@ -219,7 +223,8 @@ class MetricsRepository:
         """Add the points of `series_ids` that lie in the window, from the head and the chunks, to their owners' summaries."""
         if not series_ids:
             return
-        held, (chunk_rows, payloads) = self._head.read(series_ids, lambda: self._stored_chunks(series_ids, window))
+        held, stored = self._head.read(series_ids, lambda: self._stored_chunks(series_ids, window), window.start)
+        chunk_rows, payloads = stored if stored is not None else ([], {})
         for series_id, parts in held.items():
             for summaries in owners[series_id]:
                 for times, values, count in parts:
@@ -295,6 +300,8 @@ class MetricsRepository:
         limit go whole, PRUNE_CHUNK per transaction; those it cuts through (they end
         within CHUNK_SECONDS after it) keep their newer points.
         """
+        # The points kept in memory after compaction are not pruned: a window reaching back past the limit reads storage.
+        self._head.stored_before(older_than)
         deleted = 0
         while True:
             with self._database.transaction() as session:

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def build(context: BuildContext) -> ServiceRegistration:
     """The metrics service's registration, with its workers: the alarm notifier, the retention pruner and the compactor."""
     context.database.migrate(MIGRATIONS_DIR, "metrics")
-    repository = MetricsRepository(context.database, context.settings.project)
+    repository = MetricsRepository(context.database, context.settings.project, recent_points=context.settings.metrics_head_points)
     notifier = AlarmNotifier(lambda: context.peers.alarm, context.peers.address("alarm"))
     retention = context.settings.metrics_retention
 

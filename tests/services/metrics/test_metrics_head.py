@@ -92,3 +92,41 @@ def test_the_age_counts_from_the_first_point_added_since_the_last_flush():
     assert head.age() == 30.0
     head.flush(lambda held: None, lambda rows, entries: None)
     assert head.age() == 0.0
+
+
+def _flush(head: Head) -> None:
+    head.flush(lambda held: None, lambda rows, entries: None)
+
+
+def test_points_stored_by_a_flush_stay_readable_from_memory_for_windows_after_the_horizon():
+    head = Head(recent_points=10)
+    head.add(1, [(7, [100.0], [1.0])])
+    _flush(head)
+    head.add(2, [(7, [200.0], [2.0])])
+    stored_reads = []
+    held, stored = head.read([7], lambda: stored_reads.append(1), start=50.0)
+    assert stored is None and stored_reads == []
+    assert sorted(list(times)[:count] for times, _, count in held[7]) == [[100.0], [200.0]]
+
+
+def test_a_window_reaching_back_before_the_horizon_reads_storage_and_not_the_recent_points():
+    head = Head(recent_points=10)
+    head.stored_before(60.0)
+    head.add(1, [(7, [100.0], [1.0])])
+    _flush(head)
+    head.add(2, [(7, [200.0], [2.0])])
+    held, stored = head.read([7], lambda: "from storage", start=50.0)
+    assert stored == "from storage"
+    assert [list(times)[:count] for times, _, count in held[7]] == [[200.0]]
+
+
+def test_past_the_limit_the_oldest_flushes_leave_memory_and_move_the_horizon_past_their_points():
+    head = Head(recent_points=1)
+    head.add(1, [(7, [100.0], [1.0])])
+    _flush(head)
+    head.add(2, [(7, [90.0], [2.0])])
+    _flush(head)
+    assert head.read([7], lambda: "from storage", start=95.0)[1] == "from storage"
+    held, stored = head.read([7], lambda: "from storage", start=100.5)
+    assert stored is None
+    assert [list(times)[:count] for times, _, count in held[7]] == [[90.0]]

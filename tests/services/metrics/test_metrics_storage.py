@@ -125,7 +125,9 @@ def test_a_restart_recovers_the_points_not_yet_compacted_from_the_ingest_log(dat
     assert _values(MetricsRepository(database, "default"), _query(Statistic.SUM)) == [(0.0, 8.0, 3), (60.0, 2.0, 1)]
 
 
-def test_statistics_are_the_same_before_and_after_compaction(repository):
+@pytest.mark.parametrize("recent_points", [0, 1000], ids=["read-from-chunks", "kept-in-memory"])
+def test_statistics_are_the_same_before_and_after_compaction(database, recent_points):
+    repository = MetricsRepository(database, "default", recent_points=recent_points)
     repository.store([_batch(WEB_1, (10.0, 1.0), (59.0, 5.0), (61.0, 2.0)), _batch(API_1, (30.0, 7.0))])
     queries = [
         _query(statistic, dimensions, period, start, end)
