@@ -71,7 +71,8 @@ class Settings:
     """Seconds points stay at most in the in-memory head (and the ingest log) before they are compacted into chunks."""
 
     metrics_head_points: int = 500_000
-    """Points in the in-memory head that trigger a compaction before the interval ends (bounds its memory)."""
+    """Points in the in-memory head that trigger a compaction before the interval ends; as many compacted points stay in
+    memory for reads of recent windows (together they bound the metrics service's memory for points)."""
 
     alarm_sweep_interval: float = 10.0
     """Seconds between two periodic evaluations of every alarm (to notice missing data)."""

@@ -34,7 +34,7 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--metrics-compaction-interval", envvar="AUTOSCALE_METRICS_COMPACTION_INTERVAL", type=POSITIVE_SECONDS,
                      default=60.0, show_default=True, help="Seconds points stay at most in memory and the ingest log before compaction."),
         click.option("--metrics-head-points", envvar="AUTOSCALE_METRICS_HEAD_POINTS", type=click.IntRange(min=1), default=500_000,
-                     show_default=True, help="Points held in memory that trigger a compaction sooner."),
+                     show_default=True, help="Points in memory that trigger a compaction sooner (as many compacted ones stay for reads)."),
         click.option("--alarm-sweep-interval", envvar="AUTOSCALE_ALARM_SWEEP_INTERVAL", type=POSITIVE_SECONDS, default=10.0,
                      show_default=True, help="Seconds between two evaluations of every alarm."),
         click.option("--alarm-action-attempts", envvar="AUTOSCALE_ALARM_ACTION_ATTEMPTS", type=click.IntRange(min=1), default=5,
