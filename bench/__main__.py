@@ -3,6 +3,7 @@
     python -m bench                       # everything (under ten minutes on 2 cores)
     python -m bench --quick               # small sizes (smoke test, CI: under a minute)
     python -m bench --only ingest,reaction --json /tmp/results.json
+    python -m bench --only ingest --soak-seconds 600   # with the 10-minute memory soak
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
     parser.add_argument("--quick", action="store_true", help="small sizes, for the smoke test and CI")
+    parser.add_argument(
+        "--soak-seconds", type=float, default=None, help="length of the ingest memory soak (default 40 s; the 10-minute run is 600)"
+    )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results (default {DEFAULT_JSON})")
     args = parser.parse_args(argv)
     names = [name.strip().replace("-", "_") for name in args.only.split(",") if name.strip()] or list(BENCHMARKS)
@@ -46,11 +50,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def run_one(name: str, quick: bool, console: Console) -> BenchResult:
+def run_one(name: str, quick: bool, console: Console, options: dict[str, Any] | None = None) -> BenchResult:
     console.print(f"[bold]{name}[/bold] ...")
     started = time.monotonic()
     try:
-        result = importlib.import_module(BENCHMARKS[name]).run(quick=quick)
+        result = importlib.import_module(BENCHMARKS[name]).run(quick=quick, **(options or {}))
     except Exception as error:  # a benchmark that fails is reported, the others still run
         result = BenchResult(name, error=f"{type(error).__name__}: {error}")
         console.print(f"[red]{name} failed[/red]\n{traceback.format_exc()}")
@@ -91,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console(width=max(160, Console().width))
     started = time.monotonic()
-    results = [run_one(name, args.quick, console) for name in args.names]
+    soak = {"soak_seconds": args.soak_seconds} if args.soak_seconds else {}
+    results = [run_one(name, args.quick, console, soak if name == "ingest" else None) for name in args.names]
     total = time.monotonic() - started
     console.print(table(results))
     for result in results:

@@ -20,7 +20,7 @@ import contextlib
 import multiprocessing
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -242,8 +242,10 @@ def attach_alarms(address: str, count: int, metric: str = METRIC) -> None:
 # The benchmark
 
 
-def run(quick: bool = False) -> BenchResult:
+def run(quick: bool = False, soak_seconds: float | None = None) -> BenchResult:
     sizes = QUICK if quick else FULL
+    if soak_seconds:
+        sizes = replace(sizes, soak_seconds=soak_seconds)
     result = BenchResult("ingest")
     databases = [kind for kind in sizes.databases if kind == "sqlite" or harness.postgres_available()]
     if len(databases) < len(sizes.databases):
