@@ -266,3 +266,30 @@ def test_upgrading_from_the_first_schema_keeps_series_and_points_and_indexes_the
         assert _values(repository, _query(dimensions={"group": "web"})) == [(0.0, 1.5, 1)]
     finally:
         database.dispose()
+
+
+def test_downgrading_the_packed_layout_unpacks_chunks_and_the_ingest_log_into_points(database_url):
+    from alembic import command
+
+    from autoscale.database import alembic_config
+
+    database = Database(database_url)
+    try:
+        database.migrate(MIGRATIONS_DIR, "metrics")
+        repository = MetricsRepository(database, "default")
+        repository.store([_batch(WEB_1, (10.0, 1.0), (20.0, 2.0)), _batch(WEB_2, (15.0, 5.0))])
+        repository.compact()
+        repository.store([_batch(WEB_1, (30.0, 3.0))])
+        with database.engine.begin() as connection:
+            command.downgrade(alembic_config(MIGRATIONS_DIR, "metrics", connection), "metrics_0003")
+        with database.reader() as session:
+            rows = session.execute(
+                sa.text(
+                    "SELECT s.dimensions_key, p.time, p.value FROM metrics_points p JOIN metrics_series s ON s.id = p.series_id "
+                    "ORDER BY p.time"
+                )
+            ).all()
+        assert [(r.time, r.value) for r in rows] == [(10.0, 1.0), (15.0, 5.0), (20.0, 2.0), (30.0, 3.0)]
+        assert rows[1].dimensions_key == WEB_2.dimensions_key
+    finally:
+        database.dispose()
