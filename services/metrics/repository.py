@@ -110,6 +110,8 @@ class MetricsRepository:
                 )
                 entry_id = self._append_to_log(session, payload)
             if created:
+                with self._ids_lock:
+                    self._ids.update(created)
                 self._catalogue.add((series_id, key) for key, series_id in created.items())
             self._head.add(entry_id, columns)
         return sum(counts)
@@ -123,7 +125,11 @@ class MetricsRepository:
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def _series_ids(self, session: Session, keys: set[SeriesKey]) -> tuple[dict[SeriesKey, int], dict[SeriesKey, int]]:
-        """The id of each series, and of those among them that were not cached (created, or stored before a restart)."""
+        """The id of each series, and of those among them that were not cached (created, or stored before a restart).
+
+        The caller caches the new ones once its transaction commits: a log entry names series by id only, so
+        an id cached from a rolled-back creation would name no series.
+        """
         with self._ids_lock:
             cached = self._ids
             ids = {key: cached[key] for key in keys if key in cached}
@@ -149,8 +155,6 @@ class MetricsRepository:
         pairs = [{"series_id": id_, "key": name, "value": value} for key, id_ in created.items() for name, value in key.dimensions]
         if pairs:
             session.execute(self._insert_ignoring_duplicates(series_dimensions, ["series_id", "key"]), pairs)
-        with self._ids_lock:
-            self._ids.update(created)
         ids.update(created)
         return ids, created
 

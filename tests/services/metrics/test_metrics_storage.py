@@ -293,3 +293,17 @@ def test_downgrading_the_packed_layout_unpacks_chunks_and_the_ingest_log_into_po
         assert rows[1].dimensions_key == WEB_2.dimensions_key
     finally:
         database.dispose()
+
+
+def test_a_batch_that_fails_to_commit_leaves_no_series_id_behind(database, repository, monkeypatch):
+    def failing(session, payload):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(repository, "_append_to_log", failing)
+    with pytest.raises(RuntimeError):
+        repository.store([_batch(WEB_1, (10.0, 1.0))])
+    monkeypatch.undo()
+    assert WEB_1 not in repository.known_series()
+    repository.store([_batch(WEB_1, (20.0, 2.0))])
+    repository.compact()
+    assert _values(repository, _query(Statistic.SUM)) == [(0.0, 2.0, 1)]
