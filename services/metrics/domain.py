@@ -66,13 +66,6 @@ class SeriesKey(NamedTuple):
         return dict(self.dimensions)
 
 
-class Point(NamedTuple):
-    """One value of a series at a time (a tuple: a batch holds many thousands)."""
-
-    time: float
-    value: float
-
-
 class SeriesPoints(NamedTuple):
     """Points of one series, as a PutSamples batch holds them: their times and their values, in the same order.
 
@@ -89,11 +82,6 @@ class SeriesPoints(NamedTuple):
         """The series' points given as (time, value) pairs."""
         pairs = list(points)
         return cls(key, [time for time, _ in pairs], [value for _, value in pairs])
-
-    @property
-    def points(self) -> tuple[Point, ...]:
-        """The points as (time, value) pairs."""
-        return tuple(Point(time, value) for time, value in zip(self.times, self.values, strict=True))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from autoscale.v1 import common_pb2, metrics_pb2
 from autoscale.validation import Violations
 from services.metrics import rules
-from services.metrics.domain import Point, SeriesKey, Statistic, StatisticsQuery
+from services.metrics.domain import SeriesKey, Statistic, StatisticsQuery
 
 NOW = 1_700_000_000.0
 AVERAGE = common_pb2.STATISTIC_AVERAGE
@@ -40,7 +40,7 @@ def test_a_valid_batch_becomes_domain_points_with_unset_times_at_now():
     assert not violations
     assert len(batch) == 1
     assert batch[0].key == SeriesKey.of("cpu", {"group": "web", "instance": "i-1"})
-    assert batch[0].points == (Point(100.5, 2.5), Point(NOW, -1.0))
+    assert (batch[0].times, batch[0].values) == ([100.5, NOW], [2.5, -1.0])
 
 
 @pytest.mark.parametrize(
