@@ -9,8 +9,9 @@ Raw limits, measured in the same run on the same requests:
   * parse: `PutSamplesRequest.FromString(bytes)` and one row dict per point
     ({"series_id", "time", "value"}, the series id found in a dict) in a bare loop;
   * insert: the database's own bulk insert (SQLAlchemy executemany, one transaction
-    per request, as the service commits each batch) into a table of one row per point (series id, time, value) with an index by series and time and one by time
-    (the product's layout before packed storage), on the same database kind.
+    per request, as the service commits each batch) into a table of one row per point
+    (series id, time, value) with an index by series and time and one by time (the
+    product's layout before packed storage), on the same database kind.
 A longer run on SQLite checks the server's RSS does not grow while it ingests.
 """
 
