@@ -98,6 +98,11 @@ class Chunk:
     summary: Summary
     payload: bytes
 
+    def summary_values(self) -> tuple[int, float, float, float]:
+        """Count, sum, minimum and maximum, as stored beside the points."""
+        summary = self.summary
+        return summary.count, summary.total, summary.minimum, summary.maximum
+
     @classmethod
     def of(cls, times: Sequence[float], values: Sequence[float]) -> Chunk:
         """The chunk of at least one point."""
