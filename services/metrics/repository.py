@@ -77,8 +77,6 @@ class MetricsRepository:
         self._series_guard = SharedLock()
         self._compaction_lock = threading.Lock()
         self._catalogue = SeriesCatalogue()
-        self._newest_chunk_time = float("-inf")
-        """The last time of the newest chunk: a window that starts after it needs no chunk read."""
         self._recover()
 
     def _recover(self) -> None:
@@ -94,7 +92,6 @@ class MetricsRepository:
             for entry_id, payload in self._database.tuples(session, entries):
                 self._head.add(entry_id, unpack_log_entry(bytes(payload)))
         if newest is not None:
-            self._newest_chunk_time = newest
             self._head.stored_before(newest)
 
     # Writes
@@ -195,8 +192,6 @@ class MetricsRepository:
                 session.connection().exec_driver_sql(statement, rows)  # type: ignore[arg-type]
             for part in _parts(entries, SERIES_PER_QUERY):
                 session.execute(ingest_log.delete().where(ingest_log.c.id.in_(part)))
-        if rows:
-            self._newest_chunk_time = max(self._newest_chunk_time, max(row[2] for row in rows))
 
     # Reads
 
@@ -256,8 +251,6 @@ class MetricsRepository:
         """The chunks of `series_ids` that overlap the window; and the points of those it does not count whole, by chunk id."""
         rows: list[ChunkRow] = []
         payloads: dict[int, bytes] = {}
-        if window.start > self._newest_chunk_time:
-            return rows, payloads
         with self._database.reader() as session:
             connection = session.connection()
             for part in _parts(series_ids, SERIES_PER_QUERY):
