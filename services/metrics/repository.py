@@ -355,23 +355,20 @@ def _parts(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[begin : begin + size]
 
 
+def _chunk_values(chunk: Chunk) -> tuple[float, float, int, float, float, float, bytes]:
+    """A chunk's stored values, in the order of CHUNK_COLUMNS after the series id."""
+    return (chunk.first_time, chunk.last_time, *chunk.summary_values(), chunk.payload)
+
+
 def _chunk_columns(chunk: Chunk) -> dict[str, Any]:
-    summary = chunk.summary
-    return {
-        "first_time": chunk.first_time,
-        "last_time": chunk.last_time,
-        "count": summary.count,
-        "total": summary.total,
-        "minimum": summary.minimum,
-        "maximum": summary.maximum,
-        "payload": chunk.payload,
-    }
+    """A chunk's stored values by column (the series id aside)."""
+    return dict(zip(CHUNK_COLUMNS[1:], _chunk_values(chunk), strict=True))
 
 
 def _chunk_rows(held: dict[int, Columns]) -> list[ChunkValues]:
     """The chunk rows of the points held per series, in the order of CHUNK_COLUMNS."""
     return [
-        (series_id, chunk.first_time, chunk.last_time, *chunk.summary_values(), chunk.payload)
+        (series_id, *_chunk_values(chunk))
         for series_id, (times, values) in held.items()
         for chunk in chunks_of(times, values)
     ]
