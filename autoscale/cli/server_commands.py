@@ -11,6 +11,7 @@ import click
 
 from autoscale.cli.params import apply_options
 from autoscale.config import DEFAULT_LISTEN, Settings
+from autoscale.runtime import settle_garbage_collector
 from autoscale.server import create_server, run_until_signalled
 from services.registry import SERVICE_NAMES, builders
 
@@ -83,6 +84,8 @@ def _serve(settings: Settings, names: tuple[str, ...], database_file: str) -> No
         server, port = create_server(settings, builders(names), database_file=database_file)
     except OSError as error:
         raise click.ClickException(str(error)) from error
+    # What the services loaded on start (the metrics head, the alarm index) lives as long as the process.
+    settle_garbage_collector()
     host = settings.listen.rsplit(":", 1)[0]
     log.info("serving %s on %s:%d", ", ".join(names), host, port)
     click.echo(f"autoscale: serving {', '.join(names)} on {host}:{port}", err=True)
