@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 SWEEP_CHUNK = 500
 """Alarms whose statistics one call asks for (the sweep's chunks, and what a thread takes from the queue at once)."""
+
+TRANSITIONS_LOGGED_ONE_BY_ONE = 10
+"""Transitions stored together that are logged one line each at INFO; more are summed up in one line (each at DEBUG)."""
 
 STATISTICS_FAILURE_LOG_INTERVAL = 30.0
 """Seconds between two warnings that the metrics service cannot be asked (one per outage, not one per alarm)."""
@@ -248,6 +251,10 @@ class AlarmEvaluator:
     def _transition_many(self, moving: list[tuple[Alarm, Evaluation]], now: float, contexts: dict[str, Context | None]) -> None:
         """Store the transitions (each only from the state it was judged in) with their actions, then dispatch those."""
         changes = [StateChange(alarm.id, alarm.state, result.state, result.reason, now, result.reason_data) for alarm, result in moving]
+        # NOTE: a first sweep or the end of a metrics outage moves thousands of alarms at once: one line each
+        # would flood the log (and cost a fifth of the sweep); their history keeps every transition.
+        one_by_one = logging.INFO if len(moving) <= TRANSITIONS_LOGGED_ONE_BY_ONE else logging.DEBUG
+        moved: Counter[tuple[str, str]] = Counter()
         for (alarm, result), transition in zip(moving, self._repository.change_states(changes), strict=True):
             if transition is None:
                 # The state moved meanwhile (SetAlarmState, another replica) or the alarm is gone: read it again;
@@ -256,9 +263,14 @@ class AlarmEvaluator:
                 continue
             self._index.put(transition.alarm)
             self._last_repeat[alarm.id] = now
-            log.info("%s: %s -> %s: %s", alarm_name(alarm.id), transition.previous.value, result.state.value, result.reason)
+            moved[(transition.previous.value, result.state.value)] += 1
+            if log.isEnabledFor(one_by_one):
+                log.log(one_by_one, "%s: %s -> %s: %s", alarm_name(alarm.id), transition.previous.value, result.state.value, result.reason)
             with telemetry.attached(contexts.get(alarm.id)):
                 self._dispatch(transition.alarm, transition.actions)
+        if one_by_one != logging.INFO and moved:
+            summary = ", ".join(f"{count} {previous} -> {state}" for (previous, state), count in sorted(moved.items()))
+            log.info("%d alarms changed state (%s); ListAlarmHistory has each one's reason", sum(moved.values()), summary)
 
     def _repeat(self, alarm: Alarm, result: Evaluation, now: float) -> None:
         # NOTE: samples arrive far more often than periods pass; repeating on every arrival would flood

@@ -160,3 +160,20 @@ def test_a_queued_alarm_moves_to_the_urgent_lane_when_samples_could_move_it(part
     statistics.values["cpu"] = 95.0
     _run_until_drained(evaluator)
     assert repository.get_alarm("a").state is AlarmState.ALARM
+
+
+def test_a_few_transitions_are_logged_one_by_one_and_a_mass_of_them_in_one_line(parts, caplog, monkeypatch):
+    evaluator, repository, index, statistics, _ = parts
+    monkeypatch.setattr(evaluator_module, "TRANSITIONS_LOGGED_ONE_BY_ONE", 2)
+    for number in range(5):
+        _add(repository, index, f"a{number}")
+    statistics.values["cpu"] = 90.0
+    with caplog.at_level("INFO", logger=evaluator_module.__name__):
+        evaluator.evaluate_many(["a0", "a1"])
+        evaluator.evaluate_many(["a2", "a3", "a4"])
+    lines = [record.getMessage() for record in caplog.records if record.levelname == "INFO"]
+    assert len(lines) == 3
+    assert lines[0].startswith("alarms/a0: insufficient data -> alarm: ")
+    assert lines[1].startswith("alarms/a1: insufficient data -> alarm: ")
+    assert lines[2] == "3 alarms changed state (3 insufficient data -> alarm); ListAlarmHistory has each one's reason"
+    assert {repository.get_alarm(f"a{number}").state for number in range(5)} == {AlarmState.ALARM}
