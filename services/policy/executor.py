@@ -3,8 +3,8 @@
 Executions of one group run one at a time in this process (a lock per group), and
 across replicas an execution claims the group's cooldown state by compare-and-set
 before it calls Adjust, so two signals never both adjust a group. The group
-service is asked about the group and the pending activity first; the decision
-itself is pure (services.policy.decision, services.policy.cooldown).
+service is asked about the group (and the pending activity) before Adjust; the
+decision itself is pure (services.policy.decision, services.policy.cooldown).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from autoscale.timeutil import Clock
 from autoscale.v1 import group_pb2, policy_pb2
 from services.policy import cooldown as cooldowns
 from services.policy.cooldown import GroupCooldown
-from services.policy.decision import adjustment_outcome, decide
+from services.policy.decision import Decision, adjustment_outcome, decide
 from services.policy.domain import ActivityView, AdjustmentType, Execution, GroupView, Policy, group_name, policy_name
-from services.policy.group_client import GroupClient, GroupGone
+from services.policy.group_client import AskedGroup, GroupClient, GroupGone
 from services.policy.locks import GroupLocks
 from services.policy.repository import CooldownChange, PolicyRepository
 
@@ -49,27 +49,41 @@ class PolicyExecutor:
         """Signal a policy; NotFound for the policy, FailedPrecondition when its group is gone, PeerError when unreachable."""
         policy = self._repository.get_policy(policy_id)
         with self._locks.hold(policy.group_id):
-            if request_id:
-                answered = self._repository.answered(policy_id, request_id)
-                if answered is not None:
-                    return policy_pb2.ExecutePolicyResponse.FromString(answered)
+            # NOTE: GetGroup is a round trip to the group service: it goes out first and runs while
+            # this service reads (and, when it can, claims) the group's cooldown state.
+            asked = self._groups.ask_group(group_name(policy.group_id))
+            answered, state = self._repository.answered_and_cooldown(policy_id, request_id, policy.group_id)
+            if answered is not None:
+                return policy_pb2.ExecutePolicyResponse.FromString(answered)
             record = Execution(policy_id, self._clock(), cause, request_id, adjusted=False, reason="")
-            return self._run(policy, record)
+            return self._run(policy, record, state, asked)
 
-    def _run(self, policy: Policy, record: Execution) -> policy_pb2.ExecutePolicyResponse:
+    def _run(self, policy: Policy, record: Execution, state: GroupCooldown, asked: AskedGroup) -> policy_pb2.ExecutePolicyResponse:
         group_ref = group_name(policy.group_id)
-        group = self._call(record, lambda: self._groups.get_group(group_ref))
-        state = self._repository.group_cooldown(policy.group_id)
+        if state.pending_activity is None and self._decide(group_ref, state, record, scaling_in_progress=False).allowed:
+            # Claimed before the group's answer is in, as if the group were not resizing; released if it is.
+            claimed = self._repository.change_cooldown(CooldownChange(state, cooldowns.claimed(state, record.time)))
+            release = CooldownChange(claimed, cooldowns.released(claimed)) if claimed is not None else None
+            group = self._call(record, asked.result, release)
+            if claimed is None:
+                return self._answer(record, f"group {group_ref} is being adjusted by another signal", None)
+            if group.scaling_in_progress:
+                return self._answer(record, self._decide(group_ref, state, record, scaling_in_progress=True).reason, release)
+            return self._adjust(policy, record, group, claimed)
+        group = self._call(record, asked.result)
         settled = state
         if state.pending_activity is not None and not group.scaling_in_progress:
             settled = cooldowns.settle(state, self._pending_activity(record, state.pending_activity))
-        decision = decide(group_ref, settled, scaling_in_progress=group.scaling_in_progress, now=record.time, claim_lease=self._claim_lease)
+        decision = self._decide(group_ref, settled, record, scaling_in_progress=group.scaling_in_progress)
         if not decision.allowed:
             return self._answer(record, decision.reason, CooldownChange(state, settled) if settled != state else None)
         claimed = self._repository.change_cooldown(CooldownChange(state, cooldowns.claimed(settled, record.time)))
         if claimed is None:
             return self._answer(record, f"group {group_ref} is being adjusted by another signal", None)
         return self._adjust(policy, record, group, claimed)
+
+    def _decide(self, group_ref: str, state: GroupCooldown, record: Execution, *, scaling_in_progress: bool) -> Decision:
+        return decide(group_ref, state, scaling_in_progress=scaling_in_progress, now=record.time, claim_lease=self._claim_lease)
 
     def _pending_activity(self, record: Execution, name: str) -> ActivityView | None:
         """The pending activity as the group service sees it; None if it has no such activity any more."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 
+from autoscale.errors import PeerError
 from autoscale.peers import as_peer_error
 from autoscale.timeutil import from_duration, from_timestamp
 from autoscale.v1 import group_pb2
@@ -79,8 +80,15 @@ class GroupClient:
 
     def get_group(self, name: str) -> GroupView:
         """The group; GroupGone if it does not exist."""
-        response = self._call(name, lambda stub: stub.GetGroup(group_pb2.GetGroupRequest(name=name)))
-        return group_view(response.group)
+        return self.ask_group(name).result()
+
+    def ask_group(self, name: str) -> AskedGroup:
+        """Send GetGroup and return at once: the answer is had from `result()`, which raises what `get_group` raises."""
+        try:
+            call = self._stub().GetGroup.future(group_pb2.GetGroupRequest(name=name))
+        except PeerError as error:
+            return AskedGroup(name, None, error)
+        return AskedGroup(name, call, None)
 
     def get_activity(self, name: str) -> ActivityView:
         """One activity; GroupGone if the group service has no such activity."""
@@ -109,6 +117,28 @@ class GroupClient:
         try:
             return call(stub)
         except grpc.RpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:  # type: ignore[attr-defined]
-                raise GroupGone(name) from None
-            raise as_peer_error(error) from None
+            raise _failure(name, error) from None
+
+
+class AskedGroup:
+    """A GetGroup on its way: `result()` waits for the group (GroupGone if it does not exist, PeerError if unreachable)."""
+
+    def __init__(self, name: str, call: grpc.Future | None, failure: PeerError | None) -> None:
+        self._name = name
+        self._call = call
+        self._failure = failure
+
+    def result(self) -> GroupView:
+        if self._failure is not None:
+            raise self._failure
+        assert self._call is not None
+        try:
+            return group_view(self._call.result().group)
+        except grpc.RpcError as error:
+            raise _failure(self._name, error) from None
+
+
+def _failure(name: str, error: grpc.RpcError) -> GroupGone | PeerError:
+    if error.code() == grpc.StatusCode.NOT_FOUND:  # type: ignore[attr-defined]
+        return GroupGone(name)
+    return as_peer_error(error)

@@ -107,34 +107,15 @@ class PolicyRepository:
             rows = session.execute(newest_first_page(query, executions.c.time, executions.c.id, after, limit)).all()
         return [_execution(row) for row in rows]
 
-    def answered(self, policy_id: str, request_id: str) -> bytes | None:
-        """The response first answered to `request_id` by this policy (failed executions answered none)."""
-        query = (
-            sa.select(executions.c.response)
-            .where(
-                executions.c.project == self._project,
-                executions.c.policy_id == policy_id,
-                executions.c.request_id == request_id,
-                executions.c.response.is_not(None),
-            )
-            .order_by(executions.c.id)
-            .limit(1)
-        )
+    def answered_and_cooldown(self, policy_id: str, request_id: str, group_id: str) -> tuple[bytes | None, GroupCooldown]:
+        """An execution's first read, in one: the response this policy first answered to `request_id` (None without
+        one, or when failed executions answered none), and the group's cooldown state (an empty one, version 0, if
+        none is stored)."""
         with self._database.reader() as session:
-            return session.scalar(query)
+            answered = self._answered(session, policy_id, request_id) if request_id else None
+            return answered, self._group_cooldown(session, group_id)
 
     # Group cooldowns
-
-    def group_cooldown(self, group_id: str) -> GroupCooldown:
-        """The group's cooldown state (an empty one, version 0, if none is stored)."""
-        with self._database.reader() as session:
-            row = session.execute(sa.select(group_cooldowns).where(*self._cooldown_key(group_id))).first()
-        if row is None:
-            return GroupCooldown(group_id)
-        return GroupCooldown(
-            group_id=group_id, cooldown_end=row.cooldown_end, pending_activity=row.pending_activity,
-            pending_cooldown=row.pending_cooldown, adjusting_since=row.adjusting_since, version=row.version,
-        )
 
     def change_cooldown(self, change: CooldownChange) -> GroupCooldown | None:
         """Store the group's new cooldown state if it is still `change.before`: the state stored, or None if it was not."""
@@ -154,6 +135,29 @@ class PolicyRepository:
     def _policy_row(self, session: Session, policy_id: str, *, lock: bool = False) -> Any:
         query = sa.select(policies).where(*self._policy_key(policy_id))
         return session.execute(query.with_for_update() if lock else query).first()
+
+    def _answered(self, session: Session, policy_id: str, request_id: str) -> bytes | None:
+        query = (
+            sa.select(executions.c.response)
+            .where(
+                executions.c.project == self._project,
+                executions.c.policy_id == policy_id,
+                executions.c.request_id == request_id,
+                executions.c.response.is_not(None),
+            )
+            .order_by(executions.c.id)
+            .limit(1)
+        )
+        return session.scalar(query)
+
+    def _group_cooldown(self, session: Session, group_id: str) -> GroupCooldown:
+        row = session.execute(sa.select(group_cooldowns).where(*self._cooldown_key(group_id))).first()
+        if row is None:
+            return GroupCooldown(group_id)
+        return GroupCooldown(
+            group_id=group_id, cooldown_end=row.cooldown_end, pending_activity=row.pending_activity,
+            pending_cooldown=row.pending_cooldown, adjusting_since=row.adjusting_since, version=row.version,
+        )
 
     def _save_cooldown(self, session: Session, change: CooldownChange) -> bool:
         before, after = change.before, change.after

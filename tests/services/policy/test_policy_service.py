@@ -237,6 +237,19 @@ def test_a_signal_during_the_resize_is_not_adjusted(mesh):
     assert [e.adjusted for e in mesh.executions("up")] == [False, True]
 
 
+def test_a_signal_while_an_operator_resizes_the_group_is_not_adjusted_and_holds_nothing_after(mesh):
+    mesh.create("up")
+    operators = group_pb2.Activity(name="groups/web/activities/by-hand", status=group_pb2.ACTIVITY_STATUS_IN_PROGRESS)
+    mesh.group.activities[operators.name] = operators
+    refused = mesh.execute("up")
+    assert not refused.adjusted
+    assert refused.reason == "group groups/web is resizing (an activity is in progress)"
+    assert mesh.group.adjust_requests == []
+    mesh.group.finish(operators.name)
+    # The claim taken while the group service was being asked was released with the refusal.
+    assert mesh.execute("up").adjusted
+
+
 def test_the_cooldown_of_one_policy_holds_every_policy_of_the_group(mesh):
     mesh.create("up", cooldown=to_duration(60))
     mesh.create("down", scaling_adjustment=-1, cooldown=to_duration(0))

@@ -95,11 +95,11 @@ def test_executions_are_listed_newest_first_and_paged_on_time_then_order(reposit
 
 def test_a_repeated_request_id_finds_the_first_answer_but_never_a_failed_one(repository):
     repository.record(_execution(1.0, request_id="r1", failed=True))
-    assert repository.answered("up", "r1") is None
+    assert repository.answered_and_cooldown("up", "r1", "web")[0] is None
     repository.record(_execution(2.0, request_id="r1", response=b"first"))
     repository.record(_execution(3.0, request_id="r1", response=b"second"))
-    assert repository.answered("up", "r1") == b"first"
-    assert repository.answered("up", "r2") is None
+    assert repository.answered_and_cooldown("up", "r1", "web")[0] == b"first"
+    assert repository.answered_and_cooldown("up", "r2", "web")[0] is None
 
 
 def test_deleting_a_policy_deletes_its_executions(repository):
@@ -117,7 +117,7 @@ def test_an_execution_of_a_policy_deleted_meanwhile_is_dropped(repository):
 
 
 def test_group_cooldown_changes_by_compare_and_set(repository):
-    empty = repository.group_cooldown("web")
+    empty = repository.answered_and_cooldown("up", "", "web")[1]
     assert empty == GroupCooldown("web")
     claimed = repository.change_cooldown(CooldownChange(empty, replace(empty, adjusting_since=5.0)))
     assert claimed == GroupCooldown("web", adjusting_since=5.0, version=1)
@@ -125,12 +125,12 @@ def test_group_cooldown_changes_by_compare_and_set(repository):
     assert repository.change_cooldown(CooldownChange(empty, replace(empty, adjusting_since=6.0))) is None
     pending = GroupCooldown("web", pending_activity="groups/web/activities/a", pending_cooldown=0.0, cooldown_end=7.5, version=1)
     assert repository.record(_execution(5.0), CooldownChange(claimed, pending))
-    assert repository.group_cooldown("web") == replace(pending, version=2)
+    assert repository.answered_and_cooldown("up", "", "web")[1] == replace(pending, version=2)
     assert not repository.record(_execution(6.0), CooldownChange(claimed, GroupCooldown("web")))
-    assert repository.group_cooldown("web") == replace(pending, version=2)
+    assert repository.answered_and_cooldown("up", "", "web")[1] == replace(pending, version=2)
     assert len(repository.list_executions("up", None, 10)) == 2
 
 
 def test_group_cooldowns_belong_to_a_project(database, repository):
     repository.change_cooldown(CooldownChange(GroupCooldown("web"), GroupCooldown("web", cooldown_end=9.0)))
-    assert PolicyRepository(database, "other").group_cooldown("web") == GroupCooldown("web")
+    assert PolicyRepository(database, "other").answered_and_cooldown("up", "", "web")[1] == GroupCooldown("web")
