@@ -214,10 +214,12 @@ class AlarmRepository:
         stored = []
         for target in targets:
             values = {
-                "alarm_id": alarm.id, "target": target, "previous_state": previous.value, "state": alarm.state.value,
-                "reason": reason, "reason_data": json.dumps(reason_data), "time": time, "repeat": repeat, "attempts": 0,
+                "project": self._project, "alarm_id": alarm.id, "target": target, "previous_state": previous.value,
+                "state": alarm.state.value, "reason": reason, "reason_data": json.dumps(reason_data), "time": time, "repeat": repeat,
+                "attempts": 0,
             }
-            pending_id = session.execute(pending_actions.insert().values(project=self._project, **values)).inserted_primary_key[0]
+            # NOTE: the values as parameters, not in the statement: one statement, whose compiled form is cached.
+            pending_id = session.execute(pending_actions.insert(), values).inserted_primary_key[0]
             stored.append(PendingAction(pending_id, alarm.id, target, previous, alarm.state, reason, reason_data, time, repeat))
         return stored
 

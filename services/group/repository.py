@@ -126,19 +126,19 @@ class GroupRepository:
     def get_group(self, group_id: str) -> GroupStatus:
         """One group with its observed status; NotFound if there is none."""
         with self._database.reader() as session:
-            row = self._group_row(session, group_id)
-            if row is None:
-                raise NotFound(group_name(group_id))
-            return self._statuses(session, [_group(row)])[0]
+            row = session.execute(self._status_query().where(groups.c.id == group_id)).first()
+        if row is None:
+            raise NotFound(group_name(group_id))
+        return _status(row)
 
     def list_groups(self, after: str | None, limit: int) -> list[GroupStatus]:
         """Groups ordered by id, those after `after`, at most `limit`."""
-        query = sa.select(groups).where(groups.c.project == self._project)
+        query = self._status_query()
         if after is not None:
             query = query.where(groups.c.id > after)
         with self._database.reader() as session:
             rows = session.execute(query.order_by(groups.c.id).limit(limit)).all()
-            return self._statuses(session, [_group(row) for row in rows])
+        return [_status(row) for row in rows]
 
     def group_ids(self) -> list[str]:
         """The ids of every group of the project."""
@@ -160,7 +160,7 @@ class GroupRepository:
             session.execute(groups.update().where(*self._group_key(group_id)).values(**values))
             if activity is not None:
                 self._record_activity(session, activity)
-            return self._statuses(session, [changed])[0]
+            return _status(session.execute(self._status_query().where(groups.c.id == group_id)).one())
 
     def adjust(self, group_id: str, request_id: str, decide: CapacityDecision) -> AdjustOutcome:
         """Change the locked group's desired capacity as `decide` says and record the activity.
@@ -396,34 +396,23 @@ class GroupRepository:
         )
         return AdjustOutcome(previous_capacity=row.previous_capacity, desired_capacity=row.desired_capacity, activity=activity)
 
-    def _statuses(self, session: Session, found: list[Group]) -> list[GroupStatus]:
-        """The groups with their running-instance counts and whether an activity is in progress."""
-        ids = [group.id for group in found]
-        if not ids:
-            return []
-        running = dict(
-            session.execute(
-                sa.select(instances.c.group_id, sa.func.count())
-                .where(
-                    instances.c.project == self._project,
-                    instances.c.group_id.in_(ids),
-                    instances.c.state == InstanceState.RUNNING.value,
-                )
-                .group_by(instances.c.group_id)
-            ).all()
-        )
-        in_progress = set(
-            session.scalars(
-                sa.select(activities.c.group_id)
-                .where(
-                    activities.c.project == self._project,
-                    activities.c.group_id.in_(ids),
-                    activities.c.status == ActivityStatus.IN_PROGRESS.value,
-                )
-                .distinct()
+    def _status_query(self) -> sa.Select[Any]:
+        """The project's groups, each with its running-instance count and whether an activity is in progress (one statement)."""
+        running = (
+            sa.select(sa.func.count())
+            .where(
+                instances.c.project == groups.c.project,
+                instances.c.group_id == groups.c.id,
+                instances.c.state == InstanceState.RUNNING.value,
             )
+            .scalar_subquery()
         )
-        return [GroupStatus(g, current_capacity=running.get(g.id, 0), scaling_in_progress=g.id in in_progress) for g in found]
+        resizing = sa.exists().where(
+            activities.c.project == groups.c.project,
+            activities.c.group_id == groups.c.id,
+            activities.c.status == ActivityStatus.IN_PROGRESS.value,
+        )
+        return sa.select(groups, running.label("running_instances"), resizing.label("resizing")).where(groups.c.project == self._project)
 
     def _instances(self, session: Session, group_id: str, after: Sequence[Any] | None = None, limit: int | None = None) -> list[Instance]:
         query = sa.select(instances).where(instances.c.project == self._project, instances.c.group_id == group_id)
@@ -482,6 +471,11 @@ def _group(row: Any) -> Group:
         desired_capacity=row.desired_capacity, cooldown=row.cooldown, tags=row.tags, create_time=row.create_time,
         deleting=row.deleting,
     )
+
+
+def _status(row: Any) -> GroupStatus:
+    """A row of `_status_query`."""
+    return GroupStatus(_group(row), current_capacity=row.running_instances, scaling_in_progress=bool(row.resizing))
 
 
 def _instance(row: Any) -> Instance:

@@ -172,12 +172,13 @@ class PolicyRepository:
             # Nothing was stored: the first to insert wins, as the first to update would.
             try:
                 with session.begin_nested():
-                    session.execute(group_cooldowns.insert().values(project=self._project, group_id=before.group_id, **values))
+                    session.execute(group_cooldowns.insert(), {"project": self._project, "group_id": before.group_id, **values})
             except IntegrityError:
                 return False
             return True
         current = group_cooldowns.c.version == before.version
-        result = session.execute(group_cooldowns.update().where(*self._cooldown_key(before.group_id), current).values(**values))
+        # NOTE: the values as parameters, not in the statement: its compiled form is cached (a claim is on the reaction's path).
+        result = session.execute(group_cooldowns.update().where(*self._cooldown_key(before.group_id), current), values)
         return result.rowcount == 1
 
 
