@@ -3,7 +3,8 @@
 PutSamples must neither wait for nor fail because of the Alarm service, so
 `notify` only queues the stored batch and returns; a worker thread calls
 AlarmService.NotifySamples, inside the trace context of the PutSamples that
-queued it so that one trace runs from the sample to the scaling activity.
+queued it so that one trace runs from the sample to the scaling activity; what
+is queued while a call is out goes in the next call, in the oldest one's trace.
 Each series is sent with two points: the lowest and the highest value it
 received, from which the Alarm service tells which alarms the samples may move
 (and evaluates those first). Each answer lists what the alarms watch; series
@@ -63,19 +64,41 @@ class _Notification:
         """The lowest and the highest value of each `wanted` series, over every batch held."""
         extremes = {key: pair for key, pair in self.merged.items() if wanted(key)} if self.merged is not None else {}
         for batch in self.batches:
-            for key, _, values in batch:
-                if not wanted(key):
-                    continue
-                low, high = min(values), max(values)
-                known = extremes.get(key)
-                extremes[key] = (low, high) if known is None else (min(low, known[0]), max(high, known[1]))
+            _fold(extremes, batch, wanted)
         return extremes
 
     def absorb(self, batch: Sequence[SeriesPoints]) -> None:
         """Take `batch` in, folding everything into extremes so that memory stays bounded."""
-        self.batches.append(batch)
-        self.merged = self.extremes()
-        self.batches = []
+        if self.merged is None:
+            self.merged = self.extremes()
+            self.batches = []
+        # NOTE: only the new batch is folded: the queue stays full while the Alarm service is slow,
+        # and folding everything again on each call would cost every PutSamples the whole merge.
+        _fold(self.merged, batch, lambda key: True)
+
+    def join(self, later: _Notification) -> None:
+        """Take in what a later notification holds (one call then carries both, in this one's trace)."""
+        self.batches.extend(later.batches)
+        if later.merged is not None:
+            if self.merged is None:
+                self.merged = {}
+            _fold_extremes(self.merged, later.merged)
+
+
+def _fold(extremes: Extremes, batch: Sequence[SeriesPoints], wanted: Callable[[SeriesKey], bool]) -> None:
+    """Widen `extremes` by the values of the `wanted` series of `batch`."""
+    for key, _, values in batch:
+        if not wanted(key):
+            continue
+        low, high = min(values), max(values)
+        known = extremes.get(key)
+        extremes[key] = (low, high) if known is None else (min(low, known[0]), max(high, known[1]))
+
+
+def _fold_extremes(extremes: Extremes, other: Extremes) -> None:
+    for key, (low, high) in other.items():
+        known = extremes.get(key)
+        extremes[key] = (low, high) if known is None else (min(low, known[0]), max(high, known[1]))
 
 
 class AlarmNotifier:
@@ -138,7 +161,11 @@ class AlarmNotifier:
                     self._condition.wait()
                 if not self._queue:
                     return
+                # NOTE: everything queued goes in one call: under load, one call per stored batch
+                # kept this thread behind PutSamples (and the queue full) for the cost of the calls alone.
                 notification = self._queue.popleft()
+                while self._queue:
+                    notification.join(self._queue.popleft())
                 stopping = self._stopping
             if not self._send(notification) and stopping:
                 dropped = self._drop_queued()

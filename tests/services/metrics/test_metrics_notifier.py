@@ -99,18 +99,33 @@ def test_merged_notifications_keep_the_extremes_of_every_batch():
     assert stub.values[CPU] == [2.0, 7.0]
 
 
+def test_batches_queued_while_a_call_is_out_go_together_in_the_next_call_in_the_oldest_trace():
+    stub = FakeAlarmStub(hold_first=True)
+    notifier = _notifier(stub)
+    notifier.start()
+    notifier.notify(_stored(CPU), otel_context.set_value("request", "first"))
+    assert stub.holding.wait(5)
+    notifier.notify(_stored(MEMORY, values=(4.0,)), otel_context.set_value("request", "second"))
+    notifier.notify(_stored(DISK, MEMORY, values=(6.0,)), otel_context.set_value("request", "third"))
+    stub.release.set()
+    notifier.stop()
+    assert stub.calls == [({CPU}, "first"), ({MEMORY, DISK}, "second")]
+    assert stub.values[MEMORY] == [4.0, 6.0]
+
+
 def test_stop_sends_what_is_queued_first():
     stub = FakeAlarmStub(hold_first=True)
     notifier = _notifier(stub)
     notifier.start()
-    for key in (CPU, MEMORY, DISK):
-        notifier.notify(_stored(key))
+    notifier.notify(_stored(CPU))
     assert stub.holding.wait(5)
+    for key in (MEMORY, DISK):
+        notifier.notify(_stored(key))
     stopped = threading.Thread(target=notifier.stop)
     stopped.start()
     stub.release.set()
     stopped.join(5)
-    assert [keys for keys, _ in stub.calls] == [{CPU}, {MEMORY}, {DISK}]
+    assert [keys for keys, _ in stub.calls] == [{CPU}, {MEMORY, DISK}]
 
 
 def test_failures_are_logged_once_per_interval_and_do_not_stop_the_notifier(caplog):
@@ -144,10 +159,13 @@ def test_series_no_alarm_watches_are_left_out_once_the_alarm_service_said_what_i
         watched=[alarm_pb2.WatchedSeries(metric="cpu", dimension_key="group", dimension_value="web"),
                  alarm_pb2.WatchedSeries(metric="disk")],
     )
+    stub.release.clear()
     notifier = _notifier(stub)
     notifier.start()
     notifier.notify(_stored(CPU, MEMORY))  # nothing known yet: everything is sent
+    assert stub.holding.wait(5)
     notifier.notify(_stored(CPU, MEMORY, DISK, SeriesKey.of("cpu", {"group": "db"})))
+    stub.release.set()
     notifier.stop()
     assert [keys for keys, _ in stub.calls] == [{CPU, MEMORY}, {CPU, DISK}]
     assert stub.versions == [0, 3]
@@ -156,16 +174,21 @@ def test_series_no_alarm_watches_are_left_out_once_the_alarm_service_said_what_i
 def test_a_call_goes_out_now_and_then_even_when_nothing_is_watched_to_hear_of_new_alarms(monkeypatch):
     stub = FakeAlarmStub()
     stub.answer = alarm_pb2.NotifySamplesResponse(watch_list_complete=True)
-    notifier = _notifier(stub)
-    notifier.start()
-    notifier.notify(_stored(CPU))
-    notifier.notify(_stored(MEMORY))  # unwatched, and the last call was just now: no call
-    notifier.stop()
+
+    def notify_cpu_then_memory() -> None:
+        # The second batch is queued while the first call is out, so that it goes in a call of its own.
+        stub.holding.clear()
+        stub.release.clear()
+        notifier = _notifier(stub)
+        notifier.start()
+        notifier.notify(_stored(CPU))
+        assert stub.holding.wait(5)
+        notifier.notify(_stored(MEMORY))
+        stub.release.set()
+        notifier.stop()
+
+    notify_cpu_then_memory()  # memory is unwatched, and the last call was just now: no call
     assert [keys for keys, _ in stub.calls] == [{CPU}]
     monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 0.0)
-    notifier = _notifier(stub)
-    notifier.start()
-    notifier.notify(_stored(CPU))
-    notifier.notify(_stored(MEMORY))
-    notifier.stop()
+    notify_cpu_then_memory()
     assert [keys for keys, _ in stub.calls][1:] == [{CPU}, set()]
