@@ -47,34 +47,42 @@ WARNING_INTERVAL = 60.0
 """Seconds between two warnings that the Alarm service could not be notified (one per outage, not one per call)."""
 
 
-Extremes = dict[SeriesKey, tuple[float, float]]
-"""The lowest and the highest value each series received."""
+Extremes = dict[int, tuple[SeriesKey, float, float]]
+"""The lowest and the highest value each series received, by series id (with the series' key)."""
+
+Wanted = Callable[[int, SeriesKey], bool]
+"""Whether a series (its id and its key) is to be sent."""
+
+StoredBatch = tuple[Sequence[SeriesPoints], Sequence[int]]
+"""A stored batch and the id of each of its series, in order."""
 
 
 @dataclass
 class _Notification:
     """Stored batches to notify in one call, and the trace context of the request that stored the first."""
 
-    batches: list[Sequence[SeriesPoints]]
+    batches: list[StoredBatch]
     trace_context: Context | None = None
     merged: Extremes | None = None
     """Once the queue overflowed: the batches folded into extremes (bounded by the number of series)."""
 
-    def extremes(self, wanted: Callable[[SeriesKey], bool] = lambda key: True) -> Extremes:
+    def extremes(self, wanted: Wanted = lambda series_id, key: True) -> Extremes:
         """The lowest and the highest value of each `wanted` series, over every batch held."""
-        extremes = {key: pair for key, pair in self.merged.items() if wanted(key)} if self.merged is not None else {}
-        for batch in self.batches:
-            _fold(extremes, batch, wanted)
+        extremes = {}
+        if self.merged is not None:
+            extremes = {series_id: held for series_id, held in self.merged.items() if wanted(series_id, held[0])}
+        for batch, series_ids in self.batches:
+            _fold(extremes, batch, series_ids, wanted)
         return extremes
 
-    def absorb(self, batch: Sequence[SeriesPoints]) -> None:
+    def absorb(self, batch: Sequence[SeriesPoints], series_ids: Sequence[int]) -> None:
         """Take `batch` in, folding everything into extremes so that memory stays bounded."""
         if self.merged is None:
             self.merged = self.extremes()
             self.batches = []
         # NOTE: only the new batch is folded: the queue stays full while the Alarm service is slow,
         # and folding everything again on each call would cost every PutSamples the whole merge.
-        _fold(self.merged, batch, lambda key: True)
+        _fold(self.merged, batch, series_ids, lambda series_id, key: True)
 
     def join(self, later: _Notification) -> None:
         """Take in what a later notification holds (one call then carries both, in this one's trace)."""
@@ -82,23 +90,20 @@ class _Notification:
         if later.merged is not None:
             if self.merged is None:
                 self.merged = {}
-            _fold_extremes(self.merged, later.merged)
+            for series_id, (key, low, high) in later.merged.items():
+                _widen(self.merged, series_id, key, low, high)
 
 
-def _fold(extremes: Extremes, batch: Sequence[SeriesPoints], wanted: Callable[[SeriesKey], bool]) -> None:
+def _fold(extremes: Extremes, batch: Sequence[SeriesPoints], series_ids: Sequence[int], wanted: Wanted) -> None:
     """Widen `extremes` by the values of the `wanted` series of `batch`."""
-    for key, _, values in batch:
-        if not wanted(key):
-            continue
-        low, high = min(values), max(values)
-        known = extremes.get(key)
-        extremes[key] = (low, high) if known is None else (min(low, known[0]), max(high, known[1]))
+    for series_id, (key, _, values) in zip(series_ids, batch, strict=True):
+        if wanted(series_id, key):
+            _widen(extremes, series_id, key, min(values), max(values))
 
 
-def _fold_extremes(extremes: Extremes, other: Extremes) -> None:
-    for key, (low, high) in other.items():
-        known = extremes.get(key)
-        extremes[key] = (low, high) if known is None else (min(low, known[0]), max(high, known[1]))
+def _widen(extremes: Extremes, series_id: int, key: SeriesKey, low: float, high: float) -> None:
+    known = extremes.get(series_id)
+    extremes[series_id] = (key, low, high) if known is None else (key, min(low, known[1]), max(high, known[2]))
 
 
 class AlarmNotifier:
@@ -121,8 +126,8 @@ class AlarmNotifier:
         self._watched: set[tuple[str, tuple[str, str] | None]] | None = None
         """What the alarms watch, as the last answer said; None: not known (every series is sent)."""
         self._watch_version = 0
-        self._watch_answers: dict[SeriesKey, bool] = {}
-        """Whether each series seen is watched, under the current watch list."""
+        self._watch_answers: dict[int, bool] = {}
+        """Whether each series seen (by id) is watched, under the current watch list."""
         self._last_call = float("-inf")
         self._suppressed_failures = 0
 
@@ -142,16 +147,16 @@ class AlarmNotifier:
         if self._thread is not None:
             self._thread.join()
 
-    def notify(self, batch: Sequence[SeriesPoints], trace_context: Context | None = None) -> None:
-        """Queue a stored batch for one NotifySamples call; returns at once (the work is the thread's)."""
+    def notify(self, batch: Sequence[SeriesPoints], series_ids: Sequence[int], trace_context: Context | None = None) -> None:
+        """Queue a stored batch (with the id of each of its series) for NotifySamples; returns at once (the work is the thread's)."""
         if not self._enabled or not batch:
             return
         with self._condition:
             if len(self._queue) >= self._max_batches:
                 # The Alarm service is slow or down: merge rather than grow (the call goes in the older trace).
-                self._queue[-1].absorb(batch)
+                self._queue[-1].absorb(batch, series_ids)
             else:
-                self._queue.append(_Notification([batch], trace_context))
+                self._queue.append(_Notification([(batch, series_ids)], trace_context))
             self._condition.notify()
 
     def _run(self) -> None:
@@ -175,10 +180,8 @@ class AlarmNotifier:
 
     def _send(self, notification: _Notification) -> bool:
         """Call NotifySamples with the watched series; failures are logged, at most one warning per WARNING_INTERVAL."""
-        series = [
-            messages.extremes_to_message(key, low, high)
-            for key, (low, high) in sorted(notification.extremes(self._is_watched).items())
-        ]
+        watched = sorted(notification.extremes(self._is_watched).values())
+        series = [messages.extremes_to_message(key, low, high) for key, low, high in watched]
         if not series and time.monotonic() - self._last_call < WATCH_REFRESH_INTERVAL:
             return True
         try:
@@ -194,13 +197,14 @@ class AlarmNotifier:
             self._watch_answers = {}
         return True
 
-    def _is_watched(self, key: SeriesKey) -> bool:
-        # NOTE: asked for every series of every batch, so the answer is kept until the watch list changes.
-        known = self._watch_answers.get(key)
+    def _is_watched(self, series_id: int, key: SeriesKey) -> bool:
+        # NOTE: asked for every series of every batch, so the answer is kept (by id: a key costs far
+        # more to hash and compare) until the watch list changes.
+        known = self._watch_answers.get(series_id)
         if known is None:
             if len(self._watch_answers) >= MAX_WATCH_ANSWERS:
                 self._watch_answers.clear()
-            known = self._watch_answers[key] = self._watches(key)
+            known = self._watch_answers[series_id] = self._watches(key)
         return known
 
     def _watches(self, key: SeriesKey) -> bool:

@@ -22,7 +22,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Container, Iterable, Sequence
 from itertools import chain, islice
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -63,6 +63,13 @@ ChunkRow = tuple[int, int, float, float, int, float, float, float]
 """A stored chunk without its points: id, series id, first and last time, count, sum, minimum, maximum."""
 
 
+class Stored(NamedTuple):
+    """What `store` stored: how many points, and the id of each series of the batch, in order."""
+
+    points: int
+    series_ids: list[int]
+
+
 class MetricsRepository:
     """Series and points of one project (retention, a property of the deployment, spans every project)."""
 
@@ -96,15 +103,15 @@ class MetricsRepository:
 
     # Writes
 
-    def store(self, batch: Sequence[SeriesPoints]) -> int:
-        """Store every point of the batch in one transaction; returns how many were stored."""
+    def store(self, batch: Sequence[SeriesPoints]) -> Stored:
+        """Store every point of the batch in one transaction; returns how many were stored, and the id of each series."""
         with self._series_guard.shared():
             with self._database.transaction() as session:
-                ids, created = self._series_ids(session, {item.key for item in batch})
-                columns = [(ids[key], times, values) for key, times, values in batch]
+                series_ids, created = self._series_ids(session, batch)
+                columns = [(series_id, times, values) for series_id, (_, times, values) in zip(series_ids, batch, strict=True)]
                 counts = [len(times) for _, times, _ in batch]
                 payload = pack_log_entry(
-                    [series_id for series_id, _, _ in columns],
+                    series_ids,
                     counts,
                     list(chain.from_iterable(times for _, times, _ in batch)),
                     list(chain.from_iterable(values for _, _, values in batch)),
@@ -115,28 +122,32 @@ class MetricsRepository:
                     self._ids.update(created)
                 self._catalogue.add((series_id, key) for key, series_id in created.items())
             self._head.add(entry_id, columns)
-        return sum(counts)
+        return Stored(sum(counts), series_ids)
 
     def known_series(self) -> Container[SeriesKey]:
         """Keys of series stored before (a live view: it grows as series are created)."""
         return self._ids
 
     def _append_to_log(self, session: Session, payload: bytes) -> int:
-        result = session.execute(ingest_log.insert().values(project=self._project, payload=payload))
+        # NOTE: the values as parameters, not in the statement: one compiled statement for every batch.
+        result = session.execute(ingest_log.insert(), {"project": self._project, "payload": payload})
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def _series_ids(self, session: Session, keys: set[SeriesKey]) -> tuple[dict[SeriesKey, int], dict[SeriesKey, int]]:
-        """The id of each series, and of those among them that were not cached (created, or stored before a restart).
+    def _series_ids(self, session: Session, batch: Sequence[SeriesPoints]) -> tuple[list[int], dict[SeriesKey, int]]:
+        """The id of each series of the batch, in order; and of those that were not cached (created, or stored before a restart).
 
         The caller caches the new ones once its transaction commits: a log entry names series by id only, so
         an id cached from a rolled-back creation would name no series.
         """
+        # NOTE: one lookup per series (the hot path: a key costs more to hash than an id, and every series of
+        # every batch is looked up); the ids of a batch's new series are resolved in one pass below.
         with self._ids_lock:
-            cached = self._ids
-            ids = {key: cached[key] for key in keys if key in cached}
-        if len(ids) == len(keys):
-            return ids, {}
-        missing = sorted((key for key in keys if key not in ids), key=lambda k: (k.metric, k.dimensions_key))
+            get = self._ids.get
+            found_ids = [get(key) for key, _, _ in batch]
+        if None not in found_ids:
+            return found_ids, {}  # type: ignore[return-value]
+        ids = {key: series_id for series_id, (key, _, _) in zip(found_ids, batch, strict=True) if series_id is not None}
+        missing = sorted({key for key, _, _ in batch if key not in ids}, key=lambda k: (k.metric, k.dimensions_key))
         # Another writer may create the same series at the same time: the unique key decides, and both read its id.
         session.execute(
             self._insert_ignoring_duplicates(series, ["project", "metric", "dimensions_key"]),
@@ -157,7 +168,7 @@ class MetricsRepository:
         if pairs:
             session.execute(self._insert_ignoring_duplicates(series_dimensions, ["series_id", "key"]), pairs)
         ids.update(created)
-        return ids, created
+        return [ids[key] for key, _, _ in batch], created
 
     def _insert_ignoring_duplicates(self, table: sa.Table, unique_columns: list[str]) -> Any:
         dialect_insert = sqlite.insert if self._database.is_sqlite else postgresql.insert

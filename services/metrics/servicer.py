@@ -29,10 +29,10 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         violations = Violations()
         batch = rules.check_put_samples(violations, request, self._clock(), self._repository.known_series())
         violations.raise_if_any()
-        accepted = self._repository.store(batch)
+        stored = self._repository.store(batch)
         # Only once the points are committed: an alarm evaluated now must see them.
-        self._notifier.notify(batch, telemetry.capture_context())
-        return metrics_pb2.PutSamplesResponse(accepted_points=accepted)
+        self._notifier.notify(batch, stored.series_ids, telemetry.capture_context())
+        return metrics_pb2.PutSamplesResponse(accepted_points=stored.points)
 
     def GetStatistics(self, request: metrics_pb2.GetStatisticsRequest, context: grpc.ServicerContext) -> Any:
         violations = Violations()

@@ -50,6 +50,14 @@ def _stored(*keys: SeriesKey, values: tuple[float, ...] = (1.0,)) -> list[Series
     return [SeriesPoints.of(key, [(10.0, value) for value in values]) for key in keys]
 
 
+SERIES_IDS: dict[SeriesKey, int] = {}
+
+
+def _notify(notifier: AlarmNotifier, batch: list[SeriesPoints], trace_context: Any = None) -> None:
+    """Hand the notifier a stored batch, each series with its id (one per key, as storage gives them)."""
+    notifier.notify(batch, [SERIES_IDS.setdefault(key, len(SERIES_IDS) + 1) for key, _, _ in batch], trace_context)
+
+
 def _notifier(stub: FakeAlarmStub, address: str = "127.0.0.1:1", **kwargs: Any) -> AlarmNotifier:
     return AlarmNotifier(lambda: stub, address, **kwargs)
 
@@ -58,7 +66,7 @@ def test_each_notification_is_sent_in_the_trace_context_of_its_request():
     stub = FakeAlarmStub()
     notifier = _notifier(stub)
     notifier.start()
-    notifier.notify(_stored(CPU, MEMORY), otel_context.set_value("request", "first"))
+    _notify(notifier, _stored(CPU, MEMORY), otel_context.set_value("request", "first"))
     notifier.stop()
     assert stub.calls == [({CPU, MEMORY}, "first")]
 
@@ -67,10 +75,10 @@ def test_when_the_queue_is_full_new_series_merge_into_the_newest_batch():
     stub = FakeAlarmStub(hold_first=True)
     notifier = _notifier(stub, max_batches=1)
     notifier.start()
-    notifier.notify(_stored(CPU), otel_context.set_value("request", "first"))
+    _notify(notifier, _stored(CPU), otel_context.set_value("request", "first"))
     assert stub.holding.wait(5)
-    notifier.notify(_stored(MEMORY), otel_context.set_value("request", "second"))
-    notifier.notify(_stored(DISK, MEMORY), otel_context.set_value("request", "third"))
+    _notify(notifier, _stored(MEMORY), otel_context.set_value("request", "second"))
+    _notify(notifier, _stored(DISK, MEMORY), otel_context.set_value("request", "third"))
     stub.release.set()
     notifier.stop()
     assert stub.calls == [({CPU}, "first"), ({MEMORY, DISK}, "second")]
@@ -80,7 +88,7 @@ def test_each_series_is_sent_with_its_lowest_and_highest_new_value():
     stub = FakeAlarmStub()
     notifier = _notifier(stub)
     notifier.start()
-    notifier.notify([*_stored(CPU, values=(5.0, 1.0, 9.0)), *_stored(MEMORY, values=(3.0, 3.0))])
+    _notify(notifier, [*_stored(CPU, values=(5.0, 1.0, 9.0)), *_stored(MEMORY, values=(3.0, 3.0))])
     notifier.stop()
     assert stub.values == {CPU: [1.0, 9.0], MEMORY: [3.0]}
 
@@ -89,11 +97,11 @@ def test_merged_notifications_keep_the_extremes_of_every_batch():
     stub = FakeAlarmStub(hold_first=True)
     notifier = _notifier(stub, max_batches=1)
     notifier.start()
-    notifier.notify(_stored(DISK))
+    _notify(notifier, _stored(DISK))
     assert stub.holding.wait(5)
-    notifier.notify(_stored(CPU, values=(5.0,)))
-    notifier.notify(_stored(CPU, values=(2.0, 4.0)))
-    notifier.notify(_stored(CPU, values=(7.0,)))
+    _notify(notifier, _stored(CPU, values=(5.0,)))
+    _notify(notifier, _stored(CPU, values=(2.0, 4.0)))
+    _notify(notifier, _stored(CPU, values=(7.0,)))
     stub.release.set()
     notifier.stop()
     assert stub.values[CPU] == [2.0, 7.0]
@@ -103,10 +111,10 @@ def test_batches_queued_while_a_call_is_out_go_together_in_the_next_call_in_the_
     stub = FakeAlarmStub(hold_first=True)
     notifier = _notifier(stub)
     notifier.start()
-    notifier.notify(_stored(CPU), otel_context.set_value("request", "first"))
+    _notify(notifier, _stored(CPU), otel_context.set_value("request", "first"))
     assert stub.holding.wait(5)
-    notifier.notify(_stored(MEMORY, values=(4.0,)), otel_context.set_value("request", "second"))
-    notifier.notify(_stored(DISK, MEMORY, values=(6.0,)), otel_context.set_value("request", "third"))
+    _notify(notifier, _stored(MEMORY, values=(4.0,)), otel_context.set_value("request", "second"))
+    _notify(notifier, _stored(DISK, MEMORY, values=(6.0,)), otel_context.set_value("request", "third"))
     stub.release.set()
     notifier.stop()
     assert stub.calls == [({CPU}, "first"), ({MEMORY, DISK}, "second")]
@@ -117,10 +125,10 @@ def test_stop_sends_what_is_queued_first():
     stub = FakeAlarmStub(hold_first=True)
     notifier = _notifier(stub)
     notifier.start()
-    notifier.notify(_stored(CPU))
+    _notify(notifier, _stored(CPU))
     assert stub.holding.wait(5)
     for key in (MEMORY, DISK):
-        notifier.notify(_stored(key))
+        _notify(notifier, _stored(key))
     stopped = threading.Thread(target=notifier.stop)
     stopped.start()
     stub.release.set()
@@ -133,8 +141,8 @@ def test_failures_are_logged_once_per_interval_and_do_not_stop_the_notifier(capl
     notifier = _notifier(stub)
     notifier.start()
     with caplog.at_level(logging.WARNING, logger="services.metrics.notifier"):
-        notifier.notify(_stored(CPU))
-        notifier.notify(_stored(MEMORY))
+        _notify(notifier, _stored(CPU))
+        _notify(notifier, _stored(MEMORY))
         notifier.stop()
     assert len(stub.calls) >= 1
     assert len([r for r in caplog.records if "cannot notify" in r.getMessage()]) == 1
@@ -145,8 +153,8 @@ def test_without_an_alarm_address_nothing_is_sent_and_it_is_said_once(caplog):
     notifier = _notifier(stub, address="")
     with caplog.at_level(logging.INFO, logger="services.metrics.notifier"):
         notifier.start()
-        notifier.notify(_stored(CPU))
-        notifier.notify(_stored(MEMORY))
+        _notify(notifier, _stored(CPU))
+        _notify(notifier, _stored(MEMORY))
         notifier.stop()
     assert stub.calls == []
     assert len([r for r in caplog.records if "no alarm service" in r.getMessage()]) == 1
@@ -162,9 +170,9 @@ def test_series_no_alarm_watches_are_left_out_once_the_alarm_service_said_what_i
     stub.release.clear()
     notifier = _notifier(stub)
     notifier.start()
-    notifier.notify(_stored(CPU, MEMORY))  # nothing known yet: everything is sent
+    _notify(notifier, _stored(CPU, MEMORY))  # nothing known yet: everything is sent
     assert stub.holding.wait(5)
-    notifier.notify(_stored(CPU, MEMORY, DISK, SeriesKey.of("cpu", {"group": "db"})))
+    _notify(notifier, _stored(CPU, MEMORY, DISK, SeriesKey.of("cpu", {"group": "db"})))
     stub.release.set()
     notifier.stop()
     assert [keys for keys, _ in stub.calls] == [{CPU, MEMORY}, {CPU, DISK}]
@@ -181,9 +189,9 @@ def test_a_call_goes_out_now_and_then_even_when_nothing_is_watched_to_hear_of_ne
         stub.release.clear()
         notifier = _notifier(stub)
         notifier.start()
-        notifier.notify(_stored(CPU))
+        _notify(notifier, _stored(CPU))
         assert stub.holding.wait(5)
-        notifier.notify(_stored(MEMORY))
+        _notify(notifier, _stored(MEMORY))
         stub.release.set()
         notifier.stop()
 

@@ -57,7 +57,7 @@ def test_migrating_twice_changes_nothing(database):
 
 
 def test_stored_points_are_aggregated_per_aligned_period_oldest_first(repository):
-    assert repository.store([_batch(WEB_1, (130.0, 4.0), (10.0, 1.0), (59.9, 3.0), (60.0, 8.0), (125.0, 2.0))]) == 5
+    assert repository.store([_batch(WEB_1, (130.0, 4.0), (10.0, 1.0), (59.9, 3.0), (60.0, 8.0), (125.0, 2.0))]).points == 5
     assert _values(repository, _query(Statistic.AVERAGE)) == [(0.0, 2.0, 2), (60.0, 8.0, 1), (120.0, 3.0, 2)]
     assert _values(repository, _query(Statistic.MINIMUM)) == [(0.0, 1.0, 2), (60.0, 8.0, 1), (120.0, 2.0, 2)]
     assert _values(repository, _query(Statistic.MAXIMUM)) == [(0.0, 3.0, 2), (60.0, 8.0, 1), (120.0, 4.0, 2)]
@@ -96,6 +96,15 @@ def test_statistics_over_many_series_merge_the_parts_of_each_period(repository, 
     repository.store([_batch(key, (5.0, float(n)), (65.0, 10.0)) for n, key in enumerate(keys)])
     assert _values(repository, _query(Statistic.MAXIMUM)) == [(0.0, 4.0, 5), (60.0, 10.0, 5)]
     assert _values(repository, _query(Statistic.AVERAGE)) == [(0.0, 2.0, 5), (60.0, 10.0, 5)]
+
+
+def test_store_names_the_id_of_each_series_in_the_order_of_the_batch(repository):
+    (web_1,) = repository.store([_batch(WEB_1, (10.0, 1.0))]).series_ids
+    stored = repository.store([_batch(WEB_2, (11.0, 1.0)), _batch(WEB_1, (12.0, 1.0)), _batch(WEB_2, (13.0, 1.0))])
+    web_2 = stored.series_ids[0]
+    assert stored == (3, [web_2, web_1, web_2])
+    assert web_2 != web_1
+    assert repository.store([_batch(WEB_2, (14.0, 1.0)), _batch(WEB_1, (15.0, 1.0))]).series_ids == [web_2, web_1]
 
 
 def test_storing_a_known_series_again_reuses_its_row_after_a_restart(database, repository):
