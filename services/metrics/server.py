@@ -34,7 +34,10 @@ def build(context: BuildContext) -> ServiceRegistration:
         if deleted:
             log.info("retention: deleted %d points older than %gs", deleted, retention)
 
-    pruner = PeriodicWorker("metrics-retention", context.settings.metrics_prune_interval, prune_old_points)
+    # The first pass waits an interval: at start it would compete with the alarms' first sweep (reading every
+    # series and taking SQLite's write lock) for points that are at most one interval later to go.
+    prune_interval = context.settings.metrics_prune_interval
+    pruner = PeriodicWorker("metrics-retention", prune_interval, prune_old_points, first_after=prune_interval)
     compaction_interval, head_points = context.settings.metrics_compaction_interval, context.settings.metrics_head_points
 
     def compact_when_due() -> None:
