@@ -18,6 +18,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from opentelemetry.context import Context
@@ -86,6 +87,8 @@ class AlarmEvaluator:
         self._condition = threading.Condition()
         self._stopping = False
         self._workers: list[threading.Thread] = []
+        self._prefetch = ThreadPoolExecutor(max_workers=threads + 1, thread_name_prefix="alarm-statistics")
+        """Asks the statistics of a batch's next chunk (one at a time per batch; a sweep and each worker may batch)."""
         self._last_repeat: dict[str, float] = {}
         self._last_failure_log = 0.0
 
@@ -122,6 +125,7 @@ class AlarmEvaluator:
             self._condition.notify_all()
         for worker in self._workers:
             worker.join()
+        self._prefetch.shutdown(wait=True)
 
     def queued(self) -> int:
         """How many alarms wait or are being evaluated."""
@@ -193,13 +197,15 @@ class AlarmEvaluator:
         alarms = [alarm for alarm in map(self._index.get, alarm_ids) if alarm is not None and not alarm.disabled]
         # Alarms over one metric with one window side by side: the metrics service answers each such run in one pass.
         alarms.sort(key=lambda alarm: (alarm.rule.metric, alarm.rule.period, alarm.rule.evaluation_periods))
+        chunks = [alarms[begin : begin + SWEEP_CHUNK] for begin in range(0, len(alarms), SWEEP_CHUNK)]
+        # NOTE: the next chunk's statistics are asked while this one's transitions are stored: both wait
+        # on something else (the metrics service, the database) much of the time.
+        asked = self._ask_later(chunks[0], contexts) if len(chunks) > 1 else None
         evaluated = 0
-        for begin in range(0, len(alarms), SWEEP_CHUNK):
-            chunk = alarms[begin : begin + SWEEP_CHUNK]
-            now = self._clock()
+        for number, chunk in enumerate(chunks):
+            answer, asked = asked, self._ask_later(chunks[number + 1], contexts) if number + 1 < len(chunks) else None
             try:
-                with telemetry.attached(contexts.get(chunk[0].id)):
-                    answers = self._statistics.batch_datapoints([(alarm.rule, *query_window(alarm.rule, now)) for alarm in chunk])
+                now, answers = answer.result() if answer is not None else self._ask(chunk, contexts)
             except PeerError as error:
                 self._log_statistics_failure(chunk[0].id, error)
                 continue
@@ -216,6 +222,19 @@ class AlarmEvaluator:
             # The chunk's transitions are stored in one transaction (a first sweep may move every alarm).
             self._transition_many(moving, now, contexts)
         return evaluated
+
+    def _ask(self, chunk: Sequence[Alarm], contexts: dict[str, Context | None]) -> tuple[float, list[list[Datapoint]]]:
+        """The clock reading the chunk is judged at, and the datapoints of each alarm's window then (PeerError if unreachable)."""
+        now = self._clock()
+        with telemetry.attached(contexts.get(chunk[0].id)):
+            return now, self._statistics.batch_datapoints([(alarm.rule, *query_window(alarm.rule, now)) for alarm in chunk])
+
+    def _ask_later(self, chunk: Sequence[Alarm], contexts: dict[str, Context | None]) -> Future[tuple[float, list[list[Datapoint]]]] | None:
+        """`_ask` on another thread; None once the evaluator stopped (a call still being answered then asks itself)."""
+        try:
+            return self._prefetch.submit(self._ask, chunk, contexts)
+        except RuntimeError:
+            return None
 
     def _apply(self, alarm: Alarm, datapoints: list[Datapoint], now: float) -> Evaluation:
         """Decide the alarm's state from its datapoints; record a transition and dispatch the actions due."""

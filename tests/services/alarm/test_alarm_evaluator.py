@@ -177,3 +177,15 @@ def test_a_few_transitions_are_logged_one_by_one_and_a_mass_of_them_in_one_line(
     assert lines[1].startswith("alarms/a1: insufficient data -> alarm: ")
     assert lines[2] == "3 alarms changed state (3 insufficient data -> alarm); ListAlarmHistory has each one's reason"
     assert {repository.get_alarm(f"a{number}").state for number in range(5)} == {AlarmState.ALARM}
+
+
+def test_a_batch_of_several_chunks_is_still_evaluated_after_the_evaluator_stopped(parts, monkeypatch):
+    evaluator, repository, index, statistics, _ = parts
+    monkeypatch.setattr(evaluator_module, "SWEEP_CHUNK", 2)
+    for number in range(5):
+        _add(repository, index, f"a{number}")
+    statistics.values["cpu"] = 95.0
+    evaluator.start()
+    evaluator.stop()
+    assert evaluator.evaluate_many(index.ids()) == 5
+    assert sorted(statistics.batch_sizes) == [1, 2, 2]
