@@ -7,8 +7,9 @@ Each service owns its tables and its own alembic history (version table
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,11 @@ class Database:
         self._read_engine = create_engine(url, sqlite_begin="BEGIN") if self._is_sqlite else self.engine
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = sessionmaker(self._read_engine, expire_on_commit=False)
+        # NOTE: SQLite lets one writer in at a time; one that finds the lock taken sleeps in SQLite's busy
+        # handler (1, 2, 5, 10 ms... before it looks again), which put milliseconds of idle time into
+        # ingest and into each write of the sample → Adjust chain. The writers of this process queue
+        # here instead, and the next goes in as soon as the last commits.
+        self._write_lock: AbstractContextManager[object] = _write_lock(url) if self._is_sqlite else nullcontext()
 
     @property
     def is_sqlite(self) -> bool:
@@ -71,7 +77,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work is committed on exit (rolled back on error)."""
-        with self._writer() as session, session.begin():
+        with self._write_lock, self._writer() as session, session.begin():
             yield session
 
     @contextmanager
@@ -109,6 +115,19 @@ class Database:
         self.engine.dispose()
         if self._read_engine is not self.engine:
             self._read_engine.dispose()
+
+
+_WRITE_LOCKS: dict[str, Any] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(url: str) -> AbstractContextManager[object]:
+    """The lock the writers of one SQLite database take in this process (one per URL, shared by every Database of it).
+
+    Reentrant, so that a write nested in another on one thread fails as SQLite would (busy), rather than hang.
+    """
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(url, threading.RLock())
 
 
 def newest_first_page(
