@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
-from autoscale.errors import FailedPrecondition, PeerError
+from autoscale.errors import FailedPrecondition, NotFound, PeerError
 from autoscale.timeutil import Clock
 from autoscale.v1 import group_pb2, policy_pb2
 from services.policy import cooldown as cooldowns
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 DEFAULT_CAUSE = "executed by caller"
 """What the activity's cause says when the caller gave none."""
 
+REMEMBERED_POLICIES = 100_000
+"""Policies whose group is remembered at most (then the memory starts afresh)."""
+
 T = TypeVar("T")
 
 
@@ -44,19 +47,37 @@ class PolicyExecutor:
         self._clock = clock
         self._claim_lease = claim_lease
         self._locks = GroupLocks()
+        self._last_groups: dict[str, str] = {}
+        """The group each policy named when last read (policy id → group id), to ask GetGroup before reading it again."""
 
     def execute(self, policy_id: str, cause: str, request_id: str) -> policy_pb2.ExecutePolicyResponse:
         """Signal a policy; NotFound for the policy, FailedPrecondition when its group is gone, PeerError when unreachable."""
-        policy = self._repository.get_policy(policy_id)
-        with self._locks.hold(policy.group_id):
-            # NOTE: GetGroup is a round trip to the group service: it goes out first and runs while
-            # this service reads (and, when it can, claims) the group's cooldown state.
-            asked = self._groups.ask_group(group_name(policy.group_id))
+        # NOTE: GetGroup is a round trip to the group service: it goes out first, for the group the policy
+        # named when last read, and runs while this service reads the policy and (when it can) claims the
+        # group's cooldown state. Its answer is used only if the policy still names that group and no other
+        # execution of the group ran meanwhile; else the group is asked again.
+        last_group = self._last_groups.get(policy_id)
+        early = self._groups.ask_group(group_name(last_group)) if last_group is not None else None
+        try:
+            policy = self._repository.get_policy(policy_id)
+        except NotFound:
+            self._last_groups.pop(policy_id, None)
+            raise
+        self._remember_group(policy)
+        with self._locks.hold(policy.group_id) as waited:
+            asked = early
+            if asked is None or last_group != policy.group_id or waited:
+                asked = self._groups.ask_group(group_name(policy.group_id))
             answered, state = self._repository.answered_and_cooldown(policy_id, request_id, policy.group_id)
             if answered is not None:
                 return policy_pb2.ExecutePolicyResponse.FromString(answered)
             record = Execution(policy_id, self._clock(), cause, request_id, adjusted=False, reason="")
             return self._run(policy, record, state, asked)
+
+    def _remember_group(self, policy: Policy) -> None:
+        if len(self._last_groups) >= REMEMBERED_POLICIES and policy.id not in self._last_groups:
+            self._last_groups.clear()
+        self._last_groups[policy.id] = policy.group_id
 
     def _run(self, policy: Policy, record: Execution, state: GroupCooldown, asked: AskedGroup) -> policy_pb2.ExecutePolicyResponse:
         group_ref = group_name(policy.group_id)

@@ -15,9 +15,14 @@ class GroupLocks:
         self._locks: dict[str, threading.Lock] = {}
 
     @contextmanager
-    def hold(self, group_id: str) -> Iterator[None]:
-        """Hold the group's lock for the block."""
+    def hold(self, group_id: str) -> Iterator[bool]:
+        """Hold the group's lock for the block; yields whether another execution held it first (this one waited)."""
         with self._guard:
             lock = self._locks.setdefault(group_id, threading.Lock())
-        with lock:
-            yield
+        waited = not lock.acquire(blocking=False)
+        if waited:
+            lock.acquire()
+        try:
+            yield waited
+        finally:
+            lock.release()

@@ -250,6 +250,23 @@ def test_a_signal_while_an_operator_resizes_the_group_is_not_adjusted_and_holds_
     assert mesh.execute("up").adjusted
 
 
+def test_a_policy_moved_to_another_group_is_decided_on_that_groups_state(mesh):
+    mesh.group.add_group("api", cooldown=0)
+    mesh.create("up")
+    first = mesh.execute("up")
+    mesh.group.finish(first.activity.name)  # groups/web is not resizing: only groups/api is
+    mesh.policy.UpdatePolicy(policy_pb2.UpdatePolicyRequest(
+        policy=policy_pb2.Policy(name="policies/up", group="groups/api"), update_mask=field_mask_pb2.FieldMask(paths=["group"]),
+    ), timeout=5)
+    operators = group_pb2.Activity(name="groups/api/activities/by-hand", status=group_pb2.ACTIVITY_STATUS_IN_PROGRESS)
+    mesh.group.activities[operators.name] = operators
+    # GetGroup went out for groups/web (the group of the last read) before the policy was read again.
+    assert mesh.execute("up").reason == "group groups/api is resizing (an activity is in progress)"
+    mesh.group.finish(operators.name)
+    assert mesh.execute("up").adjusted
+    assert [request.name for request in mesh.group.adjust_requests] == ["groups/web", "groups/api"]
+
+
 def test_the_cooldown_of_one_policy_holds_every_policy_of_the_group(mesh):
     mesh.create("up", cooldown=to_duration(60))
     mesh.create("down", scaling_adjustment=-1, cooldown=to_duration(0))
