@@ -143,7 +143,10 @@ class AlarmRepository:
             return []
         ids = [change.alarm_id for change in changes]
         with self._database.transaction() as session:
-            query = sa.select(alarms).where(alarms.c.project == self._project, alarms.c.id.in_(ids)).with_for_update()
+            # NOTE: one alarm (an evaluation on arrival, the reaction's path) by equality: an IN list is rendered
+            # again at each execution, which costs a third of a one-alarm transition.
+            chosen = alarms.c.id == ids[0] if len(ids) == 1 else alarms.c.id.in_(ids)
+            query = sa.select(alarms).where(alarms.c.project == self._project, chosen).with_for_update()
             rows = {row.id: row for row in session.execute(query)}
             answers: list[Transition | None] = []
             updates, entries = [], []
