@@ -197,6 +197,10 @@ class AlarmNotifier:
             self._watch_answers = {}
         return True
 
+    def forget_series(self) -> None:
+        """Forget what was known of each series id: called once series were deleted, as SQLite may give a new series a deleted one's id."""
+        self._watch_answers = {}
+
     def _is_watched(self, series_id: int, key: SeriesKey) -> bool:
         # NOTE: asked for every series of every batch, so the answer is kept (by id: a key costs far
         # more to hash and compare) until the watch list changes.

@@ -31,6 +31,7 @@ def build(context: BuildContext) -> ServiceRegistration:
 
     def prune_old_points() -> None:
         deleted = repository.prune(context.clock() - retention)
+        notifier.forget_series()  # series left without points were deleted too
         if deleted:
             log.info("retention: deleted %d points older than %gs", deleted, retention)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import grpc
@@ -200,3 +201,33 @@ def test_a_call_goes_out_now_and_then_even_when_nothing_is_watched_to_hear_of_ne
     monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 0.0)
     notify_cpu_then_memory()
     assert [keys for keys, _ in stub.calls][1:] == [{CPU}, set()]
+
+
+def test_once_series_were_deleted_an_id_given_to_a_new_series_is_judged_afresh():
+    stub = FakeAlarmStub(hold_first=True)
+    stub.answer = alarm_pb2.NotifySamplesResponse(
+        watch_list_complete=True, watch_version=1, watched=[alarm_pb2.WatchedSeries(metric="disk")],
+    )
+    other_disk = SeriesKey.of("disk", {"device": "sdb"})
+    notifier = _notifier(stub)
+    notifier.start()
+    notifier.notify(_stored(DISK), [7])  # nothing is known yet: sent, and the answer says what is watched
+    stub.release.set()
+    _wait_for(lambda: len(stub.calls) == 1)
+    stub.answer = alarm_pb2.NotifySamplesResponse(watch_version=1)  # from now on: the watch list has not changed
+    stub.holding.clear()
+    stub.release.clear()
+    notifier.notify(_stored(DISK, MEMORY), [7, 8])  # memory is not watched: remembered so under id 8
+    assert stub.holding.wait(5)
+    notifier.forget_series()  # retention deleted series 8, and SQLite gave its id to a new series
+    notifier.notify(_stored(other_disk), [8])
+    stub.release.set()
+    notifier.stop()
+    assert [keys for keys, _ in stub.calls] == [{DISK}, {DISK}, {other_disk}]
+
+
+def _wait_for(condition) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
