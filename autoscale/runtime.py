@@ -4,8 +4,8 @@ CPython's cyclic garbage collector runs a young collection every 700 container
 allocations and, every so often, a full one that walks every tracked object. A
 server holds millions of long-lived objects (the metrics head and catalogue, the
 alarm index, imported modules), so during a sweep or a burst of ingest the full
-collections walked them again and again: a third of the sweep of 10 000 alarms
-(1.5 s → 1.07 s without it, bench/alarm_scale.py). Objects alive once the services
+collections walked them again and again: they took a third of the sweep of 10 000
+alarms (1.5 s before this tuning, 1.07 s after; bench/alarm_scale.py). Objects alive once the services
 are built are moved out of the collector's sight (`gc.freeze`), and collections run
 less often. Reference counting still frees every acyclic object at once; only
 cyclic garbage waits longer, and it is bounded by the thresholds.
