@@ -61,6 +61,8 @@ class GroupRepository:
     def __init__(self, database: Database, project: str) -> None:
         self._database = database
         self._project = project
+        # NOTE: built once: building its subqueries cost more than running it (GetGroup is on the reaction's path).
+        self._statuses = _status_query(project)
 
     # Launch configs
 
@@ -126,14 +128,14 @@ class GroupRepository:
     def get_group(self, group_id: str) -> GroupStatus:
         """One group with its observed status; NotFound if there is none."""
         with self._database.reader() as session:
-            row = session.execute(self._status_query().where(groups.c.id == group_id)).first()
+            row = session.execute(self._statuses.where(groups.c.id == group_id)).first()
         if row is None:
             raise NotFound(group_name(group_id))
         return _status(row)
 
     def list_groups(self, after: str | None, limit: int) -> list[GroupStatus]:
         """Groups ordered by id, those after `after`, at most `limit`."""
-        query = self._status_query()
+        query = self._statuses
         if after is not None:
             query = query.where(groups.c.id > after)
         with self._database.reader() as session:
@@ -160,7 +162,7 @@ class GroupRepository:
             session.execute(groups.update().where(*self._group_key(group_id)).values(**values))
             if activity is not None:
                 self._record_activity(session, activity)
-            return _status(session.execute(self._status_query().where(groups.c.id == group_id)).one())
+            return _status(session.execute(self._statuses.where(groups.c.id == group_id)).one())
 
     def adjust(self, group_id: str, request_id: str, decide: CapacityDecision) -> AdjustOutcome:
         """Change the locked group's desired capacity as `decide` says and record the activity.
@@ -396,23 +398,6 @@ class GroupRepository:
         )
         return AdjustOutcome(previous_capacity=row.previous_capacity, desired_capacity=row.desired_capacity, activity=activity)
 
-    def _status_query(self) -> sa.Select[Any]:
-        """The project's groups, each with its running-instance count and whether an activity is in progress (one statement)."""
-        running = (
-            sa.select(sa.func.count())
-            .where(
-                instances.c.project == groups.c.project,
-                instances.c.group_id == groups.c.id,
-                instances.c.state == InstanceState.RUNNING.value,
-            )
-            .scalar_subquery()
-        )
-        resizing = sa.exists().where(
-            activities.c.project == groups.c.project,
-            activities.c.group_id == groups.c.id,
-            activities.c.status == ActivityStatus.IN_PROGRESS.value,
-        )
-        return sa.select(groups, running.label("running_instances"), resizing.label("resizing")).where(groups.c.project == self._project)
 
     def _instances(self, session: Session, group_id: str, after: Sequence[Any] | None = None, limit: int | None = None) -> list[Instance]:
         query = sa.select(instances).where(instances.c.project == self._project, instances.c.group_id == group_id)
@@ -471,6 +456,25 @@ def _group(row: Any) -> Group:
         desired_capacity=row.desired_capacity, cooldown=row.cooldown, tags=row.tags, create_time=row.create_time,
         deleting=row.deleting,
     )
+
+
+def _status_query(project: str) -> sa.Select[Any]:
+    """The project's groups, each with its running-instance count and whether an activity is in progress (one statement)."""
+    running = (
+        sa.select(sa.func.count())
+        .where(
+            instances.c.project == groups.c.project,
+            instances.c.group_id == groups.c.id,
+            instances.c.state == InstanceState.RUNNING.value,
+        )
+        .scalar_subquery()
+    )
+    resizing = sa.exists().where(
+        activities.c.project == groups.c.project,
+        activities.c.group_id == groups.c.id,
+        activities.c.status == ActivityStatus.IN_PROGRESS.value,
+    )
+    return sa.select(groups, running.label("running_instances"), resizing.label("resizing")).where(groups.c.project == project)
 
 
 def _status(row: Any) -> GroupStatus:
