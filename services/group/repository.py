@@ -398,7 +398,6 @@ class GroupRepository:
         )
         return AdjustOutcome(previous_capacity=row.previous_capacity, desired_capacity=row.desired_capacity, activity=activity)
 
-
     def _instances(self, session: Session, group_id: str, after: Sequence[Any] | None = None, limit: int | None = None) -> list[Instance]:
         query = sa.select(instances).where(instances.c.project == self._project, instances.c.group_id == group_id)
         if after is not None:
