@@ -74,6 +74,11 @@ class Database:
         """Whether the database is SQLite (some statements differ)."""
         return self._is_sqlite
 
+    @property
+    def placeholder(self) -> str:
+        """How the driver marks a parameter in plain SQL (`exec_driver_sql`): ? for sqlite3, %s for psycopg."""
+        return "?" if self._is_sqlite else "%s"
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work is committed on exit (rolled back on error)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +35,11 @@ from services.alarm.models import alarms, history, pending_actions
 TRANSITION_ENTRY_COLUMNS = (
     "project", "alarm_id", "time", "type", "previous_state", "state", "reason", "action", "action_succeeded", "attempt",
 )
-"""The history columns a state transition's entry fills, in the order change_states gives them (the rest: HistoryEntry's defaults)."""
+"""The history columns of a state transition's entry, in the order change_states gives them."""
+
+_ENTRY_DEFAULTS = {entry_field.name: entry_field.default for entry_field in fields(HistoryEntry)}
+TRANSITION_ENTRY_TAIL = (_ENTRY_DEFAULTS["action"], _ENTRY_DEFAULTS["action_succeeded"], _ENTRY_DEFAULTS["attempt"])
+"""A transition's action, action_succeeded and attempt: HistoryEntry's defaults (it runs no action)."""
 
 DECODED_TEXTS = 16384
 """Distinct JSON texts of alarm columns (actions, dimensions) kept decoded."""
@@ -159,7 +163,7 @@ class AlarmRepository:
                 updates.append((change.state.value, change.reason, change.time, change.time, self._project, change.alarm_id))
                 entries.append((
                     self._project, change.alarm_id, change.time, HistoryType.STATE_TRANSITION.value, previous.value, change.state.value,
-                    change.reason, "", False, 0,
+                    change.reason, *TRANSITION_ENTRY_TAIL,
                 ))
                 alarm = _alarm(row, state=change.state, state_reason=change.reason, state_time=change.time, evaluate_time=change.time)
                 actions = self._store_pending(
@@ -169,7 +173,7 @@ class AlarmRepository:
             if updates:
                 # NOTE: through the driver, with tuples: a first sweep stores thousands of transitions, and
                 # SQLAlchemy's executemany builds and processes a parameter dict per row.
-                mark = "?" if self._database.is_sqlite else "%s"
+                mark = self._database.placeholder
                 connection = session.connection()
                 connection.exec_driver_sql(
                     f"UPDATE {alarms.name} SET state = {mark}, state_reason = {mark}, state_time = {mark}, evaluate_time = {mark} "

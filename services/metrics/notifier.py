@@ -53,6 +53,10 @@ Extremes = dict[int, tuple[SeriesKey, float, float]]
 Wanted = Callable[[int, SeriesKey], bool]
 """Whether a series (its id and its key) is to be sent."""
 
+
+def _every_series(series_id: int, key: SeriesKey) -> bool:
+    return True
+
 StoredBatch = tuple[Sequence[SeriesPoints], Sequence[int]]
 """A stored batch and the id of each of its series, in order."""
 
@@ -66,7 +70,7 @@ class _Notification:
     merged: Extremes | None = None
     """Once the queue overflowed: the batches folded into extremes (bounded by the number of series)."""
 
-    def extremes(self, wanted: Wanted = lambda series_id, key: True) -> Extremes:
+    def extremes(self, wanted: Wanted = _every_series) -> Extremes:
         """The lowest and the highest value of each `wanted` series, over every batch held."""
         extremes = {}
         if self.merged is not None:
@@ -82,7 +86,7 @@ class _Notification:
             self.batches = []
         # NOTE: only the new batch is folded: the queue stays full while the Alarm service is slow,
         # and folding everything again on each call would cost every PutSamples the whole merge.
-        _fold(self.merged, batch, series_ids, lambda series_id, key: True)
+        _fold(self.merged, batch, series_ids, _every_series)
 
     def join(self, later: _Notification) -> None:
         """Take in what a later notification holds (one call then carries both, in this one's trace)."""

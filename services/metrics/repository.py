@@ -198,7 +198,7 @@ class MetricsRepository:
             if rows:
                 # NOTE: through the driver, with tuples: SQLAlchemy's executemany builds a parameter dict per row,
                 # which doubles the time the transaction (and, on SQLite, the write lock) is held.
-                marks = ", ".join(["?" if self._database.is_sqlite else "%s"] * len(CHUNK_COLUMNS))
+                marks = ", ".join([self._database.placeholder] * len(CHUNK_COLUMNS))
                 statement = f"INSERT INTO metrics_chunks ({', '.join(CHUNK_COLUMNS)}) VALUES ({marks})"
                 session.connection().exec_driver_sql(statement, rows)  # type: ignore[arg-type]
             for part in _parts(entries, SERIES_PER_QUERY):
@@ -266,8 +266,8 @@ class MetricsRepository:
             connection = session.connection()
             for part in _parts(series_ids, SERIES_PER_QUERY):
                 # NOTE: plain SQL: compiling the statement costs more than running it, once per few hundred series.
-                marks = ",".join("?" if self._database.is_sqlite else "%s" for _ in part)
-                bound = "?" if self._database.is_sqlite else "%s"
+                bound = self._database.placeholder
+                marks = ",".join(bound for _ in part)
                 statement = (
                     "SELECT id, series_id, first_time, last_time, count, total, minimum, maximum FROM metrics_chunks "
                     f"WHERE series_id IN ({marks}) AND last_time >= {bound} AND first_time < {bound}"
