@@ -8,11 +8,11 @@ from pathlib import Path
 from autoscale import server as bootstrap
 from autoscale.config import Settings
 from autoscale.server import BuildContext, ServiceRegistration
-from autoscale.v1 import metrics_pb2_grpc
 from autoscale.workers import PeriodicWorker
+from services.metrics import decoding
 from services.metrics.notifier import AlarmNotifier
 from services.metrics.repository import MetricsRepository
-from services.metrics.servicer import MetricsServicer
+from services.metrics.servicer import MetricsServicer, add_to_server
 
 SERVICE_NAME = "autoscale.v1.MetricsService"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -48,10 +48,11 @@ def build(context: BuildContext) -> ServiceRegistration:
 
     compactor = PeriodicWorker("metrics-compaction", min(COMPACTION_CHECK_INTERVAL, compaction_interval), compact_when_due)
     servicer = MetricsServicer(repository, notifier, context.clock)
+    log.debug("PutSamples decoder: %s", decoding.describe())
     return ServiceRegistration(
         name="metrics",
         full_name=SERVICE_NAME,
-        add_to_server=lambda server: metrics_pb2_grpc.add_MetricsServiceServicer_to_server(servicer, server),
+        add_to_server=lambda server: add_to_server(servicer, server),
         workers=[notifier, pruner, compactor],
     )
 

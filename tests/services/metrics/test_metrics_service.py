@@ -32,6 +32,7 @@ class Mesh:
     metrics: Any
     alarm: FakeAlarmService
     clock: FakeClock
+    channel: grpc.Channel
 
     def put(self, *series: metrics_pb2.TimeSeries) -> int:
         return self.metrics.PutSamples(metrics_pb2.PutSamplesRequest(series=series), timeout=5).accepted_points
@@ -61,7 +62,7 @@ def mesh(sqlite_url) -> Iterator[Mesh]:
     alarm = FakeAlarmService()
     settings = Settings(database_url=sqlite_url)
     with running_server([("metrics", build), ("alarm", alarm.registration)], settings, clock=clock) as (_, channel):
-        yield Mesh(metrics_pb2_grpc.MetricsServiceStub(channel), alarm, clock)
+        yield Mesh(metrics_pb2_grpc.MetricsServiceStub(channel), alarm, clock, channel)
 
 
 def _failure(method, request) -> grpc.RpcError:  # type: ignore[no-untyped-def]
@@ -125,6 +126,23 @@ def test_put_samples_rejects_bad_batches_naming_every_field(mesh, request_messag
     error = _failure(mesh.metrics.PutSamples, request_message)
     assert error.code() == INVALID
     assert [v.field for v in field_violations(error)] == fields
+
+
+def test_bytes_that_are_no_put_samples_request_are_rejected_as_invalid_not_as_a_server_error(mesh):
+    put_bytes = mesh.channel.unary_unary("/autoscale.v1.MetricsService/PutSamples", request_serializer=None, response_deserializer=None)
+    error = _failure(put_bytes, b"\x0a\x7f\x0a\x03cpu")  # a series longer than the request
+    assert error.code() == INVALID
+    assert [v.field for v in field_violations(error)] == ["request"]
+
+
+def test_a_request_in_a_non_canonical_encoding_is_read_as_protobuf_reads_it(mesh):
+    # The same field twice (protobuf keeps the last), which the native decoder leaves to protobuf.
+    series = _series("cpu", {}, (1.0, None)).SerializeToString() + _series("mem", {}).SerializeToString()[:5]
+    payload = b"\x0a" + bytes([len(series)]) + series
+    assert metrics_pb2.PutSamplesRequest.FromString(payload).series[0].metric == "mem"
+    put_bytes = mesh.channel.unary_unary("/autoscale.v1.MetricsService/PutSamples", request_serializer=None, response_deserializer=None)
+    put_bytes(payload, timeout=5)
+    assert [m.metric for m in mesh.metrics.ListMetrics(metrics_pb2.ListMetricsRequest(), timeout=5).metrics] == ["mem"]
 
 
 def test_a_rejected_batch_stores_nothing(mesh):

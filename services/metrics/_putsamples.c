@@ -1,0 +1,484 @@
+/*
+ * The common case of PutSamples, decoded and checked straight from the request's bytes.
+ *
+ * Why: through protobuf's Python objects, reading the fields of a batch (a wrapper object
+ * per series, map entry, point and timestamp) costs several times what parsing it does,
+ * and more than everything else PutSamples does. This reads the wire format once and
+ * builds the batch the servicer stores: a list of SeriesPoints(SeriesKey(metric, sorted
+ * dimension pairs), times, values), exactly what services.metrics.rules.check_put_samples
+ * returns for a valid request.
+ *
+ * It only takes the canonical encoding of a valid request (each field once, in any order,
+ * no unknown fields) and answers None for anything else: an invalid request, or one
+ * encoded in a way it does not take, goes through protobuf and check_put_samples, which
+ * say what is wrong (tests/services/metrics/test_decoding.py holds both paths to the
+ * same answers). The limits are the rules module's, handed over by `configure`.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+
+typedef struct {
+    const uint8_t *at;
+    const uint8_t *end;
+} Reader;
+
+typedef struct {
+    PyTypeObject *series_key;
+    PyTypeObject *series_points;
+    Py_ssize_t max_metric_length;
+    Py_ssize_t max_dimension_length;
+    Py_ssize_t max_dimensions;
+    Py_ssize_t max_dimensions_key_bytes;
+    Py_ssize_t max_points;
+} Settings;
+
+static Settings settings;
+
+enum { DECLINED = 0, DECODED = 1, FAILED = -1 };
+/* DECLINED: not the common case (the caller answers None); FAILED: a Python exception is set. */
+
+enum { VARINT = 0, FIXED64 = 1, LENGTH_DELIMITED = 2 };
+
+static int read_varint(Reader *reader, uint64_t *value) {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64 && reader->at < reader->end; shift += 7) {
+        uint8_t byte = *reader->at++;
+        if (shift == 63 && byte > 1) {
+            return 0;
+        }
+        result |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) {
+            *value = result;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The next field's number and wire type; a length-delimited field's bytes in `inner`. */
+static int read_field(Reader *reader, uint32_t *number, int *wire_type, Reader *inner) {
+    uint64_t tag, length;
+    if (!read_varint(reader, &tag) || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX) {
+        return 0;
+    }
+    *number = (uint32_t)(tag >> 3);
+    *wire_type = (int)(tag & 7);
+    if (*wire_type == LENGTH_DELIMITED) {
+        if (!read_varint(reader, &length) || length > (uint64_t)(reader->end - reader->at)) {
+            return 0;
+        }
+        inner->at = reader->at;
+        inner->end = reader->at + length;
+        reader->at += length;
+    }
+    return 1;
+}
+
+static int read_double(Reader *reader, double *value) {
+    if (reader->end - reader->at < 8) {
+        return 0;
+    }
+    uint64_t bits = 0;
+    for (int index = 7; index >= 0; index--) {
+        bits = (bits << 8) | reader->at[index];
+    }
+    reader->at += 8;
+    memcpy(value, &bits, sizeof bits);
+    return 1;
+}
+
+/* A string field as str; NULL without an exception when it is not valid UTF-8. */
+static PyObject *read_string(const Reader *field) {
+    PyObject *text = PyUnicode_DecodeUTF8((const char *)field->at, field->end - field->at, NULL);
+    if (text == NULL && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+        PyErr_Clear();
+    }
+    return text;
+}
+
+/* The same str as the previous series' when the bytes are the same (batches repeat metric names and dimension names). */
+static PyObject *read_string_like(const Reader *field, PyObject *previous, const Reader *previous_field) {
+    Py_ssize_t length = field->end - field->at;
+    if (previous != NULL && previous_field->end - previous_field->at == length && memcmp(field->at, previous_field->at, length) == 0) {
+        Py_INCREF(previous);
+        return previous;
+    }
+    return read_string(field);
+}
+
+static PyObject *new_pair(PyTypeObject *type, PyObject *first, PyObject *second) {
+    /* A tuple subclass (a NamedTuple) built as tuple.__new__(type, (first, second)) would, without the argument tuple. */
+    PyObject *pair = type->tp_alloc(type, 2);
+    if (pair == NULL) {
+        return NULL;
+    }
+    Py_INCREF(first);
+    Py_INCREF(second);
+    PyTuple_SET_ITEM(pair, 0, first);
+    PyTuple_SET_ITEM(pair, 1, second);
+    return pair;
+}
+
+static int bounded_text(PyObject *text, Py_ssize_t limit) {
+    return PyUnicode_GET_LENGTH(text) <= limit;
+}
+
+/* What the previous series of the batch held, to reuse equal strings. */
+typedef struct {
+    PyObject *metric;
+    Reader metric_field;
+    PyObject *names[8];
+    Reader name_fields[8];
+} Previous;
+
+/* One map entry of TimeSeries.dimensions: (name, value) appended to `pairs`; `characters` grows by their lengths. */
+static int decode_dimension(Reader *entry, PyObject *pairs, Py_ssize_t position, Previous *previous, PyObject **name_out,
+                            Reader *name_field_out, Py_ssize_t *characters) {
+    Reader name_field = {NULL, NULL}, value_field = {NULL, NULL};
+    int has_name = 0, has_value = 0;
+    while (entry->at < entry->end) {
+        uint32_t number;
+        int wire_type;
+        Reader field;
+        if (!read_field(entry, &number, &wire_type, &field) || wire_type != LENGTH_DELIMITED) {
+            return DECLINED;
+        }
+        if (number == 1 && !has_name) {
+            name_field = field;
+            has_name = 1;
+        } else if (number == 2 && !has_value) {
+            value_field = field;
+            has_value = 1;
+        } else {
+            return DECLINED;
+        }
+    }
+    if (!has_name || name_field.at == name_field.end) {
+        return DECLINED; /* an empty name breaks a rule */
+    }
+    PyObject *name = position < 8 ? read_string_like(&name_field, previous->names[position], &previous->name_fields[position])
+                                  : read_string(&name_field);
+    if (name == NULL) {
+        return PyErr_Occurred() ? FAILED : DECLINED;
+    }
+    PyObject *value = has_value ? read_string(&value_field) : PyUnicode_New(0, 0);
+    if (value == NULL) {
+        Py_DECREF(name);
+        return PyErr_Occurred() ? FAILED : DECLINED;
+    }
+    int outcome = DECLINED;
+    if (bounded_text(name, settings.max_dimension_length) && bounded_text(value, settings.max_dimension_length)) {
+        *characters += PyUnicode_GET_LENGTH(name) + PyUnicode_GET_LENGTH(value);
+        PyObject *pair = PyTuple_Pack(2, name, value);
+        outcome = pair == NULL || PyList_Append(pairs, pair) < 0 ? FAILED : DECODED;
+        Py_XDECREF(pair);
+    }
+    Py_DECREF(value);
+    if (outcome == DECODED) {
+        *name_out = name; /* the caller's reference now */
+        *name_field_out = name_field;
+    } else {
+        Py_DECREF(name);
+    }
+    return outcome;
+}
+
+/* One Point: its time (or `now` when unset) and value appended, when the time is valid and not too far ahead and the value finite. */
+static int decode_point(Reader *point, double now, double latest_allowed, PyObject *times, PyObject *values) {
+    double value = 0.0, time = now;
+    int has_value = 0, has_time = 0;
+    while (point->at < point->end) {
+        uint32_t number;
+        int wire_type;
+        Reader field;
+        if (!read_field(point, &number, &wire_type, &field)) {
+            return DECLINED;
+        }
+        if (number == 1 && wire_type == FIXED64 && !has_value) {
+            if (!read_double(point, &value)) {
+                return DECLINED;
+            }
+            has_value = 1;
+        } else if (number == 2 && wire_type == LENGTH_DELIMITED && !has_time) {
+            uint64_t seconds = 0, nanos = 0;
+            int has_seconds = 0, has_nanos = 0;
+            while (field.at < field.end) {
+                uint32_t stamp_number;
+                int stamp_wire_type;
+                Reader unused;
+                if (!read_field(&field, &stamp_number, &stamp_wire_type, &unused) || stamp_wire_type != VARINT) {
+                    return DECLINED;
+                }
+                if (stamp_number == 1 && !has_seconds) {
+                    has_seconds = read_varint(&field, &seconds);
+                    if (!has_seconds) {
+                        return DECLINED;
+                    }
+                } else if (stamp_number == 2 && !has_nanos) {
+                    has_nanos = read_varint(&field, &nanos);
+                    if (!has_nanos) {
+                        return DECLINED;
+                    }
+                } else {
+                    return DECLINED;
+                }
+            }
+            /* As check_put_samples: seconds > 0 and 0 <= nanos < 1e9, and no more than MAX_FUTURE ahead. */
+            if ((int64_t)seconds <= 0 || nanos >= 1000000000u) {
+                return DECLINED;
+            }
+            time = (double)(int64_t)seconds + (double)nanos / 1e9;
+            if (time > latest_allowed) {
+                return DECLINED;
+            }
+            has_time = 1;
+        } else {
+            return DECLINED;
+        }
+    }
+    if (!isfinite(value)) {
+        return DECLINED;
+    }
+    PyObject *time_object = PyFloat_FromDouble(time);
+    if (time_object == NULL) {
+        return FAILED;
+    }
+    int failed = PyList_Append(times, time_object) < 0;
+    Py_DECREF(time_object);
+    PyObject *value_object = failed ? NULL : PyFloat_FromDouble(value);
+    if (value_object == NULL) {
+        return FAILED;
+    }
+    failed = PyList_Append(values, value_object) < 0;
+    Py_DECREF(value_object);
+    return failed ? FAILED : DECODED;
+}
+
+static int metric_is_valid(PyObject *metric) {
+    Py_ssize_t length = PyUnicode_GET_LENGTH(metric);
+    if (length == 0 || length > settings.max_metric_length) {
+        return 0;
+    }
+    /* No surrounding whitespace: what str.strip() would remove. */
+    return !Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(metric, 0)) && !Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(metric, length - 1));
+}
+
+/* The dimension pairs sorted as a tuple; DECLINED when a name repeats or the set breaks a bound. */
+static int sorted_dimensions(PyObject *pairs, Py_ssize_t characters, PyObject **sorted) {
+    Py_ssize_t count = PyList_GET_SIZE(pairs);
+    /* Within this bound the canonical JSON key surely fits (see rules.check_stored_dimensions); beyond it, rules measures. */
+    if (count > settings.max_dimensions || 2 + 6 * (characters + count) > settings.max_dimensions_key_bytes) {
+        return DECLINED;
+    }
+    if (PyList_Sort(pairs) < 0) {
+        return FAILED;
+    }
+    for (Py_ssize_t index = 1; index < count; index++) {
+        int same = PyUnicode_Compare(PyTuple_GET_ITEM(PyList_GET_ITEM(pairs, index - 1), 0),
+                                     PyTuple_GET_ITEM(PyList_GET_ITEM(pairs, index), 0));
+        if (same == -1 && PyErr_Occurred()) {
+            return FAILED;
+        }
+        if (same == 0) {
+            return DECLINED; /* a name twice: protobuf keeps the last value; leave that to it */
+        }
+    }
+    *sorted = PyList_AsTuple(pairs);
+    return *sorted == NULL ? FAILED : DECODED;
+}
+
+/* One TimeSeries, as SeriesPoints appended to `batch`; `points` grows by its number of points. */
+static int decode_series(Reader *series, double now, double latest_allowed, PyObject *batch, Previous *previous, Py_ssize_t *points) {
+    Reader metric_field = {NULL, NULL};
+    Reader name_fields[8];
+    PyObject *names[8] = {NULL};
+    int has_metric = 0, outcome = FAILED;
+    Py_ssize_t characters = 0;
+    PyObject *metric = NULL, *dimensions = NULL, *key = NULL, *entry = NULL;
+    PyObject *pairs = PyList_New(0), *times = PyList_New(0), *values = PyList_New(0);
+    if (pairs == NULL || times == NULL || values == NULL) {
+        goto done;
+    }
+    while (series->at < series->end) {
+        uint32_t number;
+        int wire_type;
+        Reader field;
+        if (!read_field(series, &number, &wire_type, &field) || wire_type != LENGTH_DELIMITED) {
+            outcome = DECLINED;
+            goto done;
+        }
+        if (number == 1 && !has_metric) {
+            metric_field = field;
+            has_metric = 1;
+        } else if (number == 2) {
+            Py_ssize_t position = PyList_GET_SIZE(pairs);
+            PyObject *name = NULL;
+            Reader name_field = {NULL, NULL};
+            outcome = decode_dimension(&field, pairs, position, previous, &name, &name_field, &characters);
+            if (outcome != DECODED) {
+                goto done;
+            }
+            if (position < 8) {
+                names[position] = name;
+                name_fields[position] = name_field;
+            } else {
+                Py_DECREF(name);
+            }
+        } else if (number == 3) {
+            outcome = decode_point(&field, now, latest_allowed, times, values);
+            if (outcome != DECODED) {
+                goto done;
+            }
+        } else {
+            outcome = DECLINED;
+            goto done;
+        }
+    }
+    outcome = DECLINED;
+    if (!has_metric || PyList_GET_SIZE(times) == 0) {
+        goto done;
+    }
+    metric = read_string_like(&metric_field, previous->metric, &previous->metric_field);
+    if (metric == NULL) {
+        outcome = PyErr_Occurred() ? FAILED : DECLINED;
+        goto done;
+    }
+    if (!metric_is_valid(metric)) {
+        goto done;
+    }
+    outcome = sorted_dimensions(pairs, characters, &dimensions);
+    if (outcome != DECODED) {
+        goto done;
+    }
+    outcome = FAILED;
+    key = new_pair(settings.series_key, metric, dimensions);
+    if (key == NULL) {
+        goto done;
+    }
+    entry = settings.series_points->tp_alloc(settings.series_points, 3);
+    if (entry == NULL) {
+        goto done;
+    }
+    Py_INCREF(key);
+    Py_INCREF(times);
+    Py_INCREF(values);
+    PyTuple_SET_ITEM(entry, 0, key);
+    PyTuple_SET_ITEM(entry, 1, times);
+    PyTuple_SET_ITEM(entry, 2, values);
+    if (PyList_Append(batch, entry) < 0) {
+        goto done;
+    }
+    *points += PyList_GET_SIZE(times);
+    /* This series' strings, by their place on the wire, for the next series to reuse. */
+    Py_XSETREF(previous->metric, Py_NewRef(metric));
+    previous->metric_field = metric_field;
+    for (int index = 0; index < 8; index++) {
+        if (names[index] != NULL) {
+            Py_XSETREF(previous->names[index], names[index]);
+            previous->name_fields[index] = name_fields[index];
+            names[index] = NULL;
+        }
+    }
+    outcome = DECODED;
+done:
+    Py_XDECREF(pairs);
+    Py_XDECREF(times);
+    Py_XDECREF(values);
+    Py_XDECREF(metric);
+    Py_XDECREF(dimensions);
+    Py_XDECREF(key);
+    Py_XDECREF(entry);
+    for (int index = 0; index < 8; index++) {
+        Py_XDECREF(names[index]);
+    }
+    return outcome;
+}
+
+static void forget(Previous *previous) {
+    Py_CLEAR(previous->metric);
+    for (int index = 0; index < 8; index++) {
+        Py_CLEAR(previous->names[index]);
+    }
+}
+
+static PyObject *decode(PyObject *module, PyObject *args) {
+    Py_buffer payload;
+    double now, latest_allowed;
+    if (settings.series_key == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "configure() was not called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*dd:decode", &payload, &now, &latest_allowed)) {
+        return NULL;
+    }
+    Reader request = {(const uint8_t *)payload.buf, (const uint8_t *)payload.buf + payload.len};
+    Previous previous = {0};
+    Py_ssize_t points = 0;
+    int outcome = DECLINED;
+    PyObject *batch = PyList_New(0);
+    if (batch == NULL) {
+        outcome = FAILED;
+    }
+    while (batch != NULL && request.at < request.end) {
+        uint32_t number;
+        int wire_type;
+        Reader series;
+        if (!read_field(&request, &number, &wire_type, &series) || number != 1 || wire_type != LENGTH_DELIMITED) {
+            outcome = DECLINED;
+            break;
+        }
+        outcome = decode_series(&series, now, latest_allowed, batch, &previous, &points);
+        if (outcome != DECODED || points > settings.max_points) {
+            outcome = outcome == DECODED ? DECLINED : outcome;
+            break;
+        }
+    }
+    forget(&previous);
+    PyBuffer_Release(&payload);
+    if (outcome == FAILED) {
+        Py_XDECREF(batch);
+        return NULL;
+    }
+    if (outcome == DECLINED || PyList_GET_SIZE(batch) == 0) {
+        Py_DECREF(batch);
+        Py_RETURN_NONE;
+    }
+    return batch;
+}
+
+static PyObject *configure(PyObject *module, PyObject *args) {
+    PyObject *series_key, *series_points;
+    Settings given;
+    if (!PyArg_ParseTuple(args, "O!O!nnnnn:configure", &PyType_Type, &series_key, &PyType_Type, &series_points, &given.max_metric_length,
+                          &given.max_dimension_length, &given.max_dimensions, &given.max_dimensions_key_bytes, &given.max_points)) {
+        return NULL;
+    }
+    if (!PyType_IsSubtype((PyTypeObject *)series_key, &PyTuple_Type) || !PyType_IsSubtype((PyTypeObject *)series_points, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "SeriesKey and SeriesPoints must be tuple types");
+        return NULL;
+    }
+    Py_INCREF(series_key);
+    Py_INCREF(series_points);
+    Py_XDECREF(settings.series_key);
+    Py_XDECREF(settings.series_points);
+    given.series_key = (PyTypeObject *)series_key;
+    given.series_points = (PyTypeObject *)series_points;
+    settings = given;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"decode", decode, METH_VARARGS,
+     "decode(payload, now, latest_allowed) -> list of SeriesPoints, or None when the request is not a valid one in canonical encoding."},
+    {"configure", configure, METH_VARARGS,
+     "configure(SeriesKey, SeriesPoints, max_metric_length, max_dimension_length, max_dimensions, max_dimensions_key_bytes, max_points)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_definition = {
+    PyModuleDef_HEAD_INIT, "_putsamples", "PutSamples decoded from its bytes (the common case; see the C source).", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__putsamples(void) { return PyModule_Create(&module_definition); }
