@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Iterable
+
 from autoscale.timeutil import to_timestamp
-from autoscale.v1 import common_pb2, metrics_pb2
+from autoscale.v1 import alarm_pb2, common_pb2, metrics_pb2
 from services.metrics.domain import SeriesDescriptor, SeriesKey, Statistic
 
 STATISTICS = {
@@ -29,7 +32,50 @@ def descriptor_to_message(descriptor: SeriesDescriptor) -> metrics_pb2.MetricDes
     )
 
 
-def extremes_to_message(key: SeriesKey, lowest: float, highest: float) -> metrics_pb2.TimeSeries:
-    """A TimeSeries as NotifySamples sends it: the series, and points of its lowest and highest new value (one if equal)."""
-    values = [lowest] if lowest == highest else [lowest, highest]
-    return metrics_pb2.TimeSeries(metric=key.metric, dimensions=key.dimension_map(), points=[metrics_pb2.Point(value=v) for v in values])
+def series_header(key: SeriesKey) -> bytes:
+    """The series as a TimeSeries without points, serialized: each NotifySamples call appends points to it."""
+    return metrics_pb2.TimeSeries(metric=key.metric, dimensions=key.dimension_map()).SerializeToString()
+
+
+def _tag(field: object, wire_type: int) -> bytes:
+    number = field.number  # type: ignore[attr-defined]
+    assert number < 16, "one-byte tags only"
+    return bytes([number << 3 | wire_type])
+
+
+_LENGTH_DELIMITED, _FIXED64 = 2, 1
+_POINT_TAG = _tag(metrics_pb2.TimeSeries.DESCRIPTOR.fields_by_name["points"], _LENGTH_DELIMITED)
+_VALUE_TAG = _tag(metrics_pb2.Point.DESCRIPTOR.fields_by_name["value"], _FIXED64)
+_SERIES_TAG = _tag(alarm_pb2.NotifySamplesRequest.DESCRIPTOR.fields_by_name["series"], _LENGTH_DELIMITED)
+_DOUBLE = struct.Struct("<d")
+
+
+def _varint(number: int) -> bytes:
+    out = bytearray()
+    while number > 0x7F:
+        out.append(number & 0x7F | 0x80)
+        number >>= 7
+    out.append(number)
+    return bytes(out)
+
+
+def _point(value: float) -> bytes:
+    # A Point with only its value: its field as wire bytes, and those as the TimeSeries' points field.
+    point = _VALUE_TAG + _DOUBLE.pack(value)
+    return _POINT_TAG + _varint(len(point)) + point
+
+
+def notify_samples_request(series: Iterable[tuple[bytes, float, float]], watch_version: int) -> alarm_pb2.NotifySamplesRequest:
+    """A NotifySamplesRequest of each series (its header, see series_header) with points of its lowest and highest new value (one if equal).
+
+    NOTE: built as wire bytes and parsed once: a TimeSeries message built per series (its dimensions
+    map above all) cost more than the rest of the call, and appending to a serialized message is
+    how protobuf merges (repeated fields concatenate).
+    """
+    parts = []
+    for header, lowest, highest in series:
+        body = header + (_point(lowest) if lowest == highest else _point(lowest) + _point(highest))
+        parts.append(_SERIES_TAG + _varint(len(body)) + body)
+    request = alarm_pb2.NotifySamplesRequest.FromString(b"".join(parts))
+    request.watch_version = watch_version
+    return request

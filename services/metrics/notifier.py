@@ -28,7 +28,6 @@ from typing import Any
 from opentelemetry.context import Context
 
 from autoscale import telemetry
-from autoscale.v1 import alarm_pb2
 from services.metrics import messages
 from services.metrics.domain import SeriesKey, SeriesPoints
 
@@ -132,6 +131,8 @@ class AlarmNotifier:
         self._watch_version = 0
         self._watch_answers: dict[int, bool] = {}
         """Whether each series seen (by id) is watched, under the current watch list."""
+        self._headers: dict[int, bytes] = {}
+        """Each watched series (by id) as a TimeSeries without points, serialized: NotifySamples adds the points."""
         self._last_call = float("-inf")
         self._suppressed_failures = 0
 
@@ -184,13 +185,15 @@ class AlarmNotifier:
 
     def _send(self, notification: _Notification) -> bool:
         """Call NotifySamples with the watched series; failures are logged, at most one warning per WARNING_INTERVAL."""
-        watched = sorted(notification.extremes(self._is_watched).values())
-        series = [messages.extremes_to_message(key, low, high) for key, low, high in watched]
-        if not series and time.monotonic() - self._last_call < WATCH_REFRESH_INTERVAL:
+        watched = sorted(notification.extremes(self._is_watched).items())
+        if not watched and time.monotonic() - self._last_call < WATCH_REFRESH_INTERVAL:
             return True
+        request = messages.notify_samples_request(
+            ((self._header(series_id, key), low, high) for series_id, (key, low, high) in watched), self._watch_version
+        )
         try:
             with telemetry.attached(notification.trace_context):
-                response = self._stub().NotifySamples(alarm_pb2.NotifySamplesRequest(series=series, watch_version=self._watch_version))
+                response = self._stub().NotifySamples(request)
         except Exception as error:  # any failure: PutSamples already succeeded, alarms still evaluate periodically
             self._warn(error)
             return False
@@ -204,6 +207,15 @@ class AlarmNotifier:
     def forget_series(self) -> None:
         """Forget what was known of each series id: called once series were deleted, as SQLite may give a new series a deleted one's id."""
         self._watch_answers = {}
+        self._headers = {}
+
+    def _header(self, series_id: int, key: SeriesKey) -> bytes:
+        header = self._headers.get(series_id)
+        if header is None:
+            if len(self._headers) >= MAX_WATCH_ANSWERS:
+                self._headers.clear()
+            header = self._headers[series_id] = messages.series_header(key)
+        return header
 
     def _is_watched(self, series_id: int, key: SeriesKey) -> bool:
         # NOTE: asked for every series of every batch, so the answer is kept (by id: a key costs far

@@ -231,3 +231,16 @@ def _wait_for(condition) -> None:  # type: ignore[no-untyped-def]
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.01)
+
+
+def test_once_series_were_deleted_an_id_sent_before_is_sent_as_its_new_series():
+    stub = FakeAlarmStub()
+    other_disk = SeriesKey.of("disk", {"device": "sdb"})
+    notifier = _notifier(stub)
+    notifier.start()
+    notifier.notify(_stored(DISK), [7])
+    _wait_for(lambda: len(stub.calls) == 1)
+    notifier.forget_series()  # retention deleted series 7, and SQLite gave its id to a new series
+    notifier.notify(_stored(other_disk), [7])
+    notifier.stop()
+    assert [keys for keys, _ in stub.calls] == [{DISK}, {other_disk}]
