@@ -120,7 +120,9 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         for series in request.series:
             values = [point.value for point in series.points]
             low, high = (min(values), max(values)) if values else (None, None)
-            for alarm_id in self._index.watching(series.metric, dict(series.dimensions)):
+            dimensions = series.dimensions
+            # NOTE: a protobuf map's items() (which dict() uses) is the slow generic Mapping one; keys and lookups are quick.
+            for alarm_id in self._index.watching(series.metric, {name: dimensions[name] for name in dimensions}):
                 if alarm_id in extremes and extremes[alarm_id] is None:
                     continue  # already unknown: it stays so
                 known = extremes.get(alarm_id)
