@@ -5,6 +5,9 @@ anchor; none when the rule has no dimensions), so a series is checked only
 against alarms that share its metric and one of its pairs, however many alarms
 watch other series of the same metric.
 
+What watches a series is remembered per series until an alarm is added, removed,
+or changes its rule or switch: NotifySamples asks it for every series of every call.
+
 The index is a cache of the repository: loaded whole on start and by every sweep
 (so that changes made through another replica arrive within a sweep), and kept
 current by this process's own writes.
@@ -17,6 +20,12 @@ import time
 from collections.abc import Iterable
 
 from services.alarm.domain import Alarm
+
+Pairs = tuple[tuple[str, str], ...]
+"""A series' dimensions as sorted (name, value) pairs."""
+
+MAX_REMEMBERED_SERIES = 1_000_000
+"""Series whose watchers are remembered at most (then the memory starts afresh)."""
 
 
 class AlarmIndex:
@@ -31,16 +40,20 @@ class AlarmIndex:
         self._version = time.time_ns()
         self._watch_list: list[tuple[str, tuple[str, str] | None]] | None = None
         self._watched_set: set[tuple[str, tuple[str, str] | None]] = set()
+        self._watchers: dict[tuple[str, Pairs], list[str]] = {}
 
     def replace_all(self, alarms: Iterable[Alarm]) -> None:
         """Forget every alarm and hold these (evaluation times known here are kept)."""
         with self._lock:
+            held = self._alarms
             self._alarms = {}
             self._by_anchor = {}
             for alarm in alarms:
                 self._add(alarm)
             self._evaluated = {alarm_id: time for alarm_id, time in self._evaluated.items() if alarm_id in self._alarms}
             self._changed()
+            if _watch_shapes(held) != _watch_shapes(self._alarms):
+                self._watchers = {}
 
     def put(self, alarm: Alarm) -> None:
         """Hold `alarm`, replacing what was held under its id."""
@@ -51,6 +64,8 @@ class AlarmIndex:
             # A transition puts the alarm again: only a new rule or switch changes what is watched.
             if held is None or _anchor(held) != _anchor(alarm) or held.disabled != alarm.disabled:
                 self._changed()
+            if held is None or held.rule != alarm.rule or held.disabled != alarm.disabled:
+                self._watchers = {}
 
     def remove(self, alarm_id: str) -> None:
         """Forget an alarm (nothing happens if it is not held)."""
@@ -58,6 +73,7 @@ class AlarmIndex:
             self._remove(alarm_id)
             self._evaluated.pop(alarm_id, None)
             self._changed()
+            self._watchers = {}
 
     def get(self, alarm_id: str) -> Alarm | None:
         """The alarm held under `alarm_id`, if any."""
@@ -69,14 +85,24 @@ class AlarmIndex:
         with self._lock:
             return [alarm_id for alarm_id, alarm in self._alarms.items() if not alarm.disabled]
 
-    def watching(self, metric: str, dimensions: dict[str, str]) -> list[str]:
-        """Ids of the enabled alarms whose rule counts points of this series."""
+    def watching(self, metric: str, dimensions: Pairs) -> list[str]:
+        """Ids of the enabled alarms whose rule counts points of this series (`dimensions` sorted); the list is not to be changed."""
+        key = (metric, dimensions)
         with self._lock:
-            candidate_ids = set(self._by_anchor.get((metric, None), ()))
-            for pair in dimensions.items():
-                candidate_ids.update(self._by_anchor.get((metric, pair), ()))
-            candidates = [self._alarms[alarm_id] for alarm_id in candidate_ids]
-        return [alarm.id for alarm in candidates if not alarm.disabled and alarm.rule.matches_series(metric, dimensions)]
+            watchers = self._watchers.get(key)
+            if watchers is None:
+                if len(self._watchers) >= MAX_REMEMBERED_SERIES:
+                    self._watchers = {}
+                watchers = self._watchers[key] = self._find_watchers(metric, dimensions)
+            return watchers
+
+    def _find_watchers(self, metric: str, dimensions: Pairs) -> list[str]:
+        candidate_ids = set(self._by_anchor.get((metric, None), ()))
+        for pair in dimensions:
+            candidate_ids.update(self._by_anchor.get((metric, pair), ()))
+        by_name = dict(dimensions)
+        candidates = [self._alarms[alarm_id] for alarm_id in candidate_ids]
+        return [alarm.id for alarm in candidates if not alarm.disabled and alarm.rule.matches_series(metric, by_name)]
 
     def watch_list(self) -> tuple[int, list[tuple[str, tuple[str, str] | None]]]:
         """The version of what the enabled alarms watch, and the list: where they are filed (see _anchor).
@@ -124,3 +150,8 @@ def _anchor(alarm: Alarm) -> tuple[str, tuple[str, str] | None]:
     """Where an alarm is filed: its metric and its rule's first dimension pair (a series must have every pair)."""
     dimensions = alarm.rule.dimensions
     return alarm.rule.metric, dimensions[0] if dimensions else None
+
+
+def _watch_shapes(alarms: dict[str, Alarm]) -> dict[str, tuple[object, bool]]:
+    """What decides which series each alarm watches."""
+    return {alarm_id: (alarm.rule, alarm.disabled) for alarm_id, alarm in alarms.items()}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from autoscale import server as bootstrap
 from autoscale.config import Settings
+from autoscale.handlers import add_servicer_taking_bytes
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.v1 import alarm_pb2_grpc
 from autoscale.workers import PeriodicWorker
@@ -66,7 +67,10 @@ def build(context: BuildContext) -> ServiceRegistration:
     return ServiceRegistration(
         name="alarm",
         full_name=SERVICE_NAME,
-        add_to_server=lambda server: alarm_pb2_grpc.add_AlarmServiceServicer_to_server(servicer, server),
+        # NotifySamples takes the request's bytes (see services.alarm.notified).
+        add_to_server=lambda server: add_servicer_taking_bytes(
+            alarm_pb2_grpc.add_AlarmServiceServicer_to_server, servicer, server, ["NotifySamples"]
+        ),
         # Stopped in this order: the sweep stops feeding the evaluator before it stops, and it the actions.
         # (Started in it too, which is safe: work queued before a worker starts waits for it.)
         workers=[

@@ -6,10 +6,10 @@ import logging
 from pathlib import Path
 
 from autoscale import server as bootstrap
+from autoscale import wire
 from autoscale.config import Settings
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.workers import PeriodicWorker
-from services.metrics import decoding
 from services.metrics.notifier import AlarmNotifier
 from services.metrics.repository import MetricsRepository
 from services.metrics.servicer import MetricsServicer, add_to_server
@@ -48,7 +48,7 @@ def build(context: BuildContext) -> ServiceRegistration:
 
     compactor = PeriodicWorker("metrics-compaction", min(COMPACTION_CHECK_INTERVAL, compaction_interval), compact_when_due)
     servicer = MetricsServicer(repository, notifier, context.clock)
-    log.debug("PutSamples decoder: %s", decoding.describe())
+    log.debug("time series read from wire bytes by the %s reader", wire.describe())
     return ServiceRegistration(
         name="metrics",
         full_name=SERVICE_NAME,

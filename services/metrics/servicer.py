@@ -7,6 +7,7 @@ from typing import Any
 import grpc
 
 from autoscale import telemetry
+from autoscale.handlers import add_servicer_taking_bytes
 from autoscale.pagination import bad_page_token, page_request, paginate
 from autoscale.timeutil import Clock
 from autoscale.v1 import metrics_pb2, metrics_pb2_grpc
@@ -63,27 +64,8 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
 
 
 def add_to_server(servicer: MetricsServicer, server: grpc.Server) -> None:
-    """Register the servicer as the generated code would, except that PutSamples is handed the request's bytes."""
-    capture = _HandlerCapture()
-    metrics_pb2_grpc.add_MetricsServiceServicer_to_server(servicer, capture)
-    handlers = dict(capture.handlers)
-    handlers["PutSamples"] = handlers["PutSamples"]._replace(request_deserializer=None)
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(capture.service, handlers),))
-    server.add_registered_method_handlers(capture.service, handlers)
-
-
-class _HandlerCapture:
-    """Stands for a server to the generated registration, to keep its method handlers (built from the protos) for `add_to_server`."""
-
-    def __init__(self) -> None:
-        self.service = ""
-        self.handlers: dict[str, grpc.RpcMethodHandler] = {}
-
-    def add_generic_rpc_handlers(self, generic_handlers: Any) -> None:
-        pass
-
-    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
-        self.service, self.handlers = service, handlers
+    """Register the servicer; PutSamples is handed the request's bytes (see services.metrics.decoding)."""
+    add_servicer_taking_bytes(metrics_pb2_grpc.add_MetricsServiceServicer_to_server, servicer, server, ["PutSamples"])
 
 
 def _after_series(after: Any) -> tuple[str, str] | None:

@@ -16,7 +16,7 @@ from services.metrics.domain import SeriesKey
 NOW = 1_700_000_000.0
 LATEST = NOW + rules.MAX_FUTURE
 
-native = pytest.mark.skipif(decoding.NATIVE is None, reason="the native PutSamples decoder was not built (no C compiler at install time)")
+native = pytest.mark.skipif(decoding.NATIVE is None, reason="the native wire reader (autoscale/_wire.c) was not built: no C compiler at install time")
 
 
 def _point(value: float = 1.0, seconds: int | None = None, nanos: int = 0) -> metrics_pb2.Point:
@@ -53,7 +53,7 @@ VALID = [
 @native
 @pytest.mark.parametrize("payload", VALID)
 def test_a_valid_request_decodes_natively_to_the_batch_the_rules_give(payload):
-    batch = decoding.NATIVE.decode(payload, NOW, LATEST)  # type: ignore[union-attr]
+    batch = decoding.NATIVE.decode_put_samples(payload, NOW, LATEST)  # type: ignore[union-attr]
     expected, violations = _reference(payload)
     assert violations == []
     assert batch == expected
@@ -101,7 +101,7 @@ DECLINED = {
 @native
 @pytest.mark.parametrize("payload", DECLINED.values(), ids=DECLINED.keys())
 def test_anything_but_a_valid_request_in_canonical_encoding_is_left_to_protobuf_and_the_rules(payload):
-    assert decoding.NATIVE.decode(payload, NOW, LATEST) is None  # type: ignore[union-attr]
+    assert decoding.NATIVE.decode_put_samples(payload, NOW, LATEST) is None  # type: ignore[union-attr]
 
 
 def test_bytes_protobuf_cannot_parse_are_a_violation_of_the_request():
@@ -139,7 +139,7 @@ def test_mutated_requests_decode_natively_only_to_what_protobuf_and_the_rules_gi
                 del payload[position]
             else:
                 payload.insert(position, generator.randrange(256))
-        batch = decoding.NATIVE.decode(bytes(payload), NOW, LATEST)  # type: ignore[union-attr]
+        batch = decoding.NATIVE.decode_put_samples(bytes(payload), NOW, LATEST)  # type: ignore[union-attr]
         if batch is None:
             declined += 1
             continue

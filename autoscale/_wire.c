@@ -1,18 +1,21 @@
 /*
- * The common case of PutSamples, decoded and checked straight from the request's bytes.
+ * Time series read straight from the wire bytes of PutSamplesRequest and NotifySamplesRequest.
  *
  * Why: through protobuf's Python objects, reading the fields of a batch (a wrapper object
  * per series, map entry, point and timestamp) costs several times what parsing it does,
- * and more than everything else PutSamples does. This reads the wire format once and
- * builds the batch the servicer stores: a list of SeriesPoints(SeriesKey(metric, sorted
- * dimension pairs), times, values), exactly what services.metrics.rules.check_put_samples
- * returns for a valid request.
+ * and more than everything else either call does. This reads the wire format once and
+ * builds the series those calls work on:
  *
- * It only takes the canonical encoding of a valid request (each field once, in any order,
- * no unknown fields) and answers None for anything else: an invalid request, or one
- * encoded in a way it does not take, goes through protobuf and check_put_samples, which
- * say what is wrong (tests/services/metrics/test_decoding.py holds both paths to the
- * same answers). The limits are the rules module's, handed over by `configure`.
+ *   decode_put_samples: what services.metrics.rules.check_put_samples returns for a valid
+ *     PutSamples request, a list of SeriesPoints(SeriesKey(metric, sorted dimension pairs),
+ *     times, values), the limits and types being the metrics service's (`configure`);
+ *   decode_notified_series: a NotifySamples request's series as ((metric, sorted dimension
+ *     pairs), values) tuples, and its watch_version.
+ *
+ * Both take only the canonical encoding of a request the service would accept (each field
+ * once, in any order, no unknown fields) and answer None for anything else: such a request
+ * goes through protobuf and the service's rules, which say what is wrong or read it as
+ * protobuf does (tests hold both paths to the same answers).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -35,6 +38,16 @@ typedef struct {
 } Settings;
 
 static Settings settings;
+
+/* How a request is read: a PutSamples batch is checked as the metrics service's rules would;
+   notified series are only read (the alarm service takes what the metrics service sends). */
+typedef struct {
+    int checked;
+    PyTypeObject *key_type;
+    PyTypeObject *entry_type;
+    double now;
+    double latest_allowed;
+} Mode;
 
 enum { DECLINED = 0, DECODED = 1, FAILED = -1 };
 /* DECLINED: not the common case (the caller answers None); FAILED: a Python exception is set. */
@@ -134,8 +147,8 @@ typedef struct {
 } Previous;
 
 /* One map entry of TimeSeries.dimensions: (name, value) appended to `pairs`; `characters` grows by their lengths. */
-static int decode_dimension(Reader *entry, PyObject *pairs, Py_ssize_t position, Previous *previous, PyObject **name_out,
-                            Reader *name_field_out, Py_ssize_t *characters) {
+static int decode_dimension(const Mode *mode, Reader *entry, PyObject *pairs, Py_ssize_t position, Previous *previous,
+                            PyObject **name_out, Reader *name_field_out, Py_ssize_t *characters) {
     Reader name_field = {NULL, NULL}, value_field = {NULL, NULL};
     int has_name = 0, has_value = 0;
     while (entry->at < entry->end) {
@@ -155,7 +168,7 @@ static int decode_dimension(Reader *entry, PyObject *pairs, Py_ssize_t position,
             return DECLINED;
         }
     }
-    if (!has_name || name_field.at == name_field.end) {
+    if (!has_name || (mode->checked && name_field.at == name_field.end)) {
         return DECLINED; /* an empty name breaks a rule */
     }
     PyObject *name = position < 8 ? read_string_like(&name_field, previous->names[position], &previous->name_fields[position])
@@ -169,7 +182,7 @@ static int decode_dimension(Reader *entry, PyObject *pairs, Py_ssize_t position,
         return PyErr_Occurred() ? FAILED : DECLINED;
     }
     int outcome = DECLINED;
-    if (bounded_text(name, settings.max_dimension_length) && bounded_text(value, settings.max_dimension_length)) {
+    if (!mode->checked || (bounded_text(name, settings.max_dimension_length) && bounded_text(value, settings.max_dimension_length))) {
         *characters += PyUnicode_GET_LENGTH(name) + PyUnicode_GET_LENGTH(value);
         PyObject *pair = PyTuple_Pack(2, name, value);
         outcome = pair == NULL || PyList_Append(pairs, pair) < 0 ? FAILED : DECODED;
@@ -186,8 +199,8 @@ static int decode_dimension(Reader *entry, PyObject *pairs, Py_ssize_t position,
 }
 
 /* One Point: its time (or `now` when unset) and value appended, when the time is valid and not too far ahead and the value finite. */
-static int decode_point(Reader *point, double now, double latest_allowed, PyObject *times, PyObject *values) {
-    double value = 0.0, time = now;
+static int decode_point(const Mode *mode, Reader *point, PyObject *times, PyObject *values) {
+    double value = 0.0, time = mode->now;
     int has_value = 0, has_time = 0;
     while (point->at < point->end) {
         uint32_t number;
@@ -225,40 +238,51 @@ static int decode_point(Reader *point, double now, double latest_allowed, PyObje
                     return DECLINED;
                 }
             }
+            has_time = 1;
+            if (!mode->checked) {
+                continue; /* notified series: only values count */
+            }
             /* As check_put_samples: seconds > 0 and 0 <= nanos < 1e9, and no more than MAX_FUTURE ahead. */
             if ((int64_t)seconds <= 0 || nanos >= 1000000000u) {
                 return DECLINED;
             }
             time = (double)(int64_t)seconds + (double)nanos / 1e9;
-            if (time > latest_allowed) {
+            if (time > mode->latest_allowed) {
                 return DECLINED;
             }
-            has_time = 1;
         } else {
             return DECLINED;
         }
     }
-    if (!isfinite(value)) {
+    if (mode->checked && !isfinite(value)) {
         return DECLINED;
     }
-    PyObject *time_object = PyFloat_FromDouble(time);
-    if (time_object == NULL) {
-        return FAILED;
+    if (times != NULL) {
+        PyObject *time_object = PyFloat_FromDouble(time);
+        if (time_object == NULL) {
+            return FAILED;
+        }
+        int failed = PyList_Append(times, time_object) < 0;
+        Py_DECREF(time_object);
+        if (failed) {
+            return FAILED;
+        }
     }
-    int failed = PyList_Append(times, time_object) < 0;
-    Py_DECREF(time_object);
-    PyObject *value_object = failed ? NULL : PyFloat_FromDouble(value);
+    PyObject *value_object = PyFloat_FromDouble(value);
     if (value_object == NULL) {
         return FAILED;
     }
-    failed = PyList_Append(values, value_object) < 0;
+    int failed = PyList_Append(values, value_object) < 0;
     Py_DECREF(value_object);
     return failed ? FAILED : DECODED;
 }
 
-static int metric_is_valid(PyObject *metric) {
+static int metric_is_valid(const Mode *mode, PyObject *metric) {
     Py_ssize_t length = PyUnicode_GET_LENGTH(metric);
-    if (length == 0 || length > settings.max_metric_length) {
+    if (length == 0 || !mode->checked) {
+        return length > 0;
+    }
+    if (length > settings.max_metric_length) {
         return 0;
     }
     /* No surrounding whitespace: what str.strip() would remove. */
@@ -266,10 +290,10 @@ static int metric_is_valid(PyObject *metric) {
 }
 
 /* The dimension pairs sorted as a tuple; DECLINED when a name repeats or the set breaks a bound. */
-static int sorted_dimensions(PyObject *pairs, Py_ssize_t characters, PyObject **sorted) {
+static int sorted_dimensions(const Mode *mode, PyObject *pairs, Py_ssize_t characters, PyObject **sorted) {
     Py_ssize_t count = PyList_GET_SIZE(pairs);
     /* Within this bound the canonical JSON key surely fits (see rules.check_stored_dimensions); beyond it, rules measures. */
-    if (count > settings.max_dimensions || 2 + 6 * (characters + count) > settings.max_dimensions_key_bytes) {
+    if (mode->checked && (count > settings.max_dimensions || 2 + 6 * (characters + count) > settings.max_dimensions_key_bytes)) {
         return DECLINED;
     }
     if (PyList_Sort(pairs) < 0) {
@@ -290,15 +314,16 @@ static int sorted_dimensions(PyObject *pairs, Py_ssize_t characters, PyObject **
 }
 
 /* One TimeSeries, as SeriesPoints appended to `batch`; `points` grows by its number of points. */
-static int decode_series(Reader *series, double now, double latest_allowed, PyObject *batch, Previous *previous, Py_ssize_t *points) {
+static int decode_series(const Mode *mode, Reader *series, PyObject *batch, Previous *previous, Py_ssize_t *points) {
     Reader metric_field = {NULL, NULL};
     Reader name_fields[8];
     PyObject *names[8] = {NULL};
     int has_metric = 0, outcome = FAILED;
     Py_ssize_t characters = 0;
     PyObject *metric = NULL, *dimensions = NULL, *key = NULL, *entry = NULL;
-    PyObject *pairs = PyList_New(0), *times = PyList_New(0), *values = PyList_New(0);
-    if (pairs == NULL || times == NULL || values == NULL) {
+    PyObject *pairs = PyList_New(0), *values = PyList_New(0);
+    PyObject *times = mode->checked ? PyList_New(0) : NULL; /* notified series: values only */
+    if (pairs == NULL || (mode->checked && times == NULL) || values == NULL) {
         goto done;
     }
     while (series->at < series->end) {
@@ -316,7 +341,7 @@ static int decode_series(Reader *series, double now, double latest_allowed, PyOb
             Py_ssize_t position = PyList_GET_SIZE(pairs);
             PyObject *name = NULL;
             Reader name_field = {NULL, NULL};
-            outcome = decode_dimension(&field, pairs, position, previous, &name, &name_field, &characters);
+            outcome = decode_dimension(mode, &field, pairs, position, previous, &name, &name_field, &characters);
             if (outcome != DECODED) {
                 goto done;
             }
@@ -327,7 +352,7 @@ static int decode_series(Reader *series, double now, double latest_allowed, PyOb
                 Py_DECREF(name);
             }
         } else if (number == 3) {
-            outcome = decode_point(&field, now, latest_allowed, times, values);
+            outcome = decode_point(mode, &field, times, values);
             if (outcome != DECODED) {
                 goto done;
             }
@@ -337,7 +362,7 @@ static int decode_series(Reader *series, double now, double latest_allowed, PyOb
         }
     }
     outcome = DECLINED;
-    if (!has_metric || PyList_GET_SIZE(times) == 0) {
+    if (!has_metric || (mode->checked && PyList_GET_SIZE(values) == 0)) {
         goto done;
     }
     metric = read_string_like(&metric_field, previous->metric, &previous->metric_field);
@@ -345,32 +370,36 @@ static int decode_series(Reader *series, double now, double latest_allowed, PyOb
         outcome = PyErr_Occurred() ? FAILED : DECLINED;
         goto done;
     }
-    if (!metric_is_valid(metric)) {
+    if (!metric_is_valid(mode, metric)) {
         goto done;
     }
-    outcome = sorted_dimensions(pairs, characters, &dimensions);
+    outcome = sorted_dimensions(mode, pairs, characters, &dimensions);
     if (outcome != DECODED) {
         goto done;
     }
     outcome = FAILED;
-    key = new_pair(settings.series_key, metric, dimensions);
+    key = new_pair(mode->key_type, metric, dimensions);
     if (key == NULL) {
         goto done;
     }
-    entry = settings.series_points->tp_alloc(settings.series_points, 3);
-    if (entry == NULL) {
-        goto done;
+    if (times != NULL) {
+        entry = mode->entry_type->tp_alloc(mode->entry_type, 3);
+        if (entry == NULL) {
+            goto done;
+        }
+        PyTuple_SET_ITEM(entry, 0, Py_NewRef(key));
+        PyTuple_SET_ITEM(entry, 1, Py_NewRef(times));
+        PyTuple_SET_ITEM(entry, 2, Py_NewRef(values));
+    } else {
+        entry = new_pair(mode->entry_type, key, values);
+        if (entry == NULL) {
+            goto done;
+        }
     }
-    Py_INCREF(key);
-    Py_INCREF(times);
-    Py_INCREF(values);
-    PyTuple_SET_ITEM(entry, 0, key);
-    PyTuple_SET_ITEM(entry, 1, times);
-    PyTuple_SET_ITEM(entry, 2, values);
     if (PyList_Append(batch, entry) < 0) {
         goto done;
     }
-    *points += PyList_GET_SIZE(times);
+    *points += PyList_GET_SIZE(values);
     /* This series' strings, by their place on the wire, for the next series to reuse. */
     Py_XSETREF(previous->metric, Py_NewRef(metric));
     previous->metric_field = metric_field;
@@ -403,49 +432,85 @@ static void forget(Previous *previous) {
     }
 }
 
-static PyObject *decode(PyObject *module, PyObject *args) {
-    Py_buffer payload;
-    double now, latest_allowed;
-    if (settings.series_key == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "configure() was not called");
-        return NULL;
-    }
-    if (!PyArg_ParseTuple(args, "y*dd:decode", &payload, &now, &latest_allowed)) {
-        return NULL;
-    }
-    Reader request = {(const uint8_t *)payload.buf, (const uint8_t *)payload.buf + payload.len};
+/* The series of a request (field 1 of both requests); with `watch_version` non-NULL, a varint field 2 is read into it too. */
+static PyObject *decode_request(const Mode *mode, Py_buffer *payload, int64_t *watch_version) {
+    Reader request = {(const uint8_t *)payload->buf, (const uint8_t *)payload->buf + payload->len};
     Previous previous = {0};
     Py_ssize_t points = 0;
-    int outcome = DECLINED;
+    int outcome = DECODED, has_watch_version = 0; /* an empty request names no series */
     PyObject *batch = PyList_New(0);
     if (batch == NULL) {
-        outcome = FAILED;
+        return NULL;
     }
-    while (batch != NULL && request.at < request.end) {
+    while (request.at < request.end) {
         uint32_t number;
         int wire_type;
         Reader series;
-        if (!read_field(&request, &number, &wire_type, &series) || number != 1 || wire_type != LENGTH_DELIMITED) {
+        if (!read_field(&request, &number, &wire_type, &series)) {
             outcome = DECLINED;
             break;
         }
-        outcome = decode_series(&series, now, latest_allowed, batch, &previous, &points);
-        if (outcome != DECODED || points > settings.max_points) {
+        if (number == 2 && wire_type == VARINT && watch_version != NULL && !has_watch_version) {
+            uint64_t version;
+            has_watch_version = read_varint(&request, &version);
+            *watch_version = (int64_t)version;
+            outcome = has_watch_version ? DECODED : DECLINED;
+            if (outcome == DECLINED) {
+                break;
+            }
+            continue;
+        }
+        if (number != 1 || wire_type != LENGTH_DELIMITED) {
+            outcome = DECLINED;
+            break;
+        }
+        outcome = decode_series(mode, &series, batch, &previous, &points);
+        if (outcome != DECODED || (mode->checked && points > settings.max_points)) {
             outcome = outcome == DECODED ? DECLINED : outcome;
             break;
         }
     }
     forget(&previous);
-    PyBuffer_Release(&payload);
     if (outcome == FAILED) {
-        Py_XDECREF(batch);
+        Py_DECREF(batch);
         return NULL;
     }
-    if (outcome == DECLINED || PyList_GET_SIZE(batch) == 0) {
+    if (outcome == DECLINED || (mode->checked && PyList_GET_SIZE(batch) == 0)) {
         Py_DECREF(batch);
         Py_RETURN_NONE;
     }
     return batch;
+}
+
+static PyObject *decode_put_samples(PyObject *module, PyObject *args) {
+    Py_buffer payload;
+    Mode mode = {1, settings.series_key, settings.series_points, 0.0, 0.0};
+    if (settings.series_key == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "configure() was not called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*dd:decode_put_samples", &payload, &mode.now, &mode.latest_allowed)) {
+        return NULL;
+    }
+    PyObject *batch = decode_request(&mode, &payload, NULL);
+    PyBuffer_Release(&payload);
+    return batch;
+}
+
+static PyObject *decode_notified_series(PyObject *module, PyObject *args) {
+    Py_buffer payload;
+    Mode mode = {0, &PyTuple_Type, &PyTuple_Type, 0.0, 0.0};
+    int64_t watch_version = 0;
+    if (!PyArg_ParseTuple(args, "y*:decode_notified_series", &payload)) {
+        return NULL;
+    }
+    PyObject *series = decode_request(&mode, &payload, &watch_version);
+    PyBuffer_Release(&payload);
+    if (series == NULL || series == Py_None) {
+        return series;
+    }
+    PyObject *answer = Py_BuildValue("(NL)", series, (long long)watch_version);
+    return answer;
 }
 
 static PyObject *configure(PyObject *module, PyObject *args) {
@@ -470,15 +535,17 @@ static PyObject *configure(PyObject *module, PyObject *args) {
 }
 
 static PyMethodDef methods[] = {
-    {"decode", decode, METH_VARARGS,
-     "decode(payload, now, latest_allowed) -> list of SeriesPoints, or None when the request is not a valid one in canonical encoding."},
+    {"decode_put_samples", decode_put_samples, METH_VARARGS,
+     "decode_put_samples(payload, now, latest_allowed) -> list of SeriesPoints, or None (not a valid request in canonical encoding)."},
+    {"decode_notified_series", decode_notified_series, METH_VARARGS,
+     "decode_notified_series(payload) -> ([((metric, dimension pairs), values), ...], watch_version), or None (see the source)."},
     {"configure", configure, METH_VARARGS,
      "configure(SeriesKey, SeriesPoints, max_metric_length, max_dimension_length, max_dimensions, max_dimensions_key_bytes, max_points)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_definition = {
-    PyModuleDef_HEAD_INIT, "_putsamples", "PutSamples decoded from its bytes (the common case; see the C source).", -1, methods,
+    PyModuleDef_HEAD_INIT, "_wire", "Time series read from the wire bytes of PutSamples and NotifySamples (see the C source).", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__putsamples(void) { return PyModule_Create(&module_definition); }
+PyMODINIT_FUNC PyInit__wire(void) { return PyModule_Create(&module_definition); }
