@@ -79,7 +79,12 @@ def unpack_log_entry(payload: bytes) -> Iterator[SeriesColumns]:
 
 def pack_chunk(times: Sequence[float], values: Sequence[float]) -> bytes:
     """The points of one chunk: the times, then the values."""
-    return _packed(array("d", times)) + _packed(array("d", values))
+    return _packed(_doubles(times)) + _packed(_doubles(values))
+
+
+def _doubles(items: Sequence[float]) -> array:  # type: ignore[type-arg]
+    # The head holds arrays of doubles already: packing them needs no copy.
+    return items if isinstance(items, array) and items.typecode == "d" else array("d", items)
 
 
 def unpack_chunk(payload: bytes) -> tuple[array, array]:  # type: ignore[type-arg]
@@ -104,16 +109,19 @@ class Chunk:
         return summary.count, summary.total, summary.minimum, summary.maximum
 
     @classmethod
-    def of(cls, times: Sequence[float], values: Sequence[float]) -> Chunk:
-        """The chunk of at least one point."""
-        return cls(min(times), max(times), Summary(len(values), math.fsum(values), min(values), max(values)), pack_chunk(times, values))
+    def of(cls, times: Sequence[float], values: Sequence[float], first_time: float | None = None, last_time: float | None = None) -> Chunk:
+        """The chunk of at least one point (the earliest and latest of `times` may be given, if known)."""
+        first_time = min(times) if first_time is None else first_time
+        last_time = max(times) if last_time is None else last_time
+        return cls(first_time, last_time, Summary(len(values), math.fsum(values), min(values), max(values)), pack_chunk(times, values))
 
 
 def chunks_of(times: Sequence[float], values: Sequence[float]) -> list[Chunk]:
     """The points of one series (at least one) as chunks, one per aligned CHUNK_SECONDS span they fall in."""
     floor = math.floor
-    if floor(min(times) / CHUNK_SECONDS) == floor(max(times) / CHUNK_SECONDS):
-        return [Chunk.of(times, values)]
+    first_time, last_time = min(times), max(times)
+    if floor(first_time / CHUNK_SECONDS) == floor(last_time / CHUNK_SECONDS):
+        return [Chunk.of(times, values, first_time, last_time)]
     spans: dict[int, tuple[list[float], list[float]]] = {}
     for time, value in zip(times, values, strict=True):
         span_times, span_values = spans.setdefault(floor(time / CHUNK_SECONDS), ([], []))

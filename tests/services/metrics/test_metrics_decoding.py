@@ -12,11 +12,12 @@ from autoscale.v1 import metrics_pb2
 from autoscale.validation import Violations
 from services.metrics import decoding, rules
 from services.metrics.domain import SeriesKey
+from tests.support import needs_native_wire
 
 NOW = 1_700_000_000.0
 LATEST = NOW + rules.MAX_FUTURE
 
-native = pytest.mark.skipif(decoding.NATIVE is None, reason="the native wire reader (autoscale/_wire.c) was not built: no C compiler at install time")
+native = needs_native_wire
 
 
 def _point(value: float = 1.0, seconds: int | None = None, nanos: int = 0) -> metrics_pb2.Point:
