@@ -8,6 +8,8 @@ ingested metric (so every batch is also handed to the Alarm service).
 Raw limits, measured in the same run on the same requests:
   * parse: `PutSamplesRequest.FromString(bytes)` and one row dict per point
     ({"series_id", "time", "value"}, the series id found in a dict) in a bare loop;
+  * (beside it, not a limit: the same requests through the service's own native reader,
+    autoscale/_wire.c, which reads them several times faster than protobuf's objects do;)
   * insert: the database's own bulk insert (SQLAlchemy executemany, one transaction
     per request, as the service commits each batch) into a table of one row per point
     (series id, time, value) with an index by series and time and one by time (the
@@ -189,6 +191,24 @@ def raw_parse_rate(payloads: list[bytes], seconds: float) -> tuple[float, list[d
     return points / (time.perf_counter() - start), first_rows
 
 
+def native_decode_rate(payloads: list[bytes], seconds: float) -> float | None:
+    """Points per second of the service's own reader of PutSamples bytes (None where it was not built)."""
+    from services.metrics.decoding import NATIVE
+
+    if NATIVE is None:
+        return None
+    points = 0
+    now = time.time()
+    end = time.perf_counter() + seconds
+    start = time.perf_counter()
+    index = 0
+    while time.perf_counter() < end:
+        batch = NATIVE.decode_put_samples(payloads[index % len(payloads)], now, now + 7200)
+        points += sum(len(entry.times) for entry in batch or ())
+        index += 1
+    return points / (time.perf_counter() - start)
+
+
 _raw_metadata = sa.MetaData()
 RAW_POINTS = sa.Table(
     "bench_raw_points",
@@ -268,14 +288,15 @@ def _run_database(kind: str, sizes: Sizes, workdir: Path, result: BenchResult) -
         for shape in SHAPES:
             payloads = build_requests(shape, 0)
             parse_rate, rows = raw_parse_rate(payloads, sizes.raw_seconds)
-            raw[shape] = (parse_rate, raw_insert_rate(raw_url, rows, sizes.raw_seconds))
+            native_rate = native_decode_rate(payloads, sizes.raw_seconds)
+            raw[shape] = (parse_rate, raw_insert_rate(raw_url, rows, sizes.raw_seconds), native_rate)
     with harness.temp_database(kind, workdir, "service") as url:
         # A long sweep interval: the figure is ingest with alarms evaluated on arrival, not the periodic sweep.
         with harness.mesh("up", url, workdir, sampler, alarm_sweep_interval=3600) as services, _stopping(sampler):
             attach_alarms(services.metrics, ATTACHED_ALARMS)
             for shape in SHAPES:
                 measured = run_clients(services.metrics, shape, sizes.clients, sizes.seconds)
-                parse_rate, insert_rate = raw[shape]
+                parse_rate, insert_rate, native_rate = raw[shape]
                 value = measured["points_per_s"]
                 share = value / parse_rate
                 result.add(
@@ -296,6 +317,7 @@ def _run_database(kind: str, sizes: Sizes, workdir: Path, result: BenchResult) -
                             "attached_alarms": ATTACHED_ALARMS,
                             "raw_db_insert_rows_per_s": round(insert_rate),
                             "ratio_to_db_insert": round(value / insert_rate, 3),
+                            "native_decode_points_per_s": round(native_rate) if native_rate else None,
                         },
                     )
                 )
