@@ -11,7 +11,7 @@ from autoscale import wire
 from autoscale.v1 import alarm_pb2, metrics_pb2
 from autoscale.validation import Violations
 from services.alarm import notified
-from tests.support import needs_native_wire
+from tests.support import mutated, needs_native_wire
 
 native = needs_native_wire
 
@@ -66,16 +66,7 @@ def test_mutated_requests_are_read_natively_only_as_protobuf_reads_them():
     generator = random.Random(1129)
     agreed = declined = 0
     for round_number in range(3000):
-        payload = bytearray(generator.choice(REQUESTS[1:]))
-        for _ in range(generator.randint(1, 3)):
-            position = generator.randrange(len(payload))
-            change = generator.random()
-            if change < 0.6:
-                payload[position] = generator.randrange(256)
-            elif change < 0.8:
-                del payload[position]
-            else:
-                payload.insert(position, generator.randrange(256))
+        payload = mutated(generator, generator.choice(REQUESTS[1:]))
         read = wire.NATIVE.decode_notified_series(bytes(payload))  # type: ignore[union-attr]
         if read is None:
             declined += 1

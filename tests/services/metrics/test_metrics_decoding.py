@@ -12,7 +12,7 @@ from autoscale.v1 import metrics_pb2
 from autoscale.validation import Violations
 from services.metrics import decoding, rules
 from services.metrics.domain import SeriesKey
-from tests.support import needs_native_wire
+from tests.support import mutated, needs_native_wire
 
 NOW = 1_700_000_000.0
 LATEST = NOW + rules.MAX_FUTURE
@@ -130,16 +130,7 @@ def test_mutated_requests_decode_natively_only_to_what_protobuf_and_the_rules_gi
     generator = random.Random(20261129)
     agreed = declined = 0
     for round_number in range(3000):
-        payload = bytearray(generator.choice(VALID))
-        for _ in range(generator.randint(1, 3)):
-            position = generator.randrange(len(payload))
-            change = generator.random()
-            if change < 0.6:
-                payload[position] = generator.randrange(256)
-            elif change < 0.8:
-                del payload[position]
-            else:
-                payload.insert(position, generator.randrange(256))
+        payload = mutated(generator, generator.choice(VALID))
         batch = decoding.NATIVE.decode_put_samples(bytes(payload), NOW, LATEST)  # type: ignore[union-attr]
         if batch is None:
             declined += 1
