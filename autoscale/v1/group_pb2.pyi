@@ -243,30 +243,34 @@ class DeleteGroupResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AdjustRequest(_message.Message):
-    __slots__ = ("name", "adjustment_type", "adjustment", "min_adjustment_step", "cause", "request_id")
+    __slots__ = ("name", "adjustment_type", "adjustment", "min_adjustment_step", "cause", "request_id", "refuse_while_scaling")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
     MIN_ADJUSTMENT_STEP_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REFUSE_WHILE_SCALING_FIELD_NUMBER: _ClassVar[int]
     name: str
     adjustment_type: _common_pb2.AdjustmentType
     adjustment: int
     min_adjustment_step: int
     cause: str
     request_id: str
-    def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    refuse_while_scaling: bool
+    def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., refuse_while_scaling: _Optional[bool] = ...) -> None: ...
 
 class AdjustResponse(_message.Message):
-    __slots__ = ("previous_capacity", "desired_capacity", "activity")
+    __slots__ = ("previous_capacity", "desired_capacity", "activity", "group")
     PREVIOUS_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
     previous_capacity: int
     desired_capacity: int
     activity: Activity
-    def __init__(self, previous_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ...) -> None: ...
+    group: Group
+    def __init__(self, previous_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
 
 class Instance(_message.Message):
     __slots__ = ("name", "server_id", "state", "create_time", "state_reason")

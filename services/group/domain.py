@@ -136,11 +136,14 @@ class Activity:
 
 @dataclass(frozen=True)
 class AdjustOutcome:
-    """The answer of an Adjust, stored so that a repeated request_id gets it again."""
+    """The answer of an Adjust; its capacities and activity are stored so that a repeated request_id gets them again."""
 
     previous_capacity: int
     desired_capacity: int
-    activity: Activity
+    activity: Activity | None
+    """None when the group was left as it was because it is resizing (refuse_while_scaling)."""
+    group: GroupStatus | None = None
+    """The group after the call; None in the first answer given again to a repeated request_id."""
 
 
 def group_name(group_id: str) -> str:

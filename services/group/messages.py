@@ -12,6 +12,7 @@ from services.group.domain import (
     Activity,
     ActivityStatus,
     AdjustmentType,
+    AdjustOutcome,
     Group,
     GroupStatus,
     Instance,
@@ -151,3 +152,13 @@ def activity_to_message(activity: Activity) -> group_pb2.Activity:
         status=ACTIVITY_STATUSES[activity.status],
         status_message=activity.status_message,
     )
+
+
+def adjust_response(outcome: AdjustOutcome) -> group_pb2.AdjustResponse:
+    """The AdjustResponse of an outcome (no activity when the group was left as it was)."""
+    response = group_pb2.AdjustResponse(previous_capacity=outcome.previous_capacity, desired_capacity=outcome.desired_capacity)
+    if outcome.activity is not None:
+        response.activity.CopyFrom(activity_to_message(outcome.activity))
+    if outcome.group is not None:
+        response.group.CopyFrom(group_to_message(outcome.group))
+    return response

@@ -10,7 +10,7 @@ the locked group that returns what to change.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -162,13 +162,17 @@ class GroupRepository:
             session.execute(groups.update().where(*self._group_key(group_id)).values(**values))
             if activity is not None:
                 self._record_activity(session, activity)
-            return _status(session.execute(self._statuses.where(groups.c.id == group_id)).one())
+            return self._locked_status(session, group_id)
 
-    def adjust(self, group_id: str, request_id: str, decide: CapacityDecision) -> AdjustOutcome:
+    def adjust(self, group_id: str, request_id: str, decide: CapacityDecision, *, refuse_while_scaling: bool = False) -> AdjustOutcome:
         """Change the locked group's desired capacity as `decide` says and record the activity.
 
         A `request_id` seen before for this group returns the first answer and changes
-        nothing. NotFound for the group; FailedPrecondition while it is being deleted.
+        nothing. With `refuse_while_scaling`, a group with an activity in progress is
+        left as it is (no activity; nothing remembered under the request_id, so a retry
+        asks again). The outcome carries the group as it stands after the call, except the
+        first answer given again.
+        NotFound for the group; FailedPrecondition while it is being deleted.
         """
         with self._database.transaction() as session:
             group = self._lock_group(session, group_id, allow_deleting=True)
@@ -177,6 +181,10 @@ class GroupRepository:
                 if answered is not None:
                     return answered
             _require_not_deleting(group)
+            if refuse_while_scaling:
+                status = self._locked_status(session, group_id)
+                if status.scaling_in_progress:
+                    return AdjustOutcome(group.desired_capacity, group.desired_capacity, activity=None, group=status)
             activity = decide(group)
             if activity.to_capacity != group.desired_capacity:
                 session.execute(groups.update().where(*self._group_key(group_id)).values(desired_capacity=activity.to_capacity))
@@ -191,7 +199,7 @@ class GroupRepository:
                         activity_status_message=activity.status_message,
                     )
                 )
-            return outcome
+            return replace(outcome, group=self._locked_status(session, group_id))
 
     def begin_delete(self, group_id: str, reason: str) -> list[Instance]:
         """Mark the group as being deleted and all its instances TERMINATING; returns them. NotFound if none."""
@@ -321,6 +329,10 @@ class GroupRepository:
         if self._launch_config_row(session, config_id) is None:
             name = launch_config_name(config_id)
             raise NotFound(name, f"group.launch_config: {name} not found")
+
+    def _locked_status(self, session: Session, group_id: str) -> GroupStatus:
+        """The status of a group this transaction holds locked (it exists)."""
+        return _status(session.execute(self._statuses.where(groups.c.id == group_id)).one())
 
     def _lock_group(self, session: Session, group_id: str, *, allow_deleting: bool = False) -> Group:
         row = session.execute(sa.select(groups).where(*self._group_key(group_id)).with_for_update()).first()

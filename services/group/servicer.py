@@ -132,13 +132,11 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             lambda group: capacity.adjustment_activity(
                 activity_id, group, adjustment_type, request.adjustment, request.min_adjustment_step, cause, now
             ),
+            refuse_while_scaling=request.refuse_while_scaling,
         )
-        self._wake_reconciler()
-        return group_pb2.AdjustResponse(
-            previous_capacity=outcome.previous_capacity,
-            desired_capacity=outcome.desired_capacity,
-            activity=messages.activity_to_message(outcome.activity),
-        )
+        if outcome.activity is not None:
+            self._wake_reconciler()
+        return messages.adjust_response(outcome)
 
     def ListInstances(self, request: group_pb2.ListInstancesRequest, context: grpc.ServicerContext) -> Any:
         group_id = parse_name("parent", request.parent, "groups")

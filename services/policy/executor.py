@@ -2,9 +2,10 @@
 
 Executions of one group run one at a time in this process (a lock per group), and
 across replicas an execution claims the group's cooldown state by compare-and-set
-before it calls Adjust, so two signals never both adjust a group. The group
-service is asked about the group (and the pending activity) before Adjust; the
-decision itself is pure (services.policy.decision, services.policy.cooldown).
+before it calls Adjust, so two signals never both adjust a group. Adjust itself
+refuses while the group resizes and answers the group; the group service is asked
+first only when an activity is pending or the group cools down. The decision
+itself is pure (services.policy.decision, services.policy.cooldown).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
-from autoscale.errors import FailedPrecondition, NotFound, PeerError
+from autoscale.errors import FailedPrecondition, PeerError
 from autoscale.timeutil import Clock
 from autoscale.v1 import group_pb2, policy_pb2
 from services.policy import cooldown as cooldowns
 from services.policy.cooldown import GroupCooldown
 from services.policy.decision import Decision, adjustment_outcome, decide
 from services.policy.domain import ActivityView, AdjustmentType, Execution, GroupView, Policy, group_name, policy_name
-from services.policy.group_client import AskedGroup, GroupClient, GroupGone
+from services.policy.group_client import GroupClient, GroupGone
 from services.policy.locks import GroupLocks
 from services.policy.repository import CooldownChange, PolicyRepository
 
@@ -31,9 +32,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CAUSE = "executed by caller"
 """What the activity's cause says when the caller gave none."""
-
-REMEMBERED_POLICIES = 100_000
-"""Policies whose group is remembered at most (then the memory starts afresh)."""
 
 T = TypeVar("T")
 
@@ -47,51 +45,29 @@ class PolicyExecutor:
         self._clock = clock
         self._claim_lease = claim_lease
         self._locks = GroupLocks()
-        self._last_groups: dict[str, str] = {}
-        """The group each policy named when last read (policy id → group id), to ask GetGroup before reading it again."""
 
     def execute(self, policy_id: str, cause: str, request_id: str) -> policy_pb2.ExecutePolicyResponse:
         """Signal a policy; NotFound for the policy, FailedPrecondition when its group is gone, PeerError when unreachable."""
-        # NOTE: GetGroup is a round trip to the group service: it goes out first, for the group the policy
-        # named when last read, and runs while this service reads the policy and (when it can) claims the
-        # group's cooldown state. Its answer is used only if the policy still names that group and no other
-        # execution of the group ran meanwhile; else the group is asked again.
-        last_group = self._last_groups.get(policy_id)
-        early = self._groups.ask_group(group_name(last_group)) if last_group is not None else None
-        try:
-            policy = self._repository.get_policy(policy_id)
-        except NotFound:
-            self._last_groups.pop(policy_id, None)
-            raise
-        self._remember_group(policy)
-        with self._locks.hold(policy.group_id) as waited:
-            asked = early
-            if asked is None or last_group != policy.group_id or waited:
-                asked = self._groups.ask_group(group_name(policy.group_id))
+        policy = self._repository.get_policy(policy_id)
+        with self._locks.hold(policy.group_id):
             answered, state = self._repository.answered_and_cooldown(policy_id, request_id, policy.group_id)
             if answered is not None:
                 return policy_pb2.ExecutePolicyResponse.FromString(answered)
             record = Execution(policy_id, self._clock(), cause, request_id, adjusted=False, reason="")
-            return self._run(policy, record, state, asked)
+            return self._run(policy, record, state)
 
-    def _remember_group(self, policy: Policy) -> None:
-        if len(self._last_groups) >= REMEMBERED_POLICIES and policy.id not in self._last_groups:
-            self._last_groups.clear()
-        self._last_groups[policy.id] = policy.group_id
-
-    def _run(self, policy: Policy, record: Execution, state: GroupCooldown, asked: AskedGroup) -> policy_pb2.ExecutePolicyResponse:
+    def _run(self, policy: Policy, record: Execution, state: GroupCooldown) -> policy_pb2.ExecutePolicyResponse:
         group_ref = group_name(policy.group_id)
         if state.pending_activity is None and self._decide(group_ref, state, record, scaling_in_progress=False).allowed:
-            # Claimed before the group's answer is in, as if the group were not resizing; released if it is.
+            # NOTE: the common case asks nothing of the group first: Adjust itself refuses while the group
+            # resizes (under the group's lock, where no GetGroup could look) and answers the group with the
+            # outcome, so a signal reaches the group in one round trip (GetGroup cost the reaction a fifth).
             claimed = self._repository.change_cooldown(CooldownChange(state, cooldowns.claimed(state, record.time)))
-            release = CooldownChange(claimed, cooldowns.released(claimed)) if claimed is not None else None
-            group = self._call(record, asked.result, release)
             if claimed is None:
                 return self._answer(record, f"group {group_ref} is being adjusted by another signal", None)
-            if group.scaling_in_progress:
-                return self._answer(record, self._decide(group_ref, state, record, scaling_in_progress=True).reason, release)
-            return self._adjust(policy, record, group, claimed)
-        group = self._call(record, asked.result)
+            return self._adjust(policy, record, state, claimed, None)
+        # An activity is pending or the group cools down: what the group says decides whether the state settles.
+        group = self._call(record, lambda: self._groups.get_group(group_ref))
         settled = state
         if state.pending_activity is not None and not group.scaling_in_progress:
             settled = cooldowns.settle(state, self._pending_activity(record, state.pending_activity))
@@ -101,7 +77,7 @@ class PolicyExecutor:
         claimed = self._repository.change_cooldown(CooldownChange(state, cooldowns.claimed(settled, record.time)))
         if claimed is None:
             return self._answer(record, f"group {group_ref} is being adjusted by another signal", None)
-        return self._adjust(policy, record, group, claimed)
+        return self._adjust(policy, record, settled, claimed, group)
 
     def _decide(self, group_ref: str, state: GroupCooldown, record: Execution, *, scaling_in_progress: bool) -> Decision:
         return decide(group_ref, state, scaling_in_progress=scaling_in_progress, now=record.time, claim_lease=self._claim_lease)
@@ -117,13 +93,17 @@ class PolicyExecutor:
             self._fail(record, f"the group service failed: {error}", None)
             raise
 
-    def _adjust(self, policy: Policy, record: Execution, group: GroupView, claimed: GroupCooldown) -> policy_pb2.ExecutePolicyResponse:
+    def _adjust(
+        self, policy: Policy, record: Execution, before: GroupCooldown, claimed: GroupCooldown, asked: GroupView | None
+    ) -> policy_pb2.ExecutePolicyResponse:
+        """Adjust the group under the claim taken from `before`; `asked` is the group if it was asked before."""
+        group_ref = group_name(policy.group_id)
         release = CooldownChange(claimed, cooldowns.released(claimed))
         percent = policy.adjustment_type is AdjustmentType.PERCENT_CHANGE_IN_CAPACITY
         adjusted = self._call(
             record,
             lambda: self._groups.adjust(
-                group.name,
+                group_ref,
                 policy.adjustment_type,
                 policy.scaling_adjustment,
                 policy.min_adjustment_step if percent else 0,
@@ -132,12 +112,16 @@ class PolicyExecutor:
             ),
             release,
         )
+        if adjusted.activity is None:
+            return self._answer(record, self._decide(group_ref, before, record, scaling_in_progress=True).reason, release)
+        # A group service that does not answer the group (older than the field, or a repeated request id) is asked.
+        group = adjusted.group or asked or self._call(record, lambda: self._groups.get_group(group_ref), release)
         outcome = adjustment_outcome(adjusted.previous_capacity, adjusted.desired_capacity, group.min_size, group.max_size)
         if not outcome.adjusted:
             return self._answer(record, outcome.reason, release)
         cooldown = cooldowns.effective_cooldown(policy.cooldown, group.cooldown)
         after = CooldownChange(claimed, cooldowns.after_adjustment(claimed, adjusted.activity_view, cooldown))
-        log.info("%s adjusted %s: %s (%s)", policy_name(policy.id), group.name, outcome.reason, adjusted.activity.name)
+        log.info("%s adjusted %s: %s (%s)", policy_name(policy.id), group_ref, outcome.reason, adjusted.activity.name)
         return self._answer(record, outcome.reason, after, adjusted.activity)
 
     def _answer(

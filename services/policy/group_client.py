@@ -39,15 +39,19 @@ class GroupGone(Exception):
 
 @dataclass(frozen=True)
 class Adjusted:
-    """GroupService.Adjust's answer: the capacities, and the activity as the group service answered it."""
+    """GroupService.Adjust's answer: the capacities, the activity and the group as the group service answered them."""
 
     previous_capacity: int
     desired_capacity: int
-    activity: group_pb2.Activity
+    activity: group_pb2.Activity | None
+    """None when the group was left as it was because it is resizing."""
+    group: GroupView | None
+    """None from a group service that does not answer it (older than the field) and for a repeated request id."""
 
     @property
     def activity_view(self) -> ActivityView:
         """The activity as far as the cooldown is concerned."""
+        assert self.activity is not None
         return activity_view(self.activity)
 
 
@@ -80,15 +84,7 @@ class GroupClient:
 
     def get_group(self, name: str) -> GroupView:
         """The group; GroupGone if it does not exist."""
-        return self.ask_group(name).result()
-
-    def ask_group(self, name: str) -> AskedGroup:
-        """Send GetGroup and return at once: the answer is had from `result()`, which raises what `get_group` raises."""
-        try:
-            call = self._stub().GetGroup.future(group_pb2.GetGroupRequest(name=name))
-        except PeerError as error:
-            return AskedGroup(name, None, error)
-        return AskedGroup(name, call, None)
+        return group_view(self._call(name, lambda stub: stub.GetGroup(group_pb2.GetGroupRequest(name=name))).group)
 
     def get_activity(self, name: str) -> ActivityView:
         """One activity; GroupGone if the group service has no such activity."""
@@ -98,7 +94,7 @@ class GroupClient:
     def adjust(
         self, name: str, adjustment_type: AdjustmentType, adjustment: int, min_adjustment_step: int, cause: str, request_id: str
     ) -> Adjusted:
-        """Adjust the group's desired capacity; GroupGone if the group does not exist."""
+        """Adjust the group's desired capacity unless it is resizing; GroupGone if the group does not exist."""
         request = group_pb2.AdjustRequest(
             name=name,
             adjustment_type=ADJUSTMENT_TYPE_MESSAGES[adjustment_type],
@@ -106,9 +102,15 @@ class GroupClient:
             min_adjustment_step=min_adjustment_step,
             cause=cause,
             request_id=request_id,
+            refuse_while_scaling=True,
         )
         response = self._call(name, lambda stub: stub.Adjust(request))
-        return Adjusted(response.previous_capacity, response.desired_capacity, response.activity)
+        return Adjusted(
+            response.previous_capacity,
+            response.desired_capacity,
+            response.activity if response.HasField("activity") else None,
+            group_view(response.group) if response.HasField("group") else None,
+        )
 
     def _call(self, name: str, call: Callable[[Any], Any]) -> Any:
         # NOTE: the stub is fetched per call: the peers raise PeerError at once when
@@ -118,24 +120,6 @@ class GroupClient:
             return call(stub)
         except grpc.RpcError as error:
             raise _failure(name, error) from None
-
-
-class AskedGroup:
-    """A GetGroup on its way: `result()` waits for the group (GroupGone if it does not exist, PeerError if unreachable)."""
-
-    def __init__(self, name: str, call: grpc.Future | None, failure: PeerError | None) -> None:
-        self._name = name
-        self._call = call
-        self._failure = failure
-
-    def result(self) -> GroupView:
-        if self._failure is not None:
-            raise self._failure
-        assert self._call is not None
-        try:
-            return group_view(self._call.result().group)
-        except grpc.RpcError as error:
-            raise _failure(self._name, error) from None
 
 
 def _failure(name: str, error: grpc.RpcError) -> GroupGone | PeerError:

@@ -288,7 +288,10 @@ def test_a_repeated_request_id_returns_the_first_answer_and_changes_nothing(stub
     create_group(stub, desired_capacity=1)
     first = adjust(stub, CHANGE, 1, request_id="exec-1")
     again = adjust(stub, CHANGE, 1, request_id="exec-1")
-    assert again == first
+    first_answer = group_pb2.AdjustResponse()
+    first_answer.CopyFrom(first)
+    first_answer.ClearField("group")  # the group as it stood then is not kept: the first answer comes again without it
+    assert again == first_answer
     assert stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group.desired_capacity == 2
     assert adjust(stub, CHANGE, 1, request_id="exec-2").desired_capacity == 3
 
@@ -381,6 +384,32 @@ def test_scale_out_then_in_removes_the_oldest_instances(stub, driver):
     assert [(a.cause, a.status) for a in activities(stub)] == [
         ("scale in", SUCCEEDED), ("Adjust by caller", SUCCEEDED), ("CreateGroup", SUCCEEDED)
     ]
+
+
+def test_adjust_answers_the_group_as_it_stands_after_the_call(stub, driver):
+    driver.start_pending = True
+    create_group(stub, min_size=1, max_size=4, desired_capacity=1, cooldown=to_duration(90))
+    answer = adjust(stub, CHANGE, 5)
+    assert (answer.group.name, answer.group.min_size, answer.group.max_size) == ("groups/web", 1, 4)
+    assert answer.group.desired_capacity == answer.desired_capacity == 4
+    assert answer.group.cooldown.seconds == 90
+    assert answer.group.scaling_in_progress
+
+
+def test_adjust_refusing_while_scaling_leaves_a_resizing_group_as_it_is(stub, driver):
+    driver.start_pending = True
+    create_group(stub, desired_capacity=1)
+    (resizing,) = activities(stub)
+    refused = adjust(stub, CHANGE, 1, refuse_while_scaling=True, request_id="policy-1")
+    assert not refused.HasField("activity")
+    assert (refused.previous_capacity, refused.desired_capacity) == (1, 1)
+    assert refused.group.scaling_in_progress and refused.group.desired_capacity == 1
+    assert [(a.name, a.status) for a in activities(stub)] == [(resizing.name, IN_PROGRESS)]
+    driver.start_all()
+    wait_for(lambda: converged(stub, 1), "the first instance")
+    # Nothing was remembered under the request id: once the resize is over, the same request adjusts.
+    allowed = adjust(stub, CHANGE, 1, refuse_while_scaling=True, request_id="policy-1")
+    assert allowed.activity.status == IN_PROGRESS and allowed.desired_capacity == 2
 
 
 def test_a_newer_adjust_cancels_the_activity_in_progress(stub, driver):

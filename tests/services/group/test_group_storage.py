@@ -151,11 +151,27 @@ def test_a_repeated_request_id_returns_the_first_answer_and_changes_nothing(repo
     first = _adjust(repository, 1, request_id="req-1", activity_id="a-1")
     repository.finish_activity(capacity.finish(first.activity, ActivityStatus.SUCCEEDED, 20.0))
     again = _adjust(repository, 1, request_id="req-1", activity_id="a-2")
-    assert again == first
+    assert again == replace(first, group=None)
     assert repository.get_group("web").group.desired_capacity == 2
     assert [a.id for a in repository.list_activities("web", None, 10)] == ["a-1"]
     other = _adjust(repository, 1, request_id="req-2", activity_id="a-3", now=30.0)
     assert other.desired_capacity == 3
+
+
+def test_an_adjust_refusing_while_scaling_changes_nothing_while_an_activity_is_in_progress(repository):
+    repository.create_group(_group(desired=1), None)
+    first = _adjust(repository, 1, activity_id="a-1")
+    assert first.group is not None and first.group.scaling_in_progress and first.group.group.desired_capacity == 2
+    refused = repository.adjust(
+        "web", "req-1", lambda group: capacity.adjustment_activity("a-2", group, CHANGE, 1, 0, "test", 11.0), refuse_while_scaling=True
+    )
+    assert (refused.previous_capacity, refused.desired_capacity, refused.activity) == (2, 2, None)
+    assert [a.id for a in repository.list_activities("web", None, 10)] == ["a-1"]
+    repository.finish_activity(capacity.finish(first.activity, ActivityStatus.SUCCEEDED, 20.0))
+    allowed = repository.adjust(
+        "web", "req-1", lambda group: capacity.adjustment_activity("a-3", group, CHANGE, 1, 0, "test", 21.0), refuse_while_scaling=True
+    )
+    assert allowed.activity is not None and allowed.desired_capacity == 3
 
 
 def test_a_group_being_deleted_refuses_capacity_changes(repository):

@@ -17,7 +17,7 @@ IN_PROGRESS = group_pb2.ACTIVITY_STATUS_IN_PROGRESS
 
 
 class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
-    """GetGroup, Adjust (change in capacity and exact capacity, clamped) and GetActivity over in-memory groups."""
+    """GetGroup, Adjust (change in capacity and exact capacity, clamped; refusing while scaling) and GetActivity over in-memory groups."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -30,6 +30,8 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
         """Seconds Adjust takes, to widen the window of concurrent executions."""
         self.failures: dict[str, grpc.StatusCode] = {}
         """Method name -> the code it fails with."""
+        self.answers_group = True
+        """Whether Adjust answers the group and honours refuse_while_scaling (False: a group service older than both)."""
 
     def registration(self, _context: BuildContext) -> ServiceRegistration:
         """Registers this fake as the `group` service of a server."""
@@ -64,15 +66,17 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, f"{name} not found")
         return self.groups[name]
 
+    def _status(self, name: str, context: grpc.ServicerContext) -> group_pb2.Group:
+        """The group as GetGroup answers it (with scaling_in_progress); the caller holds the lock."""
+        group = group_pb2.Group()
+        group.CopyFrom(self._group(name, context))
+        group.scaling_in_progress = any(a.status == IN_PROGRESS for n, a in self.activities.items() if n.startswith(name + "/"))
+        return group
+
     def GetGroup(self, request: group_pb2.GetGroupRequest, context: grpc.ServicerContext) -> Any:
         self._fail_if_asked("GetGroup", context)
         with self._lock:
-            group = group_pb2.Group()
-            group.CopyFrom(self._group(request.name, context))
-            group.scaling_in_progress = any(
-                a.status == IN_PROGRESS for name, a in self.activities.items() if name.startswith(request.name + "/")
-            )
-            return group_pb2.GetGroupResponse(group=group)
+            return group_pb2.GetGroupResponse(group=self._status(request.name, context))
 
     def Adjust(self, request: group_pb2.AdjustRequest, context: grpc.ServicerContext) -> Any:
         self._fail_if_asked("Adjust", context)
@@ -84,6 +88,10 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
                 return self._answers[key]
             self.adjust_requests.append(request)
             previous = group.desired_capacity
+            if self.answers_group and request.refuse_while_scaling and self._status(request.name, context).scaling_in_progress:
+                return group_pb2.AdjustResponse(
+                    previous_capacity=previous, desired_capacity=previous, group=self._status(request.name, context)
+                )
             if request.adjustment_type == common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY:
                 wanted = request.adjustment
             else:
@@ -99,6 +107,8 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
             group.desired_capacity = desired
             self.activities[activity.name] = activity
             answer = group_pb2.AdjustResponse(previous_capacity=previous, desired_capacity=desired, activity=activity)
+            if self.answers_group:
+                answer.group.CopyFrom(self._status(request.name, context))
             if request.request_id:
                 self._answers[key] = answer
             return answer

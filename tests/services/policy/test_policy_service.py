@@ -244,10 +244,20 @@ def test_a_signal_while_an_operator_resizes_the_group_is_not_adjusted_and_holds_
     refused = mesh.execute("up")
     assert not refused.adjusted
     assert refused.reason == "group groups/web is resizing (an activity is in progress)"
-    assert mesh.group.adjust_requests == []
+    # Adjust was asked to refuse while the group resizes, and did: the operator's activity stands alone.
+    assert [request.refuse_while_scaling for request in mesh.group.adjust_requests] == [True]
+    assert list(mesh.group.activities) == [operators.name]
     mesh.group.finish(operators.name)
-    # The claim taken while the group service was being asked was released with the refusal.
+    # The claim taken before Adjust was released with the refusal.
     assert mesh.execute("up").adjusted
+
+
+def test_an_older_group_service_that_answers_no_group_is_asked_for_it(mesh):
+    mesh.group.answers_group = False
+    mesh.group.add_group("full", min_size=1, max_size=3, desired=3)
+    mesh.create("up", group="groups/full")
+    stays = mesh.execute("up")
+    assert (stays.adjusted, stays.reason) == (False, "capacity stays at 3 (group limits [1, 3])")
 
 
 def test_a_policy_moved_to_another_group_is_decided_on_that_groups_state(mesh):
@@ -260,11 +270,12 @@ def test_a_policy_moved_to_another_group_is_decided_on_that_groups_state(mesh):
     ), timeout=5)
     operators = group_pb2.Activity(name="groups/api/activities/by-hand", status=group_pb2.ACTIVITY_STATUS_IN_PROGRESS)
     mesh.group.activities[operators.name] = operators
-    # GetGroup went out for groups/web (the group of the last read) before the policy was read again.
     assert mesh.execute("up").reason == "group groups/api is resizing (an activity is in progress)"
     mesh.group.finish(operators.name)
     assert mesh.execute("up").adjusted
-    assert [request.name for request in mesh.group.adjust_requests] == ["groups/web", "groups/api"]
+    assert [request.name for request in mesh.group.adjust_requests] == ["groups/web", "groups/api", "groups/api"]
+    # The refused Adjust started no activity: the first signal's, the operator's and the last signal's are all there are.
+    assert len(mesh.group.activities) == 3
 
 
 def test_the_cooldown_of_one_policy_holds_every_policy_of_the_group(mesh):
@@ -345,13 +356,18 @@ def test_a_policy_whose_group_is_gone_fails_and_says_so_in_its_executions(mesh):
 
 @pytest.mark.parametrize("method", ["GetGroup", "Adjust"])
 def test_a_failing_group_service_passes_its_code_on_and_blocks_nothing_afterwards(mesh, method):
-    mesh.create("up")
+    mesh.create("up", cooldown=to_duration(10))
+    if method == "GetGroup":
+        # A group in cooldown is asked about first (an idle one straight away with Adjust).
+        mesh.group.finish(mesh.execute("up").activity.name)
+        mesh.clock.advance(5)
     mesh.group.failures[method] = grpc.StatusCode.UNAVAILABLE
     error = _failure(mesh.policy.ExecutePolicy, policy_pb2.ExecutePolicyRequest(name="policies/up", request_id="r-1"))
     assert error.code() == grpc.StatusCode.UNAVAILABLE
-    (execution,) = mesh.executions("up")
+    execution = mesh.executions("up")[0]
     assert execution.failed and execution.reason.startswith("the group service failed: UNAVAILABLE")
     del mesh.group.failures[method]
+    mesh.clock.advance(10)
     # A failed execution answered nothing, so a retry with its request id runs again.
     assert mesh.execute("up", request_id="r-1").adjusted
 
