@@ -86,6 +86,29 @@ class Database:
             yield session
 
     @contextmanager
+    def driver_transaction(self) -> Iterator[Any]:
+        """A driver (DBAPI) cursor in a write transaction, committed on exit (rolled back on error).
+
+        NOTE: for the hottest writes only, in plain SQL with `placeholder`: for one small
+        statement, SQLAlchemy's session, transaction and statement machinery cost three
+        times the statement itself (an ingest batch's log row: 409 → 119 µs on SQLite).
+        """
+        with self._write_lock:
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                if self._is_sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")  # as the engine's transactions begin (see _configure_sqlite)
+                try:
+                    yield cursor
+                except BaseException:
+                    connection.rollback()
+                    raise
+                connection.commit()
+            finally:
+                connection.close()
+
+    @contextmanager
     def reader(self) -> Iterator[Session]:
         """A session for reads only; nothing it does is committed."""
         with self._reader() as session:

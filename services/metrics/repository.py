@@ -84,6 +84,8 @@ class MetricsRepository:
         self._series_guard = SharedLock()
         self._compaction_lock = threading.Lock()
         self._catalogue = SeriesCatalogue()
+        mark = database.placeholder
+        self._log_insert = f"INSERT INTO {ingest_log.name} (project, payload) VALUES ({mark}, {mark}) RETURNING id"
         self._recover()
 
     def _recover(self) -> None:
@@ -106,17 +108,23 @@ class MetricsRepository:
     def store(self, batch: Sequence[SeriesPoints]) -> Stored:
         """Store every point of the batch in one transaction; returns how many were stored, and the id of each series."""
         with self._series_guard.shared():
-            with self._database.transaction() as session:
-                series_ids, created = self._series_ids(session, batch)
-                columns = [(series_id, times, values) for series_id, (_, times, values) in zip(series_ids, batch, strict=True)]
-                counts = [len(times) for _, times, _ in batch]
-                payload = pack_log_entry(
-                    series_ids,
-                    counts,
-                    list(chain.from_iterable(times for _, times, _ in batch)),
-                    list(chain.from_iterable(values for _, _, values in batch)),
-                )
-                entry_id = self._append_to_log(session, payload)
+            # NOTE: one lookup per series (the hot path: a key costs more to hash than an id, and every series of
+            # every batch is looked up); the ids of a batch's new series are resolved in one pass (_series_ids).
+            with self._ids_lock:
+                get = self._ids.get
+                cached = [get(key) for key, _, _ in batch]
+            counts = [len(times) for _, times, _ in batch]
+            created: dict[SeriesKey, int] = {}
+            if None not in cached:
+                series_ids: list[int] = cached  # type: ignore[assignment]
+                with self._database.driver_transaction() as cursor:
+                    entry_id = self._append_to_log(cursor, self._log_entry(series_ids, counts, batch))
+            else:
+                with self._database.transaction() as session:
+                    series_ids, created = self._series_ids(session, batch, cached)
+                    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                    entry_id = self._append_to_log(cursor, self._log_entry(series_ids, counts, batch))
+            columns = [(series_id, times, values) for series_id, (_, times, values) in zip(series_ids, batch, strict=True)]
             if created:
                 with self._ids_lock:
                     self._ids.update(created)
@@ -128,25 +136,26 @@ class MetricsRepository:
         """Keys of series stored before (a live view: it grows as series are created)."""
         return self._ids
 
-    def _append_to_log(self, session: Session, payload: bytes) -> int:
-        # NOTE: the values as parameters, not in the statement: one compiled statement for every batch.
-        result = session.execute(ingest_log.insert(), {"project": self._project, "payload": payload})
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+    @staticmethod
+    def _log_entry(series_ids: Sequence[int], counts: Sequence[int], batch: Sequence[SeriesPoints]) -> bytes:
+        times = list(chain.from_iterable(times for _, times, _ in batch))
+        return pack_log_entry(series_ids, counts, times, list(chain.from_iterable(values for _, _, values in batch)))
 
-    def _series_ids(self, session: Session, batch: Sequence[SeriesPoints]) -> tuple[list[int], dict[SeriesKey, int]]:
-        """The id of each series of the batch, in order; and of those that were not cached (created, or stored before a restart).
+    def _append_to_log(self, cursor: Any, payload: bytes) -> int:
+        """Insert the batch's log row through the driver's cursor (see Database.driver_transaction); its id."""
+        cursor.execute(self._log_insert, (self._project, payload))
+        return int(cursor.fetchone()[0])
+
+    def _series_ids(
+        self, session: Session, batch: Sequence[SeriesPoints], cached: Sequence[int | None]
+    ) -> tuple[list[int], dict[SeriesKey, int]]:
+        """The id of each series of the batch, in order, given those `cached`; and the ids of the others (created, or
+        stored before a restart).
 
         The caller caches the new ones once its transaction commits: a log entry names series by id only, so
         an id cached from a rolled-back creation would name no series.
         """
-        # NOTE: one lookup per series (the hot path: a key costs more to hash than an id, and every series of
-        # every batch is looked up); the ids of a batch's new series are resolved in one pass below.
-        with self._ids_lock:
-            get = self._ids.get
-            found_ids = [get(key) for key, _, _ in batch]
-        if None not in found_ids:
-            return found_ids, {}  # type: ignore[return-value]
-        ids = {key: series_id for series_id, (key, _, _) in zip(found_ids, batch, strict=True) if series_id is not None}
+        ids = {key: series_id for series_id, (key, _, _) in zip(cached, batch, strict=True) if series_id is not None}
         missing = sorted({key for key, _, _ in batch if key not in ids}, key=lambda k: (k.metric, k.dimensions_key))
         # Another writer may create the same series at the same time: the unique key decides, and both read its id.
         session.execute(

@@ -71,3 +71,27 @@ def test_databases_of_one_sqlite_file_share_their_writers_queue(sqlite_url):
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_a_driver_transaction_commits_on_exit_and_rolls_back_on_error(database_url):
+    database = Database(database_url)
+    try:
+        with database.transaction() as session:
+            session.execute(sa.text("CREATE TABLE t (n INTEGER)"))
+        mark = database.placeholder
+        with database.driver_transaction() as cursor:
+            cursor.execute(f"INSERT INTO t VALUES ({mark})", (1,))
+        try:
+            with database.driver_transaction() as cursor:
+                cursor.execute(f"INSERT INTO t VALUES ({mark})", (2,))
+                raise RuntimeError("the caller fails mid-transaction")
+        except RuntimeError:
+            pass
+        # The connection went back to the pool clean: the next transaction sees only the committed row.
+        with database.driver_transaction() as cursor:
+            cursor.execute("SELECT n FROM t")
+            assert cursor.fetchall() == [(1,)]
+        with database.reader() as session:
+            assert session.scalars(sa.text("SELECT n FROM t")).all() == [1]
+    finally:
+        database.dispose()
