@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import namedtuple
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -95,6 +96,17 @@ class Peers:
                     raise PeerError(grpc.StatusCode.UNAVAILABLE, f"no address configured for the {service} service (--{service}-addr)")
                 self._channels[service] = open_channel(address, self._deadline)
             return self._channels[service]
+
+    def call_taking_bytes(self, service: str, method: str, response_type: Any) -> Callable[..., Any]:
+        """A unary call of `service`'s `method` whose request is given already serialized (wire bytes).
+
+        For callers that build a request's bytes directly (see services/metrics/messages.py): a message
+        parsed from them only to be serialized again would cost more than building them did.
+        """
+        full_name = {"metrics": "MetricsService", "alarm": "AlarmService", "policy": "PolicyService", "group": "GroupService"}[service]
+        return self._channel(service).unary_unary(
+            f"/autoscale.v1.{full_name}/{method}", request_serializer=None, response_deserializer=response_type.FromString
+        )
 
     def address(self, service: str) -> str:
         """The configured address of a peer service."""

@@ -47,6 +47,7 @@ _LENGTH_DELIMITED, _FIXED64 = 2, 1
 _POINT_TAG = _tag(metrics_pb2.TimeSeries.DESCRIPTOR.fields_by_name["points"], _LENGTH_DELIMITED)
 _VALUE_TAG = _tag(metrics_pb2.Point.DESCRIPTOR.fields_by_name["value"], _FIXED64)
 _SERIES_TAG = _tag(alarm_pb2.NotifySamplesRequest.DESCRIPTOR.fields_by_name["series"], _LENGTH_DELIMITED)
+_WATCH_VERSION_TAG = _tag(alarm_pb2.NotifySamplesRequest.DESCRIPTOR.fields_by_name["watch_version"], 0)  # varint
 _DOUBLE = struct.Struct("<d")
 
 
@@ -65,17 +66,21 @@ def _point(value: float) -> bytes:
     return _POINT_TAG + _varint(len(point)) + point
 
 
-def notify_samples_request(series: Iterable[tuple[bytes, float, float]], watch_version: int) -> alarm_pb2.NotifySamplesRequest:
-    """A NotifySamplesRequest of each series (its header, see series_header) with points of its lowest and highest new value (one if equal).
+def notify_samples_request(series: Iterable[tuple[bytes, float, float]], watch_version: int) -> bytes:
+    """A NotifySamplesRequest, serialized, of each series (its header, see series_header) with points of its lowest and
+    highest new value (one if equal).
 
-    NOTE: built as wire bytes and parsed once: a TimeSeries message built per series (its dimensions
-    map above all) cost more than the rest of the call, and appending to a serialized message is
-    how protobuf merges (repeated fields concatenate).
+    NOTE: built as wire bytes and sent as they are (Peers.call_taking_bytes): a TimeSeries message built
+    per series (its dimensions map above all) cost more than the rest of the call, and so did parsing the
+    bytes into a message only for gRPC to serialize it again. Appending to a serialized message is how
+    protobuf merges (repeated fields concatenate).
     """
     parts = []
     for header, lowest, highest in series:
         body = header + (_point(lowest) if lowest == highest else _point(lowest) + _point(highest))
         parts.append(_SERIES_TAG + _varint(len(body)) + body)
-    request = alarm_pb2.NotifySamplesRequest.FromString(b"".join(parts))
-    request.watch_version = watch_version
-    return request
+    if watch_version:
+        if watch_version < 0:
+            raise ValueError(f"watch_version {watch_version}: the alarm service's versions are never negative")
+        parts.append(_WATCH_VERSION_TAG + _varint(watch_version))
+    return b"".join(parts)

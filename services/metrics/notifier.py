@@ -112,13 +112,15 @@ def _widen(extremes: Extremes, series_id: int, key: SeriesKey, low: float, high:
 class AlarmNotifier:
     """A Worker that calls AlarmService.NotifySamples for the series `notify` is handed.
 
-    `alarm_stub` returns the AlarmService stub (a long-lived channel with deadlines
-    and retries); `alarm_address` empty means no Alarm service is configured, and
-    the notifier does nothing.
+    `notify_samples` returns the call (over a long-lived channel with deadlines and
+    retries) taking a serialized NotifySamplesRequest; `alarm_address` empty means
+    no Alarm service is configured, and the notifier does nothing.
     """
 
-    def __init__(self, alarm_stub: Callable[[], Any], alarm_address: str, *, max_batches: int = MAX_QUEUED_BATCHES) -> None:
-        self._stub = alarm_stub
+    def __init__(
+        self, notify_samples: Callable[[], Callable[[bytes], Any]], alarm_address: str, *, max_batches: int = MAX_QUEUED_BATCHES
+    ) -> None:
+        self._notify_samples = notify_samples
         self._enabled = bool(alarm_address)
         self._max_batches = max_batches
         self._queue: deque[_Notification] = deque()
@@ -193,7 +195,7 @@ class AlarmNotifier:
         )
         try:
             with telemetry.attached(notification.trace_context):
-                response = self._stub().NotifySamples(request)
+                response = self._notify_samples()(request)
         except Exception as error:  # any failure: PutSamples already succeeded, alarms still evaluate periodically
             self._warn(error)
             return False

@@ -9,6 +9,7 @@ from autoscale import server as bootstrap
 from autoscale import wire
 from autoscale.config import Settings
 from autoscale.server import BuildContext, ServiceRegistration
+from autoscale.v1 import alarm_pb2
 from autoscale.workers import PeriodicWorker
 from services.metrics.notifier import AlarmNotifier
 from services.metrics.repository import MetricsRepository
@@ -26,7 +27,9 @@ def build(context: BuildContext) -> ServiceRegistration:
     """The metrics service's registration, with its workers: the alarm notifier, the retention pruner and the compactor."""
     context.database.migrate(MIGRATIONS_DIR, "metrics")
     repository = MetricsRepository(context.database, context.settings.project, recent_points=context.settings.metrics_head_points)
-    notifier = AlarmNotifier(lambda: context.peers.alarm, context.peers.address("alarm"))
+    notifier = AlarmNotifier(
+        lambda: context.peers.call_taking_bytes("alarm", "NotifySamples", alarm_pb2.NotifySamplesResponse), context.peers.address("alarm")
+    )
     retention = context.settings.metrics_retention
 
     def prune_old_points() -> None:

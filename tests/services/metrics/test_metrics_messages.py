@@ -34,6 +34,13 @@ def _built_field_by_field(series: list[tuple[SeriesKey, float, float]], watch_ve
         [(CPU, -2.0, 1e300), (DISK, 0.0, 0.0), (SeriesKey.of("m" * 300, {"k" * 200: "v" * 200}), -0.0, 5.0)],
     ],
 )
-def test_a_notify_samples_request_from_series_headers_equals_one_built_field_by_field(series):
-    built = messages.notify_samples_request(((messages.series_header(key), low, high) for key, low, high in series), watch_version=42)
-    assert built == _built_field_by_field(series, 42)
+@pytest.mark.parametrize("watch_version", [0, 42, 2**40])
+def test_a_notify_samples_request_from_series_headers_equals_one_built_field_by_field(series, watch_version):
+    headers = ((messages.series_header(key), low, high) for key, low, high in series)
+    built = alarm_pb2.NotifySamplesRequest.FromString(messages.notify_samples_request(headers, watch_version=watch_version))
+    assert built == _built_field_by_field(series, watch_version)
+
+
+def test_a_notify_samples_request_refuses_a_negative_watch_version():
+    with pytest.raises(ValueError, match="never negative"):
+        messages.notify_samples_request([], watch_version=-1)

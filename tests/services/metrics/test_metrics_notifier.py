@@ -35,7 +35,8 @@ class FakeAlarmStub:
         if not hold_first:
             self.release.set()
 
-    def NotifySamples(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
+    def NotifySamples(self, payload: bytes) -> Any:  # noqa: N802 - the gRPC method's name
+        request = alarm_pb2.NotifySamplesRequest.FromString(payload)  # sent as wire bytes, as gRPC would carry them
         self.holding.set()
         self.release.wait(5)
         self.calls.append(({SeriesKey.of(s.metric, s.dimensions) for s in request.series}, otel_context.get_value("request")))
@@ -60,7 +61,7 @@ def _notify(notifier: AlarmNotifier, batch: list[SeriesPoints], trace_context: A
 
 
 def _notifier(stub: FakeAlarmStub, address: str = "127.0.0.1:1", **kwargs: Any) -> AlarmNotifier:
-    return AlarmNotifier(lambda: stub, address, **kwargs)
+    return AlarmNotifier(lambda: stub.NotifySamples, address, **kwargs)
 
 
 def test_each_notification_is_sent_in_the_trace_context_of_its_request():
