@@ -19,7 +19,6 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 
 def _configure_sqlite(engine: Engine, begin: str) -> None:
@@ -61,8 +60,6 @@ class Database:
         self._is_sqlite = url.startswith("sqlite")
         # On SQLite, readers must not take the write lock, so they get their own pool.
         self._read_engine = create_engine(url, sqlite_begin="BEGIN") if self._is_sqlite else self.engine
-        self._writer = sessionmaker(self.engine, expire_on_commit=False)
-        self._reader = sessionmaker(self._read_engine, expire_on_commit=False)
         # NOTE: SQLite lets one writer in at a time; one that finds the lock taken sleeps in SQLite's busy
         # handler (1, 2, 5, 10 ms... before it looks again), which put milliseconds of idle time into
         # ingest and into each write of the sample → Adjust chain. The writers of this process queue
@@ -80,10 +77,14 @@ class Database:
         return "?" if self._is_sqlite else "%s"
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session whose work is committed on exit (rolled back on error)."""
-        with self._write_lock, self._writer() as session, session.begin():
-            yield session
+    def transaction(self) -> Iterator[sa.Connection]:
+        """A connection whose work is committed on exit (rolled back on error).
+
+        NOTE: a Core connection, not an ORM session: the services use Core tables only, and
+        a session's own bookkeeping cost a third of a small transaction (421 → 258 µs).
+        """
+        with self._write_lock, self.engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def driver_transaction(self) -> Iterator[Any]:
@@ -109,15 +110,12 @@ class Database:
                 connection.close()
 
     @contextmanager
-    def reader(self) -> Iterator[Session]:
-        """A session for reads only; nothing it does is committed."""
-        with self._reader() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+    def reader(self) -> Iterator[sa.Connection]:
+        """A connection for reads only; nothing it does is committed (closing it rolls back)."""
+        with self._read_engine.connect() as connection:
+            yield connection
 
-    def tuples(self, session: Session, statement: sa.Select) -> list[tuple]:  # type: ignore[type-arg]
+    def tuples(self, connection: sa.Connection, statement: sa.Select) -> list[tuple]:  # type: ignore[type-arg]
         """The rows of a SELECT as plain tuples, fetched through the driver's own cursor.
 
         NOTE: SQLAlchemy builds a Row object per row, which costs more than the query
@@ -126,7 +124,7 @@ class Database:
         compiled = statement.compile(dialect=self.engine.dialect, compile_kwargs={"render_postcompile": True})
         positions = compiled.positiontup
         parameters = [compiled.params[name] for name in positions] if positions is not None else compiled.params
-        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(str(compiled), parameters)
             return cursor.fetchall()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, NotFound
@@ -76,17 +76,17 @@ class AlarmRepository:
 
     def create_alarm(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
         """Store a new alarm and its creation entry; AlreadyExists if its id is taken."""
-        with self._database.transaction() as session:
-            if self._alarm_row(session, alarm.id) is not None:
+        with self._database.transaction() as connection:
+            if self._alarm_row(connection, alarm.id) is not None:
                 raise AlreadyExists(alarm_name(alarm.id))
-            session.execute(alarms.insert().values(project=self._project, **_alarm_values(alarm)))
-            session.execute(history.insert().values(project=self._project, **_entry_values(entry)))
+            connection.execute(alarms.insert().values(project=self._project, **_alarm_values(alarm)))
+            connection.execute(history.insert().values(project=self._project, **_entry_values(entry)))
         return alarm
 
     def get_alarm(self, alarm_id: str) -> Alarm:
         """One alarm; NotFound if there is none."""
-        with self._database.reader() as session:
-            row = self._alarm_row(session, alarm_id)
+        with self._database.reader() as connection:
+            row = self._alarm_row(connection, alarm_id)
         if row is None:
             raise NotFound(alarm_name(alarm_id))
         return _alarm(row)
@@ -99,8 +99,8 @@ class AlarmRepository:
         query = query.order_by(alarms.c.id)
         if limit is not None:
             query = query.limit(limit)
-        with self._database.reader() as session:
-            rows = session.execute(query).all()
+        with self._database.reader() as connection:
+            rows = connection.execute(query).all()
         return [_alarm(row) for row in rows]
 
     def update_alarm(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
@@ -108,24 +108,24 @@ class AlarmRepository:
         values = _alarm_values(alarm)
         for output_only in ("id", "create_time", "state", "state_reason", "state_time", "evaluate_time"):
             del values[output_only]
-        with self._database.transaction() as session:
-            result = session.execute(alarms.update().where(*self._alarm_key(alarm.id)).values(**values))
+        with self._database.transaction() as connection:
+            result = connection.execute(alarms.update().where(*self._alarm_key(alarm.id)).values(**values))
             if result.rowcount == 0:
                 raise NotFound(alarm_name(alarm.id))
-            session.execute(history.insert().values(project=self._project, **_entry_values(entry)))
-            row = self._alarm_row(session, alarm.id)
+            connection.execute(history.insert().values(project=self._project, **_entry_values(entry)))
+            row = self._alarm_row(connection, alarm.id)
         return _alarm(row)
 
     def delete_alarm(self, alarm_id: str) -> None:
         """Delete an alarm and its history; NotFound if there is none."""
-        with self._database.transaction() as session:
-            if self._alarm_row(session, alarm_id) is None:
+        with self._database.transaction() as connection:
+            if self._alarm_row(connection, alarm_id) is None:
                 raise NotFound(alarm_name(alarm_id))
-            session.execute(history.delete().where(history.c.project == self._project, history.c.alarm_id == alarm_id))
-            session.execute(
+            connection.execute(history.delete().where(history.c.project == self._project, history.c.alarm_id == alarm_id))
+            connection.execute(
                 pending_actions.delete().where(pending_actions.c.project == self._project, pending_actions.c.alarm_id == alarm_id)
             )
-            session.execute(alarms.delete().where(*self._alarm_key(alarm_id)))
+            connection.execute(alarms.delete().where(*self._alarm_key(alarm_id)))
 
     # State
 
@@ -146,12 +146,12 @@ class AlarmRepository:
         if not changes:
             return []
         ids = [change.alarm_id for change in changes]
-        with self._database.transaction() as session:
+        with self._database.transaction() as connection:
             # NOTE: one alarm (an evaluation on arrival, the reaction's path) by equality: an IN list is rendered
             # again at each execution, which costs a third of a one-alarm transition.
             chosen = alarms.c.id == ids[0] if len(ids) == 1 else alarms.c.id.in_(ids)
             query = sa.select(alarms).where(alarms.c.project == self._project, chosen).with_for_update()
-            rows = {row.id: row for row in session.execute(query)}
+            rows = {row.id: row for row in connection.execute(query)}
             answers: list[Transition | None] = []
             updates, entries = [], []
             for change in changes:
@@ -167,14 +167,14 @@ class AlarmRepository:
                 ))
                 alarm = _alarm(row, state=change.state, state_reason=change.reason, state_time=change.time, evaluate_time=change.time)
                 actions = self._store_pending(
-                    session, alarm, alarm.actions_for(change.state), previous, change.reason, change.reason_data, change.time, repeat=False
+                    connection, alarm, alarm.actions_for(change.state), previous, change.reason, change.reason_data, change.time,
+                    repeat=False,
                 )
                 answers.append(Transition(alarm, previous, actions))
             if updates:
                 # NOTE: through the driver, with tuples: a first sweep stores thousands of transitions, and
                 # SQLAlchemy's executemany builds and processes a parameter dict per row.
                 mark = self._database.placeholder
-                connection = session.connection()
                 connection.exec_driver_sql(
                     f"UPDATE {alarms.name} SET state = {mark}, state_reason = {mark}, state_time = {mark}, evaluate_time = {mark} "
                     f"WHERE project = {mark} AND id = {mark}",
@@ -188,38 +188,38 @@ class AlarmRepository:
 
     def add_repeated_actions(self, alarm: Alarm, reason: str, reason_data: dict[str, Any], time: float) -> list[PendingAction]:
         """Store the actions of the state the alarm stays in, to run again (repeat_actions); none when it is gone."""
-        with self._database.transaction() as session:
-            if self._alarm_row(session, alarm.id, lock=True) is None:
+        with self._database.transaction() as connection:
+            if self._alarm_row(connection, alarm.id, lock=True) is None:
                 return []
             return self._store_pending(
-                session, alarm, alarm.actions_for(alarm.state), alarm.state, reason, reason_data, time, repeat=True
+                connection, alarm, alarm.actions_for(alarm.state), alarm.state, reason, reason_data, time, repeat=True
             )
 
     def pending_actions(self) -> list[PendingAction]:
         """Every stored pending action, oldest first (run again on start)."""
         query = sa.select(pending_actions).where(pending_actions.c.project == self._project).order_by(pending_actions.c.id)
-        with self._database.reader() as session:
-            return [_pending(row) for row in session.execute(query)]
+        with self._database.reader() as connection:
+            return [_pending(row) for row in connection.execute(query)]
 
     def record_attempt(self, entry: HistoryEntry, pending_id: int | None, done: bool) -> bool:
         """Record an attempt of a pending action; forget the action when `done`, else count the attempt.
 
         False (nothing stored) when the alarm is gone: its actions end with it.
         """
-        with self._database.transaction() as session:
-            if self._alarm_row(session, entry.alarm_id, lock=True) is None:
+        with self._database.transaction() as connection:
+            if self._alarm_row(connection, entry.alarm_id, lock=True) is None:
                 return False
-            session.execute(history.insert().values(project=self._project, **_entry_values(entry)))
+            connection.execute(history.insert().values(project=self._project, **_entry_values(entry)))
             if pending_id is not None:
                 row = pending_actions.c.id == pending_id
                 if done:
-                    session.execute(pending_actions.delete().where(row))
+                    connection.execute(pending_actions.delete().where(row))
                 else:
-                    session.execute(pending_actions.update().where(row).values(attempts=entry.attempt))
+                    connection.execute(pending_actions.update().where(row).values(attempts=entry.attempt))
         return True
 
     def _store_pending(
-        self, session: Session, alarm: Alarm, targets: Sequence[str], previous: AlarmState, reason: str,
+        self, connection: Connection, alarm: Alarm, targets: Sequence[str], previous: AlarmState, reason: str,
         reason_data: dict[str, Any], time: float, *, repeat: bool,
     ) -> list[PendingAction]:
         stored = []
@@ -230,7 +230,7 @@ class AlarmRepository:
                 "attempts": 0,
             }
             # NOTE: the values as parameters, not in the statement: one statement, whose compiled form is cached.
-            pending_id = session.execute(pending_actions.insert(), values).inserted_primary_key[0]
+            pending_id = connection.execute(pending_actions.insert(), values).inserted_primary_key[0]
             stored.append(PendingAction(pending_id, alarm.id, target, previous, alarm.state, reason, reason_data, time, repeat))
         return stored
 
@@ -239,10 +239,10 @@ class AlarmRepository:
     def list_history(self, alarm_id: str, after: tuple[float, int] | None, limit: int) -> list[HistoryEntry]:
         """An alarm's history, newest first, entries after `after` (time, sequence), at most `limit`; NotFound for the alarm."""
         query = sa.select(history).where(history.c.project == self._project, history.c.alarm_id == alarm_id)
-        with self._database.reader() as session:
-            if self._alarm_row(session, alarm_id) is None:
+        with self._database.reader() as connection:
+            if self._alarm_row(connection, alarm_id) is None:
                 raise NotFound(alarm_name(alarm_id))
-            rows = session.execute(newest_first_page(query, history.c.time, history.c.id, after, limit)).all()
+            rows = connection.execute(newest_first_page(query, history.c.time, history.c.id, after, limit)).all()
         return [_entry(row) for row in rows]
 
     # Helpers
@@ -250,9 +250,9 @@ class AlarmRepository:
     def _alarm_key(self, alarm_id: str) -> tuple[Any, ...]:
         return alarms.c.project == self._project, alarms.c.id == alarm_id
 
-    def _alarm_row(self, session: Session, alarm_id: str, *, lock: bool = False) -> Any:
+    def _alarm_row(self, connection: Connection, alarm_id: str, *, lock: bool = False) -> Any:
         query = sa.select(alarms).where(*self._alarm_key(alarm_id))
-        return session.execute(query.with_for_update() if lock else query).first()
+        return connection.execute(query.with_for_update() if lock else query).first()
 
 
 def _alarm_values(alarm: Alarm) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound
@@ -68,10 +68,10 @@ class GroupRepository:
 
     def create_launch_config(self, config: LaunchConfig) -> LaunchConfig:
         """Store a new launch config; AlreadyExists if its id is taken."""
-        with self._database.transaction() as session:
-            if self._launch_config_row(session, config.id) is not None:
+        with self._database.transaction() as connection:
+            if self._launch_config_row(connection, config.id) is not None:
                 raise AlreadyExists(launch_config_name(config.id))
-            session.execute(
+            connection.execute(
                 launch_configs.insert().values(
                     project=self._project, id=config.id, kind=config.kind, spec=_spec_to_json(config), create_time=config.create_time
                 )
@@ -80,8 +80,8 @@ class GroupRepository:
 
     def get_launch_config(self, config_id: str) -> LaunchConfig:
         """One launch config; NotFound if there is none."""
-        with self._database.reader() as session:
-            row = self._launch_config_row(session, config_id)
+        with self._database.reader() as connection:
+            row = self._launch_config_row(connection, config_id)
         if row is None:
             raise NotFound(launch_config_name(config_id))
         return _launch_config(row)
@@ -91,16 +91,16 @@ class GroupRepository:
         query = sa.select(launch_configs).where(launch_configs.c.project == self._project)
         if after is not None:
             query = query.where(launch_configs.c.id > after)
-        with self._database.reader() as session:
-            rows = session.execute(query.order_by(launch_configs.c.id).limit(limit)).all()
+        with self._database.reader() as connection:
+            rows = connection.execute(query.order_by(launch_configs.c.id).limit(limit)).all()
         return [_launch_config(row) for row in rows]
 
     def delete_launch_config(self, config_id: str) -> None:
         """Delete a launch config; NotFound if none, FailedPrecondition naming the groups that use it."""
-        with self._database.transaction() as session:
-            if self._launch_config_row(session, config_id) is None:
+        with self._database.transaction() as connection:
+            if self._launch_config_row(connection, config_id) is None:
                 raise NotFound(launch_config_name(config_id))
-            users = session.scalars(
+            users = connection.scalars(
                 sa.select(groups.c.id)
                 .where(groups.c.project == self._project, groups.c.launch_config_id == config_id)
                 .order_by(groups.c.id)
@@ -110,25 +110,25 @@ class GroupRepository:
                     f"{launch_config_name(config_id)} is used by {', '.join(group_name(g) for g in users)}; "
                     "delete those groups or give them another launch config first"
                 )
-            session.execute(launch_configs.delete().where(launch_configs.c.project == self._project, launch_configs.c.id == config_id))
+            connection.execute(launch_configs.delete().where(launch_configs.c.project == self._project, launch_configs.c.id == config_id))
 
     # Groups
 
     def create_group(self, group: Group, activity: Activity | None) -> GroupStatus:
         """Store a new group and the activity of its first capacity; AlreadyExists, or NotFound for its launch config."""
-        with self._database.transaction() as session:
-            if self._group_row(session, group.id) is not None:
+        with self._database.transaction() as connection:
+            if self._group_row(connection, group.id) is not None:
                 raise AlreadyExists(group_name(group.id))
-            self._require_launch_config(session, group.launch_config_id)
-            session.execute(groups.insert().values(project=self._project, **_group_values(group)))
+            self._require_launch_config(connection, group.launch_config_id)
+            connection.execute(groups.insert().values(project=self._project, **_group_values(group)))
             if activity is not None:
-                self._record_activity(session, activity)
+                self._record_activity(connection, activity)
         return GroupStatus(group, current_capacity=0, scaling_in_progress=activity is not None and _in_progress(activity))
 
     def get_group(self, group_id: str) -> GroupStatus:
         """One group with its observed status; NotFound if there is none."""
-        with self._database.reader() as session:
-            row = session.execute(self._statuses.where(groups.c.id == group_id)).first()
+        with self._database.reader() as connection:
+            row = connection.execute(self._statuses.where(groups.c.id == group_id)).first()
         if row is None:
             raise NotFound(group_name(group_id))
         return _status(row)
@@ -138,14 +138,14 @@ class GroupRepository:
         query = self._statuses
         if after is not None:
             query = query.where(groups.c.id > after)
-        with self._database.reader() as session:
-            rows = session.execute(query.order_by(groups.c.id).limit(limit)).all()
+        with self._database.reader() as connection:
+            rows = connection.execute(query.order_by(groups.c.id).limit(limit)).all()
         return [_status(row) for row in rows]
 
     def group_ids(self) -> list[str]:
         """The ids of every group of the project."""
-        with self._database.reader() as session:
-            return list(session.scalars(sa.select(groups.c.id).where(groups.c.project == self._project).order_by(groups.c.id)))
+        with self._database.reader() as connection:
+            return list(connection.scalars(sa.select(groups.c.id).where(groups.c.project == self._project).order_by(groups.c.id)))
 
     def change_group(self, group_id: str, change: GroupChange) -> GroupStatus:
         """Apply `change` to the locked group and record its activity.
@@ -153,16 +153,16 @@ class GroupRepository:
         NotFound for the group or its new launch config; FailedPrecondition while the
         group is being deleted. Whatever `change` raises aborts the transaction.
         """
-        with self._database.transaction() as session:
-            group = self._lock_group(session, group_id)
+        with self._database.transaction() as connection:
+            group = self._lock_group(connection, group_id)
             changed, activity = change(group)
             if changed.launch_config_id != group.launch_config_id:
-                self._require_launch_config(session, changed.launch_config_id)
+                self._require_launch_config(connection, changed.launch_config_id)
             values = _group_values(changed)
-            session.execute(groups.update().where(*self._group_key(group_id)).values(**values))
+            connection.execute(groups.update().where(*self._group_key(group_id)).values(**values))
             if activity is not None:
-                self._record_activity(session, activity)
-            return self._locked_status(session, group_id)
+                self._record_activity(connection, activity)
+            return self._locked_status(connection, group_id)
 
     def adjust(self, group_id: str, request_id: str, decide: CapacityDecision, *, refuse_while_scaling: bool = False) -> AdjustOutcome:
         """Change the locked group's desired capacity as `decide` says and record the activity.
@@ -174,24 +174,24 @@ class GroupRepository:
         first answer given again.
         NotFound for the group; FailedPrecondition while it is being deleted.
         """
-        with self._database.transaction() as session:
-            group = self._lock_group(session, group_id, allow_deleting=True)
+        with self._database.transaction() as connection:
+            group = self._lock_group(connection, group_id, allow_deleting=True)
             if request_id:
-                answered = self._answered_request(session, group_id, request_id)
+                answered = self._answered_request(connection, group_id, request_id)
                 if answered is not None:
                     return answered
             _require_not_deleting(group)
             if refuse_while_scaling:
-                status = self._locked_status(session, group_id)
+                status = self._locked_status(connection, group_id)
                 if status.scaling_in_progress:
                     return AdjustOutcome(group.desired_capacity, group.desired_capacity, activity=None, group=status)
             activity = decide(group)
             if activity.to_capacity != group.desired_capacity:
-                session.execute(groups.update().where(*self._group_key(group_id)).values(desired_capacity=activity.to_capacity))
-            self._record_activity(session, activity)
+                connection.execute(groups.update().where(*self._group_key(group_id)).values(desired_capacity=activity.to_capacity))
+            self._record_activity(connection, activity)
             outcome = AdjustOutcome(previous_capacity=group.desired_capacity, desired_capacity=activity.to_capacity, activity=activity)
             if request_id:
-                session.execute(
+                connection.execute(
                     adjust_requests.insert().values(
                         project=self._project, group_id=group_id, request_id=request_id,
                         previous_capacity=outcome.previous_capacity, desired_capacity=outcome.desired_capacity,
@@ -199,26 +199,26 @@ class GroupRepository:
                         activity_status_message=activity.status_message,
                     )
                 )
-            return replace(outcome, group=self._locked_status(session, group_id))
+            return replace(outcome, group=self._locked_status(connection, group_id))
 
     def begin_delete(self, group_id: str, reason: str) -> list[Instance]:
         """Mark the group as being deleted and all its instances TERMINATING; returns them. NotFound if none."""
-        with self._database.transaction() as session:
-            self._lock_group(session, group_id, allow_deleting=True)
-            session.execute(groups.update().where(*self._group_key(group_id)).values(deleting=True))
-            session.execute(
+        with self._database.transaction() as connection:
+            self._lock_group(connection, group_id, allow_deleting=True)
+            connection.execute(groups.update().where(*self._group_key(group_id)).values(deleting=True))
+            connection.execute(
                 instances.update()
                 .where(instances.c.project == self._project, instances.c.group_id == group_id)
                 .values(state=InstanceState.TERMINATING.value, state_reason=reason)
             )
-            return self._instances(session, group_id)
+            return self._instances(connection, group_id)
 
     def delete_group(self, group_id: str) -> None:
         """Delete the group with its instances, activities and remembered requests."""
-        with self._database.transaction() as session:
+        with self._database.transaction() as connection:
             for table in (adjust_requests, activities, instances):
-                session.execute(table.delete().where(table.c.project == self._project, table.c.group_id == group_id))
-            session.execute(groups.delete().where(*self._group_key(group_id)))
+                connection.execute(table.delete().where(table.c.project == self._project, table.c.group_id == group_id))
+            connection.execute(groups.delete().where(*self._group_key(group_id)))
 
     # Activities
 
@@ -226,14 +226,14 @@ class GroupRepository:
         """The group's activities newest first, those after the (start_time, id) `after`; NotFound for the group."""
         query = sa.select(activities).where(activities.c.project == self._project, activities.c.group_id == group_id)
         query = newest_first_page(query, activities.c.start_time, activities.c.id, after, limit)
-        with self._database.reader() as session:
-            self._require_group(session, group_id)
-            return [_activity(row) for row in session.execute(query).all()]
+        with self._database.reader() as connection:
+            self._require_group(connection, group_id)
+            return [_activity(row) for row in connection.execute(query).all()]
 
     def get_activity(self, group_id: str, activity_id: str) -> Activity:
         """One activity; NotFound if there is none."""
-        with self._database.reader() as session:
-            row = session.execute(
+        with self._database.reader() as connection:
+            row = connection.execute(
                 sa.select(activities).where(
                     activities.c.project == self._project, activities.c.group_id == group_id, activities.c.id == activity_id
                 )
@@ -244,26 +244,26 @@ class GroupRepository:
 
     def finish_activity(self, activity: Activity) -> bool:
         """End an activity as `activity` says, if it is still IN_PROGRESS; whether it was."""
-        with self._database.transaction() as session:
-            return self._store_activity_end(session, activity)
+        with self._database.transaction() as connection:
+            return self._store_activity_end(connection, activity)
 
     # Instances
 
     def list_instances(self, group_id: str, after: Sequence[Any] | None, limit: int) -> list[Instance]:
         """The group's instances oldest first, those after the (create_time, id) `after`; NotFound for the group."""
-        with self._database.reader() as session:
-            self._require_group(session, group_id)
-            return self._instances(session, group_id, after, limit)
+        with self._database.reader() as connection:
+            self._require_group(connection, group_id)
+            return self._instances(connection, group_id, after, limit)
 
     def snapshot(self, group_id: str) -> ReconcileSnapshot | None:
         """The group, its launch config, instances and IN_PROGRESS activity; None if the group is gone."""
-        with self._database.reader() as session:
-            row = self._group_row(session, group_id)
+        with self._database.reader() as connection:
+            row = self._group_row(connection, group_id)
             if row is None:
                 return None
             group = _group(row)
-            config_row = self._launch_config_row(session, group.launch_config_id)
-            activity_row = session.execute(
+            config_row = self._launch_config_row(connection, group.launch_config_id)
+            activity_row = connection.execute(
                 sa.select(activities)
                 .where(
                     activities.c.project == self._project,
@@ -275,14 +275,14 @@ class GroupRepository:
             return ReconcileSnapshot(
                 group=group,
                 launch_config=_launch_config(config_row),
-                instances=self._instances(session, group_id),
+                instances=self._instances(connection, group_id),
                 activity_in_progress=_activity(activity_row) if activity_row is not None else None,
             )
 
     def add_instance(self, instance: Instance) -> None:
         """Track a new instance (before it is launched, so that no server is ever untracked)."""
-        with self._database.transaction() as session:
-            session.execute(
+        with self._database.transaction() as connection:
+            connection.execute(
                 instances.insert().values(
                     project=self._project, group_id=instance.group_id, id=instance.id, kind=instance.kind,
                     launch_config_id=instance.launch_config_id, server_id=instance.server_id, state=instance.state.value,
@@ -292,9 +292,9 @@ class GroupRepository:
 
     def update_instances(self, changed: Iterable[Instance]) -> None:
         """Store the server id, state and reason of each instance."""
-        with self._database.transaction() as session:
+        with self._database.transaction() as connection:
             for instance in changed:
-                session.execute(
+                connection.execute(
                     instances.update()
                     .where(*self._instance_key(instance))
                     .values(server_id=instance.server_id, state=instance.state.value, state_reason=instance.state_reason)
@@ -302,8 +302,8 @@ class GroupRepository:
 
     def remove_instance(self, instance: Instance) -> None:
         """Forget an instance whose server is gone."""
-        with self._database.transaction() as session:
-            session.execute(instances.delete().where(*self._instance_key(instance)))
+        with self._database.transaction() as connection:
+            connection.execute(instances.delete().where(*self._instance_key(instance)))
 
     # Helpers
 
@@ -313,29 +313,29 @@ class GroupRepository:
     def _instance_key(self, instance: Instance) -> tuple[sa.ColumnElement[bool], ...]:
         return instances.c.project == self._project, instances.c.group_id == instance.group_id, instances.c.id == instance.id
 
-    def _group_row(self, session: Session, group_id: str) -> sa.Row[Any] | None:
-        return session.execute(sa.select(groups).where(*self._group_key(group_id))).first()
+    def _group_row(self, connection: Connection, group_id: str) -> sa.Row[Any] | None:
+        return connection.execute(sa.select(groups).where(*self._group_key(group_id))).first()
 
-    def _launch_config_row(self, session: Session, config_id: str) -> sa.Row[Any] | None:
-        return session.execute(
+    def _launch_config_row(self, connection: Connection, config_id: str) -> sa.Row[Any] | None:
+        return connection.execute(
             sa.select(launch_configs).where(launch_configs.c.project == self._project, launch_configs.c.id == config_id)
         ).first()
 
-    def _require_group(self, session: Session, group_id: str) -> None:
-        if self._group_row(session, group_id) is None:
+    def _require_group(self, connection: Connection, group_id: str) -> None:
+        if self._group_row(connection, group_id) is None:
             raise NotFound(group_name(group_id))
 
-    def _require_launch_config(self, session: Session, config_id: str) -> None:
-        if self._launch_config_row(session, config_id) is None:
+    def _require_launch_config(self, connection: Connection, config_id: str) -> None:
+        if self._launch_config_row(connection, config_id) is None:
             name = launch_config_name(config_id)
             raise NotFound(name, f"group.launch_config: {name} not found")
 
-    def _locked_status(self, session: Session, group_id: str) -> GroupStatus:
+    def _locked_status(self, connection: Connection, group_id: str) -> GroupStatus:
         """The status of a group this transaction holds locked (it exists)."""
-        return _status(session.execute(self._statuses.where(groups.c.id == group_id)).one())
+        return _status(connection.execute(self._statuses.where(groups.c.id == group_id)).one())
 
-    def _lock_group(self, session: Session, group_id: str, *, allow_deleting: bool = False) -> Group:
-        row = session.execute(sa.select(groups).where(*self._group_key(group_id)).with_for_update()).first()
+    def _lock_group(self, connection: Connection, group_id: str, *, allow_deleting: bool = False) -> Group:
+        row = connection.execute(sa.select(groups).where(*self._group_key(group_id)).with_for_update()).first()
         if row is None:
             raise NotFound(group_name(group_id))
         group = _group(row)
@@ -343,10 +343,10 @@ class GroupRepository:
             _require_not_deleting(group)
         return group
 
-    def _record_activity(self, session: Session, activity: Activity) -> None:
+    def _record_activity(self, connection: Connection, activity: Activity) -> None:
         """Insert an activity; a new IN_PROGRESS one cancels the one it supersedes."""
         if _in_progress(activity):
-            superseded = session.execute(
+            superseded = connection.execute(
                 sa.select(activities).where(
                     activities.c.project == self._project,
                     activities.c.group_id == activity.group_id,
@@ -355,8 +355,8 @@ class GroupRepository:
             ).all()
             for row in superseded:
                 cancelled = capacity.supersede(_activity(row), activity_name(activity.group_id, activity.id), activity.start_time)
-                self._store_activity_end(session, cancelled)
-        session.execute(
+                self._store_activity_end(connection, cancelled)
+        connection.execute(
             activities.insert().values(
                 project=self._project, group_id=activity.group_id, id=activity.id, cause=activity.cause,
                 from_capacity=activity.from_capacity, to_capacity=activity.to_capacity, start_time=activity.start_time,
@@ -364,9 +364,9 @@ class GroupRepository:
             )
         )
 
-    def _store_activity_end(self, session: Session, activity: Activity) -> bool:
+    def _store_activity_end(self, connection: Connection, activity: Activity) -> bool:
         """Store how an IN_PROGRESS activity ended; whether it was still in progress."""
-        result = session.execute(
+        result = connection.execute(
             activities.update()
             .where(
                 activities.c.project == self._project,
@@ -378,8 +378,8 @@ class GroupRepository:
         )
         return result.rowcount > 0
 
-    def _answered_request(self, session: Session, group_id: str, request_id: str) -> AdjustOutcome | None:
-        row = session.execute(
+    def _answered_request(self, connection: Connection, group_id: str, request_id: str) -> AdjustOutcome | None:
+        row = connection.execute(
             sa.select(
                 activities,
                 adjust_requests.c.previous_capacity,
@@ -410,12 +410,14 @@ class GroupRepository:
         )
         return AdjustOutcome(previous_capacity=row.previous_capacity, desired_capacity=row.desired_capacity, activity=activity)
 
-    def _instances(self, session: Session, group_id: str, after: Sequence[Any] | None = None, limit: int | None = None) -> list[Instance]:
+    def _instances(
+        self, connection: Connection, group_id: str, after: Sequence[Any] | None = None, limit: int | None = None
+    ) -> list[Instance]:
         query = sa.select(instances).where(instances.c.project == self._project, instances.c.group_id == group_id)
         if after is not None:
             query = query.where(sa.tuple_(instances.c.create_time, instances.c.id) > sa.tuple_(*after))
         query = query.order_by(instances.c.create_time, instances.c.id).limit(limit)
-        return [_instance(row) for row in session.execute(query).all()]
+        return [_instance(row) for row in connection.execute(query).all()]
 
 
 def _require_not_deleting(group: Group) -> None:

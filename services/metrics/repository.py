@@ -25,8 +25,8 @@ from itertools import chain, islice
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from autoscale.database import Database
 from autoscale.locks import SharedLock
@@ -92,13 +92,13 @@ class MetricsRepository:
         """Load the catalogue of series, and rebuild the head from the log entries a previous run left (not compacted)."""
         entries = sa.select(ingest_log.c.id, ingest_log.c.payload).where(ingest_log.c.project == self._project).order_by(ingest_log.c.id)
         known = sa.select(series.c.id, series.c.metric, series.c.dimensions_key).where(series.c.project == self._project)
-        with self._database.reader() as session:
+        with self._database.reader() as connection:
             self._catalogue.add(
                 (series_id, SeriesKey(metric, dimensions_from_key(dimensions_key)))
-                for series_id, metric, dimensions_key in self._database.tuples(session, known)
+                for series_id, metric, dimensions_key in self._database.tuples(connection, known)
             )
-            newest = session.scalar(sa.select(sa.func.max(chunks.c.last_time)))
-            for entry_id, payload in self._database.tuples(session, entries):
+            newest = connection.scalar(sa.select(sa.func.max(chunks.c.last_time)))
+            for entry_id, payload in self._database.tuples(connection, entries):
                 self._head.add(entry_id, unpack_log_entry(bytes(payload)))
         if newest is not None:
             self._head.stored_before(newest)
@@ -120,9 +120,9 @@ class MetricsRepository:
                 with self._database.driver_transaction() as cursor:
                     entry_id = self._append_to_log(cursor, self._log_entry(series_ids, counts, batch))
             else:
-                with self._database.transaction() as session:
-                    series_ids, created = self._series_ids(session, batch, cached)
-                    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                with self._database.transaction() as connection:
+                    series_ids, created = self._series_ids(connection, batch, cached)
+                    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
                     entry_id = self._append_to_log(cursor, self._log_entry(series_ids, counts, batch))
             columns = [(series_id, times, values) for series_id, (_, times, values) in zip(series_ids, batch, strict=True)]
             if created:
@@ -147,7 +147,7 @@ class MetricsRepository:
         return int(cursor.fetchone()[0])
 
     def _series_ids(
-        self, session: Session, batch: Sequence[SeriesPoints], cached: Sequence[int | None]
+        self, connection: Connection, batch: Sequence[SeriesPoints], cached: Sequence[int | None]
     ) -> tuple[list[int], dict[SeriesKey, int]]:
         """The id of each series of the batch, in order, given those `cached`; and the ids of the others (created, or
         stored before a restart).
@@ -158,7 +158,7 @@ class MetricsRepository:
         ids = {key: series_id for series_id, (key, _, _) in zip(cached, batch, strict=True) if series_id is not None}
         missing = sorted({key for key, _, _ in batch if key not in ids}, key=lambda k: (k.metric, k.dimensions_key))
         # Another writer may create the same series at the same time: the unique key decides, and both read its id.
-        session.execute(
+        connection.execute(
             self._insert_ignoring_duplicates(series, ["project", "metric", "dimensions_key"]),
             [{"project": self._project, "metric": key.metric, "dimensions_key": key.dimensions_key} for key in missing],
         )
@@ -171,11 +171,11 @@ class MetricsRepository:
                 query = sa.select(series.c.id, series.c.dimensions_key).where(
                     series.c.project == self._project, series.c.metric == metric, series.c.dimensions_key.in_(chunk)
                 )
-                found.update(((metric, row.dimensions_key), row.id) for row in session.execute(query))
+                found.update(((metric, row.dimensions_key), row.id) for row in connection.execute(query))
         created = {key: found[(key.metric, key.dimensions_key)] for key in missing}
         pairs = [{"series_id": id_, "key": name, "value": value} for key, id_ in created.items() for name, value in key.dimensions]
         if pairs:
-            session.execute(self._insert_ignoring_duplicates(series_dimensions, ["series_id", "key"]), pairs)
+            connection.execute(self._insert_ignoring_duplicates(series_dimensions, ["series_id", "key"]), pairs)
         ids.update(created)
         return [ids[key] for key, _, _ in batch], created
 
@@ -203,15 +203,15 @@ class MetricsRepository:
             return self._head.flush(_chunk_rows, self._commit_chunks)
 
     def _commit_chunks(self, rows: list[ChunkValues], entries: list[int]) -> None:
-        with self._database.transaction() as session:
+        with self._database.transaction() as connection:
             if rows:
                 # NOTE: through the driver, with tuples: SQLAlchemy's executemany builds a parameter dict per row,
                 # which doubles the time the transaction (and, on SQLite, the write lock) is held.
                 marks = ", ".join([self._database.placeholder] * len(CHUNK_COLUMNS))
                 statement = f"INSERT INTO metrics_chunks ({', '.join(CHUNK_COLUMNS)}) VALUES ({marks})"
-                session.connection().exec_driver_sql(statement, rows)  # type: ignore[arg-type]
+                connection.exec_driver_sql(statement, rows)  # type: ignore[arg-type]
             for part in _parts(entries, SERIES_PER_QUERY):
-                session.execute(ingest_log.delete().where(ingest_log.c.id.in_(part)))
+                connection.execute(ingest_log.delete().where(ingest_log.c.id.in_(part)))
 
     # Reads
 
@@ -271,8 +271,7 @@ class MetricsRepository:
         """The chunks of `series_ids` that overlap the window; and the points of those it does not count whole, by chunk id."""
         rows: list[ChunkRow] = []
         payloads: dict[int, bytes] = {}
-        with self._database.reader() as session:
-            connection = session.connection()
+        with self._database.reader() as connection:
             for part in _parts(series_ids, SERIES_PER_QUERY):
                 # NOTE: plain SQL: compiling the statement costs more than running it, once per few hundred series.
                 bound = self._database.placeholder
@@ -285,7 +284,7 @@ class MetricsRepository:
             cut = [row[0] for row in rows if not window.covers(row[2], row[3])]
             for part in _parts(cut, SERIES_PER_QUERY):
                 query = sa.select(chunks.c.id, chunks.c.payload).where(chunks.c.id.in_(part))
-                payloads.update((chunk_id, bytes(payload)) for chunk_id, payload in self._database.tuples(session, query))
+                payloads.update((chunk_id, bytes(payload)) for chunk_id, payload in self._database.tuples(connection, query))
         return rows, payloads
 
     def list_series(self, metric: str | None, after: tuple[str, str] | None, limit: int) -> list[SeriesDescriptor]:
@@ -299,8 +298,8 @@ class MetricsRepository:
             after_metric, after_key = after
             query = query.where(sa.or_(metric_column > after_metric, sa.and_(series.c.metric == after_metric, key_column > after_key)))
         query = query.order_by(metric_column, key_column).limit(limit)
-        with self._database.reader() as session:
-            rows = self._database.tuples(session, query)
+        with self._database.reader() as connection:
+            rows = self._database.tuples(connection, query)
         held, _ = self._head.read([row[0] for row in rows], lambda: None)
         descriptors = []
         for series_id, metric_name, dimensions_key, last_chunk in rows:
@@ -329,11 +328,11 @@ class MetricsRepository:
         self._head.stored_before(older_than)
         deleted = 0
         while True:
-            with self._database.transaction() as session:
+            with self._database.transaction() as connection:
                 query = sa.select(chunks.c.id, chunks.c.count).where(chunks.c.last_time < older_than).limit(PRUNE_CHUNK)
-                old = self._database.tuples(session, query)
+                old = self._database.tuples(connection, query)
                 if old:
-                    session.execute(chunks.delete().where(chunks.c.id.in_([chunk_id for chunk_id, _ in old])))
+                    connection.execute(chunks.delete().where(chunks.c.id.in_([chunk_id for chunk_id, _ in old])))
                     deleted += sum(count for _, count in old)
             if len(old) < PRUNE_CHUNK:
                 break
@@ -347,13 +346,13 @@ class MetricsRepository:
             chunks.c.last_time >= older_than, chunks.c.last_time < older_than + CHUNK_SECONDS, chunks.c.first_time < older_than
         )
         dropped = 0
-        with self._database.transaction() as session:
-            for chunk_id, payload in self._database.tuples(session, straddling):
+        with self._database.transaction() as connection:
+            for chunk_id, payload in self._database.tuples(connection, straddling):
                 times, values = unpack_chunk(bytes(payload))
                 kept = [(time, value) for time, value in zip(times, values, strict=True) if time >= older_than]
                 dropped += len(times) - len(kept)
                 (chunk,) = chunks_of([time for time, _ in kept], [value for _, value in kept])
-                session.execute(chunks.update().where(chunks.c.id == chunk_id).values(_chunk_columns(chunk)))
+                connection.execute(chunks.update().where(chunks.c.id == chunk_id).values(_chunk_columns(chunk)))
         return dropped
 
     def _delete_series_without_points(self) -> None:
@@ -361,10 +360,10 @@ class MetricsRepository:
         without_chunks = sa.select(series.c.id).where(~sa.exists().where(chunks.c.series_id == series.c.id))
         with self._series_guard.exclusive():
             held = self._head.series_ids()
-            with self._database.transaction() as session:
-                doomed = [series_id for (series_id,) in self._database.tuples(session, without_chunks) if series_id not in held]
+            with self._database.transaction() as connection:
+                doomed = [series_id for (series_id,) in self._database.tuples(connection, without_chunks) if series_id not in held]
                 for part in _parts(doomed, SERIES_PER_QUERY):
-                    session.execute(series.delete().where(series.c.id.in_(part)))
+                    connection.execute(series.delete().where(series.c.id.in_(part)))
             if doomed:
                 self._catalogue.remove(doomed)
                 self._forget_ids()

@@ -48,9 +48,11 @@ class PolicyExecutor:
 
     def execute(self, policy_id: str, cause: str, request_id: str) -> policy_pb2.ExecutePolicyResponse:
         """Signal a policy; NotFound for the policy, FailedPrecondition when its group is gone, PeerError when unreachable."""
-        policy = self._repository.get_policy(policy_id)
-        with self._locks.hold(policy.group_id):
-            answered, state = self._repository.answered_and_cooldown(policy_id, request_id, policy.group_id)
+        policy, answered, state = self._repository.execution_start(policy_id, request_id)
+        with self._locks.hold(policy.group_id) as waited:
+            if waited:
+                # Another execution of the group ran while this one waited: read what it left.
+                answered, state = self._repository.answered_and_cooldown(policy_id, request_id, policy.group_id)
             if answered is not None:
                 return policy_pb2.ExecutePolicyResponse.FromString(answered)
             record = Execution(policy_id, self._clock(), cause, request_id, adjusted=False, reason="")

@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, NotFound
@@ -43,16 +43,16 @@ class PolicyRepository:
 
     def create_policy(self, policy: Policy) -> Policy:
         """Store a new policy; AlreadyExists if its id is taken."""
-        with self._database.transaction() as session:
-            if self._policy_row(session, policy.id) is not None:
+        with self._database.transaction() as connection:
+            if self._policy_row(connection, policy.id) is not None:
                 raise AlreadyExists(policy_name(policy.id))
-            session.execute(policies.insert().values(project=self._project, **_policy_values(policy)))
+            connection.execute(policies.insert().values(project=self._project, **_policy_values(policy)))
         return policy
 
     def get_policy(self, policy_id: str) -> Policy:
         """One policy; NotFound if there is none."""
-        with self._database.reader() as session:
-            row = self._policy_row(session, policy_id)
+        with self._database.reader() as connection:
+            row = self._policy_row(connection, policy_id)
         if row is None:
             raise NotFound(policy_name(policy_id))
         return _policy(row)
@@ -62,27 +62,27 @@ class PolicyRepository:
         query = sa.select(policies).where(policies.c.project == self._project)
         if after is not None:
             query = query.where(policies.c.id > after)
-        with self._database.reader() as session:
-            rows = session.execute(query.order_by(policies.c.id).limit(limit)).all()
+        with self._database.reader() as connection:
+            rows = connection.execute(query.order_by(policies.c.id).limit(limit)).all()
         return [_policy(row) for row in rows]
 
     def update_policy(self, policy: Policy) -> Policy:
         """Store the new fields of an existing policy; NotFound if there is none."""
         values = _policy_values(policy)
         del values["id"], values["create_time"]
-        with self._database.transaction() as session:
-            result = session.execute(policies.update().where(*self._policy_key(policy.id)).values(**values))
+        with self._database.transaction() as connection:
+            result = connection.execute(policies.update().where(*self._policy_key(policy.id)).values(**values))
             if result.rowcount == 0:
                 raise NotFound(policy_name(policy.id))
         return policy
 
     def delete_policy(self, policy_id: str) -> None:
         """Delete a policy and its executions; NotFound if there is none."""
-        with self._database.transaction() as session:
-            if self._policy_row(session, policy_id, lock=True) is None:
+        with self._database.transaction() as connection:
+            if self._policy_row(connection, policy_id, lock=True) is None:
                 raise NotFound(policy_name(policy_id))
-            session.execute(executions.delete().where(executions.c.project == self._project, executions.c.policy_id == policy_id))
-            session.execute(policies.delete().where(*self._policy_key(policy_id)))
+            connection.execute(executions.delete().where(executions.c.project == self._project, executions.c.policy_id == policy_id))
+            connection.execute(policies.delete().where(*self._policy_key(policy_id)))
 
     # Executions
 
@@ -92,35 +92,51 @@ class PolicyRepository:
         The state is stored only if it is still `cooldown.before`; returns whether it
         was. An execution of a policy deleted meanwhile is dropped with it.
         """
-        with self._database.transaction() as session:
-            saved = cooldown is not None and self._save_cooldown(session, cooldown)
-            if self._policy_row(session, execution.policy_id, lock=True) is not None:
-                session.execute(executions.insert().values(project=self._project, **_execution_values(execution)))
+        with self._database.transaction() as connection:
+            saved = cooldown is not None and self._save_cooldown(connection, cooldown)
+            if self._policy_row(connection, execution.policy_id, lock=True) is not None:
+                connection.execute(executions.insert().values(project=self._project, **_execution_values(execution)))
             return saved
 
     def list_executions(self, policy_id: str, after: tuple[float, int] | None, limit: int) -> list[Execution]:
         """A policy's executions, newest first, those after `after` (time, sequence), at most `limit`; NotFound for the policy."""
         query = sa.select(executions).where(executions.c.project == self._project, executions.c.policy_id == policy_id)
-        with self._database.reader() as session:
-            if self._policy_row(session, policy_id) is None:
+        with self._database.reader() as connection:
+            if self._policy_row(connection, policy_id) is None:
                 raise NotFound(policy_name(policy_id))
-            rows = session.execute(newest_first_page(query, executions.c.time, executions.c.id, after, limit)).all()
+            rows = connection.execute(newest_first_page(query, executions.c.time, executions.c.id, after, limit)).all()
         return [_execution(row) for row in rows]
+
+    def execution_start(self, policy_id: str, request_id: str) -> tuple[Policy, bytes | None, GroupCooldown]:
+        """An execution's first read, in one: the policy, `answered_and_cooldown` of it and its group. NotFound for the policy."""
+        query = (
+            sa.select(policies, *_COOLDOWN_COLUMNS)
+            .select_from(policies.outerjoin(group_cooldowns, sa.and_(
+                group_cooldowns.c.project == policies.c.project, group_cooldowns.c.group_id == policies.c.group_id
+            )))
+            .where(*self._policy_key(policy_id))
+        )
+        with self._database.reader() as connection:
+            row = connection.execute(query).first()
+            if row is None:
+                raise NotFound(policy_name(policy_id))
+            answered = self._answered(connection, policy_id, request_id) if request_id else None
+        return _policy(row), answered, _cooldown(row.group_id, row if row.version is not None else None)
 
     def answered_and_cooldown(self, policy_id: str, request_id: str, group_id: str) -> tuple[bytes | None, GroupCooldown]:
         """An execution's first read, in one: the response this policy first answered to `request_id` (None without
         one, or when failed executions answered none), and the group's cooldown state (an empty one, version 0, if
         none is stored)."""
-        with self._database.reader() as session:
-            answered = self._answered(session, policy_id, request_id) if request_id else None
-            return answered, self._group_cooldown(session, group_id)
+        with self._database.reader() as connection:
+            answered = self._answered(connection, policy_id, request_id) if request_id else None
+            return answered, self._group_cooldown(connection, group_id)
 
     # Group cooldowns
 
     def change_cooldown(self, change: CooldownChange) -> GroupCooldown | None:
         """Store the group's new cooldown state if it is still `change.before`: the state stored, or None if it was not."""
-        with self._database.transaction() as session:
-            if not self._save_cooldown(session, change):
+        with self._database.transaction() as connection:
+            if not self._save_cooldown(connection, change):
                 return None
         return replace(change.after, version=change.before.version + 1)
 
@@ -132,11 +148,11 @@ class PolicyRepository:
     def _cooldown_key(self, group_id: str) -> tuple[Any, ...]:
         return group_cooldowns.c.project == self._project, group_cooldowns.c.group_id == group_id
 
-    def _policy_row(self, session: Session, policy_id: str, *, lock: bool = False) -> Any:
+    def _policy_row(self, connection: Connection, policy_id: str, *, lock: bool = False) -> Any:
         query = sa.select(policies).where(*self._policy_key(policy_id))
-        return session.execute(query.with_for_update() if lock else query).first()
+        return connection.execute(query.with_for_update() if lock else query).first()
 
-    def _answered(self, session: Session, policy_id: str, request_id: str) -> bytes | None:
+    def _answered(self, connection: Connection, policy_id: str, request_id: str) -> bytes | None:
         query = (
             sa.select(executions.c.response)
             .where(
@@ -148,18 +164,12 @@ class PolicyRepository:
             .order_by(executions.c.id)
             .limit(1)
         )
-        return session.scalar(query)
+        return connection.scalar(query)
 
-    def _group_cooldown(self, session: Session, group_id: str) -> GroupCooldown:
-        row = session.execute(sa.select(group_cooldowns).where(*self._cooldown_key(group_id))).first()
-        if row is None:
-            return GroupCooldown(group_id)
-        return GroupCooldown(
-            group_id=group_id, cooldown_end=row.cooldown_end, pending_activity=row.pending_activity,
-            pending_cooldown=row.pending_cooldown, adjusting_since=row.adjusting_since, version=row.version,
-        )
+    def _group_cooldown(self, connection: Connection, group_id: str) -> GroupCooldown:
+        return _cooldown(group_id, connection.execute(sa.select(group_cooldowns).where(*self._cooldown_key(group_id))).first())
 
-    def _save_cooldown(self, session: Session, change: CooldownChange) -> bool:
+    def _save_cooldown(self, connection: Connection, change: CooldownChange) -> bool:
         before, after = change.before, change.after
         values = {
             "cooldown_end": after.cooldown_end,
@@ -171,15 +181,32 @@ class PolicyRepository:
         if before.version == 0:
             # Nothing was stored: the first to insert wins, as the first to update would.
             try:
-                with session.begin_nested():
-                    session.execute(group_cooldowns.insert(), {"project": self._project, "group_id": before.group_id, **values})
+                with connection.begin_nested():
+                    connection.execute(group_cooldowns.insert(), {"project": self._project, "group_id": before.group_id, **values})
             except IntegrityError:
                 return False
             return True
         current = group_cooldowns.c.version == before.version
         # NOTE: the values as parameters, not in the statement: its compiled form is cached (a claim is on the reaction's path).
-        result = session.execute(group_cooldowns.update().where(*self._cooldown_key(before.group_id), current), values)
+        result = connection.execute(group_cooldowns.update().where(*self._cooldown_key(before.group_id), current), values)
         return result.rowcount == 1
+
+
+_COOLDOWN_COLUMNS = (
+    group_cooldowns.c.cooldown_end, group_cooldowns.c.pending_activity, group_cooldowns.c.pending_cooldown,
+    group_cooldowns.c.adjusting_since, group_cooldowns.c.version,
+)
+"""A group's cooldown state as read beside its policy (the names do not clash with the policy's columns)."""
+
+
+def _cooldown(group_id: str, row: Any) -> GroupCooldown:
+    """The group's cooldown state from a row with _COOLDOWN_COLUMNS; an empty one (version 0) for no row."""
+    if row is None:
+        return GroupCooldown(group_id)
+    return GroupCooldown(
+        group_id=group_id, cooldown_end=row.cooldown_end, pending_activity=row.pending_activity,
+        pending_cooldown=row.pending_cooldown, adjusting_since=row.adjusting_since, version=row.version,
+    )
 
 
 def _policy_values(policy: Policy) -> dict[str, Any]:

@@ -134,3 +134,17 @@ def test_group_cooldown_changes_by_compare_and_set(repository):
 def test_group_cooldowns_belong_to_a_project(database, repository):
     repository.change_cooldown(CooldownChange(GroupCooldown("web"), GroupCooldown("web", cooldown_end=9.0)))
     assert PolicyRepository(database, "other").answered_and_cooldown("up", "", "web")[1] == GroupCooldown("web")
+
+
+def test_an_executions_first_read_gives_the_policy_its_answer_and_its_groups_cooldown_at_once(database, repository):
+    assert repository.execution_start("up", "") == (POLICY, None, GroupCooldown("web"))
+    repository.record(_execution(2.0, request_id="r1", response=b"first"))
+    state = GroupCooldown("web", cooldown_end=9.0, pending_activity="groups/web/activities/a", pending_cooldown=30.0)
+    repository.change_cooldown(CooldownChange(GroupCooldown("web"), state))
+    assert repository.execution_start("up", "r1") == (POLICY, b"first", replace(state, version=1))
+    # Another project's group of the same name keeps its own state; a missing policy is NotFound.
+    other = PolicyRepository(database, "other")
+    other.create_policy(POLICY)
+    assert other.execution_start("up", "r1") == (POLICY, None, GroupCooldown("web"))
+    with pytest.raises(NotFound):
+        repository.execution_start("nope", "")
