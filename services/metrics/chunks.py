@@ -15,11 +15,12 @@ import math
 import struct
 import sys
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 
-from services.metrics.domain import Summary
+from autoscale import wire
+from services.metrics.domain import SeriesPoints, Summary
 
 _BIG_ENDIAN = sys.byteorder == "big"
 _LOG_HEADER = struct.Struct("<BI")
@@ -55,6 +56,38 @@ def pack_log_entry(series_ids: Sequence[int], counts: Sequence[int], times: Sequ
         _packed(array("I", counts)),
         _packed(array("d", times)),
         _packed(array("d", values)),
+    ))
+
+
+def _native_columns() -> Callable[[list[SeriesPoints]], tuple[bytes, bytes]] | None:
+    # The log's doubles are little-endian; the native helper packs them in this machine's order.
+    return wire.NATIVE.columns if wire.NATIVE is not None and not _BIG_ENDIAN else None  # type: ignore[no-any-return]
+
+
+NATIVE_COLUMNS = _native_columns()
+"""autoscale/_wire.c's `columns`, where it was built (on a little-endian machine)."""
+
+
+def pack_batch_log_entry(
+    series_ids: Sequence[int],
+    batch: Sequence[SeriesPoints],
+    *,
+    columns: Callable[[list[SeriesPoints]], tuple[bytes, bytes]] | None = NATIVE_COLUMNS,
+) -> bytes:
+    """`pack_log_entry` of a stored batch (`series_ids[i]` the id of its i-th series).
+
+    NOTE: the native helper packs each column in one pass over the batch's floats; chaining them into
+    lists and arrays first cost a twentieth of PutSamples at 100 series x 10 points.
+    """
+    counts = [len(times) for _, times, _ in batch]
+    if columns is None or not isinstance(batch, list):
+        return pack_log_entry(
+            series_ids, counts, list(chain.from_iterable(times for _, times, _ in batch)),
+            list(chain.from_iterable(values for _, _, values in batch)),
+        )
+    times, values = columns(batch)
+    return b"".join((
+        _LOG_HEADER.pack(LOG_FORMAT_VERSION, len(series_ids)), _packed(array("q", series_ids)), _packed(array("I", counts)), times, values,
     ))
 
 

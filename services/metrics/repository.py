@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Container, Iterable, Sequence
-from itertools import chain, islice
+from itertools import islice
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from autoscale.database import Database
 from autoscale.locks import SharedLock
 from services.metrics.catalogue import SeriesCatalogue
-from services.metrics.chunks import CHUNK_SECONDS, Chunk, PeriodSummaries, chunks_of, pack_log_entry, unpack_chunk, unpack_log_entry
+from services.metrics.chunks import CHUNK_SECONDS, Chunk, PeriodSummaries, chunks_of, pack_batch_log_entry, unpack_chunk, unpack_log_entry
 from services.metrics.domain import (
     SeriesDescriptor,
     SeriesKey,
@@ -118,12 +118,12 @@ class MetricsRepository:
             if None not in cached:
                 series_ids: list[int] = cached  # type: ignore[assignment]
                 with self._database.driver_transaction() as cursor:
-                    entry_id = self._append_to_log(cursor, self._log_entry(series_ids, counts, batch))
+                    entry_id = self._append_to_log(cursor, pack_batch_log_entry(series_ids, batch))
             else:
                 with self._database.transaction() as connection:
                     series_ids, created = self._series_ids(connection, batch, cached)
                     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-                    entry_id = self._append_to_log(cursor, self._log_entry(series_ids, counts, batch))
+                    entry_id = self._append_to_log(cursor, pack_batch_log_entry(series_ids, batch))
             columns = [(series_id, times, values) for series_id, (_, times, values) in zip(series_ids, batch, strict=True)]
             if created:
                 with self._ids_lock:
@@ -135,11 +135,6 @@ class MetricsRepository:
     def known_series(self) -> Container[SeriesKey]:
         """Keys of series stored before (a live view: it grows as series are created)."""
         return self._ids
-
-    @staticmethod
-    def _log_entry(series_ids: Sequence[int], counts: Sequence[int], batch: Sequence[SeriesPoints]) -> bytes:
-        times = list(chain.from_iterable(times for _, times, _ in batch))
-        return pack_log_entry(series_ids, counts, times, list(chain.from_iterable(values for _, _, values in batch)))
 
     def _append_to_log(self, cursor: Any, payload: bytes) -> int:
         """Insert the batch's log row through the driver's cursor (see Database.driver_transaction); its id."""

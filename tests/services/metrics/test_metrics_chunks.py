@@ -6,14 +6,17 @@ import pytest
 
 from services.metrics.chunks import (
     CHUNK_SECONDS,
+    NATIVE_COLUMNS,
     Chunk,
     PeriodSummaries,
     chunks_of,
+    pack_batch_log_entry,
     pack_log_entry,
     unpack_chunk,
     unpack_log_entry,
 )
-from services.metrics.domain import Summary
+from services.metrics.domain import SeriesKey, SeriesPoints, Summary
+from tests.support import needs_native_wire
 
 
 def test_a_log_entry_gives_back_each_series_with_its_own_points():
@@ -67,3 +70,24 @@ def test_summaries_and_points_of_one_period_merge():
     summaries.add_points([80.0], [1.0])
     summaries.add_summary(100.0, Summary(1, 9.0, 9.0, 9.0))
     assert summaries.by_index() == {1: Summary(4, 20.0, 1.0, 9.0)}
+
+
+@pytest.mark.parametrize("packing", ["native", "python"])
+def test_a_batch_packs_into_the_log_entry_of_its_columns_natively_or_not(packing):
+    if packing == "native" and NATIVE_COLUMNS is None:
+        pytest.skip("the native helper was not built (no C compiler at install time)")
+    batch = [
+        SeriesPoints(SeriesKey.of("cpu", {"host": "a"}), [10.0, 11.0], [1.0, -2.5]),
+        SeriesPoints(SeriesKey.of("cpu", {"host": "b"}), [12.0], [1e300]),
+    ]
+    packed = pack_batch_log_entry([7, 3], batch, columns=NATIVE_COLUMNS if packing == "native" else None)
+    assert packed == pack_log_entry([7, 3], [2, 1], [10.0, 11.0, 12.0], [1.0, -2.5, 1e300])
+
+
+@needs_native_wire
+def test_the_native_column_packer_refuses_what_is_not_a_batch_of_lists():
+    assert NATIVE_COLUMNS is not None
+    with pytest.raises(TypeError):
+        NATIVE_COLUMNS([SeriesPoints(SeriesKey.of("cpu", {}), (1.0,), (2.0,))])  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        NATIVE_COLUMNS([SeriesPoints(SeriesKey.of("cpu", {}), [1.0], ["x"])])  # type: ignore[list-item]
