@@ -117,13 +117,11 @@ class MetricsRepository:
             created: dict[SeriesKey, int] = {}
             if None not in cached:
                 series_ids: list[int] = cached  # type: ignore[assignment]
-                with self._database.driver_transaction() as cursor:
-                    entry_id = self._append_to_log(cursor, pack_batch_log_entry(series_ids, batch))
+                ((entry_id,),) = self._database.driver_statement(self._log_insert, (self._project, pack_batch_log_entry(series_ids, batch)))
             else:
                 with self._database.transaction() as connection:
                     series_ids, created = self._series_ids(connection, batch, cached)
-                    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-                    entry_id = self._append_to_log(cursor, pack_batch_log_entry(series_ids, batch))
+                    entry_id = self._append_to_log(connection, pack_batch_log_entry(series_ids, batch))
             columns = [(series_id, times, values) for series_id, (_, times, values) in zip(series_ids, batch, strict=True)]
             if created:
                 with self._ids_lock:
@@ -136,10 +134,9 @@ class MetricsRepository:
         """Keys of series stored before (a live view: it grows as series are created)."""
         return self._ids
 
-    def _append_to_log(self, cursor: Any, payload: bytes) -> int:
-        """Insert the batch's log row through the driver's cursor (see Database.driver_transaction); its id."""
-        cursor.execute(self._log_insert, (self._project, payload))
-        return int(cursor.fetchone()[0])
+    def _append_to_log(self, connection: Connection, payload: bytes) -> int:
+        """Insert a batch's log row in the connection's transaction; its id."""
+        return int(connection.exec_driver_sql(self._log_insert, (self._project, payload)).scalar_one())
 
     def _series_ids(
         self, connection: Connection, batch: Sequence[SeriesPoints], cached: Sequence[int | None]

@@ -2,6 +2,7 @@ import statistics
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from autoscale.database import Database
@@ -73,25 +74,22 @@ def test_databases_of_one_sqlite_file_share_their_writers_queue(sqlite_url):
         second.dispose()
 
 
-def test_a_driver_transaction_commits_on_exit_and_rolls_back_on_error(database_url):
+def test_a_driver_statement_commits_on_its_own_and_leaves_its_connection_as_it_found_it(database_url):
     database = Database(database_url)
     try:
-        with database.transaction() as session:
-            session.execute(sa.text("CREATE TABLE t (n INTEGER)"))
+        with database.transaction() as connection:
+            connection.execute(sa.text("CREATE TABLE t (n INTEGER PRIMARY KEY)"))
         mark = database.placeholder
-        with database.driver_transaction() as cursor:
-            cursor.execute(f"INSERT INTO t VALUES ({mark})", (1,))
-        try:
-            with database.driver_transaction() as cursor:
-                cursor.execute(f"INSERT INTO t VALUES ({mark})", (2,))
+        assert database.driver_statement(f"INSERT INTO t VALUES ({mark}) RETURNING n", (1,)) == [(1,)]
+        assert database.driver_statement(f"INSERT INTO t VALUES ({mark})", (2,)) == []
+        with pytest.raises(Exception, match="(?i)unique|duplicate"):
+            database.driver_statement(f"INSERT INTO t VALUES ({mark})", (1,))
+        # Every pooled connection still runs transactions: a failing one leaves nothing behind.
+        for _ in range(3):
+            with pytest.raises(RuntimeError), database.transaction() as connection:
+                connection.execute(sa.text("INSERT INTO t VALUES (3)"))
                 raise RuntimeError("the caller fails mid-transaction")
-        except RuntimeError:
-            pass
-        # The connection went back to the pool clean: the next transaction sees only the committed row.
-        with database.driver_transaction() as cursor:
-            cursor.execute("SELECT n FROM t")
-            assert cursor.fetchall() == [(1,)]
-        with database.reader() as session:
-            assert session.scalars(sa.text("SELECT n FROM t")).all() == [1]
+        with database.reader() as connection:
+            assert connection.scalars(sa.text("SELECT n FROM t ORDER BY n")).all() == [1, 2]
     finally:
         database.dispose()
