@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from autoscale import wire
 from autoscale.timeutil import to_timestamp
 from autoscale.v1 import alarm_pb2, common_pb2, metrics_pb2
 from services.metrics.domain import SeriesDescriptor, SeriesKey, Statistic
@@ -66,21 +67,32 @@ def _point(value: float) -> bytes:
     return _POINT_TAG + _varint(len(point)) + point
 
 
-def notify_samples_request(series: Iterable[tuple[bytes, float, float]], watch_version: int) -> bytes:
+NativeEncoder = Callable[[list[tuple[bytes, float, float]], int], bytes]
+
+NATIVE_ENCODER: NativeEncoder | None = wire.NATIVE.encode_notify_samples if wire.NATIVE is not None else None
+"""autoscale/_wire.c's builder of the same bytes, where it was built."""
+
+
+def notify_samples_request(
+    series: Iterable[tuple[bytes, float, float]], watch_version: int, *, native: NativeEncoder | None = NATIVE_ENCODER
+) -> bytes:
     """A NotifySamplesRequest, serialized, of each series (its header, see series_header) with points of its lowest and
     highest new value (one if equal).
 
     NOTE: built as wire bytes and sent as they are (Peers.call_taking_bytes): a TimeSeries message built
     per series (its dimensions map above all) cost more than the rest of the call, and so did parsing the
     bytes into a message only for gRPC to serialize it again. Appending to a serialized message is how
-    protobuf merges (repeated fields concatenate).
+    protobuf merges (repeated fields concatenate). The native builder writes the same bytes in one
+    buffer (the Python loop was two thirds of the notifier's own work at 100 series x 10 points).
     """
+    if watch_version < 0:
+        raise ValueError(f"watch_version {watch_version}: the alarm service's versions are never negative")
+    if native is not None:
+        return native(series if isinstance(series, list) else list(series), watch_version)
     parts = []
     for header, lowest, highest in series:
         body = header + (_point(lowest) if lowest == highest else _point(lowest) + _point(highest))
         parts.append(_SERIES_TAG + _varint(len(body)) + body)
     if watch_version:
-        if watch_version < 0:
-            raise ValueError(f"watch_version {watch_version}: the alarm service's versions are never negative")
         parts.append(_WATCH_VERSION_TAG + _varint(watch_version))
     return b"".join(parts)

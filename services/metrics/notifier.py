@@ -191,7 +191,7 @@ class AlarmNotifier:
         if not watched and time.monotonic() - self._last_call < WATCH_REFRESH_INTERVAL:
             return True
         request = messages.notify_samples_request(
-            ((self._header(series_id, key), low, high) for series_id, (key, low, high) in watched), self._watch_version
+            [(self._header(series_id, key), low, high) for series_id, (key, low, high) in watched], self._watch_version
         )
         try:
             with telemetry.attached(notification.trace_context):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from autoscale.v1 import alarm_pb2, metrics_pb2
 from services.metrics import messages
 from services.metrics.domain import SeriesKey
+from tests.support import needs_native_wire
 
 CPU = SeriesKey.of("cpu", {"group": "web", "instance": "i-1"})
 DISK = SeriesKey.of("dísk ✓", {})
@@ -35,10 +38,37 @@ def _built_field_by_field(series: list[tuple[SeriesKey, float, float]], watch_ve
     ],
 )
 @pytest.mark.parametrize("watch_version", [0, 42, 2**40])
-def test_a_notify_samples_request_from_series_headers_equals_one_built_field_by_field(series, watch_version):
+@pytest.mark.parametrize("builder", ["native", "python"])
+def test_a_notify_samples_request_from_series_headers_equals_one_built_field_by_field(series, watch_version, builder):
+    if builder == "native" and messages.NATIVE_ENCODER is None:
+        pytest.skip("the native wire helpers (autoscale/_wire.c) were not built: there was no C compiler at install time")
+    native = messages.NATIVE_ENCODER if builder == "native" else None
     headers = ((messages.series_header(key), low, high) for key, low, high in series)
-    built = alarm_pb2.NotifySamplesRequest.FromString(messages.notify_samples_request(headers, watch_version=watch_version))
-    assert built == _built_field_by_field(series, watch_version)
+    payload = messages.notify_samples_request(headers, watch_version=watch_version, native=native)
+    assert alarm_pb2.NotifySamplesRequest.FromString(payload) == _built_field_by_field(series, watch_version)
+
+
+@needs_native_wire
+def test_the_native_and_the_python_builders_write_the_same_bytes():
+    generator = random.Random(7)
+    for _ in range(200):
+        series = []
+        for _ in range(generator.randrange(0, 20)):
+            key = SeriesKey.of("m" * generator.randrange(1, 200), {f"k{n}": "v" * generator.randrange(0, 300) for n in range(3)})
+            low = generator.choice([0.0, -0.0, 1.5, -1e308, 5e-324, generator.uniform(-1e6, 1e6)])
+            high = generator.choice([low, generator.uniform(-1e6, 1e6), 1e308])
+            series.append((messages.series_header(key), low, high))
+        version = generator.choice([0, 1, 127, 128, 2**63 - 1])
+        assert messages.notify_samples_request(series, version) == messages.notify_samples_request(series, version, native=None)
+
+
+@needs_native_wire
+def test_the_native_builder_refuses_entries_of_another_shape():
+    assert messages.NATIVE_ENCODER is not None
+    with pytest.raises(TypeError):
+        messages.NATIVE_ENCODER([("not bytes", 1.0, 2.0)], 0)  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        messages.NATIVE_ENCODER([(b"header", "low", 2.0)], 0)  # type: ignore[list-item]
 
 
 def test_a_notify_samples_request_refuses_a_negative_watch_version():
