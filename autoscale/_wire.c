@@ -14,7 +14,9 @@
  *   columns: a decoded batch's times and values, each concatenated as packed doubles (what
  *     the ingest log stores), without a Python float or list made on the way;
  *   encode_notify_samples: the NotifySamples request the metrics notifier sends, from each
- *     series' serialized header and its lowest and highest new value.
+ *     series' serialized header and its lowest and highest new value;
+ *   bounds: the least and greatest of a column of doubles (compaction summarises every series'
+ *     points), in one pass and without a Python float per point.
  *
  * Both take only the canonical encoding of a request the service would accept (each field
  * once, in any order, no unknown fields) and answer None for anything else: such a request
@@ -645,6 +647,54 @@ static PyObject *encode_notify_samples(PyObject *module, PyObject *args) {
     return out;
 }
 
+/* The least and the greatest of a non-empty array('d') (any C-contiguous buffer of doubles) or list of floats,
+   as min() and max() give them for finite values (the first of equal ones). */
+static PyObject *bounds(PyObject *module, PyObject *items) {
+    double least = 0.0, greatest = 0.0;
+    if (PyList_Check(items)) {
+        Py_ssize_t count = PyList_GET_SIZE(items);
+        if (count == 0) {
+            PyErr_SetString(PyExc_ValueError, "bounds() of an empty sequence");
+            return NULL;
+        }
+        for (Py_ssize_t index = 0; index < count; index++) {
+            double value = PyFloat_AsDouble(PyList_GET_ITEM(items, index));
+            if (value == -1.0 && PyErr_Occurred()) {
+                return NULL;
+            }
+            if (index == 0 || value < least) {
+                least = value;
+            }
+            if (index == 0 || value > greatest) {
+                greatest = value;
+            }
+        }
+        return Py_BuildValue("(dd)", least, greatest);
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(items, &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        return NULL;
+    }
+    Py_ssize_t count = view.len / (Py_ssize_t)sizeof(double);
+    if (view.format == NULL || strcmp(view.format, "d") != 0 || count == 0) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(count == 0 ? PyExc_ValueError : PyExc_TypeError, "bounds() takes a non-empty buffer of doubles or list of floats");
+        return NULL;
+    }
+    const double *values = (const double *)view.buf;
+    least = greatest = values[0];
+    for (Py_ssize_t index = 1; index < count; index++) {
+        if (values[index] < least) {
+            least = values[index];
+        }
+        if (values[index] > greatest) {
+            greatest = values[index];
+        }
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(dd)", least, greatest);
+}
+
 static PyObject *configure(PyObject *module, PyObject *args) {
     PyObject *series_key, *series_points;
     Settings given;
@@ -675,6 +725,7 @@ static PyMethodDef methods[] = {
      "columns(batch) -> (times, values): the doubles of every series' times and values concatenated, as bytes in this machine's order."},
     {"encode_notify_samples", encode_notify_samples, METH_VARARGS,
      "encode_notify_samples([(series header, lowest, highest), ...], watch_version) -> a serialized NotifySamplesRequest."},
+    {"bounds", bounds, METH_O, "bounds(array of doubles or list of floats) -> (least, greatest), as min() and max() give them."},
     {"configure", configure, METH_VARARGS,
      "configure(SeriesKey, SeriesPoints, max_metric_length, max_dimension_length, max_dimensions, max_dimensions_key_bytes, max_points)."},
     {NULL, NULL, 0, NULL},

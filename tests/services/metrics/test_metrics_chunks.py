@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import random
+import struct
+from array import array
+
 import pytest
 
 from services.metrics.chunks import (
     CHUNK_SECONDS,
+    NATIVE_BOUNDS,
     NATIVE_COLUMNS,
     Chunk,
     PeriodSummaries,
+    bounds,
     chunks_of,
     pack_batch_log_entry,
     pack_log_entry,
@@ -91,3 +97,21 @@ def test_the_native_column_packer_refuses_what_is_not_a_batch_of_lists():
         NATIVE_COLUMNS([SeriesPoints(SeriesKey.of("cpu", {}), (1.0,), (2.0,))])  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         NATIVE_COLUMNS([SeriesPoints(SeriesKey.of("cpu", {}), [1.0], ["x"])])  # type: ignore[list-item]
+
+
+@needs_native_wire
+def test_the_native_bounds_of_a_column_are_min_and_max():
+    generator = random.Random(3)
+    columns: list[list[float]] = [[1.0], [0.0, -0.0], [-0.0, 0.0], [5e-324, -5e-324, 1e308, -1e308]]
+    columns += [[generator.uniform(-1e9, 1e9) for _ in range(generator.randrange(1, 300))] for _ in range(100)]
+    for column in columns:
+        expected = bounds(column, native=None)
+        for given in (column, array("d", column)):
+            found = NATIVE_BOUNDS(given)  # type: ignore[misc]
+            # The same floats, down to the sign of a zero (the first of equal ones, as min() and max() keep).
+            assert [struct.pack("<d", v) for v in found] == [struct.pack("<d", v) for v in expected]
+    for empty in ([], array("d")):
+        with pytest.raises(ValueError):
+            NATIVE_BOUNDS(empty)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        NATIVE_BOUNDS(array("i", [1, 2]))  # type: ignore[misc]
