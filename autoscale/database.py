@@ -109,7 +109,12 @@ class Database:
                         cursor.close()
                 finally:
                     if not self._is_sqlite:
-                        driver_connection.autocommit = False  # type: ignore[union-attr]
+                        try:
+                            driver_connection.autocommit = False  # type: ignore[union-attr]
+                        except Exception:
+                            # The connection broke under the statement: the pool must not lend it again
+                            # (and the statement's own error, already on its way, is the one to report).
+                            connection.invalidate()
             finally:
                 connection.close()
 

@@ -72,3 +72,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # 
 def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
     """A fresh SQLite file, for tests that need one database kind only."""
     return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema, for tests that need the server itself (cutting a connection from outside, say)."""
+    reason = postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    with postgres_schema_url() as url:
+        yield url

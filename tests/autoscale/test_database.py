@@ -93,3 +93,31 @@ def test_a_driver_statement_commits_on_its_own_and_leaves_its_connection_as_it_f
             assert connection.scalars(sa.text("SELECT n FROM t ORDER BY n")).all() == [1, 2]
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_driver_statement_whose_connection_breaks_reports_its_own_error_and_the_next_gets_a_sound_connection(postgres_url):
+    database = Database(postgres_url)
+    killer = sa.create_engine(postgres_url)
+    try:
+        ((victim,),) = database.driver_statement("SELECT pg_backend_pid()", ())
+        failures: list[BaseException] = []
+
+        def sleep_on_the_victim() -> None:
+            try:
+                database.driver_statement("SELECT pg_sleep(5)", ())
+            except Exception as error:  # the statement fails when its server process is terminated
+                failures.append(error)
+
+        sleeper = threading.Thread(target=sleep_on_the_victim)
+        sleeper.start()
+        time.sleep(0.5)
+        with killer.connect() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": victim})
+        sleeper.join(10)
+        # The server's own reason, not the driver's complaint about the connection afterwards.
+        assert len(failures) == 1 and "terminating connection" in str(failures[0]), failures
+        assert database.driver_statement("SELECT 1", ()) == [(1,)]
+    finally:
+        killer.dispose()
+        database.dispose()
