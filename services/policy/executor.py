@@ -48,10 +48,14 @@ class PolicyExecutor:
 
     def execute(self, policy_id: str, cause: str, request_id: str) -> policy_pb2.ExecutePolicyResponse:
         """Signal a policy; NotFound for the policy, FailedPrecondition when its group is gone, PeerError when unreachable."""
+        # NOTE: the first read goes before the group's lock (the group is known only once the policy is read). Every
+        # change of a group's state in this process happens under its lock, so if no hold ended since just before the
+        # read (and none is under way, or taking the lock would wait for it to end), what was read is still current.
+        ended = self._locks.ended()
         policy, answered, state = self._repository.execution_start(policy_id, request_id)
-        with self._locks.hold(policy.group_id) as waited:
-            if waited:
-                # Another execution of the group ran while this one waited: read what it left.
+        with self._locks.hold(policy.group_id):
+            if self._locks.ended() != ended:
+                # Another execution ended meanwhile (maybe of this group): read again what it may have left.
                 answered, state = self._repository.answered_and_cooldown(policy_id, request_id, policy.group_id)
             if answered is not None:
                 return policy_pb2.ExecutePolicyResponse.FromString(answered)

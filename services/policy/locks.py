@@ -8,21 +8,27 @@ from contextlib import contextmanager
 
 
 class GroupLocks:
-    """A lock per group id, made on first use and kept (there are few groups)."""
+    """A lock per group id, made on first use and kept (there are few groups), and a count of the holds that ended."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
+        self._ended = 0
 
     @contextmanager
-    def hold(self, group_id: str) -> Iterator[bool]:
-        """Hold the group's lock for the block; yields whether another execution held it first (this one waited)."""
+    def hold(self, group_id: str) -> Iterator[None]:
+        """Hold the group's lock for the block."""
         with self._guard:
             lock = self._locks.setdefault(group_id, threading.Lock())
-        waited = not lock.acquire(blocking=False)
-        if waited:
-            lock.acquire()
-        try:
-            yield waited
-        finally:
-            lock.release()
+        with lock:
+            try:
+                yield
+            finally:
+                with self._guard:
+                    self._ended += 1
+
+    def ended(self) -> int:
+        """How many holds, of any group, have ended so far: an execution that read before taking its group's lock
+        compares it with the count before its read, to know whether another execution may have changed what it read."""
+        with self._guard:
+            return self._ended

@@ -4,30 +4,44 @@ import time
 from services.policy.locks import GroupLocks
 
 
-def test_holding_a_group_says_whether_another_execution_held_it_first():
+def test_an_execution_of_a_group_waits_for_the_one_holding_it_but_not_for_other_groups():
     locks = GroupLocks()
-    held, release, answers = threading.Event(), threading.Event(), []
+    held, release, order = threading.Event(), threading.Event(), []
 
     def first() -> None:
-        with locks.hold("web") as waited:
-            answers.append(("first", waited))
+        with locks.hold("web"):
+            order.append("first in")
             held.set()
             release.wait(5)
+            order.append("first out")
+
+    def second() -> None:
+        with locks.hold("web"):
+            order.append("second in")
 
     holder = threading.Thread(target=first)
     holder.start()
     held.wait(5)
-    with locks.hold("api") as waited:
-        answers.append(("other group", waited))
-    second = threading.Thread(target=lambda: answers.append(("second", _hold(locks, "web"))))
-    second.start()
+    with locks.hold("api"):
+        order.append("other group")
+    waiter = threading.Thread(target=second)
+    waiter.start()
     time.sleep(0.2)  # the second execution comes while the first holds the group
     release.set()
     holder.join(5)
-    second.join(5)
-    assert answers == [("first", False), ("other group", False), ("second", True)]
+    waiter.join(5)
+    assert order == ["first in", "other group", "first out", "second in"]
 
 
-def _hold(locks: GroupLocks, group_id: str) -> bool:
-    with locks.hold(group_id) as waited:
-        return waited
+def test_the_count_of_ended_holds_tells_a_reader_whether_an_execution_ended_since_it_read():
+    locks = GroupLocks()
+    before = locks.ended()
+    with locks.hold("web"):
+        assert locks.ended() == before  # a hold under way has not ended
+    assert locks.ended() == before + 1
+    try:
+        with locks.hold("api"):
+            raise RuntimeError("an execution that fails ends its hold too")
+    except RuntimeError:
+        pass
+    assert locks.ended() == before + 2
