@@ -50,29 +50,25 @@ def _unpacked(typecode: str, data: bytes | memoryview) -> array:  # type: ignore
 
 def pack_log_entry(series_ids: Sequence[int], counts: Sequence[int], times: Sequence[float], values: Sequence[float]) -> bytes:
     """One batch: `counts[i]` points of series `series_ids[i]`, their times and values concatenated in that order."""
+    return _log_entry(series_ids, counts, _packed(array("d", times)), _packed(array("d", values)))
+
+
+def _log_entry(series_ids: Sequence[int], counts: Sequence[int], packed_times: bytes, packed_values: bytes) -> bytes:
     return b"".join((
-        _LOG_HEADER.pack(LOG_FORMAT_VERSION, len(series_ids)),
-        _packed(array("q", series_ids)),
-        _packed(array("I", counts)),
-        _packed(array("d", times)),
-        _packed(array("d", values)),
+        _LOG_HEADER.pack(LOG_FORMAT_VERSION, len(series_ids)), _packed(array("q", series_ids)), _packed(array("I", counts)),
+        packed_times, packed_values,
     ))
 
 
-def _native_columns() -> Callable[[list[SeriesPoints]], tuple[bytes, bytes]] | None:
-    # The log's doubles are little-endian; the native helper packs them in this machine's order.
-    return wire.NATIVE.columns if wire.NATIVE is not None and not _BIG_ENDIAN else None  # type: ignore[no-any-return]
+ColumnPacker = Callable[[list[SeriesPoints]], tuple[bytes, bytes]]
 
-
-NATIVE_COLUMNS = _native_columns()
+# The log's doubles are little-endian; the native helper packs them in this machine's order.
+NATIVE_COLUMNS: ColumnPacker | None = wire.NATIVE.columns if wire.NATIVE is not None and not _BIG_ENDIAN else None
 """autoscale/_wire.c's `columns`, where it was built (on a little-endian machine)."""
 
 
 def pack_batch_log_entry(
-    series_ids: Sequence[int],
-    batch: Sequence[SeriesPoints],
-    *,
-    columns: Callable[[list[SeriesPoints]], tuple[bytes, bytes]] | None = NATIVE_COLUMNS,
+    series_ids: Sequence[int], batch: Sequence[SeriesPoints], *, columns: ColumnPacker | None = NATIVE_COLUMNS
 ) -> bytes:
     """`pack_log_entry` of a stored batch (`series_ids[i]` the id of its i-th series).
 
@@ -81,14 +77,9 @@ def pack_batch_log_entry(
     """
     counts = [len(times) for _, times, _ in batch]
     if columns is None or not isinstance(batch, list):
-        return pack_log_entry(
-            series_ids, counts, list(chain.from_iterable(times for _, times, _ in batch)),
-            list(chain.from_iterable(values for _, _, values in batch)),
-        )
-    times, values = columns(batch)
-    return b"".join((
-        _LOG_HEADER.pack(LOG_FORMAT_VERSION, len(series_ids)), _packed(array("q", series_ids)), _packed(array("I", counts)), times, values,
-    ))
+        times = list(chain.from_iterable(times for _, times, _ in batch))
+        return pack_log_entry(series_ids, counts, times, list(chain.from_iterable(values for _, _, values in batch)))
+    return _log_entry(series_ids, counts, *columns(batch))
 
 
 def unpack_log_entry(payload: bytes) -> Iterator[SeriesColumns]:
