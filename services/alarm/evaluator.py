@@ -106,7 +106,11 @@ class AlarmEvaluator:
                 if alarm_id not in lane or trace_context is not None:
                     # The newest arrival is what the evaluation will see, so it is the one to trace.
                     lane[alarm_id] = trace_context
-            if not queued or urgent:
+            if urgent:
+                # One thread: every thread serves the urgent lane. Waking them all (three of them only to find
+                # nothing to do) cost the evaluation that matters the GIL and the wakeups it waits behind.
+                self._condition.notify()
+            elif not queued:
                 # Every thread: one of them serves the urgent lane only, and must not be the only one woken.
                 self._condition.notify_all()
 
