@@ -181,10 +181,9 @@ class GroupRepository:
                 if answered is not None:
                     return answered
             _require_not_deleting(group)
-            if refuse_while_scaling:
-                status = self._locked_status(connection, group_id)
-                if status.scaling_in_progress:
-                    return AdjustOutcome(group.desired_capacity, group.desired_capacity, activity=None, group=status)
+            status = self._locked_status(connection, group_id)
+            if refuse_while_scaling and status.scaling_in_progress:
+                return AdjustOutcome(group.desired_capacity, group.desired_capacity, activity=None, group=status)
             activity = decide(group)
             if activity.to_capacity != group.desired_capacity:
                 connection.execute(groups.update().where(*self._group_key(group_id)).values(desired_capacity=activity.to_capacity))
@@ -199,7 +198,14 @@ class GroupRepository:
                         activity_status_message=activity.status_message,
                     )
                 )
-            return replace(outcome, group=self._locked_status(connection, group_id))
+            # The status after the call, derived rather than read again: Adjust changes no instance, and a
+            # new activity in progress makes the group resize (one that ended at once leaves it as it was).
+            after = GroupStatus(
+                replace(group, desired_capacity=activity.to_capacity),
+                current_capacity=status.current_capacity,
+                scaling_in_progress=status.scaling_in_progress or _in_progress(activity),
+            )
+            return replace(outcome, group=after)
 
     def begin_delete(self, group_id: str, reason: str) -> list[Instance]:
         """Mark the group as being deleted and all its instances TERMINATING; returns them. NotFound if none."""

@@ -117,11 +117,12 @@ class MetricsRepository:
             created: dict[SeriesKey, int] = {}
             if None not in cached:
                 series_ids: list[int] = cached  # type: ignore[assignment]
-                ((entry_id,),) = self._database.driver_statement(self._log_insert, (self._project, pack_batch_log_entry(series_ids, batch)))
+                payload = pack_batch_log_entry(series_ids, counts, batch)
+                ((entry_id,),) = self._database.driver_statement(self._log_insert, (self._project, payload))
             else:
                 with self._database.transaction() as connection:
                     series_ids, created = self._series_ids(connection, batch, cached)
-                    entry_id = self._append_to_log(connection, pack_batch_log_entry(series_ids, batch))
+                    entry_id = self._append_to_log(connection, pack_batch_log_entry(series_ids, counts, batch))
             columns = [(series_id, times, values) for series_id, (_, times, values) in zip(series_ids, batch, strict=True)]
             if created:
                 with self._ids_lock:

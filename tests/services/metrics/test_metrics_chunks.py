@@ -86,7 +86,7 @@ def test_a_batch_packs_into_the_log_entry_of_its_columns_natively_or_not(packing
         SeriesPoints(SeriesKey.of("cpu", {"host": "a"}), [10.0, 11.0], [1.0, -2.5]),
         SeriesPoints(SeriesKey.of("cpu", {"host": "b"}), [12.0], [1e300]),
     ]
-    packed = pack_batch_log_entry([7, 3], batch, columns=NATIVE_COLUMNS if packing == "native" else None)
+    packed = pack_batch_log_entry([7, 3], [2, 1], batch, columns=NATIVE_COLUMNS if packing == "native" else None)
     assert packed == pack_log_entry([7, 3], [2, 1], [10.0, 11.0, 12.0], [1.0, -2.5, 1e300])
 
 
