@@ -14,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
+from google.protobuf import message_factory
+from google.protobuf.descriptor import MethodDescriptor
 
 from autoscale import telemetry
 from autoscale.errors import PeerError
@@ -97,15 +99,15 @@ class Peers:
                 self._channels[service] = open_channel(address, self._deadline)
             return self._channels[service]
 
-    def call_taking_bytes(self, service: str, method: str, response_type: Any) -> Callable[..., Any]:
-        """A unary call of `service`'s `method` whose request is given already serialized (wire bytes).
+    def call_taking_bytes(self, service: str, method: MethodDescriptor) -> Callable[..., Any]:
+        """A unary call of the peer `service`'s `method` whose request is given already serialized (wire bytes).
 
         For callers that build a request's bytes directly (see services/metrics/messages.py): a message
         parsed from them only to be serialized again would cost more than building them did.
         """
-        full_name = {"metrics": "MetricsService", "alarm": "AlarmService", "policy": "PolicyService", "group": "GroupService"}[service]
+        response_type = message_factory.GetMessageClass(method.output_type)
         return self._channel(service).unary_unary(
-            f"/autoscale.v1.{full_name}/{method}", request_serializer=None, response_deserializer=response_type.FromString
+            f"/{method.containing_service.full_name}/{method.name}", request_serializer=None, response_deserializer=response_type.FromString
         )
 
     def address(self, service: str) -> str:

@@ -16,6 +16,7 @@ from services.metrics.repository import MetricsRepository
 from services.metrics.servicer import MetricsServicer, add_to_server
 
 SERVICE_NAME = "autoscale.v1.MetricsService"
+NOTIFY_SAMPLES = alarm_pb2.DESCRIPTOR.services_by_name["AlarmService"].methods_by_name["NotifySamples"]
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 COMPACTION_CHECK_INTERVAL = 1.0
 """Seconds between two checks whether the head is due for compaction."""
@@ -28,7 +29,7 @@ def build(context: BuildContext) -> ServiceRegistration:
     context.database.migrate(MIGRATIONS_DIR, "metrics")
     repository = MetricsRepository(context.database, context.settings.project, recent_points=context.settings.metrics_head_points)
     notifier = AlarmNotifier(
-        lambda: context.peers.call_taking_bytes("alarm", "NotifySamples", alarm_pb2.NotifySamplesResponse), context.peers.address("alarm")
+        lambda: context.peers.call_taking_bytes("alarm", NOTIFY_SAMPLES), context.peers.address("alarm")
     )
     retention = context.settings.metrics_retention
 
