@@ -8,6 +8,7 @@ replica's evaluation) never overwrites a newer transition.
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 from collections.abc import Sequence
@@ -71,6 +72,15 @@ class AlarmRepository:
     def __init__(self, database: Database, project: str) -> None:
         self._database = database
         self._project = project
+        self._alarm_to_change = database.prepare(_ALARM_TO_CHANGE)
+        self._insert_pending = database.prepare(_INSERT_PENDING)
+        mark = database.placeholder
+        self._set_state = (
+            f"UPDATE {alarms.name} SET state = {mark}, state_reason = {mark}, state_time = {mark}, evaluate_time = {mark} "
+            f"WHERE project = {mark} AND id = {mark}"
+        )
+        marks = ", ".join([mark] * len(TRANSITION_ENTRY_COLUMNS))
+        self._insert_transition = f"INSERT INTO {history.name} ({', '.join(TRANSITION_ENTRY_COLUMNS)}) VALUES ({marks})"
 
     # Alarms
 
@@ -147,11 +157,13 @@ class AlarmRepository:
             return []
         ids = [change.alarm_id for change in changes]
         with self._database.transaction() as connection:
-            # NOTE: one alarm (an evaluation on arrival, the reaction's path) by equality: an IN list is rendered
-            # again at each execution, which costs a third of a one-alarm transition.
-            chosen = alarms.c.id == ids[0] if len(ids) == 1 else alarms.c.id.in_(ids)
-            query = sa.select(alarms).where(alarms.c.project == self._project, chosen).with_for_update()
-            rows = {row.id: row for row in connection.execute(query)}
+            if len(ids) == 1:
+                # NOTE: one alarm is an evaluation on arrival, on the reaction's path: a prepared statement.
+                found = self._alarm_to_change.rows(connection, project=self._project, id=ids[0])
+                rows = {row.id: row for row in map(_AlarmRow._make, found)}
+            else:
+                query = sa.select(alarms).where(alarms.c.project == self._project, alarms.c.id.in_(ids)).with_for_update()
+                rows = {row.id: row for row in connection.execute(query)}
             answers: list[Transition | None] = []
             updates, entries = [], []
             for change in changes:
@@ -174,14 +186,8 @@ class AlarmRepository:
             if updates:
                 # NOTE: through the driver, with tuples: a first sweep stores thousands of transitions, and
                 # SQLAlchemy's executemany builds and processes a parameter dict per row.
-                mark = self._database.placeholder
-                connection.exec_driver_sql(
-                    f"UPDATE {alarms.name} SET state = {mark}, state_reason = {mark}, state_time = {mark}, evaluate_time = {mark} "
-                    f"WHERE project = {mark} AND id = {mark}",
-                    updates,  # type: ignore[arg-type]
-                )
-                columns, marks = ", ".join(TRANSITION_ENTRY_COLUMNS), ", ".join([mark] * len(TRANSITION_ENTRY_COLUMNS))
-                connection.exec_driver_sql(f"INSERT INTO {history.name} ({columns}) VALUES ({marks})", entries)  # type: ignore[arg-type]
+                self._database.executemany(connection, self._set_state, updates)
+                self._database.executemany(connection, self._insert_transition, entries)
         return answers
 
     # Pending actions
@@ -224,13 +230,10 @@ class AlarmRepository:
     ) -> list[PendingAction]:
         stored = []
         for target in targets:
-            values = {
-                "project": self._project, "alarm_id": alarm.id, "target": target, "previous_state": previous.value,
-                "state": alarm.state.value, "reason": reason, "reason_data": json.dumps(reason_data), "time": time, "repeat": repeat,
-                "attempts": 0,
-            }
-            # NOTE: the values as parameters, not in the statement: one statement, whose compiled form is cached.
-            pending_id = connection.execute(pending_actions.insert(), values).inserted_primary_key[0]
+            ((pending_id,),) = self._insert_pending.rows(
+                connection, project=self._project, alarm_id=alarm.id, target=target, previous_state=previous.value,
+                state=alarm.state.value, reason=reason, reason_data=json.dumps(reason_data), time=time, repeat=repeat,
+            )
             stored.append(PendingAction(pending_id, alarm.id, target, previous, alarm.state, reason, reason_data, time, repeat))
         return stored
 
@@ -297,8 +300,9 @@ def _alarm(row: Any, **changes: Any) -> Alarm:
         "alarm_actions": _decoded_strings(row.alarm_actions),
         "ok_actions": _decoded_strings(row.ok_actions),
         "insufficient_data_actions": _decoded_strings(row.insufficient_data_actions),
-        "repeat_actions": row.repeat_actions,
-        "disabled": row.disabled,
+        # bool(): rows read through the driver (see _ALARM_TO_CHANGE) give SQLite's 0 and 1.
+        "repeat_actions": bool(row.repeat_actions),
+        "disabled": bool(row.disabled),
         "state": _STATES[row.state],
         "state_reason": row.state_reason,
         "state_time": row.state_time,
@@ -308,6 +312,25 @@ def _alarm(row: Any, **changes: Any) -> Alarm:
     fields.update(changes)
     return Alarm(**fields)
 
+
+_ALARM_TO_CHANGE = (
+    sa.select(alarms).where(alarms.c.project == sa.bindparam("project"), alarms.c.id == sa.bindparam("id")).with_for_update()
+)
+"""One alarm's row, locked until its transition is stored (prepared: see autoscale.database.Prepared)."""
+
+_AlarmRow = collections.namedtuple("_AlarmRow", [column.name for column in alarms.c])  # type: ignore[misc]
+"""A row of `alarms` as the driver gives it, its columns by name (as `_alarm` reads them)."""
+
+_INSERT_PENDING = (
+    pending_actions.insert()
+    .values(
+        project=sa.bindparam("project"), alarm_id=sa.bindparam("alarm_id"), target=sa.bindparam("target"),
+        previous_state=sa.bindparam("previous_state"), state=sa.bindparam("state"), reason=sa.bindparam("reason"),
+        reason_data=sa.bindparam("reason_data"), time=sa.bindparam("time"), repeat=sa.bindparam("repeat"), attempts=0,
+    )
+    .returning(pending_actions.c.id)
+)
+"""A pending action, answering its id."""
 
 # NOTE: a sweep converts thousands of rows: a dict lookup is a tenth of an Enum call.
 _STATES = {state.value: state for state in AlarmState}

@@ -1,3 +1,5 @@
+import shutil
+import sqlite3
 import statistics
 import threading
 import time
@@ -120,4 +122,71 @@ def test_a_driver_statement_whose_connection_breaks_reports_its_own_error_and_th
         assert database.driver_statement("SELECT 1", ()) == [(1,)]
     finally:
         killer.dispose()
+        database.dispose()
+
+
+def test_a_prepared_statement_runs_in_the_transaction_it_is_given_and_binds_its_parameters_by_name(database_url):
+    database = Database(database_url)
+    table = sa.table("prepared_t", sa.column("n"), sa.column("s"))
+    try:
+        with database.transaction() as connection:
+            connection.execute(sa.text("CREATE TABLE prepared_t (n INTEGER, s TEXT)"))
+        insert = database.prepare(sa.insert(table).values(n=sa.bindparam("n"), s=sa.bindparam("s")).returning(table.c.n))
+        rename = database.prepare(sa.update(table).where(table.c.n == sa.bindparam("n")).values(s=sa.bindparam("new")))
+        first = database.prepare(sa.select(table.c.s).where(table.c.n >= sa.bindparam("n")).order_by(table.c.n).limit(1))
+        with database.transaction() as connection:
+            assert insert.rows(connection, s="a", n=1) == [(1,)]
+            assert insert.rows(connection, n=2, s="b") == [(2,)]
+        with pytest.raises(RuntimeError), database.transaction() as connection:
+            assert rename.rowcount(connection, n=2, new="lost") == 1
+            raise RuntimeError("rolled back with the rest of its transaction")
+        with database.transaction() as connection:
+            assert rename.rowcount(connection, n=1, new="c") == 1
+            assert rename.rowcount(connection, n=9, new="nobody") == 0
+        with database.reader() as connection:
+            # The LIMIT it was built with is bound as built.
+            assert first.rows(connection, n=0) == [("c",)]
+            assert first.rows(connection, n=2) == [("b",)]
+            with pytest.raises(TypeError, match="no value for n"):
+                first.rows(connection)
+    finally:
+        with database.transaction() as connection:
+            connection.execute(sa.text("DROP TABLE IF EXISTS prepared_t"))
+        database.dispose()
+
+
+def _rows_in_the_database_file_alone(path, copy) -> int:  # type: ignore[no-untyped-def]
+    """Rows of t in the database file without its write-ahead log (what checkpoints copied into it)."""
+    shutil.copyfile(path, copy)
+    connection = sqlite3.connect(copy)
+    try:
+        return connection.execute("SELECT count(*) FROM t").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0  # not even the table is there yet
+    finally:
+        connection.close()
+
+
+def test_commits_leave_copying_the_write_ahead_log_to_a_checkpointing_thread(tmp_path):
+    path = tmp_path / "wal.db"
+    # Checkpoints an hour apart: whatever reaches the database file, a commit copied.
+    database = Database(f"sqlite:///{path}", checkpoint_interval=3600)
+    try:
+        with database.transaction() as connection:
+            connection.execute(sa.text("CREATE TABLE t (n INTEGER, filler BLOB)"))
+        for start in range(0, 3000, 100):  # some 3000 pages of log: SQLite's own commits copy past 1000
+            with database.transaction() as connection:
+                connection.execute(sa.text("INSERT INTO t VALUES (:n, randomblob(4000))"), [{"n": n} for n in range(start, start + 100)])
+        assert _rows_in_the_database_file_alone(path, tmp_path / "copy1.db") == 0
+    finally:
+        database.dispose()
+    database = Database(f"sqlite:///{path}", checkpoint_interval=0.05)
+    try:
+        with database.transaction() as connection:  # the first write starts the checkpointing thread
+            connection.execute(sa.text("INSERT INTO t VALUES (3000, NULL)"))
+        deadline = time.monotonic() + 10
+        while _rows_in_the_database_file_alone(path, tmp_path / "copy2.db") < 3001 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _rows_in_the_database_file_alone(path, tmp_path / "copy2.db") == 3001
+    finally:
         database.dispose()

@@ -142,6 +142,7 @@ def test_an_executions_first_read_gives_the_policy_its_answer_and_its_groups_coo
     state = GroupCooldown("web", cooldown_end=9.0, pending_activity="groups/web/activities/a", pending_cooldown=30.0)
     repository.change_cooldown(CooldownChange(GroupCooldown("web"), state))
     assert repository.execution_start("up", "r1") == (POLICY, b"first", replace(state, version=1))
+    assert repository.execution_start("up", "r2") == (POLICY, None, replace(state, version=1))
     # Another project's group of the same name keeps its own state; a missing policy is NotFound.
     other = PolicyRepository(database, "other")
     other.create_policy(POLICY)
