@@ -7,7 +7,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from autoscale.database import Database
+from autoscale.database import Database, _Checkpointer
 
 
 def _delay_of_a_waiting_writer(database: Database, hold: float) -> float:
@@ -188,5 +188,25 @@ def test_commits_leave_copying_the_write_ahead_log_to_a_checkpointing_thread(tmp
         while _rows_in_the_database_file_alone(path, tmp_path / "copy2.db") < 3001 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert _rows_in_the_database_file_alone(path, tmp_path / "copy2.db") == 3001
+    finally:
+        database.dispose()
+
+
+def test_a_write_ahead_log_that_writers_keep_appending_to_still_starts_again_from_its_beginning(tmp_path, monkeypatch):
+    monkeypatch.setattr(_Checkpointer, "RESTART_FRAMES", 64)
+    monkeypatch.setattr(_Checkpointer, "HELD_FRAMES", 16)
+    path = tmp_path / "busy.db"
+    database = Database(f"sqlite:///{path}", checkpoint_interval=0.02)
+    try:
+        with database.transaction() as connection:
+            connection.execute(sa.text("CREATE TABLE t (n INTEGER, filler BLOB)"))
+        written = 0
+        while written < 20_000:  # some 80 MB of pages through the log, written without a pause
+            with database.transaction() as connection:
+                connection.execute(sa.text("INSERT INTO t VALUES (:n, randomblob(4000))"), [{"n": n} for n in range(50)])
+                connection.execute(sa.text("DELETE FROM t"))
+            written += 50
+        # Without a restart the log would hold every page written (copied or not); it holds a few rounds' worth.
+        assert (tmp_path / "busy.db-wal").stat().st_size < 20 * 1024 * 1024
     finally:
         database.dispose()
