@@ -443,20 +443,29 @@ def bare_grpc_server() -> Iterator[str]:
             child.join()
 
 
-def loopback_round_trips(address: str, hops: int, repetitions: int) -> list[float]:
-    """Seconds taken by `hops` sequential unary calls (health Check), `repetitions` times, from this process."""
-    with channel(address) as chan:
-        stub = health_pb2_grpc.HealthStub(chan)
-        request = health_pb2.HealthCheckRequest(service="")
+class LoopbackRoundTrips:
+    """Sequential unary calls (health Check) to a bare server over one channel, timed `hops` at a time."""
+
+    def __init__(self, address: str, hops: int) -> None:
+        self._channel = channel(address)
+        self._check = health_pb2_grpc.HealthStub(self._channel).Check
+        self._request = health_pb2.HealthCheckRequest(service="")
+        self._hops = hops
         for _ in range(50):
-            stub.Check(request)
+            self._check(self._request)
+
+    def measure(self, repetitions: int) -> list[float]:
+        """Seconds taken by `hops` sequential calls, `repetitions` times."""
         samples = []
         for _ in range(repetitions):
             start = time.perf_counter()
-            for _ in range(hops):
-                stub.Check(request)
+            for _ in range(self._hops):
+                self._check(self._request)
             samples.append(time.perf_counter() - start)
         return samples
+
+    def close(self) -> None:
+        self._channel.close()
 
 
 def loopback_calls_per_second(address: str, threads: int, seconds: float) -> float:
