@@ -156,6 +156,10 @@ def create_server(
     return server, port
 
 
+SIGNAL_CHECK_INTERVAL = 0.5
+"""Seconds between two looks of the main thread for a signal handed to another thread."""
+
+
 def run_until_signalled(server: Server) -> None:
     """Serve until SIGTERM or SIGINT, then stop gracefully."""
     stopping = threading.Event()
@@ -167,7 +171,10 @@ def run_until_signalled(server: Server) -> None:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.start()
-        stopping.wait()
+        # NOTE: in turns, not one wait: the kernel may hand the signal to another thread, and Python runs its
+        # handler only in the main thread, once that wakes; a wait without end then never ended (seen in CI).
+        while not stopping.wait(SIGNAL_CHECK_INTERVAL):
+            pass
     finally:
         server.stop()
         for sig, handler in previous.items():

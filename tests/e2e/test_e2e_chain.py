@@ -6,8 +6,11 @@ databases of their own, as operators deploy them.
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
 import sys
+from typing import Any
 
 import pytest
 
@@ -112,3 +115,25 @@ def test_sigint_stops_autoscale_up_cleanly(tmp_path):
     wait_healthy(address)
     assert process.stop(signal.SIGINT) == 0, process.log()
 
+
+
+def _tgkill() -> Any:
+    libc = ctypes.CDLL(None, use_errno=True)
+    return getattr(libc, "tgkill", None)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or _tgkill() is None, reason="needs Linux's tgkill to aim a signal at one thread")
+def test_a_sigterm_the_kernel_hands_to_another_thread_than_the_main_one_still_stops_autoscale(tmp_path):
+    # The kernel may deliver a process's signal to any of its threads; Python runs the handler in the main thread.
+    address = f"127.0.0.1:{free_port()}"
+    process = AutoscaleProcess(["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path / 'up.db'}"], tmp_path / "up.log")
+    wait_healthy(address)
+    pid = process.process.pid
+    other = next(int(tid) for tid in os.listdir(f"/proc/{pid}/task") if int(tid) != pid)
+    try:
+        assert _tgkill()(pid, other, signal.SIGTERM) == 0, ctypes.get_errno()
+        assert process.process.wait(15) == 0, process.log()
+    finally:
+        if process.process.poll() is None:  # it hung: the test failed, the process must not outlive it
+            process.process.kill()
+            process.process.wait()
