@@ -67,12 +67,18 @@ class ActionDispatcher:
         self._condition = threading.Condition()
         self._stopping = False
         self._workers: list[threading.Thread] = []
+        self._running = 0
 
     def dispatch(self, action: ActionRequest, first_attempt: int = 1) -> None:
         """Queue an attempt of an action (returns at once), in the caller's trace; `first_attempt` > 1 after a restart."""
         if not action.request_id:
             action = replace(action, request_id=_request_id(action))
         self._schedule(_Attempt(action, first_attempt, telemetry.capture_context()), delay=0.0)
+
+    def busy(self) -> bool:
+        """Whether an attempt runs, or is due to run, now."""
+        with self._condition:
+            return self._running > 0 or (bool(self._due) and self._due[0][0] <= time.monotonic())
 
     def start(self) -> None:
         """Start the worker threads."""
@@ -105,6 +111,7 @@ class ActionDispatcher:
                     wait = due - time.monotonic()
                     if wait <= 0:
                         heapq.heappop(self._due)
+                        self._running += 1
                         return attempt
                     self._condition.wait(wait)
                 else:
@@ -118,6 +125,9 @@ class ActionDispatcher:
             except Exception:
                 action = attempt.action
                 log.exception("alarm action %s of %s failed unexpectedly", action.pending.target, alarm_name(action.alarm.id))
+            finally:
+                with self._condition:
+                    self._running -= 1
 
     def _run(self, attempt: _Attempt) -> None:
         action = attempt.action

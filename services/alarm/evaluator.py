@@ -40,6 +40,9 @@ SWEEP_CHUNK = 500
 TRANSITIONS_LOGGED_ONE_BY_ONE = 10
 """Transitions stored together that are logged one line each at INFO; more are summed up in one line (each at DEBUG)."""
 
+SWEEP_YIELD_LIMIT = 0.1
+"""Seconds a sweep waits at most, before each chunk, for the urgent evaluations and the actions under way to end."""
+
 STATISTICS_FAILURE_LOG_INTERVAL = 30.0
 """Seconds between two warnings that the metrics service cannot be asked (one per outage, not one per alarm)."""
 
@@ -59,6 +62,9 @@ class Dispatch(Protocol):
 
     def dispatch(self, action: ActionRequest) -> None:
         """Queue an action (returns at once)."""
+
+    def busy(self) -> bool:
+        """Whether an action runs, or is due to run, now."""
 
 
 class AlarmEvaluator:
@@ -84,6 +90,8 @@ class AlarmEvaluator:
         self._urgent: OrderedDict[str, Context | None] = OrderedDict()
         self._pending: OrderedDict[str, Context | None] = OrderedDict()
         self._running: set[str] = set()
+        self._urgent_running = 0
+        """Alarms taken from the urgent lane whose evaluation has not ended."""
         self._condition = threading.Condition()
         self._stopping = False
         self._workers: list[threading.Thread] = []
@@ -136,8 +144,9 @@ class AlarmEvaluator:
         with self._condition:
             return len(self._urgent) + len(self._pending) + len(self._running)
 
-    def _take(self, urgent_only: bool) -> list[tuple[str, Context | None]] | None:
-        """Up to SWEEP_CHUNK queued alarms that no other thread is evaluating, urgent ones first (None when stopping)."""
+    def _take(self, urgent_only: bool) -> tuple[list[tuple[str, Context | None]], bool] | None:
+        """Up to SWEEP_CHUNK queued alarms that no other thread is evaluating, urgent ones first, and whether they are
+        urgent (None when stopping)."""
         with self._condition:
             while not self._stopping:
                 for lane in (self._urgent,) if urgent_only else (self._urgent, self._pending):
@@ -149,20 +158,27 @@ class AlarmEvaluator:
                                 break
                     if taken:
                         self._running.update(taken)
-                        return [(alarm_id, lane.pop(alarm_id)) for alarm_id in taken]
+                        urgent = lane is self._urgent
+                        if urgent:
+                            self._urgent_running += len(taken)
+                        return [(alarm_id, lane.pop(alarm_id)) for alarm_id in taken], urgent
                 self._condition.wait()
             return None
 
-    def _done(self, alarm_ids: list[str]) -> None:
+    def _done(self, alarm_ids: list[str], urgent: bool) -> None:
         with self._condition:
             self._running.difference_update(alarm_ids)
-            if any(alarm_id in self._pending or alarm_id in self._urgent for alarm_id in alarm_ids):
+            if urgent:
+                self._urgent_running -= len(alarm_ids)
+            # Threads waiting for these alarms to be free, and a sweep waiting for the urgent ones to end.
+            if urgent or any(alarm_id in self._pending or alarm_id in self._urgent for alarm_id in alarm_ids):
                 self._condition.notify_all()
 
     def _work(self, urgent_only: bool) -> None:
         # NOTE: under load, samples queue many alarms at once; one statistics call for all of them costs
         # far less than a call each, so a thread takes what is queued (up to SWEEP_CHUNK) together.
-        while (taken := self._take(urgent_only)) is not None:
+        while (took := self._take(urgent_only)) is not None:
+            taken, urgent = took
             alarm_ids = [alarm_id for alarm_id, _ in taken]
             try:
                 if len(taken) == 1:
@@ -173,7 +189,7 @@ class AlarmEvaluator:
             except Exception:
                 log.exception("evaluating %s failed", ", ".join(alarm_name(alarm_id) for alarm_id in alarm_ids[:5]))
             finally:
-                self._done(alarm_ids)
+                self._done(alarm_ids, urgent)
 
     # Evaluation
 
@@ -192,26 +208,37 @@ class AlarmEvaluator:
                 return None
             return self._apply(alarm, datapoints, now)
 
-    def evaluate_many(self, alarm_ids: Sequence[str], trace_contexts: Sequence[Context | None] | None = None) -> int:
+    def evaluate_many(
+        self, alarm_ids: Sequence[str], trace_contexts: Sequence[Context | None] | None = None, *, yield_to_urgent: bool = False
+    ) -> int:
         """Evaluate these alarms with one statistics call per SWEEP_CHUNK of them; returns how many were evaluated.
 
-        Each alarm's transition and actions run in its own trace context when one is given.
+        Each alarm's transition and actions run in its own trace context when one is given. With
+        `yield_to_urgent` (the sweep), each chunk first waits for the urgent evaluations and the
+        actions under way (see _yield_to_urgent_work).
         """
         contexts = dict(zip(alarm_ids, trace_contexts, strict=True)) if trace_contexts is not None else {}
         alarms = [alarm for alarm in map(self._index.get, alarm_ids) if alarm is not None and not alarm.disabled]
         # Alarms over one metric with one window side by side: the metrics service answers each such run in one pass.
         alarms.sort(key=lambda alarm: (alarm.rule.metric, alarm.rule.period, alarm.rule.evaluation_periods))
         chunks = [alarms[begin : begin + SWEEP_CHUNK] for begin in range(0, len(alarms), SWEEP_CHUNK)]
-        # NOTE: the next chunk's statistics are asked while this one's transitions are stored: both wait
-        # on something else (the metrics service, the database) much of the time.
-        asked = self._ask_later(chunks[0], contexts) if len(chunks) > 1 else None
+        # NOTE: the next chunk's statistics are asked while this one is judged and its transitions stored:
+        # both wait on something else (the metrics service, the database) much of the time. One chunk
+        # ahead, not two: two asked at once only made the metrics service answer them side by side,
+        # holding up everything else it does (a sample's notification among them) the while.
+        asked: Future[tuple[float, list[list[Datapoint]]]] | None = None
         evaluated = 0
         for number, chunk in enumerate(chunks):
-            answer, asked = asked, self._ask_later(chunks[number + 1], contexts) if number + 1 < len(chunks) else None
+            if yield_to_urgent:
+                self._yield_to_urgent_work()
+            failure: PeerError | None = None
             try:
-                now, answers = answer.result() if answer is not None else self._ask(chunk, contexts)
+                now, answers = asked.result() if asked is not None else self._ask(chunk, contexts)
             except PeerError as error:
-                self._log_statistics_failure(chunk[0].id, error)
+                failure = error
+            asked = self._ask_later(chunks[number + 1], contexts) if number + 1 < len(chunks) else None
+            if failure is not None:
+                self._log_statistics_failure(chunk[0].id, failure)
                 continue
             moving: list[tuple[Alarm, Evaluation]] = []
             for alarm, datapoints in zip(chunk, answers, strict=True):
@@ -226,6 +253,23 @@ class AlarmEvaluator:
             # The chunk's transitions are stored in one transaction (a first sweep may move every alarm).
             self._transition_many(moving, now, contexts)
         return evaluated
+
+    def _yield_to_urgent_work(self) -> None:
+        """Wait, at most SWEEP_YIELD_LIMIT, while urgent alarms are queued or evaluated or actions run.
+
+        NOTE: a sweep chunk holds the GIL for milliseconds (judging 500 alarms; in `autoscale up`, the
+        metrics service answering their statistics too), and a firing that met a sweep waited for all
+        of it, one switch interval at a time: 10-47 ms from sample to Adjust instead of 2-3. The wait
+        is bounded so that a steady stream of arrivals slows the sweep down but never stops it.
+        """
+        deadline = time.monotonic() + SWEEP_YIELD_LIMIT
+        with self._condition:
+            while not self._stopping and (self._urgent or self._urgent_running or self._actions.busy()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                # Actions end on threads of their own, which do not notify this condition: look again soon.
+                self._condition.wait(min(left, 0.002))
 
     def _ask(self, chunk: Sequence[Alarm], contexts: dict[str, Context | None]) -> tuple[float, list[list[Datapoint]]]:
         """The clock reading the chunk is judged at, and the datapoints of each alarm's window then (PeerError if unreachable)."""

@@ -56,7 +56,7 @@ def build(context: BuildContext) -> ServiceRegistration:
     def sweep() -> None:
         # Evaluating every alarm, not only those whose series received points, notices missing data.
         started = time.monotonic()
-        evaluated = evaluator.evaluate_many(index.ids())
+        evaluated = evaluator.evaluate_many(index.ids(), yield_to_urgent=True)
         log.info("sweep evaluated %d alarms in %.3fs", evaluated, time.monotonic() - started)
 
     def refresh_index() -> None:

@@ -48,6 +48,9 @@ class RecordingDispatch:
     def dispatch(self, action: ActionRequest) -> None:
         self.actions.append(action)
 
+    def busy(self) -> bool:
+        return False
+
 
 @pytest.fixture
 def parts(sqlite_url):
@@ -192,3 +195,36 @@ def test_a_batch_of_several_chunks_is_still_evaluated_after_the_evaluator_stoppe
     evaluator.stop()
     assert evaluator.evaluate_many(index.ids()) == 5
     assert sorted(statistics.batch_sizes) == [1, 2, 2]
+
+
+def test_a_sweep_waits_for_urgent_alarms_before_each_chunk_and_goes_on_once_they_are_evaluated(parts, monkeypatch):
+    evaluator, repository, index, statistics, dispatch = parts
+    monkeypatch.setattr(evaluator_module, "SWEEP_YIELD_LIMIT", 30.0)
+    _five_alarms_to_fire_in_chunks_of_two(parts, monkeypatch)
+    _add(repository, index, "hot", metric="hot")
+    statistics.values["hot"] = 95.0
+    evaluator.submit("hot", urgent=True)  # queued; no thread evaluates it yet
+    swept: list[int] = []
+    sweep = threading.Thread(target=lambda: swept.append(evaluator.evaluate_many([f"a{n}" for n in range(5)], yield_to_urgent=True)))
+    sweep.start()
+    try:
+        time.sleep(0.2)
+        # The first chunk's statistics may be asked ahead; none is judged while the urgent alarm waits.
+        assert swept == [] and {repository.get_alarm(f"a{n}").state for n in range(5)} == {AlarmState.INSUFFICIENT_DATA}
+        evaluator.start()
+        sweep.join(10)
+        assert swept == [5]
+        # The urgent alarm's action went out first.
+        assert [action.alarm.id for action in dispatch.actions][0] == "hot"
+    finally:
+        evaluator.stop()
+        sweep.join(10)
+
+
+def test_a_sweep_waits_for_urgent_work_only_so_long(parts, monkeypatch):
+    evaluator, repository, index, statistics, _ = parts
+    monkeypatch.setattr(evaluator_module, "SWEEP_YIELD_LIMIT", 0.05)
+    _five_alarms_to_fire_in_chunks_of_two(parts, monkeypatch)
+    _add(repository, index, "hot", metric="hot")
+    evaluator.submit("hot", urgent=True)  # never evaluated: no thread runs
+    assert evaluator.evaluate_many(index.ids(), yield_to_urgent=True) == 6

@@ -1,0 +1,56 @@
+"""The action dispatcher without a server: a runner that the test holds, a recorder that keeps what it is told."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from services.alarm.action_runners import ActionOutcome, ActionRequest
+from services.alarm.actions import ActionDispatcher
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, PendingAction, Statistic, ThresholdRule
+
+RULE = ThresholdRule("cpu", (), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 80.0, 60.0, 1)
+
+
+class HeldRunner:
+    """Runs an action only once the test lets it go."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.go = threading.Event()
+
+    def run(self, action: ActionRequest) -> ActionOutcome:
+        self.entered.set()
+        self.go.wait(10)
+        return ActionOutcome(True, "done")
+
+
+def _action() -> ActionRequest:
+    pending = PendingAction(1, "a", "policies/up", AlarmState.OK, AlarmState.ALARM, "high", {}, 1.0, False)
+    return ActionRequest(Alarm("a", RULE, alarm_actions=("policies/up",)), pending)
+
+
+def test_the_dispatcher_is_busy_while_an_action_runs_and_idle_once_it_ended():
+    runner, recorded = HeldRunner(), threading.Event()
+
+    def record(entry, pending_id, done):  # type: ignore[no-untyped-def]
+        recorded.set()
+        return True
+
+    dispatcher = ActionDispatcher(record, lambda target: runner, time.time, attempts=1, backoff=1.0, threads=1)
+    assert not dispatcher.busy()
+    dispatcher.dispatch(_action())
+    assert dispatcher.busy()  # due now, before a thread took it
+    dispatcher.start()
+    try:
+        assert runner.entered.wait(5)
+        assert dispatcher.busy()
+        runner.go.set()
+        assert recorded.wait(5)
+        deadline = time.monotonic() + 5
+        while dispatcher.busy() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not dispatcher.busy()
+    finally:
+        runner.go.set()
+        dispatcher.stop()
