@@ -10,6 +10,7 @@ service sharing the file needs to answer).
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -118,17 +119,9 @@ class PolicyRepository:
             found = self._execution_start.rows(connection, project=self._project, policy_id=policy_id, request_id=request_id)
         if not found:
             raise NotFound(policy_name(policy_id))
-        row = found[0]
-        policy = Policy(
-            id=row[0], group_id=row[1], adjustment_type=_ADJUSTMENT_TYPES[row[2]], scaling_adjustment=row[3],
-            min_adjustment_step=row[4], cooldown=row[5], create_time=row[6],
-        )
-        cooldown_end, pending_activity, pending_cooldown, adjusting_since, version, answered = row[7:]
-        state = GroupCooldown(policy.group_id) if version is None else GroupCooldown(
-            group_id=policy.group_id, cooldown_end=cooldown_end, pending_activity=pending_activity,
-            pending_cooldown=pending_cooldown, adjusting_since=adjusting_since, version=version,
-        )
-        return policy, bytes(answered) if answered is not None and request_id else None, state
+        row = _ExecutionStartRow._make(found[0])
+        answered = bytes(row.answered) if row.answered is not None and request_id else None
+        return _policy(row), answered, _cooldown(row.group_id, row if row.version is not None else None)
 
     def answered_and_cooldown(self, policy_id: str, request_id: str, group_id: str) -> tuple[bytes | None, GroupCooldown]:
         """An execution's first read, in one: the response this policy first answered to `request_id` (None without
@@ -214,7 +207,8 @@ _EXECUTION_START = (
         )
         .order_by(executions.c.id)
         .limit(1)
-        .scalar_subquery(),
+        .scalar_subquery()
+        .label("answered"),
     )
     .select_from(policies.outerjoin(group_cooldowns, sa.and_(
         group_cooldowns.c.project == policies.c.project, group_cooldowns.c.group_id == policies.c.group_id
@@ -238,7 +232,8 @@ _CLAIM = (
 )
 """A group's new cooldown state, stored if its version is still `before` (compare-and-set)."""
 
-_ADJUSTMENT_TYPES = {adjustment_type.value: adjustment_type for adjustment_type in AdjustmentType}
+_ExecutionStartRow = collections.namedtuple("_ExecutionStartRow", [column.name for column in _EXECUTION_START.selected_columns])  # type: ignore[misc]
+"""A row of _EXECUTION_START as the driver gives it, its columns by name (as `_policy` and `_cooldown` read them)."""
 
 
 def _cooldown(group_id: str, row: Any) -> GroupCooldown:
