@@ -7,6 +7,7 @@ Each service owns its tables and its own alembic history (version table
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -193,7 +194,8 @@ class Prepared:
     statement itself on SQLite (an execution's first read: 263 → 15 µs). The price: rows come as the
     driver gives them, without SQLAlchemy's result processing (SQLite gives booleans as 0 or 1), and
     parameters go to the driver as they are. The statement's bind parameters (`sa.bindparam`) are
-    named; the constants it holds (a LIMIT) are bound as compiled.
+    named; the constants it holds (a LIMIT) are bound as compiled. Rows are named tuples, their
+    fields the statement's columns.
     """
 
     def __init__(self, statement: sa.Executable, dialect: sa.Dialect) -> None:
@@ -203,6 +205,8 @@ class Prepared:
         self._required = frozenset(name for name, bind in compiled.binds.items() if bind.required)
         # Positional drivers (sqlite3's ?) take a sequence in the statement's order; named ones (psycopg's %(name)s) a mapping.
         self._order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+        columns = [column.name for column in getattr(statement, "exported_columns", ())]
+        self._row = collections.namedtuple("Row", columns, rename=True)._make if columns else tuple  # type: ignore[misc]
 
     def parameters(self, values: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """What the driver is handed for these values (every bind parameter of the statement must have one)."""
@@ -211,12 +215,12 @@ class Prepared:
         merged = {**self._defaults, **values}
         return [merged[name] for name in self._order] if self._order is not None else merged
 
-    def rows(self, connection: sa.Connection, **values: Any) -> list[tuple[Any, ...]]:
-        """Run the statement in `connection` (its transaction, if one is begun); its rows, if it returns any."""
+    def rows(self, connection: sa.Connection, **values: Any) -> list[Any]:
+        """Run the statement in `connection` (its transaction, if one is begun); its rows (named tuples), if it returns any."""
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(self.sql, self.parameters(values))
-            return cursor.fetchall() if cursor.description is not None else []
+            return list(map(self._row, cursor.fetchall())) if cursor.description is not None else []
         finally:
             cursor.close()
 

@@ -8,7 +8,6 @@ replica's evaluation) never overwrites a newer transition.
 
 from __future__ import annotations
 
-import collections
 import functools
 import json
 from collections.abc import Sequence
@@ -159,8 +158,7 @@ class AlarmRepository:
         with self._database.transaction() as connection:
             if len(ids) == 1:
                 # NOTE: one alarm is an evaluation on arrival, on the reaction's path: a prepared statement.
-                found = self._alarm_to_change.rows(connection, project=self._project, id=ids[0])
-                rows = {row.id: row for row in map(_AlarmRow._make, found)}
+                rows = {row.id: row for row in self._alarm_to_change.rows(connection, project=self._project, id=ids[0])}
             else:
                 query = sa.select(alarms).where(alarms.c.project == self._project, alarms.c.id.in_(ids)).with_for_update()
                 rows = {row.id: row for row in connection.execute(query)}
@@ -317,9 +315,6 @@ _ALARM_TO_CHANGE = (
     sa.select(alarms).where(alarms.c.project == sa.bindparam("project"), alarms.c.id == sa.bindparam("id")).with_for_update()
 )
 """One alarm's row, locked until its transition is stored (prepared: see autoscale.database.Prepared)."""
-
-_AlarmRow = collections.namedtuple("_AlarmRow", [column.name for column in alarms.c])  # type: ignore[misc]
-"""A row of `alarms` as the driver gives it, its columns by name (as `_alarm` reads them)."""
 
 _INSERT_PENDING = (
     pending_actions.insert()

@@ -10,7 +10,6 @@ service sharing the file needs to answer).
 
 from __future__ import annotations
 
-import collections
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -119,7 +118,7 @@ class PolicyRepository:
             found = self._execution_start.rows(connection, project=self._project, policy_id=policy_id, request_id=request_id)
         if not found:
             raise NotFound(policy_name(policy_id))
-        row = _ExecutionStartRow._make(found[0])
+        row = found[0]
         answered = bytes(row.answered) if row.answered is not None and request_id else None
         return _policy(row), answered, _cooldown(row.group_id, row if row.version is not None else None)
 
@@ -232,8 +231,6 @@ _CLAIM = (
 )
 """A group's new cooldown state, stored if its version is still `before` (compare-and-set)."""
 
-_ExecutionStartRow = collections.namedtuple("_ExecutionStartRow", [column.name for column in _EXECUTION_START.selected_columns])  # type: ignore[misc]
-"""A row of _EXECUTION_START as the driver gives it, its columns by name (as `_policy` and `_cooldown` read them)."""
 
 
 def _cooldown(group_id: str, row: Any) -> GroupCooldown:

@@ -144,6 +144,7 @@ def test_a_prepared_statement_runs_in_the_transaction_it_is_given_and_binds_its_
         with database.reader() as connection:
             # The LIMIT it was built with is bound as built.
             assert first.rows(connection, n=0) == [("c",)]
+            assert first.rows(connection, n=0)[0].s == "c"  # its fields named after the statement's columns
             assert first.rows(connection, n=2) == [("b",)]
             with pytest.raises(TypeError, match="no value for n"):
                 first.rows(connection)
