@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -148,12 +148,9 @@ class Database:
         compiled = statement.compile(dialect=self.engine.dialect, compile_kwargs={"render_postcompile": True})
         positions = compiled.positiontup
         parameters = [compiled.params[name] for name in positions] if positions is not None else compiled.params
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with _driver_cursor(connection) as cursor:
             cursor.execute(str(compiled), parameters)
             return cursor.fetchall()
-        finally:
-            cursor.close()
 
     @staticmethod
     def executemany(connection: sa.Connection, statement: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -162,11 +159,8 @@ class Database:
         NOTE: through the driver's cursor: SQLAlchemy's execution of even a plain statement costs
         more than storing one row (a transition on the reaction's path stores one).
         """
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with _driver_cursor(connection) as cursor:
             cursor.executemany(statement, rows)
-        finally:
-            cursor.close()
 
     def prepare(self, statement: sa.Executable) -> Prepared:
         """`statement` compiled once for this database, to run through the driver (see Prepared)."""
@@ -217,21 +211,20 @@ class Prepared:
 
     def rows(self, connection: sa.Connection, **values: Any) -> list[Any]:
         """Run the statement in `connection` (its transaction, if one is begun); its rows (named tuples), if it returns any."""
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with _driver_cursor(connection) as cursor:
             cursor.execute(self.sql, self.parameters(values))
             return list(map(self._row, cursor.fetchall())) if cursor.description is not None else []
-        finally:
-            cursor.close()
 
     def rowcount(self, connection: sa.Connection, **values: Any) -> int:
         """Run a statement that returns no rows (UPDATE, DELETE) in `connection`; how many rows it touched."""
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with _driver_cursor(connection) as cursor:
             cursor.execute(self.sql, self.parameters(values))
             return cursor.rowcount
-        finally:
-            cursor.close()
+
+
+def _driver_cursor(connection: sa.Connection) -> closing[Any]:
+    """A cursor of the driver's own, in `connection`'s transaction, closed on leaving the block."""
+    return closing(connection.connection.dbapi_connection.cursor())  # type: ignore[union-attr]
 
 
 _WRITE_LOCKS: dict[str, Any] = {}

@@ -10,6 +10,8 @@ import sqlite3
 import threading
 from contextlib import AbstractContextManager
 
+from autoscale.workers import PeriodicWorker
+
 CHECKPOINT_INTERVAL = 0.5
 """Seconds between two copies of a SQLite database's write-ahead log into its file."""
 
@@ -45,8 +47,9 @@ class Checkpointer:
         self._interval = interval
         self._write_lock = write_lock
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self._worker: PeriodicWorker | None = None
+        self._connection: sqlite3.Connection | None = None
         self._writers_may_go = threading.Event()
         self._writers_may_go.set()
 
@@ -59,23 +62,26 @@ class Checkpointer:
         thread (which holds the lock the checkpointer waits for) then goes on, and fails as
         SQLite would (busy), rather than hang.
         """
-        if self._thread is None:
+        if self._worker is None:
             self._start()
         if not self._writers_may_go.is_set():
             self._writers_may_go.wait(self.WRITER_WAIT_LIMIT)
 
     def _start(self) -> None:
         with self._lock:
-            if self._thread is None and not self._stopping.is_set():
-                self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
-                self._thread.start()
+            if self._worker is None and not self._stopped:
+                self._worker = PeriodicWorker("sqlite-checkpoint", self._interval, self._round, first_after=self._interval)
+                self._worker.start()
 
     def stop(self) -> None:
         with self._lock:
-            self._stopping.set()
-            thread = self._thread
-        if thread is not None:
-            thread.join()
+            self._stopped = True
+            worker = self._worker
+        if worker is not None:
+            worker.stop()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def checkpoint(self, connection: sqlite3.Connection) -> None:
         """One round: copy the log and, when it is long, have it start again."""
@@ -103,18 +109,12 @@ class Checkpointer:
         _, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return int(frames)
 
-    def _run(self) -> None:
-        connection = None
+    def _round(self) -> None:
         try:
-            while not self._stopping.wait(self._interval):
-                try:
-                    if connection is None:
-                        # mode=rw: a database file deleted meanwhile is not made anew.
-                        connection = sqlite3.connect(f"file:{self._path}?mode=rw", uri=True, check_same_thread=False)
-                    self.checkpoint(connection)
-                except sqlite3.Error as error:
-                    # Busy or gone: the next round tries again (SQLite keeps the log meanwhile; nothing is lost).
-                    log.debug("checkpoint of %s failed: %s", self._path, error)
-        finally:
-            if connection is not None:
-                connection.close()
+            if self._connection is None:
+                # mode=rw: a database file deleted meanwhile is not made anew.
+                self._connection = sqlite3.connect(f"file:{self._path}?mode=rw", uri=True, check_same_thread=False)
+            self.checkpoint(self._connection)
+        except sqlite3.Error as error:
+            # Busy or gone: the next round tries again (SQLite keeps the log meanwhile; nothing is lost).
+            log.debug("checkpoint of %s failed: %s", self._path, error)
