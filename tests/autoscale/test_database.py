@@ -5,6 +5,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from autoscale import database as database_module
 from autoscale.database import Database
 
 
@@ -120,6 +121,48 @@ def test_a_driver_statement_whose_connection_breaks_reports_its_own_error_and_th
         assert database.driver_statement("SELECT 1", ()) == [(1,)]
     finally:
         killer.dispose()
+        database.dispose()
+
+
+@pytest.mark.postgres
+def test_pooled_connections_that_died_while_resting_are_replaced_without_failing_a_statement(postgres_url, monkeypatch):
+    monkeypatch.setattr(database_module, "PING_AFTER_IDLE", 0.05)
+    database = Database(postgres_url)
+    killer = sa.create_engine(postgres_url)
+    try:
+        ((victim,),) = database.driver_statement("SELECT pg_backend_pid()", ())
+        with killer.connect() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": victim})
+        time.sleep(0.1)
+        ((replacement,),) = database.driver_statement("SELECT pg_backend_pid()", ())
+        assert replacement != victim
+        with killer.connect() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": replacement})
+        time.sleep(0.1)
+        with database.transaction() as connection:
+            assert connection.scalar(sa.text("SELECT 1")) == 1
+    finally:
+        killer.dispose()
+        database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_is_checked_only_once_it_has_rested(postgres_url, monkeypatch):
+    monkeypatch.setattr(database_module, "PING_AFTER_IDLE", 0.2)
+    database = Database(postgres_url)
+    dialect = database.engine.dialect
+    pings: list[object] = []
+    ping = dialect.do_ping
+    monkeypatch.setattr(dialect, "do_ping", lambda connection: pings.append(connection) or ping(connection))
+    try:
+        for _ in range(5):
+            database.driver_statement("SELECT 1", ())
+        assert pings == []  # a new connection, then one just returned
+        time.sleep(0.3)
+        with database.transaction() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        assert len(pings) == 1
+    finally:
         database.dispose()
 
 
