@@ -64,9 +64,15 @@ class Head:
             for series_id, times, values in columns:
                 known = held.get(series_id)
                 if known is None:
-                    held[series_id] = (array("d", times), array("d", values))
+                    known = held[series_id] = (array("d"), array("d"))
+                # NOTE: fromlist takes a list in half the time extend does (ingest hands lists; recovery, arrays).
+                if type(times) is list:
+                    known[0].fromlist(times)
                 else:
                     known[0].extend(times)
+                if type(values) is list:
+                    known[1].fromlist(values)
+                else:
                     known[1].extend(values)
                 added += len(times)
             self._entries.append(entry_id)
