@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from typing import TypeVar
 
-from services.metrics.chunks import SeriesColumns
+from services.metrics.chunks import SeriesColumns, bounds
 
 Columns = tuple[array, array]  # type: ignore[type-arg]
 """The times and the values of some points of one series."""
@@ -98,7 +98,8 @@ class Head:
         committed = False
         try:
             prepared = build(flushing)
-            newest = max((max(times) for times, _ in flushing.values() if times), default=float("-inf"))
+            # NOTE: the native bounds: max() makes a Python float of every point held (a fortieth of ingest's time).
+            newest = max((bounds(times)[1] for times, _ in flushing.values() if times), default=float("-inf"))
             with self._lock:
                 self._epoch += 1
             commit(prepared, entries)
