@@ -178,7 +178,8 @@ class Database:
         """
         compiled = statement.compile(dialect=self.engine.dialect, compile_kwargs={"render_postcompile": True})
         positions = compiled.positiontup
-        parameters = [compiled.params[name] for name in positions] if positions is not None else compiled.params
+        values = compiled.params  # NOTE: built anew on each access: once, not once per parameter (10 000 ids: 1.1 s)
+        parameters = [values[name] for name in positions] if positions is not None else values
         with _driver_cursor(connection) as cursor:
             cursor.execute(str(compiled), parameters)
             return cursor.fetchall()

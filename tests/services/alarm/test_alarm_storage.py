@@ -124,6 +124,18 @@ def test_many_state_changes_are_stored_together_each_only_from_its_expected_stat
     assert [e.type for e in repository.list_history("high", None, 10)] == [HistoryType.STATE_TRANSITION, HistoryType.CREATION]
 
 
+def test_alarms_moved_together_come_back_as_stored_with_their_new_state(repository):
+    other = replace(ALARM, id="other", repeat_actions=False, disabled=True, ok_actions=())
+    repository.create_alarm(other, _created(other))
+    answers = repository.change_states([
+        StateChange("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0),
+        StateChange("other", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "cool", 21.0),
+    ])
+    assert [a.alarm for a in answers] == [repository.get_alarm("high"), repository.get_alarm("other")]
+    assert answers[0].alarm == replace(ALARM, state=AlarmState.ALARM, state_reason="hot", state_time=20.0, evaluate_time=20.0)
+    assert answers[1].alarm.disabled is True and answers[1].alarm.repeat_actions is False
+
+
 def test_a_transition_stores_the_actions_of_its_new_state_as_pending(repository):
     transition = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0, {"most_recent": 95.0})
     assert [(p.target, p.state, p.previous_state, p.reason_data, p.attempts) for p in transition.actions] == [
