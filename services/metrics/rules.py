@@ -175,6 +175,9 @@ def check_get_statistics(
 
     `prefix` is prepended to every field path (e.g. `requests[3].` in a batch).
     """
+    query = _plainly_valid_query(request, now)
+    if query is not None:
+        return query
     before = len(violations.items)
     check_metric(violations, f"{prefix}metric", request.metric)
     check_dimensions(violations, f"{prefix}dimensions", request.dimensions)
@@ -208,6 +211,39 @@ def check_get_statistics(
         start=start,
         end=end,
     )
+
+
+def _plainly_valid_query(request: metrics_pb2.GetStatisticsRequest, now: float) -> StatisticsQuery | None:
+    """The query of a request that plainly keeps every rule of `check_get_statistics`; None when any may be broken.
+
+    NOTE: a sweep validates a query per alarm; the rules' field paths and messages, built for
+    every field of every query, cost as much as the rest of the check.
+    """
+    metric, statistic = request.metric, messages.STATISTICS.get(request.statistic)
+    if not metric or len(metric) > MAX_METRIC_LENGTH or metric != metric.strip() or statistic is None or not request.HasField("period"):
+        return None
+    dimensions = tuple(sorted(request.dimensions.items()))
+    for key, value in dimensions:
+        if not key or len(key) > MAX_DIMENSION_LENGTH or len(value) > MAX_DIMENSION_LENGTH:
+            return None
+    duration = request.period
+    period = duration.seconds + duration.nanos / 1e9
+    if duration.seconds < 0 or duration.nanos < 0 or period <= 0:
+        return None
+    end, start = now, None
+    for name in ("end_time", "start_time"):
+        if request.HasField(name):
+            stamp = getattr(request, name)
+            if stamp.seconds < 0 or not 0 <= stamp.nanos < 1_000_000_000:
+                return None
+            if name == "end_time":
+                end = stamp.seconds + stamp.nanos / 1e9
+            else:
+                start = stamp.seconds + stamp.nanos / 1e9
+    start = end - DEFAULT_WINDOW if start is None else start
+    if not start < end or period_count(start, end, period) > MAX_PERIODS:
+        return None
+    return StatisticsQuery(metric=metric, dimensions=dimensions, statistic=statistic, period=period, start=start, end=end)
 
 
 def check_batch_get_statistics(
