@@ -16,7 +16,9 @@
  *   encode_notify_samples: the NotifySamples request the metrics notifier sends, from each
  *     series' serialized header and its lowest and highest new value;
  *   bounds: the least and greatest of a column of doubles (compaction summarises every series'
- *     points), in one pass and without a Python float per point.
+ *     points), in one pass and without a Python float per point;
+ *   add_to_periods: a series' points added to the per-period summaries of a statistics query
+ *     (services.metrics.chunks.PeriodSummaries.add_points; a sweep adds every watched series').
  *
  * Both take only the canonical encoding of a request the service would accept (each field
  * once, in any order, no unknown fields) and answer None for anything else: such a request
@@ -695,6 +697,154 @@ static PyObject *bounds(PyObject *module, PyObject *items) {
     return Py_BuildValue("(dd)", least, greatest);
 }
 
+/* One column of doubles, from an array('d') (any C-contiguous buffer of doubles) or a list of floats. */
+typedef struct {
+    Py_buffer view;
+    int has_view;
+    PyObject *list;
+    const double *doubles;
+    Py_ssize_t length;
+} Column;
+
+static int open_column(PyObject *items, Column *column) {
+    column->has_view = 0;
+    column->list = NULL;
+    column->doubles = NULL;
+    if (PyList_Check(items)) {
+        column->list = items;
+        column->length = PyList_GET_SIZE(items);
+        return 0;
+    }
+    if (PyObject_GetBuffer(items, &column->view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        return -1;
+    }
+    column->has_view = 1;
+    if (column->view.format == NULL || strcmp(column->view.format, "d") != 0) {
+        PyBuffer_Release(&column->view);
+        column->has_view = 0;
+        PyErr_SetString(PyExc_TypeError, "a column must be a buffer of doubles or a list of floats");
+        return -1;
+    }
+    column->doubles = (const double *)column->view.buf;
+    column->length = column->view.len / (Py_ssize_t)sizeof(double);
+    return 0;
+}
+
+static double column_at(const Column *column, Py_ssize_t index) {
+    return column->doubles != NULL ? column->doubles[index] : PyFloat_AsDouble(PyList_GET_ITEM(column->list, index));
+}
+
+static void close_column(Column *column) {
+    if (column->has_view) {
+        PyBuffer_Release(&column->view);
+        column->has_view = 0;
+    }
+}
+
+/* A bucket's place: [count, sum, minimum, maximum]. Sets the item, taking the new reference. */
+static int set_number(PyObject *bucket, Py_ssize_t place, PyObject *number) {
+    if (number == NULL) {
+        return -1;
+    }
+    PyList_SET_ITEM(bucket, place, number);  /* steals; the old item is released by the caller */
+    return 0;
+}
+
+static int replace_number(PyObject *bucket, Py_ssize_t place, PyObject *number) {
+    PyObject *old = PyList_GET_ITEM(bucket, place);
+    if (set_number(bucket, place, number) < 0) {
+        return -1;
+    }
+    Py_DECREF(old);
+    return 0;
+}
+
+/* PeriodSummaries.add_points over the first `count` points: each point in [start, end) joins the bucket of its period
+   (floor(time / period)), a list [count, sum, minimum, maximum] made or updated as the Python code does. */
+static PyObject *add_to_periods(PyObject *module, PyObject *args) {
+    PyObject *buckets, *times_object, *values_object;
+    Py_ssize_t count;
+    double start, end, period;
+    if (!PyArg_ParseTuple(args, "O!OOnddd:add_to_periods", &PyDict_Type, &buckets, &times_object, &values_object, &count, &start, &end,
+                          &period)) {
+        return NULL;
+    }
+    Column times, values;
+    if (open_column(times_object, &times) < 0) {
+        return NULL;
+    }
+    if (open_column(values_object, &values) < 0) {
+        close_column(&times);
+        return NULL;
+    }
+    if (count < 0 || count > times.length || count > values.length) {
+        close_column(&times);
+        close_column(&values);
+        PyErr_SetString(PyExc_ValueError, "add_to_periods: count beyond the columns");
+        return NULL;
+    }
+    PyObject *result = Py_None;
+    for (Py_ssize_t index = 0; index < count; index++) {
+        double time = column_at(&times, index);
+        double value = column_at(&values, index);
+        if (PyErr_Occurred()) {
+            result = NULL;
+            break;
+        }
+        if (!(start <= time && time < end)) {
+            continue;
+        }
+        PyObject *key = PyLong_FromDouble(floor(time / period));
+        if (key == NULL) {
+            result = NULL;
+            break;
+        }
+        PyObject *bucket = PyDict_GetItemWithError(buckets, key);
+        if (bucket == NULL) {
+            if (PyErr_Occurred()) {
+                Py_DECREF(key);
+                result = NULL;
+                break;
+            }
+            bucket = PyList_New(4);
+            int failed = bucket == NULL || set_number(bucket, 0, PyLong_FromLong(1)) < 0 || set_number(bucket, 1, PyFloat_FromDouble(value)) < 0 ||
+                         set_number(bucket, 2, PyFloat_FromDouble(value)) < 0 || set_number(bucket, 3, PyFloat_FromDouble(value)) < 0 ||
+                         PyDict_SetItem(buckets, key, bucket) < 0;
+            Py_XDECREF(bucket);
+            Py_DECREF(key);
+            if (failed) {
+                result = NULL;
+                break;
+            }
+            continue;
+        }
+        Py_DECREF(key);
+        if (!PyList_Check(bucket) || PyList_GET_SIZE(bucket) != 4) {
+            PyErr_SetString(PyExc_TypeError, "add_to_periods: a bucket must be a list [count, sum, minimum, maximum]");
+            result = NULL;
+            break;
+        }
+        /* As Python's `bucket[0] += 1; bucket[1] += value`, then the comparisons (a NaN never replaces a bound). */
+        Py_ssize_t counted = PyLong_AsSsize_t(PyList_GET_ITEM(bucket, 0));
+        double summed = PyFloat_AsDouble(PyList_GET_ITEM(bucket, 1));
+        double least = PyFloat_AsDouble(PyList_GET_ITEM(bucket, 2));
+        double greatest = PyFloat_AsDouble(PyList_GET_ITEM(bucket, 3));
+        if (PyErr_Occurred() || replace_number(bucket, 0, PyLong_FromSsize_t(counted + 1)) < 0 ||
+            replace_number(bucket, 1, PyFloat_FromDouble(summed + value)) < 0 ||
+            (value < least && replace_number(bucket, 2, PyFloat_FromDouble(value)) < 0) ||
+            (value > greatest && replace_number(bucket, 3, PyFloat_FromDouble(value)) < 0)) {
+            result = NULL;
+            break;
+        }
+    }
+    close_column(&times);
+    close_column(&values);
+    if (result == NULL) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *configure(PyObject *module, PyObject *args) {
     PyObject *series_key, *series_points;
     Settings given;
@@ -726,6 +876,8 @@ static PyMethodDef methods[] = {
     {"encode_notify_samples", encode_notify_samples, METH_VARARGS,
      "encode_notify_samples([(series header, lowest, highest), ...], watch_version) -> a serialized NotifySamplesRequest."},
     {"bounds", bounds, METH_O, "bounds(array of doubles or list of floats) -> (least, greatest), as min() and max() give them."},
+    {"add_to_periods", add_to_periods, METH_VARARGS,
+     "add_to_periods(buckets, times, values, count, start, end, period): PeriodSummaries.add_points over the first count points."},
     {"configure", configure, METH_VARARGS,
      "configure(SeriesKey, SeriesPoints, max_metric_length, max_dimension_length, max_dimensions, max_dimensions_key_bytes, max_points)."},
     {NULL, NULL, 0, NULL},

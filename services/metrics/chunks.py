@@ -156,6 +156,12 @@ def bounds(items: Sequence[float], *, native: Bounds | None = NATIVE_BOUNDS) -> 
     return min(items), max(items)
 
 
+AddToPeriods = Callable[[dict[int, list[float]], Sequence[float], Sequence[float], int, float, float, float], None]
+
+NATIVE_ADD_TO_PERIODS: AddToPeriods | None = wire.NATIVE.add_to_periods if wire.NATIVE is not None else None
+"""autoscale/_wire.c's `add_to_periods` (PeriodSummaries.add_points' loop), where it was built."""
+
+
 def chunks_of(times: Sequence[float], values: Sequence[float]) -> list[Chunk]:
     """The points of one series (at least one) as chunks, one per aligned CHUNK_SECONDS span they fall in."""
     floor = math.floor
@@ -179,9 +185,23 @@ class PeriodSummaries:
         self.end = end
         self._buckets: dict[int, list[float]] = {}
 
-    def add_points(self, times: Sequence[float], values: Sequence[float], count: int | None = None) -> None:
-        """Count the points that lie in the window (of the first `count` only, when given)."""
+    def add_points(
+        self,
+        times: Sequence[float],
+        values: Sequence[float],
+        count: int | None = None,
+        *,
+        native: AddToPeriods | None = NATIVE_ADD_TO_PERIODS,
+    ) -> None:
+        """Count the points that lie in the window (of the first `count` only, when given).
+
+        NOTE: natively where autoscale/_wire.c was built: a sweep adds the points of every series its alarms
+        watch (100 000 of them), and this loop's Python cost per series was most of answering its statistics.
+        """
         start, end, period, buckets = self.start, self.end, self.period, self._buckets
+        if native is not None and isinstance(times, (array, list)) and isinstance(values, (array, list)):
+            native(buckets, times, values, len(values) if count is None else count, start, end, period)
+            return
         floor = math.floor
         pairs = zip(times, values, strict=True) if count is None else islice(zip(times, values, strict=False), count)
         for time, value in pairs:

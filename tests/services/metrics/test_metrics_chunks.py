@@ -115,3 +115,38 @@ def test_the_native_bounds_of_a_column_are_min_and_max():
             NATIVE_BOUNDS(empty)  # type: ignore[misc]
     with pytest.raises(TypeError):
         NATIVE_BOUNDS(array("i", [1, 2]))  # type: ignore[misc]
+
+
+@needs_native_wire
+def test_the_native_period_summaries_hold_the_same_floats_as_the_python_loop():
+    generator = random.Random(5)
+    for _ in range(200):
+        period = generator.choice([1.0, 60.0, 300.0, 0.25])
+        start = generator.uniform(0, 1000)
+        end = start + generator.uniform(0, 5000)
+        length = generator.randrange(0, 80)
+        times = [generator.uniform(start - 500, end + 500) for _ in range(length)]
+        values = [generator.uniform(-1e6, 1e6) for _ in range(length)]
+        count = generator.randrange(0, length + 1)
+        found, expected = PeriodSummaries(period, start, end), PeriodSummaries(period, start, end)
+        # Summaries merged first, then points over them: the order the repository adds them in.
+        for summaries in (found, expected):
+            summaries.merge(3, Summary(2, 5.0, 1.0, 4.0))
+        given = (array("d", times), array("d", values)) if generator.random() < 0.5 else (times, values)
+        found.add_points(*given, count)
+        expected.add_points(times, values, count, native=None)
+        assert found.by_index() == expected.by_index()
+        assert [struct.pack("<d", s.total) for s in found.by_index().values()] == [
+            struct.pack("<d", s.total) for s in expected.by_index().values()
+        ]
+
+
+@needs_native_wire
+def test_the_native_period_summaries_refuse_a_count_beyond_the_points_and_columns_of_other_numbers():
+    summaries = PeriodSummaries(60.0, 0.0, 600.0)
+    with pytest.raises(ValueError):
+        summaries.add_points(array("d", [1.0]), array("d", [2.0]), 2)
+    with pytest.raises(TypeError):
+        summaries.add_points(array("i", [1]), array("d", [2.0]), 1)
+    with pytest.raises(TypeError):
+        summaries.add_points([1.0], ["x"], 1)  # type: ignore[list-item]
