@@ -96,10 +96,23 @@ def test_a_driver_statement_commits_on_its_own_and_leaves_its_connection_as_it_f
         database.dispose()
 
 
+def _terminate_backend(killer: sa.Engine, pid: int) -> None:
+    """End a PostgreSQL server process, as a server restart or an operator would."""
+    with killer.connect() as connection:
+        connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+
+@pytest.fixture
+def killer(postgres_url):
+    """A separate engine that ends the server processes of the database under test."""
+    engine = sa.create_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
 @pytest.mark.postgres
-def test_a_driver_statement_whose_connection_breaks_reports_its_own_error_and_the_next_gets_a_sound_connection(postgres_url):
+def test_a_driver_statement_whose_connection_breaks_reports_its_own_error_and_the_next_gets_a_sound_connection(postgres_url, killer):
     database = Database(postgres_url)
-    killer = sa.create_engine(postgres_url)
     try:
         ((victim,),) = database.driver_statement("SELECT pg_backend_pid()", ())
         failures: list[BaseException] = []
@@ -113,36 +126,30 @@ def test_a_driver_statement_whose_connection_breaks_reports_its_own_error_and_th
         sleeper = threading.Thread(target=sleep_on_the_victim)
         sleeper.start()
         time.sleep(0.5)
-        with killer.connect() as connection:
-            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": victim})
+        _terminate_backend(killer, victim)
         sleeper.join(10)
         # The server's own reason, not the driver's complaint about the connection afterwards.
         assert len(failures) == 1 and "terminating connection" in str(failures[0]), failures
         assert database.driver_statement("SELECT 1", ()) == [(1,)]
     finally:
-        killer.dispose()
         database.dispose()
 
 
 @pytest.mark.postgres
-def test_pooled_connections_that_died_while_resting_are_replaced_without_failing_a_statement(postgres_url, monkeypatch):
+def test_pooled_connections_that_died_while_resting_are_replaced_without_failing_a_statement(postgres_url, killer, monkeypatch):
     monkeypatch.setattr(database_module, "PING_AFTER_IDLE", 0.05)
     database = Database(postgres_url)
-    killer = sa.create_engine(postgres_url)
     try:
         ((victim,),) = database.driver_statement("SELECT pg_backend_pid()", ())
-        with killer.connect() as connection:
-            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": victim})
+        _terminate_backend(killer, victim)
         time.sleep(0.1)
         ((replacement,),) = database.driver_statement("SELECT pg_backend_pid()", ())
         assert replacement != victim
-        with killer.connect() as connection:
-            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": replacement})
+        _terminate_backend(killer, replacement)
         time.sleep(0.1)
         with database.transaction() as connection:
             assert connection.scalar(sa.text("SELECT 1")) == 1
     finally:
-        killer.dispose()
         database.dispose()
 
 
