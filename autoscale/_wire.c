@@ -18,7 +18,8 @@
  *   bounds: the least and greatest of a column of doubles (compaction summarises every series'
  *     points), in one pass and without a Python float per point;
  *   add_to_periods: a series' points added to the per-period summaries of a statistics query
- *     (services.metrics.chunks.PeriodSummaries.add_points; a sweep adds every watched series').
+ *     (services.metrics.chunks.PeriodSummaries.add_points), and add_series_to_periods: those of
+ *     many series held in memory (PeriodSummaries.add_series; a sweep adds 100 000 series').
  *
  * Both take only the canonical encoding of a request the service would accept (each field
  * once, in any order, no unknown fields) and answer None for anything else: such a request
@@ -759,29 +760,28 @@ static int replace_number(PyObject *bucket, Py_ssize_t place, PyObject *number) 
     return 0;
 }
 
-/* PeriodSummaries.add_points over the first `count` points: each point in [start, end) joins the bucket of its period
+#define ALL_POINTS (-1)
+
+/* PeriodSummaries.add_points over the first `count` points (ALL_POINTS: every one): each point in [start, end) joins the bucket of its period
    (floor(time / period)), a list [count, sum, minimum, maximum] made or updated as the Python code does. */
-static PyObject *add_to_periods(PyObject *module, PyObject *args) {
-    PyObject *buckets, *times_object, *values_object;
-    Py_ssize_t count;
-    double start, end, period;
-    if (!PyArg_ParseTuple(args, "O!OOnddd:add_to_periods", &PyDict_Type, &buckets, &times_object, &values_object, &count, &start, &end,
-                          &period)) {
-        return NULL;
-    }
+static int add_columns(PyObject *buckets, PyObject *times_object, PyObject *values_object, Py_ssize_t count, double start, double end,
+                       double period) {
     Column times, values;
     if (open_column(times_object, &times) < 0) {
-        return NULL;
+        return -1;
     }
     if (open_column(values_object, &values) < 0) {
         close_column(&times);
-        return NULL;
+        return -1;
+    }
+    if (count == ALL_POINTS) {
+        count = values.length;
     }
     if (count < 0 || count > times.length || count > values.length) {
         close_column(&times);
         close_column(&values);
         PyErr_SetString(PyExc_ValueError, "add_to_periods: count beyond the columns");
-        return NULL;
+        return -1;
     }
     PyObject *result = Py_None;
     for (Py_ssize_t index = 0; index < count; index++) {
@@ -839,8 +839,58 @@ static PyObject *add_to_periods(PyObject *module, PyObject *args) {
     }
     close_column(&times);
     close_column(&values);
-    if (result == NULL) {
+    return result == NULL ? -1 : 0;
+}
+
+static PyObject *add_to_periods(PyObject *module, PyObject *args) {
+    PyObject *buckets, *times, *values;
+    Py_ssize_t count;
+    double start, end, period;
+    if (!PyArg_ParseTuple(args, "O!OOnddd:add_to_periods", &PyDict_Type, &buckets, &times, &values, &count, &start, &end, &period)) {
         return NULL;
+    }
+    if (count < 0) {
+        PyErr_SetString(PyExc_ValueError, "add_to_periods: a negative count");
+        return NULL;
+    }
+    if (add_columns(buckets, times, values, count, start, end, period) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* add_to_periods of every point each series holds in each source (a dict of series id -> (times, values)), series by series
+   in the order given, sources in the order given: the summaries of one statistics query over points held in memory. */
+static PyObject *add_series_to_periods(PyObject *module, PyObject *args) {
+    PyObject *buckets, *sources, *series_ids;
+    double start, end, period;
+    if (!PyArg_ParseTuple(args, "O!O!O!ddd:add_series_to_periods", &PyDict_Type, &buckets, &PyList_Type, &sources, &PyList_Type, &series_ids,
+                          &start, &end, &period)) {
+        return NULL;
+    }
+    for (Py_ssize_t index = 0; index < PyList_GET_SIZE(series_ids); index++) {
+        PyObject *series_id = PyList_GET_ITEM(series_ids, index);
+        for (Py_ssize_t place = 0; place < PyList_GET_SIZE(sources); place++) {
+            PyObject *source = PyList_GET_ITEM(sources, place);
+            if (!PyDict_Check(source)) {
+                PyErr_SetString(PyExc_TypeError, "add_series_to_periods: each source must be a dict");
+                return NULL;
+            }
+            PyObject *columns = PyDict_GetItemWithError(source, series_id);
+            if (columns == NULL) {
+                if (PyErr_Occurred()) {
+                    return NULL;
+                }
+                continue;
+            }
+            if (!PyTuple_Check(columns) || PyTuple_GET_SIZE(columns) != 2) {
+                PyErr_SetString(PyExc_TypeError, "add_series_to_periods: a series' columns must be a (times, values) tuple");
+                return NULL;
+            }
+            if (add_columns(buckets, PyTuple_GET_ITEM(columns, 0), PyTuple_GET_ITEM(columns, 1), ALL_POINTS, start, end, period) < 0) {
+                return NULL;
+            }
+        }
     }
     Py_RETURN_NONE;
 }
@@ -878,6 +928,8 @@ static PyMethodDef methods[] = {
     {"bounds", bounds, METH_O, "bounds(array of doubles or list of floats) -> (least, greatest), as min() and max() give them."},
     {"add_to_periods", add_to_periods, METH_VARARGS,
      "add_to_periods(buckets, times, values, count, start, end, period): PeriodSummaries.add_points over the first count points."},
+    {"add_series_to_periods", add_series_to_periods, METH_VARARGS,
+     "add_series_to_periods(buckets, sources, series_ids, start, end, period): add_to_periods of every point of each series in each source."},
     {"configure", configure, METH_VARARGS,
      "configure(SeriesKey, SeriesPoints, max_metric_length, max_dimension_length, max_dimensions, max_dimensions_key_bytes, max_points)."},
     {NULL, NULL, 0, NULL},

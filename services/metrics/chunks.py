@@ -162,6 +162,15 @@ NATIVE_ADD_TO_PERIODS: AddToPeriods | None = wire.NATIVE.add_to_periods if wire.
 """autoscale/_wire.c's `add_to_periods` (PeriodSummaries.add_points' loop), where it was built."""
 
 
+HeldSeries = dict[int, tuple[Sequence[float], Sequence[float]]]
+"""Points held in memory: the times and the values of each series, by series id."""
+
+AddSeriesToPeriods = Callable[[dict[int, list[float]], list[HeldSeries], list[int], float, float, float], None]
+
+NATIVE_ADD_SERIES_TO_PERIODS: AddSeriesToPeriods | None = wire.NATIVE.add_series_to_periods if wire.NATIVE is not None else None
+"""autoscale/_wire.c's `add_series_to_periods` (PeriodSummaries.add_series' loops), where it was built."""
+
+
 def chunks_of(times: Sequence[float], values: Sequence[float]) -> list[Chunk]:
     """The points of one series (at least one) as chunks, one per aligned CHUNK_SECONDS span they fall in."""
     floor = math.floor
@@ -217,6 +226,23 @@ class PeriodSummaries:
                         bucket[2] = value
                     if value > bucket[3]:
                         bucket[3] = value
+
+    def add_series(
+        self, sources: Sequence[HeldSeries], series_ids: list[int], *, native: AddSeriesToPeriods | None = NATIVE_ADD_SERIES_TO_PERIODS
+    ) -> None:
+        """Count every point each of `series_ids` holds in each source (series id -> (times, values)), series by series.
+
+        NOTE: one native call per query where autoscale/_wire.c was built: a sweep adds 100 000 series,
+        and a Python call per series (and per part of one) cost more than adding its points.
+        """
+        if native is not None:
+            native(self._buckets, list(sources), series_ids, self.start, self.end, self.period)
+            return
+        for series_id in series_ids:
+            for source in sources:
+                columns = source.get(series_id)
+                if columns is not None:
+                    self.add_points(*columns, native=None)
 
     def covers(self, first_time: float, last_time: float) -> bool:
         """Whether points spanning [first_time, last_time] all lie in the window and in one period (so a summary counts them)."""

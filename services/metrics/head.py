@@ -173,6 +173,19 @@ class Head:
                 if self._epoch == epoch:
                     return held, stored
 
+    def add_held(self, start: float, add: Callable[[list[dict[int, Columns]]], None]) -> bool:
+        """When every point from `start` on is in memory (the window starts after the horizon): `add(sources)` under
+        the lock, with the dicts (series id -> (times, values)) that hold them, and True; otherwise False (use `read`).
+
+        NOTE: no copies, as `read` makes, and no storage read: the points cannot change while the lock is held.
+        For a sweep's statistics, whose windows lie in memory, with `add` native (a few milliseconds per call).
+        """
+        with self._lock:
+            if start <= self._horizon:
+                return False
+            add([source for source in (self._series, self._flushing, *(stored for stored, _, _ in self._recent)) if source])
+            return True
+
     def _copies(self, series_ids: Collection[int]) -> dict[int, list[HeldPoints]]:
         # NOTE: no copy: arrays only grow (under the lock) until a flush drops them, so their first
         # `count` points stay as they are; a copy per series would cost more than the read itself.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Container, Iterable, Sequence
+from functools import partial
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -228,13 +229,16 @@ class MetricsRepository:
         for members in groups.values():
             first = queries[members[0]]
             accumulators = {position: PeriodSummaries(first.period, first.start, first.end) for position in members}
-            # Each series' points are added to the summaries of every query that names it (most series: one query).
-            owners: dict[int, list[PeriodSummaries]] = defaultdict(list)
-            for position in members:
-                query = queries[position]
-                for series_id in self._catalogue.matching(query.metric, query.dimensions):
-                    owners[series_id].append(accumulators[position])
-            self._accumulate(sorted(owners), owners, accumulators[members[0]])
+            jobs = [(accumulators[position], sorted(self._catalogue.matching(queries[position].metric, queries[position].dimensions)))
+                    for position in members]
+            # The window lies in memory (what alarms ask): each query's series are added straight from the head.
+            if not self._head.add_held(first.start, partial(_add_series, jobs)):
+                # Each series' points are added to the summaries of every query that names it (most series: one query).
+                owners: dict[int, list[PeriodSummaries]] = defaultdict(list)
+                for summaries, series_ids in jobs:
+                    for series_id in series_ids:
+                        owners[series_id].append(summaries)
+                self._accumulate(sorted(owners), owners, accumulators[members[0]])
             for position, summaries in accumulators.items():
                 answers[position] = _buckets(summaries.by_index(), first.period)
         return answers
@@ -360,6 +364,12 @@ class MetricsRepository:
             if doomed:
                 self._catalogue.remove(doomed)
                 self._forget_ids()
+
+
+def _add_series(jobs: list[tuple[PeriodSummaries, list[int]]], sources: list[dict[int, Columns]]) -> None:
+    """Add to each query's summaries the points its series hold in `sources` (see Head.add_held)."""
+    for summaries, series_ids in jobs:
+        summaries.add_series(sources, series_ids)
 
 
 def _parts(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

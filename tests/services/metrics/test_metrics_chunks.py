@@ -150,3 +150,20 @@ def test_the_native_period_summaries_refuse_a_count_beyond_the_points_and_column
         summaries.add_points(array("i", [1]), array("d", [2.0]), 1)
     with pytest.raises(TypeError):
         summaries.add_points([1.0], ["x"], 1)  # type: ignore[list-item]
+
+
+@needs_native_wire
+def test_the_native_summaries_of_many_held_series_are_those_of_the_python_loops():
+    generator = random.Random(9)
+    sources = [
+        {series_id: (array("d", [generator.uniform(0, 900) for _ in range(n)]), array("d", [generator.uniform(-5, 5) for _ in range(n)]))
+         for series_id in generator.sample(range(1, 60), 30) for n in [generator.randrange(0, 12)]}
+        for _ in range(3)
+    ]
+    series_ids = sorted(generator.sample(range(1, 70), 40))
+    found, expected = PeriodSummaries(60.0, 100.0, 800.0), PeriodSummaries(60.0, 100.0, 800.0)
+    found.add_series(sources, series_ids)
+    expected.add_series(sources, series_ids, native=None)
+    assert found.by_index() == expected.by_index() and found.by_index()
+    with pytest.raises(TypeError):
+        found.add_series([{1: (array("d", [1.0]),)}], [1])  # type: ignore[list-item]

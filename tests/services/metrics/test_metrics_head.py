@@ -130,3 +130,21 @@ def test_past_the_limit_the_oldest_flushes_leave_memory_and_move_the_horizon_pas
     held, stored = head.read([7], lambda: "from storage", start=100.5)
     assert stored is None
     assert [list(times)[:count] for times, _, count in held[7]] == [[90.0]]
+
+
+def test_points_held_for_a_window_after_the_horizon_are_handed_over_in_place_with_those_a_flush_stored():
+    head = Head(recent_points=10)
+    head.add(1, [(7, [100.0], [1.0])])
+    _flush(head)
+    head.add(2, [(7, [200.0], [2.0]), (8, [210.0], [3.0])])
+    seen: list[list[tuple[int, list[float]]]] = []
+    handed = head.add_held(50.0, lambda sources: seen.append([(i, list(t)) for source in sources for i, (t, _) in sorted(source.items())]))
+    assert handed is True
+    assert seen == [[(7, [200.0]), (8, [210.0]), (7, [100.0])]]  # the head first, then what flushes stored
+
+
+def test_a_window_reaching_back_before_the_horizon_is_not_handed_over_from_memory():
+    head = Head(recent_points=10)
+    head.stored_before(60.0)
+    head.add(1, [(7, [100.0], [1.0])])
+    assert head.add_held(50.0, lambda sources: pytest.fail("storage holds points of this window")) is False
