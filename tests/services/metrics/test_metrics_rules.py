@@ -116,6 +116,11 @@ def test_an_unset_start_is_a_day_before_the_end_given():
         ({"start_time": timestamp_pb2.Timestamp(seconds=200), "end_time": timestamp_pb2.Timestamp(seconds=100)}, ["start_time"]),
         ({"start_time": timestamp_pb2.Timestamp(seconds=-5)}, ["start_time"]),
         ({"end_time": timestamp_pb2.Timestamp(seconds=-5)}, ["end_time"]),
+        ({"end_time": timestamp_pb2.Timestamp(seconds=5, nanos=-1)}, ["end_time"]),
+        ({"start_time": timestamp_pb2.Timestamp(seconds=5, nanos=1_000_000_000)}, ["start_time"]),
+        ({"metric": "m" * 10_000}, ["metric"]),
+        ({"dimensions": {"group": "w" * 10_000}}, ["dimensions"]),
+        ({"dimensions": {"g" * 10_000: "web"}}, ["dimensions"]),
         # A day in 0.5 s periods is 172 800 periods: too many.
         ({"period": duration_pb2.Duration(nanos=500_000_000)}, ["period"]),
         ({"metric": "", "statistic": 0, "period": None}, ["metric", "statistic", "period"]),
