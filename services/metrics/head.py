@@ -11,7 +11,10 @@ that starts after the newest point no longer held (the horizon) reads no storage
 A read must count each point once, although a flush moves points from here into
 the database while reads go on. Reads follow a sequence lock: `epoch` is odd only
 while a flush commits; a read copies its series' points, reads the database, and
-starts again if the epoch changed meanwhile (once per flush at most).
+starts again if the epoch changed meanwhile (once per flush at most). A read whose
+window lies wholly in memory may instead have its points added where they are, under
+the lock (`add_held`): each point is then in exactly one of the held, flushing and
+recently stored dicts.
 """
 
 from __future__ import annotations
