@@ -650,54 +650,6 @@ static PyObject *encode_notify_samples(PyObject *module, PyObject *args) {
     return out;
 }
 
-/* The least and the greatest of a non-empty array('d') (any C-contiguous buffer of doubles) or list of floats,
-   as min() and max() give them for finite values (the first of equal ones). */
-static PyObject *bounds(PyObject *module, PyObject *items) {
-    double least = 0.0, greatest = 0.0;
-    if (PyList_Check(items)) {
-        Py_ssize_t count = PyList_GET_SIZE(items);
-        if (count == 0) {
-            PyErr_SetString(PyExc_ValueError, "bounds() of an empty sequence");
-            return NULL;
-        }
-        for (Py_ssize_t index = 0; index < count; index++) {
-            double value = PyFloat_AsDouble(PyList_GET_ITEM(items, index));
-            if (value == -1.0 && PyErr_Occurred()) {
-                return NULL;
-            }
-            if (index == 0 || value < least) {
-                least = value;
-            }
-            if (index == 0 || value > greatest) {
-                greatest = value;
-            }
-        }
-        return Py_BuildValue("(dd)", least, greatest);
-    }
-    Py_buffer view;
-    if (PyObject_GetBuffer(items, &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
-        return NULL;
-    }
-    Py_ssize_t count = view.len / (Py_ssize_t)sizeof(double);
-    if (view.format == NULL || strcmp(view.format, "d") != 0 || count == 0) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(count == 0 ? PyExc_ValueError : PyExc_TypeError, "bounds() takes a non-empty buffer of doubles or list of floats");
-        return NULL;
-    }
-    const double *values = (const double *)view.buf;
-    least = greatest = values[0];
-    for (Py_ssize_t index = 1; index < count; index++) {
-        if (values[index] < least) {
-            least = values[index];
-        }
-        if (values[index] > greatest) {
-            greatest = values[index];
-        }
-    }
-    PyBuffer_Release(&view);
-    return Py_BuildValue("(dd)", least, greatest);
-}
-
 /* One column of doubles, from an array('d') (any C-contiguous buffer of doubles) or a list of floats. */
 typedef struct {
     Py_buffer view;
@@ -740,6 +692,36 @@ static void close_column(Column *column) {
         PyBuffer_Release(&column->view);
         column->has_view = 0;
     }
+}
+
+/* The least and the greatest of a non-empty array('d') (any C-contiguous buffer of doubles) or list of floats,
+   as min() and max() give them for finite values (the first of equal ones). */
+static PyObject *bounds(PyObject *module, PyObject *items) {
+    Column column;
+    if (open_column(items, &column) < 0) {
+        return NULL;
+    }
+    if (column.length == 0) {
+        close_column(&column);
+        PyErr_SetString(PyExc_ValueError, "bounds() of an empty sequence");
+        return NULL;
+    }
+    double least = 0.0, greatest = 0.0;
+    for (Py_ssize_t index = 0; index < column.length; index++) {
+        double value = column_at(&column, index);
+        if (value == -1.0 && PyErr_Occurred()) {
+            close_column(&column);
+            return NULL;
+        }
+        if (index == 0 || value < least) {
+            least = value;
+        }
+        if (index == 0 || value > greatest) {
+            greatest = value;
+        }
+    }
+    close_column(&column);
+    return Py_BuildValue("(dd)", least, greatest);
 }
 
 /* A bucket's place: [count, sum, minimum, maximum]. Sets the item, taking the new reference. */
