@@ -7,7 +7,7 @@ from collections.abc import Container, Mapping
 
 from google.protobuf import timestamp_pb2
 
-from autoscale.timeutil import check_duration, from_timestamp
+from autoscale.timeutil import check_duration, from_duration, from_timestamp
 from autoscale.v1 import common_pb2, metrics_pb2
 from autoscale.validation import Violations, check_enum, check_finite
 from services.metrics import messages
@@ -229,7 +229,7 @@ def _plainly_valid_query(request: metrics_pb2.GetStatisticsRequest, now: float) 
         if not key or len(key) > MAX_DIMENSION_LENGTH or len(value) > MAX_DIMENSION_LENGTH:
             return None
     duration = request.period
-    period = duration.seconds + duration.nanos / 1e9
+    period = from_duration(duration)
     if duration.seconds < 0 or duration.nanos < 0 or period <= 0:
         return None
     end = _plain_time(request.end_time) if request.HasField("end_time") else now
@@ -245,8 +245,7 @@ def _plainly_valid_query(request: metrics_pb2.GetStatisticsRequest, now: float) 
 
 def _plain_time(stamp: timestamp_pb2.Timestamp) -> float | None:
     """A Timestamp's seconds when it keeps check_timestamp's rule; None otherwise."""
-    seconds, nanos = stamp.seconds, stamp.nanos
-    return seconds + nanos / 1e9 if seconds >= 0 and 0 <= nanos < 1_000_000_000 else None
+    return from_timestamp(stamp) if stamp.seconds >= 0 and 0 <= stamp.nanos < 1_000_000_000 else None
 
 
 def check_batch_get_statistics(
