@@ -185,14 +185,16 @@ class Database:
             return cursor.fetchall()
 
     @staticmethod
-    def executemany(connection: sa.Connection, statement: str, rows: Sequence[Sequence[Any]]) -> None:
-        """A plain-SQL statement (`placeholder` marks) once per row of parameters, in `connection`'s transaction.
+    def executemany(connection: sa.Connection, statement: str, rows: Sequence[Sequence[Any]]) -> int:
+        """A plain-SQL statement (`placeholder` marks) once per row of parameters, in `connection`'s transaction;
+        the rows it changed in all (-1 when the driver cannot tell).
 
         NOTE: through the driver's cursor: SQLAlchemy's execution of even a plain statement costs
         more than storing one row (a transition on the reaction's path stores one).
         """
         with _driver_cursor(connection) as cursor:
             cursor.executemany(statement, rows)
+            return cursor.rowcount
 
     def prepare(self, statement: sa.Executable) -> Prepared:
         """`statement` compiled once for this database, to run through the driver (see Prepared)."""

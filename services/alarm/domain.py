@@ -98,6 +98,22 @@ class Alarm:
     state_time: float = 0.0
     create_time: float = 0.0
     evaluate_time: float | None = None
+    revision: int = 0
+    """Updates of the definition stored before this one (not part of the API: it tells stored definitions apart)."""
+
+    def in_state(self, state: AlarmState, state_reason: str, state_time: float, evaluate_time: float | None) -> Alarm:
+        """This alarm with its state fields replaced (its definition shared, not copied)."""
+        # NOTE: a sweep moves thousands of alarms at once; the generated __init__ of thirteen frozen
+        # fields (or dataclasses.replace, which calls it) cost 2.3-4.7 µs a copy, a dict copy 0.4 µs.
+        # The fields are the same and immutable, so the copy is as valid as one the __init__ made.
+        moved = object.__new__(Alarm)
+        attributes = moved.__dict__
+        attributes.update(self.__dict__)
+        attributes["state"] = state
+        attributes["state_reason"] = state_reason
+        attributes["state_time"] = state_time
+        attributes["evaluate_time"] = evaluate_time
+        return moved
 
     def actions_for(self, state: AlarmState) -> tuple[str, ...]:
         """The actions run when the alarm enters (or, repeating, stays in) `state`."""

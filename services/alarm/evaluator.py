@@ -317,7 +317,10 @@ class AlarmEvaluator:
 
     def _transition_many(self, moving: list[tuple[Alarm, Evaluation]], now: float, contexts: dict[str, Context | None]) -> None:
         """Store the transitions (each only from the state it was judged in) with their actions, then dispatch those."""
-        changes = [StateChange(alarm.id, alarm.state, result.state, result.reason, now, result.reason_data) for alarm, result in moving]
+        changes = [
+            StateChange(alarm.id, alarm.state, result.state, result.reason, now, result.reason_data, judged=alarm)
+            for alarm, result in moving
+        ]
         # NOTE: a first sweep or the end of a metrics outage moves thousands of alarms at once: one line each
         # would flood the log (and cost a fifth of the sweep); their history keeps every transition.
         one_by_one = logging.INFO if len(moving) <= TRANSITIONS_LOGGED_ONE_BY_ONE else logging.DEBUG
@@ -333,8 +336,9 @@ class AlarmEvaluator:
             moved[(transition.previous.value, result.state.value)] += 1
             if log.isEnabledFor(one_by_one):
                 log.log(one_by_one, "%s: %s -> %s: %s", alarm_name(alarm.id), transition.previous.value, result.state.value, result.reason)
-            with telemetry.attached(contexts.get(alarm.id)):
-                self._dispatch(transition.alarm, transition.actions)
+            if transition.actions:
+                with telemetry.attached(contexts.get(alarm.id)):
+                    self._dispatch(transition.alarm, transition.actions)
         if one_by_one != logging.INFO and moved:
             summary = ", ".join(f"{count} {previous} -> {state}" for (previous, state), count in sorted(moved.items()))
             log.info("%d alarms changed state (%s); ListAlarmHistory has each one's reason", sum(moved.values()), summary)

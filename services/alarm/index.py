@@ -59,13 +59,15 @@ class AlarmIndex:
         """Hold `alarm`, replacing what was held under its id."""
         with self._lock:
             held = self._alarms.get(alarm.id)
+            if held is not None and held.disabled == alarm.disabled and (held.rule is alarm.rule or held.rule == alarm.rule):
+                # A transition: filed where it was, watching what it watched (a sweep may move thousands).
+                self._alarms[alarm.id] = alarm
+                return
             self._remove(alarm.id)
             self._add(alarm)
-            # A transition puts the alarm again: only a new rule or switch changes what is watched.
             if held is None or _anchor(held) != _anchor(alarm) or held.disabled != alarm.disabled:
                 self._changed()
-            if held is None or held.rule != alarm.rule or held.disabled != alarm.disabled:
-                self._watchers = {}
+            self._watchers = {}
 
     def remove(self, alarm_id: str) -> None:
         """Forget an alarm (nothing happens if it is not held)."""

@@ -37,6 +37,8 @@ alarms = sa.Table(
     sa.Column("state_time", sa.Float, nullable=False),
     sa.Column("create_time", sa.Float, nullable=False),
     sa.Column("evaluate_time", sa.Float, nullable=True),
+    # Moves with each update of the definition: a transition stores only if the alarm is still as judged.
+    sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
 )
 
 history = sa.Table(

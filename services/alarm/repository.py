@@ -45,6 +45,10 @@ TRANSITION_ENTRY_TAIL = (_ENTRY_DEFAULTS["action"], _ENTRY_DEFAULTS["action_succ
 DECODED_TEXTS = 16384
 """Distinct JSON texts of alarm columns (actions, dimensions) kept decoded."""
 
+RULES_KEPT = 65536
+"""Distinct threshold rules kept built (about 300 bytes each)."""
+
+
 @dataclass(frozen=True)
 class StateChange:
     """Move `alarm_id` into `state` if it is still in `expected` (None: whatever its state)."""
@@ -55,6 +59,13 @@ class StateChange:
     reason: str
     time: float
     reason_data: dict[str, Any] = field(default_factory=dict)
+    judged: Alarm | None = None
+    """The alarm as it was judged: when it is still stored so (same state, same revision), the change is stored
+    without reading it first (as it was read already)."""
+
+
+class _MovedMeanwhile(Exception):
+    """An alarm of a batch of changes is no longer as it was judged (the batch is rolled back and redone reading each)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class AlarmRepository:
             f"UPDATE {alarms.name} SET state = {mark}, state_reason = {mark}, state_time = {mark}, evaluate_time = {mark} "
             f"WHERE project = {mark} AND id = {mark}"
         )
+        self._set_judged_state = f"{self._set_state} AND state = {mark} AND revision = {mark}"
         marks = ", ".join([mark] * len(TRANSITION_ENTRY_COLUMNS))
         self._insert_transition = f"INSERT INTO {history.name} ({', '.join(TRANSITION_ENTRY_COLUMNS)}) VALUES ({marks})"
 
@@ -116,10 +128,10 @@ class AlarmRepository:
     def update_alarm(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
         """Store an existing alarm's new definition (not its state) and a rule-change entry; NotFound if there is none."""
         values = _alarm_values(alarm)
-        for output_only in ("id", "create_time", "state", "state_reason", "state_time", "evaluate_time"):
+        for output_only in ("id", "create_time", "state", "state_reason", "state_time", "evaluate_time", "revision"):
             del values[output_only]
         with self._database.transaction() as connection:
-            result = connection.execute(alarms.update().where(*self._alarm_key(alarm.id)).values(**values))
+            result = connection.execute(alarms.update().where(*self._alarm_key(alarm.id)).values(**values, revision=alarms.c.revision + 1))
             if result.rowcount == 0:
                 raise NotFound(alarm_name(alarm.id))
             connection.execute(history.insert().values(project=self._project, **_entry_values(entry)))
@@ -155,6 +167,12 @@ class AlarmRepository:
         """`change_state` for many alarms in one transaction (a sweep may move thousands); one answer per change, in order."""
         if not changes:
             return []
+        judged = [change.judged for change in changes if change.judged is not None and change.expected is change.judged.state]
+        if len(judged) == len(changes):
+            try:
+                return self._change_judged_states(changes, judged)
+            except _MovedMeanwhile:
+                pass  # some alarm moved or changed since it was judged: each is read and compared below
         ids = [change.alarm_id for change in changes]
         with self._database.transaction() as connection:
             if len(ids) == 1:
@@ -189,6 +207,31 @@ class AlarmRepository:
                 # SQLAlchemy's executemany builds and processes a parameter dict per row.
                 self._database.executemany(connection, self._set_state, updates)
                 self._database.executemany(connection, self._insert_transition, entries)
+        return answers
+
+    def _change_judged_states(self, changes: Sequence[StateChange], judged: Sequence[Alarm]) -> list[Transition | None]:
+        """`change_states` of alarms still stored as they were `judged`, without reading them; _MovedMeanwhile if one is not."""
+        project, transition_type = self._project, HistoryType.STATE_TRANSITION.value
+        updates, entries = [], []
+        for change, alarm in zip(changes, judged, strict=True):
+            state, previous = _VALUES[change.state], _VALUES[alarm.state]
+            updates.append((state, change.reason, change.time, change.time, project, change.alarm_id, previous, alarm.revision))
+            entries.append((project, change.alarm_id, change.time, transition_type, previous, state, change.reason, *TRANSITION_ENTRY_TAIL))
+        with self._database.transaction() as connection:
+            # NOTE: each update stores only if the alarm is in the state and revision judged; all of them did,
+            # or the transaction is rolled back. A sweep moving thousands of alarms then reads none of them
+            # back (their rows, and an alarm built from each, were a third of storing the transitions).
+            if self._database.executemany(connection, self._set_judged_state, updates) != len(updates):
+                raise _MovedMeanwhile
+            self._database.executemany(connection, self._insert_transition, entries)
+            answers: list[Transition | None] = []
+            for change, before in zip(changes, judged, strict=True):
+                alarm = before.in_state(change.state, change.reason, change.time, change.time)
+                actions = self._store_pending(
+                    connection, alarm, alarm.actions_for(change.state), before.state, change.reason, change.reason_data, change.time,
+                    repeat=False,
+                )
+                answers.append(Transition(alarm, before.state, actions))
         return answers
 
     # Pending actions
@@ -281,6 +324,7 @@ def _alarm_values(alarm: Alarm) -> dict[str, Any]:
         "state_time": alarm.state_time,
         "create_time": alarm.create_time,
         "evaluate_time": alarm.evaluate_time,
+        "revision": alarm.revision,
     }
 
 
@@ -288,15 +332,7 @@ def _alarm(row: Any, **changes: Any) -> Alarm:
     """The alarm a row holds, with `changes` to its fields (one construction: a sweep builds thousands)."""
     fields = {
         "id": row.id,
-        "rule": ThresholdRule(
-            metric=row.metric,
-            dimensions=_decoded_pairs(row.dimensions),
-            statistic=_STATISTICS[row.statistic],
-            comparison=_COMPARISONS[row.comparison],
-            threshold=row.threshold,
-            period=row.period,
-            evaluation_periods=row.evaluation_periods,
-        ),
+        "rule": _rule(row.metric, row.dimensions, row.statistic, row.comparison, row.threshold, row.period, row.evaluation_periods),
         "description": row.description,
         "alarm_actions": _decoded_strings(row.alarm_actions),
         "ok_actions": _decoded_strings(row.ok_actions),
@@ -309,6 +345,7 @@ def _alarm(row: Any, **changes: Any) -> Alarm:
         "state_time": row.state_time,
         "create_time": row.create_time,
         "evaluate_time": row.evaluate_time,
+        "revision": row.revision,
     }
     fields.update(changes)
     return Alarm(**fields)
@@ -339,6 +376,24 @@ _ALARM_ROW = collections.namedtuple("_AlarmRow", [column.name for column in alar
 """A row of the alarms table read through the driver (in the order of `sa.select(alarms)`), by column name."""
 _STATISTICS = {statistic.value: statistic for statistic in Statistic}
 _COMPARISONS = {comparison.value: comparison for comparison in ComparisonOperator}
+
+
+# NOTE: alarms read again (the index's reload each minute, a transition that had to read its alarm) keep
+# the rule object they had while their rule is unchanged: the index compares them by identity (see
+# AlarmIndex.put and replace_all), and no rule is built again for each of thousands of alarms.
+@functools.lru_cache(maxsize=RULES_KEPT)
+def _rule(
+    metric: str, dimensions: str, statistic: str, comparison: str, threshold: float, period: float, evaluation_periods: int
+) -> ThresholdRule:
+    return ThresholdRule(
+        metric=metric,
+        dimensions=_decoded_pairs(dimensions),
+        statistic=_STATISTICS[statistic],
+        comparison=_COMPARISONS[comparison],
+        threshold=threshold,
+        period=period,
+        evaluation_periods=evaluation_periods,
+    )
 
 
 # NOTE: many alarms share their actions and dimensions: decoded once per distinct text (immutable results).

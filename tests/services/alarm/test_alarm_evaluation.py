@@ -73,6 +73,13 @@ def test_the_newest_non_empty_buckets_decide_when_the_current_one_has_data():
     assert evaluate_threshold_rule(rule(), OK, datapoints, NOW).state is ALARM
 
 
+def test_datapoints_out_of_order_are_judged_as_in_order():
+    in_order = points(10, 90, 91, 92)
+    shuffled = [in_order[2], in_order[0], in_order[3], in_order[1]]
+    assert evaluate_threshold_rule(rule(), OK, shuffled, NOW) == evaluate_threshold_rule(rule(), OK, in_order, NOW)
+    assert evaluate_threshold_rule(rule(), OK, shuffled, NOW).state is ALARM
+
+
 def test_datapoints_outside_the_window_are_ignored():
     stale = [Datapoint(bucket_start(NOW, 60.0) - 10 * 60.0, 99.0, 5)]
     assert evaluate_threshold_rule(rule(evaluation_periods=1), OK, stale, NOW).state is INSUFFICIENT

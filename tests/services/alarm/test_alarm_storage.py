@@ -165,3 +165,49 @@ def test_deleting_an_alarm_drops_its_pending_actions(repository):
     repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
     repository.delete_alarm("high")
     assert repository.pending_actions() == []
+
+
+def test_an_update_moves_the_revision_and_a_transition_keeps_it(repository):
+    assert repository.get_alarm("high").revision == 0
+    updated = repository.update_alarm(replace(ALARM, description="new"), HistoryEntry("high", 30.0, HistoryType.RULE_CHANGE, "changed"))
+    assert updated.revision == 1
+    moved = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 31.0)
+    assert moved.alarm.revision == repository.get_alarm("high").revision == 1
+
+
+def test_alarms_still_as_judged_move_together_as_if_read_again(repository):
+    other = replace(ALARM, id="other", repeat_actions=False, ok_actions=())
+    repository.create_alarm(other, _created(other))
+    judged = [repository.get_alarm("high"), repository.get_alarm("other")]
+    answers = repository.change_states([
+        StateChange("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0, {"most_recent": 95.0}, judged[0]),
+        StateChange("other", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "cool", 21.0, {}, judged[1]),
+    ])
+    assert [a.alarm for a in answers] == [repository.get_alarm("high"), repository.get_alarm("other")]
+    assert [a.previous for a in answers] == [AlarmState.INSUFFICIENT_DATA, AlarmState.INSUFFICIENT_DATA]
+    assert [p.target for p in answers[0].actions] == ["policies/up", "https://hooks.example/x"] and answers[1].actions == []
+    assert repository.pending_actions() == answers[0].actions
+    assert [e.state for e in repository.list_history("other", None, 10)] == [AlarmState.OK, AlarmState.INSUFFICIENT_DATA]
+
+
+def test_an_alarm_updated_since_it_was_judged_moves_with_its_stored_actions(repository):
+    judged = repository.get_alarm("high")
+    repository.update_alarm(replace(ALARM, alarm_actions=("policies/other",)), HistoryEntry("high", 30.0, HistoryType.RULE_CHANGE, "x"))
+    (moved,) = repository.change_states([StateChange("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 31.0, {}, judged)])
+    assert [p.target for p in moved.actions] == ["policies/other"]
+    assert moved.alarm == repository.get_alarm("high") and moved.alarm.revision == 1
+
+
+def test_when_one_alarm_moved_since_judged_the_others_of_its_batch_still_move_and_it_does_not(repository):
+    other = replace(ALARM, id="other")
+    repository.create_alarm(other, _created(other))
+    judged = [repository.get_alarm("high"), repository.get_alarm("other")]
+    repository.change_state("other", None, AlarmState.OK, "operator", 15.0)
+    answers = repository.change_states([
+        StateChange("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0, {}, judged[0]),
+        StateChange("other", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "stale", 20.0, {}, judged[1]),
+    ])
+    assert answers[0].alarm.state is AlarmState.ALARM and answers[1] is None
+    assert repository.get_alarm("other").state is AlarmState.OK
+    assert [e.reason for e in repository.list_history("other", None, 10)] == ["operator", "created"]
+    assert [e.reason for e in repository.list_history("high", None, 10)] == ["hot", "created"]
