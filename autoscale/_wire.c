@@ -19,7 +19,9 @@
  *     points), in one pass and without a Python float per point;
  *   add_to_periods: a series' points added to the per-period summaries of a statistics query
  *     (services.metrics.chunks.PeriodSummaries.add_points), and add_series_to_periods: those of
- *     many series held in memory (PeriodSummaries.add_series; a sweep adds 100 000 series').
+ *     many series held in memory (PeriodSummaries.add_series; a sweep adds 100 000 series');
+ *   encode_statistics_queries and encode_statistics_answers: a sweep's BatchGetStatistics request
+ *     and its answer, written from plain tuples (see the comment above them).
  *
  * Both take only the canonical encoding of a request the service would accept (each field
  * once, in any order, no unknown fields) and answer None for anything else: such a request
@@ -877,6 +879,272 @@ static PyObject *add_series_to_periods(PyObject *module, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* Statistics on the wire: the BatchGetStatisticsRequest an alarm sweep sends and the BatchGetStatisticsResponse the
+   metrics service answers, written straight from plain tuples (protobuf's objects, a message per query, per map
+   entry, per datapoint and per time, cost more than everything else either side does with them). The field numbers
+   are fixed here; services.alarm.statistics_client and services.metrics.messages build the same messages through
+   protobuf, and the tests hold both to the same messages.
+
+   GetStatisticsRequest: metric = 1, dimensions = 2 (map entry: key = 1, value = 2), statistic = 3, period = 4
+   (Duration), start_time = 5, end_time = 6 (Timestamp); Duration and Timestamp: seconds = 1, nanos = 2.
+   GetStatisticsResponse: datapoints = 1; Datapoint: start_time = 1, value = 2 (double), sample_count = 3.
+   Both batches: their messages repeated as field 1. */
+
+static Py_ssize_t varint_size(uint64_t number) {
+    Py_ssize_t size = 1;
+    while (number > 0x7F) {
+        number >>= 7;
+        size++;
+    }
+    return size;
+}
+
+/* A field's tag and length prefix, and the field's size in all. */
+static Py_ssize_t delimited_size(Py_ssize_t inner) {
+    return 1 + varint_size((uint64_t)inner) + inner;
+}
+
+/* Seconds and nanos of a time or a duration as autoscale.timeutil gives them: whole seconds (floor for a time, toward
+   zero for a duration), nanos rounded half to even, a rounding up to the next whole second carried into it. */
+typedef struct {
+    int64_t seconds;
+    int32_t nanos;
+} Moment;
+
+static int to_moment(double seconds, int is_duration, Moment *moment) {
+    if (!isfinite(seconds) || fabs(seconds) >= 9.2e18) {
+        PyErr_SetString(PyExc_ValueError, "a time or duration must be finite and within int64 seconds");
+        return -1;
+    }
+    double whole = is_duration ? trunc(seconds) : floor(seconds);
+    double nanos = nearbyint((seconds - whole) * 1e9);
+    if (nanos >= 1e9) {
+        whole += 1;
+        nanos -= 1e9;
+    } else if (nanos <= -1e9) {
+        whole -= 1;
+        nanos += 1e9;
+    }
+    moment->seconds = (int64_t)whole;
+    moment->nanos = (int32_t)nanos;
+    return 0;
+}
+
+static Py_ssize_t moment_inner_size(const Moment *moment) {
+    return (moment->seconds != 0 ? 1 + varint_size((uint64_t)moment->seconds) : 0) +
+           (moment->nanos != 0 ? 1 + varint_size((uint64_t)(int64_t)moment->nanos) : 0);
+}
+
+static uint8_t *write_moment(uint8_t *out, uint8_t tag, const Moment *moment) {
+    *out++ = tag;
+    out = write_varint(out, (uint64_t)moment_inner_size(moment));
+    if (moment->seconds != 0) {
+        *out++ = 1 << 3 | VARINT;
+        out = write_varint(out, (uint64_t)moment->seconds);
+    }
+    if (moment->nanos != 0) {
+        *out++ = 2 << 3 | VARINT;
+        out = write_varint(out, (uint64_t)(int64_t)moment->nanos); /* int32 negatives go as ten bytes, as protobuf writes them */
+    }
+    return out;
+}
+
+static uint8_t *write_text(uint8_t *out, uint8_t tag, const char *text, Py_ssize_t length) {
+    *out++ = tag;
+    out = write_varint(out, (uint64_t)length);
+    memcpy(out, text, (size_t)length);
+    return out + length;
+}
+
+/* One query, read from its tuple (metric, dimension pairs, statistic number, period, start, end). */
+typedef struct {
+    const char *metric;
+    Py_ssize_t metric_length;
+    PyObject *pairs;
+    long long statistic;
+    Moment period, start, end;
+    Py_ssize_t size; /* of the GetStatisticsRequest */
+} Query;
+
+static int read_query(PyObject *entry, Query *query) {
+    double period, start, end;
+    PyObject *metric;
+    if (!PyTuple_Check(entry) || !PyArg_ParseTuple(entry, "UO!Lddd", &metric, &PyTuple_Type, &query->pairs, &query->statistic, &period,
+                                                    &start, &end)) {
+        if (!PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_TypeError, "encode_statistics_queries() takes a list of (metric, dimension pairs, statistic, period, start, end)");
+        }
+        return -1;
+    }
+    query->metric = PyUnicode_AsUTF8AndSize(metric, &query->metric_length);
+    if (query->metric == NULL || to_moment(period, 1, &query->period) < 0 || to_moment(start, 0, &query->start) < 0 ||
+        to_moment(end, 0, &query->end) < 0) {
+        return -1;
+    }
+    Py_ssize_t size = query->metric_length > 0 ? delimited_size(query->metric_length) : 0;
+    for (Py_ssize_t index = 0; index < PyTuple_GET_SIZE(query->pairs); index++) {
+        PyObject *pair = PyTuple_GET_ITEM(query->pairs, index);
+        Py_ssize_t name_length, value_length;
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0)) ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
+            PyErr_SetString(PyExc_TypeError, "dimension pairs must be (name, value) tuples of str");
+            return -1;
+        }
+        if (PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(pair, 0), &name_length) == NULL ||
+            PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(pair, 1), &value_length) == NULL) {
+            return -1;
+        }
+        size += delimited_size(delimited_size(name_length) + delimited_size(value_length));
+    }
+    if (query->statistic < 0 || query->statistic > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "a statistic must be a Statistic enum number");
+        return -1;
+    }
+    size += query->statistic != 0 ? 1 + varint_size((uint64_t)query->statistic) : 0;
+    size += delimited_size(moment_inner_size(&query->period)) + delimited_size(moment_inner_size(&query->start)) +
+            delimited_size(moment_inner_size(&query->end));
+    query->size = size;
+    return 0;
+}
+
+static uint8_t *write_query(uint8_t *out, const Query *query) {
+    *out++ = 1 << 3 | LENGTH_DELIMITED; /* BatchGetStatisticsRequest.requests */
+    out = write_varint(out, (uint64_t)query->size);
+    if (query->metric_length > 0) {
+        out = write_text(out, 1 << 3 | LENGTH_DELIMITED, query->metric, query->metric_length);
+    }
+    for (Py_ssize_t index = 0; index < PyTuple_GET_SIZE(query->pairs); index++) {
+        PyObject *pair = PyTuple_GET_ITEM(query->pairs, index);
+        Py_ssize_t name_length, value_length;
+        const char *name = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(pair, 0), &name_length); /* cached by read_query */
+        const char *value = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(pair, 1), &value_length);
+        *out++ = 2 << 3 | LENGTH_DELIMITED;
+        out = write_varint(out, (uint64_t)(delimited_size(name_length) + delimited_size(value_length)));
+        out = write_text(out, 1 << 3 | LENGTH_DELIMITED, name, name_length);
+        out = write_text(out, 2 << 3 | LENGTH_DELIMITED, value, value_length);
+    }
+    if (query->statistic != 0) {
+        *out++ = 3 << 3 | VARINT;
+        out = write_varint(out, (uint64_t)query->statistic);
+    }
+    out = write_moment(out, 4 << 3 | LENGTH_DELIMITED, &query->period);
+    out = write_moment(out, 5 << 3 | LENGTH_DELIMITED, &query->start);
+    return write_moment(out, 6 << 3 | LENGTH_DELIMITED, &query->end);
+}
+
+static PyObject *encode_statistics_queries(PyObject *module, PyObject *queries) {
+    if (!PyList_Check(queries)) {
+        PyErr_SetString(PyExc_TypeError, "encode_statistics_queries() takes a list");
+        return NULL;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(queries), size = 0;
+    Query *read = PyMem_Calloc((size_t)(count > 0 ? count : 1), sizeof(Query));
+    if (read == NULL) {
+        return PyErr_NoMemory();
+    }
+    PyObject *out = NULL;
+    for (Py_ssize_t index = 0; index < count; index++) {
+        if (read_query(PyList_GET_ITEM(queries, index), &read[index]) < 0) {
+            goto done;
+        }
+        size += delimited_size(read[index].size);
+    }
+    out = PyBytes_FromStringAndSize(NULL, size);
+    if (out != NULL) {
+        uint8_t *at = (uint8_t *)PyBytes_AS_STRING(out);
+        for (Py_ssize_t index = 0; index < count; index++) {
+            at = write_query(at, &read[index]);
+        }
+    }
+done:
+    PyMem_Free(read);
+    return out;
+}
+
+/* A Datapoint's size: its start as a Timestamp, its value unless 0.0 (proto3 leaves defaults out), its count unless 0. */
+static Py_ssize_t datapoint_size(const Moment *start, double value, long long count) {
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return delimited_size(moment_inner_size(start)) + (bits != 0 ? 9 : 0) + (count != 0 ? 1 + varint_size((uint64_t)count) : 0);
+}
+
+static int read_datapoint(PyObject *entry, Moment *start, double *value, long long *count) {
+    double time;
+    if (!PyTuple_Check(entry) || !PyArg_ParseTuple(entry, "ddL", &time, value, count)) {
+        if (!PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_TypeError, "encode_statistics_answers() takes a list of lists of (start, value, sample count)");
+        }
+        return -1;
+    }
+    return to_moment(time, 0, start);
+}
+
+static PyObject *encode_statistics_answers(PyObject *module, PyObject *answers) {
+    if (!PyList_Check(answers)) {
+        PyErr_SetString(PyExc_TypeError, "encode_statistics_answers() takes a list");
+        return NULL;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(answers), size = 0;
+    Py_ssize_t *sizes = PyMem_Calloc((size_t)(count > 0 ? count : 1), sizeof(Py_ssize_t));
+    if (sizes == NULL) {
+        return PyErr_NoMemory();
+    }
+    PyObject *out = NULL;
+    for (Py_ssize_t index = 0; index < count; index++) {
+        PyObject *datapoints = PyList_GET_ITEM(answers, index);
+        if (!PyList_Check(datapoints)) {
+            PyErr_SetString(PyExc_TypeError, "encode_statistics_answers() takes a list of lists of (start, value, sample count)");
+            goto done;
+        }
+        for (Py_ssize_t place = 0; place < PyList_GET_SIZE(datapoints); place++) {
+            Moment start;
+            double value;
+            long long sample_count;
+            if (read_datapoint(PyList_GET_ITEM(datapoints, place), &start, &value, &sample_count) < 0) {
+                goto done;
+            }
+            sizes[index] += delimited_size(datapoint_size(&start, value, sample_count));
+        }
+        size += delimited_size(sizes[index]);
+    }
+    out = PyBytes_FromStringAndSize(NULL, size);
+    if (out == NULL) {
+        goto done;
+    }
+    uint8_t *at = (uint8_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t index = 0; index < count; index++) {
+        PyObject *datapoints = PyList_GET_ITEM(answers, index);
+        *at++ = 1 << 3 | LENGTH_DELIMITED; /* BatchGetStatisticsResponse.responses */
+        at = write_varint(at, (uint64_t)sizes[index]);
+        for (Py_ssize_t place = 0; place < PyList_GET_SIZE(datapoints); place++) {
+            Moment start;
+            double value;
+            long long sample_count;
+            read_datapoint(PyList_GET_ITEM(datapoints, place), &start, &value, &sample_count); /* read once already */
+            *at++ = 1 << 3 | LENGTH_DELIMITED; /* GetStatisticsResponse.datapoints */
+            at = write_varint(at, (uint64_t)datapoint_size(&start, value, sample_count));
+            at = write_moment(at, 1 << 3 | LENGTH_DELIMITED, &start);
+            uint64_t bits;
+            memcpy(&bits, &value, sizeof bits);
+            if (bits != 0) {
+                *at++ = 2 << 3 | FIXED64;
+                for (int byte = 0; byte < 8; byte++) {
+                    *at++ = (uint8_t)(bits >> (8 * byte));
+                }
+            }
+            if (sample_count != 0) {
+                *at++ = 3 << 3 | VARINT;
+                at = write_varint(at, (uint64_t)sample_count);
+            }
+        }
+    }
+done:
+    PyMem_Free(sizes);
+    return out;
+}
+
 static PyObject *configure(PyObject *module, PyObject *args) {
     PyObject *series_key, *series_points;
     Settings given;
@@ -912,6 +1180,10 @@ static PyMethodDef methods[] = {
      "add_to_periods(buckets, times, values, count, start, end, period): PeriodSummaries.add_points over the first count points."},
     {"add_series_to_periods", add_series_to_periods, METH_VARARGS,
      "add_series_to_periods(buckets, sources, series_ids, start, end, period): add_to_periods of every point of each series in each source."},
+    {"encode_statistics_queries", encode_statistics_queries, METH_O,
+     "encode_statistics_queries([(metric, dimension pairs, statistic number, period, start, end), ...]) -> a serialized BatchGetStatisticsRequest."},
+    {"encode_statistics_answers", encode_statistics_answers, METH_O,
+     "encode_statistics_answers([[(start, value, sample count), ...] per query]) -> a serialized BatchGetStatisticsResponse."},
     {"configure", configure, METH_VARARGS,
      "configure(SeriesKey, SeriesPoints, max_metric_length, max_dimension_length, max_dimensions, max_dimensions_key_bytes, max_points)."},
     {NULL, NULL, 0, NULL},

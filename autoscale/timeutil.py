@@ -24,8 +24,8 @@ def to_timestamp(seconds: float | None) -> timestamp_pb2.Timestamp | None:
     """Seconds since the epoch as a Timestamp (None stays None)."""
     if seconds is None:
         return None
-    whole = int(seconds // 1)
-    return timestamp_pb2.Timestamp(seconds=whole, nanos=int(round((seconds - whole) * 1e9)) % 1_000_000_000)
+    whole, nanos = _split(seconds, int(seconds // 1))
+    return timestamp_pb2.Timestamp(seconds=whole, nanos=nanos)
 
 
 def from_timestamp(stamp: timestamp_pb2.Timestamp) -> float:
@@ -35,8 +35,18 @@ def from_timestamp(stamp: timestamp_pb2.Timestamp) -> float:
 
 def to_duration(seconds: float) -> duration_pb2.Duration:
     """Seconds as a Duration."""
-    whole = int(seconds)
-    return duration_pb2.Duration(seconds=whole, nanos=int(round((seconds - whole) * 1e9)))
+    whole, nanos = _split(seconds, int(seconds))
+    return duration_pb2.Duration(seconds=whole, nanos=nanos)
+
+
+def _split(seconds: float, whole: int) -> tuple[int, int]:
+    """Whole seconds and nanos (rounded half to even), a rounding up to a whole second carried into the seconds."""
+    nanos = int(round((seconds - whole) * 1e9))
+    if nanos >= 1_000_000_000:
+        return whole + 1, nanos - 1_000_000_000
+    if nanos <= -1_000_000_000:
+        return whole - 1, nanos + 1_000_000_000
+    return whole, nanos
 
 
 def from_duration(duration: duration_pb2.Duration) -> float:

@@ -10,7 +10,7 @@ from autoscale import server as bootstrap
 from autoscale.config import Settings
 from autoscale.handlers import add_servicer_taking_bytes
 from autoscale.server import BuildContext, ServiceRegistration
-from autoscale.v1 import alarm_pb2_grpc
+from autoscale.v1 import alarm_pb2_grpc, metrics_pb2
 from autoscale.workers import PeriodicWorker
 from services.alarm.action_runners import ActionRequest, PolicyActionRunner, WebhookActionRunner
 from services.alarm.actions import ActionDispatcher, ActionRunner
@@ -21,6 +21,7 @@ from services.alarm.servicer import AlarmServicer
 from services.alarm.statistics_client import StatisticsClient
 
 SERVICE_NAME = "autoscale.v1.AlarmService"
+BATCH_GET_STATISTICS = metrics_pb2.DESCRIPTOR.services_by_name["MetricsService"].methods_by_name["BatchGetStatistics"]
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 INDEX_REFRESH_INTERVAL = 60.0
@@ -51,7 +52,8 @@ def build(context: BuildContext) -> ServiceRegistration:
         alarm = index.get(pending.alarm_id)
         if alarm is not None:
             actions.dispatch(ActionRequest(alarm, pending), first_attempt=pending.attempts + 1)
-    evaluator = AlarmEvaluator(index, repository, StatisticsClient(lambda: context.peers.metrics), actions, context.clock)
+    statistics = StatisticsClient(lambda: context.peers.metrics, lambda: context.peers.call_taking_bytes("metrics", BATCH_GET_STATISTICS))
+    evaluator = AlarmEvaluator(index, repository, statistics, actions, context.clock)
 
     def sweep() -> None:
         # Evaluating every alarm, not only those whose series received points, notices missing data.

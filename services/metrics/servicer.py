@@ -46,12 +46,14 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
 
     def BatchGetStatistics(self, request: metrics_pb2.BatchGetStatisticsRequest, context: grpc.ServicerContext) -> Any:
         violations = Violations()
-        queries = rules.check_batch_get_statistics(violations, request, self._clock())
+        queries = [query for query in rules.check_batch_get_statistics(violations, request, self._clock()) if query is not None]
         violations.raise_if_any()
-        answers = self._repository.batch_statistics([query for query in queries if query is not None])
-        return metrics_pb2.BatchGetStatisticsResponse(
-            responses=[_statistics_response(query, buckets) for query, buckets in zip(queries, answers, strict=True)]
-        )
+        answers = self._repository.batch_statistics(queries)
+        # Answered as bytes (see add_to_server and messages.batch_statistics_response).
+        return messages.batch_statistics_response([
+            [(start, summary.value(query.statistic), summary.count) for start, summary in buckets]
+            for query, buckets in zip(queries, answers, strict=True)
+        ])
 
     def ListMetrics(self, request: metrics_pb2.ListMetricsRequest, context: grpc.ServicerContext) -> Any:
         violations = Violations()
@@ -64,8 +66,11 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
 
 
 def add_to_server(servicer: MetricsServicer, server: grpc.Server) -> None:
-    """Register the servicer; PutSamples is handed the request's bytes (see services.metrics.decoding)."""
-    add_servicer_taking_bytes(metrics_pb2_grpc.add_MetricsServiceServicer_to_server, servicer, server, ["PutSamples"])
+    """Register the servicer; PutSamples is handed the request's bytes (see services.metrics.decoding), and
+    BatchGetStatistics answers bytes (see messages.batch_statistics_response)."""
+    add_servicer_taking_bytes(
+        metrics_pb2_grpc.add_MetricsServiceServicer_to_server, servicer, server, ["PutSamples"], answering_bytes=["BatchGetStatistics"]
+    )
 
 
 def _after_series(after: Any) -> tuple[str, str] | None:

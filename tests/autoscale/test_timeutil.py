@@ -18,6 +18,21 @@ def test_durations_round_trip(seconds):
 
 
 @pytest.mark.parametrize(
+    ("seconds", "whole", "nanos"),
+    [(1.9999999999, 2, 0), (-0.25, -1, 750_000_000), (1700000000.5, 1700000000, 500_000_000)],
+)
+def test_a_time_rounding_up_to_a_whole_second_carries_into_it(seconds, whole, nanos):
+    stamp = to_timestamp(seconds)
+    assert (stamp.seconds, stamp.nanos) == (whole, nanos)
+
+
+@pytest.mark.parametrize(("seconds", "whole", "nanos"), [(4.9999999999, 5, 0), (-4.9999999999, -5, 0), (-1.5, -1, -500_000_000)])
+def test_a_duration_rounding_up_to_a_whole_second_carries_into_it_and_keeps_its_sign(seconds, whole, nanos):
+    duration = to_duration(seconds)
+    assert (duration.seconds, duration.nanos) == (whole, nanos)
+
+
+@pytest.mark.parametrize(
     ("duration", "allow_zero", "ok"),
     [
         (duration_pb2.Duration(seconds=60), False, True),
