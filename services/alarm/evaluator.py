@@ -324,23 +324,26 @@ class AlarmEvaluator:
         # NOTE: a first sweep or the end of a metrics outage moves thousands of alarms at once: one line each
         # would flood the log (and cost a fifth of the sweep); their history keeps every transition.
         one_by_one = logging.INFO if len(moving) <= TRANSITIONS_LOGGED_ONE_BY_ONE else logging.DEBUG
-        moved: Counter[tuple[str, str]] = Counter()
-        for (alarm, result), transition in zip(moving, self._repository.change_states(changes), strict=True):
+        moved: Counter[tuple[AlarmState, AlarmState]] = Counter()
+        transitions = self._repository.change_states(changes)
+        self._index.put_many([transition.alarm for transition in transitions if transition is not None])
+        logged = log.isEnabledFor(one_by_one)
+        for (alarm, result), transition in zip(moving, transitions, strict=True):
             if transition is None:
                 # The state moved meanwhile (SetAlarmState, another replica) or the alarm is gone: read it again;
                 # the next evaluation starts from the state stored.
                 self._reload(alarm.id)
                 continue
-            self._index.put(transition.alarm)
             self._last_repeat[alarm.id] = now
-            moved[(transition.previous.value, result.state.value)] += 1
-            if log.isEnabledFor(one_by_one):
+            moved[(transition.previous, result.state)] += 1
+            if logged:
                 log.log(one_by_one, "%s: %s -> %s: %s", alarm_name(alarm.id), transition.previous.value, result.state.value, result.reason)
             if transition.actions:
                 with telemetry.attached(contexts.get(alarm.id)):
                     self._dispatch(transition.alarm, transition.actions)
         if one_by_one != logging.INFO and moved:
-            summary = ", ".join(f"{count} {previous} -> {state}" for (previous, state), count in sorted(moved.items()))
+            counted = sorted((previous.value, state.value, count) for (previous, state), count in moved.items())
+            summary = ", ".join(f"{count} {previous} -> {state}" for previous, state, count in counted)
             log.info("%d alarms changed state (%s); ListAlarmHistory has each one's reason", sum(moved.values()), summary)
 
     def _repeat(self, alarm: Alarm, result: Evaluation, now: float) -> None:

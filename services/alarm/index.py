@@ -57,17 +57,25 @@ class AlarmIndex:
 
     def put(self, alarm: Alarm) -> None:
         """Hold `alarm`, replacing what was held under its id."""
+        self.put_many([alarm])
+
+    def put_many(self, alarms: Iterable[Alarm]) -> None:
+        """`put` each alarm (under one hold of the lock: a sweep puts thousands)."""
         with self._lock:
-            held = self._alarms.get(alarm.id)
-            if held is not None and held.disabled == alarm.disabled and (held.rule is alarm.rule or held.rule == alarm.rule):
-                # A transition: filed where it was, watching what it watched (a sweep may move thousands).
-                self._alarms[alarm.id] = alarm
-                return
-            self._remove(alarm.id)
-            self._add(alarm)
-            if held is None or _anchor(held) != _anchor(alarm) or held.disabled != alarm.disabled:
-                self._changed()
-            self._watchers = {}
+            for alarm in alarms:
+                self._put(alarm)
+
+    def _put(self, alarm: Alarm) -> None:
+        held = self._alarms.get(alarm.id)
+        if held is not None and held.disabled == alarm.disabled and (held.rule is alarm.rule or held.rule == alarm.rule):
+            # A transition: filed where it was, watching what it watched.
+            self._alarms[alarm.id] = alarm
+            return
+        self._remove(alarm.id)
+        self._add(alarm)
+        if held is None or _anchor(held) != _anchor(alarm) or held.disabled != alarm.disabled:
+            self._changed()
+        self._watchers = {}
 
     def remove(self, alarm_id: str) -> None:
         """Forget an alarm (nothing happens if it is not held)."""

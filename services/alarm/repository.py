@@ -13,7 +13,7 @@ import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -68,9 +68,11 @@ class _MovedMeanwhile(Exception):
     """An alarm of a batch of changes is no longer as it was judged (the batch is rolled back and redone reading each)."""
 
 
-@dataclass(frozen=True)
-class Transition:
-    """A stored state change: the alarm after it, the state it left, and the actions it decided (stored as pending)."""
+class Transition(NamedTuple):
+    """A stored state change: the alarm after it, the state it left, and the actions it decided (stored as pending).
+
+    A named tuple: a sweep may store thousands at once.
+    """
 
     alarm: Alarm
     previous: AlarmState
@@ -227,10 +229,10 @@ class AlarmRepository:
             answers: list[Transition | None] = []
             for change, before in zip(changes, judged, strict=True):
                 alarm = before.in_state(change.state, change.reason, change.time, change.time)
+                targets = alarm.actions_for(change.state)
                 actions = self._store_pending(
-                    connection, alarm, alarm.actions_for(change.state), before.state, change.reason, change.reason_data, change.time,
-                    repeat=False,
-                )
+                    connection, alarm, targets, before.state, change.reason, change.reason_data, change.time, repeat=False
+                ) if targets else []
                 answers.append(Transition(alarm, before.state, actions))
         return answers
 
