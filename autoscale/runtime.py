@@ -22,8 +22,19 @@ YOUNG_COLLECTIONS_PER_MIDDLE = 20
 MIDDLE_COLLECTIONS_PER_FULL = 10
 
 
+def hold_garbage_collector() -> None:
+    """Stop collecting while the services are built (settle_garbage_collector starts again).
+
+    NOTE: what they build on start (the metrics head and catalogue, the alarm index) lives on, and the
+    full collections its allocations set off walked it again and again: 1.4 s of the start of a
+    mesh holding 100 000 series, for no garbage.
+    """
+    gc.disable()
+
+
 def settle_garbage_collector() -> None:
     """Collect once, keep what is alive now out of later collections, and collect less often from now on."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION_ALLOCATIONS, YOUNG_COLLECTIONS_PER_MIDDLE, MIDDLE_COLLECTIONS_PER_FULL)
+    gc.enable()

@@ -11,7 +11,7 @@ import click
 
 from autoscale.cli.params import apply_options
 from autoscale.config import DEFAULT_LISTEN, Settings
-from autoscale.runtime import settle_garbage_collector
+from autoscale.runtime import hold_garbage_collector, settle_garbage_collector
 from autoscale.server import create_server, run_until_signalled
 from services.registry import SERVICE_NAMES, builders
 
@@ -80,6 +80,7 @@ def _settings(listen: str, **values: Any) -> Settings:
 
 
 def _serve(settings: Settings, names: tuple[str, ...], database_file: str) -> None:
+    hold_garbage_collector()
     try:
         server, port = create_server(settings, builders(names), database_file=database_file)
     except OSError as error:

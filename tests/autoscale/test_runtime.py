@@ -7,10 +7,11 @@ from autoscale import runtime
 
 @pytest.fixture
 def restored_collector():
-    threshold = gc.get_threshold()
+    threshold, enabled = gc.get_threshold(), gc.isenabled()
     yield
     gc.unfreeze()
     gc.set_threshold(*threshold)
+    (gc.enable if enabled else gc.disable)()
 
 
 def test_settling_the_collector_freezes_what_is_alive_and_collects_less_often(restored_collector):
@@ -22,3 +23,10 @@ def test_settling_the_collector_freezes_what_is_alive_and_collects_less_often(re
         runtime.YOUNG_COLLECTION_ALLOCATIONS, runtime.YOUNG_COLLECTIONS_PER_MIDDLE, runtime.MIDDLE_COLLECTIONS_PER_FULL
     )
     assert gc.get_threshold()[0] > 700
+
+
+def test_the_collector_held_while_the_services_are_built_runs_again_once_settled(restored_collector):
+    runtime.hold_garbage_collector()
+    assert not gc.isenabled()
+    runtime.settle_garbage_collector()
+    assert gc.isenabled()
