@@ -21,7 +21,9 @@
  *     (services.metrics.chunks.PeriodSummaries.add_points), and add_series_to_periods: those of
  *     many series held in memory (PeriodSummaries.add_series; a sweep adds 100 000 series');
  *   encode_statistics_queries and encode_statistics_answers: a sweep's BatchGetStatistics request
- *     and its answer, written from plain tuples (see the comment above them).
+ *     and its answer, written from plain tuples (see the comment above them), and
+ *     decode_statistics_queries and decode_statistics_answers: the same read back, the queries as
+ *     services.metrics.rules.check_get_statistics gives those that plainly keep its rules;
  *
  * Both take only the canonical encoding of a request the service would accept (each field
  * once, in any order, no unknown fields) and answer None for anything else: such a request
@@ -1145,6 +1147,359 @@ done:
     return out;
 }
 
+/* A Timestamp or Duration message: its seconds and nanos (each at most once, varints); 0 when not canonical. */
+static int read_moment(Reader *message, int64_t *seconds, int64_t *nanos) {
+    uint64_t value;
+    int has_seconds = 0, has_nanos = 0;
+    *seconds = 0;
+    *nanos = 0;
+    while (message->at < message->end) {
+        uint32_t number;
+        int wire_type;
+        Reader unused;
+        if (!read_field(message, &number, &wire_type, &unused) || wire_type != VARINT || !read_varint(message, &value)) {
+            return 0;
+        }
+        if (number == 1 && !has_seconds) {
+            *seconds = (int64_t)value;
+            has_seconds = 1;
+        } else if (number == 2 && !has_nanos) {
+            *nanos = (int32_t)(uint32_t)value; /* an int32 field: protobuf keeps the low 32 bits */
+            has_nanos = 1;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A Timestamp as check_timestamp accepts it (seconds >= 0, 0 <= nanos < 1e9), in seconds; 0 when it is not. */
+static int plain_time(Reader *message, double *time) {
+    int64_t seconds, nanos;
+    if (!read_moment(message, &seconds, &nanos) || seconds < 0 || nanos < 0 || nanos >= 1000000000) {
+        return 0;
+    }
+    *time = (double)seconds + (double)nanos / 1e9;
+    return 1;
+}
+
+/* What decode_statistics_queries is given besides the bytes. */
+typedef struct {
+    PyTypeObject *query_type;
+    PyObject *statistics; /* a tuple: the Statistic of each enum number, None where there is none */
+    double now;
+    double max_periods;
+    double default_window;
+} QueryRules;
+
+/* One GetStatisticsRequest that plainly keeps every rule of services.metrics.rules.check_get_statistics, as a
+   StatisticsQuery appended to `queries`; DECLINED for anything else (the rules then say what is wrong). */
+static int decode_query(const QueryRules *rules, Reader *request, PyObject *queries) {
+    Reader metric_field = {NULL, NULL}, period_field, start_field, end_field;
+    int has_metric = 0, has_statistic = 0, has_period = 0, has_start = 0, has_end = 0, outcome = FAILED;
+    uint64_t statistic = 0;
+    PyObject *pairs = PyList_New(0), *metric = NULL, *dimensions = NULL, *query = NULL;
+    if (pairs == NULL) {
+        return FAILED;
+    }
+    while (request->at < request->end) {
+        uint32_t number;
+        int wire_type;
+        Reader field;
+        if (!read_field(request, &number, &wire_type, &field)) {
+            outcome = DECLINED;
+            goto done;
+        }
+        if (number == 3 && wire_type == VARINT && !has_statistic) {
+            if (!read_varint(request, &statistic)) {
+                outcome = DECLINED;
+                goto done;
+            }
+            has_statistic = 1;
+            continue;
+        }
+        if (wire_type != LENGTH_DELIMITED) {
+            outcome = DECLINED;
+            goto done;
+        }
+        if (number == 1 && !has_metric) {
+            metric_field = field;
+            has_metric = 1;
+        } else if (number == 2) {
+            Reader name_field = {NULL, NULL}, value_field = {NULL, NULL};
+            int has_name = 0, has_value = 0;
+            while (field.at < field.end) {
+                uint32_t entry_number;
+                int entry_wire_type;
+                Reader entry_field;
+                if (!read_field(&field, &entry_number, &entry_wire_type, &entry_field) || entry_wire_type != LENGTH_DELIMITED) {
+                    outcome = DECLINED;
+                    goto done;
+                }
+                if (entry_number == 1 && !has_name) {
+                    name_field = entry_field;
+                    has_name = 1;
+                } else if (entry_number == 2 && !has_value) {
+                    value_field = entry_field;
+                    has_value = 1;
+                } else {
+                    outcome = DECLINED;
+                    goto done;
+                }
+            }
+            if (!has_name || name_field.at == name_field.end) {
+                outcome = DECLINED; /* an empty name breaks a rule */
+                goto done;
+            }
+            PyObject *name = read_string(&name_field);
+            PyObject *value = name == NULL ? NULL : has_value ? read_string(&value_field) : PyUnicode_New(0, 0);
+            if (name == NULL || value == NULL) {
+                Py_XDECREF(name);
+                outcome = PyErr_Occurred() ? FAILED : DECLINED;
+                goto done;
+            }
+            int bounded = bounded_text(name, settings.max_dimension_length) && bounded_text(value, settings.max_dimension_length);
+            PyObject *pair = bounded ? PyTuple_Pack(2, name, value) : NULL;
+            Py_DECREF(name);
+            Py_DECREF(value);
+            if (!bounded) {
+                outcome = DECLINED;
+                goto done;
+            }
+            if (pair == NULL || PyList_Append(pairs, pair) < 0) {
+                Py_XDECREF(pair);
+                goto done;
+            }
+            Py_DECREF(pair);
+        } else if (number == 4 && !has_period) {
+            period_field = field;
+            has_period = 1;
+        } else if (number == 5 && !has_start) {
+            start_field = field;
+            has_start = 1;
+        } else if (number == 6 && !has_end) {
+            end_field = field;
+            has_end = 1;
+        } else {
+            outcome = DECLINED;
+            goto done;
+        }
+    }
+    outcome = DECLINED;
+    if (!has_metric || !has_period || statistic >= (uint64_t)PyTuple_GET_SIZE(rules->statistics) ||
+        PyTuple_GET_ITEM(rules->statistics, (Py_ssize_t)statistic) == Py_None) {
+        goto done;
+    }
+    int64_t period_seconds, period_nanos;
+    if (!read_moment(&period_field, &period_seconds, &period_nanos) || period_seconds < 0 || period_nanos < 0) {
+        goto done;
+    }
+    double period = (double)period_seconds + (double)period_nanos / 1e9, start, end = rules->now;
+    if (!(period > 0) || (has_end && !plain_time(&end_field, &end))) {
+        goto done;
+    }
+    if (has_start ? !plain_time(&start_field, &start) : (start = end - rules->default_window, 0)) {
+        goto done;
+    }
+    if (!(start < end) || ceil((end - start) / period) > rules->max_periods) {
+        goto done;
+    }
+    metric = read_string(&metric_field);
+    if (metric == NULL) {
+        outcome = PyErr_Occurred() ? FAILED : DECLINED;
+        goto done;
+    }
+    Mode checked = {1, NULL, NULL, 0.0, 0.0};
+    if (!metric_is_valid(&checked, metric)) {
+        goto done;
+    }
+    outcome = FAILED;
+    if (PyList_Sort(pairs) < 0) {
+        goto done;
+    }
+    for (Py_ssize_t index = 1; index < PyList_GET_SIZE(pairs); index++) {
+        int same = PyUnicode_Compare(PyTuple_GET_ITEM(PyList_GET_ITEM(pairs, index - 1), 0), PyTuple_GET_ITEM(PyList_GET_ITEM(pairs, index), 0));
+        if (same == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        if (same == 0) {
+            outcome = DECLINED; /* a name twice: protobuf keeps the last value; leave that to it */
+            goto done;
+        }
+    }
+    dimensions = PyList_AsTuple(pairs);
+    if (dimensions == NULL) {
+        goto done;
+    }
+    query = rules->query_type->tp_alloc(rules->query_type, 6);
+    if (query == NULL) {
+        goto done;
+    }
+    PyObject *numbers[3] = {PyFloat_FromDouble(period), PyFloat_FromDouble(start), PyFloat_FromDouble(end)};
+    if (numbers[0] == NULL || numbers[1] == NULL || numbers[2] == NULL) {
+        Py_XDECREF(numbers[0]);
+        Py_XDECREF(numbers[1]);
+        Py_XDECREF(numbers[2]);
+        goto done;
+    }
+    PyTuple_SET_ITEM(query, 0, Py_NewRef(metric));
+    PyTuple_SET_ITEM(query, 1, Py_NewRef(dimensions));
+    PyTuple_SET_ITEM(query, 2, Py_NewRef(PyTuple_GET_ITEM(rules->statistics, (Py_ssize_t)statistic)));
+    PyTuple_SET_ITEM(query, 3, numbers[0]);
+    PyTuple_SET_ITEM(query, 4, numbers[1]);
+    PyTuple_SET_ITEM(query, 5, numbers[2]);
+    outcome = PyList_Append(queries, query) < 0 ? FAILED : DECODED;
+done:
+    Py_DECREF(pairs);
+    Py_XDECREF(metric);
+    Py_XDECREF(dimensions);
+    Py_XDECREF(query);
+    return outcome;
+}
+
+static PyObject *decode_statistics_queries(PyObject *module, PyObject *args) {
+    Py_buffer payload;
+    QueryRules rules;
+    Py_ssize_t max_queries;
+    if (!PyArg_ParseTuple(args, "y*dO!O!ndd:decode_statistics_queries", &payload, &rules.now, &PyType_Type, &rules.query_type, &PyTuple_Type,
+                          &rules.statistics, &max_queries, &rules.max_periods, &rules.default_window)) {
+        return NULL;
+    }
+    if (!PyType_IsSubtype(rules.query_type, &PyTuple_Type) || settings.series_key == NULL) {
+        PyBuffer_Release(&payload);
+        PyErr_SetString(PyExc_TypeError, "StatisticsQuery must be a tuple type, and configure() called first");
+        return NULL;
+    }
+    Reader reader = {(const uint8_t *)payload.buf, (const uint8_t *)payload.buf + payload.len};
+    PyObject *queries = PyList_New(0);
+    int outcome = queries == NULL ? FAILED : DECODED;
+    while (outcome == DECODED && reader.at < reader.end) {
+        uint32_t number;
+        int wire_type;
+        Reader request;
+        if (!read_field(&reader, &number, &wire_type, &request) || number != 1 || wire_type != LENGTH_DELIMITED ||
+            PyList_GET_SIZE(queries) >= max_queries) {
+            outcome = DECLINED;
+        } else {
+            outcome = decode_query(&rules, &request, queries);
+        }
+    }
+    PyBuffer_Release(&payload);
+    if (outcome == DECODED) {
+        return queries;
+    }
+    Py_XDECREF(queries);
+    if (outcome == FAILED) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* A BatchGetStatisticsResponse as each query's datapoints, (start, value, sample count) of the `datapoint_type`
+   (a NamedTuple); None when it is not in canonical encoding (protobuf then reads it). */
+static int decode_datapoint(PyTypeObject *datapoint_type, Reader *message, PyObject *datapoints) {
+    double start = 0.0, value = 0.0;
+    uint64_t count = 0;
+    int has_start = 0, has_value = 0, has_count = 0;
+    while (message->at < message->end) {
+        uint32_t number;
+        int wire_type;
+        Reader field;
+        if (!read_field(message, &number, &wire_type, &field)) {
+            return DECLINED;
+        }
+        if (number == 1 && wire_type == LENGTH_DELIMITED && !has_start) {
+            int64_t seconds, nanos;
+            if (!read_moment(&field, &seconds, &nanos)) {
+                return DECLINED;
+            }
+            start = (double)seconds + (double)nanos / 1e9; /* as the client's from_timestamp, whatever the values */
+            has_start = 1;
+        } else if (number == 2 && wire_type == FIXED64 && !has_value) {
+            if (!read_double(message, &value)) {
+                return DECLINED;
+            }
+            has_value = 1;
+        } else if (number == 3 && wire_type == VARINT && !has_count) {
+            if (!read_varint(message, &count)) {
+                return DECLINED;
+            }
+            has_count = 1;
+        } else {
+            return DECLINED;
+        }
+    }
+    PyObject *datapoint = datapoint_type->tp_alloc(datapoint_type, 3);
+    if (datapoint == NULL) {
+        return FAILED;
+    }
+    PyObject *items[3] = {PyFloat_FromDouble(start), PyFloat_FromDouble(value), PyLong_FromLongLong((long long)(int64_t)count)};
+    for (int index = 0; index < 3; index++) {
+        if (items[index] == NULL) {
+            for (int other = 0; other < 3; other++) {
+                Py_XDECREF(items[other]);
+            }
+            Py_DECREF(datapoint);
+            return FAILED;
+        }
+    }
+    for (int index = 0; index < 3; index++) {
+        PyTuple_SET_ITEM(datapoint, index, items[index]);
+    }
+    int failed = PyList_Append(datapoints, datapoint) < 0;
+    Py_DECREF(datapoint);
+    return failed ? FAILED : DECODED;
+}
+
+static PyObject *decode_statistics_answers(PyObject *module, PyObject *args) {
+    Py_buffer payload;
+    PyTypeObject *datapoint_type;
+    if (!PyArg_ParseTuple(args, "y*O!:decode_statistics_answers", &payload, &PyType_Type, &datapoint_type)) {
+        return NULL;
+    }
+    if (!PyType_IsSubtype(datapoint_type, &PyTuple_Type)) {
+        PyBuffer_Release(&payload);
+        PyErr_SetString(PyExc_TypeError, "Datapoint must be a tuple type");
+        return NULL;
+    }
+    Reader reader = {(const uint8_t *)payload.buf, (const uint8_t *)payload.buf + payload.len};
+    PyObject *answers = PyList_New(0);
+    int outcome = answers == NULL ? FAILED : DECODED;
+    while (outcome == DECODED && reader.at < reader.end) {
+        uint32_t number;
+        int wire_type;
+        Reader response;
+        if (!read_field(&reader, &number, &wire_type, &response) || number != 1 || wire_type != LENGTH_DELIMITED) {
+            outcome = DECLINED;
+            break;
+        }
+        PyObject *datapoints = PyList_New(0);
+        if (datapoints == NULL || PyList_Append(answers, datapoints) < 0) {
+            Py_XDECREF(datapoints);
+            outcome = FAILED;
+            break;
+        }
+        Py_DECREF(datapoints); /* the list holds it */
+        while (outcome == DECODED && response.at < response.end) {
+            Reader datapoint;
+            if (!read_field(&response, &number, &wire_type, &datapoint) || number != 1 || wire_type != LENGTH_DELIMITED) {
+                outcome = DECLINED;
+            } else {
+                outcome = decode_datapoint(datapoint_type, &datapoint, datapoints);
+            }
+        }
+    }
+    PyBuffer_Release(&payload);
+    if (outcome == DECODED) {
+        return answers;
+    }
+    Py_XDECREF(answers);
+    if (outcome == FAILED) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *configure(PyObject *module, PyObject *args) {
     PyObject *series_key, *series_points;
     Settings given;
@@ -1184,6 +1539,10 @@ static PyMethodDef methods[] = {
      "encode_statistics_queries([(metric, dimension pairs, statistic number, period, start, end), ...]) -> a serialized BatchGetStatisticsRequest."},
     {"encode_statistics_answers", encode_statistics_answers, METH_O,
      "encode_statistics_answers([[(start, value, sample count), ...] per query]) -> a serialized BatchGetStatisticsResponse."},
+    {"decode_statistics_queries", decode_statistics_queries, METH_VARARGS,
+     "decode_statistics_queries(payload, now, StatisticsQuery, statistics, max_queries, max_periods, default_window) -> list of StatisticsQuery, or None."},
+    {"decode_statistics_answers", decode_statistics_answers, METH_VARARGS,
+     "decode_statistics_answers(payload, Datapoint) -> each query's list of Datapoint(start, value, sample count), or None."},
     {"configure", configure, METH_VARARGS,
      "configure(SeriesKey, SeriesPoints, max_metric_length, max_dimension_length, max_dimensions, max_dimensions_key_bytes, max_points)."},
     {NULL, NULL, 0, NULL},

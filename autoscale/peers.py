@@ -99,15 +99,16 @@ class Peers:
                 self._channels[service] = open_channel(address, self._deadline)
             return self._channels[service]
 
-    def call_taking_bytes(self, service: str, method: MethodDescriptor) -> Callable[..., Any]:
-        """A unary call of the peer `service`'s `method` whose request is given already serialized (wire bytes).
+    def call_taking_bytes(self, service: str, method: MethodDescriptor, *, answering_bytes: bool = False) -> Callable[..., Any]:
+        """A unary call of the peer `service`'s `method` whose request is given already serialized (wire bytes), and
+        whose response comes serialized too with `answering_bytes`.
 
         For callers that build a request's bytes directly (see services/metrics/messages.py): a message
         parsed from them only to be serialized again would cost more than building them did.
         """
-        response_type = message_factory.GetMessageClass(method.output_type)
+        deserializer = None if answering_bytes else message_factory.GetMessageClass(method.output_type).FromString
         return self._channel(service).unary_unary(
-            f"/{method.containing_service.full_name}/{method.name}", request_serializer=None, response_deserializer=response_type.FromString
+            f"/{method.containing_service.full_name}/{method.name}", request_serializer=None, response_deserializer=deserializer
         )
 
     def address(self, service: str) -> str:

@@ -52,7 +52,9 @@ def build(context: BuildContext) -> ServiceRegistration:
         alarm = index.get(pending.alarm_id)
         if alarm is not None:
             actions.dispatch(ActionRequest(alarm, pending), first_attempt=pending.attempts + 1)
-    statistics = StatisticsClient(lambda: context.peers.metrics, lambda: context.peers.call_taking_bytes("metrics", BATCH_GET_STATISTICS))
+    statistics = StatisticsClient(
+        lambda: context.peers.metrics, lambda: context.peers.call_taking_bytes("metrics", BATCH_GET_STATISTICS, answering_bytes=True)
+    )
     evaluator = AlarmEvaluator(index, repository, statistics, actions, context.clock)
 
     def sweep() -> None:

@@ -53,11 +53,29 @@ def batch_statistics_request(queries: list[Query], *, native: Callable[[list[Que
     ).SerializeToString()
 
 
+NATIVE_ANSWERS_DECODER: Callable[[bytes, type], list[list[Datapoint]] | None] | None = (
+    wire.NATIVE.decode_statistics_answers if wire.NATIVE is not None else None
+)
+"""autoscale/_wire.c's reader of the same datapoints, where it was built."""
+
+
+def batch_statistics_answers(
+    payload: bytes, *, native: Callable[[bytes, type], list[list[Datapoint]] | None] | None = NATIVE_ANSWERS_DECODER
+) -> list[list[Datapoint]]:
+    """Each query's datapoints in a serialized BatchGetStatisticsResponse (natively where it was built: a sweep reads
+    10 000 answers); DecodeError when it is not one."""
+    if native is not None:
+        answers = native(payload, Datapoint)
+        if answers is not None:
+            return answers
+    return [_datapoints(answer) for answer in metrics_pb2.BatchGetStatisticsResponse.FromString(payload).responses]
+
+
 class StatisticsClient:
     """Asks MetricsService.GetStatistics for a rule's datapoints; failures raise PeerError.
 
     `metrics_stub` gives a MetricsService stub, and `batch_call` the BatchGetStatistics call taking
-    the request's bytes (Peers.call_taking_bytes).
+    the request's bytes and answering bytes (Peers.call_taking_bytes).
     """
 
     def __init__(self, metrics_stub: Callable[[], Any], batch_call: Callable[[], Callable[[bytes], Any]]) -> None:
@@ -81,7 +99,7 @@ class StatisticsClient:
             response = self._batch_call()(request)
         except grpc.RpcError as error:
             raise as_peer_error(error) from None
-        return [_datapoints(answer) for answer in response.responses]
+        return batch_statistics_answers(response)
 
 
 def _request(rule: ThresholdRule, start: float, end: float) -> metrics_pb2.GetStatisticsRequest:

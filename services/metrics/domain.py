@@ -93,9 +93,11 @@ class SeriesDescriptor:
     """None when retention has deleted every point of the series (it goes with the next pruning)."""
 
 
-@dataclass(frozen=True)
-class StatisticsQuery:
-    """A validated GetStatistics: the series to aggregate and the window [start, end) cut into periods."""
+class StatisticsQuery(NamedTuple):
+    """A validated GetStatistics: the series to aggregate and the window [start, end) cut into periods.
+
+    A named tuple: autoscale/_wire.c builds those of a sweep's batch (500 a call) without a Python call each.
+    """
 
     metric: str
     dimensions: tuple[tuple[str, str], ...]

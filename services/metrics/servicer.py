@@ -13,7 +13,7 @@ from autoscale.timeutil import Clock
 from autoscale.v1 import metrics_pb2, metrics_pb2_grpc
 from autoscale.validation import Violations
 from services.metrics import messages, rules
-from services.metrics.decoding import decode_put_samples
+from services.metrics.decoding import decode_batch_get_statistics, decode_put_samples
 from services.metrics.domain import StatisticsQuery
 from services.metrics.notifier import AlarmNotifier
 from services.metrics.repository import Bucket, MetricsRepository
@@ -44,9 +44,10 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         assert query is not None
         return _statistics_response(query, self._repository.statistics(query))
 
-    def BatchGetStatistics(self, request: metrics_pb2.BatchGetStatisticsRequest, context: grpc.ServicerContext) -> Any:
+    def BatchGetStatistics(self, request: bytes, context: grpc.ServicerContext) -> Any:
+        """Takes the request's bytes and answers bytes (see `add_to_server`): a sweep asks 500 queries a call."""
         violations = Violations()
-        queries = [query for query in rules.check_batch_get_statistics(violations, request, self._clock()) if query is not None]
+        queries = decode_batch_get_statistics(violations, request, self._clock())
         violations.raise_if_any()
         answers = self._repository.batch_statistics(queries)
         # Answered as bytes (see add_to_server and messages.batch_statistics_response).
@@ -66,10 +67,11 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
 
 
 def add_to_server(servicer: MetricsServicer, server: grpc.Server) -> None:
-    """Register the servicer; PutSamples is handed the request's bytes (see services.metrics.decoding), and
-    BatchGetStatistics answers bytes (see messages.batch_statistics_response)."""
+    """Register the servicer; PutSamples and BatchGetStatistics are handed the request's bytes (see
+    services.metrics.decoding), and BatchGetStatistics answers bytes (see messages.batch_statistics_response)."""
     add_servicer_taking_bytes(
-        metrics_pb2_grpc.add_MetricsServiceServicer_to_server, servicer, server, ["PutSamples"], answering_bytes=["BatchGetStatistics"]
+        metrics_pb2_grpc.add_MetricsServiceServicer_to_server, servicer, server, ["PutSamples", "BatchGetStatistics"],
+        answering_bytes=["BatchGetStatistics"],
     )
 
 

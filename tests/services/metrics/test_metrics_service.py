@@ -200,6 +200,15 @@ def test_batch_get_statistics_names_the_bad_query(mesh):
     assert [v.field for v in field_violations(error)] == ["requests[1].period"]
 
 
+def test_bytes_that_are_no_batch_get_statistics_request_are_rejected_as_invalid_not_as_a_server_error(mesh):
+    batch_bytes = mesh.channel.unary_unary(
+        "/autoscale.v1.MetricsService/BatchGetStatistics", request_serializer=None, response_deserializer=None
+    )
+    error = _failure(batch_bytes, b"\x0a\x7f\x0a\x03cpu")  # a query longer than the request
+    assert error.code() == INVALID
+    assert [v.field for v in field_violations(error)] == ["request"]
+
+
 @pytest.mark.parametrize(("page_size", "page_token", "field"), [(-1, "", "page_size"), (0, "not a token", "page_token")])
 def test_list_metrics_rejects_bad_pages(mesh, page_size, page_token, field):
     error = _failure(mesh.metrics.ListMetrics, metrics_pb2.ListMetricsRequest(page_size=page_size, page_token=page_token))
