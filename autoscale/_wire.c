@@ -1147,6 +1147,18 @@ done:
     return out;
 }
 
+/* What a decoder answers: the list it read when DECODED, None when DECLINED, NULL (the exception set) when FAILED. */
+static PyObject *decoded_or_none(int outcome, PyObject *decoded) {
+    if (outcome == DECODED) {
+        return decoded;
+    }
+    Py_XDECREF(decoded);
+    if (outcome == FAILED) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 /* A Timestamp or Duration message: its seconds and nanos (each at most once, varints); 0 when not canonical. */
 static int read_moment(Reader *message, int64_t *seconds, int64_t *nanos) {
     uint64_t value;
@@ -1385,14 +1397,7 @@ static PyObject *decode_statistics_queries(PyObject *module, PyObject *args) {
         }
     }
     PyBuffer_Release(&payload);
-    if (outcome == DECODED) {
-        return queries;
-    }
-    Py_XDECREF(queries);
-    if (outcome == FAILED) {
-        return NULL;
-    }
-    Py_RETURN_NONE;
+    return decoded_or_none(outcome, queries);
 }
 
 /* A BatchGetStatisticsResponse as each query's datapoints, (start, value, sample count) of the `datapoint_type`
@@ -1490,14 +1495,7 @@ static PyObject *decode_statistics_answers(PyObject *module, PyObject *args) {
         }
     }
     PyBuffer_Release(&payload);
-    if (outcome == DECODED) {
-        return answers;
-    }
-    Py_XDECREF(answers);
-    if (outcome == FAILED) {
-        return NULL;
-    }
-    Py_RETURN_NONE;
+    return decoded_or_none(outcome, answers);
 }
 
 static PyObject *configure(PyObject *module, PyObject *args) {

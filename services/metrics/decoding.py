@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Container
 from typing import Any, Protocol
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
 from autoscale import wire
 from autoscale.v1 import metrics_pb2
@@ -57,12 +57,8 @@ def decode_put_samples(
         batch = native.decode_put_samples(payload, now, now + rules.MAX_FUTURE)
         if batch is not None:
             return batch
-    try:
-        request = metrics_pb2.PutSamplesRequest.FromString(payload)
-    except DecodeError as error:
-        violations.add("request", f"must be a serialized PutSamplesRequest: {error}")
-        return []
-    return rules.check_put_samples(violations, request, now, known)
+    request = _parsed(violations, metrics_pb2.PutSamplesRequest, payload)
+    return rules.check_put_samples(violations, request, now, known) if request is not None else []
 
 
 STATISTICS_BY_NUMBER: tuple[Statistic | None, ...] = tuple(STATISTICS.get(number) for number in range(max(STATISTICS) + 1))
@@ -84,9 +80,16 @@ def decode_batch_get_statistics(
         )
         if queries is not None:
             return queries
-    try:
-        request = metrics_pb2.BatchGetStatisticsRequest.FromString(payload)
-    except DecodeError as error:
-        violations.add("request", f"must be a serialized BatchGetStatisticsRequest: {error}")
+    request = _parsed(violations, metrics_pb2.BatchGetStatisticsRequest, payload)
+    if request is None:
         return []
     return [query for query in rules.check_batch_get_statistics(violations, request, now) if query is not None]
+
+
+def _parsed(violations: Violations, message_type: type[Message], payload: bytes) -> Any:
+    """The message protobuf reads from `payload`; None, with a violation of the request, when it cannot."""
+    try:
+        return message_type.FromString(payload)
+    except DecodeError as error:
+        violations.add("request", f"must be a serialized {message_type.__name__}: {error}")
+        return None
