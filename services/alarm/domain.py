@@ -6,7 +6,9 @@ Times are floats (seconds since the epoch); nothing here does I/O.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 
@@ -157,6 +159,10 @@ class PendingAction:
     """True when the alarm stayed in `state` and repeats its actions, False on a transition."""
     attempts: int = 0
     """Attempts made so far."""
+
+
+NO_REASON_DATA: Mapping[str, Any] = MappingProxyType({})
+"""The reason data of a change that gives none (shared, so read-only)."""
 
 
 def alarm_name(alarm_id: str) -> str:

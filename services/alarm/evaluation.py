@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from services.alarm.domain import AlarmState, Statistic, ThresholdRule
+from services.alarm.domain import NO_REASON_DATA, AlarmState, Statistic, ThresholdRule
 
 
 class Datapoint(NamedTuple):
@@ -26,13 +26,12 @@ class Datapoint(NamedTuple):
     sample_count: int
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """What one evaluation found: the state the alarm should be in and why."""
+class Evaluation(NamedTuple):
+    """What one evaluation found: the state the alarm should be in and why (a tuple: a sweep makes one per alarm)."""
 
     state: AlarmState
     reason: str
-    reason_data: dict[str, Any] = field(default_factory=dict)
+    reason_data: Mapping[str, Any] = NO_REASON_DATA
 
 
 def bucket_start(time: float, period: float) -> float:

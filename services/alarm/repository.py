@@ -11,8 +11,8 @@ from __future__ import annotations
 import collections
 import functools
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, NotFound
 from services.alarm.domain import (
+    NO_REASON_DATA,
     Alarm,
     AlarmState,
     ComparisonOperator,
@@ -49,16 +50,18 @@ RULES_KEPT = 65536
 """Distinct threshold rules kept built (about 300 bytes each)."""
 
 
-@dataclass(frozen=True)
-class StateChange:
-    """Move `alarm_id` into `state` if it is still in `expected` (None: whatever its state)."""
+class StateChange(NamedTuple):
+    """Move `alarm_id` into `state` if it is still in `expected` (None: whatever its state).
+
+    A named tuple: a sweep may make one per alarm.
+    """
 
     alarm_id: str
     expected: AlarmState | None
     state: AlarmState
     reason: str
     time: float
-    reason_data: dict[str, Any] = field(default_factory=dict)
+    reason_data: Mapping[str, Any] = NO_REASON_DATA
     judged: Alarm | None = None
     """The alarm as it was judged: when it is still stored so (same state, same revision), the change is stored
     without reading it first (as it was read already)."""
@@ -163,7 +166,7 @@ class AlarmRepository:
         Returns the transition, or None when the alarm is gone or its state is no
         longer `expected`. NotFound is not raised: evaluations of a deleted alarm just end.
         """
-        return self.change_states([StateChange(alarm_id, expected, state, reason, time, reason_data or {})])[0]
+        return self.change_states([StateChange(alarm_id, expected, state, reason, time, reason_data or NO_REASON_DATA)])[0]
 
     def change_states(self, changes: Sequence[StateChange]) -> list[Transition | None]:
         """`change_state` for many alarms in one transaction (a sweep may move thousands); one answer per change, in order."""
@@ -238,7 +241,7 @@ class AlarmRepository:
 
     # Pending actions
 
-    def add_repeated_actions(self, alarm: Alarm, reason: str, reason_data: dict[str, Any], time: float) -> list[PendingAction]:
+    def add_repeated_actions(self, alarm: Alarm, reason: str, reason_data: Mapping[str, Any], time: float) -> list[PendingAction]:
         """Store the actions of the state the alarm stays in, to run again (repeat_actions); none when it is gone."""
         with self._database.transaction() as connection:
             if self._alarm_row(connection, alarm.id, lock=True) is None:
@@ -272,15 +275,16 @@ class AlarmRepository:
 
     def _store_pending(
         self, connection: Connection, alarm: Alarm, targets: Sequence[str], previous: AlarmState, reason: str,
-        reason_data: dict[str, Any], time: float, *, repeat: bool,
+        reason_data: Mapping[str, Any], time: float, *, repeat: bool,
     ) -> list[PendingAction]:
         stored = []
         for target in targets:
+            data = dict(reason_data)
             ((pending_id,),) = self._insert_pending.rows(
                 connection, project=self._project, alarm_id=alarm.id, target=target, previous_state=previous.value,
-                state=alarm.state.value, reason=reason, reason_data=json.dumps(reason_data), time=time, repeat=repeat,
+                state=alarm.state.value, reason=reason, reason_data=json.dumps(data), time=time, repeat=repeat,
             )
-            stored.append(PendingAction(pending_id, alarm.id, target, previous, alarm.state, reason, reason_data, time, repeat))
+            stored.append(PendingAction(pending_id, alarm.id, target, previous, alarm.state, reason, data, time, repeat))
         return stored
 
     # History
