@@ -1195,6 +1195,25 @@ static int plain_time(Reader *message, double *time) {
     return 1;
 }
 
+/* Reads each message of a batch's repeated field 1 (its only field) into `into`; DECODED, DECLINED or FAILED. */
+typedef int (*MessageDecoder)(const void *context, Reader *message, PyObject *into);
+
+/* `decode` of each message of field 1 in `reader`, at most `limit` of them (-1: any number); DECLINED at another field. */
+static int decode_each(Reader *reader, Py_ssize_t limit, MessageDecoder decode, const void *context, PyObject *into) {
+    int outcome = DECODED;
+    for (Py_ssize_t count = 0; outcome == DECODED && reader->at < reader->end; count++) {
+        uint32_t number;
+        int wire_type;
+        Reader message;
+        if (!read_field(reader, &number, &wire_type, &message) || number != 1 || wire_type != LENGTH_DELIMITED ||
+            (limit >= 0 && count >= limit)) {
+            return DECLINED;
+        }
+        outcome = decode(context, &message, into);
+    }
+    return outcome;
+}
+
 /* What decode_statistics_queries is given besides the bytes. */
 typedef struct {
     PyTypeObject *query_type;
@@ -1206,7 +1225,8 @@ typedef struct {
 
 /* One GetStatisticsRequest that plainly keeps every rule of services.metrics.rules.check_get_statistics, as a
    StatisticsQuery appended to `queries`; DECLINED for anything else (the rules then say what is wrong). */
-static int decode_query(const QueryRules *rules, Reader *request, PyObject *queries) {
+static int decode_query(const void *context, Reader *request, PyObject *queries) {
+    const QueryRules *rules = context;
     Reader metric_field = {NULL, NULL}, period_field, start_field, end_field;
     int has_metric = 0, has_statistic = 0, has_period = 0, has_start = 0, has_end = 0, outcome = FAILED;
     uint64_t statistic = 0;
@@ -1384,25 +1404,15 @@ static PyObject *decode_statistics_queries(PyObject *module, PyObject *args) {
     }
     Reader reader = {(const uint8_t *)payload.buf, (const uint8_t *)payload.buf + payload.len};
     PyObject *queries = PyList_New(0);
-    int outcome = queries == NULL ? FAILED : DECODED;
-    while (outcome == DECODED && reader.at < reader.end) {
-        uint32_t number;
-        int wire_type;
-        Reader request;
-        if (!read_field(&reader, &number, &wire_type, &request) || number != 1 || wire_type != LENGTH_DELIMITED ||
-            PyList_GET_SIZE(queries) >= max_queries) {
-            outcome = DECLINED;
-        } else {
-            outcome = decode_query(&rules, &request, queries);
-        }
-    }
+    int outcome = queries == NULL ? FAILED : decode_each(&reader, max_queries, decode_query, &rules, queries);
     PyBuffer_Release(&payload);
     return decoded_or_none(outcome, queries);
 }
 
 /* A BatchGetStatisticsResponse as each query's datapoints, (start, value, sample count) of the `datapoint_type`
    (a NamedTuple); None when it is not in canonical encoding (protobuf then reads it). */
-static int decode_datapoint(PyTypeObject *datapoint_type, Reader *message, PyObject *datapoints) {
+static int decode_datapoint(const void *context, Reader *message, PyObject *datapoints) {
+    PyTypeObject *datapoint_type = (PyTypeObject *)context;
     double start = 0.0, value = 0.0;
     uint64_t count = 0;
     int has_start = 0, has_value = 0, has_count = 0;
@@ -1456,6 +1466,17 @@ static int decode_datapoint(PyTypeObject *datapoint_type, Reader *message, PyObj
     return failed ? FAILED : DECODED;
 }
 
+/* One GetStatisticsResponse: the list of its datapoints appended to `answers`. */
+static int decode_answer(const void *context, Reader *response, PyObject *answers) {
+    PyObject *datapoints = PyList_New(0);
+    if (datapoints == NULL || PyList_Append(answers, datapoints) < 0) {
+        Py_XDECREF(datapoints);
+        return FAILED;
+    }
+    Py_DECREF(datapoints); /* `answers` holds it */
+    return decode_each(response, -1, decode_datapoint, context, datapoints);
+}
+
 static PyObject *decode_statistics_answers(PyObject *module, PyObject *args) {
     Py_buffer payload;
     PyTypeObject *datapoint_type;
@@ -1469,31 +1490,7 @@ static PyObject *decode_statistics_answers(PyObject *module, PyObject *args) {
     }
     Reader reader = {(const uint8_t *)payload.buf, (const uint8_t *)payload.buf + payload.len};
     PyObject *answers = PyList_New(0);
-    int outcome = answers == NULL ? FAILED : DECODED;
-    while (outcome == DECODED && reader.at < reader.end) {
-        uint32_t number;
-        int wire_type;
-        Reader response;
-        if (!read_field(&reader, &number, &wire_type, &response) || number != 1 || wire_type != LENGTH_DELIMITED) {
-            outcome = DECLINED;
-            break;
-        }
-        PyObject *datapoints = PyList_New(0);
-        if (datapoints == NULL || PyList_Append(answers, datapoints) < 0) {
-            Py_XDECREF(datapoints);
-            outcome = FAILED;
-            break;
-        }
-        Py_DECREF(datapoints); /* the list holds it */
-        while (outcome == DECODED && response.at < response.end) {
-            Reader datapoint;
-            if (!read_field(&response, &number, &wire_type, &datapoint) || number != 1 || wire_type != LENGTH_DELIMITED) {
-                outcome = DECLINED;
-            } else {
-                outcome = decode_datapoint(datapoint_type, &datapoint, datapoints);
-            }
-        }
-    }
+    int outcome = answers == NULL ? FAILED : decode_each(&reader, -1, decode_answer, datapoint_type, answers);
     PyBuffer_Release(&payload);
     return decoded_or_none(outcome, answers);
 }

@@ -88,6 +88,7 @@ class Peers:
         self._addresses = {"metrics": metrics, "alarm": alarm, "policy": policy, "group": group}
         self._deadline = deadline
         self._channels: dict[str, grpc.Channel] = {}
+        self._calls: dict[tuple[str, str, bool], Callable[..., Any]] = {}
         self._lock = threading.Lock()
 
     def _channel(self, service: str) -> grpc.Channel:
@@ -106,10 +107,15 @@ class Peers:
         For callers that build a request's bytes directly (see services/metrics/messages.py): a message
         parsed from them only to be serialized again would cost more than building them did.
         """
-        deserializer = None if answering_bytes else message_factory.GetMessageClass(method.output_type).FromString
-        return self._channel(service).unary_unary(
-            f"/{method.containing_service.full_name}/{method.name}", request_serializer=None, response_deserializer=deserializer
-        )
+        # NOTE: made once per method: the notifier and the sweep ask for it on every call.
+        key = (service, method.full_name, answering_bytes)
+        call = self._calls.get(key)
+        if call is None:
+            deserializer = None if answering_bytes else message_factory.GetMessageClass(method.output_type).FromString
+            call = self._calls[key] = self._channel(service).unary_unary(
+                f"/{method.containing_service.full_name}/{method.name}", request_serializer=None, response_deserializer=deserializer
+            )
+        return call
 
     def address(self, service: str) -> str:
         """The configured address of a peer service."""
@@ -141,3 +147,4 @@ class Peers:
             for channel in self._channels.values():
                 channel.close()
             self._channels.clear()
+            self._calls.clear()

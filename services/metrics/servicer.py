@@ -51,10 +51,7 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         violations.raise_if_any()
         answers = self._repository.batch_statistics(queries)
         # Answered as bytes (see add_to_server and messages.batch_statistics_response).
-        return messages.batch_statistics_response([
-            [(start, summary.value(query.statistic), summary.count) for start, summary in buckets]
-            for query, buckets in zip(queries, answers, strict=True)
-        ])
+        return messages.batch_statistics_response([_datapoints(query, buckets) for query, buckets in zip(queries, answers, strict=True)])
 
     def ListMetrics(self, request: metrics_pb2.ListMetricsRequest, context: grpc.ServicerContext) -> Any:
         violations = Violations()
@@ -87,5 +84,10 @@ def _after_series(after: Any) -> tuple[str, str] | None:
 def _statistics_response(query: StatisticsQuery | None, buckets: list[Bucket]) -> metrics_pb2.GetStatisticsResponse:
     assert query is not None
     return metrics_pb2.GetStatisticsResponse(
-        datapoints=[messages.datapoint_to_message(start, summary.value(query.statistic), summary.count) for start, summary in buckets]
+        datapoints=[messages.datapoint_to_message(*datapoint) for datapoint in _datapoints(query, buckets)]
     )
+
+
+def _datapoints(query: StatisticsQuery, buckets: list[Bucket]) -> list[tuple[float, float, int]]:
+    """The query's datapoints, (period start, value of its statistic, sample count), from the summary of each period."""
+    return [(start, summary.value(query.statistic), summary.count) for start, summary in buckets]
