@@ -247,11 +247,21 @@ class NotifySamplesResponse(_message.Message):
     def __init__(self, matched_alarms: _Optional[int] = ..., watched: _Optional[_Iterable[_Union[WatchedSeries, _Mapping]]] = ..., watch_list_complete: _Optional[bool] = ..., watch_version: _Optional[int] = ...) -> None: ...
 
 class WatchedSeries(_message.Message):
-    __slots__ = ("metric", "dimension_key", "dimension_value")
+    __slots__ = ("metric", "dimension_key", "dimension_value", "quiet_band")
     METRIC_FIELD_NUMBER: _ClassVar[int]
     DIMENSION_KEY_FIELD_NUMBER: _ClassVar[int]
     DIMENSION_VALUE_FIELD_NUMBER: _ClassVar[int]
+    QUIET_BAND_FIELD_NUMBER: _ClassVar[int]
     metric: str
     dimension_key: str
     dimension_value: str
-    def __init__(self, metric: _Optional[str] = ..., dimension_key: _Optional[str] = ..., dimension_value: _Optional[str] = ...) -> None: ...
+    quiet_band: QuietBand
+    def __init__(self, metric: _Optional[str] = ..., dimension_key: _Optional[str] = ..., dimension_value: _Optional[str] = ..., quiet_band: _Optional[_Union[QuietBand, _Mapping]] = ...) -> None: ...
+
+class QuietBand(_message.Message):
+    __slots__ = ("low", "high")
+    LOW_FIELD_NUMBER: _ClassVar[int]
+    HIGH_FIELD_NUMBER: _ClassVar[int]
+    low: float
+    high: float
+    def __init__(self, low: _Optional[float] = ..., high: _Optional[float] = ...) -> None: ...

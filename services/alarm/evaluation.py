@@ -15,7 +15,7 @@ import operator
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from services.alarm.domain import NO_REASON_DATA, AlarmState, Statistic, ThresholdRule
+from services.alarm.domain import NO_REASON_DATA, AlarmState, ComparisonOperator, Statistic, ThresholdRule
 
 
 class Datapoint(NamedTuple):
@@ -96,21 +96,41 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def could_change_state(rule: ThresholdRule, state: AlarmState, lowest: float, highest: float) -> bool:
-    """Whether new points with values in [lowest, highest] could move an alarm out of `state`.
+QuietBand = tuple[float, float]
+"""Values [low, high], both ends included, that new points may take without being able to move an alarm's state."""
 
-    This decides which alarms are evaluated first when samples arrive. A value on
-    the side of the threshold that the state already stands for can only keep
-    the state: for an average, a minimum or a maximum it makes no period breach
-    if it was not (OK), or stop breaching if it was (ALARM), and a new period it
-    opens shares that side. Sums and counts move with every point, and any data
-    may end INSUFFICIENT_DATA, so those always could. The passing of time
-    (periods emptying) is the sweep's to notice, not the arrivals'.
+NEVER_QUIET: QuietBand = (math.inf, -math.inf)
+"""The band no value lies in: every new point could move the state."""
+
+_BELOW, _ABOVE = -math.inf, math.inf
+
+
+def quiet_band(rule: ThresholdRule, state: AlarmState) -> QuietBand:
+    """The values new points may take without being able to move an alarm out of `state`.
+
+    This decides which alarms are evaluated first when samples arrive, and which
+    samples the metrics service need not send at once (see NotifySamples). A value
+    on the side of the threshold that the state already stands for can only keep
+    the state: for an average, a minimum or a maximum it makes no period breach if
+    it was not (OK), or stop breaching if it was (ALARM), and a new period it opens
+    shares that side. Sums and counts move with every point, and any data may end
+    INSUFFICIENT_DATA, so no value is quiet for those. The passing of time (periods
+    emptying) is the sweep's to notice, not the arrivals'.
     """
     if state is AlarmState.INSUFFICIENT_DATA or rule.statistic in (Statistic.SUM, Statistic.SAMPLE_COUNT):
-        return True
-    breaching_lowest = rule.comparison.breaches(lowest, rule.threshold)
-    breaching_highest = rule.comparison.breaches(highest, rule.threshold)
+        return NEVER_QUIET
+    threshold = rule.threshold
+    # The side that does not breach, as a closed band: a strict comparison's threshold itself does not breach.
+    below_or_at = rule.comparison in (ComparisonOperator.GREATER_THAN, ComparisonOperator.GREATER_THAN_OR_EQUAL)
+    threshold_breaches = rule.comparison in (ComparisonOperator.GREATER_THAN_OR_EQUAL, ComparisonOperator.LESS_THAN_OR_EQUAL)
     if state is AlarmState.OK:
-        return breaching_lowest or breaching_highest
-    return not (breaching_lowest and breaching_highest)
+        edge = threshold if not threshold_breaches else math.nextafter(threshold, _BELOW if below_or_at else _ABOVE)
+        return (_BELOW, edge) if below_or_at else (edge, _ABOVE)
+    edge = threshold if threshold_breaches else math.nextafter(threshold, _ABOVE if below_or_at else _BELOW)
+    return (edge, _ABOVE) if below_or_at else (_BELOW, edge)
+
+
+def could_change_state(rule: ThresholdRule, state: AlarmState, lowest: float, highest: float) -> bool:
+    """Whether new points with values in [lowest, highest] could move an alarm out of `state` (see quiet_band)."""
+    low, high = quiet_band(rule, state)
+    return not (low <= lowest and highest <= high)

@@ -8,6 +8,12 @@ watch other series of the same metric.
 What watches a series is remembered per series until an alarm is added, removed,
 or changes its rule or switch: NotifySamples asks it for every series of every call.
 
+The watch list (what the metrics service need send at all) gives, per anchor, its
+quiet band: the values that no alarm filed there could move out of its state (the
+intersection of their bands, see evaluation.quiet_band). A state change marks its
+anchor only; the bands are worked out when the list is next asked for, so that a
+sweep moving thousands of alarms works out each band once, not once per alarm.
+
 The index is a cache of the repository: loaded whole on start and by every sweep
 (so that changes made through another replica arrive within a sweep), and kept
 current by this process's own writes.
@@ -15,14 +21,22 @@ current by this process's own writes.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterable
 
 from services.alarm.domain import Alarm
+from services.alarm.evaluation import NEVER_QUIET, QuietBand, quiet_band
 
 Pairs = tuple[tuple[str, str], ...]
 """A series' dimensions as sorted (name, value) pairs."""
+
+Anchor = tuple[str, tuple[str, str] | None]
+"""Where alarms are filed: a metric and one dimension pair (None: every series of the metric)."""
+
+WatchList = list[tuple[Anchor, QuietBand]]
+"""Each anchor some enabled alarm is filed under, with its quiet band."""
 
 MAX_REMEMBERED_SERIES = 1_000_000
 """Series whose watchers are remembered at most (then the memory starts afresh)."""
@@ -34,12 +48,15 @@ class AlarmIndex:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._alarms: dict[str, Alarm] = {}
-        self._by_anchor: dict[tuple[str, tuple[str, str] | None], set[str]] = {}
+        self._by_anchor: dict[Anchor, set[str]] = {}
         self._evaluated: dict[str, float] = {}
         # Starts from the clock, so that a caller holding a version from before a restart never finds it current.
         self._version = time.time_ns()
-        self._watch_list: list[tuple[str, tuple[str, str] | None]] | None = None
-        self._watched_set: set[tuple[str, tuple[str, str] | None]] = set()
+        self._watch_list: WatchList | None = None
+        self._bands: dict[Anchor, QuietBand] = {}
+        """The quiet band of each anchor in the watch list last given."""
+        self._unsettled: set[Anchor] = set()
+        """Anchors where an alarm changed its state since the watch list was last given."""
         self._watchers: dict[tuple[str, Pairs], list[str]] = {}
 
     def replace_all(self, alarms: Iterable[Alarm]) -> None:
@@ -70,11 +87,15 @@ class AlarmIndex:
         if held is not None and held.disabled == alarm.disabled and (held.rule is alarm.rule or held.rule == alarm.rule):
             # A transition: filed where it was, watching what it watched.
             self._alarms[alarm.id] = alarm
+            if held.state is not alarm.state or held.repeat_actions != alarm.repeat_actions:
+                self._unsettled.add(_anchor(alarm))
             return
         self._remove(alarm.id)
         self._add(alarm)
         if held is None or _anchor(held) != _anchor(alarm) or held.disabled != alarm.disabled:
             self._changed()
+        else:
+            self._unsettled.add(_anchor(alarm))  # a new threshold or comparison moves the band
         self._watchers = {}
 
     def remove(self, alarm_id: str) -> None:
@@ -114,19 +135,44 @@ class AlarmIndex:
         candidates = [self._alarms[alarm_id] for alarm_id in candidate_ids]
         return [alarm.id for alarm in candidates if not alarm.disabled and alarm.rule.matches_series(metric, by_name)]
 
-    def watch_list(self) -> tuple[int, list[tuple[str, tuple[str, str] | None]]]:
-        """The version of what the enabled alarms watch, and the list: where they are filed (see _anchor).
+    def watch_list(self) -> tuple[int, WatchList]:
+        """The version of what the enabled alarms watch, and the list: where they are filed (see _anchor) and each place's quiet band.
 
-        The version changes only when the list does; the list is rebuilt after a change that may have changed it.
+        The version changes only when the list does; the list is worked out again after a change that may have changed it.
         """
         with self._lock:
-            if self._watch_list is None:
-                watched = [anchor for anchor, ids in self._by_anchor.items() if any(not self._alarms[i].disabled for i in ids)]
-                if set(watched) != self._watched_set:
+            if self._watch_list is None or self._unsettled:
+                if self._watch_list is None:
+                    bands = {anchor: band for anchor, ids in self._by_anchor.items() if (band := self._band(ids)) is not None}
+                else:
+                    bands = dict(self._bands)
+                    for anchor in self._unsettled:
+                        band = self._band(self._by_anchor.get(anchor, ()))
+                        if band is None:
+                            bands.pop(anchor, None)
+                        else:
+                            bands[anchor] = band
+                self._unsettled = set()
+                if bands != self._bands:
                     self._version += 1
-                    self._watched_set = set(watched)
-                self._watch_list = watched
+                    self._bands = bands
+                self._watch_list = list(bands.items())
             return self._version, self._watch_list
+
+    def _band(self, alarm_ids: Iterable[str]) -> QuietBand | None:
+        """The values no enabled alarm of these could move out of its state; None when none is enabled."""
+        low, high, enabled = -math.inf, math.inf, False
+        for alarm_id in alarm_ids:
+            alarm = self._alarms[alarm_id]
+            if alarm.disabled:
+                continue
+            enabled = True
+            # NotifySamples evaluates an alarm repeating its actions whatever the values (its actions may be due).
+            alarm_low, alarm_high = NEVER_QUIET if alarm.repeat_actions else quiet_band(alarm.rule, alarm.state)
+            low, high = max(low, alarm_low), min(high, alarm_high)
+        if not enabled:
+            return None
+        return (low, high) if low <= high else NEVER_QUIET
 
     def note_evaluated(self, alarm_id: str, time: float) -> None:
         """Remember when an alarm was last evaluated (kept in memory: storing it would write on every evaluation)."""
@@ -156,7 +202,7 @@ class AlarmIndex:
                 del self._by_anchor[anchor]
 
 
-def _anchor(alarm: Alarm) -> tuple[str, tuple[str, str] | None]:
+def _anchor(alarm: Alarm) -> Anchor:
     """Where an alarm is filed: its metric and its rule's first dimension pair (a series must have every pair)."""
     dimensions = alarm.rule.dimensions
     return alarm.rule.metric, dimensions[0] if dimensions else None

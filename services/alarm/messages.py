@@ -5,6 +5,8 @@ from __future__ import annotations
 from autoscale.timeutil import to_duration, to_timestamp
 from autoscale.v1 import alarm_pb2, common_pb2
 from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, alarm_name
+from services.alarm.evaluation import NEVER_QUIET
+from services.alarm.index import WatchList
 
 STATISTICS = {
     common_pb2.STATISTIC_AVERAGE: Statistic.AVERAGE,
@@ -75,3 +77,15 @@ def history_to_message(entry: HistoryEntry) -> alarm_pb2.AlarmHistoryEntry:
         action_succeeded=entry.action_succeeded,
         attempt=entry.attempt,
     )
+
+
+def complete_watch_list(version: int, watch_list: WatchList) -> alarm_pb2.NotifySamplesResponse:
+    """A NotifySamplesResponse carrying the whole watch list (an empty band is left unset: nothing is quiet)."""
+    answer = alarm_pb2.NotifySamplesResponse(watch_list_complete=True, watch_version=version)
+    for (metric, pair), band in watch_list:
+        watched = answer.watched.add(metric=metric)
+        if pair is not None:
+            watched.dimension_key, watched.dimension_value = pair
+        if band != NEVER_QUIET:
+            watched.quiet_band.low, watched.quiet_band.high = band
+    return answer

@@ -16,7 +16,7 @@ from services.alarm import messages, rules, update
 from services.alarm.domain import Alarm, AlarmState, HistoryEntry, HistoryType
 from services.alarm.evaluation import could_change_state
 from services.alarm.evaluator import AlarmEvaluator
-from services.alarm.index import AlarmIndex
+from services.alarm.index import AlarmIndex, WatchList
 from services.alarm.notified import read_notify_samples
 from services.alarm.repository import AlarmRepository
 
@@ -29,6 +29,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         self._index = index
         self._evaluator = evaluator
         self._clock = clock
+        self._watch_list_answer: alarm_pb2.NotifySamplesResponse | None = None
 
     def CreateAlarm(self, request: alarm_pb2.CreateAlarmRequest, context: grpc.ServicerContext) -> Any:
         violations = Violations()
@@ -136,16 +137,20 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
                 # Its state cannot move, but its actions may be due again.
                 self._evaluator.submit(alarm_id, trace_context)
             # Otherwise evaluating would only confirm the state: the sweep evaluates it in its turn.
-        answer = alarm_pb2.NotifySamplesResponse(matched_alarms=len(extremes))
         version, watch_list = self._index.watch_list()
-        answer.watch_version = version
-        if notification.watch_version != version:
-            answer.watch_list_complete = True
-            answer.watched.extend(
-                alarm_pb2.WatchedSeries(metric=metric, dimension_key=pair[0] if pair else "", dimension_value=pair[1] if pair else "")
-                for metric, pair in watch_list
-            )
+        if notification.watch_version == version:
+            return alarm_pb2.NotifySamplesResponse(matched_alarms=len(extremes), watch_version=version)
+        answer = alarm_pb2.NotifySamplesResponse()
+        answer.CopyFrom(self._complete_watch_list(version, watch_list))
+        answer.matched_alarms = len(extremes)
         return answer
+
+    def _complete_watch_list(self, version: int, watch_list: WatchList) -> alarm_pb2.NotifySamplesResponse:
+        """The answer's watch list, made once per version: a state change moves a band, and every caller then asks for the list."""
+        made = self._watch_list_answer
+        if made is None or made.watch_version != version:
+            made = self._watch_list_answer = messages.complete_watch_list(version, watch_list)
+        return made
 
     def _with_evaluate_time(self, alarm: Alarm) -> Alarm:
         """The alarm with the newest evaluation time known to this process (kept in memory, see AlarmIndex)."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from services.alarm.domain import AlarmState, ComparisonOperator, Statistic, ThresholdRule
-from services.alarm.evaluation import Datapoint, bucket_start, could_change_state, evaluate_threshold_rule, query_window
+from services.alarm.evaluation import Datapoint, bucket_start, could_change_state, evaluate_threshold_rule, query_window, quiet_band
 
 OK, ALARM, INSUFFICIENT = AlarmState.OK, AlarmState.ALARM, AlarmState.INSUFFICIENT_DATA
 NOW = 1_000_030.0  # 30 s into the bucket that starts at 1_000_020 (period 60 s: buckets start at multiples of 60)
@@ -135,6 +137,25 @@ def test_insufficient_data_reason_says_how_many_periods_had_data():
 def test_only_values_on_the_other_side_of_the_threshold_could_change_the_state(state, statistic, comparison, lowest, highest, could):
     subject = ThresholdRule("cpu", (), statistic, comparison, 80.0, 60.0, 3)
     assert could_change_state(subject, state, lowest, highest) is could
+
+
+@pytest.mark.parametrize("comparison", list(ComparisonOperator))
+@pytest.mark.parametrize("state", [OK, ALARM])
+def test_the_quiet_band_holds_exactly_the_values_on_the_side_the_state_stands_for(comparison, state):
+    subject = ThresholdRule("cpu", (), Statistic.AVERAGE, comparison, 80.0, 60.0, 3)
+    low, high = quiet_band(subject, state)
+    near = [-math.inf, 0.0, math.nextafter(80.0, 0.0), 80.0, math.nextafter(80.0, 100.0), 200.0, math.inf]
+    for value in near:
+        stands_for_state = comparison.breaches(value, 80.0) is (state is ALARM)
+        assert (low <= value <= high) is stands_for_state, value
+
+
+@pytest.mark.parametrize(
+    ("state", "statistic"), [(INSUFFICIENT, Statistic.AVERAGE), (OK, Statistic.SUM), (ALARM, Statistic.SAMPLE_COUNT)]
+)
+def test_no_value_is_quiet_for_insufficient_data_sums_and_counts(state, statistic):
+    low, high = quiet_band(ThresholdRule("cpu", (), statistic, ComparisonOperator.GREATER_THAN, 80.0, 60.0, 3), state)
+    assert not any(low <= value <= high for value in (-math.inf, 0.0, 80.0, 1e300, math.inf))
 
 
 def test_a_value_that_could_not_change_the_state_indeed_does_not():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, Statistic, ThresholdRule
@@ -80,18 +81,66 @@ def test_reloading_keeps_the_evaluation_times_known_in_memory():
     assert index.evaluate_time("a") is None
 
 
-def test_the_watch_list_version_moves_only_when_what_is_watched_changes():
+NOT_QUIET = (math.inf, -math.inf)
+OK_BAND = (-math.inf, 1.0)  # at or under the threshold (1.0, GREATER_THAN)
+
+
+def test_the_watch_list_version_moves_only_when_what_is_watched_or_its_bands_change():
     index = AlarmIndex()
     index.put(alarm("a", group="web"))
     version, watched = index.watch_list()
-    assert watched == [("cpu", ("group", "web"))]
-    index.put(replace(alarm("a", group="web"), state=AlarmState.ALARM))
+    assert watched == [(("cpu", ("group", "web")), NOT_QUIET)]  # INSUFFICIENT_DATA: any value may move it
     index.replace_all([alarm("a", group="web")])
+    index.put(replace(alarm("a", group="web"), state_reason="judged again"))
     assert index.watch_list()[0] == version
     index.put(alarm("b", "mem"))
-    assert index.watch_list() == (version + 1, [("cpu", ("group", "web")), ("mem", None)])
+    assert index.watch_list() == (version + 1, [(("cpu", ("group", "web")), NOT_QUIET), (("mem", None), NOT_QUIET)])
     index.put(replace(alarm("b", "mem"), disabled=True))
-    assert index.watch_list() == (version + 2, [("cpu", ("group", "web"))])
+    assert index.watch_list() == (version + 2, [(("cpu", ("group", "web")), NOT_QUIET)])
+    index.put(replace(alarm("a", group="web"), state=AlarmState.OK))
+    assert index.watch_list() == (version + 3, [(("cpu", ("group", "web")), OK_BAND)])
+
+
+def test_an_anchors_band_is_what_every_enabled_alarm_filed_there_leaves_quiet():
+    index = AlarmIndex()
+    ok = replace(alarm("a", group="web"), state=AlarmState.OK)
+    higher = replace(ok, id="b", rule=replace(ok.rule, threshold=5.0))
+    index.put_many([ok, higher])
+    assert index.watch_list()[1] == [(("cpu", ("group", "web")), OK_BAND)]
+    index.put(replace(ok, disabled=True))
+    assert index.watch_list()[1] == [(("cpu", ("group", "web")), (-math.inf, 5.0))]
+    index.put(replace(higher, state=AlarmState.ALARM))  # above 5: stays ALARM; at or under: could go OK
+    assert index.watch_list()[1] == [(("cpu", ("group", "web")), (math.nextafter(5.0, math.inf), math.inf))]
+    index.put(replace(ok, disabled=False, state=AlarmState.OK))  # the two bands no longer meet
+    assert index.watch_list()[1] == [(("cpu", ("group", "web")), NOT_QUIET)]
+
+
+def test_an_alarm_repeating_its_actions_leaves_nothing_quiet():
+    # NotifySamples evaluates it on every arrival: its actions may be due again.
+    index = AlarmIndex()
+    index.put(replace(alarm("a", group="web"), state=AlarmState.OK))
+    version, _ = index.watch_list()
+    index.put(replace(alarm("a", group="web"), state=AlarmState.OK, repeat_actions=True))
+    assert index.watch_list() == (version + 1, [(("cpu", ("group", "web")), NOT_QUIET)])
+
+
+def test_a_new_threshold_moves_the_band():
+    index = AlarmIndex()
+    index.put(replace(alarm("a", group="web"), state=AlarmState.OK))
+    version, _ = index.watch_list()
+    moved = replace(alarm("a", group="web"), state=AlarmState.OK)
+    index.put(replace(moved, rule=replace(moved.rule, threshold=3.0)))
+    assert index.watch_list() == (version + 1, [(("cpu", ("group", "web")), (-math.inf, 3.0))])
+
+
+def test_many_state_changes_between_two_asks_move_the_version_once():
+    index = AlarmIndex()
+    alarms = [alarm(f"a{number}", group=f"g{number}") for number in range(100)]
+    index.put_many(alarms)
+    version, _ = index.watch_list()
+    for state in (AlarmState.OK, AlarmState.ALARM):
+        index.put_many(replace(each, state=state) for each in alarms)
+    assert index.watch_list()[0] == version + 1
 
 
 def test_a_new_index_never_reuses_an_earlier_ones_watch_version():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -439,3 +440,16 @@ def test_notify_samples_answers_what_the_enabled_alarms_watch(mesh):
     mesh.alarms.DeleteAlarm(alarm_pb2.DeleteAlarmRequest(name="alarms/mem"), timeout=5)
     changed = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(watch_version=answer.watch_version), timeout=5)
     assert changed.watch_list_complete and [w.metric for w in changed.watched] == ["cpu_util"]
+
+
+def test_notify_samples_gives_each_watched_place_the_values_that_cannot_move_its_alarms(mesh):
+    mesh.create()  # cpu_util{group=web} average > 80, INSUFFICIENT_DATA: no value is quiet
+    answer = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(), timeout=5)
+    assert not answer.watched[0].HasField("quiet_band")
+    mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=OK), timeout=5)
+    in_ok = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(watch_version=answer.watch_version), timeout=5)
+    assert in_ok.watch_list_complete and in_ok.watch_version != answer.watch_version
+    assert (in_ok.watched[0].quiet_band.low, in_ok.watched[0].quiet_band.high) == (-math.inf, 80.0)
+    mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=ALARM), timeout=5)
+    in_alarm = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(watch_version=in_ok.watch_version), timeout=5)
+    assert (in_alarm.watched[0].quiet_band.low, in_alarm.watched[0].quiet_band.high) == (math.nextafter(80.0, math.inf), math.inf)
