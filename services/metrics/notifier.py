@@ -8,9 +8,16 @@ is queued while a call is out goes in the next call, in the oldest one's trace.
 Each series is sent with two points: the lowest and the highest value it
 received, from which the Alarm service tells which alarms the samples may move
 (and evaluates those first). Each answer lists what the alarms watch; series
-none of them watches are left out of the next calls (most series have no alarm),
-and a call goes out at least every WATCH_REFRESH_INTERVAL while samples flow, so
-that a new alarm is heard of. The queue is bounded: when it is full, the newest
+none of them watches are left out of the next calls (most series have no alarm).
+With each watched place comes its quiet band, the values that cannot move any
+alarm filed there out of its state: a series whose new values all lie inside the
+bands it falls under is held back, not sent (a steady metric under a steady alarm
+costs no call). A call goes out at least every WATCH_REFRESH_INTERVAL while
+samples flow or values are held, carrying what was held, so that a new alarm,
+a band that moved since the last answer, and the values held meanwhile are all
+heard of within that interval. A series that just sent values outside its band
+may have moved its alarm, so its band is not trusted (everything it gets is sent)
+for WATCH_REFRESH_INTERVAL after. The queue is bounded: when it is full, the newest
 queued notification absorbs the new series (kept as those two values per
 series, so memory is bounded by the number of series, not of calls).
 """
@@ -18,6 +25,7 @@ series, so memory is bounded by the number of series, not of calls).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -38,7 +46,13 @@ MAX_QUEUED_BATCHES = 64
 """Notifications waiting for the thread before new series merge into the newest one."""
 
 WATCH_REFRESH_INTERVAL = 1.0
-"""Seconds after which a call goes out even when no series in it is watched, to learn of new alarms."""
+"""Seconds after which a call goes out even when nothing in it must be sent, to learn of new alarms and bands and send what was held."""
+
+QuietBand = tuple[float, float]
+"""Values [low, high] (both included) that cannot move the alarms watching a series."""
+
+NOTHING_QUIET: QuietBand = (math.inf, -math.inf)
+"""The band no value lies in."""
 
 MAX_WATCH_ANSWERS = 1_000_000
 """Series whose watched-or-not answer is remembered at most (then the memory starts afresh)."""
@@ -50,8 +64,8 @@ WARNING_INTERVAL = 60.0
 Extremes = dict[int, tuple[SeriesKey, float, float]]
 """The lowest and the highest value each series received, by series id (with the series' key)."""
 
-Wanted = Callable[[int, SeriesKey], bool]
-"""Whether a series (its id and its key) is to be sent."""
+Wanted = Callable[[int, SeriesKey], object]
+"""Whether a series (its id and its key) is to be sent (any true value)."""
 
 
 def _every_series(series_id: int, key: SeriesKey) -> bool:
@@ -134,11 +148,15 @@ class AlarmNotifier:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._last_warning = float("-inf")
-        self._watched: set[tuple[str, tuple[str, str] | None]] | None = None
-        """What the alarms watch, as the last answer said; None: not known (every series is sent)."""
+        self._watched: dict[tuple[str, tuple[str, str] | None], QuietBand] | None = None
+        """What the alarms watch and each place's quiet band, as the last answer said; None: not known (every series is sent)."""
         self._watch_version = 0
-        self._watch_answers: dict[int, bool] = {}
-        """Whether each series seen (by id) is watched, under the current watch list."""
+        self._watch_answers: dict[int, QuietBand | None] = {}
+        """Each series seen (by id): its quiet band under the current watch list, None if no alarm watches it."""
+        self._held: Extremes = {}
+        """Values of watched series held back (inside their bands) until the next refresh call."""
+        self._untrusted: dict[int, float] = {}
+        """Series that sent values outside their band, with when their band may be trusted again."""
         self._headers: dict[int, bytes] = {}
         """Each watched series (by id) as a TimeSeries without points, serialized: NotifySamples adds the points."""
         self._last_call = float("-inf")
@@ -176,26 +194,44 @@ class AlarmNotifier:
         while True:
             with self._condition:
                 while not self._queue and not self._stopping:
-                    self._condition.wait()
+                    refresh_in = self._last_call + WATCH_REFRESH_INTERVAL - time.monotonic()
+                    if self._held and refresh_in <= 0:
+                        break  # values were held back and no sample came since: their refresh call is due
+                    self._condition.wait(refresh_in if self._held else None)
                 if not self._queue:
-                    return
+                    if self._held:
+                        self._send(_Notification([]), refresh=True)
+                    if self._stopping:
+                        return
+                    continue
                 # NOTE: everything queued goes in one call: under load, one call per stored batch
                 # kept this thread behind PutSamples (and the queue full) for the cost of the calls alone.
                 notification = self._queue.popleft()
                 while self._queue:
                     notification.join(self._queue.popleft())
                 stopping = self._stopping
-            if not self._send(notification) and stopping:
+            # Stopping: what was held goes in this last call.
+            if not self._send(notification, refresh=stopping and bool(self._held)) and stopping:
                 dropped = self._drop_queued()
                 if dropped:
                     log.warning("stopping: %d queued alarm notifications dropped as the alarm service fails", dropped)
                 return
 
-    def _send(self, notification: _Notification) -> bool:
-        """Call NotifySamples with the watched series; failures are logged, at most one warning per WARNING_INTERVAL."""
-        watched = sorted(notification.extremes(self._is_watched).items())
-        if not watched and time.monotonic() - self._last_call < WATCH_REFRESH_INTERVAL:
+    def _send(self, notification: _Notification, *, refresh: bool = False) -> bool:
+        """Call NotifySamples with the watched series whose values may move an alarm (and, once a refresh is due, with the held ones).
+
+        Failures are logged, at most one warning per WARNING_INTERVAL.
+        """
+        now = time.monotonic()
+        refresh = refresh or now - self._last_call >= WATCH_REFRESH_INTERVAL
+        sending = self._not_quiet(notification.extremes(self._quiet_band), now)
+        if refresh and self._held:
+            for series_id, (key, low, high) in self._held.items():
+                _widen(sending, series_id, key, low, high)
+            self._held = {}
+        if not sending and not refresh:
             return True
+        watched = sorted(sending.items())
         request = messages.notify_samples_request(
             [(self._header(series_id, key), low, high) for series_id, (key, low, high) in watched], self._watch_version
         )
@@ -207,15 +243,44 @@ class AlarmNotifier:
             return False
         self._last_call = time.monotonic()
         if response.watch_list_complete:
-            self._watched = {(w.metric, (w.dimension_key, w.dimension_value) if w.dimension_key else None) for w in response.watched}
+            self._watched = {
+                (w.metric, (w.dimension_key, w.dimension_value) if w.dimension_key else None): (
+                    (w.quiet_band.low, w.quiet_band.high) if w.HasField("quiet_band") else NOTHING_QUIET
+                )
+                for w in response.watched
+            }
             self._watch_version = response.watch_version
             self._watch_answers = {}
         return True
+
+    def _not_quiet(self, extremes: Extremes, now: float) -> Extremes:
+        """What of `extremes` is to be sent now; the rest (inside its series' band) joins what is held."""
+        sending: Extremes = {}
+        held = self._held
+        untrusted = self._untrusted
+        for series_id, extreme in extremes.items():
+            key, low, high = extreme
+            band = self._quiet_band(series_id, key) or NOTHING_QUIET
+            if band[0] <= low and high <= band[1] and untrusted.get(series_id, 0.0) <= now:
+                _widen(held, series_id, key, low, high)
+                continue
+            sending[series_id] = extreme
+            before = held.pop(series_id, None)
+            if before is not None:  # what it held goes with it
+                _widen(sending, series_id, key, before[1], before[2])
+            if band[0] <= band[1]:
+                # It may have moved an alarm: until a later answer can tell, its band is not to be trusted.
+                untrusted[series_id] = now + WATCH_REFRESH_INTERVAL
+        if len(untrusted) > 2 * len(sending) + 1000:
+            self._untrusted = {series_id: until for series_id, until in untrusted.items() if until > now}
+        return sending
 
     def forget_series(self) -> None:
         """Forget what was known of each series id: called once series were deleted, as SQLite may give a new series a deleted one's id."""
         self._watch_answers = {}
         self._headers = {}
+        self._held = {}
+        self._untrusted = {}
 
     def _header(self, series_id: int, key: SeriesKey) -> bytes:
         header = self._headers.get(series_id)
@@ -225,21 +290,29 @@ class AlarmNotifier:
             header = self._headers[series_id] = messages.series_header(key)
         return header
 
-    def _is_watched(self, series_id: int, key: SeriesKey) -> bool:
+    def _quiet_band(self, series_id: int, key: SeriesKey) -> QuietBand | None:
+        """The series' quiet band; None when no alarm watches it."""
         # NOTE: asked for every series of every batch, so the answer is kept (by id: a key costs far
         # more to hash and compare) until the watch list changes.
-        known = self._watch_answers.get(series_id)
-        if known is None:
-            if len(self._watch_answers) >= MAX_WATCH_ANSWERS:
-                self._watch_answers.clear()
-            known = self._watch_answers[series_id] = self._watches(key)
-        return known
+        answers = self._watch_answers
+        band = answers.get(series_id, answers)
+        if band is answers:
+            if len(answers) >= MAX_WATCH_ANSWERS:
+                answers.clear()
+            band = answers[series_id] = self._band_of(key)
+        return band  # type: ignore[return-value]
 
-    def _watches(self, key: SeriesKey) -> bool:
+    def _band_of(self, key: SeriesKey) -> QuietBand | None:
+        """The values no alarm watching `key` can be moved by: where the bands of every place it falls under meet."""
         watched = self._watched
-        if watched is None or (key.metric, None) in watched:
-            return True
-        return any((key.metric, pair) in watched for pair in key.dimensions)
+        if watched is None:
+            return NOTHING_QUIET
+        places = [(key.metric, None), *((key.metric, pair) for pair in key.dimensions)]
+        bands = [band for place in places if (band := watched.get(place)) is not None]
+        if not bands:
+            return None
+        low, high = max(band[0] for band in bands), min(band[1] for band in bands)
+        return (low, high) if low <= high else NOTHING_QUIET
 
     def _warn(self, error: Exception) -> None:
         now = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import Any
@@ -245,3 +246,101 @@ def test_once_series_were_deleted_an_id_sent_before_is_sent_as_its_new_series():
     notifier.notify(_stored(other_disk), [7])
     notifier.stop()
     assert [keys for keys, _ in stub.calls] == [{DISK}, {other_disk}]
+
+
+def _watching_cpu(*places: tuple[str, str, tuple[float, float] | None]) -> alarm_pb2.NotifySamplesResponse:
+    """An answer whose watch list holds these (dimension key, value, quiet band) places of metric cpu."""
+    watched = []
+    for key, value, band in places:
+        entry = alarm_pb2.WatchedSeries(metric="cpu", dimension_key=key, dimension_value=value)
+        if band is not None:
+            entry.quiet_band.low, entry.quiet_band.high = band
+        watched.append(entry)
+    return alarm_pb2.NotifySamplesResponse(watch_list_complete=True, watch_version=5, watched=watched)
+
+
+def _learn_watch_list(stub: FakeAlarmStub, notifier: AlarmNotifier) -> None:
+    """Have the notifier make one call (nothing known yet: sent), which brings it the stub's watch list."""
+    _notify(notifier, _stored(MEMORY))
+    _wait_for(lambda: len(stub.calls) == 1)
+
+
+def test_values_inside_the_quiet_band_are_held_back_until_the_next_refresh_call(monkeypatch):
+    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 0.3)
+    stub = FakeAlarmStub()
+    stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
+    notifier = _notifier(stub)
+    notifier.start()
+    _learn_watch_list(stub, notifier)
+    _notify(notifier, _stored(CPU, values=(10.0, 80.0)))  # inside: no call for it now
+    time.sleep(0.1)
+    assert len(stub.calls) == 1
+    _wait_for(lambda: len(stub.calls) == 2)  # no more samples came: the refresh call carries what was held
+    notifier.stop()
+    assert stub.calls[1][0] == {CPU}
+    assert stub.values[CPU] == [10.0, 80.0]
+
+
+def test_a_value_outside_the_band_is_sent_at_once_and_so_is_all_its_series_gets_for_a_while(monkeypatch):
+    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 30.0)
+    stub = FakeAlarmStub()
+    stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
+    notifier = _notifier(stub)
+    notifier.start()
+    _learn_watch_list(stub, notifier)
+    _notify(notifier, _stored(CPU, values=(10.0, 95.0)))
+    _wait_for(lambda: len(stub.calls) == 2)
+    assert stub.values[CPU] == [10.0, 95.0]
+    # The alarm may have left OK, and the band held here is from before: the series' next values go too.
+    _notify(notifier, _stored(CPU, values=(20.0,)))
+    _wait_for(lambda: len(stub.calls) == 3)
+    notifier.stop()
+    assert stub.values[CPU] == [20.0]  # one value: the lowest is the highest
+
+
+def test_a_series_under_several_watched_places_is_quiet_only_where_their_bands_meet(monkeypatch):
+    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 30.0)
+    stub = FakeAlarmStub()
+    stub.answer = _watching_cpu(("", "", (-math.inf, 80.0)), ("group", "web", (20.0, math.inf)))
+    other = SeriesKey.of("cpu", {"group": "db"})  # under every cpu series' place only
+    notifier = _notifier(stub)
+    notifier.start()
+    _learn_watch_list(stub, notifier)
+    _notify(notifier, _stored(CPU, other, values=(50.0,)))
+    _notify(notifier, _stored(other, values=(10.0,)))
+    time.sleep(0.1)
+    assert len(stub.calls) == 1  # all quiet
+    _notify(notifier, _stored(CPU, values=(10.0,)))  # under 20: the group=web alarms may move
+    _wait_for(lambda: len(stub.calls) == 2)
+    assert stub.calls[1][0] == {CPU}
+    assert stub.values[CPU] == [10.0, 50.0]  # with what it held
+    notifier.stop()
+    assert stub.calls[2][0] == {other}  # held until now
+    assert stub.values[other] == [10.0, 50.0]
+
+
+def test_a_watched_place_without_a_band_has_every_value_sent(monkeypatch):
+    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 30.0)
+    stub = FakeAlarmStub()
+    stub.answer = _watching_cpu(("group", "web", None))
+    notifier = _notifier(stub)
+    notifier.start()
+    _learn_watch_list(stub, notifier)
+    for value in (1.0, 2.0):
+        _notify(notifier, _stored(CPU, values=(value,)))
+        _wait_for(lambda value=value: stub.values.get(CPU) == [value])
+    notifier.stop()
+
+
+def test_stop_sends_the_values_held_back(monkeypatch):
+    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 30.0)
+    stub = FakeAlarmStub()
+    stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
+    notifier = _notifier(stub)
+    notifier.start()
+    _learn_watch_list(stub, notifier)
+    _notify(notifier, _stored(CPU, values=(5.0, 7.0)))
+    time.sleep(0.1)
+    notifier.stop()
+    assert [keys for keys, _ in stub.calls][1:] == [{CPU}]
+    assert stub.values[CPU] == [5.0, 7.0]
