@@ -198,18 +198,18 @@ class AlarmNotifier:
                     if self._held and refresh_in <= 0:
                         break  # values were held back and no sample came since: their refresh call is due
                     self._condition.wait(refresh_in if self._held else None)
-                if not self._queue:
-                    if self._held:
-                        self._send(_Notification([]), refresh=True)
-                    if self._stopping:
-                        return
-                    continue
+                stopping = self._stopping
+                notification = self._queue.popleft() if self._queue else None
                 # NOTE: everything queued goes in one call: under load, one call per stored batch
                 # kept this thread behind PutSamples (and the queue full) for the cost of the calls alone.
-                notification = self._queue.popleft()
-                while self._queue:
+                while self._queue and notification is not None:
                     notification.join(self._queue.popleft())
-                stopping = self._stopping
+            if notification is None:
+                if self._held:
+                    self._send(_Notification([]), refresh=True)
+                if stopping:
+                    return
+                continue
             # Stopping: what was held goes in this last call.
             if not self._send(notification, refresh=stopping and bool(self._held)) and stopping:
                 dropped = self._drop_queued()

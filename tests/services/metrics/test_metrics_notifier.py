@@ -344,3 +344,22 @@ def test_stop_sends_the_values_held_back(monkeypatch):
     notifier.stop()
     assert [keys for keys, _ in stub.calls][1:] == [{CPU}]
     assert stub.values[CPU] == [5.0, 7.0]
+
+
+def test_put_samples_does_not_wait_for_a_refresh_call_that_is_out(monkeypatch):
+    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 0.2)
+    stub = FakeAlarmStub()
+    stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
+    notifier = _notifier(stub)
+    notifier.start()
+    _learn_watch_list(stub, notifier)
+    stub.holding.clear()
+    stub.release.clear()
+    _notify(notifier, _stored(CPU, values=(5.0,)))  # held; its refresh call is then held by the stub
+    assert stub.holding.wait(5)
+    queued = threading.Thread(target=_notify, args=(notifier, _stored(MEMORY)))
+    queued.start()
+    queued.join(2)
+    assert not queued.is_alive()
+    stub.release.set()
+    notifier.stop()
