@@ -10,7 +10,7 @@
  *     PutSamples request, a list of SeriesPoints(SeriesKey(metric, sorted dimension pairs),
  *     times, values), the limits and types being the metrics service's (`configure`);
  *   decode_notified_series: a NotifySamples request's series as ((metric, sorted dimension
- *     pairs), values) tuples, and its watch_version;
+ *     pairs), values) tuples, its watch_version and watch_list_changes_accepted;
  *   columns: a decoded batch's times and values, each concatenated as packed doubles (what
  *     the ingest log stores), without a Python float or list made on the way;
  *   encode_notify_samples: the NotifySamples request the metrics notifier sends, from each
@@ -446,12 +446,13 @@ static void forget(Previous *previous) {
     }
 }
 
-/* The series of a request (field 1 of both requests); with `watch_version` non-NULL, a varint field 2 is read into it too. */
-static PyObject *decode_request(const Mode *mode, Py_buffer *payload, int64_t *watch_version) {
+/* The series of a request (field 1 of both requests); with `watch_version` non-NULL (NotifySamples), the varint
+   fields 2 and 3 are read into it and `changes_accepted` too. */
+static PyObject *decode_request(const Mode *mode, Py_buffer *payload, int64_t *watch_version, int *changes_accepted) {
     Reader request = {(const uint8_t *)payload->buf, (const uint8_t *)payload->buf + payload->len};
     Previous previous = {0};
     Py_ssize_t points = 0;
-    int outcome = DECODED, has_watch_version = 0; /* an empty request names no series */
+    int outcome = DECODED, has_watch_version = 0, has_changes_accepted = 0; /* an empty request names no series */
     PyObject *batch = PyList_New(0);
     if (batch == NULL) {
         return NULL;
@@ -472,6 +473,17 @@ static PyObject *decode_request(const Mode *mode, Py_buffer *payload, int64_t *w
             if (outcome == DECLINED) {
                 break;
             }
+            continue;
+        }
+        if (number == 3 && wire_type == VARINT && watch_version != NULL && !has_changes_accepted) {
+            uint64_t accepted;
+            has_changes_accepted = read_varint(&request, &accepted);
+            /* Canonical encoding only: a bool is 0 or 1 (protobuf reads anything else as true; declined, it does here too). */
+            if (!has_changes_accepted || accepted > 1) {
+                outcome = DECLINED;
+                break;
+            }
+            *changes_accepted = (int)accepted;
             continue;
         }
         if (number != 1 || wire_type != LENGTH_DELIMITED) {
@@ -506,7 +518,7 @@ static PyObject *decode_put_samples(PyObject *module, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*dd:decode_put_samples", &payload, &mode.now, &mode.latest_allowed)) {
         return NULL;
     }
-    PyObject *batch = decode_request(&mode, &payload, NULL);
+    PyObject *batch = decode_request(&mode, &payload, NULL, NULL);
     PyBuffer_Release(&payload);
     return batch;
 }
@@ -515,15 +527,16 @@ static PyObject *decode_notified_series(PyObject *module, PyObject *args) {
     Py_buffer payload;
     Mode mode = {0, &PyTuple_Type, &PyTuple_Type, 0.0, 0.0};
     int64_t watch_version = 0;
+    int changes_accepted = 0;
     if (!PyArg_ParseTuple(args, "y*:decode_notified_series", &payload)) {
         return NULL;
     }
-    PyObject *series = decode_request(&mode, &payload, &watch_version);
+    PyObject *series = decode_request(&mode, &payload, &watch_version, &changes_accepted);
     PyBuffer_Release(&payload);
     if (series == NULL || series == Py_None) {
         return series;
     }
-    PyObject *answer = Py_BuildValue("(NL)", series, (long long)watch_version);
+    PyObject *answer = Py_BuildValue("(NLN)", series, (long long)watch_version, PyBool_FromLong(changes_accepted));
     return answer;
 }
 

@@ -227,24 +227,30 @@ class SetAlarmStateResponse(_message.Message):
     def __init__(self, alarm: _Optional[_Union[Alarm, _Mapping]] = ...) -> None: ...
 
 class NotifySamplesRequest(_message.Message):
-    __slots__ = ("series", "watch_version")
+    __slots__ = ("series", "watch_version", "watch_list_changes_accepted")
     SERIES_FIELD_NUMBER: _ClassVar[int]
     WATCH_VERSION_FIELD_NUMBER: _ClassVar[int]
+    WATCH_LIST_CHANGES_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     series: _containers.RepeatedCompositeFieldContainer[_metrics_pb2.TimeSeries]
     watch_version: int
-    def __init__(self, series: _Optional[_Iterable[_Union[_metrics_pb2.TimeSeries, _Mapping]]] = ..., watch_version: _Optional[int] = ...) -> None: ...
+    watch_list_changes_accepted: bool
+    def __init__(self, series: _Optional[_Iterable[_Union[_metrics_pb2.TimeSeries, _Mapping]]] = ..., watch_version: _Optional[int] = ..., watch_list_changes_accepted: _Optional[bool] = ...) -> None: ...
 
 class NotifySamplesResponse(_message.Message):
-    __slots__ = ("matched_alarms", "watched", "watch_list_complete", "watch_version")
+    __slots__ = ("matched_alarms", "watched", "watch_list_complete", "watch_version", "watch_list_changed", "watch_list_removed")
     MATCHED_ALARMS_FIELD_NUMBER: _ClassVar[int]
     WATCHED_FIELD_NUMBER: _ClassVar[int]
     WATCH_LIST_COMPLETE_FIELD_NUMBER: _ClassVar[int]
     WATCH_VERSION_FIELD_NUMBER: _ClassVar[int]
+    WATCH_LIST_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    WATCH_LIST_REMOVED_FIELD_NUMBER: _ClassVar[int]
     matched_alarms: int
     watched: _containers.RepeatedCompositeFieldContainer[WatchedSeries]
     watch_list_complete: bool
     watch_version: int
-    def __init__(self, matched_alarms: _Optional[int] = ..., watched: _Optional[_Iterable[_Union[WatchedSeries, _Mapping]]] = ..., watch_list_complete: _Optional[bool] = ..., watch_version: _Optional[int] = ...) -> None: ...
+    watch_list_changed: _containers.RepeatedCompositeFieldContainer[WatchedSeries]
+    watch_list_removed: _containers.RepeatedCompositeFieldContainer[WatchedSeries]
+    def __init__(self, matched_alarms: _Optional[int] = ..., watched: _Optional[_Iterable[_Union[WatchedSeries, _Mapping]]] = ..., watch_list_complete: _Optional[bool] = ..., watch_version: _Optional[int] = ..., watch_list_changed: _Optional[_Iterable[_Union[WatchedSeries, _Mapping]]] = ..., watch_list_removed: _Optional[_Iterable[_Union[WatchedSeries, _Mapping]]] = ...) -> None: ...
 
 class WatchedSeries(_message.Message):
     __slots__ = ("metric", "dimension_key", "dimension_value", "quiet_band")

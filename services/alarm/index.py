@@ -13,6 +13,9 @@ quiet band: the values that no alarm filed there could move out of its state (th
 intersection of their bands, see evaluation.quiet_band). A state change marks its
 anchor only; the bands are worked out when the list is next asked for, so that a
 sweep moving thousands of alarms works out each band once, not once per alarm.
+Each new version of the list remembers which places it changed, so that a caller
+holding a recent version is told only those (one firing moves one band, and the
+whole list may hold tens of thousands of places).
 
 The index is a cache of the repository: loaded whole on start and by every sweep
 (so that changes made through another replica arrive within a sweep), and kept
@@ -24,6 +27,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 
 from services.alarm.domain import Alarm
@@ -37,6 +41,12 @@ Anchor = tuple[str, tuple[str, str] | None]
 
 WatchList = list[tuple[Anchor, QuietBand]]
 """Each anchor some enabled alarm is filed under, with its quiet band."""
+
+WatchChanges = list[tuple[Anchor, QuietBand | None]]
+"""Places whose band changed, with their band now (None: no longer watched)."""
+
+WATCH_VERSIONS_KEPT = 1024
+"""Versions of the watch list whose changes are remembered (a caller holding an older one is given the whole list)."""
 
 MAX_REMEMBERED_SERIES = 1_000_000
 """Series whose watchers are remembered at most (then the memory starts afresh)."""
@@ -57,6 +67,8 @@ class AlarmIndex:
         """The quiet band of each anchor in the watch list last given."""
         self._unsettled: set[Anchor] = set()
         """Anchors where an alarm changed its state since the watch list was last given."""
+        self._history: deque[tuple[int, frozenset[Anchor]]] = deque(maxlen=WATCH_VERSIONS_KEPT)
+        """The places each recent version changed, oldest first."""
         self._watchers: dict[tuple[str, Pairs], list[str]] = {}
 
     def replace_all(self, alarms: Iterable[Alarm]) -> None:
@@ -141,23 +153,52 @@ class AlarmIndex:
         The version changes only when the list does; the list is worked out again after a change that may have changed it.
         """
         with self._lock:
-            if self._watch_list is None or self._unsettled:
-                if self._watch_list is None:
-                    bands = {anchor: band for anchor, ids in self._by_anchor.items() if (band := self._band(ids)) is not None}
-                else:
-                    bands = dict(self._bands)
-                    for anchor in self._unsettled:
-                        band = self._band(self._by_anchor.get(anchor, ()))
-                        if band is None:
-                            bands.pop(anchor, None)
-                        else:
-                            bands[anchor] = band
-                self._unsettled = set()
-                if bands != self._bands:
-                    self._version += 1
-                    self._bands = bands
-                self._watch_list = list(bands.items())
+            self._settle()
+            assert self._watch_list is not None
             return self._version, self._watch_list
+
+    def watch_changes(self, since: int) -> tuple[int, WatchChanges] | None:
+        """The version now and what changed in the watch list since version `since`; None if not known (too old, or not ours)."""
+        with self._lock:
+            self._settle()
+            history = self._history
+            if since == self._version:
+                return self._version, []
+            if not history or not history[0][0] - 1 <= since < self._version:
+                return None
+            changed: set[Anchor] = set()
+            for version, anchors in reversed(history):
+                if version <= since:
+                    break
+                changed |= anchors
+            return self._version, [(anchor, self._bands.get(anchor)) for anchor in changed]
+
+    def _settle(self) -> None:
+        """Work out the bands of the places that may have changed, and move the version if any did (the lock is held)."""
+        if self._watch_list is not None and not self._unsettled:
+            return
+        held = self._bands
+        if self._watch_list is None:
+            bands = {anchor: band for anchor, ids in self._by_anchor.items() if (band := self._band(ids)) is not None}
+            maybe_changed: Iterable[Anchor] = held.keys() | bands.keys()
+        else:
+            bands = dict(held)
+            for anchor in self._unsettled:
+                band = self._band(self._by_anchor.get(anchor, ()))
+                if band is None:
+                    bands.pop(anchor, None)
+                else:
+                    bands[anchor] = band
+            maybe_changed = self._unsettled
+        self._unsettled = set()
+        changed = frozenset(anchor for anchor in maybe_changed if bands.get(anchor) != held.get(anchor))
+        if changed:
+            self._version += 1
+            self._history.append((self._version, changed))
+            self._bands = bands
+            self._watch_list = list(bands.items())
+        elif self._watch_list is None:
+            self._watch_list = list(held.items())
 
     def _band(self, alarm_ids: Iterable[str]) -> QuietBand | None:
         """The values no enabled alarm of these could move out of its state; None when none is enabled."""

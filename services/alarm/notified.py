@@ -1,4 +1,4 @@
-"""NotifySamples from the request's bytes: the series it names and the values each received, and the caller's watch version.
+"""NotifySamples from the request's bytes: the series it names and the values each received, and what the caller's watch list is.
 
 The native reader (autoscale/_wire.c) reads a request in canonical encoding straight
 into what NotifySamples works on; it declines anything else, which goes through
@@ -26,6 +26,8 @@ NotifiedSeries = tuple[tuple[str, tuple[tuple[str, str], ...]], list[float]]
 class Notification(NamedTuple):
     series: list[NotifiedSeries]
     watch_version: int
+    changes_accepted: bool = False
+    """Whether the caller applies changes to its watch list (see NotifySamplesResponse.watch_list_changed)."""
 
 
 def read_notify_samples(violations: Violations, payload: bytes, *, native: Any = wire.NATIVE) -> Notification:
@@ -41,7 +43,9 @@ def read_notify_samples(violations: Violations, payload: bytes, *, native: Any =
             return Notification([], 0)
         for position, series in enumerate(request.series):
             violations.check(bool(series.metric), f"series[{position}].metric", "is required")
-        notification = Notification([_read(series) for series in request.series], request.watch_version)
+        notification = Notification(
+            [_read(series) for series in request.series], request.watch_version, request.watch_list_changes_accepted
+        )
     count = len(notification.series)
     violations.check(count <= MAX_NOTIFIED_SERIES, "series", f"must name at most {MAX_NOTIFIED_SERIES} series, got {count}")
     return notification

@@ -137,6 +137,9 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
                 # Its state cannot move, but its actions may be due again.
                 self._evaluator.submit(alarm_id, trace_context)
             # Otherwise evaluating would only confirm the state: the sweep evaluates it in its turn.
+        changed = self._index.watch_changes(notification.watch_version) if notification.changes_accepted else None
+        if changed is not None:
+            return messages.watch_list_changes(len(extremes), *changed)
         version, watch_list = self._index.watch_list()
         if notification.watch_version == version:
             return alarm_pb2.NotifySamplesResponse(matched_alarms=len(extremes), watch_version=version)
@@ -146,7 +149,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         return answer
 
     def _complete_watch_list(self, version: int, watch_list: WatchList) -> alarm_pb2.NotifySamplesResponse:
-        """The answer's watch list, made once per version: a state change moves a band, and every caller then asks for the list."""
+        """The answer's whole watch list, made once per version (for callers that take no changes, or hold a version too old)."""
         made = self._watch_list_answer
         if made is None or made.watch_version != version:
             made = self._watch_list_answer = messages.complete_watch_list(version, watch_list)

@@ -49,6 +49,7 @@ _POINT_TAG = _tag(metrics_pb2.TimeSeries.DESCRIPTOR.fields_by_name["points"], _L
 _VALUE_TAG = _tag(metrics_pb2.Point.DESCRIPTOR.fields_by_name["value"], _FIXED64)
 _SERIES_TAG = _tag(alarm_pb2.NotifySamplesRequest.DESCRIPTOR.fields_by_name["series"], _LENGTH_DELIMITED)
 _WATCH_VERSION_TAG = _tag(alarm_pb2.NotifySamplesRequest.DESCRIPTOR.fields_by_name["watch_version"], 0)  # varint
+_CHANGES_ACCEPTED = _tag(alarm_pb2.NotifySamplesRequest.DESCRIPTOR.fields_by_name["watch_list_changes_accepted"], 0) + b"\x01"
 _DOUBLE = struct.Struct("<d")
 
 
@@ -74,10 +75,14 @@ NATIVE_ENCODER: NativeEncoder | None = wire.NATIVE.encode_notify_samples if wire
 
 
 def notify_samples_request(
-    series: Iterable[tuple[bytes, float, float]], watch_version: int, *, native: NativeEncoder | None = NATIVE_ENCODER
+    series: Iterable[tuple[bytes, float, float]],
+    watch_version: int,
+    *,
+    changes_accepted: bool = False,
+    native: NativeEncoder | None = NATIVE_ENCODER,
 ) -> bytes:
     """A NotifySamplesRequest, serialized, of each series (its header, see series_header) with points of its lowest and
-    highest new value (one if equal).
+    highest new value (one if equal), saying whether the caller takes changes to its watch list.
 
     NOTE: built as wire bytes and sent as they are (Peers.call_taking_bytes): a TimeSeries message built
     per series (its dimensions map above all) cost more than the rest of the call, and so did parsing the
@@ -87,14 +92,16 @@ def notify_samples_request(
     """
     if watch_version < 0:
         raise ValueError(f"watch_version {watch_version}: the alarm service's versions are never negative")
+    accepted = _CHANGES_ACCEPTED if changes_accepted else b""
     if native is not None:
-        return native(series if isinstance(series, list) else list(series), watch_version)
+        return native(series if isinstance(series, list) else list(series), watch_version) + accepted
     parts = []
     for header, lowest, highest in series:
         body = header + (_point(lowest) if lowest == highest else _point(lowest) + _point(highest))
         parts.append(_SERIES_TAG + _varint(len(body)) + body)
     if watch_version:
         parts.append(_WATCH_VERSION_TAG + _varint(watch_version))
+    parts.append(accepted)
     return b"".join(parts)
 
 

@@ -129,6 +129,12 @@ def _widen(extremes: Extremes, series_id: int, key: SeriesKey, low: float, high:
     extremes[series_id] = (key, low, high) if known is None else (key, min(low, known[1]), max(high, known[2]))
 
 
+def _watched_place(watched: Any) -> tuple[tuple[str, tuple[str, str] | None], QuietBand]:
+    """A WatchedSeries as (metric, dimension pair or None) and its quiet band."""
+    place = (watched.metric, (watched.dimension_key, watched.dimension_value) if watched.dimension_key else None)
+    return place, (watched.quiet_band.low, watched.quiet_band.high) if watched.HasField("quiet_band") else NOTHING_QUIET
+
+
 class AlarmNotifier:
     """A Worker that calls AlarmService.NotifySamples for the series `notify` is handed.
 
@@ -233,7 +239,9 @@ class AlarmNotifier:
             return True
         watched = sorted(sending.items())
         request = messages.notify_samples_request(
-            [(self._header(series_id, key), low, high) for series_id, (key, low, high) in watched], self._watch_version
+            [(self._header(series_id, key), low, high) for series_id, (key, low, high) in watched],
+            self._watch_version,
+            changes_accepted=True,
         )
         try:
             with telemetry.attached(notification.trace_context):
@@ -242,16 +250,21 @@ class AlarmNotifier:
             self._warn(error)
             return False
         self._last_call = time.monotonic()
-        if response.watch_list_complete:
-            self._watched = {
-                (w.metric, (w.dimension_key, w.dimension_value) if w.dimension_key else None): (
-                    (w.quiet_band.low, w.quiet_band.high) if w.HasField("quiet_band") else NOTHING_QUIET
-                )
-                for w in response.watched
-            }
-            self._watch_version = response.watch_version
-            self._watch_answers = {}
+        self._take_watch_list(response)
         return True
+
+    def _take_watch_list(self, response: Any) -> None:
+        """Hold the watch list an answer gives whole, or apply the changes it gives (a list is only ever changed here)."""
+        if response.watch_list_complete:
+            self._watched = dict(_watched_place(watched) for watched in response.watched)
+        elif response.watch_version != self._watch_version and self._watched is not None:
+            for watched in response.watch_list_removed:
+                self._watched.pop(_watched_place(watched)[0], None)
+            self._watched.update(_watched_place(watched) for watched in response.watch_list_changed)
+        else:
+            return
+        self._watch_version = response.watch_version
+        self._watch_answers = {}
 
     def _not_quiet(self, extremes: Extremes, now: float) -> Extremes:
         """What of `extremes` is to be sent now; the rest (inside its series' band) joins what is held."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from services.alarm import index as index_module
 from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, Statistic, ThresholdRule
 from services.alarm.index import AlarmIndex
 
@@ -149,3 +150,33 @@ def test_a_new_index_never_reuses_an_earlier_ones_watch_version():
     held, _ = before.watch_list()
     after = AlarmIndex()  # the service restarted
     assert after.watch_list()[0] != held
+
+
+def test_a_caller_holding_a_recent_version_is_told_only_the_places_that_changed_since():
+    index = AlarmIndex()
+    index.put_many([alarm("a", group="web"), alarm("b", group="db")])
+    since, _ = index.watch_list()
+    index.put(replace(alarm("a", group="web"), state=AlarmState.OK))
+    index.watch_list()
+    index.put(alarm("c", "mem"))
+    index.remove("b")
+    version, changes = index.watch_changes(since)
+    assert version == index.watch_list()[0] == since + 2
+    assert sorted(changes, key=repr) == sorted(
+        [(("cpu", ("group", "web")), OK_BAND), (("mem", None), NOT_QUIET), (("cpu", ("group", "db")), None)], key=repr
+    )
+    assert index.watch_changes(version) == (version, [])
+
+
+def test_a_version_too_old_or_not_given_by_this_index_has_no_changes_to_tell(monkeypatch):
+    monkeypatch.setattr(index_module, "WATCH_VERSIONS_KEPT", 2)
+    index = AlarmIndex()
+    index.put(alarm("a", group="web"))
+    first, _ = index.watch_list()
+    for state in (AlarmState.OK, AlarmState.ALARM, AlarmState.OK):
+        index.put(replace(alarm("a", group="web"), state=state))
+        index.watch_list()
+    assert index.watch_changes(first) is None
+    assert index.watch_changes(first + 1) is not None
+    assert index.watch_changes(first + 100) is None
+    assert AlarmIndex().watch_changes(first) is None

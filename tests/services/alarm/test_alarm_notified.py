@@ -16,8 +16,8 @@ from tests.support import mutated, needs_native_wire
 native = needs_native_wire
 
 
-def _request(*series: tuple[str, dict[str, str], list[float]], watch_version: int = 0) -> bytes:
-    request = alarm_pb2.NotifySamplesRequest(watch_version=watch_version)
+def _request(*series: tuple[str, dict[str, str], list[float]], watch_version: int = 0, changes_accepted: bool = False) -> bytes:
+    request = alarm_pb2.NotifySamplesRequest(watch_version=watch_version, watch_list_changes_accepted=changes_accepted)
     for metric, dimensions, values in series:
         request.series.add(metric=metric, dimensions=dimensions, points=[metrics_pb2.Point(value=v) for v in values])
     return request.SerializeToString()
@@ -32,6 +32,8 @@ def _read(payload: bytes, native: object) -> tuple[notified.Notification, list[s
 REQUESTS = [
     b"",
     _request(("cpu", {}, [1.0]), watch_version=7),
+    _request(("cpu", {}, [1.0]), watch_version=7, changes_accepted=True),
+    _request(changes_accepted=True) + _request(("cpu", {}, [3.0])),  # the flag before the series
     _request(("cpu", {"instance": "i-1", "group": "web"}, [2.5, -1.0]), ("mem", {}, []), watch_version=1 << 62),
     _request(*[("cpu", {"host": f"h{n}", "client": "0"}, [float(n), n + 0.5]) for n in range(50)]),
     # What the metrics service's rules would refuse is still read as sent.
@@ -44,6 +46,13 @@ REQUESTS = [
 def test_the_native_reader_reads_a_request_as_protobuf_does(payload):
     assert wire.NATIVE.decode_notified_series(payload) is not None  # type: ignore[union-attr]
     assert repr(_read(payload, wire.NATIVE)) == repr(_read(payload, None))  # repr: NaN equals NaN, -0.0 differs from 0.0
+
+
+@native
+def test_the_native_reader_leaves_a_flag_in_a_non_canonical_encoding_to_protobuf():
+    payload = _request(("cpu", {}, [1.0])) + bytes([3 << 3, 2])  # watch_list_changes_accepted = 2: true to protobuf
+    assert wire.NATIVE.decode_notified_series(payload) is None  # type: ignore[union-attr]
+    assert _read(payload, wire.NATIVE)[0].changes_accepted is True
 
 
 def test_a_series_without_a_metric_is_a_violation_on_either_path():

@@ -453,3 +453,21 @@ def test_notify_samples_gives_each_watched_place_the_values_that_cannot_move_its
     mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=ALARM), timeout=5)
     in_alarm = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(watch_version=in_ok.watch_version), timeout=5)
     assert (in_alarm.watched[0].quiet_band.low, in_alarm.watched[0].quiet_band.high) == (math.nextafter(80.0, math.inf), math.inf)
+
+
+def test_a_caller_that_accepts_changes_is_told_only_what_changed_in_the_watch_list(mesh):
+    mesh.create()
+    mesh.create("mem", threshold_rule=alarm_pb2.ThresholdRule(
+        metric="mem", statistic=common_pb2.STATISTIC_AVERAGE, comparison_operator=alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN,
+        threshold=1, period=to_duration(60)))
+    whole = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(watch_list_changes_accepted=True), timeout=5)
+    assert whole.watch_list_complete and len(whole.watched) == 2  # 0 is no version given
+    mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=OK), timeout=5)
+    mesh.alarms.DeleteAlarm(alarm_pb2.DeleteAlarmRequest(name="alarms/mem"), timeout=5)
+    changes = mesh.alarms.NotifySamples(
+        alarm_pb2.NotifySamplesRequest(watch_version=whole.watch_version, watch_list_changes_accepted=True), timeout=5
+    )
+    assert not changes.watch_list_complete and list(changes.watched) == []
+    assert [(w.metric, w.dimension_value, w.quiet_band.high) for w in changes.watch_list_changed] == [("cpu_util", "web", 80.0)]
+    assert [w.metric for w in changes.watch_list_removed] == ["mem"]
+    assert changes.watch_version != whole.watch_version

@@ -39,13 +39,16 @@ def _built_field_by_field(series: list[tuple[SeriesKey, float, float]], watch_ve
 )
 @pytest.mark.parametrize("watch_version", [0, 42, 2**40])
 @pytest.mark.parametrize("builder", ["native", "python"])
-def test_a_notify_samples_request_from_series_headers_equals_one_built_field_by_field(series, watch_version, builder):
+@pytest.mark.parametrize("changes_accepted", [False, True])
+def test_a_notify_samples_request_from_series_headers_equals_one_built_field_by_field(series, watch_version, builder, changes_accepted):
     if builder == "native" and messages.NATIVE_ENCODER is None:
         pytest.skip("the native wire helpers (autoscale/_wire.c) were not built: there was no C compiler at install time")
     native = messages.NATIVE_ENCODER if builder == "native" else None
     headers = ((messages.series_header(key), low, high) for key, low, high in series)
-    payload = messages.notify_samples_request(headers, watch_version=watch_version, native=native)
-    assert alarm_pb2.NotifySamplesRequest.FromString(payload) == _built_field_by_field(series, watch_version)
+    payload = messages.notify_samples_request(headers, watch_version=watch_version, changes_accepted=changes_accepted, native=native)
+    expected = _built_field_by_field(series, watch_version)
+    expected.watch_list_changes_accepted = changes_accepted
+    assert alarm_pb2.NotifySamplesRequest.FromString(payload) == expected
 
 
 @needs_native_wire

@@ -28,6 +28,7 @@ class FakeAlarmStub:
         self.calls: list[tuple[set[SeriesKey], Any]] = []
         self.values: dict[SeriesKey, list[float]] = {}
         self.versions: list[int] = []
+        self.changes_accepted = False
         self.answer = alarm_pb2.NotifySamplesResponse()
         """What each call answers (by default no watch list: every series keeps being sent)."""
         self.failure = failure
@@ -42,6 +43,7 @@ class FakeAlarmStub:
         self.release.wait(5)
         self.calls.append(({SeriesKey.of(s.metric, s.dimensions) for s in request.series}, otel_context.get_value("request")))
         self.versions.append(request.watch_version)
+        self.changes_accepted = request.watch_list_changes_accepted
         self.values.update({SeriesKey.of(s.metric, s.dimensions): [p.value for p in s.points] for s in request.series})
         if self.failure is not None:
             raise self.failure
@@ -363,3 +365,26 @@ def test_put_samples_does_not_wait_for_a_refresh_call_that_is_out(monkeypatch):
     assert not queued.is_alive()
     stub.release.set()
     notifier.stop()
+
+
+def test_the_changes_an_answer_gives_are_applied_to_the_watch_list_held(monkeypatch):
+    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 30.0)
+    stub = FakeAlarmStub()
+    stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
+    notifier = _notifier(stub)
+    notifier.start()
+    _learn_watch_list(stub, notifier)
+    assert stub.changes_accepted
+    stub.answer = alarm_pb2.NotifySamplesResponse(
+        watch_version=6,
+        watch_list_changed=[alarm_pb2.WatchedSeries(metric="disk")],
+        watch_list_removed=[alarm_pb2.WatchedSeries(metric="cpu", dimension_key="group", dimension_value="web")],
+    )
+    _notify(notifier, _stored(CPU, values=(95.0,)))  # outside the band: sent, and the answer brings the changes
+    _wait_for(lambda: len(stub.calls) == 2)
+    stub.answer = alarm_pb2.NotifySamplesResponse(watch_version=6)
+    _notify(notifier, _stored(CPU, DISK, values=(1.0,)))
+    _wait_for(lambda: len(stub.calls) == 3)
+    notifier.stop()
+    assert [keys for keys, _ in stub.calls][1:] == [{CPU}, {DISK}]  # CPU's place is no longer watched
+    assert stub.versions == [0, 5, 6]
