@@ -13,9 +13,10 @@ With each watched place comes its quiet band, the values that cannot move any
 alarm filed there out of its state: a series whose new values all lie inside the
 bands it falls under is held back, not sent (a steady metric under a steady alarm
 costs no call). A call goes out at least every WATCH_REFRESH_INTERVAL while
-samples flow or values are held, carrying what was held, so that a new alarm,
-a band that moved since the last answer, and the values held meanwhile are all
-heard of within that interval. A series that just sent values outside its band
+samples flow or values are held, so that a new alarm and a band that moved are
+heard of within that interval; held values that the bands then given no longer
+hold are sent at once (a follow-up call), the rest dropped: they cannot move an
+alarm. Values are thus judged against bands at most that interval old. A series that just sent values outside its band
 may have moved its alarm, so its band is not trusted (everything it gets is sent)
 for WATCH_REFRESH_INTERVAL after. The queue is bounded: when it is full, the newest
 queued notification absorbs the new series (kept as those two values per
@@ -224,27 +225,37 @@ class AlarmNotifier:
                 return
 
     def _send(self, notification: _Notification, *, refresh: bool = False) -> bool:
-        """Call NotifySamples with the watched series whose values may move an alarm (and, once a refresh is due, with the held ones).
+        """Call NotifySamples with the watched series whose values may move an alarm; once a refresh is due, learn what
+        changed and send what was held that the bands as they are now no longer hold.
 
         Failures are logged, at most one warning per WARNING_INTERVAL.
         """
         now = time.monotonic()
         refresh = refresh or now - self._last_call >= WATCH_REFRESH_INTERVAL
         sending = self._not_quiet(notification.extremes(self._quiet_band), now)
-        if refresh and self._held:
-            for series_id, (key, low, high) in self._held.items():
-                _widen(sending, series_id, key, low, high)
-            self._held = {}
         if not sending and not refresh:
             return True
-        watched = sorted(sending.items())
+        called = self._call(sending, notification.trace_context)
+        if refresh and self._held:
+            held, self._held = self._held, {}
+            if called:
+                # NOTE: judged again against the bands just learnt, not sent: values still inside cannot move an
+                # alarm (NotifySamples would do nothing with them), and the alarm service need not read them.
+                loud = self._not_quiet(held, now)
+                self._held = {}
+                if loud:
+                    called = self._call(loud, notification.trace_context)
+        return called
+
+    def _call(self, sending: Extremes, trace_context: Context | None) -> bool:
+        """One NotifySamples call with these series (maybe none); whether it succeeded."""
         request = messages.notify_samples_request(
-            [(self._header(series_id, key), low, high) for series_id, (key, low, high) in watched],
+            [(self._header(series_id, key), low, high) for series_id, (key, low, high) in sorted(sending.items())],
             self._watch_version,
             changes_accepted=True,
         )
         try:
-            with telemetry.attached(notification.trace_context):
+            with telemetry.attached(trace_context):
                 response = self._notify_samples()(request)
         except Exception as error:  # any failure: PutSamples already succeeded, alarms still evaluate periodically
             self._warn(error)

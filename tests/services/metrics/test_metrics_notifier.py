@@ -267,19 +267,41 @@ def _learn_watch_list(stub: FakeAlarmStub, notifier: AlarmNotifier) -> None:
     _wait_for(lambda: len(stub.calls) == 1)
 
 
-def test_values_inside_the_quiet_band_are_held_back_until_the_next_refresh_call(monkeypatch):
+def test_values_inside_the_quiet_band_are_held_back_and_dropped_if_the_refresh_call_finds_the_band_unchanged(monkeypatch):
     monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 0.3)
     stub = FakeAlarmStub()
     stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
     notifier = _notifier(stub)
     notifier.start()
     _learn_watch_list(stub, notifier)
+    stub.answer = alarm_pb2.NotifySamplesResponse(watch_version=5)  # nothing changes from now on
     _notify(notifier, _stored(CPU, values=(10.0, 80.0)))  # inside: no call for it now
     time.sleep(0.1)
     assert len(stub.calls) == 1
-    _wait_for(lambda: len(stub.calls) == 2)  # no more samples came: the refresh call carries what was held
+    _wait_for(lambda: len(stub.calls) == 2)  # no more samples came, but values are held: the refresh call goes out
+    time.sleep(0.1)
     notifier.stop()
-    assert stub.calls[1][0] == {CPU}
+    assert [keys for keys, _ in stub.calls][1:] == [set()]  # the band still holds them: they could move no alarm
+
+
+def test_held_values_the_band_learnt_at_the_refresh_call_no_longer_holds_are_sent_then(monkeypatch):
+    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 0.3)
+    stub = FakeAlarmStub()
+    stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
+    notifier = _notifier(stub)
+    notifier.start()
+    _learn_watch_list(stub, notifier)
+    # Meanwhile the alarm went to ALARM (an operator, the sweep): the refresh call will say so.
+    stub.answer = alarm_pb2.NotifySamplesResponse(
+        watch_version=6,
+        watch_list_changed=[alarm_pb2.WatchedSeries(
+            metric="cpu", dimension_key="group", dimension_value="web", quiet_band=alarm_pb2.QuietBand(low=80.5, high=math.inf),
+        )],
+    )
+    _notify(notifier, _stored(CPU, values=(10.0, 80.0)))
+    _wait_for(lambda: len(stub.calls) == 3)
+    notifier.stop()
+    assert [keys for keys, _ in stub.calls][1:] == [set(), {CPU}]
     assert stub.values[CPU] == [10.0, 80.0]
 
 
@@ -317,8 +339,7 @@ def test_a_series_under_several_watched_places_is_quiet_only_where_their_bands_m
     assert stub.calls[1][0] == {CPU}
     assert stub.values[CPU] == [10.0, 50.0]  # with what it held
     notifier.stop()
-    assert stub.calls[2][0] == {other}  # held until now
-    assert stub.values[other] == [10.0, 50.0]
+    assert other not in stub.values  # held, then found still quiet by the last call
 
 
 def test_a_watched_place_without_a_band_has_every_value_sent(monkeypatch):
@@ -334,7 +355,7 @@ def test_a_watched_place_without_a_band_has_every_value_sent(monkeypatch):
     notifier.stop()
 
 
-def test_stop_sends_the_values_held_back(monkeypatch):
+def test_stop_judges_the_values_held_back_against_the_bands_its_last_call_learns(monkeypatch):
     monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 30.0)
     stub = FakeAlarmStub()
     stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
@@ -343,8 +364,11 @@ def test_stop_sends_the_values_held_back(monkeypatch):
     _learn_watch_list(stub, notifier)
     _notify(notifier, _stored(CPU, values=(5.0, 7.0)))
     time.sleep(0.1)
+    stub.answer = alarm_pb2.NotifySamplesResponse(
+        watch_version=6, watch_list_changed=[alarm_pb2.WatchedSeries(metric="cpu", dimension_key="group", dimension_value="web")],
+    )  # no band: nothing is quiet any more
     notifier.stop()
-    assert [keys for keys, _ in stub.calls][1:] == [{CPU}]
+    assert [keys for keys, _ in stub.calls][1:] == [set(), {CPU}]
     assert stub.values[CPU] == [5.0, 7.0]
 
 
