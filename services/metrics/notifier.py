@@ -16,11 +16,12 @@ costs no call). A call goes out at least every WATCH_REFRESH_INTERVAL while
 samples flow or values are held, so that a new alarm and a band that moved are
 heard of within that interval; held values that the bands then given no longer
 hold are sent at once (a follow-up call), the rest dropped: they cannot move an
-alarm. Values are thus judged against bands at most that interval old. A series that just sent values outside its band
-may have moved its alarm, so its band is not trusted (everything it gets is sent)
-for WATCH_REFRESH_INTERVAL after. The queue is bounded: when it is full, the newest
-queued notification absorbs the new series (kept as those two values per
-series, so memory is bounded by the number of series, not of calls).
+alarm. Values are thus judged against bands at most that interval old. A series
+that just sent values outside its band may have moved its alarm, so its band is
+not trusted (everything it gets is sent) for WATCH_REFRESH_INTERVAL after. The
+queue is bounded: when it is full, the newest queued notification absorbs the
+new series (kept as those two values per series, so memory is bounded by the
+number of series, not of calls).
 """
 
 from __future__ import annotations
