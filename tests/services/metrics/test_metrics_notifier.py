@@ -261,19 +261,22 @@ def _watching_cpu(*places: tuple[str, str, tuple[float, float] | None]) -> alarm
     return alarm_pb2.NotifySamplesResponse(watch_list_complete=True, watch_version=5, watched=watched)
 
 
-def _learn_watch_list(stub: FakeAlarmStub, notifier: AlarmNotifier) -> None:
-    """Have the notifier make one call (nothing known yet: sent), which brings it the stub's watch list."""
+def _started(
+    monkeypatch: Any, refresh_interval: float, *places: tuple[str, str, tuple[float, float] | None]
+) -> tuple[FakeAlarmStub, AlarmNotifier]:
+    """A started notifier that has made one call (nothing known yet: sent), which brought it these places of cpu as its watch list."""
+    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", refresh_interval)
+    stub = FakeAlarmStub()
+    stub.answer = _watching_cpu(*places)
+    notifier = _notifier(stub)
+    notifier.start()
     _notify(notifier, _stored(MEMORY))
     _wait_for(lambda: len(stub.calls) == 1)
+    return stub, notifier
 
 
 def test_values_inside_the_quiet_band_are_held_back_and_dropped_if_the_refresh_call_finds_the_band_unchanged(monkeypatch):
-    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 0.3)
-    stub = FakeAlarmStub()
-    stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
-    notifier = _notifier(stub)
-    notifier.start()
-    _learn_watch_list(stub, notifier)
+    stub, notifier = _started(monkeypatch, 0.3, ("group", "web", (-math.inf, 80.0)))
     stub.answer = alarm_pb2.NotifySamplesResponse(watch_version=5)  # nothing changes from now on
     _notify(notifier, _stored(CPU, values=(10.0, 80.0)))  # inside: no call for it now
     time.sleep(0.1)
@@ -285,12 +288,7 @@ def test_values_inside_the_quiet_band_are_held_back_and_dropped_if_the_refresh_c
 
 
 def test_held_values_the_band_learnt_at_the_refresh_call_no_longer_holds_are_sent_then(monkeypatch):
-    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 0.3)
-    stub = FakeAlarmStub()
-    stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
-    notifier = _notifier(stub)
-    notifier.start()
-    _learn_watch_list(stub, notifier)
+    stub, notifier = _started(monkeypatch, 0.3, ("group", "web", (-math.inf, 80.0)))
     # Meanwhile the alarm went to ALARM (an operator, the sweep): the refresh call will say so.
     stub.answer = alarm_pb2.NotifySamplesResponse(
         watch_version=6,
@@ -306,12 +304,7 @@ def test_held_values_the_band_learnt_at_the_refresh_call_no_longer_holds_are_sen
 
 
 def test_a_value_outside_the_band_is_sent_at_once_and_so_is_all_its_series_gets_for_a_while(monkeypatch):
-    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 30.0)
-    stub = FakeAlarmStub()
-    stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
-    notifier = _notifier(stub)
-    notifier.start()
-    _learn_watch_list(stub, notifier)
+    stub, notifier = _started(monkeypatch, 30.0, ("group", "web", (-math.inf, 80.0)))
     _notify(notifier, _stored(CPU, values=(10.0, 95.0)))
     _wait_for(lambda: len(stub.calls) == 2)
     assert stub.values[CPU] == [10.0, 95.0]
@@ -323,13 +316,8 @@ def test_a_value_outside_the_band_is_sent_at_once_and_so_is_all_its_series_gets_
 
 
 def test_a_series_under_several_watched_places_is_quiet_only_where_their_bands_meet(monkeypatch):
-    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 30.0)
-    stub = FakeAlarmStub()
-    stub.answer = _watching_cpu(("", "", (-math.inf, 80.0)), ("group", "web", (20.0, math.inf)))
+    stub, notifier = _started(monkeypatch, 30.0, ("", "", (-math.inf, 80.0)), ("group", "web", (20.0, math.inf)))
     other = SeriesKey.of("cpu", {"group": "db"})  # under every cpu series' place only
-    notifier = _notifier(stub)
-    notifier.start()
-    _learn_watch_list(stub, notifier)
     _notify(notifier, _stored(CPU, other, values=(50.0,)))
     _notify(notifier, _stored(other, values=(10.0,)))
     time.sleep(0.1)
@@ -343,12 +331,7 @@ def test_a_series_under_several_watched_places_is_quiet_only_where_their_bands_m
 
 
 def test_a_watched_place_without_a_band_has_every_value_sent(monkeypatch):
-    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 30.0)
-    stub = FakeAlarmStub()
-    stub.answer = _watching_cpu(("group", "web", None))
-    notifier = _notifier(stub)
-    notifier.start()
-    _learn_watch_list(stub, notifier)
+    stub, notifier = _started(monkeypatch, 30.0, ("group", "web", None))
     for value in (1.0, 2.0):
         _notify(notifier, _stored(CPU, values=(value,)))
         _wait_for(lambda value=value: stub.values.get(CPU) == [value])
@@ -356,12 +339,7 @@ def test_a_watched_place_without_a_band_has_every_value_sent(monkeypatch):
 
 
 def test_stop_judges_the_values_held_back_against_the_bands_its_last_call_learns(monkeypatch):
-    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 30.0)
-    stub = FakeAlarmStub()
-    stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
-    notifier = _notifier(stub)
-    notifier.start()
-    _learn_watch_list(stub, notifier)
+    stub, notifier = _started(monkeypatch, 30.0, ("group", "web", (-math.inf, 80.0)))
     _notify(notifier, _stored(CPU, values=(5.0, 7.0)))
     time.sleep(0.1)
     stub.answer = alarm_pb2.NotifySamplesResponse(
@@ -373,12 +351,7 @@ def test_stop_judges_the_values_held_back_against_the_bands_its_last_call_learns
 
 
 def test_put_samples_does_not_wait_for_a_refresh_call_that_is_out(monkeypatch):
-    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 0.2)
-    stub = FakeAlarmStub()
-    stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
-    notifier = _notifier(stub)
-    notifier.start()
-    _learn_watch_list(stub, notifier)
+    stub, notifier = _started(monkeypatch, 0.2, ("group", "web", (-math.inf, 80.0)))
     stub.holding.clear()
     stub.release.clear()
     _notify(notifier, _stored(CPU, values=(5.0,)))  # held; its refresh call is then held by the stub
@@ -392,12 +365,7 @@ def test_put_samples_does_not_wait_for_a_refresh_call_that_is_out(monkeypatch):
 
 
 def test_the_changes_an_answer_gives_are_applied_to_the_watch_list_held(monkeypatch):
-    monkeypatch.setattr(notifier_module, "WATCH_REFRESH_INTERVAL", 30.0)
-    stub = FakeAlarmStub()
-    stub.answer = _watching_cpu(("group", "web", (-math.inf, 80.0)))
-    notifier = _notifier(stub)
-    notifier.start()
-    _learn_watch_list(stub, notifier)
+    stub, notifier = _started(monkeypatch, 30.0, ("group", "web", (-math.inf, 80.0)))
     assert stub.changes_accepted
     stub.answer = alarm_pb2.NotifySamplesResponse(
         watch_version=6,
