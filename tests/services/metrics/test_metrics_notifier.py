@@ -276,7 +276,7 @@ def _started(
 
 
 def test_values_inside_the_quiet_band_are_held_back_and_dropped_if_the_refresh_call_finds_the_band_unchanged(monkeypatch):
-    stub, notifier = _started(monkeypatch, 0.3, ("group", "web", (-math.inf, 80.0)))
+    stub, notifier = _started(monkeypatch, 1.0, ("group", "web", (-math.inf, 80.0)))
     stub.answer = alarm_pb2.NotifySamplesResponse(watch_version=5)  # nothing changes from now on
     _notify(notifier, _stored(CPU, values=(10.0, 80.0)))  # inside: no call for it now
     time.sleep(0.1)
