@@ -62,9 +62,12 @@ class AlarmIndex:
         self._evaluated: dict[str, float] = {}
         # Starts from the clock, so that a caller holding a version from before a restart never finds it current.
         self._version = time.time_ns()
-        self._watch_list: WatchList | None = None
+        self._anchors_changed = True
+        """Alarms were added, removed, refiled or switched: every band is to be worked out again."""
         self._bands: dict[Anchor, QuietBand] = {}
-        """The quiet band of each anchor in the watch list last given."""
+        """The quiet band of each watched anchor, as of the current version."""
+        self._listed: WatchList | None = None
+        """The current version's list, once asked for."""
         self._unsettled: set[Anchor] = set()
         """Anchors where an alarm changed its state since the watch list was last given."""
         self._history: deque[tuple[int, frozenset[Anchor]]] = deque(maxlen=WATCH_VERSIONS_KEPT)
@@ -154,8 +157,9 @@ class AlarmIndex:
         """
         with self._lock:
             self._settle()
-            assert self._watch_list is not None
-            return self._version, self._watch_list
+            if self._listed is None:
+                self._listed = list(self._bands.items())
+            return self._version, self._listed
 
     def watch_changes(self, since: int) -> tuple[int, WatchChanges] | None:
         """The version now and what changed in the watch list since version `since`; None if not known (too old, or not ours)."""
@@ -175,30 +179,29 @@ class AlarmIndex:
 
     def _settle(self) -> None:
         """Work out the bands of the places that may have changed, and move the version if any did (the lock is held)."""
-        if self._watch_list is not None and not self._unsettled:
-            return
-        held = self._bands
-        if self._watch_list is None:
-            bands = {anchor: band for anchor, ids in self._by_anchor.items() if (band := self._band(ids)) is not None}
-            maybe_changed: Iterable[Anchor] = held.keys() | bands.keys()
-        else:
-            bands = dict(held)
+        if self._anchors_changed:
+            held = self._bands
+            self._bands = {anchor: band for anchor, ids in self._by_anchor.items() if (band := self._band(ids)) is not None}
+            changed = frozenset(anchor for anchor in held.keys() | self._bands.keys() if self._bands.get(anchor) != held.get(anchor))
+            self._anchors_changed = False
+        elif self._unsettled:
+            moved = set()
             for anchor in self._unsettled:
                 band = self._band(self._by_anchor.get(anchor, ()))
-                if band is None:
-                    bands.pop(anchor, None)
-                else:
-                    bands[anchor] = band
-            maybe_changed = self._unsettled
+                if band != self._bands.get(anchor):
+                    moved.add(anchor)
+                    if band is None:
+                        del self._bands[anchor]
+                    else:
+                        self._bands[anchor] = band
+            changed = frozenset(moved)
+        else:
+            return
         self._unsettled = set()
-        changed = frozenset(anchor for anchor in maybe_changed if bands.get(anchor) != held.get(anchor))
         if changed:
             self._version += 1
             self._history.append((self._version, changed))
-            self._bands = bands
-            self._watch_list = list(bands.items())
-        elif self._watch_list is None:
-            self._watch_list = list(held.items())
+            self._listed = None
 
     def _band(self, alarm_ids: Iterable[str]) -> QuietBand | None:
         """The values no enabled alarm of these could move out of its state; None when none is enabled."""
@@ -225,7 +228,7 @@ class AlarmIndex:
 
     def _changed(self) -> None:
         """What is watched may have changed: the list is rebuilt (and its version moves if it did) when next asked."""
-        self._watch_list = None
+        self._anchors_changed = True
 
     def _add(self, alarm: Alarm) -> None:
         self._alarms[alarm.id] = alarm
