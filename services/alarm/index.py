@@ -83,9 +83,13 @@ class AlarmIndex:
             for alarm in alarms:
                 self._add(alarm)
             self._evaluated = {alarm_id: time for alarm_id, time in self._evaluated.items() if alarm_id in self._alarms}
-            self._changed()
             if _watch_shapes(held) != _watch_shapes(self._alarms):
+                self._changed()
                 self._watchers = {}
+            else:
+                # NOTE: every sweep reloads every alarm: with the same alarms filed the same way, only the places
+                # where one changed its state are worked out again (not every band, on the next NotifySamples).
+                self._unsettled.update(_anchor(alarm) for alarm in self._alarms.values() if _moved(held[alarm.id], alarm))
 
     def put(self, alarm: Alarm) -> None:
         """Hold `alarm`, replacing what was held under its id."""
@@ -102,7 +106,7 @@ class AlarmIndex:
         if held is not None and held.disabled == alarm.disabled and (held.rule is alarm.rule or held.rule == alarm.rule):
             # A transition: filed where it was, watching what it watched.
             self._alarms[alarm.id] = alarm
-            if held.state is not alarm.state or held.repeat_actions != alarm.repeat_actions:
+            if _moved(held, alarm):
                 self._unsettled.add(_anchor(alarm))
             return
         self._remove(alarm.id)
@@ -250,6 +254,11 @@ def _anchor(alarm: Alarm) -> Anchor:
     """Where an alarm is filed: its metric and its rule's first dimension pair (a series must have every pair)."""
     dimensions = alarm.rule.dimensions
     return alarm.rule.metric, dimensions[0] if dimensions else None
+
+
+def _moved(held: Alarm, alarm: Alarm) -> bool:
+    """Whether an alarm filed where it was may have a new quiet band (see AlarmIndex._band)."""
+    return held.state is not alarm.state or held.repeat_actions != alarm.repeat_actions
 
 
 def _watch_shapes(alarms: dict[str, Alarm]) -> dict[str, tuple[object, bool]]:

@@ -180,3 +180,12 @@ def test_a_version_too_old_or_not_given_by_this_index_has_no_changes_to_tell(mon
     assert index.watch_changes(first + 1) is not None
     assert index.watch_changes(first + 100) is None
     assert AlarmIndex().watch_changes(first) is None
+
+
+def test_a_reload_tells_only_the_places_where_an_alarm_changed_its_state_meanwhile():
+    index = AlarmIndex()
+    alarms = [replace(alarm(f"a{number}", group=f"g{number}"), state=AlarmState.OK) for number in range(3)]
+    index.replace_all(alarms)
+    since, _ = index.watch_list()
+    index.replace_all([*alarms[:2], replace(alarms[2], state=AlarmState.ALARM)])  # another replica moved a2
+    assert index.watch_changes(since) == (since + 1, [(("cpu", ("group", "g2")), (math.nextafter(1.0, math.inf), math.inf))])
