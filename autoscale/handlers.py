@@ -1,4 +1,4 @@
-"""Registering a servicer whose hot methods take their request's bytes or answer bytes (faster than protobuf's objects)."""
+"""Registering a servicer whose hot methods take their request's bytes (a native decoder reads them faster than protobuf's objects)."""
 
 from __future__ import annotations
 
@@ -13,18 +13,14 @@ def add_servicer_taking_bytes(
     servicer: Any,
     server: grpc.Server,
     methods_taking_bytes: Collection[str],
-    *,
-    answering_bytes: Collection[str] = (),
 ) -> None:
     """Register `servicer` as `add_generated` (a generated add_XServicer_to_server) would; `methods_taking_bytes` take
-    bytes, and the methods `answering_bytes` return their response serialized."""
+    bytes."""
     capture = _HandlerCapture()
     add_generated(servicer, capture)
     handlers = dict(capture.handlers)
     for method in methods_taking_bytes:
         handlers[method] = handlers[method]._replace(request_deserializer=None)
-    for method in answering_bytes:
-        handlers[method] = handlers[method]._replace(response_serializer=None)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(capture.service, handlers),))
     server.add_registered_method_handlers(capture.service, handlers)
 

@@ -11,15 +11,15 @@ import json
 import threading
 from collections import namedtuple
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import grpc
-from google.protobuf import message_factory
-from google.protobuf.descriptor import MethodDescriptor
 
 from autoscale import telemetry
 from autoscale.errors import PeerError
 from autoscale.v1 import alarm_pb2_grpc, group_pb2_grpc, metrics_pb2_grpc, policy_pb2_grpc
+
+StubT = TypeVar("StubT")
 
 RETRY_SERVICE_CONFIG = json.dumps(
     {
@@ -88,7 +88,7 @@ class Peers:
         self._addresses = {"metrics": metrics, "alarm": alarm, "policy": policy, "group": group}
         self._deadline = deadline
         self._channels: dict[str, grpc.Channel] = {}
-        self._calls: dict[tuple[str, str, bool], Callable[..., Any]] = {}
+        self._stubs: dict[tuple[str, object], object] = {}
         self._lock = threading.Lock()
 
     def _channel(self, service: str) -> grpc.Channel:
@@ -100,22 +100,13 @@ class Peers:
                 self._channels[service] = open_channel(address, self._deadline)
             return self._channels[service]
 
-    def call_taking_bytes(self, service: str, method: MethodDescriptor, *, answering_bytes: bool = False) -> Callable[..., Any]:
-        """A unary call of the peer `service`'s `method` whose request is given already serialized (wire bytes), and
-        whose response comes serialized too with `answering_bytes`.
-
-        For callers that build a request's bytes directly (see services/metrics/messages.py): a message
-        parsed from them only to be serialized again would cost more than building them did.
-        """
-        # NOTE: made once per method: the notifier and the sweep ask for it on every call.
-        key = (service, method.full_name, answering_bytes)
-        call = self._calls.get(key)
-        if call is None:
-            deserializer = None if answering_bytes else message_factory.GetMessageClass(method.output_type).FromString
-            call = self._calls[key] = self._channel(service).unary_unary(
-                f"/{method.containing_service.full_name}/{method.name}", request_serializer=None, response_deserializer=deserializer
-            )
-        return call
+    def stub(self, service: str, stub_type: Callable[[grpc.Channel], StubT]) -> StubT:
+        """A stub of the peer `service` (made once per type: hot paths ask for it on every call)."""
+        key = (service, stub_type)
+        stub = self._stubs.get(key)
+        if stub is None:
+            stub = self._stubs[key] = stub_type(self._channel(service))
+        return cast(StubT, stub)
 
     def address(self, service: str) -> str:
         """The configured address of a peer service."""
@@ -124,22 +115,22 @@ class Peers:
     @property
     def metrics(self) -> Any:
         """MetricsService stub."""
-        return metrics_pb2_grpc.MetricsServiceStub(self._channel("metrics"))
+        return self.stub("metrics", metrics_pb2_grpc.MetricsServiceStub)
 
     @property
     def alarm(self) -> Any:
         """AlarmService stub."""
-        return alarm_pb2_grpc.AlarmServiceStub(self._channel("alarm"))
+        return self.stub("alarm", alarm_pb2_grpc.AlarmServiceStub)
 
     @property
     def policy(self) -> Any:
         """PolicyService stub."""
-        return policy_pb2_grpc.PolicyServiceStub(self._channel("policy"))
+        return self.stub("policy", policy_pb2_grpc.PolicyServiceStub)
 
     @property
     def group(self) -> Any:
         """GroupService stub."""
-        return group_pb2_grpc.GroupServiceStub(self._channel("group"))
+        return self.stub("group", group_pb2_grpc.GroupServiceStub)
 
     def close(self) -> None:
         """Close every channel opened."""
@@ -147,4 +138,4 @@ class Peers:
             for channel in self._channels.values():
                 channel.close()
             self._channels.clear()
-            self._calls.clear()
+            self._stubs.clear()

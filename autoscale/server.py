@@ -40,7 +40,9 @@ class ServiceRegistration:
     full_name: str
     """Fully qualified gRPC service name, e.g. autoscale.v1.MetricsService."""
     add_to_server: Callable[[grpc.Server], None]
-    """Adds the servicer to a grpc.Server."""
+    """Adds the servicers (public and internal) to a grpc.Server."""
+    internal_names: Sequence[str] = ()
+    """Fully qualified names of the internal services it serves to its peers (autoscale.internal.v1)."""
     workers: Sequence[Worker] = field(default_factory=list)
     """Background loops, started after the server starts and stopped before it stops."""
 
@@ -145,13 +147,13 @@ def create_server(
 
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, grpc_server)
+    served_names = [name for registration in registrations for name in (registration.full_name, *registration.internal_names)]
     for registration in registrations:
         registration.add_to_server(grpc_server)
-        health_servicer.set(registration.full_name, health_pb2.HealthCheckResponse.SERVING)
+    for name in served_names:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection(
-        [r.full_name for r in registrations] + [health.SERVICE_NAME, reflection.SERVICE_NAME], grpc_server
-    )
+    reflection.enable_server_reflection([*served_names, health.SERVICE_NAME, reflection.SERVICE_NAME], grpc_server)
     server = Server(grpc_server, port, registrations, health_servicer, [database], peers, settings.shutdown_grace)
     return server, port
 

@@ -1,4 +1,4 @@
-"""Generate the Python code of protos/ into autoscale/v1/ (never hand-edit it).
+"""Generate the Python code of protos/ into autoscale/v1/ and autoscale/internal/v1/ (never hand-edit it).
 
 Run: python scripts/gen_protos.py        (rewrites the generated files)
      python scripts/gen_protos.py --check (exits 1 when they are stale)
@@ -7,7 +7,6 @@ Run: python scripts/gen_protos.py        (rewrites the generated files)
 from __future__ import annotations
 
 import argparse
-import filecmp
 import shutil
 import sys
 import tempfile
@@ -18,7 +17,14 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "protos"
-PACKAGE_DIR = Path("autoscale") / "v1"
+GENERATED_DIRS = (Path("autoscale") / "v1", Path("autoscale") / "internal")
+"""Where generated code lives, whole: nothing else is kept in these folders."""
+
+PACKAGE_DOCSTRINGS = {
+    Path("autoscale") / "v1": "Generated protobuf and gRPC code of autoscale.v1 (the public API).",
+    Path("autoscale") / "internal": "Service-to-service protocols (generated code under v1).",
+    Path("autoscale") / "internal" / "v1": "Generated protobuf and gRPC code of autoscale.internal.v1 (service-to-service messages).",
+}
 
 
 def generate(out_dir: Path) -> None:
@@ -38,7 +44,15 @@ def generate(out_dir: Path) -> None:
     )
     if status != 0:
         sys.exit(f"protoc failed with status {status}")
-    (out_dir / PACKAGE_DIR / "__init__.py").write_text('"""Generated protobuf and gRPC code of autoscale.v1."""\n')
+    for package_dir, docstring in PACKAGE_DOCSTRINGS.items():
+        (out_dir / package_dir / "__init__.py").write_text(f'"""{docstring}"""\n')
+
+
+def _contents(folder: Path) -> dict[Path, bytes]:
+    """Every file under `folder` (caches aside), by its path relative to it."""
+    if not folder.exists():
+        return {}
+    return {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
 
 
 def main() -> int:
@@ -47,21 +61,17 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         generate(Path(tmp))
-        fresh = Path(tmp) / PACKAGE_DIR
-        target = ROOT / PACKAGE_DIR
-        names = sorted(p.name for p in fresh.iterdir())
+        stale = [folder for folder in GENERATED_DIRS if _contents(Path(tmp) / folder) != _contents(ROOT / folder)]
         if args.check:
-            existing = sorted(p.name for p in target.iterdir() if p.is_file()) if target.exists() else []
-            stale = names != existing or any(not filecmp.cmp(fresh / n, target / n, shallow=False) for n in names)
             if stale:
-                print("generated code in autoscale/v1 is stale: run python scripts/gen_protos.py", file=sys.stderr)
+                print(f"generated code in {', '.join(map(str, stale))} is stale: run python scripts/gen_protos.py", file=sys.stderr)
                 return 1
             print("generated code is fresh")
             return 0
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(fresh, target)
-        print(f"wrote {len(names)} files to {target.relative_to(ROOT)}")
+        for folder in stale:
+            shutil.rmtree(ROOT / folder, ignore_errors=True)
+            shutil.copytree(Path(tmp) / folder, ROOT / folder)
+            print(f"wrote {folder}")
     return 0
 
 

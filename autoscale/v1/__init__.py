@@ -1,1 +1,1 @@
-"""Generated protobuf and gRPC code of autoscale.v1."""
+"""Generated protobuf and gRPC code of autoscale.v1 (the public API)."""

@@ -23,13 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from autoscale.v1 import common_pb2 as autoscale_dot_v1_dot_common__pb2
-from autoscale.v1 import metrics_pb2 as autoscale_dot_v1_dot_metrics__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61utoscale/v1/alarm.proto\x12\x0c\x61utoscale.v1\x1a\x19\x61utoscale/v1/common.proto\x1a\x1a\x61utoscale/v1/metrics.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x02\n\rThresholdRule\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12?\n\ndimensions\x18\x02 \x03(\x0b\x32+.autoscale.v1.ThresholdRule.DimensionsEntry\x12*\n\tstatistic\x18\x03 \x01(\x0e\x32\x17.autoscale.v1.Statistic\x12=\n\x13\x63omparison_operator\x18\x04 \x01(\x0e\x32 .autoscale.v1.ComparisonOperator\x12\x11\n\tthreshold\x18\x05 \x01(\x01\x12)\n\x06period\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1a\n\x12\x65valuation_periods\x18\x07 \x01(\x05\x1a\x31\n\x0f\x44imensionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xaa\x03\n\x05\x41larm\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x33\n\x0ethreshold_rule\x18\x03 \x01(\x0b\x32\x1b.autoscale.v1.ThresholdRule\x12\x15\n\ralarm_actions\x18\x04 \x03(\t\x12\x12\n\nok_actions\x18\x05 \x03(\t\x12!\n\x19insufficient_data_actions\x18\x06 \x03(\t\x12\x16\n\x0erepeat_actions\x18\x07 \x01(\x08\x12\'\n\x05state\x18\x08 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\x14\n\x0cstate_reason\x18\t \x01(\t\x12.\n\nstate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64isabled\x18\x0b \x01(\x08\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\revaluate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x12\x43reateAlarmRequest\x12\x10\n\x08\x61larm_id\x18\x01 \x01(\t\x12\"\n\x05\x61larm\x18\x02 \x01(\x0b\x32\x13.autoscale.v1.Alarm\"9\n\x13\x43reateAlarmResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\"\x1f\n\x0fGetAlarmRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"6\n\x10GetAlarmResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\":\n\x11ListAlarmsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"R\n\x12ListAlarmsResponse\x12#\n\x06\x61larms\x18\x01 \x03(\x0b\x32\x13.autoscale.v1.Alarm\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"i\n\x12UpdateAlarmRequest\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"9\n\x13UpdateAlarmResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\"\"\n\x12\x44\x65leteAlarmRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteAlarmResponse\"\x91\x02\n\x11\x41larmHistoryEntry\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x04type\x18\x02 \x01(\x0e\x32\x1e.autoscale.v1.AlarmHistoryType\x12\x30\n\x0eprevious_state\x18\x03 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\'\n\x05state\x18\x04 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x06 \x01(\t\x12\x18\n\x10\x61\x63tion_succeeded\x18\x07 \x01(\x08\x12\x0f\n\x07\x61ttempt\x18\x08 \x01(\x05\"N\n\x17ListAlarmHistoryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"e\n\x18ListAlarmHistoryResponse\x12\x30\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1f.autoscale.v1.AlarmHistoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"]\n\x14SetAlarmStateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x05state\x18\x02 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\x0e\n\x06reason\x18\x03 \x01(\t\";\n\x15SetAlarmStateResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\"|\n\x14NotifySamplesRequest\x12(\n\x06series\x18\x01 \x03(\x0b\x32\x18.autoscale.v1.TimeSeries\x12\x15\n\rwatch_version\x18\x02 \x01(\x03\x12#\n\x1bwatch_list_changes_accepted\x18\x03 \x01(\x08\"\x83\x02\n\x15NotifySamplesResponse\x12\x16\n\x0ematched_alarms\x18\x01 \x01(\x05\x12,\n\x07watched\x18\x02 \x03(\x0b\x32\x1b.autoscale.v1.WatchedSeries\x12\x1b\n\x13watch_list_complete\x18\x03 \x01(\x08\x12\x15\n\rwatch_version\x18\x04 \x01(\x03\x12\x37\n\x12watch_list_changed\x18\x05 \x03(\x0b\x32\x1b.autoscale.v1.WatchedSeries\x12\x37\n\x12watch_list_removed\x18\x06 \x03(\x0b\x32\x1b.autoscale.v1.WatchedSeries\"|\n\rWatchedSeries\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x15\n\rdimension_key\x18\x02 \x01(\t\x12\x17\n\x0f\x64imension_value\x18\x03 \x01(\t\x12+\n\nquiet_band\x18\x04 \x01(\x0b\x32\x17.autoscale.v1.QuietBand\"&\n\tQuietBand\x12\x0b\n\x03low\x18\x01 \x01(\x01\x12\x0c\n\x04high\x18\x02 \x01(\x01*w\n\nAlarmState\x12\x1b\n\x17\x41LARM_STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x41LARM_STATE_OK\x10\x01\x12\x15\n\x11\x41LARM_STATE_ALARM\x10\x02\x12!\n\x1d\x41LARM_STATE_INSUFFICIENT_DATA\x10\x03*\xdd\x01\n\x12\x43omparisonOperator\x12#\n\x1f\x43OMPARISON_OPERATOR_UNSPECIFIED\x10\x00\x12$\n COMPARISON_OPERATOR_GREATER_THAN\x10\x01\x12-\n)COMPARISON_OPERATOR_GREATER_THAN_OR_EQUAL\x10\x02\x12!\n\x1d\x43OMPARISON_OPERATOR_LESS_THAN\x10\x03\x12*\n&COMPARISON_OPERATOR_LESS_THAN_OR_EQUAL\x10\x04*\xc3\x01\n\x10\x41larmHistoryType\x12\"\n\x1e\x41LARM_HISTORY_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41LARM_HISTORY_TYPE_CREATION\x10\x01\x12\"\n\x1e\x41LARM_HISTORY_TYPE_RULE_CHANGE\x10\x02\x12\'\n#ALARM_HISTORY_TYPE_STATE_TRANSITION\x10\x03\x12\x1d\n\x19\x41LARM_HISTORY_TYPE_ACTION\x10\x04\x32\xbd\x05\n\x0c\x41larmService\x12R\n\x0b\x43reateAlarm\x12 .autoscale.v1.CreateAlarmRequest\x1a!.autoscale.v1.CreateAlarmResponse\x12I\n\x08GetAlarm\x12\x1d.autoscale.v1.GetAlarmRequest\x1a\x1e.autoscale.v1.GetAlarmResponse\x12O\n\nListAlarms\x12\x1f.autoscale.v1.ListAlarmsRequest\x1a .autoscale.v1.ListAlarmsResponse\x12R\n\x0bUpdateAlarm\x12 .autoscale.v1.UpdateAlarmRequest\x1a!.autoscale.v1.UpdateAlarmResponse\x12R\n\x0b\x44\x65leteAlarm\x12 .autoscale.v1.DeleteAlarmRequest\x1a!.autoscale.v1.DeleteAlarmResponse\x12\x61\n\x10ListAlarmHistory\x12%.autoscale.v1.ListAlarmHistoryRequest\x1a&.autoscale.v1.ListAlarmHistoryResponse\x12X\n\rSetAlarmState\x12\".autoscale.v1.SetAlarmStateRequest\x1a#.autoscale.v1.SetAlarmStateResponse\x12X\n\rNotifySamples\x12\".autoscale.v1.NotifySamplesRequest\x1a#.autoscale.v1.NotifySamplesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61utoscale/v1/alarm.proto\x12\x0c\x61utoscale.v1\x1a\x19\x61utoscale/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x02\n\rThresholdRule\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12?\n\ndimensions\x18\x02 \x03(\x0b\x32+.autoscale.v1.ThresholdRule.DimensionsEntry\x12*\n\tstatistic\x18\x03 \x01(\x0e\x32\x17.autoscale.v1.Statistic\x12=\n\x13\x63omparison_operator\x18\x04 \x01(\x0e\x32 .autoscale.v1.ComparisonOperator\x12\x11\n\tthreshold\x18\x05 \x01(\x01\x12)\n\x06period\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1a\n\x12\x65valuation_periods\x18\x07 \x01(\x05\x1a\x31\n\x0f\x44imensionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xaa\x03\n\x05\x41larm\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x33\n\x0ethreshold_rule\x18\x03 \x01(\x0b\x32\x1b.autoscale.v1.ThresholdRule\x12\x15\n\ralarm_actions\x18\x04 \x03(\t\x12\x12\n\nok_actions\x18\x05 \x03(\t\x12!\n\x19insufficient_data_actions\x18\x06 \x03(\t\x12\x16\n\x0erepeat_actions\x18\x07 \x01(\x08\x12\'\n\x05state\x18\x08 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\x14\n\x0cstate_reason\x18\t \x01(\t\x12.\n\nstate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64isabled\x18\x0b \x01(\x08\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\revaluate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x12\x43reateAlarmRequest\x12\x10\n\x08\x61larm_id\x18\x01 \x01(\t\x12\"\n\x05\x61larm\x18\x02 \x01(\x0b\x32\x13.autoscale.v1.Alarm\"9\n\x13\x43reateAlarmResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\"\x1f\n\x0fGetAlarmRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"6\n\x10GetAlarmResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\":\n\x11ListAlarmsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"R\n\x12ListAlarmsResponse\x12#\n\x06\x61larms\x18\x01 \x03(\x0b\x32\x13.autoscale.v1.Alarm\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"i\n\x12UpdateAlarmRequest\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"9\n\x13UpdateAlarmResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\"\"\n\x12\x44\x65leteAlarmRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteAlarmResponse\"\x91\x02\n\x11\x41larmHistoryEntry\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x04type\x18\x02 \x01(\x0e\x32\x1e.autoscale.v1.AlarmHistoryType\x12\x30\n\x0eprevious_state\x18\x03 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\'\n\x05state\x18\x04 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x06 \x01(\t\x12\x18\n\x10\x61\x63tion_succeeded\x18\x07 \x01(\x08\x12\x0f\n\x07\x61ttempt\x18\x08 \x01(\x05\"N\n\x17ListAlarmHistoryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"e\n\x18ListAlarmHistoryResponse\x12\x30\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1f.autoscale.v1.AlarmHistoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"]\n\x14SetAlarmStateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x05state\x18\x02 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\x0e\n\x06reason\x18\x03 \x01(\t\";\n\x15SetAlarmStateResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm*w\n\nAlarmState\x12\x1b\n\x17\x41LARM_STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x41LARM_STATE_OK\x10\x01\x12\x15\n\x11\x41LARM_STATE_ALARM\x10\x02\x12!\n\x1d\x41LARM_STATE_INSUFFICIENT_DATA\x10\x03*\xdd\x01\n\x12\x43omparisonOperator\x12#\n\x1f\x43OMPARISON_OPERATOR_UNSPECIFIED\x10\x00\x12$\n COMPARISON_OPERATOR_GREATER_THAN\x10\x01\x12-\n)COMPARISON_OPERATOR_GREATER_THAN_OR_EQUAL\x10\x02\x12!\n\x1d\x43OMPARISON_OPERATOR_LESS_THAN\x10\x03\x12*\n&COMPARISON_OPERATOR_LESS_THAN_OR_EQUAL\x10\x04*\xc3\x01\n\x10\x41larmHistoryType\x12\"\n\x1e\x41LARM_HISTORY_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41LARM_HISTORY_TYPE_CREATION\x10\x01\x12\"\n\x1e\x41LARM_HISTORY_TYPE_RULE_CHANGE\x10\x02\x12\'\n#ALARM_HISTORY_TYPE_STATE_TRANSITION\x10\x03\x12\x1d\n\x19\x41LARM_HISTORY_TYPE_ACTION\x10\x04\x32\xe3\x04\n\x0c\x41larmService\x12R\n\x0b\x43reateAlarm\x12 .autoscale.v1.CreateAlarmRequest\x1a!.autoscale.v1.CreateAlarmResponse\x12I\n\x08GetAlarm\x12\x1d.autoscale.v1.GetAlarmRequest\x1a\x1e.autoscale.v1.GetAlarmResponse\x12O\n\nListAlarms\x12\x1f.autoscale.v1.ListAlarmsRequest\x1a .autoscale.v1.ListAlarmsResponse\x12R\n\x0bUpdateAlarm\x12 .autoscale.v1.UpdateAlarmRequest\x1a!.autoscale.v1.UpdateAlarmResponse\x12R\n\x0b\x44\x65leteAlarm\x12 .autoscale.v1.DeleteAlarmRequest\x1a!.autoscale.v1.DeleteAlarmResponse\x12\x61\n\x10ListAlarmHistory\x12%.autoscale.v1.ListAlarmHistoryRequest\x1a&.autoscale.v1.ListAlarmHistoryResponse\x12X\n\rSetAlarmState\x12\".autoscale.v1.SetAlarmStateRequest\x1a#.autoscale.v1.SetAlarmStateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,56 +37,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_THRESHOLDRULE_DIMENSIONSENTRY']._loaded_options = None
   _globals['_THRESHOLDRULE_DIMENSIONSENTRY']._serialized_options = b'8\001'
-  _globals['_ALARMSTATE']._serialized_start=2734
-  _globals['_ALARMSTATE']._serialized_end=2853
-  _globals['_COMPARISONOPERATOR']._serialized_start=2856
-  _globals['_COMPARISONOPERATOR']._serialized_end=3077
-  _globals['_ALARMHISTORYTYPE']._serialized_start=3080
-  _globals['_ALARMHISTORYTYPE']._serialized_end=3275
-  _globals['_THRESHOLDRULE']._serialized_start=197
-  _globals['_THRESHOLDRULE']._serialized_end=541
-  _globals['_THRESHOLDRULE_DIMENSIONSENTRY']._serialized_start=492
-  _globals['_THRESHOLDRULE_DIMENSIONSENTRY']._serialized_end=541
-  _globals['_ALARM']._serialized_start=544
-  _globals['_ALARM']._serialized_end=970
-  _globals['_CREATEALARMREQUEST']._serialized_start=972
-  _globals['_CREATEALARMREQUEST']._serialized_end=1046
-  _globals['_CREATEALARMRESPONSE']._serialized_start=1048
-  _globals['_CREATEALARMRESPONSE']._serialized_end=1105
-  _globals['_GETALARMREQUEST']._serialized_start=1107
-  _globals['_GETALARMREQUEST']._serialized_end=1138
-  _globals['_GETALARMRESPONSE']._serialized_start=1140
-  _globals['_GETALARMRESPONSE']._serialized_end=1194
-  _globals['_LISTALARMSREQUEST']._serialized_start=1196
-  _globals['_LISTALARMSREQUEST']._serialized_end=1254
-  _globals['_LISTALARMSRESPONSE']._serialized_start=1256
-  _globals['_LISTALARMSRESPONSE']._serialized_end=1338
-  _globals['_UPDATEALARMREQUEST']._serialized_start=1340
-  _globals['_UPDATEALARMREQUEST']._serialized_end=1445
-  _globals['_UPDATEALARMRESPONSE']._serialized_start=1447
-  _globals['_UPDATEALARMRESPONSE']._serialized_end=1504
-  _globals['_DELETEALARMREQUEST']._serialized_start=1506
-  _globals['_DELETEALARMREQUEST']._serialized_end=1540
-  _globals['_DELETEALARMRESPONSE']._serialized_start=1542
-  _globals['_DELETEALARMRESPONSE']._serialized_end=1563
-  _globals['_ALARMHISTORYENTRY']._serialized_start=1566
-  _globals['_ALARMHISTORYENTRY']._serialized_end=1839
-  _globals['_LISTALARMHISTORYREQUEST']._serialized_start=1841
-  _globals['_LISTALARMHISTORYREQUEST']._serialized_end=1919
-  _globals['_LISTALARMHISTORYRESPONSE']._serialized_start=1921
-  _globals['_LISTALARMHISTORYRESPONSE']._serialized_end=2022
-  _globals['_SETALARMSTATEREQUEST']._serialized_start=2024
-  _globals['_SETALARMSTATEREQUEST']._serialized_end=2117
-  _globals['_SETALARMSTATERESPONSE']._serialized_start=2119
-  _globals['_SETALARMSTATERESPONSE']._serialized_end=2178
-  _globals['_NOTIFYSAMPLESREQUEST']._serialized_start=2180
-  _globals['_NOTIFYSAMPLESREQUEST']._serialized_end=2304
-  _globals['_NOTIFYSAMPLESRESPONSE']._serialized_start=2307
-  _globals['_NOTIFYSAMPLESRESPONSE']._serialized_end=2566
-  _globals['_WATCHEDSERIES']._serialized_start=2568
-  _globals['_WATCHEDSERIES']._serialized_end=2692
-  _globals['_QUIETBAND']._serialized_start=2694
-  _globals['_QUIETBAND']._serialized_end=2732
-  _globals['_ALARMSERVICE']._serialized_start=3278
-  _globals['_ALARMSERVICE']._serialized_end=3979
+  _globals['_ALARMSTATE']._serialized_start=2152
+  _globals['_ALARMSTATE']._serialized_end=2271
+  _globals['_COMPARISONOPERATOR']._serialized_start=2274
+  _globals['_COMPARISONOPERATOR']._serialized_end=2495
+  _globals['_ALARMHISTORYTYPE']._serialized_start=2498
+  _globals['_ALARMHISTORYTYPE']._serialized_end=2693
+  _globals['_THRESHOLDRULE']._serialized_start=169
+  _globals['_THRESHOLDRULE']._serialized_end=513
+  _globals['_THRESHOLDRULE_DIMENSIONSENTRY']._serialized_start=464
+  _globals['_THRESHOLDRULE_DIMENSIONSENTRY']._serialized_end=513
+  _globals['_ALARM']._serialized_start=516
+  _globals['_ALARM']._serialized_end=942
+  _globals['_CREATEALARMREQUEST']._serialized_start=944
+  _globals['_CREATEALARMREQUEST']._serialized_end=1018
+  _globals['_CREATEALARMRESPONSE']._serialized_start=1020
+  _globals['_CREATEALARMRESPONSE']._serialized_end=1077
+  _globals['_GETALARMREQUEST']._serialized_start=1079
+  _globals['_GETALARMREQUEST']._serialized_end=1110
+  _globals['_GETALARMRESPONSE']._serialized_start=1112
+  _globals['_GETALARMRESPONSE']._serialized_end=1166
+  _globals['_LISTALARMSREQUEST']._serialized_start=1168
+  _globals['_LISTALARMSREQUEST']._serialized_end=1226
+  _globals['_LISTALARMSRESPONSE']._serialized_start=1228
+  _globals['_LISTALARMSRESPONSE']._serialized_end=1310
+  _globals['_UPDATEALARMREQUEST']._serialized_start=1312
+  _globals['_UPDATEALARMREQUEST']._serialized_end=1417
+  _globals['_UPDATEALARMRESPONSE']._serialized_start=1419
+  _globals['_UPDATEALARMRESPONSE']._serialized_end=1476
+  _globals['_DELETEALARMREQUEST']._serialized_start=1478
+  _globals['_DELETEALARMREQUEST']._serialized_end=1512
+  _globals['_DELETEALARMRESPONSE']._serialized_start=1514
+  _globals['_DELETEALARMRESPONSE']._serialized_end=1535
+  _globals['_ALARMHISTORYENTRY']._serialized_start=1538
+  _globals['_ALARMHISTORYENTRY']._serialized_end=1811
+  _globals['_LISTALARMHISTORYREQUEST']._serialized_start=1813
+  _globals['_LISTALARMHISTORYREQUEST']._serialized_end=1891
+  _globals['_LISTALARMHISTORYRESPONSE']._serialized_start=1893
+  _globals['_LISTALARMHISTORYRESPONSE']._serialized_end=1994
+  _globals['_SETALARMSTATEREQUEST']._serialized_start=1996
+  _globals['_SETALARMSTATEREQUEST']._serialized_end=2089
+  _globals['_SETALARMSTATERESPONSE']._serialized_start=2091
+  _globals['_SETALARMSTATERESPONSE']._serialized_end=2150
+  _globals['_ALARMSERVICE']._serialized_start=2696
+  _globals['_ALARMSERVICE']._serialized_end=3307
 # @@protoc_insertion_point(module_scope)

@@ -1,7 +1,6 @@
 import datetime
 
 from autoscale.v1 import common_pb2 as _common_pb2
-from autoscale.v1 import metrics_pb2 as _metrics_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -225,49 +224,3 @@ class SetAlarmStateResponse(_message.Message):
     ALARM_FIELD_NUMBER: _ClassVar[int]
     alarm: Alarm
     def __init__(self, alarm: _Optional[_Union[Alarm, _Mapping]] = ...) -> None: ...
-
-class NotifySamplesRequest(_message.Message):
-    __slots__ = ("series", "watch_version", "watch_list_changes_accepted")
-    SERIES_FIELD_NUMBER: _ClassVar[int]
-    WATCH_VERSION_FIELD_NUMBER: _ClassVar[int]
-    WATCH_LIST_CHANGES_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
-    series: _containers.RepeatedCompositeFieldContainer[_metrics_pb2.TimeSeries]
-    watch_version: int
-    watch_list_changes_accepted: bool
-    def __init__(self, series: _Optional[_Iterable[_Union[_metrics_pb2.TimeSeries, _Mapping]]] = ..., watch_version: _Optional[int] = ..., watch_list_changes_accepted: _Optional[bool] = ...) -> None: ...
-
-class NotifySamplesResponse(_message.Message):
-    __slots__ = ("matched_alarms", "watched", "watch_list_complete", "watch_version", "watch_list_changed", "watch_list_removed")
-    MATCHED_ALARMS_FIELD_NUMBER: _ClassVar[int]
-    WATCHED_FIELD_NUMBER: _ClassVar[int]
-    WATCH_LIST_COMPLETE_FIELD_NUMBER: _ClassVar[int]
-    WATCH_VERSION_FIELD_NUMBER: _ClassVar[int]
-    WATCH_LIST_CHANGED_FIELD_NUMBER: _ClassVar[int]
-    WATCH_LIST_REMOVED_FIELD_NUMBER: _ClassVar[int]
-    matched_alarms: int
-    watched: _containers.RepeatedCompositeFieldContainer[WatchedSeries]
-    watch_list_complete: bool
-    watch_version: int
-    watch_list_changed: _containers.RepeatedCompositeFieldContainer[WatchedSeries]
-    watch_list_removed: _containers.RepeatedCompositeFieldContainer[WatchedSeries]
-    def __init__(self, matched_alarms: _Optional[int] = ..., watched: _Optional[_Iterable[_Union[WatchedSeries, _Mapping]]] = ..., watch_list_complete: _Optional[bool] = ..., watch_version: _Optional[int] = ..., watch_list_changed: _Optional[_Iterable[_Union[WatchedSeries, _Mapping]]] = ..., watch_list_removed: _Optional[_Iterable[_Union[WatchedSeries, _Mapping]]] = ...) -> None: ...
-
-class WatchedSeries(_message.Message):
-    __slots__ = ("metric", "dimension_key", "dimension_value", "quiet_band")
-    METRIC_FIELD_NUMBER: _ClassVar[int]
-    DIMENSION_KEY_FIELD_NUMBER: _ClassVar[int]
-    DIMENSION_VALUE_FIELD_NUMBER: _ClassVar[int]
-    QUIET_BAND_FIELD_NUMBER: _ClassVar[int]
-    metric: str
-    dimension_key: str
-    dimension_value: str
-    quiet_band: QuietBand
-    def __init__(self, metric: _Optional[str] = ..., dimension_key: _Optional[str] = ..., dimension_value: _Optional[str] = ..., quiet_band: _Optional[_Union[QuietBand, _Mapping]] = ...) -> None: ...
-
-class QuietBand(_message.Message):
-    __slots__ = ("low", "high")
-    LOW_FIELD_NUMBER: _ClassVar[int]
-    HIGH_FIELD_NUMBER: _ClassVar[int]
-    low: float
-    high: float
-    def __init__(self, low: _Optional[float] = ..., high: _Optional[float] = ...) -> None: ...

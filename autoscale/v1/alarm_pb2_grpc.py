@@ -73,11 +73,6 @@ class AlarmServiceStub:
                 request_serializer=autoscale_dot_v1_dot_alarm__pb2.SetAlarmStateRequest.SerializeToString,
                 response_deserializer=autoscale_dot_v1_dot_alarm__pb2.SetAlarmStateResponse.FromString,
                 _registered_method=True)
-        self.NotifySamples = channel.unary_unary(
-                '/autoscale.v1.AlarmService/NotifySamples',
-                request_serializer=autoscale_dot_v1_dot_alarm__pb2.NotifySamplesRequest.SerializeToString,
-                response_deserializer=autoscale_dot_v1_dot_alarm__pb2.NotifySamplesResponse.FromString,
-                _registered_method=True)
 
 
 class AlarmServiceServicer:
@@ -140,15 +135,6 @@ class AlarmServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def NotifySamples(self, request, context):
-        """Tells the service that points of these series were just stored, so the
-        alarms watching them are evaluated now. Called by MetricsService.
-        Errors: INVALID_ARGUMENT for a series without a metric.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
 
 def add_AlarmServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -186,11 +172,6 @@ def add_AlarmServiceServicer_to_server(servicer, server):
                     servicer.SetAlarmState,
                     request_deserializer=autoscale_dot_v1_dot_alarm__pb2.SetAlarmStateRequest.FromString,
                     response_serializer=autoscale_dot_v1_dot_alarm__pb2.SetAlarmStateResponse.SerializeToString,
-            ),
-            'NotifySamples': grpc.unary_unary_rpc_method_handler(
-                    servicer.NotifySamples,
-                    request_deserializer=autoscale_dot_v1_dot_alarm__pb2.NotifySamplesRequest.FromString,
-                    response_serializer=autoscale_dot_v1_dot_alarm__pb2.NotifySamplesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -386,33 +367,6 @@ class AlarmService:
             '/autoscale.v1.AlarmService/SetAlarmState',
             autoscale_dot_v1_dot_alarm__pb2.SetAlarmStateRequest.SerializeToString,
             autoscale_dot_v1_dot_alarm__pb2.SetAlarmStateResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def NotifySamples(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/autoscale.v1.AlarmService/NotifySamples',
-            autoscale_dot_v1_dot_alarm__pb2.NotifySamplesRequest.SerializeToString,
-            autoscale_dot_v1_dot_alarm__pb2.NotifySamplesResponse.FromString,
             options,
             channel_credentials,
             insecure,

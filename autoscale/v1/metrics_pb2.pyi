@@ -87,18 +87,6 @@ class GetStatisticsResponse(_message.Message):
     datapoints: _containers.RepeatedCompositeFieldContainer[Datapoint]
     def __init__(self, datapoints: _Optional[_Iterable[_Union[Datapoint, _Mapping]]] = ...) -> None: ...
 
-class BatchGetStatisticsRequest(_message.Message):
-    __slots__ = ("requests",)
-    REQUESTS_FIELD_NUMBER: _ClassVar[int]
-    requests: _containers.RepeatedCompositeFieldContainer[GetStatisticsRequest]
-    def __init__(self, requests: _Optional[_Iterable[_Union[GetStatisticsRequest, _Mapping]]] = ...) -> None: ...
-
-class BatchGetStatisticsResponse(_message.Message):
-    __slots__ = ("responses",)
-    RESPONSES_FIELD_NUMBER: _ClassVar[int]
-    responses: _containers.RepeatedCompositeFieldContainer[GetStatisticsResponse]
-    def __init__(self, responses: _Optional[_Iterable[_Union[GetStatisticsResponse, _Mapping]]] = ...) -> None: ...
-
 class ListMetricsRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "metric")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]

@@ -28,7 +28,7 @@ if _version_not_supported:
 class MetricsServiceStub:
     """MetricsService stores time series and answers statistics over periods.
     After a batch is durable, the series it touched are handed to the Alarm
-    service so that alarms watching them are evaluated at once.
+    service so that the alarms they may move are evaluated at once.
     """
 
     def __init__(self, channel):
@@ -47,11 +47,6 @@ class MetricsServiceStub:
                 request_serializer=autoscale_dot_v1_dot_metrics__pb2.GetStatisticsRequest.SerializeToString,
                 response_deserializer=autoscale_dot_v1_dot_metrics__pb2.GetStatisticsResponse.FromString,
                 _registered_method=True)
-        self.BatchGetStatistics = channel.unary_unary(
-                '/autoscale.v1.MetricsService/BatchGetStatistics',
-                request_serializer=autoscale_dot_v1_dot_metrics__pb2.BatchGetStatisticsRequest.SerializeToString,
-                response_deserializer=autoscale_dot_v1_dot_metrics__pb2.BatchGetStatisticsResponse.FromString,
-                _registered_method=True)
         self.ListMetrics = channel.unary_unary(
                 '/autoscale.v1.MetricsService/ListMetrics',
                 request_serializer=autoscale_dot_v1_dot_metrics__pb2.ListMetricsRequest.SerializeToString,
@@ -62,7 +57,7 @@ class MetricsServiceStub:
 class MetricsServiceServicer:
     """MetricsService stores time series and answers statistics over periods.
     After a batch is durable, the series it touched are handed to the Alarm
-    service so that alarms watching them are evaluated at once.
+    service so that the alarms they may move are evaluated at once.
     """
 
     def PutSamples(self, request, context):
@@ -78,16 +73,6 @@ class MetricsServiceServicer:
         """Aggregates, per period, every series of `metric` whose dimensions include
         all of `dimensions`. Errors: INVALID_ARGUMENT for a missing metric,
         statistic or period, or a start time after the end time.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def BatchGetStatistics(self, request, context):
-        """Answers many GetStatistics at once, in the order asked (as the alarm
-        service's sweep does): queries over the same metric and window share
-        one pass over the points. Errors: INVALID_ARGUMENT naming
-        `requests[i].<field>` as GetStatistics would, or more than 1000 requests.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -114,11 +99,6 @@ def add_MetricsServiceServicer_to_server(servicer, server):
                     request_deserializer=autoscale_dot_v1_dot_metrics__pb2.GetStatisticsRequest.FromString,
                     response_serializer=autoscale_dot_v1_dot_metrics__pb2.GetStatisticsResponse.SerializeToString,
             ),
-            'BatchGetStatistics': grpc.unary_unary_rpc_method_handler(
-                    servicer.BatchGetStatistics,
-                    request_deserializer=autoscale_dot_v1_dot_metrics__pb2.BatchGetStatisticsRequest.FromString,
-                    response_serializer=autoscale_dot_v1_dot_metrics__pb2.BatchGetStatisticsResponse.SerializeToString,
-            ),
             'ListMetrics': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMetrics,
                     request_deserializer=autoscale_dot_v1_dot_metrics__pb2.ListMetricsRequest.FromString,
@@ -135,7 +115,7 @@ def add_MetricsServiceServicer_to_server(servicer, server):
 class MetricsService:
     """MetricsService stores time series and answers statistics over periods.
     After a batch is durable, the series it touched are handed to the Alarm
-    service so that alarms watching them are evaluated at once.
+    service so that the alarms they may move are evaluated at once.
     """
 
     @staticmethod
@@ -182,33 +162,6 @@ class MetricsService:
             '/autoscale.v1.MetricsService/GetStatistics',
             autoscale_dot_v1_dot_metrics__pb2.GetStatisticsRequest.SerializeToString,
             autoscale_dot_v1_dot_metrics__pb2.GetStatisticsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def BatchGetStatistics(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/autoscale.v1.MetricsService/BatchGetStatistics',
-            autoscale_dot_v1_dot_metrics__pb2.BatchGetStatisticsRequest.SerializeToString,
-            autoscale_dot_v1_dot_metrics__pb2.BatchGetStatisticsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -108,8 +108,8 @@ _BELOW, _ABOVE = -math.inf, math.inf
 def quiet_band(rule: ThresholdRule, state: AlarmState) -> QuietBand:
     """The values new points may take without being able to move an alarm out of `state`.
 
-    This decides which alarms are evaluated first when samples arrive, and which
-    samples the metrics service need not send at once (see NotifySamples). A value
+    This decides which alarms are evaluated at once when samples arrive (see
+    services.alarm.feed); the others wait for the periodic sweep. A value
     on the side of the threshold that the state already stands for can only keep
     the state: for an average, a minimum or a maximum it makes no period breach if
     it was not (OK), or stop breaching if it was (ALARM), and a new period it opens

@@ -50,11 +50,8 @@ STATISTICS_FAILURE_LOG_INTERVAL = 30.0
 class StatisticsSource(Protocol):
     """Where the evaluator gets a rule's datapoints."""
 
-    def datapoints(self, rule: ThresholdRule, start: float, end: float) -> list[Datapoint]:
-        """The rule's statistic per period in [start, end); PeerError when it cannot be had."""
-
     def batch_datapoints(self, windows: Sequence[tuple[ThresholdRule, float, float]]) -> list[list[Datapoint]]:
-        """`datapoints` of each (rule, start, end), in order; PeerError when they cannot be had."""
+        """The rule's statistic per period in [start, end) of each (rule, start, end), in order; PeerError when they cannot be had."""
 
 
 class Dispatch(Protocol):
@@ -202,7 +199,7 @@ class AlarmEvaluator:
             now = self._clock()
             start, end = query_window(alarm.rule, now)
             try:
-                datapoints = self._statistics.datapoints(alarm.rule, start, end)
+                [datapoints] = self._statistics.batch_datapoints([(alarm.rule, start, end)])
             except PeerError as error:
                 self._log_statistics_failure(alarm_id, error)
                 return None

@@ -5,8 +5,6 @@ from __future__ import annotations
 from autoscale.timeutil import to_duration, to_timestamp
 from autoscale.v1 import alarm_pb2, common_pb2
 from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, alarm_name
-from services.alarm.evaluation import NEVER_QUIET, QuietBand
-from services.alarm.index import Anchor, WatchChanges, WatchList
 
 STATISTICS = {
     common_pb2.STATISTIC_AVERAGE: Statistic.AVERAGE,
@@ -77,32 +75,3 @@ def history_to_message(entry: HistoryEntry) -> alarm_pb2.AlarmHistoryEntry:
         action_succeeded=entry.action_succeeded,
         attempt=entry.attempt,
     )
-
-
-def complete_watch_list(version: int, watch_list: WatchList) -> alarm_pb2.NotifySamplesResponse:
-    """A NotifySamplesResponse carrying the whole watch list."""
-    answer = alarm_pb2.NotifySamplesResponse(watch_list_complete=True, watch_version=version)
-    for anchor, band in watch_list:
-        _fill_watched(answer.watched.add(), anchor, band)
-    return answer
-
-
-def watch_list_changes(matched_alarms: int, version: int, changes: WatchChanges) -> alarm_pb2.NotifySamplesResponse:
-    """A NotifySamplesResponse carrying what changed in the watch list (None: no longer watched)."""
-    answer = alarm_pb2.NotifySamplesResponse(matched_alarms=matched_alarms, watch_version=version)
-    for anchor, band in changes:
-        if band is None:
-            _fill_watched(answer.watch_list_removed.add(), anchor, NEVER_QUIET)
-        else:
-            _fill_watched(answer.watch_list_changed.add(), anchor, band)
-    return answer
-
-
-def _fill_watched(watched: alarm_pb2.WatchedSeries, anchor: Anchor, band: QuietBand) -> None:
-    """Write a watched place and its band (an empty band is left unset: nothing is quiet)."""
-    metric, pair = anchor
-    watched.metric = metric
-    if pair is not None:
-        watched.dimension_key, watched.dimension_value = pair
-    if band != NEVER_QUIET:
-        watched.quiet_band.low, watched.quiet_band.high = band

@@ -6,22 +6,25 @@ import logging
 import time
 from pathlib import Path
 
+import grpc
+
 from autoscale import server as bootstrap
 from autoscale.config import Settings
-from autoscale.handlers import add_servicer_taking_bytes
+from autoscale.internal.v1 import batch_statistics_pb2_grpc, sample_feed_pb2, sample_feed_pb2_grpc
 from autoscale.server import BuildContext, ServiceRegistration
-from autoscale.v1 import alarm_pb2_grpc, metrics_pb2
+from autoscale.v1 import alarm_pb2_grpc
 from autoscale.workers import PeriodicWorker
 from services.alarm.action_runners import ActionRequest, PolicyActionRunner, WebhookActionRunner
 from services.alarm.actions import ActionDispatcher, ActionRunner
 from services.alarm.evaluator import AlarmEvaluator
+from services.alarm.feed import SampleFeedServicer
 from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository
 from services.alarm.servicer import AlarmServicer
 from services.alarm.statistics_client import StatisticsClient
 
 SERVICE_NAME = "autoscale.v1.AlarmService"
-BATCH_GET_STATISTICS = metrics_pb2.DESCRIPTOR.services_by_name["MetricsService"].methods_by_name["BatchGetStatistics"]
+SAMPLE_FEED_NAME = sample_feed_pb2.DESCRIPTOR.services_by_name["SampleFeedService"].full_name
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 INDEX_REFRESH_INTERVAL = 60.0
@@ -52,9 +55,7 @@ def build(context: BuildContext) -> ServiceRegistration:
         alarm = index.get(pending.alarm_id)
         if alarm is not None:
             actions.dispatch(ActionRequest(alarm, pending), first_attempt=pending.attempts + 1)
-    statistics = StatisticsClient(
-        lambda: context.peers.metrics, lambda: context.peers.call_taking_bytes("metrics", BATCH_GET_STATISTICS, answering_bytes=True)
-    )
+    statistics = StatisticsClient(lambda: context.peers.stub("metrics", batch_statistics_pb2_grpc.BatchStatisticsServiceStub))
     evaluator = AlarmEvaluator(index, repository, statistics, actions, context.clock)
 
     def sweep() -> None:
@@ -68,13 +69,17 @@ def build(context: BuildContext) -> ServiceRegistration:
         index.replace_all(repository.list_alarms())
 
     servicer = AlarmServicer(repository, index, evaluator, context.clock)
+    feed = SampleFeedServicer(index, evaluator)
+
+    def add_to_server(server: grpc.Server) -> None:
+        alarm_pb2_grpc.add_AlarmServiceServicer_to_server(servicer, server)
+        sample_feed_pb2_grpc.add_SampleFeedServiceServicer_to_server(feed, server)
+
     return ServiceRegistration(
         name="alarm",
         full_name=SERVICE_NAME,
-        # NotifySamples takes the request's bytes (see services.alarm.notified).
-        add_to_server=lambda server: add_servicer_taking_bytes(
-            alarm_pb2_grpc.add_AlarmServiceServicer_to_server, servicer, server, ["NotifySamples"]
-        ),
+        add_to_server=add_to_server,
+        internal_names=[SAMPLE_FEED_NAME],
         # Stopped in this order: the sweep stops feeding the evaluator before it stops, and it the actions.
         # (Started in it too, which is safe: work queued before a worker starts waits for it.)
         workers=[

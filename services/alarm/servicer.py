@@ -14,10 +14,8 @@ from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
 from services.alarm import messages, rules, update
 from services.alarm.domain import Alarm, AlarmState, HistoryEntry, HistoryType
-from services.alarm.evaluation import could_change_state
 from services.alarm.evaluator import AlarmEvaluator
-from services.alarm.index import AlarmIndex, WatchList
-from services.alarm.notified import read_notify_samples
+from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository
 
 
@@ -29,7 +27,6 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         self._index = index
         self._evaluator = evaluator
         self._clock = clock
-        self._watch_list_answer: alarm_pb2.NotifySamplesResponse | None = None
 
     def CreateAlarm(self, request: alarm_pb2.CreateAlarmRequest, context: grpc.ServicerContext) -> Any:
         violations = Violations()
@@ -107,53 +104,6 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         assert alarm_id is not None
         alarm = self._evaluator.force_state(alarm_id, messages.STATES[request.state], f"set by an operator: {reason or 'no reason given'}")
         return alarm_pb2.SetAlarmStateResponse(alarm=messages.alarm_to_message(alarm))
-
-    def NotifySamples(self, request: bytes, context: grpc.ServicerContext) -> Any:
-        """Takes the request's bytes (see server.py): reading them through protobuf's objects cost more than the rest of the call."""
-        violations = Violations()
-        notification = read_notify_samples(violations, request)
-        violations.raise_if_any()
-        # Per alarm: the lowest and highest value of the series it watches (None: a series came without points).
-        extremes: dict[str, tuple[float, float] | None] = {}
-        watching = self._index.watching
-        for (metric, dimensions), values in notification.series:
-            low, high = (min(values), max(values)) if values else (None, None)
-            for alarm_id in watching(metric, dimensions):
-                if alarm_id in extremes and extremes[alarm_id] is None:
-                    continue  # already unknown: it stays so
-                known = extremes.get(alarm_id)
-                if low is None or high is None:
-                    extremes[alarm_id] = None
-                else:
-                    extremes[alarm_id] = (low, high) if known is None else (min(low, known[0]), max(high, known[1]))
-        trace_context = telemetry.capture_context()
-        for alarm_id, bounds in extremes.items():
-            alarm = self._index.get(alarm_id)
-            if alarm is None:
-                continue
-            if bounds is None or could_change_state(alarm.rule, alarm.state, *bounds):
-                self._evaluator.submit(alarm_id, trace_context, urgent=True)
-            elif alarm.repeat_actions:
-                # Its state cannot move, but its actions may be due again.
-                self._evaluator.submit(alarm_id, trace_context)
-            # Otherwise evaluating would only confirm the state: the sweep evaluates it in its turn.
-        changed = self._index.watch_changes(notification.watch_version) if notification.changes_accepted else None
-        if changed is not None:
-            return messages.watch_list_changes(len(extremes), *changed)
-        version, watch_list = self._index.watch_list()
-        if notification.watch_version == version:
-            return alarm_pb2.NotifySamplesResponse(matched_alarms=len(extremes), watch_version=version)
-        answer = alarm_pb2.NotifySamplesResponse()
-        answer.CopyFrom(self._complete_watch_list(version, watch_list))
-        answer.matched_alarms = len(extremes)
-        return answer
-
-    def _complete_watch_list(self, version: int, watch_list: WatchList) -> alarm_pb2.NotifySamplesResponse:
-        """The answer's whole watch list, made once per version (for callers that take no changes, or hold a version too old)."""
-        made = self._watch_list_answer
-        if made is None or made.watch_version != version:
-            made = self._watch_list_answer = messages.complete_watch_list(version, watch_list)
-        return made
 
     def _with_evaluate_time(self, alarm: Alarm) -> Alarm:
         """The alarm with the newest evaluation time known to this process (kept in memory, see AlarmIndex)."""

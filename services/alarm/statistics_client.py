@@ -1,4 +1,4 @@
-"""The metrics service as the evaluator sees it: a rule's statistics over a window."""
+"""The metrics service as the evaluator sees it: rules' statistics over windows, many in one call."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 import grpc
 
-from autoscale import wire
+from autoscale.errors import PeerError
+from autoscale.internal.v1 import batch_statistics_pb2
 from autoscale.peers import as_peer_error
-from autoscale.timeutil import to_duration, to_timestamp
-from autoscale.v1 import common_pb2, metrics_pb2
+from autoscale.v1 import common_pb2
 from services.alarm.domain import Statistic, ThresholdRule
 from services.alarm.evaluation import Datapoint
 
@@ -23,95 +23,58 @@ STATISTIC_MESSAGES = {
 }
 
 
-Query = tuple[str, tuple[tuple[str, str], ...], int, float, float, float]
-"""One GetStatisticsRequest as plain values: metric, dimension pairs, Statistic number, period, start and end (seconds)."""
-
-NATIVE_QUERIES_ENCODER: Callable[[list[Query]], bytes] | None = wire.NATIVE.encode_statistics_queries if wire.NATIVE is not None else None
-"""autoscale/_wire.c's writer of the same message, where it was built."""
-
-
-def batch_statistics_request(queries: list[Query], *, native: Callable[[list[Query]], bytes] | None = NATIVE_QUERIES_ENCODER) -> bytes:
-    """A BatchGetStatisticsRequest, serialized, of these queries.
-
-    NOTE: written natively where autoscale/_wire.c was built, and sent as bytes (Peers.call_taking_bytes):
-    a sweep asks 500 queries a call, and their messages (a map and three times each) cost more than the
-    rest of asking.
-    """
-    if native is not None:
-        return native(queries)
-    # Alarms of a sweep share few periods and windows: each Duration and Timestamp is built once.
-    durations = {period: to_duration(period) for period in {period for _, _, _, period, _, _ in queries}}
-    stamps = {time: to_timestamp(time) for time in {time for *_, start, end in queries for time in (start, end)}}
-    return metrics_pb2.BatchGetStatisticsRequest(
-        requests=[
-            metrics_pb2.GetStatisticsRequest(
-                metric=metric, dimensions=dict(dimensions), statistic=statistic,  # type: ignore[arg-type]
-                period=durations[period], start_time=stamps[start], end_time=stamps[end],
-            )
-            for metric, dimensions, statistic, period, start, end in queries
-        ]
-    ).SerializeToString()
-
-
-NATIVE_ANSWERS_DECODER: Callable[[bytes, type], list[list[Datapoint]] | None] | None = (
-    wire.NATIVE.decode_statistics_answers if wire.NATIVE is not None else None
-)
-"""autoscale/_wire.c's reader of the same datapoints, where it was built."""
-
-
-def batch_statistics_answers(
-    payload: bytes, *, native: Callable[[bytes, type], list[list[Datapoint]] | None] | None = NATIVE_ANSWERS_DECODER
-) -> list[list[Datapoint]]:
-    """Each query's datapoints in a serialized BatchGetStatisticsResponse (natively where it was built: a sweep reads
-    10 000 answers); DecodeError when it is not one."""
-    if native is not None:
-        answers = native(payload, Datapoint)
-        if answers is not None:
-            return answers
-    return [_datapoints(answer) for answer in metrics_pb2.BatchGetStatisticsResponse.FromString(payload).responses]
-
-
-class StatisticsClient:
-    """Asks MetricsService.GetStatistics for a rule's datapoints; failures raise PeerError.
-
-    `metrics_stub` gives a MetricsService stub, and `batch_call` the BatchGetStatistics call taking
-    the request's bytes and answering bytes (Peers.call_taking_bytes).
-    """
-
-    def __init__(self, metrics_stub: Callable[[], Any], batch_call: Callable[[], Callable[[bytes], Any]]) -> None:
-        self._stub = metrics_stub
-        self._batch_call = batch_call
-
-    def datapoints(self, rule: ThresholdRule, start: float, end: float) -> list[Datapoint]:
-        """The rule's statistic per period in [start, end), oldest first."""
-        try:
-            response = self._stub().GetStatistics(_request(rule, start, end))
-        except grpc.RpcError as error:
-            raise as_peer_error(error) from None
-        return _datapoints(response)
-
-    def batch_datapoints(self, windows: Sequence[tuple[ThresholdRule, float, float]]) -> list[list[Datapoint]]:
-        """`datapoints` of each (rule, start, end), in one call."""
-        request = batch_statistics_request(
-            [(rule.metric, rule.dimensions, STATISTIC_MESSAGES[rule.statistic], rule.period, start, end) for rule, start, end in windows]
-        )
-        try:
-            response = self._batch_call()(request)
-        except grpc.RpcError as error:
-            raise as_peer_error(error) from None
-        return batch_statistics_answers(response)
-
-
-def _request(rule: ThresholdRule, start: float, end: float) -> metrics_pb2.GetStatisticsRequest:
-    return metrics_pb2.GetStatisticsRequest(
-        metric=rule.metric,
-        dimensions=dict(rule.dimensions),
-        statistic=STATISTIC_MESSAGES[rule.statistic],
-        period=to_duration(rule.period),
-        start_time=to_timestamp(start),
-        end_time=to_timestamp(end),
+def batch_statistics_request(windows: Sequence[tuple[ThresholdRule, float, float]]) -> batch_statistics_pb2.BatchGetStatisticsRequest:
+    """A BatchGetStatisticsRequest of each (rule, start, end): columns, one row per query."""
+    metrics, dimension_counts, dimension_names, dimension_values = [], [], [], []
+    statistics, periods, start_times, end_times = [], [], [], []
+    for rule, start, end in windows:
+        metrics.append(rule.metric)
+        dimension_counts.append(len(rule.dimensions))
+        for name, value in rule.dimensions:
+            dimension_names.append(name)
+            dimension_values.append(value)
+        statistics.append(STATISTIC_MESSAGES[rule.statistic])
+        periods.append(rule.period)
+        start_times.append(start)
+        end_times.append(end)
+    return batch_statistics_pb2.BatchGetStatisticsRequest(
+        metrics=metrics, dimension_counts=dimension_counts, dimension_names=dimension_names, dimension_values=dimension_values,
+        statistics=statistics, periods=periods, start_times=start_times, end_times=end_times,
     )
 
 
-def _datapoints(response: metrics_pb2.GetStatisticsResponse) -> list[Datapoint]:
-    return [Datapoint(d.start_time.seconds + d.start_time.nanos / 1e9, d.value, d.sample_count) for d in response.datapoints]
+def batch_statistics_answers(response: batch_statistics_pb2.BatchGetStatisticsResponse, queries: int) -> list[list[Datapoint]]:
+    """Each query's datapoints in a BatchGetStatisticsResponse; PeerError when it does not answer `queries` queries."""
+    counts = list(response.datapoint_counts)
+    starts, values, sample_counts = response.start_times, response.values, response.sample_counts
+    if len(counts) != queries or not sum(counts) == len(starts) == len(values) == len(sample_counts):
+        raise PeerError(
+            grpc.StatusCode.INTERNAL,
+            f"BatchGetStatistics answered {len(counts)} queries of {queries}, with columns of {len(starts)}, {len(values)} "
+            f"and {len(sample_counts)} datapoints for {sum(counts)}",
+        )
+    datapoints = list(map(Datapoint, starts, values, sample_counts))
+    answers = []
+    offset = 0
+    for count in counts:
+        answers.append(datapoints[offset : offset + count])
+        offset += count
+    return answers
+
+
+class StatisticsClient:
+    """Asks the metrics service's BatchStatisticsService for rules' datapoints; failures raise PeerError.
+
+    `batch_stub` gives a BatchStatisticsService stub.
+    """
+
+    def __init__(self, batch_stub: Callable[[], Any]) -> None:
+        self._batch_stub = batch_stub
+
+    def batch_datapoints(self, windows: Sequence[tuple[ThresholdRule, float, float]]) -> list[list[Datapoint]]:
+        """The rule's statistic per period in [start, end) of each (rule, start, end), in one call."""
+        try:
+            response = self._batch_stub().BatchGetStatistics(batch_statistics_request(windows))
+        except grpc.RpcError as error:
+            raise as_peer_error(error) from None
+        return batch_statistics_answers(response, len(windows))

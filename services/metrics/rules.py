@@ -1,17 +1,19 @@
-"""Field rules of PutSamples, GetStatistics and ListMetrics, collected into `Violations`, and the domain values they yield."""
+"""Field rules of PutSamples, GetStatistics, BatchGetStatistics and ListMetrics, collected into `Violations`, and the domain values
+they yield."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Container, Mapping
+from collections.abc import Container
 
 from google.protobuf import timestamp_pb2
 
-from autoscale.timeutil import check_duration, from_duration, from_timestamp
+from autoscale.internal.v1 import batch_statistics_pb2
+from autoscale.timeutil import check_duration, from_timestamp
 from autoscale.v1 import common_pb2, metrics_pb2
 from autoscale.validation import Violations, check_enum, check_finite
 from services.metrics import messages
-from services.metrics.domain import SeriesKey, SeriesPoints, StatisticsQuery, canonical_dimensions_key, period_count
+from services.metrics.domain import SeriesKey, SeriesPoints, Statistic, StatisticsQuery, canonical_dimensions_key, period_count
 
 MAX_METRIC_LENGTH = 255
 MAX_DIMENSION_LENGTH = 255
@@ -37,12 +39,6 @@ def check_metric(violations: Violations, field_path: str, metric: str) -> None:
         violations.add(field_path, "is required")
     elif len(metric) > MAX_METRIC_LENGTH or metric != metric.strip():
         violations.add(field_path, f"must be at most {MAX_METRIC_LENGTH} characters without surrounding spaces")
-
-
-def check_dimensions(violations: Violations, field_path: str, dimensions: Mapping[str, str]) -> None:
-    """A query's dimensions: non-empty keys; keys and values bounded (too many simply match no series)."""
-    for key, value in dimensions.items():
-        _check_dimension(violations, field_path, key, value)
 
 
 def check_stored_dimensions(violations: Violations, field_path: str, dimensions: tuple[tuple[str, str], ...]) -> None:
@@ -168,93 +164,97 @@ def _check_point_time(
     return time
 
 
-def check_get_statistics(
-    violations: Violations, request: metrics_pb2.GetStatisticsRequest, now: float, prefix: str = ""
-) -> StatisticsQuery | None:
-    """The query a GetStatistics request asks; None (with the violations recorded) when it breaks a rule.
-
-    `prefix` is prepended to every field path (e.g. `requests[3].` in a batch).
-    """
-    query = _plainly_valid_query(request, now)
-    if query is not None:
-        return query
+def check_get_statistics(violations: Violations, request: metrics_pb2.GetStatisticsRequest, now: float) -> StatisticsQuery | None:
+    """The query a GetStatistics request asks; None (with the violations recorded) when it breaks a rule."""
     before = len(violations.items)
-    check_metric(violations, f"{prefix}metric", request.metric)
-    check_dimensions(violations, f"{prefix}dimensions", request.dimensions)
-    check_enum(violations, f"{prefix}statistic", request.statistic, common_pb2.Statistic)
+    dimensions = request.dimensions
+    # NOTE: a protobuf map's items() is the slow generic Mapping one; its keys and lookups are quick.
+    pairs = tuple(sorted([(key, dimensions[key]) for key in dimensions]))
+    statistic = check_query_subject(violations, "", request.metric, pairs, request.statistic)
     period = 0.0
     if not request.HasField("period"):
-        violations.add(f"{prefix}period", "is required; a duration such as 60s")
+        violations.add("period", "is required; a duration such as 60s")
     else:
-        period = check_duration(violations, f"{prefix}period", request.period, allow_zero=False)
-    before_window = len(violations.items)
-    end = check_timestamp(violations, f"{prefix}end_time", request.end_time) if request.HasField("end_time") else now
-    start = (
-        check_timestamp(violations, f"{prefix}start_time", request.start_time) if request.HasField("start_time") else end - DEFAULT_WINDOW
-    )
-    # The window's own rules only mean something between valid times.
-    window_valid = len(violations.items) == before_window and violations.check(
-        start < end, f"{prefix}start_time", "must be before end_time"
-    )
-    if window_valid and period > 0:
-        periods = period_count(start, end, period)
-        violations.check(
-            periods <= MAX_PERIODS, f"{prefix}period", f"must cut the window into at most {MAX_PERIODS} periods, got {periods}"
-        )
-    if len(violations.items) > before:
+        period = check_duration(violations, "period", request.period, allow_zero=False)
+    before_times = len(violations.items)
+    end = check_timestamp(violations, "end_time", request.end_time) if request.HasField("end_time") else now
+    start = check_timestamp(violations, "start_time", request.start_time) if request.HasField("start_time") else end - DEFAULT_WINDOW
+    if len(violations.items) == before_times:
+        check_query_window(violations, "", period, start, end)
+    if len(violations.items) > before or statistic is None:
         return None
-    return StatisticsQuery(
-        metric=request.metric,
-        dimensions=tuple(sorted(request.dimensions.items())),
-        statistic=messages.STATISTICS[request.statistic],
-        period=period,
-        start=start,
-        end=end,
-    )
+    return StatisticsQuery(request.metric, pairs, statistic, period, start, end)
 
 
-def _plainly_valid_query(request: metrics_pb2.GetStatisticsRequest, now: float) -> StatisticsQuery | None:
-    """The query of a request that plainly keeps every rule of `check_get_statistics`; None when any may be broken.
-
-    NOTE: a sweep validates a query per alarm; the rules' field paths and messages, built for
-    every field of every query, cost as much as the rest of the check.
-    """
-    metric, statistic = request.metric, messages.STATISTICS.get(request.statistic)
-    if not metric or len(metric) > MAX_METRIC_LENGTH or metric != metric.strip() or statistic is None or not request.HasField("period"):
-        return None
-    # NOTE: a protobuf map's items() is the slow generic Mapping one; its keys and lookups are quick.
-    held = request.dimensions
-    dimensions = tuple(sorted([(key, held[key]) for key in held]))
+def check_query_subject(
+    violations: Violations, prefix: str, metric: str, dimensions: tuple[tuple[str, str], ...], statistic_number: int
+) -> Statistic | None:
+    """What a statistics query aggregates, whoever asks (GetStatistics, or the alarm service's batches): the statistic
+    (None when a rule is broken). `prefix` goes before each field path (`queries[3].` in a batch)."""
+    if not metric or len(metric) > MAX_METRIC_LENGTH or metric != metric.strip():
+        check_metric(violations, f"{prefix}metric", metric)
     for key, value in dimensions:
         if not key or len(key) > MAX_DIMENSION_LENGTH or len(value) > MAX_DIMENSION_LENGTH:
-            return None
-    duration = request.period
-    period = from_duration(duration)
-    if duration.seconds < 0 or duration.nanos < 0 or period <= 0:
-        return None
-    end = _plain_time(request.end_time) if request.HasField("end_time") else now
-    if end is None:
-        return None
-    start = _plain_time(request.start_time) if request.HasField("start_time") else end - DEFAULT_WINDOW
-    if start is None:
-        return None
-    if not start < end or period_count(start, end, period) > MAX_PERIODS:
-        return None
-    return StatisticsQuery(metric=metric, dimensions=dimensions, statistic=statistic, period=period, start=start, end=end)
+            _check_dimension(violations, f"{prefix}dimensions", key, value)
+    statistic = messages.STATISTICS.get(statistic_number)
+    if statistic is None:
+        check_enum(violations, f"{prefix}statistic", statistic_number, common_pb2.Statistic)
+    return statistic
 
 
-def _plain_time(stamp: timestamp_pb2.Timestamp) -> float | None:
-    """A Timestamp's seconds when it keeps check_timestamp's rule; None otherwise."""
-    return from_timestamp(stamp) if stamp.seconds >= 0 and 0 <= stamp.nanos < 1_000_000_000 else None
+def check_query_window(violations: Violations, prefix: str, period: float, start: float, end: float) -> None:
+    """The window of a statistics query, whose times are valid: it ends after it starts, and holds boundedly many periods."""
+    if not start < end:
+        violations.add(f"{prefix}start_time", "must be before end_time")
+    elif period > 0 and (periods := period_count(start, end, period)) > MAX_PERIODS:
+        violations.add(f"{prefix}period", f"must cut the window into at most {MAX_PERIODS} periods, got {periods}")
 
 
 def check_batch_get_statistics(
-    violations: Violations, request: metrics_pb2.BatchGetStatisticsRequest, now: float
-) -> list[StatisticsQuery | None]:
-    """The queries of a BatchGetStatistics, each checked as GetStatistics would be."""
-    count = len(request.requests)
-    violations.check(count <= MAX_BATCH_QUERIES, "requests", f"must hold at most {MAX_BATCH_QUERIES} queries, got {count}")
-    return [check_get_statistics(violations, query, now, f"requests[{position}].") for position, query in enumerate(request.requests)]
+    violations: Violations, request: batch_statistics_pb2.BatchGetStatisticsRequest, now: float
+) -> list[StatisticsQuery]:
+    """The queries of a BatchGetStatistics (columns of plain values), each checked as GetStatistics would be;
+    meaningful only without violations."""
+    metrics = list(request.metrics)
+    count = len(metrics)
+    columns = {
+        "dimension_counts": request.dimension_counts, "statistics": request.statistics, "periods": request.periods,
+        "start_times": request.start_times, "end_times": request.end_times,
+    }
+    for name, column in columns.items():
+        violations.check(len(column) == count, name, f"must hold one entry per query ({count}), got {len(column)}")
+    counts = list(request.dimension_counts)
+    names, values = list(request.dimension_names), list(request.dimension_values)
+    violations.check(
+        len(names) == len(values) == sum(counts), "dimension_names",
+        f"dimension_names and dimension_values must each hold sum(dimension_counts) = {sum(counts)} entries, "
+        f"got {len(names)} and {len(values)}",
+    )
+    violations.check(count <= MAX_BATCH_QUERIES, "metrics", f"must hold at most {MAX_BATCH_QUERIES} queries, got {count}")
+    if violations:
+        return []
+    queries = []
+    offset = 0
+    for position, (metric, dimension_count, statistic, period, start, end) in enumerate(
+        zip(metrics, counts, request.statistics, request.periods, request.start_times, request.end_times, strict=True)
+    ):
+        pairs = tuple(sorted(zip(names[offset : offset + dimension_count], values[offset : offset + dimension_count], strict=True)))
+        offset += dimension_count
+        prefix = f"queries[{position}]."
+        before = len(violations.items)
+        checked = check_query_subject(violations, prefix, metric, pairs, statistic)
+        if not (math.isfinite(period) and period > 0):
+            violations.add(f"{prefix}period", f"must be a finite number of seconds above 0, got {period}")
+        if _check_seconds(violations, f"{prefix}start_time", start) & _check_seconds(violations, f"{prefix}end_time", end):
+            check_query_window(violations, prefix, period, start, end)
+        if checked is not None and len(violations.items) == before:
+            queries.append(StatisticsQuery(metric, pairs, checked, period, start, end))
+    return queries
+
+
+def _check_seconds(violations: Violations, field_path: str, seconds: float) -> bool:
+    """A time in seconds since the epoch: finite, at or after it."""
+    return violations.check(math.isfinite(seconds) and seconds >= 0, field_path, f"must be a time at or after the epoch, got {seconds}")
 
 
 def check_metric_filter(violations: Violations, metric: str) -> str | None:

@@ -8,15 +8,14 @@ from pathlib import Path
 from autoscale import server as bootstrap
 from autoscale import wire
 from autoscale.config import Settings
+from autoscale.internal.v1 import batch_statistics_pb2, sample_feed_pb2_grpc
 from autoscale.server import BuildContext, ServiceRegistration
-from autoscale.v1 import alarm_pb2
 from autoscale.workers import PeriodicWorker
 from services.metrics.notifier import AlarmNotifier
 from services.metrics.repository import MetricsRepository
-from services.metrics.servicer import MetricsServicer, add_to_server
+from services.metrics.servicer import BatchStatisticsServicer, MetricsServicer, add_to_server
 
 SERVICE_NAME = "autoscale.v1.MetricsService"
-NOTIFY_SAMPLES = alarm_pb2.DESCRIPTOR.services_by_name["AlarmService"].methods_by_name["NotifySamples"]
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 COMPACTION_CHECK_INTERVAL = 1.0
 """Seconds between two checks whether the head is due for compaction."""
@@ -29,13 +28,12 @@ def build(context: BuildContext) -> ServiceRegistration:
     context.database.migrate(MIGRATIONS_DIR, "metrics")
     repository = MetricsRepository(context.database, context.settings.project, recent_points=context.settings.metrics_head_points)
     notifier = AlarmNotifier(
-        lambda: context.peers.call_taking_bytes("alarm", NOTIFY_SAMPLES), context.peers.address("alarm")
+        lambda: context.peers.stub("alarm", sample_feed_pb2_grpc.SampleFeedServiceStub).NotifySamples, context.peers.address("alarm")
     )
     retention = context.settings.metrics_retention
 
     def prune_old_points() -> None:
         deleted = repository.prune(context.clock() - retention)
-        notifier.forget_series()  # series left without points were deleted too
         if deleted:
             log.info("retention: deleted %d points older than %gs", deleted, retention)
 
@@ -52,11 +50,13 @@ def build(context: BuildContext) -> ServiceRegistration:
 
     compactor = PeriodicWorker("metrics-compaction", min(COMPACTION_CHECK_INTERVAL, compaction_interval), compact_when_due)
     servicer = MetricsServicer(repository, notifier, context.clock)
+    batch_servicer = BatchStatisticsServicer(repository, context.clock)
     log.debug("time series read from wire bytes by the %s reader", wire.describe())
     return ServiceRegistration(
         name="metrics",
         full_name=SERVICE_NAME,
-        add_to_server=lambda server: add_to_server(servicer, server),
+        add_to_server=lambda server: add_to_server(servicer, batch_servicer, server),
+        internal_names=[batch_statistics_pb2.DESCRIPTOR.services_by_name["BatchStatisticsService"].full_name],
         workers=[notifier, pruner, compactor],
     )
 

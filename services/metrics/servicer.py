@@ -8,12 +8,13 @@ import grpc
 
 from autoscale import telemetry
 from autoscale.handlers import add_servicer_taking_bytes
+from autoscale.internal.v1 import batch_statistics_pb2, batch_statistics_pb2_grpc
 from autoscale.pagination import bad_page_token, page_request, paginate
 from autoscale.timeutil import Clock
 from autoscale.v1 import metrics_pb2, metrics_pb2_grpc
 from autoscale.validation import Violations
 from services.metrics import messages, rules
-from services.metrics.decoding import decode_batch_get_statistics, decode_put_samples
+from services.metrics.decoding import decode_put_samples
 from services.metrics.domain import StatisticsQuery
 from services.metrics.notifier import AlarmNotifier
 from services.metrics.repository import Bucket, MetricsRepository
@@ -34,7 +35,7 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         violations.raise_if_any()
         stored = self._repository.store(batch)
         # Only once the points are committed: an alarm evaluated now must see them.
-        self._notifier.notify(batch, stored.series_ids, telemetry.capture_context())
+        self._notifier.notify(batch, telemetry.capture_context())
         return metrics_pb2.PutSamplesResponse(accepted_points=stored.points)
 
     def GetStatistics(self, request: metrics_pb2.GetStatisticsRequest, context: grpc.ServicerContext) -> Any:
@@ -43,15 +44,6 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         violations.raise_if_any()
         assert query is not None
         return _statistics_response(query, self._repository.statistics(query))
-
-    def BatchGetStatistics(self, request: bytes, context: grpc.ServicerContext) -> Any:
-        """Takes the request's bytes and answers bytes (see `add_to_server`): a sweep asks 500 queries a call."""
-        violations = Violations()
-        queries = decode_batch_get_statistics(violations, request, self._clock())
-        violations.raise_if_any()
-        answers = self._repository.batch_statistics(queries)
-        # Answered as bytes (see add_to_server and messages.batch_statistics_response).
-        return messages.batch_statistics_response([_datapoints(query, buckets) for query, buckets in zip(queries, answers, strict=True)])
 
     def ListMetrics(self, request: metrics_pb2.ListMetricsRequest, context: grpc.ServicerContext) -> Any:
         violations = Violations()
@@ -63,13 +55,25 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         return metrics_pb2.ListMetricsResponse(metrics=[messages.descriptor_to_message(d) for d in descriptors], next_page_token=token)
 
 
-def add_to_server(servicer: MetricsServicer, server: grpc.Server) -> None:
-    """Register the servicer; PutSamples and BatchGetStatistics are handed the request's bytes (see
-    services.metrics.decoding), and BatchGetStatistics answers bytes (see messages.batch_statistics_response)."""
-    add_servicer_taking_bytes(
-        metrics_pb2_grpc.add_MetricsServiceServicer_to_server, servicer, server, ["PutSamples", "BatchGetStatistics"],
-        answering_bytes=["BatchGetStatistics"],
-    )
+class BatchStatisticsServicer(batch_statistics_pb2_grpc.BatchStatisticsServiceServicer):
+    """The internal BatchStatisticsService: the alarm service's sweep asks 500 queries a call."""
+
+    def __init__(self, repository: MetricsRepository, clock: Clock) -> None:
+        self._repository = repository
+        self._clock = clock
+
+    def BatchGetStatistics(self, request: batch_statistics_pb2.BatchGetStatisticsRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        queries = rules.check_batch_get_statistics(violations, request, self._clock())
+        violations.raise_if_any()
+        answers = self._repository.batch_statistics(queries)
+        return messages.batch_statistics_response([_datapoints(query, buckets) for query, buckets in zip(queries, answers, strict=True)])
+
+
+def add_to_server(servicer: MetricsServicer, batch_servicer: BatchStatisticsServicer, server: grpc.Server) -> None:
+    """Register both servicers; PutSamples is handed the request's bytes (see services.metrics.decoding)."""
+    add_servicer_taking_bytes(metrics_pb2_grpc.add_MetricsServiceServicer_to_server, servicer, server, ["PutSamples"])
+    batch_statistics_pb2_grpc.add_BatchStatisticsServiceServicer_to_server(batch_servicer, server)
 
 
 def _after_series(after: Any) -> tuple[str, str] | None:

@@ -86,9 +86,10 @@ def test_one_trace_runs_from_put_samples_to_adjust(exporter, tmp_path, sqlite_ur
             adjust = _server_spans(exporter, "/autoscale.v1.GroupService/Adjust")
             assert put and adjust, [s.name for s in exporter.get_finished_spans()]
             trace_id = put[0].context.trace_id
-            for method in ("AlarmService/NotifySamples", "MetricsService/GetStatistics", "PolicyService/ExecutePolicy",
-                           "GroupService/Adjust"):
-                spans = _server_spans(exporter, f"/autoscale.v1.{method}")
+            for method in ("autoscale.internal.v1.SampleFeedService/NotifySamples",
+                           "autoscale.internal.v1.BatchStatisticsService/BatchGetStatistics",
+                           "autoscale.v1.PolicyService/ExecutePolicy", "autoscale.v1.GroupService/Adjust"):
+                spans = _server_spans(exporter, f"/{method}")
                 assert any(s.context.trace_id == trace_id for s in spans), f"{method} is not in the PutSamples trace"
         finally:
             group.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web"))

@@ -3,48 +3,68 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 import grpc
 
+from autoscale.internal.v1 import batch_statistics_pb2, batch_statistics_pb2_grpc
 from autoscale.server import BuildContext, ServiceRegistration
-from autoscale.timeutil import from_duration, from_timestamp, to_timestamp
-from autoscale.v1 import group_pb2, metrics_pb2, metrics_pb2_grpc, policy_pb2, policy_pb2_grpc
+from autoscale.v1 import group_pb2, policy_pb2, policy_pb2_grpc
 
 
-class FakeMetricsService(metrics_pb2_grpc.MetricsServiceServicer):
-    """GetStatistics answers the values the test set per metric, one per period ending at the window's end."""
+class Query(NamedTuple):
+    """One query a BatchGetStatistics asked: times in seconds, dimensions as a dict."""
+
+    metric: str
+    dimensions: dict[str, str]
+    statistic: int
+    period: float
+    start: float
+    end: float
+
+
+class FakeMetricsService(batch_statistics_pb2_grpc.BatchStatisticsServiceServicer):
+    """BatchGetStatistics answers the values the test set per metric, one per period ending at each window's end."""
 
     def __init__(self) -> None:
         self.values: dict[str, list[float]] = {}
         """Metric -> values of consecutive periods, the newest (the current period) last."""
-        self.requests: list[metrics_pb2.GetStatisticsRequest] = []
+        self.requests: list[Query] = []
+        """Every query asked, in order."""
         self.failure: grpc.StatusCode | None = None
         self.batches = 0
-        """How many BatchGetStatistics calls arrived (the sweep's)."""
+        """How many BatchGetStatistics calls arrived."""
 
     def registration(self, _context: BuildContext) -> ServiceRegistration:
         return ServiceRegistration(
-            name="metrics", full_name="autoscale.v1.MetricsService",
-            add_to_server=lambda server: metrics_pb2_grpc.add_MetricsServiceServicer_to_server(self, server),
+            name="metrics", full_name="autoscale.internal.v1.BatchStatisticsService",
+            add_to_server=lambda server: batch_statistics_pb2_grpc.add_BatchStatisticsServiceServicer_to_server(self, server),
         )
 
-    def GetStatistics(self, request: metrics_pb2.GetStatisticsRequest, context: grpc.ServicerContext) -> Any:
-        self.requests.append(request)
+    def BatchGetStatistics(self, request: batch_statistics_pb2.BatchGetStatisticsRequest, context: grpc.ServicerContext) -> Any:
+        self.batches += 1
+        offset = 0
+        queries = []
+        for metric, count, statistic, period, start, end in zip(
+            request.metrics, request.dimension_counts, request.statistics, request.periods, request.start_times, request.end_times,
+            strict=True,
+        ):
+            names, values = request.dimension_names[offset : offset + count], request.dimension_values[offset : offset + count]
+            offset += count
+            dimensions = dict(zip(names, values, strict=True))
+            queries.append(Query(metric, dimensions, statistic, period, start, end))
+        self.requests.extend(queries)
         if self.failure is not None:
             context.abort(self.failure, "the fake metrics service is failing")
-        period = from_duration(request.period)
-        newest = from_timestamp(request.end_time) - period
-        values = self.values.get(request.metric, [])
-        return metrics_pb2.GetStatisticsResponse(datapoints=[
-            metrics_pb2.Datapoint(start_time=to_timestamp(newest - (len(values) - 1 - i) * period), value=v, sample_count=1)
-            for i, v in enumerate(values)
-        ])
-
-
-    def BatchGetStatistics(self, request: metrics_pb2.BatchGetStatisticsRequest, context: grpc.ServicerContext) -> Any:
-        self.batches += 1
-        return metrics_pb2.BatchGetStatisticsResponse(responses=[self.GetStatistics(query, context) for query in request.requests])
+        response = batch_statistics_pb2.BatchGetStatisticsResponse()
+        for query in queries:
+            values = self.values.get(query.metric, [])
+            newest = query.end - query.period
+            response.datapoint_counts.append(len(values))
+            response.start_times.extend(newest - (len(values) - 1 - i) * query.period for i in range(len(values)))
+            response.values.extend(values)
+            response.sample_counts.extend([1] * len(values))
+        return response
 
 
 class FakePolicyService(policy_pb2_grpc.PolicyServiceServicer):

@@ -18,8 +18,9 @@ from google.protobuf import field_mask_pb2
 
 from autoscale.config import Settings
 from autoscale.errors import field_violations
+from autoscale.internal.v1 import sample_feed_pb2, sample_feed_pb2_grpc
 from autoscale.timeutil import to_duration
-from autoscale.v1 import alarm_pb2, alarm_pb2_grpc, common_pb2, metrics_pb2
+from autoscale.v1 import alarm_pb2, alarm_pb2_grpc, common_pb2
 from services.alarm.server import build
 from tests.services.alarm.fakes import FakeMetricsService, FakePolicyService
 from tests.support import running_server
@@ -37,6 +38,7 @@ class Mesh:
     """The alarm service under test and the fakes it calls."""
 
     alarms: Any
+    feed: Any
     metrics: FakeMetricsService
     policy: FakePolicyService
 
@@ -49,9 +51,15 @@ class Mesh:
         fields = {"threshold_rule": rule, "alarm_actions": ["policies/scale-out"], **fields}
         return self.alarms.CreateAlarm(alarm_pb2.CreateAlarmRequest(alarm_id=alarm_id, alarm=alarm_pb2.Alarm(**fields)), timeout=5).alarm
 
-    def notify(self, metric: str = "cpu_util", **dimensions: str) -> int:
-        series = metrics_pb2.TimeSeries(metric=metric, dimensions=dimensions or {"group": "web", "instance": "i-1"})
-        return self.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(series=[series]), timeout=5).matched_alarms
+    def notify(self, metric: str = "cpu_util", values: tuple[float, float] = (-math.inf, math.inf), **dimensions: str) -> int:
+        """Tell the service that a series received values from values[0] to values[1] (by default any value); how many
+        alarms watch it."""
+        dimensions = dimensions or {"group": "web", "instance": "i-1"}
+        request = sample_feed_pb2.NotifySamplesRequest(
+            metrics=[metric], dimension_counts=[len(dimensions)], dimension_names=list(dimensions),
+            dimension_values=list(dimensions.values()), minimums=[values[0]], maximums=[values[1]],
+        )
+        return self.feed.NotifySamples(request, timeout=5).matched_alarms
 
     def get(self, alarm_id: str = "high-cpu") -> alarm_pb2.Alarm:
         return self.alarms.GetAlarm(alarm_pb2.GetAlarmRequest(name=f"alarms/{alarm_id}"), timeout=5).alarm
@@ -83,7 +91,7 @@ def mesh_with(sqlite_url: str, **settings: Any) -> Iterator[Mesh]:
     with running_server(
         [("alarm", build), ("metrics", metrics.registration), ("policy", policy.registration)], Settings(**{**values, **settings})
     ) as (_, channel):
-        yield Mesh(alarm_pb2_grpc.AlarmServiceStub(channel), metrics, policy)
+        yield Mesh(alarm_pb2_grpc.AlarmServiceStub(channel), sample_feed_pb2_grpc.SampleFeedServiceStub(channel), metrics, policy)
 
 
 @pytest.fixture
@@ -109,7 +117,7 @@ def test_arriving_samples_move_the_alarm_and_execute_its_policy(mesh):
     mesh.create()
     mesh.metrics.values["cpu_util"] = [95.0]
     assert mesh.notify() == 1
-    assert wait_for(mesh.policy.called.wait)
+    assert mesh.policy.called.wait(5)
     request = mesh.policy.requests[0]
     assert request.name == "policies/scale-out"
     assert request.cause.startswith("alarms/high-cpu entered ALARM: average(cpu_util{group=web}) > 80")
@@ -128,10 +136,11 @@ def test_arriving_samples_move_the_alarm_and_execute_its_policy(mesh):
 def test_statistics_are_asked_for_the_rule_and_its_aligned_window(mesh):
     mesh.create(period=60, evaluation_periods=3)
     wait_for(lambda: mesh.metrics.requests)
-    request = mesh.metrics.requests[-1]
-    assert (request.metric, dict(request.dimensions), request.statistic) == ("cpu_util", {"group": "web"}, common_pb2.STATISTIC_AVERAGE)
-    assert request.start_time.seconds % 60 == 0 and request.end_time.seconds % 60 == 0
-    assert request.end_time.seconds - request.start_time.seconds == 4 * 60
+    query = mesh.metrics.requests[-1]
+    assert (query.metric, query.dimensions, query.statistic) == ("cpu_util", {"group": "web"}, common_pb2.STATISTIC_AVERAGE)
+    assert query.period == 60
+    assert query.start % 60 == 0 and query.end % 60 == 0
+    assert query.end - query.start == 4 * 60
 
 
 def test_samples_of_other_series_do_not_match(mesh):
@@ -332,10 +341,22 @@ def test_create_rejects_bad_fields_naming_the_field(mesh, alarm_id, alarm, field
     assert field in error.details()
 
 
-def test_notify_samples_requires_a_metric_per_series(mesh):
-    request = alarm_pb2.NotifySamplesRequest(series=[metrics_pb2.TimeSeries(metric="cpu"), metrics_pb2.TimeSeries()])
-    error = _failure(lambda: mesh.alarms.NotifySamples(request, timeout=5))
-    assert [v.field for v in field_violations(error)] == ["series[1].metric"]
+@pytest.mark.parametrize(
+    ("columns", "fields"),
+    [
+        ({"metrics": ["cpu", ""]}, ["metrics[1]"]),
+        ({"minimums": [1.0, 5.0]}, ["minimums[1]"]),
+        ({"maximums": [1.0, math.nan]}, ["minimums[1]"]),
+        ({"maximums": [1.0]}, ["maximums"]),
+        ({"dimension_counts": [1, 1]}, ["dimension_names"]),
+    ],
+)
+def test_notify_samples_names_the_column_that_breaks_a_rule(mesh, columns, fields):
+    request = {"metrics": ["cpu", "mem"], "dimension_counts": [1, 0], "dimension_names": ["group"], "dimension_values": ["web"],
+               "minimums": [1.0, 2.0], "maximums": [1.0, 3.0], **columns}
+    error = _failure(lambda: mesh.feed.NotifySamples(sample_feed_pb2.NotifySamplesRequest(**request), timeout=5))
+    assert error.code() == INVALID
+    assert [v.field for v in field_violations(error)] == fields
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -395,14 +416,11 @@ def test_samples_that_cannot_move_the_alarm_are_left_to_the_sweep(mesh):
     mesh.notify()
     wait_for(lambda: mesh.get().state == OK)
     asked = _quiet(mesh)  # the evaluations CreateAlarm and the first notification queued are over
-    below = metrics_pb2.TimeSeries(metric="cpu_util", dimensions={"group": "web"}, points=[metrics_pb2.Point(value=20.0)])
-    assert mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(series=[below]), timeout=5).matched_alarms == 1
+    assert mesh.notify(values=(20.0, 20.0), group="web") == 1
     time.sleep(0.2)
     assert len(mesh.metrics.requests) == asked
-    points = [metrics_pb2.Point(value=20.0), metrics_pb2.Point(value=90.0)]
-    above = metrics_pb2.TimeSeries(metric="cpu_util", dimensions={"group": "web"}, points=points)
     mesh.metrics.values["cpu_util"] = [95.0]
-    mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(series=[above]), timeout=5)
+    mesh.notify(values=(20.0, 90.0), group="web")
     wait_for(lambda: mesh.get().state == ALARM)
 
 
@@ -421,53 +439,14 @@ def test_an_action_waiting_for_its_retry_runs_after_a_restart_with_the_same_requ
         assert after.policy.requests[0].cause.startswith("alarms/high-cpu entered ALARM")
 
 
-def test_notify_samples_answers_what_the_enabled_alarms_watch(mesh):
-    mesh.create()  # cpu_util with group=web
-    mesh.create("mem", threshold_rule=alarm_pb2.ThresholdRule(
-        metric="mem", statistic=common_pb2.STATISTIC_AVERAGE, comparison_operator=alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN,
-        threshold=1, period=to_duration(60)))
-    mesh.create("off", disabled=True, threshold_rule=alarm_pb2.ThresholdRule(
-        metric="disk", statistic=common_pb2.STATISTIC_AVERAGE, comparison_operator=alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN,
-        threshold=1, period=to_duration(60)))
-    answer = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(), timeout=5)
-    assert answer.watch_list_complete
-    assert sorted((w.metric, w.dimension_key, w.dimension_value) for w in answer.watched) == [
-        ("cpu_util", "group", "web"), ("mem", "", "")
-    ]
-    # The list is sent again only once it changed.
-    same = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(watch_version=answer.watch_version), timeout=5)
-    assert (same.watch_list_complete, list(same.watched), same.watch_version) == (False, [], answer.watch_version)
-    mesh.alarms.DeleteAlarm(alarm_pb2.DeleteAlarmRequest(name="alarms/mem"), timeout=5)
-    changed = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(watch_version=answer.watch_version), timeout=5)
-    assert changed.watch_list_complete and [w.metric for w in changed.watched] == ["cpu_util"]
-
-
-def test_notify_samples_gives_each_watched_place_the_values_that_cannot_move_its_alarms(mesh):
-    mesh.create()  # cpu_util{group=web} average > 80, INSUFFICIENT_DATA: no value is quiet
-    answer = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(), timeout=5)
-    assert not answer.watched[0].HasField("quiet_band")
+def test_notify_samples_queues_only_the_alarms_the_values_may_move_out_of_their_state(mesh):
+    mesh.create()  # cpu_util{group=web} average > 80
     mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=OK), timeout=5)
-    in_ok = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(watch_version=answer.watch_version), timeout=5)
-    assert in_ok.watch_list_complete and in_ok.watch_version != answer.watch_version
-    assert (in_ok.watched[0].quiet_band.low, in_ok.watched[0].quiet_band.high) == (-math.inf, 80.0)
-    mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=ALARM), timeout=5)
-    in_alarm = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(watch_version=in_ok.watch_version), timeout=5)
-    assert (in_alarm.watched[0].quiet_band.low, in_alarm.watched[0].quiet_band.high) == (math.nextafter(80.0, math.inf), math.inf)
-
-
-def test_a_caller_that_accepts_changes_is_told_only_what_changed_in_the_watch_list(mesh):
-    mesh.create()
-    mesh.create("mem", threshold_rule=alarm_pb2.ThresholdRule(
-        metric="mem", statistic=common_pb2.STATISTIC_AVERAGE, comparison_operator=alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN,
-        threshold=1, period=to_duration(60)))
-    whole = mesh.alarms.NotifySamples(alarm_pb2.NotifySamplesRequest(watch_list_changes_accepted=True), timeout=5)
-    assert whole.watch_list_complete and len(whole.watched) == 2  # 0 is no version given
-    mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=OK), timeout=5)
-    mesh.alarms.DeleteAlarm(alarm_pb2.DeleteAlarmRequest(name="alarms/mem"), timeout=5)
-    changes = mesh.alarms.NotifySamples(
-        alarm_pb2.NotifySamplesRequest(watch_version=whole.watch_version, watch_list_changes_accepted=True), timeout=5
+    request = sample_feed_pb2.NotifySamplesRequest(
+        metrics=["cpu_util"], dimension_counts=[1], dimension_names=["group"], dimension_values=["web"], minimums=[10.0], maximums=[80.0]
     )
-    assert not changes.watch_list_complete and list(changes.watched) == []
-    assert [(w.metric, w.dimension_value, w.quiet_band.high) for w in changes.watch_list_changed] == [("cpu_util", "web", 80.0)]
-    assert [w.metric for w in changes.watch_list_removed] == ["mem"]
-    assert changes.watch_version != whole.watch_version
+    quiet = mesh.feed.NotifySamples(request, timeout=5)
+    assert (quiet.matched_alarms, quiet.queued_alarms) == (1, 0)
+    request.maximums[0] = 80.5
+    loud = mesh.feed.NotifySamples(request, timeout=5)
+    assert (loud.matched_alarms, loud.queued_alarms) == (1, 1)

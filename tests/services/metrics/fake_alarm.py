@@ -1,4 +1,4 @@
-"""A fake AlarmService for the metrics service's tests: it records the NotifySamples it receives."""
+"""A fake alarm service for the metrics service's tests: it records the NotifySamples it receives."""
 
 from __future__ import annotations
 
@@ -7,16 +7,19 @@ from typing import Any
 
 import grpc
 
+from autoscale.internal.v1 import sample_feed_pb2, sample_feed_pb2_grpc
 from autoscale.server import BuildContext, ServiceRegistration
-from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
+
+NotifiedSeries = tuple[str, tuple[tuple[str, str], ...]]
+"""A notified series: its metric and sorted dimension pairs."""
 
 
-class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
-    """NotifySamples only: each request is recorded, and waiters are woken."""
+class FakeAlarmService(sample_feed_pb2_grpc.SampleFeedServiceServicer):
+    """SampleFeedService only: each request is recorded, and waiters are woken."""
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
-        self.requests: list[alarm_pb2.NotifySamplesRequest] = []
+        self.requests: list[sample_feed_pb2.NotifySamplesRequest] = []
         """The requests answered (not those made to fail)."""
         self.attempts = 0
         """NotifySamples calls received, failed or not."""
@@ -27,11 +30,11 @@ class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
         """Registers this fake as the `alarm` service of a server."""
         return ServiceRegistration(
             name="alarm",
-            full_name="autoscale.v1.AlarmService",
-            add_to_server=lambda server: alarm_pb2_grpc.add_AlarmServiceServicer_to_server(self, server),
+            full_name="autoscale.internal.v1.SampleFeedService",
+            add_to_server=lambda server: sample_feed_pb2_grpc.add_SampleFeedServiceServicer_to_server(self, server),
         )
 
-    def NotifySamples(self, request: alarm_pb2.NotifySamplesRequest, context: grpc.ServicerContext) -> Any:
+    def NotifySamples(self, request: sample_feed_pb2.NotifySamplesRequest, context: grpc.ServicerContext) -> Any:
         with self._condition:
             self.attempts += 1
             self._condition.notify_all()
@@ -40,13 +43,19 @@ class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
                 self.requests.append(request)
         if failure is not None:
             context.abort(failure, "NotifySamples made to fail by the test")
-        return alarm_pb2.NotifySamplesResponse(matched_alarms=0)
+        return sample_feed_pb2.NotifySamplesResponse()
 
-    def notified_series(self, count: int, timeout: float = 5.0) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+    def notified_series(self, count: int, timeout: float = 5.0) -> set[NotifiedSeries]:
         """The (metric, sorted dimensions) notified, once at least `count` distinct series were (or the timeout passed)."""
         with self._condition:
-            self._condition.wait_for(lambda: len(self._series()) >= count, timeout)
-            return self._series()
+            self._condition.wait_for(lambda: len(self._ranges()) >= count, timeout)
+            return set(self._ranges())
+
+    def notified_ranges(self, count: int, timeout: float = 5.0) -> dict[NotifiedSeries, tuple[float, float]]:
+        """The lowest and highest value notified of each series over every request, once `count` series were."""
+        with self._condition:
+            self._condition.wait_for(lambda: len(self._ranges()) >= count, timeout)
+            return self._ranges()
 
     def wait_for_attempts(self, count: int, timeout: float = 5.0) -> int:
         """How many calls were received, once at least `count` were (or the timeout passed)."""
@@ -54,5 +63,14 @@ class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
             self._condition.wait_for(lambda: self.attempts >= count, timeout)
             return self.attempts
 
-    def _series(self) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
-        return {(s.metric, tuple(sorted(s.dimensions.items()))) for request in self.requests for s in request.series}
+    def _ranges(self) -> dict[NotifiedSeries, tuple[float, float]]:
+        ranges: dict[NotifiedSeries, tuple[float, float]] = {}
+        for request in self.requests:
+            offset = 0
+            for metric, count, low, high in zip(request.metrics, request.dimension_counts, request.minimums, request.maximums, strict=True):
+                end = offset + count
+                pairs = tuple(sorted(zip(request.dimension_names[offset:end], request.dimension_values[offset:end], strict=True)))
+                offset = end
+                known = ranges.get((metric, pairs))
+                ranges[(metric, pairs)] = (low, high) if known is None else (min(low, known[0]), max(high, known[1]))
+        return ranges

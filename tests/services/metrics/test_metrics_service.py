@@ -1,4 +1,5 @@
-"""MetricsService over a real in-process server, with a fake AlarmService in the same server and a clock moved by hand."""
+"""MetricsService and BatchStatisticsService over a real in-process server, with a fake alarm service in the same server and a
+clock moved by hand."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from google.protobuf import duration_pb2, timestamp_pb2
 
 from autoscale.config import Settings
 from autoscale.errors import field_violations
+from autoscale.internal.v1 import batch_statistics_pb2, batch_statistics_pb2_grpc
 from autoscale.v1 import common_pb2, metrics_pb2, metrics_pb2_grpc
 from services.metrics.server import build
 from tests.services.metrics.fake_alarm import FakeAlarmService
@@ -30,6 +32,7 @@ class Mesh:
     """The metrics service under test, the fake alarm service beside it, and their clock."""
 
     metrics: Any
+    batch: Any
     alarm: FakeAlarmService
     clock: FakeClock
     channel: grpc.Channel
@@ -62,7 +65,8 @@ def mesh(sqlite_url) -> Iterator[Mesh]:
     alarm = FakeAlarmService()
     settings = Settings(database_url=sqlite_url)
     with running_server([("metrics", build), ("alarm", alarm.registration)], settings, clock=clock) as (_, channel):
-        yield Mesh(metrics_pb2_grpc.MetricsServiceStub(channel), alarm, clock, channel)
+        batch = batch_statistics_pb2_grpc.BatchStatisticsServiceStub(channel)
+        yield Mesh(metrics_pb2_grpc.MetricsServiceStub(channel), batch, alarm, clock, channel)
 
 
 def _failure(method, request) -> grpc.RpcError:  # type: ignore[no-untyped-def]
@@ -167,6 +171,31 @@ def test_get_statistics_rejects_bad_queries_naming_the_field(mesh, fields, viola
     assert [v.field for v in field_violations(error)] == violations
 
 
+def _batch_request(*queries: dict[str, Any]) -> batch_statistics_pb2.BatchGetStatisticsRequest:
+    """A BatchGetStatisticsRequest of queries given as GetStatistics fields (times in seconds)."""
+    request = batch_statistics_pb2.BatchGetStatisticsRequest()
+    for query in queries:
+        dimensions = query.get("dimensions", {})
+        request.metrics.append(query["metric"])
+        request.dimension_counts.append(len(dimensions))
+        request.dimension_names.extend(dimensions)
+        request.dimension_values.extend(dimensions.values())
+        request.statistics.append(query["statistic"])
+        request.periods.append(query.get("period", 60.0))
+        request.start_times.append(query["start"])
+        request.end_times.append(query["end"])
+    return request
+
+
+def _answers(response: batch_statistics_pb2.BatchGetStatisticsResponse) -> list[list[tuple[float, float, int]]]:
+    points = list(zip(response.start_times, response.values, response.sample_counts, strict=True))
+    answers, offset = [], 0
+    for count in response.datapoint_counts:
+        answers.append(points[offset : offset + count])
+        offset += count
+    return answers
+
+
 def test_batch_get_statistics_answers_each_query_as_get_statistics_would_in_order(mesh):
     base = 1_699_999_980.0
     mesh.put(
@@ -175,38 +204,46 @@ def test_batch_get_statistics_answers_each_query_as_get_statistics_would_in_orde
         _series("cpu", {"group": "api", "instance": "i-3"}, (99.0, base + 3)),
         _series("mem", {"group": "web"}, (5.0, base + 4)),
     )
-    window = {"start_time": _at(base), "end_time": _at(base + 120), "period": MINUTE}
     queries = [
-        {"metric": "cpu", "statistic": AVERAGE, "dimensions": {"group": "web"}, **window},
-        {"metric": "cpu", "statistic": common_pb2.STATISTIC_MAXIMUM, "dimensions": {"instance": "i-3"}, **window},
-        {"metric": "mem", "statistic": SAMPLE_COUNT, **window},
-        {"metric": "cpu", "statistic": common_pb2.STATISTIC_SUM, **window},
-        {"metric": "cpu", "statistic": AVERAGE, "dimensions": {"group": "db"}, **window},
+        {"metric": "cpu", "statistic": AVERAGE, "dimensions": {"group": "web"}},
+        {"metric": "cpu", "statistic": common_pb2.STATISTIC_MAXIMUM, "dimensions": {"instance": "i-3"}},
+        {"metric": "mem", "statistic": SAMPLE_COUNT},
+        {"metric": "cpu", "statistic": common_pb2.STATISTIC_SUM},
+        {"metric": "cpu", "statistic": AVERAGE, "dimensions": {"group": "db"}},
     ]
-    request = metrics_pb2.BatchGetStatisticsRequest(requests=[metrics_pb2.GetStatisticsRequest(**q) for q in queries])
-    answers = mesh.metrics.BatchGetStatistics(request, timeout=5).responses
-    assert [[(d.start_time.seconds, d.value, d.sample_count) for d in a.datapoints] for a in answers] == [
-        mesh.statistics(**q) for q in queries
-    ]
-    assert [[d.value for d in a.datapoints] for a in answers][:2] == [[30.0, 70.0], [99.0]]
+    request = _batch_request(*[{**q, "start": base, "end": base + 120} for q in queries])
+    answers = _answers(mesh.batch.BatchGetStatistics(request, timeout=5))
+    window = {"start_time": _at(base), "end_time": _at(base + 120), "period": MINUTE}
+    assert answers == [mesh.statistics(**q, **window) for q in queries]
+    assert [[value for _, value, _ in answer] for answer in answers][:2] == [[30.0, 70.0], [99.0]]
 
 
-def test_batch_get_statistics_names_the_bad_query(mesh):
-    request = metrics_pb2.BatchGetStatisticsRequest(requests=[
-        metrics_pb2.GetStatisticsRequest(metric="cpu", statistic=AVERAGE, period=MINUTE),
-        metrics_pb2.GetStatisticsRequest(metric="cpu", statistic=AVERAGE),
-    ])
-    error = _failure(mesh.metrics.BatchGetStatistics, request)
-    assert [v.field for v in field_violations(error)] == ["requests[1].period"]
-
-
-def test_bytes_that_are_no_batch_get_statistics_request_are_rejected_as_invalid_not_as_a_server_error(mesh):
-    batch_bytes = mesh.channel.unary_unary(
-        "/autoscale.v1.MetricsService/BatchGetStatistics", request_serializer=None, response_deserializer=None
-    )
-    error = _failure(batch_bytes, b"\x0a\x7f\x0a\x03cpu")  # a query longer than the request
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"metric": "", "statistic": AVERAGE}, "queries[1].metric"),
+        ({"metric": "cpu", "statistic": 0}, "queries[1].statistic"),
+        ({"metric": "cpu", "statistic": AVERAGE, "period": 0.0}, "queries[1].period"),
+        ({"metric": "cpu", "statistic": AVERAGE, "period": math.nan}, "queries[1].period"),
+        ({"metric": "cpu", "statistic": AVERAGE, "start": 200.0}, "queries[1].start_time"),
+        ({"metric": "cpu", "statistic": AVERAGE, "end": math.inf}, "queries[1].end_time"),
+        ({"metric": "cpu", "statistic": AVERAGE, "period": 1e-6, "end": 1e9}, "queries[1].period"),
+    ],
+)
+def test_batch_get_statistics_names_the_bad_query_and_the_rule(mesh, query, field):
+    good = {"metric": "cpu", "statistic": AVERAGE, "start": 0.0, "end": 120.0}
+    error = _failure(mesh.batch.BatchGetStatistics, _batch_request(good, {**good, **query}))
     assert error.code() == INVALID
-    assert [v.field for v in field_violations(error)] == ["request"]
+    assert [v.field for v in field_violations(error)] == [field]
+
+
+def test_batch_get_statistics_refuses_columns_of_different_lengths(mesh):
+    request = _batch_request({"metric": "cpu", "statistic": AVERAGE, "start": 0.0, "end": 120.0})
+    request.periods.append(60.0)
+    request.dimension_names.append("group")
+    error = _failure(mesh.batch.BatchGetStatistics, request)
+    assert error.code() == INVALID
+    assert [v.field for v in field_violations(error)] == ["periods", "dimension_names"]
 
 
 @pytest.mark.parametrize(("page_size", "page_token", "field"), [(-1, "", "page_size"), (0, "not a token", "page_token")])
@@ -224,14 +261,14 @@ def test_a_page_token_of_another_list_method_is_rejected(mesh):
     assert [v.field for v in field_violations(error)] == ["page_token"]
 
 
-def test_the_alarm_service_is_notified_of_the_series_that_received_points(mesh):
+def test_the_alarm_service_is_notified_of_the_series_that_received_points_with_their_lowest_and_highest_value(mesh):
     mesh.put(
-        _series("cpu", {"group": "web", "instance": "i-1"}, (1.0, None), (2.0, None)),
+        _series("cpu", {"group": "web", "instance": "i-1"}, (1.0, None), (7.0, None), (2.0, None)),
         _series("memory", {}, (3.0, None)),
     )
-    assert mesh.alarm.notified_series(2, timeout=5) == {
-        ("cpu", (("group", "web"), ("instance", "i-1"))),
-        ("memory", ()),
+    assert mesh.alarm.notified_ranges(2, timeout=5) == {
+        ("cpu", (("group", "web"), ("instance", "i-1"))): (1.0, 7.0),
+        ("memory", ()): (3.0, 3.0),
     }
 
 

@@ -1,0 +1,1 @@
+"""Service-to-service protocols (generated code under v1)."""

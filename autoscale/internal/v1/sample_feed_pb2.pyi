@@ -1,0 +1,31 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable
+from typing import ClassVar as _ClassVar, Optional as _Optional
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class NotifySamplesRequest(_message.Message):
+    __slots__ = ("metrics", "dimension_counts", "dimension_names", "dimension_values", "minimums", "maximums")
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_NAMES_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_VALUES_FIELD_NUMBER: _ClassVar[int]
+    MINIMUMS_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUMS_FIELD_NUMBER: _ClassVar[int]
+    metrics: _containers.RepeatedScalarFieldContainer[str]
+    dimension_counts: _containers.RepeatedScalarFieldContainer[int]
+    dimension_names: _containers.RepeatedScalarFieldContainer[str]
+    dimension_values: _containers.RepeatedScalarFieldContainer[str]
+    minimums: _containers.RepeatedScalarFieldContainer[float]
+    maximums: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, metrics: _Optional[_Iterable[str]] = ..., dimension_counts: _Optional[_Iterable[int]] = ..., dimension_names: _Optional[_Iterable[str]] = ..., dimension_values: _Optional[_Iterable[str]] = ..., minimums: _Optional[_Iterable[float]] = ..., maximums: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class NotifySamplesResponse(_message.Message):
+    __slots__ = ("matched_alarms", "queued_alarms")
+    MATCHED_ALARMS_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_ALARMS_FIELD_NUMBER: _ClassVar[int]
+    matched_alarms: int
+    queued_alarms: int
+    def __init__(self, matched_alarms: _Optional[int] = ..., queued_alarms: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,113 @@
+"""SampleFeedService: the metrics service says which series just received points; the alarms they may move are evaluated now.
+
+Each series comes with the lowest and the highest value it received. An alarm
+watching it is queued in the evaluator's urgent lane when those values could move
+it out of its state (see evaluation.could_change_state); otherwise evaluating it
+would only confirm the state, and the periodic sweep does so in its turn, except
+for an alarm that repeats its actions, which is queued in the normal lane (its
+actions may be due again).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import grpc
+
+from autoscale import telemetry
+from autoscale.internal.v1 import sample_feed_pb2, sample_feed_pb2_grpc
+from autoscale.validation import Violations
+from services.alarm.evaluation import could_change_state
+from services.alarm.evaluator import AlarmEvaluator
+from services.alarm.index import AlarmIndex
+
+MAX_NOTIFIED_SERIES = 100_000
+"""Series one NotifySamples may name (a PutSamples batch holds at most as many points)."""
+
+
+class NotifiedSeries(NamedTuple):
+    """A series that received points: its metric, its sorted dimension pairs, and the range of the values it received."""
+
+    metric: str
+    dimensions: tuple[tuple[str, str], ...]
+    lowest: float
+    highest: float
+
+
+def read_notify_samples(violations: Violations, request: sample_feed_pb2.NotifySamplesRequest) -> list[NotifiedSeries]:
+    """The series a NotifySamplesRequest names; meaningful only without violations."""
+    metrics = list(request.metrics)
+    count = len(metrics)
+    counts, minimums, maximums = list(request.dimension_counts), list(request.minimums), list(request.maximums)
+    for name, column in (("dimension_counts", counts), ("minimums", minimums), ("maximums", maximums)):
+        violations.check(len(column) == count, name, f"must hold one entry per series ({count}), got {len(column)}")
+    names, values = list(request.dimension_names), list(request.dimension_values)
+    violations.check(
+        len(names) == len(values) == sum(counts), "dimension_names",
+        f"dimension_names and dimension_values must each hold sum(dimension_counts) = {sum(counts)} entries, "
+        f"got {len(names)} and {len(values)}",
+    )
+    violations.check(count <= MAX_NOTIFIED_SERIES, "metrics", f"must name at most {MAX_NOTIFIED_SERIES} series, got {count}")
+    if violations:
+        return []
+    series = []
+    offset = 0
+    for position, (metric, dimension_count, lowest, highest) in enumerate(zip(metrics, counts, minimums, maximums, strict=True)):
+        if not metric:
+            violations.add(f"metrics[{position}]", "is required")
+        if not lowest <= highest:  # NaN fails this too
+            violations.add(f"minimums[{position}]", f"must be a number at most maximums[{position}], got {lowest} and {highest}")
+        end = offset + dimension_count
+        series.append(NotifiedSeries(metric, tuple(sorted(zip(names[offset:end], values[offset:end], strict=True))), lowest, highest))
+        offset = end
+    return series
+
+
+class Decision(NamedTuple):
+    """Which alarms arriving values concern: those to evaluate now, and those whose actions may be due again."""
+
+    matched: int
+    urgent: list[str]
+    repeating: list[str]
+
+
+def decide_evaluations(index: AlarmIndex, series: list[NotifiedSeries]) -> Decision:
+    """Which alarms the notified series may move (urgent), and which only repeat actions (normal); pure over the index."""
+    # Per alarm: the lowest and the highest value of the series it watches.
+    ranges: dict[str, tuple[float, float]] = {}
+    watching = index.watching
+    for metric, dimensions, lowest, highest in series:
+        for alarm_id in watching(metric, dimensions):
+            known = ranges.get(alarm_id)
+            ranges[alarm_id] = (lowest, highest) if known is None else (min(lowest, known[0]), max(highest, known[1]))
+    urgent, repeating = [], []
+    for alarm_id, (lowest, highest) in ranges.items():
+        alarm = index.get(alarm_id)
+        if alarm is None:
+            continue
+        if could_change_state(alarm.rule, alarm.state, lowest, highest):
+            urgent.append(alarm_id)
+        elif alarm.repeat_actions:
+            repeating.append(alarm_id)
+    return Decision(len(ranges), urgent, repeating)
+
+
+class SampleFeedServicer(sample_feed_pb2_grpc.SampleFeedServiceServicer):
+    """The internal SampleFeedService."""
+
+    def __init__(self, index: AlarmIndex, evaluator: AlarmEvaluator) -> None:
+        self._index = index
+        self._evaluator = evaluator
+
+    def NotifySamples(self, request: sample_feed_pb2.NotifySamplesRequest, context: grpc.ServicerContext) -> Any:
+        violations = Violations()
+        series = read_notify_samples(violations, request)
+        violations.raise_if_any()
+        decision = decide_evaluations(self._index, series)
+        trace_context = telemetry.capture_context()
+        for alarm_id in decision.urgent:
+            self._evaluator.submit(alarm_id, trace_context, urgent=True)
+        for alarm_id in decision.repeating:
+            self._evaluator.submit(alarm_id, trace_context)
+        queued = len(decision.urgent) + len(decision.repeating)
+        return sample_feed_pb2.NotifySamplesResponse(matched_alarms=decision.matched, queued_alarms=queued)
