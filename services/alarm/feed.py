@@ -10,6 +10,7 @@ actions may be due again).
 
 from __future__ import annotations
 
+import operator
 from typing import Any, NamedTuple
 
 import grpc
@@ -26,40 +27,29 @@ MAX_NOTIFIED_SERIES = 100_000
 
 
 class NotifiedSeries(NamedTuple):
-    """A series that received points: its metric, its sorted dimension pairs, and the range of the values it received."""
+    """Series that received points, in columns: each one's metric, canonical dimensions key, and the range of its values."""
 
-    metric: str
-    dimensions: tuple[tuple[str, str], ...]
-    lowest: float
-    highest: float
+    metrics: list[str]
+    dimensions: list[str]
+    minimums: list[float]
+    maximums: list[float]
 
 
-def read_notify_samples(violations: Violations, request: sample_feed_pb2.NotifySamplesRequest) -> list[NotifiedSeries]:
-    """The series a NotifySamplesRequest names; meaningful only without violations."""
-    metrics = list(request.metrics)
-    count = len(metrics)
-    counts, minimums, maximums = list(request.dimension_counts), list(request.minimums), list(request.maximums)
-    for name, column in (("dimension_counts", counts), ("minimums", minimums), ("maximums", maximums)):
-        violations.check(len(column) == count, name, f"must hold one entry per series ({count}), got {len(column)}")
-    names, values = list(request.dimension_names), list(request.dimension_values)
-    violations.check(
-        len(names) == len(values) == sum(counts), "dimension_names",
-        f"dimension_names and dimension_values must each hold sum(dimension_counts) = {sum(counts)} entries, "
-        f"got {len(names)} and {len(values)}",
-    )
+def read_notify_samples(violations: Violations, request: sample_feed_pb2.NotifySamplesRequest) -> NotifiedSeries:
+    """The series a NotifySamplesRequest names; meaningful only without violations (dimensions are read in decide_evaluations)."""
+    series = NotifiedSeries(list(request.metrics), list(request.dimensions), list(request.minimums), list(request.maximums))
+    count = len(series.metrics)
+    for name in ("dimensions", "minimums", "maximums"):
+        length = len(getattr(series, name))
+        violations.check(length == count, name, f"must hold one entry per series ({count}), got {length}")
     violations.check(count <= MAX_NOTIFIED_SERIES, "metrics", f"must name at most {MAX_NOTIFIED_SERIES} series, got {count}")
-    if violations:
-        return []
-    series = []
-    offset = 0
-    for position, (metric, dimension_count, lowest, highest) in enumerate(zip(metrics, counts, minimums, maximums, strict=True)):
+    if violations or (all(series.metrics) and all(map(operator.le, series.minimums, series.maximums))):
+        return series
+    for position, (metric, lowest, highest) in enumerate(zip(series.metrics, series.minimums, series.maximums, strict=True)):
         if not metric:
             violations.add(f"metrics[{position}]", "is required")
         if not lowest <= highest:  # NaN fails this too
             violations.add(f"minimums[{position}]", f"must be a number at most maximums[{position}], got {lowest} and {highest}")
-        end = offset + dimension_count
-        series.append(NotifiedSeries(metric, tuple(sorted(zip(names[offset:end], values[offset:end], strict=True))), lowest, highest))
-        offset = end
     return series
 
 
@@ -71,13 +61,17 @@ class Decision(NamedTuple):
     repeating: list[str]
 
 
-def decide_evaluations(index: AlarmIndex, series: list[NotifiedSeries]) -> Decision:
-    """Which alarms the notified series may move (urgent), and which only repeat actions (normal); pure over the index."""
+def decide_evaluations(violations: Violations, index: AlarmIndex, series: NotifiedSeries) -> Decision:
+    """Which alarms the notified series may move (urgent), and which only repeat actions (normal); meaningful only without
+    violations (a series whose dimensions are no JSON object of strings)."""
     # Per alarm: the lowest and the highest value of the series it watches.
     ranges: dict[str, tuple[float, float]] = {}
-    watching = index.watching
-    for metric, dimensions, lowest, highest in series:
-        for alarm_id in watching(metric, dimensions):
+    watching = index.watching(series.metrics, series.dimensions)
+    for position, (lowest, highest, watchers) in enumerate(zip(series.minimums, series.maximums, watching, strict=True)):
+        if watchers is None:
+            violations.add(f"dimensions[{position}]", "must be a JSON object of strings with sorted keys")
+            continue
+        for alarm_id in watchers:
             known = ranges.get(alarm_id)
             ranges[alarm_id] = (lowest, highest) if known is None else (min(lowest, known[0]), max(highest, known[1]))
     urgent, repeating = [], []
@@ -103,7 +97,8 @@ class SampleFeedServicer(sample_feed_pb2_grpc.SampleFeedServiceServicer):
         violations = Violations()
         series = read_notify_samples(violations, request)
         violations.raise_if_any()
-        decision = decide_evaluations(self._index, series)
+        decision = decide_evaluations(violations, self._index, series)
+        violations.raise_if_any()
         trace_context = telemetry.capture_context()
         for alarm_id in decision.urgent:
             self._evaluator.submit(alarm_id, trace_context, urgent=True)

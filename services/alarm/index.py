@@ -5,7 +5,8 @@ anchor; none when the rule has no dimensions), so a series is checked only
 against alarms that share its metric and one of its pairs, however many alarms
 watch other series of the same metric.
 
-What watches a series is remembered per series until an alarm is added, removed,
+What watches a series is remembered per series (by its metric and canonical
+dimensions key, as the metrics service names it) until an alarm is added, removed,
 or changes its rule or switch: NotifySamples asks it for every series of every call.
 
 The index is a cache of the repository: loaded whole on start and by a periodic
@@ -16,12 +17,10 @@ this process's own writes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from autoscale.dimensions import Pairs, dimensions_from_key
 from services.alarm.domain import Alarm
-
-Pairs = tuple[tuple[str, str], ...]
-"""A series' dimensions as sorted (name, value) pairs."""
 
 Anchor = tuple[str, tuple[str, str] | None]
 """Where alarms are filed: a metric and one dimension pair (None: every series of the metric)."""
@@ -38,7 +37,7 @@ class AlarmIndex:
         self._alarms: dict[str, Alarm] = {}
         self._by_anchor: dict[Anchor, set[str]] = {}
         self._evaluated: dict[str, float] = {}
-        self._watchers: dict[tuple[str, Pairs], list[str]] = {}
+        self._watchers: dict[tuple[str, str], list[str]] = {}
 
     def replace_all(self, alarms: Iterable[Alarm]) -> None:
         """Forget every alarm and hold these (evaluation times known here are kept)."""
@@ -89,16 +88,25 @@ class AlarmIndex:
         with self._lock:
             return [alarm_id for alarm_id, alarm in self._alarms.items() if not alarm.disabled]
 
-    def watching(self, metric: str, dimensions: Pairs) -> list[str]:
-        """Ids of the enabled alarms whose rule counts points of this series (`dimensions` sorted); the list is not to be changed."""
-        key = (metric, dimensions)
+    def watching(self, metrics: Sequence[str], dimensions: Sequence[str]) -> list[list[str] | None]:
+        """For each series (its metric, and its canonical dimensions key at the same place), the ids of the enabled alarms whose
+        rule counts its points; None where the dimensions key is no JSON object of strings. The lists are not to be changed."""
+        answers: list[list[str] | None] = []
         with self._lock:
-            watchers = self._watchers.get(key)
-            if watchers is None:
-                if len(self._watchers) >= MAX_REMEMBERED_SERIES:
-                    self._watchers = {}
-                watchers = self._watchers[key] = self._find_watchers(metric, dimensions)
-            return watchers
+            known = self._watchers
+            for key in zip(metrics, dimensions, strict=True):
+                watchers = known.get(key)
+                if watchers is None:
+                    try:
+                        dimensions = dimensions_from_key(key[1])
+                    except ValueError:
+                        answers.append(None)
+                        continue
+                    if len(known) >= MAX_REMEMBERED_SERIES:
+                        known = self._watchers = {}
+                    watchers = known[key] = self._find_watchers(key[0], dimensions)
+                answers.append(watchers)
+        return answers
 
     def _find_watchers(self, metric: str, dimensions: Pairs) -> list[str]:
         candidate_ids = set(self._by_anchor.get((metric, None), ()))

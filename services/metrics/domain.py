@@ -5,12 +5,13 @@ Pure values and functions with no I/O; times are seconds since the epoch.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
+
+from autoscale.dimensions import canonical_dimensions_key
 
 
 class Statistic(StrEnum):
@@ -21,22 +22,6 @@ class Statistic(StrEnum):
     MAXIMUM = "maximum"
     SUM = "sum"
     SAMPLE_COUNT = "sample_count"
-
-
-def canonical_dimensions_key(dimensions: Mapping[str, str] | Iterable[tuple[str, str]]) -> str:
-    """One string per set of dimensions, whatever the order they came in: the JSON object with sorted keys.
-
-    It identifies a series in storage, orders series after their metric, and is
-    read back into the dimensions, so it must never change for the same dimensions
-    (hence fixed separators). Its UTF-8 bytes order as its code points do, so byte
-    order (SQLite BINARY, PostgreSQL "C") is the canonical order.
-    """
-    return json.dumps(dict(dimensions), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def dimensions_from_key(dimensions_key: str) -> tuple[tuple[str, str], ...]:
-    """The sorted dimension pairs a canonical key stands for."""
-    return tuple(sorted(json.loads(dimensions_key).items()))
 
 
 class SeriesKey(NamedTuple):

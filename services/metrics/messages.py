@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from autoscale.internal.v1 import batch_statistics_pb2, sample_feed_pb2
 from autoscale.timeutil import to_timestamp
@@ -32,20 +32,17 @@ def descriptor_to_message(descriptor: SeriesDescriptor) -> metrics_pb2.MetricDes
     )
 
 
-def notify_samples_request(extremes: Mapping[SeriesKey, tuple[float, float]]) -> sample_feed_pb2.NotifySamplesRequest:
-    """A NotifySamplesRequest of each series with the lowest and the highest value it received (columns, one row per series)."""
-    metrics, dimension_counts, dimension_names, dimension_values, minimums, maximums = [], [], [], [], [], []
-    for (metric, dimensions), (low, high) in extremes.items():
-        metrics.append(metric)
-        dimension_counts.append(len(dimensions))
-        for name, value in dimensions:
-            dimension_names.append(name)
-            dimension_values.append(value)
-        minimums.append(low)
-        maximums.append(high)
+def notify_samples_request(
+    extremes: Mapping[SeriesKey, tuple[float, float]], dimensions_key: Callable[[SeriesKey], str]
+) -> sample_feed_pb2.NotifySamplesRequest:
+    """A NotifySamplesRequest of each series (its dimensions as `dimensions_key` gives their canonical key) with the lowest and the
+    highest value it received: columns, one row per series."""
+    bounds = extremes.values()
     return sample_feed_pb2.NotifySamplesRequest(
-        metrics=metrics, dimension_counts=dimension_counts, dimension_names=dimension_names, dimension_values=dimension_values,
-        minimums=minimums, maximums=maximums,
+        metrics=[key.metric for key in extremes],
+        dimensions=list(map(dimensions_key, extremes)),
+        minimums=[low for low, _ in bounds],
+        maximums=[high for _, high in bounds],
     )
 
 

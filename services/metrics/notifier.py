@@ -29,6 +29,9 @@ from services.metrics.domain import SeriesKey, SeriesPoints
 
 log = logging.getLogger(__name__)
 
+MAX_REMEMBERED_KEYS = 1_000_000
+"""Series whose canonical dimensions key is remembered at most (then the memory starts afresh)."""
+
 WARNING_INTERVAL = 60.0
 """Seconds between two warnings that the alarm service could not be notified (one per outage, not one per call)."""
 
@@ -54,6 +57,8 @@ class AlarmNotifier:
         self._thread: threading.Thread | None = None
         self._last_warning = float("-inf")
         self._suppressed_failures = 0
+        self._dimension_keys: dict[SeriesKey, str] = {}
+        """Each series' canonical dimensions key, once worked out (a JSON dump per series of every call cost more than the call)."""
 
     def start(self) -> None:
         """Start the thread (or, with no alarm service configured, say once that alarms will not hear of samples)."""
@@ -101,12 +106,20 @@ class AlarmNotifier:
     def _send(self, pending: Extremes, trace_context: Context | None) -> None:
         """One NotifySamples call; a failure is logged (at most one warning per WARNING_INTERVAL) and the series dropped:
         PutSamples already succeeded, and the alarms' periodic sweep still evaluates them."""
-        request = messages.notify_samples_request(pending)
+        request = messages.notify_samples_request(pending, self._dimensions_key)
         try:
             with telemetry.attached(trace_context):
                 self._notify_samples()(request)
         except Exception as error:  # any failure: see the docstring
             self._warn(error)
+
+    def _dimensions_key(self, key: SeriesKey) -> str:
+        known = self._dimension_keys.get(key)
+        if known is None:
+            if len(self._dimension_keys) >= MAX_REMEMBERED_KEYS:
+                self._dimension_keys = {}
+            known = self._dimension_keys[key] = key.dimensions_key
+        return known
 
     def _warn(self, error: Exception) -> None:
         now = time.monotonic()

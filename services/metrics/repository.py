@@ -30,6 +30,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from autoscale.database import Database
+from autoscale.dimensions import dimensions_from_key
 from autoscale.locks import SharedLock
 from services.metrics.catalogue import SeriesCatalogue
 from services.metrics.chunks import CHUNK_SECONDS, Chunk, PeriodSummaries, chunks_of, pack_batch_log_entry, unpack_chunk, unpack_log_entry
@@ -39,7 +40,6 @@ from services.metrics.domain import (
     SeriesPoints,
     StatisticsQuery,
     Summary,
-    dimensions_from_key,
 )
 from services.metrics.head import Columns, Head
 from services.metrics.models import chunks, ingest_log, series, series_dimensions

@@ -8,12 +8,13 @@ from collections.abc import Container
 
 from google.protobuf import timestamp_pb2
 
+from autoscale.dimensions import canonical_dimensions_key
 from autoscale.internal.v1 import batch_statistics_pb2
 from autoscale.timeutil import check_duration, from_timestamp
 from autoscale.v1 import common_pb2, metrics_pb2
 from autoscale.validation import Violations, check_enum, check_finite
 from services.metrics import messages
-from services.metrics.domain import SeriesKey, SeriesPoints, Statistic, StatisticsQuery, canonical_dimensions_key, period_count
+from services.metrics.domain import SeriesKey, SeriesPoints, Statistic, StatisticsQuery, period_count
 
 MAX_METRIC_LENGTH = 255
 MAX_DIMENSION_LENGTH = 255

@@ -24,17 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'autoscale/internal/v1/sample_feed.proto\x12\x15\x61utoscale.internal.v1\"\x98\x01\n\x14NotifySamplesRequest\x12\x0f\n\x07metrics\x18\x01 \x03(\t\x12\x18\n\x10\x64imension_counts\x18\x02 \x03(\r\x12\x17\n\x0f\x64imension_names\x18\x03 \x03(\t\x12\x18\n\x10\x64imension_values\x18\x04 \x03(\t\x12\x10\n\x08minimums\x18\x05 \x03(\x01\x12\x10\n\x08maximums\x18\x06 \x03(\x01\"F\n\x15NotifySamplesResponse\x12\x16\n\x0ematched_alarms\x18\x01 \x01(\x05\x12\x15\n\rqueued_alarms\x18\x02 \x01(\x05\x32\x7f\n\x11SampleFeedService\x12j\n\rNotifySamples\x12+.autoscale.internal.v1.NotifySamplesRequest\x1a,.autoscale.internal.v1.NotifySamplesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'autoscale/internal/v1/sample_feed.proto\x12\x15\x61utoscale.internal.v1\"_\n\x14NotifySamplesRequest\x12\x0f\n\x07metrics\x18\x01 \x03(\t\x12\x12\n\ndimensions\x18\x02 \x03(\t\x12\x10\n\x08minimums\x18\x03 \x03(\x01\x12\x10\n\x08maximums\x18\x04 \x03(\x01\"F\n\x15NotifySamplesResponse\x12\x16\n\x0ematched_alarms\x18\x01 \x01(\x05\x12\x15\n\rqueued_alarms\x18\x02 \x01(\x05\x32\x7f\n\x11SampleFeedService\x12j\n\rNotifySamples\x12+.autoscale.internal.v1.NotifySamplesRequest\x1a,.autoscale.internal.v1.NotifySamplesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'autoscale.internal.v1.sample_feed_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NOTIFYSAMPLESREQUEST']._serialized_start=67
-  _globals['_NOTIFYSAMPLESREQUEST']._serialized_end=219
-  _globals['_NOTIFYSAMPLESRESPONSE']._serialized_start=221
-  _globals['_NOTIFYSAMPLESRESPONSE']._serialized_end=291
-  _globals['_SAMPLEFEEDSERVICE']._serialized_start=293
-  _globals['_SAMPLEFEEDSERVICE']._serialized_end=420
+  _globals['_NOTIFYSAMPLESREQUEST']._serialized_start=66
+  _globals['_NOTIFYSAMPLESREQUEST']._serialized_end=161
+  _globals['_NOTIFYSAMPLESRESPONSE']._serialized_start=163
+  _globals['_NOTIFYSAMPLESRESPONSE']._serialized_end=233
+  _globals['_SAMPLEFEEDSERVICE']._serialized_start=235
+  _globals['_SAMPLEFEEDSERVICE']._serialized_end=362
 # @@protoc_insertion_point(module_scope)

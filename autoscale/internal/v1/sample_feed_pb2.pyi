@@ -7,20 +7,16 @@ from typing import ClassVar as _ClassVar, Optional as _Optional
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class NotifySamplesRequest(_message.Message):
-    __slots__ = ("metrics", "dimension_counts", "dimension_names", "dimension_values", "minimums", "maximums")
+    __slots__ = ("metrics", "dimensions", "minimums", "maximums")
     METRICS_FIELD_NUMBER: _ClassVar[int]
-    DIMENSION_COUNTS_FIELD_NUMBER: _ClassVar[int]
-    DIMENSION_NAMES_FIELD_NUMBER: _ClassVar[int]
-    DIMENSION_VALUES_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     MINIMUMS_FIELD_NUMBER: _ClassVar[int]
     MAXIMUMS_FIELD_NUMBER: _ClassVar[int]
     metrics: _containers.RepeatedScalarFieldContainer[str]
-    dimension_counts: _containers.RepeatedScalarFieldContainer[int]
-    dimension_names: _containers.RepeatedScalarFieldContainer[str]
-    dimension_values: _containers.RepeatedScalarFieldContainer[str]
+    dimensions: _containers.RepeatedScalarFieldContainer[str]
     minimums: _containers.RepeatedScalarFieldContainer[float]
     maximums: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, metrics: _Optional[_Iterable[str]] = ..., dimension_counts: _Optional[_Iterable[int]] = ..., dimension_names: _Optional[_Iterable[str]] = ..., dimension_values: _Optional[_Iterable[str]] = ..., minimums: _Optional[_Iterable[float]] = ..., maximums: _Optional[_Iterable[float]] = ...) -> None: ...
+    def __init__(self, metrics: _Optional[_Iterable[str]] = ..., dimensions: _Optional[_Iterable[str]] = ..., minimums: _Optional[_Iterable[float]] = ..., maximums: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class NotifySamplesResponse(_message.Message):
     __slots__ = ("matched_alarms", "queued_alarms")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from autoscale.dimensions import canonical_dimensions_key
 from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, Statistic, ThresholdRule
 from services.alarm.index import AlarmIndex
 
@@ -13,18 +14,23 @@ def alarm(alarm_id: str, metric: str = "cpu", **dimensions: str) -> Alarm:
     return Alarm(id=alarm_id, rule=rule)
 
 
-def _pairs(dimensions: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(dimensions.items()))
+def _pairs(dimensions: dict[str, str]) -> str:
+    """The series' dimensions as the metrics service names them."""
+    return canonical_dimensions_key(dimensions)
+
+
+def _watching(index: AlarmIndex, metric: str, dimensions: str) -> list[str] | None:
+    return index.watching([metric], [dimensions])[0]
 
 
 def test_a_series_matches_alarms_whose_dimensions_it_includes():
     index = AlarmIndex()
     index.replace_all([alarm("all"), alarm("web", group="web"), alarm("web-i1", group="web", instance="i-1"), alarm("db", group="db"),
                        alarm("mem", "mem", group="web")])
-    assert sorted(index.watching("cpu", _pairs({"group": "web", "instance": "i-1"}))) == ["all", "web", "web-i1"]
-    assert sorted(index.watching("cpu", _pairs({"group": "web", "instance": "i-2"}))) == ["all", "web"]
-    assert sorted(index.watching("cpu", _pairs({"instance": "i-1"}))) == ["all"]
-    assert index.watching("disk", _pairs({"group": "web"})) == []
+    assert sorted(_watching(index, "cpu", _pairs({"group": "web", "instance": "i-1"}))) == ["all", "web", "web-i1"]
+    assert sorted(_watching(index, "cpu", _pairs({"group": "web", "instance": "i-2"}))) == ["all", "web"]
+    assert sorted(_watching(index, "cpu", _pairs({"instance": "i-1"}))) == ["all"]
+    assert _watching(index, "disk", _pairs({"group": "web"})) == []
 
 
 def test_disabled_and_removed_alarms_watch_nothing():
@@ -32,7 +38,7 @@ def test_disabled_and_removed_alarms_watch_nothing():
     index.put(replace(alarm("off", group="web"), disabled=True))
     index.put(alarm("gone", group="web"))
     index.remove("gone")
-    assert index.watching("cpu", _pairs({"group": "web"})) == []
+    assert _watching(index, "cpu", _pairs({"group": "web"})) == []
     assert index.ids() == []
 
 
@@ -40,34 +46,34 @@ def test_putting_a_changed_alarm_refiles_it_under_its_new_rule():
     index = AlarmIndex()
     index.put(alarm("a", group="web"))
     index.put(alarm("a", "mem", group="db"))
-    assert index.watching("cpu", _pairs({"group": "web"})) == []
-    assert index.watching("mem", _pairs({"group": "db"})) == ["a"]
+    assert _watching(index, "cpu", _pairs({"group": "web"})) == []
+    assert _watching(index, "mem", _pairs({"group": "db"})) == ["a"]
 
 
 def test_what_watches_a_series_is_found_afresh_once_an_alarm_changes_its_rule_switch_or_existence():
     index = AlarmIndex()
     web = _pairs({"group": "web", "instance": "i-1"})
     index.put(alarm("a", group="web"))
-    assert index.watching("cpu", web) == ["a"]  # remembered from now on
+    assert _watching(index, "cpu", web) == ["a"]  # remembered from now on
     index.put(alarm("a", group="web", instance="i-2"))  # same anchor, narrower rule
-    assert index.watching("cpu", web) == []
+    assert _watching(index, "cpu", web) == []
     index.put(alarm("b", instance="i-1"))
-    assert index.watching("cpu", web) == ["b"]
+    assert _watching(index, "cpu", web) == ["b"]
     index.put(replace(alarm("b", instance="i-1"), disabled=True))
-    assert index.watching("cpu", web) == []
+    assert _watching(index, "cpu", web) == []
     index.put(alarm("b", instance="i-1"))
     index.remove("b")
-    assert index.watching("cpu", web) == []
+    assert _watching(index, "cpu", web) == []
     index.replace_all([alarm("c")])
-    assert index.watching("cpu", web) == ["c"]
+    assert _watching(index, "cpu", web) == ["c"]
 
 
 def test_a_state_change_keeps_what_watches_a_series():
     index = AlarmIndex()
     index.put(alarm("a", group="web"))
-    watchers = index.watching("cpu", _pairs({"group": "web"}))
+    watchers = _watching(index, "cpu", _pairs({"group": "web"}))
     index.put(replace(alarm("a", group="web"), state=AlarmState.ALARM))
-    assert index.watching("cpu", _pairs({"group": "web"})) is watchers
+    assert _watching(index, "cpu", _pairs({"group": "web"})) is watchers
 
 
 def test_reloading_keeps_the_evaluation_times_known_in_memory():
@@ -78,3 +84,9 @@ def test_reloading_keeps_the_evaluation_times_known_in_memory():
     assert index.evaluate_time("a") == 50.0
     index.replace_all([])
     assert index.evaluate_time("a") is None
+
+
+def test_a_series_whose_dimensions_are_no_json_object_of_strings_is_answered_none_among_the_others():
+    index = AlarmIndex()
+    index.put(alarm("all"))
+    assert index.watching(["cpu", "cpu", "cpu"], ["{}", "not json", '{"a": 1}']) == [["all"], None, None]

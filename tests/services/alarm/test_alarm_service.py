@@ -17,6 +17,7 @@ import pytest
 from google.protobuf import field_mask_pb2
 
 from autoscale.config import Settings
+from autoscale.dimensions import canonical_dimensions_key
 from autoscale.errors import field_violations
 from autoscale.internal.v1 import sample_feed_pb2, sample_feed_pb2_grpc
 from autoscale.timeutil import to_duration
@@ -54,10 +55,9 @@ class Mesh:
     def notify(self, metric: str = "cpu_util", values: tuple[float, float] = (-math.inf, math.inf), **dimensions: str) -> int:
         """Tell the service that a series received values from values[0] to values[1] (by default any value); how many
         alarms watch it."""
-        dimensions = dimensions or {"group": "web", "instance": "i-1"}
         request = sample_feed_pb2.NotifySamplesRequest(
-            metrics=[metric], dimension_counts=[len(dimensions)], dimension_names=list(dimensions),
-            dimension_values=list(dimensions.values()), minimums=[values[0]], maximums=[values[1]],
+            metrics=[metric], dimensions=[canonical_dimensions_key(dimensions or {"group": "web", "instance": "i-1"})],
+            minimums=[values[0]], maximums=[values[1]],
         )
         return self.feed.NotifySamples(request, timeout=5).matched_alarms
 
@@ -348,12 +348,13 @@ def test_create_rejects_bad_fields_naming_the_field(mesh, alarm_id, alarm, field
         ({"minimums": [1.0, 5.0]}, ["minimums[1]"]),
         ({"maximums": [1.0, math.nan]}, ["minimums[1]"]),
         ({"maximums": [1.0]}, ["maximums"]),
-        ({"dimension_counts": [1, 1]}, ["dimension_names"]),
+        ({"dimensions": ["{}"]}, ["dimensions"]),
+        ({"dimensions": ["{}", "group=web"]}, ["dimensions[1]"]),
     ],
 )
 def test_notify_samples_names_the_column_that_breaks_a_rule(mesh, columns, fields):
-    request = {"metrics": ["cpu", "mem"], "dimension_counts": [1, 0], "dimension_names": ["group"], "dimension_values": ["web"],
-               "minimums": [1.0, 2.0], "maximums": [1.0, 3.0], **columns}
+    request = {"metrics": ["cpu", "mem"], "dimensions": ['{"group":"web"}', "{}"], "minimums": [1.0, 2.0], "maximums": [1.0, 3.0],
+               **columns}
     error = _failure(lambda: mesh.feed.NotifySamples(sample_feed_pb2.NotifySamplesRequest(**request), timeout=5))
     assert error.code() == INVALID
     assert [v.field for v in field_violations(error)] == fields
@@ -442,9 +443,7 @@ def test_an_action_waiting_for_its_retry_runs_after_a_restart_with_the_same_requ
 def test_notify_samples_queues_only_the_alarms_the_values_may_move_out_of_their_state(mesh):
     mesh.create()  # cpu_util{group=web} average > 80
     mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=OK), timeout=5)
-    request = sample_feed_pb2.NotifySamplesRequest(
-        metrics=["cpu_util"], dimension_counts=[1], dimension_names=["group"], dimension_values=["web"], minimums=[10.0], maximums=[80.0]
-    )
+    request = sample_feed_pb2.NotifySamplesRequest(metrics=["cpu_util"], dimensions=['{"group":"web"}'], minimums=[10.0], maximums=[80.0])
     quiet = mesh.feed.NotifySamples(request, timeout=5)
     assert (quiet.matched_alarms, quiet.queued_alarms) == (1, 0)
     request.maximums[0] = 80.5

@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 
+from autoscale.dimensions import dimensions_from_key
 from autoscale.internal.v1 import sample_feed_pb2, sample_feed_pb2_grpc
 from autoscale.server import BuildContext, ServiceRegistration
 
@@ -66,11 +67,8 @@ class FakeAlarmService(sample_feed_pb2_grpc.SampleFeedServiceServicer):
     def _ranges(self) -> dict[NotifiedSeries, tuple[float, float]]:
         ranges: dict[NotifiedSeries, tuple[float, float]] = {}
         for request in self.requests:
-            offset = 0
-            for metric, count, low, high in zip(request.metrics, request.dimension_counts, request.minimums, request.maximums, strict=True):
-                end = offset + count
-                pairs = tuple(sorted(zip(request.dimension_names[offset:end], request.dimension_values[offset:end], strict=True)))
-                offset = end
+            for metric, dimensions, low, high in zip(request.metrics, request.dimensions, request.minimums, request.maximums, strict=True):
+                pairs = dimensions_from_key(dimensions)
                 known = ranges.get((metric, pairs))
                 ranges[(metric, pairs)] = (low, high) if known is None else (min(low, known[0]), max(high, known[1]))
         return ranges

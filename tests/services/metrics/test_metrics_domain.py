@@ -10,8 +10,6 @@ from services.metrics.domain import (
     Summary,
     aggregate,
     bucket_start,
-    canonical_dimensions_key,
-    dimensions_from_key,
     dimensions_match,
     period_count,
 )
@@ -82,20 +80,6 @@ def test_summaries_of_parts_merge_into_the_summary_of_the_whole(statistic):
 )
 def test_a_query_matches_the_series_whose_dimensions_include_all_of_its_own(series_dimensions, query_dimensions, matches):
     assert dimensions_match(series_dimensions, query_dimensions) is matches
-
-
-def test_the_canonical_dimensions_key_does_not_depend_on_order():
-    forward = canonical_dimensions_key({"group": "web", "instance": "i-1", "zone": "a"})
-    backward = canonical_dimensions_key([("zone", "a"), ("instance", "i-1"), ("group", "web")])
-    assert forward == backward == '{"group":"web","instance":"i-1","zone":"a"}'
-    assert canonical_dimensions_key({}) == "{}"
-
-
-def test_the_canonical_dimensions_key_keeps_unicode_and_reads_back():
-    dimensions = {"région": "zürich", "b": 'quote " and \\'}
-    key = canonical_dimensions_key(dimensions)
-    assert "zürich" in key
-    assert dimensions_from_key(key) == tuple(sorted(dimensions.items()))
 
 
 def test_series_keys_of_the_same_dimensions_in_any_order_are_equal():

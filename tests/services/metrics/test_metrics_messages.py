@@ -6,18 +6,17 @@ from services.metrics import messages
 from services.metrics.domain import SeriesKey
 
 
-def test_a_notify_samples_request_has_one_row_per_series_with_its_dimensions_in_order():
+def test_a_notify_samples_request_has_one_row_per_series_with_its_canonical_dimensions_key():
     request = messages.notify_samples_request(
         {
             SeriesKey("cpu", (("group", "web"), ("instance", "i-1"))): (1.0, 7.0),
             SeriesKey("memory", ()): (3.0, 3.0),
             SeriesKey("cpu", (("group", "api"),)): (-2.5, 0.0),
-        }
+        },
+        SeriesKey.dimensions_key.fget,  # type: ignore[arg-type]
     )
     assert list(request.metrics) == ["cpu", "memory", "cpu"]
-    assert list(request.dimension_counts) == [2, 0, 1]
-    assert list(request.dimension_names) == ["group", "instance", "group"]
-    assert list(request.dimension_values) == ["web", "i-1", "api"]
+    assert list(request.dimensions) == ['{"group":"web","instance":"i-1"}', "{}", '{"group":"api"}']
     assert list(request.minimums) == [1.0, 3.0, -2.5]
     assert list(request.maximums) == [7.0, 3.0, 0.0]
 

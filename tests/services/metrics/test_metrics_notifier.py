@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 from opentelemetry import context as otel_context
 
+from autoscale.dimensions import dimensions_from_key
 from autoscale.internal.v1 import sample_feed_pb2
 from services.metrics.domain import SeriesKey, SeriesPoints
 from services.metrics.notifier import AlarmNotifier
@@ -34,11 +35,7 @@ class FakeAlarmStub:
         request = sample_feed_pb2.NotifySamplesRequest.FromString(request.SerializeToString())  # as gRPC would carry it
         self.holding.set()
         self.release.wait(5)
-        keys, offset = [], 0
-        for metric, count in zip(request.metrics, request.dimension_counts, strict=True):
-            pairs = zip(request.dimension_names[offset : offset + count], request.dimension_values[offset : offset + count], strict=True)
-            keys.append(SeriesKey.of(metric, pairs))
-            offset += count
+        keys = [SeriesKey(metric, dimensions_from_key(key)) for metric, key in zip(request.metrics, request.dimensions, strict=True)]
         self.calls.append((set(keys), otel_context.get_value("request")))
         self.ranges.update(zip(keys, zip(request.minimums, request.maximums, strict=True), strict=True))
         if self.failure is not None:
