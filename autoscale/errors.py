@@ -8,6 +8,7 @@ servicer builds a status by hand.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,34 @@ from grpc_status import rpc_status
 
 ERROR_DOMAIN = "autoscale.v1"
 
+MAX_REPORTED_VIOLATIONS = 10
+"""Field violations one error reports at most; the message counts the others ("and N more")."""
+MAX_FIELD_BYTES = 128
+"""UTF-8 bytes of a reported field path (longer ones are shortened, ending in "…")."""
+MAX_DESCRIPTION_BYTES = 256
+"""UTF-8 bytes of a reported violation's description (longer ones are shortened, ending in "…")."""
+MAX_REPORT_BYTES = 4096
+"""Bytes the reported violations may take in the call's trailers, in the message and in the details together.
+
+NOTE: gRPC refuses trailers beyond 8 KiB now and then, and beyond 16 KiB always: the
+caller then got RESOURCE_EXHAUSTED instead of the error (20 long dimension keys made
+7-70 KB). The message goes percent-encoded (three bytes for each byte outside printable
+ASCII) and the details in base64, so 4 KiB measured so stays well inside.
+"""
+
+MAX_MESSAGE_BYTES = 1024
+"""UTF-8 bytes of the message of any other error (a peer's passed on, say); longer ones are shortened."""
+
 log = logging.getLogger(__name__)
+
+
+def shortened(text: str, max_bytes: int) -> str:
+    """`text` cut to at most `max_bytes` UTF-8 bytes, ending in "…" when it was cut (never inside a character)."""
+    encoded = text.encode()
+    if len(encoded) <= max_bytes:
+        return text
+    ellipsis = "…"
+    return encoded[: max(max_bytes - len(ellipsis.encode()), 0)].decode(errors="ignore") + ellipsis
 
 
 @dataclass(frozen=True)
@@ -45,7 +73,11 @@ class DomainError(Exception):
 
 
 class InvalidArgument(DomainError):
-    """The request breaks one or more field rules."""
+    """The request breaks one or more field rules.
+
+    It reports the first violations only, each shortened (see MAX_REPORT_BYTES), so
+    that the caller receives the error however much was wrong; `unreported` counts the rest.
+    """
 
     code = grpc.StatusCode.INVALID_ARGUMENT
     reason = "INVALID_ARGUMENT"
@@ -53,13 +85,39 @@ class InvalidArgument(DomainError):
     def __init__(self, violations: Iterable[FieldViolation] | FieldViolation) -> None:
         if isinstance(violations, FieldViolation):
             violations = [violations]
-        self.violations = list(violations)
-        super().__init__("; ".join(str(v) for v in self.violations) or "invalid argument")
+        every = list(violations)
+        self.violations = _reported(every)
+        self.unreported = len(every) - len(self.violations)
+        message = "; ".join(str(v) for v in self.violations) or "invalid argument"
+        if self.unreported:
+            message += f"; and {self.unreported} more"
+        super().__init__(message)
 
     @classmethod
     def field(cls, field: str, description: str) -> InvalidArgument:
         """Shorthand for one violation."""
         return cls([FieldViolation(field, description)])
+
+
+def _reported(violations: list[FieldViolation]) -> list[FieldViolation]:
+    """The violations an error reports: the first ones, shortened, while they fit MAX_REPORT_BYTES (one at least)."""
+    reported: list[FieldViolation] = []
+    size = 0
+    for violation in violations[:MAX_REPORTED_VIOLATIONS]:
+        short = FieldViolation(shortened(violation.field, MAX_FIELD_BYTES), shortened(violation.description, MAX_DESCRIPTION_BYTES))
+        size += _trailer_size(short)
+        if reported and size > MAX_REPORT_BYTES:
+            break
+        reported.append(short)
+    return reported
+
+
+def _trailer_size(violation: FieldViolation) -> int:
+    """Bytes a violation takes in the trailers: in the message (percent-encoded) and in the BadRequest details (base64)."""
+    in_message = f"{violation}; ".encode()
+    percent_encoded = len(in_message) + 2 * sum(1 for byte in in_message if not 0x20 <= byte <= 0x7E or byte == 0x25)
+    in_details = len(violation.field.encode()) + len(violation.description.encode()) + 8  # with the tags and lengths
+    return percent_encoded + math.ceil(in_details * 4 / 3)
 
 
 class NotFound(DomainError):
@@ -128,7 +186,9 @@ def to_status(error: DomainError, service: str = "") -> status_pb2.Status:
         packed = any_pb2.Any()
         packed.Pack(bad_request)
         details.append(packed)
-    return status_pb2.Status(code=getattr(code_pb2, error.code.name), message=error.message, details=details)
+    # An InvalidArgument's message is bounded by its reported violations already.
+    message = error.message if isinstance(error, InvalidArgument) else shortened(error.message, MAX_MESSAGE_BYTES)
+    return status_pb2.Status(code=getattr(code_pb2, error.code.name), message=message, details=details)
 
 
 def field_violations(error: grpc.RpcError) -> list[FieldViolation]:
@@ -153,7 +213,7 @@ def _wrap_unary(behaviour: Callable[..., Any], method: str) -> Callable[..., Any
             context.abort_with_status(rpc_status.to_status(to_status(error, method.split("/")[1])))
         except PeerError as error:
             # A peer's status is passed on so that the caller sees the real cause.
-            context.abort(error.code, error.details)
+            context.abort(error.code, shortened(error.details, MAX_MESSAGE_BYTES))
 
     return handle
 

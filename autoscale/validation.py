@@ -11,10 +11,18 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from autoscale.errors import FieldViolation, InvalidArgument
+from autoscale.errors import FieldViolation, InvalidArgument, shortened
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+QUOTED_VALUE_BYTES = 64
+"""UTF-8 bytes of a caller's value that a violation quotes back (the caller has the rest)."""
+
 ID_RULE = "must match ^[a-z][a-z0-9-]{0,62}$ (a lower-case letter, then up to 62 lower-case letters, digits or '-')"
+
+
+def quoted(value: str) -> str:
+    """A caller's value as a violation quotes it: in quotes, shortened, so that a huge value does not crowd out the rule."""
+    return repr(shortened(value, QUOTED_VALUE_BYTES))
 
 
 @dataclass
@@ -47,7 +55,7 @@ def check_id(violations: Violations, field_path: str, value: str) -> None:
     if not value:
         violations.add(field_path, "is required; " + ID_RULE)
     elif not ID_PATTERN.match(value):
-        violations.add(field_path, f"{value!r} {ID_RULE}")
+        violations.add(field_path, f"{quoted(value)} {ID_RULE}")
 
 
 def parse_name(field_path: str, name: str, collection: str) -> str:
@@ -56,7 +64,9 @@ def parse_name(field_path: str, name: str, collection: str) -> str:
     if not name:
         raise InvalidArgument.field(field_path, f"is required; expected {collection}/{{id}}")
     if not name.startswith(prefix) or not ID_PATTERN.match(name[len(prefix):]):
-        raise InvalidArgument.field(field_path, f"{name!r} is not a valid name; expected {collection}/{{id}} with {{id}} that {ID_RULE}")
+        raise InvalidArgument.field(
+            field_path, f"{quoted(name)} is not a valid name; expected {collection}/{{id}} with {{id}} that {ID_RULE}"
+        )
     return name[len(prefix):]
 
 
@@ -100,8 +110,8 @@ def check_action_target(violations: Violations, field_path: str, target: str) ->
     """An alarm action: `policies/{id}` or an http(s) URL with a host."""
     if target.startswith("policies/"):
         if not ID_PATTERN.match(target[len("policies/"):]):
-            violations.add(field_path, f"{target!r} is not a valid policy name; expected policies/{{id}} with {{id}} that {ID_RULE}")
+            violations.add(field_path, f"{quoted(target)} is not a valid policy name; expected policies/{{id}} with {{id}} that {ID_RULE}")
         return
     parsed = urlparse(target)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        violations.add(field_path, f"{target!r} must be policies/{{id}} or an http(s) URL")
+        violations.add(field_path, f"{quoted(target)} must be policies/{{id}} or an http(s) URL")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from autoscale.timeutil import check_duration
 from autoscale.v1 import alarm_pb2, common_pb2
-from autoscale.validation import Violations, check_action_target, check_enum, check_finite
+from autoscale.validation import Violations, check_action_target, check_enum, check_finite, quoted
 from services.alarm import messages
 from services.alarm.domain import ThresholdRule
 
@@ -34,7 +34,7 @@ def check_threshold_rule(violations: Violations, message: alarm_pb2.ThresholdRul
         violations.check(
             bool(key) and len(key) <= MAX_DIMENSION_LENGTH and len(value) <= MAX_DIMENSION_LENGTH,
             f"{prefix}.dimensions",
-            f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {key!r})",
+            f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {quoted(key)})",
         )
     check_enum(violations, f"{prefix}.statistic", message.statistic, common_pb2.Statistic)
     check_enum(violations, f"{prefix}.comparison_operator", message.comparison_operator, alarm_pb2.ComparisonOperator)

@@ -6,7 +6,7 @@ path (e.g. `group.max_size`), so the caller learns all of them at once.
 
 from __future__ import annotations
 
-from autoscale.validation import Violations
+from autoscale.validation import Violations, quoted
 from services.group.domain import MAX_GROUP_SIZE, AdjustmentType, Group, LaunchConfig
 
 MAX_REQUEST_ID_LENGTH = 255
@@ -24,7 +24,7 @@ def check_launch_config(violations: Violations, config: LaunchConfig, path: str 
             violations.add(f"{path}.process.command[0]", "must not be empty: it is the program to run")
         for key in config.process.env:
             if not key or "=" in key:
-                violations.add(f"{path}.process.env", f"key {key!r} must be non-empty and must not contain '='")
+                violations.add(f"{path}.process.env", f"key {quoted(key)} must be non-empty and must not contain '='")
     if config.openstack_server is not None:
         violations.check(bool(config.openstack_server.image), f"{path}.openstack_server.image", "is required")
         violations.check(bool(config.openstack_server.flavor), f"{path}.openstack_server.flavor", "is required")

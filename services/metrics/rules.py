@@ -11,7 +11,7 @@ from google.protobuf import timestamp_pb2
 from autoscale.internal.v1 import batch_statistics_pb2
 from autoscale.timeutil import check_duration, from_timestamp
 from autoscale.v1 import common_pb2, metrics_pb2
-from autoscale.validation import Violations, check_enum, check_finite
+from autoscale.validation import Violations, check_enum, check_finite, quoted
 from services.metrics import messages
 from services.metrics.domain import SeriesKey, SeriesPoints, Statistic, StatisticsQuery, canonical_dimensions_key, period_count
 
@@ -63,7 +63,7 @@ def _check_dimension(violations: Violations, field_path: str, key: str, value: s
     violations.check(
         bool(key) and len(key) <= MAX_DIMENSION_LENGTH and len(value) <= MAX_DIMENSION_LENGTH,
         field_path,
-        f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {key[:MAX_DIMENSION_LENGTH]!r})",
+        f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {quoted(key)})",
     )
 
 

@@ -1,10 +1,28 @@
-"""The error choke point: domain errors become rich gRPC statuses."""
+"""The error choke point: domain errors become rich gRPC statuses that reach the caller."""
+
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from contextlib import contextmanager
 
 import grpc
 import pytest
 from google.rpc import code_pb2, error_details_pb2
 
-from autoscale.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, to_status
+from autoscale.errors import (
+    MAX_DESCRIPTION_BYTES,
+    MAX_FIELD_BYTES,
+    MAX_MESSAGE_BYTES,
+    MAX_REPORTED_VIOLATIONS,
+    AlreadyExists,
+    ErrorInterceptor,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    field_violations,
+    to_status,
+)
+from autoscale.validation import ID_RULE, Violations, check_id
 
 
 @pytest.mark.parametrize(
@@ -43,3 +61,65 @@ def test_not_found_names_the_resource_in_error_info():
 
 def test_status_codes_are_grpc_status_codes():
     assert InvalidArgument.code is grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_an_invalid_argument_reports_its_first_violations_and_counts_the_rest():
+    error = InvalidArgument([FieldViolation(f"series[{n}].metric", "is required") for n in range(25)])
+    assert [v.field for v in error.violations] == [f"series[{n}].metric" for n in range(MAX_REPORTED_VIOLATIONS)]
+    assert error.unreported == 25 - MAX_REPORTED_VIOLATIONS
+    assert error.message.endswith(f"series[9].metric: is required; and {25 - MAX_REPORTED_VIOLATIONS} more")
+
+
+def test_a_huge_violation_is_shortened_at_a_character_boundary():
+    (violation,) = InvalidArgument.field("dimensions." + "k" * 10_000, "é" * 100_000).violations
+    assert len(violation.field.encode()) <= MAX_FIELD_BYTES and violation.field.endswith("k…")
+    assert len(violation.description.encode()) <= MAX_DESCRIPTION_BYTES and violation.description.endswith("é…")
+
+
+def test_a_violation_quotes_a_huge_value_shortened_and_still_states_the_rule():
+    violations = Violations()
+    check_id(violations, "group_id", "X" * 1_000_000)
+    (violation,) = InvalidArgument(violations.items).violations
+    assert violation.description.startswith("'XXX") and "…'" in violation.description
+    assert violation.description.endswith(ID_RULE)
+
+
+def test_other_errors_keep_their_message_short():
+    assert len(to_status(FailedPrecondition("ü" * 100_000)).message.encode()) <= MAX_MESSAGE_BYTES
+
+
+@contextmanager
+def serving(behaviour: Callable[[bytes], bytes]) -> Iterator[Callable[[bytes], bytes]]:
+    """A real server whose one method (behind the ErrorInterceptor) runs `behaviour`; yields a caller of it."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), interceptors=[ErrorInterceptor()])
+    handler = grpc.unary_unary_rpc_method_handler(lambda request, context: behaviour(request))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Errors", {"Call": handler}),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        call = channel.unary_unary("/test.Errors/Call")
+        yield lambda request: call(request, timeout=10)
+    finally:
+        channel.close()
+        server.stop(None)
+
+
+def _raise(error: Exception) -> Callable[[bytes], bytes]:
+    def behaviour(request: bytes) -> bytes:
+        raise error
+
+    return behaviour
+
+
+def test_an_error_with_many_huge_violations_reaches_the_caller_as_invalid_argument():
+    # Percent-encoded, non-ASCII text takes three times its bytes in the trailers: the worst case for their size.
+    error = InvalidArgument([FieldViolation("series[0].dimensions", f"key {'ключ' * 2000}{n} is too long") for n in range(20)])
+    with serving(_raise(error)) as call:
+        # NOTE: gRPC refuses trailers between its soft and hard limits at random: one call proves little.
+        for _ in range(20):
+            with pytest.raises(grpc.RpcError) as raised:
+                call(b"")
+            assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT, raised.value.details()
+            assert field_violations(raised.value)[0].field == "series[0].dimensions"
+            assert raised.value.details().endswith(f"and {20 - len(error.violations)} more")
