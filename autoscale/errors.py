@@ -2,13 +2,16 @@
 
 Domain code raises these; `ErrorInterceptor` turns them into a `google.rpc.Status`
 with `ErrorInfo` (and `BadRequest` field violations for invalid arguments), so no
-servicer builds a status by hand.
+servicer builds a status by hand. Anything else a handler raises never reaches the
+caller as it is: a database that cannot be used is UNAVAILABLE, the rest INTERNAL,
+each with an error id that the server's log line (with the traceback) carries too.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +20,8 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+
+from autoscale.database import is_unavailable
 
 ERROR_DOMAIN = "autoscale.v1"
 
@@ -62,7 +67,7 @@ class FieldViolation:
 
 
 class DomainError(Exception):
-    """Base of the errors a caller can cause; each maps to one gRPC code."""
+    """Base of the errors that reach the caller as they are; each maps to one gRPC code."""
 
     code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
     reason: str = "ERROR"
@@ -156,6 +161,13 @@ class Unavailable(DomainError):
     reason = "UNAVAILABLE"
 
 
+class Internal(DomainError):
+    """A fault of the server itself: the caller learns its error id, the server's log the rest."""
+
+    code = grpc.StatusCode.INTERNAL
+    reason = "INTERNAL"
+
+
 class PeerError(Exception):
     """A call to a peer service failed; carries the peer's code and message on."""
 
@@ -206,20 +218,39 @@ def field_violations(error: grpc.RpcError) -> list[FieldViolation]:
 
 
 def _wrap_unary(behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
+    service = method.split("/")[1]
+
     def handle(request: Any, context: grpc.ServicerContext) -> Any:
         try:
             return behaviour(request, context)
         except DomainError as error:
-            context.abort_with_status(rpc_status.to_status(to_status(error, method.split("/")[1])))
+            context.abort_with_status(rpc_status.to_status(to_status(error, service)))
         except PeerError as error:
             # A peer's status is passed on so that the caller sees the real cause.
             context.abort(error.code, shortened(error.details, MAX_MESSAGE_BYTES))
+        except Exception as error:
+            if context.code() is not None:
+                raise  # the handler set its status itself (context.abort): that one goes out
+            context.abort_with_status(rpc_status.to_status(to_status(unexpected(error, method), service)))
 
     return handle
 
 
+def unexpected(error: Exception, method: str) -> DomainError:
+    """What the caller is told of an exception no domain error stands for (logged here, with its traceback, under an id).
+
+    Its text (SQL, a driver's words, a Python message) is for the server's log only.
+    """
+    error_id = secrets.token_hex(4)
+    if is_unavailable(error):
+        log.warning("%s: the database is unavailable (error %s)", method, error_id, exc_info=error)
+        return Unavailable(f"the database is unavailable, try again (error {error_id})")
+    log.error("%s: internal error (error %s)", method, error_id, exc_info=error)
+    return Internal(f"internal error (error {error_id}): the server's log has the details")
+
+
 class ErrorInterceptor(grpc.ServerInterceptor):
-    """Turns domain errors raised by unary handlers into rich gRPC statuses."""
+    """Turns what unary handlers raise into rich gRPC statuses: domain errors as they say, anything else via `unexpected`."""
 
     def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
         handler = continuation(handler_call_details)

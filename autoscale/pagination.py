@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,9 +37,26 @@ class PageRequest:
         after = self.after
         if after is None:
             return None
-        if not (isinstance(after, list) and len(after) == 2 and isinstance(after[0], (int, float)) and isinstance(after[1], tie_breaker)):
+        if not (isinstance(after, list) and len(after) == 2 and _is_time(after[0]) and _is_tie_breaker(after[1], tie_breaker)):
             raise bad_page_token()
         return float(after[0]), after[1]
+
+
+def _is_time(value: Any) -> bool:
+    """Whether a token's time is a number a database can compare: a finite float (a 401-digit integer is none)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _is_tie_breaker(value: Any, tie_breaker: type) -> bool:
+    """Whether a token's tie-breaker has the type the list orders by (an integer one within a database's 64 bits)."""
+    if tie_breaker is int:
+        return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+    return isinstance(value, tie_breaker)
 
 
 def bad_page_token() -> InvalidArgument:
@@ -55,7 +73,7 @@ def page_request(page_size: int, page_token: str) -> PageRequest:
         return PageRequest(size)
     try:
         after = json.loads(base64.urlsafe_b64decode(page_token.encode()).decode())["after"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         raise bad_page_token() from None
     return PageRequest(size, after)
 

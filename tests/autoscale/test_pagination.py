@@ -1,5 +1,8 @@
 """Page tokens are opaque, round-trip, and bad ones are INVALID_ARGUMENT on page_token."""
 
+import base64
+import json
+
 import pytest
 
 from autoscale.errors import InvalidArgument
@@ -26,3 +29,34 @@ def test_bad_page_requests_name_the_field(size, token, field):
     with pytest.raises(InvalidArgument) as raised:
         page_request(size, token)
     assert raised.value.violations[0].field == field
+
+
+def _token(after: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("after", "tie_breaker"),
+    [
+        ([int("9" * 401), "a1"], str),
+        ([1700000000.5, 2**63], int),
+        ([1700000000.5, True], int),
+        ([True, "a1"], str),
+    ],
+    ids=["a 401-digit time", "a sequence beyond 64 bits", "a boolean sequence", "a boolean time"],
+)
+def test_a_token_whose_numbers_no_database_takes_is_a_bad_page_token(after, tie_breaker):
+    with pytest.raises(InvalidArgument) as raised:
+        page_request(10, _token(after)).after_time_and(tie_breaker)
+    assert raised.value.violations[0].field == "page_token"
+
+
+def test_a_token_nested_beyond_the_json_readers_depth_is_a_bad_page_token():
+    token = base64.urlsafe_b64encode(b'{"after": ' + b"[" * 100_000 + b"]" * 100_000 + b"}").decode()
+    with pytest.raises(InvalidArgument):
+        page_request(10, token)
+
+
+def test_a_token_from_paginate_of_a_time_ordered_list_resumes_after_its_last_item():
+    page, token = paginate([(1700000000.5, 7), (1700000000.25, 6)], 1, lambda item: list(item))
+    assert page_request(1, token).after_time_and(int) == (1700000000.5, 7)
