@@ -1,4 +1,8 @@
-"""Field rules of an alarm, collected into `Violations`, and the domain values they yield."""
+"""Field rules of an alarm, collected into `Violations`, and the domain values they yield.
+
+Limits (listed for users in README.md, under bad input):
+- `threshold_rule.period`: 1s to 86400s (a day); `evaluation_periods`: at most 1440.
+"""
 
 from __future__ import annotations
 
@@ -43,8 +47,8 @@ def check_threshold_rule(violations: Violations, message: alarm_pb2.ThresholdRul
     if not message.HasField("period"):
         violations.add(f"{prefix}.period", "is required; a duration such as 60s")
     else:
-        period = check_duration(violations, f"{prefix}.period", message.period, allow_zero=False)
-        if period > 0 and not MIN_PERIOD <= period <= MAX_PERIOD:
+        period = check_duration(violations, f"{prefix}.period", message.period, allow_zero=False, maximum=MAX_PERIOD)
+        if 0 < period < MIN_PERIOD:
             violations.add(f"{prefix}.period", f"must be between {MIN_PERIOD:g}s and {MAX_PERIOD:g}s, got {period:g}s")
     evaluation_periods = message.evaluation_periods or 1
     violations.check(

@@ -2,14 +2,22 @@
 
 Each check records every broken rule in a `Violations` under the request's field
 path (e.g. `group.max_size`), so the caller learns all of them at once.
+
+Limits (listed for users in README.md, under bad input):
+- `group.cooldown`: 0s to 86400s (a day); unset means 300 s.
+- `group.max_size`: at most MAX_GROUP_SIZE; `request_id`: at most 255 characters.
 """
 
 from __future__ import annotations
 
+from autoscale.timeutil import check_duration
+from autoscale.v1 import group_pb2
 from autoscale.validation import Violations, quoted
 from services.group.domain import MAX_GROUP_SIZE, AdjustmentType, Group, LaunchConfig
 
 MAX_REQUEST_ID_LENGTH = 255
+MAX_COOLDOWN = 86400.0
+"""Seconds of a group's cooldown at most (a day): a longer one is a mistake, and must still fit the answer."""
 
 
 def check_launch_config(violations: Violations, config: LaunchConfig, path: str = "launch_config") -> None:
@@ -31,7 +39,7 @@ def check_launch_config(violations: Violations, config: LaunchConfig, path: str 
 
 
 def check_group_sizes(violations: Violations, group: Group, path: str = "group") -> None:
-    """0 <= min_size <= desired_capacity <= max_size <= MAX_GROUP_SIZE, cooldown >= 0, tag keys non-empty."""
+    """0 <= min_size <= desired_capacity <= max_size <= MAX_GROUP_SIZE, tag keys non-empty."""
     violations.check(group.min_size >= 0, f"{path}.min_size", f"must be >= 0, got {group.min_size}")
     violations.check(
         group.max_size >= group.min_size, f"{path}.max_size", f"must be >= min_size ({group.min_size}), got {group.max_size}"
@@ -44,9 +52,13 @@ def check_group_sizes(violations: Violations, group: Group, path: str = "group")
             f"{path}.desired_capacity",
             f"must be within [min_size, max_size] = [{group.min_size}, {group.max_size}], got {group.desired_capacity}",
         )
-    if group.cooldown is not None:
-        violations.check(group.cooldown >= 0, f"{path}.cooldown", f"must not be negative, got {group.cooldown}s")
     violations.check(all(group.tags), f"{path}.tags", "keys must be non-empty")
+
+
+def check_cooldown(violations: Violations, message: group_pb2.Group, path: str = "group") -> None:
+    """A set cooldown lies within [0s, MAX_COOLDOWN] (unset: the default of 300 s)."""
+    if message.HasField("cooldown"):
+        check_duration(violations, f"{path}.cooldown", message.cooldown, allow_zero=True, maximum=MAX_COOLDOWN)
 
 
 def check_adjustment(

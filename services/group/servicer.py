@@ -67,6 +67,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         now = self._clock()
         group = messages.group_from_message(violations, request.group, request.group_id, now)
         rules.check_group_sizes(violations, group)
+        rules.check_cooldown(violations, request.group)
         violations.raise_if_any()
         status = self._repository.create_group(group, capacity.creation_activity(new_activity_id(), group, now))
         if group.desired_capacity:
@@ -92,6 +93,8 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         proposed = messages.group_from_message(Violations(), request.group, group_id, now)
         if "launch_config" in fields:
             try_parse_name(request_violations, "group.launch_config", request.group.launch_config, "launchConfigs")
+        if "cooldown" in fields:
+            rules.check_cooldown(request_violations, request.group)
         activity_id = new_activity_id()
 
         def change(current: Group) -> tuple[Group, Activity | None]:

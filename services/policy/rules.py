@@ -1,4 +1,9 @@
-"""Field rules of a policy and of an execution request, collected into `Violations`."""
+"""Field rules of a policy and of an execution request, collected into `Violations`.
+
+Limits (listed for users in README.md, under bad input):
+- `policy.cooldown`: 0s to 86400s (a day); unset means the group's.
+- `request_id`: at most 255 characters.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from services.policy.domain import AdjustmentType
 
 MAX_REQUEST_ID_LENGTH = 255
 """Longest request_id an execution accepts (it is stored with the execution)."""
+MAX_COOLDOWN = 86400.0
+"""Seconds of a policy's cooldown at most (a day), as of a group's: a longer one is a mistake, and must still fit the answer."""
 
 
 def check_policy(

@@ -106,7 +106,7 @@ def _proposed_fields(violations: Violations, message: policy_pb2.Policy, fields:
         check_enum(violations, "policy.adjustment_type", message.adjustment_type, common_pb2.AdjustmentType)
     cooldown = None
     if message.HasField("cooldown") and "cooldown" in fields:
-        cooldown = check_duration(violations, "policy.cooldown", message.cooldown, allow_zero=True)
+        cooldown = check_duration(violations, "policy.cooldown", message.cooldown, allow_zero=True, maximum=rules.MAX_COOLDOWN)
     return update.ProposedFields(
         group_id=group_id,
         adjustment_type=messages.ADJUSTMENT_TYPES.get(message.adjustment_type),

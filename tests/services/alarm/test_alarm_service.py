@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
 from autoscale.config import Settings
 from autoscale.errors import field_violations
@@ -327,6 +327,9 @@ def _rule(**changes: Any) -> alarm_pb2.ThresholdRule:
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=None)), "alarm.threshold_rule.period"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=to_duration(0))), "alarm.threshold_rule.period"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=to_duration(-5))), "alarm.threshold_rule.period"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=to_duration(86_401))), "alarm.threshold_rule.period"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=duration_pb2.Duration(seconds=2**63 - 1))), "alarm.threshold_rule.period"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=duration_pb2.Duration(seconds=60, nanos=-1))), "alarm.threshold_rule.period"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(evaluation_periods=-1)), "alarm.threshold_rule.evaluation_periods"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(), alarm_actions=["groups/web"]), "alarm.alarm_actions[0]"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(), ok_actions=["policies/ok", "ftp://x"]), "alarm.ok_actions[1]"),

@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
 from autoscale.config import Settings, default_state_dir
 from autoscale.errors import field_violations
@@ -194,6 +194,32 @@ def test_bad_groups_are_invalid_arguments_naming_every_field(stub, group_id, fie
     fields = {"launch_config": "launchConfigs/lc", **fields}
     request = group_pb2.CreateGroupRequest(group_id=group_id, group=group_pb2.Group(**fields))
     assert violated_fields(lambda: stub.CreateGroup(request, timeout=5)) == violations
+
+
+@pytest.mark.parametrize("seconds", [2**63 - 1, 10**12, 86_401])
+def test_a_cooldown_beyond_a_day_is_refused_naming_the_range_and_nothing_is_stored(stub, seconds):
+    request = group_pb2.CreateGroupRequest(
+        group_id="web", group=group_pb2.Group(launch_config="launchConfigs/lc", max_size=3, cooldown=duration_pb2.Duration(seconds=seconds))
+    )
+    error = rpc_error(lambda: stub.CreateGroup(request, timeout=5))
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details() == f"group.cooldown: must be between 0s and 86400s, got {seconds}s"
+    assert stub.ListGroups(group_pb2.ListGroupsRequest(), timeout=5).groups == []
+    create_group(stub, cooldown=to_duration(60))
+    update = group_pb2.UpdateGroupRequest(
+        group=group_pb2.Group(name="groups/web", cooldown=duration_pb2.Duration(seconds=seconds)),
+        update_mask=field_mask_pb2.FieldMask(paths=["cooldown"]),
+    )
+    assert violated_fields(lambda: stub.UpdateGroup(update, timeout=5)) == ["group.cooldown"]
+    assert stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group.cooldown.seconds == 60
+
+
+def test_a_cooldown_of_a_day_is_stored_and_answered_by_every_call(stub):
+    create_group(stub, cooldown=to_duration(86_400))
+    assert stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group.cooldown.seconds == 86_400
+    assert stub.ListGroups(group_pb2.ListGroupsRequest(), timeout=5).groups[0].cooldown.seconds == 86_400
+    adjusted = stub.Adjust(group_pb2.AdjustRequest(name="groups/web", adjustment_type=CHANGE, adjustment=1), timeout=5)
+    assert adjusted.group.cooldown.seconds == 86_400
 
 
 def test_a_group_of_an_unknown_launch_config_is_not_found_and_an_existing_id_already_exists(stub):

@@ -115,6 +115,9 @@ def test_policies_are_created_read_listed_updated_and_deleted(mesh):
         ("p", {"adjustment_type": PERCENT, "scaling_adjustment": 0}, ["policy.scaling_adjustment"]),
         ("p", {"min_adjustment_step": -1}, ["policy.min_adjustment_step"]),
         ("p", {"cooldown": duration_pb2.Duration(seconds=-5)}, ["policy.cooldown"]),
+        ("p", {"cooldown": duration_pb2.Duration(seconds=86_401)}, ["policy.cooldown"]),
+        ("p", {"cooldown": duration_pb2.Duration(seconds=10**12)}, ["policy.cooldown"]),
+        ("p", {"cooldown": duration_pb2.Duration(seconds=2**63 - 1)}, ["policy.cooldown"]),
         (
             "-",
             {"group": "", "scaling_adjustment": 0, "min_adjustment_step": -1, "cooldown": duration_pb2.Duration(seconds=-1)},
@@ -162,6 +165,7 @@ def test_the_group_services_failure_on_create_passes_its_code_on(mesh):
         ({"name": "policies/up", "adjustment_type": 0}, ["adjustment_type"], INVALID, ["policy.adjustment_type"]),
         ({"name": "policies/up", "group": "web"}, ["group"], INVALID, ["policy.group"]),
         ({"name": "policies/up", "cooldown": duration_pb2.Duration(seconds=-1)}, ["cooldown"], INVALID, ["policy.cooldown"]),
+        ({"name": "policies/up", "cooldown": duration_pb2.Duration(seconds=2**63 - 1)}, ["cooldown"], INVALID, ["policy.cooldown"]),
         ({"name": "policies/up", "min_adjustment_step": -1}, [], INVALID,
          ["policy.group", "policy.adjustment_type", "policy.scaling_adjustment", "policy.min_adjustment_step"]),
         ({"name": "policies/up", "group": "groups/nope"}, ["group"], grpc.StatusCode.NOT_FOUND, []),
