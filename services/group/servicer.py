@@ -123,6 +123,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         check_enum(violations, "adjustment_type", request.adjustment_type, common_pb2.AdjustmentType)
         adjustment_type = messages.ADJUSTMENT_TYPES.get(request.adjustment_type)
         rules.check_adjustment(violations, adjustment_type, request.adjustment, request.min_adjustment_step)
+        rules.check_cause(violations, request.cause)
         rules.check_request_id(violations, request.request_id)
         violations.raise_if_any()
         assert group_id is not None and adjustment_type is not None

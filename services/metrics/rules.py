@@ -2,6 +2,8 @@
 they yield.
 
 Limits (listed for users in README.md, under bad input):
+- `metric`: at most 255 characters; a series' `dimensions`: at most 30, keys 1-255 characters, values at most 255,
+  1024 bytes in all as JSON; at most 100000 points per PutSamples.
 - a query's `period`: more than 0s, at most 31622400s (366 days), and at most MAX_PERIODS periods in the window.
 - times (`start_time`, `end_time`, a point's `time`): from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; a point's at
   most an hour ahead of the server's clock.

@@ -76,6 +76,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     def ExecutePolicy(self, request: policy_pb2.ExecutePolicyRequest, context: grpc.ServicerContext) -> Any:
         violations = Violations()
         policy_id = try_parse_name(violations, "name", request.name, "policies")
+        rules.check_cause(violations, request.cause)
         rules.check_request_id(violations, request.request_id)
         violations.raise_if_any()
         assert policy_id is not None

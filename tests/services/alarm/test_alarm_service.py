@@ -335,6 +335,9 @@ def _rule(**changes: Any) -> alarm_pb2.ThresholdRule:
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(), ok_actions=["policies/ok", "ftp://x"]), "alarm.ok_actions[1]"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(), insufficient_data_actions=["http://"]), "alarm.insufficient_data_actions[0]"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(), alarm_actions=["policies/p"] * 11), "alarm.alarm_actions"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(), ok_actions=["https://x.example/" + "p" * 3_000_000]), "alarm.ok_actions[0]"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(dimensions={f"d{n}": "v" for n in range(31)})), "alarm.threshold_rule.dimensions"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(), description="d" * 3_000_000), "alarm.description"),
     ],
 )
 def test_create_rejects_bad_fields_naming_the_field(mesh, alarm_id, alarm, field):

@@ -36,6 +36,16 @@ def _fields(check, *args) -> list[str]:  # type: ignore[no-untyped-def]
             LaunchConfig("lc", openstack_server=OpenStackServerSpec(image="", flavor="")),
             ["launch_config.openstack_server.image", "launch_config.openstack_server.flavor"],
         ),
+        (
+            LaunchConfig("lc", openstack_server=OpenStackServerSpec(image="i" * 256, flavor="f", networks=["n"] * 65)),
+            ["launch_config.openstack_server.image", "launch_config.openstack_server.networks"],
+        ),
+        (
+            LaunchConfig("lc", openstack_server=OpenStackServerSpec(image="i", flavor="f", security_groups=["default", "s" * 256])),
+            ["launch_config.openstack_server.security_groups[1]"],
+        ),
+        (LaunchConfig("lc", process=ProcessSpec(["x"] * 257)), ["launch_config.process.command"]),
+        (LaunchConfig("lc", process=ProcessSpec(["x"], {f"V{n}": "1" for n in range(257)})), ["launch_config.process.env"]),
     ],
 )
 def test_launch_config_rules(config, fields):

@@ -144,6 +144,30 @@ def test_bad_launch_configs_are_invalid_arguments_naming_the_field(stub, launch_
     assert violated_fields(lambda: stub.CreateLaunchConfig(request, timeout=5)) == fields
 
 
+THREE_MB = "x" * 3_000_000
+
+
+@pytest.mark.parametrize(
+    ("launch_config", "field", "limit"),
+    [
+        (group_pb2.ProcessSpec(command=["sleep", THREE_MB]), "launch_config.process.command", "at most 32768 characters"),
+        (group_pb2.ProcessSpec(command=["sleep"], env={"BIG": THREE_MB}), "launch_config.process.env", "at most 32768 characters"),
+        (group_pb2.OpenStackServerSpec(image="i", flavor="f", user_data=THREE_MB), "launch_config.openstack_server.user_data",
+         "at most 49149 bytes"),
+        (group_pb2.OpenStackServerSpec(image="i", flavor="f", metadata={"k": THREE_MB}), "launch_config.openstack_server.metadata",
+         "at most 255 characters"),
+    ],
+)
+def test_megabytes_of_launch_config_text_are_refused_naming_the_field_and_its_limit(stub, launch_config, field, limit):
+    kind = "process" if isinstance(launch_config, group_pb2.ProcessSpec) else "openstack_server"
+    request = group_pb2.CreateLaunchConfigRequest(launch_config_id="big", launch_config=group_pb2.LaunchConfig(**{kind: launch_config}))
+    error = rpc_error(lambda: stub.CreateLaunchConfig(request, timeout=5))
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert field in [v.field for v in field_violations(error)] and limit in error.details()
+    assert len(error.details()) < 2000
+    assert [c.name for c in stub.ListLaunchConfigs(group_pb2.ListLaunchConfigsRequest(), timeout=5).launch_configs] == ["launchConfigs/lc"]
+
+
 def test_deleting_a_launch_config_a_group_uses_is_a_failed_precondition_naming_the_group(stub):
     create_group(stub)
     error = rpc_error(lambda: stub.DeleteLaunchConfig(group_pb2.DeleteLaunchConfigRequest(name="launchConfigs/lc"), timeout=5))
@@ -222,6 +246,22 @@ def test_a_cooldown_of_a_day_is_stored_and_answered_by_every_call(stub):
     assert adjusted.group.cooldown.seconds == 86_400
 
 
+@pytest.mark.parametrize(
+    ("tags", "limit"),
+    [({"big": THREE_MB}, "at most 256 characters"), ({"k" * 129: "v"}, "at most 128 characters"),
+     ({f"t{n}": "v" for n in range(51)}, "at most 50 entries")],
+)
+def test_tags_beyond_their_limits_are_refused_on_create_and_update(stub, tags, limit):
+    request = group_pb2.CreateGroupRequest(group_id="web", group=group_pb2.Group(launch_config="launchConfigs/lc", max_size=1, tags=tags))
+    error = rpc_error(lambda: stub.CreateGroup(request, timeout=5))
+    assert [v.field for v in field_violations(error)] == ["group.tags"] and limit in error.details()
+    create_group(stub)
+    update = group_pb2.UpdateGroupRequest(
+        group=group_pb2.Group(name="groups/web", tags=tags), update_mask=field_mask_pb2.FieldMask(paths=["tags"])
+    )
+    assert violated_fields(lambda: stub.UpdateGroup(update, timeout=5)) == ["group.tags"]
+
+
 def test_a_group_of_an_unknown_launch_config_is_not_found_and_an_existing_id_already_exists(stub):
     request = group_pb2.CreateGroupRequest(group_id="g", group=group_pb2.Group(launch_config="launchConfigs/x", max_size=1))
     error = rpc_error(lambda: stub.CreateGroup(request, timeout=5))
@@ -279,6 +319,14 @@ def test_a_new_launch_config_applies_to_instances_launched_afterwards(stub, driv
 
 
 # Adjust
+
+
+def test_an_adjust_cause_beyond_1024_characters_is_refused_and_changes_nothing(stub):
+    create_group(stub)
+    error = rpc_error(lambda: adjust(stub, EXACT, 2, cause=THREE_MB))
+    assert [v.field for v in field_violations(error)] == ["cause"] and "at most 1024 characters" in error.details()
+    assert activities(stub) == []
+    assert adjust(stub, EXACT, 2, cause="c" * 1024).activity.cause == "c" * 1024
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from autoscale.config import Settings
 from autoscale.errors import field_violations
 from autoscale.timeutil import to_duration
 from autoscale.v1 import common_pb2, group_pb2, policy_pb2, policy_pb2_grpc
+from autoscale.validation import MAX_CAUSE_LENGTH
 from services.policy.server import build
 from tests.services.policy.fake_group import FakeGroupService
 from tests.support import FakeClock, running_server
@@ -191,6 +192,7 @@ def test_bad_update_input_is_refused_naming_the_field(mesh, policy, paths, code,
         ("ListPolicies", policy_pb2.ListPoliciesRequest(page_token="garbage"), INVALID, "page_token"),
         ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="groups/web"), INVALID, "name"),
         ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="policies/up", request_id="r" * 256), INVALID, "request_id"),
+        ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="policies/up", cause="c" * 3_000_000), INVALID, "cause"),
         ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="policies/missing"), grpc.StatusCode.NOT_FOUND, None),
         ("ListPolicyExecutions", policy_pb2.ListPolicyExecutionsRequest(name="up"), INVALID, "name"),
         ("ListPolicyExecutions", policy_pb2.ListPolicyExecutionsRequest(name="policies/missing"), grpc.StatusCode.NOT_FOUND, None),
@@ -206,6 +208,14 @@ def test_bad_names_and_pages_are_refused(mesh, method, request_message, code, vi
 
 
 # Executions
+
+
+def test_a_cause_of_the_longest_length_reaches_adjust_shortened_to_fit_its_cause(mesh):
+    mesh.create("up")
+    assert mesh.execute("up", cause="c" * MAX_CAUSE_LENGTH).adjusted
+    (sent,) = mesh.group.adjust_requests
+    assert len(sent.cause) == MAX_CAUSE_LENGTH and sent.cause.startswith("policies/up (ccc") and sent.cause.endswith("c…")
+    assert mesh.executions("up")[0].cause == "c" * MAX_CAUSE_LENGTH
 
 
 def test_executing_adjusts_the_group_and_answers_its_activity(mesh):
