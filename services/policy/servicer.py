@@ -53,8 +53,8 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     def ListPolicies(self, request: policy_pb2.ListPoliciesRequest, context: grpc.ServicerContext) -> Any:
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_policies(page.after_id(), page.size + 1)
-        policies, token = paginate(found, page.size, lambda policy: policy.id)
-        return policy_pb2.ListPoliciesResponse(policies=[messages.policy_to_message(p) for p in policies], next_page_token=token)
+        policies, token = paginate(found, page.size, lambda policy: policy.id, messages.policy_to_message)
+        return policy_pb2.ListPoliciesResponse(policies=policies, next_page_token=token)
 
     def UpdatePolicy(self, request: policy_pb2.UpdatePolicyRequest, context: grpc.ServicerContext) -> Any:
         policy_id = parse_name("policy.name", request.policy.name, "policies")
@@ -86,10 +86,10 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         policy_id = parse_name("name", request.name, "policies")
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_executions(policy_id, page.after_time_and(int), page.size + 1)
-        executions, token = paginate(found, page.size, lambda execution: [execution.time, execution.sequence])
-        return policy_pb2.ListPolicyExecutionsResponse(
-            executions=[messages.execution_to_message(e) for e in executions], next_page_token=token
+        executions, token = paginate(
+            found, page.size, lambda execution: [execution.time, execution.sequence], messages.execution_to_message
         )
+        return policy_pb2.ListPolicyExecutionsResponse(executions=executions, next_page_token=token)
 
     def _require_group(self, group_id: str) -> None:
         """NotFound on `policy.group` unless the group service knows the group (its other failures pass on)."""

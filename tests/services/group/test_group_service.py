@@ -15,6 +15,7 @@ from google.protobuf import duration_pb2, field_mask_pb2
 
 from autoscale.config import Settings, default_state_dir
 from autoscale.errors import field_violations
+from autoscale.pagination import MAX_PAGE_BYTES
 from autoscale.timeutil import to_duration
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from services.group.server import instance_log_dir, make_build
@@ -166,6 +167,24 @@ def test_megabytes_of_launch_config_text_are_refused_naming_the_field_and_its_li
     assert field in [v.field for v in field_violations(error)] and limit in error.details()
     assert len(error.details()) < 2000
     assert [c.name for c in stub.ListLaunchConfigs(group_pb2.ListLaunchConfigsRequest(), timeout=5).launch_configs] == ["launchConfigs/lc"]
+
+
+def test_launch_configs_of_the_largest_size_are_listed_in_pages_that_fit_a_message(stub):
+    # Four bytes a character: each config takes 2 x 128 KB, so the 17 in one page would pass gRPC's 4 MiB.
+    widest = "\U0001F600" * 16_000
+    process = group_pb2.ProcessSpec(command=["sleep", widest, widest], env={"A": widest, "B": widest})
+    for number in range(17):
+        stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+            launch_config_id=f"wide-{number}", launch_config=group_pb2.LaunchConfig(process=process)), timeout=5)
+    listed, token, pages = [], "", 0
+    while True:
+        page = stub.ListLaunchConfigs(group_pb2.ListLaunchConfigsRequest(page_size=100, page_token=token), timeout=5)
+        assert page.ByteSize() <= 1.1 * MAX_PAGE_BYTES
+        listed.extend(config.name for config in page.launch_configs)
+        token, pages = page.next_page_token, pages + 1
+        if not token:
+            break
+    assert listed == sorted(["launchConfigs/lc", *(f"launchConfigs/wide-{n}" for n in range(17))]) and pages > 1
 
 
 def test_deleting_a_launch_config_a_group_uses_is_a_failed_precondition_naming_the_group(stub):
