@@ -8,6 +8,7 @@ Each service owns its tables and its own alembic history (version table
 from __future__ import annotations
 
 import collections
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -15,6 +16,7 @@ from contextlib import AbstractContextManager, closing, contextmanager, nullcont
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -23,6 +25,29 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from autoscale.sqlite_checkpoints import CHECKPOINT_INTERVAL, Checkpointer
+
+_UNAVAILABLE_ERRORS = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.DisconnectionError,
+    sa.exc.TimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database could not be used just now (server gone, connection cut, pool or lock busy): a
+    retry may succeed.
+
+    NOTE: statements run through the driver's own cursor (Database.tuples, Prepared, driver_statement) raise the
+    driver's exceptions, not SQLAlchemy's, so both kinds are listed.
+    """
+    if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, _UNAVAILABLE_ERRORS)
 
 
 def _configure_sqlite(engine: Engine, begin: str, autocheckpoint: bool) -> None:

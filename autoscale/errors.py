@@ -2,12 +2,16 @@
 
 Domain code raises these; `ErrorInterceptor` turns them into a `google.rpc.Status`
 with `ErrorInfo` (and `BadRequest` field violations for invalid arguments), so no
-servicer builds a status by hand.
+servicer builds a status by hand. Anything else a handler raises never reaches the
+caller as it is: a database that cannot be used is UNAVAILABLE, the rest INTERNAL,
+each with an error id that the server's log line (with the traceback) carries too.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +21,38 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from autoscale.database import is_unavailable
+
 ERROR_DOMAIN = "autoscale.v1"
 
+MAX_REPORTED_VIOLATIONS = 10
+"""Field violations one error reports at most; the message counts the others ("and N more")."""
+MAX_FIELD_BYTES = 128
+"""UTF-8 bytes of a reported field path (longer ones are shortened, ending in "…")."""
+MAX_DESCRIPTION_BYTES = 256
+"""UTF-8 bytes of a reported violation's description (longer ones are shortened, ending in "…")."""
+MAX_REPORT_BYTES = 4096
+"""Bytes the reported violations may take in the call's trailers, in the message and in the details together.
+
+NOTE: gRPC refuses trailers beyond 8 KiB now and then, and beyond 16 KiB always: the
+caller then got RESOURCE_EXHAUSTED instead of the error (20 long dimension keys made
+7-70 KB). The message goes percent-encoded (three bytes for each byte outside printable
+ASCII) and the details in base64, so 4 KiB measured so stays well inside.
+"""
+
+MAX_MESSAGE_BYTES = 1024
+"""UTF-8 bytes of the message of any other error (a peer's passed on, say); longer ones are shortened."""
+
 log = logging.getLogger(__name__)
+
+
+def shortened(text: str, max_bytes: int) -> str:
+    """`text` cut to at most `max_bytes` UTF-8 bytes, ending in "…" when it was cut (never inside a character)."""
+    encoded = text.encode()
+    if len(encoded) <= max_bytes:
+        return text
+    ellipsis = "…"
+    return encoded[: max(max_bytes - len(ellipsis.encode()), 0)].decode(errors="ignore") + ellipsis
 
 
 @dataclass(frozen=True)
@@ -34,7 +67,7 @@ class FieldViolation:
 
 
 class DomainError(Exception):
-    """Base of the errors a caller can cause; each maps to one gRPC code."""
+    """Base of the errors that reach the caller as they are; each maps to one gRPC code."""
 
     code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
     reason: str = "ERROR"
@@ -45,7 +78,11 @@ class DomainError(Exception):
 
 
 class InvalidArgument(DomainError):
-    """The request breaks one or more field rules."""
+    """The request breaks one or more field rules.
+
+    It reports the first violations only, each shortened (see MAX_REPORT_BYTES), so
+    that the caller receives the error however much was wrong; `unreported` counts the rest.
+    """
 
     code = grpc.StatusCode.INVALID_ARGUMENT
     reason = "INVALID_ARGUMENT"
@@ -53,13 +90,39 @@ class InvalidArgument(DomainError):
     def __init__(self, violations: Iterable[FieldViolation] | FieldViolation) -> None:
         if isinstance(violations, FieldViolation):
             violations = [violations]
-        self.violations = list(violations)
-        super().__init__("; ".join(str(v) for v in self.violations) or "invalid argument")
+        every = list(violations)
+        self.violations = _reported(every)
+        self.unreported = len(every) - len(self.violations)
+        message = "; ".join(str(v) for v in self.violations) or "invalid argument"
+        if self.unreported:
+            message += f"; and {self.unreported} more"
+        super().__init__(message)
 
     @classmethod
     def field(cls, field: str, description: str) -> InvalidArgument:
         """Shorthand for one violation."""
         return cls([FieldViolation(field, description)])
+
+
+def _reported(violations: list[FieldViolation]) -> list[FieldViolation]:
+    """The violations an error reports: the first ones, shortened, while they fit MAX_REPORT_BYTES (one at least)."""
+    reported: list[FieldViolation] = []
+    size = 0
+    for violation in violations[:MAX_REPORTED_VIOLATIONS]:
+        short = FieldViolation(shortened(violation.field, MAX_FIELD_BYTES), shortened(violation.description, MAX_DESCRIPTION_BYTES))
+        size += _trailer_size(short)
+        if reported and size > MAX_REPORT_BYTES:
+            break
+        reported.append(short)
+    return reported
+
+
+def _trailer_size(violation: FieldViolation) -> int:
+    """Bytes a violation takes in the trailers: in the message (percent-encoded) and in the BadRequest details (base64)."""
+    in_message = f"{violation}; ".encode()
+    percent_encoded = len(in_message) + 2 * sum(1 for byte in in_message if not 0x20 <= byte <= 0x7E or byte == 0x25)
+    in_details = len(violation.field.encode()) + len(violation.description.encode()) + 8  # with the tags and lengths
+    return percent_encoded + math.ceil(in_details * 4 / 3)
 
 
 class NotFound(DomainError):
@@ -98,6 +161,13 @@ class Unavailable(DomainError):
     reason = "UNAVAILABLE"
 
 
+class Internal(DomainError):
+    """A fault of the server itself: the caller learns its error id, the server's log the rest."""
+
+    code = grpc.StatusCode.INTERNAL
+    reason = "INTERNAL"
+
+
 class PeerError(Exception):
     """A call to a peer service failed; carries the peer's code and message on."""
 
@@ -128,7 +198,9 @@ def to_status(error: DomainError, service: str = "") -> status_pb2.Status:
         packed = any_pb2.Any()
         packed.Pack(bad_request)
         details.append(packed)
-    return status_pb2.Status(code=getattr(code_pb2, error.code.name), message=error.message, details=details)
+    # An InvalidArgument's message is bounded by its reported violations already.
+    message = error.message if isinstance(error, InvalidArgument) else shortened(error.message, MAX_MESSAGE_BYTES)
+    return status_pb2.Status(code=getattr(code_pb2, error.code.name), message=message, details=details)
 
 
 def field_violations(error: grpc.RpcError) -> list[FieldViolation]:
@@ -146,20 +218,39 @@ def field_violations(error: grpc.RpcError) -> list[FieldViolation]:
 
 
 def _wrap_unary(behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
+    service = method.split("/")[1]
+
     def handle(request: Any, context: grpc.ServicerContext) -> Any:
         try:
             return behaviour(request, context)
         except DomainError as error:
-            context.abort_with_status(rpc_status.to_status(to_status(error, method.split("/")[1])))
+            context.abort_with_status(rpc_status.to_status(to_status(error, service)))
         except PeerError as error:
             # A peer's status is passed on so that the caller sees the real cause.
-            context.abort(error.code, error.details)
+            context.abort(error.code, shortened(error.details, MAX_MESSAGE_BYTES))
+        except Exception as error:
+            if context.code() is not None:
+                raise  # the handler set its status itself (context.abort): that one goes out
+            context.abort_with_status(rpc_status.to_status(to_status(unexpected(error, method), service)))
 
     return handle
 
 
+def unexpected(error: Exception, method: str) -> DomainError:
+    """What the caller is told of an exception no domain error stands for (logged here, with its traceback, under an id).
+
+    Its text (SQL, a driver's words, a Python message) is for the server's log only.
+    """
+    error_id = secrets.token_hex(4)
+    if is_unavailable(error):
+        log.warning("%s: the database is unavailable (error %s)", method, error_id, exc_info=error)
+        return Unavailable(f"the database is unavailable, try again (error {error_id})")
+    log.error("%s: internal error (error %s)", method, error_id, exc_info=error)
+    return Internal(f"internal error (error {error_id}): the server's log has the details")
+
+
 class ErrorInterceptor(grpc.ServerInterceptor):
-    """Turns domain errors raised by unary handlers into rich gRPC statuses."""
+    """Turns what unary handlers raise into rich gRPC statuses: domain errors as they say, anything else via `unexpected`."""
 
     def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
         handler = continuation(handler_call_details)

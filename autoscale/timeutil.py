@@ -62,12 +62,30 @@ def format_time(seconds: float | None) -> str:
 
 
 def check_duration(
-    violations: Violations, field_path: str, duration: duration_pb2.Duration, *, allow_zero: bool
+    violations: Violations, field_path: str, duration: duration_pb2.Duration, *, allow_zero: bool, maximum: float
 ) -> float:
-    """Validate a set Duration (> 0, or >= 0 when allow_zero) and return it in seconds."""
+    """Validate a set Duration and return it in seconds: a valid protobuf Duration, > 0 (>= 0 when allow_zero), <= maximum.
+
+    Every duration a request carries passes here with its own documented maximum: a value
+    that is stored must also go out again, and protobuf's range (about 10 000 years) is
+    not enough for that: a cooldown of 2**63-1 s could be stored but not answered.
+    """
     seconds = from_duration(duration)
-    if duration.seconds < 0 or duration.nanos < 0:
-        violations.add(field_path, f"must not be negative, got {seconds}s")
-    elif not allow_zero and seconds == 0:
-        violations.add(field_path, "must be greater than 0s")
+    valid = duration.seconds >= 0 and 0 <= duration.nanos <= MAX_NANOS
+    if not valid or seconds > maximum or (seconds == 0 and not allow_zero):
+        lowest = "between 0s and" if allow_zero else "greater than 0s and at most"
+        violations.add(field_path, f"must be {lowest} {maximum:.0f}s, got {_duration_text(duration)}")
     return seconds
+
+
+MAX_NANOS = 999_999_999
+"""The largest nanos of a valid Duration or Timestamp."""
+
+
+def _duration_text(duration: duration_pb2.Duration) -> str:
+    """A Duration as the caller wrote it (in JSON: `90s`, `1.5s`), or its two numbers when it is no valid Duration."""
+    if duration.nanos == 0:
+        return f"{duration.seconds}s"
+    if duration.seconds >= 0 and 0 < duration.nanos <= MAX_NANOS:
+        return f"{duration.seconds}.{duration.nanos:09d}".rstrip("0") + "s"
+    return f"seconds={duration.seconds} nanos={duration.nanos}"

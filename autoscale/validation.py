@@ -1,4 +1,4 @@
-"""Field rules shared by every service: ids, resource names, enums, durations.
+"""Field rules shared by every service: ids, resource names, enums, free text.
 
 A `Violations` collects every broken rule of a request so that the caller learns
 all of them at once, then raises one `InvalidArgument`.
@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from autoscale.errors import FieldViolation, InvalidArgument
+from autoscale.errors import FieldViolation, InvalidArgument, shortened
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+QUOTED_VALUE_BYTES = 64
+"""UTF-8 bytes of a caller's value that a violation quotes back (the caller has the rest)."""
+
 ID_RULE = "must match ^[a-z][a-z0-9-]{0,62}$ (a lower-case letter, then up to 62 lower-case letters, digits or '-')"
+
+
+MAX_CAUSE_LENGTH = 1024
+"""Characters of a cause (of an Adjust, of an ExecutePolicy) at most; AWS keeps an activity's cause to 1023."""
+
+
+def quoted(value: str) -> str:
+    """A caller's value as a violation quotes it: in quotes, shortened, so that a huge value does not crowd out the rule."""
+    return repr(shortened(value, QUOTED_VALUE_BYTES))
 
 
 @dataclass
@@ -47,7 +60,7 @@ def check_id(violations: Violations, field_path: str, value: str) -> None:
     if not value:
         violations.add(field_path, "is required; " + ID_RULE)
     elif not ID_PATTERN.match(value):
-        violations.add(field_path, f"{value!r} {ID_RULE}")
+        violations.add(field_path, f"{quoted(value)} {ID_RULE}")
 
 
 def parse_name(field_path: str, name: str, collection: str) -> str:
@@ -56,7 +69,9 @@ def parse_name(field_path: str, name: str, collection: str) -> str:
     if not name:
         raise InvalidArgument.field(field_path, f"is required; expected {collection}/{{id}}")
     if not name.startswith(prefix) or not ID_PATTERN.match(name[len(prefix):]):
-        raise InvalidArgument.field(field_path, f"{name!r} is not a valid name; expected {collection}/{{id}} with {{id}} that {ID_RULE}")
+        raise InvalidArgument.field(
+            field_path, f"{quoted(name)} is not a valid name; expected {collection}/{{id}} with {{id}} that {ID_RULE}"
+        )
     return name[len(prefix):]
 
 
@@ -100,8 +115,64 @@ def check_action_target(violations: Violations, field_path: str, target: str) ->
     """An alarm action: `policies/{id}` or an http(s) URL with a host."""
     if target.startswith("policies/"):
         if not ID_PATTERN.match(target[len("policies/"):]):
-            violations.add(field_path, f"{target!r} is not a valid policy name; expected policies/{{id}} with {{id}} that {ID_RULE}")
+            violations.add(field_path, f"{quoted(target)} is not a valid policy name; expected policies/{{id}} with {{id}} that {ID_RULE}")
         return
     parsed = urlparse(target)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        violations.add(field_path, f"{target!r} must be policies/{{id}} or an http(s) URL")
+        violations.add(field_path, f"{quoted(target)} must be policies/{{id}} or an http(s) URL")
+
+
+def check_text(violations: Violations, field_path: str, text: str, max_length: int) -> None:
+    """Free text of at most `max_length` characters."""
+    violations.check(len(text) <= max_length, field_path, f"must be at most {max_length} characters long, got {len(text)}")
+
+
+def check_text_list(
+    violations: Violations,
+    field_path: str,
+    items: Sequence[str],
+    *,
+    max_items: int,
+    max_item_length: int,
+    max_total_length: int | None = None,
+) -> None:
+    """A list of free text (a command, networks): at most `max_items`, each bounded, and all together when
+    `max_total_length` is given."""
+    violations.check(len(items) <= max_items, field_path, f"must hold at most {max_items} items, got {len(items)}")
+    for position, item in enumerate(items):
+        check_text(violations, f"{field_path}[{position}]", item, max_item_length)
+    if max_total_length is not None:
+        total = sum(map(len, items))
+        violations.check(total <= max_total_length, field_path, f"must take at most {max_total_length} characters in all, got {total}")
+
+
+def check_text_map(
+    violations: Violations,
+    field_path: str,
+    entries: Mapping[str, str],
+    *,
+    max_entries: int,
+    max_key_length: int,
+    max_value_length: int,
+    max_total_length: int | None = None,
+) -> None:
+    """A map of free text (tags, env, metadata): at most `max_entries`, each key and value bounded, and all the keys and
+    values together when `max_total_length` is given."""
+    violations.check(len(entries) <= max_entries, field_path, f"must hold at most {max_entries} entries, got {len(entries)}")
+    total = 0
+    for key, value in entries.items():
+        violations.check(len(key) <= max_key_length, field_path, f"key {quoted(key)} must be at most {max_key_length} characters long")
+        violations.check(
+            len(value) <= max_value_length, field_path, f"the value of {quoted(key)} must be at most {max_value_length} characters long"
+        )
+        total += len(key) + len(value)
+    if max_total_length is not None:
+        violations.check(
+            total <= max_total_length, field_path, f"must take at most {max_total_length} characters in all (keys and values), got {total}"
+        )
+
+
+def within_cause_limit(text: str) -> str:
+    """A cause a service writes from longer text (an alarm's reason, a policy's name around its caller's cause), cut to
+    MAX_CAUSE_LENGTH characters and ending in "…" when cut, so that the call it goes into keeps the rule."""
+    return text if len(text) <= MAX_CAUSE_LENGTH else text[: MAX_CAUSE_LENGTH - 1] + "…"

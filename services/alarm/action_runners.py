@@ -19,6 +19,7 @@ from opentelemetry import propagate
 
 from autoscale.timeutil import format_time
 from autoscale.v1 import policy_pb2
+from autoscale.validation import within_cause_limit
 from services.alarm.domain import Alarm, AlarmState, PendingAction, alarm_name
 
 PERMANENT_CODES = frozenset(
@@ -42,9 +43,9 @@ class ActionRequest:
     """Stable across the retries of this action, so that the policy adjusts at most once."""
 
     def cause(self) -> str:
-        """The cause handed to the policy, naming the alarm and why it fired."""
+        """The cause handed to the policy, naming the alarm and why it fired (the reason shortened to fit a cause)."""
         verb = "is still in" if self.pending.repeat else "entered"
-        return f"{alarm_name(self.alarm.id)} {verb} {STATE_WORDS[self.pending.state]}: {self.pending.reason}"
+        return within_cause_limit(f"{alarm_name(self.alarm.id)} {verb} {STATE_WORDS[self.pending.state]}: {self.pending.reason}")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,11 @@
-"""Field rules of an alarm, collected into `Violations`, and the domain values they yield."""
+"""Field rules of an alarm, collected into `Violations`, and the domain values they yield.
+
+Limits (listed for users in README.md, under bad input), in characters:
+- `threshold_rule.period`: 1s to 86400s (a day); `evaluation_periods`: at most 1440.
+- `threshold_rule.metric`: at most 255; `dimensions`: at most 30, keys 1-255, values at most 255.
+- `description` and SetAlarmState's `reason`: at most 1024.
+- actions: at most 10 per state, each at most 2048.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +14,19 @@ from dataclasses import dataclass
 
 from autoscale.timeutil import check_duration
 from autoscale.v1 import alarm_pb2, common_pb2
-from autoscale.validation import Violations, check_action_target, check_enum, check_finite
+from autoscale.validation import Violations, check_action_target, check_enum, check_finite, quoted
 from services.alarm import messages
 from services.alarm.domain import ThresholdRule
 
 MAX_METRIC_LENGTH = 255
 MAX_DIMENSION_LENGTH = 255
+MAX_DIMENSIONS = 30
+"""Dimensions of a rule, as of a series (a rule with more would match no series)."""
 MAX_DESCRIPTION_LENGTH = 1024
 MAX_ACTIONS = 10
 """Actions per state (AWS allows 5; a few more cost nothing)."""
+MAX_ACTION_LENGTH = 2048
+"""Characters of an action (a policy name or a URL): what browsers and servers commonly take of a URL."""
 MIN_PERIOD = 1.0
 MAX_PERIOD = 86400.0
 MAX_EVALUATION_PERIODS = 1440
@@ -34,8 +45,12 @@ def check_threshold_rule(violations: Violations, message: alarm_pb2.ThresholdRul
         violations.check(
             bool(key) and len(key) <= MAX_DIMENSION_LENGTH and len(value) <= MAX_DIMENSION_LENGTH,
             f"{prefix}.dimensions",
-            f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {key!r})",
+            f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {quoted(key)})",
         )
+    violations.check(
+        len(message.dimensions) <= MAX_DIMENSIONS, f"{prefix}.dimensions",
+        f"must hold at most {MAX_DIMENSIONS} dimensions, got {len(message.dimensions)}",
+    )
     check_enum(violations, f"{prefix}.statistic", message.statistic, common_pb2.Statistic)
     check_enum(violations, f"{prefix}.comparison_operator", message.comparison_operator, alarm_pb2.ComparisonOperator)
     check_finite(violations, f"{prefix}.threshold", message.threshold)
@@ -43,8 +58,8 @@ def check_threshold_rule(violations: Violations, message: alarm_pb2.ThresholdRul
     if not message.HasField("period"):
         violations.add(f"{prefix}.period", "is required; a duration such as 60s")
     else:
-        period = check_duration(violations, f"{prefix}.period", message.period, allow_zero=False)
-        if period > 0 and not MIN_PERIOD <= period <= MAX_PERIOD:
+        period = check_duration(violations, f"{prefix}.period", message.period, allow_zero=False, maximum=MAX_PERIOD)
+        if 0 < period < MIN_PERIOD:
             violations.add(f"{prefix}.period", f"must be between {MIN_PERIOD:g}s and {MAX_PERIOD:g}s, got {period:g}s")
     evaluation_periods = message.evaluation_periods or 1
     violations.check(
@@ -66,10 +81,13 @@ def check_threshold_rule(violations: Violations, message: alarm_pb2.ThresholdRul
 
 
 def check_actions(violations: Violations, field_path: str, targets: list[str]) -> tuple[str, ...]:
-    """A state's actions: at most MAX_ACTIONS, each `policies/{id}` or an http(s) URL."""
+    """A state's actions: at most MAX_ACTIONS, each `policies/{id}` or an http(s) URL of at most MAX_ACTION_LENGTH."""
     violations.check(len(targets) <= MAX_ACTIONS, field_path, f"must hold at most {MAX_ACTIONS} actions, got {len(targets)}")
     for position, target in enumerate(targets):
-        check_action_target(violations, f"{field_path}[{position}]", target)
+        if len(target) > MAX_ACTION_LENGTH:
+            violations.add(f"{field_path}[{position}]", f"must be at most {MAX_ACTION_LENGTH} characters long, got {len(target)}")
+        else:
+            check_action_target(violations, f"{field_path}[{position}]", target)
     return tuple(targets)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from autoscale.v1 import alarm_pb2
-from autoscale.validation import Violations
+from autoscale.validation import Violations, quoted
 
 UPDATABLE_FIELDS = (
     "description", "threshold_rule", "alarm_actions", "ok_actions", "insufficient_data_actions", "repeat_actions", "disabled",
@@ -37,7 +37,7 @@ def mask_paths(violations: Violations, paths: Iterable[str]) -> list[str]:
         elif path not in OUTPUT_ONLY_FIELDS:
             violations.add(
                 "update_mask",
-                f"unknown field {path!r}; updatable fields are {', '.join(UPDATABLE_FIELDS)} and threshold_rule.<field>",
+                f"unknown field {quoted(path)}; updatable fields are {', '.join(UPDATABLE_FIELDS)} and threshold_rule.<field>",
             )
     return known
 

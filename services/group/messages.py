@@ -7,7 +7,7 @@ import re
 from autoscale.errors import InvalidArgument
 from autoscale.timeutil import from_duration, to_duration, to_timestamp
 from autoscale.v1 import common_pb2, group_pb2
-from autoscale.validation import ID_PATTERN, ID_RULE, Violations, try_parse_name
+from autoscale.validation import ID_PATTERN, ID_RULE, Violations, quoted, try_parse_name
 from services.group.domain import (
     Activity,
     ActivityStatus,
@@ -55,10 +55,10 @@ def parse_child_name(field_path: str, name: str, collection: str) -> tuple[str, 
     parts = name.split("/")
     if len(parts) != 4 or parts[0] != "groups" or parts[2] != collection or not ID_PATTERN.match(parts[1]):
         raise InvalidArgument.field(
-            field_path, f"{name!r} is not a valid name; expected groups/{{group}}/{collection}/{{id}} with {{group}} that {ID_RULE}"
+            field_path, f"{quoted(name)} is not a valid name; expected groups/{{group}}/{collection}/{{id}} with {{group}} that {ID_RULE}"
         )
     if not SERVER_MADE_ID.match(parts[3]):
-        raise InvalidArgument.field(field_path, f"{parts[3]!r} is not a valid {collection[:-1]} id")
+        raise InvalidArgument.field(field_path, f"{quoted(parts[3])} is not a valid {collection[:-1]} id")
     return parts[1], parts[3]
 
 

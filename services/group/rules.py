@@ -2,14 +2,45 @@
 
 Each check records every broken rule in a `Violations` under the request's field
 path (e.g. `group.max_size`), so the caller learns all of them at once.
+
+Limits (listed for users in README.md, under bad input), in characters unless said:
+- `group.cooldown`: 0s to 86400s (a day); unset means 300 s.
+- `group.max_size`: at most MAX_GROUP_SIZE.
+- `group.tags`: at most 50, keys 1-128, values at most 256 (AWS's limits).
+- `process.command`: 1 to 256 arguments, 32768 in all; `process.env`: at most 256 variables, names at most 255,
+  values at most 32768, 32768 in all.
+- `openstack_server`: `image`, `flavor`, `key_name` and each of at most 64 `networks` and `security_groups` at most
+  255; `user_data` at most 49149 UTF-8 bytes (Nova's 65535 once base64-encoded); `metadata` at most 125 entries
+  (Nova's 128 with the driver's three), keys and values at most 255.
+- Adjust `cause`: at most 1024 (MAX_CAUSE_LENGTH); `request_id`: at most 255.
 """
 
 from __future__ import annotations
 
-from autoscale.validation import Violations
+from autoscale.timeutil import check_duration
+from autoscale.v1 import group_pb2
+from autoscale.validation import MAX_CAUSE_LENGTH, Violations, check_text, check_text_list, check_text_map, quoted
 from services.group.domain import MAX_GROUP_SIZE, AdjustmentType, Group, LaunchConfig
+from services.group.drivers.base import OpenStackServerSpec
 
 MAX_REQUEST_ID_LENGTH = 255
+MAX_COOLDOWN = 86400.0
+"""Seconds of a group's cooldown at most (a day): a longer one is a mistake, and must still fit the answer."""
+MAX_TAGS = 50
+MAX_TAG_KEY_LENGTH = 128
+MAX_TAG_VALUE_LENGTH = 256
+MAX_COMMAND_ARGUMENTS = 256
+MAX_ENV_VARIABLES = 256
+MAX_ENV_NAME_LENGTH = 255
+MAX_PROCESS_TEXT = 32768
+"""Characters of a process's command in all, and of its environment in all (names and values)."""
+MAX_SERVER_NAME_LENGTH = 255
+"""Characters of a Nova name or id: image, flavor, key_name, each network and security group, metadata keys and values."""
+MAX_SERVER_LIST_ITEMS = 64
+MAX_USER_DATA_BYTES = 49_149
+"""UTF-8 bytes of user_data at most: Nova takes 65535 bytes, and the driver sends it base64-encoded (4 bytes per 3)."""
+MAX_METADATA_ENTRIES = 125
+"""Nova's default quota is 128 metadata items, and the driver adds three (autoscale_group, _instance, _metrics_addr)."""
 
 
 def check_launch_config(violations: Violations, config: LaunchConfig, path: str = "launch_config") -> None:
@@ -22,16 +53,42 @@ def check_launch_config(violations: Violations, config: LaunchConfig, path: str 
             violations.add(f"{path}.process.command", "is required: the program and its arguments")
         elif not command[0]:
             violations.add(f"{path}.process.command[0]", "must not be empty: it is the program to run")
+        check_text_list(
+            violations, f"{path}.process.command", command,
+            max_items=MAX_COMMAND_ARGUMENTS, max_item_length=MAX_PROCESS_TEXT, max_total_length=MAX_PROCESS_TEXT,
+        )
         for key in config.process.env:
             if not key or "=" in key:
-                violations.add(f"{path}.process.env", f"key {key!r} must be non-empty and must not contain '='")
+                violations.add(f"{path}.process.env", f"key {quoted(key)} must be non-empty and must not contain '='")
+        check_text_map(
+            violations, f"{path}.process.env", config.process.env, max_entries=MAX_ENV_VARIABLES,
+            max_key_length=MAX_ENV_NAME_LENGTH, max_value_length=MAX_PROCESS_TEXT, max_total_length=MAX_PROCESS_TEXT,
+        )
     if config.openstack_server is not None:
-        violations.check(bool(config.openstack_server.image), f"{path}.openstack_server.image", "is required")
-        violations.check(bool(config.openstack_server.flavor), f"{path}.openstack_server.flavor", "is required")
+        _check_openstack_server(violations, config.openstack_server, f"{path}.openstack_server")
+
+
+def _check_openstack_server(violations: Violations, spec: OpenStackServerSpec, path: str) -> None:
+    """An image and a flavor; every field within what Nova takes."""
+    violations.check(bool(spec.image), f"{path}.image", "is required")
+    violations.check(bool(spec.flavor), f"{path}.flavor", "is required")
+    for name, value in (("image", spec.image), ("flavor", spec.flavor), ("key_name", spec.key_name)):
+        check_text(violations, f"{path}.{name}", value, MAX_SERVER_NAME_LENGTH)
+    for name, values in (("networks", spec.networks), ("security_groups", spec.security_groups)):
+        check_text_list(violations, f"{path}.{name}", values, max_items=MAX_SERVER_LIST_ITEMS, max_item_length=MAX_SERVER_NAME_LENGTH)
+    user_data_bytes = len(spec.user_data.encode())
+    violations.check(
+        user_data_bytes <= MAX_USER_DATA_BYTES, f"{path}.user_data",
+        f"must take at most {MAX_USER_DATA_BYTES} bytes as UTF-8, got {user_data_bytes}",
+    )
+    check_text_map(
+        violations, f"{path}.metadata", spec.metadata, max_entries=MAX_METADATA_ENTRIES,
+        max_key_length=MAX_SERVER_NAME_LENGTH, max_value_length=MAX_SERVER_NAME_LENGTH,
+    )
 
 
 def check_group_sizes(violations: Violations, group: Group, path: str = "group") -> None:
-    """0 <= min_size <= desired_capacity <= max_size <= MAX_GROUP_SIZE, cooldown >= 0, tag keys non-empty."""
+    """0 <= min_size <= desired_capacity <= max_size <= MAX_GROUP_SIZE; tags non-empty and bounded."""
     violations.check(group.min_size >= 0, f"{path}.min_size", f"must be >= 0, got {group.min_size}")
     violations.check(
         group.max_size >= group.min_size, f"{path}.max_size", f"must be >= min_size ({group.min_size}), got {group.max_size}"
@@ -44,9 +101,17 @@ def check_group_sizes(violations: Violations, group: Group, path: str = "group")
             f"{path}.desired_capacity",
             f"must be within [min_size, max_size] = [{group.min_size}, {group.max_size}], got {group.desired_capacity}",
         )
-    if group.cooldown is not None:
-        violations.check(group.cooldown >= 0, f"{path}.cooldown", f"must not be negative, got {group.cooldown}s")
     violations.check(all(group.tags), f"{path}.tags", "keys must be non-empty")
+    check_text_map(
+        violations, f"{path}.tags", group.tags,
+        max_entries=MAX_TAGS, max_key_length=MAX_TAG_KEY_LENGTH, max_value_length=MAX_TAG_VALUE_LENGTH,
+    )
+
+
+def check_cooldown(violations: Violations, message: group_pb2.Group, path: str = "group") -> None:
+    """A set cooldown lies within [0s, MAX_COOLDOWN] (unset: the default of 300 s)."""
+    if message.HasField("cooldown"):
+        check_duration(violations, f"{path}.cooldown", message.cooldown, allow_zero=True, maximum=MAX_COOLDOWN)
 
 
 def check_adjustment(
@@ -56,6 +121,11 @@ def check_adjustment(
     if adjustment_type is AdjustmentType.EXACT_CAPACITY:
         violations.check(adjustment >= 0, "adjustment", f"an exact capacity must be >= 0, got {adjustment}")
     violations.check(min_adjustment_step >= 0, "min_adjustment_step", f"must be >= 0, got {min_adjustment_step}")
+
+
+def check_cause(violations: Violations, cause: str) -> None:
+    """An Adjust's cause, kept with its activity, is bounded."""
+    check_text(violations, "cause", cause, MAX_CAUSE_LENGTH)
 
 
 def check_request_id(violations: Violations, request_id: str) -> None:

@@ -50,10 +50,8 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
     def ListLaunchConfigs(self, request: group_pb2.ListLaunchConfigsRequest, context: grpc.ServicerContext) -> Any:
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_launch_configs(page.after_id(), page.size + 1)
-        configs, token = paginate(found, page.size, lambda config: config.id)
-        return group_pb2.ListLaunchConfigsResponse(
-            launch_configs=[messages.launch_config_to_message(c) for c in configs], next_page_token=token
-        )
+        configs, token = paginate(found, page.size, lambda config: config.id, messages.launch_config_to_message)
+        return group_pb2.ListLaunchConfigsResponse(launch_configs=configs, next_page_token=token)
 
     def DeleteLaunchConfig(self, request: group_pb2.DeleteLaunchConfigRequest, context: grpc.ServicerContext) -> Any:
         self._repository.delete_launch_config(parse_name("name", request.name, "launchConfigs"))
@@ -67,6 +65,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         now = self._clock()
         group = messages.group_from_message(violations, request.group, request.group_id, now)
         rules.check_group_sizes(violations, group)
+        rules.check_cooldown(violations, request.group)
         violations.raise_if_any()
         status = self._repository.create_group(group, capacity.creation_activity(new_activity_id(), group, now))
         if group.desired_capacity:
@@ -80,8 +79,8 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
     def ListGroups(self, request: group_pb2.ListGroupsRequest, context: grpc.ServicerContext) -> Any:
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_groups(page.after_id(), page.size + 1)
-        statuses, token = paginate(found, page.size, lambda status: status.group.id)
-        return group_pb2.ListGroupsResponse(groups=[messages.group_to_message(s) for s in statuses], next_page_token=token)
+        groups, token = paginate(found, page.size, lambda status: status.group.id, messages.group_to_message)
+        return group_pb2.ListGroupsResponse(groups=groups, next_page_token=token)
 
     def UpdateGroup(self, request: group_pb2.UpdateGroupRequest, context: grpc.ServicerContext) -> Any:
         group_id = parse_name("group.name", request.group.name, "groups")
@@ -92,6 +91,8 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         proposed = messages.group_from_message(Violations(), request.group, group_id, now)
         if "launch_config" in fields:
             try_parse_name(request_violations, "group.launch_config", request.group.launch_config, "launchConfigs")
+        if "cooldown" in fields:
+            rules.check_cooldown(request_violations, request.group)
         activity_id = new_activity_id()
 
         def change(current: Group) -> tuple[Group, Activity | None]:
@@ -120,6 +121,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         check_enum(violations, "adjustment_type", request.adjustment_type, common_pb2.AdjustmentType)
         adjustment_type = messages.ADJUSTMENT_TYPES.get(request.adjustment_type)
         rules.check_adjustment(violations, adjustment_type, request.adjustment, request.min_adjustment_step)
+        rules.check_cause(violations, request.cause)
         rules.check_request_id(violations, request.request_id)
         violations.raise_if_any()
         assert group_id is not None and adjustment_type is not None
@@ -142,17 +144,15 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         group_id = parse_name("parent", request.parent, "groups")
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_instances(group_id, page.after_time_and(str), page.size + 1)
-        instances, token = paginate(found, page.size, lambda instance: [instance.create_time, instance.id])
-        return group_pb2.ListInstancesResponse(instances=[messages.instance_to_message(i) for i in instances], next_page_token=token)
+        instances, token = paginate(found, page.size, lambda instance: [instance.create_time, instance.id], messages.instance_to_message)
+        return group_pb2.ListInstancesResponse(instances=instances, next_page_token=token)
 
     def ListActivities(self, request: group_pb2.ListActivitiesRequest, context: grpc.ServicerContext) -> Any:
         group_id = parse_name("parent", request.parent, "groups")
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_activities(group_id, page.after_time_and(str), page.size + 1)
-        activities, token = paginate(found, page.size, lambda activity: [activity.start_time, activity.id])
-        return group_pb2.ListActivitiesResponse(
-            activities=[messages.activity_to_message(a) for a in activities], next_page_token=token
-        )
+        activities, token = paginate(found, page.size, lambda activity: [activity.start_time, activity.id], messages.activity_to_message)
+        return group_pb2.ListActivitiesResponse(activities=activities, next_page_token=token)
 
     def GetActivity(self, request: group_pb2.GetActivityRequest, context: grpc.ServicerContext) -> Any:
         group_id, activity_id = messages.parse_child_name("name", request.name, "activities")

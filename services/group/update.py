@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from autoscale.validation import Violations
+from autoscale.validation import Violations, quoted
 from services.group import capacity
 from services.group.domain import Activity, Group
 
@@ -30,7 +30,7 @@ def mask_fields(violations: Violations, paths: Iterable[str]) -> frozenset[str]:
         return frozenset(UPDATABLE_FIELDS)
     for path in paths:
         if path not in UPDATABLE_FIELDS and path not in OUTPUT_ONLY_FIELDS:
-            violations.add("update_mask", f"unknown field {path!r}; updatable fields are {', '.join(UPDATABLE_FIELDS)}")
+            violations.add("update_mask", f"unknown field {quoted(path)}; updatable fields are {', '.join(UPDATABLE_FIELDS)}")
     return frozenset(path for path in paths if path in UPDATABLE_FIELDS)
 
 

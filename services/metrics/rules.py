@@ -1,5 +1,13 @@
 """Field rules of PutSamples, GetStatistics, BatchGetStatistics and ListMetrics, collected into `Violations`, and the domain values
-they yield."""
+they yield.
+
+Limits (listed for users in README.md, under bad input):
+- `metric`: at most 255 characters; a series' `dimensions`: at most 30, keys 1-255 characters, values at most 255,
+  1024 bytes in all as JSON; at most 100000 points per PutSamples.
+- a query's `period`: more than 0s, at most 31622400s (366 days), and at most MAX_PERIODS periods in the window.
+- times (`start_time`, `end_time`, a point's `time`): from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; a point's at
+  most an hour ahead of the server's clock.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ from autoscale.dimensions import canonical_dimensions_key
 from autoscale.internal.v1 import batch_statistics_pb2
 from autoscale.timeutil import check_duration, from_timestamp
 from autoscale.v1 import common_pb2, metrics_pb2
-from autoscale.validation import Violations, check_enum, check_finite
+from autoscale.validation import Violations, check_enum, check_finite, quoted
 from services.metrics import messages
 from services.metrics.domain import SeriesKey, SeriesPoints, Statistic, StatisticsQuery, period_count
 
@@ -32,6 +40,10 @@ MAX_BATCH_QUERIES = 1000
 """Queries one BatchGetStatistics may ask."""
 DEFAULT_WINDOW = 86400.0
 """Seconds before end_time an unset start_time means."""
+MAX_PERIOD = 31_622_400.0
+"""Seconds of a query's period at most (366 days)."""
+MAX_TIME = 253_402_300_799
+"""The latest time a Timestamp may hold (9999-12-31T23:59:59Z): a later start or end makes datapoints no client can read."""
 
 
 def check_metric(violations: Violations, field_path: str, metric: str) -> None:
@@ -64,16 +76,16 @@ def _check_dimension(violations: Violations, field_path: str, key: str, value: s
     violations.check(
         bool(key) and len(key) <= MAX_DIMENSION_LENGTH and len(value) <= MAX_DIMENSION_LENGTH,
         field_path,
-        f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {key[:MAX_DIMENSION_LENGTH]!r})",
+        f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {quoted(key)})",
     )
 
 
 def check_timestamp(violations: Violations, field_path: str, stamp: timestamp_pb2.Timestamp) -> float:
-    """A set Timestamp that is a valid time at or after the epoch; returns it in seconds."""
+    """A set Timestamp that is a valid time from the epoch to the end of year 9999; returns it in seconds."""
     violations.check(
-        stamp.seconds >= 0 and 0 <= stamp.nanos < 1_000_000_000,
+        0 <= stamp.seconds <= MAX_TIME and 0 <= stamp.nanos < 1_000_000_000,
         field_path,
-        f"must be a valid time at or after 1970-01-01T00:00:00Z, got seconds={stamp.seconds} nanos={stamp.nanos}",
+        f"must be a valid time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z, got seconds={stamp.seconds} nanos={stamp.nanos}",
     )
     return from_timestamp(stamp)
 
@@ -176,7 +188,7 @@ def check_get_statistics(violations: Violations, request: metrics_pb2.GetStatist
     if not request.HasField("period"):
         violations.add("period", "is required; a duration such as 60s")
     else:
-        period = check_duration(violations, "period", request.period, allow_zero=False)
+        period = check_duration(violations, "period", request.period, allow_zero=False, maximum=MAX_PERIOD)
     before_times = len(violations.items)
     end = check_timestamp(violations, "end_time", request.end_time) if request.HasField("end_time") else now
     start = check_timestamp(violations, "start_time", request.start_time) if request.HasField("start_time") else end - DEFAULT_WINDOW
@@ -244,8 +256,8 @@ def check_batch_get_statistics(
         prefix = f"queries[{position}]."
         before = len(violations.items)
         checked = check_query_subject(violations, prefix, metric, pairs, statistic)
-        if not (math.isfinite(period) and period > 0):
-            violations.add(f"{prefix}period", f"must be a finite number of seconds above 0, got {period}")
+        if not 0 < period <= MAX_PERIOD:
+            violations.add(f"{prefix}period", f"must be greater than 0s and at most {MAX_PERIOD:.0f}s, got {period}s")
         if _check_seconds(violations, f"{prefix}start_time", start) & _check_seconds(violations, f"{prefix}end_time", end):
             check_query_window(violations, prefix, period, start, end)
         if checked is not None and len(violations.items) == before:
@@ -254,8 +266,10 @@ def check_batch_get_statistics(
 
 
 def _check_seconds(violations: Violations, field_path: str, seconds: float) -> bool:
-    """A time in seconds since the epoch: finite, at or after it."""
-    return violations.check(math.isfinite(seconds) and seconds >= 0, field_path, f"must be a time at or after the epoch, got {seconds}")
+    """A time in seconds since the epoch: from the epoch to the end of year 9999 (as a Timestamp of GetStatistics)."""
+    return violations.check(
+        0 <= seconds <= MAX_TIME, field_path, f"must be a time from the epoch to 9999-12-31T23:59:59Z, got {seconds}"
+    )
 
 
 def check_metric_filter(violations: Violations, metric: str) -> str | None:

@@ -20,6 +20,7 @@ from typing import TypeVar
 from autoscale.errors import FailedPrecondition, PeerError
 from autoscale.timeutil import Clock
 from autoscale.v1 import group_pb2, policy_pb2
+from autoscale.validation import within_cause_limit
 from services.policy import cooldown as cooldowns
 from services.policy.cooldown import GroupCooldown
 from services.policy.decision import Decision, adjustment_outcome, decide
@@ -113,7 +114,7 @@ class PolicyExecutor:
                 policy.adjustment_type,
                 policy.scaling_adjustment,
                 policy.min_adjustment_step if percent else 0,
-                f"{policy_name(policy.id)} ({record.cause or DEFAULT_CAUSE})",
+                within_cause_limit(f"{policy_name(policy.id)} ({record.cause or DEFAULT_CAUSE})"),
                 _adjust_request_id(policy, record),
             ),
             release,

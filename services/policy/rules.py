@@ -1,12 +1,19 @@
-"""Field rules of a policy and of an execution request, collected into `Violations`."""
+"""Field rules of a policy and of an execution request, collected into `Violations`.
+
+Limits (listed for users in README.md, under bad input):
+- `policy.cooldown`: 0s to 86400s (a day); unset means the group's.
+- ExecutePolicy `cause`: at most 1024 characters (MAX_CAUSE_LENGTH); `request_id`: at most 255 characters.
+"""
 
 from __future__ import annotations
 
-from autoscale.validation import Violations
+from autoscale.validation import MAX_CAUSE_LENGTH, Violations, check_text
 from services.policy.domain import AdjustmentType
 
 MAX_REQUEST_ID_LENGTH = 255
 """Longest request_id an execution accepts (it is stored with the execution)."""
+MAX_COOLDOWN = 86400.0
+"""Seconds of a policy's cooldown at most (a day), as of a group's: a longer one is a mistake, and must still fit the answer."""
 
 
 def check_policy(
@@ -32,6 +39,11 @@ def check_policy(
             f"must not be 0 for {adjustment_type.name}: a policy that changes nothing is a mistake",
         )
     violations.check(min_adjustment_step >= 0, f"{prefix}.min_adjustment_step", f"must be >= 0, got {min_adjustment_step}")
+
+
+def check_cause(violations: Violations, cause: str) -> None:
+    """An execution's cause, kept with the execution and passed on to Adjust, is bounded."""
+    check_text(violations, "cause", cause, MAX_CAUSE_LENGTH)
 
 
 def check_request_id(violations: Violations, request_id: str) -> None:

@@ -53,8 +53,8 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     def ListPolicies(self, request: policy_pb2.ListPoliciesRequest, context: grpc.ServicerContext) -> Any:
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_policies(page.after_id(), page.size + 1)
-        policies, token = paginate(found, page.size, lambda policy: policy.id)
-        return policy_pb2.ListPoliciesResponse(policies=[messages.policy_to_message(p) for p in policies], next_page_token=token)
+        policies, token = paginate(found, page.size, lambda policy: policy.id, messages.policy_to_message)
+        return policy_pb2.ListPoliciesResponse(policies=policies, next_page_token=token)
 
     def UpdatePolicy(self, request: policy_pb2.UpdatePolicyRequest, context: grpc.ServicerContext) -> Any:
         policy_id = parse_name("policy.name", request.policy.name, "policies")
@@ -76,6 +76,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     def ExecutePolicy(self, request: policy_pb2.ExecutePolicyRequest, context: grpc.ServicerContext) -> Any:
         violations = Violations()
         policy_id = try_parse_name(violations, "name", request.name, "policies")
+        rules.check_cause(violations, request.cause)
         rules.check_request_id(violations, request.request_id)
         violations.raise_if_any()
         assert policy_id is not None
@@ -85,10 +86,10 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         policy_id = parse_name("name", request.name, "policies")
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_executions(policy_id, page.after_time_and(int), page.size + 1)
-        executions, token = paginate(found, page.size, lambda execution: [execution.time, execution.sequence])
-        return policy_pb2.ListPolicyExecutionsResponse(
-            executions=[messages.execution_to_message(e) for e in executions], next_page_token=token
+        executions, token = paginate(
+            found, page.size, lambda execution: [execution.time, execution.sequence], messages.execution_to_message
         )
+        return policy_pb2.ListPolicyExecutionsResponse(executions=executions, next_page_token=token)
 
     def _require_group(self, group_id: str) -> None:
         """NotFound on `policy.group` unless the group service knows the group (its other failures pass on)."""
@@ -106,7 +107,7 @@ def _proposed_fields(violations: Violations, message: policy_pb2.Policy, fields:
         check_enum(violations, "policy.adjustment_type", message.adjustment_type, common_pb2.AdjustmentType)
     cooldown = None
     if message.HasField("cooldown") and "cooldown" in fields:
-        cooldown = check_duration(violations, "policy.cooldown", message.cooldown, allow_zero=True)
+        cooldown = check_duration(violations, "policy.cooldown", message.cooldown, allow_zero=True, maximum=rules.MAX_COOLDOWN)
     return update.ProposedFields(
         group_id=group_id,
         adjustment_type=messages.ADJUSTMENT_TYPES.get(message.adjustment_type),

@@ -1,12 +1,14 @@
+import sqlite3
 import statistics
 import threading
 import time
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
 from autoscale import database as database_module
-from autoscale.database import Database
+from autoscale.database import Database, is_unavailable
 
 
 def _delay_of_a_waiting_writer(database: Database, hold: float) -> float:
@@ -202,3 +204,21 @@ def test_a_prepared_statement_runs_in_the_transaction_it_is_given_and_binds_its_
         with database.transaction() as connection:
             connection.execute(sa.text("DROP TABLE IF EXISTS prepared_t"))
         database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly")), True),
+        (sa.exc.InterfaceError("SELECT 1", {}, Exception("connection already closed")), True),
+        (sa.exc.DBAPIError("SELECT 1", {}, Exception("SSL SYSCALL error"), connection_invalidated=True), True),
+        (sa.exc.TimeoutError("QueuePool limit of size 10 overflow 20 reached"), True),
+        (psycopg.OperationalError("terminating connection due to administrator command"), True),
+        (sqlite3.OperationalError("database is locked"), True),
+        (sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key")), False),
+        (psycopg.errors.UndefinedTable("relation does not exist"), False),
+        (ValueError("Value out of range"), False),
+    ],
+)
+def test_only_errors_of_a_database_that_could_not_be_used_just_now_are_unavailable(error, unavailable):
+    assert is_unavailable(error) is unavailable

@@ -39,9 +39,30 @@ def test_a_duration_rounding_up_to_a_whole_second_carries_into_it_and_keeps_its_
         (duration_pb2.Duration(seconds=0), False, False),
         (duration_pb2.Duration(seconds=0), True, True),
         (duration_pb2.Duration(seconds=-5), True, False),
+        (duration_pb2.Duration(seconds=86400), True, True),
+        (duration_pb2.Duration(seconds=86400, nanos=1000), True, False),
+        (duration_pb2.Duration(seconds=10**12), True, False),
+        (duration_pb2.Duration(seconds=2**63 - 1), True, False),
+        (duration_pb2.Duration(seconds=5, nanos=-1), True, False),
+        (duration_pb2.Duration(seconds=5, nanos=1_000_000_000), True, False),
     ],
 )
 def test_duration_rules(duration, allow_zero, ok):
     violations = Violations()
-    check_duration(violations, "policy.cooldown", duration, allow_zero=allow_zero)
+    check_duration(violations, "policy.cooldown", duration, allow_zero=allow_zero, maximum=86400)
     assert (not violations) is ok
+
+
+@pytest.mark.parametrize(
+    ("duration", "allow_zero", "description"),
+    [
+        (duration_pb2.Duration(seconds=2**63 - 1), True, "must be between 0s and 86400s, got 9223372036854775807s"),
+        (duration_pb2.Duration(seconds=0), False, "must be greater than 0s and at most 86400s, got 0s"),
+        (duration_pb2.Duration(seconds=86400, nanos=500_000_000), True, "must be between 0s and 86400s, got 86400.5s"),
+        (duration_pb2.Duration(seconds=5, nanos=-1), True, "must be between 0s and 86400s, got seconds=5 nanos=-1"),
+    ],
+)
+def test_a_duration_out_of_range_names_the_allowed_range_and_what_was_given(duration, allow_zero, description):
+    violations = Violations()
+    check_duration(violations, "group.cooldown", duration, allow_zero=allow_zero, maximum=86400)
+    assert [(v.field, v.description) for v in violations.items] == [("group.cooldown", description)]

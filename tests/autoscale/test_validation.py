@@ -6,7 +6,19 @@ import pytest
 
 from autoscale.errors import InvalidArgument
 from autoscale.v1 import common_pb2
-from autoscale.validation import Violations, check_action_target, check_enum, check_finite, check_id, parse_name
+from autoscale.validation import (
+    MAX_CAUSE_LENGTH,
+    Violations,
+    check_action_target,
+    check_enum,
+    check_finite,
+    check_id,
+    check_text,
+    check_text_list,
+    check_text_map,
+    parse_name,
+    within_cause_limit,
+)
 
 
 @pytest.mark.parametrize("value", ["web", "a", "web-2", "a" + "b" * 62])
@@ -75,3 +87,39 @@ def test_violations_raise_all_at_once():
     with pytest.raises(InvalidArgument) as raised:
         violations.raise_if_any()
     assert [v.field for v in raised.value.violations] == ["a", "b"]
+
+
+def _violations(check, *args, **limits) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    violations = Violations()
+    check(violations, *args, **limits)
+    return [(v.field, v.description) for v in violations.items]
+
+
+def test_text_beyond_its_limit_names_the_field_the_limit_and_the_length():
+    assert _violations(check_text, "cause", "x" * 1024, 1024) == []
+    assert _violations(check_text, "cause", "x" * 3_000_000, 1024) == [("cause", "must be at most 1024 characters long, got 3000000")]
+
+
+def test_a_text_map_is_bounded_in_entries_in_each_key_and_value_and_in_all():
+    limits = {"max_entries": 2, "max_key_length": 3, "max_value_length": 4, "max_total_length": 9}
+    assert _violations(check_text_map, "group.tags", {"abc": "1234", "d": "1"}, **limits) == []
+    assert [field for field, _ in _violations(check_text_map, "group.tags", {"a": "1", "b": "2", "c": "3"}, **limits)] == ["group.tags"]
+    assert _violations(check_text_map, "group.tags", {"abcd": "1", "a": "12345"}, **limits) == [
+        ("group.tags", "key 'abcd' must be at most 3 characters long"),
+        ("group.tags", "the value of 'a' must be at most 4 characters long"),
+        ("group.tags", "must take at most 9 characters in all (keys and values), got 11"),
+    ]
+
+
+def test_a_text_list_is_bounded_in_items_in_each_item_and_in_all():
+    limits = {"max_items": 2, "max_item_length": 3, "max_total_length": 5}
+    assert _violations(check_text_list, "command", ["abc", "de"], **limits) == []
+    assert [field for field, _ in _violations(check_text_list, "command", ["abcd", "e", "f"], **limits)] == [
+        "command", "command[0]", "command"
+    ]
+
+
+def test_a_cause_written_from_longer_text_is_cut_to_the_limit():
+    assert within_cause_limit("short") == "short"
+    cut = within_cause_limit("x" * 5000)
+    assert len(cut) == MAX_CAUSE_LENGTH and cut.endswith("x…")

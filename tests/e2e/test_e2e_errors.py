@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import sys
 
 import pytest
@@ -11,6 +13,10 @@ from tests.e2e.harness import GrpcurlError, autoscale, free_port, grpcurl
 pytestmark = pytest.mark.e2e
 
 GROUP = "autoscale.v1.GroupService"
+
+
+def _token(content: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(content).encode()).decode()
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +73,20 @@ def address(tmp_path_factory):
          "INVALID_ARGUMENT", "alarm.threshold_rule.period"),
         ("autoscale.v1.AlarmService/SetAlarmState", {"name": "alarms/missing", "state": "ALARM_STATE_ALARM"},
          "NOT_FOUND", "alarms/missing"),
+        # As long as grpcurl takes (Go durations end at 292 years), far beyond the rules' day.
+        (f"{GROUP}/CreateGroup",
+         {"groupId": "g5", "group": {"launchConfig": "launchConfigs/lc", "maxSize": 1, "cooldown": "9000000000s"}},
+         "INVALID_ARGUMENT", "group.cooldown: must be between 0s and 86400s"),
+        ("autoscale.v1.MetricsService/GetStatistics",
+         {"metric": "cpu", "statistic": "STATISTIC_AVERAGE", "period": "9000000000s"}, "INVALID_ARGUMENT", "period"),
+        (f"{GROUP}/Adjust", {"name": "groups/web", "adjustmentType": "ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY", "adjustment": 1,
+                             "cause": "c" * 100_000}, "INVALID_ARGUMENT", "cause: must be at most 1024 characters"),
+        # Twenty over-long dimension keys once made trailers of 7-70 KB: RESOURCE_EXHAUSTED instead of the error.
+        ("autoscale.v1.MetricsService/PutSamples",
+         {"series": [{"metric": "cpu", "dimensions": {f"{n}" + "k" * 2000: "v" for n in range(20)}, "points": [{"value": 1}]}]},
+         "INVALID_ARGUMENT", "series[0].dimensions"),
+        (f"{GROUP}/ListActivities", {"parent": "groups/web", "pageToken": _token({"after": [int("9" * 401), "a-1"]})},
+         "INVALID_ARGUMENT", "page_token"),
     ],
 )
 def test_bad_input_gets_its_status_and_names_the_field(address, method, body, code, field):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+from autoscale.validation import MAX_CAUSE_LENGTH
 from services.alarm.action_runners import ActionOutcome, ActionRequest
 from services.alarm.actions import ActionDispatcher
 from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, PendingAction, Statistic, ThresholdRule
@@ -54,3 +55,11 @@ def test_the_dispatcher_is_busy_while_an_action_runs_and_idle_once_it_ended():
     finally:
         runner.go.set()
         dispatcher.stop()
+
+
+def test_the_cause_handed_to_a_policy_names_the_alarm_and_its_reason_cut_to_a_cause_s_limit():
+    pending = PendingAction(1, "a", "policies/up", AlarmState.OK, AlarmState.ALARM, "average(cpu) > 80: " + "99, " * 5000, {}, 1.0, False)
+    cause = ActionRequest(Alarm("a", RULE, alarm_actions=("policies/up",)), pending).cause()
+    assert cause.startswith("alarms/a entered ALARM: average(cpu) > 80: 99, ") and cause.endswith("…")
+    assert len(cause) == MAX_CAUSE_LENGTH
+    assert _action().cause() == "alarms/a entered ALARM: high"

@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
 from autoscale.config import Settings
 from autoscale.dimensions import canonical_dimensions_key
@@ -327,11 +327,17 @@ def _rule(**changes: Any) -> alarm_pb2.ThresholdRule:
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=None)), "alarm.threshold_rule.period"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=to_duration(0))), "alarm.threshold_rule.period"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=to_duration(-5))), "alarm.threshold_rule.period"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=to_duration(86_401))), "alarm.threshold_rule.period"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=duration_pb2.Duration(seconds=2**63 - 1))), "alarm.threshold_rule.period"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(period=duration_pb2.Duration(seconds=60, nanos=-1))), "alarm.threshold_rule.period"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(evaluation_periods=-1)), "alarm.threshold_rule.evaluation_periods"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(), alarm_actions=["groups/web"]), "alarm.alarm_actions[0]"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(), ok_actions=["policies/ok", "ftp://x"]), "alarm.ok_actions[1]"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(), insufficient_data_actions=["http://"]), "alarm.insufficient_data_actions[0]"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(), alarm_actions=["policies/p"] * 11), "alarm.alarm_actions"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(), ok_actions=["https://x.example/" + "p" * 3_000_000]), "alarm.ok_actions[0]"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(dimensions={f"d{n}": "v" for n in range(31)})), "alarm.threshold_rule.dimensions"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(), description="d" * 3_000_000), "alarm.description"),
     ],
 )
 def test_create_rejects_bad_fields_naming_the_field(mesh, alarm_id, alarm, field):

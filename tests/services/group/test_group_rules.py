@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from google.protobuf import duration_pb2
 
+from autoscale.v1 import group_pb2
 from autoscale.validation import Violations
 from services.group.domain import ActivityStatus, AdjustmentType, Group, LaunchConfig
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
-from services.group.rules import check_adjustment, check_group_sizes, check_launch_config
+from services.group.rules import MAX_COOLDOWN, check_adjustment, check_cooldown, check_group_sizes, check_launch_config
 from services.group.update import apply_update, mask_fields
 
 
@@ -34,6 +36,16 @@ def _fields(check, *args) -> list[str]:  # type: ignore[no-untyped-def]
             LaunchConfig("lc", openstack_server=OpenStackServerSpec(image="", flavor="")),
             ["launch_config.openstack_server.image", "launch_config.openstack_server.flavor"],
         ),
+        (
+            LaunchConfig("lc", openstack_server=OpenStackServerSpec(image="i" * 256, flavor="f", networks=["n"] * 65)),
+            ["launch_config.openstack_server.image", "launch_config.openstack_server.networks"],
+        ),
+        (
+            LaunchConfig("lc", openstack_server=OpenStackServerSpec(image="i", flavor="f", security_groups=["default", "s" * 256])),
+            ["launch_config.openstack_server.security_groups[1]"],
+        ),
+        (LaunchConfig("lc", process=ProcessSpec(["x"] * 257)), ["launch_config.process.command"]),
+        (LaunchConfig("lc", process=ProcessSpec(["x"], {f"V{n}": "1" for n in range(257)})), ["launch_config.process.env"]),
     ],
 )
 def test_launch_config_rules(config, fields):
@@ -52,19 +64,32 @@ def _group(min_size=0, max_size=3, desired=1, cooldown=None, tags=None) -> Group
     [
         (_group(), []),
         (_group(0, 0, 0), []),
-        (_group(cooldown=0.0), []),
         (_group(-1, 3, 0), ["group.min_size"]),
         (_group(3, 1, 3), ["group.max_size"]),
         (_group(0, 10_001, 0), ["group.max_size"]),
         (_group(0, 2, 5), ["group.desired_capacity"]),
         (_group(2, 4, 1), ["group.desired_capacity"]),
-        (_group(cooldown=-1.0), ["group.cooldown"]),
         (_group(tags={"": "x"}), ["group.tags"]),
-        (_group(-1, -2, 0, -5.0, {"": ""}), ["group.min_size", "group.max_size", "group.cooldown", "group.tags"]),
+        (_group(-1, -2, 0, None, {"": ""}), ["group.min_size", "group.max_size", "group.tags"]),
     ],
 )
 def test_group_rules_collect_every_violation(group, fields):
     assert _fields(check_group_sizes, group) == fields
+
+
+@pytest.mark.parametrize(
+    ("cooldown", "fields"),
+    [
+        (None, []),
+        (duration_pb2.Duration(), []),
+        (duration_pb2.Duration(seconds=int(MAX_COOLDOWN)), []),
+        (duration_pb2.Duration(seconds=-1), ["group.cooldown"]),
+        (duration_pb2.Duration(seconds=int(MAX_COOLDOWN) + 1), ["group.cooldown"]),
+        (duration_pb2.Duration(seconds=2**63 - 1), ["group.cooldown"]),
+    ],
+)
+def test_a_set_cooldown_lies_between_0s_and_a_day(cooldown, fields):
+    assert _fields(check_cooldown, group_pb2.Group(cooldown=cooldown)) == fields
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,11 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
 from autoscale.config import Settings, default_state_dir
 from autoscale.errors import field_violations
+from autoscale.pagination import MAX_PAGE_BYTES
 from autoscale.timeutil import to_duration
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from services.group.server import instance_log_dir, make_build
@@ -144,6 +145,48 @@ def test_bad_launch_configs_are_invalid_arguments_naming_the_field(stub, launch_
     assert violated_fields(lambda: stub.CreateLaunchConfig(request, timeout=5)) == fields
 
 
+THREE_MB = "x" * 3_000_000
+
+
+@pytest.mark.parametrize(
+    ("launch_config", "field", "limit"),
+    [
+        (group_pb2.ProcessSpec(command=["sleep", THREE_MB]), "launch_config.process.command", "at most 32768 characters"),
+        (group_pb2.ProcessSpec(command=["sleep"], env={"BIG": THREE_MB}), "launch_config.process.env", "at most 32768 characters"),
+        (group_pb2.OpenStackServerSpec(image="i", flavor="f", user_data=THREE_MB), "launch_config.openstack_server.user_data",
+         "at most 49149 bytes"),
+        (group_pb2.OpenStackServerSpec(image="i", flavor="f", metadata={"k": THREE_MB}), "launch_config.openstack_server.metadata",
+         "at most 255 characters"),
+    ],
+)
+def test_megabytes_of_launch_config_text_are_refused_naming_the_field_and_its_limit(stub, launch_config, field, limit):
+    kind = "process" if isinstance(launch_config, group_pb2.ProcessSpec) else "openstack_server"
+    request = group_pb2.CreateLaunchConfigRequest(launch_config_id="big", launch_config=group_pb2.LaunchConfig(**{kind: launch_config}))
+    error = rpc_error(lambda: stub.CreateLaunchConfig(request, timeout=5))
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert field in [v.field for v in field_violations(error)] and limit in error.details()
+    assert len(error.details()) < 2000
+    assert [c.name for c in stub.ListLaunchConfigs(group_pb2.ListLaunchConfigsRequest(), timeout=5).launch_configs] == ["launchConfigs/lc"]
+
+
+def test_launch_configs_of_the_largest_size_are_listed_in_pages_that_fit_a_message(stub):
+    # Four bytes a character: each config takes 2 x 128 KB, so the 17 in one page would pass gRPC's 4 MiB.
+    widest = "\U0001F600" * 16_000
+    process = group_pb2.ProcessSpec(command=["sleep", widest, widest], env={"A": widest, "B": widest})
+    for number in range(17):
+        stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+            launch_config_id=f"wide-{number}", launch_config=group_pb2.LaunchConfig(process=process)), timeout=5)
+    listed, token, pages = [], "", 0
+    while True:
+        page = stub.ListLaunchConfigs(group_pb2.ListLaunchConfigsRequest(page_size=100, page_token=token), timeout=5)
+        assert page.ByteSize() <= 1.1 * MAX_PAGE_BYTES
+        listed.extend(config.name for config in page.launch_configs)
+        token, pages = page.next_page_token, pages + 1
+        if not token:
+            break
+    assert listed == sorted(["launchConfigs/lc", *(f"launchConfigs/wide-{n}" for n in range(17))]) and pages > 1
+
+
 def test_deleting_a_launch_config_a_group_uses_is_a_failed_precondition_naming_the_group(stub):
     create_group(stub)
     error = rpc_error(lambda: stub.DeleteLaunchConfig(group_pb2.DeleteLaunchConfigRequest(name="launchConfigs/lc"), timeout=5))
@@ -194,6 +237,48 @@ def test_bad_groups_are_invalid_arguments_naming_every_field(stub, group_id, fie
     fields = {"launch_config": "launchConfigs/lc", **fields}
     request = group_pb2.CreateGroupRequest(group_id=group_id, group=group_pb2.Group(**fields))
     assert violated_fields(lambda: stub.CreateGroup(request, timeout=5)) == violations
+
+
+@pytest.mark.parametrize("seconds", [2**63 - 1, 10**12, 86_401])
+def test_a_cooldown_beyond_a_day_is_refused_naming_the_range_and_nothing_is_stored(stub, seconds):
+    request = group_pb2.CreateGroupRequest(
+        group_id="web", group=group_pb2.Group(launch_config="launchConfigs/lc", max_size=3, cooldown=duration_pb2.Duration(seconds=seconds))
+    )
+    error = rpc_error(lambda: stub.CreateGroup(request, timeout=5))
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details() == f"group.cooldown: must be between 0s and 86400s, got {seconds}s"
+    assert stub.ListGroups(group_pb2.ListGroupsRequest(), timeout=5).groups == []
+    create_group(stub, cooldown=to_duration(60))
+    update = group_pb2.UpdateGroupRequest(
+        group=group_pb2.Group(name="groups/web", cooldown=duration_pb2.Duration(seconds=seconds)),
+        update_mask=field_mask_pb2.FieldMask(paths=["cooldown"]),
+    )
+    assert violated_fields(lambda: stub.UpdateGroup(update, timeout=5)) == ["group.cooldown"]
+    assert stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group.cooldown.seconds == 60
+
+
+def test_a_cooldown_of_a_day_is_stored_and_answered_by_every_call(stub):
+    create_group(stub, cooldown=to_duration(86_400))
+    assert stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group.cooldown.seconds == 86_400
+    assert stub.ListGroups(group_pb2.ListGroupsRequest(), timeout=5).groups[0].cooldown.seconds == 86_400
+    adjusted = stub.Adjust(group_pb2.AdjustRequest(name="groups/web", adjustment_type=CHANGE, adjustment=1), timeout=5)
+    assert adjusted.group.cooldown.seconds == 86_400
+
+
+@pytest.mark.parametrize(
+    ("tags", "limit"),
+    [({"big": THREE_MB}, "at most 256 characters"), ({"k" * 129: "v"}, "at most 128 characters"),
+     ({f"t{n}": "v" for n in range(51)}, "at most 50 entries")],
+)
+def test_tags_beyond_their_limits_are_refused_on_create_and_update(stub, tags, limit):
+    request = group_pb2.CreateGroupRequest(group_id="web", group=group_pb2.Group(launch_config="launchConfigs/lc", max_size=1, tags=tags))
+    error = rpc_error(lambda: stub.CreateGroup(request, timeout=5))
+    assert [v.field for v in field_violations(error)] == ["group.tags"] and limit in error.details()
+    create_group(stub)
+    update = group_pb2.UpdateGroupRequest(
+        group=group_pb2.Group(name="groups/web", tags=tags), update_mask=field_mask_pb2.FieldMask(paths=["tags"])
+    )
+    assert violated_fields(lambda: stub.UpdateGroup(update, timeout=5)) == ["group.tags"]
 
 
 def test_a_group_of_an_unknown_launch_config_is_not_found_and_an_existing_id_already_exists(stub):
@@ -253,6 +338,14 @@ def test_a_new_launch_config_applies_to_instances_launched_afterwards(stub, driv
 
 
 # Adjust
+
+
+def test_an_adjust_cause_beyond_1024_characters_is_refused_and_changes_nothing(stub):
+    create_group(stub)
+    error = rpc_error(lambda: adjust(stub, EXACT, 2, cause=THREE_MB))
+    assert [v.field for v in field_violations(error)] == ["cause"] and "at most 1024 characters" in error.details()
+    assert activities(stub) == []
+    assert adjust(stub, EXACT, 2, cause="c" * 1024).activity.cause == "c" * 1024
 
 
 @pytest.mark.parametrize(

@@ -6,14 +6,16 @@ import threading
 from dataclasses import replace
 
 import pytest
+from alembic import command
 
-from autoscale.database import Database, schema_differences
+from autoscale.database import Database, alembic_config, schema_differences
 from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound
 from services.group import capacity
 from services.group.domain import ActivityStatus, AdjustmentType, Group, Instance, InstanceState, LaunchConfig
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
 from services.group.models import metadata
 from services.group.repository import GroupRepository
+from services.group.rules import MAX_COOLDOWN
 from services.group.server import MIGRATIONS_DIR
 
 CHANGE = AdjustmentType.CHANGE_IN_CAPACITY
@@ -237,3 +239,19 @@ def test_rows_of_another_project_are_invisible(database, repository):
         other.get_group("web")
     assert other.list_launch_configs(None, 10) == []
     assert other.group_ids() == []
+
+
+def test_upgrading_cuts_a_cooldown_stored_beyond_a_day_to_a_day(database_url):
+    database = Database(database_url)
+    try:
+        with database.engine.begin() as connection:
+            command.upgrade(alembic_config(MIGRATIONS_DIR, "group", connection), "group_0001")
+        repository = GroupRepository(database, "default")
+        repository.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("sleep", "60")), create_time=1.0))
+        repository.create_group(_group("huge", cooldown=float(2**63 - 1)), None)
+        repository.create_group(_group("hour", cooldown=3600.0), None)
+        database.migrate(MIGRATIONS_DIR, "group")
+        assert repository.get_group("huge").group.cooldown == MAX_COOLDOWN
+        assert repository.get_group("hour").group.cooldown == 3600.0
+    finally:
+        database.dispose()

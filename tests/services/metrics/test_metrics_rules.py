@@ -123,6 +123,10 @@ def test_an_unset_start_is_a_day_before_the_end_given():
         ({"dimensions": {"g" * 10_000: "web"}}, ["dimensions"]),
         # A day in 0.5 s periods is 172 800 periods: too many.
         ({"period": duration_pb2.Duration(nanos=500_000_000)}, ["period"]),
+        ({"period": duration_pb2.Duration(seconds=10**12)}, ["period"]),
+        ({"period": duration_pb2.Duration(seconds=2**63 - 1)}, ["period"]),
+        ({"period": duration_pb2.Duration(seconds=60, nanos=1_000_000_000)}, ["period"]),
+        ({"end_time": timestamp_pb2.Timestamp(seconds=rules.MAX_TIME + 1)}, ["end_time"]),
         ({"metric": "", "statistic": 0, "period": None}, ["metric", "statistic", "period"]),
     ],
 )

@@ -228,6 +228,8 @@ def test_batch_get_statistics_answers_each_query_as_get_statistics_would_in_orde
         ({"metric": "cpu", "statistic": AVERAGE, "start": 200.0}, "queries[1].start_time"),
         ({"metric": "cpu", "statistic": AVERAGE, "end": math.inf}, "queries[1].end_time"),
         ({"metric": "cpu", "statistic": AVERAGE, "period": 1e-6, "end": 1e9}, "queries[1].period"),
+        ({"metric": "cpu", "statistic": AVERAGE, "period": 1e12}, "queries[1].period"),
+        ({"metric": "cpu", "statistic": AVERAGE, "end": 1e15}, "queries[1].end_time"),
     ],
 )
 def test_batch_get_statistics_names_the_bad_query_and_the_rule(mesh, query, field):

@@ -15,6 +15,7 @@ from autoscale.config import Settings
 from autoscale.errors import field_violations
 from autoscale.timeutil import to_duration
 from autoscale.v1 import common_pb2, group_pb2, policy_pb2, policy_pb2_grpc
+from autoscale.validation import MAX_CAUSE_LENGTH
 from services.policy.server import build
 from tests.services.policy.fake_group import FakeGroupService
 from tests.support import FakeClock, running_server
@@ -115,6 +116,9 @@ def test_policies_are_created_read_listed_updated_and_deleted(mesh):
         ("p", {"adjustment_type": PERCENT, "scaling_adjustment": 0}, ["policy.scaling_adjustment"]),
         ("p", {"min_adjustment_step": -1}, ["policy.min_adjustment_step"]),
         ("p", {"cooldown": duration_pb2.Duration(seconds=-5)}, ["policy.cooldown"]),
+        ("p", {"cooldown": duration_pb2.Duration(seconds=86_401)}, ["policy.cooldown"]),
+        ("p", {"cooldown": duration_pb2.Duration(seconds=10**12)}, ["policy.cooldown"]),
+        ("p", {"cooldown": duration_pb2.Duration(seconds=2**63 - 1)}, ["policy.cooldown"]),
         (
             "-",
             {"group": "", "scaling_adjustment": 0, "min_adjustment_step": -1, "cooldown": duration_pb2.Duration(seconds=-1)},
@@ -162,6 +166,7 @@ def test_the_group_services_failure_on_create_passes_its_code_on(mesh):
         ({"name": "policies/up", "adjustment_type": 0}, ["adjustment_type"], INVALID, ["policy.adjustment_type"]),
         ({"name": "policies/up", "group": "web"}, ["group"], INVALID, ["policy.group"]),
         ({"name": "policies/up", "cooldown": duration_pb2.Duration(seconds=-1)}, ["cooldown"], INVALID, ["policy.cooldown"]),
+        ({"name": "policies/up", "cooldown": duration_pb2.Duration(seconds=2**63 - 1)}, ["cooldown"], INVALID, ["policy.cooldown"]),
         ({"name": "policies/up", "min_adjustment_step": -1}, [], INVALID,
          ["policy.group", "policy.adjustment_type", "policy.scaling_adjustment", "policy.min_adjustment_step"]),
         ({"name": "policies/up", "group": "groups/nope"}, ["group"], grpc.StatusCode.NOT_FOUND, []),
@@ -187,6 +192,7 @@ def test_bad_update_input_is_refused_naming_the_field(mesh, policy, paths, code,
         ("ListPolicies", policy_pb2.ListPoliciesRequest(page_token="garbage"), INVALID, "page_token"),
         ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="groups/web"), INVALID, "name"),
         ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="policies/up", request_id="r" * 256), INVALID, "request_id"),
+        ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="policies/up", cause="c" * 3_000_000), INVALID, "cause"),
         ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="policies/missing"), grpc.StatusCode.NOT_FOUND, None),
         ("ListPolicyExecutions", policy_pb2.ListPolicyExecutionsRequest(name="up"), INVALID, "name"),
         ("ListPolicyExecutions", policy_pb2.ListPolicyExecutionsRequest(name="policies/missing"), grpc.StatusCode.NOT_FOUND, None),
@@ -202,6 +208,14 @@ def test_bad_names_and_pages_are_refused(mesh, method, request_message, code, vi
 
 
 # Executions
+
+
+def test_a_cause_of_the_longest_length_reaches_adjust_shortened_to_fit_its_cause(mesh):
+    mesh.create("up")
+    assert mesh.execute("up", cause="c" * MAX_CAUSE_LENGTH).adjusted
+    (sent,) = mesh.group.adjust_requests
+    assert len(sent.cause) == MAX_CAUSE_LENGTH and sent.cause.startswith("policies/up (ccc") and sent.cause.endswith("c…")
+    assert mesh.executions("up")[0].cause == "c" * MAX_CAUSE_LENGTH
 
 
 def test_executing_adjusts_the_group_and_answers_its_activity(mesh):

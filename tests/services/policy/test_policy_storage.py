@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from time import time as system_time
 
 import pytest
+from alembic import command
 
-from autoscale.database import Database, schema_differences
+from autoscale.database import Database, alembic_config, schema_differences
 from autoscale.errors import AlreadyExists, NotFound
 from services.policy.cooldown import GroupCooldown
 from services.policy.domain import AdjustmentType, Execution, Policy
 from services.policy.models import metadata
 from services.policy.repository import CooldownChange, PolicyRepository
+from services.policy.rules import MAX_COOLDOWN
 from services.policy.server import MIGRATIONS_DIR
 
 POLICY = Policy("up", "web", AdjustmentType.CHANGE_IN_CAPACITY, 1, 0, cooldown=None, create_time=1.0)
@@ -149,3 +152,24 @@ def test_an_executions_first_read_gives_the_policy_its_answer_and_its_groups_coo
     assert other.execution_start("up", "r1") == (POLICY, None, GroupCooldown("web"))
     with pytest.raises(NotFound):
         repository.execution_start("nope", "")
+
+
+def test_upgrading_cuts_cooldowns_stored_beyond_a_day_to_a_day_from_the_upgrade_at_most(database_url):
+    database = Database(database_url)
+    try:
+        with database.engine.begin() as connection:
+            command.upgrade(alembic_config(MIGRATIONS_DIR, "policy", connection), "policy_0001")
+        repository = PolicyRepository(database, "default")
+        repository.create_policy(replace(POLICY, cooldown=float(2**63 - 1)))
+        repository.create_policy(replace(POLICY, id="down", cooldown=60.0))
+        huge = GroupCooldown("web", cooldown_end=1e12, pending_activity="groups/web/activities/a", pending_cooldown=1e12)
+        repository.change_cooldown(CooldownChange(GroupCooldown("web"), huge))
+        repository.change_cooldown(CooldownChange(GroupCooldown("api"), GroupCooldown("api", cooldown_end=7.5)))
+        before = system_time()
+        database.migrate(MIGRATIONS_DIR, "policy")
+        assert (repository.get_policy("up").cooldown, repository.get_policy("down").cooldown) == (MAX_COOLDOWN, 60.0)
+        web = repository.answered_and_cooldown("up", "", "web")[1]
+        assert web.pending_cooldown == MAX_COOLDOWN and before + MAX_COOLDOWN <= (web.cooldown_end or 0) <= system_time() + MAX_COOLDOWN
+        assert repository.answered_and_cooldown("up", "", "api")[1].cooldown_end == 7.5
+    finally:
+        database.dispose()
