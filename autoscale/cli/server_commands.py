@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from autoscale.cli.log_level import log_level_option
 from autoscale.cli.params import apply_options
 from autoscale.config import DEFAULT_LISTEN, Settings
 from autoscale.runtime import hold_garbage_collector, settle_garbage_collector
@@ -24,6 +25,7 @@ POSITIVE_SECONDS = click.FloatRange(min=0, min_open=True)
 def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by `up` and `serve`; each also reads AUTOSCALE_<FLAG>."""
     return apply_options([
+        log_level_option(after_subcommand=True),
         click.option("--database-url", envvar="AUTOSCALE_DATABASE_URL", default="",
                      help="SQLAlchemy URL (default: a SQLite file under the user's state directory)."),
         click.option("--project", envvar="AUTOSCALE_PROJECT", default="default", show_default=True,
