@@ -22,7 +22,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from autoscale.config import ConfigurationError
 from autoscale.sqlite_checkpoints import CHECKPOINT_INTERVAL, Checkpointer
+
+SUPPORTED_DATABASES = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
+"""The URLs of the two databases autoscale runs on, as a message shows them."""
 
 
 def _configure_sqlite(engine: Engine, begin: str, autocheckpoint: bool) -> None:
@@ -47,11 +51,46 @@ def _configure_sqlite(engine: Engine, begin: str, autocheckpoint: bool) -> None:
         connection.connection.driver_connection.execute(begin)
 
 
+def check_database_url(url: str) -> None:
+    """ConfigurationError unless `url` names SQLite or PostgreSQL through a driver that is installed.
+
+    NOTE: SQLAlchemy would fail later, deep in the first connection, with an import error.
+    """
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigurationError(f"--database-url {url!r} is not a database URL; write e.g. {SUPPORTED_DATABASES}") from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigurationError(
+            f"--database-url {shown}: {parsed.get_backend_name()} is not a database autoscale runs on; use {SUPPORTED_DATABASES}"
+        )
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (ImportError, sa.exc.NoSuchModuleError):
+        raise ConfigurationError(
+            f"--database-url {shown}: the driver {parsed.drivername} is not installed; use {SUPPORTED_DATABASES}"
+        ) from None
+
+
 def create_engine(url: str, *, sqlite_begin: str = "BEGIN IMMEDIATE", sqlite_autocheckpoint: bool = True) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and explicit BEGINs (and no automatic checkpoints if told)."""
+    """An engine for `url`; SQLite gets WAL, a busy timeout and explicit BEGINs (and no automatic checkpoints if told).
+
+    ConfigurationError for a URL of another database, a driver not installed, or a SQLite file whose
+    directory cannot be made.
+    """
+    check_database_url(url)
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            directory = Path(url[len("sqlite:///"):]).parent
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                reason = "a file of that name is in the way" if isinstance(error, FileExistsError) else error.strerror
+                raise ConfigurationError(
+                    f"cannot create the directory {directory} of the SQLite database ({reason}); "
+                    "make it writable or give --database-url another place"
+                ) from None
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine, sqlite_begin, sqlite_autocheckpoint)
         return engine
@@ -107,6 +146,11 @@ class Database:
         self.engine = create_engine(url, sqlite_autocheckpoint=self._checkpointer is None)
         # On SQLite, readers must not take the write lock, so they get their own pool.
         self._read_engine = create_engine(url, sqlite_begin="BEGIN", sqlite_autocheckpoint=False) if self._is_sqlite else self.engine
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as messages show it (without its password)."""
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
     @property
     def is_sqlite(self) -> bool:
