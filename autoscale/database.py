@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from autoscale.config import ConfigurationError
 from autoscale.sqlite_checkpoints import CHECKPOINT_INTERVAL, Checkpointer
+from autoscale.sqlite_file_watch import FileWatch
 
 SUPPORTED_DATABASES = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
 """The URLs of the two databases autoscale runs on, as a message shows them."""
@@ -142,15 +143,33 @@ class Database:
         # long (1000 pages), and that commit lasted milliseconds longer, with every writer waiting: a
         # transition or a claim of the sample → Adjust chain among them. A thread copies it instead.
         path = sa.engine.make_url(url).database if self._is_sqlite else None
-        self._checkpointer = Checkpointer(path, checkpoint_interval, self._write_lock) if path and path != ":memory:" else None
+        in_file = bool(path) and path != ":memory:"
+        self._checkpointer = Checkpointer(path, checkpoint_interval, self._write_lock) if in_file else None
         self.engine = create_engine(url, sqlite_autocheckpoint=self._checkpointer is None)
         # On SQLite, readers must not take the write lock, so they get their own pool.
         self._read_engine = create_engine(url, sqlite_begin="BEGIN", sqlite_autocheckpoint=False) if self._is_sqlite else self.engine
+        self._file_watch = FileWatch(path) if in_file else None
+        if self._file_watch is not None:
+            for engine in (self.engine, self._read_engine):
+                event.listen(engine, "do_connect", self._file_watch.before_connect)
+                event.listen(engine, "connect", self._file_watch.after_connect)  # after the PRAGMAs: the file exists
 
     @property
     def shown_url(self) -> str:
         """The URL as messages show it (without its password)."""
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    @property
+    def watches_a_file(self) -> bool:
+        """Whether the database is a SQLite file, which `missing_file` can find deleted or replaced."""
+        return self._file_watch is not None
+
+    def missing_file(self) -> str | None:
+        """Why the SQLite file is no longer the one this process opened (deleted or replaced), or None (also for PostgreSQL).
+
+        Once gone, every transaction, driver statement and reader is refused with DatabaseFileGone (UNAVAILABLE).
+        """
+        return self._file_watch.check() if self._file_watch is not None else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -173,6 +192,8 @@ class Database:
             self._checkpointer.before_write()
         with self._write_lock, self.engine.begin() as connection:
             yield connection
+            if self._file_watch is not None:
+                self._file_watch.require()  # a stat before the commit: nothing is answered as stored into a deleted file
 
     def driver_statement(self, statement: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
         """One statement in plain SQL (`placeholder` marks), run through the driver and committed on its own; its rows.
@@ -180,8 +201,11 @@ class Database:
         NOTE: for the hottest single writes only (an ingest batch's log row). SQLAlchemy's session,
         transaction and statement machinery cost three times such a statement on SQLite (409 → 119 µs),
         and on PostgreSQL the statement committing on its own (autocommit) saves the BEGIN and
-        COMMIT round trips.
+        COMMIT round trips. It looks whether the SQLite file is gone only as the last check found it (ingest runs
+        this for every batch; the server checks the file every second).
         """
+        if self._file_watch is not None:
+            self._file_watch.refuse_if_gone()
         if self._checkpointer is not None:
             self._checkpointer.before_write()
         with self._write_lock:
@@ -211,6 +235,8 @@ class Database:
     @contextmanager
     def reader(self) -> Iterator[sa.Connection]:
         """A connection for reads only; nothing it does is committed (closing it rolls back)."""
+        if self._file_watch is not None:
+            self._file_watch.refuse_if_gone()
         with self._read_engine.connect() as connection:
             yield connection
 

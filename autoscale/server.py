@@ -29,9 +29,12 @@ from autoscale.database import Database
 from autoscale.errors import ErrorInterceptor
 from autoscale.peers import Peers
 from autoscale.timeutil import Clock, system_clock
-from autoscale.workers import Worker
+from autoscale.workers import PeriodicWorker, Worker
 
 log = logging.getLogger(__name__)
+
+DATABASE_FILE_CHECK_INTERVAL = 1.0
+"""Seconds between two looks at whether a SQLite database file is still the one the process opened (a stat each)."""
 
 
 @dataclass
@@ -83,10 +86,18 @@ class Server:
         self._databases = databases
         self._peers = peers
         self._grace = grace
+        self._database_file_gone = False
+        self._database_file_check = (
+            PeriodicWorker("database-file-check", DATABASE_FILE_CHECK_INTERVAL, self._check_database_files)
+            if any(database.watches_a_file for database in databases)
+            else None
+        )
 
     def start(self) -> None:
         """Start serving, then start the background workers."""
         self.grpc_server.start()
+        if self._database_file_check is not None:
+            self._database_file_check.start()
         for registration in self.registrations:
             for worker in registration.workers:
                 worker.start()
@@ -94,6 +105,8 @@ class Server:
     def stop(self) -> None:
         """Drain and stop: NOT_SERVING, workers stopped, in-flight calls finished."""
         self._health.enter_graceful_shutdown()
+        if self._database_file_check is not None:
+            self._database_file_check.stop()
         for registration in self.registrations:
             for worker in registration.workers:
                 worker.stop()
@@ -105,6 +118,23 @@ class Server:
     def wait(self) -> None:
         """Block until the server stops."""
         self.grpc_server.wait_for_termination()
+
+    def _check_database_files(self) -> None:
+        """Health NOT_SERVING, for the server and every service it serves (they share its database), once a SQLite file is gone.
+
+        The calls themselves are refused by the database (DatabaseFileGone, UNAVAILABLE); health tells
+        orchestrators and load balancers, which never make a call that would be refused.
+        """
+        if self._database_file_gone:
+            return
+        for database in self._databases:
+            reason = database.missing_file()
+            if reason is not None:
+                self._database_file_gone = True
+                log.error("%s", reason)
+                for service in ("", *(registration.full_name for registration in self.registrations)):
+                    self._health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+                return
 
 
 def _peer_address(configured: str, served_here: bool, own_address: str) -> str:
