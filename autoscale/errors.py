@@ -8,7 +8,7 @@ servicer builds a status by hand.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,9 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 ERROR_DOMAIN = "autoscale.v1"
+
+USERS_NAMED = 5
+"""How many of the resources that still use one a FailedPrecondition names (the others are counted)."""
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,15 @@ class FailedPrecondition(DomainError):
 
     code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "FAILED_PRECONDITION"
+
+    @classmethod
+    def in_use(cls, name: str, users: Sequence[str], kind: tuple[str, str], remedy: str) -> FailedPrecondition:
+        """`name` cannot go while `users` (resource names, of `kind` as (singular, plural)) still use it: the first
+        USERS_NAMED of them are named and the rest counted, then `remedy` says what to do."""
+        shown = ", ".join(users[:USERS_NAMED])
+        more = f" and {len(users) - USERS_NAMED} more" if len(users) > USERS_NAMED else ""
+        noun = kind[0] if len(users) == 1 else kind[1]
+        return cls(f"{name} is used by {len(users)} {noun} ({shown}{more}); {remedy}")
 
 
 class Unavailable(DomainError):

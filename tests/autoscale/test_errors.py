@@ -43,3 +43,16 @@ def test_not_found_names_the_resource_in_error_info():
 
 def test_status_codes_are_grpc_status_codes():
     assert InvalidArgument.code is grpc.StatusCode.INVALID_ARGUMENT
+
+
+@pytest.mark.parametrize(
+    ("users", "named"),
+    [
+        (["policies/a"], "1 policy (policies/a)"),
+        ([f"policies/p{n}" for n in range(5)], "5 policies (policies/p0, policies/p1, policies/p2, policies/p3, policies/p4)"),
+        ([f"policies/p{n}" for n in range(8)], "8 policies (policies/p0, policies/p1, policies/p2, policies/p3, policies/p4 and 3 more)"),
+    ],
+)
+def test_a_resource_in_use_names_its_first_users_and_counts_them_all(users, named):
+    error = FailedPrecondition.in_use("groups/web", users, ("policy", "policies"), "delete them first")
+    assert error.message == f"groups/web is used by {named}; delete them first"
