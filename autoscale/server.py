@@ -123,7 +123,7 @@ class Server:
         """Health NOT_SERVING, for the server and every service it serves (they share its database), once a SQLite file is gone.
 
         The calls themselves are refused by the database (DatabaseFileGone, UNAVAILABLE); health tells
-        orchestrators and load balancers, which never make a call that would be refused.
+        orchestrators and load balancers, so that they send those calls elsewhere (or restart the process).
         """
         if self._database_file_gone:
             return
