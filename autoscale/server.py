@@ -120,7 +120,8 @@ class Server:
         self.grpc_server.wait_for_termination()
 
     def _check_database_files(self) -> None:
-        """Health NOT_SERVING, for the server and every service it serves (they share its database), once a SQLite file is gone.
+        """Health NOT_SERVING, for the server and every service it serves, public and internal (they share its database),
+        once a SQLite file is gone.
 
         The calls themselves are refused by the database (DatabaseFileGone, UNAVAILABLE); health tells
         orchestrators and load balancers, so that they send those calls elsewhere (or restart the process).
@@ -132,7 +133,8 @@ class Server:
             if reason is not None:
                 self._database_file_gone = True
                 log.error("%s", reason)
-                for service in ("", *(registration.full_name for registration in self.registrations)):
+                served = (name for registration in self.registrations for name in (registration.full_name, *registration.internal_names))
+                for service in ("", *served):
                     self._health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
                 return
 

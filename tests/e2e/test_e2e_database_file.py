@@ -11,6 +11,7 @@ from tests.e2e.harness import GrpcurlError, autoscale, free_port, grpcurl
 pytestmark = pytest.mark.e2e
 
 METRICS = "autoscale.v1.MetricsService"
+SAMPLE_FEED = "autoscale.internal.v1.SampleFeedService"
 SAMPLE = {"series": [{"metric": "cpu_util", "dimensions": {"group": "web"}, "points": [{"value": 42}]}]}
 
 
@@ -21,12 +22,13 @@ def test_a_database_file_deleted_under_autoscale_up_turns_health_not_serving_and
         assert grpcurl(address, f"{METRICS}/PutSamples", SAMPLE)["accepted_points"] == "1"
         with grpc.insecure_channel(address) as channel:
             health = health_pb2_grpc.HealthStub(channel)
-            watches = [health.Watch(health_pb2.HealthCheckRequest(service=service), timeout=20) for service in ("", METRICS)]
-            assert [next(updates).status for updates in watches] == [health_pb2.HealthCheckResponse.SERVING] * 2
+            services = ("", METRICS, SAMPLE_FEED)
+            watches = [health.Watch(health_pb2.HealthCheckRequest(service=service), timeout=20) for service in services]
+            assert [next(updates).status for updates in watches] == [health_pb2.HealthCheckResponse.SERVING] * 3
 
             database_file.unlink()
 
-            assert [next(updates).status for updates in watches] == [health_pb2.HealthCheckResponse.NOT_SERVING] * 2
+            assert [next(updates).status for updates in watches] == [health_pb2.HealthCheckResponse.NOT_SERVING] * 3
             for updates in watches:
                 updates.cancel()
         with pytest.raises(GrpcurlError) as raised:
