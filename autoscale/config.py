@@ -13,6 +13,24 @@ import platformdirs
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
 DEFAULT_PROJECT = "default"
+LISTEN_EXAMPLES = "127.0.0.1:50051 (this machine only) or 0.0.0.0:50051 (every interface)"
+
+
+class ConfigurationError(Exception):
+    """A setting a process cannot start with. Its message is one line for people: what is wrong and how to fix it."""
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """The host (as written, `[::1]` keeps its brackets; may be empty) and the port of a HOST:PORT address.
+
+    ConfigurationError unless the port is a number from 0 (any free port) to 65535.
+    """
+    host, separator, port = listen.rpartition(":")
+    if not separator:
+        raise ConfigurationError(f"--listen {listen} is not HOST:PORT; write e.g. {LISTEN_EXAMPLES}")
+    if not (port.isascii() and port.isdigit() and int(port) <= 65535):
+        raise ConfigurationError(f"--listen {listen}: the port must be a number from 0 to 65535; write e.g. {LISTEN_EXAMPLES}")
+    return host, int(port)
 
 
 def default_state_dir() -> Path:
@@ -21,9 +39,15 @@ def default_state_dir() -> Path:
 
 
 def default_database_url(file_name: str = "autoscale.db") -> str:
-    """A SQLite file under the user's state directory (the directory is created)."""
+    """A SQLite file under the user's state directory (the directory is created; ConfigurationError if it cannot be)."""
     state_dir = default_state_dir()
-    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot create the state directory {state_dir} for the default database: {error.strerror}; "
+            "make it writable, set XDG_STATE_HOME to a writable directory, or give --database-url"
+        ) from None
     return f"sqlite:///{state_dir / file_name}"
 
 

@@ -8,7 +8,6 @@ Each service owns its tables and its own alembic history (version table
 from __future__ import annotations
 
 import collections
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -16,7 +15,6 @@ from contextlib import AbstractContextManager, closing, contextmanager, nullcont
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -24,31 +22,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from autoscale.config import ConfigurationError
 from autoscale.sqlite_checkpoints import CHECKPOINT_INTERVAL, Checkpointer
+from autoscale.sqlite_file_watch import FileWatch
 
-_UNAVAILABLE_ERRORS = (
-    sa.exc.OperationalError,
-    sa.exc.InterfaceError,
-    sa.exc.DisconnectionError,
-    sa.exc.TimeoutError,
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-    sqlite3.OperationalError,
-    sqlite3.InterfaceError,
-)
-
-
-def is_unavailable(error: BaseException) -> bool:
-    """Whether `error` says the database could not be used just now (server gone, connection cut, pool or lock busy): a
-    retry may succeed.
-
-    NOTE: statements run through the driver's own cursor (Database.tuples, Prepared, driver_statement) raise the
-    driver's exceptions, not SQLAlchemy's, so both kinds are listed.
-    """
-    if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, _UNAVAILABLE_ERRORS)
-
+SUPPORTED_DATABASES = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
+"""The URLs of the two databases autoscale runs on, as a message shows them."""
 
 def _configure_sqlite(engine: Engine, begin: str, autocheckpoint: bool) -> None:
     # NOTE: pysqlite's own transaction handling defers BEGIN and never takes the
@@ -72,11 +51,46 @@ def _configure_sqlite(engine: Engine, begin: str, autocheckpoint: bool) -> None:
         connection.connection.driver_connection.execute(begin)
 
 
+def check_database_url(url: str) -> None:
+    """ConfigurationError unless `url` names SQLite or PostgreSQL through a driver that is installed.
+
+    NOTE: SQLAlchemy would fail later, deep in the first connection, with an import error.
+    """
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigurationError(f"--database-url {url!r} is not a database URL; write e.g. {SUPPORTED_DATABASES}") from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigurationError(
+            f"--database-url {shown}: {parsed.get_backend_name()} is not a database autoscale runs on; use {SUPPORTED_DATABASES}"
+        )
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (ImportError, sa.exc.NoSuchModuleError):
+        raise ConfigurationError(
+            f"--database-url {shown}: the driver {parsed.drivername} is not installed; use {SUPPORTED_DATABASES}"
+        ) from None
+
+
 def create_engine(url: str, *, sqlite_begin: str = "BEGIN IMMEDIATE", sqlite_autocheckpoint: bool = True) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and explicit BEGINs (and no automatic checkpoints if told)."""
+    """An engine for `url`; SQLite gets WAL, a busy timeout and explicit BEGINs (and no automatic checkpoints if told).
+
+    ConfigurationError for a URL of another database, a driver not installed, or a SQLite file whose
+    directory cannot be made.
+    """
+    check_database_url(url)
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            directory = Path(url[len("sqlite:///"):]).parent
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                reason = "a file of that name is in the way" if isinstance(error, FileExistsError) else error.strerror
+                raise ConfigurationError(
+                    f"cannot create the directory {directory} of the SQLite database ({reason}); "
+                    "make it writable or give --database-url another place"
+                ) from None
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine, sqlite_begin, sqlite_autocheckpoint)
         return engine
@@ -128,10 +142,33 @@ class Database:
         # long (1000 pages), and that commit lasted milliseconds longer, with every writer waiting: a
         # transition or a claim of the sample → Adjust chain among them. A thread copies it instead.
         path = sa.engine.make_url(url).database if self._is_sqlite else None
-        self._checkpointer = Checkpointer(path, checkpoint_interval, self._write_lock) if path and path != ":memory:" else None
+        in_file = bool(path) and path != ":memory:"
+        self._checkpointer = Checkpointer(path, checkpoint_interval, self._write_lock) if in_file else None
         self.engine = create_engine(url, sqlite_autocheckpoint=self._checkpointer is None)
         # On SQLite, readers must not take the write lock, so they get their own pool.
         self._read_engine = create_engine(url, sqlite_begin="BEGIN", sqlite_autocheckpoint=False) if self._is_sqlite else self.engine
+        self._file_watch = FileWatch(path) if in_file else None
+        if self._file_watch is not None:
+            for engine in (self.engine, self._read_engine):
+                event.listen(engine, "do_connect", self._file_watch.before_connect)
+                event.listen(engine, "connect", self._file_watch.after_connect)  # after the PRAGMAs: the file exists
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as messages show it (without its password)."""
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    @property
+    def watches_a_file(self) -> bool:
+        """Whether the database is a SQLite file, which `missing_file` can find deleted or replaced."""
+        return self._file_watch is not None
+
+    def missing_file(self) -> str | None:
+        """Why the SQLite file is no longer the one this process opened (deleted or replaced), or None (also for PostgreSQL).
+
+        Once gone, every transaction, driver statement and reader is refused with DatabaseFileGone (UNAVAILABLE).
+        """
+        return self._file_watch.check() if self._file_watch is not None else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -154,6 +191,8 @@ class Database:
             self._checkpointer.before_write()
         with self._write_lock, self.engine.begin() as connection:
             yield connection
+            if self._file_watch is not None:
+                self._file_watch.require()  # a stat before the commit: nothing is answered as stored into a deleted file
 
     def driver_statement(self, statement: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
         """One statement in plain SQL (`placeholder` marks), run through the driver and committed on its own; its rows.
@@ -161,8 +200,11 @@ class Database:
         NOTE: for the hottest single writes only (an ingest batch's log row). SQLAlchemy's session,
         transaction and statement machinery cost three times such a statement on SQLite (409 → 119 µs),
         and on PostgreSQL the statement committing on its own (autocommit) saves the BEGIN and
-        COMMIT round trips.
+        COMMIT round trips. It looks whether the SQLite file is gone only as the last check found it (ingest runs
+        this for every batch; the server checks the file every second).
         """
+        if self._file_watch is not None:
+            self._file_watch.refuse_if_gone()
         if self._checkpointer is not None:
             self._checkpointer.before_write()
         with self._write_lock:
@@ -192,6 +234,8 @@ class Database:
     @contextmanager
     def reader(self) -> Iterator[sa.Connection]:
         """A connection for reads only; nothing it does is committed (closing it rolls back)."""
+        if self._file_watch is not None:
+            self._file_watch.refuse_if_gone()
         with self._read_engine.connect() as connection:
             yield connection
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from autoscale.database import is_unavailable
+from autoscale.database_errors import is_unavailable
 
 ERROR_DOMAIN = "autoscale.v1"
 
@@ -42,6 +42,9 @@ ASCII) and the details in base64, so 4 KiB measured so stays well inside.
 
 MAX_MESSAGE_BYTES = 1024
 """UTF-8 bytes of the message of any other error (a peer's passed on, say); longer ones are shortened."""
+
+USERS_NAMED = 5
+"""How many of the resources that still use one a FailedPrecondition names (the others are counted)."""
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +155,15 @@ class FailedPrecondition(DomainError):
 
     code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "FAILED_PRECONDITION"
+
+    @classmethod
+    def in_use(cls, name: str, users: Sequence[str], kind: tuple[str, str], remedy: str) -> FailedPrecondition:
+        """`name` cannot go while `users` (resource names, of `kind` as (singular, plural)) still use it: the first
+        USERS_NAMED of them are named and the rest counted, then `remedy` says what to do."""
+        shown = ", ".join(users[:USERS_NAMED])
+        more = f" and {len(users) - USERS_NAMED} more" if len(users) > USERS_NAMED else ""
+        noun = kind[0] if len(users) == 1 else kind[1]
+        return cls(f"{name} is used by {len(users)} {noun} ({shown}{more}); {remedy}")
 
 
 class Unavailable(DomainError):

@@ -8,27 +8,33 @@ drains: health goes NOT_SERVING, workers stop, in-flight calls get a grace perio
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 
 import grpc
+import sqlalchemy as sa
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from autoscale import telemetry
-from autoscale.config import Settings
+from autoscale.config import LISTEN_EXAMPLES, ConfigurationError, Settings, parse_listen
 from autoscale.database import Database
 from autoscale.errors import ErrorInterceptor
 from autoscale.peers import Peers
 from autoscale.timeutil import Clock, system_clock
-from autoscale.workers import Worker
+from autoscale.workers import PeriodicWorker, Worker
 
 log = logging.getLogger(__name__)
+
+DATABASE_FILE_CHECK_INTERVAL = 1.0
+"""Seconds between two looks at whether a SQLite database file is still the one the process opened (a stat each)."""
 
 
 @dataclass
@@ -80,10 +86,18 @@ class Server:
         self._databases = databases
         self._peers = peers
         self._grace = grace
+        self._database_file_gone = False
+        self._database_file_check = (
+            PeriodicWorker("database-file-check", DATABASE_FILE_CHECK_INTERVAL, self._check_database_files)
+            if any(database.watches_a_file for database in databases)
+            else None
+        )
 
     def start(self) -> None:
         """Start serving, then start the background workers."""
         self.grpc_server.start()
+        if self._database_file_check is not None:
+            self._database_file_check.start()
         for registration in self.registrations:
             for worker in registration.workers:
                 worker.start()
@@ -91,6 +105,8 @@ class Server:
     def stop(self) -> None:
         """Drain and stop: NOT_SERVING, workers stopped, in-flight calls finished."""
         self._health.enter_graceful_shutdown()
+        if self._database_file_check is not None:
+            self._database_file_check.stop()
         for registration in self.registrations:
             for worker in registration.workers:
                 worker.stop()
@@ -102,6 +118,25 @@ class Server:
     def wait(self) -> None:
         """Block until the server stops."""
         self.grpc_server.wait_for_termination()
+
+    def _check_database_files(self) -> None:
+        """Health NOT_SERVING, for the server and every service it serves, public and internal (they share its database),
+        once a SQLite file is gone.
+
+        The calls themselves are refused by the database (DatabaseFileGone, UNAVAILABLE); health tells
+        orchestrators and load balancers, so that they send those calls elsewhere (or restart the process).
+        """
+        if self._database_file_gone:
+            return
+        for database in self._databases:
+            reason = database.missing_file()
+            if reason is not None:
+                self._database_file_gone = True
+                log.error("%s", reason)
+                served = (name for registration in self.registrations for name in (registration.full_name, *registration.internal_names))
+                for service in ("", *served):
+                    self._health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+                return
 
 
 def _peer_address(configured: str, served_here: bool, own_address: str) -> str:
@@ -121,17 +156,40 @@ def create_server(
 
     `builders` pairs each short service name with its builder. The services share one
     database (`settings.database_url`, or the default SQLite file `database_file`).
+    ConfigurationError, saying what to change, when the address cannot be listened on or
+    the database cannot be used.
     """
+    host, requested_port = parse_listen(settings.listen)
+    _check_listenable(host, requested_port)
     telemetry.configure_tracing("autoscale-" + "-".join(name for name, _ in builders), os.environ)
     grpc_server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="grpc"),
         interceptors=[*telemetry.server_interceptors(), ErrorInterceptor()],
         options=[("grpc.so_reuseport", 0)],
     )
-    port = grpc_server.add_insecure_port(settings.listen)
+    try:
+        port = grpc_server.add_insecure_port(settings.listen)
+    except RuntimeError:
+        port = 0  # taken between the check and the bind
     if port == 0:
-        raise OSError(f"cannot listen on {settings.listen}")
-    host = settings.listen.rsplit(":", 1)[0]
+        raise ConfigurationError(f"cannot listen on {settings.listen}; choose another address with --listen, e.g. {LISTEN_EXAMPLES}")
+    try:
+        return _build_server(settings, builders, grpc_server, host, port, database_file, clock), port
+    except BaseException:
+        grpc_server.stop(None)
+        raise
+
+
+def _build_server(
+    settings: Settings,
+    builders: Sequence[tuple[str, ServiceBuilder]],
+    grpc_server: grpc.Server,
+    host: str,
+    port: int,
+    database_file: str,
+    clock: Clock,
+) -> Server:
+    """The services, health and reflection on a bound `grpc_server`."""
     own_address = f"{'127.0.0.1' if host in ('', '0.0.0.0', '[::]') else host}:{port}"
     served = {name for name, _ in builders}
     peers = Peers(
@@ -143,7 +201,15 @@ def create_server(
     )
     database = Database(settings.resolved_database_url(database_file))
     context = BuildContext(settings=settings, database=database, peers=peers, clock=clock)
-    registrations = [build(context) for _, build in builders]
+    try:
+        registrations = [build(context) for _, build in builders]
+    except sa.exc.OperationalError as error:
+        # The services' first statements (their migrations) are the first to reach the database.
+        database.dispose()
+        raise ConfigurationError(
+            f"cannot use the database {database.shown_url}: {' '.join(str(error.orig).split())}; "
+            "check --database-url, and that the database is running or the file and its directory are writable"
+        ) from None
 
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, grpc_server)
@@ -154,8 +220,45 @@ def create_server(
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection([*served_names, health.SERVICE_NAME, reflection.SERVICE_NAME], grpc_server)
-    server = Server(grpc_server, port, registrations, health_servicer, [database], peers, settings.shutdown_grace)
-    return server, port
+    return Server(grpc_server, port, registrations, health_servicer, [database], peers, settings.shutdown_grace)
+
+
+def _check_listenable(host: str, port: int) -> None:
+    """ConfigurationError saying why HOST:PORT cannot be listened on, if it cannot; nothing stays bound.
+
+    NOTE: gRPC answers a failed bind with "Failed to bind" alone (and logs its reason to stderr
+    itself), so the address is tried first with a socket of our own, as gRPC binds: with
+    SO_REUSEADDR, on every address the host resolves to, and fine when one of them binds.
+    """
+    listen = f"{host}:{port}"
+    try:
+        addresses = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        raise ConfigurationError(
+            f"--listen {listen}: {host!r} is neither an address nor a name that resolves; use e.g. {LISTEN_EXAMPLES}"
+        ) from None
+    failure: OSError | None = None
+    for family, kind, protocol, _, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+                return
+            except OSError as error:
+                failure = failure or error
+    if failure is not None:
+        raise ConfigurationError(_bind_failure(listen, host, port, failure))
+
+
+def _bind_failure(listen: str, host: str, port: int, error: OSError) -> str:
+    """Why binding HOST:PORT failed, and what to do, in words."""
+    if error.errno == errno.EADDRINUSE:
+        return f"--listen {listen}: port {port} is already in use; stop what listens there or choose another port"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"--listen {listen}: {host} is not an address of this machine; listen on one of its addresses, e.g. {LISTEN_EXAMPLES}"
+    if error.errno == errno.EACCES:
+        return f"--listen {listen}: port {port} needs privileges to listen on; choose a port above 1023"
+    return f"--listen {listen}: cannot listen there ({error.strerror}); choose another address, e.g. {LISTEN_EXAMPLES}"
 
 
 SIGNAL_CHECK_INTERVAL = 0.5

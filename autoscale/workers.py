@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from autoscale.errors import Unavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -31,7 +33,8 @@ class PeriodicWorker:
     start has just done, or that should not compete with it).
 
     An exception in one pass is logged and the loop goes on, so one bad pass never
-    stops the service's background work.
+    stops the service's background work. An Unavailable one (the database file gone, a
+    peer unreachable) is expected and says all there is to say: one line, no traceback.
     """
 
     def __init__(self, name: str, interval: float, task: Callable[[], None], *, first_after: float = 0.0) -> None:
@@ -64,6 +67,8 @@ class PeriodicWorker:
             self._woken.clear()
             try:
                 self._task()
+            except Unavailable as error:
+                log.error("%s: pass failed: %s", self.name, error)
             except Exception:
                 log.exception("%s: pass failed", self.name)
             self._woken.wait(self.interval)

@@ -185,4 +185,6 @@ def activities(client: Client, group_id: str) -> None:
     client.emit(response, lambda: print_table(columns, rows, empty="no activities"))
 
 
-add_standard_commands(group, GROUP_KIND)
+add_standard_commands(group, GROUP_KIND, delete_options=[
+    click.option("--force", is_flag=True, help="Also delete the scaling policies that name the group (else they keep it)."),
+])

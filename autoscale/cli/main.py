@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from autoscale.cli.alarm_commands import alarm
 from autoscale.cli.group_commands import group
 from autoscale.cli.launch_config_commands import launch_config
+from autoscale.cli.log_level import log_level_option
 from autoscale.cli.metrics_commands import metrics
 from autoscale.cli.policy_commands import policy
 from autoscale.cli.server_commands import serve, up
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--log-level", envvar="AUTOSCALE_LOG_LEVEL", default="WARNING", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@log_level_option(after_subcommand=False)
 @click.version_option(package_name="autoscale")
-def cli(log_level: str) -> None:
+def cli() -> None:
     """autoscale: metrics, alarms, scaling policies and groups as four gRPC services."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @cli.command()

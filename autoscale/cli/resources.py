@@ -19,7 +19,7 @@ from google.protobuf.message import Message
 
 from autoscale.cli.client import Client, Service, client_command
 from autoscale.cli.output import print_details, print_table
-from autoscale.cli.params import resource_name
+from autoscale.cli.params import apply_options, resource_name
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,9 @@ def add_create_and_update(
         kind.emit_one(client, client.call(f"Update{kind.singular}", request))
 
 
-def add_standard_commands(group: click.Group, kind: ResourceKind) -> None:
-    """Add `list`, `show ID` and `delete ID` of `kind` to `group`."""
+def add_standard_commands(group: click.Group, kind: ResourceKind, delete_options: Sequence[Callable[[Any], Any]] = ()) -> None:
+    """Add `list`, `show ID` and `delete ID` of `kind` to `group`; `delete_options` are options of `delete` named after
+    fields of its Delete request (e.g. `--force`), which set them."""
 
     @group.command("list", help=f"List every {kind.label}.")
     @client_command(kind.service)
@@ -123,9 +124,10 @@ def add_standard_commands(group: click.Group, kind: ResourceKind) -> None:
     @group.command("delete", help=f"Delete one {kind.label}.")
     @click.argument("resource_id", metavar="ID")
     @client_command(kind.service)
-    def delete_command(client: Client, resource_id: str) -> None:
+    @apply_options(delete_options)
+    def delete_command(client: Client, resource_id: str, **fields: Any) -> None:
         name = kind.name(resource_id)
-        response = client.call(f"Delete{kind.singular}", kind.request("Delete", name=name))
+        response = client.call(f"Delete{kind.singular}", kind.request("Delete", name=name, **fields))
         client.emit(response, lambda: click.echo(f"deleted {name}"))
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
+from autoscale.cli.log_level import log_level_option
 from autoscale.cli.params import apply_options
-from autoscale.config import DEFAULT_LISTEN, Settings
+from autoscale.config import DEFAULT_LISTEN, ConfigurationError, Settings, parse_listen
 from autoscale.runtime import hold_garbage_collector, settle_garbage_collector
 from autoscale.server import create_server, run_until_signalled
 from services.registry import SERVICE_NAMES, builders
@@ -21,9 +22,16 @@ POSITIVE_SECONDS = click.FloatRange(min=0, min_open=True)
 """Intervals and timeouts: a zero would spin a loop or fail every call."""
 
 
+class StartupMistake(click.ClickException):
+    """A setting the process cannot start with: one line on stderr and exit status 2, as click's usage errors."""
+
+    exit_code = 2
+
+
 def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by `up` and `serve`; each also reads AUTOSCALE_<FLAG>."""
     return apply_options([
+        log_level_option(after_subcommand=True),
         click.option("--database-url", envvar="AUTOSCALE_DATABASE_URL", default="",
                      help="SQLAlchemy URL (default: a SQLite file under the user's state directory)."),
         click.option("--project", envvar="AUTOSCALE_PROJECT", default="default", show_default=True,
@@ -83,11 +91,11 @@ def _serve(settings: Settings, names: tuple[str, ...], database_file: str) -> No
     hold_garbage_collector()
     try:
         server, port = create_server(settings, builders(names), database_file=database_file)
-    except OSError as error:
-        raise click.ClickException(str(error)) from error
+    except ConfigurationError as error:
+        raise StartupMistake(str(error)) from None
     # What the services loaded on start (the metrics head, the alarm index) lives as long as the process.
     settle_garbage_collector()
-    host = settings.listen.rsplit(":", 1)[0]
+    host, _ = parse_listen(settings.listen)
     log.info("serving %s on %s:%d", ", ".join(names), host, port)
     click.echo(f"autoscale: serving {', '.join(names)} on {host}:{port}", err=True)
     sys.stderr.flush()

@@ -75,6 +75,20 @@ def create_resources(clients: Clients, demo_dir: Path) -> None:
         clients.alarm.CreateAlarm(alarm_pb2.CreateAlarmRequest(alarm_id=alarm_id, alarm=alarm), timeout=TIMEOUT)
 
 
+def clean_up(clients: Clients, console: Console) -> None:
+    """Delete the alarms, then the group with its policies (the alarms name the policies, which name the group)."""
+    try:
+        for alarm_id in scenario.alarms():
+            try:
+                clients.alarm.DeleteAlarm(alarm_pb2.DeleteAlarmRequest(name=f"alarms/{alarm_id}"), timeout=TIMEOUT)
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+        clients.group.DeleteGroup(group_pb2.DeleteGroupRequest(name=f"groups/{scenario.GROUP_ID}", force=True), timeout=60)
+    except grpc.RpcError as error:
+        console.print(f"could not delete the demo's resources: {error.code().name}: {error.details()}")
+
+
 def take_snapshot(clients: Clients, elapsed: float, phase: scenario.Phase) -> Snapshot:
     """Read the load, the alarms and the group as they are now."""
     now = time.time()
@@ -221,11 +235,8 @@ def run_demo(console: Console) -> int:
         console.print(f"peak capacity {peak}, final capacity {snapshots[-1].desired}")
         return 0 if peak > scenario.MIN_SIZE and scaled_back else 1
     finally:
-        console.print("cleaning up: deleting the group (terminates its instances) and stopping the mesh")
-        try:
-            clients.group.DeleteGroup(group_pb2.DeleteGroupRequest(name=f"groups/{scenario.GROUP_ID}"), timeout=60)
-        except grpc.RpcError as error:
-            console.print(f"could not delete the demo group: {error.code().name}: {error.details()}")
+        console.print("cleaning up: deleting the alarms, the group with its policies (terminates its instances), and stopping the mesh")
+        clean_up(clients, console)
         channel.close()
         server.stop()
         shutil.rmtree(work_dir, ignore_errors=True)

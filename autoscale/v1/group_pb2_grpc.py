@@ -172,8 +172,11 @@ class GroupServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteGroup(self, request, context):
-        """Terminates a group's instances, then deletes it. Errors:
-        INVALID_ARGUMENT, NOT_FOUND.
+        """Terminates a group's instances, then deletes it. A group that scaling
+        policies name is deleted only with `force`, which deletes those policies
+        first. Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (policies
+        name the group and force is false, or alarms name one of its policies),
+        UNAVAILABLE (the policy service could not be asked; nothing is deleted).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -29,7 +29,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x61utoscale/v1/policy.proto\x12\x0c\x61utoscale.v1\x1a\x19\x61utoscale/v1/common.proto\x1a\x18\x61utoscale/v1/group.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x01\n\x06Policy\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05group\x18\x02 \x01(\t\x12\x35\n\x0f\x61\x64justment_type\x18\x03 \x01(\x0e\x32\x1c.autoscale.v1.AdjustmentType\x12\x1a\n\x12scaling_adjustment\x18\x04 \x01(\x05\x12\x1b\n\x13min_adjustment_step\x18\x05 \x01(\x05\x12+\n\x08\x63ooldown\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x13\x43reatePolicyRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12$\n\x06policy\x18\x02 \x01(\x0b\x32\x14.autoscale.v1.Policy\"<\n\x14\x43reatePolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\" \n\x10GetPolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"9\n\x11GetPolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\"<\n\x13ListPoliciesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"W\n\x14ListPoliciesResponse\x12&\n\x08policies\x18\x01 \x03(\x0b\x32\x14.autoscale.v1.Policy\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x13UpdatePolicyRequest\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"<\n\x14UpdatePolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\"#\n\x13\x44\x65letePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x16\n\x14\x44\x65letePolicyResponse\"G\n\x14\x45xecutePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63\x61use\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"c\n\x15\x45xecutePolicyResponse\x12\x10\n\x08\x61\x64justed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12(\n\x08\x61\x63tivity\x18\x03 \x01(\x0b\x32\x16.autoscale.v1.Activity\"\xa2\x01\n\x0fPolicyExecution\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63\x61use\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x10\n\x08\x61\x64justed\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x10\n\x08\x61\x63tivity\x18\x06 \x01(\t\x12\x0e\n\x06\x66\x61iled\x18\x07 \x01(\x08\"R\n\x1bListPolicyExecutionsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"j\n\x1cListPolicyExecutionsResponse\x12\x31\n\nexecutions\x18\x01 \x03(\x0b\x32\x1d.autoscale.v1.PolicyExecution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x82\x05\n\rPolicyService\x12U\n\x0c\x43reatePolicy\x12!.autoscale.v1.CreatePolicyRequest\x1a\".autoscale.v1.CreatePolicyResponse\x12L\n\tGetPolicy\x12\x1e.autoscale.v1.GetPolicyRequest\x1a\x1f.autoscale.v1.GetPolicyResponse\x12U\n\x0cListPolicies\x12!.autoscale.v1.ListPoliciesRequest\x1a\".autoscale.v1.ListPoliciesResponse\x12U\n\x0cUpdatePolicy\x12!.autoscale.v1.UpdatePolicyRequest\x1a\".autoscale.v1.UpdatePolicyResponse\x12U\n\x0c\x44\x65letePolicy\x12!.autoscale.v1.DeletePolicyRequest\x1a\".autoscale.v1.DeletePolicyResponse\x12X\n\rExecutePolicy\x12\".autoscale.v1.ExecutePolicyRequest\x1a#.autoscale.v1.ExecutePolicyResponse\x12m\n\x14ListPolicyExecutions\x12).autoscale.v1.ListPolicyExecutionsRequest\x1a*.autoscale.v1.ListPolicyExecutionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x61utoscale/v1/policy.proto\x12\x0c\x61utoscale.v1\x1a\x19\x61utoscale/v1/common.proto\x1a\x18\x61utoscale/v1/group.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x01\n\x06Policy\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05group\x18\x02 \x01(\t\x12\x35\n\x0f\x61\x64justment_type\x18\x03 \x01(\x0e\x32\x1c.autoscale.v1.AdjustmentType\x12\x1a\n\x12scaling_adjustment\x18\x04 \x01(\x05\x12\x1b\n\x13min_adjustment_step\x18\x05 \x01(\x05\x12+\n\x08\x63ooldown\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x13\x43reatePolicyRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12$\n\x06policy\x18\x02 \x01(\x0b\x32\x14.autoscale.v1.Policy\"<\n\x14\x43reatePolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\" \n\x10GetPolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"9\n\x11GetPolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\"K\n\x13ListPoliciesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\r\n\x05group\x18\x03 \x01(\t\"W\n\x14ListPoliciesResponse\x12&\n\x08policies\x18\x01 \x03(\x0b\x32\x14.autoscale.v1.Policy\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x13UpdatePolicyRequest\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"<\n\x14UpdatePolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\"#\n\x13\x44\x65letePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x16\n\x14\x44\x65letePolicyResponse\"G\n\x14\x45xecutePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63\x61use\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"c\n\x15\x45xecutePolicyResponse\x12\x10\n\x08\x61\x64justed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12(\n\x08\x61\x63tivity\x18\x03 \x01(\x0b\x32\x16.autoscale.v1.Activity\"\xa2\x01\n\x0fPolicyExecution\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63\x61use\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x10\n\x08\x61\x64justed\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x10\n\x08\x61\x63tivity\x18\x06 \x01(\t\x12\x0e\n\x06\x66\x61iled\x18\x07 \x01(\x08\"R\n\x1bListPolicyExecutionsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"j\n\x1cListPolicyExecutionsResponse\x12\x31\n\nexecutions\x18\x01 \x03(\x0b\x32\x1d.autoscale.v1.PolicyExecution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x82\x05\n\rPolicyService\x12U\n\x0c\x43reatePolicy\x12!.autoscale.v1.CreatePolicyRequest\x1a\".autoscale.v1.CreatePolicyResponse\x12L\n\tGetPolicy\x12\x1e.autoscale.v1.GetPolicyRequest\x1a\x1f.autoscale.v1.GetPolicyResponse\x12U\n\x0cListPolicies\x12!.autoscale.v1.ListPoliciesRequest\x1a\".autoscale.v1.ListPoliciesResponse\x12U\n\x0cUpdatePolicy\x12!.autoscale.v1.UpdatePolicyRequest\x1a\".autoscale.v1.UpdatePolicyResponse\x12U\n\x0c\x44\x65letePolicy\x12!.autoscale.v1.DeletePolicyRequest\x1a\".autoscale.v1.DeletePolicyResponse\x12X\n\rExecutePolicy\x12\".autoscale.v1.ExecutePolicyRequest\x1a#.autoscale.v1.ExecutePolicyResponse\x12m\n\x14ListPolicyExecutions\x12).autoscale.v1.ListPolicyExecutionsRequest\x1a*.autoscale.v1.ListPolicyExecutionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,27 +47,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETPOLICYRESPONSE']._serialized_start=617
   _globals['_GETPOLICYRESPONSE']._serialized_end=674
   _globals['_LISTPOLICIESREQUEST']._serialized_start=676
-  _globals['_LISTPOLICIESREQUEST']._serialized_end=736
-  _globals['_LISTPOLICIESRESPONSE']._serialized_start=738
-  _globals['_LISTPOLICIESRESPONSE']._serialized_end=825
-  _globals['_UPDATEPOLICYREQUEST']._serialized_start=827
-  _globals['_UPDATEPOLICYREQUEST']._serialized_end=935
-  _globals['_UPDATEPOLICYRESPONSE']._serialized_start=937
-  _globals['_UPDATEPOLICYRESPONSE']._serialized_end=997
-  _globals['_DELETEPOLICYREQUEST']._serialized_start=999
-  _globals['_DELETEPOLICYREQUEST']._serialized_end=1034
-  _globals['_DELETEPOLICYRESPONSE']._serialized_start=1036
-  _globals['_DELETEPOLICYRESPONSE']._serialized_end=1058
-  _globals['_EXECUTEPOLICYREQUEST']._serialized_start=1060
-  _globals['_EXECUTEPOLICYREQUEST']._serialized_end=1131
-  _globals['_EXECUTEPOLICYRESPONSE']._serialized_start=1133
-  _globals['_EXECUTEPOLICYRESPONSE']._serialized_end=1232
-  _globals['_POLICYEXECUTION']._serialized_start=1235
-  _globals['_POLICYEXECUTION']._serialized_end=1397
-  _globals['_LISTPOLICYEXECUTIONSREQUEST']._serialized_start=1399
-  _globals['_LISTPOLICYEXECUTIONSREQUEST']._serialized_end=1481
-  _globals['_LISTPOLICYEXECUTIONSRESPONSE']._serialized_start=1483
-  _globals['_LISTPOLICYEXECUTIONSRESPONSE']._serialized_end=1589
-  _globals['_POLICYSERVICE']._serialized_start=1592
-  _globals['_POLICYSERVICE']._serialized_end=2234
+  _globals['_LISTPOLICIESREQUEST']._serialized_end=751
+  _globals['_LISTPOLICIESRESPONSE']._serialized_start=753
+  _globals['_LISTPOLICIESRESPONSE']._serialized_end=840
+  _globals['_UPDATEPOLICYREQUEST']._serialized_start=842
+  _globals['_UPDATEPOLICYREQUEST']._serialized_end=950
+  _globals['_UPDATEPOLICYRESPONSE']._serialized_start=952
+  _globals['_UPDATEPOLICYRESPONSE']._serialized_end=1012
+  _globals['_DELETEPOLICYREQUEST']._serialized_start=1014
+  _globals['_DELETEPOLICYREQUEST']._serialized_end=1049
+  _globals['_DELETEPOLICYRESPONSE']._serialized_start=1051
+  _globals['_DELETEPOLICYRESPONSE']._serialized_end=1073
+  _globals['_EXECUTEPOLICYREQUEST']._serialized_start=1075
+  _globals['_EXECUTEPOLICYREQUEST']._serialized_end=1146
+  _globals['_EXECUTEPOLICYRESPONSE']._serialized_start=1148
+  _globals['_EXECUTEPOLICYRESPONSE']._serialized_end=1247
+  _globals['_POLICYEXECUTION']._serialized_start=1250
+  _globals['_POLICYEXECUTION']._serialized_end=1412
+  _globals['_LISTPOLICYEXECUTIONSREQUEST']._serialized_start=1414
+  _globals['_LISTPOLICYEXECUTIONSREQUEST']._serialized_end=1496
+  _globals['_LISTPOLICYEXECUTIONSRESPONSE']._serialized_start=1498
+  _globals['_LISTPOLICYEXECUTIONSRESPONSE']._serialized_end=1604
+  _globals['_POLICYSERVICE']._serialized_start=1607
+  _globals['_POLICYSERVICE']._serialized_end=2249
 # @@protoc_insertion_point(module_scope)

@@ -94,7 +94,8 @@ class PolicyServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPolicies(self, request, context):
-        """Lists policies ordered by name. Errors: INVALID_ARGUMENT (bad page token).
+        """Lists policies ordered by name: all, or those of one group. Errors:
+        INVALID_ARGUMENT (bad page token or group).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -109,7 +110,10 @@ class PolicyServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeletePolicy(self, request, context):
-        """Deletes a policy and its executions. Errors: INVALID_ARGUMENT, NOT_FOUND.
+        """Deletes a policy and its executions. A policy that alarms name in their
+        actions is kept: take it out of their actions, or delete them, first.
+        Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (alarms name it),
+        UNAVAILABLE (the alarm service could not be asked; nothing is deleted).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

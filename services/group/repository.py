@@ -106,9 +106,9 @@ class GroupRepository:
                 .order_by(groups.c.id)
             ).all()
             if users:
-                raise FailedPrecondition(
-                    f"{launch_config_name(config_id)} is used by {', '.join(group_name(g) for g in users)}; "
-                    "delete those groups or give them another launch config first"
+                raise FailedPrecondition.in_use(
+                    launch_config_name(config_id), [group_name(g) for g in users], ("group", "groups"),
+                    "delete those groups or give them another launch config first",
                 )
             connection.execute(launch_configs.delete().where(launch_configs.c.project == self._project, launch_configs.c.id == config_id))
 

@@ -1,4 +1,4 @@
-"""Composition root of the group service: storage, compute drivers, reconcile loop, servicer."""
+"""Composition root of the group service: storage, compute drivers, reconcile loop, the policy service client, servicer."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from autoscale.v1 import group_pb2_grpc
 from autoscale.workers import PeriodicWorker
 from services.group.domain import OPENSTACK_SERVER, PROCESS
 from services.group.drivers.base import ComputeDriver
+from services.group.policy_client import PolicyClient
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepository
 from services.group.servicer import GroupServicer
@@ -48,7 +49,7 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         reconciler = Reconciler(repository, drivers(context.settings), context.clock, context.peers.address("metrics"))
         # The first pass runs at start, so a restarted service converges again at once.
         loop = PeriodicWorker("group-reconcile", context.settings.reconcile_interval, reconciler.reconcile_all)
-        servicer = GroupServicer(repository, reconciler, loop.wake, context.clock)
+        servicer = GroupServicer(repository, reconciler, loop.wake, PolicyClient(lambda: context.peers.policy), context.clock)
         return ServiceRegistration(
             name="group",
             full_name=SERVICE_NAME,

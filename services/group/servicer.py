@@ -12,7 +12,8 @@ from autoscale.timeutil import Clock
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
 from services.group import capacity, messages, rules, update
-from services.group.domain import Activity, Group, new_activity_id
+from services.group.domain import Activity, Group, group_name, new_activity_id
+from services.group.policy_client import PolicyClient
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepository
 
@@ -23,10 +24,18 @@ ADJUST_CAUSE = "Adjust by caller"
 class GroupServicer(group_pb2_grpc.GroupServiceServicer):
     """The GroupService RPCs; capacity changes wake the reconcile loop."""
 
-    def __init__(self, repository: GroupRepository, reconciler: Reconciler, wake_reconciler: Callable[[], None], clock: Clock) -> None:
+    def __init__(
+        self,
+        repository: GroupRepository,
+        reconciler: Reconciler,
+        wake_reconciler: Callable[[], None],
+        policy_client: PolicyClient,
+        clock: Clock,
+    ) -> None:
         self._repository = repository
         self._reconciler = reconciler
         self._wake_reconciler = wake_reconciler
+        self._policies = policy_client
         self._clock = clock
 
     # Launch configs
@@ -110,7 +119,10 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         return group_pb2.UpdateGroupResponse(group=messages.group_to_message(status))
 
     def DeleteGroup(self, request: group_pb2.DeleteGroupRequest, context: grpc.ServicerContext) -> Any:
-        self._reconciler.delete_group(parse_name("name", request.name, "groups"))
+        group_id = parse_name("name", request.name, "groups")
+        self._repository.get_group(group_id)  # NOT_FOUND before asking the policy service
+        self._policies.release_group(group_name(group_id), force=request.force)
+        self._reconciler.delete_group(group_id)
         return group_pb2.DeleteGroupResponse()
 
     # Scaling

@@ -59,9 +59,11 @@ class PolicyRepository:
             raise NotFound(policy_name(policy_id))
         return _policy(row)
 
-    def list_policies(self, after: str | None, limit: int) -> list[Policy]:
-        """Policies ordered by id, those after `after`, at most `limit`."""
+    def list_policies(self, after: str | None, limit: int, group_id: str | None = None) -> list[Policy]:
+        """Policies ordered by id, those after `after`, at most `limit`; only those of `group_id` when given."""
         query = sa.select(policies).where(policies.c.project == self._project)
+        if group_id is not None:
+            query = query.where(policies.c.group_id == group_id)
         if after is not None:
             query = query.where(policies.c.id > after)
         with self._database.reader() as connection:

@@ -1,4 +1,4 @@
-"""Composition root of the policy service: storage, the group service client, the executor, the servicer."""
+"""Composition root of the policy service: storage, the group and alarm service clients, the executor, the servicer."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from autoscale import server as bootstrap
 from autoscale.config import Settings
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.v1 import policy_pb2_grpc
+from services.policy.alarm_client import AlarmClient
 from services.policy.executor import PolicyExecutor
 from services.policy.group_client import GroupClient
 from services.policy.repository import PolicyRepository
@@ -28,7 +29,7 @@ def build(context: BuildContext) -> ServiceRegistration:
     executor = PolicyExecutor(
         repository, group_client, context.clock, claim_lease=CLAIM_LEASE_PEER_TIMEOUTS * context.settings.peer_timeout
     )
-    servicer = PolicyServicer(repository, executor, group_client, context.clock)
+    servicer = PolicyServicer(repository, executor, group_client, AlarmClient(lambda: context.peers.alarm), context.clock)
     return ServiceRegistration(
         name="policy",
         full_name=SERVICE_NAME,

@@ -12,7 +12,8 @@ from autoscale.timeutil import Clock, check_duration
 from autoscale.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
 from services.policy import messages, rules, update
-from services.policy.domain import Policy, group_name
+from services.policy.alarm_client import AlarmClient
+from services.policy.domain import Policy, group_name, policy_name
 from services.policy.executor import PolicyExecutor
 from services.policy.group_client import GroupClient, GroupGone
 from services.policy.repository import PolicyRepository
@@ -21,10 +22,13 @@ from services.policy.repository import PolicyRepository
 class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     """The PolicyService RPCs."""
 
-    def __init__(self, repository: PolicyRepository, executor: PolicyExecutor, group_client: GroupClient, clock: Clock) -> None:
+    def __init__(
+        self, repository: PolicyRepository, executor: PolicyExecutor, group_client: GroupClient, alarm_client: AlarmClient, clock: Clock
+    ) -> None:
         self._repository = repository
         self._executor = executor
         self._groups = group_client
+        self._alarms = alarm_client
         self._clock = clock
 
     def CreatePolicy(self, request: policy_pb2.CreatePolicyRequest, context: grpc.ServicerContext) -> Any:
@@ -51,8 +55,9 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         return policy_pb2.GetPolicyResponse(policy=messages.policy_to_message(policy))
 
     def ListPolicies(self, request: policy_pb2.ListPoliciesRequest, context: grpc.ServicerContext) -> Any:
+        group_id = parse_name("group", request.group, "groups") if request.group else None
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_policies(page.after_id(), page.size + 1)
+        found = self._repository.list_policies(page.after_id(), page.size + 1, group_id)
         policies, token = paginate(found, page.size, lambda policy: policy.id, messages.policy_to_message)
         return policy_pb2.ListPoliciesResponse(policies=policies, next_page_token=token)
 
@@ -70,7 +75,10 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         return policy_pb2.UpdatePolicyResponse(policy=messages.policy_to_message(self._repository.update_policy(changed)))
 
     def DeletePolicy(self, request: policy_pb2.DeletePolicyRequest, context: grpc.ServicerContext) -> Any:
-        self._repository.delete_policy(parse_name("name", request.name, "policies"))
+        policy_id = parse_name("name", request.name, "policies")
+        self._repository.get_policy(policy_id)  # NOT_FOUND before asking the alarm service
+        self._alarms.refuse_if_named(policy_name(policy_id))
+        self._repository.delete_policy(policy_id)
         return policy_pb2.DeletePolicyResponse()
 
     def ExecutePolicy(self, request: policy_pb2.ExecutePolicyRequest, context: grpc.ServicerContext) -> Any:

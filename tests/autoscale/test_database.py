@@ -2,13 +2,17 @@ import sqlite3
 import statistics
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 import sqlalchemy as sa
 
 from autoscale import database as database_module
-from autoscale.database import Database, is_unavailable
+from autoscale.database import Database
+from autoscale.database_errors import is_unavailable
+from autoscale.sqlite_file_watch import DatabaseFileGone
 
 
 def _delay_of_a_waiting_writer(database: Database, hold: float) -> float:
@@ -222,3 +226,66 @@ def test_a_prepared_statement_runs_in_the_transaction_it_is_given_and_binds_its_
 )
 def test_only_errors_of_a_database_that_could_not_be_used_just_now_are_unavailable(error, unavailable):
     assert is_unavailable(error) is unavailable
+
+
+@pytest.fixture
+def sqlite_file_database(tmp_path) -> Iterator[tuple[Database, Path]]:  # type: ignore[no-untyped-def]
+    """A SQLite database with a table `t` holding one row, and the path of its file."""
+    path = tmp_path / "file.db"
+    database = Database(f"sqlite:///{path}")
+    with database.transaction() as connection:
+        connection.execute(sa.text("CREATE TABLE t (n INTEGER)"))
+        connection.execute(sa.text("INSERT INTO t VALUES (1)"))
+    try:
+        yield database, path
+    finally:
+        database.dispose()
+
+
+def test_a_sqlite_file_in_place_is_not_missing(sqlite_file_database):
+    database, _ = sqlite_file_database
+    assert database.watches_a_file
+    assert database.missing_file() is None
+    with database.reader() as connection:
+        assert connection.scalar(sa.text("SELECT count(*) FROM t")) == 1
+
+
+def test_a_sqlite_file_deleted_under_a_database_fails_the_next_commit_and_then_every_read_and_write(sqlite_file_database):
+    database, path = sqlite_file_database
+    path.unlink()
+    with pytest.raises(DatabaseFileGone, match=f"the database file {path} was deleted or replaced"), database.transaction() as connection:
+        connection.execute(sa.text("INSERT INTO t VALUES (2)"))
+    assert database.missing_file() is not None
+    with pytest.raises(DatabaseFileGone):
+        database.driver_statement("INSERT INTO t VALUES (?)", (3,))
+    with pytest.raises(DatabaseFileGone), database.reader():
+        pass
+    assert not path.exists()
+
+
+def test_a_sqlite_file_replaced_under_a_database_is_missing(sqlite_file_database, tmp_path):
+    database, path = sqlite_file_database
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    with other.transaction() as connection:
+        connection.execute(sa.text("CREATE TABLE t (n INTEGER)"))
+    other.dispose()
+    (tmp_path / "other.db").replace(path)
+    assert "was deleted or replaced" in (database.missing_file() or "")
+
+
+def test_no_new_connection_is_opened_once_the_sqlite_file_is_gone_so_no_empty_file_takes_its_place(sqlite_file_database):
+    database, path = sqlite_file_database
+    database.engine.dispose()  # the next statement needs a new connection
+    path.unlink()
+    with pytest.raises(DatabaseFileGone), database.engine.connect():
+        pass
+    assert not path.exists()
+
+
+def test_a_postgresql_database_has_no_file_to_miss(postgres_url):
+    database = Database(postgres_url)
+    try:
+        assert not database.watches_a_file
+        assert database.missing_file() is None
+    finally:
+        database.dispose()

@@ -207,3 +207,16 @@ def test_a_postgresql_connection_cut_under_a_service_is_unavailable_and_the_next
         assert raised.value.code() is grpc.StatusCode.UNAVAILABLE, raised.value.details()
         assert "SELECT" not in raised.value.details() and "policy_policies" not in raised.value.details()
         assert stub.ListPolicies(policy_pb2.ListPoliciesRequest(), timeout=10).policies == []
+
+
+@pytest.mark.parametrize(
+    ("users", "named"),
+    [
+        (["policies/a"], "1 policy (policies/a)"),
+        ([f"policies/p{n}" for n in range(5)], "5 policies (policies/p0, policies/p1, policies/p2, policies/p3, policies/p4)"),
+        ([f"policies/p{n}" for n in range(8)], "8 policies (policies/p0, policies/p1, policies/p2, policies/p3, policies/p4 and 3 more)"),
+    ],
+)
+def test_a_resource_in_use_names_its_first_users_and_counts_them_all(users, named):
+    error = FailedPrecondition.in_use("groups/web", users, ("policy", "policies"), "delete them first")
+    assert error.message == f"groups/web is used by {named}; delete them first"

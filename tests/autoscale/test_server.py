@@ -4,10 +4,12 @@ import threading
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from autoscale.config import Settings
+from autoscale.database import Database
 from autoscale.errors import InvalidArgument, NotFound, field_violations
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.v1 import metrics_pb2, metrics_pb2_grpc
@@ -103,3 +105,48 @@ def test_stop_lets_in_flight_calls_finish(sqlite_url):
         stopper.start()
         assert future.result() == metrics_pb2.GetStatisticsResponse()
         stopper.join()
+
+
+class StoringMetrics(metrics_pb2_grpc.MetricsServiceServicer):
+    """A fake that stores each PutSamples as a row of the server's database."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        with database.transaction() as connection:
+            connection.execute(sa.text("CREATE TABLE IF NOT EXISTS puts (n INTEGER)"))
+
+    def PutSamples(self, request, context):
+        with self._database.transaction() as connection:
+            connection.execute(sa.text("INSERT INTO puts VALUES (1)"))
+        return metrics_pb2.PutSamplesResponse(accepted_points=1)
+
+
+def storing_builder(context: BuildContext) -> ServiceRegistration:
+    servicer = StoringMetrics(context.database)
+    return ServiceRegistration(
+        name="metrics",
+        full_name=FULL_NAME,
+        add_to_server=lambda server: metrics_pb2_grpc.add_MetricsServiceServicer_to_server(servicer, server),
+    )
+
+
+def test_a_sqlite_file_deleted_under_the_server_turns_health_not_serving_and_calls_unavailable(tmp_path):
+    path = tmp_path / "served.db"
+    with running_server([("metrics", storing_builder)], Settings(database_url=f"sqlite:///{path}")) as (_, channel):
+        stub = metrics_pb2_grpc.MetricsServiceStub(channel)
+        assert stub.PutSamples(metrics_pb2.PutSamplesRequest(), timeout=5).accepted_points == 1
+        health = health_pb2_grpc.HealthStub(channel)
+        watches = {service: health.Watch(health_pb2.HealthCheckRequest(service=service), timeout=10) for service in ("", FULL_NAME)}
+        for updates in watches.values():
+            assert next(updates).status == health_pb2.HealthCheckResponse.SERVING
+
+        path.unlink()
+
+        for updates in watches.values():
+            assert next(updates).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        with pytest.raises(grpc.RpcError) as raised:
+            stub.PutSamples(metrics_pb2.PutSamplesRequest(), timeout=5)
+        assert raised.value.code() is grpc.StatusCode.UNAVAILABLE
+        assert f"the database file {path} was deleted or replaced" in raised.value.details()
+        for updates in watches.values():
+            updates.cancel()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
+from autoscale.errors import Unavailable
 from autoscale.workers import PeriodicWorker
 
 
@@ -42,3 +44,20 @@ def test_a_first_delay_holds_the_first_pass_back_and_stopping_cuts_it_short():
     stopped = threading.Event()
     threading.Thread(target=lambda: (worker.stop(), stopped.set())).start()
     assert stopped.wait(5)
+
+
+def test_a_pass_failing_unavailable_is_logged_in_one_line_without_a_traceback(caplog):
+    failed = threading.Event()
+
+    def task() -> None:
+        failed.set()
+        raise Unavailable("the database file x.db was deleted")
+
+    worker = PeriodicWorker("test", 60.0, task)
+    with caplog.at_level(logging.ERROR, logger="autoscale.workers"):
+        worker.start()
+        assert failed.wait(5)
+        worker.stop()
+    [record] = caplog.records
+    assert record.getMessage() == "test: pass failed: the database file x.db was deleted"
+    assert record.exc_info is None

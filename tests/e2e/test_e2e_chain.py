@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import AutoscaleProcess, autoscale, free_port, grpcurl, grpcurl_list, wait_healthy, wait_until
+from tests.e2e.harness import AutoscaleProcess, GrpcurlError, autoscale, free_port, grpcurl, grpcurl_list, wait_healthy, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -72,7 +72,13 @@ def drive_chain(addr: dict[str, str], tmp_path) -> None:
     executions = grpcurl(addr["policy"], f"{POLICY}/ListPolicyExecutions", {"name": "policies/scale-out"})["executions"]
     assert any(e.get("adjusted") for e in executions)
 
-    grpcurl(addr["group"], f"{GROUP}/DeleteGroup", {"name": "groups/web"})
+    refused = pytest.raises(GrpcurlError, match="FAILED_PRECONDITION: groups/web is used by 1 policy")
+    with refused:
+        grpcurl(addr["group"], f"{GROUP}/DeleteGroup", {"name": "groups/web"})
+    grpcurl(addr["alarm"], f"{ALARM}/DeleteAlarm", {"name": "alarms/high-cpu"})
+    grpcurl(addr["group"], f"{GROUP}/DeleteGroup", {"name": "groups/web", "force": True})
+    with pytest.raises(GrpcurlError, match="NOT_FOUND"):
+        grpcurl(addr["policy"], f"{POLICY}/GetPolicy", {"name": "policies/scale-out"})
 
 
 def _running_instances(address: str) -> int:

@@ -92,4 +92,5 @@ def test_one_trace_runs_from_put_samples_to_adjust(exporter, tmp_path, sqlite_ur
                 spans = _server_spans(exporter, f"/{method}")
                 assert any(s.context.trace_id == trace_id for s in spans), f"{method} is not in the PutSamples trace"
         finally:
-            group.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web"))
+            alarms.DeleteAlarm(alarm_pb2.DeleteAlarmRequest(name="alarms/hot"))
+            group.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web", force=True))

@@ -1,4 +1,4 @@
-"""Fixtures of the command-line tests: a server with the policy and group services, a launch config, a group."""
+"""Fixtures of the command-line tests: a server with the four services, a launch config, a group."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from tests.autoscale.cli.cli_support import SLEEPER_COMMAND, Invoke, invoker, se
 
 @pytest.fixture
 def group_addr(sqlite_url, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """Address of a server with the policy and group services."""
-    with serving(("policy", "group"), sqlite_url, str(tmp_path)) as addr:
+    """Address of a server with the four services (deleting a policy asks the alarm service, a group the policy service)."""
+    with serving(("metrics", "alarm", "policy", "group"), sqlite_url, str(tmp_path)) as addr:
         yield addr
 
 
 @pytest.fixture
 def invoke(group_addr: str) -> Invoke:
-    """Runs `autoscale ...` against the policy and group services."""
+    """Runs `autoscale ...` against the four services."""
     return invoker(group_addr)
 
 

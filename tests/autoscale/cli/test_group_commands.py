@@ -121,3 +121,19 @@ def test_deleting_a_launch_config_in_use_is_a_failed_precondition(invoke: Invoke
     result = invoke("launch-config", "delete", launch_config)
     assert result.exit_code == 1
     assert result.stderr.startswith("error: FAILED_PRECONDITION: ")
+
+
+def test_group_delete_refuses_a_group_that_policies_name_and_force_deletes_them_with_it(invoke: Invoke, launch_config: str) -> None:
+    assert invoke("group", "create", "api", "--launch-config", launch_config, "--min", "0", "--max", "2").exit_code == 0
+    assert invoke("policy", "create", "api-out", "--group", "api", "--type", "change", "--adjustment", "1").exit_code == 0
+
+    refused = invoke("group", "delete", "api")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: FAILED_PRECONDITION: groups/api is used by 1 policy (policies/api-out); ")
+    assert invoke("group", "show", "api").exit_code == 0
+
+    forced = invoke("group", "delete", "api", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "deleted groups/api" in forced.stdout
+    assert invoke("group", "show", "api").exit_code == 1
+    assert invoke("policy", "show", "api-out").exit_code == 1

@@ -69,3 +69,21 @@ def test_policy_type_must_be_one_of_the_words(invoke: Invoke) -> None:
     result = invoke("policy", "create", "p", "--group", "g", "--type", "sideways", "--adjustment", "1")
     assert result.exit_code == 2
     assert "--type" in result.stderr
+
+
+def test_policy_delete_refuses_a_policy_that_an_alarm_names_until_the_alarm_is_gone(invoke: Invoke, web_group: str) -> None:
+    assert invoke("policy", "create", "web-out", "--group", web_group, "--type", "change", "--adjustment", "1").exit_code == 0
+    created = invoke("alarm", "create", "busy", "--metric", "cpu", "--statistic", "avg", "--comparison", "gt", "--threshold", "80",
+                     "--period", "60s", "--ok-action", "policies/web-out")
+    assert created.exit_code == 0, created.output
+
+    refused = invoke("policy", "delete", "web-out")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: FAILED_PRECONDITION: policies/web-out is used by 1 alarm (alarms/busy); ")
+    forced_group = invoke("group", "delete", web_group, "--force")
+    assert forced_group.exit_code == 1
+    assert "groups/web is kept" in forced_group.stderr and "alarms/busy" in forced_group.stderr
+    assert invoke("policy", "show", "web-out").exit_code == 0
+
+    assert invoke("alarm", "delete", "busy").exit_code == 0
+    assert invoke("policy", "delete", "web-out").exit_code == 0

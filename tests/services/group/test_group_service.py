@@ -20,6 +20,7 @@ from autoscale.timeutil import to_duration
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from services.group.server import instance_log_dir, make_build
 from tests.services.group.fake_compute import FakeComputeDriver
+from tests.services.group.fake_policy import FakePolicyService
 from tests.support import running_server
 
 CHANGE = common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY
@@ -32,11 +33,12 @@ SLEEPER = group_pb2.ProcessSpec(command=["sleep", "600"])
 
 
 @contextmanager
-def serving(database_url: str, driver: FakeComputeDriver) -> Iterator[tuple[Any, Any]]:
-    """A group server whose every launch config kind is served by `driver`; yields (server, stub)."""
+def serving(database_url: str, driver: FakeComputeDriver, policies: FakePolicyService | None = None) -> Iterator[tuple[Any, Any]]:
+    """A group server whose every launch config kind is served by `driver`, beside a fake policy service; yields (server, stub)."""
     build = make_build(lambda settings: {"process": driver, "openstack_server": driver})
     settings = Settings(database_url=database_url, reconcile_interval=0.1, metrics_addr="metrics.example:50051")
-    with running_server([("group", build)], settings) as (server, channel):
+    services = [("group", build), ("policy", (policies or FakePolicyService()).registration)]
+    with running_server(services, settings) as (server, channel):
         yield server, group_pb2_grpc.GroupServiceStub(channel)
 
 
@@ -46,8 +48,13 @@ def driver() -> FakeComputeDriver:
 
 
 @pytest.fixture
-def stub(sqlite_url, driver):
-    with serving(sqlite_url, driver) as (_, stub):
+def policies() -> FakePolicyService:
+    return FakePolicyService()
+
+
+@pytest.fixture
+def stub(sqlite_url, driver, policies):
+    with serving(sqlite_url, driver, policies) as (_, stub):
         stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
             launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=SLEEPER)), timeout=5)
         yield stub
@@ -573,6 +580,67 @@ def test_delete_group_terminates_its_instances_first_and_waits_until_they_are_go
     stub.DeleteLaunchConfig(group_pb2.DeleteLaunchConfigRequest(name="launchConfigs/lc"), timeout=5)
     error = rpc_error(lambda: stub.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web"), timeout=5))
     assert error.code() is grpc.StatusCode.NOT_FOUND
+
+
+def test_deleting_a_group_that_policies_name_is_refused_naming_them_and_keeps_the_group(stub, policies):
+    create_group(stub)
+    policies.add_policy("web-out", "web")
+    policies.add_policy("web-in", "web")
+    policies.add_policy("api-out", "api")
+    error = rpc_error(lambda: stub.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web"), timeout=5))
+    assert error.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert error.details() == (
+        "groups/web is used by 2 policies (policies/web-in, policies/web-out); "
+        "delete them first, or delete the group with force to delete them with it"
+    )
+    assert stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group.name == "groups/web"
+    assert policies.deleted == []
+
+
+def test_deleting_a_group_with_force_deletes_its_policies_then_the_group(stub, policies):
+    create_group(stub)
+    policies.add_policy("web-out", "web")
+    policies.add_policy("api-out", "api")
+    stub.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web", force=True), timeout=10)
+    assert policies.deleted == ["policies/web-out"]
+    assert sorted(policies.policies) == ["policies/api-out"]
+    assert rpc_error(lambda: stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5)).code() is grpc.StatusCode.NOT_FOUND
+
+
+def test_a_forced_delete_keeps_the_group_when_alarms_keep_one_of_its_policies(stub, policies):
+    create_group(stub)
+    policies.add_policy("web-in", "web")
+    policies.add_policy("web-out", "web")
+    policies.kept["policies/web-out"] = "policies/web-out is used by 1 alarm (alarms/busy); take it out of their actions first"
+    error = rpc_error(lambda: stub.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web", force=True), timeout=5))
+    assert error.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert "groups/web is kept" in error.details() and "alarms/busy" in error.details()
+    assert stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group.name == "groups/web"
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_group_is_not_deleted_while_the_policy_service_cannot_say_which_policies_name_it(stub, policies, driver, force):
+    create_group(stub, desired_capacity=1)
+    wait_for(lambda: converged(stub, 1), "one instance")
+    policies.failure = grpc.StatusCode.UNAVAILABLE
+    error = rpc_error(lambda: stub.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web", force=force), timeout=5))
+    assert error.code() is grpc.StatusCode.UNAVAILABLE
+    assert "cannot tell whether policies name groups/web, so it is kept" in error.details()
+    assert len(driver.running()) == 1
+    assert stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group.desired_capacity == 1
+
+
+def test_a_group_is_not_deleted_by_a_group_service_that_has_no_policy_service_address(sqlite_url, driver):
+    build = make_build(lambda settings: {"process": driver, "openstack_server": driver})
+    with running_server([("group", build)], Settings(database_url=sqlite_url)) as (_, channel):
+        stub = group_pb2_grpc.GroupServiceStub(channel)
+        stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+            launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=SLEEPER)), timeout=5)
+        create_group(stub)
+        error = rpc_error(lambda: stub.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web"), timeout=5))
+        assert error.code() is grpc.StatusCode.UNAVAILABLE
+        assert "--policy-addr" in error.details()
+        assert stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group.name == "groups/web"
 
 
 # Lists and names

@@ -17,6 +17,7 @@ from autoscale.timeutil import to_duration
 from autoscale.v1 import common_pb2, group_pb2, policy_pb2, policy_pb2_grpc
 from autoscale.validation import MAX_CAUSE_LENGTH
 from services.policy.server import build
+from tests.services.policy.fake_alarm import FakeAlarmService
 from tests.services.policy.fake_group import FakeGroupService
 from tests.support import FakeClock, running_server
 
@@ -28,10 +29,11 @@ INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
 @dataclass
 class Mesh:
-    """The policy service under test, the fake group service beside it, and their clock."""
+    """The policy service under test, the fake group and alarm services beside it, and their clock."""
 
     policy: Any
     group: FakeGroupService
+    alarm: FakeAlarmService
     clock: FakeClock
 
     def create(self, policy_id: str, **fields) -> policy_pb2.Policy:  # type: ignore[no-untyped-def]
@@ -53,9 +55,11 @@ def mesh(sqlite_url) -> Iterator[Mesh]:
     clock = FakeClock()
     group = FakeGroupService(clock)
     group.add_group("web", min_size=1, max_size=5, desired=1, cooldown=120)
+    alarm = FakeAlarmService()
     settings = Settings(database_url=sqlite_url)
-    with running_server([("policy", build), ("group", group.registration)], settings, clock=clock) as (_, channel):
-        yield Mesh(policy_pb2_grpc.PolicyServiceStub(channel), group, clock)
+    services = [("policy", build), ("group", group.registration), ("alarm", alarm.registration)]
+    with running_server(services, settings, clock=clock) as (_, channel):
+        yield Mesh(policy_pb2_grpc.PolicyServiceStub(channel), group, alarm, clock)
 
 
 def _failure(method, request) -> grpc.RpcError:  # type: ignore[no-untyped-def]
@@ -155,6 +159,71 @@ def test_the_group_services_failure_on_create_passes_its_code_on(mesh):
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+def test_policies_are_listed_for_one_group_when_asked(mesh):
+    mesh.group.add_group("api")
+    mesh.create("web-out")
+    mesh.create("api-out", group="groups/api")
+    mesh.create("web-in", scaling_adjustment=-1)
+    web = mesh.policy.ListPolicies(policy_pb2.ListPoliciesRequest(group="groups/web", page_size=1), timeout=5)
+    rest = mesh.policy.ListPolicies(
+        policy_pb2.ListPoliciesRequest(group="groups/web", page_size=1, page_token=web.next_page_token), timeout=5)
+    assert [p.name for p in (*web.policies, *rest.policies)] == ["policies/web-in", "policies/web-out"]
+    assert rest.next_page_token == ""
+    assert mesh.policy.ListPolicies(policy_pb2.ListPoliciesRequest(group="groups/none"), timeout=5).policies == []
+
+
+def test_deleting_a_policy_that_alarms_name_in_any_of_their_actions_is_refused_naming_them(mesh):
+    mesh.create("up")
+    mesh.alarm.add_alarm("busy", alarm_actions=("policies/up",))
+    mesh.alarm.add_alarm("calm", ok_actions=("https://example.com/hook", "policies/up"))
+    mesh.alarm.add_alarm("blind", insufficient_data_actions=("policies/up",))
+    mesh.alarm.add_alarm("other", alarm_actions=("policies/upper",))
+    error = _failure(mesh.policy.DeletePolicy, policy_pb2.DeletePolicyRequest(name="policies/up"))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error.details() == (
+        "policies/up is used by 3 alarms (alarms/blind, alarms/busy, alarms/calm); take it out of their actions, or delete them, first"
+    )
+    assert mesh.policy.GetPolicy(policy_pb2.GetPolicyRequest(name="policies/up"), timeout=5).policy.name == "policies/up"
+
+    for alarm in ("busy", "calm", "blind"):
+        del mesh.alarm.alarms[f"alarms/{alarm}"]
+    mesh.policy.DeletePolicy(policy_pb2.DeletePolicyRequest(name="policies/up"), timeout=5)
+    assert _failure(mesh.policy.GetPolicy, policy_pb2.GetPolicyRequest(name="policies/up")).code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_the_alarms_that_name_a_policy_are_found_on_every_page_and_the_first_five_named(mesh):
+    mesh.create("up")
+    for number in range(1200):
+        mesh.alarm.add_alarm(f"a{number:04}", alarm_actions=("policies/up",) if number % 100 == 0 else ())
+    error = _failure(mesh.policy.DeletePolicy, policy_pb2.DeletePolicyRequest(name="policies/up"))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "is used by 12 alarms (alarms/a0000, alarms/a0100, alarms/a0200, alarms/a0300, alarms/a0400 and 7 more)" in error.details()
+    assert len(mesh.alarm.list_requests) == 2
+
+
+def test_a_policy_is_not_deleted_while_the_alarm_service_cannot_say_whether_alarms_name_it(mesh):
+    mesh.create("up")
+    mesh.alarm.failure = grpc.StatusCode.UNAVAILABLE
+    error = _failure(mesh.policy.DeletePolicy, policy_pb2.DeletePolicyRequest(name="policies/up"))
+    assert error.code() == grpc.StatusCode.UNAVAILABLE
+    assert "cannot tell whether alarms name policies/up, so it is kept" in error.details()
+    assert mesh.policy.GetPolicy(policy_pb2.GetPolicyRequest(name="policies/up"), timeout=5).policy.name == "policies/up"
+
+
+def test_a_policy_is_not_deleted_by_a_policy_service_that_has_no_alarm_service_address(sqlite_url):
+    clock = FakeClock()
+    group = FakeGroupService(clock)
+    group.add_group("web")
+    with running_server([("policy", build), ("group", group.registration)], Settings(database_url=sqlite_url), clock=clock) as (_, channel):
+        stub = policy_pb2_grpc.PolicyServiceStub(channel)
+        stub.CreatePolicy(policy_pb2.CreatePolicyRequest(policy_id="up", policy=policy_pb2.Policy(
+            group="groups/web", adjustment_type=CHANGE, scaling_adjustment=1)), timeout=5)
+        error = _failure(stub.DeletePolicy, policy_pb2.DeletePolicyRequest(name="policies/up"))
+        assert error.code() == grpc.StatusCode.UNAVAILABLE
+        assert "--alarm-addr" in error.details()
+        assert stub.GetPolicy(policy_pb2.GetPolicyRequest(name="policies/up"), timeout=5).policy.name == "policies/up"
+
+
 @pytest.mark.parametrize(
     ("policy", "paths", "code", "violations"),
     [
@@ -190,6 +259,7 @@ def test_bad_update_input_is_refused_naming_the_field(mesh, policy, paths, code,
         ("DeletePolicy", policy_pb2.DeletePolicyRequest(name="policies/missing"), grpc.StatusCode.NOT_FOUND, None),
         ("ListPolicies", policy_pb2.ListPoliciesRequest(page_size=-1), INVALID, "page_size"),
         ("ListPolicies", policy_pb2.ListPoliciesRequest(page_token="garbage"), INVALID, "page_token"),
+        ("ListPolicies", policy_pb2.ListPoliciesRequest(group="web"), INVALID, "group"),
         ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="groups/web"), INVALID, "name"),
         ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="policies/up", request_id="r" * 256), INVALID, "request_id"),
         ("ExecutePolicy", policy_pb2.ExecutePolicyRequest(name="policies/up", cause="c" * 3_000_000), INVALID, "cause"),

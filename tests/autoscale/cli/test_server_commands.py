@@ -1,0 +1,104 @@
+"""`autoscale up` and `autoscale serve SERVICE` as the real binary runs them: start-up mistakes and --log-level."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import AUTOSCALE, free_port, wait_healthy
+
+COMMANDS = [pytest.param(["up"], id="up"), pytest.param(["serve", "metrics"], id="serve")]
+
+
+def start_up_failure(command: list[str], *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `autoscale COMMAND ARGS`, which must give up at start; its exit status and output."""
+    completed = subprocess.run([AUTOSCALE, *command, *args], capture_output=True, text=True, timeout=60, env=env)
+    assert completed.returncode != 0, f"autoscale {' '.join(command + list(args))} started:\n{completed.stderr}"
+    return completed
+
+
+def assert_one_line_saying(completed: subprocess.CompletedProcess[str], *words: str) -> None:
+    """Exit status 2 and a single line on stderr (no traceback) holding every one of `words`."""
+    lines = completed.stderr.splitlines()
+    assert completed.returncode == 2, completed.stderr
+    assert len(lines) == 1, completed.stderr
+    assert "Traceback" not in completed.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.fixture
+def port_in_use() -> Iterator[int]:
+    """A port another process (this test) listens on."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_port_in_use_is_told_in_one_line_with_exit_status_2(command, port_in_use, tmp_path):
+    completed = start_up_failure(command, "--listen", f"127.0.0.1:{port_in_use}", "--database-url", f"sqlite:///{tmp_path}/a.db")
+    assert_one_line_saying(completed, f"127.0.0.1:{port_in_use}", "already in use", "another port")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize(("listen", "complaint"), [
+    ("nohost:x", "the port must be a number from 0 to 65535"),
+    ("1.2.3.4:99999", "the port must be a number from 0 to 65535"),
+    ("127.0.0.1", "is not HOST:PORT"),
+    ("nohost.invalid:5000", "neither an address nor a name that resolves"),
+    ("192.0.2.1:5000", "not an address of this machine"),
+])
+def test_a_listen_address_that_cannot_be_listened_on_is_told_in_one_line_with_exit_status_2(command, listen, complaint, tmp_path):
+    completed = start_up_failure(command, "--listen", listen, "--database-url", f"sqlite:///{tmp_path}/a.db")
+    assert_one_line_saying(completed, f"--listen {listen}", complaint, "127.0.0.1:50051")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize(("url", "complaint"), [
+    ("mysql://user@db/autoscale", "mysql is not a database autoscale runs on"),
+    ("foo://x", "foo is not a database autoscale runs on"),
+    ("postgresql+psycopg2://user:secret@db/autoscale", "the driver postgresql+psycopg2 is not installed"),
+])
+def test_a_database_url_of_another_database_or_driver_is_told_in_one_line_with_exit_status_2(command, url, complaint):
+    completed = start_up_failure(command, "--listen", "127.0.0.1:0", "--database-url", url)
+    assert_one_line_saying(completed, complaint, "sqlite:///PATH", "postgresql+psycopg://")
+    assert "secret" not in completed.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_state_directory_that_cannot_be_made_is_told_in_one_line_with_exit_status_2(command, tmp_path):
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_STATE_HOME": str(in_the_way / "state")}
+    completed = start_up_failure(command, "--listen", "127.0.0.1:0", env=env)
+    assert_one_line_saying(completed, "cannot create the state directory", str(in_the_way), "--database-url")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_sqlite_database_that_cannot_be_opened_is_told_in_one_line_with_exit_status_2(command, tmp_path):
+    completed = start_up_failure(command, "--listen", "127.0.0.1:0", "--database-url", f"sqlite:///{tmp_path}")  # a directory
+    assert_one_line_saying(completed, "cannot use the database", "unable to open database file", "--database-url")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_log_level_is_taken_after_the_subcommand_too(command, tmp_path: Path):
+    address = f"127.0.0.1:{free_port()}"
+    log_path = tmp_path / "autoscale.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [AUTOSCALE, *command, "--log-level", "INFO", "--listen", address, "--database-url", f"sqlite:///{tmp_path}/a.db"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_healthy(address)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(30) == 0, log_path.read_text()
+    assert " INFO autoscale: serving " in log_path.read_text()

@@ -1,0 +1,49 @@
+"""A fake AlarmService for the policy service's tests: ListAlarms over alarms held in memory, in pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from autoscale.server import BuildContext, ServiceRegistration
+from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
+
+
+class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
+    """ListAlarms only: the alarms of `alarms`, in name order, `page_size` at a time (the page token is an offset)."""
+
+    def __init__(self) -> None:
+        self.alarms: dict[str, alarm_pb2.Alarm] = {}
+        self.failure: grpc.StatusCode | None = None
+        """The code ListAlarms fails with, when set."""
+        self.list_requests: list[alarm_pb2.ListAlarmsRequest] = []
+
+    def registration(self, _context: BuildContext) -> ServiceRegistration:
+        """Registers this fake as the `alarm` service of a server."""
+        return ServiceRegistration(
+            name="alarm",
+            full_name="autoscale.v1.AlarmService",
+            add_to_server=lambda server: alarm_pb2_grpc.add_AlarmServiceServicer_to_server(self, server),
+        )
+
+    def add_alarm(self, alarm_id: str, *, alarm_actions: tuple[str, ...] = (), ok_actions: tuple[str, ...] = (),
+                  insufficient_data_actions: tuple[str, ...] = ()) -> None:
+        self.alarms[f"alarms/{alarm_id}"] = alarm_pb2.Alarm(
+            name=f"alarms/{alarm_id}",
+            alarm_actions=alarm_actions,
+            ok_actions=ok_actions,
+            insufficient_data_actions=insufficient_data_actions,
+        )
+
+    def ListAlarms(self, request: alarm_pb2.ListAlarmsRequest, context: grpc.ServicerContext) -> Any:
+        self.list_requests.append(request)
+        if self.failure is not None:
+            context.abort(self.failure, "the fake alarm service fails")
+        start = int(request.page_token or 0)
+        size = request.page_size or 100
+        names = sorted(self.alarms)
+        end = start + size
+        return alarm_pb2.ListAlarmsResponse(
+            alarms=[self.alarms[name] for name in names[start:end]], next_page_token=str(end) if end < len(names) else ""
+        )
