@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 
 import grpc
-import pytest
 
-from autoscale import wire
 from autoscale.config import Settings
 from autoscale.server import Server, ServiceBuilder, create_server
 
@@ -41,24 +38,3 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-needs_native_wire = pytest.mark.skipif(
-    wire.NATIVE is None, reason="the native wire reader (autoscale/_wire.c) was not built: there was no C compiler at install time"
-)
-"""Marks a test of the native wire reader itself (without it, the services read every request through protobuf)."""
-
-
-def mutated(generator: random.Random, payload: bytes) -> bytearray:
-    """`payload` with one to three random bytes flipped, dropped or added (to fuzz a reader of wire bytes)."""
-    changed = bytearray(payload)
-    for _ in range(generator.randint(1, 3)):
-        position = generator.randrange(len(changed))
-        change = generator.random()
-        if change < 0.6:
-            changed[position] = generator.randrange(256)
-        elif change < 0.8:
-            del changed[position]
-        else:
-            changed.insert(position, generator.randrange(256))
-    return changed

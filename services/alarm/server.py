@@ -10,6 +10,7 @@ import grpc
 
 from autoscale import server as bootstrap
 from autoscale.config import Settings
+from autoscale.handlers import add_servicer
 from autoscale.internal.v1 import batch_statistics_pb2_grpc, sample_feed_pb2, sample_feed_pb2_grpc
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.v1 import alarm_pb2_grpc
@@ -72,8 +73,8 @@ def build(context: BuildContext) -> ServiceRegistration:
     feed = SampleFeedServicer(index, evaluator)
 
     def add_to_server(server: grpc.Server) -> None:
-        alarm_pb2_grpc.add_AlarmServiceServicer_to_server(servicer, server)
-        sample_feed_pb2_grpc.add_SampleFeedServiceServicer_to_server(feed, server)
+        add_servicer(alarm_pb2_grpc.add_AlarmServiceServicer_to_server, servicer, server)
+        add_servicer(sample_feed_pb2_grpc.add_SampleFeedServiceServicer_to_server, feed, server)
 
     return ServiceRegistration(
         name="alarm",

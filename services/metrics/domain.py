@@ -80,8 +80,6 @@ class SeriesDescriptor:
 
 class StatisticsQuery(NamedTuple):
     """A validated GetStatistics: the series to aggregate and the window [start, end) cut into periods.
-
-    A named tuple: autoscale/_wire.c builds those of a sweep's batch (500 a call) without a Python call each.
     """
 
     metric: str

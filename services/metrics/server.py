@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 from autoscale import server as bootstrap
-from autoscale import wire
 from autoscale.config import Settings
 from autoscale.internal.v1 import batch_statistics_pb2, sample_feed_pb2_grpc
 from autoscale.server import BuildContext, ServiceRegistration
@@ -51,7 +50,6 @@ def build(context: BuildContext) -> ServiceRegistration:
     compactor = PeriodicWorker("metrics-compaction", min(COMPACTION_CHECK_INTERVAL, compaction_interval), compact_when_due)
     servicer = MetricsServicer(repository, notifier, context.clock)
     batch_servicer = BatchStatisticsServicer(repository, context.clock)
-    log.debug("time series read from wire bytes by the %s reader", wire.describe())
     return ServiceRegistration(
         name="metrics",
         full_name=SERVICE_NAME,

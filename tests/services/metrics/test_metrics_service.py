@@ -140,7 +140,7 @@ def test_bytes_that_are_no_put_samples_request_are_rejected_as_invalid_not_as_a_
 
 
 def test_a_request_in_a_non_canonical_encoding_is_read_as_protobuf_reads_it(mesh):
-    # The same field twice (protobuf keeps the last), which the native decoder leaves to protobuf.
+    # The same field twice: protobuf keeps the last.
     series = _series("cpu", {}, (1.0, None)).SerializeToString() + _series("mem", {}).SerializeToString()[:5]
     payload = b"\x0a" + bytes([len(series)]) + series
     assert metrics_pb2.PutSamplesRequest.FromString(payload).series[0].metric == "mem"
