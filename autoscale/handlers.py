@@ -9,7 +9,7 @@ DecodeError as InvalidArgument naming `request`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import grpc
@@ -18,12 +18,17 @@ from google.protobuf.message import DecodeError
 from autoscale.errors import InvalidArgument
 
 
-def add_servicer(add_generated: Callable[[Any, Any], None], servicer: Any, server: grpc.Server) -> None:
+def add_servicer(
+    add_generated: Callable[[Any, Any], None], servicer: Any, server: grpc.Server, *, taking_bytes: Collection[str] = ()
+) -> None:
     """Register `servicer` as `add_generated` (a generated add_XServicer_to_server) would, each unary method reading its
-    request's bytes itself."""
+    request's bytes itself; the methods `taking_bytes` are handed the bytes (they read them themselves, and say what is wrong)."""
     capture = _HandlerCapture()
     add_generated(servicer, capture)
-    handlers = {method: _reading_its_request(handler) for method, handler in capture.handlers.items()}
+    handlers = {
+        method: handler._replace(request_deserializer=None) if method in taking_bytes else _reading_its_request(handler)  # type: ignore[attr-defined]
+        for method, handler in capture.handlers.items()
+    }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(capture.service, handlers),))
     server.add_registered_method_handlers(capture.service, handlers)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -38,3 +39,18 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def mutated(generator: random.Random, payload: bytes) -> bytearray:
+    """`payload` with one to three random bytes flipped, dropped or added (to fuzz a reader of wire bytes)."""
+    changed = bytearray(payload)
+    for _ in range(generator.randint(1, 3)):
+        position = generator.randrange(len(changed))
+        change = generator.random()
+        if change < 0.6:
+            changed[position] = generator.randrange(256)
+        elif change < 0.8:
+            del changed[position]
+        else:
+            changed.insert(position, generator.randrange(256))
+    return changed

@@ -10,6 +10,7 @@ from autoscale.config import Settings
 from autoscale.internal.v1 import batch_statistics_pb2, sample_feed_pb2_grpc
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.workers import PeriodicWorker
+from services.metrics import decoding
 from services.metrics.notifier import AlarmNotifier
 from services.metrics.repository import MetricsRepository
 from services.metrics.servicer import BatchStatisticsServicer, MetricsServicer, add_to_server
@@ -50,6 +51,7 @@ def build(context: BuildContext) -> ServiceRegistration:
     compactor = PeriodicWorker("metrics-compaction", min(COMPACTION_CHECK_INTERVAL, compaction_interval), compact_when_due)
     servicer = MetricsServicer(repository, notifier, context.clock)
     batch_servicer = BatchStatisticsServicer(repository, context.clock)
+    log.debug("PutSamples read from wire bytes by the %s reader", decoding.describe())
     return ServiceRegistration(
         name="metrics",
         full_name=SERVICE_NAME,

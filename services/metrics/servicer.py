@@ -14,6 +14,7 @@ from autoscale.timeutil import Clock
 from autoscale.v1 import metrics_pb2, metrics_pb2_grpc
 from autoscale.validation import Violations
 from services.metrics import messages, rules
+from services.metrics.decoding import decode_put_samples
 from services.metrics.domain import StatisticsQuery
 from services.metrics.notifier import AlarmNotifier
 from services.metrics.repository import Bucket, MetricsRepository
@@ -27,9 +28,10 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         self._notifier = notifier
         self._clock = clock
 
-    def PutSamples(self, request: metrics_pb2.PutSamplesRequest, context: grpc.ServicerContext) -> Any:
+    def PutSamples(self, request: bytes, context: grpc.ServicerContext) -> Any:
+        """Takes the request's bytes (see `add_to_server` and services.metrics.decoding)."""
         violations = Violations()
-        batch = rules.check_put_samples(violations, request, self._clock(), self._repository.known_series())
+        batch = decode_put_samples(violations, request, self._clock(), self._repository.known_series())
         violations.raise_if_any()
         stored = self._repository.store(batch)
         # Only once the points are committed: an alarm evaluated now must see them.
@@ -69,8 +71,8 @@ class BatchStatisticsServicer(batch_statistics_pb2_grpc.BatchStatisticsServiceSe
 
 
 def add_to_server(servicer: MetricsServicer, batch_servicer: BatchStatisticsServicer, server: grpc.Server) -> None:
-    """Register both servicers."""
-    add_servicer(metrics_pb2_grpc.add_MetricsServiceServicer_to_server, servicer, server)
+    """Register both servicers; PutSamples is handed the request's bytes (see services.metrics.decoding)."""
+    add_servicer(metrics_pb2_grpc.add_MetricsServiceServicer_to_server, servicer, server, taking_bytes=["PutSamples"])
     add_servicer(batch_statistics_pb2_grpc.add_BatchStatisticsServiceServicer_to_server, batch_servicer, server)
 
 
