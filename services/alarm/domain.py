@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from autoscale.series import Statistic
+
 
 class AlarmState(enum.Enum):
     """The three states of an alarm (as Aodh and CloudWatch name them)."""
@@ -37,16 +39,6 @@ class ComparisonOperator(enum.Enum):
         if self is ComparisonOperator.LESS_THAN:
             return value < threshold
         return value <= threshold
-
-
-class Statistic(enum.Enum):
-    """The statistic an alarm compares; the value is its short name."""
-
-    AVERAGE = "average"
-    MINIMUM = "minimum"
-    MAXIMUM = "maximum"
-    SUM = "sum"
-    SAMPLE_COUNT = "sample_count"
 
 
 class HistoryType(enum.Enum):

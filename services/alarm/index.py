@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 
-from autoscale.dimensions import Pairs, dimensions_from_key
+from autoscale.series import Pairs, dimensions_from_key
 from services.alarm.domain import Alarm
 
 Anchor = tuple[str, tuple[str, str] | None]

@@ -380,7 +380,6 @@ _VALUES = {state: state.value for state in AlarmState}
 
 _ALARM_ROW = collections.namedtuple("_AlarmRow", [column.name for column in alarms.columns])._make  # type: ignore[misc]
 """A row of the alarms table read through the driver (in the order of `sa.select(alarms)`), by column name."""
-_STATISTICS = {statistic.value: statistic for statistic in Statistic}
 _COMPARISONS = {comparison.value: comparison for comparison in ComparisonOperator}
 
 
@@ -394,7 +393,7 @@ def _rule(
     return ThresholdRule(
         metric=metric,
         dimensions=_decoded_pairs(dimensions),
-        statistic=_STATISTICS[statistic],
+        statistic=Statistic(statistic),
         comparison=_COMPARISONS[comparison],
         threshold=threshold,
         period=period,

@@ -15,6 +15,7 @@ from types import ModuleType
 
 from google.protobuf.message import DecodeError
 
+from autoscale import series
 from autoscale.v1 import metrics_pb2
 from autoscale.validation import Violations
 from services.metrics import rules
@@ -27,7 +28,7 @@ def _native() -> ModuleType | None:
     except ImportError:
         return None
     _put_samples.configure(
-        SeriesKey, SeriesPoints, rules.MAX_METRIC_LENGTH, rules.MAX_DIMENSION_LENGTH, rules.MAX_DIMENSIONS,
+        SeriesKey, SeriesPoints, series.MAX_METRIC_LENGTH, series.MAX_DIMENSION_LENGTH, series.MAX_DIMENSIONS,
         rules.MAX_DIMENSIONS_KEY_BYTES, rules.MAX_POINTS_PER_BATCH,
     )
     return _put_samples  # type: ignore[no-any-return]

@@ -30,8 +30,8 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from autoscale.database import Database
-from autoscale.dimensions import dimensions_from_key
 from autoscale.locks import SharedLock
+from autoscale.series import dimensions_from_key
 from services.metrics.catalogue import SeriesCatalogue
 from services.metrics.chunks import CHUNK_SECONDS, Chunk, PeriodSummaries, chunks_of, pack_batch_log_entry, unpack_chunk, unpack_log_entry
 from services.metrics.domain import (

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, Statistic, ThresholdRule
+from autoscale.series import Statistic
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, ThresholdRule
 
 ALARM = Alarm(
     id="high", rule=ThresholdRule("cpu", (("group", "web"),), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 80.0, 60.0, 2),

@@ -10,10 +10,11 @@ import pytest
 
 from autoscale.database import Database
 from autoscale.errors import PeerError
+from autoscale.series import Statistic, bucket_start
 from services.alarm import evaluator as evaluator_module
 from services.alarm.action_runners import ActionRequest
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, ThresholdRule
-from services.alarm.evaluation import Datapoint, bucket_start
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, ThresholdRule
+from services.alarm.evaluation import Datapoint
 from services.alarm.evaluator import AlarmEvaluator
 from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from autoscale.internal.v1 import sample_feed_pb2
+from autoscale.series import Statistic
 from autoscale.validation import Violations
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, Statistic, ThresholdRule
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, ThresholdRule
 from services.alarm.feed import Decision, NotifiedSeries, decide_evaluations, read_notify_samples
 from services.alarm.index import AlarmIndex
 

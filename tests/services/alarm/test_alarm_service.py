@@ -17,9 +17,9 @@ import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
 from autoscale.config import Settings
-from autoscale.dimensions import canonical_dimensions_key
 from autoscale.errors import field_violations
 from autoscale.internal.v1 import sample_feed_pb2, sample_feed_pb2_grpc
+from autoscale.series import canonical_dimensions_key
 from autoscale.timeutil import to_duration
 from autoscale.v1 import alarm_pb2, alarm_pb2_grpc, common_pb2
 from services.alarm.server import build

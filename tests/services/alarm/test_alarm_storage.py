@@ -8,7 +8,8 @@ import pytest
 
 from autoscale.database import Database, schema_differences
 from autoscale.errors import AlreadyExists, NotFound
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, ThresholdRule
+from autoscale.series import Statistic
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, ThresholdRule
 from services.alarm.models import metadata
 from services.alarm.repository import AlarmRepository, StateChange
 from services.alarm.server import MIGRATIONS_DIR

@@ -8,6 +8,7 @@ import random
 import pytest
 from google.protobuf import timestamp_pb2
 
+from autoscale import series
 from autoscale.v1 import metrics_pb2
 from autoscale.validation import Violations
 from services.metrics import decoding, rules
@@ -47,8 +48,8 @@ VALID = [
     _request(("cpu", {"instance": "i-1", "group": "web"}, [_point(2.5, 100, 500_000_000), _point(-1.0)])),
     _request(*[("cpu", {"host": f"h{n}", "client": "0"}, [_point(float(n), 1_699_999_990 + n)]) for n in range(50)]),
     _request(("mémoire ✓", {"zone": "ünïcode", "a": ""}, [_point(0.0, 1_699_999_999, 999_999_999)])),
-    _request(("cpu", {f"d{i}": "v" for i in range(rules.MAX_DIMENSIONS)}, [_point()])),
-    _request(("m" * rules.MAX_METRIC_LENGTH, {"k" * 150: ""}, [_point(-0.0, int(LATEST))])),
+    _request(("cpu", {f"d{i}": "v" for i in range(series.MAX_DIMENSIONS)}, [_point()])),
+    _request(("m" * series.MAX_METRIC_LENGTH, {"k" * 150: ""}, [_point(-0.0, int(LATEST))])),
     # Series whose dimension names come in different orders: each key is sorted all the same.
     _request(("cpu", {"b": "1", "a": "2"}, [_point()]), ("cpu", {"a": "3", "b": "4"}, [_point()]), ("cpu", {"c": "5"}, [_point()])),
 ]
@@ -75,16 +76,16 @@ DECLINED = {
     "no series": b"",
     "an empty metric": _request(("", {}, [_point()])),
     "a metric with surrounding spaces": _request((" cpu", {}, [_point()])),
-    "a metric too long": _request(("m" * (rules.MAX_METRIC_LENGTH + 1), {}, [_point()])),
+    "a metric too long": _request(("m" * (series.MAX_METRIC_LENGTH + 1), {}, [_point()])),
     "no points": _request(("cpu", {}, [])),
     "a NaN": _request(("cpu", {}, [_point(math.nan)])),
     "an infinite value": _request(("cpu", {}, [_point(), _point(-math.inf)])),
     "an empty dimension name": _request(("cpu", {"": "x"}, [_point()])),
-    "a dimension value too long": _request(("cpu", {"k": "v" * (rules.MAX_DIMENSION_LENGTH + 1)}, [_point()])),
-    "too many dimensions": _request(("cpu", {f"d{i}": "v" for i in range(rules.MAX_DIMENSIONS + 1)}, [_point()])),
+    "a dimension value too long": _request(("cpu", {"k": "v" * (series.MAX_DIMENSION_LENGTH + 1)}, [_point()])),
+    "too many dimensions": _request(("cpu", {f"d{i}": "v" for i in range(series.MAX_DIMENSIONS + 1)}, [_point()])),
     "dimensions over the size bound": _request(("cpu", {f"d{i}": "v" * 200 for i in range(6)}, [_point()])),
     # Valid, but near the bound only the rules measure the JSON key exactly.
-    "dimensions near the size bound": _request(("cpu", {"k" * rules.MAX_DIMENSION_LENGTH: ""}, [_point()])),
+    "dimensions near the size bound": _request(("cpu", {"k" * series.MAX_DIMENSION_LENGTH: ""}, [_point()])),
     "a negative time": _request(("cpu", {}, [_point(1.0, -1)])),
     "the epoch (a set time the rules check point by point)": _request(("cpu", {}, [_point(1.0, 0)])),
     "a time over an hour ahead": _request(("cpu", {}, [_point(1.0, int(NOW) + 3601)])),

@@ -6,8 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from autoscale.database import Database, schema_differences
+from autoscale.series import Statistic
 from services.metrics import repository as repository_module
-from services.metrics.domain import SeriesKey, SeriesPoints, Statistic, StatisticsQuery
+from services.metrics.domain import SeriesKey, SeriesPoints, StatisticsQuery
 from services.metrics.models import chunks, ingest_log, metadata, series
 from services.metrics.repository import MetricsRepository
 from services.metrics.server import MIGRATIONS_DIR

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autoscale.dimensions import canonical_dimensions_key, dimensions_from_key
+from autoscale.series import canonical_dimensions_key, dimensions_from_key
 
 
 def test_the_canonical_dimensions_key_does_not_depend_on_order():
