@@ -26,9 +26,13 @@ log = logging.getLogger(__name__)
 def build(context: BuildContext) -> ServiceRegistration:
     """The metrics service's registration, with its workers: the alarm notifier, the retention pruner and the compactor."""
     context.database.migrate(MIGRATIONS_DIR, "metrics")
-    repository = MetricsRepository(context.database, context.settings.project, recent_points=context.settings.metrics_head_points)
+    settings = context.settings
+    repository = MetricsRepository(
+        context.database, settings.project, recent_points=settings.metrics_head_points, max_series=settings.metrics_max_series
+    )
     notifier = AlarmNotifier(
-        lambda: context.peers.stub("alarm", sample_feed_pb2_grpc.SampleFeedServiceStub).NotifySamples, context.peers.address("alarm")
+        lambda: context.peers.stub("alarm", sample_feed_pb2_grpc.SampleFeedServiceStub).NotifySamples, context.peers.address("alarm"),
+        remembered_keys=settings.metrics_max_series,
     )
     retention = context.settings.metrics_retention
 
