@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from types import SimpleNamespace
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from keystoneauth1 import exceptions as keystone_exceptions
 from openstack import exceptions as sdk_exceptions
 
-from services.group.drivers.base import DriverError, LaunchRequest, OpenStackServerSpec, ServerStatus
+from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, OpenStackServerSpec, ServerStatus
 from services.group.drivers.openstack import OpenStackDriver
 
 
@@ -21,10 +22,14 @@ class FakeProxy:
         self.kind = kind
         self.resources = resources
         """Name -> id of what find_* resolves."""
-        self.servers: dict[str, SimpleNamespace] = {}
+        self.existing: dict[str, SimpleNamespace] = {}
+        """Server id -> the servers that exist (what get_server and servers answer)."""
         self.calls: list[tuple[str, Any]] = []
         self.errors: dict[str, Exception] = {}
         """Method name -> the exception it raises."""
+        self.lost_replies = 0
+        """How many of the next create_server calls make their server and then fail, as if the reply was lost."""
+        self._next_server = 1
 
     def _call(self, method: str, argument: Any) -> None:
         self.calls.append((method, argument))
@@ -48,16 +53,30 @@ class FakeProxy:
 
     def create_server(self, **attributes: Any) -> SimpleNamespace:
         self._call("create_server", attributes)
-        return SimpleNamespace(id="server-1", status="BUILD")
+        server = SimpleNamespace(
+            id=f"server-{self._next_server}", status="BUILD", name=attributes["name"], metadata=attributes["metadata"], fault=None
+        )
+        self._next_server += 1
+        self.existing[server.id] = server
+        if self.lost_replies:
+            self.lost_replies -= 1
+            raise sdk_exceptions.HttpException(message="Gateway Timeout")
+        return server
+
+    def servers(self, details: bool = True, **query: Any) -> list[SimpleNamespace]:
+        self._call("servers", query)
+        # NOTE: Nova reads the name filter as a regular expression.
+        return [server for server in self.existing.values() if re.search(query.get("name", ""), server.name)]
 
     def get_server(self, server_id: str) -> SimpleNamespace:
         self._call("get_server", server_id)
-        if server_id not in self.servers:
+        if server_id not in self.existing:
             raise sdk_exceptions.NotFoundException(f"No Server found for {server_id}")
-        return self.servers[server_id]
+        return self.existing[server_id]
 
     def delete_server(self, server_id: str, ignore_missing: bool = True) -> None:
         self._call("delete_server", (server_id, ignore_missing))
+        self.existing.pop(server_id, None)
 
 
 class FakeConnection:
@@ -182,14 +201,14 @@ def test_launch_without_an_openstack_server_is_a_driver_error(driver: OpenStackD
     ],
 )
 def test_state_maps_the_nova_status(driver: OpenStackDriver, connection: FakeConnection, nova_status: str, status: ServerStatus) -> None:
-    connection.compute.servers["server-1"] = SimpleNamespace(id="server-1", status=nova_status, fault=None)
+    connection.compute.existing["server-1"] = SimpleNamespace(id="server-1", status=nova_status, fault=None)
 
     assert driver.state("server-1").status is status
 
 
 def test_a_server_in_error_reports_its_fault_message(driver: OpenStackDriver, connection: FakeConnection) -> None:
     fault = {"code": 500, "message": "No valid host was found. There are not enough hosts available."}
-    connection.compute.servers["server-1"] = SimpleNamespace(id="server-1", status="ERROR", fault=fault)
+    connection.compute.existing["server-1"] = SimpleNamespace(id="server-1", status="ERROR", fault=fault)
 
     state = driver.state("server-1")
 
@@ -265,3 +284,31 @@ def test_a_failed_connection_is_a_driver_error_and_is_tried_again_on_the_next_ca
 
 def test_building_the_driver_with_no_cloud_configured_does_not_connect() -> None:
     OpenStackDriver()
+
+
+def _nova_server(server_id: str, name: str, status: str = "ACTIVE", **metadata: str) -> SimpleNamespace:
+    return SimpleNamespace(id=server_id, name=name, status=status, metadata=metadata, fault=None)
+
+
+def test_find_servers_lists_the_groups_servers_by_name_and_keeps_those_whose_metadata_names_the_group(
+    driver: OpenStackDriver, connection: FakeConnection
+) -> None:
+    for server in (
+        _nova_server("s-1", "web-i-1", autoscale_group="web", autoscale_instance="i-1"),
+        _nova_server("s-2", "web-i-i-2", autoscale_group="web-i", autoscale_instance="i-2"),  # another group's
+        _nova_server("s-3", "web-manual"),  # made by hand
+        _nova_server("s-4", "web-i-4", "DELETED", autoscale_group="web", autoscale_instance="i-4"),
+        _nova_server("s-5", "api-i-5", autoscale_group="api", autoscale_instance="i-5"),
+    ):
+        connection.compute.existing[server.id] = server
+
+    assert driver.find_servers("web") == [FoundServer("i-1", "s-1")]
+    assert ("servers", {"name": "^web-"}) in connection.compute.calls
+
+
+def test_a_cloud_error_listing_servers_is_a_driver_error(driver: OpenStackDriver, connection: FakeConnection) -> None:
+    connection.compute.errors["servers"] = sdk_exceptions.HttpException(message="Service Unavailable")
+
+    with pytest.raises(DriverError, match="^cannot list the servers of the group 'web': Service Unavailable$"):
+        driver.find_servers("web")
+
