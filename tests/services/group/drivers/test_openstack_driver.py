@@ -1,4 +1,5 @@
-"""The OpenStack driver against a small fake of openstacksdk's connection (no cloud is reachable in tests)."""
+"""The OpenStack driver against a small fake of openstacksdk's connection (no cloud is reachable in tests), alone and under the
+reconcile loop."""
 
 from __future__ import annotations
 
@@ -11,8 +12,14 @@ import pytest
 from keystoneauth1 import exceptions as keystone_exceptions
 from openstack import exceptions as sdk_exceptions
 
+from autoscale.database import Database
+from services.group import capacity
+from services.group.domain import OPENSTACK_SERVER, Group, InstanceState, LaunchConfig
 from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, OpenStackServerSpec, ServerStatus
 from services.group.drivers.openstack import OpenStackDriver
+from services.group.reconciler import Reconciler
+from services.group.repository import GroupRepository
+from services.group.server import MIGRATIONS_DIR
 
 
 class FakeProxy:
@@ -312,3 +319,33 @@ def test_a_cloud_error_listing_servers_is_a_driver_error(driver: OpenStackDriver
     with pytest.raises(DriverError, match="^cannot list the servers of the group 'web': Service Unavailable$"):
         driver.find_servers("web")
 
+
+def test_after_a_lost_create_reply_the_reconcile_loop_adopts_the_server_and_leaves_exactly_the_desired_servers(
+    sqlite_url: str, driver: OpenStackDriver, connection: FakeConnection
+) -> None:
+    database = Database(sqlite_url)
+    database.migrate(MIGRATIONS_DIR, "group")
+    try:
+        repository = GroupRepository(database, "default")
+        repository.create_launch_config(LaunchConfig("vm", openstack_server=OpenStackServerSpec(image="ubuntu-24.04", flavor="m1.small")))
+        group = Group(id="web", launch_config_id="vm", min_size=0, max_size=5, desired_capacity=2)
+        repository.create_group(group, capacity.creation_activity("a-0", group, 1.0))
+        # Leaked before (Nova made it, the reply was lost, and the instance was forgotten): nobody records it.
+        connection.compute.existing["leaked"] = _nova_server("leaked", "web-i-old", autoscale_group="web", autoscale_instance="i-old")
+        reconciler = Reconciler(repository, {OPENSTACK_SERVER: driver}, lambda: 1000.0, "10.0.0.1:50051")
+
+        connection.compute.lost_replies = 1
+        reconciler.reconcile_group("web")  # the first create's reply is lost: this pass launches no more
+        (lost,) = repository.list_instances("web", None, 10)
+        assert (lost.state, lost.server_id) == (InstanceState.FAILED, "")
+        assert set(connection.compute.existing) == {"server-1"}, "the leaked server is deleted on the first pass"
+        reconciler.reconcile_group("web")  # adopts server-1 and launches the second
+        for server in connection.compute.existing.values():
+            server.status = "ACTIVE"
+        reconciler.reconcile_group("web")
+
+        instances = repository.list_instances("web", None, 10)
+        assert sorted(i.server_id for i in instances) == sorted(connection.compute.existing) == ["server-1", "server-2"]
+        assert [i.state for i in instances] == [InstanceState.RUNNING] * 2 and lost.id in {i.id for i in instances}
+    finally:
+        database.dispose()
