@@ -3,8 +3,9 @@
 Each pass asks the drivers how every instance is, stores what changed, plans
 (`plan.plan_reconcile`), removes failed and surplus instances, launches missing
 ones, and ends the group's IN_PROGRESS activity when the group got there (or when
-the driver failed). Nothing is kept in memory between passes: after a restart the
-first pass finds the instances through `driver.state` and adopts or replaces them.
+the driver failed). Nothing is kept in memory between passes (but which groups had
+their servers looked for): after a restart the first pass finds the instances
+through `driver.state` and adopts or replaces them.
 
 An instance is recorded (PENDING, with its id) before its driver launches it, and
 the driver marks the server with that id, so a launch that never returned (the
