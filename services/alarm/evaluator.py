@@ -1,7 +1,7 @@
 """Evaluating alarms: queued by arriving samples, swept periodically, judged in batches.
 
 Arriving samples queue the alarms they may move in an urgent lane (served first,
-and by a thread of its own) and those that repeat actions in a normal lane. A
+and by a thread of its own) and those whose actions are due to repeat in a normal lane. A
 thread takes what is queued, up to SWEEP_CHUNK alarms, and asks their statistics
 in one call; the sweep evaluates every alarm the same way, chunk by chunk, and
 stores each chunk's transitions in one transaction with the actions they decide.
@@ -9,6 +9,10 @@ An alarm is queued at most once at a time and never evaluated by two threads at
 once; one queued again while it is being evaluated runs again after. A failed
 statistics query leaves the alarm's state as it was (as Aodh does): missing data
 is noticed from datapoints, not from an unreachable metrics service.
+
+An alarm that stays in its state runs the repeated actions of that state again
+once per period of its rule (see Alarm.repeated_actions): the sweep and arriving
+samples both repeat them when due, each chunk's repeats stored in one transaction.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from services.alarm.action_runners import ActionRequest
 from services.alarm.domain import Alarm, AlarmState, PendingAction, ThresholdRule, alarm_name
 from services.alarm.evaluation import Datapoint, Evaluation, evaluate_threshold_rule, query_window
 from services.alarm.index import AlarmIndex
-from services.alarm.repository import AlarmRepository, StateChange
+from services.alarm.repository import AlarmRepository, Repeat, StateChange
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +98,6 @@ class AlarmEvaluator:
         self._workers: list[threading.Thread] = []
         self._prefetch = ThreadPoolExecutor(max_workers=threads + 1, thread_name_prefix="alarm-statistics")
         """Asks the statistics of a batch's next chunk (one at a time per batch; a sweep and each worker may batch)."""
-        self._last_repeat: dict[str, float] = {}
         self._last_failure_log = 0.0
 
     # Queue
@@ -118,6 +121,12 @@ class AlarmEvaluator:
             elif not queued:
                 # Every thread: one of them serves the urgent lane only, and must not be the only one woken.
                 self._condition.notify_all()
+
+    def submit_if_repeat_due(self, alarm_id: str, trace_context: Context | None = None) -> None:
+        """Queue an alarm (in the normal lane) if the actions of its state are due to repeat (see Alarm.repeat_due)."""
+        alarm = self._index.get(alarm_id)
+        if alarm is not None and alarm.repeat_due(self._clock()):
+            self.submit(alarm_id, trace_context)
 
     def start(self) -> None:
         """Start the worker threads."""
@@ -238,17 +247,20 @@ class AlarmEvaluator:
                 self._log_statistics_failure(chunk[0].id, failure)
                 continue
             moving: list[tuple[Alarm, Evaluation]] = []
+            staying: list[tuple[Alarm, Evaluation]] = []
             for alarm, datapoints in zip(chunk, answers, strict=True):
                 try:
-                    with telemetry.attached(contexts.get(alarm.id)):
-                        result = self._judge(alarm, datapoints, now)
+                    result = self._judge(alarm, datapoints, now)
                     if result.state is not alarm.state:
                         moving.append((alarm, result))
+                    elif alarm.repeat_due(now):
+                        staying.append((alarm, result))
                 except Exception:
                     log.exception("evaluating %s failed", alarm_name(alarm.id))
                 evaluated += 1
-            # The chunk's transitions are stored in one transaction (a first sweep may move every alarm).
+            # The chunk's transitions are stored in one transaction (a first sweep may move every alarm), its repeats in another.
             self._transition_many(moving, now, contexts)
+            self._repeat_many(staying, now, contexts)
         return evaluated
 
     def _yield_to_urgent_work(self) -> None:
@@ -286,14 +298,14 @@ class AlarmEvaluator:
         result = self._judge(alarm, datapoints, now)
         if result.state is not alarm.state:
             self._transition_many([(alarm, result)], now, {})
+        elif alarm.repeat_due(now):
+            self._repeat_many([(alarm, result)], now, {})
         return result
 
     def _judge(self, alarm: Alarm, datapoints: list[Datapoint], now: float) -> Evaluation:
-        """The state the datapoints put the alarm in; repeats the actions of a state it stays in, when due."""
+        """The state the datapoints put the alarm in."""
         result = evaluate_threshold_rule(alarm.rule, alarm.state, datapoints, now)
         self._index.note_evaluated(alarm.id, now)
-        if result.state is alarm.state and alarm.repeat_actions and alarm.actions_for(alarm.state):
-            self._repeat(alarm, result, now)
         return result
 
     def force_state(self, alarm_id: str, state: AlarmState, reason: str) -> Alarm:
@@ -304,13 +316,8 @@ class AlarmEvaluator:
             self._index.remove(alarm_id)
             raise NotFound(alarm_name(alarm_id))
         self._index.put(transition.alarm)
-        self._last_repeat[alarm_id] = now
         self._dispatch(transition.alarm, transition.actions)
         return transition.alarm
-
-    def forget(self, alarm_id: str) -> None:
-        """Drop what the evaluator remembers of a deleted alarm."""
-        self._last_repeat.pop(alarm_id, None)
 
     def _transition_many(self, moving: list[tuple[Alarm, Evaluation]], now: float, contexts: dict[str, Context | None]) -> None:
         """Store the transitions (each only from the state it was judged in) with their actions, then dispatch those."""
@@ -331,7 +338,6 @@ class AlarmEvaluator:
                 # the next evaluation starts from the state stored.
                 self._reload(alarm.id)
                 continue
-            self._last_repeat[alarm.id] = now
             moved[(transition.previous, result.state)] += 1
             if logged:
                 log.log(one_by_one, "%s: %s -> %s: %s", alarm_name(alarm.id), transition.previous.value, result.state.value, result.reason)
@@ -343,13 +349,21 @@ class AlarmEvaluator:
             summary = ", ".join(f"{count} {previous} -> {state}" for previous, state, count in counted)
             log.info("%d alarms changed state (%s); ListAlarmHistory has each one's reason", sum(moved.values()), summary)
 
-    def _repeat(self, alarm: Alarm, result: Evaluation, now: float) -> None:
-        # NOTE: samples arrive far more often than periods pass; repeating on every arrival would flood
-        # the targets, so a state's actions repeat at most once per period of the rule.
-        if now - self._last_repeat.get(alarm.id, float("-inf")) < alarm.rule.period:
+    def _repeat_many(self, staying: list[tuple[Alarm, Evaluation]], now: float, contexts: dict[str, Context | None]) -> None:
+        """Run again the repeated actions of alarms that stay in their state and are due (see AlarmRepository.add_repeated_actions).
+
+        NOTE: samples arrive far more often than periods pass; repeating on every arrival would flood
+        the targets, so a state's actions repeat at most once per period of the rule.
+        """
+        if not staying:
             return
-        self._last_repeat[alarm.id] = now
-        self._dispatch(alarm, self._repository.add_repeated_actions(alarm, result.reason, result.reason_data, now))
+        repeats = [Repeat(alarm, result.reason, result.reason_data, now) for alarm, result in staying]
+        repeated = self._repository.add_repeated_actions(repeats)
+        self._index.put_many([alarm for alarm, _ in repeated])
+        for alarm, actions in repeated:
+            if actions:
+                with telemetry.attached(contexts.get(alarm.id)):
+                    self._dispatch(alarm, actions)
 
     def _dispatch(self, alarm: Alarm, actions: list[PendingAction]) -> None:
         for pending in actions:

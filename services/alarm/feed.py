@@ -4,8 +4,8 @@ Each series comes with the lowest and the highest value it received. An alarm
 watching it is queued in the evaluator's urgent lane when those values could move
 it out of its state (see evaluation.could_change_state); otherwise evaluating it
 would only confirm the state, and the periodic sweep does so in its turn, except
-for an alarm that repeats its actions, which is queued in the normal lane (its
-actions may be due again).
+for an alarm whose state's actions repeat, which is queued in the normal lane when
+they are due again (see Alarm.repeated_actions).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def decide_evaluations(violations: Violations, index: AlarmIndex, series: Notifi
             continue
         if could_change_state(alarm.rule, alarm.state, lowest, highest):
             urgent.append(alarm_id)
-        elif alarm.repeat_actions:
+        elif alarm.repeated_actions():
             repeating.append(alarm_id)
     return Decision(len(ranges), urgent, repeating)
 
@@ -103,6 +103,6 @@ class SampleFeedServicer(sample_feed_pb2_grpc.SampleFeedServiceServicer):
         for alarm_id in decision.urgent:
             self._evaluator.submit(alarm_id, trace_context, urgent=True)
         for alarm_id in decision.repeating:
-            self._evaluator.submit(alarm_id, trace_context)
+            self._evaluator.submit_if_repeat_due(alarm_id, trace_context)
         queued = len(decision.urgent) + len(decision.repeating)
         return sample_feed_pb2.NotifySamplesResponse(matched_alarms=decision.matched, queued_alarms=queued)

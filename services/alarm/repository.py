@@ -12,7 +12,7 @@ import collections
 import functools
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -65,6 +65,22 @@ class StateChange(NamedTuple):
     judged: Alarm | None = None
     """The alarm as it was judged: when it is still stored so (same state, same revision), the change is stored
     without reading it first (as it was read already)."""
+
+
+class Repeat(NamedTuple):
+    """Run again the actions of the state `alarm` (as judged) stays in, at `time`, for this reason."""
+
+    alarm: Alarm
+    reason: str
+    reason_data: Mapping[str, Any]
+    time: float
+
+
+class Repeated(NamedTuple):
+    """An alarm as stored after a repeat (its repeat time moved if it repeated), and the actions stored to run."""
+
+    alarm: Alarm
+    actions: list[PendingAction]
 
 
 class _MovedMeanwhile(Exception):
@@ -133,7 +149,7 @@ class AlarmRepository:
     def update_alarm(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
         """Store an existing alarm's new definition (not its state) and a rule-change entry; NotFound if there is none."""
         values = _alarm_values(alarm)
-        for output_only in ("id", "create_time", "state", "state_reason", "state_time", "evaluate_time", "revision"):
+        for output_only in ("id", "create_time", "state", "state_reason", "state_time", "evaluate_time", "revision", "repeat_time"):
             del values[output_only]
         with self._database.transaction() as connection:
             result = connection.execute(alarms.update().where(*self._alarm_key(alarm.id)).values(**values, revision=alarms.c.revision + 1))
@@ -241,14 +257,46 @@ class AlarmRepository:
 
     # Pending actions
 
-    def add_repeated_actions(self, alarm: Alarm, reason: str, reason_data: Mapping[str, Any], time: float) -> list[PendingAction]:
-        """Store the actions of the state the alarm stays in, to run again (repeat_actions); none when it is gone."""
+    def add_repeated_actions(self, repeats: Sequence[Repeat]) -> list[Repeated]:
+        """Store the repeats of the actions of alarms that stay in their state, in one transaction.
+
+        An alarm repeats only if it is still stored in the state it was judged in and its
+        repeat is due as stored (another replica may have repeated it meanwhile); it then
+        gets the repeat's time, and its repeated actions are stored as pending, except those
+        whose previous invocation is still pending (being tried or retried): a repeat never
+        runs beside it. One answer per alarm still in its state, with the actions to run.
+        """
+        if not repeats:
+            return []
+        ids = [repeat.alarm.id for repeat in repeats]
         with self._database.transaction() as connection:
-            if self._alarm_row(connection, alarm.id, lock=True) is None:
-                return []
-            return self._store_pending(
-                connection, alarm, alarm.actions_for(alarm.state), alarm.state, reason, reason_data, time, repeat=True
-            )
+            query = sa.select(alarms).where(alarms.c.project == self._project, alarms.c.id.in_(ids)).with_for_update()
+            rows = {row.id: row for row in connection.execute(query)}
+            outstanding = {
+                (row.alarm_id, row.target)
+                for row in connection.execute(
+                    sa.select(pending_actions.c.alarm_id, pending_actions.c.target).where(
+                        pending_actions.c.project == self._project, pending_actions.c.alarm_id.in_(ids)
+                    )
+                )
+            }
+            answers = []
+            for repeat in repeats:
+                row = rows.get(repeat.alarm.id)
+                if row is None or row.state != _VALUES[repeat.alarm.state]:
+                    continue
+                stored = _alarm(row)
+                if not stored.repeat_due(repeat.time):
+                    answers.append(Repeated(stored, []))
+                    continue
+                repeated = replace(stored, repeat_time=repeat.time)
+                connection.execute(alarms.update().where(*self._alarm_key(stored.id)).values(repeat_time=repeat.time))
+                targets = [target for target in stored.repeated_actions() if (stored.id, target) not in outstanding]
+                actions = self._store_pending(
+                    connection, repeated, targets, stored.state, repeat.reason, repeat.reason_data, repeat.time, repeat=True
+                )
+                answers.append(Repeated(repeated, actions))
+        return answers
 
     def pending_actions(self) -> list[PendingAction]:
         """Every stored pending action, oldest first (run again on start)."""
@@ -331,6 +379,7 @@ def _alarm_values(alarm: Alarm) -> dict[str, Any]:
         "create_time": alarm.create_time,
         "evaluate_time": alarm.evaluate_time,
         "revision": alarm.revision,
+        "repeat_time": alarm.repeat_time,
     }
 
 
@@ -352,6 +401,7 @@ def _alarm(row: Any, **changes: Any) -> Alarm:
         "create_time": row.create_time,
         "evaluate_time": row.evaluate_time,
         "revision": row.revision,
+        "repeat_time": row.repeat_time,
     }
     fields.update(changes)
     return Alarm(**fields)

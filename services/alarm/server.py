@@ -17,6 +17,7 @@ from autoscale.v1 import alarm_pb2_grpc
 from autoscale.workers import PeriodicWorker
 from services.alarm.action_runners import ActionRequest, PolicyActionRunner, WebhookActionRunner
 from services.alarm.actions import ActionDispatcher, ActionRunner
+from services.alarm.domain import is_policy_action
 from services.alarm.evaluator import AlarmEvaluator
 from services.alarm.feed import SampleFeedServicer
 from services.alarm.index import AlarmIndex
@@ -45,7 +46,7 @@ def build(context: BuildContext) -> ServiceRegistration:
     webhook_runner = WebhookActionRunner(settings.alarm_action_timeout)
 
     def runner_for(target: str) -> ActionRunner:
-        return policy_runner if target.startswith("policies/") else webhook_runner
+        return policy_runner if is_policy_action(target) else webhook_runner
 
     actions = ActionDispatcher(
         repository.record_attempt, runner_for, context.clock,

@@ -85,7 +85,6 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         alarm_id = parse_name("name", request.name, "alarms")
         self._repository.delete_alarm(alarm_id)
         self._index.remove(alarm_id)
-        self._evaluator.forget(alarm_id)
         return alarm_pb2.DeleteAlarmResponse()
 
     def ListAlarmHistory(self, request: alarm_pb2.ListAlarmHistoryRequest, context: grpc.ServicerContext) -> Any:

@@ -10,15 +10,16 @@ import pytest
 
 from autoscale.database import Database
 from autoscale.errors import PeerError
-from autoscale.series import Statistic, bucket_start
+from autoscale.series import Statistic
 from services.alarm import evaluator as evaluator_module
 from services.alarm.action_runners import ActionRequest
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, ThresholdRule
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, PendingAction, ThresholdRule
 from services.alarm.evaluation import Datapoint
 from services.alarm.evaluator import AlarmEvaluator
 from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository
 from services.alarm.server import MIGRATIONS_DIR
+from tests.support import FakeClock
 
 NOW = 1_700_000_030.0
 
@@ -36,9 +37,10 @@ class FakeStatistics:
         if self.failing:
             raise PeerError(grpc.StatusCode.UNAVAILABLE, "down")
         values = [self.values.get(rule.metric) for rule, _, _ in windows]
+        # The value in the newest period of each window (the current one).
         return [
-            [] if value is None else [Datapoint(bucket_start(NOW, rule.period), value, 1)]
-            for (rule, _, _), value in zip(windows, values, strict=True)
+            [] if value is None else [Datapoint(end - rule.period, value, 1)]
+            for (rule, _, end), value in zip(windows, values, strict=True)
         ]
 
 
@@ -64,9 +66,14 @@ def parts(sqlite_url):
     database.dispose()
 
 
-def _add(repository: AlarmRepository, index: AlarmIndex, alarm_id: str, metric: str = "cpu") -> None:
+def _add(
+    repository: AlarmRepository, index: AlarmIndex, alarm_id: str, metric: str = "cpu", *,
+    actions: tuple[str, ...] = ("policies/up",), repeat_actions: bool = False,
+) -> None:
     rule = ThresholdRule(metric, (), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 80.0, 60.0, 1)
-    alarm = Alarm(id=alarm_id, rule=rule, alarm_actions=("policies/up",), create_time=1.0, state_time=1.0)
+    alarm = Alarm(
+        id=alarm_id, rule=rule, alarm_actions=actions, repeat_actions=repeat_actions, create_time=1.0, state_time=1.0,
+    )
     repository.create_alarm(alarm, HistoryEntry(alarm_id, 1.0, HistoryType.CREATION, "created"))
     index.put(alarm)
 
@@ -230,3 +237,112 @@ def test_a_sweep_waits_for_urgent_work_only_so_long(parts, monkeypatch):
     _add(repository, index, "hot", metric="hot")
     evaluator.submit("hot", urgent=True)  # never evaluated: no thread runs
     assert evaluator.evaluate_many(index.ids(), yield_to_urgent=True) == 6
+
+
+@pytest.fixture
+def clocked(sqlite_url):  # type: ignore[no-untyped-def]
+    """The evaluator's parts on a clock the test moves, and a way to build the evaluator again (a restart)."""
+    database = Database(sqlite_url)
+    database.migrate(MIGRATIONS_DIR, "alarm")
+    repository = AlarmRepository(database, "default")
+    clock, statistics, dispatch = FakeClock(NOW), FakeStatistics(), RecordingDispatch()
+
+    def started() -> tuple[AlarmEvaluator, AlarmIndex]:
+        index = AlarmIndex()
+        index.replace_all(repository.list_alarms())
+        return AlarmEvaluator(index, repository, statistics, dispatch, clock), index
+
+    yield started, repository, clock, statistics, dispatch
+    database.dispose()
+
+
+def _ran(repository: AlarmRepository, action: PendingAction) -> None:
+    """The dispatcher's account of an action that ran and is done (its pending row goes)."""
+    entry = HistoryEntry(action.alarm_id, action.time, HistoryType.ACTION, "ran", state=action.state, action=action.target, attempt=1)
+    assert repository.record_attempt(entry, action.id, done=True)
+
+
+def test_a_policy_action_runs_again_once_per_period_while_the_alarm_stays_in_the_state_without_repeat_actions(clocked):
+    started, repository, clock, statistics, dispatch = clocked
+    evaluator, index = started()
+    _add(repository, index, "a")
+    statistics.values["cpu"] = 95.0
+    evaluator.evaluate("a")
+    _ran(repository, dispatch.actions[0].pending)
+    clock.advance(59)
+    evaluator.evaluate("a")
+    assert len(dispatch.actions) == 1, "repeated within the period"
+    clock.advance(1)
+    evaluator.evaluate_many(["a"])  # the sweep's path
+    assert [(a.pending.target, a.pending.repeat, a.pending.time) for a in dispatch.actions] == [
+        ("policies/up", False, NOW), ("policies/up", True, NOW + 60),
+    ]
+    _ran(repository, dispatch.actions[1].pending)
+    clock.advance(60)
+    evaluator.evaluate("a")  # an arrival's path
+    assert [a.pending.time for a in dispatch.actions] == [NOW, NOW + 60, NOW + 120]
+    assert repository.get_alarm("a").repeat_time == NOW + 120
+
+
+def test_a_webhook_runs_again_only_with_repeat_actions(clocked):
+    started, repository, clock, statistics, dispatch = clocked
+    evaluator, index = started()
+    _add(repository, index, "once", actions=("https://hooks.example/x",))
+    _add(repository, index, "repeats", actions=("https://hooks.example/x",), repeat_actions=True)
+    statistics.values["cpu"] = 95.0
+    evaluator.evaluate_many(["once", "repeats"])
+    for action in dispatch.actions:
+        _ran(repository, action.pending)
+    clock.advance(60)
+    evaluator.evaluate_many(["once", "repeats"])
+    assert sorted((a.alarm.id, a.pending.repeat) for a in dispatch.actions) == [("once", False), ("repeats", False), ("repeats", True)]
+
+
+def test_an_action_is_not_run_again_while_its_previous_invocation_is_still_being_tried(clocked):
+    started, repository, clock, statistics, dispatch = clocked
+    evaluator, index = started()
+    _add(repository, index, "a")
+    statistics.values["cpu"] = 95.0
+    evaluator.evaluate("a")
+    clock.advance(60)
+    evaluator.evaluate("a")  # the first invocation is still pending (being retried)
+    assert len(dispatch.actions) == 1
+    _ran(repository, dispatch.actions[0].pending)
+    clock.advance(30)
+    evaluator.evaluate("a")
+    assert len(dispatch.actions) == 1, "the skipped repeat still counts: a period from it"
+    clock.advance(30)
+    evaluator.evaluate("a")
+    assert [a.pending.repeat for a in dispatch.actions] == [False, True]
+
+
+def test_a_restarted_evaluator_keeps_the_repeats_a_period_apart(clocked):
+    started, repository, clock, statistics, dispatch = clocked
+    evaluator, index = started()
+    _add(repository, index, "a")
+    statistics.values["cpu"] = 95.0
+    evaluator.evaluate("a")
+    _ran(repository, dispatch.actions[0].pending)
+    clock.advance(60)
+    evaluator.evaluate("a")
+    _ran(repository, dispatch.actions[1].pending)
+    restarted, _ = started()
+    clock.advance(30)
+    restarted.evaluate("a")
+    assert len(dispatch.actions) == 2
+    clock.advance(30)
+    restarted.evaluate("a")
+    assert len(dispatch.actions) == 3
+
+
+def test_arriving_samples_queue_an_alarm_for_its_repeat_only_when_it_is_due(clocked):
+    started, repository, clock, statistics, dispatch = clocked
+    evaluator, index = started()
+    _add(repository, index, "a")
+    statistics.values["cpu"] = 95.0
+    evaluator.evaluate("a")
+    evaluator.submit_if_repeat_due("a")
+    assert evaluator.queued() == 0
+    clock.advance(60)
+    evaluator.submit_if_repeat_due("a")
+    assert evaluator.queued() == 1

@@ -47,11 +47,15 @@ def test_the_values_of_every_series_an_alarm_watches_are_taken_together():
     assert (decision.matched, decision.urgent) == (1, ["ok"])
 
 
-def test_an_alarm_repeating_its_actions_is_queued_even_when_the_values_cannot_move_it():
+def test_an_alarm_whose_actions_repeat_is_queued_even_when_the_values_cannot_move_it():
     index = AlarmIndex()
-    index.put(_alarm("repeats", AlarmState.ALARM, repeat_actions=True))
+    hook = ("https://hooks.example/x",)
+    index.put(_alarm("repeats", AlarmState.ALARM, repeat_actions=True, alarm_actions=hook))
+    index.put(_alarm("scales", AlarmState.ALARM, alarm_actions=("policies/out",)))
+    index.put(_alarm("hooks-once", AlarmState.ALARM, alarm_actions=hook))
+    index.put(_alarm("no-actions", AlarmState.ALARM, repeat_actions=True))
     decision = _decide(index, ("cpu", WEB, 90.0, 95.0))
-    assert (decision.urgent, decision.repeating) == ([], ["repeats"])
+    assert (decision.urgent, sorted(decision.repeating)) == ([], ["repeats", "scales"])
 
 
 def test_series_no_alarm_watches_concern_none():

@@ -9,9 +9,9 @@ import pytest
 from autoscale.database import Database, schema_differences
 from autoscale.errors import AlreadyExists, NotFound
 from autoscale.series import Statistic
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, ThresholdRule
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, PendingAction, ThresholdRule
 from services.alarm.models import metadata
-from services.alarm.repository import AlarmRepository, StateChange
+from services.alarm.repository import AlarmRepository, Repeat, StateChange
 from services.alarm.server import MIGRATIONS_DIR
 
 RULE = ThresholdRule("cpu_util", (("group", "web"),), Statistic.MAXIMUM, ComparisonOperator.GREATER_THAN_OR_EQUAL, 80.5, 60.0, 3)
@@ -155,11 +155,39 @@ def test_a_pending_action_counts_its_failed_attempts_and_goes_once_done(reposito
     assert [p.id for p in repository.pending_actions()] == [second.id]
 
 
-def test_repeated_actions_are_stored_as_pending_repeats(repository):
-    alarm = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "calm", 20.0).alarm
-    assert [(p.target, p.repeat, p.state) for p in repository.add_repeated_actions(alarm, "still calm", {}, 80.0)] == [
-        ("policies/down", True, AlarmState.OK)
-    ]
+def _done(repository: AlarmRepository, action: PendingAction) -> None:
+    entry = HistoryEntry(action.alarm_id, action.time, HistoryType.ACTION, "ran", state=action.state, action=action.target, attempt=1)
+    assert repository.record_attempt(entry, action.id, done=True)
+
+
+def test_repeated_actions_are_stored_as_pending_repeats_with_the_time_of_the_repeat(repository):
+    moved = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "calm", 20.0)
+    _done(repository, moved.actions[0])
+    (repeated,) = repository.add_repeated_actions([Repeat(moved.alarm, "still calm", {}, 80.0)])
+    assert [(p.target, p.repeat, p.state, p.reason) for p in repeated.actions] == [("policies/down", True, AlarmState.OK, "still calm")]
+    assert repeated.alarm.repeat_time == 80.0 and repeated.alarm == repository.get_alarm("high")
+
+
+def test_a_repeat_leaves_out_an_action_whose_previous_invocation_is_still_pending(repository):
+    moved = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
+    policy, webhook = moved.actions
+    _done(repository, webhook)
+    (repeated,) = repository.add_repeated_actions([Repeat(moved.alarm, "still hot", {}, 80.0)])
+    assert [p.target for p in repeated.actions] == ["https://hooks.example/x"]
+    assert [p.id for p in repository.pending_actions()] == [policy.id, repeated.actions[0].id]
+
+
+def test_a_repeat_not_due_as_stored_or_of_an_alarm_that_moved_stores_nothing(repository):
+    moved = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "calm", 20.0)
+    _done(repository, moved.actions[0])
+    (first,) = repository.add_repeated_actions([Repeat(moved.alarm, "still calm", {}, 80.0)])
+    _done(repository, first.actions[0])
+    # Another replica repeated it at 80: a period has not passed since.
+    (again,) = repository.add_repeated_actions([Repeat(moved.alarm, "still calm", {}, 100.0)])
+    assert again.actions == [] and again.alarm.repeat_time == 80.0
+    repository.change_state("high", None, AlarmState.ALARM, "hot", 110.0)
+    assert repository.add_repeated_actions([Repeat(moved.alarm, "still calm", {}, 200.0)]) == []
+    assert repository.pending_actions()[-1].state is AlarmState.ALARM
 
 
 def test_deleting_an_alarm_drops_its_pending_actions(repository):
