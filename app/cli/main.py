@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from autoscale.cli.alarm_commands import alarm
-from autoscale.cli.group_commands import group
-from autoscale.cli.launch_config_commands import launch_config
-from autoscale.cli.log_level import log_level_option
-from autoscale.cli.metrics_commands import metrics
-from autoscale.cli.policy_commands import policy
-from autoscale.cli.server_commands import serve, up
+from app.cli.alarm_commands import alarm
+from app.cli.group_commands import group
+from app.cli.launch_config_commands import launch_config
+from app.cli.log_level import log_level_option
+from app.cli.metrics_commands import metrics
+from app.cli.policy_commands import policy
+from app.cli.server_commands import serve, up
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,7 +25,7 @@ def demo() -> None:
     """Watch a group of local processes scale out and back in under load (about a minute)."""
     from rich.console import Console
 
-    from autoscale.demo.runner import run_demo
+    from app.demo.runner import run_demo
 
     raise SystemExit(run_demo(Console()))
 

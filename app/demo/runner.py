@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from app.demo import scenario
 from autoscale.config import Settings
-from autoscale.demo import scenario
 from autoscale.server import Server, create_server
 from autoscale.timeutil import format_time, from_timestamp, to_duration, to_timestamp
 from autoscale.v1 import (

@@ -17,9 +17,9 @@ import click
 from google.protobuf import field_mask_pb2
 from google.protobuf.message import Message
 
-from autoscale.cli.client import Client, Service, client_command
-from autoscale.cli.output import print_details, print_table
-from autoscale.cli.params import apply_options, resource_name
+from app.cli.client import Client, Service, client_command
+from app.cli.output import print_details, print_table
+from app.cli.params import apply_options, resource_name
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def launch_config(demo_dir: str) -> group_pb2.LaunchConfig:
     """Each instance runs the demo worker, which reports cpu_util."""
     return group_pb2.LaunchConfig(
         process=group_pb2.ProcessSpec(
-            command=[sys.executable, "-m", "autoscale.demo.worker"], env={"AUTOSCALE_DEMO_DIR": demo_dir}
+            command=[sys.executable, "-m", "app.demo.worker"], env={"AUTOSCALE_DEMO_DIR": demo_dir}
         )
     )
 

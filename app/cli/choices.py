@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autoscale.cli.params import EnumChoice
+from app.cli.params import EnumChoice
 from autoscale.v1 import alarm_pb2, common_pb2
 
 ADJUSTMENT_TYPE = EnumChoice(

@@ -6,10 +6,10 @@ import time
 
 import click
 
-from autoscale.cli.choices import STATISTIC
-from autoscale.cli.client import METRICS, Client, client_command
-from autoscale.cli.output import pairs_text, print_table, time_text
-from autoscale.cli.params import DURATION, KEY_VALUE, TIMESTAMP, as_dict, duration_or_none, timestamp_or_none
+from app.cli.choices import STATISTIC
+from app.cli.client import METRICS, Client, client_command
+from app.cli.output import pairs_text, print_table, time_text
+from app.cli.params import DURATION, KEY_VALUE, TIMESTAMP, as_dict, duration_or_none, timestamp_or_none
 from autoscale.v1 import metrics_pb2
 
 DIMENSION_HELP = "A dimension KEY=VALUE of the series (repeatable)."

@@ -20,7 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from rich.console import Console
 from rich.table import Table
 
-from autoscale.cli.params import format_duration
+from app.cli.params import format_duration
 from autoscale.timeutil import format_time, from_duration, from_timestamp
 
 PIPE_WIDTH = 512

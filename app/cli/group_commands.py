@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from autoscale.cli.choices import ADJUSTMENT_HELP, ADJUSTMENT_TYPE, ADJUSTMENT_TYPE_HELP, MIN_STEP_HELP
-from autoscale.cli.client import GROUP, Client, client_command
-from autoscale.cli.output import duration_text, enum_label, pairs_text, print_details, print_table, time_text, yes_no
-from autoscale.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id, resource_name
-from autoscale.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
+from app.cli.choices import ADJUSTMENT_HELP, ADJUSTMENT_TYPE, ADJUSTMENT_TYPE_HELP, MIN_STEP_HELP
+from app.cli.client import GROUP, Client, client_command
+from app.cli.output import duration_text, enum_label, pairs_text, print_details, print_table, time_text, yes_no
+from app.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id, resource_name
+from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
 from autoscale.v1 import group_pb2
 
 DEFAULT_COOLDOWN_TEXT = "default (5m)"

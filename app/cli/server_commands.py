@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from autoscale.cli.log_level import log_level_option
-from autoscale.cli.params import apply_options
+from app.cli.log_level import log_level_option
+from app.cli.params import apply_options
 from autoscale.config import DEFAULT_LISTEN, ConfigurationError, Settings, parse_listen
 from autoscale.runtime import hold_garbage_collector, settle_garbage_collector
 from autoscale.server import create_server, run_until_signalled

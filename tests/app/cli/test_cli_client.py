@@ -6,8 +6,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from autoscale.cli.client import GROUP, Client, client_command
-from tests.autoscale.cli.cli_support import run
+from app.cli.client import GROUP, Client, client_command
+from tests.app.cli.cli_support import run
 
 
 @click.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.autoscale.cli.cli_support import Invoke
+from tests.app.cli.cli_support import Invoke
 
 
 def test_metrics_put_then_stats_aggregates_the_values(mesh_invoke: Invoke) -> None:

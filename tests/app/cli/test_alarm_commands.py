@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.autoscale.cli.cli_support import Invoke
+from tests.app.cli.cli_support import Invoke
 
 RULE = ("--metric", "cpu", "--dimension", "group=web", "--statistic", "avg", "--comparison", "gt", "--threshold", "80",
         "--period", "60s")

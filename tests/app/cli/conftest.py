@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.autoscale.cli.cli_support import SLEEPER_COMMAND, Invoke, invoker, serving
+from tests.app.cli.cli_support import SLEEPER_COMMAND, Invoke, invoker, serving
 
 
 @pytest.fixture

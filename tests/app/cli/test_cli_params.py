@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from autoscale.cli.output import enum_label
-from autoscale.cli.params import format_duration, parse_duration, resource_name
+from app.cli.output import enum_label
+from app.cli.params import format_duration, parse_duration, resource_name
 from autoscale.v1 import alarm_pb2, group_pb2
-from tests.autoscale.cli.cli_support import run
+from tests.app.cli.cli_support import run
 
 UNREACHABLE = "127.0.0.1:1"
 
@@ -71,7 +71,7 @@ def test_a_key_value_option_without_equals_is_a_usage_error_naming_the_option(ar
 
 
 def test_a_value_may_itself_contain_equals() -> None:
-    from autoscale.cli.params import KEY_VALUE
+    from app.cli.params import KEY_VALUE
 
     assert KEY_VALUE.convert("query=a=b", None, None) == ("query", "a=b")
     assert KEY_VALUE.convert("empty=", None, None) == ("empty", "")

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from click.testing import CliRunner, Result
 
-from autoscale.cli.main import cli
+from app.cli.main import cli
 from autoscale.config import Settings
 from services.registry import builders
 from tests.support import running_server

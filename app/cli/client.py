@@ -19,7 +19,7 @@ import click
 import grpc
 from google.protobuf.message import Message
 
-from autoscale.cli.output import print_json
+from app.cli.output import print_json
 from autoscale.config import DEFAULT_LISTEN
 from autoscale.errors import field_violations
 from autoscale.v1 import (

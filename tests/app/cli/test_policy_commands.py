@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.autoscale.cli.cli_support import Invoke
+from tests.app.cli.cli_support import Invoke
 
 
 def test_policy_create_list_show_delete_round_trip(invoke: Invoke, web_group: str) -> None:

@@ -7,12 +7,12 @@ from typing import Any
 
 import click
 
-from autoscale.cli.choices import ADJUSTMENT_HELP, ADJUSTMENT_TYPE, ADJUSTMENT_TYPE_HELP, MIN_STEP_HELP, word_for
-from autoscale.cli.client import POLICY, Client, client_command
-from autoscale.cli.group_commands import activity_details
-from autoscale.cli.output import duration_text, print_details, print_table, time_text, yes_no
-from autoscale.cli.params import DURATION, apply_options, duration_or_none, resource_id, resource_name
-from autoscale.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
+from app.cli.choices import ADJUSTMENT_HELP, ADJUSTMENT_TYPE, ADJUSTMENT_TYPE_HELP, MIN_STEP_HELP, word_for
+from app.cli.client import POLICY, Client, client_command
+from app.cli.group_commands import activity_details
+from app.cli.output import duration_text, print_details, print_table, time_text, yes_no
+from app.cli.params import DURATION, apply_options, duration_or_none, resource_id, resource_name
+from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
 from autoscale.v1 import policy_pb2
 
 GROUP_COOLDOWN_TEXT = "group's"

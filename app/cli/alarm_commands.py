@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from autoscale.cli.choices import ALARM_STATE, COMPARISON, COMPARISON_SYMBOLS, STATISTIC, word_for
-from autoscale.cli.client import ALARM, Client, client_command
-from autoscale.cli.output import duration_text, enum_label, pairs_text, print_table, time_text, yes_no
-from autoscale.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id
-from autoscale.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
+from app.cli.choices import ALARM_STATE, COMPARISON, COMPARISON_SYMBOLS, STATISTIC, word_for
+from app.cli.client import ALARM, Client, client_command
+from app.cli.output import duration_text, enum_label, pairs_text, print_table, time_text, yes_no
+from app.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id
+from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
 from autoscale.v1 import alarm_pb2
 
 

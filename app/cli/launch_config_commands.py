@@ -7,10 +7,10 @@ from typing import IO
 
 import click
 
-from autoscale.cli.client import GROUP, Client, client_command
-from autoscale.cli.output import pairs_text, time_text
-from autoscale.cli.params import KEY_VALUE, as_dict, resource_id
-from autoscale.cli.resources import ResourceKind, add_standard_commands
+from app.cli.client import GROUP, Client, client_command
+from app.cli.output import pairs_text, time_text
+from app.cli.params import KEY_VALUE, as_dict, resource_id
+from app.cli.resources import ResourceKind, add_standard_commands
 from autoscale.v1 import group_pb2
 
 
