@@ -16,6 +16,7 @@ from autoscale.database import Database
 from services.group import capacity
 from services.group.domain import OPENSTACK_SERVER, Group, InstanceState, LaunchConfig
 from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, OpenStackServerSpec, ServerStatus
+from services.group.drivers import openstack as openstack_driver_module
 from services.group.drivers.openstack import OpenStackDriver
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepository
@@ -289,8 +290,11 @@ def test_a_failed_connection_is_a_driver_error_and_is_tried_again_on_the_next_ca
     assert len(attempts) == 2
 
 
-def test_building_the_driver_with_no_cloud_configured_does_not_connect() -> None:
+def test_building_the_driver_with_no_cloud_configured_does_not_connect(monkeypatch: pytest.MonkeyPatch) -> None:
+    connects: list[object] = []
+    monkeypatch.setattr(openstack_driver_module.openstack, "connect", lambda **options: connects.append(options))
     OpenStackDriver()
+    assert connects == []
 
 
 def _nova_server(server_id: str, name: str, status: str = "ACTIVE", **metadata: str) -> SimpleNamespace:
