@@ -15,8 +15,8 @@ from openstack import exceptions as sdk_exceptions
 from autoscale.database import Database
 from services.group import capacity
 from services.group.domain import OPENSTACK_SERVER, Group, InstanceState, LaunchConfig
-from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, OpenStackServerSpec, ServerStatus
 from services.group.drivers import openstack as openstack_driver_module
+from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, OpenStackServerSpec, ServerStatus
 from services.group.drivers.openstack import OpenStackDriver
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepository
