@@ -98,20 +98,6 @@ class Alarm:
     """When the actions of its state last ran again while it stayed in it (None: never; older than state_time: not in
     this stay). Not part of the API: it spaces the repeats a period apart, across restarts too."""
 
-    def in_state(self, state: AlarmState, state_reason: str, state_time: float, evaluate_time: float | None) -> Alarm:
-        """This alarm with its state fields replaced (its definition shared, not copied)."""
-        # NOTE: a sweep moves thousands of alarms at once; the generated __init__ of thirteen frozen
-        # fields (or dataclasses.replace, which calls it) cost 2.3-4.7 µs a copy, a dict copy 0.4 µs.
-        # The fields are the same and immutable, so the copy is as valid as one the __init__ made.
-        moved = object.__new__(Alarm)
-        attributes = moved.__dict__
-        attributes.update(self.__dict__)
-        attributes["state"] = state
-        attributes["state_reason"] = state_reason
-        attributes["state_time"] = state_time
-        attributes["evaluate_time"] = evaluate_time
-        return moved
-
     def actions_for(self, state: AlarmState) -> tuple[str, ...]:
         """The actions run when the alarm enters (or, repeating, stays in) `state`."""
         if state is AlarmState.ALARM:

@@ -28,7 +28,7 @@ from typing import Protocol
 from opentelemetry.context import Context
 
 from autoscale import telemetry
-from autoscale.errors import NotFound, PeerError
+from autoscale.errors import NotFound, PeerError, Unavailable
 from autoscale.timeutil import Clock
 from services.alarm.action_runners import ActionRequest
 from services.alarm.domain import Alarm, AlarmState, PendingAction, ThresholdRule, alarm_name
@@ -37,6 +37,9 @@ from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository, Repeat, StateChange
 
 log = logging.getLogger(__name__)
+
+FORCE_STATE_ATTEMPTS = 5
+"""Reads of an alarm SetAlarmState makes at most while evaluations keep moving it between the read and the change."""
 
 SWEEP_CHUNK = 500
 """Alarms whose statistics one call asks for (the sweep's chunks, and what a thread takes from the queue at once)."""
@@ -311,10 +314,19 @@ class AlarmEvaluator:
     def force_state(self, alarm_id: str, state: AlarmState, reason: str) -> Alarm:
         """An operator's SetAlarmState: move the alarm into `state` and run that state's actions; NotFound if there is none."""
         now = self._clock()
-        transition = self._repository.change_state(alarm_id, None, state, reason, now, {"type": "set by operator"})
-        if transition is None:
-            self._index.remove(alarm_id)
-            raise NotFound(alarm_name(alarm_id))
+        # The alarm as stored now, then the change from it; an evaluation that stored a transition in between makes the
+        # compare-and-set miss, and the operator's state is set from the newer one.
+        for _ in range(FORCE_STATE_ATTEMPTS):
+            try:
+                alarm = self._repository.get_alarm(alarm_id)
+            except NotFound:
+                self._index.remove(alarm_id)
+                raise
+            [transition] = self._repository.change_states([StateChange(alarm, state, reason, now, {"type": "set by operator"})])
+            if transition is not None:
+                break
+        else:
+            raise Unavailable(f"{alarm_name(alarm_id)} kept changing while its state was set; try again")
         self._index.put(transition.alarm)
         self._dispatch(transition.alarm, transition.actions)
         return transition.alarm
@@ -322,7 +334,7 @@ class AlarmEvaluator:
     def _transition_many(self, moving: list[tuple[Alarm, Evaluation]], now: float, contexts: dict[str, Context | None]) -> None:
         """Store the transitions (each only from the state it was judged in) with their actions, then dispatch those."""
         changes = [
-            StateChange(alarm.id, alarm.state, result.state, result.reason, now, result.reason_data, judged=alarm)
+            StateChange(alarm, result.state, result.reason, now, result.reason_data)
             for alarm, result in moving
         ]
         # NOTE: a first sweep or the end of a metrics outage moves thousands of alarms at once: one line each

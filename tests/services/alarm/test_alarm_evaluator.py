@@ -17,7 +17,7 @@ from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, History
 from services.alarm.evaluation import Datapoint
 from services.alarm.evaluator import AlarmEvaluator
 from services.alarm.index import AlarmIndex
-from services.alarm.repository import AlarmRepository
+from services.alarm.repository import AlarmRepository, StateChange
 from services.alarm.server import MIGRATIONS_DIR
 from tests.support import FakeClock
 
@@ -120,7 +120,7 @@ def test_a_state_changed_meanwhile_wins_over_a_stale_evaluation(parts):
     evaluator, repository, index, statistics, dispatch = parts
     _add(repository, index, "a")
     # Another replica (or an operator) moved the alarm; this index still holds INSUFFICIENT_DATA.
-    repository.change_state("a", None, AlarmState.OK, "elsewhere", NOW - 1)
+    repository.change_states([StateChange(repository.get_alarm("a"), AlarmState.OK, "elsewhere", NOW - 1)])
     statistics.values["cpu"] = 95.0
     evaluator.evaluate("a")
     assert repository.get_alarm("a").state is AlarmState.OK
