@@ -10,10 +10,11 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, TypeVarTuple, cast
 
 import sqlalchemy as sa
 from alembic import command
@@ -21,6 +22,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.sql.elements import DQLDMLClauseElement
 
 from autoscale.config import ConfigurationError
 from autoscale.sqlite_checkpoints import CHECKPOINT_INTERVAL, Checkpointer
@@ -29,12 +33,14 @@ from autoscale.sqlite_file_watch import FileWatch
 SUPPORTED_DATABASES = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
 """The URLs of the two databases autoscale runs on, as a message shows them."""
 
+Columns = TypeVarTuple("Columns")
+
 def _configure_sqlite(engine: Engine, begin: str, autocheckpoint: bool) -> None:
     # NOTE: pysqlite's own transaction handling defers BEGIN and never takes the
     # write lock early; taking it ourselves (BEGIN IMMEDIATE) avoids the
     # read-then-write upgrade that fails at once with "database is locked".
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -46,9 +52,9 @@ def _configure_sqlite(engine: Engine, begin: str, autocheckpoint: bool) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def on_begin(connection):  # type: ignore[no-untyped-def]
+    def on_begin(connection: sa.Connection) -> None:
         # Through the driver: SQLAlchemy's execution of the BEGIN cost half of a small transaction.
-        connection.connection.driver_connection.execute(begin)
+        _driver_connection(connection.connection).execute(begin)
 
 
 def check_database_url(url: str) -> None:
@@ -113,11 +119,11 @@ def _ping_connections_idle_for(engine: Engine, idle: float) -> None:
     """
 
     @event.listens_for(engine, "checkin")
-    def on_checkin(dbapi_connection, record):  # type: ignore[no-untyped-def]
+    def on_checkin(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info["returned_at"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def on_checkout(dbapi_connection, record, proxy):  # type: ignore[no-untyped-def]
+    def on_checkout(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, proxy: PoolProxiedConnection) -> None:
         returned = record.info.get("returned_at")  # none: a new connection (info is cleared on reconnect)
         if returned is None or time.monotonic() - returned < idle:
             return
@@ -142,12 +148,12 @@ class Database:
         # long (1000 pages), and that commit lasted milliseconds longer, with every writer waiting: a
         # transition or a claim of the sample → Adjust chain among them. A thread copies it instead.
         path = sa.engine.make_url(url).database if self._is_sqlite else None
-        in_file = bool(path) and path != ":memory:"
-        self._checkpointer = Checkpointer(path, checkpoint_interval, self._write_lock) if in_file else None
+        file_path = path if path and path != ":memory:" else None
+        self._checkpointer = Checkpointer(file_path, checkpoint_interval, self._write_lock) if file_path is not None else None
         self.engine = create_engine(url, sqlite_autocheckpoint=self._checkpointer is None)
         # On SQLite, readers must not take the write lock, so they get their own pool.
         self._read_engine = create_engine(url, sqlite_begin="BEGIN", sqlite_autocheckpoint=False) if self._is_sqlite else self.engine
-        self._file_watch = FileWatch(path) if in_file else None
+        self._file_watch = FileWatch(file_path) if file_path is not None else None
         if self._file_watch is not None:
             for engine in (self.engine, self._read_engine):
                 event.listen(engine, "do_connect", self._file_watch.before_connect)
@@ -194,7 +200,7 @@ class Database:
             if self._file_watch is not None:
                 self._file_watch.require()  # a stat before the commit: nothing is answered as stored into a deleted file
 
-    def driver_statement(self, statement: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def driver_statement(self, statement: str, parameters: Sequence[Any]) -> Sequence[tuple[Any, ...]]:
         """One statement in plain SQL (`placeholder` marks), run through the driver and committed on its own; its rows.
 
         NOTE: for the hottest single writes only (an ingest batch's log row). SQLAlchemy's session,
@@ -210,9 +216,9 @@ class Database:
         with self._write_lock:
             connection = self.engine.raw_connection()
             try:
-                driver_connection = connection.dbapi_connection
+                driver_connection = _driver_connection(connection)
                 if not self._is_sqlite:
-                    driver_connection.autocommit = True  # type: ignore[union-attr]
+                    driver_connection.autocommit = True
                 try:
                     cursor = connection.cursor()
                     try:
@@ -223,7 +229,7 @@ class Database:
                 finally:
                     if not self._is_sqlite:
                         try:
-                            driver_connection.autocommit = False  # type: ignore[union-attr]
+                            driver_connection.autocommit = False
                         except Exception:
                             # The connection broke under the statement: the pool must not lend it again
                             # (and the statement's own error, already on its way, is the one to report).
@@ -239,7 +245,7 @@ class Database:
         with self._read_engine.connect() as connection:
             yield connection
 
-    def tuples(self, connection: sa.Connection, statement: sa.Select) -> list[tuple]:  # type: ignore[type-arg]
+    def tuples(self, connection: sa.Connection, statement: sa.Select[*tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
         """The rows of a SELECT as plain tuples, fetched through the driver's own cursor.
 
         NOTE: SQLAlchemy builds a Row object per row, which costs more than the query
@@ -276,7 +282,7 @@ class Database:
                 changed.append(cursor.rowcount)
             return changed
 
-    def prepare(self, statement: sa.Executable) -> Prepared:
+    def prepare(self, statement: DQLDMLClauseElement) -> Prepared:
         """`statement` compiled once for this database, to run through the driver (see Prepared)."""
         return Prepared(statement, self.engine.dialect)
 
@@ -306,7 +312,7 @@ class Prepared:
     fields the statement's columns.
     """
 
-    def __init__(self, statement: sa.Executable, dialect: sa.Dialect) -> None:
+    def __init__(self, statement: DQLDMLClauseElement, dialect: sa.Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self._defaults = dict(compiled.params)
@@ -314,7 +320,9 @@ class Prepared:
         # Positional drivers (sqlite3's ?) take a sequence in the statement's order; named ones (psycopg's %(name)s) a mapping.
         self._order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
         columns = [column.name for column in getattr(statement, "exported_columns", ())]
-        self._row = collections.namedtuple("Row", columns, rename=True)._make if columns else tuple  # type: ignore[misc]
+        # A class made at run time: the checker knows neither its fields nor its _make.
+        row_type = cast(Any, collections.namedtuple("Row", columns, rename=True))
+        self._row: Callable[[Iterable[Any]], tuple[Any, ...]] = row_type._make if columns else tuple
 
     def parameters(self, values: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """What the driver is handed for these values (every bind parameter of the statement must have one)."""
@@ -336,12 +344,20 @@ class Prepared:
             return cursor.rowcount
 
 
-def _driver_cursor(connection: sa.Connection) -> closing[Any]:
+def _driver_cursor(connection: sa.Connection) -> closing[DBAPICursor]:
     """A cursor of the driver's own, in `connection`'s transaction, closed on leaving the block."""
-    return closing(connection.connection.dbapi_connection.cursor())  # type: ignore[union-attr]
+    return closing(_driver_connection(connection.connection).cursor())
 
 
-_WRITE_LOCKS: dict[str, Any] = {}
+def _driver_connection(pooled: PoolProxiedConnection) -> DBAPIConnection:
+    """The driver's own connection under a pooled one."""
+    driver_connection = pooled.dbapi_connection
+    # NOTE: None only once the pooled connection is closed or invalidated, and none such is lent out.
+    assert driver_connection is not None
+    return driver_connection
+
+
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 
@@ -355,8 +371,12 @@ def _write_lock(url: str) -> AbstractContextManager[object]:
 
 
 def newest_first_page(
-    query: sa.Select, time_column: sa.ColumnElement[Any], tie_column: sa.ColumnElement[Any], after: Sequence[Any] | None, limit: int
-) -> sa.Select:  # type: ignore[type-arg]
+    query: sa.Select[*Columns],
+    time_column: sa.ColumnElement[Any],
+    tie_column: sa.ColumnElement[Any],
+    after: Sequence[Any] | None,
+    limit: int,
+) -> sa.Select[*Columns]:
     """`query` as one page of a list ordered newest first by (time, tie-breaker): the rows after `after`, at most `limit`."""
     if after is not None:
         time, tie = after
@@ -373,8 +393,8 @@ def alembic_config(migrations_dir: Path, service: str, connection: sa.Connection
     return config
 
 
-def run_alembic_env(context, target_metadata: sa.MetaData) -> None:  # type: ignore[no-untyped-def]
-    """The body of every service's migrations/env.py (online mode only)."""
+def run_alembic_env(context: ModuleType, target_metadata: sa.MetaData) -> None:
+    """The body of every service's migrations/env.py (online mode only), handed its `alembic.context`."""
     connection = context.config.attributes["connection"]
     context.configure(
         connection=connection,
@@ -387,7 +407,7 @@ def run_alembic_env(context, target_metadata: sa.MetaData) -> None:  # type: ign
         context.run_migrations()
 
 
-def schema_differences(database: Database, target_metadata: sa.MetaData) -> list:  # type: ignore[type-arg]
+def schema_differences(database: Database, target_metadata: sa.MetaData) -> list[Any]:
     """What differs between the migrated database and the models (empty when they agree)."""
     from alembic.autogenerate import compare_metadata
 
@@ -396,4 +416,5 @@ def schema_differences(database: Database, target_metadata: sa.MetaData) -> list
             connection,
             opts={"include_name": lambda name, type_, parent: type_ != "table" or name in target_metadata.tables},
         )
-        return compare_metadata(context, target_metadata)
+        differences: list[Any] = compare_metadata(context, target_metadata)
+        return differences

@@ -14,7 +14,7 @@ import math
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import any_pb2
@@ -47,6 +47,9 @@ USERS_NAMED = 5
 """How many of the resources that still use one a FailedPrecondition names (the others are counted)."""
 
 log = logging.getLogger(__name__)
+
+RequestT = TypeVar("RequestT")
+ResponseT = TypeVar("ResponseT")
 
 
 def shortened(text: str, max_bytes: int) -> str:
@@ -224,10 +227,10 @@ def to_status(error: DomainError, service: str = "") -> status_pb2.Status:
 
 def field_violations(error: grpc.RpcError) -> list[FieldViolation]:
     """Read the BadRequest field violations of a failed call (empty if none)."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     if status is None:
         return []
-    found = []
+    found: list[FieldViolation] = []
     for detail in status.details:
         if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
             bad_request = error_details_pb2.BadRequest()
@@ -236,10 +239,12 @@ def field_violations(error: grpc.RpcError) -> list[FieldViolation]:
     return found
 
 
-def _wrap_unary(behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
+def _wrap_unary(
+    behaviour: Callable[[RequestT, grpc.ServicerContext], ResponseT], method: str
+) -> Callable[[RequestT, grpc.ServicerContext], ResponseT]:
     service = method.split("/")[1]
 
-    def handle(request: Any, context: grpc.ServicerContext) -> Any:
+    def handle(request: RequestT, context: grpc.ServicerContext) -> ResponseT:
         try:
             return behaviour(request, context)
         except DomainError as error:
@@ -248,7 +253,8 @@ def _wrap_unary(behaviour: Callable[..., Any], method: str) -> Callable[..., Any
             # A peer's status is passed on so that the caller sees the real cause.
             context.abort(error.code, shortened(error.details, MAX_MESSAGE_BYTES))
         except Exception as error:
-            if context.code() is not None:
+            # The stubs leave out ServicerContext.code() (grpcio has it since 1.38).
+            if context.code() is not None:  # type: ignore[attr-defined]
                 raise  # the handler set its status itself (context.abort): that one goes out
             context.abort_with_status(rpc_status.to_status(to_status(unexpected(error, method), service)))
 
@@ -271,7 +277,11 @@ def unexpected(error: Exception, method: str) -> DomainError:
 class ErrorInterceptor(grpc.ServerInterceptor):
     """Turns what unary handlers raise into rich gRPC statuses: domain errors as they say, anything else via `unexpected`."""
 
-    def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler

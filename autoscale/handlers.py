@@ -9,7 +9,7 @@ DecodeError as InvalidArgument naming `request`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 import grpc
@@ -19,21 +19,21 @@ from autoscale.errors import InvalidArgument
 
 
 def add_servicer(
-    add_generated: Callable[[Any, Any], None], servicer: Any, server: grpc.Server, *, taking_bytes: Collection[str] = ()
+    add_generated: Callable[[object, _HandlerCapture], None], servicer: object, server: grpc.Server, *, taking_bytes: Collection[str] = ()
 ) -> None:
     """Register `servicer` as `add_generated` (a generated add_XServicer_to_server) would, each unary method reading its
     request's bytes itself; the methods `taking_bytes` are handed the bytes (they read them themselves, and say what is wrong)."""
     capture = _HandlerCapture()
     add_generated(servicer, capture)
     handlers = {
-        method: handler._replace(request_deserializer=None) if method in taking_bytes else _reading_its_request(handler)  # type: ignore[attr-defined]
+        method: _handed_bytes(handler, handler.unary_unary) if method in taking_bytes else _reading_its_request(handler)
         for method, handler in capture.handlers.items()
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(capture.service, handlers),))
     server.add_registered_method_handlers(capture.service, handlers)
 
 
-def _reading_its_request(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+def _reading_its_request(handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
     if handler.unary_unary is None or handler.request_deserializer is None:
         return handler
     read, behavior = handler.request_deserializer, handler.unary_unary
@@ -45,7 +45,16 @@ def _reading_its_request(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandle
             raise InvalidArgument.field("request", f"must be a serialized request of this method: {error}") from None
         return behavior(request, context)
 
-    return handler._replace(request_deserializer=None, unary_unary=read_then_answer)  # type: ignore[attr-defined]
+    return _handed_bytes(handler, read_then_answer)
+
+
+def _handed_bytes(
+    handler: grpc.RpcMethodHandler[Any, Any], behavior: Callable[[bytes, grpc.ServicerContext], Any] | None
+) -> grpc.RpcMethodHandler[bytes, Any]:
+    """`handler` with no request deserializer, answering with `behavior` (every RPC here is unary)."""
+    if behavior is None:
+        raise TypeError("only unary-unary methods can be handed their request's bytes")
+    return grpc.unary_unary_rpc_method_handler(behavior, request_deserializer=None, response_serializer=handler.response_serializer)
 
 
 class _HandlerCapture:
@@ -53,10 +62,10 @@ class _HandlerCapture:
 
     def __init__(self) -> None:
         self.service = ""
-        self.handlers: dict[str, grpc.RpcMethodHandler] = {}
+        self.handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
-    def add_generic_rpc_handlers(self, generic_handlers: Any) -> None:
+    def add_generic_rpc_handlers(self, generic_handlers: Iterable[grpc.GenericRpcHandler]) -> None:
         pass
 
-    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]) -> None:
         self.service, self.handlers = service, handlers

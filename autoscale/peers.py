@@ -11,7 +11,7 @@ import json
 import threading
 from collections import namedtuple
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 import grpc
 
@@ -20,6 +20,8 @@ from autoscale.errors import PeerError
 from autoscale.v1 import alarm_pb2_grpc, group_pb2_grpc, metrics_pb2_grpc, policy_pb2_grpc
 
 StubT = TypeVar("StubT")
+RequestT = TypeVar("RequestT")
+CallT = TypeVar("CallT")
 
 RETRY_SERVICE_CONFIG = json.dumps(
     {
@@ -52,7 +54,12 @@ class DefaultDeadline(grpc.UnaryUnaryClientInterceptor):
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
-    def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+    def intercept_unary_unary(
+        self,
+        continuation: Callable[[grpc.ClientCallDetails, RequestT], CallT],
+        client_call_details: grpc.ClientCallDetails,
+        request: RequestT,
+    ) -> CallT:
         if client_call_details.timeout is None:
             client_call_details = _CallDetails(
                 client_call_details.method,
@@ -113,22 +120,22 @@ class Peers:
         return self._addresses[service]
 
     @property
-    def metrics(self) -> Any:
+    def metrics(self) -> metrics_pb2_grpc.MetricsServiceStub:
         """MetricsService stub."""
         return self.stub("metrics", metrics_pb2_grpc.MetricsServiceStub)
 
     @property
-    def alarm(self) -> Any:
+    def alarm(self) -> alarm_pb2_grpc.AlarmServiceStub:
         """AlarmService stub."""
         return self.stub("alarm", alarm_pb2_grpc.AlarmServiceStub)
 
     @property
-    def policy(self) -> Any:
+    def policy(self) -> policy_pb2_grpc.PolicyServiceStub:
         """PolicyService stub."""
         return self.stub("policy", policy_pb2_grpc.PolicyServiceStub)
 
     @property
-    def group(self) -> Any:
+    def group(self) -> group_pb2_grpc.GroupServiceStub:
         """GroupService stub."""
         return self.stub("group", group_pb2_grpc.GroupServiceStub)
 

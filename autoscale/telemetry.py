@@ -14,7 +14,8 @@ from contextlib import contextmanager
 import grpc
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.instrumentation.grpc import client_interceptor, intercept_channel, server_interceptor
+from opentelemetry.instrumentation.grpc import client_interceptor, server_interceptor
+from opentelemetry.instrumentation.grpc.grpcext import intercept_channel
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
@@ -74,7 +75,8 @@ def instrument_channel(channel: grpc.Channel) -> grpc.Channel:
         return channel
     # NOTE: OTel's client interceptor is of its own grpcext type, which only its
     # own intercept_channel accepts (grpc.intercept_channel raises TypeError).
-    return intercept_channel(channel, client_interceptor())
+    instrumented: grpc.Channel = intercept_channel(channel, client_interceptor())  # untyped, but a grpc.Channel subclass
+    return instrumented
 
 
 def capture_context() -> otel_context.Context:

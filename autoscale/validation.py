@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+
 from autoscale.errors import FieldViolation, InvalidArgument, shortened
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -84,7 +86,7 @@ def try_parse_name(violations: Violations, field_path: str, name: str, collectio
         return None
 
 
-def check_enum(violations: Violations, field_path: str, value: int, enum_type) -> None:  # type: ignore[no-untyped-def]
+def check_enum(violations: Violations, field_path: str, value: int, enum_type: EnumTypeWrapper) -> None:
     """An enum field that must be set to a known value other than *_UNSPECIFIED."""
     known = _known_numbers(enum_type.DESCRIPTOR.full_name, enum_type)
     if value in known and value != 0:
@@ -98,7 +100,7 @@ def check_enum(violations: Violations, field_path: str, value: int, enum_type) -
 _KNOWN_NUMBERS: dict[str, frozenset[int]] = {}
 
 
-def _known_numbers(full_name: str, enum_type) -> frozenset[int]:  # type: ignore[no-untyped-def]
+def _known_numbers(full_name: str, enum_type: EnumTypeWrapper) -> frozenset[int]:
     # Batches validate thousands of enum fields; the set of an enum's numbers is built once.
     known = _KNOWN_NUMBERS.get(full_name)
     if known is None:

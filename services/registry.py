@@ -13,7 +13,8 @@ def builder(name: str) -> ServiceBuilder:
     """The `build` function of services.<name>.server."""
     if name not in SERVICE_NAMES:
         raise ValueError(f"unknown service {name!r}; one of {', '.join(SERVICE_NAMES)}")
-    return importlib.import_module(f"services.{name}.server").build
+    build: ServiceBuilder = importlib.import_module(f"services.{name}.server").build
+    return build
 
 
 def builders(names: tuple[str, ...] = SERVICE_NAMES) -> list[tuple[str, ServiceBuilder]]:
