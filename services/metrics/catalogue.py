@@ -7,11 +7,14 @@ start, and every series created or deleted goes through that repository.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
+from typing import TypeVar
 
 from services.metrics.domain import SeriesKey
 
 _NONE: frozenset[int] = frozenset()
+
+Name = TypeVar("Name", bound=Hashable)
 
 
 class SeriesCatalogue:
@@ -69,7 +72,7 @@ class SeriesCatalogue:
             return list(found)
 
 
-def _discard(index: dict, name: object, series_id: int) -> None:  # type: ignore[type-arg]
+def _discard(index: dict[Name, set[int]], name: Name, series_id: int) -> None:
     members = index.get(name)
     if members is not None:
         members.discard(series_id)

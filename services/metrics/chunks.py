@@ -15,9 +15,10 @@ import math
 import struct
 import sys
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
+from typing import Any
 
 from services.metrics.domain import SeriesPoints, Summary
 
@@ -32,14 +33,14 @@ SeriesColumns = tuple[int, Sequence[float], Sequence[float]]
 """A series id, the times of its points and their values (same length)."""
 
 
-def _packed(items: array) -> bytes:  # type: ignore[type-arg]
+def _packed(items: array[Any]) -> bytes:
     if _BIG_ENDIAN:
         items = array(items.typecode, items)
         items.byteswap()
     return items.tobytes()
 
 
-def _unpacked(typecode: str, data: bytes | memoryview) -> array:  # type: ignore[type-arg]
+def _unpacked(typecode: str, data: bytes | memoryview) -> array[Any]:
     items = array(typecode)
     items.frombytes(data)
     if _BIG_ENDIAN:
@@ -90,12 +91,12 @@ def pack_chunk(times: Sequence[float], values: Sequence[float]) -> bytes:
     return _packed(_doubles(times)) + _packed(_doubles(values))
 
 
-def _doubles(items: Sequence[float]) -> array:  # type: ignore[type-arg]
+def _doubles(items: Sequence[float]) -> array[float]:
     # The head holds arrays of doubles already: packing them needs no copy.
     return items if isinstance(items, array) and items.typecode == "d" else array("d", items)
 
 
-def unpack_chunk(payload: bytes) -> tuple[array, array]:  # type: ignore[type-arg]
+def unpack_chunk(payload: bytes) -> tuple[array[float], array[float]]:
     """The times and the values of a packed chunk."""
     points = _unpacked("d", payload)
     half = len(points) // 2
@@ -130,7 +131,7 @@ def bounds(items: Sequence[float]) -> tuple[float, float]:
     return min(items), max(items)
 
 
-HeldSeries = dict[int, tuple[Sequence[float], Sequence[float]]]
+HeldSeries = Mapping[int, tuple[Sequence[float], Sequence[float]]]
 """Points held in memory: the times and the values of each series, by series id."""
 
 def chunks_of(times: Sequence[float], values: Sequence[float]) -> list[Chunk]:

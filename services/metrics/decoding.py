@@ -24,14 +24,14 @@ from services.metrics.domain import SeriesKey, SeriesPoints
 
 def _native() -> ModuleType | None:
     try:
-        from services.metrics import _put_samples  # type: ignore[attr-defined]
+        from services.metrics import _put_samples
     except ImportError:
         return None
     _put_samples.configure(
         SeriesKey, SeriesPoints, series.MAX_METRIC_LENGTH, series.MAX_DIMENSION_LENGTH, series.MAX_DIMENSIONS,
         rules.MAX_DIMENSIONS_KEY_BYTES, rules.MAX_POINTS_PER_BATCH,
     )
-    return _put_samples  # type: ignore[no-any-return]
+    return _put_samples
 
 
 NATIVE: ModuleType | None = _native()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from autoscale.series import Statistic, canonical_dimensions_key
 
@@ -27,7 +27,8 @@ class SeriesKey(NamedTuple):
         """The key of `metric` with `dimensions` in any order."""
         if hasattr(dimensions, "keys"):
             # NOTE: a protobuf map's items() is the slow generic Mapping one; keys and lookups are quick (ingest's hot path).
-            return cls(metric, tuple(sorted([(key, dimensions[key]) for key in dimensions])))  # type: ignore[index]
+            mapping = cast("Mapping[str, str]", dimensions)
+            return cls(metric, tuple(sorted([(key, mapping[key]) for key in mapping])))
         return cls(metric, tuple(sorted(dimensions)))
 
     @property

@@ -24,14 +24,14 @@ import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Collection, Iterable
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 from services.metrics.chunks import SeriesColumns
 
-Columns = tuple[array, array]  # type: ignore[type-arg]
+Columns: TypeAlias = "tuple[array[float], array[float]]"
 """The times and the values of some points of one series."""
 
-HeldPoints = tuple[array, array, int]  # type: ignore[type-arg]
+HeldPoints: TypeAlias = "tuple[array[float], array[float], int]"
 """The times and the values of some points of one series, and how many of them a read may use."""
 
 T = TypeVar("T")
@@ -161,8 +161,8 @@ class Head:
         with self._lock:
             if start > self._horizon:
                 held = self._copies(series_ids)
-                for stored, _, _ in self._recent:
-                    self._add_copies(held, stored, series_ids)
+                for recent, _, _ in self._recent:
+                    self._add_copies(held, recent, series_ids)
                 return held, None
         while True:
             with self._lock:

@@ -19,11 +19,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from opentelemetry.context import Context
 
 from autoscale import telemetry
+from autoscale.internal.v1 import sample_feed_pb2
 from services.metrics import messages
 from services.metrics.domain import SeriesKey, SeriesPoints
 
@@ -44,7 +44,13 @@ class AlarmNotifier:
     notifier does nothing.
     """
 
-    def __init__(self, notify_samples: Callable[[], Callable[[Any], Any]], alarm_address: str, *, remembered_keys: int = 500_000) -> None:
+    def __init__(
+        self,
+        notify_samples: Callable[[], Callable[[sample_feed_pb2.NotifySamplesRequest], object]],
+        alarm_address: str,
+        *,
+        remembered_keys: int = 500_000,
+    ) -> None:
         self._notify_samples = notify_samples
         self._remembered_keys = remembered_keys
         """Series whose canonical dimensions key is remembered at most (then the memory starts afresh): the project's series limit."""

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Container, Iterable, Sequence
 from functools import partial
 from itertools import islice
-from typing import Any, NamedTuple
+from typing import NamedTuple, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -65,6 +65,8 @@ ChunkValues = tuple[int, float, float, int, float, float, float, bytes]
 
 ChunkRow = tuple[int, int, float, float, int, float, float, float]
 """A stored chunk without its points: id, series id, first and last time, count, sum, minimum, maximum."""
+
+Item = TypeVar("Item")
 
 
 class Stored(NamedTuple):
@@ -121,7 +123,7 @@ class MetricsRepository:
             counts = [len(times) for _, times, _ in batch]
             created: dict[SeriesKey, int] = {}
             if None not in cached:
-                series_ids: list[int] = cached  # type: ignore[assignment]
+                series_ids = cast("list[int]", cached)
                 payload = pack_batch_log_entry(series_ids, counts, batch)
                 ((entry_id,),) = self._database.driver_statement(self._log_insert, (self._project, payload))
             else:
@@ -186,7 +188,7 @@ class MetricsRepository:
         ids.update(created)
         return [ids[key] for key, _, _ in batch], created
 
-    def _insert_ignoring_duplicates(self, table: sa.Table, unique_columns: list[str]) -> Any:
+    def _insert_ignoring_duplicates(self, table: sa.Table, unique_columns: list[str]) -> sqlite.Insert | postgresql.Insert:
         dialect_insert = sqlite.insert if self._database.is_sqlite else postgresql.insert
         return dialect_insert(table).on_conflict_do_nothing(index_elements=unique_columns)
 
@@ -216,7 +218,7 @@ class MetricsRepository:
                 # which doubles the time the transaction (and, on SQLite, the write lock) is held.
                 marks = ", ".join([self._database.placeholder] * len(CHUNK_COLUMNS))
                 statement = f"INSERT INTO metrics_chunks ({', '.join(CHUNK_COLUMNS)}) VALUES ({marks})"
-                connection.exec_driver_sql(statement, rows)  # type: ignore[arg-type]
+                connection.exec_driver_sql(statement, rows)
             for part in _parts(entries, SERIES_PER_QUERY):
                 connection.execute(ingest_log.delete().where(ingest_log.c.id.in_(part)))
 
@@ -385,7 +387,7 @@ def _add_series(jobs: list[tuple[PeriodSummaries, list[int]]], sources: list[dic
         summaries.add_series(sources, series_ids)
 
 
-def _parts(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+def _parts(items: Sequence[Item], size: int) -> Iterable[Sequence[Item]]:
     for begin in range(0, len(items), size):
         yield items[begin : begin + size]
 
@@ -395,7 +397,7 @@ def _chunk_values(chunk: Chunk) -> tuple[float, float, int, float, float, float,
     return (chunk.first_time, chunk.last_time, *chunk.summary_values(), chunk.payload)
 
 
-def _chunk_columns(chunk: Chunk) -> dict[str, Any]:
+def _chunk_columns(chunk: Chunk) -> dict[str, float | bytes]:
     """A chunk's stored values by column (the series id aside)."""
     return dict(zip(CHUNK_COLUMNS[1:], _chunk_values(chunk), strict=True))
 

@@ -12,7 +12,7 @@ Limits (listed for users in README.md, under bad input):
 from __future__ import annotations
 
 import math
-from collections.abc import Container
+from collections.abc import Container, Sized
 
 from google.protobuf import timestamp_pb2
 
@@ -218,7 +218,7 @@ def check_batch_get_statistics(
     meaningful only without violations."""
     metrics = list(request.metrics)
     count = len(metrics)
-    columns = {
+    columns: dict[str, Sized] = {
         "dimension_counts": request.dimension_counts, "statistics": request.statistics, "periods": request.periods,
         "start_times": request.start_times, "end_times": request.end_times,
     }

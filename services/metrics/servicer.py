@@ -28,7 +28,7 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         self._notifier = notifier
         self._clock = clock
 
-    def PutSamples(self, request: bytes, context: grpc.ServicerContext) -> Any:
+    def PutSamples(self, request: bytes, context: grpc.ServicerContext) -> metrics_pb2.PutSamplesResponse:
         """Takes the request's bytes (see `add_to_server` and services.metrics.decoding)."""
         violations = Violations()
         batch = decode_put_samples(violations, request, self._clock(), self._repository.known_series())
@@ -38,14 +38,14 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         self._notifier.notify(batch, telemetry.capture_context())
         return metrics_pb2.PutSamplesResponse(accepted_points=stored.points)
 
-    def GetStatistics(self, request: metrics_pb2.GetStatisticsRequest, context: grpc.ServicerContext) -> Any:
+    def GetStatistics(self, request: metrics_pb2.GetStatisticsRequest, context: grpc.ServicerContext) -> metrics_pb2.GetStatisticsResponse:
         violations = Violations()
         query = rules.check_get_statistics(violations, request, self._clock())
         violations.raise_if_any()
         assert query is not None
         return _statistics_response(query, self._repository.statistics(query))
 
-    def ListMetrics(self, request: metrics_pb2.ListMetricsRequest, context: grpc.ServicerContext) -> Any:
+    def ListMetrics(self, request: metrics_pb2.ListMetricsRequest, context: grpc.ServicerContext) -> metrics_pb2.ListMetricsResponse:
         violations = Violations()
         metric = rules.check_metric_filter(violations, request.metric)
         violations.raise_if_any()
@@ -62,7 +62,9 @@ class BatchStatisticsServicer(batch_statistics_pb2_grpc.BatchStatisticsServiceSe
         self._repository = repository
         self._clock = clock
 
-    def BatchGetStatistics(self, request: batch_statistics_pb2.BatchGetStatisticsRequest, context: grpc.ServicerContext) -> Any:
+    def BatchGetStatistics(
+        self, request: batch_statistics_pb2.BatchGetStatisticsRequest, context: grpc.ServicerContext
+    ) -> batch_statistics_pb2.BatchGetStatisticsResponse:
         violations = Violations()
         queries = rules.check_batch_get_statistics(violations, request, self._clock())
         violations.raise_if_any()

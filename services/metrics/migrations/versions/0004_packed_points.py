@@ -113,7 +113,7 @@ def downgrade() -> None:
         numbers = _doubles(payload[counts_end:])
         total = sum(counts)
         position = 0
-        rows = []
+        rows: list[dict[str, int | float]] = []
         for series_id, count in zip(ids, counts, strict=True):
             span = range(position, position + count)
             rows.extend({"series_id": series_id, "time": numbers[i], "value": numbers[total + i]} for i in span)
@@ -123,7 +123,7 @@ def downgrade() -> None:
     op.drop_table("metrics_ingest_log")
 
 
-def _doubles(data: bytes) -> array:  # type: ignore[type-arg]
+def _doubles(data: bytes) -> "array[float]":
     packed = array("d")
     packed.frombytes(data)
     if sys.byteorder == "big":  # pragma: no cover
