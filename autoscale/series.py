@@ -34,7 +34,7 @@ class Statistic(StrEnum):
     SAMPLE_COUNT = "sample_count"
 
 
-STATISTICS_BY_NUMBER: dict[int, Statistic] = {
+STATISTICS_BY_NUMBER: dict[common_pb2.Statistic, Statistic] = {
     common_pb2.STATISTIC_AVERAGE: Statistic.AVERAGE,
     common_pb2.STATISTIC_MINIMUM: Statistic.MINIMUM,
     common_pb2.STATISTIC_MAXIMUM: Statistic.MAXIMUM,
@@ -43,7 +43,7 @@ STATISTICS_BY_NUMBER: dict[int, Statistic] = {
 }
 """Each autoscale.v1.Statistic number's statistic."""
 
-STATISTIC_NUMBERS: dict[Statistic, int] = {statistic: number for number, statistic in STATISTICS_BY_NUMBER.items()}
+STATISTIC_NUMBERS: dict[Statistic, common_pb2.Statistic] = {statistic: number for number, statistic in STATISTICS_BY_NUMBER.items()}
 """Each statistic's autoscale.v1.Statistic number."""
 
 

@@ -188,7 +188,7 @@ def check_get_statistics(violations: Violations, request: metrics_pb2.GetStatist
 
 
 def check_query_subject(
-    violations: Violations, prefix: str, metric: str, dimensions: tuple[tuple[str, str], ...], statistic_number: int
+    violations: Violations, prefix: str, metric: str, dimensions: tuple[tuple[str, str], ...], statistic_number: common_pb2.Statistic
 ) -> Statistic | None:
     """What a statistics query aggregates, whoever asks (GetStatistics, or the alarm service's batches): the statistic
     (None when a rule is broken). `prefix` goes before each field path (`queries[3].` in a batch)."""
