@@ -18,7 +18,7 @@ import grpc
 from opentelemetry import propagate
 
 from autoscale.timeutil import format_time
-from autoscale.v1 import policy_pb2
+from autoscale.v1 import policy_pb2, policy_pb2_grpc
 from autoscale.validation import within_cause_limit
 from services.alarm.domain import Alarm, AlarmState, PendingAction, alarm_name
 
@@ -60,7 +60,7 @@ class ActionOutcome:
 class PolicyActionRunner:
     """Runs `policies/{id}` targets through PolicyService.ExecutePolicy."""
 
-    def __init__(self, policy_stub: Callable[[], Any]) -> None:
+    def __init__(self, policy_stub: Callable[[], policy_pb2_grpc.PolicyServiceStub]) -> None:
         self._stub = policy_stub
 
     def run(self, action: ActionRequest) -> ActionOutcome:

@@ -11,7 +11,7 @@ they are due again (see Alarm.repeated_actions).
 from __future__ import annotations
 
 import operator
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import grpc
 
@@ -95,7 +95,9 @@ class SampleFeedServicer(sample_feed_pb2_grpc.SampleFeedServiceServicer):
         self._scheduler = scheduler
         self._clock = clock
 
-    def NotifySamples(self, request: sample_feed_pb2.NotifySamplesRequest, context: grpc.ServicerContext) -> Any:
+    def NotifySamples(
+        self, request: sample_feed_pb2.NotifySamplesRequest, context: grpc.ServicerContext
+    ) -> sample_feed_pb2.NotifySamplesResponse:
         violations = Violations()
         series = read_notify_samples(violations, request)
         violations.raise_if_any()

@@ -98,13 +98,13 @@ class AlarmIndex:
                 watchers = known.get(key)
                 if watchers is None:
                     try:
-                        dimensions = dimensions_from_key(key[1])
+                        pairs = dimensions_from_key(key[1])
                     except ValueError:
                         answers.append(None)
                         continue
                     if len(known) >= MAX_REMEMBERED_SERIES:
                         known = self._watchers = {}
-                    watchers = known[key] = self._find_watchers(key[0], dimensions)
+                    watchers = known[key] = self._find_watchers(key[0], pairs)
                 answers.append(watchers)
         return answers
 

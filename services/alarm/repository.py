@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, NotFound
+from autoscale.series import Statistic
 from services.alarm.domain import (
     NO_REASON_DATA,
     Alarm,
@@ -28,7 +29,6 @@ from services.alarm.domain import (
     HistoryEntry,
     HistoryType,
     PendingAction,
-    Statistic,
     ThresholdRule,
     alarm_name,
 )

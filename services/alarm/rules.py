@@ -116,14 +116,18 @@ def check_alarm(violations: Violations, message: alarm_pb2.Alarm, prefix: str = 
         violations.add(f"{prefix}.threshold_rule", "is required")
     else:
         rule = check_threshold_rule(violations, message.threshold_rule, f"{prefix}.threshold_rule")
-    definition_fields = {
-        "description": check_description(violations, f"{prefix}.description", message.description),
-        "alarm_actions": check_actions(violations, f"{prefix}.alarm_actions", list(message.alarm_actions)),
-        "ok_actions": check_actions(violations, f"{prefix}.ok_actions", list(message.ok_actions)),
-        "insufficient_data_actions": check_actions(
-            violations, f"{prefix}.insufficient_data_actions", list(message.insufficient_data_actions)
-        ),
-    }
+    description = check_description(violations, f"{prefix}.description", message.description)
+    alarm_actions = check_actions(violations, f"{prefix}.alarm_actions", list(message.alarm_actions))
+    ok_actions = check_actions(violations, f"{prefix}.ok_actions", list(message.ok_actions))
+    insufficient_data_actions = check_actions(violations, f"{prefix}.insufficient_data_actions", list(message.insufficient_data_actions))
     if rule is None or len(violations.items) > before:
         return None
-    return AlarmDefinition(rule=rule, repeat_actions=message.repeat_actions, disabled=message.disabled, **definition_fields)
+    return AlarmDefinition(
+        rule=rule,
+        description=description,
+        alarm_actions=alarm_actions,
+        ok_actions=ok_actions,
+        insufficient_data_actions=insufficient_data_actions,
+        repeat_actions=message.repeat_actions,
+        disabled=message.disabled,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import grpc
 
@@ -33,7 +32,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         self._scheduler = scheduler
         self._clock = clock
 
-    def CreateAlarm(self, request: alarm_pb2.CreateAlarmRequest, context: grpc.ServicerContext) -> Any:
+    def CreateAlarm(self, request: alarm_pb2.CreateAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.CreateAlarmResponse:
         violations = Violations()
         check_id(violations, "alarm_id", request.alarm_id)
         definition = rules.check_alarm(violations, request.alarm)
@@ -53,11 +52,11 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         self._scheduler.submit(alarm.id, telemetry.capture_context())
         return alarm_pb2.CreateAlarmResponse(alarm=messages.alarm_to_message(alarm))
 
-    def GetAlarm(self, request: alarm_pb2.GetAlarmRequest, context: grpc.ServicerContext) -> Any:
+    def GetAlarm(self, request: alarm_pb2.GetAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.GetAlarmResponse:
         alarm = self._repository.get_alarm(parse_name("name", request.name, "alarms"))
         return alarm_pb2.GetAlarmResponse(alarm=messages.alarm_to_message(self._with_evaluate_time(alarm)))
 
-    def ListAlarms(self, request: alarm_pb2.ListAlarmsRequest, context: grpc.ServicerContext) -> Any:
+    def ListAlarms(self, request: alarm_pb2.ListAlarmsRequest, context: grpc.ServicerContext) -> alarm_pb2.ListAlarmsResponse:
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_alarms(page.after_id(), page.size + 1)
         alarms, token = paginate(found, page.size, lambda alarm: alarm.id)
@@ -65,7 +64,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
             alarms=[messages.alarm_to_message(self._with_evaluate_time(a)) for a in alarms], next_page_token=token
         )
 
-    def UpdateAlarm(self, request: alarm_pb2.UpdateAlarmRequest, context: grpc.ServicerContext) -> Any:
+    def UpdateAlarm(self, request: alarm_pb2.UpdateAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.UpdateAlarmResponse:
         alarm_id = parse_name("alarm.name", request.alarm.name, "alarms")
         violations = Violations()
         paths = update.mask_paths(violations, request.update_mask.paths)
@@ -84,19 +83,21 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         self._scheduler.submit(alarm_id, telemetry.capture_context())
         return alarm_pb2.UpdateAlarmResponse(alarm=messages.alarm_to_message(stored))
 
-    def DeleteAlarm(self, request: alarm_pb2.DeleteAlarmRequest, context: grpc.ServicerContext) -> Any:
+    def DeleteAlarm(self, request: alarm_pb2.DeleteAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.DeleteAlarmResponse:
         alarm_id = parse_name("name", request.name, "alarms")
         self._writes.delete(alarm_id)
         return alarm_pb2.DeleteAlarmResponse()
 
-    def ListAlarmHistory(self, request: alarm_pb2.ListAlarmHistoryRequest, context: grpc.ServicerContext) -> Any:
+    def ListAlarmHistory(
+        self, request: alarm_pb2.ListAlarmHistoryRequest, context: grpc.ServicerContext
+    ) -> alarm_pb2.ListAlarmHistoryResponse:
         alarm_id = parse_name("name", request.name, "alarms")
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_history(alarm_id, page.after_time_and(int), page.size + 1)
         entries, token = paginate(found, page.size, lambda entry: [entry.time, entry.sequence])
         return alarm_pb2.ListAlarmHistoryResponse(entries=[messages.history_to_message(e) for e in entries], next_page_token=token)
 
-    def SetAlarmState(self, request: alarm_pb2.SetAlarmStateRequest, context: grpc.ServicerContext) -> Any:
+    def SetAlarmState(self, request: alarm_pb2.SetAlarmStateRequest, context: grpc.ServicerContext) -> alarm_pb2.SetAlarmStateResponse:
         violations = Violations()
         alarm_id = try_parse_name(violations, "name", request.name, "alarms")
         check_enum(violations, "state", request.state, alarm_pb2.AlarmState)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import grpc
 
 from autoscale.errors import PeerError
-from autoscale.internal.v1 import batch_statistics_pb2
+from autoscale.internal.v1 import batch_statistics_pb2, batch_statistics_pb2_grpc
 from autoscale.peers import as_peer_error
 from autoscale.series import STATISTIC_NUMBERS
 from services.alarm.domain import ThresholdRule
@@ -60,7 +59,7 @@ class StatisticsClient:
     `batch_stub` gives a BatchStatisticsService stub.
     """
 
-    def __init__(self, batch_stub: Callable[[], Any]) -> None:
+    def __init__(self, batch_stub: Callable[[], batch_statistics_pb2_grpc.BatchStatisticsServiceStub]) -> None:
         self._batch_stub = batch_stub
 
     def batch_datapoints(self, windows: Sequence[tuple[ThresholdRule, float, float]]) -> list[list[Datapoint]]:

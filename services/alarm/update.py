@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from google.protobuf.message import Message
+
 from autoscale.v1 import alarm_pb2
 from autoscale.validation import Violations, quoted
 
@@ -55,7 +57,7 @@ def merged(current: alarm_pb2.Alarm, requested: alarm_pb2.Alarm, paths: list[str
     return result
 
 
-def _copy_field(source, target, name: str) -> None:  # type: ignore[no-untyped-def]
+def _copy_field(source: Message, target: Message, name: str) -> None:
     descriptor = source.DESCRIPTOR.fields_by_name[name]
     target.ClearField(name)
     if descriptor.message_type is not None and not descriptor.is_repeated:
