@@ -180,7 +180,7 @@ def _action_text(entry: alarm_pb2.AlarmHistoryEntry) -> str:
 @click.argument("state", type=ALARM_STATE)
 @click.option("--reason", default="", help="Why, recorded in the history.")
 @client_command(ALARM)
-def set_state(client: Client, alarm_id: str, state: int, reason: str) -> None:
+def set_state(client: Client, alarm_id: str, state: alarm_pb2.AlarmState, reason: str) -> None:
     """Force alarm ID into STATE (to try its actions); the next evaluation may move it again."""
     request = alarm_pb2.SetAlarmStateRequest(name=ALARM_KIND.name(alarm_id), state=state, reason=reason)
     ALARM_KIND.emit_one(client, client.call("SetAlarmState", request))

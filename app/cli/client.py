@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, Protocol, cast
 
 import click
 import grpc
@@ -45,7 +45,12 @@ ANY_SERVICE_ADDR_ENVVAR = "AUTOSCALE_ADDR"
 INTERRUPTED_EXIT_CODE = 130
 """Exit status after Ctrl-C, as shells report a process ended by SIGINT."""
 
-CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
+
+
+class ListRequest(Protocol):
+    """The request of a List method: it names the page it asks for."""
+
+    page_token: str
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ class Client:
         merged = self.call(rpc, request)
         response = merged
         while response.next_page_token:
-            request.page_token = response.next_page_token  # type: ignore[attr-defined]
+            cast(ListRequest, request).page_token = response.next_page_token
             response = self.call(rpc, request)
             getattr(merged, items_field).extend(getattr(response, items_field))
         merged.next_page_token = ""
@@ -142,13 +147,13 @@ class Client:
             self._channel = None
 
 
-def client_command(service: Service) -> Callable[[CommandFunction], CommandFunction]:
+def client_command(service: Service) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Give a command --addr, --timeout and --json, and pass it `client`, a Client of `service`.
 
     Put it under `@group.command(...)` and above the command's own options.
     """
 
-    def decorate(function: CommandFunction) -> CommandFunction:
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         @click.option(
             "--addr",
             envvar=[service.addr_envvar, ANY_SERVICE_ADDR_ENVVAR],
@@ -177,6 +182,6 @@ def client_command(service: Service) -> Callable[[CommandFunction], CommandFunct
             finally:
                 client.close()
 
-        return command  # type: ignore[return-value]
+        return command
 
     return decorate

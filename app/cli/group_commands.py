@@ -12,7 +12,7 @@ from app.cli.client import GROUP, Client, client_command
 from app.cli.output import duration_text, enum_label, pairs_text, print_details, print_table, time_text, yes_no
 from app.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id, resource_name
 from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
-from autoscale.v1 import group_pb2
+from autoscale.v1 import common_pb2, group_pb2
 
 DEFAULT_COOLDOWN_TEXT = "default (5m)"
 """How an unset group cooldown is shown: the server applies 300 s, as AWS does."""
@@ -126,7 +126,13 @@ add_create_and_update(group, GROUP_KIND, _group_options, _group_from_options, cr
 @click.option("--request-id", default="", help="Makes a retried command a no-op that answers as the first did.")
 @client_command(GROUP)
 def adjust(
-    client: Client, group_id: str, adjustment_type: int, adjustment: int, min_adjustment_step: int, cause: str, request_id: str
+    client: Client,
+    group_id: str,
+    adjustment_type: common_pb2.AdjustmentType,
+    adjustment: int,
+    min_adjustment_step: int,
+    cause: str,
+    request_id: str,
 ) -> None:
     """Change the desired capacity of group ID (clamped to its size range) now, ignoring cooldowns."""
     request = group_pb2.AdjustRequest(

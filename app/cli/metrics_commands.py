@@ -10,7 +10,7 @@ from app.cli.choices import STATISTIC
 from app.cli.client import METRICS, Client, client_command
 from app.cli.output import pairs_text, print_table, time_text
 from app.cli.params import DURATION, KEY_VALUE, TIMESTAMP, as_dict, duration_or_none, timestamp_or_none
-from autoscale.v1 import metrics_pb2
+from autoscale.v1 import common_pb2, metrics_pb2
 
 DIMENSION_HELP = "A dimension KEY=VALUE of the series (repeatable)."
 
@@ -46,7 +46,14 @@ def put(client: Client, metric: str, values: tuple[float, ...], dimensions: tupl
 @click.option("--dimension", "dimensions", multiple=True, type=KEY_VALUE, help="Only series with this dimension (repeatable).")
 @click.option("--since", type=DURATION, help="How far back the window starts, e.g. 1h  [default: 1 day]")
 @client_command(METRICS)
-def stats(client: Client, metric: str, statistic: int, period: float, dimensions: tuple[tuple[str, str], ...], since: float | None) -> None:
+def stats(
+    client: Client,
+    metric: str,
+    statistic: common_pb2.Statistic,
+    period: float,
+    dimensions: tuple[tuple[str, str], ...],
+    since: float | None,
+) -> None:
     """Show STATISTIC of METRIC per period, oldest first (empty periods are left out)."""
     request = metrics_pb2.GetStatisticsRequest(
         metric=metric,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from google.protobuf import duration_pb2, timestamp_pb2
@@ -18,6 +18,8 @@ from autoscale.timeutil import to_duration, to_timestamp
 
 _DURATION = re.compile(r"(?:(?P<hours>\d+(?:\.\d+)?)h)?(?:(?P<minutes>\d+(?:\.\d+)?)m)?(?:(?P<seconds>\d+(?:\.\d+)?)s)?")
 _UNIT_SECONDS = {"hours": 3600.0, "minutes": 60.0, "seconds": 1.0}
+
+CommandT = TypeVar("CommandT", bound=Callable[..., Any])
 
 
 def parse_duration(text: str) -> float:
@@ -47,7 +49,7 @@ def format_duration(seconds: float) -> str:
     return text or "0s"
 
 
-class DurationType(click.ParamType):
+class DurationType(click.ParamType[float]):
     """A duration option: its value is seconds as a float."""
 
     name = "duration"
@@ -61,7 +63,7 @@ class DurationType(click.ParamType):
             self.fail(str(error), param, ctx)
 
 
-class KeyValueType(click.ParamType):
+class KeyValueType(click.ParamType[tuple[str, str]]):
     """A `KEY=VALUE` option (dimensions, env, tags, metadata): its value is a (key, value) pair."""
 
     name = "key=value"
@@ -75,8 +77,10 @@ class KeyValueType(click.ParamType):
         return key, item
 
 
-class EnumChoice(click.Choice):
+class EnumChoice(click.Choice[Any]):
     """A choice among short words that stands for protobuf enum values, e.g. `gt` for COMPARISON_OPERATOR_GREATER_THAN."""
+
+    # (Any: the choices are words, but what it converts to is not one of them: the number a word stands for.)
 
     def __init__(self, values: Mapping[str, int]) -> None:
         super().__init__(list(values), case_sensitive=False)
@@ -88,7 +92,7 @@ class EnumChoice(click.Choice):
         return self.values[super().convert(value, param, ctx)]
 
 
-class TimestampType(click.ParamType):
+class TimestampType(click.ParamType[float]):
     """An ISO 8601 time (`2024-05-01T12:00:00Z`; without an offset it is UTC): its value is seconds since the epoch."""
 
     name = "time"
@@ -137,10 +141,10 @@ def resource_id(name: str) -> str:
     return name.rsplit("/", 1)[-1]
 
 
-def apply_options(options: Sequence[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+def apply_options(options: Sequence[Callable[[Any], Any]]) -> Callable[[CommandT], CommandT]:
     """One decorator made of several click options, in the order --help lists them."""
 
-    def decorate(command: Any) -> Any:
+    def decorate(command: CommandT) -> CommandT:
         for option in reversed(options):
             command = option(command)
         return command

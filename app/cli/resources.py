@@ -59,7 +59,8 @@ class ResourceKind:
     def request(self, verb: str, **fields: Any) -> Message:
         """A request of one of its standard methods, e.g. request("Get", name=...)."""
         noun = self.plural if verb == "List" else self.singular
-        return getattr(self.service.messages, f"{verb}{noun}Request")(**fields)
+        request: Message = getattr(self.service.messages, f"{verb}{noun}Request")(**fields)
+        return request
 
     def name(self, id_or_name: str) -> str:
         """Its resource name from what the user typed."""

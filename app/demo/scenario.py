@@ -83,7 +83,7 @@ def policies() -> dict[str, policy_pb2.Policy]:
 def alarms() -> dict[str, alarm_pb2.Alarm]:
     """High and low CPU alarms over the group's average, repeating while in ALARM (as AWS does)."""
 
-    def rule(operator: int, threshold: float) -> alarm_pb2.ThresholdRule:
+    def rule(operator: alarm_pb2.ComparisonOperator, threshold: float) -> alarm_pb2.ThresholdRule:
         return alarm_pb2.ThresholdRule(
             metric="cpu_util",
             dimensions={"group": GROUP_ID},
