@@ -20,8 +20,10 @@ test: setup lint breaking
 	$(BIN)/python scripts/gen_protos.py --check
 	$(BIN)/python -m pytest
 
+# mypy --strict over the packages pyproject.toml's [tool.mypy] lists (about 10 s from cold, under 1 s cached).
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/buf lint
 
 # The protos must stay compatible with the previous commit's (when it had any).
