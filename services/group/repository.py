@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound
-from services.group import capacity
+from services.group import capacity, cooldown
 from services.group.domain import (
     OPENSTACK_SERVER,
     PROCESS,
@@ -30,6 +30,7 @@ from services.group.domain import (
     Instance,
     InstanceState,
     LaunchConfig,
+    Refused,
     activity_name,
     group_name,
     launch_config_name,
@@ -42,6 +43,9 @@ GroupChange = Callable[[Group], tuple[Group, Activity | None]]
 
 CapacityDecision = Callable[[Group], Activity]
 """Given the locked group, the activity of its capacity change (to_capacity is the new desired capacity)."""
+
+RefusalCheck = Callable[[Group, str | None], Refused | None]
+"""Given the locked group and the id of its activity in progress (None if none), why it is left as it is, or None."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,8 @@ class GroupRepository:
             connection.execute(groups.insert().values(project=self._project, **_group_values(group)))
             if activity is not None:
                 self._record_activity(connection, activity)
-        return GroupStatus(group, current_capacity=0, scaling_in_progress=activity is not None and _in_progress(activity))
+        in_progress = activity.id if activity is not None and _in_progress(activity) else None
+        return GroupStatus(group, current_capacity=0, activity_in_progress=in_progress)
 
     def get_group(self, group_id: str) -> GroupStatus:
         """One group with its observed status; NotFound if there is none."""
@@ -164,15 +169,14 @@ class GroupRepository:
                 self._record_activity(connection, activity)
             return self._locked_status(connection, group_id)
 
-    def adjust(self, group_id: str, request_id: str, decide: CapacityDecision, *, refuse_while_scaling: bool = False) -> AdjustOutcome:
-        """Change the locked group's desired capacity as `decide` says and record the activity.
+    def adjust(self, group_id: str, request_id: str, decide: CapacityDecision, *, refuse: RefusalCheck | None = None) -> AdjustOutcome:
+        """Change the locked group's desired capacity as `decide` says and record the activity, unless `refuse` says why not.
 
         A `request_id` seen before for this group returns the first answer and changes
-        nothing. With `refuse_while_scaling`, a group with an activity in progress is
-        left as it is (no activity; nothing remembered under the request_id, so a retry
-        asks again). The outcome carries the group as it stands after the call, except the
-        first answer given again.
-        NotFound for the group; FailedPrecondition while it is being deleted.
+        nothing. When `refuse` refuses (the group resizes or cools down), nothing is
+        changed and nothing remembered under the request_id, so a retry asks again.
+        The outcome carries the group as it stands after the call, except the first
+        answer given again. NotFound for the group; FailedPrecondition while it is being deleted.
         """
         with self._database.transaction() as connection:
             group = self._lock_group(connection, group_id, allow_deleting=True)
@@ -182,8 +186,9 @@ class GroupRepository:
                     return answered
             _require_not_deleting(group)
             status = self._locked_status(connection, group_id)
-            if refuse_while_scaling and status.scaling_in_progress:
-                return AdjustOutcome(group.desired_capacity, group.desired_capacity, activity=None, group=status)
+            refused = refuse(group, status.activity_in_progress) if refuse is not None else None
+            if refused is not None:
+                return AdjustOutcome(group.desired_capacity, group.desired_capacity, activity=None, group=status, refused=refused)
             activity = decide(group)
             if activity.to_capacity != group.desired_capacity:
                 connection.execute(groups.update().where(*self._group_key(group_id)).values(desired_capacity=activity.to_capacity))
@@ -201,9 +206,9 @@ class GroupRepository:
             # The status after the call, derived rather than read again: Adjust changes no instance, and a
             # new activity in progress makes the group resize (one that ended at once leaves it as it was).
             after = GroupStatus(
-                replace(group, desired_capacity=activity.to_capacity),
+                replace(status.group, desired_capacity=activity.to_capacity),
                 current_capacity=status.current_capacity,
-                scaling_in_progress=status.scaling_in_progress or _in_progress(activity),
+                activity_in_progress=activity.id if _in_progress(activity) else status.activity_in_progress,
             )
             return replace(outcome, group=after)
 
@@ -367,11 +372,12 @@ class GroupRepository:
                 project=self._project, group_id=activity.group_id, id=activity.id, cause=activity.cause,
                 from_capacity=activity.from_capacity, to_capacity=activity.to_capacity, start_time=activity.start_time,
                 end_time=activity.end_time, status=activity.status.value, status_message=activity.status_message,
+                cooldown=activity.cooldown,
             )
         )
 
     def _store_activity_end(self, connection: Connection, activity: Activity) -> bool:
-        """Store how an IN_PROGRESS activity ended; whether it was still in progress."""
+        """Store how an IN_PROGRESS activity ended, and the group's cooldown it starts; whether it was still in progress."""
         result = connection.execute(
             activities.update()
             .where(
@@ -382,7 +388,18 @@ class GroupRepository:
             )
             .values(status=activity.status.value, end_time=activity.end_time, status_message=activity.status_message)
         )
-        return result.rowcount > 0
+        if result.rowcount == 0:
+            return False
+        end = cooldown.cooldown_end_after(None, activity)
+        if end is not None:
+            # The later of the cooldown running and this one, in one statement (no read of the group needed).
+            current = groups.c.cooldown_end
+            connection.execute(
+                groups.update()
+                .where(*self._group_key(activity.group_id))
+                .values(cooldown_end=sa.case((sa.or_(current.is_(None), current < end), end), else_=current))
+            )
+        return True
 
     def _answered_request(self, connection: Connection, group_id: str, request_id: str) -> AdjustOutcome | None:
         row = connection.execute(
@@ -465,7 +482,7 @@ def _group_values(group: Group) -> dict[str, Any]:
     return {
         "id": group.id, "launch_config_id": group.launch_config_id, "min_size": group.min_size, "max_size": group.max_size,
         "desired_capacity": group.desired_capacity, "cooldown": group.cooldown, "tags": dict(group.tags),
-        "create_time": group.create_time, "deleting": group.deleting,
+        "create_time": group.create_time, "deleting": group.deleting, "cooldown_end": group.cooldown_end,
     }
 
 
@@ -473,12 +490,12 @@ def _group(row: Any) -> Group:
     return Group(
         id=row.id, launch_config_id=row.launch_config_id, min_size=row.min_size, max_size=row.max_size,
         desired_capacity=row.desired_capacity, cooldown=row.cooldown, tags=row.tags, create_time=row.create_time,
-        deleting=row.deleting,
+        deleting=row.deleting, cooldown_end=row.cooldown_end,
     )
 
 
 def _status_query(project: str) -> sa.Select[Any]:
-    """The project's groups, each with its running-instance count and whether an activity is in progress (one statement)."""
+    """The project's groups, each with its running-instance count and its activity in progress, if any (one statement)."""
     running = (
         sa.select(sa.func.count())
         .where(
@@ -488,17 +505,23 @@ def _status_query(project: str) -> sa.Select[Any]:
         )
         .scalar_subquery()
     )
-    resizing = sa.exists().where(
-        activities.c.project == groups.c.project,
-        activities.c.group_id == groups.c.id,
-        activities.c.status == ActivityStatus.IN_PROGRESS.value,
+    # NOTE: a group has one IN_PROGRESS activity at most (a new one supersedes it); the limit keeps the subquery scalar.
+    resizing = (
+        sa.select(activities.c.id)
+        .where(
+            activities.c.project == groups.c.project,
+            activities.c.group_id == groups.c.id,
+            activities.c.status == ActivityStatus.IN_PROGRESS.value,
+        )
+        .limit(1)
+        .scalar_subquery()
     )
     return sa.select(groups, running.label("running_instances"), resizing.label("resizing")).where(groups.c.project == project)
 
 
 def _status(row: Any) -> GroupStatus:
     """A row of `_status_query`."""
-    return GroupStatus(_group(row), current_capacity=row.running_instances, scaling_in_progress=bool(row.resizing))
+    return GroupStatus(_group(row), current_capacity=row.running_instances, activity_in_progress=row.resizing)
 
 
 def _instance(row: Any) -> Instance:
@@ -512,4 +535,5 @@ def _activity(row: Any) -> Activity:
     return Activity(
         id=row.id, group_id=row.group_id, cause=row.cause, from_capacity=row.from_capacity, to_capacity=row.to_capacity,
         start_time=row.start_time, status=ActivityStatus(row.status), end_time=row.end_time, status_message=row.status_message,
+        cooldown=row.cooldown,
     )
