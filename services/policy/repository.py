@@ -26,6 +26,8 @@ class PolicyRepository:
         self._database = database
         self._project = project
         self._execution_start = database.prepare(_EXECUTION_START)
+        self._lock_policy = database.prepare(_LOCK_POLICY)
+        self._insert_execution = database.prepare(_INSERT_EXECUTION)
 
     # Policies
 
@@ -79,8 +81,8 @@ class PolicyRepository:
     def record(self, execution: Execution) -> None:
         """Store an execution; one of a policy deleted meanwhile is dropped with it."""
         with self._database.transaction() as connection:
-            if self._policy_row(connection, execution.policy_id, lock=True) is not None:
-                connection.execute(executions.insert().values(project=self._project, **_execution_values(execution)))
+            if self._lock_policy.rows(connection, project=self._project, policy_id=execution.policy_id):
+                self._insert_execution.rowcount(connection, project=self._project, **_execution_values(execution))
 
     def list_executions(self, policy_id: str, after: tuple[float, int] | None, limit: int) -> list[Execution]:
         """A policy's executions, newest first, those after `after` (time, sequence), at most `limit`; NotFound for the policy."""
@@ -115,8 +117,8 @@ class PolicyRepository:
         return connection.execute(query.with_for_update() if lock else query).first()
 
 
-# NOTE: the statements of the sample → Adjust path are prepared (see autoscale.database.Prepared):
-# built and run through SQLAlchemy, an execution's first read cost 263 µs, as prepared 15 µs.
+# NOTE: the statements of an execution are prepared (see autoscale.database.Prepared): built and run
+# through SQLAlchemy, an execution's first read cost 263 µs, as prepared 15 µs.
 _EXECUTION_START = (
     sa.select(
         policies.c.id, policies.c.group_id, policies.c.adjustment_type, policies.c.scaling_adjustment,
@@ -137,6 +139,18 @@ _EXECUTION_START = (
     .where(policies.c.project == sa.bindparam("project"), policies.c.id == sa.bindparam("policy_id"))
 )
 """A policy and the response answered to a request id."""
+
+_LOCK_POLICY = (
+    sa.select(policies.c.id)
+    .where(policies.c.project == sa.bindparam("project"), policies.c.id == sa.bindparam("policy_id"))
+    .with_for_update()
+)
+"""Locks a policy's row, so that it is not deleted while an execution of it is stored."""
+
+_EXECUTION_COLUMNS = ("policy_id", "time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "response")
+_INSERT_EXECUTION = executions.insert().values(
+    {"project": sa.bindparam("project"), **{name: sa.bindparam(name) for name in _EXECUTION_COLUMNS}}
+)
 
 def _policy_values(policy: Policy) -> dict[str, Any]:
     return {
