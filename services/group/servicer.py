@@ -157,8 +157,12 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             lambda group: cooldown.adjustment(command, group, activity_id, now),
             refuse=lambda group, in_progress: cooldown.adjust_refusal(command, group, in_progress, now),
         )
-        if outcome.activity is not None:
-            self._wake_reconciler()
+        if outcome.adjusted:
+            # NOTE: the reconcile pass starts the instances once the answer is sent: begun at once, it held the
+            # interpreter lock (in `autoscale up`, the whole mesh's) while the answer and the GetGroup that shows
+            # the new capacity waited for it. An Adjust that changed nothing has nothing to start.
+            if not context.add_callback(self._wake_reconciler):
+                self._wake_reconciler()
         return messages.adjust_response(outcome)
 
     def ListInstances(self, request: group_pb2.ListInstancesRequest, context: grpc.ServicerContext) -> Any:
