@@ -49,7 +49,9 @@ def _group(cooldown_end: float | None = None, cooldown: float | None = None, des
         (NOW + 60, None, False, None),
     ],
 )
-def test_refusal_says_whether_a_resize_or_the_cooldown_keeps_the_group_as_it_is(cooldown_end, in_progress, honor_cooldown, expected):
+def test_refusal_says_whether_a_resize_or_the_cooldown_keeps_the_group_as_it_is(
+    cooldown_end: float | None, in_progress: str | None, honor_cooldown: bool, expected: Refused | None
+) -> None:
     assert refusal(_group(cooldown_end), in_progress, NOW, honor_cooldown=honor_cooldown) == expected
 
 
@@ -65,7 +67,9 @@ def test_refusal_says_whether_a_resize_or_the_cooldown_keeps_the_group_as_it_is(
         (True, False, None, "a-1", Refusal.SCALING_IN_PROGRESS),
     ],
 )
-def test_an_adjust_is_refused_only_as_its_flags_ask(honor_cooldown, refuse_while_scaling, cooldown_end, in_progress, expected):
+def test_an_adjust_is_refused_only_as_its_flags_ask(
+    honor_cooldown: bool, refuse_while_scaling: bool, cooldown_end: float | None, in_progress: str | None, expected: Refusal | None
+) -> None:
     command = AdjustCommand(CHANGE, 1, 0, "c", honor_cooldown=honor_cooldown, refuse_while_scaling=refuse_while_scaling)
     refused = adjust_refusal(command, _group(cooldown_end), in_progress, NOW)
     assert (refused.refusal if refused is not None else None) == expected
@@ -75,7 +79,9 @@ def test_an_adjust_is_refused_only_as_its_flags_ask(honor_cooldown, refuse_while
     ("requested", "group_cooldown", "expected"),
     [(30.0, 120.0, 30.0), (0.0, 120.0, 0.0), (None, 120.0, 120.0), (None, 0.0, 0.0), (None, None, DEFAULT_COOLDOWN)],
 )
-def test_an_adjustment_starts_the_callers_cooldown_else_the_groups_else_300s(requested, group_cooldown, expected):
+def test_an_adjustment_starts_the_callers_cooldown_else_the_groups_else_300s(
+    requested: float | None, group_cooldown: float | None, expected: float
+) -> None:
     assert effective_cooldown(requested, group_cooldown) == expected
 
 
@@ -89,7 +95,10 @@ def test_an_adjustment_starts_the_callers_cooldown_else_the_groups_else_300s(req
         (True, 30.0, CHANGE, 9, ActivityStatus.IN_PROGRESS, 30.0),  # clamped to max_size, still a change
     ],
 )
-def test_the_activity_of_an_adjustment_carries_the_cooldown_it_starts(honor_cooldown, requested, adjustment_type, amount, status, cooldown):
+def test_the_activity_of_an_adjustment_carries_the_cooldown_it_starts(
+    honor_cooldown: bool, requested: float | None, adjustment_type: AdjustmentType, amount: int, status: ActivityStatus,
+    cooldown: float | None,
+) -> None:
     command = AdjustCommand(adjustment_type, amount, 0, "c", honor_cooldown=honor_cooldown, cooldown=requested)
     activity = adjustment(command, _group(cooldown=120.0), "a-9", NOW)
     assert (activity.id, activity.from_capacity, activity.start_time) == ("a-9", 2, NOW)
@@ -117,5 +126,7 @@ def _ended(status: ActivityStatus, end_time: float | None, cooldown: float | Non
         (None, _ended(ActivityStatus.IN_PROGRESS, None, 60.0), None),
     ],
 )
-def test_the_groups_cooldown_ends_the_activitys_cooldown_after_the_activity_ended(previous_end, ended, expected):
+def test_the_groups_cooldown_ends_the_activitys_cooldown_after_the_activity_ended(
+    previous_end: float | None, ended: Activity, expected: float | None
+) -> None:
     assert cooldown_end_after(previous_end, ended) == expected

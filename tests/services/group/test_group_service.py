@@ -498,7 +498,7 @@ def test_adjust_answers_the_group_as_it_stands_after_the_call(stub, driver):
     assert answer.group.scaling_in_progress
 
 
-def test_adjust_answers_whether_it_adjusted_and_why(stub):
+def test_adjust_answers_whether_it_adjusted_and_why(stub: Any) -> None:
     create_group(stub, min_size=1, max_size=3, desired_capacity=2)
     moved = adjust(stub, CHANGE, 1)
     assert (moved.adjusted, moved.reason, moved.refusal) == (True, "desired capacity 2 → 3", group_pb2.ADJUST_REFUSAL_UNSPECIFIED)
@@ -508,7 +508,9 @@ def test_adjust_answers_whether_it_adjusted_and_why(stub):
 
 
 @pytest.mark.parametrize("flag", ["honor_cooldown", "refuse_while_scaling"])
-def test_adjust_honouring_the_cooldown_leaves_a_resizing_group_as_it_is_and_says_which_activity(stub, driver, flag):
+def test_adjust_honouring_the_cooldown_leaves_a_resizing_group_as_it_is_and_says_which_activity(
+    stub: Any, driver: FakeComputeDriver, flag: str
+) -> None:
     driver.start_pending = True
     create_group(stub, desired_capacity=1)
     (resizing,) = activities(stub)
@@ -531,7 +533,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def clocked_stub(sqlite_url, driver, clock):
+def clocked_stub(sqlite_url: str, driver: FakeComputeDriver, clock: FakeClock) -> Iterator[Any]:
     """A group service whose clock (activity times, cooldowns) the test moves by hand."""
     with serving(sqlite_url, driver, clock=clock) as (_, stub):
         stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
@@ -539,7 +541,9 @@ def clocked_stub(sqlite_url, driver, clock):
         yield stub
 
 
-def test_adjust_honouring_the_cooldown_is_refused_until_the_cooldown_after_the_resize_ends(clocked_stub, driver, clock):
+def test_adjust_honouring_the_cooldown_is_refused_until_the_cooldown_after_the_resize_ends(
+    clocked_stub: Any, driver: FakeComputeDriver, clock: FakeClock
+) -> None:
     stub = clocked_stub
     driver.start_pending = True
     create_group(stub, min_size=1, desired_capacity=1, cooldown=to_duration(120))
@@ -569,7 +573,7 @@ def test_adjust_honouring_the_cooldown_is_refused_until_the_cooldown_after_the_r
     assert allowed.adjusted and allowed.refusal == group_pb2.ADJUST_REFUSAL_UNSPECIFIED
 
 
-def test_adjust_honouring_a_zero_cooldown_is_allowed_as_soon_as_the_resize_ends(clocked_stub, driver):
+def test_adjust_honouring_a_zero_cooldown_is_allowed_as_soon_as_the_resize_ends(clocked_stub: Any, driver: FakeComputeDriver) -> None:
     stub = clocked_stub
     create_group(stub, min_size=1, desired_capacity=1, cooldown=to_duration(300))
     wait_for(lambda: converged(stub, 1), "the first instance")
@@ -579,7 +583,7 @@ def test_adjust_honouring_a_zero_cooldown_is_allowed_as_soon_as_the_resize_ends(
     assert (again.adjusted, again.reason) == (True, "desired capacity 2 → 1")
 
 
-def test_adjust_honouring_the_cooldown_without_one_takes_the_groups(clocked_stub, driver, clock):
+def test_adjust_honouring_the_cooldown_without_one_takes_the_groups(clocked_stub: Any, driver: FakeComputeDriver, clock: FakeClock) -> None:
     stub = clocked_stub
     create_group(stub, min_size=1, desired_capacity=1)  # no cooldown set: 300 s
     wait_for(lambda: converged(stub, 1), "the first instance")
@@ -591,7 +595,7 @@ def test_adjust_honouring_the_cooldown_without_one_takes_the_groups(clocked_stub
     assert adjust(stub, CHANGE, 1, honor_cooldown=True).adjusted
 
 
-def test_concurrent_adjusts_honouring_the_cooldown_change_the_group_once(stub, driver):
+def test_concurrent_adjusts_honouring_the_cooldown_change_the_group_once(stub: Any, driver: FakeComputeDriver) -> None:
     driver.start_pending = True
     create_group(stub, max_size=10)
     start = threading.Barrier(8)
@@ -620,7 +624,7 @@ def test_concurrent_adjusts_honouring_the_cooldown_change_the_group_once(stub, d
         ({"cooldown": duration_pb2.Duration(seconds=-1), "honor_cooldown": True}, "cooldown: must be between 0s and 86400s, got -1s"),
     ],
 )
-def test_an_adjusts_cooldown_needs_honor_cooldown_and_lies_within_a_day(stub, fields, message):
+def test_an_adjusts_cooldown_needs_honor_cooldown_and_lies_within_a_day(stub: Any, fields: dict[str, Any], message: str) -> None:
     create_group(stub, desired_capacity=1)
     error = rpc_error(lambda: adjust(stub, CHANGE, 1, **fields))
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT and error.details() == message

@@ -181,7 +181,7 @@ def _honouring(activity_id: str, now: float, cooldown_seconds: float | None = No
     }
 
 
-def test_an_adjust_honouring_the_cooldown_changes_nothing_while_an_activity_is_in_progress(repository):
+def test_an_adjust_honouring_the_cooldown_changes_nothing_while_an_activity_is_in_progress(repository: GroupRepository) -> None:
     repository.create_group(_group(desired=1), None)
     first = _adjust(repository, 1, activity_id="a-1")
     assert first.group is not None and first.group.scaling_in_progress and first.group.group.desired_capacity == 2
@@ -195,7 +195,7 @@ def test_an_adjust_honouring_the_cooldown_changes_nothing_while_an_activity_is_i
     assert allowed.activity is not None and allowed.desired_capacity == 3 and allowed.refused is None
 
 
-def test_the_end_of_an_honouring_activity_starts_the_groups_cooldown_from_that_end(repository):
+def test_the_end_of_an_honouring_activity_starts_the_groups_cooldown_from_that_end(repository: GroupRepository) -> None:
     repository.create_group(_group(desired=1, cooldown=60.0), None)
     first = repository.adjust("web", "", **_honouring("a-1", 10.0))
     assert first.activity is not None and first.activity.cooldown == 60.0
@@ -211,7 +211,7 @@ def test_the_end_of_an_honouring_activity_starts_the_groups_cooldown_from_that_e
     assert repository.get_group("web").group.cooldown_end == 91.0
 
 
-def test_a_superseded_honouring_activity_starts_its_cooldown_when_it_is_cancelled(repository):
+def test_a_superseded_honouring_activity_starts_its_cooldown_when_it_is_cancelled(repository: GroupRepository) -> None:
     repository.create_group(_group(desired=1, cooldown=30.0), None)
     repository.adjust("web", "", **_honouring("a-1", 10.0))
     _adjust(repository, 1, activity_id="a-2", now=12.0)  # an operator's Adjust, which honours nothing

@@ -305,7 +305,9 @@ def test_executing_adjusts_the_group_and_answers_its_activity(mesh):
 
 
 @pytest.mark.parametrize(("cooldown", "sent"), [(None, None), (to_duration(0), 0.0), (to_duration(90), 90.0)])
-def test_an_execution_is_one_adjust_honouring_the_cooldown_with_the_policys_own(mesh, cooldown, sent):
+def test_an_execution_is_one_adjust_honouring_the_cooldown_with_the_policys_own(
+    mesh: Mesh, cooldown: duration_pb2.Duration | None, sent: float | None
+) -> None:
     mesh.create("up", **({"cooldown": cooldown} if cooldown is not None else {}))
     mesh.execute("up")
     (adjust,) = mesh.group.adjust_requests
@@ -328,7 +330,7 @@ def test_an_execution_without_a_cause_says_the_caller_executed_it(mesh):
         (group_pb2.ADJUST_REFUSAL_COOLDOWN, "group groups/web is in cooldown until 2023-11-14T22:14:20Z (60s left)", 1_700_000_060.0),
     ],
 )
-def test_a_refusal_of_the_group_is_relayed_and_recorded(mesh, refusal, reason, cooldown_end):
+def test_a_refusal_of_the_group_is_relayed_and_recorded(mesh: Mesh, refusal: int, reason: str, cooldown_end: float | None) -> None:
     mesh.create("up")
     mesh.group.refusal = (refusal, reason, cooldown_end)
     refused = mesh.execute("up", cause="alarms/high")
@@ -341,7 +343,7 @@ def test_a_refusal_of_the_group_is_relayed_and_recorded(mesh, refusal, reason, c
     assert (execution.adjusted, execution.reason, execution.activity, execution.failed) == (False, reason, "", False)
 
 
-def test_the_policy_service_keeps_no_cooldown_of_its_own(mesh):
+def test_the_policy_service_keeps_no_cooldown_of_its_own(mesh: Mesh) -> None:
     # Whatever the group answered before, each signal asks it again, and its answer alone decides.
     mesh.create("up", cooldown=to_duration(3600))
     assert mesh.execute("up").adjusted
@@ -354,7 +356,7 @@ def test_the_policy_service_keeps_no_cooldown_of_its_own(mesh):
     assert mesh.group.calls.count("Adjust") == 3 and "GetActivity" not in mesh.group.calls
 
 
-def test_a_policy_moved_to_another_group_adjusts_that_group(mesh):
+def test_a_policy_moved_to_another_group_adjusts_that_group(mesh: Mesh) -> None:
     mesh.group.add_group("api", cooldown=0)
     mesh.create("up")
     mesh.execute("up")
@@ -365,7 +367,7 @@ def test_a_policy_moved_to_another_group_adjusts_that_group(mesh):
     assert [request.name for request in mesh.group.adjust_requests] == ["groups/web", "groups/api"]
 
 
-def test_a_capacity_that_stays_is_not_adjusted_and_says_why(mesh):
+def test_a_capacity_that_stays_is_not_adjusted_and_says_why(mesh: Mesh) -> None:
     mesh.group.add_group("full", min_size=1, max_size=3, desired=3)
     mesh.create("up", group="groups/full")
     stays = mesh.execute("up")
@@ -385,7 +387,7 @@ def test_a_repeated_request_id_answers_the_first_call_and_adjusts_once(mesh):
     assert mesh.execute("up", request_id="r-2").adjusted
 
 
-def test_a_repeated_request_id_answers_a_refusal_again(mesh):
+def test_a_repeated_request_id_answers_a_refusal_again(mesh: Mesh) -> None:
     mesh.create("up")
     mesh.group.refusal = (group_pb2.ADJUST_REFUSAL_SCALING_IN_PROGRESS, "group groups/web is resizing (activity a)", None)
     first = mesh.execute("up", request_id="r-1")
@@ -405,7 +407,7 @@ def test_a_policy_whose_group_is_gone_fails_and_says_so_in_its_executions(mesh):
     assert (execution.failed, execution.adjusted, execution.reason) == (True, False, "its group groups/old no longer exists")
 
 
-def test_a_failing_group_service_passes_its_code_on_and_blocks_nothing_afterwards(mesh):
+def test_a_failing_group_service_passes_its_code_on_and_blocks_nothing_afterwards(mesh: Mesh) -> None:
     mesh.create("up", cooldown=to_duration(10))
     mesh.group.failures["Adjust"] = grpc.StatusCode.UNAVAILABLE
     error = _failure(mesh.policy.ExecutePolicy, policy_pb2.ExecutePolicyRequest(name="policies/up", request_id="r-1"))

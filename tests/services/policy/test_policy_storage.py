@@ -119,7 +119,7 @@ def test_an_execution_of_a_policy_deleted_meanwhile_is_dropped(repository):
     assert repository.list_executions("up", None, 10) == []
 
 
-def test_an_executions_first_read_is_of_its_own_project(database, repository):
+def test_an_executions_first_read_is_of_its_own_project(database: Database, repository: PolicyRepository) -> None:
     repository.record(_execution(2.0, request_id="r1", response=b"first"))
     other = PolicyRepository(database, "other")
     other.create_policy(POLICY)
@@ -128,7 +128,7 @@ def test_an_executions_first_read_is_of_its_own_project(database, repository):
         repository.execution_start("nope", "")
 
 
-def test_upgrading_cuts_cooldowns_stored_beyond_a_day_to_a_day(database_url):
+def test_upgrading_cuts_cooldowns_stored_beyond_a_day_to_a_day(database_url: str) -> None:
     database = Database(database_url)
     try:
         with database.engine.begin() as connection:
@@ -142,7 +142,7 @@ def test_upgrading_cuts_cooldowns_stored_beyond_a_day_to_a_day(database_url):
         database.dispose()
 
 
-def test_upgrading_drops_the_group_cooldowns_this_service_kept(database_url):
+def test_upgrading_drops_the_group_cooldowns_this_service_kept(database_url: str) -> None:
     database = Database(database_url)
     try:
         with database.engine.begin() as connection:
