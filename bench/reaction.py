@@ -162,10 +162,10 @@ def setup(services: harness.Mesh, sizes: Sizes) -> None:
         policies = policy_pb2_grpc.PolicyServiceStub(chan)
         exact = common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY
         change = common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY
-        for policy_id, group, adjustment_type, adjustment in (
+        for policy_id, group_ref, adjustment_type, adjustment in (
             ("two", GROUP, exact, HIGH), ("one", GROUP, exact, LOW), ("noop", NOOP_GROUP, change, 1)
         ):
-            policy = policy_pb2.Policy(group=group, adjustment_type=adjustment_type, scaling_adjustment=adjustment)
+            policy = policy_pb2.Policy(group=group_ref, adjustment_type=adjustment_type, scaling_adjustment=adjustment)
             policy.cooldown.FromSeconds(0)
             policies.CreatePolicy(policy_pb2.CreatePolicyRequest(policy_id=policy_id, policy=policy))
     create = alarm_pb2.CreateAlarmRequest
@@ -256,7 +256,8 @@ class Group:
         self._get = group_pb2.GetGroupRequest(name=GROUP)
 
     def get(self) -> group_pb2.Group:
-        return self._stub.GetGroup(self._get, timeout=30).group
+        group: group_pb2.Group = self._stub.GetGroup(self._get, timeout=30).group
+        return group
 
     def settle(self, capacity: int, timeout: float) -> bool:
         """Wait until the group wants `capacity` and runs exactly that many instances, with no activity in progress.
@@ -442,7 +443,7 @@ def report(
         "quiet_raw_ms": round(quiet_raw * 1000, 3),
         "p99_to_quiet_raw": round(p99 / (quiet_raw * 1000), 1),
     }
-    common = {
+    common: dict[str, Any] = {
         "raw": round(raw_ms, 3), "raw_unit": "ms", "raw_what": "3 sequential loopback gRPC round trips (p50, sampled between the firings)",
     }
     name = f"reaction ({mode}), PutSamples → new capacity in GetGroup"

@@ -44,7 +44,8 @@ class PolicyExecutor:
         """
         policy, answered = self._repository.execution_start(policy_id, request_id)
         if answered is not None:
-            return policy_pb2.ExecutePolicyResponse.FromString(answered)
+            first: policy_pb2.ExecutePolicyResponse = policy_pb2.ExecutePolicyResponse.FromString(answered)
+            return first
         record = Execution(policy_id, self._clock(), cause, request_id, adjusted=False, reason="")
         group_ref = group_name(policy.group_id)
         percent = policy.adjustment_type is AdjustmentType.PERCENT_CHANGE_IN_CAPACITY

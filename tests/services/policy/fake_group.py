@@ -35,7 +35,7 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
         self._answers: dict[tuple[str, str], group_pb2.AdjustResponse] = {}
         self.failures: dict[str, grpc.StatusCode] = {}
         """Method name -> the code it fails with."""
-        self.refusal: tuple[int, str, float | None] | None = None
+        self.refusal: tuple[group_pb2.AdjustRefusal, str, float | None] | None = None
         """When set, Adjust leaves the group as it is and answers (AdjustRefusal, reason, cooldown end or None)."""
 
     def registration(self, _context: BuildContext) -> ServiceRegistration:

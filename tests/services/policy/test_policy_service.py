@@ -330,7 +330,9 @@ def test_an_execution_without_a_cause_says_the_caller_executed_it(mesh):
         (group_pb2.ADJUST_REFUSAL_COOLDOWN, "group groups/web is in cooldown until 2023-11-14T22:14:20Z (60s left)", 1_700_000_060.0),
     ],
 )
-def test_a_refusal_of_the_group_is_relayed_and_recorded(mesh: Mesh, refusal: int, reason: str, cooldown_end: float | None) -> None:
+def test_a_refusal_of_the_group_is_relayed_and_recorded(
+    mesh: Mesh, refusal: group_pb2.AdjustRefusal, reason: str, cooldown_end: float | None
+) -> None:
     mesh.create("up")
     mesh.group.refusal = (refusal, reason, cooldown_end)
     refused = mesh.execute("up", cause="alarms/high")
