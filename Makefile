@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: setup demo test lint breaking generate bench
 
-$(BIN)/autoscale: pyproject.toml setup.py autoscale/_wire.c
+$(BIN)/autoscale: pyproject.toml setup.py services/metrics/_put_samples.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

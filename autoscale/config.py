@@ -94,6 +94,10 @@ class Settings:
     metrics_compaction_interval: float = 60.0
     """Seconds points stay at most in the in-memory head (and the ingest log) before they are compacted into chunks."""
 
+    metrics_max_series: int = 500_000
+    """Series one project may hold; PutSamples refuses new ones beyond it (RESOURCE_EXHAUSTED) until retention deletes
+    series that stopped reporting (each series costs the metrics and alarm services memory, about 1 KB)."""
+
     metrics_head_points: int = 500_000
     """Points in the in-memory head that trigger a compaction before the interval ends; as many compacted points stay in
     memory for reads of recent windows (together they bound the metrics service's memory for points)."""

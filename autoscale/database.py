@@ -265,6 +265,17 @@ class Database:
             cursor.executemany(statement, rows)
             return cursor.rowcount
 
+    @staticmethod
+    def execute_each(connection: sa.Connection, statement: str, rows: Sequence[Sequence[Any]]) -> list[int]:
+        """A plain-SQL statement (`placeholder` marks) once per row of parameters, in `connection`'s transaction; how many
+        rows each execution changed (a compare-and-set tells which of its rows held)."""
+        with _driver_cursor(connection) as cursor:
+            changed = []
+            for row in rows:
+                cursor.execute(statement, row)
+                changed.append(cursor.rowcount)
+            return changed
+
     def prepare(self, statement: sa.Executable) -> Prepared:
         """`statement` compiled once for this database, to run through the driver (see Prepared)."""
         return Prepared(statement, self.engine.dialect)

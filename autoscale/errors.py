@@ -166,6 +166,13 @@ class FailedPrecondition(DomainError):
         return cls(f"{name} is used by {len(users)} {noun} ({shown}{more}); {remedy}")
 
 
+class ResourceExhausted(DomainError):
+    """A limit of the deployment is reached (the message names the setting that sets it)."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "RESOURCE_EXHAUSTED"
+
+
 class Unavailable(DomainError):
     """A peer service or the cloud could not be reached; the caller may retry."""
 

@@ -211,7 +211,10 @@ def _build_server(
             "check --database-url, and that the database is running or the file and its directory are writable"
         ) from None
 
-    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    # NOTE: blocking watchers (a server thread each, fed through a queue): the non-blocking ones send under the
+    # servicer's lock, and a send to a Watch the client had just cancelled could hold it for ever, so that the
+    # NOT_SERVING of a graceful stop never returned (seen once in ten runs of the deleted-database test, loaded).
+    health_servicer = health.HealthServicer(experimental_non_blocking=False)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, grpc_server)
     served_names = [name for registration in registrations for name in (registration.full_name, *registration.internal_names)]
     for registration in registrations:

@@ -8,9 +8,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 import grpc
-import pytest
 
-from autoscale import wire
 from autoscale.config import Settings
 from autoscale.server import Server, ServiceBuilder, create_server
 
@@ -41,12 +39,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-needs_native_wire = pytest.mark.skipif(
-    wire.NATIVE is None, reason="the native wire reader (autoscale/_wire.c) was not built: there was no C compiler at install time"
-)
-"""Marks a test of the native wire reader itself (without it, the services read every request through protobuf)."""
 
 
 def mutated(generator: random.Random, payload: bytes) -> bytearray:

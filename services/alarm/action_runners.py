@@ -74,7 +74,12 @@ class PolicyActionRunner:
             return ActionOutcome(False, f"ExecutePolicy failed: {code.name}: {details}", retryable=code not in PERMANENT_CODES)
         if response.adjusted:
             return ActionOutcome(True, f"adjusted: {response.reason} ({response.activity.name})")
-        return ActionOutcome(True, f"not adjusted: {response.reason}")
+        # A refusal (the group resizing or cooling down) is the policy's answer, not a failure to retry: the
+        # policy runs again once per period while the alarm stays in the state (see Alarm.repeated_actions).
+        state = STATE_WORDS[action.pending.state]
+        return ActionOutcome(
+            True, f"not adjusted: {response.reason} (runs again every {action.alarm.rule.period:g}s while the alarm stays in {state})"
+        )
 
 
 class WebhookActionRunner:

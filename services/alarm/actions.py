@@ -23,7 +23,7 @@ from opentelemetry.context import Context
 
 from autoscale import telemetry
 from autoscale.timeutil import Clock
-from services.alarm.action_runners import ActionOutcome, ActionRequest
+from services.alarm.action_runners import STATE_WORDS, ActionOutcome, ActionRequest
 from services.alarm.domain import HistoryEntry, HistoryType, alarm_name
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,8 @@ class ActionDispatcher:
         ):
             outcome = self._runner_for(action.pending.target).run(action)
         description = outcome.description
+        if action.pending.repeat:
+            description = f"still in {STATE_WORDS[action.pending.state]}, run again: {description}"
         retry = not outcome.succeeded and outcome.retryable and attempt.number < self._attempts
         if retry:
             delay = self._backoff * 2 ** (attempt.number - 1)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from autoscale.series import Statistic
+
 
 class AlarmState(enum.Enum):
     """The three states of an alarm (as Aodh and CloudWatch name them)."""
@@ -37,16 +39,6 @@ class ComparisonOperator(enum.Enum):
         if self is ComparisonOperator.LESS_THAN:
             return value < threshold
         return value <= threshold
-
-
-class Statistic(enum.Enum):
-    """The statistic an alarm compares; the value is its short name."""
-
-    AVERAGE = "average"
-    MINIMUM = "minimum"
-    MAXIMUM = "maximum"
-    SUM = "sum"
-    SAMPLE_COUNT = "sample_count"
 
 
 class HistoryType(enum.Enum):
@@ -102,20 +94,9 @@ class Alarm:
     evaluate_time: float | None = None
     revision: int = 0
     """Updates of the definition stored before this one (not part of the API: it tells stored definitions apart)."""
-
-    def in_state(self, state: AlarmState, state_reason: str, state_time: float, evaluate_time: float | None) -> Alarm:
-        """This alarm with its state fields replaced (its definition shared, not copied)."""
-        # NOTE: a sweep moves thousands of alarms at once; the generated __init__ of thirteen frozen
-        # fields (or dataclasses.replace, which calls it) cost 2.3-4.7 µs a copy, a dict copy 0.4 µs.
-        # The fields are the same and immutable, so the copy is as valid as one the __init__ made.
-        moved = object.__new__(Alarm)
-        attributes = moved.__dict__
-        attributes.update(self.__dict__)
-        attributes["state"] = state
-        attributes["state_reason"] = state_reason
-        attributes["state_time"] = state_time
-        attributes["evaluate_time"] = evaluate_time
-        return moved
+    repeat_time: float | None = None
+    """When the actions of its state last ran again while it stayed in it (None: never; older than state_time: not in
+    this stay). Not part of the API: it spaces the repeats a period apart, across restarts too."""
 
     def actions_for(self, state: AlarmState) -> tuple[str, ...]:
         """The actions run when the alarm enters (or, repeating, stays in) `state`."""
@@ -124,6 +105,24 @@ class Alarm:
         if state is AlarmState.OK:
             return self.ok_actions
         return self.insufficient_data_actions
+
+    def repeated_actions(self) -> tuple[str, ...]:
+        """The actions of its state that run again, once per period, while it stays in that state.
+
+        Policy actions always repeat, as CloudWatch invokes an Auto Scaling action once a minute for as
+        long as its alarm stays in the state: a signal the policy refused (the group was resizing or
+        cooling down) is then tried again, and a group under sustained load keeps scaling after each
+        cooldown. Webhooks repeat only with `repeat_actions`, as in Aodh.
+        """
+        actions = self.actions_for(self.state)
+        if self.repeat_actions or not actions:
+            return actions
+        return tuple(target for target in actions if is_policy_action(target))
+
+    def repeat_due(self, now: float) -> bool:
+        """Whether actions repeat in its state and a period has passed since they last ran (on entering it, or repeating)."""
+        last = self.state_time if self.repeat_time is None else max(self.state_time, self.repeat_time)
+        return now - last >= self.rule.period and bool(self.repeated_actions())
 
 
 @dataclass(frozen=True)
@@ -163,6 +162,15 @@ class PendingAction:
 
 NO_REASON_DATA: Mapping[str, Any] = MappingProxyType({})
 """The reason data of a change that gives none (shared, so read-only)."""
+
+
+POLICY_ACTION_PREFIX = "policies/"
+"""How an action that executes a scaling policy starts (any other action is a webhook URL)."""
+
+
+def is_policy_action(target: str) -> bool:
+    """Whether an action target is a scaling policy (`policies/{id}`), run through ExecutePolicy."""
+    return target.startswith(POLICY_ACTION_PREFIX)
 
 
 def alarm_name(alarm_id: str) -> str:

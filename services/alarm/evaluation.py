@@ -15,7 +15,8 @@ import operator
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from services.alarm.domain import NO_REASON_DATA, AlarmState, ComparisonOperator, Statistic, ThresholdRule
+from autoscale.series import Statistic, bucket_start
+from services.alarm.domain import NO_REASON_DATA, AlarmState, ComparisonOperator, ThresholdRule
 
 
 class Datapoint(NamedTuple):
@@ -32,11 +33,6 @@ class Evaluation(NamedTuple):
     state: AlarmState
     reason: str
     reason_data: Mapping[str, Any] = NO_REASON_DATA
-
-
-def bucket_start(time: float, period: float) -> float:
-    """Start of the period-aligned bucket holding `time`."""
-    return math.floor(time / period) * period
 
 
 def query_window(rule: ThresholdRule, now: float) -> tuple[float, float]:

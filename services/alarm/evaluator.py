@@ -1,224 +1,90 @@
-"""Evaluating alarms: queued by arriving samples, swept periodically, judged in batches.
+"""Evaluating alarms: their statistics asked in batches, each decided, the decisions applied.
 
-Arriving samples queue the alarms they may move in an urgent lane (served first,
-and by a thread of its own) and those that repeat actions in a normal lane. A
-thread takes what is queued, up to SWEEP_CHUNK alarms, and asks their statistics
-in one call; the sweep evaluates every alarm the same way, chunk by chunk, and
-stores each chunk's transitions in one transaction with the actions they decide.
-An alarm is queued at most once at a time and never evaluated by two threads at
-once; one queued again while it is being evaluated runs again after. A failed
-statistics query leaves the alarm's state as it was (as Aodh does): missing data
-is noticed from datapoints, not from an unreachable metrics service.
+Alarms are evaluated a chunk of CHUNK at a time: one BatchGetStatistics call asks the
+window of each, `decision.decide` judges each, and the unit of work stores what the
+chunk's decisions change. The sweep evaluates every alarm so, chunk by chunk (which
+notices missing data); the scheduler hands what arriving samples queued. A failed
+statistics query leaves the alarms' states as they were (as Aodh does): missing data is
+noticed from datapoints, not from an unreachable metrics service.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from opentelemetry.context import Context
 
 from autoscale import telemetry
-from autoscale.errors import NotFound, PeerError
+from autoscale.errors import PeerError
 from autoscale.timeutil import Clock
-from services.alarm.action_runners import ActionRequest
-from services.alarm.domain import Alarm, AlarmState, PendingAction, ThresholdRule, alarm_name
-from services.alarm.evaluation import Datapoint, Evaluation, evaluate_threshold_rule, query_window
+from services.alarm.decision import Decision, decide
+from services.alarm.domain import Alarm, ThresholdRule, alarm_name
+from services.alarm.evaluation import Datapoint, query_window
 from services.alarm.index import AlarmIndex
-from services.alarm.repository import AlarmRepository, StateChange
+from services.alarm.unit_of_work import AlarmWrites
 
 log = logging.getLogger(__name__)
 
-SWEEP_CHUNK = 500
-"""Alarms whose statistics one call asks for (the sweep's chunks, and what a thread takes from the queue at once)."""
-
-TRANSITIONS_LOGGED_ONE_BY_ONE = 10
-"""Transitions stored together that are logged one line each at INFO; more are summed up in one line (each at DEBUG)."""
-
-SWEEP_YIELD_LIMIT = 0.1
-"""Seconds a sweep waits at most, before each chunk, for the urgent evaluations and the actions under way to end."""
+CHUNK = 500
+"""Alarms whose statistics one call asks for."""
 
 STATISTICS_FAILURE_LOG_INTERVAL = 30.0
 """Seconds between two warnings that the metrics service cannot be asked (one per outage, not one per alarm)."""
 
 
 class StatisticsSource(Protocol):
-    """Where the evaluator gets a rule's datapoints."""
+    """Where the evaluator gets its rules' datapoints."""
 
     def batch_datapoints(self, windows: Sequence[tuple[ThresholdRule, float, float]]) -> list[list[Datapoint]]:
         """The rule's statistic per period in [start, end) of each (rule, start, end), in order; PeerError when they cannot be had."""
 
 
-class Dispatch(Protocol):
-    """Where the evaluator hands the actions to run."""
-
-    def dispatch(self, action: ActionRequest) -> None:
-        """Queue an action (returns at once)."""
-
-    def busy(self) -> bool:
-        """Whether an action runs, or is due to run, now."""
-
-
 class AlarmEvaluator:
-    """Evaluates queued alarms on worker threads, records transitions and dispatches actions."""
+    """Evaluates alarms held in the index: statistics, decisions, and the unit of work that applies them."""
 
-    def __init__(
-        self,
-        index: AlarmIndex,
-        repository: AlarmRepository,
-        statistics: StatisticsSource,
-        actions: Dispatch,
-        clock: Clock,
-        *,
-        threads: int = 4,
-    ) -> None:
+    def __init__(self, index: AlarmIndex, statistics: StatisticsSource, writes: AlarmWrites, clock: Clock, *, threads: int = 4) -> None:
         self._index = index
-        self._repository = repository
         self._statistics = statistics
-        self._actions = actions
+        self._writes = writes
         self._clock = clock
-        self._threads = threads
-        # Two lanes: alarms the samples may move are evaluated before those they cannot (see could_change_state).
-        self._urgent: OrderedDict[str, Context | None] = OrderedDict()
-        self._pending: OrderedDict[str, Context | None] = OrderedDict()
-        self._running: set[str] = set()
-        self._urgent_running = 0
-        """Alarms taken from the urgent lane whose evaluation has not ended."""
-        self._condition = threading.Condition()
-        self._stopping = False
-        self._workers: list[threading.Thread] = []
         self._prefetch = ThreadPoolExecutor(max_workers=threads + 1, thread_name_prefix="alarm-statistics")
-        """Asks the statistics of a batch's next chunk (one at a time per batch; a sweep and each worker may batch)."""
-        self._last_repeat: dict[str, float] = {}
+        """Asks the statistics of a batch's next chunk (one at a time per batch; a sweep and each scheduler thread may batch)."""
         self._last_failure_log = 0.0
 
-    # Queue
-
-    def submit(self, alarm_id: str, trace_context: Context | None = None, *, urgent: bool = False) -> None:
-        """Queue an alarm for evaluation, `urgent` ones first; one queued already joins the newer trace (and lane)."""
-        with self._condition:
-            queued = alarm_id in self._urgent or alarm_id in self._pending
-            if urgent and alarm_id in self._pending:
-                previous = self._pending.pop(alarm_id)
-                self._urgent[alarm_id] = trace_context if trace_context is not None else previous
-            else:
-                lane = self._urgent if urgent or alarm_id in self._urgent else self._pending
-                if alarm_id not in lane or trace_context is not None:
-                    # The newest arrival is what the evaluation will see, so it is the one to trace.
-                    lane[alarm_id] = trace_context
-            if urgent:
-                # One thread: every thread serves the urgent lane. Waking them all (three of them only to find
-                # nothing to do) cost the evaluation that matters the GIL and the wakeups it waits behind.
-                self._condition.notify()
-            elif not queued:
-                # Every thread: one of them serves the urgent lane only, and must not be the only one woken.
-                self._condition.notify_all()
-
     def start(self) -> None:
-        """Start the worker threads."""
-        for number in range(self._threads):
-            # The first thread serves the urgent lane only, so a long batch of the others never holds it up.
-            worker = threading.Thread(target=self._work, args=(number == 0,), name=f"alarm-evaluator-{number}", daemon=True)
-            worker.start()
-            self._workers.append(worker)
+        """Nothing to start (a Worker: the pool asking statistics ahead starts with the first batch)."""
 
     def stop(self) -> None:
-        """Finish the evaluations running now and return (queued ones are dropped: the next sweep redoes them)."""
-        with self._condition:
-            self._stopping = True
-            self._condition.notify_all()
-        for worker in self._workers:
-            worker.join()
+        """Stop asking statistics ahead (a batch still running asks them itself)."""
         self._prefetch.shutdown(wait=True)
 
-    def queued(self) -> int:
-        """How many alarms wait or are being evaluated."""
-        with self._condition:
-            return len(self._urgent) + len(self._pending) + len(self._running)
-
-    def _take(self, urgent_only: bool) -> tuple[list[tuple[str, Context | None]], bool] | None:
-        """Up to SWEEP_CHUNK queued alarms that no other thread is evaluating, urgent ones first, and whether they are
-        urgent (None when stopping)."""
-        with self._condition:
-            while not self._stopping:
-                for lane in (self._urgent,) if urgent_only else (self._urgent, self._pending):
-                    taken = []
-                    for alarm_id in lane:
-                        if alarm_id not in self._running:
-                            taken.append(alarm_id)
-                            if len(taken) == SWEEP_CHUNK:
-                                break
-                    if taken:
-                        self._running.update(taken)
-                        urgent = lane is self._urgent
-                        if urgent:
-                            self._urgent_running += len(taken)
-                        return [(alarm_id, lane.pop(alarm_id)) for alarm_id in taken], urgent
-                self._condition.wait()
-            return None
-
-    def _done(self, alarm_ids: list[str], urgent: bool) -> None:
-        with self._condition:
-            self._running.difference_update(alarm_ids)
-            if urgent:
-                self._urgent_running -= len(alarm_ids)
-            # Threads waiting for these alarms to be free, and a sweep waiting for the urgent ones to end.
-            if urgent or any(alarm_id in self._pending or alarm_id in self._urgent for alarm_id in alarm_ids):
-                self._condition.notify_all()
-
-    def _work(self, urgent_only: bool) -> None:
-        # NOTE: under load, samples queue many alarms at once; one statistics call for all of them costs
-        # far less than a call each, so a thread takes what is queued (up to SWEEP_CHUNK) together.
-        while (took := self._take(urgent_only)) is not None:
-            taken, urgent = took
-            alarm_ids = [alarm_id for alarm_id, _ in taken]
-            try:
-                if len(taken) == 1:
-                    with telemetry.attached(taken[0][1]):
-                        self.evaluate(alarm_ids[0])
-                else:
-                    self.evaluate_many(alarm_ids, [trace_context for _, trace_context in taken])
-            except Exception:
-                log.exception("evaluating %s failed", ", ".join(alarm_name(alarm_id) for alarm_id in alarm_ids[:5]))
-            finally:
-                self._done(alarm_ids, urgent)
-
-    # Evaluation
-
-    def evaluate(self, alarm_id: str) -> Evaluation | None:
-        """Evaluate one alarm now: record a transition and dispatch the actions due. None when it was not evaluated."""
-        alarm = self._index.get(alarm_id)
-        if alarm is None or alarm.disabled:
-            return None
-        with telemetry.tracer.start_as_current_span("evaluate alarm", attributes={"alarm": alarm_name(alarm_id)}):
-            now = self._clock()
-            start, end = query_window(alarm.rule, now)
-            try:
-                [datapoints] = self._statistics.batch_datapoints([(alarm.rule, start, end)])
-            except PeerError as error:
-                self._log_statistics_failure(alarm_id, error)
-                return None
-            return self._apply(alarm, datapoints, now)
-
-    def evaluate_many(
-        self, alarm_ids: Sequence[str], trace_contexts: Sequence[Context | None] | None = None, *, yield_to_urgent: bool = False
+    def evaluate(
+        self, alarm_ids: Sequence[str], trace_contexts: Sequence[Context | None] | None = None, *,
+        between_chunks: Callable[[], None] | None = None,
     ) -> int:
-        """Evaluate these alarms with one statistics call per SWEEP_CHUNK of them; returns how many were evaluated.
+        """Evaluate these alarms with one statistics call per CHUNK of them; returns how many were evaluated.
 
-        Each alarm's transition and actions run in its own trace context when one is given. With
-        `yield_to_urgent` (the sweep), each chunk first waits for the urgent evaluations and the
-        actions under way (see _yield_to_urgent_work).
+        Each alarm's transition and actions run in its own trace context when one is given.
+        `between_chunks` runs before each chunk (the sweep yields to urgent work there).
         """
         contexts = dict(zip(alarm_ids, trace_contexts, strict=True)) if trace_contexts is not None else {}
         alarms = [alarm for alarm in map(self._index.get, alarm_ids) if alarm is not None and not alarm.disabled]
+        if len(alarms) == 1:
+            with telemetry.attached(contexts.get(alarms[0].id)), telemetry.tracer.start_as_current_span(
+                "evaluate alarm", attributes={"alarm": alarm_name(alarms[0].id)}
+            ):
+                return self._evaluate_chunks([alarms], contexts, between_chunks)
         # Alarms over one metric with one window side by side: the metrics service answers each such run in one pass.
         alarms.sort(key=lambda alarm: (alarm.rule.metric, alarm.rule.period, alarm.rule.evaluation_periods))
-        chunks = [alarms[begin : begin + SWEEP_CHUNK] for begin in range(0, len(alarms), SWEEP_CHUNK)]
+        return self._evaluate_chunks([alarms[begin : begin + CHUNK] for begin in range(0, len(alarms), CHUNK)], contexts, between_chunks)
+
+    def _evaluate_chunks(
+        self, chunks: list[list[Alarm]], contexts: dict[str, Context | None], between_chunks: Callable[[], None] | None
+    ) -> int:
         # NOTE: the next chunk's statistics are asked while this one is judged and its transitions stored:
         # both wait on something else (the metrics service, the database) much of the time. One chunk
         # ahead, not two: two asked at once only made the metrics service answer them side by side,
@@ -226,47 +92,25 @@ class AlarmEvaluator:
         asked: Future[tuple[float, list[list[Datapoint]]]] | None = None
         evaluated = 0
         for number, chunk in enumerate(chunks):
-            if yield_to_urgent:
-                self._yield_to_urgent_work()
-            failure: PeerError | None = None
+            if between_chunks is not None:
+                between_chunks()
             try:
                 now, answers = asked.result() if asked is not None else self._ask(chunk, contexts)
             except PeerError as error:
-                failure = error
+                self._log_statistics_failure(chunk[0].id, error)
+                answers = None
             asked = self._ask_later(chunks[number + 1], contexts) if number + 1 < len(chunks) else None
-            if failure is not None:
-                self._log_statistics_failure(chunk[0].id, failure)
+            if answers is None:
                 continue
-            moving: list[tuple[Alarm, Evaluation]] = []
+            decisions: list[Decision] = []
             for alarm, datapoints in zip(chunk, answers, strict=True):
                 try:
-                    with telemetry.attached(contexts.get(alarm.id)):
-                        result = self._judge(alarm, datapoints, now)
-                    if result.state is not alarm.state:
-                        moving.append((alarm, result))
+                    decisions.append(decide(alarm, datapoints, now))
                 except Exception:
                     log.exception("evaluating %s failed", alarm_name(alarm.id))
                 evaluated += 1
-            # The chunk's transitions are stored in one transaction (a first sweep may move every alarm).
-            self._transition_many(moving, now, contexts)
+            self._writes.apply(decisions, now, contexts)
         return evaluated
-
-    def _yield_to_urgent_work(self) -> None:
-        """Wait, at most SWEEP_YIELD_LIMIT, while urgent alarms are queued or evaluated or actions run.
-
-        NOTE: a sweep chunk holds the GIL for milliseconds (judging 500 alarms; in `autoscale up`, the
-        metrics service answering their statistics too), and a firing that met a sweep waited for all
-        of it, one switch interval at a time: 10-47 ms from sample to Adjust instead of 2-3. The wait
-        is bounded so that a steady stream of arrivals slows the sweep down but never stops it.
-        """
-        deadline = time.monotonic() + SWEEP_YIELD_LIMIT
-        with self._condition:
-            while not self._stopping and (self._urgent or self._urgent_running or self._actions.busy()):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return
-                # Actions end on threads of their own, which do not notify this condition: look again soon.
-                self._condition.wait(min(left, 0.002))
 
     def _ask(self, chunk: Sequence[Alarm], contexts: dict[str, Context | None]) -> tuple[float, list[list[Datapoint]]]:
         """The clock reading the chunk is judged at, and the datapoints of each alarm's window then (PeerError if unreachable)."""
@@ -280,86 +124,6 @@ class AlarmEvaluator:
             return self._prefetch.submit(self._ask, chunk, contexts)
         except RuntimeError:
             return None
-
-    def _apply(self, alarm: Alarm, datapoints: list[Datapoint], now: float) -> Evaluation:
-        """Decide the alarm's state from its datapoints; record a transition and dispatch the actions due."""
-        result = self._judge(alarm, datapoints, now)
-        if result.state is not alarm.state:
-            self._transition_many([(alarm, result)], now, {})
-        return result
-
-    def _judge(self, alarm: Alarm, datapoints: list[Datapoint], now: float) -> Evaluation:
-        """The state the datapoints put the alarm in; repeats the actions of a state it stays in, when due."""
-        result = evaluate_threshold_rule(alarm.rule, alarm.state, datapoints, now)
-        self._index.note_evaluated(alarm.id, now)
-        if result.state is alarm.state and alarm.repeat_actions and alarm.actions_for(alarm.state):
-            self._repeat(alarm, result, now)
-        return result
-
-    def force_state(self, alarm_id: str, state: AlarmState, reason: str) -> Alarm:
-        """An operator's SetAlarmState: move the alarm into `state` and run that state's actions; NotFound if there is none."""
-        now = self._clock()
-        transition = self._repository.change_state(alarm_id, None, state, reason, now, {"type": "set by operator"})
-        if transition is None:
-            self._index.remove(alarm_id)
-            raise NotFound(alarm_name(alarm_id))
-        self._index.put(transition.alarm)
-        self._last_repeat[alarm_id] = now
-        self._dispatch(transition.alarm, transition.actions)
-        return transition.alarm
-
-    def forget(self, alarm_id: str) -> None:
-        """Drop what the evaluator remembers of a deleted alarm."""
-        self._last_repeat.pop(alarm_id, None)
-
-    def _transition_many(self, moving: list[tuple[Alarm, Evaluation]], now: float, contexts: dict[str, Context | None]) -> None:
-        """Store the transitions (each only from the state it was judged in) with their actions, then dispatch those."""
-        changes = [
-            StateChange(alarm.id, alarm.state, result.state, result.reason, now, result.reason_data, judged=alarm)
-            for alarm, result in moving
-        ]
-        # NOTE: a first sweep or the end of a metrics outage moves thousands of alarms at once: one line each
-        # would flood the log (and cost a fifth of the sweep); their history keeps every transition.
-        one_by_one = logging.INFO if len(moving) <= TRANSITIONS_LOGGED_ONE_BY_ONE else logging.DEBUG
-        moved: Counter[tuple[AlarmState, AlarmState]] = Counter()
-        transitions = self._repository.change_states(changes)
-        self._index.put_many([transition.alarm for transition in transitions if transition is not None])
-        logged = log.isEnabledFor(one_by_one)
-        for (alarm, result), transition in zip(moving, transitions, strict=True):
-            if transition is None:
-                # The state moved meanwhile (SetAlarmState, another replica) or the alarm is gone: read it again;
-                # the next evaluation starts from the state stored.
-                self._reload(alarm.id)
-                continue
-            self._last_repeat[alarm.id] = now
-            moved[(transition.previous, result.state)] += 1
-            if logged:
-                log.log(one_by_one, "%s: %s -> %s: %s", alarm_name(alarm.id), transition.previous.value, result.state.value, result.reason)
-            if transition.actions:
-                with telemetry.attached(contexts.get(alarm.id)):
-                    self._dispatch(transition.alarm, transition.actions)
-        if one_by_one != logging.INFO and moved:
-            counted = sorted((previous.value, state.value, count) for (previous, state), count in moved.items())
-            summary = ", ".join(f"{count} {previous} -> {state}" for previous, state, count in counted)
-            log.info("%d alarms changed state (%s); ListAlarmHistory has each one's reason", sum(moved.values()), summary)
-
-    def _repeat(self, alarm: Alarm, result: Evaluation, now: float) -> None:
-        # NOTE: samples arrive far more often than periods pass; repeating on every arrival would flood
-        # the targets, so a state's actions repeat at most once per period of the rule.
-        if now - self._last_repeat.get(alarm.id, float("-inf")) < alarm.rule.period:
-            return
-        self._last_repeat[alarm.id] = now
-        self._dispatch(alarm, self._repository.add_repeated_actions(alarm, result.reason, result.reason_data, now))
-
-    def _dispatch(self, alarm: Alarm, actions: list[PendingAction]) -> None:
-        for pending in actions:
-            self._actions.dispatch(ActionRequest(alarm, pending))
-
-    def _reload(self, alarm_id: str) -> None:
-        try:
-            self._index.put(self._repository.get_alarm(alarm_id))
-        except NotFound:
-            self._index.remove(alarm_id)
 
     def _log_statistics_failure(self, alarm_id: str, error: PeerError) -> None:
         moment = time.monotonic()

@@ -4,8 +4,8 @@ Each series comes with the lowest and the highest value it received. An alarm
 watching it is queued in the evaluator's urgent lane when those values could move
 it out of its state (see evaluation.could_change_state); otherwise evaluating it
 would only confirm the state, and the periodic sweep does so in its turn, except
-for an alarm that repeats its actions, which is queued in the normal lane (its
-actions may be due again).
+for an alarm whose state's actions repeat, which is queued in the normal lane when
+they are due again (see Alarm.repeated_actions).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import grpc
 
 from autoscale import telemetry
 from autoscale.internal.v1 import sample_feed_pb2, sample_feed_pb2_grpc
+from autoscale.timeutil import Clock
 from autoscale.validation import Violations
 from services.alarm.evaluation import could_change_state
-from services.alarm.evaluator import AlarmEvaluator
 from services.alarm.index import AlarmIndex
+from services.alarm.scheduler import EvaluationScheduler
 
 MAX_NOTIFIED_SERIES = 100_000
 """Series one NotifySamples may name (a PutSamples batch holds at most as many points)."""
@@ -61,9 +62,9 @@ class Decision(NamedTuple):
     repeating: list[str]
 
 
-def decide_evaluations(violations: Violations, index: AlarmIndex, series: NotifiedSeries) -> Decision:
-    """Which alarms the notified series may move (urgent), and which only repeat actions (normal); meaningful only without
-    violations (a series whose dimensions are no JSON object of strings)."""
+def decide_evaluations(violations: Violations, index: AlarmIndex, series: NotifiedSeries, now: float) -> Decision:
+    """Which alarms the notified series may move (urgent), and which stay but have actions due to repeat at `now` (normal);
+    meaningful only without violations (a series whose dimensions are no JSON object of strings)."""
     # Per alarm: the lowest and the highest value of the series it watches.
     ranges: dict[str, tuple[float, float]] = {}
     watching = index.watching(series.metrics, series.dimensions)
@@ -81,7 +82,7 @@ def decide_evaluations(violations: Violations, index: AlarmIndex, series: Notifi
             continue
         if could_change_state(alarm.rule, alarm.state, lowest, highest):
             urgent.append(alarm_id)
-        elif alarm.repeat_actions:
+        elif alarm.repeat_due(now):
             repeating.append(alarm_id)
     return Decision(len(ranges), urgent, repeating)
 
@@ -89,20 +90,21 @@ def decide_evaluations(violations: Violations, index: AlarmIndex, series: Notifi
 class SampleFeedServicer(sample_feed_pb2_grpc.SampleFeedServiceServicer):
     """The internal SampleFeedService."""
 
-    def __init__(self, index: AlarmIndex, evaluator: AlarmEvaluator) -> None:
+    def __init__(self, index: AlarmIndex, scheduler: EvaluationScheduler, clock: Clock) -> None:
         self._index = index
-        self._evaluator = evaluator
+        self._scheduler = scheduler
+        self._clock = clock
 
     def NotifySamples(self, request: sample_feed_pb2.NotifySamplesRequest, context: grpc.ServicerContext) -> Any:
         violations = Violations()
         series = read_notify_samples(violations, request)
         violations.raise_if_any()
-        decision = decide_evaluations(violations, self._index, series)
+        decision = decide_evaluations(violations, self._index, series, self._clock())
         violations.raise_if_any()
         trace_context = telemetry.capture_context()
         for alarm_id in decision.urgent:
-            self._evaluator.submit(alarm_id, trace_context, urgent=True)
+            self._scheduler.submit(alarm_id, trace_context, urgent=True)
         for alarm_id in decision.repeating:
-            self._evaluator.submit(alarm_id, trace_context)
+            self._scheduler.submit(alarm_id, trace_context)
         queued = len(decision.urgent) + len(decision.repeating)
         return sample_feed_pb2.NotifySamplesResponse(matched_alarms=decision.matched, queued_alarms=queued)

@@ -19,13 +19,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 
-from autoscale.dimensions import Pairs, dimensions_from_key
+from autoscale.series import Pairs, dimensions_from_key
 from services.alarm.domain import Alarm
 
 Anchor = tuple[str, tuple[str, str] | None]
 """Where alarms are filed: a metric and one dimension pair (None: every series of the metric)."""
 
-MAX_REMEMBERED_SERIES = 1_000_000
+MAX_REMEMBERED_SERIES = 500_000
 """Series whose watchers are remembered at most (then the memory starts afresh)."""
 
 

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
+from autoscale.series import STATISTIC_NUMBERS
 from autoscale.timeutil import to_duration, to_timestamp
-from autoscale.v1 import alarm_pb2, common_pb2
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, alarm_name
+from autoscale.v1 import alarm_pb2
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, alarm_name
 
-STATISTICS = {
-    common_pb2.STATISTIC_AVERAGE: Statistic.AVERAGE,
-    common_pb2.STATISTIC_MINIMUM: Statistic.MINIMUM,
-    common_pb2.STATISTIC_MAXIMUM: Statistic.MAXIMUM,
-    common_pb2.STATISTIC_SUM: Statistic.SUM,
-    common_pb2.STATISTIC_SAMPLE_COUNT: Statistic.SAMPLE_COUNT,
-}
 COMPARISONS = {
     alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN: ComparisonOperator.GREATER_THAN,
     alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN_OR_EQUAL: ComparisonOperator.GREATER_THAN_OR_EQUAL,
@@ -30,7 +24,6 @@ HISTORY_TYPES = {
     HistoryType.STATE_TRANSITION: alarm_pb2.ALARM_HISTORY_TYPE_STATE_TRANSITION,
     HistoryType.ACTION: alarm_pb2.ALARM_HISTORY_TYPE_ACTION,
 }
-STATISTIC_MESSAGES = {domain: message for message, domain in STATISTICS.items()}
 COMPARISON_MESSAGES = {domain: message for message, domain in COMPARISONS.items()}
 STATE_MESSAGES = {domain: message for message, domain in STATES.items()}
 
@@ -44,7 +37,7 @@ def alarm_to_message(alarm: Alarm) -> alarm_pb2.Alarm:
         threshold_rule=alarm_pb2.ThresholdRule(
             metric=rule.metric,
             dimensions=dict(rule.dimensions),
-            statistic=STATISTIC_MESSAGES[rule.statistic],
+            statistic=STATISTIC_NUMBERS[rule.statistic],
             comparison_operator=COMPARISON_MESSAGES[rule.comparison],
             threshold=rule.threshold,
             period=to_duration(rule.period),

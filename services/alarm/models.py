@@ -39,6 +39,8 @@ alarms = sa.Table(
     sa.Column("evaluate_time", sa.Float, nullable=True),
     # Moves with each update of the definition: a transition stores only if the alarm is still as judged.
     sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
+    # When the actions of the state last ran again while the alarm stayed in it: repeats stay a period apart.
+    sa.Column("repeat_time", sa.Float, nullable=True),
 )
 
 history = sa.Table(
@@ -79,4 +81,6 @@ pending_actions = sa.Table(
     sa.ForeignKeyConstraint(
         ["project", "alarm_id"], ["alarm_alarms.project", "alarm_alarms.id"], name="fk_alarm_pending_actions_alarm"
     ),
+    # A repeat looks up the actions of its alarms still pending (not repeated while being tried).
+    sa.Index("ix_alarm_pending_actions_alarm", "project", "alarm_id"),
 )

@@ -1,18 +1,18 @@
 """Storage of alarms and their history, behind one small interface.
 
 An alarm's definition and its state are written separately: definitions by the
-standard methods, states by evaluations, which compare-and-set on the state they
-read so that an evaluation racing an operator's SetAlarmState (or another
-replica's evaluation) never overwrites a newer transition.
+standard methods (each update moves the alarm's revision), states by transitions,
+which compare-and-set on the state and revision they judged, so that an evaluation
+racing an operator's SetAlarmState, an update or another replica's evaluation never
+overwrites what was stored meanwhile.
 """
 
 from __future__ import annotations
 
-import collections
 import functools
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -46,29 +46,37 @@ TRANSITION_ENTRY_TAIL = (_ENTRY_DEFAULTS["action"], _ENTRY_DEFAULTS["action_succ
 DECODED_TEXTS = 16384
 """Distinct JSON texts of alarm columns (actions, dimensions) kept decoded."""
 
-RULES_KEPT = 65536
-"""Distinct threshold rules kept built (about 300 bytes each)."""
 
 
 class StateChange(NamedTuple):
-    """Move `alarm_id` into `state` if it is still in `expected` (None: whatever its state).
+    """Move `judged` (the alarm as it was read and judged) into `state`: stored only if the alarm is still stored in the
+    state and at the revision it was judged at, so that a change made meanwhile (SetAlarmState, an update, another
+    replica's evaluation) is never overwritten.
 
     A named tuple: a sweep may make one per alarm.
     """
 
-    alarm_id: str
-    expected: AlarmState | None
+    judged: Alarm
     state: AlarmState
     reason: str
     time: float
     reason_data: Mapping[str, Any] = NO_REASON_DATA
-    judged: Alarm | None = None
-    """The alarm as it was judged: when it is still stored so (same state, same revision), the change is stored
-    without reading it first (as it was read already)."""
 
 
-class _MovedMeanwhile(Exception):
-    """An alarm of a batch of changes is no longer as it was judged (the batch is rolled back and redone reading each)."""
+class Repeat(NamedTuple):
+    """Run again the actions of the state `alarm` (as judged) stays in, at `time`, for this reason."""
+
+    alarm: Alarm
+    reason: str
+    reason_data: Mapping[str, Any]
+    time: float
+
+
+class Repeated(NamedTuple):
+    """An alarm as stored after a repeat (its repeat time moved if it repeated), and the actions stored to run."""
+
+    alarm: Alarm
+    actions: list[PendingAction]
 
 
 class Transition(NamedTuple):
@@ -88,14 +96,12 @@ class AlarmRepository:
     def __init__(self, database: Database, project: str) -> None:
         self._database = database
         self._project = project
-        self._alarm_to_change = database.prepare(_ALARM_TO_CHANGE)
         self._insert_pending = database.prepare(_INSERT_PENDING)
         mark = database.placeholder
-        self._set_state = (
+        self._set_judged_state = (
             f"UPDATE {alarms.name} SET state = {mark}, state_reason = {mark}, state_time = {mark}, evaluate_time = {mark} "
-            f"WHERE project = {mark} AND id = {mark}"
+            f"WHERE project = {mark} AND id = {mark} AND state = {mark} AND revision = {mark}"
         )
-        self._set_judged_state = f"{self._set_state} AND state = {mark} AND revision = {mark}"
         marks = ", ".join([mark] * len(TRANSITION_ENTRY_COLUMNS))
         self._insert_transition = f"INSERT INTO {history.name} ({', '.join(TRANSITION_ENTRY_COLUMNS)}) VALUES ({marks})"
 
@@ -133,7 +139,7 @@ class AlarmRepository:
     def update_alarm(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
         """Store an existing alarm's new definition (not its state) and a rule-change entry; NotFound if there is none."""
         values = _alarm_values(alarm)
-        for output_only in ("id", "create_time", "state", "state_reason", "state_time", "evaluate_time", "revision"):
+        for output_only in ("id", "create_time", "state", "state_reason", "state_time", "evaluate_time", "revision", "repeat_time"):
             del values[output_only]
         with self._database.transaction() as connection:
             result = connection.execute(alarms.update().where(*self._alarm_key(alarm.id)).values(**values, revision=alarms.c.revision + 1))
@@ -156,99 +162,81 @@ class AlarmRepository:
 
     # State
 
-    def change_state(
-        self, alarm_id: str, expected: AlarmState | None, state: AlarmState, reason: str, time: float,
-        reason_data: dict[str, Any] | None = None,
-    ) -> Transition | None:
-        """Move an alarm into `state` if it is still in `expected` (any state when None), record the transition
-        and store the actions of `state` as pending.
-
-        Returns the transition, or None when the alarm is gone or its state is no
-        longer `expected`. NotFound is not raised: evaluations of a deleted alarm just end.
-        """
-        return self.change_states([StateChange(alarm_id, expected, state, reason, time, reason_data or NO_REASON_DATA)])[0]
-
     def change_states(self, changes: Sequence[StateChange]) -> list[Transition | None]:
-        """`change_state` for many alarms in one transaction (a sweep may move thousands); one answer per change, in order."""
+        """Store each change with its history entry and the actions it decides (as pending), in one transaction (a sweep
+        may move thousands); one answer per change, in order: None where the alarm is gone or no longer as judged."""
         if not changes:
             return []
-        judged = [change.judged for change in changes if change.judged is not None and change.expected is change.judged.state]
-        if len(judged) == len(changes):
-            try:
-                return self._change_judged_states(changes, judged)
-            except _MovedMeanwhile:
-                pass  # some alarm moved or changed since it was judged: each is read and compared below
-        ids = [change.alarm_id for change in changes]
+        project, transition_type = self._project, HistoryType.STATE_TRANSITION.value
+        updates = [
+            (_VALUES[change.state], change.reason, change.time, change.time, project, change.judged.id, _VALUES[change.judged.state],
+             change.judged.revision)
+            for change in changes
+        ]
+        answers: list[Transition | None] = []
         with self._database.transaction() as connection:
-            if len(ids) == 1:
-                # NOTE: one alarm is an evaluation on arrival, on the reaction's path: a prepared statement.
-                rows = {row.id: row for row in self._alarm_to_change.rows(connection, project=self._project, id=ids[0])}
-            else:
-                # NOTE: through the driver, as named tuples: a sweep reads back every alarm it moves, and
-                # SQLAlchemy's rows cost a sixth of storing its transitions.
-                query = sa.select(alarms).where(alarms.c.project == self._project, alarms.c.id.in_(ids)).with_for_update()
-                rows = {row.id: row for row in map(_ALARM_ROW, self._database.tuples(connection, query))}
-            answers: list[Transition | None] = []
-            updates, entries = [], []
-            project, transition_type = self._project, HistoryType.STATE_TRANSITION.value
-            for change in changes:
-                row = rows.get(change.alarm_id)
-                if row is None or (change.expected is not None and row.state != _VALUES[change.expected]):
+            stored = self._database.execute_each(connection, self._set_judged_state, updates)
+            entries = []
+            for change, changed in zip(changes, stored, strict=True):
+                if not changed:
                     answers.append(None)
                     continue
-                previous, state = _STATES[row.state], _VALUES[change.state]
-                updates.append((state, change.reason, change.time, change.time, project, change.alarm_id))
+                before = change.judged
+                alarm = replace(before, state=change.state, state_reason=change.reason, state_time=change.time, evaluate_time=change.time)
                 entries.append((
-                    project, change.alarm_id, change.time, transition_type, row.state, state, change.reason, *TRANSITION_ENTRY_TAIL,
+                    project, alarm.id, change.time, transition_type, _VALUES[before.state], _VALUES[change.state], change.reason,
+                    *TRANSITION_ENTRY_TAIL,
                 ))
-                alarm = _alarm(row, state=change.state, state_reason=change.reason, state_time=change.time, evaluate_time=change.time)
-                actions = self._store_pending(
-                    connection, alarm, alarm.actions_for(change.state), previous, change.reason, change.reason_data, change.time,
-                    repeat=False,
-                )
-                answers.append(Transition(alarm, previous, actions))
-            if updates:
-                # NOTE: through the driver, with tuples: a first sweep stores thousands of transitions, and
-                # SQLAlchemy's executemany builds and processes a parameter dict per row.
-                self._database.executemany(connection, self._set_state, updates)
-                self._database.executemany(connection, self._insert_transition, entries)
-        return answers
-
-    def _change_judged_states(self, changes: Sequence[StateChange], judged: Sequence[Alarm]) -> list[Transition | None]:
-        """`change_states` of alarms still stored as they were `judged`, without reading them; _MovedMeanwhile if one is not."""
-        project, transition_type = self._project, HistoryType.STATE_TRANSITION.value
-        updates, entries = [], []
-        for change, alarm in zip(changes, judged, strict=True):
-            state, previous = _VALUES[change.state], _VALUES[alarm.state]
-            updates.append((state, change.reason, change.time, change.time, project, change.alarm_id, previous, alarm.revision))
-            entries.append((project, change.alarm_id, change.time, transition_type, previous, state, change.reason, *TRANSITION_ENTRY_TAIL))
-        with self._database.transaction() as connection:
-            # NOTE: each update stores only if the alarm is in the state and revision judged; all of them did,
-            # or the transaction is rolled back. A sweep moving thousands of alarms then reads none of them
-            # back (their rows, and an alarm built from each, were a third of storing the transitions).
-            if self._database.executemany(connection, self._set_judged_state, updates) != len(updates):
-                raise _MovedMeanwhile
-            self._database.executemany(connection, self._insert_transition, entries)
-            answers: list[Transition | None] = []
-            for change, before in zip(changes, judged, strict=True):
-                alarm = before.in_state(change.state, change.reason, change.time, change.time)
                 targets = alarm.actions_for(change.state)
                 actions = self._store_pending(
                     connection, alarm, targets, before.state, change.reason, change.reason_data, change.time, repeat=False
                 ) if targets else []
                 answers.append(Transition(alarm, before.state, actions))
+            self._database.executemany(connection, self._insert_transition, entries)
         return answers
 
     # Pending actions
 
-    def add_repeated_actions(self, alarm: Alarm, reason: str, reason_data: Mapping[str, Any], time: float) -> list[PendingAction]:
-        """Store the actions of the state the alarm stays in, to run again (repeat_actions); none when it is gone."""
+    def add_repeated_actions(self, repeats: Sequence[Repeat]) -> list[Repeated]:
+        """Store the repeats of the actions of alarms that stay in their state, in one transaction.
+
+        An alarm repeats only if it is still stored in the state it was judged in and its
+        repeat is due as stored (another replica may have repeated it meanwhile); it then
+        gets the repeat's time, and its repeated actions are stored as pending, except those
+        whose previous invocation is still pending (being tried or retried): a repeat never
+        runs beside it. One answer per alarm still in its state, with the actions to run.
+        """
+        if not repeats:
+            return []
+        ids = [repeat.alarm.id for repeat in repeats]
         with self._database.transaction() as connection:
-            if self._alarm_row(connection, alarm.id, lock=True) is None:
-                return []
-            return self._store_pending(
-                connection, alarm, alarm.actions_for(alarm.state), alarm.state, reason, reason_data, time, repeat=True
-            )
+            query = sa.select(alarms).where(alarms.c.project == self._project, alarms.c.id.in_(ids)).with_for_update()
+            rows = {row.id: row for row in connection.execute(query)}
+            outstanding = {
+                (row.alarm_id, row.target)
+                for row in connection.execute(
+                    sa.select(pending_actions.c.alarm_id, pending_actions.c.target).where(
+                        pending_actions.c.project == self._project, pending_actions.c.alarm_id.in_(ids)
+                    )
+                )
+            }
+            answers = []
+            for repeat in repeats:
+                row = rows.get(repeat.alarm.id)
+                if row is None or row.state != _VALUES[repeat.alarm.state]:
+                    continue
+                stored = _alarm(row)
+                if not stored.repeat_due(repeat.time):
+                    answers.append(Repeated(stored, []))
+                    continue
+                repeated = replace(stored, repeat_time=repeat.time)
+                connection.execute(alarms.update().where(*self._alarm_key(stored.id)).values(repeat_time=repeat.time))
+                targets = [target for target in stored.repeated_actions() if (stored.id, target) not in outstanding]
+                actions = self._store_pending(
+                    connection, repeated, targets, stored.state, repeat.reason, repeat.reason_data, repeat.time, repeat=True
+                )
+                answers.append(Repeated(repeated, actions))
+        return answers
 
     def pending_actions(self) -> list[PendingAction]:
         """Every stored pending action, oldest first (run again on start)."""
@@ -331,6 +319,7 @@ def _alarm_values(alarm: Alarm) -> dict[str, Any]:
         "create_time": alarm.create_time,
         "evaluate_time": alarm.evaluate_time,
         "revision": alarm.revision,
+        "repeat_time": alarm.repeat_time,
     }
 
 
@@ -343,7 +332,6 @@ def _alarm(row: Any, **changes: Any) -> Alarm:
         "alarm_actions": _decoded_strings(row.alarm_actions),
         "ok_actions": _decoded_strings(row.ok_actions),
         "insufficient_data_actions": _decoded_strings(row.insufficient_data_actions),
-        # bool(): rows read through the driver (see _ALARM_TO_CHANGE) give SQLite's 0 and 1.
         "repeat_actions": bool(row.repeat_actions),
         "disabled": bool(row.disabled),
         "state": _STATES[row.state],
@@ -352,15 +340,11 @@ def _alarm(row: Any, **changes: Any) -> Alarm:
         "create_time": row.create_time,
         "evaluate_time": row.evaluate_time,
         "revision": row.revision,
+        "repeat_time": row.repeat_time,
     }
     fields.update(changes)
     return Alarm(**fields)
 
-
-_ALARM_TO_CHANGE = (
-    sa.select(alarms).where(alarms.c.project == sa.bindparam("project"), alarms.c.id == sa.bindparam("id")).with_for_update()
-)
-"""One alarm's row, locked until its transition is stored (prepared: see autoscale.database.Prepared)."""
 
 _INSERT_PENDING = (
     pending_actions.insert()
@@ -378,23 +362,16 @@ _STATES = {state.value: state for state in AlarmState}
 _VALUES = {state: state.value for state in AlarmState}
 """Each state's stored value (an enum's .value is a property: a sweep reads thousands)."""
 
-_ALARM_ROW = collections.namedtuple("_AlarmRow", [column.name for column in alarms.columns])._make  # type: ignore[misc]
-"""A row of the alarms table read through the driver (in the order of `sa.select(alarms)`), by column name."""
-_STATISTICS = {statistic.value: statistic for statistic in Statistic}
 _COMPARISONS = {comparison.value: comparison for comparison in ComparisonOperator}
 
 
-# NOTE: alarms read again (the index's reload each minute, a transition that had to read its alarm) keep
-# the rule object they had while their rule is unchanged: the index compares them by identity (see
-# AlarmIndex.put and replace_all), and no rule is built again for each of thousands of alarms.
-@functools.lru_cache(maxsize=RULES_KEPT)
 def _rule(
     metric: str, dimensions: str, statistic: str, comparison: str, threshold: float, period: float, evaluation_periods: int
 ) -> ThresholdRule:
     return ThresholdRule(
         metric=metric,
         dimensions=_decoded_pairs(dimensions),
-        statistic=_STATISTICS[statistic],
+        statistic=Statistic(statistic),
         comparison=_COMPARISONS[comparison],
         threshold=threshold,
         period=period,

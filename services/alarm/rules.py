@@ -12,15 +12,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from autoscale.series import MAX_DIMENSIONS, STATISTICS_BY_NUMBER, check_dimension, check_metric
 from autoscale.timeutil import check_duration
 from autoscale.v1 import alarm_pb2, common_pb2
-from autoscale.validation import Violations, check_action_target, check_enum, check_finite, quoted
+from autoscale.validation import Violations, check_action_target, check_enum, check_finite
 from services.alarm import messages
 from services.alarm.domain import ThresholdRule
 
-MAX_METRIC_LENGTH = 255
-MAX_DIMENSION_LENGTH = 255
-MAX_DIMENSIONS = 30
 """Dimensions of a rule, as of a series (a rule with more would match no series)."""
 MAX_DESCRIPTION_LENGTH = 1024
 MAX_ACTIONS = 10
@@ -36,17 +34,9 @@ MAX_REASON_LENGTH = 1024
 def check_threshold_rule(violations: Violations, message: alarm_pb2.ThresholdRule, prefix: str) -> ThresholdRule | None:
     """The rule a ThresholdRule message describes; None (with the violations recorded) when it breaks a rule."""
     before = len(violations.items)
-    metric = message.metric
-    if not metric:
-        violations.add(f"{prefix}.metric", "is required")
-    elif len(metric) > MAX_METRIC_LENGTH or metric != metric.strip():
-        violations.add(f"{prefix}.metric", f"must be at most {MAX_METRIC_LENGTH} characters without surrounding spaces")
+    check_metric(violations, f"{prefix}.metric", message.metric)
     for key, value in message.dimensions.items():
-        violations.check(
-            bool(key) and len(key) <= MAX_DIMENSION_LENGTH and len(value) <= MAX_DIMENSION_LENGTH,
-            f"{prefix}.dimensions",
-            f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {quoted(key)})",
-        )
+        check_dimension(violations, f"{prefix}.dimensions", key, value)
     violations.check(
         len(message.dimensions) <= MAX_DIMENSIONS, f"{prefix}.dimensions",
         f"must hold at most {MAX_DIMENSIONS} dimensions, got {len(message.dimensions)}",
@@ -70,9 +60,9 @@ def check_threshold_rule(violations: Violations, message: alarm_pb2.ThresholdRul
     if len(violations.items) > before or not math.isfinite(message.threshold):
         return None
     return ThresholdRule(
-        metric=metric,
+        metric=message.metric,
         dimensions=tuple(sorted(message.dimensions.items())),
-        statistic=messages.STATISTICS[message.statistic],
+        statistic=STATISTICS_BY_NUMBER[message.statistic],
         comparison=messages.COMPARISONS[message.comparison_operator],
         threshold=message.threshold,
         period=period,

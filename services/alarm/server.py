@@ -10,18 +10,22 @@ import grpc
 
 from autoscale import server as bootstrap
 from autoscale.config import Settings
+from autoscale.handlers import add_servicer
 from autoscale.internal.v1 import batch_statistics_pb2_grpc, sample_feed_pb2, sample_feed_pb2_grpc
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.v1 import alarm_pb2_grpc
 from autoscale.workers import PeriodicWorker
 from services.alarm.action_runners import ActionRequest, PolicyActionRunner, WebhookActionRunner
 from services.alarm.actions import ActionDispatcher, ActionRunner
+from services.alarm.domain import is_policy_action
 from services.alarm.evaluator import AlarmEvaluator
 from services.alarm.feed import SampleFeedServicer
 from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository
+from services.alarm.scheduler import EvaluationScheduler
 from services.alarm.servicer import AlarmServicer
 from services.alarm.statistics_client import StatisticsClient
+from services.alarm.unit_of_work import AlarmWrites
 
 SERVICE_NAME = "autoscale.v1.AlarmService"
 SAMPLE_FEED_NAME = sample_feed_pb2.DESCRIPTOR.services_by_name["SampleFeedService"].full_name
@@ -44,7 +48,7 @@ def build(context: BuildContext) -> ServiceRegistration:
     webhook_runner = WebhookActionRunner(settings.alarm_action_timeout)
 
     def runner_for(target: str) -> ActionRunner:
-        return policy_runner if target.startswith("policies/") else webhook_runner
+        return policy_runner if is_policy_action(target) else webhook_runner
 
     actions = ActionDispatcher(
         repository.record_attempt, runner_for, context.clock,
@@ -56,36 +60,37 @@ def build(context: BuildContext) -> ServiceRegistration:
         if alarm is not None:
             actions.dispatch(ActionRequest(alarm, pending), first_attempt=pending.attempts + 1)
     statistics = StatisticsClient(lambda: context.peers.stub("metrics", batch_statistics_pb2_grpc.BatchStatisticsServiceStub))
-    evaluator = AlarmEvaluator(index, repository, statistics, actions, context.clock)
+    writes = AlarmWrites(repository, index, actions)
+    evaluator = AlarmEvaluator(index, statistics, writes, context.clock)
+    scheduler = EvaluationScheduler(evaluator.evaluate)
 
     def sweep() -> None:
         # Evaluating every alarm, not only those whose series received points, notices missing data.
         started = time.monotonic()
-        evaluated = evaluator.evaluate_many(index.ids(), yield_to_urgent=True)
+        evaluated = evaluator.evaluate(index.ids(), between_chunks=lambda: scheduler.yield_to_urgent(actions.busy))
         log.info("sweep evaluated %d alarms in %.3fs", evaluated, time.monotonic() - started)
 
-    def refresh_index() -> None:
-        # Alarms changed through another replica reach this one's index within an interval.
-        index.replace_all(repository.list_alarms())
-
-    servicer = AlarmServicer(repository, index, evaluator, context.clock)
-    feed = SampleFeedServicer(index, evaluator)
+    servicer = AlarmServicer(repository, writes, index, scheduler, context.clock)
+    feed = SampleFeedServicer(index, scheduler, context.clock)
 
     def add_to_server(server: grpc.Server) -> None:
-        alarm_pb2_grpc.add_AlarmServiceServicer_to_server(servicer, server)
-        sample_feed_pb2_grpc.add_SampleFeedServiceServicer_to_server(feed, server)
+        add_servicer(alarm_pb2_grpc.add_AlarmServiceServicer_to_server, servicer, server)
+        add_servicer(sample_feed_pb2_grpc.add_SampleFeedServiceServicer_to_server, feed, server)
 
     return ServiceRegistration(
         name="alarm",
         full_name=SERVICE_NAME,
         add_to_server=add_to_server,
         internal_names=[SAMPLE_FEED_NAME],
-        # Stopped in this order: the sweep stops feeding the evaluator before it stops, and it the actions.
-        # (Started in it too, which is safe: work queued before a worker starts waits for it.)
+        # Stopped in this order: the sweep and the scheduler stop evaluating before the evaluator stops asking
+        # statistics ahead, and it before the actions. (Started in it too, which is safe: work queued before a
+        # worker starts waits for it.)
         workers=[
-            # The index was just loaded: the first reload waits an interval (not to compete with the first sweep).
-            PeriodicWorker("alarm-index-refresh", INDEX_REFRESH_INTERVAL, refresh_index, first_after=INDEX_REFRESH_INTERVAL),
+            # The index was just loaded: the first reload waits an interval (not to compete with the first sweep);
+            # alarms changed through another replica reach this one's index within an interval.
+            PeriodicWorker("alarm-index-refresh", INDEX_REFRESH_INTERVAL, writes.reload_all, first_after=INDEX_REFRESH_INTERVAL),
             PeriodicWorker("alarm-sweep", settings.alarm_sweep_interval, sweep),
+            scheduler,
             evaluator,
             actions,
         ],

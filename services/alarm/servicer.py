@@ -14,18 +14,23 @@ from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
 from services.alarm import messages, rules, update
 from services.alarm.domain import Alarm, AlarmState, HistoryEntry, HistoryType
-from services.alarm.evaluator import AlarmEvaluator
 from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository
+from services.alarm.scheduler import EvaluationScheduler
+from services.alarm.unit_of_work import AlarmWrites
 
 
 class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
     """The AlarmService RPCs."""
 
-    def __init__(self, repository: AlarmRepository, index: AlarmIndex, evaluator: AlarmEvaluator, clock: Clock) -> None:
+    def __init__(
+        self, repository: AlarmRepository, writes: AlarmWrites, index: AlarmIndex, scheduler: EvaluationScheduler, clock: Clock
+    ) -> None:
         self._repository = repository
+        """Read only: every write goes through `writes`."""
+        self._writes = writes
         self._index = index
-        self._evaluator = evaluator
+        self._scheduler = scheduler
         self._clock = clock
 
     def CreateAlarm(self, request: alarm_pb2.CreateAlarmRequest, context: grpc.ServicerContext) -> Any:
@@ -44,9 +49,8 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         )
         created = HistoryEntry(alarm.id, now, HistoryType.CREATION, f"created: {alarm.rule.describe()} "
                                f"{alarm.rule.comparison.value} {alarm.rule.threshold:g}", state=alarm.state)
-        self._repository.create_alarm(alarm, created)
-        self._index.put(alarm)
-        self._evaluator.submit(alarm.id, telemetry.capture_context())
+        self._writes.create(alarm, created)
+        self._scheduler.submit(alarm.id, telemetry.capture_context())
         return alarm_pb2.CreateAlarmResponse(alarm=messages.alarm_to_message(alarm))
 
     def GetAlarm(self, request: alarm_pb2.GetAlarmRequest, context: grpc.ServicerContext) -> Any:
@@ -76,16 +80,13 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
             repeat_actions=definition.repeat_actions, disabled=definition.disabled,
         )
         entry = HistoryEntry(alarm_id, self._clock(), HistoryType.RULE_CHANGE, f"changed: {', '.join(paths)}", state=current.state)
-        stored = self._repository.update_alarm(changed, entry)
-        self._index.put(stored)
-        self._evaluator.submit(alarm_id, telemetry.capture_context())
+        stored = self._writes.update(changed, entry)
+        self._scheduler.submit(alarm_id, telemetry.capture_context())
         return alarm_pb2.UpdateAlarmResponse(alarm=messages.alarm_to_message(stored))
 
     def DeleteAlarm(self, request: alarm_pb2.DeleteAlarmRequest, context: grpc.ServicerContext) -> Any:
         alarm_id = parse_name("name", request.name, "alarms")
-        self._repository.delete_alarm(alarm_id)
-        self._index.remove(alarm_id)
-        self._evaluator.forget(alarm_id)
+        self._writes.delete(alarm_id)
         return alarm_pb2.DeleteAlarmResponse()
 
     def ListAlarmHistory(self, request: alarm_pb2.ListAlarmHistoryRequest, context: grpc.ServicerContext) -> Any:
@@ -102,7 +103,9 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         reason = rules.check_reason(violations, "reason", request.reason)
         violations.raise_if_any()
         assert alarm_id is not None
-        alarm = self._evaluator.force_state(alarm_id, messages.STATES[request.state], f"set by an operator: {reason or 'no reason given'}")
+        alarm = self._writes.force_state(
+            alarm_id, messages.STATES[request.state], f"set by an operator: {reason or 'no reason given'}", self._clock()
+        )
         return alarm_pb2.SetAlarmStateResponse(alarm=messages.alarm_to_message(alarm))
 
     def _with_evaluate_time(self, alarm: Alarm) -> Alarm:

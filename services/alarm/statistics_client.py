@@ -10,17 +10,9 @@ import grpc
 from autoscale.errors import PeerError
 from autoscale.internal.v1 import batch_statistics_pb2
 from autoscale.peers import as_peer_error
-from autoscale.v1 import common_pb2
-from services.alarm.domain import Statistic, ThresholdRule
+from autoscale.series import STATISTIC_NUMBERS
+from services.alarm.domain import ThresholdRule
 from services.alarm.evaluation import Datapoint
-
-STATISTIC_MESSAGES = {
-    Statistic.AVERAGE: common_pb2.STATISTIC_AVERAGE,
-    Statistic.MINIMUM: common_pb2.STATISTIC_MINIMUM,
-    Statistic.MAXIMUM: common_pb2.STATISTIC_MAXIMUM,
-    Statistic.SUM: common_pb2.STATISTIC_SUM,
-    Statistic.SAMPLE_COUNT: common_pb2.STATISTIC_SAMPLE_COUNT,
-}
 
 
 def batch_statistics_request(windows: Sequence[tuple[ThresholdRule, float, float]]) -> batch_statistics_pb2.BatchGetStatisticsRequest:
@@ -33,7 +25,7 @@ def batch_statistics_request(windows: Sequence[tuple[ThresholdRule, float, float
         for name, value in rule.dimensions:
             dimension_names.append(name)
             dimension_values.append(value)
-        statistics.append(STATISTIC_MESSAGES[rule.statistic])
+        statistics.append(STATISTIC_NUMBERS[rule.statistic])
         periods.append(rule.period)
         start_times.append(start)
         end_times.append(end)

@@ -3,8 +3,16 @@
 Each pass asks the drivers how every instance is, stores what changed, plans
 (`plan.plan_reconcile`), removes failed and surplus instances, launches missing
 ones, and ends the group's IN_PROGRESS activity when the group got there (or when
-the driver failed). Nothing is kept in memory between passes: after a restart the
-first pass finds the instances through `driver.state` and adopts or replaces them.
+the driver failed). Nothing is kept in memory between passes (but which groups had
+their servers looked for): after a restart the first pass finds the instances
+through `driver.state` and adopts or replaces them.
+
+An instance is recorded (PENDING, with its id) before its driver launches it, and
+the driver marks the server with that id, so a launch that never returned (the
+service killed meanwhile, a lost reply) leaves nothing untracked: a group's first
+pass since start, and any pass that finds an instance without a server id, asks the
+drivers for the group's servers (`driver.find_servers`), adopts those of recorded
+instances and stops the others. DeleteGroup stops every server found too.
 
 One group's pass at a time: passes and DeleteGroup hold the group's lock, so
 DeleteGroup never races a pass that is launching.
@@ -33,7 +41,7 @@ from services.group.domain import (
     instance_name,
     new_instance_id,
 )
-from services.group.drivers.base import ComputeDriver, DriverError, LaunchRequest, ServerState, ServerStatus
+from services.group.drivers.base import ComputeDriver, DriverError, FoundServer, LaunchRequest, ServerState, ServerStatus
 from services.group.plan import is_converged, plan_reconcile
 from services.group.repository import GroupRepository, ReconcileSnapshot
 
@@ -91,6 +99,8 @@ class Reconciler:
         self._poll_interval = poll_interval
         self._sleep = sleep
         self._locks = GroupLocks()
+        self._recovered: set[str] = set()
+        """Groups whose servers were looked for since this process started (see _recover)."""
 
     def reconcile_all(self) -> None:
         """One pass over every group; a group whose pass fails is logged and the others go on."""
@@ -106,7 +116,14 @@ class Reconciler:
             snapshot = self._repository.snapshot(group_id)
             if snapshot is None:
                 return
-            observed = self._observe(snapshot.instances)
+            try:
+                instances = self._recover(snapshot)
+            except DriverError as error:
+                # Until the group's servers can be listed, launching or forgetting an instance could leave one untracked.
+                log.warning("cannot look for the servers of %s: %s", group_name(group_id), error)
+                self._settle_activity(snapshot, _PassResult(list(snapshot.instances), [f"cannot look for the group's servers: {error}"]))
+                return
+            observed = self._observe(instances)
             target = snapshot.group.target_capacity
             plan = plan_reconcile(observed, target)
             removed = {instance.id for instance in plan.remove}
@@ -116,26 +133,40 @@ class Reconciler:
             self._settle_activity(snapshot, result)
 
     def delete_group(self, group_id: str) -> None:
-        """Terminate the group's instances, wait until they are gone (bounded), then delete the group.
+        """Terminate the group's instances and any server of the group found unrecorded, wait until they are gone
+        (bounded), then delete the group.
 
-        NotFound if there is no such group; Unavailable if instances outlive the bound
-        (the group stays, wanting no instances, and DeleteGroup may be called again).
+        NotFound if there is no such group; Unavailable if instances outlive the bound or the
+        group's servers cannot be looked for (the group stays, wanting no instances, and
+        DeleteGroup may be called again).
         """
         with self._locks.hold(group_id):
             doomed = self._repository.begin_delete(group_id, "the group is being deleted")
-            errors = []
-            for instance in doomed:
-                if instance.server_id:
-                    try:
-                        self._driver(instance.kind).terminate(instance.server_id)
-                    except DriverError as error:
-                        errors.append(f"{instance_name(group_id, instance.id)}: {error}")
+            snapshot = self._repository.snapshot(group_id)
+            servers = [(i.kind, i.server_id, instance_name(group_id, i.id)) for i in doomed if i.server_id]
+            search_failure = ""
+            try:
+                # Servers whose launch never returned are stopped too: nothing of the group may outlive it.
+                kinds = {i.kind for i in doomed} | ({snapshot.launch_config.kind} if snapshot is not None else set())
+                recorded = {server_id for _, server_id, _ in servers}
+                servers += [
+                    (kind, found.server_id, f"the unrecorded server {found.server_id}")
+                    for kind, found in self._find_servers(group_id, kinds) if found.server_id not in recorded
+                ]
+            except DriverError as error:
+                search_failure = f"cannot look for the group's servers: {error}"
+            errors: list[str] = []
+            for kind, server_id, name in servers:
+                try:
+                    self._driver(kind).terminate(server_id)
+                except DriverError as error:
+                    errors.append(f"{name}: {error}")
         deadline = time.monotonic() + self._delete_timeout
-        remaining = [instance for instance in doomed if instance.server_id]
+        remaining = servers
         while remaining:
-            remaining = [instance for instance in remaining if not self._stopped(instance)]
+            remaining = [(kind, server_id, name) for kind, server_id, name in remaining if not self._stopped(kind, server_id)]
             if remaining and time.monotonic() >= deadline:
-                names = ", ".join(instance_name(group_id, i.id) for i in remaining)
+                names = ", ".join(name for _, _, name in remaining)
                 details = f" ({'; '.join(errors)})" if errors else ""
                 raise Unavailable(
                     f"{group_name(group_id)}: instances still terminating after {self._delete_timeout:g}s: {names}{details}; "
@@ -143,8 +174,11 @@ class Reconciler:
                 )
             if remaining:
                 self._sleep(self._poll_interval)
+        if search_failure:
+            raise Unavailable(f"{group_name(group_id)}: {search_failure}; the group wants no instances now, call DeleteGroup again")
         with self._locks.hold(group_id):
             self._repository.delete_group(group_id)
+            self._recovered.discard(group_id)
 
     def _driver(self, kind: str) -> ComputeDriver:
         driver = self._drivers.get(kind)
@@ -182,11 +216,69 @@ class Reconciler:
             return instance
         return _with_server_state(instance, state)
 
-    def _stopped(self, instance: Instance) -> bool:
+    def _stopped(self, kind: str, server_id: str) -> bool:
         try:
-            return self._driver(instance.kind).state(instance.server_id).status in STOPPED
+            return self._driver(kind).state(server_id).status in STOPPED
         except DriverError:
             return False
+
+    def _recover(self, snapshot: ReconcileSnapshot) -> list[Instance]:
+        """The group's instances, those whose launch never returned given the server found for them; servers of the
+        group that no instance records are stopped. DriverError when the servers cannot be listed.
+
+        The drivers are asked on a group's first pass since start (the service may have been killed
+        in the middle of a launch) and when an instance has no server id (its launch did not return).
+        """
+        group_id = snapshot.group.id
+        instances = snapshot.instances
+        if group_id in self._recovered and all(instance.server_id for instance in instances):
+            return instances
+        found = self._find_servers(group_id, {i.kind for i in instances} | {snapshot.launch_config.kind})
+        by_id = {instance.id: instance for instance in instances}
+        recorded = {instance.server_id for instance in instances if instance.server_id}
+        adopted: dict[str, Instance] = {}
+        stopped_all = True
+        for kind, server in found:
+            if server.server_id in recorded:
+                continue
+            instance = adopted.get(server.instance_id) or by_id.get(server.instance_id)
+            if instance is not None and not instance.server_id and self._drivers.get(instance.kind) is self._drivers[kind]:
+                recorded.add(server.server_id)
+                adopted[instance.id] = _adopted(instance, server.server_id)
+                log.warning("%s: adopted its server %s, found after its launch did not return", instance_name(group_id, instance.id),
+                            server.server_id)
+                continue
+            stopped_all &= self._stop_unrecorded(group_id, kind, server)
+        if adopted:
+            self._repository.update_instances(adopted.values())
+        if stopped_all:
+            self._recovered.add(group_id)
+        return [adopted.get(instance.id, instance) for instance in instances]
+
+    def _find_servers(self, group_id: str, kinds: set[str]) -> list[tuple[str, FoundServer]]:
+        """The group's servers that the drivers of these kinds find, each with its kind (a driver of several kinds is asked
+        once); DriverError if one cannot tell."""
+        found: list[tuple[str, FoundServer]] = []
+        asked: list[ComputeDriver] = []
+        for kind in sorted(kinds):
+            driver = self._drivers.get(kind)
+            if driver is None or any(driver is other for other in asked):
+                continue
+            asked.append(driver)
+            found.extend((kind, server) for server in driver.find_servers(group_id))
+        return found
+
+    def _stop_unrecorded(self, group_id: str, kind: str, server: FoundServer) -> bool:
+        """Stop a server of the group that no instance records (its launch never returned, or it was forgotten); whether it
+        could be asked to stop."""
+        log.warning("%s: stopping the %s server %s, launched for instance %s, which is not recorded",
+                    group_name(group_id), kind, server.server_id, server.instance_id)
+        try:
+            self._driver(kind).terminate(server.server_id)
+        except DriverError as error:
+            log.warning("stopping the unrecorded server %s of %s failed: %s", server.server_id, group_name(group_id), error)
+            return False
+        return True
 
     def _remove(self, doomed: Sequence[Instance], reason: str, result: _PassResult) -> None:
         """Terminate and forget each instance; those not yet stopped stay TERMINATING for the next pass."""
@@ -263,6 +355,12 @@ def _with_server_state(instance: Instance, state: ServerState) -> Instance:
         return replace(instance, state=InstanceState.RUNNING, state_reason=state.reason)
     reason = state.reason or ("the server is gone" if state.status is ServerStatus.GONE else "the server failed")
     return replace(instance, state=InstanceState.FAILED, state_reason=reason)
+
+
+def _adopted(instance: Instance, server_id: str) -> Instance:
+    """An instance whose launch did not return, with the server found for it (still to be terminated if it was)."""
+    state = instance.state if instance.state is InstanceState.TERMINATING else InstanceState.PENDING
+    return replace(instance, server_id=server_id, state=state, state_reason="its server was found after its launch did not return")
 
 
 def _removal_reason(instance: Instance, reason: str) -> str:

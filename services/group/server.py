@@ -7,6 +7,7 @@ from pathlib import Path
 
 from autoscale import server as bootstrap
 from autoscale.config import Settings, default_state_dir
+from autoscale.handlers import add_servicer
 from autoscale.server import BuildContext, ServiceBuilder, ServiceRegistration
 from autoscale.v1 import group_pb2_grpc
 from autoscale.workers import PeriodicWorker
@@ -53,7 +54,7 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         return ServiceRegistration(
             name="group",
             full_name=SERVICE_NAME,
-            add_to_server=lambda server: group_pb2_grpc.add_GroupServiceServicer_to_server(servicer, server),
+            add_to_server=lambda server: add_servicer(group_pb2_grpc.add_GroupServiceServicer_to_server, servicer, server),
             workers=[loop],
         )
 

@@ -45,6 +45,15 @@ class SeriesCatalogue:
                 for name, value in key.dimensions:
                     _discard(self._by_pair, (key.metric, name, value), series_id)
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._keys)
+
+    def unknown(self, series_ids: Iterable[int]) -> list[int]:
+        """Those of `series_ids` that are not known."""
+        with self._lock:
+            return [series_id for series_id in series_ids if series_id not in self._keys]
+
     def matching(self, metric: str, dimensions: Iterable[tuple[str, str]]) -> list[int]:
         """The series of `metric` whose dimensions include all of `dimensions`."""
         with self._lock:

@@ -15,11 +15,10 @@ import math
 import struct
 import sys
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
 
-from autoscale import wire
 from services.metrics.domain import SeriesPoints, Summary
 
 _BIG_ENDIAN = sys.byteorder == "big"
@@ -60,25 +59,11 @@ def _log_entry(series_ids: Sequence[int], counts: Sequence[int], packed_times: b
     ))
 
 
-ColumnPacker = Callable[[list[SeriesPoints]], tuple[bytes, bytes]]
-
-# The log's doubles are little-endian; the native helper packs them in this machine's order.
-NATIVE_COLUMNS: ColumnPacker | None = wire.NATIVE.columns if wire.NATIVE is not None and not _BIG_ENDIAN else None
-"""autoscale/_wire.c's `columns`, where it was built (on a little-endian machine)."""
-
-
-def pack_batch_log_entry(
-    series_ids: Sequence[int], counts: Sequence[int], batch: Sequence[SeriesPoints], *, columns: ColumnPacker | None = NATIVE_COLUMNS
-) -> bytes:
-    """`pack_log_entry` of a stored batch (`series_ids[i]` the id of its i-th series, `counts[i]` its number of points).
-
-    NOTE: the native helper packs each column in one pass over the batch's floats; chaining them into
-    lists and arrays first cost a twentieth of PutSamples at 100 series x 10 points.
-    """
-    if columns is None or not isinstance(batch, list):
-        times = list(chain.from_iterable(times for _, times, _ in batch))
-        return pack_log_entry(series_ids, counts, times, list(chain.from_iterable(values for _, _, values in batch)))
-    return _log_entry(series_ids, counts, *columns(batch))
+def pack_batch_log_entry(series_ids: Sequence[int], counts: Sequence[int], batch: Sequence[SeriesPoints]) -> bytes:
+    """`pack_log_entry` of a stored batch (`series_ids[i]` the id of its i-th series, `counts[i]` its number of points)."""
+    times = array("d", chain.from_iterable(times for _, times, _ in batch))
+    values = array("d", chain.from_iterable(values for _, _, values in batch))
+    return _log_entry(series_ids, counts, _packed(times), _packed(values))
 
 
 def unpack_log_entry(payload: bytes) -> Iterator[SeriesColumns]:
@@ -140,36 +125,13 @@ class Chunk:
         return cls(first_time, last_time, Summary(len(values), math.fsum(values), minimum, maximum), pack_chunk(times, values))
 
 
-Bounds = Callable[[Sequence[float]], tuple[float, float]]
-
-NATIVE_BOUNDS: Bounds | None = wire.NATIVE.bounds if wire.NATIVE is not None else None
-
-
-def bounds(items: Sequence[float], *, native: Bounds | None = NATIVE_BOUNDS) -> tuple[float, float]:
-    """The least and the greatest of a non-empty column.
-
-    NOTE: natively for arrays and lists where autoscale/_wire.c was built: compaction summarises every
-    series' points, and min() and max() make a Python float of each (a tenth of ingest at 100 x 10).
-    """
-    if native is not None and isinstance(items, (array, list)):
-        return native(items)
+def bounds(items: Sequence[float]) -> tuple[float, float]:
+    """The least and the greatest of a non-empty column."""
     return min(items), max(items)
-
-
-AddToPeriods = Callable[[dict[int, list[float]], Sequence[float], Sequence[float], int, float, float, float], None]
-
-NATIVE_ADD_TO_PERIODS: AddToPeriods | None = wire.NATIVE.add_to_periods if wire.NATIVE is not None else None
-"""autoscale/_wire.c's `add_to_periods` (PeriodSummaries.add_points' loop), where it was built."""
 
 
 HeldSeries = dict[int, tuple[Sequence[float], Sequence[float]]]
 """Points held in memory: the times and the values of each series, by series id."""
-
-AddSeriesToPeriods = Callable[[dict[int, list[float]], list[HeldSeries], list[int], float, float, float], None]
-
-NATIVE_ADD_SERIES_TO_PERIODS: AddSeriesToPeriods | None = wire.NATIVE.add_series_to_periods if wire.NATIVE is not None else None
-"""autoscale/_wire.c's `add_series_to_periods` (PeriodSummaries.add_series' loops), where it was built."""
-
 
 def chunks_of(times: Sequence[float], values: Sequence[float]) -> list[Chunk]:
     """The points of one series (at least one) as chunks, one per aligned CHUNK_SECONDS span they fall in."""
@@ -194,23 +156,9 @@ class PeriodSummaries:
         self.end = end
         self._buckets: dict[int, list[float]] = {}
 
-    def add_points(
-        self,
-        times: Sequence[float],
-        values: Sequence[float],
-        count: int | None = None,
-        *,
-        native: AddToPeriods | None = NATIVE_ADD_TO_PERIODS,
-    ) -> None:
-        """Count the points that lie in the window (of the first `count` only, when given).
-
-        NOTE: natively where autoscale/_wire.c was built: a sweep adds the points of every series its alarms
-        watch (100 000 of them), and this loop's Python cost per series was most of answering its statistics.
-        """
+    def add_points(self, times: Sequence[float], values: Sequence[float], count: int | None = None) -> None:
+        """Count the points that lie in the window (of the first `count` only, when given)."""
         start, end, period, buckets = self.start, self.end, self.period, self._buckets
-        if native is not None and isinstance(times, (array, list)) and isinstance(values, (array, list)):
-            native(buckets, times, values, len(values) if count is None else count, start, end, period)
-            return
         floor = math.floor
         pairs = zip(times, values, strict=True) if count is None else islice(zip(times, values, strict=False), count)
         for time, value in pairs:
@@ -227,22 +175,13 @@ class PeriodSummaries:
                     if value > bucket[3]:
                         bucket[3] = value
 
-    def add_series(
-        self, sources: Sequence[HeldSeries], series_ids: list[int], *, native: AddSeriesToPeriods | None = NATIVE_ADD_SERIES_TO_PERIODS
-    ) -> None:
-        """Count every point each of `series_ids` holds in each source (series id -> (times, values)), series by series.
-
-        NOTE: one native call per query where autoscale/_wire.c was built: a sweep adds 100 000 series,
-        and a Python call per series (and per part of one) cost more than adding its points.
-        """
-        if native is not None:
-            native(self._buckets, list(sources), series_ids, self.start, self.end, self.period)
-            return
+    def add_series(self, sources: Sequence[HeldSeries], series_ids: list[int]) -> None:
+        """Count every point each of `series_ids` holds in each source (series id -> (times, values)), series by series."""
         for series_id in series_ids:
             for source in sources:
                 columns = source.get(series_id)
                 if columns is not None:
-                    self.add_points(*columns, native=None)
+                    self.add_points(*columns)
 
     def covers(self, first_time: float, last_time: float) -> bool:
         """Whether points spanning [first_time, last_time] all lie in the window and in one period (so a summary counts them)."""

@@ -8,20 +8,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import NamedTuple
 
-from autoscale.dimensions import canonical_dimensions_key
-
-
-class Statistic(StrEnum):
-    """What GetStatistics computes over the points of one period (as CloudWatch names them)."""
-
-    AVERAGE = "average"
-    MINIMUM = "minimum"
-    MAXIMUM = "maximum"
-    SUM = "sum"
-    SAMPLE_COUNT = "sample_count"
+from autoscale.series import Statistic, canonical_dimensions_key
 
 
 class SeriesKey(NamedTuple):
@@ -80,8 +69,6 @@ class SeriesDescriptor:
 
 class StatisticsQuery(NamedTuple):
     """A validated GetStatistics: the series to aggregate and the window [start, end) cut into periods.
-
-    A named tuple: autoscale/_wire.c builds those of a sweep's batch (500 a call) without a Python call each.
     """
 
     metric: str
@@ -134,16 +121,6 @@ class Summary:
 def aggregate(values: Sequence[float], statistic: Statistic) -> float:
     """The statistic of at least one value."""
     return Summary.of(values).value(statistic)
-
-
-def bucket_index(time: float, period: float) -> int:
-    """Which period `time` falls in: floor(time / period), counting periods from the epoch."""
-    return math.floor(time / period)
-
-
-def bucket_start(time: float, period: float) -> float:
-    """Start of the period `time` falls in; periods are aligned to multiples of `period` since the epoch."""
-    return bucket_index(time, period) * period
 
 
 def period_count(start: float, end: float, period: float) -> int:

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from typing import TypeVar
 
-from services.metrics.chunks import SeriesColumns, bounds
+from services.metrics.chunks import SeriesColumns
 
 Columns = tuple[array, array]  # type: ignore[type-arg]
 """The times and the values of some points of one series."""
@@ -101,8 +101,7 @@ class Head:
         committed = False
         try:
             prepared = build(flushing)
-            # NOTE: the native bounds: max() makes a Python float of every point held (a fortieth of ingest's time).
-            newest = max((bounds(times)[1] for times, _ in flushing.values() if times), default=float("-inf"))
+            newest = max((max(times) for times, _ in flushing.values() if times), default=float("-inf"))
             with self._lock:
                 self._epoch += 1
             commit(prepared, entries)
@@ -181,7 +180,7 @@ class Head:
         the lock, with the dicts (series id -> (times, values)) that hold them, and True; otherwise False (use `read`).
 
         NOTE: no copies, as `read` makes, and no storage read: the points cannot change while the lock is held.
-        For a sweep's statistics, whose windows lie in memory, with `add` native (a few milliseconds per call).
+        For a sweep's statistics, whose windows lie in memory.
         """
         with self._lock:
             if start <= self._horizon:

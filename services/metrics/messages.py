@@ -6,16 +6,8 @@ from collections.abc import Callable, Mapping
 
 from autoscale.internal.v1 import batch_statistics_pb2, sample_feed_pb2
 from autoscale.timeutil import to_timestamp
-from autoscale.v1 import common_pb2, metrics_pb2
-from services.metrics.domain import SeriesDescriptor, SeriesKey, Statistic
-
-STATISTICS: dict[int, Statistic] = {
-    common_pb2.STATISTIC_AVERAGE: Statistic.AVERAGE,
-    common_pb2.STATISTIC_MINIMUM: Statistic.MINIMUM,
-    common_pb2.STATISTIC_MAXIMUM: Statistic.MAXIMUM,
-    common_pb2.STATISTIC_SUM: Statistic.SUM,
-    common_pb2.STATISTIC_SAMPLE_COUNT: Statistic.SAMPLE_COUNT,
-}
+from autoscale.v1 import metrics_pb2
+from services.metrics.domain import SeriesDescriptor, SeriesKey
 
 
 def datapoint_to_message(start: float, value: float, sample_count: int) -> metrics_pb2.Datapoint:

@@ -22,7 +22,7 @@ series = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("project", sa.String(PROJECT_LENGTH), nullable=False),
     sa.Column("metric", sa.String(METRIC_LENGTH), nullable=False),
-    # The canonical JSON of the dimensions (autoscale.dimensions.canonical_dimensions_key): the series'
+    # The canonical JSON of the dimensions (autoscale.series.canonical_dimensions_key): the series'
     # identity, its order after the metric, and the dimensions read back. Bounded by the PutSamples rules so that
     # the unique index entry fits PostgreSQL's B-tree limit (about 2.7 kB).
     sa.Column("dimensions_key", sa.Text, nullable=False),

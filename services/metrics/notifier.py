@@ -29,9 +29,6 @@ from services.metrics.domain import SeriesKey, SeriesPoints
 
 log = logging.getLogger(__name__)
 
-MAX_REMEMBERED_KEYS = 1_000_000
-"""Series whose canonical dimensions key is remembered at most (then the memory starts afresh)."""
-
 WARNING_INTERVAL = 60.0
 """Seconds between two warnings that the alarm service could not be notified (one per outage, not one per call)."""
 
@@ -47,8 +44,10 @@ class AlarmNotifier:
     notifier does nothing.
     """
 
-    def __init__(self, notify_samples: Callable[[], Callable[[Any], Any]], alarm_address: str) -> None:
+    def __init__(self, notify_samples: Callable[[], Callable[[Any], Any]], alarm_address: str, *, remembered_keys: int = 500_000) -> None:
         self._notify_samples = notify_samples
+        self._remembered_keys = remembered_keys
+        """Series whose canonical dimensions key is remembered at most (then the memory starts afresh): the project's series limit."""
         self._enabled = bool(alarm_address)
         self._condition = threading.Condition()
         self._pending: Extremes = {}
@@ -116,7 +115,7 @@ class AlarmNotifier:
     def _dimensions_key(self, key: SeriesKey) -> str:
         known = self._dimension_keys.get(key)
         if known is None:
-            if len(self._dimension_keys) >= MAX_REMEMBERED_KEYS:
+            if len(self._dimension_keys) >= self._remembered_keys:
                 self._dimension_keys = {}
             known = self._dimension_keys[key] = key.dimensions_key
         return known

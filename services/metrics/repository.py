@@ -30,8 +30,9 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from autoscale.database import Database
-from autoscale.dimensions import dimensions_from_key
+from autoscale.errors import ResourceExhausted
 from autoscale.locks import SharedLock
+from autoscale.series import dimensions_from_key
 from services.metrics.catalogue import SeriesCatalogue
 from services.metrics.chunks import CHUNK_SECONDS, Chunk, PeriodSummaries, chunks_of, pack_batch_log_entry, unpack_chunk, unpack_log_entry
 from services.metrics.domain import (
@@ -52,6 +53,8 @@ PRUNE_CHUNK = 1000
 
 RECENT_POINTS = 500_000
 """Points a compaction stored that stay in memory too, so that reads of recent windows need no chunk read."""
+MAX_SERIES = 500_000
+"""Series the project may hold (see Settings.metrics_max_series)."""
 
 Bucket = tuple[float, Summary]
 """The start of a non-empty period and the summary of its points."""
@@ -74,9 +77,10 @@ class Stored(NamedTuple):
 class MetricsRepository:
     """Series and points of one project (retention, a property of the deployment, spans every project)."""
 
-    def __init__(self, database: Database, project: str, *, recent_points: int = RECENT_POINTS) -> None:
+    def __init__(self, database: Database, project: str, *, recent_points: int = RECENT_POINTS, max_series: int = MAX_SERIES) -> None:
         self._database = database
         self._project = project
+        self._max_series = max_series
         self._ids: dict[SeriesKey, int] = {}
         self._ids_lock = threading.Lock()
         self._head = Head(recent_points=recent_points)
@@ -167,6 +171,15 @@ class MetricsRepository:
                 )
                 found.update(((metric, row.dimensions_key), row.id) for row in connection.execute(query))
         created = {key: found[(key.metric, key.dimensions_key)] for key in missing}
+        new = len(self._catalogue.unknown(created.values()))
+        held = len(self._catalogue)
+        if new and held + new > self._max_series:
+            # Raised inside the transaction: the series just inserted are rolled back with the batch.
+            raise ResourceExhausted(
+                f"series: the project holds {held} series and this batch would add {new}, beyond the limit of "
+                f"{self._max_series} (--metrics-max-series); series that stop reporting are deleted with their last points "
+                "(--metrics-retention)"
+            )
         pairs = [{"series_id": id_, "key": name, "value": value} for key, id_ in created.items() for name, value in key.dimensions]
         if pairs:
             connection.execute(self._insert_ignoring_duplicates(series_dimensions, ["series_id", "key"]), pairs)

@@ -16,18 +16,22 @@ from collections.abc import Container
 
 from google.protobuf import timestamp_pb2
 
-from autoscale.dimensions import canonical_dimensions_key
 from autoscale.internal.v1 import batch_statistics_pb2
+from autoscale.series import (
+    MAX_DIMENSION_LENGTH,
+    MAX_DIMENSIONS,
+    MAX_METRIC_LENGTH,
+    STATISTICS_BY_NUMBER,
+    Statistic,
+    canonical_dimensions_key,
+    check_dimension,
+    check_metric,
+)
 from autoscale.timeutil import check_duration, from_timestamp
 from autoscale.v1 import common_pb2, metrics_pb2
-from autoscale.validation import Violations, check_enum, check_finite, quoted
-from services.metrics import messages
-from services.metrics.domain import SeriesKey, SeriesPoints, Statistic, StatisticsQuery, period_count
+from autoscale.validation import Violations, check_enum, check_finite
+from services.metrics.domain import SeriesKey, SeriesPoints, StatisticsQuery, period_count
 
-MAX_METRIC_LENGTH = 255
-MAX_DIMENSION_LENGTH = 255
-MAX_DIMENSIONS = 30
-"""Dimensions of one series (as CloudWatch)."""
 MAX_DIMENSIONS_KEY_BYTES = 1024
 """UTF-8 bytes of a series' canonical dimensions key, which is part of a unique index (see models.series)."""
 MAX_POINTS_PER_BATCH = 100_000
@@ -46,21 +50,13 @@ MAX_TIME = 253_402_300_799
 """The latest time a Timestamp may hold (9999-12-31T23:59:59Z): a later start or end makes datapoints no client can read."""
 
 
-def check_metric(violations: Violations, field_path: str, metric: str) -> None:
-    """A metric name: required, bounded, no surrounding whitespace."""
-    if not metric:
-        violations.add(field_path, "is required")
-    elif len(metric) > MAX_METRIC_LENGTH or metric != metric.strip():
-        violations.add(field_path, f"must be at most {MAX_METRIC_LENGTH} characters without surrounding spaces")
-
-
 def check_stored_dimensions(violations: Violations, field_path: str, dimensions: tuple[tuple[str, str], ...]) -> None:
     """A series' dimensions, its identity in storage: as a query's, and bounded in number and in total size."""
     characters = 0
     for key, value in dimensions:
         key_length, value_length = len(key), len(value)
         if not key or key_length > MAX_DIMENSION_LENGTH or value_length > MAX_DIMENSION_LENGTH:
-            _check_dimension(violations, field_path, key, value)
+            check_dimension(violations, field_path, key, value)
         characters += key_length + value_length
     if len(dimensions) > MAX_DIMENSIONS:
         violations.add(field_path, f"must hold at most {MAX_DIMENSIONS} dimensions")
@@ -70,14 +66,6 @@ def check_stored_dimensions(violations: Violations, field_path: str, dimensions:
         size = len(canonical_dimensions_key(dimensions).encode())
         if size > MAX_DIMENSIONS_KEY_BYTES:
             violations.add(field_path, f"must take at most {MAX_DIMENSIONS_KEY_BYTES} bytes as JSON, got {size}")
-
-
-def _check_dimension(violations: Violations, field_path: str, key: str, value: str) -> None:
-    violations.check(
-        bool(key) and len(key) <= MAX_DIMENSION_LENGTH and len(value) <= MAX_DIMENSION_LENGTH,
-        field_path,
-        f"keys must be non-empty and keys and values at most {MAX_DIMENSION_LENGTH} characters (key {quoted(key)})",
-    )
 
 
 def check_timestamp(violations: Violations, field_path: str, stamp: timestamp_pb2.Timestamp) -> float:
@@ -208,8 +196,8 @@ def check_query_subject(
         check_metric(violations, f"{prefix}metric", metric)
     for key, value in dimensions:
         if not key or len(key) > MAX_DIMENSION_LENGTH or len(value) > MAX_DIMENSION_LENGTH:
-            _check_dimension(violations, f"{prefix}dimensions", key, value)
-    statistic = messages.STATISTICS.get(statistic_number)
+            check_dimension(violations, f"{prefix}dimensions", key, value)
+    statistic = STATISTICS_BY_NUMBER.get(statistic_number)
     if statistic is None:
         check_enum(violations, f"{prefix}statistic", statistic_number, common_pb2.Statistic)
     return statistic

@@ -6,11 +6,11 @@ import logging
 from pathlib import Path
 
 from autoscale import server as bootstrap
-from autoscale import wire
 from autoscale.config import Settings
 from autoscale.internal.v1 import batch_statistics_pb2, sample_feed_pb2_grpc
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.workers import PeriodicWorker
+from services.metrics import decoding
 from services.metrics.notifier import AlarmNotifier
 from services.metrics.repository import MetricsRepository
 from services.metrics.servicer import BatchStatisticsServicer, MetricsServicer, add_to_server
@@ -26,9 +26,13 @@ log = logging.getLogger(__name__)
 def build(context: BuildContext) -> ServiceRegistration:
     """The metrics service's registration, with its workers: the alarm notifier, the retention pruner and the compactor."""
     context.database.migrate(MIGRATIONS_DIR, "metrics")
-    repository = MetricsRepository(context.database, context.settings.project, recent_points=context.settings.metrics_head_points)
+    settings = context.settings
+    repository = MetricsRepository(
+        context.database, settings.project, recent_points=settings.metrics_head_points, max_series=settings.metrics_max_series
+    )
     notifier = AlarmNotifier(
-        lambda: context.peers.stub("alarm", sample_feed_pb2_grpc.SampleFeedServiceStub).NotifySamples, context.peers.address("alarm")
+        lambda: context.peers.stub("alarm", sample_feed_pb2_grpc.SampleFeedServiceStub).NotifySamples, context.peers.address("alarm"),
+        remembered_keys=settings.metrics_max_series,
     )
     retention = context.settings.metrics_retention
 
@@ -51,7 +55,7 @@ def build(context: BuildContext) -> ServiceRegistration:
     compactor = PeriodicWorker("metrics-compaction", min(COMPACTION_CHECK_INTERVAL, compaction_interval), compact_when_due)
     servicer = MetricsServicer(repository, notifier, context.clock)
     batch_servicer = BatchStatisticsServicer(repository, context.clock)
-    log.debug("time series read from wire bytes by the %s reader", wire.describe())
+    log.debug("PutSamples read from wire bytes by the %s reader", decoding.describe())
     return ServiceRegistration(
         name="metrics",
         full_name=SERVICE_NAME,

@@ -7,7 +7,7 @@ from typing import Any
 import grpc
 
 from autoscale import telemetry
-from autoscale.handlers import add_servicer_taking_bytes
+from autoscale.handlers import add_servicer
 from autoscale.internal.v1 import batch_statistics_pb2, batch_statistics_pb2_grpc
 from autoscale.pagination import bad_page_token, page_request, paginate
 from autoscale.timeutil import Clock
@@ -29,7 +29,7 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         self._clock = clock
 
     def PutSamples(self, request: bytes, context: grpc.ServicerContext) -> Any:
-        """Takes the request's bytes (see `add_to_server`): decoding them is most of what PutSamples costs."""
+        """Takes the request's bytes (see `add_to_server` and services.metrics.decoding)."""
         violations = Violations()
         batch = decode_put_samples(violations, request, self._clock(), self._repository.known_series())
         violations.raise_if_any()
@@ -72,8 +72,8 @@ class BatchStatisticsServicer(batch_statistics_pb2_grpc.BatchStatisticsServiceSe
 
 def add_to_server(servicer: MetricsServicer, batch_servicer: BatchStatisticsServicer, server: grpc.Server) -> None:
     """Register both servicers; PutSamples is handed the request's bytes (see services.metrics.decoding)."""
-    add_servicer_taking_bytes(metrics_pb2_grpc.add_MetricsServiceServicer_to_server, servicer, server, ["PutSamples"])
-    batch_statistics_pb2_grpc.add_BatchStatisticsServiceServicer_to_server(batch_servicer, server)
+    add_servicer(metrics_pb2_grpc.add_MetricsServiceServicer_to_server, servicer, server, taking_bytes=["PutSamples"])
+    add_servicer(batch_statistics_pb2_grpc.add_BatchStatisticsServiceServicer_to_server, batch_servicer, server)
 
 
 def _after_series(after: Any) -> tuple[str, str] | None:

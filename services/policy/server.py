@@ -6,6 +6,7 @@ from pathlib import Path
 
 from autoscale import server as bootstrap
 from autoscale.config import Settings
+from autoscale.handlers import add_servicer
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.v1 import policy_pb2_grpc
 from services.policy.alarm_client import AlarmClient
@@ -28,7 +29,7 @@ def build(context: BuildContext) -> ServiceRegistration:
     return ServiceRegistration(
         name="policy",
         full_name=SERVICE_NAME,
-        add_to_server=lambda server: policy_pb2_grpc.add_PolicyServiceServicer_to_server(servicer, server),
+        add_to_server=lambda server: add_servicer(policy_pb2_grpc.add_PolicyServiceServicer_to_server, servicer, server),
     )
 
 

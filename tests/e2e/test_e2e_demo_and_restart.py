@@ -23,7 +23,7 @@ def test_demo_scales_out_and_back_in_and_cleans_up(tmp_path):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "scaling activities" in completed.stdout
     assert "alarms/high-cpu" in completed.stdout and "alarms/low-cpu" in completed.stdout
-    leftover = subprocess.run(["pgrep", "-f", "autoscale.demo.worker"], capture_output=True, text=True)
+    leftover = subprocess.run(["pgrep", "-f", "app.demo.worker"], capture_output=True, text=True)
     assert leftover.stdout.strip() == "", "demo instances left running"
 
 

@@ -75,13 +75,30 @@ class LaunchRequest:
     """Set for the OpenStack driver."""
 
 
+@dataclass(frozen=True)
+class FoundServer:
+    """A server a driver found by the marks `launch` gave it: the instance it was launched for, and its server id."""
+
+    instance_id: str
+    server_id: str
+
+
 class ComputeDriver(Protocol):
     """Starts, inspects and stops instances of one kind. Implementations are thread-safe."""
 
     def launch(self, request: LaunchRequest) -> str:
         """Start one instance and return its server id (opaque to the caller).
 
+        The server carries the request's group and instance ids from the moment it exists,
+        so that `find_servers` finds it even if this call never returns (a crash, a lost reply).
         Raises DriverError when it cannot be started.
+        """
+
+    def find_servers(self, group_id: str) -> list[FoundServer]:
+        """The servers of the group that this driver (of this deployment) launched and that still exist.
+
+        Found by the marks `launch` gives them, not by what was recorded: the reconcile loop
+        adopts those of recorded instances and stops the others. Raises DriverError.
         """
 
     def state(self, server_id: str) -> ServerState:

@@ -9,6 +9,12 @@ absent the id is the pid alone, with no such protection.
 
 Instances run in a session of their own: a Ctrl-C in the service's terminal does
 not reach them, and they outlive the service, as the group's state says they should.
+
+Each instance is marked from the moment its program runs: its environment holds
+AUTOSCALE_GROUP, AUTOSCALE_INSTANCE and AUTOSCALE_LOCAL_DRIVER (the absolute path of
+this driver's log directory, which tells the deployments of one machine apart). So a
+process whose launch never returned to the service (it was killed in between) is still
+found, by a scan of /proc for session leaders carrying the marks (see `find_servers`).
 """
 
 from __future__ import annotations
@@ -22,12 +28,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.group.drivers.base import DriverError, LaunchRequest, ServerState, ServerStatus
+from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, ServerState, ServerStatus
 
 _SERVER_ID = re.compile(r"^(?P<pid>[1-9][0-9]*)(?:-(?P<start>[0-9]+))?$")
 _SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
 _POLL_INTERVAL = 0.02
 _PROCESS_GONE = "process is gone"
+
+DRIVER_MARK_VARIABLE = "AUTOSCALE_LOCAL_DRIVER"
+"""The environment variable that marks an instance as started by the local driver of one log directory."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class _ProcStat:
 
     state: str
     parent_pid: int
+    session_id: int
     start_time: str
 
 
@@ -48,7 +58,20 @@ def _read_proc_stat(pid: int) -> _ProcStat | None:
     # The command name (field 2) is in parentheses and may itself hold spaces and
     # parentheses, so the fields after it are found from the last ")".
     fields = line[line.rindex(")") + 2 :].split()
-    return _ProcStat(state=fields[0], parent_pid=int(fields[1]), start_time=fields[19])
+    return _ProcStat(state=fields[0], parent_pid=int(fields[1]), session_id=int(fields[3]), start_time=fields[19])
+
+
+def _read_environment(pid: int) -> dict[bytes, bytes] | None:
+    """The environment a process started with (/proc/<pid>/environ), or None when it cannot be read."""
+    try:
+        data = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:  # gone, or another user's
+        return None
+    environment = {}
+    for entry in data.split(b"\0"):
+        name, _, value = entry.partition(b"=")
+        environment[name] = value
+    return environment
 
 
 def _exit_reason(returncode: int) -> str:
@@ -67,6 +90,7 @@ class LocalProcessDriver:
     def __init__(self, log_dir: Path, terminate_grace: float = 5.0) -> None:
         """`terminate_grace`: seconds a process has to exit after SIGTERM before it gets SIGKILL."""
         self._log_dir = Path(log_dir)
+        self._mark = str(self._log_dir.absolute())
         self._terminate_grace = terminate_grace
         self._has_proc = Path("/proc/self/stat").exists()
         self._lock = threading.Lock()
@@ -98,6 +122,7 @@ class LocalProcessDriver:
             "AUTOSCALE_GROUP": request.group_id,
             "AUTOSCALE_INSTANCE": request.instance_id,
             "AUTOSCALE_METRICS_ADDR": request.metrics_addr,
+            DRIVER_MARK_VARIABLE: self._mark,
         }
         try:
             with log_file:
@@ -115,6 +140,31 @@ class LocalProcessDriver:
         with self._lock:
             self._children[server_id] = child
         return server_id
+
+    def find_servers(self, group_id: str) -> list[FoundServer]:
+        """The running processes this driver (of this log directory) started for the group, found in /proc.
+
+        An instance leads a session of its own, so only session leaders are read: a workload's
+        own children inherit the marks but are not instances. Without /proc, none are found.
+        """
+        if not self._has_proc:
+            return []
+        mark, group = self._mark.encode(), group_id.encode()
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            stat = _read_proc_stat(pid)
+            if stat is None or stat.state == "Z" or stat.session_id != pid:
+                continue
+            environment = _read_environment(pid)
+            if environment is None or environment.get(DRIVER_MARK_VARIABLE.encode()) != mark:
+                continue
+            instance_id = environment.get(b"AUTOSCALE_INSTANCE", b"")
+            if environment.get(b"AUTOSCALE_GROUP") == group and instance_id:
+                found.append(FoundServer(instance_id.decode(errors="replace"), f"{pid}-{stat.start_time}"))
+        return found
 
     def state(self, server_id: str) -> ServerState:
         """RUNNING while the process lives; FAILED once it has exited; GONE for an id this driver cannot have made."""

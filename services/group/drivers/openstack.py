@@ -5,6 +5,10 @@ the operation and carrying the cloud's message, so nothing above sees an SDK exc
 A VM has no process environment to receive the AUTOSCALE_* values, so they travel in
 the server's metadata instead (`autoscale_group`, `autoscale_instance`,
 `autoscale_metrics_addr`), where the workload can read them from the metadata service.
+
+The server is named `<group>-<instance>` and carries that metadata in the create request
+itself, so a server Nova made whose reply never reached the service (a timeout, a
+crash) is still found: `find_servers` lists the group's servers by name and metadata.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import openstack
 from keystoneauth1 import exceptions as keystone_exceptions
 from openstack import exceptions as sdk_exceptions
 
-from services.group.drivers.base import DriverError, LaunchRequest, ServerState, ServerStatus
+from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, ServerState, ServerStatus
 
 _CLOUD_ERRORS = (sdk_exceptions.SDKException, keystone_exceptions.ClientException)
 _GONE_STATUSES = frozenset({"DELETED", "SOFT_DELETED"})
@@ -83,6 +87,21 @@ class OpenStackDriver:
         with _translated(f"cannot create the server {name!r}"):
             server = conn.compute.create_server(**attributes)
         return str(server.id)
+
+    def find_servers(self, group_id: str) -> list[FoundServer]:
+        """The group's servers that exist: named `<group>-...` (Nova filters names by regular expression) and carrying
+        the group's id and an instance id in their metadata."""
+        conn = self._conn()
+        with _translated(f"cannot list the servers of the group {group_id!r}"):
+            # NOTE: group ids are lower-case letters, digits and hyphens: nothing a regular expression reads specially.
+            listed = list(conn.compute.servers(details=True, name=f"^{group_id}-"))
+        found = []
+        for server in listed:
+            metadata = server.metadata or {}
+            instance_id = metadata.get("autoscale_instance")
+            if metadata.get("autoscale_group") == group_id and instance_id and (server.status or "").upper() not in _GONE_STATUSES:
+                found.append(FoundServer(str(instance_id), str(server.id)))
+        return found
 
     def state(self, server_id: str) -> ServerState:
         """ACTIVE is RUNNING, ERROR is FAILED (with Nova's fault), deleted or unknown is GONE, anything else PENDING."""

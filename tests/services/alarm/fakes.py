@@ -68,12 +68,21 @@ class FakeMetricsService(batch_statistics_pb2_grpc.BatchStatisticsServiceService
 
 
 class FakePolicyService(policy_pb2_grpc.PolicyServiceServicer):
-    """ExecutePolicy records each request and answers adjusted, or fails with the codes the test queued."""
+    """ExecutePolicy records each request and answers adjusted, or refuses or fails as the test queued."""
 
     def __init__(self) -> None:
         self.requests: list[policy_pb2.ExecutePolicyRequest] = []
         self.failures: list[grpc.StatusCode] = []
+        self.refusals: list[str] = []
+        """Reasons of the next answers that do not adjust (as a policy answers while its group resizes or cools down)."""
         self.called = threading.Event()
+        self._arrived = threading.Condition()
+
+    def wait_for_requests(self, count: int, timeout: float = 5.0) -> list[policy_pb2.ExecutePolicyRequest]:
+        """The requests once `count` of them arrived (AssertionError after `timeout`)."""
+        with self._arrived:
+            assert self._arrived.wait_for(lambda: len(self.requests) >= count, timeout), f"{len(self.requests)} of {count} requests"
+            return list(self.requests)
 
     def registration(self, _context: BuildContext) -> ServiceRegistration:
         return ServiceRegistration(
@@ -82,9 +91,13 @@ class FakePolicyService(policy_pb2_grpc.PolicyServiceServicer):
         )
 
     def ExecutePolicy(self, request: policy_pb2.ExecutePolicyRequest, context: grpc.ServicerContext) -> Any:
-        self.requests.append(request)
+        with self._arrived:
+            self.requests.append(request)
+            self._arrived.notify_all()
         self.called.set()
         if self.failures:
             context.abort(self.failures.pop(0), "the fake policy service is failing")
+        if self.refusals:
+            return policy_pb2.ExecutePolicyResponse(adjusted=False, reason=self.refusals.pop(0))
         activity = group_pb2.Activity(name="groups/web/activities/a1", cause=request.cause, from_capacity=1, to_capacity=2)
         return policy_pb2.ExecutePolicyResponse(adjusted=True, reason="capacity 1 -> 2", activity=activity)

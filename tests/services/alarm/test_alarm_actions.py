@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
+from autoscale.series import Statistic
 from autoscale.validation import MAX_CAUSE_LENGTH
 from services.alarm.action_runners import ActionOutcome, ActionRequest
 from services.alarm.actions import ActionDispatcher
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, PendingAction, Statistic, ThresholdRule
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, PendingAction, ThresholdRule
 
 RULE = ThresholdRule("cpu", (), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 80.0, 60.0, 1)
 

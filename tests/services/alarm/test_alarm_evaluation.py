@@ -6,8 +6,9 @@ import math
 
 import pytest
 
-from services.alarm.domain import AlarmState, ComparisonOperator, Statistic, ThresholdRule
-from services.alarm.evaluation import Datapoint, bucket_start, could_change_state, evaluate_threshold_rule, query_window, quiet_band
+from autoscale.series import Statistic, bucket_start
+from services.alarm.domain import AlarmState, ComparisonOperator, ThresholdRule
+from services.alarm.evaluation import Datapoint, could_change_state, evaluate_threshold_rule, query_window, quiet_band
 
 OK, ALARM, INSUFFICIENT = AlarmState.OK, AlarmState.ALARM, AlarmState.INSUFFICIENT_DATA
 NOW = 1_000_030.0  # 30 s into the bucket that starts at 1_000_020 (period 60 s: buckets start at multiples of 60)

@@ -1,23 +1,32 @@
-"""The evaluator without a server: statistics from a fake, alarms in a real SQLite file."""
+"""Evaluating alarms without a server (the evaluator, its scheduler and unit of work): statistics from a fake, alarms in a real
+SQLite file."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import grpc
 import pytest
 
 from autoscale.database import Database
 from autoscale.errors import PeerError
+from autoscale.series import Statistic
 from services.alarm import evaluator as evaluator_module
+from services.alarm import scheduler as scheduler_module
+from services.alarm import unit_of_work as unit_of_work_module
 from services.alarm.action_runners import ActionRequest
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, ThresholdRule
-from services.alarm.evaluation import Datapoint, bucket_start
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, PendingAction, ThresholdRule
+from services.alarm.evaluation import Datapoint
 from services.alarm.evaluator import AlarmEvaluator
 from services.alarm.index import AlarmIndex
-from services.alarm.repository import AlarmRepository
+from services.alarm.repository import AlarmRepository, StateChange
+from services.alarm.scheduler import EvaluationScheduler
 from services.alarm.server import MIGRATIONS_DIR
+from services.alarm.unit_of_work import AlarmWrites
+from tests.support import FakeClock
 
 NOW = 1_700_000_030.0
 
@@ -35,9 +44,10 @@ class FakeStatistics:
         if self.failing:
             raise PeerError(grpc.StatusCode.UNAVAILABLE, "down")
         values = [self.values.get(rule.metric) for rule, _, _ in windows]
+        # The value in the newest period of each window (the current one).
         return [
-            [] if value is None else [Datapoint(bucket_start(NOW, rule.period), value, 1)]
-            for (rule, _, _), value in zip(windows, values, strict=True)
+            [] if value is None else [Datapoint(end - rule.period, value, 1)]
+            for (rule, _, end), value in zip(windows, values, strict=True)
         ]
 
 
@@ -52,38 +62,69 @@ class RecordingDispatch:
         return False
 
 
+@dataclass
+class Evaluation:
+    """The parts that evaluate alarms, wired as the alarm service wires them."""
+
+    evaluator: AlarmEvaluator
+    scheduler: EvaluationScheduler
+    writes: AlarmWrites
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        self.evaluator.stop()
+
+    def sweep(self, alarm_ids: list[str], busy: Callable[[], bool] = lambda: False) -> int:
+        """Evaluate as the sweep does: yielding to urgent work before each chunk."""
+        return self.evaluator.evaluate(alarm_ids, between_chunks=lambda: self.scheduler.yield_to_urgent(busy))
+
+
+def _evaluation(index: AlarmIndex, repository: AlarmRepository, statistics: FakeStatistics, dispatch: RecordingDispatch,
+                clock: Callable[[], float]) -> Evaluation:
+    writes = AlarmWrites(repository, index, dispatch)
+    evaluator = AlarmEvaluator(index, statistics, writes, clock)
+    return Evaluation(evaluator, EvaluationScheduler(evaluator.evaluate), writes)
+
+
 @pytest.fixture
 def parts(sqlite_url):
     database = Database(sqlite_url)
     database.migrate(MIGRATIONS_DIR, "alarm")
     repository = AlarmRepository(database, "default")
     index, statistics, dispatch = AlarmIndex(), FakeStatistics(), RecordingDispatch()
-    evaluator = AlarmEvaluator(index, repository, statistics, dispatch, lambda: NOW)
-    yield evaluator, repository, index, statistics, dispatch
+    yield _evaluation(index, repository, statistics, dispatch, lambda: NOW), repository, index, statistics, dispatch
     database.dispose()
 
 
-def _add(repository: AlarmRepository, index: AlarmIndex, alarm_id: str, metric: str = "cpu") -> None:
+def _add(
+    repository: AlarmRepository, index: AlarmIndex, alarm_id: str, metric: str = "cpu", *,
+    actions: tuple[str, ...] = ("policies/up",), repeat_actions: bool = False,
+) -> None:
     rule = ThresholdRule(metric, (), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 80.0, 60.0, 1)
-    alarm = Alarm(id=alarm_id, rule=rule, alarm_actions=("policies/up",), create_time=1.0, state_time=1.0)
+    alarm = Alarm(
+        id=alarm_id, rule=rule, alarm_actions=actions, repeat_actions=repeat_actions, create_time=1.0, state_time=1.0,
+    )
     repository.create_alarm(alarm, HistoryEntry(alarm_id, 1.0, HistoryType.CREATION, "created"))
     index.put(alarm)
 
 
-def _run_until_drained(evaluator: AlarmEvaluator) -> None:
-    """Start the evaluator's threads, let them evaluate everything queued, and stop them."""
-    evaluator.start()
+def _run_until_drained(evaluation: Evaluation) -> None:
+    """Start the scheduler's threads, let them evaluate everything queued, and stop them."""
+    evaluation.start()
     try:
         deadline = time.monotonic() + 5
-        while evaluator.queued() and time.monotonic() < deadline:
+        while evaluation.scheduler.queued() and time.monotonic() < deadline:
             time.sleep(0.01)
     finally:
-        evaluator.stop()
+        evaluation.stop()
 
 
 def _five_alarms_to_fire_in_chunks_of_two(parts, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     _, repository, index, statistics, _ = parts
-    monkeypatch.setattr(evaluator_module, "SWEEP_CHUNK", 2)
+    monkeypatch.setattr(evaluator_module, "CHUNK", 2)
     for number in range(5):
         _add(repository, index, f"a{number}")
     statistics.values["cpu"] = 95.0
@@ -92,7 +133,7 @@ def _five_alarms_to_fire_in_chunks_of_two(parts, monkeypatch) -> None:  # type: 
 def test_the_sweep_asks_statistics_in_chunks_and_evaluates_every_alarm(parts, monkeypatch):
     evaluator, repository, index, statistics, dispatch = parts
     _five_alarms_to_fire_in_chunks_of_two(parts, monkeypatch)
-    assert evaluator.evaluate_many(index.ids()) == 5
+    assert evaluator.evaluator.evaluate(index.ids()) == 5
     # The next chunk is asked while one is stored: the calls may end in any order.
     assert sorted(statistics.batch_sizes) == [1, 2, 2]
     assert {repository.get_alarm(f"a{n}").state for n in range(5)} == {AlarmState.ALARM}
@@ -103,8 +144,7 @@ def test_an_unreachable_metrics_service_leaves_states_and_dispatches_nothing(par
     evaluator, repository, index, statistics, dispatch = parts
     _add(repository, index, "a")
     statistics.failing = True
-    assert evaluator.evaluate_many(["a"]) == 0
-    assert evaluator.evaluate("a") is None
+    assert evaluator.evaluator.evaluate(["a"]) == 0
     assert repository.get_alarm("a").state is AlarmState.INSUFFICIENT_DATA and dispatch.actions == []
 
 
@@ -112,9 +152,9 @@ def test_a_state_changed_meanwhile_wins_over_a_stale_evaluation(parts):
     evaluator, repository, index, statistics, dispatch = parts
     _add(repository, index, "a")
     # Another replica (or an operator) moved the alarm; this index still holds INSUFFICIENT_DATA.
-    repository.change_state("a", None, AlarmState.OK, "elsewhere", NOW - 1)
+    repository.change_states([StateChange(repository.get_alarm("a"), AlarmState.OK, "elsewhere", NOW - 1)])
     statistics.values["cpu"] = 95.0
-    evaluator.evaluate("a")
+    evaluator.evaluator.evaluate(["a"])
     assert repository.get_alarm("a").state is AlarmState.OK
     assert dispatch.actions == []
     assert index.get("a").state is AlarmState.OK
@@ -124,7 +164,7 @@ def test_alarms_queued_together_are_evaluated_with_one_statistics_call(parts):
     evaluator, repository, index, statistics, dispatch = parts
     for n in range(5):
         _add(repository, index, f"a{n}")
-        evaluator.submit(f"a{n}")
+        evaluator.scheduler.submit(f"a{n}")
     statistics.values["cpu"] = 95.0
     _run_until_drained(evaluator)
     assert statistics.batch_sizes == [5]
@@ -135,7 +175,7 @@ def test_an_urgent_alarm_is_not_held_up_by_a_long_batch_of_others(parts):
     evaluator, repository, index, statistics, dispatch = parts
     for n in range(3):
         _add(repository, index, f"idle{n}", metric="idle")
-        evaluator.submit(f"idle{n}")
+        evaluator.scheduler.submit(f"idle{n}")
     _add(repository, index, "hot")
     statistics.values["cpu"] = 95.0
     batch_started, release = threading.Event(), threading.Event()
@@ -151,7 +191,7 @@ def test_an_urgent_alarm_is_not_held_up_by_a_long_batch_of_others(parts):
     evaluator.start()
     try:
         assert batch_started.wait(5)
-        evaluator.submit("hot", urgent=True)
+        evaluator.scheduler.submit("hot", urgent=True)
         deadline = time.monotonic() + 5
         while repository.get_alarm("hot").state is not AlarmState.ALARM and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -164,9 +204,9 @@ def test_an_urgent_alarm_is_not_held_up_by_a_long_batch_of_others(parts):
 def test_a_queued_alarm_moves_to_the_urgent_lane_when_samples_could_move_it(parts):
     evaluator, repository, index, statistics, dispatch = parts
     _add(repository, index, "a")
-    evaluator.submit("a")
-    evaluator.submit("a", urgent=True)
-    assert evaluator.queued() == 1
+    evaluator.scheduler.submit("a")
+    evaluator.scheduler.submit("a", urgent=True)
+    assert evaluator.scheduler.queued() == 1
     statistics.values["cpu"] = 95.0
     _run_until_drained(evaluator)
     assert repository.get_alarm("a").state is AlarmState.ALARM
@@ -174,13 +214,13 @@ def test_a_queued_alarm_moves_to_the_urgent_lane_when_samples_could_move_it(part
 
 def test_a_few_transitions_are_logged_one_by_one_and_a_mass_of_them_in_one_line(parts, caplog, monkeypatch):
     evaluator, repository, index, statistics, _ = parts
-    monkeypatch.setattr(evaluator_module, "TRANSITIONS_LOGGED_ONE_BY_ONE", 2)
+    monkeypatch.setattr(unit_of_work_module, "TRANSITIONS_LOGGED_ONE_BY_ONE", 2)
     for number in range(5):
         _add(repository, index, f"a{number}")
     statistics.values["cpu"] = 90.0
-    with caplog.at_level("INFO", logger=evaluator_module.__name__):
-        evaluator.evaluate_many(["a0", "a1"])
-        evaluator.evaluate_many(["a2", "a3", "a4"])
+    with caplog.at_level("INFO", logger=unit_of_work_module.__name__):
+        evaluator.evaluator.evaluate(["a0", "a1"])
+        evaluator.evaluator.evaluate(["a2", "a3", "a4"])
     lines = [record.getMessage() for record in caplog.records if record.levelname == "INFO"]
     assert len(lines) == 3
     assert lines[0].startswith("alarms/a0: insufficient data -> alarm: ")
@@ -194,19 +234,19 @@ def test_a_batch_of_several_chunks_is_still_evaluated_after_the_evaluator_stoppe
     _five_alarms_to_fire_in_chunks_of_two(parts, monkeypatch)
     evaluator.start()
     evaluator.stop()
-    assert evaluator.evaluate_many(index.ids()) == 5
+    assert evaluator.evaluator.evaluate(index.ids()) == 5
     assert sorted(statistics.batch_sizes) == [1, 2, 2]
 
 
 def test_a_sweep_waits_for_urgent_alarms_before_each_chunk_and_goes_on_once_they_are_evaluated(parts, monkeypatch):
     evaluator, repository, index, statistics, dispatch = parts
-    monkeypatch.setattr(evaluator_module, "SWEEP_YIELD_LIMIT", 30.0)
+    monkeypatch.setattr(scheduler_module, "YIELD_LIMIT", 30.0)
     _five_alarms_to_fire_in_chunks_of_two(parts, monkeypatch)
     _add(repository, index, "hot", metric="hot")
     statistics.values["hot"] = 95.0
-    evaluator.submit("hot", urgent=True)  # queued; no thread evaluates it yet
+    evaluator.scheduler.submit("hot", urgent=True)  # queued; no thread evaluates it yet
     swept: list[int] = []
-    sweep = threading.Thread(target=lambda: swept.append(evaluator.evaluate_many([f"a{n}" for n in range(5)], yield_to_urgent=True)))
+    sweep = threading.Thread(target=lambda: swept.append(evaluator.sweep([f"a{n}" for n in range(5)])))
     sweep.start()
     try:
         time.sleep(0.2)
@@ -224,8 +264,104 @@ def test_a_sweep_waits_for_urgent_alarms_before_each_chunk_and_goes_on_once_they
 
 def test_a_sweep_waits_for_urgent_work_only_so_long(parts, monkeypatch):
     evaluator, repository, index, statistics, _ = parts
-    monkeypatch.setattr(evaluator_module, "SWEEP_YIELD_LIMIT", 0.05)
+    monkeypatch.setattr(scheduler_module, "YIELD_LIMIT", 0.05)
     _five_alarms_to_fire_in_chunks_of_two(parts, monkeypatch)
     _add(repository, index, "hot", metric="hot")
-    evaluator.submit("hot", urgent=True)  # never evaluated: no thread runs
-    assert evaluator.evaluate_many(index.ids(), yield_to_urgent=True) == 6
+    evaluator.scheduler.submit("hot", urgent=True)  # never evaluated: no thread runs
+    assert evaluator.sweep(index.ids()) == 6
+
+
+@pytest.fixture
+def clocked(sqlite_url):  # type: ignore[no-untyped-def]
+    """The evaluator's parts on a clock the test moves, and a way to build the evaluator again (a restart)."""
+    database = Database(sqlite_url)
+    database.migrate(MIGRATIONS_DIR, "alarm")
+    repository = AlarmRepository(database, "default")
+    clock, statistics, dispatch = FakeClock(NOW), FakeStatistics(), RecordingDispatch()
+
+    def started() -> tuple[Evaluation, AlarmIndex]:
+        index = AlarmIndex()
+        index.replace_all(repository.list_alarms())
+        return _evaluation(index, repository, statistics, dispatch, clock), index
+
+    yield started, repository, clock, statistics, dispatch
+    database.dispose()
+
+
+def _ran(repository: AlarmRepository, action: PendingAction) -> None:
+    """The dispatcher's account of an action that ran and is done (its pending row goes)."""
+    entry = HistoryEntry(action.alarm_id, action.time, HistoryType.ACTION, "ran", state=action.state, action=action.target, attempt=1)
+    assert repository.record_attempt(entry, action.id, done=True)
+
+
+def test_a_policy_action_runs_again_once_per_period_while_the_alarm_stays_in_the_state_without_repeat_actions(clocked):
+    started, repository, clock, statistics, dispatch = clocked
+    evaluator, index = started()
+    _add(repository, index, "a")
+    statistics.values["cpu"] = 95.0
+    evaluator.evaluator.evaluate(["a"])
+    _ran(repository, dispatch.actions[0].pending)
+    clock.advance(59)
+    evaluator.evaluator.evaluate(["a"])
+    assert len(dispatch.actions) == 1, "repeated within the period"
+    clock.advance(1)
+    evaluator.evaluator.evaluate(["a"])  # the sweep's path
+    assert [(a.pending.target, a.pending.repeat, a.pending.time) for a in dispatch.actions] == [
+        ("policies/up", False, NOW), ("policies/up", True, NOW + 60),
+    ]
+    _ran(repository, dispatch.actions[1].pending)
+    clock.advance(60)
+    evaluator.evaluator.evaluate(["a"])  # an arrival's path
+    assert [a.pending.time for a in dispatch.actions] == [NOW, NOW + 60, NOW + 120]
+    assert repository.get_alarm("a").repeat_time == NOW + 120
+
+
+def test_a_webhook_runs_again_only_with_repeat_actions(clocked):
+    started, repository, clock, statistics, dispatch = clocked
+    evaluator, index = started()
+    _add(repository, index, "once", actions=("https://hooks.example/x",))
+    _add(repository, index, "repeats", actions=("https://hooks.example/x",), repeat_actions=True)
+    statistics.values["cpu"] = 95.0
+    evaluator.evaluator.evaluate(["once", "repeats"])
+    for action in dispatch.actions:
+        _ran(repository, action.pending)
+    clock.advance(60)
+    evaluator.evaluator.evaluate(["once", "repeats"])
+    assert sorted((a.alarm.id, a.pending.repeat) for a in dispatch.actions) == [("once", False), ("repeats", False), ("repeats", True)]
+
+
+def test_an_action_is_not_run_again_while_its_previous_invocation_is_still_being_tried(clocked):
+    started, repository, clock, statistics, dispatch = clocked
+    evaluator, index = started()
+    _add(repository, index, "a")
+    statistics.values["cpu"] = 95.0
+    evaluator.evaluator.evaluate(["a"])
+    clock.advance(60)
+    evaluator.evaluator.evaluate(["a"])  # the first invocation is still pending (being retried)
+    assert len(dispatch.actions) == 1
+    _ran(repository, dispatch.actions[0].pending)
+    clock.advance(30)
+    evaluator.evaluator.evaluate(["a"])
+    assert len(dispatch.actions) == 1, "the skipped repeat still counts: a period from it"
+    clock.advance(30)
+    evaluator.evaluator.evaluate(["a"])
+    assert [a.pending.repeat for a in dispatch.actions] == [False, True]
+
+
+def test_a_restarted_evaluator_keeps_the_repeats_a_period_apart(clocked):
+    started, repository, clock, statistics, dispatch = clocked
+    evaluator, index = started()
+    _add(repository, index, "a")
+    statistics.values["cpu"] = 95.0
+    evaluator.evaluator.evaluate(["a"])
+    _ran(repository, dispatch.actions[0].pending)
+    clock.advance(60)
+    evaluator.evaluator.evaluate(["a"])
+    _ran(repository, dispatch.actions[1].pending)
+    restarted, _ = started()
+    clock.advance(30)
+    restarted.evaluator.evaluate(["a"])
+    assert len(dispatch.actions) == 2
+    clock.advance(30)
+    restarted.evaluator.evaluate(["a"])
+    assert len(dispatch.actions) == 3

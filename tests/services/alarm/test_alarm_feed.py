@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from autoscale.internal.v1 import sample_feed_pb2
+from autoscale.series import Statistic
 from autoscale.validation import Violations
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, Statistic, ThresholdRule
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, ThresholdRule
 from services.alarm.feed import Decision, NotifiedSeries, decide_evaluations, read_notify_samples
 from services.alarm.index import AlarmIndex
 
@@ -18,9 +19,13 @@ def _series(*rows: tuple[str, str, float, float]) -> NotifiedSeries:
     return NotifiedSeries(*(list(column) for column in zip(*rows, strict=True)))  # type: ignore[arg-type]
 
 
-def _decide(index: AlarmIndex, *rows: tuple[str, str, float, float]) -> Decision:
+NOW = 1_000.0
+"""When the samples arrive: the alarms entered their states at 0, more than a period (60 s) before."""
+
+
+def _decide(index: AlarmIndex, *rows: tuple[str, str, float, float], now: float = NOW) -> Decision:
     violations = Violations()
-    decision = decide_evaluations(violations, index, _series(*rows))
+    decision = decide_evaluations(violations, index, _series(*rows), now)
     assert not violations
     return decision
 
@@ -46,11 +51,22 @@ def test_the_values_of_every_series_an_alarm_watches_are_taken_together():
     assert (decision.matched, decision.urgent) == (1, ["ok"])
 
 
-def test_an_alarm_repeating_its_actions_is_queued_even_when_the_values_cannot_move_it():
+def test_an_alarm_whose_actions_are_due_to_repeat_is_queued_even_when_the_values_cannot_move_it():
     index = AlarmIndex()
-    index.put(_alarm("repeats", AlarmState.ALARM, repeat_actions=True))
+    hook = ("https://hooks.example/x",)
+    index.put(_alarm("repeats", AlarmState.ALARM, repeat_actions=True, alarm_actions=hook))
+    index.put(_alarm("scales", AlarmState.ALARM, alarm_actions=("policies/out",)))
+    index.put(_alarm("hooks-once", AlarmState.ALARM, alarm_actions=hook))
+    index.put(_alarm("no-actions", AlarmState.ALARM, repeat_actions=True))
     decision = _decide(index, ("cpu", WEB, 90.0, 95.0))
-    assert (decision.urgent, decision.repeating) == ([], ["repeats"])
+    assert (decision.urgent, sorted(decision.repeating)) == ([], ["repeats", "scales"])
+
+
+def test_an_alarm_staying_in_its_state_is_queued_for_its_repeat_only_once_a_period_passed():
+    index = AlarmIndex()
+    index.put(_alarm("scales", AlarmState.ALARM, alarm_actions=("policies/out",), state_time=NOW - 30))
+    assert _decide(index, ("cpu", WEB, 90.0, 95.0)).repeating == []
+    assert _decide(index, ("cpu", WEB, 90.0, 95.0), now=NOW + 30).repeating == ["scales"]
 
 
 def test_series_no_alarm_watches_concern_none():
@@ -62,7 +78,7 @@ def test_series_no_alarm_watches_concern_none():
 def test_a_series_whose_dimensions_are_no_json_object_is_a_violation_naming_its_place():
     index = AlarmIndex()
     violations = Violations()
-    decide_evaluations(violations, index, _series(("cpu", "{}", 1.0, 1.0), ("cpu", "[1]", 1.0, 1.0)))
+    decide_evaluations(violations, index, _series(("cpu", "{}", 1.0, 1.0), ("cpu", "[1]", 1.0, 1.0)), NOW)
     assert [v.field for v in violations.items] == ["dimensions[1]"]
 
 

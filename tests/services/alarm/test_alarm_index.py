@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from autoscale.dimensions import canonical_dimensions_key
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, Statistic, ThresholdRule
+from autoscale.series import Statistic, canonical_dimensions_key
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, ThresholdRule
 from services.alarm.index import AlarmIndex
 
 

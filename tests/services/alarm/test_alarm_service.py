@@ -17,14 +17,14 @@ import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 
 from autoscale.config import Settings
-from autoscale.dimensions import canonical_dimensions_key
 from autoscale.errors import field_violations
 from autoscale.internal.v1 import sample_feed_pb2, sample_feed_pb2_grpc
-from autoscale.timeutil import to_duration
+from autoscale.series import canonical_dimensions_key
+from autoscale.timeutil import Clock, system_clock, to_duration
 from autoscale.v1 import alarm_pb2, alarm_pb2_grpc, common_pb2
 from services.alarm.server import build
 from tests.services.alarm.fakes import FakeMetricsService, FakePolicyService
-from tests.support import running_server
+from tests.support import FakeClock, running_server
 
 ALARM = alarm_pb2.ALARM_STATE_ALARM
 OK = alarm_pb2.ALARM_STATE_OK
@@ -84,12 +84,13 @@ def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
 
 
 @contextmanager
-def mesh_with(sqlite_url: str, **settings: Any) -> Iterator[Mesh]:
-    """The alarm service and its fakes in one server, with these settings changed."""
+def mesh_with(sqlite_url: str, clock: Clock = system_clock, **settings: Any) -> Iterator[Mesh]:
+    """The alarm service and its fakes in one server, on this clock, with these settings changed."""
     metrics, policy = FakeMetricsService(), FakePolicyService()
     values = {"database_url": sqlite_url, "alarm_sweep_interval": 3600, "alarm_action_backoff": 0.05, "alarm_action_attempts": 3}
     with running_server(
-        [("alarm", build), ("metrics", metrics.registration), ("policy", policy.registration)], Settings(**{**values, **settings})
+        [("alarm", build), ("metrics", metrics.registration), ("policy", policy.registration)], Settings(**{**values, **settings}),
+        clock=clock,
     ) as (_, channel):
         yield Mesh(alarm_pb2_grpc.AlarmServiceStub(channel), sample_feed_pb2_grpc.SampleFeedServiceStub(channel), metrics, policy)
 
@@ -149,7 +150,7 @@ def test_samples_of_other_series_do_not_match(mesh):
     assert mesh.notify("mem_util", group="web") == 0
 
 
-def test_a_transition_runs_its_actions_once_without_repeat_actions(mesh):
+def test_a_transition_runs_its_actions_once_within_a_period(mesh):
     mesh.create()
     mesh.metrics.values["cpu_util"] = [95.0]
     mesh.notify()
@@ -160,18 +161,76 @@ def test_a_transition_runs_its_actions_once_without_repeat_actions(mesh):
     assert len(mesh.policy.requests) == 1
 
 
-def test_repeat_actions_run_again_while_in_the_state_at_most_once_per_period(mesh):
-    mesh.create(period=1, repeat_actions=True)
-    mesh.metrics.values["cpu_util"] = [95.0]
-    mesh.notify()
-    wait_for(lambda: len(mesh.policy.requests) == 1)
-    mesh.notify()  # within the period: not repeated yet
-    time.sleep(1.1)
-    mesh.notify()
-    wait_for(lambda: len(mesh.policy.requests) == 2)
-    repeated = mesh.policy.requests[1]
-    assert repeated.cause.startswith("alarms/high-cpu is still in ALARM")
-    assert repeated.request_id != mesh.policy.requests[0].request_id
+def test_repeat_actions_run_again_while_in_the_state_at_most_once_per_period(sqlite_url):
+    clock = FakeClock()
+    with mesh_with(sqlite_url, clock) as mesh:
+        mesh.create(period=1, repeat_actions=True)
+        mesh.metrics.values["cpu_util"] = [95.0]
+        mesh.notify()
+        mesh.policy.wait_for_requests(1)
+        wait_for(lambda: mesh.actions(1))  # done: a repeat never runs beside the invocation before it
+        mesh.notify()  # within the period: not repeated yet
+        clock.advance(1)
+        mesh.notify()
+        first, repeated = mesh.policy.wait_for_requests(2)
+        assert repeated.cause.startswith("alarms/high-cpu is still in ALARM")
+        assert repeated.request_id != first.request_id
+
+
+def test_a_signal_the_policy_refused_is_sent_again_a_period_later_while_the_alarm_stays_in_alarm(sqlite_url):
+    # The group was still booting its first instance: the policy refused the alarm's one signal.
+    clock = FakeClock()
+    with mesh_with(sqlite_url, clock) as mesh:
+        mesh.policy.refusals = ["group groups/web is resizing"]
+        mesh.create(period=60)
+        mesh.metrics.values["cpu_util"] = [95.0]
+        mesh.notify()
+        (first,) = mesh.policy.wait_for_requests(1)
+        wait_for(lambda: mesh.actions(1))
+        mesh.notify()  # more samples within the period: not sent again yet
+        clock.advance(60)
+        mesh.notify()
+        first, second = mesh.policy.wait_for_requests(2)
+        assert first.cause.startswith("alarms/high-cpu entered ALARM") and second.cause.startswith("alarms/high-cpu is still in ALARM")
+        assert first.request_id != second.request_id
+        refused, adjusted = sorted(wait_for(lambda: mesh.actions(2)), key=lambda entry: entry.time.ToNanoseconds())
+        assert refused.reason == "not adjusted: group groups/web is resizing (runs again every 60s while the alarm stays in ALARM)"
+        assert adjusted.reason == "still in ALARM, run again: adjusted: capacity 1 -> 2 (groups/web/activities/a1)"
+        assert (adjusted.action, adjusted.action_succeeded, adjusted.state) == ("policies/scale-out", True, ALARM)
+        assert mesh.get().state == ALARM
+        clock.advance(60)
+        mesh.notify()  # under sustained load the group keeps scaling after each cooldown
+        assert len(mesh.policy.wait_for_requests(3)) == 3
+
+
+def test_the_sweep_sends_again_a_signal_the_policy_refused(sqlite_url):
+    clock = FakeClock()
+    with mesh_with(sqlite_url, clock, alarm_sweep_interval=0.05) as mesh:
+        mesh.policy.refusals = ["group groups/web is resizing"]
+        mesh.metrics.values["cpu_util"] = [95.0]
+        mesh.create(period=60)
+        mesh.policy.wait_for_requests(1)
+        wait_for(lambda: mesh.actions(1))
+        clock.advance(60)
+        requests = mesh.policy.wait_for_requests(2)
+        assert requests[1].cause.startswith("alarms/high-cpu is still in ALARM")
+        assert [entry.action_succeeded for entry in wait_for(lambda: mesh.actions(2))] == [True, True]
+
+
+def test_what_set_alarm_state_sent_while_the_group_was_resizing_is_sent_again_while_the_alarm_stays_in_alarm(sqlite_url):
+    clock = FakeClock()
+    with mesh_with(sqlite_url, clock) as mesh:
+        mesh.policy.refusals = ["group groups/web is resizing"]
+        mesh.create(period=60)
+        mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=ALARM, reason="testing"), timeout=5)
+        mesh.policy.wait_for_requests(1)
+        wait_for(lambda: mesh.actions(1))
+        mesh.metrics.values["cpu_util"] = [95.0]  # the load the alarm watches keeps it in ALARM
+        clock.advance(60)
+        mesh.notify()
+        requests = mesh.policy.wait_for_requests(2)
+        assert requests[0].cause == "alarms/high-cpu entered ALARM: set by an operator: testing"
+        assert requests[1].cause.startswith("alarms/high-cpu is still in ALARM")
 
 
 def test_a_failed_action_is_retried_with_the_same_request_id_and_every_attempt_recorded(mesh):

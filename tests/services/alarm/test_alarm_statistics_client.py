@@ -6,8 +6,9 @@ import pytest
 
 from autoscale.errors import PeerError
 from autoscale.internal.v1 import batch_statistics_pb2
+from autoscale.series import Statistic
 from autoscale.v1 import common_pb2
-from services.alarm.domain import ComparisonOperator, Statistic, ThresholdRule
+from services.alarm.domain import ComparisonOperator, ThresholdRule
 from services.alarm.evaluation import Datapoint
 from services.alarm.statistics_client import batch_statistics_answers, batch_statistics_request
 

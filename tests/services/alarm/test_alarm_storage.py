@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from autoscale.database import Database, schema_differences
 from autoscale.errors import AlreadyExists, NotFound
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Statistic, ThresholdRule
+from autoscale.series import Statistic
+from services.alarm.domain import (
+    NO_REASON_DATA,
+    Alarm,
+    AlarmState,
+    ComparisonOperator,
+    HistoryEntry,
+    HistoryType,
+    PendingAction,
+    ThresholdRule,
+)
 from services.alarm.models import metadata
-from services.alarm.repository import AlarmRepository, StateChange
+from services.alarm.repository import AlarmRepository, Repeat, StateChange, Transition
 from services.alarm.server import MIGRATIONS_DIR
 
 RULE = ThresholdRule("cpu_util", (("group", "web"),), Statistic.MAXIMUM, ComparisonOperator.GREATER_THAN_OR_EQUAL, 80.5, 60.0, 3)
@@ -18,6 +30,23 @@ ALARM = Alarm(
     id="high", rule=RULE, description="hot", alarm_actions=("policies/up", "https://hooks.example/x"), ok_actions=("policies/down",),
     repeat_actions=True, state_time=10.0, create_time=10.0,
 )
+
+
+def _change(
+    repository: AlarmRepository, alarm_id: str, expected: AlarmState | None, state: AlarmState, reason: str, time: float,
+    reason_data: Mapping[str, Any] = NO_REASON_DATA,
+) -> Transition | None:
+    """Change an alarm's state as an evaluation judged it (see _judged)."""
+    return repository.change_states([StateChange(_judged(repository, alarm_id, expected), state, reason, time, reason_data)])[0]
+
+
+def _judged(repository: AlarmRepository, alarm_id: str, expected: AlarmState | None = None) -> Alarm:
+    """The alarm as an evaluation read it, in `expected` (None: as stored now; an alarm that is gone: as it was created)."""
+    try:
+        stored = repository.get_alarm(alarm_id)
+    except NotFound:
+        stored = replace(ALARM, id=alarm_id)
+    return stored if expected is None else replace(stored, state=expected)
 
 
 def _created(alarm: Alarm) -> HistoryEntry:
@@ -67,28 +96,28 @@ def test_list_pages_by_id(repository):
 
 
 def test_update_changes_the_definition_but_not_the_state(repository):
-    repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
+    _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
     changed = replace(ALARM, description="new", state=AlarmState.OK, rule=replace(RULE, threshold=70.0))
     stored = repository.update_alarm(changed, HistoryEntry("high", 30.0, HistoryType.RULE_CHANGE, "changed"))
     assert (stored.description, stored.rule.threshold, stored.state) == ("new", 70.0, AlarmState.ALARM)
 
 
 def test_a_state_change_is_stored_only_from_the_state_it_expects(repository):
-    changed = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
+    changed = _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
     assert changed is not None
     alarm, previous = changed.alarm, changed.previous
     assert (alarm.state, alarm.state_reason, alarm.state_time, previous) == (AlarmState.ALARM, "hot", 20.0, AlarmState.INSUFFICIENT_DATA)
-    assert repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "stale", 21.0) is None
+    assert _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "stale", 21.0) is None
     assert repository.get_alarm("high").state is AlarmState.ALARM
 
 
 def test_a_forced_state_change_ignores_the_current_state(repository):
-    assert repository.change_state("high", None, AlarmState.OK, "operator", 20.0) is not None
-    assert repository.change_state("missing", None, AlarmState.OK, "operator", 20.0) is None
+    assert _change(repository, "high", None, AlarmState.OK, "operator", 20.0) is not None
+    assert _change(repository, "missing", None, AlarmState.OK, "operator", 20.0) is None
 
 
 def test_history_lists_newest_first_in_pages(repository):
-    repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
+    _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
     repository.record_attempt(HistoryEntry("high", 20.0, HistoryType.ACTION, "ok", state=AlarmState.ALARM, action="policies/up",
                                            action_succeeded=True, attempt=1), None, done=True)
     entries = repository.list_history("high", None, 10)
@@ -113,9 +142,9 @@ def test_many_state_changes_are_stored_together_each_only_from_its_expected_stat
     other = replace(ALARM, id="other")
     repository.create_alarm(other, _created(other))
     answers = repository.change_states([
-        StateChange("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0),
-        StateChange("other", AlarmState.OK, AlarmState.ALARM, "stale", 20.0),
-        StateChange("missing", None, AlarmState.OK, "gone", 20.0),
+        StateChange(_judged(repository, "high", AlarmState.INSUFFICIENT_DATA), AlarmState.ALARM, "hot", 20.0),
+        StateChange(_judged(repository, "other", AlarmState.OK), AlarmState.ALARM, "stale", 20.0),
+        StateChange(_judged(repository, "missing"), AlarmState.OK, "gone", 20.0),
     ])
     assert [None if a is None else (a.alarm.id, a.alarm.state, a.previous) for a in answers] == [
         ("high", AlarmState.ALARM, AlarmState.INSUFFICIENT_DATA), None, None,
@@ -128,8 +157,8 @@ def test_alarms_moved_together_come_back_as_stored_with_their_new_state(reposito
     other = replace(ALARM, id="other", repeat_actions=False, disabled=True, ok_actions=())
     repository.create_alarm(other, _created(other))
     answers = repository.change_states([
-        StateChange("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0),
-        StateChange("other", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "cool", 21.0),
+        StateChange(_judged(repository, "high", AlarmState.INSUFFICIENT_DATA), AlarmState.ALARM, "hot", 20.0),
+        StateChange(_judged(repository, "other", AlarmState.INSUFFICIENT_DATA), AlarmState.OK, "cool", 21.0),
     ])
     assert [a.alarm for a in answers] == [repository.get_alarm("high"), repository.get_alarm("other")]
     assert answers[0].alarm == replace(ALARM, state=AlarmState.ALARM, state_reason="hot", state_time=20.0, evaluate_time=20.0)
@@ -137,7 +166,7 @@ def test_alarms_moved_together_come_back_as_stored_with_their_new_state(reposito
 
 
 def test_a_transition_stores_the_actions_of_its_new_state_as_pending(repository):
-    transition = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0, {"most_recent": 95.0})
+    transition = _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0, {"most_recent": 95.0})
     assert [(p.target, p.state, p.previous_state, p.reason_data, p.attempts) for p in transition.actions] == [
         ("policies/up", AlarmState.ALARM, AlarmState.INSUFFICIENT_DATA, {"most_recent": 95.0}, 0),
         ("https://hooks.example/x", AlarmState.ALARM, AlarmState.INSUFFICIENT_DATA, {"most_recent": 95.0}, 0),
@@ -146,7 +175,7 @@ def test_a_transition_stores_the_actions_of_its_new_state_as_pending(repository)
 
 
 def test_a_pending_action_counts_its_failed_attempts_and_goes_once_done(repository):
-    first, second = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0).actions
+    first, second = _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0).actions
     attempt = HistoryEntry("high", 21.0, HistoryType.ACTION, "failed", state=AlarmState.ALARM, action=first.target, attempt=1)
     assert repository.record_attempt(attempt, first.id, done=False)
     assert [p.attempts for p in repository.pending_actions()] == [1, 0]
@@ -154,15 +183,43 @@ def test_a_pending_action_counts_its_failed_attempts_and_goes_once_done(reposito
     assert [p.id for p in repository.pending_actions()] == [second.id]
 
 
-def test_repeated_actions_are_stored_as_pending_repeats(repository):
-    alarm = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "calm", 20.0).alarm
-    assert [(p.target, p.repeat, p.state) for p in repository.add_repeated_actions(alarm, "still calm", {}, 80.0)] == [
-        ("policies/down", True, AlarmState.OK)
-    ]
+def _done(repository: AlarmRepository, action: PendingAction) -> None:
+    entry = HistoryEntry(action.alarm_id, action.time, HistoryType.ACTION, "ran", state=action.state, action=action.target, attempt=1)
+    assert repository.record_attempt(entry, action.id, done=True)
+
+
+def test_repeated_actions_are_stored_as_pending_repeats_with_the_time_of_the_repeat(repository):
+    moved = _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "calm", 20.0)
+    _done(repository, moved.actions[0])
+    (repeated,) = repository.add_repeated_actions([Repeat(moved.alarm, "still calm", {}, 80.0)])
+    assert [(p.target, p.repeat, p.state, p.reason) for p in repeated.actions] == [("policies/down", True, AlarmState.OK, "still calm")]
+    assert repeated.alarm.repeat_time == 80.0 and repeated.alarm == repository.get_alarm("high")
+
+
+def test_a_repeat_leaves_out_an_action_whose_previous_invocation_is_still_pending(repository):
+    moved = _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
+    policy, webhook = moved.actions
+    _done(repository, webhook)
+    (repeated,) = repository.add_repeated_actions([Repeat(moved.alarm, "still hot", {}, 80.0)])
+    assert [p.target for p in repeated.actions] == ["https://hooks.example/x"]
+    assert [p.id for p in repository.pending_actions()] == [policy.id, repeated.actions[0].id]
+
+
+def test_a_repeat_not_due_as_stored_or_of_an_alarm_that_moved_stores_nothing(repository):
+    moved = _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "calm", 20.0)
+    _done(repository, moved.actions[0])
+    (first,) = repository.add_repeated_actions([Repeat(moved.alarm, "still calm", {}, 80.0)])
+    _done(repository, first.actions[0])
+    # Another replica repeated it at 80: a period has not passed since.
+    (again,) = repository.add_repeated_actions([Repeat(moved.alarm, "still calm", {}, 100.0)])
+    assert again.actions == [] and again.alarm.repeat_time == 80.0
+    _change(repository, "high", None, AlarmState.ALARM, "hot", 110.0)
+    assert repository.add_repeated_actions([Repeat(moved.alarm, "still calm", {}, 200.0)]) == []
+    assert repository.pending_actions()[-1].state is AlarmState.ALARM
 
 
 def test_deleting_an_alarm_drops_its_pending_actions(repository):
-    repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
+    _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
     repository.delete_alarm("high")
     assert repository.pending_actions() == []
 
@@ -171,7 +228,7 @@ def test_an_update_moves_the_revision_and_a_transition_keeps_it(repository):
     assert repository.get_alarm("high").revision == 0
     updated = repository.update_alarm(replace(ALARM, description="new"), HistoryEntry("high", 30.0, HistoryType.RULE_CHANGE, "changed"))
     assert updated.revision == 1
-    moved = repository.change_state("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 31.0)
+    moved = _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 31.0)
     assert moved.alarm.revision == repository.get_alarm("high").revision == 1
 
 
@@ -180,8 +237,8 @@ def test_alarms_still_as_judged_move_together_as_if_read_again(repository):
     repository.create_alarm(other, _created(other))
     judged = [repository.get_alarm("high"), repository.get_alarm("other")]
     answers = repository.change_states([
-        StateChange("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0, {"most_recent": 95.0}, judged[0]),
-        StateChange("other", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "cool", 21.0, {}, judged[1]),
+        StateChange(judged[0], AlarmState.ALARM, "hot", 20.0, {"most_recent": 95.0}),
+        StateChange(judged[1], AlarmState.OK, "cool", 21.0, {}),
     ])
     assert [a.alarm for a in answers] == [repository.get_alarm("high"), repository.get_alarm("other")]
     assert [a.previous for a in answers] == [AlarmState.INSUFFICIENT_DATA, AlarmState.INSUFFICIENT_DATA]
@@ -190,22 +247,21 @@ def test_alarms_still_as_judged_move_together_as_if_read_again(repository):
     assert [e.state for e in repository.list_history("other", None, 10)] == [AlarmState.OK, AlarmState.INSUFFICIENT_DATA]
 
 
-def test_an_alarm_updated_since_it_was_judged_moves_with_its_stored_actions(repository):
+def test_an_alarm_updated_since_it_was_judged_is_not_moved_by_that_judgment(repository):
     judged = repository.get_alarm("high")
     repository.update_alarm(replace(ALARM, alarm_actions=("policies/other",)), HistoryEntry("high", 30.0, HistoryType.RULE_CHANGE, "x"))
-    (moved,) = repository.change_states([StateChange("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 31.0, {}, judged)])
-    assert [p.target for p in moved.actions] == ["policies/other"]
-    assert moved.alarm == repository.get_alarm("high") and moved.alarm.revision == 1
+    assert repository.change_states([StateChange(judged, AlarmState.ALARM, "hot", 31.0, {})]) == [None]
+    assert repository.get_alarm("high").state is AlarmState.INSUFFICIENT_DATA and repository.pending_actions() == []
 
 
 def test_when_one_alarm_moved_since_judged_the_others_of_its_batch_still_move_and_it_does_not(repository):
     other = replace(ALARM, id="other")
     repository.create_alarm(other, _created(other))
     judged = [repository.get_alarm("high"), repository.get_alarm("other")]
-    repository.change_state("other", None, AlarmState.OK, "operator", 15.0)
+    _change(repository, "other", None, AlarmState.OK, "operator", 15.0)
     answers = repository.change_states([
-        StateChange("high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0, {}, judged[0]),
-        StateChange("other", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "stale", 20.0, {}, judged[1]),
+        StateChange(judged[0], AlarmState.ALARM, "hot", 20.0, {}),
+        StateChange(judged[1], AlarmState.ALARM, "stale", 20.0, {}),
     ])
     assert answers[0].alarm.state is AlarmState.ALARM and answers[1] is None
     assert repository.get_alarm("other").state is AlarmState.OK

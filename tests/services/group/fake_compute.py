@@ -10,7 +10,7 @@ import itertools
 import threading
 from dataclasses import dataclass
 
-from services.group.drivers.base import DriverError, LaunchRequest, ServerState, ServerStatus
+from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, ServerState, ServerStatus
 
 
 @dataclass
@@ -30,7 +30,7 @@ class FakeComputeDriver:
         self._ids = itertools.count(1)
         self.servers: dict[str, FakeServer] = {}
         self.calls: list[tuple[str, str]] = []
-        """("launch", instance id), ("terminate", server id), in order."""
+        """("launch", instance id), ("terminate", server id), ("servers", group id), in order."""
         self.launch_error = ""
         """When set, launches raise DriverError with this message."""
         self.start_pending = False
@@ -51,6 +51,11 @@ class FakeComputeDriver:
             if server is None:
                 return ServerState(ServerStatus.GONE, "no such server")
             return ServerState(server.status, server.reason)
+
+    def find_servers(self, group_id: str) -> list[FoundServer]:
+        with self._lock:
+            self.calls.append(("servers", group_id))
+            return [FoundServer(s.request.instance_id, sid) for sid, s in self.servers.items() if s.request.group_id == group_id]
 
     def terminate(self, server_id: str) -> None:
         with self._lock:

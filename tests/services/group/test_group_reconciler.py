@@ -1,8 +1,10 @@
-"""The reconcile loop's passes, one at a time, on a real SQLite repository and an in-memory driver."""
+"""The reconcile loop's passes, one at a time, on a real SQLite repository and an in-memory driver (and the local one)."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -10,11 +12,15 @@ from autoscale.database import Database
 from autoscale.errors import Unavailable
 from services.group import capacity
 from services.group.domain import ActivityStatus, AdjustmentType, Group, Instance, InstanceState, LaunchConfig
-from services.group.drivers.base import DriverError, ProcessSpec
+from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, ProcessSpec
+from services.group.drivers.local import LocalProcessDriver
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepository
 from services.group.server import MIGRATIONS_DIR
+from tests.services.group.drivers.test_local_driver import is_running, pid_of
 from tests.services.group.fake_compute import FakeComputeDriver
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the local driver finds its processes in /proc (Linux)")
 
 
 @pytest.fixture
@@ -168,3 +174,137 @@ def test_delete_group_that_cannot_stop_its_instances_is_unavailable_and_keeps_th
     driver.kill(instance.server_id, "stopped")
     reconciler.delete_group("web")
     assert repository.group_ids() == []
+
+
+def test_a_server_whose_launch_reply_was_lost_is_adopted_on_the_next_pass_not_replaced(repository, reconciler, driver):
+    _create(repository, 1)
+    launch = driver.launch
+
+    def launch_and_lose_the_reply(request: LaunchRequest) -> str:
+        launch(request)
+        raise DriverError("timed out waiting for the reply")
+
+    driver.launch = launch_and_lose_the_reply  # type: ignore[method-assign]
+    reconciler.reconcile_group("web")
+    (failed,) = repository.list_instances("web", None, 100)
+    assert (failed.state, failed.server_id) == (InstanceState.FAILED, "")
+    driver.launch = launch  # type: ignore[method-assign]
+    reconciler.reconcile_group("web")
+    (adopted,) = repository.list_instances("web", None, 100)
+    assert (adopted.id, adopted.state, adopted.server_id) == (failed.id, InstanceState.RUNNING, "fake-1")
+    assert list(driver.servers) == ["fake-1"] and [c for c in driver.calls if c[0] == "launch"] == [("launch", failed.id)]
+
+
+def test_on_its_first_pass_a_group_stops_the_servers_no_instance_records(repository, reconciler, driver):
+    _create(repository, 1)
+    stray = driver.launch(LaunchRequest(group_id="web", instance_id="i-stray", metrics_addr=""))
+    elsewhere = driver.launch(LaunchRequest(group_id="api", instance_id="i-other", metrics_addr=""))
+    reconciler.reconcile_group("web")
+    assert ("terminate", stray) in driver.calls and ("terminate", elsewhere) not in driver.calls
+    (instance,) = repository.list_instances("web", None, 100)
+    assert set(driver.servers) == {instance.server_id, elsewhere}
+
+
+def test_servers_are_looked_for_on_a_groups_first_pass_and_after_a_launch_that_did_not_return_only(repository, reconciler, driver):
+    _create(repository, 1)
+    reconciler.reconcile_group("web")
+    reconciler.reconcile_group("web")
+    assert driver.calls.count(("servers", "web")) == 1
+    driver.launch_error = "quota exceeded"
+    repository.adjust("web", "", lambda g: capacity.adjustment_activity("a-1", g, AdjustmentType.EXACT_CAPACITY, 2, 0, "out", 2.0))
+    reconciler.reconcile_group("web")
+    driver.launch_error = ""
+    reconciler.reconcile_group("web")  # the failed launch left a row without a server: looked for, then replaced
+    reconciler.reconcile_group("web")
+    assert driver.calls.count(("servers", "web")) == 2
+    assert _states(repository) == [InstanceState.RUNNING] * 2
+
+
+def test_a_pass_that_cannot_look_for_the_groups_servers_launches_and_forgets_nothing(repository, reconciler, driver):
+    _create(repository, 1)
+    repository.add_instance(Instance("i-crashed", "web", "process", "lc", InstanceState.PENDING, create_time=1.0))
+
+    def unreachable(group_id: str) -> list[FoundServer]:
+        raise DriverError("cloud unreachable")
+
+    driver.find_servers = unreachable  # type: ignore[method-assign]
+    reconciler.reconcile_group("web")
+    assert [(i.id, i.state) for i in repository.list_instances("web", None, 100)] == [("i-crashed", InstanceState.PENDING)]
+    assert not [call for call in driver.calls if call[0] == "launch"]
+    activity = repository.get_activity("web", "a-0")
+    assert activity.status is ActivityStatus.FAILED and "cannot look for the group's servers: cloud unreachable" in activity.status_message
+
+
+def test_delete_group_stops_the_servers_no_instance_records_too(repository, reconciler, driver):
+    _create(repository, 1)
+    reconciler.reconcile_group("web")
+    stray = driver.launch(LaunchRequest(group_id="web", instance_id="i-stray", metrics_addr=""))
+    reconciler.delete_group("web")
+    assert driver.servers == {} and ("terminate", stray) in driver.calls
+    assert repository.group_ids() == []
+
+
+class Killed(BaseException):
+    """The group service killed (kill -9) between a launch and its record."""
+
+
+@pytest.fixture
+def local_driver(tmp_path: Path) -> Iterator[LocalProcessDriver]:
+    """A local driver whose log directory marks its processes; every marked process still running is stopped afterwards."""
+    driver = LocalProcessDriver(tmp_path / "instances", terminate_grace=0.3)
+    yield driver
+    for group_id in ("web", "api"):
+        for found in driver.find_servers(group_id):
+            driver.terminate(found.server_id)
+
+
+def _restarted(repository: GroupRepository, log_dir: Path) -> tuple[Reconciler, LocalProcessDriver]:
+    """The group service after a restart: a new driver of the same log directory, a new reconcile loop."""
+    driver = LocalProcessDriver(log_dir, terminate_grace=0.3)
+    return Reconciler(repository, {"process": driver}, lambda: 2000.0, "", delete_timeout=5, poll_interval=0.01), driver
+
+
+@needs_proc
+def test_a_process_started_but_not_recorded_before_a_crash_is_adopted_after_the_restart_and_deleted_with_the_group(
+    repository, local_driver, tmp_path
+):
+    _create(repository, 1)
+    launch = local_driver.launch
+    started: list[str] = []
+
+    def launch_then_die(request: LaunchRequest) -> str:
+        started.append(launch(request))
+        raise Killed
+
+    local_driver.launch = launch_then_die  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        Reconciler(repository, {"process": local_driver}, lambda: 1000.0, "").reconcile_group("web")
+    (recorded,) = repository.list_instances("web", None, 100)
+    assert (recorded.state, recorded.server_id) == (InstanceState.PENDING, "")
+
+    restarted, driver = _restarted(repository, tmp_path / "instances")
+    restarted.reconcile_group("web")
+    (adopted,) = repository.list_instances("web", None, 100)
+    assert (adopted.id, adopted.server_id, adopted.state) == (recorded.id, started[0], InstanceState.RUNNING)
+    assert driver.find_servers("web") == [FoundServer(recorded.id, started[0])], "a replacement was started"
+
+    restarted.delete_group("web")
+    assert driver.find_servers("web") == [] and not is_running(pid_of(started[0]))
+
+
+@needs_proc
+def test_on_start_a_marked_process_that_no_instance_records_is_stopped_and_other_deployments_are_left_alone(
+    repository, local_driver, tmp_path
+):
+    _create(repository, 0)
+    process = ProcessSpec(("sleep", "60"))
+    stray = local_driver.launch(LaunchRequest(group_id="web", instance_id="i-stray", metrics_addr="", process=process))
+    other_deployment = LocalProcessDriver(tmp_path / "elsewhere", terminate_grace=0.3)
+    theirs = other_deployment.launch(LaunchRequest(group_id="web", instance_id="i-theirs", metrics_addr="", process=process))
+    try:
+        restarted, _ = _restarted(repository, tmp_path / "instances")
+        restarted.reconcile_group("web")
+        assert not is_running(pid_of(stray))
+        assert is_running(pid_of(theirs))
+    finally:
+        other_deployment.terminate(theirs)

@@ -7,8 +7,8 @@ from typing import Any
 
 import grpc
 
-from autoscale.dimensions import dimensions_from_key
 from autoscale.internal.v1 import sample_feed_pb2, sample_feed_pb2_grpc
+from autoscale.series import dimensions_from_key
 from autoscale.server import BuildContext, ServiceRegistration
 
 NotifiedSeries = tuple[str, tuple[tuple[str, str], ...]]

@@ -8,16 +8,20 @@ import random
 import pytest
 from google.protobuf import timestamp_pb2
 
+from autoscale import series
 from autoscale.v1 import metrics_pb2
 from autoscale.validation import Violations
 from services.metrics import decoding, rules
 from services.metrics.domain import SeriesKey
-from tests.support import mutated, needs_native_wire
+from tests.support import mutated
 
 NOW = 1_700_000_000.0
 LATEST = NOW + rules.MAX_FUTURE
 
-native = needs_native_wire
+native = pytest.mark.skipif(
+    decoding.NATIVE is None, reason="the native PutSamples reader (services/metrics/_put_samples.c) was not built (no C compiler)"
+)
+"""Marks a test of the native reader itself (without it, PutSamples is read through protobuf and the rules)."""
 
 
 def _point(value: float = 1.0, seconds: int | None = None, nanos: int = 0) -> metrics_pb2.Point:
@@ -44,8 +48,8 @@ VALID = [
     _request(("cpu", {"instance": "i-1", "group": "web"}, [_point(2.5, 100, 500_000_000), _point(-1.0)])),
     _request(*[("cpu", {"host": f"h{n}", "client": "0"}, [_point(float(n), 1_699_999_990 + n)]) for n in range(50)]),
     _request(("mémoire ✓", {"zone": "ünïcode", "a": ""}, [_point(0.0, 1_699_999_999, 999_999_999)])),
-    _request(("cpu", {f"d{i}": "v" for i in range(rules.MAX_DIMENSIONS)}, [_point()])),
-    _request(("m" * rules.MAX_METRIC_LENGTH, {"k" * 150: ""}, [_point(-0.0, int(LATEST))])),
+    _request(("cpu", {f"d{i}": "v" for i in range(series.MAX_DIMENSIONS)}, [_point()])),
+    _request(("m" * series.MAX_METRIC_LENGTH, {"k" * 150: ""}, [_point(-0.0, int(LATEST))])),
     # Series whose dimension names come in different orders: each key is sorted all the same.
     _request(("cpu", {"b": "1", "a": "2"}, [_point()]), ("cpu", {"a": "3", "b": "4"}, [_point()]), ("cpu", {"c": "5"}, [_point()])),
 ]
@@ -54,7 +58,7 @@ VALID = [
 @native
 @pytest.mark.parametrize("payload", VALID)
 def test_a_valid_request_decodes_natively_to_the_batch_the_rules_give(payload):
-    batch = decoding.NATIVE.decode_put_samples(payload, NOW, LATEST)  # type: ignore[union-attr]
+    batch = decoding.NATIVE.decode(payload, NOW, LATEST)  # type: ignore[union-attr]
     expected, violations = _reference(payload)
     assert violations == []
     assert batch == expected
@@ -72,16 +76,16 @@ DECLINED = {
     "no series": b"",
     "an empty metric": _request(("", {}, [_point()])),
     "a metric with surrounding spaces": _request((" cpu", {}, [_point()])),
-    "a metric too long": _request(("m" * (rules.MAX_METRIC_LENGTH + 1), {}, [_point()])),
+    "a metric too long": _request(("m" * (series.MAX_METRIC_LENGTH + 1), {}, [_point()])),
     "no points": _request(("cpu", {}, [])),
     "a NaN": _request(("cpu", {}, [_point(math.nan)])),
     "an infinite value": _request(("cpu", {}, [_point(), _point(-math.inf)])),
     "an empty dimension name": _request(("cpu", {"": "x"}, [_point()])),
-    "a dimension value too long": _request(("cpu", {"k": "v" * (rules.MAX_DIMENSION_LENGTH + 1)}, [_point()])),
-    "too many dimensions": _request(("cpu", {f"d{i}": "v" for i in range(rules.MAX_DIMENSIONS + 1)}, [_point()])),
+    "a dimension value too long": _request(("cpu", {"k": "v" * (series.MAX_DIMENSION_LENGTH + 1)}, [_point()])),
+    "too many dimensions": _request(("cpu", {f"d{i}": "v" for i in range(series.MAX_DIMENSIONS + 1)}, [_point()])),
     "dimensions over the size bound": _request(("cpu", {f"d{i}": "v" * 200 for i in range(6)}, [_point()])),
     # Valid, but near the bound only the rules measure the JSON key exactly.
-    "dimensions near the size bound": _request(("cpu", {"k" * rules.MAX_DIMENSION_LENGTH: ""}, [_point()])),
+    "dimensions near the size bound": _request(("cpu", {"k" * series.MAX_DIMENSION_LENGTH: ""}, [_point()])),
     "a negative time": _request(("cpu", {}, [_point(1.0, -1)])),
     "the epoch (a set time the rules check point by point)": _request(("cpu", {}, [_point(1.0, 0)])),
     "a time over an hour ahead": _request(("cpu", {}, [_point(1.0, int(NOW) + 3601)])),
@@ -102,7 +106,7 @@ DECLINED = {
 @native
 @pytest.mark.parametrize("payload", DECLINED.values(), ids=DECLINED.keys())
 def test_anything_but_a_valid_request_in_canonical_encoding_is_left_to_protobuf_and_the_rules(payload):
-    assert decoding.NATIVE.decode_put_samples(payload, NOW, LATEST) is None  # type: ignore[union-attr]
+    assert decoding.NATIVE.decode(payload, NOW, LATEST) is None  # type: ignore[union-attr]
 
 
 def test_bytes_protobuf_cannot_parse_are_a_violation_of_the_request():
@@ -131,7 +135,7 @@ def test_mutated_requests_decode_natively_only_to_what_protobuf_and_the_rules_gi
     agreed = declined = 0
     for round_number in range(3000):
         payload = mutated(generator, generator.choice(VALID))
-        batch = decoding.NATIVE.decode_put_samples(bytes(payload), NOW, LATEST)  # type: ignore[union-attr]
+        batch = decoding.NATIVE.decode(bytes(payload), NOW, LATEST)  # type: ignore[union-attr]
         if batch is None:
             declined += 1
             continue

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.metrics.domain import (
-    SeriesKey,
-    Statistic,
-    Summary,
-    aggregate,
-    bucket_start,
-    dimensions_match,
-    period_count,
-)
+from autoscale.series import Statistic, bucket_start
+from services.metrics.domain import SeriesKey, Summary, aggregate, dimensions_match, period_count
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from typing import Any
 import grpc
 from opentelemetry import context as otel_context
 
-from autoscale.dimensions import dimensions_from_key
 from autoscale.internal.v1 import sample_feed_pb2
+from autoscale.series import dimensions_from_key
 from services.metrics.domain import SeriesKey, SeriesPoints
 from services.metrics.notifier import AlarmNotifier
 

@@ -7,10 +7,11 @@ import math
 import pytest
 from google.protobuf import duration_pb2, timestamp_pb2
 
+from autoscale.series import Statistic
 from autoscale.v1 import common_pb2, metrics_pb2
 from autoscale.validation import Violations
 from services.metrics import rules
-from services.metrics.domain import SeriesKey, Statistic, StatisticsQuery
+from services.metrics.domain import SeriesKey, StatisticsQuery
 
 NOW = 1_700_000_000.0
 AVERAGE = common_pb2.STATISTIC_AVERAGE

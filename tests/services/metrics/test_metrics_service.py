@@ -140,7 +140,7 @@ def test_bytes_that_are_no_put_samples_request_are_rejected_as_invalid_not_as_a_
 
 
 def test_a_request_in_a_non_canonical_encoding_is_read_as_protobuf_reads_it(mesh):
-    # The same field twice (protobuf keeps the last), which the native decoder leaves to protobuf.
+    # The same field twice: protobuf keeps the last.
     series = _series("cpu", {}, (1.0, None)).SerializeToString() + _series("mem", {}).SerializeToString()[:5]
     payload = b"\x0a" + bytes([len(series)]) + series
     assert metrics_pb2.PutSamplesRequest.FromString(payload).series[0].metric == "mem"
@@ -305,3 +305,18 @@ def test_points_older_than_the_retention_are_deleted_in_the_background(sqlite_ur
         while stub.GetStatistics(request, timeout=5).datapoints[0].sample_count != 1 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert [d.sample_count for d in stub.GetStatistics(request, timeout=5).datapoints] == [1]
+
+
+
+def test_new_series_beyond_the_projects_limit_are_refused_naming_the_flag_while_known_ones_still_report(sqlite_url):
+    with running_server([("metrics", build)], Settings(database_url=sqlite_url, metrics_max_series=2)) as (_, channel):
+        stub = metrics_pb2_grpc.MetricsServiceStub(channel)
+        put = stub.PutSamples
+        put(metrics_pb2.PutSamplesRequest(series=[_series("cpu", {"host": "a"}, (1.0, None)), _series("cpu", {"host": "b"}, (1.0, None))]))
+        new_one = [_series("cpu", {"host": "b"}, (2.0, None)), _series("cpu", {"host": "c"}, (1.0, None))]
+        error = _failure(put, metrics_pb2.PutSamplesRequest(series=new_one))
+        assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "--metrics-max-series" in error.details()
+        assert put(metrics_pb2.PutSamplesRequest(series=[_series("cpu", {"host": "b"}, (3.0, None))]), timeout=5).accepted_points == 1
+        listed = stub.ListMetrics(metrics_pb2.ListMetricsRequest(), timeout=5).metrics
+        assert [dict(m.dimensions) for m in listed] == [{"host": "a"}, {"host": "b"}]  # the refused batch stored nothing

@@ -6,8 +6,10 @@ import pytest
 import sqlalchemy as sa
 
 from autoscale.database import Database, schema_differences
+from autoscale.errors import ResourceExhausted
+from autoscale.series import Statistic
 from services.metrics import repository as repository_module
-from services.metrics.domain import SeriesKey, SeriesPoints, Statistic, StatisticsQuery
+from services.metrics.domain import SeriesKey, SeriesPoints, StatisticsQuery
 from services.metrics.models import chunks, ingest_log, metadata, series
 from services.metrics.repository import MetricsRepository
 from services.metrics.server import MIGRATIONS_DIR
@@ -316,3 +318,19 @@ def test_a_batch_that_fails_to_commit_leaves_no_series_id_behind(database, repos
     repository.store([_batch(WEB_1, (20.0, 2.0))])
     repository.compact()
     assert _values(repository, _query(Statistic.SUM)) == [(0.0, 2.0, 1)]
+
+
+def test_series_beyond_the_limit_are_refused_with_their_batch_until_retention_deletes_series_that_stopped_reporting(database):
+    repository = MetricsRepository(database, "default", max_series=2)
+    repository.store([_batch(WEB_1, (10.0, 1.0)), _batch(WEB_2, (5_000.0, 2.0))])
+    with pytest.raises(ResourceExhausted, match="--metrics-max-series"):
+        repository.store([_batch(WEB_2, (5_001.0, 3.0)), _batch(API_1, (5_001.0, 4.0))])
+    assert _count(database, series) == 2 and _values(repository, _query(Statistic.SAMPLE_COUNT, period=10_000.0)) == [(0.0, 2.0, 2)]
+    # A restart knows the series stored, not only those created in this process.
+    restarted = MetricsRepository(database, "default", max_series=2)
+    with pytest.raises(ResourceExhausted):
+        restarted.store([_batch(API_1, (5_001.0, 4.0))])
+    restarted.compact()
+    restarted.prune(1_000.0)  # WEB_1 reported last at 10 s: it goes with its points
+    restarted.store([_batch(API_1, (5_001.0, 4.0))])
+    assert _count(database, series) == 2

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services.group.drivers.base import DriverError, LaunchRequest, ProcessSpec, ServerStatus
+from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, ProcessSpec, ServerStatus
 from services.group.drivers.local import LocalProcessDriver
 
 GRACE = 0.3
@@ -218,3 +218,35 @@ def test_a_request_without_a_command_is_a_driver_error(driver: LocalProcessDrive
 def test_an_instance_id_that_cannot_name_a_log_file_is_a_driver_error(driver: LocalProcessDriver) -> None:
     with pytest.raises(DriverError, match="cannot name a log file"):
         driver.launch(request(python(SLEEP_FOREVER), instance_id="../escape"))
+
+
+def test_find_servers_finds_the_groups_instances_by_their_marks_not_their_children_nor_other_groups_or_log_dirs(
+    driver: LocalProcessDriver, log_dir: Path, tmp_path: Path
+) -> None:
+    ready = tmp_path / "ready"
+    # The workload starts a child of its own, which inherits the marks but is no instance.
+    code = (
+        "import subprocess, sys, time\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "open(sys.argv[1], 'w').close()\n"
+        "time.sleep(60)"
+    )
+    web = driver.launch(request(python(code, str(ready)), "i-1"))
+    wait_for(ready.exists)
+    api = driver.launch(LaunchRequest(group_id="api", instance_id="i-2", metrics_addr="", process=python(SLEEP_FOREVER)))
+    other_dir = LocalProcessDriver(tmp_path / "other-logs", terminate_grace=GRACE)
+    theirs = other_dir.launch(request(python(SLEEP_FOREVER), "i-3"))
+    try:
+        assert driver.find_servers("web") == [FoundServer("i-1", web)]
+        assert driver.find_servers("api") == [FoundServer("i-2", api)]
+        assert other_dir.find_servers("web") == [FoundServer("i-3", theirs)]
+        assert LocalProcessDriver(log_dir).find_servers("web") == [FoundServer("i-1", web)], "a restarted driver finds it too"
+    finally:
+        other_dir.terminate(theirs)
+
+
+def test_find_servers_leaves_out_an_instance_that_exited(driver: LocalProcessDriver) -> None:
+    server_id = driver.launch(request(python("pass")))
+    wait_for(lambda: driver.state(server_id).status is ServerStatus.FAILED)
+
+    assert driver.find_servers("web") == []

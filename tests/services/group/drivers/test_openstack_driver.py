@@ -1,8 +1,10 @@
-"""The OpenStack driver against a small fake of openstacksdk's connection (no cloud is reachable in tests)."""
+"""The OpenStack driver against a small fake of openstacksdk's connection (no cloud is reachable in tests), alone and under the
+reconcile loop."""
 
 from __future__ import annotations
 
 import base64
+import re
 from types import SimpleNamespace
 from typing import Any
 
@@ -10,8 +12,15 @@ import pytest
 from keystoneauth1 import exceptions as keystone_exceptions
 from openstack import exceptions as sdk_exceptions
 
-from services.group.drivers.base import DriverError, LaunchRequest, OpenStackServerSpec, ServerStatus
+from autoscale.database import Database
+from services.group import capacity
+from services.group.domain import OPENSTACK_SERVER, Group, InstanceState, LaunchConfig
+from services.group.drivers import openstack as openstack_driver_module
+from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, OpenStackServerSpec, ServerStatus
 from services.group.drivers.openstack import OpenStackDriver
+from services.group.reconciler import Reconciler
+from services.group.repository import GroupRepository
+from services.group.server import MIGRATIONS_DIR
 
 
 class FakeProxy:
@@ -21,10 +30,14 @@ class FakeProxy:
         self.kind = kind
         self.resources = resources
         """Name -> id of what find_* resolves."""
-        self.servers: dict[str, SimpleNamespace] = {}
+        self.existing: dict[str, SimpleNamespace] = {}
+        """Server id -> the servers that exist (what get_server and servers answer)."""
         self.calls: list[tuple[str, Any]] = []
         self.errors: dict[str, Exception] = {}
         """Method name -> the exception it raises."""
+        self.lost_replies = 0
+        """How many of the next create_server calls make their server and then fail, as if the reply was lost."""
+        self._next_server = 1
 
     def _call(self, method: str, argument: Any) -> None:
         self.calls.append((method, argument))
@@ -48,16 +61,30 @@ class FakeProxy:
 
     def create_server(self, **attributes: Any) -> SimpleNamespace:
         self._call("create_server", attributes)
-        return SimpleNamespace(id="server-1", status="BUILD")
+        server = SimpleNamespace(
+            id=f"server-{self._next_server}", status="BUILD", name=attributes["name"], metadata=attributes["metadata"], fault=None
+        )
+        self._next_server += 1
+        self.existing[server.id] = server
+        if self.lost_replies:
+            self.lost_replies -= 1
+            raise sdk_exceptions.HttpException(message="Gateway Timeout")
+        return server
+
+    def servers(self, details: bool = True, **query: Any) -> list[SimpleNamespace]:
+        self._call("servers", query)
+        # NOTE: Nova reads the name filter as a regular expression.
+        return [server for server in self.existing.values() if re.search(query.get("name", ""), server.name)]
 
     def get_server(self, server_id: str) -> SimpleNamespace:
         self._call("get_server", server_id)
-        if server_id not in self.servers:
+        if server_id not in self.existing:
             raise sdk_exceptions.NotFoundException(f"No Server found for {server_id}")
-        return self.servers[server_id]
+        return self.existing[server_id]
 
     def delete_server(self, server_id: str, ignore_missing: bool = True) -> None:
         self._call("delete_server", (server_id, ignore_missing))
+        self.existing.pop(server_id, None)
 
 
 class FakeConnection:
@@ -182,14 +209,14 @@ def test_launch_without_an_openstack_server_is_a_driver_error(driver: OpenStackD
     ],
 )
 def test_state_maps_the_nova_status(driver: OpenStackDriver, connection: FakeConnection, nova_status: str, status: ServerStatus) -> None:
-    connection.compute.servers["server-1"] = SimpleNamespace(id="server-1", status=nova_status, fault=None)
+    connection.compute.existing["server-1"] = SimpleNamespace(id="server-1", status=nova_status, fault=None)
 
     assert driver.state("server-1").status is status
 
 
 def test_a_server_in_error_reports_its_fault_message(driver: OpenStackDriver, connection: FakeConnection) -> None:
     fault = {"code": 500, "message": "No valid host was found. There are not enough hosts available."}
-    connection.compute.servers["server-1"] = SimpleNamespace(id="server-1", status="ERROR", fault=fault)
+    connection.compute.existing["server-1"] = SimpleNamespace(id="server-1", status="ERROR", fault=fault)
 
     state = driver.state("server-1")
 
@@ -263,5 +290,66 @@ def test_a_failed_connection_is_a_driver_error_and_is_tried_again_on_the_next_ca
     assert len(attempts) == 2
 
 
-def test_building_the_driver_with_no_cloud_configured_does_not_connect() -> None:
+def test_building_the_driver_with_no_cloud_configured_does_not_connect(monkeypatch: pytest.MonkeyPatch) -> None:
+    connects: list[object] = []
+    monkeypatch.setattr(openstack_driver_module.openstack, "connect", lambda **options: connects.append(options))
     OpenStackDriver()
+    assert connects == []
+
+
+def _nova_server(server_id: str, name: str, status: str = "ACTIVE", **metadata: str) -> SimpleNamespace:
+    return SimpleNamespace(id=server_id, name=name, status=status, metadata=metadata, fault=None)
+
+
+def test_find_servers_lists_the_groups_servers_by_name_and_keeps_those_whose_metadata_names_the_group(
+    driver: OpenStackDriver, connection: FakeConnection
+) -> None:
+    for server in (
+        _nova_server("s-1", "web-i-1", autoscale_group="web", autoscale_instance="i-1"),
+        _nova_server("s-2", "web-i-i-2", autoscale_group="web-i", autoscale_instance="i-2"),  # another group's
+        _nova_server("s-3", "web-manual"),  # made by hand
+        _nova_server("s-4", "web-i-4", "DELETED", autoscale_group="web", autoscale_instance="i-4"),
+        _nova_server("s-5", "api-i-5", autoscale_group="api", autoscale_instance="i-5"),
+    ):
+        connection.compute.existing[server.id] = server
+
+    assert driver.find_servers("web") == [FoundServer("i-1", "s-1")]
+    assert ("servers", {"name": "^web-"}) in connection.compute.calls
+
+
+def test_a_cloud_error_listing_servers_is_a_driver_error(driver: OpenStackDriver, connection: FakeConnection) -> None:
+    connection.compute.errors["servers"] = sdk_exceptions.HttpException(message="Service Unavailable")
+
+    with pytest.raises(DriverError, match="^cannot list the servers of the group 'web': Service Unavailable$"):
+        driver.find_servers("web")
+
+
+def test_after_a_lost_create_reply_the_reconcile_loop_adopts_the_server_and_leaves_exactly_the_desired_servers(
+    sqlite_url: str, driver: OpenStackDriver, connection: FakeConnection
+) -> None:
+    database = Database(sqlite_url)
+    database.migrate(MIGRATIONS_DIR, "group")
+    try:
+        repository = GroupRepository(database, "default")
+        repository.create_launch_config(LaunchConfig("vm", openstack_server=OpenStackServerSpec(image="ubuntu-24.04", flavor="m1.small")))
+        group = Group(id="web", launch_config_id="vm", min_size=0, max_size=5, desired_capacity=2)
+        repository.create_group(group, capacity.creation_activity("a-0", group, 1.0))
+        # Leaked before (Nova made it, the reply was lost, and the instance was forgotten): nobody records it.
+        connection.compute.existing["leaked"] = _nova_server("leaked", "web-i-old", autoscale_group="web", autoscale_instance="i-old")
+        reconciler = Reconciler(repository, {OPENSTACK_SERVER: driver}, lambda: 1000.0, "10.0.0.1:50051")
+
+        connection.compute.lost_replies = 1
+        reconciler.reconcile_group("web")  # the first create's reply is lost: this pass launches no more
+        (lost,) = repository.list_instances("web", None, 10)
+        assert (lost.state, lost.server_id) == (InstanceState.FAILED, "")
+        assert set(connection.compute.existing) == {"server-1"}, "the leaked server is deleted on the first pass"
+        reconciler.reconcile_group("web")  # adopts server-1 and launches the second
+        for server in connection.compute.existing.values():
+            server.status = "ACTIVE"
+        reconciler.reconcile_group("web")
+
+        instances = repository.list_instances("web", None, 10)
+        assert sorted(i.server_id for i in instances) == sorted(connection.compute.existing) == ["server-1", "server-2"]
+        assert [i.state for i in instances] == [InstanceState.RUNNING] * 2 and lost.id in {i.id for i in instances}
+    finally:
+        database.dispose()

@@ -1,0 +1,189 @@
+"""`autoscale alarm ...`: threshold alarms, their state, history and actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from app.cli.choices import ALARM_STATE, COMPARISON, COMPARISON_SYMBOLS, STATISTIC, word_for
+from app.cli.client import ALARM, Client, client_command
+from app.cli.output import duration_text, enum_label, pairs_text, print_table, time_text, yes_no
+from app.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id
+from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
+from autoscale.v1 import alarm_pb2
+
+
+def state_text(state: int) -> str:
+    """An alarm state for people, e.g. `insufficient-data`."""
+    return enum_label(alarm_pb2.AlarmState.DESCRIPTOR, state)
+
+
+def rule_text(rule: alarm_pb2.ThresholdRule) -> str:
+    """A threshold rule on one line, e.g. `avg(cpu{group=web}) > 80 for 3 x 1m`."""
+    dimensions = f"{{{pairs_text(rule.dimensions)}}}" if rule.dimensions else ""
+    symbol = COMPARISON_SYMBOLS.get(rule.comparison_operator, "?")
+    periods = max(rule.evaluation_periods, 1)  # 0 means 1
+    return (
+        f"{word_for(STATISTIC, rule.statistic)}({rule.metric}{dimensions}) {symbol} {rule.threshold:g}"
+        f" for {periods} x {duration_text(rule, 'period')}"
+    )
+
+
+def _actions_text(actions: Any) -> str:
+    return ", ".join(actions) or "-"
+
+
+def _row(alarm: alarm_pb2.Alarm) -> list[str]:
+    return [
+        resource_id(alarm.name),
+        state_text(alarm.state),
+        rule_text(alarm.threshold_rule),
+        yes_no(not alarm.disabled),
+        time_text(alarm, "state_time"),
+    ]
+
+
+def _details(alarm: alarm_pb2.Alarm) -> list[tuple[str, str]]:
+    return [
+        ("name", alarm.name),
+        ("description", alarm.description or "-"),
+        ("state", state_text(alarm.state)),
+        ("state reason", alarm.state_reason or "-"),
+        ("state since", time_text(alarm, "state_time")),
+        ("rule", rule_text(alarm.threshold_rule)),
+        ("alarm actions", _actions_text(alarm.alarm_actions)),
+        ("ok actions", _actions_text(alarm.ok_actions)),
+        ("insufficient data actions", _actions_text(alarm.insufficient_data_actions)),
+        ("repeat actions", yes_no(alarm.repeat_actions)),
+        ("enabled", yes_no(not alarm.disabled)),
+        ("created", time_text(alarm, "create_time")),
+        ("evaluated", time_text(alarm, "evaluate_time")),
+    ]
+
+
+ALARM_KIND = ResourceKind(
+    service=ALARM,
+    singular="Alarm",
+    plural="Alarms",
+    collection="alarms",
+    field="alarm",
+    list_field="alarms",
+    label="alarm",
+    columns=("ID", "STATE", "RULE", "ENABLED", "STATE SINCE"),
+    row=_row,
+    details=_details,
+)
+
+
+def _alarm_options(required: bool) -> Callable[[Any], Any]:
+    """The options that define an alarm: required on create (where they are), all optional on update."""
+    return apply_options([
+        click.option("--metric", required=required, help="Metric the rule watches."),
+        click.option("--dimension", "dimensions", multiple=True, type=KEY_VALUE,
+                     help="Only series with this dimension (repeatable)."),
+        click.option("--statistic", type=STATISTIC, required=required, help="Statistic of each period."),
+        click.option("--comparison", "comparison_operator", type=COMPARISON, required=required,
+                     help="gt, ge, lt or le: how the statistic breaches the threshold."),
+        click.option("--threshold", type=float, required=required, help="The threshold."),
+        click.option("--period", type=DURATION, required=required, help="Length of a period, e.g. 60s."),
+        click.option("--evaluation-periods", type=int, help="Consecutive periods that must breach  [default: 1]"),
+        click.option("--alarm-action", "alarm_actions", multiple=True, metavar="TARGET",
+                     help="Run on entering alarm: policies/ID or an http(s) URL (repeatable; update: replaces the list)."),
+        click.option("--ok-action", "ok_actions", multiple=True, metavar="TARGET", help="Run on entering ok (repeatable)."),
+        click.option("--insufficient-data-action", "insufficient_data_actions", multiple=True, metavar="TARGET",
+                     help="Run on entering insufficient-data (repeatable)."),
+        click.option("--repeat-actions/--no-repeat-actions", default=None,
+                     help="Run the state's actions on every evaluation, not only on a transition  [default: no]"),
+        click.option("--description", help="Free text for people."),
+        click.option("--disabled/--enabled", default=None, help="Whether it is evaluated and runs actions  [default: enabled]"),
+    ])
+
+
+RULE_OPTIONS = frozenset({"metric", "dimensions", "statistic", "comparison_operator", "threshold", "period", "evaluation_periods"})
+"""Options named after the ThresholdRule field they set; the others are named after an Alarm field."""
+
+
+def _alarm_from_options(name: str, values: dict[str, Any]) -> alarm_pb2.Alarm:
+    """The Alarm the options describe."""
+    rule = {option: values[option] for option in RULE_OPTIONS}
+    return alarm_pb2.Alarm(
+        name=name,
+        description=values["description"],
+        threshold_rule=alarm_pb2.ThresholdRule(
+            **rule | {"dimensions": as_dict(rule["dimensions"]), "period": duration_or_none(rule["period"])}
+        ),
+        alarm_actions=values["alarm_actions"],
+        ok_actions=values["ok_actions"],
+        insufficient_data_actions=values["insufficient_data_actions"],
+        repeat_actions=values["repeat_actions"],
+        disabled=values["disabled"],
+    )
+
+
+def _mask_paths(values: dict[str, Any]) -> dict[str, Any]:
+    """Each update_mask path with the option value that sets it: `threshold_rule.<field>` for the rule's options."""
+    return {f"threshold_rule.{option}" if option in RULE_OPTIONS else option: value for option, value in values.items()}
+
+
+@click.group("alarm")
+def alarm() -> None:
+    """Threshold alarms over metrics, and the actions they run on each state."""
+
+
+CREATE_HELP = """Create alarm ID; it starts in insufficient-data and is evaluated at once.
+
+\b
+autoscale alarm create web-busy --metric cpu --dimension group=web --statistic avg \\
+    --comparison gt --threshold 80 --period 60s --evaluation-periods 2 --alarm-action policies/web-out
+"""
+
+add_create_and_update(alarm, ALARM_KIND, _alarm_options, _alarm_from_options, create_help=CREATE_HELP, mask_paths=_mask_paths)
+
+
+@alarm.command("history")
+@click.argument("alarm_id", metavar="ID")
+@client_command(ALARM)
+def history(client: Client, alarm_id: str) -> None:
+    """List the history of alarm ID, newest first: transitions and action outcomes."""
+    request = alarm_pb2.ListAlarmHistoryRequest(name=ALARM_KIND.name(alarm_id))
+    response = client.list_all("ListAlarmHistory", request, "entries")
+    rows = (
+        [
+            time_text(entry, "time"),
+            enum_label(alarm_pb2.AlarmHistoryType.DESCRIPTOR, entry.type),
+            _transition_text(entry),
+            _action_text(entry),
+            entry.reason or "-",
+        ]
+        for entry in response.entries
+    )
+    client.emit(response, lambda: print_table(("TIME", "TYPE", "STATE", "ACTION", "REASON"), rows, empty="no history"))
+
+
+def _transition_text(entry: alarm_pb2.AlarmHistoryEntry) -> str:
+    if entry.type == alarm_pb2.ALARM_HISTORY_TYPE_STATE_TRANSITION:
+        return f"{state_text(entry.previous_state)} -> {state_text(entry.state)}"
+    return state_text(entry.state) if entry.state else "-"
+
+
+def _action_text(entry: alarm_pb2.AlarmHistoryEntry) -> str:
+    if not entry.action:
+        return "-"
+    outcome = "succeeded" if entry.action_succeeded else "failed"
+    return f"{entry.action} ({outcome}, attempt {entry.attempt})"
+
+
+@alarm.command("set-state")
+@click.argument("alarm_id", metavar="ID")
+@click.argument("state", type=ALARM_STATE)
+@click.option("--reason", default="", help="Why, recorded in the history.")
+@client_command(ALARM)
+def set_state(client: Client, alarm_id: str, state: int, reason: str) -> None:
+    """Force alarm ID into STATE (to try its actions); the next evaluation may move it again."""
+    request = alarm_pb2.SetAlarmStateRequest(name=ALARM_KIND.name(alarm_id), state=state, reason=reason)
+    ALARM_KIND.emit_one(client, client.call("SetAlarmState", request))
+
+
+add_standard_commands(alarm, ALARM_KIND)

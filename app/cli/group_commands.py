@@ -1,0 +1,190 @@
+"""`autoscale group ...`: groups, their capacity, instances and scaling activities."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from app.cli.choices import ADJUSTMENT_HELP, ADJUSTMENT_TYPE, ADJUSTMENT_TYPE_HELP, MIN_STEP_HELP
+from app.cli.client import GROUP, Client, client_command
+from app.cli.output import duration_text, enum_label, pairs_text, print_details, print_table, time_text, yes_no
+from app.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id, resource_name
+from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
+from autoscale.v1 import group_pb2
+
+DEFAULT_COOLDOWN_TEXT = "default (5m)"
+"""How an unset group cooldown is shown: the server applies 300 s, as AWS does."""
+
+
+def _row(group: group_pb2.Group) -> list[str]:
+    return [
+        resource_id(group.name),
+        resource_id(group.launch_config),
+        str(group.min_size),
+        str(group.desired_capacity),
+        str(group.max_size),
+        str(group.current_capacity),
+        duration_text(group, "cooldown", DEFAULT_COOLDOWN_TEXT),
+        yes_no(group.scaling_in_progress),
+    ]
+
+
+def _details(group: group_pb2.Group) -> list[tuple[str, str]]:
+    return [
+        ("name", group.name),
+        ("launch config", group.launch_config),
+        ("min size", str(group.min_size)),
+        ("desired capacity", str(group.desired_capacity)),
+        ("max size", str(group.max_size)),
+        ("current capacity", str(group.current_capacity)),
+        ("scaling", yes_no(group.scaling_in_progress)),
+        ("cooldown", duration_text(group, "cooldown", DEFAULT_COOLDOWN_TEXT)),
+        ("tags", pairs_text(group.tags)),
+        ("created", time_text(group, "create_time")),
+    ]
+
+
+GROUP_KIND = ResourceKind(
+    service=GROUP,
+    singular="Group",
+    plural="Groups",
+    collection="groups",
+    field="group",
+    list_field="groups",
+    label="group",
+    columns=("ID", "LAUNCH CONFIG", "MIN", "DESIRED", "MAX", "CURRENT", "COOLDOWN", "SCALING"),
+    row=_row,
+    details=_details,
+)
+
+
+def activity_status(activity: group_pb2.Activity) -> str:
+    """An activity's status for people, e.g. `succeeded`."""
+    return enum_label(group_pb2.ActivityStatus.DESCRIPTOR, activity.status)
+
+
+def activity_details(activity: group_pb2.Activity) -> list[tuple[str, str]]:
+    """The key/value lines of an activity (for adjust and policy execute)."""
+    if not activity.name:
+        return [("activity", "-")]
+    return [
+        ("activity", activity.name),
+        ("status", activity_status(activity)),
+        ("message", activity.status_message or "-"),
+        ("cause", activity.cause or "-"),
+    ]
+
+
+@click.group("group")
+def group() -> None:
+    """Groups: instances of a launch config kept at a desired capacity."""
+
+
+def _group_options(creating: bool) -> Callable[[Any], Any]:
+    """The options that define a group: the sizes and launch config required on create, all optional on update."""
+    return apply_options(
+        [
+            click.option("--launch-config", required=creating, metavar="ID", help="The launch config its instances are made from."),
+            click.option("--min", "min_size", type=int, required=creating, help="Fewest instances."),
+            click.option("--max", "max_size", type=int, required=creating, help="Most instances."),
+            click.option("--desired", "desired_capacity", type=int,
+                         help="Instances wanted now" + ("  [default: --min]" if creating else ".")),
+            click.option("--cooldown", type=DURATION,
+                         help="Quiet time after a resize for its policies, e.g. 5m" + ("  [default: 5m]" if creating else ".")),
+            click.option("--tag", "tags", multiple=True, type=KEY_VALUE,
+                         help="A label KEY=VALUE (repeatable)" + ("." if creating else "; replaces every tag.")),
+        ]
+    )
+
+
+def _group_from_options(name: str, values: dict[str, Any]) -> group_pb2.Group:
+    """The Group the options describe (the option names are the Group's field names, hence its update_mask paths)."""
+    launch_config = values["launch_config"]
+    return group_pb2.Group(
+        name=name,
+        launch_config=resource_name("launchConfigs", launch_config) if launch_config else None,
+        min_size=values["min_size"],
+        max_size=values["max_size"],
+        desired_capacity=values["desired_capacity"],
+        cooldown=duration_or_none(values["cooldown"]),
+        tags=as_dict(values["tags"]),
+    )
+
+
+add_create_and_update(group, GROUP_KIND, _group_options, _group_from_options, create_help="Create group ID and start its instances.")
+
+
+@group.command("adjust")
+@click.argument("group_id", metavar="ID")
+@click.option("--type", "adjustment_type", type=ADJUSTMENT_TYPE, required=True,
+              help=ADJUSTMENT_TYPE_HELP)
+@click.option("--adjustment", type=int, required=True, help=ADJUSTMENT_HELP)
+@click.option("--min-step", "min_adjustment_step", type=int, default=0, help=MIN_STEP_HELP)
+@click.option("--cause", default="autoscale group adjust", show_default=True, help="Why, recorded in the activity.")
+@click.option("--request-id", default="", help="Makes a retried command a no-op that answers as the first did.")
+@client_command(GROUP)
+def adjust(
+    client: Client, group_id: str, adjustment_type: int, adjustment: int, min_adjustment_step: int, cause: str, request_id: str
+) -> None:
+    """Change the desired capacity of group ID (clamped to its size range) now, ignoring cooldowns."""
+    request = group_pb2.AdjustRequest(
+        name=GROUP_KIND.name(group_id),
+        adjustment_type=adjustment_type,
+        adjustment=adjustment,
+        min_adjustment_step=min_adjustment_step,
+        cause=cause,
+        request_id=request_id,
+    )
+    response = client.call("Adjust", request)
+    capacity = [("previous capacity", str(response.previous_capacity)), ("desired capacity", str(response.desired_capacity))]
+    client.emit(response, lambda: print_details(capacity + activity_details(response.activity)))
+
+
+@group.command("instances")
+@click.argument("group_id", metavar="ID")
+@client_command(GROUP)
+def instances(client: Client, group_id: str) -> None:
+    """List the instances of group ID, oldest first."""
+    request = group_pb2.ListInstancesRequest(parent=GROUP_KIND.name(group_id))
+    response = client.list_all("ListInstances", request, "instances")
+    rows = (
+        [
+            resource_id(instance.name),
+            instance.server_id or "-",
+            enum_label(group_pb2.InstanceState.DESCRIPTOR, instance.state),
+            time_text(instance, "create_time"),
+            instance.state_reason or "-",
+        ]
+        for instance in response.instances
+    )
+    client.emit(response, lambda: print_table(("ID", "SERVER", "STATE", "CREATED", "REASON"), rows, empty="no instances"))
+
+
+@group.command("activities")
+@click.argument("group_id", metavar="ID")
+@client_command(GROUP)
+def activities(client: Client, group_id: str) -> None:
+    """List the scaling activities of group ID, newest first."""
+    request = group_pb2.ListActivitiesRequest(parent=GROUP_KIND.name(group_id))
+    response = client.list_all("ListActivities", request, "activities")
+    rows = (
+        [
+            resource_id(activity.name),
+            activity_status(activity),
+            f"{activity.from_capacity} -> {activity.to_capacity}",
+            time_text(activity, "start_time"),
+            time_text(activity, "end_time"),
+            activity.cause or "-",
+            activity.status_message or "-",
+        ]
+        for activity in response.activities
+    )
+    columns = ("ID", "STATUS", "CAPACITY", "STARTED", "ENDED", "CAUSE", "MESSAGE")
+    client.emit(response, lambda: print_table(columns, rows, empty="no activities"))
+
+
+add_standard_commands(group, GROUP_KIND, delete_options=[
+    click.option("--force", is_flag=True, help="Also delete the scaling policies that name the group (else they keep it)."),
+])

@@ -1,0 +1,136 @@
+"""`autoscale launch-config ...`: what each instance of a group is made from."""
+
+from __future__ import annotations
+
+import shlex
+from typing import IO
+
+import click
+
+from app.cli.client import GROUP, Client, client_command
+from app.cli.output import pairs_text, time_text
+from app.cli.params import KEY_VALUE, as_dict, resource_id
+from app.cli.resources import ResourceKind, add_standard_commands
+from autoscale.v1 import group_pb2
+
+
+def launch_config_kind(config: group_pb2.LaunchConfig) -> str:
+    """`process` or `openstack`: which driver starts instances of it."""
+    return "openstack" if config.HasField("openstack_server") else "process"
+
+
+def _launches(config: group_pb2.LaunchConfig) -> str:
+    if config.HasField("openstack_server"):
+        return f"{config.openstack_server.image} on {config.openstack_server.flavor}"
+    return shlex.join(config.process.command)
+
+
+def _row(config: group_pb2.LaunchConfig) -> list[str]:
+    return [resource_id(config.name), launch_config_kind(config), _launches(config), time_text(config, "create_time")]
+
+
+def _details(config: group_pb2.LaunchConfig) -> list[tuple[str, str]]:
+    fields = [("name", config.name), ("kind", launch_config_kind(config))]
+    if config.HasField("openstack_server"):
+        server = config.openstack_server
+        fields += [
+            ("image", server.image),
+            ("flavor", server.flavor),
+            ("key name", server.key_name or "-"),
+            ("networks", ", ".join(server.networks) or "-"),
+            ("security groups", ", ".join(server.security_groups) or "-"),
+            ("metadata", pairs_text(server.metadata)),
+            ("user data", f"{len(server.user_data.encode())} bytes" if server.user_data else "-"),
+        ]
+    else:
+        fields += [("command", shlex.join(config.process.command)), ("env", pairs_text(config.process.env))]
+    return [*fields, ("created", time_text(config, "create_time"))]
+
+
+LAUNCH_CONFIG = ResourceKind(
+    service=GROUP,
+    singular="LaunchConfig",
+    plural="LaunchConfigs",
+    collection="launchConfigs",
+    field="launch_config",
+    list_field="launch_configs",
+    label="launch config",
+    columns=("ID", "KIND", "LAUNCHES", "CREATED"),
+    row=_row,
+    details=_details,
+)
+
+
+def _command_words(command_line: str | None, args: tuple[str, ...]) -> list[str]:
+    try:
+        words = shlex.split(command_line) if command_line else []
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--command'") from None
+    return words + list(args)
+
+
+@click.group("launch-config")
+def launch_config() -> None:
+    """Launch configs: the local process or OpenStack server each instance of a group is."""
+
+
+@launch_config.command("create")
+@click.argument("launch_config_id", metavar="ID")
+@click.option("--command", "command_line", metavar="TEXT", help="Local process: program and arguments, split as a shell would.")
+@click.option("--arg", "args", multiple=True, help="Local process: one more argument, kept verbatim (repeatable; after --command's).")
+@click.option("--env", multiple=True, type=KEY_VALUE, help="Local process: an environment variable (repeatable).")
+@click.option("--image", help="OpenStack server: image name or id.")
+@click.option("--flavor", help="OpenStack server: flavor name or id.")
+@click.option("--key-name", help="OpenStack server: key pair name.")
+@click.option("--network", "networks", multiple=True, help="OpenStack server: a network name or id to attach (repeatable).")
+@click.option("--security-group", "security_groups", multiple=True, help="OpenStack server: a security group (repeatable).")
+@click.option("--user-data-file", type=click.File("r"), help="OpenStack server: cloud-init user data, read from this file ('-': stdin).")
+@click.option("--metadata", multiple=True, type=KEY_VALUE, help="OpenStack server: a metadata item (repeatable).")
+@client_command(GROUP)
+def create(
+    client: Client,
+    launch_config_id: str,
+    command_line: str | None,
+    args: tuple[str, ...],
+    env: tuple[tuple[str, str], ...],
+    image: str | None,
+    flavor: str | None,
+    key_name: str | None,
+    networks: tuple[str, ...],
+    security_groups: tuple[str, ...],
+    user_data_file: IO[str] | None,
+    metadata: tuple[tuple[str, str], ...],
+) -> None:
+    """Create launch config ID: a local process (--command/--arg, --env) or an OpenStack server (--image, --flavor, ...).
+
+    \b
+    autoscale launch-config create worker --command 'python -m worker' --env MODE=fast
+    autoscale launch-config create web --image ubuntu-24.04 --flavor m1.small --network private
+    """
+    is_process = bool(command_line or args or env)
+    is_server = bool(image or flavor or key_name or networks or security_groups or user_data_file or metadata)
+    if is_process == is_server:
+        raise click.UsageError(
+            "give either a local process (--command or --arg, --env) or an OpenStack server (--image, --flavor, ...)"
+            + (", not both" if is_process else "")
+        )
+    config = group_pb2.LaunchConfig()
+    if is_process:
+        config.process.CopyFrom(group_pb2.ProcessSpec(command=_command_words(command_line, args), env=as_dict(env)))
+    else:
+        config.openstack_server.CopyFrom(
+            group_pb2.OpenStackServerSpec(
+                image=image or "",
+                flavor=flavor or "",
+                key_name=key_name or "",
+                networks=networks,
+                security_groups=security_groups,
+                user_data=user_data_file.read() if user_data_file else "",
+                metadata=as_dict(metadata),
+            )
+        )
+    request = group_pb2.CreateLaunchConfigRequest(launch_config_id=launch_config_id, launch_config=config)
+    LAUNCH_CONFIG.emit_one(client, client.call("CreateLaunchConfig", request))
+
+
+add_standard_commands(launch_config, LAUNCH_CONFIG)

@@ -1,0 +1,128 @@
+"""`autoscale up` and `autoscale serve SERVICE`: run the services."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from app.cli.log_level import log_level_option
+from app.cli.params import apply_options
+from autoscale.config import DEFAULT_LISTEN, ConfigurationError, Settings, parse_listen
+from autoscale.runtime import hold_garbage_collector, settle_garbage_collector
+from autoscale.server import create_server, run_until_signalled
+from services.registry import SERVICE_NAMES, builders
+
+log = logging.getLogger("autoscale")
+
+POSITIVE_SECONDS = click.FloatRange(min=0, min_open=True)
+"""Intervals and timeouts: a zero would spin a loop or fail every call."""
+
+
+class StartupMistake(click.ClickException):
+    """A setting the process cannot start with: one line on stderr and exit status 2, as click's usage errors."""
+
+    exit_code = 2
+
+
+def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by `up` and `serve`; each also reads AUTOSCALE_<FLAG>."""
+    return apply_options([
+        log_level_option(after_subcommand=True),
+        click.option("--database-url", envvar="AUTOSCALE_DATABASE_URL", default="",
+                     help="SQLAlchemy URL (default: a SQLite file under the user's state directory)."),
+        click.option("--project", envvar="AUTOSCALE_PROJECT", default="default", show_default=True,
+                     help="Project the resources belong to."),
+        click.option("--metrics-retention", envvar="AUTOSCALE_METRICS_RETENTION", type=POSITIVE_SECONDS, default=7 * 24 * 3600.0,
+                     show_default=True, help="Seconds raw points are kept."),
+        click.option("--metrics-prune-interval", envvar="AUTOSCALE_METRICS_PRUNE_INTERVAL", type=POSITIVE_SECONDS, default=300.0,
+                     show_default=True, help="Seconds between two prunings of points older than the retention."),
+        click.option("--metrics-compaction-interval", envvar="AUTOSCALE_METRICS_COMPACTION_INTERVAL", type=POSITIVE_SECONDS,
+                     default=60.0, show_default=True, help="Seconds points stay at most in memory and the ingest log before compaction."),
+        click.option("--metrics-max-series", envvar="AUTOSCALE_METRICS_MAX_SERIES", type=click.IntRange(min=1), default=500_000,
+                     show_default=True, help="Series a project may hold; new ones beyond it wait for retention to delete old ones."),
+        click.option("--metrics-head-points", envvar="AUTOSCALE_METRICS_HEAD_POINTS", type=click.IntRange(min=1), default=500_000,
+                     show_default=True, help="Points in memory that trigger a compaction sooner (as many compacted ones stay for reads)."),
+        click.option("--alarm-sweep-interval", envvar="AUTOSCALE_ALARM_SWEEP_INTERVAL", type=POSITIVE_SECONDS, default=10.0,
+                     show_default=True, help="Seconds between two evaluations of every alarm."),
+        click.option("--alarm-action-attempts", envvar="AUTOSCALE_ALARM_ACTION_ATTEMPTS", type=click.IntRange(min=1), default=5,
+                     show_default=True, help="Attempts of a failing alarm action before it is given up."),
+        click.option("--alarm-action-backoff", envvar="AUTOSCALE_ALARM_ACTION_BACKOFF", type=click.FloatRange(min=0), default=1.0,
+                     show_default=True, help="Seconds before the first retry of a failed action; doubles each retry."),
+        click.option("--alarm-action-timeout", envvar="AUTOSCALE_ALARM_ACTION_TIMEOUT", type=POSITIVE_SECONDS,
+                     default=10.0, show_default=True, help="Seconds a webhook POST may take."),
+        click.option("--peer-timeout", envvar="AUTOSCALE_PEER_TIMEOUT", type=POSITIVE_SECONDS, default=10.0,
+                     show_default=True, help="Deadline, in seconds, of every call to a peer service."),
+        click.option("--reconcile-interval", envvar="AUTOSCALE_RECONCILE_INTERVAL", type=POSITIVE_SECONDS, default=2.0,
+                     show_default=True, help="Seconds between two passes of the group reconcile loop."),
+        click.option("--openstack-cloud", envvar="AUTOSCALE_OPENSTACK_CLOUD", default="",
+                     help="clouds.yaml entry for launch configs with an OpenStack server."),
+        click.option("--instance-log-dir", envvar="AUTOSCALE_INSTANCE_LOG_DIR", default="",
+                     help="Where local-process instances write their output."),
+    ])(command)
+
+
+def _settings(listen: str, **values: Any) -> Settings:
+    return Settings(
+        listen=listen,
+        database_url=values["database_url"],
+        metrics_addr=values.get("metrics_addr") or "",
+        alarm_addr=values.get("alarm_addr") or "",
+        policy_addr=values.get("policy_addr") or "",
+        group_addr=values.get("group_addr") or "",
+        project=values["project"],
+        metrics_retention=values["metrics_retention"],
+        metrics_prune_interval=values["metrics_prune_interval"],
+        metrics_compaction_interval=values["metrics_compaction_interval"],
+        metrics_head_points=values["metrics_head_points"],
+        metrics_max_series=values["metrics_max_series"],
+        alarm_sweep_interval=values["alarm_sweep_interval"],
+        alarm_action_attempts=values["alarm_action_attempts"],
+        alarm_action_backoff=values["alarm_action_backoff"],
+        alarm_action_timeout=values["alarm_action_timeout"],
+        peer_timeout=values["peer_timeout"],
+        reconcile_interval=values["reconcile_interval"],
+        openstack_cloud=values["openstack_cloud"],
+        instance_log_dir=values["instance_log_dir"],
+    )
+
+
+def _serve(settings: Settings, names: tuple[str, ...], database_file: str) -> None:
+    hold_garbage_collector()
+    try:
+        server, port = create_server(settings, builders(names), database_file=database_file)
+    except ConfigurationError as error:
+        raise StartupMistake(str(error)) from None
+    # What the services loaded on start (the metrics head, the alarm index) lives as long as the process.
+    settle_garbage_collector()
+    host, _ = parse_listen(settings.listen)
+    log.info("serving %s on %s:%d", ", ".join(names), host, port)
+    click.echo(f"autoscale: serving {', '.join(names)} on {host}:{port}", err=True)
+    sys.stderr.flush()
+    run_until_signalled(server)
+    click.echo("autoscale: stopped", err=True)
+
+
+@click.command()
+@click.option("--listen", envvar="AUTOSCALE_LISTEN", default=DEFAULT_LISTEN, show_default=True,
+              help="HOST:PORT to serve the whole mesh on.")
+@_tuning_options
+def up(listen: str, **values: Any) -> None:
+    """Run the four services, reflection and health in one process on one port."""
+    _serve(_settings(listen, **values), SERVICE_NAMES, "autoscale.db")
+
+
+@click.command()
+@click.argument("service", type=click.Choice(SERVICE_NAMES))
+@click.option("--listen", envvar="AUTOSCALE_LISTEN", required=True, help="HOST:PORT to serve on.")
+@click.option("--metrics-addr", envvar="AUTOSCALE_METRICS_ADDR", default="", help="Address of MetricsService.")
+@click.option("--alarm-addr", envvar="AUTOSCALE_ALARM_ADDR", default="", help="Address of AlarmService.")
+@click.option("--policy-addr", envvar="AUTOSCALE_POLICY_ADDR", default="", help="Address of PolicyService.")
+@click.option("--group-addr", envvar="AUTOSCALE_GROUP_ADDR", default="", help="Address of GroupService.")
+@_tuning_options
+def serve(service: str, listen: str, **values: Any) -> None:
+    """Run one service alone, for independent deployment."""
+    _serve(_settings(listen, **values), (service,), f"{service}.db")

@@ -1,0 +1,77 @@
+"""`autoscale alarm ...` against the real services, all on one in-process server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.app.cli.cli_support import Invoke
+
+RULE = ("--metric", "cpu", "--dimension", "group=web", "--statistic", "avg", "--comparison", "gt", "--threshold", "80",
+        "--period", "60s")
+
+
+@pytest.fixture
+def busy_alarm(mesh_invoke: Invoke) -> str:
+    """An alarm `busy` on cpu{group=web} > 80 over 2 periods of 60 s, acting on policies/web-out."""
+    result = mesh_invoke("alarm", "create", "busy", *RULE, "--evaluation-periods", "2", "--alarm-action", "policies/web-out",
+                         "--description", "web is hot")
+    assert result.exit_code == 0, result.output
+    return "busy"
+
+
+def test_alarm_create_list_show_delete_round_trip(mesh_invoke: Invoke, busy_alarm: str) -> None:
+    listed = mesh_invoke("alarm", "list")
+    assert listed.exit_code == 0
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("busy"))
+    assert "insufficient-data" in row and "avg(cpu{group=web}) > 80 for 2 x 1m" in row
+
+    shown = mesh_invoke("alarm", "show", "alarms/busy")
+    assert shown.exit_code == 0 and "web is hot" in shown.stdout and "policies/web-out" in shown.stdout
+
+    assert mesh_invoke("alarm", "delete", busy_alarm).exit_code == 0
+    assert mesh_invoke("alarm", "show", busy_alarm).stderr.startswith("error: NOT_FOUND: ")
+
+
+def test_alarm_show_json_holds_the_rule(mesh_invoke: Invoke, busy_alarm: str) -> None:
+    alarm = json.loads(mesh_invoke("alarm", "show", busy_alarm, "--json").stdout)["alarm"]
+    assert alarm["thresholdRule"] == {
+        "metric": "cpu", "dimensions": {"group": "web"}, "statistic": "STATISTIC_AVERAGE",
+        "comparisonOperator": "COMPARISON_OPERATOR_GREATER_THAN", "threshold": 80.0, "period": "60s", "evaluationPeriods": 2,
+    }
+    assert alarm["disabled"] is False
+
+
+def test_alarm_update_changes_only_the_fields_given(mesh_invoke: Invoke, busy_alarm: str) -> None:
+    updated = mesh_invoke("alarm", "update", busy_alarm, "--threshold", "90", "--disabled", "--json")
+    assert updated.exit_code == 0, updated.output
+    alarm = json.loads(updated.stdout)["alarm"]
+    assert alarm["thresholdRule"]["threshold"] == 90.0 and alarm["thresholdRule"]["evaluationPeriods"] == 2
+    assert alarm["disabled"] is True
+    assert alarm["description"] == "web is hot" and alarm["alarmActions"] == ["policies/web-out"]
+
+
+def test_alarm_set_state_moves_it_and_history_shows_the_transition(mesh_invoke: Invoke, busy_alarm: str) -> None:
+    forced = mesh_invoke("alarm", "set-state", busy_alarm, "ok", "--reason", "by hand")
+    assert forced.exit_code == 0, forced.output
+    assert "by hand" in forced.stdout
+
+    history = mesh_invoke("alarm", "history", busy_alarm)
+    assert history.exit_code == 0
+    assert "insufficient-data -> ok" in history.stdout
+
+    entries = json.loads(mesh_invoke("alarm", "history", busy_alarm, "--json").stdout)["entries"]
+    assert any(entry["type"] == "ALARM_HISTORY_TYPE_STATE_TRANSITION" for entry in entries)
+
+
+def test_alarm_with_a_bad_rule_is_an_invalid_argument_naming_the_field(mesh_invoke: Invoke) -> None:
+    result = mesh_invoke("alarm", "create", "bad", *RULE[:-2], "--period", "0s")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: INVALID_ARGUMENT: ")
+    assert "  alarm.threshold_rule.period: " in result.stderr
+
+
+def test_alarm_statistic_and_state_are_words(mesh_invoke: Invoke, busy_alarm: str) -> None:
+    assert mesh_invoke("alarm", "create", "x", *RULE[:5], "--statistic", "mean", *RULE[6:]).exit_code == 2
+    assert mesh_invoke("alarm", "set-state", busy_alarm, "red").exit_code == 2

@@ -1,0 +1,139 @@
+"""`autoscale launch-config ...` and `autoscale group ...` against a real in-process group service."""
+
+from __future__ import annotations
+
+import json
+
+from tests.app.cli.cli_support import Invoke
+
+
+def test_launch_config_create_list_show_delete_round_trip(invoke: Invoke) -> None:
+    created = invoke("launch-config", "create", "worker", "--command", "python -m worker --fast", "--env", "MODE=fast")
+    assert created.exit_code == 0, created.output
+    assert "launchConfigs/worker" in created.stdout
+
+    listed = invoke("launch-config", "list")
+    assert listed.exit_code == 0
+    assert "worker" in listed.stdout and "python -m worker --fast" in listed.stdout
+
+    shown = json.loads(invoke("launch-config", "show", "worker", "--json").stdout)
+    config = shown["launchConfig"]
+    assert config["name"] == "launchConfigs/worker"
+    assert config["process"] == {"command": ["python", "-m", "worker", "--fast"], "env": {"MODE": "fast"}}
+
+    deleted = invoke("launch-config", "delete", "worker")
+    assert deleted.exit_code == 0 and "deleted launchConfigs/worker" in deleted.stdout
+    assert invoke("launch-config", "show", "worker").exit_code == 1
+
+
+def test_launch_config_create_of_an_openstack_server_reads_user_data_from_a_file(invoke: Invoke, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    user_data = tmp_path / "cloud-init.yaml"
+    user_data.write_text("#cloud-config\nruncmd: [echo hi]\n")
+    created = invoke(
+        "launch-config", "create", "web", "--image", "ubuntu-24.04", "--flavor", "m1.small", "--network", "private",
+        "--network", "public", "--security-group", "web", "--key-name", "ops", "--metadata", "role=web",
+        "--user-data-file", str(user_data), "--json",
+    )
+    assert created.exit_code == 0, created.output
+    server = json.loads(created.stdout)["launchConfig"]["openstackServer"]
+    assert server["networks"] == ["private", "public"]
+    assert server["userData"] == "#cloud-config\nruncmd: [echo hi]\n"
+    assert server["metadata"] == {"role": "web"}
+    invoke("launch-config", "delete", "web")
+
+
+def test_group_create_list_show_delete_round_trip(invoke: Invoke, launch_config: str) -> None:
+    created = invoke("group", "create", "api", "--launch-config", launch_config, "--min", "0", "--max", "4",
+                     "--cooldown", "90s", "--tag", "team=core")
+    assert created.exit_code == 0, created.output
+    assert "groups/api" in created.stdout and "1m30s" in created.stdout and "team=core" in created.stdout
+
+    listed = invoke("group", "list")
+    assert listed.exit_code == 0
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("api"))
+    assert row.split()[:6] == ["api", launch_config, "0", "0", "4", "0"]
+
+    shown = invoke("group", "show", "groups/api")
+    assert shown.exit_code == 0 and "launchConfigs/sleeper" in shown.stdout
+
+    assert invoke("group", "delete", "api").exit_code == 0
+    assert "api" not in invoke("group", "list").stdout
+
+
+def test_group_list_json_parses_and_holds_every_group_of_every_page(invoke: Invoke, launch_config: str) -> None:
+    # More groups than one default page would hold is slow to make; a page size the server honours is not
+    # a flag, so this proves the merged shape: one response, all items, no next page token.
+    for group_id in ("a", "b", "c"):
+        assert invoke("group", "create", group_id, "--launch-config", launch_config, "--min", "0", "--max", "1").exit_code == 0
+    listed = json.loads(invoke("group", "list", "--json").stdout)
+    assert [group["name"] for group in listed["groups"]] == ["groups/a", "groups/b", "groups/c"]
+    assert listed["nextPageToken"] == ""
+    assert listed["groups"][0]["minSize"] == 0  # zero values are printed, so scripts need no defaults
+    for group_id in ("a", "b", "c"):
+        invoke("group", "delete", group_id)
+
+
+def test_group_update_changes_only_the_fields_given(invoke: Invoke, web_group: str) -> None:
+    updated = invoke("group", "update", web_group, "--max", "7", "--cooldown", "0s", "--json")
+    assert updated.exit_code == 0, updated.output
+    group = json.loads(updated.stdout)["group"]
+    assert group["maxSize"] == 7 and group["minSize"] == 0 and group["cooldown"] == "0s"
+    assert group["launchConfig"] == "launchConfigs/sleeper"
+
+
+def test_group_adjust_records_an_activity_listed_by_activities(invoke: Invoke, web_group: str) -> None:
+    adjusted = invoke("group", "adjust", web_group, "--type", "exact", "--adjustment", "0", "--cause", "test", "--json")
+    assert adjusted.exit_code == 0, adjusted.output
+    response = json.loads(adjusted.stdout)
+    assert response["previousCapacity"] == 0 and response["desiredCapacity"] == 0
+
+    activities = invoke("group", "activities", web_group)
+    assert activities.exit_code == 0
+    assert "test" in activities.stdout
+
+    instances = invoke("group", "instances", web_group)
+    assert instances.exit_code == 0
+    assert "no instances" in instances.stderr
+
+
+def test_group_adjust_accepts_a_negative_change(invoke: Invoke, web_group: str) -> None:
+    result = invoke("group", "adjust", web_group, "--type", "change", "--adjustment", "-1")
+    assert result.exit_code == 0, result.output
+    assert "previous capacity" in result.stdout
+
+
+def test_invalid_argument_prints_the_code_and_each_field_violation_and_exits_1(invoke: Invoke, launch_config: str) -> None:
+    result = invoke("group", "create", "Bad_Id", "--launch-config", launch_config, "--min", "3", "--max", "1")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: INVALID_ARGUMENT: ")
+    assert any(line.startswith("  group_id: ") for line in lines[1:])
+    assert "Traceback" not in result.output and result.stdout == ""
+
+
+def test_not_found_exits_1(invoke: Invoke) -> None:
+    result = invoke("group", "show", "nope")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: NOT_FOUND: ")
+
+
+def test_deleting_a_launch_config_in_use_is_a_failed_precondition(invoke: Invoke, web_group: str, launch_config: str) -> None:
+    result = invoke("launch-config", "delete", launch_config)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: FAILED_PRECONDITION: ")
+
+
+def test_group_delete_refuses_a_group_that_policies_name_and_force_deletes_them_with_it(invoke: Invoke, launch_config: str) -> None:
+    assert invoke("group", "create", "api", "--launch-config", launch_config, "--min", "0", "--max", "2").exit_code == 0
+    assert invoke("policy", "create", "api-out", "--group", "api", "--type", "change", "--adjustment", "1").exit_code == 0
+
+    refused = invoke("group", "delete", "api")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: FAILED_PRECONDITION: groups/api is used by 1 policy (policies/api-out); ")
+    assert invoke("group", "show", "api").exit_code == 0
+
+    forced = invoke("group", "delete", "api", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "deleted groups/api" in forced.stdout
+    assert invoke("group", "show", "api").exit_code == 1
+    assert invoke("policy", "show", "api-out").exit_code == 1
