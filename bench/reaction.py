@@ -5,7 +5,7 @@ processes (`sleep`), min_size 1, max_size 2, cooldown 0s, and two exact-capacity
 policies (`policies/two`: 2, `policies/one`: 1, cooldown 0s), so that the capacity
 really changes on every firing, alternating 1 → 2 → 1, and instances of the local
 driver really start and stop. Each firing alarm watches its own series (metric
-`bench_fire`, dimension n=<i>, MAXIMUM > 50 over one 60 s period) and runs the policy
+`bench_fire`, dimension n=<i>, MAXIMUM > 50 over one FIRING_PERIOD) and runs the policy
 that moves the group away from the capacity it will have then.
 
 For each firing: wait until the group has settled (its desired capacity is what the
@@ -78,6 +78,11 @@ POLICY_TO = {HIGH: "policies/two", LOW: "policies/one"}
 """The policy that sets each capacity."""
 INSTANCE_COMMAND = ["sleep", "86400"]
 """Each instance: a local process that does nothing, cheap to start and to stop."""
+FIRING_PERIOD = 600
+"""Seconds of the firing alarms' period. An alarm that stays in ALARM runs its policy again once a period,
+and a firing alarm stays in ALARM while its sample is in its window: a period longer than a mode's firings
+keeps those repeats (which would move the group between two firings) out of the run."""
+IDLE_PERIOD = 60
 WARMUP_FIRINGS = 1
 """Firings before the measured ones, not counted: the first pays one-time costs (statements compiled
 for the first time), which a running autoscaler paid long ago."""
@@ -120,7 +125,7 @@ QUICK = Sizes(
 )
 
 
-def threshold_alarm(metric: str, number: int, threshold: float, actions: list[str]) -> alarm_pb2.Alarm:
+def threshold_alarm(metric: str, number: int, threshold: float, actions: list[str], period: int) -> alarm_pb2.Alarm:
     alarm = alarm_pb2.Alarm(
         threshold_rule=alarm_pb2.ThresholdRule(
             metric=metric,
@@ -132,7 +137,7 @@ def threshold_alarm(metric: str, number: int, threshold: float, actions: list[st
         ),
         alarm_actions=actions,
     )
-    alarm.threshold_rule.period.FromSeconds(60)
+    alarm.threshold_rule.period.FromSeconds(period)
     return alarm
 
 
@@ -170,14 +175,17 @@ def setup(services: harness.Mesh, sizes: Sizes) -> None:
             policies.CreatePolicy(policy_pb2.CreatePolicyRequest(policy_id=policy_id, policy=policy))
     create = alarm_pb2.CreateAlarmRequest
     requests = [
-        create(alarm_id=f"fire-{number}", alarm=threshold_alarm(FIRE_METRIC, number, 50.0, [POLICY_TO[target_of(position)]]))
+        create(
+            alarm_id=f"fire-{number}",
+            alarm=threshold_alarm(FIRE_METRIC, number, 50.0, [POLICY_TO[target_of(position)]], FIRING_PERIOD),
+        )
         for position, number in enumerate(firing_order(sizes))
     ]
     requests += [
-        create(alarm_id=f"noop-{n}", alarm=threshold_alarm(NOOP_METRIC, n, 50.0, ["policies/noop"]))
+        create(alarm_id=f"noop-{n}", alarm=threshold_alarm(NOOP_METRIC, n, 50.0, ["policies/noop"], FIRING_PERIOD))
         for n in range(sizes.noop_firing + WARMUP_FIRINGS)
     ]
-    requests += [create(alarm_id=f"idle-{n}", alarm=threshold_alarm(IDLE_METRIC, n, 1e9, [])) for n in range(sizes.idle)]
+    requests += [create(alarm_id=f"idle-{n}", alarm=threshold_alarm(IDLE_METRIC, n, 1e9, [], IDLE_PERIOD)) for n in range(sizes.idle)]
     harness.create_alarms(services.alarm, requests)
 
 
