@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from google.protobuf import field_mask_pb2
+
 from autoscale.v1 import (
     alarm_pb2,
     alarm_pb2_grpc,
@@ -363,6 +365,25 @@ def measure_noop(put: Callable[..., Any], group: Group, sizes: Sizes, measured: 
             measured.noop.append(_seconds(found.start_time) - answered)
 
 
+def stop_instances(services: harness.Mesh, timeout: float) -> bool:
+    """Make the group want no instance and wait until none is left; whether none is.
+
+    NOTE: a stopped service leaves a group's local processes running, as the group's state says (they outlive
+    restarts); a benchmark must not leave them behind.
+    """
+    with harness.channel(services.group) as chan:
+        groups = group_pb2_grpc.GroupServiceStub(chan)
+        empty = group_pb2.Group(name=GROUP, min_size=0, desired_capacity=0)
+        mask = field_mask_pb2.FieldMask(paths=["min_size", "desired_capacity"])
+        groups.UpdateGroup(group_pb2.UpdateGroupRequest(group=empty, update_mask=mask), timeout=30)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not groups.ListInstances(group_pb2.ListInstancesRequest(parent=GROUP), timeout=30).instances:
+                return True
+            time.sleep(SETTLE_POLL)
+    return False
+
+
 def run_mode(mode: str, sizes: Sizes, workdir: Path, result: BenchResult, raw_address: str, quiet_raw: float) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     sampler = harness.RssSampler()
@@ -391,6 +412,8 @@ def run_mode(mode: str, sizes: Sizes, workdir: Path, result: BenchResult, raw_ad
                     measured = measure_firings(services, sizes, raw)
                 finally:
                     raw.close()
+                    if not stop_instances(services, sizes.timeout):
+                        result.notes.append(f"{mode}: the group's processes did not all stop within {sizes.timeout:g}s")
             finally:
                 if payloads:
                     background.terminate()
