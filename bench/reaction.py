@@ -1,37 +1,59 @@
-"""Reaction: from PutSamples answering to GroupService.Adjust being entered, through alarm and policy.
+"""Reaction: from PutSamples (the sample that fires an alarm) until GetGroup shows the new desired capacity.
 
-One group with min_size = max_size = 0 and cooldown 0s, so that every Adjust changes
-nothing, starts no process, and still records an activity (status UNCHANGED) whose
-start_time is the clock reading Adjust took on entry (services/group/servicer.py).
-Each of the firing alarms watches its own series (metric `bench_fire`, dimension
-n=<i>, MAXIMUM > 50 over one 60 s period) and runs `policies/p` on entering ALARM.
-For each in turn: PutSamples a value of 100 on its series, note time.time() when
-the call answered, and poll ListActivities until an activity whose cause names
-`alarms/fire-<i>` appears; the latency is its start_time minus that answer time.
+Measured from outside, through the public API, on the real path: one group of local
+processes (`sleep`), min_size 1, max_size 2, cooldown 0s, and two exact-capacity
+policies (`policies/two`: 2, `policies/one`: 1, cooldown 0s), so that the capacity
+really changes on every firing, alternating 1 → 2 → 1, and instances of the local
+driver really start and stop. Each firing alarm watches its own series (metric
+`bench_fire`, dimension n=<i>, MAXIMUM > 50 over one FIRING_PERIOD) and runs the policy
+that moves the group away from the capacity it will have then.
+
+For each firing: wait until the group has settled (its desired capacity is what the
+firing starts from, as many instances run, no activity is in progress: the previous
+firing's process has started or stopped), sample the raw limit, then note
+time.perf_counter(), PutSamples a value of 100 on the alarm's series, and call GetGroup
+until its desired capacity is the new one; the latency is the time that GetGroup
+answered minus the time PutSamples was called. The poller calls GetGroup back to back
+with POLL_PAUSE between calls, so a figure is late by at most one GetGroup round trip
+and the pause; each poll is a real call on the measured server (in `up`, it takes the
+interpreter lock from the chain for its while), which the figure includes. The details
+split the figure at the Adjust's entry (its activity's start time, read afterwards).
 One warm-up firing goes first and is not counted (WARMUP_FIRINGS).
+
 Meanwhile 1000 idle alarms watch other series that a background process keeps
 feeding, and the periodic sweep runs at its default interval. The firings start once
 every idle alarm has left INSUFFICIENT_DATA (the background load has reached each of
-its series): the steady state of a running autoscaler, not the seconds after a
-thousand alarms were created, when each in turn takes its first transition.
+its series): the steady state of a running autoscaler. The group service runs with
+`--reconcile-interval` RECONCILE_INTERVAL: the reconcile pass that an Adjust wakes
+starts or stops the process, and the activity ends one pass later, so the interval
+bounds how long a group takes to settle between two firings (with the default 2 s,
+200 firings would take seven minutes).
+
+The no-op figure of earlier rounds is kept, labelled as such: a second group with
+min_size = max_size = 0 and a change-in-capacity policy, so that every Adjust changes
+nothing and starts no process; its latency is the start time of the (UNCHANGED)
+activity Adjust records (the clock reading Adjust took on entry) minus the time the
+PutSamples call answered.
 
 Run on `autoscale up` (one process) and on four `autoscale serve` processes.
 Raw limit: three sequential loopback unary round trips to a bare gRPC server in a
-child process (health Check), median of RAW_PER_FIRING samples taken after each
-firing of the mode (once its Adjust was seen): this machine's speed drifts by half
-within minutes, and the limit is sampled over the same seconds, under the same
-background load, as the figure. The details also give the stricter ratio to the
-same round trips measured back to back on the quiet machine before the modes.
+child process (health Check), median of RAW_PER_FIRING samples taken before each
+firing (once the group has settled): this machine's speed drifts by half within
+minutes, and the limit is sampled over the same seconds, under the same background
+load, as the figure. The details also give the stricter ratio to the same round
+trips measured back to back on the quiet machine before the modes.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from google.protobuf import field_mask_pb2
 
 from autoscale.v1 import (
     alarm_pb2,
@@ -48,22 +70,36 @@ from bench import harness, ingest
 from bench.harness import BenchResult, Figure
 
 FIRE_METRIC = "bench_fire"
+NOOP_METRIC = "bench_noop"
 IDLE_METRIC = "bench_idle"
 GROUP = "groups/g"
-POLICY = "policies/p"
+NOOP_GROUP = "groups/noop"
+LOW, HIGH = 1, 2
+"""The two capacities the group alternates between."""
+POLICY_TO = {HIGH: "policies/two", LOW: "policies/one"}
+"""The policy that sets each capacity."""
+INSTANCE_COMMAND = ["sleep", "86400"]
+"""Each instance: a local process that does nothing, cheap to start and to stop."""
+FIRING_PERIOD = 600
+"""Seconds of the firing alarms' period. An alarm that stays in ALARM runs its policy again once a period,
+and a firing alarm stays in ALARM while its sample is in its window: a period longer than a mode's firings
+keeps those repeats (which would move the group between two firings) out of the run."""
+IDLE_PERIOD = 60
 WARMUP_FIRINGS = 1
 """Firings before the measured ones, not counted: the first pays one-time costs (statements compiled
-for the first time, the group's first cooldown row), which a running autoscaler paid long ago."""
-FIRST_POLL_AFTER = 0.03
-"""Seconds the poller waits after PutSamples answered before its first ListActivities.
-
-The latency is read off the activity's start time, not off when the poller sees it,
-so the poller need not race the chain: asking while the chain runs would only load
-the server it measures (in `up`, every poll took the GIL from the chain)."""
-POLL_INTERVAL = 0.01
-"""Seconds between two ListActivities of the poller after the first."""
+for the first time), which a running autoscaler paid long ago."""
+POLL_PAUSE = 0.0005
+"""Seconds between two GetGroup calls of the poller (each also takes a loopback round trip)."""
+SETTLE_POLL = 0.02
+"""Seconds between two checks of whether the group has settled (outside the measured time)."""
+RECONCILE_INTERVAL = 0.2
+"""Seconds between reconcile passes of the group service in this benchmark (the default is 2)."""
+NOOP_FIRST_POLL_AFTER = 0.03
+"""Seconds the no-op poller waits after PutSamples answered before its first ListActivities (the no-op latency
+is read off the activity's start time, so the poller need not race the chain and load the server it measures)."""
+NOOP_POLL_INTERVAL = 0.01
 RAW_PER_FIRING = 10
-"""Samples of the raw limit (three loopback round trips) taken after each firing."""
+"""Samples of the raw limit (three loopback round trips) taken before each firing."""
 QUIET_RAW_REPETITIONS = 1000
 """Samples of the raw limit taken back to back before the modes, on the quiet machine."""
 
@@ -71,6 +107,7 @@ QUIET_RAW_REPETITIONS = 1000
 @dataclass(frozen=True)
 class Sizes:
     firing: int
+    noop_firing: int
     idle: int
     background_series: int
     background_pause: float
@@ -81,16 +118,16 @@ class Sizes:
 
 
 FULL = Sizes(
-    firing=200, idle=1000, background_series=20, background_pause=0.1,
-    timeout=15.0, budget=120.0, modes=("up", "serve"),
+    firing=200, noop_firing=50, idle=1000, background_series=20, background_pause=0.1,
+    timeout=15.0, budget=150.0, modes=("up", "serve"),
 )
 QUICK = Sizes(
-    firing=20, idle=100, background_series=10, background_pause=0.1,
-    timeout=10.0, budget=20.0, modes=("up",),
+    firing=20, noop_firing=10, idle=100, background_series=10, background_pause=0.1,
+    timeout=10.0, budget=25.0, modes=("up",),
 )
 
 
-def threshold_alarm(metric: str, number: int, threshold: float, actions: list[str]) -> alarm_pb2.Alarm:
+def threshold_alarm(metric: str, number: int, threshold: float, actions: list[str], period: int) -> alarm_pb2.Alarm:
     alarm = alarm_pb2.Alarm(
         threshold_rule=alarm_pb2.ThresholdRule(
             metric=metric,
@@ -102,8 +139,18 @@ def threshold_alarm(metric: str, number: int, threshold: float, actions: list[st
         ),
         alarm_actions=actions,
     )
-    alarm.threshold_rule.period.FromSeconds(60)
+    alarm.threshold_rule.period.FromSeconds(period)
     return alarm
+
+
+def firing_order(sizes: Sizes) -> list[int]:
+    """The firing alarms' numbers in the order they fire: the warm-up ones (numbered after the measured ones) first."""
+    return [*range(sizes.firing, sizes.firing + WARMUP_FIRINGS), *range(sizes.firing)]
+
+
+def target_of(position: int) -> int:
+    """The capacity the firing at `position` in the firing order sets: HIGH first (the group starts at LOW), then in turn."""
+    return HIGH if position % 2 == 0 else LOW
 
 
 def setup(services: harness.Mesh, sizes: Sizes) -> None:
@@ -111,22 +158,36 @@ def setup(services: harness.Mesh, sizes: Sizes) -> None:
         groups = group_pb2_grpc.GroupServiceStub(chan)
         groups.CreateLaunchConfig(
             group_pb2.CreateLaunchConfigRequest(
-                launch_config_id="noop",
-                launch_config=group_pb2.LaunchConfig(process=group_pb2.ProcessSpec(command=[sys.executable, "-c", "pass"])),
+                launch_config_id="sleeper", launch_config=group_pb2.LaunchConfig(process=group_pb2.ProcessSpec(command=INSTANCE_COMMAND))
             )
         )
-        group = group_pb2.Group(launch_config="launchConfigs/noop", min_size=0, max_size=0)
-        group.cooldown.FromSeconds(0)
-        groups.CreateGroup(group_pb2.CreateGroupRequest(group_id="g", group=group))
+        for group_id, size in (("g", (LOW, HIGH)), ("noop", (0, 0))):
+            group = group_pb2.Group(launch_config="launchConfigs/sleeper", min_size=size[0], max_size=size[1])
+            group.cooldown.FromSeconds(0)
+            groups.CreateGroup(group_pb2.CreateGroupRequest(group_id=group_id, group=group))
     with harness.channel(services.policy) as chan:
-        policy = policy_pb2.Policy(group=GROUP, adjustment_type=common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY, scaling_adjustment=1)
-        policy.cooldown.FromSeconds(0)
-        policy_pb2_grpc.PolicyServiceStub(chan).CreatePolicy(policy_pb2.CreatePolicyRequest(policy_id="p", policy=policy))
+        policies = policy_pb2_grpc.PolicyServiceStub(chan)
+        exact = common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY
+        change = common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY
+        for policy_id, group_ref, adjustment_type, adjustment in (
+            ("two", GROUP, exact, HIGH), ("one", GROUP, exact, LOW), ("noop", NOOP_GROUP, change, 1)
+        ):
+            policy = policy_pb2.Policy(group=group_ref, adjustment_type=adjustment_type, scaling_adjustment=adjustment)
+            policy.cooldown.FromSeconds(0)
+            policies.CreatePolicy(policy_pb2.CreatePolicyRequest(policy_id=policy_id, policy=policy))
     create = alarm_pb2.CreateAlarmRequest
     requests = [
-        create(alarm_id=f"fire-{n}", alarm=threshold_alarm(FIRE_METRIC, n, 50.0, [POLICY])) for n in range(sizes.firing + WARMUP_FIRINGS)
+        create(
+            alarm_id=f"fire-{number}",
+            alarm=threshold_alarm(FIRE_METRIC, number, 50.0, [POLICY_TO[target_of(position)]], FIRING_PERIOD),
+        )
+        for position, number in enumerate(firing_order(sizes))
     ]
-    requests += [create(alarm_id=f"idle-{n}", alarm=threshold_alarm(IDLE_METRIC, n, 1e9, [])) for n in range(sizes.idle)]
+    requests += [
+        create(alarm_id=f"noop-{n}", alarm=threshold_alarm(NOOP_METRIC, n, 50.0, ["policies/noop"], FIRING_PERIOD))
+        for n in range(sizes.noop_firing + WARMUP_FIRINGS)
+    ]
+    requests += [create(alarm_id=f"idle-{n}", alarm=threshold_alarm(IDLE_METRIC, n, 1e9, [], IDLE_PERIOD)) for n in range(sizes.idle)]
     harness.create_alarms(services.alarm, requests)
 
 
@@ -167,50 +228,160 @@ def wait_for_idle_alarms(services: harness.Mesh, sizes: Sizes) -> tuple[float, i
             time.sleep(0.5)
 
 
-def measure_firings(services: harness.Mesh, sizes: Sizes, raw: harness.LoopbackRoundTrips) -> dict[str, Any]:
-    """Fire each firing alarm in turn; the Adjust latencies (s), the misses, and the raw limit's samples (s) taken between."""
-    latencies: list[float] = []
-    raw_samples: list[float] = []
-    observed: list[float] = []
-    misses: list[str] = []
-    skipped = 0
+def firing_request(metric: str, number: int) -> metrics_pb2.PutSamplesRequest:
+    """The sample that fires alarm `number` of `metric`."""
+    request = metrics_pb2.PutSamplesRequest()
+    series = request.series.add(metric=metric)
+    series.dimensions["n"] = str(number)
+    series.points.add(value=100.0)
+    return request
+
+
+@dataclass
+class Measured:
+    """What the firings of one mode measured (seconds)."""
+
+    latencies: list[float] = field(default_factory=list)
+    """PutSamples called → GetGroup answered the new desired capacity."""
+    put_samples: list[float] = field(default_factory=list)
+    """PutSamples called → PutSamples answered."""
+    to_adjust: list[float] = field(default_factory=list)
+    """PutSamples called → Adjust entered (its activity's start time)."""
+    polls: list[int] = field(default_factory=list)
+    """GetGroup calls until the new capacity was seen."""
+    settle: list[float] = field(default_factory=list)
+    """The group's settling (the previous firing's process started or stopped) before each firing."""
+    raw: list[float] = field(default_factory=list)
+    noop: list[float] = field(default_factory=list)
+    """No-op group: PutSamples answered → Adjust entered."""
+    misses: list[str] = field(default_factory=list)
+    skipped: int = 0
+
+
+class Group:
+    """The public calls the firings make on the group service."""
+
+    def __init__(self, stub: group_pb2_grpc.GroupServiceStub) -> None:
+        self._stub = stub
+        self._get = group_pb2.GetGroupRequest(name=GROUP)
+
+    def get(self) -> group_pb2.Group:
+        group: group_pb2.Group = self._stub.GetGroup(self._get, timeout=30).group
+        return group
+
+    def settle(self, capacity: int, timeout: float) -> bool:
+        """Wait until the group wants `capacity` and runs exactly that many instances, with no activity in progress.
+
+        A group that wants another capacity (a firing before was missed) is adjusted to `capacity` by hand first.
+        """
+        deadline = time.monotonic() + timeout
+        group = self.get()
+        if group.desired_capacity != capacity:
+            exact = common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY
+            self._stub.Adjust(group_pb2.AdjustRequest(name=GROUP, adjustment_type=exact, adjustment=capacity, cause="bench"), timeout=30)
+        while time.monotonic() < deadline:
+            group = self.get()
+            if group.desired_capacity == capacity and group.current_capacity == capacity and not group.scaling_in_progress:
+                return True
+            time.sleep(SETTLE_POLL)
+        return False
+
+    def newest_activity(self, parent: str, marker: str) -> group_pb2.Activity | None:
+        """The newest of the group's activities whose cause names `marker`, if any is among the newest 20."""
+        listing = self._stub.ListActivities(group_pb2.ListActivitiesRequest(parent=parent, page_size=20), timeout=30)
+        return next((activity for activity in listing.activities if marker in activity.cause), None)
+
+
+def _seconds(stamp: Any) -> float:
+    return float(stamp.seconds + stamp.nanos / 1e9)
+
+
+def measure_firings(services: harness.Mesh, sizes: Sizes, raw: harness.LoopbackRoundTrips) -> Measured:
+    """Fire each firing alarm in turn into the real group, then each no-op alarm into the no-op group."""
+    measured = Measured()
     budget_end = time.monotonic() + sizes.budget
     with harness.channel(services.metrics) as metrics_chan, harness.channel(services.group) as group_chan:
-        metrics = metrics_pb2_grpc.MetricsServiceStub(metrics_chan)
-        groups = group_pb2_grpc.GroupServiceStub(group_chan)
-        listing = group_pb2.ListActivitiesRequest(parent=GROUP, page_size=20)
-        # The warm-up firings (numbered after the measured ones) go first.
-        for number in [*range(sizes.firing, sizes.firing + WARMUP_FIRINGS), *range(sizes.firing)]:
+        put: Callable[..., Any] = metrics_pb2_grpc.MetricsServiceStub(metrics_chan).PutSamples
+        group = Group(group_pb2_grpc.GroupServiceStub(group_chan))
+        for position, number in enumerate(firing_order(sizes)):
+            warmup = number >= sizes.firing
             if time.monotonic() > budget_end:
-                skipped = sizes.firing - number if number < sizes.firing else sizes.firing
+                measured.skipped = sizes.firing - (position - WARMUP_FIRINGS)
                 break
-            marker = f"alarms/fire-{number} "
-            request = metrics_pb2.PutSamplesRequest()
-            series = request.series.add(metric=FIRE_METRIC)
-            series.dimensions["n"] = str(number)
-            series.points.add(value=100.0)
-            metrics.PutSamples(request, timeout=30)
-            answered = time.time()
-            deadline = time.monotonic() + sizes.timeout
-            found = None
-            time.sleep(FIRST_POLL_AFTER)
-            while found is None and time.monotonic() < deadline:
-                for activity in groups.ListActivities(listing, timeout=30).activities:
-                    if marker in activity.cause:
-                        found = activity
-                        break
-                else:
-                    time.sleep(POLL_INTERVAL)
-            if found is None:
-                misses.append(f"fire-{number}")
+            target = target_of(position)
+            settle_started = time.monotonic()
+            if not group.settle(HIGH if target == LOW else LOW, sizes.timeout):
+                measured.misses.append(f"fire-{number} (the group did not settle before it)")
                 continue
-            if number >= sizes.firing:
-                continue  # a warm-up firing
-            seen = time.time()
-            latencies.append(found.start_time.seconds + found.start_time.nanos / 1e9 - answered)
-            observed.append(seen - answered)
-            raw_samples.extend(raw.measure(RAW_PER_FIRING))
-    return {"latencies": latencies, "observed": observed, "misses": misses, "skipped": skipped, "raw": raw_samples}
+            if not warmup:
+                measured.settle.append(time.monotonic() - settle_started)
+                measured.raw.extend(raw.measure(RAW_PER_FIRING))
+            request = firing_request(FIRE_METRIC, number)
+            wall_start = time.time()
+            start = time.perf_counter()
+            put(request, timeout=30)
+            answered = time.perf_counter()
+            deadline = answered + sizes.timeout
+            polls = 0
+            seen = None
+            while seen is None and time.perf_counter() < deadline:
+                polls += 1
+                if group.get().desired_capacity == target:
+                    seen = time.perf_counter()
+                else:
+                    time.sleep(POLL_PAUSE)
+            if seen is None:
+                measured.misses.append(f"fire-{number}")
+                continue
+            if warmup:
+                continue
+            measured.latencies.append(seen - start)
+            measured.put_samples.append(answered - start)
+            measured.polls.append(polls)
+            activity = group.newest_activity(GROUP, f"alarms/fire-{number} ")
+            if activity is not None:
+                measured.to_adjust.append(_seconds(activity.start_time) - wall_start)
+        measure_noop(put, group, sizes, measured, budget_end)
+    return measured
+
+
+def measure_noop(put: Callable[..., Any], group: Group, sizes: Sizes, measured: Measured, budget_end: float) -> None:
+    """The no-op figure: each noop alarm fires into the group that cannot change; Adjust's entry read off its activity."""
+    for number in [*range(sizes.noop_firing, sizes.noop_firing + WARMUP_FIRINGS), *range(sizes.noop_firing)]:
+        if time.monotonic() > budget_end + 10:
+            break
+        put(firing_request(NOOP_METRIC, number), timeout=30)
+        answered = time.time()
+        deadline = time.monotonic() + sizes.timeout
+        time.sleep(NOOP_FIRST_POLL_AFTER)
+        found = None
+        while found is None and time.monotonic() < deadline:
+            found = group.newest_activity(NOOP_GROUP, f"alarms/noop-{number} ")
+            if found is None:
+                time.sleep(NOOP_POLL_INTERVAL)
+        if found is None:
+            measured.misses.append(f"noop-{number}")
+        elif number < sizes.noop_firing:
+            measured.noop.append(_seconds(found.start_time) - answered)
+
+
+def stop_instances(services: harness.Mesh, timeout: float) -> bool:
+    """Make the group want no instance and wait until none is left; whether none is.
+
+    NOTE: a stopped service leaves a group's local processes running, as the group's state says (they outlive
+    restarts); a benchmark must not leave them behind.
+    """
+    with harness.channel(services.group) as chan:
+        groups = group_pb2_grpc.GroupServiceStub(chan)
+        empty = group_pb2.Group(name=GROUP, min_size=0, desired_capacity=0)
+        mask = field_mask_pb2.FieldMask(paths=["min_size", "desired_capacity"])
+        groups.UpdateGroup(group_pb2.UpdateGroupRequest(group=empty, update_mask=mask), timeout=30)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not groups.ListInstances(group_pb2.ListInstancesRequest(parent=GROUP), timeout=30).instances:
+                return True
+            time.sleep(SETTLE_POLL)
+    return False
 
 
 def run_mode(mode: str, sizes: Sizes, workdir: Path, result: BenchResult, raw_address: str, quiet_raw: float) -> None:
@@ -222,7 +393,7 @@ def run_mode(mode: str, sizes: Sizes, workdir: Path, result: BenchResult, raw_ad
         database = {name: f"sqlite:///{workdir / (name + '.db')}" for name in harness.SERVICES}
     context = multiprocessing.get_context("spawn")
     try:
-        with harness.mesh(mode, database, workdir, sampler) as services:
+        with harness.mesh(mode, database, workdir, sampler, reconcile_interval=RECONCILE_INTERVAL) as services:
             setup(services, sizes)
             results = context.Queue()
             payloads = background_payloads(sizes)
@@ -241,66 +412,96 @@ def run_mode(mode: str, sizes: Sizes, workdir: Path, result: BenchResult, raw_ad
                     measured = measure_firings(services, sizes, raw)
                 finally:
                     raw.close()
+                    if not stop_instances(services, sizes.timeout):
+                        result.notes.append(f"{mode}: the group's processes did not all stop within {sizes.timeout:g}s")
             finally:
                 if payloads:
                     background.terminate()
                     background.join(10)
     finally:
         sampler.stop()
-    latencies = measured["latencies"]
+    report(mode, sizes, measured, result, settled_after, unsettled, quiet_raw)
+    for name, mb in sampler.peak_mb().items():
+        result.peak_rss_mb[f"{mode}: {name}" if mode == "serve" else name] = mb
+
+
+def _ms(values: list[float], fraction: float) -> float:
+    return round(harness.percentile(values, fraction) * 1000, 2)
+
+
+def report(
+    mode: str, sizes: Sizes, measured: Measured, result: BenchResult, settled_after: float, unsettled: int, quiet_raw: float
+) -> None:
+    """The mode's figures and notes."""
+    latencies = measured.latencies
     if unsettled:
         result.notes.append(
             f"{mode}: {unsettled} idle alarms were still in INSUFFICIENT_DATA after {settled_after:.0f}s; the firings started anyway"
         )
-    for name, mb in sampler.peak_mb().items():
-        result.peak_rss_mb[f"{mode}: {name}" if mode == "serve" else name] = mb
-    if measured["misses"]:
+    if measured.misses:
         result.notes.append(
-            f"{mode}: {len(measured['misses'])} of {sizes.firing} firings produced no Adjust within {sizes.timeout:g}s "
-            f"(first: {', '.join(measured['misses'][:5])})"
+            f"{mode}: {len(measured.misses)} firings did not show their capacity within {sizes.timeout:g}s "
+            f"(first: {', '.join(measured.misses[:5])})"
         )
-    if measured["skipped"]:
-        result.notes.append(f"{mode}: {measured['skipped']} of {sizes.firing} firings skipped: the {sizes.budget:g}s budget was spent")
+    if measured.skipped:
+        result.notes.append(f"{mode}: {measured.skipped} of {sizes.firing} firings skipped: the {sizes.budget:g}s budget was spent")
     if not latencies:
-        raise RuntimeError(f"{mode}: no firing reached Adjust")
+        raise RuntimeError(f"{mode}: no firing changed the group's capacity")
     p50, p99, worst = (harness.percentile(latencies, q) * 1000 for q in (0.5, 0.99, 1.0))
-    raw_ms = harness.percentile(measured["raw"], 0.5) * 1000
+    raw_ms = harness.percentile(measured.raw, 0.5) * 1000
     details = {
         "firings": sizes.firing,
         "measured": len(latencies),
-        "missed": len(measured["misses"]),
-        "skipped": measured["skipped"],
+        "missed": len(measured.misses),
+        "skipped": measured.skipped,
         "p50_ms": round(p50, 2),
+        "p90_ms": _ms(latencies, 0.9),
         "p99_ms": round(p99, 2),
         "max_ms": round(worst, 2),
-        "min_ms": round(min(latencies) * 1000, 2),
-        "observed_by_poller_p50_ms": round(harness.percentile(measured["observed"], 0.5) * 1000, 2),
+        "min_ms": _ms(latencies, 0.0),
+        "put_samples_p50_ms": _ms(measured.put_samples, 0.5),
+        "to_adjust_entered_p50_ms": _ms(measured.to_adjust, 0.5),
+        "to_adjust_entered_p99_ms": _ms(measured.to_adjust, 0.99),
+        "get_group_polls_p50": harness.percentile([float(p) for p in measured.polls], 0.5),
+        "settle_p50_ms": _ms(measured.settle, 0.5),
+        "reconcile_interval_s": RECONCILE_INTERVAL,
         "idle_alarms": sizes.idle,
         "background_points_per_s": round(sizes.background_series / sizes.background_pause),
         "idle_alarms_settled_after_s": round(settled_after, 1),
-        "raw_samples": len(measured["raw"]),
-        "raw_p10_ms": round(harness.percentile(measured["raw"], 0.1) * 1000, 3),
-        "raw_p90_ms": round(harness.percentile(measured["raw"], 0.9) * 1000, 3),
+        "raw_samples": len(measured.raw),
+        "raw_p10_ms": _ms(measured.raw, 0.1),
+        "raw_p90_ms": _ms(measured.raw, 0.9),
         "quiet_raw_ms": round(quiet_raw * 1000, 3),
         "p99_to_quiet_raw": round(p99 / (quiet_raw * 1000), 1),
     }
-    common = {
+    common: dict[str, Any] = {
         "raw": round(raw_ms, 3), "raw_unit": "ms", "raw_what": "3 sequential loopback gRPC round trips (p50, sampled between the firings)",
     }
-    result.add(Figure(name=f"reaction ({mode}) p50", value=round(p50, 2), unit="ms", ratio=round(p50 / raw_ms, 1), **common))
+    name = f"reaction ({mode}), PutSamples → new capacity in GetGroup"
+    result.add(Figure(name=f"{name} p50", value=round(p50, 2), unit="ms", ratio=round(p50 / raw_ms, 1), **common))
     result.add(
         Figure(
-            name=f"reaction ({mode}) p99",
+            name=f"{name} p99",
             value=round(p99, 2),
             unit="ms",
             ratio=round(p99 / raw_ms, 1),
             target="<= 10 x raw and < 20 ms",
-            met=p99 <= 10 * raw_ms and p99 < 20 and not measured["misses"],
+            met=p99 <= 10 * raw_ms and p99 < 20 and not measured.misses,
             details=details,
             **common,
         )
     )
-    result.add(Figure(name=f"reaction ({mode}) max", value=round(worst, 2), unit="ms", ratio=round(worst / raw_ms, 1), **common))
+    result.add(Figure(name=f"{name} max", value=round(worst, 2), unit="ms", ratio=round(worst / raw_ms, 1), **common))
+    if measured.noop:
+        noop_name = f"reaction ({mode}) no-op (min = max = 0), PutSamples answered → Adjust entered"
+        for label, fraction in (("p50", 0.5), ("p99", 0.99)):
+            value = harness.percentile(measured.noop, fraction) * 1000
+            result.add(
+                Figure(
+                    name=f"{noop_name} {label}", value=round(value, 2), unit="ms", ratio=round(value / raw_ms, 1),
+                    details={"firings": sizes.noop_firing, "measured": len(measured.noop)} if label == "p99" else {}, **common,
+                )
+            )
 
 
 def run(quick: bool = False) -> BenchResult:

@@ -13,6 +13,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class AdjustRefusal(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ADJUST_REFUSAL_UNSPECIFIED: _ClassVar[AdjustRefusal]
+    ADJUST_REFUSAL_SCALING_IN_PROGRESS: _ClassVar[AdjustRefusal]
+    ADJUST_REFUSAL_COOLDOWN: _ClassVar[AdjustRefusal]
+
 class InstanceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     INSTANCE_STATE_UNSPECIFIED: _ClassVar[InstanceState]
@@ -29,6 +35,9 @@ class ActivityStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTIVITY_STATUS_FAILED: _ClassVar[ActivityStatus]
     ACTIVITY_STATUS_CANCELLED: _ClassVar[ActivityStatus]
     ACTIVITY_STATUS_UNCHANGED: _ClassVar[ActivityStatus]
+ADJUST_REFUSAL_UNSPECIFIED: AdjustRefusal
+ADJUST_REFUSAL_SCALING_IN_PROGRESS: AdjustRefusal
+ADJUST_REFUSAL_COOLDOWN: AdjustRefusal
 INSTANCE_STATE_UNSPECIFIED: InstanceState
 INSTANCE_STATE_PENDING: InstanceState
 INSTANCE_STATE_RUNNING: InstanceState
@@ -245,7 +254,7 @@ class DeleteGroupResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AdjustRequest(_message.Message):
-    __slots__ = ("name", "adjustment_type", "adjustment", "min_adjustment_step", "cause", "request_id", "refuse_while_scaling")
+    __slots__ = ("name", "adjustment_type", "adjustment", "min_adjustment_step", "cause", "request_id", "refuse_while_scaling", "honor_cooldown", "cooldown")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
@@ -253,6 +262,8 @@ class AdjustRequest(_message.Message):
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     REFUSE_WHILE_SCALING_FIELD_NUMBER: _ClassVar[int]
+    HONOR_COOLDOWN_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_FIELD_NUMBER: _ClassVar[int]
     name: str
     adjustment_type: _common_pb2.AdjustmentType
     adjustment: int
@@ -260,19 +271,29 @@ class AdjustRequest(_message.Message):
     cause: str
     request_id: str
     refuse_while_scaling: bool
-    def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., refuse_while_scaling: _Optional[bool] = ...) -> None: ...
+    honor_cooldown: bool
+    cooldown: _duration_pb2.Duration
+    def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., refuse_while_scaling: _Optional[bool] = ..., honor_cooldown: _Optional[bool] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class AdjustResponse(_message.Message):
-    __slots__ = ("previous_capacity", "desired_capacity", "activity", "group")
+    __slots__ = ("previous_capacity", "desired_capacity", "activity", "group", "adjusted", "reason", "refusal", "cooldown_end_time")
     PREVIOUS_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_END_TIME_FIELD_NUMBER: _ClassVar[int]
     previous_capacity: int
     desired_capacity: int
     activity: Activity
     group: Group
-    def __init__(self, previous_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
+    adjusted: bool
+    reason: str
+    refusal: AdjustRefusal
+    cooldown_end_time: _timestamp_pb2.Timestamp
+    def __init__(self, previous_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., refusal: _Optional[_Union[AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Instance(_message.Message):
     __slots__ = ("name", "server_id", "state", "create_time", "state_reason")

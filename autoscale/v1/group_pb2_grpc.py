@@ -184,8 +184,10 @@ class GroupServiceServicer:
 
     def Adjust(self, request, context):
         """Changes a group's desired capacity (clamped to its size range) and
-        records the activity. A repeated request_id returns the first answer.
-        Errors: INVALID_ARGUMENT, NOT_FOUND.
+        records the activity. With honor_cooldown, a group that is resizing or
+        cooling down is left as it is and the answer says why and until when.
+        A repeated request_id returns the first answer. Errors: INVALID_ARGUMENT,
+        NOT_FOUND, FAILED_PRECONDITION (the group is being deleted).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

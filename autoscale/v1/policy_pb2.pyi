@@ -110,14 +110,18 @@ class ExecutePolicyRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ExecutePolicyResponse(_message.Message):
-    __slots__ = ("adjusted", "reason", "activity")
+    __slots__ = ("adjusted", "reason", "activity", "refusal", "cooldown_end_time")
     ADJUSTED_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_END_TIME_FIELD_NUMBER: _ClassVar[int]
     adjusted: bool
     reason: str
     activity: _group_pb2.Activity
-    def __init__(self, adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[_Union[_group_pb2.Activity, _Mapping]] = ...) -> None: ...
+    refusal: _group_pb2.AdjustRefusal
+    cooldown_end_time: _timestamp_pb2.Timestamp
+    def __init__(self, adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[_Union[_group_pb2.Activity, _Mapping]] = ..., refusal: _Optional[_Union[_group_pb2.AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PolicyExecution(_message.Message):
     __slots__ = ("time", "cause", "request_id", "adjusted", "reason", "activity", "failed")

@@ -26,8 +26,9 @@ if _version_not_supported:
 
 
 class PolicyServiceStub:
-    """PolicyService holds scaling policies, decides whether a signal may adjust
-    its group (cooldown, a resize under way) and calls GroupService.Adjust.
+    """PolicyService holds scaling policies and, when one is signalled, asks its
+    group for the adjustment with GroupService.Adjust, honouring the cooldown:
+    the group decides whether it is resizing or cooling down.
     """
 
     def __init__(self, channel):
@@ -74,8 +75,9 @@ class PolicyServiceStub:
 
 
 class PolicyServiceServicer:
-    """PolicyService holds scaling policies, decides whether a signal may adjust
-    its group (cooldown, a resize under way) and calls GroupService.Adjust.
+    """PolicyService holds scaling policies and, when one is signalled, asks its
+    group for the adjustment with GroupService.Adjust, honouring the cooldown:
+    the group decides whether it is resizing or cooling down.
     """
 
     def CreatePolicy(self, request, context):
@@ -185,8 +187,9 @@ def add_PolicyServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class PolicyService:
-    """PolicyService holds scaling policies, decides whether a signal may adjust
-    its group (cooldown, a resize under way) and calls GroupService.Adjust.
+    """PolicyService holds scaling policies and, when one is signalled, asks its
+    group for the adjustment with GroupService.Adjust, honouring the cooldown:
+    the group decides whether it is resizing or cooling down.
     """
 
     @staticmethod

@@ -117,6 +117,13 @@ def supersede(activity: Activity, by_name: str, now: float) -> Activity:
     return replace(activity, status=ActivityStatus.CANCELLED, end_time=now, status_message=f"superseded by {by_name}")
 
 
+def adjustment_reason(activity: Activity) -> str:
+    """What an Adjust's activity did, for people: the capacity's move, or why it stayed."""
+    if activity.status is ActivityStatus.UNCHANGED:
+        return f"capacity stays at {activity.to_capacity} ({activity.status_message})"
+    return f"desired capacity {activity.from_capacity} → {activity.to_capacity}"
+
+
 def finish(activity: Activity, status: ActivityStatus, now: float, message: str = "") -> Activity:
     """An activity ended with `status` at `now`."""
     return replace(activity, status=status, end_time=now, status_message=message)

@@ -85,6 +85,8 @@ class Group:
     create_time: float = 0.0
     deleting: bool = False
     """Set by DeleteGroup while it terminates the instances; the group then wants none."""
+    cooldown_end: float | None = None
+    """When the cooldown started by its scaling activities ends; None: none started (see services.group.cooldown)."""
 
     @property
     def target_capacity(self) -> int:
@@ -99,8 +101,13 @@ class GroupStatus:
     group: Group
     current_capacity: int
     """Instances RUNNING."""
-    scaling_in_progress: bool
-    """Whether an activity is IN_PROGRESS."""
+    activity_in_progress: str | None = None
+    """The id of the group's IN_PROGRESS activity; None when it is not resizing."""
+
+    @property
+    def scaling_in_progress(self) -> bool:
+        """Whether an activity is IN_PROGRESS."""
+        return self.activity_in_progress is not None
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,40 @@ class Activity:
     status: ActivityStatus
     end_time: float | None = None
     status_message: str = ""
+    cooldown: float | None = None
+    """Seconds of cooldown that start when it ends (an Adjust honouring the cooldown); None: it starts none."""
+
+
+class Refusal(enum.Enum):
+    """Why an Adjust honouring the cooldown left the group as it was."""
+
+    SCALING_IN_PROGRESS = "scaling_in_progress"
+    COOLDOWN = "cooldown"
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An Adjust left undone, why (for programs and for people) and, in a cooldown, until when."""
+
+    refusal: Refusal
+    reason: str
+    cooldown_end: float | None = None
+
+
+@dataclass(frozen=True)
+class AdjustCommand:
+    """What an Adjust asks (validated)."""
+
+    adjustment_type: AdjustmentType
+    adjustment: int
+    min_adjustment_step: int
+    cause: str
+    honor_cooldown: bool = False
+    """Leave a group that is resizing or cooling down as it is, and start a cooldown when adjusting."""
+    refuse_while_scaling: bool = False
+    """Leave a group that is resizing as it is (the cooldown not looked at)."""
+    cooldown: float | None = None
+    """With honor_cooldown, the cooldown the adjustment starts; None: the group's."""
 
 
 @dataclass(frozen=True)
@@ -141,9 +182,16 @@ class AdjustOutcome:
     previous_capacity: int
     desired_capacity: int
     activity: Activity | None
-    """None when the group was left as it was because it is resizing (refuse_while_scaling)."""
+    """None when the group was left as it was (`refused` says why)."""
     group: GroupStatus | None = None
     """The group after the call; None in the first answer given again to a repeated request_id."""
+    refused: Refused | None = None
+    """Why the group was left as it was, when the cooldown or a resize under way kept it."""
+
+    @property
+    def adjusted(self) -> bool:
+        """Whether the desired capacity changed."""
+        return self.desired_capacity != self.previous_capacity
 
 
 def group_name(group_id: str) -> str:

@@ -8,6 +8,7 @@ from autoscale.errors import InvalidArgument
 from autoscale.timeutil import from_duration, to_duration, to_timestamp
 from autoscale.v1 import common_pb2, group_pb2
 from autoscale.validation import ID_PATTERN, ID_RULE, Violations, quoted, try_parse_name
+from services.group.capacity import adjustment_reason
 from services.group.domain import (
     Activity,
     ActivityStatus,
@@ -18,6 +19,7 @@ from services.group.domain import (
     Instance,
     InstanceState,
     LaunchConfig,
+    Refusal,
     activity_name,
     group_name,
     instance_name,
@@ -47,6 +49,11 @@ ACTIVITY_STATUSES = {
     ActivityStatus.FAILED: group_pb2.ACTIVITY_STATUS_FAILED,
     ActivityStatus.CANCELLED: group_pb2.ACTIVITY_STATUS_CANCELLED,
     ActivityStatus.UNCHANGED: group_pb2.ACTIVITY_STATUS_UNCHANGED,
+}
+
+REFUSALS = {
+    Refusal.SCALING_IN_PROGRESS: group_pb2.ADJUST_REFUSAL_SCALING_IN_PROGRESS,
+    Refusal.COOLDOWN: group_pb2.ADJUST_REFUSAL_COOLDOWN,
 }
 
 
@@ -155,9 +162,17 @@ def activity_to_message(activity: Activity) -> group_pb2.Activity:
 
 
 def adjust_response(outcome: AdjustOutcome) -> group_pb2.AdjustResponse:
-    """The AdjustResponse of an outcome (no activity when the group was left as it was)."""
-    response = group_pb2.AdjustResponse(previous_capacity=outcome.previous_capacity, desired_capacity=outcome.desired_capacity)
+    """The AdjustResponse of an outcome (no activity, and the refusal, when the group was left as it was)."""
+    response = group_pb2.AdjustResponse(
+        previous_capacity=outcome.previous_capacity, desired_capacity=outcome.desired_capacity, adjusted=outcome.adjusted
+    )
+    if outcome.refused is not None:
+        response.reason = outcome.refused.reason
+        response.refusal = REFUSALS[outcome.refused.refusal]
+        if outcome.refused.cooldown_end is not None:
+            response.cooldown_end_time.CopyFrom(to_timestamp(outcome.refused.cooldown_end))
     if outcome.activity is not None:
+        response.reason = adjustment_reason(outcome.activity)
         response.activity.CopyFrom(activity_to_message(outcome.activity))
     if outcome.group is not None:
         response.group.CopyFrom(group_to_message(outcome.group))

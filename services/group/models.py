@@ -37,6 +37,8 @@ groups = sa.Table(
     sa.Column("tags", sa.JSON, nullable=False),
     sa.Column("create_time", sa.Float, nullable=False),
     sa.Column("deleting", sa.Boolean, nullable=False),
+    # When the cooldown of its last scaling activities ends; NULL: none started (services.group.cooldown).
+    sa.Column("cooldown_end", sa.Float, nullable=True),
     sa.ForeignKeyConstraint(
         ["project", "launch_config_id"], ["group_launch_configs.project", "group_launch_configs.id"],
         name="fk_group_groups_launch_config",
@@ -73,6 +75,8 @@ activities = sa.Table(
     sa.Column("end_time", sa.Float, nullable=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("status_message", sa.Text, nullable=False),
+    # Seconds of cooldown the activity starts when it ends; NULL: none (an Adjust that did not honour the cooldown).
+    sa.Column("cooldown", sa.Float, nullable=True),
     sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_activities_group"),
     sa.Index("ix_group_activities_started", "project", "group_id", "start_time"),
     sa.Index("ix_group_activities_status", "project", "group_id", "status"),

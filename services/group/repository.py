@@ -9,6 +9,7 @@ the locked group that returns what to change.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import Connection
 
 from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound
-from services.group import capacity
+from services.group import capacity, cooldown
 from services.group.domain import (
     OPENSTACK_SERVER,
     PROCESS,
@@ -30,6 +31,7 @@ from services.group.domain import (
     Instance,
     InstanceState,
     LaunchConfig,
+    Refused,
     activity_name,
     group_name,
     launch_config_name,
@@ -42,6 +44,9 @@ GroupChange = Callable[[Group], tuple[Group, Activity | None]]
 
 CapacityDecision = Callable[[Group], Activity]
 """Given the locked group, the activity of its capacity change (to_capacity is the new desired capacity)."""
+
+RefusalCheck = Callable[[Group, str | None], Refused | None]
+"""Given the locked group and the id of its activity in progress (None if none), why it is left as it is, or None."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,17 @@ class GroupRepository:
     def __init__(self, database: Database, project: str) -> None:
         self._database = database
         self._project = project
-        # NOTE: built once: building its subqueries cost more than running it (GetGroup is on the reaction's path).
+        # NOTE: built once: building its subqueries cost more than running it.
         self._statuses = _status_query(project)
+        # NOTE: the statements of Adjust and of GetGroup (which shows an Adjust's new capacity) are prepared (see
+        # autoscale.database.Prepared): built and run through SQLAlchemy, an Adjust's transaction cost 2.5 ms on
+        # SQLite, most of it building statements and looking up their compiled forms; GetGroup 0.5 ms.
+        self._status_of = database.prepare(_STATUS_OF)
+        self._lock = database.prepare(_LOCK)
+        self._answered = database.prepare(_ANSWERED_REQUEST)
+        self._set_desired = database.prepare(_SET_DESIRED)
+        self._insert_activity = database.prepare(_INSERT_ACTIVITY)
+        self._insert_request = database.prepare(_INSERT_REQUEST)
 
     # Launch configs
 
@@ -123,15 +137,16 @@ class GroupRepository:
             connection.execute(groups.insert().values(project=self._project, **_group_values(group)))
             if activity is not None:
                 self._record_activity(connection, activity)
-        return GroupStatus(group, current_capacity=0, scaling_in_progress=activity is not None and _in_progress(activity))
+        in_progress = activity.id if activity is not None and _in_progress(activity) else None
+        return GroupStatus(group, current_capacity=0, activity_in_progress=in_progress)
 
     def get_group(self, group_id: str) -> GroupStatus:
         """One group with its observed status; NotFound if there is none."""
         with self._database.reader() as connection:
-            row = connection.execute(self._statuses.where(groups.c.id == group_id)).first()
-        if row is None:
+            found = self._status_of.rows(connection, project=self._project, group_id=group_id)
+        if not found:
             raise NotFound(group_name(group_id))
-        return _status(row)
+        return _driver_status(found[0])
 
     def list_groups(self, after: str | None, limit: int) -> list[GroupStatus]:
         """Groups ordered by id, those after `after`, at most `limit`."""
@@ -164,46 +179,51 @@ class GroupRepository:
                 self._record_activity(connection, activity)
             return self._locked_status(connection, group_id)
 
-    def adjust(self, group_id: str, request_id: str, decide: CapacityDecision, *, refuse_while_scaling: bool = False) -> AdjustOutcome:
-        """Change the locked group's desired capacity as `decide` says and record the activity.
+    def adjust(self, group_id: str, request_id: str, decide: CapacityDecision, *, refuse: RefusalCheck | None = None) -> AdjustOutcome:
+        """Change the locked group's desired capacity as `decide` says and record the activity, unless `refuse` says why not.
 
         A `request_id` seen before for this group returns the first answer and changes
-        nothing. With `refuse_while_scaling`, a group with an activity in progress is
-        left as it is (no activity; nothing remembered under the request_id, so a retry
-        asks again). The outcome carries the group as it stands after the call, except the
-        first answer given again.
-        NotFound for the group; FailedPrecondition while it is being deleted.
+        nothing. When `refuse` refuses (the group resizes or cools down), nothing is
+        changed and nothing remembered under the request_id, so a retry asks again.
+        The outcome carries the group as it stands after the call, except the first
+        answer given again. NotFound for the group; FailedPrecondition while it is being deleted.
         """
         with self._database.transaction() as connection:
-            group = self._lock_group(connection, group_id, allow_deleting=True)
+            # NOTE: the group's row is locked (on SQLite the transaction holds the write lock from BEGIN) before its
+            # status is read, in a statement of its own: on PostgreSQL a statement that waited for the lock still
+            # reads its subqueries (the activity in progress) as they were when it began.
+            if not self._lock.rows(connection, project=self._project, group_id=group_id):
+                raise NotFound(group_name(group_id))
+            status = self._locked_status(connection, group_id)
+            group = status.group
             if request_id:
                 answered = self._answered_request(connection, group_id, request_id)
                 if answered is not None:
                     return answered
             _require_not_deleting(group)
-            status = self._locked_status(connection, group_id)
-            if refuse_while_scaling and status.scaling_in_progress:
-                return AdjustOutcome(group.desired_capacity, group.desired_capacity, activity=None, group=status)
+            refused = refuse(group, status.activity_in_progress) if refuse is not None else None
+            if refused is not None:
+                return AdjustOutcome(group.desired_capacity, group.desired_capacity, activity=None, group=status, refused=refused)
             activity = decide(group)
             if activity.to_capacity != group.desired_capacity:
-                connection.execute(groups.update().where(*self._group_key(group_id)).values(desired_capacity=activity.to_capacity))
-            self._record_activity(connection, activity)
+                self._set_desired.rowcount(connection, project=self._project, group_id=group_id, desired_capacity=activity.to_capacity)
+            if _in_progress(activity) and status.activity_in_progress is not None:
+                self._supersede(connection, group_id, status.activity_in_progress, activity)
+            self._insert_activity.rowcount(connection, project=self._project, **_activity_values(activity))
             outcome = AdjustOutcome(previous_capacity=group.desired_capacity, desired_capacity=activity.to_capacity, activity=activity)
             if request_id:
-                connection.execute(
-                    adjust_requests.insert().values(
-                        project=self._project, group_id=group_id, request_id=request_id,
-                        previous_capacity=outcome.previous_capacity, desired_capacity=outcome.desired_capacity,
-                        activity_id=activity.id, activity_status=activity.status.value, activity_end_time=activity.end_time,
-                        activity_status_message=activity.status_message,
-                    )
+                self._insert_request.rowcount(
+                    connection, project=self._project, group_id=group_id, request_id=request_id,
+                    previous_capacity=outcome.previous_capacity, desired_capacity=outcome.desired_capacity,
+                    activity_id=activity.id, activity_status=activity.status.value, activity_end_time=activity.end_time,
+                    activity_status_message=activity.status_message,
                 )
             # The status after the call, derived rather than read again: Adjust changes no instance, and a
             # new activity in progress makes the group resize (one that ended at once leaves it as it was).
             after = GroupStatus(
                 replace(group, desired_capacity=activity.to_capacity),
                 current_capacity=status.current_capacity,
-                scaling_in_progress=status.scaling_in_progress or _in_progress(activity),
+                activity_in_progress=activity.id if _in_progress(activity) else status.activity_in_progress,
             )
             return replace(outcome, group=after)
 
@@ -338,7 +358,7 @@ class GroupRepository:
 
     def _locked_status(self, connection: Connection, group_id: str) -> GroupStatus:
         """The status of a group this transaction holds locked (it exists)."""
-        return _status(connection.execute(self._statuses.where(groups.c.id == group_id)).one())
+        return _driver_status(self._status_of.rows(connection, project=self._project, group_id=group_id)[0])
 
     def _lock_group(self, connection: Connection, group_id: str, *, allow_deleting: bool = False) -> Group:
         row = connection.execute(sa.select(groups).where(*self._group_key(group_id)).with_for_update()).first()
@@ -352,26 +372,28 @@ class GroupRepository:
     def _record_activity(self, connection: Connection, activity: Activity) -> None:
         """Insert an activity; a new IN_PROGRESS one cancels the one it supersedes."""
         if _in_progress(activity):
-            superseded = connection.execute(
-                sa.select(activities).where(
+            superseded = connection.scalars(
+                sa.select(activities.c.id).where(
                     activities.c.project == self._project,
                     activities.c.group_id == activity.group_id,
                     activities.c.status == ActivityStatus.IN_PROGRESS.value,
                 )
             ).all()
-            for row in superseded:
-                cancelled = capacity.supersede(_activity(row), activity_name(activity.group_id, activity.id), activity.start_time)
-                self._store_activity_end(connection, cancelled)
-        connection.execute(
-            activities.insert().values(
-                project=self._project, group_id=activity.group_id, id=activity.id, cause=activity.cause,
-                from_capacity=activity.from_capacity, to_capacity=activity.to_capacity, start_time=activity.start_time,
-                end_time=activity.end_time, status=activity.status.value, status_message=activity.status_message,
+            for activity_id in superseded:
+                self._supersede(connection, activity.group_id, activity_id, activity)
+        self._insert_activity.rowcount(connection, project=self._project, **_activity_values(activity))
+
+    def _supersede(self, connection: Connection, group_id: str, activity_id: str, by: Activity) -> None:
+        """End the IN_PROGRESS activity `activity_id`, superseded by the new activity `by` (starting its cooldown, if any)."""
+        row = connection.execute(
+            sa.select(activities).where(
+                activities.c.project == self._project, activities.c.group_id == group_id, activities.c.id == activity_id
             )
-        )
+        ).one()
+        self._store_activity_end(connection, capacity.supersede(_activity(row), activity_name(group_id, by.id), by.start_time))
 
     def _store_activity_end(self, connection: Connection, activity: Activity) -> bool:
-        """Store how an IN_PROGRESS activity ended; whether it was still in progress."""
+        """Store how an IN_PROGRESS activity ended, and the group's cooldown it starts; whether it was still in progress."""
         result = connection.execute(
             activities.update()
             .where(
@@ -382,35 +404,24 @@ class GroupRepository:
             )
             .values(status=activity.status.value, end_time=activity.end_time, status_message=activity.status_message)
         )
-        return result.rowcount > 0
+        if result.rowcount == 0:
+            return False
+        end = cooldown.cooldown_end_after(None, activity)
+        if end is not None:
+            # The later of the cooldown running and this one, in one statement (no read of the group needed).
+            current = groups.c.cooldown_end
+            connection.execute(
+                groups.update()
+                .where(*self._group_key(activity.group_id))
+                .values(cooldown_end=sa.case((sa.or_(current.is_(None), current < end), end), else_=current))
+            )
+        return True
 
     def _answered_request(self, connection: Connection, group_id: str, request_id: str) -> AdjustOutcome | None:
-        row = connection.execute(
-            sa.select(
-                activities,
-                adjust_requests.c.previous_capacity,
-                adjust_requests.c.desired_capacity,
-                adjust_requests.c.activity_status,
-                adjust_requests.c.activity_end_time,
-                adjust_requests.c.activity_status_message,
-            )
-            .select_from(adjust_requests)
-            .join(
-                activities,
-                sa.and_(
-                    activities.c.project == adjust_requests.c.project,
-                    activities.c.group_id == adjust_requests.c.group_id,
-                    activities.c.id == adjust_requests.c.activity_id,
-                ),
-            )
-            .where(
-                adjust_requests.c.project == self._project,
-                adjust_requests.c.group_id == group_id,
-                adjust_requests.c.request_id == request_id,
-            )
-        ).first()
-        if row is None:
+        found = self._answered.rows(connection, project=self._project, group_id=group_id, request_id=request_id)
+        if not found:
             return None
+        row = found[0]
         activity = capacity.finish(
             _activity(row), ActivityStatus(row.activity_status), row.activity_end_time, row.activity_status_message
         )
@@ -424,6 +435,68 @@ class GroupRepository:
             query = query.where(sa.tuple_(instances.c.create_time, instances.c.id) > sa.tuple_(*after))
         query = query.order_by(instances.c.create_time, instances.c.id).limit(limit)
         return [_instance(row) for row in connection.execute(query).all()]
+
+
+_ANSWERED_REQUEST = (
+    sa.select(
+        activities,
+        adjust_requests.c.previous_capacity,
+        adjust_requests.c.desired_capacity,
+        adjust_requests.c.activity_status,
+        adjust_requests.c.activity_end_time,
+        adjust_requests.c.activity_status_message,
+    )
+    .select_from(adjust_requests)
+    .join(
+        activities,
+        sa.and_(
+            activities.c.project == adjust_requests.c.project,
+            activities.c.group_id == adjust_requests.c.group_id,
+            activities.c.id == adjust_requests.c.activity_id,
+        ),
+    )
+    .where(
+        adjust_requests.c.project == sa.bindparam("project"),
+        adjust_requests.c.group_id == sa.bindparam("group_id"),
+        adjust_requests.c.request_id == sa.bindparam("request_id"),
+    )
+)
+"""The first answer of an Adjust with a request_id: its activity and what was answered of it."""
+
+_LOCK = (
+    sa.select(groups.c.id)
+    .where(groups.c.project == sa.bindparam("project"), groups.c.id == sa.bindparam("group_id"))
+    .with_for_update()
+)
+"""Locks a group's row (PostgreSQL; SQLite's transaction holds the database's write lock already)."""
+
+_SET_DESIRED = (
+    groups.update()
+    .where(groups.c.project == sa.bindparam("project"), groups.c.id == sa.bindparam("group_id"))
+    .values(desired_capacity=sa.bindparam("desired_capacity"))
+)
+
+_ACTIVITY_COLUMNS = (
+    "group_id", "id", "cause", "from_capacity", "to_capacity", "start_time", "end_time", "status", "status_message", "cooldown",
+)
+_INSERT_ACTIVITY = activities.insert().values(
+    {"project": sa.bindparam("project"), **{name: sa.bindparam(name) for name in _ACTIVITY_COLUMNS}}
+)
+
+_REQUEST_COLUMNS = (
+    "project", "group_id", "request_id", "previous_capacity", "desired_capacity", "activity_id", "activity_status",
+    "activity_end_time", "activity_status_message",
+)
+_INSERT_REQUEST = adjust_requests.insert().values({name: sa.bindparam(name) for name in _REQUEST_COLUMNS})
+
+
+def _activity_values(activity: Activity) -> dict[str, Any]:
+    """The columns of an activity's row but its project."""
+    return {
+        "group_id": activity.group_id, "id": activity.id, "cause": activity.cause, "from_capacity": activity.from_capacity,
+        "to_capacity": activity.to_capacity, "start_time": activity.start_time, "end_time": activity.end_time,
+        "status": activity.status.value, "status_message": activity.status_message, "cooldown": activity.cooldown,
+    }
 
 
 def _require_not_deleting(group: Group) -> None:
@@ -465,7 +538,7 @@ def _group_values(group: Group) -> dict[str, Any]:
     return {
         "id": group.id, "launch_config_id": group.launch_config_id, "min_size": group.min_size, "max_size": group.max_size,
         "desired_capacity": group.desired_capacity, "cooldown": group.cooldown, "tags": dict(group.tags),
-        "create_time": group.create_time, "deleting": group.deleting,
+        "create_time": group.create_time, "deleting": group.deleting, "cooldown_end": group.cooldown_end,
     }
 
 
@@ -473,12 +546,12 @@ def _group(row: Any) -> Group:
     return Group(
         id=row.id, launch_config_id=row.launch_config_id, min_size=row.min_size, max_size=row.max_size,
         desired_capacity=row.desired_capacity, cooldown=row.cooldown, tags=row.tags, create_time=row.create_time,
-        deleting=row.deleting,
+        deleting=row.deleting, cooldown_end=row.cooldown_end,
     )
 
 
-def _status_query(project: str) -> sa.Select[Any]:
-    """The project's groups, each with its running-instance count and whether an activity is in progress (one statement)."""
+def _status_query(project: str | sa.BindParameter[str]) -> sa.Select[Any]:
+    """The project's groups, each with its running-instance count and its activity in progress, if any (one statement)."""
     running = (
         sa.select(sa.func.count())
         .where(
@@ -488,17 +561,34 @@ def _status_query(project: str) -> sa.Select[Any]:
         )
         .scalar_subquery()
     )
-    resizing = sa.exists().where(
-        activities.c.project == groups.c.project,
-        activities.c.group_id == groups.c.id,
-        activities.c.status == ActivityStatus.IN_PROGRESS.value,
+    # NOTE: a group has one IN_PROGRESS activity at most (a new one supersedes it); the limit keeps the subquery scalar.
+    resizing = (
+        sa.select(activities.c.id)
+        .where(
+            activities.c.project == groups.c.project,
+            activities.c.group_id == groups.c.id,
+            activities.c.status == ActivityStatus.IN_PROGRESS.value,
+        )
+        .limit(1)
+        .scalar_subquery()
     )
     return sa.select(groups, running.label("running_instances"), resizing.label("resizing")).where(groups.c.project == project)
 
 
 def _status(row: Any) -> GroupStatus:
     """A row of `_status_query`."""
-    return GroupStatus(_group(row), current_capacity=row.running_instances, scaling_in_progress=bool(row.resizing))
+    return GroupStatus(_group(row), current_capacity=row.running_instances, activity_in_progress=row.resizing)
+
+
+_STATUS_OF = _status_query(sa.bindparam("project")).where(groups.c.id == sa.bindparam("group_id"))
+"""One group with its status (`_status_query`)."""
+
+
+def _driver_status(row: Any) -> GroupStatus:
+    """A row of `_STATUS_OF` as the driver gives it (tags as JSON text on SQLite, `deleting` as 0 or 1)."""
+    tags = json.loads(row.tags) if isinstance(row.tags, str) else row.tags
+    group = replace(_group(row), tags=tags, deleting=bool(row.deleting))
+    return GroupStatus(group, current_capacity=row.running_instances, activity_in_progress=row.resizing)
 
 
 def _instance(row: Any) -> Instance:
@@ -512,4 +602,5 @@ def _activity(row: Any) -> Activity:
     return Activity(
         id=row.id, group_id=row.group_id, cause=row.cause, from_capacity=row.from_capacity, to_capacity=row.to_capacity,
         start_time=row.start_time, status=ActivityStatus(row.status), end_time=row.end_time, status_message=row.status_message,
+        cooldown=row.cooldown,
     )

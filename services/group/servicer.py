@@ -8,11 +8,11 @@ from typing import Any
 import grpc
 
 from autoscale.pagination import page_request, paginate
-from autoscale.timeutil import Clock
+from autoscale.timeutil import Clock, check_duration
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
-from services.group import capacity, messages, rules, update
-from services.group.domain import Activity, Group, group_name, new_activity_id
+from services.group import capacity, cooldown, messages, rules, update
+from services.group.domain import Activity, AdjustCommand, Group, group_name, new_activity_id
 from services.group.policy_client import PolicyClient
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepository
@@ -135,21 +135,34 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         rules.check_adjustment(violations, adjustment_type, request.adjustment, request.min_adjustment_step)
         rules.check_cause(violations, request.cause)
         rules.check_request_id(violations, request.request_id)
+        requested_cooldown = None
+        if request.HasField("cooldown"):
+            violations.check(request.honor_cooldown, "cooldown", "is read only with honor_cooldown: set both, or neither")
+            requested_cooldown = check_duration(violations, "cooldown", request.cooldown, allow_zero=True, maximum=rules.MAX_COOLDOWN)
         violations.raise_if_any()
         assert group_id is not None and adjustment_type is not None
-        cause = request.cause or ADJUST_CAUSE
+        command = AdjustCommand(
+            adjustment_type=adjustment_type,
+            adjustment=request.adjustment,
+            min_adjustment_step=request.min_adjustment_step,
+            cause=request.cause or ADJUST_CAUSE,
+            honor_cooldown=request.honor_cooldown,
+            refuse_while_scaling=request.refuse_while_scaling,
+            cooldown=requested_cooldown,
+        )
         now = self._clock()
         activity_id = new_activity_id()
         outcome = self._repository.adjust(
-            group_id,
-            request.request_id,
-            lambda group: capacity.adjustment_activity(
-                activity_id, group, adjustment_type, request.adjustment, request.min_adjustment_step, cause, now
-            ),
-            refuse_while_scaling=request.refuse_while_scaling,
+            group_id, request.request_id,
+            lambda group: cooldown.adjustment(command, group, activity_id, now),
+            refuse=lambda group, in_progress: cooldown.adjust_refusal(command, group, in_progress, now),
         )
-        if outcome.activity is not None:
-            self._wake_reconciler()
+        if outcome.adjusted:
+            # NOTE: the reconcile pass starts the instances once the answer is sent: begun at once, it held the
+            # interpreter lock (in `autoscale up`, the whole mesh's) while the answer and the GetGroup that shows
+            # the new capacity waited for it. An Adjust that changed nothing has nothing to start.
+            if not context.add_callback(self._wake_reconciler):
+                self._wake_reconciler()
         return messages.adjust_response(outcome)
 
     def ListInstances(self, request: group_pb2.ListInstancesRequest, context: grpc.ServicerContext) -> Any:

@@ -50,16 +50,3 @@ executions = sa.Table(
     sa.Index("ix_policy_executions_time", "project", "policy_id", "time"),
     sa.Index("ix_policy_executions_request", "project", "policy_id", "request_id"),
 )
-
-# The cooldown of each group, shared by all its policies (see services.policy.cooldown).
-group_cooldowns = sa.Table(
-    "policy_group_cooldowns",
-    metadata,
-    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
-    sa.Column("group_id", sa.String(ID_LENGTH), primary_key=True),
-    sa.Column("cooldown_end", sa.Float, nullable=True),
-    sa.Column("pending_activity", sa.String(NAME_LENGTH), nullable=True),
-    sa.Column("pending_cooldown", sa.Float, nullable=True),
-    sa.Column("adjusting_since", sa.Float, nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
-)

@@ -18,18 +18,13 @@ from services.policy.servicer import PolicyServicer
 SERVICE_NAME = "autoscale.v1.PolicyService"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
-CLAIM_LEASE_PEER_TIMEOUTS = 3
-"""How many peer deadlines another replica's claim on a group counts before it is taken as dead."""
-
 
 def build(context: BuildContext) -> ServiceRegistration:
     """The policy service's registration (it has no background workers)."""
     context.database.migrate(MIGRATIONS_DIR, "policy")
     repository = PolicyRepository(context.database, context.settings.project)
     group_client = GroupClient(lambda: context.peers.group)
-    executor = PolicyExecutor(
-        repository, group_client, context.clock, claim_lease=CLAIM_LEASE_PEER_TIMEOUTS * context.settings.peer_timeout
-    )
+    executor = PolicyExecutor(repository, group_client, context.clock)
     servicer = PolicyServicer(repository, executor, group_client, AlarmClient(lambda: context.peers.alarm), context.clock)
     return ServiceRegistration(
         name="policy",

@@ -103,7 +103,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         """NotFound on `policy.group` unless the group service knows the group (its other failures pass on)."""
         name = group_name(group_id)
         try:
-            self._groups.get_group(name)
+            self._groups.require_group(name)
         except GroupGone:
             raise NotFound(name, f"policy.group: {name} not found") from None
 

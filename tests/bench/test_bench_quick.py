@@ -1,4 +1,4 @@
-"""Smoke test of the benchmark suite: `python -m bench --quick --only ingest` runs and writes figures."""
+"""Smoke tests of the benchmark suite: `python -m bench --quick --only ingest` (and `--only reaction`) run and write figures."""
 
 from __future__ import annotations
 
@@ -34,3 +34,22 @@ def test_quick_ingest_writes_figures(tmp_path: Path) -> None:
     assert "ingest memory growth (sqlite, soak)" in figures
     assert result["peak_rss_mb"] and all(mb > 0 for mb in result["peak_rss_mb"].values())
     assert "ingest" in completed.stdout  # the table was printed
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(110)
+def test_quick_reaction_changes_the_capacity_on_every_firing_and_writes_figures(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "reaction", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=100,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    (result,) = json.loads(out.read_text())["results"]
+    assert result["benchmark"] == "reaction" and not result["error"]
+    figures = {figure["name"]: figure for figure in result["figures"]}
+    p99 = figures["reaction (up), PutSamples → new capacity in GetGroup p99"]
+    assert p99["value"] > 0 and p99["raw"] > 0 and p99["details"]["missed"] == 0
+    assert p99["details"]["measured"] == p99["details"]["firings"]
+    assert p99["details"]["to_adjust_entered_p50_ms"] > 0
+    assert figures["reaction (up) no-op (min = max = 0), PutSamples answered → Adjust entered p50"]["value"] > 0

@@ -21,7 +21,7 @@ from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from services.group.server import instance_log_dir, make_build
 from tests.services.group.fake_compute import FakeComputeDriver
 from tests.services.group.fake_policy import FakePolicyService
-from tests.support import running_server
+from tests.support import FakeClock, running_server
 
 CHANGE = common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY
 EXACT = common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY
@@ -33,12 +33,14 @@ SLEEPER = group_pb2.ProcessSpec(command=["sleep", "600"])
 
 
 @contextmanager
-def serving(database_url: str, driver: FakeComputeDriver, policies: FakePolicyService | None = None) -> Iterator[tuple[Any, Any]]:
+def serving(
+    database_url: str, driver: FakeComputeDriver, policies: FakePolicyService | None = None, **server_options: Any
+) -> Iterator[tuple[Any, Any]]:
     """A group server whose every launch config kind is served by `driver`, beside a fake policy service; yields (server, stub)."""
     build = make_build(lambda settings: {"process": driver, "openstack_server": driver})
     settings = Settings(database_url=database_url, reconcile_interval=0.1, metrics_addr="metrics.example:50051")
     services = [("group", build), ("policy", (policies or FakePolicyService()).registration)]
-    with running_server(services, settings) as (server, channel):
+    with running_server(services, settings, **server_options) as (server, channel):
         yield server, group_pb2_grpc.GroupServiceStub(channel)
 
 
@@ -496,20 +498,137 @@ def test_adjust_answers_the_group_as_it_stands_after_the_call(stub, driver):
     assert answer.group.scaling_in_progress
 
 
-def test_adjust_refusing_while_scaling_leaves_a_resizing_group_as_it_is(stub, driver):
+def test_adjust_answers_whether_it_adjusted_and_why(stub: Any) -> None:
+    create_group(stub, min_size=1, max_size=3, desired_capacity=2)
+    moved = adjust(stub, CHANGE, 1)
+    assert (moved.adjusted, moved.reason, moved.refusal) == (True, "desired capacity 2 → 3", group_pb2.ADJUST_REFUSAL_UNSPECIFIED)
+    stays = adjust(stub, CHANGE, 1)
+    assert (stays.adjusted, stays.reason) == (False, "capacity stays at 3 (already at max_size 3)")
+    assert stays.activity.status == group_pb2.ACTIVITY_STATUS_UNCHANGED and not stays.HasField("cooldown_end_time")
+
+
+@pytest.mark.parametrize("flag", ["honor_cooldown", "refuse_while_scaling"])
+def test_adjust_honouring_the_cooldown_leaves_a_resizing_group_as_it_is_and_says_which_activity(
+    stub: Any, driver: FakeComputeDriver, flag: str
+) -> None:
     driver.start_pending = True
     create_group(stub, desired_capacity=1)
     (resizing,) = activities(stub)
-    refused = adjust(stub, CHANGE, 1, refuse_while_scaling=True, request_id="policy-1")
-    assert not refused.HasField("activity")
+    refused = adjust(stub, CHANGE, 1, request_id="policy-1", **{flag: True})
+    assert not refused.HasField("activity") and not refused.adjusted
+    assert refused.refusal == group_pb2.ADJUST_REFUSAL_SCALING_IN_PROGRESS
+    assert refused.reason == f"group groups/web is resizing (activity {resizing.name})"
     assert (refused.previous_capacity, refused.desired_capacity) == (1, 1)
     assert refused.group.scaling_in_progress and refused.group.desired_capacity == 1
     assert [(a.name, a.status) for a in activities(stub)] == [(resizing.name, IN_PROGRESS)]
-    driver.start_all()
+    wait_for(lambda: driver.start_all() or converged(stub, 1), "the first instance")
+    # Nothing was remembered under the request id, and CreateGroup started no cooldown: the same request adjusts.
+    allowed = adjust(stub, CHANGE, 1, request_id="policy-1", **{flag: True})
+    assert allowed.activity.status == IN_PROGRESS and allowed.desired_capacity == 2 and allowed.adjusted
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def clocked_stub(sqlite_url: str, driver: FakeComputeDriver, clock: FakeClock) -> Iterator[Any]:
+    """A group service whose clock (activity times, cooldowns) the test moves by hand."""
+    with serving(sqlite_url, driver, clock=clock) as (_, stub):
+        stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+            launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=SLEEPER)), timeout=5)
+        yield stub
+
+
+def test_adjust_honouring_the_cooldown_is_refused_until_the_cooldown_after_the_resize_ends(
+    clocked_stub: Any, driver: FakeComputeDriver, clock: FakeClock
+) -> None:
+    stub = clocked_stub
+    driver.start_pending = True
+    create_group(stub, min_size=1, desired_capacity=1, cooldown=to_duration(120))
+    wait_for(lambda: driver.start_all() or converged(stub, 1), "the first instance")
+    clock.advance(1)
+    first = adjust(stub, CHANGE, 1, honor_cooldown=True, cooldown=to_duration(60))
+    assert first.adjusted and first.activity.status == IN_PROGRESS
+    clock.advance(20)  # the resize takes 20 s: the cooldown counts from its end
+    ended = wait_for(lambda: driver.start_all() or (converged(stub, 2) and activities(stub)[0]), "the resize to end")
+    assert ended.end_time.seconds == int(clock.now)
+    clock.advance(59)
+
+    refused = adjust(stub, CHANGE, 1, honor_cooldown=True)
+    assert not refused.adjusted and not refused.HasField("activity")
+    assert refused.refusal == group_pb2.ADJUST_REFUSAL_COOLDOWN
+    assert refused.cooldown_end_time.seconds == ended.end_time.seconds + 60
+    assert refused.reason.startswith("group groups/web is in cooldown until ") and refused.reason.endswith("(1s left)")
+    assert len(activities(stub)) == 2
+
+    # An operator's Adjust is made at once, and starts no cooldown of its own.
+    manual = adjust(stub, CHANGE, -1)
+    assert manual.adjusted and manual.desired_capacity == 1
+    wait_for(lambda: driver.start_all() or converged(stub, 1), "the manual resize to end")
+
+    clock.advance(1)
+    allowed = adjust(stub, CHANGE, 1, honor_cooldown=True)
+    assert allowed.adjusted and allowed.refusal == group_pb2.ADJUST_REFUSAL_UNSPECIFIED
+
+
+def test_adjust_honouring_a_zero_cooldown_is_allowed_as_soon_as_the_resize_ends(clocked_stub: Any, driver: FakeComputeDriver) -> None:
+    stub = clocked_stub
+    create_group(stub, min_size=1, desired_capacity=1, cooldown=to_duration(300))
     wait_for(lambda: converged(stub, 1), "the first instance")
-    # Nothing was remembered under the request id: once the resize is over, the same request adjusts.
-    allowed = adjust(stub, CHANGE, 1, refuse_while_scaling=True, request_id="policy-1")
-    assert allowed.activity.status == IN_PROGRESS and allowed.desired_capacity == 2
+    assert adjust(stub, EXACT, 2, honor_cooldown=True, cooldown=to_duration(0)).adjusted
+    wait_for(lambda: converged(stub, 2), "two instances")
+    again = adjust(stub, EXACT, 1, honor_cooldown=True, cooldown=to_duration(0))
+    assert (again.adjusted, again.reason) == (True, "desired capacity 2 → 1")
+
+
+def test_adjust_honouring_the_cooldown_without_one_takes_the_groups(clocked_stub: Any, driver: FakeComputeDriver, clock: FakeClock) -> None:
+    stub = clocked_stub
+    create_group(stub, min_size=1, desired_capacity=1)  # no cooldown set: 300 s
+    wait_for(lambda: converged(stub, 1), "the first instance")
+    adjust(stub, CHANGE, 1, honor_cooldown=True)
+    wait_for(lambda: converged(stub, 2), "two instances")
+    clock.advance(299)
+    assert adjust(stub, CHANGE, 1, honor_cooldown=True).reason.endswith("(1s left)")
+    clock.advance(1)
+    assert adjust(stub, CHANGE, 1, honor_cooldown=True).adjusted
+
+
+def test_concurrent_adjusts_honouring_the_cooldown_change_the_group_once(stub: Any, driver: FakeComputeDriver) -> None:
+    driver.start_pending = True
+    create_group(stub, max_size=10)
+    start = threading.Barrier(8)
+    answers: list[group_pb2.AdjustResponse] = []
+
+    def signal() -> None:
+        start.wait()
+        answers.append(adjust(stub, CHANGE, 1, honor_cooldown=True, cooldown=to_duration(0)))
+
+    threads = [threading.Thread(target=signal) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (adjusted,) = [answer for answer in answers if answer.adjusted]
+    assert adjusted.desired_capacity == 1
+    assert {answer.refusal for answer in answers if not answer.adjusted} == {group_pb2.ADJUST_REFUSAL_SCALING_IN_PROGRESS}
+    assert [a.name for a in activities(stub)] == [adjusted.activity.name]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"cooldown": to_duration(60)}, "cooldown: is read only with honor_cooldown: set both, or neither"),
+        ({"cooldown": to_duration(86_401), "honor_cooldown": True}, "cooldown: must be between 0s and 86400s, got 86401s"),
+        ({"cooldown": duration_pb2.Duration(seconds=-1), "honor_cooldown": True}, "cooldown: must be between 0s and 86400s, got -1s"),
+    ],
+)
+def test_an_adjusts_cooldown_needs_honor_cooldown_and_lies_within_a_day(stub: Any, fields: dict[str, Any], message: str) -> None:
+    create_group(stub, desired_capacity=1)
+    error = rpc_error(lambda: adjust(stub, CHANGE, 1, **fields))
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT and error.details() == message
+    assert len(activities(stub)) == 1
 
 
 def test_a_newer_adjust_cancels_the_activity_in_progress(stub, driver):

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 
 from autoscale.database import Database, alembic_config, schema_differences
 from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound
-from services.group import capacity
-from services.group.domain import ActivityStatus, AdjustmentType, Group, Instance, InstanceState, LaunchConfig
+from services.group import capacity, cooldown
+from services.group.domain import (
+    ActivityStatus,
+    AdjustCommand,
+    AdjustmentType,
+    Group,
+    Instance,
+    InstanceState,
+    LaunchConfig,
+    Refusal,
+    Refused,
+)
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
 from services.group.models import metadata
 from services.group.repository import GroupRepository
@@ -160,20 +172,51 @@ def test_a_repeated_request_id_returns_the_first_answer_and_changes_nothing(repo
     assert other.desired_capacity == 3
 
 
-def test_an_adjust_refusing_while_scaling_changes_nothing_while_an_activity_is_in_progress(repository):
+def _honouring(activity_id: str, now: float, cooldown_seconds: float | None = None) -> dict[str, Any]:
+    """repository.adjust's arguments of an Adjust by one, honouring the cooldown (`cooldown_seconds`: the caller's)."""
+    command = AdjustCommand(CHANGE, 1, 0, "test", honor_cooldown=True, cooldown=cooldown_seconds)
+    return {
+        "decide": lambda group: cooldown.adjustment(command, group, activity_id, now),
+        "refuse": lambda group, in_progress: cooldown.adjust_refusal(command, group, in_progress, now),
+    }
+
+
+def test_an_adjust_honouring_the_cooldown_changes_nothing_while_an_activity_is_in_progress(repository: GroupRepository) -> None:
     repository.create_group(_group(desired=1), None)
     first = _adjust(repository, 1, activity_id="a-1")
     assert first.group is not None and first.group.scaling_in_progress and first.group.group.desired_capacity == 2
-    refused = repository.adjust(
-        "web", "req-1", lambda group: capacity.adjustment_activity("a-2", group, CHANGE, 1, 0, "test", 11.0), refuse_while_scaling=True
-    )
+    refused = repository.adjust("web", "req-1", **_honouring("a-2", 11.0))
     assert (refused.previous_capacity, refused.desired_capacity, refused.activity) == (2, 2, None)
+    assert refused.refused == Refused(Refusal.SCALING_IN_PROGRESS, "group groups/web is resizing (activity groups/web/activities/a-1)")
     assert [a.id for a in repository.list_activities("web", None, 10)] == ["a-1"]
     repository.finish_activity(capacity.finish(first.activity, ActivityStatus.SUCCEEDED, 20.0))
-    allowed = repository.adjust(
-        "web", "req-1", lambda group: capacity.adjustment_activity("a-3", group, CHANGE, 1, 0, "test", 21.0), refuse_while_scaling=True
-    )
-    assert allowed.activity is not None and allowed.desired_capacity == 3
+    # Nothing was remembered under the request id, and an Adjust that did not honour the cooldown started none.
+    allowed = repository.adjust("web", "req-1", **_honouring("a-3", 21.0))
+    assert allowed.activity is not None and allowed.desired_capacity == 3 and allowed.refused is None
+
+
+def test_the_end_of_an_honouring_activity_starts_the_groups_cooldown_from_that_end(repository: GroupRepository) -> None:
+    repository.create_group(_group(desired=1, cooldown=60.0), None)
+    first = repository.adjust("web", "", **_honouring("a-1", 10.0))
+    assert first.activity is not None and first.activity.cooldown == 60.0
+    assert repository.get_group("web").group.cooldown_end is None, "the cooldown starts when the resize ends"
+    repository.finish_activity(capacity.finish(first.activity, ActivityStatus.SUCCEEDED, 25.0))
+    assert repository.get_group("web").group.cooldown_end == 85.0
+    refused = repository.adjust("web", "", **_honouring("a-2", 84.5))
+    assert refused.refused is not None and (refused.refused.refusal, refused.refused.cooldown_end) == (Refusal.COOLDOWN, 85.0)
+    # A caller's shorter cooldown ending later than a longer one's never shortens the cooldown running.
+    second = repository.adjust("web", "", **_honouring("a-3", 85.0, cooldown_seconds=5.0))
+    assert second.activity is not None and second.activity.cooldown == 5.0
+    repository.finish_activity(capacity.finish(second.activity, ActivityStatus.FAILED, 86.0, "quota"))
+    assert repository.get_group("web").group.cooldown_end == 91.0
+
+
+def test_a_superseded_honouring_activity_starts_its_cooldown_when_it_is_cancelled(repository: GroupRepository) -> None:
+    repository.create_group(_group(desired=1, cooldown=30.0), None)
+    repository.adjust("web", "", **_honouring("a-1", 10.0))
+    _adjust(repository, 1, activity_id="a-2", now=12.0)  # an operator's Adjust, which honours nothing
+    assert repository.get_activity("web", "a-1").status is ActivityStatus.CANCELLED
+    assert repository.get_group("web").group.cooldown_end == 42.0
 
 
 def test_a_group_being_deleted_refuses_capacity_changes(repository):
@@ -248,8 +291,13 @@ def test_upgrading_cuts_a_cooldown_stored_beyond_a_day_to_a_day(database_url):
             command.upgrade(alembic_config(MIGRATIONS_DIR, "group", connection), "group_0001")
         repository = GroupRepository(database, "default")
         repository.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("sleep", "60")), create_time=1.0))
-        repository.create_group(_group("huge", cooldown=float(2**63 - 1)), None)
-        repository.create_group(_group("hour", cooldown=3600.0), None)
+        # Rows as revision 0001 stored them (the repository writes today's columns).
+        insert = sa.text(
+            "INSERT INTO group_groups (project, id, launch_config_id, min_size, max_size, desired_capacity, cooldown, tags,"
+            " create_time, deleting) VALUES ('default', :id, 'lc', 0, 5, 0, :cooldown, '{}', 1.0, false)"
+        )
+        with database.engine.begin() as connection:
+            connection.execute(insert, [{"id": "huge", "cooldown": float(2**63 - 1)}, {"id": "hour", "cooldown": 3600.0}])
         database.migrate(MIGRATIONS_DIR, "group")
         assert repository.get_group("huge").group.cooldown == MAX_COOLDOWN
         assert repository.get_group("hour").group.cooldown == 3600.0

@@ -1,9 +1,14 @@
-"""A fake GroupService for the policy service's tests: groups in memory, activities that end when the test says."""
+"""A fake GroupService for the policy service's tests: groups in memory, and Adjust answering what the test says.
+
+The real group decides whether it is resizing or cooling down (services.group.cooldown,
+tested there); this fake adjusts (change in capacity or exact capacity, clamped) unless
+the test set `refusal`, which it then answers, as the group would, with the group left
+as it is. Every call is recorded by method name, so a test sees what the policy asked.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -17,7 +22,7 @@ IN_PROGRESS = group_pb2.ACTIVITY_STATUS_IN_PROGRESS
 
 
 class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
-    """GetGroup, Adjust (change in capacity and exact capacity, clamped; refusing while scaling) and GetActivity over in-memory groups."""
+    """GetGroup and Adjust over in-memory groups."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -25,13 +30,13 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
         self.groups: dict[str, group_pb2.Group] = {}
         self.activities: dict[str, group_pb2.Activity] = {}
         self.adjust_requests: list[group_pb2.AdjustRequest] = []
+        self.calls: list[str] = []
+        """Method names, in the order they were called."""
         self._answers: dict[tuple[str, str], group_pb2.AdjustResponse] = {}
-        self.adjust_delay = 0.0
-        """Seconds Adjust takes, to widen the window of concurrent executions."""
         self.failures: dict[str, grpc.StatusCode] = {}
         """Method name -> the code it fails with."""
-        self.answers_group = True
-        """Whether Adjust answers the group and honours refuse_while_scaling (False: a group service older than both)."""
+        self.refusal: tuple[group_pb2.AdjustRefusal, str, float | None] | None = None
+        """When set, Adjust leaves the group as it is and answers (AdjustRefusal, reason, cooldown end or None)."""
 
     def registration(self, _context: BuildContext) -> ServiceRegistration:
         """Registers this fake as the `group` service of a server."""
@@ -51,13 +56,8 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
     def delete_group(self, group_id: str) -> None:
         del self.groups[f"groups/{group_id}"]
 
-    def finish(self, activity_name: str, status: int = group_pb2.ACTIVITY_STATUS_SUCCEEDED) -> None:
-        """End an activity now."""
-        activity = self.activities[activity_name]
-        activity.status = status
-        activity.end_time.CopyFrom(to_timestamp(self._clock()))
-
-    def _fail_if_asked(self, method: str, context: grpc.ServicerContext) -> None:
+    def _called(self, method: str, context: grpc.ServicerContext) -> None:
+        self.calls.append(method)
         if method in self.failures:
             context.abort(self.failures[method], f"{method} made to fail by the test")
 
@@ -66,21 +66,13 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, f"{name} not found")
         return self.groups[name]
 
-    def _status(self, name: str, context: grpc.ServicerContext) -> group_pb2.Group:
-        """The group as GetGroup answers it (with scaling_in_progress); the caller holds the lock."""
-        group = group_pb2.Group()
-        group.CopyFrom(self._group(name, context))
-        group.scaling_in_progress = any(a.status == IN_PROGRESS for n, a in self.activities.items() if n.startswith(name + "/"))
-        return group
-
     def GetGroup(self, request: group_pb2.GetGroupRequest, context: grpc.ServicerContext) -> Any:
-        self._fail_if_asked("GetGroup", context)
+        self._called("GetGroup", context)
         with self._lock:
-            return group_pb2.GetGroupResponse(group=self._status(request.name, context))
+            return group_pb2.GetGroupResponse(group=self._group(request.name, context))
 
     def Adjust(self, request: group_pb2.AdjustRequest, context: grpc.ServicerContext) -> Any:
-        self._fail_if_asked("Adjust", context)
-        time.sleep(self.adjust_delay)
+        self._called("Adjust", context)
         with self._lock:
             group = self._group(request.name, context)
             key = (request.name, request.request_id)
@@ -88,9 +80,11 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
                 return self._answers[key]
             self.adjust_requests.append(request)
             previous = group.desired_capacity
-            if self.answers_group and request.refuse_while_scaling and self._status(request.name, context).scaling_in_progress:
+            if self.refusal is not None:
+                refusal, reason, cooldown_end = self.refusal
                 return group_pb2.AdjustResponse(
-                    previous_capacity=previous, desired_capacity=previous, group=self._status(request.name, context)
+                    previous_capacity=previous, desired_capacity=previous, group=group, adjusted=False, reason=reason,
+                    refusal=refusal, cooldown_end_time=to_timestamp(cooldown_end),
                 )
             if request.adjustment_type == common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY:
                 wanted = request.adjustment
@@ -101,21 +95,17 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
                 name=f"{request.name}/activities/{uuid.uuid4().hex[:8]}", cause=request.cause, from_capacity=previous,
                 to_capacity=desired, start_time=to_timestamp(self._clock()), status=IN_PROGRESS,
             )
+            reason = f"desired capacity {previous} → {desired}"
             if desired == previous:
                 activity.status = group_pb2.ACTIVITY_STATUS_UNCHANGED
                 activity.end_time.CopyFrom(activity.start_time)
+                reason = f"capacity stays at {desired} (already at max_size {group.max_size})"
             group.desired_capacity = desired
             self.activities[activity.name] = activity
-            answer = group_pb2.AdjustResponse(previous_capacity=previous, desired_capacity=desired, activity=activity)
-            if self.answers_group:
-                answer.group.CopyFrom(self._status(request.name, context))
+            answer = group_pb2.AdjustResponse(
+                previous_capacity=previous, desired_capacity=desired, activity=activity, group=group,
+                adjusted=desired != previous, reason=reason,
+            )
             if request.request_id:
                 self._answers[key] = answer
             return answer
-
-    def GetActivity(self, request: group_pb2.GetActivityRequest, context: grpc.ServicerContext) -> Any:
-        self._fail_if_asked("GetActivity", context)
-        with self._lock:
-            if request.name not in self.activities:
-                context.abort(grpc.StatusCode.NOT_FOUND, f"{request.name} not found")
-            return group_pb2.GetActivityResponse(activity=self.activities[request.name])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -294,6 +293,7 @@ def test_executing_adjusts_the_group_and_answers_its_activity(mesh):
     assert response.adjusted
     assert response.reason == "desired capacity 1 → 3"
     assert response.activity == mesh.group.activities[response.activity.name]
+    assert response.refusal == group_pb2.ADJUST_REFUSAL_UNSPECIFIED and not response.HasField("cooldown_end_time")
     (adjust,) = mesh.group.adjust_requests
     assert (adjust.name, adjust.adjustment_type, adjust.adjustment) == ("groups/web", CHANGE, 2)
     assert adjust.cause == "policies/up (alarms/high-cpu)"
@@ -304,127 +304,98 @@ def test_executing_adjusts_the_group_and_answers_its_activity(mesh):
     assert execution.time.seconds == int(mesh.clock.now)
 
 
+@pytest.mark.parametrize(("cooldown", "sent"), [(None, None), (to_duration(0), 0.0), (to_duration(90), 90.0)])
+def test_an_execution_is_one_adjust_honouring_the_cooldown_with_the_policys_own(
+    mesh: Mesh, cooldown: duration_pb2.Duration | None, sent: float | None
+) -> None:
+    mesh.create("up", **({"cooldown": cooldown} if cooldown is not None else {}))
+    mesh.execute("up")
+    (adjust,) = mesh.group.adjust_requests
+    assert adjust.honor_cooldown
+    assert (adjust.cooldown.seconds if adjust.HasField("cooldown") else None) == sent
+    # Nothing else is asked of the group: no GetGroup before, no GetActivity after.
+    assert mesh.group.calls == ["GetGroup", "Adjust"]  # GetGroup: CreatePolicy's check that the group exists
+
+
 def test_an_execution_without_a_cause_says_the_caller_executed_it(mesh):
     mesh.create("up")
     mesh.execute("up")
     assert mesh.group.adjust_requests[0].cause == "policies/up (executed by caller)"
 
 
-def test_a_signal_during_the_resize_is_not_adjusted(mesh):
+@pytest.mark.parametrize(
+    ("refusal", "reason", "cooldown_end"),
+    [
+        (group_pb2.ADJUST_REFUSAL_SCALING_IN_PROGRESS, "group groups/web is resizing (activity groups/web/activities/a-1)", None),
+        (group_pb2.ADJUST_REFUSAL_COOLDOWN, "group groups/web is in cooldown until 2023-11-14T22:14:20Z (60s left)", 1_700_000_060.0),
+    ],
+)
+def test_a_refusal_of_the_group_is_relayed_and_recorded(
+    mesh: Mesh, refusal: group_pb2.AdjustRefusal, reason: str, cooldown_end: float | None
+) -> None:
     mesh.create("up")
-    first = mesh.execute("up")
-    second = mesh.execute("up")
-    assert not second.adjusted
-    assert second.reason == f"group groups/web is resizing (activity {first.activity.name})"
-    assert not second.HasField("activity")
-    assert len(mesh.group.adjust_requests) == 1
-    assert [e.adjusted for e in mesh.executions("up")] == [False, True]
+    mesh.group.refusal = (refusal, reason, cooldown_end)
+    refused = mesh.execute("up", cause="alarms/high")
+    assert (refused.adjusted, refused.reason, refused.refusal) == (False, reason, refusal)
+    assert not refused.HasField("activity")
+    assert refused.HasField("cooldown_end_time") == (cooldown_end is not None)
+    if cooldown_end is not None:
+        assert refused.cooldown_end_time.seconds == int(cooldown_end)
+    (execution,) = mesh.executions("up")
+    assert (execution.adjusted, execution.reason, execution.activity, execution.failed) == (False, reason, "", False)
 
 
-def test_a_signal_while_an_operator_resizes_the_group_is_not_adjusted_and_holds_nothing_after(mesh):
-    mesh.create("up")
-    operators = group_pb2.Activity(name="groups/web/activities/by-hand", status=group_pb2.ACTIVITY_STATUS_IN_PROGRESS)
-    mesh.group.activities[operators.name] = operators
-    refused = mesh.execute("up")
-    assert not refused.adjusted
-    assert refused.reason == "group groups/web is resizing (an activity is in progress)"
-    # Adjust was asked to refuse while the group resizes, and did: the operator's activity stands alone.
-    assert [request.refuse_while_scaling for request in mesh.group.adjust_requests] == [True]
-    assert list(mesh.group.activities) == [operators.name]
-    mesh.group.finish(operators.name)
-    # The claim taken before Adjust was released with the refusal.
+def test_the_policy_service_keeps_no_cooldown_of_its_own(mesh: Mesh) -> None:
+    # Whatever the group answered before, each signal asks it again, and its answer alone decides.
+    mesh.create("up", cooldown=to_duration(3600))
     assert mesh.execute("up").adjusted
+    mesh.group.refusal = (group_pb2.ADJUST_REFUSAL_COOLDOWN, "group groups/web is in cooldown until later", 1_700_003_600.0)
+    assert not mesh.execute("up").adjusted
+    mesh.group.refusal = None
+    again = mesh.execute("up")
+    assert (again.adjusted, again.reason) == (True, "desired capacity 2 → 3")
+    assert len(mesh.group.adjust_requests) == 3
+    assert mesh.group.calls.count("Adjust") == 3 and "GetActivity" not in mesh.group.calls
 
 
-def test_an_older_group_service_that_answers_no_group_is_asked_for_it(mesh):
-    mesh.group.answers_group = False
-    mesh.group.add_group("full", min_size=1, max_size=3, desired=3)
-    mesh.create("up", group="groups/full")
-    stays = mesh.execute("up")
-    assert (stays.adjusted, stays.reason) == (False, "capacity stays at 3 (group limits [1, 3])")
-
-
-def test_a_policy_moved_to_another_group_is_decided_on_that_groups_state(mesh):
+def test_a_policy_moved_to_another_group_adjusts_that_group(mesh: Mesh) -> None:
     mesh.group.add_group("api", cooldown=0)
     mesh.create("up")
-    first = mesh.execute("up")
-    mesh.group.finish(first.activity.name)  # groups/web is not resizing: only groups/api is
+    mesh.execute("up")
     mesh.policy.UpdatePolicy(policy_pb2.UpdatePolicyRequest(
         policy=policy_pb2.Policy(name="policies/up", group="groups/api"), update_mask=field_mask_pb2.FieldMask(paths=["group"]),
     ), timeout=5)
-    operators = group_pb2.Activity(name="groups/api/activities/by-hand", status=group_pb2.ACTIVITY_STATUS_IN_PROGRESS)
-    mesh.group.activities[operators.name] = operators
-    assert mesh.execute("up").reason == "group groups/api is resizing (an activity is in progress)"
-    mesh.group.finish(operators.name)
     assert mesh.execute("up").adjusted
-    assert [request.name for request in mesh.group.adjust_requests] == ["groups/web", "groups/api", "groups/api"]
-    # The refused Adjust started no activity: the first signal's, the operator's and the last signal's are all there are.
-    assert len(mesh.group.activities) == 3
+    assert [request.name for request in mesh.group.adjust_requests] == ["groups/web", "groups/api"]
 
 
-def test_the_cooldown_of_one_policy_holds_every_policy_of_the_group(mesh):
-    mesh.create("up", cooldown=to_duration(60))
-    mesh.create("down", scaling_adjustment=-1, cooldown=to_duration(0))
-    activity = mesh.execute("up").activity.name
-    mesh.clock.advance(20)
-    mesh.group.finish(activity)
-    mesh.clock.advance(30)
-
-    refused = mesh.execute("down")
-    assert not refused.adjusted
-    assert refused.reason.startswith("group groups/web is in cooldown until ") and refused.reason.endswith("(30s left)")
-
-    mesh.clock.advance(30)
-    assert mesh.execute("down").adjusted
-    assert len(mesh.group.adjust_requests) == 2
-
-
-def test_a_failed_resize_starts_the_cooldown_too(mesh):
-    mesh.create("up", cooldown=to_duration(60))
-    activity = mesh.execute("up").activity.name
-    mesh.group.finish(activity, group_pb2.ACTIVITY_STATUS_FAILED)
-    mesh.clock.advance(59)
-    assert "in cooldown" in mesh.execute("up").reason
-
-
-def test_a_zero_cooldown_allows_the_next_signal_as_soon_as_the_resize_ends(mesh):
-    mesh.create("up", cooldown=to_duration(0))
-    mesh.group.finish(mesh.execute("up").activity.name)
-    again = mesh.execute("up")
-    assert again.adjusted and again.reason == "desired capacity 2 → 3"
-
-
-@pytest.mark.parametrize(("group_cooldown", "cooldown"), [(120.0, 120), (None, 300)])
-def test_an_unset_cooldown_takes_the_groups_else_300s(mesh, group_cooldown, cooldown):
-    mesh.group.add_group("api", cooldown=group_cooldown)
-    mesh.create("up", group="groups/api")
-    mesh.group.finish(mesh.execute("up").activity.name)
-    mesh.clock.advance(cooldown - 1)
-    assert mesh.execute("up").reason.endswith("(1s left)")
-    mesh.clock.advance(1)
-    assert mesh.execute("up").adjusted
-
-
-def test_a_capacity_that_stays_starts_no_cooldown(mesh):
+def test_a_capacity_that_stays_is_not_adjusted_and_says_why(mesh: Mesh) -> None:
     mesh.group.add_group("full", min_size=1, max_size=3, desired=3)
     mesh.create("up", group="groups/full")
-    mesh.create("down", group="groups/full", scaling_adjustment=-1)
     stays = mesh.execute("up")
-    assert (stays.adjusted, stays.reason) == (False, "capacity stays at 3 (group limits [1, 3])")
+    assert (stays.adjusted, stays.reason) == (False, "capacity stays at 3 (already at max_size 3)")
     assert not stays.HasField("activity")
-    assert mesh.execute("down").adjusted
+    assert stays.refusal == group_pb2.ADJUST_REFUSAL_UNSPECIFIED
 
 
 def test_a_repeated_request_id_answers_the_first_call_and_adjusts_once(mesh):
     mesh.create("up")
     first = mesh.execute("up", cause="alarms/high", request_id="r-1")
-    mesh.group.finish(first.activity.name)
     mesh.clock.advance(1000)
     assert mesh.execute("up", cause="alarms/high", request_id="r-1") == first
     assert len(mesh.group.adjust_requests) == 1
     assert len(mesh.executions("up")) == 1
     # Another request id is another signal.
     assert mesh.execute("up", request_id="r-2").adjusted
+
+
+def test_a_repeated_request_id_answers_a_refusal_again(mesh: Mesh) -> None:
+    mesh.create("up")
+    mesh.group.refusal = (group_pb2.ADJUST_REFUSAL_SCALING_IN_PROGRESS, "group groups/web is resizing (activity a)", None)
+    first = mesh.execute("up", request_id="r-1")
+    mesh.group.refusal = None
+    assert mesh.execute("up", request_id="r-1") == first
+    assert len(mesh.group.adjust_requests) == 1
 
 
 def test_a_policy_whose_group_is_gone_fails_and_says_so_in_its_executions(mesh):
@@ -438,53 +409,16 @@ def test_a_policy_whose_group_is_gone_fails_and_says_so_in_its_executions(mesh):
     assert (execution.failed, execution.adjusted, execution.reason) == (True, False, "its group groups/old no longer exists")
 
 
-@pytest.mark.parametrize("method", ["GetGroup", "Adjust"])
-def test_a_failing_group_service_passes_its_code_on_and_blocks_nothing_afterwards(mesh, method):
+def test_a_failing_group_service_passes_its_code_on_and_blocks_nothing_afterwards(mesh: Mesh) -> None:
     mesh.create("up", cooldown=to_duration(10))
-    if method == "GetGroup":
-        # A group in cooldown is asked about first (an idle one straight away with Adjust).
-        mesh.group.finish(mesh.execute("up").activity.name)
-        mesh.clock.advance(5)
-    mesh.group.failures[method] = grpc.StatusCode.UNAVAILABLE
+    mesh.group.failures["Adjust"] = grpc.StatusCode.UNAVAILABLE
     error = _failure(mesh.policy.ExecutePolicy, policy_pb2.ExecutePolicyRequest(name="policies/up", request_id="r-1"))
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     execution = mesh.executions("up")[0]
     assert execution.failed and execution.reason.startswith("the group service failed: UNAVAILABLE")
-    del mesh.group.failures[method]
-    mesh.clock.advance(10)
+    del mesh.group.failures["Adjust"]
     # A failed execution answered nothing, so a retry with its request id runs again.
     assert mesh.execute("up", request_id="r-1").adjusted
-
-
-def test_a_pending_activity_the_group_service_cannot_report_fails_the_execution(mesh):
-    mesh.create("up")
-    mesh.group.finish(mesh.execute("up").activity.name)
-    mesh.group.failures["GetActivity"] = grpc.StatusCode.DEADLINE_EXCEEDED
-    assert _failure(mesh.policy.ExecutePolicy, policy_pb2.ExecutePolicyRequest(name="policies/up")).code() == (
-        grpc.StatusCode.DEADLINE_EXCEEDED)
-    assert mesh.executions("up")[0].failed
-
-
-def test_concurrent_signals_of_one_group_adjust_it_once(mesh):
-    mesh.create("up")
-    mesh.create("also-up", scaling_adjustment=2)
-    mesh.group.adjust_delay = 0.1
-    responses: list[policy_pb2.ExecutePolicyResponse] = []
-    start = threading.Barrier(8)
-
-    def signal(policy_id: str) -> None:
-        start.wait()
-        responses.append(mesh.execute(policy_id))
-
-    threads = [threading.Thread(target=signal, args=("up" if i % 2 else "also-up",)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(responses) == 8
-    assert sum(r.adjusted for r in responses) == 1
-    assert len(mesh.group.adjust_requests) == 1
-    assert all("resizing" in r.reason for r in responses if not r.adjusted)
 
 
 def test_executions_are_listed_newest_first_in_pages_and_deleted_with_their_policy(mesh):

@@ -1,19 +1,18 @@
-"""Storage of the policy service on SQLite and PostgreSQL: migrations, policies, executions, group cooldowns."""
+"""Storage of the policy service on SQLite and PostgreSQL: migrations, policies, executions."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from time import time as system_time
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 
 from autoscale.database import Database, alembic_config, schema_differences
 from autoscale.errors import AlreadyExists, NotFound
-from services.policy.cooldown import GroupCooldown
 from services.policy.domain import AdjustmentType, Execution, Policy
 from services.policy.models import metadata
-from services.policy.repository import CooldownChange, PolicyRepository
+from services.policy.repository import PolicyRepository
 from services.policy.rules import MAX_COOLDOWN
 from services.policy.server import MIGRATIONS_DIR
 
@@ -98,11 +97,12 @@ def test_executions_are_listed_newest_first_and_paged_on_time_then_order(reposit
 
 def test_a_repeated_request_id_finds_the_first_answer_but_never_a_failed_one(repository):
     repository.record(_execution(1.0, request_id="r1", failed=True))
-    assert repository.answered_and_cooldown("up", "r1", "web")[0] is None
+    assert repository.execution_start("up", "r1") == (POLICY, None)
     repository.record(_execution(2.0, request_id="r1", response=b"first"))
     repository.record(_execution(3.0, request_id="r1", response=b"second"))
-    assert repository.answered_and_cooldown("up", "r1", "web")[0] == b"first"
-    assert repository.answered_and_cooldown("up", "r2", "web")[0] is None
+    assert repository.execution_start("up", "r1") == (POLICY, b"first")
+    assert repository.execution_start("up", "r2") == (POLICY, None)
+    assert repository.execution_start("up", "") == (POLICY, None)
 
 
 def test_deleting_a_policy_deletes_its_executions(repository):
@@ -119,42 +119,16 @@ def test_an_execution_of_a_policy_deleted_meanwhile_is_dropped(repository):
     assert repository.list_executions("up", None, 10) == []
 
 
-def test_group_cooldown_changes_by_compare_and_set(repository):
-    empty = repository.answered_and_cooldown("up", "", "web")[1]
-    assert empty == GroupCooldown("web")
-    claimed = repository.change_cooldown(CooldownChange(empty, replace(empty, adjusting_since=5.0)))
-    assert claimed == GroupCooldown("web", adjusting_since=5.0, version=1)
-    # A second execution that read the same state loses, whether the row existed or not.
-    assert repository.change_cooldown(CooldownChange(empty, replace(empty, adjusting_since=6.0))) is None
-    pending = GroupCooldown("web", pending_activity="groups/web/activities/a", pending_cooldown=0.0, cooldown_end=7.5, version=1)
-    assert repository.record(_execution(5.0), CooldownChange(claimed, pending))
-    assert repository.answered_and_cooldown("up", "", "web")[1] == replace(pending, version=2)
-    assert not repository.record(_execution(6.0), CooldownChange(claimed, GroupCooldown("web")))
-    assert repository.answered_and_cooldown("up", "", "web")[1] == replace(pending, version=2)
-    assert len(repository.list_executions("up", None, 10)) == 2
-
-
-def test_group_cooldowns_belong_to_a_project(database, repository):
-    repository.change_cooldown(CooldownChange(GroupCooldown("web"), GroupCooldown("web", cooldown_end=9.0)))
-    assert PolicyRepository(database, "other").answered_and_cooldown("up", "", "web")[1] == GroupCooldown("web")
-
-
-def test_an_executions_first_read_gives_the_policy_its_answer_and_its_groups_cooldown_at_once(database, repository):
-    assert repository.execution_start("up", "") == (POLICY, None, GroupCooldown("web"))
+def test_an_executions_first_read_is_of_its_own_project(database: Database, repository: PolicyRepository) -> None:
     repository.record(_execution(2.0, request_id="r1", response=b"first"))
-    state = GroupCooldown("web", cooldown_end=9.0, pending_activity="groups/web/activities/a", pending_cooldown=30.0)
-    repository.change_cooldown(CooldownChange(GroupCooldown("web"), state))
-    assert repository.execution_start("up", "r1") == (POLICY, b"first", replace(state, version=1))
-    assert repository.execution_start("up", "r2") == (POLICY, None, replace(state, version=1))
-    # Another project's group of the same name keeps its own state; a missing policy is NotFound.
     other = PolicyRepository(database, "other")
     other.create_policy(POLICY)
-    assert other.execution_start("up", "r1") == (POLICY, None, GroupCooldown("web"))
+    assert other.execution_start("up", "r1") == (POLICY, None)
     with pytest.raises(NotFound):
         repository.execution_start("nope", "")
 
 
-def test_upgrading_cuts_cooldowns_stored_beyond_a_day_to_a_day_from_the_upgrade_at_most(database_url):
+def test_upgrading_cuts_cooldowns_stored_beyond_a_day_to_a_day(database_url: str) -> None:
     database = Database(database_url)
     try:
         with database.engine.begin() as connection:
@@ -162,14 +136,22 @@ def test_upgrading_cuts_cooldowns_stored_beyond_a_day_to_a_day_from_the_upgrade_
         repository = PolicyRepository(database, "default")
         repository.create_policy(replace(POLICY, cooldown=float(2**63 - 1)))
         repository.create_policy(replace(POLICY, id="down", cooldown=60.0))
-        huge = GroupCooldown("web", cooldown_end=1e12, pending_activity="groups/web/activities/a", pending_cooldown=1e12)
-        repository.change_cooldown(CooldownChange(GroupCooldown("web"), huge))
-        repository.change_cooldown(CooldownChange(GroupCooldown("api"), GroupCooldown("api", cooldown_end=7.5)))
-        before = system_time()
         database.migrate(MIGRATIONS_DIR, "policy")
         assert (repository.get_policy("up").cooldown, repository.get_policy("down").cooldown) == (MAX_COOLDOWN, 60.0)
-        web = repository.answered_and_cooldown("up", "", "web")[1]
-        assert web.pending_cooldown == MAX_COOLDOWN and before + MAX_COOLDOWN <= (web.cooldown_end or 0) <= system_time() + MAX_COOLDOWN
-        assert repository.answered_and_cooldown("up", "", "api")[1].cooldown_end == 7.5
+    finally:
+        database.dispose()
+
+
+def test_upgrading_drops_the_group_cooldowns_this_service_kept(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        with database.engine.begin() as connection:
+            command.upgrade(alembic_config(MIGRATIONS_DIR, "policy", connection), "policy_0002")
+            connection.execute(sa.text(
+                "INSERT INTO policy_group_cooldowns (project, group_id, cooldown_end, version) VALUES ('default', 'web', 9.0, 1)"
+            ))
+        database.migrate(MIGRATIONS_DIR, "policy")
+        assert "policy_group_cooldowns" not in sa.inspect(database.engine).get_table_names()
+        assert schema_differences(database, metadata) == []
     finally:
         database.dispose()
