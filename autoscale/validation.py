@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -22,6 +22,9 @@ QUOTED_VALUE_BYTES = 64
 
 ID_RULE = "must match ^[a-z][a-z0-9-]{0,62}$ (a lower-case letter, then up to 62 lower-case letters, digits or '-')"
 
+
+MAX_REQUEST_ID_LENGTH = 255
+"""Characters of a request_id (what makes a retried call that changes capacity a no-op)."""
 
 MAX_CAUSE_LENGTH = 1024
 """Characters of a cause (of an Adjust, of an ExecutePolicy) at most; AWS keeps an activity's cause to 1023."""
@@ -178,3 +181,24 @@ def within_cause_limit(text: str) -> str:
     """A cause a service writes from longer text (an alarm's reason, a policy's name around its caller's cause), cut to
     MAX_CAUSE_LENGTH characters and ending in "…" when cut, so that the call it goes into keeps the rule."""
     return text if len(text) <= MAX_CAUSE_LENGTH else text[: MAX_CAUSE_LENGTH - 1] + "…"
+
+
+def check_request_id(violations: Violations, request_id: str) -> None:
+    """A request_id fits its column."""
+    violations.check(
+        len(request_id) <= MAX_REQUEST_ID_LENGTH, "request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters long"
+    )
+
+
+def check_update_mask(
+    violations: Violations, paths: Iterable[str], updatable: Sequence[str], output_only: Collection[str]
+) -> frozenset[str]:
+    """The `updatable` fields an update_mask names (all of them for an empty mask); paths naming `output_only` fields change
+    nothing, unknown paths are violations."""
+    paths = list(paths)
+    if not paths:
+        return frozenset(updatable)
+    for path in paths:
+        if path not in updatable and path not in output_only:
+            violations.add("update_mask", f"unknown field {quoted(path)}; updatable fields are {', '.join(updatable)}")
+    return frozenset(path for path in paths if path in updatable)

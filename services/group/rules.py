@@ -23,7 +23,6 @@ from autoscale.validation import MAX_CAUSE_LENGTH, Violations, check_text, check
 from services.group.domain import MAX_GROUP_SIZE, AdjustmentType, Group, LaunchConfig
 from services.group.drivers.base import OpenStackServerSpec
 
-MAX_REQUEST_ID_LENGTH = 255
 MAX_COOLDOWN = 86400.0
 """Seconds of a group's cooldown at most (a day): a longer one is a mistake, and must still fit the answer."""
 MAX_TAGS = 50
@@ -128,8 +127,3 @@ def check_cause(violations: Violations, cause: str) -> None:
     check_text(violations, "cause", cause, MAX_CAUSE_LENGTH)
 
 
-def check_request_id(violations: Violations, request_id: str) -> None:
-    """A request_id fits its column."""
-    violations.check(
-        len(request_id) <= MAX_REQUEST_ID_LENGTH, "request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters long"
-    )

@@ -10,7 +10,7 @@ import grpc
 from autoscale.pagination import page_request, paginate
 from autoscale.timeutil import Clock, check_duration
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
-from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
+from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
 from services.group import capacity, cooldown, messages, rules, update
 from services.group.domain import Activity, AdjustCommand, Group, group_name, new_activity_id
 from services.group.policy_client import PolicyClient
@@ -94,7 +94,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
     def UpdateGroup(self, request: group_pb2.UpdateGroupRequest, context: grpc.ServicerContext) -> Any:
         group_id = parse_name("group.name", request.group.name, "groups")
         request_violations = Violations()
-        fields = update.mask_fields(request_violations, request.update_mask.paths)
+        fields = check_update_mask(request_violations, request.update_mask.paths, update.UPDATABLE_FIELDS, update.OUTPUT_ONLY_FIELDS)
         now = self._clock()
         # A bad launch config name matters only when the mask names the field, so it is checked apart.
         proposed = messages.group_from_message(Violations(), request.group, group_id, now)
@@ -134,7 +134,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         adjustment_type = messages.ADJUSTMENT_TYPES.get(request.adjustment_type)
         rules.check_adjustment(violations, adjustment_type, request.adjustment, request.min_adjustment_step)
         rules.check_cause(violations, request.cause)
-        rules.check_request_id(violations, request.request_id)
+        check_request_id(violations, request.request_id)
         requested_cooldown = None
         if request.HasField("cooldown"):
             violations.check(request.honor_cooldown, "cooldown", "is read only with honor_cooldown: set both, or neither")

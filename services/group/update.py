@@ -7,10 +7,8 @@ the desired capacity is an activity.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 
-from autoscale.validation import Violations, quoted
 from services.group import capacity
 from services.group.domain import Activity, Group
 
@@ -21,17 +19,6 @@ OUTPUT_ONLY_FIELDS = frozenset({"name", "current_capacity", "create_time", "scal
 """Fields of Group a mask may name to no effect."""
 
 UPDATE_CAUSE = "UpdateGroup"
-
-
-def mask_fields(violations: Violations, paths: Iterable[str]) -> frozenset[str]:
-    """The updatable fields an update_mask names (all for an empty mask); unknown paths are violations."""
-    paths = list(paths)
-    if not paths:
-        return frozenset(UPDATABLE_FIELDS)
-    for path in paths:
-        if path not in UPDATABLE_FIELDS and path not in OUTPUT_ONLY_FIELDS:
-            violations.add("update_mask", f"unknown field {quoted(path)}; updatable fields are {', '.join(UPDATABLE_FIELDS)}")
-    return frozenset(path for path in paths if path in UPDATABLE_FIELDS)
 
 
 def apply_update(

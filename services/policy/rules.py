@@ -10,8 +10,6 @@ from __future__ import annotations
 from autoscale.validation import MAX_CAUSE_LENGTH, Violations, check_text
 from services.policy.domain import AdjustmentType
 
-MAX_REQUEST_ID_LENGTH = 255
-"""Longest request_id an execution accepts (it is stored with the execution)."""
 MAX_COOLDOWN = 86400.0
 """Seconds of a policy's cooldown at most (a day), as of a group's: a longer one is a mistake, and must still fit the answer."""
 
@@ -46,8 +44,3 @@ def check_cause(violations: Violations, cause: str) -> None:
     check_text(violations, "cause", cause, MAX_CAUSE_LENGTH)
 
 
-def check_request_id(violations: Violations, request_id: str) -> None:
-    """A request_id fits its column."""
-    violations.check(
-        len(request_id) <= MAX_REQUEST_ID_LENGTH, "request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters long"
-    )

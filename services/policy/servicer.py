@@ -10,7 +10,7 @@ from autoscale.errors import NotFound
 from autoscale.pagination import page_request, paginate
 from autoscale.timeutil import Clock, check_duration
 from autoscale.v1 import common_pb2, policy_pb2, policy_pb2_grpc
-from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
+from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
 from services.policy import messages, rules, update
 from services.policy.alarm_client import AlarmClient
 from services.policy.domain import Policy, group_name, policy_name
@@ -64,7 +64,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     def UpdatePolicy(self, request: policy_pb2.UpdatePolicyRequest, context: grpc.ServicerContext) -> Any:
         policy_id = parse_name("policy.name", request.policy.name, "policies")
         violations = Violations()
-        fields = update.mask_fields(violations, request.update_mask.paths)
+        fields = check_update_mask(violations, request.update_mask.paths, update.UPDATABLE_FIELDS, update.OUTPUT_ONLY_FIELDS)
         proposed = _proposed_fields(violations, request.policy, fields)
         current = self._repository.get_policy(policy_id)
         changed = update.apply_update(current, proposed, fields)
@@ -85,7 +85,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         violations = Violations()
         policy_id = try_parse_name(violations, "name", request.name, "policies")
         rules.check_cause(violations, request.cause)
-        rules.check_request_id(violations, request.request_id)
+        check_request_id(violations, request.request_id)
         violations.raise_if_any()
         assert policy_id is not None
         return self._executor.execute(policy_id, request.cause, request.request_id)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from autoscale.validation import Violations, quoted
 from services.policy.domain import AdjustmentType, Policy
 
 UPDATABLE_FIELDS = ("group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown")
@@ -25,17 +23,6 @@ class ProposedFields:
     min_adjustment_step: int
     cooldown: float | None
     """None: unset, so the policy takes its group's cooldown again."""
-
-
-def mask_fields(violations: Violations, paths: Iterable[str]) -> frozenset[str]:
-    """The updatable fields an update_mask names (all for an empty mask); unknown paths are violations."""
-    paths = list(paths)
-    if not paths:
-        return frozenset(UPDATABLE_FIELDS)
-    for path in paths:
-        if path not in UPDATABLE_FIELDS and path not in OUTPUT_ONLY_FIELDS:
-            violations.add("update_mask", f"unknown field {quoted(path)}; updatable fields are {', '.join(UPDATABLE_FIELDS)}")
-    return frozenset(path for path in paths if path in UPDATABLE_FIELDS)
 
 
 def apply_update(policy: Policy, proposed: ProposedFields, fields: frozenset[str]) -> Policy:

@@ -6,11 +6,11 @@ import pytest
 from google.protobuf import duration_pb2
 
 from autoscale.v1 import group_pb2
-from autoscale.validation import Violations
+from autoscale.validation import Violations, check_update_mask
 from services.group.domain import ActivityStatus, AdjustmentType, Group, LaunchConfig
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
 from services.group.rules import MAX_COOLDOWN, check_adjustment, check_cooldown, check_group_sizes, check_launch_config
-from services.group.update import apply_update, mask_fields
+from services.group.update import OUTPUT_ONLY_FIELDS, UPDATABLE_FIELDS, apply_update
 
 
 def _fields(check, *args) -> list[str]:  # type: ignore[no-untyped-def]
@@ -107,8 +107,10 @@ def test_adjustment_rules(adjustment_type, adjustment, min_step, fields):
 
 def test_an_empty_mask_names_every_updatable_field_and_unknown_paths_are_violations():
     violations = Violations()
-    assert mask_fields(violations, []) == {"launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags"}
-    assert mask_fields(violations, ["max_size", "current_capacity", "bogus"]) == {"max_size"}
+    assert check_update_mask(violations, [], UPDATABLE_FIELDS, OUTPUT_ONLY_FIELDS) == {
+        "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags"
+    }
+    assert check_update_mask(violations, ["max_size", "current_capacity", "bogus"], UPDATABLE_FIELDS, OUTPUT_ONLY_FIELDS) == {"max_size"}
     assert [(v.field, "'bogus'" in v.description) for v in violations.items] == [("update_mask", True)]
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from autoscale.validation import Violations
+from autoscale.validation import Violations, check_request_id, check_update_mask
 from services.policy.domain import AdjustmentType, Policy
-from services.policy.rules import check_policy, check_request_id
-from services.policy.update import ProposedFields, apply_update, mask_fields
+from services.policy.rules import check_policy
+from services.policy.update import OUTPUT_ONLY_FIELDS, UPDATABLE_FIELDS, ProposedFields, apply_update
 
 CHANGE = AdjustmentType.CHANGE_IN_CAPACITY
 EXACT = AdjustmentType.EXACT_CAPACITY
@@ -63,7 +63,7 @@ def test_request_id_fits_its_column(request_id, ok):
 )
 def test_update_mask_names_updatable_fields_and_refuses_unknown_ones(paths, fields, violations):
     found = Violations()
-    assert mask_fields(found, paths) == frozenset(fields)
+    assert check_update_mask(found, paths, UPDATABLE_FIELDS, OUTPUT_ONLY_FIELDS) == frozenset(fields)
     assert [v.field for v in found.items] == violations
 
 
