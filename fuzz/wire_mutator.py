@@ -43,13 +43,19 @@ def encode_varint(value: int, padding: int = 0) -> bytes:
     return bytes(digit | 0x80 for digit in digits[:-1]) + bytes([digits[-1]])
 
 
+def _varint_size(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)
+
+
 def _read_varint(data: bytes, position: int) -> tuple[int, int, int] | None:
-    """The varint at `position`: its value, its padding and where it ends; None unless it round-trips exactly."""
+    """The varint at `position`: its value, its padding and where it ends; None when it does not end within MAX_VARINT_BYTES."""
+    value = shift = 0
     for end in range(position, min(position + MAX_VARINT_BYTES, len(data))):
-        if not data[end] & 0x80:
-            value = sum((byte & 0x7F) << (7 * index) for index, byte in enumerate(data[position : end + 1]))
-            padding = end + 1 - position - len(encode_varint(value))
-            return (value, padding, end + 1) if encode_varint(value, padding) == data[position : end + 1] else None
+        byte = data[end]
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, end + 1 - position - _varint_size(value), end + 1
     return None
 
 
@@ -121,7 +127,7 @@ def mutate(data: bytes, generator: random.Random) -> bytes | None:
     field = holder[index]
     change = generator.randrange(4)
     if change == 0:
-        field.tag_padding = generator.randrange(MAX_VARINT_BYTES - len(encode_varint(field.number << 3)) + 1)
+        field.tag_padding = generator.randrange(MAX_VARINT_BYTES - _varint_size(field.number << 3) + 1)
     elif change == 1 and field.wire_type in (VARINT, LENGTH_DELIMITED):
         field.varint_padding = generator.randrange(6)
     elif change == 2:
