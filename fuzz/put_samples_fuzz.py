@@ -53,7 +53,7 @@ def load_instrumented(path: Path) -> ModuleType:
 
 
 def seed_requests() -> list[bytes]:
-    """A handful of valid requests: several series, dimensions, unicode, points with and without times."""
+    """A handful of valid requests: several series, dimensions, unicode, points with and without times, bounds."""
 
     def point(value: float, seconds: int | None = None, nanos: int = 0) -> metrics_pb2.Point:
         if seconds is None:
@@ -73,6 +73,8 @@ def seed_requests() -> list[bytes]:
         request(*[("requests", {"host": f"h{n}", "zone": "a"}, [point(float(n), now - n)]) for n in range(8)]),
         request(("mémoire ✓", {"zone": "ünïcode 🌍", "empty": ""}, [point(1e-300, now, 999_999_999)])),
         request(("disk", {f"d{n}": "v" for n in range(30)}, [point(7.0)]), ("net", {"b": "1", "a": "2"}, [point(3.0, 1)])),
+        # At the bounds: a metric of 255 characters, dimensions just within the size the reader leaves to the rules to measure.
+        request(("m" * 255, {"k" * 150: "v" * 19}, [point(1.0)])),
     ]
 
 
