@@ -12,7 +12,7 @@ its input.
 
 EXTENSION is the instrumented build of the reader (`make fuzz` builds it under build/fuzz/
 and preloads atheris' ASan runtime, see fuzz/README.md); it is loaded in place of the
-normal build. CORPUS_DIR is seeded with a few valid requests when it holds no file.
+normal build. A few valid requests are written into CORPUS_DIR as seeds.
 """
 
 from __future__ import annotations
@@ -79,12 +79,10 @@ def seed_requests() -> list[bytes]:
 
 
 def write_seeds(corpus: Path) -> None:
-    """Seed an empty corpus directory; a corpus libFuzzer has grown is left as it is, and an input file too."""
+    """Put the seeds in a corpus directory (again, so that a grown corpus has new ones too); an input file is left as it is."""
     if corpus.is_file():
         return
     corpus.mkdir(parents=True, exist_ok=True)
-    if any(corpus.iterdir()):
-        return
     for number, payload in enumerate(seed_requests()):
         (corpus / f"seed-{number}").write_bytes(payload)
 
