@@ -45,11 +45,12 @@ enum { DECLINED = 0, DECODED = 1, FAILED = -1 };
 
 enum { VARINT = 0, FIXED64 = 1, LENGTH_DELIMITED = 2 };
 
+/* A varint in its fewest bytes only: protobuf refuses a tag or a length padded past five bytes, and no serializer pads. */
 static int read_varint(Reader *reader, uint64_t *value) {
     uint64_t result = 0;
     for (int shift = 0; shift < 64 && reader->at < reader->end; shift += 7) {
         uint8_t byte = *reader->at++;
-        if (shift == 63 && byte > 1) {
+        if ((shift == 63 && byte > 1) || (shift > 0 && byte == 0)) {
             return 0;
         }
         result |= (uint64_t)(byte & 0x7f) << shift;

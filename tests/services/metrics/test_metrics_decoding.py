@@ -70,7 +70,20 @@ def _raw_field(number: int, wire_type: int, body: bytes) -> bytes:
     return tag + (bytes([len(body)]) + body if wire_type == 2 else body)
 
 
+def _padded_varint(value: int, size: int) -> bytes:
+    """`value` (under 128) as a varint of `size` bytes: valid, but not in its fewest bytes."""
+    return bytes([value | 0x80]) + b"\x80" * (size - 2) + b"\x00"
+
+
 ONE_SERIES = metrics_pb2.TimeSeries(metric="cpu", points=[_point()]).SerializeToString()
+# Found by the fuzz target (fuzz/): a varint in more bytes than it needs, which protobuf refuses in a tag or a length of over five.
+PADDED = {
+    "a tag in six bytes": _padded_varint(1 << 3 | 2, 6) + bytes([len(ONE_SERIES)]) + ONE_SERIES,
+    "a length in six bytes": b"\x0a" + _padded_varint(len(ONE_SERIES), 6) + ONE_SERIES,
+    "a dimension value's tag in ten bytes": _raw_field(
+        1, 2, ONE_SERIES + _raw_field(2, 2, _raw_field(1, 2, b"k") + _padded_varint(2 << 3 | 2, 10) + b"\x01v")
+    ),
+}
 
 DECLINED = {
     "no series": b"",
@@ -99,6 +112,9 @@ DECLINED = {
     "a point's value twice": _raw_field(1, 2, _raw_field(1, 2, b"cpu") + _raw_field(3, 2, b"\x09" + b"\0" * 8 + b"\x09" + b"\0" * 8)),
     "a length past the end": b"\x0a\x7f\x0a\x03cpu",
     "a truncated varint": b"\x0a\x02\x1a\xff",
+    **PADDED,
+    # Protobuf takes this one: the native reader reads only varints in their fewest bytes all the same.
+    "a tag in two bytes": _padded_varint(1 << 3 | 2, 2) + bytes([len(ONE_SERIES)]) + ONE_SERIES,
     "not protobuf at all": b"\xff\xff\xff\xff",
 }
 
@@ -109,8 +125,9 @@ def test_anything_but_a_valid_request_in_canonical_encoding_is_left_to_protobuf_
     assert decoding.NATIVE.decode(payload, NOW, LATEST) is None  # type: ignore[union-attr]
 
 
-def test_bytes_protobuf_cannot_parse_are_a_violation_of_the_request():
-    batch, fields = _reference(b"\x0a\x7f\x0a\x03cpu")
+@pytest.mark.parametrize("payload", [b"\x0a\x7f\x0a\x03cpu", *PADDED.values()], ids=["a length past the end", *PADDED.keys()])
+def test_bytes_protobuf_cannot_parse_are_a_violation_of_the_request(payload):
+    batch, fields = _reference(payload)
     assert (batch, fields) == ([], ["request"])
 
 
@@ -126,6 +143,7 @@ def test_requests_the_native_decoder_declines_but_protobuf_takes_decode_as_proto
     payload = _raw_field(1, 2, ONE_SERIES + _raw_field(1, 2, b"mem"))
     batch = decoding.decode_put_samples(Violations(), payload, NOW)
     assert [entry.key.metric for entry in batch] == ["mem"]
+    assert [entry.key.metric for entry in decoding.decode_put_samples(Violations(), DECLINED["a tag in two bytes"], NOW)] == ["cpu"]
 
 
 @native
