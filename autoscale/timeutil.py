@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import overload
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
@@ -18,6 +19,14 @@ Clock = Callable[[], float]
 """Returns the current time in seconds since the epoch."""
 
 system_clock: Clock = time.time
+
+
+@overload
+def to_timestamp(seconds: float) -> timestamp_pb2.Timestamp: ...
+
+
+@overload
+def to_timestamp(seconds: None) -> None: ...
 
 
 def to_timestamp(seconds: float | None) -> timestamp_pb2.Timestamp | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import grpc
 
@@ -40,7 +39,9 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
 
     # Launch configs
 
-    def CreateLaunchConfig(self, request: group_pb2.CreateLaunchConfigRequest, context: grpc.ServicerContext) -> Any:
+    def CreateLaunchConfig(
+        self, request: group_pb2.CreateLaunchConfigRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.CreateLaunchConfigResponse:
         violations = Violations()
         check_id(violations, "launch_config_id", request.launch_config_id)
         config = messages.launch_config_from_message(request.launch_config, request.launch_config_id, self._clock())
@@ -52,23 +53,29 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         created = self._repository.create_launch_config(config)
         return group_pb2.CreateLaunchConfigResponse(launch_config=messages.launch_config_to_message(created))
 
-    def GetLaunchConfig(self, request: group_pb2.GetLaunchConfigRequest, context: grpc.ServicerContext) -> Any:
+    def GetLaunchConfig(
+        self, request: group_pb2.GetLaunchConfigRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.GetLaunchConfigResponse:
         config = self._repository.get_launch_config(parse_name("name", request.name, "launchConfigs"))
         return group_pb2.GetLaunchConfigResponse(launch_config=messages.launch_config_to_message(config))
 
-    def ListLaunchConfigs(self, request: group_pb2.ListLaunchConfigsRequest, context: grpc.ServicerContext) -> Any:
+    def ListLaunchConfigs(
+        self, request: group_pb2.ListLaunchConfigsRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.ListLaunchConfigsResponse:
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_launch_configs(page.after_id(), page.size + 1)
         configs, token = paginate(found, page.size, lambda config: config.id, messages.launch_config_to_message)
         return group_pb2.ListLaunchConfigsResponse(launch_configs=configs, next_page_token=token)
 
-    def DeleteLaunchConfig(self, request: group_pb2.DeleteLaunchConfigRequest, context: grpc.ServicerContext) -> Any:
+    def DeleteLaunchConfig(
+        self, request: group_pb2.DeleteLaunchConfigRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.DeleteLaunchConfigResponse:
         self._repository.delete_launch_config(parse_name("name", request.name, "launchConfigs"))
         return group_pb2.DeleteLaunchConfigResponse()
 
     # Groups
 
-    def CreateGroup(self, request: group_pb2.CreateGroupRequest, context: grpc.ServicerContext) -> Any:
+    def CreateGroup(self, request: group_pb2.CreateGroupRequest, context: grpc.ServicerContext) -> group_pb2.CreateGroupResponse:
         violations = Violations()
         check_id(violations, "group_id", request.group_id)
         now = self._clock()
@@ -81,17 +88,17 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             self._wake_reconciler()
         return group_pb2.CreateGroupResponse(group=messages.group_to_message(status))
 
-    def GetGroup(self, request: group_pb2.GetGroupRequest, context: grpc.ServicerContext) -> Any:
+    def GetGroup(self, request: group_pb2.GetGroupRequest, context: grpc.ServicerContext) -> group_pb2.GetGroupResponse:
         status = self._repository.get_group(parse_name("name", request.name, "groups"))
         return group_pb2.GetGroupResponse(group=messages.group_to_message(status))
 
-    def ListGroups(self, request: group_pb2.ListGroupsRequest, context: grpc.ServicerContext) -> Any:
+    def ListGroups(self, request: group_pb2.ListGroupsRequest, context: grpc.ServicerContext) -> group_pb2.ListGroupsResponse:
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_groups(page.after_id(), page.size + 1)
         groups, token = paginate(found, page.size, lambda status: status.group.id, messages.group_to_message)
         return group_pb2.ListGroupsResponse(groups=groups, next_page_token=token)
 
-    def UpdateGroup(self, request: group_pb2.UpdateGroupRequest, context: grpc.ServicerContext) -> Any:
+    def UpdateGroup(self, request: group_pb2.UpdateGroupRequest, context: grpc.ServicerContext) -> group_pb2.UpdateGroupResponse:
         group_id = parse_name("group.name", request.group.name, "groups")
         request_violations = Violations()
         fields = check_update_mask(request_violations, request.update_mask.paths, update.UPDATABLE_FIELDS, update.OUTPUT_ONLY_FIELDS)
@@ -118,7 +125,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             self._wake_reconciler()
         return group_pb2.UpdateGroupResponse(group=messages.group_to_message(status))
 
-    def DeleteGroup(self, request: group_pb2.DeleteGroupRequest, context: grpc.ServicerContext) -> Any:
+    def DeleteGroup(self, request: group_pb2.DeleteGroupRequest, context: grpc.ServicerContext) -> group_pb2.DeleteGroupResponse:
         group_id = parse_name("name", request.name, "groups")
         self._repository.get_group(group_id)  # NOT_FOUND before asking the policy service
         self._policies.release_group(group_name(group_id), force=request.force)
@@ -127,7 +134,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
 
     # Scaling
 
-    def Adjust(self, request: group_pb2.AdjustRequest, context: grpc.ServicerContext) -> Any:
+    def Adjust(self, request: group_pb2.AdjustRequest, context: grpc.ServicerContext) -> group_pb2.AdjustResponse:
         violations = Violations()
         group_id = try_parse_name(violations, "name", request.name, "groups")
         check_enum(violations, "adjustment_type", request.adjustment_type, common_pb2.AdjustmentType)
@@ -165,21 +172,21 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
                 self._wake_reconciler()
         return messages.adjust_response(outcome)
 
-    def ListInstances(self, request: group_pb2.ListInstancesRequest, context: grpc.ServicerContext) -> Any:
+    def ListInstances(self, request: group_pb2.ListInstancesRequest, context: grpc.ServicerContext) -> group_pb2.ListInstancesResponse:
         group_id = parse_name("parent", request.parent, "groups")
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_instances(group_id, page.after_time_and(str), page.size + 1)
         instances, token = paginate(found, page.size, lambda instance: [instance.create_time, instance.id], messages.instance_to_message)
         return group_pb2.ListInstancesResponse(instances=instances, next_page_token=token)
 
-    def ListActivities(self, request: group_pb2.ListActivitiesRequest, context: grpc.ServicerContext) -> Any:
+    def ListActivities(self, request: group_pb2.ListActivitiesRequest, context: grpc.ServicerContext) -> group_pb2.ListActivitiesResponse:
         group_id = parse_name("parent", request.parent, "groups")
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_activities(group_id, page.after_time_and(str), page.size + 1)
         activities, token = paginate(found, page.size, lambda activity: [activity.start_time, activity.id], messages.activity_to_message)
         return group_pb2.ListActivitiesResponse(activities=activities, next_page_token=token)
 
-    def GetActivity(self, request: group_pb2.GetActivityRequest, context: grpc.ServicerContext) -> Any:
+    def GetActivity(self, request: group_pb2.GetActivityRequest, context: grpc.ServicerContext) -> group_pb2.GetActivityResponse:
         group_id, activity_id = messages.parse_child_name("name", request.name, "activities")
         activity = self._repository.get_activity(group_id, activity_id)
         return group_pb2.GetActivityResponse(activity=messages.activity_to_message(activity))

@@ -76,6 +76,6 @@ class GroupClient:
 
 
 def _failure(name: str, error: grpc.RpcError) -> GroupGone | PeerError:
-    if error.code() == grpc.StatusCode.NOT_FOUND:  # type: ignore[attr-defined]
+    if error.code() == grpc.StatusCode.NOT_FOUND:
         return GroupGone(name)
     return as_peer_error(error)

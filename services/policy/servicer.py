@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 
 from autoscale.errors import NotFound
@@ -31,7 +29,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         self._alarms = alarm_client
         self._clock = clock
 
-    def CreatePolicy(self, request: policy_pb2.CreatePolicyRequest, context: grpc.ServicerContext) -> Any:
+    def CreatePolicy(self, request: policy_pb2.CreatePolicyRequest, context: grpc.ServicerContext) -> policy_pb2.CreatePolicyResponse:
         violations = Violations()
         check_id(violations, "policy_id", request.policy_id)
         proposed = _proposed_fields(violations, request.policy, frozenset(update.UPDATABLE_FIELDS))
@@ -50,18 +48,18 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         self._require_group(policy.group_id)
         return policy_pb2.CreatePolicyResponse(policy=messages.policy_to_message(self._repository.create_policy(policy)))
 
-    def GetPolicy(self, request: policy_pb2.GetPolicyRequest, context: grpc.ServicerContext) -> Any:
+    def GetPolicy(self, request: policy_pb2.GetPolicyRequest, context: grpc.ServicerContext) -> policy_pb2.GetPolicyResponse:
         policy = self._repository.get_policy(parse_name("name", request.name, "policies"))
         return policy_pb2.GetPolicyResponse(policy=messages.policy_to_message(policy))
 
-    def ListPolicies(self, request: policy_pb2.ListPoliciesRequest, context: grpc.ServicerContext) -> Any:
+    def ListPolicies(self, request: policy_pb2.ListPoliciesRequest, context: grpc.ServicerContext) -> policy_pb2.ListPoliciesResponse:
         group_id = parse_name("group", request.group, "groups") if request.group else None
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_policies(page.after_id(), page.size + 1, group_id)
         policies, token = paginate(found, page.size, lambda policy: policy.id, messages.policy_to_message)
         return policy_pb2.ListPoliciesResponse(policies=policies, next_page_token=token)
 
-    def UpdatePolicy(self, request: policy_pb2.UpdatePolicyRequest, context: grpc.ServicerContext) -> Any:
+    def UpdatePolicy(self, request: policy_pb2.UpdatePolicyRequest, context: grpc.ServicerContext) -> policy_pb2.UpdatePolicyResponse:
         policy_id = parse_name("policy.name", request.policy.name, "policies")
         violations = Violations()
         fields = check_update_mask(violations, request.update_mask.paths, update.UPDATABLE_FIELDS, update.OUTPUT_ONLY_FIELDS)
@@ -74,14 +72,14 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             self._require_group(changed.group_id)
         return policy_pb2.UpdatePolicyResponse(policy=messages.policy_to_message(self._repository.update_policy(changed)))
 
-    def DeletePolicy(self, request: policy_pb2.DeletePolicyRequest, context: grpc.ServicerContext) -> Any:
+    def DeletePolicy(self, request: policy_pb2.DeletePolicyRequest, context: grpc.ServicerContext) -> policy_pb2.DeletePolicyResponse:
         policy_id = parse_name("name", request.name, "policies")
         self._repository.get_policy(policy_id)  # NOT_FOUND before asking the alarm service
         self._alarms.refuse_if_named(policy_name(policy_id))
         self._repository.delete_policy(policy_id)
         return policy_pb2.DeletePolicyResponse()
 
-    def ExecutePolicy(self, request: policy_pb2.ExecutePolicyRequest, context: grpc.ServicerContext) -> Any:
+    def ExecutePolicy(self, request: policy_pb2.ExecutePolicyRequest, context: grpc.ServicerContext) -> policy_pb2.ExecutePolicyResponse:
         violations = Violations()
         policy_id = try_parse_name(violations, "name", request.name, "policies")
         rules.check_cause(violations, request.cause)
@@ -90,7 +88,9 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         assert policy_id is not None
         return self._executor.execute(policy_id, request.cause, request.request_id)
 
-    def ListPolicyExecutions(self, request: policy_pb2.ListPolicyExecutionsRequest, context: grpc.ServicerContext) -> Any:
+    def ListPolicyExecutions(
+        self, request: policy_pb2.ListPolicyExecutionsRequest, context: grpc.ServicerContext,
+    ) -> policy_pb2.ListPolicyExecutionsResponse:
         policy_id = parse_name("name", request.name, "policies")
         page = page_request(request.page_size, request.page_token)
         found = self._repository.list_executions(policy_id, page.after_time_and(int), page.size + 1)
