@@ -529,7 +529,10 @@ def test_adjust_honouring_the_cooldown_leaves_a_resizing_group_as_it_is_and_says
     assert (refused.previous_capacity, refused.desired_capacity) == (1, 1)
     assert refused.group.scaling_in_progress and refused.group.desired_capacity == 1
     assert [(a.name, a.status) for a in activities(stub)] == [(resizing.name, IN_PROGRESS)]
-    wait_for(lambda: driver.start_all() or converged(stub, 1), "the first instance")
+    # The reconcile pass launches after CreateGroup answered (later still under load): start the server once it is there.
+    wait_for(lambda: driver.servers, "the first launch")
+    driver.start_all()
+    wait_for(lambda: converged(stub, 1), "the first instance")
     # Nothing was remembered under the request id, and CreateGroup started no cooldown: the same request adjusts.
     allowed = adjust(stub, CHANGE, 1, request_id="policy-1", **{flag: True})
     assert allowed.activity.status == IN_PROGRESS and allowed.desired_capacity == 2 and allowed.adjusted
