@@ -80,6 +80,11 @@ class ActionDispatcher:
         with self._condition:
             return self._running > 0 or (bool(self._due) and self._due[0][0] <= time.monotonic())
 
+    def outstanding(self) -> int:
+        """How many attempts run or wait, retries not yet due included (0: the dispatcher is idle; tests wait for it)."""
+        with self._condition:
+            return self._running + len(self._due)
+
     def start(self) -> None:
         """Start the worker threads."""
         for number in range(self._threads):

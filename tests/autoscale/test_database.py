@@ -54,28 +54,70 @@ def test_a_writer_that_waits_for_another_goes_in_as_soon_as_that_one_commits(sql
         database.dispose()
 
 
-def test_databases_of_one_sqlite_file_share_their_writers_queue(sqlite_url):
+class _RecordingLock:
+    """A writers' lock that records, for the threads named first and second, when they ask for it, hold it and let it go."""
+
+    def __init__(self, events: list[str], second_asked: threading.Event) -> None:
+        self._lock = threading.RLock()
+        self._events = events
+        self._second_asked = second_asked
+
+    def _record(self, what: str) -> None:
+        name = threading.current_thread().name
+        if name in ("first", "second"):
+            self._events.append(f"{name} {what}")
+
+    def __enter__(self) -> None:
+        self._record("asks")
+        if threading.current_thread().name == "second":
+            self._second_asked.set()
+        self._lock.acquire()
+        self._record("holds")
+
+    def __exit__(self, *_: object) -> None:
+        self._record("lets go")
+        self._lock.release()
+
+
+def test_databases_of_one_sqlite_file_share_their_writers_queue(sqlite_url, monkeypatch):
+    events: list[str] = []
+    held, second_asked, release = threading.Event(), threading.Event(), threading.Event()
+    # The lock every Database of this file takes: the same one, or the second never asks this one for it.
+    monkeypatch.setattr(database_module, "_WRITE_LOCKS", {sqlite_url: _RecordingLock(events, second_asked)})
     first, second = Database(sqlite_url), Database(sqlite_url)
     try:
         with first.transaction() as session:
             session.execute(sa.text("CREATE TABLE t (n INTEGER)"))
-        held, committed, wrote = threading.Event(), [0.0], [0.0]
+        sa.event.listen(second.engine, "checkout", lambda *_: events.append("second opens a transaction"))
 
         def hold_then_commit() -> None:
             with first.transaction() as session:
                 session.execute(sa.text("INSERT INTO t VALUES (1)"))
+                events.append("first wrote")
                 held.set()
-                time.sleep(0.2)
-            committed[0] = time.perf_counter()
+                release.wait(5)
 
-        holder = threading.Thread(target=hold_then_commit)
+        def write() -> None:
+            with second.transaction() as session:
+                session.execute(sa.text("INSERT INTO t VALUES (2)"))
+                events.append("second wrote")
+
+        holder, writer = threading.Thread(target=hold_then_commit, name="first"), threading.Thread(target=write, name="second")
         holder.start()
-        held.wait(5)
-        with second.transaction() as session:
-            session.execute(sa.text("INSERT INTO t VALUES (2)"))
-            wrote[0] = time.perf_counter()
-        holder.join(10)
-        assert wrote[0] - committed[0] < 0.01
+        assert held.wait(5)
+        writer.start()
+        assert second_asked.wait(5)
+        release.set()
+        for thread in (holder, writer):
+            thread.join(10)
+        # The second writer queued behind the first in this process: it did not even open its transaction (to wait in
+        # SQLite's busy handler) before the first let go.
+        assert events == [
+            "first asks", "first holds", "first wrote", "second asks", "first lets go",
+            "second holds", "second opens a transaction", "second wrote", "second lets go",
+        ]
+        with first.reader() as session:
+            assert session.scalars(sa.text("SELECT n FROM t ORDER BY n")).all() == [1, 2]
     finally:
         first.dispose()
         second.dispose()

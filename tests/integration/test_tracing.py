@@ -39,10 +39,11 @@ def exporter():
     return exporter
 
 
-def _wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(condition, timeout: float = 10.0, describe=lambda: "condition not met in time") -> None:  # type: ignore[no-untyped-def]
+    """Poll until `condition()` is true; fail with `describe()` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
+        assert time.monotonic() < deadline, describe()
         time.sleep(0.05)
 
 
@@ -78,13 +79,11 @@ def test_one_trace_runs_from_put_samples_to_adjust(exporter, tmp_path, sqlite_ur
         series.points.add(value=5)
         metrics_pb2_grpc.MetricsServiceStub(channel).PutSamples(metrics_pb2.PutSamplesRequest(series=[series]))
 
-        deadline = time.monotonic() + 20
-        while not _server_spans(exporter, "/autoscale.v1.GroupService/Adjust") and time.monotonic() < deadline:
-            time.sleep(0.1)
         try:
+            _wait_for(lambda: _server_spans(exporter, "/autoscale.v1.GroupService/Adjust"), timeout=20,
+                      describe=lambda: f"no Adjust span among {[s.name for s in exporter.get_finished_spans()]}")
             put = _server_spans(exporter, "/autoscale.v1.MetricsService/PutSamples")
-            adjust = _server_spans(exporter, "/autoscale.v1.GroupService/Adjust")
-            assert put and adjust, [s.name for s in exporter.get_finished_spans()]
+            assert put, [s.name for s in exporter.get_finished_spans()]
             trace_id = put[0].context.trace_id
             for method in ("autoscale.internal.v1.SampleFeedService/NotifySamples",
                            "autoscale.internal.v1.BatchStatisticsService/BatchGetStatistics",

@@ -245,17 +245,28 @@ def test_a_sweep_waits_for_urgent_alarms_before_each_chunk_and_goes_on_once_they
     _add(repository, index, "hot", metric="hot")
     statistics.values["hot"] = 95.0
     evaluator.scheduler.submit("hot", urgent=True)  # queued; no thread evaluates it yet
+    waiting = threading.Event()
+    hot_judged_before_chunk: list[bool] = []
+
+    def between_chunks() -> None:
+        waiting.set()
+        evaluator.scheduler.yield_to_urgent(lambda: False)
+        hot_judged_before_chunk.append(any(action.alarm.id == "hot" for action in dispatch.actions))
+
     swept: list[int] = []
-    sweep = threading.Thread(target=lambda: swept.append(evaluator.sweep([f"a{n}" for n in range(5)])))
+    sweep = threading.Thread(
+        target=lambda: swept.append(evaluator.evaluator.evaluate([f"a{n}" for n in range(5)], between_chunks=between_chunks))
+    )
     sweep.start()
     try:
-        time.sleep(0.2)
+        assert waiting.wait(5)
         # The first chunk's statistics may be asked ahead; none is judged while the urgent alarm waits.
         assert swept == [] and {repository.get_alarm(f"a{n}").state for n in range(5)} == {AlarmState.INSUFFICIENT_DATA}
         evaluator.start()
         sweep.join(10)
         assert swept == [5]
-        # The urgent alarm's action went out first.
+        # Every chunk went on only once the urgent alarm was judged, and its action went out first.
+        assert hot_judged_before_chunk == [True, True, True]
         assert [action.alarm.id for action in dispatch.actions][0] == "hot"
     finally:
         evaluator.stop()

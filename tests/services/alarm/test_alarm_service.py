@@ -22,6 +22,8 @@ from autoscale.internal.v1 import sample_feed_pb2, sample_feed_pb2_grpc
 from autoscale.series import canonical_dimensions_key
 from autoscale.timeutil import Clock, system_clock, to_duration
 from autoscale.v1 import alarm_pb2, alarm_pb2_grpc, common_pb2
+from services.alarm.actions import ActionDispatcher
+from services.alarm.scheduler import EvaluationScheduler
 from services.alarm.server import build
 from tests.services.alarm.fakes import FakeMetricsService, FakePolicyService
 from tests.support import FakeClock, running_server
@@ -42,6 +44,15 @@ class Mesh:
     feed: Any
     metrics: FakeMetricsService
     policy: FakePolicyService
+    scheduler: EvaluationScheduler
+    dispatcher: ActionDispatcher
+
+    def settle(self) -> None:
+        """Wait until the service is idle: no alarm queued or being evaluated, no action running or waiting to retry.
+
+        (Every evaluation queues its actions before it ends, so an idle scheduler seen first leaves nothing unseen.)
+        """
+        wait_for(lambda: self.scheduler.queued() == 0 and self.dispatcher.outstanding() == 0)
 
     def create(self, alarm_id: str = "high-cpu", *, period: float = 60, evaluation_periods: int = 1, **fields) -> alarm_pb2.Alarm:  # type: ignore[no-untyped-def]
         rule = alarm_pb2.ThresholdRule(
@@ -91,8 +102,14 @@ def mesh_with(sqlite_url: str, clock: Clock = system_clock, **settings: Any) -> 
     with running_server(
         [("alarm", build), ("metrics", metrics.registration), ("policy", policy.registration)], Settings(**{**values, **settings}),
         clock=clock,
-    ) as (_, channel):
-        yield Mesh(alarm_pb2_grpc.AlarmServiceStub(channel), sample_feed_pb2_grpc.SampleFeedServiceStub(channel), metrics, policy)
+    ) as (server, channel):
+        workers = [worker for registration in server.registrations for worker in registration.workers]
+        (scheduler,) = (worker for worker in workers if isinstance(worker, EvaluationScheduler))
+        (dispatcher,) = (worker for worker in workers if isinstance(worker, ActionDispatcher))
+        yield Mesh(
+            alarm_pb2_grpc.AlarmServiceStub(channel), sample_feed_pb2_grpc.SampleFeedServiceStub(channel), metrics, policy,
+            scheduler, dispatcher,
+        )
 
 
 @pytest.fixture
@@ -157,7 +174,7 @@ def test_a_transition_runs_its_actions_once_within_a_period(mesh):
     wait_for(lambda: mesh.get().state == ALARM)
     mesh.notify()
     mesh.notify()
-    time.sleep(0.3)
+    mesh.settle()
     assert len(mesh.policy.requests) == 1
 
 
@@ -252,7 +269,7 @@ def test_an_action_whose_policy_is_gone_is_recorded_and_not_retried(mesh):
     mesh.metrics.values["cpu_util"] = [95.0]
     mesh.notify()
     actions = wait_for(lambda: mesh.actions(1))
-    time.sleep(0.3)
+    mesh.settle()
     assert len(mesh.policy.requests) == 1
     assert not actions[0].action_succeeded and "NOT_FOUND" in actions[0].reason and "not retried" in actions[0].reason
 
@@ -267,7 +284,7 @@ def test_a_failing_metrics_service_leaves_the_state_as_it_was(mesh):
     requests = len(mesh.metrics.requests)
     mesh.notify()
     wait_for(lambda: len(mesh.metrics.requests) > requests)
-    time.sleep(0.1)
+    mesh.settle()
     assert mesh.get().state == ALARM
 
 
@@ -336,7 +353,7 @@ def test_a_disabled_alarm_is_not_evaluated(mesh):
     mesh.create(disabled=True)
     mesh.metrics.values["cpu_util"] = [95.0]
     assert mesh.notify() == 0
-    time.sleep(0.2)
+    mesh.settle()
     assert mesh.get().state == INSUFFICIENT and not mesh.policy.requests
 
 
@@ -467,23 +484,15 @@ def test_a_webhook_action_posts_the_alarm_and_its_transition_as_json(mesh, recei
     assert any("503" in e.reason for e in actions)
 
 
-def _quiet(mesh: Mesh) -> int:
-    """Wait until no statistics request has arrived for 0.2 s; how many arrived in all."""
-    while True:
-        before = len(mesh.metrics.requests)
-        time.sleep(0.2)
-        if len(mesh.metrics.requests) == before:
-            return before
-
-
 def test_samples_that_cannot_move_the_alarm_are_left_to_the_sweep(mesh):
     mesh.create()
     mesh.metrics.values["cpu_util"] = [10.0]
     mesh.notify()
     wait_for(lambda: mesh.get().state == OK)
-    asked = _quiet(mesh)  # the evaluations CreateAlarm and the first notification queued are over
+    mesh.settle()  # the evaluations CreateAlarm and the first notification queued are over
+    asked = len(mesh.metrics.requests)
     assert mesh.notify(values=(20.0, 20.0), group="web") == 1
-    time.sleep(0.2)
+    mesh.settle()
     assert len(mesh.metrics.requests) == asked
     mesh.metrics.values["cpu_util"] = [95.0]
     mesh.notify(values=(20.0, 90.0), group="web")

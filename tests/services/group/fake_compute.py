@@ -30,7 +30,7 @@ class FakeComputeDriver:
         self._ids = itertools.count(1)
         self.servers: dict[str, FakeServer] = {}
         self.calls: list[tuple[str, str]] = []
-        """("launch", instance id), ("terminate", server id), ("servers", group id), in order."""
+        """("launch", instance id), ("state", server id), ("terminate", server id), ("servers", group id), in order."""
         self.launch_error = ""
         """When set, launches raise DriverError with this message."""
         self.start_pending = False
@@ -47,6 +47,7 @@ class FakeComputeDriver:
 
     def state(self, server_id: str) -> ServerState:
         with self._lock:
+            self.calls.append(("state", server_id))
             server = self.servers.get(server_id)
             if server is None:
                 return ServerState(ServerStatus.GONE, "no such server")

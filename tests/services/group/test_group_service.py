@@ -30,6 +30,8 @@ RUNNING = group_pb2.INSTANCE_STATE_RUNNING
 SUCCEEDED = group_pb2.ACTIVITY_STATUS_SUCCEEDED
 IN_PROGRESS = group_pb2.ACTIVITY_STATUS_IN_PROGRESS
 SLEEPER = group_pb2.ProcessSpec(command=["sleep", "600"])
+RECONCILE_INTERVAL = 0.1
+"""Seconds between two reconcile passes of the servers under test."""
 
 
 @contextmanager
@@ -38,7 +40,7 @@ def serving(
 ) -> Iterator[tuple[Any, Any]]:
     """A group server whose every launch config kind is served by `driver`, beside a fake policy service; yields (server, stub)."""
     build = make_build(lambda settings: {"process": driver, "openstack_server": driver})
-    settings = Settings(database_url=database_url, reconcile_interval=0.1, metrics_addr="metrics.example:50051")
+    settings = Settings(database_url=database_url, reconcile_interval=RECONCILE_INTERVAL, metrics_addr="metrics.example:50051")
     services = [("group", build), ("policy", (policies or FakePolicyService()).registration)]
     with running_server(services, settings, **server_options) as (server, channel):
         yield server, group_pb2_grpc.GroupServiceStub(channel)
@@ -71,6 +73,12 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 10) -> An
             return result
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def passes_over(driver: FakeComputeDriver, server_id: str, since: int = 0) -> None:
+    """Wait until a reconcile pass that began after the `since`-th driver call is over: the loop's passes run one after the
+    other and each reads the state of every live instance, so a second read of this server's state begins the pass after."""
+    wait_for(lambda: driver.calls[since:].count(("state", server_id)) >= 2, f"a whole pass over {server_id}")
 
 
 def create_group(stub, group_id: str = "web", **fields) -> group_pb2.Group:  # type: ignore[no-untyped-def]
@@ -454,8 +462,8 @@ def test_a_group_scales_out_and_in_on_every_database(database_url, driver):
 def test_instances_are_pending_until_the_driver_reports_them_running(stub, driver):
     driver.start_pending = True
     create_group(stub, desired_capacity=1)
-    wait_for(lambda: driver.servers, "a launch")
-    time.sleep(0.3)
+    (server_id,) = wait_for(lambda: list(driver.servers), "a launch")
+    passes_over(driver, server_id)
     assert [i.state for i in instances(stub)] == [group_pb2.INSTANCE_STATE_PENDING]
     assert activities(stub)[0].status == IN_PROGRESS
     driver.start_all()
@@ -521,7 +529,10 @@ def test_adjust_honouring_the_cooldown_leaves_a_resizing_group_as_it_is_and_says
     assert (refused.previous_capacity, refused.desired_capacity) == (1, 1)
     assert refused.group.scaling_in_progress and refused.group.desired_capacity == 1
     assert [(a.name, a.status) for a in activities(stub)] == [(resizing.name, IN_PROGRESS)]
-    wait_for(lambda: driver.start_all() or converged(stub, 1), "the first instance")
+    # The reconcile pass launches after CreateGroup answered (later still under load): start the server once it is there.
+    wait_for(lambda: driver.servers, "the first launch")
+    driver.start_all()
+    wait_for(lambda: converged(stub, 1), "the first instance")
     # Nothing was remembered under the request id, and CreateGroup started no cooldown: the same request adjusts.
     allowed = adjust(stub, CHANGE, 1, request_id="policy-1", **{flag: True})
     assert allowed.activity.status == IN_PROGRESS and allowed.desired_capacity == 2 and allowed.adjusted
@@ -651,10 +662,13 @@ def test_a_failing_launch_fails_the_activity_and_is_retried_on_later_passes(stub
     assert "quota exceeded" in failed.status_message
     wait_for(lambda: any(i.state == group_pb2.INSTANCE_STATE_FAILED and "quota exceeded" in i.state_reason for i in instances(stub)),
              "a failed instance")
-    attempts = sum(1 for call, _ in driver.calls if call == "launch")
-    time.sleep(0.35)
-    # One attempt per pass at most: the loop does not spin faster than its interval.
-    assert sum(1 for call, _ in driver.calls if call == "launch") - attempts <= 6
+    def launches() -> int:
+        return sum(1 for call, _ in driver.calls if call == "launch")
+
+    # One attempt per pass at most, and a pass per interval: three more attempts take two intervals at least.
+    attempts, started = launches(), time.monotonic()
+    wait_for(lambda: launches() >= attempts + 3, "three more launch attempts")
+    assert time.monotonic() - started >= 2 * RECONCILE_INTERVAL * 0.95
     driver.launch_error = ""
     wait_for(lambda: converged(stub, 1), "the instance to be launched at last")
 
@@ -667,8 +681,9 @@ def test_a_restarted_service_adopts_its_instances_without_duplicating_them(sqlit
         before = wait_for(lambda: converged(stub, 3), "three instances")
     launches = len([c for c in driver.calls if c[0] == "launch"])
     assert len(driver.running()) == 3, "stopping the service leaves the instances running"
+    calls = len(driver.calls)
     with serving(sqlite_url, driver) as (_, stub):
-        time.sleep(0.3)
+        passes_over(driver, before[0].server_id, since=calls)
         assert converged(stub, 3) == before
         assert len([c for c in driver.calls if c[0] == "launch"]) == launches
     # Down again: one instance dies meanwhile; the next start replaces it and keeps the others.
