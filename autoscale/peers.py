@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar, cast
 
 import grpc
@@ -20,6 +20,7 @@ from autoscale.errors import PeerError
 from autoscale.v1 import alarm_pb2_grpc, group_pb2_grpc, metrics_pb2_grpc, policy_pb2_grpc
 
 StubT = TypeVar("StubT")
+ItemT = TypeVar("ItemT")
 RequestT = TypeVar("RequestT")
 CallT = TypeVar("CallT")
 
@@ -146,3 +147,18 @@ class Peers:
                 channel.close()
             self._channels.clear()
             self._stubs.clear()
+
+
+def every_page(read_page: Callable[[str], tuple[Iterable[ItemT], str]], failure: Callable[[PeerError], Exception]) -> list[ItemT]:
+    """Every item of a peer's List method, page after page: `read_page(page_token)` answers a page's items and the next
+    token ("" on the last page). A failed call (or no peer configured) raises `failure(PeerError)` instead."""
+    items: list[ItemT] = []
+    page_token = ""
+    try:
+        while True:
+            page, page_token = read_page(page_token)
+            items.extend(page)
+            if not page_token:
+                return items
+    except (grpc.RpcError, PeerError) as error:
+        raise failure(as_peer_error(error) if isinstance(error, grpc.RpcError) else error) from None

@@ -12,8 +12,8 @@ from typing import Any
 
 import grpc
 
-from autoscale.errors import FailedPrecondition, PeerError, Unavailable
-from autoscale.peers import as_peer_error
+from autoscale.errors import FailedPrecondition, Unavailable
+from autoscale.peers import as_peer_error, every_page
 from autoscale.v1 import policy_pb2
 
 POLICIES_PAGE_SIZE = 1000
@@ -28,23 +28,16 @@ class PolicyClient:
 
     def policies_of(self, group_name: str) -> list[str]:
         """The policies whose group is `group_name`, in name order; Unavailable if the policy service could not answer."""
-        names: list[str] = []
-        page_token = ""
-        try:
-            # NOTE: the stub is fetched inside: the peers raise PeerError at once when no address is configured.
-            stub = self._stub()
-            while True:
-                request = policy_pb2.ListPoliciesRequest(group=group_name, page_size=POLICIES_PAGE_SIZE, page_token=page_token)
-                response = stub.ListPolicies(request)
-                names.extend(policy.name for policy in response.policies)
-                page_token = response.next_page_token
-                if not page_token:
-                    return names
-        except (grpc.RpcError, PeerError) as error:
-            failure = as_peer_error(error) if isinstance(error, grpc.RpcError) else error
-            raise Unavailable(
-                f"cannot tell whether policies name {group_name}, so it is kept: the policy service failed ({failure}); try again"
-            ) from None
+
+        def read_page(page_token: str) -> tuple[list[str], str]:
+            # NOTE: the stub is fetched per page: the peers raise PeerError at once when no address is configured.
+            request = policy_pb2.ListPoliciesRequest(group=group_name, page_size=POLICIES_PAGE_SIZE, page_token=page_token)
+            response = self._stub().ListPolicies(request)
+            return [policy.name for policy in response.policies], response.next_page_token
+
+        return every_page(read_page, lambda failure: Unavailable(
+            f"cannot tell whether policies name {group_name}, so it is kept: the policy service failed ({failure}); try again"
+        ))
 
     def release_group(self, group_name: str, *, force: bool) -> None:
         """Leave no policy naming `group_name` before it is deleted: FailedPrecondition naming them, or, with `force`,

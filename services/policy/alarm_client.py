@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import grpc
-
-from autoscale.errors import FailedPrecondition, PeerError, Unavailable
-from autoscale.peers import as_peer_error
+from autoscale.errors import FailedPrecondition, Unavailable
+from autoscale.peers import every_page
 from autoscale.v1 import alarm_pb2
 
 ALARMS_PAGE_SIZE = 1000
@@ -32,22 +30,15 @@ class AlarmClient:
 
         Unavailable if the alarm service could not answer (no address, unreachable, or failing).
         """
-        names: list[str] = []
-        page_token = ""
-        try:
-            # NOTE: the stub is fetched inside: the peers raise PeerError at once when no address is configured.
-            stub = self._stub()
-            while True:
-                response = stub.ListAlarms(alarm_pb2.ListAlarmsRequest(page_size=ALARMS_PAGE_SIZE, page_token=page_token))
-                names.extend(alarm.name for alarm in response.alarms if _names(alarm, policy_name))
-                page_token = response.next_page_token
-                if not page_token:
-                    return names
-        except (grpc.RpcError, PeerError) as error:
-            failure = as_peer_error(error) if isinstance(error, grpc.RpcError) else error
-            raise Unavailable(
-                f"cannot tell whether alarms name {policy_name}, so it is kept: the alarm service failed ({failure}); try again"
-            ) from None
+
+        def read_page(page_token: str) -> tuple[list[str], str]:
+            # NOTE: the stub is fetched per page: the peers raise PeerError at once when no address is configured.
+            response = self._stub().ListAlarms(alarm_pb2.ListAlarmsRequest(page_size=ALARMS_PAGE_SIZE, page_token=page_token))
+            return [alarm.name for alarm in response.alarms if _names(alarm, policy_name)], response.next_page_token
+
+        return every_page(read_page, lambda failure: Unavailable(
+            f"cannot tell whether alarms name {policy_name}, so it is kept: the alarm service failed ({failure}); try again"
+        ))
 
     def refuse_if_named(self, policy_name: str) -> None:
         """FailedPrecondition naming the alarms whose actions name `policy_name`, if any (Unavailable if unknown).
