@@ -21,9 +21,12 @@ split the figure at the Adjust's entry (its activity's start time, read afterwar
 One warm-up firing goes first and is not counted (WARMUP_FIRINGS).
 
 Meanwhile 1000 idle alarms watch other series that a background process keeps
-feeding, and the periodic sweep runs at its default interval. The firings start once
-every idle alarm has left INSUFFICIENT_DATA (the background load has reached each of
-its series): the steady state of a running autoscaler. The group service runs with
+feeding, and the periodic sweep runs at its default interval. Before the firings, each
+firing alarm's series receives a value below its threshold (SEEDED_VALUE), so that a
+firing is what it is in a running autoscaler: a new sample of a series that reports
+already moves its alarm from OK to ALARM. The firings start once no alarm is in
+INSUFFICIENT_DATA (the background load has reached each idle alarm's series): the
+steady state of a running autoscaler. The group service runs with
 `--reconcile-interval` RECONCILE_INTERVAL: the reconcile pass that an Adjust wakes
 starts or stops the process, and the activity ends one pass later, so the interval
 bounds how long a group takes to settle between two firings (with the default 2 s,
@@ -85,6 +88,10 @@ FIRING_PERIOD = 600
 and a firing alarm stays in ALARM while its sample is in its window: a period longer than a mode's firings
 keeps those repeats (which would move the group between two firings) out of the run."""
 IDLE_PERIOD = 60
+SEEDED_VALUE = 1.0
+"""What each firing alarm's series reports before its firing (below FIRING_THRESHOLD: the alarm is OK)."""
+FIRING_THRESHOLD = 50.0
+FIRING_VALUE = 100.0
 WARMUP_FIRINGS = 1
 """Firings before the measured ones, not counted: the first pays one-time costs (statements compiled
 for the first time), which a running autoscaler paid long ago."""
@@ -179,12 +186,12 @@ def setup(services: harness.Mesh, sizes: Sizes) -> None:
     requests = [
         create(
             alarm_id=f"fire-{number}",
-            alarm=threshold_alarm(FIRE_METRIC, number, 50.0, [POLICY_TO[target_of(position)]], FIRING_PERIOD),
+            alarm=threshold_alarm(FIRE_METRIC, number, FIRING_THRESHOLD, [POLICY_TO[target_of(position)]], FIRING_PERIOD),
         )
         for position, number in enumerate(firing_order(sizes))
     ]
     requests += [
-        create(alarm_id=f"noop-{n}", alarm=threshold_alarm(NOOP_METRIC, n, 50.0, ["policies/noop"], FIRING_PERIOD))
+        create(alarm_id=f"noop-{n}", alarm=threshold_alarm(NOOP_METRIC, n, FIRING_THRESHOLD, ["policies/noop"], FIRING_PERIOD))
         for n in range(sizes.noop_firing + WARMUP_FIRINGS)
     ]
     requests += [create(alarm_id=f"idle-{n}", alarm=threshold_alarm(IDLE_METRIC, n, 1e9, [], IDLE_PERIOD)) for n in range(sizes.idle)]
@@ -204,12 +211,23 @@ def background_payloads(sizes: Sizes) -> list[bytes]:
     return payloads
 
 
+def seed_payload(sizes: Sizes) -> bytes:
+    """One batch giving every firing alarm's series (and every no-op one's) SEEDED_VALUE, so that each alarm is OK before it fires."""
+    request = metrics_pb2.PutSamplesRequest()
+    for metric, count in ((FIRE_METRIC, sizes.firing), (NOOP_METRIC, sizes.noop_firing)):
+        for number in range(count + WARMUP_FIRINGS):
+            series = request.series.add(metric=metric)
+            series.dimensions["n"] = str(number)
+            series.points.add(value=SEEDED_VALUE)
+    return request.SerializeToString()
+
+
 IDLE_SETTLE_TIMEOUT = 60.0
-"""Seconds the idle alarms get to leave INSUFFICIENT_DATA before the firings start anyway (and a note says so)."""
+"""Seconds the alarms get to leave INSUFFICIENT_DATA before the firings start anyway (and a note says so)."""
 
 
-def wait_for_idle_alarms(services: harness.Mesh, sizes: Sizes) -> tuple[float, int]:
-    """Wait until no idle alarm is in INSUFFICIENT_DATA (at most IDLE_SETTLE_TIMEOUT); seconds waited and how many still are."""
+def wait_for_alarms(services: harness.Mesh) -> tuple[float, int]:
+    """Wait until no alarm is in INSUFFICIENT_DATA (at most IDLE_SETTLE_TIMEOUT); seconds waited and how many still are."""
     started = time.monotonic()
     with harness.channel(services.alarm) as chan:
         alarms = alarm_pb2_grpc.AlarmServiceStub(chan)
@@ -218,7 +236,7 @@ def wait_for_idle_alarms(services: harness.Mesh, sizes: Sizes) -> tuple[float, i
             while True:
                 page = alarms.ListAlarms(alarm_pb2.ListAlarmsRequest(page_size=1000, page_token=token), timeout=60)
                 waiting = alarm_pb2.ALARM_STATE_INSUFFICIENT_DATA
-                unsettled += sum(1 for alarm in page.alarms if alarm.name.startswith("alarms/idle-") and alarm.state == waiting)
+                unsettled += sum(1 for alarm in page.alarms if alarm.state == waiting)
                 token = page.next_page_token
                 if not token:
                     break
@@ -233,7 +251,7 @@ def firing_request(metric: str, number: int) -> metrics_pb2.PutSamplesRequest:
     request = metrics_pb2.PutSamplesRequest()
     series = request.series.add(metric=metric)
     series.dimensions["n"] = str(number)
-    series.points.add(value=100.0)
+    series.points.add(value=FIRING_VALUE)
     return request
 
 
@@ -405,8 +423,10 @@ def run_mode(mode: str, sizes: Sizes, workdir: Path, result: BenchResult, raw_ad
             if payloads:
                 background.start()
             try:
+                with harness.channel(services.metrics) as chan:
+                    metrics_pb2_grpc.MetricsServiceStub(chan).PutSamples(metrics_pb2.PutSamplesRequest.FromString(seed_payload(sizes)))
                 time.sleep(1.0)  # the background load is flowing
-                settled_after, unsettled = wait_for_idle_alarms(services, sizes) if payloads else (0.0, 0)
+                settled_after, unsettled = wait_for_alarms(services)
                 raw = harness.LoopbackRoundTrips(raw_address, hops=3)
                 try:
                     measured = measure_firings(services, sizes, raw)
@@ -436,7 +456,7 @@ def report(
     latencies = measured.latencies
     if unsettled:
         result.notes.append(
-            f"{mode}: {unsettled} idle alarms were still in INSUFFICIENT_DATA after {settled_after:.0f}s; the firings started anyway"
+            f"{mode}: {unsettled} alarms were still in INSUFFICIENT_DATA after {settled_after:.0f}s; the firings started anyway"
         )
     if measured.misses:
         result.notes.append(
@@ -467,7 +487,7 @@ def report(
         "reconcile_interval_s": RECONCILE_INTERVAL,
         "idle_alarms": sizes.idle,
         "background_points_per_s": round(sizes.background_series / sizes.background_pause),
-        "idle_alarms_settled_after_s": round(settled_after, 1),
+        "alarms_settled_after_s": round(settled_after, 1),
         "raw_samples": len(measured.raw),
         "raw_p10_ms": _ms(measured.raw, 0.1),
         "raw_p90_ms": _ms(measured.raw, 0.9),
