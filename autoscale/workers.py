@@ -35,15 +35,20 @@ class PeriodicWorker:
     An exception in one pass is logged and the loop goes on, so one bad pass never
     stops the service's background work. An Unavailable one (the database file gone, a
     peer unreachable) is expected and says all there is to say: one line, no traceback.
+
+    Between passes the worker waits on `woken`, the event `wake()` and `stop()` set (a new
+    one unless given: a test hands its own to see the worker wait, and for how long).
     """
 
-    def __init__(self, name: str, interval: float, task: Callable[[], None], *, first_after: float = 0.0) -> None:
+    def __init__(
+        self, name: str, interval: float, task: Callable[[], None], *, first_after: float = 0.0, woken: threading.Event | None = None
+    ) -> None:
         self.name = name
         self.interval = interval
         self._first_after = first_after
         self._task = task
         self._stopping = threading.Event()
-        self._woken = threading.Event()
+        self._woken = woken if woken is not None else threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:

@@ -35,15 +35,32 @@ def test_the_first_pass_runs_at_start_and_a_failing_pass_does_not_stop_the_next(
     assert len(calls) == 2
 
 
+class WatchedEvent(threading.Event):
+    """An event that records how long each wait on it may last, and tells when the first wait begins."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float | None] = []
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.timeouts.append(timeout)
+        self.waiting.set()
+        return super().wait(timeout)
+
+
 def test_a_first_delay_holds_the_first_pass_back_and_stopping_cuts_it_short():
     calls: list[float] = []
-    worker = _worker(calls, first_after=60.0)
+    woken = WatchedEvent()
+    worker = _worker(calls, first_after=60.0, woken=woken)
     worker.start()
-    time.sleep(0.1)
-    assert calls == []
+    assert woken.waiting.wait(5)
+    # A pass runs only once this wait ends: after the first delay, or on wake() or stop().
+    assert woken.timeouts == [60.0] and calls == []
     stopped = threading.Event()
     threading.Thread(target=lambda: (worker.stop(), stopped.set())).start()
     assert stopped.wait(5)
+    assert calls == [] and woken.timeouts == [60.0]  # the worker ended in its first delay, without a pass
 
 
 def test_a_pass_failing_unavailable_is_logged_in_one_line_without_a_traceback(caplog):
