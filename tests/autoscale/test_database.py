@@ -145,9 +145,24 @@ def test_a_driver_statement_commits_on_its_own_and_leaves_its_connection_as_it_f
 
 
 def _terminate_backend(killer: sa.Engine, pid: int) -> None:
-    """End a PostgreSQL server process, as a server restart or an operator would."""
+    """End a PostgreSQL server process, as a server restart or an operator would, and wait (at most 5 s) until it has exited."""
     with killer.connect() as connection:
-        connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        ended = connection.scalar(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+    assert ended, f"the server process {pid} did not exit within 5 s of being told to"
+
+
+def _wait_until_running(killer: sa.Engine, pid: int, statement: str) -> None:
+    """Wait (at most 5 s) until the server process `pid` is running `statement`."""
+    deadline = time.monotonic() + 5
+    while True:
+        with killer.connect() as connection:  # a transaction of its own: each sees the server's activity anew
+            row = connection.execute(
+                sa.text("SELECT state, query FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            ).one_or_none()
+        if row is not None and tuple(row) == ("active", statement):
+            return
+        assert time.monotonic() < deadline, f"the server process {pid} is not running {statement!r} after 5 s: {row}"
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -173,7 +188,7 @@ def test_a_driver_statement_whose_connection_breaks_reports_its_own_error_and_th
 
         sleeper = threading.Thread(target=sleep_on_the_victim)
         sleeper.start()
-        time.sleep(0.5)
+        _wait_until_running(killer, victim, "SELECT pg_sleep(5)")
         _terminate_backend(killer, victim)
         sleeper.join(10)
         # The server's own reason, not the driver's complaint about the connection afterwards.
