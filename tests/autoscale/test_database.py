@@ -4,6 +4,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -13,6 +14,7 @@ from autoscale import database as database_module
 from autoscale.database import Database
 from autoscale.database_errors import is_unavailable
 from autoscale.sqlite_file_watch import DatabaseFileGone
+from tests.support import FakeClock
 
 
 def _delay_of_a_waiting_writer(database: Database, hold: float) -> float:
@@ -166,6 +168,14 @@ def _wait_until_running(killer: sa.Engine, pid: int, statement: str) -> None:
 
 
 @pytest.fixture
+def pool_clock(monkeypatch) -> FakeClock:  # type: ignore[no-untyped-def]
+    """The clock by which the database module measures how long a pooled connection has rested, moved by hand."""
+    clock = FakeClock()
+    monkeypatch.setattr(database_module, "time", SimpleNamespace(monotonic=clock))
+    return clock
+
+
+@pytest.fixture
 def killer(postgres_url):
     """A separate engine that ends the server processes of the database under test."""
     engine = sa.create_engine(postgres_url)
@@ -199,17 +209,16 @@ def test_a_driver_statement_whose_connection_breaks_reports_its_own_error_and_th
 
 
 @pytest.mark.postgres
-def test_pooled_connections_that_died_while_resting_are_replaced_without_failing_a_statement(postgres_url, killer, monkeypatch):
-    monkeypatch.setattr(database_module, "PING_AFTER_IDLE", 0.05)
+def test_pooled_connections_that_died_while_resting_are_replaced_without_failing_a_statement(postgres_url, killer, pool_clock):
     database = Database(postgres_url)
     try:
         ((victim,),) = database.driver_statement("SELECT pg_backend_pid()", ())
         _terminate_backend(killer, victim)
-        time.sleep(0.1)
+        pool_clock.advance(database_module.PING_AFTER_IDLE)
         ((replacement,),) = database.driver_statement("SELECT pg_backend_pid()", ())
         assert replacement != victim
         _terminate_backend(killer, replacement)
-        time.sleep(0.1)
+        pool_clock.advance(database_module.PING_AFTER_IDLE)
         with database.transaction() as connection:
             assert connection.scalar(sa.text("SELECT 1")) == 1
     finally:
@@ -217,8 +226,7 @@ def test_pooled_connections_that_died_while_resting_are_replaced_without_failing
 
 
 @pytest.mark.postgres
-def test_a_pooled_connection_is_checked_only_once_it_has_rested(postgres_url, monkeypatch):
-    monkeypatch.setattr(database_module, "PING_AFTER_IDLE", 0.2)
+def test_a_pooled_connection_is_checked_only_once_it_has_rested(postgres_url, pool_clock, monkeypatch):
     database = Database(postgres_url)
     dialect = database.engine.dialect
     pings: list[object] = []
@@ -228,7 +236,10 @@ def test_a_pooled_connection_is_checked_only_once_it_has_rested(postgres_url, mo
         for _ in range(5):
             database.driver_statement("SELECT 1", ())
         assert pings == []  # a new connection, then one just returned
-        time.sleep(0.3)
+        pool_clock.advance(database_module.PING_AFTER_IDLE / 2)
+        database.driver_statement("SELECT 1", ())
+        assert pings == []  # it rested half the while
+        pool_clock.advance(database_module.PING_AFTER_IDLE)
         with database.transaction() as connection:
             connection.execute(sa.text("SELECT 1"))
         assert len(pings) == 1
