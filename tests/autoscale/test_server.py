@@ -1,6 +1,7 @@
 """The shared server bootstrap: health, reflection, the error choke point, peer deadlines."""
 
 import threading
+import time
 
 import grpc
 import pytest
@@ -101,10 +102,28 @@ def test_stop_lets_in_flight_calls_finish(sqlite_url):
         future = stub.GetStatistics.future(metrics_pb2.GetStatisticsRequest(), timeout=10)
         assert servicer.entered.wait(5)
         stopper = threading.Thread(target=server.stop)
-        threading.Timer(0.3, servicer.release.set).start()
         stopper.start()
+        _wait_until_new_calls_are_refused(stub)
+        # Draining, with the call still in flight: stop waits for it.
+        assert stopper.is_alive() and not future.done()
+        servicer.release.set()
         assert future.result() == metrics_pb2.GetStatisticsResponse()
-        stopper.join()
+        stopper.join(5)
+        assert not stopper.is_alive()
+
+
+def _wait_until_new_calls_are_refused(stub: metrics_pb2_grpc.MetricsServiceStub) -> None:
+    """Wait (at most 5 s) until the server refuses new calls, as it does once it drains (UNAVAILABLE, or CANCELLED for
+    one that reached it as it began)."""
+    deadline = time.monotonic() + 5
+    while True:
+        with pytest.raises(grpc.RpcError) as raised:
+            stub.ListMetrics(metrics_pb2.ListMetricsRequest(), timeout=1)
+        if raised.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+            return
+        assert raised.value.code() is grpc.StatusCode.NOT_FOUND, raised.value  # served as before
+        assert time.monotonic() < deadline, "the server still takes new calls 5 s after stop began"
+        time.sleep(0.01)
 
 
 class StoringMetrics(metrics_pb2_grpc.MetricsServiceServicer):
