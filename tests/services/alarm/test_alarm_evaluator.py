@@ -118,6 +118,7 @@ def _run_until_drained(evaluation: Evaluation) -> None:
         deadline = time.monotonic() + 5
         while evaluation.scheduler.queued() and time.monotonic() < deadline:
             time.sleep(0.01)
+        assert not evaluation.scheduler.queued(), f"{evaluation.scheduler.queued()} alarms still queued or evaluated after 5 s"
     finally:
         evaluation.stop()
 
