@@ -35,7 +35,7 @@ def _delay_of_a_waiting_writer(database: Database, hold: float) -> float:
 
     writers = [threading.Thread(target=first), threading.Thread(target=second)]
     writers[0].start()
-    held.wait(5)
+    assert held.wait(5)
     writers[1].start()
     for writer in writers:
         writer.join(10)

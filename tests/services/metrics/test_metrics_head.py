@@ -74,7 +74,7 @@ def test_a_read_during_a_flush_sees_each_point_once():
     result = {}
     reader = threading.Thread(target=lambda: result.update(read=head.read([7], read_stored)))
     reader.start()
-    read_started.wait(5)
+    assert read_started.wait(5)
     head.flush(lambda held: None, commit)
     reader.join(5)
     held, stored = result["read"]
