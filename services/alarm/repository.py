@@ -97,6 +97,12 @@ class AlarmRepository:
         self._database = database
         self._project = project
         self._insert_pending = database.prepare(_INSERT_PENDING)
+        # NOTE: an action's attempt is recorded right after ExecutePolicy answers, while the group shows the new capacity
+        # (in `autoscale up`, in the same process): built and run through SQLAlchemy, its statements cost 0.6 ms.
+        self._lock_alarm = database.prepare(_LOCK_ALARM)
+        self._insert_entry = database.prepare(_INSERT_ENTRY)
+        self._forget_pending = database.prepare(_FORGET_PENDING)
+        self._count_attempt = database.prepare(_COUNT_ATTEMPT)
         mark = database.placeholder
         self._set_judged_state = (
             f"UPDATE {alarms.name} SET state = {mark}, state_reason = {mark}, state_time = {mark}, evaluate_time = {mark} "
@@ -250,15 +256,14 @@ class AlarmRepository:
         False (nothing stored) when the alarm is gone: its actions end with it.
         """
         with self._database.transaction() as connection:
-            if self._alarm_row(connection, entry.alarm_id, lock=True) is None:
+            if not self._lock_alarm.rows(connection, project=self._project, alarm_id=entry.alarm_id):
                 return False
-            connection.execute(history.insert().values(project=self._project, **_entry_values(entry)))
+            self._insert_entry.rowcount(connection, project=self._project, **_entry_values(entry))
             if pending_id is not None:
-                row = pending_actions.c.id == pending_id
                 if done:
-                    connection.execute(pending_actions.delete().where(row))
+                    self._forget_pending.rowcount(connection, pending_id=pending_id)
                 else:
-                    connection.execute(pending_actions.update().where(row).values(attempts=entry.attempt))
+                    self._count_attempt.rowcount(connection, pending_id=pending_id, attempts=entry.attempt)
         return True
 
     def _store_pending(
@@ -291,9 +296,8 @@ class AlarmRepository:
     def _alarm_key(self, alarm_id: str) -> tuple[Any, ...]:
         return alarms.c.project == self._project, alarms.c.id == alarm_id
 
-    def _alarm_row(self, connection: Connection, alarm_id: str, *, lock: bool = False) -> Any:
-        query = sa.select(alarms).where(*self._alarm_key(alarm_id))
-        return connection.execute(query.with_for_update() if lock else query).first()
+    def _alarm_row(self, connection: Connection, alarm_id: str) -> Any:
+        return connection.execute(sa.select(alarms).where(*self._alarm_key(alarm_id))).first()
 
 
 def _alarm_values(alarm: Alarm) -> dict[str, Any]:
@@ -356,6 +360,20 @@ _INSERT_PENDING = (
     .returning(pending_actions.c.id)
 )
 """A pending action, answering its id."""
+
+_LOCK_ALARM = (
+    sa.select(alarms.c.id).where(alarms.c.project == sa.bindparam("project"), alarms.c.id == sa.bindparam("alarm_id")).with_for_update()
+)
+"""Locks an alarm's row (PostgreSQL; SQLite's transaction holds the database's write lock already), answering its id if it exists."""
+
+_ENTRY_COLUMNS = ("alarm_id", "time", "type", "previous_state", "state", "reason", "action", "action_succeeded", "attempt")
+_INSERT_ENTRY = history.insert().values({"project": sa.bindparam("project"), **{name: sa.bindparam(name) for name in _ENTRY_COLUMNS}})
+
+_FORGET_PENDING = pending_actions.delete().where(pending_actions.c.id == sa.bindparam("pending_id"))
+
+_COUNT_ATTEMPT = (
+    pending_actions.update().where(pending_actions.c.id == sa.bindparam("pending_id")).values(attempts=sa.bindparam("attempts"))
+)
 
 # NOTE: a sweep converts thousands of rows: a dict lookup is a tenth of an Enum call.
 _STATES = {state.value: state for state in AlarmState}
