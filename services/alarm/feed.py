@@ -11,7 +11,9 @@ they are due again (see Alarm.repeated_actions).
 from __future__ import annotations
 
 import operator
-from typing import NamedTuple
+from collections.abc import Sequence
+from itertools import compress
+from typing import NamedTuple, cast
 
 import grpc
 
@@ -28,19 +30,26 @@ MAX_NOTIFIED_SERIES = 100_000
 
 
 class NotifiedSeries(NamedTuple):
-    """Series that received points, in columns: each one's metric, canonical dimensions key, and the range of its values."""
+    """Series that received points, in columns: each one's metric, canonical dimensions key, range of values and id (in the
+    catalogue named)."""
 
-    metrics: list[str]
-    dimensions: list[str]
-    minimums: list[float]
-    maximums: list[float]
+    metrics: Sequence[str]
+    dimensions: Sequence[str]
+    minimums: Sequence[float]
+    maximums: Sequence[float]
+    series_ids: Sequence[int]
+    catalogue: str
 
 
 def read_notify_samples(violations: Violations, request: sample_feed_pb2.NotifySamplesRequest) -> NotifiedSeries:
     """The series a NotifySamplesRequest names; meaningful only without violations (dimensions are read in decide_evaluations)."""
-    series = NotifiedSeries(list(request.metrics), list(request.dimensions), list(request.minimums), list(request.maximums))
+    # NOTE: the metrics and dimensions stay in the request (read by position where needed): the alarms that watch
+    # a series are found by its id, and making a string of every name of a large batch cost more than the rest.
+    series = NotifiedSeries(
+        request.metrics, request.dimensions, list(request.minimums), list(request.maximums), list(request.series_ids), request.catalogue
+    )
     count = len(series.metrics)
-    for name in ("dimensions", "minimums", "maximums"):
+    for name in ("dimensions", "minimums", "maximums", "series_ids"):
         length = len(getattr(series, name))
         violations.check(length == count, name, f"must hold one entry per series ({count}), got {length}")
     violations.check(count <= MAX_NOTIFIED_SERIES, "metrics", f"must name at most {MAX_NOTIFIED_SERIES} series, got {count}")
@@ -67,12 +76,17 @@ def decide_evaluations(violations: Violations, index: AlarmIndex, series: Notifi
     meaningful only without violations (a series whose dimensions are no JSON object of strings)."""
     # Per alarm: the lowest and the highest value of the series it watches.
     ranges: dict[str, tuple[float, float]] = {}
-    watching = index.watching(series.metrics, series.dimensions)
-    for position, (lowest, highest, watchers) in enumerate(zip(series.minimums, series.maximums, watching, strict=True)):
-        if watchers is None:
+    watching = index.watching(series.catalogue, series.series_ids, series.metrics, series.dimensions)
+    if None in watching:
+        for position in (position for position, watchers in enumerate(watching) if watchers is None):
             violations.add(f"dimensions[{position}]", "must be a JSON object of strings with sorted keys")
-            continue
-        for alarm_id in watchers:
+        return Decision(0, [], [])
+    # NOTE: only the series some alarm watches are looked at one by one (compress runs in C): most series of a
+    # large batch have none.
+    minimums, maximums = series.minimums, series.maximums
+    for position in compress(range(len(watching)), watching):
+        lowest, highest = minimums[position], maximums[position]
+        for alarm_id in cast("list[str]", watching[position]):
             known = ranges.get(alarm_id)
             ranges[alarm_id] = (lowest, highest) if known is None else (min(lowest, known[0]), max(highest, known[1]))
     urgent, repeating = [], []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 
 from autoscale.internal.v1 import batch_statistics_pb2, sample_feed_pb2
 from autoscale.timeutil import to_timestamp
 from autoscale.v1 import metrics_pb2
-from services.metrics.domain import SeriesDescriptor, SeriesKey
+from services.metrics.domain import SeriesDescriptor
 
 
 def datapoint_to_message(start: float, value: float, sample_count: int) -> metrics_pb2.Datapoint:
@@ -25,16 +25,14 @@ def descriptor_to_message(descriptor: SeriesDescriptor) -> metrics_pb2.MetricDes
 
 
 def notify_samples_request(
-    extremes: Mapping[SeriesKey, tuple[float, float]], dimensions_key: Callable[[SeriesKey], str]
+    catalogue: str, extremes: Mapping[int, tuple[float, float, object]], names: Sequence[tuple[str, str]]
 ) -> sample_feed_pb2.NotifySamplesRequest:
-    """A NotifySamplesRequest of each series (its dimensions as `dimensions_key` gives their canonical key) with the lowest and the
-    highest value it received: columns, one row per series."""
-    bounds = extremes.values()
+    """A NotifySamplesRequest of each series (by id, in the mapping's order: its lowest and highest value, and the metric and
+    canonical dimensions key at the same place of `names`): columns, one row per series."""
+    metrics, dimensions = zip(*names, strict=True) if names else ((), ())
+    minimums, maximums, _ = zip(*extremes.values(), strict=True) if extremes else ((), (), ())
     return sample_feed_pb2.NotifySamplesRequest(
-        metrics=[key.metric for key in extremes],
-        dimensions=list(map(dimensions_key, extremes)),
-        minimums=[low for low, _ in bounds],
-        maximums=[high for _, high in bounds],
+        catalogue=catalogue, series_ids=list(extremes), metrics=metrics, dimensions=dimensions, minimums=minimums, maximums=maximums
     )
 
 

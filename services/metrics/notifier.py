@@ -11,6 +11,9 @@ number of series, not of batches, however slow the alarm service is.
 Every series is sent: which alarms watch what, and whether values may move them,
 is the alarm service's to decide (it holds the alarms). So an alarm hears of the
 samples that arrive right after it is created, and nothing here can go stale.
+Each series goes by its id as well as by its metric and dimensions: the alarm
+service remembers what watches a series by its id (ids are never reused), which
+costs it far less per series than reading its names.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from opentelemetry.context import Context
 
@@ -32,8 +37,8 @@ log = logging.getLogger(__name__)
 WARNING_INTERVAL = 60.0
 """Seconds between two warnings that the alarm service could not be notified (one per outage, not one per call)."""
 
-Extremes = dict[SeriesKey, tuple[float, float]]
-"""The lowest and the highest value each series received."""
+Pending = dict[int, tuple[float, float, SeriesKey]]
+"""By series id: the lowest and the highest value the series received, and its key."""
 
 
 class AlarmNotifier:
@@ -56,14 +61,17 @@ class AlarmNotifier:
         """Series whose canonical dimensions key is remembered at most (then the memory starts afresh): the project's series limit."""
         self._enabled = bool(alarm_address)
         self._condition = threading.Condition()
-        self._pending: Extremes = {}
+        self._pending: Pending = {}
         self._pending_trace: Context | None = None
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._last_warning = float("-inf")
         self._suppressed_failures = 0
-        self._dimension_keys: dict[SeriesKey, str] = {}
-        """Each series' canonical dimensions key, once worked out (a JSON dump per series of every call cost more than the call)."""
+        self._names: dict[int, tuple[str, str]] = {}
+        """Each series' metric and canonical dimensions key by id, once worked out (a JSON dump per series of every call cost
+        more than the call)."""
+        self.catalogue = uuid.uuid4().hex
+        """Names this process's series ids to the alarm service (see NotifySamplesRequest.catalogue)."""
 
     def start(self) -> None:
         """Start the thread (or, with no alarm service configured, say once that alarms will not hear of samples)."""
@@ -81,20 +89,20 @@ class AlarmNotifier:
         if self._thread is not None:
             self._thread.join()
 
-    def notify(self, batch: Sequence[SeriesPoints], trace_context: Context | None = None) -> None:
-        """Fold a stored batch into the next call; returns at once (the call is the thread's)."""
+    def notify(self, batch: Sequence[SeriesPoints], series_ids: Sequence[int], trace_context: Context | None = None) -> None:
+        """Fold a stored batch (with the id of each of its series) into the next call; returns at once (the call is the thread's)."""
         if not self._enabled or not batch:
             return
         with self._condition:
             pending = self._pending
             if not pending:
                 self._pending_trace = trace_context
-            for key, _, values in batch:
+            for series_id, (key, _, values) in zip(series_ids, batch, strict=True):
                 low, high = min(values), max(values)
-                known = pending.get(key)
+                known = pending.get(series_id)
                 if known is not None:
                     low, high = min(low, known[0]), max(high, known[1])
-                pending[key] = (low, high)
+                pending[series_id] = (low, high, key)
             self._condition.notify()
 
     def _run(self) -> None:
@@ -108,23 +116,26 @@ class AlarmNotifier:
             if stopping:
                 return
 
-    def _send(self, pending: Extremes, trace_context: Context | None) -> None:
+    def _send(self, pending: Pending, trace_context: Context | None) -> None:
         """One NotifySamples call; a failure is logged (at most one warning per WARNING_INTERVAL) and the series dropped:
         PutSamples already succeeded, and the alarms' periodic sweep still evaluates them."""
-        request = messages.notify_samples_request(pending, self._dimensions_key)
+        request = messages.notify_samples_request(self.catalogue, pending, self._names_of(pending))
         try:
             with telemetry.attached(trace_context):
                 self._notify_samples()(request)
         except Exception as error:  # any failure: see the docstring
             self._warn(error)
 
-    def _dimensions_key(self, key: SeriesKey) -> str:
-        known = self._dimension_keys.get(key)
-        if known is None:
-            if len(self._dimension_keys) >= self._remembered_keys:
-                self._dimension_keys = {}
-            known = self._dimension_keys[key] = key.dimensions_key
-        return known
+    def _names_of(self, pending: Pending) -> list[tuple[str, str]]:
+        """The metric and the canonical dimensions key of each pending series, in order."""
+        names = list(map(self._names.get, pending))
+        if None in names:
+            if len(self._names) + len(pending) > self._remembered_keys:
+                self._names = {}
+            for position, (series_id, (_, _, key)) in enumerate(pending.items()):
+                if names[position] is None:
+                    names[position] = self._names[series_id] = (key.metric, key.dimensions_key)
+        return cast("list[tuple[str, str]]", names)
 
     def _warn(self, error: Exception) -> None:
         now = time.monotonic()

@@ -35,7 +35,7 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         violations.raise_if_any()
         stored = self._repository.store(batch)
         # Only once the points are committed: an alarm evaluated now must see them.
-        self._notifier.notify(batch, telemetry.capture_context())
+        self._notifier.notify(batch, stored.series_ids, telemetry.capture_context())
         return metrics_pb2.PutSamplesResponse(accepted_points=stored.points)
 
     def GetStatistics(self, request: metrics_pb2.GetStatisticsRequest, context: grpc.ServicerContext) -> metrics_pb2.GetStatisticsResponse:

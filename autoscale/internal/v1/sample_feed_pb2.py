@@ -24,17 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'autoscale/internal/v1/sample_feed.proto\x12\x15\x61utoscale.internal.v1\"_\n\x14NotifySamplesRequest\x12\x0f\n\x07metrics\x18\x01 \x03(\t\x12\x12\n\ndimensions\x18\x02 \x03(\t\x12\x10\n\x08minimums\x18\x03 \x03(\x01\x12\x10\n\x08maximums\x18\x04 \x03(\x01\"F\n\x15NotifySamplesResponse\x12\x16\n\x0ematched_alarms\x18\x01 \x01(\x05\x12\x15\n\rqueued_alarms\x18\x02 \x01(\x05\x32\x7f\n\x11SampleFeedService\x12j\n\rNotifySamples\x12+.autoscale.internal.v1.NotifySamplesRequest\x1a,.autoscale.internal.v1.NotifySamplesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'autoscale/internal/v1/sample_feed.proto\x12\x15\x61utoscale.internal.v1\"\x86\x01\n\x14NotifySamplesRequest\x12\x0f\n\x07metrics\x18\x01 \x03(\t\x12\x12\n\ndimensions\x18\x02 \x03(\t\x12\x10\n\x08minimums\x18\x03 \x03(\x01\x12\x10\n\x08maximums\x18\x04 \x03(\x01\x12\x12\n\nseries_ids\x18\x05 \x03(\x03\x12\x11\n\tcatalogue\x18\x06 \x01(\t\"F\n\x15NotifySamplesResponse\x12\x16\n\x0ematched_alarms\x18\x01 \x01(\x05\x12\x15\n\rqueued_alarms\x18\x02 \x01(\x05\x32\x7f\n\x11SampleFeedService\x12j\n\rNotifySamples\x12+.autoscale.internal.v1.NotifySamplesRequest\x1a,.autoscale.internal.v1.NotifySamplesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'autoscale.internal.v1.sample_feed_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NOTIFYSAMPLESREQUEST']._serialized_start=66
-  _globals['_NOTIFYSAMPLESREQUEST']._serialized_end=161
-  _globals['_NOTIFYSAMPLESRESPONSE']._serialized_start=163
-  _globals['_NOTIFYSAMPLESRESPONSE']._serialized_end=233
-  _globals['_SAMPLEFEEDSERVICE']._serialized_start=235
-  _globals['_SAMPLEFEEDSERVICE']._serialized_end=362
+  _globals['_NOTIFYSAMPLESREQUEST']._serialized_start=67
+  _globals['_NOTIFYSAMPLESREQUEST']._serialized_end=201
+  _globals['_NOTIFYSAMPLESRESPONSE']._serialized_start=203
+  _globals['_NOTIFYSAMPLESRESPONSE']._serialized_end=273
+  _globals['_SAMPLEFEEDSERVICE']._serialized_start=275
+  _globals['_SAMPLEFEEDSERVICE']._serialized_end=402
 # @@protoc_insertion_point(module_scope)

@@ -58,9 +58,10 @@ class SampleFeedServiceServicer:
 
     def NotifySamples(self, request, context):
         """Tells of series that just received points. Errors: INVALID_ARGUMENT when
-        the columns disagree in length, a metric is empty, dimensions are no JSON
-        object of strings, a bound is not a number or a minimum is above its
-        maximum, or more than 100 000 series.
+        the columns disagree in length, a metric is empty, the dimensions of a
+        series the alarm service reads them of are no JSON object of strings, a
+        bound is not a number or a minimum is above its maximum, or more than
+        100 000 series.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -14,9 +14,15 @@ from services.alarm.index import AlarmIndex
 WEB = '{"group":"web","instance":"i-1"}'
 
 
+_IDS: dict[tuple[str, str], int] = {}
+
+
 def _series(*rows: tuple[str, str, float, float]) -> NotifiedSeries:
-    """Notified series given row by row: metric, dimensions key, lowest and highest value."""
-    return NotifiedSeries(*(list(column) for column in zip(*rows, strict=True)))  # type: ignore[arg-type]
+    """Notified series given row by row: metric, dimensions key, lowest and highest value (each series with the id the metrics
+    service gives it, for good, in one catalogue)."""
+    metrics, dimensions, minimums, maximums = (list(column) for column in zip(*rows, strict=True))
+    ids = [_IDS.setdefault((metric, key), len(_IDS) + 1) for metric, key in zip(metrics, dimensions, strict=True)]
+    return NotifiedSeries(metrics, dimensions, minimums, maximums, ids, "catalogue")  # type: ignore[arg-type]
 
 
 NOW = 1_000.0
@@ -84,8 +90,11 @@ def test_a_series_whose_dimensions_are_no_json_object_is_a_violation_naming_its_
 
 def test_a_request_reads_as_its_columns():
     request = sample_feed_pb2.NotifySamplesRequest(
-        metrics=["cpu", "mem"], dimensions=[WEB, "{}"], minimums=[1.0, -5.0], maximums=[2.0, -5.0]
+        metrics=["cpu", "mem"], dimensions=[WEB, "{}"], minimums=[1.0, -5.0], maximums=[2.0, -5.0], series_ids=[4, 2], catalogue="c"
     )
     violations = Violations()
-    assert read_notify_samples(violations, request) == _series(("cpu", WEB, 1.0, 2.0), ("mem", "{}", -5.0, -5.0))
+    series = read_notify_samples(violations, request)
     assert not violations
+    assert (list(series.metrics), list(series.dimensions), series.minimums, series.maximums) == (["cpu", "mem"], [WEB, "{}"], [1.0, -5.0],
+                                                                                                  [2.0, -5.0])
+    assert (series.series_ids, series.catalogue) == ([4, 2], "c")

@@ -19,8 +19,16 @@ def _pairs(dimensions: dict[str, str]) -> str:
     return canonical_dimensions_key(dimensions)
 
 
+_IDS: dict[tuple[str, str], int] = {}
+
+
+def _id(metric: str, dimensions: str) -> int:
+    """The id the metrics service gives the series (one per metric and dimensions, for good)."""
+    return _IDS.setdefault((metric, dimensions), len(_IDS) + 1)
+
+
 def _watching(index: AlarmIndex, metric: str, dimensions: str) -> list[str] | None:
-    return index.watching([metric], [dimensions])[0]
+    return index.watching("catalogue", [_id(metric, dimensions)], [metric], [dimensions])[0]
 
 
 def test_a_series_matches_alarms_whose_dimensions_it_includes():
@@ -89,4 +97,16 @@ def test_reloading_keeps_the_evaluation_times_known_in_memory():
 def test_a_series_whose_dimensions_are_no_json_object_of_strings_is_answered_none_among_the_others():
     index = AlarmIndex()
     index.put(alarm("all"))
-    assert index.watching(["cpu", "cpu", "cpu"], ["{}", "not json", '{"a": 1}']) == [["all"], None, None]
+    assert index.watching("c", [1, 2, 3], ["cpu", "cpu", "cpu"], ["{}", "not json", '{"a": 1}']) == [["all"], None, None]
+
+
+def test_a_series_known_by_its_id_is_not_read_by_its_names_again_but_one_of_another_catalogue_is():
+    index = AlarmIndex()
+    index.put(alarm("web", group="web"))
+    web = _pairs({"group": "web"})
+    assert index.watching("first", [5], ["cpu"], [web]) == [["web"]]
+    # The names are not read again for an id already known: even names that would not parse give the known answer.
+    assert index.watching("first", [5], ["", "ignored"][:1], ["not json"]) == [["web"]]
+    # Another catalogue's id 5 is another series.
+    assert index.watching("second", [5], ["cpu"], [_pairs({"group": "db"})]) == [[]]
+    assert index.watching("first", [5], ["cpu"], [web]) == [["web"]]

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -46,6 +46,8 @@ class Mesh:
     policy: FakePolicyService
     scheduler: EvaluationScheduler
     dispatcher: ActionDispatcher
+    series_ids: dict[tuple[str, str], int] = field(default_factory=dict)
+    """The id of each series notified (metric, dimensions key), for good."""
 
     def settle(self) -> None:
         """Wait until the service is idle: no alarm queued or being evaluated, no action running or waiting to retry.
@@ -66,9 +68,10 @@ class Mesh:
     def notify(self, metric: str = "cpu_util", values: tuple[float, float] = (-math.inf, math.inf), **dimensions: str) -> int:
         """Tell the service that a series received values from values[0] to values[1] (by default any value); how many
         alarms watch it."""
+        key = canonical_dimensions_key(dimensions or {"group": "web", "instance": "i-1"})
+        series_id = self.series_ids.setdefault((metric, key), len(self.series_ids) + 1)  # as the metrics service gives ids
         request = sample_feed_pb2.NotifySamplesRequest(
-            metrics=[metric], dimensions=[canonical_dimensions_key(dimensions or {"group": "web", "instance": "i-1"})],
-            minimums=[values[0]], maximums=[values[1]],
+            metrics=[metric], dimensions=[key], minimums=[values[0]], maximums=[values[1]], series_ids=[series_id], catalogue="metrics",
         )
         return self.feed.NotifySamples(request, timeout=5).matched_alarms
 
@@ -432,11 +435,12 @@ def test_create_rejects_bad_fields_naming_the_field(mesh, alarm_id, alarm, field
         ({"maximums": [1.0]}, ["maximums"]),
         ({"dimensions": ["{}"]}, ["dimensions"]),
         ({"dimensions": ["{}", "group=web"]}, ["dimensions[1]"]),
+        ({"series_ids": [1]}, ["series_ids"]),
     ],
 )
 def test_notify_samples_names_the_column_that_breaks_a_rule(mesh, columns, fields):
     request = {"metrics": ["cpu", "mem"], "dimensions": ['{"group":"web"}', "{}"], "minimums": [1.0, 2.0], "maximums": [1.0, 3.0],
-               **columns}
+               "series_ids": [1, 2], "catalogue": "bad-requests", **columns}
     error = _failure(lambda: mesh.feed.NotifySamples(sample_feed_pb2.NotifySamplesRequest(**request), timeout=5))
     assert error.code() == INVALID
     assert [v.field for v in field_violations(error)] == fields
@@ -517,7 +521,9 @@ def test_an_action_waiting_for_its_retry_runs_after_a_restart_with_the_same_requ
 def test_notify_samples_queues_only_the_alarms_the_values_may_move_out_of_their_state(mesh):
     mesh.create()  # cpu_util{group=web} average > 80
     mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=OK), timeout=5)
-    request = sample_feed_pb2.NotifySamplesRequest(metrics=["cpu_util"], dimensions=['{"group":"web"}'], minimums=[10.0], maximums=[80.0])
+    request = sample_feed_pb2.NotifySamplesRequest(
+        metrics=["cpu_util"], dimensions=['{"group":"web"}'], minimums=[10.0], maximums=[80.0], series_ids=[1], catalogue="metrics"
+    )
     quiet = mesh.feed.NotifySamples(request, timeout=5)
     assert (quiet.matched_alarms, quiet.queued_alarms) == (1, 0)
     request.maximums[0] = 80.5

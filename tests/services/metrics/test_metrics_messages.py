@@ -6,15 +6,16 @@ from services.metrics import messages
 from services.metrics.domain import SeriesKey
 
 
-def test_a_notify_samples_request_has_one_row_per_series_with_its_canonical_dimensions_key():
+def test_a_notify_samples_request_has_one_row_per_series_with_its_id_names_and_extremes_in_the_catalogue_named():
+    web, memory = SeriesKey("cpu", (("group", "web"), ("instance", "i-1"))), SeriesKey("memory", ())
+    api = SeriesKey("cpu", (("group", "api"),))
     request = messages.notify_samples_request(
-        {
-            SeriesKey("cpu", (("group", "web"), ("instance", "i-1"))): (1.0, 7.0),
-            SeriesKey("memory", ()): (3.0, 3.0),
-            SeriesKey("cpu", (("group", "api"),)): (-2.5, 0.0),
-        },
-        SeriesKey.dimensions_key.fget,  # type: ignore[arg-type]
+        "c-1",
+        {7: (1.0, 7.0, web), 3: (3.0, 3.0, memory), 9: (-2.5, 0.0, api)},
+        [(key.metric, key.dimensions_key) for key in (web, memory, api)],
     )
+    assert request.catalogue == "c-1"
+    assert list(request.series_ids) == [7, 3, 9]
     assert list(request.metrics) == ["cpu", "memory", "cpu"]
     assert list(request.dimensions) == ['{"group":"web","instance":"i-1"}', "{}", '{"group":"api"}']
     assert list(request.minimums) == [1.0, 3.0, -2.5]

@@ -24,6 +24,7 @@ class FakeAlarmStub:
 
     def __init__(self, *, hold_first: bool = False, failure: Exception | None = None) -> None:
         self.calls: list[tuple[set[SeriesKey], Any]] = []
+        self.requests: list[sample_feed_pb2.NotifySamplesRequest] = []
         self.ranges: dict[SeriesKey, tuple[float, float]] = {}
         self.failure = failure
         self.holding = threading.Event()
@@ -33,6 +34,7 @@ class FakeAlarmStub:
 
     def NotifySamples(self, request: sample_feed_pb2.NotifySamplesRequest) -> Any:  # noqa: N802 - the gRPC method's name
         request = sample_feed_pb2.NotifySamplesRequest.FromString(request.SerializeToString())  # as gRPC would carry it
+        self.requests.append(request)
         self.holding.set()
         self.release.wait(5)
         keys = [SeriesKey(metric, dimensions_from_key(key)) for metric, key in zip(request.metrics, request.dimensions, strict=True)]
@@ -52,11 +54,36 @@ def _notifier(stub: FakeAlarmStub, address: str = "127.0.0.1:1") -> AlarmNotifie
     return AlarmNotifier(lambda: stub.NotifySamples, address)
 
 
+IDS = {CPU: 11, MEMORY: 12, DISK: 13}
+"""The id the metrics service gave each series."""
+
+
+def _notify(notifier: AlarmNotifier, batch: list[SeriesPoints], trace_context: Any = None) -> None:
+    notifier.notify(batch, [IDS[series.key] for series in batch], trace_context)
+
+
+def test_each_series_goes_by_its_id_in_this_process_catalogue_beside_its_names():
+    stub = FakeAlarmStub()
+    notifier = _notifier(stub)
+    notifier.start()
+    _notify(notifier, _stored(CPU, MEMORY))
+    _notify(notifier, _stored(DISK))
+    notifier.stop()
+    assert stub.requests and {request.catalogue for request in stub.requests} == {notifier.catalogue}
+    named = {
+        series_id: SeriesKey(metric, dimensions_from_key(dimensions))
+        for request in stub.requests
+        for series_id, metric, dimensions in zip(request.series_ids, request.metrics, request.dimensions, strict=True)
+    }
+    assert named == {series_id: key for key, series_id in IDS.items()}
+    assert AlarmNotifier(lambda: stub.NotifySamples, "127.0.0.1:1").catalogue != notifier.catalogue
+
+
 def test_each_notification_is_sent_in_the_trace_context_of_its_request():
     stub = FakeAlarmStub()
     notifier = _notifier(stub)
     notifier.start()
-    notifier.notify(_stored(CPU, MEMORY), otel_context.set_value("request", "first"))
+    _notify(notifier, _stored(CPU, MEMORY), otel_context.set_value("request", "first"))
     notifier.stop()
     assert stub.calls == [({CPU, MEMORY}, "first")]
 
@@ -65,7 +92,7 @@ def test_each_series_is_sent_with_its_lowest_and_highest_new_value():
     stub = FakeAlarmStub()
     notifier = _notifier(stub)
     notifier.start()
-    notifier.notify([*_stored(CPU, values=(5.0, 1.0, 9.0)), *_stored(MEMORY, values=(3.0, 3.0))])
+    _notify(notifier, [*_stored(CPU, values=(5.0, 1.0, 9.0)), *_stored(MEMORY, values=(3.0, 3.0))])
     notifier.stop()
     assert stub.ranges == {CPU: (1.0, 9.0), MEMORY: (3.0, 3.0)}
 
@@ -74,11 +101,11 @@ def test_batches_stored_while_a_call_is_out_go_together_in_the_next_call_in_the_
     stub = FakeAlarmStub(hold_first=True)
     notifier = _notifier(stub)
     notifier.start()
-    notifier.notify(_stored(CPU), otel_context.set_value("request", "first"))
+    _notify(notifier, _stored(CPU), otel_context.set_value("request", "first"))
     assert stub.holding.wait(5)
-    notifier.notify(_stored(MEMORY, values=(4.0,)), otel_context.set_value("request", "second"))
-    notifier.notify(_stored(DISK, MEMORY, values=(6.0, 5.0)), otel_context.set_value("request", "third"))
-    notifier.notify(_stored(MEMORY, values=(2.0,)), otel_context.set_value("request", "fourth"))
+    _notify(notifier, _stored(MEMORY, values=(4.0,)), otel_context.set_value("request", "second"))
+    _notify(notifier, _stored(DISK, MEMORY, values=(6.0, 5.0)), otel_context.set_value("request", "third"))
+    _notify(notifier, _stored(MEMORY, values=(2.0,)), otel_context.set_value("request", "fourth"))
     stub.release.set()
     notifier.stop()
     assert stub.calls == [({CPU}, "first"), ({MEMORY, DISK}, "second")]
@@ -89,10 +116,10 @@ def test_stop_sends_what_is_pending_first():
     stub = FakeAlarmStub(hold_first=True)
     notifier = _notifier(stub)
     notifier.start()
-    notifier.notify(_stored(CPU))
+    _notify(notifier, _stored(CPU))
     assert stub.holding.wait(5)
     for key in (MEMORY, DISK):
-        notifier.notify(_stored(key))
+        _notify(notifier, _stored(key))
     stopped = threading.Thread(target=notifier.stop)
     stopped.start()
     stub.release.set()
@@ -106,8 +133,8 @@ def test_failures_are_logged_once_per_interval_and_do_not_stop_the_notifier(capl
     notifier = _notifier(stub)
     notifier.start()
     with caplog.at_level(logging.WARNING, logger="services.metrics.notifier"):
-        notifier.notify(_stored(CPU))
-        notifier.notify(_stored(MEMORY))
+        _notify(notifier, _stored(CPU))
+        _notify(notifier, _stored(MEMORY))
         notifier.stop()
     assert {key for keys, _ in stub.calls for key in keys} == {CPU, MEMORY}
     assert len([r for r in caplog.records if "cannot notify" in r.getMessage()]) == 1
@@ -118,8 +145,8 @@ def test_without_an_alarm_address_nothing_is_sent_and_it_is_said_once(caplog):
     notifier = _notifier(stub, address="")
     with caplog.at_level(logging.INFO, logger="services.metrics.notifier"):
         notifier.start()
-        notifier.notify(_stored(CPU))
-        notifier.notify(_stored(MEMORY))
+        _notify(notifier, _stored(CPU))
+        _notify(notifier, _stored(MEMORY))
         notifier.stop()
     assert stub.calls == []
     assert len([r for r in caplog.records if "no alarm service" in r.getMessage()]) == 1
