@@ -15,12 +15,12 @@ import math
 import struct
 import sys
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any
 
-from services.metrics.domain import SeriesPoints, Summary
+from services.metrics.domain import Summary
 
 _BIG_ENDIAN = sys.byteorder == "big"
 _LOG_HEADER = struct.Struct("<BI")
@@ -60,11 +60,14 @@ def _log_entry(series_ids: Sequence[int], counts: Sequence[int], packed_times: b
     ))
 
 
-def pack_batch_log_entry(series_ids: Sequence[int], counts: Sequence[int], batch: Sequence[SeriesPoints]) -> bytes:
-    """`pack_log_entry` of a stored batch (`series_ids[i]` the id of its i-th series, `counts[i]` its number of points)."""
-    times = array("d", chain.from_iterable(times for _, times, _ in batch))
-    values = array("d", chain.from_iterable(values for _, _, values in batch))
-    return _log_entry(series_ids, counts, _packed(times), _packed(values))
+def pack_batch_log_entry(
+    series_ids: Sequence[int], counts: Sequence[int], times: Iterable[Sequence[float]], values: Iterable[Sequence[float]]
+) -> bytes:
+    """`pack_log_entry` of a stored batch, given in columns: `series_ids[i]` the id of its i-th series, `counts[i]` its number
+    of points, `times[i]` and `values[i]` their times and values."""
+    return _log_entry(
+        series_ids, counts, _packed(array("d", chain.from_iterable(times))), _packed(array("d", chain.from_iterable(values)))
+    )
 
 
 def unpack_log_entry(payload: bytes) -> Iterator[SeriesColumns]:

@@ -117,25 +117,25 @@ class MetricsRepository:
         with self._series_guard.shared():
             # NOTE: one lookup per series (the hot path: a key costs more to hash than an id, and every series of
             # every batch is looked up); the ids of a batch's new series are resolved in one pass (_series_ids).
+            # The batch in columns, and each column walked in C (zip, map): a batch names up to 100 000 series.
+            keys, times, values = zip(*batch, strict=True) if batch else ((), (), ())
             with self._ids_lock:
-                get = self._ids.get
-                cached = [get(key) for key, _, _ in batch]
-            counts = [len(times) for _, times, _ in batch]
+                cached = list(map(self._ids.get, keys))
+            counts = list(map(len, times))
             created: dict[SeriesKey, int] = {}
             if None not in cached:
                 series_ids = cast("list[int]", cached)
-                payload = pack_batch_log_entry(series_ids, counts, batch)
+                payload = pack_batch_log_entry(series_ids, counts, times, values)
                 ((entry_id,),) = self._database.driver_statement(self._log_insert, (self._project, payload))
             else:
                 with self._database.transaction() as connection:
                     series_ids, created = self._series_ids(connection, batch, cached)
-                    entry_id = self._append_to_log(connection, pack_batch_log_entry(series_ids, counts, batch))
-            columns = [(series_id, times, values) for series_id, (_, times, values) in zip(series_ids, batch, strict=True)]
+                    entry_id = self._append_to_log(connection, pack_batch_log_entry(series_ids, counts, times, values))
             if created:
                 with self._ids_lock:
                     self._ids.update(created)
                 self._catalogue.add((series_id, key) for key, series_id in created.items())
-            self._head.add(entry_id, columns)
+            self._head.add(entry_id, zip(series_ids, times, values, strict=True))
         return Stored(sum(counts), series_ids)
 
     def known_series(self) -> Container[SeriesKey]:

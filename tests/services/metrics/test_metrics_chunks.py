@@ -75,7 +75,7 @@ def test_a_batch_packs_into_the_log_entry_of_its_columns():
         SeriesPoints(SeriesKey.of("cpu", {"host": "a"}), [10.0, 11.0], [1.0, -2.5]),
         SeriesPoints(SeriesKey.of("cpu", {"host": "b"}), [12.0], [1e300]),
     ]
-    packed = pack_batch_log_entry([7, 3], [2, 1], batch)
+    packed = pack_batch_log_entry([7, 3], [2, 1], [series.times for series in batch], [series.values for series in batch])
     assert packed == pack_log_entry([7, 3], [2, 1], [10.0, 11.0, 12.0], [1.0, -2.5, 1e300])
     assert [(series_id, list(times), list(values)) for series_id, times, values in unpack_log_entry(packed)] == [
         (7, [10.0, 11.0], [1.0, -2.5]), (3, [12.0], [1e300]),
