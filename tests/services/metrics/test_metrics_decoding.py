@@ -65,6 +65,22 @@ def test_a_valid_request_decodes_natively_to_the_batch_the_rules_give(payload):
     assert [type(entry.key) for entry in batch] == [SeriesKey] * len(batch)
 
 
+@native
+def test_the_series_of_a_batch_share_the_strings_they_repeat_at_the_same_place_and_only_those():
+    payload = _request(
+        ("cpu", {"host": "h1", "client": "0"}, [_point()]),
+        ("cpu", {"host": "h2", "client": "0"}, [_point()]),
+        ("cpux", {"host": "h2", "zone": "0"}, [_point()]),
+    )
+    first, second, third = decoding.NATIVE.decode(payload, NOW, LATEST)  # type: ignore[union-attr]
+    assert first.key.metric is second.key.metric and second.key.metric != third.key.metric
+    (client_1, host_1), (client_2, host_2), (host_3, zone_3) = first.key.dimensions, second.key.dimensions, third.key.dimensions
+    assert client_1[0] is client_2[0] and client_1[1] is client_2[1] and host_1[0] is host_2[0]
+    assert (host_1[1], host_2[1], host_3[1], zone_3) == ("h1", "h2", "h2", ("zone", "0"))
+    # Equal strings read at another place are equal, whether or not they are the same object.
+    assert third.key == SeriesKey.of("cpux", {"host": "h2", "zone": "0"})
+
+
 def _raw_field(number: int, wire_type: int, body: bytes) -> bytes:
     tag = bytes([number << 3 | wire_type])
     return tag + (bytes([len(body)]) + body if wire_type == 2 else body)
