@@ -58,6 +58,9 @@ class Settings:
     listen: str = DEFAULT_LISTEN
     """HOST:PORT the gRPC server binds; port 0 picks a free one."""
 
+    insecure: bool = False
+    """Listen beyond loopback although no caller is authenticated (every caller can do anything, run commands included)."""
+
     database_url: str = ""
     """SQLAlchemy URL of the database; empty means the default SQLite file."""
 

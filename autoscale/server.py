@@ -9,6 +9,7 @@ drains: health goes NOT_SERVING, workers stop, in-flight calls get a grace perio
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 import os
 import signal
@@ -161,6 +162,7 @@ def create_server(
     """
     host, requested_port = parse_listen(settings.listen)
     _check_listenable(host, requested_port)
+    _check_exposure(host, requested_port, insecure=settings.insecure)
     telemetry.configure_tracing("autoscale-" + "-".join(name for name, _ in builders), os.environ)
     grpc_server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="grpc"),
@@ -251,6 +253,30 @@ def _check_listenable(host: str, port: int) -> None:
                 failure = failure or error
     if failure is not None:
         raise ConfigurationError(_bind_failure(listen, host, port, failure))
+
+
+def _check_exposure(host: str, port: int, *, insecure: bool) -> None:
+    """ConfigurationError when HOST reaches beyond this machine and `insecure` was not given: no caller is authenticated, and
+    one who can reach the port can do anything, start commands on this host included (a launch config is a command).
+
+    Says in the log that authentication is off either way.
+    """
+    listen = f"{host}:{port}"
+    resolved = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    addresses = {str(address[0]) for _, _, _, _, address in resolved}
+    # An IPv6 address may carry its interface after a %.
+    beyond = sorted(address for address in addresses if not ipaddress.ip_address(address.split("%")[0]).is_loopback)
+    if not beyond:
+        log.info("authentication is off: listening on loopback only (%s), every caller acts in the project given by --project", listen)
+        return
+    if not insecure:
+        raise ConfigurationError(
+            f"--listen {listen} reaches beyond this machine ({', '.join(beyond)}) and no caller is authenticated: anyone who "
+            "reaches the port could start commands here; listen on loopback (e.g. 127.0.0.1:50051), or give --insecure to "
+            "accept that"
+        )
+    log.warning("authentication is off and --listen %s reaches beyond this machine (--insecure): anyone who reaches the port "
+                "can do anything, start commands on this host included", listen)
 
 
 def _bind_failure(listen: str, host: str, port: int, error: OSError) -> str:

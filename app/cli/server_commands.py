@@ -62,12 +62,16 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="clouds.yaml entry for launch configs with an OpenStack server."),
         click.option("--instance-log-dir", envvar="AUTOSCALE_INSTANCE_LOG_DIR", default="",
                      help="Where local-process instances write their output."),
+        click.option("--insecure", envvar="AUTOSCALE_INSECURE", is_flag=True, default=False,
+                     help="Listen beyond loopback although no caller is authenticated (anyone who reaches the port can do "
+                          "anything, start commands on this host included)."),
     ])(command)
 
 
 def _settings(listen: str, **values: Any) -> Settings:
     return Settings(
         listen=listen,
+        insecure=values["insecure"],
         database_url=values["database_url"],
         metrics_addr=values.get("metrics_addr") or "",
         alarm_addr=values.get("alarm_addr") or "",

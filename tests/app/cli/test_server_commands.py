@@ -102,3 +102,39 @@ def test_log_level_is_taken_after_the_subcommand_too(command, tmp_path: Path):
             process.send_signal(signal.SIGTERM)
             assert process.wait(30) == 0, log_path.read_text()
     assert " INFO autoscale: serving " in log_path.read_text()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_listening_beyond_loopback_without_authentication_is_refused_in_one_line_naming_insecure(command, tmp_path):
+    completed = start_up_failure(command, "--listen", "0.0.0.0:0", "--database-url", f"sqlite:///{tmp_path}/a.db")
+    assert_one_line_saying(completed, "--listen 0.0.0.0:0", "beyond this machine", "no caller is authenticated", "--insecure")
+
+
+def _served_log(command: list[str], listen: str, *args: str, tmp_path: Path, address: str) -> str:
+    """Start `autoscale COMMAND --listen LISTEN ARGS` at INFO, wait until `address` answers health, stop it; its log."""
+    log_path = tmp_path / "autoscale.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [AUTOSCALE, *command, "--log-level", "INFO", "--listen", listen, *args, "--database-url", f"sqlite:///{tmp_path}/a.db"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_healthy(address)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(30) == 0, log_path.read_text()
+    return log_path.read_text()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_insecure_lets_it_listen_beyond_loopback_and_the_log_warns_that_anyone_can_do_anything(command, tmp_path):
+    port = free_port()
+    log = _served_log(command, f"0.0.0.0:{port}", "--insecure", tmp_path=tmp_path, address=f"127.0.0.1:{port}")
+    assert "WARNING" in log and "authentication is off" in log and "anyone who reaches the port can do anything" in log
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_loopback_start_with_nothing_configured_says_in_the_log_that_authentication_is_off(command, tmp_path):
+    address = f"127.0.0.1:{free_port()}"
+    log = _served_log(command, address, tmp_path=tmp_path, address=address)
+    assert "authentication is off: listening on loopback only" in log
