@@ -297,11 +297,11 @@ class GroupRepository:
         """The group, its launch config, instances and IN_PROGRESS activity; None if the group is gone."""
         project = self._project
         with self._database.reader() as connection:
-            found = self._group_row_of.rows(connection, project=project, group_id=group_id)
-            if not found:
+            group_row = self._group_row(connection, group_id)
+            if group_row is None:
                 return None
-            group = _driver_group(found[0])
-            (config_row,) = self._launch_config_of.rows(connection, project=project, launch_config_id=group.launch_config_id)
+            group = _driver_group(group_row)
+            config_row = self._launch_config_row(connection, group.launch_config_id)
             activity_rows = self._activity_in_progress.rows(
                 connection, project=project, group_id=group_id, status=ActivityStatus.IN_PROGRESS.value
             )
@@ -341,13 +341,15 @@ class GroupRepository:
     def _group_key(self, group_id: str) -> tuple[sa.ColumnElement[bool], ...]:
         return groups.c.project == self._project, groups.c.id == group_id
 
-    def _group_row(self, connection: Connection, group_id: str) -> sa.Row[Any] | None:
-        return connection.execute(sa.select(groups).where(*self._group_key(group_id))).first()
+    def _group_row(self, connection: Connection, group_id: str) -> Any:
+        """The group's row as the driver gives it (see _driver_group), or None."""
+        found = self._group_row_of.rows(connection, project=self._project, group_id=group_id)
+        return found[0] if found else None
 
-    def _launch_config_row(self, connection: Connection, config_id: str) -> sa.Row[Any] | None:
-        return connection.execute(
-            sa.select(launch_configs).where(launch_configs.c.project == self._project, launch_configs.c.id == config_id)
-        ).first()
+    def _launch_config_row(self, connection: Connection, config_id: str) -> Any:
+        """The launch config's row as the driver gives it (see _launch_config), or None."""
+        found = self._launch_config_of.rows(connection, project=self._project, launch_config_id=config_id)
+        return found[0] if found else None
 
     def _require_group(self, connection: Connection, group_id: str) -> None:
         if self._group_row(connection, group_id) is None:

@@ -12,16 +12,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.e2e
-@pytest.mark.timeout(110)
-def test_quick_ingest_writes_figures(tmp_path: Path) -> None:
+def _quick(benchmark: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict]:  # type: ignore[type-arg]
+    """Run `python -m bench --quick --only BENCHMARK`, which must succeed; its output, and the results document it wrote."""
     out = tmp_path / "results.json"
     completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "ingest", "--json", str(out)],
+        [sys.executable, "-m", "bench", "--quick", "--only", benchmark, "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=100,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    document = json.loads(out.read_text())
+    return completed, json.loads(out.read_text())
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(110)
+def test_quick_ingest_writes_figures(tmp_path: Path) -> None:
+    completed, document = _quick("ingest", tmp_path)
     assert document["quick"] is True
     (result,) = document["results"]
     assert result["benchmark"] == "ingest" and not result["error"]
@@ -39,13 +44,8 @@ def test_quick_ingest_writes_figures(tmp_path: Path) -> None:
 @pytest.mark.e2e
 @pytest.mark.timeout(110)
 def test_quick_reaction_changes_the_capacity_on_every_firing_and_writes_figures(tmp_path: Path) -> None:
-    out = tmp_path / "results.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "reaction", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=100,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    (result,) = json.loads(out.read_text())["results"]
+    _, document = _quick("reaction", tmp_path)
+    (result,) = document["results"]
     assert result["benchmark"] == "reaction" and not result["error"]
     figures = {figure["name"]: figure for figure in result["figures"]}
     p99 = figures["reaction (up), PutSamples → new capacity in GetGroup p99"]
