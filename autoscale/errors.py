@@ -169,6 +169,20 @@ class FailedPrecondition(DomainError):
         return cls(f"{name} is used by {len(users)} {noun} ({shown}{more}); {remedy}")
 
 
+class Unauthenticated(DomainError):
+    """The call carries no credentials, or ones that are not (or no longer) valid."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(DomainError):
+    """The caller is known, but its role does not allow what it asked."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "PERMISSION_DENIED"
+
+
 class ResourceExhausted(DomainError):
     """A limit of the deployment is reached (the message names the setting that sets it)."""
 

@@ -17,6 +17,8 @@ import grpc
 
 from autoscale import telemetry
 from autoscale.errors import PeerError
+from autoscale.identity.caller import current_caller_or_none as _current_caller_or_none
+from autoscale.identity.interceptor import AUTHORIZATION_METADATA, PROJECT_METADATA
 from autoscale.v1 import alarm_pb2_grpc, group_pb2_grpc, metrics_pb2_grpc, policy_pb2_grpc
 
 StubT = TypeVar("StubT")
@@ -73,13 +75,43 @@ class DefaultDeadline(grpc.UnaryUnaryClientInterceptor):
         return continuation(client_call_details, request)
 
 
-def open_channel(address: str, deadline: float) -> grpc.Channel:
-    """An insecure channel to `address` with retries, a default deadline and tracing."""
+class ActingProject(grpc.UnaryUnaryClientInterceptor):
+    """Gives every peer call the project it acts in (the current caller's: autoscale.identity) and the service's token.
+
+    NOTE: a call made outside any caller (none is set) names no project; the peer then takes its default one.
+    """
+
+    def __init__(self, token: str) -> None:
+        self._credentials: tuple[tuple[str, str], ...] = ((AUTHORIZATION_METADATA, f"Bearer {token}"),) if token else ()
+
+    def intercept_unary_unary(
+        self,
+        continuation: Callable[[grpc.ClientCallDetails, RequestT], CallT],
+        client_call_details: grpc.ClientCallDetails,
+        request: RequestT,
+    ) -> CallT:
+        caller = _current_caller_or_none()
+        project = ((PROJECT_METADATA, caller.project),) if caller is not None else ()
+        metadata = (*(client_call_details.metadata or ()), *self._credentials, *project)
+        details = _CallDetails(
+            client_call_details.method,
+            client_call_details.timeout,
+            metadata,
+            client_call_details.credentials,
+            client_call_details.wait_for_ready,
+            client_call_details.compression,
+        )
+        return continuation(details, request)
+
+
+def open_channel(address: str, deadline: float, token: str = "") -> grpc.Channel:
+    """An insecure channel to `address` with retries, a default deadline, tracing, and the acting project and `token` on
+    every call."""
     channel = grpc.insecure_channel(
         address,
         options=[("grpc.service_config", RETRY_SERVICE_CONFIG), ("grpc.enable_retries", 1)],
     )
-    return telemetry.instrument_channel(grpc.intercept_channel(channel, DefaultDeadline(deadline)))
+    return telemetry.instrument_channel(grpc.intercept_channel(channel, DefaultDeadline(deadline), ActingProject(token)))
 
 
 def as_peer_error(error: grpc.RpcError) -> PeerError:
@@ -92,9 +124,10 @@ def as_peer_error(error: grpc.RpcError) -> PeerError:
 class Peers:
     """Stubs of the peer services, each over one long-lived channel."""
 
-    def __init__(self, *, metrics: str, alarm: str, policy: str, group: str, deadline: float) -> None:
+    def __init__(self, *, metrics: str, alarm: str, policy: str, group: str, deadline: float, token: str = "") -> None:
         self._addresses = {"metrics": metrics, "alarm": alarm, "policy": policy, "group": group}
         self._deadline = deadline
+        self._token = token
         self._channels: dict[str, grpc.Channel] = {}
         self._stubs: dict[tuple[str, object], object] = {}
         self._lock = threading.Lock()
@@ -105,7 +138,7 @@ class Peers:
                 address = self._addresses[service]
                 if not address:
                     raise PeerError(grpc.StatusCode.UNAVAILABLE, f"no address configured for the {service} service (--{service}-addr)")
-                self._channels[service] = open_channel(address, self._deadline)
+                self._channels[service] = open_channel(address, self._deadline, self._token)
             return self._channels[service]
 
     def stub(self, service: str, stub_type: Callable[[grpc.Channel], StubT]) -> StubT:

@@ -28,6 +28,8 @@ from autoscale import telemetry
 from autoscale.config import LISTEN_EXAMPLES, ConfigurationError, Settings, parse_listen
 from autoscale.database import Database
 from autoscale.errors import ErrorInterceptor
+from autoscale.identity.authentication import NoAuthentication
+from autoscale.identity.interceptor import AuthInterceptor
 from autoscale.peers import Peers
 from autoscale.timeutil import Clock, system_clock
 from autoscale.workers import PeriodicWorker, Worker
@@ -166,7 +168,7 @@ def create_server(
     telemetry.configure_tracing("autoscale-" + "-".join(name for name, _ in builders), os.environ)
     grpc_server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="grpc"),
-        interceptors=[*telemetry.server_interceptors(), ErrorInterceptor()],
+        interceptors=[*telemetry.server_interceptors(), ErrorInterceptor(), AuthInterceptor(NoAuthentication(settings.project))],
         options=[("grpc.so_reuseport", 0)],
     )
     try:
