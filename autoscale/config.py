@@ -16,6 +16,9 @@ DEFAULT_PROJECT = "default"
 LISTEN_EXAMPLES = "127.0.0.1:50051 (this machine only) or 0.0.0.0:50051 (every interface)"
 
 
+AUTH_MODES = ("none", "keys", "keystone")
+
+
 class ConfigurationError(Exception):
     """A setting a process cannot start with. Its message is one line for people: what is wrong and how to fix it."""
 
@@ -61,6 +64,16 @@ class Settings:
     insecure: bool = False
     """Listen beyond loopback although no caller is authenticated (every caller can do anything, run commands included)."""
 
+    auth: str = "none"
+    """How callers are authenticated: none (loopback only, unless `insecure`), keys (API keys) or keystone."""
+
+    keystone_url: str = ""
+    """Keystone v3 endpoint that validates tokens (auth keystone)."""
+
+    peer_token: str = ""
+    """The service key this process calls its peers with; empty: one made for the process at start (enough when every
+    peer is served by this process)."""
+
     database_url: str = ""
     """SQLAlchemy URL of the database; empty means the default SQLite file."""
 
@@ -77,7 +90,7 @@ class Settings:
     """Address of GroupService; empty means this process (when it serves it)."""
 
     project: str = DEFAULT_PROJECT
-    """Project every resource belongs to until authentication lands."""
+    """Project of the callers while authentication is off (and of peer calls that name none)."""
 
     peer_timeout: float = 10.0
     """Deadline, in seconds, of every call to a peer service."""

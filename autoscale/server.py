@@ -28,7 +28,7 @@ from autoscale import telemetry
 from autoscale.config import LISTEN_EXAMPLES, ConfigurationError, Settings, parse_listen
 from autoscale.database import Database
 from autoscale.errors import ErrorInterceptor
-from autoscale.identity.authentication import NoAuthentication
+from autoscale.identity.deployment import Identity, identity_for
 from autoscale.identity.interceptor import AuthInterceptor
 from autoscale.peers import Peers
 from autoscale.timeutil import Clock, system_clock
@@ -81,6 +81,7 @@ class Server:
         databases: Sequence[Database],
         peers: Peers,
         grace: float,
+        identity_workers: Sequence[Worker] = (),
     ) -> None:
         self.grpc_server = grpc_server
         self.port = port
@@ -89,6 +90,7 @@ class Server:
         self._databases = databases
         self._peers = peers
         self._grace = grace
+        self._identity_workers = identity_workers
         self._database_file_gone = False
         self._database_file_check = (
             PeriodicWorker("database-file-check", DATABASE_FILE_CHECK_INTERVAL, self._check_database_files)
@@ -101,6 +103,8 @@ class Server:
         self.grpc_server.start()
         if self._database_file_check is not None:
             self._database_file_check.start()
+        for worker in self._identity_workers:
+            worker.start()
         for registration in self.registrations:
             for worker in registration.workers:
                 worker.start()
@@ -114,6 +118,8 @@ class Server:
             for worker in registration.workers:
                 worker.stop()
         self.grpc_server.stop(self._grace).wait()
+        for worker in self._identity_workers:
+            worker.stop()
         self._peers.close()
         for database in self._databases:
             database.dispose()
@@ -164,24 +170,51 @@ def create_server(
     """
     host, requested_port = parse_listen(settings.listen)
     _check_listenable(host, requested_port)
-    _check_exposure(host, requested_port, insecure=settings.insecure)
+    if settings.auth == "none":
+        _check_exposure(host, requested_port, insecure=settings.insecure)
     telemetry.configure_tracing("autoscale-" + "-".join(name for name, _ in builders), os.environ)
+    database = Database(settings.resolved_database_url(database_file))
+    try:
+        identity = identity_for(settings, database, clock, remote_peers=_remote_peers(settings, builders))
+    except sa.exc.OperationalError as error:
+        database.dispose()
+        raise _unusable_database(database, error) from None
+    except BaseException:
+        database.dispose()
+        raise
     grpc_server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="grpc"),
-        interceptors=[*telemetry.server_interceptors(), ErrorInterceptor(), AuthInterceptor(NoAuthentication(settings.project))],
+        interceptors=[*telemetry.server_interceptors(), ErrorInterceptor(), AuthInterceptor(identity.authenticator)],
         options=[("grpc.so_reuseport", 0)],
     )
     try:
         port = grpc_server.add_insecure_port(settings.listen)
     except RuntimeError:
         port = 0  # taken between the check and the bind
-    if port == 0:
-        raise ConfigurationError(f"cannot listen on {settings.listen}; choose another address with --listen, e.g. {LISTEN_EXAMPLES}")
     try:
-        return _build_server(settings, builders, grpc_server, host, port, database_file, clock), port
+        if port == 0:
+            raise ConfigurationError(f"cannot listen on {settings.listen}; choose another address with --listen, e.g. {LISTEN_EXAMPLES}")
+        return _build_server(settings, builders, grpc_server, host, port, database, identity, clock), port
     except BaseException:
         grpc_server.stop(None)
+        database.dispose()
         raise
+
+
+def _remote_peers(settings: Settings, builders: Sequence[tuple[str, ServiceBuilder]]) -> list[str]:
+    """The addresses of peers that other processes serve."""
+    served = {name for name, _ in builders}
+    configured = {
+        "metrics": settings.metrics_addr, "alarm": settings.alarm_addr, "policy": settings.policy_addr, "group": settings.group_addr,
+    }
+    return [address for name, address in configured.items() if address and name not in served]
+
+
+def _unusable_database(database: Database, error: sa.exc.OperationalError) -> ConfigurationError:
+    return ConfigurationError(
+        f"cannot use the database {database.shown_url}: {' '.join(str(error.orig).split())}; "
+        "check --database-url, and that the database is running or the file and its directory are writable"
+    )
 
 
 def _build_server(
@@ -190,7 +223,8 @@ def _build_server(
     grpc_server: grpc.Server,
     host: str,
     port: int,
-    database_file: str,
+    database: Database,
+    identity: Identity,
     clock: Clock,
 ) -> Server:
     """The services, health and reflection on a bound `grpc_server`."""
@@ -202,18 +236,14 @@ def _build_server(
         policy=_peer_address(settings.policy_addr, "policy" in served, own_address),
         group=_peer_address(settings.group_addr, "group" in served, own_address),
         deadline=settings.peer_timeout,
+        token=identity.peer_token,
     )
-    database = Database(settings.resolved_database_url(database_file))
     context = BuildContext(settings=settings, database=database, peers=peers, clock=clock)
     try:
         registrations = [build(context) for _, build in builders]
     except sa.exc.OperationalError as error:
         # The services' first statements (their migrations) are the first to reach the database.
-        database.dispose()
-        raise ConfigurationError(
-            f"cannot use the database {database.shown_url}: {' '.join(str(error.orig).split())}; "
-            "check --database-url, and that the database is running or the file and its directory are writable"
-        ) from None
+        raise _unusable_database(database, error) from None
 
     # NOTE: blocking watchers (a server thread each, fed through a queue): the non-blocking ones send under the
     # servicer's lock, and a send to a Watch the client had just cancelled could hold it for ever, so that the
@@ -227,7 +257,7 @@ def _build_server(
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection([*served_names, health.SERVICE_NAME, reflection.SERVICE_NAME], grpc_server)
-    return Server(grpc_server, port, registrations, health_servicer, [database], peers, settings.shutdown_grace)
+    return Server(grpc_server, port, registrations, health_servicer, [database], peers, settings.shutdown_grace, identity.workers)
 
 
 def _check_listenable(host: str, port: int) -> None:

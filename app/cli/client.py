@@ -1,9 +1,9 @@
 """The plumbing every client command shares: address, deadline, the call, its errors, its output.
 
-`client_command(SERVICE)` gives a command `--addr`, `--timeout` and `--json` and
+`client_command(SERVICE)` gives a command `--addr`, `--timeout`, `--json` and `--token` and
 hands it a `Client`. The address comes from `--addr`, else `AUTOSCALE_<SVC>_ADDR`,
 else `AUTOSCALE_ADDR`, else 127.0.0.1:50051 (where `autoscale up` listens). Every
-call carries the `--timeout` deadline. A failed call becomes `RpcFailed`, which
+call carries the `--timeout` deadline, and `--token` (else AUTOSCALE_TOKEN) as a bearer token. A failed call becomes `RpcFailed`, which
 prints `error: CODE: message` and the field violations to stderr and exits 1.
 """
 
@@ -41,6 +41,9 @@ DEFAULT_TIMEOUT = 10.0
 
 ANY_SERVICE_ADDR_ENVVAR = "AUTOSCALE_ADDR"
 """The variable read when the service's own one is not set: the address of the whole mesh."""
+
+TOKEN_ENVVAR = "AUTOSCALE_TOKEN"
+"""The variable holding the caller's credentials when --token is not given."""
 
 INTERRUPTED_EXIT_CODE = 130
 """Exit status after Ctrl-C, as shells report a process ended by SIGINT."""
@@ -93,6 +96,8 @@ class RpcFailed(click.ClickException):
         self.lines += [f"  {violation.field}: {violation.description}" for violation in field_violations(error)]
         if code == grpc.StatusCode.UNAVAILABLE:
             self.lines.append(f"hint: is autoscale up (or autoscale serve {client.service.name}) running at {client.address}?")
+        elif code == grpc.StatusCode.UNAUTHENTICATED:
+            self.lines.append("hint: give an API key or Keystone token with --token, or set AUTOSCALE_TOKEN")
         elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
             self.lines.append(f"hint: no answer from {client.address} within {client.timeout:g}s; a larger --timeout may help")
 
@@ -105,11 +110,12 @@ class RpcFailed(click.ClickException):
 class Client:
     """Calls one service at one address, each call with the deadline, and prints what it answers."""
 
-    def __init__(self, service: Service, address: str, timeout: float, json_output: bool) -> None:
+    def __init__(self, service: Service, address: str, timeout: float, json_output: bool, token: str = "") -> None:
         self.service = service
         self.address = address
         self.timeout = timeout
         self.json_output = json_output
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else None
         self._channel: grpc.Channel | None = None
 
     def call(self, rpc: str, request: Message) -> Any:
@@ -118,7 +124,7 @@ class Client:
             self._channel = grpc.insecure_channel(self.address)
         method = getattr(self.service.stub_class(self._channel), rpc)
         try:
-            return method(request, timeout=self.timeout)
+            return method(request, timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as error:
             raise RpcFailed(error, self) from None
 
@@ -171,9 +177,11 @@ def client_command(service: Service) -> Callable[[Callable[..., Any]], Callable[
             help="Seconds each call may take.",
         )
         @click.option("--json", "json_output", is_flag=True, help="Print the response as JSON (a list: all its pages).")
+        @click.option("--token", envvar=TOKEN_ENVVAR, show_envvar=True, default="", metavar="TOKEN",
+                      help="API key or Keystone token to call with (when the server authenticates callers).")
         @functools.wraps(function)
-        def command(*args: Any, addr: str, timeout: float, json_output: bool, **kwargs: Any) -> Any:
-            client = Client(service, addr, timeout, json_output)
+        def command(*args: Any, addr: str, timeout: float, json_output: bool, token: str, **kwargs: Any) -> Any:
+            client = Client(service, addr, timeout, json_output, token)
             try:
                 return function(*args, client=client, **kwargs)
             except KeyboardInterrupt:

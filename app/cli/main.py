@@ -6,6 +6,7 @@ import click
 
 from app.cli.alarm_commands import alarm
 from app.cli.group_commands import group
+from app.cli.key_commands import keys
 from app.cli.launch_config_commands import launch_config
 from app.cli.log_level import log_level_option
 from app.cli.metrics_commands import metrics
@@ -32,6 +33,7 @@ def demo() -> None:
 
 cli.add_command(up)
 cli.add_command(serve)
+cli.add_command(keys)
 for client_group in (launch_config, group, policy, alarm, metrics):
     cli.add_command(client_group)
 

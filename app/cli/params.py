@@ -16,14 +16,14 @@ from google.protobuf import duration_pb2, timestamp_pb2
 
 from autoscale.timeutil import to_duration, to_timestamp
 
-_DURATION = re.compile(r"(?:(?P<hours>\d+(?:\.\d+)?)h)?(?:(?P<minutes>\d+(?:\.\d+)?)m)?(?:(?P<seconds>\d+(?:\.\d+)?)s)?")
-_UNIT_SECONDS = {"hours": 3600.0, "minutes": 60.0, "seconds": 1.0}
+_DURATION = re.compile("".join(rf"(?:(?P<{unit}>\d+(?:\.\d+)?){unit[0]})?" for unit in ("days", "hours", "minutes", "seconds")))
+_UNIT_SECONDS = {"days": 86400.0, "hours": 3600.0, "minutes": 60.0, "seconds": 1.0}
 
 CommandT = TypeVar("CommandT", bound=Callable[..., Any])
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in `30s`, `5m`, `1h`, `1h30m`, `1.5s`, `0s` or a bare number of seconds; ValueError otherwise."""
+    """Seconds in `30s`, `5m`, `1h`, `1h30m`, `90d`, `1.5s`, `0s` or a bare number of seconds; ValueError otherwise."""
     text = text.strip()
     try:
         seconds = float(text)

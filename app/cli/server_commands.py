@@ -11,7 +11,7 @@ import click
 
 from app.cli.log_level import log_level_option
 from app.cli.params import apply_options
-from autoscale.config import DEFAULT_LISTEN, ConfigurationError, Settings, parse_listen
+from autoscale.config import AUTH_MODES, DEFAULT_LISTEN, ConfigurationError, Settings, parse_listen
 from autoscale.runtime import hold_garbage_collector, settle_garbage_collector
 from autoscale.server import create_server, run_until_signalled
 from services.registry import SERVICE_NAMES, builders
@@ -35,7 +35,7 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--database-url", envvar="AUTOSCALE_DATABASE_URL", default="",
                      help="SQLAlchemy URL (default: a SQLite file under the user's state directory)."),
         click.option("--project", envvar="AUTOSCALE_PROJECT", default="default", show_default=True,
-                     help="Project the resources belong to."),
+                     help="Project of every caller while authentication is off."),
         click.option("--metrics-retention", envvar="AUTOSCALE_METRICS_RETENTION", type=POSITIVE_SECONDS, default=7 * 24 * 3600.0,
                      show_default=True, help="Seconds raw points are kept."),
         click.option("--metrics-prune-interval", envvar="AUTOSCALE_METRICS_PRUNE_INTERVAL", type=POSITIVE_SECONDS, default=300.0,
@@ -62,6 +62,13 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="clouds.yaml entry for launch configs with an OpenStack server."),
         click.option("--instance-log-dir", envvar="AUTOSCALE_INSTANCE_LOG_DIR", default="",
                      help="Where local-process instances write their output."),
+        click.option("--auth", envvar="AUTOSCALE_AUTH", type=click.Choice(AUTH_MODES), default="none", show_default=True,
+                     help="How callers are authenticated: none (only on loopback, unless --insecure), keys (API keys made "
+                          "by `autoscale keys create`) or keystone (tokens of --keystone-url)."),
+        click.option("--keystone-url", envvar="AUTOSCALE_KEYSTONE_URL", default="", metavar="URL",
+                     help="Keystone v3 endpoint that validates callers' tokens (with --auth keystone)."),
+        click.option("--peer-token", envvar="AUTOSCALE_PEER_TOKEN", default="", metavar="KEY",
+                     help="Service key (`autoscale keys create --service`) to call peers served by other processes with."),
         click.option("--insecure", envvar="AUTOSCALE_INSECURE", is_flag=True, default=False,
                      help="Listen beyond loopback although no caller is authenticated (anyone who reaches the port can do "
                           "anything, start commands on this host included)."),
@@ -72,6 +79,9 @@ def _settings(listen: str, **values: Any) -> Settings:
     return Settings(
         listen=listen,
         insecure=values["insecure"],
+        auth=values["auth"],
+        keystone_url=values["keystone_url"],
+        peer_token=values["peer_token"],
         database_url=values["database_url"],
         metrics_addr=values.get("metrics_addr") or "",
         alarm_addr=values.get("alarm_addr") or "",

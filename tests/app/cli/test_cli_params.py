@@ -19,6 +19,8 @@ UNREACHABLE = "127.0.0.1:1"
         ("5m", 300.0),
         ("1h", 3600.0),
         ("1h30m", 5400.0),
+        ("90d", 90 * 86400.0),
+        ("1d12h", 129600.0),
         ("1m30s", 90.0),
         ("0s", 0.0),
         ("0", 0.0),
@@ -32,7 +34,7 @@ def test_parse_duration_reads_units_and_bare_seconds(text: str, seconds: float) 
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "s", "5x", "m5", "1d", "5 m", "-5", "-1s", "nan", "inf", "1h-30m", "30s5m"])
+@pytest.mark.parametrize("text", ["", "s", "5x", "m5", "1w", "1h1d", "5 m", "-5", "-1s", "nan", "inf", "1h-30m", "30s5m"])
 def test_parse_duration_rejects_what_is_not_a_duration(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(text)
