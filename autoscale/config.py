@@ -67,6 +67,9 @@ class Settings:
     auth: str = "none"
     """How callers are authenticated: none (loopback only, unless `insecure`), keys (API keys) or keystone."""
 
+    admin_project: str = "admin"
+    """The project whose admins administer the deployment (set quotas), as Keystone's admin project does."""
+
     keystone_url: str = ""
     """Keystone v3 endpoint that validates tokens (auth keystone)."""
 

@@ -28,13 +28,21 @@ from autoscale import telemetry
 from autoscale.config import LISTEN_EXAMPLES, ConfigurationError, Settings, parse_listen
 from autoscale.database import Database
 from autoscale.errors import ErrorInterceptor
+from autoscale.handlers import add_servicer
 from autoscale.identity.deployment import Identity, identity_for
 from autoscale.identity.interceptor import AuthInterceptor
 from autoscale.peers import Peers
+from autoscale.quotas.limits import default_limits
+from autoscale.quotas.servicer import QuotaServicer
+from autoscale.quotas.store import QuotaStore
 from autoscale.timeutil import Clock, system_clock
+from autoscale.v1 import quota_pb2, quota_pb2_grpc
 from autoscale.workers import PeriodicWorker, Worker
 
 log = logging.getLogger(__name__)
+
+QUOTA_SERVICE_NAME = quota_pb2.DESCRIPTOR.services_by_name["QuotaService"].full_name
+"""Every process serves the quotas (they live in the deployment's database, beside the API keys)."""
 
 DATABASE_FILE_CHECK_INTERVAL = 1.0
 """Seconds between two looks at whether a SQLite database file is still the one the process opened (a stat each)."""
@@ -58,11 +66,12 @@ class ServiceRegistration:
 
 @dataclass(frozen=True)
 class BuildContext:
-    """What a service builder gets: settings, its database, its peers, the clock."""
+    """What a service builder gets: settings, its database, its peers, the projects' quotas, the clock."""
 
     settings: Settings
     database: Database
     peers: Peers
+    quotas: QuotaStore
     clock: Clock = system_clock
 
 
@@ -238,8 +247,9 @@ def _build_server(
         deadline=settings.peer_timeout,
         token=identity.peer_token,
     )
-    context = BuildContext(settings=settings, database=database, peers=peers, clock=clock)
     try:
+        quotas = QuotaStore(database, clock, default_limits(settings.metrics_max_series))
+        context = BuildContext(settings=settings, database=database, peers=peers, quotas=quotas, clock=clock)
         registrations = [build(context) for _, build in builders]
     except sa.exc.OperationalError as error:
         # The services' first statements (their migrations) are the first to reach the database.
@@ -251,6 +261,8 @@ def _build_server(
     health_servicer = health.HealthServicer(experimental_non_blocking=False)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, grpc_server)
     served_names = [name for registration in registrations for name in (registration.full_name, *registration.internal_names)]
+    served_names.append(QUOTA_SERVICE_NAME)
+    add_servicer(quota_pb2_grpc.add_QuotaServiceServicer_to_server, QuotaServicer(quotas, settings.admin_project), grpc_server)
     for registration in registrations:
         registration.add_to_server(grpc_server)
     for name in served_names:

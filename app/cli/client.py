@@ -31,6 +31,8 @@ from autoscale.v1 import (
     metrics_pb2_grpc,
     policy_pb2,
     policy_pb2_grpc,
+    quota_pb2,
+    quota_pb2_grpc,
 )
 
 DEFAULT_ADDR = DEFAULT_LISTEN
@@ -79,6 +81,8 @@ METRICS = Service("metrics", metrics_pb2_grpc.MetricsServiceStub, metrics_pb2)
 ALARM = Service("alarm", alarm_pb2_grpc.AlarmServiceStub, alarm_pb2)
 POLICY = Service("policy", policy_pb2_grpc.PolicyServiceStub, policy_pb2)
 GROUP = Service("group", group_pb2_grpc.GroupServiceStub, group_pb2)
+QUOTA = Service("quota", quota_pb2_grpc.QuotaServiceStub, quota_pb2)
+"""Every process serves the quotas."""
 
 
 class RpcFailed(click.ClickException):

@@ -11,6 +11,7 @@ from app.cli.launch_config_commands import launch_config
 from app.cli.log_level import log_level_option
 from app.cli.metrics_commands import metrics
 from app.cli.policy_commands import policy
+from app.cli.quota_commands import quota
 from app.cli.server_commands import serve, up
 
 
@@ -34,7 +35,7 @@ def demo() -> None:
 cli.add_command(up)
 cli.add_command(serve)
 cli.add_command(keys)
-for client_group in (launch_config, group, policy, alarm, metrics):
+for client_group in (launch_config, group, policy, alarm, metrics, quota):
     cli.add_command(client_group)
 
 

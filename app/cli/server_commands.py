@@ -65,6 +65,8 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--auth", envvar="AUTOSCALE_AUTH", type=click.Choice(AUTH_MODES), default="none", show_default=True,
                      help="How callers are authenticated: none (only on loopback, unless --insecure), keys (API keys made "
                           "by `autoscale keys create`) or keystone (tokens of --keystone-url)."),
+        click.option("--admin-project", envvar="AUTOSCALE_ADMIN_PROJECT", default="admin", show_default=True,
+                     help="The project whose admins administer the deployment (set every project's quotas)."),
         click.option("--keystone-url", envvar="AUTOSCALE_KEYSTONE_URL", default="", metavar="URL",
                      help="Keystone v3 endpoint that validates callers' tokens (with --auth keystone)."),
         click.option("--peer-token", envvar="AUTOSCALE_PEER_TOKEN", default="", metavar="KEY",
@@ -81,6 +83,7 @@ def _settings(listen: str, **values: Any) -> Settings:
         insecure=values["insecure"],
         auth=values["auth"],
         keystone_url=values["keystone_url"],
+        admin_project=values["admin_project"],
         peer_token=values["peer_token"],
         database_url=values["database_url"],
         metrics_addr=values.get("metrics_addr") or "",
