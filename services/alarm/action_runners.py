@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 from opentelemetry import propagate
 
+from autoscale.identity import acting_for
 from autoscale.timeutil import format_time
 from autoscale.v1 import policy_pb2, policy_pb2_grpc
 from autoscale.validation import within_cause_limit
@@ -58,7 +59,8 @@ class ActionOutcome:
 
 
 class PolicyActionRunner:
-    """Runs `policies/{id}` targets through PolicyService.ExecutePolicy."""
+    """Runs `policies/{id}` targets through PolicyService.ExecutePolicy, acting for the alarm's project: the name is looked up
+    there, so an alarm reaches only its own project's policies."""
 
     def __init__(self, policy_stub: Callable[[], policy_pb2_grpc.PolicyServiceStub]) -> None:
         self._stub = policy_stub
@@ -67,7 +69,8 @@ class PolicyActionRunner:
         """Execute the policy; adjusted=false (cooldown, at a bound) is a success: the policy decided."""
         request = policy_pb2.ExecutePolicyRequest(name=action.pending.target, cause=action.cause(), request_id=action.request_id)
         try:
-            response = self._stub().ExecutePolicy(request)
+            with acting_for(action.alarm.project):
+                response = self._stub().ExecutePolicy(request)
         except grpc.RpcError as error:
             code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNAVAILABLE
             details = error.details() if hasattr(error, "details") else str(error)

@@ -4,7 +4,8 @@ Evaluation only queues actions, so a slow webhook or an unreachable policy
 service never holds up the evaluation of other alarms. A failed attempt is
 retried after `backoff`, doubling each time, up to `attempts` attempts, unless the
 runner says retrying cannot help. Retries of one action carry the same
-request_id, so the policy service adjusts a group at most once for it.
+request_id, so the policy service adjusts a group at most once for it. Every project's
+actions share the queue and the threads; each is recorded in its alarm's project.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from opentelemetry.context import Context
 from autoscale import telemetry
 from autoscale.timeutil import Clock
 from services.alarm.action_runners import STATE_WORDS, ActionOutcome, ActionRequest
-from services.alarm.domain import HistoryEntry, HistoryType, alarm_name
+from services.alarm.domain import HistoryEntry, HistoryType, alarm_name, describe_alarm
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class ActionDispatcher:
 
     def __init__(
         self,
-        record: Callable[[HistoryEntry, int | None, bool], bool],
+        record: Callable[[str, HistoryEntry, int | None, bool], bool],
         runner_for: Callable[[str], ActionRunner],
         clock: Clock,
         *,
@@ -129,7 +130,7 @@ class ActionDispatcher:
                 self._run(attempt)
             except Exception:
                 action = attempt.action
-                log.exception("alarm action %s of %s failed unexpectedly", action.pending.target, alarm_name(action.alarm.id))
+                log.exception("alarm action %s of %s failed unexpectedly", action.pending.target, describe_alarm(action.alarm.key))
             finally:
                 with self._condition:
                     self._running -= 1
@@ -137,7 +138,11 @@ class ActionDispatcher:
     def _run(self, attempt: _Attempt) -> None:
         action = attempt.action
         with telemetry.attached(attempt.trace_context), telemetry.tracer.start_as_current_span(
-            "alarm action", attributes={"alarm": alarm_name(action.alarm.id), "target": action.pending.target, "attempt": attempt.number}
+            "alarm action",
+            attributes={
+                "alarm": alarm_name(action.alarm.id), "project": action.alarm.project, "target": action.pending.target,
+                "attempt": attempt.number,
+            },
         ):
             outcome = self._runner_for(action.pending.target).run(action)
         description = outcome.description
@@ -153,17 +158,21 @@ class ActionDispatcher:
             alarm_id=action.alarm.id, time=self._clock(), type=HistoryType.ACTION, reason=description, state=action.pending.state,
             action=action.pending.target, action_succeeded=outcome.succeeded, attempt=attempt.number,
         )
-        if not self._record(entry, action.pending.id, not retry):
+        if not self._record(action.alarm.project, entry, action.pending.id, not retry):
             return  # the alarm was deleted meanwhile: its actions end with it
         if outcome.succeeded:
-            log.info("%s: %s: %s", alarm_name(action.alarm.id), action.pending.target, description)
+            log.info("%s: %s: %s", describe_alarm(action.alarm.key), action.pending.target, description)
         else:
-            log.warning("%s: %s: %s", alarm_name(action.alarm.id), action.pending.target, description)
+            log.warning("%s: %s: %s", describe_alarm(action.alarm.key), action.pending.target, description)
         if retry:
             self._schedule(replace(attempt, number=attempt.number + 1), delay=self._backoff * 2 ** (attempt.number - 1))
 
 
 def _request_id(action: ActionRequest) -> str:
-    """Stable for one firing of one action: the alarm, the target, the state and the time it fired."""
-    key = f"{alarm_name(action.alarm.id)}\n{action.pending.target}\n{action.pending.state.value}\n{action.pending.time!r}"
+    """Stable for one firing of one action: the alarm (its project too: ids repeat across projects), the target, the state and
+    the time it fired."""
+    key = (
+        f"{action.alarm.project}\n{alarm_name(action.alarm.id)}\n{action.pending.target}\n{action.pending.state.value}\n"
+        f"{action.pending.time!r}"
+    )
     return "alarm-" + hashlib.sha256(key.encode()).hexdigest()[:32]

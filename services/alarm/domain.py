@@ -41,6 +41,12 @@ class ComparisonOperator(enum.Enum):
         return value <= threshold
 
 
+AlarmKey = tuple[str, str]
+"""What names an alarm across projects: (project, alarm id). An alarm id names one alarm only within its project.
+
+A plain tuple, not a named one: a sweep makes one per alarm."""
+
+
 class HistoryType(enum.Enum):
     """Kinds of events in an alarm's history."""
 
@@ -97,6 +103,13 @@ class Alarm:
     repeat_time: float | None = None
     """When the actions of its state last ran again while it stayed in it (None: never; older than state_time: not in
     this stay). Not part of the API: it spaces the repeats a period apart, across restarts too."""
+    project: str = field(kw_only=True)
+    """The project it belongs to: it watches that project's series and its actions act in that project."""
+
+    @property
+    def key(self) -> AlarmKey:
+        """(project, id): what names it among every project's alarms."""
+        return self.project, self.id
 
     def actions_for(self, state: AlarmState) -> tuple[str, ...]:
         """The actions run when the alarm enters (or, repeating, stays in) `state`."""
@@ -158,6 +171,8 @@ class PendingAction:
     """True when the alarm stayed in `state` and repeats its actions, False on a transition."""
     attempts: int = 0
     """Attempts made so far."""
+    project: str = field(kw_only=True)
+    """The project of its alarm."""
 
 
 NO_REASON_DATA: Mapping[str, Any] = MappingProxyType({})
@@ -176,3 +191,9 @@ def is_policy_action(target: str) -> bool:
 def alarm_name(alarm_id: str) -> str:
     """The resource name of an alarm."""
     return f"alarms/{alarm_id}"
+
+
+def describe_alarm(key: AlarmKey) -> str:
+    """An alarm as the log names it: its name and project (the same name may be taken in several projects)."""
+    project, alarm_id = key
+    return f"{alarm_name(alarm_id)} of project {project}"

@@ -2,14 +2,17 @@
 
 Alarms are evaluated a chunk of CHUNK at a time: one BatchGetStatistics call asks the
 window of each, `decision.decide` judges each, and the unit of work stores what the
-chunk's decisions change. The sweep evaluates every alarm so, chunk by chunk (which
-notices missing data); the scheduler hands what arriving samples queued. A failed
-statistics query leaves the alarms' states as they were (as Aodh does): missing data is
-noticed from datapoints, not from an unreachable metrics service.
+chunk's decisions change. A chunk holds alarms of one project (its statistics are that
+project's series: one call per project). The sweep evaluates every alarm of every
+project so, chunk by chunk (which notices missing data); the scheduler hands what
+arriving samples queued. A failed statistics query leaves the alarms' states as they
+were (as Aodh does): missing data is noticed from datapoints, not from an unreachable
+metrics service.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +25,7 @@ from autoscale import telemetry
 from autoscale.errors import PeerError
 from autoscale.timeutil import Clock
 from services.alarm.decision import Decision, decide
-from services.alarm.domain import Alarm, ThresholdRule, alarm_name
+from services.alarm.domain import Alarm, AlarmKey, ThresholdRule, alarm_name, describe_alarm
 from services.alarm.evaluation import Datapoint, query_window
 from services.alarm.index import AlarmIndex
 from services.alarm.unit_of_work import AlarmWrites
@@ -39,8 +42,9 @@ STATISTICS_FAILURE_LOG_INTERVAL = 30.0
 class StatisticsSource(Protocol):
     """Where the evaluator gets its rules' datapoints."""
 
-    def batch_datapoints(self, windows: Sequence[tuple[ThresholdRule, float, float]]) -> list[list[Datapoint]]:
-        """The rule's statistic per period in [start, end) of each (rule, start, end), in order; PeerError when they cannot be had."""
+    def batch_datapoints(self, project: str, windows: Sequence[tuple[ThresholdRule, float, float]]) -> list[list[Datapoint]]:
+        """The rule's statistic per period in [start, end) of each (rule, start, end) over the series of `project`, in order;
+        PeerError when they cannot be had."""
 
 
 class AlarmEvaluator:
@@ -63,27 +67,33 @@ class AlarmEvaluator:
         self._prefetch.shutdown(wait=True)
 
     def evaluate(
-        self, alarm_ids: Sequence[str], trace_contexts: Sequence[Context | None] | None = None, *,
+        self, keys: Sequence[AlarmKey], trace_contexts: Sequence[Context | None] | None = None, *,
         between_chunks: Callable[[], None] | None = None,
     ) -> int:
-        """Evaluate these alarms with one statistics call per CHUNK of them; returns how many were evaluated.
+        """Evaluate these alarms (of any projects) with one statistics call per CHUNK of them of one project; returns how
+        many were evaluated.
 
         Each alarm's transition and actions run in its own trace context when one is given.
         `between_chunks` runs before each chunk (the sweep yields to urgent work there).
         """
-        contexts = dict(zip(alarm_ids, trace_contexts, strict=True)) if trace_contexts is not None else {}
-        alarms = [alarm for alarm in map(self._index.get, alarm_ids) if alarm is not None and not alarm.disabled]
+        contexts = dict(zip(keys, trace_contexts, strict=True)) if trace_contexts is not None else {}
+        alarms = [alarm for alarm in map(self._index.get, keys) if alarm is not None and not alarm.disabled]
         if len(alarms) == 1:
-            with telemetry.attached(contexts.get(alarms[0].id)), telemetry.tracer.start_as_current_span(
-                "evaluate alarm", attributes={"alarm": alarm_name(alarms[0].id)}
+            alarm = alarms[0]
+            with telemetry.attached(contexts.get(alarm.key)), telemetry.tracer.start_as_current_span(
+                "evaluate alarm", attributes={"alarm": alarm_name(alarm.id), "project": alarm.project}
             ):
                 return self._evaluate_chunks([alarms], contexts, between_chunks)
         # Alarms over one metric with one window side by side: the metrics service answers each such run in one pass.
-        alarms.sort(key=lambda alarm: (alarm.rule.metric, alarm.rule.period, alarm.rule.evaluation_periods))
-        return self._evaluate_chunks([alarms[begin : begin + CHUNK] for begin in range(0, len(alarms), CHUNK)], contexts, between_chunks)
+        alarms.sort(key=lambda alarm: (alarm.project, alarm.rule.metric, alarm.rule.period, alarm.rule.evaluation_periods))
+        chunks: list[list[Alarm]] = []
+        for _, of_project in itertools.groupby(alarms, key=lambda alarm: alarm.project):
+            project_alarms = list(of_project)
+            chunks.extend(project_alarms[begin : begin + CHUNK] for begin in range(0, len(project_alarms), CHUNK))
+        return self._evaluate_chunks(chunks, contexts, between_chunks)
 
     def _evaluate_chunks(
-        self, chunks: list[list[Alarm]], contexts: dict[str, Context | None], between_chunks: Callable[[], None] | None
+        self, chunks: list[list[Alarm]], contexts: dict[AlarmKey, Context | None], between_chunks: Callable[[], None] | None
     ) -> int:
         # NOTE: the next chunk's statistics are asked while this one is judged and its transitions stored:
         # both wait on something else (the metrics service, the database) much of the time. One chunk
@@ -97,7 +107,7 @@ class AlarmEvaluator:
             try:
                 now, answers = asked.result() if asked is not None else self._ask(chunk, contexts)
             except PeerError as error:
-                self._log_statistics_failure(chunk[0].id, error)
+                self._log_statistics_failure(chunk[0].key, error)
                 answers = None
             asked = self._ask_later(chunks[number + 1], contexts) if number + 1 < len(chunks) else None
             if answers is None:
@@ -107,26 +117,30 @@ class AlarmEvaluator:
                 try:
                     decisions.append(decide(alarm, datapoints, now))
                 except Exception:
-                    log.exception("evaluating %s failed", alarm_name(alarm.id))
+                    log.exception("evaluating %s failed", describe_alarm(alarm.key))
                 evaluated += 1
             self._writes.apply(decisions, now, contexts)
         return evaluated
 
-    def _ask(self, chunk: Sequence[Alarm], contexts: dict[str, Context | None]) -> tuple[float, list[list[Datapoint]]]:
-        """The clock reading the chunk is judged at, and the datapoints of each alarm's window then (PeerError if unreachable)."""
+    def _ask(self, chunk: Sequence[Alarm], contexts: dict[AlarmKey, Context | None]) -> tuple[float, list[list[Datapoint]]]:
+        """The clock reading the chunk (of one project) is judged at, and the datapoints of each alarm's window then
+        (PeerError if unreachable)."""
         now = self._clock()
-        with telemetry.attached(contexts.get(chunk[0].id)):
-            return now, self._statistics.batch_datapoints([(alarm.rule, *query_window(alarm.rule, now)) for alarm in chunk])
+        with telemetry.attached(contexts.get(chunk[0].key)):
+            windows = [(alarm.rule, *query_window(alarm.rule, now)) for alarm in chunk]
+            return now, self._statistics.batch_datapoints(chunk[0].project, windows)
 
-    def _ask_later(self, chunk: Sequence[Alarm], contexts: dict[str, Context | None]) -> Future[tuple[float, list[list[Datapoint]]]] | None:
+    def _ask_later(
+        self, chunk: Sequence[Alarm], contexts: dict[AlarmKey, Context | None]
+    ) -> Future[tuple[float, list[list[Datapoint]]]] | None:
         """`_ask` on another thread; None once the evaluator stopped (a call still being answered then asks itself)."""
         try:
             return self._prefetch.submit(self._ask, chunk, contexts)
         except RuntimeError:
             return None
 
-    def _log_statistics_failure(self, alarm_id: str, error: PeerError) -> None:
+    def _log_statistics_failure(self, key: AlarmKey, error: PeerError) -> None:
         moment = time.monotonic()
         if moment - self._last_failure_log >= STATISTICS_FAILURE_LOG_INTERVAL:
             self._last_failure_log = moment
-            log.warning("cannot evaluate %s (and maybe others): statistics unavailable: %s", alarm_name(alarm_id), error)
+            log.warning("cannot evaluate %s (and maybe others): statistics unavailable: %s", describe_alarm(key), error)

@@ -1,5 +1,8 @@
 """SampleFeedService: the metrics service says which series just received points; the alarms they may move are evaluated now.
 
+A call names the series of one project (the one it acts in: the metrics service sends
+one call per project), and only that project's alarms hear of them.
+
 Each series comes with the lowest and the highest value it received. An alarm
 watching it is queued in the evaluator's urgent lane when those values could move
 it out of its state (see evaluation.could_change_state); otherwise evaluating it
@@ -18,9 +21,11 @@ from typing import NamedTuple, cast
 import grpc
 
 from autoscale import telemetry
+from autoscale.identity import current_project
 from autoscale.internal.v1 import sample_feed_pb2, sample_feed_pb2_grpc
 from autoscale.timeutil import Clock
 from autoscale.validation import Violations
+from services.alarm.domain import AlarmKey
 from services.alarm.evaluation import could_change_state
 from services.alarm.index import AlarmIndex
 from services.alarm.scheduler import EvaluationScheduler
@@ -67,16 +72,16 @@ class Decision(NamedTuple):
     """Which alarms arriving values concern: those to evaluate now, and those whose actions may be due again."""
 
     matched: int
-    urgent: list[str]
-    repeating: list[str]
+    urgent: list[AlarmKey]
+    repeating: list[AlarmKey]
 
 
-def decide_evaluations(violations: Violations, index: AlarmIndex, series: NotifiedSeries, now: float) -> Decision:
-    """Which alarms the notified series may move (urgent), and which stay but have actions due to repeat at `now` (normal);
-    meaningful only without violations (a series whose dimensions are no JSON object of strings)."""
+def decide_evaluations(violations: Violations, index: AlarmIndex, project: str, series: NotifiedSeries, now: float) -> Decision:
+    """Which alarms of `project` its notified series may move (urgent), and which stay but have actions due to repeat at
+    `now` (normal); meaningful only without violations (a series whose dimensions are no JSON object of strings)."""
     # Per alarm: the lowest and the highest value of the series it watches.
     ranges: dict[str, tuple[float, float]] = {}
-    watching = index.watching(series.catalogue, series.series_ids, series.metrics, series.dimensions)
+    watching = index.watching(project, series.catalogue, series.series_ids, series.metrics, series.dimensions)
     if None in watching:
         for position in (position for position, watchers in enumerate(watching) if watchers is None):
             violations.add(f"dimensions[{position}]", "must be a JSON object of strings with sorted keys")
@@ -89,20 +94,22 @@ def decide_evaluations(violations: Violations, index: AlarmIndex, series: Notifi
         for alarm_id in cast("list[str]", watching[position]):
             known = ranges.get(alarm_id)
             ranges[alarm_id] = (lowest, highest) if known is None else (min(lowest, known[0]), max(highest, known[1]))
-    urgent, repeating = [], []
+    urgent: list[AlarmKey] = []
+    repeating: list[AlarmKey] = []
     for alarm_id, (lowest, highest) in ranges.items():
-        alarm = index.get(alarm_id)
+        key = (project, alarm_id)
+        alarm = index.get(key)
         if alarm is None:
             continue
         if could_change_state(alarm.rule, alarm.state, lowest, highest):
-            urgent.append(alarm_id)
+            urgent.append(key)
         elif alarm.repeat_due(now):
-            repeating.append(alarm_id)
+            repeating.append(key)
     return Decision(len(ranges), urgent, repeating)
 
 
 class SampleFeedServicer(sample_feed_pb2_grpc.SampleFeedServiceServicer):
-    """The internal SampleFeedService."""
+    """The internal SampleFeedService: each call's series are its project's (autoscale.identity.current_project)."""
 
     def __init__(self, index: AlarmIndex, scheduler: EvaluationScheduler, clock: Clock) -> None:
         self._index = index
@@ -115,12 +122,12 @@ class SampleFeedServicer(sample_feed_pb2_grpc.SampleFeedServiceServicer):
         violations = Violations()
         series = read_notify_samples(violations, request)
         violations.raise_if_any()
-        decision = decide_evaluations(violations, self._index, series, self._clock())
+        decision = decide_evaluations(violations, self._index, current_project(), series, self._clock())
         violations.raise_if_any()
         trace_context = telemetry.capture_context()
-        for alarm_id in decision.urgent:
-            self._scheduler.submit(alarm_id, trace_context, urgent=True)
-        for alarm_id in decision.repeating:
-            self._scheduler.submit(alarm_id, trace_context)
+        for key in decision.urgent:
+            self._scheduler.submit(key, trace_context, urgent=True)
+        for key in decision.repeating:
+            self._scheduler.submit(key, trace_context)
         queued = len(decision.urgent) + len(decision.repeating)
         return sample_feed_pb2.NotifySamplesResponse(matched_alarms=decision.matched, queued_alarms=queued)

@@ -24,6 +24,7 @@ from autoscale.series import Statistic
 from services.alarm.domain import (
     NO_REASON_DATA,
     Alarm,
+    AlarmKey,
     AlarmState,
     ComparisonOperator,
     HistoryEntry,
@@ -91,11 +92,11 @@ class Transition(NamedTuple):
 
 
 class AlarmRepository:
-    """Alarms and their history, of one project."""
+    """Alarms and their history, of every project: each call names the project it reads or writes, or hands alarms (and
+    changes of them) that carry theirs; no alarm of another project is ever read or written in its place."""
 
-    def __init__(self, database: Database, project: str) -> None:
+    def __init__(self, database: Database) -> None:
         self._database = database
-        self._project = project
         self._insert_pending = database.prepare(_INSERT_PENDING)
         # NOTE: an action's attempt is recorded right after ExecutePolicy answers, while the group shows the new capacity
         # (in `autoscale up`, in the same process): built and run through SQLAlchemy, its statements cost 0.6 ms.
@@ -114,25 +115,25 @@ class AlarmRepository:
     # Alarms
 
     def create_alarm(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
-        """Store a new alarm and its creation entry; AlreadyExists if its id is taken."""
+        """Store a new alarm and its creation entry; AlreadyExists if its id is taken in its project."""
         with self._database.transaction() as connection:
-            if self._alarm_row(connection, alarm.id) is not None:
+            if self._alarm_row(connection, alarm.project, alarm.id) is not None:
                 raise AlreadyExists(alarm_name(alarm.id))
-            connection.execute(alarms.insert().values(project=self._project, **_alarm_values(alarm)))
-            connection.execute(history.insert().values(project=self._project, **_entry_values(entry)))
+            connection.execute(alarms.insert().values(**_alarm_values(alarm)))
+            connection.execute(history.insert().values(project=alarm.project, **_entry_values(entry)))
         return alarm
 
-    def get_alarm(self, alarm_id: str) -> Alarm:
-        """One alarm; NotFound if there is none."""
+    def get_alarm(self, project: str, alarm_id: str) -> Alarm:
+        """One alarm of `project`; NotFound if it has none of this id (whatever other projects have)."""
         with self._database.reader() as connection:
-            row = self._alarm_row(connection, alarm_id)
+            row = self._alarm_row(connection, project, alarm_id)
         if row is None:
             raise NotFound(alarm_name(alarm_id))
         return _alarm(row)
 
-    def list_alarms(self, after: str | None = None, limit: int | None = None) -> list[Alarm]:
-        """Alarms ordered by id, those after `after`, at most `limit` (all when None)."""
-        query = sa.select(alarms).where(alarms.c.project == self._project)
+    def list_alarms(self, project: str, after: str | None = None, limit: int | None = None) -> list[Alarm]:
+        """The alarms of `project` ordered by id, those after `after`, at most `limit` (all when None)."""
+        query = sa.select(alarms).where(alarms.c.project == project)
         if after is not None:
             query = query.where(alarms.c.id > after)
         query = query.order_by(alarms.c.id)
@@ -142,41 +143,53 @@ class AlarmRepository:
             rows = connection.execute(query).all()
         return [_alarm(row) for row in rows]
 
+    def every_alarm(self) -> list[Alarm]:
+        """The alarms of every project (the index holds them all), by project and id."""
+        with self._database.reader() as connection:
+            rows = connection.execute(sa.select(alarms).order_by(alarms.c.project, alarms.c.id)).all()
+        return [_alarm(row) for row in rows]
+
     def update_alarm(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
-        """Store an existing alarm's new definition (not its state) and a rule-change entry; NotFound if there is none."""
+        """Store an existing alarm's new definition (not its state) and a rule-change entry; NotFound if its project has
+        none of its id."""
         values = _alarm_values(alarm)
-        for output_only in ("id", "create_time", "state", "state_reason", "state_time", "evaluate_time", "revision", "repeat_time"):
-            del values[output_only]
+        for not_changed in (
+            "project", "id", "create_time", "state", "state_reason", "state_time", "evaluate_time", "revision", "repeat_time",
+        ):
+            del values[not_changed]
         with self._database.transaction() as connection:
-            result = connection.execute(alarms.update().where(*self._alarm_key(alarm.id)).values(**values, revision=alarms.c.revision + 1))
+            result = connection.execute(
+                alarms.update().where(*_alarm_key(alarm.project, alarm.id)).values(**values, revision=alarms.c.revision + 1)
+            )
             if result.rowcount == 0:
                 raise NotFound(alarm_name(alarm.id))
-            connection.execute(history.insert().values(project=self._project, **_entry_values(entry)))
-            row = self._alarm_row(connection, alarm.id)
+            connection.execute(history.insert().values(project=alarm.project, **_entry_values(entry)))
+            row = self._alarm_row(connection, alarm.project, alarm.id)
         return _alarm(row)
 
-    def delete_alarm(self, alarm_id: str) -> None:
-        """Delete an alarm and its history; NotFound if there is none."""
+    def delete_alarm(self, project: str, alarm_id: str) -> None:
+        """Delete an alarm of `project` and its history; NotFound if the project has none of this id."""
         with self._database.transaction() as connection:
-            if self._alarm_row(connection, alarm_id) is None:
+            if self._alarm_row(connection, project, alarm_id) is None:
                 raise NotFound(alarm_name(alarm_id))
-            connection.execute(history.delete().where(history.c.project == self._project, history.c.alarm_id == alarm_id))
+            connection.execute(history.delete().where(history.c.project == project, history.c.alarm_id == alarm_id))
             connection.execute(
-                pending_actions.delete().where(pending_actions.c.project == self._project, pending_actions.c.alarm_id == alarm_id)
+                pending_actions.delete().where(pending_actions.c.project == project, pending_actions.c.alarm_id == alarm_id)
             )
-            connection.execute(alarms.delete().where(*self._alarm_key(alarm_id)))
+            connection.execute(alarms.delete().where(*_alarm_key(project, alarm_id)))
 
     # State
 
     def change_states(self, changes: Sequence[StateChange]) -> list[Transition | None]:
         """Store each change with its history entry and the actions it decides (as pending), in one transaction (a sweep
-        may move thousands); one answer per change, in order: None where the alarm is gone or no longer as judged."""
+        may move thousands); one answer per change, in order: None where the alarm is gone or no longer as judged. Each
+        change is stored in its alarm's project."""
         if not changes:
             return []
-        project, transition_type = self._project, HistoryType.STATE_TRANSITION.value
+        transition_type = HistoryType.STATE_TRANSITION.value
         updates = [
-            (_VALUES[change.state], change.reason, change.time, change.time, project, change.judged.id, _VALUES[change.judged.state],
-             change.judged.revision)
+            (_VALUES[change.state], change.reason, change.time, change.time, change.judged.project, change.judged.id,
+             _VALUES[change.judged.state], change.judged.revision)
             for change in changes
         ]
         answers: list[Transition | None] = []
@@ -190,7 +203,7 @@ class AlarmRepository:
                 before = change.judged
                 alarm = replace(before, state=change.state, state_reason=change.reason, state_time=change.time, evaluate_time=change.time)
                 entries.append((
-                    project, alarm.id, change.time, transition_type, _VALUES[before.state], _VALUES[change.state], change.reason,
+                    alarm.project, alarm.id, change.time, transition_type, _VALUES[before.state], _VALUES[change.state], change.reason,
                     *TRANSITION_ENTRY_TAIL,
                 ))
                 targets = alarm.actions_for(change.state)
@@ -210,25 +223,31 @@ class AlarmRepository:
         repeat is due as stored (another replica may have repeated it meanwhile); it then
         gets the repeat's time, and its repeated actions are stored as pending, except those
         whose previous invocation is still pending (being tried or retried): a repeat never
-        runs beside it. One answer per alarm still in its state, with the actions to run.
+        runs beside it. One answer per alarm still in its state, with the actions to run. Each repeat is stored in its
+        alarm's project.
         """
         if not repeats:
             return []
-        ids = [repeat.alarm.id for repeat in repeats]
+        ids_by_project: dict[str, list[str]] = {}
+        for repeat in repeats:
+            ids_by_project.setdefault(repeat.alarm.project, []).append(repeat.alarm.id)
         with self._database.transaction() as connection:
-            query = sa.select(alarms).where(alarms.c.project == self._project, alarms.c.id.in_(ids)).with_for_update()
-            rows = {row.id: row for row in connection.execute(query)}
-            outstanding = {
-                (row.alarm_id, row.target)
-                for row in connection.execute(
-                    sa.select(pending_actions.c.alarm_id, pending_actions.c.target).where(
-                        pending_actions.c.project == self._project, pending_actions.c.alarm_id.in_(ids)
+            rows: dict[AlarmKey, Any] = {}
+            outstanding: set[tuple[str, str, str]] = set()
+            for project, ids in ids_by_project.items():
+                query = sa.select(alarms).where(alarms.c.project == project, alarms.c.id.in_(ids)).with_for_update()
+                rows.update(((project, row.id), row) for row in connection.execute(query))
+                outstanding.update(
+                    (project, row.alarm_id, row.target)
+                    for row in connection.execute(
+                        sa.select(pending_actions.c.alarm_id, pending_actions.c.target).where(
+                            pending_actions.c.project == project, pending_actions.c.alarm_id.in_(ids)
+                        )
                     )
                 )
-            }
             answers = []
             for repeat in repeats:
-                row = rows.get(repeat.alarm.id)
+                row = rows.get(repeat.alarm.key)
                 if row is None or row.state != _VALUES[repeat.alarm.state]:
                     continue
                 stored = _alarm(row)
@@ -236,8 +255,8 @@ class AlarmRepository:
                     answers.append(Repeated(stored, []))
                     continue
                 repeated = replace(stored, repeat_time=repeat.time)
-                connection.execute(alarms.update().where(*self._alarm_key(stored.id)).values(repeat_time=repeat.time))
-                targets = [target for target in stored.repeated_actions() if (stored.id, target) not in outstanding]
+                connection.execute(alarms.update().where(*_alarm_key(stored.project, stored.id)).values(repeat_time=repeat.time))
+                targets = [target for target in stored.repeated_actions() if (stored.project, stored.id, target) not in outstanding]
                 actions = self._store_pending(
                     connection, repeated, targets, stored.state, repeat.reason, repeat.reason_data, repeat.time, repeat=True
                 )
@@ -245,20 +264,21 @@ class AlarmRepository:
         return answers
 
     def pending_actions(self) -> list[PendingAction]:
-        """Every stored pending action, oldest first (run again on start)."""
-        query = sa.select(pending_actions).where(pending_actions.c.project == self._project).order_by(pending_actions.c.id)
+        """Every stored pending action of every project, oldest first (run again on start)."""
+        query = sa.select(pending_actions).order_by(pending_actions.c.id)
         with self._database.reader() as connection:
             return [_pending(row) for row in connection.execute(query)]
 
-    def record_attempt(self, entry: HistoryEntry, pending_id: int | None, done: bool) -> bool:
-        """Record an attempt of a pending action; forget the action when `done`, else count the attempt.
+    def record_attempt(self, project: str, entry: HistoryEntry, pending_id: int | None, done: bool) -> bool:
+        """Record an attempt of a pending action of an alarm of `project`; forget the action when `done`, else count the
+        attempt.
 
         False (nothing stored) when the alarm is gone: its actions end with it.
         """
         with self._database.transaction() as connection:
-            if not self._lock_alarm.rows(connection, project=self._project, alarm_id=entry.alarm_id):
+            if not self._lock_alarm.rows(connection, project=project, alarm_id=entry.alarm_id):
                 return False
-            self._insert_entry.rowcount(connection, project=self._project, **_entry_values(entry))
+            self._insert_entry.rowcount(connection, project=project, **_entry_values(entry))
             if pending_id is not None:
                 if done:
                     self._forget_pending.rowcount(connection, pending_id=pending_id)
@@ -274,35 +294,40 @@ class AlarmRepository:
         for target in targets:
             data = dict(reason_data)
             ((pending_id,),) = self._insert_pending.rows(
-                connection, project=self._project, alarm_id=alarm.id, target=target, previous_state=previous.value,
+                connection, project=alarm.project, alarm_id=alarm.id, target=target, previous_state=previous.value,
                 state=alarm.state.value, reason=reason, reason_data=json.dumps(data), time=time, repeat=repeat,
             )
-            stored.append(PendingAction(pending_id, alarm.id, target, previous, alarm.state, reason, data, time, repeat))
+            stored.append(
+                PendingAction(pending_id, alarm.id, target, previous, alarm.state, reason, data, time, repeat, project=alarm.project)
+            )
         return stored
 
     # History
 
-    def list_history(self, alarm_id: str, after: tuple[float, int] | None, limit: int) -> list[HistoryEntry]:
-        """An alarm's history, newest first, entries after `after` (time, sequence), at most `limit`; NotFound for the alarm."""
-        query = sa.select(history).where(history.c.project == self._project, history.c.alarm_id == alarm_id)
+    def list_history(self, project: str, alarm_id: str, after: tuple[float, int] | None, limit: int) -> list[HistoryEntry]:
+        """The history of an alarm of `project`, newest first, entries after `after` (time, sequence), at most `limit`;
+        NotFound when the project has no such alarm."""
+        query = sa.select(history).where(history.c.project == project, history.c.alarm_id == alarm_id)
         with self._database.reader() as connection:
-            if self._alarm_row(connection, alarm_id) is None:
+            if self._alarm_row(connection, project, alarm_id) is None:
                 raise NotFound(alarm_name(alarm_id))
             rows = connection.execute(newest_first_page(query, history.c.time, history.c.id, after, limit)).all()
         return [_entry(row) for row in rows]
 
     # Helpers
 
-    def _alarm_key(self, alarm_id: str) -> tuple[Any, ...]:
-        return alarms.c.project == self._project, alarms.c.id == alarm_id
+    def _alarm_row(self, connection: Connection, project: str, alarm_id: str) -> Any:
+        return connection.execute(sa.select(alarms).where(*_alarm_key(project, alarm_id))).first()
 
-    def _alarm_row(self, connection: Connection, alarm_id: str) -> Any:
-        return connection.execute(sa.select(alarms).where(*self._alarm_key(alarm_id))).first()
+
+def _alarm_key(project: str, alarm_id: str) -> tuple[Any, ...]:
+    return alarms.c.project == project, alarms.c.id == alarm_id
 
 
 def _alarm_values(alarm: Alarm) -> dict[str, Any]:
     rule = alarm.rule
     return {
+        "project": alarm.project,
         "id": alarm.id,
         "description": alarm.description,
         "metric": rule.metric,
@@ -330,6 +355,7 @@ def _alarm_values(alarm: Alarm) -> dict[str, Any]:
 def _alarm(row: Any, **changes: Any) -> Alarm:
     """The alarm a row holds, with `changes` to its fields (one construction: a sweep builds thousands)."""
     fields = {
+        "project": row.project,
         "id": row.id,
         "rule": _rule(row.metric, row.dimensions, row.statistic, row.comparison, row.threshold, row.period, row.evaluation_periods),
         "description": row.description,
@@ -441,4 +467,5 @@ def _pending(row: Any) -> PendingAction:
     return PendingAction(
         id=row.id, alarm_id=row.alarm_id, target=row.target, previous_state=AlarmState(row.previous_state), state=AlarmState(row.state),
         reason=row.reason, reason_data=json.loads(row.reason_data), time=row.time, repeat=row.repeat, attempts=row.attempts,
+        project=row.project,
     )

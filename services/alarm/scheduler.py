@@ -5,7 +5,8 @@ by a thread of its own, so that a long batch never holds it up) and those whose 
 are due to repeat in a normal lane. A thread takes what is queued, up to CHUNK alarms,
 and hands them to the evaluation together (one statistics call for all). An alarm is
 queued at most once at a time and never evaluated by two threads at once; one queued
-again while it is being evaluated runs again after.
+again while it is being evaluated runs again after. Alarms go by key (project and id),
+every project's in the same queues and threads.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 
 from opentelemetry.context import Context
 
-from services.alarm.domain import alarm_name
+from services.alarm.domain import AlarmKey, describe_alarm
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,8 @@ CHUNK = 500
 YIELD_LIMIT = 0.1
 """Seconds a sweep waits at most, before each chunk, for the urgent evaluations and the actions under way to end."""
 
-EvaluateBatch = Callable[[list[str], list[Context | None]], object]
-"""Evaluates alarms (their ids), each in its trace context."""
+EvaluateBatch = Callable[[list[AlarmKey], list[Context | None]], object]
+"""Evaluates alarms (their keys), each in its trace context."""
 
 
 class EvaluationScheduler:
@@ -38,27 +39,27 @@ class EvaluationScheduler:
     def __init__(self, evaluate: EvaluateBatch, *, threads: int = 4) -> None:
         self._evaluate = evaluate
         self._threads = threads
-        self._urgent: OrderedDict[str, Context | None] = OrderedDict()
-        self._pending: OrderedDict[str, Context | None] = OrderedDict()
-        self._running: set[str] = set()
+        self._urgent: OrderedDict[AlarmKey, Context | None] = OrderedDict()
+        self._pending: OrderedDict[AlarmKey, Context | None] = OrderedDict()
+        self._running: set[AlarmKey] = set()
         self._urgent_running = 0
         """Alarms taken from the urgent lane whose evaluation has not ended."""
         self._condition = threading.Condition()
         self._stopping = False
         self._workers: list[threading.Thread] = []
 
-    def submit(self, alarm_id: str, trace_context: Context | None = None, *, urgent: bool = False) -> None:
+    def submit(self, key: AlarmKey, trace_context: Context | None = None, *, urgent: bool = False) -> None:
         """Queue an alarm for evaluation, `urgent` ones first; one queued already joins the newer trace (and lane)."""
         with self._condition:
-            queued = alarm_id in self._urgent or alarm_id in self._pending
-            if urgent and alarm_id in self._pending:
-                previous = self._pending.pop(alarm_id)
-                self._urgent[alarm_id] = trace_context if trace_context is not None else previous
+            queued = key in self._urgent or key in self._pending
+            if urgent and key in self._pending:
+                previous = self._pending.pop(key)
+                self._urgent[key] = trace_context if trace_context is not None else previous
             else:
-                lane = self._urgent if urgent or alarm_id in self._urgent else self._pending
-                if alarm_id not in lane or trace_context is not None:
+                lane = self._urgent if urgent or key in self._urgent else self._pending
+                if key not in lane or trace_context is not None:
                     # The newest arrival is what the evaluation will see, so it is the one to trace.
-                    lane[alarm_id] = trace_context
+                    lane[key] = trace_context
             if urgent:
                 # One thread: every thread serves the urgent lane. Waking them all (three of them only to find
                 # nothing to do) cost the evaluation that matters the GIL and the wakeups it waits behind.
@@ -104,16 +105,16 @@ class EvaluationScheduler:
                 # Actions end on threads of their own, which do not notify this condition: look again soon.
                 self._condition.wait(min(left, 0.002))
 
-    def _take(self, urgent_only: bool) -> tuple[list[tuple[str, Context | None]], bool] | None:
+    def _take(self, urgent_only: bool) -> tuple[list[tuple[AlarmKey, Context | None]], bool] | None:
         """Up to CHUNK queued alarms that no other thread is evaluating, urgent ones first, and whether they are urgent
         (None when stopping)."""
         with self._condition:
             while not self._stopping:
                 for lane in (self._urgent,) if urgent_only else (self._urgent, self._pending):
                     taken = []
-                    for alarm_id in lane:
-                        if alarm_id not in self._running:
-                            taken.append(alarm_id)
+                    for key in lane:
+                        if key not in self._running:
+                            taken.append(key)
                             if len(taken) == CHUNK:
                                 break
                     if taken:
@@ -121,17 +122,17 @@ class EvaluationScheduler:
                         urgent = lane is self._urgent
                         if urgent:
                             self._urgent_running += len(taken)
-                        return [(alarm_id, lane.pop(alarm_id)) for alarm_id in taken], urgent
+                        return [(key, lane.pop(key)) for key in taken], urgent
                 self._condition.wait()
             return None
 
-    def _done(self, alarm_ids: list[str], urgent: bool) -> None:
+    def _done(self, keys: list[AlarmKey], urgent: bool) -> None:
         with self._condition:
-            self._running.difference_update(alarm_ids)
+            self._running.difference_update(keys)
             if urgent:
-                self._urgent_running -= len(alarm_ids)
+                self._urgent_running -= len(keys)
             # Threads waiting for these alarms to be free, and a sweep waiting for the urgent ones to end.
-            if urgent or any(alarm_id in self._pending or alarm_id in self._urgent for alarm_id in alarm_ids):
+            if urgent or any(key in self._pending or key in self._urgent for key in keys):
                 self._condition.notify_all()
 
     def _work(self, urgent_only: bool) -> None:
@@ -139,10 +140,10 @@ class EvaluationScheduler:
         # far less than a call each, so a thread takes what is queued (up to CHUNK) together.
         while (took := self._take(urgent_only)) is not None:
             taken, urgent = took
-            alarm_ids = [alarm_id for alarm_id, _ in taken]
+            keys = [key for key, _ in taken]
             try:
-                self._evaluate(alarm_ids, [trace_context for _, trace_context in taken])
+                self._evaluate(keys, [trace_context for _, trace_context in taken])
             except Exception:
-                log.exception("evaluating %s failed", ", ".join(alarm_name(alarm_id) for alarm_id in alarm_ids[:5]))
+                log.exception("evaluating %s failed", ", ".join(describe_alarm(key) for key in keys[:5]))
             finally:
-                self._done(alarm_ids, urgent)
+                self._done(keys, urgent)

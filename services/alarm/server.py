@@ -1,4 +1,8 @@
-"""Composition root of the alarm service: storage, the index, the evaluator, actions, the sweep, the servicer."""
+"""Composition root of the alarm service: storage, the index, the evaluator, actions, the sweep, the servicer.
+
+One of each serves every project: the index, the queues and the pending actions hold
+alarms by project and id, and each call, statistics query and action acts in its own.
+"""
 
 from __future__ import annotations
 
@@ -41,9 +45,9 @@ def build(context: BuildContext) -> ServiceRegistration:
     """The alarm service's registration, with its evaluator, action dispatcher and sweep as workers."""
     context.database.migrate(MIGRATIONS_DIR, "alarm")
     settings = context.settings
-    repository = AlarmRepository(context.database, settings.project)
+    repository = AlarmRepository(context.database)
     index = AlarmIndex()
-    index.replace_all(repository.list_alarms())
+    index.replace_all(repository.every_alarm())
     policy_runner = PolicyActionRunner(lambda: context.peers.policy)
     webhook_runner = WebhookActionRunner(settings.alarm_action_timeout)
 
@@ -56,7 +60,7 @@ def build(context: BuildContext) -> ServiceRegistration:
     )
     # Actions decided before the last stop (or crash) run now; their request_id makes a repeat harmless.
     for pending in repository.pending_actions():
-        alarm = index.get(pending.alarm_id)
+        alarm = index.get((pending.project, pending.alarm_id))
         if alarm is not None:
             actions.dispatch(ActionRequest(alarm, pending), first_attempt=pending.attempts + 1)
     statistics = StatisticsClient(lambda: context.peers.stub("metrics", batch_statistics_pb2_grpc.BatchStatisticsServiceStub))
@@ -65,9 +69,9 @@ def build(context: BuildContext) -> ServiceRegistration:
     scheduler = EvaluationScheduler(evaluator.evaluate)
 
     def sweep() -> None:
-        # Evaluating every alarm, not only those whose series received points, notices missing data.
+        # Evaluating every alarm (of every project), not only those whose series received points, notices missing data.
         started = time.monotonic()
-        evaluated = evaluator.evaluate(index.ids(), between_chunks=lambda: scheduler.yield_to_urgent(actions.busy))
+        evaluated = evaluator.evaluate(index.keys(), between_chunks=lambda: scheduler.yield_to_urgent(actions.busy))
         log.info("sweep evaluated %d alarms in %.3fs", evaluated, time.monotonic() - started)
 
     servicer = AlarmServicer(repository, writes, index, scheduler, context.clock)

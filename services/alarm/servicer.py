@@ -1,4 +1,8 @@
-"""AlarmService over gRPC: validates requests, turns them into domain calls, and answers."""
+"""AlarmService over gRPC: validates requests, turns them into domain calls, and answers.
+
+Every call acts in its caller's project (read once, here, and passed on): another
+project's alarm is NOT_FOUND exactly as a missing one.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import replace
 import grpc
 
 from autoscale import telemetry
+from autoscale.identity import current_project
 from autoscale.pagination import page_request, paginate
 from autoscale.timeutil import Clock
 from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
@@ -20,7 +25,7 @@ from services.alarm.unit_of_work import AlarmWrites
 
 
 class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
-    """The AlarmService RPCs."""
+    """The AlarmService RPCs, each in the project of its call."""
 
     def __init__(
         self, repository: AlarmRepository, writes: AlarmWrites, index: AlarmIndex, scheduler: EvaluationScheduler, clock: Clock
@@ -40,7 +45,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         assert definition is not None
         now = self._clock()
         alarm = Alarm(
-            id=request.alarm_id, rule=definition.rule, description=definition.description,
+            project=current_project(), id=request.alarm_id, rule=definition.rule, description=definition.description,
             alarm_actions=definition.alarm_actions, ok_actions=definition.ok_actions,
             insufficient_data_actions=definition.insufficient_data_actions, repeat_actions=definition.repeat_actions,
             disabled=definition.disabled, state=AlarmState.INSUFFICIENT_DATA, state_reason="Not evaluated yet",
@@ -49,16 +54,16 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         created = HistoryEntry(alarm.id, now, HistoryType.CREATION, f"created: {alarm.rule.describe()} "
                                f"{alarm.rule.comparison.value} {alarm.rule.threshold:g}", state=alarm.state)
         self._writes.create(alarm, created)
-        self._scheduler.submit(alarm.id, telemetry.capture_context())
+        self._scheduler.submit(alarm.key, telemetry.capture_context())
         return alarm_pb2.CreateAlarmResponse(alarm=messages.alarm_to_message(alarm))
 
     def GetAlarm(self, request: alarm_pb2.GetAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.GetAlarmResponse:
-        alarm = self._repository.get_alarm(parse_name("name", request.name, "alarms"))
+        alarm = self._repository.get_alarm(current_project(), parse_name("name", request.name, "alarms"))
         return alarm_pb2.GetAlarmResponse(alarm=messages.alarm_to_message(self._with_evaluate_time(alarm)))
 
     def ListAlarms(self, request: alarm_pb2.ListAlarmsRequest, context: grpc.ServicerContext) -> alarm_pb2.ListAlarmsResponse:
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_alarms(page.after_id(), page.size + 1)
+        found = self._repository.list_alarms(current_project(), page.after_id(), page.size + 1)
         alarms, token = paginate(found, page.size, lambda alarm: alarm.id)
         return alarm_pb2.ListAlarmsResponse(
             alarms=[messages.alarm_to_message(self._with_evaluate_time(a)) for a in alarms], next_page_token=token
@@ -69,7 +74,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         violations = Violations()
         paths = update.mask_paths(violations, request.update_mask.paths)
         violations.raise_if_any()
-        current = self._repository.get_alarm(alarm_id)
+        current = self._repository.get_alarm(current_project(), alarm_id)
         definition = rules.check_alarm(violations, update.merged(messages.alarm_to_message(current), request.alarm, paths))
         violations.raise_if_any()
         assert definition is not None
@@ -80,12 +85,12 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         )
         entry = HistoryEntry(alarm_id, self._clock(), HistoryType.RULE_CHANGE, f"changed: {', '.join(paths)}", state=current.state)
         stored = self._writes.update(changed, entry)
-        self._scheduler.submit(alarm_id, telemetry.capture_context())
+        self._scheduler.submit(stored.key, telemetry.capture_context())
         return alarm_pb2.UpdateAlarmResponse(alarm=messages.alarm_to_message(stored))
 
     def DeleteAlarm(self, request: alarm_pb2.DeleteAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.DeleteAlarmResponse:
         alarm_id = parse_name("name", request.name, "alarms")
-        self._writes.delete(alarm_id)
+        self._writes.delete(current_project(), alarm_id)
         return alarm_pb2.DeleteAlarmResponse()
 
     def ListAlarmHistory(
@@ -93,7 +98,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
     ) -> alarm_pb2.ListAlarmHistoryResponse:
         alarm_id = parse_name("name", request.name, "alarms")
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_history(alarm_id, page.after_time_and(int), page.size + 1)
+        found = self._repository.list_history(current_project(), alarm_id, page.after_time_and(int), page.size + 1)
         entries, token = paginate(found, page.size, lambda entry: [entry.time, entry.sequence])
         return alarm_pb2.ListAlarmHistoryResponse(entries=[messages.history_to_message(e) for e in entries], next_page_token=token)
 
@@ -105,13 +110,13 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         violations.raise_if_any()
         assert alarm_id is not None
         alarm = self._writes.force_state(
-            alarm_id, messages.STATES[request.state], f"set by an operator: {reason or 'no reason given'}", self._clock()
+            current_project(), alarm_id, messages.STATES[request.state], f"set by an operator: {reason or 'no reason given'}", self._clock()
         )
         return alarm_pb2.SetAlarmStateResponse(alarm=messages.alarm_to_message(alarm))
 
     def _with_evaluate_time(self, alarm: Alarm) -> Alarm:
         """The alarm with the newest evaluation time known to this process (kept in memory, see AlarmIndex)."""
-        evaluated = self._index.evaluate_time(alarm.id)
+        evaluated = self._index.evaluate_time(alarm.key)
         if evaluated is not None and (alarm.evaluate_time or 0) < evaluated:
             return replace(alarm, evaluate_time=evaluated)
         return alarm

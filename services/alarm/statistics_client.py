@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import grpc
 
 from autoscale.errors import PeerError
+from autoscale.identity import acting_for
 from autoscale.internal.v1 import batch_statistics_pb2, batch_statistics_pb2_grpc
 from autoscale.peers import as_peer_error
 from autoscale.series import STATISTIC_NUMBERS
@@ -56,16 +57,18 @@ def batch_statistics_answers(response: batch_statistics_pb2.BatchGetStatisticsRe
 class StatisticsClient:
     """Asks the metrics service's BatchStatisticsService for rules' datapoints; failures raise PeerError.
 
-    `batch_stub` gives a BatchStatisticsService stub.
+    `batch_stub` gives a BatchStatisticsService stub whose calls carry the acting project (autoscale.peers).
     """
 
     def __init__(self, batch_stub: Callable[[], batch_statistics_pb2_grpc.BatchStatisticsServiceStub]) -> None:
         self._batch_stub = batch_stub
 
-    def batch_datapoints(self, windows: Sequence[tuple[ThresholdRule, float, float]]) -> list[list[Datapoint]]:
-        """The rule's statistic per period in [start, end) of each (rule, start, end), in one call."""
+    def batch_datapoints(self, project: str, windows: Sequence[tuple[ThresholdRule, float, float]]) -> list[list[Datapoint]]:
+        """The rule's statistic per period in [start, end) of each (rule, start, end) over the series of `project`, in one
+        call acting for it (on whatever thread asks: the sweep's, a scheduler's, the evaluator's prefetch pool)."""
         try:
-            response = self._batch_stub().BatchGetStatistics(batch_statistics_request(windows))
+            with acting_for(project):
+                response = self._batch_stub().BatchGetStatistics(batch_statistics_request(windows))
         except grpc.RpcError as error:
             raise as_peer_error(error) from None
         return batch_statistics_answers(response, len(windows))

@@ -19,7 +19,7 @@ from autoscale import telemetry
 from autoscale.errors import NotFound, Unavailable
 from services.alarm.action_runners import ActionRequest
 from services.alarm.decision import Decision
-from services.alarm.domain import Alarm, AlarmState, HistoryEntry, PendingAction, alarm_name
+from services.alarm.domain import Alarm, AlarmKey, AlarmState, HistoryEntry, PendingAction, alarm_name, describe_alarm
 from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository, Repeat, StateChange
 
@@ -31,7 +31,7 @@ FORCE_STATE_ATTEMPTS = 5
 TRANSITIONS_LOGGED_ONE_BY_ONE = 10
 """Transitions stored together that are logged one line each at INFO; more are summed up in one line (each at DEBUG)."""
 
-NO_CONTEXTS: Mapping[str, Context | None] = {}
+NO_CONTEXTS: Mapping[AlarmKey, Context | None] = {}
 
 
 class Dispatch(Protocol):
@@ -63,22 +63,22 @@ class AlarmWrites:
         self._index.put(stored)
         return stored
 
-    def delete(self, alarm_id: str) -> None:
-        """Delete an alarm and its history (NotFound if there is none) and forget it."""
-        self._repository.delete_alarm(alarm_id)
-        self._index.remove(alarm_id)
+    def delete(self, project: str, alarm_id: str) -> None:
+        """Delete an alarm of `project` and its history (NotFound if the project has none of this id) and forget it."""
+        self._repository.delete_alarm(project, alarm_id)
+        self._index.remove((project, alarm_id))
 
     def reload_all(self) -> None:
-        """Hold every alarm as stored now (another replica's writes arrive so)."""
-        self._index.replace_all(self._repository.list_alarms())
+        """Hold every alarm of every project as stored now (another replica's writes arrive so)."""
+        self._index.replace_all(self._repository.every_alarm())
 
     # States
 
-    def apply(self, decisions: Sequence[Decision], now: float, contexts: Mapping[str, Context | None] = NO_CONTEXTS) -> None:
+    def apply(self, decisions: Sequence[Decision], now: float, contexts: Mapping[AlarmKey, Context | None] = NO_CONTEXTS) -> None:
         """Store what the decisions of one evaluation at `now` change (each chunk's transitions in one transaction, its repeats
         in another), hold the alarms as stored, and dispatch their actions, each in its alarm's trace context."""
         for decision in decisions:
-            self._index.note_evaluated(decision.alarm.id, now)
+            self._index.note_evaluated(decision.alarm.key, now)
         moving = [decision for decision in decisions if decision.moves]
         if moving:
             self._transition(moving, now, contexts)
@@ -86,15 +86,16 @@ class AlarmWrites:
         if repeating:
             self._repeat(repeating, now, contexts)
 
-    def force_state(self, alarm_id: str, state: AlarmState, reason: str, now: float) -> Alarm:
-        """An operator's SetAlarmState: move the alarm into `state` and run that state's actions; NotFound if there is none."""
+    def force_state(self, project: str, alarm_id: str, state: AlarmState, reason: str, now: float) -> Alarm:
+        """An operator's SetAlarmState: move an alarm of `project` into `state` and run that state's actions; NotFound if the
+        project has none of this id."""
         # The alarm as stored now, then the change from it; an evaluation that stored a transition in between makes the
         # compare-and-set miss, and the operator's state is set from the newer one.
         for _ in range(FORCE_STATE_ATTEMPTS):
             try:
-                alarm = self._repository.get_alarm(alarm_id)
+                alarm = self._repository.get_alarm(project, alarm_id)
             except NotFound:
-                self._index.remove(alarm_id)
+                self._index.remove((project, alarm_id))
                 raise
             [transition] = self._repository.change_states([StateChange(alarm, state, reason, now, {"type": "set by operator"})])
             if transition is not None:
@@ -103,7 +104,7 @@ class AlarmWrites:
                 return transition.alarm
         raise Unavailable(f"{alarm_name(alarm_id)} kept changing while its state was set; try again")
 
-    def _transition(self, moving: list[Decision], now: float, contexts: Mapping[str, Context | None]) -> None:
+    def _transition(self, moving: list[Decision], now: float, contexts: Mapping[AlarmKey, Context | None]) -> None:
         """Store the transitions (each only from the state and revision it was judged at) with their actions, then dispatch."""
         changes = [StateChange(d.alarm, d.evaluation.state, d.evaluation.reason, now, d.evaluation.reason_data) for d in moving]
         transitions = self._repository.change_states(changes)
@@ -118,21 +119,21 @@ class AlarmWrites:
             if transition is None:
                 # The state moved meanwhile (SetAlarmState, another replica), the definition changed, or the alarm is gone:
                 # read it again; the next evaluation starts from what is stored.
-                self._reload(alarm.id)
+                self._reload(alarm.key)
                 continue
             moved[(transition.previous, evaluation.state)] += 1
             if logged:
-                log.log(one_by_one, "%s: %s -> %s: %s", alarm_name(alarm.id), transition.previous.value, evaluation.state.value,
+                log.log(one_by_one, "%s: %s -> %s: %s", describe_alarm(alarm.key), transition.previous.value, evaluation.state.value,
                         evaluation.reason)
             if transition.actions:
-                with telemetry.attached(contexts.get(alarm.id)):
+                with telemetry.attached(contexts.get(alarm.key)):
                     self._dispatch(transition.alarm, transition.actions)
         if one_by_one != logging.INFO and moved:
             counted = sorted((previous.value, state.value, count) for (previous, state), count in moved.items())
             summary = ", ".join(f"{count} {previous} -> {state}" for previous, state, count in counted)
             log.info("%d alarms changed state (%s); ListAlarmHistory has each one's reason", sum(moved.values()), summary)
 
-    def _repeat(self, staying: list[Decision], now: float, contexts: Mapping[str, Context | None]) -> None:
+    def _repeat(self, staying: list[Decision], now: float, contexts: Mapping[AlarmKey, Context | None]) -> None:
         """Run again the repeated actions of alarms that stay in their state and are due (see AlarmRepository.add_repeated_actions).
 
         NOTE: samples arrive far more often than periods pass; repeating on every arrival would flood
@@ -143,15 +144,15 @@ class AlarmWrites:
         self._index.put_many([alarm for alarm, _ in repeated])
         for alarm, actions in repeated:
             if actions:
-                with telemetry.attached(contexts.get(alarm.id)):
+                with telemetry.attached(contexts.get(alarm.key)):
                     self._dispatch(alarm, actions)
 
     def _dispatch(self, alarm: Alarm, actions: list[PendingAction]) -> None:
         for pending in actions:
             self._actions.dispatch(ActionRequest(alarm, pending))
 
-    def _reload(self, alarm_id: str) -> None:
+    def _reload(self, key: AlarmKey) -> None:
         try:
-            self._index.put(self._repository.get_alarm(alarm_id))
+            self._index.put(self._repository.get_alarm(*key))
         except NotFound:
-            self._index.remove(alarm_id)
+            self._index.remove(key)

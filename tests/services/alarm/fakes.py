@@ -1,4 +1,8 @@
-"""Fakes beside the alarm service in its tests: a metrics service answering set datapoints, a policy service that records."""
+"""Fakes beside the alarm service in its tests: a metrics service answering set datapoints, a policy service that records.
+
+Each records the project every call carried (its `x-autoscale-project` metadata), which is the project the real service
+would serve the call in.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any, NamedTuple
 
 import grpc
 
+from autoscale.identity.interceptor import named_project
 from autoscale.internal.v1 import batch_statistics_pb2, batch_statistics_pb2_grpc
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.v1 import group_pb2, policy_pb2, policy_pb2_grpc
@@ -29,8 +34,12 @@ class FakeMetricsService(batch_statistics_pb2_grpc.BatchStatisticsServiceService
     def __init__(self) -> None:
         self.values: dict[str, list[float]] = {}
         """Metric -> values of consecutive periods, the newest (the current period) last."""
+        self.project_values: dict[tuple[str, str], list[float]] = {}
+        """(project, metric) -> the values of that project's series, answered before `values`."""
         self.requests: list[Query] = []
         """Every query asked, in order."""
+        self.calls: list[tuple[str | None, list[Query]]] = []
+        """Each call's project (None: it named none) and its queries, in order."""
         self.failure: grpc.StatusCode | None = None
         self.batches = 0
         """How many BatchGetStatistics calls arrived."""
@@ -53,12 +62,14 @@ class FakeMetricsService(batch_statistics_pb2_grpc.BatchStatisticsServiceService
             offset += count
             dimensions = dict(zip(names, values, strict=True))
             queries.append(Query(metric, dimensions, statistic, period, start, end))
+        project = named_project(context.invocation_metadata())
         self.requests.extend(queries)
+        self.calls.append((project, queries))
         if self.failure is not None:
             context.abort(self.failure, "the fake metrics service is failing")
         response = batch_statistics_pb2.BatchGetStatisticsResponse()
         for query in queries:
-            values = self.values.get(query.metric, [])
+            values = self.project_values.get((project or "", query.metric), self.values.get(query.metric, []))
             newest = query.end - query.period
             response.datapoint_counts.append(len(values))
             response.start_times.extend(newest - (len(values) - 1 - i) * query.period for i in range(len(values)))
@@ -72,6 +83,10 @@ class FakePolicyService(policy_pb2_grpc.PolicyServiceServicer):
 
     def __init__(self) -> None:
         self.requests: list[policy_pb2.ExecutePolicyRequest] = []
+        self.projects: list[str | None] = []
+        """The project of each request (None: it named none), in the order of `requests`."""
+        self.policies: dict[str, set[str]] | None = None
+        """The policy names each project has (None: every name, in every project); another name is NOT_FOUND in its call's project."""
         self.failures: list[grpc.StatusCode] = []
         self.refusals: list[str] = []
         """Reasons of the next answers that do not adjust (as a policy answers while its group resizes or cools down)."""
@@ -91,10 +106,14 @@ class FakePolicyService(policy_pb2_grpc.PolicyServiceServicer):
         )
 
     def ExecutePolicy(self, request: policy_pb2.ExecutePolicyRequest, context: grpc.ServicerContext) -> Any:
+        project = named_project(context.invocation_metadata())
         with self._arrived:
             self.requests.append(request)
+            self.projects.append(project)
             self._arrived.notify_all()
         self.called.set()
+        if self.policies is not None and request.name not in self.policies.get(project or "", set()):
+            context.abort(grpc.StatusCode.NOT_FOUND, request.name)
         if self.failures:
             context.abort(self.failures.pop(0), "the fake policy service is failing")
         if self.refusals:

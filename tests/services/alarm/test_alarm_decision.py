@@ -10,7 +10,7 @@ from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, Thresho
 from services.alarm.evaluation import Datapoint
 
 RULE = ThresholdRule("cpu", (), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 80.0, 60.0, 1)
-ALARM = Alarm(id="a", rule=RULE, alarm_actions=("policies/out",), ok_actions=("https://hooks.example/ok",), state_time=0.0)
+ALARM = Alarm(project="p", id="a", rule=RULE, alarm_actions=("policies/out",), ok_actions=("https://hooks.example/ok",), state_time=0.0)
 NOW = 600.0
 HOT = [Datapoint(540.0, 95.0, 3)]
 COOL = [Datapoint(540.0, 10.0, 3)]

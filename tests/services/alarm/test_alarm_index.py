@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from autoscale.series import Statistic, canonical_dimensions_key
+from services.alarm import index as index_module
 from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, ThresholdRule
 from services.alarm.index import AlarmIndex
 
+PROJECT = "p1"
 
-def alarm(alarm_id: str, metric: str = "cpu", **dimensions: str) -> Alarm:
+
+def alarm(alarm_id: str, metric: str = "cpu", *, project: str = PROJECT, **dimensions: str) -> Alarm:
     rule = ThresholdRule(metric, tuple(sorted(dimensions.items())), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 1.0, 60.0, 1)
-    return Alarm(id=alarm_id, rule=rule)
+    return Alarm(id=alarm_id, rule=rule, project=project)
 
 
 def _pairs(dimensions: dict[str, str]) -> str:
@@ -27,8 +30,8 @@ def _id(metric: str, dimensions: str) -> int:
     return _IDS.setdefault((metric, dimensions), len(_IDS) + 1)
 
 
-def _watching(index: AlarmIndex, metric: str, dimensions: str) -> list[str] | None:
-    return index.watching("catalogue", [_id(metric, dimensions)], [metric], [dimensions])[0]
+def _watching(index: AlarmIndex, metric: str, dimensions: str, project: str = PROJECT) -> list[str] | None:
+    return index.watching(project, "catalogue", [_id(metric, dimensions)], [metric], [dimensions])[0]
 
 
 def test_a_series_matches_alarms_whose_dimensions_it_includes():
@@ -45,9 +48,9 @@ def test_disabled_and_removed_alarms_watch_nothing():
     index = AlarmIndex()
     index.put(replace(alarm("off", group="web"), disabled=True))
     index.put(alarm("gone", group="web"))
-    index.remove("gone")
+    index.remove((PROJECT, "gone"))
     assert _watching(index, "cpu", _pairs({"group": "web"})) == []
-    assert index.ids() == []
+    assert index.keys() == []
 
 
 def test_putting_a_changed_alarm_refiles_it_under_its_new_rule():
@@ -70,7 +73,7 @@ def test_what_watches_a_series_is_found_afresh_once_an_alarm_changes_its_rule_sw
     index.put(replace(alarm("b", instance="i-1"), disabled=True))
     assert _watching(index, "cpu", web) == []
     index.put(alarm("b", instance="i-1"))
-    index.remove("b")
+    index.remove((PROJECT, "b"))
     assert _watching(index, "cpu", web) == []
     index.replace_all([alarm("c")])
     assert _watching(index, "cpu", web) == ["c"]
@@ -87,26 +90,81 @@ def test_a_state_change_keeps_what_watches_a_series():
 def test_reloading_keeps_the_evaluation_times_known_in_memory():
     index = AlarmIndex()
     index.put(alarm("a"))
-    index.note_evaluated("a", 50.0)
+    index.note_evaluated((PROJECT, "a"), 50.0)
     index.replace_all([alarm("a")])
-    assert index.evaluate_time("a") == 50.0
+    assert index.evaluate_time((PROJECT, "a")) == 50.0
     index.replace_all([])
-    assert index.evaluate_time("a") is None
+    assert index.evaluate_time((PROJECT, "a")) is None
 
 
 def test_a_series_whose_dimensions_are_no_json_object_of_strings_is_answered_none_among_the_others():
     index = AlarmIndex()
     index.put(alarm("all"))
-    assert index.watching("c", [1, 2, 3], ["cpu", "cpu", "cpu"], ["{}", "not json", '{"a": 1}']) == [["all"], None, None]
+    assert index.watching(PROJECT, "c", [1, 2, 3], ["cpu", "cpu", "cpu"], ["{}", "not json", '{"a": 1}']) == [["all"], None, None]
 
 
 def test_a_series_known_by_its_id_is_not_read_by_its_names_again_but_one_of_another_catalogue_is():
     index = AlarmIndex()
     index.put(alarm("web", group="web"))
     web = _pairs({"group": "web"})
-    assert index.watching("first", [5], ["cpu"], [web]) == [["web"]]
+    assert index.watching(PROJECT, "first", [5], ["cpu"], [web]) == [["web"]]
     # The names are not read again for an id already known: even names that would not parse give the known answer.
-    assert index.watching("first", [5], ["", "ignored"][:1], ["not json"]) == [["web"]]
+    assert index.watching(PROJECT, "first", [5], ["", "ignored"][:1], ["not json"]) == [["web"]]
     # Another catalogue's id 5 is another series.
-    assert index.watching("second", [5], ["cpu"], [_pairs({"group": "db"})]) == [[]]
-    assert index.watching("first", [5], ["cpu"], [web]) == [["web"]]
+    assert index.watching(PROJECT, "second", [5], ["cpu"], [_pairs({"group": "db"})]) == [[]]
+    assert index.watching(PROJECT, "first", [5], ["cpu"], [web]) == [["web"]]
+
+
+def test_alarms_of_the_same_id_in_two_projects_are_held_apart():
+    index = AlarmIndex()
+    index.replace_all([alarm("a", "cpu", project="p1"), alarm("a", "mem", project="p2")])
+    assert sorted(index.keys()) == [("p1", "a"), ("p2", "a")]
+    assert (index.get(("p1", "a")).rule.metric, index.get(("p2", "a")).rule.metric) == ("cpu", "mem")
+    index.note_evaluated(("p2", "a"), 50.0)
+    index.remove(("p1", "a"))
+    assert index.keys() == [("p2", "a")] and index.evaluate_time(("p2", "a")) == 50.0
+
+
+def test_a_series_is_watched_only_by_the_alarms_of_the_project_it_is_notified_in():
+    index = AlarmIndex()
+    index.replace_all([alarm("ours", project="p1", group="web"), alarm("theirs", project="p2", group="web")])
+    web = _pairs({"group": "web"})
+    assert index.watching("p1", "c", [7], ["cpu"], [web]) == [["ours"]]
+    # The same id named in another project's call is asked afresh there, never answered from p1's memory.
+    assert index.watching("p2", "c", [7], ["cpu"], [web]) == [["theirs"]]
+    assert index.watching("p3", "c", [7], ["cpu"], [web]) == [[]]
+
+
+def test_a_change_in_one_project_keeps_what_the_other_projects_remember():
+    index = AlarmIndex()
+    index.put(alarm("a", project="p1", group="web"))
+    web = _pairs({"group": "web"})
+    remembered = _watching(index, "cpu", web, project="p1")
+    index.put(alarm("b", project="p2", group="web"))
+    index.replace_all([alarm("a", project="p1", group="web"), alarm("c", project="p2")])
+    assert _watching(index, "cpu", web, project="p1") is remembered
+    index.put(alarm("d", project="p1", group="web"))
+    assert sorted(_watching(index, "cpu", web, project="p1")) == ["a", "d"]
+
+
+def test_the_series_remembered_are_bounded_across_projects_and_then_read_afresh(monkeypatch):
+    monkeypatch.setattr(index_module, "MAX_REMEMBERED_SERIES", 2)
+    index = AlarmIndex()
+    index.replace_all([alarm("ours", project="p1"), alarm("theirs", project="p2")])
+    assert index.watching("p1", "c", [1, 2], ["cpu", "cpu"], ["{}", "{}"]) == [["ours"], ["ours"]]
+    # Remembered: names that would not parse are not read again.
+    assert index.watching("p1", "c", [1], ["cpu"], ["not json"]) == [["ours"]]
+    # A third series (of another project) is beyond the bound: every project's memory starts afresh.
+    assert index.watching("p2", "c", [3], ["cpu"], ["{}"]) == [["theirs"]]
+    assert index.watching("p1", "c", [1], ["cpu"], ["not json"]) == [None]
+
+
+def test_a_project_remembers_the_series_of_so_many_catalogues_then_forgets_only_its_own(monkeypatch):
+    monkeypatch.setattr(index_module, "MAX_CATALOGUES", 1)
+    index = AlarmIndex()
+    index.replace_all([alarm("ours", project="p1"), alarm("theirs", project="p2")])
+    assert index.watching("p1", "first", [1], ["cpu"], ["{}"]) == [["ours"]]
+    assert index.watching("p2", "first", [2], ["cpu"], ["{}"]) == [["theirs"]]
+    assert index.watching("p1", "second", [1], ["cpu"], ["{}"]) == [["ours"]]
+    assert index.watching("p1", "first", [1], ["cpu"], ["not json"]) == [None]
+    assert index.watching("p2", "first", [2], ["cpu"], ["not json"]) == [["theirs"]]

@@ -25,10 +25,11 @@ from services.alarm.models import metadata
 from services.alarm.repository import AlarmRepository, Repeat, StateChange, Transition
 from services.alarm.server import MIGRATIONS_DIR
 
+PROJECT = "p1"
 RULE = ThresholdRule("cpu_util", (("group", "web"),), Statistic.MAXIMUM, ComparisonOperator.GREATER_THAN_OR_EQUAL, 80.5, 60.0, 3)
 ALARM = Alarm(
     id="high", rule=RULE, description="hot", alarm_actions=("policies/up", "https://hooks.example/x"), ok_actions=("policies/down",),
-    repeat_actions=True, state_time=10.0, create_time=10.0,
+    repeat_actions=True, state_time=10.0, create_time=10.0, project=PROJECT,
 )
 
 
@@ -43,7 +44,7 @@ def _change(
 def _judged(repository: AlarmRepository, alarm_id: str, expected: AlarmState | None = None) -> Alarm:
     """The alarm as an evaluation read it, in `expected` (None: as stored now; an alarm that is gone: as it was created)."""
     try:
-        stored = repository.get_alarm(alarm_id)
+        stored = repository.get_alarm(PROJECT, alarm_id)
     except NotFound:
         stored = replace(ALARM, id=alarm_id)
     return stored if expected is None else replace(stored, state=expected)
@@ -63,7 +64,7 @@ def database(database_url):
 
 @pytest.fixture
 def repository(database):
-    repository = AlarmRepository(database, "default")
+    repository = AlarmRepository(database)
     repository.create_alarm(ALARM, _created(ALARM))
     return repository
 
@@ -73,7 +74,7 @@ def test_migrations_create_exactly_the_tables_of_the_models(database):
 
 
 def test_an_alarm_reads_back_as_it_was_stored(repository):
-    assert repository.get_alarm("high") == ALARM
+    assert repository.get_alarm(PROJECT, "high") == ALARM
 
 
 def test_creating_a_taken_id_is_already_exists(repository):
@@ -81,18 +82,71 @@ def test_creating_a_taken_id_is_already_exists(repository):
         repository.create_alarm(ALARM, _created(ALARM))
 
 
-def test_alarms_of_another_project_are_invisible(database, repository):
-    other = AlarmRepository(database, "other")
+def test_alarms_of_another_project_are_invisible(repository):
     with pytest.raises(NotFound):
-        other.get_alarm("high")
-    assert other.list_alarms() == []
+        repository.get_alarm("other", "high")
+    with pytest.raises(NotFound):
+        repository.list_history("other", "high", None, 10)
+    with pytest.raises(NotFound):
+        repository.delete_alarm("other", "high")
+    with pytest.raises(NotFound):
+        repository.update_alarm(replace(ALARM, project="other"), HistoryEntry("high", 30.0, HistoryType.RULE_CHANGE, "x"))
+    assert repository.list_alarms("other") == []
+    assert repository.get_alarm(PROJECT, "high") == ALARM
+
+
+def test_the_same_id_names_one_alarm_in_each_project_and_each_is_changed_apart(repository):
+    theirs = replace(ALARM, project="p2", description="theirs")
+    repository.create_alarm(theirs, _created(theirs))
+    assert repository.get_alarm("p2", "high") == theirs and repository.get_alarm(PROJECT, "high") == ALARM
+    assert [(a.project, a.id) for a in repository.every_alarm()] == [(PROJECT, "high"), ("p2", "high")]
+    moved = repository.change_states([StateChange(theirs, AlarmState.ALARM, "hot", 20.0)])[0]
+    assert moved is not None and [p.project for p in moved.actions] == ["p2", "p2"]
+    assert repository.get_alarm(PROJECT, "high").state is AlarmState.INSUFFICIENT_DATA
+    assert [e.reason for e in repository.list_history(PROJECT, "high", None, 10)] == ["created"]
+    repository.delete_alarm("p2", "high")
+    assert repository.get_alarm(PROJECT, "high") == ALARM and repository.pending_actions() == []
+
+
+def test_pending_actions_of_every_project_are_read_back_with_their_project(repository):
+    theirs = replace(ALARM, project="p2")
+    repository.create_alarm(theirs, _created(theirs))
+    ours = _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
+    (other,) = repository.change_states([StateChange(theirs, AlarmState.OK, "calm", 21.0)])
+    assert ours is not None and other is not None
+    assert repository.pending_actions() == ours.actions + other.actions
+    assert [p.project for p in repository.pending_actions()] == [PROJECT, PROJECT, "p2"]
+
+
+def test_an_attempt_is_recorded_only_in_the_project_named(repository):
+    theirs = replace(ALARM, project="p2")
+    repository.create_alarm(theirs, _created(theirs))
+    entry = HistoryEntry("high", 20.0, HistoryType.ACTION, "ran", state=AlarmState.ALARM, action="policies/up", attempt=1)
+    assert repository.record_attempt("p2", entry, None, done=True)
+    assert [e.type for e in repository.list_history("p2", "high", None, 10)] == [HistoryType.ACTION, HistoryType.CREATION]
+    assert [e.type for e in repository.list_history(PROJECT, "high", None, 10)] == [HistoryType.CREATION]
+    assert repository.record_attempt("p3", entry, None, done=True) is False
+
+
+def test_repeats_of_alarms_of_two_projects_are_stored_together_each_in_its_project(repository):
+    theirs = replace(ALARM, project="p2")
+    repository.create_alarm(theirs, _created(theirs))
+    ours = _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "calm", 20.0)
+    (other,) = repository.change_states([StateChange(theirs, AlarmState.OK, "calm", 20.0)])
+    assert ours is not None and other is not None
+    _done(repository, ours.actions[0])  # p2's first invocation is still pending: its repeat leaves it out
+    repeated = repository.add_repeated_actions([Repeat(ours.alarm, "still calm", {}, 80.0), Repeat(other.alarm, "still calm", {}, 80.0)])
+    assert [(r.alarm.project, r.alarm.repeat_time, [p.target for p in r.actions]) for r in repeated] == [
+        (PROJECT, 80.0, ["policies/down"]), ("p2", 80.0, []),
+    ]
+    assert [(p.project, p.repeat) for p in repository.pending_actions()] == [("p2", False), (PROJECT, True)]
 
 
 def test_list_pages_by_id(repository):
     for alarm_id in ("c", "b"):
         repository.create_alarm(replace(ALARM, id=alarm_id), _created(replace(ALARM, id=alarm_id)))
-    assert [a.id for a in repository.list_alarms(limit=2)] == ["b", "c"]
-    assert [a.id for a in repository.list_alarms(after="c")] == ["high"]
+    assert [a.id for a in repository.list_alarms(PROJECT, limit=2)] == ["b", "c"]
+    assert [a.id for a in repository.list_alarms(PROJECT, after="c")] == ["high"]
 
 
 def test_update_changes_the_definition_but_not_the_state(repository):
@@ -108,7 +162,7 @@ def test_a_state_change_is_stored_only_from_the_state_it_expects(repository):
     alarm, previous = changed.alarm, changed.previous
     assert (alarm.state, alarm.state_reason, alarm.state_time, previous) == (AlarmState.ALARM, "hot", 20.0, AlarmState.INSUFFICIENT_DATA)
     assert _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "stale", 21.0) is None
-    assert repository.get_alarm("high").state is AlarmState.ALARM
+    assert repository.get_alarm(PROJECT, "high").state is AlarmState.ALARM
 
 
 def test_a_forced_state_change_ignores_the_current_state(repository):
@@ -118,24 +172,24 @@ def test_a_forced_state_change_ignores_the_current_state(repository):
 
 def test_history_lists_newest_first_in_pages(repository):
     _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
-    repository.record_attempt(HistoryEntry("high", 20.0, HistoryType.ACTION, "ok", state=AlarmState.ALARM, action="policies/up",
+    repository.record_attempt(PROJECT, HistoryEntry("high", 20.0, HistoryType.ACTION, "ok", state=AlarmState.ALARM, action="policies/up",
                                            action_succeeded=True, attempt=1), None, done=True)
-    entries = repository.list_history("high", None, 10)
+    entries = repository.list_history(PROJECT, "high", None, 10)
     assert [e.type for e in entries] == [HistoryType.ACTION, HistoryType.STATE_TRANSITION, HistoryType.CREATION]
-    first = repository.list_history("high", None, 1)
-    rest = repository.list_history("high", (first[-1].time, first[-1].sequence), 10)
+    first = repository.list_history(PROJECT, "high", None, 1)
+    rest = repository.list_history(PROJECT, "high", (first[-1].time, first[-1].sequence), 10)
     assert [e.type for e in first + rest] == [e.type for e in entries]
     assert entries[0] == HistoryEntry("high", 20.0, HistoryType.ACTION, "ok", state=AlarmState.ALARM, action="policies/up",
                                       action_succeeded=True, attempt=1)
 
 
 def test_history_of_a_deleted_alarm_is_gone_and_not_added_to(repository):
-    repository.delete_alarm("high")
-    assert repository.record_attempt(HistoryEntry("high", 30.0, HistoryType.ACTION, "late"), None, done=True) is False
+    repository.delete_alarm(PROJECT, "high")
+    assert repository.record_attempt(PROJECT, HistoryEntry("high", 30.0, HistoryType.ACTION, "late"), None, done=True) is False
     with pytest.raises(NotFound):
-        repository.list_history("high", None, 10)
+        repository.list_history(PROJECT, "high", None, 10)
     with pytest.raises(NotFound):
-        repository.delete_alarm("high")
+        repository.delete_alarm(PROJECT, "high")
 
 
 def test_many_state_changes_are_stored_together_each_only_from_its_expected_state(repository):
@@ -149,8 +203,8 @@ def test_many_state_changes_are_stored_together_each_only_from_its_expected_stat
     assert [None if a is None else (a.alarm.id, a.alarm.state, a.previous) for a in answers] == [
         ("high", AlarmState.ALARM, AlarmState.INSUFFICIENT_DATA), None, None,
     ]
-    assert repository.get_alarm("other").state is AlarmState.INSUFFICIENT_DATA
-    assert [e.type for e in repository.list_history("high", None, 10)] == [HistoryType.STATE_TRANSITION, HistoryType.CREATION]
+    assert repository.get_alarm(PROJECT, "other").state is AlarmState.INSUFFICIENT_DATA
+    assert [e.type for e in repository.list_history(PROJECT, "high", None, 10)] == [HistoryType.STATE_TRANSITION, HistoryType.CREATION]
 
 
 def test_alarms_moved_together_come_back_as_stored_with_their_new_state(repository):
@@ -160,7 +214,7 @@ def test_alarms_moved_together_come_back_as_stored_with_their_new_state(reposito
         StateChange(_judged(repository, "high", AlarmState.INSUFFICIENT_DATA), AlarmState.ALARM, "hot", 20.0),
         StateChange(_judged(repository, "other", AlarmState.INSUFFICIENT_DATA), AlarmState.OK, "cool", 21.0),
     ])
-    assert [a.alarm for a in answers] == [repository.get_alarm("high"), repository.get_alarm("other")]
+    assert [a.alarm for a in answers] == [repository.get_alarm(PROJECT, "high"), repository.get_alarm(PROJECT, "other")]
     assert answers[0].alarm == replace(ALARM, state=AlarmState.ALARM, state_reason="hot", state_time=20.0, evaluate_time=20.0)
     assert answers[1].alarm.disabled is True and answers[1].alarm.repeat_actions is False
 
@@ -177,15 +231,15 @@ def test_a_transition_stores_the_actions_of_its_new_state_as_pending(repository)
 def test_a_pending_action_counts_its_failed_attempts_and_goes_once_done(repository):
     first, second = _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0).actions
     attempt = HistoryEntry("high", 21.0, HistoryType.ACTION, "failed", state=AlarmState.ALARM, action=first.target, attempt=1)
-    assert repository.record_attempt(attempt, first.id, done=False)
+    assert repository.record_attempt(PROJECT, attempt, first.id, done=False)
     assert [p.attempts for p in repository.pending_actions()] == [1, 0]
-    assert repository.record_attempt(replace(attempt, attempt=2, action_succeeded=True), first.id, done=True)
+    assert repository.record_attempt(PROJECT, replace(attempt, attempt=2, action_succeeded=True), first.id, done=True)
     assert [p.id for p in repository.pending_actions()] == [second.id]
 
 
 def _done(repository: AlarmRepository, action: PendingAction) -> None:
     entry = HistoryEntry(action.alarm_id, action.time, HistoryType.ACTION, "ran", state=action.state, action=action.target, attempt=1)
-    assert repository.record_attempt(entry, action.id, done=True)
+    assert repository.record_attempt(action.project, entry, action.id, done=True)
 
 
 def test_repeated_actions_are_stored_as_pending_repeats_with_the_time_of_the_repeat(repository):
@@ -193,7 +247,7 @@ def test_repeated_actions_are_stored_as_pending_repeats_with_the_time_of_the_rep
     _done(repository, moved.actions[0])
     (repeated,) = repository.add_repeated_actions([Repeat(moved.alarm, "still calm", {}, 80.0)])
     assert [(p.target, p.repeat, p.state, p.reason) for p in repeated.actions] == [("policies/down", True, AlarmState.OK, "still calm")]
-    assert repeated.alarm.repeat_time == 80.0 and repeated.alarm == repository.get_alarm("high")
+    assert repeated.alarm.repeat_time == 80.0 and repeated.alarm == repository.get_alarm(PROJECT, "high")
 
 
 def test_a_repeat_leaves_out_an_action_whose_previous_invocation_is_still_pending(repository):
@@ -220,50 +274,50 @@ def test_a_repeat_not_due_as_stored_or_of_an_alarm_that_moved_stores_nothing(rep
 
 def test_deleting_an_alarm_drops_its_pending_actions(repository):
     _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 20.0)
-    repository.delete_alarm("high")
+    repository.delete_alarm(PROJECT, "high")
     assert repository.pending_actions() == []
 
 
 def test_an_update_moves_the_revision_and_a_transition_keeps_it(repository):
-    assert repository.get_alarm("high").revision == 0
+    assert repository.get_alarm(PROJECT, "high").revision == 0
     updated = repository.update_alarm(replace(ALARM, description="new"), HistoryEntry("high", 30.0, HistoryType.RULE_CHANGE, "changed"))
     assert updated.revision == 1
     moved = _change(repository, "high", AlarmState.INSUFFICIENT_DATA, AlarmState.ALARM, "hot", 31.0)
-    assert moved.alarm.revision == repository.get_alarm("high").revision == 1
+    assert moved.alarm.revision == repository.get_alarm(PROJECT, "high").revision == 1
 
 
 def test_alarms_still_as_judged_move_together_as_if_read_again(repository):
     other = replace(ALARM, id="other", repeat_actions=False, ok_actions=())
     repository.create_alarm(other, _created(other))
-    judged = [repository.get_alarm("high"), repository.get_alarm("other")]
+    judged = [repository.get_alarm(PROJECT, "high"), repository.get_alarm(PROJECT, "other")]
     answers = repository.change_states([
         StateChange(judged[0], AlarmState.ALARM, "hot", 20.0, {"most_recent": 95.0}),
         StateChange(judged[1], AlarmState.OK, "cool", 21.0, {}),
     ])
-    assert [a.alarm for a in answers] == [repository.get_alarm("high"), repository.get_alarm("other")]
+    assert [a.alarm for a in answers] == [repository.get_alarm(PROJECT, "high"), repository.get_alarm(PROJECT, "other")]
     assert [a.previous for a in answers] == [AlarmState.INSUFFICIENT_DATA, AlarmState.INSUFFICIENT_DATA]
     assert [p.target for p in answers[0].actions] == ["policies/up", "https://hooks.example/x"] and answers[1].actions == []
     assert repository.pending_actions() == answers[0].actions
-    assert [e.state for e in repository.list_history("other", None, 10)] == [AlarmState.OK, AlarmState.INSUFFICIENT_DATA]
+    assert [e.state for e in repository.list_history(PROJECT, "other", None, 10)] == [AlarmState.OK, AlarmState.INSUFFICIENT_DATA]
 
 
 def test_an_alarm_updated_since_it_was_judged_is_not_moved_by_that_judgment(repository):
-    judged = repository.get_alarm("high")
+    judged = repository.get_alarm(PROJECT, "high")
     repository.update_alarm(replace(ALARM, alarm_actions=("policies/other",)), HistoryEntry("high", 30.0, HistoryType.RULE_CHANGE, "x"))
     assert repository.change_states([StateChange(judged, AlarmState.ALARM, "hot", 31.0, {})]) == [None]
-    assert repository.get_alarm("high").state is AlarmState.INSUFFICIENT_DATA and repository.pending_actions() == []
+    assert repository.get_alarm(PROJECT, "high").state is AlarmState.INSUFFICIENT_DATA and repository.pending_actions() == []
 
 
 def test_when_one_alarm_moved_since_judged_the_others_of_its_batch_still_move_and_it_does_not(repository):
     other = replace(ALARM, id="other")
     repository.create_alarm(other, _created(other))
-    judged = [repository.get_alarm("high"), repository.get_alarm("other")]
+    judged = [repository.get_alarm(PROJECT, "high"), repository.get_alarm(PROJECT, "other")]
     _change(repository, "other", None, AlarmState.OK, "operator", 15.0)
     answers = repository.change_states([
         StateChange(judged[0], AlarmState.ALARM, "hot", 20.0, {}),
         StateChange(judged[1], AlarmState.ALARM, "stale", 20.0, {}),
     ])
     assert answers[0].alarm.state is AlarmState.ALARM and answers[1] is None
-    assert repository.get_alarm("other").state is AlarmState.OK
-    assert [e.reason for e in repository.list_history("other", None, 10)] == ["operator", "created"]
-    assert [e.reason for e in repository.list_history("high", None, 10)] == ["hot", "created"]
+    assert repository.get_alarm(PROJECT, "other").state is AlarmState.OK
+    assert [e.reason for e in repository.list_history(PROJECT, "other", None, 10)] == ["operator", "created"]
+    assert [e.reason for e in repository.list_history(PROJECT, "high", None, 10)] == ["hot", "created"]
