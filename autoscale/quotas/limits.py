@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from autoscale.errors import ResourceExhausted
 
@@ -76,3 +77,11 @@ class SampleRate:
                 f"and this call has {points}; send later or in smaller batches, or ask an operator to raise it"
             )
         self._windows[limits.project] = (second, used + points)
+
+
+class QuotaSource(Protocol):
+    """Where a service reads a project's limits (autoscale.quotas.store.QuotaStore)."""
+
+    def limits(self, project: str) -> Limits:
+        """The limits of `project`."""
+        ...

@@ -143,6 +143,11 @@ class AlarmRepository:
             rows = connection.execute(query).all()
         return [_alarm(row) for row in rows]
 
+    def count_alarms(self, project: str) -> int:
+        """How many alarms `project` holds."""
+        with self._database.reader() as connection:
+            return int(connection.scalar(sa.select(sa.func.count()).select_from(alarms).where(alarms.c.project == project)) or 0)
+
     def every_alarm(self) -> list[Alarm]:
         """The alarms of every project (the index holds them all), by project and id."""
         with self._database.reader() as connection:

@@ -74,7 +74,7 @@ def build(context: BuildContext) -> ServiceRegistration:
         evaluated = evaluator.evaluate(index.keys(), between_chunks=lambda: scheduler.yield_to_urgent(actions.busy))
         log.info("sweep evaluated %d alarms in %.3fs", evaluated, time.monotonic() - started)
 
-    servicer = AlarmServicer(repository, writes, index, scheduler, context.clock)
+    servicer = AlarmServicer(repository, writes, index, scheduler, context.quotas, context.clock)
     feed = SampleFeedServicer(index, scheduler, context.clock)
 
     def add_to_server(server: grpc.Server) -> None:

@@ -13,6 +13,7 @@ import grpc
 from autoscale import telemetry
 from autoscale.identity import current_project
 from autoscale.pagination import page_request, paginate
+from autoscale.quotas.limits import QuotaSource
 from autoscale.timeutil import Clock
 from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
@@ -28,8 +29,15 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
     """The AlarmService RPCs, each in the project of its call."""
 
     def __init__(
-        self, repository: AlarmRepository, writes: AlarmWrites, index: AlarmIndex, scheduler: EvaluationScheduler, clock: Clock
+        self,
+        repository: AlarmRepository,
+        writes: AlarmWrites,
+        index: AlarmIndex,
+        scheduler: EvaluationScheduler,
+        quotas: QuotaSource,
+        clock: Clock,
     ) -> None:
+        self._quotas = quotas
         self._repository = repository
         """Read only: every write goes through `writes`."""
         self._writes = writes
@@ -43,9 +51,13 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         definition = rules.check_alarm(violations, request.alarm)
         violations.raise_if_any()
         assert definition is not None
+        project = current_project()
+        # NOTE: counted before the insert, not with it: two creates at once may both pass at the limit (as AWS's quotas,
+        # it bounds what a project holds, not to the unit).
+        self._quotas.limits(project).require_room("alarms", held=self._repository.count_alarms(project))
         now = self._clock()
         alarm = Alarm(
-            project=current_project(), id=request.alarm_id, rule=definition.rule, description=definition.description,
+            project=project, id=request.alarm_id, rule=definition.rule, description=definition.description,
             alarm_actions=definition.alarm_actions, ok_actions=definition.ok_actions,
             insufficient_data_actions=definition.insufficient_data_actions, repeat_actions=definition.repeat_actions,
             disabled=definition.disabled, state=AlarmState.INSUFFICIENT_DATA, state_reason="Not evaluated yet",
