@@ -1,19 +1,21 @@
 """Tells the alarm service which series each stored batch touched, from a background thread.
 
 PutSamples must neither wait for nor fail because of the alarm service, so `notify`
-only folds the stored batch into what is pending (the lowest and the highest value
-each series received) and returns. A worker thread sends everything pending in one
-SampleFeedService.NotifySamples call, inside the trace context of the oldest
-PutSamples it covers, so one trace runs from the sample to the scaling activity.
-While a call is out, new batches fold into the next one: memory is bounded by the
-number of series, not of batches, however slow the alarm service is.
+only folds the stored batch into what is pending for its project (the lowest and the
+highest value each series received) and returns. A worker thread sends everything
+pending, one SampleFeedService.NotifySamples call per project made inside
+`acting_for(project)` (so the call carries the project, and the alarm service looks
+for that project's alarms), each in the trace context of the oldest PutSamples it
+covers, so one trace runs from the sample to the scaling activity. While calls are
+out, new batches fold into the next ones: memory is bounded by the number of series,
+not of batches, however slow the alarm service is.
 
 Every series is sent: which alarms watch what, and whether values may move them,
 is the alarm service's to decide (it holds the alarms). So an alarm hears of the
 samples that arrive right after it is created, and nothing here can go stale.
 Each series goes by its id as well as by its metric and dimensions: the alarm
-service remembers what watches a series by its id (ids are never reused), which
-costs it far less per series than reading its names.
+service remembers what watches a series by its id (ids are never reused, and name one
+series across every project), which costs it far less per series than reading its names.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import cast
 from opentelemetry.context import Context
 
 from autoscale import telemetry
+from autoscale.identity import acting_for
 from autoscale.internal.v1 import sample_feed_pb2
 from services.metrics import messages
 from services.metrics.domain import SeriesKey, SeriesPoints
@@ -39,6 +42,9 @@ WARNING_INTERVAL = 60.0
 
 Pending = dict[int, tuple[float, float, SeriesKey]]
 """By series id: the lowest and the highest value the series received, and its key."""
+
+ProjectPending = tuple[Pending, Context | None]
+"""What is pending for one project, and the trace context of the oldest PutSamples it covers."""
 
 
 class AlarmNotifier:
@@ -58,11 +64,10 @@ class AlarmNotifier:
     ) -> None:
         self._notify_samples = notify_samples
         self._remembered_keys = remembered_keys
-        """Series whose canonical dimensions key is remembered at most (then the memory starts afresh): the project's series limit."""
+        """Series whose canonical dimensions key is remembered at most (then the memory starts afresh)."""
         self._enabled = bool(alarm_address)
         self._condition = threading.Condition()
-        self._pending: Pending = {}
-        self._pending_trace: Context | None = None
+        self._pending: dict[str, ProjectPending] = {}
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._last_warning = float("-inf")
@@ -89,14 +94,16 @@ class AlarmNotifier:
         if self._thread is not None:
             self._thread.join()
 
-    def notify(self, batch: Sequence[SeriesPoints], series_ids: Sequence[int], trace_context: Context | None = None) -> None:
-        """Fold a stored batch (with the id of each of its series) into the next call; returns at once (the call is the thread's)."""
+    def notify(self, project: str, batch: Sequence[SeriesPoints], series_ids: Sequence[int], trace_context: Context | None = None) -> None:
+        """Fold a batch stored in `project` (with the id of each of its series) into the project's next call; returns at once
+        (the call is the thread's)."""
         if not self._enabled or not batch:
             return
         with self._condition:
-            pending = self._pending
-            if not pending:
-                self._pending_trace = trace_context
+            known_project = self._pending.get(project)
+            if known_project is None:
+                known_project = self._pending[project] = ({}, trace_context)
+            pending = known_project[0]
             for series_id, (key, _, values) in zip(series_ids, batch, strict=True):
                 low, high = min(values), max(values)
                 known = pending.get(series_id)
@@ -109,16 +116,17 @@ class AlarmNotifier:
         while True:
             with self._condition:
                 self._condition.wait_for(lambda: bool(self._pending) or self._stopping)
-                pending, trace_context, stopping = self._pending, self._pending_trace, self._stopping
-                self._pending, self._pending_trace = {}, None
-            if pending:
-                self._send(pending, trace_context)
+                by_project, stopping = self._pending, self._stopping
+                self._pending = {}
+            for project, (pending, trace_context) in by_project.items():
+                with acting_for(project):
+                    self._send(pending, trace_context)
             if stopping:
                 return
 
     def _send(self, pending: Pending, trace_context: Context | None) -> None:
-        """One NotifySamples call; a failure is logged (at most one warning per WARNING_INTERVAL) and the series dropped:
-        PutSamples already succeeded, and the alarms' periodic sweep still evaluates them."""
+        """One NotifySamples call, in the project acted for; a failure is logged (at most one warning per WARNING_INTERVAL)
+        and the series dropped: PutSamples already succeeded, and the alarms' periodic sweep still evaluates them."""
         request = messages.notify_samples_request(self.catalogue, pending, self._names_of(pending))
         try:
             with telemetry.attached(trace_context):

@@ -12,8 +12,12 @@ chunks; a chunk within one period is counted from its summary. Retention deletes
 whole chunks and cuts those that straddle its limit, in short transactions, so
 that on SQLite the write lock (shared by every service in the file) is never held long.
 
+Each project's series, log entries and head are its repository's (the service holds
+one per project: services.metrics.projects); ids are the series table's, so they
+name one series across every project.
+
 NOTE: the head is this process's: one repository per project and database owns
-the log (several metrics replicas would each own a share of the series).
+the project's log (several metrics replicas would each own a share of the projects).
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ PRUNE_CHUNK = 1000
 RECENT_POINTS = 500_000
 """Points a compaction stored that stay in memory too, so that reads of recent windows need no chunk read."""
 MAX_SERIES = 500_000
-"""Series the project may hold (see Settings.metrics_max_series)."""
+"""Series one project may hold (see Settings.metrics_max_series)."""
 
 Bucket = tuple[float, Summary]
 """The start of a non-empty period and the summary of its points."""
@@ -77,7 +81,7 @@ class Stored(NamedTuple):
 
 
 class MetricsRepository:
-    """Series and points of one project (retention, a property of the deployment, spans every project)."""
+    """Series and points of one project."""
 
     def __init__(self, database: Database, project: str, *, recent_points: int = RECENT_POINTS, max_series: int = MAX_SERIES) -> None:
         self._database = database
@@ -178,7 +182,7 @@ class MetricsRepository:
         if new and held + new > self._max_series:
             # Raised inside the transaction: the series just inserted are rolled back with the batch.
             raise ResourceExhausted(
-                f"series: the project holds {held} series and this batch would add {new}, beyond the limit of "
+                f"series: project {self._project} holds {held} series and this batch would add {new}, beyond the limit of "
                 f"{self._max_series} (--metrics-max-series); series that stop reporting are deleted with their last points "
                 "(--metrics-retention)"
             )
@@ -330,7 +334,8 @@ class MetricsRepository:
     def prune(self, older_than: float) -> int:
         """Delete points older than `older_than`, then series left without points; returns how many points were deleted.
 
-        Only chunks are pruned: old points still in the head go with a later pass, once
+        Only the project's own chunks and series are touched (the other projects' heads are not this repository's to
+        check). Only chunks are pruned: old points still in the head go with a later pass, once
         compacted (a compaction here would take the write lock for the whole head, and
         move recent points out of memory, at every start). Chunks that ended before the
         limit go whole, PRUNE_CHUNK per transaction; those it cuts through (they end
@@ -341,7 +346,11 @@ class MetricsRepository:
         deleted = 0
         while True:
             with self._database.transaction() as connection:
-                query = sa.select(chunks.c.id, chunks.c.count).where(chunks.c.last_time < older_than).limit(PRUNE_CHUNK)
+                query = (
+                    sa.select(chunks.c.id, chunks.c.count)
+                    .where(chunks.c.last_time < older_than, chunks.c.series_id.in_(self._own_series()))
+                    .limit(PRUNE_CHUNK)
+                )
                 old = self._database.tuples(connection, query)
                 if old:
                     connection.execute(chunks.delete().where(chunks.c.id.in_([chunk_id for chunk_id, _ in old])))
@@ -355,7 +364,10 @@ class MetricsRepository:
     def _cut_chunks(self, older_than: float) -> int:
         """Drop the points before `older_than` from the chunks that straddle it; returns how many were dropped."""
         straddling = sa.select(chunks.c.id, chunks.c.payload).where(
-            chunks.c.last_time >= older_than, chunks.c.last_time < older_than + CHUNK_SECONDS, chunks.c.first_time < older_than
+            chunks.c.last_time >= older_than,
+            chunks.c.last_time < older_than + CHUNK_SECONDS,
+            chunks.c.first_time < older_than,
+            chunks.c.series_id.in_(self._own_series()),
         )
         dropped = 0
         with self._database.transaction() as connection:
@@ -369,7 +381,9 @@ class MetricsRepository:
 
     def _delete_series_without_points(self) -> None:
         """Delete the series with no chunk and no point in the head (none a store is using meanwhile)."""
-        without_chunks = sa.select(series.c.id).where(~sa.exists().where(chunks.c.series_id == series.c.id))
+        without_chunks = sa.select(series.c.id).where(
+            series.c.project == self._project, ~sa.exists().where(chunks.c.series_id == series.c.id)
+        )
         with self._series_guard.exclusive():
             held = self._head.series_ids()
             with self._database.transaction() as connection:
@@ -379,6 +393,17 @@ class MetricsRepository:
             if doomed:
                 self._catalogue.remove(doomed)
                 self._forget_ids()
+
+    def _own_series(self) -> sa.Select[tuple[int]]:
+        """The ids of the project's series (a subquery)."""
+        return sa.select(series.c.id).where(series.c.project == self._project)
+
+
+def stored_projects(database: Database) -> list[str]:
+    """Every project with series or ingest log entries stored, in order: those whose repository a start recovers."""
+    query = sa.union(sa.select(series.c.project), sa.select(ingest_log.c.project))
+    with database.reader() as connection:
+        return sorted(connection.scalars(query))
 
 
 def _add_series(jobs: list[tuple[PeriodSummaries, list[int]]], sources: list[dict[int, Columns]]) -> None:

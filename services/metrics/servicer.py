@@ -1,4 +1,8 @@
-"""MetricsService over gRPC: validates requests, turns them into repository calls, and answers."""
+"""MetricsService over gRPC: validates requests, turns them into calls of the caller's project's repository, and answers.
+
+Each call reads its project once (autoscale.identity.current_project) and works in that
+project's repository only, so a project never sees another's series.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import grpc
 
 from autoscale import telemetry
 from autoscale.handlers import add_servicer
+from autoscale.identity import current_project
 from autoscale.internal.v1 import batch_statistics_pb2, batch_statistics_pb2_grpc
 from autoscale.pagination import bad_page_token, page_request, paginate
 from autoscale.timeutil import Clock
@@ -17,25 +22,28 @@ from services.metrics import messages, rules
 from services.metrics.decoding import decode_put_samples
 from services.metrics.domain import StatisticsQuery
 from services.metrics.notifier import AlarmNotifier
-from services.metrics.repository import Bucket, MetricsRepository
+from services.metrics.projects import ProjectRepositories
+from services.metrics.repository import Bucket
 
 
 class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
     """The MetricsService RPCs."""
 
-    def __init__(self, repository: MetricsRepository, notifier: AlarmNotifier, clock: Clock) -> None:
-        self._repository = repository
+    def __init__(self, repositories: ProjectRepositories, notifier: AlarmNotifier, clock: Clock) -> None:
+        self._repositories = repositories
         self._notifier = notifier
         self._clock = clock
 
     def PutSamples(self, request: bytes, context: grpc.ServicerContext) -> metrics_pb2.PutSamplesResponse:
         """Takes the request's bytes (see `add_to_server` and services.metrics.decoding)."""
+        project = current_project()
+        repository = self._repositories.of(project)
         violations = Violations()
-        batch = decode_put_samples(violations, request, self._clock(), self._repository.known_series())
+        batch = decode_put_samples(violations, request, self._clock(), repository.known_series())
         violations.raise_if_any()
-        stored = self._repository.store(batch)
+        stored = repository.store(batch)
         # Only once the points are committed: an alarm evaluated now must see them.
-        self._notifier.notify(batch, stored.series_ids, telemetry.capture_context())
+        self._notifier.notify(project, batch, stored.series_ids, telemetry.capture_context())
         return metrics_pb2.PutSamplesResponse(accepted_points=stored.points)
 
     def GetStatistics(self, request: metrics_pb2.GetStatisticsRequest, context: grpc.ServicerContext) -> metrics_pb2.GetStatisticsResponse:
@@ -43,23 +51,23 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         query = rules.check_get_statistics(violations, request, self._clock())
         violations.raise_if_any()
         assert query is not None
-        return _statistics_response(query, self._repository.statistics(query))
+        return _statistics_response(query, self._repositories.of(current_project()).statistics(query))
 
     def ListMetrics(self, request: metrics_pb2.ListMetricsRequest, context: grpc.ServicerContext) -> metrics_pb2.ListMetricsResponse:
         violations = Violations()
         metric = rules.check_metric_filter(violations, request.metric)
         violations.raise_if_any()
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_series(metric, _after_series(page.after), page.size + 1)
+        found = self._repositories.of(current_project()).list_series(metric, _after_series(page.after), page.size + 1)
         descriptors, token = paginate(found, page.size, lambda d: [d.key.metric, d.key.dimensions_key])
         return metrics_pb2.ListMetricsResponse(metrics=[messages.descriptor_to_message(d) for d in descriptors], next_page_token=token)
 
 
 class BatchStatisticsServicer(batch_statistics_pb2_grpc.BatchStatisticsServiceServicer):
-    """The internal BatchStatisticsService: the alarm service's sweep asks 500 queries a call."""
+    """The internal BatchStatisticsService: the alarm service's sweep asks 500 queries a call, in the project the call names."""
 
-    def __init__(self, repository: MetricsRepository, clock: Clock) -> None:
-        self._repository = repository
+    def __init__(self, repositories: ProjectRepositories, clock: Clock) -> None:
+        self._repositories = repositories
         self._clock = clock
 
     def BatchGetStatistics(
@@ -68,7 +76,7 @@ class BatchStatisticsServicer(batch_statistics_pb2_grpc.BatchStatisticsServiceSe
         violations = Violations()
         queries = rules.check_batch_get_statistics(violations, request, self._clock())
         violations.raise_if_any()
-        answers = self._repository.batch_statistics(queries)
+        answers = self._repositories.of(current_project()).batch_statistics(queries)
         return messages.batch_statistics_response([_datapoints(query, buckets) for query, buckets in zip(queries, answers, strict=True)])
 
 

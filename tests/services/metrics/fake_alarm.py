@@ -1,4 +1,4 @@
-"""A fake alarm service for the metrics service's tests: it records the NotifySamples it receives."""
+"""A fake alarm service for the metrics service's tests: it records the NotifySamples it receives, and the project each acts in."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 
+from autoscale.identity import current_project
 from autoscale.internal.v1 import sample_feed_pb2, sample_feed_pb2_grpc
 from autoscale.series import dimensions_from_key
 from autoscale.server import BuildContext, ServiceRegistration
@@ -22,6 +23,8 @@ class FakeAlarmService(sample_feed_pb2_grpc.SampleFeedServiceServicer):
         self._condition = threading.Condition()
         self.requests: list[sample_feed_pb2.NotifySamplesRequest] = []
         """The requests answered (not those made to fail)."""
+        self.projects: list[str] = []
+        """The project each request answered acted in (the server's identity layer read it from the call), in order."""
         self.attempts = 0
         """NotifySamples calls received, failed or not."""
         self.failure: grpc.StatusCode | None = None
@@ -42,6 +45,7 @@ class FakeAlarmService(sample_feed_pb2_grpc.SampleFeedServiceServicer):
             failure = self.failure
             if failure is None:
                 self.requests.append(request)
+                self.projects.append(current_project())
         if failure is not None:
             context.abort(failure, "NotifySamples made to fail by the test")
         return sample_feed_pb2.NotifySamplesResponse()
@@ -57,6 +61,16 @@ class FakeAlarmService(sample_feed_pb2_grpc.SampleFeedServiceServicer):
         with self._condition:
             self._condition.wait_for(lambda: len(self._ranges()) >= count, timeout)
             return self._ranges()
+
+    def notified_series_by_project(self, count: int, timeout: float = 5.0) -> dict[str, set[NotifiedSeries]]:
+        """The (metric, sorted dimensions) notified in each project's calls, once at least `count` requests were answered."""
+        with self._condition:
+            self._condition.wait_for(lambda: len(self.requests) >= count, timeout)
+            by_project: dict[str, set[NotifiedSeries]] = {}
+            for project, request in zip(self.projects, self.requests, strict=True):
+                named = {(metric, dimensions_from_key(key)) for metric, key in zip(request.metrics, request.dimensions, strict=True)}
+                by_project.setdefault(project, set()).update(named)
+            return by_project
 
     def wait_for_attempts(self, count: int, timeout: float = 5.0) -> int:
         """How many calls were received, once at least `count` were (or the timeout passed)."""

@@ -1,4 +1,4 @@
-"""The alarm notifier without sockets: a fake stub stands for the alarm service."""
+"""The alarm notifier without sockets: a fake stub stands for the alarm service (and records the project each call acts for)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 from opentelemetry import context as otel_context
 
+from autoscale.identity import current_project
 from autoscale.internal.v1 import sample_feed_pb2
 from autoscale.series import dimensions_from_key
 from services.metrics.domain import SeriesKey, SeriesPoints
@@ -24,6 +25,8 @@ class FakeAlarmStub:
 
     def __init__(self, *, hold_first: bool = False, failure: Exception | None = None) -> None:
         self.calls: list[tuple[set[SeriesKey], Any]] = []
+        self.projects: list[tuple[str, set[int]]] = []
+        """The project each call acted for, and the ids of the series it named."""
         self.requests: list[sample_feed_pb2.NotifySamplesRequest] = []
         self.ranges: dict[SeriesKey, tuple[float, float]] = {}
         self.failure = failure
@@ -35,6 +38,7 @@ class FakeAlarmStub:
     def NotifySamples(self, request: sample_feed_pb2.NotifySamplesRequest) -> Any:  # noqa: N802 - the gRPC method's name
         request = sample_feed_pb2.NotifySamplesRequest.FromString(request.SerializeToString())  # as gRPC would carry it
         self.requests.append(request)
+        self.projects.append((current_project(), set(request.series_ids)))
         self.holding.set()
         self.release.wait(5)
         keys = [SeriesKey(metric, dimensions_from_key(key)) for metric, key in zip(request.metrics, request.dimensions, strict=True)]
@@ -58,8 +62,8 @@ IDS = {CPU: 11, MEMORY: 12, DISK: 13}
 """The id the metrics service gave each series."""
 
 
-def _notify(notifier: AlarmNotifier, batch: list[SeriesPoints], trace_context: Any = None) -> None:
-    notifier.notify(batch, [IDS[series.key] for series in batch], trace_context)
+def _notify(notifier: AlarmNotifier, batch: list[SeriesPoints], trace_context: Any = None, project: str = "default") -> None:
+    notifier.notify(project, batch, [IDS[series.key] for series in batch], trace_context)
 
 
 def test_each_series_goes_by_its_id_in_this_process_catalogue_beside_its_names():
@@ -77,6 +81,23 @@ def test_each_series_goes_by_its_id_in_this_process_catalogue_beside_its_names()
     }
     assert named == {series_id: key for key, series_id in IDS.items()}
     assert AlarmNotifier(lambda: stub.NotifySamples, "127.0.0.1:1").catalogue != notifier.catalogue
+
+
+def test_each_projects_series_go_in_a_call_of_their_own_acting_for_that_project():
+    stub = FakeAlarmStub(hold_first=True)
+    notifier = _notifier(stub)
+    notifier.start()
+    _notify(notifier, _stored(CPU), project="p1")
+    assert stub.holding.wait(5)
+    # Stored while the first call is out: they go in the next round, one call per project.
+    _notify(notifier, _stored(MEMORY), otel_context.set_value("request", "p2 first"), project="p2")
+    _notify(notifier, _stored(DISK), otel_context.set_value("request", "p1 first"), project="p1")
+    _notify(notifier, _stored(MEMORY, values=(7.0,)), otel_context.set_value("request", "p2 second"), project="p2")
+    stub.release.set()
+    notifier.stop()
+    assert stub.projects == [("p1", {IDS[CPU]}), ("p2", {IDS[MEMORY]}), ("p1", {IDS[DISK]})]
+    assert stub.calls[1:] == [({MEMORY}, "p2 first"), ({DISK}, "p1 first")]
+    assert stub.ranges[MEMORY] == (1.0, 7.0)
 
 
 def test_each_notification_is_sent_in_the_trace_context_of_its_request():

@@ -1,5 +1,8 @@
 """MetricsService and BatchStatisticsService over a real in-process server, with a fake alarm service in the same server and a
-clock moved by hand."""
+clock moved by hand.
+
+Auth is off in these servers: a call acts in the project its `x-autoscale-project` metadata names, else in "default".
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,16 @@ from typing import Any
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from autoscale.config import Settings
+from autoscale.database import Database
 from autoscale.errors import field_violations
+from autoscale.identity.interceptor import PROJECT_METADATA
 from autoscale.internal.v1 import batch_statistics_pb2, batch_statistics_pb2_grpc
 from autoscale.v1 import common_pb2, metrics_pb2, metrics_pb2_grpc
+from services.metrics.models import ingest_log
 from services.metrics.server import build
 from tests.services.metrics.fake_alarm import FakeAlarmService
 from tests.support import FakeClock, running_server
@@ -33,17 +40,37 @@ class Mesh:
 
     metrics: Any
     batch: Any
-    alarm: FakeAlarmService
+    alarm: FakeAlarmService | None
     clock: FakeClock
     channel: grpc.Channel
 
-    def put(self, *series: metrics_pb2.TimeSeries) -> int:
-        return self.metrics.PutSamples(metrics_pb2.PutSamplesRequest(series=series), timeout=5).accepted_points
+    @classmethod
+    def over(cls, channel: grpc.Channel, clock: FakeClock, alarm: FakeAlarmService | None = None) -> Mesh:
+        """The stubs of the server `channel` leads to."""
+        metrics, batch = metrics_pb2_grpc.MetricsServiceStub(channel), batch_statistics_pb2_grpc.BatchStatisticsServiceStub(channel)
+        return cls(metrics, batch, alarm, clock, channel)
 
-    def statistics(self, **fields) -> list[tuple[float, float, int]]:  # type: ignore[no-untyped-def]
+    def put(self, *series: metrics_pb2.TimeSeries, project: str | None = None) -> int:
+        request = metrics_pb2.PutSamplesRequest(series=series)
+        return self.metrics.PutSamples(request, metadata=_acting_in(project), timeout=5).accepted_points
+
+    def statistics(self, project: str | None = None, **fields) -> list[tuple[float, float, int]]:  # type: ignore[no-untyped-def]
         fields = {"metric": "cpu", "statistic": AVERAGE, "period": MINUTE, **fields}
-        response = self.metrics.GetStatistics(metrics_pb2.GetStatisticsRequest(**fields), timeout=5)
-        return [(d.start_time.seconds + d.start_time.nanos / 1e9, d.value, d.sample_count) for d in response.datapoints]
+        response = self.metrics.GetStatistics(metrics_pb2.GetStatisticsRequest(**fields), metadata=_acting_in(project), timeout=5)
+        return _datapoints(response)
+
+    def listed(self, project: str | None = None) -> list[tuple[str, dict[str, str]]]:
+        response = self.metrics.ListMetrics(metrics_pb2.ListMetricsRequest(), metadata=_acting_in(project), timeout=5)
+        return [(m.metric, dict(m.dimensions)) for m in response.metrics]
+
+
+def _acting_in(project: str | None) -> tuple[tuple[str, str], ...]:
+    """The metadata of a call acting in `project` (None: no project named, so the server's default one)."""
+    return () if project is None else ((PROJECT_METADATA, project),)
+
+
+def _datapoints(response: metrics_pb2.GetStatisticsResponse) -> list[tuple[float, float, int]]:
+    return [(d.start_time.seconds + d.start_time.nanos / 1e9, d.value, d.sample_count) for d in response.datapoints]
 
 
 def _at(seconds: float) -> timestamp_pb2.Timestamp:
@@ -65,8 +92,7 @@ def mesh(sqlite_url) -> Iterator[Mesh]:
     alarm = FakeAlarmService()
     settings = Settings(database_url=sqlite_url)
     with running_server([("metrics", build), ("alarm", alarm.registration)], settings, clock=clock) as (_, channel):
-        batch = batch_statistics_pb2_grpc.BatchStatisticsServiceStub(channel)
-        yield Mesh(metrics_pb2_grpc.MetricsServiceStub(channel), batch, alarm, clock, channel)
+        yield Mesh.over(channel, clock, alarm)
 
 
 def _failure(method, request) -> grpc.RpcError:  # type: ignore[no-untyped-def]
@@ -320,3 +346,63 @@ def test_new_series_beyond_the_projects_limit_are_refused_naming_the_flag_while_
         assert put(metrics_pb2.PutSamplesRequest(series=[_series("cpu", {"host": "b"}, (3.0, None))]), timeout=5).accepted_points == 1
         listed = stub.ListMetrics(metrics_pb2.ListMetricsRequest(), timeout=5).metrics
         assert [dict(m.dimensions) for m in listed] == [{"host": "a"}, {"host": "b"}]  # the refused batch stored nothing
+
+
+def test_the_same_metric_in_two_projects_is_two_series_and_each_project_reads_only_its_own(mesh):
+    base = 1_699_999_980.0
+    web = {"group": "web"}
+    mesh.put(_series("cpu", web, (10.0, base + 1)), project="p1")
+    mesh.put(_series("cpu", web, (90.0, base + 2), (70.0, base + 3)), _series("memory", {}, (1.0, base + 4)), project="p2")
+    window = {"start_time": _at(base), "end_time": _at(base + 60)}
+    assert mesh.statistics("p1", dimensions=web, **window) == [(base, 10.0, 1)]
+    assert mesh.statistics("p2", dimensions=web, **window) == [(base, 80.0, 2)]
+    assert mesh.listed("p1") == [("cpu", web)]
+    assert mesh.listed("p2") == [("cpu", web), ("memory", {})]
+    assert mesh.listed() == [] and mesh.statistics(**window) == []  # the default project stored nothing
+    queries = _batch_request({"metric": "cpu", "statistic": SAMPLE_COUNT, "start": base, "end": base + 60})
+    answers = [_answers(mesh.batch.BatchGetStatistics(queries, metadata=_acting_in(project), timeout=5)) for project in ("p1", "p2")]
+    assert answers == [[[(base, 1.0, 1)]], [[(base, 2.0, 2)]]]
+
+
+def test_the_alarm_service_is_told_of_each_projects_series_in_calls_acting_in_that_project(mesh):
+    mesh.put(_series("cpu", {"group": "web"}, (1.0, None)), project="p1")
+    mesh.put(_series("cpu", {"group": "web"}, (2.0, None)), _series("memory", {}, (3.0, None)), project="p2")
+    assert mesh.alarm.notified_series_by_project(2, timeout=5) == {
+        "p1": {("cpu", (("group", "web"),))},
+        "p2": {("cpu", (("group", "web"),)), ("memory", ())},
+    }
+
+
+def test_a_restart_recovers_every_projects_points_from_the_ingest_log(sqlite_url):
+    clock = FakeClock()
+    settings = Settings(database_url=sqlite_url)
+    base = 1_699_999_980.0
+    with running_server([("metrics", build)], settings, clock=clock) as (_, channel):
+        before = Mesh.over(channel, clock)
+        before.put(_series("cpu", {}, (1.0, base + 1)), project="p1")
+        before.put(_series("cpu", {}, (2.0, base + 2), (4.0, base + 3)), project="p2")
+    database = Database(sqlite_url)
+    try:
+        with database.reader() as connection:
+            logged = sorted(connection.scalars(sa.select(ingest_log.c.project)))
+    finally:
+        database.dispose()
+    assert logged == ["p1", "p2"]  # not compacted: the points were only in the log and the stopped process's head
+    with running_server([("metrics", build)], settings, clock=clock) as (_, channel):
+        after = Mesh.over(channel, clock)
+        window = {"start_time": _at(base), "end_time": _at(base + 60)}
+        assert after.statistics("p1", **window) == [(base, 1.0, 1)]
+        assert after.statistics("p2", **window) == [(base, 3.0, 2)]
+
+
+def test_the_series_limit_counts_each_projects_series_apart(sqlite_url):
+    with running_server([("metrics", build)], Settings(database_url=sqlite_url, metrics_max_series=2)) as (_, channel):
+        mesh = Mesh.over(channel, FakeClock())
+        two = [_series("cpu", {"host": "a"}, (1.0, None)), _series("cpu", {"host": "b"}, (1.0, None))]
+        assert mesh.put(*two, project="p1") == 2
+        assert mesh.put(*two, project="p2") == 2  # p1's two series do not count against p2
+        request = metrics_pb2.PutSamplesRequest(series=[_series("cpu", {"host": "c"}, (1.0, None))])
+        with pytest.raises(grpc.RpcError) as raised:
+            mesh.metrics.PutSamples(request, metadata=_acting_in("p1"), timeout=5)
+        assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "project p1 holds 2 series" in raised.value.details()

@@ -208,6 +208,28 @@ def test_projects_see_only_their_own_series(database, repository):
     assert _values(other, _query()) == [(0.0, 5.0, 1)]
 
 
+def test_the_same_series_in_two_projects_has_two_ids(database, repository):
+    # The alarm service knows series by id alone (one catalogue for every project of a metrics process).
+    (first,) = repository.store([_batch(WEB_1, (10.0, 1.0))]).series_ids
+    (second,) = MetricsRepository(database, "other").store([_batch(WEB_1, (10.0, 5.0))]).series_ids
+    assert first != second
+
+
+def test_prune_deletes_only_its_projects_points_and_series(database, repository):
+    other = MetricsRepository(database, "other")
+    other.store([_batch(WEB_1, (1.0, 1.0))])  # in the other project's head only: no chunk yet
+    repository.store([_batch(WEB_1, (2.0, 2.0)), _batch(WEB_2, (3.0, 3.0))])
+    repository.compact()
+    other_old = MetricsRepository(database, "other-old")
+    other_old.store([_batch(WEB_1, (4.0, 4.0))])
+    other_old.compact()
+    assert repository.prune(10.0) == 2
+    assert [d.key for d in other.list_series(None, None, 10)] == [WEB_1]
+    assert _values(other_old, _query(Statistic.SUM)) == [(0.0, 4.0, 1)]
+    other.compact()  # its series still exists: the chunk names it
+    assert _values(MetricsRepository(database, "other"), _query(Statistic.SUM)) == [(0.0, 1.0, 1)]
+
+
 def test_prune_deletes_the_old_points_only_and_series_left_without_any(database, repository, monkeypatch):
     # One chunk per retention transaction: the pruning goes on until no old chunk is left.
     monkeypatch.setattr(repository_module, "PRUNE_CHUNK", 1)
