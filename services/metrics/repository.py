@@ -116,8 +116,12 @@ class MetricsRepository:
 
     # Writes
 
-    def store(self, batch: Sequence[SeriesPoints]) -> Stored:
-        """Store every point of the batch in one transaction; returns how many were stored, and the id of each series."""
+    def store(self, batch: Sequence[SeriesPoints], series_limit: int | None = None) -> Stored:
+        """Store every point of the batch in one transaction; returns how many were stored, and the id of each series.
+
+        ResourceExhausted, storing nothing, when the batch's new series would take the project beyond `series_limit` (its
+        quota; None: the repository's own limit).
+        """
         with self._series_guard.shared():
             # NOTE: one lookup per series (the hot path: a key costs more to hash than an id, and every series of
             # every batch is looked up); the ids of a batch's new series are resolved in one pass (_series_ids).
@@ -133,7 +137,8 @@ class MetricsRepository:
                 ((entry_id,),) = self._database.driver_statement(self._log_insert, (self._project, payload))
             else:
                 with self._database.transaction() as connection:
-                    series_ids, created = self._series_ids(connection, batch, cached)
+                    limit = self._max_series if series_limit is None else series_limit
+                    series_ids, created = self._series_ids(connection, batch, cached, limit)
                     entry_id = self._append_to_log(connection, pack_batch_log_entry(series_ids, counts, times, values))
             if created:
                 with self._ids_lock:
@@ -151,7 +156,7 @@ class MetricsRepository:
         return int(connection.exec_driver_sql(self._log_insert, (self._project, payload)).scalar_one())
 
     def _series_ids(
-        self, connection: Connection, batch: Sequence[SeriesPoints], cached: Sequence[int | None]
+        self, connection: Connection, batch: Sequence[SeriesPoints], cached: Sequence[int | None], limit: int
     ) -> tuple[list[int], dict[SeriesKey, int]]:
         """The id of each series of the batch, in order, given those `cached`; and the ids of the others (created, or
         stored before a restart).
@@ -179,12 +184,12 @@ class MetricsRepository:
         created = {key: found[(key.metric, key.dimensions_key)] for key in missing}
         new = len(self._catalogue.unknown(created.values()))
         held = len(self._catalogue)
-        if new and held + new > self._max_series:
+        if new and held + new > limit:
             # Raised inside the transaction: the series just inserted are rolled back with the batch.
             raise ResourceExhausted(
-                f"series: project {self._project} holds {held} series and this batch would add {new}, beyond the limit of "
-                f"{self._max_series} (--metrics-max-series); series that stop reporting are deleted with their last points "
-                "(--metrics-retention)"
+                f"quota series of project {self._project} is {limit}: it holds {held} series and this batch would add {new}; "
+                "series that stop reporting are deleted with their last points (--metrics-retention), or an operator "
+                f"raises the quota (autoscale quota set {self._project} --series N; --metrics-max-series sets the default)"
             )
         pairs = [{"series_id": id_, "key": name, "value": value} for key, id_ in created.items() for name, value in key.dimensions]
         if pairs:

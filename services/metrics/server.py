@@ -57,7 +57,7 @@ def build(context: BuildContext) -> ServiceRegistration:
             log.debug("compaction: %d points moved into chunks", moved)
 
     compactor = PeriodicWorker("metrics-compaction", min(COMPACTION_CHECK_INTERVAL, compaction_interval), compact_when_due)
-    servicer = MetricsServicer(repositories, notifier, context.clock)
+    servicer = MetricsServicer(repositories, notifier, context.quotas, context.clock)
     batch_servicer = BatchStatisticsServicer(repositories, context.clock)
     log.debug("PutSamples read from wire bytes by the %s reader", decoding.describe())
     return ServiceRegistration(

@@ -6,6 +6,7 @@ project's repository only, so a project never sees another's series.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 import grpc
@@ -15,6 +16,7 @@ from autoscale.handlers import add_servicer
 from autoscale.identity import current_project
 from autoscale.internal.v1 import batch_statistics_pb2, batch_statistics_pb2_grpc
 from autoscale.pagination import bad_page_token, page_request, paginate
+from autoscale.quotas.limits import QuotaSource, SampleRate
 from autoscale.timeutil import Clock
 from autoscale.v1 import metrics_pb2, metrics_pb2_grpc
 from autoscale.validation import Violations
@@ -29,9 +31,11 @@ from services.metrics.repository import Bucket
 class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
     """The MetricsService RPCs."""
 
-    def __init__(self, repositories: ProjectRepositories, notifier: AlarmNotifier, clock: Clock) -> None:
+    def __init__(self, repositories: ProjectRepositories, notifier: AlarmNotifier, quotas: QuotaSource, clock: Clock) -> None:
         self._repositories = repositories
         self._notifier = notifier
+        self._quotas = quotas
+        self._sample_rate = SampleRate()
         self._clock = clock
 
     def PutSamples(self, request: bytes, context: grpc.ServicerContext) -> metrics_pb2.PutSamplesResponse:
@@ -39,9 +43,12 @@ class MetricsServicer(metrics_pb2_grpc.MetricsServiceServicer):
         project = current_project()
         repository = self._repositories.of(project)
         violations = Violations()
-        batch = decode_put_samples(violations, request, self._clock(), repository.known_series())
+        now = self._clock()
+        batch = decode_put_samples(violations, request, now, repository.known_series())
         violations.raise_if_any()
-        stored = repository.store(batch)
+        limits = self._quotas.limits(project)
+        self._sample_rate.admit(limits, sum(map(len, map(itemgetter(1), batch))), now)
+        stored = repository.store(batch, limits.of("series"))
         # Only once the points are committed: an alarm evaluated now must see them.
         self._notifier.notify(project, batch, stored.series_ids, telemetry.capture_context())
         return metrics_pb2.PutSamplesResponse(accepted_points=stored.points)

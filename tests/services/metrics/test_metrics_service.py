@@ -405,4 +405,4 @@ def test_the_series_limit_counts_each_projects_series_apart(sqlite_url):
         with pytest.raises(grpc.RpcError) as raised:
             mesh.metrics.PutSamples(request, metadata=_acting_in("p1"), timeout=5)
         assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        assert "project p1 holds 2 series" in raised.value.details()
+        assert "quota series of project p1 is 2: it holds 2 series" in raised.value.details()
