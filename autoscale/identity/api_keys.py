@@ -90,9 +90,10 @@ def secret_matches(key: ApiKey, secret: str) -> bool:
 
 PROJECT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 """A project's name or id (Keystone's are 32 hex digits)."""
+PROJECT_RULE = "1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit"
 
 
 def check_project(project: str) -> None:
     """ValueError unless `project` can name a project."""
     if not PROJECT_PATTERN.fullmatch(project):
-        raise ValueError(f"{project!r} is not a project: 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+        raise ValueError(f"{project!r} is not a project: {PROJECT_RULE}")

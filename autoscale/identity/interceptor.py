@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 import grpc
 
-from autoscale.errors import PermissionDenied, Unauthenticated
+from autoscale.errors import InvalidArgument, PermissionDenied, Unauthenticated
+from autoscale.identity.api_keys import PROJECT_PATTERN, PROJECT_RULE
 from autoscale.identity.authentication import Authenticator
 from autoscale.identity.caller import Caller, acting_as
 from autoscale.identity.permissions import Access, required_access
@@ -58,6 +59,8 @@ def caller_of(authenticator: Authenticator, method: str, metadata: tuple[tuple[s
     if caller.service:
         project = named_project(metadata)
         if project:
+            if not PROJECT_PATTERN.fullmatch(project):
+                raise InvalidArgument.field(PROJECT_METADATA, f"{project[:80]!r} is not a project: {PROJECT_RULE}")
             caller = dataclasses.replace(caller, project=project)
     if access == Access.SERVICE:
         if not caller.service:

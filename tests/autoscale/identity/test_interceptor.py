@@ -95,3 +95,11 @@ def test_background_work_acts_for_its_project_and_only_inside_the_block() -> Non
     assert current_caller_or_none() is None
     with pytest.raises(RuntimeError, match="no caller"):
         current_caller()
+
+
+@pytest.mark.parametrize("project", ["x" * 65, "a b", "../p", "p\n"])
+def test_a_peer_naming_a_project_that_cannot_be_one_is_an_invalid_argument(project: str) -> None:
+    from autoscale.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="x-autoscale-project"):
+        caller_of(TOKENS, NOTIFY, (*_bearer("s"), ("x-autoscale-project", project)))
