@@ -25,6 +25,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from autoscale import telemetry
+from autoscale.audit.servicer import AuditServicer
+from autoscale.audit.store import AuditLog
 from autoscale.config import LISTEN_EXAMPLES, ConfigurationError, Settings, parse_listen
 from autoscale.database import Database
 from autoscale.errors import ErrorInterceptor
@@ -36,13 +38,14 @@ from autoscale.quotas.limits import default_limits
 from autoscale.quotas.servicer import QuotaServicer
 from autoscale.quotas.store import QuotaStore
 from autoscale.timeutil import Clock, system_clock
-from autoscale.v1 import quota_pb2, quota_pb2_grpc
+from autoscale.v1 import audit_pb2, audit_pb2_grpc, quota_pb2, quota_pb2_grpc
 from autoscale.workers import PeriodicWorker, Worker
 
 log = logging.getLogger(__name__)
 
 QUOTA_SERVICE_NAME = quota_pb2.DESCRIPTOR.services_by_name["QuotaService"].full_name
-"""Every process serves the quotas (they live in the deployment's database, beside the API keys)."""
+AUDIT_SERVICE_NAME = audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name
+"""Every process serves the quotas and the audit (they live in the deployment's database, beside the API keys)."""
 
 DATABASE_FILE_CHECK_INTERVAL = 1.0
 """Seconds between two looks at whether a SQLite database file is still the one the process opened (a stat each)."""
@@ -185,6 +188,7 @@ def create_server(
     database = Database(settings.resolved_database_url(database_file))
     try:
         identity = identity_for(settings, database, clock, remote_peers=_remote_peers(settings, builders))
+        audit = AuditLog(database)
     except sa.exc.OperationalError as error:
         database.dispose()
         raise _unusable_database(database, error) from None
@@ -193,7 +197,7 @@ def create_server(
         raise
     grpc_server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="grpc"),
-        interceptors=[*telemetry.server_interceptors(), ErrorInterceptor(), AuthInterceptor(identity.authenticator)],
+        interceptors=[*telemetry.server_interceptors(), ErrorInterceptor(), AuthInterceptor(identity.authenticator, audit, clock)],
         options=[("grpc.so_reuseport", 0)],
     )
     try:
@@ -203,7 +207,7 @@ def create_server(
     try:
         if port == 0:
             raise ConfigurationError(f"cannot listen on {settings.listen}; choose another address with --listen, e.g. {LISTEN_EXAMPLES}")
-        return _build_server(settings, builders, grpc_server, host, port, database, identity, clock), port
+        return _build_server(settings, builders, grpc_server, host, port, database, identity, audit, clock), port
     except BaseException:
         grpc_server.stop(None)
         database.dispose()
@@ -234,6 +238,7 @@ def _build_server(
     port: int,
     database: Database,
     identity: Identity,
+    audit: AuditLog,
     clock: Clock,
 ) -> Server:
     """The services, health and reflection on a bound `grpc_server`."""
@@ -261,8 +266,9 @@ def _build_server(
     health_servicer = health.HealthServicer(experimental_non_blocking=False)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, grpc_server)
     served_names = [name for registration in registrations for name in (registration.full_name, *registration.internal_names)]
-    served_names.append(QUOTA_SERVICE_NAME)
+    served_names += [QUOTA_SERVICE_NAME, AUDIT_SERVICE_NAME]
     add_servicer(quota_pb2_grpc.add_QuotaServiceServicer_to_server, QuotaServicer(quotas, settings.admin_project), grpc_server)
+    add_servicer(audit_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer(audit, settings.admin_project), grpc_server)
     for registration in registrations:
         registration.add_to_server(grpc_server)
     for name in served_names:

@@ -25,6 +25,8 @@ from autoscale.errors import field_violations
 from autoscale.v1 import (
     alarm_pb2,
     alarm_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
     group_pb2,
     group_pb2_grpc,
     metrics_pb2,
@@ -82,7 +84,8 @@ ALARM = Service("alarm", alarm_pb2_grpc.AlarmServiceStub, alarm_pb2)
 POLICY = Service("policy", policy_pb2_grpc.PolicyServiceStub, policy_pb2)
 GROUP = Service("group", group_pb2_grpc.GroupServiceStub, group_pb2)
 QUOTA = Service("quota", quota_pb2_grpc.QuotaServiceStub, quota_pb2)
-"""Every process serves the quotas."""
+AUDIT = Service("audit", audit_pb2_grpc.AuditServiceStub, audit_pb2)
+"""Every process serves the quotas and the audit."""
 
 
 class RpcFailed(click.ClickException):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from app.cli.alarm_commands import alarm
+from app.cli.audit_commands import audit
 from app.cli.group_commands import group
 from app.cli.key_commands import keys
 from app.cli.launch_config_commands import launch_config
@@ -35,7 +36,7 @@ def demo() -> None:
 cli.add_command(up)
 cli.add_command(serve)
 cli.add_command(keys)
-for client_group in (launch_config, group, policy, alarm, metrics, quota):
+for client_group in (launch_config, group, policy, alarm, metrics, quota, audit):
     cli.add_command(client_group)
 
 

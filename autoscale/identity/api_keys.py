@@ -15,6 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from autoscale.errors import InvalidArgument
 from autoscale.identity.caller import Caller, Role
 
 KEY_PREFIX = "ask"
@@ -97,3 +98,12 @@ def check_project(project: str) -> None:
     """ValueError unless `project` can name a project."""
     if not PROJECT_PATTERN.fullmatch(project):
         raise ValueError(f"{project!r} is not a project: {PROJECT_RULE}")
+
+
+def parse_project_name(field_path: str, name: str, suffix: str = "") -> str:
+    """The project of `projects/{project}{suffix}`; InvalidArgument naming the field otherwise."""
+    prefix = "projects/"
+    project = name[len(prefix):len(name) - len(suffix)] if name.startswith(prefix) and name.endswith(suffix) else ""
+    if not PROJECT_PATTERN.fullmatch(project):
+        raise InvalidArgument.field(field_path, f"{name[:100]!r} is not a valid name; expected projects/{{project}}{suffix}")
+    return project

@@ -49,6 +49,11 @@ class Caller:
     service: bool = False
     """A peer service of the mesh: it may act in the project its call names (peer calls carry the resource's project)."""
 
+    def is_operator(self, admin_project: str) -> bool:
+        """Whether this caller administers the deployment: a service key, or an admin of the admin project (as Keystone's
+        cloud admin is)."""
+        return self.service or (self.role >= Role.ADMIN and self.project == admin_project)
+
     def require(self, role: Role, action: str) -> None:
         """PermissionDenied unless this caller holds `role` (or a stronger one); `action` says what was asked."""
         if self.role < role:

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import grpc
 
-from autoscale.errors import InvalidArgument, PermissionDenied, Unauthenticated
+from autoscale.audit.events import AuditEvent, request_of, resource_of
+from autoscale.errors import DomainError, InvalidArgument, PermissionDenied, Unauthenticated
 from autoscale.identity.api_keys import PROJECT_PATTERN, PROJECT_RULE
 from autoscale.identity.authentication import Authenticator
-from autoscale.identity.caller import Caller, acting_as
-from autoscale.identity.permissions import Access, required_access
+from autoscale.identity.caller import Caller, Role, acting_as
+from autoscale.identity.permissions import Access, is_audited, required_access
+from autoscale.timeutil import Clock, system_clock
 
 AUTHORIZATION_METADATA = "authorization"
 PROJECT_METADATA = "x-autoscale-project"
 """The project a peer's call acts in (the resource's): honoured from peer services only."""
 
 BEARER = "bearer "
+
+log = logging.getLogger(__name__)
 
 RequestT = TypeVar("RequestT")
 ResponseT = TypeVar("ResponseT")
@@ -52,9 +57,16 @@ def caller_of(authenticator: Authenticator, method: str, metadata: tuple[tuple[s
     UNAUTHENTICATED without valid credentials; PERMISSION_DENIED when the caller's role is too weak for `method`, or
     when it is no peer and calls what only peers may.
     """
-    access = required_access(method)
-    if access == Access.OPEN:
+    if required_access(method) == Access.OPEN:
         return None
+    caller = authenticated_caller(authenticator, metadata)
+    authorize(caller, method)
+    return caller
+
+
+def authenticated_caller(authenticator: Authenticator, metadata: tuple[tuple[str, str | bytes], ...] | None) -> Caller:
+    """Who a call comes from, in the project it acts in. UNAUTHENTICATED without valid credentials; INVALID_ARGUMENT when
+    a peer names a project that cannot be one."""
     caller = authenticator.authenticate(bearer_token(metadata))
     if caller.service:
         project = named_project(metadata)
@@ -62,23 +74,38 @@ def caller_of(authenticator: Authenticator, method: str, metadata: tuple[tuple[s
             if not PROJECT_PATTERN.fullmatch(project):
                 raise InvalidArgument.field(PROJECT_METADATA, f"{project[:80]!r} is not a project: {PROJECT_RULE}")
             caller = dataclasses.replace(caller, project=project)
-    if access == Access.SERVICE:
-        if not caller.service:
-            raise PermissionDenied(f"{method} is called only by autoscale's own services")
-        return caller
-    assert not isinstance(access, str)
-    caller.require(access, method.rsplit("/", 1)[-1])
     return caller
 
 
+def authorize(caller: Caller, method: str) -> None:
+    """PERMISSION_DENIED when `caller`'s role is too weak for `method`, or when it is no peer and calls what only peers may."""
+    access = required_access(method)
+    if access == Access.SERVICE:
+        if not caller.service:
+            raise PermissionDenied(f"{method} is called only by autoscale's own services")
+    elif isinstance(access, Role):
+        caller.require(access, method.rsplit("/", 1)[-1])
+
+
+class AuditRecorder(Protocol):
+    """Where the interceptor records users' changes (autoscale.audit.store.AuditLog)."""
+
+    def record(self, event: AuditEvent) -> None:
+        """Store one event."""
+        ...
+
+
 class AuthInterceptor(grpc.ServerInterceptor):
-    """Authenticates each call and runs its handler as its caller (autoscale.identity.caller).
+    """Authenticates each call, runs its handler as its caller (autoscale.identity.caller), and records in the audit every
+    call of a user that may change something, allowed or not.
 
     It sits inside the ErrorInterceptor, which turns its Unauthenticated and PermissionDenied into statuses.
     """
 
-    def __init__(self, authenticator: Authenticator) -> None:
+    def __init__(self, authenticator: Authenticator, audit: AuditRecorder | None = None, clock: Clock = system_clock) -> None:
         self._authenticator = authenticator
+        self._audit = audit
+        self._clock = clock
 
     def intercept_service(
         self,
@@ -92,13 +119,39 @@ class AuthInterceptor(grpc.ServerInterceptor):
         if handler.unary_unary is None:
             raise TypeError(f"{method}: only unary methods are served behind authentication")
         behaviour, authenticator = handler.unary_unary, self._authenticator
+        audited = self._audit is not None and is_audited(method)
 
         def as_caller(request: Any, context: grpc.ServicerContext) -> Any:
-            caller = caller_of(authenticator, method, context.invocation_metadata())
-            assert caller is not None
-            with acting_as(caller):
-                return behaviour(request, context)
+            caller = authenticated_caller(authenticator, context.invocation_metadata())
+            if not audited or caller.service:
+                authorize(caller, method)
+                with acting_as(caller):
+                    return behaviour(request, context)
+            code = "INTERNAL"
+            try:
+                authorize(caller, method)
+                with acting_as(caller):
+                    response = behaviour(request, context)
+                code = "OK"
+                return response
+            except DomainError as error:
+                code = error.code.name
+                raise
+            finally:
+                self._record(caller, method, request, code)
 
         return grpc.unary_unary_rpc_method_handler(
             as_caller, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
         )
+
+    def _record(self, caller: Caller, method: str, request: Any, code: str) -> None:
+        assert self._audit is not None
+        event = AuditEvent(
+            project=caller.project, time=self._clock(), principal=caller.principal, method=method,
+            resource=resource_of(request_of(method, request)), code=code,
+        )
+        try:
+            self._audit.record(event)
+        except Exception:
+            # The change is made (or refused) whatever the audit's database says: the log keeps the event instead.
+            log.exception("audit: cannot record %s", event)

@@ -29,3 +29,12 @@ def required_access(method: str) -> Role | str:
     if service.startswith(INTERNAL_PACKAGE):
         return Access.SERVICE
     return Role.READER if name.startswith(READING_VERBS) else Role.MEMBER
+
+
+NOT_AUDITED = frozenset({"/autoscale.v1.MetricsService/PutSamples"})
+"""Methods that change data but are no change to audit: a stream of samples (as CloudTrail leaves data events out)."""
+
+
+def is_audited(method: str) -> bool:
+    """Whether a user's call of `method` is recorded in the audit: every method that may change something, but data."""
+    return required_access(method) == Role.MEMBER and method not in NOT_AUDITED

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import grpc
 
-from autoscale.errors import InvalidArgument, NotFound, PermissionDenied
-from autoscale.identity.api_keys import PROJECT_PATTERN
-from autoscale.identity.caller import Caller, Role, current_caller
+from autoscale.errors import NotFound, PermissionDenied
+from autoscale.identity.api_keys import parse_project_name
+from autoscale.identity.caller import current_caller
 from autoscale.quotas.limits import MAX_LIMIT, RESOURCES, Limits
 from autoscale.quotas.store import QuotaStore
 from autoscale.v1 import quota_pb2, quota_pb2_grpc
@@ -15,19 +15,9 @@ from autoscale.validation import Violations, check_update_mask
 OUTPUT_ONLY = ("name", "defaulted")
 
 
-def is_operator(caller: Caller, admin_project: str) -> bool:
-    """Whether `caller` administers the deployment: a service key, or an admin of the admin project (as Keystone's cloud
-    admin is)."""
-    return caller.service or (caller.role >= Role.ADMIN and caller.project == admin_project)
-
-
 def parse_quota_name(field_path: str, name: str) -> str:
     """The project of `projects/{project}/quota`; InvalidArgument naming the field otherwise."""
-    prefix, suffix = "projects/", "/quota"
-    project = name[len(prefix):-len(suffix)] if name.startswith(prefix) and name.endswith(suffix) else ""
-    if not PROJECT_PATTERN.fullmatch(project):
-        raise InvalidArgument.field(field_path, f"{name!r} is not a quota's name; expected projects/{{project}}/quota")
-    return project
+    return parse_project_name(field_path, name, suffix="/quota")
 
 
 def quota_message(limits: Limits) -> quota_pb2.Quota:
@@ -48,14 +38,14 @@ class QuotaServicer(quota_pb2_grpc.QuotaServiceServicer):
     def GetQuota(self, request: quota_pb2.GetQuotaRequest, context: grpc.ServicerContext) -> quota_pb2.GetQuotaResponse:
         project = parse_quota_name("name", request.name)
         caller = current_caller()
-        if project != caller.project and not is_operator(caller, self._admin_project):
+        if project != caller.project and not caller.is_operator(self._admin_project):
             raise NotFound(request.name)
         return quota_pb2.GetQuotaResponse(quota=quota_message(self._store.limits(project)))
 
     def UpdateQuota(self, request: quota_pb2.UpdateQuotaRequest, context: grpc.ServicerContext) -> quota_pb2.UpdateQuotaResponse:
         project = parse_quota_name("quota.name", request.quota.name)
         caller = current_caller()
-        if not is_operator(caller, self._admin_project):
+        if not caller.is_operator(self._admin_project):
             raise PermissionDenied(
                 f"quotas are set by the deployment's operators (a service key, or an admin of project {self._admin_project})"
             )

@@ -1,0 +1,1 @@
+"""Audit: who changed what, and when (AuditService, served by every process)."""
