@@ -17,8 +17,11 @@ from grpc_status import rpc_status
 
 from autoscale.config import Settings
 from autoscale.identity.interceptor import PROJECT_METADATA
-from autoscale.v1 import common_pb2, policy_pb2, policy_pb2_grpc
+from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc, policy_pb2, policy_pb2_grpc
+from services.group.domain import OPENSTACK_SERVER, PROCESS
+from services.group.server import make_build
 from services.policy.server import build
+from tests.services.group.fake_compute import FakeComputeDriver
 from tests.services.policy.fake_alarm import FakeAlarmService
 from tests.services.policy.fake_group import FakeGroupService
 from tests.support import FakeClock, running_server
@@ -191,3 +194,61 @@ def test_deleting_a_policy_is_refused_only_by_the_alarms_of_its_own_project(mesh
     assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert refused.details().startswith("policies/up is used by 1 alarm (alarms/busy)")
     assert (mesh.p1.names(), mesh.p2.names()) == ([], ["policies/up"])
+
+
+# With the real group service
+
+
+GROUP_SERVICE_SERVES_ONE_PROJECT = pytest.mark.xfail(
+    strict=True,
+    reason="the group service on main still serves Settings.project alone (issue 15, its own item); remove once it serves every project",
+)
+
+
+@dataclass
+class GroupsInProject:
+    """The GroupService as a caller of one project calls it."""
+
+    stub: group_pb2_grpc.GroupServiceStub
+    project: str
+
+    def call(self, method: str, request: Any) -> Any:
+        return getattr(self.stub, method)(request, metadata=((PROJECT_METADATA, self.project),), timeout=5)
+
+    def create_group(self, group_id: str) -> None:
+        self.call("CreateLaunchConfig", group_pb2.CreateLaunchConfigRequest(
+            launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=group_pb2.ProcessSpec(command=["sleep", "600"]))))
+        self.call("CreateGroup", group_pb2.CreateGroupRequest(
+            group_id=group_id, group=group_pb2.Group(launch_config="launchConfigs/lc", min_size=1, max_size=5)))
+
+    def desired_capacity(self, group_id: str) -> int:
+        group: group_pb2.Group = self.call("GetGroup", group_pb2.GetGroupRequest(name=f"groups/{group_id}")).group
+        return group.desired_capacity
+
+
+@pytest.fixture
+def real_groups(sqlite_url: str) -> Iterator[tuple[InProject, GroupsInProject, GroupsInProject]]:
+    """p1's policy service, and p1's and p2's group service, of one server with both services and a fake cloud."""
+    driver = FakeComputeDriver()
+    group_build = make_build(lambda _settings: {PROCESS: driver, OPENSTACK_SERVER: driver})
+    settings = Settings(database_url=sqlite_url, reconcile_interval=3600, metrics_addr="metrics.example:50051")
+    with running_server([("policy", build), ("group", group_build)], settings) as (_, channel):
+        policies = policy_pb2_grpc.PolicyServiceStub(channel)
+        groups = group_pb2_grpc.GroupServiceStub(channel)
+        yield InProject(policies, "p1"), GroupsInProject(groups, "p1"), GroupsInProject(groups, "p2")
+
+
+@GROUP_SERVICE_SERVES_ONE_PROJECT
+def test_with_the_group_service_a_policy_names_and_adjusts_only_its_own_projects_group(
+    real_groups: tuple[InProject, GroupsInProject, GroupsInProject],
+) -> None:
+    p1, p1_groups, p2_groups = real_groups
+    p2_groups.create_group("api")
+    refused = _failure(lambda: p1.create("up", group="groups/api"))
+    assert (refused.code(), refused.details()) == (NOT_FOUND, "policy.group: groups/api not found")
+
+    p1_groups.create_group("web")
+    p2_groups.create_group("web")
+    p1.create("up", scaling_adjustment=2)
+    assert p1.execute("up").adjusted
+    assert (p1_groups.desired_capacity("web"), p2_groups.desired_capacity("web")) == (3, 1)
