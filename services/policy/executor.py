@@ -30,19 +30,22 @@ DEFAULT_CAUSE = "executed by caller"
 
 
 class PolicyExecutor:
-    """Runs the executions of the policies of one project."""
+    """Runs the executions of policies, each in the project it is asked for."""
 
     def __init__(self, repository: PolicyRepository, group_client: GroupClient, clock: Clock) -> None:
         self._repository = repository
         self._groups = group_client
         self._clock = clock
 
-    def execute(self, policy_id: str, cause: str, request_id: str) -> policy_pb2.ExecutePolicyResponse:
-        """Signal a policy; NotFound for the policy, FailedPrecondition when its group is gone, PeerError when unreachable.
+    def execute(self, project: str, policy_id: str, cause: str, request_id: str) -> policy_pb2.ExecutePolicyResponse:
+        """Signal a policy of `project`; NotFound for the policy, FailedPrecondition when its group is gone, PeerError when
+        unreachable.
 
-        A request id answered before gets its first answer again, and nothing is done.
+        A request id answered before gets its first answer again, and nothing is done. The group is the one of that
+        name in `project`: the Adjust call is made within the current call, whose project the peer call carries
+        (autoscale.peers), and `project` is that call's.
         """
-        policy, answered = self._repository.execution_start(policy_id, request_id)
+        policy, answered = self._repository.execution_start(project, policy_id, request_id)
         if answered is not None:
             first: policy_pb2.ExecutePolicyResponse = policy_pb2.ExecutePolicyResponse.FromString(answered)
             return first
@@ -61,15 +64,18 @@ class PolicyExecutor:
             )
         except GroupGone as gone:
             reason = f"its group {gone.name} no longer exists"
-            self._fail(record, reason)
+            self._fail(project, record, reason)
             raise FailedPrecondition(reason) from None
         except PeerError as error:
-            self._fail(record, f"the group service failed: {error}")
+            self._fail(project, record, f"the group service failed: {error}")
             raise
         response = execution_response(adjusted)
         if response.adjusted:
-            log.info("%s adjusted %s: %s (%s)", policy_name(policy.id), group_ref, response.reason, response.activity.name)
+            log.info(
+                "%s of project %s adjusted %s: %s (%s)", policy_name(policy.id), project, group_ref, response.reason, response.activity.name
+            )
         self._repository.record(
+            project,
             replace(
                 record, adjusted=response.adjusted, reason=response.reason,
                 activity=response.activity.name if response.adjusted else "", response=response.SerializeToString(),
@@ -77,8 +83,8 @@ class PolicyExecutor:
         )
         return response
 
-    def _fail(self, record: Execution, reason: str) -> None:
-        self._repository.record(replace(record, adjusted=False, reason=reason, failed=True))
+    def _fail(self, project: str, record: Execution, reason: str) -> None:
+        self._repository.record(project, replace(record, adjusted=False, reason=reason, failed=True))
 
 
 def execution_response(adjusted: group_pb2.AdjustResponse) -> policy_pb2.ExecutePolicyResponse:

@@ -20,36 +20,36 @@ from services.policy.models import executions, policies
 
 
 class PolicyRepository:
-    """Policies and executions of one project."""
+    """Policies and executions of every project; each call names the project it reads or writes, and sees nothing of
+    another (another project's policy is NotFound exactly as a missing one)."""
 
-    def __init__(self, database: Database, project: str) -> None:
+    def __init__(self, database: Database) -> None:
         self._database = database
-        self._project = project
         self._execution_start = database.prepare(_EXECUTION_START)
         self._lock_policy = database.prepare(_LOCK_POLICY)
         self._insert_execution = database.prepare(_INSERT_EXECUTION)
 
     # Policies
 
-    def create_policy(self, policy: Policy) -> Policy:
-        """Store a new policy; AlreadyExists if its id is taken."""
+    def create_policy(self, project: str, policy: Policy) -> Policy:
+        """Store a new policy; AlreadyExists if its id is taken in the project."""
         with self._database.transaction() as connection:
-            if self._policy_row(connection, policy.id) is not None:
+            if _policy_row(connection, project, policy.id) is not None:
                 raise AlreadyExists(policy_name(policy.id))
-            connection.execute(policies.insert().values(project=self._project, **_policy_values(policy)))
+            connection.execute(policies.insert().values(project=project, **_policy_values(policy)))
         return policy
 
-    def get_policy(self, policy_id: str) -> Policy:
+    def get_policy(self, project: str, policy_id: str) -> Policy:
         """One policy; NotFound if there is none."""
         with self._database.reader() as connection:
-            row = self._policy_row(connection, policy_id)
+            row = _policy_row(connection, project, policy_id)
         if row is None:
             raise NotFound(policy_name(policy_id))
         return _policy(row)
 
-    def list_policies(self, after: str | None, limit: int, group_id: str | None = None) -> list[Policy]:
+    def list_policies(self, project: str, after: str | None, limit: int, group_id: str | None = None) -> list[Policy]:
         """Policies ordered by id, those after `after`, at most `limit`; only those of `group_id` when given."""
-        query = sa.select(policies).where(policies.c.project == self._project)
+        query = sa.select(policies).where(policies.c.project == project)
         if group_id is not None:
             query = query.where(policies.c.group_id == group_id)
         if after is not None:
@@ -58,63 +58,54 @@ class PolicyRepository:
             rows = connection.execute(query.order_by(policies.c.id).limit(limit)).all()
         return [_policy(row) for row in rows]
 
-    def update_policy(self, policy: Policy) -> Policy:
+    def update_policy(self, project: str, policy: Policy) -> Policy:
         """Store the new fields of an existing policy; NotFound if there is none."""
         values = _policy_values(policy)
         del values["id"], values["create_time"]
         with self._database.transaction() as connection:
-            result = connection.execute(policies.update().where(*self._policy_key(policy.id)).values(**values))
+            result = connection.execute(policies.update().where(*_policy_key(project, policy.id)).values(**values))
             if result.rowcount == 0:
                 raise NotFound(policy_name(policy.id))
         return policy
 
-    def delete_policy(self, policy_id: str) -> None:
+    def delete_policy(self, project: str, policy_id: str) -> None:
         """Delete a policy and its executions; NotFound if there is none."""
         with self._database.transaction() as connection:
-            if self._policy_row(connection, policy_id, lock=True) is None:
+            if _policy_row(connection, project, policy_id, lock=True) is None:
                 raise NotFound(policy_name(policy_id))
-            connection.execute(executions.delete().where(executions.c.project == self._project, executions.c.policy_id == policy_id))
-            connection.execute(policies.delete().where(*self._policy_key(policy_id)))
+            connection.execute(executions.delete().where(executions.c.project == project, executions.c.policy_id == policy_id))
+            connection.execute(policies.delete().where(*_policy_key(project, policy_id)))
 
     # Executions
 
-    def record(self, execution: Execution) -> None:
+    def record(self, project: str, execution: Execution) -> None:
         """Store an execution; one of a policy deleted meanwhile is dropped with it."""
         with self._database.transaction() as connection:
-            if self._lock_policy.rows(connection, project=self._project, policy_id=execution.policy_id):
-                self._insert_execution.rowcount(connection, project=self._project, **_execution_values(execution))
+            if self._lock_policy.rows(connection, project=project, policy_id=execution.policy_id):
+                self._insert_execution.rowcount(connection, project=project, **_execution_values(execution))
 
-    def list_executions(self, policy_id: str, after: tuple[float, int] | None, limit: int) -> list[Execution]:
+    def list_executions(self, project: str, policy_id: str, after: tuple[float, int] | None, limit: int) -> list[Execution]:
         """A policy's executions, newest first, those after `after` (time, sequence), at most `limit`; NotFound for the policy."""
-        query = sa.select(executions).where(executions.c.project == self._project, executions.c.policy_id == policy_id)
+        query = sa.select(executions).where(executions.c.project == project, executions.c.policy_id == policy_id)
         with self._database.reader() as connection:
-            if self._policy_row(connection, policy_id) is None:
+            if _policy_row(connection, project, policy_id) is None:
                 raise NotFound(policy_name(policy_id))
             rows = connection.execute(newest_first_page(query, executions.c.time, executions.c.id, after, limit)).all()
         return [_execution(row) for row in rows]
 
-    def execution_start(self, policy_id: str, request_id: str) -> tuple[Policy, bytes | None]:
+    def execution_start(self, project: str, policy_id: str, request_id: str) -> tuple[Policy, bytes | None]:
         """An execution's first read, in one statement: the policy and the response it first answered to `request_id`.
 
         The response is None without a request id, or when only failed executions
         (which answered none) carried it. NotFound for the policy.
         """
         with self._database.reader() as connection:
-            found = self._execution_start.rows(connection, project=self._project, policy_id=policy_id, request_id=request_id)
+            found = self._execution_start.rows(connection, project=project, policy_id=policy_id, request_id=request_id)
         if not found:
             raise NotFound(policy_name(policy_id))
         row = found[0]
         answered = bytes(row.answered) if row.answered is not None and request_id else None
         return _policy(row), answered
-
-    # Helpers
-
-    def _policy_key(self, policy_id: str) -> tuple[Any, ...]:
-        return policies.c.project == self._project, policies.c.id == policy_id
-
-    def _policy_row(self, connection: Connection, policy_id: str, *, lock: bool = False) -> Any:
-        query = sa.select(policies).where(*self._policy_key(policy_id))
-        return connection.execute(query.with_for_update() if lock else query).first()
 
 
 # NOTE: the statements of an execution are prepared (see autoscale.database.Prepared): built and run
@@ -151,6 +142,15 @@ _EXECUTION_COLUMNS = ("policy_id", "time", "cause", "request_id", "adjusted", "r
 _INSERT_EXECUTION = executions.insert().values(
     {"project": sa.bindparam("project"), **{name: sa.bindparam(name) for name in _EXECUTION_COLUMNS}}
 )
+
+def _policy_key(project: str, policy_id: str) -> tuple[Any, ...]:
+    return policies.c.project == project, policies.c.id == policy_id
+
+
+def _policy_row(connection: Connection, project: str, policy_id: str, *, lock: bool = False) -> Any:
+    query = sa.select(policies).where(*_policy_key(project, policy_id))
+    return connection.execute(query.with_for_update() if lock else query).first()
+
 
 def _policy_values(policy: Policy) -> dict[str, Any]:
     return {

@@ -22,7 +22,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def build(context: BuildContext) -> ServiceRegistration:
     """The policy service's registration (it has no background workers)."""
     context.database.migrate(MIGRATIONS_DIR, "policy")
-    repository = PolicyRepository(context.database, context.settings.project)
+    repository = PolicyRepository(context.database)
     group_client = GroupClient(lambda: context.peers.group)
     executor = PolicyExecutor(repository, group_client, context.clock)
     servicer = PolicyServicer(repository, executor, group_client, AlarmClient(lambda: context.peers.alarm), context.clock)

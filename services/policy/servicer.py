@@ -1,10 +1,16 @@
-"""PolicyService over gRPC: validates requests, turns them into domain calls, and answers."""
+"""PolicyService over gRPC: validates requests, turns them into domain calls, and answers.
+
+Every RPC acts in the project of its call (autoscale.identity), read once and handed on: another project's policy is
+NotFound exactly as a missing one. The group and alarm services are asked within the call, so those peer calls carry
+the same project (autoscale.peers) and a policy names, adjusts and is checked against its own project's resources only.
+"""
 
 from __future__ import annotations
 
 import grpc
 
 from autoscale.errors import NotFound
+from autoscale.identity import current_project
 from autoscale.pagination import page_request, paginate
 from autoscale.timeutil import Clock, check_duration
 from autoscale.v1 import common_pb2, policy_pb2, policy_pb2_grpc
@@ -30,6 +36,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         self._clock = clock
 
     def CreatePolicy(self, request: policy_pb2.CreatePolicyRequest, context: grpc.ServicerContext) -> policy_pb2.CreatePolicyResponse:
+        project = current_project()
         violations = Violations()
         check_id(violations, "policy_id", request.policy_id)
         proposed = _proposed_fields(violations, request.policy, frozenset(update.UPDATABLE_FIELDS))
@@ -46,37 +53,39 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             create_time=self._clock(),
         )
         self._require_group(policy.group_id)
-        return policy_pb2.CreatePolicyResponse(policy=messages.policy_to_message(self._repository.create_policy(policy)))
+        return policy_pb2.CreatePolicyResponse(policy=messages.policy_to_message(self._repository.create_policy(project, policy)))
 
     def GetPolicy(self, request: policy_pb2.GetPolicyRequest, context: grpc.ServicerContext) -> policy_pb2.GetPolicyResponse:
-        policy = self._repository.get_policy(parse_name("name", request.name, "policies"))
+        policy = self._repository.get_policy(current_project(), parse_name("name", request.name, "policies"))
         return policy_pb2.GetPolicyResponse(policy=messages.policy_to_message(policy))
 
     def ListPolicies(self, request: policy_pb2.ListPoliciesRequest, context: grpc.ServicerContext) -> policy_pb2.ListPoliciesResponse:
         group_id = parse_name("group", request.group, "groups") if request.group else None
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_policies(page.after_id(), page.size + 1, group_id)
+        found = self._repository.list_policies(current_project(), page.after_id(), page.size + 1, group_id)
         policies, token = paginate(found, page.size, lambda policy: policy.id, messages.policy_to_message)
         return policy_pb2.ListPoliciesResponse(policies=policies, next_page_token=token)
 
     def UpdatePolicy(self, request: policy_pb2.UpdatePolicyRequest, context: grpc.ServicerContext) -> policy_pb2.UpdatePolicyResponse:
+        project = current_project()
         policy_id = parse_name("policy.name", request.policy.name, "policies")
         violations = Violations()
         fields = check_update_mask(violations, request.update_mask.paths, update.UPDATABLE_FIELDS, update.OUTPUT_ONLY_FIELDS)
         proposed = _proposed_fields(violations, request.policy, fields)
-        current = self._repository.get_policy(policy_id)
+        current = self._repository.get_policy(project, policy_id)
         changed = update.apply_update(current, proposed, fields)
         rules.check_policy(violations, changed.adjustment_type, changed.scaling_adjustment, changed.min_adjustment_step)
         violations.raise_if_any()
         if changed.group_id != current.group_id:
             self._require_group(changed.group_id)
-        return policy_pb2.UpdatePolicyResponse(policy=messages.policy_to_message(self._repository.update_policy(changed)))
+        return policy_pb2.UpdatePolicyResponse(policy=messages.policy_to_message(self._repository.update_policy(project, changed)))
 
     def DeletePolicy(self, request: policy_pb2.DeletePolicyRequest, context: grpc.ServicerContext) -> policy_pb2.DeletePolicyResponse:
+        project = current_project()
         policy_id = parse_name("name", request.name, "policies")
-        self._repository.get_policy(policy_id)  # NOT_FOUND before asking the alarm service
+        self._repository.get_policy(project, policy_id)  # NOT_FOUND before asking the alarm service
         self._alarms.refuse_if_named(policy_name(policy_id))
-        self._repository.delete_policy(policy_id)
+        self._repository.delete_policy(project, policy_id)
         return policy_pb2.DeletePolicyResponse()
 
     def ExecutePolicy(self, request: policy_pb2.ExecutePolicyRequest, context: grpc.ServicerContext) -> policy_pb2.ExecutePolicyResponse:
@@ -86,14 +95,14 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         check_request_id(violations, request.request_id)
         violations.raise_if_any()
         assert policy_id is not None
-        return self._executor.execute(policy_id, request.cause, request.request_id)
+        return self._executor.execute(current_project(), policy_id, request.cause, request.request_id)
 
     def ListPolicyExecutions(
         self, request: policy_pb2.ListPolicyExecutionsRequest, context: grpc.ServicerContext,
     ) -> policy_pb2.ListPolicyExecutionsResponse:
         policy_id = parse_name("name", request.name, "policies")
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_executions(policy_id, page.after_time_and(int), page.size + 1)
+        found = self._repository.list_executions(current_project(), policy_id, page.after_time_and(int), page.size + 1)
         executions, token = paginate(
             found, page.size, lambda execution: [execution.time, execution.sequence], messages.execution_to_message
         )

@@ -1,4 +1,8 @@
-"""A fake AlarmService for the policy service's tests: ListAlarms over alarms held in memory, in pages."""
+"""A fake AlarmService for the policy service's tests: ListAlarms over alarms held in memory, in pages.
+
+Alarms belong to projects, and a call lists only those of the project it acts in (autoscale.identity, set from the
+call's metadata by the server this fake is registered on), as the real service's do.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,20 @@ from typing import Any
 
 import grpc
 
+from autoscale.identity import current_project
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
 
+DEFAULT_PROJECT = "default"
+"""The project of a call that names none (authentication is off in these tests)."""
+
 
 class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
-    """ListAlarms only: the alarms of `alarms`, in name order, `page_size` at a time (the page token is an offset)."""
+    """ListAlarms only: the project's alarms of `alarms`, in name order, `page_size` at a time (the page token is an offset)."""
 
     def __init__(self) -> None:
-        self.alarms: dict[str, alarm_pb2.Alarm] = {}
+        self.alarms: dict[tuple[str, str], alarm_pb2.Alarm] = {}
+        """(project, alarm name) -> the alarm."""
         self.failure: grpc.StatusCode | None = None
         """The code ListAlarms fails with, when set."""
         self.list_requests: list[alarm_pb2.ListAlarmsRequest] = []
@@ -27,14 +36,17 @@ class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
             add_to_server=lambda server: alarm_pb2_grpc.add_AlarmServiceServicer_to_server(self, server),
         )
 
-    def add_alarm(self, alarm_id: str, *, alarm_actions: tuple[str, ...] = (), ok_actions: tuple[str, ...] = (),
-                  insufficient_data_actions: tuple[str, ...] = ()) -> None:
-        self.alarms[f"alarms/{alarm_id}"] = alarm_pb2.Alarm(
+    def add_alarm(self, alarm_id: str, *, project: str = DEFAULT_PROJECT, alarm_actions: tuple[str, ...] = (),
+                  ok_actions: tuple[str, ...] = (), insufficient_data_actions: tuple[str, ...] = ()) -> None:
+        self.alarms[(project, f"alarms/{alarm_id}")] = alarm_pb2.Alarm(
             name=f"alarms/{alarm_id}",
             alarm_actions=alarm_actions,
             ok_actions=ok_actions,
             insufficient_data_actions=insufficient_data_actions,
         )
+
+    def delete_alarm(self, alarm_id: str, project: str = DEFAULT_PROJECT) -> None:
+        del self.alarms[(project, f"alarms/{alarm_id}")]
 
     def ListAlarms(self, request: alarm_pb2.ListAlarmsRequest, context: grpc.ServicerContext) -> Any:
         self.list_requests.append(request)
@@ -42,8 +54,9 @@ class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
             context.abort(self.failure, "the fake alarm service fails")
         start = int(request.page_token or 0)
         size = request.page_size or 100
-        names = sorted(self.alarms)
+        project = current_project()
+        names = sorted(name for owner, name in self.alarms if owner == project)
         end = start + size
         return alarm_pb2.ListAlarmsResponse(
-            alarms=[self.alarms[name] for name in names[start:end]], next_page_token=str(end) if end < len(names) else ""
+            alarms=[self.alarms[(project, name)] for name in names[start:end]], next_page_token=str(end) if end < len(names) else ""
         )

@@ -4,6 +4,9 @@ The real group decides whether it is resizing or cooling down (services.group.co
 tested there); this fake adjusts (change in capacity or exact capacity, clamped) unless
 the test set `refusal`, which it then answers, as the group would, with the group left
 as it is. Every call is recorded by method name, so a test sees what the policy asked.
+Groups belong to projects, and each call sees only the groups of the project it acts in
+(autoscale.identity, set from the call's metadata by the server it is registered on), as
+the real service's do.
 """
 
 from __future__ import annotations
@@ -14,25 +17,31 @@ from typing import Any
 
 import grpc
 
+from autoscale.identity import current_project
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.timeutil import Clock, to_duration, to_timestamp
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 
 IN_PROGRESS = group_pb2.ACTIVITY_STATUS_IN_PROGRESS
+DEFAULT_PROJECT = "default"
+"""The project of a call that names none (authentication is off in these tests)."""
 
 
 class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
-    """GetGroup and Adjust over in-memory groups."""
+    """GetGroup and Adjust over in-memory groups of every project."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self.groups: dict[str, group_pb2.Group] = {}
+        self.groups: dict[tuple[str, str], group_pb2.Group] = {}
+        """(project, group name) -> the group."""
         self.activities: dict[str, group_pb2.Activity] = {}
         self.adjust_requests: list[group_pb2.AdjustRequest] = []
+        self.adjust_projects: list[str] = []
+        """The project each of `adjust_requests` acted in."""
         self.calls: list[str] = []
         """Method names, in the order they were called."""
-        self._answers: dict[tuple[str, str], group_pb2.AdjustResponse] = {}
+        self._answers: dict[tuple[str, str, str], group_pb2.AdjustResponse] = {}
         self.failures: dict[str, grpc.StatusCode] = {}
         """Method name -> the code it fails with."""
         self.refusal: tuple[group_pb2.AdjustRefusal, str, float | None] | None = None
@@ -46,15 +55,18 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
             add_to_server=lambda server: group_pb2_grpc.add_GroupServiceServicer_to_server(self, server),
         )
 
-    def add_group(self, group_id: str, *, min_size: int = 1, max_size: int = 5, desired: int = 1, cooldown: float | None = None) -> None:
+    def add_group(
+        self, group_id: str, *, project: str = DEFAULT_PROJECT, min_size: int = 1, max_size: int = 5, desired: int = 1,
+        cooldown: float | None = None,
+    ) -> None:
         group = group_pb2.Group(name=f"groups/{group_id}", launch_config="launchConfigs/lc", min_size=min_size, max_size=max_size,
                                 desired_capacity=desired)
         if cooldown is not None:
             group.cooldown.CopyFrom(to_duration(cooldown))
-        self.groups[group.name] = group
+        self.groups[(project, group.name)] = group
 
-    def delete_group(self, group_id: str) -> None:
-        del self.groups[f"groups/{group_id}"]
+    def delete_group(self, group_id: str, project: str = DEFAULT_PROJECT) -> None:
+        del self.groups[(project, f"groups/{group_id}")]
 
     def _called(self, method: str, context: grpc.ServicerContext) -> None:
         self.calls.append(method)
@@ -62,9 +74,10 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
             context.abort(self.failures[method], f"{method} made to fail by the test")
 
     def _group(self, name: str, context: grpc.ServicerContext) -> group_pb2.Group:
-        if name not in self.groups:
+        key = (current_project(), name)
+        if key not in self.groups:
             context.abort(grpc.StatusCode.NOT_FOUND, f"{name} not found")
-        return self.groups[name]
+        return self.groups[key]
 
     def GetGroup(self, request: group_pb2.GetGroupRequest, context: grpc.ServicerContext) -> Any:
         self._called("GetGroup", context)
@@ -75,10 +88,11 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
         self._called("Adjust", context)
         with self._lock:
             group = self._group(request.name, context)
-            key = (request.name, request.request_id)
+            key = (current_project(), request.name, request.request_id)
             if request.request_id and key in self._answers:
                 return self._answers[key]
             self.adjust_requests.append(request)
+            self.adjust_projects.append(current_project())
             previous = group.desired_capacity
             if self.refusal is not None:
                 refusal, reason, cooldown_end = self.refusal

@@ -185,7 +185,7 @@ def test_deleting_a_policy_that_alarms_name_in_any_of_their_actions_is_refused_n
     assert mesh.policy.GetPolicy(policy_pb2.GetPolicyRequest(name="policies/up"), timeout=5).policy.name == "policies/up"
 
     for alarm in ("busy", "calm", "blind"):
-        del mesh.alarm.alarms[f"alarms/{alarm}"]
+        mesh.alarm.delete_alarm(alarm)
     mesh.policy.DeletePolicy(policy_pb2.DeletePolicyRequest(name="policies/up"), timeout=5)
     assert _failure(mesh.policy.GetPolicy, policy_pb2.GetPolicyRequest(name="policies/up")).code() == grpc.StatusCode.NOT_FOUND
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -17,6 +18,8 @@ from services.policy.rules import MAX_COOLDOWN
 from services.policy.server import MIGRATIONS_DIR
 
 POLICY = Policy("up", "web", AdjustmentType.CHANGE_IN_CAPACITY, 1, 0, cooldown=None, create_time=1.0)
+PROJECT = "p1"
+OTHER = "p2"
 
 
 @pytest.fixture
@@ -29,8 +32,8 @@ def database(database_url):
 
 @pytest.fixture
 def repository(database):
-    repository = PolicyRepository(database, "default")
-    repository.create_policy(POLICY)
+    repository = PolicyRepository(database)
+    repository.create_policy(PROJECT, POLICY)
     return repository
 
 
@@ -51,81 +54,109 @@ def test_migrating_twice_changes_nothing(database):
 def test_policies_round_trip_keeping_an_unset_cooldown_apart_from_zero(repository):
     zero = Policy("zero", "web", AdjustmentType.EXACT_CAPACITY, 0, 0, cooldown=0.0, create_time=2.0)
     percent = Policy("half", "api", AdjustmentType.PERCENT_CHANGE_IN_CAPACITY, -50, 2, cooldown=90.5, create_time=3.0)
-    repository.create_policy(zero)
-    repository.create_policy(percent)
-    assert repository.get_policy("up") == POLICY
-    assert repository.get_policy("up").cooldown is None
-    assert repository.get_policy("zero").cooldown == 0.0
-    assert repository.get_policy("half") == percent
-    assert [p.id for p in repository.list_policies(None, 10)] == ["half", "up", "zero"]
-    assert [p.id for p in repository.list_policies("half", 1)] == ["up"]
+    repository.create_policy(PROJECT, zero)
+    repository.create_policy(PROJECT, percent)
+    assert repository.get_policy(PROJECT, "up") == POLICY
+    assert repository.get_policy(PROJECT, "up").cooldown is None
+    assert repository.get_policy(PROJECT, "zero").cooldown == 0.0
+    assert repository.get_policy(PROJECT, "half") == percent
+    assert [p.id for p in repository.list_policies(PROJECT, None, 10)] == ["half", "up", "zero"]
+    assert [p.id for p in repository.list_policies(PROJECT, "half", 1)] == ["up"]
 
 
 def test_policies_are_unique_and_missing_ones_are_not_found(repository):
     with pytest.raises(AlreadyExists):
-        repository.create_policy(POLICY)
+        repository.create_policy(PROJECT, POLICY)
     for call in (repository.get_policy, repository.delete_policy):
         with pytest.raises(NotFound):
-            call("missing")
+            call(PROJECT, "missing")
     with pytest.raises(NotFound):
-        repository.update_policy(replace(POLICY, id="missing"))
+        repository.update_policy(PROJECT, replace(POLICY, id="missing"))
 
 
-def test_projects_see_only_their_own_policies(database, repository):
-    other = PolicyRepository(database, "other")
-    assert other.list_policies(None, 10) == []
-    with pytest.raises(NotFound):
-        other.get_policy("up")
+@pytest.mark.parametrize("policy_id", ["up", "missing"])
+def test_another_projects_policy_is_not_found_exactly_as_a_missing_one(repository: PolicyRepository, policy_id: str) -> None:
+    def not_found(call: Callable[..., object], *arguments: object) -> str:
+        with pytest.raises(NotFound) as raised:
+            call(OTHER, *arguments)
+        return str(raised.value)
+
+    assert repository.list_policies(OTHER, None, 10) == []
+    expected = f"policies/{policy_id} not found"
+    assert not_found(repository.get_policy, policy_id) == expected
+    assert not_found(repository.update_policy, replace(POLICY, id=policy_id)) == expected
+    assert not_found(repository.list_executions, policy_id, None, 10) == expected
+    assert not_found(repository.execution_start, policy_id, "") == expected
+    assert not_found(repository.delete_policy, policy_id) == expected
+    # An execution recorded for another project's policy of that id is dropped, as one of a deleted policy.
+    repository.record(OTHER, _execution(1.0))
+    assert repository.get_policy(PROJECT, "up") == POLICY
+    assert repository.list_executions(PROJECT, "up", None, 10) == []
+
+
+def test_one_policy_id_names_two_policies_in_two_projects_each_changed_and_deleted_alone(repository: PolicyRepository) -> None:
+    theirs = replace(POLICY, group_id="api", scaling_adjustment=4)
+    repository.create_policy(OTHER, theirs)
+    repository.record(PROJECT, _execution(1.0, reason="mine"))
+    repository.record(OTHER, _execution(2.0, reason="theirs"))
+    assert [e.reason for e in repository.list_executions(PROJECT, "up", None, 10)] == ["mine"]
+    assert [e.reason for e in repository.list_executions(OTHER, "up", None, 10)] == ["theirs"]
+
+    repository.update_policy(PROJECT, replace(POLICY, scaling_adjustment=2))
+    assert repository.get_policy(OTHER, "up") == theirs
+    repository.delete_policy(PROJECT, "up")
+    assert repository.list_policies(PROJECT, None, 10) == []
+    assert repository.list_policies(OTHER, None, 10) == [theirs]
+    assert [e.reason for e in repository.list_executions(OTHER, "up", None, 10)] == ["theirs"]
 
 
 def test_update_changes_the_fields_but_not_the_creation_time(repository):
-    repository.update_policy(replace(POLICY, group_id="api", cooldown=0.0, create_time=99.0))
-    assert repository.get_policy("up") == replace(POLICY, group_id="api", cooldown=0.0)
+    repository.update_policy(PROJECT, replace(POLICY, group_id="api", cooldown=0.0, create_time=99.0))
+    assert repository.get_policy(PROJECT, "up") == replace(POLICY, group_id="api", cooldown=0.0)
 
 
 def test_executions_are_listed_newest_first_and_paged_on_time_then_order(repository):
     for time in (10.0, 30.0, 20.0, 30.0):
-        repository.record(_execution(time, reason=f"at {time}"))
-    first = repository.list_executions("up", None, 3)
+        repository.record(PROJECT, _execution(time, reason=f"at {time}"))
+    first = repository.list_executions(PROJECT, "up", None, 3)
     assert [e.time for e in first] == [30.0, 30.0, 20.0]
     assert first[0].sequence > first[1].sequence
-    rest = repository.list_executions("up", (first[1].time, first[1].sequence), 10)
+    rest = repository.list_executions(PROJECT, "up", (first[1].time, first[1].sequence), 10)
     assert [e.time for e in rest] == [20.0, 10.0]
     with pytest.raises(NotFound):
-        repository.list_executions("missing", None, 10)
+        repository.list_executions(PROJECT, "missing", None, 10)
 
 
 def test_a_repeated_request_id_finds_the_first_answer_but_never_a_failed_one(repository):
-    repository.record(_execution(1.0, request_id="r1", failed=True))
-    assert repository.execution_start("up", "r1") == (POLICY, None)
-    repository.record(_execution(2.0, request_id="r1", response=b"first"))
-    repository.record(_execution(3.0, request_id="r1", response=b"second"))
-    assert repository.execution_start("up", "r1") == (POLICY, b"first")
-    assert repository.execution_start("up", "r2") == (POLICY, None)
-    assert repository.execution_start("up", "") == (POLICY, None)
+    repository.record(PROJECT, _execution(1.0, request_id="r1", failed=True))
+    assert repository.execution_start(PROJECT, "up", "r1") == (POLICY, None)
+    repository.record(PROJECT, _execution(2.0, request_id="r1", response=b"first"))
+    repository.record(PROJECT, _execution(3.0, request_id="r1", response=b"second"))
+    assert repository.execution_start(PROJECT, "up", "r1") == (POLICY, b"first")
+    assert repository.execution_start(PROJECT, "up", "r2") == (POLICY, None)
+    assert repository.execution_start(PROJECT, "up", "") == (POLICY, None)
 
 
 def test_deleting_a_policy_deletes_its_executions(repository):
-    repository.record(_execution(1.0))
-    repository.delete_policy("up")
-    repository.create_policy(POLICY)
-    assert repository.list_executions("up", None, 10) == []
+    repository.record(PROJECT, _execution(1.0))
+    repository.delete_policy(PROJECT, "up")
+    repository.create_policy(PROJECT, POLICY)
+    assert repository.list_executions(PROJECT, "up", None, 10) == []
 
 
 def test_an_execution_of_a_policy_deleted_meanwhile_is_dropped(repository):
-    repository.delete_policy("up")
-    repository.record(_execution(1.0))
-    repository.create_policy(POLICY)
-    assert repository.list_executions("up", None, 10) == []
+    repository.delete_policy(PROJECT, "up")
+    repository.record(PROJECT, _execution(1.0))
+    repository.create_policy(PROJECT, POLICY)
+    assert repository.list_executions(PROJECT, "up", None, 10) == []
 
 
-def test_an_executions_first_read_is_of_its_own_project(database: Database, repository: PolicyRepository) -> None:
-    repository.record(_execution(2.0, request_id="r1", response=b"first"))
-    other = PolicyRepository(database, "other")
-    other.create_policy(POLICY)
-    assert other.execution_start("up", "r1") == (POLICY, None)
+def test_an_executions_first_read_is_of_its_own_project(repository: PolicyRepository) -> None:
+    repository.record(PROJECT, _execution(2.0, request_id="r1", response=b"first"))
+    repository.create_policy(OTHER, POLICY)
+    assert repository.execution_start(OTHER, "up", "r1") == (POLICY, None)
     with pytest.raises(NotFound):
-        repository.execution_start("nope", "")
+        repository.execution_start(PROJECT, "nope", "")
 
 
 def test_upgrading_cuts_cooldowns_stored_beyond_a_day_to_a_day(database_url: str) -> None:
@@ -133,11 +164,11 @@ def test_upgrading_cuts_cooldowns_stored_beyond_a_day_to_a_day(database_url: str
     try:
         with database.engine.begin() as connection:
             command.upgrade(alembic_config(MIGRATIONS_DIR, "policy", connection), "policy_0001")
-        repository = PolicyRepository(database, "default")
-        repository.create_policy(replace(POLICY, cooldown=float(2**63 - 1)))
-        repository.create_policy(replace(POLICY, id="down", cooldown=60.0))
+        repository = PolicyRepository(database)
+        repository.create_policy(PROJECT, replace(POLICY, cooldown=float(2**63 - 1)))
+        repository.create_policy(PROJECT, replace(POLICY, id="down", cooldown=60.0))
         database.migrate(MIGRATIONS_DIR, "policy")
-        assert (repository.get_policy("up").cooldown, repository.get_policy("down").cooldown) == (MAX_COOLDOWN, 60.0)
+        assert (repository.get_policy(PROJECT, "up").cooldown, repository.get_policy(PROJECT, "down").cooldown) == (MAX_COOLDOWN, 60.0)
     finally:
         database.dispose()
 
