@@ -3,7 +3,7 @@
 Storage tests take `database_url`, which runs them on a fresh SQLite file always
 and on PostgreSQL (127.0.0.1:5432, database `test`, user `root`) when it is
 reachable, each test in a schema of its own; AUTOSCALE_TEST_POSTGRES_URL overrides
-the server's URL.
+the server's URL. `keystone` is a real Keystone on loopback (tests/keystone_server.py).
 """
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import pytest
 import sqlalchemy as sa
+
+from tests import keystone_server
+from tests.keystone_server import KeystoneServer, KeystoneUnavailable
 
 POSTGRES_URL = os.environ.get("AUTOSCALE_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 
@@ -82,3 +85,16 @@ def postgres_url() -> Iterator[str]:
         pytest.skip(reason)
     with postgres_schema_url() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def keystone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeystoneServer]:
+    """A real Keystone on loopback with projects p1 and p2 and their users (tests/keystone_server.py), shared by the
+    session; its virtualenv is made once per machine. Tests that take it skip, saying why, when it cannot be had."""
+    with ExitStack() as stack:
+        try:
+            venv = keystone_server.keystone_venv(keystone_server.cache_root())
+            server = stack.enter_context(keystone_server.started_keystone(venv, tmp_path_factory.mktemp("keystone")))
+        except KeystoneUnavailable as error:
+            pytest.skip(f"no Keystone to test against: {error}")
+        yield server
