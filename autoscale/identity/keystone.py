@@ -111,7 +111,7 @@ def read_validation(token_info: access.AccessInfo) -> Validation:
         user_name=token_info.username or user_id,
         project_id=project_id,
         expires_at=expires.timestamp(),
-        caller=None if role is None else Caller(principal=user_id, project=project_id, role=role),
+        caller=None if role is None else Caller(principal=f"user:{user_id}", project=project_id, role=role),
     )
 
 

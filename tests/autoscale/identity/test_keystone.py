@@ -45,7 +45,7 @@ def test_a_project_scoped_token_is_its_user_in_its_project_with_its_strongest_ro
     keystone: KeystoneServer, clock: FakeClock, user: str, project: str, role: Role
 ) -> None:
     caller = _authenticator(keystone, clock).authenticate(keystone.project_token(user))
-    assert caller == Caller(principal=keystone.users[user].id, project=keystone.projects[project], role=role)
+    assert caller == Caller(principal=f"user:{keystone.users[user].id}", project=keystone.projects[project], role=role)
 
 
 def test_a_keystone_reader_may_read_but_not_write(keystone: KeystoneServer, clock: FakeClock) -> None:
