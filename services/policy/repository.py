@@ -39,6 +39,11 @@ class PolicyRepository:
             connection.execute(policies.insert().values(project=project, **_policy_values(policy)))
         return policy
 
+    def count_policies(self, project: str) -> int:
+        """How many policies `project` holds."""
+        with self._database.reader() as connection:
+            return int(connection.scalar(sa.select(sa.func.count()).select_from(policies).where(policies.c.project == project)) or 0)
+
     def get_policy(self, project: str, policy_id: str) -> Policy:
         """One policy; NotFound if there is none."""
         with self._database.reader() as connection:

@@ -25,7 +25,9 @@ def build(context: BuildContext) -> ServiceRegistration:
     repository = PolicyRepository(context.database)
     group_client = GroupClient(lambda: context.peers.group)
     executor = PolicyExecutor(repository, group_client, context.clock)
-    servicer = PolicyServicer(repository, executor, group_client, AlarmClient(lambda: context.peers.alarm), context.clock)
+    servicer = PolicyServicer(
+        repository, executor, group_client, AlarmClient(lambda: context.peers.alarm), context.quotas, context.clock
+    )
     return ServiceRegistration(
         name="policy",
         full_name=SERVICE_NAME,

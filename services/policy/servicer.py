@@ -12,6 +12,7 @@ import grpc
 from autoscale.errors import NotFound
 from autoscale.identity import current_project
 from autoscale.pagination import page_request, paginate
+from autoscale.quotas.limits import QuotaSource
 from autoscale.timeutil import Clock, check_duration
 from autoscale.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
@@ -27,8 +28,15 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     """The PolicyService RPCs."""
 
     def __init__(
-        self, repository: PolicyRepository, executor: PolicyExecutor, group_client: GroupClient, alarm_client: AlarmClient, clock: Clock
+        self,
+        repository: PolicyRepository,
+        executor: PolicyExecutor,
+        group_client: GroupClient,
+        alarm_client: AlarmClient,
+        quotas: QuotaSource,
+        clock: Clock,
     ) -> None:
+        self._quotas = quotas
         self._repository = repository
         self._executor = executor
         self._groups = group_client
@@ -53,6 +61,8 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             create_time=self._clock(),
         )
         self._require_group(policy.group_id)
+        # NOTE: counted before the insert, not with it: two creates at once may both pass at the limit.
+        self._quotas.limits(project).require_room("policies", held=self._repository.count_policies(project))
         return policy_pb2.CreatePolicyResponse(policy=messages.policy_to_message(self._repository.create_policy(project, policy)))
 
     def GetPolicy(self, request: policy_pb2.GetPolicyRequest, context: grpc.ServicerContext) -> policy_pb2.GetPolicyResponse:
