@@ -67,6 +67,10 @@ class Settings:
     auth: str = "none"
     """How callers are authenticated: none (loopback only, unless `insecure`), keys (API keys) or keystone."""
 
+    enable_process_driver: bool = False
+    """Let launch configs run local processes although callers are authenticated or reach this process from other machines
+    (they run any command as the service's user; only admins may make them)."""
+
     admin_project: str = "admin"
     """The project whose admins administer the deployment (set quotas), as Keystone's admin project does."""
 

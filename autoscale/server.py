@@ -75,6 +75,8 @@ class BuildContext:
     database: Database
     peers: Peers
     quotas: QuotaStore
+    process_driver: bool
+    """Whether launch configs may run local processes (see _process_driver_allowed)."""
     clock: Clock = system_clock
 
 
@@ -182,8 +184,10 @@ def create_server(
     """
     host, requested_port = parse_listen(settings.listen)
     _check_listenable(host, requested_port)
+    beyond = _beyond_loopback(host, requested_port)
     if settings.auth == "none":
-        _check_exposure(host, requested_port, insecure=settings.insecure)
+        _check_exposure(host, requested_port, beyond, insecure=settings.insecure)
+    process_driver = _process_driver_allowed(settings, beyond)
     telemetry.configure_tracing("autoscale-" + "-".join(name for name, _ in builders), os.environ)
     database = Database(settings.resolved_database_url(database_file))
     try:
@@ -207,7 +211,7 @@ def create_server(
     try:
         if port == 0:
             raise ConfigurationError(f"cannot listen on {settings.listen}; choose another address with --listen, e.g. {LISTEN_EXAMPLES}")
-        return _build_server(settings, builders, grpc_server, host, port, database, identity, audit, clock), port
+        return _build_server(settings, builders, grpc_server, host, port, database, identity, audit, process_driver, clock), port
     except BaseException:
         grpc_server.stop(None)
         database.dispose()
@@ -239,6 +243,7 @@ def _build_server(
     database: Database,
     identity: Identity,
     audit: AuditLog,
+    process_driver: bool,
     clock: Clock,
 ) -> Server:
     """The services, health and reflection on a bound `grpc_server`."""
@@ -254,7 +259,9 @@ def _build_server(
     )
     try:
         quotas = QuotaStore(database, clock, default_limits(settings.metrics_max_series))
-        context = BuildContext(settings=settings, database=database, peers=peers, quotas=quotas, clock=clock)
+        context = BuildContext(
+            settings=settings, database=database, peers=peers, quotas=quotas, process_driver=process_driver, clock=clock
+        )
         registrations = [build(context) for _, build in builders]
     except sa.exc.OperationalError as error:
         # The services' first statements (their migrations) are the first to reach the database.
@@ -305,17 +312,32 @@ def _check_listenable(host: str, port: int) -> None:
         raise ConfigurationError(_bind_failure(listen, host, port, failure))
 
 
-def _check_exposure(host: str, port: int, *, insecure: bool) -> None:
-    """ConfigurationError when HOST reaches beyond this machine and `insecure` was not given: no caller is authenticated, and
-    one who can reach the port can do anything, start commands on this host included (a launch config is a command).
+def _beyond_loopback(host: str, port: int) -> list[str]:
+    """The addresses HOST:PORT listens on that other machines reach (none: loopback only)."""
+    resolved = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    addresses = {str(address[0]) for _, _, _, _, address in resolved}
+    # An IPv6 address may carry its interface after a %.
+    return sorted(address for address in addresses if not ipaddress.ip_address(address.split("%")[0]).is_loopback)
+
+
+def _process_driver_allowed(settings: Settings, beyond: list[str]) -> bool:
+    """Whether launch configs may run local processes: they run any command as this service's user, so only where every
+    caller is this machine's user (auth off, loopback only), unless an operator turns them on (--enable-process-driver)."""
+    if settings.enable_process_driver:
+        log.warning("the local process driver is on (--enable-process-driver): admins of any project can run commands "
+                    "on this host as its user")
+        return True
+    return settings.auth == "none" and not beyond
+
+
+def _check_exposure(host: str, port: int, beyond: list[str], *, insecure: bool) -> None:
+    """ConfigurationError when HOST reaches beyond this machine (`beyond`: the addresses that do) and `insecure` was not
+    given: no caller is authenticated, and one who can reach the port can do anything, start commands on this host
+    included (a launch config is a command).
 
     Says in the log that authentication is off either way.
     """
     listen = f"{host}:{port}"
-    resolved = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    addresses = {str(address[0]) for _, _, _, _, address in resolved}
-    # An IPv6 address may carry its interface after a %.
-    beyond = sorted(address for address in addresses if not ipaddress.ip_address(address.split("%")[0]).is_loopback)
     if not beyond:
         log.info("authentication is off: listening on loopback only (%s), every caller acts in the project given by --project", listen)
         return

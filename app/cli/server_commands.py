@@ -65,6 +65,9 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--auth", envvar="AUTOSCALE_AUTH", type=click.Choice(AUTH_MODES), default="none", show_default=True,
                      help="How callers are authenticated: none (only on loopback, unless --insecure), keys (API keys made "
                           "by `autoscale keys create`) or keystone (tokens of --keystone-url)."),
+        click.option("--enable-process-driver", envvar="AUTOSCALE_ENABLE_PROCESS_DRIVER", is_flag=True, default=False,
+                     help="Let admins make launch configs that run local processes (commands as this service's user) "
+                          "although authentication is on or the service listens beyond loopback; off there by default."),
         click.option("--admin-project", envvar="AUTOSCALE_ADMIN_PROJECT", default="admin", show_default=True,
                      help="The project whose admins administer the deployment (set every project's quotas)."),
         click.option("--keystone-url", envvar="AUTOSCALE_KEYSTONE_URL", default="", metavar="URL",
@@ -84,6 +87,7 @@ def _settings(listen: str, **values: Any) -> Settings:
         auth=values["auth"],
         keystone_url=values["keystone_url"],
         admin_project=values["admin_project"],
+        enable_process_driver=values["enable_process_driver"],
         peer_token=values["peer_token"],
         database_url=values["database_url"],
         metrics_addr=values.get("metrics_addr") or "",
