@@ -265,7 +265,7 @@ class Reconciler:
             if driver is None or any(driver is other for other in asked):
                 continue
             asked.append(driver)
-            found.extend((kind, server) for server in driver.find_servers(group_id))
+            found.extend((kind, server) for server in driver.find_servers(self._repository.project, group_id))
         return found
 
     def _stop_unrecorded(self, group_id: str, kind: str, server: FoundServer) -> bool:
@@ -328,7 +328,7 @@ class Reconciler:
 
     def _launch_request(self, instance: Instance, config: LaunchConfig) -> LaunchRequest:
         return LaunchRequest(
-            group_id=instance.group_id, instance_id=instance.id, metrics_addr=self._metrics_addr,
+            project=self._repository.project, group_id=instance.group_id, instance_id=instance.id, metrics_addr=self._metrics_addr,
             process=config.process, openstack_server=config.openstack_server,
         )
 

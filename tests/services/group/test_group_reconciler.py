@@ -23,11 +23,14 @@ from tests.services.group.fake_compute import FakeComputeDriver
 needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the local driver finds its processes in /proc (Linux)")
 
 
+PROJECT = "default"
+
+
 @pytest.fixture
 def repository(sqlite_url):
     database = Database(sqlite_url)
     database.migrate(MIGRATIONS_DIR, "group")
-    repository = GroupRepository(database, "default")
+    repository = GroupRepository(database, PROJECT)
     repository.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("sleep", "60"))))
     yield repository
     database.dispose()
@@ -48,6 +51,11 @@ def reconciler(repository, driver) -> Reconciler:
 def _create(repository: GroupRepository, desired: int) -> None:
     group = Group(id="web", launch_config_id="lc", min_size=0, max_size=10, desired_capacity=desired)
     repository.create_group(group, capacity.creation_activity("a-0", group, 1.0))
+
+
+def _request(group_id: str, instance_id: str, project: str = PROJECT, process: ProcessSpec | None = None) -> LaunchRequest:
+    """What a pass asks a driver to launch (made here to leave a server that no instance records)."""
+    return LaunchRequest(project=project, group_id=group_id, instance_id=instance_id, metrics_addr="", process=process)
 
 
 def _states(repository: GroupRepository) -> list[InstanceState]:
@@ -197,8 +205,8 @@ def test_a_server_whose_launch_reply_was_lost_is_adopted_on_the_next_pass_not_re
 
 def test_on_its_first_pass_a_group_stops_the_servers_no_instance_records(repository, reconciler, driver):
     _create(repository, 1)
-    stray = driver.launch(LaunchRequest(group_id="web", instance_id="i-stray", metrics_addr=""))
-    elsewhere = driver.launch(LaunchRequest(group_id="api", instance_id="i-other", metrics_addr=""))
+    stray = driver.launch(_request("web", "i-stray"))
+    elsewhere = driver.launch(_request("api", "i-other"))
     reconciler.reconcile_group("web")
     assert ("terminate", stray) in driver.calls and ("terminate", elsewhere) not in driver.calls
     (instance,) = repository.list_instances("web", None, 100)
@@ -224,7 +232,7 @@ def test_a_pass_that_cannot_look_for_the_groups_servers_launches_and_forgets_not
     _create(repository, 1)
     repository.add_instance(Instance("i-crashed", "web", "process", "lc", InstanceState.PENDING, create_time=1.0))
 
-    def unreachable(group_id: str) -> list[FoundServer]:
+    def unreachable(project: str, group_id: str) -> list[FoundServer]:
         raise DriverError("cloud unreachable")
 
     driver.find_servers = unreachable  # type: ignore[method-assign]
@@ -238,7 +246,7 @@ def test_a_pass_that_cannot_look_for_the_groups_servers_launches_and_forgets_not
 def test_delete_group_stops_the_servers_no_instance_records_too(repository, reconciler, driver):
     _create(repository, 1)
     reconciler.reconcile_group("web")
-    stray = driver.launch(LaunchRequest(group_id="web", instance_id="i-stray", metrics_addr=""))
+    stray = driver.launch(_request("web", "i-stray"))
     reconciler.delete_group("web")
     assert driver.servers == {} and ("terminate", stray) in driver.calls
     assert repository.group_ids() == []
@@ -254,7 +262,7 @@ def local_driver(tmp_path: Path) -> Iterator[LocalProcessDriver]:
     driver = LocalProcessDriver(tmp_path / "instances", terminate_grace=0.3)
     yield driver
     for group_id in ("web", "api"):
-        for found in driver.find_servers(group_id):
+        for found in driver.find_servers(PROJECT, group_id):
             driver.terminate(found.server_id)
 
 
@@ -286,10 +294,10 @@ def test_a_process_started_but_not_recorded_before_a_crash_is_adopted_after_the_
     restarted.reconcile_group("web")
     (adopted,) = repository.list_instances("web", None, 100)
     assert (adopted.id, adopted.server_id, adopted.state) == (recorded.id, started[0], InstanceState.RUNNING)
-    assert driver.find_servers("web") == [FoundServer(recorded.id, started[0])], "a replacement was started"
+    assert driver.find_servers(PROJECT, "web") == [FoundServer(recorded.id, started[0])], "a replacement was started"
 
     restarted.delete_group("web")
-    assert driver.find_servers("web") == [] and not is_running(pid_of(started[0]))
+    assert driver.find_servers(PROJECT, "web") == [] and not is_running(pid_of(started[0]))
 
 
 @needs_proc
@@ -298,9 +306,9 @@ def test_on_start_a_marked_process_that_no_instance_records_is_stopped_and_other
 ):
     _create(repository, 0)
     process = ProcessSpec(("sleep", "60"))
-    stray = local_driver.launch(LaunchRequest(group_id="web", instance_id="i-stray", metrics_addr="", process=process))
+    stray = local_driver.launch(_request("web", "i-stray", process=process))
     other_deployment = LocalProcessDriver(tmp_path / "elsewhere", terminate_grace=0.3)
-    theirs = other_deployment.launch(LaunchRequest(group_id="web", instance_id="i-theirs", metrics_addr="", process=process))
+    theirs = other_deployment.launch(_request("web", "i-theirs", process=process))
     try:
         restarted, _ = _restarted(repository, tmp_path / "instances")
         restarted.reconcile_group("web")
