@@ -19,7 +19,7 @@ from services.group.drivers import openstack as openstack_driver_module
 from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, OpenStackServerSpec, ServerStatus
 from services.group.drivers.openstack import OpenStackDriver
 from services.group.reconciler import Reconciler
-from services.group.repository import GroupRepository
+from services.group.repository import GroupRepositories
 from services.group.server import MIGRATIONS_DIR
 
 
@@ -334,7 +334,8 @@ def test_after_a_lost_create_reply_the_reconcile_loop_adopts_the_server_and_leav
     database = Database(sqlite_url)
     database.migrate(MIGRATIONS_DIR, "group")
     try:
-        repository = GroupRepository(database, "default")
+        repositories = GroupRepositories(database)
+        repository = repositories.of("default")
         repository.create_launch_config(LaunchConfig("vm", openstack_server=OpenStackServerSpec(image="ubuntu-24.04", flavor="m1.small")))
         group = Group(id="web", launch_config_id="vm", min_size=0, max_size=5, desired_capacity=2)
         repository.create_group(group, capacity.creation_activity("a-0", group, 1.0))
@@ -342,17 +343,17 @@ def test_after_a_lost_create_reply_the_reconcile_loop_adopts_the_server_and_leav
         connection.compute.existing["leaked"] = _nova_server(
             "leaked", "web-i-old", autoscale_project="default", autoscale_group="web", autoscale_instance="i-old"
         )
-        reconciler = Reconciler(repository, {OPENSTACK_SERVER: driver}, lambda: 1000.0, "10.0.0.1:50051")
+        reconciler = Reconciler(repositories, {OPENSTACK_SERVER: driver}, lambda: 1000.0, "10.0.0.1:50051")
 
         connection.compute.lost_replies = 1
-        reconciler.reconcile_group("web")  # the first create's reply is lost: this pass launches no more
+        reconciler.reconcile_group("default", "web")  # the first create's reply is lost: this pass launches no more
         (lost,) = repository.list_instances("web", None, 10)
         assert (lost.state, lost.server_id) == (InstanceState.FAILED, "")
         assert set(connection.compute.existing) == {"server-1"}, "the leaked server is deleted on the first pass"
-        reconciler.reconcile_group("web")  # adopts server-1 and launches the second
+        reconciler.reconcile_group("default", "web")  # adopts server-1 and launches the second
         for server in connection.compute.existing.values():
             server.status = "ACTIVE"
-        reconciler.reconcile_group("web")
+        reconciler.reconcile_group("default", "web")
 
         instances = repository.list_instances("web", None, 10)
         assert sorted(i.server_id for i in instances) == sorted(connection.compute.existing) == ["server-1", "server-2"]
