@@ -11,6 +11,7 @@ import enum
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
 
@@ -92,6 +93,13 @@ class Group:
     def target_capacity(self) -> int:
         """How many live instances the reconcile loop keeps: none while the group is deleted."""
         return 0 if self.deleting else self.desired_capacity
+
+
+class GroupKey(NamedTuple):
+    """Which group of which project: group ids are unique within a project only (two projects may each have a `web`)."""
+
+    project: str
+    group_id: str
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,12 @@ instances and stops the others. DeleteGroup stops every server found too.
 
 One group's pass at a time: passes and DeleteGroup hold the group's lock, so
 DeleteGroup never races a pass that is launching.
+
+Every pass covers every project's groups. A group is its project's: a pass reads
+and writes through that project's repository, acts for that project (`acting_for`:
+what it asks of a peer is that project's), and asks the drivers for the servers
+marked with that project and group only, so two projects' `web` groups never share
+an instance, a server or an activity.
 """
 
 from __future__ import annotations
@@ -29,11 +35,13 @@ from dataclasses import dataclass, field, replace
 
 from autoscale import telemetry
 from autoscale.errors import Unavailable
+from autoscale.identity import acting_for
 from autoscale.timeutil import Clock
 from services.group import capacity
 from services.group.domain import (
     LIVE_STATES,
     ActivityStatus,
+    GroupKey,
     Instance,
     InstanceState,
     LaunchConfig,
@@ -43,7 +51,7 @@ from services.group.domain import (
 )
 from services.group.drivers.base import ComputeDriver, DriverError, FoundServer, LaunchRequest, ServerState, ServerStatus
 from services.group.plan import is_converged, plan_reconcile
-from services.group.repository import GroupRepository, ReconcileSnapshot
+from services.group.repository import GroupRepositories, GroupRepository, ReconcileSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +60,17 @@ STOPPED = frozenset({ServerStatus.GONE, ServerStatus.FAILED})
 
 
 class GroupLocks:
-    """One lock per group, created on first use."""
+    """One lock per group of a project, created on first use."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[GroupKey, threading.Lock] = {}
 
     @contextmanager
-    def hold(self, group_id: str) -> Iterator[None]:
+    def hold(self, key: GroupKey) -> Iterator[None]:
         """Hold the group's lock for the block."""
         with self._guard:
-            lock = self._locks.setdefault(group_id, threading.Lock())
+            lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             yield
 
@@ -78,11 +86,11 @@ class _PassResult:
 
 
 class Reconciler:
-    """Converges groups to their desired capacity through the compute drivers (one per launch-config kind)."""
+    """Converges every project's groups to their desired capacity through the compute drivers (one per launch-config kind)."""
 
     def __init__(
         self,
-        repository: GroupRepository,
+        repositories: GroupRepositories,
         drivers: Mapping[str, ComputeDriver],
         clock: Clock,
         metrics_addr: str,
@@ -91,7 +99,7 @@ class Reconciler:
         poll_interval: float = 0.1,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._repository = repository
+        self._repositories = repositories
         self._drivers = drivers
         self._clock = clock
         self._metrics_addr = metrics_addr
@@ -99,50 +107,56 @@ class Reconciler:
         self._poll_interval = poll_interval
         self._sleep = sleep
         self._locks = GroupLocks()
-        self._recovered: set[str] = set()
+        self._recovered: set[GroupKey] = set()
         """Groups whose servers were looked for since this process started (see _recover)."""
 
     def reconcile_all(self) -> None:
-        """One pass over every group; a group whose pass fails is logged and the others go on."""
-        for group_id in self._repository.group_ids():
+        """One pass over every group of every project; a group whose pass fails is logged and the others go on."""
+        for key in self._repositories.every_group():
             try:
-                self.reconcile_group(group_id)
+                self.reconcile_group(key.project, key.group_id)
             except Exception:
-                log.exception("reconciling %s failed", group_name(group_id))
+                log.exception("reconciling %s failed", _named(key))
 
-    def reconcile_group(self, group_id: str) -> None:
-        """One pass over one group (nothing if it is gone)."""
-        with self._locks.hold(group_id), telemetry.tracer.start_as_current_span("reconcile", attributes={"autoscale.group": group_id}):
-            snapshot = self._repository.snapshot(group_id)
+    def reconcile_group(self, project: str, group_id: str) -> None:
+        """One pass over one group of `project` (nothing if it is gone), acting for that project."""
+        key = GroupKey(project, group_id)
+        span = telemetry.tracer.start_as_current_span("reconcile", attributes={"autoscale.project": project, "autoscale.group": group_id})
+        with self._locks.hold(key), acting_for(project), span:
+            repository = self._repositories.of(project)
+            snapshot = repository.snapshot(group_id)
             if snapshot is None:
                 return
             try:
-                instances = self._recover(snapshot)
+                instances = self._recover(repository, snapshot)
             except DriverError as error:
                 # Until the group's servers can be listed, launching or forgetting an instance could leave one untracked.
-                log.warning("cannot look for the servers of %s: %s", group_name(group_id), error)
-                self._settle_activity(snapshot, _PassResult(list(snapshot.instances), [f"cannot look for the group's servers: {error}"]))
+                log.warning("cannot look for the servers of %s: %s", _named(key), error)
+                failure = _PassResult(list(snapshot.instances), [f"cannot look for the group's servers: {error}"])
+                self._settle_activity(repository, snapshot, failure)
                 return
-            observed = self._observe(instances)
+            observed = self._observe(repository, instances)
             target = snapshot.group.target_capacity
             plan = plan_reconcile(observed, target)
             removed = {instance.id for instance in plan.remove}
             result = _PassResult([i for i in observed if i.id not in removed])
-            self._remove(plan.remove, f"scaling to {target}", result)
-            self._launch(snapshot, plan.launch_count, result)
-            self._settle_activity(snapshot, result)
+            self._remove(repository, plan.remove, f"scaling to {target}", result)
+            self._launch(repository, snapshot, plan.launch_count, result)
+            self._settle_activity(repository, snapshot, result)
 
-    def delete_group(self, group_id: str) -> None:
+    def delete_group(self, project: str, group_id: str) -> None:
         """Terminate the group's instances and any server of the group found unrecorded, wait until they are gone
         (bounded), then delete the group.
 
-        NotFound if there is no such group; Unavailable if instances outlive the bound or the
+        NotFound if `project` has no such group; Unavailable if instances outlive the bound or the
         group's servers cannot be looked for (the group stays, wanting no instances, and
         DeleteGroup may be called again).
         """
-        with self._locks.hold(group_id):
-            doomed = self._repository.begin_delete(group_id, "the group is being deleted")
-            snapshot = self._repository.snapshot(group_id)
+        key = GroupKey(project, group_id)
+        repository = self._repositories.of(project)
+        with self._locks.hold(key):
+            doomed = repository.begin_delete(group_id, "the group is being deleted")
+            snapshot = repository.snapshot(group_id)
             servers = [(i.kind, i.server_id, instance_name(group_id, i.id)) for i in doomed if i.server_id]
             search_failure = ""
             try:
@@ -151,7 +165,7 @@ class Reconciler:
                 recorded = {server_id for _, server_id, _ in servers}
                 servers += [
                     (kind, found.server_id, f"the unrecorded server {found.server_id}")
-                    for kind, found in self._find_servers(group_id, kinds) if found.server_id not in recorded
+                    for kind, found in self._find_servers(key, kinds) if found.server_id not in recorded
                 ]
             except DriverError as error:
                 search_failure = f"cannot look for the group's servers: {error}"
@@ -176,9 +190,9 @@ class Reconciler:
                 self._sleep(self._poll_interval)
         if search_failure:
             raise Unavailable(f"{group_name(group_id)}: {search_failure}; the group wants no instances now, call DeleteGroup again")
-        with self._locks.hold(group_id):
-            self._repository.delete_group(group_id)
-            self._recovered.discard(group_id)
+        with self._locks.hold(key):
+            repository.delete_group(group_id)
+            self._recovered.discard(key)
 
     def _driver(self, kind: str) -> ComputeDriver:
         driver = self._drivers.get(kind)
@@ -186,22 +200,22 @@ class Reconciler:
             raise DriverError(f"no compute driver for {kind} instances in this process")
         return driver
 
-    def _observe(self, instances: Sequence[Instance]) -> list[Instance]:
+    def _observe(self, repository: GroupRepository, instances: Sequence[Instance]) -> list[Instance]:
         """The instances as their drivers see them now; changes are stored."""
         observed = []
         changed = []
         for instance in instances:
-            seen = self._observe_one(instance)
+            seen = self._observe_one(repository.project, instance)
             observed.append(seen)
             if seen != instance:
                 changed.append(seen)
                 if seen.state is InstanceState.FAILED:
-                    log.warning("%s failed: %s", instance_name(seen.group_id, seen.id), seen.state_reason)
+                    log.warning("%s of project %s failed: %s", instance_name(seen.group_id, seen.id), repository.project, seen.state_reason)
         if changed:
-            self._repository.update_instances(changed)
+            repository.update_instances(changed)
         return observed
 
-    def _observe_one(self, instance: Instance) -> Instance:
+    def _observe_one(self, project: str, instance: Instance) -> Instance:
         if instance.state not in LIVE_STATES:
             return instance
         if not instance.server_id:
@@ -212,7 +226,7 @@ class Reconciler:
             state = self._driver(instance.kind).state(instance.server_id)
         except DriverError as error:
             # The cloud may be briefly unreachable: keep what is known and ask again next pass.
-            log.warning("cannot read the state of %s: %s", instance_name(instance.group_id, instance.id), error)
+            log.warning("cannot read the state of %s of project %s: %s", instance_name(instance.group_id, instance.id), project, error)
             return instance
         return _with_server_state(instance, state)
 
@@ -222,18 +236,18 @@ class Reconciler:
         except DriverError:
             return False
 
-    def _recover(self, snapshot: ReconcileSnapshot) -> list[Instance]:
+    def _recover(self, repository: GroupRepository, snapshot: ReconcileSnapshot) -> list[Instance]:
         """The group's instances, those whose launch never returned given the server found for them; servers of the
         group that no instance records are stopped. DriverError when the servers cannot be listed.
 
         The drivers are asked on a group's first pass since start (the service may have been killed
         in the middle of a launch) and when an instance has no server id (its launch did not return).
         """
-        group_id = snapshot.group.id
+        key = GroupKey(repository.project, snapshot.group.id)
         instances = snapshot.instances
-        if group_id in self._recovered and all(instance.server_id for instance in instances):
+        if key in self._recovered and all(instance.server_id for instance in instances):
             return instances
-        found = self._find_servers(group_id, {i.kind for i in instances} | {snapshot.launch_config.kind})
+        found = self._find_servers(key, {i.kind for i in instances} | {snapshot.launch_config.kind})
         by_id = {instance.id: instance for instance in instances}
         recorded = {instance.server_id for instance in instances if instance.server_id}
         adopted: dict[str, Instance] = {}
@@ -245,19 +259,19 @@ class Reconciler:
             if instance is not None and not instance.server_id and self._drivers.get(instance.kind) is self._drivers[kind]:
                 recorded.add(server.server_id)
                 adopted[instance.id] = _adopted(instance, server.server_id)
-                log.warning("%s: adopted its server %s, found after its launch did not return", instance_name(group_id, instance.id),
-                            server.server_id)
+                log.warning("%s of project %s: adopted its server %s, found after its launch did not return",
+                            instance_name(key.group_id, instance.id), key.project, server.server_id)
                 continue
-            stopped_all &= self._stop_unrecorded(group_id, kind, server)
+            stopped_all &= self._stop_unrecorded(key, kind, server)
         if adopted:
-            self._repository.update_instances(adopted.values())
+            repository.update_instances(adopted.values())
         if stopped_all:
-            self._recovered.add(group_id)
+            self._recovered.add(key)
         return [adopted.get(instance.id, instance) for instance in instances]
 
-    def _find_servers(self, group_id: str, kinds: set[str]) -> list[tuple[str, FoundServer]]:
-        """The group's servers that the drivers of these kinds find, each with its kind (a driver of several kinds is asked
-        once); DriverError if one cannot tell."""
+    def _find_servers(self, key: GroupKey, kinds: set[str]) -> list[tuple[str, FoundServer]]:
+        """The servers of the project's group that the drivers of these kinds find, each with its kind (a driver of several
+        kinds is asked once); DriverError if one cannot tell."""
         found: list[tuple[str, FoundServer]] = []
         asked: list[ComputeDriver] = []
         for kind in sorted(kinds):
@@ -265,28 +279,28 @@ class Reconciler:
             if driver is None or any(driver is other for other in asked):
                 continue
             asked.append(driver)
-            found.extend((kind, server) for server in driver.find_servers(group_id))
+            found.extend((kind, server) for server in driver.find_servers(key.project, key.group_id))
         return found
 
-    def _stop_unrecorded(self, group_id: str, kind: str, server: FoundServer) -> bool:
+    def _stop_unrecorded(self, key: GroupKey, kind: str, server: FoundServer) -> bool:
         """Stop a server of the group that no instance records (its launch never returned, or it was forgotten); whether it
         could be asked to stop."""
         log.warning("%s: stopping the %s server %s, launched for instance %s, which is not recorded",
-                    group_name(group_id), kind, server.server_id, server.instance_id)
+                    _named(key), kind, server.server_id, server.instance_id)
         try:
             self._driver(kind).terminate(server.server_id)
         except DriverError as error:
-            log.warning("stopping the unrecorded server %s of %s failed: %s", server.server_id, group_name(group_id), error)
+            log.warning("stopping the unrecorded server %s of %s failed: %s", server.server_id, _named(key), error)
             return False
         return True
 
-    def _remove(self, doomed: Sequence[Instance], reason: str, result: _PassResult) -> None:
+    def _remove(self, repository: GroupRepository, doomed: Sequence[Instance], reason: str, result: _PassResult) -> None:
         """Terminate and forget each instance; those not yet stopped stay TERMINATING for the next pass."""
         for instance in doomed:
             terminating = instance
             if instance.state is not InstanceState.TERMINATING:
                 terminating = replace(instance, state=InstanceState.TERMINATING, state_reason=_removal_reason(instance, reason))
-                self._repository.update_instances([terminating])
+                repository.update_instances([terminating])
             try:
                 if terminating.server_id:
                     driver = self._driver(terminating.kind)
@@ -296,13 +310,13 @@ class Reconciler:
                         continue
             except DriverError as error:
                 name = instance_name(instance.group_id, instance.id)
-                log.warning("terminating %s failed: %s", name, error)
+                log.warning("terminating %s of project %s failed: %s", name, repository.project, error)
                 result.failures.append(f"terminating {name} failed: {error}")
                 result.instances.append(terminating)
                 continue
-            self._repository.remove_instance(terminating)
+            repository.remove_instance(terminating)
 
-    def _launch(self, snapshot: ReconcileSnapshot, count: int, result: _PassResult) -> None:
+    def _launch(self, repository: GroupRepository, snapshot: ReconcileSnapshot, count: int, result: _PassResult) -> None:
         """Launch `count` instances; the first driver error stops this pass's launches (the next pass tries again)."""
         group = snapshot.group
         config = snapshot.launch_config
@@ -311,28 +325,28 @@ class Reconciler:
                 id=new_instance_id(), group_id=group.id, kind=config.kind, launch_config_id=config.id,
                 state=InstanceState.PENDING, create_time=self._clock(),
             )
-            self._repository.add_instance(instance)
+            repository.add_instance(instance)
             try:
-                server_id = self._driver(config.kind).launch(self._launch_request(instance, config))
+                server_id = self._driver(config.kind).launch(self._launch_request(repository.project, instance, config))
             except DriverError as error:
                 name = instance_name(group.id, instance.id)
-                log.warning("launching %s failed: %s", name, error)
+                log.warning("launching %s of project %s failed: %s", name, repository.project, error)
                 failed = replace(instance, state=InstanceState.FAILED, state_reason=f"launch failed: {error}")
-                self._repository.update_instances([failed])
+                repository.update_instances([failed])
                 result.instances.append(failed)
                 result.failures.append(f"launching {name} failed: {error}")
                 return
             launched = replace(instance, server_id=server_id)
-            self._repository.update_instances([launched])
+            repository.update_instances([launched])
             result.instances.append(launched)
 
-    def _launch_request(self, instance: Instance, config: LaunchConfig) -> LaunchRequest:
+    def _launch_request(self, project: str, instance: Instance, config: LaunchConfig) -> LaunchRequest:
         return LaunchRequest(
-            group_id=instance.group_id, instance_id=instance.id, metrics_addr=self._metrics_addr,
+            project=project, group_id=instance.group_id, instance_id=instance.id, metrics_addr=self._metrics_addr,
             process=config.process, openstack_server=config.openstack_server,
         )
 
-    def _settle_activity(self, snapshot: ReconcileSnapshot, result: _PassResult) -> None:
+    def _settle_activity(self, repository: GroupRepository, snapshot: ReconcileSnapshot, result: _PassResult) -> None:
         """End the IN_PROGRESS activity: FAILED on a driver error, SUCCEEDED once the group is at its capacity."""
         activity = snapshot.activity_in_progress
         group = snapshot.group
@@ -341,10 +355,15 @@ class Reconciler:
             return
         now = self._clock()
         if result.failures:
-            self._repository.finish_activity(capacity.finish(activity, ActivityStatus.FAILED, now, "; ".join(result.failures)))
+            repository.finish_activity(capacity.finish(activity, ActivityStatus.FAILED, now, "; ".join(result.failures)))
         elif is_converged(result.instances, group.desired_capacity):
             message = f"{group.desired_capacity} instances running"
-            self._repository.finish_activity(capacity.finish(activity, ActivityStatus.SUCCEEDED, now, message))
+            repository.finish_activity(capacity.finish(activity, ActivityStatus.SUCCEEDED, now, message))
+
+
+def _named(key: GroupKey) -> str:
+    """A group for people, in the log: `groups/web of project p1`."""
+    return f"{group_name(key.group_id)} of project {key.project}"
 
 
 def _with_server_state(instance: Instance, state: ServerState) -> Instance:

@@ -27,6 +27,7 @@ from services.group.domain import (
     ActivityStatus,
     AdjustOutcome,
     Group,
+    GroupKey,
     GroupStatus,
     Instance,
     InstanceState,
@@ -60,35 +61,62 @@ class ReconcileSnapshot:
     activity_in_progress: Activity | None
 
 
-class GroupRepository:
-    """Launch configs, groups, instances and activities of one project."""
+class GroupStatements:
+    """The repository's statements prepared for one database, once: every project's repository runs them.
 
-    def __init__(self, database: Database, project: str) -> None:
+    NOTE: the statements of Adjust and of GetGroup (which shows an Adjust's new capacity) are prepared (see
+    autoscale.database.Prepared): built and run through SQLAlchemy, an Adjust's transaction cost 2.5 ms on
+    SQLite, most of it building statements and looking up their compiled forms; GetGroup 0.5 ms.
+    So are those of a reconcile pass, which runs right after an Adjust in the same process as the GetGroup
+    that shows it: built and run through SQLAlchemy, the pass that starts an instance held the interpreter lock
+    4.5 ms, its snapshot alone 0.7 ms (bench/reaction.py: the GetGroup calls meanwhile waited for it).
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.status_of = database.prepare(_STATUS_OF)
+        self.lock = database.prepare(_LOCK)
+        self.answered = database.prepare(_ANSWERED_REQUEST)
+        self.set_desired = database.prepare(_SET_DESIRED)
+        self.insert_activity = database.prepare(_INSERT_ACTIVITY)
+        self.insert_request = database.prepare(_INSERT_REQUEST)
+        self.group_row_of = database.prepare(_GROUP_ROW)
+        self.launch_config_of = database.prepare(_LAUNCH_CONFIG_ROW)
+        self.activity_in_progress = database.prepare(_ACTIVITY_IN_PROGRESS)
+        self.instances_of = database.prepare(_INSTANCES_OF)
+        self.insert_instance = database.prepare(_INSERT_INSTANCE)
+        self.update_instance = database.prepare(_UPDATE_INSTANCE)
+        self.delete_instance = database.prepare(_DELETE_INSTANCE)
+        self.end_activity = database.prepare(_END_ACTIVITY)
+        self.extend_cooldown = database.prepare(_EXTEND_COOLDOWN)
+
+
+class GroupRepositories:
+    """The group service's storage, every project's: a repository per project, and the groups a reconcile pass covers."""
+
+    def __init__(self, database: Database) -> None:
         self._database = database
-        self._project = project
-        # NOTE: built once: building its subqueries cost more than running it.
-        self._statuses = _status_query(project)
-        # NOTE: the statements of Adjust and of GetGroup (which shows an Adjust's new capacity) are prepared (see
-        # autoscale.database.Prepared): built and run through SQLAlchemy, an Adjust's transaction cost 2.5 ms on
-        # SQLite, most of it building statements and looking up their compiled forms; GetGroup 0.5 ms.
-        self._status_of = database.prepare(_STATUS_OF)
-        self._lock = database.prepare(_LOCK)
-        self._answered = database.prepare(_ANSWERED_REQUEST)
-        self._set_desired = database.prepare(_SET_DESIRED)
-        self._insert_activity = database.prepare(_INSERT_ACTIVITY)
-        self._insert_request = database.prepare(_INSERT_REQUEST)
-        # NOTE: so are those of a reconcile pass, which runs right after an Adjust in the same process as the GetGroup
-        # that shows it: built and run through SQLAlchemy, the pass that starts an instance held the interpreter lock
-        # 4.5 ms, its snapshot alone 0.7 ms (bench/reaction.py: the GetGroup calls meanwhile waited for it).
-        self._group_row_of = database.prepare(_GROUP_ROW)
-        self._launch_config_of = database.prepare(_LAUNCH_CONFIG_ROW)
-        self._activity_in_progress = database.prepare(_ACTIVITY_IN_PROGRESS)
-        self._instances_of = database.prepare(_INSTANCES_OF)
-        self._insert_instance = database.prepare(_INSERT_INSTANCE)
-        self._update_instance = database.prepare(_UPDATE_INSTANCE)
-        self._delete_instance = database.prepare(_DELETE_INSTANCE)
-        self._end_activity = database.prepare(_END_ACTIVITY)
-        self._extend_cooldown = database.prepare(_EXTEND_COOLDOWN)
+        self._statements = GroupStatements(database)
+
+    def of(self, project: str) -> GroupRepository:
+        """The repository of `project`'s resources (cheap: it shares the statements prepared once)."""
+        return GroupRepository(self._database, self._statements, project)
+
+    def every_group(self) -> list[GroupKey]:
+        """Every group of every project, by project then id: each needs a reconcile pass (its instances' health is read
+        on every pass, and its servers are looked for on its first pass since start), in one query of the primary key."""
+        with self._database.reader() as connection:
+            rows = connection.execute(sa.select(groups.c.project, groups.c.id).order_by(groups.c.project, groups.c.id)).all()
+        return [GroupKey(project, group_id) for project, group_id in rows]
+
+
+class GroupRepository:
+    """Launch configs, groups, instances and activities of one project (`GroupRepositories.of`)."""
+
+    def __init__(self, database: Database, statements: GroupStatements, project: str) -> None:
+        self._database = database
+        self._statements = statements
+        self.project = project
+        """The project whose resources it reads and writes, and no other's."""
 
     # Launch configs
 
@@ -99,7 +127,7 @@ class GroupRepository:
                 raise AlreadyExists(launch_config_name(config.id))
             connection.execute(
                 launch_configs.insert().values(
-                    project=self._project, id=config.id, kind=config.kind, spec=_spec_to_json(config), create_time=config.create_time
+                    project=self.project, id=config.id, kind=config.kind, spec=_spec_to_json(config), create_time=config.create_time
                 )
             )
         return config
@@ -114,7 +142,7 @@ class GroupRepository:
 
     def list_launch_configs(self, after: str | None, limit: int) -> list[LaunchConfig]:
         """Launch configs ordered by id, those after `after`, at most `limit`."""
-        query = sa.select(launch_configs).where(launch_configs.c.project == self._project)
+        query = sa.select(launch_configs).where(launch_configs.c.project == self.project)
         if after is not None:
             query = query.where(launch_configs.c.id > after)
         with self._database.reader() as connection:
@@ -128,7 +156,7 @@ class GroupRepository:
                 raise NotFound(launch_config_name(config_id))
             users = connection.scalars(
                 sa.select(groups.c.id)
-                .where(groups.c.project == self._project, groups.c.launch_config_id == config_id)
+                .where(groups.c.project == self.project, groups.c.launch_config_id == config_id)
                 .order_by(groups.c.id)
             ).all()
             if users:
@@ -136,7 +164,7 @@ class GroupRepository:
                     launch_config_name(config_id), [group_name(g) for g in users], ("group", "groups"),
                     "delete those groups or give them another launch config first",
                 )
-            connection.execute(launch_configs.delete().where(launch_configs.c.project == self._project, launch_configs.c.id == config_id))
+            connection.execute(launch_configs.delete().where(launch_configs.c.project == self.project, launch_configs.c.id == config_id))
 
     # Groups
 
@@ -146,7 +174,7 @@ class GroupRepository:
             if self._group_row(connection, group.id) is not None:
                 raise AlreadyExists(group_name(group.id))
             self._require_launch_config(connection, group.launch_config_id)
-            connection.execute(groups.insert().values(project=self._project, **_group_values(group)))
+            connection.execute(groups.insert().values(project=self.project, **_group_values(group)))
             if activity is not None:
                 self._record_activity(connection, activity)
         in_progress = activity.id if activity is not None and _in_progress(activity) else None
@@ -155,24 +183,19 @@ class GroupRepository:
     def get_group(self, group_id: str) -> GroupStatus:
         """One group with its observed status; NotFound if there is none."""
         with self._database.reader() as connection:
-            found = self._status_of.rows(connection, project=self._project, group_id=group_id)
+            found = self._statements.status_of.rows(connection, project=self.project, group_id=group_id)
         if not found:
             raise NotFound(group_name(group_id))
         return _driver_status(found[0])
 
     def list_groups(self, after: str | None, limit: int) -> list[GroupStatus]:
         """Groups ordered by id, those after `after`, at most `limit`."""
-        query = self._statuses
+        query = _STATUSES
         if after is not None:
             query = query.where(groups.c.id > after)
         with self._database.reader() as connection:
-            rows = connection.execute(query.order_by(groups.c.id).limit(limit)).all()
+            rows = connection.execute(query.order_by(groups.c.id).limit(limit), {"project": self.project}).all()
         return [_status(row) for row in rows]
-
-    def group_ids(self) -> list[str]:
-        """The ids of every group of the project."""
-        with self._database.reader() as connection:
-            return list(connection.scalars(sa.select(groups.c.id).where(groups.c.project == self._project).order_by(groups.c.id)))
 
     def change_group(self, group_id: str, change: GroupChange) -> GroupStatus:
         """Apply `change` to the locked group and record its activity.
@@ -200,11 +223,12 @@ class GroupRepository:
         The outcome carries the group as it stands after the call, except the first
         answer given again. NotFound for the group; FailedPrecondition while it is being deleted.
         """
+        statements, project = self._statements, self.project
         with self._database.transaction() as connection:
             # NOTE: the group's row is locked (on SQLite the transaction holds the write lock from BEGIN) before its
             # status is read, in a statement of its own: on PostgreSQL a statement that waited for the lock still
             # reads its subqueries (the activity in progress) as they were when it began.
-            if not self._lock.rows(connection, project=self._project, group_id=group_id):
+            if not statements.lock.rows(connection, project=project, group_id=group_id):
                 raise NotFound(group_name(group_id))
             status = self._locked_status(connection, group_id)
             group = status.group
@@ -218,14 +242,14 @@ class GroupRepository:
                 return AdjustOutcome(group.desired_capacity, group.desired_capacity, activity=None, group=status, refused=refused)
             activity = decide(group)
             if activity.to_capacity != group.desired_capacity:
-                self._set_desired.rowcount(connection, project=self._project, group_id=group_id, desired_capacity=activity.to_capacity)
+                statements.set_desired.rowcount(connection, project=project, group_id=group_id, desired_capacity=activity.to_capacity)
             if _in_progress(activity) and status.activity_in_progress is not None:
                 self._supersede(connection, group_id, status.activity_in_progress, activity)
-            self._insert_activity.rowcount(connection, project=self._project, **_activity_values(activity))
+            statements.insert_activity.rowcount(connection, project=project, **_activity_values(activity))
             outcome = AdjustOutcome(previous_capacity=group.desired_capacity, desired_capacity=activity.to_capacity, activity=activity)
             if request_id:
-                self._insert_request.rowcount(
-                    connection, project=self._project, group_id=group_id, request_id=request_id,
+                statements.insert_request.rowcount(
+                    connection, project=project, group_id=group_id, request_id=request_id,
                     previous_capacity=outcome.previous_capacity, desired_capacity=outcome.desired_capacity,
                     activity_id=activity.id, activity_status=activity.status.value, activity_end_time=activity.end_time,
                     activity_status_message=activity.status_message,
@@ -246,7 +270,7 @@ class GroupRepository:
             connection.execute(groups.update().where(*self._group_key(group_id)).values(deleting=True))
             connection.execute(
                 instances.update()
-                .where(instances.c.project == self._project, instances.c.group_id == group_id)
+                .where(instances.c.project == self.project, instances.c.group_id == group_id)
                 .values(state=InstanceState.TERMINATING.value, state_reason=reason)
             )
             return self._instances(connection, group_id)
@@ -255,14 +279,14 @@ class GroupRepository:
         """Delete the group with its instances, activities and remembered requests."""
         with self._database.transaction() as connection:
             for table in (adjust_requests, activities, instances):
-                connection.execute(table.delete().where(table.c.project == self._project, table.c.group_id == group_id))
+                connection.execute(table.delete().where(table.c.project == self.project, table.c.group_id == group_id))
             connection.execute(groups.delete().where(*self._group_key(group_id)))
 
     # Activities
 
     def list_activities(self, group_id: str, after: Sequence[Any] | None, limit: int) -> list[Activity]:
         """The group's activities newest first, those after the (start_time, id) `after`; NotFound for the group."""
-        query = sa.select(activities).where(activities.c.project == self._project, activities.c.group_id == group_id)
+        query = sa.select(activities).where(activities.c.project == self.project, activities.c.group_id == group_id)
         query = newest_first_page(query, activities.c.start_time, activities.c.id, after, limit)
         with self._database.reader() as connection:
             self._require_group(connection, group_id)
@@ -273,7 +297,7 @@ class GroupRepository:
         with self._database.reader() as connection:
             row = connection.execute(
                 sa.select(activities).where(
-                    activities.c.project == self._project, activities.c.group_id == group_id, activities.c.id == activity_id
+                    activities.c.project == self.project, activities.c.group_id == group_id, activities.c.id == activity_id
                 )
             ).first()
         if row is None:
@@ -295,17 +319,17 @@ class GroupRepository:
 
     def snapshot(self, group_id: str) -> ReconcileSnapshot | None:
         """The group, its launch config, instances and IN_PROGRESS activity; None if the group is gone."""
-        project = self._project
+        project = self.project
         with self._database.reader() as connection:
             group_row = self._group_row(connection, group_id)
             if group_row is None:
                 return None
             group = _driver_group(group_row)
             config_row = self._launch_config_row(connection, group.launch_config_id)
-            activity_rows = self._activity_in_progress.rows(
+            activity_rows = self._statements.activity_in_progress.rows(
                 connection, project=project, group_id=group_id, status=ActivityStatus.IN_PROGRESS.value
             )
-            instance_rows = self._instances_of.rows(connection, project=project, group_id=group_id)
+            instance_rows = self._statements.instances_of.rows(connection, project=project, group_id=group_id)
         return ReconcileSnapshot(
             group=group,
             launch_config=_launch_config(config_row),
@@ -316,8 +340,8 @@ class GroupRepository:
     def add_instance(self, instance: Instance) -> None:
         """Track a new instance (before it is launched, so that no server is ever untracked)."""
         with self._database.transaction() as connection:
-            self._insert_instance.rowcount(
-                connection, project=self._project, group_id=instance.group_id, id=instance.id, kind=instance.kind,
+            self._statements.insert_instance.rowcount(
+                connection, project=self.project, group_id=instance.group_id, id=instance.id, kind=instance.kind,
                 launch_config_id=instance.launch_config_id, server_id=instance.server_id, state=instance.state.value,
                 state_reason=instance.state_reason, create_time=instance.create_time,
             )
@@ -326,29 +350,29 @@ class GroupRepository:
         """Store the server id, state and reason of each instance."""
         with self._database.transaction() as connection:
             for instance in changed:
-                self._update_instance.rowcount(
-                    connection, project=self._project, group_id=instance.group_id, id=instance.id, server_id=instance.server_id,
+                self._statements.update_instance.rowcount(
+                    connection, project=self.project, group_id=instance.group_id, id=instance.id, server_id=instance.server_id,
                     state=instance.state.value, state_reason=instance.state_reason,
                 )
 
     def remove_instance(self, instance: Instance) -> None:
         """Forget an instance whose server is gone."""
         with self._database.transaction() as connection:
-            self._delete_instance.rowcount(connection, project=self._project, group_id=instance.group_id, id=instance.id)
+            self._statements.delete_instance.rowcount(connection, project=self.project, group_id=instance.group_id, id=instance.id)
 
     # Helpers
 
     def _group_key(self, group_id: str) -> tuple[sa.ColumnElement[bool], ...]:
-        return groups.c.project == self._project, groups.c.id == group_id
+        return groups.c.project == self.project, groups.c.id == group_id
 
     def _group_row(self, connection: Connection, group_id: str) -> Any:
         """The group's row as the driver gives it (see _driver_group), or None."""
-        found = self._group_row_of.rows(connection, project=self._project, group_id=group_id)
+        found = self._statements.group_row_of.rows(connection, project=self.project, group_id=group_id)
         return found[0] if found else None
 
     def _launch_config_row(self, connection: Connection, config_id: str) -> Any:
         """The launch config's row as the driver gives it (see _launch_config), or None."""
-        found = self._launch_config_of.rows(connection, project=self._project, launch_config_id=config_id)
+        found = self._statements.launch_config_of.rows(connection, project=self.project, launch_config_id=config_id)
         return found[0] if found else None
 
     def _require_group(self, connection: Connection, group_id: str) -> None:
@@ -362,7 +386,7 @@ class GroupRepository:
 
     def _locked_status(self, connection: Connection, group_id: str) -> GroupStatus:
         """The status of a group this transaction holds locked (it exists)."""
-        return _driver_status(self._status_of.rows(connection, project=self._project, group_id=group_id)[0])
+        return _driver_status(self._statements.status_of.rows(connection, project=self.project, group_id=group_id)[0])
 
     def _lock_group(self, connection: Connection, group_id: str, *, allow_deleting: bool = False) -> Group:
         row = connection.execute(sa.select(groups).where(*self._group_key(group_id)).with_for_update()).first()
@@ -378,39 +402,39 @@ class GroupRepository:
         if _in_progress(activity):
             superseded = connection.scalars(
                 sa.select(activities.c.id).where(
-                    activities.c.project == self._project,
+                    activities.c.project == self.project,
                     activities.c.group_id == activity.group_id,
                     activities.c.status == ActivityStatus.IN_PROGRESS.value,
                 )
             ).all()
             for activity_id in superseded:
                 self._supersede(connection, activity.group_id, activity_id, activity)
-        self._insert_activity.rowcount(connection, project=self._project, **_activity_values(activity))
+        self._statements.insert_activity.rowcount(connection, project=self.project, **_activity_values(activity))
 
     def _supersede(self, connection: Connection, group_id: str, activity_id: str, by: Activity) -> None:
         """End the IN_PROGRESS activity `activity_id`, superseded by the new activity `by` (starting its cooldown, if any)."""
         row = connection.execute(
             sa.select(activities).where(
-                activities.c.project == self._project, activities.c.group_id == group_id, activities.c.id == activity_id
+                activities.c.project == self.project, activities.c.group_id == group_id, activities.c.id == activity_id
             )
         ).one()
         self._store_activity_end(connection, capacity.supersede(_activity(row), activity_name(group_id, by.id), by.start_time))
 
     def _store_activity_end(self, connection: Connection, activity: Activity) -> bool:
         """Store how an IN_PROGRESS activity ended, and the group's cooldown it starts; whether it was still in progress."""
-        ended = self._end_activity.rowcount(
-            connection, project=self._project, group_id=activity.group_id, id=activity.id, in_progress=ActivityStatus.IN_PROGRESS.value,
+        ended = self._statements.end_activity.rowcount(
+            connection, project=self.project, group_id=activity.group_id, id=activity.id, in_progress=ActivityStatus.IN_PROGRESS.value,
             status=activity.status.value, end_time=activity.end_time, status_message=activity.status_message,
         )
         if ended == 0:
             return False
         end = cooldown.cooldown_end_after(None, activity)
         if end is not None:
-            self._extend_cooldown.rowcount(connection, project=self._project, group_id=activity.group_id, cooldown_end=end)
+            self._statements.extend_cooldown.rowcount(connection, project=self.project, group_id=activity.group_id, cooldown_end=end)
         return True
 
     def _answered_request(self, connection: Connection, group_id: str, request_id: str) -> AdjustOutcome | None:
-        found = self._answered.rows(connection, project=self._project, group_id=group_id, request_id=request_id)
+        found = self._statements.answered.rows(connection, project=self.project, group_id=group_id, request_id=request_id)
         if not found:
             return None
         row = found[0]
@@ -422,7 +446,7 @@ class GroupRepository:
     def _instances(
         self, connection: Connection, group_id: str, after: Sequence[Any] | None = None, limit: int | None = None
     ) -> list[Instance]:
-        query = sa.select(instances).where(instances.c.project == self._project, instances.c.group_id == group_id)
+        query = sa.select(instances).where(instances.c.project == self.project, instances.c.group_id == group_id)
         if after is not None:
             query = query.where(sa.tuple_(instances.c.create_time, instances.c.id) > sa.tuple_(*after))
         query = query.order_by(instances.c.create_time, instances.c.id).limit(limit)
@@ -612,8 +636,9 @@ def _group(row: Any) -> Group:
     )
 
 
-def _status_query(project: str | sa.BindParameter[str]) -> sa.Select[Any]:
-    """The project's groups, each with its running-instance count and its activity in progress, if any (one statement)."""
+def _status_query() -> sa.Select[Any]:
+    """The groups of the project bound as `project`, each with its running-instance count and its activity in progress, if
+    any (one statement)."""
     running = (
         sa.select(sa.func.count())
         .where(
@@ -634,7 +659,9 @@ def _status_query(project: str | sa.BindParameter[str]) -> sa.Select[Any]:
         .limit(1)
         .scalar_subquery()
     )
-    return sa.select(groups, running.label("running_instances"), resizing.label("resizing")).where(groups.c.project == project)
+    return sa.select(groups, running.label("running_instances"), resizing.label("resizing")).where(
+        groups.c.project == sa.bindparam("project")
+    )
 
 
 def _status(row: Any) -> GroupStatus:
@@ -642,7 +669,10 @@ def _status(row: Any) -> GroupStatus:
     return GroupStatus(_group(row), current_capacity=row.running_instances, activity_in_progress=row.resizing)
 
 
-_STATUS_OF = _status_query(sa.bindparam("project")).where(groups.c.id == sa.bindparam("group_id"))
+_STATUSES = _status_query()
+"""A project's groups with their status (built once: building its subqueries cost more than running it)."""
+
+_STATUS_OF = _STATUSES.where(groups.c.id == sa.bindparam("group_id"))
 """One group with its status (`_status_query`)."""
 
 

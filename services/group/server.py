@@ -15,7 +15,7 @@ from services.group.domain import OPENSTACK_SERVER, PROCESS
 from services.group.drivers.base import ComputeDriver
 from services.group.policy_client import PolicyClient
 from services.group.reconciler import Reconciler
-from services.group.repository import GroupRepository
+from services.group.repository import GroupRepositories
 from services.group.servicer import GroupServicer
 
 SERVICE_NAME = "autoscale.v1.GroupService"
@@ -46,11 +46,12 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
 
     def build(context: BuildContext) -> ServiceRegistration:
         context.database.migrate(MIGRATIONS_DIR, "group")
-        repository = GroupRepository(context.database, context.settings.project)
-        reconciler = Reconciler(repository, drivers(context.settings), context.clock, context.peers.address("metrics"))
+        # Every project's resources: a call acts in its caller's project, a reconcile pass covers every project's groups.
+        repositories = GroupRepositories(context.database)
+        reconciler = Reconciler(repositories, drivers(context.settings), context.clock, context.peers.address("metrics"))
         # The first pass runs at start, so a restarted service converges again at once.
         loop = PeriodicWorker("group-reconcile", context.settings.reconcile_interval, reconciler.reconcile_all)
-        servicer = GroupServicer(repository, reconciler, loop.wake, PolicyClient(lambda: context.peers.policy), context.clock)
+        servicer = GroupServicer(repositories, reconciler, loop.wake, PolicyClient(lambda: context.peers.policy), context.clock)
         return ServiceRegistration(
             name="group",
             full_name=SERVICE_NAME,

@@ -1,4 +1,9 @@
-"""GroupService over gRPC: validates requests, turns them into domain calls, and answers."""
+"""GroupService over gRPC: validates requests, turns them into domain calls, and answers.
+
+Every call acts in its caller's project (`current_project()`, read once per call): it reads and
+writes that project's repository only, so another project's launch config, group, instance
+or activity is NOT_FOUND exactly as a missing one.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections.abc import Callable
 
 import grpc
 
+from autoscale.identity import current_project
 from autoscale.pagination import page_request, paginate
 from autoscale.timeutil import Clock, check_duration
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
@@ -14,7 +20,7 @@ from services.group import capacity, cooldown, messages, rules, update
 from services.group.domain import Activity, AdjustCommand, Group, group_name, new_activity_id
 from services.group.policy_client import PolicyClient
 from services.group.reconciler import Reconciler
-from services.group.repository import GroupRepository
+from services.group.repository import GroupRepositories, GroupRepository
 
 ADJUST_CAUSE = "Adjust by caller"
 """The cause recorded for an Adjust that gives none."""
@@ -25,17 +31,21 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
 
     def __init__(
         self,
-        repository: GroupRepository,
+        repositories: GroupRepositories,
         reconciler: Reconciler,
         wake_reconciler: Callable[[], None],
         policy_client: PolicyClient,
         clock: Clock,
     ) -> None:
-        self._repository = repository
+        self._repositories = repositories
         self._reconciler = reconciler
         self._wake_reconciler = wake_reconciler
         self._policies = policy_client
         self._clock = clock
+
+    def _repository(self) -> GroupRepository:
+        """The repository of the current call's project."""
+        return self._repositories.of(current_project())
 
     # Launch configs
 
@@ -50,27 +60,27 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         else:
             violations.add("launch_config", "is required; exactly one of process and openstack_server must be set")
         violations.raise_if_any()
-        created = self._repository.create_launch_config(config)
+        created = self._repository().create_launch_config(config)
         return group_pb2.CreateLaunchConfigResponse(launch_config=messages.launch_config_to_message(created))
 
     def GetLaunchConfig(
         self, request: group_pb2.GetLaunchConfigRequest, context: grpc.ServicerContext,
     ) -> group_pb2.GetLaunchConfigResponse:
-        config = self._repository.get_launch_config(parse_name("name", request.name, "launchConfigs"))
+        config = self._repository().get_launch_config(parse_name("name", request.name, "launchConfigs"))
         return group_pb2.GetLaunchConfigResponse(launch_config=messages.launch_config_to_message(config))
 
     def ListLaunchConfigs(
         self, request: group_pb2.ListLaunchConfigsRequest, context: grpc.ServicerContext,
     ) -> group_pb2.ListLaunchConfigsResponse:
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_launch_configs(page.after_id(), page.size + 1)
+        found = self._repository().list_launch_configs(page.after_id(), page.size + 1)
         configs, token = paginate(found, page.size, lambda config: config.id, messages.launch_config_to_message)
         return group_pb2.ListLaunchConfigsResponse(launch_configs=configs, next_page_token=token)
 
     def DeleteLaunchConfig(
         self, request: group_pb2.DeleteLaunchConfigRequest, context: grpc.ServicerContext,
     ) -> group_pb2.DeleteLaunchConfigResponse:
-        self._repository.delete_launch_config(parse_name("name", request.name, "launchConfigs"))
+        self._repository().delete_launch_config(parse_name("name", request.name, "launchConfigs"))
         return group_pb2.DeleteLaunchConfigResponse()
 
     # Groups
@@ -83,18 +93,18 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         rules.check_group_sizes(violations, group)
         rules.check_cooldown(violations, request.group)
         violations.raise_if_any()
-        status = self._repository.create_group(group, capacity.creation_activity(new_activity_id(), group, now))
+        status = self._repository().create_group(group, capacity.creation_activity(new_activity_id(), group, now))
         if group.desired_capacity:
             self._wake_reconciler()
         return group_pb2.CreateGroupResponse(group=messages.group_to_message(status))
 
     def GetGroup(self, request: group_pb2.GetGroupRequest, context: grpc.ServicerContext) -> group_pb2.GetGroupResponse:
-        status = self._repository.get_group(parse_name("name", request.name, "groups"))
+        status = self._repository().get_group(parse_name("name", request.name, "groups"))
         return group_pb2.GetGroupResponse(group=messages.group_to_message(status))
 
     def ListGroups(self, request: group_pb2.ListGroupsRequest, context: grpc.ServicerContext) -> group_pb2.ListGroupsResponse:
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_groups(page.after_id(), page.size + 1)
+        found = self._repository().list_groups(page.after_id(), page.size + 1)
         groups, token = paginate(found, page.size, lambda status: status.group.id, messages.group_to_message)
         return group_pb2.ListGroupsResponse(groups=groups, next_page_token=token)
 
@@ -120,16 +130,18 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             violations.raise_if_any()
             return changed, activity
 
-        status = self._repository.change_group(group_id, change)
+        status = self._repository().change_group(group_id, change)
         if status.scaling_in_progress:
             self._wake_reconciler()
         return group_pb2.UpdateGroupResponse(group=messages.group_to_message(status))
 
     def DeleteGroup(self, request: group_pb2.DeleteGroupRequest, context: grpc.ServicerContext) -> group_pb2.DeleteGroupResponse:
         group_id = parse_name("name", request.name, "groups")
-        self._repository.get_group(group_id)  # NOT_FOUND before asking the policy service
+        project = current_project()
+        self._repositories.of(project).get_group(group_id)  # NOT_FOUND before asking the policy service
+        # The policy service is asked in this call's project (peer calls carry it): only its policies can name the group.
         self._policies.release_group(group_name(group_id), force=request.force)
-        self._reconciler.delete_group(group_id)
+        self._reconciler.delete_group(project, group_id)
         return group_pb2.DeleteGroupResponse()
 
     # Scaling
@@ -159,7 +171,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         )
         now = self._clock()
         activity_id = new_activity_id()
-        outcome = self._repository.adjust(
+        outcome = self._repository().adjust(
             group_id, request.request_id,
             lambda group: cooldown.adjustment(command, group, activity_id, now),
             refuse=lambda group, in_progress: cooldown.adjust_refusal(command, group, in_progress, now),
@@ -175,18 +187,18 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
     def ListInstances(self, request: group_pb2.ListInstancesRequest, context: grpc.ServicerContext) -> group_pb2.ListInstancesResponse:
         group_id = parse_name("parent", request.parent, "groups")
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_instances(group_id, page.after_time_and(str), page.size + 1)
+        found = self._repository().list_instances(group_id, page.after_time_and(str), page.size + 1)
         instances, token = paginate(found, page.size, lambda instance: [instance.create_time, instance.id], messages.instance_to_message)
         return group_pb2.ListInstancesResponse(instances=instances, next_page_token=token)
 
     def ListActivities(self, request: group_pb2.ListActivitiesRequest, context: grpc.ServicerContext) -> group_pb2.ListActivitiesResponse:
         group_id = parse_name("parent", request.parent, "groups")
         page = page_request(request.page_size, request.page_token)
-        found = self._repository.list_activities(group_id, page.after_time_and(str), page.size + 1)
+        found = self._repository().list_activities(group_id, page.after_time_and(str), page.size + 1)
         activities, token = paginate(found, page.size, lambda activity: [activity.start_time, activity.id], messages.activity_to_message)
         return group_pb2.ListActivitiesResponse(activities=activities, next_page_token=token)
 
     def GetActivity(self, request: group_pb2.GetActivityRequest, context: grpc.ServicerContext) -> group_pb2.GetActivityResponse:
         group_id, activity_id = messages.parse_child_name("name", request.name, "activities")
-        activity = self._repository.get_activity(group_id, activity_id)
+        activity = self._repository().get_activity(group_id, activity_id)
         return group_pb2.GetActivityResponse(activity=messages.activity_to_message(activity))

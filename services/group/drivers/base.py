@@ -63,6 +63,9 @@ class OpenStackServerSpec:
 class LaunchRequest:
     """Everything a driver needs to start one instance of a group."""
 
+    project: str
+    """The project the group belongs to, passed to the instance as AUTOSCALE_PROJECT (group ids are unique within a
+    project only)."""
     group_id: str
     """The group's id (e.g. "web"), passed to the instance as AUTOSCALE_GROUP."""
     instance_id: str
@@ -89,16 +92,17 @@ class ComputeDriver(Protocol):
     def launch(self, request: LaunchRequest) -> str:
         """Start one instance and return its server id (opaque to the caller).
 
-        The server carries the request's group and instance ids from the moment it exists,
+        The server carries the request's project, group and instance ids from the moment it exists,
         so that `find_servers` finds it even if this call never returns (a crash, a lost reply).
         Raises DriverError when it cannot be started.
         """
 
-    def find_servers(self, group_id: str) -> list[FoundServer]:
-        """The servers of the group that this driver (of this deployment) launched and that still exist.
+    def find_servers(self, project: str, group_id: str) -> list[FoundServer]:
+        """The servers of the project's group that this driver (of this deployment) launched and that still exist.
 
         Found by the marks `launch` gives them, not by what was recorded: the reconcile loop
-        adopts those of recorded instances and stops the others. Raises DriverError.
+        adopts those of recorded instances and stops the others, so a server marked with
+        another project (which may have a group of the same id) is never among them. Raises DriverError.
         """
 
     def state(self, server_id: str) -> ServerState:

@@ -11,10 +11,11 @@ Instances run in a session of their own: a Ctrl-C in the service's terminal does
 not reach them, and they outlive the service, as the group's state says they should.
 
 Each instance is marked from the moment its program runs: its environment holds
-AUTOSCALE_GROUP, AUTOSCALE_INSTANCE and AUTOSCALE_LOCAL_DRIVER (the absolute path of
-this driver's log directory, which tells the deployments of one machine apart). So a
-process whose launch never returned to the service (it was killed in between) is still
-found, by a scan of /proc for session leaders carrying the marks (see `find_servers`).
+AUTOSCALE_PROJECT, AUTOSCALE_GROUP, AUTOSCALE_INSTANCE and AUTOSCALE_LOCAL_DRIVER (the
+absolute path of this driver's log directory, which tells the deployments of one
+machine apart). So a process whose launch never returned to the service (it was killed
+in between) is still found, by a scan of /proc for session leaders carrying the marks
+(see `find_servers`), and only by the pass of its own project's group.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def _exit_reason(returncode: int) -> str:
 
 
 class LocalProcessDriver:
-    """Starts each instance as a local process, its output appended to `log_dir/<group>/<instance>.log`."""
+    """Starts each instance as a local process, its output appended to `log_dir/<project>/<group>/<instance>.log`."""
 
     def __init__(self, log_dir: Path, terminate_grace: float = 5.0) -> None:
         """`terminate_grace`: seconds a process has to exit after SIGTERM before it gets SIGKILL."""
@@ -105,10 +106,11 @@ class LocalProcessDriver:
         command = list(spec.command)
         if not command:
             raise DriverError("the process command is empty")
-        for what, value in (("group id", request.group_id), ("instance id", request.instance_id)):
+        for what, value in (("project", request.project), ("group id", request.group_id), ("instance id", request.instance_id)):
             if not _SAFE_FILE_NAME.match(value):
                 raise DriverError(f"the {what} {value!r} cannot name a log file")
-        log_path = self._log_dir / request.group_id / f"{request.instance_id}.log"
+        # Two projects may each have a group of the same id: their logs stay apart.
+        log_path = self._log_dir / request.project / request.group_id / f"{request.instance_id}.log"
         try:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             log_file = log_path.open("ab")
@@ -119,6 +121,7 @@ class LocalProcessDriver:
         env = {
             **os.environ,
             **spec.env,
+            "AUTOSCALE_PROJECT": request.project,
             "AUTOSCALE_GROUP": request.group_id,
             "AUTOSCALE_INSTANCE": request.instance_id,
             "AUTOSCALE_METRICS_ADDR": request.metrics_addr,
@@ -141,15 +144,15 @@ class LocalProcessDriver:
             self._children[server_id] = child
         return server_id
 
-    def find_servers(self, group_id: str) -> list[FoundServer]:
-        """The running processes this driver (of this log directory) started for the group, found in /proc.
+    def find_servers(self, project: str, group_id: str) -> list[FoundServer]:
+        """The running processes this driver (of this log directory) started for the project's group, found in /proc.
 
         An instance leads a session of its own, so only session leaders are read: a workload's
         own children inherit the marks but are not instances. Without /proc, none are found.
         """
         if not self._has_proc:
             return []
-        mark, group = self._mark.encode(), group_id.encode()
+        mark, project_mark, group = self._mark.encode(), project.encode(), group_id.encode()
         found = []
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
@@ -162,7 +165,7 @@ class LocalProcessDriver:
             if environment is None or environment.get(DRIVER_MARK_VARIABLE.encode()) != mark:
                 continue
             instance_id = environment.get(b"AUTOSCALE_INSTANCE", b"")
-            if environment.get(b"AUTOSCALE_GROUP") == group and instance_id:
+            if environment.get(b"AUTOSCALE_PROJECT") == project_mark and environment.get(b"AUTOSCALE_GROUP") == group and instance_id:
                 found.append(FoundServer(instance_id.decode(errors="replace"), f"{pid}-{stat.start_time}"))
         return found
 

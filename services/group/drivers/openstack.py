@@ -3,12 +3,14 @@
 Every error of the SDK or of keystoneauth is translated into `DriverError` here, naming
 the operation and carrying the cloud's message, so nothing above sees an SDK exception.
 A VM has no process environment to receive the AUTOSCALE_* values, so they travel in
-the server's metadata instead (`autoscale_group`, `autoscale_instance`,
+the server's metadata instead (`autoscale_project`, `autoscale_group`, `autoscale_instance`,
 `autoscale_metrics_addr`), where the workload can read them from the metadata service.
 
 The server is named `<group>-<instance>` and carries that metadata in the create request
 itself, so a server Nova made whose reply never reached the service (a timeout, a
-crash) is still found: `find_servers` lists the group's servers by name and metadata.
+crash) is still found: `find_servers` lists the group's servers by name and metadata,
+and keeps only those of the project asked (two projects may each have a group `web`,
+whose servers share a name prefix in the one Nova project the service boots into).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class OpenStackDriver:
             "networks": networks or "auto",
             "metadata": {
                 **spec.metadata,
+                "autoscale_project": request.project,
                 "autoscale_group": request.group_id,
                 "autoscale_instance": request.instance_id,
                 "autoscale_metrics_addr": request.metrics_addr,
@@ -88,9 +91,9 @@ class OpenStackDriver:
             server = conn.compute.create_server(**attributes)
         return str(server.id)
 
-    def find_servers(self, group_id: str) -> list[FoundServer]:
-        """The group's servers that exist: named `<group>-...` (Nova filters names by regular expression) and carrying
-        the group's id and an instance id in their metadata."""
+    def find_servers(self, project: str, group_id: str) -> list[FoundServer]:
+        """The project's group's servers that exist: named `<group>-...` (Nova filters names by regular expression) and
+        carrying the project, the group's id and an instance id in their metadata."""
         conn = self._conn()
         with _translated(f"cannot list the servers of the group {group_id!r}"):
             # NOTE: group ids are lower-case letters, digits and hyphens: nothing a regular expression reads specially.
@@ -99,7 +102,8 @@ class OpenStackDriver:
         for server in listed:
             metadata = server.metadata or {}
             instance_id = metadata.get("autoscale_instance")
-            if metadata.get("autoscale_group") == group_id and instance_id and (server.status or "").upper() not in _GONE_STATUSES:
+            ours = metadata.get("autoscale_project") == project and metadata.get("autoscale_group") == group_id
+            if ours and instance_id and (server.status or "").upper() not in _GONE_STATUSES:
                 found.append(FoundServer(str(instance_id), str(server.id)))
         return found
 

@@ -53,10 +53,13 @@ class FakeComputeDriver:
                 return ServerState(ServerStatus.GONE, "no such server")
             return ServerState(server.status, server.reason)
 
-    def find_servers(self, group_id: str) -> list[FoundServer]:
+    def find_servers(self, project: str, group_id: str) -> list[FoundServer]:
         with self._lock:
             self.calls.append(("servers", group_id))
-            return [FoundServer(s.request.instance_id, sid) for sid, s in self.servers.items() if s.request.group_id == group_id]
+            return [
+                FoundServer(s.request.instance_id, sid) for sid, s in self.servers.items()
+                if (s.request.project, s.request.group_id) == (project, group_id)
+            ]
 
     def terminate(self, server_id: str) -> None:
         with self._lock:

@@ -10,27 +10,38 @@ import pytest
 
 from autoscale.database import Database
 from autoscale.errors import Unavailable
+from autoscale.identity import current_project
 from services.group import capacity
 from services.group.domain import ActivityStatus, AdjustmentType, Group, Instance, InstanceState, LaunchConfig
 from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, ProcessSpec
 from services.group.drivers.local import LocalProcessDriver
 from services.group.reconciler import Reconciler
-from services.group.repository import GroupRepository
+from services.group.repository import GroupRepositories, GroupRepository
 from services.group.server import MIGRATIONS_DIR
-from tests.services.group.drivers.test_local_driver import is_running, pid_of
+from tests.services.group.drivers.test_local_driver import is_running, pid_of, wait_for
 from tests.services.group.fake_compute import FakeComputeDriver
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the local driver finds its processes in /proc (Linux)")
 
 
+PROJECT = "default"
+OTHER = "other"
+"""A second project, with a launch config and a group `web` of the same ids as PROJECT's."""
+
+
 @pytest.fixture
-def repository(sqlite_url):
+def repositories(sqlite_url):
     database = Database(sqlite_url)
     database.migrate(MIGRATIONS_DIR, "group")
-    repository = GroupRepository(database, "default")
-    repository.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("sleep", "60"))))
-    yield repository
+    yield GroupRepositories(database)
     database.dispose()
+
+
+@pytest.fixture
+def repository(repositories):
+    repository = repositories.of(PROJECT)
+    repository.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("sleep", "60"))))
+    return repository
 
 
 @pytest.fixture
@@ -39,15 +50,27 @@ def driver() -> FakeComputeDriver:
 
 
 @pytest.fixture
-def reconciler(repository, driver) -> Reconciler:
+def reconciler(repositories, driver) -> Reconciler:
     ticks = itertools.count(1000)
-    return Reconciler(repository, {"process": driver}, lambda: float(next(ticks)), "127.0.0.1:1", delete_timeout=0.2,
+    return Reconciler(repositories, {"process": driver}, lambda: float(next(ticks)), "127.0.0.1:1", delete_timeout=0.2,
                       poll_interval=0.01)
+
+
+@pytest.fixture
+def other(repositories):
+    other = repositories.of(OTHER)
+    other.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("sleep", "61"))))
+    return other
 
 
 def _create(repository: GroupRepository, desired: int) -> None:
     group = Group(id="web", launch_config_id="lc", min_size=0, max_size=10, desired_capacity=desired)
     repository.create_group(group, capacity.creation_activity("a-0", group, 1.0))
+
+
+def _request(group_id: str, instance_id: str, project: str = PROJECT, process: ProcessSpec | None = None) -> LaunchRequest:
+    """What a pass asks a driver to launch (made here to leave a server that no instance records)."""
+    return LaunchRequest(project=project, group_id=group_id, instance_id=instance_id, metrics_addr="", process=process)
 
 
 def _states(repository: GroupRepository) -> list[InstanceState]:
@@ -56,11 +79,11 @@ def _states(repository: GroupRepository) -> list[InstanceState]:
 
 def test_a_pass_launches_then_the_next_sees_them_running_and_ends_the_activity(repository, reconciler, driver):
     _create(repository, 2)
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     assert _states(repository) == [InstanceState.PENDING] * 2
     assert all(i.server_id for i in repository.list_instances("web", None, 100))
     assert repository.get_activity("web", "a-0").status is ActivityStatus.IN_PROGRESS
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     assert _states(repository) == [InstanceState.RUNNING] * 2
     activity = repository.get_activity("web", "a-0")
     assert (activity.status, activity.status_message) == (ActivityStatus.SUCCEEDED, "2 instances running")
@@ -69,10 +92,10 @@ def test_a_pass_launches_then_the_next_sees_them_running_and_ends_the_activity(r
 
 def test_an_instance_whose_server_is_gone_is_replaced(repository, reconciler, driver):
     _create(repository, 1)
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     (first,) = repository.list_instances("web", None, 100)
     driver.servers.clear()
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     (second,) = repository.list_instances("web", None, 100)
     assert second.id != first.id and second.state is InstanceState.PENDING
 
@@ -80,7 +103,7 @@ def test_an_instance_whose_server_is_gone_is_replaced(repository, reconciler, dr
 def test_a_row_left_pending_without_a_server_by_a_crash_is_replaced(repository, reconciler, driver):
     _create(repository, 1)
     repository.add_instance(Instance("i-crashed", "web", "process", "lc", InstanceState.PENDING, create_time=1.0))
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     (instance,) = repository.list_instances("web", None, 100)
     assert instance.id != "i-crashed" and instance.server_id
     assert ("terminate", "") not in driver.calls
@@ -88,16 +111,16 @@ def test_a_row_left_pending_without_a_server_by_a_crash_is_replaced(repository, 
 
 def test_a_server_still_stopping_stays_terminating_until_it_is_gone(repository, reconciler, driver):
     _create(repository, 1)
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     (instance,) = repository.list_instances("web", None, 100)
     stubborn = driver.terminate
     driver.terminate = lambda server_id: driver.calls.append(("terminate", server_id))  # type: ignore[method-assign]
     repository.adjust("web", "", lambda g: capacity.adjustment_activity("a-1", g, AdjustmentType.EXACT_CAPACITY, 0, 0, "in", 2.0))
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     assert _states(repository) == [InstanceState.TERMINATING]
     assert repository.get_activity("web", "a-1").status is ActivityStatus.IN_PROGRESS
     driver.terminate = stubborn  # type: ignore[method-assign]
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     assert _states(repository) == []
     assert repository.get_activity("web", "a-1").status is ActivityStatus.SUCCEEDED
     assert driver.calls.count(("terminate", instance.server_id)) == 2
@@ -105,7 +128,7 @@ def test_a_server_still_stopping_stays_terminating_until_it_is_gone(repository, 
 
 def test_a_driver_error_on_terminate_fails_the_activity_and_is_retried(repository, reconciler, driver):
     _create(repository, 1)
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     working = driver.terminate
 
     def broken(server_id: str) -> None:
@@ -113,32 +136,32 @@ def test_a_driver_error_on_terminate_fails_the_activity_and_is_retried(repositor
 
     driver.terminate = broken  # type: ignore[method-assign]
     repository.adjust("web", "", lambda g: capacity.adjustment_activity("a-1", g, AdjustmentType.EXACT_CAPACITY, 0, 0, "in", 2.0))
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     activity = repository.get_activity("web", "a-1")
     assert activity.status is ActivityStatus.FAILED and "cloud unreachable" in activity.status_message
     driver.terminate = working  # type: ignore[method-assign]
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     assert _states(repository) == []
 
 
 def test_an_unreadable_state_keeps_the_instance_as_it_was(repository, reconciler, driver):
     _create(repository, 1)
-    reconciler.reconcile_group("web")
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
+    reconciler.reconcile_group(PROJECT, "web")
 
     def unreadable(server_id: str):  # type: ignore[no-untyped-def]
         raise DriverError("timeout")
 
     driver.state = unreadable  # type: ignore[method-assign]
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     assert _states(repository) == [InstanceState.RUNNING]
     assert len([call for call in driver.calls if call[0] == "launch"]) == 1
 
 
-def test_an_instance_of_a_kind_without_a_driver_fails_its_launch(repository, driver):
-    reconciler = Reconciler(repository, {}, lambda: 5.0, "")
+def test_an_instance_of_a_kind_without_a_driver_fails_its_launch(repositories, repository, driver):
+    reconciler = Reconciler(repositories, {}, lambda: 5.0, "")
     _create(repository, 1)
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     (instance,) = repository.list_instances("web", None, 100)
     assert instance.state is InstanceState.FAILED and "no compute driver for process instances" in instance.state_reason
     assert repository.get_activity("web", "a-0").status is ActivityStatus.FAILED
@@ -162,18 +185,18 @@ def test_one_group_failing_does_not_stop_the_others(repository, reconciler, driv
 
 def test_delete_group_that_cannot_stop_its_instances_is_unavailable_and_keeps_them_at_zero(repository, reconciler, driver):
     _create(repository, 1)
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     (instance,) = repository.list_instances("web", None, 100)
     driver.terminate = lambda server_id: None  # type: ignore[method-assign]
     with pytest.raises(Unavailable, match="still terminating"):
-        reconciler.delete_group("web")
+        reconciler.delete_group(PROJECT, "web")
     status = repository.get_group("web")
     assert status.group.deleting and _states(repository) == [InstanceState.TERMINATING]
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     assert _states(repository) == [InstanceState.TERMINATING], "a group being deleted launches nothing"
     driver.kill(instance.server_id, "stopped")
-    reconciler.delete_group("web")
-    assert repository.group_ids() == []
+    reconciler.delete_group(PROJECT, "web")
+    assert repository.list_groups(None, 10) == []
 
 
 def test_a_server_whose_launch_reply_was_lost_is_adopted_on_the_next_pass_not_replaced(repository, reconciler, driver):
@@ -185,11 +208,11 @@ def test_a_server_whose_launch_reply_was_lost_is_adopted_on_the_next_pass_not_re
         raise DriverError("timed out waiting for the reply")
 
     driver.launch = launch_and_lose_the_reply  # type: ignore[method-assign]
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     (failed,) = repository.list_instances("web", None, 100)
     assert (failed.state, failed.server_id) == (InstanceState.FAILED, "")
     driver.launch = launch  # type: ignore[method-assign]
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     (adopted,) = repository.list_instances("web", None, 100)
     assert (adopted.id, adopted.state, adopted.server_id) == (failed.id, InstanceState.RUNNING, "fake-1")
     assert list(driver.servers) == ["fake-1"] and [c for c in driver.calls if c[0] == "launch"] == [("launch", failed.id)]
@@ -197,9 +220,9 @@ def test_a_server_whose_launch_reply_was_lost_is_adopted_on_the_next_pass_not_re
 
 def test_on_its_first_pass_a_group_stops_the_servers_no_instance_records(repository, reconciler, driver):
     _create(repository, 1)
-    stray = driver.launch(LaunchRequest(group_id="web", instance_id="i-stray", metrics_addr=""))
-    elsewhere = driver.launch(LaunchRequest(group_id="api", instance_id="i-other", metrics_addr=""))
-    reconciler.reconcile_group("web")
+    stray = driver.launch(_request("web", "i-stray"))
+    elsewhere = driver.launch(_request("api", "i-other"))
+    reconciler.reconcile_group(PROJECT, "web")
     assert ("terminate", stray) in driver.calls and ("terminate", elsewhere) not in driver.calls
     (instance,) = repository.list_instances("web", None, 100)
     assert set(driver.servers) == {instance.server_id, elsewhere}
@@ -207,15 +230,15 @@ def test_on_its_first_pass_a_group_stops_the_servers_no_instance_records(reposit
 
 def test_servers_are_looked_for_on_a_groups_first_pass_and_after_a_launch_that_did_not_return_only(repository, reconciler, driver):
     _create(repository, 1)
-    reconciler.reconcile_group("web")
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
+    reconciler.reconcile_group(PROJECT, "web")
     assert driver.calls.count(("servers", "web")) == 1
     driver.launch_error = "quota exceeded"
     repository.adjust("web", "", lambda g: capacity.adjustment_activity("a-1", g, AdjustmentType.EXACT_CAPACITY, 2, 0, "out", 2.0))
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     driver.launch_error = ""
-    reconciler.reconcile_group("web")  # the failed launch left a row without a server: looked for, then replaced
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")  # the failed launch left a row without a server: looked for, then replaced
+    reconciler.reconcile_group(PROJECT, "web")
     assert driver.calls.count(("servers", "web")) == 2
     assert _states(repository) == [InstanceState.RUNNING] * 2
 
@@ -224,11 +247,11 @@ def test_a_pass_that_cannot_look_for_the_groups_servers_launches_and_forgets_not
     _create(repository, 1)
     repository.add_instance(Instance("i-crashed", "web", "process", "lc", InstanceState.PENDING, create_time=1.0))
 
-    def unreachable(group_id: str) -> list[FoundServer]:
+    def unreachable(project: str, group_id: str) -> list[FoundServer]:
         raise DriverError("cloud unreachable")
 
     driver.find_servers = unreachable  # type: ignore[method-assign]
-    reconciler.reconcile_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
     assert [(i.id, i.state) for i in repository.list_instances("web", None, 100)] == [("i-crashed", InstanceState.PENDING)]
     assert not [call for call in driver.calls if call[0] == "launch"]
     activity = repository.get_activity("web", "a-0")
@@ -237,11 +260,67 @@ def test_a_pass_that_cannot_look_for_the_groups_servers_launches_and_forgets_not
 
 def test_delete_group_stops_the_servers_no_instance_records_too(repository, reconciler, driver):
     _create(repository, 1)
-    reconciler.reconcile_group("web")
-    stray = driver.launch(LaunchRequest(group_id="web", instance_id="i-stray", metrics_addr=""))
-    reconciler.delete_group("web")
+    reconciler.reconcile_group(PROJECT, "web")
+    stray = driver.launch(_request("web", "i-stray"))
+    reconciler.delete_group(PROJECT, "web")
     assert driver.servers == {} and ("terminate", stray) in driver.calls
-    assert repository.group_ids() == []
+    assert repository.list_groups(None, 10) == []
+
+
+def test_a_pass_over_every_group_converges_each_projects_web_on_servers_of_its_own(repository, other, reconciler, driver):
+    _create(repository, 2)
+    _create(other, 1)
+    reconciler.reconcile_all()
+    reconciler.reconcile_all()
+    for project, found, count in ((PROJECT, repository, 2), (OTHER, other, 1)):
+        assert _states(found) == [InstanceState.RUNNING] * count
+        assert found.get_activity("web", "a-0").status is ActivityStatus.SUCCEEDED
+        for instance in found.list_instances("web", None, 100):
+            launched = driver.servers[instance.server_id].request
+            assert (launched.project, launched.group_id, launched.instance_id) == (project, "web", instance.id)
+    assert sorted(driver.servers[i.server_id].request.process.command[1] for i in other.list_instances("web", None, 100)) == ["61"]
+
+
+def test_a_pass_acts_for_its_groups_project_so_what_it_asks_of_peers_is_that_projects(repository, other, reconciler, driver):
+    _create(repository, 1)
+    _create(other, 1)
+    launch = driver.launch
+    acting: list[tuple[str, str]] = []
+
+    def launch_noting_the_project(request: LaunchRequest) -> str:
+        acting.append((request.project, current_project()))
+        return launch(request)
+
+    driver.launch = launch_noting_the_project  # type: ignore[method-assign]
+    reconciler.reconcile_all()
+    assert sorted(acting) == [(PROJECT, PROJECT), (OTHER, OTHER)]
+
+
+def test_a_first_pass_adopts_only_its_own_projects_server_of_an_instance_id_both_projects_hold(repository, other, reconciler, driver):
+    for project, found in ((PROJECT, repository), (OTHER, other)):
+        _create(found, 1)
+        # A launch that never returned, in each project, for an instance of the same id.
+        found.add_instance(Instance("i-1", "web", "process", "lc", InstanceState.PENDING, create_time=1.0))
+        driver.launch(_request("web", "i-1", project=project))
+    (mine, theirs) = list(driver.servers)
+    reconciler.reconcile_group(PROJECT, "web")
+    assert [(i.id, i.server_id) for i in repository.list_instances("web", None, 100)] == [("i-1", mine)]
+    assert [(i.id, i.server_id) for i in other.list_instances("web", None, 100)] == [("i-1", "")]
+    assert ("terminate", theirs) not in driver.calls and theirs in driver.servers
+    reconciler.reconcile_group(OTHER, "web")
+    assert [(i.id, i.server_id) for i in other.list_instances("web", None, 100)] == [("i-1", theirs)]
+    assert not [call for call in driver.calls if call[0] == "terminate"]
+
+
+def test_deleting_a_projects_group_stops_its_servers_only_not_the_other_projects_web(repository, other, reconciler, driver):
+    _create(repository, 1)
+    _create(other, 1)
+    reconciler.reconcile_all()
+    (kept,) = other.list_instances("web", None, 100)
+    stray = driver.launch(_request("web", "i-stray", project=OTHER))
+    reconciler.delete_group(PROJECT, "web")
+    assert set(driver.servers) == {kept.server_id, stray}
+    assert repository.list_groups(None, 10) == [] and other.get_group("web").group.desired_capacity == 1
 
 
 class Killed(BaseException):
@@ -253,20 +332,21 @@ def local_driver(tmp_path: Path) -> Iterator[LocalProcessDriver]:
     """A local driver whose log directory marks its processes; every marked process still running is stopped afterwards."""
     driver = LocalProcessDriver(tmp_path / "instances", terminate_grace=0.3)
     yield driver
-    for group_id in ("web", "api"):
-        for found in driver.find_servers(group_id):
-            driver.terminate(found.server_id)
+    for project in (PROJECT, OTHER):
+        for group_id in ("web", "api"):
+            for found in driver.find_servers(project, group_id):
+                driver.terminate(found.server_id)
 
 
-def _restarted(repository: GroupRepository, log_dir: Path) -> tuple[Reconciler, LocalProcessDriver]:
+def _restarted(repositories: GroupRepositories, log_dir: Path) -> tuple[Reconciler, LocalProcessDriver]:
     """The group service after a restart: a new driver of the same log directory, a new reconcile loop."""
     driver = LocalProcessDriver(log_dir, terminate_grace=0.3)
-    return Reconciler(repository, {"process": driver}, lambda: 2000.0, "", delete_timeout=5, poll_interval=0.01), driver
+    return Reconciler(repositories, {"process": driver}, lambda: 2000.0, "", delete_timeout=5, poll_interval=0.01), driver
 
 
 @needs_proc
 def test_a_process_started_but_not_recorded_before_a_crash_is_adopted_after_the_restart_and_deleted_with_the_group(
-    repository, local_driver, tmp_path
+    repositories, repository, local_driver, tmp_path
 ):
     _create(repository, 1)
     launch = local_driver.launch
@@ -278,33 +358,54 @@ def test_a_process_started_but_not_recorded_before_a_crash_is_adopted_after_the_
 
     local_driver.launch = launch_then_die  # type: ignore[method-assign]
     with pytest.raises(Killed):
-        Reconciler(repository, {"process": local_driver}, lambda: 1000.0, "").reconcile_group("web")
+        Reconciler(repositories, {"process": local_driver}, lambda: 1000.0, "").reconcile_group(PROJECT, "web")
     (recorded,) = repository.list_instances("web", None, 100)
     assert (recorded.state, recorded.server_id) == (InstanceState.PENDING, "")
 
-    restarted, driver = _restarted(repository, tmp_path / "instances")
-    restarted.reconcile_group("web")
+    restarted, driver = _restarted(repositories, tmp_path / "instances")
+    restarted.reconcile_group(PROJECT, "web")
     (adopted,) = repository.list_instances("web", None, 100)
     assert (adopted.id, adopted.server_id, adopted.state) == (recorded.id, started[0], InstanceState.RUNNING)
-    assert driver.find_servers("web") == [FoundServer(recorded.id, started[0])], "a replacement was started"
+    assert driver.find_servers(PROJECT, "web") == [FoundServer(recorded.id, started[0])], "a replacement was started"
 
-    restarted.delete_group("web")
-    assert driver.find_servers("web") == [] and not is_running(pid_of(started[0]))
+    restarted.delete_group(PROJECT, "web")
+    assert driver.find_servers(PROJECT, "web") == [] and not is_running(pid_of(started[0]))
 
 
 @needs_proc
 def test_on_start_a_marked_process_that_no_instance_records_is_stopped_and_other_deployments_are_left_alone(
-    repository, local_driver, tmp_path
+    repositories, repository, local_driver, tmp_path
 ):
     _create(repository, 0)
     process = ProcessSpec(("sleep", "60"))
-    stray = local_driver.launch(LaunchRequest(group_id="web", instance_id="i-stray", metrics_addr="", process=process))
+    stray = local_driver.launch(_request("web", "i-stray", process=process))
     other_deployment = LocalProcessDriver(tmp_path / "elsewhere", terminate_grace=0.3)
-    theirs = other_deployment.launch(LaunchRequest(group_id="web", instance_id="i-theirs", metrics_addr="", process=process))
+    theirs = other_deployment.launch(_request("web", "i-theirs", process=process))
     try:
-        restarted, _ = _restarted(repository, tmp_path / "instances")
-        restarted.reconcile_group("web")
+        restarted, _ = _restarted(repositories, tmp_path / "instances")
+        restarted.reconcile_group(PROJECT, "web")
         assert not is_running(pid_of(stray))
         assert is_running(pid_of(theirs))
     finally:
         other_deployment.terminate(theirs)
+
+
+@needs_proc
+def test_after_a_restart_each_projects_process_is_adopted_by_its_own_projects_instance_of_the_same_id(
+    repositories, repository, other, local_driver, tmp_path
+):
+    started = {}
+    for project, found in ((PROJECT, repository), (OTHER, other)):
+        _create(found, 1)
+        # Launched and then killed before the server id was stored: the record and the marked process are all there is.
+        found.add_instance(Instance("i-1", "web", "process", "lc", InstanceState.PENDING, create_time=1.0))
+        started[project] = local_driver.launch(_request("web", "i-1", project=project, process=ProcessSpec(("sleep", "60"))))
+    # NOTE: a process's environment (its marks) is readable a moment after its launch returns.
+    wait_for(lambda: all(local_driver.find_servers(project, "web") for project in started))
+
+    restarted, driver = _restarted(repositories, tmp_path / "instances")
+    restarted.reconcile_all()
+    for project, found in ((PROJECT, repository), (OTHER, other)):
+        assert [(i.id, i.server_id) for i in found.list_instances("web", None, 100)] == [("i-1", started[project])]
+        assert driver.find_servers(project, "web") == [FoundServer("i-1", started[project])], "nothing stopped, nothing added"
+        assert is_running(pid_of(started[project]))

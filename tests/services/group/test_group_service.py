@@ -35,14 +35,24 @@ RECONCILE_INTERVAL = 0.1
 
 
 @contextmanager
-def serving(
+def serving_channel(
     database_url: str, driver: FakeComputeDriver, policies: FakePolicyService | None = None, **server_options: Any
-) -> Iterator[tuple[Any, Any]]:
-    """A group server whose every launch config kind is served by `driver`, beside a fake policy service; yields (server, stub)."""
+) -> Iterator[tuple[Any, grpc.Channel]]:
+    """A group server whose every launch config kind is served by `driver`, beside a fake policy service; yields (server,
+    a channel to it)."""
     build = make_build(lambda settings: {"process": driver, "openstack_server": driver})
     settings = Settings(database_url=database_url, reconcile_interval=RECONCILE_INTERVAL, metrics_addr="metrics.example:50051")
     services = [("group", build), ("policy", (policies or FakePolicyService()).registration)]
     with running_server(services, settings, **server_options) as (server, channel):
+        yield server, channel
+
+
+@contextmanager
+def serving(
+    database_url: str, driver: FakeComputeDriver, policies: FakePolicyService | None = None, **server_options: Any
+) -> Iterator[tuple[Any, Any]]:
+    """`serving_channel`, with a stub whose calls act in the default project; yields (server, stub)."""
+    with serving_channel(database_url, driver, policies, **server_options) as (server, channel):
         yield server, group_pb2_grpc.GroupServiceStub(channel)
 
 

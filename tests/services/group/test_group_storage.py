@@ -18,6 +18,7 @@ from services.group.domain import (
     AdjustCommand,
     AdjustmentType,
     Group,
+    GroupKey,
     Instance,
     InstanceState,
     LaunchConfig,
@@ -26,7 +27,7 @@ from services.group.domain import (
 )
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
 from services.group.models import metadata
-from services.group.repository import GroupRepository
+from services.group.repository import GroupRepositories, GroupRepository
 from services.group.rules import MAX_COOLDOWN
 from services.group.server import MIGRATIONS_DIR
 
@@ -43,7 +44,7 @@ def database(database_url):
 
 @pytest.fixture
 def repository(database):
-    repository = GroupRepository(database, "default")
+    repository = GroupRepositories(database).of("default")
     repository.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("sleep", "60"), {"A": "1"}), create_time=1.0))
     return repository
 
@@ -277,11 +278,32 @@ def test_delete_group_removes_its_instances_activities_and_requests(repository):
 
 def test_rows_of_another_project_are_invisible(database, repository):
     repository.create_group(_group(), None)
-    other = GroupRepository(database, "other")
+    other = GroupRepositories(database).of("other")
     with pytest.raises(NotFound):
         other.get_group("web")
     assert other.list_launch_configs(None, 10) == []
-    assert other.group_ids() == []
+    assert other.list_groups(None, 10) == []
+
+
+def test_two_projects_keep_groups_of_the_same_id_apart_and_a_pass_lists_both(database, repository):
+    repositories = GroupRepositories(database)
+    other = repositories.of("other")
+    with pytest.raises(NotFound, match="group.launch_config: launchConfigs/lc not found"):
+        other.create_group(_group(), None)
+    other.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("other",)), create_time=1.0))
+    repository.create_group(_group(desired=1), None)
+    other.create_group(_group(desired=3), None)
+    _adjust(other, 1, request_id="r", activity_id="a-1")
+    assert _adjust(repository, 1, request_id="r", activity_id="a-1").previous_capacity == 1, "a request id is the project's"
+    other.add_instance(Instance("i-1", "web", "process", "lc", InstanceState.RUNNING, create_time=2.0, server_id="s"))
+    assert (repository.get_group("web").group.desired_capacity, other.get_group("web").group.desired_capacity) == (2, 4)
+    assert (repository.get_group("web").current_capacity, other.get_group("web").current_capacity) == (0, 1)
+    assert repository.list_instances("web", None, 10) == [] and repository.get_launch_config("lc").process.command == ("sleep", "60")
+    other.delete_group("web")
+    assert [a.id for a in repository.list_activities("web", None, 10)] == ["a-1"]
+    assert repositories.every_group() == [GroupKey("default", "web")]
+    other.create_group(_group("api"), None)
+    assert repositories.every_group() == [GroupKey("default", "web"), GroupKey("other", "api")]
 
 
 def test_upgrading_cuts_a_cooldown_stored_beyond_a_day_to_a_day(database_url):
@@ -289,7 +311,7 @@ def test_upgrading_cuts_a_cooldown_stored_beyond_a_day_to_a_day(database_url):
     try:
         with database.engine.begin() as connection:
             command.upgrade(alembic_config(MIGRATIONS_DIR, "group", connection), "group_0001")
-        repository = GroupRepository(database, "default")
+        repository = GroupRepositories(database).of("default")
         repository.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("sleep", "60")), create_time=1.0))
         # Rows as revision 0001 stored them (the repository writes today's columns).
         insert = sa.text(

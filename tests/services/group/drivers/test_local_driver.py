@@ -45,8 +45,8 @@ def python(code: str, *args: str) -> ProcessSpec:
     return ProcessSpec(command=[sys.executable, "-c", code, *args])
 
 
-def request(spec: ProcessSpec | None, instance_id: str = "i-1") -> LaunchRequest:
-    return LaunchRequest(group_id="web", instance_id=instance_id, metrics_addr="127.0.0.1:50051", process=spec)
+def request(spec: ProcessSpec | None, instance_id: str = "i-1", project: str = "p1") -> LaunchRequest:
+    return LaunchRequest(project=project, group_id="web", instance_id=instance_id, metrics_addr="127.0.0.1:50051", process=spec)
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_instance_gets_the_spec_env_and_the_autoscale_variables_which_win(driver
     )
     spec = ProcessSpec(
         command=[sys.executable, "-c", code, str(env_file)],
-        env={"WORKLOAD_MODE": "busy", "AUTOSCALE_GROUP": "forged", "AUTOSCALE_INSTANCE": "forged"},
+        env={"WORKLOAD_MODE": "busy", "AUTOSCALE_PROJECT": "forged", "AUTOSCALE_GROUP": "forged", "AUTOSCALE_INSTANCE": "forged"},
     )
 
     driver.launch(request(spec, "i-7"))
@@ -93,19 +93,21 @@ def test_instance_gets_the_spec_env_and_the_autoscale_variables_which_win(driver
     wait_for(env_file.exists)
     env = json.loads(env_file.read_text())
     assert env["WORKLOAD_MODE"] == "busy"
+    assert env["AUTOSCALE_PROJECT"] == "p1"
     assert env["AUTOSCALE_GROUP"] == "web"
     assert env["AUTOSCALE_INSTANCE"] == "i-7"
     assert env["AUTOSCALE_METRICS_ADDR"] == "127.0.0.1:50051"
     assert env["PATH"] == os.environ["PATH"]
 
 
-def test_output_and_errors_are_appended_to_the_instance_log(driver: LocalProcessDriver, log_dir: Path) -> None:
+def test_output_and_errors_are_appended_to_the_instance_log_under_its_project_and_group(driver: LocalProcessDriver, log_dir: Path) -> None:
     code = "import sys; print('out', sys.argv[1], flush=True); print('err', sys.argv[1], file=sys.stderr)"
-    for run in ("first", "second"):
-        server_id = driver.launch(request(python(code, run)))
+    for run, project in (("first", "p1"), ("second", "p1"), ("other", "p2")):
+        server_id = driver.launch(request(python(code, run), project=project))
         wait_for(lambda server_id=server_id: driver.state(server_id).status is ServerStatus.FAILED)
 
-    assert (log_dir / "web" / "i-1.log").read_text().splitlines() == ["out first", "err first", "out second", "err second"]
+    assert (log_dir / "p1" / "web" / "i-1.log").read_text().splitlines() == ["out first", "err first", "out second", "err second"]
+    assert (log_dir / "p2" / "web" / "i-1.log").read_text().splitlines() == ["out other", "err other"]
 
 
 def test_instance_runs_in_a_session_of_its_own_so_a_ctrl_c_does_not_reach_it(driver: LocalProcessDriver) -> None:
@@ -215,9 +217,11 @@ def test_a_request_without_a_command_is_a_driver_error(driver: LocalProcessDrive
         driver.launch(request(spec))
 
 
-def test_an_instance_id_that_cannot_name_a_log_file_is_a_driver_error(driver: LocalProcessDriver) -> None:
-    with pytest.raises(DriverError, match="cannot name a log file"):
+def test_an_instance_id_or_a_project_that_cannot_name_a_log_file_is_a_driver_error(driver: LocalProcessDriver) -> None:
+    with pytest.raises(DriverError, match="the instance id '../escape' cannot name a log file"):
         driver.launch(request(python(SLEEP_FOREVER), instance_id="../escape"))
+    with pytest.raises(DriverError, match="the project '..' cannot name a log file"):
+        driver.launch(request(python(SLEEP_FOREVER), project=".."))
 
 
 def test_find_servers_finds_the_groups_instances_by_their_marks_not_their_children_nor_other_groups_or_log_dirs(
@@ -233,20 +237,34 @@ def test_find_servers_finds_the_groups_instances_by_their_marks_not_their_childr
     )
     web = driver.launch(request(python(code, str(ready)), "i-1"))
     wait_for(ready.exists)
-    api = driver.launch(LaunchRequest(group_id="api", instance_id="i-2", metrics_addr="", process=python(SLEEP_FOREVER)))
+    api = driver.launch(LaunchRequest(project="p1", group_id="api", instance_id="i-2", metrics_addr="", process=python(SLEEP_FOREVER)))
     other_dir = LocalProcessDriver(tmp_path / "other-logs", terminate_grace=GRACE)
     theirs = other_dir.launch(request(python(SLEEP_FOREVER), "i-3"))
     try:
-        assert driver.find_servers("web") == [FoundServer("i-1", web)]
-        assert driver.find_servers("api") == [FoundServer("i-2", api)]
-        assert other_dir.find_servers("web") == [FoundServer("i-3", theirs)]
-        assert LocalProcessDriver(log_dir).find_servers("web") == [FoundServer("i-1", web)], "a restarted driver finds it too"
+        assert driver.find_servers("p1", "web") == [FoundServer("i-1", web)]
+        assert driver.find_servers("p1", "api") == [FoundServer("i-2", api)]
+        assert other_dir.find_servers("p1", "web") == [FoundServer("i-3", theirs)]
+        assert LocalProcessDriver(log_dir).find_servers("p1", "web") == [FoundServer("i-1", web)], "a restarted driver finds it too"
     finally:
         other_dir.terminate(theirs)
+
+
+def test_find_servers_never_finds_the_instance_of_another_projects_group_of_the_same_id(
+    driver: LocalProcessDriver, tmp_path: Path
+) -> None:
+    # NOTE: the kernel lets the launch return before the new program's environment is readable: each says when it runs.
+    code = "import sys, time\nopen(sys.argv[1], 'w').close()\ntime.sleep(60)"
+    mine = driver.launch(request(python(code, str(tmp_path / "mine")), "i-1", project="p1"))
+    theirs = driver.launch(request(python(code, str(tmp_path / "theirs")), "i-1", project="p2"))
+    wait_for(lambda: (tmp_path / "mine").exists() and (tmp_path / "theirs").exists())
+
+    assert driver.find_servers("p1", "web") == [FoundServer("i-1", mine)]
+    assert driver.find_servers("p2", "web") == [FoundServer("i-1", theirs)]
+    assert driver.find_servers("p3", "web") == []
 
 
 def test_find_servers_leaves_out_an_instance_that_exited(driver: LocalProcessDriver) -> None:
     server_id = driver.launch(request(python("pass")))
     wait_for(lambda: driver.state(server_id).status is ServerStatus.FAILED)
 
-    assert driver.find_servers("web") == []
+    assert driver.find_servers("p1", "web") == []

@@ -19,7 +19,7 @@ from services.group.drivers import openstack as openstack_driver_module
 from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, OpenStackServerSpec, ServerStatus
 from services.group.drivers.openstack import OpenStackDriver
 from services.group.reconciler import Reconciler
-from services.group.repository import GroupRepository
+from services.group.repository import GroupRepositories
 from services.group.server import MIGRATIONS_DIR
 
 
@@ -108,7 +108,7 @@ def driver(connection: FakeConnection) -> OpenStackDriver:
 
 def launch_request(**spec_fields: Any) -> LaunchRequest:
     spec = OpenStackServerSpec(**{"image": "ubuntu-24.04", "flavor": "m1.small", **spec_fields})
-    return LaunchRequest(group_id="web", instance_id="i-7", metrics_addr="10.0.0.1:50051", openstack_server=spec)
+    return LaunchRequest(project="p1", group_id="web", instance_id="i-7", metrics_addr="10.0.0.1:50051", openstack_server=spec)
 
 
 def created_attributes(connection: FakeConnection) -> dict[str, Any]:
@@ -124,7 +124,7 @@ def test_launch_boots_a_server_with_names_resolved_to_ids_and_the_autoscale_meta
             key_name="deployer",
             networks=["private", "public"],
             security_groups=["default", "web"],
-            metadata={"role": "frontend", "autoscale_group": "forged"},
+            metadata={"role": "frontend", "autoscale_group": "forged", "autoscale_project": "forged"},
         )
     )
 
@@ -140,6 +140,7 @@ def test_launch_boots_a_server_with_names_resolved_to_ids_and_the_autoscale_meta
         "security_groups": [{"name": "default"}, {"name": "web"}],
         "metadata": {
             "role": "frontend",
+            "autoscale_project": "p1",
             "autoscale_group": "web",
             "autoscale_instance": "i-7",
             "autoscale_metrics_addr": "10.0.0.1:50051",
@@ -193,7 +194,7 @@ def test_a_cloud_error_on_create_is_a_driver_error_with_the_clouds_message(drive
 
 def test_launch_without_an_openstack_server_is_a_driver_error(driver: OpenStackDriver) -> None:
     with pytest.raises(DriverError, match="has no OpenStack server to boot"):
-        driver.launch(LaunchRequest(group_id="web", instance_id="i-7", metrics_addr="", openstack_server=None))
+        driver.launch(LaunchRequest(project="p1", group_id="web", instance_id="i-7", metrics_addr="", openstack_server=None))
 
 
 @pytest.mark.parametrize(
@@ -301,19 +302,22 @@ def _nova_server(server_id: str, name: str, status: str = "ACTIVE", **metadata: 
     return SimpleNamespace(id=server_id, name=name, status=status, metadata=metadata, fault=None)
 
 
-def test_find_servers_lists_the_groups_servers_by_name_and_keeps_those_whose_metadata_names_the_group(
+def test_find_servers_lists_the_groups_servers_by_name_and_keeps_those_whose_metadata_names_the_project_and_group(
     driver: OpenStackDriver, connection: FakeConnection
 ) -> None:
     for server in (
-        _nova_server("s-1", "web-i-1", autoscale_group="web", autoscale_instance="i-1"),
-        _nova_server("s-2", "web-i-i-2", autoscale_group="web-i", autoscale_instance="i-2"),  # another group's
+        _nova_server("s-1", "web-i-1", autoscale_project="p1", autoscale_group="web", autoscale_instance="i-1"),
+        _nova_server("s-2", "web-i-i-2", autoscale_project="p1", autoscale_group="web-i", autoscale_instance="i-2"),  # another group's
         _nova_server("s-3", "web-manual"),  # made by hand
-        _nova_server("s-4", "web-i-4", "DELETED", autoscale_group="web", autoscale_instance="i-4"),
-        _nova_server("s-5", "api-i-5", autoscale_group="api", autoscale_instance="i-5"),
+        _nova_server("s-4", "web-i-4", "DELETED", autoscale_project="p1", autoscale_group="web", autoscale_instance="i-4"),
+        _nova_server("s-5", "api-i-5", autoscale_project="p1", autoscale_group="api", autoscale_instance="i-5"),
+        _nova_server("s-6", "web-i-6", autoscale_project="p2", autoscale_group="web", autoscale_instance="i-6"),  # another project's
+        _nova_server("s-7", "web-i-7", autoscale_group="web", autoscale_instance="i-7"),  # no project
     ):
         connection.compute.existing[server.id] = server
 
-    assert driver.find_servers("web") == [FoundServer("i-1", "s-1")]
+    assert driver.find_servers("p1", "web") == [FoundServer("i-1", "s-1")]
+    assert driver.find_servers("p2", "web") == [FoundServer("i-6", "s-6")]
     assert ("servers", {"name": "^web-"}) in connection.compute.calls
 
 
@@ -321,7 +325,7 @@ def test_a_cloud_error_listing_servers_is_a_driver_error(driver: OpenStackDriver
     connection.compute.errors["servers"] = sdk_exceptions.HttpException(message="Service Unavailable")
 
     with pytest.raises(DriverError, match="^cannot list the servers of the group 'web': Service Unavailable$"):
-        driver.find_servers("web")
+        driver.find_servers("p1", "web")
 
 
 def test_after_a_lost_create_reply_the_reconcile_loop_adopts_the_server_and_leaves_exactly_the_desired_servers(
@@ -330,23 +334,26 @@ def test_after_a_lost_create_reply_the_reconcile_loop_adopts_the_server_and_leav
     database = Database(sqlite_url)
     database.migrate(MIGRATIONS_DIR, "group")
     try:
-        repository = GroupRepository(database, "default")
+        repositories = GroupRepositories(database)
+        repository = repositories.of("default")
         repository.create_launch_config(LaunchConfig("vm", openstack_server=OpenStackServerSpec(image="ubuntu-24.04", flavor="m1.small")))
         group = Group(id="web", launch_config_id="vm", min_size=0, max_size=5, desired_capacity=2)
         repository.create_group(group, capacity.creation_activity("a-0", group, 1.0))
         # Leaked before (Nova made it, the reply was lost, and the instance was forgotten): nobody records it.
-        connection.compute.existing["leaked"] = _nova_server("leaked", "web-i-old", autoscale_group="web", autoscale_instance="i-old")
-        reconciler = Reconciler(repository, {OPENSTACK_SERVER: driver}, lambda: 1000.0, "10.0.0.1:50051")
+        connection.compute.existing["leaked"] = _nova_server(
+            "leaked", "web-i-old", autoscale_project="default", autoscale_group="web", autoscale_instance="i-old"
+        )
+        reconciler = Reconciler(repositories, {OPENSTACK_SERVER: driver}, lambda: 1000.0, "10.0.0.1:50051")
 
         connection.compute.lost_replies = 1
-        reconciler.reconcile_group("web")  # the first create's reply is lost: this pass launches no more
+        reconciler.reconcile_group("default", "web")  # the first create's reply is lost: this pass launches no more
         (lost,) = repository.list_instances("web", None, 10)
         assert (lost.state, lost.server_id) == (InstanceState.FAILED, "")
         assert set(connection.compute.existing) == {"server-1"}, "the leaked server is deleted on the first pass"
-        reconciler.reconcile_group("web")  # adopts server-1 and launches the second
+        reconciler.reconcile_group("default", "web")  # adopts server-1 and launches the second
         for server in connection.compute.existing.values():
             server.status = "ACTIVE"
-        reconciler.reconcile_group("web")
+        reconciler.reconcile_group("default", "web")
 
         instances = repository.list_instances("web", None, 10)
         assert sorted(i.server_id for i in instances) == sorted(connection.compute.existing) == ["server-1", "server-2"]
