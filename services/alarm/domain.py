@@ -97,6 +97,9 @@ class Alarm:
     repeat_time: float | None = None
     """When the actions of its state last ran again while it stayed in it (None: never; older than state_time: not in
     this stay). Not part of the API: it spaces the repeats a period apart, across restarts too."""
+    webhook_secret: str = field(default="", repr=False)
+    """The key that signs its webhooks (services.alarm.webhook_signing), as stored when this copy was read (a webhook is
+    signed with the one stored when it is sent); its owner sees it only in the answer that made it."""
 
     def actions_for(self, state: AlarmState) -> tuple[str, ...]:
         """The actions run when the alarm enters (or, repeating, stays in) `state`."""

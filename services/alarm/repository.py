@@ -142,11 +142,15 @@ class AlarmRepository:
             rows = connection.execute(query).all()
         return [_alarm(row) for row in rows]
 
-    def update_alarm(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
-        """Store an existing alarm's new definition (not its state) and a rule-change entry; NotFound if there is none."""
+    def update_alarm(self, alarm: Alarm, entry: HistoryEntry, *, new_webhook_secret: bool = False) -> Alarm:
+        """Store an existing alarm's new definition (not its state; its webhook secret only when `new_webhook_secret`) and a
+        rule-change entry; NotFound if there is none."""
         values = _alarm_values(alarm)
         for output_only in ("id", "create_time", "state", "state_reason", "state_time", "evaluate_time", "revision", "repeat_time"):
             del values[output_only]
+        if not new_webhook_secret:
+            # An update that read the alarm before a concurrent one made a new secret must not bring the old one back.
+            del values["webhook_secret"]
         with self._database.transaction() as connection:
             result = connection.execute(alarms.update().where(*self._alarm_key(alarm.id)).values(**values, revision=alarms.c.revision + 1))
             if result.rowcount == 0:
@@ -154,6 +158,13 @@ class AlarmRepository:
             connection.execute(history.insert().values(project=self._project, **_entry_values(entry)))
             row = self._alarm_row(connection, alarm.id)
         return _alarm(row)
+
+    def webhook_secret(self, alarm_id: str) -> str | None:
+        """The key that signs an alarm's webhooks now (None when the alarm is gone)."""
+        with self._database.reader() as connection:
+            return connection.execute(
+                sa.select(alarms.c.webhook_secret).where(*self._alarm_key(alarm_id))
+            ).scalar_one_or_none()
 
     def delete_alarm(self, alarm_id: str) -> None:
         """Delete an alarm and its history; NotFound if there is none."""
@@ -324,6 +335,7 @@ def _alarm_values(alarm: Alarm) -> dict[str, Any]:
         "evaluate_time": alarm.evaluate_time,
         "revision": alarm.revision,
         "repeat_time": alarm.repeat_time,
+        "webhook_secret": alarm.webhook_secret,
     }
 
 
@@ -345,6 +357,7 @@ def _alarm(row: Any, **changes: Any) -> Alarm:
         "evaluate_time": row.evaluate_time,
         "revision": row.revision,
         "repeat_time": row.repeat_time,
+        "webhook_secret": row.webhook_secret,
     }
     fields.update(changes)
     return Alarm(**fields)
