@@ -85,7 +85,8 @@ class AlarmServiceServicer:
     def CreateAlarm(self, request, context):
         """Creates an alarm in state INSUFFICIENT_DATA and evaluates it; the answer
         holds its webhook_secret, shown only there. Errors: INVALID_ARGUMENT (bad
-        id, rule or action), ALREADY_EXISTS.
+        id, rule or action: a webhook URL that breaks a rule or whose IP address
+        is not public), ALREADY_EXISTS.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -8,6 +8,7 @@ from dataclasses import replace
 import grpc
 
 from autoscale import telemetry
+from autoscale.netguard import AddressGuard
 from autoscale.pagination import page_request, paginate
 from autoscale.timeutil import Clock
 from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
@@ -25,7 +26,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
 
     def __init__(
         self, repository: AlarmRepository, writes: AlarmWrites, index: AlarmIndex, scheduler: EvaluationScheduler, clock: Clock,
-        new_secret: Callable[[], str] = webhook_signing.new_secret,
+        guard: AddressGuard, new_secret: Callable[[], str] = webhook_signing.new_secret,
     ) -> None:
         self._repository = repository
         """Read only: every write goes through `writes`."""
@@ -33,12 +34,14 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         self._index = index
         self._scheduler = scheduler
         self._clock = clock
+        self._guard = guard
+        """What webhook URLs written as IP addresses may name."""
         self._new_secret = new_secret
 
     def CreateAlarm(self, request: alarm_pb2.CreateAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.CreateAlarmResponse:
         violations = Violations()
         check_id(violations, "alarm_id", request.alarm_id)
-        definition = rules.check_alarm(violations, request.alarm)
+        definition = rules.check_alarm(violations, request.alarm, self._guard)
         violations.raise_if_any()
         assert definition is not None
         now = self._clock()
@@ -73,7 +76,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         paths = update.mask_paths(violations, request.update_mask.paths)
         violations.raise_if_any()
         current = self._repository.get_alarm(alarm_id)
-        definition = rules.check_alarm(violations, update.merged(messages.alarm_to_message(current), request.alarm, paths))
+        definition = rules.check_alarm(violations, update.merged(messages.alarm_to_message(current), request.alarm, paths), self._guard)
         violations.raise_if_any()
         assert definition is not None
         new_secret = update.NEW_SECRET_PATH in paths
