@@ -137,6 +137,9 @@ class Settings:
     alarm_action_timeout: float = 10.0
     """Seconds a webhook POST may take."""
 
+    webhook_allowed_networks: tuple[str, ...] = ()
+    """Networks (CIDR) alarm webhooks may reach although they are not public (loopback, private, link-local, ...)."""
+
     openstack_cloud: str = ""
     """Cloud name in clouds.yaml for the openstack driver (empty: OS_CLOUD / OS_* variables)."""
 

@@ -10,11 +10,12 @@ import math
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from autoscale.errors import FieldViolation, InvalidArgument, shortened
+from autoscale.netguard import AddressGuard
+from autoscale.outbound_url import UnsafeUrl, parse_outbound_url
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 QUOTED_VALUE_BYTES = 64
@@ -116,15 +117,28 @@ def check_finite(violations: Violations, field_path: str, value: float) -> None:
     violations.check(math.isfinite(value), field_path, f"must be a finite number, got {value}")
 
 
-def check_action_target(violations: Violations, field_path: str, target: str) -> None:
-    """An alarm action: `policies/{id}` or an http(s) URL with a host."""
+def check_action_target(violations: Violations, field_path: str, target: str, guard: AddressGuard) -> None:
+    """An alarm action: `policies/{id}`, or an http(s) URL that keeps the rules of `autoscale.outbound_url` and, when its
+    host is an IP literal, names an address `guard` permits (a name is judged by what it resolves to when called)."""
     if target.startswith("policies/"):
         if not ID_PATTERN.match(target[len("policies/"):]):
             violations.add(field_path, f"{quoted(target)} is not a valid policy name; expected policies/{{id}} with {{id}} that {ID_RULE}")
         return
-    parsed = urlparse(target)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    if "://" not in target:
         violations.add(field_path, f"{quoted(target)} must be policies/{{id}} or an http(s) URL")
+        return
+    try:
+        url = parse_outbound_url(target)
+    except UnsafeUrl as error:
+        violations.add(field_path, f"{quoted(target)} {error}")
+        return
+    refusal = None if url.literal is None else guard.refusal(url.literal)
+    if refusal is not None:
+        violations.add(
+            field_path,
+            f"{quoted(target)} names {url.literal}, {refusal}: a webhook reaches only public addresses unless the operator "
+            "allows its network (--webhook-allow)",
+        )
 
 
 def check_text(violations: Violations, field_path: str, text: str, max_length: int) -> None:

@@ -60,6 +60,8 @@ def _details(alarm: alarm_pb2.Alarm) -> list[tuple[str, str]]:
         ("enabled", yes_no(not alarm.disabled)),
         ("created", time_text(alarm, "create_time")),
         ("evaluated", time_text(alarm, "evaluate_time")),
+        # Only the answer that made it holds it: shown this once.
+        *([("webhook secret", alarm.webhook_secret)] if alarm.webhook_secret else []),
     ]
 
 
@@ -78,8 +80,14 @@ ALARM_KIND = ResourceKind(
 
 
 def _alarm_options(required: bool) -> Callable[[Any], Any]:
-    """The options that define an alarm: required on create (where they are), all optional on update."""
+    """The options that define an alarm: required on create (where they are), all optional on update (which may also make
+    a new webhook secret)."""
+    new_secret = [] if required else [
+        click.option("--new-webhook-secret", "webhook_secret", is_flag=True, default=None,
+                     help="Make a new secret to sign its webhooks, shown this once; the old one stops signing at once."),
+    ]
     return apply_options([
+        *new_secret,
         click.option("--metric", required=required, help="Metric the rule watches."),
         click.option("--dimension", "dimensions", multiple=True, type=KEY_VALUE,
                      help="Only series with this dimension (repeatable)."),

@@ -1,4 +1,4 @@
-"""Parsing of command-line values: durations, KEY=VALUE pairs, enum choices, times, resource names.
+"""Parsing of command-line values: durations, KEY=VALUE pairs, enum choices, times, networks, resource names.
 
 Each parser is a click `ParamType`, so a bad value is a usage error that names
 the option, exit status 2, before any call is made.
@@ -6,6 +6,7 @@ the option, exit status 2, before any call is made.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -109,9 +110,23 @@ class TimestampType(click.ParamType[float]):
         return parsed.timestamp()
 
 
+class NetworkType(click.ParamType[str]):
+    """A network in CIDR notation (`10.20.0.0/16`, `fd00::/8`, one address); from the environment, a comma-separated list."""
+
+    name = "cidr"
+    envvar_list_splitter = ","
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            return str(ipaddress.ip_network(str(value).strip()))
+        except ValueError as error:
+            self.fail(f"{error}; write a network such as 10.20.0.0/16 or fd00::/8", param, ctx)
+
+
 DURATION = DurationType()
 KEY_VALUE = KeyValueType()
 TIMESTAMP = TimestampType()
+NETWORK = NetworkType()
 
 
 def as_dict(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from app.cli.log_level import log_level_option
-from app.cli.params import apply_options
+from app.cli.params import NETWORK, apply_options
 from autoscale.config import AUTH_MODES, DEFAULT_LISTEN, ConfigurationError, Settings, parse_listen
 from autoscale.runtime import hold_garbage_collector, settle_garbage_collector
 from autoscale.server import create_server, run_until_signalled
@@ -54,6 +54,9 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Seconds before the first retry of a failed action; doubles each retry."),
         click.option("--alarm-action-timeout", envvar="AUTOSCALE_ALARM_ACTION_TIMEOUT", type=POSITIVE_SECONDS,
                      default=10.0, show_default=True, help="Seconds a webhook POST may take."),
+        click.option("--webhook-allow", "webhook_allowed_networks", envvar="AUTOSCALE_WEBHOOK_ALLOW", multiple=True, type=NETWORK,
+                     help="A network (CIDR) alarm webhooks may reach although it is not public, e.g. 10.20.0.0/16 "
+                          "(repeatable; the variable takes a comma-separated list)."),
         click.option("--peer-timeout", envvar="AUTOSCALE_PEER_TIMEOUT", type=POSITIVE_SECONDS, default=10.0,
                      show_default=True, help="Deadline, in seconds, of every call to a peer service."),
         click.option("--reconcile-interval", envvar="AUTOSCALE_RECONCILE_INTERVAL", type=POSITIVE_SECONDS, default=2.0,
@@ -104,6 +107,7 @@ def _settings(listen: str, **values: Any) -> Settings:
         alarm_action_attempts=values["alarm_action_attempts"],
         alarm_action_backoff=values["alarm_action_backoff"],
         alarm_action_timeout=values["alarm_action_timeout"],
+        webhook_allowed_networks=values["webhook_allowed_networks"],
         peer_timeout=values["peer_timeout"],
         reconcile_interval=values["reconcile_interval"],
         openstack_cloud=values["openstack_cloud"],

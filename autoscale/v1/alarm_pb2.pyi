@@ -76,7 +76,7 @@ class ThresholdRule(_message.Message):
     def __init__(self, metric: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., statistic: _Optional[_Union[_common_pb2.Statistic, str]] = ..., comparison_operator: _Optional[_Union[ComparisonOperator, str]] = ..., threshold: _Optional[float] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., evaluation_periods: _Optional[int] = ...) -> None: ...
 
 class Alarm(_message.Message):
-    __slots__ = ("name", "description", "threshold_rule", "alarm_actions", "ok_actions", "insufficient_data_actions", "repeat_actions", "state", "state_reason", "state_time", "disabled", "create_time", "evaluate_time")
+    __slots__ = ("name", "description", "threshold_rule", "alarm_actions", "ok_actions", "insufficient_data_actions", "repeat_actions", "state", "state_reason", "state_time", "disabled", "create_time", "evaluate_time", "webhook_secret")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_RULE_FIELD_NUMBER: _ClassVar[int]
@@ -90,6 +90,7 @@ class Alarm(_message.Message):
     DISABLED_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     EVALUATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_SECRET_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     threshold_rule: ThresholdRule
@@ -103,7 +104,8 @@ class Alarm(_message.Message):
     disabled: bool
     create_time: _timestamp_pb2.Timestamp
     evaluate_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., threshold_rule: _Optional[_Union[ThresholdRule, _Mapping]] = ..., alarm_actions: _Optional[_Iterable[str]] = ..., ok_actions: _Optional[_Iterable[str]] = ..., insufficient_data_actions: _Optional[_Iterable[str]] = ..., repeat_actions: _Optional[bool] = ..., state: _Optional[_Union[AlarmState, str]] = ..., state_reason: _Optional[str] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    webhook_secret: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., threshold_rule: _Optional[_Union[ThresholdRule, _Mapping]] = ..., alarm_actions: _Optional[_Iterable[str]] = ..., ok_actions: _Optional[_Iterable[str]] = ..., insufficient_data_actions: _Optional[_Iterable[str]] = ..., repeat_actions: _Optional[bool] = ..., state: _Optional[_Union[AlarmState, str]] = ..., state_reason: _Optional[str] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_secret: _Optional[str] = ...) -> None: ...
 
 class CreateAlarmRequest(_message.Message):
     __slots__ = ("alarm_id", "alarm")

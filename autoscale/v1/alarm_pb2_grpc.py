@@ -29,7 +29,7 @@ class AlarmServiceStub:
     """AlarmService holds threshold alarms over metrics, their state machine
     (ok / alarm / insufficient data) and history, and runs their actions: a
     `policies/{id}` target is a PolicyService.ExecutePolicy call, an http(s)
-    URL a webhook POST of a JSON body.
+    URL a webhook POST of a JSON body, signed with the alarm's webhook_secret.
     """
 
     def __init__(self, channel):
@@ -79,12 +79,14 @@ class AlarmServiceServicer:
     """AlarmService holds threshold alarms over metrics, their state machine
     (ok / alarm / insufficient data) and history, and runs their actions: a
     `policies/{id}` target is a PolicyService.ExecutePolicy call, an http(s)
-    URL a webhook POST of a JSON body.
+    URL a webhook POST of a JSON body, signed with the alarm's webhook_secret.
     """
 
     def CreateAlarm(self, request, context):
-        """Creates an alarm in state INSUFFICIENT_DATA and evaluates it. Errors:
-        INVALID_ARGUMENT (bad id, rule or action), ALREADY_EXISTS.
+        """Creates an alarm in state INSUFFICIENT_DATA and evaluates it; the answer
+        holds its webhook_secret, shown only there. Errors: INVALID_ARGUMENT (bad
+        id, rule or action: a webhook URL that breaks a rule or whose IP address
+        is not public), ALREADY_EXISTS.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -106,7 +108,8 @@ class AlarmServiceServicer:
 
     def UpdateAlarm(self, request, context):
         """Changes the fields named in update_mask (all updatable fields when
-        empty). Errors: INVALID_ARGUMENT, NOT_FOUND.
+        empty); a mask naming webhook_secret makes a new one, shown in the answer.
+        Errors: INVALID_ARGUMENT, NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -185,7 +188,7 @@ class AlarmService:
     """AlarmService holds threshold alarms over metrics, their state machine
     (ok / alarm / insufficient data) and history, and runs their actions: a
     `policies/{id}` target is a PolicyService.ExecutePolicy call, an http(s)
-    URL a webhook POST of a JSON body.
+    URL a webhook POST of a JSON body, signed with the alarm's webhook_secret.
     """
 
     @staticmethod

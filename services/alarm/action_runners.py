@@ -1,4 +1,5 @@
-"""How one action target is run: a `policies/{id}` target calls ExecutePolicy, a URL gets a webhook POST.
+"""How one action target is run: a `policies/{id}` target calls ExecutePolicy (a URL gets a webhook POST, in
+services.alarm.webhook_delivery).
 
 A runner returns an `ActionOutcome`; whether a failure is worth retrying is
 decided here, where the failure is understood (a missing policy will not appear
@@ -7,18 +8,12 @@ by retrying, an unreachable one may).
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import grpc
-from opentelemetry import propagate
 
 from autoscale.identity import acting_for
-from autoscale.timeutil import format_time
 from autoscale.v1 import policy_pb2, policy_pb2_grpc
 from autoscale.validation import within_cause_limit
 from services.alarm.domain import Alarm, AlarmState, PendingAction, alarm_name
@@ -27,9 +22,6 @@ PERMANENT_CODES = frozenset(
     {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.ALREADY_EXISTS}
 )
 """Failures of ExecutePolicy that retrying cannot mend."""
-
-RETRYABLE_HTTP_STATUSES = frozenset({408, 425, 429})
-"""4xx answers of a webhook receiver that mean: try again later."""
 
 STATE_WORDS = {AlarmState.OK: "OK", AlarmState.ALARM: "ALARM", AlarmState.INSUFFICIENT_DATA: "INSUFFICIENT_DATA"}
 
@@ -83,55 +75,3 @@ class PolicyActionRunner:
         return ActionOutcome(
             True, f"not adjusted: {response.reason} (runs again every {action.alarm.rule.period:g}s while the alarm stays in {state})"
         )
-
-
-class WebhookActionRunner:
-    """POSTs a JSON account of the alarm and its transition to an http(s) URL."""
-
-    def __init__(self, timeout: float, opener: Callable[..., Any] = urllib.request.urlopen) -> None:
-        self._timeout = timeout
-        self._open = opener
-
-    def run(self, action: ActionRequest) -> ActionOutcome:
-        """2xx is a success; 5xx, 408, 425, 429 and network failures are retried; other 4xx are not."""
-        headers = {"Content-Type": "application/json", "User-Agent": "autoscale-alarm"}
-        propagate.inject(headers)
-        body = json.dumps(webhook_body(action)).encode()
-        request = urllib.request.Request(action.pending.target, data=body, headers=headers, method="POST")
-        try:
-            with self._open(request, timeout=self._timeout) as response:
-                return ActionOutcome(True, f"POST answered {response.status}")
-        except urllib.error.HTTPError as error:
-            return ActionOutcome(
-                False, f"POST answered {error.code} {error.reason}", retryable=error.code >= 500 or error.code in RETRYABLE_HTTP_STATUSES
-            )
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            reason = getattr(error, "reason", error)
-            return ActionOutcome(False, f"POST failed: {reason}", retryable=True)
-
-
-def webhook_body(action: ActionRequest) -> dict[str, Any]:
-    """The JSON body of a webhook: Aodh's field names (alarm_id, previous, current, reason, reason_data) and more."""
-    alarm = action.alarm
-    rule = alarm.rule
-    return {
-        "alarm_name": alarm_name(alarm.id),
-        "alarm_id": alarm.id,
-        "description": alarm.description,
-        "previous": STATE_WORDS[action.pending.previous_state],
-        "current": STATE_WORDS[action.pending.state],
-        "reason": action.pending.reason,
-        "reason_data": action.pending.reason_data,
-        "repeat": action.pending.repeat,
-        "time": format_time(action.pending.time),
-        "request_id": action.request_id,
-        "threshold_rule": {
-            "metric": rule.metric,
-            "dimensions": dict(rule.dimensions),
-            "statistic": rule.statistic.value,
-            "comparison_operator": rule.comparison.value,
-            "threshold": rule.threshold,
-            "period_seconds": rule.period,
-            "evaluation_periods": rule.evaluation_periods,
-        },
-    }

@@ -6,10 +6,15 @@ retried after `backoff`, doubling each time, up to `attempts` attempts, unless t
 runner says retrying cannot help. Retries of one action carry the same
 request_id, so the policy service adjusts a group at most once for it. Every project's
 actions share the queue and the threads; each is recorded in its alarm's project.
+
+An action whose target has a pool (webhooks: services.alarm.webhook_pool) is handed
+to it when due, so that however long it takes, it never holds up the dispatcher's
+threads, which run the others (policy actions) at once.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import itertools
@@ -37,6 +42,21 @@ class ActionRunner(Protocol):
         """Try the action; never raises."""
 
 
+class ActionPool(Protocol):
+    """Threads of their own for some actions."""
+
+    def submit(self, target: str, job: Callable[[], None]) -> bool:
+        """Queue a job that runs an action on `target` (returns at once); False when the pool takes no more now."""
+
+
+POOL_FULL = "not sent: too many webhooks wait already"
+"""What the history says of an attempt its pool did not take (retried like any failure)."""
+
+
+def _no_pool(target: str) -> ActionPool | None:
+    return None
+
+
 @dataclass(frozen=True)
 class _Attempt:
     action: ActionRequest
@@ -56,6 +76,7 @@ class ActionDispatcher:
         attempts: int,
         backoff: float,
         threads: int = 4,
+        pool_for: Callable[[str], ActionPool | None] = _no_pool,
     ) -> None:
         self._record = record
         self._runner_for = runner_for
@@ -63,12 +84,16 @@ class ActionDispatcher:
         self._attempts = max(1, attempts)
         self._backoff = backoff
         self._threads = threads
+        self._pool_for = pool_for
         self._due: list[tuple[float, int, _Attempt]] = []
         self._order = itertools.count()
         self._condition = threading.Condition()
         self._stopping = False
         self._workers: list[threading.Thread] = []
         self._running = 0
+        """Attempts running on the dispatcher's threads."""
+        self._handed_over = 0
+        """Attempts handed to a pool, not ended yet."""
 
     def dispatch(self, action: ActionRequest, first_attempt: int = 1) -> None:
         """Queue an attempt of an action (returns at once), in the caller's trace; `first_attempt` > 1 after a restart."""
@@ -77,14 +102,15 @@ class ActionDispatcher:
         self._schedule(_Attempt(action, first_attempt, telemetry.capture_context()), delay=0.0)
 
     def busy(self) -> bool:
-        """Whether an attempt runs, or is due to run, now."""
+        """Whether an attempt runs on the dispatcher's threads, or is due to run, now (those handed to a pool mostly wait
+        for the network)."""
         with self._condition:
             return self._running > 0 or (bool(self._due) and self._due[0][0] <= time.monotonic())
 
     def outstanding(self) -> int:
         """How many attempts run or wait, retries not yet due included (0: the dispatcher is idle; tests wait for it)."""
         with self._condition:
-            return self._running + len(self._due)
+            return self._running + self._handed_over + len(self._due)
 
     def start(self) -> None:
         """Start the worker threads."""
@@ -126,13 +152,29 @@ class ActionDispatcher:
 
     def _work(self) -> None:
         while (attempt := self._next()) is not None:
-            try:
-                self._run(attempt)
-            except Exception:
-                action = attempt.action
-                log.exception("alarm action %s of %s failed unexpectedly", action.pending.target, describe_alarm(action.alarm.key))
-            finally:
-                with self._condition:
+            target = attempt.action.pending.target
+            pool = self._pool_for(target)
+            if pool is None:
+                self._attempt(attempt, self._run)
+                continue
+            with self._condition:
+                self._running -= 1
+                self._handed_over += 1
+            if not pool.submit(target, functools.partial(self._attempt, attempt, self._run, handed_over=True)):
+                self._attempt(attempt, self._refused, handed_over=True)
+
+    def _attempt(self, attempt: _Attempt, run: Callable[[_Attempt], None], handed_over: bool = False) -> None:
+        """Run `run(attempt)`, then count the attempt as ended."""
+        try:
+            run(attempt)
+        except Exception:
+            action = attempt.action
+            log.exception("alarm action %s of %s failed unexpectedly", action.pending.target, describe_alarm(action.alarm.key))
+        finally:
+            with self._condition:
+                if handed_over:
+                    self._handed_over -= 1
+                else:
                     self._running -= 1
 
     def _run(self, attempt: _Attempt) -> None:
@@ -145,6 +187,14 @@ class ActionDispatcher:
             },
         ):
             outcome = self._runner_for(action.pending.target).run(action)
+        self._conclude(attempt, outcome)
+
+    def _refused(self, attempt: _Attempt) -> None:
+        self._conclude(attempt, ActionOutcome(False, POOL_FULL, retryable=True))
+
+    def _conclude(self, attempt: _Attempt, outcome: ActionOutcome) -> None:
+        """Record how an attempt went, and schedule its retry when one is due."""
+        action = attempt.action
         description = outcome.description
         if action.pending.repeat:
             description = f"still in {STATE_WORDS[action.pending.state]}, run again: {description}"

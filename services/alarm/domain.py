@@ -111,6 +111,10 @@ class Alarm:
         """(project, id): what names it among every project's alarms."""
         return self.project, self.id
 
+    webhook_secret: str = field(default="", repr=False)
+    """The key that signs its webhooks (services.alarm.webhook_signing), as stored when this copy was read (a webhook is
+    signed with the one stored when it is sent); its owner sees it only in the answer that made it."""
+
     def actions_for(self, state: AlarmState) -> tuple[str, ...]:
         """The actions run when the alarm enters (or, repeating, stays in) `state`."""
         if state is AlarmState.ALARM:

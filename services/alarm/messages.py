@@ -28,8 +28,8 @@ COMPARISON_MESSAGES = {domain: message for message, domain in COMPARISONS.items(
 STATE_MESSAGES = {domain: message for message, domain in STATES.items()}
 
 
-def alarm_to_message(alarm: Alarm) -> alarm_pb2.Alarm:
-    """An Alarm message of a stored alarm."""
+def alarm_to_message(alarm: Alarm, *, with_webhook_secret: bool = False) -> alarm_pb2.Alarm:
+    """An Alarm message of a stored alarm; its webhook secret only `with_webhook_secret` (in the answer that made it)."""
     rule = alarm.rule
     return alarm_pb2.Alarm(
         name=alarm_name(alarm.id),
@@ -53,6 +53,7 @@ def alarm_to_message(alarm: Alarm) -> alarm_pb2.Alarm:
         disabled=alarm.disabled,
         create_time=to_timestamp(alarm.create_time),
         evaluate_time=to_timestamp(alarm.evaluate_time),
+        webhook_secret=alarm.webhook_secret if with_webhook_secret else "",
     )
 
 

@@ -41,6 +41,8 @@ alarms = sa.Table(
     sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
     # When the actions of the state last ran again while the alarm stayed in it: repeats stay a period apart.
     sa.Column("repeat_time", sa.Float, nullable=True),
+    # The key that signs the alarm's webhooks (64 hex digits); shown to its owner only when made.
+    sa.Column("webhook_secret", sa.String(64), nullable=False, server_default=""),
 )
 
 history = sa.Table(

@@ -154,14 +154,17 @@ class AlarmRepository:
             rows = connection.execute(sa.select(alarms).order_by(alarms.c.project, alarms.c.id)).all()
         return [_alarm(row) for row in rows]
 
-    def update_alarm(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
-        """Store an existing alarm's new definition (not its state) and a rule-change entry; NotFound if its project has
-        none of its id."""
+    def update_alarm(self, alarm: Alarm, entry: HistoryEntry, *, new_webhook_secret: bool = False) -> Alarm:
+        """Store an existing alarm's new definition (not its state; its webhook secret only when `new_webhook_secret`) and a
+        rule-change entry; NotFound if its project has none of its id."""
         values = _alarm_values(alarm)
         for not_changed in (
             "project", "id", "create_time", "state", "state_reason", "state_time", "evaluate_time", "revision", "repeat_time",
         ):
             del values[not_changed]
+        if not new_webhook_secret:
+            # An update that read the alarm before a concurrent one made a new secret must not bring the old one back.
+            del values["webhook_secret"]
         with self._database.transaction() as connection:
             result = connection.execute(
                 alarms.update().where(*_alarm_key(alarm.project, alarm.id)).values(**values, revision=alarms.c.revision + 1)
@@ -171,6 +174,13 @@ class AlarmRepository:
             connection.execute(history.insert().values(project=alarm.project, **_entry_values(entry)))
             row = self._alarm_row(connection, alarm.project, alarm.id)
         return _alarm(row)
+
+    def webhook_secret(self, project: str, alarm_id: str) -> str | None:
+        """The key that signs an alarm's webhooks now (None when the alarm is gone)."""
+        with self._database.reader() as connection:
+            return connection.execute(
+                sa.select(alarms.c.webhook_secret).where(*_alarm_key(project, alarm_id))
+            ).scalar_one_or_none()
 
     def delete_alarm(self, project: str, alarm_id: str) -> None:
         """Delete an alarm of `project` and its history; NotFound if the project has none of this id."""
@@ -354,6 +364,7 @@ def _alarm_values(alarm: Alarm) -> dict[str, Any]:
         "evaluate_time": alarm.evaluate_time,
         "revision": alarm.revision,
         "repeat_time": alarm.repeat_time,
+        "webhook_secret": alarm.webhook_secret,
     }
 
 
@@ -376,6 +387,7 @@ def _alarm(row: Any, **changes: Any) -> Alarm:
         "evaluate_time": row.evaluate_time,
         "revision": row.revision,
         "repeat_time": row.repeat_time,
+        "webhook_secret": row.webhook_secret,
     }
     fields.update(changes)
     return Alarm(**fields)

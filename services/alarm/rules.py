@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from autoscale.netguard import AddressGuard
 from autoscale.series import MAX_DIMENSIONS, STATISTICS_BY_NUMBER, check_dimension, check_metric
 from autoscale.timeutil import check_duration
 from autoscale.v1 import alarm_pb2, common_pb2
@@ -70,14 +71,15 @@ def check_threshold_rule(violations: Violations, message: alarm_pb2.ThresholdRul
     )
 
 
-def check_actions(violations: Violations, field_path: str, targets: list[str]) -> tuple[str, ...]:
-    """A state's actions: at most MAX_ACTIONS, each `policies/{id}` or an http(s) URL of at most MAX_ACTION_LENGTH."""
+def check_actions(violations: Violations, field_path: str, targets: list[str], guard: AddressGuard) -> tuple[str, ...]:
+    """A state's actions: at most MAX_ACTIONS, each `policies/{id}` or an http(s) URL of at most MAX_ACTION_LENGTH that
+    `guard` does not refuse (see autoscale.validation.check_action_target)."""
     violations.check(len(targets) <= MAX_ACTIONS, field_path, f"must hold at most {MAX_ACTIONS} actions, got {len(targets)}")
     for position, target in enumerate(targets):
         if len(target) > MAX_ACTION_LENGTH:
             violations.add(f"{field_path}[{position}]", f"must be at most {MAX_ACTION_LENGTH} characters long, got {len(target)}")
         else:
-            check_action_target(violations, f"{field_path}[{position}]", target)
+            check_action_target(violations, f"{field_path}[{position}]", target, guard)
     return tuple(targets)
 
 
@@ -108,8 +110,11 @@ class AlarmDefinition:
     disabled: bool
 
 
-def check_alarm(violations: Violations, message: alarm_pb2.Alarm, prefix: str = "alarm") -> AlarmDefinition | None:
-    """The definition an Alarm message gives; None (with the violations recorded) when it breaks a rule."""
+def check_alarm(
+    violations: Violations, message: alarm_pb2.Alarm, guard: AddressGuard, prefix: str = "alarm"
+) -> AlarmDefinition | None:
+    """The definition an Alarm message gives, its webhooks held to `guard`; None (with the violations recorded) when it
+    breaks a rule."""
     before = len(violations.items)
     rule = None
     if not message.HasField("threshold_rule"):
@@ -117,9 +122,11 @@ def check_alarm(violations: Violations, message: alarm_pb2.Alarm, prefix: str = 
     else:
         rule = check_threshold_rule(violations, message.threshold_rule, f"{prefix}.threshold_rule")
     description = check_description(violations, f"{prefix}.description", message.description)
-    alarm_actions = check_actions(violations, f"{prefix}.alarm_actions", list(message.alarm_actions))
-    ok_actions = check_actions(violations, f"{prefix}.ok_actions", list(message.ok_actions))
-    insufficient_data_actions = check_actions(violations, f"{prefix}.insufficient_data_actions", list(message.insufficient_data_actions))
+    alarm_actions = check_actions(violations, f"{prefix}.alarm_actions", list(message.alarm_actions), guard)
+    ok_actions = check_actions(violations, f"{prefix}.ok_actions", list(message.ok_actions), guard)
+    insufficient_data_actions = check_actions(
+        violations, f"{prefix}.insufficient_data_actions", list(message.insufficient_data_actions), guard
+    )
     if rule is None or len(violations.items) > before:
         return None
     return AlarmDefinition(

@@ -16,11 +16,12 @@ from autoscale import server as bootstrap
 from autoscale.config import Settings
 from autoscale.handlers import add_servicer
 from autoscale.internal.v1 import batch_statistics_pb2_grpc, sample_feed_pb2, sample_feed_pb2_grpc
+from autoscale.netguard import AddressGuard, parse_networks
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.v1 import alarm_pb2_grpc
 from autoscale.workers import PeriodicWorker
-from services.alarm.action_runners import ActionRequest, PolicyActionRunner, WebhookActionRunner
-from services.alarm.actions import ActionDispatcher, ActionRunner
+from services.alarm.action_runners import ActionRequest, PolicyActionRunner
+from services.alarm.actions import ActionDispatcher, ActionPool, ActionRunner
 from services.alarm.domain import is_policy_action
 from services.alarm.evaluator import AlarmEvaluator
 from services.alarm.feed import SampleFeedServicer
@@ -30,6 +31,8 @@ from services.alarm.scheduler import EvaluationScheduler
 from services.alarm.servicer import AlarmServicer
 from services.alarm.statistics_client import StatisticsClient
 from services.alarm.unit_of_work import AlarmWrites
+from services.alarm.webhook_delivery import WebhookActionRunner
+from services.alarm.webhook_pool import WebhookPool
 
 SERVICE_NAME = "autoscale.v1.AlarmService"
 SAMPLE_FEED_NAME = sample_feed_pb2.DESCRIPTOR.services_by_name["SampleFeedService"].full_name
@@ -48,15 +51,20 @@ def build(context: BuildContext) -> ServiceRegistration:
     repository = AlarmRepository(context.database)
     index = AlarmIndex()
     index.replace_all(repository.every_alarm())
+    guard = AddressGuard(parse_networks(settings.webhook_allowed_networks, "--webhook-allow"))
     policy_runner = PolicyActionRunner(lambda: context.peers.policy)
-    webhook_runner = WebhookActionRunner(settings.alarm_action_timeout)
+    webhook_runner = WebhookActionRunner(guard, settings.alarm_action_timeout, context.clock, repository.webhook_secret)
+    webhooks = WebhookPool()
 
     def runner_for(target: str) -> ActionRunner:
         return policy_runner if is_policy_action(target) else webhook_runner
 
+    def pool_for(target: str) -> ActionPool | None:
+        return None if is_policy_action(target) else webhooks
+
     actions = ActionDispatcher(
         repository.record_attempt, runner_for, context.clock,
-        attempts=settings.alarm_action_attempts, backoff=settings.alarm_action_backoff,
+        attempts=settings.alarm_action_attempts, backoff=settings.alarm_action_backoff, pool_for=pool_for,
     )
     # Actions decided before the last stop (or crash) run now; their request_id makes a repeat harmless.
     for pending in repository.pending_actions():
@@ -74,7 +82,7 @@ def build(context: BuildContext) -> ServiceRegistration:
         evaluated = evaluator.evaluate(index.keys(), between_chunks=lambda: scheduler.yield_to_urgent(actions.busy))
         log.info("sweep evaluated %d alarms in %.3fs", evaluated, time.monotonic() - started)
 
-    servicer = AlarmServicer(repository, writes, index, scheduler, context.quotas, context.clock)
+    servicer = AlarmServicer(repository, writes, index, scheduler, context.quotas, context.clock, guard)
     feed = SampleFeedServicer(index, scheduler, context.clock)
 
     def add_to_server(server: grpc.Server) -> None:
@@ -87,8 +95,8 @@ def build(context: BuildContext) -> ServiceRegistration:
         add_to_server=add_to_server,
         internal_names=[SAMPLE_FEED_NAME],
         # Stopped in this order: the sweep and the scheduler stop evaluating before the evaluator stops asking
-        # statistics ahead, and it before the actions. (Started in it too, which is safe: work queued before a
-        # worker starts waits for it.)
+        # statistics ahead, it before the actions, and they before the webhooks they hand over. (Started in it too,
+        # which is safe: work queued before a worker starts waits for it.)
         workers=[
             # The index was just loaded: the first reload waits an interval (not to compete with the first sweep);
             # alarms changed through another replica reach this one's index within an interval.
@@ -97,6 +105,7 @@ def build(context: BuildContext) -> ServiceRegistration:
             scheduler,
             evaluator,
             actions,
+            webhooks,
         ],
     )
 

@@ -6,18 +6,20 @@ project's alarm is NOT_FOUND exactly as a missing one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import grpc
 
 from autoscale import telemetry
 from autoscale.identity import current_project
+from autoscale.netguard import AddressGuard
 from autoscale.pagination import page_request, paginate
 from autoscale.quotas.limits import QuotaSource
 from autoscale.timeutil import Clock
 from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
-from services.alarm import messages, rules, update
+from services.alarm import messages, rules, update, webhook_signing
 from services.alarm.domain import Alarm, AlarmState, HistoryEntry, HistoryType
 from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository
@@ -36,6 +38,8 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         scheduler: EvaluationScheduler,
         quotas: QuotaSource,
         clock: Clock,
+        guard: AddressGuard,
+        new_secret: Callable[[], str] = webhook_signing.new_secret,
     ) -> None:
         self._quotas = quotas
         self._repository = repository
@@ -44,11 +48,14 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         self._index = index
         self._scheduler = scheduler
         self._clock = clock
+        self._guard = guard
+        """What webhook URLs written as IP addresses may name."""
+        self._new_secret = new_secret
 
     def CreateAlarm(self, request: alarm_pb2.CreateAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.CreateAlarmResponse:
         violations = Violations()
         check_id(violations, "alarm_id", request.alarm_id)
-        definition = rules.check_alarm(violations, request.alarm)
+        definition = rules.check_alarm(violations, request.alarm, self._guard)
         violations.raise_if_any()
         assert definition is not None
         project = current_project()
@@ -61,13 +68,13 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
             alarm_actions=definition.alarm_actions, ok_actions=definition.ok_actions,
             insufficient_data_actions=definition.insufficient_data_actions, repeat_actions=definition.repeat_actions,
             disabled=definition.disabled, state=AlarmState.INSUFFICIENT_DATA, state_reason="Not evaluated yet",
-            state_time=now, create_time=now,
+            state_time=now, create_time=now, webhook_secret=self._new_secret(),
         )
         created = HistoryEntry(alarm.id, now, HistoryType.CREATION, f"created: {alarm.rule.describe()} "
                                f"{alarm.rule.comparison.value} {alarm.rule.threshold:g}", state=alarm.state)
         self._writes.create(alarm, created)
         self._scheduler.submit(alarm.key, telemetry.capture_context())
-        return alarm_pb2.CreateAlarmResponse(alarm=messages.alarm_to_message(alarm))
+        return alarm_pb2.CreateAlarmResponse(alarm=messages.alarm_to_message(alarm, with_webhook_secret=True))
 
     def GetAlarm(self, request: alarm_pb2.GetAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.GetAlarmResponse:
         alarm = self._repository.get_alarm(current_project(), parse_name("name", request.name, "alarms"))
@@ -87,18 +94,20 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         paths = update.mask_paths(violations, request.update_mask.paths)
         violations.raise_if_any()
         current = self._repository.get_alarm(current_project(), alarm_id)
-        definition = rules.check_alarm(violations, update.merged(messages.alarm_to_message(current), request.alarm, paths))
+        definition = rules.check_alarm(violations, update.merged(messages.alarm_to_message(current), request.alarm, paths), self._guard)
         violations.raise_if_any()
         assert definition is not None
+        new_secret = update.NEW_SECRET_PATH in paths
         changed = replace(
             current, rule=definition.rule, description=definition.description, alarm_actions=definition.alarm_actions,
             ok_actions=definition.ok_actions, insufficient_data_actions=definition.insufficient_data_actions,
             repeat_actions=definition.repeat_actions, disabled=definition.disabled,
+            webhook_secret=self._new_secret() if new_secret else current.webhook_secret,
         )
         entry = HistoryEntry(alarm_id, self._clock(), HistoryType.RULE_CHANGE, f"changed: {', '.join(paths)}", state=current.state)
-        stored = self._writes.update(changed, entry)
+        stored = self._writes.update(changed, entry, new_webhook_secret=new_secret)
         self._scheduler.submit(stored.key, telemetry.capture_context())
-        return alarm_pb2.UpdateAlarmResponse(alarm=messages.alarm_to_message(stored))
+        return alarm_pb2.UpdateAlarmResponse(alarm=messages.alarm_to_message(stored, with_webhook_secret=new_secret))
 
     def DeleteAlarm(self, request: alarm_pb2.DeleteAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.DeleteAlarmResponse:
         alarm_id = parse_name("name", request.name, "alarms")

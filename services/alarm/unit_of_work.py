@@ -57,9 +57,10 @@ class AlarmWrites:
         self._index.put(created)
         return created
 
-    def update(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
-        """Store a changed definition (NotFound if the alarm is gone) and hold what was stored."""
-        stored = self._repository.update_alarm(alarm, entry)
+    def update(self, alarm: Alarm, entry: HistoryEntry, *, new_webhook_secret: bool = False) -> Alarm:
+        """Store a changed definition, its webhook secret too when `new_webhook_secret` (NotFound if the alarm is gone),
+        and hold what was stored."""
+        stored = self._repository.update_alarm(alarm, entry, new_webhook_secret=new_webhook_secret)
         self._index.put(stored)
         return stored
 

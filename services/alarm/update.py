@@ -3,6 +3,8 @@
 A mask may name a whole field (`threshold_rule`, `alarm_actions`, ...) or one field
 of the rule (`threshold_rule.threshold`). The named fields are copied from the
 request onto the stored alarm, and the result is validated as a whole, as on create.
+A mask naming `webhook_secret` (output only: nothing to copy) asks for a new secret;
+an empty mask never does.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ RULE_FIELDS = tuple(field.name for field in alarm_pb2.ThresholdRule.DESCRIPTOR.f
 OUTPUT_ONLY_FIELDS = frozenset({"name", "state", "state_reason", "state_time", "create_time", "evaluate_time"})
 """Fields of Alarm a mask may name to no effect."""
 
+NEW_SECRET_PATH = "webhook_secret"
+"""The path that makes a new webhook secret (the old one stops signing at once)."""
+
 
 def mask_paths(violations: Violations, paths: Iterable[str]) -> list[str]:
     """The paths of an update_mask that change something (all updatable fields for an empty mask); unknown ones are violations."""
@@ -34,12 +39,13 @@ def mask_paths(violations: Violations, paths: Iterable[str]) -> list[str]:
     known = []
     for path in paths:
         head, _, rest = path.partition(".")
-        if path in UPDATABLE_FIELDS or (head == "threshold_rule" and rest in RULE_FIELDS):
+        if path in UPDATABLE_FIELDS or path == NEW_SECRET_PATH or (head == "threshold_rule" and rest in RULE_FIELDS):
             known.append(path)
         elif path not in OUTPUT_ONLY_FIELDS:
             violations.add(
                 "update_mask",
-                f"unknown field {quoted(path)}; updatable fields are {', '.join(UPDATABLE_FIELDS)} and threshold_rule.<field>",
+                f"unknown field {quoted(path)}; updatable fields are {', '.join(UPDATABLE_FIELDS)} and threshold_rule.<field>, "
+                f"and {NEW_SECRET_PATH} makes a new secret",
             )
     return known
 
@@ -50,6 +56,8 @@ def merged(current: alarm_pb2.Alarm, requested: alarm_pb2.Alarm, paths: list[str
     result.CopyFrom(current)
     for path in paths:
         head, _, rest = path.partition(".")
+        if path == NEW_SECRET_PATH:
+            continue  # made by the server, never copied
         if rest:
             _copy_field(requested.threshold_rule, result.threshold_rule, rest)
         else:

@@ -5,6 +5,7 @@ import math
 import pytest
 
 from autoscale.errors import InvalidArgument
+from autoscale.netguard import AddressGuard, parse_networks
 from autoscale.v1 import common_pb2
 from autoscale.validation import (
     MAX_CAUSE_LENGTH,
@@ -66,7 +67,7 @@ def test_numbers_must_be_finite(value, ok):
     [
         ("policies/scale-out", True),
         ("https://hooks.example.com/alarm", True),
-        ("http://127.0.0.1:8080/x", True),
+        ("http://93.184.216.34:8080/x", True),
         ("policies/Scale", False),
         ("groups/web", False),
         ("ftp://example.com", False),
@@ -76,8 +77,52 @@ def test_numbers_must_be_finite(value, ok):
 )
 def test_action_targets_are_policies_or_http_urls(target, ok):
     violations = Violations()
-    check_action_target(violations, "alarm.alarm_actions[0]", target)
+    check_action_target(violations, "alarm.alarm_actions[0]", target, AddressGuard())
     assert (not violations) is ok
+
+
+@pytest.mark.parametrize(
+    ("target", "rule"),
+    [
+        ("http://127.0.0.1:8080/x", "names 127.0.0.1, a loopback address"),
+        ("http://localhost.:8080/x", None),  # a name: judged by what it resolves to, when called
+        ("http://169.254.169.254/latest/meta-data/", "names 169.254.169.254, a link-local"),
+        ("http://2130706433/", "names 127.0.0.1, a loopback address"),
+        ("http://0x7f.1/", "names 127.0.0.1, a loopback address"),
+        ("http://0177.0.0.1/", "names 127.0.0.1, a loopback address"),
+        ("http://127.1/", "names 127.0.0.1, a loopback address"),
+        ("http://0xa9fea9fe/", "names 169.254.169.254, a link-local"),
+        ("http://[::1]/", "names ::1, a loopback address"),
+        ("http://[::ffff:127.0.0.1]/", "names ::ffff:7f00:1, a loopback (IPv4 127.0.0.1 inside IPv6) address"),
+        ("http://[::ffff:a9fe:a9fe]/", "link-local (IPv4 169.254.169.254 inside IPv6)"),
+        ("http://[fe80::1%25eth0]/", "names fe80::1%eth0, a link-local"),
+        ("http://10.0.0.8/", "a private address"),
+        ("http://100.64.1.1/", "a shared (carrier-grade NAT) address"),
+        ("http://0.0.0.0:22/", "an unspecified address"),
+        ("http://user:pw@hooks.example/", "must not carry credentials"),
+        ("http://hooks.example/\r\nHost: evil", "control characters"),
+        ("http://hooks.example/ a", "without spaces"),
+        ("gopher://hooks.example/", "http or https"),
+    ],
+)
+def test_webhook_urls_that_could_reach_what_only_the_service_reaches_are_refused_naming_the_rule(target, rule):
+    violations = Violations()
+    check_action_target(violations, "alarm.alarm_actions[0]", target, AddressGuard())
+    if rule is None:
+        assert not violations
+        return
+    [violation] = violations.items
+    assert violation.field == "alarm.alarm_actions[0]"
+    assert rule in violation.description
+
+
+def test_an_operator_allowed_network_lets_a_webhook_name_its_addresses():
+    guard = AddressGuard(parse_networks(["127.0.0.0/8"], "--webhook-allow"))
+    violations = Violations()
+    check_action_target(violations, "ok_actions[0]", "http://127.0.0.1:8080/hook", guard)
+    check_action_target(violations, "ok_actions[1]", "http://0x7f.1:8080/hook", guard)
+    check_action_target(violations, "ok_actions[2]", "http://169.254.169.254/", guard)
+    assert [v.field for v in violations.items] == ["ok_actions[2]"]
 
 
 def test_violations_raise_all_at_once():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -75,3 +76,14 @@ def test_alarm_with_a_bad_rule_is_an_invalid_argument_naming_the_field(mesh_invo
 def test_alarm_statistic_and_state_are_words(mesh_invoke: Invoke, busy_alarm: str) -> None:
     assert mesh_invoke("alarm", "create", "x", *RULE[:5], "--statistic", "mean", *RULE[6:]).exit_code == 2
     assert mesh_invoke("alarm", "set-state", busy_alarm, "red").exit_code == 2
+
+
+def test_alarm_create_prints_the_webhook_secret_once_and_update_makes_a_new_one(mesh_invoke: Invoke) -> None:
+    created = mesh_invoke("alarm", "create", "hooked", *RULE, "--ok-action", "https://hooks.example/ok")
+    assert created.exit_code == 0, created.output
+    [first] = re.findall(r"webhook secret\s+([0-9a-f]{64})", created.stdout)
+    assert "webhook secret" not in mesh_invoke("alarm", "show", "hooked").stdout
+    renewed = mesh_invoke("alarm", "update", "hooked", "--new-webhook-secret", "--json")
+    assert renewed.exit_code == 0, renewed.output
+    second = json.loads(renewed.stdout)["alarm"]["webhookSecret"]
+    assert len(second) == 64 and second != first

@@ -1,4 +1,4 @@
-"""`autoscale up` and `autoscale serve SERVICE` as the real binary runs them: start-up mistakes and --log-level."""
+"""`autoscale up` and `autoscale serve SERVICE` as the real binary runs them: start-up mistakes, --log-level, --webhook-allow."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 
-from tests.e2e.harness import AUTOSCALE, free_port, wait_healthy
+from autoscale.timeutil import to_duration
+from autoscale.v1 import alarm_pb2, alarm_pb2_grpc, common_pb2
+from tests.e2e.harness import AUTOSCALE, autoscale, free_port, wait_healthy
 
 COMMANDS = [pytest.param(["up"], id="up"), pytest.param(["serve", "metrics"], id="serve")]
 
@@ -127,3 +130,33 @@ def test_a_loopback_start_with_nothing_configured_says_in_the_log_that_authentic
     address = f"127.0.0.1:{free_port()}"
     log = _served_log(command, address, tmp_path=tmp_path, address=address)
     assert "authentication is off: listening on loopback only" in log
+
+
+@pytest.mark.parametrize(
+    ("flags", "env"),
+    [
+        (["--webhook-allow", "10.0.0.0/8", "--webhook-allow", "127.0.0.0/8"], {}),
+        ([], {"AUTOSCALE_WEBHOOK_ALLOW": "10.0.0.0/8, 127.0.0.0/8"}),
+    ],
+    ids=["flags", "variable"],
+)
+def test_webhook_allow_lets_alarm_webhooks_name_those_networks_and_no_other(flags, env, tmp_path):
+    address = f"127.0.0.1:{free_port()}"
+    args = ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path}/a.db", *flags]
+    rule = alarm_pb2.ThresholdRule(metric="cpu", statistic=common_pb2.STATISTIC_AVERAGE, threshold=80, period=to_duration(60),
+                                   comparison_operator=alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN)
+    with autoscale(args, tmp_path / "autoscale.log", address, env), grpc.insecure_channel(address) as channel:
+        alarms = alarm_pb2_grpc.AlarmServiceStub(channel)
+        allowed = alarm_pb2.Alarm(threshold_rule=rule, ok_actions=["http://127.0.0.1:9/hook", "http://10.1.2.3/hook"])
+        assert alarms.CreateAlarm(alarm_pb2.CreateAlarmRequest(alarm_id="allowed", alarm=allowed), timeout=10).alarm.webhook_secret
+        refused = alarm_pb2.Alarm(threshold_rule=rule, ok_actions=["http://169.254.169.254/latest/meta-data/"])
+        with pytest.raises(grpc.RpcError) as raised:
+            alarms.CreateAlarm(alarm_pb2.CreateAlarmRequest(alarm_id="refused", alarm=refused), timeout=10)
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "link-local" in raised.value.details()
+
+
+def test_a_webhook_allowance_that_is_no_network_is_a_usage_error_naming_the_flag(tmp_path):
+    completed = start_up_failure(["up"], "--listen", "127.0.0.1:0", "--webhook-allow", "10.0.0.1/8",
+                                 "--database-url", f"sqlite:///{tmp_path}/a.db")
+    assert completed.returncode == 2
+    assert "--webhook-allow" in completed.stderr and "has host bits set" in completed.stderr

@@ -1,15 +1,18 @@
-"""The action dispatcher without a server: a runner that the test holds, a recorder that keeps what it is told."""
+"""The action dispatcher without a server: runners that the test holds, a recorder that keeps what it is told, the webhook
+pool."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from autoscale.series import Statistic
 from autoscale.validation import MAX_CAUSE_LENGTH
 from services.alarm.action_runners import ActionOutcome, ActionRequest
-from services.alarm.actions import ActionDispatcher
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, PendingAction, ThresholdRule
+from services.alarm.actions import POOL_FULL, ActionDispatcher
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, PendingAction, ThresholdRule, is_policy_action
+from services.alarm.webhook_pool import WebhookPool
 
 RULE = ThresholdRule("cpu", (), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 80.0, 60.0, 1)
 
@@ -100,3 +103,83 @@ def test_the_same_firing_of_alarms_of_one_id_in_two_projects_gets_two_request_id
         dispatcher.stop()
     assert len({action.request_id for action in runner.actions}) == 2
     assert sorted(recorded) == [("p1", "a"), ("p2", "a")]
+
+
+def _webhook(number: int) -> ActionRequest:
+    target = "https://slow.example/hook"
+    pending = PendingAction(100 + number, "a", target, AlarmState.OK, AlarmState.ALARM, "high", {}, float(number), False, project="p")
+    return ActionRequest(Alarm("a", RULE, alarm_actions=(target,), project="p"), pending)
+
+
+class Recorder:
+    """Keeps each history entry the dispatcher records; `wait_for` waits until one matches."""
+
+    def __init__(self) -> None:
+        self.entries: list[HistoryEntry] = []
+        self.changed = threading.Condition()
+
+    def __call__(self, project: str, entry: HistoryEntry, pending_id: int | None, done: bool) -> bool:
+        with self.changed:
+            self.entries.append(entry)
+            self.changed.notify_all()
+        return True
+
+    def wait_for(self, match: Callable[[HistoryEntry], bool], count: int = 1) -> list[HistoryEntry]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: len([e for e in self.entries if match(e)]) >= count, 5)
+            return [e for e in self.entries if match(e)]
+
+
+class Answering:
+    """A runner that answers at once."""
+
+    def run(self, action: ActionRequest) -> ActionOutcome:
+        return ActionOutcome(True, "adjusted")
+
+
+def test_a_policy_action_runs_at_once_while_slow_webhooks_hold_every_webhook_thread():
+    held, record = HeldRunner(), Recorder()
+    pool = WebhookPool(threads=2, per_host=2)
+    dispatcher = ActionDispatcher(
+        record, lambda target: Answering() if is_policy_action(target) else held, time.time, attempts=1, backoff=1.0, threads=1,
+        pool_for=lambda target: None if is_policy_action(target) else pool,
+    )
+    dispatcher.start()
+    pool.start()
+    try:
+        for number in range(6):
+            dispatcher.dispatch(_webhook(number))
+        assert held.entered.wait(5)
+        dispatcher.dispatch(_action())
+        [entry] = record.wait_for(lambda e: e.action == "policies/up")  # while every webhook thread is held
+        assert entry.action_succeeded
+        deadline = time.monotonic() + 5
+        while dispatcher.busy() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not dispatcher.busy()  # the webhooks wait for the network, not for the dispatcher's threads
+        assert dispatcher.outstanding() == 6
+    finally:
+        held.go.set()
+        dispatcher.stop()
+        pool.stop()
+
+
+def test_a_webhook_its_pool_cannot_take_is_recorded_and_retried_not_dropped():
+    record = Recorder()
+    full = WebhookPool(threads=0, queue_limit=0)
+    dispatcher = ActionDispatcher(
+        record, lambda target: Answering(), time.time, attempts=2, backoff=0.01, threads=1, pool_for=lambda target: full,
+    )
+    dispatcher.start()
+    try:
+        dispatcher.dispatch(_webhook(1))
+        first, second = record.wait_for(lambda e: e.action == "https://slow.example/hook", count=2)
+        assert (first.attempt, first.action_succeeded) == (1, False)
+        assert first.reason == f"{POOL_FULL}; retrying in 0.01s (attempt 2 of 2)"
+        assert second.reason == f"{POOL_FULL}; giving up"
+        deadline = time.monotonic() + 5
+        while dispatcher.outstanding() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert dispatcher.outstanding() == 0
+    finally:
+        dispatcher.stop()

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import grpc
@@ -356,48 +353,6 @@ def test_notify_samples_names_the_column_that_breaks_a_rule(mesh, columns, field
     error = _failure(lambda: mesh.feed.NotifySamples(sample_feed_pb2.NotifySamplesRequest(**request), timeout=5))
     assert error.code() == INVALID
     assert [v.field for v in field_violations(error)] == fields
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    bodies: list[dict[str, Any]] = []
-    statuses: list[int] = []
-
-    def do_POST(self) -> None:  # noqa: N802 (the http.server API)
-        length = int(self.headers["Content-Length"])
-        type(self).bodies.append(json.loads(self.rfile.read(length)))
-        self.send_response(type(self).statuses.pop(0) if type(self).statuses else 204)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
-    handler = type("Receiver", (_Receiver,), {"bodies": [], "statuses": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
-    server.shutdown()
-    server.server_close()
-
-
-def test_a_webhook_action_posts_the_alarm_and_its_transition_as_json(mesh, receiver):
-    url, handler = receiver
-    handler.statuses = [503]
-    mesh.create(alarm_actions=[url], description="web is hot")
-    mesh.metrics.values["cpu_util"] = [95.0]
-    mesh.notify()
-    wait_for(lambda: len(handler.bodies) == 2)
-    body = handler.bodies[-1]
-    assert (body["alarm_name"], body["previous"], body["current"], body["description"]) == (
-        "alarms/high-cpu", "INSUFFICIENT_DATA", "ALARM", "web is hot")
-    assert "95" in body["reason"] and body["reason_data"]["most_recent"] == 95.0
-    assert body["threshold_rule"]["metric"] == "cpu_util"
-    actions = wait_for(lambda: mesh.actions(2))
-    assert sorted((e.attempt, e.action_succeeded) for e in actions) == [(1, False), (2, True)]
-    assert any("503" in e.reason for e in actions)
 
 
 def test_samples_that_cannot_move_the_alarm_are_left_to_the_sweep(mesh):

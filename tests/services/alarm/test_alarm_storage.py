@@ -7,8 +7,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 
-from autoscale.database import Database, schema_differences
+from autoscale.database import Database, alembic_config, schema_differences
 from autoscale.errors import AlreadyExists, NotFound
 from autoscale.series import Statistic
 from services.alarm.domain import (
@@ -29,7 +31,7 @@ PROJECT = "p1"
 RULE = ThresholdRule("cpu_util", (("group", "web"),), Statistic.MAXIMUM, ComparisonOperator.GREATER_THAN_OR_EQUAL, 80.5, 60.0, 3)
 ALARM = Alarm(
     id="high", rule=RULE, description="hot", alarm_actions=("policies/up", "https://hooks.example/x"), ok_actions=("policies/down",),
-    repeat_actions=True, state_time=10.0, create_time=10.0, project=PROJECT,
+    repeat_actions=True, state_time=10.0, create_time=10.0, project=PROJECT, webhook_secret="5e" * 32,
 )
 
 
@@ -321,3 +323,35 @@ def test_when_one_alarm_moved_since_judged_the_others_of_its_batch_still_move_an
     assert repository.get_alarm(PROJECT, "other").state is AlarmState.OK
     assert [e.reason for e in repository.list_history(PROJECT, "other", None, 10)] == ["operator", "created"]
     assert [e.reason for e in repository.list_history(PROJECT, "high", None, 10)] == ["hot", "created"]
+
+
+def test_the_webhook_secret_is_written_by_an_update_only_when_it_makes_a_new_one(repository):
+    read_before = repository.get_alarm(PROJECT, "high")
+    repository.update_alarm(replace(read_before, webhook_secret="ab" * 32), HistoryEntry("high", 30.0, HistoryType.RULE_CHANGE, "new"),
+                            new_webhook_secret=True)
+    # An update that read the alarm before the new secret was made does not bring the old one back.
+    stored = repository.update_alarm(replace(read_before, description="later"), HistoryEntry("high", 31.0, HistoryType.RULE_CHANGE, "x"))
+    assert (stored.description, stored.webhook_secret) == ("later", "ab" * 32)
+    assert repository.webhook_secret(PROJECT, "high") == "ab" * 32
+    assert repository.webhook_secret(PROJECT, "gone") is None
+
+
+def test_upgrading_gives_every_alarm_a_webhook_secret_of_its_own(database_url):
+    database = Database(database_url)
+    try:
+        with database.engine.begin() as connection:
+            command.upgrade(alembic_config(MIGRATIONS_DIR, "alarm", connection), "alarm_0004")
+            for alarm_id in ("a", "b"):
+                connection.execute(sa.text(
+                    "INSERT INTO alarm_alarms (project, id, description, metric, dimensions, statistic, comparison, threshold, period, "
+                    "evaluation_periods, alarm_actions, ok_actions, insufficient_data_actions, repeat_actions, disabled, state, "
+                    "state_reason, state_time, create_time) VALUES ('default', :id, '', 'cpu', '{}', 'average', '>', 80, 60, 1, "
+                    "'[]', '[]', '[]', false, false, 'insufficient data', 'new', 1.0, 1.0)"
+                ), {"id": alarm_id})
+        database.migrate(MIGRATIONS_DIR, "alarm")
+        repository = AlarmRepository(database)
+        secrets = [repository.webhook_secret("default", alarm_id) for alarm_id in ("a", "b")]
+        assert all(secret is not None and len(secret) == 64 for secret in secrets) and secrets[0] != secrets[1]
+        assert schema_differences(database, metadata) == []
+    finally:
+        database.dispose()

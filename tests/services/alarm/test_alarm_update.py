@@ -5,7 +5,7 @@ from __future__ import annotations
 from autoscale.timeutil import to_duration
 from autoscale.v1 import alarm_pb2
 from autoscale.validation import Violations
-from services.alarm.update import UPDATABLE_FIELDS, mask_paths, merged
+from services.alarm.update import NEW_SECRET_PATH, UPDATABLE_FIELDS, mask_paths, merged
 
 STORED = alarm_pb2.Alarm(
     name="alarms/a", description="old",
@@ -16,6 +16,12 @@ STORED = alarm_pb2.Alarm(
 
 def test_an_empty_mask_names_every_updatable_field():
     assert mask_paths(Violations(), []) == list(UPDATABLE_FIELDS)
+
+
+def test_only_a_mask_naming_the_webhook_secret_asks_for_a_new_one_and_nothing_is_copied_for_it():
+    assert NEW_SECRET_PATH not in mask_paths(Violations(), [])
+    assert mask_paths(Violations(), ["webhook_secret"]) == [NEW_SECRET_PATH]
+    assert merged(STORED, alarm_pb2.Alarm(webhook_secret="chosen by the caller"), [NEW_SECRET_PATH]) == STORED
 
 
 def test_output_only_paths_are_accepted_and_ignored_and_unknown_ones_are_violations():
