@@ -1,4 +1,4 @@
-"""Fixtures shared by every test tier: databases and in-process servers.
+"""Fixtures shared by every test tier: databases, in-process servers and TLS certificates.
 
 Storage tests take `database_url`, which runs them on a fresh SQLite file always
 and on PostgreSQL (127.0.0.1:5432, database `test`, user `root`) when it is
@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+
+from tests.certificates import TlsFiles, make_tls_files
 
 POSTGRES_URL = os.environ.get("AUTOSCALE_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 
@@ -82,3 +84,9 @@ def postgres_url() -> Iterator[str]:
         pytest.skip(reason)
     with postgres_schema_url() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A test CA, a server certificate for localhost and 127.0.0.1, client certificates, and a CA nobody trusts."""
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
