@@ -23,16 +23,16 @@ class ConfigurationError(Exception):
     """A setting a process cannot start with. Its message is one line for people: what is wrong and how to fix it."""
 
 
-def parse_listen(listen: str) -> tuple[str, int]:
+def parse_listen(listen: str, flag: str = "--listen") -> tuple[str, int]:
     """The host (as written, `[::1]` keeps its brackets; may be empty) and the port of a HOST:PORT address.
 
-    ConfigurationError unless the port is a number from 0 (any free port) to 65535.
+    ConfigurationError, naming `flag`, unless the port is a number from 0 (any free port) to 65535.
     """
     host, separator, port = listen.rpartition(":")
     if not separator:
-        raise ConfigurationError(f"--listen {listen} is not HOST:PORT; write e.g. {LISTEN_EXAMPLES}")
+        raise ConfigurationError(f"{flag} {listen} is not HOST:PORT; write e.g. {LISTEN_EXAMPLES}")
     if not (port.isascii() and port.isdigit() and int(port) <= 65535):
-        raise ConfigurationError(f"--listen {listen}: the port must be a number from 0 to 65535; write e.g. {LISTEN_EXAMPLES}")
+        raise ConfigurationError(f"{flag} {listen}: the port must be a number from 0 to 65535; write e.g. {LISTEN_EXAMPLES}")
     return host, int(port)
 
 
@@ -80,6 +80,26 @@ class Settings:
     peer_token: str = ""
     """The service key this process calls its peers with; empty: one made for the process at start (enough when every
     peer is served by this process)."""
+    health_listen: str = ""
+    """HOST:PORT of a plaintext port serving only grpc.health.v1.Health, for orchestrators; empty means none."""
+
+    tls_cert: str = ""
+    """PEM file of the server's certificate (its chain may follow); with `tls_key`, the server serves TLS only."""
+
+    tls_key: str = ""
+    """PEM file of the private key of `tls_cert`."""
+
+    tls_client_ca: str = ""
+    """PEM file of the CA(s) whose client certificates the server requires (mutual TLS); empty asks for none."""
+
+    peer_tls_ca: str = ""
+    """PEM file of the CA(s) the peers' server certificates are checked against; empty calls peers in plaintext."""
+
+    peer_tls_cert: str = ""
+    """PEM file of the client certificate presented to peers that require one (mutual TLS)."""
+
+    peer_tls_key: str = ""
+    """PEM file of the private key of `peer_tls_cert`."""
 
     database_url: str = ""
     """SQLAlchemy URL of the database; empty means the default SQLite file."""

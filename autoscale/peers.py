@@ -1,8 +1,9 @@
 """Long-lived channels to the peer services, with deadlines and safe retries.
 
-One channel per peer address for the life of the process. Every call gets the
-configured deadline unless the caller sets one, and the channel's service config
-retries UNAVAILABLE (the call never reached a server) a few times with backoff.
+One channel per peer address for the life of the process, over TLS when the process is
+given a CA for its peers (autoscale.tls). Every call gets the configured deadline unless
+the caller sets one, and the channel's service config retries UNAVAILABLE (the call never
+reached a server) a few times with backoff.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from autoscale import telemetry
 from autoscale.errors import PeerError
 from autoscale.identity.caller import current_caller_or_none as _current_caller_or_none
 from autoscale.identity.interceptor import AUTHORIZATION_METADATA, PROJECT_METADATA
+from autoscale.tls import ChannelSecurity, PeerSecurity
 from autoscale.v1 import alarm_pb2_grpc, group_pb2_grpc, metrics_pb2_grpc, policy_pb2_grpc
 
 StubT = TypeVar("StubT")
@@ -104,13 +106,16 @@ class ActingProject(grpc.UnaryUnaryClientInterceptor):
         return continuation(details, request)
 
 
-def open_channel(address: str, deadline: float, token: str = "") -> grpc.Channel:
-    """An insecure channel to `address` with retries, a default deadline, tracing, and the acting project and `token` on
-    every call."""
-    channel = grpc.insecure_channel(
-        address,
-        options=[("grpc.service_config", RETRY_SERVICE_CONFIG), ("grpc.enable_retries", 1)],
-    )
+def open_channel(address: str, deadline: float, token: str = "", security: ChannelSecurity | None = None) -> grpc.Channel:
+    """A channel to `address` (TLS with `security`, else plaintext) with retries, a default deadline, tracing, and the
+    acting project and `token` on every call."""
+    options: list[tuple[str, str | int]] = [("grpc.service_config", RETRY_SERVICE_CONFIG), ("grpc.enable_retries", 1)]
+    if security is None:
+        channel = grpc.insecure_channel(address, options=options)
+    else:
+        if security.server_name:
+            options.append(("grpc.ssl_target_name_override", security.server_name))
+        channel = grpc.secure_channel(address, security.credentials, options=options)
     return telemetry.instrument_channel(grpc.intercept_channel(channel, DefaultDeadline(deadline), ActingProject(token)))
 
 
@@ -124,10 +129,13 @@ def as_peer_error(error: grpc.RpcError) -> PeerError:
 class Peers:
     """Stubs of the peer services, each over one long-lived channel."""
 
-    def __init__(self, *, metrics: str, alarm: str, policy: str, group: str, deadline: float, token: str = "") -> None:
+    def __init__(
+        self, *, metrics: str, alarm: str, policy: str, group: str, deadline: float, token: str = "", security: PeerSecurity | None = None
+    ) -> None:
         self._addresses = {"metrics": metrics, "alarm": alarm, "policy": policy, "group": group}
         self._deadline = deadline
         self._token = token
+        self._security = security or PeerSecurity()
         self._channels: dict[str, grpc.Channel] = {}
         self._stubs: dict[tuple[str, object], object] = {}
         self._lock = threading.Lock()
@@ -138,7 +146,7 @@ class Peers:
                 address = self._addresses[service]
                 if not address:
                     raise PeerError(grpc.StatusCode.UNAVAILABLE, f"no address configured for the {service} service (--{service}-addr)")
-                self._channels[service] = open_channel(address, self._deadline, self._token)
+                self._channels[service] = open_channel(address, self._deadline, self._token, self._security.for_address(address))
             return self._channels[service]
 
     def stub(self, service: str, stub_type: Callable[[grpc.Channel], StubT]) -> StubT:

@@ -1,9 +1,11 @@
 """Server bootstrap shared by `autoscale up` and `autoscale serve SERVICE`.
 
-`create_server(settings, builders)` binds one port, builds each service with the
-addresses of its peers (its own port for the services it serves itself), and adds
-health and reflection. `run_until_signalled` serves until SIGTERM/SIGINT, then
-drains: health goes NOT_SERVING, workers stop, in-flight calls get a grace period.
+`create_server(settings, builders)` binds one port (TLS when given a certificate:
+autoscale.tls), builds each service with the addresses of its peers (its own port for
+the services it serves itself), and adds health and reflection (health also on a
+plaintext port of its own with `--health-listen`: autoscale.health_port).
+`run_until_signalled` serves until SIGTERM/SIGINT, then drains: health goes
+NOT_SERVING, workers stop, in-flight calls get a grace period.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ import sqlalchemy as sa
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from autoscale import telemetry
+from autoscale import telemetry, tls
 from autoscale.audit.servicer import AuditServicer
 from autoscale.audit.store import AuditLog
 from autoscale.config import LISTEN_EXAMPLES, ConfigurationError, Settings, parse_listen
 from autoscale.database import Database
 from autoscale.errors import ErrorInterceptor
 from autoscale.handlers import add_servicer
+from autoscale.health_port import HEALTH_LISTEN_FLAG, HealthPort
 from autoscale.identity.deployment import Identity, identity_for
 from autoscale.identity.interceptor import AuthInterceptor
 from autoscale.peers import Peers
@@ -96,9 +99,11 @@ class Server:
         peers: Peers,
         grace: float,
         identity_workers: Sequence[Worker] = (),
+        health_port: HealthPort | None = None,
     ) -> None:
         self.grpc_server = grpc_server
         self.port = port
+        self.health_port = health_port
         self.registrations = registrations
         self._health = health_servicer
         self._databases = databases
@@ -115,6 +120,8 @@ class Server:
     def start(self) -> None:
         """Start serving, then start the background workers."""
         self.grpc_server.start()
+        if self.health_port is not None:
+            self.health_port.start()
         if self._database_file_check is not None:
             self._database_file_check.start()
         for worker in self._identity_workers:
@@ -132,6 +139,8 @@ class Server:
             for worker in registration.workers:
                 worker.stop()
         self.grpc_server.stop(self._grace).wait()
+        if self.health_port is not None:  # only now: orchestrators see NOT_SERVING while calls drain
+            self.health_port.stop()
         for worker in self._identity_workers:
             worker.stop()
         self._peers.close()
@@ -188,6 +197,7 @@ def create_server(
     if settings.auth == "none":
         _check_exposure(host, requested_port, beyond, insecure=settings.insecure)
     process_driver = _process_driver_allowed(settings, beyond)
+    security = tls.server_tls(settings, services_call_each_other=len(builders) > 1)
     telemetry.configure_tracing("autoscale-" + "-".join(name for name, _ in builders), os.environ)
     database = Database(settings.resolved_database_url(database_file))
     try:
@@ -205,15 +215,27 @@ def create_server(
         options=[("grpc.so_reuseport", 0)],
     )
     try:
-        port = grpc_server.add_insecure_port(settings.listen)
+        if security.credentials is None:
+            port = grpc_server.add_insecure_port(settings.listen)
+        else:
+            port = grpc_server.add_secure_port(settings.listen, security.credentials)
     except RuntimeError:
         port = 0  # taken between the check and the bind
+    health_port: HealthPort | None = None
     try:
         if port == 0:
             raise ConfigurationError(f"cannot listen on {settings.listen}; choose another address with --listen, e.g. {LISTEN_EXAMPLES}")
-        return _build_server(settings, builders, grpc_server, host, port, database, identity, audit, process_driver, clock), port
+        if settings.health_listen:
+            _check_listenable(*parse_listen(settings.health_listen, HEALTH_LISTEN_FLAG), flag=HEALTH_LISTEN_FLAG)
+            health_port = HealthPort(settings.health_listen)
+        server = _build_server(
+            settings, builders, grpc_server, host, port, database, identity, audit, process_driver, clock, security, health_port
+        )
+        return server, port
     except BaseException:
         grpc_server.stop(None)
+        if health_port is not None:
+            health_port.stop()
         database.dispose()
         raise
 
@@ -245,6 +267,8 @@ def _build_server(
     audit: AuditLog,
     process_driver: bool,
     clock: Clock,
+    security: tls.ServerTls,
+    health_port: HealthPort | None,
 ) -> Server:
     """The services, health and reflection on a bound `grpc_server`."""
     own_address = f"{'127.0.0.1' if host in ('', '0.0.0.0', '[::]') else host}:{port}"
@@ -256,6 +280,7 @@ def _build_server(
         group=_peer_address(settings.group_addr, "group" in served, own_address),
         deadline=settings.peer_timeout,
         token=identity.peer_token,
+        security=security.peer_security(own_address),
     )
     try:
         quotas = QuotaStore(database, clock, default_limits(settings.metrics_max_series))
@@ -272,6 +297,8 @@ def _build_server(
     # NOT_SERVING of a graceful stop never returned (seen once in ten runs of the deleted-database test, loaded).
     health_servicer = health.HealthServicer(experimental_non_blocking=False)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, grpc_server)
+    if health_port is not None:
+        health_port.serve(health_servicer)
     served_names = [name for registration in registrations for name in (registration.full_name, *registration.internal_names)]
     served_names += [QUOTA_SERVICE_NAME, AUDIT_SERVICE_NAME]
     add_servicer(quota_pb2_grpc.add_QuotaServiceServicer_to_server, QuotaServicer(quotas, settings.admin_project), grpc_server)
@@ -282,10 +309,12 @@ def _build_server(
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection([*served_names, health.SERVICE_NAME, reflection.SERVICE_NAME], grpc_server)
-    return Server(grpc_server, port, registrations, health_servicer, [database], peers, settings.shutdown_grace, identity.workers)
+    return Server(
+        grpc_server, port, registrations, health_servicer, [database], peers, settings.shutdown_grace, identity.workers, health_port
+    )
 
 
-def _check_listenable(host: str, port: int) -> None:
+def _check_listenable(host: str, port: int, flag: str = "--listen") -> None:
     """ConfigurationError saying why HOST:PORT cannot be listened on, if it cannot; nothing stays bound.
 
     NOTE: gRPC answers a failed bind with "Failed to bind" alone (and logs its reason to stderr
@@ -297,7 +326,7 @@ def _check_listenable(host: str, port: int) -> None:
         addresses = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror:
         raise ConfigurationError(
-            f"--listen {listen}: {host!r} is neither an address nor a name that resolves; use e.g. {LISTEN_EXAMPLES}"
+            f"{flag} {listen}: {host!r} is neither an address nor a name that resolves; use e.g. {LISTEN_EXAMPLES}"
         ) from None
     failure: OSError | None = None
     for family, kind, protocol, _, address in addresses:
@@ -309,7 +338,7 @@ def _check_listenable(host: str, port: int) -> None:
             except OSError as error:
                 failure = failure or error
     if failure is not None:
-        raise ConfigurationError(_bind_failure(listen, host, port, failure))
+        raise ConfigurationError(_bind_failure(flag, listen, host, port, failure))
 
 
 def _beyond_loopback(host: str, port: int) -> list[str]:
@@ -351,15 +380,15 @@ def _check_exposure(host: str, port: int, beyond: list[str], *, insecure: bool) 
                 "can do anything, start commands on this host included", listen)
 
 
-def _bind_failure(listen: str, host: str, port: int, error: OSError) -> str:
-    """Why binding HOST:PORT failed, and what to do, in words."""
+def _bind_failure(flag: str, listen: str, host: str, port: int, error: OSError) -> str:
+    """Why binding HOST:PORT (given by `flag`) failed, and what to do, in words."""
     if error.errno == errno.EADDRINUSE:
-        return f"--listen {listen}: port {port} is already in use; stop what listens there or choose another port"
+        return f"{flag} {listen}: port {port} is already in use; stop what listens there or choose another port"
     if error.errno == errno.EADDRNOTAVAIL:
-        return f"--listen {listen}: {host} is not an address of this machine; listen on one of its addresses, e.g. {LISTEN_EXAMPLES}"
+        return f"{flag} {listen}: {host} is not an address of this machine; listen on one of its addresses, e.g. {LISTEN_EXAMPLES}"
     if error.errno == errno.EACCES:
-        return f"--listen {listen}: port {port} needs privileges to listen on; choose a port above 1023"
-    return f"--listen {listen}: cannot listen there ({error.strerror}); choose another address, e.g. {LISTEN_EXAMPLES}"
+        return f"{flag} {listen}: port {port} needs privileges to listen on; choose a port above 1023"
+    return f"{flag} {listen}: cannot listen there ({error.strerror}); choose another address, e.g. {LISTEN_EXAMPLES}"
 
 
 SIGNAL_CHECK_INTERVAL = 0.5

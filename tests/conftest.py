@@ -1,4 +1,4 @@
-"""Fixtures shared by every test tier: databases and in-process servers.
+"""Fixtures shared by every test tier: databases, in-process servers and TLS certificates.
 
 Storage tests take `database_url`, which runs them on a fresh SQLite file always
 and on PostgreSQL (127.0.0.1:5432, database `test`, user `root`) when it is
@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import keystone_server
+from tests.certificates import TlsFiles, make_tls_files
 from tests.keystone_server import KeystoneServer, KeystoneUnavailable
 
 POSTGRES_URL = os.environ.get("AUTOSCALE_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
@@ -98,3 +99,9 @@ def keystone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeystoneServe
         except KeystoneUnavailable as error:
             pytest.skip(f"no Keystone to test against: {error}")
         yield server
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A test CA, a server certificate for localhost and 127.0.0.1, client certificates, and a CA nobody trusts."""
+    return make_tls_files(tmp_path_factory.mktemp("tls"))

@@ -15,12 +15,22 @@ from autoscale.server import Server, ServiceBuilder, create_server
 
 @contextmanager
 def running_server(
-    builders: Sequence[tuple[str, ServiceBuilder]], settings: Settings, **kwargs
+    builders: Sequence[tuple[str, ServiceBuilder]],
+    settings: Settings,
+    *,
+    channel_credentials: grpc.ChannelCredentials | None = None,
+    channel_options: Sequence[tuple[str, str]] = (),
+    **kwargs,
 ) -> Iterator[tuple[Server, grpc.Channel]]:  # type: ignore[no-untyped-def]
-    """Start a real server on an ephemeral port with these services; yield it and a channel."""
+    """Start a real server on an ephemeral port with these services; yield it and a channel (TLS with
+    `channel_credentials`)."""
     server, port = create_server(replace(settings, listen="127.0.0.1:0"), builders, **kwargs)
     server.start()
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    address = f"127.0.0.1:{port}"
+    if channel_credentials is None:
+        channel = grpc.insecure_channel(address, options=channel_options)
+    else:
+        channel = grpc.secure_channel(address, channel_credentials, options=channel_options)
     try:
         yield server, channel
     finally:

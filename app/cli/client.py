@@ -1,9 +1,10 @@
 """The plumbing every client command shares: address, deadline, the call, its errors, its output.
 
-`client_command(SERVICE)` gives a command `--addr`, `--timeout`, `--json` and `--token` and
-hands it a `Client`. The address comes from `--addr`, else `AUTOSCALE_<SVC>_ADDR`,
-else `AUTOSCALE_ADDR`, else 127.0.0.1:50051 (where `autoscale up` listens). Every
-call carries the `--timeout` deadline, and `--token` (else AUTOSCALE_TOKEN) as a bearer token. A failed call becomes `RpcFailed`, which
+`client_command(SERVICE)` gives a command `--addr`, `--timeout`, `--json`, `--token` and the
+TLS flags, and hands it a `Client`. The address comes from `--addr`, else `AUTOSCALE_<SVC>_ADDR`,
+else `AUTOSCALE_ADDR`, else 127.0.0.1:50051 (where `autoscale up` listens). With `--tls-ca`
+the calls go over TLS (with `--tls-cert` and `--tls-key`, mutual TLS). Every call carries
+the `--timeout` deadline, and `--token` (else AUTOSCALE_TOKEN) as a bearer token. A failed call becomes `RpcFailed`, which
 prints `error: CODE: message` and the field violations to stderr and exits 1.
 """
 
@@ -20,7 +21,7 @@ import grpc
 from google.protobuf.message import Message
 
 from app.cli.output import print_json
-from autoscale.config import DEFAULT_LISTEN
+from autoscale.config import DEFAULT_LISTEN, ConfigurationError
 from autoscale.errors import field_violations
 from autoscale.v1 import (
     alarm_pb2,
@@ -102,7 +103,9 @@ class RpcFailed(click.ClickException):
         self.lines = [f"error: {code.name}: {details}"]
         self.lines += [f"  {violation.field}: {violation.description}" for violation in field_violations(error)]
         if code == grpc.StatusCode.UNAVAILABLE:
-            self.lines.append(f"hint: is autoscale up (or autoscale serve {client.service.name}) running at {client.address}?")
+            tls = (" Over TLS, --tls-ca must have signed its certificate, which must name the host of --addr"
+                   if client.credentials is not None else " If it serves TLS, give --tls-ca")
+            self.lines.append(f"hint: is autoscale up (or autoscale serve {client.service.name}) running at {client.address}?{tls}")
         elif code == grpc.StatusCode.UNAUTHENTICATED:
             self.lines.append("hint: give an API key or Keystone token with --token, or set AUTOSCALE_TOKEN")
         elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -117,18 +120,30 @@ class RpcFailed(click.ClickException):
 class Client:
     """Calls one service at one address, each call with the deadline, and prints what it answers."""
 
-    def __init__(self, service: Service, address: str, timeout: float, json_output: bool, token: str = "") -> None:
+    def __init__(
+        self,
+        service: Service,
+        address: str,
+        timeout: float,
+        json_output: bool,
+        credentials: grpc.ChannelCredentials | None = None,
+        token: str = "",
+    ) -> None:
         self.service = service
         self.address = address
         self.timeout = timeout
         self.json_output = json_output
         self._metadata = (("authorization", f"Bearer {token}"),) if token else None
+        self.credentials = credentials
+        """TLS credentials of the channel; None: plaintext."""
         self._channel: grpc.Channel | None = None
 
     def call(self, rpc: str, request: Message) -> Any:
         """Call `rpc` (e.g. "GetGroup") with the deadline; RpcFailed when it fails."""
         if self._channel is None:
-            self._channel = grpc.insecure_channel(self.address)
+            self._channel = (
+                grpc.insecure_channel(self.address) if self.credentials is None else grpc.secure_channel(self.address, self.credentials)
+            )
         method = getattr(self.service.stub_class(self._channel), rpc)
         try:
             return method(request, timeout=self.timeout, metadata=self._metadata)
@@ -160,8 +175,28 @@ class Client:
             self._channel = None
 
 
+class TlsFilesMistake(click.ClickException):
+    """A TLS flag naming a file that cannot be used: one line on stderr and exit status 2, as a usage error."""
+
+    exit_code = 2
+
+
+def channel_credentials(ca: str, certificate: str, key: str) -> grpc.ChannelCredentials | None:
+    """The TLS credentials the --tls-ca, --tls-cert and --tls-key files make (None when none is given); TlsFilesMistake
+    naming the flag and the file when they cannot be used."""
+    if not (ca or certificate or key):
+        return None
+    # NOTE: imported only when asked for: it loads cryptography, which would cost every other command 45 ms.
+    from autoscale import tls
+
+    try:
+        return tls.channel_credentials(tls.PemFile("--tls-ca", ca), tls.PemFile("--tls-cert", certificate), tls.PemFile("--tls-key", key))
+    except ConfigurationError as error:
+        raise TlsFilesMistake(str(error)) from None
+
+
 def client_command(service: Service) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Give a command --addr, --timeout and --json, and pass it `client`, a Client of `service`.
+    """Give a command --addr, --timeout, --json and the TLS flags, and pass it `client`, a Client of `service`.
 
     Put it under `@group.command(...)` and above the command's own options.
     """
@@ -186,9 +221,18 @@ def client_command(service: Service) -> Callable[[Callable[..., Any]], Callable[
         @click.option("--json", "json_output", is_flag=True, help="Print the response as JSON (a list: all its pages).")
         @click.option("--token", envvar=TOKEN_ENVVAR, show_envvar=True, default="", metavar="TOKEN",
                       help="API key or Keystone token to call with (when the server authenticates callers).")
+        @click.option("--tls-ca", envvar="AUTOSCALE_TLS_CA", show_envvar=True, default="", metavar="FILE",
+                      help="Call over TLS, checking the server's certificate against these PEM CA certificates.")
+        @click.option("--tls-cert", envvar="AUTOSCALE_TLS_CERT", show_envvar=True, default="", metavar="FILE",
+                      help="PEM client certificate, for a server that asks for one (mutual TLS; needs --tls-ca).")
+        @click.option("--tls-key", envvar="AUTOSCALE_TLS_KEY", show_envvar=True, default="", metavar="FILE",
+                      help="PEM private key of --tls-cert.")
         @functools.wraps(function)
-        def command(*args: Any, addr: str, timeout: float, json_output: bool, token: str, **kwargs: Any) -> Any:
-            client = Client(service, addr, timeout, json_output, token)
+        def command(
+            *args: Any, addr: str, timeout: float, json_output: bool, token: str, tls_ca: str, tls_cert: str, tls_key: str,
+            **kwargs: Any,
+        ) -> Any:
+            client = Client(service, addr, timeout, json_output, channel_credentials(tls_ca, tls_cert, tls_key), token)
             try:
                 return function(*args, client=client, **kwargs)
             except KeyboardInterrupt:

@@ -80,6 +80,19 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--insecure", envvar="AUTOSCALE_INSECURE", is_flag=True, default=False,
                      help="Listen beyond loopback although no caller is authenticated (anyone who reaches the port can do "
                           "anything, start commands on this host included)."),
+        click.option("--health-listen", envvar="AUTOSCALE_HEALTH_LISTEN", default="", metavar="HOST:PORT",
+                     help="Also serve health checks (grpc.health.v1.Health only) in plaintext there, for orchestrators."),
+        click.option("--tls-cert", envvar="AUTOSCALE_TLS_CERT", default="", metavar="FILE",
+                     help="PEM certificate of the server (chain may follow); with --tls-key, the port serves TLS only."),
+        click.option("--tls-key", envvar="AUTOSCALE_TLS_KEY", default="", metavar="FILE", help="PEM private key of --tls-cert."),
+        click.option("--tls-client-ca", envvar="AUTOSCALE_TLS_CLIENT_CA", default="", metavar="FILE",
+                     help="PEM CA certificates; clients must present a certificate one of them signed (mutual TLS)."),
+        click.option("--peer-tls-ca", envvar="AUTOSCALE_PEER_TLS_CA", default="", metavar="FILE",
+                     help="PEM CA certificates the peer services' certificates are checked against; calls peers over TLS."),
+        click.option("--peer-tls-cert", envvar="AUTOSCALE_PEER_TLS_CERT", default="", metavar="FILE",
+                     help="PEM client certificate presented to peers (mutual TLS)."),
+        click.option("--peer-tls-key", envvar="AUTOSCALE_PEER_TLS_KEY", default="", metavar="FILE",
+                     help="PEM private key of --peer-tls-cert."),
     ])(command)
 
 
@@ -92,6 +105,13 @@ def _settings(listen: str, **values: Any) -> Settings:
         admin_project=values["admin_project"],
         enable_process_driver=values["enable_process_driver"],
         peer_token=values["peer_token"],
+        health_listen=values["health_listen"],
+        tls_cert=values["tls_cert"],
+        tls_key=values["tls_key"],
+        tls_client_ca=values["tls_client_ca"],
+        peer_tls_ca=values["peer_tls_ca"],
+        peer_tls_cert=values["peer_tls_cert"],
+        peer_tls_key=values["peer_tls_key"],
         database_url=values["database_url"],
         metrics_addr=values.get("metrics_addr") or "",
         alarm_addr=values.get("alarm_addr") or "",
@@ -124,8 +144,13 @@ def _serve(settings: Settings, names: tuple[str, ...], database_file: str) -> No
     # What the services loaded on start (the metrics head, the alarm index) lives as long as the process.
     settle_garbage_collector()
     host, _ = parse_listen(settings.listen)
-    log.info("serving %s on %s:%d", ", ".join(names), host, port)
-    click.echo(f"autoscale: serving {', '.join(names)} on {host}:{port}", err=True)
+    over = " over mutual TLS" if settings.tls_client_ca else " over TLS" if settings.tls_cert else ""
+    log.info("serving %s on %s:%d%s", ", ".join(names), host, port, over)
+    click.echo(f"autoscale: serving {', '.join(names)} on {host}:{port}{over}", err=True)
+    if server.health_port is not None:
+        health_host, _ = parse_listen(settings.health_listen)
+        log.info("serving health checks on %s:%d (plaintext)", health_host, server.health_port.port)
+        click.echo(f"autoscale: serving health checks on {health_host}:{server.health_port.port} (plaintext)", err=True)
     sys.stderr.flush()
     run_until_signalled(server)
     click.echo("autoscale: stopped", err=True)

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 BIN_DIR = Path(sys.executable).parent
 AUTOSCALE = str(BIN_DIR / "autoscale")
 GRPCURL = str(BIN_DIR / "grpcurl")
+
+PLAINTEXT = ("-plaintext",)
+"""grpcurl's flags for a server without TLS; with TLS they are `-cacert CA` (and `-cert`, `-key` for mutual TLS)."""
 
 
 def free_port() -> int:
@@ -39,12 +42,15 @@ class GrpcurlError(Exception):
         self.output = output
 
 
-def grpcurl(address: str, method: str, body: dict[str, Any] | None = None, *, timeout: float = 20) -> dict[str, Any]:
-    """Call `method` (e.g. autoscale.v1.GroupService/GetGroup) through reflection; the JSON answer.
+def grpcurl(
+    address: str, method: str, body: dict[str, Any] | None = None, *, timeout: float = 20, transport: Sequence[str] = PLAINTEXT
+) -> dict[str, Any]:
+    """Call `method` (e.g. autoscale.v1.GroupService/GetGroup) through reflection, with the `transport` flags; the JSON
+    answer.
 
     Requests may use either JSON name; grpcurl answers with the proto field names (snake_case).
     """
-    args = [GRPCURL, "-plaintext", "-format-error", "-max-time", str(timeout)]
+    args = [GRPCURL, *transport, "-format-error", "-max-time", str(timeout)]
     if body is not None:
         args += ["-d", json.dumps(body)]
     completed = subprocess.run([*args, address, method], capture_output=True, text=True, timeout=timeout + 10)
@@ -65,9 +71,9 @@ _CODE_NAMES = {
 }
 
 
-def grpcurl_list(address: str) -> set[str]:
+def grpcurl_list(address: str, transport: Sequence[str] = PLAINTEXT) -> set[str]:
     """The services the server at `address` lists through reflection."""
-    completed = subprocess.run([GRPCURL, "-plaintext", address, "list"], capture_output=True, text=True, timeout=20, check=True)
+    completed = subprocess.run([GRPCURL, *transport, address, "list"], capture_output=True, text=True, timeout=20, check=True)
     return set(completed.stdout.split())
 
 

@@ -1,20 +1,32 @@
 """The chain sample → alarm → policy → group.Adjust, through grpcurl, against real processes.
 
 Once against `autoscale up`, once against four `autoscale serve` processes with
-databases of their own, as operators deploy them.
+databases of their own, as operators deploy them, and once more so with mutual TLS.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from tests.e2e.harness import AutoscaleProcess, GrpcurlError, autoscale, free_port, grpcurl, grpcurl_list, wait_healthy, wait_until
+from tests.e2e.harness import (
+    PLAINTEXT,
+    AutoscaleProcess,
+    GrpcurlError,
+    autoscale,
+    free_port,
+    grpcurl,
+    grpcurl_list,
+    wait_healthy,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -25,21 +37,22 @@ METRICS = "autoscale.v1.MetricsService"
 FAST = ["--alarm-sweep-interval", "1", "--reconcile-interval", "0.5"]
 
 
-def drive_chain(addr: dict[str, str], tmp_path) -> None:
-    """Create a group, a policy and an alarm; a high sample must scale the group out."""
-    grpcurl(addr["group"], f"{GROUP}/CreateLaunchConfig", {
+def drive_chain(addr: dict[str, str], tmp_path, transport: Sequence[str] = PLAINTEXT) -> None:
+    """Create a group, a policy and an alarm; a high sample must scale the group out (grpcurl with the `transport` flags)."""
+    call = functools.partial(grpcurl, transport=transport)
+    call(addr["group"], f"{GROUP}/CreateLaunchConfig", {
         "launchConfigId": "sleeper",
         "launchConfig": {"process": {"command": [sys.executable, "-c", "import time; time.sleep(600)"]}},
     })
-    grpcurl(addr["group"], f"{GROUP}/CreateGroup", {
+    call(addr["group"], f"{GROUP}/CreateGroup", {
         "groupId": "web",
         "group": {"launchConfig": "launchConfigs/sleeper", "minSize": 1, "maxSize": 3, "cooldown": "0s"},
     })
-    grpcurl(addr["policy"], f"{POLICY}/CreatePolicy", {
+    call(addr["policy"], f"{POLICY}/CreatePolicy", {
         "policyId": "scale-out",
         "policy": {"group": "groups/web", "adjustmentType": "ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY", "scalingAdjustment": 1},
     })
-    grpcurl(addr["alarm"], f"{ALARM}/CreateAlarm", {
+    call(addr["alarm"], f"{ALARM}/CreateAlarm", {
         "alarmId": "high-cpu",
         "alarm": {
             "thresholdRule": {
@@ -50,39 +63,39 @@ def drive_chain(addr: dict[str, str], tmp_path) -> None:
             "alarmActions": ["policies/scale-out"],
         },
     })
-    wait_until(lambda: _running_instances(addr["group"]) == 1, 30, "the group to start its first instance")
-    accepted = grpcurl(addr["metrics"], f"{METRICS}/PutSamples", {
+    wait_until(lambda: _running_instances(addr["group"], transport) == 1, 30, "the group to start its first instance")
+    accepted = call(addr["metrics"], f"{METRICS}/PutSamples", {
         "series": [{"metric": "cpu_util", "dimensions": {"group": "web", "instance": "i-1"}, "points": [{"value": 95}]}],
     })
     assert accepted["accepted_points"] == "1"
 
     def scaled_activity():
-        activities = grpcurl(addr["group"], f"{GROUP}/ListActivities", {"parent": "groups/web"}).get("activities", [])
+        activities = call(addr["group"], f"{GROUP}/ListActivities", {"parent": "groups/web"}).get("activities", [])
         return next((a for a in activities if "alarms/high-cpu" in a.get("cause", "")), None)
 
     activity = wait_until(scaled_activity, 30, "an activity caused by the alarm")
     assert "policies/scale-out" in activity["cause"]
     assert (activity.get("from_capacity", 0), activity["to_capacity"]) == (1, 2)
-    wait_until(lambda: _running_instances(addr["group"]) == 2, 30, "the second instance to run")
+    wait_until(lambda: _running_instances(addr["group"], transport) == 2, 30, "the second instance to run")
 
-    alarm = grpcurl(addr["alarm"], f"{ALARM}/GetAlarm", {"name": "alarms/high-cpu"})["alarm"]
+    alarm = call(addr["alarm"], f"{ALARM}/GetAlarm", {"name": "alarms/high-cpu"})["alarm"]
     assert alarm["state"] == "ALARM_STATE_ALARM"
-    history = grpcurl(addr["alarm"], f"{ALARM}/ListAlarmHistory", {"name": "alarms/high-cpu"})["entries"]
+    history = call(addr["alarm"], f"{ALARM}/ListAlarmHistory", {"name": "alarms/high-cpu"})["entries"]
     assert any(e["type"] == "ALARM_HISTORY_TYPE_STATE_TRANSITION" and e.get("state") == "ALARM_STATE_ALARM" for e in history)
-    executions = grpcurl(addr["policy"], f"{POLICY}/ListPolicyExecutions", {"name": "policies/scale-out"})["executions"]
+    executions = call(addr["policy"], f"{POLICY}/ListPolicyExecutions", {"name": "policies/scale-out"})["executions"]
     assert any(e.get("adjusted") for e in executions)
 
     refused = pytest.raises(GrpcurlError, match="FAILED_PRECONDITION: groups/web is used by 1 policy")
     with refused:
-        grpcurl(addr["group"], f"{GROUP}/DeleteGroup", {"name": "groups/web"})
-    grpcurl(addr["alarm"], f"{ALARM}/DeleteAlarm", {"name": "alarms/high-cpu"})
-    grpcurl(addr["group"], f"{GROUP}/DeleteGroup", {"name": "groups/web", "force": True})
+        call(addr["group"], f"{GROUP}/DeleteGroup", {"name": "groups/web"})
+    call(addr["alarm"], f"{ALARM}/DeleteAlarm", {"name": "alarms/high-cpu"})
+    call(addr["group"], f"{GROUP}/DeleteGroup", {"name": "groups/web", "force": True})
     with pytest.raises(GrpcurlError, match="NOT_FOUND"):
-        grpcurl(addr["policy"], f"{POLICY}/GetPolicy", {"name": "policies/scale-out"})
+        call(addr["policy"], f"{POLICY}/GetPolicy", {"name": "policies/scale-out"})
 
 
-def _running_instances(address: str) -> int:
-    instances = grpcurl(address, f"{GROUP}/ListInstances", {"parent": "groups/web"}).get("instances", [])
+def _running_instances(address: str, transport: Sequence[str]) -> int:
+    instances = grpcurl(address, f"{GROUP}/ListInstances", {"parent": "groups/web"}, transport=transport).get("instances", [])
     return sum(1 for i in instances if i.get("state") == "INSTANCE_STATE_RUNNING")
 
 
@@ -110,6 +123,35 @@ def test_chain_runs_across_four_serve_processes_with_their_own_databases(tmp_pat
         for address in addr.values():
             wait_healthy(address)
         drive_chain(addr, tmp_path)
+    finally:
+        codes = [p.stop() for p in processes]
+    assert codes == [0, 0, 0, 0], "\n".join(p.log() for p in processes)
+
+
+def test_chain_runs_across_four_serve_processes_with_mutual_tls_between_them(tmp_path, tls_files):
+    # Each service serves its certificate, asks its callers for one its CA signed, and presents it to its peers.
+    addr = {name: f"127.0.0.1:{free_port()}" for name in ("metrics", "alarm", "policy", "group")}
+    health = {name: f"127.0.0.1:{free_port()}" for name in addr}
+    peers = [f"--{name}-addr={address}" for name, address in addr.items()]
+    tls = ["--tls-cert", str(tls_files.server_cert), "--tls-key", str(tls_files.server_key), "--tls-client-ca", str(tls_files.ca),
+           "--peer-tls-ca", str(tls_files.ca), "--peer-tls-cert", str(tls_files.server_cert), "--peer-tls-key", str(tls_files.server_key)]
+    processes: list[AutoscaleProcess] = []
+    try:
+        for name, address in addr.items():
+            args = ["serve", name, "--listen", address, "--health-listen", health[name], "--database-url",
+                    f"sqlite:///{tmp_path / name}.db", "--instance-log-dir", str(tmp_path / "instances"), *peers, *tls, *FAST]
+            processes.append(AutoscaleProcess(args, tmp_path / f"{name}.log"))
+        for address in health.values():
+            wait_healthy(address)
+        operator = ("-cacert", str(tls_files.ca), "-cert", str(tls_files.client_cert), "-key", str(tls_files.client_key))
+        drive_chain(addr, tmp_path, operator)
+
+        check = ("grpc.health.v1.Health/Check", {"service": "autoscale.v1.GroupService"})
+        assert grpcurl(health["group"], *check)["status"] == "SERVING"
+        assert grpcurl(addr["group"], *check, transport=operator)["status"] == "SERVING"
+        for refused in (PLAINTEXT, ("-cacert", str(tls_files.ca))):  # no TLS; TLS without a client certificate
+            with pytest.raises(GrpcurlError):
+                grpcurl(addr["group"], *check, transport=refused)
     finally:
         codes = [p.stop() for p in processes]
     assert codes == [0, 0, 0, 0], "\n".join(p.log() for p in processes)

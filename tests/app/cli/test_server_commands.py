@@ -1,7 +1,9 @@
-"""`autoscale up` and `autoscale serve SERVICE` as the real binary runs them: start-up mistakes, --log-level, --webhook-allow."""
+"""`autoscale up` and `autoscale serve SERVICE` as the real binary runs them: start-up mistakes, --log-level, --webhook-allow,
+the health port."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -160,3 +162,40 @@ def test_a_webhook_allowance_that_is_no_network_is_a_usage_error_naming_the_flag
                                  "--database-url", f"sqlite:///{tmp_path}/a.db")
     assert completed.returncode == 2
     assert "--webhook-allow" in completed.stderr and "has host bits set" in completed.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_tls_file_that_cannot_be_read_is_told_in_one_line_naming_the_flag_and_the_file(command, tls_files, tmp_path):
+    missing = tmp_path / "missing.key"
+    completed = start_up_failure(command, "--listen", "127.0.0.1:0", "--database-url", f"sqlite:///{tmp_path}/a.db",
+                                 "--tls-cert", str(tls_files.server_cert), "--tls-key", str(missing))
+    assert_one_line_saying(completed, f"--tls-key {missing}: cannot read it")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_peer_certificate_read_from_the_environment_without_its_key_is_told_in_one_line(command, tls_files, tmp_path):
+    env = {**os.environ, "AUTOSCALE_PEER_TLS_CA": str(tls_files.ca), "AUTOSCALE_PEER_TLS_CERT": str(tls_files.client_cert)}
+    completed = start_up_failure(command, "--listen", "127.0.0.1:0", "--database-url", f"sqlite:///{tmp_path}/a.db", env=env)
+    assert_one_line_saying(completed, f"--peer-tls-cert {tls_files.client_cert} needs --peer-tls-key")
+
+
+def test_up_over_tls_without_a_peer_ca_is_told_in_one_line_that_its_services_call_each_other(tls_files, tmp_path):
+    completed = start_up_failure(["up"], "--listen", "127.0.0.1:0", "--database-url", f"sqlite:///{tmp_path}/a.db",
+                                 "--tls-cert", str(tls_files.server_cert), "--tls-key", str(tls_files.server_key))
+    assert_one_line_saying(completed, "the services of this process call each other through its TLS port", "--peer-tls-ca")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_health_listen_that_is_not_host_port_is_told_in_one_line_naming_it(command, tmp_path):
+    completed = start_up_failure(command, "--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1",
+                                 "--database-url", f"sqlite:///{tmp_path}/a.db")
+    assert_one_line_saying(completed, "--health-listen 127.0.0.1 is not HOST:PORT")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_health_port_answers_plaintext_and_the_start_says_where(command, tls_files, tmp_path):
+    address, health_address = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    tls = ["--tls-cert", str(tls_files.server_cert), "--tls-key", str(tls_files.server_key), "--peer-tls-ca", str(tls_files.ca)]
+    log = _served_log(command, address, "--health-listen", health_address, *tls, tmp_path=tmp_path, address=health_address)
+    assert f"autoscale: serving health checks on {health_address} (plaintext)" in log
+    assert f"on {address} over TLS" in log
