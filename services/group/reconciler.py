@@ -40,6 +40,7 @@ from autoscale.timeutil import Clock
 from services.group import capacity
 from services.group.domain import (
     LIVE_STATES,
+    PROCESS,
     ActivityStatus,
     GroupKey,
     Instance,
@@ -196,6 +197,8 @@ class Reconciler:
 
     def _driver(self, kind: str) -> ComputeDriver:
         driver = self._drivers.get(kind)
+        if driver is None and kind == PROCESS:
+            raise DriverError("local processes are off in this deployment (an operator turns them on with --enable-process-driver)")
         if driver is None:
             raise DriverError(f"no compute driver for {kind} instances in this process")
         return driver

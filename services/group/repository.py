@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound
+from autoscale.quotas.limits import Limits
 from services.group import capacity, cooldown
 from services.group.domain import (
     OPENSTACK_SERVER,
@@ -88,6 +89,7 @@ class GroupStatements:
         self.delete_instance = database.prepare(_DELETE_INSTANCE)
         self.end_activity = database.prepare(_END_ACTIVITY)
         self.extend_cooldown = database.prepare(_EXTEND_COOLDOWN)
+        self.others_desired = database.prepare(_OTHERS_DESIRED)
 
 
 class GroupRepositories:
@@ -168,12 +170,17 @@ class GroupRepository:
 
     # Groups
 
-    def create_group(self, group: Group, activity: Activity | None) -> GroupStatus:
-        """Store a new group and the activity of its first capacity; AlreadyExists, or NotFound for its launch config."""
+    def create_group(self, group: Group, activity: Activity | None, limits: Limits | None = None) -> GroupStatus:
+        """Store a new group and the activity of its first capacity; AlreadyExists, NotFound for its launch config, or
+        ResourceExhausted beyond the project's groups or instances quota (`limits`; None: storage alone, with no quota)."""
         with self._database.transaction() as connection:
             if self._group_row(connection, group.id) is not None:
                 raise AlreadyExists(group_name(group.id))
             self._require_launch_config(connection, group.launch_config_id)
+            if limits is not None:
+                held = connection.scalar(sa.select(sa.func.count()).select_from(groups).where(groups.c.project == self.project))
+                limits.require_room("groups", held=int(held or 0))
+                self._require_instances_room(connection, group.id, 0, group.desired_capacity, limits)
             connection.execute(groups.insert().values(project=self.project, **_group_values(group)))
             if activity is not None:
                 self._record_activity(connection, activity)
@@ -197,15 +204,18 @@ class GroupRepository:
             rows = connection.execute(query.order_by(groups.c.id).limit(limit), {"project": self.project}).all()
         return [_status(row) for row in rows]
 
-    def change_group(self, group_id: str, change: GroupChange) -> GroupStatus:
+    def change_group(self, group_id: str, change: GroupChange, limits: Limits | None = None) -> GroupStatus:
         """Apply `change` to the locked group and record its activity.
 
         NotFound for the group or its new launch config; FailedPrecondition while the
-        group is being deleted. Whatever `change` raises aborts the transaction.
+        group is being deleted; ResourceExhausted when it raises the desired capacity beyond the
+        project's instances quota. Whatever `change` raises aborts the transaction.
         """
         with self._database.transaction() as connection:
             group = self._lock_group(connection, group_id)
             changed, activity = change(group)
+            if limits is not None:
+                self._require_instances_room(connection, group_id, group.desired_capacity, changed.desired_capacity, limits)
             if changed.launch_config_id != group.launch_config_id:
                 self._require_launch_config(connection, changed.launch_config_id)
             values = _group_values(changed)
@@ -214,14 +224,17 @@ class GroupRepository:
                 self._record_activity(connection, activity)
             return self._locked_status(connection, group_id)
 
-    def adjust(self, group_id: str, request_id: str, decide: CapacityDecision, *, refuse: RefusalCheck | None = None) -> AdjustOutcome:
+    def adjust(
+        self, group_id: str, request_id: str, decide: CapacityDecision, *, refuse: RefusalCheck | None = None, limits: Limits | None = None
+    ) -> AdjustOutcome:
         """Change the locked group's desired capacity as `decide` says and record the activity, unless `refuse` says why not.
 
         A `request_id` seen before for this group returns the first answer and changes
         nothing. When `refuse` refuses (the group resizes or cools down), nothing is
         changed and nothing remembered under the request_id, so a retry asks again.
         The outcome carries the group as it stands after the call, except the first
-        answer given again. NotFound for the group; FailedPrecondition while it is being deleted.
+        answer given again. NotFound for the group; FailedPrecondition while it is being deleted;
+        ResourceExhausted when it would raise the desired capacity beyond the project's instances quota.
         """
         statements, project = self._statements, self.project
         with self._database.transaction() as connection:
@@ -241,6 +254,8 @@ class GroupRepository:
             if refused is not None:
                 return AdjustOutcome(group.desired_capacity, group.desired_capacity, activity=None, group=status, refused=refused)
             activity = decide(group)
+            if limits is not None:
+                self._require_instances_room(connection, group_id, group.desired_capacity, activity.to_capacity, limits)
             if activity.to_capacity != group.desired_capacity:
                 statements.set_desired.rowcount(connection, project=project, group_id=group_id, desired_capacity=activity.to_capacity)
             if _in_progress(activity) and status.activity_in_progress is not None:
@@ -411,6 +426,15 @@ class GroupRepository:
                 self._supersede(connection, activity.group_id, activity_id, activity)
         self._statements.insert_activity.rowcount(connection, project=self.project, **_activity_values(activity))
 
+    def _require_instances_room(self, connection: Connection, group_id: str, before: int, after: int, limits: Limits) -> None:
+        """ResourceExhausted when raising a group's desired capacity from `before` to `after` takes the project's groups
+        beyond its instances quota (the desired capacities of its groups together); shrinking is always allowed, so the
+        other groups are summed only for a rise."""
+        if after <= before:
+            return
+        ((others,),) = self._statements.others_desired.rows(connection, project=self.project, group_id=group_id)
+        limits.require_room("instances", held=int(others) + before, adding=after - before)
+
     def _supersede(self, connection: Connection, group_id: str, activity_id: str, by: Activity) -> None:
         """End the IN_PROGRESS activity `activity_id`, superseded by the new activity `by` (starting its cooldown, if any)."""
         row = connection.execute(
@@ -485,6 +509,10 @@ _LOCK = (
     .with_for_update()
 )
 """Locks a group's row (PostgreSQL; SQLite's transaction holds the database's write lock already)."""
+
+_OTHERS_DESIRED = sa.select(sa.func.coalesce(sa.func.sum(groups.c.desired_capacity), 0)).where(
+    groups.c.project == sa.bindparam("project"), groups.c.id != sa.bindparam("group_id")
+)
 
 _SET_DESIRED = (
     groups.update()

@@ -48,10 +48,15 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         context.database.migrate(MIGRATIONS_DIR, "group")
         # Every project's resources: a call acts in its caller's project, a reconcile pass covers every project's groups.
         repositories = GroupRepositories(context.database)
-        reconciler = Reconciler(repositories, drivers(context.settings), context.clock, context.peers.address("metrics"))
+        # Without the local-process driver, a group of process instances cannot launch: its activity says so.
+        allowed = {kind: driver for kind, driver in drivers(context.settings).items() if kind != PROCESS or context.process_driver}
+        reconciler = Reconciler(repositories, allowed, context.clock, context.peers.address("metrics"))
         # The first pass runs at start, so a restarted service converges again at once.
         loop = PeriodicWorker("group-reconcile", context.settings.reconcile_interval, reconciler.reconcile_all)
-        servicer = GroupServicer(repositories, reconciler, loop.wake, PolicyClient(lambda: context.peers.policy), context.clock)
+        servicer = GroupServicer(
+            repositories, reconciler, loop.wake, PolicyClient(lambda: context.peers.policy), context.quotas, context.process_driver,
+            context.clock,
+        )
         return ServiceRegistration(
             name="group",
             full_name=SERVICE_NAME,

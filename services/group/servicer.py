@@ -11,13 +11,15 @@ from collections.abc import Callable
 
 import grpc
 
-from autoscale.identity import current_project
+from autoscale.errors import FailedPrecondition
+from autoscale.identity import Role, current_caller, current_project
 from autoscale.pagination import page_request, paginate
+from autoscale.quotas.limits import QuotaSource
 from autoscale.timeutil import Clock, check_duration
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
 from services.group import capacity, cooldown, messages, rules, update
-from services.group.domain import Activity, AdjustCommand, Group, group_name, new_activity_id
+from services.group.domain import PROCESS, Activity, AdjustCommand, Group, group_name, new_activity_id
 from services.group.policy_client import PolicyClient
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories, GroupRepository
@@ -35,8 +37,13 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         reconciler: Reconciler,
         wake_reconciler: Callable[[], None],
         policy_client: PolicyClient,
+        quotas: QuotaSource,
+        process_driver: bool,
         clock: Clock,
     ) -> None:
+        self._quotas = quotas
+        self._process_driver = process_driver
+        """Whether launch configs may run local processes (autoscale.server: auth off on loopback, or an operator's word)."""
         self._repositories = repositories
         self._reconciler = reconciler
         self._wake_reconciler = wake_reconciler
@@ -46,6 +53,16 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
     def _repository(self) -> GroupRepository:
         """The repository of the current call's project."""
         return self._repositories.of(current_project())
+
+    def _require_process_driver(self) -> None:
+        """FailedPrecondition unless this deployment lets launch configs run local processes; PermissionDenied unless the
+        caller is an admin of its project: such a launch config runs any command as the service's user."""
+        if not self._process_driver:
+            raise FailedPrecondition(
+                "launch_config.process: local processes are off in this deployment: they run any command on the service's "
+                "host as its user (they are on only with authentication off and loopback only, or --enable-process-driver)"
+            )
+        current_caller().require(Role.ADMIN, "a launch config that runs a local process")
 
     # Launch configs
 
@@ -60,6 +77,8 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         else:
             violations.add("launch_config", "is required; exactly one of process and openstack_server must be set")
         violations.raise_if_any()
+        if config.kind == PROCESS:
+            self._require_process_driver()
         created = self._repository().create_launch_config(config)
         return group_pb2.CreateLaunchConfigResponse(launch_config=messages.launch_config_to_message(created))
 
@@ -93,7 +112,10 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         rules.check_group_sizes(violations, group)
         rules.check_cooldown(violations, request.group)
         violations.raise_if_any()
-        status = self._repository().create_group(group, capacity.creation_activity(new_activity_id(), group, now))
+        project = current_project()
+        status = self._repositories.of(project).create_group(
+            group, capacity.creation_activity(new_activity_id(), group, now), self._quotas.limits(project)
+        )
         if group.desired_capacity:
             self._wake_reconciler()
         return group_pb2.CreateGroupResponse(group=messages.group_to_message(status))
@@ -130,7 +152,8 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             violations.raise_if_any()
             return changed, activity
 
-        status = self._repository().change_group(group_id, change)
+        project = current_project()
+        status = self._repositories.of(project).change_group(group_id, change, self._quotas.limits(project))
         if status.scaling_in_progress:
             self._wake_reconciler()
         return group_pb2.UpdateGroupResponse(group=messages.group_to_message(status))
@@ -171,10 +194,12 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         )
         now = self._clock()
         activity_id = new_activity_id()
-        outcome = self._repository().adjust(
+        project = current_project()
+        outcome = self._repositories.of(project).adjust(
             group_id, request.request_id,
             lambda group: cooldown.adjustment(command, group, activity_id, now),
             refuse=lambda group, in_progress: cooldown.adjust_refusal(command, group, in_progress, now),
+            limits=self._quotas.limits(project),
         )
         if outcome.adjusted:
             # NOTE: the reconcile pass starts the instances once the answer is sent: begun at once, it held the

@@ -158,12 +158,13 @@ def test_an_unreadable_state_keeps_the_instance_as_it_was(repository, reconciler
     assert len([call for call in driver.calls if call[0] == "launch"]) == 1
 
 
-def test_an_instance_of_a_kind_without_a_driver_fails_its_launch(repositories, repository, driver):
+def test_an_instance_of_process_kind_where_local_processes_are_off_fails_its_launch_saying_so(repositories, repository, driver):
     reconciler = Reconciler(repositories, {}, lambda: 5.0, "")
     _create(repository, 1)
     reconciler.reconcile_group(PROJECT, "web")
     (instance,) = repository.list_instances("web", None, 100)
-    assert instance.state is InstanceState.FAILED and "no compute driver for process instances" in instance.state_reason
+    assert instance.state is InstanceState.FAILED
+    assert "local processes are off in this deployment" in instance.state_reason and "--enable-process-driver" in instance.state_reason
     assert repository.get_activity("web", "a-0").status is ActivityStatus.FAILED
 
 

@@ -199,11 +199,6 @@ def test_deleting_a_policy_is_refused_only_by_the_alarms_of_its_own_project(mesh
 # With the real group service
 
 
-GROUP_SERVICE_SERVES_ONE_PROJECT = pytest.mark.xfail(
-    strict=True,
-    reason="the group service of this branch's base serves Settings.project alone; it passes with the group service that serves "
-    "every project (issue 15, branch mp-group): remove this mark when both are merged",
-)
 
 
 @dataclass
@@ -241,7 +236,6 @@ def real_groups(sqlite_url: str) -> Iterator[tuple[InProject, GroupsInProject, G
         yield InProject(policies, "p1"), GroupsInProject(groups, "p1"), GroupsInProject(groups, "p2")
 
 
-@GROUP_SERVICE_SERVES_ONE_PROJECT
 def test_with_the_group_service_a_policy_names_and_adjusts_only_its_own_projects_group(
     real_groups: tuple[InProject, GroupsInProject, GroupsInProject],
 ) -> None:
