@@ -35,12 +35,12 @@ def _as(token: str) -> tuple[tuple[str, str]]:
 @pytest.fixture
 def mesh(sqlite_url: str, tmp_path) -> Iterator[tuple[grpc.Channel, dict[str, tuple[str, str]]]]:  # type: ignore[no-untyped-def]
     keys = {
-        "member": _token(sqlite_url, "p1", Role.MEMBER),
+        "admin": _token(sqlite_url, "p1", Role.ADMIN),
         "reader": _token(sqlite_url, "p1", Role.READER),
         "other": _token(sqlite_url, "p2", Role.ADMIN),
         "operator": _token(sqlite_url, "admin", Role.ADMIN),
     }
-    settings = Settings(database_url=sqlite_url, auth="keys", instance_log_dir=str(tmp_path))
+    settings = Settings(database_url=sqlite_url, auth="keys", enable_process_driver=True, instance_log_dir=str(tmp_path))
     with running_server(builders(), settings) as (_, channel):
         yield channel, keys
 
@@ -52,7 +52,7 @@ def _events(channel: grpc.Channel, project: str, token: str) -> list[audit_pb2.A
 
 def test_a_change_a_refusal_and_a_denial_are_recorded_newest_first_and_reads_are_not(mesh) -> None:  # type: ignore[no-untyped-def]
     channel, keys = mesh
-    (member, member_id), (reader, reader_id) = keys["member"], keys["reader"]
+    (member, member_id), (reader, reader_id) = keys["admin"], keys["reader"]
     groups = group_pb2_grpc.GroupServiceStub(channel)
     groups.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
         launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=group_pb2.ProcessSpec(command=["true"])),
@@ -73,7 +73,7 @@ def test_a_change_a_refusal_and_a_denial_are_recorded_newest_first_and_reads_are
 
 def test_calls_between_the_services_are_not_recorded(mesh) -> None:  # type: ignore[no-untyped-def]
     channel, keys = mesh
-    member, _ = keys["member"]
+    member, _ = keys["admin"]
     with pytest.raises(grpc.RpcError):  # asks the group service, a peer call
         policy_pb2_grpc.PolicyServiceStub(channel).CreatePolicy(
             policy_pb2.CreatePolicyRequest(policy_id="up", policy=policy_pb2.Policy(group="groups/x", adjustment_type=1)),
@@ -87,7 +87,7 @@ def test_another_projects_audit_is_not_found_and_an_operator_reads_any(mesh) -> 
     channel, keys = mesh
     groups = group_pb2_grpc.GroupServiceStub(channel)
     with pytest.raises(grpc.RpcError):
-        groups.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/x"), metadata=_as(keys["member"][0]))
+        groups.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/x"), metadata=_as(keys["admin"][0]))
     with pytest.raises(grpc.RpcError) as failure:
         _events(channel, "p1", keys["other"][0])
     assert failure.value.code() == grpc.StatusCode.NOT_FOUND
