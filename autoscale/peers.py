@@ -19,7 +19,7 @@ import grpc
 from autoscale import telemetry
 from autoscale.errors import PeerError
 from autoscale.identity.caller import current_caller_or_none as _current_caller_or_none
-from autoscale.identity.interceptor import AUTHORIZATION_METADATA, PROJECT_METADATA
+from autoscale.identity.interceptor import AUTHORIZATION_METADATA, PRINCIPAL_METADATA, PROJECT_METADATA
 from autoscale.tls import ChannelSecurity, PeerSecurity
 from autoscale.v1 import alarm_pb2_grpc, group_pb2_grpc, metrics_pb2_grpc, policy_pb2_grpc
 
@@ -78,7 +78,8 @@ class DefaultDeadline(grpc.UnaryUnaryClientInterceptor):
 
 
 class ActingProject(grpc.UnaryUnaryClientInterceptor):
-    """Gives every peer call the project it acts in (the current caller's: autoscale.identity) and the service's token.
+    """Gives every peer call the project it acts in and who it acts for (the current caller's: autoscale.identity), and the
+    service's token.
 
     NOTE: a call made outside any caller (none is set) names no project; the peer then takes its default one.
     """
@@ -93,7 +94,7 @@ class ActingProject(grpc.UnaryUnaryClientInterceptor):
         request: RequestT,
     ) -> CallT:
         caller = _current_caller_or_none()
-        project = ((PROJECT_METADATA, caller.project),) if caller is not None else ()
+        project = ((PROJECT_METADATA, caller.project), (PRINCIPAL_METADATA, caller.principal)) if caller is not None else ()
         metadata = (*(client_call_details.metadata or ()), *self._credentials, *project)
         details = _CallDetails(
             client_call_details.method,

@@ -164,10 +164,11 @@ def history(client: Client, alarm_id: str) -> None:
             _transition_text(entry),
             _action_text(entry),
             entry.reason or "-",
+            entry.caller or "-",
         ]
         for entry in response.entries
     )
-    client.emit(response, lambda: print_table(("TIME", "TYPE", "STATE", "ACTION", "REASON"), rows, empty="no history"))
+    client.emit(response, lambda: print_table(("TIME", "TYPE", "STATE", "ACTION", "REASON", "BY"), rows, empty="no history"))
 
 
 def _transition_text(entry: alarm_pb2.AlarmHistoryEntry) -> str:

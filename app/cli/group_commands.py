@@ -74,6 +74,7 @@ def activity_details(activity: group_pb2.Activity) -> list[tuple[str, str]]:
         ("status", activity_status(activity)),
         ("message", activity.status_message or "-"),
         ("cause", activity.cause or "-"),
+        ("by", activity.caller or "-"),
     ]
 
 
@@ -183,11 +184,12 @@ def activities(client: Client, group_id: str) -> None:
             time_text(activity, "start_time"),
             time_text(activity, "end_time"),
             activity.cause or "-",
+            activity.caller or "-",
             activity.status_message or "-",
         ]
         for activity in response.activities
     )
-    columns = ("ID", "STATUS", "CAPACITY", "STARTED", "ENDED", "CAUSE", "MESSAGE")
+    columns = ("ID", "STATUS", "CAPACITY", "STARTED", "ENDED", "CAUSE", "BY", "MESSAGE")
     client.emit(response, lambda: print_table(columns, rows, empty="no activities"))
 
 

@@ -20,6 +20,10 @@ from autoscale.timeutil import Clock, system_clock
 AUTHORIZATION_METADATA = "authorization"
 PROJECT_METADATA = "x-autoscale-project"
 """The project a peer's call acts in (the resource's): honoured from peer services only."""
+PRINCIPAL_METADATA = "x-autoscale-principal"
+"""Who a peer's call acts for (the user whose call it serves, or the mesh itself): honoured from peer services only, and
+only to name the caller in activities and histories."""
+MAX_PRINCIPAL_CHARS = 255
 
 BEARER = "bearer "
 
@@ -45,8 +49,12 @@ def bearer_token(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | 
 
 def named_project(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | None:
     """The project a call names in its metadata (peers do), if any."""
+    return _metadata_value(metadata, PROJECT_METADATA)
+
+
+def _metadata_value(metadata: tuple[tuple[str, str | bytes], ...] | None, name: str) -> str | None:
     for key, value in metadata or ():
-        if key == PROJECT_METADATA:
+        if key == name:
             return value if isinstance(value, str) else value.decode("latin-1")
     return None
 
@@ -74,6 +82,9 @@ def authenticated_caller(authenticator: Authenticator, metadata: tuple[tuple[str
             if not PROJECT_PATTERN.fullmatch(project):
                 raise InvalidArgument.field(PROJECT_METADATA, f"{project[:80]!r} is not a project: {PROJECT_RULE}")
             caller = dataclasses.replace(caller, project=project)
+        principal = _metadata_value(metadata, PRINCIPAL_METADATA)
+        if principal and len(principal) <= MAX_PRINCIPAL_CHARS and principal.isprintable():
+            caller = dataclasses.replace(caller, principal=principal)
     return caller
 
 

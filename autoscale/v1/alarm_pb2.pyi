@@ -174,7 +174,7 @@ class DeleteAlarmResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AlarmHistoryEntry(_message.Message):
-    __slots__ = ("time", "type", "previous_state", "state", "reason", "action", "action_succeeded", "attempt")
+    __slots__ = ("time", "type", "previous_state", "state", "reason", "action", "action_succeeded", "attempt", "caller")
     TIME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_STATE_FIELD_NUMBER: _ClassVar[int]
@@ -183,6 +183,7 @@ class AlarmHistoryEntry(_message.Message):
     ACTION_FIELD_NUMBER: _ClassVar[int]
     ACTION_SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
     time: _timestamp_pb2.Timestamp
     type: AlarmHistoryType
     previous_state: AlarmState
@@ -191,7 +192,8 @@ class AlarmHistoryEntry(_message.Message):
     action: str
     action_succeeded: bool
     attempt: int
-    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[AlarmHistoryType, str]] = ..., previous_state: _Optional[_Union[AlarmState, str]] = ..., state: _Optional[_Union[AlarmState, str]] = ..., reason: _Optional[str] = ..., action: _Optional[str] = ..., action_succeeded: _Optional[bool] = ..., attempt: _Optional[int] = ...) -> None: ...
+    caller: str
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[AlarmHistoryType, str]] = ..., previous_state: _Optional[_Union[AlarmState, str]] = ..., state: _Optional[_Union[AlarmState, str]] = ..., reason: _Optional[str] = ..., action: _Optional[str] = ..., action_succeeded: _Optional[bool] = ..., attempt: _Optional[int] = ..., caller: _Optional[str] = ...) -> None: ...
 
 class ListAlarmHistoryRequest(_message.Message):
     __slots__ = ("name", "page_size", "page_token")

@@ -328,7 +328,7 @@ class ListInstancesResponse(_message.Message):
     def __init__(self, instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Activity(_message.Message):
-    __slots__ = ("name", "cause", "from_capacity", "to_capacity", "start_time", "end_time", "status", "status_message")
+    __slots__ = ("name", "cause", "from_capacity", "to_capacity", "start_time", "end_time", "status", "status_message", "caller")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     FROM_CAPACITY_FIELD_NUMBER: _ClassVar[int]
@@ -337,6 +337,7 @@ class Activity(_message.Message):
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
     name: str
     cause: str
     from_capacity: int
@@ -345,7 +346,8 @@ class Activity(_message.Message):
     end_time: _timestamp_pb2.Timestamp
     status: ActivityStatus
     status_message: str
-    def __init__(self, name: _Optional[str] = ..., cause: _Optional[str] = ..., from_capacity: _Optional[int] = ..., to_capacity: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[ActivityStatus, str]] = ..., status_message: _Optional[str] = ...) -> None: ...
+    caller: str
+    def __init__(self, name: _Optional[str] = ..., cause: _Optional[str] = ..., from_capacity: _Optional[int] = ..., to_capacity: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[ActivityStatus, str]] = ..., status_message: _Optional[str] = ..., caller: _Optional[str] = ...) -> None: ...
 
 class ListActivitiesRequest(_message.Message):
     __slots__ = ("parent", "page_size", "page_token")

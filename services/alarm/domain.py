@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from autoscale.identity.caller import SERVICE_PRINCIPAL
 from autoscale.series import Statistic
 
 
@@ -155,6 +156,8 @@ class HistoryEntry:
     action: str = ""
     action_succeeded: bool = False
     attempt: int = 0
+    caller: str = SERVICE_PRINCIPAL
+    """Who made it happen: the principal of the call (autoscale.identity), the mesh itself for evaluations and actions."""
     sequence: int = field(default=0, compare=False)
     """Storage order, which breaks ties between entries of the same time."""
 

@@ -68,4 +68,5 @@ def history_to_message(entry: HistoryEntry) -> alarm_pb2.AlarmHistoryEntry:
         action=entry.action,
         action_succeeded=entry.action_succeeded,
         attempt=entry.attempt,
+        caller=entry.caller,
     )

@@ -60,6 +60,8 @@ history = sa.Table(
     sa.Column("action", sa.Text, nullable=False),
     sa.Column("action_succeeded", sa.Boolean, nullable=False),
     sa.Column("attempt", sa.Integer, nullable=False),
+    # Who made it happen: the principal of the call ("" before it was recorded).
+    sa.Column("caller", sa.String(255), nullable=False, server_default=""),
     sa.ForeignKeyConstraint(["project", "alarm_id"], ["alarm_alarms.project", "alarm_alarms.id"], name="fk_alarm_history_alarm"),
     sa.Index("ix_alarm_history_time", "project", "alarm_id", "time"),
 )

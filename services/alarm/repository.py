@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, NotFound
+from autoscale.identity.caller import SERVICE_PRINCIPAL
 from autoscale.series import Statistic
 from services.alarm.domain import (
     NO_REASON_DATA,
@@ -36,7 +37,7 @@ from services.alarm.domain import (
 from services.alarm.models import alarms, history, pending_actions
 
 TRANSITION_ENTRY_COLUMNS = (
-    "project", "alarm_id", "time", "type", "previous_state", "state", "reason", "action", "action_succeeded", "attempt",
+    "project", "alarm_id", "time", "type", "previous_state", "state", "reason", "action", "action_succeeded", "attempt", "caller",
 )
 """The history columns of a state transition's entry, in the order change_states gives them."""
 
@@ -62,6 +63,8 @@ class StateChange(NamedTuple):
     reason: str
     time: float
     reason_data: Mapping[str, Any] = NO_REASON_DATA
+    caller: str = SERVICE_PRINCIPAL
+    """Who moved it: the mesh's evaluation, or the principal of a SetAlarmState."""
 
 
 class Repeat(NamedTuple):
@@ -219,7 +222,7 @@ class AlarmRepository:
                 alarm = replace(before, state=change.state, state_reason=change.reason, state_time=change.time, evaluate_time=change.time)
                 entries.append((
                     alarm.project, alarm.id, change.time, transition_type, _VALUES[before.state], _VALUES[change.state], change.reason,
-                    *TRANSITION_ENTRY_TAIL,
+                    *TRANSITION_ENTRY_TAIL, change.caller,
                 ))
                 targets = alarm.actions_for(change.state)
                 actions = self._store_pending(
@@ -409,7 +412,9 @@ _LOCK_ALARM = (
 )
 """Locks an alarm's row (PostgreSQL; SQLite's transaction holds the database's write lock already), answering its id if it exists."""
 
-_ENTRY_COLUMNS = ("alarm_id", "time", "type", "previous_state", "state", "reason", "action", "action_succeeded", "attempt")
+_ENTRY_COLUMNS = (
+    "alarm_id", "time", "type", "previous_state", "state", "reason", "action", "action_succeeded", "attempt", "caller",
+)
 _INSERT_ENTRY = history.insert().values({"project": sa.bindparam("project"), **{name: sa.bindparam(name) for name in _ENTRY_COLUMNS}})
 
 _FORGET_PENDING = pending_actions.delete().where(pending_actions.c.id == sa.bindparam("pending_id"))
@@ -462,6 +467,7 @@ def _entry_values(entry: HistoryEntry) -> dict[str, Any]:
         "action": entry.action,
         "action_succeeded": entry.action_succeeded,
         "attempt": entry.attempt,
+        "caller": entry.caller,
     }
 
 
@@ -476,6 +482,7 @@ def _entry(row: Any) -> HistoryEntry:
         action=row.action,
         action_succeeded=row.action_succeeded,
         attempt=row.attempt,
+        caller=row.caller,
         sequence=row.id,
     )
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 import grpc
 
 from autoscale import telemetry
-from autoscale.identity import current_project
+from autoscale.identity import current_caller, current_project
 from autoscale.netguard import AddressGuard
 from autoscale.pagination import page_request, paginate
 from autoscale.quotas.limits import QuotaSource
@@ -71,7 +71,8 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
             state_time=now, create_time=now, webhook_secret=self._new_secret(),
         )
         created = HistoryEntry(alarm.id, now, HistoryType.CREATION, f"created: {alarm.rule.describe()} "
-                               f"{alarm.rule.comparison.value} {alarm.rule.threshold:g}", state=alarm.state)
+                               f"{alarm.rule.comparison.value} {alarm.rule.threshold:g}", state=alarm.state,
+                               caller=current_caller().principal)
         self._writes.create(alarm, created)
         self._scheduler.submit(alarm.key, telemetry.capture_context())
         return alarm_pb2.CreateAlarmResponse(alarm=messages.alarm_to_message(alarm, with_webhook_secret=True))
@@ -104,7 +105,10 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
             repeat_actions=definition.repeat_actions, disabled=definition.disabled,
             webhook_secret=self._new_secret() if new_secret else current.webhook_secret,
         )
-        entry = HistoryEntry(alarm_id, self._clock(), HistoryType.RULE_CHANGE, f"changed: {', '.join(paths)}", state=current.state)
+        entry = HistoryEntry(
+            alarm_id, self._clock(), HistoryType.RULE_CHANGE, f"changed: {', '.join(paths)}", state=current.state,
+            caller=current_caller().principal,
+        )
         stored = self._writes.update(changed, entry, new_webhook_secret=new_secret)
         self._scheduler.submit(stored.key, telemetry.capture_context())
         return alarm_pb2.UpdateAlarmResponse(alarm=messages.alarm_to_message(stored, with_webhook_secret=new_secret))
@@ -130,8 +134,10 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         reason = rules.check_reason(violations, "reason", request.reason)
         violations.raise_if_any()
         assert alarm_id is not None
+        caller = current_caller()
         alarm = self._writes.force_state(
-            current_project(), alarm_id, messages.STATES[request.state], f"set by an operator: {reason or 'no reason given'}", self._clock()
+            caller.project, alarm_id, messages.STATES[request.state], f"set by an operator: {reason or 'no reason given'}", self._clock(),
+            caller.principal,
         )
         return alarm_pb2.SetAlarmStateResponse(alarm=messages.alarm_to_message(alarm))
 

@@ -87,9 +87,9 @@ class AlarmWrites:
         if repeating:
             self._repeat(repeating, now, contexts)
 
-    def force_state(self, project: str, alarm_id: str, state: AlarmState, reason: str, now: float) -> Alarm:
+    def force_state(self, project: str, alarm_id: str, state: AlarmState, reason: str, now: float, caller: str) -> Alarm:
         """An operator's SetAlarmState: move an alarm of `project` into `state` and run that state's actions; NotFound if the
-        project has none of this id."""
+        project has none of this id. `caller` is who set it (its history names them)."""
         # The alarm as stored now, then the change from it; an evaluation that stored a transition in between makes the
         # compare-and-set miss, and the operator's state is set from the newer one.
         for _ in range(FORCE_STATE_ATTEMPTS):
@@ -98,7 +98,9 @@ class AlarmWrites:
             except NotFound:
                 self._index.remove((project, alarm_id))
                 raise
-            [transition] = self._repository.change_states([StateChange(alarm, state, reason, now, {"type": "set by operator"})])
+            [transition] = self._repository.change_states(
+                [StateChange(alarm, state, reason, now, {"type": "set by operator"}, caller)]
+            )
             if transition is not None:
                 self._index.put(transition.alarm)
                 self._dispatch(transition.alarm, transition.actions)

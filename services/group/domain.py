@@ -149,6 +149,8 @@ class Activity:
     status_message: str = ""
     cooldown: float | None = None
     """Seconds of cooldown that start when it ends (an Adjust honouring the cooldown); None: it starts none."""
+    caller: str = ""
+    """Who asked for it (the principal of the call that made it: autoscale.identity)."""
 
 
 class Refusal(enum.Enum):

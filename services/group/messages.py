@@ -158,6 +158,7 @@ def activity_to_message(activity: Activity) -> group_pb2.Activity:
         end_time=to_timestamp(activity.end_time),
         status=ACTIVITY_STATUSES[activity.status],
         status_message=activity.status_message,
+        caller=activity.caller,
     )
 
 

@@ -77,6 +77,8 @@ activities = sa.Table(
     sa.Column("status_message", sa.Text, nullable=False),
     # Seconds of cooldown the activity starts when it ends; NULL: none (an Adjust that did not honour the cooldown).
     sa.Column("cooldown", sa.Float, nullable=True),
+    # Who asked for it: the principal of the call that made it ("" before it was recorded).
+    sa.Column("caller", sa.String(255), nullable=False, server_default=""),
     sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_activities_group"),
     sa.Index("ix_group_activities_started", "project", "group_id", "start_time"),
     sa.Index("ix_group_activities_status", "project", "group_id", "status"),

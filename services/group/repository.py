@@ -522,6 +522,7 @@ _SET_DESIRED = (
 
 _ACTIVITY_COLUMNS = (
     "group_id", "id", "cause", "from_capacity", "to_capacity", "start_time", "end_time", "status", "status_message", "cooldown",
+    "caller",
 )
 _INSERT_ACTIVITY = activities.insert().values(
     {"project": sa.bindparam("project"), **{name: sa.bindparam(name) for name in _ACTIVITY_COLUMNS}}
@@ -609,6 +610,7 @@ def _activity_values(activity: Activity) -> dict[str, Any]:
         "group_id": activity.group_id, "id": activity.id, "cause": activity.cause, "from_capacity": activity.from_capacity,
         "to_capacity": activity.to_capacity, "start_time": activity.start_time, "end_time": activity.end_time,
         "status": activity.status.value, "status_message": activity.status_message, "cooldown": activity.cooldown,
+        "caller": activity.caller,
     }
 
 
@@ -726,5 +728,5 @@ def _activity(row: Any) -> Activity:
     return Activity(
         id=row.id, group_id=row.group_id, cause=row.cause, from_capacity=row.from_capacity, to_capacity=row.to_capacity,
         start_time=row.start_time, status=ActivityStatus(row.status), end_time=row.end_time, status_message=row.status_message,
-        cooldown=row.cooldown,
+        cooldown=row.cooldown, caller=row.caller,
     )

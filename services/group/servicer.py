@@ -8,6 +8,7 @@ or activity is NOT_FOUND exactly as a missing one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import grpc
 
@@ -112,9 +113,10 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         rules.check_group_sizes(violations, group)
         rules.check_cooldown(violations, request.group)
         violations.raise_if_any()
-        project = current_project()
-        status = self._repositories.of(project).create_group(
-            group, capacity.creation_activity(new_activity_id(), group, now), self._quotas.limits(project)
+        caller = current_caller()
+        activity = capacity.creation_activity(new_activity_id(), group, now)
+        status = self._repositories.of(caller.project).create_group(
+            group, activity and replace(activity, caller=caller.principal), self._quotas.limits(caller.project)
         )
         if group.desired_capacity:
             self._wake_reconciler()
@@ -142,18 +144,19 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         if "cooldown" in fields:
             rules.check_cooldown(request_violations, request.group)
         activity_id = new_activity_id()
+        caller = current_caller()
 
         def change(current: Group) -> tuple[Group, Activity | None]:
             violations = Violations(list(request_violations.items))
             changed, activity = update.apply_update(
                 current, proposed, fields, desired_given=request.group.HasField("desired_capacity"), activity_id=activity_id, now=now
             )
+            activity = activity and replace(activity, caller=caller.principal)
             rules.check_group_sizes(violations, changed)
             violations.raise_if_any()
             return changed, activity
 
-        project = current_project()
-        status = self._repositories.of(project).change_group(group_id, change, self._quotas.limits(project))
+        status = self._repositories.of(caller.project).change_group(group_id, change, self._quotas.limits(caller.project))
         if status.scaling_in_progress:
             self._wake_reconciler()
         return group_pb2.UpdateGroupResponse(group=messages.group_to_message(status))
@@ -194,12 +197,12 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         )
         now = self._clock()
         activity_id = new_activity_id()
-        project = current_project()
-        outcome = self._repositories.of(project).adjust(
+        caller = current_caller()
+        outcome = self._repositories.of(caller.project).adjust(
             group_id, request.request_id,
-            lambda group: cooldown.adjustment(command, group, activity_id, now),
+            lambda group: replace(cooldown.adjustment(command, group, activity_id, now), caller=caller.principal),
             refuse=lambda group, in_progress: cooldown.adjust_refusal(command, group, in_progress, now),
-            limits=self._quotas.limits(project),
+            limits=self._quotas.limits(caller.project),
         )
         if outcome.adjusted:
             # NOTE: the reconcile pass starts the instances once the answer is sent: begun at once, it held the

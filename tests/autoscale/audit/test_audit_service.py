@@ -92,3 +92,38 @@ def test_another_projects_audit_is_not_found_and_an_operator_reads_any(mesh) -> 
         _events(channel, "p1", keys["other"][0])
     assert failure.value.code() == grpc.StatusCode.NOT_FOUND
     assert len(_events(channel, "p1", keys["operator"][0])) == 1
+
+
+def test_activities_and_alarm_history_name_the_user_whose_call_made_them_even_through_a_policy(mesh) -> None:  # type: ignore[no-untyped-def]
+    from autoscale.identity.caller import SERVICE_PRINCIPAL
+    from autoscale.timeutil import to_duration
+    from autoscale.v1 import alarm_pb2, alarm_pb2_grpc, common_pb2
+
+    channel, keys = mesh
+    admin, admin_id = keys["admin"]
+    groups, policies = group_pb2_grpc.GroupServiceStub(channel), policy_pb2_grpc.PolicyServiceStub(channel)
+    groups.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+        launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=group_pb2.ProcessSpec(command=["true"])),
+    ), metadata=_as(admin))
+    groups.CreateGroup(group_pb2.CreateGroupRequest(
+        group_id="web", group=group_pb2.Group(launch_config="launchConfigs/lc", min_size=0, max_size=3, cooldown=to_duration(0)),
+    ), metadata=_as(admin))
+    policies.CreatePolicy(policy_pb2.CreatePolicyRequest(policy_id="up", policy=policy_pb2.Policy(
+        group="groups/web", adjustment_type=common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY, scaling_adjustment=1,
+    )), metadata=_as(admin))
+    policies.ExecutePolicy(policy_pb2.ExecutePolicyRequest(name="policies/up"), metadata=_as(admin))
+    activities = groups.ListActivities(group_pb2.ListActivitiesRequest(parent="groups/web"), metadata=_as(admin)).activities
+    assert [activity.caller for activity in activities] == [admin_id]  # the Adjust the policy asked for, on the admin's behalf
+
+    alarms = alarm_pb2_grpc.AlarmServiceStub(channel)
+    alarms.CreateAlarm(alarm_pb2.CreateAlarmRequest(alarm_id="high", alarm=alarm_pb2.Alarm(threshold_rule=alarm_pb2.ThresholdRule(
+        metric="cpu", statistic=common_pb2.STATISTIC_AVERAGE, threshold=80, period=to_duration(60), evaluation_periods=1,
+        comparison_operator=alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN,
+    ))), metadata=_as(admin))
+    alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high", state=alarm_pb2.ALARM_STATE_OK, reason="x"),
+                         metadata=_as(admin))
+    history = alarms.ListAlarmHistory(alarm_pb2.ListAlarmHistoryRequest(name="alarms/high"), metadata=_as(admin)).entries
+    by_type = {(entry.type, entry.caller) for entry in history}
+    assert (alarm_pb2.ALARM_HISTORY_TYPE_CREATION, admin_id) in by_type
+    assert (alarm_pb2.ALARM_HISTORY_TYPE_STATE_TRANSITION, admin_id) in by_type
+    assert all(entry.caller in (admin_id, SERVICE_PRINCIPAL) for entry in history)

@@ -236,10 +236,15 @@ def test_find_servers_finds_the_groups_instances_by_their_marks_not_their_childr
         "time.sleep(60)"
     )
     web = driver.launch(request(python(code, str(ready)), "i-1"))
-    wait_for(ready.exists)
-    api = driver.launch(LaunchRequest(project="p1", group_id="api", instance_id="i-2", metrics_addr="", process=python(SLEEP_FOREVER)))
+    # NOTE: the kernel lets a launch return before the new program's environment is readable: each says when it runs.
+    running = "import sys, time\nopen(sys.argv[1], 'w').close()\ntime.sleep(60)"
+    api_ready, theirs_ready = tmp_path / "api-ready", tmp_path / "theirs-ready"
+    api = driver.launch(
+        LaunchRequest(project="p1", group_id="api", instance_id="i-2", metrics_addr="", process=python(running, str(api_ready)))
+    )
     other_dir = LocalProcessDriver(tmp_path / "other-logs", terminate_grace=GRACE)
-    theirs = other_dir.launch(request(python(SLEEP_FOREVER), "i-3"))
+    theirs = other_dir.launch(request(python(running, str(theirs_ready)), "i-3"))
+    wait_for(lambda: ready.exists() and api_ready.exists() and theirs_ready.exists())
     try:
         assert driver.find_servers("p1", "web") == [FoundServer("i-1", web)]
         assert driver.find_servers("p1", "api") == [FoundServer("i-2", api)]
