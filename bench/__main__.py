@@ -27,6 +27,7 @@ from bench.harness import BenchResult
 BENCHMARKS = {
     "ingest": "bench.ingest",
     "reaction": "bench.reaction",
+    "reaction_auth": "bench.reaction_auth",
     "alarm_scale": "bench.alarm_scale",
     "group_scale": "bench.group_scale",
 }

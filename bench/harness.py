@@ -4,10 +4,14 @@ The services run as real subprocesses (`autoscale up`, `autoscale serve X`) on f
 ports, each waited for until gRPC health says SERVING and stopped with SIGINT. The
 peak memory of each is read from /proc (VmHWM, and VmRSS polled by a thread, so
 that a series over time is available for the growth check of the ingest run).
+
+The benchmark's own calls go in plaintext without credentials, or, given an `Access`,
+over TLS with a bearer token on every call (a mesh started with `--auth` and TLS).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import signal
@@ -82,6 +86,60 @@ def ratio(value: float, raw: float | None) -> float | None:
     return None if not raw else value / raw
 
 
+# How the benchmark's calls reach the services
+
+
+@dataclass(frozen=True)
+class Access:
+    """How the benchmark's calls reach a server: over TLS checked against a CA, with a bearer token on every call.
+
+    Paths and strings only, so that it can be handed to a spawned client process.
+    """
+
+    ca_file: str = ""
+    """PEM CA the server's certificate is checked against; empty: plaintext."""
+    token: str = ""
+    """Sent as `authorization: Bearer <token>` on every call; empty: no credentials."""
+
+
+class BearerToken(grpc.UnaryUnaryClientInterceptor):
+    """Puts `authorization: Bearer <token>` on every unary call, as a user's client does (the CLI's --token)."""
+
+    def __init__(self, token: str) -> None:
+        self._metadata = (("authorization", f"Bearer {token}"),)
+
+    def intercept_unary_unary(self, continuation: Callable[..., Any], client_call_details: Any, request: Any) -> Any:
+        details = _CallDetails(
+            client_call_details.method,
+            client_call_details.timeout,
+            (*(client_call_details.metadata or ()), *self._metadata),
+            client_call_details.credentials,
+            client_call_details.wait_for_ready,
+            client_call_details.compression,
+        )
+        return continuation(details, request)
+
+
+class _CallDetails(
+    collections.namedtuple("_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")),
+    grpc.ClientCallDetails,
+):
+    pass
+
+
+def channel(address: str, access: Access | None = None) -> grpc.Channel:
+    """A channel with large messages allowed: plaintext, or as `access` says (TLS, a bearer token on every call)."""
+    options = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
+    if access is None or not access.ca_file:
+        chan = grpc.insecure_channel(address, options=options)
+    else:
+        credentials = grpc.ssl_channel_credentials(root_certificates=Path(access.ca_file).read_bytes())
+        chan = grpc.secure_channel(address, credentials, options=options)
+    if access is not None and access.token:
+        chan = grpc.intercept_channel(chan, BearerToken(access.token))
+    return chan
+
+
 # Small helpers
 
 
@@ -116,10 +174,12 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval
     raise TimeoutError(f"timed out after {timeout:g}s waiting for {what} (last error: {last_error})")
 
 
-def wait_healthy(address: str, timeout: float = 60, process: subprocess.Popen[bytes] | None = None) -> None:
-    """Wait until the server at `address` answers SERVING for ""."""
-    with grpc.insecure_channel(address) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
+def wait_healthy(
+    address: str, timeout: float = 60, process: subprocess.Popen[bytes] | None = None, access: Access | None = None
+) -> None:
+    """Wait until the server at `address` (reached as `access` says) answers SERVING for ""."""
+    with channel(address, access) as chan:
+        health = health_pb2_grpc.HealthStub(chan)
 
         def serving() -> bool:
             if process is not None and process.poll() is not None:
@@ -240,12 +300,24 @@ def temp_database(kind: str, directory: Path, name: str = "bench") -> Iterator[s
 class ServiceProcess:
     """One running `autoscale` process; its output goes to a log file."""
 
-    def __init__(self, name: str, args: list[str], log_path: Path, address: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        log_path: Path,
+        address: str,
+        environment: dict[str, str] | None = None,
+        access: Access | None = None,
+    ) -> None:
         self.name = name
         self.address = address
+        self.access = access
+        """How its port is reached (None: plaintext)."""
         self.log_path = log_path
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([AUTOSCALE, *args], stdout=self._log, stderr=subprocess.STDOUT, env=dict(os.environ))
+        self.process = subprocess.Popen(
+            [AUTOSCALE, *args], stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **(environment or {})}
+        )
 
     @property
     def pid(self) -> int:
@@ -278,6 +350,12 @@ class Mesh:
     processes: list[ServiceProcess]
     sampler: RssSampler
     workdir: Path
+    access: Access | None = None
+    """How the benchmark's calls reach the services (None: plaintext, no credentials)."""
+
+    def channel(self, address: str) -> grpc.Channel:
+        """A channel to one of the services, as `access` says."""
+        return channel(address, self.access)
 
     @property
     def metrics(self) -> str:
@@ -302,7 +380,11 @@ class Mesh:
 def _common_args(database_url: str, workdir: Path, options: dict[str, Any]) -> list[str]:
     args = ["--database-url", database_url, "--instance-log-dir", str(workdir / "instances")]
     for key, value in options.items():
-        args += [f"--{key.replace('_', '-')}", str(value)]
+        flag = f"--{key.replace('_', '-')}"
+        if value is True:
+            args.append(flag)  # a flag without a value (--enable-process-driver)
+        else:
+            args += [flag, str(value)]
     return args
 
 
@@ -313,11 +395,15 @@ def mesh(
     workdir: Path,
     sampler: RssSampler,
     log_level: str = "warning",
+    access: Access | None = None,
+    environment: dict[str, str] | None = None,
     **options: Any,
 ) -> Iterator[Mesh]:
     """The services, up: `mode` "up" (one process) or "serve" (four processes; `database_url` may map each service to its own).
 
-    `options` are CLI flags (alarm_sweep_interval=30 -> --alarm-sweep-interval 30).
+    `options` are CLI flags (alarm_sweep_interval=30 -> --alarm-sweep-interval 30; True: a flag without a value);
+    `environment` is added to the processes' environment; `access` is how the services' ports are reached (TLS, the
+    token: what the flags ask of callers).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     processes: list[ServiceProcess] = []
@@ -326,7 +412,7 @@ def mesh(
             address = f"127.0.0.1:{free_port()}"
             url = database_url if isinstance(database_url, str) else database_url["metrics"]
             args = ["--log-level", log_level, "up", "--listen", address, *_common_args(url, workdir, options)]
-            processes.append(ServiceProcess("up", args, workdir / "up.log", address))
+            processes.append(ServiceProcess("up", args, workdir / "up.log", address, environment, access))
             addresses = dict.fromkeys(SERVICES, address)
         elif mode == "serve":
             addresses = {name: f"127.0.0.1:{free_port()}" for name in SERVICES}
@@ -334,7 +420,7 @@ def mesh(
             for name in SERVICES:
                 url = database_url if isinstance(database_url, str) else database_url[name]
                 args = ["--log-level", log_level, "serve", name, "--listen", addresses[name], *peers, *_common_args(url, workdir, options)]
-                processes.append(ServiceProcess(name, args, workdir / f"{name}.log", addresses[name]))
+                processes.append(ServiceProcess(name, args, workdir / f"{name}.log", addresses[name], environment, access))
                 # One at a time: migrations of a shared database must not race.
                 _wait_started(processes[-1])
         else:
@@ -342,7 +428,7 @@ def mesh(
         for process in processes:
             _wait_started(process)
             sampler.watch(process.name, process.pid)
-        yield Mesh(addresses, processes, sampler, workdir)
+        yield Mesh(addresses, processes, sampler, workdir, access)
     finally:
         for process in processes:
             sampler.sample(process.name)
@@ -377,7 +463,7 @@ def serve_one(
 
 def _wait_started(process: ServiceProcess) -> None:
     try:
-        wait_healthy(process.address, process=process.process)
+        wait_healthy(process.address, process=process.process, access=process.access)
     except (TimeoutError, RuntimeError) as error:
         raise RuntimeError(f"autoscale {process.name} did not become healthy: {error}\n{process.log_tail()}") from None
 
@@ -395,18 +481,14 @@ def workspace(prefix: str) -> Iterator[Path]:
             shutil.rmtree(directory, ignore_errors=True)
 
 
-def channel(address: str) -> grpc.Channel:
-    """A plain channel with large messages allowed."""
-    return grpc.insecure_channel(
-        address, options=[("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
-    )
-
-
 # Raw limits shared by several benchmarks
 
 
-def _health_server(port_queue: Any, stop_event: Any) -> None:
-    """A child process: a bare gRPC server with only the health service, until `stop_event` is set."""
+def _health_server(port_queue: Any, stop_event: Any, certificate: tuple[str, str] | None = None) -> None:
+    """A child process: a bare gRPC server with only the health service, until `stop_event` is set.
+
+    With `certificate` (PEM certificate and key files) it serves TLS only.
+    """
     from concurrent import futures
 
     from grpc_health.v1 import health
@@ -414,7 +496,12 @@ def _health_server(port_queue: Any, stop_event: Any) -> None:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    if certificate is None:
+        port = server.add_insecure_port("127.0.0.1:0")
+    else:
+        cert_file, key_file = certificate
+        credentials = grpc.ssl_server_credentials([(Path(key_file).read_bytes(), Path(cert_file).read_bytes())])
+        port = server.add_secure_port("127.0.0.1:0", credentials)
     server.start()
     port_queue.put(port)
     stop_event.wait()
@@ -422,18 +509,21 @@ def _health_server(port_queue: Any, stop_event: Any) -> None:
 
 
 @contextlib.contextmanager
-def bare_grpc_server() -> Iterator[str]:
-    """A tiny gRPC server (health only) in a child process; yields its address."""
+def bare_grpc_server(certificate: tuple[str, str] | None = None, access: Access | None = None) -> Iterator[str]:
+    """A tiny gRPC server (health only) in a child process; yields its address.
+
+    With `certificate` (PEM certificate and key files) it serves TLS only, and `access` says how to reach it.
+    """
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     ports = context.Queue()
     stop = context.Event()
-    child = context.Process(target=_health_server, args=(ports, stop), daemon=True)
+    child = context.Process(target=_health_server, args=(ports, stop, certificate), daemon=True)
     child.start()
     try:
         address = f"127.0.0.1:{ports.get(timeout=30)}"
-        wait_healthy(address)
+        wait_healthy(address, access=access)
         yield address
     finally:
         stop.set()
@@ -444,10 +534,13 @@ def bare_grpc_server() -> Iterator[str]:
 
 
 class LoopbackRoundTrips:
-    """Sequential unary calls (health Check) to a bare server over one channel, timed `hops` at a time."""
+    """Sequential unary calls (health Check) to a bare server over one channel, timed `hops` at a time.
 
-    def __init__(self, address: str, hops: int) -> None:
-        self._channel = channel(address)
+    With `access`, the channel is made the way the benchmark's calls to the services are (TLS, the bearer token).
+    """
+
+    def __init__(self, address: str, hops: int, access: Access | None = None) -> None:
+        self._channel = channel(address, access)
         self._check = health_pb2_grpc.HealthStub(self._channel).Check
         self._request = health_pb2.HealthCheckRequest(service="")
         self._hops = hops
@@ -491,9 +584,9 @@ def loopback_calls_per_second(address: str, threads: int, seconds: float) -> flo
         return sum(counts) / (time.monotonic() - start)
 
 
-def create_alarms(address: str, requests: list[Any], threads: int = 8) -> None:
+def create_alarms(address: str, requests: list[Any], threads: int = 8, access: Access | None = None) -> None:
     """Create the alarms from a thread pool (each CreateAlarm also queues an evaluation)."""
-    with channel(address) as chan:
+    with channel(address, access) as chan:
         stub = AlarmServiceStub(chan)
         with ThreadPoolExecutor(threads) as pool:
             for _ in pool.map(lambda request: stub.CreateAlarm(request, timeout=60), requests):

@@ -95,14 +95,22 @@ def build_requests(shape: Shape, client: int, variants: int = 8, metric: str = M
 
 
 def client_process(
-    address: str, payloads: list[bytes], barrier: Any, seconds: float, results: Any, slot: int, pause: float = 0.0
+    address: str,
+    payloads: list[bytes],
+    barrier: Any,
+    seconds: float,
+    results: Any,
+    slot: int,
+    pause: float = 0.0,
+    access: harness.Access | None = None,
 ) -> None:
     """Send `payloads` round-robin for `seconds` once every client is ready; put (slot, points, calls, errors, latencies, elapsed).
 
     `barrier` (None: start at once) is passed when every client has warmed up (the first batch creates the
     series). With `pause` > 0 the client waits that long between calls (background load, not a benchmark).
+    `access`: how the server is reached (TLS, a bearer token; None: plaintext).
     """
-    channel = harness.channel(address)
+    channel = harness.channel(address, access)
     put = channel.unary_unary(
         "/autoscale.v1.MetricsService/PutSamples",
         request_serializer=None,  # the payloads are serialized already

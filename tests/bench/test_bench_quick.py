@@ -1,4 +1,4 @@
-"""Smoke tests of the benchmark suite: `python -m bench --quick --only ingest` (and `--only reaction`) run and write figures."""
+"""Smoke tests of the benchmark suite: `python -m bench --quick --only ingest` (and `reaction`, `reaction_auth`) run and write figures."""
 
 from __future__ import annotations
 
@@ -53,3 +53,21 @@ def test_quick_reaction_changes_the_capacity_on_every_firing_and_writes_figures(
     assert p99["details"]["measured"] == p99["details"]["firings"]
     assert p99["details"]["to_adjust_entered_p50_ms"] > 0
     assert figures["reaction (up) no-op (min = max = 0), PutSamples answered → Adjust entered p50"]["value"] > 0
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(110)
+def test_quick_authenticated_reaction_runs_over_tls_with_api_keys_and_writes_figures(tmp_path: Path) -> None:
+    _, document = _quick("reaction_auth", tmp_path)
+    (result,) = document["results"]
+    assert result["benchmark"] == "reaction_auth" and not result["error"]
+    figures = {figure["name"]: figure for figure in result["figures"]}
+    p99 = figures["reaction (up, keys + TLS), PutSamples → new capacity in GetGroup p99"]
+    assert p99["value"] > 0 and p99["raw"] > 0 and p99["details"]["missed"] == 0
+    assert p99["details"]["measured"] == p99["details"]["firings"]
+    assert p99["target"] == "<= 10 x raw and < 25 ms"
+    assert "over TLS with the bearer token" in p99["raw_what"]
+    for check in ("cached API-key check", "cached Keystone token check"):
+        (figure,) = [figure for name, figure in figures.items() if name.startswith(check)]
+        assert figure["unit"] == "µs" and figure["value"] > 0 and figure["target"] == "< 50 µs"
+        assert figure["details"]["checks"] >= 10_000
