@@ -12,7 +12,7 @@ import json
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterable
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import grpc
 
@@ -53,6 +53,12 @@ class _CallDetails(
     pass
 
 
+def _changed(details: grpc.ClientCallDetails, **changes: Any) -> grpc.ClientCallDetails:
+    """`details` with the fields `changes` names (timeout, metadata) replaced."""
+    fields = {name: getattr(details, name) for name in _CallDetails._fields}
+    return _CallDetails(**(fields | changes))
+
+
 class DefaultDeadline(grpc.UnaryUnaryClientInterceptor):
     """Gives every unary call a deadline when its caller set none."""
 
@@ -66,14 +72,7 @@ class DefaultDeadline(grpc.UnaryUnaryClientInterceptor):
         request: RequestT,
     ) -> CallT:
         if client_call_details.timeout is None:
-            client_call_details = _CallDetails(
-                client_call_details.method,
-                self.seconds,
-                client_call_details.metadata,
-                client_call_details.credentials,
-                client_call_details.wait_for_ready,
-                client_call_details.compression,
-            )
+            client_call_details = _changed(client_call_details, timeout=self.seconds)
         return continuation(client_call_details, request)
 
 
@@ -96,15 +95,7 @@ class ActingProject(grpc.UnaryUnaryClientInterceptor):
         caller = _current_caller_or_none()
         project = ((PROJECT_METADATA, caller.project), (PRINCIPAL_METADATA, caller.principal)) if caller is not None else ()
         metadata = (*(client_call_details.metadata or ()), *self._credentials, *project)
-        details = _CallDetails(
-            client_call_details.method,
-            client_call_details.timeout,
-            metadata,
-            client_call_details.credentials,
-            client_call_details.wait_for_ready,
-            client_call_details.compression,
-        )
-        return continuation(details, request)
+        return continuation(_changed(client_call_details, metadata=metadata), request)
 
 
 def open_channel(address: str, deadline: float, token: str = "", security: ChannelSecurity | None = None) -> grpc.Channel:

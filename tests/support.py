@@ -6,11 +6,17 @@ import random
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import NamedTuple
 
 import grpc
 
 from autoscale.config import Settings
+from autoscale.database import Database
+from autoscale.identity.api_keys import new_key
+from autoscale.identity.caller import Role
+from autoscale.identity.key_store import KeyStore
 from autoscale.server import Server, ServiceBuilder, create_server
+from autoscale.timeutil import system_clock
 
 
 @contextmanager
@@ -64,3 +70,27 @@ def mutated(generator: random.Random, payload: bytes) -> bytearray:
         else:
             changed.insert(position, generator.randrange(256))
     return changed
+
+
+def stored_key(database_url: str, project: str, role: Role, *, service: bool = False, expire_time: float | None = None) -> StoredKey:
+    """An API key made and stored in the deployment's database at `database_url` (as `autoscale keys create` does)."""
+    database = Database(database_url)
+    try:
+        key, token = new_key(project=project, role=role, service=service, now=system_clock(), expire_time=expire_time)
+        KeyStore(database).add(key)
+        return StoredKey(token, f"key:{key.id}", key.id)
+    finally:
+        database.dispose()
+
+
+class StoredKey(NamedTuple):
+    """A key made for a test: its token, the principal it authenticates as, and its id."""
+
+    token: str
+    principal: str
+    id: str
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str]]:
+        """The call metadata that carries it."""
+        return (("authorization", f"Bearer {self.token}"),)

@@ -18,7 +18,6 @@ from google.protobuf.message import Message
 
 from autoscale.config import Settings
 from autoscale.database import Database
-from autoscale.identity.api_keys import new_key
 from autoscale.identity.caller import Role
 from autoscale.identity.key_store import KeyStore
 from autoscale.identity.permissions import Access, required_access
@@ -34,7 +33,7 @@ from autoscale.v1 import (
     quota_pb2,
 )
 from services.registry import builders
-from tests.support import running_server
+from tests.support import running_server, stored_key
 
 pytestmark = pytest.mark.e2e
 
@@ -85,26 +84,17 @@ class Tokens:
 
 
 def _keys(database_url: str) -> Tokens:
+    p1 = {role: stored_key(database_url, "p1", role).token for role in Role}
+    p2 = {role: stored_key(database_url, "p2", role).token for role in Role}
+    expired = stored_key(database_url, "p1", Role.ADMIN, expire_time=system_clock() - 1).token
+    revoked = stored_key(database_url, "p1", Role.ADMIN)
     database = Database(database_url)
-    store = KeyStore(database)
-    now = system_clock()
-
-    def made(project: str, role: Role, expire_time: float | None = None) -> str:
-        key, token = new_key(project=project, role=role, service=False, now=now, expire_time=expire_time)
-        store.add(key)
-        return token
-
     try:
-        p1 = {role: made("p1", role) for role in Role}
-        p2 = {role: made("p2", role) for role in Role}
-        expired = made("p1", Role.ADMIN, expire_time=now - 1)
-        revoked = made("p1", Role.ADMIN)
-        store.revoke(revoked.split("_")[1], now)
-        key_id = p1[Role.ADMIN].split("_")[1]
-        forged = f"ask_{key_id}_{'A' * 43}"  # a real key's id with a made-up secret
-        return Tokens(p1, p2, expired, revoked, forged)
+        KeyStore(database).revoke(revoked.id, system_clock())
     finally:
         database.dispose()
+    forged = f"ask_{p1[Role.ADMIN].split('_')[1]}_{'A' * 43}"  # a real key's id with a made-up secret
+    return Tokens(p1, p2, expired, revoked.token, forged)
 
 
 @pytest.fixture(scope="module")

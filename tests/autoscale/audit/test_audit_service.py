@@ -8,24 +8,15 @@ import grpc
 import pytest
 
 from autoscale.config import Settings
-from autoscale.database import Database
-from autoscale.identity.api_keys import new_key
 from autoscale.identity.caller import Role
-from autoscale.identity.key_store import KeyStore
-from autoscale.timeutil import system_clock
 from autoscale.v1 import audit_pb2, audit_pb2_grpc, group_pb2, group_pb2_grpc, policy_pb2, policy_pb2_grpc
 from services.registry import builders
-from tests.support import running_server
+from tests.support import running_server, stored_key
 
 
 def _token(database_url: str, project: str, role: Role) -> tuple[str, str]:
-    database = Database(database_url)
-    try:
-        key, token = new_key(project=project, role=role, service=False, now=system_clock(), expire_time=None)
-        KeyStore(database).add(key)
-        return token, f"key:{key.id}"
-    finally:
-        database.dispose()
+    key = stored_key(database_url, project, role)
+    return key.token, key.principal
 
 
 def _as(token: str) -> tuple[tuple[str, str]]:

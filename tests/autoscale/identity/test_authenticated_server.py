@@ -11,25 +11,15 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from autoscale.config import ConfigurationError, Settings
-from autoscale.database import Database
-from autoscale.identity.api_keys import new_key
 from autoscale.identity.caller import Role
-from autoscale.identity.key_store import KeyStore
 from autoscale.server import create_server
-from autoscale.timeutil import system_clock
 from autoscale.v1 import group_pb2, group_pb2_grpc, policy_pb2, policy_pb2_grpc
 from services.registry import builders
-from tests.support import running_server
+from tests.support import running_server, stored_key
 
 
 def _key(database_url: str, project: str, role: Role) -> str:
-    database = Database(database_url)
-    try:
-        key, token = new_key(project=project, role=role, service=False, now=system_clock(), expire_time=None)
-        KeyStore(database).add(key)
-        return token
-    finally:
-        database.dispose()
+    return stored_key(database_url, project, role).token
 
 
 def _bearer(token: str) -> tuple[tuple[str, str]]:

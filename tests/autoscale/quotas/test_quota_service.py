@@ -9,25 +9,16 @@ import pytest
 
 from autoscale.config import Settings
 from autoscale.database import Database
-from autoscale.identity.api_keys import new_key
 from autoscale.identity.caller import Role
-from autoscale.identity.key_store import KeyStore
 from autoscale.quotas.limits import DEFAULTS
 from autoscale.quotas.store import CACHE_SECONDS, QuotaStore
-from autoscale.timeutil import system_clock
 from autoscale.v1 import quota_pb2, quota_pb2_grpc
 from services.registry import builders
-from tests.support import FakeClock, running_server
+from tests.support import FakeClock, running_server, stored_key
 
 
 def _token(database_url: str, project: str, role: Role, service: bool = False) -> str:
-    database = Database(database_url)
-    try:
-        key, token = new_key(project=project, role=role, service=service, now=system_clock(), expire_time=None)
-        KeyStore(database).add(key)
-        return token
-    finally:
-        database.dispose()
+    return stored_key(database_url, project, role, service=service).token
 
 
 @pytest.fixture

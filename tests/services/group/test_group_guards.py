@@ -11,26 +11,17 @@ import grpc
 import pytest
 
 from autoscale.config import Settings
-from autoscale.database import Database
-from autoscale.identity.api_keys import new_key
 from autoscale.identity.caller import Role
-from autoscale.identity.key_store import KeyStore
-from autoscale.timeutil import system_clock, to_duration
+from autoscale.timeutil import to_duration
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc, quota_pb2, quota_pb2_grpc
 from services.group.server import build
-from tests.support import running_server
+from tests.support import running_server, stored_key
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
 
 def _token(database_url: str, role: Role) -> tuple[tuple[str, str]]:
-    database = Database(database_url)
-    try:
-        key, token = new_key(project="p1", role=role, service=False, now=system_clock(), expire_time=None)
-        KeyStore(database).add(key)
-        return (("authorization", f"Bearer {token}"),)
-    finally:
-        database.dispose()
+    return stored_key(database_url, "p1", role).metadata
 
 
 def _process_config(config_id: str = "lc") -> group_pb2.CreateLaunchConfigRequest:
