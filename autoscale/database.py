@@ -105,6 +105,10 @@ def create_engine(url: str, *, sqlite_begin: str = "BEGIN IMMEDIATE", sqlite_aut
     return engine
 
 
+MIGRATION_LOCK_KEY = 0x6175746F7363616C  # "autoscal"
+"""The PostgreSQL advisory lock every migration of every service holds (one for all: migrations take milliseconds)."""
+
+
 PING_AFTER_IDLE = 0.5
 """Seconds a pooled connection may rest before it is checked (a round trip) on its way out of the pool."""
 
@@ -287,8 +291,16 @@ class Database:
         return Prepared(statement, self.engine.dialect)
 
     def migrate(self, migrations_dir: Path, service: str) -> None:
-        """Upgrade `service`'s tables to the newest revision in `migrations_dir`."""
+        """Upgrade `service`'s tables to the newest revision in `migrations_dir`.
+
+        Processes that start at once on one database (services deployed apart share it) migrate one after the other.
+        """
         with self.engine.begin() as connection:
+            if not self._is_sqlite:
+                # NOTE: PostgreSQL lets two transactions create the same table at once: the second waits for the
+                # first, then fails (a duplicate in pg_type). The lock is held until this transaction ends, so the
+                # next process finds the tables made. SQLite's BEGIN IMMEDIATE serialises migrations already.
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             command.upgrade(alembic_config(migrations_dir, service, connection), "head")
 
     def dispose(self) -> None:

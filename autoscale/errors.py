@@ -213,6 +213,23 @@ class PeerError(Exception):
         self.details = details
 
 
+PEER_CREDENTIALS_REFUSED = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
+"""What a peer answers when it refuses the credentials this process calls it with (its --peer-token), never a caller's:
+peer calls carry the process's service key, not the caller's token."""
+
+
+def peer_failure_status(error: PeerError) -> tuple[grpc.StatusCode, str]:
+    """The status a caller gets when a peer call made for it failed: the peer's, so that it sees the real cause; but a
+    peer that refused this process's own credentials says nothing of the caller's, and passed on as it is would tell the
+    caller that its token was refused. That is the deployment's fault (a revoked or wrong --peer-token): INTERNAL."""
+    if error.code in PEER_CREDENTIALS_REFUSED:
+        return grpc.StatusCode.INTERNAL, (
+            f"a peer service refused this service's own credentials ({error.code.name}: {error.details}); the operator "
+            "must give this service a usable service key (--peer-token)"
+        )
+    return error.code, error.details
+
+
 def to_status(error: DomainError, service: str = "") -> status_pb2.Status:
     """Build the rich `google.rpc.Status` for a domain error."""
     details: list[any_pb2.Any] = []
@@ -264,8 +281,10 @@ def _wrap_unary(
         except DomainError as error:
             context.abort_with_status(rpc_status.to_status(to_status(error, service)))
         except PeerError as error:
-            # A peer's status is passed on so that the caller sees the real cause.
-            context.abort(error.code, shortened(error.details, MAX_MESSAGE_BYTES))
+            code, details = peer_failure_status(error)
+            if code is not error.code:
+                log.error("%s: %s", method, details)
+            context.abort(code, shortened(details, MAX_MESSAGE_BYTES))
         except Exception as error:
             # The stubs leave out ServicerContext.code() (grpcio has it since 1.38).
             if context.code() is not None:  # type: ignore[attr-defined]

@@ -1,5 +1,8 @@
+import os
 import sqlite3
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -357,3 +360,54 @@ def test_a_postgresql_database_has_no_file_to_miss(postgres_url):
         assert database.missing_file() is None
     finally:
         database.dispose()
+
+
+MIGRATING_PROCESS = """
+import sys
+from autoscale.audit.store import AuditLog
+from autoscale.database import Database
+from autoscale.identity.key_store import KeyStore
+from autoscale.quotas.limits import default_limits
+from autoscale.quotas.store import QuotaStore
+
+database = Database(sys.argv[1])
+with database.engine.connect():
+    pass
+print("ready", flush=True)
+sys.stdin.readline()
+try:
+    # The tables every process of a deployment migrates, whichever service it serves.
+    KeyStore(database)
+    AuditLog(database)
+    QuotaStore(database, lambda: 0.0, default_limits(1))
+    print("migrated", flush=True)
+finally:
+    database.dispose()
+"""
+
+
+def test_processes_that_start_at_once_on_one_database_all_migrate_it(database_url):
+    # Services deployed apart share the deployment's database and may start together (an orchestrator starts them so).
+    repository = Path(__file__).parents[2]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATING_PROCESS, database_url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": str(repository)},
+        )
+        for _ in range(3)
+    ]
+    try:
+        for process in processes:  # each connected, so that their migrations begin as close together as they can
+            assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        outputs = [process.communicate(timeout=60)[0] for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert [process.returncode for process in processes] == [0, 0, 0], outputs
+    assert all(output.strip() == "migrated" for output in outputs), outputs

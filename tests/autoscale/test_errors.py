@@ -28,6 +28,7 @@ from autoscale.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
+    PeerError,
     field_violations,
     to_status,
 )
@@ -181,6 +182,24 @@ def test_a_status_the_handler_aborted_with_goes_out_as_it_is():
     with serving(behaviour) as call, pytest.raises(grpc.RpcError) as raised:
         call(b"")
     assert (raised.value.code(), raised.value.details()) == (grpc.StatusCode.PERMISSION_DENIED, "not yours")
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED])
+def test_a_peers_failure_reaches_the_caller_with_the_peers_code_and_words(code):
+    with serving(_raise(PeerError(code, "groups/web not found"))) as call, pytest.raises(grpc.RpcError) as raised:
+        call(b"")
+    assert (raised.value.code(), raised.value.details()) == (code, "groups/web not found")
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED])
+def test_a_peer_refusing_the_services_own_credentials_is_internal_not_a_refusal_of_the_callers(code, caplog):
+    # Peer calls carry the process's --peer-token: the caller's token was accepted, and must not seem refused.
+    with serving(_raise(PeerError(code, "the API key is unknown, revoked or expired"))) as call, pytest.raises(grpc.RpcError) as raised:
+        call(b"")
+    assert raised.value.code() is grpc.StatusCode.INTERNAL
+    assert f"{code.name}: the API key is unknown, revoked or expired" in raised.value.details()
+    assert "--peer-token" in raised.value.details()
+    assert any(r.levelname == "ERROR" and "--peer-token" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.postgres

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -20,6 +21,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 BIN_DIR = Path(sys.executable).parent
 AUTOSCALE = str(BIN_DIR / "autoscale")
 GRPCURL = str(BIN_DIR / "grpcurl")
+
+GROUP = "autoscale.v1.GroupService"
+POLICY = "autoscale.v1.PolicyService"
+ALARM = "autoscale.v1.AlarmService"
+METRICS = "autoscale.v1.MetricsService"
+
+FAST = ("--alarm-sweep-interval", "1", "--reconcile-interval", "0.5")
+"""Intervals of `up` and `serve` short enough for a test to see the loops act within seconds."""
 
 PLAINTEXT = ("-plaintext",)
 """grpcurl's flags for a server without TLS; with TLS they are `-cacert CA` (and `-cert`, `-key` for mutual TLS)."""
@@ -42,15 +51,28 @@ class GrpcurlError(Exception):
         self.output = output
 
 
+def bearer(token: str) -> tuple[str, ...]:
+    """The metadata that authenticates a call with `token` (a Keystone token or an API key), as grpcurl's `headers`."""
+    return (f"authorization: Bearer {token}",)
+
+
 def grpcurl(
-    address: str, method: str, body: dict[str, Any] | None = None, *, timeout: float = 20, transport: Sequence[str] = PLAINTEXT
+    address: str,
+    method: str,
+    body: dict[str, Any] | None = None,
+    *,
+    timeout: float = 20,
+    transport: Sequence[str] = PLAINTEXT,
+    headers: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Call `method` (e.g. autoscale.v1.GroupService/GetGroup) through reflection, with the `transport` flags; the JSON
-    answer.
+    """Call `method` (e.g. autoscale.v1.GroupService/GetGroup) through reflection, with the `transport` flags and the
+    `headers` ("name: value") as metadata; the JSON answer.
 
     Requests may use either JSON name; grpcurl answers with the proto field names (snake_case).
     """
     args = [GRPCURL, *transport, "-format-error", "-max-time", str(timeout)]
+    for header in headers:
+        args += ["-H", header]
     if body is not None:
         args += ["-d", json.dumps(body)]
     completed = subprocess.run([*args, address, method], capture_output=True, text=True, timeout=timeout + 10)
@@ -147,3 +169,62 @@ def autoscale(args: list[str], log_path: Path, address: str, env: dict[str, str]
         yield process
     finally:
         process.stop()
+
+
+def scale_out_through_the_chain(addr: dict[str, str], *, transport: Sequence[str] = PLAINTEXT, headers: Sequence[str] = ()) -> None:
+    """Create a launch config of local processes, a group web (1 to 3 of them), a policy scale-out and an alarm high-cpu
+    that runs it; a high sample must scale the group out to 2 through the alarm and the policy.
+
+    `addr` names each service's address; grpcurl calls with the `transport` flags and the `headers`.
+    """
+    call = functools.partial(grpcurl, transport=transport, headers=headers)
+    call(addr["group"], f"{GROUP}/CreateLaunchConfig", {
+        "launchConfigId": "sleeper",
+        "launchConfig": {"process": {"command": [sys.executable, "-c", "import time; time.sleep(600)"]}},
+    })
+    call(addr["group"], f"{GROUP}/CreateGroup", {
+        "groupId": "web",
+        "group": {"launchConfig": "launchConfigs/sleeper", "minSize": 1, "maxSize": 3, "cooldown": "0s"},
+    })
+    call(addr["policy"], f"{POLICY}/CreatePolicy", {
+        "policyId": "scale-out",
+        "policy": {"group": "groups/web", "adjustmentType": "ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY", "scalingAdjustment": 1},
+    })
+    call(addr["alarm"], f"{ALARM}/CreateAlarm", {
+        "alarmId": "high-cpu",
+        "alarm": {
+            "thresholdRule": {
+                "metric": "cpu_util", "dimensions": {"group": "web"}, "statistic": "STATISTIC_AVERAGE",
+                "comparisonOperator": "COMPARISON_OPERATOR_GREATER_THAN", "threshold": 80, "period": "60s",
+                "evaluationPeriods": 1,
+            },
+            "alarmActions": ["policies/scale-out"],
+        },
+    })
+    wait_until(lambda: running_instances(addr["group"], transport, headers) == 1, 30, "the group to start its first instance")
+    accepted = call(addr["metrics"], f"{METRICS}/PutSamples", {
+        "series": [{"metric": "cpu_util", "dimensions": {"group": "web", "instance": "i-1"}, "points": [{"value": 95}]}],
+    })
+    assert accepted["accepted_points"] == "1"
+
+    def scaled_activity() -> dict[str, Any] | None:
+        activities = call(addr["group"], f"{GROUP}/ListActivities", {"parent": "groups/web"}).get("activities", [])
+        return next((a for a in activities if "alarms/high-cpu" in a.get("cause", "")), None)
+
+    activity = wait_until(scaled_activity, 30, "an activity caused by the alarm")
+    assert "policies/scale-out" in activity["cause"]
+    assert (activity.get("from_capacity", 0), activity["to_capacity"]) == (1, 2)
+    wait_until(lambda: running_instances(addr["group"], transport, headers) == 2, 30, "the second instance to run")
+
+    alarm = call(addr["alarm"], f"{ALARM}/GetAlarm", {"name": "alarms/high-cpu"})["alarm"]
+    assert alarm["state"] == "ALARM_STATE_ALARM"
+    history = call(addr["alarm"], f"{ALARM}/ListAlarmHistory", {"name": "alarms/high-cpu"})["entries"]
+    assert any(e["type"] == "ALARM_HISTORY_TYPE_STATE_TRANSITION" and e.get("state") == "ALARM_STATE_ALARM" for e in history)
+    executions = call(addr["policy"], f"{POLICY}/ListPolicyExecutions", {"name": "policies/scale-out"})["executions"]
+    assert any(e.get("adjusted") for e in executions)
+
+
+def running_instances(address: str, transport: Sequence[str] = PLAINTEXT, headers: Sequence[str] = ()) -> int:
+    """How many instances of the group web run."""
+    answer = grpcurl(address, f"{GROUP}/ListInstances", {"parent": "groups/web"}, transport=transport, headers=headers)
+    return sum(1 for i in answer.get("instances", []) if i.get("state") == "INSTANCE_STATE_RUNNING")

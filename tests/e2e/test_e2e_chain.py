@@ -17,74 +17,29 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import (
+    ALARM,
+    FAST,
+    GROUP,
     PLAINTEXT,
+    POLICY,
     AutoscaleProcess,
     GrpcurlError,
     autoscale,
     free_port,
     grpcurl,
     grpcurl_list,
+    scale_out_through_the_chain,
     wait_healthy,
-    wait_until,
 )
 
 pytestmark = pytest.mark.e2e
 
-GROUP = "autoscale.v1.GroupService"
-POLICY = "autoscale.v1.PolicyService"
-ALARM = "autoscale.v1.AlarmService"
-METRICS = "autoscale.v1.MetricsService"
-FAST = ["--alarm-sweep-interval", "1", "--reconcile-interval", "0.5"]
-
 
 def drive_chain(addr: dict[str, str], tmp_path, transport: Sequence[str] = PLAINTEXT) -> None:
-    """Create a group, a policy and an alarm; a high sample must scale the group out (grpcurl with the `transport` flags)."""
+    """Create a group, a policy and an alarm; a high sample must scale the group out (grpcurl with the `transport` flags);
+    then what uses what holds deletions back."""
+    scale_out_through_the_chain(addr, transport=transport)
     call = functools.partial(grpcurl, transport=transport)
-    call(addr["group"], f"{GROUP}/CreateLaunchConfig", {
-        "launchConfigId": "sleeper",
-        "launchConfig": {"process": {"command": [sys.executable, "-c", "import time; time.sleep(600)"]}},
-    })
-    call(addr["group"], f"{GROUP}/CreateGroup", {
-        "groupId": "web",
-        "group": {"launchConfig": "launchConfigs/sleeper", "minSize": 1, "maxSize": 3, "cooldown": "0s"},
-    })
-    call(addr["policy"], f"{POLICY}/CreatePolicy", {
-        "policyId": "scale-out",
-        "policy": {"group": "groups/web", "adjustmentType": "ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY", "scalingAdjustment": 1},
-    })
-    call(addr["alarm"], f"{ALARM}/CreateAlarm", {
-        "alarmId": "high-cpu",
-        "alarm": {
-            "thresholdRule": {
-                "metric": "cpu_util", "dimensions": {"group": "web"}, "statistic": "STATISTIC_AVERAGE",
-                "comparisonOperator": "COMPARISON_OPERATOR_GREATER_THAN", "threshold": 80, "period": "60s",
-                "evaluationPeriods": 1,
-            },
-            "alarmActions": ["policies/scale-out"],
-        },
-    })
-    wait_until(lambda: _running_instances(addr["group"], transport) == 1, 30, "the group to start its first instance")
-    accepted = call(addr["metrics"], f"{METRICS}/PutSamples", {
-        "series": [{"metric": "cpu_util", "dimensions": {"group": "web", "instance": "i-1"}, "points": [{"value": 95}]}],
-    })
-    assert accepted["accepted_points"] == "1"
-
-    def scaled_activity():
-        activities = call(addr["group"], f"{GROUP}/ListActivities", {"parent": "groups/web"}).get("activities", [])
-        return next((a for a in activities if "alarms/high-cpu" in a.get("cause", "")), None)
-
-    activity = wait_until(scaled_activity, 30, "an activity caused by the alarm")
-    assert "policies/scale-out" in activity["cause"]
-    assert (activity.get("from_capacity", 0), activity["to_capacity"]) == (1, 2)
-    wait_until(lambda: _running_instances(addr["group"], transport) == 2, 30, "the second instance to run")
-
-    alarm = call(addr["alarm"], f"{ALARM}/GetAlarm", {"name": "alarms/high-cpu"})["alarm"]
-    assert alarm["state"] == "ALARM_STATE_ALARM"
-    history = call(addr["alarm"], f"{ALARM}/ListAlarmHistory", {"name": "alarms/high-cpu"})["entries"]
-    assert any(e["type"] == "ALARM_HISTORY_TYPE_STATE_TRANSITION" and e.get("state") == "ALARM_STATE_ALARM" for e in history)
-    executions = call(addr["policy"], f"{POLICY}/ListPolicyExecutions", {"name": "policies/scale-out"})["executions"]
-    assert any(e.get("adjusted") for e in executions)
-
     refused = pytest.raises(GrpcurlError, match="FAILED_PRECONDITION: groups/web is used by 1 policy")
     with refused:
         call(addr["group"], f"{GROUP}/DeleteGroup", {"name": "groups/web"})
@@ -92,11 +47,6 @@ def drive_chain(addr: dict[str, str], tmp_path, transport: Sequence[str] = PLAIN
     call(addr["group"], f"{GROUP}/DeleteGroup", {"name": "groups/web", "force": True})
     with pytest.raises(GrpcurlError, match="NOT_FOUND"):
         call(addr["policy"], f"{POLICY}/GetPolicy", {"name": "policies/scale-out"})
-
-
-def _running_instances(address: str, transport: Sequence[str]) -> int:
-    instances = grpcurl(address, f"{GROUP}/ListInstances", {"parent": "groups/web"}, transport=transport).get("instances", [])
-    return sum(1 for i in instances if i.get("state") == "INSTANCE_STATE_RUNNING")
 
 
 def test_chain_runs_through_grpcurl_against_autoscale_up(tmp_path):
