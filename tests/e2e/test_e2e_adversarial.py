@@ -109,6 +109,10 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[grpc.Channe
     with running_server(builders(), settings) as (_, channel):
         _make_project_resources(channel, tokens.p1[Role.ADMIN])
         yield channel, tokens
+        # The group's instance is a process of this machine: deleting the group stops it.
+        call(channel, "/autoscale.v1.AlarmService/DeleteAlarm", alarm_pb2.DeleteAlarmRequest(name="alarms/high"), tokens.p1[Role.ADMIN])
+        call(channel, "/autoscale.v1.GroupService/DeleteGroup", group_pb2.DeleteGroupRequest(name="groups/web", force=True),
+             tokens.p1[Role.ADMIN])
 
 
 def _make_project_resources(channel: grpc.Channel, admin: str) -> None:
