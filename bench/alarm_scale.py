@@ -146,6 +146,7 @@ def run(quick: bool = False) -> BenchResult:
             # 2. The alarms, through the alarm service alone: its metrics peer is a closed port, so the evaluation
             #    each CreateAlarm queues fails at once instead of making creation take as long as a sweep.
             with harness.serve_one("alarm", url, workdir, setup_sampler, {"metrics": f"127.0.0.1:{harness.free_port()}"}) as alarm:
+                harness.set_quota(alarm.address, alarms=count)
                 begin = time.perf_counter()
                 harness.create_alarms(alarm.address, alarm_requests(sizes))
                 create_rate = count / (time.perf_counter() - begin)

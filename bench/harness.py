@@ -31,7 +31,9 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from autoscale.v1 import quota_pb2
 from autoscale.v1.alarm_pb2_grpc import AlarmServiceStub
+from autoscale.v1.quota_pb2_grpc import QuotaServiceStub
 
 BIN_DIR = Path(sys.executable).parent
 AUTOSCALE = str(BIN_DIR / "autoscale")
@@ -582,6 +584,17 @@ def loopback_calls_per_second(address: str, threads: int, seconds: float) -> flo
         for worker in workers:
             worker.join()
         return sum(counts) / (time.monotonic() - start)
+
+
+def set_quota(address: str, project: str = "default", access: Access | None = None, **limits: int) -> None:
+    """Set `project`'s quota limits as an operator does (the meshes here run with authentication off, where every caller
+    may): a benchmark that holds more than a project's defaults (5000 alarms, as AWS's) raises them first."""
+    request = quota_pb2.UpdateQuotaRequest(quota=quota_pb2.Quota(name=f"projects/{project}/quota"))
+    for resource, value in limits.items():
+        setattr(request.quota, resource, value)
+    request.update_mask.paths.extend(limits)
+    with channel(address, access) as chan:
+        QuotaServiceStub(chan).UpdateQuota(request, timeout=30)
 
 
 def create_alarms(address: str, requests: list[Any], threads: int = 8, access: Access | None = None) -> None:
