@@ -7,9 +7,12 @@ operator of the deployment, who reaches its database, not for a project's users.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
+import sqlalchemy as sa
 
 from app.cli.output import print_table
 from app.cli.params import DurationType
@@ -24,11 +27,23 @@ from autoscale.timeutil import format_time, system_clock
 ROLES = tuple(role.name.lower() for role in Role)
 
 
-def _store(database_url: str) -> KeyStore:
+@contextmanager
+def _store(database_url: str) -> Iterator[KeyStore]:
+    """The key store of the deployment's database (its tables made when missing), closed after the block."""
     try:
-        return KeyStore(Database(database_url or default_database_url()))
+        database = Database(database_url or default_database_url())
     except ConfigurationError as error:
         raise click.ClickException(str(error)) from None
+    try:
+        try:
+            store = KeyStore(database)
+        except sa.exc.OperationalError as error:
+            raise click.ClickException(
+                f"cannot use the database {database.shown_url}: {' '.join(str(error.orig).split())}; check --database-url"
+            ) from None
+        yield store
+    finally:
+        database.dispose()
 
 
 def _database_option(command: Any) -> Any:
@@ -68,7 +83,8 @@ def create(project: str | None, role: str | None, service: bool, expires: float 
         project=project or "", role=Role.named(role) if role else Role.ADMIN, service=service, now=now,
         expire_time=None if expires is None else now + expires, description=description,
     )
-    _store(database_url).add(key)
+    with _store(database_url) as store:
+        store.add(key)
     click.echo(f"made key {key.id} ({_who(key)}{_expiry(key)}); it is shown this once:", err=True)
     click.echo(token)
 
@@ -79,7 +95,8 @@ def create(project: str | None, role: str | None, service: bool, expires: float 
 @_database_option
 def list_keys(project: str | None, json_output: bool, database_url: str) -> None:
     """The keys (never their secrets), with their state."""
-    found = _store(database_url).list(project)
+    with _store(database_url) as store:
+        found = store.list(project)
     now = system_clock()
     if json_output:
         click.echo(json.dumps([_as_json(key, now) for key in found], indent=2))
@@ -98,7 +115,8 @@ def list_keys(project: str | None, json_output: bool, database_url: str) -> None
 def revoke(key_id: str, database_url: str) -> None:
     """Revoke a key: servers refuse it within a second."""
     try:
-        key = _store(database_url).revoke(key_id, system_clock())
+        with _store(database_url) as store:
+            key = store.revoke(key_id, system_clock())
     except NotFound:
         raise click.ClickException(f"no key {key_id}; `autoscale keys list` shows them") from None
     click.echo(f"revoked key {key.id} ({_who(key)})", err=True)

@@ -67,3 +67,9 @@ def test_client_commands_send_the_token_from_the_flag_or_the_environment(sqlite_
         assert run("group", "list", "--addr", addr, env={"AUTOSCALE_TOKEN": token}).exit_code == 0
         denied = run("group", "adjust", "web", "--type", "change", "--adjustment", "1", "--addr", addr, "--token", token)
         assert denied.exit_code == 1 and "PERMISSION_DENIED" in denied.stderr
+
+
+def test_a_database_that_cannot_be_reached_is_told_in_one_line() -> None:
+    result = run("keys", "list", "--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/x")
+    assert result.exit_code == 1
+    assert "cannot use the database postgresql+psycopg://nobody@127.0.0.1:1/x" in result.stderr and "Traceback" not in result.output
