@@ -59,31 +59,17 @@ def _changed(details: grpc.ClientCallDetails, **changes: Any) -> grpc.ClientCall
     return _CallDetails(**(fields | changes))
 
 
-class DefaultDeadline(grpc.UnaryUnaryClientInterceptor):
-    """Gives every unary call a deadline when its caller set none."""
+class PeerCall(grpc.UnaryUnaryClientInterceptor):
+    """Gives every peer call a deadline when its caller set none, the project it acts in and who it acts for (the current
+    caller's: autoscale.identity), and the service's token.
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    def intercept_unary_unary(
-        self,
-        continuation: Callable[[grpc.ClientCallDetails, RequestT], CallT],
-        client_call_details: grpc.ClientCallDetails,
-        request: RequestT,
-    ) -> CallT:
-        if client_call_details.timeout is None:
-            client_call_details = _changed(client_call_details, timeout=self.seconds)
-        return continuation(client_call_details, request)
-
-
-class ActingProject(grpc.UnaryUnaryClientInterceptor):
-    """Gives every peer call the project it acts in and who it acts for (the current caller's: autoscale.identity), and the
-    service's token.
-
-    NOTE: a call made outside any caller (none is set) names no project; the peer then takes its default one.
+    NOTE: one interceptor, not one per concern: each grpc client interceptor wraps the call once more in Python, on
+    every hop of the chain. A call made outside any caller (none is set) names no project; the peer then takes its
+    default one.
     """
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, deadline: float, token: str) -> None:
+        self._deadline = deadline
         self._credentials: tuple[tuple[str, str], ...] = ((AUTHORIZATION_METADATA, f"Bearer {token}"),) if token else ()
 
     def intercept_unary_unary(
@@ -93,9 +79,10 @@ class ActingProject(grpc.UnaryUnaryClientInterceptor):
         request: RequestT,
     ) -> CallT:
         caller = _current_caller_or_none()
-        project = ((PROJECT_METADATA, caller.project), (PRINCIPAL_METADATA, caller.principal)) if caller is not None else ()
-        metadata = (*(client_call_details.metadata or ()), *self._credentials, *project)
-        return continuation(_changed(client_call_details, metadata=metadata), request)
+        acting = ((PROJECT_METADATA, caller.project), (PRINCIPAL_METADATA, caller.principal)) if caller is not None else ()
+        metadata = (*(client_call_details.metadata or ()), *self._credentials, *acting)
+        timeout = self._deadline if client_call_details.timeout is None else client_call_details.timeout
+        return continuation(_changed(client_call_details, timeout=timeout, metadata=metadata), request)
 
 
 def open_channel(address: str, deadline: float, token: str = "", security: ChannelSecurity | None = None) -> grpc.Channel:
@@ -108,7 +95,7 @@ def open_channel(address: str, deadline: float, token: str = "", security: Chann
         if security.server_name:
             options.append(("grpc.ssl_target_name_override", security.server_name))
         channel = grpc.secure_channel(address, security.credentials, options=options)
-    return telemetry.instrument_channel(grpc.intercept_channel(channel, DefaultDeadline(deadline), ActingProject(token)))
+    return telemetry.instrument_channel(grpc.intercept_channel(channel, PeerCall(deadline, token)))
 
 
 def as_peer_error(error: grpc.RpcError) -> PeerError:

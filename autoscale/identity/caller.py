@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import enum
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from autoscale.errors import PermissionDenied
@@ -96,14 +95,23 @@ def service_caller(project: str) -> Caller:
     return Caller(principal=SERVICE_PRINCIPAL, project=project, role=Role.ADMIN, service=True)
 
 
-@contextmanager
-def acting_as(caller: Caller) -> Iterator[Caller]:
-    """Run the block as `caller` (the interceptor, for each call)."""
-    token = _current.set(caller)
-    try:
-        yield caller
-    finally:
-        _current.reset(token)
+class acting_as:  # noqa: N801 - used as a function: `with acting_as(caller):`
+    """Run the block as `caller` (the interceptor, for each call).
+
+    NOTE: a class rather than a @contextmanager generator: it runs around every call the services serve.
+    """
+
+    __slots__ = ("_caller", "_token")
+
+    def __init__(self, caller: Caller) -> None:
+        self._caller = caller
+
+    def __enter__(self) -> Caller:
+        self._token = _current.set(self._caller)
+        return self._caller
+
+    def __exit__(self, *exc_info: object) -> None:
+        _current.reset(self._token)
 
 
 def acting_for(project: str) -> AbstractContextManager[Caller]:
