@@ -10,7 +10,7 @@ Limits (listed for users in README.md, under bad input), in characters unless sa
 - `process.command`: 1 to 256 arguments, 32768 in all; `process.env`: at most 256 variables, names at most 255,
   values at most 32768, 32768 in all.
 - `openstack_server`: `image`, `flavor`, `key_name` and each of at most 64 `networks` and `security_groups` at most
-  255; `user_data` at most 49149 UTF-8 bytes (Nova's 65535 once base64-encoded); `metadata` at most 124 entries
+  255; `user_data` at most 49149 UTF-8 bytes (Nova's 65535 once base64-encoded); `metadata` at most 123 entries
   (Nova's 128 with the driver's four), keys and values at most 255.
 - Adjust `cause`: at most 1024 (MAX_CAUSE_LENGTH); `request_id`: at most 255.
 """
@@ -38,8 +38,9 @@ MAX_SERVER_NAME_LENGTH = 255
 MAX_SERVER_LIST_ITEMS = 64
 MAX_USER_DATA_BYTES = 49_149
 """UTF-8 bytes of user_data at most: Nova takes 65535 bytes, and the driver sends it base64-encoded (4 bytes per 3)."""
-MAX_METADATA_ENTRIES = 124
-"""Nova's default quota is 128 metadata items, and the driver adds four (autoscale_project, _group, _instance, _metrics_addr)."""
+MAX_METADATA_ENTRIES = 123
+"""Nova's default quota is 128 metadata items, and the driver adds five (autoscale_project, _group, _instance, _metrics_addr,
+and metering.server_group)."""
 
 
 def check_launch_config(violations: Violations, config: LaunchConfig, path: str = "launch_config") -> None:

@@ -85,6 +85,24 @@ def _exit_reason(returncode: int) -> str:
     return f"exited with status {returncode}"
 
 
+OTEL_RESOURCE_VARIABLE = "OTEL_RESOURCE_ATTRIBUTES"
+"""Where an OpenTelemetry SDK reads its resource's attributes: the instance's group and id go there, so that anything
+aggregating its telemetry can group it by autoscaling group."""
+
+
+def otel_resource_attributes(given: str, request: LaunchRequest) -> str:
+    """The launch config's own OTEL_RESOURCE_ATTRIBUTES (if any), then the instance's project, group and id.
+
+    NOTE: ours come last (an SDK takes the last of a repeated key), so that a launch config cannot fake them; the values
+    (ids and project names) hold no character the variable's format would need escaped.
+    """
+    ours = (
+        f"autoscale.project={request.project},autoscale.group={request.group_id},autoscale.instance={request.instance_id},"
+        f"service.instance.id={request.instance_id}"
+    )
+    return f"{given},{ours}" if given.strip() else ours
+
+
 class LocalProcessDriver:
     """Starts each instance as a local process, its output appended to `log_dir/<project>/<group>/<instance>.log`."""
 
@@ -121,6 +139,7 @@ class LocalProcessDriver:
         env = {
             **os.environ,
             **spec.env,
+            OTEL_RESOURCE_VARIABLE: otel_resource_attributes(spec.env.get(OTEL_RESOURCE_VARIABLE, ""), request),
             "AUTOSCALE_PROJECT": request.project,
             "AUTOSCALE_GROUP": request.group_id,
             "AUTOSCALE_INSTANCE": request.instance_id,

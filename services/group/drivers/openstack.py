@@ -78,6 +78,8 @@ class OpenStackDriver:
                 "autoscale_group": request.group_id,
                 "autoscale_instance": request.instance_id,
                 "autoscale_metrics_addr": request.metrics_addr,
+                # What Heat sets and Ceilometer/Aodh aggregate a group's samples by.
+                "metering.server_group": request.group_id,
             },
         }
         if spec.key_name:

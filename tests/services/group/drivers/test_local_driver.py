@@ -95,6 +95,9 @@ def test_instance_gets_the_spec_env_and_the_autoscale_variables_which_win(driver
     assert env["WORKLOAD_MODE"] == "busy"
     assert env["AUTOSCALE_PROJECT"] == "p1"
     assert env["AUTOSCALE_GROUP"] == "web"
+    assert env["OTEL_RESOURCE_ATTRIBUTES"] == (
+        "autoscale.project=p1,autoscale.group=web,autoscale.instance=i-7,service.instance.id=i-7"
+    )
     assert env["AUTOSCALE_INSTANCE"] == "i-7"
     assert env["AUTOSCALE_METRICS_ADDR"] == "127.0.0.1:50051"
     assert env["PATH"] == os.environ["PATH"]
@@ -273,3 +276,14 @@ def test_find_servers_leaves_out_an_instance_that_exited(driver: LocalProcessDri
     wait_for(lambda: driver.state(server_id).status is ServerStatus.FAILED)
 
     assert driver.find_servers("p1", "web") == []
+
+
+def test_the_otel_resource_attributes_of_the_launch_config_come_first_and_ours_last_so_they_win() -> None:
+    from services.group.drivers.local import otel_resource_attributes
+
+    request = LaunchRequest(project="p1", group_id="web", instance_id="i-1", metrics_addr="", process=python(SLEEP_FOREVER))
+    given = "deployment.environment=prod,autoscale.group=forged"
+    assert otel_resource_attributes(given, request) == (
+        "deployment.environment=prod,autoscale.group=forged,"
+        "autoscale.project=p1,autoscale.group=web,autoscale.instance=i-1,service.instance.id=i-1"
+    )

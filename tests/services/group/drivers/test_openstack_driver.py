@@ -144,6 +144,7 @@ def test_launch_boots_a_server_with_names_resolved_to_ids_and_the_autoscale_meta
             "autoscale_group": "web",
             "autoscale_instance": "i-7",
             "autoscale_metrics_addr": "10.0.0.1:50051",
+            "metering.server_group": "web",
         },
     }
     assert ("find_flavor", ("m1.small", False)) in connection.compute.calls
