@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import grpc
 
@@ -28,9 +28,6 @@ MAX_PRINCIPAL_CHARS = 255
 BEARER = "bearer "
 
 log = logging.getLogger(__name__)
-
-RequestT = TypeVar("RequestT")
-ResponseT = TypeVar("ResponseT")
 
 
 def bearer_token(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | None:
@@ -144,10 +141,6 @@ class AuthInterceptor(grpc.ServerInterceptor):
 
         def as_caller(request: Any, context: grpc.ServicerContext) -> Any:
             caller = authenticated_caller(authenticator, context.invocation_metadata())
-            if not audited or caller.service:
-                authorize(caller, method)
-                with acting_as(caller):
-                    return behaviour(request, context)
             code = "INTERNAL"
             try:
                 authorize(caller, method)
@@ -159,7 +152,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
                 code = error.code.name
                 raise
             finally:
-                self._record(caller, method, request, code)
+                if audited and not caller.service:
+                    self._record(caller, method, request, code)
 
         return grpc.unary_unary_rpc_method_handler(
             as_caller, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
