@@ -25,6 +25,7 @@ import grpc
 import sqlalchemy as sa
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from prometheus_client import CollectorRegistry
 
 from autoscale import telemetry, tls
 from autoscale.audit.servicer import AuditServicer
@@ -32,6 +33,7 @@ from autoscale.audit.store import AuditLog
 from autoscale.config import LISTEN_EXAMPLES, ConfigurationError, Settings, parse_listen
 from autoscale.database import Database
 from autoscale.errors import ErrorInterceptor
+from autoscale.exposition import metrics_route, new_registry
 from autoscale.handlers import add_servicer
 from autoscale.health_port import HEALTH_LISTEN_FLAG, HealthPort
 from autoscale.http_listener import HTTP_LISTEN_FLAG, HttpListener, HttpRequest, HttpResponse, HttpRoute
@@ -85,6 +87,8 @@ class BuildContext:
     """Whether launch configs may run local processes (see _process_driver_allowed)."""
     http_url: str = ""
     """The HTTP listener's URL as senders reach it (`--http-public-url`, or the address bound); empty without one."""
+    metrics_registry: CollectorRegistry = field(default_factory=new_registry)
+    """Where the service's own metrics go (autoscale.exposition), served at /metrics."""
     clock: Clock = system_clock
 
 
@@ -304,9 +308,10 @@ def _build_server(
     try:
         quotas = QuotaStore(database, clock, default_limits(settings.metrics_max_series))
         http_url = settings.http_public_url.rstrip("/") or (http_listener.base_url if http_listener is not None else "")
+        registry = new_registry()
         context = BuildContext(
             settings=settings, database=database, peers=peers, quotas=quotas, process_driver=process_driver,
-            http_url=http_url, clock=clock,
+            http_url=http_url, metrics_registry=registry, clock=clock,
         )
         registrations = [build(context) for _, build in builders]
     except sa.exc.OperationalError as error:
@@ -332,7 +337,7 @@ def _build_server(
     reflection.enable_server_reflection([*served_names, health.SERVICE_NAME, reflection.SERVICE_NAME], grpc_server)
     if http_listener is not None:
         routes = [route for registration in registrations for route in registration.http_routes]
-        http_listener.serve([*routes, _healthz_route(health_servicer)])
+        http_listener.serve([*routes, _healthz_route(health_servicer), metrics_route(registry)])
     return Server(
         grpc_server, port, registrations, health_servicer, [database], peers, settings.shutdown_grace, identity.workers,
         health_port, http_listener,

@@ -13,6 +13,7 @@ from autoscale.v1 import group_pb2_grpc
 from autoscale.workers import PeriodicWorker
 from services.group.domain import OPENSTACK_SERVER, PROCESS
 from services.group.drivers.base import ComputeDriver
+from services.group.exposition import GroupCollector
 from services.group.policy_client import PolicyClient
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories
@@ -46,6 +47,7 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
 
     def build(context: BuildContext) -> ServiceRegistration:
         context.database.migrate(MIGRATIONS_DIR, "group")
+        context.metrics_registry.register(GroupCollector(context.database))
         # Every project's resources: a call acts in its caller's project, a reconcile pass covers every project's groups.
         repositories = GroupRepositories(context.database)
         # Without the local-process driver, a group of process instances cannot launch: its activity says so.

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from dataclasses import replace
 
-from autoscale.errors import FailedPrecondition, PeerError
+from autoscale.errors import FailedPrecondition, NotFound, PeerError
 from autoscale.timeutil import Clock
 from autoscale.v1 import group_pb2, policy_pb2
 from autoscale.validation import within_cause_limit
 from services.policy.domain import AdjustmentType, Execution, Policy, group_name, policy_name
+from services.policy.exposition import PolicyMetrics
 from services.policy.group_client import GroupClient, GroupGone
 from services.policy.repository import PolicyRepository
 
@@ -32,12 +34,28 @@ DEFAULT_CAUSE = "executed by caller"
 class PolicyExecutor:
     """Runs the executions of policies, each in the project it is asked for."""
 
-    def __init__(self, repository: PolicyRepository, group_client: GroupClient, clock: Clock) -> None:
+    def __init__(self, repository: PolicyRepository, group_client: GroupClient, clock: Clock, metrics: PolicyMetrics) -> None:
         self._repository = repository
         self._groups = group_client
         self._clock = clock
+        self._metrics = metrics
 
     def execute(self, project: str, policy_id: str, cause: str, request_id: str) -> policy_pb2.ExecutePolicyResponse:
+        """Signal a policy of `project` (see _execute), counted and timed."""
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            response, outcome = self._execute(project, policy_id, cause, request_id)
+            return response
+        except NotFound:
+            outcome = ""  # no such policy: nothing to count it under
+            raise
+        finally:
+            if outcome:
+                self._metrics.executions.labels(project, policy_id, outcome).inc()
+                self._metrics.execution_seconds.observe(time.perf_counter() - started)
+
+    def _execute(self, project: str, policy_id: str, cause: str, request_id: str) -> tuple[policy_pb2.ExecutePolicyResponse, str]:
         """Signal a policy of `project`; NotFound for the policy, FailedPrecondition when its group is gone, PeerError when
         unreachable.
 
@@ -48,7 +66,7 @@ class PolicyExecutor:
         policy, answered = self._repository.execution_start(project, policy_id, request_id)
         if answered is not None:
             first: policy_pb2.ExecutePolicyResponse = policy_pb2.ExecutePolicyResponse.FromString(answered)
-            return first
+            return first, "repeated"
         record = Execution(policy_id, self._clock(), cause, request_id, adjusted=False, reason="")
         group_ref = group_name(policy.group_id)
         percent = policy.adjustment_type is AdjustmentType.PERCENT_CHANGE_IN_CAPACITY
@@ -81,7 +99,7 @@ class PolicyExecutor:
                 activity=response.activity.name if response.adjusted else "", response=response.SerializeToString(),
             )
         )
-        return response
+        return response, "adjusted" if response.adjusted else "unchanged"
 
     def _fail(self, project: str, record: Execution, reason: str) -> None:
         self._repository.record(project, replace(record, adjusted=False, reason=reason, failed=True))

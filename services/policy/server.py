@@ -11,6 +11,7 @@ from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.v1 import policy_pb2_grpc
 from services.policy.alarm_client import AlarmClient
 from services.policy.executor import PolicyExecutor
+from services.policy.exposition import PolicyMetrics
 from services.policy.group_client import GroupClient
 from services.policy.receivers.repository import ReceiverRepository
 from services.policy.receivers.signals import SignalReceiver, signal_route
@@ -26,13 +27,14 @@ def build(context: BuildContext) -> ServiceRegistration:
     context.database.migrate(MIGRATIONS_DIR, "policy")
     repository = PolicyRepository(context.database)
     group_client = GroupClient(lambda: context.peers.group)
-    executor = PolicyExecutor(repository, group_client, context.clock)
+    metrics = PolicyMetrics(context.metrics_registry)
+    executor = PolicyExecutor(repository, group_client, context.clock, metrics)
     receivers = ReceiverRepository(context.database)
     servicer = PolicyServicer(
         repository, executor, group_client, AlarmClient(lambda: context.peers.alarm), context.quotas, context.clock,
         receivers, context.http_url,
     )
-    signals = SignalReceiver(receivers, executor, context.clock)
+    signals = SignalReceiver(receivers, executor, context.clock, metrics)
     return ServiceRegistration(
         name="policy",
         full_name=SERVICE_NAME,

@@ -26,6 +26,7 @@ from autoscale.http_listener import HttpRequest, HttpResponse, HttpRoute
 from autoscale.identity import Caller, Role, acting_as
 from autoscale.timeutil import Clock
 from services.policy.executor import PolicyExecutor
+from services.policy.exposition import PolicyMetrics
 from services.policy.receivers.domain import SIGNALS_PATH, Receiver, looks_like_token, token_hash
 from services.policy.receivers.payloads import PayloadError, Signal, read_signal
 from services.policy.receivers.repository import ReceiverRepository
@@ -52,16 +53,23 @@ class Answer:
 class SignalReceiver:
     """Receives the signals of every receiver of every project."""
 
-    def __init__(self, repository: ReceiverRepository, executor: PolicyExecutor, clock: Clock) -> None:
+    def __init__(self, repository: ReceiverRepository, executor: PolicyExecutor, clock: Clock, metrics: PolicyMetrics) -> None:
         self._repository = repository
         self._executor = executor
         self._clock = clock
+        self._metrics = metrics
 
     def receive(self, token: str, body: bytes, headers: Mapping[str, str]) -> Answer:
-        """Answer the signal `body` POSTed to the URL of `token` (`headers` with keys in lower case)."""
+        """Answer the signal `body` POSTed to the URL of `token` (`headers` with keys in lower case), counted."""
+        receiver_format, answer = self._receive(token, body, headers)
+        self._metrics.signals.labels(receiver_format, str(answer.status)).inc()
+        return answer
+
+    def _receive(self, token: str, body: bytes, headers: Mapping[str, str]) -> tuple[str, Answer]:
+        """(the receiver's format, or "" when none has the token; the answer)."""
         found = self._repository.find_by_token(token_hash(token)) if looks_like_token(token) else None
         if found is None:
-            return Answer(404, {"error": UNKNOWN_TOKEN})
+            return "", Answer(404, {"error": UNKNOWN_TOKEN})
         project, receiver = found
         if receiver.hmac_secret is not None:
             try:
@@ -73,13 +81,14 @@ class SignalReceiver:
                     self._clock(),
                 )
             except signing.BadSignature as error:
-                return Answer(401, {"error": str(error)})
+                return receiver.format.value, Answer(401, {"error": str(error)})
         try:
             reading = read_signal(
                 receiver.format, receiver.name, body, headers, resolved_policy=bool(receiver.resolved_policy_id)
             )
         except PayloadError as error:
-            return Answer(400, {"error": f"{error.field}: {error.message}", "field": error.field, "format": receiver.format.value})
+            refusal = {"error": f"{error.field}: {error.message}", "field": error.field, "format": receiver.format.value}
+            return receiver.format.value, Answer(400, refusal)
         answer: dict[str, Any] = {"receiver": receiver.name, "executions": []}
         if reading.ignored:
             answer["ignored"] = reading.ignored
@@ -89,8 +98,8 @@ class SignalReceiver:
                 answer["executions"].append(outcome)
                 if status != 200:
                     answer["error"] = outcome["error"]
-                    return Answer(status, answer)
-        return Answer(200, answer)
+                    return receiver.format.value, Answer(status, answer)
+        return receiver.format.value, Answer(200, answer)
 
     def _execute(self, project: str, receiver: Receiver, signal: Signal) -> tuple[int, dict[str, Any]]:
         policy_id = receiver.resolved_policy_id if signal.resolved else receiver.policy_id

@@ -1,0 +1,102 @@
+"""`GET /metrics` of a running mesh: Prometheus's text format, with the groups' capacities and activities, the policies'
+executions and the receivers' signals as they are, and the process's own figures."""
+
+from __future__ import annotations
+
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from autoscale.config import Settings
+from autoscale.timeutil import to_duration
+from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc, policy_pb2, policy_pb2_grpc
+from services.registry import builders
+from tests.support import running_server
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
+
+
+@pytest.fixture
+def mesh(tmp_path: Path) -> Iterator[tuple[grpc.Channel, str]]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'autoscale.db'}", http_listen="127.0.0.1:0", reconcile_interval=0.2,
+        instance_log_dir=str(tmp_path / "logs"),
+    )
+    with running_server(builders(), settings) as (server, channel):
+        assert server.http_listener is not None
+        groups = group_pb2_grpc.GroupServiceStub(channel)
+        groups.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+            launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=group_pb2.ProcessSpec(command=SLEEPER))), timeout=5)
+        groups.CreateGroup(group_pb2.CreateGroupRequest(group_id="web", group=group_pb2.Group(
+            launch_config="launchConfigs/lc", min_size=1, max_size=3, cooldown=to_duration(0))), timeout=5)
+        try:
+            yield channel, server.http_listener.base_url
+        finally:
+            groups.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web", force=True), timeout=10)
+
+
+def _scrape(base_url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    """Each sample of /metrics by name, keyed by its labels."""
+    with urllib.request.urlopen(f"{base_url}/metrics", timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=")
+        text = response.read().decode()
+    samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return samples
+
+
+def _wait_for(condition, timeout: float = 20.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (found := condition()):
+            return found
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def test_metrics_show_each_groups_capacity_instances_and_activities(mesh):
+    channel, base_url = mesh
+    web = (("group", "web"), ("project", "default"))
+    samples = _wait_for(lambda: (s := _scrape(base_url))["autoscale_group_current_capacity"].get(web) == 1 and s)
+    assert samples["autoscale_group_desired_capacity"][web] == 1
+    assert samples["autoscale_group_min_size"][web] == 1 and samples["autoscale_group_max_size"][web] == 3
+    assert samples["autoscale_group_instances"][(*web, ("state", "running"))] == 1
+    assert samples["autoscale_group_activities_total"][(*web, ("status", "succeeded"))] == 1
+    assert samples["process_resident_memory_bytes"][()] > 0
+
+
+def test_metrics_count_executions_and_signals_by_outcome(mesh):
+    channel, base_url = mesh
+    web = (("group", "web"), ("project", "default"))
+    _wait_for(lambda: _scrape(base_url)["autoscale_group_activities_total"].get((*web, ("status", "succeeded"))) == 1)
+    policies = policy_pb2_grpc.PolicyServiceStub(channel)
+    policies.CreatePolicy(policy_pb2.CreatePolicyRequest(policy_id="up", policy=policy_pb2.Policy(
+        group="groups/web", adjustment_type=common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY, scaling_adjustment=1)), timeout=5)
+    url = policies.CreateReceiver(policy_pb2.CreateReceiverRequest(
+        parent="policies/up", receiver_id="script", receiver=policy_pb2.Receiver(format=policy_pb2.RECEIVER_FORMAT_PLAIN)), timeout=5).url
+    for _ in range(2):
+        request = urllib.request.Request(url, data=b"", method="POST", headers={"Idempotency-Key": "k"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+    request = urllib.request.Request(url + "x", data=b"", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 404
+
+    samples = _scrape(base_url)
+    executions = samples["autoscale_policy_executions_total"]
+    assert executions[(("outcome", "adjusted"), ("policy", "up"), ("project", "default"))] == 1
+    assert executions[(("outcome", "repeated"), ("policy", "up"), ("project", "default"))] == 1
+    assert samples["autoscale_policy_execution_seconds_count"][()] == 2
+    signals = samples["autoscale_receiver_signals_total"]
+    assert signals[(("format", "plain"), ("status", "200"))] == 2
+    assert signals[(("format", ""), ("status", "404"))] == 1
