@@ -2,11 +2,12 @@
 
 Alertmanager, Aodh, scripts and Prometheus's scraper call it. Routes are given by the services a process serves; each
 handler gets a whole request (a body of at most MAX_BODY bytes, read before it is called) and answers a whole
-response. It is bounded against what an attacker sends: at most MAX_CONNECTIONS connections at once (the next are
-answered 503 and closed), each with a socket timeout (a slow sender is dropped), bodies with a Content-Length only
-(chunked uploads are refused with 411), and no request path is logged (a receiver's path is its secret). With a TLS
-certificate (`--tls-cert`) it serves HTTPS with the same certificate as the gRPC port; the handshake runs in the
-connection's own thread, so a slow one holds up no other.
+response. It is bounded against what an attacker sends: at most MAX_CONNECTIONS connections at once, and
+MAX_CONNECTIONS_PER_ADDRESS of one client address (the next are answered 503 and closed), each with a socket timeout
+(a silent sender is dropped), bodies with a Content-Length only (chunked uploads are refused with 411), and no
+request path is logged (a receiver's path is its secret). With a TLS certificate (`--tls-cert`) it serves HTTPS with
+the same certificate as the gRPC port; the handshake runs in the connection's own thread, so a slow one holds up no
+other.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ MAX_BODY = 1 << 20
 """Bytes of a request body at most (1 MiB: Alertmanager's largest notifications, of hundreds of alerts, fit)."""
 MAX_CONNECTIONS = 64
 """Connections served at once; each holds a thread while it is open."""
+MAX_CONNECTIONS_PER_ADDRESS = 16
+"""Connections of one client address at once: one sender that holds its connections open (slowly, on purpose or not)
+leaves room for the others."""
 SOCKET_TIMEOUT = 10.0
 """Seconds a connection may stay silent (mid-request, or idle between kept-alive requests) before it is closed."""
 
@@ -63,7 +67,7 @@ class HttpResponse:
 
 @dataclass(frozen=True)
 class HttpRoute:
-    """A handler of one method, for one path or (a path ending in "/") every path under it."""
+    """A handler of one method, for one path or (a path ending in "/") it and every path under it."""
 
     method: str
     path: str
@@ -71,7 +75,7 @@ class HttpRoute:
 
     def matches(self, path: str) -> bool:
         """Whether this route serves `path`."""
-        return path == self.path or (self.path.endswith("/") and path.startswith(self.path) and len(path) > len(self.path))
+        return path == self.path or (self.path.endswith("/") and path.startswith(self.path))
 
 
 def error_response(status: int, message: str) -> HttpResponse:
@@ -130,18 +134,36 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.routes: list[HttpRoute] = []
         self.ssl_context = ssl_context
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._open = 0
+        self._open_by_address: dict[str, int] = {}
+        self._count_lock = threading.Lock()
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
+        if not self._admit(client_address[0]):
             _refuse_busy(request)
             self.shutdown_request(request)
             return
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._slots.release()
+            self._release(client_address[0])
             raise
+
+    def _admit(self, address: str) -> bool:
+        with self._count_lock:
+            held = self._open_by_address.get(address, 0)
+            if self._open >= MAX_CONNECTIONS or held >= MAX_CONNECTIONS_PER_ADDRESS:
+                return False
+            self._open += 1
+            self._open_by_address[address] = held + 1
+            return True
+
+    def _release(self, address: str) -> None:
+        with self._count_lock:
+            self._open -= 1
+            held = self._open_by_address.pop(address) - 1
+            if held:
+                self._open_by_address[address] = held
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
@@ -155,7 +177,7 @@ class _Server(ThreadingHTTPServer):
                     return
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
+            self._release(client_address[0])
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.exception("HTTP connection from %s failed", client_address[0])
@@ -164,7 +186,7 @@ class _Server(ThreadingHTTPServer):
 def _refuse_busy(request: socket.socket) -> None:
     body = b'{"error": "too many connections; retry"}'
     try:
-        request.settimeout(1.0)
+        request.setblocking(False)  # the accepting thread must not wait on a client that does not read
         request.sendall(
             b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\nRetry-After: 1\r\n"
             + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
