@@ -29,9 +29,13 @@ RESOURCE = {"autoscale.project": "someone-else", "autoscale.group": "web", "auto
 
 
 @contextmanager
-def _meter_provider(address: str, headers: dict[str, str] | None = None) -> Iterator[MeterProvider]:
-    """A MeterProvider whose OTLP gRPC exporter reports to `address` only when flushed."""
-    exporter = OTLPMetricExporter(endpoint=f"http://{address}", insecure=True, headers=headers, timeout=10)
+def _meter_provider(address: str | None, headers: dict[str, str] | None = None) -> Iterator[MeterProvider]:
+    """A MeterProvider whose OTLP gRPC exporter reports to `address` (None: where the OTEL_EXPORTER_OTLP_METRICS_*
+    environment says) only when flushed."""
+    if address is None:
+        exporter = OTLPMetricExporter()
+    else:
+        exporter = OTLPMetricExporter(endpoint=f"http://{address}", insecure=True, headers=headers, timeout=10)
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
     provider = MeterProvider(resource=Resource.create(RESOURCE), metric_readers=[reader])
     try:
@@ -78,7 +82,7 @@ def test_the_otel_sdk_exporter_reports_gauges_sums_and_histograms_read_back_by_g
 
 
 def test_with_api_keys_the_exporter_needs_a_members_key_and_reports_into_its_project(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'up.db'}"
     member, reader = stored_key(database_url, "p1", Role.MEMBER), stored_key(database_url, "p1", Role.READER)
@@ -89,7 +93,11 @@ def test_with_api_keys_the_exporter_needs_a_members_key_and_reports_into_its_pro
             anonymous.force_flush(timeout_millis=10_000)
         # NOTE: the SDK's force_flush answers True whatever the export's outcome; the exporter logs the refusal.
         assert "StatusCode.UNAUTHENTICATED" in caplog.text
-        with _meter_provider(address, {"authorization": f"Bearer {member.token}"}) as provider:
+        # The member's exporter is configured as README.md's "Reporting with OpenTelemetry" tells users to.
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", f"http://{address}")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_INSECURE", "true")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_HEADERS", f"authorization=Bearer%20{member.token}")
+        with _meter_provider(None) as provider:
             _record(provider)
         assert _maximum(channel, "cpu_util", {"group": "web", "instance": "i-1"}, reader.metadata) == 42.0
         assert _maximum(channel, "refused", {}, reader.metadata) is None
