@@ -1,4 +1,5 @@
-"""Smoke tests of the benchmark suite: `python -m bench --quick --only ingest` (and `reaction`, `reaction_auth`) run and write figures."""
+"""Smoke tests of the benchmark suite: `python -m bench --quick --only ingest` (and `otlp_ingest`, `reaction`, `reaction_auth`) run and
+write figures."""
 
 from __future__ import annotations
 
@@ -39,6 +40,19 @@ def test_quick_ingest_writes_figures(tmp_path: Path) -> None:
     assert "ingest memory growth (sqlite, soak)" in figures
     assert result["peak_rss_mb"] and all(mb > 0 for mb in result["peak_rss_mb"].values())
     assert "ingest" in completed.stdout  # the table was printed
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(110)
+def test_quick_otlp_ingest_writes_figures_beside_the_parse_limit(tmp_path: Path) -> None:
+    _, document = _quick("otlp_ingest", tmp_path)
+    (result,) = document["results"]
+    assert result["benchmark"] == "otlp_ingest" and not result["error"]
+    figures = {figure["name"]: figure for figure in result["figures"]}
+    for shape in ("1000x1", "100x10"):
+        figure = figures[f"otlp ingest sqlite {shape}"]
+        assert figure["value"] > 0 and figure["raw"] > 0 and figure["ratio"] > 0
+        assert figure["details"]["errors"] == 0
 
 
 @pytest.mark.e2e
