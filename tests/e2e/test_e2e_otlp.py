@@ -19,10 +19,12 @@ from opentelemetry.sdk.resources import Resource
 
 from autoscale.identity.caller import Role
 from autoscale.v1 import common_pb2, metrics_pb2, metrics_pb2_grpc
-from tests.e2e.harness import autoscale, free_port
+from tests.e2e.harness import autoscale, free_port, grpcurl, grpcurl_list
 from tests.support import stored_key
 
 pytestmark = pytest.mark.e2e
+
+OTLP_METRICS = "opentelemetry.proto.collector.metrics.v1.MetricsService"
 
 RESOURCE = {"autoscale.project": "someone-else", "autoscale.group": "web", "autoscale.instance": "i-1", "service.name": "worker"}
 """What the group service sets on its instances (and a service name), as an SDK reads it from OTEL_RESOURCE_ATTRIBUTES."""
@@ -79,6 +81,18 @@ def test_the_otel_sdk_exporter_reports_gauges_sums_and_histograms_read_back_by_g
         assert _maximum(channel, "cpu_util", {**web, "core": "0", "service.name": "worker"}) == 42.0
         assert _maximum(channel, "requests", web) == 5.0
         assert [_maximum(channel, f"latency.{part}", web) for part in ("count", "sum", "min", "max")] == [2.0, 4.0, 1.0, 3.0]
+
+
+def test_reflection_lists_the_otlp_service_and_grpcurl_exports_through_it_with_no_proto_at_hand(tmp_path: Path) -> None:
+    args, address = _up(tmp_path)
+    with autoscale(args, tmp_path / "up.log", address), grpc.insecure_channel(address) as channel:
+        assert OTLP_METRICS in grpcurl_list(address)
+        answer = grpcurl(address, f"{OTLP_METRICS}/Export", {"resourceMetrics": [{
+            "resource": {"attributes": [{"key": "autoscale.group", "value": {"stringValue": "web"}}]},
+            "scopeMetrics": [{"metrics": [{"name": "cpu_util", "gauge": {"dataPoints": [{"asDouble": 12.5}, {"asDouble": "NaN"}]}}]}],
+        }]})
+        assert answer["partial_success"]["rejected_data_points"] == "1"
+        assert _maximum(channel, "cpu_util", {"group": "web"}) == 12.5
 
 
 def test_with_api_keys_the_exporter_needs_a_members_key_and_reports_into_its_project(
