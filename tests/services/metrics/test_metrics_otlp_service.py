@@ -118,6 +118,21 @@ def test_an_export_beyond_the_samples_a_second_quota_is_refused_as_put_samples_i
     assert "quota samples_per_second of project p1 is 2" in (raised.value.details() or "")
 
 
+def test_put_samples_and_export_share_one_samples_a_second_window(served):
+    channel, _ = served
+    request = quota_pb2.UpdateQuotaRequest(quota=quota_pb2.Quota(name="projects/p1/quota", samples_per_second=3))
+    request.update_mask.paths.append("samples_per_second")
+    quota_pb2_grpc.QuotaServiceStub(channel).UpdateQuota(request, timeout=5)
+    in_p1 = ((PROJECT_METADATA, "p1"),)
+    metrics_pb2_grpc.MetricsServiceStub(channel).PutSamples(metrics_pb2.PutSamplesRequest(series=[metrics_pb2.TimeSeries(
+        metric="cpu_util", points=[metrics_pb2.Point(value=1.0), metrics_pb2.Point(value=2.0)],
+    )]), metadata=in_p1, timeout=5)
+    with pytest.raises(grpc.RpcError) as raised:
+        metrics_service_pb2_grpc.MetricsServiceStub(channel).Export(_export_request(3.0, 4.0), metadata=in_p1, timeout=5)
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "this second took 2 points" in (raised.value.details() or "")
+
+
 def test_health_and_reflection_list_the_otlp_service(served):
     channel, _ = served
     status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=OTLP_SERVICE_NAME), timeout=5).status
