@@ -83,6 +83,13 @@ class Settings:
     health_listen: str = ""
     """HOST:PORT of a plaintext port serving only grpc.health.v1.Health, for orchestrators; empty means none."""
 
+    http_listen: str = ""
+    """HOST:PORT of the HTTP/1.1 listener (receivers' signals, /metrics, /healthz); empty means none."""
+
+    http_public_url: str = ""
+    """The listener's URL as senders reach it (e.g. https://autoscale.example.com behind a proxy); empty: its bound address.
+    Receivers' URLs are made of it."""
+
     tls_cert: str = ""
     """PEM file of the server's certificate (its chain may follow); with `tls_key`, the server serves TLS only."""
 

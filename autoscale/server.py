@@ -34,6 +34,7 @@ from autoscale.database import Database
 from autoscale.errors import ErrorInterceptor
 from autoscale.handlers import add_servicer
 from autoscale.health_port import HEALTH_LISTEN_FLAG, HealthPort
+from autoscale.http_listener import HTTP_LISTEN_FLAG, HttpListener, HttpRequest, HttpResponse, HttpRoute
 from autoscale.identity.deployment import Identity, identity_for
 from autoscale.identity.interceptor import AuthInterceptor
 from autoscale.peers import Peers
@@ -70,6 +71,8 @@ class ServiceRegistration:
     """Fully qualified names of the further public services it serves, of other packages (OTLP's, for metrics)."""
     workers: Sequence[Worker] = field(default_factory=list)
     """Background loops, started after the server starts and stopped before it stops."""
+    http_routes: Sequence[HttpRoute] = ()
+    """What it serves on the HTTP listener (`--http-listen`), when the process has one."""
 
     @property
     def served_names(self) -> tuple[str, ...]:
@@ -87,6 +90,8 @@ class BuildContext:
     quotas: QuotaStore
     process_driver: bool
     """Whether launch configs may run local processes (see _process_driver_allowed)."""
+    http_url: str = ""
+    """The HTTP listener's URL as senders reach it (`--http-public-url`, or the address bound); empty without one."""
     clock: Clock = system_clock
 
 
@@ -107,10 +112,12 @@ class Server:
         grace: float,
         identity_workers: Sequence[Worker] = (),
         health_port: HealthPort | None = None,
+        http_listener: HttpListener | None = None,
     ) -> None:
         self.grpc_server = grpc_server
         self.port = port
         self.health_port = health_port
+        self.http_listener = http_listener
         self.registrations = registrations
         self._health = health_servicer
         self._databases = databases
@@ -129,6 +136,8 @@ class Server:
         self.grpc_server.start()
         if self.health_port is not None:
             self.health_port.start()
+        if self.http_listener is not None:
+            self.http_listener.start()
         if self._database_file_check is not None:
             self._database_file_check.start()
         for worker in self._identity_workers:
@@ -145,6 +154,8 @@ class Server:
         for registration in self.registrations:
             for worker in registration.workers:
                 worker.stop()
+        if self.http_listener is not None:  # /healthz said NOT_SERVING until now; signals in flight finish on their threads
+            self.http_listener.stop()
         self.grpc_server.stop(self._grace).wait()
         if self.health_port is not None:  # only now: orchestrators see NOT_SERVING while calls drain
             self.health_port.stop()
@@ -229,20 +240,27 @@ def create_server(
     except RuntimeError:
         port = 0  # taken between the check and the bind
     health_port: HealthPort | None = None
+    http_listener: HttpListener | None = None
     try:
         if port == 0:
             raise ConfigurationError(f"cannot listen on {settings.listen}; choose another address with --listen, e.g. {LISTEN_EXAMPLES}")
         if settings.health_listen:
             _check_listenable(*parse_listen(settings.health_listen, HEALTH_LISTEN_FLAG), flag=HEALTH_LISTEN_FLAG)
             health_port = HealthPort(settings.health_listen)
+        if settings.http_listen:
+            _check_listenable(*parse_listen(settings.http_listen, HTTP_LISTEN_FLAG), flag=HTTP_LISTEN_FLAG)
+            http_listener = HttpListener(settings.http_listen, tls.http_server_context(settings))
         server = _build_server(
-            settings, builders, grpc_server, host, port, database, identity, audit, process_driver, clock, security, health_port
+            settings, builders, grpc_server, host, port, database, identity, audit, process_driver, clock, security,
+            health_port, http_listener,
         )
         return server, port
     except BaseException:
         grpc_server.stop(None)
         if health_port is not None:
             health_port.stop()
+        if http_listener is not None:
+            http_listener.stop()
         database.dispose()
         raise
 
@@ -276,6 +294,7 @@ def _build_server(
     clock: Clock,
     security: tls.ServerTls,
     health_port: HealthPort | None,
+    http_listener: HttpListener | None,
 ) -> Server:
     """The services, health and reflection on a bound `grpc_server`."""
     own_address = f"{'127.0.0.1' if host in ('', '0.0.0.0', '[::]') else host}:{port}"
@@ -291,8 +310,10 @@ def _build_server(
     )
     try:
         quotas = QuotaStore(database, clock, default_limits(settings.metrics_max_series))
+        http_url = settings.http_public_url.rstrip("/") or (http_listener.base_url if http_listener is not None else "")
         context = BuildContext(
-            settings=settings, database=database, peers=peers, quotas=quotas, process_driver=process_driver, clock=clock
+            settings=settings, database=database, peers=peers, quotas=quotas, process_driver=process_driver,
+            http_url=http_url, clock=clock,
         )
         registrations = [build(context) for _, build in builders]
     except sa.exc.OperationalError as error:
@@ -316,9 +337,25 @@ def _build_server(
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection([*served_names, health.SERVICE_NAME, reflection.SERVICE_NAME], grpc_server)
+    if http_listener is not None:
+        routes = [route for registration in registrations for route in registration.http_routes]
+        http_listener.serve([*routes, _healthz_route(health_servicer)])
     return Server(
-        grpc_server, port, registrations, health_servicer, [database], peers, settings.shutdown_grace, identity.workers, health_port
+        grpc_server, port, registrations, health_servicer, [database], peers, settings.shutdown_grace, identity.workers,
+        health_port, http_listener,
     )
+
+
+def _healthz_route(health_servicer: health.HealthServicer) -> HttpRoute:
+    """`GET /healthz`: 200 while the process serves, 503 once it drains or its database file is gone (as the health
+    service's overall status says)."""
+
+    def answer(request: HttpRequest) -> HttpResponse:
+        status = health_servicer.Check(health_pb2.HealthCheckRequest(service=""), None).status
+        serving = status == health_pb2.HealthCheckResponse.SERVING
+        return HttpResponse(200 if serving else 503, b"ok\n" if serving else b"not serving\n", "text/plain; charset=utf-8")
+
+    return HttpRoute("GET", "/healthz", answer)
 
 
 def _check_listenable(host: str, port: int, flag: str = "--listen") -> None:

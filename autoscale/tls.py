@@ -7,6 +7,7 @@ ConfigurationError naming the flag and the file: the process refuses to start ra
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import dataclass
 
 import grpc
@@ -244,3 +245,20 @@ def _read(pem: PemFile) -> bytes:
             return file.read()
     except OSError as error:
         raise ConfigurationError(f"{pem.flag} {pem.path}: cannot read it ({error.strerror})") from None
+
+
+def http_server_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS of the HTTP listener: the gRPC port's certificate (--tls-cert, --tls-key); None: plaintext.
+
+    No client certificate is asked for: Alertmanager and Aodh authenticate with the receiver's secret URL (and its
+    optional signature), and Prometheus scrapes /metrics as it scrapes any exporter.
+    """
+    if not (settings.tls_cert and settings.tls_key):
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigurationError(f"--tls-cert {settings.tls_cert} with --tls-key {settings.tls_key}: {error}") from None
+    return context

@@ -31,6 +31,7 @@ BENCHMARKS = {
     "reaction_auth": "bench.reaction_auth",
     "alarm_scale": "bench.alarm_scale",
     "group_scale": "bench.group_scale",
+    "receiver_reaction": "bench.receiver_reaction",
 }
 DEFAULT_JSON = Path(__file__).parent / "results" / "latest.json"
 

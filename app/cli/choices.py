@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.cli.params import EnumChoice
-from autoscale.v1 import alarm_pb2, common_pb2
+from autoscale.v1 import alarm_pb2, common_pb2, policy_pb2
 
 ADJUSTMENT_TYPE = EnumChoice(
     {
@@ -61,3 +61,12 @@ ALARM_STATE = EnumChoice(
 def word_for(choice: EnumChoice, value: int) -> str:
     """The word of `choice` that stands for `value`, e.g. `avg` for STATISTIC_AVERAGE; the number if none does."""
     return next((word for word, number in choice.values.items() if number == value), str(value))
+
+RECEIVER_FORMAT = EnumChoice(
+    {
+        "plain": policy_pb2.RECEIVER_FORMAT_PLAIN,
+        "alertmanager": policy_pb2.RECEIVER_FORMAT_ALERTMANAGER,
+        "aodh": policy_pb2.RECEIVER_FORMAT_AODH,
+    }
+)
+"""`--format`: how a receiver reads the signals POSTed to it."""

@@ -13,6 +13,7 @@ from app.cli.log_level import log_level_option
 from app.cli.metrics_commands import metrics
 from app.cli.policy_commands import policy
 from app.cli.quota_commands import quota
+from app.cli.receiver_commands import receiver
 from app.cli.server_commands import serve, up
 
 
@@ -36,7 +37,7 @@ def demo() -> None:
 cli.add_command(up)
 cli.add_command(serve)
 cli.add_command(keys)
-for client_group in (launch_config, group, policy, alarm, metrics, quota, audit):
+for client_group in (launch_config, group, policy, receiver, alarm, metrics, quota, audit):
     cli.add_command(client_group)
 
 

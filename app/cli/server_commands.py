@@ -82,6 +82,12 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           "anything, start commands on this host included)."),
         click.option("--health-listen", envvar="AUTOSCALE_HEALTH_LISTEN", default="", metavar="HOST:PORT",
                      help="Also serve health checks (grpc.health.v1.Health only) in plaintext there, for orchestrators."),
+        click.option("--http-listen", envvar="AUTOSCALE_HTTP_LISTEN", default="", metavar="HOST:PORT",
+                     help="Also serve HTTP/1.1 there: receivers' signals (POST /v1/signals/TOKEN), /metrics and /healthz "
+                          "(HTTPS with --tls-cert)."),
+        click.option("--http-public-url", envvar="AUTOSCALE_HTTP_PUBLIC_URL", default="", metavar="URL",
+                     help="The HTTP listener's URL as senders reach it (behind a proxy, say); receivers' URLs start with "
+                          "it (default: the address --http-listen binds)."),
         click.option("--tls-cert", envvar="AUTOSCALE_TLS_CERT", default="", metavar="FILE",
                      help="PEM certificate of the server (chain may follow); with --tls-key, the port serves TLS only."),
         click.option("--tls-key", envvar="AUTOSCALE_TLS_KEY", default="", metavar="FILE", help="PEM private key of --tls-cert."),
@@ -106,6 +112,8 @@ def _settings(listen: str, **values: Any) -> Settings:
         enable_process_driver=values["enable_process_driver"],
         peer_token=values["peer_token"],
         health_listen=values["health_listen"],
+        http_listen=values["http_listen"],
+        http_public_url=values["http_public_url"],
         tls_cert=values["tls_cert"],
         tls_key=values["tls_key"],
         tls_client_ca=values["tls_client_ca"],
@@ -151,6 +159,9 @@ def _serve(settings: Settings, names: tuple[str, ...], database_file: str) -> No
         health_host, _ = parse_listen(settings.health_listen)
         log.info("serving health checks on %s:%d (plaintext)", health_host, server.health_port.port)
         click.echo(f"autoscale: serving health checks on {health_host}:{server.health_port.port} (plaintext)", err=True)
+    if server.http_listener is not None:
+        log.info("serving HTTP on %s", server.http_listener.base_url)
+        click.echo(f"autoscale: serving HTTP on {server.http_listener.base_url}", err=True)
     sys.stderr.flush()
     run_until_signalled(server)
     click.echo("autoscale: stopped", err=True)

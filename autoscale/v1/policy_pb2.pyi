@@ -6,12 +6,24 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ReceiverFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RECEIVER_FORMAT_UNSPECIFIED: _ClassVar[ReceiverFormat]
+    RECEIVER_FORMAT_PLAIN: _ClassVar[ReceiverFormat]
+    RECEIVER_FORMAT_ALERTMANAGER: _ClassVar[ReceiverFormat]
+    RECEIVER_FORMAT_AODH: _ClassVar[ReceiverFormat]
+RECEIVER_FORMAT_UNSPECIFIED: ReceiverFormat
+RECEIVER_FORMAT_PLAIN: ReceiverFormat
+RECEIVER_FORMAT_ALERTMANAGER: ReceiverFormat
+RECEIVER_FORMAT_AODH: ReceiverFormat
 
 class Policy(_message.Message):
     __slots__ = ("name", "group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown", "create_time")
@@ -158,3 +170,77 @@ class ListPolicyExecutionsResponse(_message.Message):
     executions: _containers.RepeatedCompositeFieldContainer[PolicyExecution]
     next_page_token: str
     def __init__(self, executions: _Optional[_Iterable[_Union[PolicyExecution, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class Receiver(_message.Message):
+    __slots__ = ("name", "format", "resolved_policy", "hmac_secret_set", "create_time", "hmac_secret")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_POLICY_FIELD_NUMBER: _ClassVar[int]
+    HMAC_SECRET_SET_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    HMAC_SECRET_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    format: ReceiverFormat
+    resolved_policy: str
+    hmac_secret_set: bool
+    create_time: _timestamp_pb2.Timestamp
+    hmac_secret: str
+    def __init__(self, name: _Optional[str] = ..., format: _Optional[_Union[ReceiverFormat, str]] = ..., resolved_policy: _Optional[str] = ..., hmac_secret_set: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., hmac_secret: _Optional[str] = ...) -> None: ...
+
+class CreateReceiverRequest(_message.Message):
+    __slots__ = ("parent", "receiver_id", "receiver")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    RECEIVER_ID_FIELD_NUMBER: _ClassVar[int]
+    RECEIVER_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    receiver_id: str
+    receiver: Receiver
+    def __init__(self, parent: _Optional[str] = ..., receiver_id: _Optional[str] = ..., receiver: _Optional[_Union[Receiver, _Mapping]] = ...) -> None: ...
+
+class CreateReceiverResponse(_message.Message):
+    __slots__ = ("receiver", "url")
+    RECEIVER_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    receiver: Receiver
+    url: str
+    def __init__(self, receiver: _Optional[_Union[Receiver, _Mapping]] = ..., url: _Optional[str] = ...) -> None: ...
+
+class GetReceiverRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetReceiverResponse(_message.Message):
+    __slots__ = ("receiver",)
+    RECEIVER_FIELD_NUMBER: _ClassVar[int]
+    receiver: Receiver
+    def __init__(self, receiver: _Optional[_Union[Receiver, _Mapping]] = ...) -> None: ...
+
+class ListReceiversRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListReceiversResponse(_message.Message):
+    __slots__ = ("receivers", "next_page_token")
+    RECEIVERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    receivers: _containers.RepeatedCompositeFieldContainer[Receiver]
+    next_page_token: str
+    def __init__(self, receivers: _Optional[_Iterable[_Union[Receiver, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DeleteReceiverRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteReceiverResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

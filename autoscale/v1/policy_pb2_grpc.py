@@ -72,6 +72,26 @@ class PolicyServiceStub:
                 request_serializer=autoscale_dot_v1_dot_policy__pb2.ListPolicyExecutionsRequest.SerializeToString,
                 response_deserializer=autoscale_dot_v1_dot_policy__pb2.ListPolicyExecutionsResponse.FromString,
                 _registered_method=True)
+        self.CreateReceiver = channel.unary_unary(
+                '/autoscale.v1.PolicyService/CreateReceiver',
+                request_serializer=autoscale_dot_v1_dot_policy__pb2.CreateReceiverRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_policy__pb2.CreateReceiverResponse.FromString,
+                _registered_method=True)
+        self.GetReceiver = channel.unary_unary(
+                '/autoscale.v1.PolicyService/GetReceiver',
+                request_serializer=autoscale_dot_v1_dot_policy__pb2.GetReceiverRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_policy__pb2.GetReceiverResponse.FromString,
+                _registered_method=True)
+        self.ListReceivers = channel.unary_unary(
+                '/autoscale.v1.PolicyService/ListReceivers',
+                request_serializer=autoscale_dot_v1_dot_policy__pb2.ListReceiversRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_policy__pb2.ListReceiversResponse.FromString,
+                _registered_method=True)
+        self.DeleteReceiver = channel.unary_unary(
+                '/autoscale.v1.PolicyService/DeleteReceiver',
+                request_serializer=autoscale_dot_v1_dot_policy__pb2.DeleteReceiverRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_policy__pb2.DeleteReceiverResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -140,6 +160,41 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateReceiver(self, request, context):
+        """Makes a receiver: a secret URL (`POST /v1/signals/{token}` on the HTTP
+        listener) by which any monitoring system signals the policy. The URL is
+        answered once, here; only a hash of its token is kept. Errors:
+        INVALID_ARGUMENT, NOT_FOUND (the policy or the resolved policy),
+        ALREADY_EXISTS, RESOURCE_EXHAUSTED (too many receivers on the policy).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReceiver(self, request, context):
+        """Returns one receiver (never its token or secret). Errors:
+        INVALID_ARGUMENT, NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReceivers(self, request, context):
+        """Lists a policy's receivers ordered by id. Errors: INVALID_ARGUMENT,
+        NOT_FOUND (the policy).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteReceiver(self, request, context):
+        """Deletes a receiver: its URL is refused from then on. Errors:
+        INVALID_ARGUMENT, NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -177,6 +232,26 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.ListPolicyExecutions,
                     request_deserializer=autoscale_dot_v1_dot_policy__pb2.ListPolicyExecutionsRequest.FromString,
                     response_serializer=autoscale_dot_v1_dot_policy__pb2.ListPolicyExecutionsResponse.SerializeToString,
+            ),
+            'CreateReceiver': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateReceiver,
+                    request_deserializer=autoscale_dot_v1_dot_policy__pb2.CreateReceiverRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_policy__pb2.CreateReceiverResponse.SerializeToString,
+            ),
+            'GetReceiver': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReceiver,
+                    request_deserializer=autoscale_dot_v1_dot_policy__pb2.GetReceiverRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_policy__pb2.GetReceiverResponse.SerializeToString,
+            ),
+            'ListReceivers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReceivers,
+                    request_deserializer=autoscale_dot_v1_dot_policy__pb2.ListReceiversRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_policy__pb2.ListReceiversResponse.SerializeToString,
+            ),
+            'DeleteReceiver': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteReceiver,
+                    request_deserializer=autoscale_dot_v1_dot_policy__pb2.DeleteReceiverRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_policy__pb2.DeleteReceiverResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -371,6 +446,114 @@ class PolicyService:
             '/autoscale.v1.PolicyService/ListPolicyExecutions',
             autoscale_dot_v1_dot_policy__pb2.ListPolicyExecutionsRequest.SerializeToString,
             autoscale_dot_v1_dot_policy__pb2.ListPolicyExecutionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateReceiver(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.PolicyService/CreateReceiver',
+            autoscale_dot_v1_dot_policy__pb2.CreateReceiverRequest.SerializeToString,
+            autoscale_dot_v1_dot_policy__pb2.CreateReceiverResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReceiver(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.PolicyService/GetReceiver',
+            autoscale_dot_v1_dot_policy__pb2.GetReceiverRequest.SerializeToString,
+            autoscale_dot_v1_dot_policy__pb2.GetReceiverResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReceivers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.PolicyService/ListReceivers',
+            autoscale_dot_v1_dot_policy__pb2.ListReceiversRequest.SerializeToString,
+            autoscale_dot_v1_dot_policy__pb2.ListReceiversResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteReceiver(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.PolicyService/DeleteReceiver',
+            autoscale_dot_v1_dot_policy__pb2.DeleteReceiverRequest.SerializeToString,
+            autoscale_dot_v1_dot_policy__pb2.DeleteReceiverResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -113,7 +113,7 @@ class Alarm:
         return self.project, self.id
 
     webhook_secret: str = field(default="", repr=False)
-    """The key that signs its webhooks (services.alarm.webhook_signing), as stored when this copy was read (a webhook is
+    """The key that signs its webhooks (autoscale.signing), as stored when this copy was read (a webhook is
     signed with the one stored when it is sent); its owner sees it only in the answer that made it."""
 
     def actions_for(self, state: AlarmState) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import grpc
 
+from autoscale import signing as webhook_signing
 from autoscale import telemetry
 from autoscale.identity import current_caller, current_project
 from autoscale.netguard import AddressGuard
@@ -19,7 +20,7 @@ from autoscale.quotas.limits import QuotaSource
 from autoscale.timeutil import Clock
 from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
-from services.alarm import messages, rules, update, webhook_signing
+from services.alarm import messages, rules, update
 from services.alarm.domain import Alarm, AlarmState, HistoryEntry, HistoryType
 from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository

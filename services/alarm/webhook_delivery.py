@@ -29,10 +29,10 @@ from typing import Any, cast
 
 from opentelemetry import propagate
 
+from autoscale import signing as webhook_signing
 from autoscale.netguard import AddressGuard, RefusedAddress, Resolver
 from autoscale.outbound_url import OutboundUrl, parse_outbound_url
 from autoscale.timeutil import Clock, format_time
-from services.alarm import webhook_signing
 from services.alarm.action_runners import STATE_WORDS, ActionOutcome, ActionRequest
 from services.alarm.domain import alarm_name, describe_alarm
 

@@ -45,7 +45,9 @@ class PolicyClient:
 
         A policy that alarms name is not deleted (the policy service refuses, and its reason is passed
         on), and the group is kept with it; the policies deleted before it stay deleted, as asked, and
-        DeleteGroup may be called again once the alarms no longer name it.
+        DeleteGroup may be called again once the alarms no longer name it. A policy refused only because a
+        receiver of another of the group's policies names it (as its resolved policy) goes once that one is
+        deleted: refused policies are tried again while a pass deletes any.
         """
         policies = self.policies_of(group_name)
         if not policies:
@@ -54,16 +56,21 @@ class PolicyClient:
             raise FailedPrecondition.in_use(
                 group_name, policies, ("policy", "policies"), "delete them first, or delete the group with force to delete them with it"
             )
-        for policy_name in policies:
-            self._delete_policy(group_name, policy_name)
+        while policies:
+            refused = [(name, reason) for name in policies if (reason := self._delete_policy(group_name, name)) is not None]
+            if len(refused) == len(policies):
+                raise FailedPrecondition(f"{group_name} is kept, since one of its policies is: {refused[0][1]}")
+            policies = [name for name, _ in refused]
 
-    def _delete_policy(self, group_name: str, policy_name: str) -> None:
+    def _delete_policy(self, group_name: str, policy_name: str) -> str | None:
+        """Delete a policy; the policy service's reason when it refuses (FAILED_PRECONDITION), None once it is gone."""
         try:
             self._stub().DeletePolicy(policy_pb2.DeletePolicyRequest(name=policy_name))
         except grpc.RpcError as error:
             failure = as_peer_error(error)
             if failure.code == grpc.StatusCode.NOT_FOUND:
-                return  # deleted meanwhile: as wanted
+                return None  # deleted meanwhile: as wanted
             if failure.code == grpc.StatusCode.FAILED_PRECONDITION:
-                raise FailedPrecondition(f"{group_name} is kept, since one of its policies is: {failure.details}") from None
+                return failure.details
             raise Unavailable(f"{group_name} is kept: the policy service failed to delete {policy_name} ({failure}); try again") from None
+        return None

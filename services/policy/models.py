@@ -50,3 +50,23 @@ executions = sa.Table(
     sa.Index("ix_policy_executions_time", "project", "policy_id", "time"),
     sa.Index("ix_policy_executions_request", "project", "policy_id", "request_id"),
 )
+
+receivers = sa.Table(
+    "policy_receivers",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("policy_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("format", sa.String(16), nullable=False),
+    # Empty: resolved alerts do nothing.
+    sa.Column("resolved_policy_id", sa.String(ID_LENGTH), nullable=False),
+    # SHA-256 of the URL's token (hex): a signal finds its receiver by it; the token itself is never kept.
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    # The HMAC key signals must be signed with (kept as given: it must be used, not only compared); NULL: none.
+    sa.Column("hmac_secret", sa.String(256), nullable=True),
+    sa.Column("create_time", sa.Float, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["project", "policy_id"], ["policy_policies.project", "policy_policies.id"], name="fk_policy_receivers_policy"
+    ),
+    sa.UniqueConstraint("token_hash", name="uq_policy_receivers_token"),
+)

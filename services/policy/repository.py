@@ -17,6 +17,7 @@ from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, NotFound
 from services.policy.domain import AdjustmentType, Execution, Policy, policy_name
 from services.policy.models import executions, policies
+from services.policy.receivers.repository import delete_policy_receivers
 
 
 class PolicyRepository:
@@ -74,11 +75,12 @@ class PolicyRepository:
         return policy
 
     def delete_policy(self, project: str, policy_id: str) -> None:
-        """Delete a policy and its executions; NotFound if there is none."""
+        """Delete a policy, its executions and its receivers; NotFound if there is none."""
         with self._database.transaction() as connection:
             if _policy_row(connection, project, policy_id, lock=True) is None:
                 raise NotFound(policy_name(policy_id))
             connection.execute(executions.delete().where(executions.c.project == project, executions.c.policy_id == policy_id))
+            delete_policy_receivers(connection, project, policy_id)
             connection.execute(policies.delete().where(*_policy_key(project, policy_id)))
 
     # Executions

@@ -12,6 +12,8 @@ from autoscale.v1 import policy_pb2_grpc
 from services.policy.alarm_client import AlarmClient
 from services.policy.executor import PolicyExecutor
 from services.policy.group_client import GroupClient
+from services.policy.receivers.repository import ReceiverRepository
+from services.policy.receivers.signals import SignalReceiver, signal_route
 from services.policy.repository import PolicyRepository
 from services.policy.servicer import PolicyServicer
 
@@ -20,18 +22,22 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def build(context: BuildContext) -> ServiceRegistration:
-    """The policy service's registration (it has no background workers)."""
+    """The policy service's registration: its RPCs, and its receivers' URLs on the HTTP listener (no background workers)."""
     context.database.migrate(MIGRATIONS_DIR, "policy")
     repository = PolicyRepository(context.database)
     group_client = GroupClient(lambda: context.peers.group)
     executor = PolicyExecutor(repository, group_client, context.clock)
+    receivers = ReceiverRepository(context.database)
     servicer = PolicyServicer(
-        repository, executor, group_client, AlarmClient(lambda: context.peers.alarm), context.quotas, context.clock
+        repository, executor, group_client, AlarmClient(lambda: context.peers.alarm), context.quotas, context.clock,
+        receivers, context.http_url,
     )
+    signals = SignalReceiver(receivers, executor, context.clock)
     return ServiceRegistration(
         name="policy",
         full_name=SERVICE_NAME,
         add_to_server=lambda server: add_servicer(policy_pb2_grpc.add_PolicyServiceServicer_to_server, servicer, server),
+        http_routes=[signal_route(signals)],
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import grpc
 
-from autoscale.errors import NotFound
+from autoscale.errors import FailedPrecondition, NotFound
 from autoscale.identity import current_project
 from autoscale.pagination import page_request, paginate
 from autoscale.quotas.limits import QuotaSource
@@ -21,6 +21,9 @@ from services.policy.alarm_client import AlarmClient
 from services.policy.domain import Policy, group_name, policy_name
 from services.policy.executor import PolicyExecutor
 from services.policy.group_client import GroupClient, GroupGone
+from services.policy.receivers import messages as receiver_messages
+from services.policy.receivers.domain import SIGNALS_PATH, Receiver, ReceiverFormat, new_token, token_hash
+from services.policy.receivers.repository import ReceiverRepository
 from services.policy.repository import PolicyRepository
 
 
@@ -35,7 +38,11 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         alarm_client: AlarmClient,
         quotas: QuotaSource,
         clock: Clock,
+        receivers: ReceiverRepository,
+        signals_url: str,
     ) -> None:
+        self._receivers = receivers
+        self._signals_url = signals_url
         self._quotas = quotas
         self._repository = repository
         self._executor = executor
@@ -94,6 +101,12 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         project = current_project()
         policy_id = parse_name("name", request.name, "policies")
         self._repository.get_policy(project, policy_id)  # NOT_FOUND before asking the alarm service
+        naming = self._receivers.naming_as_resolved(project, policy_id)
+        if naming:
+            raise FailedPrecondition.in_use(
+                policy_name(policy_id), naming, ("receiver", "receivers"),
+                "delete those receivers first (their resolved alerts execute this policy)",
+            )
         self._alarms.refuse_if_named(policy_name(policy_id))
         self._repository.delete_policy(project, policy_id)
         return policy_pb2.DeletePolicyResponse()
@@ -117,6 +130,62 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             found, page.size, lambda execution: [execution.time, execution.sequence], messages.execution_to_message
         )
         return policy_pb2.ListPolicyExecutionsResponse(executions=executions, next_page_token=token)
+
+    def CreateReceiver(
+        self, request: policy_pb2.CreateReceiverRequest, context: grpc.ServicerContext,
+    ) -> policy_pb2.CreateReceiverResponse:
+        violations = Violations()
+        policy_id = try_parse_name(violations, "parent", request.parent, "policies")
+        check_id(violations, "receiver_id", request.receiver_id)
+        given = request.receiver
+        check_enum(violations, "receiver.format", given.format, policy_pb2.ReceiverFormat)
+        receiver_format = receiver_messages.FORMATS.get(given.format)
+        resolved_policy_id = ""
+        if given.resolved_policy:
+            resolved_policy_id = try_parse_name(violations, "receiver.resolved_policy", given.resolved_policy, "policies") or ""
+            violations.check(
+                receiver_format in (None, ReceiverFormat.ALERTMANAGER), "receiver.resolved_policy",
+                "is for the alertmanager format only (resolved alerts); leave it empty",
+            )
+            violations.check(
+                resolved_policy_id != policy_id, "receiver.resolved_policy", "must be another policy than the receiver's"
+            )
+        if given.hmac_secret:
+            receiver_messages.check_hmac_secret(violations, given.hmac_secret)
+        violations.raise_if_any()
+        assert policy_id is not None and receiver_format is not None
+        token = new_token()
+        receiver = Receiver(
+            policy_id=policy_id,
+            id=request.receiver_id,
+            format=receiver_format,
+            resolved_policy_id=resolved_policy_id,
+            hmac_secret=given.hmac_secret or None,
+            create_time=self._clock(),
+        )
+        self._receivers.create(current_project(), receiver, token_hash(token))
+        return policy_pb2.CreateReceiverResponse(
+            receiver=receiver_messages.receiver_to_message(receiver), url=f"{self._signals_url}{SIGNALS_PATH}{token}"
+        )
+
+    def GetReceiver(self, request: policy_pb2.GetReceiverRequest, context: grpc.ServicerContext) -> policy_pb2.GetReceiverResponse:
+        policy_id, receiver_id = receiver_messages.parse_receiver_name("name", request.name)
+        receiver = self._receivers.get(current_project(), policy_id, receiver_id)
+        return policy_pb2.GetReceiverResponse(receiver=receiver_messages.receiver_to_message(receiver))
+
+    def ListReceivers(self, request: policy_pb2.ListReceiversRequest, context: grpc.ServicerContext) -> policy_pb2.ListReceiversResponse:
+        policy_id = parse_name("parent", request.parent, "policies")
+        page = page_request(request.page_size, request.page_token)
+        found = self._receivers.list_receivers(current_project(), policy_id, page.after_id(), page.size + 1)
+        receivers, token = paginate(found, page.size, lambda receiver: receiver.id, receiver_messages.receiver_to_message)
+        return policy_pb2.ListReceiversResponse(receivers=receivers, next_page_token=token)
+
+    def DeleteReceiver(
+        self, request: policy_pb2.DeleteReceiverRequest, context: grpc.ServicerContext,
+    ) -> policy_pb2.DeleteReceiverResponse:
+        policy_id, receiver_id = receiver_messages.parse_receiver_name("name", request.name)
+        self._receivers.delete(current_project(), policy_id, receiver_id)
+        return policy_pb2.DeleteReceiverResponse()
 
     def _require_group(self, group_id: str) -> None:
         """NotFound on `policy.group` unless the group service knows the group (its other failures pass on)."""

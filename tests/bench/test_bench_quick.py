@@ -1,5 +1,4 @@
-"""Smoke tests of the benchmark suite: `python -m bench --quick --only ingest` (and `otlp_ingest`, `reaction`, `reaction_auth`) run and
-write figures."""
+"""Smoke tests of the benchmark suite: `python -m bench --quick --only ingest` (and the others) run and write figures."""
 
 from __future__ import annotations
 
@@ -85,3 +84,16 @@ def test_quick_authenticated_reaction_runs_over_tls_with_api_keys_and_writes_fig
         (figure,) = [figure for name, figure in figures.items() if name.startswith(check)]
         assert figure["unit"] == "µs" and figure["value"] > 0 and figure["target"] == "< 50 µs"
         assert figure["details"]["checks"] >= 10_000
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(110)
+def test_quick_receiver_reaction_adjusts_on_every_signal_and_writes_figures(tmp_path: Path) -> None:
+    _, document = _quick("receiver_reaction", tmp_path)
+    (result,) = document["results"]
+    assert result["benchmark"] == "receiver_reaction" and not result["error"], result
+    figures = {figure["name"]: figure for figure in result["figures"]}
+    p99 = figures["receiver (up), Alertmanager POST sent → Adjust entered p99"]
+    assert p99["value"] > 0 and p99["raw"] > 0 and p99["target"] == "< 20 ms"
+    assert p99["details"]["measured"] == p99["details"]["firings"] and p99["details"]["missed"] == 0
+    assert not result["notes"]

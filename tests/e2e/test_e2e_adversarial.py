@@ -116,7 +116,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[grpc.Channe
 
 
 def _make_project_resources(channel: grpc.Channel, admin: str) -> None:
-    """p1's launch config, group (one instance), policy, alarm and series."""
+    """p1's launch config, group (one instance), policy and its receiver, alarm and series."""
     group = "/autoscale.v1.GroupService/"
     call(channel, group + "CreateLaunchConfig", group_pb2.CreateLaunchConfigRequest(
         launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=group_pb2.ProcessSpec(command=SLEEPER)),
@@ -128,6 +128,9 @@ def _make_project_resources(channel: grpc.Channel, admin: str) -> None:
         policy_id="up", policy=policy_pb2.Policy(
             group="groups/web", adjustment_type=common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY, scaling_adjustment=1,
         ),
+    ), admin)
+    call(channel, "/autoscale.v1.PolicyService/CreateReceiver", policy_pb2.CreateReceiverRequest(
+        parent="policies/up", receiver_id="am", receiver=policy_pb2.Receiver(format=policy_pb2.RECEIVER_FORMAT_ALERTMANAGER),
     ), admin)
     call(channel, "/autoscale.v1.AlarmService/CreateAlarm", alarm_pb2.CreateAlarmRequest(
         alarm_id="high", alarm=alarm_pb2.Alarm(
@@ -164,6 +167,7 @@ def _p1_state(channel: grpc.Channel, admin: str) -> dict[str, Any]:
     series = call(channel, "/autoscale.v1.MetricsService/ListMetrics", metrics_pb2.ListMetricsRequest(), admin)
     config = call(channel, "/autoscale.v1.GroupService/GetLaunchConfig", group_pb2.GetLaunchConfigRequest(name="launchConfigs/lc"), admin)
     quota = call(channel, "/autoscale.v1.QuotaService/GetQuota", quota_pb2.GetQuotaRequest(name="projects/p1/quota"), admin)
+    receivers = call(channel, "/autoscale.v1.PolicyService/ListReceivers", policy_pb2.ListReceiversRequest(parent="policies/up"), admin)
     return {
         "group": (group.group.desired_capacity, group.group.min_size, group.group.max_size),  # type: ignore[attr-defined]
         "alarm": (alarm.alarm.state, alarm.alarm.threshold_rule.threshold, list(alarm.alarm.alarm_actions)),  # type: ignore[attr-defined]
@@ -174,6 +178,7 @@ def _p1_state(channel: grpc.Channel, admin: str) -> dict[str, Any]:
         "series": [m.metric for m in series.metrics],  # type: ignore[attr-defined]
         "config": list(config.launch_config.process.command),  # type: ignore[attr-defined]
         "quota": quota.quota.SerializeToString(deterministic=True),  # type: ignore[attr-defined]
+        "receivers": [receiver.name for receiver in receivers.receivers],  # type: ignore[attr-defined]
     }
 
 
@@ -202,6 +207,12 @@ def _requests_naming_p1() -> dict[str, Callable[[str], Message]]:
         "DeleteAlarm": lambda i: alarm_pb2.DeleteAlarmRequest(name=f"alarms/{i}"),
         "ListAlarmHistory": lambda i: alarm_pb2.ListAlarmHistoryRequest(name=f"alarms/{i}"),
         "SetAlarmState": lambda i: alarm_pb2.SetAlarmStateRequest(name=f"alarms/{i}", state=alarm_pb2.ALARM_STATE_ALARM, reason="x"),
+        "CreateReceiver": lambda i: policy_pb2.CreateReceiverRequest(
+            parent=f"policies/{i}", receiver_id="steal", receiver=policy_pb2.Receiver(format=policy_pb2.RECEIVER_FORMAT_PLAIN)
+        ),
+        "GetReceiver": lambda i: policy_pb2.GetReceiverRequest(name=f"policies/{i}/receivers/am"),
+        "ListReceivers": lambda i: policy_pb2.ListReceiversRequest(parent=f"policies/{i}"),
+        "DeleteReceiver": lambda i: policy_pb2.DeleteReceiverRequest(name=f"policies/{i}/receivers/am"),
     }
 
 
@@ -225,7 +236,8 @@ def _update_alarm(alarm_id: str) -> Message:
 
 P1_IDS = {
     "LaunchConfig": "lc", "Group": "web", "Adjust": "web", "Instances": "web", "Activities": "web", "Activity": "web",
-    "Policy": "up", "PolicyExecutions": "up", "Alarm": "high", "AlarmHistory": "high", "AlarmState": "high",
+    "Policy": "up", "PolicyExecutions": "up", "Receiver": "up", "Receivers": "up",
+    "Alarm": "high", "AlarmHistory": "high", "AlarmState": "high",
 }
 
 

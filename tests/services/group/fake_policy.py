@@ -25,6 +25,8 @@ class FakePolicyService(policy_pb2_grpc.PolicyServiceServicer):
         """Policy name -> its project."""
         self.kept: dict[str, str] = {}
         """Policy name -> the FAILED_PRECONDITION message DeletePolicy refuses it with (as when alarms name it)."""
+        self.resolved_by: dict[str, str] = {}
+        """Policy name -> the policy whose receiver names it as its resolved policy: DeletePolicy refuses it while that one is."""
         self.failure: grpc.StatusCode | None = None
         """The code every call fails with, when set."""
         self.deleted: list[str] = []
@@ -60,6 +62,9 @@ class FakePolicyService(policy_pb2_grpc.PolicyServiceServicer):
             context.abort(self.failure, "the fake policy service fails")
         if request.name in self.kept:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, self.kept[request.name])
+        if self.resolved_by.get(request.name) in self.policies:
+            receiver = f"{self.resolved_by[request.name]}/receivers/r"
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{request.name} is used by 1 receiver ({receiver})")
         with self._lock:
             if self.projects.get(request.name) != current_project() or self.policies.pop(request.name, None) is None:
                 context.abort(grpc.StatusCode.NOT_FOUND, f"{request.name} not found")

@@ -751,6 +751,16 @@ def test_deleting_a_group_with_force_deletes_its_policies_then_the_group(stub, p
     assert rpc_error(lambda: stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5)).code() is grpc.StatusCode.NOT_FOUND
 
 
+def test_a_forced_delete_deletes_a_policy_that_another_of_the_groups_policies_resolves_to_after_that_one(stub, policies):
+    create_group(stub)
+    policies.add_policy("web-in", "web")
+    policies.add_policy("web-out", "web")
+    policies.resolved_by["policies/web-in"] = "policies/web-out"  # web-out's Alertmanager receiver scales in with web-in
+    stub.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web", force=True), timeout=10)
+    assert policies.deleted == ["policies/web-out", "policies/web-in"]
+    assert rpc_error(lambda: stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5)).code() is grpc.StatusCode.NOT_FOUND
+
+
 def test_a_forced_delete_keeps_the_group_when_alarms_keep_one_of_its_policies(stub, policies):
     create_group(stub)
     policies.add_policy("web-in", "web")

@@ -21,7 +21,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SECRET_BYTES = 32
-"""As services.alarm.webhook_signing makes them (a migration keeps its own copy: it must not change with the code)."""
+"""As autoscale.signing makes them (a migration keeps its own copy: it must not change with the code)."""
 
 
 def upgrade() -> None:
