@@ -69,10 +69,17 @@ class ServiceRegistration:
     """Adds the servicers (public and internal) to a grpc.Server."""
     internal_names: Sequence[str] = ()
     """Fully qualified names of the internal services it serves to its peers (autoscale.internal.v1)."""
+    other_names: Sequence[str] = ()
+    """Fully qualified names of the further public services it serves, of other packages (OTLP's, for metrics)."""
     workers: Sequence[Worker] = field(default_factory=list)
     """Background loops, started after the server starts and stopped before it stops."""
     http_routes: Sequence[HttpRoute] = ()
     """What it serves on the HTTP listener (`--http-listen`), when the process has one."""
+
+    @property
+    def served_names(self) -> tuple[str, ...]:
+        """Every service it serves, by full name: what health and reflection list."""
+        return (self.full_name, *self.other_names, *self.internal_names)
 
 
 @dataclass(frozen=True)
@@ -180,7 +187,7 @@ class Server:
             if reason is not None:
                 self._database_file_gone = True
                 log.error("%s", reason)
-                served = (name for registration in self.registrations for name in (registration.full_name, *registration.internal_names))
+                served = (name for registration in self.registrations for name in registration.served_names)
                 for service in ("", *served):
                     self._health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
                 return
@@ -325,7 +332,7 @@ def _build_server(
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, grpc_server)
     if health_port is not None:
         health_port.serve(health_servicer)
-    served_names = [name for registration in registrations for name in (registration.full_name, *registration.internal_names)]
+    served_names = [name for registration in registrations for name in registration.served_names]
     served_names += [QUOTA_SERVICE_NAME, AUDIT_SERVICE_NAME]
     add_servicer(quota_pb2_grpc.add_QuotaServiceServicer_to_server, QuotaServicer(quotas, settings.admin_project), grpc_server)
     add_servicer(audit_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer(audit, settings.admin_project), grpc_server)

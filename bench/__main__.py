@@ -26,6 +26,7 @@ from bench.harness import BenchResult
 
 BENCHMARKS = {
     "ingest": "bench.ingest",
+    "otlp_ingest": "bench.otlp_ingest",
     "reaction": "bench.reaction",
     "reaction_auth": "bench.reaction_auth",
     "alarm_scale": "bench.alarm_scale",

@@ -31,7 +31,7 @@ def required_access(method: str) -> Role | str:
     return Role.READER if name.startswith(READING_VERBS) else Role.MEMBER
 
 
-NOT_AUDITED = frozenset({"/autoscale.v1.MetricsService/PutSamples"})
+NOT_AUDITED = frozenset({"/autoscale.v1.MetricsService/PutSamples", "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"})
 """Methods that change data but are no change to audit: a stream of samples (as CloudTrail leaves data events out)."""
 
 

@@ -11,10 +11,11 @@ from autoscale.internal.v1 import batch_statistics_pb2, sample_feed_pb2_grpc
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.workers import PeriodicWorker
 from services.metrics import decoding
+from services.metrics.ingest import SampleIngest
 from services.metrics.maintenance import compact_due, prune_every_project
 from services.metrics.notifier import AlarmNotifier
 from services.metrics.projects import ProjectRepositories
-from services.metrics.servicer import BatchStatisticsServicer, MetricsServicer, add_to_server
+from services.metrics.servicer import OTLP_SERVICE_NAME, BatchStatisticsServicer, MetricsServicer, OtlpMetricsServicer, add_to_server
 
 SERVICE_NAME = "autoscale.v1.MetricsService"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -57,14 +58,17 @@ def build(context: BuildContext) -> ServiceRegistration:
             log.debug("compaction: %d points moved into chunks", moved)
 
     compactor = PeriodicWorker("metrics-compaction", min(COMPACTION_CHECK_INTERVAL, compaction_interval), compact_when_due)
-    servicer = MetricsServicer(repositories, notifier, context.quotas, context.clock)
+    ingest = SampleIngest(repositories, notifier, context.quotas)
+    servicer = MetricsServicer(repositories, ingest, context.clock)
+    otlp_servicer = OtlpMetricsServicer(ingest, context.clock)
     batch_servicer = BatchStatisticsServicer(repositories, context.clock)
     log.debug("PutSamples read from wire bytes by the %s reader", decoding.describe())
     return ServiceRegistration(
         name="metrics",
         full_name=SERVICE_NAME,
-        add_to_server=lambda server: add_to_server(servicer, batch_servicer, server),
+        add_to_server=lambda server: add_to_server(servicer, otlp_servicer, batch_servicer, server),
         internal_names=[batch_statistics_pb2.DESCRIPTOR.services_by_name["BatchStatisticsService"].full_name],
+        other_names=[OTLP_SERVICE_NAME],
         workers=[notifier, pruner, compactor],
     )
 

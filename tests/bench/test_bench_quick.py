@@ -43,6 +43,19 @@ def test_quick_ingest_writes_figures(tmp_path: Path) -> None:
 
 @pytest.mark.e2e
 @pytest.mark.timeout(110)
+def test_quick_otlp_ingest_writes_figures_beside_the_parse_limit(tmp_path: Path) -> None:
+    _, document = _quick("otlp_ingest", tmp_path)
+    (result,) = document["results"]
+    assert result["benchmark"] == "otlp_ingest" and not result["error"]
+    figures = {figure["name"]: figure for figure in result["figures"]}
+    for shape in ("1000x1", "100x10"):
+        figure = figures[f"otlp ingest sqlite {shape}"]
+        assert figure["value"] > 0 and figure["raw"] > 0 and figure["ratio"] > 0
+        assert figure["details"]["errors"] == 0
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(110)
 def test_quick_reaction_changes_the_capacity_on_every_firing_and_writes_figures(tmp_path: Path) -> None:
     _, document = _quick("reaction", tmp_path)
     (result,) = document["results"]

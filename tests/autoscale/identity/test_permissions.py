@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from google.protobuf import descriptor_pool
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 
 from autoscale.identity.caller import Role
-from autoscale.identity.permissions import Access, required_access
+from autoscale.identity.permissions import Access, is_audited, required_access
 from autoscale.internal.v1 import batch_statistics_pb2, sample_feed_pb2
 from autoscale.v1 import alarm_pb2, group_pb2, metrics_pb2, policy_pb2
 
@@ -66,3 +67,10 @@ def test_health_and_reflection_are_open() -> None:
 def test_an_unknown_method_of_our_package_is_not_open() -> None:
     assert descriptor_pool.Default() is not None
     assert required_access("/autoscale.v1.GroupService/Anything") is Role.MEMBER
+
+
+def test_otlp_export_needs_the_member_role_and_is_not_audited_as_put_samples() -> None:
+    export = f"/{metrics_service_pb2.DESCRIPTOR.services_by_name['MetricsService'].full_name}/Export"
+    assert required_access(export) is Role.MEMBER
+    assert not is_audited(export)
+    assert not is_audited("/autoscale.v1.MetricsService/PutSamples")
