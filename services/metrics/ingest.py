@@ -8,8 +8,10 @@ from collections.abc import Container
 from operator import itemgetter
 
 from autoscale import telemetry
+from autoscale.errors import ResourceExhausted
 from autoscale.quotas.limits import QuotaSource, SampleRate
 from services.metrics.domain import SeriesKey, SeriesPoints
+from services.metrics.exposition import IngestMetrics
 from services.metrics.notifier import AlarmNotifier
 from services.metrics.projects import ProjectRepositories
 
@@ -17,10 +19,11 @@ from services.metrics.projects import ProjectRepositories
 class SampleIngest:
     """Stores checked batches of samples in their project, within its quotas, and tells the alarm service of them."""
 
-    def __init__(self, repositories: ProjectRepositories, notifier: AlarmNotifier, quotas: QuotaSource) -> None:
+    def __init__(self, repositories: ProjectRepositories, notifier: AlarmNotifier, quotas: QuotaSource, metrics: IngestMetrics) -> None:
         self._repositories = repositories
         self._notifier = notifier
         self._quotas = quotas
+        self._metrics = metrics
         self._sample_rate = SampleRate()
 
     def known_series(self, project: str) -> Container[SeriesKey]:
@@ -33,8 +36,13 @@ class SampleIngest:
         ResourceExhausted, with nothing stored, when the project's samples_per_second or series quota is full.
         """
         limits = self._quotas.limits(project)
-        self._sample_rate.admit(limits, sum(map(len, map(itemgetter(1), batch))), now)
-        stored = self._repositories.of(project).store(batch, limits.of("series"))
+        try:
+            self._sample_rate.admit(limits, sum(map(len, map(itemgetter(1), batch))), now)
+            stored = self._repositories.of(project).store(batch, limits.of("series"))
+        except ResourceExhausted:
+            self._metrics.refused.labels(project).inc()
+            raise
+        self._metrics.points.labels(project).inc(stored.points)
         # Only once the points are committed: an alarm evaluated now must see them.
         self._notifier.notify(project, batch, stored.series_ids, telemetry.capture_context())
         return stored.points

@@ -11,6 +11,7 @@ from autoscale.internal.v1 import batch_statistics_pb2, sample_feed_pb2_grpc
 from autoscale.server import BuildContext, ServiceRegistration
 from autoscale.workers import PeriodicWorker
 from services.metrics import decoding
+from services.metrics.exposition import IngestMetrics, SeriesCollector
 from services.metrics.ingest import SampleIngest
 from services.metrics.maintenance import compact_due, prune_every_project
 from services.metrics.notifier import AlarmNotifier
@@ -58,7 +59,8 @@ def build(context: BuildContext) -> ServiceRegistration:
             log.debug("compaction: %d points moved into chunks", moved)
 
     compactor = PeriodicWorker("metrics-compaction", min(COMPACTION_CHECK_INTERVAL, compaction_interval), compact_when_due)
-    ingest = SampleIngest(repositories, notifier, context.quotas)
+    ingest = SampleIngest(repositories, notifier, context.quotas, IngestMetrics(context.metrics_registry))
+    context.metrics_registry.register(SeriesCollector(context.database))
     servicer = MetricsServicer(repositories, ingest, context.clock)
     otlp_servicer = OtlpMetricsServicer(ingest, context.clock)
     batch_servicer = BatchStatisticsServicer(repositories, context.clock)

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from autoscale.config import Settings
 from autoscale.timeutil import to_duration
-from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc, policy_pb2, policy_pb2_grpc
+from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc, metrics_pb2, metrics_pb2_grpc, policy_pb2, policy_pb2_grpc
 from services.registry import builders
 from tests.support import running_server
 
@@ -100,3 +100,15 @@ def test_metrics_count_executions_and_signals_by_outcome(mesh):
     signals = samples["autoscale_receiver_signals_total"]
     assert signals[(("format", "plain"), ("status", "200"))] == 2
     assert signals[(("format", ""), ("status", "404"))] == 1
+
+
+def test_metrics_count_the_points_ingested_and_the_series_of_each_project(mesh):
+    channel, base_url = mesh
+    put = metrics_pb2_grpc.MetricsServiceStub(channel).PutSamples
+    put(metrics_pb2.PutSamplesRequest(series=[
+        metrics_pb2.TimeSeries(metric="cpu", dimensions={"n": str(n)}, points=[metrics_pb2.Point(value=1), metrics_pb2.Point(value=2)])
+        for n in range(3)
+    ]), timeout=5)
+    samples = _scrape(base_url)
+    assert samples["autoscale_metrics_points_total"][(("project", "default"),)] == 6
+    assert samples["autoscale_metrics_series"][(("project", "default"),)] == 3
