@@ -30,7 +30,8 @@ from opentelemetry.context import Context
 from autoscale import telemetry
 from autoscale.timeutil import Clock
 from services.alarm.action_runners import STATE_WORDS, ActionOutcome, ActionRequest
-from services.alarm.domain import HistoryEntry, HistoryType, alarm_name, describe_alarm
+from services.alarm.domain import HistoryEntry, HistoryType, alarm_name, describe_alarm, is_policy_action
+from services.alarm.exposition import AlarmMetrics
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,9 @@ class ActionDispatcher:
         backoff: float,
         threads: int = 4,
         pool_for: Callable[[str], ActionPool | None] = _no_pool,
+        metrics: AlarmMetrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._record = record
         self._runner_for = runner_for
         self._clock = clock
@@ -186,7 +189,10 @@ class ActionDispatcher:
                 "attempt": attempt.number,
             },
         ):
+            started = time.monotonic()
             outcome = self._runner_for(action.pending.target).run(action)
+        if self._metrics is not None:
+            self._metrics.action_seconds.labels(_kind(action.pending.target)).observe(time.monotonic() - started)
         self._conclude(attempt, outcome)
 
     def _refused(self, attempt: _Attempt) -> None:
@@ -204,6 +210,9 @@ class ActionDispatcher:
             description += f"; retrying in {delay:g}s (attempt {attempt.number + 1} of {self._attempts})"
         elif not outcome.succeeded:
             description += "; giving up" if outcome.retryable else "; not retried: retrying cannot mend this"
+        if self._metrics is not None:
+            outcome_label = "succeeded" if outcome.succeeded else "retrying" if retry else "failed"
+            self._metrics.actions.labels(action.alarm.project, _kind(action.pending.target), outcome_label).inc()
         entry = HistoryEntry(
             alarm_id=action.alarm.id, time=self._clock(), type=HistoryType.ACTION, reason=description, state=action.pending.state,
             action=action.pending.target, action_succeeded=outcome.succeeded, attempt=attempt.number,
@@ -216,6 +225,11 @@ class ActionDispatcher:
             log.warning("%s: %s: %s", describe_alarm(action.alarm.key), action.pending.target, description)
         if retry:
             self._schedule(replace(attempt, number=attempt.number + 1), delay=self._backoff * 2 ** (attempt.number - 1))
+
+
+def _kind(target: str) -> str:
+    """An action's kind, as the metrics label it."""
+    return "policy" if is_policy_action(target) else "webhook"
 
 
 def _request_id(action: ActionRequest) -> str:

@@ -32,13 +32,24 @@ YIELD_LIMIT = 0.1
 EvaluateBatch = Callable[[list[AlarmKey], list[Context | None]], object]
 """Evaluates alarms (their keys), each in its trace context."""
 
+BatchObserver = Callable[[bool, float, float], None]
+"""Told of each batch evaluated: whether it was urgent, the seconds since its longest-queued alarm was queued (until
+its evaluation ended), and the seconds its evaluation took."""
+
+
+def _ignore_batch(urgent: bool, since_queued: float, evaluating: float) -> None:
+    """No observer."""
+
 
 class EvaluationScheduler:
     """A Worker: queues of alarms to evaluate, served by `threads` threads calling `evaluate`."""
 
-    def __init__(self, evaluate: EvaluateBatch, *, threads: int = 4) -> None:
+    def __init__(self, evaluate: EvaluateBatch, *, threads: int = 4, observe: BatchObserver = _ignore_batch) -> None:
         self._evaluate = evaluate
+        self._observe = observe
         self._threads = threads
+        self._queued_since: dict[AlarmKey, float] = {}
+        """When each queued alarm was queued (its first submit since it was last taken)."""
         self._urgent: OrderedDict[AlarmKey, Context | None] = OrderedDict()
         self._pending: OrderedDict[AlarmKey, Context | None] = OrderedDict()
         self._running: set[AlarmKey] = set()
@@ -52,6 +63,8 @@ class EvaluationScheduler:
         """Queue an alarm for evaluation, `urgent` ones first; one queued already joins the newer trace (and lane)."""
         with self._condition:
             queued = key in self._urgent or key in self._pending
+            if not queued:
+                self._queued_since[key] = time.monotonic()
             if urgent and key in self._pending:
                 previous = self._pending.pop(key)
                 self._urgent[key] = trace_context if trace_context is not None else previous
@@ -105,9 +118,9 @@ class EvaluationScheduler:
                 # Actions end on threads of their own, which do not notify this condition: look again soon.
                 self._condition.wait(min(left, 0.002))
 
-    def _take(self, urgent_only: bool) -> tuple[list[tuple[AlarmKey, Context | None]], bool] | None:
-        """Up to CHUNK queued alarms that no other thread is evaluating, urgent ones first, and whether they are urgent
-        (None when stopping)."""
+    def _take(self, urgent_only: bool) -> tuple[list[tuple[AlarmKey, Context | None]], bool, float] | None:
+        """Up to CHUNK queued alarms that no other thread is evaluating, urgent ones first, whether they are urgent, and
+        when the longest-queued of them was queued (None when stopping)."""
         with self._condition:
             while not self._stopping:
                 for lane in (self._urgent,) if urgent_only else (self._urgent, self._pending):
@@ -122,7 +135,8 @@ class EvaluationScheduler:
                         urgent = lane is self._urgent
                         if urgent:
                             self._urgent_running += len(taken)
-                        return [(key, lane.pop(key)) for key in taken], urgent
+                        since = min(self._queued_since.pop(key) for key in taken)
+                        return [(key, lane.pop(key)) for key in taken], urgent, since
                 self._condition.wait()
             return None
 
@@ -139,11 +153,14 @@ class EvaluationScheduler:
         # NOTE: under load, samples queue many alarms at once; one statistics call for all of them costs
         # far less than a call each, so a thread takes what is queued (up to CHUNK) together.
         while (took := self._take(urgent_only)) is not None:
-            taken, urgent = took
+            taken, urgent, since = took
             keys = [key for key, _ in taken]
+            started = time.monotonic()
             try:
                 self._evaluate(keys, [trace_context for _, trace_context in taken])
             except Exception:
                 log.exception("evaluating %s failed", ", ".join(describe_alarm(key) for key in keys[:5]))
             finally:
                 self._done(keys, urgent)
+                ended = time.monotonic()
+                self._observe(urgent, ended - since, ended - started)

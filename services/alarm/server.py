@@ -24,6 +24,7 @@ from services.alarm.action_runners import ActionRequest, PolicyActionRunner
 from services.alarm.actions import ActionDispatcher, ActionPool, ActionRunner
 from services.alarm.domain import is_policy_action
 from services.alarm.evaluator import AlarmEvaluator
+from services.alarm.exposition import AlarmMetrics, AlarmStateCollector
 from services.alarm.feed import SampleFeedServicer
 from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository
@@ -62,9 +63,11 @@ def build(context: BuildContext) -> ServiceRegistration:
     def pool_for(target: str) -> ActionPool | None:
         return None if is_policy_action(target) else webhooks
 
+    metrics = AlarmMetrics(context.metrics_registry)
+    context.metrics_registry.register(AlarmStateCollector(context.database))
     actions = ActionDispatcher(
         repository.record_attempt, runner_for, context.clock,
-        attempts=settings.alarm_action_attempts, backoff=settings.alarm_action_backoff, pool_for=pool_for,
+        attempts=settings.alarm_action_attempts, backoff=settings.alarm_action_backoff, pool_for=pool_for, metrics=metrics,
     )
     # Actions decided before the last stop (or crash) run now; their request_id makes a repeat harmless.
     for pending in repository.pending_actions():
@@ -74,13 +77,15 @@ def build(context: BuildContext) -> ServiceRegistration:
     statistics = StatisticsClient(lambda: context.peers.stub("metrics", batch_statistics_pb2_grpc.BatchStatisticsServiceStub))
     writes = AlarmWrites(repository, index, actions)
     evaluator = AlarmEvaluator(index, statistics, writes, context.clock)
-    scheduler = EvaluationScheduler(evaluator.evaluate)
+    scheduler = EvaluationScheduler(evaluator.evaluate, observe=metrics.batch_evaluated)
 
     def sweep() -> None:
         # Evaluating every alarm (of every project), not only those whose series received points, notices missing data.
         started = time.monotonic()
         evaluated = evaluator.evaluate(index.keys(), between_chunks=lambda: scheduler.yield_to_urgent(actions.busy))
-        log.info("sweep evaluated %d alarms in %.3fs", evaluated, time.monotonic() - started)
+        took = time.monotonic() - started
+        metrics.evaluation_seconds.labels("sweep").observe(took)
+        log.info("sweep evaluated %d alarms in %.3fs", evaluated, took)
 
     servicer = AlarmServicer(repository, writes, index, scheduler, context.quotas, context.clock, guard)
     feed = SampleFeedServicer(index, scheduler, context.clock)

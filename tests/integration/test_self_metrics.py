@@ -16,7 +16,17 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from autoscale.config import Settings
 from autoscale.timeutil import to_duration
-from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc, metrics_pb2, metrics_pb2_grpc, policy_pb2, policy_pb2_grpc
+from autoscale.v1 import (
+    alarm_pb2,
+    alarm_pb2_grpc,
+    common_pb2,
+    group_pb2,
+    group_pb2_grpc,
+    metrics_pb2,
+    metrics_pb2_grpc,
+    policy_pb2,
+    policy_pb2_grpc,
+)
 from services.registry import builders
 from tests.support import running_server
 
@@ -112,3 +122,29 @@ def test_metrics_count_the_points_ingested_and_the_series_of_each_project(mesh):
     samples = _scrape(base_url)
     assert samples["autoscale_metrics_points_total"][(("project", "default"),)] == 6
     assert samples["autoscale_metrics_series"][(("project", "default"),)] == 3
+
+
+def test_metrics_show_alarm_states_action_outcomes_and_the_evaluations_latency(mesh):
+    channel, base_url = mesh
+    web = (("group", "web"), ("project", "default"))
+    _wait_for(lambda: _scrape(base_url)["autoscale_group_activities_total"].get((*web, ("status", "succeeded"))) == 1)
+    policy_pb2_grpc.PolicyServiceStub(channel).CreatePolicy(policy_pb2.CreatePolicyRequest(policy_id="up", policy=policy_pb2.Policy(
+        group="groups/web", adjustment_type=common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY, scaling_adjustment=1)), timeout=5)
+    rule = alarm_pb2.ThresholdRule(
+        metric="load", dimensions={"group": "web"}, statistic=common_pb2.STATISTIC_MAXIMUM, threshold=50,
+        comparison_operator=alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN, period=to_duration(60), evaluation_periods=1,
+    )
+    alarms = alarm_pb2_grpc.AlarmServiceStub(channel)
+    alarms.CreateAlarm(alarm_pb2.CreateAlarmRequest(
+        alarm_id="busy", alarm=alarm_pb2.Alarm(threshold_rule=rule, alarm_actions=["policies/up"])), timeout=5)
+    alarms.CreateAlarm(alarm_pb2.CreateAlarmRequest(alarm_id="quiet", alarm=alarm_pb2.Alarm(threshold_rule=rule)), timeout=5)
+    metrics_pb2_grpc.MetricsServiceStub(channel).PutSamples(metrics_pb2.PutSamplesRequest(series=[
+        metrics_pb2.TimeSeries(metric="load", dimensions={"group": "web"}, points=[metrics_pb2.Point(value=99)])]), timeout=5)
+    actions = (("kind", "policy"), ("outcome", "succeeded"), ("project", "default"))
+    samples = _wait_for(lambda: (s := _scrape(base_url)).get("autoscale_alarm_actions_total", {}).get(actions) == 1 and s)
+    assert samples["autoscale_alarm_state"][(("alarm", "busy"), ("project", "default"), ("state", "alarm"))] == 1
+    assert samples["autoscale_alarms"][(("project", "default"), ("state", "alarm"))] == 2
+    assert samples["autoscale_alarm_action_seconds_count"][(("kind", "policy"),)] == 1
+    assert samples["autoscale_alarm_reaction_seconds_count"][()] >= 1
+    assert samples["autoscale_alarm_evaluation_seconds_count"][(("trigger", "samples"),)] >= 1
+    alarms.DeleteAlarm(alarm_pb2.DeleteAlarmRequest(name="alarms/busy"), timeout=5)  # the group's policy goes with it
