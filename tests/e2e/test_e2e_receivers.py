@@ -107,3 +107,22 @@ def test_alertmanager_scales_out_once_while_an_alert_repeats_and_in_when_it_reso
         group_pb2.ListActivitiesRequest(parent="groups/web"), timeout=5
     ).activities
     assert {activity.caller for activity in activities if activity.cause.startswith("policies/")} == {"policies/up/receivers/am"}
+
+
+def test_the_cli_lists_shows_and_deletes_receivers_and_never_shows_the_url_again(mesh):
+    _, address = mesh
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([AUTOSCALE, "receiver", *args, "--addr", address], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    made = cli("create", "up", "script", "--format", "plain")
+    url = next(line.split()[-1] for line in made.splitlines() if line.startswith("url"))
+    assert "/v1/signals/rcv_" in url
+    listed, shown = cli("list", "up"), cli("show", "up", "script")
+    assert "script" in listed and "plain" in listed
+    assert "policies/up/receivers/script" in shown
+    assert url.rsplit("/", 1)[1] not in listed + shown
+    assert cli("delete", "up", "script").strip() == "deleted policies/up/receivers/script"
+    assert "no receivers" in cli("list", "up")
