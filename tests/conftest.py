@@ -3,7 +3,8 @@
 Storage tests take `database_url`, which runs them on a fresh SQLite file always
 and on PostgreSQL (127.0.0.1:5432, database `test`, user `root`) when it is
 reachable, each test in a schema of its own; AUTOSCALE_TEST_POSTGRES_URL overrides
-the server's URL. `keystone` is a real Keystone on loopback (tests/keystone_server.py).
+the server's URL. `keystone` is a real Keystone on loopback (tests/keystone_server.py), `gnocchi` a real Gnocchi
+(tests/gnocchi_server.py) indexing into a database of its own on that PostgreSQL.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from contextlib import ExitStack, contextmanager
 import pytest
 import sqlalchemy as sa
 
-from tests import keystone_server
+from tests import gnocchi_server, keystone_server
 from tests.certificates import TlsFiles, make_tls_files
+from tests.gnocchi_server import GnocchiServer, GnocchiUnavailable
 from tests.keystone_server import KeystoneServer, KeystoneUnavailable
 
 POSTGRES_URL = os.environ.get("AUTOSCALE_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
@@ -98,6 +100,20 @@ def keystone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeystoneServe
             server = stack.enter_context(keystone_server.started_keystone(venv, tmp_path_factory.mktemp("keystone")))
         except KeystoneUnavailable as error:
             pytest.skip(f"no Keystone to test against: {error}")
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gnocchi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GnocchiServer]:
+    """A real Gnocchi on loopback, its API and metricd, with a one-second archive policy and the resource type `instance`
+    (tests/gnocchi_server.py), shared by the session: tests tell their data apart by ids and server groups of their own.
+    Its virtualenv is made once per machine. Tests that take it skip, saying why, when it cannot be had."""
+    with ExitStack() as stack:
+        try:
+            venv = gnocchi_server.gnocchi_venv(gnocchi_server.cache_root())
+            server = stack.enter_context(gnocchi_server.started_gnocchi(venv, tmp_path_factory.mktemp("gnocchi"), POSTGRES_URL))
+        except GnocchiUnavailable as error:
+            pytest.skip(f"no Gnocchi to test against: {error}")
         yield server
 
 
