@@ -167,6 +167,19 @@ class Settings:
     webhook_allowed_networks: tuple[str, ...] = ()
     """Networks (CIDR) alarm webhooks may reach although they are not public (loopback, private, link-local, ...)."""
 
+    prometheus_url: str = ""
+    """Prometheus whose PromQL alarms with a prometheus_rule read (its HTTP API, e.g. http://prometheus:9090; basic auth
+    as the URL's user information); empty: such alarms are refused."""
+
+    prometheus_token_file: str = ""
+    """File holding the bearer token sent to `prometheus_url` (read at start); empty sends none."""
+
+    prometheus_ca: str = ""
+    """PEM file of the CA(s) an https `prometheus_url` is checked against; empty: the system's."""
+
+    prometheus_timeout: float = 5.0
+    """Seconds one query to `prometheus_url` may take; an alarm whose query takes longer has insufficient data."""
+
     openstack_cloud: str = ""
     """Cloud name in clouds.yaml for the openstack driver (empty: OS_CLOUD / OS_* variables)."""
 

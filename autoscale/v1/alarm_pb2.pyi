@@ -35,6 +35,7 @@ class AlarmHistoryType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ALARM_HISTORY_TYPE_RULE_CHANGE: _ClassVar[AlarmHistoryType]
     ALARM_HISTORY_TYPE_STATE_TRANSITION: _ClassVar[AlarmHistoryType]
     ALARM_HISTORY_TYPE_ACTION: _ClassVar[AlarmHistoryType]
+    ALARM_HISTORY_TYPE_STATE_REASON_CHANGE: _ClassVar[AlarmHistoryType]
 ALARM_STATE_UNSPECIFIED: AlarmState
 ALARM_STATE_OK: AlarmState
 ALARM_STATE_ALARM: AlarmState
@@ -49,6 +50,7 @@ ALARM_HISTORY_TYPE_CREATION: AlarmHistoryType
 ALARM_HISTORY_TYPE_RULE_CHANGE: AlarmHistoryType
 ALARM_HISTORY_TYPE_STATE_TRANSITION: AlarmHistoryType
 ALARM_HISTORY_TYPE_ACTION: AlarmHistoryType
+ALARM_HISTORY_TYPE_STATE_REASON_CHANGE: AlarmHistoryType
 
 class ThresholdRule(_message.Message):
     __slots__ = ("metric", "dimensions", "statistic", "comparison_operator", "threshold", "period", "evaluation_periods")
@@ -75,8 +77,22 @@ class ThresholdRule(_message.Message):
     evaluation_periods: int
     def __init__(self, metric: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., statistic: _Optional[_Union[_common_pb2.Statistic, str]] = ..., comparison_operator: _Optional[_Union[ComparisonOperator, str]] = ..., threshold: _Optional[float] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., evaluation_periods: _Optional[int] = ...) -> None: ...
 
+class PrometheusRule(_message.Message):
+    __slots__ = ("query", "comparison_operator", "threshold", "period", "evaluation_periods")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    EVALUATION_PERIODS_FIELD_NUMBER: _ClassVar[int]
+    query: str
+    comparison_operator: ComparisonOperator
+    threshold: float
+    period: _duration_pb2.Duration
+    evaluation_periods: int
+    def __init__(self, query: _Optional[str] = ..., comparison_operator: _Optional[_Union[ComparisonOperator, str]] = ..., threshold: _Optional[float] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., evaluation_periods: _Optional[int] = ...) -> None: ...
+
 class Alarm(_message.Message):
-    __slots__ = ("name", "description", "threshold_rule", "alarm_actions", "ok_actions", "insufficient_data_actions", "repeat_actions", "state", "state_reason", "state_time", "disabled", "create_time", "evaluate_time", "webhook_secret")
+    __slots__ = ("name", "description", "threshold_rule", "alarm_actions", "ok_actions", "insufficient_data_actions", "repeat_actions", "state", "state_reason", "state_time", "disabled", "create_time", "evaluate_time", "webhook_secret", "prometheus_rule")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_RULE_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +107,7 @@ class Alarm(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     EVALUATE_TIME_FIELD_NUMBER: _ClassVar[int]
     WEBHOOK_SECRET_FIELD_NUMBER: _ClassVar[int]
+    PROMETHEUS_RULE_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     threshold_rule: ThresholdRule
@@ -105,7 +122,8 @@ class Alarm(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     evaluate_time: _timestamp_pb2.Timestamp
     webhook_secret: str
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., threshold_rule: _Optional[_Union[ThresholdRule, _Mapping]] = ..., alarm_actions: _Optional[_Iterable[str]] = ..., ok_actions: _Optional[_Iterable[str]] = ..., insufficient_data_actions: _Optional[_Iterable[str]] = ..., repeat_actions: _Optional[bool] = ..., state: _Optional[_Union[AlarmState, str]] = ..., state_reason: _Optional[str] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_secret: _Optional[str] = ...) -> None: ...
+    prometheus_rule: PrometheusRule
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., threshold_rule: _Optional[_Union[ThresholdRule, _Mapping]] = ..., alarm_actions: _Optional[_Iterable[str]] = ..., ok_actions: _Optional[_Iterable[str]] = ..., insufficient_data_actions: _Optional[_Iterable[str]] = ..., repeat_actions: _Optional[bool] = ..., state: _Optional[_Union[AlarmState, str]] = ..., state_reason: _Optional[str] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_secret: _Optional[str] = ..., prometheus_rule: _Optional[_Union[PrometheusRule, _Mapping]] = ...) -> None: ...
 
 class CreateAlarmRequest(_message.Message):
     __slots__ = ("alarm_id", "alarm")

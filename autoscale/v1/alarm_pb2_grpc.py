@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class AlarmServiceStub:
-    """AlarmService holds threshold alarms over metrics, their state machine
+    """AlarmService holds threshold alarms over metrics (of the MetricsService, or
+    of an external store such as Prometheus), their state machine
     (ok / alarm / insufficient data) and history, and runs their actions: a
     `policies/{id}` target is a PolicyService.ExecutePolicy call, an http(s)
     URL a webhook POST of a JSON body, signed with the alarm's webhook_secret.
@@ -76,7 +77,8 @@ class AlarmServiceStub:
 
 
 class AlarmServiceServicer:
-    """AlarmService holds threshold alarms over metrics, their state machine
+    """AlarmService holds threshold alarms over metrics (of the MetricsService, or
+    of an external store such as Prometheus), their state machine
     (ok / alarm / insufficient data) and history, and runs their actions: a
     `policies/{id}` target is a PolicyService.ExecutePolicy call, an http(s)
     URL a webhook POST of a JSON body, signed with the alarm's webhook_secret.
@@ -86,7 +88,9 @@ class AlarmServiceServicer:
         """Creates an alarm in state INSUFFICIENT_DATA and evaluates it; the answer
         holds its webhook_secret, shown only there. Errors: INVALID_ARGUMENT (bad
         id, rule or action: a webhook URL that breaks a rule or whose IP address
-        is not public), ALREADY_EXISTS.
+        is not public; no rule kind, or more than one), ALREADY_EXISTS,
+        FAILED_PRECONDITION (a rule over an external store the service has no
+        address of, e.g. a prometheus_rule without --prometheus-url).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -109,7 +113,9 @@ class AlarmServiceServicer:
     def UpdateAlarm(self, request, context):
         """Changes the fields named in update_mask (all updatable fields when
         empty); a mask naming webhook_secret makes a new one, shown in the answer.
-        Errors: INVALID_ARGUMENT, NOT_FOUND.
+        A mask naming one rule kind (or fields of it) replaces the alarm's rule
+        of another kind. Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION
+        (as CreateAlarm).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -185,7 +191,8 @@ def add_AlarmServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AlarmService:
-    """AlarmService holds threshold alarms over metrics, their state machine
+    """AlarmService holds threshold alarms over metrics (of the MetricsService, or
+    of an external store such as Prometheus), their state machine
     (ok / alarm / insufficient data) and history, and runs their actions: a
     `policies/{id}` target is a PolicyService.ExecutePolicy call, an http(s)
     URL a webhook POST of a JSON body, signed with the alarm's webhook_secret.

@@ -1,17 +1,20 @@
 """What one evaluation decides for one alarm, as Aodh's evaluator shape has it: pure, with time passed in.
 
-The datapoints of the alarm's window put it in a state (evaluation.evaluate_threshold_rule);
+The datapoints of the alarm's window put it in a state (evaluation.evaluate_rule);
 it moves when that is another state than its own, and the actions of the new state are due;
 it stays otherwise, and the repeated actions of its state are due once a period has passed
-since they last ran (Alarm.repeat_due).
+since they last ran (Alarm.repeat_due). An alarm over an external store that stays in
+INSUFFICIENT_DATA for another reason than the one it holds (the store went down, the
+query became wrong) restates it: its reason is stored, no action runs, so that
+state_reason always says why such an alarm cannot be judged.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from services.alarm.domain import Alarm
-from services.alarm.evaluation import Datapoint, Evaluation, evaluate_threshold_rule
+from services.alarm.domain import Alarm, AlarmState, ThresholdRule
+from services.alarm.evaluation import Datapoint, Evaluation, evaluate_rule, store_unavailable
 
 
 class Decision(NamedTuple):
@@ -25,6 +28,8 @@ class Decision(NamedTuple):
     """Whether it leaves its state."""
     repeats: bool
     """Whether it stays, and the repeated actions of its state are due."""
+    restates: bool = False
+    """Whether it stays in INSUFFICIENT_DATA for another reason, to be stored (an alarm over an external store only)."""
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -36,6 +41,20 @@ class Decision(NamedTuple):
 
 def decide(alarm: Alarm, datapoints: list[Datapoint], now: float) -> Decision:
     """What the datapoints of its window decide for `alarm` at `now`."""
-    evaluation = evaluate_threshold_rule(alarm.rule, alarm.state, datapoints, now)
+    return _decided(alarm, evaluate_rule(alarm.rule, alarm.state, datapoints, now), now)
+
+
+def decide_unavailable(alarm: Alarm, reason: str, now: float) -> Decision:
+    """What a store that could not answer (`reason` says why) decides for `alarm`, a rule over it, at `now`:
+    INSUFFICIENT_DATA."""
+    assert not isinstance(alarm.rule, ThresholdRule), "the metrics service failing leaves states as they are"
+    return _decided(alarm, store_unavailable(alarm.rule, reason), now)
+
+
+def _decided(alarm: Alarm, evaluation: Evaluation, now: float) -> Decision:
     moves = evaluation.state is not alarm.state
-    return Decision(alarm, evaluation, moves, not moves and alarm.repeat_due(now))
+    restates = (
+        not moves and evaluation.state is AlarmState.INSUFFICIENT_DATA and evaluation.reason != alarm.state_reason
+        and not isinstance(alarm.rule, ThresholdRule)
+    )
+    return Decision(alarm, evaluation, moves, not moves and alarm.repeat_due(now), restates)

@@ -1,4 +1,5 @@
-"""The alarm service's domain objects: alarms, their threshold rules, states and history entries.
+"""The alarm service's domain objects: alarms, their rules (over our metrics, or over an external store), states and
+history entries.
 
 Times are floats (seconds since the epoch); nothing here does I/O.
 """
@@ -55,6 +56,8 @@ class HistoryType(enum.Enum):
     RULE_CHANGE = "rule change"
     STATE_TRANSITION = "state transition"
     ACTION = "action"
+    STATE_REASON_CHANGE = "state reason change"
+    """It stayed in its state for another reason (an external store's error); no action runs."""
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,45 @@ class ThresholdRule:
         return metric == self.metric and all(dimensions.get(key) == value for key, value in self.dimensions)
 
 
+PROMETHEUS = "prometheus"
+"""The store of a PrometheusRule (the name its alarms' store is known by: services.alarm.stores)."""
+
+
+@dataclass(frozen=True)
+class PrometheusRule:
+    """Compare the value of a PromQL `query` with `threshold`, period by period, as a ThresholdRule compares a statistic."""
+
+    query: str
+    comparison: ComparisonOperator
+    threshold: float
+    period: float
+    """Seconds, > 0: the step of the query_range."""
+    evaluation_periods: int
+    """>= 1 (the API's 0 is stored as 1)."""
+
+    store = PROMETHEUS
+    """Where its datapoints come from."""
+
+    def describe(self) -> str:
+        """The rule's left-hand side for people: its query, on one line."""
+        return " ".join(self.query.split())
+
+
+StoreRule = PrometheusRule
+"""A rule over an external metric store (services.alarm.stores): evaluated by the sweep, never by arriving samples.
+
+(A Gnocchi rule joins it as a union.)"""
+
+Rule = ThresholdRule | StoreRule
+"""Any rule kind; an alarm has exactly one."""
+
+
 @dataclass(frozen=True)
 class Alarm:
     """A threshold alarm, its actions per state, and where its state machine stands."""
 
     id: str
-    rule: ThresholdRule
+    rule: Rule
     description: str = ""
     alarm_actions: tuple[str, ...] = ()
     ok_actions: tuple[str, ...] = ()

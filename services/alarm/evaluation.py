@@ -6,6 +6,14 @@ must not count as missing) and takes the newest `evaluation_periods` non-empty o
 all breaching → ALARM, none breaching → OK, mixed → the state stays (from
 INSUFFICIENT_DATA it takes the newest bucket's side); fewer non-empty buckets than
 `evaluation_periods` → INSUFFICIENT_DATA. Pure functions: `now` is passed in.
+
+A rule over an external store (services.alarm.stores) is judged by the same maths
+(`judge_periods`) over its own window: the store evaluates the query at the
+`evaluation_periods + 1` instants now - period * evaluation_periods, ..., now, each
+value standing for the period that ends at its instant, and the newest
+`evaluation_periods` present decide (the newest instant may lack data as the newest
+bucket may, and the one before it then stands in). A store that cannot answer puts
+the alarm in INSUFFICIENT_DATA with its reason (`store_unavailable`).
 """
 
 from __future__ import annotations
@@ -13,10 +21,24 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from autoscale.series import Statistic, bucket_start
-from services.alarm.domain import NO_REASON_DATA, AlarmState, ComparisonOperator, ThresholdRule
+from services.alarm.domain import NO_REASON_DATA, AlarmState, ComparisonOperator, Rule, StoreRule, ThresholdRule
+
+
+class PeriodicRule(Protocol):
+    """What the decision maths read of a rule, whatever its kind."""
+
+    @property
+    def comparison(self) -> ComparisonOperator: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def period(self) -> float: ...
+    @property
+    def evaluation_periods(self) -> int: ...
+    def describe(self) -> str: ...
 
 
 class Datapoint(NamedTuple):
@@ -43,11 +65,43 @@ def query_window(rule: ThresholdRule, now: float) -> tuple[float, float]:
 
 def evaluate_threshold_rule(rule: ThresholdRule, current_state: AlarmState, datapoints: list[Datapoint], now: float) -> Evaluation:
     """The state `rule` puts an alarm in, given the statistics of its window at `now`."""
+    start, end = query_window(rule, now)
+    return judge_periods(rule, current_state, [d for d in datapoints if start <= d.start < end and d.sample_count > 0])
+
+
+def store_window(rule: StoreRule, now: float) -> tuple[float, float]:
+    """[start, end] of the instants an external store evaluates a rule's query at, at `now` (a step of `period` apart)."""
+    return now - rule.evaluation_periods * rule.period, now
+
+
+def evaluate_store_rule(rule: StoreRule, current_state: AlarmState, datapoints: list[Datapoint], now: float) -> Evaluation:
+    """The state a rule over an external store puts an alarm in, given the datapoints the store answered for its window
+    at `now` (each starting a period before its instant, see services.alarm.stores)."""
+    start, end = store_window(rule, now)
+    # Each instant's datapoint starts a period before it; half a period either way absorbs the store's rounding of times
+    # (Prometheus keeps milliseconds) and takes exactly the instants asked.
+    low, high = start - 1.5 * rule.period, end - 0.5 * rule.period
+    return judge_periods(rule, current_state, [d for d in datapoints if low <= d.start <= high and d.sample_count > 0])
+
+
+def evaluate_rule(rule: Rule, current_state: AlarmState, datapoints: list[Datapoint], now: float) -> Evaluation:
+    """The state `rule` (of any kind) puts an alarm in, given the datapoints of its window at `now`."""
+    if isinstance(rule, ThresholdRule):
+        return evaluate_threshold_rule(rule, current_state, datapoints, now)
+    return evaluate_store_rule(rule, current_state, datapoints, now)
+
+
+def store_unavailable(rule: StoreRule, reason: str) -> Evaluation:
+    """INSUFFICIENT_DATA because the rule's store could not answer, or answered what cannot be judged; `reason` says why."""
+    return Evaluation(AlarmState.INSUFFICIENT_DATA, reason, {"type": rule.store, "error": reason})
+
+
+def judge_periods(rule: PeriodicRule, current_state: AlarmState, in_window: list[Datapoint]) -> Evaluation:
+    """The state the datapoints of a rule's window (non-empty periods only) put an alarm in: the decision maths of every rule
+    kind."""
     # NOTE: a sweep judges every alarm (a hundred thousand a minute at scale): no generator, no key
     # function in Python (datapoints come in order, which sorting finds at once), one dict per answer.
     period = rule.period
-    start, end = query_window(rule, now)
-    in_window = [d for d in datapoints if start <= d.start < end and d.sample_count > 0]
     in_window.sort(key=_START)
     needed = rule.evaluation_periods
     usable = in_window[-needed:]

@@ -7,7 +7,9 @@ project's series: one call per project). The sweep evaluates every alarm of ever
 project so, chunk by chunk (which notices missing data); the scheduler hands what
 arriving samples queued. A failed statistics query leaves the alarms' states as they
 were (as Aodh does): missing data is noticed from datapoints, not from an unreachable
-metrics service.
+metrics service. Alarms over external stores among the keys are handed to the
+StoreEvaluator (services.alarm.store_evaluator), which asks their stores on a pool
+of its own.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from services.alarm.decision import Decision, decide
 from services.alarm.domain import Alarm, AlarmKey, ThresholdRule, alarm_name, describe_alarm
 from services.alarm.evaluation import Datapoint, query_window
 from services.alarm.index import AlarmIndex
+from services.alarm.store_evaluator import StoreEvaluator
 from services.alarm.unit_of_work import AlarmWrites
 
 log = logging.getLogger(__name__)
@@ -50,8 +53,13 @@ class StatisticsSource(Protocol):
 class AlarmEvaluator:
     """Evaluates alarms held in the index: statistics, decisions, and the unit of work that applies them."""
 
-    def __init__(self, index: AlarmIndex, statistics: StatisticsSource, writes: AlarmWrites, clock: Clock, *, threads: int = 4) -> None:
+    def __init__(
+        self, index: AlarmIndex, statistics: StatisticsSource, writes: AlarmWrites, clock: Clock, *, threads: int = 4,
+        stores: StoreEvaluator | None = None,
+    ) -> None:
         self._index = index
+        self._stores = stores
+        """Evaluates the alarms over external stores (None: they are left alone)."""
         self._statistics = statistics
         self._writes = writes
         self._clock = clock
@@ -77,7 +85,20 @@ class AlarmEvaluator:
         `between_chunks` runs before each chunk (the sweep yields to urgent work there).
         """
         contexts = dict(zip(keys, trace_contexts, strict=True)) if trace_contexts is not None else {}
-        alarms = [alarm for alarm in map(self._index.get, keys) if alarm is not None and not alarm.disabled]
+        alarms: list[Alarm] = []
+        over_stores: list[Alarm] = []
+        for alarm in map(self._index.get, keys):
+            if alarm is not None and not alarm.disabled:
+                (alarms if isinstance(alarm.rule, ThresholdRule) else over_stores).append(alarm)
+        evaluated = self._stores.evaluate(over_stores) if over_stores and self._stores is not None else 0
+        if not alarms:
+            return evaluated
+        return evaluated + self._evaluate_builtin(alarms, contexts, between_chunks)
+
+    def _evaluate_builtin(
+        self, alarms: list[Alarm], contexts: dict[AlarmKey, Context | None], between_chunks: Callable[[], None] | None
+    ) -> int:
+        """Evaluate alarms over the metrics service (ThresholdRule), one statistics call per CHUNK of them of one project."""
         if len(alarms) == 1:
             alarm = alarms[0]
             with telemetry.attached(contexts.get(alarm.key)), telemetry.tracer.start_as_current_span(
@@ -85,7 +106,7 @@ class AlarmEvaluator:
             ):
                 return self._evaluate_chunks([alarms], contexts, between_chunks)
         # Alarms over one metric with one window side by side: the metrics service answers each such run in one pass.
-        alarms.sort(key=lambda alarm: (alarm.project, alarm.rule.metric, alarm.rule.period, alarm.rule.evaluation_periods))
+        alarms.sort(key=_by_series_and_window)
         chunks: list[list[Alarm]] = []
         for _, of_project in itertools.groupby(alarms, key=lambda alarm: alarm.project):
             project_alarms = list(of_project)
@@ -127,7 +148,7 @@ class AlarmEvaluator:
         (PeerError if unreachable)."""
         now = self._clock()
         with telemetry.attached(contexts.get(chunk[0].key)):
-            windows = [(alarm.rule, *query_window(alarm.rule, now)) for alarm in chunk]
+            windows = [(rule, *query_window(rule, now)) for rule in _threshold_rules(chunk)]
             return now, self._statistics.batch_datapoints(chunk[0].project, windows)
 
     def _ask_later(
@@ -144,3 +165,18 @@ class AlarmEvaluator:
         if moment - self._last_failure_log >= STATISTICS_FAILURE_LOG_INTERVAL:
             self._last_failure_log = moment
             log.warning("cannot evaluate %s (and maybe others): statistics unavailable: %s", describe_alarm(key), error)
+
+
+def _threshold_rules(alarms: Sequence[Alarm]) -> list[ThresholdRule]:
+    """The rules of alarms over the metrics service (the only ones that reach the statistics)."""
+    rules = []
+    for alarm in alarms:
+        assert isinstance(alarm.rule, ThresholdRule)
+        rules.append(alarm.rule)
+    return rules
+
+
+def _by_series_and_window(alarm: Alarm) -> tuple[str, str, float, int]:
+    rule = alarm.rule
+    assert isinstance(rule, ThresholdRule)
+    return alarm.project, rule.metric, rule.period, rule.evaluation_periods

@@ -38,7 +38,8 @@ class AlarmMetrics:
         )
         self.evaluation_seconds = Histogram(
             "autoscale_alarm_evaluation_seconds", "Time a batch of alarms takes to evaluate, by trigger: samples (alarms their "
-            "new samples may move), due (repeated actions), sweep (every alarm, periodically).",
+            "new samples may move), due (repeated actions), sweep (every alarm over the metrics service, periodically), "
+            "store_sweep (every alarm over an external store such as Prometheus, periodically).",
             ["trigger"], buckets=LATENCY_BUCKETS, registry=registry,
         )
 

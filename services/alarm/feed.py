@@ -25,7 +25,7 @@ from autoscale.identity import current_project
 from autoscale.internal.v1 import sample_feed_pb2, sample_feed_pb2_grpc
 from autoscale.timeutil import Clock
 from autoscale.validation import Violations
-from services.alarm.domain import AlarmKey
+from services.alarm.domain import AlarmKey, ThresholdRule
 from services.alarm.evaluation import could_change_state
 from services.alarm.index import AlarmIndex
 from services.alarm.scheduler import EvaluationScheduler
@@ -99,8 +99,8 @@ def decide_evaluations(violations: Violations, index: AlarmIndex, project: str, 
     for alarm_id, (lowest, highest) in ranges.items():
         key = (project, alarm_id)
         alarm = index.get(key)
-        if alarm is None:
-            continue
+        if alarm is None or not isinstance(alarm.rule, ThresholdRule):
+            continue  # gone meanwhile, or its rule changed to one over an external store (the stores' sweep evaluates it)
         if could_change_state(alarm.rule, alarm.state, lowest, highest):
             urgent.append(key)
         elif alarm.repeat_due(now):

@@ -13,6 +13,10 @@ series of every call, and the series' metric and dimensions are read only the fi
 time. A series is asked for in the project its notification acts in, and only that
 project's alarms answer, whatever another project's call named under the same id.
 
+Alarms over an external store (a PrometheusRule) watch no series of ours: they are
+held by key only, filed under no anchor, and the sweep of the stores evaluates them
+(`store_keys`), not arriving samples.
+
 The index is a cache of the repository: loaded whole on start and by a periodic
 reload (so that changes made through another replica arrive), and kept current by
 this process's own writes.
@@ -24,7 +28,7 @@ import threading
 from collections.abc import Iterable, Sequence
 
 from autoscale.series import Pairs, dimensions_from_key
-from services.alarm.domain import Alarm, AlarmKey
+from services.alarm.domain import Alarm, AlarmKey, ThresholdRule
 
 Anchor = tuple[str, str, tuple[str, str] | None]
 """Where alarms are filed: a project, a metric and one dimension pair (None: every series of the metric)."""
@@ -101,6 +105,16 @@ class AlarmIndex:
         with self._lock:
             return [key for key, alarm in self._alarms.items() if not alarm.disabled]
 
+    def builtin_keys(self) -> list[AlarmKey]:
+        """Keys of every enabled alarm over the metrics service (a ThresholdRule), of every project."""
+        with self._lock:
+            return [key for key, alarm in self._alarms.items() if not alarm.disabled and isinstance(alarm.rule, ThresholdRule)]
+
+    def store_keys(self) -> list[AlarmKey]:
+        """Keys of every enabled alarm over an external store, of every project."""
+        with self._lock:
+            return [key for key, alarm in self._alarms.items() if not alarm.disabled and not isinstance(alarm.rule, ThresholdRule)]
+
     def watching(
         self, project: str, catalogue: str, series_ids: Sequence[int], metrics: Sequence[str], dimensions: Sequence[str]
     ) -> list[list[str] | None]:
@@ -140,7 +154,10 @@ class AlarmIndex:
             candidate_keys.update(self._by_anchor.get((project, metric, pair), ()))
         by_name = dict(dimensions)
         candidates = [self._alarms[key] for key in candidate_keys]
-        return [alarm.id for alarm in candidates if not alarm.disabled and alarm.rule.matches_series(metric, by_name)]
+        return [
+            alarm.id for alarm in candidates
+            if not alarm.disabled and isinstance(alarm.rule, ThresholdRule) and alarm.rule.matches_series(metric, by_name)
+        ]
 
     def note_evaluated(self, key: AlarmKey, time: float) -> None:
         """Remember when an alarm was last evaluated (kept in memory: storing it would write on every evaluation)."""
@@ -159,13 +176,17 @@ class AlarmIndex:
     def _add(self, alarm: Alarm) -> None:
         key = alarm.key
         self._alarms[key] = alarm
-        self._by_anchor.setdefault(_anchor(alarm), set()).add(key)
+        anchor = _anchor(alarm)
+        if anchor is not None:
+            self._by_anchor.setdefault(anchor, set()).add(key)
 
     def _remove(self, key: AlarmKey) -> None:
         alarm = self._alarms.pop(key, None)
         if alarm is None:
             return
         anchor = _anchor(alarm)
+        if anchor is None:
+            return
         filed = self._by_anchor.get(anchor)
         if filed is not None:
             filed.discard(key)
@@ -173,10 +194,14 @@ class AlarmIndex:
                 del self._by_anchor[anchor]
 
 
-def _anchor(alarm: Alarm) -> Anchor:
-    """Where an alarm is filed: its project, its metric and its rule's first dimension pair (a series must have every pair)."""
-    dimensions = alarm.rule.dimensions
-    return alarm.project, alarm.rule.metric, dimensions[0] if dimensions else None
+def _anchor(alarm: Alarm) -> Anchor | None:
+    """Where an alarm is filed: its project, its metric and its rule's first dimension pair (a series must have every pair);
+    None for a rule over an external store (it watches no series of ours)."""
+    rule = alarm.rule
+    if not isinstance(rule, ThresholdRule):
+        return None
+    dimensions = rule.dimensions
+    return alarm.project, rule.metric, dimensions[0] if dimensions else None
 
 
 def _watch_shapes(alarms: dict[AlarmKey, Alarm]) -> dict[str, dict[str, tuple[object, bool]]]:

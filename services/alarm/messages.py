@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from autoscale.series import STATISTIC_NUMBERS
 from autoscale.timeutil import to_duration, to_timestamp
 from autoscale.v1 import alarm_pb2
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, alarm_name
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Rule, ThresholdRule, alarm_name
 
 COMPARISONS = {
     alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN: ComparisonOperator.GREATER_THAN,
@@ -23,18 +25,16 @@ HISTORY_TYPES = {
     HistoryType.RULE_CHANGE: alarm_pb2.ALARM_HISTORY_TYPE_RULE_CHANGE,
     HistoryType.STATE_TRANSITION: alarm_pb2.ALARM_HISTORY_TYPE_STATE_TRANSITION,
     HistoryType.ACTION: alarm_pb2.ALARM_HISTORY_TYPE_ACTION,
+    HistoryType.STATE_REASON_CHANGE: alarm_pb2.ALARM_HISTORY_TYPE_STATE_REASON_CHANGE,
 }
 COMPARISON_MESSAGES = {domain: message for message, domain in COMPARISONS.items()}
 STATE_MESSAGES = {domain: message for message, domain in STATES.items()}
 
 
-def alarm_to_message(alarm: Alarm, *, with_webhook_secret: bool = False) -> alarm_pb2.Alarm:
-    """An Alarm message of a stored alarm; its webhook secret only `with_webhook_secret` (in the answer that made it)."""
-    rule = alarm.rule
-    return alarm_pb2.Alarm(
-        name=alarm_name(alarm.id),
-        description=alarm.description,
-        threshold_rule=alarm_pb2.ThresholdRule(
+def rule_fields(rule: Rule) -> dict[str, Any]:
+    """The Alarm field of a rule, by its kind: {"threshold_rule": ...} or {"prometheus_rule": ...}."""
+    if isinstance(rule, ThresholdRule):
+        return {"threshold_rule": alarm_pb2.ThresholdRule(
             metric=rule.metric,
             dimensions=dict(rule.dimensions),
             statistic=STATISTIC_NUMBERS[rule.statistic],
@@ -42,7 +42,22 @@ def alarm_to_message(alarm: Alarm, *, with_webhook_secret: bool = False) -> alar
             threshold=rule.threshold,
             period=to_duration(rule.period),
             evaluation_periods=rule.evaluation_periods,
-        ),
+        )}
+    return {"prometheus_rule": alarm_pb2.PrometheusRule(
+        query=rule.query,
+        comparison_operator=COMPARISON_MESSAGES[rule.comparison],
+        threshold=rule.threshold,
+        period=to_duration(rule.period),
+        evaluation_periods=rule.evaluation_periods,
+    )}
+
+
+def alarm_to_message(alarm: Alarm, *, with_webhook_secret: bool = False) -> alarm_pb2.Alarm:
+    """An Alarm message of a stored alarm; its webhook secret only `with_webhook_secret` (in the answer that made it)."""
+    return alarm_pb2.Alarm(
+        name=alarm_name(alarm.id),
+        description=alarm.description,
+        **rule_fields(alarm.rule),
         alarm_actions=alarm.alarm_actions,
         ok_actions=alarm.ok_actions,
         insufficient_data_actions=alarm.insufficient_data_actions,

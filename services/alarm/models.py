@@ -43,6 +43,11 @@ alarms = sa.Table(
     sa.Column("repeat_time", sa.Float, nullable=True),
     # The key that signs the alarm's webhooks (64 hex digits); shown to its owner only when made.
     sa.Column("webhook_secret", sa.String(64), nullable=False, server_default=""),
+    # The rule's kind: `threshold` (over the metrics service; metric, dimensions, statistic) or `prometheus` (query);
+    # both kinds hold comparison, threshold, period and evaluation_periods.
+    sa.Column("rule_kind", sa.String(16), nullable=False, server_default="threshold"),
+    # A Prometheus rule's PromQL query (NULL for other kinds).
+    sa.Column("query", sa.Text, nullable=True),
 )
 
 history = sa.Table(

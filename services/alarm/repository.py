@@ -31,6 +31,8 @@ from services.alarm.domain import (
     HistoryEntry,
     HistoryType,
     PendingAction,
+    PrometheusRule,
+    Rule,
     ThresholdRule,
     alarm_name,
 )
@@ -232,6 +234,33 @@ class AlarmRepository:
             self._database.executemany(connection, self._insert_transition, entries)
         return answers
 
+    def change_reasons(self, changes: Sequence[StateChange]) -> list[Alarm | None]:
+        """Store a new reason of alarms that stay in their state (StateChange.state is theirs) with a history entry each, in
+        one transaction; no action is decided and state_time stays. One answer per change, in order: the alarm as stored,
+        None where it is gone or no longer as judged."""
+        if not changes:
+            return []
+        answers: list[Alarm | None] = []
+        with self._database.transaction() as connection:
+            for change in changes:
+                judged = change.judged
+                result = connection.execute(
+                    alarms.update()
+                    .where(*_alarm_key(judged.project, judged.id), alarms.c.state == _VALUES[judged.state],
+                           alarms.c.revision == judged.revision)
+                    .values(state_reason=change.reason, evaluate_time=change.time)
+                )
+                if result.rowcount == 0:
+                    answers.append(None)
+                    continue
+                entry = HistoryEntry(
+                    judged.id, change.time, HistoryType.STATE_REASON_CHANGE, change.reason, previous_state=judged.state,
+                    state=judged.state, caller=change.caller,
+                )
+                connection.execute(history.insert().values(project=judged.project, **_entry_values(entry)))
+                answers.append(replace(judged, state_reason=change.reason, evaluate_time=change.time))
+        return answers
+
     # Pending actions
 
     def add_repeated_actions(self, repeats: Sequence[Repeat]) -> list[Repeated]:
@@ -342,19 +371,27 @@ def _alarm_key(project: str, alarm_id: str) -> tuple[Any, ...]:
     return alarms.c.project == project, alarms.c.id == alarm_id
 
 
+def _rule_values(rule: Rule) -> dict[str, Any]:
+    """The columns of a rule: those of its kind, and those every kind has."""
+    if isinstance(rule, ThresholdRule):
+        kind = {
+            "rule_kind": THRESHOLD_KIND, "metric": rule.metric, "dimensions": json.dumps(dict(rule.dimensions), sort_keys=True),
+            "statistic": rule.statistic.value, "query": None,
+        }
+    else:
+        kind = {"rule_kind": rule.store, "metric": "", "dimensions": "{}", "statistic": "", "query": rule.query}
+    return {
+        **kind, "comparison": rule.comparison.value, "threshold": rule.threshold, "period": rule.period,
+        "evaluation_periods": rule.evaluation_periods,
+    }
+
+
 def _alarm_values(alarm: Alarm) -> dict[str, Any]:
-    rule = alarm.rule
     return {
         "project": alarm.project,
         "id": alarm.id,
         "description": alarm.description,
-        "metric": rule.metric,
-        "dimensions": json.dumps(dict(rule.dimensions), sort_keys=True),
-        "statistic": rule.statistic.value,
-        "comparison": rule.comparison.value,
-        "threshold": rule.threshold,
-        "period": rule.period,
-        "evaluation_periods": rule.evaluation_periods,
+        **_rule_values(alarm.rule),
         "alarm_actions": json.dumps(list(alarm.alarm_actions)),
         "ok_actions": json.dumps(list(alarm.ok_actions)),
         "insufficient_data_actions": json.dumps(list(alarm.insufficient_data_actions)),
@@ -376,7 +413,7 @@ def _alarm(row: Any, **changes: Any) -> Alarm:
     fields = {
         "project": row.project,
         "id": row.id,
-        "rule": _rule(row.metric, row.dimensions, row.statistic, row.comparison, row.threshold, row.period, row.evaluation_periods),
+        "rule": _rule(row),
         "description": row.description,
         "alarm_actions": _decoded_strings(row.alarm_actions),
         "ok_actions": _decoded_strings(row.ok_actions),
@@ -431,18 +468,27 @@ _VALUES = {state: state.value for state in AlarmState}
 _COMPARISONS = {comparison.value: comparison for comparison in ComparisonOperator}
 
 
-def _rule(
-    metric: str, dimensions: str, statistic: str, comparison: str, threshold: float, period: float, evaluation_periods: int
-) -> ThresholdRule:
-    return ThresholdRule(
-        metric=metric,
-        dimensions=_decoded_pairs(dimensions),
-        statistic=Statistic(statistic),
-        comparison=_COMPARISONS[comparison],
-        threshold=threshold,
-        period=period,
-        evaluation_periods=evaluation_periods,
-    )
+THRESHOLD_KIND = "threshold"
+"""rule_kind of a ThresholdRule; a rule over an external store is stored under its store's name (PrometheusRule.store)."""
+
+
+def _rule(row: Any) -> Rule:
+    if row.rule_kind == THRESHOLD_KIND:
+        return ThresholdRule(
+            metric=row.metric,
+            dimensions=_decoded_pairs(row.dimensions),
+            statistic=Statistic(row.statistic),
+            comparison=_COMPARISONS[row.comparison],
+            threshold=row.threshold,
+            period=row.period,
+            evaluation_periods=row.evaluation_periods,
+        )
+    if row.rule_kind == PrometheusRule.store:
+        return PrometheusRule(
+            query=row.query, comparison=_COMPARISONS[row.comparison], threshold=row.threshold, period=row.period,
+            evaluation_periods=row.evaluation_periods,
+        )
+    raise ValueError(f"{alarm_name(row.id)} of project {row.project} has a rule of an unknown kind {row.rule_kind!r}")
 
 
 # NOTE: many alarms share their actions and dimensions: decoded once per distinct text (immutable results).

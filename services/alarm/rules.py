@@ -1,8 +1,10 @@
 """Field rules of an alarm, collected into `Violations`, and the domain values they yield.
 
 Limits (listed for users in README.md, under bad input), in characters:
-- `threshold_rule.period`: 1s to 86400s (a day); `evaluation_periods`: at most 1440.
+- `threshold_rule.period` and `prometheus_rule.period`: 1s to 86400s (a day); `evaluation_periods`: at most 1440.
 - `threshold_rule.metric`: at most 255; `dimensions`: at most 30, keys 1-255, values at most 255.
+- `prometheus_rule.query`: 1 to 4096, no control characters but tab and line feed.
+- exactly one rule kind: `threshold_rule` or `prometheus_rule`.
 - `description` and SetAlarmState's `reason`: at most 1024.
 - actions: at most 10 per state, each at most 2048.
 """
@@ -10,7 +12,10 @@ Limits (listed for users in README.md, under bad input), in characters:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
+
+from google.protobuf.duration_pb2 import Duration
 
 from autoscale.netguard import AddressGuard
 from autoscale.series import MAX_DIMENSIONS, STATISTICS_BY_NUMBER, check_dimension, check_metric
@@ -18,7 +23,7 @@ from autoscale.timeutil import check_duration
 from autoscale.v1 import alarm_pb2, common_pb2
 from autoscale.validation import Violations, check_action_target, check_enum, check_finite
 from services.alarm import messages
-from services.alarm.domain import ThresholdRule
+from services.alarm.domain import PrometheusRule, Rule, ThresholdRule
 
 """Dimensions of a rule, as of a series (a rule with more would match no series)."""
 MAX_DESCRIPTION_LENGTH = 1024
@@ -30,6 +35,13 @@ MIN_PERIOD = 1.0
 MAX_PERIOD = 86400.0
 MAX_EVALUATION_PERIODS = 1440
 MAX_REASON_LENGTH = 1024
+MAX_QUERY_LENGTH = 4096
+"""Characters of a PromQL query: far more than alerting rules take, far less than a URL or form may carry."""
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""What a query may not hold: control characters but tab and line feed (which PromQL reads as spaces)."""
+
+RULE_KINDS = ("threshold_rule", "prometheus_rule")
+"""The Alarm fields of the rule kinds, of which exactly one is set."""
 
 
 def check_threshold_rule(violations: Violations, message: alarm_pb2.ThresholdRule, prefix: str) -> ThresholdRule | None:
@@ -45,18 +57,8 @@ def check_threshold_rule(violations: Violations, message: alarm_pb2.ThresholdRul
     check_enum(violations, f"{prefix}.statistic", message.statistic, common_pb2.Statistic)
     check_enum(violations, f"{prefix}.comparison_operator", message.comparison_operator, alarm_pb2.ComparisonOperator)
     check_finite(violations, f"{prefix}.threshold", message.threshold)
-    period = 0.0
-    if not message.HasField("period"):
-        violations.add(f"{prefix}.period", "is required; a duration such as 60s")
-    else:
-        period = check_duration(violations, f"{prefix}.period", message.period, allow_zero=False, maximum=MAX_PERIOD)
-        if 0 < period < MIN_PERIOD:
-            violations.add(f"{prefix}.period", f"must be between {MIN_PERIOD:g}s and {MAX_PERIOD:g}s, got {period:g}s")
-    evaluation_periods = message.evaluation_periods or 1
-    violations.check(
-        1 <= evaluation_periods <= MAX_EVALUATION_PERIODS,
-        f"{prefix}.evaluation_periods",
-        f"must be between 0 (meaning 1) and {MAX_EVALUATION_PERIODS}, got {message.evaluation_periods}",
+    period, evaluation_periods = _check_periods(
+        violations, prefix, message.period if message.HasField("period") else None, message.evaluation_periods
     )
     if len(violations.items) > before or not math.isfinite(message.threshold):
         return None
@@ -69,6 +71,58 @@ def check_threshold_rule(violations: Violations, message: alarm_pb2.ThresholdRul
         period=period,
         evaluation_periods=evaluation_periods,
     )
+
+
+def check_prometheus_rule(violations: Violations, message: alarm_pb2.PrometheusRule, prefix: str) -> PrometheusRule | None:
+    """The rule a PrometheusRule message describes; None (with the violations recorded) when it breaks a rule."""
+    before = len(violations.items)
+    check_query(violations, f"{prefix}.query", message.query)
+    check_enum(violations, f"{prefix}.comparison_operator", message.comparison_operator, alarm_pb2.ComparisonOperator)
+    check_finite(violations, f"{prefix}.threshold", message.threshold)
+    period, evaluation_periods = _check_periods(
+        violations, prefix, message.period if message.HasField("period") else None, message.evaluation_periods
+    )
+    if len(violations.items) > before or not math.isfinite(message.threshold):
+        return None
+    return PrometheusRule(
+        query=message.query,
+        comparison=messages.COMPARISONS[message.comparison_operator],
+        threshold=message.threshold,
+        period=period,
+        evaluation_periods=evaluation_periods,
+    )
+
+
+def check_query(violations: Violations, field_path: str, query: str) -> None:
+    """A PromQL query: 1 to MAX_QUERY_LENGTH characters, no control characters but tab and line feed (Prometheus judges the
+    rest when it evaluates it)."""
+    if not query.strip():
+        violations.add(field_path, "is required; a PromQL expression that evaluates to one series, e.g. avg(rate(cpu_seconds_total[1m]))")
+    elif len(query) > MAX_QUERY_LENGTH:
+        violations.add(field_path, f"must be at most {MAX_QUERY_LENGTH} characters long, got {len(query)}")
+    elif (control := _CONTROL_CHARACTERS.search(query)) is not None:
+        violations.add(
+            field_path, f"must hold no control characters but tab and line feed, got U+{ord(control.group()):04X} at {control.start()}"
+        )
+
+
+def _check_periods(violations: Violations, prefix: str, period_message: Duration | None, evaluation_periods: int) -> tuple[float, int]:
+    """A rule's period (required, MIN_PERIOD to MAX_PERIOD) and evaluation_periods (0 meaning 1, at most
+    MAX_EVALUATION_PERIODS), the same for every rule kind; meaningful only without new violations."""
+    period = 0.0
+    if period_message is None:
+        violations.add(f"{prefix}.period", "is required; a duration such as 60s")
+    else:
+        period = check_duration(violations, f"{prefix}.period", period_message, allow_zero=False, maximum=MAX_PERIOD)
+        if 0 < period < MIN_PERIOD:
+            violations.add(f"{prefix}.period", f"must be between {MIN_PERIOD:g}s and {MAX_PERIOD:g}s, got {period:g}s")
+    periods = evaluation_periods or 1
+    violations.check(
+        1 <= periods <= MAX_EVALUATION_PERIODS,
+        f"{prefix}.evaluation_periods",
+        f"must be between 0 (meaning 1) and {MAX_EVALUATION_PERIODS}, got {evaluation_periods}",
+    )
+    return period, periods
 
 
 def check_actions(violations: Violations, field_path: str, targets: list[str], guard: AddressGuard) -> tuple[str, ...]:
@@ -101,7 +155,7 @@ def check_reason(violations: Violations, field_path: str, reason: str) -> str:
 class AlarmDefinition:
     """What a caller defines of an alarm (everything but its state)."""
 
-    rule: ThresholdRule
+    rule: Rule
     description: str
     alarm_actions: tuple[str, ...]
     ok_actions: tuple[str, ...]
@@ -116,11 +170,20 @@ def check_alarm(
     """The definition an Alarm message gives, its webhooks held to `guard`; None (with the violations recorded) when it
     breaks a rule."""
     before = len(violations.items)
-    rule = None
-    if not message.HasField("threshold_rule"):
-        violations.add(f"{prefix}.threshold_rule", "is required")
-    else:
+    rule: Rule | None = None
+    kinds = [kind for kind in RULE_KINDS if message.HasField(kind)]
+    if not kinds:
+        violations.add(
+            f"{prefix}.threshold_rule", f"is required unless {prefix}.prometheus_rule is set: an alarm has exactly one rule kind"
+        )
+    elif len(kinds) > 1:
+        violations.add(
+            f"{prefix}.{kinds[1]}", f"must not be set with {prefix}.{kinds[0]}: an alarm has exactly one rule kind"
+        )
+    elif kinds[0] == "threshold_rule":
         rule = check_threshold_rule(violations, message.threshold_rule, f"{prefix}.threshold_rule")
+    else:
+        rule = check_prometheus_rule(violations, message.prometheus_rule, f"{prefix}.prometheus_rule")
     description = check_description(violations, f"{prefix}.description", message.description)
     alarm_actions = check_actions(violations, f"{prefix}.alarm_actions", list(message.alarm_actions), guard)
     ok_actions = check_actions(violations, f"{prefix}.ok_actions", list(message.ok_actions), guard)

@@ -31,6 +31,8 @@ from services.alarm.repository import AlarmRepository
 from services.alarm.scheduler import EvaluationScheduler
 from services.alarm.servicer import AlarmServicer
 from services.alarm.statistics_client import StatisticsClient
+from services.alarm.store_evaluator import CONCURRENCY, StoreEvaluator
+from services.alarm.stores import open_stores
 from services.alarm.unit_of_work import AlarmWrites
 from services.alarm.webhook_delivery import WebhookActionRunner
 from services.alarm.webhook_pool import WebhookPool
@@ -76,18 +78,31 @@ def build(context: BuildContext) -> ServiceRegistration:
             actions.dispatch(ActionRequest(alarm, pending), first_attempt=pending.attempts + 1)
     statistics = StatisticsClient(lambda: context.peers.stub("metrics", batch_statistics_pb2_grpc.BatchStatisticsServiceStub))
     writes = AlarmWrites(repository, index, actions)
-    evaluator = AlarmEvaluator(index, statistics, writes, context.clock)
+    stores = open_stores(settings, connections=CONCURRENCY)
+    store_evaluator = StoreEvaluator(stores, writes.apply, context.clock)
+    evaluator = AlarmEvaluator(index, statistics, writes, context.clock, stores=store_evaluator)
     scheduler = EvaluationScheduler(evaluator.evaluate, observe=metrics.batch_evaluated)
 
     def sweep() -> None:
         # Evaluating every alarm (of every project), not only those whose series received points, notices missing data.
         started = time.monotonic()
-        evaluated = evaluator.evaluate(index.keys(), between_chunks=lambda: scheduler.yield_to_urgent(actions.busy))
+        evaluated = evaluator.evaluate(index.builtin_keys(), between_chunks=lambda: scheduler.yield_to_urgent(actions.busy))
         took = time.monotonic() - started
         metrics.evaluation_seconds.labels("sweep").observe(took)
         log.info("sweep evaluated %d alarms in %.3fs", evaluated, took)
 
-    servicer = AlarmServicer(repository, writes, index, scheduler, context.quotas, context.clock, guard)
+    def store_sweep() -> None:
+        # Alarms over external stores receive no samples: this pass is what evaluates them (apart from create and update).
+        keys = index.store_keys()
+        if not keys:
+            return
+        started = time.monotonic()
+        evaluated = store_evaluator.evaluate([alarm for alarm in map(index.get, keys) if alarm is not None])
+        took = time.monotonic() - started
+        metrics.evaluation_seconds.labels("store_sweep").observe(took)
+        log.info("swept %d alarms over external stores in %.3fs", evaluated, took)
+
+    servicer = AlarmServicer(repository, writes, index, scheduler, context.quotas, context.clock, guard, stores=stores.keys())
     feed = SampleFeedServicer(index, scheduler, context.clock)
 
     def add_to_server(server: grpc.Server) -> None:
@@ -107,8 +122,11 @@ def build(context: BuildContext) -> ServiceRegistration:
             # alarms changed through another replica reach this one's index within an interval.
             PeriodicWorker("alarm-index-refresh", INDEX_REFRESH_INTERVAL, writes.reload_all, first_after=INDEX_REFRESH_INTERVAL),
             PeriodicWorker("alarm-sweep", settings.alarm_sweep_interval, sweep),
+            # Its own thread (and the evaluator its own pool): a slow or hung store never holds up the sweep above.
+            PeriodicWorker("alarm-store-sweep", settings.alarm_sweep_interval, store_sweep),
             scheduler,
             evaluator,
+            store_evaluator,
             actions,
             webhooks,
         ],

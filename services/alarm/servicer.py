@@ -6,13 +6,14 @@ project's alarm is NOT_FOUND exactly as a missing one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 
 import grpc
 
 from autoscale import signing as webhook_signing
 from autoscale import telemetry
+from autoscale.errors import FailedPrecondition
 from autoscale.identity import current_caller, current_project
 from autoscale.netguard import AddressGuard
 from autoscale.pagination import page_request, paginate
@@ -21,7 +22,7 @@ from autoscale.timeutil import Clock
 from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
 from services.alarm import messages, rules, update
-from services.alarm.domain import Alarm, AlarmState, HistoryEntry, HistoryType
+from services.alarm.domain import Alarm, AlarmState, HistoryEntry, HistoryType, Rule, ThresholdRule
 from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository
 from services.alarm.scheduler import EvaluationScheduler
@@ -41,6 +42,8 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         clock: Clock,
         guard: AddressGuard,
         new_secret: Callable[[], str] = webhook_signing.new_secret,
+        *,
+        stores: Collection[str] = (),
     ) -> None:
         self._quotas = quotas
         self._repository = repository
@@ -52,6 +55,8 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         self._guard = guard
         """What webhook URLs written as IP addresses may name."""
         self._new_secret = new_secret
+        self._stores = stores
+        """The external stores this service can read (services.alarm.stores): rules over others are refused."""
 
     def CreateAlarm(self, request: alarm_pb2.CreateAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.CreateAlarmResponse:
         violations = Violations()
@@ -59,6 +64,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         definition = rules.check_alarm(violations, request.alarm, self._guard)
         violations.raise_if_any()
         assert definition is not None
+        self._require_store(definition.rule)
         project = current_project()
         # NOTE: counted before the insert, not with it: two creates at once may both pass at the limit (as AWS's quotas,
         # it bounds what a project holds, not to the unit).
@@ -99,6 +105,8 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         definition = rules.check_alarm(violations, update.merged(messages.alarm_to_message(current), request.alarm, paths), self._guard)
         violations.raise_if_any()
         assert definition is not None
+        if definition.rule != current.rule:
+            self._require_store(definition.rule)
         new_secret = update.NEW_SECRET_PATH in paths
         changed = replace(
             current, rule=definition.rule, description=definition.description, alarm_actions=definition.alarm_actions,
@@ -141,6 +149,14 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
             caller.principal,
         )
         return alarm_pb2.SetAlarmStateResponse(alarm=messages.alarm_to_message(alarm))
+
+    def _require_store(self, rule: Rule) -> None:
+        """FailedPrecondition when `rule` reads an external store this service has no address of."""
+        if not isinstance(rule, ThresholdRule) and rule.store not in self._stores:
+            raise FailedPrecondition(
+                f"this alarm service reads no {rule.store.capitalize()}: its operator must start it with "
+                f"--{rule.store}-url (or AUTOSCALE_{rule.store.upper()}_URL) for alarms with a {rule.store}_rule"
+            )
 
     def _with_evaluate_time(self, alarm: Alarm) -> Alarm:
         """The alarm with the newest evaluation time known to this process (kept in memory, see AlarmIndex)."""

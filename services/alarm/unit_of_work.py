@@ -86,6 +86,9 @@ class AlarmWrites:
         repeating = [decision for decision in decisions if decision.repeats]
         if repeating:
             self._repeat(repeating, now, contexts)
+        restating = [decision for decision in decisions if decision.restates]
+        if restating:
+            self._restate(restating, now)
 
     def force_state(self, project: str, alarm_id: str, state: AlarmState, reason: str, now: float, caller: str) -> Alarm:
         """An operator's SetAlarmState: move an alarm of `project` into `state` and run that state's actions; NotFound if the
@@ -149,6 +152,15 @@ class AlarmWrites:
             if actions:
                 with telemetry.attached(contexts.get(alarm.key)):
                     self._dispatch(alarm, actions)
+
+    def _restate(self, staying: list[Decision], now: float) -> None:
+        """Store the new reason of alarms that stay in their state (no action runs; see decision.Decision.restates)."""
+        changes = [StateChange(d.alarm, d.alarm.state, d.evaluation.reason, now, d.evaluation.reason_data) for d in staying]
+        stored = self._repository.change_reasons(changes)
+        self._index.put_many([alarm for alarm in stored if alarm is not None])
+        for decision, alarm in zip(staying, stored, strict=True):
+            if alarm is None:
+                self._reload(decision.alarm.key)
 
     def _dispatch(self, alarm: Alarm, actions: list[PendingAction]) -> None:
         for pending in actions:

@@ -1,8 +1,10 @@
 """UpdateAlarm's semantics: which fields an update_mask changes, and the alarm message that results.
 
 A mask may name a whole field (`threshold_rule`, `alarm_actions`, ...) or one field
-of the rule (`threshold_rule.threshold`). The named fields are copied from the
-request onto the stored alarm, and the result is validated as a whole, as on create.
+of the rule (`threshold_rule.threshold`, `prometheus_rule.query`). The named fields
+are copied from the request onto the stored alarm, and the result is validated as a
+whole, as on create. A mask that names one rule kind (whole or a field of it) and
+not another switches the alarm to that kind: the rule of the other kind is dropped.
 A mask naming `webhook_secret` (output only: nothing to copy) asks for a new secret;
 an empty mask never does.
 """
@@ -17,12 +19,16 @@ from autoscale.v1 import alarm_pb2
 from autoscale.validation import Violations, quoted
 
 UPDATABLE_FIELDS = (
-    "description", "threshold_rule", "alarm_actions", "ok_actions", "insufficient_data_actions", "repeat_actions", "disabled",
+    "description", "threshold_rule", "prometheus_rule", "alarm_actions", "ok_actions", "insufficient_data_actions",
+    "repeat_actions", "disabled",
 )
 """Fields of Alarm an update may name; an empty mask means all of them."""
 
-RULE_FIELDS = tuple(field.name for field in alarm_pb2.ThresholdRule.DESCRIPTOR.fields)
-"""Fields of ThresholdRule a mask may name as `threshold_rule.<field>`."""
+RULE_FIELDS = {
+    "threshold_rule": tuple(field.name for field in alarm_pb2.ThresholdRule.DESCRIPTOR.fields),
+    "prometheus_rule": tuple(field.name for field in alarm_pb2.PrometheusRule.DESCRIPTOR.fields),
+}
+"""Each rule kind's field of Alarm, and the fields of it a mask may name as `<kind>.<field>`."""
 
 OUTPUT_ONLY_FIELDS = frozenset({"name", "state", "state_reason", "state_time", "create_time", "evaluate_time"})
 """Fields of Alarm a mask may name to no effect."""
@@ -39,12 +45,13 @@ def mask_paths(violations: Violations, paths: Iterable[str]) -> list[str]:
     known = []
     for path in paths:
         head, _, rest = path.partition(".")
-        if path in UPDATABLE_FIELDS or path == NEW_SECRET_PATH or (head == "threshold_rule" and rest in RULE_FIELDS):
+        if path in UPDATABLE_FIELDS or path == NEW_SECRET_PATH or rest in RULE_FIELDS.get(head, ()):
             known.append(path)
         elif path not in OUTPUT_ONLY_FIELDS:
             violations.add(
                 "update_mask",
-                f"unknown field {quoted(path)}; updatable fields are {', '.join(UPDATABLE_FIELDS)} and threshold_rule.<field>, "
+                f"unknown field {quoted(path)}; updatable fields are {', '.join(UPDATABLE_FIELDS)}, threshold_rule.<field> "
+                f"and prometheus_rule.<field>, "
                 f"and {NEW_SECRET_PATH} makes a new secret",
             )
     return known
@@ -59,9 +66,14 @@ def merged(current: alarm_pb2.Alarm, requested: alarm_pb2.Alarm, paths: list[str
         if path == NEW_SECRET_PATH:
             continue  # made by the server, never copied
         if rest:
-            _copy_field(requested.threshold_rule, result.threshold_rule, rest)
+            _copy_field(getattr(requested, head), getattr(result, head), rest)
         else:
             _copy_field(requested, result, head)
+    named = {path.partition(".")[0] for path in paths} & RULE_FIELDS.keys()
+    if len(named) == 1:
+        # A switch of kind: the rule of any other kind goes (with an empty mask, every kind is named: the request says).
+        for kind in RULE_FIELDS.keys() - named:
+            result.ClearField(kind)
     return result
 
 

@@ -34,7 +34,7 @@ from autoscale.netguard import AddressGuard, RefusedAddress, Resolver
 from autoscale.outbound_url import OutboundUrl, parse_outbound_url
 from autoscale.timeutil import Clock, format_time
 from services.alarm.action_runners import STATE_WORDS, ActionOutcome, ActionRequest
-from services.alarm.domain import alarm_name, describe_alarm
+from services.alarm.domain import Rule, ThresholdRule, alarm_name, describe_alarm
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,6 @@ def _detail(error: Exception) -> str:
 def webhook_body(action: ActionRequest) -> dict[str, Any]:
     """The JSON body of a webhook: Aodh's field names (alarm_id, previous, current, reason, reason_data) and more."""
     alarm = action.alarm
-    rule = alarm.rule
     return {
         "alarm_name": alarm_name(alarm.id),
         "alarm_id": alarm.id,
@@ -195,13 +194,20 @@ def webhook_body(action: ActionRequest) -> dict[str, Any]:
         "repeat": action.pending.repeat,
         "time": format_time(action.pending.time),
         "request_id": action.request_id,
-        "threshold_rule": {
-            "metric": rule.metric,
-            "dimensions": dict(rule.dimensions),
-            "statistic": rule.statistic.value,
-            "comparison_operator": rule.comparison.value,
-            "threshold": rule.threshold,
-            "period_seconds": rule.period,
-            "evaluation_periods": rule.evaluation_periods,
-        },
+        **_rule_body(alarm.rule),
     }
+
+
+def _rule_body(rule: Rule) -> dict[str, Any]:
+    """The rule of a webhook's alarm, under the name of its kind's Alarm field."""
+    shared = {
+        "comparison_operator": rule.comparison.value,
+        "threshold": rule.threshold,
+        "period_seconds": rule.period,
+        "evaluation_periods": rule.evaluation_periods,
+    }
+    if isinstance(rule, ThresholdRule):
+        return {
+            "threshold_rule": {"metric": rule.metric, "dimensions": dict(rule.dimensions), "statistic": rule.statistic.value, **shared}
+        }
+    return {f"{rule.store}_rule": {"query": rule.query, **shared}}

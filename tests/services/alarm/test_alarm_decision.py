@@ -25,9 +25,9 @@ def test_a_move_decides_the_new_states_actions():
 
 def test_staying_decides_the_repeated_actions_once_a_period_passed_since_they_last_ran():
     in_alarm = replace(ALARM, state=AlarmState.ALARM, state_time=NOW - 60)
-    assert decide(in_alarm, HOT, NOW)[2:] == (False, True) and decide(in_alarm, HOT, NOW).actions == ("policies/out",)
+    assert decide(in_alarm, HOT, NOW)[2:4] == (False, True) and decide(in_alarm, HOT, NOW).actions == ("policies/out",)
     just_repeated = replace(in_alarm, repeat_time=NOW - 30)
-    assert decide(just_repeated, HOT, NOW)[2:] == (False, False) and decide(just_repeated, HOT, NOW).actions == ()
+    assert decide(just_repeated, HOT, NOW)[2:4] == (False, False) and decide(just_repeated, HOT, NOW).actions == ()
 
 
 def test_staying_in_a_state_whose_webhooks_do_not_repeat_decides_no_action():
