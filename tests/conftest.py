@@ -4,7 +4,8 @@ Storage tests take `database_url`, which runs them on a fresh SQLite file always
 and on PostgreSQL (127.0.0.1:5432, database `test`, user `root`) when it is
 reachable, each test in a schema of its own; AUTOSCALE_TEST_POSTGRES_URL overrides
 the server's URL. `keystone` is a real Keystone on loopback (tests/keystone_server.py), `gnocchi` a real Gnocchi
-(tests/gnocchi_server.py) indexing into a database of its own on that PostgreSQL.
+(tests/gnocchi_server.py) indexing into a database of its own on that PostgreSQL, `prometheus` a real Prometheus
+scraping an exporter of the tests' own (tests/prometheus_server.py).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from contextlib import ExitStack, contextmanager
 import pytest
 import sqlalchemy as sa
 
-from tests import gnocchi_server, keystone_server
+from tests import gnocchi_server, keystone_server, prometheus_server
 from tests.certificates import TlsFiles, make_tls_files
 from tests.gnocchi_server import GnocchiServer, GnocchiUnavailable
 from tests.keystone_server import KeystoneServer, KeystoneUnavailable
+from tests.prometheus_server import PrometheusServer, PrometheusUnavailable
 
 POSTGRES_URL = os.environ.get("AUTOSCALE_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 
@@ -114,6 +116,19 @@ def gnocchi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GnocchiServer]
             server = stack.enter_context(gnocchi_server.started_gnocchi(venv, tmp_path_factory.mktemp("gnocchi"), POSTGRES_URL))
         except GnocchiUnavailable as error:
             pytest.skip(f"no Gnocchi to test against: {error}")
+        yield server
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    """A real Prometheus on loopback scraping an exporter of the tests' own every second (tests/prometheus_server.py), shared
+    by the session: each test serves gauges of its own names or labels. Tests that take it skip, saying why, when it cannot
+    be had."""
+    with ExitStack() as stack:
+        try:
+            server = stack.enter_context(prometheus_server.started_prometheus(tmp_path_factory.mktemp("prometheus")))
+        except PrometheusUnavailable as error:
+            pytest.skip(f"no Prometheus to test against: {error}")
         yield server
 
 

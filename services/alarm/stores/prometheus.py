@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import urllib3
-from urllib3.exceptions import HTTPError, TimeoutError
+from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError
 
 from autoscale.config import ConfigurationError
 from services.alarm.domain import StoreRule
@@ -32,6 +33,7 @@ SERIES_NAMED = 3
 """Series a reason names when a query returns several."""
 QUOTED_BODY = 200
 """Characters of an answer that is no JSON a reason quotes."""
+_CONNECTION_PREFIX = re.compile(r"^(<[^>]*>|HTTPS?Connection\([^)]*\)): ")
 
 
 class PrometheusStore:
@@ -66,6 +68,9 @@ class PrometheusStore:
             response = self._pool.request(
                 "POST", self._query_range, body=body, headers=self._headers, preload_content=True, redirect=False
             )
+        except NewConnectionError as error:
+            # NOTE: urllib3 2 makes NewConnectionError (refused, no such host) a ConnectTimeoutError: told apart first.
+            raise StoreError(f"Prometheus at {self.url} cannot be reached: {_network_reason(error)}") from None
         except TimeoutError:
             raise StoreError(f"Prometheus at {self.url} did not answer within {self._timeout:g}s", timed_out=True) from None
         except HTTPError as error:
@@ -134,9 +139,8 @@ def _labels(series: Any) -> str:
 def _network_reason(error: HTTPError) -> str:
     """What went wrong on the way, in a few words (urllib3's messages name the connection object)."""
     reason = getattr(error, "reason", None) or error
-    text = str(reason)
-    # e.g. "<urllib3.connection.HTTPConnection object at 0x7f...>: Failed to establish a new connection: [Errno 111] Connection refused"
-    return text.split(">: ", 1)[-1] or type(error).__name__
+    # e.g. "HTTPConnection(host='127.0.0.1', port=1): Failed to establish a new connection: [Errno 111] Connection refused"
+    return _CONNECTION_PREFIX.sub("", str(reason)) or type(error).__name__
 
 
 def _without_credentials(url: str) -> str:
