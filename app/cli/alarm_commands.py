@@ -1,4 +1,5 @@
-"""`autoscale alarm ...`: threshold alarms, their state, history and actions."""
+"""`autoscale alarm ...`: threshold alarms (over our metrics, or a PromQL query over Prometheus), their state, history and
+actions."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from app.cli.choices import ALARM_STATE, COMPARISON, COMPARISON_SYMBOLS, STATIST
 from app.cli.client import ALARM, Client, client_command
 from app.cli.output import duration_text, enum_label, pairs_text, print_table, time_text, yes_no
 from app.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id
-from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
+from app.cli.resources import ResourceKind, add_standard_commands, update_mask
 from autoscale.v1 import alarm_pb2
 
 
@@ -31,6 +32,21 @@ def rule_text(rule: alarm_pb2.ThresholdRule) -> str:
     )
 
 
+def prometheus_rule_text(rule: alarm_pb2.PrometheusRule) -> str:
+    """A Prometheus rule on one line, e.g. `avg(rate(cpu[1m])) > 0.8 for 2 x 1m (Prometheus)`."""
+    symbol = COMPARISON_SYMBOLS.get(rule.comparison_operator, "?")
+    periods = max(rule.evaluation_periods, 1)  # 0 means 1
+    query = " ".join(rule.query.split())
+    return f"{query} {symbol} {rule.threshold:g} for {periods} x {duration_text(rule, 'period')} (Prometheus)"
+
+
+def alarm_rule_text(alarm: alarm_pb2.Alarm) -> str:
+    """The rule of an alarm, whatever its kind, on one line."""
+    if alarm.HasField("prometheus_rule"):
+        return prometheus_rule_text(alarm.prometheus_rule)
+    return rule_text(alarm.threshold_rule)
+
+
 def _actions_text(actions: Any) -> str:
     return ", ".join(actions) or "-"
 
@@ -39,7 +55,7 @@ def _row(alarm: alarm_pb2.Alarm) -> list[str]:
     return [
         resource_id(alarm.name),
         state_text(alarm.state),
-        rule_text(alarm.threshold_rule),
+        alarm_rule_text(alarm),
         yes_no(not alarm.disabled),
         time_text(alarm, "state_time"),
     ]
@@ -52,7 +68,7 @@ def _details(alarm: alarm_pb2.Alarm) -> list[tuple[str, str]]:
         ("state", state_text(alarm.state)),
         ("state reason", alarm.state_reason or "-"),
         ("state since", time_text(alarm, "state_time")),
-        ("rule", rule_text(alarm.threshold_rule)),
+        ("rule", alarm_rule_text(alarm)),
         ("alarm actions", _actions_text(alarm.alarm_actions)),
         ("ok actions", _actions_text(alarm.ok_actions)),
         ("insufficient data actions", _actions_text(alarm.insufficient_data_actions)),
@@ -88,10 +104,13 @@ def _alarm_options(required: bool) -> Callable[[Any], Any]:
     ]
     return apply_options([
         *new_secret,
-        click.option("--metric", required=required, help="Metric the rule watches."),
+        click.option("--metric", help="Metric the rule watches (with --statistic; or give --prometheus-query)."),
         click.option("--dimension", "dimensions", multiple=True, type=KEY_VALUE,
                      help="Only series with this dimension (repeatable)."),
-        click.option("--statistic", type=STATISTIC, required=required, help="Statistic of each period."),
+        click.option("--statistic", type=STATISTIC, help="Statistic of each period."),
+        click.option("--prometheus-query", metavar="QUERY",
+                     help="A PromQL query of one series, evaluated once a period by the Prometheus of the alarm service's "
+                          "--prometheus-url, instead of --metric and --statistic."),
         click.option("--comparison", "comparison_operator", type=COMPARISON, required=required,
                      help="gt, ge, lt or le: how the statistic breaches the threshold."),
         click.option("--threshold", type=float, required=required, help="The threshold."),
@@ -109,19 +128,41 @@ def _alarm_options(required: bool) -> Callable[[Any], Any]:
     ])
 
 
-RULE_OPTIONS = frozenset({"metric", "dimensions", "statistic", "comparison_operator", "threshold", "period", "evaluation_periods"})
-"""Options named after the ThresholdRule field they set; the others are named after an Alarm field."""
+THRESHOLD_OPTIONS = frozenset({"metric", "dimensions", "statistic"})
+"""Options of a ThresholdRule only, named after its fields."""
+SHARED_RULE_OPTIONS = frozenset({"comparison_operator", "threshold", "period", "evaluation_periods"})
+"""Options of every rule kind, named after the field they set."""
+PROMETHEUS_QUERY = "prometheus_query"
+"""The option of a PrometheusRule only (its `query`)."""
 
 
-def _alarm_from_options(name: str, values: dict[str, Any]) -> alarm_pb2.Alarm:
-    """The Alarm the options describe."""
-    rule = {option: values[option] for option in RULE_OPTIONS}
+def _given(value: Any) -> bool:
+    return value is not None and value != ()
+
+
+def _rule_kind(values: dict[str, Any]) -> str | None:
+    """The Alarm field of the rule kind the options name (`threshold_rule`, `prometheus_rule`), None when they name none;
+    a usage error when they name both."""
+    threshold = any(_given(values[option]) for option in THRESHOLD_OPTIONS)
+    prometheus = _given(values[PROMETHEUS_QUERY])
+    if threshold and prometheus:
+        raise click.UsageError("--prometheus-query makes a rule over Prometheus: give it without --metric, --dimension or --statistic")
+    return "prometheus_rule" if prometheus else "threshold_rule" if threshold else None
+
+
+def _alarm_from_options(name: str, values: dict[str, Any], kind: str) -> alarm_pb2.Alarm:
+    """The Alarm the options describe, its rule of `kind`."""
+    shared = {option: values[option] for option in SHARED_RULE_OPTIONS} | {"period": duration_or_none(values["period"])}
+    if kind == "prometheus_rule":
+        rule: dict[str, Any] = {"prometheus_rule": alarm_pb2.PrometheusRule(query=values[PROMETHEUS_QUERY], **shared)}
+    else:
+        rule = {"threshold_rule": alarm_pb2.ThresholdRule(
+            metric=values["metric"], dimensions=as_dict(values["dimensions"]), statistic=values["statistic"], **shared
+        )}
     return alarm_pb2.Alarm(
         name=name,
         description=values["description"],
-        threshold_rule=alarm_pb2.ThresholdRule(
-            **rule | {"dimensions": as_dict(rule["dimensions"]), "period": duration_or_none(rule["period"])}
-        ),
+        **rule,
         alarm_actions=values["alarm_actions"],
         ok_actions=values["ok_actions"],
         insufficient_data_actions=values["insufficient_data_actions"],
@@ -130,9 +171,19 @@ def _alarm_from_options(name: str, values: dict[str, Any]) -> alarm_pb2.Alarm:
     )
 
 
-def _mask_paths(values: dict[str, Any]) -> dict[str, Any]:
-    """Each update_mask path with the option value that sets it: `threshold_rule.<field>` for the rule's options."""
-    return {f"threshold_rule.{option}" if option in RULE_OPTIONS else option: value for option, value in values.items()}
+def _mask_paths(values: dict[str, Any], kind: str) -> dict[str, Any]:
+    """Each update_mask path with the option value that sets it: `<kind>.<field>` for the rule's options."""
+    paths = {}
+    for option, value in values.items():
+        if option in THRESHOLD_OPTIONS:
+            paths[f"threshold_rule.{option}"] = value
+        elif option == PROMETHEUS_QUERY:
+            paths["prometheus_rule.query"] = value
+        elif option in SHARED_RULE_OPTIONS:
+            paths[f"{kind}.{option}"] = value
+        else:
+            paths[option] = value
+    return paths
 
 
 @click.group("alarm")
@@ -145,9 +196,39 @@ CREATE_HELP = """Create alarm ID; it starts in insufficient-data and is evaluate
 \b
 autoscale alarm create web-busy --metric cpu --dimension group=web --statistic avg \\
     --comparison gt --threshold 80 --period 60s --evaluation-periods 2 --alarm-action policies/web-out
+autoscale alarm create web-load --prometheus-query 'avg(rate(http_requests_total{job="web"}[1m]))' \\
+    --comparison gt --threshold 100 --period 60s --evaluation-periods 2 --alarm-action policies/web-out
 """
 
-add_create_and_update(alarm, ALARM_KIND, _alarm_options, _alarm_from_options, create_help=CREATE_HELP, mask_paths=_mask_paths)
+
+@alarm.command("create", help=CREATE_HELP)
+@click.argument("alarm_id", metavar="ID")
+@_alarm_options(True)
+@client_command(ALARM)
+def create(client: Client, alarm_id: str, **values: Any) -> None:
+    kind = _rule_kind(values)
+    if kind is None:
+        raise click.UsageError("give --metric and --statistic (a rule over the metrics service) or --prometheus-query")
+    request = alarm_pb2.CreateAlarmRequest(alarm_id=alarm_id, alarm=_alarm_from_options("", values, kind))
+    ALARM_KIND.emit_one(client, client.call("CreateAlarm", request))
+
+
+@alarm.command("update", help="Change the fields of alarm ID that the options name; the others stay as they are.")
+@click.argument("alarm_id", metavar="ID")
+@_alarm_options(False)
+@client_command(ALARM)
+def update(client: Client, alarm_id: str, **values: Any) -> None:
+    name = ALARM_KIND.name(alarm_id)
+    kind = _rule_kind(values)
+    if kind is None and any(_given(values[option]) for option in SHARED_RULE_OPTIONS):
+        # Options every kind has: they change the rule the alarm has.
+        current = client.call("GetAlarm", alarm_pb2.GetAlarmRequest(name=name)).alarm
+        kind = "prometheus_rule" if current.HasField("prometheus_rule") else "threshold_rule"
+    kind = kind or "threshold_rule"
+    request = alarm_pb2.UpdateAlarmRequest(
+        alarm=_alarm_from_options(name, values, kind), update_mask=update_mask(_mask_paths(values, kind))
+    )
+    ALARM_KIND.emit_one(client, client.call("UpdateAlarm", request))
 
 
 @alarm.command("history")
