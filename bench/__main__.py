@@ -32,6 +32,7 @@ BENCHMARKS = {
     "alarm_scale": "bench.alarm_scale",
     "group_scale": "bench.group_scale",
     "receiver_reaction": "bench.receiver_reaction",
+    "prometheus_sweep": "bench.prometheus_sweep",
 }
 DEFAULT_JSON = Path(__file__).parent / "results" / "latest.json"
 

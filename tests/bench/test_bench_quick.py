@@ -97,3 +97,16 @@ def test_quick_receiver_reaction_adjusts_on_every_signal_and_writes_figures(tmp_
     assert p99["value"] > 0 and p99["raw"] > 0 and p99["target"] == "< 20 ms"
     assert p99["details"]["measured"] == p99["details"]["firings"] and p99["details"]["missed"] == 0
     assert not result["notes"]
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(110)
+def test_quick_prometheus_sweep_evaluates_every_alarm_and_writes_its_figure_beside_the_raw_limit(tmp_path: Path) -> None:
+    _, document = _quick("prometheus_sweep", tmp_path)
+    (result,) = document["results"]
+    assert result["benchmark"] == "prometheus_sweep" and not result["error"]
+    if not result["figures"]:
+        pytest.skip(" ".join(result["notes"]))
+    (figure,) = result["figures"]
+    assert figure["value"] > 0 and figure["raw"] > 0 and figure["ratio"] > 0
+    assert figure["details"]["complete"] and figure["details"]["ok_after_sweep"] == figure["details"]["alarms"]
