@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from autoscale.timeutil import Clock
@@ -108,6 +108,8 @@ class StoreEvaluator:
                 except StoreError as error:
                     self._log_failure(alarm, error)
                     decisions.append(decide_unavailable(alarm, str(error), now))
+            except CancelledError:
+                continue  # stopping: the next start evaluates it
             except Exception:
                 log.exception("evaluating %s failed", describe_alarm(alarm.key))
         for begin in range(0, len(decisions), CHUNK):

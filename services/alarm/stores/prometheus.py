@@ -63,7 +63,7 @@ class PrometheusStore:
 
     def datapoints(self, rule: StoreRule, start: float, end: float) -> list[Datapoint]:
         """The query's value per period over [start, end] (see services.alarm.stores.MetricStore)."""
-        body = urlencode({"query": rule.query, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{rule.period:g}"})
+        body = urlencode({"query": rule.query, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": repr(rule.period)})
         try:
             response = self._pool.request(
                 "POST", self._query_range, body=body, headers=self._headers, preload_content=True, redirect=False

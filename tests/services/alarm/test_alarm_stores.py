@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
+from services.alarm.action_runners import ActionRequest
 from services.alarm.decision import Decision, decide, decide_unavailable
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, PrometheusRule, StoreRule
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, PendingAction, PrometheusRule, StoreRule
 from services.alarm.evaluation import Datapoint, evaluate_store_rule, judge_periods, store_window
 from services.alarm.store_evaluator import StoreEvaluator
 from services.alarm.stores import StoreError
 from services.alarm.stores.prometheus import PrometheusStore, read_query_range
+from services.alarm.webhook_delivery import webhook_body
 
 OK, ALARM, INSUFFICIENT = AlarmState.OK, AlarmState.ALARM, AlarmState.INSUFFICIENT_DATA
 NOW = 1_000_030.5  # not aligned to the period: a store's window starts wherever now is
@@ -254,3 +256,12 @@ def test_queries_run_side_by_side_up_to_the_concurrency():
         gate.set()
         worker.join(10)
     assert len(done[0]) == 8
+
+
+def test_a_webhook_of_an_alarm_over_prometheus_carries_its_rule_under_prometheus_rule():
+    pending = PendingAction(1, "load", "https://hooks.example/x", OK, ALARM, "high", {}, NOW, False, project="p1")
+    body = webhook_body(ActionRequest(ALARM_OVER_PROMETHEUS, pending))
+    assert body["prometheus_rule"] == {
+        "query": "avg(test_load)", "comparison_operator": ">", "threshold": 80.0, "period_seconds": 60.0, "evaluation_periods": 3,
+    }
+    assert "threshold_rule" not in body
