@@ -33,6 +33,7 @@ def downgrade() -> None:
     op.execute("DELETE FROM alarm_pending_actions WHERE (project, alarm_id) IN "
                "(SELECT project, id FROM alarm_alarms WHERE rule_kind <> 'threshold')")
     op.execute("DELETE FROM alarm_alarms WHERE rule_kind <> 'threshold'")
-    with op.batch_alter_table("alarm_alarms") as batch:
-        batch.drop_column("query")
-        batch.drop_column("rule_kind")
+    # NOTE: not in batch mode: on SQLite it copies the table and drops the old one, which the foreign keys of the history
+    # and the pending actions refuse; SQLite drops a column in place since 3.35.
+    op.drop_column("alarm_alarms", "query")
+    op.drop_column("alarm_alarms", "rule_kind")
