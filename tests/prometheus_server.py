@@ -1,7 +1,8 @@
 """A real Prometheus for the tests (Debian's `prometheus`), scraping an exporter of the test's own, on loopback.
 
 `Exporter` serves gauges in the Prometheus text format from the test process; a test
-sets their values. `started_prometheus` runs /usr/bin/prometheus on a free loopback
+sets their values. `FakePrometheus` answers query_range as Prometheus does, to see
+what a client sends it (credentials, TLS). `started_prometheus` runs /usr/bin/prometheus on a free loopback
 port with a data directory and a configuration of its own that scrapes the exporter
 every SCRAPE_INTERVAL, waits until /-/ready answers, and stops it at the end. What
 cannot be done raises PrometheusUnavailable, naming the step that failed: the
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -22,9 +24,11 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 PROMETHEUS = "/usr/bin/prometheus"
 START_TIMEOUT = 60.0
@@ -76,6 +80,46 @@ class Exporter:
         """Stop serving gauge `name{labels}`."""
         with self._lock:
             self._values.pop((name, tuple(sorted(labels.items()))), None)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class FakePrometheus:
+    """An HTTP server (HTTPS with `certificate`: cert and key files) answering every query_range with one series of value 1
+    at its end, remembering each request's headers and form: what a client sends Prometheus, seen."""
+
+    def __init__(self, certificate: tuple[Path, Path] | None = None) -> None:
+        self.requests: list[tuple[Message, dict[str, list[str]]]] = []
+        requests = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                requests.append((self.headers, form))  # (headers: names in any case)
+                end = float(form["end"][0])
+                body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [
+                    {"metric": {}, "values": [[end, "1"]]},
+                ]}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        scheme = "http"
+        if certificate is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*certificate)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self._server.shutdown()

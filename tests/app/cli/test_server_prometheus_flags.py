@@ -3,13 +3,7 @@ the environment, sent to Prometheus as they should be, and start-up mistakes tol
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs
 
 import grpc
 import pytest
@@ -18,40 +12,8 @@ from autoscale.timeutil import to_duration
 from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
 from tests.app.cli.test_server_commands import assert_one_line_saying, start_up_failure
 from tests.e2e.harness import autoscale, free_port
+from tests.prometheus_server import FakePrometheus
 from tests.services.alarm.mesh import wait_for
-
-
-class FakePrometheus:
-    """An HTTP server answering every query_range with one series of value 1, remembering each request's headers and form."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[Message, dict[str, list[str]]]] = []
-        requests = self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
-                requests.append((self.headers, form))  # (headers: names in any case)
-                end = float(form["end"][0])
-                body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [
-                    {"metric": {}, "values": [[end, "1"]]},
-                ]}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture

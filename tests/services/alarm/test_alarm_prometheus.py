@@ -15,8 +15,11 @@ from google.protobuf import field_mask_pb2
 from autoscale.errors import field_violations
 from autoscale.timeutil import to_duration
 from autoscale.v1 import alarm_pb2, common_pb2
+from services.alarm.domain import ComparisonOperator, PrometheusRule
 from services.alarm.rules import MAX_QUERY_LENGTH
-from tests.prometheus_server import PrometheusServer, free_port
+from services.alarm.stores import StoreError
+from services.alarm.stores.prometheus import PrometheusStore
+from tests.prometheus_server import FakePrometheus, PrometheusServer, free_port
 from tests.services.alarm.mesh import Mesh, mesh_with, wait_for
 
 ALARM = alarm_pb2.ALARM_STATE_ALARM
@@ -232,3 +235,22 @@ def test_a_query_that_matches_nothing_has_insufficient_data_as_missing_samples(l
     alarm = wait_for(lambda: (found := mesh.get("load")).state_reason != "Not evaluated yet" and found, timeout=10)
     assert alarm.state == INSUFFICIENT
     assert alarm.state_reason == '0 of the 2 periods of 1s needed have datapoints of avg(test_load{test="never-served"})'
+
+
+# TLS
+
+
+def test_an_https_prometheus_is_checked_against_the_ca_given(tls_files):
+    server = FakePrometheus((tls_files.server_cert, tls_files.server_key))
+    try:
+        now = time.time()
+        rule = PrometheusRule("avg(up)", ComparisonOperator.GREATER_THAN, 5.0, 60.0, 1)
+        trusted = PrometheusStore(server.url, ca_file=str(tls_files.ca))
+        assert [point.value for point in trusted.datapoints(rule, now - 60, now)] == [1.0]
+        distrusted = PrometheusStore(server.url, ca_file=str(tls_files.other_ca))
+        with pytest.raises(StoreError) as raised:
+            distrusted.datapoints(rule, now - 60, now)
+        assert str(raised.value).startswith(f"Prometheus at {server.url} cannot be reached: ")
+        assert "CERTIFICATE_VERIFY_FAILED" in str(raised.value)
+    finally:
+        server.close()
