@@ -90,10 +90,11 @@ class AlarmEvaluator:
         for alarm in map(self._index.get, keys):
             if alarm is not None and not alarm.disabled:
                 (alarms if isinstance(alarm.rule, ThresholdRule) else over_stores).append(alarm)
-        evaluated = self._stores.evaluate(over_stores) if over_stores and self._stores is not None else 0
-        if not alarms:
-            return evaluated
-        return evaluated + self._evaluate_builtin(alarms, contexts, between_chunks)
+        # The alarms over the metrics service first: a slow store must not hold up those taken with its alarms.
+        evaluated = self._evaluate_builtin(alarms, contexts, between_chunks) if alarms else 0
+        if over_stores and self._stores is not None:
+            evaluated += self._stores.evaluate(over_stores)
+        return evaluated
 
     def _evaluate_builtin(
         self, alarms: list[Alarm], contexts: dict[AlarmKey, Context | None], between_chunks: Callable[[], None] | None
