@@ -88,18 +88,21 @@ class Exporter:
 
 class FakePrometheus:
     """An HTTP server (HTTPS with `certificate`: cert and key files) answering every query_range with one series of value 1
-    at its end, remembering each request's headers and form: what a client sends Prometheus, seen."""
+    at its end (or `answers`, while some are queued), remembering each request's headers and form: what a client sends
+    Prometheus, seen."""
 
     def __init__(self, certificate: tuple[Path, Path] | None = None) -> None:
         self.requests: list[tuple[Message, dict[str, list[str]]]] = []
-        requests = self.requests
+        self.answers: list[bytes] = []
+        """Bodies answered first, in order (each taken once)."""
+        requests, answers = self.requests, self.answers
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
                 requests.append((self.headers, form))  # (headers: names in any case)
                 end = float(form["end"][0])
-                body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [
+                body = answers.pop(0) if answers else json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [
                     {"metric": {}, "values": [[end, "1"]]},
                 ]}}).encode()
                 self.send_response(200)

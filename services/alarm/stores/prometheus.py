@@ -31,6 +31,9 @@ from services.alarm.stores import StoreError
 QUERY_RANGE_PATH = "/api/v1/query_range"
 SERIES_NAMED = 3
 """Series a reason names when a query returns several."""
+MAX_ANSWER_BYTES = 4 * 2**20
+"""Bytes of an answer read at most: one series of the most periods a rule has (1441) takes about 60 KB; a query that
+selects thousands of series must not make every evaluation hold hundreds of megabytes."""
 QUOTED_BODY = 200
 """Characters of an answer that is no JSON a reason quotes."""
 _CONNECTION_PREFIX = re.compile(r"^(<[^>]*>|HTTPS?Connection\([^)]*\)): ")
@@ -65,9 +68,7 @@ class PrometheusStore:
         """The query's value per period over [start, end] (see services.alarm.stores.MetricStore)."""
         body = urlencode({"query": rule.query, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": repr(rule.period)})
         try:
-            response = self._pool.request(
-                "POST", self._query_range, body=body, headers=self._headers, preload_content=True, redirect=False
-            )
+            status, answer = self._post(body)
         except NewConnectionError as error:
             # NOTE: urllib3 2 makes NewConnectionError (refused, no such host) a ConnectTimeoutError: told apart first.
             raise StoreError(f"Prometheus at {self.url} cannot be reached: {_network_reason(error)}") from None
@@ -75,7 +76,24 @@ class PrometheusStore:
             raise StoreError(f"Prometheus at {self.url} did not answer within {self._timeout:g}s", timed_out=True) from None
         except HTTPError as error:
             raise StoreError(f"Prometheus at {self.url} cannot be reached: {_network_reason(error)}") from None
-        return read_query_range(response.status, response.data, rule.period)
+        return read_query_range(status, answer, rule.period)
+
+    def _post(self, body: str) -> tuple[int, bytes]:
+        """The status and the body of Prometheus's answer to a query_range of `body`; StoreError when the body passes
+        MAX_ANSWER_BYTES (urllib3's errors pass through)."""
+        response = self._pool.request(
+            "POST", self._query_range, body=body, headers=self._headers, preload_content=False, redirect=False
+        )
+        try:
+            answer = response.read(MAX_ANSWER_BYTES + 1)
+            if len(answer) > MAX_ANSWER_BYTES:
+                response.close()  # the rest is not read: the connection goes with it
+                raise StoreError(
+                    f"Prometheus answered more than {MAX_ANSWER_BYTES // 2**20} MiB: the query must aggregate to one series"
+                )
+            return response.status, answer
+        finally:
+            response.release_conn()
 
     def close(self) -> None:
         self._pool.clear()

@@ -254,3 +254,18 @@ def test_an_https_prometheus_is_checked_against_the_ca_given(tls_files):
         assert "CERTIFICATE_VERIFY_FAILED" in str(raised.value)
     finally:
         server.close()
+
+
+def test_an_answer_too_large_to_judge_is_not_read_whole_and_the_next_query_is_answered():
+    server = FakePrometheus()
+    try:
+        server.answers.append(b'{"status":"success","data":{"resultType":"matrix","result":[' + b" " * (5 * 2**20) + b"]}}")
+        store = PrometheusStore(server.url)
+        rule = PrometheusRule("{__name__=~'.+'}", ComparisonOperator.GREATER_THAN, 5.0, 60.0, 1)
+        now = time.time()
+        with pytest.raises(StoreError) as raised:
+            store.datapoints(rule, now - 60, now)
+        assert str(raised.value) == "Prometheus answered more than 4 MiB: the query must aggregate to one series"
+        assert [point.value for point in store.datapoints(rule, now - 60, now)] == [1.0]
+    finally:
+        server.close()
