@@ -12,12 +12,55 @@ project and resource ids, never a free text: their number is bounded by the reso
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, ProcessCollector, generate_latest
+import logging
+from collections.abc import Iterable, Sequence
 
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
+from autoscale.database import Database
 from autoscale.http_listener import HttpRequest, HttpResponse, HttpRoute
+
+log = logging.getLogger(__name__)
+
+TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
+"""Prometheus's text format as every Prometheus reads it (prometheus-client's newest, 1.0.0, differs only in how names
+outside [a-zA-Z0-9_:] are written: ours have none)."""
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 """Seconds: from a millisecond (a signal's Adjust) to half a minute (a sweep of many alarms, a slow peer)."""
+
+
+class DatabaseCollector(Collector):
+    """Families read from a service's database when Prometheus scrapes: a subclass says what `read` makes of a
+    connection. A database that cannot be read leaves them out of that scrape (and says so in the log); the rest of
+    /metrics is still served."""
+
+    what = "metrics"
+    """What the families tell, for the log."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def describe(self) -> Iterable[Metric]:
+        """Nothing ahead of a scrape (the registry would otherwise collect once, reading the database, to learn the names)."""
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        """The families, as the database holds them now."""
+        try:
+            with self._database.reader() as connection:
+                families = self.read(connection)
+        except sa.exc.SQLAlchemyError as error:
+            log.warning("the %s were left out of a scrape: the database could not be read (%s)", self.what, error)
+            return []
+        return families
+
+    def read(self, connection: sa.Connection) -> Sequence[Metric]:
+        """The families, read through `connection`."""
+        raise NotImplementedError
 
 
 def new_registry() -> CollectorRegistry:
@@ -31,6 +74,6 @@ def metrics_route(registry: CollectorRegistry) -> HttpRoute:
     """`GET /metrics`: everything in `registry`, in Prometheus's text format."""
 
     def answer(request: HttpRequest) -> HttpResponse:
-        return HttpResponse(200, generate_latest(registry), CONTENT_TYPE_LATEST)
+        return HttpResponse(200, generate_latest(registry), TEXT_FORMAT)
 
     return HttpRoute("GET", "/metrics", answer)

@@ -3,19 +3,14 @@ scrapes, and, as they happen, action outcomes and how long evaluations take and 
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from autoscale.database import Database
-from autoscale.exposition import LATENCY_BUCKETS
+from autoscale.exposition import LATENCY_BUCKETS, DatabaseCollector
 from services.alarm.models import alarms
-
-log = logging.getLogger(__name__)
 
 
 class AlarmMetrics:
@@ -50,24 +45,14 @@ class AlarmMetrics:
         self.evaluation_seconds.labels("samples" if urgent else "due").observe(evaluating)
 
 
-class AlarmStateCollector(Collector):
-    """Each alarm's state, read from the database at each scrape (one query of the alarms' table)."""
+class AlarmStateCollector(DatabaseCollector):
+    """Each alarm's state, read at each scrape (one query of the alarms' table)."""
 
-    def __init__(self, database: Database) -> None:
-        self._database = database
+    what = "alarm states"
 
-    def describe(self) -> Iterable[Metric]:
-        """Nothing ahead of a scrape (see services.group.exposition)."""
-        return []
-
-    def collect(self) -> Iterable[Metric]:
+    def read(self, connection: sa.Connection) -> Sequence[Metric]:
         """`autoscale_alarm_state` (1 for each alarm's current state) and `autoscale_alarms` (counts by project and state)."""
-        try:
-            with self._database.reader() as connection:
-                rows = connection.execute(sa.select(alarms.c.project, alarms.c.id, alarms.c.state)).all()
-        except sa.exc.SQLAlchemyError as error:
-            log.warning("the alarm states were left out of a scrape: the database could not be read (%s)", error)
-            return
+        rows = connection.execute(sa.select(alarms.c.project, alarms.c.id, alarms.c.state)).all()
         each = GaugeMetricFamily(
             "autoscale_alarm_state", "1 for each alarm's current state (ok, alarm, insufficient_data).",
             labels=["project", "alarm", "state"],
@@ -80,4 +65,4 @@ class AlarmStateCollector(Collector):
         total = GaugeMetricFamily("autoscale_alarms", "Alarms by project and state.", labels=["project", "state"])
         for (project, state), count in sorted(counts.items()):
             total.add_metric([project, state], count)
-        yield from (each, total)
+        return [each, total]

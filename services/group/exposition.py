@@ -2,55 +2,40 @@
 capacities and bounds, its instances by state, and its activities by status.
 
 Three grouped queries per scrape, over the primary key and the (project, group, status) index of activities: a scrape
-costs the same whatever happened since the last. A database that cannot be read leaves these families out of that
-scrape (and says so in the log); the rest of /metrics is still served.
+costs the same whatever happened since the last.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from autoscale.database import Database
+from autoscale.exposition import DatabaseCollector
 from services.group.models import activities, groups, instances
-
-log = logging.getLogger(__name__)
 
 GROUP_LABELS = ["project", "group"]
 
 
-class GroupCollector(Collector):
-    """Collects the group families at each scrape."""
+class GroupCollector(DatabaseCollector):
+    """The group families, read at each scrape."""
 
-    def __init__(self, database: Database) -> None:
-        self._database = database
+    what = "group metrics"
 
-    def describe(self) -> Iterable[Metric]:
-        """Nothing ahead of a scrape (the registry would otherwise collect once, reading the database, to learn the names)."""
-        return []
-
-    def collect(self) -> Iterable[Metric]:
-        """The families, as the database holds them now."""
-        try:
-            with self._database.reader() as connection:
-                group_rows = connection.execute(
-                    sa.select(groups.c.project, groups.c.id, groups.c.desired_capacity, groups.c.min_size, groups.c.max_size)
-                ).all()
-                instance_rows = connection.execute(
-                    sa.select(instances.c.project, instances.c.group_id, instances.c.state, sa.func.count())
-                    .group_by(instances.c.project, instances.c.group_id, instances.c.state)
-                ).all()
-                activity_rows = connection.execute(
-                    sa.select(activities.c.project, activities.c.group_id, activities.c.status, sa.func.count())
-                    .group_by(activities.c.project, activities.c.group_id, activities.c.status)
-                ).all()
-        except sa.exc.SQLAlchemyError as error:
-            log.warning("the group metrics were left out of a scrape: the database could not be read (%s)", error)
-            return
+    def read(self, connection: sa.Connection) -> Sequence[Metric]:
+        """Each group's capacities and bounds, its instances by state, its activities by status."""
+        group_rows = connection.execute(
+            sa.select(groups.c.project, groups.c.id, groups.c.desired_capacity, groups.c.min_size, groups.c.max_size)
+        ).all()
+        instance_rows = connection.execute(
+            sa.select(instances.c.project, instances.c.group_id, instances.c.state, sa.func.count())
+            .group_by(instances.c.project, instances.c.group_id, instances.c.state)
+        ).all()
+        activity_rows = connection.execute(
+            sa.select(activities.c.project, activities.c.group_id, activities.c.status, sa.func.count())
+            .group_by(activities.c.project, activities.c.group_id, activities.c.status)
+        ).all()
         desired = GaugeMetricFamily("autoscale_group_desired_capacity", "Instances the group wants.", labels=GROUP_LABELS)
         current = GaugeMetricFamily(
             "autoscale_group_current_capacity", "Instances of the group in service (running).", labels=GROUP_LABELS
@@ -76,4 +61,4 @@ class GroupCollector(Collector):
             by_state.add_metric([project, group_id, state], count)
         for project, group_id, status, count in activity_rows:
             by_status.add_metric([project, group_id, status], count)
-        yield from (desired, current, minimum, maximum, by_state, by_status)
+        return [desired, current, minimum, maximum, by_state, by_status]

@@ -3,18 +3,14 @@ series each project holds."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from autoscale.database import Database
+from autoscale.exposition import DatabaseCollector
 from services.metrics.models import series
-
-log = logging.getLogger(__name__)
 
 
 class IngestMetrics:
@@ -31,26 +27,16 @@ class IngestMetrics:
         )
 
 
-class SeriesCollector(Collector):
-    """Series held by each project, read from the database at each scrape (one grouped count)."""
+class SeriesCollector(DatabaseCollector):
+    """Series held by each project, read at each scrape (one grouped count)."""
 
-    def __init__(self, database: Database) -> None:
-        self._database = database
+    what = "series counts"
 
-    def describe(self) -> Iterable[Metric]:
-        """Nothing ahead of a scrape (see services.group.exposition)."""
-        return []
-
-    def collect(self) -> Iterable[Metric]:
+    def read(self, connection: sa.Connection) -> Sequence[Metric]:
         """`autoscale_metrics_series` by project."""
-        try:
-            with self._database.reader() as connection:
-                rows = connection.execute(sa.select(series.c.project, sa.func.count()).group_by(series.c.project)).all()
-        except sa.exc.SQLAlchemyError as error:
-            log.warning("the series count was left out of a scrape: the database could not be read (%s)", error)
-            return
+        rows = connection.execute(sa.select(series.c.project, sa.func.count()).group_by(series.c.project)).all()
         family = GaugeMetricFamily("autoscale_metrics_series", "Series each project holds (its series quota counts them).",
                                    labels=["project"])
         for project, count in rows:
             family.add_metric([project], count)
-        yield family
+        return [family]

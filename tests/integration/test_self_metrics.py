@@ -28,6 +28,7 @@ from autoscale.v1 import (
     policy_pb2_grpc,
 )
 from services.registry import builders
+from tests import prometheus_server
 from tests.support import running_server
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
@@ -148,3 +149,18 @@ def test_metrics_show_alarm_states_action_outcomes_and_the_evaluations_latency(m
     assert samples["autoscale_alarm_reaction_seconds_count"][()] >= 1
     assert samples["autoscale_alarm_evaluation_seconds_count"][(("trigger", "samples"),)] >= 1
     alarms.DeleteAlarm(alarm_pb2.DeleteAlarmRequest(name="alarms/busy"), timeout=5)  # the group's policy goes with it
+
+
+def test_a_real_prometheus_scrapes_the_autoscaler(mesh, tmp_path):
+    reason = prometheus_server.unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    _, base_url = mesh
+    (tmp_path / "prometheus.yml").write_text(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: autoscale\n    static_configs:\n"
+        f"      - targets: ['{base_url.split('//', 1)[1]}']\n"
+    )
+    with prometheus_server.served(tmp_path) as url:
+        scraper = prometheus_server.PrometheusServer(url, exporter=None, folder=tmp_path)  # type: ignore[arg-type]
+        scraper.wait_for_value('autoscale_group_desired_capacity{group="web", job="autoscale"}', 1)
+        scraper.wait_for_value('up{job="autoscale"}', 1)
