@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -21,11 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.peer_support import PeerUnavailable, free_port, stop_process
+
 BINARY_NAMES = ("prometheus-alertmanager", "alertmanager")
 START_TIMEOUT = 30.0
 
 
-class AlertmanagerUnavailable(Exception):
+class AlertmanagerUnavailable(PeerUnavailable):
     """Alertmanager cannot run here; the message says why."""
 
 
@@ -66,12 +67,6 @@ class Alertmanager:
         return counts["alertmanager_notifications_total"], counts["alertmanager_notifications_failed_total"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 CONFIG = """\
 route:
   receiver: autoscale
@@ -95,7 +90,7 @@ def started_alertmanager(folder: Path, webhook_url: str, *, repeat_interval: str
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "alertmanager.yml"
     config.write_text(CONFIG.format(webhook_url=webhook_url, repeat_interval=repeat_interval))
-    port = _free_port()
+    port = free_port()
     log = (folder / "alertmanager.log").open("wb")
     process = subprocess.Popen(
         [binary, f"--config.file={config}", f"--storage.path={folder / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
@@ -107,12 +102,7 @@ def started_alertmanager(folder: Path, webhook_url: str, *, repeat_interval: str
         _wait_ready(process, url, folder / "alertmanager.log")
         yield Alertmanager(url)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=10)
         log.close()
 
 

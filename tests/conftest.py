@@ -22,6 +22,7 @@ from tests import gnocchi_server, keystone_server, prometheus_server
 from tests.certificates import TlsFiles, make_tls_files
 from tests.gnocchi_server import GnocchiServer, GnocchiUnavailable
 from tests.keystone_server import KeystoneServer, KeystoneUnavailable
+from tests.peer_support import cache_root
 from tests.prometheus_server import PrometheusServer, PrometheusUnavailable
 
 POSTGRES_URL = os.environ.get("AUTOSCALE_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
@@ -98,7 +99,7 @@ def keystone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeystoneServe
     session; its virtualenv is made once per machine. Tests that take it skip, saying why, when it cannot be had."""
     with ExitStack() as stack:
         try:
-            venv = keystone_server.keystone_venv(keystone_server.cache_root())
+            venv = keystone_server.keystone_venv(cache_root())
             server = stack.enter_context(keystone_server.started_keystone(venv, tmp_path_factory.mktemp("keystone")))
         except KeystoneUnavailable as error:
             pytest.skip(f"no Keystone to test against: {error}")
@@ -112,7 +113,7 @@ def gnocchi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GnocchiServer]
     Its virtualenv is made once per machine. Tests that take it skip, saying why, when it cannot be had."""
     with ExitStack() as stack:
         try:
-            venv = gnocchi_server.gnocchi_venv(gnocchi_server.cache_root())
+            venv = gnocchi_server.gnocchi_venv(cache_root())
             server = stack.enter_context(gnocchi_server.started_gnocchi(venv, tmp_path_factory.mktemp("gnocchi"), POSTGRES_URL))
         except GnocchiUnavailable as error:
             pytest.skip(f"no Gnocchi to test against: {error}")

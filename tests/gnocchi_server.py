@@ -18,16 +18,10 @@ an empty username is not.
 from __future__ import annotations
 
 import base64
-import fcntl
-import hashlib
 import json
 import os
 import secrets
-import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -40,8 +34,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 import sqlalchemy as sa
+
+from tests.peer_support import PeerUnavailable, cached_venv, free_port, run_step, stop_process
 
 GNOCCHI_REQUIREMENTS = (
     "gnocchi==4.7.1",
@@ -87,7 +82,7 @@ SACKS = 8
 """Incoming sacks (Gnocchi's default is 128): metricd scans each of them every processing delay."""
 
 
-class GnocchiUnavailable(Exception):
+class GnocchiUnavailable(PeerUnavailable):
     """Gnocchi could not be installed or started here; the message says which step failed."""
 
 
@@ -100,48 +95,13 @@ class GnocchiRequestFailed(Exception):
         self.body = body
 
 
-def cache_root() -> Path:
-    """Where the virtualenv is kept, outside the repository: `$XDG_CACHE_HOME/autoscale-tests` (or the platform's)."""
-    return Path(platformdirs.user_cache_dir("autoscale-tests"))
-
-
 def _run(step: str, command: list[str], timeout: float, env: dict[str, str] | None = None) -> None:
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise GnocchiUnavailable(f"{step} failed: {error}") from error
-    if completed.returncode != 0:
-        output = [line for line in (completed.stderr + completed.stdout).splitlines() if not line.startswith("WARNING: Location")]
-        raise GnocchiUnavailable(f"{step} failed (exit status {completed.returncode}): {' | '.join(output[-5:])}")
+    run_step(step, command, timeout, GnocchiUnavailable, env)
 
 
 def gnocchi_venv(root: Path) -> Path:
     """The virtualenv holding GNOCCHI_REQUIREMENTS under `root`, made the first time and reused after."""
-    pins = "\n".join(GNOCCHI_REQUIREMENTS) + "\n"
-    venv = root / f"gnocchi-venv-{hashlib.sha256(pins.encode()).hexdigest()[:8]}"
-    # Written last: a folder without it is what an interrupted install left, and is made again.
-    installed = venv / "autoscale-installed.txt"
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / "gnocchi-venv.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if installed.exists() and installed.read_text() == pins:
-            return venv
-        shutil.rmtree(venv, ignore_errors=True)
-        _run(f"python -m venv {venv}", [sys.executable, "-m", "venv", str(venv)], 120)
-        _run(
-            f"pip install {' '.join(GNOCCHI_REQUIREMENTS)}",
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *GNOCCHI_REQUIREMENTS],
-            INSTALL_TIMEOUT,
-        )
-        installed.write_text(pins)
-    return venv
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    return cached_venv(root, "gnocchi", GNOCCHI_REQUIREMENTS, INSTALL_TIMEOUT, GnocchiUnavailable)
 
 
 @dataclass
@@ -222,12 +182,7 @@ def _running(step: str, command: list[str], log_path: Path) -> Iterator[subproce
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process(process, session=True)
 
 
 def _await_answer(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -308,7 +263,7 @@ def started_gnocchi(venv: Path, folder: Path, postgres_url: str) -> Iterator[Gno
     served until the block ends, with ARCHIVE_POLICY and RESOURCE_TYPE in it."""
     with ExitStack() as stack:
         config = _configure(venv, folder, stack.enter_context(_database(postgres_url)))
-        port = _free_port()
+        port = free_port()
         api_log = folder / "gnocchi-api.log"
         api = stack.enter_context(
             _running(

@@ -9,14 +9,9 @@ raises KeystoneUnavailable, naming the step that failed: the fixtures turn it in
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
 import secrets
-import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,9 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from keystoneauth1 import session
 from keystoneauth1.identity import v3
+
+from tests.peer_support import PeerUnavailable, cached_venv, free_port, run_step, stop_process
 
 KEYSTONE_REQUIREMENTS = ("keystone==30.0.0", "uwsgi==2.0.31")
 """What the virtualenv holds: releases that serve on Python 3.11 here (keystone 30.0.0 is 2026.1 "Gazpacho")."""
@@ -57,52 +53,17 @@ DOMAIN_READER = "domain-reader"
 """A user whose only role is on the domain: its tokens can be scoped to the domain, never to a project."""
 
 
-class KeystoneUnavailable(Exception):
+class KeystoneUnavailable(PeerUnavailable):
     """Keystone could not be installed or started here; the message says which step failed."""
 
 
-def cache_root() -> Path:
-    """Where the virtualenv is kept, outside the repository: `$XDG_CACHE_HOME/autoscale-tests` (or the platform's)."""
-    return Path(platformdirs.user_cache_dir("autoscale-tests"))
-
-
 def _run(step: str, command: list[str], timeout: float, env: dict[str, str] | None = None) -> None:
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise KeystoneUnavailable(f"{step} failed: {error}") from error
-    if completed.returncode != 0:
-        output = [line for line in (completed.stderr + completed.stdout).splitlines() if not line.startswith("WARNING: Location")]
-        raise KeystoneUnavailable(f"{step} failed (exit status {completed.returncode}): {' | '.join(output[-5:])}")
+    run_step(step, command, timeout, KeystoneUnavailable, env)
 
 
 def keystone_venv(root: Path) -> Path:
     """The virtualenv holding KEYSTONE_REQUIREMENTS under `root`, made the first time and reused after."""
-    pins = "\n".join(KEYSTONE_REQUIREMENTS) + "\n"
-    venv = root / f"keystone-venv-{hashlib.sha256(pins.encode()).hexdigest()[:8]}"
-    # Written last: a folder without it is what an interrupted install left, and is made again.
-    installed = venv / "autoscale-installed.txt"
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / "keystone-venv.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if installed.exists() and installed.read_text() == pins:
-            return venv
-        shutil.rmtree(venv, ignore_errors=True)
-        _run(f"python -m venv {venv}", [sys.executable, "-m", "venv", str(venv)], 120)
-        _run(
-            f"pip install {' '.join(KEYSTONE_REQUIREMENTS)}",
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *KEYSTONE_REQUIREMENTS],
-            INSTALL_TIMEOUT,
-        )
-        installed.write_text(pins)
-    return venv
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    return cached_venv(root, "keystone", KEYSTONE_REQUIREMENTS, INSTALL_TIMEOUT, KeystoneUnavailable)
 
 
 @dataclass
@@ -169,7 +130,7 @@ def _environment(folder: Path) -> dict[str, str]:
 @contextmanager
 def _served(venv: Path, folder: Path) -> Iterator[str]:
     """Keystone served by uWSGI on a free loopback port until the block ends; yields its v3 URL."""
-    port = _free_port()
+    port = free_port()
     log_path = folder / f"uwsgi-{port}.log"
     with open(log_path, "w") as log_file:
         process = subprocess.Popen(
@@ -201,12 +162,7 @@ def _served(venv: Path, folder: Path) -> Iterator[str]:
         _await_answer(url, process, log_path)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def _await_answer(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -30,13 +29,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.peer_support import PeerUnavailable, free_port, stop_process
+
 PROMETHEUS = "/usr/bin/prometheus"
 START_TIMEOUT = 60.0
 """Seconds Prometheus may take to answer /-/ready."""
 SCRAPE_INTERVAL = "1s"
 
 
-class PrometheusUnavailable(Exception):
+class PrometheusUnavailable(PeerUnavailable):
     """Prometheus is not installed here or could not start; the message says which."""
 
 
@@ -162,13 +163,6 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def started_prometheus(folder: Path) -> Iterator[PrometheusServer]:
     """A Prometheus configured in `folder` (empty) scraping a new Exporter every SCRAPE_INTERVAL, served until the block
@@ -220,12 +214,7 @@ def served(folder: Path) -> Iterator[str]:
         _await_ready(url, process, log_path)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def _await_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
