@@ -180,6 +180,21 @@ class Settings:
     prometheus_timeout: float = 5.0
     """Seconds one query to `prometheus_url` may take; an alarm whose query takes longer has insufficient data."""
 
+    gnocchi_url: str = ""
+    """Gnocchi whose measures alarms with a gnocchi_rule read (its REST API, e.g. http://gnocchi:8041; basic auth as the
+    URL's user information); empty: the `metric` service of `gnocchi_cloud`'s catalog, or, without it, such alarms are
+    refused."""
+
+    gnocchi_cloud: str = ""
+    """clouds.yaml entry whose Keystone tokens authenticate the requests to Gnocchi (and whose catalog names Gnocchi when
+    `gnocchi_url` is empty); empty: none."""
+
+    gnocchi_ca: str = ""
+    """PEM file of the CA(s) an https Gnocchi is checked against; empty: the system's."""
+
+    gnocchi_timeout: float = 5.0
+    """Seconds one request to Gnocchi may take; an alarm whose request takes longer has insufficient data."""
+
     openstack_cloud: str = ""
     """Cloud name in clouds.yaml for the openstack driver (empty: OS_CLOUD / OS_* variables)."""
 

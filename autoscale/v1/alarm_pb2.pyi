@@ -91,8 +91,32 @@ class PrometheusRule(_message.Message):
     evaluation_periods: int
     def __init__(self, query: _Optional[str] = ..., comparison_operator: _Optional[_Union[ComparisonOperator, str]] = ..., threshold: _Optional[float] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., evaluation_periods: _Optional[int] = ...) -> None: ...
 
+class GnocchiRule(_message.Message):
+    __slots__ = ("metric", "resource_type", "resource_id", "resource_query", "metric_ids", "aggregation_method", "comparison_operator", "threshold", "period", "evaluation_periods")
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_QUERY_FIELD_NUMBER: _ClassVar[int]
+    METRIC_IDS_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_METHOD_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    EVALUATION_PERIODS_FIELD_NUMBER: _ClassVar[int]
+    metric: str
+    resource_type: str
+    resource_id: str
+    resource_query: str
+    metric_ids: _containers.RepeatedScalarFieldContainer[str]
+    aggregation_method: str
+    comparison_operator: ComparisonOperator
+    threshold: float
+    period: _duration_pb2.Duration
+    evaluation_periods: int
+    def __init__(self, metric: _Optional[str] = ..., resource_type: _Optional[str] = ..., resource_id: _Optional[str] = ..., resource_query: _Optional[str] = ..., metric_ids: _Optional[_Iterable[str]] = ..., aggregation_method: _Optional[str] = ..., comparison_operator: _Optional[_Union[ComparisonOperator, str]] = ..., threshold: _Optional[float] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., evaluation_periods: _Optional[int] = ...) -> None: ...
+
 class Alarm(_message.Message):
-    __slots__ = ("name", "description", "threshold_rule", "alarm_actions", "ok_actions", "insufficient_data_actions", "repeat_actions", "state", "state_reason", "state_time", "disabled", "create_time", "evaluate_time", "webhook_secret", "prometheus_rule")
+    __slots__ = ("name", "description", "threshold_rule", "alarm_actions", "ok_actions", "insufficient_data_actions", "repeat_actions", "state", "state_reason", "state_time", "disabled", "create_time", "evaluate_time", "webhook_secret", "prometheus_rule", "gnocchi_rule")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_RULE_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +132,7 @@ class Alarm(_message.Message):
     EVALUATE_TIME_FIELD_NUMBER: _ClassVar[int]
     WEBHOOK_SECRET_FIELD_NUMBER: _ClassVar[int]
     PROMETHEUS_RULE_FIELD_NUMBER: _ClassVar[int]
+    GNOCCHI_RULE_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     threshold_rule: ThresholdRule
@@ -123,7 +148,8 @@ class Alarm(_message.Message):
     evaluate_time: _timestamp_pb2.Timestamp
     webhook_secret: str
     prometheus_rule: PrometheusRule
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., threshold_rule: _Optional[_Union[ThresholdRule, _Mapping]] = ..., alarm_actions: _Optional[_Iterable[str]] = ..., ok_actions: _Optional[_Iterable[str]] = ..., insufficient_data_actions: _Optional[_Iterable[str]] = ..., repeat_actions: _Optional[bool] = ..., state: _Optional[_Union[AlarmState, str]] = ..., state_reason: _Optional[str] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_secret: _Optional[str] = ..., prometheus_rule: _Optional[_Union[PrometheusRule, _Mapping]] = ...) -> None: ...
+    gnocchi_rule: GnocchiRule
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., threshold_rule: _Optional[_Union[ThresholdRule, _Mapping]] = ..., alarm_actions: _Optional[_Iterable[str]] = ..., ok_actions: _Optional[_Iterable[str]] = ..., insufficient_data_actions: _Optional[_Iterable[str]] = ..., repeat_actions: _Optional[bool] = ..., state: _Optional[_Union[AlarmState, str]] = ..., state_reason: _Optional[str] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_secret: _Optional[str] = ..., prometheus_rule: _Optional[_Union[PrometheusRule, _Mapping]] = ..., gnocchi_rule: _Optional[_Union[GnocchiRule, _Mapping]] = ...) -> None: ...
 
 class CreateAlarmRequest(_message.Message):
     __slots__ = ("alarm_id", "alarm")

@@ -27,7 +27,7 @@ if _version_not_supported:
 
 class AlarmServiceStub:
     """AlarmService holds threshold alarms over metrics (of the MetricsService, or
-    of an external store such as Prometheus), their state machine
+    of an external store such as Prometheus or Gnocchi), their state machine
     (ok / alarm / insufficient data) and history, and runs their actions: a
     `policies/{id}` target is a PolicyService.ExecutePolicy call, an http(s)
     URL a webhook POST of a JSON body, signed with the alarm's webhook_secret.
@@ -78,7 +78,7 @@ class AlarmServiceStub:
 
 class AlarmServiceServicer:
     """AlarmService holds threshold alarms over metrics (of the MetricsService, or
-    of an external store such as Prometheus), their state machine
+    of an external store such as Prometheus or Gnocchi), their state machine
     (ok / alarm / insufficient data) and history, and runs their actions: a
     `policies/{id}` target is a PolicyService.ExecutePolicy call, an http(s)
     URL a webhook POST of a JSON body, signed with the alarm's webhook_secret.
@@ -90,7 +90,8 @@ class AlarmServiceServicer:
         id, rule or action: a webhook URL that breaks a rule or whose IP address
         is not public; no rule kind, or more than one), ALREADY_EXISTS,
         FAILED_PRECONDITION (a rule over an external store the service has no
-        address of, e.g. a prometheus_rule without --prometheus-url).
+        address of, e.g. a prometheus_rule without --prometheus-url, a
+        gnocchi_rule without --gnocchi-url or --gnocchi-cloud).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -192,7 +193,7 @@ def add_AlarmServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class AlarmService:
     """AlarmService holds threshold alarms over metrics (of the MetricsService, or
-    of an external store such as Prometheus), their state machine
+    of an external store such as Prometheus or Gnocchi), their state machine
     (ok / alarm / insufficient data) and history, and runs their actions: a
     `policies/{id}` target is a PolicyService.ExecutePolicy call, an http(s)
     URL a webhook POST of a JSON body, signed with the alarm's webhook_secret.

@@ -109,10 +109,51 @@ class PrometheusRule:
         return " ".join(self.query.split())
 
 
-StoreRule = PrometheusRule
-"""A rule over an external metric store (services.alarm.stores): evaluated by the sweep, never by arriving samples.
+GNOCCHI = "gnocchi"
+"""The store of a GnocchiRule (the name its alarms' store is known by: services.alarm.stores)."""
 
-(A Gnocchi rule joins it as a union.)"""
+
+@dataclass(frozen=True)
+class GnocchiRule:
+    """Compare an aggregate of Gnocchi's measures with `threshold`, period by period, as a ThresholdRule compares a statistic.
+
+    Its target is exactly one of (Aodh's three Gnocchi rule types): `resource_id` (the `metric` of one resource,
+    gnocchi_resources_threshold), `resource_query` (the `metric` of every resource of `resource_type` a search matches,
+    aggregated across them: gnocchi_aggregation_by_resources_threshold), or `metric_ids` (those metrics aggregated
+    across them: gnocchi_aggregation_by_metrics_threshold)."""
+
+    metric: str
+    """The metric's name on its resources ("" with metric_ids)."""
+    resource_type: str
+    """The resources' type, e.g. `instance` ("" with metric_ids)."""
+    resource_id: str
+    """The one resource whose metric is read, or ""."""
+    resource_query: str
+    """A Gnocchi search (JSON text of an object, e.g. {"=": {"server_group": "web"}}), or ""."""
+    metric_ids: tuple[str, ...]
+    """Metric ids (UUIDs) aggregated across, or ()."""
+    aggregation_method: str
+    """Gnocchi's aggregation method of each metric's measures (and across metrics), e.g. `mean`."""
+    comparison: ComparisonOperator
+    threshold: float
+    period: float
+    """Seconds, > 0: the granularity asked, one the metrics' archive policy must have."""
+    evaluation_periods: int
+    """>= 1 (the API's 0 is stored as 1)."""
+
+    store = GNOCCHI
+    """Where its datapoints come from."""
+
+    def describe(self) -> str:
+        """The rule's left-hand side for people, e.g. `mean(cpu_util of instance {"=": {"server_group": "web"}})`."""
+        if self.metric_ids:
+            return f"{self.aggregation_method}(metrics {', '.join(self.metric_ids)})"
+        target = self.resource_id or " ".join(self.resource_query.split())
+        return f"{self.aggregation_method}({self.metric} of {self.resource_type} {target})"
+
+
+StoreRule = PrometheusRule | GnocchiRule
+"""A rule over an external metric store (services.alarm.stores): evaluated by the sweep, never by arriving samples."""
 
 Rule = ThresholdRule | StoreRule
 """Any rule kind; an alarm has exactly one."""

@@ -7,7 +7,17 @@ from typing import Any
 from autoscale.series import STATISTIC_NUMBERS
 from autoscale.timeutil import to_duration, to_timestamp
 from autoscale.v1 import alarm_pb2
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, Rule, ThresholdRule, alarm_name
+from services.alarm.domain import (
+    Alarm,
+    AlarmState,
+    ComparisonOperator,
+    GnocchiRule,
+    HistoryEntry,
+    HistoryType,
+    Rule,
+    ThresholdRule,
+    alarm_name,
+)
 
 COMPARISONS = {
     alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN: ComparisonOperator.GREATER_THAN,
@@ -32,12 +42,25 @@ STATE_MESSAGES = {domain: message for message, domain in STATES.items()}
 
 
 def rule_fields(rule: Rule) -> dict[str, Any]:
-    """The Alarm field of a rule, by its kind: {"threshold_rule": ...} or {"prometheus_rule": ...}."""
+    """The Alarm field of a rule, by its kind: {"threshold_rule": ...}, {"prometheus_rule": ...} or {"gnocchi_rule": ...}."""
     if isinstance(rule, ThresholdRule):
         return {"threshold_rule": alarm_pb2.ThresholdRule(
             metric=rule.metric,
             dimensions=dict(rule.dimensions),
             statistic=STATISTIC_NUMBERS[rule.statistic],
+            comparison_operator=COMPARISON_MESSAGES[rule.comparison],
+            threshold=rule.threshold,
+            period=to_duration(rule.period),
+            evaluation_periods=rule.evaluation_periods,
+        )}
+    if isinstance(rule, GnocchiRule):
+        return {"gnocchi_rule": alarm_pb2.GnocchiRule(
+            metric=rule.metric,
+            resource_type=rule.resource_type,
+            resource_id=rule.resource_id,
+            resource_query=rule.resource_query,
+            metric_ids=rule.metric_ids,
+            aggregation_method=rule.aggregation_method,
             comparison_operator=COMPARISON_MESSAGES[rule.comparison],
             threshold=rule.threshold,
             period=to_duration(rule.period),

@@ -43,11 +43,20 @@ alarms = sa.Table(
     sa.Column("repeat_time", sa.Float, nullable=True),
     # The key that signs the alarm's webhooks (64 hex digits); shown to its owner only when made.
     sa.Column("webhook_secret", sa.String(64), nullable=False, server_default=""),
-    # The rule's kind: `threshold` (over the metrics service; metric, dimensions, statistic) or `prometheus` (query);
-    # both kinds hold comparison, threshold, period and evaluation_periods.
+    # The rule's kind: `threshold` (over the metrics service; metric, dimensions, statistic), `prometheus` (query) or
+    # `gnocchi` (metric and the columns below query); every kind holds comparison, threshold, period and
+    # evaluation_periods.
     sa.Column("rule_kind", sa.String(16), nullable=False, server_default="threshold"),
     # A Prometheus rule's PromQL query (NULL for other kinds).
     sa.Column("query", sa.Text, nullable=True),
+    # A Gnocchi rule's target and aggregation (NULL for other kinds; its metric name is in `metric`, "" with metric ids):
+    # one resource (resource_type, resource_id), a search over resources (resource_type, resource_query: JSON text),
+    # or metric ids (a JSON list).
+    sa.Column("resource_type", sa.String(METRIC_LENGTH), nullable=True),
+    sa.Column("resource_id", sa.String(METRIC_LENGTH), nullable=True),
+    sa.Column("resource_query", sa.Text, nullable=True),
+    sa.Column("metric_ids", sa.Text, nullable=True),
+    sa.Column("aggregation_method", sa.String(32), nullable=True),
 )
 
 history = sa.Table(

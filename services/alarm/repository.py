@@ -28,6 +28,7 @@ from services.alarm.domain import (
     AlarmKey,
     AlarmState,
     ComparisonOperator,
+    GnocchiRule,
     HistoryEntry,
     HistoryType,
     PendingAction,
@@ -373,17 +374,31 @@ def _alarm_key(project: str, alarm_id: str) -> tuple[Any, ...]:
 
 def _rule_values(rule: Rule) -> dict[str, Any]:
     """The columns of a rule: those of its kind, and those every kind has."""
+    kind: dict[str, Any]
     if isinstance(rule, ThresholdRule):
         kind = {
             "rule_kind": THRESHOLD_KIND, "metric": rule.metric, "dimensions": json.dumps(dict(rule.dimensions), sort_keys=True),
-            "statistic": rule.statistic.value, "query": None,
+            "statistic": rule.statistic.value, **_NO_STORE_COLUMNS,
+        }
+    elif isinstance(rule, GnocchiRule):
+        kind = {
+            "rule_kind": rule.store, "metric": rule.metric, "dimensions": "{}", "statistic": "", **_NO_STORE_COLUMNS,
+            "resource_type": rule.resource_type, "resource_id": rule.resource_id, "resource_query": rule.resource_query,
+            "metric_ids": json.dumps(list(rule.metric_ids)), "aggregation_method": rule.aggregation_method,
         }
     else:
-        kind = {"rule_kind": rule.store, "metric": "", "dimensions": "{}", "statistic": "", "query": rule.query}
+        kind = {"rule_kind": rule.store, "metric": "", "dimensions": "{}", "statistic": "", **_NO_STORE_COLUMNS, "query": rule.query}
     return {
         **kind, "comparison": rule.comparison.value, "threshold": rule.threshold, "period": rule.period,
         "evaluation_periods": rule.evaluation_periods,
     }
+
+
+_NO_STORE_COLUMNS = {
+    "query": None, "resource_type": None, "resource_id": None, "resource_query": None, "metric_ids": None,
+    "aggregation_method": None,
+}
+"""The columns of the rules over external stores, as a rule of another kind leaves them."""
 
 
 def _alarm_values(alarm: Alarm) -> dict[str, Any]:
@@ -487,6 +502,13 @@ def _rule(row: Any) -> Rule:
         return PrometheusRule(
             query=row.query, comparison=_COMPARISONS[row.comparison], threshold=row.threshold, period=row.period,
             evaluation_periods=row.evaluation_periods,
+        )
+    if row.rule_kind == GnocchiRule.store:
+        return GnocchiRule(
+            metric=row.metric, resource_type=row.resource_type, resource_id=row.resource_id,
+            resource_query=row.resource_query, metric_ids=tuple(json.loads(row.metric_ids)),
+            aggregation_method=row.aggregation_method, comparison=_COMPARISONS[row.comparison], threshold=row.threshold,
+            period=row.period, evaluation_periods=row.evaluation_periods,
         )
     raise ValueError(f"{alarm_name(row.id)} of project {row.project} has a rule of an unknown kind {row.rule_kind!r}")
 

@@ -1,7 +1,7 @@
 """UpdateAlarm's semantics: which fields an update_mask changes, and the alarm message that results.
 
 A mask may name a whole field (`threshold_rule`, `alarm_actions`, ...) or one field
-of the rule (`threshold_rule.threshold`, `prometheus_rule.query`). The named fields
+of the rule (`threshold_rule.threshold`, `prometheus_rule.query`, `gnocchi_rule.resource_query`). The named fields
 are copied from the request onto the stored alarm, and the result is validated as a
 whole, as on create. A mask that names one rule kind (whole or a field of it) and
 not another switches the alarm to that kind: the rule of the other kind is dropped.
@@ -19,7 +19,7 @@ from autoscale.v1 import alarm_pb2
 from autoscale.validation import Violations, quoted
 
 UPDATABLE_FIELDS = (
-    "description", "threshold_rule", "prometheus_rule", "alarm_actions", "ok_actions", "insufficient_data_actions",
+    "description", "threshold_rule", "prometheus_rule", "gnocchi_rule", "alarm_actions", "ok_actions", "insufficient_data_actions",
     "repeat_actions", "disabled",
 )
 """Fields of Alarm an update may name; an empty mask means all of them."""
@@ -27,6 +27,7 @@ UPDATABLE_FIELDS = (
 RULE_FIELDS = {
     "threshold_rule": tuple(field.name for field in alarm_pb2.ThresholdRule.DESCRIPTOR.fields),
     "prometheus_rule": tuple(field.name for field in alarm_pb2.PrometheusRule.DESCRIPTOR.fields),
+    "gnocchi_rule": tuple(field.name for field in alarm_pb2.GnocchiRule.DESCRIPTOR.fields),
 }
 """Each rule kind's field of Alarm, and the fields of it a mask may name as `<kind>.<field>`."""
 
@@ -51,7 +52,7 @@ def mask_paths(violations: Violations, paths: Iterable[str]) -> list[str]:
             violations.add(
                 "update_mask",
                 f"unknown field {quoted(path)}; updatable fields are {', '.join(UPDATABLE_FIELDS)}, threshold_rule.<field> "
-                f"and prometheus_rule.<field>, "
+                f"prometheus_rule.<field> and gnocchi_rule.<field>, "
                 f"and {NEW_SECRET_PATH} makes a new secret",
             )
     return known

@@ -34,7 +34,7 @@ from autoscale.netguard import AddressGuard, RefusedAddress, Resolver
 from autoscale.outbound_url import OutboundUrl, parse_outbound_url
 from autoscale.timeutil import Clock, format_time
 from services.alarm.action_runners import STATE_WORDS, ActionOutcome, ActionRequest
-from services.alarm.domain import Rule, ThresholdRule, alarm_name, describe_alarm
+from services.alarm.domain import GnocchiRule, Rule, ThresholdRule, alarm_name, describe_alarm
 
 log = logging.getLogger(__name__)
 
@@ -210,4 +210,11 @@ def _rule_body(rule: Rule) -> dict[str, Any]:
         return {
             "threshold_rule": {"metric": rule.metric, "dimensions": dict(rule.dimensions), "statistic": rule.statistic.value, **shared}
         }
+    if isinstance(rule, GnocchiRule):
+        target = {
+            "metric": rule.metric, "resource_type": rule.resource_type, "resource_id": rule.resource_id,
+            "resource_query": rule.resource_query, "metric_ids": list(rule.metric_ids),
+            "aggregation_method": rule.aggregation_method,
+        }
+        return {f"{rule.store}_rule": {**target, **shared}}
     return {f"{rule.store}_rule": {"query": rule.query, **shared}}

@@ -11,20 +11,25 @@ protocol are translated into StoreError here, at the plug-in's boundary, and now
 else.
 
 Each store's address and credentials are deployment settings (autoscale.config):
-`open_stores` opens those the settings name. A plug-in for another store (Gnocchi)
-joins by adding its rule to services.alarm.domain.StoreRule and its opener here.
+`open_stores` opens those the settings name. A plug-in for another store joins by
+adding its rule to services.alarm.domain.StoreRule and its opener here.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from autoscale.config import ConfigurationError, Settings
-from services.alarm.domain import PROMETHEUS, StoreRule
+from services.alarm.domain import GNOCCHI, PROMETHEUS, StoreRule
 from services.alarm.evaluation import Datapoint
 
 MAX_REASON_LENGTH = 512
 """Characters of a store's reason kept (what a store answers may be long: a whole HTML page)."""
+QUOTED_BODY = 200
+"""Characters of an answer that is no JSON a reason quotes."""
+_CONNECTION_PREFIX = re.compile(r"^(<[^>]*>|HTTPS?Connection\([^)]*\)): ")
 
 
 class StoreError(Exception):
@@ -67,6 +72,13 @@ def open_stores(settings: Settings, *, connections: int) -> dict[str, MetricStor
             ca_file=settings.prometheus_ca,
             connections=connections,
         )
+    if settings.gnocchi_url or settings.gnocchi_cloud:
+        from services.alarm.stores.gnocchi import open_gnocchi
+
+        stores[GNOCCHI] = open_gnocchi(
+            settings.gnocchi_url, settings.gnocchi_cloud, timeout=settings.gnocchi_timeout, ca_file=settings.gnocchi_ca,
+            connections=connections,
+        )
     return stores
 
 
@@ -82,3 +94,18 @@ def _read_token(path: str, flag: str) -> str:
     if not token:
         raise ConfigurationError(f"{flag} {path} is empty; it must hold the bearer token")
     return token
+
+
+def network_reason(error: Exception) -> str:
+    """What went wrong on the way, in a few words (urllib3's messages name the connection object)."""
+    reason = getattr(error, "reason", None) or error
+    # e.g. "HTTPConnection(host='127.0.0.1', port=1): Failed to establish a new connection: [Errno 111] Connection refused"
+    return _CONNECTION_PREFIX.sub("", str(reason)) or type(error).__name__
+
+
+def without_credentials(url: str) -> str:
+    """`url` without its user information (what reasons and logs may show)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -24,9 +23,9 @@ import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError
 
 from autoscale.config import ConfigurationError
-from services.alarm.domain import StoreRule
+from services.alarm.domain import PrometheusRule, StoreRule
 from services.alarm.evaluation import Datapoint
-from services.alarm.stores import StoreError
+from services.alarm.stores import QUOTED_BODY, StoreError, network_reason, without_credentials
 
 QUERY_RANGE_PATH = "/api/v1/query_range"
 SERIES_NAMED = 3
@@ -34,9 +33,6 @@ SERIES_NAMED = 3
 MAX_ANSWER_BYTES = 4 * 2**20
 """Bytes of an answer read at most: one series of the most periods a rule has (1441) takes about 60 KB; a query that
 selects thousands of series must not make every evaluation hold hundreds of megabytes."""
-QUOTED_BODY = 200
-"""Characters of an answer that is no JSON a reason quotes."""
-_CONNECTION_PREFIX = re.compile(r"^(<[^>]*>|HTTPS?Connection\([^)]*\)): ")
 
 
 class PrometheusStore:
@@ -47,8 +43,8 @@ class PrometheusStore:
     def __init__(self, url: str, *, timeout: float = 5.0, token: str = "", ca_file: str = "", connections: int = 16) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(f"--prometheus-url {_without_credentials(url)!r} is not an http(s) URL such as http://prometheus:9090")
-        self.url = _without_credentials(url).rstrip("/")
+            raise ConfigurationError(f"--prometheus-url {without_credentials(url)!r} is not an http(s) URL such as http://prometheus:9090")
+        self.url = without_credentials(url).rstrip("/")
         """Its address as reasons name it (without credentials)."""
         self._query_range = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path.rstrip("/") + QUERY_RANGE_PATH, "", ""))
         self._timeout = timeout
@@ -66,16 +62,18 @@ class PrometheusStore:
 
     def datapoints(self, rule: StoreRule, start: float, end: float) -> list[Datapoint]:
         """The query's value per period over [start, end] (see services.alarm.stores.MetricStore)."""
+        # The evaluator asks each store only for rules of its own kind.
+        assert isinstance(rule, PrometheusRule)
         body = urlencode({"query": rule.query, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": repr(rule.period)})
         try:
             status, answer = self._post(body)
         except NewConnectionError as error:
             # NOTE: urllib3 2 makes NewConnectionError (refused, no such host) a ConnectTimeoutError: told apart first.
-            raise StoreError(f"Prometheus at {self.url} cannot be reached: {_network_reason(error)}") from None
+            raise StoreError(f"Prometheus at {self.url} cannot be reached: {network_reason(error)}") from None
         except TimeoutError:
             raise StoreError(f"Prometheus at {self.url} did not answer within {self._timeout:g}s", timed_out=True) from None
         except HTTPError as error:
-            raise StoreError(f"Prometheus at {self.url} cannot be reached: {_network_reason(error)}") from None
+            raise StoreError(f"Prometheus at {self.url} cannot be reached: {network_reason(error)}") from None
         return read_query_range(status, answer, rule.period)
 
     def _post(self, body: str) -> tuple[int, bytes]:
@@ -152,17 +150,3 @@ def _labels(series: Any) -> str:
     if not isinstance(metric, dict) or not metric:
         return "{}"
     return "{" + ", ".join(f'{name}="{value}"' for name, value in sorted(metric.items())) + "}"
-
-
-def _network_reason(error: HTTPError) -> str:
-    """What went wrong on the way, in a few words (urllib3's messages name the connection object)."""
-    reason = getattr(error, "reason", None) or error
-    # e.g. "HTTPConnection(host='127.0.0.1', port=1): Failed to establish a new connection: [Errno 111] Connection refused"
-    return _CONNECTION_PREFIX.sub("", str(reason)) or type(error).__name__
-
-
-def _without_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
