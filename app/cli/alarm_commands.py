@@ -1,5 +1,5 @@
-"""`autoscale alarm ...`: threshold alarms (over our metrics, or a PromQL query over Prometheus), their state, history and
-actions."""
+"""`autoscale alarm ...`: threshold alarms (over our metrics, a PromQL query over Prometheus, or Gnocchi's measures), their
+state, history and actions."""
 
 from __future__ import annotations
 
@@ -40,10 +40,27 @@ def prometheus_rule_text(rule: alarm_pb2.PrometheusRule) -> str:
     return f"{query} {symbol} {rule.threshold:g} for {periods} x {duration_text(rule, 'period')} (Prometheus)"
 
 
+def gnocchi_rule_text(rule: alarm_pb2.GnocchiRule) -> str:
+    """A Gnocchi rule on one line, e.g. `mean(cpu_util of instance {"=": {"server_group": "web"}}) > 80 for 2 x 1m
+    (Gnocchi)`."""
+    symbol = COMPARISON_SYMBOLS.get(rule.comparison_operator, "?")
+    periods = max(rule.evaluation_periods, 1)  # 0 means 1
+    if rule.metric_ids:
+        target = f"metrics {', '.join(rule.metric_ids)}"
+    else:
+        target = f"{rule.metric} of {rule.resource_type} {rule.resource_id or ' '.join(rule.resource_query.split())}"
+    return (
+        f"{rule.aggregation_method}({target}) {symbol} {rule.threshold:g} for {periods} x {duration_text(rule, 'period')}"
+        " (Gnocchi)"
+    )
+
+
 def alarm_rule_text(alarm: alarm_pb2.Alarm) -> str:
     """The rule of an alarm, whatever its kind, on one line."""
     if alarm.HasField("prometheus_rule"):
         return prometheus_rule_text(alarm.prometheus_rule)
+    if alarm.HasField("gnocchi_rule"):
+        return gnocchi_rule_text(alarm.gnocchi_rule)
     return rule_text(alarm.threshold_rule)
 
 
@@ -111,6 +128,19 @@ def _alarm_options(required: bool) -> Callable[[Any], Any]:
         click.option("--prometheus-query", metavar="QUERY",
                      help="A PromQL query of one series, evaluated once a period by the Prometheus of the alarm service's "
                           "--prometheus-url, instead of --metric and --statistic."),
+        click.option("--gnocchi-metric", metavar="NAME",
+                     help="Gnocchi metric on the resources (with --gnocchi-resource-type and --gnocchi-resource-id or "
+                          "--gnocchi-query), read from the Gnocchi of the alarm service's --gnocchi-url."),
+        click.option("--gnocchi-resource-type", metavar="TYPE", help="Gnocchi resource type, e.g. instance."),
+        click.option("--gnocchi-resource-id", metavar="ID", help="One Gnocchi resource whose --gnocchi-metric is read."),
+        click.option("--gnocchi-query", metavar="JSON",
+                     help='A Gnocchi search, e.g. \'{"=": {"server_group": "web"}}\': the --gnocchi-metric of the resources '
+                          "it matches, aggregated across them."),
+        click.option("--gnocchi-metric-id", "gnocchi_metric_ids", multiple=True, metavar="UUID",
+                     help="A Gnocchi metric by id, aggregated with the others named (repeatable; update: replaces the list)."),
+        click.option("--gnocchi-aggregation", metavar="METHOD",
+                     help="Gnocchi aggregation method: mean, min, max, sum, count, std, median, first, last, 95pct, ... "
+                          "[default on create: mean]"),
         click.option("--comparison", "comparison_operator", type=COMPARISON, required=required,
                      help="gt, ge, lt or le: how the statistic breaches the threshold."),
         click.option("--threshold", type=float, required=required, help="The threshold."),
@@ -134,6 +164,11 @@ SHARED_RULE_OPTIONS = frozenset({"comparison_operator", "threshold", "period", "
 """Options of every rule kind, named after the field they set."""
 PROMETHEUS_QUERY = "prometheus_query"
 """The option of a PrometheusRule only (its `query`)."""
+GNOCCHI_OPTIONS = {
+    "gnocchi_metric": "metric", "gnocchi_resource_type": "resource_type", "gnocchi_resource_id": "resource_id",
+    "gnocchi_query": "resource_query", "gnocchi_metric_ids": "metric_ids", "gnocchi_aggregation": "aggregation_method",
+}
+"""Options of a GnocchiRule only, and the field each sets."""
 
 
 def _given(value: Any) -> bool:
@@ -141,20 +176,31 @@ def _given(value: Any) -> bool:
 
 
 def _rule_kind(values: dict[str, Any]) -> str | None:
-    """The Alarm field of the rule kind the options name (`threshold_rule`, `prometheus_rule`), None when they name none;
-    a usage error when they name both."""
-    threshold = any(_given(values[option]) for option in THRESHOLD_OPTIONS)
-    prometheus = _given(values[PROMETHEUS_QUERY])
-    if threshold and prometheus:
-        raise click.UsageError("--prometheus-query makes a rule over Prometheus: give it without --metric, --dimension or --statistic")
-    return "prometheus_rule" if prometheus else "threshold_rule" if threshold else None
+    """The Alarm field of the rule kind the options name (`threshold_rule`, `prometheus_rule`, `gnocchi_rule`), None when
+    they name none; a usage error when they name several."""
+    named = {
+        "threshold_rule": any(_given(values[option]) for option in THRESHOLD_OPTIONS),
+        "prometheus_rule": _given(values[PROMETHEUS_QUERY]),
+        "gnocchi_rule": any(_given(values[option]) for option in GNOCCHI_OPTIONS),
+    }
+    kinds = [kind for kind, given in named.items() if given]
+    if len(kinds) > 1:
+        raise click.UsageError(
+            "--metric, --dimension and --statistic (over the metrics service), --prometheus-query (over Prometheus) and the "
+            "--gnocchi-* options (over Gnocchi) make rules of different kinds: give those of one"
+        )
+    return kinds[0] if kinds else None
 
 
 def _alarm_from_options(name: str, values: dict[str, Any], kind: str) -> alarm_pb2.Alarm:
     """The Alarm the options describe, its rule of `kind`."""
     shared = {option: values[option] for option in SHARED_RULE_OPTIONS} | {"period": duration_or_none(values["period"])}
+    rule: dict[str, Any]
     if kind == "prometheus_rule":
-        rule: dict[str, Any] = {"prometheus_rule": alarm_pb2.PrometheusRule(query=values[PROMETHEUS_QUERY], **shared)}
+        rule = {"prometheus_rule": alarm_pb2.PrometheusRule(query=values[PROMETHEUS_QUERY], **shared)}
+    elif kind == "gnocchi_rule":
+        fields = {field: values[option] for option, field in GNOCCHI_OPTIONS.items()}
+        rule = {"gnocchi_rule": alarm_pb2.GnocchiRule(**fields, **shared)}
     else:
         rule = {"threshold_rule": alarm_pb2.ThresholdRule(
             metric=values["metric"], dimensions=as_dict(values["dimensions"]), statistic=values["statistic"], **shared
@@ -179,6 +225,8 @@ def _mask_paths(values: dict[str, Any], kind: str) -> dict[str, Any]:
             paths[f"threshold_rule.{option}"] = value
         elif option == PROMETHEUS_QUERY:
             paths["prometheus_rule.query"] = value
+        elif option in GNOCCHI_OPTIONS:
+            paths[f"gnocchi_rule.{GNOCCHI_OPTIONS[option]}"] = value
         elif option in SHARED_RULE_OPTIONS:
             paths[f"{kind}.{option}"] = value
         else:
@@ -198,6 +246,9 @@ autoscale alarm create web-busy --metric cpu --dimension group=web --statistic a
     --comparison gt --threshold 80 --period 60s --evaluation-periods 2 --alarm-action policies/web-out
 autoscale alarm create web-load --prometheus-query 'avg(rate(http_requests_total{job="web"}[1m]))' \\
     --comparison gt --threshold 100 --period 60s --evaluation-periods 2 --alarm-action policies/web-out
+autoscale alarm create web-cpu --gnocchi-metric cpu_util --gnocchi-resource-type instance \\
+    --gnocchi-query '{"=": {"server_group": "web"}}' --gnocchi-aggregation mean \\
+    --comparison gt --threshold 80 --period 60s --evaluation-periods 2 --alarm-action policies/web-out
 """
 
 
@@ -208,7 +259,12 @@ autoscale alarm create web-load --prometheus-query 'avg(rate(http_requests_total
 def create(client: Client, alarm_id: str, **values: Any) -> None:
     kind = _rule_kind(values)
     if kind is None:
-        raise click.UsageError("give --metric and --statistic (a rule over the metrics service) or --prometheus-query")
+        raise click.UsageError(
+            "give --metric and --statistic (a rule over the metrics service), --prometheus-query, or --gnocchi-metric with "
+            "--gnocchi-resource-type and --gnocchi-resource-id or --gnocchi-query, or --gnocchi-metric-id"
+        )
+    if kind == "gnocchi_rule" and values["gnocchi_aggregation"] is None:
+        values["gnocchi_aggregation"] = "mean"
     request = alarm_pb2.CreateAlarmRequest(alarm_id=alarm_id, alarm=_alarm_from_options("", values, kind))
     ALARM_KIND.emit_one(client, client.call("CreateAlarm", request))
 
@@ -223,7 +279,7 @@ def update(client: Client, alarm_id: str, **values: Any) -> None:
     if kind is None and any(_given(values[option]) for option in SHARED_RULE_OPTIONS):
         # Options every kind has: they change the rule the alarm has.
         current = client.call("GetAlarm", alarm_pb2.GetAlarmRequest(name=name)).alarm
-        kind = "prometheus_rule" if current.HasField("prometheus_rule") else "threshold_rule"
+        kind = next((rule for rule in ("prometheus_rule", "gnocchi_rule") if current.HasField(rule)), "threshold_rule")
     kind = kind or "threshold_rule"
     request = alarm_pb2.UpdateAlarmRequest(
         alarm=_alarm_from_options(name, values, kind), update_mask=update_mask(_mask_paths(values, kind))

@@ -58,7 +58,7 @@ def test_alarm_update_switches_a_threshold_alarm_to_prometheus(prometheus_invoke
 
 def test_a_rule_of_both_kinds_or_of_none_is_a_usage_error(prometheus_invoke: Invoke) -> None:
     both = prometheus_invoke("alarm", "create", "x", *RULE, "--metric", "cpu")
-    assert both.exit_code == 2 and "--prometheus-query makes a rule over Prometheus" in both.stderr
+    assert both.exit_code == 2 and "make rules of different kinds" in both.stderr
     neither = prometheus_invoke("alarm", "create", "x", *RULE[2:])
     assert neither.exit_code == 2 and "--prometheus-query" in neither.stderr
 
