@@ -23,6 +23,7 @@ from services.alarm.domain import ComparisonOperator, GnocchiRule
 from services.alarm.rules import MAX_QUERY_LENGTH
 from services.alarm.stores import StoreError
 from services.alarm.stores.gnocchi import GnocchiStore, open_gnocchi
+from tests import keystone_server
 from tests.gnocchi_server import INSTALL_TIMEOUT, START_TIMEOUT, GnocchiServer
 from tests.prometheus_server import free_port
 from tests.services.alarm.mesh import Mesh, mesh_with, wait_for
@@ -206,13 +207,15 @@ def test_a_hung_gnocchi_times_out():
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
-    """Answers every request with an empty list of measures and records its path and headers."""
+    """Answers every request with the next of `answers` (an empty list of measures when none is left) and records its
+    path and headers."""
 
     seen: list[tuple[str, dict[str, str]]] = []
+    answers: list[bytes] = []
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         type(self).seen.append((self.path, dict(self.headers)))
-        body = b"[]"
+        body = type(self).answers.pop(0) if type(self).answers else b"[]"
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -239,31 +242,46 @@ class _silent_listener:  # noqa: N801 (a context manager read as a phrase)
         self._socket.close()
 
 
-def test_a_clouds_yaml_cloud_authenticates_with_its_token_and_its_catalog_names_gnocchi(tmp_path: Path, monkeypatch):
+@pytest.fixture
+def recorder() -> Iterator[str]:
+    """The URL of a local HTTP server of _Recorder's."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-        clouds = tmp_path / "clouds.yaml"
-        # keystoneauth's admin_token plug-in: a fixed token and a fixed endpoint for every service, the catalog's stand-in.
-        clouds.write_text(
-            "clouds:\n  metering:\n    auth_type: admin_token\n"
-            f"    auth:\n      token: the-cloud-s-token\n      endpoint: {endpoint}\n"
-        )
-        monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
-        for name in ("OS_CLOUD", "OS_AUTH_URL", "OS_TOKEN"):
-            monkeypatch.delenv(name, raising=False)
-        store = open_gnocchi("", "metering", timeout=5.0, ca_file="", connections=1)
-        rule = GnocchiRule("cpu_util", "instance", "r1", "", (), "mean", ComparisonOperator.GREATER_THAN, 1.0, 60.0, 1)
-        assert store.datapoints(rule, time.time() - 60, time.time()) == []
-        path, headers = _Recorder.seen[-1]
-        assert path.startswith("/v1/resource/instance/r1/metric/cpu_util/measures?")
-        assert headers["X-Auth-Token"] == "the-cloud-s-token"
-        assert "Authorization" not in headers
-        store.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    _Recorder.answers.clear()
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_answer_too_large_is_not_read_whole_and_the_next_request_is_answered(recorder):
+    _Recorder.answers.append(b"[" + b" " * (5 * 2**20) + b"]")
+    store = GnocchiStore(recorder)
+    rule = GnocchiRule("cpu_util", "instance", "r1", "", (), "mean", ComparisonOperator.GREATER_THAN, 1.0, 60.0, 1)
+    with pytest.raises(StoreError) as raised:
+        store.datapoints(rule, time.time() - 60, time.time())
+    assert str(raised.value) == "Gnocchi answered more than 4 MiB"
+    assert store.datapoints(rule, time.time() - 60, time.time()) == []
+
+
+def test_a_clouds_yaml_cloud_authenticates_with_its_token_and_its_catalog_names_gnocchi(tmp_path: Path, monkeypatch, recorder):
+    endpoint = recorder
+    clouds = tmp_path / "clouds.yaml"
+    # keystoneauth's admin_token plug-in: a fixed token and a fixed endpoint for every service, the catalog's stand-in.
+    clouds.write_text(
+        "clouds:\n  metering:\n    auth_type: admin_token\n"
+        f"    auth:\n      token: the-cloud-s-token\n      endpoint: {endpoint}\n"
+    )
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+    for name in ("OS_CLOUD", "OS_AUTH_URL", "OS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    store = open_gnocchi("", "metering", timeout=5.0, ca_file="", connections=1)
+    rule = GnocchiRule("cpu_util", "instance", "r1", "", (), "mean", ComparisonOperator.GREATER_THAN, 1.0, 60.0, 1)
+    assert store.datapoints(rule, time.time() - 60, time.time()) == []
+    path, headers = _Recorder.seen[-1]
+    assert path.startswith("/v1/resource/instance/r1/metric/cpu_util/measures?")
+    assert headers["X-Auth-Token"] == "the-cloud-s-token"
+    assert "Authorization" not in headers
+    store.close()
 
 
 # Against a real Gnocchi
@@ -337,3 +355,25 @@ def test_what_gnocchi_refuses_or_lacks_leaves_the_alarm_in_insufficient_data_say
     assert evaluated(mesh, "no-such-method").state_reason.startswith(
         "Gnocchi refused the request (HTTP 404): Aggregation method does not exist for this metric"
     )
+
+
+@pytest.mark.timeout(keystone_server.INSTALL_TIMEOUT + 2 * keystone_server.START_TIMEOUT)
+def test_a_clouds_yaml_cloud_of_a_real_keystone_sends_that_user_s_token(tmp_path: Path, monkeypatch, recorder, keystone):
+    for name in ("OS_CLOUD", "OS_AUTH_URL", "OS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    reader = keystone.users["p1-reader"]
+    (tmp_path / "clouds.yaml").write_text(
+        "clouds:\n  metering:\n    identity_api_version: 3\n    auth:\n"
+        f"      auth_url: {keystone.url}\n      username: {reader.name}\n      password: {reader.password}\n"
+        "      project_name: p1\n      user_domain_id: default\n      project_domain_id: default\n"
+    )
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "clouds.yaml"))
+    store = open_gnocchi(recorder, "metering", timeout=5.0, ca_file="", connections=1)
+    rule = GnocchiRule("cpu_util", "instance", "r1", "", (), "mean", ComparisonOperator.GREATER_THAN, 1.0, 60.0, 1)
+    assert store.datapoints(rule, time.time() - 60, time.time()) == []
+    token = _Recorder.seen[-1][1]["X-Auth-Token"]
+    validated = keystone._session.get(
+        f"{keystone.url}/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": token}, authenticated=False
+    ).json()["token"]
+    assert (validated["user"]["name"], validated["project"]["name"]) == ("p1-reader", "p1")
+    store.close()

@@ -14,12 +14,14 @@ import pytest
 
 from autoscale.config import ConfigurationError
 from autoscale.database import Database
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, GnocchiRule, HistoryEntry, HistoryType
+from services.alarm.action_runners import ActionRequest
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, GnocchiRule, HistoryEntry, HistoryType, PendingAction
 from services.alarm.evaluation import Datapoint, evaluate_store_rule, store_window
 from services.alarm.repository import AlarmRepository
 from services.alarm.server import MIGRATIONS_DIR
 from services.alarm.stores import StoreError
 from services.alarm.stores.gnocchi import GnocchiStore, gnocchi_request, gnocchi_window, read_measures
+from services.alarm.webhook_delivery import webhook_body
 from tests.services.alarm.test_alarm_storage import ALARM, PROJECT
 
 NOW = 1_800_000_030.0
@@ -162,6 +164,18 @@ def test_the_reason_describes_the_target():
     assert rule(metric_ids=METRIC_IDS, metric="", resource_type="", resource_query="").describe() == (
         f"mean(metrics {METRIC_IDS[0]}, {METRIC_IDS[1]})"
     )
+
+
+def test_a_webhook_of_an_alarm_over_gnocchi_carries_its_rule_under_gnocchi_rule():
+    alarm = Alarm(id="web", rule=rule(), project="p1")
+    pending = PendingAction(1, "web", "https://hooks.example/x", AlarmState.OK, AlarmState.ALARM, "high", {}, NOW, False, project="p1")
+    body = webhook_body(ActionRequest(alarm, pending))
+    assert body["gnocchi_rule"] == {
+        "metric": "cpu_util", "resource_type": "instance", "resource_id": "", "resource_query": WEB, "metric_ids": [],
+        "aggregation_method": "mean", "comparison_operator": ">", "threshold": 80.0, "period_seconds": 60.0,
+        "evaluation_periods": 2,
+    }
+    assert "threshold_rule" not in body
 
 
 # The store's settings
