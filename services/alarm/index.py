@@ -13,7 +13,7 @@ series of every call, and the series' metric and dimensions are read only the fi
 time. A series is asked for in the project its notification acts in, and only that
 project's alarms answer, whatever another project's call named under the same id.
 
-Alarms over an external store (a PrometheusRule) watch no series of ours: they are
+Alarms over an external store (a PrometheusRule, a GnocchiRule) watch no series of ours: they are
 held by key only, filed under no anchor, and the sweep of the stores evaluates them
 (`store_keys`), not arriving samples.
 

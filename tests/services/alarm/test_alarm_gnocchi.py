@@ -4,6 +4,7 @@ Gnocchi (tests/gnocchi_server.py) holding instances of a server group, one resou
 from __future__ import annotations
 
 import http.server
+import ssl
 import threading
 import time
 import uuid
@@ -251,6 +252,25 @@ def recorder() -> Iterator[str]:
     _Recorder.answers.clear()
     server.shutdown()
     server.server_close()
+
+
+def test_an_https_gnocchi_is_checked_against_the_ca_given(tls_files):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls_files.server_cert, tls_files.server_key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_address[1]}"
+    rule = GnocchiRule("cpu_util", "instance", "r1", "", (), "mean", ComparisonOperator.GREATER_THAN, 1.0, 60.0, 1)
+    try:
+        assert GnocchiStore(url, ca_file=str(tls_files.ca)).datapoints(rule, time.time() - 60, time.time()) == []
+        with pytest.raises(StoreError) as raised:
+            GnocchiStore(url, ca_file=str(tls_files.other_ca)).datapoints(rule, time.time() - 60, time.time())
+        assert str(raised.value).startswith(f"Gnocchi at {url} cannot be reached: ")
+        assert "CERTIFICATE_VERIFY_FAILED" in str(raised.value)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_an_answer_too_large_is_not_read_whole_and_the_next_request_is_answered(recorder):

@@ -11,9 +11,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 
 from autoscale.config import ConfigurationError
-from autoscale.database import Database
+from autoscale.database import Database, alembic_config
 from services.alarm.action_runners import ActionRequest
 from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, GnocchiRule, HistoryEntry, HistoryType, PendingAction
 from services.alarm.evaluation import Datapoint, evaluate_store_rule, store_window
@@ -219,3 +221,20 @@ def test_each_target_is_read_back_as_stored_and_kinds_switch(repository, stored)
     entry = HistoryEntry("web", 20.0, HistoryType.RULE_CHANGE, "changed")
     assert repository.update_alarm(replace(over_gnocchi, rule=ALARM.rule), entry).rule == ALARM.rule
     assert repository.update_alarm(replace(over_gnocchi, rule=stored), entry).rule == stored
+
+
+def test_downgrading_to_alarm_0007_drops_the_alarms_over_gnocchi_and_keeps_the_others(repository, database_url):
+    repository.create_alarm(ALARM, HistoryEntry(ALARM.id, 1.0, HistoryType.CREATION, "created"))
+    over_gnocchi = Alarm(id="web", rule=rule(), state_time=10.0, create_time=10.0, project=PROJECT)
+    repository.create_alarm(over_gnocchi, HistoryEntry("web", 10.0, HistoryType.CREATION, "created"))
+    database = Database(database_url)
+    try:
+        with database.engine.begin() as connection:
+            command.downgrade(alembic_config(MIGRATIONS_DIR, "alarm", connection), "alarm_0007")
+        with database.reader() as connection:
+            assert [row.id for row in connection.execute(sa.text("SELECT id FROM alarm_alarms"))] == [ALARM.id]
+            assert {row.alarm_id for row in connection.execute(sa.text("SELECT alarm_id FROM alarm_history"))} == {ALARM.id}
+        database.migrate(MIGRATIONS_DIR, "alarm")
+        assert [alarm.rule for alarm in AlarmRepository(database).every_alarm()] == [ALARM.rule]
+    finally:
+        database.dispose()
