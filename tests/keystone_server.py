@@ -111,6 +111,14 @@ class KeystoneServer:
         """A token of the bootstrap admin scoped to the whole deployment (`keystone-manage bootstrap` grants that)."""
         return self._issue(ADMIN, {"system": {"all": True}})
 
+    def validate(self, token: str) -> dict[str, Any]:
+        """What Keystone says of `token` (GET /v3/auth/tokens, the token validating itself): its user, project, roles."""
+        response = self._session.get(
+            f"{self.url}/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": token}, authenticated=False
+        )
+        validated: dict[str, Any] = response.json()["token"]
+        return validated
+
     def revoke(self, token: str) -> None:
         """Revoke `token` (DELETE /v3/auth/tokens): Keystone lets a token revoke itself."""
         self._session.delete(f"{self.url}/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": token}, authenticated=False)

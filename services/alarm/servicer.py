@@ -153,9 +153,10 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
     def _require_store(self, rule: Rule) -> None:
         """FailedPrecondition when `rule` reads an external store this service has no address of."""
         if not isinstance(rule, ThresholdRule) and rule.store not in self._stores:
+            also = " or --gnocchi-cloud (a clouds.yaml entry)" if rule.store == "gnocchi" else ""
             raise FailedPrecondition(
                 f"this alarm service reads no {rule.store.capitalize()}: its operator must start it with "
-                f"--{rule.store}-url (or AUTOSCALE_{rule.store.upper()}_URL) for alarms with a {rule.store}_rule"
+                f"--{rule.store}-url (or AUTOSCALE_{rule.store.upper()}_URL){also} for alarms with a {rule.store}_rule"
             )
 
     def _with_evaluate_time(self, alarm: Alarm) -> Alarm:
