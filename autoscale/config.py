@@ -198,6 +198,10 @@ class Settings:
     openstack_cloud: str = ""
     """Cloud name in clouds.yaml for the openstack driver (empty: OS_CLOUD / OS_* variables)."""
 
+    launch_timeout: float = 600.0
+    """Seconds an instance may take to be running after its launch (a Nova server in BUILD); then its launch has failed,
+    its server is stopped, and the group backs off before the next (services.group.backoff)."""
+
     reconcile_interval: float = 2.0
     """Seconds between two passes of the group reconcile loop."""
 

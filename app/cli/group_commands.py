@@ -28,7 +28,19 @@ def _row(group: group_pb2.Group) -> list[str]:
         str(group.current_capacity),
         duration_text(group, "cooldown", DEFAULT_COOLDOWN_TEXT),
         yes_no(group.scaling_in_progress),
+        _state_word(group),
     ]
+
+
+def _state_word(group: group_pb2.Group) -> str:
+    return "degraded" if group.state == group_pb2.GROUP_STATE_DEGRADED else "healthy"
+
+
+def _state_details(group: group_pb2.Group) -> list[tuple[str, str]]:
+    """The group's state, and while it is degraded why and when it launches again."""
+    if group.state != group_pb2.GROUP_STATE_DEGRADED:
+        return [("state", "healthy")]
+    return [("state", "degraded"), ("why", group.state_reason), ("launches again", time_text(group, "launch_retry_time"))]
 
 
 def _details(group: group_pb2.Group) -> list[tuple[str, str]]:
@@ -40,6 +52,7 @@ def _details(group: group_pb2.Group) -> list[tuple[str, str]]:
         ("max size", str(group.max_size)),
         ("current capacity", str(group.current_capacity)),
         ("scaling", yes_no(group.scaling_in_progress)),
+        *_state_details(group),
         ("cooldown", duration_text(group, "cooldown", DEFAULT_COOLDOWN_TEXT)),
         ("tags", pairs_text(group.tags)),
         ("created", time_text(group, "create_time")),
@@ -54,7 +67,7 @@ GROUP_KIND = ResourceKind(
     field="group",
     list_field="groups",
     label="group",
-    columns=("ID", "LAUNCH CONFIG", "MIN", "DESIRED", "MAX", "CURRENT", "COOLDOWN", "SCALING"),
+    columns=("ID", "LAUNCH CONFIG", "MIN", "DESIRED", "MAX", "CURRENT", "COOLDOWN", "SCALING", "STATE"),
     row=_row,
     details=_details,
 )

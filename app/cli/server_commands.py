@@ -79,6 +79,9 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Deadline, in seconds, of every call to a peer service."),
         click.option("--reconcile-interval", envvar="AUTOSCALE_RECONCILE_INTERVAL", type=POSITIVE_SECONDS, default=2.0,
                      show_default=True, help="Seconds between two passes of the group reconcile loop."),
+        click.option("--launch-timeout", envvar="AUTOSCALE_LAUNCH_TIMEOUT", type=POSITIVE_SECONDS, default=600.0,
+                     show_default=True, help="Seconds an instance may take to be running after its launch; then its launch "
+                                             "has failed (its server is stopped) and the group waits before the next."),
         click.option("--openstack-cloud", envvar="AUTOSCALE_OPENSTACK_CLOUD", default="",
                      help="clouds.yaml entry for launch configs with an OpenStack server."),
         click.option("--instance-log-dir", envvar="AUTOSCALE_INSTANCE_LOG_DIR", default="",
@@ -164,6 +167,7 @@ def _settings(listen: str, **values: Any) -> Settings:
         gnocchi_timeout=values["gnocchi_timeout"],
         peer_timeout=values["peer_timeout"],
         reconcile_interval=values["reconcile_interval"],
+        launch_timeout=values["launch_timeout"],
         openstack_cloud=values["openstack_cloud"],
         instance_log_dir=values["instance_log_dir"],
     )

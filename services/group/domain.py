@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from services.group.backoff import RESET, LaunchBackoff
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
 
 MAX_GROUP_SIZE = 10_000
@@ -88,6 +89,8 @@ class Group:
     """Set by DeleteGroup while it terminates the instances; the group then wants none."""
     cooldown_end: float | None = None
     """When the cooldown started by its scaling activities ends; None: none started (see services.group.cooldown)."""
+    launch_backoff: LaunchBackoff = RESET
+    """Its launches failing in a row, and when it may launch next (services.group.backoff)."""
 
     @property
     def target_capacity(self) -> int:

@@ -133,6 +133,9 @@ def group_to_message(status: GroupStatus) -> group_pb2.Group:
         current_capacity=status.current_capacity,
         create_time=to_timestamp(group.create_time),
         scaling_in_progress=status.scaling_in_progress,
+        state=group_pb2.GROUP_STATE_DEGRADED if group.launch_backoff.degraded else group_pb2.GROUP_STATE_HEALTHY,
+        state_reason=group.launch_backoff.last_failure,
+        launch_retry_time=to_timestamp(retry_time) if (retry_time := group.launch_backoff.retry_time) is not None else None,
     )
 
 

@@ -39,6 +39,10 @@ groups = sa.Table(
     sa.Column("deleting", sa.Boolean, nullable=False),
     # When the cooldown of its last scaling activities ends; NULL: none started (services.group.cooldown).
     sa.Column("cooldown_end", sa.Float, nullable=True),
+    # Launches failing in a row, when the group may launch next (NULL: whenever), and why the last failed.
+    sa.Column("launch_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("launch_retry_time", sa.Float, nullable=True),
+    sa.Column("last_launch_failure", sa.Text, nullable=False, server_default=""),
     sa.ForeignKeyConstraint(
         ["project", "launch_config_id"], ["group_launch_configs.project", "group_launch_configs.id"],
         name="fk_group_groups_launch_config",

@@ -38,6 +38,7 @@ from autoscale.errors import Unavailable
 from autoscale.identity import acting_for
 from autoscale.timeutil import Clock
 from services.group import capacity
+from services.group.backoff import RESET, LaunchBackoff, failed_early, ran_long_enough
 from services.group.domain import (
     LIVE_STATES,
     PROCESS,
@@ -83,7 +84,9 @@ class _PassResult:
     instances: list[Instance]
     """The group's instances after the pass."""
     failures: list[str] = field(default_factory=list)
-    """Driver errors, for people."""
+    """Driver errors and failed launches, for people."""
+    backoff: LaunchBackoff = RESET
+    """The group's launch backoff after the pass."""
 
 
 class Reconciler:
@@ -97,6 +100,7 @@ class Reconciler:
         metrics_addr: str,
         *,
         delete_timeout: float = 30.0,
+        launch_timeout: float = 600.0,
         poll_interval: float = 0.1,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -105,6 +109,7 @@ class Reconciler:
         self._clock = clock
         self._metrics_addr = metrics_addr
         self._delete_timeout = delete_timeout
+        self._launch_timeout = launch_timeout
         self._poll_interval = poll_interval
         self._sleep = sleep
         self._locks = GroupLocks()
@@ -136,13 +141,18 @@ class Reconciler:
                 failure = _PassResult(list(snapshot.instances), [f"cannot look for the group's servers: {error}"])
                 self._settle_activity(repository, snapshot, failure)
                 return
-            observed = self._observe(repository, instances)
+            now = self._clock()
+            observed, failed = self._observe(repository, instances, now)
             target = snapshot.group.target_capacity
             plan = plan_reconcile(observed, target)
             removed = {instance.id for instance in plan.remove}
-            result = _PassResult([i for i in observed if i.id not in removed])
+            result = _PassResult([i for i in observed if i.id not in removed], backoff=snapshot.group.launch_backoff)
+            _count_launch_outcomes(result, observed, failed, now)
             self._remove(repository, plan.remove, f"scaling to {target}", result)
-            self._launch(repository, snapshot, plan.launch_count, result)
+            if result.backoff.may_launch(now):
+                self._launch(repository, snapshot, plan.launch_count, result)
+            if result.backoff != snapshot.group.launch_backoff:
+                repository.set_launch_backoff(group_id, result.backoff)
             self._settle_activity(repository, snapshot, result)
 
     def delete_group(self, project: str, group_id: str) -> None:
@@ -203,20 +213,29 @@ class Reconciler:
             raise DriverError(f"no compute driver for {kind} instances in this process")
         return driver
 
-    def _observe(self, repository: GroupRepository, instances: Sequence[Instance]) -> list[Instance]:
-        """The instances as their drivers see them now; changes are stored."""
+    def _observe(self, repository: GroupRepository, instances: Sequence[Instance], now: float) -> tuple[list[Instance], list[Instance]]:
+        """The instances as their drivers see them now, and those whose launch failed since the last pass (they failed
+        before they ran long enough, or were not running by the launch timeout); changes are stored.
+
+        An instance still PENDING after the launch timeout has failed (its server is stopped with it)."""
         observed = []
         changed = []
+        failed = []
         for instance in instances:
             seen = self._observe_one(repository.project, instance)
+            timed_out = seen.state is InstanceState.PENDING and now - seen.create_time >= self._launch_timeout
+            if timed_out:
+                seen = replace(seen, state=InstanceState.FAILED, state_reason=f"not running {self._launch_timeout:g}s after its launch")
             observed.append(seen)
             if seen != instance:
                 changed.append(seen)
                 if seen.state is InstanceState.FAILED:
+                    if timed_out or failed_early(seen.create_time, now):
+                        failed.append(seen)
                     log.warning("%s of project %s failed: %s", instance_name(seen.group_id, seen.id), repository.project, seen.state_reason)
         if changed:
             repository.update_instances(changed)
-        return observed
+        return observed, failed
 
     def _observe_one(self, project: str, instance: Instance) -> Instance:
         if instance.state not in LIVE_STATES:
@@ -338,6 +357,7 @@ class Reconciler:
                 repository.update_instances([failed])
                 result.instances.append(failed)
                 result.failures.append(f"launching {name} failed: {error}")
+                result.backoff = result.backoff.failed(f"launching {name} failed: {error}", self._clock())
                 return
             launched = replace(instance, server_id=server_id)
             repository.update_instances([launched])
@@ -362,6 +382,21 @@ class Reconciler:
         elif is_converged(result.instances, group.desired_capacity):
             message = f"{group.desired_capacity} instances running"
             repository.finish_activity(capacity.finish(activity, ActivityStatus.SUCCEEDED, now, message))
+
+
+def _count_launch_outcomes(result: _PassResult, observed: Sequence[Instance], failed: Sequence[Instance], now: float) -> None:
+    """The pass's failed launches (`failed`: see Reconciler._observe) into its backoff and failures; an instance launched
+    after the last failure's wait that has run long enough ends the run of failures."""
+    for instance in failed:
+        reason = f"{instance_name(instance.group_id, instance.id)} {instance.state_reason}"
+        result.backoff = result.backoff.failed(reason, now)
+        result.failures.append(reason)
+    retry_time = result.backoff.retry_time
+    if result.backoff.degraded and retry_time is not None and any(
+        instance.state is InstanceState.RUNNING and instance.create_time >= retry_time and ran_long_enough(instance.create_time, now)
+        for instance in observed
+    ):
+        result.backoff = RESET
 
 
 def _named(key: GroupKey) -> str:

@@ -21,6 +21,7 @@ from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound
 from autoscale.quotas.limits import Limits
 from services.group import capacity, cooldown
+from services.group.backoff import LaunchBackoff
 from services.group.domain import (
     OPENSTACK_SERVER,
     PROCESS,
@@ -289,6 +290,11 @@ class GroupRepository:
                 .values(state=InstanceState.TERMINATING.value, state_reason=reason)
             )
             return self._instances(connection, group_id)
+
+    def set_launch_backoff(self, group_id: str, backoff: LaunchBackoff) -> None:
+        """Store the group's launch backoff (a group deleted meanwhile is left alone)."""
+        with self._database.transaction() as connection:
+            connection.execute(groups.update().where(*self._group_key(group_id)).values(**_backoff_values(backoff)))
 
     def delete_group(self, group_id: str) -> None:
         """Delete the group with its instances, activities and remembered requests."""
@@ -656,6 +662,14 @@ def _group_values(group: Group) -> dict[str, Any]:
         "desired_capacity": group.desired_capacity, "cooldown": group.cooldown, "tags": dict(group.tags),
         "create_time": group.create_time, "deleting": group.deleting, "cooldown_end": group.cooldown_end,
     }
+    # NOTE: the launch backoff is the reconcile loop's alone (set_launch_backoff): a change of the group's settings,
+    # written back whole, must not undo what a pass stored meanwhile.
+
+
+def _backoff_values(backoff: LaunchBackoff) -> dict[str, Any]:
+    return {
+        "launch_failures": backoff.failures, "launch_retry_time": backoff.retry_time, "last_launch_failure": backoff.last_failure,
+    }
 
 
 def _group(row: Any) -> Group:
@@ -663,6 +677,7 @@ def _group(row: Any) -> Group:
         id=row.id, launch_config_id=row.launch_config_id, min_size=row.min_size, max_size=row.max_size,
         desired_capacity=row.desired_capacity, cooldown=row.cooldown, tags=row.tags, create_time=row.create_time,
         deleting=row.deleting, cooldown_end=row.cooldown_end,
+        launch_backoff=LaunchBackoff(row.launch_failures, row.launch_retry_time, row.last_launch_failure),
     )
 
 

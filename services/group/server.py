@@ -52,7 +52,9 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         repositories = GroupRepositories(context.database)
         # Without the local-process driver, a group of process instances cannot launch: its activity says so.
         allowed = {kind: driver for kind, driver in drivers(context.settings).items() if kind != PROCESS or context.process_driver}
-        reconciler = Reconciler(repositories, allowed, context.clock, context.peers.address("metrics"))
+        reconciler = Reconciler(
+            repositories, allowed, context.clock, context.peers.address("metrics"), launch_timeout=context.settings.launch_timeout
+        )
         # The first pass runs at start, so a restarted service converges again at once.
         loop = PeriodicWorker("group-reconcile", context.settings.reconcile_interval, reconciler.reconcile_all)
         servicer = GroupServicer(

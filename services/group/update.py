@@ -15,7 +15,9 @@ from services.group.domain import Activity, Group
 UPDATABLE_FIELDS = ("launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags")
 """Fields of Group an update may name; an empty mask means all of them."""
 
-OUTPUT_ONLY_FIELDS = frozenset({"name", "current_capacity", "create_time", "scaling_in_progress"})
+OUTPUT_ONLY_FIELDS = frozenset(
+    {"name", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time"}
+)
 """Fields of Group a mask may name to no effect."""
 
 UPDATE_CAUSE = "UpdateGroup"

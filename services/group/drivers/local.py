@@ -85,6 +85,31 @@ def _exit_reason(returncode: int) -> str:
     return f"exited with status {returncode}"
 
 
+OUTPUT_LINES = 3
+"""Lines of an exited instance's output its reason quotes (the end of a traceback, say)."""
+OUTPUT_TAIL_BYTES = 4096
+MAX_OUTPUT_TEXT = 400
+
+
+def _last_output(log_path: Path | None) -> str:
+    """"; last output: ..." with the last OUTPUT_LINES non-empty lines of the log, on one line and bounded; "" when there
+    are none or the log cannot be read."""
+    if log_path is None:
+        return ""
+    try:
+        with log_path.open("rb") as log_file:
+            log_file.seek(max(0, log_path.stat().st_size - OUTPUT_TAIL_BYTES))
+            tail = log_file.read().decode(errors="replace")
+    except OSError:
+        return ""
+    printable = ("".join(c if c.isprintable() else " " for c in line) for line in tail.splitlines())
+    lines = [" ".join(line.split()) for line in printable if line.strip()][-OUTPUT_LINES:]
+    text = " | ".join(lines)
+    if not text:
+        return ""
+    return "; last output: " + (text if len(text) <= MAX_OUTPUT_TEXT else "…" + text[-(MAX_OUTPUT_TEXT - 1):])
+
+
 OTEL_RESOURCE_VARIABLE = "OTEL_RESOURCE_ATTRIBUTES"
 """Where an OpenTelemetry SDK reads its resource's attributes: the instance's group and id go there, so that anything
 aggregating its telemetry can group it by autoscaling group."""
@@ -115,6 +140,8 @@ class LocalProcessDriver:
         self._lock = threading.Lock()
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         """Server id -> the children this driver started; polling them reaps them."""
+        self._logs: dict[str, Path] = {}
+        """Server id -> the log file of a child (its last lines say why it exited)."""
 
     def launch(self, request: LaunchRequest) -> str:
         """Start the request's process; its server id is returned. Raises DriverError."""
@@ -161,6 +188,7 @@ class LocalProcessDriver:
         server_id = self._server_id(child.pid)
         with self._lock:
             self._children[server_id] = child
+            self._logs[server_id] = log_path
         return server_id
 
     def find_servers(self, project: str, group_id: str) -> list[FoundServer]:
@@ -199,7 +227,7 @@ class LocalProcessDriver:
             returncode = child.poll()
             if returncode is None:
                 return ServerState(ServerStatus.RUNNING)
-            return ServerState(ServerStatus.FAILED, _exit_reason(returncode))
+            return ServerState(ServerStatus.FAILED, _exit_reason(returncode) + _last_output(self._logs.get(server_id)))
         if self._is_alive(int(parsed["pid"]), parsed["start"]):
             return ServerState(ServerStatus.RUNNING)
         return ServerState(ServerStatus.FAILED, _PROCESS_GONE)
@@ -216,6 +244,7 @@ class LocalProcessDriver:
             self._terminate_child(child)
             with self._lock:
                 self._children.pop(server_id, None)
+                self._logs.pop(server_id, None)
         else:
             self._terminate_adopted(pid, start_time)
 

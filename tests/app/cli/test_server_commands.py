@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -199,3 +200,25 @@ def test_the_health_port_answers_plaintext_and_the_start_says_where(command, tls
     log = _served_log(command, address, "--health-listen", health_address, *tls, tmp_path=tmp_path, address=health_address)
     assert f"autoscale: serving health checks on {health_address} (plaintext)" in log
     assert f"on {address} over TLS" in log
+
+
+@pytest.mark.parametrize(("flags", "env"), [(["--http-listen", "{http}"], {}), ([], {"AUTOSCALE_HTTP_LISTEN": "{http}"})],
+                         ids=["flag", "variable"])
+def test_http_listen_serves_healthz_and_metrics_and_the_start_says_where(flags, env, tmp_path):
+    address, http = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    flags = [flag.replace("{http}", http) for flag in flags]
+    env = {**os.environ, **{name: value.replace("{http}", http) for name, value in env.items()}}
+    args = ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path}/a.db", *flags]
+    with autoscale(args, tmp_path / "autoscale.log", address, env):
+        with urllib.request.urlopen(f"http://{http}/healthz", timeout=5) as answer:
+            assert answer.read() == b"ok\n"
+        with urllib.request.urlopen(f"http://{http}/metrics", timeout=5) as answer:
+            assert b"process_cpu_seconds_total" in answer.read()
+    assert f"serving HTTP on http://{http}" in (tmp_path / "autoscale.log").read_text()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_http_listen_port_in_use_is_told_in_one_line_naming_the_flag(command, port_in_use, tmp_path):
+    completed = start_up_failure(command, "--listen", "127.0.0.1:0", "--http-listen", f"127.0.0.1:{port_in_use}",
+                                 "--database-url", f"sqlite:///{tmp_path}/a.db")
+    assert_one_line_saying(completed, "--http-listen", "already in use")

@@ -95,7 +95,10 @@ def test_an_instance_whose_server_is_gone_is_replaced(repository, reconciler, dr
     reconciler.reconcile_group(PROJECT, "web")
     (first,) = repository.list_instances("web", None, 100)
     driver.servers.clear()
-    reconciler.reconcile_group(PROJECT, "web")
+    reconciler.reconcile_group(PROJECT, "web")  # it failed a second after its launch: the next launch waits (2 s)
+    assert repository.list_instances("web", None, 100) == []
+    assert repository.get_group("web").group.launch_backoff.failures == 1
+    reconciler.reconcile_group(PROJECT, "web")  # the clock of these tests moves a second a call
     (second,) = repository.list_instances("web", None, 100)
     assert second.id != first.id and second.state is InstanceState.PENDING
 
@@ -410,3 +413,95 @@ def test_after_a_restart_each_projects_process_is_adopted_by_its_own_projects_in
         assert [(i.id, i.server_id) for i in found.list_instances("web", None, 100)] == [("i-1", started[project])]
         assert driver.find_servers(project, "web") == [FoundServer("i-1", started[project])], "nothing stopped, nothing added"
         assert is_running(pid_of(started[project]))
+
+
+# Launch failures back off
+
+
+@pytest.fixture
+def clock() -> list[float]:
+    return [1000.0]
+
+
+@pytest.fixture
+def paced(repositories, driver, clock) -> Reconciler:
+    """A reconciler on a clock the test moves."""
+    return Reconciler(repositories, {"process": driver}, lambda: clock[0], "127.0.0.1:1", delete_timeout=0.2, poll_interval=0.01,
+                      launch_timeout=120.0)
+
+
+def _launches(driver: FakeComputeDriver) -> int:
+    return sum(1 for call, _ in driver.calls if call == "launch")
+
+
+def test_failing_launches_wait_twice_as_long_each_time_and_the_group_says_why(repository, paced, driver, clock):
+    _create(repository, 1)
+    driver.launch_error = "Quota exceeded for instances"
+    attempts_at = []
+    for _ in range(40):  # 40 passes, a second apart
+        before = _launches(driver)
+        paced.reconcile_group(PROJECT, "web")
+        if _launches(driver) > before:
+            attempts_at.append(clock[0] - 1000.0)
+        clock[0] += 1.0
+    assert attempts_at == [0.0, 2.0, 6.0, 14.0, 30.0]  # waits of 2, 4, 8, 16 s
+    backoff = repository.get_group("web").group.launch_backoff
+    assert backoff.failures == 5 and backoff.retry_time == 1000.0 + 30.0 + 32.0
+    assert "Quota exceeded for instances" in backoff.last_failure
+    (activity,) = repository.list_activities("web", None, 10)
+    assert activity.status is ActivityStatus.FAILED and "Quota exceeded" in activity.status_message
+
+
+def test_a_workload_crashing_on_start_backs_off_fails_the_activity_and_is_never_a_tight_loop(repository, paced, driver, clock):
+    _create(repository, 1)
+    for _ in range(60):
+        paced.reconcile_group(PROJECT, "web")
+        for server_id in list(driver.running().values()):
+            driver.kill(server_id, "exited with status 3; last output: ImportError: no module named worker")
+        clock[0] += 1.0
+    assert _launches(driver) <= 6  # at 0, 2, 6, 14, 30 s (and the kill seen a pass later): not once a pass
+    group = repository.get_group("web").group
+    assert group.launch_backoff.degraded and "exited with status 3" in group.launch_backoff.last_failure
+    (activity,) = repository.list_activities("web", None, 10)
+    assert activity.status is ActivityStatus.FAILED and "ImportError" in activity.status_message
+
+
+def test_an_instance_that_runs_long_enough_after_the_wait_ends_the_run_of_failures(repository, paced, driver, clock):
+    _create(repository, 1)
+    driver.launch_error = "no valid host"
+    paced.reconcile_group(PROJECT, "web")
+    driver.launch_error = ""
+    clock[0] += 2.0
+    paced.reconcile_group(PROJECT, "web")  # launched after the wait
+    assert repository.get_group("web").group.launch_backoff.degraded
+    clock[0] += 61.0
+    paced.reconcile_group(PROJECT, "web")
+    assert not repository.get_group("web").group.launch_backoff.degraded
+
+
+def test_an_instance_not_running_by_the_launch_timeout_is_failed_stopped_and_backs_off(repository, paced, driver, clock):
+    driver.start_pending = True  # BUILD for ever
+    _create(repository, 1)
+    paced.reconcile_group(PROJECT, "web")
+    (stuck,) = repository.list_instances("web", None, 10)
+    clock[0] += 120.0
+    paced.reconcile_group(PROJECT, "web")
+    assert ("terminate", stuck.server_id) in driver.calls
+    backoff = repository.get_group("web").group.launch_backoff
+    assert backoff.failures == 1 and "not running 120s after its launch" in backoff.last_failure
+    (activity,) = repository.list_activities("web", None, 10)
+    assert activity.status is ActivityStatus.FAILED
+
+
+def test_the_wait_survives_a_restart_of_the_service(repositories, repository, driver, clock):
+    _create(repository, 1)
+    driver.launch_error = "no valid host"
+    Reconciler(repositories, {"process": driver}, lambda: clock[0], "127.0.0.1:1").reconcile_group(PROJECT, "web")
+    driver.launch_error = ""
+    clock[0] += 1.0
+    restarted = Reconciler(repositories, {"process": driver}, lambda: clock[0], "127.0.0.1:1")
+    restarted.reconcile_group(PROJECT, "web")
+    assert _launches(driver) == 1  # still waiting
+    clock[0] += 1.0
+    restarted.reconcile_group(PROJECT, "web")
+    assert _launches(driver) == 2

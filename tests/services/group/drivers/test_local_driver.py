@@ -130,6 +130,15 @@ def test_state_is_running_then_failed_with_the_exit_status(driver: LocalProcessD
     assert driver.state(server_id).reason == "exited with status 3"
 
 
+def test_the_reason_of_an_exit_quotes_the_last_lines_of_the_output_on_one_line(driver: LocalProcessDriver) -> None:
+    code = "import sys\nprint('starting')\nprint('loading config')\nprint('\\x1b[31merror:\\tno such file: /etc/app.conf')\nsys.exit(2)"
+    server_id = driver.launch(request(python(code)))
+    wait_for(lambda: driver.state(server_id).status is ServerStatus.FAILED)
+    assert driver.state(server_id).reason == (
+        "exited with status 2; last output: starting | loading config | [31merror: no such file: /etc/app.conf"
+    )
+
+
 def test_terminate_stops_a_running_process_and_is_idempotent(driver: LocalProcessDriver) -> None:
     server_id = driver.launch(request(python(SLEEP_FOREVER)))
 

@@ -14,6 +14,7 @@ from openstack import exceptions as sdk_exceptions
 
 from autoscale.database import Database
 from services.group import capacity
+from services.group.backoff import BASE_DELAY
 from services.group.domain import OPENSTACK_SERVER, Group, InstanceState, LaunchConfig
 from services.group.drivers import openstack as openstack_driver_module
 from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, OpenStackServerSpec, ServerStatus
@@ -344,13 +345,15 @@ def test_after_a_lost_create_reply_the_reconcile_loop_adopts_the_server_and_leav
         connection.compute.existing["leaked"] = _nova_server(
             "leaked", "web-i-old", autoscale_project="default", autoscale_group="web", autoscale_instance="i-old"
         )
-        reconciler = Reconciler(repositories, {OPENSTACK_SERVER: driver}, lambda: 1000.0, "10.0.0.1:50051")
+        now = [1000.0]
+        reconciler = Reconciler(repositories, {OPENSTACK_SERVER: driver}, lambda: now[0], "10.0.0.1:50051")
 
         connection.compute.lost_replies = 1
         reconciler.reconcile_group("default", "web")  # the first create's reply is lost: this pass launches no more
         (lost,) = repository.list_instances("web", None, 10)
         assert (lost.state, lost.server_id) == (InstanceState.FAILED, "")
         assert set(connection.compute.existing) == {"server-1"}, "the leaked server is deleted on the first pass"
+        now[0] += BASE_DELAY  # the failed launch's backoff
         reconciler.reconcile_group("default", "web")  # adopts server-1 and launches the second
         for server in connection.compute.existing.values():
             server.status = "ACTIVE"

@@ -1,0 +1,61 @@
+"""When a group may launch again after launches failed: exponential backoff, capped, kept on the group. Pure.
+
+A launch fails when the driver refuses it, when its instance does not become running within the launch timeout, or
+when its instance fails before it has run for STABLE_AFTER seconds (a workload that crashes on start). Each failure in
+a row doubles the wait before the group launches again, from BASE_DELAY up to MAX_DELAY; an instance of the group that
+has run for STABLE_AFTER seconds ends the run of failures. While failures are counted the group is degraded, and says
+why with the last one. Time is an input (seconds since the epoch); nothing here reads a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BASE_DELAY = 2.0
+"""Seconds before the first retry (the reconcile loop's default interval: one failure costs nothing more)."""
+MAX_DELAY = 300.0
+"""Seconds between two attempts at most (5 minutes, as AWS's launch retries reach)."""
+STABLE_AFTER = 60.0
+"""Seconds an instance must have run for its launch to count as a success."""
+MAX_REASON = 1024
+"""Characters of the last failure kept."""
+
+
+@dataclass(frozen=True)
+class LaunchBackoff:
+    """A group's launch failures in a row, when it may launch next, and why the last one failed."""
+
+    failures: int = 0
+    retry_time: float | None = None
+    """Before this time the group launches nothing; None: whenever it needs to."""
+    last_failure: str = ""
+
+    @property
+    def degraded(self) -> bool:
+        """Whether launches are failing (the group cannot keep its capacity)."""
+        return self.failures > 0
+
+    def may_launch(self, now: float) -> bool:
+        """Whether the group may launch at `now`."""
+        return self.retry_time is None or now >= self.retry_time
+
+    def failed(self, reason: str, now: float) -> LaunchBackoff:
+        """After one more launch failure at `now`: the wait doubles, from BASE_DELAY up to MAX_DELAY."""
+        failures = self.failures + 1
+        delay = min(MAX_DELAY, BASE_DELAY * 2 ** min(failures - 1, 16))
+        text = reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
+        return LaunchBackoff(failures, now + delay, text)
+
+
+RESET = LaunchBackoff()
+"""No failure in a row: launch whenever needed."""
+
+
+def failed_early(create_time: float, failed_at: float) -> bool:
+    """Whether an instance made at `create_time` that failed at `failed_at` failed before it could count as a success."""
+    return failed_at - create_time < STABLE_AFTER
+
+
+def ran_long_enough(create_time: float, now: float) -> bool:
+    """Whether a running instance made at `create_time` counts as a successful launch at `now`."""
+    return now - create_time >= STABLE_AFTER

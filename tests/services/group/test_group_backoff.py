@@ -1,0 +1,38 @@
+"""Launch backoff: the waits double from the base to the cap, a stable instance ends the run, time is an input."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.group.backoff import BASE_DELAY, MAX_DELAY, MAX_REASON, RESET, STABLE_AFTER, failed_early, ran_long_enough
+
+NOW = 1_000_000.0
+
+
+@pytest.mark.parametrize(("failures", "delay"), [(1, 2.0), (2, 4.0), (3, 8.0), (8, 256.0), (9, MAX_DELAY), (40, MAX_DELAY)])
+def test_each_failure_in_a_row_doubles_the_wait_up_to_the_cap(failures, delay):
+    backoff = RESET
+    for _ in range(failures):
+        backoff = backoff.failed("exited with status 1", NOW)
+    assert backoff.failures == failures
+    assert backoff.retry_time == NOW + delay
+    assert backoff.degraded
+
+
+def test_the_group_may_launch_again_once_the_wait_is_over():
+    backoff = RESET.failed("quota exceeded", NOW)
+    assert RESET.may_launch(NOW) and not RESET.degraded
+    assert not backoff.may_launch(NOW + BASE_DELAY - 0.001)
+    assert backoff.may_launch(NOW + BASE_DELAY)
+
+
+def test_the_last_failure_is_kept_bounded():
+    backoff = RESET.failed("first", NOW).failed("x" * 5000, NOW)
+    assert len(backoff.last_failure) == MAX_REASON and backoff.last_failure.endswith("…")
+    assert RESET.failed("second", NOW).last_failure == "second"
+
+
+@pytest.mark.parametrize(("ran", "early"), [(0.0, True), (STABLE_AFTER - 0.1, True), (STABLE_AFTER, False), (3600.0, False)])
+def test_an_instance_failing_before_it_ran_stable_after_seconds_is_a_failed_launch(ran, early):
+    assert failed_early(NOW, NOW + ran) is early
+    assert ran_long_enough(NOW, NOW + ran) is not early
