@@ -26,7 +26,9 @@ class GroupCollector(DatabaseCollector):
     def read(self, connection: sa.Connection) -> Sequence[Metric]:
         """Each group's capacities and bounds, its instances by state, its activities by status."""
         group_rows = connection.execute(
-            sa.select(groups.c.project, groups.c.id, groups.c.desired_capacity, groups.c.min_size, groups.c.max_size)
+            sa.select(
+                groups.c.project, groups.c.id, groups.c.desired_capacity, groups.c.min_size, groups.c.max_size, groups.c.launch_failures
+            )
         ).all()
         instance_rows = connection.execute(
             sa.select(instances.c.project, instances.c.group_id, instances.c.state, sa.func.count())
@@ -42,6 +44,10 @@ class GroupCollector(DatabaseCollector):
         )
         minimum = GaugeMetricFamily("autoscale_group_min_size", "The group's least size.", labels=GROUP_LABELS)
         maximum = GaugeMetricFamily("autoscale_group_max_size", "The group's largest size.", labels=GROUP_LABELS)
+        failing = GaugeMetricFamily(
+            "autoscale_group_launch_failures", "The group's launches failed in a row (above 0: degraded, waiting to retry).",
+            labels=GROUP_LABELS,
+        )
         by_state = GaugeMetricFamily(
             "autoscale_group_instances", "The group's instances by state (pending, running, terminating, failed).",
             labels=[*GROUP_LABELS, "state"],
@@ -51,8 +57,9 @@ class GroupCollector(DatabaseCollector):
             "cancelled, unchanged).", labels=[*GROUP_LABELS, "status"],
         )
         running = {(row[0], row[1]): int(row[3]) for row in instance_rows if row[2] == "running"}
-        for project, group_id, desired_capacity, min_size, max_size in group_rows:
+        for project, group_id, desired_capacity, min_size, max_size, launch_failures in group_rows:
             labels = [project, group_id]
+            failing.add_metric(labels, launch_failures)
             desired.add_metric(labels, desired_capacity)
             current.add_metric(labels, running.get((project, group_id), 0))
             minimum.add_metric(labels, min_size)
@@ -61,4 +68,4 @@ class GroupCollector(DatabaseCollector):
             by_state.add_metric([project, group_id, state], count)
         for project, group_id, status, count in activity_rows:
             by_status.add_metric([project, group_id, status], count)
-        return [desired, current, minimum, maximum, by_state, by_status]
+        return [desired, current, minimum, maximum, failing, by_state, by_status]

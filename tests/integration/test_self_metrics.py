@@ -80,6 +80,7 @@ def test_metrics_show_each_groups_capacity_instances_and_activities(mesh):
     samples = _wait_for(lambda: (s := _scrape(base_url))["autoscale_group_current_capacity"].get(web) == 1 and s)
     assert samples["autoscale_group_desired_capacity"][web] == 1
     assert samples["autoscale_group_min_size"][web] == 1 and samples["autoscale_group_max_size"][web] == 3
+    assert samples["autoscale_group_launch_failures"][web] == 0
     assert samples["autoscale_group_instances"][(*web, ("state", "running"))] == 1
     assert samples["autoscale_group_activities_total"][(*web, ("status", "succeeded"))] == 1
     assert samples["process_resident_memory_bytes"][()] > 0
