@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.cli.params import EnumChoice
-from autoscale.v1 import alarm_pb2, common_pb2, policy_pb2
+from autoscale.v1 import alarm_pb2, common_pb2, group_pb2, policy_pb2
 
 ADJUSTMENT_TYPE = EnumChoice(
     {
@@ -70,3 +70,13 @@ RECEIVER_FORMAT = EnumChoice(
     }
 )
 """`--format`: how a receiver reads the signals POSTed to it."""
+
+TERMINATION_POLICY = EnumChoice(
+    {
+        "oldest-instance": group_pb2.TERMINATION_POLICY_OLDEST_INSTANCE,
+        "newest-instance": group_pb2.TERMINATION_POLICY_NEWEST_INSTANCE,
+        "oldest-launch-config": group_pb2.TERMINATION_POLICY_OLDEST_LAUNCH_CONFIGURATION,
+        "default": group_pb2.TERMINATION_POLICY_DEFAULT,
+    }
+)
+"""`--termination-policy`: which instances a scale-in removes first."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from app.cli.choices import ADJUSTMENT_HELP, ADJUSTMENT_TYPE, ADJUSTMENT_TYPE_HELP, MIN_STEP_HELP
+from app.cli.choices import ADJUSTMENT_HELP, ADJUSTMENT_TYPE, ADJUSTMENT_TYPE_HELP, MIN_STEP_HELP, TERMINATION_POLICY, word_for
 from app.cli.client import GROUP, Client, client_command
 from app.cli.output import duration_text, enum_label, pairs_text, print_details, print_table, time_text, yes_no
 from app.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id, resource_name
@@ -55,6 +55,7 @@ def _details(group: group_pb2.Group) -> list[tuple[str, str]]:
         *_state_details(group),
         ("cooldown", duration_text(group, "cooldown", DEFAULT_COOLDOWN_TEXT)),
         ("tags", pairs_text(group.tags)),
+        ("termination policies", ", ".join(word_for(TERMINATION_POLICY, p) for p in group.termination_policies) or "default"),
         ("created", time_text(group, "create_time")),
     ]
 
@@ -109,6 +110,9 @@ def _group_options(creating: bool) -> Callable[[Any], Any]:
                          help="Quiet time after a resize for its policies, e.g. 5m" + ("  [default: 5m]" if creating else ".")),
             click.option("--tag", "tags", multiple=True, type=KEY_VALUE,
                          help="A label KEY=VALUE (repeatable)" + ("." if creating else "; replaces every tag.")),
+            click.option("--termination-policy", "termination_policies", multiple=True, type=TERMINATION_POLICY,
+                         help="Which instances a scale-in removes first: oldest-instance, newest-instance, oldest-launch-config "
+                              "or default (repeatable, in order" + ("; default: default)." if creating else "; replaces the list).")),
         ]
     )
 
@@ -124,6 +128,7 @@ def _group_from_options(name: str, values: dict[str, Any]) -> group_pb2.Group:
         desired_capacity=values["desired_capacity"],
         cooldown=duration_or_none(values["cooldown"]),
         tags=as_dict(values["tags"]),
+        termination_policies=values["termination_policies"],
     )
 
 

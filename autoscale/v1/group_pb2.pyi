@@ -13,6 +13,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class TerminationPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TERMINATION_POLICY_UNSPECIFIED: _ClassVar[TerminationPolicy]
+    TERMINATION_POLICY_OLDEST_INSTANCE: _ClassVar[TerminationPolicy]
+    TERMINATION_POLICY_NEWEST_INSTANCE: _ClassVar[TerminationPolicy]
+    TERMINATION_POLICY_OLDEST_LAUNCH_CONFIGURATION: _ClassVar[TerminationPolicy]
+    TERMINATION_POLICY_DEFAULT: _ClassVar[TerminationPolicy]
+
 class GroupState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     GROUP_STATE_UNSPECIFIED: _ClassVar[GroupState]
@@ -41,6 +49,11 @@ class ActivityStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTIVITY_STATUS_FAILED: _ClassVar[ActivityStatus]
     ACTIVITY_STATUS_CANCELLED: _ClassVar[ActivityStatus]
     ACTIVITY_STATUS_UNCHANGED: _ClassVar[ActivityStatus]
+TERMINATION_POLICY_UNSPECIFIED: TerminationPolicy
+TERMINATION_POLICY_OLDEST_INSTANCE: TerminationPolicy
+TERMINATION_POLICY_NEWEST_INSTANCE: TerminationPolicy
+TERMINATION_POLICY_OLDEST_LAUNCH_CONFIGURATION: TerminationPolicy
+TERMINATION_POLICY_DEFAULT: TerminationPolicy
 GROUP_STATE_UNSPECIFIED: GroupState
 GROUP_STATE_HEALTHY: GroupState
 GROUP_STATE_DEGRADED: GroupState
@@ -112,7 +125,7 @@ class OpenStackServerSpec(_message.Message):
     def __init__(self, image: _Optional[str] = ..., flavor: _Optional[str] = ..., key_name: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., security_groups: _Optional[_Iterable[str]] = ..., user_data: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Group(_message.Message):
-    __slots__ = ("name", "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time")
+    __slots__ = ("name", "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time", "termination_policies")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +146,7 @@ class Group(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     STATE_REASON_FIELD_NUMBER: _ClassVar[int]
     LAUNCH_RETRY_TIME_FIELD_NUMBER: _ClassVar[int]
+    TERMINATION_POLICIES_FIELD_NUMBER: _ClassVar[int]
     name: str
     launch_config: str
     min_size: int
@@ -146,7 +160,8 @@ class Group(_message.Message):
     state: GroupState
     state_reason: str
     launch_retry_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., launch_config: _Optional[str] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., current_capacity: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scaling_in_progress: _Optional[bool] = ..., state: _Optional[_Union[GroupState, str]] = ..., state_reason: _Optional[str] = ..., launch_retry_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    termination_policies: _containers.RepeatedScalarFieldContainer[TerminationPolicy]
+    def __init__(self, name: _Optional[str] = ..., launch_config: _Optional[str] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., current_capacity: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scaling_in_progress: _Optional[bool] = ..., state: _Optional[_Union[GroupState, str]] = ..., state_reason: _Optional[str] = ..., launch_retry_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., termination_policies: _Optional[_Iterable[_Union[TerminationPolicy, str]]] = ...) -> None: ...
 
 class CreateLaunchConfigRequest(_message.Message):
     __slots__ = ("launch_config_id", "launch_config")

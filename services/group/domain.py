@@ -49,6 +49,17 @@ class ActivityStatus(enum.Enum):
     UNCHANGED = "unchanged"
 
 
+class TerminationPolicy(enum.Enum):
+    """Which live instances a scale-in removes first (AWS's names); a group's list is applied in order."""
+
+    OLDEST_INSTANCE = "oldest_instance"
+    NEWEST_INSTANCE = "newest_instance"
+    OLDEST_LAUNCH_CONFIGURATION = "oldest_launch_configuration"
+    """Instances of a launch config other than the group's current one first."""
+    DEFAULT = "default"
+    """OLDEST_LAUNCH_CONFIGURATION, then OLDEST_INSTANCE (Heat removes the oldest)."""
+
+
 class AdjustmentType(enum.Enum):
     """How an adjustment is read (as AWS and Heat define them)."""
 
@@ -91,6 +102,8 @@ class Group:
     """When the cooldown started by its scaling activities ends; None: none started (see services.group.cooldown)."""
     launch_backoff: LaunchBackoff = RESET
     """Its launches failing in a row, and when it may launch next (services.group.backoff)."""
+    termination_policies: tuple[TerminationPolicy, ...] = ()
+    """Which instances a scale-in removes first, in order (services.group.plan); empty means DEFAULT."""
 
     @property
     def target_capacity(self) -> int:

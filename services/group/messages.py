@@ -20,6 +20,7 @@ from services.group.domain import (
     InstanceState,
     LaunchConfig,
     Refusal,
+    TerminationPolicy,
     activity_name,
     group_name,
     instance_name,
@@ -55,6 +56,15 @@ REFUSALS = {
     Refusal.SCALING_IN_PROGRESS: group_pb2.ADJUST_REFUSAL_SCALING_IN_PROGRESS,
     Refusal.COOLDOWN: group_pb2.ADJUST_REFUSAL_COOLDOWN,
 }
+
+
+TERMINATION_POLICIES = {
+    group_pb2.TERMINATION_POLICY_OLDEST_INSTANCE: TerminationPolicy.OLDEST_INSTANCE,
+    group_pb2.TERMINATION_POLICY_NEWEST_INSTANCE: TerminationPolicy.NEWEST_INSTANCE,
+    group_pb2.TERMINATION_POLICY_OLDEST_LAUNCH_CONFIGURATION: TerminationPolicy.OLDEST_LAUNCH_CONFIGURATION,
+    group_pb2.TERMINATION_POLICY_DEFAULT: TerminationPolicy.DEFAULT,
+}
+TERMINATION_POLICY_MESSAGES = {domain: number for number, domain in TERMINATION_POLICIES.items()}
 
 
 def parse_child_name(field_path: str, name: str, collection: str) -> tuple[str, str]:
@@ -116,6 +126,9 @@ def group_from_message(violations: Violations, message: group_pb2.Group, group_i
         cooldown=from_duration(message.cooldown) if message.HasField("cooldown") else None,
         tags=dict(message.tags),
         create_time=now,
+        termination_policies=tuple(
+            TERMINATION_POLICIES[number] for number in message.termination_policies if number in TERMINATION_POLICIES
+        ),
     )
 
 
@@ -136,6 +149,7 @@ def group_to_message(status: GroupStatus) -> group_pb2.Group:
         state=group_pb2.GROUP_STATE_DEGRADED if group.launch_backoff.degraded else group_pb2.GROUP_STATE_HEALTHY,
         state_reason=group.launch_backoff.last_failure,
         launch_retry_time=to_timestamp(retry_time) if (retry_time := group.launch_backoff.retry_time) is not None else None,
+        termination_policies=[TERMINATION_POLICY_MESSAGES[policy] for policy in group.termination_policies],
     )
 
 

@@ -43,6 +43,8 @@ groups = sa.Table(
     sa.Column("launch_failures", sa.Integer, nullable=False, server_default="0"),
     sa.Column("launch_retry_time", sa.Float, nullable=True),
     sa.Column("last_launch_failure", sa.Text, nullable=False, server_default=""),
+    # Its termination policies, in order (JSON list of their names; [] means the default).
+    sa.Column("termination_policies", sa.JSON, nullable=False, server_default="[]"),
     sa.ForeignKeyConstraint(
         ["project", "launch_config_id"], ["group_launch_configs.project", "group_launch_configs.id"],
         name="fk_group_groups_launch_config",

@@ -5,10 +5,10 @@ Pure: the reconcile loop observes the instances, asks for a plan, and carries it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from services.group.domain import LIVE_STATES, Instance, InstanceState
+from services.group.domain import LIVE_STATES, Instance, InstanceState, TerminationPolicy
 
 
 @dataclass(frozen=True)
@@ -26,17 +26,46 @@ def oldest_first(instances: Sequence[Instance]) -> list[Instance]:
     return sorted(instances, key=lambda instance: instance.create_time)
 
 
-def plan_reconcile(instances: Sequence[Instance], target_capacity: int) -> ReconcilePlan:
+DEFAULT_POLICIES = (TerminationPolicy.OLDEST_LAUNCH_CONFIGURATION, TerminationPolicy.OLDEST_INSTANCE)
+"""What DEFAULT (and an empty list) means: instances of an older launch config first, then the oldest, as Heat does."""
+
+
+def removal_order(
+    instances: Sequence[Instance], policies: Sequence[TerminationPolicy], launch_config_id: str
+) -> list[Instance]:
+    """Live instances in the order a scale-in removes them: PENDING ones first (not in service yet), then as `policies`
+    say, each breaking the ties of the ones before it; the oldest first when they all tie. `launch_config_id`: the
+    group's current launch config."""
+    expanded: list[TerminationPolicy] = []
+    for policy in policies or (TerminationPolicy.DEFAULT,):
+        expanded.extend(DEFAULT_POLICIES if policy is TerminationPolicy.DEFAULT else (policy,))
+    keys: dict[TerminationPolicy, Callable[[Instance], float]] = {
+        TerminationPolicy.OLDEST_INSTANCE: lambda i: i.create_time,
+        TerminationPolicy.NEWEST_INSTANCE: lambda i: -i.create_time,
+        TerminationPolicy.OLDEST_LAUNCH_CONFIGURATION: lambda i: 0.0 if i.launch_config_id != launch_config_id else 1.0,
+    }
+    return sorted(
+        instances,
+        key=lambda i: (i.state is not InstanceState.PENDING, *(keys[policy](i) for policy in expanded), i.create_time, i.id),
+    )
+
+
+def plan_reconcile(
+    instances: Sequence[Instance],
+    target_capacity: int,
+    policies: Sequence[TerminationPolicy] = (),
+    launch_config_id: str = "",
+) -> ReconcilePlan:
     """Bring the live (PENDING or RUNNING) instances to `target_capacity`.
 
     FAILED instances are always removed, and so are TERMINATING ones (whose removal
-    is retried). Missing live instances are launched; surplus ones are removed oldest
-    first, as Heat does, after the failed ones.
+    is retried). Missing live instances are launched; surplus ones are removed after the
+    failed ones, in the order of the group's termination policies (`removal_order`).
     """
     ordered = oldest_first(instances)
     broken = [i for i in ordered if i.state in (InstanceState.TERMINATING, InstanceState.FAILED)]
     live = [i for i in ordered if i.state in LIVE_STATES]
-    surplus = live[: max(0, len(live) - target_capacity)]
+    surplus = removal_order(live, policies, launch_config_id)[: max(0, len(live) - target_capacity)]
     return ReconcilePlan(launch_count=max(0, target_capacity - len(live)), remove=(*broken, *surplus))
 
 

@@ -144,7 +144,7 @@ class Reconciler:
             now = self._clock()
             observed, failed = self._observe(repository, instances, now)
             target = snapshot.group.target_capacity
-            plan = plan_reconcile(observed, target)
+            plan = plan_reconcile(observed, target, snapshot.group.termination_policies, snapshot.group.launch_config_id)
             removed = {instance.id for instance in plan.remove}
             result = _PassResult([i for i in observed if i.id not in removed], backoff=snapshot.group.launch_backoff)
             _count_launch_outcomes(result, observed, failed, now)

@@ -35,6 +35,7 @@ from services.group.domain import (
     InstanceState,
     LaunchConfig,
     Refused,
+    TerminationPolicy,
     activity_name,
     group_name,
     launch_config_name,
@@ -661,6 +662,7 @@ def _group_values(group: Group) -> dict[str, Any]:
         "id": group.id, "launch_config_id": group.launch_config_id, "min_size": group.min_size, "max_size": group.max_size,
         "desired_capacity": group.desired_capacity, "cooldown": group.cooldown, "tags": dict(group.tags),
         "create_time": group.create_time, "deleting": group.deleting, "cooldown_end": group.cooldown_end,
+        "termination_policies": [policy.value for policy in group.termination_policies],
     }
     # NOTE: the launch backoff is the reconcile loop's alone (set_launch_backoff): a change of the group's settings,
     # written back whole, must not undo what a pass stored meanwhile.
@@ -678,7 +680,14 @@ def _group(row: Any) -> Group:
         desired_capacity=row.desired_capacity, cooldown=row.cooldown, tags=row.tags, create_time=row.create_time,
         deleting=row.deleting, cooldown_end=row.cooldown_end,
         launch_backoff=LaunchBackoff(row.launch_failures, row.launch_retry_time, row.last_launch_failure),
+        termination_policies=_termination_policies(row.termination_policies),
     )
+
+
+def _termination_policies(stored: Any) -> tuple[TerminationPolicy, ...]:
+    """The stored list (JSON text where the driver gives it so, as for tags)."""
+    names = json.loads(stored) if isinstance(stored, str) else stored
+    return tuple(TerminationPolicy(name) for name in names or ())
 
 
 def _status_query() -> sa.Select[Any]:

@@ -108,6 +108,30 @@ def check_group_sizes(violations: Violations, group: Group, path: str = "group")
     )
 
 
+MAX_TERMINATION_POLICIES = 4
+"""As many as there are policies: a repeat would change nothing."""
+
+
+def check_termination_policies(violations: Violations, message: group_pb2.Group, path: str = "group") -> None:
+    """Known policies, none twice, at most MAX_TERMINATION_POLICIES, DEFAULT (which orders every instance) only last."""
+    field_path = f"{path}.termination_policies"
+    numbers = list(message.termination_policies)
+    known = set(group_pb2.TerminationPolicy.values()) - {group_pb2.TERMINATION_POLICY_UNSPECIFIED}
+    for index, number in enumerate(numbers):
+        violations.check(
+            number in known, f"{field_path}[{index}]",
+            f"must be one of {', '.join(group_pb2.TerminationPolicy.keys()[1:])}, got {number}",
+        )
+    violations.check(
+        len(numbers) <= MAX_TERMINATION_POLICIES, field_path, f"must hold at most {MAX_TERMINATION_POLICIES}, got {len(numbers)}"
+    )
+    violations.check(len(set(numbers)) == len(numbers), field_path, "must not name a policy twice")
+    default = group_pb2.TERMINATION_POLICY_DEFAULT
+    violations.check(
+        default not in numbers[:-1], field_path, "TERMINATION_POLICY_DEFAULT must come last: it already orders every instance"
+    )
+
+
 def check_cooldown(violations: Violations, message: group_pb2.Group, path: str = "group") -> None:
     """A set cooldown lies within [0s, MAX_COOLDOWN] (unset: the default of 300 s)."""
     if message.HasField("cooldown"):

@@ -112,6 +112,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         group = messages.group_from_message(violations, request.group, request.group_id, now)
         rules.check_group_sizes(violations, group)
         rules.check_cooldown(violations, request.group)
+        rules.check_termination_policies(violations, request.group)
         violations.raise_if_any()
         caller = current_caller()
         activity = capacity.creation_activity(new_activity_id(), group, now)
@@ -143,6 +144,8 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             try_parse_name(request_violations, "group.launch_config", request.group.launch_config, "launchConfigs")
         if "cooldown" in fields:
             rules.check_cooldown(request_violations, request.group)
+        if "termination_policies" in fields:
+            rules.check_termination_policies(request_violations, request.group)
         activity_id = new_activity_id()
         caller = current_caller()
 

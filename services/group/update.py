@@ -12,7 +12,7 @@ from dataclasses import replace
 from services.group import capacity
 from services.group.domain import Activity, Group
 
-UPDATABLE_FIELDS = ("launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags")
+UPDATABLE_FIELDS = ("launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "termination_policies")
 """Fields of Group an update may name; an empty mask means all of them."""
 
 OUTPUT_ONLY_FIELDS = frozenset(
@@ -38,6 +38,7 @@ def apply_update(
         max_size=proposed.max_size if "max_size" in fields else group.max_size,
         cooldown=proposed.cooldown if "cooldown" in fields else group.cooldown,
         tags=proposed.tags if "tags" in fields else group.tags,
+        termination_policies=proposed.termination_policies if "termination_policies" in fields else group.termination_policies,
     )
     if "desired_capacity" in fields and desired_given:
         desired = proposed.desired_capacity

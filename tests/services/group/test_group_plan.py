@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from services.group.domain import Instance, InstanceState
-from services.group.plan import is_converged, plan_reconcile
+from services.group.domain import Instance, InstanceState, TerminationPolicy
+from services.group.plan import is_converged, plan_reconcile, removal_order
 
 P, R, T, F = InstanceState.PENDING, InstanceState.RUNNING, InstanceState.TERMINATING, InstanceState.FAILED
 
@@ -44,6 +46,43 @@ def test_plan_brings_live_instances_to_the_target(states, target, launch_count, 
 def test_scale_in_removes_failed_instances_first_then_the_oldest():
     plan = plan_reconcile(_instances(R, R, R, F), 1)
     assert [instance.id for instance in plan.remove] == ["i3", "i0", "i1"]
+
+
+OLDEST, NEWEST, OLD_CONFIG, DEFAULT = (
+    TerminationPolicy.OLDEST_INSTANCE, TerminationPolicy.NEWEST_INSTANCE, TerminationPolicy.OLDEST_LAUNCH_CONFIGURATION,
+    TerminationPolicy.DEFAULT,
+)
+
+
+def _mixed() -> list[Instance]:
+    """i0..i3 running, oldest first; i1 and i3 run the group's old launch config `lc-old` (the current one is `lc`)."""
+    return [replace(i, launch_config_id="lc-old") if i.id in ("i1", "i3") else i for i in _instances(R, R, R, R)]
+
+
+@pytest.mark.parametrize(
+    ("policies", "order"),
+    [
+        ((), ["i1", "i3", "i0", "i2"]),  # the default: the old launch config first, then the oldest
+        ((DEFAULT,), ["i1", "i3", "i0", "i2"]),
+        ((OLDEST,), ["i0", "i1", "i2", "i3"]),
+        ((NEWEST,), ["i3", "i2", "i1", "i0"]),
+        ((OLD_CONFIG,), ["i1", "i3", "i0", "i2"]),  # ties broken oldest first
+        ((OLD_CONFIG, NEWEST), ["i3", "i1", "i2", "i0"]),
+        ((NEWEST, OLD_CONFIG), ["i3", "i2", "i1", "i0"]),  # no ties left for the second
+    ],
+)
+def test_termination_policies_order_the_scale_in_each_breaking_the_ties_of_the_ones_before(policies, order):
+    assert [i.id for i in removal_order(_mixed(), policies, "lc")] == order
+
+
+def test_instances_not_yet_running_are_removed_before_any_policy_applies():
+    instances = [replace(i, state=P) if i.id == "i0" else i for i in _instances(R, R, R)]
+    assert [i.id for i in plan_reconcile(instances, 1, (NEWEST,), "lc").remove] == ["i0", "i2"]
+
+
+def test_failed_instances_go_first_whatever_the_policies():
+    plan = plan_reconcile(_instances(R, R, F), 1, (NEWEST,), "lc")
+    assert [i.id for i in plan.remove] == ["i2", "i1"]
 
 
 @pytest.mark.parametrize(

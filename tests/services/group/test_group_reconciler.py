@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from autoscale.database import Database
 from autoscale.errors import Unavailable
 from autoscale.identity import current_project
 from services.group import capacity
-from services.group.domain import ActivityStatus, AdjustmentType, Group, Instance, InstanceState, LaunchConfig
+from services.group.domain import ActivityStatus, AdjustmentType, Group, Instance, InstanceState, LaunchConfig, TerminationPolicy
 from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, ProcessSpec
 from services.group.drivers.local import LocalProcessDriver
 from services.group.reconciler import Reconciler
@@ -505,3 +506,19 @@ def test_the_wait_survives_a_restart_of_the_service(repositories, repository, dr
     clock[0] += 1.0
     restarted.reconcile_group(PROJECT, "web")
     assert _launches(driver) == 2
+
+
+def test_a_scale_in_removes_the_instances_its_termination_policies_name_first(repository, paced, driver, clock):
+    group = Group(id="web", launch_config_id="lc", min_size=0, max_size=10, desired_capacity=1,
+                  termination_policies=(TerminationPolicy.NEWEST_INSTANCE,))
+    repository.create_group(group, capacity.creation_activity("a-0", group, 1.0))
+    for desired in (1, 2, 3):  # one launch a second
+        repository.change_group("web", lambda current, desired=desired: (replace(current, desired_capacity=desired), None))
+        paced.reconcile_group(PROJECT, "web")
+        clock[0] += 1.0
+    launched = sorted(repository.list_instances("web", None, 10), key=lambda i: i.create_time)
+    assert len({i.create_time for i in launched}) == 3
+    repository.change_group("web", lambda current: (replace(current, desired_capacity=1), None))
+    clock[0] += 1.0
+    paced.reconcile_group(PROJECT, "web")
+    assert [i.id for i in repository.list_instances("web", None, 10)] == [launched[0].id]

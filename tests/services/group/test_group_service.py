@@ -846,3 +846,36 @@ def test_lists_of_unknown_groups_are_not_found_and_bad_pages_invalid(stub):
 def test_local_instances_log_under_the_state_directory_unless_told_otherwise():
     assert instance_log_dir(Settings(instance_log_dir="/var/log/autoscale")) == Path("/var/log/autoscale")
     assert instance_log_dir(Settings()) == default_state_dir() / "instances"
+
+
+# Termination policies
+
+NEWEST = group_pb2.TERMINATION_POLICY_NEWEST_INSTANCE
+OLD_CONFIG = group_pb2.TERMINATION_POLICY_OLDEST_LAUNCH_CONFIGURATION
+DEFAULT_POLICY = group_pb2.TERMINATION_POLICY_DEFAULT
+
+
+def test_termination_policies_are_kept_in_order_and_changed_through_their_mask(stub):
+    created = create_group(stub, termination_policies=[OLD_CONFIG, NEWEST])
+    assert list(created.termination_policies) == [OLD_CONFIG, NEWEST]
+    assert list(create_group(stub, "plain").termination_policies) == []
+    request = group_pb2.UpdateGroupRequest(
+        group=group_pb2.Group(name="groups/web", termination_policies=[NEWEST]),
+        update_mask=field_mask_pb2.FieldMask(paths=["termination_policies"]),
+    )
+    assert list(stub.UpdateGroup(request, timeout=5).group.termination_policies) == [NEWEST]
+    assert list(stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group.termination_policies) == [NEWEST]
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ([0], "group.termination_policies[0]"),
+        ([NEWEST, 9], "group.termination_policies[1]"),
+        ([NEWEST, NEWEST], "group.termination_policies"),
+        ([DEFAULT_POLICY, NEWEST], "group.termination_policies"),
+        ([1, 2, 3, 4, 1], "group.termination_policies"),
+    ],
+)
+def test_bad_termination_policies_are_refused_naming_the_field(stub, given, field):
+    assert field in violated_fields(lambda: create_group(stub, termination_policies=given))

@@ -13,6 +13,7 @@ from alembic import command
 from autoscale.database import Database, alembic_config, schema_differences
 from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound
 from services.group import capacity, cooldown
+from services.group.backoff import LaunchBackoff
 from services.group.domain import (
     ActivityStatus,
     AdjustCommand,
@@ -24,6 +25,7 @@ from services.group.domain import (
     LaunchConfig,
     Refusal,
     Refused,
+    TerminationPolicy,
 )
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
 from services.group.models import metadata
@@ -325,3 +327,15 @@ def test_upgrading_cuts_a_cooldown_stored_beyond_a_day_to_a_day(database_url):
         assert repository.get_group("hour").group.cooldown == 3600.0
     finally:
         database.dispose()
+
+
+def test_termination_policies_and_the_launch_backoff_round_trip_and_settings_changes_keep_the_backoff(repository):
+    policies = (TerminationPolicy.OLDEST_LAUNCH_CONFIGURATION, TerminationPolicy.NEWEST_INSTANCE)
+    group = Group(id="web", launch_config_id="lc", min_size=0, max_size=5, desired_capacity=0, termination_policies=policies)
+    repository.create_group(group, None)
+    assert repository.get_group("web").group.termination_policies == policies
+    backoff = LaunchBackoff(3, 1234.5, "groups/web/instances/i-1 exited with status 1")
+    repository.set_launch_backoff("web", backoff)
+    repository.change_group("web", lambda current: (replace(current, max_size=7), None))
+    stored = repository.get_group("web").group
+    assert (stored.launch_backoff, stored.max_size, stored.termination_policies) == (backoff, 7, policies)
