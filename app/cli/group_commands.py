@@ -55,6 +55,7 @@ def _details(group: group_pb2.Group) -> list[tuple[str, str]]:
         *_state_details(group),
         ("cooldown", duration_text(group, "cooldown", DEFAULT_COOLDOWN_TEXT)),
         ("tags", pairs_text(group.tags)),
+        ("protect new instances", yes_no(group.new_instances_protected_from_scale_in)),
         ("termination policies", ", ".join(word_for(TERMINATION_POLICY, p) for p in group.termination_policies) or "default"),
         ("created", time_text(group, "create_time")),
     ]
@@ -110,6 +111,8 @@ def _group_options(creating: bool) -> Callable[[Any], Any]:
                          help="Quiet time after a resize for its policies, e.g. 5m" + ("  [default: 5m]" if creating else ".")),
             click.option("--tag", "tags", multiple=True, type=KEY_VALUE,
                          help="A label KEY=VALUE (repeatable)" + ("." if creating else "; replaces every tag.")),
+            click.option("--protect-new-instances/--no-protect-new-instances", "new_instances_protected_from_scale_in", default=None,
+                         help="Whether the instances it launches are protected from scale-in" + ("." if creating else " from now on.")),
             click.option("--termination-policy", "termination_policies", multiple=True, type=TERMINATION_POLICY,
                          help="Which instances a scale-in removes first: oldest-instance, newest-instance, oldest-launch-config "
                               "or default (repeatable, in order" + ("; default: default)." if creating else "; replaces the list).")),
@@ -129,6 +132,7 @@ def _group_from_options(name: str, values: dict[str, Any]) -> group_pb2.Group:
         cooldown=duration_or_none(values["cooldown"]),
         tags=as_dict(values["tags"]),
         termination_policies=values["termination_policies"],
+        new_instances_protected_from_scale_in=values["new_instances_protected_from_scale_in"],
     )
 
 
@@ -180,11 +184,41 @@ def instances(client: Client, group_id: str) -> None:
             instance.server_id or "-",
             enum_label(group_pb2.InstanceState.DESCRIPTOR, instance.state),
             time_text(instance, "create_time"),
+            yes_no(instance.protected_from_scale_in),
             instance.state_reason or "-",
         ]
         for instance in response.instances
     )
-    client.emit(response, lambda: print_table(("ID", "SERVER", "STATE", "CREATED", "REASON"), rows, empty="no instances"))
+    columns = ("ID", "SERVER", "STATE", "CREATED", "PROTECTED", "REASON")
+    client.emit(response, lambda: print_table(columns, rows, empty="no instances"))
+
+
+def _set_protection(client: Client, group_id: str, instance_ids: tuple[str, ...], protected: bool) -> None:
+    group_name = GROUP_KIND.name(group_id)
+    request = group_pb2.SetInstanceProtectionRequest(
+        group=group_name, instances=[f"{group_name}/instances/{resource_id(i)}" for i in instance_ids], protected_from_scale_in=protected,
+    )
+    response = client.call("SetInstanceProtection", request)
+    word = "protected from scale-in" if protected else "no longer protected from scale-in"
+    client.emit(response, lambda: click.echo("\n".join(f"{instance.name}: {word}" for instance in response.instances)))
+
+
+@group.command("protect")
+@click.argument("group_id", metavar="ID")
+@click.argument("instance_ids", metavar="INSTANCE...", nargs=-1, required=True)
+@client_command(GROUP)
+def protect(client: Client, group_id: str, instance_ids: tuple[str, ...]) -> None:
+    """Protect instances of group ID from scale-in (a scale-in never chooses them)."""
+    _set_protection(client, group_id, instance_ids, True)
+
+
+@group.command("unprotect")
+@click.argument("group_id", metavar="ID")
+@click.argument("instance_ids", metavar="INSTANCE...", nargs=-1, required=True)
+@client_command(GROUP)
+def unprotect(client: Client, group_id: str, instance_ids: tuple[str, ...]) -> None:
+    """Lift the scale-in protection of instances of group ID."""
+    _set_protection(client, group_id, instance_ids, False)
 
 
 @group.command("activities")

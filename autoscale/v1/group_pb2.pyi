@@ -125,7 +125,7 @@ class OpenStackServerSpec(_message.Message):
     def __init__(self, image: _Optional[str] = ..., flavor: _Optional[str] = ..., key_name: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., security_groups: _Optional[_Iterable[str]] = ..., user_data: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Group(_message.Message):
-    __slots__ = ("name", "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time", "termination_policies")
+    __slots__ = ("name", "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time", "termination_policies", "new_instances_protected_from_scale_in")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +147,7 @@ class Group(_message.Message):
     STATE_REASON_FIELD_NUMBER: _ClassVar[int]
     LAUNCH_RETRY_TIME_FIELD_NUMBER: _ClassVar[int]
     TERMINATION_POLICIES_FIELD_NUMBER: _ClassVar[int]
+    NEW_INSTANCES_PROTECTED_FROM_SCALE_IN_FIELD_NUMBER: _ClassVar[int]
     name: str
     launch_config: str
     min_size: int
@@ -161,7 +162,8 @@ class Group(_message.Message):
     state_reason: str
     launch_retry_time: _timestamp_pb2.Timestamp
     termination_policies: _containers.RepeatedScalarFieldContainer[TerminationPolicy]
-    def __init__(self, name: _Optional[str] = ..., launch_config: _Optional[str] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., current_capacity: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scaling_in_progress: _Optional[bool] = ..., state: _Optional[_Union[GroupState, str]] = ..., state_reason: _Optional[str] = ..., launch_retry_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., termination_policies: _Optional[_Iterable[_Union[TerminationPolicy, str]]] = ...) -> None: ...
+    new_instances_protected_from_scale_in: bool
+    def __init__(self, name: _Optional[str] = ..., launch_config: _Optional[str] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., current_capacity: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scaling_in_progress: _Optional[bool] = ..., state: _Optional[_Union[GroupState, str]] = ..., state_reason: _Optional[str] = ..., launch_retry_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., termination_policies: _Optional[_Iterable[_Union[TerminationPolicy, str]]] = ..., new_instances_protected_from_scale_in: _Optional[bool] = ...) -> None: ...
 
 class CreateLaunchConfigRequest(_message.Message):
     __slots__ = ("launch_config_id", "launch_config")
@@ -326,18 +328,36 @@ class AdjustResponse(_message.Message):
     def __init__(self, previous_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., refusal: _Optional[_Union[AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Instance(_message.Message):
-    __slots__ = ("name", "server_id", "state", "create_time", "state_reason")
+    __slots__ = ("name", "server_id", "state", "create_time", "state_reason", "protected_from_scale_in")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SERVER_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     STATE_REASON_FIELD_NUMBER: _ClassVar[int]
+    PROTECTED_FROM_SCALE_IN_FIELD_NUMBER: _ClassVar[int]
     name: str
     server_id: str
     state: InstanceState
     create_time: _timestamp_pb2.Timestamp
     state_reason: str
-    def __init__(self, name: _Optional[str] = ..., server_id: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_reason: _Optional[str] = ...) -> None: ...
+    protected_from_scale_in: bool
+    def __init__(self, name: _Optional[str] = ..., server_id: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_reason: _Optional[str] = ..., protected_from_scale_in: _Optional[bool] = ...) -> None: ...
+
+class SetInstanceProtectionRequest(_message.Message):
+    __slots__ = ("group", "instances", "protected_from_scale_in")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    PROTECTED_FROM_SCALE_IN_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    instances: _containers.RepeatedScalarFieldContainer[str]
+    protected_from_scale_in: bool
+    def __init__(self, group: _Optional[str] = ..., instances: _Optional[_Iterable[str]] = ..., protected_from_scale_in: _Optional[bool] = ...) -> None: ...
+
+class SetInstanceProtectionResponse(_message.Message):
+    __slots__ = ("instances",)
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    instances: _containers.RepeatedCompositeFieldContainer[Instance]
+    def __init__(self, instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ...) -> None: ...
 
 class ListInstancesRequest(_message.Message):
     __slots__ = ("parent", "page_size", "page_token")

@@ -92,6 +92,11 @@ class GroupServiceStub:
                 request_serializer=autoscale_dot_v1_dot_group__pb2.ListInstancesRequest.SerializeToString,
                 response_deserializer=autoscale_dot_v1_dot_group__pb2.ListInstancesResponse.FromString,
                 _registered_method=True)
+        self.SetInstanceProtection = channel.unary_unary(
+                '/autoscale.v1.GroupService/SetInstanceProtection',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.SetInstanceProtectionRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.SetInstanceProtectionResponse.FromString,
+                _registered_method=True)
         self.ListActivities = channel.unary_unary(
                 '/autoscale.v1.GroupService/ListActivities',
                 request_serializer=autoscale_dot_v1_dot_group__pb2.ListActivitiesRequest.SerializeToString,
@@ -200,6 +205,16 @@ class GroupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetInstanceProtection(self, request, context):
+        """Protects instances of a group from scale-in, or lifts it: a scale-in
+        never chooses a protected instance (a failed one is still replaced).
+        Errors: INVALID_ARGUMENT, NOT_FOUND (the group, or an instance it does
+        not have: then nothing is changed).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListActivities(self, request, context):
         """Lists a group's scaling activities, newest first. Errors:
         INVALID_ARGUMENT, NOT_FOUND.
@@ -272,6 +287,11 @@ def add_GroupServiceServicer_to_server(servicer, server):
                     servicer.ListInstances,
                     request_deserializer=autoscale_dot_v1_dot_group__pb2.ListInstancesRequest.FromString,
                     response_serializer=autoscale_dot_v1_dot_group__pb2.ListInstancesResponse.SerializeToString,
+            ),
+            'SetInstanceProtection': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetInstanceProtection,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.SetInstanceProtectionRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.SetInstanceProtectionResponse.SerializeToString,
             ),
             'ListActivities': grpc.unary_unary_rpc_method_handler(
                     servicer.ListActivities,
@@ -584,6 +604,33 @@ class GroupService:
             '/autoscale.v1.GroupService/ListInstances',
             autoscale_dot_v1_dot_group__pb2.ListInstancesRequest.SerializeToString,
             autoscale_dot_v1_dot_group__pb2.ListInstancesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetInstanceProtection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/SetInstanceProtection',
+            autoscale_dot_v1_dot_group__pb2.SetInstanceProtectionRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.SetInstanceProtectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -104,6 +104,8 @@ class Group:
     """Its launches failing in a row, and when it may launch next (services.group.backoff)."""
     termination_policies: tuple[TerminationPolicy, ...] = ()
     """Which instances a scale-in removes first, in order (services.group.plan); empty means DEFAULT."""
+    new_instances_protected_from_scale_in: bool = False
+    """Whether the instances it launches from now on are protected from scale-in."""
 
     @property
     def target_capacity(self) -> int:
@@ -148,6 +150,8 @@ class Instance:
     server_id: str = ""
     """The driver's id; empty until the launch returned."""
     state_reason: str = ""
+    protected_from_scale_in: bool = False
+    """A scale-in never chooses it (a failed one is still replaced)."""
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,7 @@ def group_from_message(violations: Violations, message: group_pb2.Group, group_i
         termination_policies=tuple(
             TERMINATION_POLICIES[number] for number in message.termination_policies if number in TERMINATION_POLICIES
         ),
+        new_instances_protected_from_scale_in=message.new_instances_protected_from_scale_in,
     )
 
 
@@ -150,6 +151,7 @@ def group_to_message(status: GroupStatus) -> group_pb2.Group:
         state_reason=group.launch_backoff.last_failure,
         launch_retry_time=to_timestamp(retry_time) if (retry_time := group.launch_backoff.retry_time) is not None else None,
         termination_policies=[TERMINATION_POLICY_MESSAGES[policy] for policy in group.termination_policies],
+        new_instances_protected_from_scale_in=group.new_instances_protected_from_scale_in,
     )
 
 
@@ -161,6 +163,7 @@ def instance_to_message(instance: Instance) -> group_pb2.Instance:
         state=INSTANCE_STATES[instance.state],
         create_time=to_timestamp(instance.create_time),
         state_reason=instance.state_reason,
+        protected_from_scale_in=instance.protected_from_scale_in,
     )
 
 

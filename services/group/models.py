@@ -45,6 +45,8 @@ groups = sa.Table(
     sa.Column("last_launch_failure", sa.Text, nullable=False, server_default=""),
     # Its termination policies, in order (JSON list of their names; [] means the default).
     sa.Column("termination_policies", sa.JSON, nullable=False, server_default="[]"),
+    # Whether the instances it launches are protected from scale-in.
+    sa.Column("new_instances_protected", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.ForeignKeyConstraint(
         ["project", "launch_config_id"], ["group_launch_configs.project", "group_launch_configs.id"],
         name="fk_group_groups_launch_config",
@@ -64,6 +66,8 @@ instances = sa.Table(
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("state_reason", sa.Text, nullable=False),
     sa.Column("create_time", sa.Float, nullable=False),
+    # A scale-in never chooses it.
+    sa.Column("protected", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_instances_group"),
     sa.Index("ix_group_instances_created", "project", "group_id", "create_time"),
 )

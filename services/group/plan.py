@@ -60,15 +60,23 @@ def plan_reconcile(
 
     FAILED instances are always removed, and so are TERMINATING ones (whose removal
     is retried). Missing live instances are launched; surplus ones are removed after the
-    failed ones, in the order of the group's termination policies (`removal_order`).
+    failed ones, in the order of the group's termination policies (`removal_order`), those
+    protected from scale-in never: while only protected ones are left, the group keeps more
+    instances than it wants (as AWS does), until they are unprotected.
     """
     ordered = oldest_first(instances)
     broken = [i for i in ordered if i.state in (InstanceState.TERMINATING, InstanceState.FAILED)]
     live = [i for i in ordered if i.state in LIVE_STATES]
-    surplus = removal_order(live, policies, launch_config_id)[: max(0, len(live) - target_capacity)]
+    candidates = [i for i in removal_order(live, policies, launch_config_id) if not i.protected_from_scale_in]
+    surplus = candidates[: max(0, len(live) - target_capacity)]
     return ReconcilePlan(launch_count=max(0, target_capacity - len(live)), remove=(*broken, *surplus))
 
 
 def is_converged(instances: Sequence[Instance], target_capacity: int) -> bool:
-    """Whether exactly `target_capacity` instances run and nothing starts, stops or has failed."""
-    return len(instances) == target_capacity and all(i.state is InstanceState.RUNNING for i in instances)
+    """Whether exactly `target_capacity` instances run (or more, every one of them protected from scale-in: nothing more
+    can be done) and nothing starts, stops or has failed."""
+    if not all(i.state is InstanceState.RUNNING for i in instances):
+        return False
+    return len(instances) == target_capacity or (
+        len(instances) > target_capacity and all(i.protected_from_scale_in for i in instances)
+    )

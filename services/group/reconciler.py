@@ -346,6 +346,7 @@ class Reconciler:
             instance = Instance(
                 id=new_instance_id(), group_id=group.id, kind=config.kind, launch_config_id=config.id,
                 state=InstanceState.PENDING, create_time=self._clock(),
+                protected_from_scale_in=group.new_instances_protected_from_scale_in,
             )
             repository.add_instance(instance)
             try:
@@ -381,6 +382,9 @@ class Reconciler:
             repository.finish_activity(capacity.finish(activity, ActivityStatus.FAILED, now, "; ".join(result.failures)))
         elif is_converged(result.instances, group.desired_capacity):
             message = f"{group.desired_capacity} instances running"
+            kept = len(result.instances) - group.desired_capacity
+            if kept > 0:
+                message = f"{group.desired_capacity} instances wanted; {len(result.instances)} stay running: protected from scale-in"
             repository.finish_activity(capacity.finish(activity, ActivityStatus.SUCCEEDED, now, message))
 
 

@@ -38,6 +38,7 @@ from services.group.domain import (
     TerminationPolicy,
     activity_name,
     group_name,
+    instance_name,
     launch_config_name,
 )
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
@@ -365,8 +366,28 @@ class GroupRepository:
             self._statements.insert_instance.rowcount(
                 connection, project=self.project, group_id=instance.group_id, id=instance.id, kind=instance.kind,
                 launch_config_id=instance.launch_config_id, server_id=instance.server_id, state=instance.state.value,
-                state_reason=instance.state_reason, create_time=instance.create_time,
+                state_reason=instance.state_reason, create_time=instance.create_time, protected=instance.protected_from_scale_in,
             )
+
+    def set_instance_protection(self, group_id: str, instance_ids: Sequence[str], protected: bool) -> list[Instance]:
+        """Protect (or not) these instances of the group from scale-in; NotFound for the group or the first instance it
+        does not have (nothing is changed then)."""
+        with self._database.transaction() as connection:
+            self._require_group(connection, group_id)
+            rows = connection.execute(
+                sa.select(instances).where(
+                    instances.c.project == self.project, instances.c.group_id == group_id, instances.c.id.in_(instance_ids)
+                )
+            ).all()
+            missing = sorted(set(instance_ids) - {row.id for row in rows})
+            if missing:
+                raise NotFound(instance_name(group_id, missing[0]))
+            connection.execute(
+                instances.update()
+                .where(instances.c.project == self.project, instances.c.group_id == group_id, instances.c.id.in_(instance_ids))
+                .values(protected=protected)
+            )
+        return sorted((replace(_instance(row), protected_from_scale_in=protected) for row in rows), key=lambda i: i.create_time)
 
     def update_instances(self, changed: Iterable[Instance]) -> None:
         """Store the server id, state and reason of each instance."""
@@ -573,7 +594,7 @@ _INSTANCES_OF = (
 
 _INSERT_INSTANCE = instances.insert().values(
     {name: sa.bindparam(name) for name in (
-        "project", "group_id", "id", "kind", "launch_config_id", "server_id", "state", "state_reason", "create_time",
+        "project", "group_id", "id", "kind", "launch_config_id", "server_id", "state", "state_reason", "create_time", "protected",
     )}
 )
 
@@ -663,6 +684,7 @@ def _group_values(group: Group) -> dict[str, Any]:
         "desired_capacity": group.desired_capacity, "cooldown": group.cooldown, "tags": dict(group.tags),
         "create_time": group.create_time, "deleting": group.deleting, "cooldown_end": group.cooldown_end,
         "termination_policies": [policy.value for policy in group.termination_policies],
+        "new_instances_protected": group.new_instances_protected_from_scale_in,
     }
     # NOTE: the launch backoff is the reconcile loop's alone (set_launch_backoff): a change of the group's settings,
     # written back whole, must not undo what a pass stored meanwhile.
@@ -681,6 +703,7 @@ def _group(row: Any) -> Group:
         deleting=row.deleting, cooldown_end=row.cooldown_end,
         launch_backoff=LaunchBackoff(row.launch_failures, row.launch_retry_time, row.last_launch_failure),
         termination_policies=_termination_policies(row.termination_policies),
+        new_instances_protected_from_scale_in=bool(row.new_instances_protected),
     )
 
 
@@ -745,6 +768,7 @@ def _instance(row: Any) -> Instance:
     return Instance(
         id=row.id, group_id=row.group_id, kind=row.kind, launch_config_id=row.launch_config_id, state=InstanceState(row.state),
         create_time=row.create_time, server_id=row.server_id, state_reason=row.state_reason,
+        protected_from_scale_in=bool(row.protected),
     )
 
 

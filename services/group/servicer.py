@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import grpc
 
-from autoscale.errors import FailedPrecondition
+from autoscale.errors import FailedPrecondition, InvalidArgument
 from autoscale.identity import Role, current_caller, current_project
 from autoscale.pagination import page_request, paginate
 from autoscale.quotas.limits import QuotaSource
@@ -26,6 +26,9 @@ from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories, GroupRepository
 
 ADJUST_CAUSE = "Adjust by caller"
+
+MAX_PROTECTED_PER_CALL = 50
+"""Instances one SetInstanceProtection names at most (as AWS)."""
 """The cause recorded for an Adjust that gives none."""
 
 
@@ -221,6 +224,29 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         found = self._repository().list_instances(group_id, page.after_time_and(str), page.size + 1)
         instances, token = paginate(found, page.size, lambda instance: [instance.create_time, instance.id], messages.instance_to_message)
         return group_pb2.ListInstancesResponse(instances=instances, next_page_token=token)
+
+    def SetInstanceProtection(
+        self, request: group_pb2.SetInstanceProtectionRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.SetInstanceProtectionResponse:
+        violations = Violations()
+        group_id = try_parse_name(violations, "group", request.group, "groups")
+        instance_ids = []
+        violations.check(
+            1 <= len(request.instances) <= MAX_PROTECTED_PER_CALL, "instances",
+            f"must name 1 to {MAX_PROTECTED_PER_CALL} instances, got {len(request.instances)}",
+        )
+        for index, name in enumerate(request.instances[:MAX_PROTECTED_PER_CALL]):
+            try:
+                of_group, instance_id = messages.parse_child_name(f"instances[{index}]", name, "instances")
+            except InvalidArgument as error:
+                violations.items.extend(error.violations)
+                continue
+            violations.check(of_group == group_id, f"instances[{index}]", f"{name} is not an instance of {request.group}")
+            instance_ids.append(instance_id)
+        violations.raise_if_any()
+        assert group_id is not None
+        changed = self._repository().set_instance_protection(group_id, instance_ids, request.protected_from_scale_in)
+        return group_pb2.SetInstanceProtectionResponse(instances=[messages.instance_to_message(i) for i in changed])
 
     def ListActivities(self, request: group_pb2.ListActivitiesRequest, context: grpc.ServicerContext) -> group_pb2.ListActivitiesResponse:
         group_id = parse_name("parent", request.parent, "groups")

@@ -12,7 +12,10 @@ from dataclasses import replace
 from services.group import capacity
 from services.group.domain import Activity, Group
 
-UPDATABLE_FIELDS = ("launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "termination_policies")
+UPDATABLE_FIELDS = (
+    "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "termination_policies",
+    "new_instances_protected_from_scale_in",
+)
 """Fields of Group an update may name; an empty mask means all of them."""
 
 OUTPUT_ONLY_FIELDS = frozenset(
@@ -39,6 +42,10 @@ def apply_update(
         cooldown=proposed.cooldown if "cooldown" in fields else group.cooldown,
         tags=proposed.tags if "tags" in fields else group.tags,
         termination_policies=proposed.termination_policies if "termination_policies" in fields else group.termination_policies,
+        new_instances_protected_from_scale_in=(
+            proposed.new_instances_protected_from_scale_in if "new_instances_protected_from_scale_in" in fields
+            else group.new_instances_protected_from_scale_in
+        ),
     )
     if "desired_capacity" in fields and desired_given:
         desired = proposed.desired_capacity

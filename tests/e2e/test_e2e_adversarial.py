@@ -195,6 +195,9 @@ def _requests_naming_p1() -> dict[str, Callable[[str], Message]]:
             name=f"groups/{i}", adjustment_type=common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY, adjustment=3
         ),
         "ListInstances": lambda i: group_pb2.ListInstancesRequest(parent=f"groups/{i}"),
+        "SetInstanceProtection": lambda i: group_pb2.SetInstanceProtectionRequest(
+            group=f"groups/{i}", instances=[f"groups/{i}/instances/i-x"], protected_from_scale_in=True
+        ),
         "ListActivities": lambda i: group_pb2.ListActivitiesRequest(parent=f"groups/{i}"),
         "GetActivity": lambda i: group_pb2.GetActivityRequest(name=f"groups/{i}/activities/x"),
         "GetPolicy": lambda i: policy_pb2.GetPolicyRequest(name=f"policies/{i}"),
@@ -235,7 +238,8 @@ def _update_alarm(alarm_id: str) -> Message:
 
 
 P1_IDS = {
-    "LaunchConfig": "lc", "Group": "web", "Adjust": "web", "Instances": "web", "Activities": "web", "Activity": "web",
+    "LaunchConfig": "lc", "Group": "web", "InstanceProtection": "web",
+    "Adjust": "web", "Instances": "web", "Activities": "web", "Activity": "web",
     "Policy": "up", "PolicyExecutions": "up", "Receiver": "up", "Receivers": "up",
     "Alarm": "high", "AlarmHistory": "high", "AlarmState": "high",
 }

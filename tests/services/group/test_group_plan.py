@@ -99,3 +99,25 @@ def test_failed_instances_go_first_whatever_the_policies():
 )
 def test_converged_means_exactly_the_target_running_and_nothing_else(states, target, converged):
     assert is_converged(_instances(*states), target) is converged
+
+
+def _protect(instances: list[Instance], *ids: str) -> list[Instance]:
+    return [replace(i, protected_from_scale_in=True) if i.id in ids else i for i in instances]
+
+
+def test_a_scale_in_never_chooses_a_protected_instance():
+    plan = plan_reconcile(_protect(_instances(R, R, R), "i0"), 1)
+    assert [i.id for i in plan.remove] == ["i1", "i2"]
+
+
+def test_while_only_protected_instances_are_left_the_group_keeps_more_than_it_wants():
+    instances = _protect(_instances(R, R, R), "i0", "i1")
+    assert [i.id for i in plan_reconcile(instances, 0).remove] == ["i2"]
+    kept = _protect(_instances(R, R), "i0", "i1")
+    assert plan_reconcile(kept, 0).remove == () and is_converged(kept, 0)
+    assert not is_converged(_protect(_instances(R, R), "i0"), 1)  # the unprotected one is still to go
+
+
+def test_a_failed_protected_instance_is_still_replaced():
+    plan = plan_reconcile(_protect(_instances(R, F), "i1"), 2)
+    assert ([i.id for i in plan.remove], plan.launch_count) == (["i1"], 1)

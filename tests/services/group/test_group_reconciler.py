@@ -522,3 +522,24 @@ def test_a_scale_in_removes_the_instances_its_termination_policies_name_first(re
     clock[0] += 1.0
     paced.reconcile_group(PROJECT, "web")
     assert [i.id for i in repository.list_instances("web", None, 10)] == [launched[0].id]
+
+
+def test_a_scale_in_leaves_protected_instances_and_its_activity_ends_saying_so(repository, paced, driver, clock):
+    group = Group(id="web", launch_config_id="lc", min_size=0, max_size=10, desired_capacity=2, new_instances_protected_from_scale_in=True)
+    repository.create_group(group, capacity.creation_activity("a-0", group, 1.0))
+    paced.reconcile_group(PROJECT, "web")
+    assert all(i.protected_from_scale_in for i in repository.list_instances("web", None, 10))
+    repository.change_group("web", lambda current: (replace(current, desired_capacity=0),
+                                                    capacity.capacity_change("a-1", current, 0, "scale in", clock[0])))
+    clock[0] += 1.0
+    paced.reconcile_group(PROJECT, "web")
+    assert len(repository.list_instances("web", None, 10)) == 2
+    newest = repository.list_activities("web", None, 10)[0]
+    assert newest.status is ActivityStatus.SUCCEEDED and "protected from scale-in" in newest.status_message
+    (first, _) = repository.list_instances("web", None, 10)
+    repository.set_instance_protection("web", [first.id], False)
+    clock[0] += 1.0
+    paced.reconcile_group(PROJECT, "web")
+    assert [i.id for i in repository.list_instances("web", None, 10)] != [] and first.id not in {
+        i.id for i in repository.list_instances("web", None, 10)
+    }

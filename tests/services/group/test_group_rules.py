@@ -108,7 +108,8 @@ def test_adjustment_rules(adjustment_type, adjustment, min_step, fields):
 def test_an_empty_mask_names_every_updatable_field_and_unknown_paths_are_violations():
     violations = Violations()
     assert check_update_mask(violations, [], UPDATABLE_FIELDS, OUTPUT_ONLY_FIELDS) == {
-        "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "termination_policies"
+        "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "termination_policies",
+        "new_instances_protected_from_scale_in",
     }
     assert check_update_mask(violations, ["max_size", "current_capacity", "bogus"], UPDATABLE_FIELDS, OUTPUT_ONLY_FIELDS) == {"max_size"}
     assert [(v.field, "'bogus'" in v.description) for v in violations.items] == [("update_mask", True)]

@@ -879,3 +879,47 @@ def test_termination_policies_are_kept_in_order_and_changed_through_their_mask(s
 )
 def test_bad_termination_policies_are_refused_naming_the_field(stub, given, field):
     assert field in violated_fields(lambda: create_group(stub, termination_policies=given))
+
+
+# Scale-in protection
+
+
+def test_instances_are_protected_and_unprotected_and_new_ones_follow_the_groups_setting(stub):
+    create_group(stub, desired_capacity=1, new_instances_protected_from_scale_in=True)
+    (first,) = wait_for(lambda: instances(stub), "the instance")
+    assert first.protected_from_scale_in
+    request = group_pb2.SetInstanceProtectionRequest(group="groups/web", instances=[first.name], protected_from_scale_in=False)
+    (changed,) = stub.SetInstanceProtection(request, timeout=5).instances
+    assert (changed.name, changed.protected_from_scale_in) == (first.name, False)
+    assert not instances(stub)[0].protected_from_scale_in
+    mask = field_mask_pb2.FieldMask(paths=["new_instances_protected_from_scale_in"])
+    updated = stub.UpdateGroup(group_pb2.UpdateGroupRequest(group=group_pb2.Group(name="groups/web"), update_mask=mask), timeout=5)
+    assert not updated.group.new_instances_protected_from_scale_in
+
+
+@pytest.mark.parametrize(
+    ("names", "field"),
+    [
+        ([], "instances"),
+        (["groups/web/instances/i-1"] * 51, "instances"),
+        (["i-1"], "instances[0]"),
+        (["groups/api/instances/i-1"], "instances[0]"),
+    ],
+)
+def test_set_instance_protection_refuses_bad_names_naming_the_field(stub, names, field):
+    create_group(stub)
+    request = group_pb2.SetInstanceProtectionRequest(group="groups/web", instances=names, protected_from_scale_in=True)
+    assert field in violated_fields(lambda: stub.SetInstanceProtection(request, timeout=5))
+
+
+def test_set_instance_protection_of_an_unknown_instance_changes_nothing_and_is_not_found(stub):
+    create_group(stub, desired_capacity=1)
+    (known,) = wait_for(lambda: instances(stub), "the instance")
+    request = group_pb2.SetInstanceProtectionRequest(
+        group="groups/web", instances=[known.name, "groups/web/instances/i-nope"], protected_from_scale_in=True
+    )
+    error = rpc_error(lambda: stub.SetInstanceProtection(request, timeout=5))
+    assert (error.code(), error.details()) == (grpc.StatusCode.NOT_FOUND, "groups/web/instances/i-nope not found")
+    assert not instances(stub)[0].protected_from_scale_in
+    missing_group = group_pb2.SetInstanceProtectionRequest(group="groups/nope", instances=["groups/nope/instances/i-1"])
+    assert rpc_error(lambda: stub.SetInstanceProtection(missing_group, timeout=5)).code() is grpc.StatusCode.NOT_FOUND
