@@ -7,9 +7,11 @@ and quirks included, so that policies behave as Heat users expect.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 
-from services.group.domain import Activity, ActivityStatus, AdjustmentType, Group
+from autoscale.validation import within_cause_limit
+from services.group.domain import Activity, ActivityStatus, AdjustmentType, Group, Instance, instance_name
 
 CREATE_CAUSE = "CreateGroup"
 """The cause recorded for the first capacity of a new group."""
@@ -82,6 +84,18 @@ def capacity_change(
         )
     return Activity(
         id=activity_id, group_id=group.id, cause=cause, from_capacity=group.desired_capacity, to_capacity=to_capacity,
+        start_time=now, status=ActivityStatus.IN_PROGRESS,
+    )
+
+
+def replacement_activity(activity_id: str, group: Group, replaced: Sequence[Instance], now: float) -> Activity:
+    """The activity of launching instances in place of failed ones (the capacity stays): its cause names them and why they
+    failed (an exit status and the last output, a Nova fault)."""
+    first = replaced[0]
+    more = f" (and {len(replaced) - 1} more)" if len(replaced) > 1 else ""
+    cause = within_cause_limit(f"replacing {instance_name(group.id, first.id)}{more}: {first.state_reason or 'it failed'}")
+    return Activity(
+        id=activity_id, group_id=group.id, cause=cause, from_capacity=group.desired_capacity, to_capacity=group.desired_capacity,
         start_time=now, status=ActivityStatus.IN_PROGRESS,
     )
 

@@ -49,10 +49,11 @@ from services.group.domain import (
     LaunchConfig,
     group_name,
     instance_name,
+    new_activity_id,
     new_instance_id,
 )
 from services.group.drivers.base import ComputeDriver, DriverError, FoundServer, LaunchRequest, ServerState, ServerStatus
-from services.group.plan import is_converged, plan_reconcile
+from services.group.plan import ReconcilePlan, is_converged, plan_reconcile
 from services.group.repository import GroupRepositories, GroupRepository, ReconcileSnapshot
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ class Reconciler:
             _count_launch_outcomes(result, observed, failed, now)
             self._remove(repository, plan.remove, f"scaling to {target}", result)
             if result.backoff.may_launch(now):
+                snapshot = self._record_replacement(repository, snapshot, plan, now)
                 self._launch(repository, snapshot, plan.launch_count, result)
             if result.backoff != snapshot.group.launch_backoff:
                 repository.set_launch_backoff(group_id, result.backoff)
@@ -369,6 +371,19 @@ class Reconciler:
             project=project, group_id=instance.group_id, instance_id=instance.id, metrics_addr=self._metrics_addr,
             process=config.process, openstack_server=config.openstack_server,
         )
+
+    def _record_replacement(
+        self, repository: GroupRepository, snapshot: ReconcileSnapshot, plan: ReconcilePlan, now: float
+    ) -> ReconcileSnapshot:
+        """When the pass launches in place of failed instances and no activity is under way, an activity saying which and
+        why (settled as any: SUCCEEDED once they run, FAILED with the reason if they fail); the snapshot that holds it."""
+        replaced = [instance for instance in plan.remove if instance.state is InstanceState.FAILED]
+        group = snapshot.group
+        if not replaced or not plan.launch_count or snapshot.activity_in_progress is not None or group.deleting:
+            return snapshot
+        activity = capacity.replacement_activity(new_activity_id(), group, replaced, now)
+        repository.record_activity(activity)
+        return replace(snapshot, activity_in_progress=activity)
 
     def _settle_activity(self, repository: GroupRepository, snapshot: ReconcileSnapshot, result: _PassResult) -> None:
         """End the IN_PROGRESS activity: FAILED on a driver error, SUCCEEDED once the group is at its capacity."""

@@ -293,6 +293,12 @@ class GroupRepository:
             )
             return self._instances(connection, group_id)
 
+    def record_activity(self, activity: Activity) -> None:
+        """Record an activity the reconcile loop starts (a replacement); a group deleted meanwhile records nothing."""
+        with self._database.transaction() as connection:
+            if self._group_row(connection, activity.group_id) is not None:
+                self._record_activity(connection, activity)
+
     def set_launch_backoff(self, group_id: str, backoff: LaunchBackoff) -> None:
         """Store the group's launch backoff (a group deleted meanwhile is left alone)."""
         with self._database.transaction() as connection:

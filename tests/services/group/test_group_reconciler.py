@@ -543,3 +543,21 @@ def test_a_scale_in_leaves_protected_instances_and_its_activity_ends_saying_so(r
     assert [i.id for i in repository.list_instances("web", None, 10)] != [] and first.id not in {
         i.id for i in repository.list_instances("web", None, 10)
     }
+
+
+def test_an_instance_that_fails_after_running_a_while_is_replaced_in_an_activity_naming_it_and_why(repository, paced, driver, clock):
+    _create(repository, 1)
+    paced.reconcile_group(PROJECT, "web")
+    clock[0] += 1.0
+    paced.reconcile_group(PROJECT, "web")  # running: the creation ends
+    (first,) = repository.list_instances("web", None, 10)
+    clock[0] += 600.0
+    driver.kill(first.server_id, "killed by signal SIGKILL")
+    paced.reconcile_group(PROJECT, "web")
+    replacing = repository.list_activities("web", None, 10)[0]
+    assert replacing.status is ActivityStatus.IN_PROGRESS and (replacing.from_capacity, replacing.to_capacity) == (1, 1)
+    assert replacing.cause == f"replacing groups/web/instances/{first.id}: killed by signal SIGKILL"
+    assert not repository.get_group("web").group.launch_backoff.degraded  # it had run long enough: no failed launch
+    clock[0] += 1.0
+    paced.reconcile_group(PROJECT, "web")
+    assert repository.list_activities("web", None, 10)[0].status is ActivityStatus.SUCCEEDED
