@@ -203,6 +203,20 @@ def _set_protection(client: Client, group_id: str, instance_ids: tuple[str, ...]
     client.emit(response, lambda: click.echo("\n".join(f"{instance.name}: {word}" for instance in response.instances)))
 
 
+@group.command("terminate")
+@click.argument("group_id", metavar="ID")
+@click.argument("instance_id", metavar="INSTANCE")
+@click.option("--decrement", is_flag=True, help="The group wants one fewer instance (else it launches a replacement).")
+@client_command(GROUP)
+def terminate(client: Client, group_id: str, instance_id: str, decrement: bool) -> None:
+    """Terminate INSTANCE of group ID (even a protected one)."""
+    request = group_pb2.TerminateInstanceRequest(
+        name=f"{GROUP_KIND.name(group_id)}/instances/{resource_id(instance_id)}", should_decrement_desired_capacity=decrement,
+    )
+    response = client.call("TerminateInstance", request)
+    client.emit(response, lambda: print_details(activity_details(response.activity)))
+
+
 @group.command("protect")
 @click.argument("group_id", metavar="ID")
 @click.argument("instance_ids", metavar="INSTANCE...", nargs=-1, required=True)

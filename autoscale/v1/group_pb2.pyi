@@ -353,6 +353,22 @@ class SetInstanceProtectionRequest(_message.Message):
     protected_from_scale_in: bool
     def __init__(self, group: _Optional[str] = ..., instances: _Optional[_Iterable[str]] = ..., protected_from_scale_in: _Optional[bool] = ...) -> None: ...
 
+class TerminateInstanceRequest(_message.Message):
+    __slots__ = ("name", "should_decrement_desired_capacity")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SHOULD_DECREMENT_DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    should_decrement_desired_capacity: bool
+    def __init__(self, name: _Optional[str] = ..., should_decrement_desired_capacity: _Optional[bool] = ...) -> None: ...
+
+class TerminateInstanceResponse(_message.Message):
+    __slots__ = ("activity", "group")
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    activity: Activity
+    group: Group
+    def __init__(self, activity: _Optional[_Union[Activity, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
+
 class SetInstanceProtectionResponse(_message.Message):
     __slots__ = ("instances",)
     INSTANCES_FIELD_NUMBER: _ClassVar[int]

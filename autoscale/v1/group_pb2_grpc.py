@@ -97,6 +97,11 @@ class GroupServiceStub:
                 request_serializer=autoscale_dot_v1_dot_group__pb2.SetInstanceProtectionRequest.SerializeToString,
                 response_deserializer=autoscale_dot_v1_dot_group__pb2.SetInstanceProtectionResponse.FromString,
                 _registered_method=True)
+        self.TerminateInstance = channel.unary_unary(
+                '/autoscale.v1.GroupService/TerminateInstance',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.TerminateInstanceRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.TerminateInstanceResponse.FromString,
+                _registered_method=True)
         self.ListActivities = channel.unary_unary(
                 '/autoscale.v1.GroupService/ListActivities',
                 request_serializer=autoscale_dot_v1_dot_group__pb2.ListActivitiesRequest.SerializeToString,
@@ -215,6 +220,18 @@ class GroupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TerminateInstance(self, request, context):
+        """Terminates one instance of a group (AWS's
+        TerminateInstanceInAutoScalingGroup): with
+        should_decrement_desired_capacity the group wants one fewer, else it
+        launches a replacement. A protected instance may be terminated so.
+        Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (terminating
+        already, the group being deleted, or decrementing below min_size).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListActivities(self, request, context):
         """Lists a group's scaling activities, newest first. Errors:
         INVALID_ARGUMENT, NOT_FOUND.
@@ -292,6 +309,11 @@ def add_GroupServiceServicer_to_server(servicer, server):
                     servicer.SetInstanceProtection,
                     request_deserializer=autoscale_dot_v1_dot_group__pb2.SetInstanceProtectionRequest.FromString,
                     response_serializer=autoscale_dot_v1_dot_group__pb2.SetInstanceProtectionResponse.SerializeToString,
+            ),
+            'TerminateInstance': grpc.unary_unary_rpc_method_handler(
+                    servicer.TerminateInstance,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.TerminateInstanceRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.TerminateInstanceResponse.SerializeToString,
             ),
             'ListActivities': grpc.unary_unary_rpc_method_handler(
                     servicer.ListActivities,
@@ -631,6 +653,33 @@ class GroupService:
             '/autoscale.v1.GroupService/SetInstanceProtection',
             autoscale_dot_v1_dot_group__pb2.SetInstanceProtectionRequest.SerializeToString,
             autoscale_dot_v1_dot_group__pb2.SetInstanceProtectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TerminateInstance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/TerminateInstance',
+            autoscale_dot_v1_dot_group__pb2.TerminateInstanceRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.TerminateInstanceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -293,6 +293,46 @@ class GroupRepository:
             )
             return self._instances(connection, group_id)
 
+    def terminate_instance(
+        self, group_id: str, instance_id: str, *, decrement: bool, activity_id: str, caller: str, now: float
+    ) -> tuple[GroupStatus, Activity]:
+        """Mark an instance of the locked group TERMINATING (the reconcile loop stops it) and record the activity; with
+        `decrement` the desired capacity goes down by one, else the loop launches a replacement.
+
+        NotFound for the group or the instance; FailedPrecondition while the group is being deleted, when the instance
+        is terminating already, or when decrementing would take the desired capacity below min_size.
+        """
+        name = instance_name(group_id, instance_id)
+        with self._database.transaction() as connection:
+            group = self._lock_group(connection, group_id)
+            row = connection.execute(
+                sa.select(instances).where(instances.c.project == self.project, *_instance_key(group_id, instance_id))
+            ).first()
+            if row is None:
+                raise NotFound(name)
+            if row.state == InstanceState.TERMINATING.value:
+                raise FailedPrecondition(f"{name} is terminating already")
+            to_capacity = group.desired_capacity - 1 if decrement else group.desired_capacity
+            if to_capacity < group.min_size:
+                raise FailedPrecondition(
+                    f"terminating {name} and decrementing would take the desired capacity of {group_name(group_id)} below its "
+                    f"min_size ({group.min_size}); terminate it without decrementing (it is replaced), or lower min_size first"
+                )
+            connection.execute(
+                instances.update().where(instances.c.project == self.project, *_instance_key(group_id, instance_id))
+                .values(state=InstanceState.TERMINATING.value, state_reason=f"terminated by {caller or 'a caller'}")
+            )
+            if decrement:
+                connection.execute(groups.update().where(*self._group_key(group_id)).values(desired_capacity=to_capacity))
+            activity = Activity(
+                id=activity_id, group_id=group_id, cause=f"TerminateInstance {name}" + (", desired capacity decremented" if decrement
+                                                                                       else ", to be replaced"),
+                from_capacity=group.desired_capacity, to_capacity=to_capacity, start_time=now, status=ActivityStatus.IN_PROGRESS,
+                caller=caller,
+            )
+            self._record_activity(connection, activity)
+            return self._locked_status(connection, group_id), activity
+
     def record_activity(self, activity: Activity) -> None:
         """Record an activity the reconcile loop starts (a replacement); a group deleted meanwhile records nothing."""
         with self._database.transaction() as connection:
@@ -590,6 +630,11 @@ _ACTIVITY_IN_PROGRESS = (
 _INSTANCE_KEY = (
     instances.c.project == sa.bindparam("project"), instances.c.group_id == sa.bindparam("group_id"), instances.c.id == sa.bindparam("id")
 )
+
+
+def _instance_key(group_id: str, instance_id: str) -> tuple[sa.ColumnElement[bool], ...]:
+    """An instance of a group (with the project's condition beside it)."""
+    return instances.c.group_id == group_id, instances.c.id == instance_id
 
 _INSTANCES_OF = (
     sa.select(instances)

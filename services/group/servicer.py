@@ -248,6 +248,20 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         changed = self._repository().set_instance_protection(group_id, instance_ids, request.protected_from_scale_in)
         return group_pb2.SetInstanceProtectionResponse(instances=[messages.instance_to_message(i) for i in changed])
 
+    def TerminateInstance(
+        self, request: group_pb2.TerminateInstanceRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.TerminateInstanceResponse:
+        group_id, instance_id = messages.parse_child_name("name", request.name, "instances")
+        caller = current_caller()
+        status, activity = self._repositories.of(caller.project).terminate_instance(
+            group_id, instance_id, decrement=request.should_decrement_desired_capacity, activity_id=new_activity_id(),
+            caller=caller.principal, now=self._clock(),
+        )
+        self._wake_reconciler()
+        return group_pb2.TerminateInstanceResponse(
+            activity=messages.activity_to_message(activity), group=messages.group_to_message(status)
+        )
+
     def ListActivities(self, request: group_pb2.ListActivitiesRequest, context: grpc.ServicerContext) -> group_pb2.ListActivitiesResponse:
         group_id = parse_name("parent", request.parent, "groups")
         page = page_request(request.page_size, request.page_token)

@@ -195,6 +195,9 @@ def _requests_naming_p1() -> dict[str, Callable[[str], Message]]:
             name=f"groups/{i}", adjustment_type=common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY, adjustment=3
         ),
         "ListInstances": lambda i: group_pb2.ListInstancesRequest(parent=f"groups/{i}"),
+        "TerminateInstance": lambda i: group_pb2.TerminateInstanceRequest(
+            name=f"groups/{i}/instances/i-x", should_decrement_desired_capacity=True
+        ),
         "SetInstanceProtection": lambda i: group_pb2.SetInstanceProtectionRequest(
             group=f"groups/{i}", instances=[f"groups/{i}/instances/i-x"], protected_from_scale_in=True
         ),
@@ -238,7 +241,7 @@ def _update_alarm(alarm_id: str) -> Message:
 
 
 P1_IDS = {
-    "LaunchConfig": "lc", "Group": "web", "InstanceProtection": "web",
+    "LaunchConfig": "lc", "Group": "web", "InstanceProtection": "web", "Instance": "web",
     "Adjust": "web", "Instances": "web", "Activities": "web", "Activity": "web",
     "Policy": "up", "PolicyExecutions": "up", "Receiver": "up", "Receivers": "up",
     "Alarm": "high", "AlarmHistory": "high", "AlarmState": "high",

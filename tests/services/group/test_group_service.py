@@ -923,3 +923,38 @@ def test_set_instance_protection_of_an_unknown_instance_changes_nothing_and_is_n
     assert not instances(stub)[0].protected_from_scale_in
     missing_group = group_pb2.SetInstanceProtectionRequest(group="groups/nope", instances=["groups/nope/instances/i-1"])
     assert rpc_error(lambda: stub.SetInstanceProtection(missing_group, timeout=5)).code() is grpc.StatusCode.NOT_FOUND
+
+
+# Terminating a given instance
+
+
+def _terminate(stub, name: str, decrement: bool) -> group_pb2.TerminateInstanceResponse:  # type: ignore[no-untyped-def]
+    request = group_pb2.TerminateInstanceRequest(name=name, should_decrement_desired_capacity=decrement)
+    return stub.TerminateInstance(request, timeout=5)
+
+
+def test_terminating_an_instance_with_decrement_shrinks_the_group_and_without_replaces_it(stub, driver):
+    create_group(stub, desired_capacity=2)
+    wait_for(lambda: converged(stub, 2), "two instances")
+    first, second = instances(stub)
+    answer = _terminate(stub, first.name, decrement=False)
+    assert (answer.activity.from_capacity, answer.activity.to_capacity, answer.group.desired_capacity) == (2, 2, 2)
+    assert answer.activity.cause == f"TerminateInstance {first.name}, to be replaced"
+    wait_for(lambda: converged(stub, 2) and first.name not in {i.name for i in instances(stub)}, "a replacement")
+    answer = _terminate(stub, second.name, decrement=True)
+    assert (answer.activity.to_capacity, answer.group.desired_capacity) == (1, 1)
+    wait_for(lambda: converged(stub, 1) and second.name not in {i.name for i in instances(stub)}, "one instance left")
+    assert activities(stub)[0].status == group_pb2.ACTIVITY_STATUS_SUCCEEDED
+
+
+def test_terminating_refuses_unknown_instances_and_a_decrement_below_min_size(stub):
+    create_group(stub, min_size=1, desired_capacity=1)
+    (only,) = wait_for(lambda: instances(stub), "the instance")
+    missing = rpc_error(lambda: _terminate(stub, "groups/web/instances/i-nope", decrement=False))
+    assert (missing.code(), missing.details()) == (grpc.StatusCode.NOT_FOUND, "groups/web/instances/i-nope not found")
+    below = rpc_error(lambda: _terminate(stub, only.name, decrement=True))
+    assert below.code() is grpc.StatusCode.FAILED_PRECONDITION and "below its min_size (1)" in below.details()
+    assert "name" in violated_fields(lambda: _terminate(stub, "groups/web/i-1", decrement=False))
+    _terminate(stub, only.name, decrement=False)
+    again = rpc_error(lambda: _terminate(stub, only.name, decrement=False))
+    assert again.code() is grpc.StatusCode.FAILED_PRECONDITION or again.code() is grpc.StatusCode.NOT_FOUND
