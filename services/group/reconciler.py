@@ -157,6 +157,14 @@ class Reconciler:
                 repository.set_launch_backoff(group_id, result.backoff)
             self._settle_activity(repository, snapshot, result)
 
+    @contextmanager
+    def between_passes(self, project: str, group_id: str) -> Iterator[None]:
+        """Hold the group's lock for the block, so that no pass of it runs meanwhile: a change to its instances (their
+        protection, one terminated by a caller) is seen whole by the next pass, never half-way through one that had read
+        them before."""
+        with self._locks.hold(GroupKey(project, group_id)):
+            yield
+
     def delete_group(self, project: str, group_id: str) -> None:
         """Terminate the group's instances and any server of the group found unrecorded, wait until they are gone
         (bounded), then delete the group.

@@ -245,7 +245,9 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             instance_ids.append(instance_id)
         violations.raise_if_any()
         assert group_id is not None
-        changed = self._repository().set_instance_protection(group_id, instance_ids, request.protected_from_scale_in)
+        project = current_project()
+        with self._reconciler.between_passes(project, group_id):
+            changed = self._repositories.of(project).set_instance_protection(group_id, instance_ids, request.protected_from_scale_in)
         return group_pb2.SetInstanceProtectionResponse(instances=[messages.instance_to_message(i) for i in changed])
 
     def TerminateInstance(
@@ -253,10 +255,11 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
     ) -> group_pb2.TerminateInstanceResponse:
         group_id, instance_id = messages.parse_child_name("name", request.name, "instances")
         caller = current_caller()
-        status, activity = self._repositories.of(caller.project).terminate_instance(
-            group_id, instance_id, decrement=request.should_decrement_desired_capacity, activity_id=new_activity_id(),
-            caller=caller.principal, now=self._clock(),
-        )
+        with self._reconciler.between_passes(caller.project, group_id):
+            status, activity = self._repositories.of(caller.project).terminate_instance(
+                group_id, instance_id, decrement=request.should_decrement_desired_capacity, activity_id=new_activity_id(),
+                caller=caller.principal, now=self._clock(),
+            )
         self._wake_reconciler()
         return group_pb2.TerminateInstanceResponse(
             activity=messages.activity_to_message(activity), group=messages.group_to_message(status)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -561,3 +562,15 @@ def test_an_instance_that_fails_after_running_a_while_is_replaced_in_an_activity
     clock[0] += 1.0
     paced.reconcile_group(PROJECT, "web")
     assert repository.list_activities("web", None, 10)[0].status is ActivityStatus.SUCCEEDED
+
+
+def test_no_pass_of_a_group_runs_while_a_caller_changes_its_instances_between_passes(repository, paced, driver):
+    _create(repository, 1)
+    passed = threading.Event()
+    with paced.between_passes(PROJECT, "web"):
+        worker = threading.Thread(target=lambda: (paced.reconcile_group(PROJECT, "web"), passed.set()))
+        worker.start()
+        assert not passed.wait(0.2)  # the pass waits for the block
+        assert _launches(driver) == 0
+    worker.join(5)
+    assert passed.is_set() and _launches(driver) == 1
