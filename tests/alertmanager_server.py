@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.peer_support import PeerUnavailable, free_port, stop_process
+from tests.peer_support import PeerUnavailable, await_answer, free_port, stop_process
 
 BINARY_NAMES = ("prometheus-alertmanager", "alertmanager")
 START_TIMEOUT = 30.0
@@ -91,7 +90,8 @@ def started_alertmanager(folder: Path, webhook_url: str, *, repeat_interval: str
     config = folder / "alertmanager.yml"
     config.write_text(CONFIG.format(webhook_url=webhook_url, repeat_interval=repeat_interval))
     port = free_port()
-    log = (folder / "alertmanager.log").open("wb")
+    log_path = folder / "alertmanager.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [binary, f"--config.file={config}", f"--storage.path={folder / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
          "--cluster.listen-address=", "--log.level=debug"],
@@ -99,23 +99,8 @@ def started_alertmanager(folder: Path, webhook_url: str, *, repeat_interval: str
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(process, url, folder / "alertmanager.log")
+        await_answer(f"{url}/-/ready", process, log_path, what="Alertmanager", timeout=START_TIMEOUT, unavailable=AlertmanagerUnavailable)
         yield Alertmanager(url)
     finally:
         stop_process(process, timeout=10)
         log.close()
-
-
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AlertmanagerUnavailable(f"Alertmanager exited with {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    raise AlertmanagerUnavailable(f"Alertmanager did not answer /-/ready within {START_TIMEOUT:.0f} s: {log.read_text()[-2000:]}")

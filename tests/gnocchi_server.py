@@ -36,7 +36,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tests.peer_support import PeerUnavailable, cached_venv, free_port, run_step, stop_process
+from tests.peer_support import PeerUnavailable, await_answer, cached_venv, free_port, run_step, stop_process
 
 GNOCCHI_REQUIREMENTS = (
     "gnocchi==4.7.1",
@@ -185,26 +185,6 @@ def _running(step: str, command: list[str], log_path: Path) -> Iterator[subproce
         stop_process(process, session=True)
 
 
-def _await_answer(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    """Return once `url` answers; GnocchiUnavailable when the process ends first or START_TIMEOUT passes."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        try:
-            # Waits on the process's end, 0.1 s at most: a uWSGI that cannot start is reported at once.
-            status = process.wait(timeout=0.1)
-        except subprocess.TimeoutExpired:
-            continue
-        tail = " | ".join(log_path.read_text().splitlines()[-5:])
-        raise GnocchiUnavailable(f"uwsgi serving Gnocchi exited with status {status}: {tail}")
-    raise GnocchiUnavailable(f"Gnocchi at {url} did not answer within {START_TIMEOUT:.0f} s (see {log_path})")
-
-
 @contextmanager
 def _database(postgres_url: str) -> Iterator[str]:
     """A fresh PostgreSQL database on the server of `postgres_url` (an SQLAlchemy URL of a database that exists), dropped
@@ -303,7 +283,7 @@ def started_gnocchi(venv: Path, folder: Path, postgres_url: str) -> Iterator[Gno
             )
         )
         server = GnocchiServer(url=f"http://127.0.0.1:{port}/v1", folder=folder)
-        _await_answer(f"{server.url}/", api, api_log)
+        await_answer(f"{server.url}/", api, api_log, what="uwsgi serving Gnocchi", timeout=START_TIMEOUT, unavailable=GnocchiUnavailable)
         if metricd.poll() is not None:
             tail = " | ".join(metricd_log.read_text().splitlines()[-5:])
             raise GnocchiUnavailable(f"gnocchi-metricd exited with status {metricd.returncode}: {tail}")

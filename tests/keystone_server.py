@@ -12,9 +12,6 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -25,7 +22,7 @@ from typing import Any
 from keystoneauth1 import session
 from keystoneauth1.identity import v3
 
-from tests.peer_support import PeerUnavailable, cached_venv, free_port, run_step, stop_process
+from tests.peer_support import PeerUnavailable, await_answer, cached_venv, free_port, run_step, stop_process
 
 KEYSTONE_REQUIREMENTS = ("keystone==30.0.0", "uwsgi==2.0.31")
 """What the virtualenv holds: releases that serve on Python 3.11 here (keystone 30.0.0 is 2026.1 "Gazpacho")."""
@@ -167,30 +164,10 @@ def _served(venv: Path, folder: Path) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}/v3"
     try:
-        _await_answer(url, process, log_path)
+        await_answer(url, process, log_path, what="uwsgi serving Keystone", timeout=START_TIMEOUT, unavailable=KeystoneUnavailable)
         yield url
     finally:
         stop_process(process)
-
-
-def _await_answer(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    """Return once `url` answers; KeystoneUnavailable when the process ends first or START_TIMEOUT passes."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        try:
-            # Waits on the process's end, 0.1 s at most: a uWSGI that cannot start is reported at once.
-            status = process.wait(timeout=0.1)
-        except subprocess.TimeoutExpired:
-            continue
-        tail = " | ".join(log_path.read_text().splitlines()[-5:])
-        raise KeystoneUnavailable(f"uwsgi serving Keystone exited with status {status}: {tail}")
-    raise KeystoneUnavailable(f"Keystone at {url} did not answer within {START_TIMEOUT:.0f} s (see {log_path})")
 
 
 def _configure(venv: Path, folder: Path, admin_password: str) -> None:

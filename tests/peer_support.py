@@ -12,6 +12,9 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import platformdirs
@@ -71,6 +74,28 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def await_answer(
+    url: str, process: subprocess.Popen[bytes], log_path: Path, *, what: str, timeout: float, unavailable: type[PeerUnavailable]
+) -> None:
+    """Return once `url` answers 200; `unavailable` (naming `what` and the log's last lines) when `process` ends first or
+    `timeout` passes. The process's end is waited on 0.1 s at a time: a peer that cannot start is reported at once."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        try:
+            status = process.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            continue
+        tail = " | ".join(log_path.read_text().splitlines()[-5:])
+        raise unavailable(f"{what} exited with status {status}: {tail}")
+    raise unavailable(f"{what} at {url} did not answer within {timeout:.0f} s (see {log_path})")
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0, *, session: bool = False) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.peer_support import PeerUnavailable, free_port, stop_process
+from tests.peer_support import PeerUnavailable, await_answer, free_port, stop_process
 
 PROMETHEUS = "/usr/bin/prometheus"
 START_TIMEOUT = 60.0
@@ -211,25 +211,7 @@ def served(folder: Path) -> Iterator[str]:
             raise PrometheusUnavailable(f"{PROMETHEUS} cannot be run: {error}") from error
     url = f"http://127.0.0.1:{port}"
     try:
-        _await_ready(url, process, log_path)
+        await_answer(f"{url}/-/ready", process, log_path, what="prometheus", timeout=START_TIMEOUT, unavailable=PrometheusUnavailable)
         yield url
     finally:
         stop_process(process)
-
-
-def _await_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        try:
-            status = process.wait(timeout=0.1)
-        except subprocess.TimeoutExpired:
-            continue
-        tail = " | ".join(log_path.read_text().splitlines()[-5:])
-        raise PrometheusUnavailable(f"prometheus exited with status {status}: {tail}")
-    raise PrometheusUnavailable(f"Prometheus at {url} was not ready within {START_TIMEOUT:.0f} s (see {log_path})")
