@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -141,14 +141,27 @@ def client_process(
     results.put((slot, points, calls, errors, latencies, elapsed))
 
 
-def run_clients(address: str, shape: Shape, clients: int, seconds: float) -> dict[str, Any]:
-    """Run `clients` client processes for `seconds` from a common start; points/s accepted and call latencies."""
+def run_clients(
+    address: str,
+    shape: Shape,
+    clients: int,
+    seconds: float,
+    *,
+    payloads_for: Callable[[Shape, int], list[bytes]] | None = None,
+    client: Callable[..., None] | None = None,
+) -> dict[str, Any]:
+    """Run `clients` client processes for `seconds` from a common start; points/s accepted and call latencies.
+
+    `client` (a module-level function, run in a spawned process, with the arguments of `client_process`) sends what
+    `payloads_for(shape, slot)` makes: PutSamples requests by default (bench/otlp_ingest.py sends OTLP Exports).
+    """
+    payloads_for = payloads_for or build_requests
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     barrier = context.Barrier(clients)
     children = [
         context.Process(
-            target=client_process, args=(address, build_requests(shape, slot), barrier, seconds, results, slot), daemon=True
+            target=client or client_process, args=(address, payloads_for(shape, slot), barrier, seconds, results, slot), daemon=True
         )
         for slot in range(clients)
     ]

@@ -17,7 +17,6 @@ one thread. The issue's figure: OTLP ingest >= 0.3 x the parse limit.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 from autoscale.validation import Violations
-from bench import harness
+from bench import harness, ingest
 from bench.harness import BenchResult, Figure
 from bench.ingest import Shape, attach_alarms
 from services.metrics import otlp
@@ -109,31 +108,6 @@ def client_process(address: str, payloads: list[bytes], barrier: Any, seconds: f
     results.put((slot, points, calls, errors, latencies, elapsed))
 
 
-def run_clients(address: str, shape: Shape, clients: int, seconds: float) -> dict[str, Any]:
-    """Run `clients` client processes for `seconds` from a common start; points/s stored and call latencies."""
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    barrier = context.Barrier(clients)
-    children = [
-        context.Process(target=client_process, args=(address, build_requests(shape, slot), barrier, seconds, results, slot), daemon=True)
-        for slot in range(clients)
-    ]
-    for child in children:
-        child.start()
-    collected = [results.get(timeout=seconds + 300) for _ in children]
-    for child in children:
-        child.join(30)
-    latencies = [latency for r in collected for latency in r[4]]
-    return {
-        "points_per_s": sum(r[1] / r[5] for r in collected),
-        "points": sum(r[1] for r in collected),
-        "calls": sum(r[2] for r in collected),
-        "errors": sum(r[3] for r in collected),
-        "call_p50_ms": harness.percentile(latencies, 0.5) * 1000,
-        "call_p99_ms": harness.percentile(latencies, 0.99) * 1000,
-    }
-
-
 def parse_rate(payloads: list[bytes], seconds: float) -> float:
     """Data points per second of `ExportMetricsServiceRequest.FromString` and the mapping to samples, in a bare loop."""
     points = 0
@@ -161,7 +135,9 @@ def run(quick: bool = False) -> BenchResult:
                     payloads = build_requests(shape, 0)
                     # NOTE: as bench.ingest, the limit is taken right before and right after the service's run.
                     before = parse_rate(payloads, sizes.raw_seconds)
-                    measured = run_clients(services.metrics, shape, sizes.clients, sizes.seconds)
+                    measured = ingest.run_clients(
+                        services.metrics, shape, sizes.clients, sizes.seconds, payloads_for=build_requests, client=client_process
+                    )
                     after = parse_rate(payloads, sizes.raw_seconds)
                     limit = (before + after) / 2
                     value = measured["points_per_s"]
