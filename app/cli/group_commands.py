@@ -16,6 +16,8 @@ from autoscale.v1 import common_pb2, group_pb2
 
 DEFAULT_COOLDOWN_TEXT = "default (5m)"
 """How an unset group cooldown is shown: the server applies 300 s, as AWS does."""
+DEFAULT_GRACE_PERIOD_TEXT = "default (5m)"
+"""How an unset health check grace period is shown: the server applies 300 s."""
 
 
 def _row(group: group_pb2.Group) -> list[str]:
@@ -55,6 +57,7 @@ def _details(group: group_pb2.Group) -> list[tuple[str, str]]:
         *_state_details(group),
         ("cooldown", duration_text(group, "cooldown", DEFAULT_COOLDOWN_TEXT)),
         ("tags", pairs_text(group.tags)),
+        ("health check grace period", duration_text(group, "health_check_grace_period", DEFAULT_GRACE_PERIOD_TEXT)),
         ("protect new instances", yes_no(group.new_instances_protected_from_scale_in)),
         ("termination policies", ", ".join(word_for(TERMINATION_POLICY, p) for p in group.termination_policies) or "default"),
         ("created", time_text(group, "create_time")),
@@ -113,6 +116,9 @@ def _group_options(creating: bool) -> Callable[[Any], Any]:
                          help="A label KEY=VALUE (repeatable)" + ("." if creating else "; replaces every tag.")),
             click.option("--protect-new-instances/--no-protect-new-instances", "new_instances_protected_from_scale_in", default=None,
                          help="Whether the instances it launches are protected from scale-in" + ("." if creating else " from now on.")),
+            click.option("--health-check-grace-period", "health_check_grace_period", type=DURATION,
+                         help="How long its instances run before their health checks count, e.g. 2m"
+                              + ("  [default: 5m]" if creating else ".")),
             click.option("--termination-policy", "termination_policies", multiple=True, type=TERMINATION_POLICY,
                          help="Which instances a scale-in removes first: oldest-instance, newest-instance, oldest-launch-config "
                               "or default (repeatable, in order" + ("; default: default)." if creating else "; replaces the list).")),
@@ -133,6 +139,7 @@ def _group_from_options(name: str, values: dict[str, Any]) -> group_pb2.Group:
         tags=as_dict(values["tags"]),
         termination_policies=values["termination_policies"],
         new_instances_protected_from_scale_in=values["new_instances_protected_from_scale_in"],
+        health_check_grace_period=duration_or_none(values["health_check_grace_period"]),
     )
 
 
@@ -183,14 +190,29 @@ def instances(client: Client, group_id: str) -> None:
             resource_id(instance.name),
             instance.server_id or "-",
             enum_label(group_pb2.InstanceState.DESCRIPTOR, instance.state),
+            _health_word(instance),
+            instance.address or "-",
             time_text(instance, "create_time"),
             yes_no(instance.protected_from_scale_in),
-            instance.state_reason or "-",
+            _instance_reason(instance),
         ]
         for instance in response.instances
     )
-    columns = ("ID", "SERVER", "STATE", "CREATED", "PROTECTED", "REASON")
+    columns = ("ID", "SERVER", "STATE", "HEALTH", "ADDRESS", "CREATED", "PROTECTED", "REASON")
     client.emit(response, lambda: print_table(columns, rows, empty="no instances"))
+
+
+def _health_word(instance: group_pb2.Instance) -> str:
+    if instance.health_status == group_pb2.HEALTH_STATUS_UNSPECIFIED:
+        return "-"
+    return enum_label(group_pb2.HealthStatus.DESCRIPTOR, instance.health_status)
+
+
+def _instance_reason(instance: group_pb2.Instance) -> str:
+    """Why it is in its state or, while it runs, what its health check last said (failures in a row, its grace period)."""
+    if instance.state == group_pb2.INSTANCE_STATE_RUNNING and instance.health_reason:
+        return instance.health_reason
+    return instance.state_reason or "-"
 
 
 def _set_protection(client: Client, group_id: str, instance_ids: tuple[str, ...], protected: bool) -> None:

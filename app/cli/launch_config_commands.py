@@ -9,8 +9,9 @@ import click
 
 from app.cli.client import GROUP, Client, client_command
 from app.cli.output import pairs_text, time_text
-from app.cli.params import KEY_VALUE, as_dict, resource_id
+from app.cli.params import DURATION, KEY_VALUE, as_dict, duration_or_none, resource_id
 from app.cli.resources import ResourceKind, add_standard_commands
+from autoscale.timeutil import from_duration
 from autoscale.v1 import group_pb2
 
 
@@ -44,7 +45,25 @@ def _details(config: group_pb2.LaunchConfig) -> list[tuple[str, str]]:
         ]
     else:
         fields += [("command", shlex.join(config.process.command)), ("env", pairs_text(config.process.env))]
-    return [*fields, ("created", time_text(config, "create_time"))]
+    return [*fields, ("health check", _health_check_text(config)), ("created", time_text(config, "create_time"))]
+
+
+def _health_check_text(config: group_pb2.LaunchConfig) -> str:
+    """e.g. `HTTP GET /healthz on port 8080, every 10s, timeout 5s, unhealthy after 3 failures in a row`."""
+    if not config.HasField("health_check"):
+        return "- (running is healthy)"
+    check = config.health_check
+    probe = check.WhichOneof("probe")
+    if probe == "command":
+        what = f"command {shlex.join(check.command.command)}"
+    else:
+        port = check.http.port if probe == "http" else check.tcp.port
+        where = f"port {port}" if port else "the instance's own port"
+        what = f"HTTP GET {check.http.path} on {where}" if probe == "http" else f"TCP connect to {where}"
+    return (
+        f"{what}, every {from_duration(check.interval):g}s, timeout {from_duration(check.timeout):g}s, "
+        f"unhealthy after {check.unhealthy_threshold} failures in a row"
+    )
 
 
 LAUNCH_CONFIG = ResourceKind(
@@ -61,11 +80,11 @@ LAUNCH_CONFIG = ResourceKind(
 )
 
 
-def _command_words(command_line: str | None, args: tuple[str, ...]) -> list[str]:
+def _command_words(command_line: str | None, args: tuple[str, ...], option: str = "'--command'") -> list[str]:
     try:
         words = shlex.split(command_line) if command_line else []
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="'--command'") from None
+        raise click.BadParameter(str(error), param_hint=option) from None
     return words + list(args)
 
 
@@ -86,6 +105,17 @@ def launch_config() -> None:
 @click.option("--security-group", "security_groups", multiple=True, help="OpenStack server: a security group (repeatable).")
 @click.option("--user-data-file", type=click.File("r"), help="OpenStack server: cloud-init user data, read from this file ('-': stdin).")
 @click.option("--metadata", multiple=True, type=KEY_VALUE, help="OpenStack server: a metadata item (repeatable).")
+@click.option("--health-check-http", "health_http_path", metavar="PATH",
+              help="Health check: an HTTP GET of PATH answers 2xx or 3xx (e.g. /healthz).")
+@click.option("--health-check-tcp", "health_tcp", is_flag=True, help="Health check: the port accepts TCP connections.")
+@click.option("--health-check-command", "health_command", metavar="TEXT",
+              help="Health check: this program, run on the service's host, exits 0 (it gets AUTOSCALE_INSTANCE_HOST and _PORT).")
+@click.option("--health-check-port", "health_port", type=click.IntRange(0, 65535), default=0,
+              help="Health check: the port (default: a local process's own AUTOSCALE_PORT; required for OpenStack servers).")
+@click.option("--health-check-interval", "health_interval", type=DURATION, help="Health check: time between checks  [default: 10s]")
+@click.option("--health-check-timeout", "health_timeout", type=DURATION, help="Health check: time a check may take  [default: 5s]")
+@click.option("--unhealthy-threshold", type=int, default=0,
+              help="Health check: failures in a row that make an instance unhealthy  [default: 3]")
 @client_command(GROUP)
 def create(
     client: Client,
@@ -100,12 +130,20 @@ def create(
     security_groups: tuple[str, ...],
     user_data_file: IO[str] | None,
     metadata: tuple[tuple[str, str], ...],
+    health_http_path: str | None,
+    health_tcp: bool,
+    health_command: str | None,
+    health_port: int,
+    health_interval: float | None,
+    health_timeout: float | None,
+    unhealthy_threshold: int,
 ) -> None:
     """Create launch config ID: a local process (--command/--arg, --env) or an OpenStack server (--image, --flavor, ...).
 
     \b
     autoscale launch-config create worker --command 'python -m worker' --env MODE=fast
     autoscale launch-config create web --image ubuntu-24.04 --flavor m1.small --network private
+    autoscale launch-config create api --command 'python -m api' --health-check-http /healthz
     """
     is_process = bool(command_line or args or env)
     is_server = bool(image or flavor or key_name or networks or security_groups or user_data_file or metadata)
@@ -129,6 +167,22 @@ def create(
                 metadata=as_dict(metadata),
             )
         )
+    probes = [given for given in (health_http_path is not None, health_tcp, health_command is not None) if given]
+    if len(probes) > 1:
+        raise click.UsageError("give one health check: --health-check-http, --health-check-tcp or --health-check-command")
+    if probes:
+        check = group_pb2.HealthCheck(
+            interval=duration_or_none(health_interval), timeout=duration_or_none(health_timeout), unhealthy_threshold=unhealthy_threshold
+        )
+        if health_command is not None:
+            check.command.command.extend(_command_words(health_command, (), "'--health-check-command'"))
+        elif health_tcp:
+            check.tcp.port = health_port
+        else:
+            check.http.CopyFrom(group_pb2.HttpHealthCheck(port=health_port, path=health_http_path or ""))
+        config.health_check.CopyFrom(check)
+    elif health_port or health_interval is not None or health_timeout is not None or unhealthy_threshold:
+        raise click.UsageError("the health check options need a check: --health-check-http, --health-check-tcp or --health-check-command")
     request = group_pb2.CreateLaunchConfigRequest(launch_config_id=launch_config_id, launch_config=config)
     LAUNCH_CONFIG.emit_one(client, client.call("CreateLaunchConfig", request))
 

@@ -41,6 +41,12 @@ class InstanceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INSTANCE_STATE_TERMINATING: _ClassVar[InstanceState]
     INSTANCE_STATE_FAILED: _ClassVar[InstanceState]
 
+class HealthStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HEALTH_STATUS_UNSPECIFIED: _ClassVar[HealthStatus]
+    HEALTH_STATUS_HEALTHY: _ClassVar[HealthStatus]
+    HEALTH_STATUS_UNHEALTHY: _ClassVar[HealthStatus]
+
 class ActivityStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ACTIVITY_STATUS_UNSPECIFIED: _ClassVar[ActivityStatus]
@@ -65,6 +71,9 @@ INSTANCE_STATE_PENDING: InstanceState
 INSTANCE_STATE_RUNNING: InstanceState
 INSTANCE_STATE_TERMINATING: InstanceState
 INSTANCE_STATE_FAILED: InstanceState
+HEALTH_STATUS_UNSPECIFIED: HealthStatus
+HEALTH_STATUS_HEALTHY: HealthStatus
+HEALTH_STATUS_UNHEALTHY: HealthStatus
 ACTIVITY_STATUS_UNSPECIFIED: ActivityStatus
 ACTIVITY_STATUS_IN_PROGRESS: ActivityStatus
 ACTIVITY_STATUS_SUCCEEDED: ActivityStatus
@@ -73,16 +82,54 @@ ACTIVITY_STATUS_CANCELLED: ActivityStatus
 ACTIVITY_STATUS_UNCHANGED: ActivityStatus
 
 class LaunchConfig(_message.Message):
-    __slots__ = ("name", "openstack_server", "create_time", "process")
+    __slots__ = ("name", "openstack_server", "create_time", "process", "health_check")
     NAME_FIELD_NUMBER: _ClassVar[int]
     OPENSTACK_SERVER_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     PROCESS_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_CHECK_FIELD_NUMBER: _ClassVar[int]
     name: str
     openstack_server: OpenStackServerSpec
     create_time: _timestamp_pb2.Timestamp
     process: ProcessSpec
-    def __init__(self, name: _Optional[str] = ..., openstack_server: _Optional[_Union[OpenStackServerSpec, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., process: _Optional[_Union[ProcessSpec, _Mapping]] = ...) -> None: ...
+    health_check: HealthCheck
+    def __init__(self, name: _Optional[str] = ..., openstack_server: _Optional[_Union[OpenStackServerSpec, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., process: _Optional[_Union[ProcessSpec, _Mapping]] = ..., health_check: _Optional[_Union[HealthCheck, _Mapping]] = ...) -> None: ...
+
+class HealthCheck(_message.Message):
+    __slots__ = ("command", "tcp", "http", "interval", "timeout", "unhealthy_threshold")
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    TCP_FIELD_NUMBER: _ClassVar[int]
+    HTTP_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    UNHEALTHY_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    command: CommandHealthCheck
+    tcp: TcpHealthCheck
+    http: HttpHealthCheck
+    interval: _duration_pb2.Duration
+    timeout: _duration_pb2.Duration
+    unhealthy_threshold: int
+    def __init__(self, command: _Optional[_Union[CommandHealthCheck, _Mapping]] = ..., tcp: _Optional[_Union[TcpHealthCheck, _Mapping]] = ..., http: _Optional[_Union[HttpHealthCheck, _Mapping]] = ..., interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., unhealthy_threshold: _Optional[int] = ...) -> None: ...
+
+class CommandHealthCheck(_message.Message):
+    __slots__ = ("command",)
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    command: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, command: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class TcpHealthCheck(_message.Message):
+    __slots__ = ("port",)
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    port: int
+    def __init__(self, port: _Optional[int] = ...) -> None: ...
+
+class HttpHealthCheck(_message.Message):
+    __slots__ = ("port", "path")
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    port: int
+    path: str
+    def __init__(self, port: _Optional[int] = ..., path: _Optional[str] = ...) -> None: ...
 
 class ProcessSpec(_message.Message):
     __slots__ = ("command", "env")
@@ -125,7 +172,7 @@ class OpenStackServerSpec(_message.Message):
     def __init__(self, image: _Optional[str] = ..., flavor: _Optional[str] = ..., key_name: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., security_groups: _Optional[_Iterable[str]] = ..., user_data: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Group(_message.Message):
-    __slots__ = ("name", "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time", "termination_policies", "new_instances_protected_from_scale_in")
+    __slots__ = ("name", "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time", "termination_policies", "new_instances_protected_from_scale_in", "health_check_grace_period")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +195,7 @@ class Group(_message.Message):
     LAUNCH_RETRY_TIME_FIELD_NUMBER: _ClassVar[int]
     TERMINATION_POLICIES_FIELD_NUMBER: _ClassVar[int]
     NEW_INSTANCES_PROTECTED_FROM_SCALE_IN_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_CHECK_GRACE_PERIOD_FIELD_NUMBER: _ClassVar[int]
     name: str
     launch_config: str
     min_size: int
@@ -163,7 +211,8 @@ class Group(_message.Message):
     launch_retry_time: _timestamp_pb2.Timestamp
     termination_policies: _containers.RepeatedScalarFieldContainer[TerminationPolicy]
     new_instances_protected_from_scale_in: bool
-    def __init__(self, name: _Optional[str] = ..., launch_config: _Optional[str] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., current_capacity: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scaling_in_progress: _Optional[bool] = ..., state: _Optional[_Union[GroupState, str]] = ..., state_reason: _Optional[str] = ..., launch_retry_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., termination_policies: _Optional[_Iterable[_Union[TerminationPolicy, str]]] = ..., new_instances_protected_from_scale_in: _Optional[bool] = ...) -> None: ...
+    health_check_grace_period: _duration_pb2.Duration
+    def __init__(self, name: _Optional[str] = ..., launch_config: _Optional[str] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., current_capacity: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scaling_in_progress: _Optional[bool] = ..., state: _Optional[_Union[GroupState, str]] = ..., state_reason: _Optional[str] = ..., launch_retry_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., termination_policies: _Optional[_Iterable[_Union[TerminationPolicy, str]]] = ..., new_instances_protected_from_scale_in: _Optional[bool] = ..., health_check_grace_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class CreateLaunchConfigRequest(_message.Message):
     __slots__ = ("launch_config_id", "launch_config")
@@ -328,20 +377,28 @@ class AdjustResponse(_message.Message):
     def __init__(self, previous_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., refusal: _Optional[_Union[AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Instance(_message.Message):
-    __slots__ = ("name", "server_id", "state", "create_time", "state_reason", "protected_from_scale_in")
+    __slots__ = ("name", "server_id", "state", "create_time", "state_reason", "protected_from_scale_in", "health_status", "health_reason", "address", "in_service_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SERVER_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     STATE_REASON_FIELD_NUMBER: _ClassVar[int]
     PROTECTED_FROM_SCALE_IN_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_STATUS_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_REASON_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    IN_SERVICE_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     server_id: str
     state: InstanceState
     create_time: _timestamp_pb2.Timestamp
     state_reason: str
     protected_from_scale_in: bool
-    def __init__(self, name: _Optional[str] = ..., server_id: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_reason: _Optional[str] = ..., protected_from_scale_in: _Optional[bool] = ...) -> None: ...
+    health_status: HealthStatus
+    health_reason: str
+    address: str
+    in_service_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., server_id: _Optional[str] = ..., state: _Optional[_Union[InstanceState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_reason: _Optional[str] = ..., protected_from_scale_in: _Optional[bool] = ..., health_status: _Optional[_Union[HealthStatus, str]] = ..., health_reason: _Optional[str] = ..., address: _Optional[str] = ..., in_service_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SetInstanceProtectionRequest(_message.Message):
     __slots__ = ("group", "instances", "protected_from_scale_in")

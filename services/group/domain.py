@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from services.group.backoff import RESET, LaunchBackoff
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
+from services.group.health import DEFAULT_GRACE_PERIOD, HealthCheck, HealthStatus
 
 MAX_GROUP_SIZE = 10_000
 """The largest max_size a group may have."""
@@ -76,6 +77,8 @@ class LaunchConfig:
     process: ProcessSpec | None = None
     openstack_server: OpenStackServerSpec | None = None
     create_time: float = 0.0
+    health_check: HealthCheck | None = None
+    """What its instances must answer beyond running (services.group.health); None: running is enough."""
 
     @property
     def kind(self) -> str:
@@ -106,6 +109,13 @@ class Group:
     """Which instances a scale-in removes first, in order (services.group.plan); empty means DEFAULT."""
     new_instances_protected_from_scale_in: bool = False
     """Whether the instances it launches from now on are protected from scale-in."""
+    health_check_grace_period: float | None = None
+    """Seconds its instances run before their health checks count; None means unset, i.e. DEFAULT_GRACE_PERIOD."""
+
+    @property
+    def grace_period(self) -> float:
+        """The health check grace period in force (the default when unset)."""
+        return DEFAULT_GRACE_PERIOD if self.health_check_grace_period is None else self.health_check_grace_period
 
     @property
     def target_capacity(self) -> int:
@@ -152,6 +162,13 @@ class Instance:
     state_reason: str = ""
     protected_from_scale_in: bool = False
     """A scale-in never chooses it (a failed one is still replaced)."""
+    address: str = ""
+    """Where it serves, as its driver says: "host:port" (a local process) or an IP (a Nova server); "" until known."""
+    in_service_time: float | None = None
+    """When it was first seen running (its health check grace period starts then); None: not yet."""
+    health_status: HealthStatus = HealthStatus.UNKNOWN
+    health_reason: str = ""
+    """Why it has its health status, for people: the last check's answer, or how many failed in a row."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from autoscale.errors import InvalidArgument
 from autoscale.timeutil import from_duration, to_duration, to_timestamp
@@ -27,6 +28,7 @@ from services.group.domain import (
     launch_config_name,
 )
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
+from services.group.health import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_UNHEALTHY_THRESHOLD, HealthCheck, HealthStatus, ProbeKind
 
 SERVER_MADE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,63}$")
 """Ids the service makes (instances, activities) are URL-safe."""
@@ -66,6 +68,12 @@ TERMINATION_POLICIES = {
 }
 TERMINATION_POLICY_MESSAGES = {domain: number for number, domain in TERMINATION_POLICIES.items()}
 
+HEALTH_STATUSES = {
+    HealthStatus.UNKNOWN: group_pb2.HEALTH_STATUS_UNSPECIFIED,
+    HealthStatus.HEALTHY: group_pb2.HEALTH_STATUS_HEALTHY,
+    HealthStatus.UNHEALTHY: group_pb2.HEALTH_STATUS_UNHEALTHY,
+}
+
 
 def parse_child_name(field_path: str, name: str, collection: str) -> tuple[str, str]:
     """(group id, child id) of `groups/{g}/{collection}/{id}`, or InvalidArgument naming the field."""
@@ -91,7 +99,43 @@ def launch_config_from_message(message: group_pb2.LaunchConfig, launch_config_id
             image=spec.image, flavor=spec.flavor, key_name=spec.key_name, networks=tuple(spec.networks),
             security_groups=tuple(spec.security_groups), user_data=spec.user_data, metadata=dict(spec.metadata),
         )
-    return LaunchConfig(id=launch_config_id, process=process, openstack_server=openstack_server, create_time=now)
+    health_check = health_check_from_message(message.health_check) if message.HasField("health_check") else None
+    return LaunchConfig(
+        id=launch_config_id, process=process, openstack_server=openstack_server, create_time=now, health_check=health_check
+    )
+
+
+def health_check_from_message(message: group_pb2.HealthCheck) -> HealthCheck | None:
+    """The domain health check of a request (validated apart, by rules.check_health_check); None when it asks nothing."""
+    probe = message.WhichOneof("probe")
+    if probe is None:
+        return None
+    interval = from_duration(message.interval) if message.HasField("interval") else DEFAULT_INTERVAL
+    check = HealthCheck(
+        ProbeKind(probe),
+        interval=interval,
+        timeout=from_duration(message.timeout) if message.HasField("timeout") else min(DEFAULT_TIMEOUT, interval),
+        unhealthy_threshold=message.unhealthy_threshold or DEFAULT_UNHEALTHY_THRESHOLD,
+    )
+    if probe == "command":
+        return replace(check, command=tuple(message.command.command))
+    if probe == "tcp":
+        return replace(check, port=message.tcp.port)
+    return replace(check, port=message.http.port, path=message.http.path or "/")
+
+
+def health_check_to_message(check: HealthCheck) -> group_pb2.HealthCheck:
+    """The HealthCheck message of a launch config's check, every default spelled out."""
+    message = group_pb2.HealthCheck(
+        interval=to_duration(check.interval), timeout=to_duration(check.timeout), unhealthy_threshold=check.unhealthy_threshold
+    )
+    if check.kind is ProbeKind.COMMAND:
+        message.command.command.extend(check.command)
+    elif check.kind is ProbeKind.TCP:
+        message.tcp.port = check.port
+    else:
+        message.http.CopyFrom(group_pb2.HttpHealthCheck(port=check.port, path=check.path))
+    return message
 
 
 def launch_config_to_message(config: LaunchConfig) -> group_pb2.LaunchConfig:
@@ -108,6 +152,8 @@ def launch_config_to_message(config: LaunchConfig) -> group_pb2.LaunchConfig:
                 security_groups=list(spec.security_groups), user_data=spec.user_data, metadata=dict(spec.metadata),
             )
         )
+    if config.health_check is not None:
+        message.health_check.CopyFrom(health_check_to_message(config.health_check))
     return message
 
 
@@ -130,6 +176,9 @@ def group_from_message(violations: Violations, message: group_pb2.Group, group_i
             TERMINATION_POLICIES[number] for number in message.termination_policies if number in TERMINATION_POLICIES
         ),
         new_instances_protected_from_scale_in=message.new_instances_protected_from_scale_in,
+        health_check_grace_period=(
+            from_duration(message.health_check_grace_period) if message.HasField("health_check_grace_period") else None
+        ),
     )
 
 
@@ -152,6 +201,9 @@ def group_to_message(status: GroupStatus) -> group_pb2.Group:
         launch_retry_time=to_timestamp(retry_time) if (retry_time := group.launch_backoff.retry_time) is not None else None,
         termination_policies=[TERMINATION_POLICY_MESSAGES[policy] for policy in group.termination_policies],
         new_instances_protected_from_scale_in=group.new_instances_protected_from_scale_in,
+        health_check_grace_period=(
+            to_duration(group.health_check_grace_period) if group.health_check_grace_period is not None else None
+        ),
     )
 
 
@@ -164,6 +216,10 @@ def instance_to_message(instance: Instance) -> group_pb2.Instance:
         create_time=to_timestamp(instance.create_time),
         state_reason=instance.state_reason,
         protected_from_scale_in=instance.protected_from_scale_in,
+        health_status=HEALTH_STATUSES[instance.health_status],
+        health_reason=instance.health_reason,
+        address=instance.address,
+        in_service_time=to_timestamp(instance.in_service_time) if instance.in_service_time is not None else None,
     )
 
 

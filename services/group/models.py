@@ -21,6 +21,8 @@ launch_configs = sa.Table(
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("spec", sa.JSON, nullable=False),
     sa.Column("create_time", sa.Float, nullable=False),
+    # Its health check (services.group.health.HealthCheck as JSON); NULL: none.
+    sa.Column("health_check", sa.JSON, nullable=True),
 )
 
 groups = sa.Table(
@@ -47,6 +49,8 @@ groups = sa.Table(
     sa.Column("termination_policies", sa.JSON, nullable=False, server_default="[]"),
     # Whether the instances it launches are protected from scale-in.
     sa.Column("new_instances_protected", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Seconds its instances run before their health checks count; NULL is "unset" (the default), apart from 0.
+    sa.Column("health_check_grace_period", sa.Float, nullable=True),
     sa.ForeignKeyConstraint(
         ["project", "launch_config_id"], ["group_launch_configs.project", "group_launch_configs.id"],
         name="fk_group_groups_launch_config",
@@ -68,6 +72,13 @@ instances = sa.Table(
     sa.Column("create_time", sa.Float, nullable=False),
     # A scale-in never chooses it.
     sa.Column("protected", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Where it serves ("host:port", or a server's IP), as its driver last said; "" until known.
+    sa.Column("address", sa.String(255), nullable=False, server_default=""),
+    # When it was first seen running: its health check grace period starts then. NULL: not yet.
+    sa.Column("in_service_time", sa.Float, nullable=True),
+    # What its health check says (services.group.health.HealthStatus), and why.
+    sa.Column("health_status", sa.String(16), nullable=False, server_default="unknown"),
+    sa.Column("health_reason", sa.Text, nullable=False, server_default=""),
     sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_instances_group"),
     sa.Index("ix_group_instances_created", "project", "group_id", "create_time"),
 )

@@ -14,6 +14,11 @@ pass since start, and any pass that finds an instance without a server id, asks 
 drivers for the group's servers (`driver.find_servers`), adopts those of recorded
 instances and stops the others. DeleteGroup stops every server found too.
 
+Health: a RUNNING instance whose launch config has a health check is judged by its
+results once the group's grace period has passed since it first ran (`HealthMonitor`
+runs the checks beside the passes, never in them); an UNHEALTHY one becomes FAILED
+with the reason, and is replaced as any failed instance, in an activity naming it.
+
 One group's pass at a time: passes and DeleteGroup hold the group's lock, so
 DeleteGroup never races a pass that is launching.
 
@@ -43,6 +48,7 @@ from services.group.domain import (
     LIVE_STATES,
     PROCESS,
     ActivityStatus,
+    Group,
     GroupKey,
     Instance,
     InstanceState,
@@ -53,6 +59,8 @@ from services.group.domain import (
     new_instance_id,
 )
 from services.group.drivers.base import ComputeDriver, DriverError, FoundServer, LaunchRequest, ServerState, ServerStatus
+from services.group.health import HealthCheck, HealthStatus, grace_period_over
+from services.group.health_monitor import HealthMonitor, InstanceKey, probe_target
 from services.group.plan import ReconcilePlan, is_converged, plan_reconcile
 from services.group.repository import GroupRepositories, GroupRepository, ReconcileSnapshot
 
@@ -104,6 +112,7 @@ class Reconciler:
         launch_timeout: float = 600.0,
         poll_interval: float = 0.1,
         sleep: Callable[[float], None] = time.sleep,
+        health: HealthMonitor | None = None,
     ) -> None:
         self._repositories = repositories
         self._drivers = drivers
@@ -113,6 +122,7 @@ class Reconciler:
         self._launch_timeout = launch_timeout
         self._poll_interval = poll_interval
         self._sleep = sleep
+        self._health = health or HealthMonitor()
         self._locks = GroupLocks()
         self._recovered: set[GroupKey] = set()
         """Groups whose servers were looked for since this process started (see _recover)."""
@@ -143,7 +153,7 @@ class Reconciler:
                 self._settle_activity(repository, snapshot, failure)
                 return
             now = self._clock()
-            observed, failed = self._observe(repository, instances, now)
+            observed, failed = self._observe(repository, snapshot.group, instances, snapshot.health_checks, now)
             target = snapshot.group.target_capacity
             plan = plan_reconcile(observed, target, snapshot.group.termination_policies, snapshot.group.launch_config_id)
             removed = {instance.id for instance in plan.remove}
@@ -214,6 +224,7 @@ class Reconciler:
         with self._locks.hold(key):
             repository.delete_group(group_id)
             self._recovered.discard(key)
+            self._health.forget(project, group_id)
 
     def _driver(self, kind: str) -> ComputeDriver:
         driver = self._drivers.get(kind)
@@ -223,9 +234,11 @@ class Reconciler:
             raise DriverError(f"no compute driver for {kind} instances in this process")
         return driver
 
-    def _observe(self, repository: GroupRepository, instances: Sequence[Instance], now: float) -> tuple[list[Instance], list[Instance]]:
-        """The instances as their drivers see them now, and those whose launch failed since the last pass (they failed
-        before they ran long enough, or were not running by the launch timeout); changes are stored.
+    def _observe(
+        self, repository: GroupRepository, group: Group, instances: Sequence[Instance], checks: Mapping[str, HealthCheck], now: float
+    ) -> tuple[list[Instance], list[Instance]]:
+        """The instances as their drivers and health checks see them now, and those whose launch failed since the last
+        pass (they failed before they ran long enough, or were not running by the launch timeout); changes are stored.
 
         An instance still PENDING after the launch timeout has failed (its server is stopped with it)."""
         observed = []
@@ -236,6 +249,8 @@ class Reconciler:
             timed_out = seen.state is InstanceState.PENDING and now - seen.create_time >= self._launch_timeout
             if timed_out:
                 seen = replace(seen, state=InstanceState.FAILED, state_reason=f"not running {self._launch_timeout:g}s after its launch")
+            if seen.state is InstanceState.RUNNING:
+                seen = self._checked(repository.project, group, seen, checks.get(seen.launch_config_id), now)
             observed.append(seen)
             if seen != instance:
                 changed.append(seen)
@@ -245,7 +260,29 @@ class Reconciler:
                     log.warning("%s of project %s failed: %s", instance_name(seen.group_id, seen.id), repository.project, seen.state_reason)
         if changed:
             repository.update_instances(changed)
+        checked = [i.id for i in observed if i.state is InstanceState.RUNNING and i.launch_config_id in checks]
+        self._health.forget(repository.project, group.id, keep=checked)
         return observed, failed
+
+    def _checked(self, project: str, group: Group, instance: Instance, check: HealthCheck | None, now: float) -> Instance:
+        """A RUNNING instance with its health: FAILED once its check finds it UNHEALTHY past the grace period."""
+        in_service_time = instance.in_service_time if instance.in_service_time is not None else now
+        instance = replace(instance, in_service_time=in_service_time)
+        if check is None:
+            return replace(instance, health_status=HealthStatus.HEALTHY, health_reason="running (no health check)")
+        if not grace_period_over(in_service_time, group.grace_period, now):
+            return replace(
+                instance, health_status=HealthStatus.UNKNOWN,
+                health_reason=f"in its grace period: checks count {group.grace_period:g}s after it first ran",
+            )
+        target = probe_target(check, instance.address, project, group.id, instance.id)
+        verdict = self._health.verdict(InstanceKey(project, group.id, instance.id), check, target, now)
+        if verdict.status is HealthStatus.UNHEALTHY:
+            return replace(
+                instance, state=InstanceState.FAILED, state_reason=f"unhealthy: {verdict.reason}",
+                health_status=HealthStatus.UNHEALTHY, health_reason=verdict.reason,
+            )
+        return replace(instance, health_status=verdict.status, health_reason=verdict.reason)
 
     def _observe_one(self, project: str, instance: Instance) -> Instance:
         if instance.state not in LIVE_STATES:
@@ -436,9 +473,9 @@ def _with_server_state(instance: Instance, state: ServerState) -> Instance:
     if state.status is ServerStatus.PENDING:
         return replace(instance, state=InstanceState.PENDING, state_reason=state.reason)
     if state.status is ServerStatus.RUNNING:
-        return replace(instance, state=InstanceState.RUNNING, state_reason=state.reason)
+        return replace(instance, state=InstanceState.RUNNING, state_reason=state.reason, address=state.address or instance.address)
     reason = state.reason or ("the server is gone" if state.status is ServerStatus.GONE else "the server failed")
-    return replace(instance, state=InstanceState.FAILED, state_reason=reason)
+    return replace(instance, state=InstanceState.FAILED, state_reason=reason, health_status=HealthStatus.UNHEALTHY, health_reason=reason)
 
 
 def _adopted(instance: Instance, server_id: str) -> Instance:

@@ -10,8 +10,8 @@ the locked group that returns what to change.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,6 +42,7 @@ from services.group.domain import (
     launch_config_name,
 )
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
+from services.group.health import HealthCheck, HealthStatus, ProbeKind
 from services.group.models import activities, adjust_requests, groups, instances, launch_configs
 
 GroupChange = Callable[[Group], tuple[Group, Activity | None]]
@@ -63,6 +64,8 @@ class ReconcileSnapshot:
     instances: list[Instance]
     """Oldest first."""
     activity_in_progress: Activity | None
+    health_checks: Mapping[str, HealthCheck] = field(default_factory=dict)
+    """Launch config id -> its health check, for the launch configs of the group and its instances that have one."""
 
 
 class GroupStatements:
@@ -132,7 +135,8 @@ class GroupRepository:
                 raise AlreadyExists(launch_config_name(config.id))
             connection.execute(
                 launch_configs.insert().values(
-                    project=self.project, id=config.id, kind=config.kind, spec=_spec_to_json(config), create_time=config.create_time
+                    project=self.project, id=config.id, kind=config.kind, spec=_spec_to_json(config), create_time=config.create_time,
+                    health_check=_health_check_to_json(config.health_check),
                 )
             )
         return config
@@ -399,11 +403,19 @@ class GroupRepository:
                 connection, project=project, group_id=group_id, status=ActivityStatus.IN_PROGRESS.value
             )
             instance_rows = self._statements.instances_of.rows(connection, project=project, group_id=group_id)
+            config = _launch_config(config_row)
+            configs = {config.id: config}
+            # Instances launched from an earlier launch config are checked as that config says (what they run).
+            for config_id in {row.launch_config_id for row in instance_rows} - configs.keys():
+                earlier = self._launch_config_row(connection, config_id)
+                if earlier is not None:
+                    configs[config_id] = _launch_config(earlier)
         return ReconcileSnapshot(
             group=group,
-            launch_config=_launch_config(config_row),
+            launch_config=config,
             instances=[_instance(row) for row in instance_rows],
             activity_in_progress=_activity(activity_rows[0]) if activity_rows else None,
+            health_checks={config_id: c.health_check for config_id, c in configs.items() if c.health_check is not None},
         )
 
     def add_instance(self, instance: Instance) -> None:
@@ -441,7 +453,9 @@ class GroupRepository:
             for instance in changed:
                 self._statements.update_instance.rowcount(
                     connection, project=self.project, group_id=instance.group_id, id=instance.id, server_id=instance.server_id,
-                    state=instance.state.value, state_reason=instance.state_reason,
+                    state=instance.state.value, state_reason=instance.state_reason, address=instance.address,
+                    in_service_time=instance.in_service_time, health_status=instance.health_status.value,
+                    health_reason=instance.health_reason,
                 )
 
     def remove_instance(self, instance: Instance) -> None:
@@ -652,7 +666,10 @@ _INSERT_INSTANCE = instances.insert().values(
 _UPDATE_INSTANCE = (
     instances.update()
     .where(*_INSTANCE_KEY)
-    .values(server_id=sa.bindparam("server_id"), state=sa.bindparam("state"), state_reason=sa.bindparam("state_reason"))
+    .values({
+        name: sa.bindparam(name)
+        for name in ("server_id", "state", "state_reason", "address", "in_service_time", "health_status", "health_reason")
+    })
 )
 
 _DELETE_INSTANCE = instances.delete().where(*_INSTANCE_KEY)
@@ -716,8 +733,12 @@ def _spec_to_json(config: LaunchConfig) -> dict[str, Any]:
 def _launch_config(row: Any) -> LaunchConfig:
     """A launch config's row (its spec as JSON text where the driver gives it so: SQLite through Prepared)."""
     spec = json.loads(row.spec) if isinstance(row.spec, str) else row.spec
+    health_check = _health_check(row.health_check)
     if row.kind == PROCESS:
-        return LaunchConfig(id=row.id, process=ProcessSpec(command=tuple(spec["command"]), env=spec["env"]), create_time=row.create_time)
+        return LaunchConfig(
+            id=row.id, process=ProcessSpec(command=tuple(spec["command"]), env=spec["env"]), create_time=row.create_time,
+            health_check=health_check,
+        )
     assert row.kind == OPENSTACK_SERVER, row.kind
     return LaunchConfig(
         id=row.id,
@@ -726,6 +747,27 @@ def _launch_config(row: Any) -> LaunchConfig:
             security_groups=tuple(spec["security_groups"]), user_data=spec["user_data"], metadata=spec["metadata"],
         ),
         create_time=row.create_time,
+        health_check=health_check,
+    )
+
+
+def _health_check_to_json(check: HealthCheck | None) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    return {
+        "kind": check.kind.value, "command": list(check.command), "port": check.port, "path": check.path,
+        "interval": check.interval, "timeout": check.timeout, "unhealthy_threshold": check.unhealthy_threshold,
+    }
+
+
+def _health_check(stored: Any) -> HealthCheck | None:
+    """A stored health check (JSON text where the driver gives it so, as the spec)."""
+    fields = json.loads(stored) if isinstance(stored, str) else stored
+    if not fields:
+        return None
+    return HealthCheck(
+        kind=ProbeKind(fields["kind"]), command=tuple(fields["command"]), port=fields["port"], path=fields["path"],
+        interval=fields["interval"], timeout=fields["timeout"], unhealthy_threshold=fields["unhealthy_threshold"],
     )
 
 
@@ -736,6 +778,7 @@ def _group_values(group: Group) -> dict[str, Any]:
         "create_time": group.create_time, "deleting": group.deleting, "cooldown_end": group.cooldown_end,
         "termination_policies": [policy.value for policy in group.termination_policies],
         "new_instances_protected": group.new_instances_protected_from_scale_in,
+        "health_check_grace_period": group.health_check_grace_period,
     }
     # NOTE: the launch backoff is the reconcile loop's alone (set_launch_backoff): a change of the group's settings,
     # written back whole, must not undo what a pass stored meanwhile.
@@ -755,6 +798,7 @@ def _group(row: Any) -> Group:
         launch_backoff=LaunchBackoff(row.launch_failures, row.launch_retry_time, row.last_launch_failure),
         termination_policies=_termination_policies(row.termination_policies),
         new_instances_protected_from_scale_in=bool(row.new_instances_protected),
+        health_check_grace_period=row.health_check_grace_period,
     )
 
 
@@ -819,7 +863,8 @@ def _instance(row: Any) -> Instance:
     return Instance(
         id=row.id, group_id=row.group_id, kind=row.kind, launch_config_id=row.launch_config_id, state=InstanceState(row.state),
         create_time=row.create_time, server_id=row.server_id, state_reason=row.state_reason,
-        protected_from_scale_in=bool(row.protected),
+        protected_from_scale_in=bool(row.protected), address=row.address, in_service_time=row.in_service_time,
+        health_status=HealthStatus(row.health_status), health_reason=row.health_reason,
     )
 
 

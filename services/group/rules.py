@@ -12,6 +12,9 @@ Limits (listed for users in README.md, under bad input), in characters unless sa
 - `openstack_server`: `image`, `flavor`, `key_name` and each of at most 64 `networks` and `security_groups` at most
   255; `user_data` at most 49149 UTF-8 bytes (Nova's 65535 once base64-encoded); `metadata` at most 123 entries
   (Nova's 128 with the driver's four), keys and values at most 255.
+- `health_check`: exactly one probe; a command of 1 to 64 arguments, 4096 in all; a port 0 to 65535 (required for a
+  Nova server); an HTTP path "/..." of at most 1024 printable ASCII characters; interval 1s to 300s, timeout 1s to the
+  interval, unhealthy_threshold 0 (3) to 10. `group.health_check_grace_period`: 0s to 86400s.
 - Adjust `cause`: at most 1024 (MAX_CAUSE_LENGTH); `request_id`: at most 255.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 from autoscale.timeutil import check_duration
 from autoscale.v1 import group_pb2
 from autoscale.validation import MAX_CAUSE_LENGTH, Violations, check_text, check_text_list, check_text_map, quoted
+from services.group import health
 from services.group.domain import MAX_GROUP_SIZE, AdjustmentType, Group, LaunchConfig
 from services.group.drivers.base import OpenStackServerSpec
 
@@ -85,6 +89,71 @@ def _check_openstack_server(violations: Violations, spec: OpenStackServerSpec, p
         violations, f"{path}.metadata", spec.metadata, max_entries=MAX_METADATA_ENTRIES,
         max_key_length=MAX_SERVER_NAME_LENGTH, max_value_length=MAX_SERVER_NAME_LENGTH,
     )
+
+
+MAX_CHECK_ARGUMENTS = 64
+MAX_CHECK_COMMAND_TEXT = 4096
+MAX_CHECK_PATH = 1024
+MAX_PORT = 65535
+
+
+def check_health_check(violations: Violations, message: group_pb2.LaunchConfig, path: str = "launch_config") -> None:
+    """A set health check asks exactly one thing, within the limits above; a Nova server's names its port."""
+    if not message.HasField("health_check"):
+        return
+    check = message.health_check
+    path = f"{path}.health_check"
+    probe = check.WhichOneof("probe")
+    violations.check(probe is not None, path, "exactly one of command, tcp and http must be set")
+    if probe == "command":
+        command = check.command.command
+        violations.check(bool(command) and bool(command[0]), f"{path}.command.command", "is required: the program and its arguments")
+        check_text_list(
+            violations, f"{path}.command.command", command,
+            max_items=MAX_CHECK_ARGUMENTS, max_item_length=MAX_CHECK_COMMAND_TEXT, max_total_length=MAX_CHECK_COMMAND_TEXT,
+        )
+    if probe in ("tcp", "http"):
+        port = check.tcp.port if probe == "tcp" else check.http.port
+        violations.check(0 <= port <= MAX_PORT, f"{path}.{probe}.port", f"must be between 0 and {MAX_PORT}, got {port}")
+        violations.check(
+            port != 0 or not message.HasField("openstack_server"), f"{path}.{probe}.port",
+            "is required for an openstack_server launch config: a Nova server has no port of its own",
+        )
+    if probe == "http":
+        checked_path = check.http.path
+        violations.check(
+            not checked_path or (
+                checked_path.startswith("/") and len(checked_path) <= MAX_CHECK_PATH and all("!" <= c <= "~" for c in checked_path)
+            ),
+            f"{path}.http.path",
+            f"must start with '/' and hold at most {MAX_CHECK_PATH} printable ASCII characters, no spaces, got {quoted(checked_path[:64])}",
+        )
+    interval = health.DEFAULT_INTERVAL
+    if check.HasField("interval"):
+        interval = check_duration(violations, f"{path}.interval", check.interval, allow_zero=False, maximum=health.MAX_INTERVAL)
+        violations.check(
+            interval >= health.MIN_INTERVAL, f"{path}.interval", f"must be at least {health.MIN_INTERVAL:g}s, got {interval:g}s"
+        )
+    if check.HasField("timeout"):
+        timeout = check_duration(violations, f"{path}.timeout", check.timeout, allow_zero=False, maximum=health.MAX_INTERVAL)
+        violations.check(
+            health.MIN_INTERVAL <= timeout <= interval, f"{path}.timeout",
+            f"must be at least {health.MIN_INTERVAL:g}s and at most the interval ({interval:g}s), got {timeout:g}s",
+        )
+    threshold = check.unhealthy_threshold
+    violations.check(
+        0 <= threshold <= health.MAX_UNHEALTHY_THRESHOLD, f"{path}.unhealthy_threshold",
+        f"must be between 0 (meaning {health.DEFAULT_UNHEALTHY_THRESHOLD}) and {health.MAX_UNHEALTHY_THRESHOLD}, got {threshold}",
+    )
+
+
+def check_grace_period(violations: Violations, message: group_pb2.Group, path: str = "group") -> None:
+    """A set grace period lies within [0s, MAX_GRACE_PERIOD] (unset: the default of 300 s)."""
+    if message.HasField("health_check_grace_period"):
+        check_duration(
+            violations, f"{path}.health_check_grace_period", message.health_check_grace_period, allow_zero=True,
+            maximum=health.MAX_GRACE_PERIOD,
+        )
 
 
 def check_group_sizes(violations: Violations, group: Group, path: str = "group") -> None:

@@ -14,6 +14,7 @@ from autoscale.workers import PeriodicWorker
 from services.group.domain import OPENSTACK_SERVER, PROCESS
 from services.group.drivers.base import ComputeDriver
 from services.group.exposition import GroupCollector
+from services.group.health_monitor import HealthMonitor
 from services.group.policy_client import PolicyClient
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories
@@ -52,8 +53,10 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         repositories = GroupRepositories(context.database)
         # Without the local-process driver, a group of process instances cannot launch: its activity says so.
         allowed = {kind: driver for kind, driver in drivers(context.settings).items() if kind != PROCESS or context.process_driver}
+        health = HealthMonitor()
         reconciler = Reconciler(
-            repositories, allowed, context.clock, context.peers.address("metrics"), launch_timeout=context.settings.launch_timeout
+            repositories, allowed, context.clock, context.peers.address("metrics"), launch_timeout=context.settings.launch_timeout,
+            health=health,
         )
         # The first pass runs at start, so a restarted service converges again at once.
         loop = PeriodicWorker("group-reconcile", context.settings.reconcile_interval, reconciler.reconcile_all)
@@ -65,7 +68,7 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
             name="group",
             full_name=SERVICE_NAME,
             add_to_server=lambda server: add_servicer(group_pb2_grpc.add_GroupServiceServicer_to_server, servicer, server),
-            workers=[loop],
+            workers=[loop, health],  # stopped in order: no pass asks for a check once the monitor stops
         )
 
     return build

@@ -21,6 +21,7 @@ from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
 from services.group import capacity, cooldown, messages, rules, update
 from services.group.domain import PROCESS, Activity, AdjustCommand, Group, group_name, new_activity_id
+from services.group.health import ProbeKind
 from services.group.policy_client import PolicyClient
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories, GroupRepository
@@ -58,12 +59,12 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         """The repository of the current call's project."""
         return self._repositories.of(current_project())
 
-    def _require_process_driver(self) -> None:
+    def _require_process_driver(self, field_path: str) -> None:
         """FailedPrecondition unless this deployment lets launch configs run local processes; PermissionDenied unless the
         caller is an admin of its project: such a launch config runs any command as the service's user."""
         if not self._process_driver:
             raise FailedPrecondition(
-                "launch_config.process: local processes are off in this deployment: they run any command on the service's "
+                f"{field_path}: local processes are off in this deployment: they run any command on the service's "
                 "host as its user (they are on only with authentication off and loopback only, or --enable-process-driver)"
             )
         current_caller().require(Role.ADMIN, "a launch config that runs a local process")
@@ -78,11 +79,14 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         config = messages.launch_config_from_message(request.launch_config, request.launch_config_id, self._clock())
         if request.HasField("launch_config"):
             rules.check_launch_config(violations, config)
+            rules.check_health_check(violations, request.launch_config)
         else:
             violations.add("launch_config", "is required; exactly one of process and openstack_server must be set")
         violations.raise_if_any()
         if config.kind == PROCESS:
-            self._require_process_driver()
+            self._require_process_driver("launch_config.process")
+        if config.health_check is not None and config.health_check.kind is ProbeKind.COMMAND:
+            self._require_process_driver("launch_config.health_check.command")
         created = self._repository().create_launch_config(config)
         return group_pb2.CreateLaunchConfigResponse(launch_config=messages.launch_config_to_message(created))
 
@@ -116,6 +120,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         rules.check_group_sizes(violations, group)
         rules.check_cooldown(violations, request.group)
         rules.check_termination_policies(violations, request.group)
+        rules.check_grace_period(violations, request.group)
         violations.raise_if_any()
         caller = current_caller()
         activity = capacity.creation_activity(new_activity_id(), group, now)
@@ -149,6 +154,8 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             rules.check_cooldown(request_violations, request.group)
         if "termination_policies" in fields:
             rules.check_termination_policies(request_violations, request.group)
+        if "health_check_grace_period" in fields:
+            rules.check_grace_period(request_violations, request.group)
         activity_id = new_activity_id()
         caller = current_caller()
 

@@ -14,7 +14,7 @@ from services.group.domain import Activity, Group
 
 UPDATABLE_FIELDS = (
     "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "termination_policies",
-    "new_instances_protected_from_scale_in",
+    "new_instances_protected_from_scale_in", "health_check_grace_period",
 )
 """Fields of Group an update may name; an empty mask means all of them."""
 
@@ -45,6 +45,9 @@ def apply_update(
         new_instances_protected_from_scale_in=(
             proposed.new_instances_protected_from_scale_in if "new_instances_protected_from_scale_in" in fields
             else group.new_instances_protected_from_scale_in
+        ),
+        health_check_grace_period=(
+            proposed.health_check_grace_period if "health_check_grace_period" in fields else group.health_check_grace_period
         ),
     )
     if "desired_capacity" in fields and desired_given:

@@ -36,6 +36,9 @@ class ServerState:
 
     status: ServerStatus
     reason: str = ""
+    address: str = ""
+    """Where it serves, once known: "host:port" where the driver gives it a port (a local process's AUTOSCALE_PORT), else
+    its IP address (a Nova server's fixed address). Health checks connect there."""
 
 
 @dataclass(frozen=True)

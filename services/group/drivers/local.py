@@ -10,6 +10,10 @@ absent the id is the pid alone, with no such protection.
 Instances run in a session of their own: a Ctrl-C in the service's terminal does
 not reach them, and they outlive the service, as the group's state says they should.
 
+Each instance is given a TCP port of the loopback interface, free when it is launched, in
+AUTOSCALE_PORT: where it serves, if it serves (health checks and load balancer pool files
+name it, as `127.0.0.1:<port>`).
+
 Each instance is marked from the moment its program runs: its environment holds
 AUTOSCALE_PROJECT, AUTOSCALE_GROUP, AUTOSCALE_INSTANCE and AUTOSCALE_LOCAL_DRIVER (the
 absolute path of this driver's log directory, which tells the deployments of one
@@ -23,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -38,6 +43,9 @@ _PROCESS_GONE = "process is gone"
 
 DRIVER_MARK_VARIABLE = "AUTOSCALE_LOCAL_DRIVER"
 """The environment variable that marks an instance as started by the local driver of one log directory."""
+PORT_VARIABLE = "AUTOSCALE_PORT"
+"""The environment variable that gives an instance its port on 127.0.0.1."""
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,8 @@ class LocalProcessDriver:
         """Server id -> the children this driver started; polling them reaps them."""
         self._logs: dict[str, Path] = {}
         """Server id -> the log file of a child (its last lines say why it exited)."""
+        self._ports: dict[str, int] = {}
+        """Server id -> the port given to it (read back from its environment for a process started before a restart)."""
 
     def launch(self, request: LaunchRequest) -> str:
         """Start the request's process; its server id is returned. Raises DriverError."""
@@ -161,6 +171,7 @@ class LocalProcessDriver:
             log_file = log_path.open("ab")
         except OSError as error:
             raise DriverError(f"cannot open the log file {log_path}: {error.strerror or error}") from error
+        port = _free_port()
         # The instance inherits the service's environment (PATH, HOME, ...) like any child
         # process would; the AUTOSCALE_* variables are set last so a spec cannot fake them.
         env = {
@@ -171,6 +182,7 @@ class LocalProcessDriver:
             "AUTOSCALE_GROUP": request.group_id,
             "AUTOSCALE_INSTANCE": request.instance_id,
             "AUTOSCALE_METRICS_ADDR": request.metrics_addr,
+            PORT_VARIABLE: str(port),
             DRIVER_MARK_VARIABLE: self._mark,
         }
         try:
@@ -189,6 +201,7 @@ class LocalProcessDriver:
         with self._lock:
             self._children[server_id] = child
             self._logs[server_id] = log_path
+            self._ports[server_id] = port
         return server_id
 
     def find_servers(self, project: str, group_id: str) -> list[FoundServer]:
@@ -226,10 +239,11 @@ class LocalProcessDriver:
         if child is not None:
             returncode = child.poll()
             if returncode is None:
-                return ServerState(ServerStatus.RUNNING)
+                return ServerState(ServerStatus.RUNNING, address=self._address(server_id, child.pid))
             return ServerState(ServerStatus.FAILED, _exit_reason(returncode) + _last_output(self._logs.get(server_id)))
-        if self._is_alive(int(parsed["pid"]), parsed["start"]):
-            return ServerState(ServerStatus.RUNNING)
+        pid = int(parsed["pid"])
+        if self._is_alive(pid, parsed["start"]):
+            return ServerState(ServerStatus.RUNNING, address=self._address(server_id, pid))
         return ServerState(ServerStatus.FAILED, _PROCESS_GONE)
 
     def terminate(self, server_id: str) -> None:
@@ -245,8 +259,26 @@ class LocalProcessDriver:
             with self._lock:
                 self._children.pop(server_id, None)
                 self._logs.pop(server_id, None)
+                self._ports.pop(server_id, None)
         else:
             self._terminate_adopted(pid, start_time)
+            with self._lock:
+                self._ports.pop(server_id, None)
+
+    def _address(self, server_id: str, pid: int) -> str:
+        """`127.0.0.1:<port>` of a running instance; "" when its port cannot be known (started without one, or its
+        environment cannot be read)."""
+        with self._lock:
+            port = self._ports.get(server_id)
+        if port is None:
+            environment = _read_environment(pid) or {}
+            given = environment.get(PORT_VARIABLE.encode(), b"")
+            if not given.isdigit():
+                return ""
+            port = int(given)
+            with self._lock:
+                self._ports[server_id] = port
+        return f"{LOOPBACK}:{port}"
 
     def _server_id(self, pid: int) -> str:
         if not self._has_proc:
@@ -314,6 +346,18 @@ class LocalProcessDriver:
                 os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 pass
+
+
+def _free_port() -> int:
+    """A TCP port of the loopback interface that no one listens on now.
+
+    NOTE: another program may take it before the instance binds it; the instance then fails its health
+    check (or to start), and is replaced with another port.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _signal_group(pid: int, signum: signal.Signals) -> None:

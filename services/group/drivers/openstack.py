@@ -119,7 +119,7 @@ class OpenStackDriver:
                 return ServerState(ServerStatus.GONE, "no such server")
         status = (server.status or "").upper()
         if status == "ACTIVE":
-            return ServerState(ServerStatus.RUNNING)
+            return ServerState(ServerStatus.RUNNING, address=_fixed_address(server))
         if status == "ERROR":
             return ServerState(ServerStatus.FAILED, _fault_message(server) or "the server is in ERROR")
         if status in _GONE_STATUSES:
@@ -139,6 +139,17 @@ class OpenStackDriver:
                 with _translated(f"cannot connect to the cloud {self._cloud or '(default)'!r}"):
                     self._connection = self._connect()
             return self._connection
+
+
+def _fixed_address(server: Any) -> str:
+    """The server's first fixed address, IPv4 before IPv6 (in brackets), where health checks connect; "" if it has none."""
+    found = [
+        str(entry["addr"]) if entry.get("version", 4) == 4 else f"[{entry['addr']}]"
+        for entries in (getattr(server, "addresses", None) or {}).values()
+        for entry in entries
+        if isinstance(entry, dict) and entry.get("addr") and entry.get("OS-EXT-IPS:type", "fixed") == "fixed"
+    ]
+    return sorted(found, key=lambda address: address.startswith("["))[0] if found else ""
 
 
 def _fault_message(server: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from tests.app.cli.cli_support import Invoke
 
@@ -137,3 +138,35 @@ def test_group_delete_refuses_a_group_that_policies_name_and_force_deletes_them_
     assert "deleted groups/api" in forced.stdout
     assert invoke("group", "show", "api").exit_code == 1
     assert invoke("policy", "show", "api-out").exit_code == 1
+
+
+def test_launch_config_create_with_a_health_check_shows_it_spelled_out(invoke: Invoke) -> None:
+    created = invoke("launch-config", "create", "api", "--command", "python -m api", "--health-check-http", "/healthz",
+                     "--health-check-interval", "20s", "--unhealthy-threshold", "2")
+    assert created.exit_code == 0, created.output
+    assert "HTTP GET /healthz on the instance's own port, every 20s, timeout 5s, unhealthy after 2 failures in a row" in created.stdout
+    tcp = invoke("launch-config", "create", "vm", "--image", "cirros", "--flavor", "m1.tiny", "--health-check-tcp",
+                 "--health-check-port", "22", "--json")
+    assert json.loads(tcp.stdout)["launchConfig"]["healthCheck"]["tcp"] == {"port": 22}
+    both = invoke("launch-config", "create", "x", "--command", "true", "--health-check-tcp", "--health-check-http", "/")
+    assert both.exit_code == 2 and "give one health check" in both.output
+    orphan = invoke("launch-config", "create", "x", "--command", "true", "--health-check-port", "80")
+    assert orphan.exit_code == 2 and "need a check" in orphan.output
+    no_port = invoke("launch-config", "create", "x", "--image", "cirros", "--flavor", "m1.tiny", "--health-check-tcp")
+    assert no_port.exit_code == 1 and "launch_config.health_check.tcp.port" in no_port.output
+
+
+def test_group_grace_period_is_set_shown_and_instances_list_their_health(invoke: Invoke, launch_config: str) -> None:
+    created = invoke("group", "create", "api", "--launch-config", launch_config, "--min", "0", "--max", "2",
+                     "--health-check-grace-period", "90s")
+    assert created.exit_code == 0, created.output
+    assert "health check grace period" in created.stdout and "1m30s" in created.stdout
+    updated = invoke("group", "update", "api", "--health-check-grace-period", "0s", "--desired", "1", "--json")
+    assert json.loads(updated.stdout)["group"]["healthCheckGracePeriod"] == "0s"
+    deadline = time.monotonic() + 10
+    while "healthy" not in (listed := invoke("group", "instances", "api")).stdout and time.monotonic() < deadline:
+        time.sleep(0.1)
+    header, row = listed.stdout.splitlines()[:2]
+    assert header.split()[:5] == ["ID", "SERVER", "STATE", "HEALTH", "ADDRESS"]
+    assert row.split()[2:4] == ["running", "healthy"] and row.split()[4].startswith("127.0.0.1:")
+    invoke("group", "delete", "api")

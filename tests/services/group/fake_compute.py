@@ -51,7 +51,8 @@ class FakeComputeDriver:
             server = self.servers.get(server_id)
             if server is None:
                 return ServerState(ServerStatus.GONE, "no such server")
-            return ServerState(server.status, server.reason)
+            address = f"10.0.0.{server_id.removeprefix('fake-')}:8000" if server.status is ServerStatus.RUNNING else ""
+            return ServerState(server.status, server.reason, address)
 
     def find_servers(self, project: str, group_id: str) -> list[FoundServer]:
         with self._lock:

@@ -56,6 +56,26 @@ def test_where_local_processes_are_on_only_an_admin_makes_a_process_launch_confi
         groups.CreateLaunchConfig(_process_config(), metadata=admin)
 
 
+def test_a_command_health_check_runs_a_program_on_the_services_host_so_it_is_off_with_local_processes(
+    sqlite_url: str, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    admin = _token(sqlite_url, Role.ADMIN)
+    settings = Settings(database_url=sqlite_url, auth="keys", instance_log_dir=str(tmp_path))
+    config = group_pb2.LaunchConfig(
+        openstack_server=group_pb2.OpenStackServerSpec(image="cirros", flavor="m1.tiny"),
+        health_check=group_pb2.HealthCheck(command=group_pb2.CommandHealthCheck(command=["/bin/true"])),
+    )
+    with running_server([("group", build)], settings) as (_, channel):
+        groups = group_pb2_grpc.GroupServiceStub(channel)
+        code, message = _code(lambda: groups.CreateLaunchConfig(
+            group_pb2.CreateLaunchConfigRequest(launch_config_id="vm", launch_config=config), metadata=admin
+        ))
+        assert code == grpc.StatusCode.FAILED_PRECONDITION
+        assert message.startswith("launch_config.health_check.command: local processes are off")
+        config.health_check.CopyFrom(group_pb2.HealthCheck(http=group_pb2.HttpHealthCheck(port=8080, path="/healthz")))
+        groups.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(launch_config_id="vm", launch_config=config), metadata=admin)
+
+
 @pytest.fixture
 def quota_mesh(sqlite_url: str, tmp_path) -> Iterator[grpc.Channel]:  # type: ignore[no-untyped-def]
     settings = Settings(database_url=sqlite_url, instance_log_dir=str(tmp_path), reconcile_interval=60.0)

@@ -109,7 +109,7 @@ def test_an_empty_mask_names_every_updatable_field_and_unknown_paths_are_violati
     violations = Violations()
     assert check_update_mask(violations, [], UPDATABLE_FIELDS, OUTPUT_ONLY_FIELDS) == {
         "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "termination_policies",
-        "new_instances_protected_from_scale_in",
+        "new_instances_protected_from_scale_in", "health_check_grace_period",
     }
     assert check_update_mask(violations, ["max_size", "current_capacity", "bogus"], UPDATABLE_FIELDS, OUTPUT_ONLY_FIELDS) == {"max_size"}
     assert [(v.field, "'bogus'" in v.description) for v in violations.items] == [("update_mask", True)]

@@ -958,3 +958,73 @@ def test_terminating_refuses_unknown_instances_and_a_decrement_below_min_size(st
     _terminate(stub, only.name, decrement=False)
     again = rpc_error(lambda: _terminate(stub, only.name, decrement=False))
     assert again.code() is grpc.StatusCode.FAILED_PRECONDITION or again.code() is grpc.StatusCode.NOT_FOUND
+
+
+# Health checks
+
+
+def _checked_config(health_check: group_pb2.HealthCheck, kind: str = "process") -> group_pb2.LaunchConfig:
+    if kind == "process":
+        return group_pb2.LaunchConfig(process=SLEEPER, health_check=health_check)
+    return group_pb2.LaunchConfig(openstack_server=group_pb2.OpenStackServerSpec(image="i", flavor="f"), health_check=health_check)
+
+
+def test_a_health_check_is_stored_with_its_defaults_spelled_out(stub):
+    check = group_pb2.HealthCheck(http=group_pb2.HttpHealthCheck())
+    stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(launch_config_id="web", launch_config=_checked_config(check)), timeout=5)
+    got = stub.GetLaunchConfig(group_pb2.GetLaunchConfigRequest(name="launchConfigs/web"), timeout=5).launch_config.health_check
+    assert got == group_pb2.HealthCheck(
+        http=group_pb2.HttpHealthCheck(port=0, path="/"), interval=to_duration(10), timeout=to_duration(5), unhealthy_threshold=3
+    )
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    return to_duration(seconds)
+
+
+@pytest.mark.parametrize(
+    ("health_check", "kind", "fields"),
+    [
+        (group_pb2.HealthCheck(), "process", ["launch_config.health_check"]),
+        (group_pb2.HealthCheck(command=group_pb2.CommandHealthCheck()), "process", ["launch_config.health_check.command.command"]),
+        (group_pb2.HealthCheck(command=group_pb2.CommandHealthCheck(command=["x"] * 65)), "process",
+         ["launch_config.health_check.command.command"]),
+        (group_pb2.HealthCheck(tcp=group_pb2.TcpHealthCheck(port=70000)), "process", ["launch_config.health_check.tcp.port"]),
+        (group_pb2.HealthCheck(tcp=group_pb2.TcpHealthCheck()), "openstack_server", ["launch_config.health_check.tcp.port"]),
+        (group_pb2.HealthCheck(http=group_pb2.HttpHealthCheck(path="healthz")), "process", ["launch_config.health_check.http.path"]),
+        (group_pb2.HealthCheck(http=group_pb2.HttpHealthCheck(path="/a b\r\nHost: evil")), "process",
+         ["launch_config.health_check.http.path"]),
+        (group_pb2.HealthCheck(tcp=group_pb2.TcpHealthCheck(), interval=_duration(0.5)), "process",
+         ["launch_config.health_check.interval"]),
+        (group_pb2.HealthCheck(tcp=group_pb2.TcpHealthCheck(), interval=_duration(301)), "process",
+         ["launch_config.health_check.interval"]),
+        (group_pb2.HealthCheck(tcp=group_pb2.TcpHealthCheck(), interval=_duration(5), timeout=_duration(6)), "process",
+         ["launch_config.health_check.timeout"]),
+        (group_pb2.HealthCheck(tcp=group_pb2.TcpHealthCheck(), unhealthy_threshold=11), "process",
+         ["launch_config.health_check.unhealthy_threshold"]),
+    ],
+)
+def test_bad_health_checks_are_invalid_arguments_naming_the_field(stub, health_check, kind, fields):
+    request = group_pb2.CreateLaunchConfigRequest(launch_config_id="x", launch_config=_checked_config(health_check, kind))
+    assert violated_fields(lambda: stub.CreateLaunchConfig(request, timeout=5)) == fields
+
+
+def test_a_groups_grace_period_is_set_on_create_changed_by_update_and_bounded(stub):
+    assert not create_group(stub).HasField("health_check_grace_period")  # unset: 300 s
+    update = group_pb2.UpdateGroupRequest(group=group_pb2.Group(name="groups/web", health_check_grace_period=to_duration(30)))
+    update.update_mask.paths.append("health_check_grace_period")
+    assert stub.UpdateGroup(update, timeout=5).group.health_check_grace_period == to_duration(30)
+    assert stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group.health_check_grace_period == to_duration(30)
+    update.group.health_check_grace_period.CopyFrom(to_duration(86401))
+    assert violated_fields(lambda: stub.UpdateGroup(update, timeout=5)) == ["group.health_check_grace_period"]
+    request = group_pb2.CreateGroupRequest(
+        group_id="api", group=group_pb2.Group(launch_config="launchConfigs/lc", max_size=1, health_check_grace_period=to_duration(-1))
+    )
+    assert violated_fields(lambda: stub.CreateGroup(request, timeout=5)) == ["group.health_check_grace_period"]
+
+
+def test_instance_listings_show_each_instances_health_address_and_when_it_came_into_service(stub, driver):
+    create_group(stub, desired_capacity=1)
+    instance = wait_for(lambda: [i for i in instances(stub) if i.health_status == group_pb2.HEALTH_STATUS_HEALTHY], "healthy")[0]
+    assert instance.health_reason == "running (no health check)"
+    assert instance.address == "10.0.0.1:8000" and instance.in_service_time.seconds > 0

@@ -314,13 +314,17 @@ def test_upgrading_cuts_a_cooldown_stored_beyond_a_day_to_a_day(database_url):
         with database.engine.begin() as connection:
             command.upgrade(alembic_config(MIGRATIONS_DIR, "group", connection), "group_0001")
         repository = GroupRepositories(database).of("default")
-        repository.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("sleep", "60")), create_time=1.0))
         # Rows as revision 0001 stored them (the repository writes today's columns).
+        launch_config = sa.text(
+            "INSERT INTO group_launch_configs (project, id, kind, spec, create_time)"
+            """ VALUES ('default', 'lc', 'process', '{"command": ["sleep", "60"], "env": {}}', 1.0)"""
+        )
         insert = sa.text(
             "INSERT INTO group_groups (project, id, launch_config_id, min_size, max_size, desired_capacity, cooldown, tags,"
             " create_time, deleting) VALUES ('default', :id, 'lc', 0, 5, 0, :cooldown, '{}', 1.0, false)"
         )
         with database.engine.begin() as connection:
+            connection.execute(launch_config)
             connection.execute(insert, [{"id": "huge", "cooldown": float(2**63 - 1)}, {"id": "hour", "cooldown": 3600.0}])
         database.migrate(MIGRATIONS_DIR, "group")
         assert repository.get_group("huge").group.cooldown == MAX_COOLDOWN

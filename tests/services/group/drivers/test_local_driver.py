@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -101,6 +102,31 @@ def test_instance_gets_the_spec_env_and_the_autoscale_variables_which_win(driver
     assert env["AUTOSCALE_INSTANCE"] == "i-7"
     assert env["AUTOSCALE_METRICS_ADDR"] == "127.0.0.1:50051"
     assert env["PATH"] == os.environ["PATH"]
+
+
+def test_each_instance_gets_a_free_loopback_port_it_serves_on_and_its_state_gives_that_address(
+    driver: LocalProcessDriver, log_dir: Path
+) -> None:
+    serve = (
+        "import os, socket, time\n"
+        "listener = socket.create_server(('127.0.0.1', int(os.environ['AUTOSCALE_PORT'])))\n"
+        "time.sleep(60)"
+    )
+    first, second = (driver.launch(request(python(serve), instance_id)) for instance_id in ("i-1", "i-2"))
+    addresses = [driver.state(server_id).address for server_id in (first, second)]
+    assert addresses[0] != addresses[1] and all(address.startswith("127.0.0.1:") for address in addresses)
+    port = int(addresses[0].rsplit(":", 1)[1])
+
+    def accepts() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    wait_for(accepts)
+    # A restarted service reads the port back from the process's environment.
+    assert LocalProcessDriver(log_dir).state(first).address == addresses[0]
 
 
 def test_output_and_errors_are_appended_to_the_instance_log_under_its_project_and_group(driver: LocalProcessDriver, log_dir: Path) -> None:
