@@ -249,13 +249,16 @@ class Reconciler:
             timed_out = seen.state is InstanceState.PENDING and now - seen.create_time >= self._launch_timeout
             if timed_out:
                 seen = replace(seen, state=InstanceState.FAILED, state_reason=f"not running {self._launch_timeout:g}s after its launch")
+            # An instance that passed its health check and fails it later has launched well: its failure is no failed launch.
+            became_unhealthy = False
             if seen.state is InstanceState.RUNNING:
                 seen = self._checked(repository.project, group, seen, checks.get(seen.launch_config_id), now)
+                became_unhealthy = seen.state is InstanceState.FAILED and instance.health_status is HealthStatus.HEALTHY
             observed.append(seen)
             if seen != instance:
                 changed.append(seen)
                 if seen.state is InstanceState.FAILED:
-                    if timed_out or failed_early(seen.create_time, now):
+                    if timed_out or (failed_early(seen.create_time, now) and not became_unhealthy):
                         failed.append(seen)
                     log.warning("%s of project %s failed: %s", instance_name(seen.group_id, seen.id), repository.project, seen.state_reason)
         if changed:

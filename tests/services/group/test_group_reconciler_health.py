@@ -167,3 +167,16 @@ def test_a_process_that_exits_is_unhealthy_at_once_whatever_its_grace_period(rep
     _passes(reconciler, clock, 120.0)
     activity = repository.list_activities("web", None, 10)[0]
     assert activity.cause == f"replacing groups/web/instances/{first.id}: exited with status 1"
+
+
+def test_an_instance_that_passed_its_check_and_fails_it_soon_after_is_replaced_but_is_no_failed_launch(
+    repository, reconciler, clock, checks
+):
+    _create(repository, grace_period=0.0)
+    _passes(reconciler, clock, 0.0, 1.0)  # launched, running and checked healthy
+    (first,) = _instances(repository)
+    assert first.health_status is HealthStatus.HEALTHY
+    checks.failing.add(first.id)
+    _passes(reconciler, clock, 10.0, 10.0)  # within a minute of its launch
+    assert not repository.get_group("web").group.launch_backoff.degraded
+    assert repository.list_activities("web", None, 10)[0].cause.startswith(f"replacing groups/web/instances/{first.id}: unhealthy")
