@@ -257,6 +257,99 @@ def unprotect(client: Client, group_id: str, instance_ids: tuple[str, ...]) -> N
     _set_protection(client, group_id, instance_ids, False)
 
 
+@group.command("set-desired")
+@click.argument("group_id", metavar="ID")
+@click.argument("desired_capacity", metavar="N", type=int)
+@click.option("--honor-cooldown", is_flag=True, help="Leave a group resizing or in its cooldown as it is (and start its cooldown).")
+@client_command(GROUP)
+def set_desired(client: Client, group_id: str, desired_capacity: int, honor_cooldown: bool) -> None:
+    """Set the desired capacity of group ID to N, within its size range (SetDesiredCapacity)."""
+    request = group_pb2.SetDesiredCapacityRequest(
+        name=GROUP_KIND.name(group_id), desired_capacity=desired_capacity, honor_cooldown=honor_cooldown
+    )
+    response = client.call("SetDesiredCapacity", request)
+    details = [("desired capacity", str(response.group.desired_capacity)), ("reason", response.reason or "-")]
+    client.emit(response, lambda: print_details(details + activity_details(response.activity)))
+
+
+@group.command("set-health")
+@click.argument("group_id", metavar="ID")
+@click.argument("instance_id", metavar="INSTANCE")
+@click.argument("health", type=click.Choice(["healthy", "unhealthy"]))
+@click.option("--reason", default="", help="Why, kept in the instance's reason and its replacement's activity.")
+@click.option("--respect-grace-period", is_flag=True, help="Refuse while the instance is in its health check grace period.")
+@client_command(GROUP)
+def set_health(client: Client, group_id: str, instance_id: str, health: str, reason: str, respect_grace_period: bool) -> None:
+    """Mark INSTANCE of group ID healthy or unhealthy (an unhealthy one is replaced: SetInstanceHealth)."""
+    request = group_pb2.SetInstanceHealthRequest(
+        name=f"{GROUP_KIND.name(group_id)}/instances/{resource_id(instance_id)}",
+        health_status=group_pb2.HEALTH_STATUS_HEALTHY if health == "healthy" else group_pb2.HEALTH_STATUS_UNHEALTHY,
+        should_respect_grace_period=respect_grace_period, reason=reason,
+    )
+    response = client.call("SetInstanceHealth", request)
+    instance = response.instance
+    client.emit(response, lambda: click.echo(f"{instance.name}: {_health_word(instance)} ({instance.health_reason})"))
+
+
+def _instance_names(group_id: str, instance_ids: tuple[str, ...]) -> tuple[str, list[str]]:
+    group_name = GROUP_KIND.name(group_id)
+    return group_name, [f"{group_name}/instances/{resource_id(i)}" for i in instance_ids]
+
+
+def _emit_instances_change(client: Client, response: Any) -> None:
+    """An EnterStandby, ExitStandby, DetachInstances or AttachInstances answer: each instance, then the activity."""
+    lines = [(instance.name, f"{enum_label(group_pb2.InstanceState.DESCRIPTOR, instance.state)} {instance.server_id}")
+             for instance in response.instances]
+    client.emit(response, lambda: print_details(lines + activity_details(response.activity)))
+
+
+DECREMENT_HELP = "The group wants that many fewer instances (else it launches replacements)."
+
+
+@group.command("enter-standby")
+@click.argument("group_id", metavar="ID")
+@click.argument("instance_ids", metavar="INSTANCE...", nargs=-1, required=True)
+@click.option("--decrement", is_flag=True, help=DECREMENT_HELP)
+@client_command(GROUP)
+def enter_standby(client: Client, group_id: str, instance_ids: tuple[str, ...], decrement: bool) -> None:
+    """Move running instances of group ID to standby: they keep running, out of its capacity and checks (EnterStandby)."""
+    group_name, names = _instance_names(group_id, instance_ids)
+    request = group_pb2.EnterStandbyRequest(group=group_name, instances=names, should_decrement_desired_capacity=decrement)
+    _emit_instances_change(client, client.call("EnterStandby", request))
+
+
+@group.command("exit-standby")
+@click.argument("group_id", metavar="ID")
+@click.argument("instance_ids", metavar="INSTANCE...", nargs=-1, required=True)
+@client_command(GROUP)
+def exit_standby(client: Client, group_id: str, instance_ids: tuple[str, ...]) -> None:
+    """Return standby instances of group ID to service; its desired capacity goes up by their number (ExitStandby)."""
+    group_name, names = _instance_names(group_id, instance_ids)
+    _emit_instances_change(client, client.call("ExitStandby", group_pb2.ExitStandbyRequest(group=group_name, instances=names)))
+
+
+@group.command("detach")
+@click.argument("group_id", metavar="ID")
+@click.argument("instance_ids", metavar="INSTANCE...", nargs=-1, required=True)
+@click.option("--decrement", is_flag=True, help=DECREMENT_HELP)
+@client_command(GROUP)
+def detach(client: Client, group_id: str, instance_ids: tuple[str, ...], decrement: bool) -> None:
+    """Take instances out of group ID, leaving them running; their server ids let `attach` take them back (DetachInstances)."""
+    group_name, names = _instance_names(group_id, instance_ids)
+    request = group_pb2.DetachInstancesRequest(group=group_name, instances=names, should_decrement_desired_capacity=decrement)
+    _emit_instances_change(client, client.call("DetachInstances", request))
+
+
+@group.command("attach")
+@click.argument("group_id", metavar="ID")
+@click.argument("server_ids", metavar="SERVER...", nargs=-1, required=True)
+@client_command(GROUP)
+def attach(client: Client, group_id: str, server_ids: tuple[str, ...]) -> None:
+    """Add running servers detached from a group of this project to group ID (AttachInstances)."""
+    request = group_pb2.AttachInstancesRequest(group=GROUP_KIND.name(group_id), server_ids=server_ids)
+    _emit_instances_change(client, client.call("AttachInstances", request))
+
+
 @group.command("activities")
 @click.argument("group_id", metavar="ID")
 @client_command(GROUP)

@@ -40,6 +40,7 @@ class InstanceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INSTANCE_STATE_RUNNING: _ClassVar[InstanceState]
     INSTANCE_STATE_TERMINATING: _ClassVar[InstanceState]
     INSTANCE_STATE_FAILED: _ClassVar[InstanceState]
+    INSTANCE_STATE_STANDBY: _ClassVar[InstanceState]
 
 class HealthStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -71,6 +72,7 @@ INSTANCE_STATE_PENDING: InstanceState
 INSTANCE_STATE_RUNNING: InstanceState
 INSTANCE_STATE_TERMINATING: InstanceState
 INSTANCE_STATE_FAILED: InstanceState
+INSTANCE_STATE_STANDBY: InstanceState
 HEALTH_STATUS_UNSPECIFIED: HealthStatus
 HEALTH_STATUS_HEALTHY: HealthStatus
 HEALTH_STATUS_UNHEALTHY: HealthStatus
@@ -425,6 +427,124 @@ class TerminateInstanceResponse(_message.Message):
     activity: Activity
     group: Group
     def __init__(self, activity: _Optional[_Union[Activity, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
+
+class SetDesiredCapacityRequest(_message.Message):
+    __slots__ = ("name", "desired_capacity", "honor_cooldown")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    HONOR_COOLDOWN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    desired_capacity: int
+    honor_cooldown: bool
+    def __init__(self, name: _Optional[str] = ..., desired_capacity: _Optional[int] = ..., honor_cooldown: _Optional[bool] = ...) -> None: ...
+
+class SetDesiredCapacityResponse(_message.Message):
+    __slots__ = ("activity", "group", "refusal", "reason", "cooldown_end_time")
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_END_TIME_FIELD_NUMBER: _ClassVar[int]
+    activity: Activity
+    group: Group
+    refusal: AdjustRefusal
+    reason: str
+    cooldown_end_time: _timestamp_pb2.Timestamp
+    def __init__(self, activity: _Optional[_Union[Activity, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ..., refusal: _Optional[_Union[AdjustRefusal, str]] = ..., reason: _Optional[str] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SetInstanceHealthRequest(_message.Message):
+    __slots__ = ("name", "health_status", "should_respect_grace_period", "reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_STATUS_FIELD_NUMBER: _ClassVar[int]
+    SHOULD_RESPECT_GRACE_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    health_status: HealthStatus
+    should_respect_grace_period: bool
+    reason: str
+    def __init__(self, name: _Optional[str] = ..., health_status: _Optional[_Union[HealthStatus, str]] = ..., should_respect_grace_period: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class SetInstanceHealthResponse(_message.Message):
+    __slots__ = ("instance",)
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    instance: Instance
+    def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ...) -> None: ...
+
+class EnterStandbyRequest(_message.Message):
+    __slots__ = ("group", "instances", "should_decrement_desired_capacity")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    SHOULD_DECREMENT_DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    instances: _containers.RepeatedScalarFieldContainer[str]
+    should_decrement_desired_capacity: bool
+    def __init__(self, group: _Optional[str] = ..., instances: _Optional[_Iterable[str]] = ..., should_decrement_desired_capacity: _Optional[bool] = ...) -> None: ...
+
+class EnterStandbyResponse(_message.Message):
+    __slots__ = ("instances", "activity", "group")
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    instances: _containers.RepeatedCompositeFieldContainer[Instance]
+    activity: Activity
+    group: Group
+    def __init__(self, instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
+
+class ExitStandbyRequest(_message.Message):
+    __slots__ = ("group", "instances")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    instances: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, group: _Optional[str] = ..., instances: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ExitStandbyResponse(_message.Message):
+    __slots__ = ("instances", "activity", "group")
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    instances: _containers.RepeatedCompositeFieldContainer[Instance]
+    activity: Activity
+    group: Group
+    def __init__(self, instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
+
+class DetachInstancesRequest(_message.Message):
+    __slots__ = ("group", "instances", "should_decrement_desired_capacity")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    SHOULD_DECREMENT_DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    instances: _containers.RepeatedScalarFieldContainer[str]
+    should_decrement_desired_capacity: bool
+    def __init__(self, group: _Optional[str] = ..., instances: _Optional[_Iterable[str]] = ..., should_decrement_desired_capacity: _Optional[bool] = ...) -> None: ...
+
+class DetachInstancesResponse(_message.Message):
+    __slots__ = ("instances", "activity", "group")
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    instances: _containers.RepeatedCompositeFieldContainer[Instance]
+    activity: Activity
+    group: Group
+    def __init__(self, instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
+
+class AttachInstancesRequest(_message.Message):
+    __slots__ = ("group", "server_ids")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    SERVER_IDS_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    server_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, group: _Optional[str] = ..., server_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AttachInstancesResponse(_message.Message):
+    __slots__ = ("instances", "activity", "group")
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    instances: _containers.RepeatedCompositeFieldContainer[Instance]
+    activity: Activity
+    group: Group
+    def __init__(self, instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
 
 class SetInstanceProtectionResponse(_message.Message):
     __slots__ = ("instances",)

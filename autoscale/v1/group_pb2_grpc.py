@@ -102,6 +102,36 @@ class GroupServiceStub:
                 request_serializer=autoscale_dot_v1_dot_group__pb2.TerminateInstanceRequest.SerializeToString,
                 response_deserializer=autoscale_dot_v1_dot_group__pb2.TerminateInstanceResponse.FromString,
                 _registered_method=True)
+        self.SetDesiredCapacity = channel.unary_unary(
+                '/autoscale.v1.GroupService/SetDesiredCapacity',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.SetDesiredCapacityRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.SetDesiredCapacityResponse.FromString,
+                _registered_method=True)
+        self.SetInstanceHealth = channel.unary_unary(
+                '/autoscale.v1.GroupService/SetInstanceHealth',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.SetInstanceHealthRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.SetInstanceHealthResponse.FromString,
+                _registered_method=True)
+        self.EnterStandby = channel.unary_unary(
+                '/autoscale.v1.GroupService/EnterStandby',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.EnterStandbyRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.EnterStandbyResponse.FromString,
+                _registered_method=True)
+        self.ExitStandby = channel.unary_unary(
+                '/autoscale.v1.GroupService/ExitStandby',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.ExitStandbyRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.ExitStandbyResponse.FromString,
+                _registered_method=True)
+        self.DetachInstances = channel.unary_unary(
+                '/autoscale.v1.GroupService/DetachInstances',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.DetachInstancesRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.DetachInstancesResponse.FromString,
+                _registered_method=True)
+        self.AttachInstances = channel.unary_unary(
+                '/autoscale.v1.GroupService/AttachInstances',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.AttachInstancesRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.AttachInstancesResponse.FromString,
+                _registered_method=True)
         self.ListActivities = channel.unary_unary(
                 '/autoscale.v1.GroupService/ListActivities',
                 request_serializer=autoscale_dot_v1_dot_group__pb2.ListActivitiesRequest.SerializeToString,
@@ -232,6 +262,71 @@ class GroupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetDesiredCapacity(self, request, context):
+        """Sets a group's desired capacity (AWS's SetDesiredCapacity), which must
+        lie within [min_size, max_size], and records the activity. With
+        honor_cooldown, a group resizing or in its cooldown is left as it is and
+        the answer says why, as Adjust. Errors: INVALID_ARGUMENT, NOT_FOUND,
+        FAILED_PRECONDITION (outside the size range, or the group being deleted).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetInstanceHealth(self, request, context):
+        """Marks a running instance healthy or unhealthy (AWS's SetInstanceHealth),
+        so that any monitoring system can have it replaced: an unhealthy one is
+        replaced as one whose health check failed. Errors: INVALID_ARGUMENT,
+        NOT_FOUND, FAILED_PRECONDITION (not running, or in its grace period with
+        should_respect_grace_period).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnterStandby(self, request, context):
+        """Moves running instances to STANDBY (AWS's EnterStandby): they keep
+        running but leave the group's capacity, its health checks and scale-in;
+        without should_decrement_desired_capacity the group launches
+        replacements. Errors: INVALID_ARGUMENT, NOT_FOUND (nothing is changed),
+        FAILED_PRECONDITION (one is not running, or decrementing below min_size).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExitStandby(self, request, context):
+        """Returns STANDBY instances to service (AWS's ExitStandby); the desired
+        capacity goes up by their number. Errors: INVALID_ARGUMENT, NOT_FOUND,
+        FAILED_PRECONDITION (one is not in STANDBY, or above max_size).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DetachInstances(self, request, context):
+        """Removes running or STANDBY instances from a group without stopping them
+        (AWS's DetachInstances): the group forgets them and never stops their
+        servers; without should_decrement_desired_capacity it launches
+        replacements. Their server ids let AttachInstances take them back.
+        Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (one is neither
+        running nor in STANDBY, or decrementing below min_size).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AttachInstances(self, request, context):
+        """Adds running servers detached from a group of the same project
+        (DetachInstances) to a group (AWS's AttachInstances); the desired
+        capacity goes up by their number. Errors: INVALID_ARGUMENT, NOT_FOUND (a
+        server the project detached none of), FAILED_PRECONDITION (a server not
+        running, in a group already, or above max_size).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListActivities(self, request, context):
         """Lists a group's scaling activities, newest first. Errors:
         INVALID_ARGUMENT, NOT_FOUND.
@@ -314,6 +409,36 @@ def add_GroupServiceServicer_to_server(servicer, server):
                     servicer.TerminateInstance,
                     request_deserializer=autoscale_dot_v1_dot_group__pb2.TerminateInstanceRequest.FromString,
                     response_serializer=autoscale_dot_v1_dot_group__pb2.TerminateInstanceResponse.SerializeToString,
+            ),
+            'SetDesiredCapacity': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDesiredCapacity,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.SetDesiredCapacityRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.SetDesiredCapacityResponse.SerializeToString,
+            ),
+            'SetInstanceHealth': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetInstanceHealth,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.SetInstanceHealthRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.SetInstanceHealthResponse.SerializeToString,
+            ),
+            'EnterStandby': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnterStandby,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.EnterStandbyRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.EnterStandbyResponse.SerializeToString,
+            ),
+            'ExitStandby': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExitStandby,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.ExitStandbyRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.ExitStandbyResponse.SerializeToString,
+            ),
+            'DetachInstances': grpc.unary_unary_rpc_method_handler(
+                    servicer.DetachInstances,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.DetachInstancesRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.DetachInstancesResponse.SerializeToString,
+            ),
+            'AttachInstances': grpc.unary_unary_rpc_method_handler(
+                    servicer.AttachInstances,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.AttachInstancesRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.AttachInstancesResponse.SerializeToString,
             ),
             'ListActivities': grpc.unary_unary_rpc_method_handler(
                     servicer.ListActivities,
@@ -680,6 +805,168 @@ class GroupService:
             '/autoscale.v1.GroupService/TerminateInstance',
             autoscale_dot_v1_dot_group__pb2.TerminateInstanceRequest.SerializeToString,
             autoscale_dot_v1_dot_group__pb2.TerminateInstanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDesiredCapacity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/SetDesiredCapacity',
+            autoscale_dot_v1_dot_group__pb2.SetDesiredCapacityRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.SetDesiredCapacityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetInstanceHealth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/SetInstanceHealth',
+            autoscale_dot_v1_dot_group__pb2.SetInstanceHealthRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.SetInstanceHealthResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnterStandby(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/EnterStandby',
+            autoscale_dot_v1_dot_group__pb2.EnterStandbyRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.EnterStandbyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExitStandby(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/ExitStandby',
+            autoscale_dot_v1_dot_group__pb2.ExitStandbyRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.ExitStandbyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DetachInstances(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/DetachInstances',
+            autoscale_dot_v1_dot_group__pb2.DetachInstancesRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.DetachInstancesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AttachInstances(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/AttachInstances',
+            autoscale_dot_v1_dot_group__pb2.AttachInstancesRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.AttachInstancesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from autoscale.errors import FailedPrecondition
 from autoscale.timeutil import format_time
 from services.group import capacity
 from services.group.domain import (
@@ -96,6 +97,20 @@ def adjustment(command: AdjustCommand, group: Group, activity_id: str, now: floa
     )
     if command.honor_cooldown and activity.status is ActivityStatus.IN_PROGRESS:
         return replace(activity, cooldown=effective_cooldown(command.cooldown, group.cooldown))
+    return activity
+
+
+def set_desired_activity(activity_id: str, group: Group, desired: int, honor_cooldown: bool, now: float) -> Activity:
+    """The activity of a SetDesiredCapacity of the locked group: FailedPrecondition outside its size range (AWS refuses it
+    rather than clamp); with `honor_cooldown` a change starts the group's cooldown when it ends."""
+    if not group.min_size <= desired <= group.max_size:
+        raise FailedPrecondition(
+            f"desired_capacity: {desired} is outside the size range of {group_name(group.id)}, "
+            f"[min_size, max_size] = [{group.min_size}, {group.max_size}]"
+        )
+    activity = capacity.capacity_change(activity_id, group, desired, "SetDesiredCapacity", now)
+    if honor_cooldown and activity.status is ActivityStatus.IN_PROGRESS:
+        return replace(activity, cooldown=effective_cooldown(None, group.cooldown))
     return activity
 
 

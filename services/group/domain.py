@@ -34,6 +34,8 @@ class InstanceState(enum.Enum):
     RUNNING = "running"
     TERMINATING = "terminating"
     FAILED = "failed"
+    STANDBY = "standby"
+    """Running, but out of the group's capacity, health checks and scale-in (EnterStandby)."""
 
 
 LIVE_STATES = frozenset({InstanceState.PENDING, InstanceState.RUNNING})
@@ -188,6 +190,16 @@ class Activity:
     """Seconds of cooldown that start when it ends (an Adjust honouring the cooldown); None: it starts none."""
     caller: str = ""
     """Who asked for it (the principal of the call that made it: autoscale.identity)."""
+
+
+@dataclass(frozen=True)
+class InstancesChange:
+    """What a change of some instances of a group did (EnterStandby, DetachInstances, ...): the group after it, its
+    activity, and the instances."""
+
+    status: GroupStatus
+    activity: Activity
+    instances: list[Instance]
 
 
 class Refusal(enum.Enum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 from autoscale.errors import InvalidArgument
 from autoscale.timeutil import from_duration, to_duration, to_timestamp
@@ -18,6 +19,7 @@ from services.group.domain import (
     Group,
     GroupStatus,
     Instance,
+    InstancesChange,
     InstanceState,
     LaunchConfig,
     Refusal,
@@ -44,6 +46,7 @@ INSTANCE_STATES = {
     InstanceState.RUNNING: group_pb2.INSTANCE_STATE_RUNNING,
     InstanceState.TERMINATING: group_pb2.INSTANCE_STATE_TERMINATING,
     InstanceState.FAILED: group_pb2.INSTANCE_STATE_FAILED,
+    InstanceState.STANDBY: group_pb2.INSTANCE_STATE_STANDBY,
 }
 
 ACTIVITY_STATUSES = {
@@ -221,6 +224,16 @@ def instance_to_message(instance: Instance) -> group_pb2.Instance:
         address=instance.address,
         in_service_time=to_timestamp(instance.in_service_time) if instance.in_service_time is not None else None,
     )
+
+
+def instances_change_fields(change: InstancesChange) -> dict[str, Any]:
+    """The fields of an EnterStandby, ExitStandby, DetachInstances or AttachInstances response: the instances, the activity
+    and the group after the call."""
+    return {
+        "instances": [instance_to_message(instance) for instance in change.instances],
+        "activity": activity_to_message(change.activity),
+        "group": group_to_message(change.status),
+    }
 
 
 def activity_to_message(activity: Activity) -> group_pb2.Activity:

@@ -83,6 +83,22 @@ instances = sa.Table(
     sa.Index("ix_group_instances_created", "project", "group_id", "create_time"),
 )
 
+# Servers a group gave away (DetachInstances): the group never stops them, though they carry its marks, and
+# AttachInstances takes them into a group of the same project. Kept after the group is deleted, so that a new
+# group of the same id leaves them alone too.
+detached_servers = sa.Table(
+    "group_detached_servers",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("group_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("server_id", sa.String(255), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("instance_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("launch_config_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("detach_time", sa.Float, nullable=False),
+    sa.Index("ix_group_detached_servers_server", "project", "server_id"),
+)
+
 activities = sa.Table(
     "group_activities",
     metadata,

@@ -59,7 +59,7 @@ def plan_reconcile(
     """Bring the live (PENDING or RUNNING) instances to `target_capacity`.
 
     FAILED instances are always removed, and so are TERMINATING ones (whose removal
-    is retried). Missing live instances are launched; surplus ones are removed after the
+    is retried); those in STANDBY are left alone. Missing live instances are launched; surplus ones are removed after the
     failed ones, in the order of the group's termination policies (`removal_order`), those
     protected from scale-in never: while only protected ones are left, the group keeps more
     instances than it wants (as AWS does), until they are unprotected.
@@ -74,9 +74,10 @@ def plan_reconcile(
 
 def is_converged(instances: Sequence[Instance], target_capacity: int) -> bool:
     """Whether exactly `target_capacity` instances run (or more, every one of them protected from scale-in: nothing more
-    can be done) and nothing starts, stops or has failed."""
-    if not all(i.state is InstanceState.RUNNING for i in instances):
+    can be done) and nothing starts, stops or has failed; instances in STANDBY do not count."""
+    counted = [i for i in instances if i.state is not InstanceState.STANDBY]
+    if not all(i.state is InstanceState.RUNNING for i in counted):
         return False
-    return len(instances) == target_capacity or (
-        len(instances) > target_capacity and all(i.protected_from_scale_in for i in instances)
+    return len(counted) == target_capacity or (
+        len(counted) > target_capacity and all(i.protected_from_scale_in for i in counted)
     )

@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from autoscale import telemetry
-from autoscale.errors import Unavailable
+from autoscale.errors import FailedPrecondition, Unavailable
 from autoscale.identity import acting_for
 from autoscale.timeutil import Clock
 from services.group import capacity
@@ -51,6 +51,7 @@ from services.group.domain import (
     Group,
     GroupKey,
     Instance,
+    InstancesChange,
     InstanceState,
     LaunchConfig,
     group_name,
@@ -175,6 +176,27 @@ class Reconciler:
         with self._locks.hold(GroupKey(project, group_id)):
             yield
 
+    def attach(
+        self, project: str, group_id: str, server_ids: Sequence[str], *, activity_id: str, caller: str, now: float
+    ) -> InstancesChange:
+        """Attach servers a group of the project detached to this group, once their drivers say they run (between its
+        passes). NotFound for a server the project never detached or the group; FailedPrecondition for one not running,
+        in a group already, or beyond max_size; Unavailable when a driver cannot tell."""
+        repository = self._repositories.of(project)
+        servers = repository.detached_servers(server_ids)
+        for server in servers:
+            try:
+                state = self._driver(server.kind).state(server.server_id)
+            except DriverError as error:
+                raise Unavailable(f"cannot tell whether server {server.server_id!r} runs: {error}") from error
+            if state.status is not ServerStatus.RUNNING:
+                raise FailedPrecondition(
+                    f"server {server.server_id!r} is {state.status.value}" + (f" ({state.reason})" if state.reason else "") +
+                    ": only a running server is attached"
+                )
+        with self._locks.hold(GroupKey(project, group_id)):
+            return repository.attach_instances(group_id, servers, activity_id=activity_id, caller=caller, now=now)
+
     def delete_group(self, project: str, group_id: str) -> None:
         """Terminate the group's instances and any server of the group found unrecorded, wait until they are gone
         (bounded), then delete the group.
@@ -193,7 +215,7 @@ class Reconciler:
             try:
                 # Servers whose launch never returned are stopped too: nothing of the group may outlive it.
                 kinds = {i.kind for i in doomed} | ({snapshot.launch_config.kind} if snapshot is not None else set())
-                recorded = {server_id for _, server_id, _ in servers}
+                recorded = {server_id for _, server_id, _ in servers} | repository.detached_server_ids(group_id)
                 servers += [
                     (kind, found.server_id, f"the unrecorded server {found.server_id}")
                     for kind, found in self._find_servers(key, kinds) if found.server_id not in recorded
@@ -288,7 +310,7 @@ class Reconciler:
         return replace(instance, health_status=verdict.status, health_reason=verdict.reason)
 
     def _observe_one(self, project: str, instance: Instance) -> Instance:
-        if instance.state not in LIVE_STATES:
+        if instance.state not in LIVE_STATES and instance.state is not InstanceState.STANDBY:
             return instance
         if not instance.server_id:
             # Only a pass inserts rows, and it stores the server id right after the
@@ -300,7 +322,11 @@ class Reconciler:
             # The cloud may be briefly unreachable: keep what is known and ask again next pass.
             log.warning("cannot read the state of %s of project %s: %s", instance_name(instance.group_id, instance.id), project, error)
             return instance
-        return _with_server_state(instance, state)
+        seen = _with_server_state(instance, state)
+        if instance.state is InstanceState.STANDBY and seen.state is not InstanceState.FAILED:
+            # In standby it keeps running out of service (a server still booting stays in standby too).
+            return replace(seen, state=InstanceState.STANDBY, state_reason=instance.state_reason)
+        return seen
 
     def _stopped(self, kind: str, server_id: str) -> bool:
         try:
@@ -320,6 +346,9 @@ class Reconciler:
         if key in self._recovered and all(instance.server_id for instance in instances):
             return instances
         found = self._find_servers(key, {i.kind for i in instances} | {snapshot.launch_config.kind})
+        if found:
+            detached = repository.detached_server_ids(key.group_id)
+            found = [(kind, server) for kind, server in found if server.server_id not in detached]
         by_id = {instance.id: instance for instance in instances}
         recorded = {instance.server_id for instance in instances if instance.server_id}
         adopted: dict[str, Instance] = {}
@@ -444,10 +473,10 @@ class Reconciler:
         if result.failures:
             repository.finish_activity(capacity.finish(activity, ActivityStatus.FAILED, now, "; ".join(result.failures)))
         elif is_converged(result.instances, group.desired_capacity):
+            in_service = sum(1 for i in result.instances if i.state is InstanceState.RUNNING)
             message = f"{group.desired_capacity} instances running"
-            kept = len(result.instances) - group.desired_capacity
-            if kept > 0:
-                message = f"{group.desired_capacity} instances wanted; {len(result.instances)} stay running: protected from scale-in"
+            if in_service > group.desired_capacity:
+                message = f"{group.desired_capacity} instances wanted; {in_service} stay running: protected from scale-in"
             repository.finish_activity(capacity.finish(activity, ActivityStatus.SUCCEEDED, now, message))
 
 

@@ -32,6 +32,7 @@ from services.group.domain import (
     GroupKey,
     GroupStatus,
     Instance,
+    InstancesChange,
     InstanceState,
     LaunchConfig,
     Refused,
@@ -40,10 +41,11 @@ from services.group.domain import (
     group_name,
     instance_name,
     launch_config_name,
+    new_instance_id,
 )
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
-from services.group.health import HealthCheck, HealthStatus, ProbeKind
-from services.group.models import activities, adjust_requests, groups, instances, launch_configs
+from services.group.health import HealthCheck, HealthStatus, ProbeKind, grace_period_over
+from services.group.models import activities, adjust_requests, detached_servers, groups, instances, launch_configs
 
 GroupChange = Callable[[Group], tuple[Group, Activity | None]]
 """Given the locked group, the group it becomes and the activity recording the change (if any)."""
@@ -66,6 +68,17 @@ class ReconcileSnapshot:
     activity_in_progress: Activity | None
     health_checks: Mapping[str, HealthCheck] = field(default_factory=dict)
     """Launch config id -> its health check, for the launch configs of the group and its instances that have one."""
+
+
+@dataclass(frozen=True)
+class DetachedServer:
+    """A server a group of the project gave away (DetachInstances), as it was when detached."""
+
+    group_id: str
+    server_id: str
+    kind: str
+    instance_id: str
+    launch_config_id: str
 
 
 class GroupStatements:
@@ -337,6 +350,146 @@ class GroupRepository:
             self._record_activity(connection, activity)
             return self._locked_status(connection, group_id), activity
 
+    def enter_standby(
+        self, group_id: str, instance_ids: Sequence[str], *, decrement: bool, activity_id: str, caller: str, now: float
+    ) -> InstancesChange:
+        """Move running instances of the locked group to STANDBY and record the activity; with `decrement` the desired
+        capacity goes down by their number, else the loop launches replacements. NotFound for the group or an instance;
+        FailedPrecondition for an instance not running, or decrementing below min_size (nothing is changed then)."""
+        with self._database.transaction() as connection:
+            group, found = self._locked_instances(connection, group_id, instance_ids)
+            _require_states(found, {InstanceState.RUNNING}, "running")
+            to_capacity = self._decremented(group, len(found), decrement, "moving them to standby")
+            changed = [replace(i, state=InstanceState.STANDBY, state_reason=f"in standby: set by {caller or 'a caller'}") for i in found]
+            cause = f"EnterStandby {_names(found)}" + (", desired capacity decremented" if decrement else ", to be replaced")
+            return self._store_change(connection, group, changed, to_capacity, cause, activity_id, caller, now)
+
+    def exit_standby(self, group_id: str, instance_ids: Sequence[str], *, activity_id: str, caller: str, now: float) -> InstancesChange:
+        """Return STANDBY instances of the locked group to service; the desired capacity goes up by their number.
+        NotFound for the group or an instance; FailedPrecondition for one not in STANDBY, or beyond max_size."""
+        with self._database.transaction() as connection:
+            group, found = self._locked_instances(connection, group_id, instance_ids)
+            _require_states(found, {InstanceState.STANDBY}, "in standby")
+            to_capacity = self._incremented(group, len(found), "returning them to service")
+            changed = [replace(i, state=InstanceState.RUNNING, state_reason="") for i in found]
+            return self._store_change(connection, group, changed, to_capacity, f"ExitStandby {_names(found)}", activity_id, caller, now)
+
+    def detach_instances(
+        self, group_id: str, instance_ids: Sequence[str], *, decrement: bool, activity_id: str, caller: str, now: float
+    ) -> InstancesChange:
+        """Forget running or STANDBY instances of the locked group without stopping their servers, which are recorded as
+        detached (the group never stops them; AttachInstances may take them); with `decrement` the desired capacity goes
+        down by their number, else the loop launches replacements. NotFound, FailedPrecondition as enter_standby."""
+        with self._database.transaction() as connection:
+            group, found = self._locked_instances(connection, group_id, instance_ids)
+            _require_states(found, {InstanceState.RUNNING, InstanceState.STANDBY}, "running or in standby")
+            to_capacity = self._decremented(group, len(found), decrement, "detaching them")
+            for instance in found:
+                connection.execute(detached_servers.delete().where(
+                    detached_servers.c.project == self.project, detached_servers.c.group_id == group_id,
+                    detached_servers.c.server_id == instance.server_id,
+                ))
+                connection.execute(detached_servers.insert().values(
+                    project=self.project, group_id=group_id, server_id=instance.server_id, kind=instance.kind,
+                    instance_id=instance.id, launch_config_id=instance.launch_config_id, detach_time=now,
+                ))
+                self._statements.delete_instance.rowcount(connection, project=self.project, group_id=group_id, id=instance.id)
+            cause = f"DetachInstances {_names(found)}" + (", desired capacity decremented" if decrement else ", to be replaced")
+            # The instances stay out of the group, so the status and activity count them out (the store of changed is empty).
+            return replace(
+                self._store_change(connection, group, [], to_capacity, cause, activity_id, caller, now), instances=found
+            )
+
+    def detached_servers(self, server_ids: Sequence[str]) -> list[DetachedServer]:
+        """The servers among `server_ids` that a group of the project detached and that no group of it holds now, each
+        once (its latest detach); NotFound naming the first the project never detached."""
+        with self._database.reader() as connection:
+            rows = connection.execute(
+                sa.select(detached_servers).where(
+                    detached_servers.c.project == self.project, detached_servers.c.server_id.in_(server_ids)
+                ).order_by(detached_servers.c.detach_time)
+            ).all()
+            held = set(connection.scalars(
+                sa.select(instances.c.server_id).where(instances.c.project == self.project, instances.c.server_id.in_(server_ids))
+            ).all())
+        latest = {row.server_id: row for row in rows}
+        for server_id in server_ids:
+            if server_id not in latest:
+                raise NotFound(f"servers/{server_id}", f"server {server_id!r}: no group of this project detached it")
+            if server_id in held:
+                raise FailedPrecondition(f"server {server_id!r} is in a group already")
+        return [
+            DetachedServer(row.group_id, row.server_id, row.kind, row.instance_id, row.launch_config_id)
+            for row in (latest[server_id] for server_id in dict.fromkeys(server_ids))
+        ]
+
+    def attach_instances(
+        self, group_id: str, servers: Sequence[DetachedServer], *, activity_id: str, caller: str, now: float
+    ) -> InstancesChange:
+        """Add detached servers to the locked group as RUNNING instances (the ids they had, unless the group has such an
+        id); the desired capacity goes up by their number. NotFound for the group; FailedPrecondition beyond max_size or
+        for a server that a group holds (again) by now."""
+        with self._database.transaction() as connection:
+            group = self._lock_group(connection, group_id)
+            to_capacity = self._incremented(group, len(servers), "attaching them")
+            taken = {i.id for i in self._instances(connection, group_id)}
+            attached = []
+            for server in servers:
+                if connection.scalar(sa.select(instances.c.id).where(
+                    instances.c.project == self.project, instances.c.server_id == server.server_id
+                )) is not None:
+                    raise FailedPrecondition(f"server {server.server_id!r} is in a group already")
+                instance_id = server.instance_id if server.instance_id not in taken else new_instance_id()
+                taken.add(instance_id)
+                instance = Instance(
+                    id=instance_id, group_id=group_id, kind=server.kind, launch_config_id=server.launch_config_id,
+                    state=InstanceState.RUNNING, create_time=now, server_id=server.server_id,
+                    state_reason=f"attached by {caller or 'a caller'}", in_service_time=now,
+                )
+                self._statements.insert_instance.rowcount(
+                    connection, project=self.project, group_id=group_id, id=instance.id, kind=instance.kind,
+                    launch_config_id=instance.launch_config_id, server_id=instance.server_id, state=instance.state.value,
+                    state_reason=instance.state_reason, create_time=now, protected=False,
+                )
+                # Back in the group it left, it is that group's again; any other group that gave it away still leaves it be.
+                connection.execute(detached_servers.delete().where(
+                    detached_servers.c.project == self.project, detached_servers.c.group_id == group_id,
+                    detached_servers.c.server_id == server.server_id,
+                ))
+                attached.append(instance)
+            cause = f"AttachInstances {', '.join(s.server_id for s in servers)}"
+            return self._store_change(connection, group, [], to_capacity, cause, activity_id, caller, now, instances_after=attached)
+
+    def detached_server_ids(self, group_id: str) -> set[str]:
+        """The servers the group gave away (DetachInstances): found by its marks, they are left running."""
+        with self._database.reader() as connection:
+            return set(connection.scalars(sa.select(detached_servers.c.server_id).where(
+                detached_servers.c.project == self.project, detached_servers.c.group_id == group_id
+            )).all())
+
+    def set_instance_health(
+        self, group_id: str, instance_id: str, healthy: bool, reason: str, *, respect_grace: bool, now: float
+    ) -> Instance:
+        """Mark a running instance healthy, or unhealthy (FAILED: the loop replaces it). NotFound for the group or the
+        instance; FailedPrecondition for one not running, or in its grace period when `respect_grace`."""
+        with self._database.transaction() as connection:
+            group, (instance,) = self._locked_instances(connection, group_id, [instance_id])
+            _require_states([instance], {InstanceState.RUNNING}, "running")
+            if respect_grace and not grace_period_over(instance.in_service_time, group.grace_period, now):
+                raise FailedPrecondition(
+                    f"{instance_name(group_id, instance_id)} is in its health check grace period "
+                    f"({group.grace_period:g}s from when it first ran)"
+                )
+            if healthy:
+                changed = replace(instance, health_status=HealthStatus.HEALTHY, health_reason=reason)
+            else:
+                changed = replace(
+                    instance, state=InstanceState.FAILED, state_reason=f"unhealthy: {reason}", health_status=HealthStatus.UNHEALTHY,
+                    health_reason=reason,
+                )
+            self._update_instance(connection, changed)
+            return changed
+
     def record_activity(self, activity: Activity) -> None:
         """Record an activity the reconcile loop starts (a replacement); a group deleted meanwhile records nothing."""
         with self._database.transaction() as connection:
@@ -451,12 +604,7 @@ class GroupRepository:
         """Store the server id, state and reason of each instance."""
         with self._database.transaction() as connection:
             for instance in changed:
-                self._statements.update_instance.rowcount(
-                    connection, project=self.project, group_id=instance.group_id, id=instance.id, server_id=instance.server_id,
-                    state=instance.state.value, state_reason=instance.state_reason, address=instance.address,
-                    in_service_time=instance.in_service_time, health_status=instance.health_status.value,
-                    health_reason=instance.health_reason,
-                )
+                self._update_instance(connection, instance)
 
     def remove_instance(self, instance: Instance) -> None:
         """Forget an instance whose server is gone."""
@@ -513,6 +661,69 @@ class GroupRepository:
             for activity_id in superseded:
                 self._supersede(connection, activity.group_id, activity_id, activity)
         self._statements.insert_activity.rowcount(connection, project=self.project, **_activity_values(activity))
+
+    def _locked_instances(self, connection: Connection, group_id: str, instance_ids: Sequence[str]) -> tuple[Group, list[Instance]]:
+        """The locked group (not being deleted) and these instances of it, oldest first; NotFound for the group or the
+        first instance it does not have."""
+        group = self._lock_group(connection, group_id)
+        rows = connection.execute(
+            sa.select(instances).where(
+                instances.c.project == self.project, instances.c.group_id == group_id, instances.c.id.in_(instance_ids)
+            )
+        ).all()
+        missing = [i for i in instance_ids if i not in {row.id for row in rows}]
+        if missing:
+            raise NotFound(instance_name(group_id, missing[0]))
+        return group, sorted((_instance(row) for row in rows), key=lambda i: (i.create_time, i.id))
+
+    @staticmethod
+    def _decremented(group: Group, count: int, decrement: bool, doing: str) -> int:
+        """The desired capacity after taking `count` instances out, with or without decrementing; FailedPrecondition below
+        min_size."""
+        if not decrement:
+            return group.desired_capacity
+        to_capacity = group.desired_capacity - count
+        if to_capacity < group.min_size:
+            raise FailedPrecondition(
+                f"{doing} and decrementing would take the desired capacity of {group_name(group.id)} to {to_capacity}, below its "
+                f"min_size ({group.min_size}); do it without decrementing (they are replaced), or lower min_size first"
+            )
+        return to_capacity
+
+    @staticmethod
+    def _incremented(group: Group, count: int, doing: str) -> int:
+        """The desired capacity after adding `count` instances; FailedPrecondition beyond max_size."""
+        to_capacity = group.desired_capacity + count
+        if to_capacity > group.max_size:
+            raise FailedPrecondition(
+                f"{doing} would take the desired capacity of {group_name(group.id)} to {to_capacity}, beyond its max_size "
+                f"({group.max_size}); raise max_size first"
+            )
+        return to_capacity
+
+    def _store_change(
+        self, connection: Connection, group: Group, changed: Sequence[Instance], to_capacity: int, cause: str, activity_id: str,
+        caller: str, now: float, *, instances_after: Sequence[Instance] = (),
+    ) -> InstancesChange:
+        """Store the changed instances and the new desired capacity, and record the activity (IN_PROGRESS: the loop settles
+        it once the group is at its capacity)."""
+        for instance in changed:
+            self._update_instance(connection, instance)
+        if to_capacity != group.desired_capacity:
+            connection.execute(groups.update().where(*self._group_key(group.id)).values(desired_capacity=to_capacity))
+        activity = Activity(
+            id=activity_id, group_id=group.id, cause=cause, from_capacity=group.desired_capacity, to_capacity=to_capacity,
+            start_time=now, status=ActivityStatus.IN_PROGRESS, caller=caller,
+        )
+        self._record_activity(connection, activity)
+        return InstancesChange(self._locked_status(connection, group.id), activity, [*changed, *instances_after])
+
+    def _update_instance(self, connection: Connection, instance: Instance) -> None:
+        self._statements.update_instance.rowcount(
+            connection, project=self.project, group_id=instance.group_id, id=instance.id, server_id=instance.server_id,
+            state=instance.state.value, state_reason=instance.state_reason, address=instance.address,
+            in_service_time=instance.in_service_time, health_status=instance.health_status.value, health_reason=instance.health_reason,
+        )
 
     def _require_instances_room(self, connection: Connection, group_id: str, before: int, after: int, limits: Limits) -> None:
         """ResourceExhausted when raising a group's desired capacity from `before` to `after` takes the project's groups
@@ -708,6 +919,17 @@ def _activity_values(activity: Activity) -> dict[str, Any]:
         "status": activity.status.value, "status_message": activity.status_message, "cooldown": activity.cooldown,
         "caller": activity.caller,
     }
+
+
+def _require_states(found: Sequence[Instance], states: set[InstanceState], wanted: str) -> None:
+    """FailedPrecondition naming the first instance in none of `states`."""
+    for instance in found:
+        if instance.state not in states:
+            raise FailedPrecondition(f"{instance_name(instance.group_id, instance.id)} is {instance.state.value}, not {wanted}")
+
+
+def _names(found: Sequence[Instance]) -> str:
+    return ", ".join(instance_name(i.group_id, i.id) for i in found)
 
 
 def _require_not_deleting(group: Group) -> None:

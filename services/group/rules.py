@@ -216,8 +216,8 @@ def check_adjustment(
     violations.check(min_adjustment_step >= 0, "min_adjustment_step", f"must be >= 0, got {min_adjustment_step}")
 
 
-def check_cause(violations: Violations, cause: str) -> None:
-    """An Adjust's cause, kept with its activity, is bounded."""
-    check_text(violations, "cause", cause, MAX_CAUSE_LENGTH)
+def check_cause(violations: Violations, cause: str, field_path: str = "cause") -> None:
+    """An Adjust's cause (or a reason given with a change), kept with its activity, is bounded."""
+    check_text(violations, field_path, cause, MAX_CAUSE_LENGTH)
 
 

@@ -7,7 +7,7 @@ or activity is NOT_FOUND exactly as a missing one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import grpc
@@ -28,9 +28,13 @@ from services.group.repository import GroupRepositories, GroupRepository
 
 ADJUST_CAUSE = "Adjust by caller"
 
+"""The cause recorded for an Adjust that gives none."""
+
 MAX_PROTECTED_PER_CALL = 50
 """Instances one SetInstanceProtection names at most (as AWS)."""
-"""The cause recorded for an Adjust that gives none."""
+MAX_MOVED_PER_CALL = 20
+"""Instances (or servers) one EnterStandby, ExitStandby, DetachInstances or AttachInstances names at most (as AWS)."""
+MAX_SERVER_ID_LENGTH = 255
 
 
 class GroupServicer(group_pb2_grpc.GroupServiceServicer):
@@ -235,27 +239,120 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
     def SetInstanceProtection(
         self, request: group_pb2.SetInstanceProtectionRequest, context: grpc.ServicerContext,
     ) -> group_pb2.SetInstanceProtectionResponse:
-        violations = Violations()
-        group_id = try_parse_name(violations, "group", request.group, "groups")
-        instance_ids = []
-        violations.check(
-            1 <= len(request.instances) <= MAX_PROTECTED_PER_CALL, "instances",
-            f"must name 1 to {MAX_PROTECTED_PER_CALL} instances, got {len(request.instances)}",
-        )
-        for index, name in enumerate(request.instances[:MAX_PROTECTED_PER_CALL]):
-            try:
-                of_group, instance_id = messages.parse_child_name(f"instances[{index}]", name, "instances")
-            except InvalidArgument as error:
-                violations.items.extend(error.violations)
-                continue
-            violations.check(of_group == group_id, f"instances[{index}]", f"{name} is not an instance of {request.group}")
-            instance_ids.append(instance_id)
-        violations.raise_if_any()
-        assert group_id is not None
+        group_id, instance_ids = _group_and_instances(request.group, request.instances, MAX_PROTECTED_PER_CALL)
         project = current_project()
         with self._reconciler.between_passes(project, group_id):
             changed = self._repositories.of(project).set_instance_protection(group_id, instance_ids, request.protected_from_scale_in)
         return group_pb2.SetInstanceProtectionResponse(instances=[messages.instance_to_message(i) for i in changed])
+
+    def SetDesiredCapacity(
+        self, request: group_pb2.SetDesiredCapacityRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.SetDesiredCapacityResponse:
+        violations = Violations()
+        group_id = try_parse_name(violations, "name", request.name, "groups")
+        desired = request.desired_capacity
+        violations.check(desired >= 0, "desired_capacity", f"must be >= 0, got {desired}")
+        violations.raise_if_any()
+        assert group_id is not None
+        now = self._clock()
+        activity_id = new_activity_id()
+        caller = current_caller()
+        outcome = self._repositories.of(caller.project).adjust(
+            group_id, "",
+            lambda group: replace(
+                cooldown.set_desired_activity(activity_id, group, desired, request.honor_cooldown, now), caller=caller.principal
+            ),
+            refuse=lambda group, in_progress: cooldown.refusal(group, in_progress, now, honor_cooldown=True) if request.honor_cooldown
+            else None,
+            limits=self._quotas.limits(caller.project),
+        )
+        if outcome.adjusted:
+            self._wake_reconciler()
+        response = messages.adjust_response(outcome)
+        return group_pb2.SetDesiredCapacityResponse(
+            activity=response.activity if outcome.activity is not None else None, group=response.group, refusal=response.refusal,
+            reason=response.reason, cooldown_end_time=response.cooldown_end_time if outcome.refused is not None else None,
+        )
+
+    def SetInstanceHealth(
+        self, request: group_pb2.SetInstanceHealthRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.SetInstanceHealthResponse:
+        group_id, instance_id = messages.parse_child_name("name", request.name, "instances")
+        violations = Violations()
+        statuses = (group_pb2.HEALTH_STATUS_HEALTHY, group_pb2.HEALTH_STATUS_UNHEALTHY)
+        violations.check(
+            request.health_status in statuses, "health_status",
+            f"must be HEALTH_STATUS_HEALTHY or HEALTH_STATUS_UNHEALTHY, got {request.health_status}",
+        )
+        rules.check_cause(violations, request.reason, "reason")
+        violations.raise_if_any()
+        caller = current_caller()
+        healthy = request.health_status == group_pb2.HEALTH_STATUS_HEALTHY
+        reason = request.reason or f"set {'healthy' if healthy else 'unhealthy'} by {caller.principal or 'a caller'}"
+        with self._reconciler.between_passes(caller.project, group_id):
+            instance = self._repositories.of(caller.project).set_instance_health(
+                group_id, instance_id, healthy, reason, respect_grace=request.should_respect_grace_period, now=self._clock()
+            )
+        if not healthy:
+            self._wake_reconciler()
+        return group_pb2.SetInstanceHealthResponse(instance=messages.instance_to_message(instance))
+
+    def EnterStandby(self, request: group_pb2.EnterStandbyRequest, context: grpc.ServicerContext) -> group_pb2.EnterStandbyResponse:
+        group_id, instance_ids = _group_and_instances(request.group, request.instances, MAX_MOVED_PER_CALL)
+        caller = current_caller()
+        with self._reconciler.between_passes(caller.project, group_id):
+            change = self._repositories.of(caller.project).enter_standby(
+                group_id, instance_ids, decrement=request.should_decrement_desired_capacity, activity_id=new_activity_id(),
+                caller=caller.principal, now=self._clock(),
+            )
+        self._wake_reconciler()
+        return group_pb2.EnterStandbyResponse(**messages.instances_change_fields(change))
+
+    def ExitStandby(self, request: group_pb2.ExitStandbyRequest, context: grpc.ServicerContext) -> group_pb2.ExitStandbyResponse:
+        group_id, instance_ids = _group_and_instances(request.group, request.instances, MAX_MOVED_PER_CALL)
+        caller = current_caller()
+        with self._reconciler.between_passes(caller.project, group_id):
+            change = self._repositories.of(caller.project).exit_standby(
+                group_id, instance_ids, activity_id=new_activity_id(), caller=caller.principal, now=self._clock(),
+            )
+        self._wake_reconciler()
+        return group_pb2.ExitStandbyResponse(**messages.instances_change_fields(change))
+
+    def DetachInstances(
+        self, request: group_pb2.DetachInstancesRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.DetachInstancesResponse:
+        group_id, instance_ids = _group_and_instances(request.group, request.instances, MAX_MOVED_PER_CALL)
+        caller = current_caller()
+        with self._reconciler.between_passes(caller.project, group_id):
+            change = self._repositories.of(caller.project).detach_instances(
+                group_id, instance_ids, decrement=request.should_decrement_desired_capacity, activity_id=new_activity_id(),
+                caller=caller.principal, now=self._clock(),
+            )
+        self._wake_reconciler()
+        return group_pb2.DetachInstancesResponse(**messages.instances_change_fields(change))
+
+    def AttachInstances(
+        self, request: group_pb2.AttachInstancesRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.AttachInstancesResponse:
+        violations = Violations()
+        group_id = try_parse_name(violations, "group", request.group, "groups")
+        server_ids = list(request.server_ids)
+        violations.check(
+            1 <= len(server_ids) <= MAX_MOVED_PER_CALL, "server_ids", f"must name 1 to {MAX_MOVED_PER_CALL} servers, got {len(server_ids)}"
+        )
+        for index, server_id in enumerate(server_ids[:MAX_MOVED_PER_CALL]):
+            violations.check(
+                0 < len(server_id) <= MAX_SERVER_ID_LENGTH and server_id.isprintable(), f"server_ids[{index}]",
+                f"must be 1 to {MAX_SERVER_ID_LENGTH} printable characters",
+            )
+        violations.raise_if_any()
+        assert group_id is not None
+        caller = current_caller()
+        change = self._reconciler.attach(
+            caller.project, group_id, server_ids, activity_id=new_activity_id(), caller=caller.principal, now=self._clock()
+        )
+        self._wake_reconciler()
+        return group_pb2.AttachInstancesResponse(**messages.instances_change_fields(change))
 
     def TerminateInstance(
         self, request: group_pb2.TerminateInstanceRequest, context: grpc.ServicerContext,
@@ -283,3 +380,23 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         group_id, activity_id = messages.parse_child_name("name", request.name, "activities")
         activity = self._repository().get_activity(group_id, activity_id)
         return group_pb2.GetActivityResponse(activity=messages.activity_to_message(activity))
+
+
+def _group_and_instances(group: str, instances: Sequence[str], most: int) -> tuple[str, list[str]]:
+    """The group id and the ids of its instances a request names (1 to `most` of them, each of that group), or
+    InvalidArgument naming every bad field."""
+    violations = Violations()
+    group_id = try_parse_name(violations, "group", group, "groups")
+    instance_ids = []
+    violations.check(1 <= len(instances) <= most, "instances", f"must name 1 to {most} instances, got {len(instances)}")
+    for index, name in enumerate(instances[:most]):
+        try:
+            of_group, instance_id = messages.parse_child_name(f"instances[{index}]", name, "instances")
+        except InvalidArgument as error:
+            violations.items.extend(error.violations)
+            continue
+        violations.check(of_group == group_id, f"instances[{index}]", f"{name} is not an instance of {group}")
+        instance_ids.append(instance_id)
+    violations.raise_if_any()
+    assert group_id is not None
+    return group_id, instance_ids

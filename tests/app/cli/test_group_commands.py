@@ -170,3 +170,34 @@ def test_group_grace_period_is_set_shown_and_instances_list_their_health(invoke:
     assert header.split()[:5] == ["ID", "SERVER", "STATE", "HEALTH", "ADDRESS"]
     assert row.split()[2:4] == ["running", "healthy"] and row.split()[4].startswith("127.0.0.1:")
     invoke("group", "delete", "api")
+
+
+def _wait_for_running(invoke: Invoke, group_id: str, count: int) -> list[str]:
+    """The ids of the group's running instances once there are `count`."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        rows = json.loads(invoke("group", "instances", group_id, "--json").stdout).get("instances", [])
+        running = [row["name"].rsplit("/", 1)[1] for row in rows if row["state"] == "INSTANCE_STATE_RUNNING"]
+        if len(running) == count:
+            return running
+        time.sleep(0.1)
+    raise AssertionError(f"{group_id} never had {count} running instances")
+
+
+def test_set_desired_standby_detach_and_attach_from_the_command_line(invoke: Invoke, launch_config: str) -> None:
+    assert invoke("group", "create", "api", "--launch-config", launch_config, "--min", "0", "--max", "3").exit_code == 0
+    set_desired = invoke("group", "set-desired", "api", "2")
+    assert set_desired.exit_code == 0 and "SetDesiredCapacity" in set_desired.stdout, set_desired.output
+    first, second = _wait_for_running(invoke, "api", 2)
+    standby = invoke("group", "enter-standby", "api", first, "--decrement")
+    assert standby.exit_code == 0 and f"EnterStandby groups/api/instances/{first}, desired capacity decremented" in standby.stdout
+    assert invoke("group", "exit-standby", "api", first).exit_code == 0
+    detached = invoke("group", "detach", "api", second, "--decrement", "--json")
+    server_id = json.loads(detached.stdout)["instances"][0]["serverId"]
+    attached = invoke("group", "attach", "api", server_id)
+    assert attached.exit_code == 0 and f"AttachInstances {server_id}" in attached.stdout, attached.output
+    unhealthy = invoke("group", "set-health", "api", first, "unhealthy", "--reason", "stuck")
+    assert unhealthy.exit_code == 0 and "unhealthy (stuck)" in unhealthy.stdout
+    out_of_range = invoke("group", "set-desired", "api", "9")
+    assert out_of_range.exit_code == 1 and "outside the size range" in out_of_range.output
+    invoke("group", "delete", "api")

@@ -574,3 +574,16 @@ def test_no_pass_of_a_group_runs_while_a_caller_changes_its_instances_between_pa
         assert _launches(driver) == 0
     worker.join(5)
     assert passed.is_set() and _launches(driver) == 1
+
+
+def test_a_restarted_service_leaves_a_detached_server_running_though_it_carries_the_groups_marks(repositories, repository, driver):
+    _create(repository, 2)
+    first_pass = Reconciler(repositories, {"process": driver}, lambda: 1000.0, "127.0.0.1:1")
+    first_pass.reconcile_group(PROJECT, "web")
+    first_pass.reconcile_group(PROJECT, "web")  # running
+    detached = repository.list_instances("web", None, 10)[0]
+    repository.detach_instances("web", [detached.id], decrement=True, activity_id="a-1", caller="", now=1001.0)
+    restarted = Reconciler(repositories, {"process": driver}, lambda: 1002.0, "127.0.0.1:1")
+    restarted.reconcile_group(PROJECT, "web")
+    assert ("terminate", detached.server_id) not in driver.calls
+    assert detached.server_id in driver.servers

@@ -1,0 +1,218 @@
+"""Manual control of a group through its API (AWS's names): SetDesiredCapacity, SetInstanceHealth, EnterStandby and
+ExitStandby, DetachInstances and AttachInstances, against a group server whose instances live in an in-memory driver."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from autoscale.timeutil import to_duration
+from autoscale.v1 import group_pb2
+from tests.services.group.fake_compute import FakeComputeDriver
+from tests.services.group.fake_policy import FakePolicyService
+from tests.services.group.test_group_service import (
+    SLEEPER,
+    activities,
+    converged,
+    create_group,
+    instances,
+    rpc_error,
+    serving,
+    violated_fields,
+    wait_for,
+)
+
+STANDBY = group_pb2.INSTANCE_STATE_STANDBY
+RUNNING = group_pb2.INSTANCE_STATE_RUNNING
+
+
+@pytest.fixture
+def driver() -> FakeComputeDriver:
+    return FakeComputeDriver()
+
+
+@pytest.fixture
+def stub(sqlite_url, driver):
+    with serving(sqlite_url, driver, FakePolicyService()) as (_, stub):
+        stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+            launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=SLEEPER)), timeout=5)
+        yield stub
+
+
+def _group(stub, group_id: str = "web") -> group_pb2.Group:  # type: ignore[no-untyped-def]
+    return stub.GetGroup(group_pb2.GetGroupRequest(name=f"groups/{group_id}"), timeout=5).group
+
+
+# SetDesiredCapacity
+
+
+def test_set_desired_capacity_changes_the_capacity_within_the_size_range_and_refuses_outside_it(stub):
+    create_group(stub, min_size=1, max_size=4)
+    wait_for(lambda: converged(stub, 1), "one instance")
+    response = stub.SetDesiredCapacity(group_pb2.SetDesiredCapacityRequest(name="groups/web", desired_capacity=3), timeout=5)
+    assert response.group.desired_capacity == 3 and response.activity.cause == "SetDesiredCapacity"
+    assert (response.activity.from_capacity, response.activity.to_capacity) == (1, 3)
+    wait_for(lambda: converged(stub, 3), "three instances")
+    error = rpc_error(lambda: stub.SetDesiredCapacity(group_pb2.SetDesiredCapacityRequest(name="groups/web", desired_capacity=5)))
+    assert error.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert error.details() == "desired_capacity: 5 is outside the size range of groups/web, [min_size, max_size] = [1, 4]"
+    assert violated_fields(lambda: stub.SetDesiredCapacity(
+        group_pb2.SetDesiredCapacityRequest(name="groups/web", desired_capacity=-1), timeout=5
+    )) == ["desired_capacity"]
+
+
+def test_set_desired_capacity_honouring_the_cooldown_leaves_a_cooling_group_as_it_is_and_says_until_when(stub):
+    create_group(stub, max_size=4, cooldown=to_duration(600))
+    stub.SetDesiredCapacity(group_pb2.SetDesiredCapacityRequest(name="groups/web", desired_capacity=1, honor_cooldown=True), timeout=5)
+    wait_for(lambda: converged(stub, 1), "one instance")
+    refused = stub.SetDesiredCapacity(
+        group_pb2.SetDesiredCapacityRequest(name="groups/web", desired_capacity=2, honor_cooldown=True), timeout=5
+    )
+    assert refused.refusal == group_pb2.ADJUST_REFUSAL_COOLDOWN and "in cooldown until" in refused.reason
+    assert refused.cooldown_end_time.seconds > 0 and not refused.HasField("activity")
+    assert _group(stub).desired_capacity == 1
+
+
+# SetInstanceHealth
+
+
+def test_an_instance_set_unhealthy_is_replaced_in_an_activity_naming_the_reason(stub, driver):
+    create_group(stub, desired_capacity=1, health_check_grace_period=to_duration(0))
+    (first,) = wait_for(lambda: converged(stub, 1), "one instance")
+    request = group_pb2.SetInstanceHealthRequest(
+        name=first.name, health_status=group_pb2.HEALTH_STATUS_UNHEALTHY, reason="disk full (from Nagios)"
+    )
+    marked = stub.SetInstanceHealth(request, timeout=5).instance
+    assert marked.state == group_pb2.INSTANCE_STATE_FAILED and marked.health_status == group_pb2.HEALTH_STATUS_UNHEALTHY
+    replaced = wait_for(lambda: (found := converged(stub, 1)) and found[0].name != first.name and found, "a replacement")
+    assert replaced[0].name != first.name
+    assert any(a.cause == f"replacing {first.name}: unhealthy: disk full (from Nagios)" for a in activities(stub))
+    assert first.server_id not in driver.servers
+
+
+def test_set_instance_health_may_respect_the_grace_period_and_refuses_bad_input(stub):
+    create_group(stub, desired_capacity=1)  # the default grace period: 300 s
+    (first,) = wait_for(lambda: converged(stub, 1), "one instance")
+    request = group_pb2.SetInstanceHealthRequest(
+        name=first.name, health_status=group_pb2.HEALTH_STATUS_UNHEALTHY, should_respect_grace_period=True
+    )
+    error = rpc_error(lambda: stub.SetInstanceHealth(request, timeout=5))
+    assert error.code() is grpc.StatusCode.FAILED_PRECONDITION and "grace period" in error.details()
+    assert violated_fields(lambda: stub.SetInstanceHealth(group_pb2.SetInstanceHealthRequest(name=first.name), timeout=5)) == [
+        "health_status"
+    ]
+    healthy = stub.SetInstanceHealth(
+        group_pb2.SetInstanceHealthRequest(name=first.name, health_status=group_pb2.HEALTH_STATUS_HEALTHY), timeout=5
+    ).instance
+    assert healthy.state == RUNNING and healthy.health_reason == "set healthy by anonymous"
+
+
+# Standby
+
+
+def test_an_instance_in_standby_keeps_running_out_of_the_capacity_and_is_replaced_unless_decremented(stub, driver):
+    create_group(stub, desired_capacity=2)
+    first, second = wait_for(lambda: converged(stub, 2), "two instances")
+    response = stub.EnterStandby(group_pb2.EnterStandbyRequest(group="groups/web", instances=[first.name]), timeout=5)
+    assert [(i.name, i.state) for i in response.instances] == [(first.name, STANDBY)]
+    assert response.activity.cause == f"EnterStandby {first.name}, to be replaced"
+    found = wait_for(lambda: (found := instances(stub)) and len(found) == 3 and found, "a replacement")
+    assert [i.state for i in found].count(STANDBY) == 1
+    wait_for(lambda: _group(stub).current_capacity == 2 and not _group(stub).scaling_in_progress, "two in service")
+    assert first.server_id in driver.servers  # still running
+
+    decremented = stub.EnterStandby(group_pb2.EnterStandbyRequest(
+        group="groups/web", instances=[second.name], should_decrement_desired_capacity=True
+    ), timeout=5)
+    assert decremented.group.desired_capacity == 1
+    wait_for(lambda: _group(stub).current_capacity == 1 and not _group(stub).scaling_in_progress, "one in service")
+    assert len(instances(stub)) == 3
+
+
+def test_exit_standby_returns_instances_to_service_raising_the_desired_capacity_within_max_size(stub):
+    create_group(stub, desired_capacity=2, max_size=2)
+    first, _ = wait_for(lambda: converged(stub, 2), "two instances")
+    stub.EnterStandby(group_pb2.EnterStandbyRequest(
+        group="groups/web", instances=[first.name], should_decrement_desired_capacity=True
+    ), timeout=5)
+    back = stub.ExitStandby(group_pb2.ExitStandbyRequest(group="groups/web", instances=[first.name]), timeout=5)
+    assert back.group.desired_capacity == 2 and [i.state for i in back.instances] == [RUNNING]
+    wait_for(lambda: converged(stub, 2), "two in service again")
+    stub.EnterStandby(group_pb2.EnterStandbyRequest(group="groups/web", instances=[first.name]), timeout=5)
+    wait_for(lambda: len(instances(stub)) == 3, "a replacement")
+    error = rpc_error(lambda: stub.ExitStandby(group_pb2.ExitStandbyRequest(group="groups/web", instances=[first.name]), timeout=5))
+    assert error.code() is grpc.StatusCode.FAILED_PRECONDITION and "beyond its max_size (2)" in error.details()
+
+
+def test_standby_refuses_an_instance_not_running_and_a_decrement_below_min_size(stub, driver):
+    create_group(stub, min_size=1, desired_capacity=1)
+    (first,) = wait_for(lambda: converged(stub, 1), "one instance")
+    error = rpc_error(lambda: stub.EnterStandby(group_pb2.EnterStandbyRequest(
+        group="groups/web", instances=[first.name], should_decrement_desired_capacity=True
+    ), timeout=5))
+    assert error.code() is grpc.StatusCode.FAILED_PRECONDITION and "below its min_size (1)" in error.details()
+    error = rpc_error(lambda: stub.ExitStandby(group_pb2.ExitStandbyRequest(group="groups/web", instances=[first.name]), timeout=5))
+    assert (error.code(), error.details()) == (grpc.StatusCode.FAILED_PRECONDITION, f"{first.name} is running, not in standby")
+    assert [i.state for i in instances(stub)] == [RUNNING]
+    too_many = group_pb2.EnterStandbyRequest(group="groups/web", instances=[first.name] * 21)
+    assert violated_fields(lambda: stub.EnterStandby(too_many, timeout=5)) == ["instances"]
+
+
+def test_a_standby_instance_whose_server_dies_is_dropped_not_replaced(stub, driver):
+    create_group(stub, desired_capacity=1)
+    (first,) = wait_for(lambda: converged(stub, 1), "one instance")
+    stub.EnterStandby(group_pb2.EnterStandbyRequest(
+        group="groups/web", instances=[first.name], should_decrement_desired_capacity=True
+    ), timeout=5)
+    driver.kill(first.server_id)
+    wait_for(lambda: instances(stub) == [], "the dead standby instance dropped")
+    assert _group(stub).desired_capacity == 0
+
+
+# Detach and attach
+
+
+def test_a_detached_instance_keeps_running_outside_the_group_even_after_the_group_is_deleted(stub, driver):
+    create_group(stub, desired_capacity=2)
+    first, second = wait_for(lambda: converged(stub, 2), "two instances")
+    response = stub.DetachInstances(group_pb2.DetachInstancesRequest(
+        group="groups/web", instances=[first.name], should_decrement_desired_capacity=True
+    ), timeout=5)
+    assert [i.server_id for i in response.instances] == [first.server_id] and response.group.desired_capacity == 1
+    wait_for(lambda: converged(stub, 1), "one instance left")
+    assert [i.name for i in instances(stub)] == [second.name]
+    stub.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/web"), timeout=10)
+    assert first.server_id in driver.servers and second.server_id not in driver.servers
+
+
+def test_a_detached_server_is_attached_to_another_group_raising_its_capacity_once(stub, driver):
+    create_group(stub, desired_capacity=1)
+    create_group(stub, "api", max_size=1)
+    (first,) = wait_for(lambda: converged(stub, 1), "one instance")
+    stub.DetachInstances(group_pb2.DetachInstancesRequest(group="groups/web", instances=[first.name]), timeout=5)
+    wait_for(lambda: (found := converged(stub, 1)) and found[0].name != first.name, "a replacement in web")
+    attached = stub.AttachInstances(group_pb2.AttachInstancesRequest(group="groups/api", server_ids=[first.server_id]), timeout=5)
+    assert attached.group.desired_capacity == 1 and [i.server_id for i in attached.instances] == [first.server_id]
+    assert attached.activity.cause == f"AttachInstances {first.server_id}"
+    wait_for(lambda: converged(stub, 1, "api"), "api at one instance, the attached one")
+    assert instances(stub, "api")[0].server_id == first.server_id
+    again = rpc_error(lambda: stub.AttachInstances(
+        group_pb2.AttachInstancesRequest(group="groups/web", server_ids=[first.server_id]), timeout=5
+    ))
+    assert again.code() is grpc.StatusCode.FAILED_PRECONDITION and "in a group already" in again.details()
+    full = rpc_error(lambda: stub.AttachInstances(group_pb2.AttachInstancesRequest(group="groups/api", server_ids=["x"]), timeout=5))
+    assert full.code() is grpc.StatusCode.NOT_FOUND and "no group of this project detached it" in full.details()
+
+
+def test_only_a_running_server_is_attached(stub, driver):
+    create_group(stub, desired_capacity=1)
+    (first,) = wait_for(lambda: converged(stub, 1), "one instance")
+    stub.DetachInstances(group_pb2.DetachInstancesRequest(
+        group="groups/web", instances=[first.name], should_decrement_desired_capacity=True
+    ), timeout=5)
+    driver.kill(first.server_id, "exited with status 1")
+    error = rpc_error(lambda: stub.AttachInstances(
+        group_pb2.AttachInstancesRequest(group="groups/web", server_ids=[first.server_id]), timeout=5
+    ))
+    assert error.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert error.details() == f"server '{first.server_id}' is failed (exited with status 1): only a running server is attached"
