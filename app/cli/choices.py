@@ -80,3 +80,19 @@ TERMINATION_POLICY = EnumChoice(
     }
 )
 """`--termination-policy`: which instances a scale-in removes first."""
+
+LIFECYCLE_TRANSITION = EnumChoice(
+    {
+        "launching": group_pb2.LIFECYCLE_TRANSITION_INSTANCE_LAUNCHING,
+        "terminating": group_pb2.LIFECYCLE_TRANSITION_INSTANCE_TERMINATING,
+    }
+)
+"""`--transition`: when a lifecycle hook holds an instance."""
+
+LIFECYCLE_RESULT = EnumChoice(
+    {
+        "continue": group_pb2.LIFECYCLE_ACTION_RESULT_CONTINUE,
+        "abandon": group_pb2.LIFECYCLE_ACTION_RESULT_ABANDON,
+    }
+)
+"""How a lifecycle hook's wait ends."""

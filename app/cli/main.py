@@ -9,6 +9,7 @@ from app.cli.audit_commands import audit
 from app.cli.group_commands import group
 from app.cli.key_commands import keys
 from app.cli.launch_config_commands import launch_config
+from app.cli.lifecycle_hook_commands import lifecycle_hook
 from app.cli.log_level import log_level_option
 from app.cli.metrics_commands import metrics
 from app.cli.policy_commands import policy
@@ -37,7 +38,7 @@ def demo() -> None:
 cli.add_command(up)
 cli.add_command(serve)
 cli.add_command(keys)
-for client_group in (launch_config, group, policy, receiver, alarm, metrics, quota, audit):
+for client_group in (launch_config, group, lifecycle_hook, policy, receiver, alarm, metrics, quota, audit):
     cli.add_command(client_group)
 
 

@@ -41,6 +41,20 @@ class InstanceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INSTANCE_STATE_TERMINATING: _ClassVar[InstanceState]
     INSTANCE_STATE_FAILED: _ClassVar[InstanceState]
     INSTANCE_STATE_STANDBY: _ClassVar[InstanceState]
+    INSTANCE_STATE_PENDING_WAIT: _ClassVar[InstanceState]
+    INSTANCE_STATE_TERMINATING_WAIT: _ClassVar[InstanceState]
+
+class LifecycleTransition(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LIFECYCLE_TRANSITION_UNSPECIFIED: _ClassVar[LifecycleTransition]
+    LIFECYCLE_TRANSITION_INSTANCE_LAUNCHING: _ClassVar[LifecycleTransition]
+    LIFECYCLE_TRANSITION_INSTANCE_TERMINATING: _ClassVar[LifecycleTransition]
+
+class LifecycleActionResult(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LIFECYCLE_ACTION_RESULT_UNSPECIFIED: _ClassVar[LifecycleActionResult]
+    LIFECYCLE_ACTION_RESULT_CONTINUE: _ClassVar[LifecycleActionResult]
+    LIFECYCLE_ACTION_RESULT_ABANDON: _ClassVar[LifecycleActionResult]
 
 class HealthStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -73,6 +87,14 @@ INSTANCE_STATE_RUNNING: InstanceState
 INSTANCE_STATE_TERMINATING: InstanceState
 INSTANCE_STATE_FAILED: InstanceState
 INSTANCE_STATE_STANDBY: InstanceState
+INSTANCE_STATE_PENDING_WAIT: InstanceState
+INSTANCE_STATE_TERMINATING_WAIT: InstanceState
+LIFECYCLE_TRANSITION_UNSPECIFIED: LifecycleTransition
+LIFECYCLE_TRANSITION_INSTANCE_LAUNCHING: LifecycleTransition
+LIFECYCLE_TRANSITION_INSTANCE_TERMINATING: LifecycleTransition
+LIFECYCLE_ACTION_RESULT_UNSPECIFIED: LifecycleActionResult
+LIFECYCLE_ACTION_RESULT_CONTINUE: LifecycleActionResult
+LIFECYCLE_ACTION_RESULT_ABANDON: LifecycleActionResult
 HEALTH_STATUS_UNSPECIFIED: HealthStatus
 HEALTH_STATUS_HEALTHY: HealthStatus
 HEALTH_STATUS_UNHEALTHY: HealthStatus
@@ -377,6 +399,88 @@ class AdjustResponse(_message.Message):
     refusal: AdjustRefusal
     cooldown_end_time: _timestamp_pb2.Timestamp
     def __init__(self, previous_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., activity: _Optional[_Union[Activity, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., refusal: _Optional[_Union[AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class LifecycleHook(_message.Message):
+    __slots__ = ("name", "transition", "heartbeat_timeout", "default_result", "notification_metadata", "create_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TRANSITION_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_RESULT_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_METADATA_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    transition: LifecycleTransition
+    heartbeat_timeout: _duration_pb2.Duration
+    default_result: LifecycleActionResult
+    notification_metadata: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., transition: _Optional[_Union[LifecycleTransition, str]] = ..., heartbeat_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., default_result: _Optional[_Union[LifecycleActionResult, str]] = ..., notification_metadata: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateLifecycleHookRequest(_message.Message):
+    __slots__ = ("parent", "lifecycle_hook_id", "lifecycle_hook")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    LIFECYCLE_HOOK_ID_FIELD_NUMBER: _ClassVar[int]
+    LIFECYCLE_HOOK_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    lifecycle_hook_id: str
+    lifecycle_hook: LifecycleHook
+    def __init__(self, parent: _Optional[str] = ..., lifecycle_hook_id: _Optional[str] = ..., lifecycle_hook: _Optional[_Union[LifecycleHook, _Mapping]] = ...) -> None: ...
+
+class CreateLifecycleHookResponse(_message.Message):
+    __slots__ = ("lifecycle_hook",)
+    LIFECYCLE_HOOK_FIELD_NUMBER: _ClassVar[int]
+    lifecycle_hook: LifecycleHook
+    def __init__(self, lifecycle_hook: _Optional[_Union[LifecycleHook, _Mapping]] = ...) -> None: ...
+
+class ListLifecycleHooksRequest(_message.Message):
+    __slots__ = ("parent",)
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    def __init__(self, parent: _Optional[str] = ...) -> None: ...
+
+class ListLifecycleHooksResponse(_message.Message):
+    __slots__ = ("lifecycle_hooks",)
+    LIFECYCLE_HOOKS_FIELD_NUMBER: _ClassVar[int]
+    lifecycle_hooks: _containers.RepeatedCompositeFieldContainer[LifecycleHook]
+    def __init__(self, lifecycle_hooks: _Optional[_Iterable[_Union[LifecycleHook, _Mapping]]] = ...) -> None: ...
+
+class DeleteLifecycleHookRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteLifecycleHookResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CompleteLifecycleActionRequest(_message.Message):
+    __slots__ = ("lifecycle_hook", "instance", "result")
+    LIFECYCLE_HOOK_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    lifecycle_hook: str
+    instance: str
+    result: LifecycleActionResult
+    def __init__(self, lifecycle_hook: _Optional[str] = ..., instance: _Optional[str] = ..., result: _Optional[_Union[LifecycleActionResult, str]] = ...) -> None: ...
+
+class CompleteLifecycleActionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RecordLifecycleActionHeartbeatRequest(_message.Message):
+    __slots__ = ("lifecycle_hook", "instance")
+    LIFECYCLE_HOOK_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    lifecycle_hook: str
+    instance: str
+    def __init__(self, lifecycle_hook: _Optional[str] = ..., instance: _Optional[str] = ...) -> None: ...
+
+class RecordLifecycleActionHeartbeatResponse(_message.Message):
+    __slots__ = ("timeout_time",)
+    TIMEOUT_TIME_FIELD_NUMBER: _ClassVar[int]
+    timeout_time: _timestamp_pb2.Timestamp
+    def __init__(self, timeout_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Instance(_message.Message):
     __slots__ = ("name", "server_id", "state", "create_time", "state_reason", "protected_from_scale_in", "health_status", "health_reason", "address", "in_service_time")

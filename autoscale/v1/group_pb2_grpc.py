@@ -142,6 +142,31 @@ class GroupServiceStub:
                 request_serializer=autoscale_dot_v1_dot_group__pb2.GetActivityRequest.SerializeToString,
                 response_deserializer=autoscale_dot_v1_dot_group__pb2.GetActivityResponse.FromString,
                 _registered_method=True)
+        self.CreateLifecycleHook = channel.unary_unary(
+                '/autoscale.v1.GroupService/CreateLifecycleHook',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.CreateLifecycleHookRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.CreateLifecycleHookResponse.FromString,
+                _registered_method=True)
+        self.ListLifecycleHooks = channel.unary_unary(
+                '/autoscale.v1.GroupService/ListLifecycleHooks',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.ListLifecycleHooksRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.ListLifecycleHooksResponse.FromString,
+                _registered_method=True)
+        self.DeleteLifecycleHook = channel.unary_unary(
+                '/autoscale.v1.GroupService/DeleteLifecycleHook',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.DeleteLifecycleHookRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.DeleteLifecycleHookResponse.FromString,
+                _registered_method=True)
+        self.CompleteLifecycleAction = channel.unary_unary(
+                '/autoscale.v1.GroupService/CompleteLifecycleAction',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.CompleteLifecycleActionRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.CompleteLifecycleActionResponse.FromString,
+                _registered_method=True)
+        self.RecordLifecycleActionHeartbeat = channel.unary_unary(
+                '/autoscale.v1.GroupService/RecordLifecycleActionHeartbeat',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.RecordLifecycleActionHeartbeatRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.RecordLifecycleActionHeartbeatResponse.FromString,
+                _registered_method=True)
 
 
 class GroupServiceServicer:
@@ -342,6 +367,52 @@ class GroupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateLifecycleHook(self, request, context):
+        """Creates a lifecycle hook of a group (AWS's PutLifecycleHook): each
+        instance launched from now on waits in PENDING_WAIT (or, removed while
+        running, in TERMINATING_WAIT) until CompleteLifecycleAction or its
+        heartbeat timeout. Errors: INVALID_ARGUMENT, NOT_FOUND (the group),
+        ALREADY_EXISTS, RESOURCE_EXHAUSTED (50 hooks a group).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLifecycleHooks(self, request, context):
+        """Lists a group's lifecycle hooks by id. Errors: INVALID_ARGUMENT,
+        NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteLifecycleHook(self, request, context):
+        """Deletes a lifecycle hook; the instances waiting for it go on as if it
+        had answered CONTINUE. Errors: INVALID_ARGUMENT, NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteLifecycleAction(self, request, context):
+        """Answers an instance's wait for a hook (AWS's CompleteLifecycleAction):
+        CONTINUE or ABANDON. A launch ABANDONed is terminated and replaced; a
+        termination goes on either way. Errors: INVALID_ARGUMENT, NOT_FOUND (no
+        such wait: the hook, the instance, or it answered already).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordLifecycleActionHeartbeat(self, request, context):
+        """Gives an instance's wait for a hook another heartbeat timeout (AWS's
+        RecordLifecycleActionHeartbeat), up to 100 timeouts or 48 hours from
+        its start, whichever is shorter. Errors: INVALID_ARGUMENT, NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GroupServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -449,6 +520,31 @@ def add_GroupServiceServicer_to_server(servicer, server):
                     servicer.GetActivity,
                     request_deserializer=autoscale_dot_v1_dot_group__pb2.GetActivityRequest.FromString,
                     response_serializer=autoscale_dot_v1_dot_group__pb2.GetActivityResponse.SerializeToString,
+            ),
+            'CreateLifecycleHook': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateLifecycleHook,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.CreateLifecycleHookRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.CreateLifecycleHookResponse.SerializeToString,
+            ),
+            'ListLifecycleHooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLifecycleHooks,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.ListLifecycleHooksRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.ListLifecycleHooksResponse.SerializeToString,
+            ),
+            'DeleteLifecycleHook': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteLifecycleHook,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.DeleteLifecycleHookRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.DeleteLifecycleHookResponse.SerializeToString,
+            ),
+            'CompleteLifecycleAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteLifecycleAction,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.CompleteLifecycleActionRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.CompleteLifecycleActionResponse.SerializeToString,
+            ),
+            'RecordLifecycleActionHeartbeat': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordLifecycleActionHeartbeat,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.RecordLifecycleActionHeartbeatRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.RecordLifecycleActionHeartbeatResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1021,6 +1117,141 @@ class GroupService:
             '/autoscale.v1.GroupService/GetActivity',
             autoscale_dot_v1_dot_group__pb2.GetActivityRequest.SerializeToString,
             autoscale_dot_v1_dot_group__pb2.GetActivityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateLifecycleHook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/CreateLifecycleHook',
+            autoscale_dot_v1_dot_group__pb2.CreateLifecycleHookRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.CreateLifecycleHookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLifecycleHooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/ListLifecycleHooks',
+            autoscale_dot_v1_dot_group__pb2.ListLifecycleHooksRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.ListLifecycleHooksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteLifecycleHook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/DeleteLifecycleHook',
+            autoscale_dot_v1_dot_group__pb2.DeleteLifecycleHookRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.DeleteLifecycleHookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteLifecycleAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/CompleteLifecycleAction',
+            autoscale_dot_v1_dot_group__pb2.CompleteLifecycleActionRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.CompleteLifecycleActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordLifecycleActionHeartbeat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/RecordLifecycleActionHeartbeat',
+            autoscale_dot_v1_dot_group__pb2.RecordLifecycleActionHeartbeatRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.RecordLifecycleActionHeartbeatResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,9 +36,13 @@ class InstanceState(enum.Enum):
     FAILED = "failed"
     STANDBY = "standby"
     """Running, but out of the group's capacity, health checks and scale-in (EnterStandby)."""
+    PENDING_WAIT = "pending_wait"
+    """Running, waiting for its launch lifecycle hooks before it is in service (services.group.hooks)."""
+    TERMINATING_WAIT = "terminating_wait"
+    """Chosen for removal, still running, waiting for its termination lifecycle hooks."""
 
 
-LIVE_STATES = frozenset({InstanceState.PENDING, InstanceState.RUNNING})
+LIVE_STATES = frozenset({InstanceState.PENDING, InstanceState.PENDING_WAIT, InstanceState.RUNNING})
 """States of the instances that count towards the desired capacity."""
 
 

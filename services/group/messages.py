@@ -31,6 +31,7 @@ from services.group.domain import (
 )
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
 from services.group.health import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_UNHEALTHY_THRESHOLD, HealthCheck, HealthStatus, ProbeKind
+from services.group.hooks import DEFAULT_HEARTBEAT_TIMEOUT, HookResult, LifecycleHook, Transition
 
 SERVER_MADE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,63}$")
 """Ids the service makes (instances, activities) are URL-safe."""
@@ -47,6 +48,8 @@ INSTANCE_STATES = {
     InstanceState.TERMINATING: group_pb2.INSTANCE_STATE_TERMINATING,
     InstanceState.FAILED: group_pb2.INSTANCE_STATE_FAILED,
     InstanceState.STANDBY: group_pb2.INSTANCE_STATE_STANDBY,
+    InstanceState.PENDING_WAIT: group_pb2.INSTANCE_STATE_PENDING_WAIT,
+    InstanceState.TERMINATING_WAIT: group_pb2.INSTANCE_STATE_TERMINATING_WAIT,
 }
 
 ACTIVITY_STATUSES = {
@@ -234,6 +237,37 @@ def instances_change_fields(change: InstancesChange) -> dict[str, Any]:
         "activity": activity_to_message(change.activity),
         "group": group_to_message(change.status),
     }
+
+
+TRANSITIONS = {
+    group_pb2.LIFECYCLE_TRANSITION_INSTANCE_LAUNCHING: Transition.LAUNCHING,
+    group_pb2.LIFECYCLE_TRANSITION_INSTANCE_TERMINATING: Transition.TERMINATING,
+}
+TRANSITION_MESSAGES = {domain: number for number, domain in TRANSITIONS.items()}
+HOOK_RESULTS = {
+    group_pb2.LIFECYCLE_ACTION_RESULT_CONTINUE: HookResult.CONTINUE,
+    group_pb2.LIFECYCLE_ACTION_RESULT_ABANDON: HookResult.ABANDON,
+}
+HOOK_RESULT_MESSAGES = {domain: number for number, domain in HOOK_RESULTS.items()}
+
+
+def lifecycle_hook_from_message(message: group_pb2.LifecycleHook, group_id: str, hook_id: str, now: float) -> LifecycleHook:
+    """The domain hook of a request (validated apart, by rules.check_lifecycle_hook)."""
+    return LifecycleHook(
+        id=hook_id, group_id=group_id, transition=TRANSITIONS.get(message.transition, Transition.LAUNCHING),
+        heartbeat_timeout=from_duration(message.heartbeat_timeout) if message.HasField("heartbeat_timeout") else DEFAULT_HEARTBEAT_TIMEOUT,
+        default_result=HOOK_RESULTS.get(message.default_result, HookResult.ABANDON),
+        notification_metadata=message.notification_metadata, create_time=now,
+    )
+
+
+def lifecycle_hook_to_message(hook: LifecycleHook) -> group_pb2.LifecycleHook:
+    """The LifecycleHook message of a hook, its defaults spelled out."""
+    return group_pb2.LifecycleHook(
+        name=f"{group_name(hook.group_id)}/lifecycleHooks/{hook.id}", transition=TRANSITION_MESSAGES[hook.transition],
+        heartbeat_timeout=to_duration(hook.heartbeat_timeout), default_result=HOOK_RESULT_MESSAGES[hook.default_result],
+        notification_metadata=hook.notification_metadata, create_time=to_timestamp(hook.create_time),
+    )
 
 
 def activity_to_message(activity: Activity) -> group_pb2.Activity:

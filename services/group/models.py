@@ -83,6 +83,39 @@ instances = sa.Table(
     sa.Index("ix_group_instances_created", "project", "group_id", "create_time"),
 )
 
+lifecycle_hooks = sa.Table(
+    "group_lifecycle_hooks",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("group_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("transition", sa.String(16), nullable=False),
+    sa.Column("heartbeat_timeout", sa.Float, nullable=False),
+    sa.Column("default_result", sa.String(16), nullable=False),
+    sa.Column("notification_metadata", sa.Text, nullable=False),
+    sa.Column("create_time", sa.Float, nullable=False),
+    sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_lifecycle_hooks_group"),
+)
+
+# An instance's wait for a hook (services.group.hooks.LifecycleAction), kept until the instance is forgotten, so that a
+# restart resumes it and a termination waited for once is not waited for again.
+lifecycle_actions = sa.Table(
+    "group_lifecycle_actions",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("group_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("instance_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("hook_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("transition", sa.String(16), primary_key=True),
+    sa.Column("start_time", sa.Float, nullable=False),
+    sa.Column("timeout_time", sa.Float, nullable=False),
+    sa.Column("default_result", sa.String(16), nullable=False),
+    sa.Column("heartbeat_timeout", sa.Float, nullable=False),
+    # The caller's answer; NULL while it waits.
+    sa.Column("result", sa.String(16), nullable=True),
+    sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_lifecycle_actions_group"),
+)
+
 # Servers a group gave away (DetachInstances): the group never stops them, though they carry its marks, and
 # AttachInstances takes them into a group of the same project. Kept after the group is deleted, so that a new
 # group of the same id leaves them alone too.

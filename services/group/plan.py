@@ -26,6 +26,9 @@ def oldest_first(instances: Sequence[Instance]) -> list[Instance]:
     return sorted(instances, key=lambda instance: instance.create_time)
 
 
+NOT_IN_SERVICE = frozenset({InstanceState.PENDING, InstanceState.PENDING_WAIT})
+"""Live instances not in service yet: a scale-in removes them first."""
+
 DEFAULT_POLICIES = (TerminationPolicy.OLDEST_LAUNCH_CONFIGURATION, TerminationPolicy.OLDEST_INSTANCE)
 """What DEFAULT (and an empty list) means: instances of an older launch config first, then the oldest, as Heat does."""
 
@@ -33,7 +36,7 @@ DEFAULT_POLICIES = (TerminationPolicy.OLDEST_LAUNCH_CONFIGURATION, TerminationPo
 def removal_order(
     instances: Sequence[Instance], policies: Sequence[TerminationPolicy], launch_config_id: str
 ) -> list[Instance]:
-    """Live instances in the order a scale-in removes them: PENDING ones first (not in service yet), then as `policies`
+    """Live instances in the order a scale-in removes them: those not in service yet first, then as `policies`
     say, each breaking the ties of the ones before it; the oldest first when they all tie. `launch_config_id`: the
     group's current launch config."""
     expanded: list[TerminationPolicy] = []
@@ -46,7 +49,7 @@ def removal_order(
     }
     return sorted(
         instances,
-        key=lambda i: (i.state is not InstanceState.PENDING, *(keys[policy](i) for policy in expanded), i.create_time, i.id),
+        key=lambda i: (i.state not in NOT_IN_SERVICE, *(keys[policy](i) for policy in expanded), i.create_time, i.id),
     )
 
 
@@ -59,7 +62,8 @@ def plan_reconcile(
     """Bring the live (PENDING or RUNNING) instances to `target_capacity`.
 
     FAILED instances are always removed, and so are TERMINATING ones (whose removal
-    is retried); those in STANDBY are left alone. Missing live instances are launched; surplus ones are removed after the
+    is retried); those in STANDBY, and those waiting for their termination lifecycle
+    hooks (TERMINATING_WAIT), are left alone. Missing live instances are launched; surplus ones are removed after the
     failed ones, in the order of the group's termination policies (`removal_order`), those
     protected from scale-in never: while only protected ones are left, the group keeps more
     instances than it wants (as AWS does), until they are unprotected.

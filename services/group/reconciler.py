@@ -62,6 +62,7 @@ from services.group.domain import (
 from services.group.drivers.base import ComputeDriver, DriverError, FoundServer, LaunchRequest, ServerState, ServerStatus
 from services.group.health import HealthCheck, HealthStatus, grace_period_over
 from services.group.health_monitor import HealthMonitor, InstanceKey, probe_target
+from services.group.hooks import WAITING_FOR_HOOKS, Transition, WaitOutcome, start_action, wait_state
 from services.group.plan import ReconcilePlan, is_converged, plan_reconcile
 from services.group.repository import GroupRepositories, GroupRepository, ReconcileSnapshot
 
@@ -69,6 +70,10 @@ log = logging.getLogger(__name__)
 
 STOPPED = frozenset({ServerStatus.GONE, ServerStatus.FAILED})
 """What a driver reports of a server that no longer runs."""
+
+HOOKED_ON_TERMINATION = frozenset({InstanceState.RUNNING, InstanceState.PENDING_WAIT, InstanceState.STANDBY, InstanceState.TERMINATING})
+"""States of an instance still running when chosen for removal (TERMINATING: by TerminateInstance), whose removal waits
+for the group's termination hooks; a failed instance, or one not yet running, is removed at once."""
 
 
 class GroupLocks:
@@ -154,13 +159,13 @@ class Reconciler:
                 self._settle_activity(repository, snapshot, failure)
                 return
             now = self._clock()
-            observed, failed = self._observe(repository, snapshot.group, instances, snapshot.health_checks, now)
+            observed, failed = self._observe(repository, snapshot, instances, now)
             target = snapshot.group.target_capacity
             plan = plan_reconcile(observed, target, snapshot.group.termination_policies, snapshot.group.launch_config_id)
             removed = {instance.id for instance in plan.remove}
             result = _PassResult([i for i in observed if i.id not in removed], backoff=snapshot.group.launch_backoff)
             _count_launch_outcomes(result, observed, failed, now)
-            self._remove(repository, plan.remove, f"scaling to {target}", result)
+            self._remove(repository, plan.remove, f"scaling to {target}", result, snapshot, now)
             if result.backoff.may_launch(now):
                 snapshot = self._record_replacement(repository, snapshot, plan, now)
                 self._launch(repository, snapshot, plan.launch_count, result)
@@ -257,12 +262,14 @@ class Reconciler:
         return driver
 
     def _observe(
-        self, repository: GroupRepository, group: Group, instances: Sequence[Instance], checks: Mapping[str, HealthCheck], now: float
+        self, repository: GroupRepository, snapshot: ReconcileSnapshot, instances: Sequence[Instance], now: float
     ) -> tuple[list[Instance], list[Instance]]:
-        """The instances as their drivers and health checks see them now, and those whose launch failed since the last
-        pass (they failed before they ran long enough, or were not running by the launch timeout); changes are stored.
+        """The instances as their drivers, lifecycle hooks and health checks see them now, and those whose launch failed
+        since the last pass (they failed before they ran long enough, or were not running by the launch timeout); changes
+        are stored.
 
         An instance still PENDING after the launch timeout has failed (its server is stopped with it)."""
+        group, checks = snapshot.group, snapshot.health_checks
         observed = []
         changed = []
         failed = []
@@ -271,6 +278,7 @@ class Reconciler:
             timed_out = seen.state is InstanceState.PENDING and now - seen.create_time >= self._launch_timeout
             if timed_out:
                 seen = replace(seen, state=InstanceState.FAILED, state_reason=f"not running {self._launch_timeout:g}s after its launch")
+            seen = self._through_hooks(repository, snapshot, instance, seen, now)
             # An instance that passed its health check and fails it later has launched well: its failure is no failed launch.
             became_unhealthy = False
             if seen.state is InstanceState.RUNNING:
@@ -288,6 +296,35 @@ class Reconciler:
         checked = [i.id for i in observed if i.state is InstanceState.RUNNING and i.launch_config_id in checks]
         self._health.forget(repository.project, group.id, keep=checked)
         return observed, failed
+
+    def _through_hooks(
+        self, repository: GroupRepository, snapshot: ReconcileSnapshot, before: Instance, seen: Instance, now: float
+    ) -> Instance:
+        """The instance as its lifecycle hooks have it: one that runs now and was not in service yet waits for the launch
+        hooks (PENDING_WAIT) and goes into service once they CONTINUE, or fails if one ABANDONs; one waiting for its
+        termination hooks is TERMINATING once they are over."""
+        if before.state is InstanceState.TERMINATING_WAIT:
+            state = wait_state(snapshot.actions_of(before.id, Transition.TERMINATING), now)
+            if state.outcome is WaitOutcome.WAITING:
+                return replace(before, state_reason=state.reason)
+            cause = before.state_reason.partition(f"; {WAITING_FOR_HOOKS}")[0]
+            return replace(before, state=InstanceState.TERMINATING, state_reason=f"{cause}; {state.reason}")
+        if seen.state is not InstanceState.RUNNING or before.state not in (InstanceState.PENDING, InstanceState.PENDING_WAIT):
+            return seen
+        actions = snapshot.actions_of(before.id, Transition.LAUNCHING)
+        if not actions and before.state is InstanceState.PENDING:
+            hooks = snapshot.hooks_of(Transition.LAUNCHING)
+            actions = [start_action(hook, before.id, now) for hook in hooks]
+            if actions:
+                repository.start_lifecycle_actions(actions, before.group_id)
+        if not actions:
+            return seen
+        state = wait_state(actions, now)
+        if state.outcome is WaitOutcome.WAITING:
+            return replace(seen, state=InstanceState.PENDING_WAIT, state_reason=state.reason)
+        if state.outcome is WaitOutcome.ABANDON:
+            return replace(seen, state=InstanceState.FAILED, state_reason=f"launch abandoned: {state.reason}")
+        return replace(seen, state_reason="")
 
     def _checked(self, project: str, group: Group, instance: Instance, check: HealthCheck | None, now: float) -> Instance:
         """A RUNNING instance with its health: FAILED once its check finds it UNHEALTHY past the grace period."""
@@ -395,9 +432,24 @@ class Reconciler:
             return False
         return True
 
-    def _remove(self, repository: GroupRepository, doomed: Sequence[Instance], reason: str, result: _PassResult) -> None:
-        """Terminate and forget each instance; those not yet stopped stay TERMINATING for the next pass."""
+    def _remove(
+        self, repository: GroupRepository, doomed: Sequence[Instance], reason: str, result: _PassResult, snapshot: ReconcileSnapshot,
+        now: float,
+    ) -> None:
+        """Terminate and forget each instance; those not yet stopped stay TERMINATING for the next pass. A running instance
+        of a group with termination lifecycle hooks first waits for them (TERMINATING_WAIT), once."""
+        hooks = snapshot.hooks_of(Transition.TERMINATING) if not snapshot.group.deleting else []
         for instance in doomed:
+            if hooks and instance.state in HOOKED_ON_TERMINATION and not snapshot.actions_of(instance.id, Transition.TERMINATING):
+                actions = [start_action(hook, instance.id, now) for hook in hooks]
+                repository.start_lifecycle_actions(actions, instance.group_id)
+                cause = instance.state_reason if instance.state is InstanceState.TERMINATING else _removal_reason(instance, reason)
+                waiting = replace(
+                    instance, state=InstanceState.TERMINATING_WAIT, state_reason=f"{cause}; {wait_state(actions, now).reason}"
+                )
+                repository.update_instances([waiting])
+                result.instances.append(waiting)
+                continue
             terminating = instance
             if instance.state is not InstanceState.TERMINATING:
                 terminating = replace(instance, state=InstanceState.TERMINATING, state_reason=_removal_reason(instance, reason))

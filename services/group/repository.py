@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from autoscale.database import Database, newest_first_page
-from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound
+from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound, ResourceExhausted
 from autoscale.quotas.limits import Limits
 from services.group import capacity, cooldown
 from services.group.backoff import LaunchBackoff
@@ -45,7 +45,17 @@ from services.group.domain import (
 )
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
 from services.group.health import HealthCheck, HealthStatus, ProbeKind, grace_period_over
-from services.group.models import activities, adjust_requests, detached_servers, groups, instances, launch_configs
+from services.group.hooks import MAX_HOOKS_PER_GROUP, HookResult, LifecycleAction, LifecycleHook, Transition
+from services.group.models import (
+    activities,
+    adjust_requests,
+    detached_servers,
+    groups,
+    instances,
+    launch_configs,
+    lifecycle_actions,
+    lifecycle_hooks,
+)
 
 GroupChange = Callable[[Group], tuple[Group, Activity | None]]
 """Given the locked group, the group it becomes and the activity recording the change (if any)."""
@@ -68,6 +78,18 @@ class ReconcileSnapshot:
     activity_in_progress: Activity | None
     health_checks: Mapping[str, HealthCheck] = field(default_factory=dict)
     """Launch config id -> its health check, for the launch configs of the group and its instances that have one."""
+    hooks: Sequence[LifecycleHook] = ()
+    """The group's lifecycle hooks."""
+    actions: Mapping[str, Sequence[LifecycleAction]] = field(default_factory=dict)
+    """Instance id -> its waits for lifecycle hooks (answered or not), of the instances that have any."""
+
+    def hooks_of(self, transition: Transition) -> list[LifecycleHook]:
+        """The group's hooks of a transition."""
+        return [hook for hook in self.hooks if hook.transition is transition]
+
+    def actions_of(self, instance_id: str, transition: Transition) -> list[LifecycleAction]:
+        """An instance's waits at a transition."""
+        return [action for action in self.actions.get(instance_id, ()) if action.transition is transition]
 
 
 @dataclass(frozen=True)
@@ -394,6 +416,7 @@ class GroupRepository:
                     instance_id=instance.id, launch_config_id=instance.launch_config_id, detach_time=now,
                 ))
                 self._statements.delete_instance.rowcount(connection, project=self.project, group_id=group_id, id=instance.id)
+                self._delete_actions(connection, group_id, instance.id)
             cause = f"DetachInstances {_names(found)}" + (", desired capacity decremented" if decrement else ", to be replaced")
             # The instances stay out of the group, so the status and activity count them out (the store of changed is empty).
             return replace(
@@ -504,7 +527,7 @@ class GroupRepository:
     def delete_group(self, group_id: str) -> None:
         """Delete the group with its instances, activities and remembered requests."""
         with self._database.transaction() as connection:
-            for table in (adjust_requests, activities, instances):
+            for table in (adjust_requests, activities, lifecycle_actions, lifecycle_hooks, instances):
                 connection.execute(table.delete().where(table.c.project == self.project, table.c.group_id == group_id))
             connection.execute(groups.delete().where(*self._group_key(group_id)))
 
@@ -563,12 +586,19 @@ class GroupRepository:
                 earlier = self._launch_config_row(connection, config_id)
                 if earlier is not None:
                     configs[config_id] = _launch_config(earlier)
+            hooks = self._hooks(connection, group_id)
+            actions: dict[str, list[LifecycleAction]] = {}
+            # NOTE: a group without hooks has no waits either (deleting a hook deletes them): no query.
+            for action in self._actions(connection, group_id) if hooks else ():
+                actions.setdefault(action.instance_id, []).append(action)
         return ReconcileSnapshot(
             group=group,
             launch_config=config,
             instances=[_instance(row) for row in instance_rows],
             activity_in_progress=_activity(activity_rows[0]) if activity_rows else None,
             health_checks={config_id: c.health_check for config_id, c in configs.items() if c.health_check is not None},
+            hooks=hooks,
+            actions=actions,
         )
 
     def add_instance(self, instance: Instance) -> None:
@@ -607,9 +637,105 @@ class GroupRepository:
                 self._update_instance(connection, instance)
 
     def remove_instance(self, instance: Instance) -> None:
-        """Forget an instance whose server is gone."""
+        """Forget an instance whose server is gone (and its waits for lifecycle hooks)."""
         with self._database.transaction() as connection:
             self._statements.delete_instance.rowcount(connection, project=self.project, group_id=instance.group_id, id=instance.id)
+            self._delete_actions(connection, instance.group_id, instance.id)
+
+    # Lifecycle hooks
+
+    def create_lifecycle_hook(self, hook: LifecycleHook) -> LifecycleHook:
+        """Store a new hook of a group; NotFound for the group, AlreadyExists, ResourceExhausted beyond MAX_HOOKS_PER_GROUP."""
+        with self._database.transaction() as connection:
+            self._lock_group(connection, hook.group_id)
+            existing = self._hooks(connection, hook.group_id)
+            if any(known.id == hook.id for known in existing):
+                raise AlreadyExists(_hook_name(hook.group_id, hook.id))
+            if len(existing) >= MAX_HOOKS_PER_GROUP:
+                raise ResourceExhausted(f"{group_name(hook.group_id)} has {MAX_HOOKS_PER_GROUP} lifecycle hooks, the most a group has")
+            connection.execute(lifecycle_hooks.insert().values(
+                project=self.project, group_id=hook.group_id, id=hook.id, transition=hook.transition.value,
+                heartbeat_timeout=hook.heartbeat_timeout, default_result=hook.default_result.value,
+                notification_metadata=hook.notification_metadata, create_time=hook.create_time,
+            ))
+        return hook
+
+    def list_lifecycle_hooks(self, group_id: str) -> list[LifecycleHook]:
+        """A group's hooks by id; NotFound for the group."""
+        with self._database.reader() as connection:
+            self._require_group(connection, group_id)
+            return self._hooks(connection, group_id)
+
+    def delete_lifecycle_hook(self, group_id: str, hook_id: str) -> None:
+        """Delete a hook; the instances waiting for it go on as if it answered CONTINUE. NotFound for the group or hook."""
+        with self._database.transaction() as connection:
+            self._lock_group(connection, group_id, allow_deleting=True)
+            key = (lifecycle_hooks.c.project == self.project, lifecycle_hooks.c.group_id == group_id, lifecycle_hooks.c.id == hook_id)
+            if connection.execute(lifecycle_hooks.delete().where(*key)).rowcount == 0:
+                raise NotFound(_hook_name(group_id, hook_id))
+            connection.execute(lifecycle_actions.update().where(
+                lifecycle_actions.c.project == self.project, lifecycle_actions.c.group_id == group_id,
+                lifecycle_actions.c.hook_id == hook_id, lifecycle_actions.c.result.is_(None),
+            ).values(result=HookResult.CONTINUE.value))
+
+    def start_lifecycle_actions(self, actions: Sequence[LifecycleAction], group_id: str) -> None:
+        """Store new waits of instances of the group (a pass starts them when an instance reaches a hooked transition)."""
+        with self._database.transaction() as connection:
+            for action in actions:
+                connection.execute(lifecycle_actions.insert().values(
+                    project=self.project, group_id=group_id, instance_id=action.instance_id, hook_id=action.hook_id,
+                    transition=action.transition.value, start_time=action.start_time, timeout_time=action.timeout_time,
+                    default_result=action.default_result.value, heartbeat_timeout=action.heartbeat_timeout, result=None,
+                ))
+
+    def answer_lifecycle_action(
+        self, group_id: str, hook_id: str, instance_id: str, change: Callable[[LifecycleAction], LifecycleAction]
+    ) -> LifecycleAction:
+        """Apply `change` to the instance's unanswered wait for the hook (an answer, a heartbeat); NotFound when it has
+        none (the group, the hook, the instance, or answered already)."""
+        with self._database.transaction() as connection:
+            self._lock_group(connection, group_id, allow_deleting=True)
+            key = (
+                lifecycle_actions.c.project == self.project, lifecycle_actions.c.group_id == group_id,
+                lifecycle_actions.c.hook_id == hook_id, lifecycle_actions.c.instance_id == instance_id,
+                lifecycle_actions.c.result.is_(None),
+            )
+            row = connection.execute(sa.select(lifecycle_actions).where(*key)).first()
+            if row is None:
+                raise NotFound(
+                    f"{instance_name(group_id, instance_id)} waiting for {_hook_name(group_id, hook_id)}",
+                    f"{instance_name(group_id, instance_id)} is not waiting for {_hook_name(group_id, hook_id)}",
+                )
+            changed = change(_action(row))
+            connection.execute(lifecycle_actions.update().where(*key).values(
+                result=changed.result.value if changed.result is not None else None, timeout_time=changed.timeout_time,
+            ))
+            return changed
+
+    def _hooks(self, connection: Connection, group_id: str) -> list[LifecycleHook]:
+        rows = connection.execute(sa.select(lifecycle_hooks).where(
+            lifecycle_hooks.c.project == self.project, lifecycle_hooks.c.group_id == group_id
+        ).order_by(lifecycle_hooks.c.id)).all()
+        return [
+            LifecycleHook(
+                id=row.id, group_id=row.group_id, transition=Transition(row.transition), heartbeat_timeout=row.heartbeat_timeout,
+                default_result=HookResult(row.default_result), notification_metadata=row.notification_metadata,
+                create_time=row.create_time,
+            )
+            for row in rows
+        ]
+
+    def _actions(self, connection: Connection, group_id: str) -> list[LifecycleAction]:
+        rows = connection.execute(sa.select(lifecycle_actions).where(
+            lifecycle_actions.c.project == self.project, lifecycle_actions.c.group_id == group_id
+        )).all()
+        return [_action(row) for row in rows]
+
+    def _delete_actions(self, connection: Connection, group_id: str, instance_id: str) -> None:
+        connection.execute(lifecycle_actions.delete().where(
+            lifecycle_actions.c.project == self.project, lifecycle_actions.c.group_id == group_id,
+            lifecycle_actions.c.instance_id == instance_id,
+        ))
 
     # Helpers
 
@@ -926,6 +1052,18 @@ def _require_states(found: Sequence[Instance], states: set[InstanceState], wante
     for instance in found:
         if instance.state not in states:
             raise FailedPrecondition(f"{instance_name(instance.group_id, instance.id)} is {instance.state.value}, not {wanted}")
+
+
+def _hook_name(group_id: str, hook_id: str) -> str:
+    return f"{group_name(group_id)}/lifecycleHooks/{hook_id}"
+
+
+def _action(row: Any) -> LifecycleAction:
+    return LifecycleAction(
+        instance_id=row.instance_id, hook_id=row.hook_id, transition=Transition(row.transition), start_time=row.start_time,
+        timeout_time=row.timeout_time, default_result=HookResult(row.default_result), heartbeat_timeout=row.heartbeat_timeout,
+        result=HookResult(row.result) if row.result is not None else None,
+    )
 
 
 def _names(found: Sequence[Instance]) -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from autoscale.timeutil import check_duration
 from autoscale.v1 import group_pb2
 from autoscale.validation import MAX_CAUSE_LENGTH, Violations, check_text, check_text_list, check_text_map, quoted
-from services.group import health
+from services.group import health, hooks
 from services.group.domain import MAX_GROUP_SIZE, AdjustmentType, Group, LaunchConfig
 from services.group.drivers.base import OpenStackServerSpec
 
@@ -154,6 +154,28 @@ def check_grace_period(violations: Violations, message: group_pb2.Group, path: s
             violations, f"{path}.health_check_grace_period", message.health_check_grace_period, allow_zero=True,
             maximum=health.MAX_GRACE_PERIOD,
         )
+
+
+def check_lifecycle_hook(violations: Violations, message: group_pb2.LifecycleHook, path: str = "lifecycle_hook") -> None:
+    """A transition; a heartbeat timeout of 30s to 7200s when set; a known default result when set; bounded metadata."""
+    violations.check(
+        message.transition in (group_pb2.LIFECYCLE_TRANSITION_INSTANCE_LAUNCHING, group_pb2.LIFECYCLE_TRANSITION_INSTANCE_TERMINATING),
+        f"{path}.transition",
+        f"is required: LIFECYCLE_TRANSITION_INSTANCE_LAUNCHING or LIFECYCLE_TRANSITION_INSTANCE_TERMINATING, got {message.transition}",
+    )
+    if message.HasField("heartbeat_timeout"):
+        timeout = check_duration(
+            violations, f"{path}.heartbeat_timeout", message.heartbeat_timeout, allow_zero=False, maximum=hooks.MAX_HEARTBEAT_TIMEOUT
+        )
+        violations.check(
+            timeout >= hooks.MIN_HEARTBEAT_TIMEOUT, f"{path}.heartbeat_timeout",
+            f"must be at least {hooks.MIN_HEARTBEAT_TIMEOUT:g}s, got {timeout:g}s",
+        )
+    violations.check(
+        message.default_result in group_pb2.LifecycleActionResult.values(), f"{path}.default_result",
+        f"must be LIFECYCLE_ACTION_RESULT_CONTINUE or LIFECYCLE_ACTION_RESULT_ABANDON, got {message.default_result}",
+    )
+    check_text(violations, f"{path}.notification_metadata", message.notification_metadata, hooks.MAX_METADATA_LENGTH)
 
 
 def check_group_sizes(violations: Violations, group: Group, path: str = "group") -> None:

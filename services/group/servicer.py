@@ -16,10 +16,10 @@ from autoscale.errors import FailedPrecondition, InvalidArgument
 from autoscale.identity import Role, current_caller, current_project
 from autoscale.pagination import page_request, paginate
 from autoscale.quotas.limits import QuotaSource
-from autoscale.timeutil import Clock, check_duration
+from autoscale.timeutil import Clock, check_duration, to_timestamp
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
-from services.group import capacity, cooldown, messages, rules, update
+from services.group import capacity, cooldown, hooks, messages, rules, update
 from services.group.domain import PROCESS, Activity, AdjustCommand, Group, group_name, new_activity_id
 from services.group.health import ProbeKind
 from services.group.policy_client import PolicyClient
@@ -369,6 +369,56 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             activity=messages.activity_to_message(activity), group=messages.group_to_message(status)
         )
 
+    # Lifecycle hooks
+
+    def CreateLifecycleHook(
+        self, request: group_pb2.CreateLifecycleHookRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.CreateLifecycleHookResponse:
+        violations = Violations()
+        group_id = try_parse_name(violations, "parent", request.parent, "groups")
+        check_id(violations, "lifecycle_hook_id", request.lifecycle_hook_id)
+        rules.check_lifecycle_hook(violations, request.lifecycle_hook)
+        violations.raise_if_any()
+        assert group_id is not None
+        hook = messages.lifecycle_hook_from_message(request.lifecycle_hook, group_id, request.lifecycle_hook_id, self._clock())
+        created = self._repository().create_lifecycle_hook(hook)
+        return group_pb2.CreateLifecycleHookResponse(lifecycle_hook=messages.lifecycle_hook_to_message(created))
+
+    def ListLifecycleHooks(
+        self, request: group_pb2.ListLifecycleHooksRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.ListLifecycleHooksResponse:
+        found = self._repository().list_lifecycle_hooks(parse_name("parent", request.parent, "groups"))
+        return group_pb2.ListLifecycleHooksResponse(lifecycle_hooks=[messages.lifecycle_hook_to_message(hook) for hook in found])
+
+    def DeleteLifecycleHook(
+        self, request: group_pb2.DeleteLifecycleHookRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.DeleteLifecycleHookResponse:
+        group_id, hook_id = messages.parse_child_name("name", request.name, "lifecycleHooks")
+        self._repository().delete_lifecycle_hook(group_id, hook_id)
+        self._wake_reconciler()
+        return group_pb2.DeleteLifecycleHookResponse()
+
+    def CompleteLifecycleAction(
+        self, request: group_pb2.CompleteLifecycleActionRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.CompleteLifecycleActionResponse:
+        group_id, hook_id, instance_id = _hook_and_instance(request.lifecycle_hook, request.instance)
+        result = messages.HOOK_RESULTS.get(request.result)
+        if result is None:
+            raise InvalidArgument.field(
+                "result", f"must be LIFECYCLE_ACTION_RESULT_CONTINUE or LIFECYCLE_ACTION_RESULT_ABANDON, got {request.result}"
+            )
+        self._repository().answer_lifecycle_action(group_id, hook_id, instance_id, lambda action: replace(action, result=result))
+        self._wake_reconciler()
+        return group_pb2.CompleteLifecycleActionResponse()
+
+    def RecordLifecycleActionHeartbeat(
+        self, request: group_pb2.RecordLifecycleActionHeartbeatRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.RecordLifecycleActionHeartbeatResponse:
+        group_id, hook_id, instance_id = _hook_and_instance(request.lifecycle_hook, request.instance)
+        now = self._clock()
+        action = self._repository().answer_lifecycle_action(group_id, hook_id, instance_id, lambda action: hooks.heartbeat(action, now))
+        return group_pb2.RecordLifecycleActionHeartbeatResponse(timeout_time=to_timestamp(action.timeout_time))
+
     def ListActivities(self, request: group_pb2.ListActivitiesRequest, context: grpc.ServicerContext) -> group_pb2.ListActivitiesResponse:
         group_id = parse_name("parent", request.parent, "groups")
         page = page_request(request.page_size, request.page_token)
@@ -400,3 +450,13 @@ def _group_and_instances(group: str, instances: Sequence[str], most: int) -> tup
     violations.raise_if_any()
     assert group_id is not None
     return group_id, instance_ids
+
+
+def _hook_and_instance(hook_name: str, instance: str) -> tuple[str, str, str]:
+    """The group, hook and instance ids a lifecycle action request names (the hook and the instance of one group), or
+    InvalidArgument naming the bad field."""
+    group_id, hook_id = messages.parse_child_name("lifecycle_hook", hook_name, "lifecycleHooks")
+    of_group, instance_id = messages.parse_child_name("instance", instance, "instances")
+    if of_group != group_id:
+        raise InvalidArgument.field("instance", f"{instance} is not an instance of {group_name(group_id)}, the hook's group")
+    return group_id, hook_id, instance_id

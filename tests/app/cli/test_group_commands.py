@@ -201,3 +201,16 @@ def test_set_desired_standby_detach_and_attach_from_the_command_line(invoke: Inv
     out_of_range = invoke("group", "set-desired", "api", "9")
     assert out_of_range.exit_code == 1 and "outside the size range" in out_of_range.output
     invoke("group", "delete", "api")
+
+
+def test_lifecycle_hooks_are_created_listed_and_deleted_from_the_command_line(invoke: Invoke, web_group: str) -> None:
+    created = invoke("lifecycle-hook", "create", web_group, "drain", "--transition", "terminating", "--heartbeat-timeout", "2m",
+                     "--default-result", "continue", "--metadata", "queue=jobs")
+    assert created.exit_code == 0, created.output
+    assert "groups/web/lifecycleHooks/drain" in created.stdout and "2m" in created.stdout and "continue" in created.stdout
+    listed = invoke("lifecycle-hook", "list", web_group)
+    assert listed.stdout.splitlines()[1].split() == ["drain", "terminating", "2m", "continue", "queue=jobs"]
+    not_waiting = invoke("lifecycle-hook", "heartbeat", web_group, "drain", "i-000000000000")
+    assert not_waiting.exit_code == 1 and "NOT_FOUND" in not_waiting.output
+    assert invoke("lifecycle-hook", "delete", web_group, "drain").exit_code == 0
+    assert "no lifecycle hooks" in invoke("lifecycle-hook", "list", web_group).output

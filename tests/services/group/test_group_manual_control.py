@@ -216,3 +216,80 @@ def test_only_a_running_server_is_attached(stub, driver):
     ))
     assert error.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert error.details() == f"server '{first.server_id}' is failed (exited with status 1): only a running server is attached"
+
+
+# Lifecycle hooks
+
+
+def _hook(transition: int, **fields) -> group_pb2.LifecycleHook:  # type: ignore[no-untyped-def]
+    return group_pb2.LifecycleHook(transition=transition, **fields)
+
+
+LAUNCHING = group_pb2.LIFECYCLE_TRANSITION_INSTANCE_LAUNCHING
+
+
+def test_lifecycle_hooks_are_created_with_their_defaults_listed_and_deleted(stub):
+    create_group(stub)
+    created = stub.CreateLifecycleHook(group_pb2.CreateLifecycleHookRequest(
+        parent="groups/web", lifecycle_hook_id="warm-up", lifecycle_hook=_hook(LAUNCHING, notification_metadata="queue=jobs")
+    ), timeout=5).lifecycle_hook
+    assert created.name == "groups/web/lifecycleHooks/warm-up"
+    assert (created.heartbeat_timeout, created.default_result) == (to_duration(3600), group_pb2.LIFECYCLE_ACTION_RESULT_ABANDON)
+    listed = stub.ListLifecycleHooks(group_pb2.ListLifecycleHooksRequest(parent="groups/web"), timeout=5).lifecycle_hooks
+    assert [h.name for h in listed] == ["groups/web/lifecycleHooks/warm-up"]
+    again = rpc_error(lambda: stub.CreateLifecycleHook(group_pb2.CreateLifecycleHookRequest(
+        parent="groups/web", lifecycle_hook_id="warm-up", lifecycle_hook=_hook(LAUNCHING)), timeout=5))
+    assert again.code() is grpc.StatusCode.ALREADY_EXISTS
+    stub.DeleteLifecycleHook(group_pb2.DeleteLifecycleHookRequest(name="groups/web/lifecycleHooks/warm-up"), timeout=5)
+    assert not stub.ListLifecycleHooks(group_pb2.ListLifecycleHooksRequest(parent="groups/web"), timeout=5).lifecycle_hooks
+    gone = rpc_error(lambda: stub.DeleteLifecycleHook(
+        group_pb2.DeleteLifecycleHookRequest(name="groups/web/lifecycleHooks/warm-up"), timeout=5))
+    assert gone.code() is grpc.StatusCode.NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("hook", "fields"),
+    [
+        (group_pb2.LifecycleHook(), ["lifecycle_hook.transition"]),
+        (_hook(LAUNCHING, heartbeat_timeout=to_duration(10)), ["lifecycle_hook.heartbeat_timeout"]),
+        (_hook(LAUNCHING, heartbeat_timeout=to_duration(7201)), ["lifecycle_hook.heartbeat_timeout"]),
+        (_hook(LAUNCHING, default_result=7), ["lifecycle_hook.default_result"]),
+        (_hook(LAUNCHING, notification_metadata="x" * 1024), ["lifecycle_hook.notification_metadata"]),
+    ],
+)
+def test_bad_lifecycle_hooks_are_invalid_arguments_naming_the_field(stub, hook, fields):
+    create_group(stub)
+    request = group_pb2.CreateLifecycleHookRequest(parent="groups/web", lifecycle_hook_id="h", lifecycle_hook=hook)
+    assert violated_fields(lambda: stub.CreateLifecycleHook(request, timeout=5)) == fields
+
+
+def test_an_instance_waits_for_its_launch_hook_until_completed_and_a_heartbeat_extends_the_wait(stub):
+    create_group(stub)
+    stub.CreateLifecycleHook(group_pb2.CreateLifecycleHookRequest(
+        parent="groups/web", lifecycle_hook_id="warm-up", lifecycle_hook=_hook(LAUNCHING, heartbeat_timeout=to_duration(60))
+    ), timeout=5)
+    stub.SetDesiredCapacity(group_pb2.SetDesiredCapacityRequest(name="groups/web", desired_capacity=1), timeout=5)
+    (waiting,) = wait_for(
+        lambda: [i for i in instances(stub) if i.state == group_pb2.INSTANCE_STATE_PENDING_WAIT], "an instance in PENDING_WAIT"
+    )
+    hook = "groups/web/lifecycleHooks/warm-up"
+    beat = stub.RecordLifecycleActionHeartbeat(
+        group_pb2.RecordLifecycleActionHeartbeatRequest(lifecycle_hook=hook, instance=waiting.name), timeout=5
+    )
+    assert beat.timeout_time.seconds > 0
+    unknown = rpc_error(lambda: stub.CompleteLifecycleAction(group_pb2.CompleteLifecycleActionRequest(
+        lifecycle_hook="groups/web/lifecycleHooks/other", instance=waiting.name, result=group_pb2.LIFECYCLE_ACTION_RESULT_CONTINUE
+    ), timeout=5))
+    assert unknown.code() is grpc.StatusCode.NOT_FOUND and "is not waiting for groups/web/lifecycleHooks/other" in unknown.details()
+    assert violated_fields(lambda: stub.CompleteLifecycleAction(
+        group_pb2.CompleteLifecycleActionRequest(lifecycle_hook=hook, instance=waiting.name), timeout=5
+    )) == ["result"]
+    stub.CompleteLifecycleAction(group_pb2.CompleteLifecycleActionRequest(
+        lifecycle_hook=hook, instance=waiting.name, result=group_pb2.LIFECYCLE_ACTION_RESULT_CONTINUE
+    ), timeout=5)
+    (running,) = wait_for(lambda: converged(stub, 1), "the instance in service")
+    assert running.name == waiting.name
+    answered = rpc_error(lambda: stub.CompleteLifecycleAction(group_pb2.CompleteLifecycleActionRequest(
+        lifecycle_hook=hook, instance=waiting.name, result=group_pb2.LIFECYCLE_ACTION_RESULT_CONTINUE
+    ), timeout=5))
+    assert answered.code() is grpc.StatusCode.NOT_FOUND
