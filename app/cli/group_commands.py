@@ -11,6 +11,7 @@ from app.cli.choices import ADJUSTMENT_HELP, ADJUSTMENT_TYPE, ADJUSTMENT_TYPE_HE
 from app.cli.client import GROUP, Client, client_command
 from app.cli.output import duration_text, enum_label, pairs_text, print_details, print_table, time_text, yes_no
 from app.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id, resource_name
+from app.cli.refresh_commands import refresh
 from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
 from autoscale.v1 import common_pb2, group_pb2
 
@@ -377,3 +378,5 @@ def activities(client: Client, group_id: str) -> None:
 add_standard_commands(group, GROUP_KIND, delete_options=[
     click.option("--force", is_flag=True, help="Also delete the scaling policies that name the group (else they keep it)."),
 ])
+
+group.add_command(refresh)

@@ -13,6 +13,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class InstanceRefreshStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INSTANCE_REFRESH_STATUS_UNSPECIFIED: _ClassVar[InstanceRefreshStatus]
+    INSTANCE_REFRESH_STATUS_IN_PROGRESS: _ClassVar[InstanceRefreshStatus]
+    INSTANCE_REFRESH_STATUS_PAUSED: _ClassVar[InstanceRefreshStatus]
+    INSTANCE_REFRESH_STATUS_SUCCESSFUL: _ClassVar[InstanceRefreshStatus]
+    INSTANCE_REFRESH_STATUS_FAILED: _ClassVar[InstanceRefreshStatus]
+    INSTANCE_REFRESH_STATUS_CANCELLED: _ClassVar[InstanceRefreshStatus]
+    INSTANCE_REFRESH_STATUS_ROLLBACK_IN_PROGRESS: _ClassVar[InstanceRefreshStatus]
+    INSTANCE_REFRESH_STATUS_ROLLBACK_SUCCESSFUL: _ClassVar[InstanceRefreshStatus]
+    INSTANCE_REFRESH_STATUS_ROLLBACK_FAILED: _ClassVar[InstanceRefreshStatus]
+
 class TerminationPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     TERMINATION_POLICY_UNSPECIFIED: _ClassVar[TerminationPolicy]
@@ -70,6 +82,15 @@ class ActivityStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTIVITY_STATUS_FAILED: _ClassVar[ActivityStatus]
     ACTIVITY_STATUS_CANCELLED: _ClassVar[ActivityStatus]
     ACTIVITY_STATUS_UNCHANGED: _ClassVar[ActivityStatus]
+INSTANCE_REFRESH_STATUS_UNSPECIFIED: InstanceRefreshStatus
+INSTANCE_REFRESH_STATUS_IN_PROGRESS: InstanceRefreshStatus
+INSTANCE_REFRESH_STATUS_PAUSED: InstanceRefreshStatus
+INSTANCE_REFRESH_STATUS_SUCCESSFUL: InstanceRefreshStatus
+INSTANCE_REFRESH_STATUS_FAILED: InstanceRefreshStatus
+INSTANCE_REFRESH_STATUS_CANCELLED: InstanceRefreshStatus
+INSTANCE_REFRESH_STATUS_ROLLBACK_IN_PROGRESS: InstanceRefreshStatus
+INSTANCE_REFRESH_STATUS_ROLLBACK_SUCCESSFUL: InstanceRefreshStatus
+INSTANCE_REFRESH_STATUS_ROLLBACK_FAILED: InstanceRefreshStatus
 TERMINATION_POLICY_UNSPECIFIED: TerminationPolicy
 TERMINATION_POLICY_OLDEST_INSTANCE: TerminationPolicy
 TERMINATION_POLICY_NEWEST_INSTANCE: TerminationPolicy
@@ -104,6 +125,134 @@ ACTIVITY_STATUS_SUCCEEDED: ActivityStatus
 ACTIVITY_STATUS_FAILED: ActivityStatus
 ACTIVITY_STATUS_CANCELLED: ActivityStatus
 ACTIVITY_STATUS_UNCHANGED: ActivityStatus
+
+class RefreshPreferences(_message.Message):
+    __slots__ = ("min_healthy_percentage", "instance_warmup", "auto_rollback")
+    MIN_HEALTHY_PERCENTAGE_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_WARMUP_FIELD_NUMBER: _ClassVar[int]
+    AUTO_ROLLBACK_FIELD_NUMBER: _ClassVar[int]
+    min_healthy_percentage: int
+    instance_warmup: _duration_pb2.Duration
+    auto_rollback: bool
+    def __init__(self, min_healthy_percentage: _Optional[int] = ..., instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., auto_rollback: _Optional[bool] = ...) -> None: ...
+
+class InstanceRefresh(_message.Message):
+    __slots__ = ("name", "status", "status_reason", "percentage_complete", "instances_to_update", "start_time", "end_time", "launch_config", "rollback_launch_config", "preferences")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
+    PERCENTAGE_COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    INSTANCES_TO_UPDATE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAUNCH_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    ROLLBACK_LAUNCH_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    PREFERENCES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    status: InstanceRefreshStatus
+    status_reason: str
+    percentage_complete: int
+    instances_to_update: int
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    launch_config: str
+    rollback_launch_config: str
+    preferences: RefreshPreferences
+    def __init__(self, name: _Optional[str] = ..., status: _Optional[_Union[InstanceRefreshStatus, str]] = ..., status_reason: _Optional[str] = ..., percentage_complete: _Optional[int] = ..., instances_to_update: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., launch_config: _Optional[str] = ..., rollback_launch_config: _Optional[str] = ..., preferences: _Optional[_Union[RefreshPreferences, _Mapping]] = ...) -> None: ...
+
+class StartInstanceRefreshRequest(_message.Message):
+    __slots__ = ("group", "launch_config", "preferences")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    LAUNCH_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    PREFERENCES_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    launch_config: str
+    preferences: RefreshPreferences
+    def __init__(self, group: _Optional[str] = ..., launch_config: _Optional[str] = ..., preferences: _Optional[_Union[RefreshPreferences, _Mapping]] = ...) -> None: ...
+
+class StartInstanceRefreshResponse(_message.Message):
+    __slots__ = ("instance_refresh",)
+    INSTANCE_REFRESH_FIELD_NUMBER: _ClassVar[int]
+    instance_refresh: InstanceRefresh
+    def __init__(self, instance_refresh: _Optional[_Union[InstanceRefresh, _Mapping]] = ...) -> None: ...
+
+class GetInstanceRefreshRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetInstanceRefreshResponse(_message.Message):
+    __slots__ = ("instance_refresh",)
+    INSTANCE_REFRESH_FIELD_NUMBER: _ClassVar[int]
+    instance_refresh: InstanceRefresh
+    def __init__(self, instance_refresh: _Optional[_Union[InstanceRefresh, _Mapping]] = ...) -> None: ...
+
+class ListInstanceRefreshesRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListInstanceRefreshesResponse(_message.Message):
+    __slots__ = ("instance_refreshes", "next_page_token")
+    INSTANCE_REFRESHES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    instance_refreshes: _containers.RepeatedCompositeFieldContainer[InstanceRefresh]
+    next_page_token: str
+    def __init__(self, instance_refreshes: _Optional[_Iterable[_Union[InstanceRefresh, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CancelInstanceRefreshRequest(_message.Message):
+    __slots__ = ("group",)
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    def __init__(self, group: _Optional[str] = ...) -> None: ...
+
+class CancelInstanceRefreshResponse(_message.Message):
+    __slots__ = ("instance_refresh",)
+    INSTANCE_REFRESH_FIELD_NUMBER: _ClassVar[int]
+    instance_refresh: InstanceRefresh
+    def __init__(self, instance_refresh: _Optional[_Union[InstanceRefresh, _Mapping]] = ...) -> None: ...
+
+class RollbackInstanceRefreshRequest(_message.Message):
+    __slots__ = ("group",)
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    def __init__(self, group: _Optional[str] = ...) -> None: ...
+
+class RollbackInstanceRefreshResponse(_message.Message):
+    __slots__ = ("instance_refresh",)
+    INSTANCE_REFRESH_FIELD_NUMBER: _ClassVar[int]
+    instance_refresh: InstanceRefresh
+    def __init__(self, instance_refresh: _Optional[_Union[InstanceRefresh, _Mapping]] = ...) -> None: ...
+
+class PauseInstanceRefreshRequest(_message.Message):
+    __slots__ = ("group",)
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    def __init__(self, group: _Optional[str] = ...) -> None: ...
+
+class PauseInstanceRefreshResponse(_message.Message):
+    __slots__ = ("instance_refresh",)
+    INSTANCE_REFRESH_FIELD_NUMBER: _ClassVar[int]
+    instance_refresh: InstanceRefresh
+    def __init__(self, instance_refresh: _Optional[_Union[InstanceRefresh, _Mapping]] = ...) -> None: ...
+
+class ResumeInstanceRefreshRequest(_message.Message):
+    __slots__ = ("group",)
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    def __init__(self, group: _Optional[str] = ...) -> None: ...
+
+class ResumeInstanceRefreshResponse(_message.Message):
+    __slots__ = ("instance_refresh",)
+    INSTANCE_REFRESH_FIELD_NUMBER: _ClassVar[int]
+    instance_refresh: InstanceRefresh
+    def __init__(self, instance_refresh: _Optional[_Union[InstanceRefresh, _Mapping]] = ...) -> None: ...
 
 class LaunchConfig(_message.Message):
     __slots__ = ("name", "openstack_server", "create_time", "process", "health_check")

@@ -167,6 +167,41 @@ class GroupServiceStub:
                 request_serializer=autoscale_dot_v1_dot_group__pb2.RecordLifecycleActionHeartbeatRequest.SerializeToString,
                 response_deserializer=autoscale_dot_v1_dot_group__pb2.RecordLifecycleActionHeartbeatResponse.FromString,
                 _registered_method=True)
+        self.StartInstanceRefresh = channel.unary_unary(
+                '/autoscale.v1.GroupService/StartInstanceRefresh',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.StartInstanceRefreshRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.StartInstanceRefreshResponse.FromString,
+                _registered_method=True)
+        self.GetInstanceRefresh = channel.unary_unary(
+                '/autoscale.v1.GroupService/GetInstanceRefresh',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.GetInstanceRefreshRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.GetInstanceRefreshResponse.FromString,
+                _registered_method=True)
+        self.ListInstanceRefreshes = channel.unary_unary(
+                '/autoscale.v1.GroupService/ListInstanceRefreshes',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.ListInstanceRefreshesRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.ListInstanceRefreshesResponse.FromString,
+                _registered_method=True)
+        self.CancelInstanceRefresh = channel.unary_unary(
+                '/autoscale.v1.GroupService/CancelInstanceRefresh',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.CancelInstanceRefreshRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.CancelInstanceRefreshResponse.FromString,
+                _registered_method=True)
+        self.RollbackInstanceRefresh = channel.unary_unary(
+                '/autoscale.v1.GroupService/RollbackInstanceRefresh',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.RollbackInstanceRefreshRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.RollbackInstanceRefreshResponse.FromString,
+                _registered_method=True)
+        self.PauseInstanceRefresh = channel.unary_unary(
+                '/autoscale.v1.GroupService/PauseInstanceRefresh',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.PauseInstanceRefreshRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.PauseInstanceRefreshResponse.FromString,
+                _registered_method=True)
+        self.ResumeInstanceRefresh = channel.unary_unary(
+                '/autoscale.v1.GroupService/ResumeInstanceRefresh',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.ResumeInstanceRefreshRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.ResumeInstanceRefreshResponse.FromString,
+                _registered_method=True)
 
 
 class GroupServiceServicer:
@@ -413,6 +448,70 @@ class GroupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartInstanceRefresh(self, request, context):
+        """Starts replacing a group's instances that run another launch config
+        than its own (AWS's StartInstanceRefresh), in batches that keep
+        min_healthy_percentage of its desired capacity healthy; with
+        launch_config, the group switches to it first. Errors:
+        INVALID_ARGUMENT, NOT_FOUND (the group or the launch config),
+        FAILED_PRECONDITION (a refresh is active, or the group being deleted).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInstanceRefresh(self, request, context):
+        """Returns one instance refresh. Errors: INVALID_ARGUMENT, NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInstanceRefreshes(self, request, context):
+        """Lists a group's instance refreshes, newest first (AWS's
+        DescribeInstanceRefreshes). Errors: INVALID_ARGUMENT, NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelInstanceRefresh(self, request, context):
+        """Stops the group's active refresh from replacing more instances (those
+        replaced stay so). Errors: INVALID_ARGUMENT, NOT_FOUND,
+        FAILED_PRECONDITION (no refresh active).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackInstanceRefresh(self, request, context):
+        """Rolls the group's active refresh back (AWS's RollbackInstanceRefresh):
+        the group's launch config goes back to the one its outdated instances
+        ran, and the instances already replaced are replaced again. Errors:
+        INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (no refresh active, or
+        it is rolling back already).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseInstanceRefresh(self, request, context):
+        """Holds the group's active refresh: no new batch starts until
+        ResumeInstanceRefresh. Errors: INVALID_ARGUMENT, NOT_FOUND,
+        FAILED_PRECONDITION (no refresh in progress).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeInstanceRefresh(self, request, context):
+        """Resumes a paused refresh. Errors: INVALID_ARGUMENT, NOT_FOUND,
+        FAILED_PRECONDITION (no refresh paused).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GroupServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -545,6 +644,41 @@ def add_GroupServiceServicer_to_server(servicer, server):
                     servicer.RecordLifecycleActionHeartbeat,
                     request_deserializer=autoscale_dot_v1_dot_group__pb2.RecordLifecycleActionHeartbeatRequest.FromString,
                     response_serializer=autoscale_dot_v1_dot_group__pb2.RecordLifecycleActionHeartbeatResponse.SerializeToString,
+            ),
+            'StartInstanceRefresh': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartInstanceRefresh,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.StartInstanceRefreshRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.StartInstanceRefreshResponse.SerializeToString,
+            ),
+            'GetInstanceRefresh': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInstanceRefresh,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.GetInstanceRefreshRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.GetInstanceRefreshResponse.SerializeToString,
+            ),
+            'ListInstanceRefreshes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInstanceRefreshes,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.ListInstanceRefreshesRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.ListInstanceRefreshesResponse.SerializeToString,
+            ),
+            'CancelInstanceRefresh': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelInstanceRefresh,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.CancelInstanceRefreshRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.CancelInstanceRefreshResponse.SerializeToString,
+            ),
+            'RollbackInstanceRefresh': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackInstanceRefresh,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.RollbackInstanceRefreshRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.RollbackInstanceRefreshResponse.SerializeToString,
+            ),
+            'PauseInstanceRefresh': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseInstanceRefresh,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.PauseInstanceRefreshRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.PauseInstanceRefreshResponse.SerializeToString,
+            ),
+            'ResumeInstanceRefresh': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeInstanceRefresh,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.ResumeInstanceRefreshRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.ResumeInstanceRefreshResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1252,6 +1386,195 @@ class GroupService:
             '/autoscale.v1.GroupService/RecordLifecycleActionHeartbeat',
             autoscale_dot_v1_dot_group__pb2.RecordLifecycleActionHeartbeatRequest.SerializeToString,
             autoscale_dot_v1_dot_group__pb2.RecordLifecycleActionHeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartInstanceRefresh(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/StartInstanceRefresh',
+            autoscale_dot_v1_dot_group__pb2.StartInstanceRefreshRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.StartInstanceRefreshResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInstanceRefresh(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/GetInstanceRefresh',
+            autoscale_dot_v1_dot_group__pb2.GetInstanceRefreshRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.GetInstanceRefreshResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInstanceRefreshes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/ListInstanceRefreshes',
+            autoscale_dot_v1_dot_group__pb2.ListInstanceRefreshesRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.ListInstanceRefreshesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelInstanceRefresh(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/CancelInstanceRefresh',
+            autoscale_dot_v1_dot_group__pb2.CancelInstanceRefreshRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.CancelInstanceRefreshResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackInstanceRefresh(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/RollbackInstanceRefresh',
+            autoscale_dot_v1_dot_group__pb2.RollbackInstanceRefreshRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.RollbackInstanceRefreshResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseInstanceRefresh(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/PauseInstanceRefresh',
+            autoscale_dot_v1_dot_group__pb2.PauseInstanceRefreshRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.PauseInstanceRefreshResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeInstanceRefresh(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/ResumeInstanceRefresh',
+            autoscale_dot_v1_dot_group__pb2.ResumeInstanceRefreshRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.ResumeInstanceRefreshResponse.FromString,
             options,
             channel_credentials,
             insecure,

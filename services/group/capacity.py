@@ -100,6 +100,17 @@ def replacement_activity(activity_id: str, group: Group, replaced: Sequence[Inst
     )
 
 
+def refresh_activity(activity_id: str, group: Group, refresh_name: str, replaced: Sequence[Instance], now: float) -> Activity:
+    """The activity of a batch of an instance refresh (the capacity stays): its cause names the refresh and the instances."""
+    first = replaced[0]
+    more = f" (and {len(replaced) - 1} more)" if len(replaced) > 1 else ""
+    cause = within_cause_limit(f"{refresh_name}: replacing {instance_name(group.id, first.id)}{more} with {group.launch_config_id}")
+    return Activity(
+        id=activity_id, group_id=group.id, cause=cause, from_capacity=group.desired_capacity, to_capacity=group.desired_capacity,
+        start_time=now, status=ActivityStatus.IN_PROGRESS,
+    )
+
+
 def adjustment_activity(
     activity_id: str,
     group: Group,

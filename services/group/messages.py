@@ -32,6 +32,7 @@ from services.group.domain import (
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
 from services.group.health import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_UNHEALTHY_THRESHOLD, HealthCheck, HealthStatus, ProbeKind
 from services.group.hooks import DEFAULT_HEARTBEAT_TIMEOUT, HookResult, LifecycleHook, Transition
+from services.group.refresh import InstanceRefresh, RefreshStatus
 
 SERVER_MADE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,63}$")
 """Ids the service makes (instances, activities) are URL-safe."""
@@ -267,6 +268,37 @@ def lifecycle_hook_to_message(hook: LifecycleHook) -> group_pb2.LifecycleHook:
         name=f"{group_name(hook.group_id)}/lifecycleHooks/{hook.id}", transition=TRANSITION_MESSAGES[hook.transition],
         heartbeat_timeout=to_duration(hook.heartbeat_timeout), default_result=HOOK_RESULT_MESSAGES[hook.default_result],
         notification_metadata=hook.notification_metadata, create_time=to_timestamp(hook.create_time),
+    )
+
+
+REFRESH_STATUSES = {
+    RefreshStatus.IN_PROGRESS: group_pb2.INSTANCE_REFRESH_STATUS_IN_PROGRESS,
+    RefreshStatus.PAUSED: group_pb2.INSTANCE_REFRESH_STATUS_PAUSED,
+    RefreshStatus.SUCCESSFUL: group_pb2.INSTANCE_REFRESH_STATUS_SUCCESSFUL,
+    RefreshStatus.FAILED: group_pb2.INSTANCE_REFRESH_STATUS_FAILED,
+    RefreshStatus.CANCELLED: group_pb2.INSTANCE_REFRESH_STATUS_CANCELLED,
+    RefreshStatus.ROLLBACK_IN_PROGRESS: group_pb2.INSTANCE_REFRESH_STATUS_ROLLBACK_IN_PROGRESS,
+    RefreshStatus.ROLLBACK_SUCCESSFUL: group_pb2.INSTANCE_REFRESH_STATUS_ROLLBACK_SUCCESSFUL,
+    RefreshStatus.ROLLBACK_FAILED: group_pb2.INSTANCE_REFRESH_STATUS_ROLLBACK_FAILED,
+}
+
+
+def instance_refresh_to_message(refresh: InstanceRefresh) -> group_pb2.InstanceRefresh:
+    """The InstanceRefresh message of a refresh."""
+    return group_pb2.InstanceRefresh(
+        name=f"{group_name(refresh.group_id)}/instanceRefreshes/{refresh.id}",
+        status=REFRESH_STATUSES[refresh.status],
+        status_reason=refresh.status_reason,
+        percentage_complete=refresh.percentage_complete,
+        instances_to_update=max(0, refresh.instances_to_update - refresh.instances_replaced),
+        start_time=to_timestamp(refresh.start_time),
+        end_time=to_timestamp(refresh.end_time) if refresh.end_time is not None else None,
+        launch_config=launch_config_name(refresh.launch_config_id),
+        rollback_launch_config=launch_config_name(refresh.rollback_launch_config_id),
+        preferences=group_pb2.RefreshPreferences(
+            min_healthy_percentage=refresh.min_healthy_percentage, instance_warmup=to_duration(refresh.instance_warmup),
+            auto_rollback=refresh.auto_rollback,
+        ),
     )
 
 

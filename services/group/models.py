@@ -116,6 +116,32 @@ lifecycle_actions = sa.Table(
     sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_lifecycle_actions_group"),
 )
 
+# A group's instance refreshes (services.group.refresh.InstanceRefresh); at most one active.
+instance_refreshes = sa.Table(
+    "group_instance_refreshes",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("group_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("status_reason", sa.Text, nullable=False),
+    sa.Column("launch_config_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("rollback_launch_config_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("min_healthy_percentage", sa.Integer, nullable=False),
+    sa.Column("instance_warmup", sa.Float, nullable=False),
+    sa.Column("auto_rollback", sa.Boolean, nullable=False),
+    sa.Column("start_time", sa.Float, nullable=False),
+    sa.Column("end_time", sa.Float, nullable=True),
+    sa.Column("instances_to_update", sa.Integer, nullable=False),
+    sa.Column("instances_replaced", sa.Integer, nullable=False),
+    # While paused: the status it resumes.
+    sa.Column("paused_before", sa.String(32), nullable=True),
+    # The group's failed launches in a row when it (or its roll back) started.
+    sa.Column("launch_failures_before", sa.Integer, nullable=False),
+    sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_instance_refreshes_group"),
+    sa.Index("ix_group_instance_refreshes_started", "project", "group_id", "start_time"),
+)
+
 # Servers a group gave away (DetachInstances): the group never stops them, though they carry its marks, and
 # AttachInstances takes them into a group of the same project. Kept after the group is deleted, so that a new
 # group of the same id leaves them alone too.

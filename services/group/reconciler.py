@@ -64,6 +64,7 @@ from services.group.health import HealthCheck, HealthStatus, grace_period_over
 from services.group.health_monitor import HealthMonitor, InstanceKey, probe_target
 from services.group.hooks import WAITING_FOR_HOOKS, Transition, WaitOutcome, start_action, wait_state
 from services.group.plan import ReconcilePlan, is_converged, plan_reconcile
+from services.group.refresh import refresh_step
 from services.group.repository import GroupRepositories, GroupRepository, ReconcileSnapshot
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,11 @@ class Reconciler:
                 return
             now = self._clock()
             observed, failed = self._observe(repository, snapshot, instances, now)
+            if snapshot.refresh is not None and not snapshot.group.deleting:
+                refreshed = self._refresh(repository, snapshot, observed, now)
+                if refreshed is None:
+                    return  # it starts to roll back: the group's launch config went back, the next pass launches from it
+                snapshot, observed = refreshed
             target = snapshot.group.target_capacity
             plan = plan_reconcile(observed, target, snapshot.group.termination_policies, snapshot.group.launch_config_id)
             removed = {instance.id for instance in plan.remove}
@@ -296,6 +302,37 @@ class Reconciler:
         checked = [i.id for i in observed if i.state is InstanceState.RUNNING and i.launch_config_id in checks]
         self._health.forget(repository.project, group.id, keep=checked)
         return observed, failed
+
+    def _refresh(
+        self, repository: GroupRepository, snapshot: ReconcileSnapshot, observed: list[Instance], now: float
+    ) -> tuple[ReconcileSnapshot, list[Instance]] | None:
+        """The group's active instance refresh moved on (services.group.refresh): a batch of outdated instances marked
+        TERMINATING (the plan then replaces them from the group's launch config), in an activity naming them; the snapshot
+        and instances after it, or None when it starts to roll back."""
+        refresh = snapshot.refresh
+        assert refresh is not None
+        group = snapshot.group
+        step = refresh_step(refresh, observed, group.desired_capacity, group.launch_backoff, now)
+        if step.refresh != refresh:
+            repository.store_instance_refresh(step.refresh, rolled_back=step.rollback)
+        if step.rollback:
+            log.warning("%s: instance refresh %s rolls back: %s", _named(GroupKey(repository.project, group.id)), refresh.id,
+                        step.refresh.status_reason)
+            return None
+        if not step.replace:
+            return snapshot, observed
+        name = f"{group_name(group.id)}/instanceRefreshes/{refresh.id}"
+        target = step.refresh.target_launch_config_id
+        marked = {
+            i.id: replace(
+                i, state=InstanceState.TERMINATING, state_reason=f"{name}: replacing its launch config {i.launch_config_id} with {target}"
+            )
+            for i in step.replace
+        }
+        repository.update_instances(marked.values())
+        activity = capacity.refresh_activity(new_activity_id(), group, name, list(marked.values()), now)
+        repository.record_activity(activity)
+        return replace(snapshot, activity_in_progress=activity), [marked.get(i.id, i) for i in observed]
 
     def _through_hooks(
         self, repository: GroupRepository, snapshot: ReconcileSnapshot, before: Instance, seen: Instance, now: float

@@ -51,11 +51,13 @@ from services.group.models import (
     adjust_requests,
     detached_servers,
     groups,
+    instance_refreshes,
     instances,
     launch_configs,
     lifecycle_actions,
     lifecycle_hooks,
 )
+from services.group.refresh import ACTIVE, InstanceRefresh, RefreshStatus
 
 GroupChange = Callable[[Group], tuple[Group, Activity | None]]
 """Given the locked group, the group it becomes and the activity recording the change (if any)."""
@@ -82,6 +84,8 @@ class ReconcileSnapshot:
     """The group's lifecycle hooks."""
     actions: Mapping[str, Sequence[LifecycleAction]] = field(default_factory=dict)
     """Instance id -> its waits for lifecycle hooks (answered or not), of the instances that have any."""
+    refresh: InstanceRefresh | None = None
+    """The group's active instance refresh (in progress, paused or rolling back), if any."""
 
     def hooks_of(self, transition: Transition) -> list[LifecycleHook]:
         """The group's hooks of a transition."""
@@ -527,7 +531,7 @@ class GroupRepository:
     def delete_group(self, group_id: str) -> None:
         """Delete the group with its instances, activities and remembered requests."""
         with self._database.transaction() as connection:
-            for table in (adjust_requests, activities, lifecycle_actions, lifecycle_hooks, instances):
+            for table in (adjust_requests, activities, lifecycle_actions, lifecycle_hooks, instance_refreshes, instances):
                 connection.execute(table.delete().where(table.c.project == self.project, table.c.group_id == group_id))
             connection.execute(groups.delete().where(*self._group_key(group_id)))
 
@@ -587,6 +591,7 @@ class GroupRepository:
                 if earlier is not None:
                     configs[config_id] = _launch_config(earlier)
             hooks = self._hooks(connection, group_id)
+            refresh = self._active_refresh(connection, group_id)
             actions: dict[str, list[LifecycleAction]] = {}
             # NOTE: a group without hooks has no waits either (deleting a hook deletes them): no query.
             for action in self._actions(connection, group_id) if hooks else ():
@@ -599,6 +604,7 @@ class GroupRepository:
             health_checks={config_id: c.health_check for config_id, c in configs.items() if c.health_check is not None},
             hooks=hooks,
             actions=actions,
+            refresh=refresh,
         )
 
     def add_instance(self, instance: Instance) -> None:
@@ -641,6 +647,87 @@ class GroupRepository:
         with self._database.transaction() as connection:
             self._statements.delete_instance.rowcount(connection, project=self.project, group_id=instance.group_id, id=instance.id)
             self._delete_actions(connection, instance.group_id, instance.id)
+
+    # Instance refreshes
+
+    def start_instance_refresh(
+        self, group_id: str, launch_config_id: str | None, make: Callable[[Group, list[Instance]], InstanceRefresh]
+    ) -> InstanceRefresh:
+        """Start a refresh of the locked group, `make` given the group (its launch config switched to `launch_config_id`
+        first, when given) and its instances. NotFound for the group or the launch config; FailedPrecondition while
+        another refresh is active or the group is being deleted."""
+        with self._database.transaction() as connection:
+            group = self._lock_group(connection, group_id)
+            active = self._active_refresh(connection, group_id)
+            if active is not None:
+                raise FailedPrecondition(
+                    f"{_refresh_name(group_id, active.id)} is {active.status.value}: cancel it, or wait until it ends"
+                )
+            if launch_config_id is not None and launch_config_id != group.launch_config_id:
+                self._require_launch_config(connection, launch_config_id)
+                connection.execute(groups.update().where(*self._group_key(group_id)).values(launch_config_id=launch_config_id))
+                group = replace(group, launch_config_id=launch_config_id)
+            refresh = make(group, self._instances(connection, group_id))
+            connection.execute(instance_refreshes.insert().values(project=self.project, **_refresh_values(refresh)))
+            return refresh
+
+    def get_instance_refresh(self, group_id: str, refresh_id: str) -> InstanceRefresh:
+        """One refresh of the group; NotFound."""
+        with self._database.reader() as connection:
+            row = connection.execute(sa.select(instance_refreshes).where(*_refresh_key(self.project, group_id, refresh_id))).first()
+            if row is None:
+                self._require_group(connection, group_id)
+                raise NotFound(_refresh_name(group_id, refresh_id))
+        return _refresh(row)
+
+    def list_instance_refreshes(self, group_id: str, after: Sequence[Any] | None, limit: int) -> list[InstanceRefresh]:
+        """The group's refreshes newest first, those after the (start_time, id) `after`; NotFound for the group."""
+        with self._database.reader() as connection:
+            self._require_group(connection, group_id)
+            query = sa.select(instance_refreshes).where(
+                instance_refreshes.c.project == self.project, instance_refreshes.c.group_id == group_id
+            )
+            page = newest_first_page(query, instance_refreshes.c.start_time, instance_refreshes.c.id, after, limit)
+            rows = connection.execute(page).all()
+        return [_refresh(row) for row in rows]
+
+    def change_instance_refresh(
+        self, group_id: str, change: Callable[[InstanceRefresh, Group, list[Instance]], InstanceRefresh],
+    ) -> InstanceRefresh:
+        """Apply `change` to the locked group's active refresh (pause, resume, cancel, roll back); when it starts a roll back,
+        the group's launch config goes back to the refresh's rollback config. NotFound for the group; FailedPrecondition
+        when no refresh is active."""
+        with self._database.transaction() as connection:
+            group = self._lock_group(connection, group_id, allow_deleting=True)
+            active = self._active_refresh(connection, group_id)
+            if active is None:
+                raise FailedPrecondition(f"{group_name(group_id)} has no instance refresh in progress")
+            changed = change(active, group, self._instances(connection, group_id))
+            self._store_refresh(connection, changed, rolled_back=active.status is not changed.status
+                                and changed.status is RefreshStatus.ROLLBACK_IN_PROGRESS)
+            return changed
+
+    def store_instance_refresh(self, refresh: InstanceRefresh, *, rolled_back: bool = False) -> None:
+        """Store a refresh a pass moved on; `rolled_back`: it starts to roll back (the group's launch config goes back)."""
+        with self._database.transaction() as connection:
+            self._store_refresh(connection, refresh, rolled_back=rolled_back)
+
+    def _store_refresh(self, connection: Connection, refresh: InstanceRefresh, *, rolled_back: bool) -> None:
+        values = _refresh_values(refresh)
+        connection.execute(
+            instance_refreshes.update().where(*_refresh_key(self.project, refresh.group_id, refresh.id)).values(values)
+        )
+        if rolled_back:
+            connection.execute(
+                groups.update().where(*self._group_key(refresh.group_id)).values(launch_config_id=refresh.rollback_launch_config_id)
+            )
+
+    def _active_refresh(self, connection: Connection, group_id: str) -> InstanceRefresh | None:
+        row = connection.execute(sa.select(instance_refreshes).where(
+            instance_refreshes.c.project == self.project, instance_refreshes.c.group_id == group_id,
+            instance_refreshes.c.status.in_([status.value for status in ACTIVE]),
+        ).limit(1)).first()
+        return _refresh(row) if row is not None else None
 
     # Lifecycle hooks
 
@@ -1052,6 +1139,39 @@ def _require_states(found: Sequence[Instance], states: set[InstanceState], wante
     for instance in found:
         if instance.state not in states:
             raise FailedPrecondition(f"{instance_name(instance.group_id, instance.id)} is {instance.state.value}, not {wanted}")
+
+
+def _refresh_name(group_id: str, refresh_id: str) -> str:
+    return f"{group_name(group_id)}/instanceRefreshes/{refresh_id}"
+
+
+def _refresh_key(project: str, group_id: str, refresh_id: str) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        instance_refreshes.c.project == project, instance_refreshes.c.group_id == group_id, instance_refreshes.c.id == refresh_id
+    )
+
+
+def _refresh_values(refresh: InstanceRefresh) -> dict[str, Any]:
+    return {
+        "group_id": refresh.group_id, "id": refresh.id, "status": refresh.status.value, "status_reason": refresh.status_reason,
+        "launch_config_id": refresh.launch_config_id, "rollback_launch_config_id": refresh.rollback_launch_config_id,
+        "min_healthy_percentage": refresh.min_healthy_percentage, "instance_warmup": refresh.instance_warmup,
+        "auto_rollback": refresh.auto_rollback, "start_time": refresh.start_time, "end_time": refresh.end_time,
+        "instances_to_update": refresh.instances_to_update, "instances_replaced": refresh.instances_replaced,
+        "paused_before": refresh.paused_before.value if refresh.paused_before is not None else None,
+        "launch_failures_before": refresh.launch_failures_before,
+    }
+
+
+def _refresh(row: Any) -> InstanceRefresh:
+    return InstanceRefresh(
+        id=row.id, group_id=row.group_id, status=RefreshStatus(row.status), launch_config_id=row.launch_config_id,
+        rollback_launch_config_id=row.rollback_launch_config_id, min_healthy_percentage=row.min_healthy_percentage,
+        instance_warmup=row.instance_warmup, auto_rollback=bool(row.auto_rollback), start_time=row.start_time,
+        instances_to_update=row.instances_to_update, instances_replaced=row.instances_replaced, end_time=row.end_time,
+        status_reason=row.status_reason, paused_before=RefreshStatus(row.paused_before) if row.paused_before else None,
+        launch_failures_before=row.launch_failures_before,
+    )
 
 
 def _hook_name(group_id: str, hook_id: str) -> str:

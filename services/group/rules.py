@@ -26,6 +26,7 @@ from autoscale.validation import MAX_CAUSE_LENGTH, Violations, check_text, check
 from services.group import health, hooks
 from services.group.domain import MAX_GROUP_SIZE, AdjustmentType, Group, LaunchConfig
 from services.group.drivers.base import OpenStackServerSpec
+from services.group.refresh import MAX_INSTANCE_WARMUP
 
 MAX_COOLDOWN = 86400.0
 """Seconds of a group's cooldown at most (a day): a longer one is a mistake, and must still fit the answer."""
@@ -176,6 +177,15 @@ def check_lifecycle_hook(violations: Violations, message: group_pb2.LifecycleHoo
         f"must be LIFECYCLE_ACTION_RESULT_CONTINUE or LIFECYCLE_ACTION_RESULT_ABANDON, got {message.default_result}",
     )
     check_text(violations, f"{path}.notification_metadata", message.notification_metadata, hooks.MAX_METADATA_LENGTH)
+
+
+def check_refresh_preferences(violations: Violations, message: group_pb2.RefreshPreferences, path: str = "preferences") -> None:
+    """min_healthy_percentage within [0, 100]; instance_warmup within [0s, MAX_INSTANCE_WARMUP]."""
+    if message.HasField("min_healthy_percentage"):
+        value = message.min_healthy_percentage
+        violations.check(0 <= value <= 100, f"{path}.min_healthy_percentage", f"must be between 0 and 100, got {value}")
+    if message.HasField("instance_warmup"):
+        check_duration(violations, f"{path}.instance_warmup", message.instance_warmup, allow_zero=True, maximum=MAX_INSTANCE_WARMUP)
 
 
 def check_group_sizes(violations: Violations, group: Group, path: str = "group") -> None:

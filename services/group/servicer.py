@@ -16,14 +16,15 @@ from autoscale.errors import FailedPrecondition, InvalidArgument
 from autoscale.identity import Role, current_caller, current_project
 from autoscale.pagination import page_request, paginate
 from autoscale.quotas.limits import QuotaSource
-from autoscale.timeutil import Clock, check_duration, to_timestamp
+from autoscale.timeutil import Clock, check_duration, from_duration, to_timestamp
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
-from services.group import capacity, cooldown, hooks, messages, rules, update
-from services.group.domain import PROCESS, Activity, AdjustCommand, Group, group_name, new_activity_id
+from services.group import capacity, cooldown, hooks, messages, refresh, rules, update
+from services.group.domain import PROCESS, Activity, AdjustCommand, Group, Instance, group_name, new_activity_id
 from services.group.health import ProbeKind
 from services.group.policy_client import PolicyClient
 from services.group.reconciler import Reconciler
+from services.group.refresh import InstanceRefresh
 from services.group.repository import GroupRepositories, GroupRepository
 
 ADJUST_CAUSE = "Adjust by caller"
@@ -368,6 +369,89 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         return group_pb2.TerminateInstanceResponse(
             activity=messages.activity_to_message(activity), group=messages.group_to_message(status)
         )
+
+    # Instance refreshes
+
+    def StartInstanceRefresh(
+        self, request: group_pb2.StartInstanceRefreshRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.StartInstanceRefreshResponse:
+        violations = Violations()
+        group_id = try_parse_name(violations, "group", request.group, "groups")
+        launch_config_id = None
+        if request.launch_config:
+            launch_config_id = try_parse_name(violations, "launch_config", request.launch_config, "launchConfigs")
+        rules.check_refresh_preferences(violations, request.preferences)
+        violations.raise_if_any()
+        assert group_id is not None
+        preferences = request.preferences
+        now = self._clock()
+
+        min_healthy = preferences.min_healthy_percentage if preferences.HasField("min_healthy_percentage") else None
+        warmup = from_duration(preferences.instance_warmup) if preferences.HasField("instance_warmup") else None
+
+        def make(group: Group, instances: list[Instance]) -> InstanceRefresh:
+            return refresh.begin(group, instances, min_healthy, warmup, preferences.auto_rollback, now)
+
+        project = current_project()
+        with self._reconciler.between_passes(project, group_id):
+            started = self._repositories.of(project).start_instance_refresh(group_id, launch_config_id, make)
+        self._wake_reconciler()
+        return group_pb2.StartInstanceRefreshResponse(instance_refresh=messages.instance_refresh_to_message(started))
+
+    def GetInstanceRefresh(
+        self, request: group_pb2.GetInstanceRefreshRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.GetInstanceRefreshResponse:
+        group_id, refresh_id = messages.parse_child_name("name", request.name, "instanceRefreshes")
+        found = self._repository().get_instance_refresh(group_id, refresh_id)
+        return group_pb2.GetInstanceRefreshResponse(instance_refresh=messages.instance_refresh_to_message(found))
+
+    def ListInstanceRefreshes(
+        self, request: group_pb2.ListInstanceRefreshesRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.ListInstanceRefreshesResponse:
+        group_id = parse_name("parent", request.parent, "groups")
+        page = page_request(request.page_size, request.page_token)
+        found = self._repository().list_instance_refreshes(group_id, page.after_time_and(str), page.size + 1)
+        refreshes, token = paginate(found, page.size, lambda r: [r.start_time, r.id], messages.instance_refresh_to_message)
+        return group_pb2.ListInstanceRefreshesResponse(instance_refreshes=refreshes, next_page_token=token)
+
+    def CancelInstanceRefresh(
+        self, request: group_pb2.CancelInstanceRefreshRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.CancelInstanceRefreshResponse:
+        now = self._clock()
+        changed = self._change_refresh(request.group, lambda active, group, instances: refresh.cancel(active, now))
+        return group_pb2.CancelInstanceRefreshResponse(instance_refresh=changed)
+
+    def RollbackInstanceRefresh(
+        self, request: group_pb2.RollbackInstanceRefreshRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.RollbackInstanceRefreshResponse:
+        changed = self._change_refresh(
+            request.group, lambda active, group, instances: refresh.roll_back(active, instances, group.launch_backoff)
+        )
+        return group_pb2.RollbackInstanceRefreshResponse(instance_refresh=changed)
+
+    def PauseInstanceRefresh(
+        self, request: group_pb2.PauseInstanceRefreshRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.PauseInstanceRefreshResponse:
+        now = self._clock()
+        changed = self._change_refresh(request.group, lambda active, group, instances: refresh.pause(active, now))
+        return group_pb2.PauseInstanceRefreshResponse(instance_refresh=changed)
+
+    def ResumeInstanceRefresh(
+        self, request: group_pb2.ResumeInstanceRefreshRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.ResumeInstanceRefreshResponse:
+        changed = self._change_refresh(request.group, lambda active, group, instances: refresh.resume(active))
+        return group_pb2.ResumeInstanceRefreshResponse(instance_refresh=changed)
+
+    def _change_refresh(
+        self, group: str, change: Callable[[InstanceRefresh, Group, list[Instance]], InstanceRefresh]
+    ) -> group_pb2.InstanceRefresh:
+        """Apply `change` to the named group's active refresh between its passes; the refresh after it."""
+        group_id = parse_name("group", group, "groups")
+        project = current_project()
+        with self._reconciler.between_passes(project, group_id):
+            changed = self._repositories.of(project).change_instance_refresh(group_id, change)
+        self._wake_reconciler()
+        return messages.instance_refresh_to_message(changed)
 
     # Lifecycle hooks
 

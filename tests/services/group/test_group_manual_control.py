@@ -1,5 +1,6 @@
 """Manual control of a group through its API (AWS's names): SetDesiredCapacity, SetInstanceHealth, EnterStandby and
-ExitStandby, DetachInstances and AttachInstances, against a group server whose instances live in an in-memory driver."""
+ExitStandby, DetachInstances and AttachInstances, lifecycle hooks and instance refreshes, against a group server whose
+instances live in an in-memory driver."""
 
 from __future__ import annotations
 
@@ -293,3 +294,56 @@ def test_an_instance_waits_for_its_launch_hook_until_completed_and_a_heartbeat_e
         lifecycle_hook=hook, instance=waiting.name, result=group_pb2.LIFECYCLE_ACTION_RESULT_CONTINUE
     ), timeout=5))
     assert answered.code() is grpc.StatusCode.NOT_FOUND
+
+
+# Instance refresh
+
+
+def _refresh(stub, rpc: str) -> group_pb2.InstanceRefresh:  # type: ignore[no-untyped-def]
+    request = getattr(group_pb2, f"{rpc}Request")(group="groups/web")
+    return getattr(stub, rpc)(request, timeout=5).instance_refresh
+
+
+def test_an_instance_refresh_replaces_the_groups_instances_with_its_new_launch_config(stub):
+    stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+        launch_config_id="v2", launch_config=group_pb2.LaunchConfig(process=group_pb2.ProcessSpec(command=["sleep", "601"]))
+    ), timeout=5)
+    create_group(stub, desired_capacity=2, health_check_grace_period=to_duration(0))
+    old = {i.name for i in wait_for(lambda: converged(stub, 2), "two instances")}
+    started = stub.StartInstanceRefresh(group_pb2.StartInstanceRefreshRequest(
+        group="groups/web", launch_config="launchConfigs/v2",
+        preferences=group_pb2.RefreshPreferences(min_healthy_percentage=50, instance_warmup=to_duration(0)),
+    ), timeout=5).instance_refresh
+    assert started.status == group_pb2.INSTANCE_REFRESH_STATUS_IN_PROGRESS and started.instances_to_update == 2
+    assert (started.launch_config, started.rollback_launch_config) == ("launchConfigs/v2", "launchConfigs/lc")
+    assert _group(stub).launch_config == "launchConfigs/v2"
+    again = rpc_error(lambda: stub.StartInstanceRefresh(group_pb2.StartInstanceRefreshRequest(group="groups/web"), timeout=5))
+    assert again.code() is grpc.StatusCode.FAILED_PRECONDITION and "cancel it, or wait until it ends" in again.details()
+    done = wait_for(lambda: (r := stub.GetInstanceRefresh(group_pb2.GetInstanceRefreshRequest(name=started.name), timeout=5)
+                             .instance_refresh).status == group_pb2.INSTANCE_REFRESH_STATUS_SUCCESSFUL and r, "the refresh to succeed")
+    assert done.percentage_complete == 100 and done.HasField("end_time")
+    assert not old & {i.name for i in instances(stub)}
+    listed = stub.ListInstanceRefreshes(group_pb2.ListInstanceRefreshesRequest(parent="groups/web"), timeout=5).instance_refreshes
+    assert [r.name for r in listed] == [started.name]
+
+
+def test_a_refresh_is_paused_resumed_and_cancelled_and_bad_preferences_are_refused(stub):
+    create_group(stub, desired_capacity=1)
+    wait_for(lambda: converged(stub, 1), "one instance")
+    assert violated_fields(lambda: stub.StartInstanceRefresh(group_pb2.StartInstanceRefreshRequest(
+        group="groups/web", preferences=group_pb2.RefreshPreferences(min_healthy_percentage=101, instance_warmup=to_duration(-1)),
+    ), timeout=5)) == ["preferences.min_healthy_percentage", "preferences.instance_warmup"]
+    missing = rpc_error(lambda: stub.StartInstanceRefresh(
+        group_pb2.StartInstanceRefreshRequest(group="groups/web", launch_config="launchConfigs/nope"), timeout=5))
+    assert missing.code() is grpc.StatusCode.NOT_FOUND
+    no_refresh = rpc_error(lambda: _refresh(stub, "PauseInstanceRefresh"))
+    assert no_refresh.code() is grpc.StatusCode.FAILED_PRECONDITION and "no instance refresh in progress" in no_refresh.details()
+    # The group's instances run its launch config already and it waits for the 300 s grace period: the refresh stays active.
+    stub.SetDesiredCapacity(group_pb2.SetDesiredCapacityRequest(name="groups/web", desired_capacity=2), timeout=5)
+    stub.StartInstanceRefresh(group_pb2.StartInstanceRefreshRequest(group="groups/web"), timeout=5)
+    assert _refresh(stub, "PauseInstanceRefresh").status == group_pb2.INSTANCE_REFRESH_STATUS_PAUSED
+    assert _refresh(stub, "ResumeInstanceRefresh").status == group_pb2.INSTANCE_REFRESH_STATUS_IN_PROGRESS
+    rollback = rpc_error(lambda: _refresh(stub, "RollbackInstanceRefresh"))
+    assert rollback.code() is grpc.StatusCode.FAILED_PRECONDITION and "nothing to roll back to" in rollback.details()
+    cancelled = _refresh(stub, "CancelInstanceRefresh")
+    assert cancelled.status == group_pb2.INSTANCE_REFRESH_STATUS_CANCELLED and cancelled.HasField("end_time")
