@@ -208,6 +208,9 @@ class Settings:
     instance_log_dir: str = ""
     """Where the local driver writes each instance's output; empty means the state directory."""
 
+    pool_dir: str = ""
+    """Where groups' pool files are written (services.group.load_balancers); empty means the state directory's `pools`."""
+
     def resolved_database_url(self, file_name: str = "autoscale.db") -> str:
         """The database URL, or the default SQLite file when none is set."""
         return self.database_url or default_database_url(file_name)

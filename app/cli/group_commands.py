@@ -60,6 +60,7 @@ def _details(group: group_pb2.Group) -> list[tuple[str, str]]:
         ("tags", pairs_text(group.tags)),
         ("health check grace period", duration_text(group, "health_check_grace_period", DEFAULT_GRACE_PERIOD_TEXT)),
         ("protect new instances", yes_no(group.new_instances_protected_from_scale_in)),
+        ("load balancer pools", ", ".join(_pool_text(pool) for pool in group.load_balancer_pools) or "-"),
         ("termination policies", ", ".join(word_for(TERMINATION_POLICY, p) for p in group.termination_policies) or "default"),
         ("created", time_text(group, "create_time")),
     ]
@@ -102,8 +103,17 @@ def group() -> None:
     """Groups: instances of a launch config kept at a desired capacity."""
 
 
+def _pool_text(pool: group_pb2.LoadBalancerPool) -> str:
+    """e.g. `pool file front (own port, drain 30s)`."""
+    kind = "octavia pool" if pool.WhichOneof("pool") == "octavia_pool" else "pool file"
+    name = pool.octavia_pool or pool.pool_file
+    port = f"port {pool.port}" if pool.port else "own port"
+    return f"{kind} {name} ({port}, drain {duration_text(pool, 'drain_delay', '30s')})"
+
+
 def _group_options(creating: bool) -> Callable[[Any], Any]:
     """The options that define a group: the sizes and launch config required on create, all optional on update."""
+    pools_end = ")." if creating else "; replaces the pools)."
     return apply_options(
         [
             click.option("--launch-config", required=creating, metavar="ID", help="The launch config its instances are made from."),
@@ -120,6 +130,14 @@ def _group_options(creating: bool) -> Callable[[Any], Any]:
             click.option("--health-check-grace-period", "health_check_grace_period", type=DURATION,
                          help="How long its instances run before their health checks count, e.g. 2m"
                               + ("  [default: 5m]" if creating else ".")),
+            click.option("--pool-file", "pool_files", multiple=True, metavar="NAME",
+                         help="A pool file its in-service instances are listed in (repeatable" + pools_end),
+            click.option("--octavia-pool", "octavia_pools", multiple=True, metavar="NAME",
+                         help="An Octavia pool its in-service instances are members of (repeatable" + pools_end),
+            click.option("--pool-port", type=click.IntRange(0, 65535), default=0,
+                         help="The port of the members of the pools given (default: each instance's own)."),
+            click.option("--drain-delay", type=DURATION,
+                         help="How long a member leaving the pools given drains before it stops  [default: 30s]"),
             click.option("--termination-policy", "termination_policies", multiple=True, type=TERMINATION_POLICY,
                          help="Which instances a scale-in removes first: oldest-instance, newest-instance, oldest-launch-config "
                               "or default (repeatable, in order" + ("; default: default)." if creating else "; replaces the list).")),
@@ -141,10 +159,28 @@ def _group_from_options(name: str, values: dict[str, Any]) -> group_pb2.Group:
         termination_policies=values["termination_policies"],
         new_instances_protected_from_scale_in=values["new_instances_protected_from_scale_in"],
         health_check_grace_period=duration_or_none(values["health_check_grace_period"]),
+        load_balancer_pools=[
+            group_pb2.LoadBalancerPool(port=values["pool_port"], drain_delay=duration_or_none(values["drain_delay"]), **{kind: name})
+            for kind, names in (("pool_file", values["pool_files"]), ("octavia_pool", values["octavia_pools"]))
+            for name in names
+        ],
     )
 
 
-add_create_and_update(group, GROUP_KIND, _group_options, _group_from_options, create_help="Create group ID and start its instances.")
+POOL_OPTIONS = ("pool_files", "octavia_pools", "pool_port", "drain_delay")
+
+
+def _group_mask_paths(values: dict[str, Any]) -> dict[str, Any]:
+    """The update_mask paths of the options given: the pool options set `load_balancer_pools` together."""
+    paths = {name: value for name, value in values.items() if name not in POOL_OPTIONS}
+    paths["load_balancer_pools"] = values["pool_files"] + values["octavia_pools"]
+    return paths
+
+
+add_create_and_update(
+    group, GROUP_KIND, _group_options, _group_from_options, create_help="Create group ID and start its instances.",
+    mask_paths=_group_mask_paths,
+)
 
 
 @group.command("adjust")

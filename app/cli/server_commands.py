@@ -86,6 +86,8 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="clouds.yaml entry for launch configs with an OpenStack server."),
         click.option("--instance-log-dir", envvar="AUTOSCALE_INSTANCE_LOG_DIR", default="",
                      help="Where local-process instances write their output."),
+        click.option("--pool-dir", envvar="AUTOSCALE_POOL_DIR", default="",
+                     help="Where groups' load balancer pool files are written (default: the state directory's pools)."),
         click.option("--auth", envvar="AUTOSCALE_AUTH", type=click.Choice(AUTH_MODES), default="none", show_default=True,
                      help="How callers are authenticated: none (only on loopback, unless --insecure), keys (API keys made "
                           "by `autoscale keys create`) or keystone (tokens of --keystone-url)."),
@@ -170,6 +172,7 @@ def _settings(listen: str, **values: Any) -> Settings:
         launch_timeout=values["launch_timeout"],
         openstack_cloud=values["openstack_cloud"],
         instance_log_dir=values["instance_log_dir"],
+        pool_dir=values["pool_dir"],
     )
 
 

@@ -345,7 +345,7 @@ class OpenStackServerSpec(_message.Message):
     def __init__(self, image: _Optional[str] = ..., flavor: _Optional[str] = ..., key_name: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., security_groups: _Optional[_Iterable[str]] = ..., user_data: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Group(_message.Message):
-    __slots__ = ("name", "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time", "termination_policies", "new_instances_protected_from_scale_in", "health_check_grace_period")
+    __slots__ = ("name", "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time", "termination_policies", "new_instances_protected_from_scale_in", "health_check_grace_period", "load_balancer_pools")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -369,6 +369,7 @@ class Group(_message.Message):
     TERMINATION_POLICIES_FIELD_NUMBER: _ClassVar[int]
     NEW_INSTANCES_PROTECTED_FROM_SCALE_IN_FIELD_NUMBER: _ClassVar[int]
     HEALTH_CHECK_GRACE_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    LOAD_BALANCER_POOLS_FIELD_NUMBER: _ClassVar[int]
     name: str
     launch_config: str
     min_size: int
@@ -385,7 +386,20 @@ class Group(_message.Message):
     termination_policies: _containers.RepeatedScalarFieldContainer[TerminationPolicy]
     new_instances_protected_from_scale_in: bool
     health_check_grace_period: _duration_pb2.Duration
-    def __init__(self, name: _Optional[str] = ..., launch_config: _Optional[str] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., current_capacity: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scaling_in_progress: _Optional[bool] = ..., state: _Optional[_Union[GroupState, str]] = ..., state_reason: _Optional[str] = ..., launch_retry_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., termination_policies: _Optional[_Iterable[_Union[TerminationPolicy, str]]] = ..., new_instances_protected_from_scale_in: _Optional[bool] = ..., health_check_grace_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    load_balancer_pools: _containers.RepeatedCompositeFieldContainer[LoadBalancerPool]
+    def __init__(self, name: _Optional[str] = ..., launch_config: _Optional[str] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., current_capacity: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scaling_in_progress: _Optional[bool] = ..., state: _Optional[_Union[GroupState, str]] = ..., state_reason: _Optional[str] = ..., launch_retry_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., termination_policies: _Optional[_Iterable[_Union[TerminationPolicy, str]]] = ..., new_instances_protected_from_scale_in: _Optional[bool] = ..., health_check_grace_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., load_balancer_pools: _Optional[_Iterable[_Union[LoadBalancerPool, _Mapping]]] = ...) -> None: ...
+
+class LoadBalancerPool(_message.Message):
+    __slots__ = ("octavia_pool", "pool_file", "port", "drain_delay")
+    OCTAVIA_POOL_FIELD_NUMBER: _ClassVar[int]
+    POOL_FILE_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    DRAIN_DELAY_FIELD_NUMBER: _ClassVar[int]
+    octavia_pool: str
+    pool_file: str
+    port: int
+    drain_delay: _duration_pb2.Duration
+    def __init__(self, octavia_pool: _Optional[str] = ..., pool_file: _Optional[str] = ..., port: _Optional[int] = ..., drain_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class CreateLaunchConfigRequest(_message.Message):
     __slots__ = ("launch_config_id", "launch_config")

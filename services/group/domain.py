@@ -16,6 +16,7 @@ from typing import NamedTuple
 from services.group.backoff import RESET, LaunchBackoff
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
 from services.group.health import DEFAULT_GRACE_PERIOD, HealthCheck, HealthStatus
+from services.group.pools import LoadBalancerPool
 
 MAX_GROUP_SIZE = 10_000
 """The largest max_size a group may have."""
@@ -117,6 +118,8 @@ class Group:
     """Whether the instances it launches from now on are protected from scale-in."""
     health_check_grace_period: float | None = None
     """Seconds its instances run before their health checks count; None means unset, i.e. DEFAULT_GRACE_PERIOD."""
+    load_balancer_pools: tuple[LoadBalancerPool, ...] = ()
+    """The pools its in-service instances are members of (services.group.load_balancers)."""
 
     @property
     def grace_period(self) -> float:
@@ -175,6 +178,8 @@ class Instance:
     health_status: HealthStatus = HealthStatus.UNKNOWN
     health_reason: str = ""
     """Why it has its health status, for people: the last check's answer, or how many failed in a row."""
+    drain_until: float | None = None
+    """Chosen for removal while a member of its group's pools: when it has drained and may stop; None: not draining."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from services.group.domain import (
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
 from services.group.health import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_UNHEALTHY_THRESHOLD, HealthCheck, HealthStatus, ProbeKind
 from services.group.hooks import DEFAULT_HEARTBEAT_TIMEOUT, HookResult, LifecycleHook, Transition
+from services.group.pools import DEFAULT_DRAIN_DELAY, LoadBalancerPool, PoolKind
 from services.group.refresh import InstanceRefresh, RefreshStatus
 
 SERVER_MADE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,63}$")
@@ -186,7 +187,27 @@ def group_from_message(violations: Violations, message: group_pb2.Group, group_i
         health_check_grace_period=(
             from_duration(message.health_check_grace_period) if message.HasField("health_check_grace_period") else None
         ),
+        load_balancer_pools=tuple(pool_from_message(pool) for pool in message.load_balancer_pools),
     )
+
+
+def pool_from_message(message: group_pb2.LoadBalancerPool) -> LoadBalancerPool:
+    """The domain pool of a request (validated apart, by rules.check_load_balancer_pools)."""
+    kind = PoolKind.OCTAVIA if message.WhichOneof("pool") == "octavia_pool" else PoolKind.FILE
+    return LoadBalancerPool(
+        kind, message.octavia_pool if kind is PoolKind.OCTAVIA else message.pool_file, port=message.port,
+        drain_delay=from_duration(message.drain_delay) if message.HasField("drain_delay") else DEFAULT_DRAIN_DELAY,
+    )
+
+
+def pool_to_message(pool: LoadBalancerPool) -> group_pb2.LoadBalancerPool:
+    """The LoadBalancerPool message of a pool, its drain delay spelled out."""
+    message = group_pb2.LoadBalancerPool(port=pool.port, drain_delay=to_duration(pool.drain_delay))
+    if pool.kind is PoolKind.OCTAVIA:
+        message.octavia_pool = pool.name
+    else:
+        message.pool_file = pool.name
+    return message
 
 
 def group_to_message(status: GroupStatus) -> group_pb2.Group:
@@ -211,6 +232,7 @@ def group_to_message(status: GroupStatus) -> group_pb2.Group:
         health_check_grace_period=(
             to_duration(group.health_check_grace_period) if group.health_check_grace_period is not None else None
         ),
+        load_balancer_pools=[pool_to_message(pool) for pool in group.load_balancer_pools],
     )
 
 

@@ -51,6 +51,8 @@ groups = sa.Table(
     sa.Column("new_instances_protected", sa.Boolean, nullable=False, server_default=sa.false()),
     # Seconds its instances run before their health checks count; NULL is "unset" (the default), apart from 0.
     sa.Column("health_check_grace_period", sa.Float, nullable=True),
+    # Its load balancer pools (JSON list of services.group.load_balancers.LoadBalancerPool fields).
+    sa.Column("load_balancer_pools", sa.JSON, nullable=False, server_default="[]"),
     sa.ForeignKeyConstraint(
         ["project", "launch_config_id"], ["group_launch_configs.project", "group_launch_configs.id"],
         name="fk_group_groups_launch_config",
@@ -79,6 +81,8 @@ instances = sa.Table(
     # What its health check says (services.group.health.HealthStatus), and why.
     sa.Column("health_status", sa.String(16), nullable=False, server_default="unknown"),
     sa.Column("health_reason", sa.Text, nullable=False, server_default=""),
+    # Chosen for removal while a pool member: when it has drained and may stop. NULL: not draining.
+    sa.Column("drain_until", sa.Float, nullable=True),
     sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_instances_group"),
     sa.Index("ix_group_instances_created", "project", "group_id", "create_time"),
 )

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from autoscale import telemetry
 from autoscale.errors import FailedPrecondition, Unavailable
 from autoscale.identity import acting_for
-from autoscale.timeutil import Clock
+from autoscale.timeutil import Clock, format_time
 from services.group import capacity
 from services.group.backoff import RESET, LaunchBackoff, failed_early, ran_long_enough
 from services.group.domain import (
@@ -63,6 +63,7 @@ from services.group.drivers.base import ComputeDriver, DriverError, FoundServer,
 from services.group.health import HealthCheck, HealthStatus, grace_period_over
 from services.group.health_monitor import HealthMonitor, InstanceKey, probe_target
 from services.group.hooks import WAITING_FOR_HOOKS, Transition, WaitOutcome, start_action, wait_state
+from services.group.load_balancers import PoolSync, drain_delay
 from services.group.plan import ReconcilePlan, is_converged, plan_reconcile
 from services.group.refresh import refresh_step
 from services.group.repository import GroupRepositories, GroupRepository, ReconcileSnapshot
@@ -120,6 +121,7 @@ class Reconciler:
         poll_interval: float = 0.1,
         sleep: Callable[[float], None] = time.sleep,
         health: HealthMonitor | None = None,
+        pools: PoolSync | None = None,
     ) -> None:
         self._repositories = repositories
         self._drivers = drivers
@@ -130,6 +132,7 @@ class Reconciler:
         self._poll_interval = poll_interval
         self._sleep = sleep
         self._health = health or HealthMonitor()
+        self._pools = pools or PoolSync({})
         self._locks = GroupLocks()
         self._recovered: set[GroupKey] = set()
         """Groups whose servers were looked for since this process started (see _recover)."""
@@ -177,6 +180,8 @@ class Reconciler:
                 self._launch(repository, snapshot, plan.launch_count, result)
             if result.backoff != snapshot.group.launch_backoff:
                 repository.set_launch_backoff(group_id, result.backoff)
+            if snapshot.group.load_balancer_pools:
+                self._pools.apply(project, group_id, snapshot.group.load_balancer_pools, result.instances)
             self._settle_activity(repository, snapshot, result)
 
     @contextmanager
@@ -255,6 +260,8 @@ class Reconciler:
         if search_failure:
             raise Unavailable(f"{group_name(group_id)}: {search_failure}; the group wants no instances now, call DeleteGroup again")
         with self._locks.hold(key):
+            if snapshot is not None:
+                self._pools.remove_group(project, group_id, snapshot.group.load_balancer_pools)
             repository.delete_group(group_id)
             self._recovered.discard(key)
             self._health.forget(project, group_id)
@@ -474,18 +481,11 @@ class Reconciler:
         now: float,
     ) -> None:
         """Terminate and forget each instance; those not yet stopped stay TERMINATING for the next pass. A running instance
-        of a group with termination lifecycle hooks first waits for them (TERMINATING_WAIT), once."""
-        hooks = snapshot.hooks_of(Transition.TERMINATING) if not snapshot.group.deleting else []
+        is first held (`_held_before_stop`) by its group's termination hooks and its pools' drain delay."""
         for instance in doomed:
-            if hooks and instance.state in HOOKED_ON_TERMINATION and not snapshot.actions_of(instance.id, Transition.TERMINATING):
-                actions = [start_action(hook, instance.id, now) for hook in hooks]
-                repository.start_lifecycle_actions(actions, instance.group_id)
-                cause = instance.state_reason if instance.state is InstanceState.TERMINATING else _removal_reason(instance, reason)
-                waiting = replace(
-                    instance, state=InstanceState.TERMINATING_WAIT, state_reason=f"{cause}; {wait_state(actions, now).reason}"
-                )
-                repository.update_instances([waiting])
-                result.instances.append(waiting)
+            held = self._held_before_stop(repository, snapshot, instance, reason, now)
+            if held is not None:
+                result.instances.append(held)
                 continue
             terminating = instance
             if instance.state is not InstanceState.TERMINATING:
@@ -505,6 +505,36 @@ class Reconciler:
                 result.instances.append(terminating)
                 continue
             repository.remove_instance(terminating)
+
+    def _held_before_stop(
+        self, repository: GroupRepository, snapshot: ReconcileSnapshot, instance: Instance, reason: str, now: float
+    ) -> Instance | None:
+        """A running instance chosen for removal, held (and stored so) while its group's termination hooks wait for
+        answers (TERMINATING_WAIT, once) or its pools drain it (TERMINATING until `drain_until`); None when it may stop
+        now. Nothing holds a failed instance, one not running yet, or the instances of a group being deleted."""
+        group = snapshot.group
+        if group.deleting or instance.state not in HOOKED_ON_TERMINATION:
+            return None
+        cause = instance.state_reason if instance.state in (InstanceState.TERMINATING, InstanceState.TERMINATING_WAIT) \
+            else _removal_reason(instance, reason)
+        held = instance
+        delay = drain_delay(group.load_balancer_pools)
+        if delay and instance.drain_until is None:
+            held = replace(held, drain_until=now + delay)
+        hooks = snapshot.hooks_of(Transition.TERMINATING)
+        if hooks and not snapshot.actions_of(instance.id, Transition.TERMINATING):
+            actions = [start_action(hook, instance.id, now) for hook in hooks]
+            repository.start_lifecycle_actions(actions, instance.group_id)
+            held = replace(held, state=InstanceState.TERMINATING_WAIT, state_reason=f"{cause}; {wait_state(actions, now).reason}")
+        elif held.drain_until is not None and now < held.drain_until:
+            draining = f"draining until {format_time(held.drain_until)}"
+            if held.state is not InstanceState.TERMINATING or draining not in held.state_reason:
+                held = replace(held, state=InstanceState.TERMINATING, state_reason=f"{cause}; {draining}")
+        else:
+            return None
+        if held != instance:
+            repository.update_instances([held])
+        return held
 
     def _launch(self, repository: GroupRepository, snapshot: ReconcileSnapshot, count: int, result: _PassResult) -> None:
         """Launch `count` instances; the first driver error stops this pass's launches (the next pass tries again)."""

@@ -57,6 +57,7 @@ from services.group.models import (
     lifecycle_actions,
     lifecycle_hooks,
 )
+from services.group.pools import LoadBalancerPool, PoolKind
 from services.group.refresh import ACTIVE, InstanceRefresh, RefreshStatus
 
 GroupChange = Callable[[Group], tuple[Group, Activity | None]]
@@ -936,6 +937,7 @@ class GroupRepository:
             connection, project=self.project, group_id=instance.group_id, id=instance.id, server_id=instance.server_id,
             state=instance.state.value, state_reason=instance.state_reason, address=instance.address,
             in_service_time=instance.in_service_time, health_status=instance.health_status.value, health_reason=instance.health_reason,
+            drain_until=instance.drain_until,
         )
 
     def _require_instances_room(self, connection: Connection, group_id: str, before: int, after: int, limits: Limits) -> None:
@@ -1092,7 +1094,9 @@ _UPDATE_INSTANCE = (
     .where(*_INSTANCE_KEY)
     .values({
         name: sa.bindparam(name)
-        for name in ("server_id", "state", "state_reason", "address", "in_service_time", "health_status", "health_reason")
+        for name in (
+            "server_id", "state", "state_reason", "address", "in_service_time", "health_status", "health_reason", "drain_until",
+        )
     })
 )
 
@@ -1259,6 +1263,10 @@ def _group_values(group: Group) -> dict[str, Any]:
         "termination_policies": [policy.value for policy in group.termination_policies],
         "new_instances_protected": group.new_instances_protected_from_scale_in,
         "health_check_grace_period": group.health_check_grace_period,
+        "load_balancer_pools": [
+            {"kind": pool.kind.value, "name": pool.name, "port": pool.port, "drain_delay": pool.drain_delay}
+            for pool in group.load_balancer_pools
+        ],
     }
     # NOTE: the launch backoff is the reconcile loop's alone (set_launch_backoff): a change of the group's settings,
     # written back whole, must not undo what a pass stored meanwhile.
@@ -1279,6 +1287,16 @@ def _group(row: Any) -> Group:
         termination_policies=_termination_policies(row.termination_policies),
         new_instances_protected_from_scale_in=bool(row.new_instances_protected),
         health_check_grace_period=row.health_check_grace_period,
+        load_balancer_pools=_pools(row.load_balancer_pools),
+    )
+
+
+def _pools(stored: Any) -> tuple[LoadBalancerPool, ...]:
+    """The stored pools (JSON text where the driver gives it so, as for tags)."""
+    fields = json.loads(stored) if isinstance(stored, str) else stored
+    return tuple(
+        LoadBalancerPool(PoolKind(pool["kind"]), pool["name"], port=pool["port"], drain_delay=pool["drain_delay"])
+        for pool in fields or ()
     )
 
 
@@ -1344,7 +1362,7 @@ def _instance(row: Any) -> Instance:
         id=row.id, group_id=row.group_id, kind=row.kind, launch_config_id=row.launch_config_id, state=InstanceState(row.state),
         create_time=row.create_time, server_id=row.server_id, state_reason=row.state_reason,
         protected_from_scale_in=bool(row.protected), address=row.address, in_service_time=row.in_service_time,
-        health_status=HealthStatus(row.health_status), health_reason=row.health_reason,
+        health_status=HealthStatus(row.health_status), health_reason=row.health_reason, drain_until=row.drain_until,
     )
 
 

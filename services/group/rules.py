@@ -22,10 +22,20 @@ from __future__ import annotations
 
 from autoscale.timeutil import check_duration
 from autoscale.v1 import group_pb2
-from autoscale.validation import MAX_CAUSE_LENGTH, Violations, check_text, check_text_list, check_text_map, quoted
+from autoscale.validation import (
+    ID_PATTERN,
+    ID_RULE,
+    MAX_CAUSE_LENGTH,
+    Violations,
+    check_text,
+    check_text_list,
+    check_text_map,
+    quoted,
+)
 from services.group import health, hooks
 from services.group.domain import MAX_GROUP_SIZE, AdjustmentType, Group, LaunchConfig
 from services.group.drivers.base import OpenStackServerSpec
+from services.group.pools import MAX_DRAIN_DELAY, MAX_POOLS_PER_GROUP
 from services.group.refresh import MAX_INSTANCE_WARMUP
 
 MAX_COOLDOWN = 86400.0
@@ -186,6 +196,31 @@ def check_refresh_preferences(violations: Violations, message: group_pb2.Refresh
         violations.check(0 <= value <= 100, f"{path}.min_healthy_percentage", f"must be between 0 and 100, got {value}")
     if message.HasField("instance_warmup"):
         check_duration(violations, f"{path}.instance_warmup", message.instance_warmup, allow_zero=True, maximum=MAX_INSTANCE_WARMUP)
+
+
+def check_load_balancer_pools(violations: Violations, message: group_pb2.Group, path: str = "group") -> None:
+    """At most MAX_POOLS_PER_GROUP pools, each one pool named once: a pool file's name an id (it names files), an Octavia
+    pool's a name or id with a port; ports 0 to 65535; drain delays 0s to MAX_DRAIN_DELAY."""
+    field_path = f"{path}.load_balancer_pools"
+    pools = list(message.load_balancer_pools)
+    violations.check(len(pools) <= MAX_POOLS_PER_GROUP, field_path, f"must hold at most {MAX_POOLS_PER_GROUP}, got {len(pools)}")
+    seen: set[tuple[str | None, str]] = set()
+    for index, pool in enumerate(pools[:MAX_POOLS_PER_GROUP]):
+        at = f"{field_path}[{index}]"
+        kind = pool.WhichOneof("pool")
+        violations.check(kind is not None, at, "exactly one of octavia_pool and pool_file must be set")
+        if kind == "pool_file":
+            violations.check(bool(ID_PATTERN.match(pool.pool_file)), f"{at}.pool_file", f"{quoted(pool.pool_file[:64])} {ID_RULE}")
+        if kind == "octavia_pool":
+            check_text(violations, f"{at}.octavia_pool", pool.octavia_pool, MAX_SERVER_NAME_LENGTH)
+            violations.check(bool(pool.octavia_pool), f"{at}.octavia_pool", "must not be empty")
+            violations.check(pool.port != 0, f"{at}.port", "is required for an Octavia pool: a Nova server has no port of its own")
+        violations.check(0 <= pool.port <= MAX_PORT, f"{at}.port", f"must be between 0 and {MAX_PORT}, got {pool.port}")
+        if pool.HasField("drain_delay"):
+            check_duration(violations, f"{at}.drain_delay", pool.drain_delay, allow_zero=True, maximum=MAX_DRAIN_DELAY)
+        name = pool.octavia_pool if kind == "octavia_pool" else pool.pool_file
+        violations.check((kind, name) not in seen, at, f"names the pool {quoted(name)} twice")
+        seen.add((kind, name))
 
 
 def check_group_sizes(violations: Violations, group: Group, path: str = "group") -> None:

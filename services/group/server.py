@@ -15,7 +15,9 @@ from services.group.domain import OPENSTACK_SERVER, PROCESS
 from services.group.drivers.base import ComputeDriver
 from services.group.exposition import GroupCollector
 from services.group.health_monitor import HealthMonitor
+from services.group.load_balancers import PoolFiles, PoolSync
 from services.group.policy_client import PolicyClient
+from services.group.pools import PoolKind
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories
 from services.group.servicer import GroupServicer
@@ -30,6 +32,11 @@ DriverFactory = Callable[[Settings], Mapping[str, ComputeDriver]]
 def instance_log_dir(settings: Settings) -> Path:
     """Where the local driver writes each instance's output."""
     return Path(settings.instance_log_dir) if settings.instance_log_dir else default_state_dir() / "instances"
+
+
+def pool_dir(settings: Settings) -> Path:
+    """Where groups' pool files are written."""
+    return Path(settings.pool_dir) if settings.pool_dir else default_state_dir() / "pools"
 
 
 def production_drivers(settings: Settings) -> Mapping[str, ComputeDriver]:
@@ -54,9 +61,10 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         # Without the local-process driver, a group of process instances cannot launch: its activity says so.
         allowed = {kind: driver for kind, driver in drivers(context.settings).items() if kind != PROCESS or context.process_driver}
         health = HealthMonitor()
+        pools = PoolSync({PoolKind.FILE: PoolFiles(pool_dir(context.settings))})
         reconciler = Reconciler(
             repositories, allowed, context.clock, context.peers.address("metrics"), launch_timeout=context.settings.launch_timeout,
-            health=health,
+            health=health, pools=pools,
         )
         # The first pass runs at start, so a restarted service converges again at once.
         loop = PeriodicWorker("group-reconcile", context.settings.reconcile_interval, reconciler.reconcile_all)

@@ -126,6 +126,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         rules.check_cooldown(violations, request.group)
         rules.check_termination_policies(violations, request.group)
         rules.check_grace_period(violations, request.group)
+        rules.check_load_balancer_pools(violations, request.group)
         violations.raise_if_any()
         caller = current_caller()
         activity = capacity.creation_activity(new_activity_id(), group, now)
@@ -161,6 +162,8 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             rules.check_termination_policies(request_violations, request.group)
         if "health_check_grace_period" in fields:
             rules.check_grace_period(request_violations, request.group)
+        if "load_balancer_pools" in fields:
+            rules.check_load_balancer_pools(request_violations, request.group)
         activity_id = new_activity_id()
         caller = current_caller()
 

@@ -14,7 +14,7 @@ from services.group.domain import Activity, Group
 
 UPDATABLE_FIELDS = (
     "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "termination_policies",
-    "new_instances_protected_from_scale_in", "health_check_grace_period",
+    "new_instances_protected_from_scale_in", "health_check_grace_period", "load_balancer_pools",
 )
 """Fields of Group an update may name; an empty mask means all of them."""
 
@@ -49,6 +49,7 @@ def apply_update(
         health_check_grace_period=(
             proposed.health_check_grace_period if "health_check_grace_period" in fields else group.health_check_grace_period
         ),
+        load_balancer_pools=proposed.load_balancer_pools if "load_balancer_pools" in fields else group.load_balancer_pools,
     )
     if "desired_capacity" in fields and desired_given:
         desired = proposed.desired_capacity

@@ -1,9 +1,10 @@
-"""Reconcile passes holding instances at their group's lifecycle hooks: PENDING_WAIT before service, TERMINATING_WAIT
-before a stop, each until answered or timed out, and after a restart of the service (a real SQLite repository, an
-in-memory driver, a clock the test moves)."""
+"""Reconcile passes holding instances at their group's lifecycle hooks (PENDING_WAIT before service, TERMINATING_WAIT
+before a stop, each until answered or timed out, also across a restart of the service) and while its pools drain them
+(a real SQLite repository, an in-memory driver, a clock the test moves)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -13,6 +14,8 @@ from services.group import capacity
 from services.group.domain import ActivityStatus, Group, InstanceState, LaunchConfig
 from services.group.drivers.base import ProcessSpec
 from services.group.hooks import HookResult, LifecycleHook, Transition
+from services.group.load_balancers import PoolFiles, PoolSync
+from services.group.pools import LoadBalancerPool, PoolKind
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories, GroupRepository
 from services.group.server import MIGRATIONS_DIR
@@ -167,3 +170,33 @@ def test_a_restarted_service_resumes_a_wait_where_it_was(repositories, repositor
     assert _instances(repository)[0].state is InstanceState.PENDING_WAIT  # the same wait, not a new one
     _passes(restarted, clock, 30.0)  # the wait began 60 s ago: its default (ABANDON) applies
     assert waiting.id not in {i.id for i in _instances(repository)}
+
+
+def test_an_instance_leaves_its_pool_when_chosen_for_removal_and_stops_once_drained(repositories, repository, driver, clock, tmp_path):
+    pools = PoolSync({PoolKind.FILE: PoolFiles(tmp_path)})
+    reconciler = Reconciler(repositories, {"process": driver}, lambda: clock[0], "127.0.0.1:1", pools=pools)
+    group = Group(id="web", launch_config_id="lc", min_size=0, max_size=10, desired_capacity=2,
+                  load_balancer_pools=(LoadBalancerPool(PoolKind.FILE, "front", drain_delay=30.0),))
+    repository.create_group(group, capacity.creation_activity("a-0", group, 1.0))
+    pool_file = tmp_path / PROJECT / "web" / "front.json"
+
+    def targets() -> list[str]:
+        listed = json.loads(pool_file.read_text())
+        return sorted(listed[0]["targets"]) if listed else []
+
+    _passes(reconciler, clock, 0.0)
+    assert targets() == []  # launched, not running yet
+    _passes(reconciler, clock, 1.0)
+    assert targets() == ["10.0.0.1:8000", "10.0.0.2:8000"]
+    repository.change_group("web", lambda current: (replace(current, desired_capacity=1), None))
+    _passes(reconciler, clock, 1.0)
+    (draining,) = [i for i in _instances(repository) if i.state is InstanceState.TERMINATING]
+    assert "draining until" in draining.state_reason and draining.drain_until == clock[0] + 30.0
+    (staying,) = [i for i in _instances(repository) if i.state is InstanceState.RUNNING]
+    assert targets() == [staying.address] and ("terminate", draining.server_id) not in driver.calls
+    _passes(reconciler, clock, 29.0)
+    assert ("terminate", draining.server_id) not in driver.calls
+    _passes(reconciler, clock, 1.0)
+    assert ("terminate", draining.server_id) in driver.calls and len(_instances(repository)) == 1
+    reconciler.delete_group(PROJECT, "web")
+    assert not pool_file.exists()
