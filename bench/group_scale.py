@@ -1,8 +1,8 @@
-"""Group scale: one group from 0 to 500 local-process instances and back, and Adjust calls per second under contention.
+"""Group scale: one group from 0 to 1000 local-process instances and back, and Adjust calls per second under contention.
 
 `autoscale up --reconcile-interval 0.2`; the instances are trivial processes
 (`python -S -c "import time; time.sleep(3600)"`). Scale out: Adjust EXACT_CAPACITY
-500, then ListInstances until 500 are RUNNING; scale in: Adjust to 0, then until
+1000, then ListInstances until 1000 are RUNNING; scale in: Adjust to 0, then until
 none is listed. Raw limit: the same processes started with subprocess.Popen in a
 bare loop (and SIGTERMed and waited for, for the way back).
 
@@ -42,7 +42,7 @@ class Sizes:
     timeout: float
 
 
-FULL = Sizes(instances=500, threads=8, contention_seconds=5.0, contention_max=5, timeout=180.0)
+FULL = Sizes(instances=1000, threads=8, contention_seconds=5.0, contention_max=5, timeout=300.0)
 QUICK = Sizes(instances=20, threads=4, contention_seconds=1.5, contention_max=5, timeout=30.0)
 
 
