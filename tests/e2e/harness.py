@@ -99,6 +99,21 @@ def grpcurl_list(address: str, transport: Sequence[str] = PLAINTEXT) -> set[str]
     return set(completed.stdout.split())
 
 
+def cli(address: str, *args: str) -> str:
+    """`autoscale ARGS --addr ADDRESS`, which must succeed; its output."""
+    completed = subprocess.run([AUTOSCALE, *args, "--addr", address], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return completed.stdout
+
+
+def group_instances(address: str, group_id: str = "web") -> list[dict[str, Any]]:
+    """The group's instances through grpcurl (proto field names)."""
+    found: list[dict[str, Any]] = grpcurl(address, "autoscale.v1.GroupService/ListInstances", {"parent": f"groups/{group_id}"}).get(
+        "instances", []
+    )
+    return found
+
+
 def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
     """Poll `condition` until it returns something truthy; fail with `what` after `timeout` s."""
     deadline = time.monotonic() + timeout

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import ALARM, FAST, GROUP, POLICY, GrpcurlError, autoscale, free_port, grpcurl, running_instances, wait_until
-from tests.e2e.test_e2e_prometheus import alarm, cli
+from tests.e2e.harness import ALARM, FAST, GROUP, POLICY, GrpcurlError, autoscale, cli, free_port, grpcurl, running_instances, wait_until
+from tests.e2e.test_e2e_prometheus import alarm
 from tests.gnocchi_server import INSTALL_TIMEOUT, START_TIMEOUT, GnocchiServer
 
 pytestmark = pytest.mark.e2e

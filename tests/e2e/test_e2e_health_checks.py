@@ -3,13 +3,12 @@ starts answering 500 is replaced, in an activity that says why, and the CLI and 
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import AUTOSCALE, FAST, autoscale, free_port, grpcurl, wait_until
+from tests.e2e.harness import FAST, autoscale, cli, free_port, group_instances, grpcurl, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -34,33 +33,25 @@ def test_an_instance_whose_health_check_fails_is_replaced_in_an_activity_saying_
     args = ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path / 'up.db'}",
             "--instance-log-dir", str(tmp_path / "instances"), *FAST]
 
-    def cli(*words: str) -> str:
-        done = subprocess.run([AUTOSCALE, *words, "--addr", address], capture_output=True, text=True, timeout=30)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
-
-    def instances() -> list[dict[str, str]]:
-        return grpcurl(address, f"{GROUP}/ListInstances", {"parent": "groups/web"}).get("instances", [])
-
     with autoscale(args, tmp_path / "up.log", address):
-        cli("launch-config", "create", "web", "--arg", sys.executable, "--arg", "-c", "--arg", WORKLOAD, "--arg", str(tmp_path),
+        cli(address, "launch-config", "create", "web", "--arg", sys.executable, "--arg", "-c", "--arg", WORKLOAD, "--arg", str(tmp_path),
             "--health-check-http", "/healthz", "--health-check-interval", "1s", "--health-check-timeout", "1s",
             "--unhealthy-threshold", "2")
-        cli("group", "create", "web", "--launch-config", "web", "--min", "2", "--max", "2", "--health-check-grace-period", "1s")
+        cli(address, "group", "create", "web", "--launch-config", "web", "--min", "2", "--max", "2", "--health-check-grace-period", "1s")
         try:
             healthy = wait_until(
-                lambda: (found := instances()) and len(found) == 2
+                lambda: (found := group_instances(address)) and len(found) == 2
                 and all(i.get("health_status") == "HEALTH_STATUS_HEALTHY" for i in found) and found,
                 30, "two healthy instances",
             )
             assert all(i["health_reason"].startswith("HTTP 200 from http://127.0.0.1:") for i in healthy)
-            listed = cli("group", "instances", "web")
+            listed = cli(address, "group", "instances", "web")
             assert listed.count("healthy") == 2, listed
 
             sick = healthy[0]["name"].rsplit("/", 1)[1]
             (tmp_path / sick).touch()
             wait_until(
-                lambda: len(ids := {i["name"] for i in instances()}) == 2 and healthy[0]["name"] not in ids, 30,
+                lambda: len(ids := {i["name"] for i in group_instances(address)}) == 2 and healthy[0]["name"] not in ids, 30,
                 "the sick instance to be replaced",
             )
             activities = grpcurl(address, f"{GROUP}/ListActivities", {"parent": "groups/web"})["activities"]
@@ -70,8 +61,9 @@ def test_an_instance_whose_health_check_fails_is_replaced_in_an_activity_saying_
                 f"HTTP 500 from http://{healthy[0]['address']}/healthz"
             )
             wait_until(
-                lambda: all(i.get("health_status") == "HEALTH_STATUS_HEALTHY" for i in instances()), 30, "the replacement healthy"
+                lambda: all(i.get("health_status") == "HEALTH_STATUS_HEALTHY" for i in group_instances(address)), 30,
+                "the replacement healthy",
             )
-            assert healthy[1]["name"] in {i["name"] for i in instances()}  # the healthy one stayed
+            assert healthy[1]["name"] in {i["name"] for i in group_instances(address)}  # the healthy one stayed
         finally:
-            cli("group", "delete", "web", "--force")
+            cli(address, "group", "delete", "web", "--force")

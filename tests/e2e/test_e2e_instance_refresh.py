@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import AUTOSCALE, FAST, autoscale, free_port, grpcurl, wait_until
+from tests.e2e.harness import AUTOSCALE, FAST, autoscale, cli, free_port, group_instances, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -23,29 +23,23 @@ def test_a_refresh_replaces_every_instance_keeping_half_of_them_in_service_and_t
     args = ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path / 'up.db'}",
             "--instance-log-dir", str(tmp_path / "instances"), *FAST]
 
-    def cli(*words: str) -> str:
-        done = subprocess.run([AUTOSCALE, *words, "--addr", address], capture_output=True, text=True, timeout=30)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
-
-    def instances() -> list[dict[str, str]]:
-        return grpcurl(address, f"{GROUP}/ListInstances", {"parent": "groups/web"}).get("instances", [])
-
     with autoscale(args, tmp_path / "up.log", address):
         for version in ("v1", "v2"):
-            cli("launch-config", "create", version, "--arg", sys.executable, "--arg", "-c", "--arg",
+            cli(address, "launch-config", "create", version, "--arg", sys.executable, "--arg", "-c", "--arg",
                 f"import time; time.sleep(600)  # {version}")
-        cli("group", "create", "web", "--launch-config", "v1", "--min", "0", "--max", "6", "--desired", "4",
+        cli(address, "group", "create", "web", "--launch-config", "v1", "--min", "0", "--max", "6", "--desired", "4",
             "--health-check-grace-period", "0s")
-        wait_until(lambda: len([i for i in instances() if i.get("state") == "INSTANCE_STATE_RUNNING"]) == 4, 30, "four instances")
-        old = {i["name"] for i in instances()}
+        wait_until(
+            lambda: len([i for i in group_instances(address) if i.get("state") == "INSTANCE_STATE_RUNNING"]) == 4, 30, "four instances"
+        )
+        old = {i["name"] for i in group_instances(address)}
 
         in_service: list[int] = []
         watching = threading.Event()
 
         def sample() -> None:
             while not watching.is_set():
-                in_service.append(sum(1 for i in instances() if i.get("state") == "INSTANCE_STATE_RUNNING"))
+                in_service.append(sum(1 for i in group_instances(address) if i.get("state") == "INSTANCE_STATE_RUNNING"))
 
         sampler = threading.Thread(target=sample)
         sampler.start()
@@ -64,8 +58,8 @@ def test_a_refresh_replaces_every_instance_keeping_half_of_them_in_service_and_t
         assert "successful  100%" in lines[-1], lines
         assert min(in_service) >= 2, in_service
 
-        now = instances()
+        now = group_instances(address)
         assert len(now) == 4 and not old & {i["name"] for i in now}
-        shown = cli("group", "refresh", "show", "web")
+        shown = cli(address, "group", "refresh", "show", "web")
         assert "successful" in shown and "launchConfigs/v2" in shown
-        cli("group", "delete", "web")
+        cli(address, "group", "delete", "web")

@@ -5,13 +5,12 @@ running until the drain hook is completed."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import AUTOSCALE, FAST, autoscale, free_port, grpcurl, wait_until
+from tests.e2e.harness import FAST, autoscale, cli, free_port, group_instances, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -32,38 +31,30 @@ def test_an_instance_waits_at_its_hooks_across_a_restart_until_the_cli_completes
     args = ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path / 'up.db'}",
             "--instance-log-dir", str(tmp_path / "instances"), *FAST]
 
-    def cli(*words: str) -> str:
-        done = subprocess.run([AUTOSCALE, *words, "--addr", address], capture_output=True, text=True, timeout=30)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
-
-    def instances() -> list[dict[str, str]]:
-        return grpcurl(address, f"{GROUP}/ListInstances", {"parent": "groups/web"}).get("instances", [])
-
     def in_state(state: str) -> list[dict[str, str]]:
-        return [i for i in instances() if i.get("state") == state]
+        return [i for i in group_instances(address) if i.get("state") == state]
 
     with autoscale(args, tmp_path / "up-1.log", address):
-        cli("launch-config", "create", "sleeper", "--arg", sys.executable, "--arg", "-c", "--arg", "import time; time.sleep(600)")
-        cli("group", "create", "web", "--launch-config", "sleeper", "--min", "0", "--max", "2")
-        cli("lifecycle-hook", "create", "web", "warm-up", "--transition", "launching", "--heartbeat-timeout", "10m")
-        cli("lifecycle-hook", "create", "web", "drain", "--transition", "terminating", "--heartbeat-timeout", "10m",
+        cli(address, "launch-config", "create", "sleeper", "--arg", sys.executable, "--arg", "-c", "--arg", "import time; time.sleep(600)")
+        cli(address, "group", "create", "web", "--launch-config", "sleeper", "--min", "0", "--max", "2")
+        cli(address, "lifecycle-hook", "create", "web", "warm-up", "--transition", "launching", "--heartbeat-timeout", "10m")
+        cli(address, "lifecycle-hook", "create", "web", "drain", "--transition", "terminating", "--heartbeat-timeout", "10m",
             "--default-result", "continue")
-        cli("group", "set-desired", "web", "1")
+        cli(address, "group", "set-desired", "web", "1")
         (waiting,) = wait_until(lambda: in_state("INSTANCE_STATE_PENDING_WAIT"), 30, "the instance to wait at its launch hook")
         assert waiting["state_reason"].startswith("waiting for lifecycle hook warm-up")
 
     with autoscale(args, tmp_path / "up-2.log", address):
         wait_until(lambda: in_state("INSTANCE_STATE_PENDING_WAIT"), 10, "the restarted service to show the wait")
-        assert [(i["name"], i["server_id"]) for i in instances()] == [(waiting["name"], waiting["server_id"])]
+        assert [(i["name"], i["server_id"]) for i in group_instances(address)] == [(waiting["name"], waiting["server_id"])]
         instance_id = waiting["name"].rsplit("/", 1)[1]
-        cli("lifecycle-hook", "complete", "web", "warm-up", instance_id, "continue")
+        cli(address, "lifecycle-hook", "complete", "web", "warm-up", instance_id, "continue")
         wait_until(lambda: in_state("INSTANCE_STATE_RUNNING"), 30, "the instance in service")
 
-        cli("group", "set-desired", "web", "0")
+        cli(address, "group", "set-desired", "web", "0")
         wait_until(lambda: in_state("INSTANCE_STATE_TERMINATING_WAIT"), 30, "the instance to wait at its drain hook")
         assert _alive(waiting["server_id"])  # draining: still running
-        cli("lifecycle-hook", "complete", "web", "drain", instance_id, "continue")
-        wait_until(lambda: not instances(), 30, "the instance to be gone")
+        cli(address, "lifecycle-hook", "complete", "web", "drain", instance_id, "continue")
+        wait_until(lambda: not group_instances(address), 30, "the instance to be gone")
         wait_until(lambda: not _alive(waiting["server_id"]), 10, "its process to have stopped")
-        cli("group", "delete", "web")
+        cli(address, "group", "delete", "web")

@@ -5,14 +5,13 @@ out of the file at once and stops its process only after the drain delay."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import AUTOSCALE, FAST, autoscale, free_port, grpcurl, wait_until
+from tests.e2e.harness import FAST, autoscale, cli, free_port, grpcurl, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -37,11 +36,6 @@ def test_a_pool_file_lists_the_groups_serving_instances_and_a_removed_one_drains
     args = ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path / 'up.db'}",
             "--instance-log-dir", str(tmp_path / "instances"), "--pool-dir", str(pools), *FAST]
 
-    def cli(*words: str) -> str:
-        done = subprocess.run([AUTOSCALE, *words, "--addr", address], capture_output=True, text=True, timeout=30)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
-
     pool_file = pools / "default" / "web" / "front.json"
 
     def targets() -> list[str]:
@@ -49,8 +43,8 @@ def test_a_pool_file_lists_the_groups_serving_instances_and_a_removed_one_drains
         return sorted(listed[0]["targets"]) if listed else []
 
     with autoscale(args, tmp_path / "up.log", address):
-        cli("launch-config", "create", "web", "--arg", sys.executable, "--arg", "-c", "--arg", SERVE, "--health-check-tcp")
-        shown = cli("group", "create", "web", "--launch-config", "web", "--min", "0", "--max", "3", "--desired", "2",
+        cli(address, "launch-config", "create", "web", "--arg", sys.executable, "--arg", "-c", "--arg", SERVE, "--health-check-tcp")
+        shown = cli(address, "group", "create", "web", "--launch-config", "web", "--min", "0", "--max", "3", "--desired", "2",
                     "--health-check-grace-period", "0s", "--pool-file", "front", "--drain-delay", "3s")
         assert "pool file front (own port, drain 3s)" in shown
         both = wait_until(lambda: len(found := targets()) == 2 and found, 30, "both instances in the pool file")
@@ -59,7 +53,7 @@ def test_a_pool_file_lists_the_groups_serving_instances_and_a_removed_one_drains
         haproxy = (pools / "default" / "web" / "front.haproxy").read_text().splitlines()
         assert sorted(line.split()[2] for line in haproxy) == both and all(line.startswith("server i-") for line in haproxy)
 
-        cli("group", "set-desired", "web", "1")
+        cli(address, "group", "set-desired", "web", "1")
         wait_until(lambda: len(targets()) == 1, 10, "the removed instance out of the pool file")
         left_at = time.monotonic()
         (draining,) = [i for i in grpcurl(address, f"{GROUP}/ListInstances", {"parent": "groups/web"})["instances"]
@@ -69,5 +63,5 @@ def test_a_pool_file_lists_the_groups_serving_instances_and_a_removed_one_drains
         assert _alive(pid)
         wait_until(lambda: not _alive(pid), 15, "the drained instance to stop")
         assert time.monotonic() - left_at >= 2.0  # not before its drain delay (3 s, less the time to notice)
-        cli("group", "delete", "web")
+        cli(address, "group", "delete", "web")
         assert not pool_file.exists()

@@ -5,7 +5,6 @@ starts Prometheus; the test's own exporter serves the gauge it scrapes every sec
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,12 @@ import pytest
 
 from tests.e2e.harness import (
     ALARM,
-    AUTOSCALE,
     FAST,
     GROUP,
     POLICY,
     GrpcurlError,
     autoscale,
+    cli,
     free_port,
     grpcurl,
     running_instances,
@@ -28,13 +27,6 @@ from tests.e2e.harness import (
 from tests.prometheus_server import PrometheusServer
 
 pytestmark = pytest.mark.e2e
-
-
-def cli(address: str, *args: str) -> str:
-    """`autoscale ARGS --addr ADDRESS`, which must succeed; its output."""
-    completed = subprocess.run([AUTOSCALE, *args, "--addr", address], capture_output=True, text=True, timeout=60)
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    return completed.stdout
 
 
 def up(tmp_path: Path, address: str, prometheus_url: str) -> list[str]:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from autoscale.database import Database
 from autoscale.errors import Unavailable
 from autoscale.identity import current_project
 from services.group import capacity
@@ -19,7 +18,6 @@ from services.group.drivers.base import DriverError, FoundServer, LaunchRequest,
 from services.group.drivers.local import LocalProcessDriver
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories, GroupRepository
-from services.group.server import MIGRATIONS_DIR
 from tests.services.group.drivers.test_local_driver import is_running, pid_of, wait_for
 from tests.services.group.fake_compute import FakeComputeDriver
 
@@ -32,23 +30,10 @@ OTHER = "other"
 
 
 @pytest.fixture
-def repositories(sqlite_url):
-    database = Database(sqlite_url)
-    database.migrate(MIGRATIONS_DIR, "group")
-    yield GroupRepositories(database)
-    database.dispose()
-
-
-@pytest.fixture
 def repository(repositories):
     repository = repositories.of(PROJECT)
     repository.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("sleep", "60"))))
     return repository
-
-
-@pytest.fixture
-def driver() -> FakeComputeDriver:
-    return FakeComputeDriver()
 
 
 @pytest.fixture
@@ -418,11 +403,6 @@ def test_after_a_restart_each_projects_process_is_adopted_by_its_own_projects_in
 
 
 # Launch failures back off
-
-
-@pytest.fixture
-def clock() -> list[float]:
-    return [1000.0]
 
 
 @pytest.fixture

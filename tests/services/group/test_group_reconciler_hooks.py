@@ -9,7 +9,6 @@ from dataclasses import replace
 
 import pytest
 
-from autoscale.database import Database
 from services.group import capacity
 from services.group.domain import ActivityStatus, Group, InstanceState, LaunchConfig
 from services.group.drivers.base import ProcessSpec
@@ -17,19 +16,8 @@ from services.group.hooks import HookResult, LifecycleHook, Transition
 from services.group.load_balancers import PoolFiles, PoolSync
 from services.group.pools import LoadBalancerPool, PoolKind
 from services.group.reconciler import Reconciler
-from services.group.repository import GroupRepositories, GroupRepository
-from services.group.server import MIGRATIONS_DIR
-from tests.services.group.fake_compute import FakeComputeDriver
-
-PROJECT = "default"
-
-
-@pytest.fixture
-def repositories(sqlite_url):
-    database = Database(sqlite_url)
-    database.migrate(MIGRATIONS_DIR, "group")
-    yield GroupRepositories(database)
-    database.dispose()
+from services.group.repository import GroupRepository
+from tests.services.group.reconcile_support import PROJECT, passes
 
 
 @pytest.fixture
@@ -37,16 +25,6 @@ def repository(repositories) -> GroupRepository:
     repository = repositories.of(PROJECT)
     repository.create_launch_config(LaunchConfig("lc", process=ProcessSpec(("sleep", "60"))))
     return repository
-
-
-@pytest.fixture
-def clock() -> list[float]:
-    return [1000.0]
-
-
-@pytest.fixture
-def driver() -> FakeComputeDriver:
-    return FakeComputeDriver()
 
 
 def _reconciler(repositories, driver, clock) -> Reconciler:  # type: ignore[no-untyped-def]
@@ -65,12 +43,6 @@ def _create(repository: GroupRepository, desired: int, *hooks: LifecycleHook) ->
         repository.create_lifecycle_hook(hook)
 
 
-def _passes(reconciler: Reconciler, clock: list[float], *steps: float) -> None:
-    for step in steps:
-        clock[0] += step
-        reconciler.reconcile_group(PROJECT, "web")
-
-
 def _instances(repository: GroupRepository):
     return repository.list_instances("web", None, 10)
 
@@ -85,14 +57,14 @@ DRAIN = LifecycleHook("drain", "web", Transition.TERMINATING, heartbeat_timeout=
 
 def test_a_launched_instance_waits_for_its_launch_hook_then_goes_into_service_on_continue(repository, reconciler, clock):
     _create(repository, 1, WARM_UP)
-    _passes(reconciler, clock, 0.0, 1.0)
+    passes(reconciler, clock, 0.0, 1.0)
     (waiting,) = _instances(repository)
     assert waiting.state is InstanceState.PENDING_WAIT and waiting.state_reason.startswith("waiting for lifecycle hook warm-up")
     assert repository.get_group("web").current_capacity == 0 and repository.get_group("web").scaling_in_progress
-    _passes(reconciler, clock, 10.0)
+    passes(reconciler, clock, 10.0)
     assert _instances(repository)[0].state is InstanceState.PENDING_WAIT
     _answer(repository, "warm-up", waiting.id, HookResult.CONTINUE)
-    _passes(reconciler, clock, 1.0)
+    passes(reconciler, clock, 1.0)
     (in_service,) = _instances(repository)
     assert in_service.state is InstanceState.RUNNING and in_service.in_service_time == clock[0]
     assert repository.get_activity("web", "a-0").status is ActivityStatus.SUCCEEDED
@@ -100,75 +72,75 @@ def test_a_launched_instance_waits_for_its_launch_hook_then_goes_into_service_on
 
 def test_an_abandoned_launch_is_terminated_and_replaced(repository, reconciler, driver, clock):
     _create(repository, 1, WARM_UP)
-    _passes(reconciler, clock, 0.0, 1.0)
+    passes(reconciler, clock, 0.0, 1.0)
     (first,) = _instances(repository)
     _answer(repository, "warm-up", first.id, HookResult.ABANDON)
-    _passes(reconciler, clock, 1.0)
+    passes(reconciler, clock, 1.0)
     assert ("terminate", first.server_id) in driver.calls
     assert [i.id for i in _instances(repository)] != [first.id]
 
 
 def test_a_wait_nobody_answers_ends_with_the_hooks_default_after_its_heartbeat_timeout(repository, reconciler, driver, clock):
     _create(repository, 1, replace(WARM_UP, default_result=HookResult.CONTINUE))
-    _passes(reconciler, clock, 0.0, 1.0, 59.0)
+    passes(reconciler, clock, 0.0, 1.0, 59.0)
     assert _instances(repository)[0].state is InstanceState.PENDING_WAIT
-    _passes(reconciler, clock, 1.0)
+    passes(reconciler, clock, 1.0)
     assert _instances(repository)[0].state is InstanceState.RUNNING
 
 
 def test_a_scale_in_waits_for_the_termination_hook_before_stopping_the_instance(repository, reconciler, driver, clock):
     _create(repository, 2, DRAIN)
-    _passes(reconciler, clock, 0.0, 1.0)
+    passes(reconciler, clock, 0.0, 1.0)
     repository.change_group("web", lambda current: (replace(current, desired_capacity=1), None))
-    _passes(reconciler, clock, 1.0)
+    passes(reconciler, clock, 1.0)
     draining = [i for i in _instances(repository) if i.state is InstanceState.TERMINATING_WAIT]
     assert len(draining) == 1 and draining[0].state_reason.startswith("scaling to 1; waiting for lifecycle hook drain")
     assert ("terminate", draining[0].server_id) not in driver.calls
-    _passes(reconciler, clock, 1.0)
+    passes(reconciler, clock, 1.0)
     assert len(_instances(repository)) == 2  # no second instance chosen meanwhile
     _answer(repository, "drain", draining[0].id, HookResult.CONTINUE)
-    _passes(reconciler, clock, 1.0)
+    passes(reconciler, clock, 1.0)
     assert ("terminate", draining[0].server_id) in driver.calls
     assert [i.state for i in _instances(repository)] == [InstanceState.RUNNING]
 
 
 def test_a_terminated_instance_is_replaced_at_once_and_stopped_after_its_drain_times_out(repository, reconciler, driver, clock):
     _create(repository, 1, DRAIN)
-    _passes(reconciler, clock, 0.0, 1.0)
+    passes(reconciler, clock, 0.0, 1.0)
     (first,) = _instances(repository)
     repository.terminate_instance("web", first.id, decrement=False, activity_id="a-1", caller="ops", now=clock[0])
-    _passes(reconciler, clock, 1.0, 1.0)
+    passes(reconciler, clock, 1.0, 1.0)
     states = {i.id: i.state for i in _instances(repository)}
     assert states[first.id] is InstanceState.TERMINATING_WAIT and InstanceState.RUNNING in states.values()
-    _passes(reconciler, clock, 60.0)
+    passes(reconciler, clock, 60.0)
     assert ("terminate", first.server_id) in driver.calls and first.id not in {i.id for i in _instances(repository)}
 
 
 def test_a_failed_instance_is_replaced_without_waiting_for_termination_hooks(repository, reconciler, driver, clock):
     _create(repository, 1, DRAIN)
-    _passes(reconciler, clock, 0.0, 1.0)
+    passes(reconciler, clock, 0.0, 1.0)
     (first,) = _instances(repository)
     driver.kill(first.server_id)
-    _passes(reconciler, clock, 120.0)
+    passes(reconciler, clock, 120.0)
     assert first.id not in {i.id for i in _instances(repository)}
 
 
 def test_deleting_a_hook_lets_the_instances_waiting_for_it_go_on(repository, reconciler, clock):
     _create(repository, 1, WARM_UP)
-    _passes(reconciler, clock, 0.0, 1.0)
+    passes(reconciler, clock, 0.0, 1.0)
     repository.delete_lifecycle_hook("web", "warm-up")
-    _passes(reconciler, clock, 1.0)
+    passes(reconciler, clock, 1.0)
     assert _instances(repository)[0].state is InstanceState.RUNNING
 
 
 def test_a_restarted_service_resumes_a_wait_where_it_was(repositories, repository, driver, clock):
     _create(repository, 1, WARM_UP)
-    _passes(_reconciler(repositories, driver, clock), clock, 0.0, 1.0)
+    passes(_reconciler(repositories, driver, clock), clock, 0.0, 1.0)
     (waiting,) = _instances(repository)
     restarted = _reconciler(repositories, driver, clock)
-    _passes(restarted, clock, 30.0)
+    passes(restarted, clock, 30.0)
     assert _instances(repository)[0].state is InstanceState.PENDING_WAIT  # the same wait, not a new one
-    _passes(restarted, clock, 30.0)  # the wait began 60 s ago: its default (ABANDON) applies
+    passes(restarted, clock, 30.0)  # the wait began 60 s ago: its default (ABANDON) applies
     assert waiting.id not in {i.id for i in _instances(repository)}
 
 
@@ -184,19 +156,19 @@ def test_an_instance_leaves_its_pool_when_chosen_for_removal_and_stops_once_drai
         listed = json.loads(pool_file.read_text())
         return sorted(listed[0]["targets"]) if listed else []
 
-    _passes(reconciler, clock, 0.0)
+    passes(reconciler, clock, 0.0)
     assert targets() == []  # launched, not running yet
-    _passes(reconciler, clock, 1.0)
+    passes(reconciler, clock, 1.0)
     assert targets() == ["10.0.0.1:8000", "10.0.0.2:8000"]
     repository.change_group("web", lambda current: (replace(current, desired_capacity=1), None))
-    _passes(reconciler, clock, 1.0)
+    passes(reconciler, clock, 1.0)
     (draining,) = [i for i in _instances(repository) if i.state is InstanceState.TERMINATING]
     assert "draining until" in draining.state_reason and draining.drain_until == clock[0] + 30.0
     (staying,) = [i for i in _instances(repository) if i.state is InstanceState.RUNNING]
     assert targets() == [staying.address] and ("terminate", draining.server_id) not in driver.calls
-    _passes(reconciler, clock, 29.0)
+    passes(reconciler, clock, 29.0)
     assert ("terminate", draining.server_id) not in driver.calls
-    _passes(reconciler, clock, 1.0)
+    passes(reconciler, clock, 1.0)
     assert ("terminate", draining.server_id) in driver.calls and len(_instances(repository)) == 1
     reconciler.delete_group(PROJECT, "web")
     assert not pool_file.exists()

@@ -6,25 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from autoscale.database import Database
 from services.group import capacity, refresh
 from services.group.domain import Group, InstanceState, LaunchConfig
 from services.group.drivers.base import ProcessSpec
 from services.group.reconciler import Reconciler
 from services.group.refresh import RefreshStatus
-from services.group.repository import GroupRepositories, GroupRepository
-from services.group.server import MIGRATIONS_DIR
-from tests.services.group.fake_compute import FakeComputeDriver
-
-PROJECT = "default"
-
-
-@pytest.fixture
-def repositories(sqlite_url):
-    database = Database(sqlite_url)
-    database.migrate(MIGRATIONS_DIR, "group")
-    yield GroupRepositories(database)
-    database.dispose()
+from services.group.repository import GroupRepository
+from tests.services.group.reconcile_support import PROJECT
 
 
 @pytest.fixture
@@ -33,16 +21,6 @@ def repository(repositories) -> GroupRepository:
     repository.create_launch_config(LaunchConfig("v1", process=ProcessSpec(("sleep", "60"))))
     repository.create_launch_config(LaunchConfig("v2", process=ProcessSpec(("sleep", "61"))))
     return repository
-
-
-@pytest.fixture
-def clock() -> list[float]:
-    return [1000.0]
-
-
-@pytest.fixture
-def driver() -> FakeComputeDriver:
-    return FakeComputeDriver()
 
 
 def _reconciler(repositories, driver, clock) -> Reconciler:  # type: ignore[no-untyped-def]
