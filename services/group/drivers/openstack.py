@@ -37,7 +37,16 @@ def _translated(operation: str) -> Iterator[None]:
     try:
         yield
     except _CLOUD_ERRORS as error:
-        raise DriverError(f"{operation}: {str(error) or type(error).__name__}") from error
+        raise DriverError(f"{operation}: {_cloud_message(error)}") from error
+
+
+def _cloud_message(error: Exception) -> str:
+    """What the cloud said: an HTTP error's message from its body and its status (openstacksdk's own text of it starts
+    with the class and the URL, e.g. "ForbiddenException: 403: Client Error for url: https://..., Quota exceeded..."),
+    or the exception's text."""
+    if isinstance(error, sdk_exceptions.HttpException) and error.details and error.status_code:
+        return f"{error.details} (HTTP {error.status_code})"
+    return str(error) or type(error).__name__
 
 
 class OpenStackDriver:

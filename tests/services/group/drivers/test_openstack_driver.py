@@ -1,16 +1,15 @@
-"""The OpenStack driver against a small fake of openstacksdk's connection (no cloud is reachable in tests), alone and under the
-reconcile loop."""
+"""The OpenStack driver through the real openstacksdk against the fake cloud of tests/fake_cloud (Keystone, Nova, Glance
+and Neutron over HTTP on loopback), alone and under the reconcile loop."""
 
 from __future__ import annotations
 
 import base64
-import re
-from types import SimpleNamespace
+from pathlib import Path
 from typing import Any
 
+import openstack
 import pytest
-from keystoneauth1 import exceptions as keystone_exceptions
-from openstack import exceptions as sdk_exceptions
+from openstack.connection import Connection
 
 from autoscale.database import Database
 from services.group import capacity
@@ -22,103 +21,35 @@ from services.group.drivers.openstack import OpenStackDriver
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories
 from services.group.server import MIGRATIONS_DIR
-
-
-class FakeProxy:
-    """One service proxy (compute, image, network): named resources, recorded calls, injectable errors."""
-
-    def __init__(self, kind: str, resources: dict[str, str]) -> None:
-        self.kind = kind
-        self.resources = resources
-        """Name -> id of what find_* resolves."""
-        self.existing: dict[str, SimpleNamespace] = {}
-        """Server id -> the servers that exist (what get_server and servers answer)."""
-        self.calls: list[tuple[str, Any]] = []
-        self.errors: dict[str, Exception] = {}
-        """Method name -> the exception it raises."""
-        self.lost_replies = 0
-        """How many of the next create_server calls make their server and then fail, as if the reply was lost."""
-        self._next_server = 1
-
-    def _call(self, method: str, argument: Any) -> None:
-        self.calls.append((method, argument))
-        if method in self.errors:
-            raise self.errors[method]
-
-    def _find(self, method: str, name_or_id: str, ignore_missing: bool) -> SimpleNamespace:
-        self._call(method, (name_or_id, ignore_missing))
-        if name_or_id not in self.resources:
-            raise sdk_exceptions.ResourceNotFound(f"No {self.kind} found for {name_or_id}")
-        return SimpleNamespace(id=self.resources[name_or_id])
-
-    def find_flavor(self, name_or_id: str, ignore_missing: bool = True) -> SimpleNamespace:
-        return self._find("find_flavor", name_or_id, ignore_missing)
-
-    def find_image(self, name_or_id: str, ignore_missing: bool = True) -> SimpleNamespace:
-        return self._find("find_image", name_or_id, ignore_missing)
-
-    def find_network(self, name_or_id: str, ignore_missing: bool = True) -> SimpleNamespace:
-        return self._find("find_network", name_or_id, ignore_missing)
-
-    def create_server(self, **attributes: Any) -> SimpleNamespace:
-        self._call("create_server", attributes)
-        server = SimpleNamespace(
-            id=f"server-{self._next_server}", status="BUILD", name=attributes["name"], metadata=attributes["metadata"], fault=None
-        )
-        self._next_server += 1
-        self.existing[server.id] = server
-        if self.lost_replies:
-            self.lost_replies -= 1
-            raise sdk_exceptions.HttpException(message="Gateway Timeout")
-        return server
-
-    def servers(self, details: bool = True, **query: Any) -> list[SimpleNamespace]:
-        self._call("servers", query)
-        # NOTE: Nova reads the name filter as a regular expression.
-        return [server for server in self.existing.values() if re.search(query.get("name", ""), server.name)]
-
-    def get_server(self, server_id: str) -> SimpleNamespace:
-        self._call("get_server", server_id)
-        if server_id not in self.existing:
-            raise sdk_exceptions.NotFoundException(f"No Server found for {server_id}")
-        return self.existing[server_id]
-
-    def delete_server(self, server_id: str, ignore_missing: bool = True) -> None:
-        self._call("delete_server", (server_id, ignore_missing))
-        self.existing.pop(server_id, None)
-
-
-class FakeConnection:
-    """What the driver uses of openstack.connection.Connection."""
-
-    def __init__(self) -> None:
-        self.compute = FakeProxy("Flavor", {"m1.small": "flavor-1", "flavor-1": "flavor-1"})
-        self.image = FakeProxy("Image", {"ubuntu-24.04": "image-1"})
-        self.network = FakeProxy("Network", {"private": "net-1", "public": "net-2"})
+from tests.fake_cloud import NO_VALID_HOST, FakeCloud
 
 
 @pytest.fixture
-def connection() -> FakeConnection:
-    return FakeConnection()
+def driver(fake_cloud: FakeCloud) -> OpenStackDriver:
+    return OpenStackDriver(cloud="test", connect=fake_cloud.connection)
 
 
-@pytest.fixture
-def driver(connection: FakeConnection) -> OpenStackDriver:
-    return OpenStackDriver(cloud="test", connect=lambda: connection)
-
-
-def launch_request(**spec_fields: Any) -> LaunchRequest:
+def launch_request(instance_id: str = "i-7", **spec_fields: Any) -> LaunchRequest:
     spec = OpenStackServerSpec(**{"image": "ubuntu-24.04", "flavor": "m1.small", **spec_fields})
-    return LaunchRequest(project="p1", group_id="web", instance_id="i-7", metrics_addr="10.0.0.1:50051", openstack_server=spec)
+    return LaunchRequest(project="p1", group_id="web", instance_id=instance_id, metrics_addr="10.0.0.1:50051", openstack_server=spec)
 
 
-def created_attributes(connection: FakeConnection) -> dict[str, Any]:
-    (attributes,) = [argument for method, argument in connection.compute.calls if method == "create_server"]
-    return attributes
+def created_body(fake_cloud: FakeCloud) -> dict[str, Any]:
+    """The `server` object of the one create request Nova received."""
+    (request,) = fake_cloud.requests_to("POST", "/compute/v2.1/servers")
+    body: dict[str, Any] = request.body["server"]
+    return body
+
+
+def boot_by_hand(fake_cloud: FakeCloud, name: str, **metadata: str) -> str:
+    """A server made in the cloud by someone else than the driver; its id."""
+    conn = fake_cloud.connection()
+    image = fake_cloud.state.id_of("image", "cirros")
+    return str(conn.compute.create_server(name=name, image_id=image, flavor_id="1", networks="none", metadata=metadata).id)
 
 
 def test_launch_boots_a_server_with_names_resolved_to_ids_and_the_autoscale_metadata(
-    driver: OpenStackDriver, connection: FakeConnection
+    driver: OpenStackDriver, fake_cloud: FakeCloud
 ) -> None:
     server_id = driver.launch(
         launch_request(
@@ -129,14 +60,16 @@ def test_launch_boots_a_server_with_names_resolved_to_ids_and_the_autoscale_meta
         )
     )
 
-    assert server_id == "server-1"
-    attributes = created_attributes(connection)
-    attributes.pop("user_data", None)
-    assert attributes == {
+    (server,) = fake_cloud.servers()
+    assert server.id == server_id
+    body = created_body(fake_cloud)
+    body.pop("user_data", None)
+    state = fake_cloud.state
+    assert body == {
         "name": "web-i-7",
-        "image_id": "image-1",
-        "flavor_id": "flavor-1",
-        "networks": [{"uuid": "net-1"}, {"uuid": "net-2"}],
+        "imageRef": state.id_of("image", "ubuntu-24.04"),
+        "flavorRef": "2",
+        "networks": [{"uuid": state.id_of("network", "private")}, {"uuid": state.id_of("network", "public")}],
         "key_name": "deployer",
         "security_groups": [{"name": "default"}, {"name": "web"}],
         "metadata": {
@@ -148,26 +81,27 @@ def test_launch_boots_a_server_with_names_resolved_to_ids_and_the_autoscale_meta
             "metering.server_group": "web",
         },
     }
-    assert ("find_flavor", ("m1.small", False)) in connection.compute.calls
-    assert ("find_image", ("ubuntu-24.04", False)) in connection.image.calls
+    assert (server.name, server.security_groups, server.key_name) == ("web-i-7", ["default", "web"], "deployer")
+    assert len(server.port_ids) == 2
 
 
-def test_launch_sends_user_data_base64_encoded(driver: OpenStackDriver, connection: FakeConnection) -> None:
+def test_launch_sends_user_data_base64_encoded(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
     user_data = "#cloud-config\nruncmd:\n  - echo héllo\n"
 
     driver.launch(launch_request(user_data=user_data))
 
-    assert base64.b64decode(created_attributes(connection)["user_data"]).decode() == user_data
+    (server,) = fake_cloud.servers()
+    assert base64.b64decode(server.user_data or "").decode() == user_data
 
 
 def test_launch_leaves_out_what_the_spec_leaves_empty_and_lets_nova_pick_the_network(
-    driver: OpenStackDriver, connection: FakeConnection
+    driver: OpenStackDriver, fake_cloud: FakeCloud
 ) -> None:
     driver.launch(launch_request())
 
-    attributes = created_attributes(connection)
-    assert attributes["networks"] == "auto"
-    assert not {"key_name", "security_groups", "user_data"} & attributes.keys()
+    body = created_body(fake_cloud)
+    assert body["networks"] == "auto"
+    assert not {"key_name", "security_groups", "user_data"} & body.keys()
 
 
 @pytest.mark.parametrize(
@@ -179,18 +113,26 @@ def test_launch_leaves_out_what_the_spec_leaves_empty_and_lets_nova_pick_the_net
     ],
 )
 def test_launch_with_an_unknown_name_is_a_driver_error_naming_it(
-    driver: OpenStackDriver, connection: FakeConnection, spec_fields: dict[str, Any], message: str
+    driver: OpenStackDriver, fake_cloud: FakeCloud, spec_fields: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(DriverError, match=f"^{message}$"):
         driver.launch(launch_request(**spec_fields))
 
-    assert not [call for call in connection.compute.calls if call[0] == "create_server"]
+    assert fake_cloud.requests_to("POST", "/compute/v2.1/servers") == []
 
 
-def test_a_cloud_error_on_create_is_a_driver_error_with_the_clouds_message(driver: OpenStackDriver, connection: FakeConnection) -> None:
-    connection.compute.errors["create_server"] = sdk_exceptions.HttpException(message="Quota exceeded for instances")
+def test_a_quota_refusal_is_a_driver_error_with_novas_message(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
+    fake_cloud.state.instance_quota = 0
+    quota = "Quota exceeded for instances: Requested 1, but already used 0 of 0 instances"
 
-    with pytest.raises(DriverError, match="^cannot create the server 'web-i-7': Quota exceeded for instances$"):
+    with pytest.raises(DriverError, match=rf"^cannot create the server 'web-i-7': {quota} \(HTTP 403\)$"):
+        driver.launch(launch_request())
+
+
+def test_a_server_error_on_create_is_a_driver_error_with_the_clouds_message(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
+    fake_cloud.faults.fail_requests(500, method="POST", path="/servers$", message="Unexpected API Error.")
+
+    with pytest.raises(DriverError, match=r"^cannot create the server 'web-i-7': Unexpected API Error. \(HTTP 500\)$"):
         driver.launch(launch_request())
 
 
@@ -211,59 +153,70 @@ def test_launch_without_an_openstack_server_is_a_driver_error(driver: OpenStackD
         ("SOFT_DELETED", ServerStatus.GONE),
     ],
 )
-def test_state_maps_the_nova_status(driver: OpenStackDriver, connection: FakeConnection, nova_status: str, status: ServerStatus) -> None:
-    connection.compute.existing["server-1"] = SimpleNamespace(id="server-1", status=nova_status, fault=None)
+def test_state_maps_the_nova_status(driver: OpenStackDriver, fake_cloud: FakeCloud, nova_status: str, status: ServerStatus) -> None:
+    server_id = driver.launch(launch_request())
+    fake_cloud.state.force_status(server_id, nova_status)
 
-    assert driver.state("server-1").status is status
+    assert driver.state(server_id).status is status
 
 
-def test_a_server_in_error_reports_its_fault_message(driver: OpenStackDriver, connection: FakeConnection) -> None:
-    fault = {"code": 500, "message": "No valid host was found. There are not enough hosts available."}
-    connection.compute.existing["server-1"] = SimpleNamespace(id="server-1", status="ERROR", fault=fault)
+def test_a_new_server_is_pending_until_nova_has_built_it(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
+    fake_cloud.state.build_seconds = 60
 
-    state = driver.state("server-1")
+    assert driver.state(driver.launch(launch_request())).status is ServerStatus.PENDING
 
-    assert state.status is ServerStatus.FAILED
-    assert state.reason == "No valid host was found. There are not enough hosts available."
+
+def test_a_server_in_error_reports_its_fault_message(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
+    fake_cloud.state.build_seconds = 0
+    fake_cloud.faults.boot_errors(count=1)
+
+    state = driver.state(driver.launch(launch_request()))
+
+    assert (state.status, state.reason) == (ServerStatus.FAILED, NO_VALID_HOST)
 
 
 def test_a_server_the_cloud_does_not_know_is_gone(driver: OpenStackDriver) -> None:
     assert driver.state("server-404").status is ServerStatus.GONE
 
 
-@pytest.mark.parametrize(
-    "error",
-    [
-        sdk_exceptions.HttpException(message="Service Unavailable"),
-        sdk_exceptions.SDKException("Service Unavailable"),
-        keystone_exceptions.ConnectFailure("Service Unavailable"),
-    ],
-)
-def test_other_cloud_errors_of_state_are_driver_errors(driver: OpenStackDriver, connection: FakeConnection, error: Exception) -> None:
-    connection.compute.errors["get_server"] = error
+@pytest.mark.parametrize(("status", "message"), [(503, "Service Unavailable"), (500, "Unexpected API Error.")])
+def test_other_cloud_errors_of_state_are_driver_errors(driver: OpenStackDriver, fake_cloud: FakeCloud, status: int, message: str) -> None:
+    fake_cloud.faults.fail_requests(status, method="GET", path="/servers/server-1$", message=message)
 
-    with pytest.raises(DriverError, match="^cannot get the server 'server-1': Service Unavailable$"):
+    with pytest.raises(DriverError, match=rf"^cannot get the server 'server-1': {message} \(HTTP {status}\)$"):
         driver.state("server-1")
 
 
-def test_terminate_deletes_the_server_ignoring_one_that_is_gone(driver: OpenStackDriver, connection: FakeConnection) -> None:
-    driver.terminate("server-1")
+def test_an_unreachable_cloud_is_a_driver_error(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
+    driver.state("server-1")  # connected
+    fake_cloud.stop()
 
-    assert connection.compute.calls == [("delete_server", ("server-1", True))]
+    with pytest.raises(DriverError, match=r"^cannot get the server 'server-1': Unable to establish connection to http://127\.0\.0\.1:"):
+        driver.state("server-1")
 
 
-def test_a_cloud_error_on_terminate_is_a_driver_error(driver: OpenStackDriver, connection: FakeConnection) -> None:
-    connection.compute.errors["delete_server"] = keystone_exceptions.Unauthorized("The request you have made requires authentication.")
+def test_terminate_deletes_the_server_ignoring_one_that_is_gone(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
+    server_id = driver.launch(launch_request())
 
-    with pytest.raises(DriverError, match="^cannot delete the server 'server-1': The request you have made requires authentication"):
+    driver.terminate(server_id)
+    driver.terminate(server_id)
+
+    assert fake_cloud.servers() == []
+    assert len(fake_cloud.requests_to("DELETE", f"/compute/v2.1/servers/{server_id}")) == 2
+
+
+def test_a_cloud_error_on_terminate_is_a_driver_error(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
+    fake_cloud.faults.fail_requests(403, method="DELETE", message="Policy doesn't allow os_compute_api:servers:delete to be performed.")
+
+    with pytest.raises(DriverError, match="^cannot delete the server 'server-1': Policy doesn't allow os_compute_api:servers:delete"):
         driver.terminate("server-1")
 
 
-def test_the_connection_is_made_once_on_first_use() -> None:
-    connects: list[FakeConnection] = []
+def test_the_connection_is_made_once_on_first_use(fake_cloud: FakeCloud) -> None:
+    connects: list[Connection] = []
 
-    def connect() -> FakeConnection:
-        connects.append(FakeConnection())
+    def connect() -> Connection:
+        connects.append(fake_cloud.connection())
         return connects[-1]
 
     driver = OpenStackDriver(cloud="test", connect=connect)
@@ -273,24 +226,21 @@ def test_the_connection_is_made_once_on_first_use() -> None:
     driver.terminate("server-2")
 
     assert len(connects) == 1
+    assert len(fake_cloud.requests_to("POST", "/identity/v3/auth/tokens")) == 1
 
 
-def test_a_failed_connection_is_a_driver_error_and_is_tried_again_on_the_next_call(connection: FakeConnection) -> None:
-    attempts: list[int] = []
-
-    def connect() -> FakeConnection:
-        attempts.append(1)
-        if len(attempts) == 1:
-            raise sdk_exceptions.ConfigException("Cloud nowhere was not found.")
-        return connection
-
-    driver = OpenStackDriver(cloud="nowhere", connect=connect)
+def test_a_failed_connection_is_a_driver_error_and_is_tried_again_on_the_next_call(
+    fake_cloud: FakeCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(fake_cloud.clouds_yaml(tmp_path / "clouds.yaml", cloud="fake")))
+    clouds = iter(["nowhere", "fake"])
+    driver = OpenStackDriver(cloud="nowhere", connect=lambda: openstack.connect(cloud=next(clouds)))
 
     with pytest.raises(DriverError, match="^cannot connect to the cloud 'nowhere': Cloud nowhere was not found.$"):
         driver.terminate("server-1")
     driver.terminate("server-1")
 
-    assert len(attempts) == 2
+    assert len(fake_cloud.requests_to("DELETE", "/compute/v2.1/servers/server-1")) == 1
 
 
 def test_building_the_driver_with_no_cloud_configured_does_not_connect(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -300,39 +250,36 @@ def test_building_the_driver_with_no_cloud_configured_does_not_connect(monkeypat
     assert connects == []
 
 
-def _nova_server(server_id: str, name: str, status: str = "ACTIVE", **metadata: str) -> SimpleNamespace:
-    return SimpleNamespace(id=server_id, name=name, status=status, metadata=metadata, fault=None)
-
-
 def test_find_servers_lists_the_groups_servers_by_name_and_keeps_those_whose_metadata_names_the_project_and_group(
-    driver: OpenStackDriver, connection: FakeConnection
+    driver: OpenStackDriver, fake_cloud: FakeCloud
 ) -> None:
-    for server in (
-        _nova_server("s-1", "web-i-1", autoscale_project="p1", autoscale_group="web", autoscale_instance="i-1"),
-        _nova_server("s-2", "web-i-i-2", autoscale_project="p1", autoscale_group="web-i", autoscale_instance="i-2"),  # another group's
-        _nova_server("s-3", "web-manual"),  # made by hand
-        _nova_server("s-4", "web-i-4", "DELETED", autoscale_project="p1", autoscale_group="web", autoscale_instance="i-4"),
-        _nova_server("s-5", "api-i-5", autoscale_project="p1", autoscale_group="api", autoscale_instance="i-5"),
-        _nova_server("s-6", "web-i-6", autoscale_project="p2", autoscale_group="web", autoscale_instance="i-6"),  # another project's
-        _nova_server("s-7", "web-i-7", autoscale_group="web", autoscale_instance="i-7"),  # no project
-    ):
-        connection.compute.existing[server.id] = server
+    ours = boot_by_hand(fake_cloud, "web-i-1", autoscale_project="p1", autoscale_group="web", autoscale_instance="i-1")
+    boot_by_hand(fake_cloud, "web-i-i-2", autoscale_project="p1", autoscale_group="web-i", autoscale_instance="i-2")  # another group's
+    boot_by_hand(fake_cloud, "web-manual")  # made by hand
+    deleted = boot_by_hand(fake_cloud, "web-i-4", autoscale_project="p1", autoscale_group="web", autoscale_instance="i-4")
+    fake_cloud.state.force_status(deleted, "DELETED")
+    boot_by_hand(fake_cloud, "api-i-5", autoscale_project="p1", autoscale_group="api", autoscale_instance="i-5")
+    theirs = boot_by_hand(
+        fake_cloud, "web-i-6", autoscale_project="p2", autoscale_group="web", autoscale_instance="i-6"
+    )  # another project's
+    boot_by_hand(fake_cloud, "web-i-7", autoscale_group="web", autoscale_instance="i-7")  # no project
 
-    assert driver.find_servers("p1", "web") == [FoundServer("i-1", "s-1")]
-    assert driver.find_servers("p2", "web") == [FoundServer("i-6", "s-6")]
-    assert ("servers", {"name": "^web-"}) in connection.compute.calls
+    assert driver.find_servers("p1", "web") == [FoundServer("i-1", ours)]
+    assert driver.find_servers("p2", "web") == [FoundServer("i-6", theirs)]
+    assert {request.query.get("name") for request in fake_cloud.requests_to("GET", "/compute/v2.1/servers/detail")} == {"^web-"}
 
 
-def test_a_cloud_error_listing_servers_is_a_driver_error(driver: OpenStackDriver, connection: FakeConnection) -> None:
-    connection.compute.errors["servers"] = sdk_exceptions.HttpException(message="Service Unavailable")
+def test_a_cloud_error_listing_servers_is_a_driver_error(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
+    fake_cloud.faults.fail_requests(503, method="GET", path="/servers/detail$", message="Service Unavailable")
 
-    with pytest.raises(DriverError, match="^cannot list the servers of the group 'web': Service Unavailable$"):
+    with pytest.raises(DriverError, match=r"^cannot list the servers of the group 'web': Service Unavailable \(HTTP 503\)$"):
         driver.find_servers("p1", "web")
 
 
 def test_after_a_lost_create_reply_the_reconcile_loop_adopts_the_server_and_leaves_exactly_the_desired_servers(
-    sqlite_url: str, driver: OpenStackDriver, connection: FakeConnection
+    sqlite_url: str, driver: OpenStackDriver, fake_cloud: FakeCloud
 ) -> None:
+    fake_cloud.state.build_seconds = 0
     database = Database(sqlite_url)
     database.migrate(MIGRATIONS_DIR, "group")
     try:
@@ -342,25 +289,24 @@ def test_after_a_lost_create_reply_the_reconcile_loop_adopts_the_server_and_leav
         group = Group(id="web", launch_config_id="vm", min_size=0, max_size=5, desired_capacity=2)
         repository.create_group(group, capacity.creation_activity("a-0", group, 1.0))
         # Leaked before (Nova made it, the reply was lost, and the instance was forgotten): nobody records it.
-        connection.compute.existing["leaked"] = _nova_server(
-            "leaked", "web-i-old", autoscale_project="default", autoscale_group="web", autoscale_instance="i-old"
-        )
+        leaked = boot_by_hand(fake_cloud, "web-i-old", autoscale_project="default", autoscale_group="web", autoscale_instance="i-old")
         now = [1000.0]
         reconciler = Reconciler(repositories, {OPENSTACK_SERVER: driver}, lambda: now[0], "10.0.0.1:50051")
 
-        connection.compute.lost_replies = 1
+        fake_cloud.faults.lose_responses(count=1)
         reconciler.reconcile_group("default", "web")  # the first create's reply is lost: this pass launches no more
         (lost,) = repository.list_instances("web", None, 10)
         assert (lost.state, lost.server_id) == (InstanceState.FAILED, "")
-        assert set(connection.compute.existing) == {"server-1"}, "the leaked server is deleted on the first pass"
+        (made,) = fake_cloud.servers()
+        assert made.id != leaked and made.metadata["autoscale_instance"] == lost.id, "the leaked server is deleted on the first pass"
         now[0] += BASE_DELAY  # the failed launch's backoff
-        reconciler.reconcile_group("default", "web")  # adopts server-1 and launches the second
-        for server in connection.compute.existing.values():
-            server.status = "ACTIVE"
+        reconciler.reconcile_group("default", "web")  # adopts the server made and launches the second
         reconciler.reconcile_group("default", "web")
 
         instances = repository.list_instances("web", None, 10)
-        assert sorted(i.server_id for i in instances) == sorted(connection.compute.existing) == ["server-1", "server-2"]
+        assert sorted(i.server_id for i in instances) == sorted(server.id for server in fake_cloud.servers())
+        assert len(instances) == 2 and made.id in {i.server_id for i in instances}
         assert [i.state for i in instances] == [InstanceState.RUNNING] * 2 and lost.id in {i.id for i in instances}
+        assert fake_cloud.state.server_creates == 3
     finally:
         database.dispose()
