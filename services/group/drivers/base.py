@@ -47,16 +47,38 @@ class ProcessSpec:
 
 
 @dataclass(frozen=True)
+class ServerNic:
+    """One NIC of a Nova server: a network (name or id, optionally with a fixed IP on it) or an existing port's id."""
+
+    network: str = ""
+    port: str = ""
+    fixed_ip: str = ""
+
+
+@dataclass(frozen=True)
 class OpenStackServerSpec:
     """A Nova server to boot."""
 
     image: str
+    """Image name or id (with boot_volume_size_gb, the image the boot volume is made from)."""
     flavor: str
+    """Flavor name or id."""
     key_name: str = ""
     networks: Sequence[str] = ()
+    """Network names or ids, a NIC each with an address Nova picks; with no NIC at all Nova picks the network ("auto")."""
     security_groups: Sequence[str] = ()
     user_data: str = ""
+    """Plain text; sent base64-encoded."""
     metadata: Mapping[str, str] = field(default_factory=dict)
+    availability_zone: str = ""
+    """Empty: the cloud's default."""
+    nics: Sequence[ServerNic] = ()
+    """NICs with a fixed IP or an existing port, after those of `networks`."""
+    server_group: str = ""
+    """Server group name or id the servers join (Nova's scheduler hint `group`), e.g. for anti-affinity."""
+    boot_volume_size_gb: int = 0
+    """Above 0: boot from a new volume of that size made from the image, deleted with the server."""
+    config_drive: bool = False
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,28 @@ def test_launch_config_create_of_an_openstack_server_reads_user_data_from_a_file
     invoke("launch-config", "delete", "web")
 
 
+def test_launch_config_create_of_an_openstack_server_with_nics_a_zone_a_server_group_and_a_boot_volume(invoke: Invoke) -> None:
+    created = invoke(
+        "launch-config", "create", "db", "--image", "ubuntu-24.04", "--flavor", "m1.small", "--nic", "network=private,fixed-ip=10.0.0.5",
+        "--nic", "port=p-1", "--availability-zone", "az-2", "--server-group", "db-anti", "--boot-volume-size", "40", "--config-drive",
+        "--json",
+    )
+    assert created.exit_code == 0, created.output
+    server = json.loads(created.stdout)["launchConfig"]["openstackServer"]
+    assert server["nics"] == [{"network": "private", "fixedIp": "10.0.0.5", "port": ""}, {"network": "", "fixedIp": "", "port": "p-1"}]
+    fields = ("availabilityZone", "serverGroup", "bootVolumeSizeGb", "configDrive")
+    assert [server[field] for field in fields] == ["az-2", "db-anti", 40, True]
+    shown = invoke("launch-config", "show", "db")
+    assert "network=private,fixed-ip=10.0.0.5, port=p-1" in shown.stdout and "40 GiB, deleted with the server" in shown.stdout
+    invoke("launch-config", "delete", "db")
+
+
+def test_a_nic_that_is_neither_a_network_nor_a_port_is_a_usage_error(invoke: Invoke) -> None:
+    refused = invoke("launch-config", "create", "db", "--image", "i", "--flavor", "f", "--nic", "net-id=private")
+
+    assert refused.exit_code == 2 and "expected network=NAME_OR_ID[,fixed-ip=IP] or port=ID, got 'net-id=private'" in refused.output
+
+
 def test_group_create_list_show_delete_round_trip(invoke: Invoke, launch_config: str) -> None:
     created = invoke("group", "create", "api", "--launch-config", launch_config, "--min", "0", "--max", "4",
                      "--cooldown", "90s", "--tag", "team=core")
