@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class DriverError(Exception):
@@ -82,6 +82,15 @@ class OpenStackServerSpec:
 
 
 @dataclass(frozen=True)
+class SpecProblem:
+    """Something a launch config's spec names that the cloud lacks: the spec's field (e.g. "image", "nics[0].port") and
+    what is wrong, for people."""
+
+    field: str
+    description: str
+
+
+@dataclass(frozen=True)
 class LaunchRequest:
     """Everything a driver needs to start one instance of a group."""
 
@@ -132,3 +141,12 @@ class ComputeDriver(Protocol):
 
     def terminate(self, server_id: str) -> None:
         """Stop and remove a server; idempotent (a GONE server is fine). Raises DriverError."""
+
+
+@runtime_checkable
+class ServerSpecValidator(Protocol):
+    """A driver that can check a Nova server's spec against its cloud before any server is booted."""
+
+    def validate(self, spec: OpenStackServerSpec) -> list[SpecProblem]:
+        """What of `spec` the cloud lacks (none: it can be booted as far as can be told). Raises DriverError when the
+        cloud cannot tell."""

@@ -11,24 +11,42 @@ itself, so a server Nova made whose reply never reached the service (a timeout, 
 crash) is still found: `find_servers` lists the group's servers by name and metadata,
 and keeps only those of the project asked (two projects may each have a group `web`,
 whose servers share a name prefix in the one Nova project the service boots into).
+
+Names of a launch config (image, flavor, networks, server group) are resolved to ids once per RESOLVE_TTL and launch
+config, not once per server: a scale-out of hundreds of servers asks Glance and Neutron once. `validate` checks
+everything a launch config names against the cloud when it is created.
 """
 
 from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import openstack
 from keystoneauth1 import exceptions as keystone_exceptions
 from openstack import exceptions as sdk_exceptions
 
-from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, ServerState, ServerStatus
+from services.group.drivers.base import (
+    DriverError,
+    FoundServer,
+    LaunchRequest,
+    OpenStackServerSpec,
+    ServerState,
+    ServerStatus,
+    SpecProblem,
+)
 
 _CLOUD_ERRORS = (sdk_exceptions.SDKException, keystone_exceptions.ClientException)
 _GONE_STATUSES = frozenset({"DELETED", "SOFT_DELETED"})
+
+RESOLVE_TTL = 60.0
+"""Seconds the ids a launch config's names resolved to are used before they are looked up again (an image replaced by
+a new one of the same name is booted within a minute; a create that fails forgets them at once)."""
 
 
 @contextmanager
@@ -52,12 +70,18 @@ def _cloud_message(error: Exception) -> str:
 class OpenStackDriver:
     """Boots, inspects and deletes Nova servers in one cloud of clouds.yaml (or the OS_* environment)."""
 
-    def __init__(self, cloud: str = "", connect: Callable[[], Any] | None = None) -> None:
-        """`cloud`: the clouds.yaml entry ("" = openstacksdk's default); `connect`: builds the connection (tests)."""
+    def __init__(
+        self, cloud: str = "", connect: Callable[[], Any] | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """`cloud`: the clouds.yaml entry ("" = openstacksdk's default); `connect`: builds the connection (tests); `clock`:
+        what RESOLVE_TTL is measured by."""
         self._cloud = cloud
         self._connect = connect or (lambda: openstack.connect(cloud=cloud or None))
+        self._clock = clock
         self._lock = threading.Lock()
         self._connection: Any = None
+        self._resolutions: dict[Hashable, tuple[float, _Resolved]] = {}
+        """What `_resolution_key` of a spec resolved to, and until when it is used."""
 
     def launch(self, request: LaunchRequest) -> str:
         """Ask Nova for a server of the request's spec and return its id, without waiting for it to be ACTIVE."""
@@ -66,21 +90,14 @@ class OpenStackDriver:
             raise DriverError(f"instance {request.instance_id} of group {request.group_id} has no OpenStack server to boot")
         name = f"{request.group_id}-{request.instance_id}"
         conn = self._conn()
-        with _translated(f"cannot find the flavor {spec.flavor!r}"):
-            flavor = conn.compute.find_flavor(spec.flavor, ignore_missing=False)
-        with _translated(f"cannot find the image {spec.image!r}"):
-            image = conn.image.find_image(spec.image, ignore_missing=False)
-        networks: list[dict[str, str]] = []
-        for network_name in spec.networks:
-            with _translated(f"cannot find the network {network_name!r}"):
-                networks.append({"uuid": conn.network.find_network(network_name, ignore_missing=False).id})
+        key = _resolution_key(spec)
+        resolved = self._resolved(conn, spec, key)
         attributes: dict[str, Any] = {
             "name": name,
-            "image_id": image.id,
-            "flavor_id": flavor.id,
+            "flavor_id": resolved.flavor_id,
             # NOTE: from compute API 2.37 on (every current cloud; openstacksdk negotiates the
             # newest) "networks" is required; "auto" lets Nova pick, as the SDK's cloud layer does.
-            "networks": networks or "auto",
+            "networks": [dict(nic) for nic in resolved.networks] or "auto",
             "metadata": {
                 **spec.metadata,
                 "autoscale_project": request.project,
@@ -98,9 +115,78 @@ class OpenStackDriver:
         if spec.user_data:
             # Nova takes user data base64-encoded; the SDK's proxy passes it through as given.
             attributes["user_data"] = base64.b64encode(spec.user_data.encode()).decode("ascii")
-        with _translated(f"cannot create the server {name!r}"):
-            server = conn.compute.create_server(**attributes)
+        if spec.boot_volume_size_gb > 0:
+            # No imageRef: Nova boots from the volume it makes of the image first.
+            attributes["block_device_mapping"] = [
+                {
+                    "boot_index": 0,
+                    "uuid": resolved.image_id,
+                    "source_type": "image",
+                    "destination_type": "volume",
+                    "volume_size": spec.boot_volume_size_gb,
+                    "delete_on_termination": True,
+                }
+            ]
+        else:
+            attributes["image_id"] = resolved.image_id
+        if spec.availability_zone:
+            attributes["availability_zone"] = spec.availability_zone
+        if resolved.server_group_id:
+            attributes["scheduler_hints"] = {"group": resolved.server_group_id}
+        if spec.config_drive:
+            attributes["config_drive"] = True
+        try:
+            with _translated(f"cannot create the server {name!r}"):
+                server = conn.compute.create_server(**attributes)
+        except DriverError:
+            # The names may resolve to other ids now (an image replaced, a network made again).
+            self._forget(key)
+            raise
         return str(server.id)
+
+    def validate(self, spec: OpenStackServerSpec) -> list[SpecProblem]:
+        """What of `spec` the cloud lacks: its image, flavor, networks, NICs' networks and ports, security groups, key pair,
+        server group and availability zone, each looked up. DriverError when the cloud cannot tell."""
+        conn = self._conn()
+        problems: list[SpecProblem] = []
+
+        def look_up(field: str, kind: str, value: str, find: Callable[..., Any]) -> Any:
+            with _translated(f"cannot look up the {kind} {value!r}"):
+                try:
+                    return find(value, ignore_missing=False)
+                except sdk_exceptions.NotFoundException:
+                    problems.append(SpecProblem(field, f"no {kind} {value!r} in the cloud"))
+                except sdk_exceptions.DuplicateResource:
+                    problems.append(SpecProblem(field, f"more than one {kind} is named {value!r} in the cloud; give its id"))
+            return None
+
+        image = look_up("image", "image", spec.image, conn.image.find_image)
+        look_up("flavor", "flavor", spec.flavor, conn.compute.find_flavor)
+        if image is not None and spec.boot_volume_size_gb and (image.min_disk or 0) > spec.boot_volume_size_gb:
+            problems.append(
+                SpecProblem("boot_volume_size_gb", f"the image {spec.image!r} needs a disk of {image.min_disk} GiB at least")
+            )
+        for position, network in enumerate(spec.networks):
+            look_up(f"networks[{position}]", "network", network, conn.network.find_network)
+        for position, nic in enumerate(spec.nics):
+            if nic.network:
+                look_up(f"nics[{position}].network", "network", nic.network, conn.network.find_network)
+            elif nic.port:
+                port = look_up(f"nics[{position}].port", "port", nic.port, lambda port_id, ignore_missing: conn.network.get_port(port_id))
+                if port is not None and port.device_id:
+                    problems.append(SpecProblem(f"nics[{position}].port", f"the port {nic.port!r} is attached to {port.device_id!r}"))
+        for position, group in enumerate(spec.security_groups):
+            look_up(f"security_groups[{position}]", "security group", group, conn.network.find_security_group)
+        if spec.key_name:
+            look_up("key_name", "key pair", spec.key_name, conn.compute.find_keypair)
+        if spec.server_group:
+            look_up("server_group", "server group", spec.server_group, conn.compute.find_server_group)
+        if spec.availability_zone:
+            with _translated("cannot list the availability zones"):
+                zones = {zone.name for zone in conn.compute.availability_zones() if (zone.state or {}).get("available", True)}
+            if spec.availability_zone not in zones:
+                problems.append(SpecProblem("availability_zone", f"no available zone {spec.availability_zone!r} in the cloud"))
+        return problems
 
     def find_servers(self, project: str, group_id: str) -> list[FoundServer]:
         """The project's group's servers that exist: named `<group>-...` (Nova filters names by regular expression) and
@@ -141,6 +227,41 @@ class OpenStackDriver:
         with _translated(f"cannot delete the server {server_id!r}"):
             conn.compute.delete_server(server_id, ignore_missing=True)
 
+    def _resolved(self, conn: Any, spec: OpenStackServerSpec, key: Hashable) -> _Resolved:
+        """The ids of the spec's names, looked up at most once per RESOLVE_TTL (DriverError naming what is missing)."""
+        now = self._clock()
+        with self._lock:
+            cached = self._resolutions.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with _translated(f"cannot find the flavor {spec.flavor!r}"):
+            flavor_id = str(conn.compute.find_flavor(spec.flavor, ignore_missing=False).id)
+        with _translated(f"cannot find the image {spec.image!r}"):
+            image_id = str(conn.image.find_image(spec.image, ignore_missing=False).id)
+        networks: list[tuple[tuple[str, str], ...]] = []
+        for network_name in spec.networks:
+            with _translated(f"cannot find the network {network_name!r}"):
+                networks.append((("uuid", str(conn.network.find_network(network_name, ignore_missing=False).id)),))
+        for nic in spec.nics:
+            if nic.port:
+                networks.append((("port", nic.port),))
+                continue
+            with _translated(f"cannot find the network {nic.network!r}"):
+                network_id = str(conn.network.find_network(nic.network, ignore_missing=False).id)
+            networks.append((("uuid", network_id), ("fixed_ip", nic.fixed_ip)) if nic.fixed_ip else (("uuid", network_id),))
+        server_group_id = ""
+        if spec.server_group:
+            with _translated(f"cannot find the server group {spec.server_group!r}"):
+                server_group_id = str(conn.compute.find_server_group(spec.server_group, ignore_missing=False).id)
+        resolved = _Resolved(image_id, flavor_id, tuple(networks), server_group_id)
+        with self._lock:
+            self._resolutions[key] = (now + RESOLVE_TTL, resolved)
+        return resolved
+
+    def _forget(self, key: Hashable) -> None:
+        with self._lock:
+            self._resolutions.pop(key, None)
+
     def _conn(self) -> Any:
         """The connection, made on first use so that a service without a cloud configured still starts."""
         with self._lock:
@@ -148,6 +269,22 @@ class OpenStackDriver:
                 with _translated(f"cannot connect to the cloud {self._cloud or '(default)'!r}"):
                     self._connection = self._connect()
             return self._connection
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """A spec's names as ids: the create request's imageRef, flavorRef, networks and scheduler hint `group`."""
+
+    image_id: str
+    flavor_id: str
+    networks: tuple[tuple[tuple[str, str], ...], ...]
+    """Each NIC's items: ("uuid", id) and maybe ("fixed_ip", address), or ("port", id)."""
+    server_group_id: str
+
+
+def _resolution_key(spec: OpenStackServerSpec) -> Hashable:
+    """What the ids of a spec's names depend on."""
+    return (spec.image, spec.flavor, tuple(spec.networks), tuple(spec.nics), spec.server_group)
 
 
 def _fault_message(server: Any) -> str:

@@ -16,8 +16,8 @@ from services.group import capacity
 from services.group.backoff import BASE_DELAY
 from services.group.domain import OPENSTACK_SERVER, Group, InstanceState, LaunchConfig
 from services.group.drivers import openstack as openstack_driver_module
-from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, OpenStackServerSpec, ServerStatus
-from services.group.drivers.openstack import OpenStackDriver
+from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, OpenStackServerSpec, ServerNic, ServerStatus
+from services.group.drivers.openstack import RESOLVE_TTL, OpenStackDriver
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories
 from services.group.server import MIGRATIONS_DIR
@@ -310,3 +310,99 @@ def test_after_a_lost_create_reply_the_reconcile_loop_adopts_the_server_and_leav
         assert fake_cloud.state.server_creates == 3
     finally:
         database.dispose()
+
+
+def test_launch_attaches_the_nics_of_a_fixed_ip_and_of_a_port_after_the_networks(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
+    state = fake_cloud.state
+    port = state.add_port("private", fixed_ip="10.0.0.40")
+
+    driver.launch(launch_request(networks=["private"], nics=[ServerNic(network="public", fixed_ip="172.24.4.20"), ServerNic(port=port)]))
+
+    assert created_body(fake_cloud)["networks"] == [
+        {"uuid": state.id_of("network", "private")},
+        {"uuid": state.id_of("network", "public"), "fixed_ip": "172.24.4.20"},
+        {"port": port},
+    ]
+    (server,) = fake_cloud.servers()
+    addresses = fake_cloud.connection().compute.get_server(server.id).addresses
+    assert {network: [a["addr"] for a in listed] for network, listed in addresses.items()} == {
+        "private": [addresses["private"][0]["addr"], "10.0.0.40"],
+        "public": ["172.24.4.20"],
+    }
+
+
+def test_launch_boots_from_a_new_volume_of_the_image_deleted_with_the_server(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
+    driver.launch(launch_request(boot_volume_size_gb=20))
+
+    body = created_body(fake_cloud)
+    assert "imageRef" not in body
+    assert body["block_device_mapping_v2"] == [
+        {
+            "boot_index": 0,
+            "uuid": fake_cloud.state.id_of("image", "ubuntu-24.04"),
+            "source_type": "image",
+            "destination_type": "volume",
+            "volume_size": 20,
+            "delete_on_termination": True,
+        }
+    ]
+    (server,) = fake_cloud.servers()
+    assert [(volume.size, volume.delete_on_termination) for volume in server.volumes] == [(20, True)]
+
+
+@pytest.mark.parametrize("server_group", ["web-anti", "id"])
+def test_launch_places_the_server_in_its_zone_and_server_group_with_a_config_drive(
+    driver: OpenStackDriver, fake_cloud: FakeCloud, server_group: str
+) -> None:
+    group_id = fake_cloud.state.id_of("server_group", "web-anti")
+    named = group_id if server_group == "id" else server_group
+
+    driver.launch(launch_request(availability_zone="az-2", server_group=named, config_drive=True))
+
+    (request,) = fake_cloud.requests_to("POST", "/compute/v2.1/servers")
+    assert request.body["OS-SCH-HNT:scheduler_hints"] == {"group": group_id}
+    assert (request.body["server"]["availability_zone"], request.body["server"]["config_drive"]) == ("az-2", True)
+    (server,) = fake_cloud.servers()
+    assert (server.availability_zone, server.server_group_id, server.config_drive) == ("az-2", group_id, True)
+
+
+def test_launch_with_an_unknown_server_group_is_a_driver_error_naming_it(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
+    with pytest.raises(DriverError, match="^cannot find the server group 'db-anti': No ServerGroup found for db-anti$"):
+        driver.launch(launch_request(server_group="db-anti"))
+
+    assert fake_cloud.requests_to("POST", "/compute/v2.1/servers") == []
+
+
+def _lookups(fake_cloud: FakeCloud) -> int:
+    """Requests that resolve names: every GET but those of servers and of discovery."""
+    return len([r for r in fake_cloud.requests if r.method == "GET" and "/servers" not in r.path and r.path.count("/") > 2])
+
+
+def test_the_names_of_a_launch_config_are_looked_up_once_for_many_servers_until_they_are_a_minute_old(fake_cloud: FakeCloud) -> None:
+    now = [0.0]
+    driver = OpenStackDriver(cloud="test", connect=fake_cloud.connection, clock=lambda: now[0])
+    spec = {"networks": ["private"], "nics": [ServerNic(network="public")], "server_group": "web-anti"}
+
+    driver.launch(launch_request("i-1", **spec))
+    lookups = _lookups(fake_cloud)
+    for number in range(2, 7):
+        driver.launch(launch_request(f"i-{number}", **spec))
+
+    assert _lookups(fake_cloud) == lookups and len(fake_cloud.servers()) == 6
+    now[0] += RESOLVE_TTL
+    driver.launch(launch_request("i-7", **spec))
+    assert _lookups(fake_cloud) == 2 * lookups
+
+
+def test_a_refused_create_looks_the_names_up_again_on_the_next_launch(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
+    state = fake_cloud.state
+    driver.launch(launch_request("i-1"))
+    # The image is replaced by a new one of the same name (a nightly build, say).
+    del state.images[state.id_of("image", "ubuntu-24.04")]
+    new_image = state.add_image("ubuntu-24.04")
+
+    with pytest.raises(DriverError, match=r"^cannot create the server 'web-i-2': Image [-0-9a-f]+ could not be found. \(HTTP 400\)$"):
+        driver.launch(launch_request("i-2"))
+    driver.launch(launch_request("i-3"))
+
+    assert [server.image_id for server in fake_cloud.servers("web-i-3")] == [new_image]
