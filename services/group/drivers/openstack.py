@@ -150,37 +150,42 @@ class OpenStackDriver:
         conn = self._conn()
         problems: list[SpecProblem] = []
 
-        def look_up(field: str, kind: str, value: str, find: Callable[..., Any]) -> Any:
+        def look_up(field: str, kind: str, value: str, find: Callable[[str], Any]) -> Any:
+            # NOTE: the proxy (conn.image...) is made on first use, which authenticates and discovers the service's
+            # versions: `find` reaches it inside the translation, where its errors become DriverError too.
             with _translated(f"cannot look up the {kind} {value!r}"):
                 try:
-                    return find(value, ignore_missing=False)
+                    return find(value)
                 except sdk_exceptions.NotFoundException:
                     problems.append(SpecProblem(field, f"no {kind} {value!r} in the cloud"))
                 except sdk_exceptions.DuplicateResource:
                     problems.append(SpecProblem(field, f"more than one {kind} is named {value!r} in the cloud; give its id"))
             return None
 
-        image = look_up("image", "image", spec.image, conn.image.find_image)
-        look_up("flavor", "flavor", spec.flavor, conn.compute.find_flavor)
+        image = look_up("image", "image", spec.image, lambda name: conn.image.find_image(name, ignore_missing=False))
+        look_up("flavor", "flavor", spec.flavor, lambda name: conn.compute.find_flavor(name, ignore_missing=False))
         if image is not None and spec.boot_volume_size_gb and (image.min_disk or 0) > spec.boot_volume_size_gb:
             problems.append(
                 SpecProblem("boot_volume_size_gb", f"the image {spec.image!r} needs a disk of {image.min_disk} GiB at least")
             )
+        find_network = lambda name: conn.network.find_network(name, ignore_missing=False)  # noqa: E731
         for position, network in enumerate(spec.networks):
-            look_up(f"networks[{position}]", "network", network, conn.network.find_network)
+            look_up(f"networks[{position}]", "network", network, find_network)
         for position, nic in enumerate(spec.nics):
             if nic.network:
-                look_up(f"nics[{position}].network", "network", nic.network, conn.network.find_network)
+                look_up(f"nics[{position}].network", "network", nic.network, find_network)
             elif nic.port:
-                port = look_up(f"nics[{position}].port", "port", nic.port, lambda port_id, ignore_missing: conn.network.get_port(port_id))
+                port = look_up(f"nics[{position}].port", "port", nic.port, lambda port_id: conn.network.get_port(port_id))
                 if port is not None and port.device_id:
                     problems.append(SpecProblem(f"nics[{position}].port", f"the port {nic.port!r} is attached to {port.device_id!r}"))
+        find_security_group = lambda name: conn.network.find_security_group(name, ignore_missing=False)  # noqa: E731
         for position, group in enumerate(spec.security_groups):
-            look_up(f"security_groups[{position}]", "security group", group, conn.network.find_security_group)
+            look_up(f"security_groups[{position}]", "security group", group, find_security_group)
         if spec.key_name:
-            look_up("key_name", "key pair", spec.key_name, conn.compute.find_keypair)
+            look_up("key_name", "key pair", spec.key_name, lambda name: conn.compute.find_keypair(name, ignore_missing=False))
         if spec.server_group:
-            look_up("server_group", "server group", spec.server_group, conn.compute.find_server_group)
+            find_server_group = lambda name: conn.compute.find_server_group(name, ignore_missing=False)  # noqa: E731
+            look_up("server_group", "server group", spec.server_group, find_server_group)
         if spec.availability_zone:
             with _translated("cannot list the availability zones"):
                 zones = {zone.name for zone in conn.compute.availability_zones() if (zone.state or {}).get("available", True)}
