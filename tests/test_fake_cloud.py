@@ -261,3 +261,14 @@ def test_members_of_a_load_balancers_pool_are_created_listed_updated_and_deleted
     assert list(conn.load_balancer.members(pool)) == []
     with pytest.raises(sdk_exceptions.NotFoundException):
         conn.load_balancer.get_member(member.id, pool)
+
+
+def test_a_create_answered_after_the_sdks_timeout_times_out_after_the_server_was_made(fake_cloud: FakeCloud) -> None:
+    conn = fake_cloud.connection(api_timeout=0.2)
+    conn.compute.find_flavor("m1.small")  # authenticated and discovered first
+    fake_cloud.faults.slow_answers(0.5, method="POST", path="/servers$")
+
+    with pytest.raises(keystone_exceptions.ConnectTimeout):
+        _boot(conn, fake_cloud)
+
+    assert [server.name for server in fake_cloud.servers()] == ["web-i-1"]

@@ -38,7 +38,7 @@ def production_drivers(settings: Settings) -> Mapping[str, ComputeDriver]:
 
     return {
         PROCESS: LocalProcessDriver(log_dir=instance_log_dir(settings)),
-        OPENSTACK_SERVER: OpenStackDriver(cloud=settings.openstack_cloud),
+        OPENSTACK_SERVER: OpenStackDriver(cloud=settings.openstack_cloud, timeout=settings.openstack_timeout),
     }
 
 

@@ -46,6 +46,14 @@ class _HttpFault:
 
 
 @dataclass
+class _SlowAnswer:
+    method: str
+    path: re.Pattern[str]
+    seconds: float
+    plan: _Planned
+
+
+@dataclass
 class BootOutcome:
     """What becomes of a server Nova accepted: ACTIVE, ERROR (with `fault`) or BUILD without end."""
 
@@ -60,6 +68,7 @@ class Faults:
         self._lock = threading.Lock()
         self._random = random.Random(seed)
         self._http: list[_HttpFault] = []
+        self._slow: list[_SlowAnswer] = []
         self._boot_errors: list[tuple[_Planned, str]] = []
         self._build_forever: list[_Planned] = []
         self._quota: list[_Planned] = []
@@ -78,6 +87,12 @@ class Faults:
         "/compute/v2.1/servers") matches the regular expression `path`, `count` times (None: always) at `rate`."""
         with self._lock:
             self._http.append(_HttpFault(method.upper(), re.compile(path), status, message, _Planned(count, rate)))
+
+    def slow_answers(self, seconds: float, *, method: str = "*", path: str = ".*", count: int | None = 1, rate: float = 1.0) -> None:
+        """Serve requests of `method` whose path matches `path` (as fail_requests), then hold the answer `seconds`: a
+        client whose timeout is shorter gives up on a request that was applied (a server create made)."""
+        with self._lock:
+            self._slow.append(_SlowAnswer(method.upper(), re.compile(path), seconds, _Planned(count, rate)))
 
     def boot_errors(self, count: int | None = 1, *, rate: float = 1.0, message: str = NO_VALID_HOST) -> None:
         """The next servers Nova accepts end in ERROR with `message` as their fault."""
@@ -112,6 +127,7 @@ class Faults:
         """No fault from now on."""
         with self._lock:
             self._http.clear()
+            self._slow.clear()
             self._boot_errors.clear()
             self._build_forever.clear()
             self._quota.clear()
@@ -127,6 +143,14 @@ class Faults:
                 if fault.method in ("*", method) and fault.path.search(path) and fault.plan.take(self._random):
                     return fault.status, fault.message or f"Injected fault: {fault.status} on {method} {path}"
         return None
+
+    def answer_delay(self, method: str, path: str) -> float:
+        """Seconds to hold the answer to this request (0: none)."""
+        with self._lock:
+            for slow in self._slow:
+                if slow.method in ("*", method) and slow.path.search(path) and slow.plan.take(self._random):
+                    return slow.seconds
+        return 0.0
 
     def boot_outcome(self) -> BootOutcome:
         """What the server just accepted will become."""

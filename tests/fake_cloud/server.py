@@ -1,7 +1,8 @@
 """The fake cloud's HTTP side: one ThreadingHTTPServer on loopback serving Keystone v3 (/identity), Nova v2.1
 (/compute), Glance v2 (/image), Neutron v2.0 (/network) and Octavia v2 (/load-balancer), with the version documents
 openstacksdk's discovery reads, over a CloudState. Injected HTTP faults are answered before a request is served; a
-lost create response is the server made and the connection closed (or a 504)."""
+lost create response is the server made and the connection closed (or a 504); a slow answer is held after the request
+was applied."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import re
 import socket
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -405,7 +407,11 @@ class _Handler(BaseHTTPRequestHandler):
             status, message = fault
             self._send(Answer(status, {"computeFault" if status >= 500 else "error": {"code": status, "message": message}}))
             return
-        self._send(self._route(method, path, query, body))
+        answer = self._route(method, path, query, body)
+        delay = cloud.state.faults.answer_delay(method, path)
+        if delay:
+            time.sleep(delay)
+        self._send(answer)
 
     def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> Answer:
         cloud = self.server

@@ -44,6 +44,10 @@ from services.group.drivers.base import (
 _CLOUD_ERRORS = (sdk_exceptions.SDKException, keystone_exceptions.ClientException)
 _GONE_STATUSES = frozenset({"DELETED", "SOFT_DELETED"})
 
+DEFAULT_TIMEOUT = 30.0
+"""Seconds one request to the cloud may take (without one, a request whose answer never comes holds a reconcile pass
+forever)."""
+
 RESOLVE_TTL = 60.0
 """Seconds the ids a launch config's names resolved to are used before they are looked up again (an image replaced by
 a new one of the same name is booted within a minute; a create that fails forgets them at once)."""
@@ -71,12 +75,16 @@ class OpenStackDriver:
     """Boots, inspects and deletes Nova servers in one cloud of clouds.yaml (or the OS_* environment)."""
 
     def __init__(
-        self, cloud: str = "", connect: Callable[[], Any] | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        cloud: str = "",
+        connect: Callable[[], Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         """`cloud`: the clouds.yaml entry ("" = openstacksdk's default); `connect`: builds the connection (tests); `clock`:
-        what RESOLVE_TTL is measured by."""
+        what RESOLVE_TTL is measured by; `timeout`: seconds one request may take (openstacksdk's api_timeout)."""
         self._cloud = cloud
-        self._connect = connect or (lambda: openstack.connect(cloud=cloud or None))
+        self._connect = connect or (lambda: openstack.connect(cloud=cloud or None, api_timeout=timeout))
         self._clock = clock
         self._lock = threading.Lock()
         self._connection: Any = None
@@ -210,7 +218,8 @@ class OpenStackDriver:
         return found
 
     def state(self, server_id: str) -> ServerState:
-        """ACTIVE is RUNNING, ERROR is FAILED (with Nova's fault), deleted or unknown is GONE, anything else PENDING."""
+        """ACTIVE is RUNNING, ERROR is FAILED (with Nova's fault), deleted or unknown is GONE, being deleted or anything else
+        PENDING."""
         conn = self._conn()
         with _translated(f"cannot get the server {server_id!r}"):
             try:
@@ -218,6 +227,9 @@ class OpenStackDriver:
             except sdk_exceptions.NotFoundException:
                 return ServerState(ServerStatus.GONE, "no such server")
         status = (server.status or "").upper()
+        if (server.task_state or "") == "deleting" and status not in _GONE_STATUSES:
+            # Still there (and still counted in the quota) until Nova is done: not stopped yet, even in ERROR.
+            return ServerState(ServerStatus.PENDING, f"the server is being deleted ({status or 'without a status'})")
         if status == "ACTIVE":
             return ServerState(ServerStatus.RUNNING)
         if status == "ERROR":

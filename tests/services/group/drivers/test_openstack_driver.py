@@ -4,6 +4,9 @@ and Neutron over HTTP on loopback), alone and under the reconcile loop."""
 from __future__ import annotations
 
 import base64
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +15,20 @@ import pytest
 from openstack.connection import Connection
 
 from autoscale.database import Database
+from autoscale.errors import Unavailable
 from services.group import capacity
 from services.group.backoff import BASE_DELAY
-from services.group.domain import OPENSTACK_SERVER, Group, InstanceState, LaunchConfig
+from services.group.domain import OPENSTACK_SERVER, ActivityStatus, AdjustmentType, Group, InstanceState, LaunchConfig
 from services.group.drivers import openstack as openstack_driver_module
-from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, OpenStackServerSpec, ServerNic, ServerStatus
+from services.group.drivers.base import (
+    DriverError,
+    FoundServer,
+    LaunchRequest,
+    OpenStackServerSpec,
+    ServerNic,
+    ServerState,
+    ServerStatus,
+)
 from services.group.drivers.openstack import RESOLVE_TTL, OpenStackDriver
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories
@@ -164,6 +176,21 @@ def test_a_new_server_is_pending_until_nova_has_built_it(driver: OpenStackDriver
     fake_cloud.state.build_seconds = 60
 
     assert driver.state(driver.launch(launch_request())).status is ServerStatus.PENDING
+
+
+@pytest.mark.parametrize("fault", [False, True])
+def test_a_server_being_deleted_is_pending_until_it_is_gone_even_in_error(
+    driver: OpenStackDriver, fake_cloud: FakeCloud, fault: bool
+) -> None:
+    fake_cloud.state.build_seconds = 0
+    if fault:
+        fake_cloud.faults.boot_errors(count=1)
+    server_id = driver.launch(launch_request())
+    fake_cloud.faults.slow_deletes(60)
+
+    driver.terminate(server_id)
+
+    assert driver.state(server_id) == ServerState(ServerStatus.PENDING, f"the server is being deleted ({'ERROR' if fault else 'ACTIVE'})")
 
 
 def test_a_server_in_error_reports_its_fault_message(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
@@ -406,3 +433,251 @@ def test_a_refused_create_looks_the_names_up_again_on_the_next_launch(driver: Op
     driver.launch(launch_request("i-3"))
 
     assert [server.image_id for server in fake_cloud.servers("web-i-3")] == [new_image]
+
+
+def test_a_request_longer_than_the_timeout_is_a_driver_error(
+    fake_cloud: FakeCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(fake_cloud.clouds_yaml(tmp_path / "clouds.yaml", cloud="fake")))
+    driver = OpenStackDriver(cloud="fake", timeout=0.2)
+    driver.state("server-1")  # connected
+    fake_cloud.faults.slow_answers(1.0, method="GET", path="/servers/server-1$")
+
+    with pytest.raises(DriverError, match="^cannot get the server 'server-1': .*[Tt]imed out"):
+        driver.state("server-1")
+
+
+@contextmanager
+def group_of(sqlite_url: str, desired_capacity: int, spec: OpenStackServerSpec | None = None) -> Iterator[GroupRepositories]:
+    """A migrated database holding launch config `vm` (an OpenStack server of the fake cloud) and group `web` of project
+    `default` wanting `desired_capacity` instances."""
+    database = Database(sqlite_url)
+    database.migrate(MIGRATIONS_DIR, "group")
+    try:
+        repositories = GroupRepositories(database)
+        repository = repositories.of("default")
+        config = spec or OpenStackServerSpec(image="ubuntu-24.04", flavor="m1.small", networks=("private",))
+        repository.create_launch_config(LaunchConfig("vm", openstack_server=config))
+        group = Group(id="web", launch_config_id="vm", min_size=0, max_size=20, desired_capacity=desired_capacity)
+        repository.create_group(group, capacity.creation_activity("a-0", group, 1.0))
+        yield repositories
+    finally:
+        database.dispose()
+
+
+def converge(reconciler: Reconciler, now: list[float], passes: int = 30) -> None:
+    """Reconcile passes until the group runs what it wants (each pass past any launch backoff), at most `passes`."""
+    repository = reconciler_repository(reconciler)
+    for _ in range(passes):
+        reconciler.reconcile_group("default", "web")
+        snapshot = repository.snapshot("web")
+        assert snapshot is not None
+        instances = snapshot.instances
+        if len(instances) == snapshot.group.desired_capacity and all(i.state is InstanceState.RUNNING for i in instances):
+            return
+        now[0] += 301.0  # past the longest launch backoff, within the launch timeout
+    raise AssertionError(f"not converged after {passes} passes: {repository.list_instances('web', None, 100)}")
+
+
+def reconciler_repository(reconciler: Reconciler) -> Any:
+    return reconciler._repositories.of("default")  # noqa: SLF001 (the test reads what the reconciler stored)
+
+
+def assert_exactly_the_recorded_servers(repositories: GroupRepositories, fake_cloud: FakeCloud, count: int) -> None:
+    """The group records `count` running instances, each with its own server, and the cloud has no other server of it."""
+    instances = repositories.of("default").list_instances("web", None, 100)
+    servers = fake_cloud.servers("^web-")
+    assert len(instances) == count and all(i.state is InstanceState.RUNNING for i in instances)
+    assert sorted(i.server_id for i in instances) == sorted(server.id for server in servers)
+    assert sorted(i.id for i in instances) == sorted(server.metadata["autoscale_instance"] for server in servers)
+
+
+def test_a_create_answered_after_the_timeout_is_adopted_and_not_made_twice(sqlite_url: str, fake_cloud: FakeCloud) -> None:
+    fake_cloud.state.build_seconds = 0
+    driver = OpenStackDriver(cloud="test", connect=lambda: fake_cloud.connection(api_timeout=0.3))
+    fake_cloud.faults.slow_answers(1.0, method="POST", path="/servers$", count=1)
+    with group_of(sqlite_url, 2) as repositories:
+        now = [1000.0]
+        reconciler = Reconciler(repositories, {OPENSTACK_SERVER: driver}, lambda: now[0], "10.0.0.1:50051")
+
+        reconciler.reconcile_group("default", "web")
+        (timed_out,) = repositories.of("default").list_instances("web", None, 10)
+        assert timed_out.state is InstanceState.FAILED and "timed out" in timed_out.state_reason.lower()
+        converge(reconciler, now)
+
+        assert_exactly_the_recorded_servers(repositories, fake_cloud, 2)
+        assert timed_out.id in {i.id for i in repositories.of("default").list_instances("web", None, 10)}
+        assert fake_cloud.state.server_creates == 2
+
+
+class Crash(Exception):
+    """The service dies: raised by CrashingDriver after Nova made the server, before the reconciler records its id."""
+
+
+class CrashingDriver:
+    """The OpenStack driver, whose `crash_after`-th launch dies once Nova made its server."""
+
+    def __init__(self, driver: OpenStackDriver, crash_after: int) -> None:
+        self._driver = driver
+        self._launches_left = crash_after
+
+    def launch(self, request: LaunchRequest) -> str:
+        server_id = self._driver.launch(request)
+        self._launches_left -= 1
+        if self._launches_left == 0:
+            raise Crash(f"killed after Nova made {server_id}")
+        return server_id
+
+    def find_servers(self, project: str, group_id: str) -> list[FoundServer]:
+        return self._driver.find_servers(project, group_id)
+
+    def state(self, server_id: str) -> ServerState:
+        return self._driver.state(server_id)
+
+    def terminate(self, server_id: str) -> None:
+        self._driver.terminate(server_id)
+
+
+def test_a_service_restarted_in_the_middle_of_a_scale_out_with_lost_answers_ends_with_exactly_the_desired_servers(
+    sqlite_url: str, fake_cloud: FakeCloud
+) -> None:
+    fake_cloud.state.build_seconds = 0
+    fake_cloud.faults.seed(17)
+    # Every third create's answer is lost (drawn from the seed), and some boots fail: the cloud of a bad day.
+    fake_cloud.faults.lose_responses(count=None, rate=0.3)
+    fake_cloud.faults.boot_errors(count=2, rate=0.2)
+    with group_of(sqlite_url, 8) as repositories:
+        now = [1000.0]
+        before = Reconciler(
+            repositories,
+            {OPENSTACK_SERVER: CrashingDriver(OpenStackDriver(connect=fake_cloud.connection), crash_after=3)},
+            lambda: now[0],
+            "10.0.0.1:50051",
+        )
+        with pytest.raises(Crash):
+            for _ in range(10):
+                before.reconcile_group("default", "web")
+                now[0] += 301.0
+        recorded = repositories.of("default").list_instances("web", None, 100)
+        assert [i for i in recorded if i.state is InstanceState.PENDING and not i.server_id], "the crash left a launch unrecorded"
+
+        # The service starts again over the same database, with a driver (and connection) of its own.
+        after = Reconciler(
+            repositories, {OPENSTACK_SERVER: OpenStackDriver(connect=fake_cloud.connection)}, lambda: now[0], "10.0.0.1:50051"
+        )
+        converge(after, now)
+
+        assert_exactly_the_recorded_servers(repositories, fake_cloud, 8)
+        assert fake_cloud.state.server_creates > 8, "answers were lost on the way"
+
+
+def test_deleting_a_group_waits_until_its_slowly_deleted_servers_are_gone(
+    sqlite_url: str, fake_cloud: FakeCloud, driver: OpenStackDriver
+) -> None:
+    fake_cloud.state.build_seconds = 0
+    with group_of(sqlite_url, 3) as repositories:
+        now = [1000.0]
+        reconciler = Reconciler(repositories, {OPENSTACK_SERVER: driver}, lambda: now[0], "10.0.0.1:50051", poll_interval=0.05)
+        converge(reconciler, now)
+        fake_cloud.faults.slow_deletes(0.4)
+        started = time.monotonic()
+
+        reconciler.delete_group("default", "web")
+
+        assert time.monotonic() - started >= 0.4
+        assert fake_cloud.servers() == []
+        assert repositories.of("default").snapshot("web") is None
+
+
+def test_deleting_a_group_whose_servers_outlive_the_bound_is_unavailable_and_succeeds_when_called_again(
+    sqlite_url: str, fake_cloud: FakeCloud, driver: OpenStackDriver
+) -> None:
+    fake_cloud.state.build_seconds = 0
+    with group_of(sqlite_url, 2) as repositories:
+        now = [1000.0]
+        reconciler = Reconciler(
+            repositories, {OPENSTACK_SERVER: driver}, lambda: now[0], "10.0.0.1:50051", delete_timeout=0.2, poll_interval=0.05
+        )
+        converge(reconciler, now)
+        fake_cloud.faults.slow_deletes(0.6)
+
+        with pytest.raises(Unavailable, match=r"instances still terminating after 0\.2s: .*call DeleteGroup again"):
+            reconciler.delete_group("default", "web")
+        assert len(fake_cloud.servers()) == 2 and repositories.of("default").snapshot("web") is not None
+        time.sleep(0.5)
+        reconciler.delete_group("default", "web")
+
+        assert fake_cloud.servers() == [] and repositories.of("default").snapshot("web") is None
+
+
+def test_deleting_a_group_stops_the_servers_it_never_recorded(sqlite_url: str, fake_cloud: FakeCloud, driver: OpenStackDriver) -> None:
+    with group_of(sqlite_url, 0) as repositories:
+        reconciler = Reconciler(repositories, {OPENSTACK_SERVER: driver}, lambda: 1000.0, "10.0.0.1:50051", poll_interval=0.05)
+        boot_by_hand(fake_cloud, "web-i-old", autoscale_project="default", autoscale_group="web", autoscale_instance="i-old")
+        fake_cloud.faults.slow_deletes(0.2)
+
+        reconciler.delete_group("default", "web")
+
+        assert fake_cloud.servers() == []
+
+
+def test_deleting_a_group_waits_until_the_server_of_a_failed_instance_being_deleted_is_gone(
+    sqlite_url: str, fake_cloud: FakeCloud, driver: OpenStackDriver
+) -> None:
+    fake_cloud.state.build_seconds = 0
+    fake_cloud.faults.boot_errors(count=1)
+    with group_of(sqlite_url, 1) as repositories:
+        now = [1000.0]
+        reconciler = Reconciler(repositories, {OPENSTACK_SERVER: driver}, lambda: now[0], "10.0.0.1:50051", poll_interval=0.05)
+        reconciler.reconcile_group("default", "web")  # its server goes to ERROR
+        repositories.of("default").adjust(
+            "web", "", lambda group: capacity.adjustment_activity("a-1", group, AdjustmentType.EXACT_CAPACITY, 0, 0, "test", now[0])
+        )
+        fake_cloud.faults.slow_deletes(0.3)
+        (failed,) = fake_cloud.servers()
+
+        reconciler.delete_group("default", "web")
+
+        assert fake_cloud.servers() == [], f"the failed server {failed.id} is gone"
+
+
+@pytest.mark.parametrize(
+    ("plan_fault", "reason"),
+    [
+        (
+            lambda cloud: setattr(cloud.state, "instance_quota", 1),
+            "Quota exceeded for instances: Requested 1, but already used 1 of 1 instances (HTTP 403)",
+        ),
+        (lambda cloud: cloud.faults.boot_errors(count=1), NO_VALID_HOST),
+        (
+            lambda cloud: cloud.faults.fail_requests(500, method="POST", path="/servers$", message="Unexpected API Error."),
+            "Unexpected API Error. (HTTP 500)",
+        ),
+    ],
+    ids=["quota", "no-valid-host", "server-error"],
+)
+def test_a_launch_the_cloud_refuses_or_fails_ends_the_activity_failed_with_the_clouds_message_and_backs_off(
+    sqlite_url: str, fake_cloud: FakeCloud, driver: OpenStackDriver, plan_fault: Any, reason: str
+) -> None:
+    fake_cloud.state.build_seconds = 0
+    with group_of(sqlite_url, 2) as repositories:
+        repository = repositories.of("default")
+        now = [1000.0]
+        reconciler = Reconciler(repositories, {OPENSTACK_SERVER: driver}, lambda: now[0], "10.0.0.1:50051")
+        plan_fault(fake_cloud)
+
+        for _ in range(3):
+            reconciler.reconcile_group("default", "web")
+            now[0] += 0.5  # within the backoff (BASE_DELAY): the failed launch is not tried again at once
+
+        snapshot = repository.snapshot("web")
+        assert snapshot is not None
+        backoff = snapshot.group.launch_backoff
+        assert backoff.failures == 1 and reason in backoff.last_failure and backoff.retry_time is not None
+        (activity,) = repository.list_activities("web", None, 1)
+        assert activity.status is ActivityStatus.FAILED and reason in activity.status_message
+        fake_cloud.faults.clear()
+        fake_cloud.state.instance_quota = 50
+        now[0] += 301.0
+        converge(reconciler, now)
+        assert_exactly_the_recorded_servers(repositories, fake_cloud, 2)
