@@ -25,7 +25,8 @@ from tests.fake_cloud.faults import Faults
 REGION = "RegionOne"
 DOMAIN = "Default"
 USER = "demo"
-PASSWORD = "secret"
+PASSWORD = "fake-cloud-password-7f3c9a"
+"""Distinct, so that a test can tell it never appears in a log or a message."""
 PROJECT = "demo"
 
 NOVA_MIN_VERSION = "2.1"

@@ -4,6 +4,7 @@ and Neutron over HTTP on loopback), alone and under the reconcile loop."""
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories
 from services.group.server import MIGRATIONS_DIR
 from tests.fake_cloud import NO_VALID_HOST, FakeCloud
+from tests.fake_cloud.state import PASSWORD
 
 
 @pytest.fixture
@@ -681,3 +683,26 @@ def test_a_launch_the_cloud_refuses_or_fails_ends_the_activity_failed_with_the_c
         now[0] += 301.0
         converge(reconciler, now)
         assert_exactly_the_recorded_servers(repositories, fake_cloud, 2)
+
+
+def test_the_clouds_password_is_never_logged_nor_in_an_error(
+    sqlite_url: str, fake_cloud: FakeCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(fake_cloud.clouds_yaml(tmp_path / "clouds.yaml", cloud="fake")))
+    caplog.set_level(logging.DEBUG)
+    fake_cloud.state.build_seconds = 0
+    fake_cloud.faults.lose_responses(count=1)
+    fake_cloud.faults.fail_requests(500, method="GET", path="/servers/detail$", count=1)
+    with group_of(sqlite_url, 2) as repositories:
+        now = [1000.0]
+        reconciler = Reconciler(repositories, {OPENSTACK_SERVER: OpenStackDriver(cloud="fake")}, lambda: now[0], "10.0.0.1:50051")
+        converge(reconciler, now)
+        reconciler.delete_group("default", "web")
+    # NOTE: openstacksdk takes the only cloud of a clouds.yaml as the default, whose password would win over this one.
+    monkeypatch.delenv("OS_CLIENT_CONFIG_FILE")
+    with pytest.raises(DriverError) as refused:
+        OpenStackDriver(cloud="fake", connect=lambda: fake_cloud.connection(password="wrong-password-3b1d")).state("server-1")
+
+    assert "requires authentication" in str(refused.value) and "wrong-password-3b1d" not in str(refused.value)
+    assert "WARNING" in caplog.text and "REQ: curl" in caplog.text, "the requests were logged, with their headers"
+    assert PASSWORD not in caplog.text and "wrong-password-3b1d" not in caplog.text
