@@ -21,7 +21,7 @@ from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
 from services.group import capacity, cooldown, messages, rules, update
 from services.group.domain import PROCESS, Activity, AdjustCommand, Group, group_name, new_activity_id
-from services.group.drivers.base import DriverError, OpenStackServerSpec, ServerSpecValidator
+from services.group.drivers.base import CloudNotConfigured, DriverError, OpenStackServerSpec, ServerSpecValidator
 from services.group.policy_client import PolicyClient
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories, GroupRepository
@@ -285,9 +285,15 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
 
 
 def _check_in_cloud(validator: ServerSpecValidator, spec: OpenStackServerSpec) -> None:
-    """FailedPrecondition naming what of `spec` the cloud lacks; Unavailable when the cloud cannot tell."""
+    """FailedPrecondition naming what of `spec` the cloud lacks, or that no cloud is configured; Unavailable when the
+    cloud cannot tell."""
     try:
         problems = validator.validate(spec)
+    except CloudNotConfigured as error:
+        raise FailedPrecondition(
+            "launch_config.openstack_server: this deployment has no usable OpenStack cloud (--openstack-cloud, OS_CLOUD or "
+            f"the OS_* variables): {error}"
+        ) from error
     except DriverError as error:
         raise Unavailable(f"launch_config.openstack_server cannot be checked against the cloud: {error}") from error
     if problems:

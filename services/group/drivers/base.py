@@ -17,6 +17,11 @@ class DriverError(Exception):
     """The driver could not do what was asked; the message says why, for people."""
 
 
+class CloudNotConfigured(DriverError):
+    """The driver has no usable cloud configuration (no clouds.yaml entry or OS_* variables, or one lacking what it
+    needs): nothing it is asked will work until an operator fixes it."""
+
+
 class ServerStatus(enum.Enum):
     """What a driver reports of one server."""
 

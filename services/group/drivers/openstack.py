@@ -32,6 +32,7 @@ from keystoneauth1 import exceptions as keystone_exceptions
 from openstack import exceptions as sdk_exceptions
 
 from services.group.drivers.base import (
+    CloudNotConfigured,
     DriverError,
     FoundServer,
     LaunchRequest,
@@ -42,6 +43,8 @@ from services.group.drivers.base import (
 )
 
 _CLOUD_ERRORS = (sdk_exceptions.SDKException, keystone_exceptions.ClientException)
+_CONFIGURATION_ERRORS = (sdk_exceptions.ConfigException, keystone_exceptions.AuthPluginException)
+"""No cloud of that name, or one lacking its auth_url, password...: never transient."""
 _GONE_STATUSES = frozenset({"DELETED", "SOFT_DELETED"})
 
 DEFAULT_TIMEOUT = 30.0
@@ -55,9 +58,12 @@ a new one of the same name is booted within a minute; a create that fails forget
 
 @contextmanager
 def _translated(operation: str) -> Iterator[None]:
-    """Re-raise the cloud's errors inside the block as DriverError("<operation>: <cloud's message>")."""
+    """Re-raise the cloud's errors inside the block as DriverError("<operation>: <cloud's message>"), those of its
+    configuration as CloudNotConfigured."""
     try:
         yield
+    except _CONFIGURATION_ERRORS as error:
+        raise CloudNotConfigured(f"{operation}: {_cloud_message(error)}") from error
     except _CLOUD_ERRORS as error:
         raise DriverError(f"{operation}: {_cloud_message(error)}") from error
 

@@ -22,6 +22,7 @@ from services.group.backoff import BASE_DELAY
 from services.group.domain import OPENSTACK_SERVER, ActivityStatus, AdjustmentType, Group, InstanceState, LaunchConfig
 from services.group.drivers import openstack as openstack_driver_module
 from services.group.drivers.base import (
+    CloudNotConfigured,
     DriverError,
     FoundServer,
     LaunchRequest,
@@ -265,7 +266,7 @@ def test_a_failed_connection_is_a_driver_error_and_is_tried_again_on_the_next_ca
     clouds = iter(["nowhere", "fake"])
     driver = OpenStackDriver(cloud="nowhere", connect=lambda: openstack.connect(cloud=next(clouds)))
 
-    with pytest.raises(DriverError, match="^cannot connect to the cloud 'nowhere': Cloud nowhere was not found.$"):
+    with pytest.raises(CloudNotConfigured, match="^cannot connect to the cloud 'nowhere': Cloud nowhere was not found.$"):
         driver.terminate("server-1")
     driver.terminate("server-1")
 
