@@ -424,7 +424,9 @@ class _Handler(BaseHTTPRequestHandler):
                     401, {"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}
                 )
             try:
-                answer = route(Request(method, path, match.groups(), query, body))
+                # One request at a time reads or changes the cloud: routes are quick (a slow answer waits outside).
+                with cloud.state.lock:
+                    answer = route(Request(method, path, match.groups(), query, body))
             except ApiError as error:
                 return Answer(error.status, error.body)
             if method == "POST" and path == "/compute/v2.1/servers":

@@ -273,6 +273,17 @@ def test_a_failed_connection_is_a_driver_error_and_is_tried_again_on_the_next_ca
     assert len(fake_cloud.requests_to("DELETE", "/compute/v2.1/servers/server-1")) == 1
 
 
+def test_the_driver_connects_with_the_os_variables_as_every_openstack_tool(
+    fake_cloud: FakeCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "no-clouds.yaml"))
+    for option, value in fake_cloud.connect_options().items():
+        monkeypatch.setenv(f"OS_{option.upper()}", value)
+
+    assert OpenStackDriver().state("server-1").status is ServerStatus.GONE
+    assert len(fake_cloud.requests_to("GET", "/compute/v2.1/servers/server-1")) == 1
+
+
 def test_building_the_driver_with_no_cloud_configured_does_not_connect(monkeypatch: pytest.MonkeyPatch) -> None:
     connects: list[object] = []
     monkeypatch.setattr(openstack_driver_module.openstack, "connect", lambda **options: connects.append(options))
