@@ -198,6 +198,10 @@ class Settings:
     openstack_cloud: str = ""
     """Cloud name in clouds.yaml for the openstack driver (empty: OS_CLOUD / OS_* variables)."""
 
+    openstack_timeout: float = 30.0
+    """Seconds one request of the openstack driver to the cloud may take; a longer one fails (a launch whose answer
+    never came is then found by the server's metadata on the next pass)."""
+
     launch_timeout: float = 600.0
     """Seconds an instance may take to be running after its launch (a Nova server in BUILD); then its launch has failed,
     its server is stopped, and the group backs off before the next (services.group.backoff)."""

@@ -5,7 +5,8 @@ and on PostgreSQL (127.0.0.1:5432, database `test`, user `root`) when it is
 reachable, each test in a schema of its own; AUTOSCALE_TEST_POSTGRES_URL overrides
 the server's URL. `keystone` is a real Keystone on loopback (tests/keystone_server.py), `gnocchi` a real Gnocchi
 (tests/gnocchi_server.py) indexing into a database of its own on that PostgreSQL, `prometheus` a real Prometheus
-scraping an exporter of the tests' own (tests/prometheus_server.py).
+scraping an exporter of the tests' own (tests/prometheus_server.py). `fake_cloud` is a fake OpenStack cloud of the
+tests' own (tests/fake_cloud/) that the real openstacksdk talks HTTP to.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 
 from tests import gnocchi_server, keystone_server, prometheus_server
 from tests.certificates import TlsFiles, make_tls_files
+from tests.fake_cloud import FakeCloud
 from tests.gnocchi_server import GnocchiServer, GnocchiUnavailable
 from tests.keystone_server import KeystoneServer, KeystoneUnavailable
 from tests.peer_support import cache_root
@@ -131,6 +133,14 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusS
         except PrometheusUnavailable as error:
             pytest.skip(f"no Prometheus to test against: {error}")
         yield server
+
+
+@pytest.fixture
+def fake_cloud() -> Iterator[FakeCloud]:
+    """A fake OpenStack cloud (Keystone, Nova, Glance, Neutron, Octavia) on loopback for one test, with no fault planned:
+    `fake_cloud.connection()` is a real openstacksdk connection to it, `fake_cloud.faults` what goes wrong next."""
+    with FakeCloud() as cloud:
+        yield cloud
 
 
 @pytest.fixture(scope="session")

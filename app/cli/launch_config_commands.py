@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -40,6 +40,11 @@ def _details(config: group_pb2.LaunchConfig) -> list[tuple[str, str]]:
             ("key name", server.key_name or "-"),
             ("networks", ", ".join(server.networks) or "-"),
             ("security groups", ", ".join(server.security_groups) or "-"),
+            ("nics", ", ".join(_nic_text(nic) for nic in server.nics) or "-"),
+            ("availability zone", server.availability_zone or "-"),
+            ("server group", server.server_group or "-"),
+            ("boot volume", f"{server.boot_volume_size_gb} GiB, deleted with the server" if server.boot_volume_size_gb else "-"),
+            ("config drive", "yes" if server.config_drive else "no"),
             ("metadata", pairs_text(server.metadata)),
             ("user data", f"{len(server.user_data.encode())} bytes" if server.user_data else "-"),
         ]
@@ -64,6 +69,30 @@ def _health_check_text(config: group_pb2.LaunchConfig) -> str:
         f"{what}, every {from_duration(check.interval):g}s, timeout {from_duration(check.timeout):g}s, "
         f"unhealthy after {check.unhealthy_threshold} failures in a row"
     )
+
+
+def _nic_text(nic: group_pb2.ServerNic) -> str:
+    if nic.port:
+        return f"port={nic.port}"
+    return f"network={nic.network}" + (f",fixed-ip={nic.fixed_ip}" if nic.fixed_ip else "")
+
+
+class ServerNicType(click.ParamType[group_pb2.ServerNic]):
+    """A `--nic`: `network=NAME_OR_ID[,fixed-ip=IP]` or `port=ID` (the service checks the values themselves)."""
+
+    name = "nic"
+    _KEYS = {"network": "network", "port": "port", "fixed-ip": "fixed_ip"}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> group_pb2.ServerNic:
+        if isinstance(value, group_pb2.ServerNic):
+            return value
+        fields: dict[str, str] = {}
+        for part in str(value).split(","):
+            key, separator, item = part.partition("=")
+            if not separator or key not in self._KEYS or self._KEYS[key] in fields:
+                self.fail(f"expected network=NAME_OR_ID[,fixed-ip=IP] or port=ID, got {value!r}", param, ctx)
+            fields[self._KEYS[key]] = item
+        return group_pb2.ServerNic(**fields)
 
 
 LAUNCH_CONFIG = ResourceKind(
@@ -102,7 +131,18 @@ def launch_config() -> None:
 @click.option("--flavor", help="OpenStack server: flavor name or id.")
 @click.option("--key-name", help="OpenStack server: key pair name.")
 @click.option("--network", "networks", multiple=True, help="OpenStack server: a network name or id to attach (repeatable).")
+@click.option(
+    "--nic", "nics", multiple=True, type=ServerNicType(),
+    help="OpenStack server: a NIC network=NAME_OR_ID[,fixed-ip=IP] or port=ID (repeatable; after those of --network).",
+)
 @click.option("--security-group", "security_groups", multiple=True, help="OpenStack server: a security group (repeatable).")
+@click.option("--availability-zone", help="OpenStack server: the availability zone to boot in.")
+@click.option("--server-group", help="OpenStack server: a server group name or id to join (e.g. of policy anti-affinity).")
+@click.option(
+    "--boot-volume-size", "boot_volume_size_gb", type=click.IntRange(min=1), metavar="GIB",
+    help="OpenStack server: boot from a new volume of this size made from the image, deleted with the server.",
+)
+@click.option("--config-drive", is_flag=True, default=None, help="OpenStack server: attach a config drive.")
 @click.option("--user-data-file", type=click.File("r"), help="OpenStack server: cloud-init user data, read from this file ('-': stdin).")
 @click.option("--metadata", multiple=True, type=KEY_VALUE, help="OpenStack server: a metadata item (repeatable).")
 @click.option("--health-check-http", "health_http_path", metavar="PATH",
@@ -127,7 +167,12 @@ def create(
     flavor: str | None,
     key_name: str | None,
     networks: tuple[str, ...],
+    nics: tuple[group_pb2.ServerNic, ...],
     security_groups: tuple[str, ...],
+    availability_zone: str | None,
+    server_group: str | None,
+    boot_volume_size_gb: int | None,
+    config_drive: bool | None,
     user_data_file: IO[str] | None,
     metadata: tuple[tuple[str, str], ...],
     health_http_path: str | None,
@@ -144,9 +189,14 @@ def create(
     autoscale launch-config create worker --command 'python -m worker' --env MODE=fast
     autoscale launch-config create web --image ubuntu-24.04 --flavor m1.small --network private
     autoscale launch-config create api --command 'python -m api' --health-check-http /healthz
+    autoscale launch-config create db --image ubuntu-24.04 --flavor m1.large --nic network=private,fixed-ip=10.0.0.5 \\
+        --server-group db-anti --availability-zone az-2 --boot-volume-size 40 --config-drive
     """
     is_process = bool(command_line or args or env)
-    is_server = bool(image or flavor or key_name or networks or security_groups or user_data_file or metadata)
+    is_server = bool(
+        image or flavor or key_name or networks or nics or security_groups or availability_zone or server_group
+        or boot_volume_size_gb or config_drive or user_data_file or metadata
+    )
     if is_process == is_server:
         raise click.UsageError(
             "give either a local process (--command or --arg, --env) or an OpenStack server (--image, --flavor, ...)"
@@ -162,7 +212,12 @@ def create(
                 flavor=flavor or "",
                 key_name=key_name or "",
                 networks=networks,
+                nics=nics,
                 security_groups=security_groups,
+                availability_zone=availability_zone or "",
+                server_group=server_group or "",
+                boot_volume_size_gb=boot_volume_size_gb or 0,
+                config_drive=bool(config_drive),
                 user_data=user_data_file.read() if user_data_file else "",
                 metadata=as_dict(metadata),
             )

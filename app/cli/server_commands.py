@@ -84,6 +84,8 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
                                              "has failed (its server is stopped) and the group waits before the next."),
         click.option("--openstack-cloud", envvar="AUTOSCALE_OPENSTACK_CLOUD", default="",
                      help="clouds.yaml entry for launch configs with an OpenStack server."),
+        click.option("--openstack-timeout", envvar="AUTOSCALE_OPENSTACK_TIMEOUT", type=POSITIVE_SECONDS, default=30.0,
+                     show_default=True, help="Seconds one request to the OpenStack cloud may take."),
         click.option("--instance-log-dir", envvar="AUTOSCALE_INSTANCE_LOG_DIR", default="",
                      help="Where local-process instances write their output."),
         click.option("--pool-dir", envvar="AUTOSCALE_POOL_DIR", default="",
@@ -171,6 +173,7 @@ def _settings(listen: str, **values: Any) -> Settings:
         reconcile_interval=values["reconcile_interval"],
         launch_timeout=values["launch_timeout"],
         openstack_cloud=values["openstack_cloud"],
+        openstack_timeout=values["openstack_timeout"],
         instance_log_dir=values["instance_log_dir"],
         pool_dir=values["pool_dir"],
     )

@@ -320,7 +320,7 @@ class ProcessSpec(_message.Message):
     def __init__(self, command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class OpenStackServerSpec(_message.Message):
-    __slots__ = ("image", "flavor", "key_name", "networks", "security_groups", "user_data", "metadata")
+    __slots__ = ("image", "flavor", "key_name", "networks", "security_groups", "user_data", "metadata", "availability_zone", "nics", "server_group", "boot_volume_size_gb", "config_drive")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -335,6 +335,11 @@ class OpenStackServerSpec(_message.Message):
     SECURITY_GROUPS_FIELD_NUMBER: _ClassVar[int]
     USER_DATA_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    AVAILABILITY_ZONE_FIELD_NUMBER: _ClassVar[int]
+    NICS_FIELD_NUMBER: _ClassVar[int]
+    SERVER_GROUP_FIELD_NUMBER: _ClassVar[int]
+    BOOT_VOLUME_SIZE_GB_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_DRIVE_FIELD_NUMBER: _ClassVar[int]
     image: str
     flavor: str
     key_name: str
@@ -342,7 +347,22 @@ class OpenStackServerSpec(_message.Message):
     security_groups: _containers.RepeatedScalarFieldContainer[str]
     user_data: str
     metadata: _containers.ScalarMap[str, str]
-    def __init__(self, image: _Optional[str] = ..., flavor: _Optional[str] = ..., key_name: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., security_groups: _Optional[_Iterable[str]] = ..., user_data: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    availability_zone: str
+    nics: _containers.RepeatedCompositeFieldContainer[ServerNic]
+    server_group: str
+    boot_volume_size_gb: int
+    config_drive: bool
+    def __init__(self, image: _Optional[str] = ..., flavor: _Optional[str] = ..., key_name: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., security_groups: _Optional[_Iterable[str]] = ..., user_data: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., availability_zone: _Optional[str] = ..., nics: _Optional[_Iterable[_Union[ServerNic, _Mapping]]] = ..., server_group: _Optional[str] = ..., boot_volume_size_gb: _Optional[int] = ..., config_drive: _Optional[bool] = ...) -> None: ...
+
+class ServerNic(_message.Message):
+    __slots__ = ("network", "port", "fixed_ip")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    FIXED_IP_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    port: str
+    fixed_ip: str
+    def __init__(self, network: _Optional[str] = ..., port: _Optional[str] = ..., fixed_ip: _Optional[str] = ...) -> None: ...
 
 class Group(_message.Message):
     __slots__ = ("name", "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time", "termination_policies", "new_instances_protected_from_scale_in", "health_check_grace_period", "load_balancer_pools")

@@ -211,7 +211,11 @@ class GroupServiceServicer:
     """
 
     def CreateLaunchConfig(self, request, context):
-        """Creates a launch config. Errors: INVALID_ARGUMENT, ALREADY_EXISTS.
+        """Creates a launch config. Errors: INVALID_ARGUMENT, ALREADY_EXISTS;
+        FAILED_PRECONDITION naming what an openstack_server names that the cloud
+        lacks (image, flavor, network, port, security group, key pair, server
+        group, availability zone), or that no cloud is configured; UNAVAILABLE
+        when the cloud cannot be asked.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -29,7 +29,7 @@ from services.group.domain import (
     instance_name,
     launch_config_name,
 )
-from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
+from services.group.drivers.base import OpenStackServerSpec, ProcessSpec, ServerNic
 from services.group.health import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_UNHEALTHY_THRESHOLD, HealthCheck, HealthStatus, ProbeKind
 from services.group.hooks import DEFAULT_HEARTBEAT_TIMEOUT, HookResult, LifecycleHook, Transition
 from services.group.pools import DEFAULT_DRAIN_DELAY, LoadBalancerPool, PoolKind
@@ -102,11 +102,7 @@ def launch_config_from_message(message: group_pb2.LaunchConfig, launch_config_id
     if message.HasField("process"):
         process = ProcessSpec(command=tuple(message.process.command), env=dict(message.process.env))
     if message.HasField("openstack_server"):
-        spec = message.openstack_server
-        openstack_server = OpenStackServerSpec(
-            image=spec.image, flavor=spec.flavor, key_name=spec.key_name, networks=tuple(spec.networks),
-            security_groups=tuple(spec.security_groups), user_data=spec.user_data, metadata=dict(spec.metadata),
-        )
+        openstack_server = openstack_server_from_message(message.openstack_server)
     health_check = health_check_from_message(message.health_check) if message.HasField("health_check") else None
     return LaunchConfig(
         id=launch_config_id, process=process, openstack_server=openstack_server, create_time=now, health_check=health_check
@@ -153,16 +149,32 @@ def launch_config_to_message(config: LaunchConfig) -> group_pb2.LaunchConfig:
         message.process.command.extend(config.process.command)
         message.process.env.update(config.process.env)
     if config.openstack_server is not None:
-        spec = config.openstack_server
-        message.openstack_server.CopyFrom(
-            group_pb2.OpenStackServerSpec(
-                image=spec.image, flavor=spec.flavor, key_name=spec.key_name, networks=list(spec.networks),
-                security_groups=list(spec.security_groups), user_data=spec.user_data, metadata=dict(spec.metadata),
-            )
-        )
+        message.openstack_server.CopyFrom(openstack_server_to_message(config.openstack_server))
     if config.health_check is not None:
         message.health_check.CopyFrom(health_check_to_message(config.health_check))
     return message
+
+
+def openstack_server_from_message(spec: group_pb2.OpenStackServerSpec) -> OpenStackServerSpec:
+    """The driver's spec of a Nova server of a request (validated apart, by rules.check_launch_config)."""
+    return OpenStackServerSpec(
+        image=spec.image, flavor=spec.flavor, key_name=spec.key_name, networks=tuple(spec.networks),
+        security_groups=tuple(spec.security_groups), user_data=spec.user_data, metadata=dict(spec.metadata),
+        availability_zone=spec.availability_zone,
+        nics=tuple(ServerNic(network=nic.network, port=nic.port, fixed_ip=nic.fixed_ip) for nic in spec.nics),
+        server_group=spec.server_group, boot_volume_size_gb=spec.boot_volume_size_gb, config_drive=spec.config_drive,
+    )
+
+
+def openstack_server_to_message(spec: OpenStackServerSpec) -> group_pb2.OpenStackServerSpec:
+    """The OpenStackServerSpec message of a Nova server's spec."""
+    return group_pb2.OpenStackServerSpec(
+        image=spec.image, flavor=spec.flavor, key_name=spec.key_name, networks=list(spec.networks),
+        security_groups=list(spec.security_groups), user_data=spec.user_data, metadata=dict(spec.metadata),
+        availability_zone=spec.availability_zone,
+        nics=[group_pb2.ServerNic(network=nic.network, port=nic.port, fixed_ip=nic.fixed_ip) for nic in spec.nics],
+        server_group=spec.server_group, boot_volume_size_gb=spec.boot_volume_size_gb, config_drive=spec.config_drive,
+    )
 
 
 def group_from_message(violations: Violations, message: group_pb2.Group, group_id: str, now: float, path: str = "group") -> Group:

@@ -43,7 +43,7 @@ from services.group.domain import (
     launch_config_name,
     new_instance_id,
 )
-from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
+from services.group.drivers.base import OpenStackServerSpec, ProcessSpec, ServerNic
 from services.group.health import HealthCheck, HealthStatus, ProbeKind, grace_period_over
 from services.group.hooks import MAX_HOOKS_PER_GROUP, HookResult, LifecycleAction, LifecycleHook, Transition
 from services.group.models import (
@@ -1206,12 +1206,8 @@ def _in_progress(activity: Activity) -> bool:
 def _spec_to_json(config: LaunchConfig) -> dict[str, Any]:
     if config.process is not None:
         return {"command": list(config.process.command), "env": dict(config.process.env)}
-    server = config.openstack_server
-    assert server is not None
-    return {
-        "image": server.image, "flavor": server.flavor, "key_name": server.key_name, "networks": list(server.networks),
-        "security_groups": list(server.security_groups), "user_data": server.user_data, "metadata": dict(server.metadata),
-    }
+    assert config.openstack_server is not None
+    return _server_spec_to_json(config.openstack_server)
 
 
 def _launch_config(row: Any) -> LaunchConfig:
@@ -1226,10 +1222,7 @@ def _launch_config(row: Any) -> LaunchConfig:
     assert row.kind == OPENSTACK_SERVER, row.kind
     return LaunchConfig(
         id=row.id,
-        openstack_server=OpenStackServerSpec(
-            image=spec["image"], flavor=spec["flavor"], key_name=spec["key_name"], networks=tuple(spec["networks"]),
-            security_groups=tuple(spec["security_groups"]), user_data=spec["user_data"], metadata=spec["metadata"],
-        ),
+        openstack_server=_server_spec_from_json(spec),
         create_time=row.create_time,
         health_check=health_check,
     )
@@ -1252,6 +1245,28 @@ def _health_check(stored: Any) -> HealthCheck | None:
     return HealthCheck(
         kind=ProbeKind(fields["kind"]), command=tuple(fields["command"]), port=fields["port"], path=fields["path"],
         interval=fields["interval"], timeout=fields["timeout"], unhealthy_threshold=fields["unhealthy_threshold"],
+    )
+
+
+def _server_spec_to_json(server: OpenStackServerSpec) -> dict[str, Any]:
+    return {
+        "image": server.image, "flavor": server.flavor, "key_name": server.key_name, "networks": list(server.networks),
+        "security_groups": list(server.security_groups), "user_data": server.user_data, "metadata": dict(server.metadata),
+        "availability_zone": server.availability_zone,
+        "nics": [{"network": nic.network, "port": nic.port, "fixed_ip": nic.fixed_ip} for nic in server.nics],
+        "server_group": server.server_group, "boot_volume_size_gb": server.boot_volume_size_gb, "config_drive": server.config_drive,
+    }
+
+
+def _server_spec_from_json(spec: dict[str, Any]) -> OpenStackServerSpec:
+    """A stored server spec; the fields added after the first release are absent from the rows stored before them."""
+    return OpenStackServerSpec(
+        image=spec["image"], flavor=spec["flavor"], key_name=spec["key_name"], networks=tuple(spec["networks"]),
+        security_groups=tuple(spec["security_groups"]), user_data=spec["user_data"], metadata=spec["metadata"],
+        availability_zone=spec.get("availability_zone", ""),
+        nics=tuple(ServerNic(**nic) for nic in spec.get("nics", [])),
+        server_group=spec.get("server_group", ""), boot_volume_size_gb=spec.get("boot_volume_size_gb", 0),
+        config_drive=spec.get("config_drive", False),
     )
 
 

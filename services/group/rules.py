@@ -11,7 +11,9 @@ Limits (listed for users in README.md, under bad input), in characters unless sa
   values at most 32768, 32768 in all.
 - `openstack_server`: `image`, `flavor`, `key_name` and each of at most 64 `networks` and `security_groups` at most
   255; `user_data` at most 49149 UTF-8 bytes (Nova's 65535 once base64-encoded); `metadata` at most 123 entries
-  (Nova's 128 with the driver's four), keys and values at most 255.
+  (Nova's 128 with the driver's four), keys and values at most 255; `availability_zone` and `server_group` at most 255;
+  `nics` with `networks` at most 64, each a `network` or a `port` (at most 255), a `fixed_ip` an IP address and only on
+  a network; `boot_volume_size_gb` 0 (no volume) to 16384.
 - `health_check`: exactly one probe; a command of 1 to 64 arguments, 4096 in all; a port 0 to 65535 (required for a
   Nova server); an HTTP path "/..." of at most 1024 printable ASCII characters; interval 1s to 300s, timeout 1s to the
   interval, unhealthy_threshold 0 (3) to 10. `group.health_check_grace_period`: 0s to 86400s.
@@ -19,6 +21,8 @@ Limits (listed for users in README.md, under bad input), in characters unless sa
 """
 
 from __future__ import annotations
+
+import ipaddress
 
 from autoscale.timeutil import check_duration
 from autoscale.v1 import group_pb2
@@ -51,6 +55,8 @@ MAX_PROCESS_TEXT = 32768
 MAX_SERVER_NAME_LENGTH = 255
 """Characters of a Nova name or id: image, flavor, key_name, each network and security group, metadata keys and values."""
 MAX_SERVER_LIST_ITEMS = 64
+MAX_BOOT_VOLUME_GB = 16_384
+"""GiB of a boot volume at most (16 TiB): a larger one is a mistake, and beyond what the volume services of clouds allow."""
 MAX_USER_DATA_BYTES = 49_149
 """UTF-8 bytes of user_data at most: Nova takes 65535 bytes, and the driver sends it base64-encoded (4 bytes per 3)."""
 MAX_METADATA_ENTRIES = 123
@@ -87,10 +93,19 @@ def _check_openstack_server(violations: Violations, spec: OpenStackServerSpec, p
     """An image and a flavor; every field within what Nova takes."""
     violations.check(bool(spec.image), f"{path}.image", "is required")
     violations.check(bool(spec.flavor), f"{path}.flavor", "is required")
-    for name, value in (("image", spec.image), ("flavor", spec.flavor), ("key_name", spec.key_name)):
+    texts = (
+        ("image", spec.image), ("flavor", spec.flavor), ("key_name", spec.key_name),
+        ("availability_zone", spec.availability_zone), ("server_group", spec.server_group),
+    )
+    for name, value in texts:
         check_text(violations, f"{path}.{name}", value, MAX_SERVER_NAME_LENGTH)
     for name, values in (("networks", spec.networks), ("security_groups", spec.security_groups)):
         check_text_list(violations, f"{path}.{name}", values, max_items=MAX_SERVER_LIST_ITEMS, max_item_length=MAX_SERVER_NAME_LENGTH)
+    _check_nics(violations, spec, path)
+    violations.check(
+        0 <= spec.boot_volume_size_gb <= MAX_BOOT_VOLUME_GB, f"{path}.boot_volume_size_gb",
+        f"must be 0 (no volume) to {MAX_BOOT_VOLUME_GB}, got {spec.boot_volume_size_gb}",
+    )
     user_data_bytes = len(spec.user_data.encode())
     violations.check(
         user_data_bytes <= MAX_USER_DATA_BYTES, f"{path}.user_data",
@@ -221,6 +236,25 @@ def check_load_balancer_pools(violations: Violations, message: group_pb2.Group, 
         name = pool.octavia_pool if kind == "octavia_pool" else pool.pool_file
         violations.check((kind, name) not in seen, at, f"names the pool {quoted(name)} twice")
         seen.add((kind, name))
+
+
+def _check_nics(violations: Violations, spec: OpenStackServerSpec, path: str) -> None:
+    """With `networks`, at most MAX_SERVER_LIST_ITEMS NICs; each a network (maybe with a fixed IP on it) or a port."""
+    total = len(spec.networks) + len(spec.nics)
+    violations.check(
+        total <= MAX_SERVER_LIST_ITEMS or not spec.nics, f"{path}.nics",
+        f"with networks, must hold at most {MAX_SERVER_LIST_ITEMS} items, got {total}",
+    )
+    for position, nic in enumerate(spec.nics):
+        nic_path = f"{path}.nics[{position}]"
+        violations.check(bool(nic.network) != bool(nic.port), nic_path, "exactly one of network and port must be set")
+        for name, value in (("network", nic.network), ("port", nic.port), ("fixed_ip", nic.fixed_ip)):
+            check_text(violations, f"{nic_path}.{name}", value, MAX_SERVER_NAME_LENGTH)
+        if nic.fixed_ip and violations.check(bool(nic.network), f"{nic_path}.fixed_ip", "is set only with network (a port has its own)"):
+            try:
+                ipaddress.ip_address(nic.fixed_ip)
+            except ValueError:
+                violations.add(f"{nic_path}.fixed_ip", f"{quoted(nic.fixed_ip)} is not an IPv4 or IPv6 address")
 
 
 def check_group_sizes(violations: Violations, group: Group, path: str = "group") -> None:

@@ -12,7 +12,7 @@ from autoscale.server import BuildContext, ServiceBuilder, ServiceRegistration
 from autoscale.v1 import group_pb2_grpc
 from autoscale.workers import PeriodicWorker
 from services.group.domain import OPENSTACK_SERVER, PROCESS
-from services.group.drivers.base import ComputeDriver
+from services.group.drivers.base import ComputeDriver, ServerSpecValidator
 from services.group.exposition import GroupCollector
 from services.group.health_monitor import HealthMonitor
 from services.group.load_balancers import PoolFiles, PoolSync
@@ -46,7 +46,7 @@ def production_drivers(settings: Settings) -> Mapping[str, ComputeDriver]:
 
     return {
         PROCESS: LocalProcessDriver(log_dir=instance_log_dir(settings)),
-        OPENSTACK_SERVER: OpenStackDriver(cloud=settings.openstack_cloud),
+        OPENSTACK_SERVER: OpenStackDriver(cloud=settings.openstack_cloud, timeout=settings.openstack_timeout),
     }
 
 
@@ -68,9 +68,10 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         )
         # The first pass runs at start, so a restarted service converges again at once.
         loop = PeriodicWorker("group-reconcile", context.settings.reconcile_interval, reconciler.reconcile_all)
+        openstack = allowed.get(OPENSTACK_SERVER)
         servicer = GroupServicer(
             repositories, reconciler, loop.wake, PolicyClient(lambda: context.peers.policy), context.quotas, context.process_driver,
-            context.clock,
+            context.clock, server_validator=openstack if isinstance(openstack, ServerSpecValidator) else None,
         )
         return ServiceRegistration(
             name="group",

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import grpc
 
-from autoscale.errors import FailedPrecondition, InvalidArgument
+from autoscale.errors import FailedPrecondition, InvalidArgument, Unavailable
 from autoscale.identity import Role, current_caller, current_project
 from autoscale.pagination import page_request, paginate
 from autoscale.quotas.limits import QuotaSource
@@ -21,6 +21,7 @@ from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
 from services.group import capacity, cooldown, hooks, messages, refresh, rules, update
 from services.group.domain import PROCESS, Activity, AdjustCommand, Group, Instance, group_name, new_activity_id
+from services.group.drivers.base import CloudNotConfigured, DriverError, OpenStackServerSpec, ServerSpecValidator
 from services.group.health import ProbeKind
 from services.group.policy_client import PolicyClient
 from services.group.reconciler import Reconciler
@@ -50,7 +51,10 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         quotas: QuotaSource,
         process_driver: bool,
         clock: Clock,
+        server_validator: ServerSpecValidator | None = None,
     ) -> None:
+        """`server_validator`: checks a Nova server's launch config against the cloud (the OpenStack driver), if any."""
+        self._server_validator = server_validator
         self._quotas = quotas
         self._process_driver = process_driver
         """Whether launch configs may run local processes (autoscale.server: auth off on loopback, or an operator's word)."""
@@ -92,6 +96,8 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             self._require_process_driver("launch_config.process")
         if config.health_check is not None and config.health_check.kind is ProbeKind.COMMAND:
             self._require_process_driver("launch_config.health_check.command")
+        if config.openstack_server is not None and self._server_validator is not None:
+            _check_in_cloud(self._server_validator, config.openstack_server)
         created = self._repository().create_launch_config(config)
         return group_pb2.CreateLaunchConfigResponse(launch_config=messages.launch_config_to_message(created))
 
@@ -547,3 +553,19 @@ def _hook_and_instance(hook_name: str, instance: str) -> tuple[str, str, str]:
     if of_group != group_id:
         raise InvalidArgument.field("instance", f"{instance} is not an instance of {group_name(group_id)}, the hook's group")
     return group_id, hook_id, instance_id
+
+
+def _check_in_cloud(validator: ServerSpecValidator, spec: OpenStackServerSpec) -> None:
+    """FailedPrecondition naming what of `spec` the cloud lacks, or that no cloud is configured; Unavailable when the
+    cloud cannot tell."""
+    try:
+        problems = validator.validate(spec)
+    except CloudNotConfigured as error:
+        raise FailedPrecondition(
+            "launch_config.openstack_server: this deployment has no usable OpenStack cloud (--openstack-cloud, OS_CLOUD or "
+            f"the OS_* variables): {error}"
+        ) from error
+    except DriverError as error:
+        raise Unavailable(f"launch_config.openstack_server cannot be checked against the cloud: {error}") from error
+    if problems:
+        raise FailedPrecondition("; ".join(f"launch_config.openstack_server.{p.field}: {p.description}" for p in problems))

@@ -10,11 +10,16 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class DriverError(Exception):
     """The driver could not do what was asked; the message says why, for people."""
+
+
+class CloudNotConfigured(DriverError):
+    """The driver has no usable cloud configuration (no clouds.yaml entry or OS_* variables, or one lacking what it
+    needs): nothing it is asked will work until an operator fixes it."""
 
 
 class ServerStatus(enum.Enum):
@@ -50,16 +55,47 @@ class ProcessSpec:
 
 
 @dataclass(frozen=True)
+class ServerNic:
+    """One NIC of a Nova server: a network (name or id, optionally with a fixed IP on it) or an existing port's id."""
+
+    network: str = ""
+    port: str = ""
+    fixed_ip: str = ""
+
+
+@dataclass(frozen=True)
 class OpenStackServerSpec:
     """A Nova server to boot."""
 
     image: str
+    """Image name or id (with boot_volume_size_gb, the image the boot volume is made from)."""
     flavor: str
+    """Flavor name or id."""
     key_name: str = ""
     networks: Sequence[str] = ()
+    """Network names or ids, a NIC each with an address Nova picks; with no NIC at all Nova picks the network ("auto")."""
     security_groups: Sequence[str] = ()
     user_data: str = ""
+    """Plain text; sent base64-encoded."""
     metadata: Mapping[str, str] = field(default_factory=dict)
+    availability_zone: str = ""
+    """Empty: the cloud's default."""
+    nics: Sequence[ServerNic] = ()
+    """NICs with a fixed IP or an existing port, after those of `networks`."""
+    server_group: str = ""
+    """Server group name or id the servers join (Nova's scheduler hint `group`), e.g. for anti-affinity."""
+    boot_volume_size_gb: int = 0
+    """Above 0: boot from a new volume of that size made from the image, deleted with the server."""
+    config_drive: bool = False
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    """Something a launch config's spec names that the cloud lacks: the spec's field (e.g. "image", "nics[0].port") and
+    what is wrong, for people."""
+
+    field: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -113,3 +149,12 @@ class ComputeDriver(Protocol):
 
     def terminate(self, server_id: str) -> None:
         """Stop and remove a server; idempotent (a GONE server is fine). Raises DriverError."""
+
+
+@runtime_checkable
+class ServerSpecValidator(Protocol):
+    """A driver that can check a Nova server's spec against its cloud before any server is booted."""
+
+    def validate(self, spec: OpenStackServerSpec) -> list[SpecProblem]:
+        """What of `spec` the cloud lacks (none: it can be booted as far as can be told). Raises DriverError when the
+        cloud cannot tell."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from click.testing import CliRunner, Result
 
@@ -20,9 +21,9 @@ Invoke = Callable[..., Result]
 
 
 @contextmanager
-def serving(names: tuple[str, ...], database_url: str, instance_log_dir: str) -> Iterator[str]:
-    """The named services on one in-process server; yields its address."""
-    settings = Settings(database_url=database_url, instance_log_dir=instance_log_dir, reconcile_interval=0.1)
+def serving(names: tuple[str, ...], database_url: str, instance_log_dir: str, **settings_fields: Any) -> Iterator[str]:
+    """The named services on one in-process server (`settings_fields` added to its settings); yields its address."""
+    settings = Settings(database_url=database_url, instance_log_dir=instance_log_dir, reconcile_interval=0.1, **settings_fields)
     with running_server(builders(names), settings) as (server, _channel):
         yield f"127.0.0.1:{server.port}"
 

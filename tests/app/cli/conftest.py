@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.app.cli.cli_support import SLEEPER_COMMAND, Invoke, invoker, serving
+from tests.fake_cloud import FakeCloud
 
 
 @pytest.fixture
@@ -20,6 +21,15 @@ def group_addr(sqlite_url, tmp_path) -> Iterator[str]:  # type: ignore[no-untype
 def invoke(group_addr: str) -> Invoke:
     """Runs `autoscale ...` against the four services."""
     return invoker(group_addr)
+
+
+@pytest.fixture
+def cloud_invoke(sqlite_url, tmp_path, fake_cloud: FakeCloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:  # type: ignore[no-untyped-def]
+    """Runs `autoscale ...` against the four services, whose OpenStack driver boots into the fake cloud (`--openstack-cloud
+    fake` of a clouds.yaml)."""
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(fake_cloud.clouds_yaml(tmp_path / "clouds.yaml", cloud="fake")))
+    with serving(("metrics", "alarm", "policy", "group"), sqlite_url, str(tmp_path), openstack_cloud="fake") as addr:
+        yield invoker(addr)
 
 
 @pytest.fixture

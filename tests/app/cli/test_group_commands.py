@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
+import pytest
+
 from tests.app.cli.cli_support import Invoke
+from tests.fake_cloud import FakeCloud
 
 
 def test_launch_config_create_list_show_delete_round_trip(invoke: Invoke) -> None:
@@ -27,12 +31,13 @@ def test_launch_config_create_list_show_delete_round_trip(invoke: Invoke) -> Non
     assert invoke("launch-config", "show", "worker").exit_code == 1
 
 
-def test_launch_config_create_of_an_openstack_server_reads_user_data_from_a_file(invoke: Invoke, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_launch_config_create_of_an_openstack_server_reads_user_data_from_a_file(cloud_invoke: Invoke, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    invoke = cloud_invoke
     user_data = tmp_path / "cloud-init.yaml"
     user_data.write_text("#cloud-config\nruncmd: [echo hi]\n")
     created = invoke(
         "launch-config", "create", "web", "--image", "ubuntu-24.04", "--flavor", "m1.small", "--network", "private",
-        "--network", "public", "--security-group", "web", "--key-name", "ops", "--metadata", "role=web",
+        "--network", "public", "--security-group", "web", "--key-name", "deployer", "--metadata", "role=web",
         "--user-data-file", str(user_data), "--json",
     )
     assert created.exit_code == 0, created.output
@@ -41,6 +46,56 @@ def test_launch_config_create_of_an_openstack_server_reads_user_data_from_a_file
     assert server["userData"] == "#cloud-config\nruncmd: [echo hi]\n"
     assert server["metadata"] == {"role": "web"}
     invoke("launch-config", "delete", "web")
+
+
+def test_launch_config_create_of_an_openstack_server_with_nics_a_zone_a_server_group_and_a_boot_volume(
+    cloud_invoke: Invoke, fake_cloud: FakeCloud
+) -> None:
+    invoke = cloud_invoke
+    port = fake_cloud.state.add_port("public")
+    created = invoke(
+        "launch-config", "create", "db", "--image", "ubuntu-24.04", "--flavor", "m1.small", "--nic", "network=private,fixed-ip=10.0.0.5",
+        "--nic", f"port={port}", "--availability-zone", "az-2", "--server-group", "web-anti", "--boot-volume-size", "40",
+        "--config-drive", "--json",
+    )
+    assert created.exit_code == 0, created.output
+    server = json.loads(created.stdout)["launchConfig"]["openstackServer"]
+    assert server["nics"] == [{"network": "private", "fixedIp": "10.0.0.5", "port": ""}, {"network": "", "fixedIp": "", "port": port}]
+    fields = ("availabilityZone", "serverGroup", "bootVolumeSizeGb", "configDrive")
+    assert [server[field] for field in fields] == ["az-2", "web-anti", 40, True]
+    shown = invoke("launch-config", "show", "db")
+    assert f"network=private,fixed-ip=10.0.0.5, port={port}" in shown.stdout and "40 GiB, deleted with the server" in shown.stdout
+    invoke("launch-config", "delete", "db")
+
+
+def test_launch_config_create_of_what_the_cloud_lacks_is_refused_naming_it(cloud_invoke: Invoke) -> None:
+    refused = cloud_invoke("launch-config", "create", "web", "--image", "ubuntu-99", "--flavor", "m1.small")
+
+    assert refused.exit_code == 1
+    assert "FAILED_PRECONDITION: launch_config.openstack_server.image: no image 'ubuntu-99' in the cloud" in refused.output
+
+
+def test_launch_config_create_of_an_openstack_server_without_a_cloud_configured_is_refused_saying_so(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    for name in [name for name in os.environ if name.startswith("OS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "no-clouds.yaml"))
+
+    refused = invoke("launch-config", "create", "web", "--image", "ubuntu-24.04", "--flavor", "m1.small")
+
+    assert refused.exit_code == 1
+    assert (
+        "FAILED_PRECONDITION: launch_config.openstack_server: this deployment has no usable OpenStack cloud (--openstack-cloud, "
+        "OS_CLOUD or the OS_* variables): cannot connect to the cloud '(default)': Auth plugin requires parameters which were not "
+        "given: auth_url"
+    ) in " ".join(refused.output.split())
+
+
+def test_a_nic_that_is_neither_a_network_nor_a_port_is_a_usage_error(invoke: Invoke) -> None:
+    refused = invoke("launch-config", "create", "db", "--image", "i", "--flavor", "f", "--nic", "net-id=private")
+
+    assert refused.exit_code == 2 and "expected network=NAME_OR_ID[,fixed-ip=IP] or port=ID, got 'net-id=private'" in refused.output
 
 
 def test_group_create_list_show_delete_round_trip(invoke: Invoke, launch_config: str) -> None:
@@ -140,12 +195,13 @@ def test_group_delete_refuses_a_group_that_policies_name_and_force_deletes_them_
     assert invoke("policy", "show", "api-out").exit_code == 1
 
 
-def test_launch_config_create_with_a_health_check_shows_it_spelled_out(invoke: Invoke) -> None:
+def test_launch_config_create_with_a_health_check_shows_it_spelled_out(cloud_invoke: Invoke) -> None:
+    invoke = cloud_invoke
     created = invoke("launch-config", "create", "api", "--command", "python -m api", "--health-check-http", "/healthz",
                      "--health-check-interval", "20s", "--unhealthy-threshold", "2")
     assert created.exit_code == 0, created.output
     assert "HTTP GET /healthz on the instance's own port, every 20s, timeout 5s, unhealthy after 2 failures in a row" in created.stdout
-    tcp = invoke("launch-config", "create", "vm", "--image", "cirros", "--flavor", "m1.tiny", "--health-check-tcp",
+    tcp = invoke("launch-config", "create", "vm", "--image", "ubuntu-24.04", "--flavor", "m1.small", "--health-check-tcp",
                  "--health-check-port", "22", "--json")
     assert json.loads(tcp.stdout)["launchConfig"]["healthCheck"]["tcp"] == {"port": 22}
     both = invoke("launch-config", "create", "x", "--command", "true", "--health-check-tcp", "--health-check-http", "/")

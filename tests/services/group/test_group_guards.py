@@ -72,8 +72,12 @@ def test_a_command_health_check_runs_a_program_on_the_services_host_so_it_is_off
         ))
         assert code == grpc.StatusCode.FAILED_PRECONDITION
         assert message.startswith("launch_config.health_check.command: local processes are off")
+        # An HTTP check runs nothing here: what keeps this one out is only that the deployment has no cloud.
         config.health_check.CopyFrom(group_pb2.HealthCheck(http=group_pb2.HttpHealthCheck(port=8080, path="/healthz")))
-        groups.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(launch_config_id="vm", launch_config=config), metadata=admin)
+        code, message = _code(lambda: groups.CreateLaunchConfig(
+            group_pb2.CreateLaunchConfigRequest(launch_config_id="vm", launch_config=config), metadata=admin
+        ))
+        assert code == grpc.StatusCode.FAILED_PRECONDITION and message.startswith("launch_config.openstack_server: ")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from google.protobuf import duration_pb2
 from autoscale.v1 import group_pb2
 from autoscale.validation import Violations, check_update_mask
 from services.group.domain import ActivityStatus, AdjustmentType, Group, LaunchConfig
-from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
+from services.group.drivers.base import OpenStackServerSpec, ProcessSpec, ServerNic
 from services.group.rules import MAX_COOLDOWN, check_adjustment, check_cooldown, check_group_sizes, check_launch_config
 from services.group.update import OUTPUT_ONLY_FIELDS, UPDATABLE_FIELDS, apply_update
 
@@ -109,7 +109,7 @@ def test_an_empty_mask_names_every_updatable_field_and_unknown_paths_are_violati
     violations = Violations()
     assert check_update_mask(violations, [], UPDATABLE_FIELDS, OUTPUT_ONLY_FIELDS) == {
         "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "termination_policies",
-        "new_instances_protected_from_scale_in", "health_check_grace_period",
+        "new_instances_protected_from_scale_in", "health_check_grace_period", "load_balancer_pools",
     }
     assert check_update_mask(violations, ["max_size", "current_capacity", "bogus"], UPDATABLE_FIELDS, OUTPUT_ONLY_FIELDS) == {"max_size"}
     assert [(v.field, "'bogus'" in v.description) for v in violations.items] == [("update_mask", True)]
@@ -138,3 +138,32 @@ def test_apply_update_clamps_desired_into_a_new_range_and_records_its_change(fie
         assert recorded.status is ActivityStatus.IN_PROGRESS
     if "cooldown" in fields:
         assert (changed.cooldown, changed.tags) == (0.0, {"a": "b"})
+
+
+@pytest.mark.parametrize(
+    ("spec_fields", "fields"),
+    [
+        (
+            {
+                "availability_zone": "az-2",
+                "server_group": "web-anti",
+                "nics": [ServerNic(network="private", fixed_ip="10.0.0.5"), ServerNic(port="p-1"), ServerNic("n", fixed_ip="fd00::5")],
+                "boot_volume_size_gb": 20,
+                "config_drive": True,
+            },
+            [],
+        ),
+        ({"availability_zone": "z" * 256, "server_group": "g" * 256}, ["availability_zone", "server_group"]),
+        ({"networks": ["n"] * 60, "nics": [ServerNic(network="n")] * 5}, ["nics"]),
+        ({"nics": [ServerNic(), ServerNic(network="n", port="p")]}, ["nics[0]", "nics[1]"]),
+        ({"nics": [ServerNic(port="p", fixed_ip="10.0.0.5")]}, ["nics[0].fixed_ip"]),
+        ({"nics": [ServerNic(network="n", fixed_ip="10.0.0.300")]}, ["nics[0].fixed_ip"]),
+        ({"nics": [ServerNic(network="n" * 256)]}, ["nics[0].network"]),
+        ({"boot_volume_size_gb": -1}, ["boot_volume_size_gb"]),
+        ({"boot_volume_size_gb": 16_385}, ["boot_volume_size_gb"]),
+    ],
+)
+def test_the_rules_of_a_servers_zone_nics_server_group_and_boot_volume(spec_fields, fields):  # type: ignore[no-untyped-def]
+    config = LaunchConfig("lc", openstack_server=OpenStackServerSpec(image="i", flavor="f", **spec_fields))
+
+    assert _fields(check_launch_config, config) == [f"launch_config.openstack_server.{field}" for field in fields]

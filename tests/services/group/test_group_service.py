@@ -134,7 +134,11 @@ def violated_fields(call: Callable[[], Any]) -> list[str]:
 
 
 def test_launch_configs_are_created_read_listed_and_deleted(stub):
-    server = group_pb2.OpenStackServerSpec(image="cirros", flavor="m1.tiny", networks=["private"], metadata={"k": "v"})
+    server = group_pb2.OpenStackServerSpec(
+        image="cirros", flavor="m1.tiny", networks=["private"], metadata={"k": "v"}, availability_zone="az-2",
+        nics=[group_pb2.ServerNic(network="public", fixed_ip="172.24.4.9"), group_pb2.ServerNic(port="p-1")],
+        server_group="web-anti", boot_volume_size_gb=20, config_drive=True,
+    )
     created = stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
         launch_config_id="nova", launch_config=group_pb2.LaunchConfig(openstack_server=server)), timeout=5).launch_config
     assert created.name == "launchConfigs/nova" and created.openstack_server == server and created.create_time.seconds > 0

@@ -27,8 +27,8 @@ from services.group.domain import (
     Refused,
     TerminationPolicy,
 )
-from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
-from services.group.models import metadata
+from services.group.drivers.base import OpenStackServerSpec, ProcessSpec, ServerNic
+from services.group.models import launch_configs, metadata
 from services.group.repository import GroupRepositories, GroupRepository
 from services.group.rules import MAX_COOLDOWN
 from services.group.server import MIGRATIONS_DIR
@@ -70,8 +70,23 @@ def test_migrating_twice_changes_nothing(database):
     assert schema_differences(database, metadata) == []
 
 
+def test_a_server_spec_stored_before_zones_nics_server_groups_and_boot_volumes_reads_without_them(database, repository):
+    old_spec = {"image": "cirros", "flavor": "m1.tiny", "key_name": "", "networks": ["private"], "security_groups": [],
+                "user_data": "", "metadata": {}}
+    with database.engine.begin() as connection:
+        connection.execute(launch_configs.insert().values(project="default", id="old", kind="openstack_server", spec=old_spec,
+                                                          create_time=1.0))
+
+    expected = OpenStackServerSpec(image="cirros", flavor="m1.tiny", networks=("private",))
+    assert repository.get_launch_config("old").openstack_server == expected
+
+
 def test_launch_configs_round_trip_and_are_listed_by_id(repository):
-    server = OpenStackServerSpec(image="cirros", flavor="m1.tiny", networks=("private",), metadata={"k": "v"})
+    server = OpenStackServerSpec(
+        image="cirros", flavor="m1.tiny", networks=("private",), metadata={"k": "v"}, availability_zone="az-2",
+        nics=(ServerNic(network="public", fixed_ip="172.24.4.9"), ServerNic(port="p-1")), server_group="web-anti",
+        boot_volume_size_gb=20, config_drive=True,
+    )
     repository.create_launch_config(LaunchConfig("b-server", openstack_server=server, create_time=2.0))
     assert repository.get_launch_config("b-server").openstack_server == server
     assert repository.get_launch_config("lc").process == ProcessSpec(("sleep", "60"), {"A": "1"})
