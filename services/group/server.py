@@ -15,7 +15,7 @@ from services.group.domain import OPENSTACK_SERVER, PROCESS
 from services.group.drivers.base import ComputeDriver, ServerSpecValidator
 from services.group.exposition import GroupCollector
 from services.group.health_monitor import HealthMonitor
-from services.group.load_balancers import PoolFiles, PoolSync
+from services.group.load_balancers import PoolDriver, PoolFiles, PoolSync
 from services.group.policy_client import PolicyClient
 from services.group.pools import PoolKind
 from services.group.reconciler import Reconciler
@@ -50,6 +50,17 @@ def production_drivers(settings: Settings) -> Mapping[str, ComputeDriver]:
     }
 
 
+def pool_drivers(settings: Settings, openstack: ComputeDriver | None) -> dict[PoolKind, PoolDriver]:
+    """Pool files always; Octavia pools through the OpenStack driver's connection, where there is one."""
+    from services.group.drivers.octavia import OctaviaPools
+    from services.group.drivers.openstack import OpenStackDriver
+
+    found: dict[PoolKind, PoolDriver] = {PoolKind.FILE: PoolFiles(pool_dir(settings))}
+    if isinstance(openstack, OpenStackDriver):
+        found[PoolKind.OCTAVIA] = OctaviaPools(openstack.connection)
+    return found
+
+
 def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
     """A builder of the group service whose compute drivers come from `drivers` (tests pass fakes)."""
 
@@ -61,7 +72,7 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         # Without the local-process driver, a group of process instances cannot launch: its activity says so.
         allowed = {kind: driver for kind, driver in drivers(context.settings).items() if kind != PROCESS or context.process_driver}
         health = HealthMonitor()
-        pools = PoolSync({PoolKind.FILE: PoolFiles(pool_dir(context.settings))})
+        pools = PoolSync(pool_drivers(context.settings, allowed.get(OPENSTACK_SERVER)))
         reconciler = Reconciler(
             repositories, allowed, context.clock, context.peers.address("metrics"), launch_timeout=context.settings.launch_timeout,
             health=health, pools=pools,

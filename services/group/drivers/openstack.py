@@ -57,7 +57,7 @@ a new one of the same name is booted within a minute; a create that fails forget
 
 
 @contextmanager
-def _translated(operation: str) -> Iterator[None]:
+def translated(operation: str) -> Iterator[None]:
     """Re-raise the cloud's errors inside the block as DriverError("<operation>: <cloud's message>"), those of its
     configuration as CloudNotConfigured."""
     try:
@@ -103,7 +103,7 @@ class OpenStackDriver:
         if spec is None:
             raise DriverError(f"instance {request.instance_id} of group {request.group_id} has no OpenStack server to boot")
         name = f"{request.group_id}-{request.instance_id}"
-        conn = self._conn()
+        conn = self.connection()
         key = _resolution_key(spec)
         resolved = self._resolved(conn, spec, key)
         attributes: dict[str, Any] = {
@@ -150,7 +150,7 @@ class OpenStackDriver:
         if spec.config_drive:
             attributes["config_drive"] = True
         try:
-            with _translated(f"cannot create the server {name!r}"):
+            with translated(f"cannot create the server {name!r}"):
                 server = conn.compute.create_server(**attributes)
         except DriverError:
             # The names may resolve to other ids now (an image replaced, a network made again).
@@ -161,13 +161,13 @@ class OpenStackDriver:
     def validate(self, spec: OpenStackServerSpec) -> list[SpecProblem]:
         """What of `spec` the cloud lacks: its image, flavor, networks, NICs' networks and ports, security groups, key pair,
         server group and availability zone, each looked up. DriverError when the cloud cannot tell."""
-        conn = self._conn()
+        conn = self.connection()
         problems: list[SpecProblem] = []
 
         def look_up(field: str, kind: str, value: str, find: Callable[[str], Any]) -> Any:
             # NOTE: the proxy (conn.image...) is made on first use, which authenticates and discovers the service's
             # versions: `find` reaches it inside the translation, where its errors become DriverError too.
-            with _translated(f"cannot look up the {kind} {value!r}"):
+            with translated(f"cannot look up the {kind} {value!r}"):
                 try:
                     return find(value)
                 except sdk_exceptions.NotFoundException:
@@ -201,7 +201,7 @@ class OpenStackDriver:
             find_server_group = lambda name: conn.compute.find_server_group(name, ignore_missing=False)  # noqa: E731
             look_up("server_group", "server group", spec.server_group, find_server_group)
         if spec.availability_zone:
-            with _translated("cannot list the availability zones"):
+            with translated("cannot list the availability zones"):
                 zones = {zone.name for zone in conn.compute.availability_zones() if (zone.state or {}).get("available", True)}
             if spec.availability_zone not in zones:
                 problems.append(SpecProblem("availability_zone", f"no available zone {spec.availability_zone!r} in the cloud"))
@@ -210,8 +210,8 @@ class OpenStackDriver:
     def find_servers(self, project: str, group_id: str) -> list[FoundServer]:
         """The project's group's servers that exist: named `<group>-...` (Nova filters names by regular expression) and
         carrying the project, the group's id and an instance id in their metadata."""
-        conn = self._conn()
-        with _translated(f"cannot list the servers of the group {group_id!r}"):
+        conn = self.connection()
+        with translated(f"cannot list the servers of the group {group_id!r}"):
             # NOTE: group ids are lower-case letters, digits and hyphens: nothing a regular expression reads specially.
             listed = list(conn.compute.servers(details=True, name=f"^{group_id}-"))
         found = []
@@ -226,8 +226,8 @@ class OpenStackDriver:
     def state(self, server_id: str) -> ServerState:
         """ACTIVE is RUNNING, ERROR is FAILED (with Nova's fault), deleted or unknown is GONE, being deleted or anything else
         PENDING."""
-        conn = self._conn()
-        with _translated(f"cannot get the server {server_id!r}"):
+        conn = self.connection()
+        with translated(f"cannot get the server {server_id!r}"):
             try:
                 server = conn.compute.get_server(server_id)
             except sdk_exceptions.NotFoundException:
@@ -246,8 +246,8 @@ class OpenStackDriver:
 
     def terminate(self, server_id: str) -> None:
         """Delete the server (a server that is gone already is fine); does not wait for it to disappear."""
-        conn = self._conn()
-        with _translated(f"cannot delete the server {server_id!r}"):
+        conn = self.connection()
+        with translated(f"cannot delete the server {server_id!r}"):
             conn.compute.delete_server(server_id, ignore_missing=True)
 
     def _resolved(self, conn: Any, spec: OpenStackServerSpec, key: Hashable) -> _Resolved:
@@ -257,24 +257,24 @@ class OpenStackDriver:
             cached = self._resolutions.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        with _translated(f"cannot find the flavor {spec.flavor!r}"):
+        with translated(f"cannot find the flavor {spec.flavor!r}"):
             flavor_id = str(conn.compute.find_flavor(spec.flavor, ignore_missing=False).id)
-        with _translated(f"cannot find the image {spec.image!r}"):
+        with translated(f"cannot find the image {spec.image!r}"):
             image_id = str(conn.image.find_image(spec.image, ignore_missing=False).id)
         networks: list[tuple[tuple[str, str], ...]] = []
         for network_name in spec.networks:
-            with _translated(f"cannot find the network {network_name!r}"):
+            with translated(f"cannot find the network {network_name!r}"):
                 networks.append((("uuid", str(conn.network.find_network(network_name, ignore_missing=False).id)),))
         for nic in spec.nics:
             if nic.port:
                 networks.append((("port", nic.port),))
                 continue
-            with _translated(f"cannot find the network {nic.network!r}"):
+            with translated(f"cannot find the network {nic.network!r}"):
                 network_id = str(conn.network.find_network(nic.network, ignore_missing=False).id)
             networks.append((("uuid", network_id), ("fixed_ip", nic.fixed_ip)) if nic.fixed_ip else (("uuid", network_id),))
         server_group_id = ""
         if spec.server_group:
-            with _translated(f"cannot find the server group {spec.server_group!r}"):
+            with translated(f"cannot find the server group {spec.server_group!r}"):
                 server_group_id = str(conn.compute.find_server_group(spec.server_group, ignore_missing=False).id)
         resolved = _Resolved(image_id, flavor_id, tuple(networks), server_group_id)
         with self._lock:
@@ -285,11 +285,12 @@ class OpenStackDriver:
         with self._lock:
             self._resolutions.pop(key, None)
 
-    def _conn(self) -> Any:
-        """The connection, made on first use so that a service without a cloud configured still starts."""
+    def connection(self) -> Any:
+        """The connection, made on first use so that a service without a cloud configured still starts (the Octavia
+        pools share it)."""
         with self._lock:
             if self._connection is None:
-                with _translated(f"cannot connect to the cloud {self._cloud or '(default)'!r}"):
+                with translated(f"cannot connect to the cloud {self._cloud or '(default)'!r}"):
                     self._connection = self._connect()
             return self._connection
 
