@@ -604,7 +604,7 @@ def _count_launch_outcomes(result: _PassResult, observed: Sequence[Instance], fa
     after the last failure's wait that has run long enough ends the run of failures."""
     for instance in failed:
         reason = f"{instance_name(instance.group_id, instance.id)} {instance.state_reason}"
-        result.backoff = result.backoff.failed(reason, now)
+        result.backoff = result.backoff.failed(reason, now, launched_at=instance.create_time)
         result.failures.append(reason)
     retry_time = result.backoff.retry_time
     if result.backoff.degraded and retry_time is not None and any(

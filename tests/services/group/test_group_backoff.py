@@ -36,3 +36,14 @@ def test_the_last_failure_is_kept_bounded():
 def test_an_instance_failing_before_it_ran_stable_after_seconds_is_a_failed_launch(ran, early):
     assert failed_early(NOW, NOW + ran) is early
     assert ran_long_enough(NOW, NOW + ran) is not early
+
+
+def test_failures_of_instances_launched_together_count_as_one_failed_attempt():
+    first = RESET.failed("server web-i-1 went to ERROR", 1010.0, launched_at=1000.0)
+    assert (first.failures, first.retry_time) == (1, 1012.0)
+    # Launched in the same burst as the first: its failure changes the reason only.
+    same_burst = first.failed("server web-i-2 went to ERROR", 1011.0, launched_at=1000.0)
+    assert (same_burst.failures, same_burst.retry_time, same_burst.last_failure) == (1, 1012.0, "server web-i-2 went to ERROR")
+    # Launched once the wait was over: a failed retry doubles it.
+    retried = same_burst.failed("server web-i-3 went to ERROR", 1015.0, launched_at=1012.0)
+    assert (retried.failures, retried.retry_time) == (2, 1019.0)
