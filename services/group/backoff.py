@@ -6,7 +6,8 @@ a row doubles the wait before the group launches again, from BASE_DELAY up to MA
 has run for STABLE_AFTER seconds ends the run of failures. "In a row" counts attempts, not instances: an instance
 launched before the wait now running began was part of the attempt whose failure started it, so its own failure
 doubles nothing (of 500 servers launched at once, the 25 that end in ERROR cost one wait, not 2**25 seconds). While
-failures are counted the group is degraded, and says why with the last one. Time is an input (seconds since the epoch); nothing here reads a clock.
+failures are counted the group is degraded, and says why with the last one. Time is an input (seconds since the
+epoch); nothing here reads a clock.
 """
 
 from __future__ import annotations
