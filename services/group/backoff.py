@@ -53,6 +53,13 @@ class LaunchBackoff:
         return LaunchBackoff(failures, now + _delay(failures), text)
 
 
+def interrupted(backoff: LaunchBackoff, reason: str, now: float) -> LaunchBackoff:
+    """After a launch failed in a pass whose launches before it succeeded (the cloud lost one answer among many): the
+    group waits BASE_DELAY, and the run of failures does not grow (they were not in a row)."""
+    text = reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
+    return LaunchBackoff(max(backoff.failures, 1), now + BASE_DELAY, text)
+
+
 def _delay(failures: int) -> float:
     """The wait after `failures` failed attempts in a row."""
     exponent: int = min(max(failures, 1) - 1, 16)

@@ -43,7 +43,7 @@ from autoscale.errors import FailedPrecondition, Unavailable
 from autoscale.identity import acting_for
 from autoscale.timeutil import Clock, format_time
 from services.group import capacity
-from services.group.backoff import RESET, LaunchBackoff, failed_early, ran_long_enough
+from services.group.backoff import RESET, LaunchBackoff, failed_early, interrupted, ran_long_enough
 from services.group.domain import (
     LIVE_STATES,
     PROCESS,
@@ -540,7 +540,7 @@ class Reconciler:
         """Launch `count` instances; the first driver error stops this pass's launches (the next pass tries again)."""
         group = snapshot.group
         config = snapshot.launch_config
-        for _ in range(count):
+        for launched_before in range(count):
             instance = Instance(
                 id=new_instance_id(), group_id=group.id, kind=config.kind, launch_config_id=config.id,
                 state=InstanceState.PENDING, create_time=self._clock(),
@@ -556,7 +556,11 @@ class Reconciler:
                 repository.update_instances([failed])
                 result.instances.append(failed)
                 result.failures.append(f"launching {name} failed: {error}")
-                result.backoff = result.backoff.failed(f"launching {name} failed: {error}", self._clock())
+                reason = f"launching {name} failed: {error}"
+                if launched_before:
+                    result.backoff = interrupted(result.backoff, reason, self._clock())
+                else:
+                    result.backoff = result.backoff.failed(reason, self._clock())
                 return
             launched = replace(instance, server_id=server_id)
             repository.update_instances([launched])

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from services.group.backoff import BASE_DELAY, MAX_DELAY, MAX_REASON, RESET, STABLE_AFTER, failed_early, ran_long_enough
+from services.group.backoff import (
+    BASE_DELAY,
+    MAX_DELAY,
+    MAX_REASON,
+    RESET,
+    STABLE_AFTER,
+    LaunchBackoff,
+    failed_early,
+    interrupted,
+    ran_long_enough,
+)
 
 NOW = 1_000_000.0
 
@@ -47,3 +57,9 @@ def test_failures_of_instances_launched_together_count_as_one_failed_attempt():
     # Launched once the wait was over: a failed retry doubles it.
     retried = same_burst.failed("server web-i-3 went to ERROR", 1015.0, launched_at=1012.0)
     assert (retried.failures, retried.retry_time) == (2, 1019.0)
+
+
+def test_a_launch_failing_after_others_of_its_pass_succeeded_waits_the_base_delay_without_growing_the_run():
+    waiting = interrupted(LaunchBackoff(3, 990.0, "earlier"), "launching web-i-9 failed: connection closed", 1000.0)
+    assert (waiting.failures, waiting.retry_time, waiting.last_failure) == (3, 1002.0, "launching web-i-9 failed: connection closed")
+    assert interrupted(RESET, "lost", 1000.0).failures == 1
