@@ -31,6 +31,7 @@ BENCHMARKS = {
     "reaction_auth": "bench.reaction_auth",
     "alarm_scale": "bench.alarm_scale",
     "group_scale": "bench.group_scale",
+    "nova_scale": "bench.nova_scale",
     "receiver_reaction": "bench.receiver_reaction",
     "prometheus_sweep": "bench.prometheus_sweep",
 }

@@ -110,3 +110,14 @@ def test_quick_prometheus_sweep_evaluates_every_alarm_and_writes_its_figure_besi
     (figure,) = result["figures"]
     assert figure["value"] > 0 and figure["raw"] > 0 and figure["ratio"] > 0
     assert figure["details"]["complete"] and figure["details"]["ok_after_sweep"] == figure["details"]["alarms"]
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(110)
+def test_quick_nova_scale_reaches_its_capacity_through_faults_and_leaks_no_server(tmp_path: Path) -> None:
+    _, document = _quick("nova_scale", tmp_path)
+    (result,) = document["results"]
+    assert result["benchmark"] == "nova_scale" and not result["error"]
+    out, back = result["figures"]
+    assert out["met"] and out["details"]["leaked"] == 0 and out["value"] > 0 and out["raw"] > 0
+    assert back["met"] and back["details"]["servers_left"] == 0
