@@ -17,6 +17,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -37,6 +38,8 @@ MAX_CONNECTIONS_PER_ADDRESS = 16
 leaves room for the others."""
 SOCKET_TIMEOUT = 10.0
 """Seconds a connection may stay silent (mid-request, or idle between kept-alive requests) before it is closed."""
+LINGER_SECONDS = 2.0
+"""Seconds a connection whose body was refused unread is read and discarded before it closes (see _discard_unread)."""
 
 
 @dataclass(frozen=True)
@@ -257,12 +260,34 @@ class _Handler(BaseHTTPRequestHandler):
         if length > MAX_BODY:
             self.close_connection = True
             self._answer(error_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body must be at most {MAX_BODY} bytes"))
+            self._discard_unread(length)
             return None
         body = self.rfile.read(length) if length else b""
         if len(body) < length:
             self.close_connection = True
             return None
         return body
+
+    def _discard_unread(self, declared: int) -> None:
+        """After refusing a body unread: end our side, then read what the client still sends (at most `declared` bytes,
+        LINGER_SECONDS in all) before the socket closes.
+
+        NOTE: closed with unread data, a socket sends a reset, and the client's kernel may then drop our answer before
+        the client reads it: a client still sending its body would see a broken connection, not the 413 (Apache's
+        "lingering close")."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER_SECONDS
+            left = declared
+            while left > 0 and (remaining := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(remaining)
+                chunk = self.connection.recv(min(left, 65536))
+                if not chunk:
+                    return
+                left -= len(chunk)
+        except OSError:
+            return
 
     def _answer(self, response: HttpResponse, extra_headers: Mapping[str, str] | None = None) -> None:
         self.send_response(response.status)
