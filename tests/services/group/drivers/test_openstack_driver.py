@@ -175,6 +175,16 @@ def test_state_maps_the_nova_status(driver: OpenStackDriver, fake_cloud: FakeClo
     assert driver.state(server_id).status is status
 
 
+def test_an_active_server_gives_its_fixed_address_where_health_checks_and_pools_reach_it(
+    driver: OpenStackDriver, fake_cloud: FakeCloud
+) -> None:
+    fake_cloud.state.build_seconds = 0
+    server_id = driver.launch(launch_request(networks=["private"]))
+    (fixed,) = [entry["addr"] for entry in fake_cloud.connection().compute.get_server(server_id).addresses["private"]]
+
+    assert driver.state(server_id) == ServerState(ServerStatus.RUNNING, address=fixed)
+
+
 def test_a_new_server_is_pending_until_nova_has_built_it(driver: OpenStackDriver, fake_cloud: FakeCloud) -> None:
     fake_cloud.state.build_seconds = 60
 
