@@ -78,6 +78,7 @@ def run(quick: bool = False) -> BenchResult:
     result = BenchResult("nova_scale")
     sampler = harness.RssSampler()
     with FakeCloud(seed=SEED) as cloud, harness.workspace("nova-scale") as workdir:
+        cloud.state.instance_quota = 2 * n  # room for the servers, those in ERROR and those being deleted
         raw_up, raw_down = raw_servers(cloud, n, sizes.timeout)
         cloud.faults.boot_errors(count=None, rate=BOOT_ERROR_RATE)
         cloud.faults.lose_responses(count=None, rate=LOST_ANSWER_RATE)

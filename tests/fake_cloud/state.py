@@ -229,7 +229,7 @@ class CloudState:
             self.add_flavor(name, vcpus, ram, disk, flavor_id)
         for name in ("ubuntu-24.04", "cirros"):
             self.add_image(name)
-        private = self.add_network("private", "10.0.0.0/24")
+        private = self.add_network("private", "10.0.0.0/22")
         self.add_network("public", "172.24.4.0/24")
         for name in ("default", "web"):
             self.add_security_group(name)
@@ -406,11 +406,14 @@ class CloudState:
                 raise neutron_error(409, "IpAddressAlreadyAllocated", f"IP address {fixed_ip} already allocated in subnet {subnet.id}")
             address = fixed_ip
         else:
+            # Neutron hands out the next free address, wrapping round to those freed; a full subnet is its 409.
             hosts = list(subnet.cidr.hosts())
-            while str(hosts[subnet.next_host]) in used:
-                subnet.next_host += 1
-            address = str(hosts[subnet.next_host])
-            subnet.next_host += 1
+            free = [n for n in range(len(hosts)) if str(hosts[(subnet.next_host + n) % len(hosts)]) not in used]
+            if not free:
+                raise neutron_error(409, "IpAddressGenerationFailure", f"No more IP addresses available on network {network_id}.")
+            chosen = (subnet.next_host + free[0]) % len(hosts)
+            address = str(hosts[chosen])
+            subnet.next_host = chosen + 1
         self._macs += 1
         port = Port(_new_id(), name, network_id, [(subnet.id, address)], _mac(self._macs))
         self.ports[port.id] = port
