@@ -49,7 +49,8 @@ class GroupCollector(DatabaseCollector):
             labels=GROUP_LABELS,
         )
         by_state = GaugeMetricFamily(
-            "autoscale_group_instances", "The group's instances by state (pending, running, terminating, failed).",
+            "autoscale_group_instances",
+            "The group's instances by state (pending, pending_wait, running, standby, terminating_wait, terminating, failed).",
             labels=[*GROUP_LABELS, "state"],
         )
         by_status = CounterMetricFamily(
