@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from services.group.health import HealthCheck, HealthVerdict, ProbeKind, ProbeResult, judge
+from services.group.health import HealthCheck, HealthStatus, HealthVerdict, ProbeKind, ProbeResult, judge
 
 MAX_CHECKS_IN_FLIGHT = 32
 """Checks running at once, over every group (a thread each)."""
@@ -165,15 +165,20 @@ Probe = Callable[[HealthCheck, ProbeTarget], ProbeResult]
 class HealthMonitor:
     """Instances' health checks and their recent results; thread-safe (the reconcile loop and DeleteGroup call it)."""
 
-    def __init__(self, probe: Probe = run_probe, executor: Executor | None = None) -> None:
-        """`probe` runs one check; `executor` runs probes (default: a pool of MAX_CHECKS_IN_FLIGHT threads)."""
+    def __init__(self, probe: Probe = run_probe, executor: Executor | None = None, *, commands: bool = True) -> None:
+        """`probe` runs one check; `executor` runs probes (default: a pool of MAX_CHECKS_IN_FLIGHT threads); `commands`:
+        whether command checks run (they run programs on the service's host: only where local processes are on)."""
         self._probe = probe
+        self._commands = commands
         self._executor = executor or ThreadPoolExecutor(MAX_CHECKS_IN_FLIGHT, thread_name_prefix="health-check")
         self._lock = threading.Lock()
         self._records: dict[InstanceKey, _Record] = {}
 
     def verdict(self, key: InstanceKey, check: HealthCheck, target: ProbeTarget | None, now: float) -> HealthVerdict:
         """The instance's health by the results in so far; starts its check when one is due (never waits for it)."""
+        if check.kind is ProbeKind.COMMAND and not self._commands:
+            # Made where local processes were on: running it now would run a program the deployment no longer allows.
+            return HealthVerdict(HealthStatus.UNKNOWN, "command health checks are off in this deployment (local processes are off)")
         with self._lock:
             record = self._records.get(key)
             if record is None or record.check != check:

@@ -120,17 +120,24 @@ class PoolSync:
     def __init__(self, drivers: Mapping[PoolKind, PoolDriver]) -> None:
         self._drivers = drivers
         self._lock = threading.Lock()
-        self._applied: dict[tuple[str, str, LoadBalancerPool], tuple[PoolMember, ...]] = {}
-        """What each pool of each group was last set to, successfully (forgotten on a restart: the first pass sets all)."""
+        self._applied: dict[tuple[str, str, PoolKind, str], tuple[LoadBalancerPool, tuple[PoolMember, ...]]] = {}
+        """(project, group, pool kind, pool name) -> the pool and what it was last set to, successfully (forgotten on a
+        restart: the first pass sets all)."""
 
     def apply(self, project: str, group_id: str, pools: Sequence[LoadBalancerPool], instances: Sequence[Instance]) -> list[str]:
-        """Set each pool's members from the group's instances; the failures, for people (the next pass tries again)."""
+        """Set each pool's members from the group's instances, and take the group out of the pools it was set in that
+        it no longer names; the failures, for people (the next pass tries again)."""
+        named = {(pool.kind, pool.name) for pool in pools}
+        with self._lock:
+            dropped = [pool for key, (pool, _) in self._applied.items() if key[:2] == (project, group_id) and key[2:] not in named]
+        if dropped:
+            self.remove_group(project, group_id, dropped)
         failures = []
         for pool in pools:
             members = tuple(members_of(instances, pool))
-            key = (project, group_id, pool)
+            key = (project, group_id, pool.kind, pool.name)
             with self._lock:
-                if self._applied.get(key) == members:
+                if self._applied.get(key) == (pool, members):
                     continue
             try:
                 self._driver(pool).set_members(project, group_id, pool, members)
@@ -140,7 +147,7 @@ class PoolSync:
                 failures.append(f"cannot set the members of the {pool.kind.value.replace('_', ' ')} {pool.name}: {error}")
                 continue
             with self._lock:
-                self._applied[key] = members
+                self._applied[key] = (pool, members)
         return failures
 
     def remove_group(self, project: str, group_id: str, pools: Sequence[LoadBalancerPool]) -> None:
@@ -152,7 +159,7 @@ class PoolSync:
                 log.warning("cannot take groups/%s of project %s out of the %s %s: %s",
                             group_id, project, pool.kind.value, pool.name, error)
             with self._lock:
-                self._applied.pop((project, group_id, pool), None)
+                self._applied.pop((project, group_id, pool.kind, pool.name), None)
 
     def _driver(self, pool: LoadBalancerPool) -> PoolDriver:
         driver = self._drivers.get(pool.kind)

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from autoscale import telemetry
 from autoscale.errors import FailedPrecondition, Unavailable
 from autoscale.identity import acting_for
+from autoscale.quotas.limits import Limits
 from autoscale.timeutil import Clock, format_time
 from services.group import capacity
 from services.group.backoff import RESET, LaunchBackoff, failed_early, interrupted, ran_long_enough
@@ -180,8 +181,7 @@ class Reconciler:
                 self._launch(repository, snapshot, plan.launch_count, result)
             if result.backoff != snapshot.group.launch_backoff:
                 repository.set_launch_backoff(group_id, result.backoff)
-            if snapshot.group.load_balancer_pools:
-                self._pools.apply(project, group_id, snapshot.group.load_balancer_pools, result.instances)
+            result.failures.extend(self._pools.apply(project, group_id, snapshot.group.load_balancer_pools, result.instances))
             self._settle_activity(repository, snapshot, result)
 
     @contextmanager
@@ -193,7 +193,8 @@ class Reconciler:
             yield
 
     def attach(
-        self, project: str, group_id: str, server_ids: Sequence[str], *, activity_id: str, caller: str, now: float
+        self, project: str, group_id: str, server_ids: Sequence[str], *, activity_id: str, caller: str, now: float,
+        limits: Limits | None = None,
     ) -> InstancesChange:
         """Attach servers a group of the project detached to this group, once their drivers say they run (between its
         passes). NotFound for a server the project never detached or the group; FailedPrecondition for one not running,
@@ -211,7 +212,7 @@ class Reconciler:
                     ": only a running server is attached"
                 )
         with self._locks.hold(GroupKey(project, group_id)):
-            return repository.attach_instances(group_id, servers, activity_id=activity_id, caller=caller, now=now)
+            return repository.attach_instances(group_id, servers, activity_id=activity_id, caller=caller, now=now, limits=limits)
 
     def delete_group(self, project: str, group_id: str) -> None:
         """Terminate the group's instances and any server of the group found unrecorded, wait until they are gone
@@ -288,7 +289,10 @@ class Reconciler:
         failed = []
         for instance in instances:
             seen = self._observe_one(repository.project, instance)
-            timed_out = seen.state is InstanceState.PENDING and now - seen.create_time >= self._launch_timeout
+            # Only a launch times out: a server that ran and is rebooting or migrating now is not a failed launch.
+            timed_out = (
+                seen.state is InstanceState.PENDING and seen.in_service_time is None and now - seen.create_time >= self._launch_timeout
+            )
             if timed_out:
                 seen = replace(seen, state=InstanceState.FAILED, state_reason=f"not running {self._launch_timeout:g}s after its launch")
             seen = self._through_hooks(repository, snapshot, instance, seen, now)
@@ -488,8 +492,14 @@ class Reconciler:
                 result.instances.append(held)
                 continue
             terminating = instance
-            if instance.state is not InstanceState.TERMINATING:
-                terminating = replace(instance, state=InstanceState.TERMINATING, state_reason=_removal_reason(instance, reason))
+            if instance.state is not InstanceState.TERMINATING or instance.drain_until is None:
+                # drain_until: told to stop now, so that no later pass holds it again (see _held_before_stop).
+                stopping = instance.state is InstanceState.TERMINATING
+                terminating = replace(
+                    instance, state=InstanceState.TERMINATING,
+                    drain_until=instance.drain_until if instance.drain_until is not None else now,
+                    state_reason=instance.state_reason if stopping else _removal_reason(instance, reason),
+                )
                 repository.update_instances([terminating])
             try:
                 if terminating.server_id:
@@ -511,29 +521,41 @@ class Reconciler:
     ) -> Instance | None:
         """A running instance chosen for removal, held (and stored so) while its group's termination hooks wait for
         answers (TERMINATING_WAIT, once) or its pools drain it (TERMINATING until `drain_until`); None when it may stop
-        now. Nothing holds a failed instance, one not running yet, or the instances of a group being deleted."""
+        now. Nothing holds a failed instance, one not running yet, one already told to stop, or the instances of a
+        group being deleted.
+
+        `drain_until` marks an instance whose removal was considered: set then (to now when nothing drains it), it
+        keeps a later pass from starting the hooks again for an instance whose server is stopping."""
         group = snapshot.group
-        if group.deleting or instance.state not in HOOKED_ON_TERMINATION:
+        if group.deleting:
             return None
-        cause = instance.state_reason if instance.state in (InstanceState.TERMINATING, InstanceState.TERMINATING_WAIT) \
-            else _removal_reason(instance, reason)
-        held = instance
-        delay = drain_delay(group.load_balancer_pools)
-        if delay and instance.drain_until is None:
-            held = replace(held, drain_until=now + delay)
+        if instance.drain_until is not None:
+            if now >= instance.drain_until:
+                return None
+            draining = f"draining until {format_time(instance.drain_until)}"
+            if instance.state is InstanceState.TERMINATING and draining in instance.state_reason:
+                return instance
+            held = replace(instance, state=InstanceState.TERMINATING, state_reason=f"{instance.state_reason}; {draining}")
+            repository.update_instances([held])
+            return held
+        if instance.state not in HOOKED_ON_TERMINATION:
+            return None
+        cause = instance.state_reason if instance.state is InstanceState.TERMINATING else _removal_reason(instance, reason)
+        # Only an instance in service was a member of the pools: it drains; one in standby or still waiting to start was not.
+        delay = drain_delay(group.load_balancer_pools) if instance.state in (InstanceState.RUNNING, InstanceState.TERMINATING) else 0.0
+        held = replace(instance, drain_until=now + delay)
         hooks = snapshot.hooks_of(Transition.TERMINATING)
-        if hooks and not snapshot.actions_of(instance.id, Transition.TERMINATING):
+        if hooks:
             actions = [start_action(hook, instance.id, now) for hook in hooks]
             repository.start_lifecycle_actions(actions, instance.group_id)
             held = replace(held, state=InstanceState.TERMINATING_WAIT, state_reason=f"{cause}; {wait_state(actions, now).reason}")
-        elif held.drain_until is not None and now < held.drain_until:
-            draining = f"draining until {format_time(held.drain_until)}"
-            if held.state is not InstanceState.TERMINATING or draining not in held.state_reason:
-                held = replace(held, state=InstanceState.TERMINATING, state_reason=f"{cause}; {draining}")
+        elif delay:
+            held = replace(held, state=InstanceState.TERMINATING, state_reason=f"{cause}; draining until {format_time(now + delay)}")
         else:
-            return None
-        if held != instance:
+            held = replace(held, state=InstanceState.TERMINATING, state_reason=cause)
             repository.update_instances([held])
+            return None
+        repository.update_instances([held])
         return held
 
     def _launch(self, repository: GroupRepository, snapshot: ReconcileSnapshot, count: int, result: _PassResult) -> None:

@@ -97,6 +97,10 @@ class ReconcileSnapshot:
         return [action for action in self.actions.get(instance_id, ()) if action.transition is transition]
 
 
+MAX_DETACHED_PER_PROJECT = 1000
+"""Servers a project's groups may have detached (they run outside every group and quota until attached again)."""
+
+
 @dataclass(frozen=True)
 class DetachedServer:
     """A server a group of the project gave away (DetachInstances), as it was when detached."""
@@ -213,6 +217,25 @@ class GroupRepository:
                     launch_config_name(config_id), [group_name(g) for g in users], ("group", "groups"),
                     "delete those groups or give them another launch config first",
                 )
+            # Instances still running it, or a refresh that may roll back to it, need it too.
+            running = connection.scalars(
+                sa.select(instances.c.group_id).distinct()
+                .where(instances.c.project == self.project, instances.c.launch_config_id == config_id)
+                .order_by(instances.c.group_id)
+            ).all()
+            refreshing = connection.scalars(
+                sa.select(instance_refreshes.c.group_id).distinct().where(
+                    instance_refreshes.c.project == self.project,
+                    instance_refreshes.c.status.in_([status.value for status in ACTIVE]),
+                    sa.or_(instance_refreshes.c.launch_config_id == config_id, instance_refreshes.c.rollback_launch_config_id == config_id),
+                ).order_by(instance_refreshes.c.group_id)
+            ).all()
+            holders = sorted(set(running) | set(refreshing))
+            if holders:
+                raise FailedPrecondition.in_use(
+                    launch_config_name(config_id), [group_name(g) for g in holders], ("group's instances", "groups' instances"),
+                    "replace them first (an instance refresh), or wait until its refresh ends",
+                )
             connection.execute(launch_configs.delete().where(launch_configs.c.project == self.project, launch_configs.c.id == config_id))
 
     # Groups
@@ -265,6 +288,13 @@ class GroupRepository:
                 self._require_instances_room(connection, group_id, group.desired_capacity, changed.desired_capacity, limits)
             if changed.launch_config_id != group.launch_config_id:
                 self._require_launch_config(connection, changed.launch_config_id)
+                active = self._active_refresh(connection, group_id)
+                if active is not None:
+                    raise FailedPrecondition(
+                        f"group.launch_config: {_refresh_name(group_id, active.id)} replaces the instances with "
+                        f"{launch_config_name(active.target_launch_config_id)}; cancel it first, or give StartInstanceRefresh "
+                        "the new launch config once it ends"
+                    )
             values = _group_values(changed)
             connection.execute(groups.update().where(*self._group_key(group_id)).values(**values))
             if activity is not None:
@@ -356,6 +386,12 @@ class GroupRepository:
                 raise NotFound(name)
             if row.state == InstanceState.TERMINATING.value:
                 raise FailedPrecondition(f"{name} is terminating already")
+            if row.state == InstanceState.TERMINATING_WAIT.value:
+                raise FailedPrecondition(f"{name} is terminating, waiting for its termination lifecycle hooks: complete them")
+            if row.state == InstanceState.STANDBY.value and decrement:
+                raise FailedPrecondition(
+                    f"{name} is in standby, outside the desired capacity: terminate it without should_decrement_desired_capacity"
+                )
             to_capacity = group.desired_capacity - 1 if decrement else group.desired_capacity
             if to_capacity < group.min_size:
                 raise FailedPrecondition(
@@ -378,7 +414,8 @@ class GroupRepository:
             return self._locked_status(connection, group_id), activity
 
     def enter_standby(
-        self, group_id: str, instance_ids: Sequence[str], *, decrement: bool, activity_id: str, caller: str, now: float
+        self, group_id: str, instance_ids: Sequence[str], *, decrement: bool, activity_id: str, caller: str, now: float,
+        limits: Limits | None = None,
     ) -> InstancesChange:
         """Move running instances of the locked group to STANDBY and record the activity; with `decrement` the desired
         capacity goes down by their number, else the loop launches replacements. NotFound for the group or an instance;
@@ -387,22 +424,31 @@ class GroupRepository:
             group, found = self._locked_instances(connection, group_id, instance_ids)
             _require_states(found, {InstanceState.RUNNING}, "running")
             to_capacity = self._decremented(group, len(found), decrement, "moving them to standby")
+            if limits is not None and not decrement:
+                # Their replacements: the instances in standby go on running, and count.
+                self._require_instances_room(connection, group_id, group.desired_capacity, group.desired_capacity + len(found), limits)
             changed = [replace(i, state=InstanceState.STANDBY, state_reason=f"in standby: set by {caller or 'a caller'}") for i in found]
             cause = f"EnterStandby {_names(found)}" + (", desired capacity decremented" if decrement else ", to be replaced")
             return self._store_change(connection, group, changed, to_capacity, cause, activity_id, caller, now)
 
-    def exit_standby(self, group_id: str, instance_ids: Sequence[str], *, activity_id: str, caller: str, now: float) -> InstancesChange:
+    def exit_standby(
+        self, group_id: str, instance_ids: Sequence[str], *, activity_id: str, caller: str, now: float, limits: Limits | None = None
+    ) -> InstancesChange:
         """Return STANDBY instances of the locked group to service; the desired capacity goes up by their number.
         NotFound for the group or an instance; FailedPrecondition for one not in STANDBY, or beyond max_size."""
         with self._database.transaction() as connection:
             group, found = self._locked_instances(connection, group_id, instance_ids)
             _require_states(found, {InstanceState.STANDBY}, "in standby")
             to_capacity = self._incremented(group, len(found), "returning them to service")
+            if limits is not None:
+                # They leave standby (where they counted) for the capacity: only the rest of a rise needs room.
+                self._require_instances_room(connection, group_id, group.desired_capacity + len(found), to_capacity, limits)
             changed = [replace(i, state=InstanceState.RUNNING, state_reason="") for i in found]
             return self._store_change(connection, group, changed, to_capacity, f"ExitStandby {_names(found)}", activity_id, caller, now)
 
     def detach_instances(
-        self, group_id: str, instance_ids: Sequence[str], *, decrement: bool, activity_id: str, caller: str, now: float
+        self, group_id: str, instance_ids: Sequence[str], *, decrement: bool, activity_id: str, caller: str, now: float,
+        limits: Limits | None = None,
     ) -> InstancesChange:
         """Forget running or STANDBY instances of the locked group without stopping their servers, which are recorded as
         detached (the group never stops them; AttachInstances may take them); with `decrement` the desired capacity goes
@@ -411,6 +457,14 @@ class GroupRepository:
             group, found = self._locked_instances(connection, group_id, instance_ids)
             _require_states(found, {InstanceState.RUNNING, InstanceState.STANDBY}, "running or in standby")
             to_capacity = self._decremented(group, len(found), decrement, "detaching them")
+            detached = connection.scalar(
+                sa.select(sa.func.count()).select_from(detached_servers).where(detached_servers.c.project == self.project)
+            )
+            if int(detached or 0) + len(found) > MAX_DETACHED_PER_PROJECT:
+                raise ResourceExhausted(
+                    f"project {self.project} has detached {detached} servers, the most it may ({MAX_DETACHED_PER_PROJECT}): "
+                    "attach some again, or delete them and ask an operator to forget them"
+                )
             for instance in found:
                 connection.execute(detached_servers.delete().where(
                     detached_servers.c.project == self.project, detached_servers.c.group_id == group_id,
@@ -452,7 +506,8 @@ class GroupRepository:
         ]
 
     def attach_instances(
-        self, group_id: str, servers: Sequence[DetachedServer], *, activity_id: str, caller: str, now: float
+        self, group_id: str, servers: Sequence[DetachedServer], *, activity_id: str, caller: str, now: float,
+        limits: Limits | None = None,
     ) -> InstancesChange:
         """Add detached servers to the locked group as RUNNING instances (the ids they had, unless the group has such an
         id); the desired capacity goes up by their number. NotFound for the group; FailedPrecondition beyond max_size or
@@ -460,6 +515,8 @@ class GroupRepository:
         with self._database.transaction() as connection:
             group = self._lock_group(connection, group_id)
             to_capacity = self._incremented(group, len(servers), "attaching them")
+            if limits is not None:
+                self._require_instances_room(connection, group_id, group.desired_capacity, to_capacity, limits)
             taken = {i.id for i in self._instances(connection, group_id)}
             attached = []
             for server in servers:
@@ -942,12 +999,16 @@ class GroupRepository:
 
     def _require_instances_room(self, connection: Connection, group_id: str, before: int, after: int, limits: Limits) -> None:
         """ResourceExhausted when raising a group's desired capacity from `before` to `after` takes the project's groups
-        beyond its instances quota (the desired capacities of its groups together); shrinking is always allowed, so the
-        other groups are summed only for a rise."""
+        beyond its instances quota (the desired capacities of its groups together, and their instances in standby, which
+        run outside them); shrinking is always allowed, so the others are summed only for a rise."""
         if after <= before:
             return
         ((others,),) = self._statements.others_desired.rows(connection, project=self.project, group_id=group_id)
-        limits.require_room("instances", held=int(others) + before, adding=after - before)
+        standby = connection.scalar(
+            sa.select(sa.func.count()).select_from(instances)
+            .where(instances.c.project == self.project, instances.c.state == InstanceState.STANDBY.value)
+        )
+        limits.require_room("instances", held=int(others) + int(standby or 0) + before, adding=after - before)
 
     def _supersede(self, connection: Connection, group_id: str, activity_id: str, by: Activity) -> None:
         """End the IN_PROGRESS activity `activity_id`, superseded by the new activity `by` (starting its cooldown, if any)."""

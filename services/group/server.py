@@ -71,7 +71,7 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         repositories = GroupRepositories(context.database)
         # Without the local-process driver, a group of process instances cannot launch: its activity says so.
         allowed = {kind: driver for kind, driver in drivers(context.settings).items() if kind != PROCESS or context.process_driver}
-        health = HealthMonitor()
+        health = HealthMonitor(commands=context.process_driver)
         pools = PoolSync(pool_drivers(context.settings, allowed.get(OPENSTACK_SERVER)))
         reconciler = Reconciler(
             repositories, allowed, context.clock, context.peers.address("metrics"), launch_timeout=context.settings.launch_timeout,

@@ -313,7 +313,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         with self._reconciler.between_passes(caller.project, group_id):
             change = self._repositories.of(caller.project).enter_standby(
                 group_id, instance_ids, decrement=request.should_decrement_desired_capacity, activity_id=new_activity_id(),
-                caller=caller.principal, now=self._clock(),
+                caller=caller.principal, now=self._clock(), limits=self._quotas.limits(caller.project),
             )
         self._wake_reconciler()
         return group_pb2.EnterStandbyResponse(**messages.instances_change_fields(change))
@@ -324,6 +324,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         with self._reconciler.between_passes(caller.project, group_id):
             change = self._repositories.of(caller.project).exit_standby(
                 group_id, instance_ids, activity_id=new_activity_id(), caller=caller.principal, now=self._clock(),
+                limits=self._quotas.limits(caller.project),
             )
         self._wake_reconciler()
         return group_pb2.ExitStandbyResponse(**messages.instances_change_fields(change))
@@ -336,7 +337,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         with self._reconciler.between_passes(caller.project, group_id):
             change = self._repositories.of(caller.project).detach_instances(
                 group_id, instance_ids, decrement=request.should_decrement_desired_capacity, activity_id=new_activity_id(),
-                caller=caller.principal, now=self._clock(),
+                caller=caller.principal, now=self._clock(), limits=self._quotas.limits(caller.project),
             )
         self._wake_reconciler()
         return group_pb2.DetachInstancesResponse(**messages.instances_change_fields(change))
@@ -359,7 +360,8 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         assert group_id is not None
         caller = current_caller()
         change = self._reconciler.attach(
-            caller.project, group_id, server_ids, activity_id=new_activity_id(), caller=caller.principal, now=self._clock()
+            caller.project, group_id, server_ids, activity_id=new_activity_id(), caller=caller.principal, now=self._clock(),
+            limits=self._quotas.limits(caller.project),
         )
         self._wake_reconciler()
         return group_pb2.AttachInstancesResponse(**messages.instances_change_fields(change))

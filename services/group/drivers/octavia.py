@@ -1,8 +1,10 @@
 """Octavia pools as load balancer pools of groups (services.group.load_balancers.PoolDriver), through openstacksdk.
 
-A group's members of a pool are named `{project}:{group}-{instance}`: the pool may hold others' members too (another
-group's, or ones an operator added), and only those of the group are ever created or deleted here. The pool is the
-cloud's, named by name or id, in the cloud the OpenStack driver uses (the same connection).
+Every project's servers live in the one cloud project the service uses, and so do the pools: a pool is open to an
+autoscale project only when it carries the tag `autoscale_project=<project>` (an operator's, or the owner's, word),
+so that no project sends its servers into another's pool. A group's members of a pool are named
+`{project}:{group}:{instance}` (ids hold no colon): the pool may hold others' members too (another group's, or ones an
+operator added), and only those of the group are ever created or deleted here.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from services.group.drivers.base import DriverError
 from services.group.drivers.openstack import translated
 from services.group.load_balancers import PoolMember
 from services.group.pools import LoadBalancerPool
@@ -17,7 +20,12 @@ from services.group.pools import LoadBalancerPool
 
 def member_name(project: str, group_id: str, instance_id: str) -> str:
     """The name of an instance's member in a pool."""
-    return f"{project}:{group_id}-{instance_id}"
+    return f"{project}:{group_id}:{instance_id}"
+
+
+def project_tag(project: str) -> str:
+    """The tag that opens a pool to a project."""
+    return f"autoscale_project={project}"
 
 
 class OctaviaPools:
@@ -33,6 +41,10 @@ class OctaviaPools:
         balancer = conn.load_balancer
         with translated(f"cannot find the Octavia pool {pool.name!r}"):
             found = balancer.find_pool(pool.name, ignore_missing=False)
+        if project_tag(project) not in (found.tags or []):
+            raise DriverError(
+                f"the Octavia pool {pool.name!r} is not open to project {project}: it needs the tag {project_tag(project)}"
+            )
         wanted = {member_name(project, group_id, m.instance_id): m for m in members}
         prefix = member_name(project, group_id, "")
         with translated(f"cannot list the members of the Octavia pool {pool.name!r}"):

@@ -4,6 +4,7 @@ instances quotas of a project."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -15,6 +16,7 @@ from autoscale.identity.caller import Role
 from autoscale.timeutil import to_duration
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc, quota_pb2, quota_pb2_grpc
 from services.group.server import build
+from services.registry import builders
 from tests.support import running_server, stored_key
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
@@ -126,3 +128,30 @@ def test_desired_capacities_together_are_held_to_the_instances_quota_and_shrinki
     update.update_mask.paths.append("desired_capacity")
     code, _ = _code(lambda: groups.UpdateGroup(update))
     assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_instances_in_standby_count_toward_the_instances_quota(sqlite_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(database_url=sqlite_url, instance_log_dir=str(tmp_path), reconcile_interval=0.1)
+    with running_server(builders(), settings) as (_, channel):  # all four: DeleteGroup asks the policy service
+        groups = group_pb2_grpc.GroupServiceStub(channel)
+        groups.CreateLaunchConfig(_process_config())
+        request = quota_pb2.UpdateQuotaRequest(quota=quota_pb2.Quota(name="projects/default/quota", instances=4))
+        request.update_mask.paths.append("instances")
+        quota_pb2_grpc.QuotaServiceStub(channel).UpdateQuota(request)
+        _create(channel, "a", 3)
+        deadline = time.monotonic() + 20
+        running: list[group_pb2.Instance] = []
+        while len(running) < 3 and time.monotonic() < deadline:
+            listed = groups.ListInstances(group_pb2.ListInstancesRequest(parent="groups/a")).instances
+            running = [i for i in listed if i.state == group_pb2.INSTANCE_STATE_RUNNING]
+            time.sleep(0.05)
+        names = [i.name for i in running[:2]]
+        try:
+            # Two replacements would take the project to 5: refused, nothing changes.
+            code, message = _code(lambda: groups.EnterStandby(group_pb2.EnterStandbyRequest(group="groups/a", instances=names)))
+            assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "quota instances of project default is 4" in message
+            groups.EnterStandby(group_pb2.EnterStandbyRequest(group="groups/a", instances=names[:1]))  # 3 + 1 in standby
+            code, _ = _code(lambda: groups.SetDesiredCapacity(group_pb2.SetDesiredCapacityRequest(name="groups/a", desired_capacity=4)))
+            assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+        finally:
+            groups.DeleteGroup(group_pb2.DeleteGroupRequest(name="groups/a"))

@@ -201,3 +201,11 @@ def test_forget_drops_the_results_of_instances_no_longer_checked():
     monitor.verdict(KEY, check, target(80), 0.0)
     monitor.forget("p1", "web", keep=["i-other"])
     assert monitor.verdict(KEY, check, target(80), 0.5).status is HealthStatus.UNKNOWN  # one failure, not two
+
+
+def test_command_checks_run_nothing_where_local_processes_are_off():
+    probe = ScriptedProbe()
+    monitor = HealthMonitor(probe, InlineExecutor(), commands=False)
+    verdict = monitor.verdict(KEY, HealthCheck(ProbeKind.COMMAND, command=("/bin/true",)), target(80), 0.0)
+    assert verdict.status is HealthStatus.UNKNOWN and "command health checks are off" in verdict.reason
+    assert probe.calls == 0

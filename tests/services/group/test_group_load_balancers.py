@@ -100,3 +100,12 @@ def test_pool_file_names_are_refused_unless_ids(name):
     violations = Violations()
     check_load_balancer_pools(violations, group_pb2.Group(load_balancer_pools=[group_pb2.LoadBalancerPool(pool_file=name)]))
     assert [v.field for v in violations.items] == ["group.load_balancer_pools[0].pool_file"]
+
+
+def test_a_pool_the_group_no_longer_names_is_emptied_of_its_members():
+    driver = RecordingDriver()
+    sync = PoolSync({PoolKind.FILE: driver})
+    sync.apply("p1", "web", [POOL], [_instance(1)])
+    other = LoadBalancerPool(PoolKind.FILE, "back")
+    sync.apply("p1", "web", [other], [_instance(1)])
+    assert driver.calls == [["i-1"], [], ["i-1"]]  # set, then emptied (remove_group), then the new pool set

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 
 from autoscale.timeutil import to_duration
 from autoscale.v1 import group_pb2
@@ -347,3 +348,36 @@ def test_a_refresh_is_paused_resumed_and_cancelled_and_bad_preferences_are_refus
     assert rollback.code() is grpc.StatusCode.FAILED_PRECONDITION and "nothing to roll back to" in rollback.details()
     cancelled = _refresh(stub, "CancelInstanceRefresh")
     assert cancelled.status == group_pb2.INSTANCE_REFRESH_STATUS_CANCELLED and cancelled.HasField("end_time")
+
+
+def test_a_groups_launch_config_cannot_change_under_a_refresh_nor_can_a_launch_config_its_instances_run_be_deleted(stub):
+    stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
+        launch_config_id="v2", launch_config=group_pb2.LaunchConfig(process=group_pb2.ProcessSpec(command=["sleep", "601"]))
+    ), timeout=5)
+    create_group(stub, desired_capacity=1)
+    wait_for(lambda: converged(stub, 1), "one instance")
+    stub.UpdateGroup(group_pb2.UpdateGroupRequest(
+        group=group_pb2.Group(name="groups/web", launch_config="launchConfigs/v2"),
+        update_mask=field_mask_pb2.FieldMask(paths=["launch_config"]),
+    ), timeout=5)
+    in_use = rpc_error(lambda: stub.DeleteLaunchConfig(group_pb2.DeleteLaunchConfigRequest(name="launchConfigs/lc"), timeout=5))
+    assert in_use.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert in_use.details().startswith("launchConfigs/lc is used by 1 group's instances (groups/web)")
+    stub.StartInstanceRefresh(group_pb2.StartInstanceRefreshRequest(group="groups/web"), timeout=5)  # waits for the grace period
+    moved = rpc_error(lambda: stub.UpdateGroup(group_pb2.UpdateGroupRequest(
+        group=group_pb2.Group(name="groups/web", launch_config="launchConfigs/lc"),
+        update_mask=field_mask_pb2.FieldMask(paths=["launch_config"]),
+    ), timeout=5))
+    assert moved.code() is grpc.StatusCode.FAILED_PRECONDITION and "cancel it first" in moved.details()
+
+
+def test_terminating_a_standby_instance_never_decrements_the_desired_capacity(stub):
+    create_group(stub, desired_capacity=2)
+    first, _ = wait_for(lambda: converged(stub, 2), "two instances")
+    stub.EnterStandby(group_pb2.EnterStandbyRequest(
+        group="groups/web", instances=[first.name], should_decrement_desired_capacity=True
+    ), timeout=5)
+    refused = rpc_error(lambda: stub.TerminateInstance(group_pb2.TerminateInstanceRequest(
+        name=first.name, should_decrement_desired_capacity=True
+    ), timeout=5))
+    assert refused.code() is grpc.StatusCode.FAILED_PRECONDITION and "is in standby, outside the desired capacity" in refused.details()

@@ -11,12 +11,13 @@ import pytest
 
 from services.group import capacity
 from services.group.domain import ActivityStatus, Group, InstanceState, LaunchConfig
-from services.group.drivers.base import ProcessSpec
+from services.group.drivers.base import ProcessSpec, ServerState, ServerStatus
 from services.group.hooks import HookResult, LifecycleHook, Transition
 from services.group.load_balancers import PoolFiles, PoolSync
 from services.group.pools import LoadBalancerPool, PoolKind
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepository
+from tests.services.group.fake_compute import FakeComputeDriver
 from tests.services.group.reconcile_support import PROJECT, passes
 
 
@@ -172,3 +173,43 @@ def test_an_instance_leaves_its_pool_when_chosen_for_removal_and_stops_once_drai
     assert ("terminate", draining.server_id) in driver.calls and len(_instances(repository)) == 1
     reconciler.delete_group(PROJECT, "web")
     assert not pool_file.exists()
+
+
+class SlowStops(FakeComputeDriver):
+    """Servers told to stop stay there, being deleted, as Nova's do (even in ERROR), until `finish_stops`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopping: set[str] = set()
+
+    def terminate(self, server_id: str) -> None:
+        self.calls.append(("terminate", server_id))
+        if server_id in self.servers:
+            self.stopping.add(server_id)
+
+    def state(self, server_id: str) -> ServerState:
+        if server_id in self.stopping:
+            return ServerState(ServerStatus.PENDING, "the server is being deleted (ERROR)")
+        return super().state(server_id)
+
+    def finish_stops(self) -> None:
+        for server_id in self.stopping:
+            self.servers.pop(server_id, None)
+        self.stopping.clear()
+
+
+def test_a_failed_instance_whose_server_is_slow_to_stop_never_waits_for_termination_hooks(repositories, repository, clock):
+    driver = SlowStops()
+    reconciler = _reconciler(repositories, driver, clock)
+    _create(repository, 1, DRAIN)
+    passes(reconciler, clock, 0.0, 1.0)
+    (first,) = _instances(repository)
+    driver.kill(first.server_id, "exited with status 1")
+    passes(reconciler, clock, 120.0, 1.0, 1.0)  # failed and told to stop; the next passes see it still being deleted
+    stopping = [i for i in _instances(repository) if i.id == first.id]
+    assert [i.state for i in stopping] == [InstanceState.TERMINATING]
+    snapshot = repository.snapshot("web")
+    assert snapshot is not None and not snapshot.actions_of(first.id, Transition.TERMINATING)
+    driver.finish_stops()
+    passes(reconciler, clock, 1.0)
+    assert first.id not in {i.id for i in _instances(repository)}

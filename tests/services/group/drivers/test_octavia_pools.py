@@ -12,7 +12,7 @@ import pytest
 from services.group import capacity
 from services.group.domain import OPENSTACK_SERVER, Group, LaunchConfig
 from services.group.drivers.base import DriverError, OpenStackServerSpec
-from services.group.drivers.octavia import OctaviaPools, member_name
+from services.group.drivers.octavia import OctaviaPools, member_name, project_tag
 from services.group.drivers.openstack import OpenStackDriver
 from services.group.load_balancers import PoolMember, PoolSync
 from services.group.pools import LoadBalancerPool, PoolKind
@@ -20,6 +20,14 @@ from services.group.reconciler import Reconciler
 from tests.fake_cloud import FakeCloud
 
 POOL = LoadBalancerPool(PoolKind.OCTAVIA, "pool-web", port=8080, drain_delay=0.0)
+
+
+def open_pool(fake_cloud: FakeCloud, project: str = "p1", name: str = "pool-web") -> str:
+    """Tag the pool for `project`, as an operator does; its id."""
+    with fake_cloud.state.lock:
+        (pool,) = [pool for pool in fake_cloud.state.pools.values() if pool["name"] == name]
+        pool["tags"] = [*pool["tags"], project_tag(project)]
+        return str(pool["id"])
 
 
 def _members(fake_cloud: FakeCloud) -> list[tuple[str, str, int]]:
@@ -30,17 +38,26 @@ def _members(fake_cloud: FakeCloud) -> list[tuple[str, str, int]]:
 def test_a_groups_members_are_created_and_deleted_leaving_anyone_elses_alone(fake_cloud: FakeCloud) -> None:
     pools = OctaviaPools(fake_cloud.connection)
     conn = fake_cloud.connection()
-    pool_id = conn.load_balancer.find_pool("pool-web", ignore_missing=False).id
+    pool_id = open_pool(fake_cloud)
     conn.load_balancer.create_member(pool_id, name="by-hand", address="10.0.9.9", protocol_port=80)
     pools.set_members("p1", "web", POOL, [PoolMember("i-1", "10.0.0.5", 8080), PoolMember("i-2", "10.0.0.6", 8080)])
     assert _members(fake_cloud) == [
-        ("by-hand", "10.0.9.9", 80), ("p1:web-i-1", "10.0.0.5", 8080), ("p1:web-i-2", "10.0.0.6", 8080)
+        ("by-hand", "10.0.9.9", 80), ("p1:web:i-1", "10.0.0.5", 8080), ("p1:web:i-2", "10.0.0.6", 8080)
     ]
     pools.set_members("p1", "web", POOL, [PoolMember("i-2", "10.0.0.6", 8080), PoolMember("i-3", "10.0.0.7", 8080)])
-    assert [name for name, _, _ in _members(fake_cloud)] == ["by-hand", "p1:web-i-2", "p1:web-i-3"]
+    assert [name for name, _, _ in _members(fake_cloud)] == ["by-hand", "p1:web:i-2", "p1:web:i-3"]
+    # A group whose id begins like this one's keeps its members.
+    pools.set_members("p1", "web-2", POOL, [PoolMember("i-9", "10.0.0.9", 8080)])
     pools.remove_group("p1", "web", POOL)
-    assert _members(fake_cloud) == [("by-hand", "10.0.9.9", 80)]
-    assert member_name("p1", "web", "i-1") == "p1:web-i-1"
+    assert _members(fake_cloud) == [("by-hand", "10.0.9.9", 80), ("p1:web-2:i-9", "10.0.0.9", 8080)]
+    assert member_name("p1", "web", "i-1") == "p1:web:i-1"
+
+
+def test_a_pool_not_tagged_for_the_project_is_refused(fake_cloud: FakeCloud) -> None:
+    open_pool(fake_cloud, project="p2")
+    with pytest.raises(DriverError, match="^the Octavia pool 'pool-web' is not open to project p1: it needs the tag autoscale_project=p1$"):
+        OctaviaPools(fake_cloud.connection).set_members("p1", "web", POOL, [PoolMember("i-1", "10.0.0.5", 8080)])
+    assert _members(fake_cloud) == []
 
 
 def test_an_unknown_pool_is_a_driver_error_naming_it(fake_cloud: FakeCloud) -> None:
@@ -49,6 +66,7 @@ def test_an_unknown_pool_is_a_driver_error_naming_it(fake_cloud: FakeCloud) -> N
 
 
 def test_nova_servers_join_the_pool_when_active_and_leave_it_before_they_are_deleted(repositories, fake_cloud: FakeCloud) -> None:
+    open_pool(fake_cloud)
     driver = OpenStackDriver(cloud="test", connect=fake_cloud.connection)
     pools = PoolSync({PoolKind.OCTAVIA: OctaviaPools(driver.connection)})
     reconciler = Reconciler(repositories, {OPENSTACK_SERVER: driver}, time.time, "10.0.0.1:50051", pools=pools)
