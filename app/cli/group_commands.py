@@ -138,6 +138,7 @@ def _group_options(creating: bool) -> Callable[[Any], Any]:
                          help="The port of the members of the pools given (default: each instance's own)."),
             click.option("--drain-delay", type=DURATION,
                          help="How long a member leaving the pools given drains before it stops  [default: 30s]"),
+            *([] if creating else [click.option("--no-pools", is_flag=True, help="Take the group out of every pool.")]),
             click.option("--termination-policy", "termination_policies", multiple=True, type=TERMINATION_POLICY,
                          help="Which instances a scale-in removes first: oldest-instance, newest-instance, oldest-launch-config "
                               "or default (repeatable, in order" + ("; default: default)." if creating else "; replaces the list).")),
@@ -167,13 +168,19 @@ def _group_from_options(name: str, values: dict[str, Any]) -> group_pb2.Group:
     )
 
 
-POOL_OPTIONS = ("pool_files", "octavia_pools", "pool_port", "drain_delay")
+POOL_OPTIONS = ("pool_files", "octavia_pools", "pool_port", "drain_delay", "no_pools")
 
 
 def _group_mask_paths(values: dict[str, Any]) -> dict[str, Any]:
-    """The update_mask paths of the options given: the pool options set `load_balancer_pools` together."""
+    """The update_mask paths of the options given: the pool options set `load_balancer_pools` together (--no-pools: to
+    none); --pool-port or --drain-delay without a pool is a usage error, not a change ignored."""
     paths = {name: value for name, value in values.items() if name not in POOL_OPTIONS}
-    paths["load_balancer_pools"] = values["pool_files"] + values["octavia_pools"]
+    named = values["pool_files"] + values["octavia_pools"]
+    if values.get("no_pools") and named:
+        raise click.UsageError("give --no-pools, or pools (--pool-file, --octavia-pool), not both")
+    if not named and (values["pool_port"] or values["drain_delay"] is not None):
+        raise click.UsageError("--pool-port and --drain-delay apply to the pools given with them: name them (--pool-file, --octavia-pool)")
+    paths["load_balancer_pools"] = "none" if values.get("no_pools") else named
     return paths
 
 

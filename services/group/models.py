@@ -85,6 +85,11 @@ instances = sa.Table(
     sa.Column("drain_until", sa.Float, nullable=True),
     sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_instances_group"),
     sa.Index("ix_group_instances_created", "project", "group_id", "create_time"),
+    # A server is one instance at most (two AttachInstances of it into two groups at once cannot both succeed).
+    sa.Index(
+        "ux_group_instances_server", "project", "server_id", unique=True,
+        sqlite_where=sa.text("server_id <> ''"), postgresql_where=sa.text("server_id <> ''"),
+    ),
 )
 
 lifecycle_hooks = sa.Table(

@@ -270,3 +270,13 @@ def test_lifecycle_hooks_are_created_listed_and_deleted_from_the_command_line(in
     assert not_waiting.exit_code == 1 and "NOT_FOUND" in not_waiting.output
     assert invoke("lifecycle-hook", "delete", web_group, "drain").exit_code == 0
     assert "no lifecycle hooks" in invoke("lifecycle-hook", "list", web_group).output
+
+
+def test_group_pools_are_set_replaced_and_cleared_from_the_command_line(invoke: Invoke, web_group: str) -> None:
+    added = invoke("group", "update", web_group, "--pool-file", "front", "--pool-port", "8080", "--json")
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["group"]["loadBalancerPools"] == [{"poolFile": "front", "port": 8080, "drainDelay": "30s"}]
+    orphan = invoke("group", "update", web_group, "--drain-delay", "5s")
+    assert orphan.exit_code == 2 and "apply to the pools given with them" in orphan.output
+    cleared = invoke("group", "update", web_group, "--no-pools", "--json")
+    assert json.loads(cleared.stdout)["group"].get("loadBalancerPools", []) == []
