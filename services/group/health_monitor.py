@@ -30,6 +30,9 @@ from services.group.health import HealthCheck, HealthStatus, HealthVerdict, Prob
 
 MAX_CHECKS_IN_FLIGHT = 32
 """Checks running at once, over every group (a thread each)."""
+MAX_CHECKS_IN_FLIGHT_PER_PROJECT = 8
+"""Checks of one project running or queued at once: a project whose checks hang until their timeout keeps the others'
+checks waiting for a quarter of the threads at most (its next checks wait for a later pass)."""
 MAX_DETAIL = 200
 """Characters of a probe's detail kept (a command's last output line, an HTTP reason)."""
 
@@ -173,6 +176,8 @@ class HealthMonitor:
         self._executor = executor or ThreadPoolExecutor(MAX_CHECKS_IN_FLIGHT, thread_name_prefix="health-check")
         self._lock = threading.Lock()
         self._records: dict[InstanceKey, _Record] = {}
+        self._in_flight: dict[str, int] = {}
+        """Project -> its checks submitted and not yet collected."""
 
     def verdict(self, key: InstanceKey, check: HealthCheck, target: ProbeTarget | None, now: float) -> HealthVerdict:
         """The instance's health by the results in so far; starts its check when one is due (never waits for it)."""
@@ -182,15 +187,19 @@ class HealthMonitor:
         with self._lock:
             record = self._records.get(key)
             if record is None or record.check != check:
+                if record is not None and record.in_flight is not None:
+                    self._in_flight[key.project] -= 1  # the old check's result is of no use
                 record = self._records[key] = _Record(check, deque(maxlen=check.unhealthy_threshold))
-            self._collect(record)
-            if record.in_flight is None and (record.started is None or now - record.started >= check.interval):
+            self._collect(key.project, record)
+            due = record.in_flight is None and (record.started is None or now - record.started >= check.interval)
+            if due and target is None:
                 record.started = now
-                if target is None:
-                    record.results.append(ProbeResult(False, "the instance has no address to check yet"))
-                else:
-                    record.in_flight = self._executor.submit(self._probe, check, target)
-                    self._collect(record)
+                record.results.append(ProbeResult(False, "the instance has no address to check yet"))
+            elif due and target is not None and self._in_flight.get(key.project, 0) < MAX_CHECKS_IN_FLIGHT_PER_PROJECT:
+                record.started = now
+                record.in_flight = self._executor.submit(self._probe, check, target)
+                self._in_flight[key.project] = self._in_flight.get(key.project, 0) + 1
+                self._collect(key.project, record)
             return judge(list(record.results), check)
 
     def forget(self, project: str, group_id: str, keep: Iterable[str] = ()) -> None:
@@ -198,7 +207,10 @@ class HealthMonitor:
         kept = set(keep)
         with self._lock:
             for key in [k for k in self._records if k.project == project and k.group_id == group_id and k.instance_id not in kept]:
-                del self._records[key]
+                record = self._records.pop(key)
+                if record.in_flight is not None:
+                    # It runs out on its own (within its timeout); it no longer holds a place of the project's.
+                    self._in_flight[project] -= 1
 
     def start(self) -> None:
         """Nothing to start: checks start as passes ask for them (a Worker, so that the server stops it)."""
@@ -208,13 +220,13 @@ class HealthMonitor:
         timeout."""
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    @staticmethod
-    def _collect(record: _Record) -> None:
+    def _collect(self, project: str, record: _Record) -> None:
         """Move a finished check's result into the record's results."""
         future = record.in_flight
         if future is None or not future.done():
             return
         record.in_flight = None
+        self._in_flight[project] -= 1
         try:
             record.results.append(future.result())
         except Exception as error:  # a probe never raises; should one, it is a failed check, not a dead loop

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from services.group.health import HealthCheck, HealthStatus, ProbeKind, ProbeResult
-from services.group.health_monitor import HealthMonitor, InstanceKey, ProbeTarget, probe_target, run_probe
+from services.group.health_monitor import MAX_CHECKS_IN_FLIGHT_PER_PROJECT, HealthMonitor, InstanceKey, ProbeTarget, probe_target, run_probe
 
 KEY = InstanceKey("p1", "web", "i-1")
 
@@ -209,3 +209,18 @@ def test_command_checks_run_nothing_where_local_processes_are_off():
     verdict = monitor.verdict(KEY, HealthCheck(ProbeKind.COMMAND, command=("/bin/true",)), target(80), 0.0)
     assert verdict.status is HealthStatus.UNKNOWN and "command health checks are off" in verdict.reason
     assert probe.calls == 0
+
+
+def test_one_projects_hanging_checks_hold_a_few_threads_at_most_and_the_others_checks_still_start():
+    executor = HeldExecutor()
+    monitor = HealthMonitor(ScriptedProbe(*[True] * 20), executor)
+    check = HealthCheck(ProbeKind.TCP, interval=1.0)
+    for n in range(12):  # a project with 12 instances whose checks never answer
+        monitor.verdict(InstanceKey("slow", "web", f"i-{n}"), check, target(80), 0.0)
+    assert len(executor.held) == MAX_CHECKS_IN_FLIGHT_PER_PROJECT
+    monitor.verdict(InstanceKey("other", "api", "i-1"), check, target(80), 0.0)
+    assert len(executor.held) == MAX_CHECKS_IN_FLIGHT_PER_PROJECT + 1
+    executor.run_held()
+    for n in range(12):  # once they answered, the ones left out start
+        monitor.verdict(InstanceKey("slow", "web", f"i-{n}"), check, target(80), 0.5)
+    assert len(executor.held) == 4
