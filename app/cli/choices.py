@@ -96,3 +96,17 @@ LIFECYCLE_RESULT = EnumChoice(
     }
 )
 """How a lifecycle hook's wait ends."""
+
+SCALING_PROCESS = EnumChoice(
+    {
+        "launch": group_pb2.SCALING_PROCESS_LAUNCH,
+        "terminate": group_pb2.SCALING_PROCESS_TERMINATE,
+        "health-check": group_pb2.SCALING_PROCESS_HEALTH_CHECK,
+        "replace-unhealthy": group_pb2.SCALING_PROCESS_REPLACE_UNHEALTHY,
+        "alarm-notification": group_pb2.SCALING_PROCESS_ALARM_NOTIFICATION,
+        "scheduled-actions": group_pb2.SCALING_PROCESS_SCHEDULED_ACTIONS,
+        "add-to-load-balancer": group_pb2.SCALING_PROCESS_ADD_TO_LOAD_BALANCER,
+        "instance-refresh": group_pb2.SCALING_PROCESS_INSTANCE_REFRESH,
+    }
+)
+"""A process of a group that `group suspend` holds."""

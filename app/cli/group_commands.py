@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from app.cli.choices import ADJUSTMENT_HELP, ADJUSTMENT_TYPE, ADJUSTMENT_TYPE_HELP, MIN_STEP_HELP, TERMINATION_POLICY, word_for
+from app.cli.choices import (
+    ADJUSTMENT_HELP,
+    ADJUSTMENT_TYPE,
+    ADJUSTMENT_TYPE_HELP,
+    MIN_STEP_HELP,
+    SCALING_PROCESS,
+    TERMINATION_POLICY,
+    word_for,
+)
 from app.cli.client import GROUP, Client, client_command
 from app.cli.output import duration_text, enum_label, pairs_text, print_details, print_table, time_text, yes_no
 from app.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id, resource_name
@@ -61,6 +69,7 @@ def _details(group: group_pb2.Group) -> list[tuple[str, str]]:
         ("health check grace period", duration_text(group, "health_check_grace_period", DEFAULT_GRACE_PERIOD_TEXT)),
         ("protect new instances", yes_no(group.new_instances_protected_from_scale_in)),
         ("load balancer pools", ", ".join(_pool_text(pool) for pool in group.load_balancer_pools) or "-"),
+        ("suspended processes", ", ".join(word_for(SCALING_PROCESS, p) for p in group.suspended_processes) or "-"),
         ("termination policies", ", ".join(word_for(TERMINATION_POLICY, p) for p in group.termination_policies) or "default"),
         ("created", time_text(group, "create_time")),
     ]
@@ -392,6 +401,27 @@ def attach(client: Client, group_id: str, server_ids: tuple[str, ...]) -> None:
     """Add running servers detached from a group of this project to group ID (AttachInstances)."""
     request = group_pb2.AttachInstancesRequest(group=GROUP_KIND.name(group_id), server_ids=server_ids)
     _emit_instances_change(client, client.call("AttachInstances", request))
+
+
+@group.command("suspend")
+@click.argument("group_id", metavar="ID")
+@click.argument("processes", metavar="[PROCESS]...", nargs=-1, type=SCALING_PROCESS)
+@client_command(GROUP)
+def suspend(client: Client, group_id: str, processes: tuple[group_pb2.ScalingProcess, ...]) -> None:
+    """Suspend processes of group ID (SuspendProcesses), none given: all. PROCESS: launch, terminate, health-check,
+    replace-unhealthy, alarm-notification, scheduled-actions, add-to-load-balancer, instance-refresh."""
+    response = client.call("SuspendProcesses", group_pb2.SuspendProcessesRequest(group=GROUP_KIND.name(group_id), processes=processes))
+    GROUP_KIND.emit_one(client, response)
+
+
+@group.command("resume")
+@click.argument("group_id", metavar="ID")
+@click.argument("processes", metavar="[PROCESS]...", nargs=-1, type=SCALING_PROCESS)
+@client_command(GROUP)
+def resume(client: Client, group_id: str, processes: tuple[group_pb2.ScalingProcess, ...]) -> None:
+    """Resume suspended processes of group ID (ResumeProcesses), none given: all."""
+    response = client.call("ResumeProcesses", group_pb2.ResumeProcessesRequest(group=GROUP_KIND.name(group_id), processes=processes))
+    GROUP_KIND.emit_one(client, response)
 
 
 @group.command("activities")

@@ -13,6 +13,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ScalingProcess(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCALING_PROCESS_UNSPECIFIED: _ClassVar[ScalingProcess]
+    SCALING_PROCESS_LAUNCH: _ClassVar[ScalingProcess]
+    SCALING_PROCESS_TERMINATE: _ClassVar[ScalingProcess]
+    SCALING_PROCESS_HEALTH_CHECK: _ClassVar[ScalingProcess]
+    SCALING_PROCESS_REPLACE_UNHEALTHY: _ClassVar[ScalingProcess]
+    SCALING_PROCESS_ALARM_NOTIFICATION: _ClassVar[ScalingProcess]
+    SCALING_PROCESS_SCHEDULED_ACTIONS: _ClassVar[ScalingProcess]
+    SCALING_PROCESS_ADD_TO_LOAD_BALANCER: _ClassVar[ScalingProcess]
+    SCALING_PROCESS_INSTANCE_REFRESH: _ClassVar[ScalingProcess]
+
 class InstanceRefreshStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     INSTANCE_REFRESH_STATUS_UNSPECIFIED: _ClassVar[InstanceRefreshStatus]
@@ -44,6 +56,7 @@ class AdjustRefusal(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ADJUST_REFUSAL_UNSPECIFIED: _ClassVar[AdjustRefusal]
     ADJUST_REFUSAL_SCALING_IN_PROGRESS: _ClassVar[AdjustRefusal]
     ADJUST_REFUSAL_COOLDOWN: _ClassVar[AdjustRefusal]
+    ADJUST_REFUSAL_SUSPENDED: _ClassVar[AdjustRefusal]
 
 class InstanceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -82,6 +95,15 @@ class ActivityStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTIVITY_STATUS_FAILED: _ClassVar[ActivityStatus]
     ACTIVITY_STATUS_CANCELLED: _ClassVar[ActivityStatus]
     ACTIVITY_STATUS_UNCHANGED: _ClassVar[ActivityStatus]
+SCALING_PROCESS_UNSPECIFIED: ScalingProcess
+SCALING_PROCESS_LAUNCH: ScalingProcess
+SCALING_PROCESS_TERMINATE: ScalingProcess
+SCALING_PROCESS_HEALTH_CHECK: ScalingProcess
+SCALING_PROCESS_REPLACE_UNHEALTHY: ScalingProcess
+SCALING_PROCESS_ALARM_NOTIFICATION: ScalingProcess
+SCALING_PROCESS_SCHEDULED_ACTIONS: ScalingProcess
+SCALING_PROCESS_ADD_TO_LOAD_BALANCER: ScalingProcess
+SCALING_PROCESS_INSTANCE_REFRESH: ScalingProcess
 INSTANCE_REFRESH_STATUS_UNSPECIFIED: InstanceRefreshStatus
 INSTANCE_REFRESH_STATUS_IN_PROGRESS: InstanceRefreshStatus
 INSTANCE_REFRESH_STATUS_PAUSED: InstanceRefreshStatus
@@ -102,6 +124,7 @@ GROUP_STATE_DEGRADED: GroupState
 ADJUST_REFUSAL_UNSPECIFIED: AdjustRefusal
 ADJUST_REFUSAL_SCALING_IN_PROGRESS: AdjustRefusal
 ADJUST_REFUSAL_COOLDOWN: AdjustRefusal
+ADJUST_REFUSAL_SUSPENDED: AdjustRefusal
 INSTANCE_STATE_UNSPECIFIED: InstanceState
 INSTANCE_STATE_PENDING: InstanceState
 INSTANCE_STATE_RUNNING: InstanceState
@@ -125,6 +148,34 @@ ACTIVITY_STATUS_SUCCEEDED: ActivityStatus
 ACTIVITY_STATUS_FAILED: ActivityStatus
 ACTIVITY_STATUS_CANCELLED: ActivityStatus
 ACTIVITY_STATUS_UNCHANGED: ActivityStatus
+
+class SuspendProcessesRequest(_message.Message):
+    __slots__ = ("group", "processes")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    PROCESSES_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    processes: _containers.RepeatedScalarFieldContainer[ScalingProcess]
+    def __init__(self, group: _Optional[str] = ..., processes: _Optional[_Iterable[_Union[ScalingProcess, str]]] = ...) -> None: ...
+
+class SuspendProcessesResponse(_message.Message):
+    __slots__ = ("group",)
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    group: Group
+    def __init__(self, group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
+
+class ResumeProcessesRequest(_message.Message):
+    __slots__ = ("group", "processes")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    PROCESSES_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    processes: _containers.RepeatedScalarFieldContainer[ScalingProcess]
+    def __init__(self, group: _Optional[str] = ..., processes: _Optional[_Iterable[_Union[ScalingProcess, str]]] = ...) -> None: ...
+
+class ResumeProcessesResponse(_message.Message):
+    __slots__ = ("group",)
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    group: Group
+    def __init__(self, group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
 
 class RefreshPreferences(_message.Message):
     __slots__ = ("min_healthy_percentage", "instance_warmup", "auto_rollback")
@@ -365,7 +416,7 @@ class ServerNic(_message.Message):
     def __init__(self, network: _Optional[str] = ..., port: _Optional[str] = ..., fixed_ip: _Optional[str] = ...) -> None: ...
 
 class Group(_message.Message):
-    __slots__ = ("name", "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time", "termination_policies", "new_instances_protected_from_scale_in", "health_check_grace_period", "load_balancer_pools")
+    __slots__ = ("name", "launch_config", "min_size", "max_size", "desired_capacity", "cooldown", "tags", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time", "termination_policies", "new_instances_protected_from_scale_in", "health_check_grace_period", "load_balancer_pools", "suspended_processes")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -390,6 +441,7 @@ class Group(_message.Message):
     NEW_INSTANCES_PROTECTED_FROM_SCALE_IN_FIELD_NUMBER: _ClassVar[int]
     HEALTH_CHECK_GRACE_PERIOD_FIELD_NUMBER: _ClassVar[int]
     LOAD_BALANCER_POOLS_FIELD_NUMBER: _ClassVar[int]
+    SUSPENDED_PROCESSES_FIELD_NUMBER: _ClassVar[int]
     name: str
     launch_config: str
     min_size: int
@@ -407,7 +459,8 @@ class Group(_message.Message):
     new_instances_protected_from_scale_in: bool
     health_check_grace_period: _duration_pb2.Duration
     load_balancer_pools: _containers.RepeatedCompositeFieldContainer[LoadBalancerPool]
-    def __init__(self, name: _Optional[str] = ..., launch_config: _Optional[str] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., current_capacity: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scaling_in_progress: _Optional[bool] = ..., state: _Optional[_Union[GroupState, str]] = ..., state_reason: _Optional[str] = ..., launch_retry_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., termination_policies: _Optional[_Iterable[_Union[TerminationPolicy, str]]] = ..., new_instances_protected_from_scale_in: _Optional[bool] = ..., health_check_grace_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., load_balancer_pools: _Optional[_Iterable[_Union[LoadBalancerPool, _Mapping]]] = ...) -> None: ...
+    suspended_processes: _containers.RepeatedScalarFieldContainer[ScalingProcess]
+    def __init__(self, name: _Optional[str] = ..., launch_config: _Optional[str] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., current_capacity: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scaling_in_progress: _Optional[bool] = ..., state: _Optional[_Union[GroupState, str]] = ..., state_reason: _Optional[str] = ..., launch_retry_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., termination_policies: _Optional[_Iterable[_Union[TerminationPolicy, str]]] = ..., new_instances_protected_from_scale_in: _Optional[bool] = ..., health_check_grace_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., load_balancer_pools: _Optional[_Iterable[_Union[LoadBalancerPool, _Mapping]]] = ..., suspended_processes: _Optional[_Iterable[_Union[ScalingProcess, str]]] = ...) -> None: ...
 
 class LoadBalancerPool(_message.Message):
     __slots__ = ("octavia_pool", "pool_file", "port", "drain_delay")
@@ -542,7 +595,7 @@ class DeleteGroupResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AdjustRequest(_message.Message):
-    __slots__ = ("name", "adjustment_type", "adjustment", "min_adjustment_step", "cause", "request_id", "refuse_while_scaling", "honor_cooldown", "cooldown")
+    __slots__ = ("name", "adjustment_type", "adjustment", "min_adjustment_step", "cause", "request_id", "refuse_while_scaling", "honor_cooldown", "cooldown", "alarm_notification")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
@@ -552,6 +605,7 @@ class AdjustRequest(_message.Message):
     REFUSE_WHILE_SCALING_FIELD_NUMBER: _ClassVar[int]
     HONOR_COOLDOWN_FIELD_NUMBER: _ClassVar[int]
     COOLDOWN_FIELD_NUMBER: _ClassVar[int]
+    ALARM_NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     adjustment_type: _common_pb2.AdjustmentType
     adjustment: int
@@ -561,7 +615,8 @@ class AdjustRequest(_message.Message):
     refuse_while_scaling: bool
     honor_cooldown: bool
     cooldown: _duration_pb2.Duration
-    def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., refuse_while_scaling: _Optional[bool] = ..., honor_cooldown: _Optional[bool] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    alarm_notification: bool
+    def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., refuse_while_scaling: _Optional[bool] = ..., honor_cooldown: _Optional[bool] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., alarm_notification: _Optional[bool] = ...) -> None: ...
 
 class AdjustResponse(_message.Message):
     __slots__ = ("previous_capacity", "desired_capacity", "activity", "group", "adjusted", "reason", "refusal", "cooldown_end_time")

@@ -202,6 +202,16 @@ class GroupServiceStub:
                 request_serializer=autoscale_dot_v1_dot_group__pb2.ResumeInstanceRefreshRequest.SerializeToString,
                 response_deserializer=autoscale_dot_v1_dot_group__pb2.ResumeInstanceRefreshResponse.FromString,
                 _registered_method=True)
+        self.SuspendProcesses = channel.unary_unary(
+                '/autoscale.v1.GroupService/SuspendProcesses',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.SuspendProcessesRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.SuspendProcessesResponse.FromString,
+                _registered_method=True)
+        self.ResumeProcesses = channel.unary_unary(
+                '/autoscale.v1.GroupService/ResumeProcesses',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.ResumeProcessesRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.ResumeProcessesResponse.FromString,
+                _registered_method=True)
 
 
 class GroupServiceServicer:
@@ -516,6 +526,22 @@ class GroupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SuspendProcesses(self, request, context):
+        """Suspends processes of a group (AWS's SuspendProcesses), e.g. for
+        maintenance: none given means all. Errors: INVALID_ARGUMENT, NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeProcesses(self, request, context):
+        """Resumes suspended processes of a group (AWS's ResumeProcesses): none
+        given means all. Errors: INVALID_ARGUMENT, NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GroupServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -683,6 +709,16 @@ def add_GroupServiceServicer_to_server(servicer, server):
                     servicer.ResumeInstanceRefresh,
                     request_deserializer=autoscale_dot_v1_dot_group__pb2.ResumeInstanceRefreshRequest.FromString,
                     response_serializer=autoscale_dot_v1_dot_group__pb2.ResumeInstanceRefreshResponse.SerializeToString,
+            ),
+            'SuspendProcesses': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuspendProcesses,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.SuspendProcessesRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.SuspendProcessesResponse.SerializeToString,
+            ),
+            'ResumeProcesses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeProcesses,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.ResumeProcessesRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.ResumeProcessesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1579,6 +1615,60 @@ class GroupService:
             '/autoscale.v1.GroupService/ResumeInstanceRefresh',
             autoscale_dot_v1_dot_group__pb2.ResumeInstanceRefreshRequest.SerializeToString,
             autoscale_dot_v1_dot_group__pb2.ResumeInstanceRefreshResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuspendProcesses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/SuspendProcesses',
+            autoscale_dot_v1_dot_group__pb2.SuspendProcessesRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.SuspendProcessesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeProcesses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/ResumeProcesses',
+            autoscale_dot_v1_dot_group__pb2.ResumeProcessesRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.ResumeProcessesResponse.FromString,
             options,
             channel_credentials,
             insecure,

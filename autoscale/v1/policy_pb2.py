@@ -29,15 +29,15 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x61utoscale/v1/policy.proto\x12\x0c\x61utoscale.v1\x1a\x19\x61utoscale/v1/common.proto\x1a\x18\x61utoscale/v1/group.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x01\n\x06Policy\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05group\x18\x02 \x01(\t\x12\x35\n\x0f\x61\x64justment_type\x18\x03 \x01(\x0e\x32\x1c.autoscale.v1.AdjustmentType\x12\x1a\n\x12scaling_adjustment\x18\x04 \x01(\x05\x12\x1b\n\x13min_adjustment_step\x18\x05 \x01(\x05\x12+\n\x08\x63ooldown\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x13\x43reatePolicyRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12$\n\x06policy\x18\x02 \x01(\x0b\x32\x14.autoscale.v1.Policy\"<\n\x14\x43reatePolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\" \n\x10GetPolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"9\n\x11GetPolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\"K\n\x13ListPoliciesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\r\n\x05group\x18\x03 \x01(\t\"W\n\x14ListPoliciesResponse\x12&\n\x08policies\x18\x01 \x03(\x0b\x32\x14.autoscale.v1.Policy\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x13UpdatePolicyRequest\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"<\n\x14UpdatePolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\"#\n\x13\x44\x65letePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x16\n\x14\x44\x65letePolicyResponse\"G\n\x14\x45xecutePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63\x61use\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\xc8\x01\n\x15\x45xecutePolicyResponse\x12\x10\n\x08\x61\x64justed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12(\n\x08\x61\x63tivity\x18\x03 \x01(\x0b\x32\x16.autoscale.v1.Activity\x12,\n\x07refusal\x18\x04 \x01(\x0e\x32\x1b.autoscale.v1.AdjustRefusal\x12\x35\n\x11\x63ooldown_end_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x01\n\x0fPolicyExecution\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63\x61use\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x10\n\x08\x61\x64justed\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x10\n\x08\x61\x63tivity\x18\x06 \x01(\t\x12\x0e\n\x06\x66\x61iled\x18\x07 \x01(\x08\"R\n\x1bListPolicyExecutionsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"j\n\x1cListPolicyExecutionsResponse\x12\x31\n\nexecutions\x18\x01 \x03(\x0b\x32\x1d.autoscale.v1.PolicyExecution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xbe\x01\n\x08Receiver\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1c.autoscale.v1.ReceiverFormat\x12\x17\n\x0fresolved_policy\x18\x03 \x01(\t\x12\x17\n\x0fhmac_secret_set\x18\x04 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bhmac_secret\x18\x06 \x01(\t\"f\n\x15\x43reateReceiverRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x13\n\x0breceiver_id\x18\x02 \x01(\t\x12(\n\x08receiver\x18\x03 \x01(\x0b\x32\x16.autoscale.v1.Receiver\"O\n\x16\x43reateReceiverResponse\x12(\n\x08receiver\x18\x01 \x01(\x0b\x32\x16.autoscale.v1.Receiver\x12\x0b\n\x03url\x18\x02 \x01(\t\"\"\n\x12GetReceiverRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"?\n\x13GetReceiverResponse\x12(\n\x08receiver\x18\x01 \x01(\x0b\x32\x16.autoscale.v1.Receiver\"M\n\x14ListReceiversRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"[\n\x15ListReceiversResponse\x12)\n\treceivers\x18\x01 \x03(\x0b\x32\x16.autoscale.v1.Receiver\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x15\x44\x65leteReceiverRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteReceiverResponse*\x88\x01\n\x0eReceiverFormat\x12\x1f\n\x1bRECEIVER_FORMAT_UNSPECIFIED\x10\x00\x12\x19\n\x15RECEIVER_FORMAT_PLAIN\x10\x01\x12 \n\x1cRECEIVER_FORMAT_ALERTMANAGER\x10\x02\x12\x18\n\x14RECEIVER_FORMAT_AODH\x10\x03\x32\xea\x07\n\rPolicyService\x12U\n\x0c\x43reatePolicy\x12!.autoscale.v1.CreatePolicyRequest\x1a\".autoscale.v1.CreatePolicyResponse\x12L\n\tGetPolicy\x12\x1e.autoscale.v1.GetPolicyRequest\x1a\x1f.autoscale.v1.GetPolicyResponse\x12U\n\x0cListPolicies\x12!.autoscale.v1.ListPoliciesRequest\x1a\".autoscale.v1.ListPoliciesResponse\x12U\n\x0cUpdatePolicy\x12!.autoscale.v1.UpdatePolicyRequest\x1a\".autoscale.v1.UpdatePolicyResponse\x12U\n\x0c\x44\x65letePolicy\x12!.autoscale.v1.DeletePolicyRequest\x1a\".autoscale.v1.DeletePolicyResponse\x12X\n\rExecutePolicy\x12\".autoscale.v1.ExecutePolicyRequest\x1a#.autoscale.v1.ExecutePolicyResponse\x12m\n\x14ListPolicyExecutions\x12).autoscale.v1.ListPolicyExecutionsRequest\x1a*.autoscale.v1.ListPolicyExecutionsResponse\x12[\n\x0e\x43reateReceiver\x12#.autoscale.v1.CreateReceiverRequest\x1a$.autoscale.v1.CreateReceiverResponse\x12R\n\x0bGetReceiver\x12 .autoscale.v1.GetReceiverRequest\x1a!.autoscale.v1.GetReceiverResponse\x12X\n\rListReceivers\x12\".autoscale.v1.ListReceiversRequest\x1a#.autoscale.v1.ListReceiversResponse\x12[\n\x0e\x44\x65leteReceiver\x12#.autoscale.v1.DeleteReceiverRequest\x1a$.autoscale.v1.DeleteReceiverResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x61utoscale/v1/policy.proto\x12\x0c\x61utoscale.v1\x1a\x19\x61utoscale/v1/common.proto\x1a\x18\x61utoscale/v1/group.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x01\n\x06Policy\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05group\x18\x02 \x01(\t\x12\x35\n\x0f\x61\x64justment_type\x18\x03 \x01(\x0e\x32\x1c.autoscale.v1.AdjustmentType\x12\x1a\n\x12scaling_adjustment\x18\x04 \x01(\x05\x12\x1b\n\x13min_adjustment_step\x18\x05 \x01(\x05\x12+\n\x08\x63ooldown\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x13\x43reatePolicyRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12$\n\x06policy\x18\x02 \x01(\x0b\x32\x14.autoscale.v1.Policy\"<\n\x14\x43reatePolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\" \n\x10GetPolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"9\n\x11GetPolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\"K\n\x13ListPoliciesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\r\n\x05group\x18\x03 \x01(\t\"W\n\x14ListPoliciesResponse\x12&\n\x08policies\x18\x01 \x03(\x0b\x32\x14.autoscale.v1.Policy\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x13UpdatePolicyRequest\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"<\n\x14UpdatePolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\"#\n\x13\x44\x65letePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x16\n\x14\x44\x65letePolicyResponse\"V\n\x14\x45xecutePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63\x61use\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\r\n\x05\x61larm\x18\x04 \x01(\t\"\xc8\x01\n\x15\x45xecutePolicyResponse\x12\x10\n\x08\x61\x64justed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12(\n\x08\x61\x63tivity\x18\x03 \x01(\x0b\x32\x16.autoscale.v1.Activity\x12,\n\x07refusal\x18\x04 \x01(\x0e\x32\x1b.autoscale.v1.AdjustRefusal\x12\x35\n\x11\x63ooldown_end_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x01\n\x0fPolicyExecution\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63\x61use\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x10\n\x08\x61\x64justed\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x10\n\x08\x61\x63tivity\x18\x06 \x01(\t\x12\x0e\n\x06\x66\x61iled\x18\x07 \x01(\x08\"R\n\x1bListPolicyExecutionsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"j\n\x1cListPolicyExecutionsResponse\x12\x31\n\nexecutions\x18\x01 \x03(\x0b\x32\x1d.autoscale.v1.PolicyExecution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xbe\x01\n\x08Receiver\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1c.autoscale.v1.ReceiverFormat\x12\x17\n\x0fresolved_policy\x18\x03 \x01(\t\x12\x17\n\x0fhmac_secret_set\x18\x04 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bhmac_secret\x18\x06 \x01(\t\"f\n\x15\x43reateReceiverRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x13\n\x0breceiver_id\x18\x02 \x01(\t\x12(\n\x08receiver\x18\x03 \x01(\x0b\x32\x16.autoscale.v1.Receiver\"O\n\x16\x43reateReceiverResponse\x12(\n\x08receiver\x18\x01 \x01(\x0b\x32\x16.autoscale.v1.Receiver\x12\x0b\n\x03url\x18\x02 \x01(\t\"\"\n\x12GetReceiverRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"?\n\x13GetReceiverResponse\x12(\n\x08receiver\x18\x01 \x01(\x0b\x32\x16.autoscale.v1.Receiver\"M\n\x14ListReceiversRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"[\n\x15ListReceiversResponse\x12)\n\treceivers\x18\x01 \x03(\x0b\x32\x16.autoscale.v1.Receiver\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x15\x44\x65leteReceiverRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteReceiverResponse*\x88\x01\n\x0eReceiverFormat\x12\x1f\n\x1bRECEIVER_FORMAT_UNSPECIFIED\x10\x00\x12\x19\n\x15RECEIVER_FORMAT_PLAIN\x10\x01\x12 \n\x1cRECEIVER_FORMAT_ALERTMANAGER\x10\x02\x12\x18\n\x14RECEIVER_FORMAT_AODH\x10\x03\x32\xea\x07\n\rPolicyService\x12U\n\x0c\x43reatePolicy\x12!.autoscale.v1.CreatePolicyRequest\x1a\".autoscale.v1.CreatePolicyResponse\x12L\n\tGetPolicy\x12\x1e.autoscale.v1.GetPolicyRequest\x1a\x1f.autoscale.v1.GetPolicyResponse\x12U\n\x0cListPolicies\x12!.autoscale.v1.ListPoliciesRequest\x1a\".autoscale.v1.ListPoliciesResponse\x12U\n\x0cUpdatePolicy\x12!.autoscale.v1.UpdatePolicyRequest\x1a\".autoscale.v1.UpdatePolicyResponse\x12U\n\x0c\x44\x65letePolicy\x12!.autoscale.v1.DeletePolicyRequest\x1a\".autoscale.v1.DeletePolicyResponse\x12X\n\rExecutePolicy\x12\".autoscale.v1.ExecutePolicyRequest\x1a#.autoscale.v1.ExecutePolicyResponse\x12m\n\x14ListPolicyExecutions\x12).autoscale.v1.ListPolicyExecutionsRequest\x1a*.autoscale.v1.ListPolicyExecutionsResponse\x12[\n\x0e\x43reateReceiver\x12#.autoscale.v1.CreateReceiverRequest\x1a$.autoscale.v1.CreateReceiverResponse\x12R\n\x0bGetReceiver\x12 .autoscale.v1.GetReceiverRequest\x1a!.autoscale.v1.GetReceiverResponse\x12X\n\rListReceivers\x12\".autoscale.v1.ListReceiversRequest\x1a#.autoscale.v1.ListReceiversResponse\x12[\n\x0e\x44\x65leteReceiver\x12#.autoscale.v1.DeleteReceiverRequest\x1a$.autoscale.v1.DeleteReceiverResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'autoscale.v1.policy_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RECEIVERFORMAT']._serialized_start=2425
-  _globals['_RECEIVERFORMAT']._serialized_end=2561
+  _globals['_RECEIVERFORMAT']._serialized_start=2440
+  _globals['_RECEIVERFORMAT']._serialized_end=2576
   _globals['_POLICY']._serialized_start=196
   _globals['_POLICY']._serialized_end=439
   _globals['_CREATEPOLICYREQUEST']._serialized_start=441
@@ -61,33 +61,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEPOLICYRESPONSE']._serialized_start=1051
   _globals['_DELETEPOLICYRESPONSE']._serialized_end=1073
   _globals['_EXECUTEPOLICYREQUEST']._serialized_start=1075
-  _globals['_EXECUTEPOLICYREQUEST']._serialized_end=1146
-  _globals['_EXECUTEPOLICYRESPONSE']._serialized_start=1149
-  _globals['_EXECUTEPOLICYRESPONSE']._serialized_end=1349
-  _globals['_POLICYEXECUTION']._serialized_start=1352
-  _globals['_POLICYEXECUTION']._serialized_end=1514
-  _globals['_LISTPOLICYEXECUTIONSREQUEST']._serialized_start=1516
-  _globals['_LISTPOLICYEXECUTIONSREQUEST']._serialized_end=1598
-  _globals['_LISTPOLICYEXECUTIONSRESPONSE']._serialized_start=1600
-  _globals['_LISTPOLICYEXECUTIONSRESPONSE']._serialized_end=1706
-  _globals['_RECEIVER']._serialized_start=1709
-  _globals['_RECEIVER']._serialized_end=1899
-  _globals['_CREATERECEIVERREQUEST']._serialized_start=1901
-  _globals['_CREATERECEIVERREQUEST']._serialized_end=2003
-  _globals['_CREATERECEIVERRESPONSE']._serialized_start=2005
-  _globals['_CREATERECEIVERRESPONSE']._serialized_end=2084
-  _globals['_GETRECEIVERREQUEST']._serialized_start=2086
-  _globals['_GETRECEIVERREQUEST']._serialized_end=2120
-  _globals['_GETRECEIVERRESPONSE']._serialized_start=2122
-  _globals['_GETRECEIVERRESPONSE']._serialized_end=2185
-  _globals['_LISTRECEIVERSREQUEST']._serialized_start=2187
-  _globals['_LISTRECEIVERSREQUEST']._serialized_end=2264
-  _globals['_LISTRECEIVERSRESPONSE']._serialized_start=2266
-  _globals['_LISTRECEIVERSRESPONSE']._serialized_end=2357
-  _globals['_DELETERECEIVERREQUEST']._serialized_start=2359
-  _globals['_DELETERECEIVERREQUEST']._serialized_end=2396
-  _globals['_DELETERECEIVERRESPONSE']._serialized_start=2398
-  _globals['_DELETERECEIVERRESPONSE']._serialized_end=2422
-  _globals['_POLICYSERVICE']._serialized_start=2564
-  _globals['_POLICYSERVICE']._serialized_end=3566
+  _globals['_EXECUTEPOLICYREQUEST']._serialized_end=1161
+  _globals['_EXECUTEPOLICYRESPONSE']._serialized_start=1164
+  _globals['_EXECUTEPOLICYRESPONSE']._serialized_end=1364
+  _globals['_POLICYEXECUTION']._serialized_start=1367
+  _globals['_POLICYEXECUTION']._serialized_end=1529
+  _globals['_LISTPOLICYEXECUTIONSREQUEST']._serialized_start=1531
+  _globals['_LISTPOLICYEXECUTIONSREQUEST']._serialized_end=1613
+  _globals['_LISTPOLICYEXECUTIONSRESPONSE']._serialized_start=1615
+  _globals['_LISTPOLICYEXECUTIONSRESPONSE']._serialized_end=1721
+  _globals['_RECEIVER']._serialized_start=1724
+  _globals['_RECEIVER']._serialized_end=1914
+  _globals['_CREATERECEIVERREQUEST']._serialized_start=1916
+  _globals['_CREATERECEIVERREQUEST']._serialized_end=2018
+  _globals['_CREATERECEIVERRESPONSE']._serialized_start=2020
+  _globals['_CREATERECEIVERRESPONSE']._serialized_end=2099
+  _globals['_GETRECEIVERREQUEST']._serialized_start=2101
+  _globals['_GETRECEIVERREQUEST']._serialized_end=2135
+  _globals['_GETRECEIVERRESPONSE']._serialized_start=2137
+  _globals['_GETRECEIVERRESPONSE']._serialized_end=2200
+  _globals['_LISTRECEIVERSREQUEST']._serialized_start=2202
+  _globals['_LISTRECEIVERSREQUEST']._serialized_end=2279
+  _globals['_LISTRECEIVERSRESPONSE']._serialized_start=2281
+  _globals['_LISTRECEIVERSRESPONSE']._serialized_end=2372
+  _globals['_DELETERECEIVERREQUEST']._serialized_start=2374
+  _globals['_DELETERECEIVERREQUEST']._serialized_end=2411
+  _globals['_DELETERECEIVERRESPONSE']._serialized_start=2413
+  _globals['_DELETERECEIVERRESPONSE']._serialized_end=2437
+  _globals['_POLICYSERVICE']._serialized_start=2579
+  _globals['_POLICYSERVICE']._serialized_end=3581
 # @@protoc_insertion_point(module_scope)

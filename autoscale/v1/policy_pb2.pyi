@@ -112,14 +112,16 @@ class DeletePolicyResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ExecutePolicyRequest(_message.Message):
-    __slots__ = ("name", "cause", "request_id")
+    __slots__ = ("name", "cause", "request_id", "alarm")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ALARM_FIELD_NUMBER: _ClassVar[int]
     name: str
     cause: str
     request_id: str
-    def __init__(self, name: _Optional[str] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    alarm: str
+    def __init__(self, name: _Optional[str] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., alarm: _Optional[str] = ...) -> None: ...
 
 class ExecutePolicyResponse(_message.Message):
     __slots__ = ("adjusted", "reason", "activity", "refusal", "cooldown_end_time")

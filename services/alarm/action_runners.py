@@ -59,7 +59,9 @@ class PolicyActionRunner:
 
     def run(self, action: ActionRequest) -> ActionOutcome:
         """Execute the policy; adjusted=false (cooldown, at a bound) is a success: the policy decided."""
-        request = policy_pb2.ExecutePolicyRequest(name=action.pending.target, cause=action.cause(), request_id=action.request_id)
+        request = policy_pb2.ExecutePolicyRequest(
+            name=action.pending.target, cause=action.cause(), request_id=action.request_id, alarm=alarm_name(action.alarm.id)
+        )
         try:
             with acting_for(action.alarm.project):
                 response = self._stub().ExecutePolicy(request)

@@ -52,6 +52,7 @@ from services.group.domain import (
     activity_name,
     group_name,
 )
+from services.group.processes import ScalingProcess
 
 DEFAULT_COOLDOWN = 300.0
 """Seconds of cooldown when neither the caller nor the group sets one (as AWS)."""
@@ -84,7 +85,10 @@ def refusal(group: Group, activity_in_progress: str | None, now: float, *, honor
 
 
 def adjust_refusal(command: AdjustCommand, group: Group, activity_in_progress: str | None, now: float) -> Refused | None:
-    """Why an Adjust asking `command` leaves the locked group as it is, or None: `refusal` for the flags it sets."""
+    """Why an Adjust asking `command` leaves the locked group as it is, or None: its alarm notifications suspended (for
+    one an alarm or a receiver caused), else `refusal` for the flags it sets."""
+    if command.alarm_notification and group.suspended(ScalingProcess.ALARM_NOTIFICATION):
+        return Refused(Refusal.SUSPENDED, f"group {group_name(group.id)} has its alarm notifications suspended (SuspendProcesses)")
     if not (command.honor_cooldown or command.refuse_while_scaling):
         return None
     return refusal(group, activity_in_progress, now, honor_cooldown=command.honor_cooldown)

@@ -17,6 +17,7 @@ from services.group.backoff import RESET, LaunchBackoff
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec
 from services.group.health import DEFAULT_GRACE_PERIOD, HealthCheck, HealthStatus
 from services.group.pools import LoadBalancerPool
+from services.group.processes import ScalingProcess
 
 MAX_GROUP_SIZE = 10_000
 """The largest max_size a group may have."""
@@ -120,6 +121,12 @@ class Group:
     """Seconds its instances run before their health checks count; None means unset, i.e. DEFAULT_GRACE_PERIOD."""
     load_balancer_pools: tuple[LoadBalancerPool, ...] = ()
     """The pools its in-service instances are members of (services.group.load_balancers)."""
+    suspended_processes: frozenset[ScalingProcess] = frozenset()
+    """Its processes that SuspendProcesses holds (services.group.processes)."""
+
+    def suspended(self, process: ScalingProcess) -> bool:
+        """Whether `process` is suspended."""
+        return process in self.suspended_processes
 
     @property
     def grace_period(self) -> float:
@@ -216,6 +223,8 @@ class Refusal(enum.Enum):
 
     SCALING_IN_PROGRESS = "scaling_in_progress"
     COOLDOWN = "cooldown"
+    SUSPENDED = "suspended"
+    """Its alarm notifications are suspended (SuspendProcesses)."""
 
 
 @dataclass(frozen=True)
@@ -241,6 +250,8 @@ class AdjustCommand:
     """Leave a group that is resizing as it is (the cooldown not looked at)."""
     cooldown: float | None = None
     """With honor_cooldown, the cooldown the adjustment starts; None: the group's."""
+    alarm_notification: bool = False
+    """An alarm or a receiver caused it: refused while the group's ALARM_NOTIFICATION process is suspended."""
 
 
 @dataclass(frozen=True)

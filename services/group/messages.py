@@ -33,6 +33,7 @@ from services.group.drivers.base import OpenStackServerSpec, ProcessSpec, Server
 from services.group.health import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_UNHEALTHY_THRESHOLD, HealthCheck, HealthStatus, ProbeKind
 from services.group.hooks import DEFAULT_HEARTBEAT_TIMEOUT, HookResult, LifecycleHook, Transition
 from services.group.pools import DEFAULT_DRAIN_DELAY, LoadBalancerPool, PoolKind
+from services.group.processes import ScalingProcess
 from services.group.refresh import InstanceRefresh, RefreshStatus
 
 SERVER_MADE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,63}$")
@@ -65,7 +66,20 @@ ACTIVITY_STATUSES = {
 REFUSALS = {
     Refusal.SCALING_IN_PROGRESS: group_pb2.ADJUST_REFUSAL_SCALING_IN_PROGRESS,
     Refusal.COOLDOWN: group_pb2.ADJUST_REFUSAL_COOLDOWN,
+    Refusal.SUSPENDED: group_pb2.ADJUST_REFUSAL_SUSPENDED,
 }
+
+SCALING_PROCESSES = {
+    group_pb2.SCALING_PROCESS_LAUNCH: ScalingProcess.LAUNCH,
+    group_pb2.SCALING_PROCESS_TERMINATE: ScalingProcess.TERMINATE,
+    group_pb2.SCALING_PROCESS_HEALTH_CHECK: ScalingProcess.HEALTH_CHECK,
+    group_pb2.SCALING_PROCESS_REPLACE_UNHEALTHY: ScalingProcess.REPLACE_UNHEALTHY,
+    group_pb2.SCALING_PROCESS_ALARM_NOTIFICATION: ScalingProcess.ALARM_NOTIFICATION,
+    group_pb2.SCALING_PROCESS_SCHEDULED_ACTIONS: ScalingProcess.SCHEDULED_ACTIONS,
+    group_pb2.SCALING_PROCESS_ADD_TO_LOAD_BALANCER: ScalingProcess.ADD_TO_LOAD_BALANCER,
+    group_pb2.SCALING_PROCESS_INSTANCE_REFRESH: ScalingProcess.INSTANCE_REFRESH,
+}
+SCALING_PROCESS_MESSAGES = {domain: number for number, domain in SCALING_PROCESSES.items()}
 
 
 TERMINATION_POLICIES = {
@@ -245,6 +259,7 @@ def group_to_message(status: GroupStatus) -> group_pb2.Group:
             to_duration(group.health_check_grace_period) if group.health_check_grace_period is not None else None
         ),
         load_balancer_pools=[pool_to_message(pool) for pool in group.load_balancer_pools],
+        suspended_processes=sorted(SCALING_PROCESS_MESSAGES[process] for process in group.suspended_processes),
     )
 
 

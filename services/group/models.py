@@ -53,6 +53,8 @@ groups = sa.Table(
     sa.Column("health_check_grace_period", sa.Float, nullable=True),
     # Its load balancer pools (JSON list of services.group.load_balancers.LoadBalancerPool fields).
     sa.Column("load_balancer_pools", sa.JSON, nullable=False, server_default="[]"),
+    # Its suspended processes (JSON list of services.group.processes.ScalingProcess values).
+    sa.Column("suspended_processes", sa.JSON, nullable=False, server_default="[]"),
     sa.ForeignKeyConstraint(
         ["project", "launch_config_id"], ["group_launch_configs.project", "group_launch_configs.id"],
         name="fk_group_groups_launch_config",

@@ -66,6 +66,7 @@ from services.group.health_monitor import HealthMonitor, InstanceKey, probe_targ
 from services.group.hooks import WAITING_FOR_HOOKS, Transition, WaitOutcome, start_action, wait_state
 from services.group.load_balancers import PoolSync, drain_delay
 from services.group.plan import ReconcilePlan, is_converged, plan_reconcile
+from services.group.processes import ScalingProcess
 from services.group.refresh import refresh_step
 from services.group.repository import GroupRepositories, GroupRepository, ReconcileSnapshot
 
@@ -165,23 +166,29 @@ class Reconciler:
                 return
             now = self._clock()
             observed, failed = self._observe(repository, snapshot, instances, now)
-            if snapshot.refresh is not None and not snapshot.group.deleting:
+            group = snapshot.group
+            if snapshot.refresh is not None and not group.deleting and not group.suspended(ScalingProcess.INSTANCE_REFRESH):
                 refreshed = self._refresh(repository, snapshot, observed, now)
                 if refreshed is None:
                     return  # it starts to roll back: the group's launch config went back, the next pass launches from it
                 snapshot, observed = refreshed
-            target = snapshot.group.target_capacity
-            plan = plan_reconcile(observed, target, snapshot.group.termination_policies, snapshot.group.launch_config_id)
-            removed = {instance.id for instance in plan.remove}
-            result = _PassResult([i for i in observed if i.id not in removed], backoff=snapshot.group.launch_backoff)
+            target = group.target_capacity
+            plan = plan_reconcile(observed, target, group.termination_policies, group.launch_config_id)
+            doomed = plan.remove
+            if group.suspended(ScalingProcess.TERMINATE) and not group.deleting:
+                # Only the stops already asked for go on (a caller's TerminateInstance, a stop under way).
+                doomed = tuple(i for i in doomed if i.state is InstanceState.TERMINATING)
+            removed = {instance.id for instance in doomed}
+            result = _PassResult([i for i in observed if i.id not in removed], backoff=group.launch_backoff)
             _count_launch_outcomes(result, observed, failed, now)
-            self._remove(repository, plan.remove, f"scaling to {target}", result, snapshot, now)
-            if result.backoff.may_launch(now):
+            self._remove(repository, doomed, f"scaling to {target}", result, snapshot, now)
+            if result.backoff.may_launch(now) and not group.suspended(ScalingProcess.LAUNCH):
                 snapshot = self._record_replacement(repository, snapshot, plan, now)
                 self._launch(repository, snapshot, plan.launch_count, result)
-            if result.backoff != snapshot.group.launch_backoff:
+            if result.backoff != group.launch_backoff:
                 repository.set_launch_backoff(group_id, result.backoff)
-            result.failures.extend(self._pools.apply(project, group_id, snapshot.group.load_balancer_pools, result.instances))
+            if not group.suspended(ScalingProcess.ADD_TO_LOAD_BALANCER):
+                result.failures.extend(self._pools.apply(project, group_id, group.load_balancer_pools, result.instances))
             self._settle_activity(repository, snapshot, result)
 
     @contextmanager
@@ -380,6 +387,8 @@ class Reconciler:
         instance = replace(instance, in_service_time=in_service_time)
         if check is None:
             return replace(instance, health_status=HealthStatus.HEALTHY, health_reason="running (no health check)")
+        if group.suspended(ScalingProcess.HEALTH_CHECK):
+            return instance  # its health stays what it was
         if not grace_period_over(in_service_time, group.grace_period, now):
             return replace(
                 instance, health_status=HealthStatus.UNKNOWN,
@@ -387,6 +396,9 @@ class Reconciler:
             )
         target = probe_target(check, instance.address, project, group.id, instance.id)
         verdict = self._health.verdict(InstanceKey(project, group.id, instance.id), check, target, now)
+        if verdict.status is HealthStatus.UNHEALTHY and group.suspended(ScalingProcess.REPLACE_UNHEALTHY):
+            kept = f"{verdict.reason}; not replaced: ReplaceUnhealthy is suspended"
+            return replace(instance, health_status=HealthStatus.UNHEALTHY, health_reason=kept)
         if verdict.status is HealthStatus.UNHEALTHY:
             return replace(
                 instance, state=InstanceState.FAILED, state_reason=f"unhealthy: {verdict.reason}",

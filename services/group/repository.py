@@ -58,6 +58,7 @@ from services.group.models import (
     lifecycle_hooks,
 )
 from services.group.pools import LoadBalancerPool, PoolKind
+from services.group.processes import ScalingProcess
 from services.group.refresh import ACTIVE, InstanceRefresh, RefreshStatus
 
 GroupChange = Callable[[Group], tuple[Group, Activity | None]]
@@ -1343,6 +1344,7 @@ def _group_values(group: Group) -> dict[str, Any]:
             {"kind": pool.kind.value, "name": pool.name, "port": pool.port, "drain_delay": pool.drain_delay}
             for pool in group.load_balancer_pools
         ],
+        "suspended_processes": sorted(process.value for process in group.suspended_processes),
     }
     # NOTE: the launch backoff is the reconcile loop's alone (set_launch_backoff): a change of the group's settings,
     # written back whole, must not undo what a pass stored meanwhile.
@@ -1364,6 +1366,10 @@ def _group(row: Any) -> Group:
         new_instances_protected_from_scale_in=bool(row.new_instances_protected),
         health_check_grace_period=row.health_check_grace_period,
         load_balancer_pools=_pools(row.load_balancer_pools),
+        suspended_processes=frozenset(
+            ScalingProcess(value)
+            for value in (json.loads(row.suspended_processes) if isinstance(row.suspended_processes, str) else row.suspended_processes)
+        ),
     )
 
 

@@ -20,10 +20,11 @@ from autoscale.timeutil import Clock, check_duration, from_duration, to_timestam
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
 from services.group import capacity, cooldown, hooks, messages, refresh, rules, update
-from services.group.domain import PROCESS, Activity, AdjustCommand, Group, Instance, group_name, new_activity_id
+from services.group.domain import PROCESS, Activity, AdjustCommand, Group, GroupStatus, Instance, group_name, new_activity_id
 from services.group.drivers.base import CloudNotConfigured, DriverError, OpenStackServerSpec, ServerSpecValidator
 from services.group.health import ProbeKind
 from services.group.policy_client import PolicyClient
+from services.group.processes import ALL_PROCESSES, ScalingProcess
 from services.group.reconciler import Reconciler
 from services.group.refresh import InstanceRefresh
 from services.group.repository import GroupRepositories, GroupRepository
@@ -221,6 +222,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             honor_cooldown=request.honor_cooldown,
             refuse_while_scaling=request.refuse_while_scaling,
             cooldown=requested_cooldown,
+            alarm_notification=request.alarm_notification,
         )
         now = self._clock()
         activity_id = new_activity_id()
@@ -380,6 +382,34 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         return group_pb2.TerminateInstanceResponse(
             activity=messages.activity_to_message(activity), group=messages.group_to_message(status)
         )
+
+    # Processes
+
+    def SuspendProcesses(
+        self, request: group_pb2.SuspendProcessesRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.SuspendProcessesResponse:
+        group_id, processes = _group_and_processes(request.group, request.processes)
+        status = self._change_processes(group_id, lambda suspended: suspended | processes)
+        return group_pb2.SuspendProcessesResponse(group=messages.group_to_message(status))
+
+    def ResumeProcesses(
+        self, request: group_pb2.ResumeProcessesRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.ResumeProcessesResponse:
+        group_id, processes = _group_and_processes(request.group, request.processes)
+        status = self._change_processes(group_id, lambda suspended: suspended - processes)
+        return group_pb2.ResumeProcessesResponse(group=messages.group_to_message(status))
+
+    def _change_processes(
+        self, group_id: str, change: Callable[[frozenset[ScalingProcess]], frozenset[ScalingProcess]]
+    ) -> GroupStatus:
+        """The group after its suspended processes changed (between its passes, so that no pass acts half on each)."""
+        project = current_project()
+        with self._reconciler.between_passes(project, group_id):
+            status = self._repositories.of(project).change_group(
+                group_id, lambda group: (replace(group, suspended_processes=change(group.suspended_processes)), None)
+            )
+        self._wake_reconciler()
+        return status
 
     # Instance refreshes
 
@@ -571,3 +601,18 @@ def _check_in_cloud(validator: ServerSpecValidator, spec: OpenStackServerSpec) -
         raise Unavailable(f"launch_config.openstack_server cannot be checked against the cloud: {error}") from error
     if problems:
         raise FailedPrecondition("; ".join(f"launch_config.openstack_server.{p.field}: {p.description}" for p in problems))
+
+
+def _group_and_processes(group: str, processes: Sequence[group_pb2.ScalingProcess]) -> tuple[str, frozenset[ScalingProcess]]:
+    """The group id and the processes a request names (none: all), or InvalidArgument naming every bad field."""
+    violations = Violations()
+    group_id = try_parse_name(violations, "group", group, "groups")
+    for index, number in enumerate(processes):
+        violations.check(
+            number in messages.SCALING_PROCESSES, f"processes[{index}]",
+            f"must be one of {', '.join(group_pb2.ScalingProcess.keys()[1:])}, got {number}",
+        )
+    violations.check(len(set(processes)) == len(processes), "processes", "must not name a process twice")
+    violations.raise_if_any()
+    assert group_id is not None
+    return group_id, frozenset(messages.SCALING_PROCESSES[number] for number in processes) or ALL_PROCESSES

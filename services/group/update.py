@@ -19,7 +19,10 @@ UPDATABLE_FIELDS = (
 """Fields of Group an update may name; an empty mask means all of them."""
 
 OUTPUT_ONLY_FIELDS = frozenset(
-    {"name", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time"}
+    {
+        "name", "current_capacity", "create_time", "scaling_in_progress", "state", "state_reason", "launch_retry_time",
+        "suspended_processes",
+    }
 )
 """Fields of Group a mask may name to no effect."""
 

@@ -40,12 +40,15 @@ class PolicyExecutor:
         self._clock = clock
         self._metrics = metrics
 
-    def execute(self, project: str, policy_id: str, cause: str, request_id: str) -> policy_pb2.ExecutePolicyResponse:
-        """Signal a policy of `project` (see _execute), counted and timed."""
+    def execute(
+        self, project: str, policy_id: str, cause: str, request_id: str, *, alarm_notification: bool = False
+    ) -> policy_pb2.ExecutePolicyResponse:
+        """Signal a policy of `project` (see _execute), counted and timed; `alarm_notification`: an alarm or a receiver
+        signals it."""
         started = time.perf_counter()
         outcome = "failed"
         try:
-            response, outcome = self._execute(project, policy_id, cause, request_id)
+            response, outcome = self._execute(project, policy_id, cause, request_id, alarm_notification)
             return response
         except NotFound:
             outcome = ""  # no such policy: nothing to count it under
@@ -55,7 +58,9 @@ class PolicyExecutor:
                 self._metrics.executions.labels(project, policy_id, outcome).inc()
                 self._metrics.execution_seconds.observe(time.perf_counter() - started)
 
-    def _execute(self, project: str, policy_id: str, cause: str, request_id: str) -> tuple[policy_pb2.ExecutePolicyResponse, str]:
+    def _execute(
+        self, project: str, policy_id: str, cause: str, request_id: str, alarm_notification: bool
+    ) -> tuple[policy_pb2.ExecutePolicyResponse, str]:
         """Signal a policy of `project`; NotFound for the policy, FailedPrecondition when its group is gone, PeerError when
         unreachable.
 
@@ -79,6 +84,7 @@ class PolicyExecutor:
                 policy.cooldown,
                 within_cause_limit(f"{policy_name(policy.id)} ({cause or DEFAULT_CAUSE})"),
                 _adjust_request_id(policy, record),
+                alarm_notification,
             )
         except GroupGone as gone:
             reason = f"its group {gone.name} no longer exists"

@@ -47,8 +47,10 @@ class GroupClient:
         cooldown: float | None,
         cause: str,
         request_id: str,
+        alarm_notification: bool = False,
     ) -> group_pb2.AdjustResponse:
-        """Adjust the group honouring its cooldown (the group decides), starting `cooldown` (None: the group's) if it adjusts.
+        """Adjust the group honouring its cooldown (the group decides), starting `cooldown` (None: the group's) if it adjusts;
+        `alarm_notification`: an alarm or a receiver caused it (a group may have those suspended).
 
         The group's answer, whether it adjusted or not and why; GroupGone if the group does not exist.
         """
@@ -61,6 +63,7 @@ class GroupClient:
             request_id=request_id,
             honor_cooldown=True,
             cooldown=to_duration(cooldown) if cooldown is not None else None,
+            alarm_notification=alarm_notification,
         )
         response: group_pb2.AdjustResponse = self._call(name, lambda stub: stub.Adjust(request))
         return response

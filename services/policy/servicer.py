@@ -118,7 +118,9 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         check_request_id(violations, request.request_id)
         violations.raise_if_any()
         assert policy_id is not None
-        return self._executor.execute(current_project(), policy_id, request.cause, request.request_id)
+        return self._executor.execute(
+            current_project(), policy_id, request.cause, request.request_id, alarm_notification=bool(request.alarm)
+        )
 
     def ListPolicyExecutions(
         self, request: policy_pb2.ListPolicyExecutionsRequest, context: grpc.ServicerContext,

@@ -105,7 +105,8 @@ class SignalReceiver:
         policy_id = receiver.resolved_policy_id if signal.resolved else receiver.policy_id
         outcome: dict[str, Any] = {"policy": f"policies/{policy_id}", "cause": signal.cause}
         try:
-            response = self._executor.execute(project, policy_id, signal.cause, signal.request_id)
+            # A monitoring system's alert: an alarm notification, which a group may have suspended.
+            response = self._executor.execute(project, policy_id, signal.cause, signal.request_id, alarm_notification=True)
         except PeerError as error:
             log.warning("%s could not execute %s: %s", receiver.name, outcome["policy"], error)
             if error.code in RETRYABLE:

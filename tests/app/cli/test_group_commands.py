@@ -280,3 +280,15 @@ def test_group_pools_are_set_replaced_and_cleared_from_the_command_line(invoke: 
     assert orphan.exit_code == 2 and "apply to the pools given with them" in orphan.output
     cleared = invoke("group", "update", web_group, "--no-pools", "--json")
     assert json.loads(cleared.stdout)["group"].get("loadBalancerPools", []) == []
+
+
+def test_group_processes_are_suspended_and_resumed_from_the_command_line(invoke: Invoke, web_group: str) -> None:
+    suspended = invoke("group", "suspend", web_group, "launch", "alarm-notification")
+    assert suspended.exit_code == 0, suspended.output
+    assert "suspended processes" in suspended.stdout and "launch, alarm-notification" in suspended.stdout
+    everything = invoke("group", "suspend", web_group, "--json")
+    assert len(json.loads(everything.stdout)["group"]["suspendedProcesses"]) == 8
+    resumed = invoke("group", "resume", web_group, "--json")
+    assert json.loads(resumed.stdout)["group"].get("suspendedProcesses", []) == []
+    unknown = invoke("group", "suspend", web_group, "az-rebalance")
+    assert unknown.exit_code == 2
