@@ -14,9 +14,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
+from autoscale.v1 import group_pb2, group_pb2_grpc
 from bench import harness
-from bench.group_scale import list_instances
+from bench.group_scale import list_instances, scale
 from bench.harness import BenchResult, Figure
 from tests.fake_cloud import FakeCloud
 
@@ -52,24 +52,6 @@ def raw_servers(cloud: FakeCloud, count: int, timeout: float) -> tuple[float, fl
         conn.compute.delete_server(server_id)
     harness.wait_until(lambda: not list(conn.compute.servers(name="^raw-")), timeout, "the raw servers to be gone", interval=0.1)
     return up, time.perf_counter() - begin
-
-
-def scale(stub: group_pb2_grpc.GroupServiceStub, group: str, target: int, timeout: float) -> float:
-    """Seconds from Adjust EXACT_CAPACITY `target` until `target` instances are RUNNING (0: none is listed)."""
-    begin = time.perf_counter()
-    stub.Adjust(
-        group_pb2.AdjustRequest(name=group, adjustment_type=common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY, adjustment=target, cause="bench"),
-        timeout=60,
-    )
-
-    def reached() -> bool:
-        instances = list_instances(stub, group)
-        if target == 0:
-            return not instances
-        return sum(1 for i in instances if i.state == group_pb2.INSTANCE_STATE_RUNNING) == target
-
-    harness.wait_until(reached, timeout, f"{group} to reach {target} instances", interval=0.2)
-    return time.perf_counter() - begin
 
 
 def run(quick: bool = False) -> BenchResult:
