@@ -91,23 +91,26 @@ def capacity_change(
 def replacement_activity(activity_id: str, group: Group, replaced: Sequence[Instance], now: float) -> Activity:
     """The activity of launching instances in place of failed ones (the capacity stays): its cause names them and why they
     failed (an exit status and the last output, a Nova fault)."""
-    first = replaced[0]
-    more = f" (and {len(replaced) - 1} more)" if len(replaced) > 1 else ""
-    cause = within_cause_limit(f"replacing {instance_name(group.id, first.id)}{more}: {first.state_reason or 'it failed'}")
-    return Activity(
-        id=activity_id, group_id=group.id, cause=cause, from_capacity=group.desired_capacity, to_capacity=group.desired_capacity,
-        start_time=now, status=ActivityStatus.IN_PROGRESS,
-    )
+    cause = f"replacing {_named(group, replaced)}: {replaced[0].state_reason or 'it failed'}"
+    return _replacing(activity_id, group, cause, now)
 
 
 def refresh_activity(activity_id: str, group: Group, refresh_name: str, replaced: Sequence[Instance], now: float) -> Activity:
     """The activity of a batch of an instance refresh (the capacity stays): its cause names the refresh and the instances."""
-    first = replaced[0]
+    return _replacing(activity_id, group, f"{refresh_name}: replacing {_named(group, replaced)} with {group.launch_config_id}", now)
+
+
+def _named(group: Group, replaced: Sequence[Instance]) -> str:
+    """The first of `replaced` by name, and how many more: `groups/web/instances/i-1 (and 2 more)`."""
     more = f" (and {len(replaced) - 1} more)" if len(replaced) > 1 else ""
-    cause = within_cause_limit(f"{refresh_name}: replacing {instance_name(group.id, first.id)}{more} with {group.launch_config_id}")
+    return f"{instance_name(group.id, replaced[0].id)}{more}"
+
+
+def _replacing(activity_id: str, group: Group, cause: str, now: float) -> Activity:
+    """An activity in progress that keeps the group's capacity (instances replaced by others)."""
     return Activity(
-        id=activity_id, group_id=group.id, cause=cause, from_capacity=group.desired_capacity, to_capacity=group.desired_capacity,
-        start_time=now, status=ActivityStatus.IN_PROGRESS,
+        id=activity_id, group_id=group.id, cause=within_cause_limit(cause), from_capacity=group.desired_capacity,
+        to_capacity=group.desired_capacity, start_time=now, status=ActivityStatus.IN_PROGRESS,
     )
 
 

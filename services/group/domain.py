@@ -288,6 +288,16 @@ def instance_name(group_id: str, instance_id: str) -> str:
     return f"groups/{group_id}/instances/{instance_id}"
 
 
+def lifecycle_hook_name(group_id: str, hook_id: str) -> str:
+    """`groups/{g}/lifecycleHooks/{h}`."""
+    return f"groups/{group_id}/lifecycleHooks/{hook_id}"
+
+
+def instance_refresh_name(group_id: str, refresh_id: str) -> str:
+    """`groups/{g}/instanceRefreshes/{r}`."""
+    return f"groups/{group_id}/instanceRefreshes/{refresh_id}"
+
+
 def activity_name(group_id: str, activity_id: str) -> str:
     """`groups/{g}/activities/{a}`."""
     return f"groups/{group_id}/activities/{activity_id}"

@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
+from services.group.drivers.base import split_address
 from services.group.health import HealthCheck, HealthStatus, HealthVerdict, ProbeKind, ProbeResult, judge
 
 MAX_CHECKS_IN_FLIGHT = 32
@@ -50,14 +50,11 @@ class ProbeTarget(NamedTuple):
 
 def probe_target(check: HealthCheck, address: str, project: str, group_id: str, instance_id: str) -> ProbeTarget | None:
     """The target of a check of an instance at `address` ("host:port", "host", "[v6]:port"); None without an address."""
-    if not address:
+    split = split_address(address)
+    if split is None:
         return None
-    parsed = urlsplit(f"//{address}")
-    try:
-        own_port = parsed.port or 0
-    except ValueError:
-        return None
-    return ProbeTarget(parsed.hostname or "", check.port or own_port, project, group_id, instance_id)
+    host, own_port = split
+    return ProbeTarget(host, check.port or own_port, project, group_id, instance_id)
 
 
 def run_probe(check: HealthCheck, target: ProbeTarget) -> ProbeResult:

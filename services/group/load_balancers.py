@@ -23,10 +23,9 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol
-from urllib.parse import urlsplit
 
 from services.group.domain import Instance, InstanceState
-from services.group.drivers.base import DriverError
+from services.group.drivers.base import DriverError, split_address
 from services.group.health import HealthStatus
 from services.group.pools import LoadBalancerPool, PoolKind
 
@@ -52,14 +51,13 @@ def members_of(instances: Sequence[Instance], pool: LoadBalancerPool) -> list[Po
     for instance in instances:
         if instance.state is not InstanceState.RUNNING or instance.health_status is not HealthStatus.HEALTHY or not instance.address:
             continue
-        parsed = urlsplit(f"//{instance.address}")
-        try:
-            own_port = parsed.port or 0
-        except ValueError:
-            own_port = 0
+        split = split_address(instance.address)
+        if split is None:
+            continue
+        host, own_port = split
         port = pool.port or own_port
-        if parsed.hostname and port:
-            members.append(PoolMember(instance.id, parsed.hostname, port))
+        if port:
+            members.append(PoolMember(instance.id, host, port))
     return sorted(members)
 
 

@@ -27,7 +27,9 @@ from services.group.domain import (
     activity_name,
     group_name,
     instance_name,
+    instance_refresh_name,
     launch_config_name,
+    lifecycle_hook_name,
 )
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec, ServerNic
 from services.group.health import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_UNHEALTHY_THRESHOLD, HealthCheck, HealthStatus, ProbeKind
@@ -314,7 +316,7 @@ def lifecycle_hook_from_message(message: group_pb2.LifecycleHook, group_id: str,
 def lifecycle_hook_to_message(hook: LifecycleHook) -> group_pb2.LifecycleHook:
     """The LifecycleHook message of a hook, its defaults spelled out."""
     return group_pb2.LifecycleHook(
-        name=f"{group_name(hook.group_id)}/lifecycleHooks/{hook.id}", transition=TRANSITION_MESSAGES[hook.transition],
+        name=lifecycle_hook_name(hook.group_id, hook.id), transition=TRANSITION_MESSAGES[hook.transition],
         heartbeat_timeout=to_duration(hook.heartbeat_timeout), default_result=HOOK_RESULT_MESSAGES[hook.default_result],
         notification_metadata=hook.notification_metadata, create_time=to_timestamp(hook.create_time),
     )
@@ -335,7 +337,7 @@ REFRESH_STATUSES = {
 def instance_refresh_to_message(refresh: InstanceRefresh) -> group_pb2.InstanceRefresh:
     """The InstanceRefresh message of a refresh."""
     return group_pb2.InstanceRefresh(
-        name=f"{group_name(refresh.group_id)}/instanceRefreshes/{refresh.id}",
+        name=instance_refresh_name(refresh.group_id, refresh.id),
         status=REFRESH_STATUSES[refresh.status],
         status_reason=refresh.status_reason,
         percentage_complete=refresh.percentage_complete,

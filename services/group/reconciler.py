@@ -57,6 +57,7 @@ from services.group.domain import (
     LaunchConfig,
     group_name,
     instance_name,
+    instance_refresh_name,
     new_activity_id,
     new_instance_id,
 )
@@ -339,7 +340,7 @@ class Reconciler:
             return None
         if not step.replace:
             return snapshot, observed
-        name = f"{group_name(group.id)}/instanceRefreshes/{refresh.id}"
+        name = instance_refresh_name(group.id, refresh.id)
         target = step.refresh.target_launch_config_id
         marked = {
             i.id: replace(

@@ -40,7 +40,9 @@ from services.group.domain import (
     activity_name,
     group_name,
     instance_name,
+    instance_refresh_name,
     launch_config_name,
+    lifecycle_hook_name,
     new_instance_id,
 )
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec, ServerNic
@@ -141,6 +143,9 @@ class GroupStatements:
         self.end_activity = database.prepare(_END_ACTIVITY)
         self.extend_cooldown = database.prepare(_EXTEND_COOLDOWN)
         self.others_desired = database.prepare(_OTHERS_DESIRED)
+        # A pass reads them for every group: prepared as the snapshot's own statements are.
+        self.hooks_of = database.prepare(_HOOKS_OF)
+        self.active_refresh_of = database.prepare(_ACTIVE_REFRESH_OF)
 
 
 class GroupRepositories:
@@ -292,7 +297,7 @@ class GroupRepository:
                 active = self._active_refresh(connection, group_id)
                 if active is not None:
                     raise FailedPrecondition(
-                        f"group.launch_config: {_refresh_name(group_id, active.id)} replaces the instances with "
+                        f"group.launch_config: {instance_refresh_name(group_id, active.id)} replaces the instances with "
                         f"{launch_config_name(active.target_launch_config_id)}; cancel it first, or give StartInstanceRefresh "
                         "the new launch config once it ends"
                     )
@@ -720,7 +725,7 @@ class GroupRepository:
             active = self._active_refresh(connection, group_id)
             if active is not None:
                 raise FailedPrecondition(
-                    f"{_refresh_name(group_id, active.id)} is {active.status.value}: cancel it, or wait until it ends"
+                    f"{instance_refresh_name(group_id, active.id)} is {active.status.value}: cancel it, or wait until it ends"
                 )
             if launch_config_id is not None and launch_config_id != group.launch_config_id:
                 self._require_launch_config(connection, launch_config_id)
@@ -736,7 +741,7 @@ class GroupRepository:
             row = connection.execute(sa.select(instance_refreshes).where(*_refresh_key(self.project, group_id, refresh_id))).first()
             if row is None:
                 self._require_group(connection, group_id)
-                raise NotFound(_refresh_name(group_id, refresh_id))
+                raise NotFound(instance_refresh_name(group_id, refresh_id))
         return _refresh(row)
 
     def list_instance_refreshes(self, group_id: str, after: Sequence[Any] | None, limit: int) -> list[InstanceRefresh]:
@@ -782,11 +787,8 @@ class GroupRepository:
             )
 
     def _active_refresh(self, connection: Connection, group_id: str) -> InstanceRefresh | None:
-        row = connection.execute(sa.select(instance_refreshes).where(
-            instance_refreshes.c.project == self.project, instance_refreshes.c.group_id == group_id,
-            instance_refreshes.c.status.in_([status.value for status in ACTIVE]),
-        ).limit(1)).first()
-        return _refresh(row) if row is not None else None
+        found = self._statements.active_refresh_of.rows(connection, project=self.project, group_id=group_id)
+        return _refresh(found[0]) if found else None
 
     # Lifecycle hooks
 
@@ -796,7 +798,7 @@ class GroupRepository:
             self._lock_group(connection, hook.group_id)
             existing = self._hooks(connection, hook.group_id)
             if any(known.id == hook.id for known in existing):
-                raise AlreadyExists(_hook_name(hook.group_id, hook.id))
+                raise AlreadyExists(lifecycle_hook_name(hook.group_id, hook.id))
             if len(existing) >= MAX_HOOKS_PER_GROUP:
                 raise ResourceExhausted(f"{group_name(hook.group_id)} has {MAX_HOOKS_PER_GROUP} lifecycle hooks, the most a group has")
             connection.execute(lifecycle_hooks.insert().values(
@@ -818,7 +820,7 @@ class GroupRepository:
             self._lock_group(connection, group_id, allow_deleting=True)
             key = (lifecycle_hooks.c.project == self.project, lifecycle_hooks.c.group_id == group_id, lifecycle_hooks.c.id == hook_id)
             if connection.execute(lifecycle_hooks.delete().where(*key)).rowcount == 0:
-                raise NotFound(_hook_name(group_id, hook_id))
+                raise NotFound(lifecycle_hook_name(group_id, hook_id))
             connection.execute(lifecycle_actions.update().where(
                 lifecycle_actions.c.project == self.project, lifecycle_actions.c.group_id == group_id,
                 lifecycle_actions.c.hook_id == hook_id, lifecycle_actions.c.result.is_(None),
@@ -849,8 +851,8 @@ class GroupRepository:
             row = connection.execute(sa.select(lifecycle_actions).where(*key)).first()
             if row is None:
                 raise NotFound(
-                    f"{instance_name(group_id, instance_id)} waiting for {_hook_name(group_id, hook_id)}",
-                    f"{instance_name(group_id, instance_id)} is not waiting for {_hook_name(group_id, hook_id)}",
+                    f"{instance_name(group_id, instance_id)} waiting for {lifecycle_hook_name(group_id, hook_id)}",
+                    f"{instance_name(group_id, instance_id)} is not waiting for {lifecycle_hook_name(group_id, hook_id)}",
                 )
             changed = change(_action(row))
             connection.execute(lifecycle_actions.update().where(*key).values(
@@ -859,9 +861,7 @@ class GroupRepository:
             return changed
 
     def _hooks(self, connection: Connection, group_id: str) -> list[LifecycleHook]:
-        rows = connection.execute(sa.select(lifecycle_hooks).where(
-            lifecycle_hooks.c.project == self.project, lifecycle_hooks.c.group_id == group_id
-        ).order_by(lifecycle_hooks.c.id)).all()
+        rows = self._statements.hooks_of.rows(connection, project=self.project, group_id=group_id)
         return [
             LifecycleHook(
                 id=row.id, group_id=row.group_id, transition=Transition(row.transition), heartbeat_timeout=row.heartbeat_timeout,
@@ -1004,12 +1004,8 @@ class GroupRepository:
         run outside them); shrinking is always allowed, so the others are summed only for a rise."""
         if after <= before:
             return
-        ((others,),) = self._statements.others_desired.rows(connection, project=self.project, group_id=group_id)
-        standby = connection.scalar(
-            sa.select(sa.func.count()).select_from(instances)
-            .where(instances.c.project == self.project, instances.c.state == InstanceState.STANDBY.value)
-        )
-        limits.require_room("instances", held=int(others) + int(standby or 0) + before, adding=after - before)
+        ((others, standby),) = self._statements.others_desired.rows(connection, project=self.project, group_id=group_id)
+        limits.require_room("instances", held=int(others) + int(standby) + before, adding=after - before)
 
     def _supersede(self, connection: Connection, group_id: str, activity_id: str, by: Activity) -> None:
         """End the IN_PROGRESS activity `activity_id`, superseded by the new activity `by` (starting its cooldown, if any)."""
@@ -1086,9 +1082,34 @@ _LOCK = (
 )
 """Locks a group's row (PostgreSQL; SQLite's transaction holds the database's write lock already)."""
 
-_OTHERS_DESIRED = sa.select(sa.func.coalesce(sa.func.sum(groups.c.desired_capacity), 0)).where(
+_STANDBY = (
+    sa.select(sa.func.count()).select_from(instances)
+    .where(instances.c.project == sa.bindparam("project"), instances.c.state == InstanceState.STANDBY.value)
+    .scalar_subquery()
+)
+_OTHERS_DESIRED = sa.select(
+    sa.func.coalesce(sa.func.sum(groups.c.desired_capacity), 0).label("others"), _STANDBY.label("standby")
+).where(
     groups.c.project == sa.bindparam("project"), groups.c.id != sa.bindparam("group_id")
 )
+"""The desired capacities of a project's other groups together, and its instances in standby (both held in its quota)."""
+
+_HOOKS_OF = (
+    sa.select(lifecycle_hooks)
+    .where(lifecycle_hooks.c.project == sa.bindparam("project"), lifecycle_hooks.c.group_id == sa.bindparam("group_id"))
+    .order_by(lifecycle_hooks.c.id)
+)
+
+_ACTIVE_REFRESH_OF = (
+    sa.select(instance_refreshes)
+    .where(
+        instance_refreshes.c.project == sa.bindparam("project"),
+        instance_refreshes.c.group_id == sa.bindparam("group_id"),
+        instance_refreshes.c.status.in_([sa.bindparam(f"active_{n}", status.value) for n, status in enumerate(sorted(ACTIVE, key=str))]),
+    )
+    .limit(1)
+)
+"""A group's active instance refresh (a group has one at most)."""
 
 _SET_DESIRED = (
     groups.update()
@@ -1207,9 +1228,6 @@ def _require_states(found: Sequence[Instance], states: set[InstanceState], wante
             raise FailedPrecondition(f"{instance_name(instance.group_id, instance.id)} is {instance.state.value}, not {wanted}")
 
 
-def _refresh_name(group_id: str, refresh_id: str) -> str:
-    return f"{group_name(group_id)}/instanceRefreshes/{refresh_id}"
-
 
 def _refresh_key(project: str, group_id: str, refresh_id: str) -> tuple[sa.ColumnElement[bool], ...]:
     return (
@@ -1239,9 +1257,6 @@ def _refresh(row: Any) -> InstanceRefresh:
         launch_failures_before=row.launch_failures_before,
     )
 
-
-def _hook_name(group_id: str, hook_id: str) -> str:
-    return f"{group_name(group_id)}/lifecycleHooks/{hook_id}"
 
 
 def _action(row: Any) -> LifecycleAction:

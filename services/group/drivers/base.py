@@ -11,6 +11,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 
 class DriverError(Exception):
@@ -44,6 +45,17 @@ class ServerState:
     address: str = ""
     """Where it serves, once known: "host:port" where the driver gives it a port (a local process's AUTOSCALE_PORT), else
     its IP address (a Nova server's fixed address). Health checks connect there."""
+
+
+def split_address(address: str) -> tuple[str, int] | None:
+    """The host and port of a ServerState address ("host:port", "host", "[v6]:port"; port 0 when it names none); None when
+    it names no host or a port that is not one."""
+    parsed = urlsplit(f"//{address}")
+    try:
+        port = parsed.port or 0
+    except ValueError:
+        return None
+    return (parsed.hostname, port) if parsed.hostname else None
 
 
 @dataclass(frozen=True)
