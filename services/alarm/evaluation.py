@@ -131,7 +131,10 @@ def judge_periods(rule: PeriodicRule, current_state: AlarmState, in_window: list
     return Evaluation(
         state,
         reason,
-        {"type": "threshold", "count": needed, "most_recent": usable[-1].value, "threshold": threshold, "disposition": disposition},
+        {
+            "type": "threshold", "count": needed, "most_recent": usable[-1].value, "threshold": threshold,
+            "disposition": disposition, "datapoints": [d.value for d in usable],
+        },
     )
 
 
