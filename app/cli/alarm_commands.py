@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from app.cli.choices import ALARM_STATE, COMPARISON, COMPARISON_SYMBOLS, STATISTIC, word_for
+from app.cli.choices import ALARM_STATE, COMPARISON, COMPARISON_SYMBOLS, MISSING_DATA, STATISTIC, word_for
 from app.cli.client import ALARM, Client, client_command
 from app.cli.output import duration_text, enum_label, pairs_text, print_table, time_text, yes_no
 from app.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id
@@ -64,6 +64,16 @@ def alarm_rule_text(alarm: alarm_pb2.Alarm) -> str:
     return rule_text(alarm.threshold_rule)
 
 
+def judgement_text(alarm: alarm_pb2.Alarm) -> str:
+    """How an alarm's periods are judged, e.g. `2 of 3 breaching alarm; missing data: breaching` (CloudWatch's rule)."""
+    rule = next((getattr(alarm, kind) for kind in ("prometheus_rule", "gnocchi_rule") if alarm.HasField(kind)), alarm.threshold_rule)
+    periods = max(rule.evaluation_periods, 1)  # 0 means 1
+    if not alarm.datapoints_to_alarm and not alarm.treat_missing_data:
+        return f"all {periods} breaching alarm, none ok, otherwise the state stays (Aodh's rule)"
+    treatment = word_for(MISSING_DATA, alarm.treat_missing_data) if alarm.treat_missing_data else "missing"
+    return f"{alarm.datapoints_to_alarm or periods} of {periods} breaching alarm, fewer ok; missing data: {treatment}"
+
+
 def _actions_text(actions: Any) -> str:
     return ", ".join(actions) or "-"
 
@@ -86,6 +96,7 @@ def _details(alarm: alarm_pb2.Alarm) -> list[tuple[str, str]]:
         ("state reason", alarm.state_reason or "-"),
         ("state since", time_text(alarm, "state_time")),
         ("rule", alarm_rule_text(alarm)),
+        ("judged", judgement_text(alarm)),
         ("alarm actions", _actions_text(alarm.alarm_actions)),
         ("ok actions", _actions_text(alarm.ok_actions)),
         ("insufficient data actions", _actions_text(alarm.insufficient_data_actions)),
@@ -146,6 +157,13 @@ def _alarm_options(required: bool) -> Callable[[Any], Any]:
         click.option("--threshold", type=float, required=required, help="The threshold."),
         click.option("--period", type=DURATION, required=required, help="Length of a period, e.g. 60s."),
         click.option("--evaluation-periods", type=int, help="Consecutive periods that must breach  [default: 1]"),
+        click.option("--datapoints-to-alarm", type=int, metavar="M",
+                     help="CloudWatch's M out of N: alarm when M of the newest --evaluation-periods datapoints breach, ok "
+                          "when fewer; 0 means all  [default: Aodh's rule: alarm when all breach, ok when none does, "
+                          "otherwise the state stays]"),
+        click.option("--treat-missing-data", type=MISSING_DATA,
+                     help="How periods without data count, by CloudWatch's rule: missing (too few datapoints: "
+                          "insufficient-data), not-breaching, breaching, or ignore (the state stays)  [default: missing]"),
         click.option("--alarm-action", "alarm_actions", multiple=True, metavar="TARGET",
                      help="Run on entering alarm: policies/ID or an http(s) URL (repeatable; update: replaces the list)."),
         click.option("--ok-action", "ok_actions", multiple=True, metavar="TARGET", help="Run on entering ok (repeatable)."),
@@ -214,6 +232,8 @@ def _alarm_from_options(name: str, values: dict[str, Any], kind: str) -> alarm_p
         insufficient_data_actions=values["insufficient_data_actions"],
         repeat_actions=values["repeat_actions"],
         disabled=values["disabled"],
+        datapoints_to_alarm=values["datapoints_to_alarm"],
+        treat_missing_data=values["treat_missing_data"],
     )
 
 

@@ -40,6 +40,16 @@ COMPARISON = EnumChoice(
 )
 """`--comparison`: how the statistic is compared with the threshold."""
 
+MISSING_DATA = EnumChoice(
+    {
+        "missing": alarm_pb2.TREAT_MISSING_DATA_MISSING,
+        "not-breaching": alarm_pb2.TREAT_MISSING_DATA_NOT_BREACHING,
+        "breaching": alarm_pb2.TREAT_MISSING_DATA_BREACHING,
+        "ignore": alarm_pb2.TREAT_MISSING_DATA_IGNORE,
+    }
+)
+"""`--treat-missing-data`: how periods without data count (CloudWatch's TreatMissingData)."""
+
 COMPARISON_SYMBOLS = {
     alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN: ">",
     alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN_OR_EQUAL: ">=",

@@ -28,6 +28,14 @@ class ComparisonOperator(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     COMPARISON_OPERATOR_LESS_THAN: _ClassVar[ComparisonOperator]
     COMPARISON_OPERATOR_LESS_THAN_OR_EQUAL: _ClassVar[ComparisonOperator]
 
+class TreatMissingData(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TREAT_MISSING_DATA_UNSPECIFIED: _ClassVar[TreatMissingData]
+    TREAT_MISSING_DATA_MISSING: _ClassVar[TreatMissingData]
+    TREAT_MISSING_DATA_NOT_BREACHING: _ClassVar[TreatMissingData]
+    TREAT_MISSING_DATA_BREACHING: _ClassVar[TreatMissingData]
+    TREAT_MISSING_DATA_IGNORE: _ClassVar[TreatMissingData]
+
 class AlarmHistoryType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ALARM_HISTORY_TYPE_UNSPECIFIED: _ClassVar[AlarmHistoryType]
@@ -45,6 +53,11 @@ COMPARISON_OPERATOR_GREATER_THAN: ComparisonOperator
 COMPARISON_OPERATOR_GREATER_THAN_OR_EQUAL: ComparisonOperator
 COMPARISON_OPERATOR_LESS_THAN: ComparisonOperator
 COMPARISON_OPERATOR_LESS_THAN_OR_EQUAL: ComparisonOperator
+TREAT_MISSING_DATA_UNSPECIFIED: TreatMissingData
+TREAT_MISSING_DATA_MISSING: TreatMissingData
+TREAT_MISSING_DATA_NOT_BREACHING: TreatMissingData
+TREAT_MISSING_DATA_BREACHING: TreatMissingData
+TREAT_MISSING_DATA_IGNORE: TreatMissingData
 ALARM_HISTORY_TYPE_UNSPECIFIED: AlarmHistoryType
 ALARM_HISTORY_TYPE_CREATION: AlarmHistoryType
 ALARM_HISTORY_TYPE_RULE_CHANGE: AlarmHistoryType
@@ -116,7 +129,7 @@ class GnocchiRule(_message.Message):
     def __init__(self, metric: _Optional[str] = ..., resource_type: _Optional[str] = ..., resource_id: _Optional[str] = ..., resource_query: _Optional[str] = ..., metric_ids: _Optional[_Iterable[str]] = ..., aggregation_method: _Optional[str] = ..., comparison_operator: _Optional[_Union[ComparisonOperator, str]] = ..., threshold: _Optional[float] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., evaluation_periods: _Optional[int] = ...) -> None: ...
 
 class Alarm(_message.Message):
-    __slots__ = ("name", "description", "threshold_rule", "alarm_actions", "ok_actions", "insufficient_data_actions", "repeat_actions", "state", "state_reason", "state_time", "disabled", "create_time", "evaluate_time", "webhook_secret", "prometheus_rule", "gnocchi_rule")
+    __slots__ = ("name", "description", "threshold_rule", "alarm_actions", "ok_actions", "insufficient_data_actions", "repeat_actions", "state", "state_reason", "state_time", "disabled", "create_time", "evaluate_time", "webhook_secret", "prometheus_rule", "gnocchi_rule", "datapoints_to_alarm", "treat_missing_data")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_RULE_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +146,8 @@ class Alarm(_message.Message):
     WEBHOOK_SECRET_FIELD_NUMBER: _ClassVar[int]
     PROMETHEUS_RULE_FIELD_NUMBER: _ClassVar[int]
     GNOCCHI_RULE_FIELD_NUMBER: _ClassVar[int]
+    DATAPOINTS_TO_ALARM_FIELD_NUMBER: _ClassVar[int]
+    TREAT_MISSING_DATA_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     threshold_rule: ThresholdRule
@@ -149,7 +164,9 @@ class Alarm(_message.Message):
     webhook_secret: str
     prometheus_rule: PrometheusRule
     gnocchi_rule: GnocchiRule
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., threshold_rule: _Optional[_Union[ThresholdRule, _Mapping]] = ..., alarm_actions: _Optional[_Iterable[str]] = ..., ok_actions: _Optional[_Iterable[str]] = ..., insufficient_data_actions: _Optional[_Iterable[str]] = ..., repeat_actions: _Optional[bool] = ..., state: _Optional[_Union[AlarmState, str]] = ..., state_reason: _Optional[str] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_secret: _Optional[str] = ..., prometheus_rule: _Optional[_Union[PrometheusRule, _Mapping]] = ..., gnocchi_rule: _Optional[_Union[GnocchiRule, _Mapping]] = ...) -> None: ...
+    datapoints_to_alarm: int
+    treat_missing_data: TreatMissingData
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., threshold_rule: _Optional[_Union[ThresholdRule, _Mapping]] = ..., alarm_actions: _Optional[_Iterable[str]] = ..., ok_actions: _Optional[_Iterable[str]] = ..., insufficient_data_actions: _Optional[_Iterable[str]] = ..., repeat_actions: _Optional[bool] = ..., state: _Optional[_Union[AlarmState, str]] = ..., state_reason: _Optional[str] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_secret: _Optional[str] = ..., prometheus_rule: _Optional[_Union[PrometheusRule, _Mapping]] = ..., gnocchi_rule: _Optional[_Union[GnocchiRule, _Mapping]] = ..., datapoints_to_alarm: _Optional[int] = ..., treat_missing_data: _Optional[_Union[TreatMissingData, str]] = ...) -> None: ...
 
 class CreateAlarmRequest(_message.Message):
     __slots__ = ("alarm_id", "alarm")

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from autoscale.identity.caller import SERVICE_PRINCIPAL
 from autoscale.series import Statistic
@@ -41,6 +41,17 @@ class ComparisonOperator(enum.Enum):
         if self is ComparisonOperator.LESS_THAN:
             return value < threshold
         return value <= threshold
+
+
+class TreatMissingData(enum.Enum):
+    """How an alarm that follows CloudWatch's rule treats periods without data (CloudWatch's names)."""
+
+    MISSING = "missing"
+    """The datapoints there are decide; too few of them: INSUFFICIENT_DATA."""
+    NOT_BREACHING = "notBreaching"
+    BREACHING = "breaching"
+    IGNORE = "ignore"
+    """As MISSING, but the state stays where MISSING would give INSUFFICIENT_DATA."""
 
 
 AlarmKey = tuple[str, str]
@@ -74,6 +85,11 @@ class ThresholdRule:
     """Seconds, > 0."""
     evaluation_periods: int
     """>= 1 (the API's 0 is stored as 1)."""
+    datapoints_to_alarm: int = 0
+    """CloudWatch's M of N: breaching datapoints among the newest evaluation_periods that give ALARM, 1 to
+    evaluation_periods; 0: not set (see follows_cloudwatch)."""
+    treat_missing_data: TreatMissingData | None = None
+    """How periods without data count; None: not set (see follows_cloudwatch)."""
 
     def describe(self) -> str:
         """The rule's left-hand side for people, e.g. `average(cpu_util{group=web})`."""
@@ -100,6 +116,11 @@ class PrometheusRule:
     """Seconds, > 0: the step of the query_range."""
     evaluation_periods: int
     """>= 1 (the API's 0 is stored as 1)."""
+    datapoints_to_alarm: int = 0
+    """CloudWatch's M of N: breaching datapoints among the newest evaluation_periods that give ALARM, 1 to
+    evaluation_periods; 0: not set (see follows_cloudwatch)."""
+    treat_missing_data: TreatMissingData | None = None
+    """How periods without data count; None: not set (see follows_cloudwatch)."""
 
     store = PROMETHEUS
     """Where its datapoints come from."""
@@ -140,6 +161,11 @@ class GnocchiRule:
     """Seconds, > 0: the granularity asked, one the metrics' archive policy must have."""
     evaluation_periods: int
     """>= 1 (the API's 0 is stored as 1)."""
+    datapoints_to_alarm: int = 0
+    """CloudWatch's M of N: breaching datapoints among the newest evaluation_periods that give ALARM, 1 to
+    evaluation_periods; 0: not set (see follows_cloudwatch)."""
+    treat_missing_data: TreatMissingData | None = None
+    """How periods without data count; None: not set (see follows_cloudwatch)."""
 
     store = GNOCCHI
     """Where its datapoints come from."""
@@ -150,6 +176,21 @@ class GnocchiRule:
             return f"{self.aggregation_method}(metrics {', '.join(self.metric_ids)})"
         target = self.resource_id or " ".join(self.resource_query.split())
         return f"{self.aggregation_method}({self.metric} of {self.resource_type} {target})"
+
+
+class MissingDataSettings(Protocol):
+    """CloudWatch's settings of how periods are judged, which every periodic rule kind has."""
+
+    @property
+    def datapoints_to_alarm(self) -> int: ...
+    @property
+    def treat_missing_data(self) -> TreatMissingData | None: ...
+
+
+def follows_cloudwatch(rule: MissingDataSettings) -> bool:
+    """Whether a rule's periods are judged by CloudWatch's rule (M of N, missing data treated as told) rather than Aodh's
+    (all breaching: ALARM; none: OK; mixed: the state stays): CloudWatch's as soon as either of its settings is set."""
+    return rule.datapoints_to_alarm > 0 or rule.treat_missing_data is not None
 
 
 StoreRule = PrometheusRule | GnocchiRule

@@ -1,18 +1,33 @@
-"""The threshold evaluator, after Aodh's: statistics per period, the newest periods decide the state.
+"""The evaluator of rules over periods: statistics per period, the newest periods decide the state.
 
-Buckets are aligned to multiples of `period` since the epoch. The rule looks at the
-last `evaluation_periods + 1` buckets (the newest may have only just begun, so it
-must not count as missing) and takes the newest `evaluation_periods` non-empty ones:
-all breaching → ALARM, none breaching → OK, mixed → the state stays (from
-INSUFFICIENT_DATA it takes the newest bucket's side); fewer non-empty buckets than
-`evaluation_periods` → INSUFFICIENT_DATA. Pure functions: `now` is passed in.
+Two rules judge the periods, Aodh's (the default) and CloudWatch's (when the alarm sets
+datapoints_to_alarm or treat_missing_data). Pure functions: `now` is passed in.
+
+Buckets are aligned to multiples of `period` since the epoch; the newest bucket is the
+one under way. Aodh's rule looks at the last `evaluation_periods + 1` buckets (the newest
+may have only just begun, so it must not count as missing) and takes the newest
+`evaluation_periods` non-empty ones: all breaching → ALARM, none breaching → OK, mixed →
+the state stays (from INSUFFICIENT_DATA it takes the newest bucket's side); fewer
+non-empty buckets than `evaluation_periods` → INSUFFICIENT_DATA.
+
+CloudWatch's rule (its user guide, "How Alarm State is Evaluated When Data is Missing")
+looks at an evaluation range of the last `evaluation_periods + 2` buckets. With at least
+N = `evaluation_periods` non-empty ones, the newest N decide: M = `datapoints_to_alarm`
+(0: N) breaching or more → ALARM, fewer → OK. With fewer than N, all of them count and
+the missing ones are filled up to N as `treat_missing_data` says: BREACHING and
+NOT_BREACHING count them so, and M breaching → ALARM, fewer → OK; MISSING and IGNORE
+fill nothing: M breaching → ALARM, otherwise a datapoint within the threshold → OK, and
+otherwise (no datapoints, or too few and all breaching) MISSING → INSUFFICIENT_DATA and
+IGNORE → the state stays. This gives every cell of the guide's two tables but one: a lone
+breaching datapoint, the oldest of the range ("X - - - -", 3 of 3, missing), is
+INSUFFICIENT_DATA here as it is when it is the newest ("- - - - X"), where the guide's
+table says ALARM for the first and INSUFFICIENT_DATA for the second.
 
 A rule over an external store (services.alarm.stores) is judged by the same maths
-(`judge_periods`) over its own window: the store evaluates the query at the
-`evaluation_periods + 1` instants now - period * evaluation_periods, ..., now, each
-value standing for the period that ends at its instant, and the newest
-`evaluation_periods` present decide (the newest instant may lack data as the newest
-bucket may, and the one before it then stands in). A store that cannot answer puts
+(`judge_periods`) over its own window: the store evaluates the query at the instants
+now - period * k, ..., now (k = evaluation_periods for Aodh's rule, evaluation_periods + 1
+for CloudWatch's), each value standing for the period that ends at its instant (the
+newest instant may lack data as the newest bucket may). A store that cannot answer puts
 the alarm in INSUFFICIENT_DATA with its reason (`store_unavailable`).
 """
 
@@ -24,7 +39,16 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol
 
 from autoscale.series import Statistic, bucket_start
-from services.alarm.domain import NO_REASON_DATA, AlarmState, ComparisonOperator, Rule, StoreRule, ThresholdRule
+from services.alarm.domain import (
+    NO_REASON_DATA,
+    AlarmState,
+    ComparisonOperator,
+    Rule,
+    StoreRule,
+    ThresholdRule,
+    TreatMissingData,
+    follows_cloudwatch,
+)
 
 
 class PeriodicRule(Protocol):
@@ -38,6 +62,10 @@ class PeriodicRule(Protocol):
     def period(self) -> float: ...
     @property
     def evaluation_periods(self) -> int: ...
+    @property
+    def datapoints_to_alarm(self) -> int: ...
+    @property
+    def treat_missing_data(self) -> TreatMissingData | None: ...
     def describe(self) -> str: ...
 
 
@@ -57,10 +85,16 @@ class Evaluation(NamedTuple):
     reason_data: Mapping[str, Any] = NO_REASON_DATA
 
 
+def window_periods(rule: PeriodicRule) -> int:
+    """The periods an evaluation reads, the one under way included: evaluation_periods + 1 by Aodh's rule, CloudWatch's
+    evaluation range of evaluation_periods + 2 by its own."""
+    return rule.evaluation_periods + (2 if follows_cloudwatch(rule) else 1)
+
+
 def query_window(rule: ThresholdRule, now: float) -> tuple[float, float]:
-    """[start, end) of the statistics an evaluation at `now` needs: the last evaluation_periods + 1 buckets."""
+    """[start, end) of the statistics an evaluation at `now` needs: the last window_periods buckets."""
     current = bucket_start(now, rule.period)
-    return current - rule.evaluation_periods * rule.period, current + rule.period
+    return current - (window_periods(rule) - 1) * rule.period, current + rule.period
 
 
 def evaluate_threshold_rule(rule: ThresholdRule, current_state: AlarmState, datapoints: list[Datapoint], now: float) -> Evaluation:
@@ -71,7 +105,7 @@ def evaluate_threshold_rule(rule: ThresholdRule, current_state: AlarmState, data
 
 def store_window(rule: StoreRule, now: float) -> tuple[float, float]:
     """[start, end] of the instants an external store evaluates a rule's query at, at `now` (a step of `period` apart)."""
-    return now - rule.evaluation_periods * rule.period, now
+    return now - (window_periods(rule) - 1) * rule.period, now
 
 
 def evaluate_store_rule(rule: StoreRule, current_state: AlarmState, datapoints: list[Datapoint], now: float) -> Evaluation:
@@ -101,8 +135,10 @@ def judge_periods(rule: PeriodicRule, current_state: AlarmState, in_window: list
     kind."""
     # NOTE: a sweep judges every alarm (a hundred thousand a minute at scale): no generator, no key
     # function in Python (datapoints come in order, which sorting finds at once), one dict per answer.
-    period = rule.period
     in_window.sort(key=_START)
+    if follows_cloudwatch(rule):
+        return _judge_m_of_n(rule, current_state, in_window)
+    period = rule.period
     needed = rule.evaluation_periods
     usable = in_window[-needed:]
     if len(usable) < needed:
@@ -136,6 +172,48 @@ def judge_periods(rule: PeriodicRule, current_state: AlarmState, in_window: list
             "disposition": disposition, "datapoints": [d.value for d in usable],
         },
     )
+
+
+def _judge_m_of_n(rule: PeriodicRule, current_state: AlarmState, in_window: list[Datapoint]) -> Evaluation:
+    """CloudWatch's rule (see the module's docstring) over the datapoints of the evaluation range, oldest first."""
+    period, needed = rule.period, rule.evaluation_periods
+    to_alarm = rule.datapoints_to_alarm or needed
+    treatment = rule.treat_missing_data or TreatMissingData.MISSING
+    usable = in_window[-needed:]
+    breaches, threshold = rule.comparison.breaches, rule.threshold
+    breaching = sum(1 for d in usable if breaches(d.value, threshold))
+    missing = needed - len(usable)
+    filled = missing if treatment in (TreatMissingData.BREACHING, TreatMissingData.NOT_BREACHING) else 0
+    counted = breaching + (filled if treatment is TreatMissingData.BREACHING else 0)
+    subject = f"{rule.describe()} {rule.comparison.value} {threshold:g}"
+    points = ", ".join([f"{d.value:g}" for d in usable])
+    if filled:
+        side = "breaching" if treatment is TreatMissingData.BREACHING else "not breaching"
+        fill = f"{filled} missing period{'s' if filled != 1 else ''} counted as {side}"
+        points = f"{points} and {fill}" if points else fill
+    points = points or "no datapoints"
+    if counted >= to_alarm:
+        state, disposition = AlarmState.ALARM, "outside"
+        said = f"{counted} of the last {_periods(needed, period)} {subject} (at least {to_alarm} alarm)"
+    elif missing == 0 or filled or breaching < len(usable):
+        state, disposition = AlarmState.OK, "inside"
+        said = f"{counted} of the last {_periods(needed, period)} {subject}, fewer than the {to_alarm} that alarm"
+    else:
+        state, disposition = (
+            (AlarmState.INSUFFICIENT_DATA, "insufficient") if treatment is TreatMissingData.MISSING else (current_state, "ignored")
+        )
+        said = (
+            f"{len(usable)} of the {needed} periods of {_number(period)}s needed have datapoints of {rule.describe()}, "
+            f"{breaching} of them {subject} (at least {to_alarm} alarm) and none within it; missing data is "
+            + ("treated as missing" if treatment is TreatMissingData.MISSING else "ignored: the state stays")
+        )
+    reason_data: dict[str, Any] = {
+        "type": "threshold", "count": len(usable), "needed": needed, "threshold": threshold, "disposition": disposition,
+        "datapoints": [d.value for d in usable], "datapoints_to_alarm": to_alarm, "treat_missing_data": treatment.value,
+    }
+    if usable:
+        reason_data["most_recent"] = usable[-1].value
+    return Evaluation(state, f"{said}: {points} (newest last)", reason_data)
 
 
 _START = operator.attrgetter("start")

@@ -28,7 +28,7 @@ from autoscale.errors import PeerError
 from autoscale.timeutil import Clock
 from services.alarm.decision import Decision, decide
 from services.alarm.domain import Alarm, AlarmKey, ThresholdRule, alarm_name, describe_alarm
-from services.alarm.evaluation import Datapoint, query_window
+from services.alarm.evaluation import Datapoint, query_window, window_periods
 from services.alarm.index import AlarmIndex
 from services.alarm.store_evaluator import StoreEvaluator
 from services.alarm.unit_of_work import AlarmWrites
@@ -180,4 +180,4 @@ def _threshold_rules(alarms: Sequence[Alarm]) -> list[ThresholdRule]:
 def _by_series_and_window(alarm: Alarm) -> tuple[str, str, float, int]:
     rule = alarm.rule
     assert isinstance(rule, ThresholdRule)
-    return alarm.project, rule.metric, rule.period, rule.evaluation_periods
+    return alarm.project, rule.metric, rule.period, window_periods(rule)

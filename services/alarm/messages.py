@@ -16,6 +16,7 @@ from services.alarm.domain import (
     HistoryType,
     Rule,
     ThresholdRule,
+    TreatMissingData,
     alarm_name,
 )
 
@@ -37,6 +38,13 @@ HISTORY_TYPES = {
     HistoryType.ACTION: alarm_pb2.ALARM_HISTORY_TYPE_ACTION,
     HistoryType.STATE_REASON_CHANGE: alarm_pb2.ALARM_HISTORY_TYPE_STATE_REASON_CHANGE,
 }
+MISSING_DATA_TREATMENTS = {
+    alarm_pb2.TREAT_MISSING_DATA_MISSING: TreatMissingData.MISSING,
+    alarm_pb2.TREAT_MISSING_DATA_NOT_BREACHING: TreatMissingData.NOT_BREACHING,
+    alarm_pb2.TREAT_MISSING_DATA_BREACHING: TreatMissingData.BREACHING,
+    alarm_pb2.TREAT_MISSING_DATA_IGNORE: TreatMissingData.IGNORE,
+}
+MISSING_DATA_MESSAGES = {domain: message for message, domain in MISSING_DATA_TREATMENTS.items()}
 COMPARISON_MESSAGES = {domain: message for message, domain in COMPARISONS.items()}
 STATE_MESSAGES = {domain: message for message, domain in STATES.items()}
 
@@ -92,6 +100,11 @@ def alarm_to_message(alarm: Alarm, *, with_webhook_secret: bool = False) -> alar
         create_time=to_timestamp(alarm.create_time),
         evaluate_time=to_timestamp(alarm.evaluate_time),
         webhook_secret=alarm.webhook_secret if with_webhook_secret else "",
+        datapoints_to_alarm=alarm.rule.datapoints_to_alarm,
+        treat_missing_data=(
+            MISSING_DATA_MESSAGES[alarm.rule.treat_missing_data] if alarm.rule.treat_missing_data else
+            alarm_pb2.TREAT_MISSING_DATA_UNSPECIFIED
+        ),
     )
 
 

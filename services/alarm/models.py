@@ -57,6 +57,10 @@ alarms = sa.Table(
     sa.Column("resource_query", sa.Text, nullable=True),
     sa.Column("metric_ids", sa.Text, nullable=True),
     sa.Column("aggregation_method", sa.String(32), nullable=True),
+    # CloudWatch's settings of how the rule's periods are judged, any kind: M of N (0: unset) and how missing periods
+    # count (TreatMissingData's value, "": unset); both unset: Aodh's rule.
+    sa.Column("datapoints_to_alarm", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("treat_missing_data", sa.String(16), nullable=False, server_default=""),
 )
 
 history = sa.Table(

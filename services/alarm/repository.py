@@ -35,6 +35,7 @@ from services.alarm.domain import (
     PrometheusRule,
     Rule,
     ThresholdRule,
+    TreatMissingData,
     alarm_name,
 )
 from services.alarm.models import alarms, history, pending_actions
@@ -390,7 +391,8 @@ def _rule_values(rule: Rule) -> dict[str, Any]:
         kind = {"rule_kind": rule.store, "metric": "", "dimensions": "{}", "statistic": "", **_NO_STORE_COLUMNS, "query": rule.query}
     return {
         **kind, "comparison": rule.comparison.value, "threshold": rule.threshold, "period": rule.period,
-        "evaluation_periods": rule.evaluation_periods,
+        "evaluation_periods": rule.evaluation_periods, "datapoints_to_alarm": rule.datapoints_to_alarm,
+        "treat_missing_data": rule.treat_missing_data.value if rule.treat_missing_data else "",
     }
 
 
@@ -488,6 +490,10 @@ THRESHOLD_KIND = "threshold"
 
 
 def _rule(row: Any) -> Rule:
+    judged = {
+        "datapoints_to_alarm": row.datapoints_to_alarm,
+        "treat_missing_data": TreatMissingData(row.treat_missing_data) if row.treat_missing_data else None,
+    }
     if row.rule_kind == THRESHOLD_KIND:
         return ThresholdRule(
             metric=row.metric,
@@ -497,18 +503,19 @@ def _rule(row: Any) -> Rule:
             threshold=row.threshold,
             period=row.period,
             evaluation_periods=row.evaluation_periods,
+            **judged,
         )
     if row.rule_kind == PrometheusRule.store:
         return PrometheusRule(
             query=row.query, comparison=_COMPARISONS[row.comparison], threshold=row.threshold, period=row.period,
-            evaluation_periods=row.evaluation_periods,
+            evaluation_periods=row.evaluation_periods, **judged,
         )
     if row.rule_kind == GnocchiRule.store:
         return GnocchiRule(
             metric=row.metric, resource_type=row.resource_type, resource_id=row.resource_id,
             resource_query=row.resource_query, metric_ids=tuple(json.loads(row.metric_ids)),
             aggregation_method=row.aggregation_method, comparison=_COMPARISONS[row.comparison], threshold=row.threshold,
-            period=row.period, evaluation_periods=row.evaluation_periods,
+            period=row.period, evaluation_periods=row.evaluation_periods, **judged,
         )
     raise ValueError(f"{alarm_name(row.id)} of project {row.project} has a rule of an unknown kind {row.rule_kind!r}")
 

@@ -9,6 +9,7 @@ Limits (listed for users in README.md, under bad input), in characters:
   and "-"), or `metric_ids` (1 to 10 UUIDs, then no metric or resource_type); `aggregation_method` one of
   GNOCCHI_AGGREGATION_METHODS (across resources or metrics: GNOCCHI_ACROSS_METHODS); `period` whole seconds.
 - exactly one rule kind: `threshold_rule`, `prometheus_rule` or `gnocchi_rule`.
+- `datapoints_to_alarm`: 0 (all) to the rule's `evaluation_periods`; `treat_missing_data`: a known value or unset.
 - `description` and SetAlarmState's `reason`: at most 1024.
 - actions: at most 10 per state, each at most 2048.
 """
@@ -19,7 +20,7 @@ import json
 import math
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from google.protobuf.duration_pb2 import Duration
 
@@ -287,6 +288,21 @@ def _check_periods(violations: Violations, prefix: str, period_message: Duration
     return period, periods
 
 
+def _with_missing_data_settings(violations: Violations, message: alarm_pb2.Alarm, prefix: str, rule: Rule) -> Rule:
+    """`rule` with the alarm's CloudWatch settings (datapoints_to_alarm, treat_missing_data), which judge its periods."""
+    to_alarm = message.datapoints_to_alarm
+    violations.check(
+        0 <= to_alarm <= rule.evaluation_periods, f"{prefix}.datapoints_to_alarm",
+        f"must be between 0 (meaning all) and the rule's evaluation_periods ({rule.evaluation_periods}): M breaching datapoints "
+        f"out of the newest N alarm; got {to_alarm}",
+    )
+    treatment = None
+    if message.treat_missing_data:
+        check_enum(violations, f"{prefix}.treat_missing_data", message.treat_missing_data, alarm_pb2.TreatMissingData)
+        treatment = messages.MISSING_DATA_TREATMENTS.get(message.treat_missing_data)
+    return replace(rule, datapoints_to_alarm=max(to_alarm, 0), treat_missing_data=treatment)
+
+
 def check_actions(violations: Violations, field_path: str, targets: list[str], guard: AddressGuard) -> tuple[str, ...]:
     """A state's actions: at most MAX_ACTIONS, each `policies/{id}` or an http(s) URL of at most MAX_ACTION_LENGTH that
     `guard` does not refuse (see autoscale.validation.check_action_target)."""
@@ -348,6 +364,8 @@ def check_alarm(
         rule = check_prometheus_rule(violations, message.prometheus_rule, f"{prefix}.prometheus_rule")
     else:
         rule = check_gnocchi_rule(violations, message.gnocchi_rule, f"{prefix}.gnocchi_rule")
+    if rule is not None:
+        rule = _with_missing_data_settings(violations, message, prefix, rule)
     description = check_description(violations, f"{prefix}.description", message.description)
     alarm_actions = check_actions(violations, f"{prefix}.alarm_actions", list(message.alarm_actions), guard)
     ok_actions = check_actions(violations, f"{prefix}.ok_actions", list(message.ok_actions), guard)

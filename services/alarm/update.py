@@ -20,7 +20,7 @@ from autoscale.validation import Violations, quoted
 
 UPDATABLE_FIELDS = (
     "description", "threshold_rule", "prometheus_rule", "gnocchi_rule", "alarm_actions", "ok_actions", "insufficient_data_actions",
-    "repeat_actions", "disabled",
+    "repeat_actions", "disabled", "datapoints_to_alarm", "treat_missing_data",
 )
 """Fields of Alarm an update may name; an empty mask means all of them."""
 

@@ -87,3 +87,22 @@ def test_alarm_create_prints_the_webhook_secret_once_and_update_makes_a_new_one(
     assert renewed.exit_code == 0, renewed.output
     second = json.loads(renewed.stdout)["alarm"]["webhookSecret"]
     assert len(second) == 64 and second != first
+
+
+def test_alarm_create_with_m_of_n_and_missing_data_shows_how_it_is_judged(mesh_invoke: Invoke) -> None:
+    created = mesh_invoke(
+        "alarm", "create", "web-busy", "--metric", "cpu", "--statistic", "avg", "--comparison", "gt", "--threshold", "80",
+        "--period", "60s", "--evaluation-periods", "3", "--datapoints-to-alarm", "2", "--treat-missing-data", "not-breaching",
+    )
+    assert created.exit_code == 0, created.output
+    assert "2 of 3 breaching alarm, fewer ok; missing data: not-breaching" in created.stdout
+    updated = mesh_invoke("alarm", "update", "web-busy", "--datapoints-to-alarm", "3", "--json")
+    assert updated.exit_code == 0, updated.output
+    alarm = json.loads(updated.stdout)["alarm"]
+    assert (alarm["datapointsToAlarm"], alarm["treatMissingData"]) == (3, "TREAT_MISSING_DATA_NOT_BREACHING")
+    too_many = mesh_invoke("alarm", "update", "web-busy", "--datapoints-to-alarm", "4")
+    assert too_many.exit_code != 0 and "alarm.datapoints_to_alarm" in too_many.output
+
+
+def test_an_alarm_setting_neither_is_judged_by_aodhs_rule(mesh_invoke: Invoke, busy_alarm: str) -> None:
+    assert "otherwise the state stays (Aodh's rule)" in mesh_invoke("alarm", "show", busy_alarm).stdout

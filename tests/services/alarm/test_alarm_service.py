@@ -326,6 +326,10 @@ def _rule(**changes: Any) -> alarm_pb2.ThresholdRule:
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(), ok_actions=["https://x.example/" + "p" * 3_000_000]), "alarm.ok_actions[0]"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(dimensions={f"d{n}": "v" for n in range(31)})), "alarm.threshold_rule.dimensions"),
         ("a", alarm_pb2.Alarm(threshold_rule=_rule(), description="d" * 3_000_000), "alarm.description"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(evaluation_periods=3), datapoints_to_alarm=4), "alarm.datapoints_to_alarm"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(), datapoints_to_alarm=2), "alarm.datapoints_to_alarm"),  # 0 periods: 1
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(), datapoints_to_alarm=-1), "alarm.datapoints_to_alarm"),
+        ("a", alarm_pb2.Alarm(threshold_rule=_rule(), treat_missing_data=42), "alarm.treat_missing_data"),  # type: ignore[arg-type]
     ],
 )
 def test_create_rejects_bad_fields_naming_the_field(mesh, alarm_id, alarm, field):
@@ -396,3 +400,28 @@ def test_notify_samples_queues_only_the_alarms_the_values_may_move_out_of_their_
     request.maximums[0] = 80.5
     loud = mesh.feed.NotifySamples(request, timeout=5)
     assert (loud.matched_alarms, loud.queued_alarms) == (1, 1)
+
+
+def test_m_of_n_and_missing_data_settings_are_kept_and_judge_the_alarm(sqlite_url):
+    with mesh_with(sqlite_url, alarm_sweep_interval=0.2) as mesh:
+        created = mesh.create(
+            evaluation_periods=3, datapoints_to_alarm=2, treat_missing_data=alarm_pb2.TREAT_MISSING_DATA_BREACHING
+        )
+        assert (created.datapoints_to_alarm, created.treat_missing_data) == (2, alarm_pb2.TREAT_MISSING_DATA_BREACHING)
+        # No datapoints at all: the three missing periods count as breaching.
+        wait_for(lambda: mesh.get().state == ALARM)
+        assert "3 missing periods counted as breaching" in mesh.get().state_reason
+        mesh.metrics.values["cpu_util"] = [50.0, 50.0, 50.0]
+        wait_for(lambda: mesh.get().state == OK)
+
+
+def test_an_update_that_leaves_datapoints_to_alarm_above_evaluation_periods_is_invalid(mesh):
+    mesh.create(evaluation_periods=3, datapoints_to_alarm=3)
+    change = alarm_pb2.Alarm(name="alarms/high-cpu", threshold_rule=alarm_pb2.ThresholdRule(evaluation_periods=2))
+    mask = field_mask_pb2.FieldMask(paths=["threshold_rule.evaluation_periods"])
+    error = _failure(lambda: mesh.alarms.UpdateAlarm(alarm_pb2.UpdateAlarmRequest(alarm=change, update_mask=mask), timeout=5))
+    assert error.code() == INVALID and [v.field for v in field_violations(error)] == ["alarm.datapoints_to_alarm"]
+    cleared = alarm_pb2.Alarm(name="alarms/high-cpu")
+    mask = field_mask_pb2.FieldMask(paths=["datapoints_to_alarm", "treat_missing_data"])
+    updated = mesh.alarms.UpdateAlarm(alarm_pb2.UpdateAlarmRequest(alarm=cleared, update_mask=mask), timeout=5).alarm
+    assert (updated.datapoints_to_alarm, updated.treat_missing_data) == (0, alarm_pb2.TREAT_MISSING_DATA_UNSPECIFIED)

@@ -10,7 +10,15 @@ import sqlalchemy as sa
 from alembic import command
 
 from autoscale.database import Database, alembic_config
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, HistoryEntry, HistoryType, PrometheusRule
+from services.alarm.domain import (
+    Alarm,
+    AlarmState,
+    ComparisonOperator,
+    HistoryEntry,
+    HistoryType,
+    PrometheusRule,
+    TreatMissingData,
+)
 from services.alarm.repository import AlarmRepository, StateChange
 from services.alarm.server import MIGRATIONS_DIR
 from tests.services.alarm.test_alarm_storage import ALARM, PROJECT
@@ -80,3 +88,13 @@ def test_downgrading_drops_the_alarms_the_older_code_cannot_read_and_keeps_the_o
         assert {row.alarm_id for row in connection.execute(sa.text("SELECT alarm_id FROM alarm_history"))} == {"high"}
     database.migrate(MIGRATIONS_DIR, "alarm")
     assert [alarm.rule for alarm in AlarmRepository(database).every_alarm()] == [ALARM.rule]
+
+
+@pytest.mark.parametrize("rule", [ALARM.rule, OVER_PROMETHEUS.rule], ids=["threshold", "prometheus"])
+def test_m_of_n_and_missing_data_settings_are_read_back_with_every_rule_kind(repository, rule):
+    judged = replace(rule, datapoints_to_alarm=2, treat_missing_data=TreatMissingData.NOT_BREACHING)
+    entry = HistoryEntry("load", 20.0, HistoryType.RULE_CHANGE, "changed")
+    assert repository.update_alarm(replace(OVER_PROMETHEUS, rule=judged), entry).rule == judged
+    assert repository.get_alarm(PROJECT, "load").rule == judged
+    unset = replace(judged, datapoints_to_alarm=0, treat_missing_data=None)
+    assert repository.update_alarm(replace(OVER_PROMETHEUS, rule=unset), entry).rule == unset
