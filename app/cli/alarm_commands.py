@@ -57,6 +57,8 @@ def gnocchi_rule_text(rule: alarm_pb2.GnocchiRule) -> str:
 
 def alarm_rule_text(alarm: alarm_pb2.Alarm) -> str:
     """The rule of an alarm, whatever its kind, on one line."""
+    if alarm.HasField("composite_rule"):
+        return f"{' '.join(alarm.composite_rule.expression.split())} (composite)"
     if alarm.HasField("prometheus_rule"):
         return prometheus_rule_text(alarm.prometheus_rule)
     if alarm.HasField("gnocchi_rule"):
@@ -66,6 +68,8 @@ def alarm_rule_text(alarm: alarm_pb2.Alarm) -> str:
 
 def judgement_text(alarm: alarm_pb2.Alarm) -> str:
     """How an alarm's periods are judged, e.g. `2 of 3 breaching alarm; missing data: breaching` (CloudWatch's rule)."""
+    if alarm.HasField("composite_rule"):
+        return "alarm while the expression is true, ok while it is false, again whenever an alarm it names moves"
     rule = next((getattr(alarm, kind) for kind in ("prometheus_rule", "gnocchi_rule") if alarm.HasField(kind)), alarm.threshold_rule)
     periods = max(rule.evaluation_periods, 1)  # 0 means 1
     if not alarm.datapoints_to_alarm and not alarm.treat_missing_data:
@@ -152,10 +156,13 @@ def _alarm_options(required: bool) -> Callable[[Any], Any]:
         click.option("--gnocchi-aggregation", metavar="METHOD",
                      help="Gnocchi aggregation method: mean, min, max, sum, count, std, median, first, last, 95pct, ... "
                           "[default on create: mean]"),
-        click.option("--comparison", "comparison_operator", type=COMPARISON, required=required,
-                     help="gt, ge, lt or le: how the statistic breaches the threshold."),
-        click.option("--threshold", type=float, required=required, help="The threshold."),
-        click.option("--period", type=DURATION, required=required, help="Length of a period, e.g. 60s."),
+        click.option("--composite-rule", metavar="EXPRESSION",
+                     help="A composite alarm: ALARM(id), OK(id), INSUFFICIENT_DATA(id), TRUE and FALSE combined with NOT, AND, "
+                          "OR and parentheses over other alarms' states, instead of a rule over metrics."),
+        click.option("--comparison", "comparison_operator", type=COMPARISON,
+                     help="gt, ge, lt or le: how the statistic breaches the threshold  [required but with --composite-rule]"),
+        click.option("--threshold", type=float, help="The threshold  [required but with --composite-rule]"),
+        click.option("--period", type=DURATION, help="Length of a period, e.g. 60s  [required but with --composite-rule]"),
         click.option("--evaluation-periods", type=int, help="Consecutive periods that must breach  [default: 1]"),
         click.option("--datapoints-to-alarm", type=int, metavar="M",
                      help="CloudWatch's M out of N: alarm when M of the newest --evaluation-periods datapoints breach, ok "
@@ -182,6 +189,8 @@ SHARED_RULE_OPTIONS = frozenset({"comparison_operator", "threshold", "period", "
 """Options of every rule kind, named after the field they set."""
 PROMETHEUS_QUERY = "prometheus_query"
 """The option of a PrometheusRule only (its `query`)."""
+COMPOSITE_RULE = "composite_rule"
+"""The option of a CompositeRule only (its `expression`)."""
 GNOCCHI_OPTIONS = {
     "gnocchi_metric": "metric", "gnocchi_resource_type": "resource_type", "gnocchi_resource_id": "resource_id",
     "gnocchi_query": "resource_query", "gnocchi_metric_ids": "metric_ids", "gnocchi_aggregation": "aggregation_method",
@@ -200,13 +209,16 @@ def _rule_kind(values: dict[str, Any]) -> str | None:
         "threshold_rule": any(_given(values[option]) for option in THRESHOLD_OPTIONS),
         "prometheus_rule": _given(values[PROMETHEUS_QUERY]),
         "gnocchi_rule": any(_given(values[option]) for option in GNOCCHI_OPTIONS),
+        "composite_rule": _given(values[COMPOSITE_RULE]),
     }
     kinds = [kind for kind, given in named.items() if given]
     if len(kinds) > 1:
         raise click.UsageError(
-            "--metric, --dimension and --statistic (over the metrics service), --prometheus-query (over Prometheus) and the "
-            "--gnocchi-* options (over Gnocchi) make rules of different kinds: give those of one"
+            "--metric, --dimension and --statistic (over the metrics service), --prometheus-query (over Prometheus), the "
+            "--gnocchi-* options (over Gnocchi) and --composite-rule make rules of different kinds: give those of one"
         )
+    if kinds == ["composite_rule"] and any(_given(values[option]) for option in SHARED_RULE_OPTIONS):
+        raise click.UsageError("--comparison, --threshold, --period and --evaluation-periods make no sense with --composite-rule")
     return kinds[0] if kinds else None
 
 
@@ -214,7 +226,9 @@ def _alarm_from_options(name: str, values: dict[str, Any], kind: str) -> alarm_p
     """The Alarm the options describe, its rule of `kind`."""
     shared = {option: values[option] for option in SHARED_RULE_OPTIONS} | {"period": duration_or_none(values["period"])}
     rule: dict[str, Any]
-    if kind == "prometheus_rule":
+    if kind == "composite_rule":
+        rule = {"composite_rule": alarm_pb2.CompositeRule(expression=values[COMPOSITE_RULE])}
+    elif kind == "prometheus_rule":
         rule = {"prometheus_rule": alarm_pb2.PrometheusRule(query=values[PROMETHEUS_QUERY], **shared)}
     elif kind == "gnocchi_rule":
         fields = {field: values[option] for option, field in GNOCCHI_OPTIONS.items()}
@@ -245,6 +259,8 @@ def _mask_paths(values: dict[str, Any], kind: str) -> dict[str, Any]:
             paths[f"threshold_rule.{option}"] = value
         elif option == PROMETHEUS_QUERY:
             paths["prometheus_rule.query"] = value
+        elif option == COMPOSITE_RULE:
+            paths["composite_rule.expression"] = value
         elif option in GNOCCHI_OPTIONS:
             paths[f"gnocchi_rule.{GNOCCHI_OPTIONS[option]}"] = value
         elif option in SHARED_RULE_OPTIONS:
@@ -269,6 +285,8 @@ autoscale alarm create web-load --prometheus-query 'avg(rate(http_requests_total
 autoscale alarm create web-cpu --gnocchi-metric cpu_util --gnocchi-resource-type instance \\
     --gnocchi-query '{"=": {"server_group": "web"}}' --gnocchi-aggregation mean \\
     --comparison gt --threshold 80 --period 60s --evaluation-periods 2 --alarm-action policies/web-out
+autoscale alarm create web-scale --composite-rule 'ALARM(web-busy) AND NOT ALARM(deploying)' \
+    --alarm-action policies/web-out
 """
 
 
@@ -280,11 +298,15 @@ def create(client: Client, alarm_id: str, **values: Any) -> None:
     kind = _rule_kind(values)
     if kind is None:
         raise click.UsageError(
-            "give --metric and --statistic (a rule over the metrics service), --prometheus-query, or --gnocchi-metric with "
-            "--gnocchi-resource-type and --gnocchi-resource-id or --gnocchi-query, or --gnocchi-metric-id"
+            "give --metric and --statistic (a rule over the metrics service), --prometheus-query, --gnocchi-metric with "
+            "--gnocchi-resource-type and --gnocchi-resource-id or --gnocchi-query, --gnocchi-metric-id, or --composite-rule"
         )
     if kind == "gnocchi_rule" and values["gnocchi_aggregation"] is None:
         values["gnocchi_aggregation"] = "mean"
+    required = {"comparison_operator": "--comparison", "threshold": "--threshold", "period": "--period"}
+    missing = [flag for option, flag in required.items() if values[option] is None]
+    if kind != "composite_rule" and missing:
+        raise click.UsageError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required with a rule over metrics")
     request = alarm_pb2.CreateAlarmRequest(alarm_id=alarm_id, alarm=_alarm_from_options("", values, kind))
     ALARM_KIND.emit_one(client, client.call("CreateAlarm", request))
 

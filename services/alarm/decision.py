@@ -11,9 +11,11 @@ state_reason always says why such an alarm cannot be judged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
-from services.alarm.domain import Alarm, AlarmState, ThresholdRule
+from services.alarm import composite
+from services.alarm.domain import Alarm, AlarmState, CompositeRule, GnocchiRule, PrometheusRule
 from services.alarm.evaluation import Datapoint, Evaluation, evaluate_rule, store_unavailable
 
 
@@ -40,21 +42,30 @@ class Decision(NamedTuple):
 
 
 def decide(alarm: Alarm, datapoints: list[Datapoint], now: float) -> Decision:
-    """What the datapoints of its window decide for `alarm` at `now`."""
+    """What the datapoints of its window decide for `alarm`, a periodic rule's, at `now`."""
+    assert not isinstance(alarm.rule, CompositeRule), "a composite rule reads states, not datapoints"
     return _decided(alarm, evaluate_rule(alarm.rule, alarm.state, datapoints, now), now)
 
 
 def decide_unavailable(alarm: Alarm, reason: str, now: float) -> Decision:
     """What a store that could not answer (`reason` says why) decides for `alarm`, a rule over it, at `now`:
     INSUFFICIENT_DATA."""
-    assert not isinstance(alarm.rule, ThresholdRule), "the metrics service failing leaves states as they are"
+    assert isinstance(alarm.rule, (PrometheusRule, GnocchiRule)), "the metrics service failing leaves states as they are"
     return _decided(alarm, store_unavailable(alarm.rule, reason), now)
+
+
+def decide_composite(alarm: Alarm, states: Mapping[str, AlarmState], now: float) -> Decision:
+    """What the states of the alarms its expression names (by id; one missing counts as INSUFFICIENT_DATA) decide for
+    `alarm`, a composite rule's, at `now`."""
+    assert isinstance(alarm.rule, CompositeRule)
+    state, reason, named = composite.judge(alarm.rule.expression, states)
+    return _decided(alarm, Evaluation(state, reason, {"type": "composite", "alarms": named}), now)
 
 
 def _decided(alarm: Alarm, evaluation: Evaluation, now: float) -> Decision:
     moves = evaluation.state is not alarm.state
     restates = (
         not moves and evaluation.state is AlarmState.INSUFFICIENT_DATA and evaluation.reason != alarm.state_reason
-        and not isinstance(alarm.rule, ThresholdRule)
+        and isinstance(alarm.rule, (PrometheusRule, GnocchiRule))
     )
     return Decision(alarm, evaluation, moves, not moves and alarm.repeat_due(now), restates)

@@ -196,7 +196,30 @@ def follows_cloudwatch(rule: MissingDataSettings) -> bool:
 StoreRule = PrometheusRule | GnocchiRule
 """A rule over an external metric store (services.alarm.stores): evaluated by the sweep, never by arriving samples."""
 
-Rule = ThresholdRule | StoreRule
+COMPOSITE_REPEAT_PERIOD = 60.0
+"""Seconds between two runs of a composite alarm's repeated actions while it stays in its state (it has no period of
+its own; CloudWatch invokes Auto Scaling actions once a minute)."""
+
+
+@dataclass(frozen=True)
+class CompositeRule:
+    """ALARM while `expression` (CloudWatch's AlarmRule syntax, services.alarm.composite) over other alarms' states of the
+    same project is true, OK while it is false; judged again whenever one of them changes state."""
+
+    expression: str
+
+    period = COMPOSITE_REPEAT_PERIOD
+    """How often its repeated actions run while it stays in its state."""
+
+    def describe(self) -> str:
+        """The expression on one line."""
+        return " ".join(self.expression.split())
+
+
+PeriodicRule = ThresholdRule | StoreRule
+"""A rule judged period by period over datapoints."""
+
+Rule = PeriodicRule | CompositeRule
 """Any rule kind; an alarm has exactly one."""
 
 

@@ -43,7 +43,7 @@ from services.alarm.domain import (
     NO_REASON_DATA,
     AlarmState,
     ComparisonOperator,
-    Rule,
+    PeriodicRule,
     StoreRule,
     ThresholdRule,
     TreatMissingData,
@@ -51,7 +51,7 @@ from services.alarm.domain import (
 )
 
 
-class PeriodicRule(Protocol):
+class JudgedPeriods(Protocol):
     """What the decision maths read of a rule, whatever its kind."""
 
     @property
@@ -85,7 +85,7 @@ class Evaluation(NamedTuple):
     reason_data: Mapping[str, Any] = NO_REASON_DATA
 
 
-def window_periods(rule: PeriodicRule) -> int:
+def window_periods(rule: JudgedPeriods) -> int:
     """The periods an evaluation reads, the one under way included: evaluation_periods + 1 by Aodh's rule, CloudWatch's
     evaluation range of evaluation_periods + 2 by its own."""
     return rule.evaluation_periods + (2 if follows_cloudwatch(rule) else 1)
@@ -118,7 +118,7 @@ def evaluate_store_rule(rule: StoreRule, current_state: AlarmState, datapoints: 
     return judge_periods(rule, current_state, [d for d in datapoints if low <= d.start <= high and d.sample_count > 0])
 
 
-def evaluate_rule(rule: Rule, current_state: AlarmState, datapoints: list[Datapoint], now: float) -> Evaluation:
+def evaluate_rule(rule: PeriodicRule, current_state: AlarmState, datapoints: list[Datapoint], now: float) -> Evaluation:
     """The state `rule` (of any kind) puts an alarm in, given the datapoints of its window at `now`."""
     if isinstance(rule, ThresholdRule):
         return evaluate_threshold_rule(rule, current_state, datapoints, now)
@@ -130,7 +130,7 @@ def store_unavailable(rule: StoreRule, reason: str) -> Evaluation:
     return Evaluation(AlarmState.INSUFFICIENT_DATA, reason, {"type": rule.store, "error": reason})
 
 
-def judge_periods(rule: PeriodicRule, current_state: AlarmState, in_window: list[Datapoint]) -> Evaluation:
+def judge_periods(rule: JudgedPeriods, current_state: AlarmState, in_window: list[Datapoint]) -> Evaluation:
     """The state the datapoints of a rule's window (non-empty periods only) put an alarm in: the decision maths of every rule
     kind."""
     # NOTE: a sweep judges every alarm (a hundred thousand a minute at scale): no generator, no key
@@ -174,7 +174,7 @@ def judge_periods(rule: PeriodicRule, current_state: AlarmState, in_window: list
     )
 
 
-def _judge_m_of_n(rule: PeriodicRule, current_state: AlarmState, in_window: list[Datapoint]) -> Evaluation:
+def _judge_m_of_n(rule: JudgedPeriods, current_state: AlarmState, in_window: list[Datapoint]) -> Evaluation:
     """CloudWatch's rule (see the module's docstring) over the datapoints of the evaluation range, oldest first."""
     period, needed = rule.period, rule.evaluation_periods
     to_alarm = rule.datapoints_to_alarm or needed

@@ -9,7 +9,8 @@ arriving samples queued. A failed statistics query leaves the alarms' states as 
 were (as Aodh does): missing data is noticed from datapoints, not from an unreachable
 metrics service. Alarms over external stores among the keys are handed to the
 StoreEvaluator (services.alarm.store_evaluator), which asks their stores on a pool
-of its own.
+of its own, and composite alarms to the CompositeEvaluator
+(services.alarm.composite_evaluator), which reads the states of the alarms they name.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from opentelemetry.context import Context
 from autoscale import telemetry
 from autoscale.errors import PeerError
 from autoscale.timeutil import Clock
+from services.alarm.composite_evaluator import CompositeEvaluator
 from services.alarm.decision import Decision, decide
-from services.alarm.domain import Alarm, AlarmKey, ThresholdRule, alarm_name, describe_alarm
+from services.alarm.domain import Alarm, AlarmKey, CompositeRule, ThresholdRule, alarm_name, describe_alarm
 from services.alarm.evaluation import Datapoint, query_window, window_periods
 from services.alarm.index import AlarmIndex
 from services.alarm.store_evaluator import StoreEvaluator
@@ -55,10 +57,12 @@ class AlarmEvaluator:
 
     def __init__(
         self, index: AlarmIndex, statistics: StatisticsSource, writes: AlarmWrites, clock: Clock, *, threads: int = 4,
-        stores: StoreEvaluator | None = None,
+        stores: StoreEvaluator | None = None, composites: CompositeEvaluator | None = None,
     ) -> None:
         self._index = index
         self._stores = stores
+        self._composites = composites
+        """Judges the composite alarms (None: they are left alone)."""
         """Evaluates the alarms over external stores (None: they are left alone)."""
         self._statistics = statistics
         self._writes = writes
@@ -87,11 +91,16 @@ class AlarmEvaluator:
         contexts = dict(zip(keys, trace_contexts, strict=True)) if trace_contexts is not None else {}
         alarms: list[Alarm] = []
         over_stores: list[Alarm] = []
+        composites: list[Alarm] = []
         for alarm in map(self._index.get, keys):
             if alarm is not None and not alarm.disabled:
-                (alarms if isinstance(alarm.rule, ThresholdRule) else over_stores).append(alarm)
+                rule = alarm.rule
+                kind = alarms if isinstance(rule, ThresholdRule) else composites if isinstance(rule, CompositeRule) else over_stores
+                kind.append(alarm)
         # The alarms over the metrics service first: a slow store must not hold up those taken with its alarms.
         evaluated = self._evaluate_builtin(alarms, contexts, between_chunks) if alarms else 0
+        if composites and self._composites is not None:
+            evaluated += self._composites.evaluate(composites)
         if over_stores and self._stores is not None:
             evaluated += self._stores.evaluate(over_stores)
         return evaluated

@@ -15,7 +15,9 @@ project's alarms answer, whatever another project's call named under the same id
 
 Alarms over an external store (a PrometheusRule, a GnocchiRule) watch no series of ours: they are
 held by key only, filed under no anchor, and the sweep of the stores evaluates them
-(`store_keys`), not arriving samples.
+(`store_keys`), not arriving samples. Composite alarms watch no series either; they are
+filed under each alarm their expression names (`composites_naming`), so that a change of
+state finds the composite alarms to judge again at once.
 
 The index is a cache of the repository: loaded whole on start and by a periodic
 reload (so that changes made through another replica arrive), and kept current by
@@ -28,7 +30,8 @@ import threading
 from collections.abc import Iterable, Sequence
 
 from autoscale.series import Pairs, dimensions_from_key
-from services.alarm.domain import Alarm, AlarmKey, ThresholdRule
+from services.alarm import composite
+from services.alarm.domain import Alarm, AlarmKey, CompositeRule, GnocchiRule, PrometheusRule, ThresholdRule
 
 Anchor = tuple[str, str, tuple[str, str] | None]
 """Where alarms are filed: a project, a metric and one dimension pair (None: every series of the metric)."""
@@ -48,6 +51,8 @@ class AlarmIndex:
         self._alarms: dict[AlarmKey, Alarm] = {}
         self._by_anchor: dict[Anchor, set[AlarmKey]] = {}
         self._evaluated: dict[AlarmKey, float] = {}
+        self._named_by: dict[AlarmKey, set[AlarmKey]] = {}
+        """By alarm: the composite alarms of its project whose expression names it."""
         self._watchers: dict[str, dict[str, dict[int, list[str]]]] = {}
         """By project, then catalogue, then series id: the ids of the project's alarms that watch the series."""
         self._remembered = 0
@@ -59,6 +64,7 @@ class AlarmIndex:
             held = self._alarms
             self._alarms = {}
             self._by_anchor = {}
+            self._named_by = {}
             for alarm in alarms:
                 self._add(alarm)
             self._evaluated = {key: time for key, time in self._evaluated.items() if key in self._alarms}
@@ -113,7 +119,29 @@ class AlarmIndex:
     def store_keys(self) -> list[AlarmKey]:
         """Keys of every enabled alarm over an external store, of every project."""
         with self._lock:
-            return [key for key, alarm in self._alarms.items() if not alarm.disabled and not isinstance(alarm.rule, ThresholdRule)]
+            return [
+                key for key, alarm in self._alarms.items()
+                if not alarm.disabled and isinstance(alarm.rule, (PrometheusRule, GnocchiRule))
+            ]
+
+    def composite_keys(self) -> list[AlarmKey]:
+        """Keys of every enabled composite alarm, of every project."""
+        with self._lock:
+            return [key for key, alarm in self._alarms.items() if not alarm.disabled and isinstance(alarm.rule, CompositeRule)]
+
+    def composites_naming(self, keys: Iterable[AlarmKey], *, enabled_only: bool = True) -> list[AlarmKey]:
+        """Keys of the composite alarms whose expression names one of these alarms (of the same project), in key order."""
+        with self._lock:
+            found = {composite_key for key in keys for composite_key in self._named_by.get(key, ())}
+            return sorted(
+                key for key in found if not enabled_only or not self._alarms[key].disabled
+            )
+
+    def named_ids(self, key: AlarmKey) -> frozenset[str]:
+        """The ids of the alarms the expression of the composite alarm `key` names (none for any other alarm)."""
+        with self._lock:
+            alarm = self._alarms.get(key)
+        return _named(alarm) if alarm is not None else frozenset()
 
     def watching(
         self, project: str, catalogue: str, series_ids: Sequence[int], metrics: Sequence[str], dimensions: Sequence[str]
@@ -176,6 +204,8 @@ class AlarmIndex:
     def _add(self, alarm: Alarm) -> None:
         key = alarm.key
         self._alarms[key] = alarm
+        for alarm_id in _named(alarm):
+            self._named_by.setdefault((alarm.project, alarm_id), set()).add(key)
         anchor = _anchor(alarm)
         if anchor is not None:
             self._by_anchor.setdefault(anchor, set()).add(key)
@@ -184,6 +214,12 @@ class AlarmIndex:
         alarm = self._alarms.pop(key, None)
         if alarm is None:
             return
+        for alarm_id in _named(alarm):
+            naming = self._named_by.get((alarm.project, alarm_id))
+            if naming is not None:
+                naming.discard(key)
+                if not naming:
+                    del self._named_by[(alarm.project, alarm_id)]
         anchor = _anchor(alarm)
         if anchor is None:
             return
@@ -202,6 +238,12 @@ def _anchor(alarm: Alarm) -> Anchor | None:
         return None
     dimensions = rule.dimensions
     return alarm.project, rule.metric, dimensions[0] if dimensions else None
+
+
+def _named(alarm: Alarm) -> frozenset[str]:
+    """The ids of the alarms a composite alarm's expression names (none for any other alarm)."""
+    rule = alarm.rule
+    return composite.references(composite.parse(rule.expression)) if isinstance(rule, CompositeRule) else frozenset()
 
 
 def _watch_shapes(alarms: dict[AlarmKey, Alarm]) -> dict[str, dict[str, tuple[object, bool]]]:

@@ -11,6 +11,7 @@ from services.alarm.domain import (
     Alarm,
     AlarmState,
     ComparisonOperator,
+    CompositeRule,
     GnocchiRule,
     HistoryEntry,
     HistoryType,
@@ -50,7 +51,10 @@ STATE_MESSAGES = {domain: message for message, domain in STATES.items()}
 
 
 def rule_fields(rule: Rule) -> dict[str, Any]:
-    """The Alarm field of a rule, by its kind: {"threshold_rule": ...}, {"prometheus_rule": ...} or {"gnocchi_rule": ...}."""
+    """The Alarm field of a rule, by its kind: {"threshold_rule": ...}, {"prometheus_rule": ...}, {"gnocchi_rule": ...} or
+    {"composite_rule": ...}."""
+    if isinstance(rule, CompositeRule):
+        return {"composite_rule": alarm_pb2.CompositeRule(expression=rule.expression)}
     if isinstance(rule, ThresholdRule):
         return {"threshold_rule": alarm_pb2.ThresholdRule(
             metric=rule.metric,
@@ -100,12 +104,16 @@ def alarm_to_message(alarm: Alarm, *, with_webhook_secret: bool = False) -> alar
         create_time=to_timestamp(alarm.create_time),
         evaluate_time=to_timestamp(alarm.evaluate_time),
         webhook_secret=alarm.webhook_secret if with_webhook_secret else "",
-        datapoints_to_alarm=alarm.rule.datapoints_to_alarm,
-        treat_missing_data=(
-            MISSING_DATA_MESSAGES[alarm.rule.treat_missing_data] if alarm.rule.treat_missing_data else
-            alarm_pb2.TREAT_MISSING_DATA_UNSPECIFIED
-        ),
+        **_missing_data_fields(alarm.rule),
     )
+
+
+def _missing_data_fields(rule: Rule) -> dict[str, Any]:
+    """The Alarm fields of a periodic rule's CloudWatch settings (a composite rule has none)."""
+    if isinstance(rule, CompositeRule):
+        return {}
+    treatment = MISSING_DATA_MESSAGES[rule.treat_missing_data] if rule.treat_missing_data else 0
+    return {"datapoints_to_alarm": rule.datapoints_to_alarm, "treat_missing_data": treatment}
 
 
 def history_to_message(entry: HistoryEntry) -> alarm_pb2.AlarmHistoryEntry:

@@ -43,11 +43,12 @@ alarms = sa.Table(
     sa.Column("repeat_time", sa.Float, nullable=True),
     # The key that signs the alarm's webhooks (64 hex digits); shown to its owner only when made.
     sa.Column("webhook_secret", sa.String(64), nullable=False, server_default=""),
-    # The rule's kind: `threshold` (over the metrics service; metric, dimensions, statistic), `prometheus` (query) or
-    # `gnocchi` (metric and the columns below query); every kind holds comparison, threshold, period and
-    # evaluation_periods.
+    # The rule's kind: `threshold` (over the metrics service; metric, dimensions, statistic), `prometheus` (query),
+    # `gnocchi` (metric and the columns below query) or `composite` (query); every kind but composite holds comparison,
+    # threshold, period and evaluation_periods.
     sa.Column("rule_kind", sa.String(16), nullable=False, server_default="threshold"),
-    # A Prometheus rule's PromQL query (NULL for other kinds).
+    # A Prometheus rule's PromQL query, or a composite rule's expression (NULL for other kinds; a composite rule stores
+    # "" in comparison and 0 in threshold and evaluation_periods).
     sa.Column("query", sa.Text, nullable=True),
     # A Gnocchi rule's target and aggregation (NULL for other kinds; its metric name is in `metric`, "" with metric ids):
     # one resource (resource_type, resource_id), a search over resources (resource_type, resource_query: JSON text),

@@ -28,6 +28,7 @@ from services.alarm.domain import (
     AlarmKey,
     AlarmState,
     ComparisonOperator,
+    CompositeRule,
     GnocchiRule,
     HistoryEntry,
     HistoryType,
@@ -376,6 +377,13 @@ def _alarm_key(project: str, alarm_id: str) -> tuple[Any, ...]:
 def _rule_values(rule: Rule) -> dict[str, Any]:
     """The columns of a rule: those of its kind, and those every kind has."""
     kind: dict[str, Any]
+    if isinstance(rule, CompositeRule):
+        # Its expression in `query`; the columns every periodic kind has hold nothing of it.
+        return {
+            "rule_kind": COMPOSITE_KIND, "metric": "", "dimensions": "{}", "statistic": "", **_NO_STORE_COLUMNS,
+            "query": rule.expression, "comparison": "", "threshold": 0.0, "period": rule.period, "evaluation_periods": 0,
+            "datapoints_to_alarm": 0, "treat_missing_data": "",
+        }
     if isinstance(rule, ThresholdRule):
         kind = {
             "rule_kind": THRESHOLD_KIND, "metric": rule.metric, "dimensions": json.dumps(dict(rule.dimensions), sort_keys=True),
@@ -487,9 +495,13 @@ _COMPARISONS = {comparison.value: comparison for comparison in ComparisonOperato
 
 THRESHOLD_KIND = "threshold"
 """rule_kind of a ThresholdRule; a rule over an external store is stored under its store's name (PrometheusRule.store)."""
+COMPOSITE_KIND = "composite"
+"""rule_kind of a CompositeRule."""
 
 
 def _rule(row: Any) -> Rule:
+    if row.rule_kind == COMPOSITE_KIND:
+        return CompositeRule(row.query)
     judged = {
         "datapoints_to_alarm": row.datapoints_to_alarm,
         "treat_missing_data": TreatMissingData(row.treat_missing_data) if row.treat_missing_data else None,

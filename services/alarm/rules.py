@@ -8,7 +8,8 @@ Limits (listed for users in README.md, under bad input), in characters:
   an object, at most 4096), each with `metric` (at most 255) and `resource_type` (at most 255 of letters, digits, "_"
   and "-"), or `metric_ids` (1 to 10 UUIDs, then no metric or resource_type); `aggregation_method` one of
   GNOCCHI_AGGREGATION_METHODS (across resources or metrics: GNOCCHI_ACROSS_METHODS); `period` whole seconds.
-- exactly one rule kind: `threshold_rule`, `prometheus_rule` or `gnocchi_rule`.
+- `composite_rule.expression`: see services.alarm.composite (at most 10240 characters, 100 alarms, 32 levels).
+- exactly one rule kind: `threshold_rule`, `prometheus_rule`, `gnocchi_rule` or `composite_rule`.
 - `datapoints_to_alarm`: 0 (all) to the rule's `evaluation_periods`; `treat_missing_data`: a known value or unset.
 - `description` and SetAlarmState's `reason`: at most 1024.
 - actions: at most 10 per state, each at most 2048.
@@ -29,8 +30,8 @@ from autoscale.series import MAX_DIMENSIONS, STATISTICS_BY_NUMBER, check_dimensi
 from autoscale.timeutil import check_duration
 from autoscale.v1 import alarm_pb2, common_pb2
 from autoscale.validation import Violations, check_action_target, check_enum, check_finite, quoted
-from services.alarm import messages
-from services.alarm.domain import GnocchiRule, PrometheusRule, Rule, ThresholdRule
+from services.alarm import composite, messages
+from services.alarm.domain import CompositeRule, GnocchiRule, PrometheusRule, Rule, ThresholdRule
 
 """Dimensions of a rule, as of a series (a rule with more would match no series)."""
 MAX_DESCRIPTION_LENGTH = 1024
@@ -65,7 +66,7 @@ _SLASH_OR_CONTROL = re.compile(r"[/\x00-\x1f\x7f-\x9f]")
 """What a Gnocchi name or resource id may not hold: it is a segment of a URL's path."""
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
-RULE_KINDS = ("threshold_rule", "prometheus_rule", "gnocchi_rule")
+RULE_KINDS = ("threshold_rule", "prometheus_rule", "gnocchi_rule", "composite_rule")
 """The Alarm fields of the rule kinds, of which exactly one is set."""
 
 
@@ -180,6 +181,17 @@ def check_gnocchi_rule(violations: Violations, message: alarm_pb2.GnocchiRule, p
     )
 
 
+def check_composite_rule(violations: Violations, message: alarm_pb2.CompositeRule, prefix: str) -> CompositeRule | None:
+    """The rule a CompositeRule message describes (its expression readable: services.alarm.composite); None (with the
+    violation recorded) when it is not. Whether the alarms it names exist, and make no cycle, is the servicer's to check."""
+    try:
+        composite.parse(message.expression)
+    except composite.ExpressionError as error:
+        violations.add(f"{prefix}.expression", str(error))
+        return None
+    return CompositeRule(message.expression)
+
+
 def _check_gnocchi_name(violations: Violations, field_path: str, name: str, example: str) -> bool:
     """A metric name or resource type: required, at most MAX_GNOCCHI_NAME_LENGTH, no "/" or control characters."""
     if not name:
@@ -289,7 +301,14 @@ def _check_periods(violations: Violations, prefix: str, period_message: Duration
 
 
 def _with_missing_data_settings(violations: Violations, message: alarm_pb2.Alarm, prefix: str, rule: Rule) -> Rule:
-    """`rule` with the alarm's CloudWatch settings (datapoints_to_alarm, treat_missing_data), which judge its periods."""
+    """`rule` with the alarm's CloudWatch settings (datapoints_to_alarm, treat_missing_data), which judge its periods (a
+    composite rule has none)."""
+    if isinstance(rule, CompositeRule):
+        for name in ("datapoints_to_alarm", "treat_missing_data"):
+            violations.check(
+                not getattr(message, name), f"{prefix}.{name}", "must be unset with a composite_rule, which has no periods"
+            )
+        return rule
     to_alarm = message.datapoints_to_alarm
     violations.check(
         0 <= to_alarm <= rule.evaluation_periods, f"{prefix}.datapoints_to_alarm",
@@ -353,7 +372,8 @@ def check_alarm(
     if not kinds:
         violations.add(
             f"{prefix}.threshold_rule",
-            f"is required unless {prefix}.prometheus_rule or {prefix}.gnocchi_rule is set: an alarm has exactly one rule kind",
+            f"is required unless {prefix}.prometheus_rule, {prefix}.gnocchi_rule or {prefix}.composite_rule is set: an alarm "
+            "has exactly one rule kind",
         )
     elif len(kinds) > 1:
         for extra in kinds[1:]:
@@ -362,8 +382,10 @@ def check_alarm(
         rule = check_threshold_rule(violations, message.threshold_rule, f"{prefix}.threshold_rule")
     elif kinds[0] == "prometheus_rule":
         rule = check_prometheus_rule(violations, message.prometheus_rule, f"{prefix}.prometheus_rule")
-    else:
+    elif kinds[0] == "gnocchi_rule":
         rule = check_gnocchi_rule(violations, message.gnocchi_rule, f"{prefix}.gnocchi_rule")
+    else:
+        rule = check_composite_rule(violations, message.composite_rule, f"{prefix}.composite_rule")
     if rule is not None:
         rule = _with_missing_data_settings(violations, message, prefix, rule)
     description = check_description(violations, f"{prefix}.description", message.description)

@@ -22,6 +22,7 @@ from autoscale.v1 import alarm_pb2_grpc
 from autoscale.workers import PeriodicWorker
 from services.alarm.action_runners import ActionRequest, PolicyActionRunner
 from services.alarm.actions import ActionDispatcher, ActionPool, ActionRunner
+from services.alarm.composite_evaluator import CompositeEvaluator
 from services.alarm.domain import is_policy_action
 from services.alarm.evaluator import AlarmEvaluator
 from services.alarm.exposition import AlarmMetrics, AlarmStateCollector
@@ -80,13 +81,18 @@ def build(context: BuildContext) -> ServiceRegistration:
     writes = AlarmWrites(repository, index, actions)
     stores = open_stores(settings, connections=CONCURRENCY)
     store_evaluator = StoreEvaluator(stores, writes.apply, context.clock)
-    evaluator = AlarmEvaluator(index, statistics, writes, context.clock, stores=store_evaluator)
+    composite_evaluator = CompositeEvaluator(index, context.clock)
+    composite_evaluator.applying_through(writes.apply)
+    writes.tell_transitions_to(composite_evaluator.states_changed)
+    evaluator = AlarmEvaluator(index, statistics, writes, context.clock, stores=store_evaluator, composites=composite_evaluator)
     scheduler = EvaluationScheduler(evaluator.evaluate, observe=metrics.batch_evaluated)
 
     def sweep() -> None:
         # Evaluating every alarm (of every project), not only those whose series received points, notices missing data.
         started = time.monotonic()
         evaluated = evaluator.evaluate(index.builtin_keys(), between_chunks=lambda: scheduler.yield_to_urgent(actions.busy))
+        # Composite alarms too: a transition another replica stored reaches them so (and their repeated actions run).
+        evaluated += composite_evaluator.evaluate([alarm for alarm in map(index.get, index.composite_keys()) if alarm])
         took = time.monotonic() - started
         metrics.evaluation_seconds.labels("sweep").observe(took)
         log.info("sweep evaluated %d alarms in %.3fs", evaluated, took)

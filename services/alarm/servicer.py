@@ -6,6 +6,7 @@ project's alarm is NOT_FOUND exactly as a missing one.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection
 from dataclasses import replace
 
@@ -13,7 +14,7 @@ import grpc
 
 from autoscale import signing as webhook_signing
 from autoscale import telemetry
-from autoscale.errors import FailedPrecondition
+from autoscale.errors import FailedPrecondition, InvalidArgument
 from autoscale.identity import current_caller, current_project
 from autoscale.netguard import AddressGuard
 from autoscale.pagination import page_request, paginate
@@ -21,8 +22,18 @@ from autoscale.quotas.limits import QuotaSource
 from autoscale.timeutil import Clock
 from autoscale.v1 import alarm_pb2, alarm_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, parse_name, try_parse_name
-from services.alarm import messages, rules, update
-from services.alarm.domain import Alarm, AlarmState, HistoryEntry, HistoryType, Rule, ThresholdRule
+from services.alarm import composite, messages, rules, update
+from services.alarm.domain import (
+    Alarm,
+    AlarmState,
+    CompositeRule,
+    GnocchiRule,
+    HistoryEntry,
+    HistoryType,
+    PrometheusRule,
+    Rule,
+    alarm_name,
+)
 from services.alarm.index import AlarmIndex
 from services.alarm.repository import AlarmRepository
 from services.alarm.scheduler import EvaluationScheduler
@@ -57,6 +68,9 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         self._new_secret = new_secret
         self._stores = stores
         """The external stores this service can read (services.alarm.stores): rules over others are refused."""
+        self._definitions = threading.Lock()
+        """Held while a composite rule is checked and stored, or an alarm deleted: no cycle or dangling name is made
+        between two calls at once (in this process; see README on replicas)."""
 
     def CreateAlarm(self, request: alarm_pb2.CreateAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.CreateAlarmResponse:
         violations = Violations()
@@ -64,8 +78,8 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         definition = rules.check_alarm(violations, request.alarm, self._guard)
         violations.raise_if_any()
         assert definition is not None
-        self._require_store(definition.rule)
         project = current_project()
+        self._require_sources(project, request.alarm_id, definition.rule)
         # NOTE: counted before the insert, not with it: two creates at once may both pass at the limit (as AWS's quotas,
         # it bounds what a project holds, not to the unit).
         self._quotas.limits(project).require_room("alarms", held=self._repository.count_alarms(project))
@@ -77,10 +91,11 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
             disabled=definition.disabled, state=AlarmState.INSUFFICIENT_DATA, state_reason="Not evaluated yet",
             state_time=now, create_time=now, webhook_secret=self._new_secret(),
         )
-        created = HistoryEntry(alarm.id, now, HistoryType.CREATION, f"created: {alarm.rule.describe()} "
-                               f"{alarm.rule.comparison.value} {alarm.rule.threshold:g}", state=alarm.state,
+        created = HistoryEntry(alarm.id, now, HistoryType.CREATION, f"created: {_rule_text(alarm.rule)}", state=alarm.state,
                                caller=current_caller().principal)
-        self._writes.create(alarm, created)
+        with self._definitions:
+            self._require_no_cycle(project, alarm.id, alarm.rule)
+            self._writes.create(alarm, created)
         self._scheduler.submit(alarm.key, telemetry.capture_context())
         return alarm_pb2.CreateAlarmResponse(alarm=messages.alarm_to_message(alarm, with_webhook_secret=True))
 
@@ -106,7 +121,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         violations.raise_if_any()
         assert definition is not None
         if definition.rule != current.rule:
-            self._require_store(definition.rule)
+            self._require_sources(current.project, alarm_id, definition.rule)
         new_secret = update.NEW_SECRET_PATH in paths
         changed = replace(
             current, rule=definition.rule, description=definition.description, alarm_actions=definition.alarm_actions,
@@ -118,13 +133,23 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
             alarm_id, self._clock(), HistoryType.RULE_CHANGE, f"changed: {', '.join(paths)}", state=current.state,
             caller=current_caller().principal,
         )
-        stored = self._writes.update(changed, entry, new_webhook_secret=new_secret)
+        with self._definitions:
+            self._require_no_cycle(current.project, alarm_id, changed.rule)
+            stored = self._writes.update(changed, entry, new_webhook_secret=new_secret)
         self._scheduler.submit(stored.key, telemetry.capture_context())
         return alarm_pb2.UpdateAlarmResponse(alarm=messages.alarm_to_message(stored, with_webhook_secret=new_secret))
 
     def DeleteAlarm(self, request: alarm_pb2.DeleteAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.DeleteAlarmResponse:
         alarm_id = parse_name("name", request.name, "alarms")
-        self._writes.delete(current_project(), alarm_id)
+        project = current_project()
+        with self._definitions:
+            naming = self._index.composites_naming([(project, alarm_id)], enabled_only=False)
+            if naming:
+                raise FailedPrecondition.in_use(
+                    alarm_name(alarm_id), [alarm_name(key[1]) for key in naming], ("composite alarm", "composite alarms"),
+                    "change their composite_rule or delete them first",
+                )
+            self._writes.delete(project, alarm_id)
         return alarm_pb2.DeleteAlarmResponse()
 
     def ListAlarmHistory(
@@ -150,13 +175,33 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         )
         return alarm_pb2.SetAlarmStateResponse(alarm=messages.alarm_to_message(alarm))
 
-    def _require_store(self, rule: Rule) -> None:
-        """FailedPrecondition when `rule` reads an external store this service has no address of."""
-        if not isinstance(rule, ThresholdRule) and rule.store not in self._stores:
+    def _require_sources(self, project: str, alarm_id: str, rule: Rule) -> None:
+        """What `rule` reads must be there: NotFound for an alarm a composite rule names that `project` has not (or is the
+        alarm itself), FailedPrecondition for an external store this service has no address of."""
+        if isinstance(rule, CompositeRule):
+            for named in sorted(composite.references(composite.parse(rule.expression))):
+                if named == alarm_id:
+                    raise InvalidArgument.field("alarm.composite_rule.expression", f"names {alarm_name(alarm_id)} itself")
+                if self._index.get((project, named)) is None:
+                    self._repository.get_alarm(project, named)  # NOT_FOUND, unless another replica made it a moment ago
+            return
+        if isinstance(rule, (PrometheusRule, GnocchiRule)) and rule.store not in self._stores:
             also = " or --gnocchi-cloud (a clouds.yaml entry)" if rule.store == "gnocchi" else ""
             raise FailedPrecondition(
                 f"this alarm service reads no {rule.store.capitalize()}: its operator must start it with "
                 f"--{rule.store}-url (or AUTOSCALE_{rule.store.upper()}_URL){also} for alarms with a {rule.store}_rule"
+            )
+
+    def _require_no_cycle(self, project: str, alarm_id: str, rule: Rule) -> None:
+        """InvalidArgument when `rule`, as the rule of alarm `alarm_id`, would make it name itself through composite rules
+        (called while definitions are held, so that two updates at once cannot close a cycle between them)."""
+        if not isinstance(rule, CompositeRule):
+            return
+        own = composite.references(composite.parse(rule.expression))
+        cycle = composite.find_cycle(alarm_id, lambda named: own if named == alarm_id else self._index.named_ids((project, named)))
+        if cycle is not None:
+            raise InvalidArgument.field(
+                "alarm.composite_rule.expression", f"makes a cycle: {' -> '.join(alarm_name(step) for step in cycle)}"
             )
 
     def _with_evaluate_time(self, alarm: Alarm) -> Alarm:
@@ -165,3 +210,10 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         if evaluated is not None and (alarm.evaluate_time or 0) < evaluated:
             return replace(alarm, evaluate_time=evaluated)
         return alarm
+
+
+def _rule_text(rule: Rule) -> str:
+    """A rule for the history, e.g. `average(cpu_util{group=web}) > 80` or a composite rule's expression."""
+    if isinstance(rule, CompositeRule):
+        return rule.describe()
+    return f"{rule.describe()} {rule.comparison.value} {rule.threshold:g}"

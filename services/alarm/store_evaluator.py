@@ -26,7 +26,7 @@ from dataclasses import replace
 
 from autoscale.timeutil import Clock
 from services.alarm.decision import Decision, decide, decide_unavailable
-from services.alarm.domain import Alarm, ComparisonOperator, StoreRule, ThresholdRule, describe_alarm
+from services.alarm.domain import Alarm, ComparisonOperator, GnocchiRule, PrometheusRule, StoreRule, describe_alarm
 from services.alarm.evaluation import Datapoint, store_window
 from services.alarm.stores import MetricStore, StoreError
 
@@ -92,7 +92,7 @@ class StoreEvaluator:
         try:
             for alarm in alarms:
                 rule = alarm.rule
-                if isinstance(rule, ThresholdRule):
+                if not isinstance(rule, (PrometheusRule, GnocchiRule)):
                     continue
                 query = _query_of(rule)
                 if query not in asked:
@@ -136,7 +136,7 @@ class StoreEvaluator:
         return datapoints
 
     def _log_failure(self, alarm: Alarm, error: StoreError) -> None:
-        store = alarm.rule.store if not isinstance(alarm.rule, ThresholdRule) else ""
+        store = alarm.rule.store if isinstance(alarm.rule, (PrometheusRule, GnocchiRule)) else ""
         moment = time.monotonic()
         if moment - self._last_failure_log.get(store, -FAILURE_LOG_INTERVAL) >= FAILURE_LOG_INTERVAL:
             self._last_failure_log[store] = moment

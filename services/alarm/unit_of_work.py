@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from opentelemetry.context import Context
@@ -48,6 +48,12 @@ class AlarmWrites:
         self._repository = repository
         self._index = index
         self._actions = actions
+        self._on_transitions: Callable[[Sequence[Alarm]], None] | None = None
+
+    def tell_transitions_to(self, listener: Callable[[Sequence[Alarm]], None]) -> None:
+        """Call `listener` with the alarms of every batch of transitions stored, once the index holds them and their
+        actions are dispatched (the composite alarms that name them are judged again: services.alarm.composite_evaluator)."""
+        self._on_transitions = listener
 
     # Definitions
 
@@ -107,6 +113,7 @@ class AlarmWrites:
             if transition is not None:
                 self._index.put(transition.alarm)
                 self._dispatch(transition.alarm, transition.actions)
+                self._tell([transition.alarm])
                 return transition.alarm
         raise Unavailable(f"{alarm_name(alarm_id)} kept changing while its state was set; try again")
 
@@ -138,6 +145,7 @@ class AlarmWrites:
             counted = sorted((previous.value, state.value, count) for (previous, state), count in moved.items())
             summary = ", ".join(f"{count} {previous} -> {state}" for previous, state, count in counted)
             log.info("%d alarms changed state (%s); ListAlarmHistory has each one's reason", sum(moved.values()), summary)
+        self._tell([transition.alarm for transition in transitions if transition is not None])
 
     def _repeat(self, staying: list[Decision], now: float, contexts: Mapping[AlarmKey, Context | None]) -> None:
         """Run again the repeated actions of alarms that stay in their state and are due (see AlarmRepository.add_repeated_actions).
@@ -161,6 +169,10 @@ class AlarmWrites:
         for decision, alarm in zip(staying, stored, strict=True):
             if alarm is None:
                 self._reload(decision.alarm.key)
+
+    def _tell(self, moved: list[Alarm]) -> None:
+        if moved and self._on_transitions is not None:
+            self._on_transitions(moved)
 
     def _dispatch(self, alarm: Alarm, actions: list[PendingAction]) -> None:
         for pending in actions:

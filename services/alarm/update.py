@@ -19,8 +19,8 @@ from autoscale.v1 import alarm_pb2
 from autoscale.validation import Violations, quoted
 
 UPDATABLE_FIELDS = (
-    "description", "threshold_rule", "prometheus_rule", "gnocchi_rule", "alarm_actions", "ok_actions", "insufficient_data_actions",
-    "repeat_actions", "disabled", "datapoints_to_alarm", "treat_missing_data",
+    "description", "threshold_rule", "prometheus_rule", "gnocchi_rule", "composite_rule", "alarm_actions", "ok_actions",
+    "insufficient_data_actions", "repeat_actions", "disabled", "datapoints_to_alarm", "treat_missing_data",
 )
 """Fields of Alarm an update may name; an empty mask means all of them."""
 
@@ -28,6 +28,7 @@ RULE_FIELDS = {
     "threshold_rule": tuple(field.name for field in alarm_pb2.ThresholdRule.DESCRIPTOR.fields),
     "prometheus_rule": tuple(field.name for field in alarm_pb2.PrometheusRule.DESCRIPTOR.fields),
     "gnocchi_rule": tuple(field.name for field in alarm_pb2.GnocchiRule.DESCRIPTOR.fields),
+    "composite_rule": tuple(field.name for field in alarm_pb2.CompositeRule.DESCRIPTOR.fields),
 }
 """Each rule kind's field of Alarm, and the fields of it a mask may name as `<kind>.<field>`."""
 
@@ -52,7 +53,7 @@ def mask_paths(violations: Violations, paths: Iterable[str]) -> list[str]:
             violations.add(
                 "update_mask",
                 f"unknown field {quoted(path)}; updatable fields are {', '.join(UPDATABLE_FIELDS)}, threshold_rule.<field> "
-                f"prometheus_rule.<field> and gnocchi_rule.<field>, "
+                f"prometheus_rule.<field>, gnocchi_rule.<field> and composite_rule.<field>, "
                 f"and {NEW_SECRET_PATH} makes a new secret",
             )
     return known

@@ -34,7 +34,7 @@ from autoscale.netguard import AddressGuard, RefusedAddress, Resolver
 from autoscale.outbound_url import OutboundUrl, parse_outbound_url
 from autoscale.timeutil import Clock, format_time
 from services.alarm.action_runners import STATE_WORDS, ActionOutcome, ActionRequest
-from services.alarm.domain import GnocchiRule, Rule, ThresholdRule, alarm_name, describe_alarm
+from services.alarm.domain import CompositeRule, GnocchiRule, Rule, ThresholdRule, alarm_name, describe_alarm
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +200,8 @@ def webhook_body(action: ActionRequest) -> dict[str, Any]:
 
 def _rule_body(rule: Rule) -> dict[str, Any]:
     """The rule of a webhook's alarm, under the name of its kind's Alarm field."""
+    if isinstance(rule, CompositeRule):
+        return {"composite_rule": {"expression": rule.expression}}
     shared = {
         "comparison_operator": rule.comparison.value,
         "threshold": rule.threshold,

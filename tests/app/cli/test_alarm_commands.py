@@ -106,3 +106,18 @@ def test_alarm_create_with_m_of_n_and_missing_data_shows_how_it_is_judged(mesh_i
 
 def test_an_alarm_setting_neither_is_judged_by_aodhs_rule(mesh_invoke: Invoke, busy_alarm: str) -> None:
     assert "otherwise the state stays (Aodh's rule)" in mesh_invoke("alarm", "show", busy_alarm).stdout
+
+
+def test_a_composite_alarm_is_made_shown_and_refused_with_metric_options(mesh_invoke: Invoke, busy_alarm: str) -> None:
+    created = mesh_invoke("alarm", "create", "scale", "--composite-rule", "ALARM(busy) AND NOT OK(busy)")
+    assert created.exit_code == 0, created.output
+    assert "ALARM(busy) AND NOT OK(busy) (composite)" in mesh_invoke("alarm", "list").stdout
+    mixed = mesh_invoke("alarm", "create", "x", "--composite-rule", "TRUE", "--threshold", "1")
+    assert mixed.exit_code == 2 and "make no sense with --composite-rule" in mixed.output
+    bare = mesh_invoke("alarm", "create", "y", "--metric", "cpu", "--statistic", "avg")
+    assert bare.exit_code == 2 and "--comparison, --threshold, --period are required" in bare.output
+    updated = mesh_invoke("alarm", "update", "scale", "--composite-rule", "ALARM(busy)", "--json")
+    assert updated.exit_code == 0, updated.output
+    assert json.loads(updated.stdout)["alarm"]["compositeRule"] == {"expression": "ALARM(busy)"}
+    refused = mesh_invoke("alarm", "delete", busy_alarm)
+    assert refused.exit_code != 0 and "used by 1 composite alarm (alarms/scale)" in refused.output

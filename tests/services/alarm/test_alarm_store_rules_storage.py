@@ -14,6 +14,7 @@ from services.alarm.domain import (
     Alarm,
     AlarmState,
     ComparisonOperator,
+    CompositeRule,
     HistoryEntry,
     HistoryType,
     PrometheusRule,
@@ -98,3 +99,20 @@ def test_m_of_n_and_missing_data_settings_are_read_back_with_every_rule_kind(rep
     assert repository.get_alarm(PROJECT, "load").rule == judged
     unset = replace(judged, datapoints_to_alarm=0, treat_missing_data=None)
     assert repository.update_alarm(replace(OVER_PROMETHEUS, rule=unset), entry).rule == unset
+
+
+def test_a_composite_rule_is_read_back_and_downgrading_to_alarm_0009_drops_composite_alarms(repository, database_url):
+    composite = Alarm(id="scale", rule=CompositeRule("ALARM(load) AND\nNOT OK(cpu)"), state_time=10.0, create_time=10.0,
+                      project=PROJECT)
+    repository.create_alarm(composite, _created(composite))
+    assert repository.get_alarm(PROJECT, "scale").rule == composite.rule
+    database = Database(database_url)
+    try:
+        with database.engine.begin() as connection:
+            command.downgrade(alembic_config(MIGRATIONS_DIR, "alarm", connection), "alarm_0009")
+        with database.reader() as connection:
+            assert sorted(row.id for row in connection.execute(sa.text("SELECT id FROM alarm_alarms"))) == [ALARM.id, "load"]
+        database.migrate(MIGRATIONS_DIR, "alarm")
+        assert sorted(alarm.id for alarm in AlarmRepository(database).every_alarm()) == [ALARM.id, "load"]
+    finally:
+        database.dispose()
