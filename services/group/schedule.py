@@ -111,10 +111,9 @@ class ScheduledRun:
     action: ScheduledAction
 
 
-def updated(current: ScheduledAction, proposed: ScheduledAction, fields: frozenset[str], now: float) -> ScheduledAction:
-    """`current` with the `fields` of `proposed` (UPDATABLE_FIELDS), and its next run computed again from `now`."""
-    changed = replace(current, **{field: getattr(proposed, field) for field in fields})
-    return replace(changed, next_run_time=run_after(changed, now))
+def updated(current: ScheduledAction, proposed: ScheduledAction, fields: frozenset[str]) -> ScheduledAction:
+    """`current` with the `fields` of `proposed` (UPDATABLE_FIELDS); its next run is computed again once it is valid."""
+    return replace(current, **{field: getattr(proposed, field) for field in fields})
 
 
 def parse_zone(name: str) -> ZoneInfo | None:

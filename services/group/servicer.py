@@ -590,11 +590,11 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         request_violations.raise_if_any()
 
         def change(current: schedule.ScheduledAction) -> schedule.ScheduledAction:
-            changed = schedule.updated(current, proposed, fields, now)
+            changed = schedule.updated(current, proposed, fields)
             violations = Violations()
             rules.check_scheduled_action(violations, changed, now, fields)
             violations.raise_if_any()
-            return changed
+            return replace(changed, next_run_time=schedule.run_after(changed, now))
 
         updated = self._repository().change_scheduled_action(group_id, action_id, change)
         return group_pb2.UpdateScheduledActionResponse(scheduled_action=messages.scheduled_action_to_message(updated))
