@@ -347,10 +347,12 @@ def check_scheduled_action(
         )
         violations.check(not action.time_zone, f"{path}.time_zone", "is read only with a recurrence: give one, or no time zone")
         violations.check(action.end_time is None, f"{path}.end_time", "is read only with a recurrence: give one, or no end time")
-    if action.time_zone:
+    if len(action.time_zone) > schedule.MAX_TIME_ZONE_LENGTH:
+        violations.add(f"{path}.time_zone", f"must be at most {schedule.MAX_TIME_ZONE_LENGTH} characters long")
+    elif action.time_zone:
         violations.check(
             schedule.parse_zone(action.time_zone) is not None, f"{path}.time_zone",
-            f"must be a time zone of the IANA database (e.g. Europe/Berlin), got {quoted(action.time_zone[:100])}",
+            f"must be a time zone of the IANA database (e.g. Europe/Berlin), got {quoted(action.time_zone)}",
         )
     for field, value in (("start_time", action.start_time), ("end_time", action.end_time)):
         if value is not None and field in changed:

@@ -30,10 +30,11 @@ kept for ResumeProcesses: the next run is the action's next time.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
@@ -118,13 +119,17 @@ def updated(current: ScheduledAction, proposed: ScheduledAction, fields: frozens
 
 def parse_zone(name: str) -> ZoneInfo | None:
     """The IANA zone of that name ("" is UTC), or None when there is none."""
-    if len(name) > MAX_TIME_ZONE_LENGTH:
+    # NOTE: ZoneInfo reads whatever file the key names under the zone directories: "Europe" raises IsADirectoryError,
+    # "../x" ValueError. Only the database's own zone names are taken.
+    if (name or UTC_ZONE) not in _zone_names():
         return None
-    try:
-        return ZoneInfo(name or UTC_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        # NOTE: ValueError for keys that are no zone's path (absolute, "..", a NUL character).
-        return None
+    return ZoneInfo(name or UTC_ZONE)
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    """The zones of the IANA database this host has (the system's, else the tzdata package's)."""
+    return frozenset(available_timezones())
 
 
 def recurrence_problem(recurrence: str) -> str | None:
@@ -163,14 +168,19 @@ def wall_clock_to_instant(wall: datetime, zone: ZoneInfo) -> float:
     return float(after)
 
 
-def cron_after(recurrence: str, zone: ZoneInfo, after: float) -> float:
-    """The first instant strictly after `after` that the recurrence names in `zone`."""
-    wall = datetime.fromtimestamp(after, zone).replace(tzinfo=None) - _DST_MARGIN
-    times = croniter(recurrence, wall)
-    while True:
-        instant = wall_clock_to_instant(times.get_next(datetime), zone)
-        if instant > after:
-            return instant
+def cron_after(recurrence: str, zone: ZoneInfo, after: float) -> float | None:
+    """The first instant strictly after `after` that the recurrence names in `zone`; None when there is none before the end
+    of year 9999 (a Timestamp's last)."""
+    try:
+        wall = datetime.fromtimestamp(after, zone).replace(tzinfo=None) - _DST_MARGIN
+        times = croniter(recurrence, wall)
+        while True:
+            instant = wall_clock_to_instant(times.get_next(datetime), zone)
+            if instant > after:
+                return instant
+    except (ValueError, OverflowError):
+        # NOTE: datetime's year 10000 is a ValueError (CroniterBadDateError is one too), its offset past it an OverflowError.
+        return None
 
 
 def cron_at_or_before(recurrence: str, zone: ZoneInfo, at: float) -> float:
@@ -185,13 +195,14 @@ def cron_at_or_before(recurrence: str, zone: ZoneInfo, at: float) -> float:
 
 def run_after(action: ScheduledAction, after: float) -> float | None:
     """When the action runs first strictly after `after`; None when it runs no more."""
+    first: float | None
     if action.start_time is not None and action.start_time > after:
         first = action.start_time
     elif action.recurrence:
         first = cron_after(action.recurrence, action.zone, after)
     else:
         return None
-    if action.end_time is not None and first >= action.end_time:
+    if first is None or (action.end_time is not None and first >= action.end_time):
         return None
     return first
 

@@ -63,6 +63,9 @@ GROUP = Group(id="web", launch_config_id="lc", min_size=1, max_size=10, desired_
         (action("30 2 * * *", "Europe/Berlin"), "2027-10-30T12:00:00+02:00", "2027-10-31T02:30:00+02:00"),
         (action("30 2 * * *", "Europe/Berlin"), "2027-10-31T02:30:00+02:00", "2027-11-01T02:30:00+01:00"),
         (action("30 2 * * *", "Europe/Berlin"), "2027-10-31T02:10:00+01:00", "2027-11-01T02:30:00+01:00"),
+        # nothing after the last time a Timestamp holds (9999-12-31), whatever the zone's offset
+        (action("0 0 1 1 *"), "9999-12-31T22:00:00+00:00", None),
+        (action("0 0 1 1 *", "Pacific/Kiritimati"), "9999-12-31T22:00:00+00:00", None),
     ],
 )
 def test_an_action_runs_next_at_its_start_then_at_each_time_of_its_recurrence_in_its_zone_before_its_end(scheduled, after, expected):
