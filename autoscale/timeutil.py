@@ -87,6 +87,20 @@ def check_duration(
     return seconds
 
 
+MAX_TIME = 253_402_300_799
+"""The latest time a Timestamp may hold (9999-12-31T23:59:59Z): a later one makes answers no client can read."""
+
+
+def check_timestamp(violations: Violations, field_path: str, stamp: timestamp_pb2.Timestamp) -> float:
+    """A set Timestamp that is a valid time from the epoch to the end of year 9999; returns it in seconds."""
+    violations.check(
+        0 <= stamp.seconds <= MAX_TIME and 0 <= stamp.nanos <= MAX_NANOS,
+        field_path,
+        f"must be a valid time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z, got seconds={stamp.seconds} nanos={stamp.nanos}",
+    )
+    return from_timestamp(stamp)
+
+
 MAX_NANOS = 999_999_999
 """The largest nanos of a valid Duration or Timestamp."""
 

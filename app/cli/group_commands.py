@@ -21,6 +21,7 @@ from app.cli.output import duration_text, enum_label, pairs_text, print_details,
 from app.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id, resource_name
 from app.cli.refresh_commands import refresh
 from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
+from app.cli.schedule_commands import schedule
 from autoscale.v1 import common_pb2, group_pb2
 
 DEFAULT_COOLDOWN_TEXT = "default (5m)"
@@ -453,3 +454,4 @@ add_standard_commands(group, GROUP_KIND, delete_options=[
 ])
 
 group.add_command(refresh)
+group.add_command(schedule)

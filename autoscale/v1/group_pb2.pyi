@@ -13,6 +13,13 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ScheduledActionRunStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCHEDULED_ACTION_RUN_STATUS_UNSPECIFIED: _ClassVar[ScheduledActionRunStatus]
+    SCHEDULED_ACTION_RUN_STATUS_SUCCEEDED: _ClassVar[ScheduledActionRunStatus]
+    SCHEDULED_ACTION_RUN_STATUS_FAILED: _ClassVar[ScheduledActionRunStatus]
+    SCHEDULED_ACTION_RUN_STATUS_SKIPPED: _ClassVar[ScheduledActionRunStatus]
+
 class ScalingProcess(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SCALING_PROCESS_UNSPECIFIED: _ClassVar[ScalingProcess]
@@ -95,6 +102,10 @@ class ActivityStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTIVITY_STATUS_FAILED: _ClassVar[ActivityStatus]
     ACTIVITY_STATUS_CANCELLED: _ClassVar[ActivityStatus]
     ACTIVITY_STATUS_UNCHANGED: _ClassVar[ActivityStatus]
+SCHEDULED_ACTION_RUN_STATUS_UNSPECIFIED: ScheduledActionRunStatus
+SCHEDULED_ACTION_RUN_STATUS_SUCCEEDED: ScheduledActionRunStatus
+SCHEDULED_ACTION_RUN_STATUS_FAILED: ScheduledActionRunStatus
+SCHEDULED_ACTION_RUN_STATUS_SKIPPED: ScheduledActionRunStatus
 SCALING_PROCESS_UNSPECIFIED: ScalingProcess
 SCALING_PROCESS_LAUNCH: ScalingProcess
 SCALING_PROCESS_TERMINATE: ScalingProcess
@@ -148,6 +159,106 @@ ACTIVITY_STATUS_SUCCEEDED: ActivityStatus
 ACTIVITY_STATUS_FAILED: ActivityStatus
 ACTIVITY_STATUS_CANCELLED: ActivityStatus
 ACTIVITY_STATUS_UNCHANGED: ActivityStatus
+
+class ScheduledAction(_message.Message):
+    __slots__ = ("name", "recurrence", "time_zone", "start_time", "end_time", "min_size", "max_size", "desired_capacity", "create_time", "next_run_time", "last_run_time", "last_run_status", "last_run_reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RECURRENCE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    MIN_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MAX_SIZE_FIELD_NUMBER: _ClassVar[int]
+    DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RUN_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_RUN_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_RUN_STATUS_FIELD_NUMBER: _ClassVar[int]
+    LAST_RUN_REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    recurrence: str
+    time_zone: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    min_size: int
+    max_size: int
+    desired_capacity: int
+    create_time: _timestamp_pb2.Timestamp
+    next_run_time: _timestamp_pb2.Timestamp
+    last_run_time: _timestamp_pb2.Timestamp
+    last_run_status: ScheduledActionRunStatus
+    last_run_reason: str
+    def __init__(self, name: _Optional[str] = ..., recurrence: _Optional[str] = ..., time_zone: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_run_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_run_status: _Optional[_Union[ScheduledActionRunStatus, str]] = ..., last_run_reason: _Optional[str] = ...) -> None: ...
+
+class CreateScheduledActionRequest(_message.Message):
+    __slots__ = ("parent", "scheduled_action_id", "scheduled_action")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_ACTION_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    scheduled_action_id: str
+    scheduled_action: ScheduledAction
+    def __init__(self, parent: _Optional[str] = ..., scheduled_action_id: _Optional[str] = ..., scheduled_action: _Optional[_Union[ScheduledAction, _Mapping]] = ...) -> None: ...
+
+class CreateScheduledActionResponse(_message.Message):
+    __slots__ = ("scheduled_action",)
+    SCHEDULED_ACTION_FIELD_NUMBER: _ClassVar[int]
+    scheduled_action: ScheduledAction
+    def __init__(self, scheduled_action: _Optional[_Union[ScheduledAction, _Mapping]] = ...) -> None: ...
+
+class GetScheduledActionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetScheduledActionResponse(_message.Message):
+    __slots__ = ("scheduled_action",)
+    SCHEDULED_ACTION_FIELD_NUMBER: _ClassVar[int]
+    scheduled_action: ScheduledAction
+    def __init__(self, scheduled_action: _Optional[_Union[ScheduledAction, _Mapping]] = ...) -> None: ...
+
+class ListScheduledActionsRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListScheduledActionsResponse(_message.Message):
+    __slots__ = ("scheduled_actions", "next_page_token")
+    SCHEDULED_ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    scheduled_actions: _containers.RepeatedCompositeFieldContainer[ScheduledAction]
+    next_page_token: str
+    def __init__(self, scheduled_actions: _Optional[_Iterable[_Union[ScheduledAction, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateScheduledActionRequest(_message.Message):
+    __slots__ = ("scheduled_action", "update_mask")
+    SCHEDULED_ACTION_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    scheduled_action: ScheduledAction
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, scheduled_action: _Optional[_Union[ScheduledAction, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateScheduledActionResponse(_message.Message):
+    __slots__ = ("scheduled_action",)
+    SCHEDULED_ACTION_FIELD_NUMBER: _ClassVar[int]
+    scheduled_action: ScheduledAction
+    def __init__(self, scheduled_action: _Optional[_Union[ScheduledAction, _Mapping]] = ...) -> None: ...
+
+class DeleteScheduledActionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteScheduledActionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class SuspendProcessesRequest(_message.Message):
     __slots__ = ("group", "processes")

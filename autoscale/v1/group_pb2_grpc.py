@@ -212,6 +212,31 @@ class GroupServiceStub:
                 request_serializer=autoscale_dot_v1_dot_group__pb2.ResumeProcessesRequest.SerializeToString,
                 response_deserializer=autoscale_dot_v1_dot_group__pb2.ResumeProcessesResponse.FromString,
                 _registered_method=True)
+        self.CreateScheduledAction = channel.unary_unary(
+                '/autoscale.v1.GroupService/CreateScheduledAction',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.CreateScheduledActionRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.CreateScheduledActionResponse.FromString,
+                _registered_method=True)
+        self.GetScheduledAction = channel.unary_unary(
+                '/autoscale.v1.GroupService/GetScheduledAction',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.GetScheduledActionRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.GetScheduledActionResponse.FromString,
+                _registered_method=True)
+        self.ListScheduledActions = channel.unary_unary(
+                '/autoscale.v1.GroupService/ListScheduledActions',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.ListScheduledActionsRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.ListScheduledActionsResponse.FromString,
+                _registered_method=True)
+        self.UpdateScheduledAction = channel.unary_unary(
+                '/autoscale.v1.GroupService/UpdateScheduledAction',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.UpdateScheduledActionRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.UpdateScheduledActionResponse.FromString,
+                _registered_method=True)
+        self.DeleteScheduledAction = channel.unary_unary(
+                '/autoscale.v1.GroupService/DeleteScheduledAction',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.DeleteScheduledActionRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.DeleteScheduledActionResponse.FromString,
+                _registered_method=True)
 
 
 class GroupServiceServicer:
@@ -542,6 +567,51 @@ class GroupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateScheduledAction(self, request, context):
+        """Creates a scheduled action of a group (AWS's
+        PutScheduledUpdateGroupAction): at its time, or at each time of its
+        recurrence, it sets the group's min_size, max_size and/or desired
+        capacity. Errors: INVALID_ARGUMENT, NOT_FOUND (the group),
+        ALREADY_EXISTS, FAILED_PRECONDITION (the group being deleted),
+        RESOURCE_EXHAUSTED (125 scheduled actions a group).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetScheduledAction(self, request, context):
+        """Returns one scheduled action with its next and last run. Errors:
+        INVALID_ARGUMENT, NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListScheduledActions(self, request, context):
+        """Lists a group's scheduled actions by id (AWS's
+        DescribeScheduledActions). Errors: INVALID_ARGUMENT, NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateScheduledAction(self, request, context):
+        """Changes a scheduled action's fields that update_mask names; its next
+        run is computed again from now. Errors: INVALID_ARGUMENT, NOT_FOUND,
+        FAILED_PRECONDITION (the group being deleted).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteScheduledAction(self, request, context):
+        """Deletes a scheduled action (AWS's DeleteScheduledAction): it runs no
+        more. Errors: INVALID_ARGUMENT, NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GroupServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -719,6 +789,31 @@ def add_GroupServiceServicer_to_server(servicer, server):
                     servicer.ResumeProcesses,
                     request_deserializer=autoscale_dot_v1_dot_group__pb2.ResumeProcessesRequest.FromString,
                     response_serializer=autoscale_dot_v1_dot_group__pb2.ResumeProcessesResponse.SerializeToString,
+            ),
+            'CreateScheduledAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateScheduledAction,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.CreateScheduledActionRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.CreateScheduledActionResponse.SerializeToString,
+            ),
+            'GetScheduledAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetScheduledAction,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.GetScheduledActionRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.GetScheduledActionResponse.SerializeToString,
+            ),
+            'ListScheduledActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListScheduledActions,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.ListScheduledActionsRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.ListScheduledActionsResponse.SerializeToString,
+            ),
+            'UpdateScheduledAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateScheduledAction,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.UpdateScheduledActionRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.UpdateScheduledActionResponse.SerializeToString,
+            ),
+            'DeleteScheduledAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteScheduledAction,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.DeleteScheduledActionRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.DeleteScheduledActionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1669,6 +1764,141 @@ class GroupService:
             '/autoscale.v1.GroupService/ResumeProcesses',
             autoscale_dot_v1_dot_group__pb2.ResumeProcessesRequest.SerializeToString,
             autoscale_dot_v1_dot_group__pb2.ResumeProcessesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateScheduledAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/CreateScheduledAction',
+            autoscale_dot_v1_dot_group__pb2.CreateScheduledActionRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.CreateScheduledActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetScheduledAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/GetScheduledAction',
+            autoscale_dot_v1_dot_group__pb2.GetScheduledActionRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.GetScheduledActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListScheduledActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/ListScheduledActions',
+            autoscale_dot_v1_dot_group__pb2.ListScheduledActionsRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.ListScheduledActionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateScheduledAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/UpdateScheduledAction',
+            autoscale_dot_v1_dot_group__pb2.UpdateScheduledActionRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.UpdateScheduledActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteScheduledAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/DeleteScheduledAction',
+            autoscale_dot_v1_dot_group__pb2.DeleteScheduledActionRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.DeleteScheduledActionResponse.FromString,
             options,
             channel_credentials,
             insecure,

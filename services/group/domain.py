@@ -298,6 +298,11 @@ def instance_refresh_name(group_id: str, refresh_id: str) -> str:
     return f"groups/{group_id}/instanceRefreshes/{refresh_id}"
 
 
+def scheduled_action_name(group_id: str, action_id: str) -> str:
+    """`groups/{g}/scheduledActions/{s}`."""
+    return f"groups/{group_id}/scheduledActions/{action_id}"
+
+
 def activity_name(group_id: str, activity_id: str) -> str:
     """`groups/{g}/activities/{a}`."""
     return f"groups/{group_id}/activities/{activity_id}"

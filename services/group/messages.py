@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from autoscale.errors import InvalidArgument
-from autoscale.timeutil import from_duration, to_duration, to_timestamp
+from autoscale.timeutil import check_timestamp, from_duration, to_duration, to_timestamp
 from autoscale.v1 import common_pb2, group_pb2
 from autoscale.validation import ID_PATTERN, ID_RULE, Violations, quoted, try_parse_name
 from services.group.capacity import adjustment_reason
@@ -30,6 +30,7 @@ from services.group.domain import (
     instance_refresh_name,
     launch_config_name,
     lifecycle_hook_name,
+    scheduled_action_name,
 )
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec, ServerNic
 from services.group.health import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_UNHEALTHY_THRESHOLD, HealthCheck, HealthStatus, ProbeKind
@@ -37,6 +38,7 @@ from services.group.hooks import DEFAULT_HEARTBEAT_TIMEOUT, HookResult, Lifecycl
 from services.group.pools import DEFAULT_DRAIN_DELAY, LoadBalancerPool, PoolKind
 from services.group.processes import ScalingProcess
 from services.group.refresh import InstanceRefresh, RefreshStatus
+from services.group.schedule import RunStatus, ScheduledAction
 
 SERVER_MADE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,63}$")
 """Ids the service makes (instances, activities) are URL-safe."""
@@ -319,6 +321,46 @@ def lifecycle_hook_to_message(hook: LifecycleHook) -> group_pb2.LifecycleHook:
         name=lifecycle_hook_name(hook.group_id, hook.id), transition=TRANSITION_MESSAGES[hook.transition],
         heartbeat_timeout=to_duration(hook.heartbeat_timeout), default_result=HOOK_RESULT_MESSAGES[hook.default_result],
         notification_metadata=hook.notification_metadata, create_time=to_timestamp(hook.create_time),
+    )
+
+
+RUN_STATUSES = {
+    RunStatus.SUCCEEDED: group_pb2.SCHEDULED_ACTION_RUN_STATUS_SUCCEEDED,
+    RunStatus.FAILED: group_pb2.SCHEDULED_ACTION_RUN_STATUS_FAILED,
+    RunStatus.SKIPPED: group_pb2.SCHEDULED_ACTION_RUN_STATUS_SKIPPED,
+}
+
+
+def scheduled_action_from_message(
+    violations: Violations, message: group_pb2.ScheduledAction, group_id: str, action_id: str, now: float,
+    path: str = "scheduled_action",
+) -> ScheduledAction:
+    """The domain action of a request, its times checked into `violations` (its rules apart: rules.check_scheduled_action);
+    its next run is not computed here."""
+
+    def time_of(field: str) -> float | None:
+        return check_timestamp(violations, f"{path}.{field}", getattr(message, field)) if message.HasField(field) else None
+
+    return ScheduledAction(
+        id=action_id, group_id=group_id, recurrence=message.recurrence, time_zone=message.time_zone,
+        start_time=time_of("start_time"), end_time=time_of("end_time"),
+        min_size=message.min_size if message.HasField("min_size") else None,
+        max_size=message.max_size if message.HasField("max_size") else None,
+        desired_capacity=message.desired_capacity if message.HasField("desired_capacity") else None,
+        create_time=now,
+    )
+
+
+def scheduled_action_to_message(action: ScheduledAction) -> group_pb2.ScheduledAction:
+    """The ScheduledAction message of an action, with its next and last run."""
+    return group_pb2.ScheduledAction(
+        name=scheduled_action_name(action.group_id, action.id), recurrence=action.recurrence, time_zone=action.time_zone,
+        start_time=to_timestamp(action.start_time), end_time=to_timestamp(action.end_time),
+        min_size=action.min_size, max_size=action.max_size, desired_capacity=action.desired_capacity,
+        create_time=to_timestamp(action.create_time), next_run_time=to_timestamp(action.next_run_time),
+        last_run_time=to_timestamp(action.last_run_time),
+        last_run_status=RUN_STATUSES[action.last_run_status] if action.last_run_status is not None else None,
+        last_run_reason=action.last_run_reason,
     )
 
 

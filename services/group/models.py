@@ -169,6 +169,35 @@ detached_servers = sa.Table(
     sa.Index("ix_group_detached_servers_server", "project", "server_id"),
 )
 
+# A group's scheduled actions (services.group.schedule.ScheduledAction). The runner looks for those due by
+# next_run_time, and moves it on in the transaction that runs the action: that move is what makes each run happen once.
+scheduled_actions = sa.Table(
+    "group_scheduled_actions",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("group_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    # A 5-field cron expression; "" for a one-time action.
+    sa.Column("recurrence", sa.String(255), nullable=False),
+    # The IANA zone of the recurrence; "" means UTC.
+    sa.Column("time_zone", sa.String(64), nullable=False),
+    sa.Column("start_time", sa.Float, nullable=True),
+    sa.Column("end_time", sa.Float, nullable=True),
+    # The sizes it sets; NULL: the group's stays.
+    sa.Column("min_size", sa.Integer, nullable=True),
+    sa.Column("max_size", sa.Integer, nullable=True),
+    sa.Column("desired_capacity", sa.Integer, nullable=True),
+    sa.Column("create_time", sa.Float, nullable=False),
+    # When it runs next; NULL: never again.
+    sa.Column("next_run_time", sa.Float, nullable=True),
+    # Its last run: when, how (services.group.schedule.RunStatus; NULL: never ran) and what it did, for people.
+    sa.Column("last_run_time", sa.Float, nullable=True),
+    sa.Column("last_run_status", sa.String(16), nullable=True),
+    sa.Column("last_run_reason", sa.Text, nullable=False),
+    sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_scheduled_actions_group"),
+    sa.Index("ix_group_scheduled_actions_next_run", "next_run_time"),
+)
+
 activities = sa.Table(
     "group_activities",
     metadata,

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound, ResourceExhausted
 from autoscale.quotas.limits import Limits
-from services.group import capacity, cooldown
+from services.group import capacity, cooldown, schedule
 from services.group.backoff import LaunchBackoff
 from services.group.domain import (
     OPENSTACK_SERVER,
@@ -44,6 +44,7 @@ from services.group.domain import (
     launch_config_name,
     lifecycle_hook_name,
     new_instance_id,
+    scheduled_action_name,
 )
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec, ServerNic
 from services.group.health import HealthCheck, HealthStatus, ProbeKind, grace_period_over
@@ -58,10 +59,12 @@ from services.group.models import (
     launch_configs,
     lifecycle_actions,
     lifecycle_hooks,
+    scheduled_actions,
 )
 from services.group.pools import LoadBalancerPool, PoolKind
 from services.group.processes import ScalingProcess
 from services.group.refresh import ACTIVE, InstanceRefresh, RefreshStatus
+from services.group.schedule import MAX_ACTIONS_PER_GROUP, RunStatus, ScheduledAction, ScheduledRun
 
 GroupChange = Callable[[Group], tuple[Group, Activity | None]]
 """Given the locked group, the group it becomes and the activity recording the change (if any)."""
@@ -71,6 +74,17 @@ CapacityDecision = Callable[[Group], Activity]
 
 RefusalCheck = Callable[[Group, str | None], Refused | None]
 """Given the locked group and the id of its activity in progress (None if none), why it is left as it is, or None."""
+
+ScheduledRunDecision = Callable[[Group, ScheduledAction], ScheduledRun]
+"""Given the locked group and its due action, what the run does (services.group.schedule.run)."""
+
+
+@dataclass(frozen=True)
+class DueAction:
+    """A scheduled action of a project found due; it runs only if its next run time is still the one it was found with."""
+
+    project: str
+    action: ScheduledAction
 
 
 @dataclass(frozen=True)
@@ -165,6 +179,17 @@ class GroupRepositories:
         with self._database.reader() as connection:
             rows = connection.execute(sa.select(groups.c.project, groups.c.id).order_by(groups.c.project, groups.c.id)).all()
         return [GroupKey(project, group_id) for project, group_id in rows]
+
+    def due_scheduled_actions(self, now: float, limit: int) -> list[DueAction]:
+        """Every project's scheduled actions whose next run time is not after `now`, earliest first, at most `limit`."""
+        table = scheduled_actions
+        query = (
+            sa.select(table).where(table.c.next_run_time <= now)
+            .order_by(table.c.next_run_time, table.c.project, table.c.group_id, table.c.id).limit(limit)
+        )
+        with self._database.reader() as connection:
+            rows = connection.execute(query).all()
+        return [DueAction(row.project, _scheduled_action(row)) for row in rows]
 
 
 class GroupRepository:
@@ -595,7 +620,9 @@ class GroupRepository:
     def delete_group(self, group_id: str) -> None:
         """Delete the group with its instances, activities and remembered requests."""
         with self._database.transaction() as connection:
-            for table in (adjust_requests, activities, lifecycle_actions, lifecycle_hooks, instance_refreshes, instances):
+            for table in (
+                adjust_requests, activities, lifecycle_actions, lifecycle_hooks, instance_refreshes, scheduled_actions, instances,
+            ):
                 connection.execute(table.delete().where(table.c.project == self.project, table.c.group_id == group_id))
             connection.execute(groups.delete().where(*self._group_key(group_id)))
 
@@ -882,6 +909,100 @@ class GroupRepository:
             lifecycle_actions.c.project == self.project, lifecycle_actions.c.group_id == group_id,
             lifecycle_actions.c.instance_id == instance_id,
         ))
+
+    # Scheduled actions
+
+    def create_scheduled_action(self, action: ScheduledAction) -> ScheduledAction:
+        """Store a new scheduled action of a group; NotFound for the group, FailedPrecondition while it is being deleted,
+        AlreadyExists, ResourceExhausted beyond MAX_ACTIONS_PER_GROUP."""
+        with self._database.transaction() as connection:
+            self._lock_group(connection, action.group_id)
+            key = (scheduled_actions.c.project == self.project, scheduled_actions.c.group_id == action.group_id)
+            if connection.execute(sa.select(scheduled_actions.c.id).where(*key, scheduled_actions.c.id == action.id)).first():
+                raise AlreadyExists(scheduled_action_name(action.group_id, action.id))
+            held = connection.scalar(sa.select(sa.func.count()).select_from(scheduled_actions).where(*key))
+            if int(held or 0) >= MAX_ACTIONS_PER_GROUP:
+                raise ResourceExhausted(
+                    f"{group_name(action.group_id)} has {MAX_ACTIONS_PER_GROUP} scheduled actions, the most a group has"
+                )
+            connection.execute(scheduled_actions.insert().values(project=self.project, **_scheduled_action_values(action)))
+        return action
+
+    def get_scheduled_action(self, group_id: str, action_id: str) -> ScheduledAction:
+        """One scheduled action; NotFound for the group or the action."""
+        with self._database.reader() as connection:
+            self._require_group(connection, group_id)
+            return self._scheduled_action(connection, group_id, action_id)
+
+    def list_scheduled_actions(self, group_id: str, after: str | None, limit: int) -> list[ScheduledAction]:
+        """A group's scheduled actions by id, those after `after`, at most `limit`; NotFound for the group."""
+        query = sa.select(scheduled_actions).where(scheduled_actions.c.project == self.project, scheduled_actions.c.group_id == group_id)
+        if after is not None:
+            query = query.where(scheduled_actions.c.id > after)
+        with self._database.reader() as connection:
+            self._require_group(connection, group_id)
+            rows = connection.execute(query.order_by(scheduled_actions.c.id).limit(limit)).all()
+        return [_scheduled_action(row) for row in rows]
+
+    def change_scheduled_action(
+        self, group_id: str, action_id: str, change: Callable[[ScheduledAction], ScheduledAction]
+    ) -> ScheduledAction:
+        """Apply `change` to the action, its group locked (so that no run of it happens meanwhile); NotFound for the group
+        or the action, FailedPrecondition while the group is being deleted; whatever `change` raises aborts it."""
+        with self._database.transaction() as connection:
+            self._lock_group(connection, group_id)
+            changed = change(self._scheduled_action(connection, group_id, action_id))
+            connection.execute(
+                scheduled_actions.update().where(*_scheduled_action_key(self.project, group_id, action_id))
+                .values(**_scheduled_action_values(changed))
+            )
+            return changed
+
+    def delete_scheduled_action(self, group_id: str, action_id: str) -> None:
+        """Delete a scheduled action; NotFound for the group or the action."""
+        with self._database.transaction() as connection:
+            self._lock_group(connection, group_id, allow_deleting=True)
+            deleted = connection.execute(scheduled_actions.delete().where(*_scheduled_action_key(self.project, group_id, action_id)))
+            if deleted.rowcount == 0:
+                raise NotFound(scheduled_action_name(group_id, action_id))
+
+    def run_scheduled_action(
+        self, due: DueAction, run: ScheduledRunDecision, limits: Limits | None = None
+    ) -> ScheduledRun | None:
+        """Run a due action on its locked group, as `run` decides, once: None when its next run time is no longer the one
+        it was found due with (another process ran it, or it was changed or deleted meanwhile), or its group is gone.
+
+        The group (its sizes), the activity and the action's next run are stored in one transaction; a run that
+        would raise the desired capacity beyond the project's instances quota (`limits`) fails instead.
+        """
+        with self._database.transaction() as connection:
+            key = _scheduled_action_key(self.project, due.action.group_id, due.action.id)
+            row = connection.execute(sa.select(groups).where(*self._group_key(due.action.group_id)).with_for_update()).first()
+            if row is None:
+                return None
+            group = _group(row)
+            found = connection.execute(sa.select(scheduled_actions).where(*key)).first()
+            if group.deleting or found is None or found.next_run_time != due.action.next_run_time:
+                return None
+            action = _scheduled_action(found)
+            outcome = run(group, action)
+            if limits is not None:
+                try:
+                    self._require_instances_room(connection, group.id, group.desired_capacity, outcome.group.desired_capacity, limits)
+                except ResourceExhausted as error:
+                    outcome = schedule.failed_instead(outcome, group, str(error))
+            if outcome.group != group:
+                connection.execute(groups.update().where(*self._group_key(group.id)).values(**_group_values(outcome.group)))
+            if outcome.activity is not None:
+                self._record_activity(connection, outcome.activity)
+            connection.execute(scheduled_actions.update().where(*key).values(**_scheduled_action_values(outcome.action)))
+            return outcome
+
+    def _scheduled_action(self, connection: Connection, group_id: str, action_id: str) -> ScheduledAction:
+        row = connection.execute(sa.select(scheduled_actions).where(*_scheduled_action_key(self.project, group_id, action_id))).first()
+        if row is None:
+            raise NotFound(scheduled_action_name(group_id, action_id))
+        return _scheduled_action(row)
 
     # Helpers
 
@@ -1227,6 +1348,32 @@ def _require_states(found: Sequence[Instance], states: set[InstanceState], wante
         if instance.state not in states:
             raise FailedPrecondition(f"{instance_name(instance.group_id, instance.id)} is {instance.state.value}, not {wanted}")
 
+
+
+def _scheduled_action_key(project: str, group_id: str, action_id: str) -> tuple[sa.ColumnElement[bool], ...]:
+    table = scheduled_actions
+    return table.c.project == project, table.c.group_id == group_id, table.c.id == action_id
+
+
+def _scheduled_action_values(action: ScheduledAction) -> dict[str, Any]:
+    return {
+        "group_id": action.group_id, "id": action.id, "recurrence": action.recurrence, "time_zone": action.time_zone,
+        "start_time": action.start_time, "end_time": action.end_time, "min_size": action.min_size, "max_size": action.max_size,
+        "desired_capacity": action.desired_capacity, "create_time": action.create_time, "next_run_time": action.next_run_time,
+        "last_run_time": action.last_run_time,
+        "last_run_status": action.last_run_status.value if action.last_run_status is not None else None,
+        "last_run_reason": action.last_run_reason,
+    }
+
+
+def _scheduled_action(row: Any) -> ScheduledAction:
+    return ScheduledAction(
+        id=row.id, group_id=row.group_id, recurrence=row.recurrence, time_zone=row.time_zone, start_time=row.start_time,
+        end_time=row.end_time, min_size=row.min_size, max_size=row.max_size, desired_capacity=row.desired_capacity,
+        create_time=row.create_time, next_run_time=row.next_run_time, last_run_time=row.last_run_time,
+        last_run_status=RunStatus(row.last_run_status) if row.last_run_status is not None else None,
+        last_run_reason=row.last_run_reason,
+    )
 
 
 def _refresh_key(project: str, group_id: str, refresh_id: str) -> tuple[sa.ColumnElement[bool], ...]:

@@ -18,13 +18,17 @@ Limits (listed for users in README.md, under bad input), in characters unless sa
   Nova server); an HTTP path "/..." of at most 1024 printable ASCII characters; interval 1s to 300s, timeout 1s to the
   interval, unhealthy_threshold 0 (3) to 10. `group.health_check_grace_period`: 0s to 86400s.
 - Adjust `cause`: at most 1024 (MAX_CAUSE_LENGTH); `request_id`: at most 255.
+- `scheduled_action`: a `recurrence` of 5 cron fields, at most 255; a `time_zone` of the IANA database, at most 64
+  (only with a recurrence); `start_time` required without a recurrence; `start_time` and `end_time` in the future
+  (when given), `end_time` after `start_time` and only with a recurrence; at least one of `min_size`, `max_size` and
+  `desired_capacity`, each 0 to MAX_GROUP_SIZE, min_size <= desired_capacity <= max_size of those given; 125 a group.
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-from autoscale.timeutil import check_duration
+from autoscale.timeutil import check_duration, format_time
 from autoscale.v1 import group_pb2
 from autoscale.validation import (
     ID_PATTERN,
@@ -36,7 +40,7 @@ from autoscale.validation import (
     check_text_map,
     quoted,
 )
-from services.group import health, hooks
+from services.group import health, hooks, schedule
 from services.group.domain import MAX_GROUP_SIZE, AdjustmentType, Group, LaunchConfig
 from services.group.drivers.base import OpenStackServerSpec
 from services.group.pools import MAX_DRAIN_DELAY, MAX_POOLS_PER_GROUP
@@ -322,3 +326,69 @@ def check_cause(violations: Violations, cause: str, field_path: str = "cause") -
     check_text(violations, field_path, cause, MAX_CAUSE_LENGTH)
 
 
+
+
+def check_scheduled_action(
+    violations: Violations, action: schedule.ScheduledAction, now: float, changed: frozenset[str], path: str = "scheduled_action"
+) -> None:
+    """A usable recurrence and zone, or a single start_time; times that are in the future where `changed` names them (AWS
+    refuses a start time in the past) and in order; at least one size, each within the group limits and all in order;
+    and at least one run to come."""
+    problems = len(violations.items)
+    if action.recurrence:
+        if len(action.recurrence) > schedule.MAX_RECURRENCE_LENGTH:
+            violations.add(f"{path}.recurrence", f"must be at most {schedule.MAX_RECURRENCE_LENGTH} characters long")
+        else:
+            problem = schedule.recurrence_problem(action.recurrence)
+            violations.check(problem is None, f"{path}.recurrence", f"{problem}, got {quoted(action.recurrence)}")
+    else:
+        violations.check(
+            action.start_time is not None, f"{path}.start_time", "is required without a recurrence: the time a one-time action runs"
+        )
+        violations.check(not action.time_zone, f"{path}.time_zone", "is read only with a recurrence: give one, or no time zone")
+        violations.check(action.end_time is None, f"{path}.end_time", "is read only with a recurrence: give one, or no end time")
+    if len(action.time_zone) > schedule.MAX_TIME_ZONE_LENGTH:
+        violations.add(f"{path}.time_zone", f"must be at most {schedule.MAX_TIME_ZONE_LENGTH} characters long")
+    elif action.time_zone:
+        violations.check(
+            schedule.parse_zone(action.time_zone) is not None, f"{path}.time_zone",
+            f"must be a time zone of the IANA database (e.g. Europe/Berlin), got {quoted(action.time_zone)}",
+        )
+    for field, value in (("start_time", action.start_time), ("end_time", action.end_time)):
+        if value is not None and field in changed:
+            violations.check(value > now, f"{path}.{field}", f"must be in the future, got {format_time(value)} (now {format_time(now)})")
+    if action.start_time is not None and action.end_time is not None:
+        violations.check(
+            action.end_time > action.start_time, f"{path}.end_time", f"must be after start_time ({format_time(action.start_time)})"
+        )
+    _check_scheduled_sizes(violations, action, path)
+    if len(violations.items) == problems:
+        violations.check(
+            schedule.run_after(action, now) is not None, f"{path}.end_time" if action.end_time is not None else f"{path}.start_time",
+            "leaves the action no run to come: give a later end_time or start_time",
+        )
+
+
+def _check_scheduled_sizes(violations: Violations, action: schedule.ScheduledAction, path: str) -> None:
+    """At least one size; each 0 to MAX_GROUP_SIZE; min_size <= desired_capacity <= max_size of those given."""
+    sizes = {"min_size": action.min_size, "max_size": action.max_size, "desired_capacity": action.desired_capacity}
+    if all(value is None for value in sizes.values()):
+        violations.add(path, "must set at least one of min_size, max_size and desired_capacity")
+        return
+    for field, value in sizes.items():
+        if value is not None:
+            violations.check(0 <= value <= MAX_GROUP_SIZE, f"{path}.{field}", f"must be 0 to {MAX_GROUP_SIZE}, got {value}")
+    if action.min_size is not None and action.max_size is not None:
+        violations.check(
+            action.max_size >= action.min_size, f"{path}.max_size", f"must be >= min_size ({action.min_size}), got {action.max_size}"
+        )
+    desired = action.desired_capacity
+    if desired is not None:
+        if action.min_size is not None:
+            violations.check(
+                desired >= action.min_size, f"{path}.desired_capacity", f"must be >= min_size ({action.min_size}), got {desired}"
+            )
+        if action.max_size is not None:
+            violations.check(
+                desired <= action.max_size, f"{path}.desired_capacity", f"must be <= max_size ({action.max_size}), got {desired}"
+            )

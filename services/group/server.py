@@ -20,6 +20,7 @@ from services.group.policy_client import PolicyClient
 from services.group.pools import PoolKind
 from services.group.reconciler import Reconciler
 from services.group.repository import GroupRepositories
+from services.group.scheduler import POLL_INTERVAL, ScheduledActionRunner
 from services.group.servicer import GroupServicer
 
 SERVICE_NAME = "autoscale.v1.GroupService"
@@ -79,6 +80,9 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         )
         # The first pass runs at start, so a restarted service converges again at once.
         loop = PeriodicWorker("group-reconcile", context.settings.reconcile_interval, reconciler.reconcile_all)
+        # Its first pass at start runs what was missed while the service was down (services.group.schedule).
+        runner = ScheduledActionRunner(repositories, context.clock, context.quotas, loop.wake)
+        schedule_loop = PeriodicWorker("group-schedule", POLL_INTERVAL, runner.run_pass)
         openstack = allowed.get(OPENSTACK_SERVER)
         servicer = GroupServicer(
             repositories, reconciler, loop.wake, PolicyClient(lambda: context.peers.policy), context.quotas, context.process_driver,
@@ -88,7 +92,8 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
             name="group",
             full_name=SERVICE_NAME,
             add_to_server=lambda server: add_servicer(group_pb2_grpc.add_GroupServiceServicer_to_server, servicer, server),
-            workers=[loop, health],  # stopped in order: no pass asks for a check once the monitor stops
+            # Stopped in order: no run changes a group once its passes stop, and no pass asks for a check once the monitor stops.
+            workers=[schedule_loop, loop, health],
         )
 
     return build

@@ -19,7 +19,7 @@ from autoscale.quotas.limits import QuotaSource
 from autoscale.timeutil import Clock, check_duration, from_duration, to_timestamp
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
-from services.group import capacity, cooldown, hooks, messages, refresh, rules, update
+from services.group import capacity, cooldown, hooks, messages, refresh, rules, schedule, update
 from services.group.domain import PROCESS, Activity, AdjustCommand, Group, GroupStatus, Instance, group_name, new_activity_id
 from services.group.drivers.base import CloudNotConfigured, DriverError, OpenStackServerSpec, ServerSpecValidator
 from services.group.health import ProbeKind
@@ -543,6 +543,68 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         now = self._clock()
         action = self._repository().answer_lifecycle_action(group_id, hook_id, instance_id, lambda action: hooks.heartbeat(action, now))
         return group_pb2.RecordLifecycleActionHeartbeatResponse(timeout_time=to_timestamp(action.timeout_time))
+
+    # Scheduled actions
+
+    def CreateScheduledAction(
+        self, request: group_pb2.CreateScheduledActionRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.CreateScheduledActionResponse:
+        violations = Violations()
+        group_id = try_parse_name(violations, "parent", request.parent, "groups")
+        check_id(violations, "scheduled_action_id", request.scheduled_action_id)
+        now = self._clock()
+        action = messages.scheduled_action_from_message(
+            violations, request.scheduled_action, group_id or "", request.scheduled_action_id, now
+        )
+        if not violations:
+            rules.check_scheduled_action(violations, action, now, frozenset(schedule.UPDATABLE_FIELDS))
+        violations.raise_if_any()
+        assert group_id is not None
+        created = self._repository().create_scheduled_action(replace(action, next_run_time=schedule.run_after(action, now)))
+        return group_pb2.CreateScheduledActionResponse(scheduled_action=messages.scheduled_action_to_message(created))
+
+    def GetScheduledAction(
+        self, request: group_pb2.GetScheduledActionRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.GetScheduledActionResponse:
+        group_id, action_id = messages.parse_child_name("name", request.name, "scheduledActions")
+        found = self._repository().get_scheduled_action(group_id, action_id)
+        return group_pb2.GetScheduledActionResponse(scheduled_action=messages.scheduled_action_to_message(found))
+
+    def ListScheduledActions(
+        self, request: group_pb2.ListScheduledActionsRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.ListScheduledActionsResponse:
+        group_id = parse_name("parent", request.parent, "groups")
+        page = page_request(request.page_size, request.page_token)
+        found = self._repository().list_scheduled_actions(group_id, page.after_id(), page.size + 1)
+        actions, token = paginate(found, page.size, lambda action: action.id, messages.scheduled_action_to_message)
+        return group_pb2.ListScheduledActionsResponse(scheduled_actions=actions, next_page_token=token)
+
+    def UpdateScheduledAction(
+        self, request: group_pb2.UpdateScheduledActionRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.UpdateScheduledActionResponse:
+        group_id, action_id = messages.parse_child_name("scheduled_action.name", request.scheduled_action.name, "scheduledActions")
+        request_violations = Violations()
+        fields = check_update_mask(request_violations, request.update_mask.paths, schedule.UPDATABLE_FIELDS, schedule.OUTPUT_ONLY_FIELDS)
+        now = self._clock()
+        proposed = messages.scheduled_action_from_message(request_violations, request.scheduled_action, group_id, action_id, now)
+        request_violations.raise_if_any()
+
+        def change(current: schedule.ScheduledAction) -> schedule.ScheduledAction:
+            changed = schedule.updated(current, proposed, fields)
+            violations = Violations()
+            rules.check_scheduled_action(violations, changed, now, fields)
+            violations.raise_if_any()
+            return replace(changed, next_run_time=schedule.run_after(changed, now))
+
+        updated = self._repository().change_scheduled_action(group_id, action_id, change)
+        return group_pb2.UpdateScheduledActionResponse(scheduled_action=messages.scheduled_action_to_message(updated))
+
+    def DeleteScheduledAction(
+        self, request: group_pb2.DeleteScheduledActionRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.DeleteScheduledActionResponse:
+        group_id, action_id = messages.parse_child_name("name", request.name, "scheduledActions")
+        self._repository().delete_scheduled_action(group_id, action_id)
+        return group_pb2.DeleteScheduledActionResponse()
 
     def ListActivities(self, request: group_pb2.ListActivitiesRequest, context: grpc.ServicerContext) -> group_pb2.ListActivitiesResponse:
         group_id = parse_name("parent", request.parent, "groups")

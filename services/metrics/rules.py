@@ -27,7 +27,7 @@ from autoscale.series import (
     check_dimension,
     check_metric,
 )
-from autoscale.timeutil import check_duration, from_timestamp
+from autoscale.timeutil import MAX_TIME, check_duration, check_timestamp
 from autoscale.v1 import common_pb2, metrics_pb2
 from autoscale.validation import Violations, check_enum, check_finite
 from services.metrics.domain import SeriesKey, SeriesPoints, StatisticsQuery, period_count
@@ -46,8 +46,6 @@ DEFAULT_WINDOW = 86400.0
 """Seconds before end_time an unset start_time means."""
 MAX_PERIOD = 31_622_400.0
 """Seconds of a query's period at most (366 days)."""
-MAX_TIME = 253_402_300_799
-"""The latest time a Timestamp may hold (9999-12-31T23:59:59Z): a later start or end makes datapoints no client can read."""
 
 
 def check_stored_dimensions(violations: Violations, field_path: str, dimensions: tuple[tuple[str, str], ...]) -> None:
@@ -66,16 +64,6 @@ def check_stored_dimensions(violations: Violations, field_path: str, dimensions:
         size = len(canonical_dimensions_key(dimensions).encode())
         if size > MAX_DIMENSIONS_KEY_BYTES:
             violations.add(field_path, f"must take at most {MAX_DIMENSIONS_KEY_BYTES} bytes as JSON, got {size}")
-
-
-def check_timestamp(violations: Violations, field_path: str, stamp: timestamp_pb2.Timestamp) -> float:
-    """A set Timestamp that is a valid time from the epoch to the end of year 9999; returns it in seconds."""
-    violations.check(
-        0 <= stamp.seconds <= MAX_TIME and 0 <= stamp.nanos < 1_000_000_000,
-        field_path,
-        f"must be a valid time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z, got seconds={stamp.seconds} nanos={stamp.nanos}",
-    )
-    return from_timestamp(stamp)
 
 
 def check_put_samples(
