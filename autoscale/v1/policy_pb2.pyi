@@ -1,5 +1,6 @@
 import datetime
 
+from autoscale.v1 import alarm_pb2 as _alarm_pb2
 from autoscale.v1 import common_pb2 as _common_pb2
 from autoscale.v1 import group_pb2 as _group_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
@@ -112,16 +113,40 @@ class DeletePolicyResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ExecutePolicyRequest(_message.Message):
-    __slots__ = ("name", "cause", "request_id", "alarm")
+    __slots__ = ("name", "cause", "request_id", "alarm", "alarm_payload")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ALARM_FIELD_NUMBER: _ClassVar[int]
+    ALARM_PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     name: str
     cause: str
     request_id: str
     alarm: str
-    def __init__(self, name: _Optional[str] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., alarm: _Optional[str] = ...) -> None: ...
+    alarm_payload: AlarmPayload
+    def __init__(self, name: _Optional[str] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., alarm: _Optional[str] = ..., alarm_payload: _Optional[_Union[AlarmPayload, _Mapping]] = ...) -> None: ...
+
+class AlarmPayload(_message.Message):
+    __slots__ = ("alarm", "previous_state", "state", "reason", "datapoints", "threshold", "comparison_operator", "repeat", "time")
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_STATE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DATAPOINTS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    REPEAT_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    alarm: str
+    previous_state: _alarm_pb2.AlarmState
+    state: _alarm_pb2.AlarmState
+    reason: str
+    datapoints: _containers.RepeatedScalarFieldContainer[float]
+    threshold: float
+    comparison_operator: _alarm_pb2.ComparisonOperator
+    repeat: bool
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, alarm: _Optional[str] = ..., previous_state: _Optional[_Union[_alarm_pb2.AlarmState, str]] = ..., state: _Optional[_Union[_alarm_pb2.AlarmState, str]] = ..., reason: _Optional[str] = ..., datapoints: _Optional[_Iterable[float]] = ..., threshold: _Optional[float] = ..., comparison_operator: _Optional[_Union[_alarm_pb2.ComparisonOperator, str]] = ..., repeat: _Optional[bool] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ExecutePolicyResponse(_message.Message):
     __slots__ = ("adjusted", "reason", "activity", "refusal", "cooldown_end_time")
@@ -138,7 +163,7 @@ class ExecutePolicyResponse(_message.Message):
     def __init__(self, adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[_Union[_group_pb2.Activity, _Mapping]] = ..., refusal: _Optional[_Union[_group_pb2.AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PolicyExecution(_message.Message):
-    __slots__ = ("time", "cause", "request_id", "adjusted", "reason", "activity", "failed")
+    __slots__ = ("time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "alarm_payload")
     TIME_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +171,7 @@ class PolicyExecution(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
+    ALARM_PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     time: _timestamp_pb2.Timestamp
     cause: str
     request_id: str
@@ -153,7 +179,8 @@ class PolicyExecution(_message.Message):
     reason: str
     activity: str
     failed: bool
-    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[str] = ..., failed: _Optional[bool] = ...) -> None: ...
+    alarm_payload: AlarmPayload
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[str] = ..., failed: _Optional[bool] = ..., alarm_payload: _Optional[_Union[AlarmPayload, _Mapping]] = ...) -> None: ...
 
 class ListPolicyExecutionsRequest(_message.Message):
     __slots__ = ("name", "page_size", "page_token")

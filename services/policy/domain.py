@@ -45,6 +45,8 @@ class Execution:
     activity: str = ""
     """The activity started, when adjusted."""
     failed: bool = False
+    alarm_payload: bytes | None = None
+    """The serialized AlarmPayload of the alarm whose action this was (None: an operator's or a receiver's)."""
     response: bytes | None = None
     """The serialized ExecutePolicyResponse answered (None when the execution failed)."""
     sequence: int = 0

@@ -41,14 +41,15 @@ class PolicyExecutor:
         self._metrics = metrics
 
     def execute(
-        self, project: str, policy_id: str, cause: str, request_id: str, *, alarm_notification: bool = False
+        self, project: str, policy_id: str, cause: str, request_id: str, *, alarm_notification: bool = False,
+        alarm_payload: policy_pb2.AlarmPayload | None = None,
     ) -> policy_pb2.ExecutePolicyResponse:
         """Signal a policy of `project` (see _execute), counted and timed; `alarm_notification`: an alarm or a receiver
-        signals it."""
+        signals it; `alarm_payload`: what the alarm's action carried, recorded with the execution."""
         started = time.perf_counter()
         outcome = "failed"
         try:
-            response, outcome = self._execute(project, policy_id, cause, request_id, alarm_notification)
+            response, outcome = self._execute(project, policy_id, cause, request_id, alarm_notification, alarm_payload)
             return response
         except NotFound:
             outcome = ""  # no such policy: nothing to count it under
@@ -59,7 +60,8 @@ class PolicyExecutor:
                 self._metrics.execution_seconds.observe(time.perf_counter() - started)
 
     def _execute(
-        self, project: str, policy_id: str, cause: str, request_id: str, alarm_notification: bool
+        self, project: str, policy_id: str, cause: str, request_id: str, alarm_notification: bool,
+        alarm_payload: policy_pb2.AlarmPayload | None,
     ) -> tuple[policy_pb2.ExecutePolicyResponse, str]:
         """Signal a policy of `project`; NotFound for the policy, FailedPrecondition when its group is gone, PeerError when
         unreachable.
@@ -72,7 +74,10 @@ class PolicyExecutor:
         if answered is not None:
             first: policy_pb2.ExecutePolicyResponse = policy_pb2.ExecutePolicyResponse.FromString(answered)
             return first, "repeated"
-        record = Execution(policy_id, self._clock(), cause, request_id, adjusted=False, reason="")
+        record = Execution(
+            policy_id, self._clock(), cause, request_id, adjusted=False, reason="",
+            alarm_payload=alarm_payload.SerializeToString() if alarm_payload is not None else None,
+        )
         group_ref = group_name(policy.group_id)
         percent = policy.adjustment_type is AdjustmentType.PERCENT_CHANGE_IN_CAPACITY
         try:

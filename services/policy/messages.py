@@ -37,7 +37,7 @@ def policy_to_message(policy: Policy) -> policy_pb2.Policy:
 
 def execution_to_message(execution: Execution) -> policy_pb2.PolicyExecution:
     """A PolicyExecution message of a stored execution."""
-    return policy_pb2.PolicyExecution(
+    message = policy_pb2.PolicyExecution(
         time=to_timestamp(execution.time),
         cause=execution.cause,
         request_id=execution.request_id,
@@ -46,3 +46,6 @@ def execution_to_message(execution: Execution) -> policy_pb2.PolicyExecution:
         activity=execution.activity,
         failed=execution.failed,
     )
+    if execution.alarm_payload is not None:
+        message.alarm_payload.ParseFromString(execution.alarm_payload)
+    return message

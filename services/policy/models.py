@@ -44,6 +44,8 @@ executions = sa.Table(
     sa.Column("failed", sa.Boolean, nullable=False),
     # The serialized ExecutePolicyResponse, answered again to a repeated request_id; NULL when failed.
     sa.Column("response", sa.LargeBinary, nullable=True),
+    # The serialized AlarmPayload of the alarm whose action it was; NULL for an operator's or a receiver's.
+    sa.Column("alarm_payload", sa.LargeBinary, nullable=True),
     sa.ForeignKeyConstraint(
         ["project", "policy_id"], ["policy_policies.project", "policy_policies.id"], name="fk_policy_executions_policy"
     ),

@@ -145,7 +145,9 @@ _LOCK_POLICY = (
 )
 """Locks a policy's row, so that it is not deleted while an execution of it is stored."""
 
-_EXECUTION_COLUMNS = ("policy_id", "time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "response")
+_EXECUTION_COLUMNS = (
+    "policy_id", "time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "response", "alarm_payload",
+)
 _INSERT_EXECUTION = executions.insert().values(
     {"project": sa.bindparam("project"), **{name: sa.bindparam(name) for name in _EXECUTION_COLUMNS}}
 )
@@ -194,11 +196,13 @@ def _execution_values(execution: Execution) -> dict[str, Any]:
         "activity": execution.activity,
         "failed": execution.failed,
         "response": execution.response,
+        "alarm_payload": execution.alarm_payload,
     }
 
 
 def _execution(row: Any) -> Execution:
     return Execution(
         policy_id=row.policy_id, time=row.time, cause=row.cause, request_id=row.request_id, adjusted=row.adjusted,
-        reason=row.reason, activity=row.activity, failed=row.failed, response=row.response, sequence=row.id,
+        reason=row.reason, activity=row.activity, failed=row.failed, response=row.response,
+        alarm_payload=bytes(row.alarm_payload) if row.alarm_payload is not None else None, sequence=row.id,
     )

@@ -116,10 +116,14 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         policy_id = try_parse_name(violations, "name", request.name, "policies")
         rules.check_cause(violations, request.cause)
         check_request_id(violations, request.request_id)
+        alarm_payload = request.alarm_payload if request.HasField("alarm_payload") else None
+        if alarm_payload is not None:
+            rules.check_alarm_payload(violations, alarm_payload)
         violations.raise_if_any()
         assert policy_id is not None
         return self._executor.execute(
-            current_project(), policy_id, request.cause, request.request_id, alarm_notification=bool(request.alarm)
+            current_project(), policy_id, request.cause, request.request_id, alarm_notification=bool(request.alarm),
+            alarm_payload=alarm_payload,
         )
 
     def ListPolicyExecutions(

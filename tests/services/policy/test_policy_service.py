@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from google.protobuf import duration_pb2, field_mask_pb2
 from autoscale.config import Settings
 from autoscale.errors import field_violations
 from autoscale.timeutil import to_duration
-from autoscale.v1 import common_pb2, group_pb2, policy_pb2, policy_pb2_grpc
+from autoscale.v1 import alarm_pb2, common_pb2, group_pb2, policy_pb2, policy_pb2_grpc
 from autoscale.validation import MAX_CAUSE_LENGTH
 from services.policy.server import build
 from tests.services.policy.fake_alarm import FakeAlarmService
@@ -303,6 +304,50 @@ def test_executing_adjusts_the_group_and_answers_its_activity(mesh):
     assert (execution.adjusted, execution.activity, execution.cause, execution.failed) == (
         True, response.activity.name, "alarms/high-cpu", False)
     assert execution.time.seconds == int(mesh.clock.now)
+
+
+def _alarm_payload(**fields: Any) -> policy_pb2.AlarmPayload:
+    """An alarm payload as the alarm service sends it, with `fields` changed."""
+    values: dict[str, Any] = {
+        "alarm": "alarms/high-cpu", "previous_state": alarm_pb2.ALARM_STATE_OK, "state": alarm_pb2.ALARM_STATE_ALARM,
+        "reason": "average(cpu) > 50: 62, 71 (newest last)", "datapoints": [62.0, 71.0], "threshold": 50.0,
+        "comparison_operator": alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN, **fields,
+    }
+    return policy_pb2.AlarmPayload(**values)
+
+
+def test_an_alarms_payload_is_recorded_with_its_execution(mesh: Mesh) -> None:
+    mesh.create("up")
+    request = policy_pb2.ExecutePolicyRequest(
+        name="policies/up", cause="alarms/high-cpu entered ALARM", alarm="alarms/high-cpu", alarm_payload=_alarm_payload()
+    )
+    assert mesh.policy.ExecutePolicy(request, timeout=5).adjusted
+    mesh.execute("up", cause="by hand")
+    by_hand, by_alarm = mesh.executions("up")
+    assert by_alarm.alarm_payload == _alarm_payload()
+    assert not by_hand.HasField("alarm_payload")
+
+
+@pytest.mark.parametrize(
+    ("fields", "violations"),
+    [
+        ({"alarm": ""}, ["alarm_payload.alarm"]),
+        ({"alarm": "policies/up"}, ["alarm_payload.alarm"]),
+        ({"previous_state": 0, "state": 9}, ["alarm_payload.previous_state", "alarm_payload.state"]),
+        ({"reason": "r" * 4097}, ["alarm_payload.reason"]),
+        ({"datapoints": [1.0] * 1441}, ["alarm_payload.datapoints"]),
+        ({"datapoints": [1.0, math.nan, math.inf]}, ["alarm_payload.datapoints[1]", "alarm_payload.datapoints[2]"]),
+        ({"threshold": math.inf}, ["alarm_payload.threshold"]),
+        ({"comparison_operator": 17}, ["alarm_payload.comparison_operator"]),
+    ],
+)
+def test_a_bad_alarm_payload_is_invalid_argument_naming_its_field(mesh: Mesh, fields: dict[str, Any], violations: list[str]) -> None:
+    mesh.create("up")
+    request = policy_pb2.ExecutePolicyRequest(name="policies/up", alarm="alarms/high-cpu", alarm_payload=_alarm_payload(**fields))
+    error = _failure(mesh.policy.ExecutePolicy, request)
+    assert error.code() == INVALID
+    assert sorted(v.field for v in field_violations(error)) == sorted(violations)
+    assert mesh.group.adjust_requests == []
 
 
 @pytest.mark.parametrize(("cooldown", "sent"), [(None, None), (to_duration(0), 0.0), (to_duration(90), 90.0)])
