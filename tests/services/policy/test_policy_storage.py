@@ -164,9 +164,17 @@ def test_upgrading_cuts_cooldowns_stored_beyond_a_day_to_a_day(database_url: str
     try:
         with database.engine.begin() as connection:
             command.upgrade(alembic_config(MIGRATIONS_DIR, "policy", connection), "policy_0001")
+            # Rows as policy_0001 stored them (the repository writes the columns of the newest revision).
+            for policy_id, cooldown in (("up", float(2**63 - 1)), ("down", 60.0)):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO policy_policies (project, id, group_id, adjustment_type, scaling_adjustment,"
+                        " min_adjustment_step, cooldown, create_time) VALUES (:project, :id, 'web', 'change_in_capacity', 1, 0,"
+                        " :cooldown, 0)"
+                    ),
+                    {"project": PROJECT, "id": policy_id, "cooldown": cooldown},
+                )
         repository = PolicyRepository(database)
-        repository.create_policy(PROJECT, replace(POLICY, cooldown=float(2**63 - 1)))
-        repository.create_policy(PROJECT, replace(POLICY, id="down", cooldown=60.0))
         database.migrate(MIGRATIONS_DIR, "policy")
         assert (repository.get_policy(PROJECT, "up").cooldown, repository.get_policy(PROJECT, "down").cooldown) == (MAX_COOLDOWN, 60.0)
     finally:
