@@ -85,7 +85,7 @@ def step_scaling_activity(
         )
     if scale_out:
         base = len(live) - len(warming)
-        counted = f"{base} instance{'s' if base != 1 else ''} in service and warmed up, {warming_count} warming up"
+        counted = f"{base} instance{'s' if base != 1 else ''} in service and warmed up ({warming_count} warming up)"
     else:
         if warming_count:
             return capacity.capacity_change(
@@ -99,7 +99,7 @@ def step_scaling_activity(
         if target == desired and requested != target:
             message = capacity.unchanged_reason(desired, requested, group.min_size, group.max_size)
         else:
-            message = f"from {counted} the step asks {target}; desired capacity {desired} already covers it"
+            message = f"from {counted}, the step asks {target}; desired capacity {desired} already covers it"
         return capacity.capacity_change(activity_id, group, desired, cause, now, unchanged_message=message)
     activity = capacity.capacity_change(activity_id, group, target, cause, now)
     return replace(activity, cause=within_cause_limit(f"{cause}; step scaling from {counted}"))

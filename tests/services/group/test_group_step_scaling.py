@@ -63,13 +63,13 @@ def test_a_second_breach_while_the_firsts_instance_warms_up_adds_only_what_a_lar
     same_step = _step(stub, PERCENT, 10)
     assert (same_step.adjusted, same_step.desired_capacity, same_step.activity.status) == (False, 11, UNCHANGED)
     assert same_step.reason == (
-        "capacity stays at 11 (from 10 instances in service and warmed up, 1 warming up the step asks 11; "
+        "capacity stays at 11 (from 10 instances in service and warmed up (1 warming up), the step asks 11; "
         "desired capacity 11 already covers it)"
     )
 
     larger_step = _step(stub, PERCENT, 30)
     assert (larger_step.adjusted, larger_step.desired_capacity) == (True, 13)
-    assert larger_step.activity.cause.endswith("; step scaling from 10 instances in service and warmed up, 1 warming up")
+    assert larger_step.activity.cause.endswith("; step scaling from 10 instances in service and warmed up (1 warming up)")
 
     wait_for(lambda: converged(stub, 13), "thirteen instances")
     clock.advance(300)  # all warmed up: the same step counts from 13 (10 % of 13 is 1.3, rounded down)

@@ -68,16 +68,16 @@ def test_an_instance_warms_up_until_its_warmup_after_it_went_in_service(instance
         (10, _warmed(10), PERCENT, 10, 11, ""),
         # It reaches 62 while the 11th warms up: 10 % of the 10 warmed up asks 11 again, which the desired capacity has.
         (10 + 1, _warmed(10) + _warming(1), PERCENT, 10, 11,
-         "from 10 instances in service and warmed up, 1 warming up the step asks 11; desired capacity 11 already covers it"),
+         "from 10 instances in service and warmed up (1 warming up), the step asks 11; desired capacity 11 already covers it"),
         # It reaches 70 while the 11th warms up: 30 % of 10 asks 13, so only 2 are added.
         (11, _warmed(10) + _warming(1), PERCENT, 30, 13, ""),
         # A place of the desired capacity not launched yet warms up too: the same answer.
         (11, _warmed(10), PERCENT, 10, 11,
-         "from 10 instances in service and warmed up, 1 warming up the step asks 11; desired capacity 11 already covers it"),
+         "from 10 instances in service and warmed up (1 warming up), the step asks 11; desired capacity 11 already covers it"),
         # Changes in capacity alike: +2 from 4 warmed up, then +2 again while they warm up, then +3.
         (4, _warmed(4), CHANGE, 2, 6, ""),
         (6, _warmed(4) + _warming(2), CHANGE, 2, 6,
-         "from 4 instances in service and warmed up, 2 warming up the step asks 6; desired capacity 6 already covers it"),
+         "from 4 instances in service and warmed up (2 warming up), the step asks 6; desired capacity 6 already covers it"),
         (6, _warmed(4) + _warming(2), CHANGE, 3, 7, ""),
         # Bounds still hold.
         (19, _warmed(19), CHANGE, 5, 20, ""),
@@ -91,7 +91,7 @@ def test_an_instance_warms_up_until_its_warmup_after_it_went_in_service(instance
         (13, _warmed(13), PERCENT, -30, 10, ""),
         # A second breach while the first's instance terminates counts it: nothing more is removed.
         (13, _warmed(13) + [_instance(50, InstanceState.TERMINATING)], PERCENT, -10, 13,
-         "from 14 instances not yet gone the step asks 13; desired capacity 13 already covers it"),
+         "from 14 instances not yet gone, the step asks 13; desired capacity 13 already covers it"),
         # A scale-in waits while instances warm up (and says until when).
         (11, _warmed(10) + _warming(1), CHANGE, -1, 11, "scale-in waits while 1 instance warms up (until 2023-11-14T22:17:20Z)"),
         (12, _warmed(10), CHANGE, -1, 12, "scale-in waits while 2 instances warm up"),
@@ -113,7 +113,7 @@ def test_a_step_adjustment_counts_instances_warming_up_as_aws_documents(
 
 def test_the_activity_of_a_step_says_what_it_counted() -> None:
     activity = step_scaling_activity("a-1", _group(11), _warmed(10) + _warming(1), PERCENT, 30, 0, WARMUP, "policies/up", NOW)
-    assert activity.cause == "policies/up; step scaling from 10 instances in service and warmed up, 1 warming up"
+    assert activity.cause == "policies/up; step scaling from 10 instances in service and warmed up (1 warming up)"
 
 
 @pytest.mark.parametrize(("warmup", "group_cooldown", "expected"), [(30.0, 600.0, 12), (None, 30.0, 12), (None, None, 11)])
