@@ -6,6 +6,11 @@ whether it is resizing or cooling down (services.group.cooldown). So an executio
 is one Adjust call: this service keeps no cooldown state, takes no lock or claim,
 and never asks the group how a resize went. Two signals of one group at once are
 serialised by the group: the second finds the first's resize in progress.
+
+A step policy first measures the breach (an operator's metric value and threshold, else
+the alarm payload's datapoints) and picks the step that holds it (services.policy.steps);
+its one Adjust then asks for AWS's warm-up rule instead of the cooldown, which the group
+applies under its lock (services.group.warmup).
 """
 
 from __future__ import annotations
