@@ -11,16 +11,66 @@ from app.cli.choices import ADJUSTMENT_HELP, ADJUSTMENT_TYPE, ADJUSTMENT_TYPE_HE
 from app.cli.client import POLICY, Client, client_command
 from app.cli.group_commands import activity_details
 from app.cli.output import duration_text, print_details, print_table, time_text, yes_no
-from app.cli.params import DURATION, apply_options, duration_or_none, resource_id, resource_name
+from app.cli.params import DURATION, EnumChoice, apply_options, duration_or_none, resource_id, resource_name
 from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
 from autoscale.v1 import policy_pb2
 
 GROUP_COOLDOWN_TEXT = "group's"
-"""How an unset policy cooldown is shown: the group's cooldown applies."""
+"""How an unset policy cooldown (or step policy warm-up) is shown: the group's cooldown applies."""
+
+METRIC_AGGREGATION_TYPE = EnumChoice(
+    {
+        "avg": policy_pb2.METRIC_AGGREGATION_TYPE_AVERAGE,
+        "min": policy_pb2.METRIC_AGGREGATION_TYPE_MINIMUM,
+        "max": policy_pb2.METRIC_AGGREGATION_TYPE_MAXIMUM,
+    }
+)
+"""`--aggregation`: how a step policy makes one metric value of the alarm's datapoints."""
+
+
+class StepAdjustmentType(click.ParamType[policy_pb2.StepAdjustment]):
+    """A `--step LOWER:UPPER:ADJUSTMENT[:TYPE]` option: bounds of the breach (empty: open), the adjustment, its type
+    (change, exact, percent; empty: the policy's)."""
+
+    name = "step"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> policy_pb2.StepAdjustment:
+        if isinstance(value, policy_pb2.StepAdjustment):
+            return value
+        parts = str(value).split(":")
+        if len(parts) not in (3, 4):
+            self.fail(f"expected LOWER:UPPER:ADJUSTMENT[:TYPE] (e.g. 10:20:2 or 20::30:percent), got {value!r}", param, ctx)
+        lower, upper, adjustment = parts[:3]
+        step = policy_pb2.StepAdjustment()
+        try:
+            if lower:
+                step.metric_interval_lower_bound = float(lower)
+            if upper:
+                step.metric_interval_upper_bound = float(upper)
+            step.scaling_adjustment = int(adjustment)
+        except ValueError:
+            self.fail(f"bounds must be numbers (or empty for an open end) and the adjustment an integer, got {value!r}", param, ctx)
+        if len(parts) == 4 and parts[3]:
+            adjustment_type: Any = ADJUSTMENT_TYPE.convert(parts[3], param, ctx)  # an enum's number
+            step.adjustment_type = adjustment_type
+        return step
+
+
+STEP = StepAdjustmentType()
+
+
+def _step_text(step: policy_pb2.StepAdjustment) -> str:
+    lower = f"{step.metric_interval_lower_bound:g}" if step.HasField("metric_interval_lower_bound") else "-inf"
+    upper = f"{step.metric_interval_upper_bound:g}" if step.HasField("metric_interval_upper_bound") else "+inf"
+    kind = f" {word_for(ADJUSTMENT_TYPE, step.adjustment_type)}" if step.adjustment_type else ""
+    return f"{lower} .. {upper}: {step.scaling_adjustment:+d}{kind}"
 
 
 def _adjustment_text(policy: policy_pb2.Policy) -> str:
-    text = f"{word_for(ADJUSTMENT_TYPE, policy.adjustment_type)} {policy.scaling_adjustment:+d}"
+    if policy.step_adjustments:
+        text = f"{word_for(ADJUSTMENT_TYPE, policy.adjustment_type)} steps: " + ", ".join(map(_step_text, policy.step_adjustments))
+    else:
+        text = f"{word_for(ADJUSTMENT_TYPE, policy.adjustment_type)} {policy.scaling_adjustment:+d}"
     if policy.min_adjustment_step:
         text += f" (at least {policy.min_adjustment_step})"
     return text
@@ -37,15 +87,29 @@ def _row(policy: policy_pb2.Policy) -> list[str]:
 
 
 def _details(policy: policy_pb2.Policy) -> list[tuple[str, str]]:
-    return [
+    details = [
         ("name", policy.name),
         ("group", policy.group),
         ("adjustment type", word_for(ADJUSTMENT_TYPE, policy.adjustment_type)),
-        ("scaling adjustment", str(policy.scaling_adjustment)),
-        ("min adjustment step", str(policy.min_adjustment_step)),
-        ("cooldown", duration_text(policy, "cooldown", GROUP_COOLDOWN_TEXT)),
-        ("created", time_text(policy, "create_time")),
     ]
+    if policy.step_adjustments:
+        details += [(f"step {index}", _step_text(step)) for index, step in enumerate(policy.step_adjustments)]
+        details += [
+            ("metric aggregation", word_for(METRIC_AGGREGATION_TYPE, policy.metric_aggregation_type or METRIC_AGGREGATION_AVERAGE)),
+            ("min adjustment step", str(policy.min_adjustment_step)),
+            ("instance warmup", duration_text(policy, "estimated_instance_warmup", GROUP_COOLDOWN_TEXT)),
+        ]
+    else:
+        details += [
+            ("scaling adjustment", str(policy.scaling_adjustment)),
+            ("min adjustment step", str(policy.min_adjustment_step)),
+            ("cooldown", duration_text(policy, "cooldown", GROUP_COOLDOWN_TEXT)),
+        ]
+    return [*details, ("created", time_text(policy, "create_time"))]
+
+
+METRIC_AGGREGATION_AVERAGE = policy_pb2.METRIC_AGGREGATION_TYPE_AVERAGE
+"""What an unset metric_aggregation_type means."""
 
 
 POLICY_KIND = ResourceKind(
@@ -74,11 +138,18 @@ def _policy_options(creating: bool) -> Callable[[Any], Any]:
             click.option("--group", required=creating, metavar="ID", help="The group it adjusts."),
             click.option("--type", "adjustment_type", type=ADJUSTMENT_TYPE, required=creating,
                          help=ADJUSTMENT_TYPE_HELP),
-            click.option("--adjustment", "scaling_adjustment", type=int, required=creating,
-                         help=ADJUSTMENT_HELP),
+            click.option("--adjustment", "scaling_adjustment", type=int,
+                         help=ADJUSTMENT_HELP + " Simple policies (a step policy's steps give theirs)."),
             click.option("--min-step", "min_adjustment_step", type=int, help=MIN_STEP_HELP),
             click.option("--cooldown", type=DURATION,
-                         help="Quiet time after a resize, e.g. 60s" + ("  [default: the group's]" if creating else ".")),
+                         help="Simple policies: quiet time after a resize, e.g. 60s" + ("  [default: the group's]" if creating else ".")),
+            click.option("--step", "step_adjustments", type=STEP, multiple=True, metavar="LOWER:UPPER:ADJUSTMENT[:TYPE]",
+                         help="A step policy's step (repeat it): the breach (metric minus the alarm's threshold) from LOWER to"
+                              " UPPER (empty: open) adjusts by ADJUSTMENT, read as TYPE (default: --type)."),
+            click.option("--aggregation", "metric_aggregation_type", type=METRIC_AGGREGATION_TYPE,
+                         help="Step policies: the metric value of the alarm's datapoints (avg, min, max)  [default: avg]"),
+            click.option("--warmup", "estimated_instance_warmup", type=DURATION,
+                         help="Step policies: how long a new instance warms up, e.g. 2m  [default: the group's cooldown]"),
         ]
     )
 
@@ -93,6 +164,9 @@ def _policy_from_options(name: str, values: dict[str, Any]) -> policy_pb2.Policy
         scaling_adjustment=values["scaling_adjustment"],
         min_adjustment_step=values["min_adjustment_step"],
         cooldown=duration_or_none(values["cooldown"]),
+        step_adjustments=values["step_adjustments"],
+        metric_aggregation_type=values["metric_aggregation_type"],
+        estimated_instance_warmup=duration_or_none(values["estimated_instance_warmup"]),
     )
 
 
@@ -105,12 +179,22 @@ add_create_and_update(
 @click.argument("policy_id", metavar="ID")
 @click.option("--cause", default="autoscale policy execute", show_default=True, help="Why, recorded in the activity.")
 @click.option("--request-id", default="", help="Makes a retried command a no-op that answers as the first did.")
+@click.option("--metric-value", type=float, help="Step policies: the metric value whose breach picks the step.")
+@click.option("--breach-threshold", type=float, help="Step policies: the threshold the metric value is measured from.")
 @client_command(POLICY)
-def execute(client: Client, policy_id: str, cause: str, request_id: str) -> None:
-    """Signal policy ID: adjust its group unless it is cooling down or resizing."""
-    request = policy_pb2.ExecutePolicyRequest(name=POLICY_KIND.name(policy_id), cause=cause, request_id=request_id)
+def execute(
+    client: Client, policy_id: str, cause: str, request_id: str, metric_value: float | None, breach_threshold: float | None
+) -> None:
+    """Signal policy ID: adjust its group unless it is cooling down or resizing (a step policy: by the step that holds the
+    breach, counting instances warming up)."""
+    request = policy_pb2.ExecutePolicyRequest(
+        name=POLICY_KIND.name(policy_id), cause=cause, request_id=request_id, metric_value=metric_value,
+        breach_threshold=breach_threshold,
+    )
     response = client.call("ExecutePolicy", request)
     outcome = [("adjusted", yes_no(response.adjusted)), ("reason", response.reason or "-")]
+    if response.HasField("step_adjustment"):
+        outcome.append(("step", _step_text(response.step_adjustment)))
     client.emit(response, lambda: print_details(outcome + activity_details(response.activity)))
 
 

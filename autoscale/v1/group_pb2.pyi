@@ -706,7 +706,7 @@ class DeleteGroupResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AdjustRequest(_message.Message):
-    __slots__ = ("name", "adjustment_type", "adjustment", "min_adjustment_step", "cause", "request_id", "refuse_while_scaling", "honor_cooldown", "cooldown", "alarm_notification")
+    __slots__ = ("name", "adjustment_type", "adjustment", "min_adjustment_step", "cause", "request_id", "refuse_while_scaling", "honor_cooldown", "cooldown", "alarm_notification", "step_scaling", "estimated_instance_warmup")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
@@ -717,6 +717,8 @@ class AdjustRequest(_message.Message):
     HONOR_COOLDOWN_FIELD_NUMBER: _ClassVar[int]
     COOLDOWN_FIELD_NUMBER: _ClassVar[int]
     ALARM_NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    STEP_SCALING_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_INSTANCE_WARMUP_FIELD_NUMBER: _ClassVar[int]
     name: str
     adjustment_type: _common_pb2.AdjustmentType
     adjustment: int
@@ -727,7 +729,9 @@ class AdjustRequest(_message.Message):
     honor_cooldown: bool
     cooldown: _duration_pb2.Duration
     alarm_notification: bool
-    def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., refuse_while_scaling: _Optional[bool] = ..., honor_cooldown: _Optional[bool] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., alarm_notification: _Optional[bool] = ...) -> None: ...
+    step_scaling: bool
+    estimated_instance_warmup: _duration_pb2.Duration
+    def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., refuse_while_scaling: _Optional[bool] = ..., honor_cooldown: _Optional[bool] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., alarm_notification: _Optional[bool] = ..., step_scaling: _Optional[bool] = ..., estimated_instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class AdjustResponse(_message.Message):
     __slots__ = ("previous_capacity", "desired_capacity", "activity", "group", "adjusted", "reason", "refusal", "cooldown_end_time")

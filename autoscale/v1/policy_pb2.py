@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from autoscale.v1 import alarm_pb2 as autoscale_dot_v1_dot_alarm__pb2
 from autoscale.v1 import common_pb2 as autoscale_dot_v1_dot_common__pb2
 from autoscale.v1 import group_pb2 as autoscale_dot_v1_dot_group__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
@@ -29,65 +30,71 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x61utoscale/v1/policy.proto\x12\x0c\x61utoscale.v1\x1a\x19\x61utoscale/v1/common.proto\x1a\x18\x61utoscale/v1/group.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x01\n\x06Policy\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05group\x18\x02 \x01(\t\x12\x35\n\x0f\x61\x64justment_type\x18\x03 \x01(\x0e\x32\x1c.autoscale.v1.AdjustmentType\x12\x1a\n\x12scaling_adjustment\x18\x04 \x01(\x05\x12\x1b\n\x13min_adjustment_step\x18\x05 \x01(\x05\x12+\n\x08\x63ooldown\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x13\x43reatePolicyRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12$\n\x06policy\x18\x02 \x01(\x0b\x32\x14.autoscale.v1.Policy\"<\n\x14\x43reatePolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\" \n\x10GetPolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"9\n\x11GetPolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\"K\n\x13ListPoliciesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\r\n\x05group\x18\x03 \x01(\t\"W\n\x14ListPoliciesResponse\x12&\n\x08policies\x18\x01 \x03(\x0b\x32\x14.autoscale.v1.Policy\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x13UpdatePolicyRequest\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"<\n\x14UpdatePolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\"#\n\x13\x44\x65letePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x16\n\x14\x44\x65letePolicyResponse\"V\n\x14\x45xecutePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63\x61use\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\r\n\x05\x61larm\x18\x04 \x01(\t\"\xc8\x01\n\x15\x45xecutePolicyResponse\x12\x10\n\x08\x61\x64justed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12(\n\x08\x61\x63tivity\x18\x03 \x01(\x0b\x32\x16.autoscale.v1.Activity\x12,\n\x07refusal\x18\x04 \x01(\x0e\x32\x1b.autoscale.v1.AdjustRefusal\x12\x35\n\x11\x63ooldown_end_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x01\n\x0fPolicyExecution\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63\x61use\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x10\n\x08\x61\x64justed\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x10\n\x08\x61\x63tivity\x18\x06 \x01(\t\x12\x0e\n\x06\x66\x61iled\x18\x07 \x01(\x08\"R\n\x1bListPolicyExecutionsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"j\n\x1cListPolicyExecutionsResponse\x12\x31\n\nexecutions\x18\x01 \x03(\x0b\x32\x1d.autoscale.v1.PolicyExecution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xbe\x01\n\x08Receiver\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1c.autoscale.v1.ReceiverFormat\x12\x17\n\x0fresolved_policy\x18\x03 \x01(\t\x12\x17\n\x0fhmac_secret_set\x18\x04 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bhmac_secret\x18\x06 \x01(\t\"f\n\x15\x43reateReceiverRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x13\n\x0breceiver_id\x18\x02 \x01(\t\x12(\n\x08receiver\x18\x03 \x01(\x0b\x32\x16.autoscale.v1.Receiver\"O\n\x16\x43reateReceiverResponse\x12(\n\x08receiver\x18\x01 \x01(\x0b\x32\x16.autoscale.v1.Receiver\x12\x0b\n\x03url\x18\x02 \x01(\t\"\"\n\x12GetReceiverRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"?\n\x13GetReceiverResponse\x12(\n\x08receiver\x18\x01 \x01(\x0b\x32\x16.autoscale.v1.Receiver\"M\n\x14ListReceiversRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"[\n\x15ListReceiversResponse\x12)\n\treceivers\x18\x01 \x03(\x0b\x32\x16.autoscale.v1.Receiver\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x15\x44\x65leteReceiverRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteReceiverResponse*\x88\x01\n\x0eReceiverFormat\x12\x1f\n\x1bRECEIVER_FORMAT_UNSPECIFIED\x10\x00\x12\x19\n\x15RECEIVER_FORMAT_PLAIN\x10\x01\x12 \n\x1cRECEIVER_FORMAT_ALERTMANAGER\x10\x02\x12\x18\n\x14RECEIVER_FORMAT_AODH\x10\x03\x32\xea\x07\n\rPolicyService\x12U\n\x0c\x43reatePolicy\x12!.autoscale.v1.CreatePolicyRequest\x1a\".autoscale.v1.CreatePolicyResponse\x12L\n\tGetPolicy\x12\x1e.autoscale.v1.GetPolicyRequest\x1a\x1f.autoscale.v1.GetPolicyResponse\x12U\n\x0cListPolicies\x12!.autoscale.v1.ListPoliciesRequest\x1a\".autoscale.v1.ListPoliciesResponse\x12U\n\x0cUpdatePolicy\x12!.autoscale.v1.UpdatePolicyRequest\x1a\".autoscale.v1.UpdatePolicyResponse\x12U\n\x0c\x44\x65letePolicy\x12!.autoscale.v1.DeletePolicyRequest\x1a\".autoscale.v1.DeletePolicyResponse\x12X\n\rExecutePolicy\x12\".autoscale.v1.ExecutePolicyRequest\x1a#.autoscale.v1.ExecutePolicyResponse\x12m\n\x14ListPolicyExecutions\x12).autoscale.v1.ListPolicyExecutionsRequest\x1a*.autoscale.v1.ListPolicyExecutionsResponse\x12[\n\x0e\x43reateReceiver\x12#.autoscale.v1.CreateReceiverRequest\x1a$.autoscale.v1.CreateReceiverResponse\x12R\n\x0bGetReceiver\x12 .autoscale.v1.GetReceiverRequest\x1a!.autoscale.v1.GetReceiverResponse\x12X\n\rListReceivers\x12\".autoscale.v1.ListReceiversRequest\x1a#.autoscale.v1.ListReceiversResponse\x12[\n\x0e\x44\x65leteReceiver\x12#.autoscale.v1.DeleteReceiverRequest\x1a$.autoscale.v1.DeleteReceiverResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x61utoscale/v1/policy.proto\x12\x0c\x61utoscale.v1\x1a\x18\x61utoscale/v1/alarm.proto\x1a\x19\x61utoscale/v1/common.proto\x1a\x18\x61utoscale/v1/group.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x03\n\x06Policy\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05group\x18\x02 \x01(\t\x12\x35\n\x0f\x61\x64justment_type\x18\x03 \x01(\x0e\x32\x1c.autoscale.v1.AdjustmentType\x12\x1a\n\x12scaling_adjustment\x18\x04 \x01(\x05\x12\x1b\n\x13min_adjustment_step\x18\x05 \x01(\x05\x12+\n\x08\x63ooldown\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x10step_adjustments\x18\x08 \x03(\x0b\x32\x1c.autoscale.v1.StepAdjustment\x12\x44\n\x17metric_aggregation_type\x18\t \x01(\x0e\x32#.autoscale.v1.MetricAggregationType\x12<\n\x19\x65stimated_instance_warmup\x18\n \x01(\x0b\x32\x19.google.protobuf.Duration\"\xf7\x01\n\x0eStepAdjustment\x12(\n\x1bmetric_interval_lower_bound\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12(\n\x1bmetric_interval_upper_bound\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x1a\n\x12scaling_adjustment\x18\x03 \x01(\x05\x12\x35\n\x0f\x61\x64justment_type\x18\x04 \x01(\x0e\x32\x1c.autoscale.v1.AdjustmentTypeB\x1e\n\x1c_metric_interval_lower_boundB\x1e\n\x1c_metric_interval_upper_bound\"N\n\x13\x43reatePolicyRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12$\n\x06policy\x18\x02 \x01(\x0b\x32\x14.autoscale.v1.Policy\"<\n\x14\x43reatePolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\" \n\x10GetPolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"9\n\x11GetPolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\"K\n\x13ListPoliciesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\r\n\x05group\x18\x03 \x01(\t\"W\n\x14ListPoliciesResponse\x12&\n\x08policies\x18\x01 \x03(\x0b\x32\x14.autoscale.v1.Policy\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x13UpdatePolicyRequest\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"<\n\x14UpdatePolicyResponse\x12$\n\x06policy\x18\x01 \x01(\x0b\x32\x14.autoscale.v1.Policy\"#\n\x13\x44\x65letePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x16\n\x14\x44\x65letePolicyResponse\"\xe9\x01\n\x14\x45xecutePolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63\x61use\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\r\n\x05\x61larm\x18\x04 \x01(\t\x12\x31\n\ralarm_payload\x18\x05 \x01(\x0b\x32\x1a.autoscale.v1.AlarmPayload\x12\x19\n\x0cmetric_value\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x1d\n\x10\x62reach_threshold\x18\x07 \x01(\x01H\x01\x88\x01\x01\x42\x0f\n\r_metric_valueB\x13\n\x11_breach_threshold\"\xbb\x02\n\x0c\x41larmPayload\x12\r\n\x05\x61larm\x18\x01 \x01(\t\x12\x30\n\x0eprevious_state\x18\x02 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\'\n\x05state\x18\x03 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x12\n\ndatapoints\x18\x05 \x03(\x01\x12\x16\n\tthreshold\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12=\n\x13\x63omparison_operator\x18\x07 \x01(\x0e\x32 .autoscale.v1.ComparisonOperator\x12\x0e\n\x06repeat\x18\x08 \x01(\x08\x12(\n\x04time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x0c\n\n_threshold\"\xff\x01\n\x15\x45xecutePolicyResponse\x12\x10\n\x08\x61\x64justed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12(\n\x08\x61\x63tivity\x18\x03 \x01(\x0b\x32\x16.autoscale.v1.Activity\x12,\n\x07refusal\x18\x04 \x01(\x0e\x32\x1b.autoscale.v1.AdjustRefusal\x12\x35\n\x11\x63ooldown_end_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0fstep_adjustment\x18\x06 \x01(\x0b\x32\x1c.autoscale.v1.StepAdjustment\"\xec\x02\n\x0fPolicyExecution\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63\x61use\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x10\n\x08\x61\x64justed\x18\x04 \x01(\x08\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x10\n\x08\x61\x63tivity\x18\x06 \x01(\t\x12\x0e\n\x06\x66\x61iled\x18\x07 \x01(\x08\x12\x31\n\ralarm_payload\x18\x08 \x01(\x0b\x32\x1a.autoscale.v1.AlarmPayload\x12\x19\n\x0cmetric_value\x18\t \x01(\x01H\x00\x88\x01\x01\x12\x1d\n\x10\x62reach_threshold\x18\n \x01(\x01H\x01\x88\x01\x01\x12\x35\n\x0fstep_adjustment\x18\x0b \x01(\x0b\x32\x1c.autoscale.v1.StepAdjustmentB\x0f\n\r_metric_valueB\x13\n\x11_breach_threshold\"R\n\x1bListPolicyExecutionsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"j\n\x1cListPolicyExecutionsResponse\x12\x31\n\nexecutions\x18\x01 \x03(\x0b\x32\x1d.autoscale.v1.PolicyExecution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xbe\x01\n\x08Receiver\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1c.autoscale.v1.ReceiverFormat\x12\x17\n\x0fresolved_policy\x18\x03 \x01(\t\x12\x17\n\x0fhmac_secret_set\x18\x04 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bhmac_secret\x18\x06 \x01(\t\"f\n\x15\x43reateReceiverRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x13\n\x0breceiver_id\x18\x02 \x01(\t\x12(\n\x08receiver\x18\x03 \x01(\x0b\x32\x16.autoscale.v1.Receiver\"O\n\x16\x43reateReceiverResponse\x12(\n\x08receiver\x18\x01 \x01(\x0b\x32\x16.autoscale.v1.Receiver\x12\x0b\n\x03url\x18\x02 \x01(\t\"\"\n\x12GetReceiverRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"?\n\x13GetReceiverResponse\x12(\n\x08receiver\x18\x01 \x01(\x0b\x32\x16.autoscale.v1.Receiver\"M\n\x14ListReceiversRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"[\n\x15ListReceiversResponse\x12)\n\treceivers\x18\x01 \x03(\x0b\x32\x16.autoscale.v1.Receiver\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"%\n\x15\x44\x65leteReceiverRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteReceiverResponse*\xaf\x01\n\x15MetricAggregationType\x12\'\n#METRIC_AGGREGATION_TYPE_UNSPECIFIED\x10\x00\x12#\n\x1fMETRIC_AGGREGATION_TYPE_AVERAGE\x10\x01\x12#\n\x1fMETRIC_AGGREGATION_TYPE_MINIMUM\x10\x02\x12#\n\x1fMETRIC_AGGREGATION_TYPE_MAXIMUM\x10\x03*\x88\x01\n\x0eReceiverFormat\x12\x1f\n\x1bRECEIVER_FORMAT_UNSPECIFIED\x10\x00\x12\x19\n\x15RECEIVER_FORMAT_PLAIN\x10\x01\x12 \n\x1cRECEIVER_FORMAT_ALERTMANAGER\x10\x02\x12\x18\n\x14RECEIVER_FORMAT_AODH\x10\x03\x32\xea\x07\n\rPolicyService\x12U\n\x0c\x43reatePolicy\x12!.autoscale.v1.CreatePolicyRequest\x1a\".autoscale.v1.CreatePolicyResponse\x12L\n\tGetPolicy\x12\x1e.autoscale.v1.GetPolicyRequest\x1a\x1f.autoscale.v1.GetPolicyResponse\x12U\n\x0cListPolicies\x12!.autoscale.v1.ListPoliciesRequest\x1a\".autoscale.v1.ListPoliciesResponse\x12U\n\x0cUpdatePolicy\x12!.autoscale.v1.UpdatePolicyRequest\x1a\".autoscale.v1.UpdatePolicyResponse\x12U\n\x0c\x44\x65letePolicy\x12!.autoscale.v1.DeletePolicyRequest\x1a\".autoscale.v1.DeletePolicyResponse\x12X\n\rExecutePolicy\x12\".autoscale.v1.ExecutePolicyRequest\x1a#.autoscale.v1.ExecutePolicyResponse\x12m\n\x14ListPolicyExecutions\x12).autoscale.v1.ListPolicyExecutionsRequest\x1a*.autoscale.v1.ListPolicyExecutionsResponse\x12[\n\x0e\x43reateReceiver\x12#.autoscale.v1.CreateReceiverRequest\x1a$.autoscale.v1.CreateReceiverResponse\x12R\n\x0bGetReceiver\x12 .autoscale.v1.GetReceiverRequest\x1a!.autoscale.v1.GetReceiverResponse\x12X\n\rListReceivers\x12\".autoscale.v1.ListReceiversRequest\x1a#.autoscale.v1.ListReceiversResponse\x12[\n\x0e\x44\x65leteReceiver\x12#.autoscale.v1.DeleteReceiverRequest\x1a$.autoscale.v1.DeleteReceiverResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'autoscale.v1.policy_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RECEIVERFORMAT']._serialized_start=2440
-  _globals['_RECEIVERFORMAT']._serialized_end=2576
-  _globals['_POLICY']._serialized_start=196
-  _globals['_POLICY']._serialized_end=439
-  _globals['_CREATEPOLICYREQUEST']._serialized_start=441
-  _globals['_CREATEPOLICYREQUEST']._serialized_end=519
-  _globals['_CREATEPOLICYRESPONSE']._serialized_start=521
-  _globals['_CREATEPOLICYRESPONSE']._serialized_end=581
-  _globals['_GETPOLICYREQUEST']._serialized_start=583
-  _globals['_GETPOLICYREQUEST']._serialized_end=615
-  _globals['_GETPOLICYRESPONSE']._serialized_start=617
-  _globals['_GETPOLICYRESPONSE']._serialized_end=674
-  _globals['_LISTPOLICIESREQUEST']._serialized_start=676
-  _globals['_LISTPOLICIESREQUEST']._serialized_end=751
-  _globals['_LISTPOLICIESRESPONSE']._serialized_start=753
-  _globals['_LISTPOLICIESRESPONSE']._serialized_end=840
-  _globals['_UPDATEPOLICYREQUEST']._serialized_start=842
-  _globals['_UPDATEPOLICYREQUEST']._serialized_end=950
-  _globals['_UPDATEPOLICYRESPONSE']._serialized_start=952
-  _globals['_UPDATEPOLICYRESPONSE']._serialized_end=1012
-  _globals['_DELETEPOLICYREQUEST']._serialized_start=1014
-  _globals['_DELETEPOLICYREQUEST']._serialized_end=1049
-  _globals['_DELETEPOLICYRESPONSE']._serialized_start=1051
-  _globals['_DELETEPOLICYRESPONSE']._serialized_end=1073
-  _globals['_EXECUTEPOLICYREQUEST']._serialized_start=1075
-  _globals['_EXECUTEPOLICYREQUEST']._serialized_end=1161
-  _globals['_EXECUTEPOLICYRESPONSE']._serialized_start=1164
-  _globals['_EXECUTEPOLICYRESPONSE']._serialized_end=1364
-  _globals['_POLICYEXECUTION']._serialized_start=1367
-  _globals['_POLICYEXECUTION']._serialized_end=1529
-  _globals['_LISTPOLICYEXECUTIONSREQUEST']._serialized_start=1531
-  _globals['_LISTPOLICYEXECUTIONSREQUEST']._serialized_end=1613
-  _globals['_LISTPOLICYEXECUTIONSRESPONSE']._serialized_start=1615
-  _globals['_LISTPOLICYEXECUTIONSRESPONSE']._serialized_end=1721
-  _globals['_RECEIVER']._serialized_start=1724
-  _globals['_RECEIVER']._serialized_end=1914
-  _globals['_CREATERECEIVERREQUEST']._serialized_start=1916
-  _globals['_CREATERECEIVERREQUEST']._serialized_end=2018
-  _globals['_CREATERECEIVERRESPONSE']._serialized_start=2020
-  _globals['_CREATERECEIVERRESPONSE']._serialized_end=2099
-  _globals['_GETRECEIVERREQUEST']._serialized_start=2101
-  _globals['_GETRECEIVERREQUEST']._serialized_end=2135
-  _globals['_GETRECEIVERRESPONSE']._serialized_start=2137
-  _globals['_GETRECEIVERRESPONSE']._serialized_end=2200
-  _globals['_LISTRECEIVERSREQUEST']._serialized_start=2202
-  _globals['_LISTRECEIVERSREQUEST']._serialized_end=2279
-  _globals['_LISTRECEIVERSRESPONSE']._serialized_start=2281
-  _globals['_LISTRECEIVERSRESPONSE']._serialized_end=2372
-  _globals['_DELETERECEIVERREQUEST']._serialized_start=2374
-  _globals['_DELETERECEIVERREQUEST']._serialized_end=2411
-  _globals['_DELETERECEIVERRESPONSE']._serialized_start=2413
-  _globals['_DELETERECEIVERRESPONSE']._serialized_end=2437
-  _globals['_POLICYSERVICE']._serialized_start=2579
-  _globals['_POLICYSERVICE']._serialized_end=3581
+  _globals['_METRICAGGREGATIONTYPE']._serialized_start=3627
+  _globals['_METRICAGGREGATIONTYPE']._serialized_end=3802
+  _globals['_RECEIVERFORMAT']._serialized_start=3805
+  _globals['_RECEIVERFORMAT']._serialized_end=3941
+  _globals['_POLICY']._serialized_start=222
+  _globals['_POLICY']._serialized_end=653
+  _globals['_STEPADJUSTMENT']._serialized_start=656
+  _globals['_STEPADJUSTMENT']._serialized_end=903
+  _globals['_CREATEPOLICYREQUEST']._serialized_start=905
+  _globals['_CREATEPOLICYREQUEST']._serialized_end=983
+  _globals['_CREATEPOLICYRESPONSE']._serialized_start=985
+  _globals['_CREATEPOLICYRESPONSE']._serialized_end=1045
+  _globals['_GETPOLICYREQUEST']._serialized_start=1047
+  _globals['_GETPOLICYREQUEST']._serialized_end=1079
+  _globals['_GETPOLICYRESPONSE']._serialized_start=1081
+  _globals['_GETPOLICYRESPONSE']._serialized_end=1138
+  _globals['_LISTPOLICIESREQUEST']._serialized_start=1140
+  _globals['_LISTPOLICIESREQUEST']._serialized_end=1215
+  _globals['_LISTPOLICIESRESPONSE']._serialized_start=1217
+  _globals['_LISTPOLICIESRESPONSE']._serialized_end=1304
+  _globals['_UPDATEPOLICYREQUEST']._serialized_start=1306
+  _globals['_UPDATEPOLICYREQUEST']._serialized_end=1414
+  _globals['_UPDATEPOLICYRESPONSE']._serialized_start=1416
+  _globals['_UPDATEPOLICYRESPONSE']._serialized_end=1476
+  _globals['_DELETEPOLICYREQUEST']._serialized_start=1478
+  _globals['_DELETEPOLICYREQUEST']._serialized_end=1513
+  _globals['_DELETEPOLICYRESPONSE']._serialized_start=1515
+  _globals['_DELETEPOLICYRESPONSE']._serialized_end=1537
+  _globals['_EXECUTEPOLICYREQUEST']._serialized_start=1540
+  _globals['_EXECUTEPOLICYREQUEST']._serialized_end=1773
+  _globals['_ALARMPAYLOAD']._serialized_start=1776
+  _globals['_ALARMPAYLOAD']._serialized_end=2091
+  _globals['_EXECUTEPOLICYRESPONSE']._serialized_start=2094
+  _globals['_EXECUTEPOLICYRESPONSE']._serialized_end=2349
+  _globals['_POLICYEXECUTION']._serialized_start=2352
+  _globals['_POLICYEXECUTION']._serialized_end=2716
+  _globals['_LISTPOLICYEXECUTIONSREQUEST']._serialized_start=2718
+  _globals['_LISTPOLICYEXECUTIONSREQUEST']._serialized_end=2800
+  _globals['_LISTPOLICYEXECUTIONSRESPONSE']._serialized_start=2802
+  _globals['_LISTPOLICYEXECUTIONSRESPONSE']._serialized_end=2908
+  _globals['_RECEIVER']._serialized_start=2911
+  _globals['_RECEIVER']._serialized_end=3101
+  _globals['_CREATERECEIVERREQUEST']._serialized_start=3103
+  _globals['_CREATERECEIVERREQUEST']._serialized_end=3205
+  _globals['_CREATERECEIVERRESPONSE']._serialized_start=3207
+  _globals['_CREATERECEIVERRESPONSE']._serialized_end=3286
+  _globals['_GETRECEIVERREQUEST']._serialized_start=3288
+  _globals['_GETRECEIVERREQUEST']._serialized_end=3322
+  _globals['_GETRECEIVERRESPONSE']._serialized_start=3324
+  _globals['_GETRECEIVERRESPONSE']._serialized_end=3387
+  _globals['_LISTRECEIVERSREQUEST']._serialized_start=3389
+  _globals['_LISTRECEIVERSREQUEST']._serialized_end=3466
+  _globals['_LISTRECEIVERSRESPONSE']._serialized_start=3468
+  _globals['_LISTRECEIVERSRESPONSE']._serialized_end=3559
+  _globals['_DELETERECEIVERREQUEST']._serialized_start=3561
+  _globals['_DELETERECEIVERREQUEST']._serialized_end=3598
+  _globals['_DELETERECEIVERRESPONSE']._serialized_start=3600
+  _globals['_DELETERECEIVERRESPONSE']._serialized_end=3624
+  _globals['_POLICYSERVICE']._serialized_start=3944
+  _globals['_POLICYSERVICE']._serialized_end=4946
 # @@protoc_insertion_point(module_scope)

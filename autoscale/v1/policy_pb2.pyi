@@ -1,5 +1,6 @@
 import datetime
 
+from autoscale.v1 import alarm_pb2 as _alarm_pb2
 from autoscale.v1 import common_pb2 as _common_pb2
 from autoscale.v1 import group_pb2 as _group_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
@@ -14,19 +15,30 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class MetricAggregationType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    METRIC_AGGREGATION_TYPE_UNSPECIFIED: _ClassVar[MetricAggregationType]
+    METRIC_AGGREGATION_TYPE_AVERAGE: _ClassVar[MetricAggregationType]
+    METRIC_AGGREGATION_TYPE_MINIMUM: _ClassVar[MetricAggregationType]
+    METRIC_AGGREGATION_TYPE_MAXIMUM: _ClassVar[MetricAggregationType]
+
 class ReceiverFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     RECEIVER_FORMAT_UNSPECIFIED: _ClassVar[ReceiverFormat]
     RECEIVER_FORMAT_PLAIN: _ClassVar[ReceiverFormat]
     RECEIVER_FORMAT_ALERTMANAGER: _ClassVar[ReceiverFormat]
     RECEIVER_FORMAT_AODH: _ClassVar[ReceiverFormat]
+METRIC_AGGREGATION_TYPE_UNSPECIFIED: MetricAggregationType
+METRIC_AGGREGATION_TYPE_AVERAGE: MetricAggregationType
+METRIC_AGGREGATION_TYPE_MINIMUM: MetricAggregationType
+METRIC_AGGREGATION_TYPE_MAXIMUM: MetricAggregationType
 RECEIVER_FORMAT_UNSPECIFIED: ReceiverFormat
 RECEIVER_FORMAT_PLAIN: ReceiverFormat
 RECEIVER_FORMAT_ALERTMANAGER: ReceiverFormat
 RECEIVER_FORMAT_AODH: ReceiverFormat
 
 class Policy(_message.Message):
-    __slots__ = ("name", "group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown", "create_time")
+    __slots__ = ("name", "group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown", "create_time", "step_adjustments", "metric_aggregation_type", "estimated_instance_warmup")
     NAME_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +46,9 @@ class Policy(_message.Message):
     MIN_ADJUSTMENT_STEP_FIELD_NUMBER: _ClassVar[int]
     COOLDOWN_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    STEP_ADJUSTMENTS_FIELD_NUMBER: _ClassVar[int]
+    METRIC_AGGREGATION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_INSTANCE_WARMUP_FIELD_NUMBER: _ClassVar[int]
     name: str
     group: str
     adjustment_type: _common_pb2.AdjustmentType
@@ -41,7 +56,22 @@ class Policy(_message.Message):
     min_adjustment_step: int
     cooldown: _duration_pb2.Duration
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., group: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., scaling_adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    step_adjustments: _containers.RepeatedCompositeFieldContainer[StepAdjustment]
+    metric_aggregation_type: MetricAggregationType
+    estimated_instance_warmup: _duration_pb2.Duration
+    def __init__(self, name: _Optional[str] = ..., group: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., scaling_adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustments: _Optional[_Iterable[_Union[StepAdjustment, _Mapping]]] = ..., metric_aggregation_type: _Optional[_Union[MetricAggregationType, str]] = ..., estimated_instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class StepAdjustment(_message.Message):
+    __slots__ = ("metric_interval_lower_bound", "metric_interval_upper_bound", "scaling_adjustment", "adjustment_type")
+    METRIC_INTERVAL_LOWER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    METRIC_INTERVAL_UPPER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    SCALING_ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    metric_interval_lower_bound: float
+    metric_interval_upper_bound: float
+    scaling_adjustment: int
+    adjustment_type: _common_pb2.AdjustmentType
+    def __init__(self, metric_interval_lower_bound: _Optional[float] = ..., metric_interval_upper_bound: _Optional[float] = ..., scaling_adjustment: _Optional[int] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ...) -> None: ...
 
 class CreatePolicyRequest(_message.Message):
     __slots__ = ("policy_id", "policy")
@@ -112,33 +142,63 @@ class DeletePolicyResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ExecutePolicyRequest(_message.Message):
-    __slots__ = ("name", "cause", "request_id", "alarm")
+    __slots__ = ("name", "cause", "request_id", "alarm", "alarm_payload", "metric_value", "breach_threshold")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ALARM_FIELD_NUMBER: _ClassVar[int]
+    ALARM_PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    METRIC_VALUE_FIELD_NUMBER: _ClassVar[int]
+    BREACH_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     name: str
     cause: str
     request_id: str
     alarm: str
-    def __init__(self, name: _Optional[str] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., alarm: _Optional[str] = ...) -> None: ...
+    alarm_payload: AlarmPayload
+    metric_value: float
+    breach_threshold: float
+    def __init__(self, name: _Optional[str] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., alarm: _Optional[str] = ..., alarm_payload: _Optional[_Union[AlarmPayload, _Mapping]] = ..., metric_value: _Optional[float] = ..., breach_threshold: _Optional[float] = ...) -> None: ...
+
+class AlarmPayload(_message.Message):
+    __slots__ = ("alarm", "previous_state", "state", "reason", "datapoints", "threshold", "comparison_operator", "repeat", "time")
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_STATE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DATAPOINTS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    REPEAT_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    alarm: str
+    previous_state: _alarm_pb2.AlarmState
+    state: _alarm_pb2.AlarmState
+    reason: str
+    datapoints: _containers.RepeatedScalarFieldContainer[float]
+    threshold: float
+    comparison_operator: _alarm_pb2.ComparisonOperator
+    repeat: bool
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, alarm: _Optional[str] = ..., previous_state: _Optional[_Union[_alarm_pb2.AlarmState, str]] = ..., state: _Optional[_Union[_alarm_pb2.AlarmState, str]] = ..., reason: _Optional[str] = ..., datapoints: _Optional[_Iterable[float]] = ..., threshold: _Optional[float] = ..., comparison_operator: _Optional[_Union[_alarm_pb2.ComparisonOperator, str]] = ..., repeat: _Optional[bool] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ExecutePolicyResponse(_message.Message):
-    __slots__ = ("adjusted", "reason", "activity", "refusal", "cooldown_end_time")
+    __slots__ = ("adjusted", "reason", "activity", "refusal", "cooldown_end_time", "step_adjustment")
     ADJUSTED_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
     REFUSAL_FIELD_NUMBER: _ClassVar[int]
     COOLDOWN_END_TIME_FIELD_NUMBER: _ClassVar[int]
+    STEP_ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
     adjusted: bool
     reason: str
     activity: _group_pb2.Activity
     refusal: _group_pb2.AdjustRefusal
     cooldown_end_time: _timestamp_pb2.Timestamp
-    def __init__(self, adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[_Union[_group_pb2.Activity, _Mapping]] = ..., refusal: _Optional[_Union[_group_pb2.AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    step_adjustment: StepAdjustment
+    def __init__(self, adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[_Union[_group_pb2.Activity, _Mapping]] = ..., refusal: _Optional[_Union[_group_pb2.AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ...) -> None: ...
 
 class PolicyExecution(_message.Message):
-    __slots__ = ("time", "cause", "request_id", "adjusted", "reason", "activity", "failed")
+    __slots__ = ("time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "alarm_payload", "metric_value", "breach_threshold", "step_adjustment")
     TIME_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +206,10 @@ class PolicyExecution(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
+    ALARM_PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    METRIC_VALUE_FIELD_NUMBER: _ClassVar[int]
+    BREACH_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    STEP_ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
     time: _timestamp_pb2.Timestamp
     cause: str
     request_id: str
@@ -153,7 +217,11 @@ class PolicyExecution(_message.Message):
     reason: str
     activity: str
     failed: bool
-    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[str] = ..., failed: _Optional[bool] = ...) -> None: ...
+    alarm_payload: AlarmPayload
+    metric_value: float
+    breach_threshold: float
+    step_adjustment: StepAdjustment
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[str] = ..., failed: _Optional[bool] = ..., alarm_payload: _Optional[_Union[AlarmPayload, _Mapping]] = ..., metric_value: _Optional[float] = ..., breach_threshold: _Optional[float] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ...) -> None: ...
 
 class ListPolicyExecutionsRequest(_message.Message):
     __slots__ = ("name", "page_size", "page_token")

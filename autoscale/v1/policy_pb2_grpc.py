@@ -143,10 +143,14 @@ class PolicyServiceServicer:
 
     def ExecutePolicy(self, request, context):
         """Signals a policy: adjusts its group unless the group is cooling down or
-        resizing, in which case `adjusted` is false and `reason` says why. A
-        repeated request_id returns the first call's answer. Every call is
-        recorded as an execution. Errors: INVALID_ARGUMENT, NOT_FOUND,
-        FAILED_PRECONDITION (the policy's group is gone).
+        resizing, in which case `adjusted` is false and `reason` says why. A step
+        policy adjusts by the step that holds the breach (from metric_value and
+        breach_threshold, else the alarm payload's datapoints), counting instances
+        warming up instead of a cooldown. A repeated request_id returns the first
+        call's answer. Every call is recorded as an execution. Errors:
+        INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (the policy's group is
+        gone; a step policy without a metric value; a metric value for a simple
+        policy).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -180,7 +180,12 @@ def _detail(error: Exception) -> str:
 
 
 def webhook_body(action: ActionRequest) -> dict[str, Any]:
-    """The JSON body of a webhook: Aodh's field names (alarm_id, previous, current, reason, reason_data) and more."""
+    """The JSON body of a webhook: Aodh's field names (alarm_id, previous, current, reason, reason_data) and more.
+
+    It carries what a policy action's AlarmPayload does: the states, the reason, `reason_data.datapoints` (newest last)
+    and `reason_data.threshold` when datapoints decided (as Aodh's reason_data, absent otherwise), and the rule with its
+    threshold and comparison always.
+    """
     alarm = action.alarm
     return {
         "alarm_name": alarm_name(alarm.id),

@@ -27,6 +27,9 @@ per-group cooldown with claims and settled it by polling, had two owners of one
 fact; two replicas could disagree with the group, and a signal cost up to three
 round trips instead of one.
 
+A step policy's Adjust (`step_scaling`) reads no cooldown and starts none: instances
+warming up hold it back instead (services.group.warmup).
+
 An Adjust without `honor_cooldown` (an operator's) is made at once as before: it
 neither waits for a cooldown nor starts one, and a resize it starts does make
 honouring callers wait until it ends.

@@ -252,6 +252,10 @@ class AdjustCommand:
     """With honor_cooldown, the cooldown the adjustment starts; None: the group's."""
     alarm_notification: bool = False
     """An alarm or a receiver caused it: refused while the group's ALARM_NOTIFICATION process is suspended."""
+    step_scaling: bool = False
+    """A step policy's: AWS's warm-up rule instead of a cooldown (services.group.warmup)."""
+    estimated_instance_warmup: float | None = None
+    """With step_scaling, seconds an instance warms up once in service; None: the group's cooldown."""
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,9 @@ GroupChange = Callable[[Group], tuple[Group, Activity | None]]
 CapacityDecision = Callable[[Group], Activity]
 """Given the locked group, the activity of its capacity change (to_capacity is the new desired capacity)."""
 
+InstancesDecision = Callable[[Group, list[Instance]], Activity]
+"""Given the locked group and its instances (read under the same lock), the activity of its capacity change."""
+
 RefusalCheck = Callable[[Group, str | None], Refused | None]
 """Given the locked group and the id of its activity in progress (None if none), why it is left as it is, or None."""
 
@@ -333,9 +336,13 @@ class GroupRepository:
             return self._locked_status(connection, group_id)
 
     def adjust(
-        self, group_id: str, request_id: str, decide: CapacityDecision, *, refuse: RefusalCheck | None = None, limits: Limits | None = None
+        self, group_id: str, request_id: str, decide: CapacityDecision, *, refuse: RefusalCheck | None = None, limits: Limits | None = None,
+        decide_with_instances: InstancesDecision | None = None,
     ) -> AdjustOutcome:
         """Change the locked group's desired capacity as `decide` says and record the activity, unless `refuse` says why not.
+
+        `decide_with_instances`, when given, decides instead, from the group's instances too (a step policy's
+        adjustment counts those warming up).
 
         A `request_id` seen before for this group returns the first answer and changes
         nothing. When `refuse` refuses (the group resizes or cools down), nothing is
@@ -361,7 +368,10 @@ class GroupRepository:
             refused = refuse(group, status.activity_in_progress) if refuse is not None else None
             if refused is not None:
                 return AdjustOutcome(group.desired_capacity, group.desired_capacity, activity=None, group=status, refused=refused)
-            activity = decide(group)
+            if decide_with_instances is not None:
+                activity = decide_with_instances(group, self._instances(connection, group_id))
+            else:
+                activity = decide(group)
             if limits is not None:
                 self._require_instances_room(connection, group_id, group.desired_capacity, activity.to_capacity, limits)
             if activity.to_capacity != group.desired_capacity:

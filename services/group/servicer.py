@@ -19,14 +19,14 @@ from autoscale.quotas.limits import QuotaSource
 from autoscale.timeutil import Clock, check_duration, from_duration, to_timestamp
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
-from services.group import capacity, cooldown, hooks, messages, refresh, rules, schedule, update
+from services.group import capacity, cooldown, hooks, messages, refresh, rules, schedule, update, warmup
 from services.group.domain import PROCESS, Activity, AdjustCommand, Group, GroupStatus, Instance, group_name, new_activity_id
 from services.group.drivers.base import CloudNotConfigured, DriverError, OpenStackServerSpec, ServerSpecValidator
 from services.group.health import ProbeKind
 from services.group.policy_client import PolicyClient
 from services.group.processes import ALL_PROCESSES, ScalingProcess
 from services.group.reconciler import Reconciler
-from services.group.refresh import InstanceRefresh
+from services.group.refresh import MAX_INSTANCE_WARMUP, InstanceRefresh
 from services.group.repository import GroupRepositories, GroupRepository
 
 ADJUST_CAUSE = "Adjust by caller"
@@ -212,6 +212,17 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         if request.HasField("cooldown"):
             violations.check(request.honor_cooldown, "cooldown", "is read only with honor_cooldown: set both, or neither")
             requested_cooldown = check_duration(violations, "cooldown", request.cooldown, allow_zero=True, maximum=rules.MAX_COOLDOWN)
+        if request.step_scaling:
+            violations.check(
+                not (request.honor_cooldown or request.refuse_while_scaling), "step_scaling",
+                "counts instances warming up instead of a cooldown: leave honor_cooldown and refuse_while_scaling unset",
+            )
+        instance_warmup = None
+        if request.HasField("estimated_instance_warmup"):
+            violations.check(request.step_scaling, "estimated_instance_warmup", "is read only with step_scaling: set both, or neither")
+            instance_warmup = check_duration(
+                violations, "estimated_instance_warmup", request.estimated_instance_warmup, allow_zero=True, maximum=MAX_INSTANCE_WARMUP
+            )
         violations.raise_if_any()
         assert group_id is not None and adjustment_type is not None
         command = AdjustCommand(
@@ -223,6 +234,8 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             refuse_while_scaling=request.refuse_while_scaling,
             cooldown=requested_cooldown,
             alarm_notification=request.alarm_notification,
+            step_scaling=request.step_scaling,
+            estimated_instance_warmup=instance_warmup,
         )
         now = self._clock()
         activity_id = new_activity_id()
@@ -232,6 +245,10 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             lambda group: replace(cooldown.adjustment(command, group, activity_id, now), caller=caller.principal),
             refuse=lambda group, in_progress: cooldown.adjust_refusal(command, group, in_progress, now),
             limits=self._quotas.limits(caller.project),
+            decide_with_instances=(
+                (lambda group, members: replace(warmup.step_activity(command, group, members, activity_id, now), caller=caller.principal))
+                if command.step_scaling else None
+            ),
         )
         if outcome.adjusted:
             # NOTE: the reconcile pass starts the instances once the answer is sent: begun at once, it held the

@@ -6,6 +6,11 @@ whether it is resizing or cooling down (services.group.cooldown). So an executio
 is one Adjust call: this service keeps no cooldown state, takes no lock or claim,
 and never asks the group how a resize went. Two signals of one group at once are
 serialised by the group: the second finds the first's resize in progress.
+
+A step policy first measures the breach (an operator's metric value and threshold, else
+the alarm payload's datapoints) and picks the step that holds it (services.policy.steps);
+its one Adjust then asks for AWS's warm-up rule instead of the cooldown, which the group
+applies under its lock (services.group.warmup).
 """
 
 from __future__ import annotations
@@ -18,14 +23,19 @@ from dataclasses import replace
 
 from autoscale.errors import FailedPrecondition, NotFound, PeerError
 from autoscale.timeutil import Clock
-from autoscale.v1 import group_pb2, policy_pb2
+from autoscale.v1 import alarm_pb2, group_pb2, policy_pb2
 from autoscale.validation import within_cause_limit
-from services.policy.domain import AdjustmentType, Execution, Policy, group_name, policy_name
+from services.policy import steps
+from services.policy.domain import AdjustmentType, Breach, Execution, Policy, StepAdjustment, group_name, policy_name
 from services.policy.exposition import PolicyMetrics
 from services.policy.group_client import GroupClient, GroupGone
+from services.policy.messages import step_to_message
 from services.policy.repository import PolicyRepository
 
 log = logging.getLogger(__name__)
+
+SCALE_IN_COMPARISONS = frozenset({alarm_pb2.COMPARISON_OPERATOR_LESS_THAN, alarm_pb2.COMPARISON_OPERATOR_LESS_THAN_OR_EQUAL})
+"""Comparisons of an alarm whose metric at the threshold is read below it (services.policy.steps)."""
 
 DEFAULT_CAUSE = "executed by caller"
 """What the activity's cause says when the caller gave none."""
@@ -41,14 +51,16 @@ class PolicyExecutor:
         self._metrics = metrics
 
     def execute(
-        self, project: str, policy_id: str, cause: str, request_id: str, *, alarm_notification: bool = False
+        self, project: str, policy_id: str, cause: str, request_id: str, *, alarm_notification: bool = False,
+        alarm_payload: policy_pb2.AlarmPayload | None = None, breach: Breach | None = None,
     ) -> policy_pb2.ExecutePolicyResponse:
         """Signal a policy of `project` (see _execute), counted and timed; `alarm_notification`: an alarm or a receiver
-        signals it."""
+        signals it; `alarm_payload`: what the alarm's action carried, recorded with the execution; `breach`: the metric value
+        and threshold an operator gave (step policies)."""
         started = time.perf_counter()
         outcome = "failed"
         try:
-            response, outcome = self._execute(project, policy_id, cause, request_id, alarm_notification)
+            response, outcome = self._execute(project, policy_id, cause, request_id, alarm_notification, alarm_payload, breach)
             return response
         except NotFound:
             outcome = ""  # no such policy: nothing to count it under
@@ -59,10 +71,11 @@ class PolicyExecutor:
                 self._metrics.execution_seconds.observe(time.perf_counter() - started)
 
     def _execute(
-        self, project: str, policy_id: str, cause: str, request_id: str, alarm_notification: bool
+        self, project: str, policy_id: str, cause: str, request_id: str, alarm_notification: bool,
+        alarm_payload: policy_pb2.AlarmPayload | None, breach: Breach | None,
     ) -> tuple[policy_pb2.ExecutePolicyResponse, str]:
-        """Signal a policy of `project`; NotFound for the policy, FailedPrecondition when its group is gone, PeerError when
-        unreachable.
+        """Signal a policy of `project`; NotFound for the policy, FailedPrecondition when its group is gone or a step policy
+        has no metric value, PeerError when unreachable.
 
         A request id answered before gets its first answer again, and nothing is done. The group is the one of that
         name in `project`: the Adjust call is made within the current call, whose project the peer call carries
@@ -72,19 +85,40 @@ class PolicyExecutor:
         if answered is not None:
             first: policy_pb2.ExecutePolicyResponse = policy_pb2.ExecutePolicyResponse.FromString(answered)
             return first, "repeated"
-        record = Execution(policy_id, self._clock(), cause, request_id, adjusted=False, reason="")
+        record = Execution(
+            policy_id, self._clock(), cause, request_id, adjusted=False, reason="",
+            alarm_payload=alarm_payload.SerializeToString() if alarm_payload is not None else None,
+        )
+        adjustment_type, adjustment = policy.adjustment_type, policy.scaling_adjustment
+        if policy.is_step:
+            measured = self._measure(project, policy, record, breach, alarm_payload)
+            step = steps.step_for(
+                policy.step_adjustments, measured.metric_value, measured.breach_threshold, scale_in_alarm=measured.scale_in_alarm
+            )
+            record = replace(
+                record, metric_value=measured.metric_value, breach_threshold=measured.breach_threshold, step_adjustment=step
+            )
+            if step is None or (step.scaling_adjustment == 0 and step.adjustment_type is not AdjustmentType.EXACT_CAPACITY):
+                return self._unchanged(project, record, _no_change_reason(measured, step)), "unchanged"
+            adjustment_type, adjustment = step.adjustment_type or policy.adjustment_type, step.scaling_adjustment
+        elif breach is not None:
+            reason = f"{policy_name(policy.id)} is a simple policy: metric_value and breach_threshold are read by step policies only"
+            self._fail(project, record, reason)
+            raise FailedPrecondition(reason)
         group_ref = group_name(policy.group_id)
-        percent = policy.adjustment_type is AdjustmentType.PERCENT_CHANGE_IN_CAPACITY
+        percent = adjustment_type is AdjustmentType.PERCENT_CHANGE_IN_CAPACITY
         try:
             adjusted = self._groups.adjust(
                 group_ref,
-                policy.adjustment_type,
-                policy.scaling_adjustment,
+                adjustment_type,
+                adjustment,
                 policy.min_adjustment_step if percent else 0,
                 policy.cooldown,
                 within_cause_limit(f"{policy_name(policy.id)} ({cause or DEFAULT_CAUSE})"),
                 _adjust_request_id(policy, record),
                 alarm_notification,
+                step_scaling=policy.is_step,
+                estimated_instance_warmup=policy.estimated_instance_warmup,
             )
         except GroupGone as gone:
             reason = f"its group {gone.name} no longer exists"
@@ -94,6 +128,9 @@ class PolicyExecutor:
             self._fail(project, record, f"the group service failed: {error}")
             raise
         response = execution_response(adjusted)
+        if record.step_adjustment is not None:
+            response.step_adjustment.CopyFrom(step_to_message(record.step_adjustment))
+            response.reason = f"{_breach_text(record)}: {response.reason}"
         if response.adjusted:
             log.info(
                 "%s of project %s adjusted %s: %s (%s)", policy_name(policy.id), project, group_ref, response.reason, response.activity.name
@@ -107,8 +144,58 @@ class PolicyExecutor:
         )
         return response, "adjusted" if response.adjusted else "unchanged"
 
+    def _measure(
+        self, project: str, policy: Policy, record: Execution, breach: Breach | None, alarm_payload: policy_pb2.AlarmPayload | None
+    ) -> Breach:
+        """A step policy's metric value and threshold: the operator's, else the alarm payload's datapoints aggregated as the
+        policy says and its threshold; else the execution fails (recorded) with FailedPrecondition saying what is missing."""
+        if breach is not None:
+            return breach
+        if alarm_payload is not None and alarm_payload.datapoints and alarm_payload.HasField("threshold"):
+            scale_in = alarm_payload.comparison_operator in SCALE_IN_COMPARISONS
+            metric_value = steps.aggregate(list(alarm_payload.datapoints), policy.metric_aggregation_type)
+            return Breach(metric_value, alarm_payload.threshold, scale_in_alarm=scale_in)
+        if alarm_payload is not None:
+            missing = f"the action of {alarm_payload.alarm} carries no datapoints (its state was not decided by them)"
+        else:
+            missing = "the signal carries no metric value"
+        reason = (
+            f"{policy_name(policy.id)} is a step policy and {missing}: its step is chosen by the breach; "
+            "give metric_value and breach_threshold, or signal it from an alarm whose datapoints decided its state"
+        )
+        self._fail(project, record, reason)
+        raise FailedPrecondition(reason)
+
+    def _unchanged(self, project: str, record: Execution, reason: str) -> policy_pb2.ExecutePolicyResponse:
+        """A step policy's execution that asks the group nothing (no step holds the breach, or the step adds 0), recorded."""
+        response = policy_pb2.ExecutePolicyResponse(adjusted=False, reason=reason)
+        if record.step_adjustment is not None:
+            response.step_adjustment.CopyFrom(step_to_message(record.step_adjustment))
+        self._repository.record(project, replace(record, reason=reason, response=response.SerializeToString()))
+        return response
+
     def _fail(self, project: str, record: Execution, reason: str) -> None:
         self._repository.record(project, replace(record, adjusted=False, reason=reason, failed=True))
+
+
+def _breach_text(record: Execution) -> str:
+    """The breach of a step policy's execution and its step, for people."""
+    assert record.metric_value is not None and record.breach_threshold is not None
+    text = (
+        f"breach {record.metric_value - record.breach_threshold:g} "
+        f"(metric value {record.metric_value:g}, threshold {record.breach_threshold:g})"
+    )
+    if record.step_adjustment is not None:
+        text += f" in step {steps.describe_bounds(record.step_adjustment)}"
+    return text
+
+
+def _no_change_reason(measured: Breach, step: StepAdjustment | None) -> str:
+    breach = measured.metric_value - measured.breach_threshold
+    said = f"breach {breach:g} (metric value {measured.metric_value:g}, threshold {measured.breach_threshold:g})"
+    if step is None:
+        return f"no step holds the {said}: nothing to do"
+    return f"the step {steps.describe_bounds(step)} that holds the {said} adjusts by 0: nothing to do"
 
 
 def execution_response(adjusted: group_pb2.AdjustResponse) -> policy_pb2.ExecutePolicyResponse:

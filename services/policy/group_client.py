@@ -48,9 +48,14 @@ class GroupClient:
         cause: str,
         request_id: str,
         alarm_notification: bool = False,
+        *,
+        step_scaling: bool = False,
+        estimated_instance_warmup: float | None = None,
     ) -> group_pb2.AdjustResponse:
         """Adjust the group honouring its cooldown (the group decides), starting `cooldown` (None: the group's) if it adjusts;
-        `alarm_notification`: an alarm or a receiver caused it (a group may have those suspended).
+        `alarm_notification`: an alarm or a receiver caused it (a group may have those suspended). With `step_scaling` (a
+        step policy's), by AWS's warm-up rule instead, instances warming up for `estimated_instance_warmup` (None: the
+        group's cooldown); `cooldown` is then not read.
 
         The group's answer, whether it adjusted or not and why; GroupGone if the group does not exist.
         """
@@ -61,10 +66,16 @@ class GroupClient:
             min_adjustment_step=min_adjustment_step,
             cause=cause,
             request_id=request_id,
-            honor_cooldown=True,
-            cooldown=to_duration(cooldown) if cooldown is not None else None,
             alarm_notification=alarm_notification,
         )
+        if step_scaling:
+            request.step_scaling = True
+            if estimated_instance_warmup is not None:
+                request.estimated_instance_warmup.CopyFrom(to_duration(estimated_instance_warmup))
+        else:
+            request.honor_cooldown = True
+            if cooldown is not None:
+                request.cooldown.CopyFrom(to_duration(cooldown))
         response: group_pb2.AdjustResponse = self._call(name, lambda stub: stub.Adjust(request))
         return response
 

@@ -26,6 +26,12 @@ policies = sa.Table(
     # Seconds; NULL is "unset" (the group's cooldown), apart from an explicit 0.
     sa.Column("cooldown", sa.Float, nullable=True),
     sa.Column("create_time", sa.Float, nullable=False),
+    # A step policy's steps, a JSON list (services.policy.repository); NULL for a simple policy.
+    sa.Column("step_adjustments", sa.Text, nullable=True),
+    # A step policy's metric_aggregation_type; NULL: unset (the average).
+    sa.Column("metric_aggregation_type", sa.String(16), nullable=True),
+    # A step policy's warm-up in seconds; NULL: the group's cooldown.
+    sa.Column("estimated_instance_warmup", sa.Float, nullable=True),
 )
 
 executions = sa.Table(
@@ -44,6 +50,12 @@ executions = sa.Table(
     sa.Column("failed", sa.Boolean, nullable=False),
     # The serialized ExecutePolicyResponse, answered again to a repeated request_id; NULL when failed.
     sa.Column("response", sa.LargeBinary, nullable=True),
+    # The serialized AlarmPayload of the alarm whose action it was; NULL for an operator's or a receiver's.
+    sa.Column("alarm_payload", sa.LargeBinary, nullable=True),
+    # A step policy's: the metric value and threshold the breach was measured with, and the step that held it (JSON).
+    sa.Column("metric_value", sa.Float, nullable=True),
+    sa.Column("breach_threshold", sa.Float, nullable=True),
+    sa.Column("step_adjustment", sa.Text, nullable=True),
     sa.ForeignKeyConstraint(
         ["project", "policy_id"], ["policy_policies.project", "policy_policies.id"], name="fk_policy_executions_policy"
     ),

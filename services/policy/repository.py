@@ -8,6 +8,7 @@ the group service's (services.group.cooldown); nothing of it is stored here.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from sqlalchemy import Connection
 
 from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, NotFound
-from services.policy.domain import AdjustmentType, Execution, Policy, policy_name
+from services.policy.domain import AdjustmentType, Execution, MetricAggregationType, Policy, StepAdjustment, policy_name
 from services.policy.models import executions, policies
 from services.policy.receivers.repository import delete_policy_receivers
 
@@ -120,7 +121,8 @@ class PolicyRepository:
 _EXECUTION_START = (
     sa.select(
         policies.c.id, policies.c.group_id, policies.c.adjustment_type, policies.c.scaling_adjustment,
-        policies.c.min_adjustment_step, policies.c.cooldown, policies.c.create_time,
+        policies.c.min_adjustment_step, policies.c.cooldown, policies.c.create_time, policies.c.step_adjustments,
+        policies.c.metric_aggregation_type, policies.c.estimated_instance_warmup,
         # The response first answered to the request id (one statement: no transaction is needed for a consistent read).
         sa.select(executions.c.response)
         .where(
@@ -145,7 +147,10 @@ _LOCK_POLICY = (
 )
 """Locks a policy's row, so that it is not deleted while an execution of it is stored."""
 
-_EXECUTION_COLUMNS = ("policy_id", "time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "response")
+_EXECUTION_COLUMNS = (
+    "policy_id", "time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "response", "alarm_payload",
+    "metric_value", "breach_threshold", "step_adjustment",
+)
 _INSERT_EXECUTION = executions.insert().values(
     {"project": sa.bindparam("project"), **{name: sa.bindparam(name) for name in _EXECUTION_COLUMNS}}
 )
@@ -168,6 +173,9 @@ def _policy_values(policy: Policy) -> dict[str, Any]:
         "min_adjustment_step": policy.min_adjustment_step,
         "cooldown": policy.cooldown,
         "create_time": policy.create_time,
+        "step_adjustments": json.dumps([_step_values(step) for step in policy.step_adjustments]) if policy.is_step else None,
+        "metric_aggregation_type": policy.metric_aggregation_type.value if policy.metric_aggregation_type is not None else None,
+        "estimated_instance_warmup": policy.estimated_instance_warmup,
     }
 
 
@@ -180,6 +188,24 @@ def _policy(row: Any) -> Policy:
         min_adjustment_step=row.min_adjustment_step,
         cooldown=row.cooldown,
         create_time=row.create_time,
+        step_adjustments=tuple(_step(values) for values in json.loads(row.step_adjustments)) if row.step_adjustments else (),
+        metric_aggregation_type=MetricAggregationType(row.metric_aggregation_type) if row.metric_aggregation_type else None,
+        estimated_instance_warmup=row.estimated_instance_warmup,
+    )
+
+
+def _step_values(step: StepAdjustment) -> dict[str, Any]:
+    return {
+        "lower_bound": step.lower_bound, "upper_bound": step.upper_bound, "scaling_adjustment": step.scaling_adjustment,
+        "adjustment_type": step.adjustment_type.value if step.adjustment_type is not None else None,
+    }
+
+
+def _step(values: dict[str, Any]) -> StepAdjustment:
+    adjustment_type = values["adjustment_type"]
+    return StepAdjustment(
+        lower_bound=values["lower_bound"], upper_bound=values["upper_bound"], scaling_adjustment=values["scaling_adjustment"],
+        adjustment_type=AdjustmentType(adjustment_type) if adjustment_type is not None else None,
     )
 
 
@@ -194,11 +220,18 @@ def _execution_values(execution: Execution) -> dict[str, Any]:
         "activity": execution.activity,
         "failed": execution.failed,
         "response": execution.response,
+        "alarm_payload": execution.alarm_payload,
+        "metric_value": execution.metric_value,
+        "breach_threshold": execution.breach_threshold,
+        "step_adjustment": json.dumps(_step_values(execution.step_adjustment)) if execution.step_adjustment is not None else None,
     }
 
 
 def _execution(row: Any) -> Execution:
     return Execution(
         policy_id=row.policy_id, time=row.time, cause=row.cause, request_id=row.request_id, adjusted=row.adjusted,
-        reason=row.reason, activity=row.activity, failed=row.failed, response=row.response, sequence=row.id,
+        reason=row.reason, activity=row.activity, failed=row.failed, response=row.response,
+        alarm_payload=bytes(row.alarm_payload) if row.alarm_payload is not None else None, sequence=row.id,
+        metric_value=row.metric_value, breach_threshold=row.breach_threshold,
+        step_adjustment=_step(json.loads(row.step_adjustment)) if row.step_adjustment is not None else None,
     )

@@ -1,14 +1,36 @@
 """Field rules of a policy and of an execution request, collected into `Violations`.
 
 Limits (listed for users in README.md, under bad input):
-- `policy.cooldown`: 0s to 86400s (a day); unset means the group's.
+- `policy.cooldown`: 0s to 86400s (a day); unset means the group's. Simple policies only.
+- `policy.step_adjustments`: 1 to 20 steps (AWS's quota), AWS's rules (finite bounds, no gap, no overlap, at most one
+  step open each way and never both ways, a negative lower bound needs a step open below, a positive upper bound one open
+  above); `policy.estimated_instance_warmup`: 0s to 86400s.
 - ExecutePolicy `cause`: at most 1024 characters (MAX_CAUSE_LENGTH); `request_id`: at most 255 characters.
+- ExecutePolicy `alarm_payload`: an alarm's name, known states and comparison, a reason of at most 4096 characters, at
+  most 1440 finite datapoints, a finite threshold.
 """
 
 from __future__ import annotations
 
-from autoscale.validation import MAX_CAUSE_LENGTH, Violations, check_text
-from services.policy.domain import AdjustmentType
+import math
+from collections.abc import Sequence
+
+from autoscale.v1 import alarm_pb2, policy_pb2
+from autoscale.validation import MAX_CAUSE_LENGTH, Violations, check_enum, check_finite, check_text, try_parse_name
+from services.policy.domain import AdjustmentType, Breach, StepAdjustment
+from services.policy.steps import describe_bounds
+
+MAX_STEP_ADJUSTMENTS = 20
+"""Steps of a step policy at most (AWS's quota of step adjustments per scaling policy)."""
+
+MAX_INSTANCE_WARMUP = 86400.0
+"""Seconds of a step policy's estimated_instance_warmup at most (a day)."""
+
+MAX_PAYLOAD_REASON_LENGTH = 4096
+"""Characters of an alarm payload's reason at most."""
+
+MAX_PAYLOAD_DATAPOINTS = 1440
+"""Datapoints of an alarm payload at most: as many periods as an alarm may evaluate."""
 
 MAX_COOLDOWN = 86400.0
 """Seconds of a policy's cooldown at most (a day), as of a group's: a longer one is a mistake, and must still fit the answer."""
@@ -21,7 +43,7 @@ def check_policy(
     min_adjustment_step: int,
     prefix: str = "policy",
 ) -> None:
-    """A policy's adjustment and step; `adjustment_type` None (unset or unknown) is checked elsewhere.
+    """A simple policy's adjustment and step; `adjustment_type` None (unset or unknown) is checked elsewhere.
 
     min_adjustment_step only matters to a percent change but is accepted on every
     type (and ignored there), as Heat does.
@@ -36,7 +58,122 @@ def check_policy(
             f"{prefix}.scaling_adjustment",
             f"must not be 0 for {adjustment_type.name}: a policy that changes nothing is a mistake",
         )
+    check_min_adjustment_step(violations, min_adjustment_step, prefix)
+
+
+def check_min_adjustment_step(violations: Violations, min_adjustment_step: int, prefix: str = "policy") -> None:
+    """The least change in instances of a percent change, of a simple or a step policy, is >= 0."""
     violations.check(min_adjustment_step >= 0, f"{prefix}.min_adjustment_step", f"must be >= 0, got {min_adjustment_step}")
+
+
+def check_policy_kind(
+    violations: Violations,
+    steps: Sequence[StepAdjustment],
+    scaling_adjustment: int,
+    cooldown: float | None,
+    metric_aggregation_type_set: bool,
+    estimated_instance_warmup: float | None,
+    prefix: str = "policy",
+) -> bool:
+    """The fields of the other kind left unset (AWS reads each of them for one policy type only); True for a step policy.
+
+    A step policy's adjustments are its steps' and it counts warm-up instead of a cooldown; a simple policy has no
+    metric value to aggregate and honours the cooldown instead of a warm-up.
+    """
+    if steps:
+        violations.check(
+            scaling_adjustment == 0, f"{prefix}.scaling_adjustment",
+            "is not read by a step policy (its steps give the adjustment): leave it 0",
+        )
+        violations.check(
+            cooldown is None, f"{prefix}.cooldown",
+            "is not read by a step policy (it counts instances warming up instead, estimated_instance_warmup): leave it unset",
+        )
+        return True
+    violations.check(
+        not metric_aggregation_type_set, f"{prefix}.metric_aggregation_type", "is read by step policies only (step_adjustments)"
+    )
+    violations.check(
+        estimated_instance_warmup is None, f"{prefix}.estimated_instance_warmup", "is read by step policies only (step_adjustments)"
+    )
+    return False
+
+
+def check_step_adjustments(violations: Violations, steps: Sequence[StepAdjustment], prefix: str = "policy.step_adjustments") -> None:
+    """A step policy's steps, by AWS's rules (StepAdjustment): each step within its own rules, then together covering
+    their range with no gap or overlap, open at most once each way."""
+    if not violations.check(
+        len(steps) <= MAX_STEP_ADJUSTMENTS, prefix, f"must hold at most {MAX_STEP_ADJUSTMENTS} steps, got {len(steps)}"
+    ):
+        return
+    sound = True
+    for index, step in enumerate(steps):
+        sound = _check_step(violations, step, f"{prefix}[{index}]") and sound
+    if not sound:
+        return  # the steps' intervals cannot be compared
+    if not _check_open_ends(violations, steps, prefix):
+        return  # two steps open the same way overlap already: that is the violation to mend
+    ordered = sorted(range(len(steps)), key=lambda index: _lower_or_minus_infinity(steps[index]))
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        upper, lower = steps[before].upper_bound, steps[after].lower_bound
+        field_path = f"{prefix}[{after}].metric_interval_lower_bound"
+        if upper is None or lower is None or upper > lower:
+            violations.add(field_path, f"overlaps step [{before}] (its interval {describe_bounds(steps[before])})")
+        elif upper < lower:
+            violations.add(field_path, f"leaves a gap after step [{before}], whose upper bound is {upper:g}: make it {upper:g}")
+
+
+def _check_step(violations: Violations, step: StepAdjustment, prefix: str) -> bool:
+    """One step's own rules; whether its interval is sound enough to compare with the others'."""
+    lower, upper = step.lower_bound, step.upper_bound
+    sound = True
+    for bound, name in ((lower, "metric_interval_lower_bound"), (upper, "metric_interval_upper_bound")):
+        if bound is not None and not math.isfinite(bound):
+            violations.add(f"{prefix}.{name}", f"must be a finite number, got {bound} (leave it unset for an open end)")
+            sound = False
+    if lower is None and upper is None:
+        violations.add(prefix, "must have a lower or an upper bound (a step may be open one way only)")
+        sound = False
+    elif sound and lower is not None and upper is not None and not lower < upper:
+        violations.add(f"{prefix}.metric_interval_upper_bound", f"must be above the lower bound {lower:g}, got {upper:g}")
+        sound = False
+    if step.adjustment_type is AdjustmentType.EXACT_CAPACITY:
+        violations.check(
+            step.scaling_adjustment >= 0, f"{prefix}.scaling_adjustment",
+            f"must be >= 0 for an exact capacity, got {step.scaling_adjustment}",
+        )
+    return sound
+
+
+def _check_open_ends(violations: Violations, steps: Sequence[StepAdjustment], prefix: str) -> bool:
+    """At most one step open below and one open above; a negative lower bound needs the one open below, a positive upper
+    bound the one open above (AWS). Whether at most one is open each way."""
+    open_below = [i for i, step in enumerate(steps) if step.lower_bound is None]
+    open_above = [i for i, step in enumerate(steps) if step.upper_bound is None]
+    for index in open_below[1:]:
+        violations.add(
+            f"{prefix}[{index}].metric_interval_lower_bound", f"is unset, as step [{open_below[0]}]'s: at most one step may be open below"
+        )
+    for index in open_above[1:]:
+        violations.add(
+            f"{prefix}[{index}].metric_interval_upper_bound", f"is unset, as step [{open_above[0]}]'s: at most one step may be open above"
+        )
+    for index, step in enumerate(steps):
+        if not open_below and step.lower_bound is not None and step.lower_bound < 0:
+            violations.add(
+                f"{prefix}[{index}].metric_interval_lower_bound",
+                f"is negative ({step.lower_bound:g}), so a step with no lower bound must hold the breaches below it",
+            )
+        if not open_above and step.upper_bound is not None and step.upper_bound > 0:
+            violations.add(
+                f"{prefix}[{index}].metric_interval_upper_bound",
+                f"is positive ({step.upper_bound:g}), so a step with no upper bound must hold the breaches above it",
+            )
+    return len(open_below) <= 1 and len(open_above) <= 1
+
+
+def _lower_or_minus_infinity(step: StepAdjustment) -> float:
+    return -math.inf if step.lower_bound is None else step.lower_bound
 
 
 def check_cause(violations: Violations, cause: str) -> None:
@@ -44,3 +181,33 @@ def check_cause(violations: Violations, cause: str) -> None:
     check_text(violations, "cause", cause, MAX_CAUSE_LENGTH)
 
 
+def check_alarm_payload(violations: Violations, payload: policy_pb2.AlarmPayload, prefix: str = "alarm_payload") -> None:
+    """What an alarm's action carries: each field within its rule, so that it can be stored and read back."""
+    try_parse_name(violations, f"{prefix}.alarm", payload.alarm, "alarms")
+    check_enum(violations, f"{prefix}.previous_state", payload.previous_state, alarm_pb2.AlarmState)
+    check_enum(violations, f"{prefix}.state", payload.state, alarm_pb2.AlarmState)
+    check_text(violations, f"{prefix}.reason", payload.reason, MAX_PAYLOAD_REASON_LENGTH)
+    if violations.check(
+        len(payload.datapoints) <= MAX_PAYLOAD_DATAPOINTS, f"{prefix}.datapoints",
+        f"must hold at most {MAX_PAYLOAD_DATAPOINTS} values, got {len(payload.datapoints)}",
+    ):
+        for index, value in enumerate(payload.datapoints):
+            check_finite(violations, f"{prefix}.datapoints[{index}]", value)
+    if payload.HasField("threshold"):
+        check_finite(violations, f"{prefix}.threshold", payload.threshold)
+    if payload.comparison_operator:
+        check_enum(violations, f"{prefix}.comparison_operator", payload.comparison_operator, alarm_pb2.ComparisonOperator)
+
+
+def check_breach(violations: Violations, metric_value: float | None, breach_threshold: float | None) -> Breach | None:
+    """An operator's metric value and breach threshold (AWS's MetricValue and BreachThreshold): both or neither, finite."""
+    if metric_value is None and breach_threshold is None:
+        return None
+    for value, field_path in ((metric_value, "metric_value"), (breach_threshold, "breach_threshold")):
+        if value is None:
+            violations.add(field_path, "is required with the other of metric_value and breach_threshold: give both, or neither")
+        else:
+            check_finite(violations, field_path, value)
+    if metric_value is None or breach_threshold is None or not (math.isfinite(metric_value) and math.isfinite(breach_threshold)):
+        return None
+    return Breach(metric_value, breach_threshold)

@@ -55,7 +55,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         violations = Violations()
         check_id(violations, "policy_id", request.policy_id)
         proposed = _proposed_fields(violations, request.policy, frozenset(update.UPDATABLE_FIELDS))
-        rules.check_policy(violations, proposed.adjustment_type, proposed.scaling_adjustment, proposed.min_adjustment_step)
+        _check_policy(violations, proposed)
         violations.raise_if_any()
         assert proposed.group_id is not None and proposed.adjustment_type is not None
         policy = Policy(
@@ -66,6 +66,9 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             min_adjustment_step=proposed.min_adjustment_step,
             cooldown=proposed.cooldown,
             create_time=self._clock(),
+            step_adjustments=proposed.step_adjustments,
+            metric_aggregation_type=proposed.metric_aggregation_type,
+            estimated_instance_warmup=proposed.estimated_instance_warmup,
         )
         self._require_group(policy.group_id)
         # NOTE: counted before the insert, not with it: two creates at once may both pass at the limit.
@@ -91,7 +94,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         proposed = _proposed_fields(violations, request.policy, fields)
         current = self._repository.get_policy(project, policy_id)
         changed = update.apply_update(current, proposed, fields)
-        rules.check_policy(violations, changed.adjustment_type, changed.scaling_adjustment, changed.min_adjustment_step)
+        _check_policy(violations, changed)
         violations.raise_if_any()
         if changed.group_id != current.group_id:
             self._require_group(changed.group_id)
@@ -116,10 +119,19 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         policy_id = try_parse_name(violations, "name", request.name, "policies")
         rules.check_cause(violations, request.cause)
         check_request_id(violations, request.request_id)
+        alarm_payload = request.alarm_payload if request.HasField("alarm_payload") else None
+        if alarm_payload is not None:
+            rules.check_alarm_payload(violations, alarm_payload)
+        breach = rules.check_breach(
+            violations,
+            request.metric_value if request.HasField("metric_value") else None,
+            request.breach_threshold if request.HasField("breach_threshold") else None,
+        )
         violations.raise_if_any()
         assert policy_id is not None
         return self._executor.execute(
-            current_project(), policy_id, request.cause, request.request_id, alarm_notification=bool(request.alarm)
+            current_project(), policy_id, request.cause, request.request_id, alarm_notification=bool(request.alarm),
+            alarm_payload=alarm_payload, breach=breach,
         )
 
     def ListPolicyExecutions(
@@ -206,10 +218,39 @@ def _proposed_fields(violations: Violations, message: policy_pb2.Policy, fields:
     cooldown = None
     if message.HasField("cooldown") and "cooldown" in fields:
         cooldown = check_duration(violations, "policy.cooldown", message.cooldown, allow_zero=True, maximum=rules.MAX_COOLDOWN)
+    if "step_adjustments" in fields:
+        for index, step in enumerate(message.step_adjustments):
+            if step.adjustment_type:
+                check_enum(violations, f"policy.step_adjustments[{index}].adjustment_type", step.adjustment_type, common_pb2.AdjustmentType)
+    if message.metric_aggregation_type and "metric_aggregation_type" in fields:
+        check_enum(violations, "policy.metric_aggregation_type", message.metric_aggregation_type, policy_pb2.MetricAggregationType)
+    warmup = None
+    if message.HasField("estimated_instance_warmup") and "estimated_instance_warmup" in fields:
+        warmup = check_duration(
+            violations, "policy.estimated_instance_warmup", message.estimated_instance_warmup, allow_zero=True,
+            maximum=rules.MAX_INSTANCE_WARMUP,
+        )
     return update.ProposedFields(
         group_id=group_id,
         adjustment_type=messages.ADJUSTMENT_TYPES.get(message.adjustment_type),
         scaling_adjustment=message.scaling_adjustment,
         min_adjustment_step=message.min_adjustment_step,
         cooldown=cooldown,
+        step_adjustments=tuple(messages.step_from_message(step) for step in message.step_adjustments),
+        metric_aggregation_type=messages.METRIC_AGGREGATION_TYPES.get(message.metric_aggregation_type),
+        estimated_instance_warmup=warmup,
     )
+
+
+def _check_policy(violations: Violations, policy: Policy | update.ProposedFields) -> None:
+    """The rules of a policy as it would be stored (a created one: as proposed): of its kind, then of its adjustment or its
+    steps."""
+    is_step = rules.check_policy_kind(
+        violations, policy.step_adjustments, policy.scaling_adjustment, policy.cooldown,
+        policy.metric_aggregation_type is not None, policy.estimated_instance_warmup,
+    )
+    if is_step:
+        rules.check_min_adjustment_step(violations, policy.min_adjustment_step)
+        rules.check_step_adjustments(violations, policy.step_adjustments)
+    else:
+        rules.check_policy(violations, policy.adjustment_type, policy.scaling_adjustment, policy.min_adjustment_step)

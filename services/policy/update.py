@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from services.policy.domain import AdjustmentType, Policy
+from services.policy.domain import AdjustmentType, MetricAggregationType, Policy, StepAdjustment
 
-UPDATABLE_FIELDS = ("group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown")
+UPDATABLE_FIELDS = (
+    "group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown", "step_adjustments",
+    "metric_aggregation_type", "estimated_instance_warmup",
+)
 """Fields of Policy an update may name; an empty mask means all of them."""
 
 OUTPUT_ONLY_FIELDS = frozenset({"name", "create_time"})
@@ -23,6 +26,12 @@ class ProposedFields:
     min_adjustment_step: int
     cooldown: float | None
     """None: unset, so the policy takes its group's cooldown again."""
+    step_adjustments: tuple[StepAdjustment, ...] = ()
+    """Empty: a simple policy."""
+    metric_aggregation_type: MetricAggregationType | None = None
+    """None: unset (the average)."""
+    estimated_instance_warmup: float | None = None
+    """None: unset (the group's cooldown)."""
 
 
 def apply_update(policy: Policy, proposed: ProposedFields, fields: frozenset[str]) -> Policy:
@@ -36,4 +45,11 @@ def apply_update(policy: Policy, proposed: ProposedFields, fields: frozenset[str
         scaling_adjustment=proposed.scaling_adjustment if "scaling_adjustment" in fields else policy.scaling_adjustment,
         min_adjustment_step=proposed.min_adjustment_step if "min_adjustment_step" in fields else policy.min_adjustment_step,
         cooldown=proposed.cooldown if "cooldown" in fields else policy.cooldown,
+        step_adjustments=proposed.step_adjustments if "step_adjustments" in fields else policy.step_adjustments,
+        metric_aggregation_type=(
+            proposed.metric_aggregation_type if "metric_aggregation_type" in fields else policy.metric_aggregation_type
+        ),
+        estimated_instance_warmup=(
+            proposed.estimated_instance_warmup if "estimated_instance_warmup" in fields else policy.estimated_instance_warmup
+        ),
     )

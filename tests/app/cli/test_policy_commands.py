@@ -87,3 +87,28 @@ def test_policy_delete_refuses_a_policy_that_an_alarm_names_until_the_alarm_is_g
 
     assert invoke("alarm", "delete", "busy").exit_code == 0
     assert invoke("policy", "delete", "web-out").exit_code == 0
+
+
+def test_a_step_policy_is_created_with_steps_shown_and_executed_with_a_metric_value(invoke: Invoke, web_group: str) -> None:
+    created = invoke("policy", "create", "web-steps", "--group", web_group, "--type", "change", "--step", "0:10:0",
+                     "--step", "10:20:1", "--step", "20::3:exact", "--aggregation", "max", "--warmup", "2m")
+    assert created.exit_code == 0, created.output
+    assert "step 1" in created.stdout and "10 .. 20: +1" in created.stdout and "20 .. +inf: +3 exact" in created.stdout
+    assert "max" in created.stdout and "2m" in created.stdout
+
+    listed = invoke("policy", "list")
+    assert "change steps: 0 .. 10: +0, 10 .. 20: +1, 20 .. +inf: +3 exact" in listed.stdout
+
+    executed = invoke("policy", "execute", "web-steps", "--metric-value", "65", "--breach-threshold", "50")
+    assert executed.exit_code == 0, executed.output
+    assert "breach 15 (metric value 65, threshold 50) in step 10 .. 20" in executed.stdout
+    assert "10 .. 20: +1" in executed.stdout
+
+    refused = invoke("policy", "execute", "web-steps")
+    assert refused.exit_code == 1 and "FAILED_PRECONDITION" in refused.stderr
+    invoke("policy", "delete", "web-steps")
+
+
+def test_a_step_that_is_not_lower_upper_adjustment_is_a_usage_error(invoke: Invoke) -> None:
+    result = invoke("policy", "create", "p", "--group", "g", "--type", "change", "--step", "10:x:1")
+    assert result.exit_code == 2 and "bounds must be numbers" in result.output

@@ -63,6 +63,27 @@ def test_arriving_samples_move_the_alarm_and_execute_its_policy(mesh):
     assert action.reason == "adjusted: capacity 1 -> 2 (groups/web/activities/a1)"
 
 
+def test_a_policy_action_carries_the_alarms_transition_its_datapoints_and_threshold(mesh):
+    mesh.create()
+    mesh.metrics.values["cpu_util"] = [95.0]
+    mesh.notify()
+    (request,) = mesh.policy.wait_for_requests(1)
+    payload = request.alarm_payload
+    assert (payload.alarm, payload.previous_state, payload.state, payload.repeat) == ("alarms/high-cpu", INSUFFICIENT, ALARM, False)
+    assert list(payload.datapoints) == [95.0]
+    assert (payload.threshold, payload.comparison_operator) == (80.0, alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN)
+    assert payload.reason.startswith("average(cpu_util{group=web}) > 80") and payload.time.seconds > 0
+
+
+def test_a_policy_action_of_a_state_set_by_hand_carries_no_datapoints_but_the_rules_threshold(mesh):
+    mesh.create()
+    mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=ALARM, reason="drill"), timeout=5)
+    (request,) = mesh.policy.wait_for_requests(1)
+    payload = request.alarm_payload
+    assert (payload.state, payload.reason, list(payload.datapoints)) == (ALARM, "set by an operator: drill", [])
+    assert payload.HasField("threshold") and payload.threshold == 80.0
+
+
 def test_statistics_are_asked_for_the_rule_and_its_aligned_window(mesh):
     mesh.create(period=60, evaluation_periods=3)
     wait_for(lambda: mesh.metrics.requests)

@@ -109,7 +109,9 @@ def test_a_webhook_posts_the_transition_signed_so_that_the_readme_s_receiver_ver
         assert (body["alarm_name"], body["previous"], body["current"], body["description"]) == (
             "alarms/high-cpu", "INSUFFICIENT_DATA", "ALARM", "web is hot")
         assert "95" in body["reason"] and body["reason_data"]["most_recent"] == 95.0
-        assert body["threshold_rule"]["metric"] == "cpu_util"
+        # What a policy's ExecutePolicy carries in its AlarmPayload, under Aodh's names.
+        assert (body["reason_data"]["datapoints"], body["reason_data"]["threshold"]) == ([95.0], 80.0)
+        assert (body["threshold_rule"]["metric"], body["threshold_rule"]["comparison_operator"]) == ("cpu_util", ">")
         assert verify(secret, delivered.headers, delivered.body)
         assert not verify(secret, delivered.headers, delivered.body.replace(b"95", b"15"))
         assert not verify("0" * 64, delivered.headers, delivered.body)

@@ -55,7 +55,14 @@ def test_request_id_fits_its_column(request_id, ok):
 @pytest.mark.parametrize(
     ("paths", "fields", "violations"),
     [
-        ([], {"group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown"}, []),
+        (
+            [],
+            {
+                "group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown", "step_adjustments",
+                "metric_aggregation_type", "estimated_instance_warmup",
+            },
+            [],
+        ),
         (["cooldown"], {"cooldown"}, []),
         (["name", "create_time", "scaling_adjustment"], {"scaling_adjustment"}, []),
         (["size", "cooldown"], {"cooldown"}, ["update_mask"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from google.protobuf import duration_pb2, field_mask_pb2
 from autoscale.config import Settings
 from autoscale.errors import field_violations
 from autoscale.timeutil import to_duration
-from autoscale.v1 import common_pb2, group_pb2, policy_pb2, policy_pb2_grpc
+from autoscale.v1 import alarm_pb2, common_pb2, group_pb2, policy_pb2, policy_pb2_grpc
 from autoscale.validation import MAX_CAUSE_LENGTH
 from services.policy.server import build
 from tests.services.policy.fake_alarm import FakeAlarmService
@@ -305,6 +306,50 @@ def test_executing_adjusts_the_group_and_answers_its_activity(mesh):
     assert execution.time.seconds == int(mesh.clock.now)
 
 
+def _alarm_payload(**fields: Any) -> policy_pb2.AlarmPayload:
+    """An alarm payload as the alarm service sends it, with `fields` changed."""
+    values: dict[str, Any] = {
+        "alarm": "alarms/high-cpu", "previous_state": alarm_pb2.ALARM_STATE_OK, "state": alarm_pb2.ALARM_STATE_ALARM,
+        "reason": "average(cpu) > 50: 62, 71 (newest last)", "datapoints": [62.0, 71.0], "threshold": 50.0,
+        "comparison_operator": alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN, **fields,
+    }
+    return policy_pb2.AlarmPayload(**values)
+
+
+def test_an_alarms_payload_is_recorded_with_its_execution(mesh: Mesh) -> None:
+    mesh.create("up")
+    request = policy_pb2.ExecutePolicyRequest(
+        name="policies/up", cause="alarms/high-cpu entered ALARM", alarm="alarms/high-cpu", alarm_payload=_alarm_payload()
+    )
+    assert mesh.policy.ExecutePolicy(request, timeout=5).adjusted
+    mesh.execute("up", cause="by hand")
+    by_hand, by_alarm = mesh.executions("up")
+    assert by_alarm.alarm_payload == _alarm_payload()
+    assert not by_hand.HasField("alarm_payload")
+
+
+@pytest.mark.parametrize(
+    ("fields", "violations"),
+    [
+        ({"alarm": ""}, ["alarm_payload.alarm"]),
+        ({"alarm": "policies/up"}, ["alarm_payload.alarm"]),
+        ({"previous_state": 0, "state": 9}, ["alarm_payload.previous_state", "alarm_payload.state"]),
+        ({"reason": "r" * 4097}, ["alarm_payload.reason"]),
+        ({"datapoints": [1.0] * 1441}, ["alarm_payload.datapoints"]),
+        ({"datapoints": [1.0, math.nan, math.inf]}, ["alarm_payload.datapoints[1]", "alarm_payload.datapoints[2]"]),
+        ({"threshold": math.inf}, ["alarm_payload.threshold"]),
+        ({"comparison_operator": 17}, ["alarm_payload.comparison_operator"]),
+    ],
+)
+def test_a_bad_alarm_payload_is_invalid_argument_naming_its_field(mesh: Mesh, fields: dict[str, Any], violations: list[str]) -> None:
+    mesh.create("up")
+    request = policy_pb2.ExecutePolicyRequest(name="policies/up", alarm="alarms/high-cpu", alarm_payload=_alarm_payload(**fields))
+    error = _failure(mesh.policy.ExecutePolicy, request)
+    assert error.code() == INVALID
+    assert sorted(v.field for v in field_violations(error)) == sorted(violations)
+    assert mesh.group.adjust_requests == []
+
+
 @pytest.mark.parametrize(("cooldown", "sent"), [(None, None), (to_duration(0), 0.0), (to_duration(90), 90.0)])
 def test_an_execution_is_one_adjust_honouring_the_cooldown_with_the_policys_own(
     mesh: Mesh, cooldown: duration_pb2.Duration | None, sent: float | None
@@ -435,3 +480,137 @@ def test_executions_are_listed_newest_first_in_pages_and_deleted_with_their_poli
     mesh.policy.DeletePolicy(policy_pb2.DeletePolicyRequest(name="policies/up"), timeout=5)
     mesh.create("up")
     assert mesh.executions("up") == []
+
+
+# Step policies
+
+
+def _step(lower: float | None, upper: float | None, adjustment: int, adjustment_type: int = 0) -> policy_pb2.StepAdjustment:
+    step = policy_pb2.StepAdjustment(scaling_adjustment=adjustment, adjustment_type=adjustment_type)
+    if lower is not None:
+        step.metric_interval_lower_bound = lower
+    if upper is not None:
+        step.metric_interval_upper_bound = upper
+    return step
+
+
+AWS_SCALE_OUT = [_step(0, 10, 0), _step(10, 20, 10), _step(20, None, 30)]
+"""AWS's documented scale-out policy over a threshold of 50 (PercentChangeInCapacity: 0, +10 %, +30 %)."""
+
+
+def _create_step_policy(mesh: Mesh, policy_id: str = "steps", **fields: Any) -> policy_pb2.Policy:
+    return mesh.create(
+        policy_id, adjustment_type=PERCENT, scaling_adjustment=0, step_adjustments=AWS_SCALE_OUT,
+        estimated_instance_warmup=to_duration(120), **fields,
+    )
+
+
+def test_a_step_policy_is_stored_and_shown_with_its_steps(mesh: Mesh) -> None:
+    created = _create_step_policy(mesh, metric_aggregation_type=policy_pb2.METRIC_AGGREGATION_TYPE_MAXIMUM)
+    assert list(created.step_adjustments) == AWS_SCALE_OUT
+    fetched = mesh.policy.GetPolicy(policy_pb2.GetPolicyRequest(name="policies/steps"), timeout=5).policy
+    assert fetched == created
+    assert (fetched.metric_aggregation_type, fetched.estimated_instance_warmup.seconds) == (policy_pb2.METRIC_AGGREGATION_TYPE_MAXIMUM, 120)
+    assert not fetched.HasField("cooldown")
+
+
+@pytest.mark.parametrize(
+    ("fields", "violations"),
+    [
+        ({"scaling_adjustment": 2, "cooldown": to_duration(60)}, ["policy.scaling_adjustment", "policy.cooldown"]),
+        ({"step_adjustments": [_step(0, 10, 1), _step(20, None, 2)]}, ["policy.step_adjustments[1].metric_interval_lower_bound"]),
+        ({"step_adjustments": [_step(None, None, 1)]}, ["policy.step_adjustments[0]"]),
+        ({"step_adjustments": [_step(0, None, 1, 9)]}, ["policy.step_adjustments[0].adjustment_type"]),
+        ({"metric_aggregation_type": 7}, ["policy.metric_aggregation_type"]),
+        ({"estimated_instance_warmup": to_duration(86_401)}, ["policy.estimated_instance_warmup"]),
+    ],
+)
+def test_bad_step_policy_input_is_invalid_argument_naming_the_field(mesh: Mesh, fields: dict[str, Any], violations: list[str]) -> None:
+    values: dict[str, Any] = {
+        "group": "groups/web", "adjustment_type": PERCENT, "step_adjustments": AWS_SCALE_OUT, **fields,
+    }
+    request = policy_pb2.CreatePolicyRequest(policy_id="steps", policy=policy_pb2.Policy(**values))
+    error = _failure(mesh.policy.CreatePolicy, request)
+    assert error.code() == INVALID
+    assert sorted(v.field for v in field_violations(error)) == sorted(violations)
+
+
+def test_a_simple_policy_refuses_the_fields_of_step_policies(mesh: Mesh) -> None:
+    request = policy_pb2.CreatePolicyRequest(policy_id="up", policy=policy_pb2.Policy(
+        group="groups/web", adjustment_type=CHANGE, scaling_adjustment=1, estimated_instance_warmup=to_duration(60)))
+    assert [v.field for v in field_violations(_failure(mesh.policy.CreatePolicy, request))] == ["policy.estimated_instance_warmup"]
+
+
+def test_a_simple_policy_becomes_a_step_policy_by_update(mesh: Mesh) -> None:
+    mesh.create("up")
+    mask = field_mask_pb2.FieldMask(paths=["step_adjustments", "scaling_adjustment"])
+    changed = mesh.policy.UpdatePolicy(policy_pb2.UpdatePolicyRequest(
+        policy=policy_pb2.Policy(name="policies/up", step_adjustments=AWS_SCALE_OUT), update_mask=mask), timeout=5).policy
+    assert list(changed.step_adjustments) == AWS_SCALE_OUT and changed.scaling_adjustment == 0
+
+
+def test_an_alarms_datapoints_pick_the_step_and_the_group_counts_warmup_instead_of_a_cooldown(mesh: Mesh) -> None:
+    _create_step_policy(mesh)
+    request = policy_pb2.ExecutePolicyRequest(
+        name="policies/steps", cause="alarms/high-cpu entered ALARM", alarm="alarms/high-cpu",
+        alarm_payload=_alarm_payload(datapoints=[62.0, 64.0]),  # average 63: breach 13, the second step
+    )
+    response = mesh.policy.ExecutePolicy(request, timeout=5)
+    assert response.adjusted and response.step_adjustment == AWS_SCALE_OUT[1]
+    assert response.reason.startswith("breach 13 (metric value 63, threshold 50) in step 10 .. 20: ")
+    (adjust,) = mesh.group.adjust_requests
+    assert (adjust.adjustment_type, adjust.adjustment, adjust.step_scaling, adjust.estimated_instance_warmup.seconds) == (
+        PERCENT, 10, True, 120)
+    assert not adjust.honor_cooldown and not adjust.HasField("cooldown") and adjust.alarm_notification
+    (execution,) = mesh.executions("steps")
+    assert (execution.metric_value, execution.breach_threshold, execution.step_adjustment) == (63.0, 50.0, AWS_SCALE_OUT[1])
+
+
+def test_an_operator_passes_the_metric_value_and_breach_threshold_as_aws_names_them(mesh: Mesh) -> None:
+    _create_step_policy(mesh)
+    request = policy_pb2.ExecutePolicyRequest(name="policies/steps", metric_value=75, breach_threshold=50)
+    assert mesh.policy.ExecutePolicy(request, timeout=5).step_adjustment == AWS_SCALE_OUT[2]
+    assert mesh.group.adjust_requests[0].adjustment == 30
+
+
+def test_a_breach_no_step_holds_or_a_step_of_zero_asks_the_group_nothing_and_says_so(mesh: Mesh) -> None:
+    _create_step_policy(mesh)
+    execute = mesh.policy.ExecutePolicy
+    below = execute(policy_pb2.ExecutePolicyRequest(name="policies/steps", metric_value=45, breach_threshold=50), timeout=5)
+    assert (below.adjusted, below.reason) == (False, "no step holds the breach -5 (metric value 45, threshold 50): nothing to do")
+    zero = execute(policy_pb2.ExecutePolicyRequest(name="policies/steps", metric_value=55, breach_threshold=50), timeout=5)
+    assert not zero.adjusted and zero.reason.startswith("the step 0 .. 10 that holds the breach 5 ")
+    assert mesh.group.adjust_requests == []
+    assert [e.failed for e in mesh.executions("steps")] == [False, False]
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "said"),
+    [
+        ({}, "the signal carries no metric value"),
+        ({"alarm": "alarms/high-cpu", "alarm_payload": _alarm_payload(datapoints=[])},
+         "the action of alarms/high-cpu carries no datapoints"),
+    ],
+)
+def test_a_step_policy_without_a_value_is_refused_naming_the_fields_and_recorded(
+    mesh: Mesh, request_fields: dict[str, Any], said: str
+) -> None:
+    _create_step_policy(mesh)
+    error = _failure(mesh.policy.ExecutePolicy, policy_pb2.ExecutePolicyRequest(name="policies/steps", **request_fields))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert said in error.details() and "metric_value and breach_threshold" in error.details()
+    (execution,) = mesh.executions("steps")
+    assert execution.failed and said in execution.reason
+    assert mesh.group.adjust_requests == []
+
+
+def test_a_simple_policy_refuses_a_metric_value(mesh: Mesh) -> None:
+    mesh.create("up")
+    error = _failure(mesh.policy.ExecutePolicy, policy_pb2.ExecutePolicyRequest(name="policies/up", metric_value=1, breach_threshold=0))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "simple policy" in error.details()
+
+
+def test_a_metric_value_without_its_threshold_is_invalid_argument(mesh: Mesh) -> None:
+    _create_step_policy(mesh)
+    error = _failure(mesh.policy.ExecutePolicy, policy_pb2.ExecutePolicyRequest(name="policies/steps", metric_value=70))
+    assert [v.field for v in field_violations(error)] == ["breach_threshold"]

@@ -11,7 +11,7 @@ from alembic import command
 
 from autoscale.database import Database, alembic_config, schema_differences
 from autoscale.errors import AlreadyExists, NotFound
-from services.policy.domain import AdjustmentType, Execution, Policy
+from services.policy.domain import AdjustmentType, Execution, MetricAggregationType, Policy, StepAdjustment
 from services.policy.models import metadata
 from services.policy.repository import PolicyRepository
 from services.policy.rules import MAX_COOLDOWN
@@ -164,9 +164,17 @@ def test_upgrading_cuts_cooldowns_stored_beyond_a_day_to_a_day(database_url: str
     try:
         with database.engine.begin() as connection:
             command.upgrade(alembic_config(MIGRATIONS_DIR, "policy", connection), "policy_0001")
+            # Rows as policy_0001 stored them (the repository writes the columns of the newest revision).
+            for policy_id, cooldown in (("up", float(2**63 - 1)), ("down", 60.0)):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO policy_policies (project, id, group_id, adjustment_type, scaling_adjustment,"
+                        " min_adjustment_step, cooldown, create_time) VALUES (:project, :id, 'web', 'change_in_capacity', 1, 0,"
+                        " :cooldown, 0)"
+                    ),
+                    {"project": PROJECT, "id": policy_id, "cooldown": cooldown},
+                )
         repository = PolicyRepository(database)
-        repository.create_policy(PROJECT, replace(POLICY, cooldown=float(2**63 - 1)))
-        repository.create_policy(PROJECT, replace(POLICY, id="down", cooldown=60.0))
         database.migrate(MIGRATIONS_DIR, "policy")
         assert (repository.get_policy(PROJECT, "up").cooldown, repository.get_policy(PROJECT, "down").cooldown) == (MAX_COOLDOWN, 60.0)
     finally:
@@ -186,3 +194,41 @@ def test_upgrading_drops_the_group_cooldowns_this_service_kept(database_url: str
         assert schema_differences(database, metadata) == []
     finally:
         database.dispose()
+
+
+STEP_POLICY = Policy(
+    "steps", "web", AdjustmentType.PERCENT_CHANGE_IN_CAPACITY, 0, 1, create_time=2.0,
+    step_adjustments=(
+        StepAdjustment(None, 0, -1, AdjustmentType.CHANGE_IN_CAPACITY), StepAdjustment(0, 10.5, 10), StepAdjustment(10.5, None, 30),
+    ),
+    metric_aggregation_type=MetricAggregationType.MAXIMUM, estimated_instance_warmup=90.0,
+)
+
+
+def test_step_policies_and_what_their_executions_measured_round_trip(repository: PolicyRepository) -> None:
+    repository.create_policy(PROJECT, STEP_POLICY)
+    assert repository.get_policy(PROJECT, "steps") == STEP_POLICY
+    assert repository.execution_start(PROJECT, "steps", "")[0] == STEP_POLICY
+    measured = _execution(
+        5.0, policy_id="steps", alarm_payload=b"\\n\\x0falarms/high-cpu", metric_value=63.0, breach_threshold=50.0,
+        step_adjustment=STEP_POLICY.step_adjustments[2],
+    )
+    repository.record(PROJECT, measured)
+    (stored,) = repository.list_executions(PROJECT, "steps", None, 10)
+    assert replace(stored, sequence=0) == measured
+
+
+def test_downgrading_drops_the_step_policies_the_older_code_cannot_read_and_keeps_the_others(
+    database: Database, repository: PolicyRepository
+) -> None:
+    repository.create_policy(PROJECT, STEP_POLICY)
+    repository.record(PROJECT, _execution(5.0, policy_id="steps", metric_value=63.0, breach_threshold=50.0))
+    repository.record(PROJECT, _execution(6.0))
+    with database.engine.begin() as connection:
+        command.downgrade(alembic_config(MIGRATIONS_DIR, "policy", connection), "policy_0004")
+    with database.reader() as connection:
+        assert [row.id for row in connection.execute(sa.text("SELECT id FROM policy_policies"))] == ["up"]
+        assert [row.policy_id for row in connection.execute(sa.text("SELECT policy_id FROM policy_executions"))] == ["up"]
+    database.migrate(MIGRATIONS_DIR, "policy")
+    assert repository.get_policy(PROJECT, "up") == POLICY
+    assert schema_differences(database, metadata) == []

@@ -224,6 +224,19 @@ def test_a_plain_post_executes_the_policy_and_its_history_names_the_receiver(mes
     assert [execution.cause for execution in executions] == ["signal to policies/up/receivers/script: deploy finished"]
 
 
+def test_a_signal_of_a_step_policy_carries_no_metric_value_so_it_is_a_409_recorded_with_why(mesh):
+    step = policy_pb2.StepAdjustment(metric_interval_lower_bound=0, scaling_adjustment=1)
+    policy = policy_pb2.Policy(
+        group="groups/web", adjustment_type=common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY, step_adjustments=[step]
+    )
+    mesh.policy.CreatePolicy(policy_pb2.CreatePolicyRequest(policy_id="steps", policy=policy), timeout=5)
+    reply = mesh.post(mesh.create_receiver("steps", "script").url, b"busy")
+    assert reply.status == 409 and "step policy and the signal carries no metric value" in reply.body["error"]
+    (execution,) = mesh.policy.ListPolicyExecutions(policy_pb2.ListPolicyExecutionsRequest(name="policies/steps"), timeout=5).executions
+    assert execution.failed and execution.reason == reply.body["error"]
+    assert mesh.adjusts() == 0
+
+
 def test_a_plain_post_retried_with_its_idempotency_key_executes_once(mesh):
     url = mesh.create_receiver("up", "script").url
     first = mesh.post(url, headers={"Idempotency-Key": "deploy-42"})
