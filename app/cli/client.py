@@ -138,6 +138,12 @@ class Client:
         """TLS credentials of the channel; None: plaintext."""
         self._channel: grpc.Channel | None = None
 
+    def sibling(self, service: Service, address: str) -> Client:
+        """A client of another service at `address`, with this one's deadline, output, TLS and token."""
+        sibling = Client(service, address, self.timeout, self.json_output, self.credentials)
+        sibling._metadata = self._metadata
+        return sibling
+
     def call(self, rpc: str, request: Message) -> Any:
         """Call `rpc` (e.g. "GetGroup") with the deadline; RpcFailed when it fails."""
         if self._channel is None:

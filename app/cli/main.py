@@ -15,6 +15,7 @@ from app.cli.metrics_commands import metrics
 from app.cli.policy_commands import policy
 from app.cli.quota_commands import quota
 from app.cli.receiver_commands import receiver
+from app.cli.replay_commands import replay_command
 from app.cli.server_commands import serve, up
 
 
@@ -38,6 +39,7 @@ def demo() -> None:
 cli.add_command(up)
 cli.add_command(serve)
 cli.add_command(keys)
+cli.add_command(replay_command)
 for client_group in (launch_config, group, lifecycle_hook, policy, receiver, alarm, metrics, quota, audit):
     cli.add_command(client_group)
 

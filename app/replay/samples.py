@@ -1,0 +1,115 @@
+"""The datapoints a replay judges alarms on: from the Metrics service's statistics, or from a CSV file of samples.
+
+A CSV file has a header and the columns `time` (ISO 8601, or seconds since the epoch),
+`metric`, `value` and, optionally, `dimensions` (`key=value` pairs joined by `;`, e.g.
+`group=web;instance=i-1`). Its samples are bucketed as the Metrics service buckets them:
+per period aligned to multiples of it since the epoch, the statistic over every point of
+every matching series in the period.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from autoscale.series import bucket_start
+from services.alarm.domain import ThresholdRule
+from services.alarm.evaluation import Datapoint
+from services.metrics.domain import aggregate
+
+MAX_CSV_ROWS = 5_000_000
+"""Samples a CSV file may hold (far beyond a week of one series a second)."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One point of a series."""
+
+    time: float
+    metric: str
+    dimensions: dict[str, str]
+    value: float
+
+
+class SamplesError(ValueError):
+    """A CSV file that cannot be read: the message names the line and what is wrong."""
+
+
+def read_csv(path: Path) -> list[Sample]:
+    """The samples of a CSV file (see the module); SamplesError naming the line of the first that cannot be read."""
+    try:
+        with path.open(newline="", encoding="utf-8") as file:
+            return _samples(csv.DictReader(file), path)
+    except OSError as error:
+        raise SamplesError(f"{path}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise SamplesError(f"{path}: not UTF-8 text: {error.reason}") from None
+
+
+def _samples(rows: csv.DictReader[str], path: Path) -> list[Sample]:
+    missing = {"time", "metric", "value"} - set(rows.fieldnames or ())
+    if missing:
+        raise SamplesError(
+            f"{path}: the header must name time, metric and value (and may name dimensions); missing {', '.join(sorted(missing))}"
+        )
+    samples: list[Sample] = []
+    for row in rows:
+        line = rows.line_num
+        if len(samples) >= MAX_CSV_ROWS:
+            raise SamplesError(f"{path}: more than {MAX_CSV_ROWS} samples")
+        try:
+            value = float(row["value"])
+        except (TypeError, ValueError):
+            raise SamplesError(f"{path}:{line}: value {row['value']!r} is not a number") from None
+        if not math.isfinite(value):
+            raise SamplesError(f"{path}:{line}: value {row['value']!r} is not finite")
+        metric = (row["metric"] or "").strip()
+        if not metric:
+            raise SamplesError(f"{path}:{line}: metric is empty")
+        samples.append(Sample(_time(row["time"], path, line), metric, _dimensions(row.get("dimensions") or "", path, line), value))
+    return samples
+
+
+def _time(text: str | None, path: Path, line: int) -> float:
+    text = (text or "").strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise SamplesError(f"{path}:{line}: time {text!r} is neither ISO 8601 nor seconds since the epoch") from None
+    return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+def _dimensions(text: str, path: Path, line: int) -> dict[str, str]:
+    pairs = {}
+    for pair in filter(None, (part.strip() for part in text.split(";"))):
+        key, equals, value = pair.partition("=")
+        if not equals or not key:
+            raise SamplesError(f"{path}:{line}: dimension {pair!r} is not key=value")
+        pairs[key] = value
+    return pairs
+
+
+def datapoints(rule: ThresholdRule, samples: Iterable[Sample]) -> list[Datapoint]:
+    """The rule's statistic per period over the samples of the series it counts, oldest first."""
+    buckets: dict[float, list[float]] = defaultdict(list)
+    for sample in samples:
+        if rule.matches_series(sample.metric, sample.dimensions):
+            buckets[bucket_start(sample.time, rule.period)].append(sample.value)
+    return [Datapoint(start, aggregate(values, rule.statistic), len(values)) for start, values in sorted(buckets.items())]
+
+
+def span(samples: Sequence[Sample]) -> tuple[float, float] | None:
+    """The first and the last time of the samples, None for none."""
+    if not samples:
+        return None
+    times = [sample.time for sample in samples]
+    return min(times), max(times)
