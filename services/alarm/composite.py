@@ -26,7 +26,7 @@ MAX_REFERENCES = 100
 MAX_NESTING = 32
 """Parentheses and NOTs nested in one another at most (the parser recurses once per level)."""
 
-_ALARM_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_ALARM_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 _TOKEN = re.compile(r'\s*(?:(?P<open>\()|(?P<close>\))|"(?P<quoted>[^"]*)"|(?P<word>[^\s()"]+))')
 
 _STATE_FUNCTIONS = {"ALARM": AlarmState.ALARM, "OK": AlarmState.OK, "INSUFFICIENT_DATA": AlarmState.INSUFFICIENT_DATA}
@@ -82,9 +82,10 @@ def parse(expression: str) -> Expression:
     return _parsed(expression)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)
 def _parsed(expression: str) -> Expression:
-    # Cached: the index judges the same few expressions each time one of their alarms moves.
+    # Cached: each judgement and each sweep reads every composite alarm's expression again (a tree is a few kB at most:
+    # the cache holds as many as a large deployment has composite alarms).
     if not expression.strip():
         raise ExpressionError("is required; e.g. ALARM(cpu-high) AND NOT ALARM(deploying)")
     if len(expression) > MAX_EXPRESSION_LENGTH:
@@ -170,7 +171,7 @@ class _Parser:
             if name.kind not in ("word", "quoted"):
                 raise ExpressionError(f"needs an alarm id in {word}( ) at {name.position}")
             alarm_id = name.text.removeprefix("alarms/")
-            if _ALARM_ID.match(alarm_id) is None:
+            if _ALARM_ID.fullmatch(alarm_id) is None:
                 raise ExpressionError(f"names {name.text!r} at {name.position}, which is no alarm id (^[a-z][a-z0-9-]{{0,62}}$)")
             self._expect("close", f"a closing parenthesis after the alarm id of {word}")
             return StateOf(_STATE_FUNCTIONS[word], alarm_id)

@@ -24,6 +24,9 @@ from services.alarm.index import AlarmIndex
 
 log = logging.getLogger(__name__)
 
+CHUNK = 500
+"""Composite alarms judged, and their decisions stored, under one hold of the lock."""
+
 MAX_CASCADE = 16
 """Composite alarms naming composite alarms that one change moves in a chain at most (the rest wait for the sweep):
 cycles are refused when alarms are defined, but another replica's definitions reach the index late."""
@@ -70,22 +73,27 @@ class CompositeEvaluator:
             self._cascade.depth = depth
 
     def _judge(self, keys: Sequence[tuple[str, str]]) -> int:
-        if not keys or self._apply is None:
+        if self._apply is None:
             return 0
-        with self._judging:
-            now = self._clock()
-            decisions = []
-            for key in keys:
-                alarm = self._index.get(key)
-                if alarm is None or alarm.disabled or not isinstance(alarm.rule, CompositeRule):
-                    continue
-                states = {alarm_id: self._state_of(alarm.project, alarm_id) for alarm_id in self._index.named_ids(key)}
-                try:
-                    decisions.append(decide_composite(alarm, states, now))
-                except Exception:
-                    log.exception("evaluating %s failed", describe_alarm(key))
-            self._apply(decisions, now)
-            return len(decisions)
+        judged = 0
+        # A chunk at a time, the lock let go between them: a sweep of thousands never holds up a transition's judgement
+        # (SetAlarmState's among them) for longer than one chunk's.
+        for begin in range(0, len(keys), CHUNK):
+            with self._judging:
+                now = self._clock()
+                decisions = []
+                for key in keys[begin : begin + CHUNK]:
+                    alarm = self._index.get(key)
+                    if alarm is None or alarm.disabled or not isinstance(alarm.rule, CompositeRule):
+                        continue
+                    states = {alarm_id: self._state_of(alarm.project, alarm_id) for alarm_id in self._index.named_ids(key)}
+                    try:
+                        decisions.append(decide_composite(alarm, states, now))
+                    except Exception:
+                        log.exception("evaluating %s failed", describe_alarm(key))
+                self._apply(decisions, now)
+                judged += len(decisions)
+        return judged
 
     def _state_of(self, project: str, alarm_id: str) -> AlarmState:
         named = self._index.get((project, alarm_id))

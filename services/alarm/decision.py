@@ -6,7 +6,9 @@ it stays otherwise, and the repeated actions of its state are due once a period 
 since they last ran (Alarm.repeat_due). An alarm over an external store that stays in
 INSUFFICIENT_DATA for another reason than the one it holds (the store went down, the
 query became wrong) restates it: its reason is stored, no action runs, so that
-state_reason always says why such an alarm cannot be judged.
+state_reason always says why such an alarm cannot be judged. A composite alarm that stays
+in its state restates it too when the states that hold it there changed (its reason names
+them).
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ def decide_composite(alarm: Alarm, states: Mapping[str, AlarmState], now: float)
 
 def _decided(alarm: Alarm, evaluation: Evaluation, now: float) -> Decision:
     moves = evaluation.state is not alarm.state
-    restates = (
-        not moves and evaluation.state is AlarmState.INSUFFICIENT_DATA and evaluation.reason != alarm.state_reason
-        and isinstance(alarm.rule, (PrometheusRule, GnocchiRule))
+    rule = alarm.rule
+    restates = not moves and evaluation.reason != alarm.state_reason and (
+        isinstance(rule, CompositeRule)
+        or (evaluation.state is AlarmState.INSUFFICIENT_DATA and isinstance(rule, (PrometheusRule, GnocchiRule)))
     )
     return Decision(alarm, evaluation, moves, not moves and alarm.repeat_due(now), restates)

@@ -18,10 +18,10 @@ the missing ones are filled up to N as `treat_missing_data` says: BREACHING and
 NOT_BREACHING count them so, and M breaching → ALARM, fewer → OK; MISSING and IGNORE
 fill nothing: M breaching → ALARM, otherwise a datapoint within the threshold → OK, and
 otherwise (no datapoints, or too few and all breaching) MISSING → INSUFFICIENT_DATA and
-IGNORE → the state stays. This gives every cell of the guide's two tables but one: a lone
-breaching datapoint, the oldest of the range ("X - - - -", 3 of 3, missing), is
-INSUFFICIENT_DATA here as it is when it is the newest ("- - - - X"), where the guide's
-table says ALARM for the first and INSUFFICIENT_DATA for the second.
+IGNORE → the state stays; but under MISSING, breaching datapoints none of which lies in
+the newest N periods (the metric stopped after it breached) → ALARM. This gives every
+cell of the guide's two tables, "X - - - -" (ALARM) and "- - - - X" (INSUFFICIENT_DATA)
+among them.
 
 A rule over an external store (services.alarm.stores) is judged by the same maths
 (`judge_periods`) over its own window: the store evaluates the query at the instants
@@ -100,7 +100,8 @@ def query_window(rule: ThresholdRule, now: float) -> tuple[float, float]:
 def evaluate_threshold_rule(rule: ThresholdRule, current_state: AlarmState, datapoints: list[Datapoint], now: float) -> Evaluation:
     """The state `rule` puts an alarm in, given the statistics of its window at `now`."""
     start, end = query_window(rule, now)
-    return judge_periods(rule, current_state, [d for d in datapoints if start <= d.start < end and d.sample_count > 0])
+    in_window = [d for d in datapoints if start <= d.start < end and d.sample_count > 0]
+    return judge_periods(rule, current_state, in_window, newest_from=end - rule.evaluation_periods * rule.period)
 
 
 def store_window(rule: StoreRule, now: float) -> tuple[float, float]:
@@ -115,7 +116,8 @@ def evaluate_store_rule(rule: StoreRule, current_state: AlarmState, datapoints: 
     # Each instant's datapoint starts a period before it; half a period either way absorbs the store's rounding of times
     # (Prometheus keeps milliseconds) and takes exactly the instants asked.
     low, high = start - 1.5 * rule.period, end - 0.5 * rule.period
-    return judge_periods(rule, current_state, [d for d in datapoints if low <= d.start <= high and d.sample_count > 0])
+    in_window = [d for d in datapoints if low <= d.start <= high and d.sample_count > 0]
+    return judge_periods(rule, current_state, in_window, newest_from=end - (rule.evaluation_periods + 0.5) * rule.period)
 
 
 def evaluate_rule(rule: PeriodicRule, current_state: AlarmState, datapoints: list[Datapoint], now: float) -> Evaluation:
@@ -130,14 +132,16 @@ def store_unavailable(rule: StoreRule, reason: str) -> Evaluation:
     return Evaluation(AlarmState.INSUFFICIENT_DATA, reason, {"type": rule.store, "error": reason})
 
 
-def judge_periods(rule: JudgedPeriods, current_state: AlarmState, in_window: list[Datapoint]) -> Evaluation:
+def judge_periods(
+    rule: JudgedPeriods, current_state: AlarmState, in_window: list[Datapoint], newest_from: float | None = None
+) -> Evaluation:
     """The state the datapoints of a rule's window (non-empty periods only) put an alarm in: the decision maths of every rule
-    kind."""
+    kind. `newest_from`: where the newest evaluation_periods periods of the window start (CloudWatch's rule reads it)."""
     # NOTE: a sweep judges every alarm (a hundred thousand a minute at scale): no generator, no key
     # function in Python (datapoints come in order, which sorting finds at once), one dict per answer.
     in_window.sort(key=_START)
     if follows_cloudwatch(rule):
-        return _judge_m_of_n(rule, current_state, in_window)
+        return _judge_m_of_n(rule, current_state, in_window, newest_from)
     period = rule.period
     needed = rule.evaluation_periods
     usable = in_window[-needed:]
@@ -174,7 +178,9 @@ def judge_periods(rule: JudgedPeriods, current_state: AlarmState, in_window: lis
     )
 
 
-def _judge_m_of_n(rule: JudgedPeriods, current_state: AlarmState, in_window: list[Datapoint]) -> Evaluation:
+def _judge_m_of_n(
+    rule: JudgedPeriods, current_state: AlarmState, in_window: list[Datapoint], newest_from: float | None
+) -> Evaluation:
     """CloudWatch's rule (see the module's docstring) over the datapoints of the evaluation range, oldest first."""
     period, needed = rule.period, rule.evaluation_periods
     to_alarm = rule.datapoints_to_alarm or needed
@@ -198,6 +204,16 @@ def _judge_m_of_n(rule: JudgedPeriods, current_state: AlarmState, in_window: lis
     elif missing == 0 or filled or breaching < len(usable):
         state, disposition = AlarmState.OK, "inside"
         said = f"{counted} of the last {_periods(needed, period)} {subject}, fewer than the {to_alarm} that alarm"
+    elif (
+        treatment is TreatMissingData.MISSING and usable and newest_from is not None and usable[-1].start < newest_from
+    ):
+        # The guide's "X - - - -": breaching datapoints only, none in the newest periods (the metric stopped after it
+        # breached): ALARM, where the same datapoint among the newest ("- - - - X") is too few to decide.
+        state, disposition = AlarmState.ALARM, "outside"
+        said = (
+            f"{subject} in the {breaching} datapoint{'s' if breaching != 1 else ''} of the range, none of them in the last "
+            f"{_periods(needed, period)}: the metric stopped after it breached"
+        )
     else:
         state, disposition = (
             (AlarmState.INSUFFICIENT_DATA, "insufficient") if treatment is TreatMissingData.MISSING else (current_state, "ignored")
@@ -209,8 +225,11 @@ def _judge_m_of_n(rule: JudgedPeriods, current_state: AlarmState, in_window: lis
         )
     reason_data: dict[str, Any] = {
         "type": "threshold", "count": len(usable), "needed": needed, "threshold": threshold, "disposition": disposition,
-        "datapoints": [d.value for d in usable], "datapoints_to_alarm": to_alarm, "treat_missing_data": treatment.value,
+        "datapoints_to_alarm": to_alarm, "treat_missing_data": treatment.value,
     }
+    if state is not AlarmState.INSUFFICIENT_DATA:
+        # What decided the state (an action's payload hands it on); too few to decide, they decided nothing.
+        reason_data["datapoints"] = [d.value for d in usable]
     if usable:
         reason_data["most_recent"] = usable[-1].value
     return Evaluation(state, f"{said}: {points} (newest last)", reason_data)

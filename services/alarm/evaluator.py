@@ -61,9 +61,9 @@ class AlarmEvaluator:
     ) -> None:
         self._index = index
         self._stores = stores
+        """Evaluates the alarms over external stores (None: they are left alone)."""
         self._composites = composites
         """Judges the composite alarms (None: they are left alone)."""
-        """Evaluates the alarms over external stores (None: they are left alone)."""
         self._statistics = statistics
         self._writes = writes
         self._clock = clock

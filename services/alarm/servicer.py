@@ -14,7 +14,7 @@ import grpc
 
 from autoscale import signing as webhook_signing
 from autoscale import telemetry
-from autoscale.errors import FailedPrecondition, InvalidArgument
+from autoscale.errors import FailedPrecondition, InvalidArgument, NotFound
 from autoscale.identity import current_caller, current_project
 from autoscale.netguard import AddressGuard
 from autoscale.pagination import page_request, paginate
@@ -79,7 +79,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         violations.raise_if_any()
         assert definition is not None
         project = current_project()
-        self._require_sources(project, request.alarm_id, definition.rule)
+        self._require_store(definition.rule)
         # NOTE: counted before the insert, not with it: two creates at once may both pass at the limit (as AWS's quotas,
         # it bounds what a project holds, not to the unit).
         self._quotas.limits(project).require_room("alarms", held=self._repository.count_alarms(project))
@@ -94,7 +94,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         created = HistoryEntry(alarm.id, now, HistoryType.CREATION, f"created: {_rule_text(alarm.rule)}", state=alarm.state,
                                caller=current_caller().principal)
         with self._definitions:
-            self._require_no_cycle(project, alarm.id, alarm.rule)
+            self._check_composite(project, alarm.id, alarm.rule)
             self._writes.create(alarm, created)
         self._scheduler.submit(alarm.key, telemetry.capture_context())
         return alarm_pb2.CreateAlarmResponse(alarm=messages.alarm_to_message(alarm, with_webhook_secret=True))
@@ -121,7 +121,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         violations.raise_if_any()
         assert definition is not None
         if definition.rule != current.rule:
-            self._require_sources(current.project, alarm_id, definition.rule)
+            self._require_store(definition.rule)
         new_secret = update.NEW_SECRET_PATH in paths
         changed = replace(
             current, rule=definition.rule, description=definition.description, alarm_actions=definition.alarm_actions,
@@ -134,7 +134,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
             caller=current_caller().principal,
         )
         with self._definitions:
-            self._require_no_cycle(current.project, alarm_id, changed.rule)
+            self._check_composite(current.project, alarm_id, changed.rule)
             stored = self._writes.update(changed, entry, new_webhook_secret=new_secret)
         self._scheduler.submit(stored.key, telemetry.capture_context())
         return alarm_pb2.UpdateAlarmResponse(alarm=messages.alarm_to_message(stored, with_webhook_secret=new_secret))
@@ -175,16 +175,8 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         )
         return alarm_pb2.SetAlarmStateResponse(alarm=messages.alarm_to_message(alarm))
 
-    def _require_sources(self, project: str, alarm_id: str, rule: Rule) -> None:
-        """What `rule` reads must be there: NotFound for an alarm a composite rule names that `project` has not (or is the
-        alarm itself), FailedPrecondition for an external store this service has no address of."""
-        if isinstance(rule, CompositeRule):
-            for named in sorted(composite.references(composite.parse(rule.expression))):
-                if named == alarm_id:
-                    raise InvalidArgument.field("alarm.composite_rule.expression", f"names {alarm_name(alarm_id)} itself")
-                if self._index.get((project, named)) is None:
-                    self._repository.get_alarm(project, named)  # NOT_FOUND, unless another replica made it a moment ago
-            return
+    def _require_store(self, rule: Rule) -> None:
+        """FailedPrecondition when `rule` reads an external store this service has no address of."""
         if isinstance(rule, (PrometheusRule, GnocchiRule)) and rule.store not in self._stores:
             also = " or --gnocchi-cloud (a clouds.yaml entry)" if rule.store == "gnocchi" else ""
             raise FailedPrecondition(
@@ -192,12 +184,22 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
                 f"--{rule.store}-url (or AUTOSCALE_{rule.store.upper()}_URL){also} for alarms with a {rule.store}_rule"
             )
 
-    def _require_no_cycle(self, project: str, alarm_id: str, rule: Rule) -> None:
-        """InvalidArgument when `rule`, as the rule of alarm `alarm_id`, would make it name itself through composite rules
-        (called while definitions are held, so that two updates at once cannot close a cycle between them)."""
+    def _check_composite(self, project: str, alarm_id: str, rule: Rule) -> None:
+        """What a composite `rule` of alarm `alarm_id` names must be there and must not come back to it: InvalidArgument for
+        itself or a cycle, NotFound for an alarm `project` has not. Called while definitions are held, so that a delete or
+        another update at the same time cannot leave a name dangling or close a cycle."""
         if not isinstance(rule, CompositeRule):
             return
         own = composite.references(composite.parse(rule.expression))
+        for named in sorted(own):
+            if named == alarm_id:
+                raise InvalidArgument.field("alarm.composite_rule.expression", f"names {alarm_name(alarm_id)} itself")
+            if self._index.get((project, named)) is None:
+                # The repository too: another replica may have made it a moment ago.
+                try:
+                    self._repository.get_alarm(project, named)
+                except NotFound:
+                    raise NotFound(alarm_name(named), f"alarm.composite_rule.expression: {alarm_name(named)} not found") from None
         cycle = composite.find_cycle(alarm_id, lambda named: own if named == alarm_id else self._index.named_ids((project, named)))
         if cycle is not None:
             raise InvalidArgument.field(

@@ -171,8 +171,14 @@ class AlarmWrites:
                 self._reload(decision.alarm.key)
 
     def _tell(self, moved: list[Alarm]) -> None:
-        if moved and self._on_transitions is not None:
+        if not moved or self._on_transitions is None:
+            return
+        try:
             self._on_transitions(moved)
+        except Exception:
+            # What the listener does (judging composite alarms) must not fail the write it follows, which is stored and
+            # whose actions run; the sweep judges them again.
+            log.exception("after %d transitions, telling of them failed", len(moved))
 
     def _dispatch(self, alarm: Alarm, actions: list[PendingAction]) -> None:
         for pending in actions:

@@ -183,13 +183,21 @@ class GroupRepositories:
             rows = connection.execute(sa.select(groups.c.project, groups.c.id).order_by(groups.c.project, groups.c.id)).all()
         return [GroupKey(project, group_id) for project, group_id in rows]
 
-    def due_scheduled_actions(self, now: float, limit: int) -> list[DueAction]:
-        """Every project's scheduled actions whose next run time is not after `now`, earliest first, at most `limit`."""
+    def due_scheduled_actions(self, now: float, limit: int, after: DueAction | None = None) -> list[DueAction]:
+        """Every project's scheduled actions whose next run time is not after `now`, earliest first, at most `limit`, from
+        the one after `after` on (a pass pages so: actions that cannot run now never hide those after them); those of
+        groups being deleted are left out (they run no more)."""
         table = scheduled_actions
+        order = (table.c.next_run_time, table.c.project, table.c.group_id, table.c.id)
         query = (
-            sa.select(table).where(table.c.next_run_time <= now)
-            .order_by(table.c.next_run_time, table.c.project, table.c.group_id, table.c.id).limit(limit)
+            sa.select(table)
+            .join(groups, sa.and_(groups.c.project == table.c.project, groups.c.id == table.c.group_id))
+            .where(table.c.next_run_time <= now, sa.not_(groups.c.deleting))
         )
+        if after is not None:
+            last = after.action
+            query = query.where(sa.tuple_(*order) > sa.tuple_(last.next_run_time, after.project, last.group_id, last.id))
+        query = query.order_by(*order).limit(limit)
         with self._database.reader() as connection:
             rows = connection.execute(query).all()
         return [DueAction(row.project, _scheduled_action(row)) for row in rows]

@@ -55,10 +55,10 @@ class ScheduledActionRunner:
         """One pass: run every action due now; the runs this process made."""
         now = self._clock()
         made: list[ScheduledRun] = []
+        last: DueAction | None = None
         while True:
-            due = self._repositories.due_scheduled_actions(now, self._batch)
-            ran_before = len(made)
-            for found in sorted(due, key=lambda d: (schedule.latest_due(d.action, now) or now, d.project, d.action.group_id, d.action.id)):
+            due = self._repositories.due_scheduled_actions(now, self._batch, after=last)
+            for found in sorted(due, key=lambda d: (self._due_time(d, now), d.project, d.action.group_id, d.action.id)):
                 try:
                     outcome = self._run(found, now)
                 except Exception:
@@ -68,12 +68,22 @@ class ScheduledActionRunner:
                     continue
                 if outcome is not None:
                     made.append(outcome)
-            # A full batch may hide more due actions; one that another process ran is no longer due, so this ends.
-            if len(due) < self._batch or len(made) == ran_before:
+            # A full batch may hide more due actions: the next page starts after this one's last (in the stored order).
+            if len(due) < self._batch:
                 break
+            last = due[-1]
         if any(run.activity is not None and run.activity.status is ActivityStatus.IN_PROGRESS for run in made):
             self._wake_reconciler()
         return made
+
+    @staticmethod
+    def _due_time(found: DueAction, now: float) -> float:
+        """The time the action's run is for (the order runs of one pass are made in), its stored next run time if that
+        cannot be worked out (the run then says why)."""
+        try:
+            return schedule.latest_due(found.action, now) or now
+        except Exception:
+            return found.action.next_run_time or now
 
     def _run(self, found: DueAction, now: float) -> ScheduledRun | None:
         """Run one due action on its group, unless another process ran it first (None)."""

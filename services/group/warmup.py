@@ -15,7 +15,8 @@ default cooldown):
   the 11th warms up asks 11 again and adds nothing; a +30 % step then asks 13 and adds
   only the 2 the first did not (AWS's documented example).
 - A scale-in waits while any instance warms up (AWS: scale-in is blocked until new
-  instances finish warming up), and starts from the instances not yet gone, those
+  instances finish warming up; places not launched yet do not hold it), and starts from
+  the instances not yet gone, those
   terminating included, so a second breach while the first's instances terminate
   removes nothing more.
 
@@ -87,9 +88,11 @@ def step_scaling_activity(
         base = len(live) - len(warming)
         counted = f"{base} instance{'s' if base != 1 else ''} in service and warmed up ({warming_count} warming up)"
     else:
-        if warming_count:
+        # Only instances that exist wait a scale-in: places of the desired capacity not launched (launches failing, a
+        # quota full) would otherwise hold it back for as long as the launches fail, when scaling in is what helps.
+        if warming:
             return capacity.capacity_change(
-                activity_id, group, desired, cause, now, unchanged_message=_scale_in_waits(warming, not_launched, warmup)
+                activity_id, group, desired, cause, now, unchanged_message=_scale_in_waits(warming, warmup)
             )
         base = len(live) + sum(1 for i in instances if i.state in GONE_SOON_STATES)
         counted = f"{base} instance{'s' if base != 1 else ''} not yet gone"
@@ -105,9 +108,9 @@ def step_scaling_activity(
     return replace(activity, cause=within_cause_limit(f"{cause}; step scaling from {counted}"))
 
 
-def _scale_in_waits(warming: Sequence[Instance], not_launched: int, warmup: float) -> str:
+def _scale_in_waits(warming: Sequence[Instance], warmup: float) -> str:
     """Why a scale-in waits: how many instances warm up, and until when the last in service does."""
-    count = len(warming) + not_launched
+    count = len(warming)
     message = f"scale-in waits while {count} instance{'s' if count != 1 else ''} warm{'s' if count == 1 else ''} up"
     in_service = [i.in_service_time for i in warming if i.in_service_time is not None and i.state is InstanceState.RUNNING]
     if in_service and len(in_service) == count:

@@ -151,10 +151,15 @@ class PolicyExecutor:
         policy says and its threshold; else the execution fails (recorded) with FailedPrecondition saying what is missing."""
         if breach is not None:
             return breach
-        if alarm_payload is not None and alarm_payload.datapoints and alarm_payload.HasField("threshold"):
+        if alarm_payload is not None and alarm_payload.HasField("threshold"):
             scale_in = alarm_payload.comparison_operator in SCALE_IN_COMPARISONS
-            metric_value = steps.aggregate(list(alarm_payload.datapoints), policy.metric_aggregation_type)
-            return Breach(metric_value, alarm_payload.threshold, scale_in_alarm=scale_in)
+            if alarm_payload.datapoints:
+                metric_value = steps.aggregate(list(alarm_payload.datapoints), policy.metric_aggregation_type)
+                return Breach(metric_value, alarm_payload.threshold, scale_in_alarm=scale_in)
+            if alarm_payload.state == alarm_pb2.ALARM_STATE_ALARM:
+                # In ALARM by missing periods counted as breaching (treat_missing_data): no value, but a breach on the
+                # alarm's side; the step next to the threshold on that side applies.
+                return Breach(alarm_payload.threshold, alarm_payload.threshold, scale_in_alarm=scale_in)
         if alarm_payload is not None:
             missing = f"the action of {alarm_payload.alarm} carries no datapoints (its state was not decided by them)"
         else:

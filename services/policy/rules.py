@@ -99,16 +99,20 @@ def check_policy_kind(
     return False
 
 
-def check_step_adjustments(violations: Violations, steps: Sequence[StepAdjustment], prefix: str = "policy.step_adjustments") -> None:
-    """A step policy's steps, by AWS's rules (StepAdjustment): each step within its own rules, then together covering
-    their range with no gap or overlap, open at most once each way."""
+def check_step_adjustments(
+    violations: Violations, steps: Sequence[StepAdjustment], policy_type: AdjustmentType | None,
+    prefix: str = "policy.step_adjustments",
+) -> None:
+    """A step policy's steps, by AWS's rules (StepAdjustment): each step within its own rules (read by its adjustment type,
+    else the policy's `policy_type`), then together covering their range with no gap or overlap, open at most once each
+    way."""
     if not violations.check(
         len(steps) <= MAX_STEP_ADJUSTMENTS, prefix, f"must hold at most {MAX_STEP_ADJUSTMENTS} steps, got {len(steps)}"
     ):
         return
     sound = True
     for index, step in enumerate(steps):
-        sound = _check_step(violations, step, f"{prefix}[{index}]") and sound
+        sound = _check_step(violations, step, policy_type, f"{prefix}[{index}]") and sound
     if not sound:
         return  # the steps' intervals cannot be compared
     if not _check_open_ends(violations, steps, prefix):
@@ -123,7 +127,7 @@ def check_step_adjustments(violations: Violations, steps: Sequence[StepAdjustmen
             violations.add(field_path, f"leaves a gap after step [{before}], whose upper bound is {upper:g}: make it {upper:g}")
 
 
-def _check_step(violations: Violations, step: StepAdjustment, prefix: str) -> bool:
+def _check_step(violations: Violations, step: StepAdjustment, policy_type: AdjustmentType | None, prefix: str) -> bool:
     """One step's own rules; whether its interval is sound enough to compare with the others'."""
     lower, upper = step.lower_bound, step.upper_bound
     sound = True
@@ -137,7 +141,7 @@ def _check_step(violations: Violations, step: StepAdjustment, prefix: str) -> bo
     elif sound and lower is not None and upper is not None and not lower < upper:
         violations.add(f"{prefix}.metric_interval_upper_bound", f"must be above the lower bound {lower:g}, got {upper:g}")
         sound = False
-    if step.adjustment_type is AdjustmentType.EXACT_CAPACITY:
+    if (step.adjustment_type or policy_type) is AdjustmentType.EXACT_CAPACITY:
         violations.check(
             step.scaling_adjustment >= 0, f"{prefix}.scaling_adjustment",
             f"must be >= 0 for an exact capacity, got {step.scaling_adjustment}",

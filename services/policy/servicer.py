@@ -251,6 +251,6 @@ def _check_policy(violations: Violations, policy: Policy | update.ProposedFields
     )
     if is_step:
         rules.check_min_adjustment_step(violations, policy.min_adjustment_step)
-        rules.check_step_adjustments(violations, policy.step_adjustments)
+        rules.check_step_adjustments(violations, policy.step_adjustments, policy.adjustment_type)
     else:
         rules.check_policy(violations, policy.adjustment_type, policy.scaling_adjustment, policy.min_adjustment_step)

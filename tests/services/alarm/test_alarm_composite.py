@@ -104,3 +104,8 @@ def test_cycles_are_found_through_any_number_of_composites():
 
 def test_limits_are_cloudwatchs_length_and_ours():
     assert (composite.MAX_EXPRESSION_LENGTH, composite.MAX_REFERENCES, composite.MAX_NESTING) == (10240, 100, 32)
+
+
+def test_an_alarm_id_with_a_trailing_line_feed_is_refused():
+    with pytest.raises(ExpressionError, match="no alarm id"):
+        parse('ALARM("abc\n")')

@@ -121,3 +121,13 @@ def test_an_update_turns_a_threshold_alarm_into_a_composite_one(mesh):
     assert updated.HasField("composite_rule") and not updated.HasField("threshold_rule")
     _set(mesh, "cpu", OK)
     wait_for(lambda: mesh.get("deploying").state == ALARM)
+
+
+def test_a_composite_that_stays_in_its_state_says_which_states_hold_it_there_now(mesh):
+    _composite(mesh, "either", "ALARM(cpu) OR ALARM(deploying)")
+    _set(mesh, "cpu", ALARM)
+    wait_for(lambda: mesh.get("either").state == ALARM)
+    _set(mesh, "deploying", ALARM)
+    _set(mesh, "cpu", OK)
+    wait_for(lambda: mesh.get("either").state_reason.endswith("alarms/cpu ok, alarms/deploying alarm"))
+    assert mesh.get("either").state == ALARM

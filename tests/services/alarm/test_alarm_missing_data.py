@@ -54,15 +54,14 @@ def judged(pattern: str, treatment: TreatMissingData, datapoints_to_alarm: int, 
     return evaluate_threshold_rule(rule(treatment, datapoints_to_alarm), current, evaluation_range(pattern), NOW).state
 
 
-# Table 1: datapoints_to_alarm and evaluation_periods both 3. Row "X - - - -" under MISSING: the guide says ALARM; here
-# it is INSUFFICIENT_DATA (see test_a_lone_breaching_datapoint_under_missing_is_insufficient_data_wherever_it_lies).
+# Table 1: datapoints_to_alarm and evaluation_periods both 3.
 THREE_OF_THREE = [
     ("0 - X - X", OK, OK, OK, OK),
     ("0 - - - -", OK, OK, OK, OK),
     ("- - - - -", INSUFFICIENT, STAYS, ALARM, OK),
     ("0 X X - X", ALARM, ALARM, ALARM, ALARM),
     ("- - - - X", INSUFFICIENT, STAYS, ALARM, OK),
-    ("X - - - -", INSUFFICIENT, STAYS, ALARM, OK),
+    ("X - - - -", ALARM, STAYS, ALARM, OK),
 ]
 # Table 2: 2 out of 3.
 TWO_OF_THREE = [
@@ -87,10 +86,25 @@ def test_cloudwatchs_tables_of_missing_data_with_m_of_n(
         assert judged(pattern, treatment, datapoints_to_alarm, current) is want, (pattern, treatment, current)
 
 
-def test_a_lone_breaching_datapoint_under_missing_is_insufficient_data_wherever_it_lies():
-    # The guide's table gives ALARM for "X - - - -" and INSUFFICIENT_DATA for "- - - - X": one breaching datapoint of
-    # the three that alarm, none within the threshold. One rule for both: too few datapoints to decide.
-    assert judged("X - - - -", MISSING, 3, OK) is judged("- - - - X", MISSING, 3, OK) is INSUFFICIENT
+def test_breaching_datapoints_before_the_newest_periods_alarm_under_missing_as_the_guide_says():
+    # "In the sixth row, the alarm goes to ALARM state even if missing data is treated as missing, because the oldest
+    # evaluated data point is breaching and there aren't any non-breaching data points": the metric stopped after it
+    # breached. The same datapoint among the newest periods is too few to decide.
+    result = evaluate_threshold_rule(rule(MISSING, 3), OK, evaluation_range("X - - - -"), NOW)
+    assert result.state is ALARM
+    assert result.reason == (
+        "average(cpu_util) > 80 in the 1 datapoint of the range, none of them in the last 3 periods of 60s: the metric "
+        "stopped after it breached: 90 (newest last)"
+    )
+    assert judged("X X - - -", MISSING, 3, OK) is ALARM
+    assert judged("- X - - -", MISSING, 3, OK) is ALARM
+    assert judged("- - X - -", MISSING, 3, OK) is INSUFFICIENT
+    assert judged("X - - - 0", MISSING, 3, ALARM) is OK
+
+
+def test_an_insufficient_data_evaluation_hands_on_no_datapoints():
+    result = evaluate_threshold_rule(rule(MISSING, 3), OK, evaluation_range("- - - - X"), NOW)
+    assert result.state is INSUFFICIENT and "datapoints" not in result.reason_data
 
 
 def test_the_evaluation_range_is_evaluation_periods_plus_two_periods():

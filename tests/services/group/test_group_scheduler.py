@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -111,8 +111,8 @@ def test_two_processes_on_one_database_run_each_time_once(databases: tuple[Datab
     for name, repos in (("first", repositories), ("second", other)):
         due_of = repos.due_scheduled_actions
 
-        def due_then_wait(now: float, limit: int, due_of=due_of, name=name) -> list[DueAction]:  # type: ignore[no-untyped-def]
-            due = due_of(now, limit)
+        def due_then_wait(now: float, limit: int, after: DueAction | None = None, due_of=due_of, name=name) -> list[DueAction]:  # type: ignore[no-untyped-def]
+            due = due_of(now, limit, after)
             seen[name] = len(due)
             found.wait(timeout=10)
             return due
@@ -196,3 +196,42 @@ def test_an_action_changed_after_it_was_found_due_is_not_run_with_its_old_time(r
     (found,) = repositories.due_scheduled_actions(clock.now, 10)
     repositories.of(PROJECT).change_scheduled_action("web", "morning", lambda action: replace(action, next_run_time=clock.now + 60))
     assert repositories.of(PROJECT).run_scheduled_action(found, lambda group, action: pytest.fail("it ran")) is None
+
+
+def test_actions_that_cannot_run_never_hold_up_the_others_of_any_project(repositories: GroupRepositories) -> None:
+    clock = Clock(at("2026-12-01T08:00:00+00:00"))
+    repository = repositories.of(PROJECT)
+    repository.create_group(Group(id="gone", launch_config_id="lc", min_size=0, max_size=10, desired_capacity=0, create_time=1.0), None)
+    for number in range(3):
+        gone = ScheduledAction(id=f"early-{number}", group_id="gone", create_time=clock.now, start_time=at("2026-12-01T08:30:00+00:00"))
+        repository.create_scheduled_action(replace(gone, next_run_time=gone.start_time))
+    repository.begin_delete("gone", "deleted by a test")
+    late = schedule(repositories, "late", clock.now, start_time=at("2026-12-01T08:45:00+00:00"), desired_capacity=4)
+    clock.now = at("2026-12-01T09:00:00+00:00")
+    # A batch of 2: the actions of the group being deleted come first in the stored order, and are left out.
+    (done,) = ScheduledActionRunner(repositories, clock, Quotas(), lambda: None, batch=2).run_due()
+    assert done.action.id == late.id and web(repositories).desired_capacity == 4
+
+
+@pytest.mark.parametrize(
+    ("created", "restarted", "ran_for", "next_run"),
+    [
+        # Fall-back day: 02:30 happens twice (CEST, then CET); down over both, one run, for the first.
+        ("2026-10-24T12:00:00+02:00", "2026-10-25T04:00:00+01:00", "2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"),
+        # Spring-forward day: 02:30 does not exist; its run is at the change (03:00 CEST), made once after the restart.
+        ("2026-03-28T12:00:00+01:00", "2026-03-29T05:00:00+02:00", "2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"),
+    ],
+)
+def test_a_restart_across_a_dst_change_runs_the_missed_time_once(
+    repositories: GroupRepositories, created: str, restarted: str, ran_for: str, next_run: str
+) -> None:
+    clock = Clock(at(created))
+    schedule(repositories, "night", clock.now, recurrence="30 2 * * *", time_zone="Europe/Berlin", desired_capacity=3)
+    clock.now = at(restarted)
+    (done,) = runner(repositories, clock).run_due()
+    assert done.activity is not None and web(repositories).desired_capacity == 3
+    stored = repositories.of(PROJECT).get_scheduled_action("web", "night")
+    assert stored.next_run_time == at(next_run)
+    late = f"late: its run of {datetime.fromtimestamp(at(ran_for), UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    assert late in done.activity.cause
+    assert runner(repositories, clock).run_due() == []

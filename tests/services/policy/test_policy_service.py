@@ -588,7 +588,7 @@ def test_a_breach_no_step_holds_or_a_step_of_zero_asks_the_group_nothing_and_say
     ("request_fields", "said"),
     [
         ({}, "the signal carries no metric value"),
-        ({"alarm": "alarms/high-cpu", "alarm_payload": _alarm_payload(datapoints=[])},
+        ({"alarm": "alarms/high-cpu", "alarm_payload": _alarm_payload(datapoints=[], state=alarm_pb2.ALARM_STATE_INSUFFICIENT_DATA)},
          "the action of alarms/high-cpu carries no datapoints"),
     ],
 )
@@ -602,6 +602,17 @@ def test_a_step_policy_without_a_value_is_refused_naming_the_fields_and_recorded
     (execution,) = mesh.executions("steps")
     assert execution.failed and said in execution.reason
     assert mesh.group.adjust_requests == []
+
+
+def test_an_alarm_in_alarm_without_datapoints_takes_the_step_next_to_the_threshold(mesh: Mesh) -> None:
+    # Missing periods counted as breaching (or a state set by hand): a breach on the alarm's side, of no known size.
+    _create_step_policy(mesh)
+    request = policy_pb2.ExecutePolicyRequest(
+        name="policies/steps", alarm="alarms/high-cpu", alarm_payload=_alarm_payload(datapoints=[])
+    )
+    response = mesh.policy.ExecutePolicy(request, timeout=5)
+    assert response.step_adjustment == AWS_SCALE_OUT[0]
+    assert response.reason.startswith("the step 0 .. 10 that holds the breach 0 ")
 
 
 def test_a_simple_policy_refuses_a_metric_value(mesh: Mesh) -> None:

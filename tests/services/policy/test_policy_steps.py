@@ -67,10 +67,17 @@ def test_the_metric_value_of_the_datapoints_is_their_aggregate(aggregation: Metr
     assert aggregate([55.0, 60.0, 71.0], aggregation) == expected
 
 
-def _fields(steps: list[StepAdjustment]) -> list[str]:
+def _fields(steps: list[StepAdjustment], policy_type: AdjustmentType = AdjustmentType.PERCENT_CHANGE_IN_CAPACITY) -> list[str]:
     violations = Violations()
-    check_step_adjustments(violations, steps)
+    check_step_adjustments(violations, steps, policy_type)
     return [v.field for v in violations.items]
+
+
+def test_a_negative_step_of_a_policy_of_exact_capacities_is_refused_naming_the_step() -> None:
+    steps = [StepAdjustment(0.0, None, -3)]
+    assert _fields(steps, AdjustmentType.EXACT_CAPACITY) == ["policy.step_adjustments[0].scaling_adjustment"]
+    assert _fields(steps, AdjustmentType.CHANGE_IN_CAPACITY) == []
+    assert _fields([StepAdjustment(0.0, None, -3, AdjustmentType.CHANGE_IN_CAPACITY)], AdjustmentType.EXACT_CAPACITY) == []
 
 
 @pytest.mark.parametrize(
