@@ -186,6 +186,22 @@ def autoscale(args: list[str], log_path: Path, address: str, env: dict[str, str]
         process.stop()
 
 
+def up_args(tmp_path: Path, address: str) -> list[str]:
+    """`autoscale up` on `address` with its database and instance logs under `tmp_path`, its loops FAST."""
+    return ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path / 'up.db'}",
+            "--instance-log-dir", str(tmp_path / "instances"), *FAST]
+
+
+def sleeper_group(address: str, *, min_size: int, max_size: int, policy: str = "") -> None:
+    """Through the CLI: a launch config `sleeper` of processes that wait, a group `web` of them with a 0 s cooldown, and
+    (when named) a policy of it that adds one instance."""
+    cli(address, "launch-config", "create", "sleeper", "--arg", sys.executable, "--arg", "-c", "--arg", "import time; time.sleep(600)")
+    cli(address, "group", "create", "web", "--launch-config", "sleeper", "--min", str(min_size), "--max", str(max_size),
+        "--cooldown", "0s")
+    if policy:
+        cli(address, "policy", "create", policy, "--group", "web", "--type", "change", "--adjustment", "1")
+
+
 def scale_out_through_the_chain(addr: dict[str, str], *, transport: Sequence[str] = PLAINTEXT, headers: Sequence[str] = ()) -> None:
     """Create a launch config of local processes, a group web (1 to 3 of them), a policy scale-out and an alarm high-cpu
     that runs it; a high sample must scale the group out to 2 through the alarm and the policy.

@@ -3,12 +3,11 @@ CloudWatch's rule in ALARM, which scales the group, and leave one that follows A
 
 from __future__ import annotations
 
-import sys
 import time
 
 import pytest
 
-from tests.e2e.harness import ALARM, FAST, GROUP, METRICS, autoscale, cli, free_port, grpcurl, wait_until
+from tests.e2e.harness import ALARM, GROUP, METRICS, autoscale, cli, free_port, grpcurl, sleeper_group, up_args, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -17,13 +16,8 @@ PERIOD = 60
 
 def test_two_breaching_periods_of_three_alarm_by_cloudwatchs_rule_and_scale_the_group(tmp_path):
     address = f"127.0.0.1:{free_port()}"
-    args = ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path / 'up.db'}",
-            "--instance-log-dir", str(tmp_path / "instances"), *FAST]
-    with autoscale(args, tmp_path / "up.log", address):
-        cli(address, "launch-config", "create", "sleeper", "--arg", sys.executable, "--arg", "-c",
-            "--arg", "import time; time.sleep(600)")
-        cli(address, "group", "create", "web", "--launch-config", "sleeper", "--min", "1", "--max", "3", "--cooldown", "0s")
-        cli(address, "policy", "create", "web-out", "--group", "web", "--type", "change", "--adjustment", "1")
+    with autoscale(up_args(tmp_path, address), tmp_path / "up.log", address):
+        sleeper_group(address, min_size=1, max_size=3, policy="web-out")
         rule = ["--metric", "cpu_util", "--dimension", "group=web", "--statistic", "avg", "--comparison", "gt",
                 "--threshold", "80", "--period", f"{PERIOD}s", "--evaluation-periods", "3"]
         cli(address, "alarm", "create", "two-of-three", *rule, "--datapoints-to-alarm", "2",

@@ -3,24 +3,17 @@ names it, whose policy scales the group."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
-from tests.e2e.harness import ALARM, FAST, GROUP, METRICS, autoscale, cli, free_port, grpcurl, wait_until
+from tests.e2e.harness import ALARM, GROUP, METRICS, autoscale, cli, free_port, grpcurl, sleeper_group, up_args, wait_until
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_composite_alarm_scales_the_group_when_the_alarms_it_names_say_so(tmp_path):
     address = f"127.0.0.1:{free_port()}"
-    args = ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path / 'up.db'}",
-            "--instance-log-dir", str(tmp_path / "instances"), *FAST]
-    with autoscale(args, tmp_path / "up.log", address):
-        cli(address, "launch-config", "create", "sleeper", "--arg", sys.executable, "--arg", "-c",
-            "--arg", "import time; time.sleep(600)")
-        cli(address, "group", "create", "web", "--launch-config", "sleeper", "--min", "1", "--max", "3", "--cooldown", "0s")
-        cli(address, "policy", "create", "web-out", "--group", "web", "--type", "change", "--adjustment", "1")
+    with autoscale(up_args(tmp_path, address), tmp_path / "up.log", address):
+        sleeper_group(address, min_size=1, max_size=3, policy="web-out")
         cli(address, "alarm", "create", "busy", "--metric", "cpu_util", "--statistic", "avg", "--comparison", "gt",
             "--threshold", "80", "--period", "1h")
         # A deploy under way: any deploy reported in the last 5 seconds (no report: none).
