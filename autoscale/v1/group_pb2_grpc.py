@@ -142,6 +142,11 @@ class GroupServiceStub:
                 request_serializer=autoscale_dot_v1_dot_group__pb2.GetActivityRequest.SerializeToString,
                 response_deserializer=autoscale_dot_v1_dot_group__pb2.GetActivityResponse.FromString,
                 _registered_method=True)
+        self.ListScalingDecisions = channel.unary_unary(
+                '/autoscale.v1.GroupService/ListScalingDecisions',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.ListScalingDecisionsRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.ListScalingDecisionsResponse.FromString,
+                _registered_method=True)
         self.CreateLifecycleHook = channel.unary_unary(
                 '/autoscale.v1.GroupService/CreateLifecycleHook',
                 request_serializer=autoscale_dot_v1_dot_group__pb2.CreateLifecycleHookRequest.SerializeToString,
@@ -441,6 +446,16 @@ class GroupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListScalingDecisions(self, request, context):
+        """Lists a group's scaling decisions, newest first: every Adjust and
+        SetDesiredCapacity it was asked, whether it changed the capacity or not
+        (and why not), with what set it off and the capacity maths. A group
+        keeps its newest 1000. Errors: INVALID_ARGUMENT, NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateLifecycleHook(self, request, context):
         """Creates a lifecycle hook of a group (AWS's PutLifecycleHook): each
         instance launched from now on waits in PENDING_WAIT (or, removed while
@@ -719,6 +734,11 @@ def add_GroupServiceServicer_to_server(servicer, server):
                     servicer.GetActivity,
                     request_deserializer=autoscale_dot_v1_dot_group__pb2.GetActivityRequest.FromString,
                     response_serializer=autoscale_dot_v1_dot_group__pb2.GetActivityResponse.SerializeToString,
+            ),
+            'ListScalingDecisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListScalingDecisions,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.ListScalingDecisionsRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.ListScalingDecisionsResponse.SerializeToString,
             ),
             'CreateLifecycleHook': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateLifecycleHook,
@@ -1386,6 +1406,33 @@ class GroupService:
             '/autoscale.v1.GroupService/GetActivity',
             autoscale_dot_v1_dot_group__pb2.GetActivityRequest.SerializeToString,
             autoscale_dot_v1_dot_group__pb2.GetActivityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListScalingDecisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/ListScalingDecisions',
+            autoscale_dot_v1_dot_group__pb2.ListScalingDecisionsRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.ListScalingDecisionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
