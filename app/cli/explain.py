@@ -59,6 +59,10 @@ def _source(decision: group_pb2.ScalingDecision) -> str:
         return "SetDesiredCapacity"
     if decision.source == group_pb2.SCALING_DECISION_SOURCE_ADJUST:
         return "Adjust"
+    if decision.source == group_pb2.SCALING_DECISION_SOURCE_UPDATE_GROUP:
+        return "UpdateGroup"
+    if decision.source == group_pb2.SCALING_DECISION_SOURCE_SCHEDULED_ACTION:
+        return decision.scheduled_action
     chain = [trigger.policy + _step(trigger)]
     if trigger.alarm:
         state = alarm_pb2.AlarmState.Name(trigger.alarm_state).removeprefix("ALARM_STATE_")
@@ -89,7 +93,7 @@ def _step(trigger: group_pb2.ScalingTrigger) -> str:
 
 
 def _asked(decision: group_pb2.ScalingDecision) -> str:
-    """The adjustment asked: `+30%`, `-1`, `exactly 5`, `to 4` (SetDesiredCapacity)."""
+    """The adjustment asked: `+30%`, `-1`, `exactly 5`; the desired capacity asked, `to 4`; or `sizes` alone."""
     if decision.adjustment_type == common_pb2.ADJUSTMENT_TYPE_PERCENT_CHANGE_IN_CAPACITY:
         step = f" (at least {decision.min_adjustment_step})" if decision.min_adjustment_step else ""
         return f"{decision.adjustment:+d}%{step}"
@@ -97,7 +101,9 @@ def _asked(decision: group_pb2.ScalingDecision) -> str:
         return f"{decision.adjustment:+d}"
     if decision.adjustment_type == common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY:
         return f"exactly {decision.adjustment}"
-    return f"to {decision.adjustment}"
+    if decision.HasField("requested_capacity"):
+        return f"to {decision.requested_capacity}"
+    return "sizes"
 
 
 def _maths(calculation: group_pb2.CapacityCalculation, step_scaling: bool) -> str:
@@ -112,11 +118,15 @@ def _maths(calculation: group_pb2.CapacityCalculation, step_scaling: bool) -> st
 
 
 def _outcome(decision: group_pb2.ScalingDecision) -> str:
-    """`adjusted 4 -> 5`, `unchanged at 5`, `not adjusted: cooldown until T`."""
+    """`adjusted 4 -> 5`, `unchanged at 5`, `not adjusted: cooldown until T`, `skipped`, `failed`."""
     if decision.outcome == group_pb2.SCALING_DECISION_OUTCOME_ADJUSTED:
         return f"adjusted {decision.previous_capacity} -> {decision.desired_capacity}"
     if decision.outcome == group_pb2.SCALING_DECISION_OUTCOME_UNCHANGED:
         return f"unchanged at {decision.desired_capacity}"
+    if decision.outcome == group_pb2.SCALING_DECISION_OUTCOME_SKIPPED:
+        return "skipped"
+    if decision.outcome == group_pb2.SCALING_DECISION_OUTCOME_FAILED:
+        return f"failed, unchanged at {decision.desired_capacity}"
     if decision.refusal == group_pb2.ADJUST_REFUSAL_COOLDOWN and decision.HasField("cooldown_end_time"):
         return f"not adjusted: cooldown until {_time(decision.cooldown_end_time)}"
     return f"not adjusted: {REFUSALS.get(decision.refusal, 'refused')}"

@@ -111,6 +111,8 @@ class ScalingDecisionSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SCALING_DECISION_SOURCE_POLICY: _ClassVar[ScalingDecisionSource]
     SCALING_DECISION_SOURCE_ADJUST: _ClassVar[ScalingDecisionSource]
     SCALING_DECISION_SOURCE_SET_DESIRED_CAPACITY: _ClassVar[ScalingDecisionSource]
+    SCALING_DECISION_SOURCE_UPDATE_GROUP: _ClassVar[ScalingDecisionSource]
+    SCALING_DECISION_SOURCE_SCHEDULED_ACTION: _ClassVar[ScalingDecisionSource]
 
 class ScalingDecisionOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -118,6 +120,8 @@ class ScalingDecisionOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SCALING_DECISION_OUTCOME_ADJUSTED: _ClassVar[ScalingDecisionOutcome]
     SCALING_DECISION_OUTCOME_UNCHANGED: _ClassVar[ScalingDecisionOutcome]
     SCALING_DECISION_OUTCOME_REFUSED: _ClassVar[ScalingDecisionOutcome]
+    SCALING_DECISION_OUTCOME_SKIPPED: _ClassVar[ScalingDecisionOutcome]
+    SCALING_DECISION_OUTCOME_FAILED: _ClassVar[ScalingDecisionOutcome]
 SCHEDULED_ACTION_RUN_STATUS_UNSPECIFIED: ScheduledActionRunStatus
 SCHEDULED_ACTION_RUN_STATUS_SUCCEEDED: ScheduledActionRunStatus
 SCHEDULED_ACTION_RUN_STATUS_FAILED: ScheduledActionRunStatus
@@ -180,10 +184,14 @@ SCALING_DECISION_SOURCE_ALARM: ScalingDecisionSource
 SCALING_DECISION_SOURCE_POLICY: ScalingDecisionSource
 SCALING_DECISION_SOURCE_ADJUST: ScalingDecisionSource
 SCALING_DECISION_SOURCE_SET_DESIRED_CAPACITY: ScalingDecisionSource
+SCALING_DECISION_SOURCE_UPDATE_GROUP: ScalingDecisionSource
+SCALING_DECISION_SOURCE_SCHEDULED_ACTION: ScalingDecisionSource
 SCALING_DECISION_OUTCOME_UNSPECIFIED: ScalingDecisionOutcome
 SCALING_DECISION_OUTCOME_ADJUSTED: ScalingDecisionOutcome
 SCALING_DECISION_OUTCOME_UNCHANGED: ScalingDecisionOutcome
 SCALING_DECISION_OUTCOME_REFUSED: ScalingDecisionOutcome
+SCALING_DECISION_OUTCOME_SKIPPED: ScalingDecisionOutcome
+SCALING_DECISION_OUTCOME_FAILED: ScalingDecisionOutcome
 
 class ScheduledAction(_message.Message):
     __slots__ = ("name", "recurrence", "time_zone", "start_time", "end_time", "min_size", "max_size", "desired_capacity", "create_time", "next_run_time", "last_run_time", "last_run_status", "last_run_reason")
@@ -1137,7 +1145,7 @@ class CapacityCalculation(_message.Message):
     def __init__(self, base_capacity: _Optional[int] = ..., raw_capacity: _Optional[float] = ..., rounded_capacity: _Optional[int] = ..., clamped_capacity: _Optional[int] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ...) -> None: ...
 
 class ScalingDecision(_message.Message):
-    __slots__ = ("name", "decide_time", "source", "caller", "cause", "trigger", "adjustment_type", "adjustment", "min_adjustment_step", "step_scaling", "calculation", "previous_capacity", "desired_capacity", "outcome", "refusal", "cooldown_end_time", "reason", "activity")
+    __slots__ = ("name", "decide_time", "source", "caller", "cause", "trigger", "adjustment_type", "adjustment", "min_adjustment_step", "step_scaling", "calculation", "previous_capacity", "desired_capacity", "outcome", "refusal", "cooldown_end_time", "reason", "activity", "scheduled_action", "requested_capacity")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DECIDE_TIME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
@@ -1156,6 +1164,8 @@ class ScalingDecision(_message.Message):
     COOLDOWN_END_TIME_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_ACTION_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     name: str
     decide_time: _timestamp_pb2.Timestamp
     source: ScalingDecisionSource
@@ -1174,7 +1184,9 @@ class ScalingDecision(_message.Message):
     cooldown_end_time: _timestamp_pb2.Timestamp
     reason: str
     activity: str
-    def __init__(self, name: _Optional[str] = ..., decide_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[ScalingDecisionSource, str]] = ..., caller: _Optional[str] = ..., cause: _Optional[str] = ..., trigger: _Optional[_Union[ScalingTrigger, _Mapping]] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., step_scaling: _Optional[bool] = ..., calculation: _Optional[_Union[CapacityCalculation, _Mapping]] = ..., previous_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., outcome: _Optional[_Union[ScalingDecisionOutcome, str]] = ..., refusal: _Optional[_Union[AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., activity: _Optional[str] = ...) -> None: ...
+    scheduled_action: str
+    requested_capacity: int
+    def __init__(self, name: _Optional[str] = ..., decide_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[ScalingDecisionSource, str]] = ..., caller: _Optional[str] = ..., cause: _Optional[str] = ..., trigger: _Optional[_Union[ScalingTrigger, _Mapping]] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., step_scaling: _Optional[bool] = ..., calculation: _Optional[_Union[CapacityCalculation, _Mapping]] = ..., previous_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., outcome: _Optional[_Union[ScalingDecisionOutcome, str]] = ..., refusal: _Optional[_Union[AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., activity: _Optional[str] = ..., scheduled_action: _Optional[str] = ..., requested_capacity: _Optional[int] = ...) -> None: ...
 
 class ListScalingDecisionsRequest(_message.Message):
     __slots__ = ("parent", "page_size", "page_token")

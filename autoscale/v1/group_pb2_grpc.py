@@ -447,10 +447,11 @@ class GroupServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListScalingDecisions(self, request, context):
-        """Lists a group's scaling decisions, newest first: every Adjust and
-        SetDesiredCapacity it was asked, whether it changed the capacity or not
-        (and why not), with what set it off and the capacity maths. A group
-        keeps its newest 1000. Errors: INVALID_ARGUMENT, NOT_FOUND.
+        """Lists a group's scaling decisions, newest first: every Adjust,
+        SetDesiredCapacity, UpdateGroup naming a size and scheduled action run,
+        whether it changed the capacity or not (and why not), with what set it
+        off and the capacity maths. A group keeps its newest 1000. Errors:
+        INVALID_ARGUMENT, NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -293,6 +293,10 @@ class DecisionSource(enum.Enum):
     """An operator's Adjust."""
     SET_DESIRED_CAPACITY = "set_desired_capacity"
     """An operator's SetDesiredCapacity."""
+    UPDATE_GROUP = "update_group"
+    """An operator's UpdateGroup naming desired_capacity, min_size or max_size."""
+    SCHEDULED_ACTION = "scheduled_action"
+    """A run of a scheduled action."""
 
 
 class DecisionOutcome(enum.Enum):
@@ -303,6 +307,10 @@ class DecisionOutcome(enum.Enum):
     """The adjustment was made and the capacity stays (at a size limit, already there, waiting for a warm-up)."""
     REFUSED = "refused"
     """The group refused (its cooldown, a resize in progress, its alarm notifications suspended)."""
+    SKIPPED = "skipped"
+    """A scheduled action's run skipped (its group's scheduled actions suspended, its end time passed)."""
+    FAILED = "failed"
+    """A scheduled action's run that failed (sizes that do not fit together, the instances quota)."""
 
 
 @dataclass(frozen=True)
@@ -335,12 +343,13 @@ class ScalingDecision:
     trigger: bytes
     """What set a policy off, as the policy service passed it (a serialized autoscale.v1.ScalingTrigger); empty: none."""
     adjustment_type: AdjustmentType | None
-    """None for SetDesiredCapacity, whose `adjustment` is the capacity asked."""
+    """An Adjust's; None for the other sources (they ask `requested_capacity`, or only sizes)."""
     adjustment: int
     min_adjustment_step: int
     step_scaling: bool
     calculation: CapacityCalculation | None
-    """None when refused, for SetDesiredCapacity, and for a step scale-in that waits or a step of no change."""
+    """None when refused, skipped or failed, when a desired capacity was given, and for a step scale-in that waits or a
+    step of no change."""
     previous_capacity: int
     desired_capacity: int
     outcome: DecisionOutcome
@@ -350,7 +359,12 @@ class ScalingDecision:
     reason: str
     """What was done, or why not, for people."""
     activity_id: str
-    """The activity recorded; empty when refused."""
+    """The activity recorded; empty when refused or skipped, or when an UpdateGroup kept the capacity."""
+    scheduled_action_id: str = ""
+    """With source SCHEDULED_ACTION: the action that ran."""
+    requested_capacity: int | None = None
+    """The desired capacity a SetDesiredCapacity, UpdateGroup or scheduled action asked; None: none (an Adjust's, or only
+    sizes)."""
 
 
 def group_name(group_id: str) -> str:

@@ -83,12 +83,16 @@ DECISION_SOURCES = {
     DecisionSource.POLICY: group_pb2.SCALING_DECISION_SOURCE_POLICY,
     DecisionSource.ADJUST: group_pb2.SCALING_DECISION_SOURCE_ADJUST,
     DecisionSource.SET_DESIRED_CAPACITY: group_pb2.SCALING_DECISION_SOURCE_SET_DESIRED_CAPACITY,
+    DecisionSource.UPDATE_GROUP: group_pb2.SCALING_DECISION_SOURCE_UPDATE_GROUP,
+    DecisionSource.SCHEDULED_ACTION: group_pb2.SCALING_DECISION_SOURCE_SCHEDULED_ACTION,
 }
 
 DECISION_OUTCOMES = {
     DecisionOutcome.ADJUSTED: group_pb2.SCALING_DECISION_OUTCOME_ADJUSTED,
     DecisionOutcome.UNCHANGED: group_pb2.SCALING_DECISION_OUTCOME_UNCHANGED,
     DecisionOutcome.REFUSED: group_pb2.SCALING_DECISION_OUTCOME_REFUSED,
+    DecisionOutcome.SKIPPED: group_pb2.SCALING_DECISION_OUTCOME_SKIPPED,
+    DecisionOutcome.FAILED: group_pb2.SCALING_DECISION_OUTCOME_FAILED,
 }
 
 SCALING_PROCESSES = {
@@ -478,4 +482,8 @@ def scaling_decision_to_message(decision: ScalingDecision) -> group_pb2.ScalingD
         message.refusal = REFUSALS[decision.refusal]
     if decision.cooldown_end is not None:
         message.cooldown_end_time.CopyFrom(to_timestamp(decision.cooldown_end))
+    if decision.scheduled_action_id:
+        message.scheduled_action = scheduled_action_name(decision.group_id, decision.scheduled_action_id)
+    if decision.requested_capacity is not None:
+        message.requested_capacity = decision.requested_capacity
     return message

@@ -255,6 +255,8 @@ scaling_decisions = sa.Table(
     # What was asked: services.group.domain.AdjustmentType (NULL: a SetDesiredCapacity, its capacity in adjustment).
     sa.Column("adjustment_type", sa.String(32), nullable=True),
     sa.Column("adjustment", sa.Integer, nullable=False),
+    # The desired capacity asked by a SetDesiredCapacity, UpdateGroup or scheduled action; NULL: none.
+    sa.Column("requested_capacity", sa.Integer, nullable=True),
     sa.Column("min_adjustment_step", sa.Integer, nullable=False),
     sa.Column("step_scaling", sa.Boolean, nullable=False),
     # The capacity maths (services.group.domain.CapacityCalculation); all NULL when there are none.
@@ -271,8 +273,10 @@ scaling_decisions = sa.Table(
     sa.Column("refusal", sa.String(32), nullable=True),
     sa.Column("cooldown_end", sa.Float, nullable=True),
     sa.Column("reason", sa.Text, nullable=False),
-    # The activity recorded; "" when refused.
+    # The activity recorded; "" when none was.
     sa.Column("activity_id", sa.String(ID_LENGTH), nullable=False),
+    # The scheduled action that ran; "" for other sources.
+    sa.Column("scheduled_action_id", sa.String(ID_LENGTH), nullable=False),
     sa.ForeignKeyConstraint(
         ["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_scaling_decisions_group"
     ),

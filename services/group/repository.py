@@ -85,6 +85,12 @@ InstancesDecision = Callable[[Group, list[Instance]], Activity]
 Explanation = Callable[[Group, Sequence[Instance] | None, AdjustOutcome], ScalingDecision]
 """Given the locked group as it was, its instances (when the decision read them) and the outcome, the decision to record."""
 
+ChangeExplanation = Callable[[Group, Group, Activity | None], ScalingDecision]
+"""Given the locked group as it was, as it becomes, and the activity of its change (if any), the decision to record."""
+
+RunExplanation = Callable[[Group, ScheduledRun], ScalingDecision]
+"""Given the locked group as it was and a scheduled action's run on it, the decision to record."""
+
 RefusalCheck = Callable[[Group, str | None], Refused | None]
 """Given the locked group and the id of its activity in progress (None if none), why it is left as it is, or None."""
 
@@ -320,8 +326,10 @@ class GroupRepository:
             rows = connection.execute(query.order_by(groups.c.id).limit(limit), {"project": self.project}).all()
         return [_status(row) for row in rows]
 
-    def change_group(self, group_id: str, change: GroupChange, limits: Limits | None = None) -> GroupStatus:
-        """Apply `change` to the locked group and record its activity.
+    def change_group(
+        self, group_id: str, change: GroupChange, limits: Limits | None = None, *, explain: ChangeExplanation | None = None
+    ) -> GroupStatus:
+        """Apply `change` to the locked group and record its activity, and the scaling decision `explain` makes (if given).
 
         NotFound for the group or its new launch config; FailedPrecondition while the
         group is being deleted; ResourceExhausted when it raises the desired capacity beyond the
@@ -345,6 +353,8 @@ class GroupRepository:
             connection.execute(groups.update().where(*self._group_key(group_id)).values(**values))
             if activity is not None:
                 self._record_activity(connection, activity)
+            if explain is not None:
+                self._record_decision(connection, explain(group, changed, activity))
             return self._locked_status(connection, group_id)
 
     def adjust(
@@ -1007,13 +1017,14 @@ class GroupRepository:
                 raise NotFound(scheduled_action_name(group_id, action_id))
 
     def run_scheduled_action(
-        self, due: DueAction, run: ScheduledRunDecision, limits: Limits | None = None
+        self, due: DueAction, run: ScheduledRunDecision, limits: Limits | None = None, *, explain: RunExplanation | None = None
     ) -> ScheduledRun | None:
         """Run a due action on its locked group, as `run` decides, once: None when its next run time is no longer the one
         it was found due with (another process ran it, or it was changed or deleted meanwhile), or its group is gone.
 
-        The group (its sizes), the activity and the action's next run are stored in one transaction; a run that
-        would raise the desired capacity beyond the project's instances quota (`limits`) fails instead.
+        The group (its sizes), the activity, the scaling decision `explain` makes (if given) and the action's next run
+        are stored in one transaction; a run that would raise the desired capacity beyond the project's instances quota
+        (`limits`) fails instead.
         """
         with self._database.transaction() as connection:
             key = _scheduled_action_key(self.project, due.action.group_id, due.action.id)
@@ -1035,6 +1046,8 @@ class GroupRepository:
                 connection.execute(groups.update().where(*self._group_key(group.id)).values(**_group_values(outcome.group)))
             if outcome.activity is not None:
                 self._record_activity(connection, outcome.activity)
+            if explain is not None:
+                self._record_decision(connection, explain(group, outcome))
             connection.execute(scheduled_actions.update().where(*key).values(**_scheduled_action_values(outcome.action)))
             return outcome
 
@@ -1702,6 +1715,7 @@ def _decision_values(decision: ScalingDecision) -> dict[str, Any]:
         "previous_capacity": decision.previous_capacity, "desired_capacity": decision.desired_capacity,
         "outcome": decision.outcome.value, "refusal": decision.refusal.value if decision.refusal is not None else None,
         "cooldown_end": decision.cooldown_end, "reason": decision.reason, "activity_id": decision.activity_id,
+        "scheduled_action_id": decision.scheduled_action_id, "requested_capacity": decision.requested_capacity,
     }
 
 
@@ -1720,4 +1734,5 @@ def _scaling_decision(row: Any) -> ScalingDecision:
         calculation=worked_out, previous_capacity=row.previous_capacity, desired_capacity=row.desired_capacity,
         outcome=DecisionOutcome(row.outcome), refusal=Refusal(row.refusal) if row.refusal is not None else None,
         cooldown_end=row.cooldown_end, reason=row.reason, activity_id=row.activity_id,
+        scheduled_action_id=row.scheduled_action_id, requested_capacity=row.requested_capacity,
     )

@@ -181,8 +181,9 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             rules.check_grace_period(request_violations, request.group)
         if "load_balancer_pools" in fields:
             rules.check_load_balancer_pools(request_violations, request.group)
-        activity_id = new_activity_id()
+        activity_id, decision_id = new_activity_id(), new_decision_id()
         caller = current_caller()
+        desired_given = "desired_capacity" in fields and request.group.HasField("desired_capacity")
 
         def change(current: Group) -> tuple[Group, Activity | None]:
             violations = Violations(list(request_violations.items))
@@ -194,7 +195,15 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             violations.raise_if_any()
             return changed, activity
 
-        status = self._repositories.of(caller.project).change_group(group_id, change, self._quotas.limits(caller.project))
+        sizes_named = bool(fields & update.SIZE_FIELDS)
+        status = self._repositories.of(caller.project).change_group(
+            group_id, change, self._quotas.limits(caller.project),
+            explain=(
+                lambda before, after, activity: decisions.update_decision(
+                    decision_id, caller.principal, before, after, activity, proposed.desired_capacity if desired_given else None, now
+                )
+            ) if sizes_named else None,
+        )
         if status.scaling_in_progress:
             self._wake_reconciler()
         return group_pb2.UpdateGroupResponse(group=messages.group_to_message(status))

@@ -92,7 +92,7 @@ COOLDOWN_REASON = "group groups/web is in cooldown until 2026-12-06T14:03:10Z (3
         (
             group_pb2.ScalingDecision(
                 decide_time=to_timestamp(NOW), source=group_pb2.SCALING_DECISION_SOURCE_SET_DESIRED_CAPACITY, caller="user:ann",
-                adjustment=3, previous_capacity=4, desired_capacity=3, outcome=group_pb2.SCALING_DECISION_OUTCOME_ADJUSTED,
+                requested_capacity=3, previous_capacity=4, desired_capacity=3, outcome=group_pb2.SCALING_DECISION_OUTCOME_ADJUSTED,
                 activity="groups/web/activities/a-2",
             ),
             "2026-12-06T14:02:10Z  SetDesiredCapacity to 3 : adjusted 4 -> 3\n    by user:ann; activity groups/web/activities/a-2",
@@ -108,6 +108,28 @@ COOLDOWN_REASON = "group groups/web is in cooldown until 2026-12-06T14:03:10Z (3
             ),
             "2026-12-06T14:02:10Z  Adjust -2 : 1 -> raw -1 -> -1 -> clamped 1 (min 1) : unchanged at 1\n"
             "    by anonymous; capacity stays at 1 (already at min_size 1); activity groups/web/activities/a-1",
+        ),
+        (
+            group_pb2.ScalingDecision(
+                decide_time=to_timestamp(NOW), source=group_pb2.SCALING_DECISION_SOURCE_SCHEDULED_ACTION, caller="autoscale-service",
+                scheduled_action="groups/web/scheduledActions/night", requested_capacity=1, previous_capacity=3,
+                desired_capacity=3, outcome=group_pb2.SCALING_DECISION_OUTCOME_SKIPPED,
+                reason="its run of 2026-12-06T14:00:00Z was skipped: the group's scheduled actions are suspended",
+            ),
+            "2026-12-06T14:02:10Z  groups/web/scheduledActions/night to 1 : skipped\n    by autoscale-service; its run of "
+            "2026-12-06T14:00:00Z was skipped: the group's scheduled actions are suspended",
+        ),
+        (
+            group_pb2.ScalingDecision(
+                decide_time=to_timestamp(NOW), source=group_pb2.SCALING_DECISION_SOURCE_UPDATE_GROUP, caller="user:ann",
+                previous_capacity=4, desired_capacity=3, outcome=group_pb2.SCALING_DECISION_OUTCOME_ADJUSTED,
+                calculation=group_pb2.CapacityCalculation(
+                    base_capacity=4, raw_capacity=4, rounded_capacity=4, clamped_capacity=3, min_size=0, max_size=3
+                ),
+                activity="groups/web/activities/a-3",
+            ),
+            "2026-12-06T14:02:10Z  UpdateGroup sizes : 4 -> raw 4 -> 4 -> clamped 3 (max 3) : adjusted 4 -> 3\n"
+            "    by user:ann; activity groups/web/activities/a-3",
         ),
     ],
 )

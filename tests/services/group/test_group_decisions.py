@@ -132,5 +132,5 @@ def test_a_set_desired_capacity_is_recorded_with_the_capacity_asked():
     group = _group(2)
     activity = adjustment_activity("a-9", group, EXACT, 4, 0, "SetDesiredCapacity", NOW)
     decision = set_desired_decision("d-2", 4, "user:ann", group, AdjustOutcome(2, 4, activity), NOW)
-    assert (decision.source, decision.adjustment_type, decision.adjustment) == (DecisionSource.SET_DESIRED_CAPACITY, None, 4)
+    assert (decision.source, decision.adjustment_type, decision.requested_capacity) == (DecisionSource.SET_DESIRED_CAPACITY, None, 4)
     assert (decision.outcome, decision.calculation, decision.caller) == (DecisionOutcome.ADJUSTED, None, "user:ann")

@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 
 from autoscale.timeutil import to_duration
 from autoscale.v1 import alarm_pb2, common_pb2, group_pb2
@@ -107,7 +108,7 @@ def test_set_desired_capacity_and_a_suspended_policy_are_recorded_as_theirs(stub
 
     suspended, set_desired = decisions(stub).scaling_decisions
     assert set_desired.source == group_pb2.SCALING_DECISION_SOURCE_SET_DESIRED_CAPACITY
-    assert (set_desired.adjustment, set_desired.desired_capacity) == (2, 2)
+    assert (set_desired.requested_capacity, set_desired.desired_capacity) == (2, 2)
     assert set_desired.adjustment_type == common_pb2.ADJUSTMENT_TYPE_UNSPECIFIED and not set_desired.HasField("calculation")
     assert suspended.source == group_pb2.SCALING_DECISION_SOURCE_POLICY and suspended.trigger == receiver_trigger
     assert suspended.refusal == group_pb2.ADJUST_REFUSAL_SUSPENDED and "suspended" in suspended.reason
@@ -146,3 +147,28 @@ def test_another_projects_decisions_are_not_found(sqlite_url: str, driver: FakeC
         assert len(decisions(mine).scaling_decisions) == 1
         error = rpc_error(lambda: decisions(theirs))
         assert error.code() is grpc.StatusCode.NOT_FOUND and error.details() == "groups/web not found"
+
+
+def test_an_update_naming_a_size_is_a_decision_and_one_of_tags_alone_is_none(stub: Any, clock: FakeClock) -> None:
+    create_group(stub, min_size=0, max_size=5, desired_capacity=4)
+    mask = field_mask_pb2.FieldMask(paths=["max_size"])
+    stub.UpdateGroup(group_pb2.UpdateGroupRequest(group=group_pb2.Group(name="groups/web", max_size=3), update_mask=mask), timeout=5)
+    clock.advance(1)
+    tags = field_mask_pb2.FieldMask(paths=["tags"])
+    stub.UpdateGroup(group_pb2.UpdateGroupRequest(group=group_pb2.Group(name="groups/web", tags={"a": "b"}), update_mask=tags), timeout=5)
+    clock.advance(1)
+    desired = field_mask_pb2.FieldMask(paths=["desired_capacity"])
+    stub.UpdateGroup(
+        group_pb2.UpdateGroupRequest(group=group_pb2.Group(name="groups/web", desired_capacity=3), update_mask=desired), timeout=5
+    )
+
+    same, lowered = decisions(stub).scaling_decisions
+    assert lowered.source == group_pb2.SCALING_DECISION_SOURCE_UPDATE_GROUP and not lowered.HasField("requested_capacity")
+    assert lowered.calculation == group_pb2.CapacityCalculation(
+        base_capacity=4, raw_capacity=4, rounded_capacity=4, clamped_capacity=3, min_size=0, max_size=3
+    )
+    assert (lowered.outcome, lowered.previous_capacity, lowered.desired_capacity) == (
+        group_pb2.SCALING_DECISION_OUTCOME_ADJUSTED, 4, 3)
+    assert lowered.activity.startswith("groups/web/activities/")
+    assert (same.outcome, same.requested_capacity, same.activity) == (group_pb2.SCALING_DECISION_OUTCOME_UNCHANGED, 3, "")
+    assert same.reason == "capacity stays at 3 (min_size 0, max_size 3)" and not same.HasField("calculation")

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("trigger", sa.LargeBinary, nullable=False),
         sa.Column("adjustment_type", sa.String(32), nullable=True),
         sa.Column("adjustment", sa.Integer, nullable=False),
+        sa.Column("requested_capacity", sa.Integer, nullable=True),
         sa.Column("min_adjustment_step", sa.Integer, nullable=False),
         sa.Column("step_scaling", sa.Boolean, nullable=False),
         sa.Column("base_capacity", sa.Integer, nullable=True),
@@ -45,6 +46,7 @@ def upgrade() -> None:
         sa.Column("cooldown_end", sa.Float, nullable=True),
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("activity_id", sa.String(63), nullable=False),
+        sa.Column("scheduled_action_id", sa.String(63), nullable=False),
         sa.ForeignKeyConstraint(
             ["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_scaling_decisions_group"
         ),
