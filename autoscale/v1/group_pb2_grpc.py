@@ -308,8 +308,9 @@ class GroupServiceServicer:
     def UpdateGroup(self, request, context):
         """Changes min_size, max_size, desired_capacity, cooldown, tags or the
         launch config (fields named in update_mask; all when empty). A change of
-        desired capacity is an activity. Errors: INVALID_ARGUMENT, NOT_FOUND
-        (the group or the new launch config).
+        desired capacity is an activity; an update naming a size is a scaling
+        decision. Errors: INVALID_ARGUMENT, NOT_FOUND (the group or the new
+        launch config).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -330,8 +331,10 @@ class GroupServiceServicer:
         """Changes a group's desired capacity (clamped to its size range) and
         records the activity. With honor_cooldown, a group that is resizing or
         cooling down is left as it is and the answer says why and until when.
-        A repeated request_id returns the first answer. Errors: INVALID_ARGUMENT,
-        NOT_FOUND, FAILED_PRECONDITION (the group is being deleted).
+        A repeated request_id returns the first answer. Each call answered
+        without an error is a scaling decision of the group, a refused one too
+        (ListScalingDecisions). Errors: INVALID_ARGUMENT, NOT_FOUND,
+        FAILED_PRECONDITION (the group is being deleted).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -370,8 +373,9 @@ class GroupServiceServicer:
         """Sets a group's desired capacity (AWS's SetDesiredCapacity), which must
         lie within [min_size, max_size], and records the activity. With
         honor_cooldown, a group resizing or in its cooldown is left as it is and
-        the answer says why, as Adjust. Errors: INVALID_ARGUMENT, NOT_FOUND,
-        FAILED_PRECONDITION (outside the size range, or the group being deleted).
+        the answer says why, as Adjust; either way a scaling decision of the
+        group. Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION
+        (outside the size range, or the group being deleted).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
