@@ -17,6 +17,7 @@ from app.cli.choices import (
     word_for,
 )
 from app.cli.client import GROUP, Client, client_command
+from app.cli.explain import decision_text
 from app.cli.output import duration_text, enum_label, pairs_text, print_details, print_table, time_text, yes_no
 from app.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id, resource_name
 from app.cli.refresh_commands import refresh
@@ -447,6 +448,26 @@ def activities(client: Client, group_id: str) -> None:
     )
     columns = ("ID", "STATUS", "CAPACITY", "STARTED", "ENDED", "CAUSE", "BY", "MESSAGE")
     client.emit(response, lambda: print_table(columns, rows, empty="no activities"))
+
+
+@group.command("explain")
+@click.argument("group_id", metavar="ID")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="How many of the newest decisions.")
+@client_command(GROUP)
+def explain(client: Client, group_id: str, limit: int) -> None:
+    """Show the recent scaling decisions of group ID, newest first, those that changed nothing too: what asked (the alarm
+    with its datapoints and threshold, the policy and its step, or the operator), the capacity maths (raw, rounded,
+    clamped) and what came of it (adjusted, or why not: cooldown, resizing, suspended, at max or min size, warm-up)."""
+    request = group_pb2.ListScalingDecisionsRequest(parent=GROUP_KIND.name(group_id), page_size=limit)
+    response = client.call("ListScalingDecisions", request)
+
+    def render() -> None:
+        if not response.scaling_decisions:
+            click.echo("no scaling decisions", err=True)
+        for decision in response.scaling_decisions:
+            click.echo(decision_text(decision))
+
+    client.emit(response, render)
 
 
 add_standard_commands(group, GROUP_KIND, delete_options=[

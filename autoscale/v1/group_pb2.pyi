@@ -1,5 +1,6 @@
 import datetime
 
+from autoscale.v1 import alarm_pb2 as _alarm_pb2
 from autoscale.v1 import common_pb2 as _common_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
@@ -102,6 +103,25 @@ class ActivityStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTIVITY_STATUS_FAILED: _ClassVar[ActivityStatus]
     ACTIVITY_STATUS_CANCELLED: _ClassVar[ActivityStatus]
     ACTIVITY_STATUS_UNCHANGED: _ClassVar[ActivityStatus]
+
+class ScalingDecisionSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCALING_DECISION_SOURCE_UNSPECIFIED: _ClassVar[ScalingDecisionSource]
+    SCALING_DECISION_SOURCE_ALARM: _ClassVar[ScalingDecisionSource]
+    SCALING_DECISION_SOURCE_POLICY: _ClassVar[ScalingDecisionSource]
+    SCALING_DECISION_SOURCE_ADJUST: _ClassVar[ScalingDecisionSource]
+    SCALING_DECISION_SOURCE_SET_DESIRED_CAPACITY: _ClassVar[ScalingDecisionSource]
+    SCALING_DECISION_SOURCE_UPDATE_GROUP: _ClassVar[ScalingDecisionSource]
+    SCALING_DECISION_SOURCE_SCHEDULED_ACTION: _ClassVar[ScalingDecisionSource]
+
+class ScalingDecisionOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCALING_DECISION_OUTCOME_UNSPECIFIED: _ClassVar[ScalingDecisionOutcome]
+    SCALING_DECISION_OUTCOME_ADJUSTED: _ClassVar[ScalingDecisionOutcome]
+    SCALING_DECISION_OUTCOME_UNCHANGED: _ClassVar[ScalingDecisionOutcome]
+    SCALING_DECISION_OUTCOME_REFUSED: _ClassVar[ScalingDecisionOutcome]
+    SCALING_DECISION_OUTCOME_SKIPPED: _ClassVar[ScalingDecisionOutcome]
+    SCALING_DECISION_OUTCOME_FAILED: _ClassVar[ScalingDecisionOutcome]
 SCHEDULED_ACTION_RUN_STATUS_UNSPECIFIED: ScheduledActionRunStatus
 SCHEDULED_ACTION_RUN_STATUS_SUCCEEDED: ScheduledActionRunStatus
 SCHEDULED_ACTION_RUN_STATUS_FAILED: ScheduledActionRunStatus
@@ -159,6 +179,19 @@ ACTIVITY_STATUS_SUCCEEDED: ActivityStatus
 ACTIVITY_STATUS_FAILED: ActivityStatus
 ACTIVITY_STATUS_CANCELLED: ActivityStatus
 ACTIVITY_STATUS_UNCHANGED: ActivityStatus
+SCALING_DECISION_SOURCE_UNSPECIFIED: ScalingDecisionSource
+SCALING_DECISION_SOURCE_ALARM: ScalingDecisionSource
+SCALING_DECISION_SOURCE_POLICY: ScalingDecisionSource
+SCALING_DECISION_SOURCE_ADJUST: ScalingDecisionSource
+SCALING_DECISION_SOURCE_SET_DESIRED_CAPACITY: ScalingDecisionSource
+SCALING_DECISION_SOURCE_UPDATE_GROUP: ScalingDecisionSource
+SCALING_DECISION_SOURCE_SCHEDULED_ACTION: ScalingDecisionSource
+SCALING_DECISION_OUTCOME_UNSPECIFIED: ScalingDecisionOutcome
+SCALING_DECISION_OUTCOME_ADJUSTED: ScalingDecisionOutcome
+SCALING_DECISION_OUTCOME_UNCHANGED: ScalingDecisionOutcome
+SCALING_DECISION_OUTCOME_REFUSED: ScalingDecisionOutcome
+SCALING_DECISION_OUTCOME_SKIPPED: ScalingDecisionOutcome
+SCALING_DECISION_OUTCOME_FAILED: ScalingDecisionOutcome
 
 class ScheduledAction(_message.Message):
     __slots__ = ("name", "recurrence", "time_zone", "start_time", "end_time", "min_size", "max_size", "desired_capacity", "create_time", "next_run_time", "last_run_time", "last_run_status", "last_run_reason")
@@ -706,7 +739,7 @@ class DeleteGroupResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AdjustRequest(_message.Message):
-    __slots__ = ("name", "adjustment_type", "adjustment", "min_adjustment_step", "cause", "request_id", "refuse_while_scaling", "honor_cooldown", "cooldown", "alarm_notification", "step_scaling", "estimated_instance_warmup")
+    __slots__ = ("name", "adjustment_type", "adjustment", "min_adjustment_step", "cause", "request_id", "refuse_while_scaling", "honor_cooldown", "cooldown", "alarm_notification", "step_scaling", "estimated_instance_warmup", "trigger")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
@@ -719,6 +752,7 @@ class AdjustRequest(_message.Message):
     ALARM_NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
     STEP_SCALING_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_INSTANCE_WARMUP_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
     name: str
     adjustment_type: _common_pb2.AdjustmentType
     adjustment: int
@@ -731,7 +765,34 @@ class AdjustRequest(_message.Message):
     alarm_notification: bool
     step_scaling: bool
     estimated_instance_warmup: _duration_pb2.Duration
-    def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., refuse_while_scaling: _Optional[bool] = ..., honor_cooldown: _Optional[bool] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., alarm_notification: _Optional[bool] = ..., step_scaling: _Optional[bool] = ..., estimated_instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    trigger: ScalingTrigger
+    def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., refuse_while_scaling: _Optional[bool] = ..., honor_cooldown: _Optional[bool] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., alarm_notification: _Optional[bool] = ..., step_scaling: _Optional[bool] = ..., estimated_instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trigger: _Optional[_Union[ScalingTrigger, _Mapping]] = ...) -> None: ...
+
+class ScalingTrigger(_message.Message):
+    __slots__ = ("policy", "alarm", "alarm_state", "alarm_reason", "datapoints", "threshold", "comparison_operator", "metric_value", "breach_threshold", "step_lower_bound", "step_upper_bound")
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    ALARM_STATE_FIELD_NUMBER: _ClassVar[int]
+    ALARM_REASON_FIELD_NUMBER: _ClassVar[int]
+    DATAPOINTS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    METRIC_VALUE_FIELD_NUMBER: _ClassVar[int]
+    BREACH_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    STEP_LOWER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    STEP_UPPER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    policy: str
+    alarm: str
+    alarm_state: _alarm_pb2.AlarmState
+    alarm_reason: str
+    datapoints: _containers.RepeatedScalarFieldContainer[float]
+    threshold: float
+    comparison_operator: _alarm_pb2.ComparisonOperator
+    metric_value: float
+    breach_threshold: float
+    step_lower_bound: float
+    step_upper_bound: float
+    def __init__(self, policy: _Optional[str] = ..., alarm: _Optional[str] = ..., alarm_state: _Optional[_Union[_alarm_pb2.AlarmState, str]] = ..., alarm_reason: _Optional[str] = ..., datapoints: _Optional[_Iterable[float]] = ..., threshold: _Optional[float] = ..., comparison_operator: _Optional[_Union[_alarm_pb2.ComparisonOperator, str]] = ..., metric_value: _Optional[float] = ..., breach_threshold: _Optional[float] = ..., step_lower_bound: _Optional[float] = ..., step_upper_bound: _Optional[float] = ...) -> None: ...
 
 class AdjustResponse(_message.Message):
     __slots__ = ("previous_capacity", "desired_capacity", "activity", "group", "adjusted", "reason", "refusal", "cooldown_end_time")
@@ -1066,6 +1127,84 @@ class ListActivitiesResponse(_message.Message):
     activities: _containers.RepeatedCompositeFieldContainer[Activity]
     next_page_token: str
     def __init__(self, activities: _Optional[_Iterable[_Union[Activity, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CapacityCalculation(_message.Message):
+    __slots__ = ("base_capacity", "raw_capacity", "rounded_capacity", "clamped_capacity", "min_size", "max_size")
+    BASE_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    RAW_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    ROUNDED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    CLAMPED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    MIN_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MAX_SIZE_FIELD_NUMBER: _ClassVar[int]
+    base_capacity: int
+    raw_capacity: float
+    rounded_capacity: int
+    clamped_capacity: int
+    min_size: int
+    max_size: int
+    def __init__(self, base_capacity: _Optional[int] = ..., raw_capacity: _Optional[float] = ..., rounded_capacity: _Optional[int] = ..., clamped_capacity: _Optional[int] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ...) -> None: ...
+
+class ScalingDecision(_message.Message):
+    __slots__ = ("name", "decide_time", "source", "caller", "cause", "trigger", "adjustment_type", "adjustment", "min_adjustment_step", "step_scaling", "calculation", "previous_capacity", "desired_capacity", "outcome", "refusal", "cooldown_end_time", "reason", "activity", "scheduled_action", "requested_capacity")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DECIDE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
+    MIN_ADJUSTMENT_STEP_FIELD_NUMBER: _ClassVar[int]
+    STEP_SCALING_FIELD_NUMBER: _ClassVar[int]
+    CALCULATION_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_END_TIME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_ACTION_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    decide_time: _timestamp_pb2.Timestamp
+    source: ScalingDecisionSource
+    caller: str
+    cause: str
+    trigger: ScalingTrigger
+    adjustment_type: _common_pb2.AdjustmentType
+    adjustment: int
+    min_adjustment_step: int
+    step_scaling: bool
+    calculation: CapacityCalculation
+    previous_capacity: int
+    desired_capacity: int
+    outcome: ScalingDecisionOutcome
+    refusal: AdjustRefusal
+    cooldown_end_time: _timestamp_pb2.Timestamp
+    reason: str
+    activity: str
+    scheduled_action: str
+    requested_capacity: int
+    def __init__(self, name: _Optional[str] = ..., decide_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[ScalingDecisionSource, str]] = ..., caller: _Optional[str] = ..., cause: _Optional[str] = ..., trigger: _Optional[_Union[ScalingTrigger, _Mapping]] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., step_scaling: _Optional[bool] = ..., calculation: _Optional[_Union[CapacityCalculation, _Mapping]] = ..., previous_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., outcome: _Optional[_Union[ScalingDecisionOutcome, str]] = ..., refusal: _Optional[_Union[AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., activity: _Optional[str] = ..., scheduled_action: _Optional[str] = ..., requested_capacity: _Optional[int] = ...) -> None: ...
+
+class ListScalingDecisionsRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListScalingDecisionsResponse(_message.Message):
+    __slots__ = ("scaling_decisions", "next_page_token")
+    SCALING_DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    scaling_decisions: _containers.RepeatedCompositeFieldContainer[ScalingDecision]
+    next_page_token: str
+    def __init__(self, scaling_decisions: _Optional[_Iterable[_Union[ScalingDecision, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetActivityRequest(_message.Message):
     __slots__ = ("name",)

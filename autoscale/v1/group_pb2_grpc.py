@@ -142,6 +142,11 @@ class GroupServiceStub:
                 request_serializer=autoscale_dot_v1_dot_group__pb2.GetActivityRequest.SerializeToString,
                 response_deserializer=autoscale_dot_v1_dot_group__pb2.GetActivityResponse.FromString,
                 _registered_method=True)
+        self.ListScalingDecisions = channel.unary_unary(
+                '/autoscale.v1.GroupService/ListScalingDecisions',
+                request_serializer=autoscale_dot_v1_dot_group__pb2.ListScalingDecisionsRequest.SerializeToString,
+                response_deserializer=autoscale_dot_v1_dot_group__pb2.ListScalingDecisionsResponse.FromString,
+                _registered_method=True)
         self.CreateLifecycleHook = channel.unary_unary(
                 '/autoscale.v1.GroupService/CreateLifecycleHook',
                 request_serializer=autoscale_dot_v1_dot_group__pb2.CreateLifecycleHookRequest.SerializeToString,
@@ -303,8 +308,9 @@ class GroupServiceServicer:
     def UpdateGroup(self, request, context):
         """Changes min_size, max_size, desired_capacity, cooldown, tags or the
         launch config (fields named in update_mask; all when empty). A change of
-        desired capacity is an activity. Errors: INVALID_ARGUMENT, NOT_FOUND
-        (the group or the new launch config).
+        desired capacity is an activity; an update naming a size is a scaling
+        decision. Errors: INVALID_ARGUMENT, NOT_FOUND (the group or the new
+        launch config).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -325,8 +331,10 @@ class GroupServiceServicer:
         """Changes a group's desired capacity (clamped to its size range) and
         records the activity. With honor_cooldown, a group that is resizing or
         cooling down is left as it is and the answer says why and until when.
-        A repeated request_id returns the first answer. Errors: INVALID_ARGUMENT,
-        NOT_FOUND, FAILED_PRECONDITION (the group is being deleted).
+        A repeated request_id returns the first answer. Each call answered
+        without an error is a scaling decision of the group, a refused one too
+        (ListScalingDecisions). Errors: INVALID_ARGUMENT, NOT_FOUND,
+        FAILED_PRECONDITION (the group is being deleted).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -365,8 +373,9 @@ class GroupServiceServicer:
         """Sets a group's desired capacity (AWS's SetDesiredCapacity), which must
         lie within [min_size, max_size], and records the activity. With
         honor_cooldown, a group resizing or in its cooldown is left as it is and
-        the answer says why, as Adjust. Errors: INVALID_ARGUMENT, NOT_FOUND,
-        FAILED_PRECONDITION (outside the size range, or the group being deleted).
+        the answer says why, as Adjust; either way a scaling decision of the
+        group. Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION
+        (outside the size range, or the group being deleted).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -436,6 +445,17 @@ class GroupServiceServicer:
 
     def GetActivity(self, request, context):
         """Returns one activity. Errors: INVALID_ARGUMENT, NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListScalingDecisions(self, request, context):
+        """Lists a group's scaling decisions, newest first: every Adjust,
+        SetDesiredCapacity, UpdateGroup naming a size and scheduled action run,
+        whether it changed the capacity or not (and why not), with what set it
+        off and the capacity maths. A group keeps its newest 1000. Errors:
+        INVALID_ARGUMENT, NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -719,6 +739,11 @@ def add_GroupServiceServicer_to_server(servicer, server):
                     servicer.GetActivity,
                     request_deserializer=autoscale_dot_v1_dot_group__pb2.GetActivityRequest.FromString,
                     response_serializer=autoscale_dot_v1_dot_group__pb2.GetActivityResponse.SerializeToString,
+            ),
+            'ListScalingDecisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListScalingDecisions,
+                    request_deserializer=autoscale_dot_v1_dot_group__pb2.ListScalingDecisionsRequest.FromString,
+                    response_serializer=autoscale_dot_v1_dot_group__pb2.ListScalingDecisionsResponse.SerializeToString,
             ),
             'CreateLifecycleHook': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateLifecycleHook,
@@ -1386,6 +1411,33 @@ class GroupService:
             '/autoscale.v1.GroupService/GetActivity',
             autoscale_dot_v1_dot_group__pb2.GetActivityRequest.SerializeToString,
             autoscale_dot_v1_dot_group__pb2.GetActivityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListScalingDecisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autoscale.v1.GroupService/ListScalingDecisions',
+            autoscale_dot_v1_dot_group__pb2.ListScalingDecisionsRequest.SerializeToString,
+            autoscale_dot_v1_dot_group__pb2.ListScalingDecisionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from autoscale.validation import within_cause_limit
-from services.group.domain import Activity, ActivityStatus, AdjustmentType, Group, Instance, instance_name
+from services.group.domain import Activity, ActivityStatus, AdjustmentType, CapacityCalculation, Group, Instance, instance_name
 
 CREATE_CAUSE = "CreateGroup"
 """The cause recorded for the first capacity of a new group."""
@@ -29,10 +29,15 @@ def adjusted_capacity(current: int, adjustment: int, adjustment_type: Adjustment
       NOTE: as in Heat, a change of 0 (an adjustment of 0, or a current capacity of 0)
       counts as negative there, so it becomes `-min_adjustment_step`.
     """
+    return _raw_and_rounded(current, adjustment, adjustment_type, min_adjustment_step)[1]
+
+
+def _raw_and_rounded(current: int, adjustment: int, adjustment_type: AdjustmentType, min_adjustment_step: int) -> tuple[float, int]:
+    """The capacity an adjustment asks before rounding (a percent change's fraction), and after (`adjusted_capacity`)."""
     if adjustment_type is AdjustmentType.CHANGE_IN_CAPACITY:
-        return current + adjustment
+        return float(current + adjustment), current + adjustment
     if adjustment_type is AdjustmentType.EXACT_CAPACITY:
-        return adjustment
+        return float(adjustment), adjustment
     delta = current * adjustment / 100.0
     if math.fabs(delta) < 1.0:
         rounded = int(math.ceil(delta) if delta > 0.0 else math.floor(delta))
@@ -40,7 +45,19 @@ def adjusted_capacity(current: int, adjustment: int, adjustment_type: Adjustment
         rounded = int(math.floor(delta) if delta > 0.0 else math.ceil(delta))
     if min_adjustment_step and min_adjustment_step > abs(rounded):
         rounded = min_adjustment_step if rounded > 0 else -min_adjustment_step
-    return current + rounded
+    return current + delta, current + rounded
+
+
+def calculation(
+    base: int, adjustment: int, adjustment_type: AdjustmentType, min_adjustment_step: int, minimum: int, maximum: int
+) -> CapacityCalculation:
+    """Each step of an adjustment's maths from `base`: the capacity asked raw, rounded, then kept within [minimum, maximum]
+    (so `calculation(...).clamped_capacity` is `calculate_new_capacity(...)`)."""
+    raw, rounded = _raw_and_rounded(base, adjustment, adjustment_type, min_adjustment_step)
+    return CapacityCalculation(
+        base_capacity=base, raw_capacity=raw, rounded_capacity=rounded, clamped_capacity=clamp(rounded, minimum, maximum),
+        min_size=minimum, max_size=maximum,
+    )
 
 
 def clamp(capacity: int, minimum: int, maximum: int) -> int:
@@ -56,7 +73,7 @@ def calculate_new_capacity(
     current: int, adjustment: int, adjustment_type: AdjustmentType, min_adjustment_step: int, minimum: int, maximum: int
 ) -> int:
     """The new desired capacity after an adjustment, within [minimum, maximum] (Heat's function)."""
-    return clamp(adjusted_capacity(current, adjustment, adjustment_type, min_adjustment_step), minimum, maximum)
+    return calculation(current, adjustment, adjustment_type, min_adjustment_step, minimum, maximum).clamped_capacity
 
 
 def unchanged_reason(current: int, requested: int, minimum: int, maximum: int) -> str:
@@ -125,11 +142,10 @@ def adjustment_activity(
 ) -> Activity:
     """The activity of an Adjust of `group`: to Heat's new capacity, or UNCHANGED saying why."""
     current = group.desired_capacity
-    new_capacity = calculate_new_capacity(current, adjustment, adjustment_type, min_adjustment_step, group.min_size, group.max_size)
-    requested = adjusted_capacity(current, adjustment, adjustment_type, min_adjustment_step)
+    worked_out = calculation(current, adjustment, adjustment_type, min_adjustment_step, group.min_size, group.max_size)
     return capacity_change(
-        activity_id, group, new_capacity, cause, now,
-        unchanged_message=unchanged_reason(current, requested, group.min_size, group.max_size),
+        activity_id, group, worked_out.clamped_capacity, cause, now,
+        unchanged_message=unchanged_reason(current, worked_out.rounded_capacity, group.min_size, group.max_size),
     )
 
 

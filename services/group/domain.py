@@ -1,4 +1,4 @@
-"""The group service's domain objects: launch configs, groups, instances, activities.
+"""The group service's domain objects: launch configs, groups, instances, activities, scaling decisions.
 
 Plain frozen dataclasses with no I/O; times are seconds since the epoch. The
 instance specs are the compute-driver interface's own (`drivers.base`), so what a
@@ -256,6 +256,11 @@ class AdjustCommand:
     """A step policy's: AWS's warm-up rule instead of a cooldown (services.group.warmup)."""
     estimated_instance_warmup: float | None = None
     """With step_scaling, seconds an instance warms up once in service; None: the group's cooldown."""
+    trigger: bytes = b""
+    """What set a policy's adjustment off (a serialized autoscale.v1.ScalingTrigger, kept as the policy service sent it
+    for the decision record); empty: an operator's Adjust."""
+    trigger_alarm: str = ""
+    """The alarm the trigger names (`alarms/{id}`), if any."""
 
 
 @dataclass(frozen=True)
@@ -275,6 +280,91 @@ class AdjustOutcome:
     def adjusted(self) -> bool:
         """Whether the desired capacity changed."""
         return self.desired_capacity != self.previous_capacity
+
+
+class DecisionSource(enum.Enum):
+    """What asked a group for a scaling decision."""
+
+    ALARM = "alarm"
+    """A policy executed by an alarm's action."""
+    POLICY = "policy"
+    """A policy executed otherwise (a receiver's signal, an operator's ExecutePolicy)."""
+    ADJUST = "adjust"
+    """An operator's Adjust."""
+    SET_DESIRED_CAPACITY = "set_desired_capacity"
+    """An operator's SetDesiredCapacity."""
+    UPDATE_GROUP = "update_group"
+    """An operator's UpdateGroup naming desired_capacity, min_size or max_size."""
+    SCHEDULED_ACTION = "scheduled_action"
+    """A run of a scheduled action."""
+
+
+class DecisionOutcome(enum.Enum):
+    """What a scaling decision did."""
+
+    ADJUSTED = "adjusted"
+    UNCHANGED = "unchanged"
+    """The adjustment was made and the capacity stays (at a size limit, already there, waiting for a warm-up)."""
+    REFUSED = "refused"
+    """The group refused (its cooldown, a resize in progress, its alarm notifications suspended)."""
+    SKIPPED = "skipped"
+    """A scheduled action's run skipped (its group's scheduled actions suspended, its end time passed)."""
+    FAILED = "failed"
+    """A scheduled action's run that failed (sizes that do not fit together, the instances quota)."""
+
+
+@dataclass(frozen=True)
+class CapacityCalculation:
+    """How an adjustment's new capacity was worked out (services.group.capacity.calculation)."""
+
+    base_capacity: int
+    """What the adjustment starts from: the desired capacity, or the instances a step policy counts."""
+    raw_capacity: float
+    """Asked before rounding."""
+    rounded_capacity: int
+    """After rounding and min_adjustment_step."""
+    clamped_capacity: int
+    """Within [min_size, max_size]."""
+    min_size: int
+    max_size: int
+
+
+@dataclass(frozen=True)
+class ScalingDecision:
+    """One decision of a group on a request to change its capacity, whatever came of it, with its whole chain."""
+
+    id: str
+    group_id: str
+    decide_time: float
+    source: DecisionSource
+    caller: str
+    """The principal of the call (as Activity.caller)."""
+    cause: str
+    trigger: bytes
+    """What set a policy off, as the policy service passed it (a serialized autoscale.v1.ScalingTrigger); empty: none."""
+    adjustment_type: AdjustmentType | None
+    """An Adjust's; None for the other sources (they ask `requested_capacity`, or only sizes)."""
+    adjustment: int
+    min_adjustment_step: int
+    step_scaling: bool
+    calculation: CapacityCalculation | None
+    """None when refused, skipped or failed, when a desired capacity was given, and for a step scale-in that waits or a
+    step of no change."""
+    previous_capacity: int
+    desired_capacity: int
+    outcome: DecisionOutcome
+    refusal: Refusal | None
+    cooldown_end: float | None
+    """With refusal COOLDOWN: when the cooldown ends."""
+    reason: str
+    """What was done, or why not, for people."""
+    activity_id: str
+    """The activity recorded; empty when refused or skipped, or when an UpdateGroup kept the capacity."""
+    scheduled_action_id: str = ""
+    """With source SCHEDULED_ACTION: the action that ran."""
+    requested_capacity: int | None = None
+    """The desired capacity a SetDesiredCapacity, UpdateGroup or scheduled action asked; None: none (an Adjust's, or only
+    sizes)."""
 
 
 def group_name(group_id: str) -> str:
@@ -310,6 +400,16 @@ def scheduled_action_name(group_id: str, action_id: str) -> str:
 def activity_name(group_id: str, activity_id: str) -> str:
     """`groups/{g}/activities/{a}`."""
     return f"groups/{group_id}/activities/{activity_id}"
+
+
+def scaling_decision_name(group_id: str, decision_id: str) -> str:
+    """`groups/{g}/scalingDecisions/{d}`."""
+    return f"groups/{group_id}/scalingDecisions/{decision_id}"
+
+
+def new_decision_id() -> str:
+    """A server-made scaling decision id, URL-safe: "d-" and 12 random hex digits."""
+    return "d-" + secrets.token_hex(6)
 
 
 def new_instance_id() -> str:

@@ -16,6 +16,8 @@ from services.group.domain import (
     ActivityStatus,
     AdjustmentType,
     AdjustOutcome,
+    DecisionOutcome,
+    DecisionSource,
     Group,
     GroupStatus,
     Instance,
@@ -23,6 +25,7 @@ from services.group.domain import (
     InstanceState,
     LaunchConfig,
     Refusal,
+    ScalingDecision,
     TerminationPolicy,
     activity_name,
     group_name,
@@ -30,6 +33,7 @@ from services.group.domain import (
     instance_refresh_name,
     launch_config_name,
     lifecycle_hook_name,
+    scaling_decision_name,
     scheduled_action_name,
 )
 from services.group.drivers.base import OpenStackServerSpec, ProcessSpec, ServerNic
@@ -48,6 +52,7 @@ ADJUSTMENT_TYPES = {
     common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY: AdjustmentType.EXACT_CAPACITY,
     common_pb2.ADJUSTMENT_TYPE_PERCENT_CHANGE_IN_CAPACITY: AdjustmentType.PERCENT_CHANGE_IN_CAPACITY,
 }
+ADJUSTMENT_TYPE_MESSAGES = {domain: number for number, domain in ADJUSTMENT_TYPES.items()}
 
 INSTANCE_STATES = {
     InstanceState.PENDING: group_pb2.INSTANCE_STATE_PENDING,
@@ -71,6 +76,23 @@ REFUSALS = {
     Refusal.SCALING_IN_PROGRESS: group_pb2.ADJUST_REFUSAL_SCALING_IN_PROGRESS,
     Refusal.COOLDOWN: group_pb2.ADJUST_REFUSAL_COOLDOWN,
     Refusal.SUSPENDED: group_pb2.ADJUST_REFUSAL_SUSPENDED,
+}
+
+DECISION_SOURCES = {
+    DecisionSource.ALARM: group_pb2.SCALING_DECISION_SOURCE_ALARM,
+    DecisionSource.POLICY: group_pb2.SCALING_DECISION_SOURCE_POLICY,
+    DecisionSource.ADJUST: group_pb2.SCALING_DECISION_SOURCE_ADJUST,
+    DecisionSource.SET_DESIRED_CAPACITY: group_pb2.SCALING_DECISION_SOURCE_SET_DESIRED_CAPACITY,
+    DecisionSource.UPDATE_GROUP: group_pb2.SCALING_DECISION_SOURCE_UPDATE_GROUP,
+    DecisionSource.SCHEDULED_ACTION: group_pb2.SCALING_DECISION_SOURCE_SCHEDULED_ACTION,
+}
+
+DECISION_OUTCOMES = {
+    DecisionOutcome.ADJUSTED: group_pb2.SCALING_DECISION_OUTCOME_ADJUSTED,
+    DecisionOutcome.UNCHANGED: group_pb2.SCALING_DECISION_OUTCOME_UNCHANGED,
+    DecisionOutcome.REFUSED: group_pb2.SCALING_DECISION_OUTCOME_REFUSED,
+    DecisionOutcome.SKIPPED: group_pb2.SCALING_DECISION_OUTCOME_SKIPPED,
+    DecisionOutcome.FAILED: group_pb2.SCALING_DECISION_OUTCOME_FAILED,
 }
 
 SCALING_PROCESSES = {
@@ -426,3 +448,42 @@ def adjust_response(outcome: AdjustOutcome) -> group_pb2.AdjustResponse:
     if outcome.group is not None:
         response.group.CopyFrom(group_to_message(outcome.group))
     return response
+
+
+def scaling_decision_to_message(decision: ScalingDecision) -> group_pb2.ScalingDecision:
+    """The ScalingDecision message of a decision (its trigger as the policy service sent it)."""
+    message = group_pb2.ScalingDecision(
+        name=scaling_decision_name(decision.group_id, decision.id),
+        decide_time=to_timestamp(decision.decide_time),
+        source=DECISION_SOURCES[decision.source],
+        caller=decision.caller,
+        cause=decision.cause,
+        adjustment=decision.adjustment,
+        min_adjustment_step=decision.min_adjustment_step,
+        step_scaling=decision.step_scaling,
+        previous_capacity=decision.previous_capacity,
+        desired_capacity=decision.desired_capacity,
+        outcome=DECISION_OUTCOMES[decision.outcome],
+        reason=decision.reason,
+        activity=activity_name(decision.group_id, decision.activity_id) if decision.activity_id else "",
+    )
+    if decision.trigger:
+        message.trigger.ParseFromString(decision.trigger)
+    if decision.adjustment_type is not None:
+        message.adjustment_type = ADJUSTMENT_TYPE_MESSAGES[decision.adjustment_type]
+    worked_out = decision.calculation
+    if worked_out is not None:
+        message.calculation.CopyFrom(group_pb2.CapacityCalculation(
+            base_capacity=worked_out.base_capacity, raw_capacity=worked_out.raw_capacity,
+            rounded_capacity=worked_out.rounded_capacity, clamped_capacity=worked_out.clamped_capacity,
+            min_size=worked_out.min_size, max_size=worked_out.max_size,
+        ))
+    if decision.refusal is not None:
+        message.refusal = REFUSALS[decision.refusal]
+    if decision.cooldown_end is not None:
+        message.cooldown_end_time.CopyFrom(to_timestamp(decision.cooldown_end))
+    if decision.scheduled_action_id:
+        message.scheduled_action = scheduled_action_name(decision.group_id, decision.scheduled_action_id)
+    if decision.requested_capacity is not None:
+        message.requested_capacity = decision.requested_capacity
+    return message

@@ -236,3 +236,49 @@ adjust_requests = sa.Table(
     sa.Column("activity_status_message", sa.Text, nullable=False),
     sa.ForeignKeyConstraint(["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_adjust_requests_group"),
 )
+
+# Every request to change a group's capacity and what came of it (services.group.decisions), the newest
+# MAX_DECISIONS_PER_GROUP of each group.
+scaling_decisions = sa.Table(
+    "group_scaling_decisions",
+    metadata,
+    sa.Column("project", sa.String(PROJECT_LENGTH), primary_key=True),
+    sa.Column("group_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("decide_time", sa.Float, nullable=False),
+    # services.group.domain.DecisionSource, and who called.
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("caller", sa.String(255), nullable=False),
+    sa.Column("cause", sa.Text, nullable=False),
+    # What set a policy off, a serialized autoscale.v1.ScalingTrigger as the policy service sent it; empty: none.
+    sa.Column("trigger", sa.LargeBinary, nullable=False),
+    # What was asked: services.group.domain.AdjustmentType (NULL: a SetDesiredCapacity, its capacity in adjustment).
+    sa.Column("adjustment_type", sa.String(32), nullable=True),
+    sa.Column("adjustment", sa.Integer, nullable=False),
+    # The desired capacity asked by a SetDesiredCapacity, UpdateGroup or scheduled action; NULL: none.
+    sa.Column("requested_capacity", sa.Integer, nullable=True),
+    sa.Column("min_adjustment_step", sa.Integer, nullable=False),
+    sa.Column("step_scaling", sa.Boolean, nullable=False),
+    # The capacity maths (services.group.domain.CapacityCalculation); all NULL when there are none.
+    sa.Column("base_capacity", sa.Integer, nullable=True),
+    sa.Column("raw_capacity", sa.Float, nullable=True),
+    sa.Column("rounded_capacity", sa.Integer, nullable=True),
+    sa.Column("clamped_capacity", sa.Integer, nullable=True),
+    sa.Column("min_size", sa.Integer, nullable=True),
+    sa.Column("max_size", sa.Integer, nullable=True),
+    sa.Column("previous_capacity", sa.Integer, nullable=False),
+    sa.Column("desired_capacity", sa.Integer, nullable=False),
+    # services.group.domain.DecisionOutcome; with REFUSED, the Refusal and (a cooldown) when it ends.
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("refusal", sa.String(32), nullable=True),
+    sa.Column("cooldown_end", sa.Float, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    # The activity recorded; "" when none was.
+    sa.Column("activity_id", sa.String(ID_LENGTH), nullable=False),
+    # The scheduled action that ran; "" for other sources.
+    sa.Column("scheduled_action_id", sa.String(ID_LENGTH), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["project", "group_id"], ["group_groups.project", "group_groups.id"], name="fk_group_scaling_decisions_group"
+    ),
+    sa.Index("ix_group_scaling_decisions_decided", "project", "group_id", "decide_time"),
+)

@@ -1,4 +1,4 @@
-"""Storage of launch configs, groups, instances and activities, behind one small interface.
+"""Storage of launch configs, groups, instances, activities and scaling decisions, behind one small interface.
 
 Writes run in `database.transaction()`. A change of a group's capacity locks the
 group's row first (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the transaction
@@ -20,14 +20,18 @@ from sqlalchemy import Connection
 from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound, ResourceExhausted
 from autoscale.quotas.limits import Limits
-from services.group import capacity, cooldown, schedule
+from services.group import capacity, cooldown, decisions, schedule
 from services.group.backoff import LaunchBackoff
 from services.group.domain import (
     OPENSTACK_SERVER,
     PROCESS,
     Activity,
     ActivityStatus,
+    AdjustmentType,
     AdjustOutcome,
+    CapacityCalculation,
+    DecisionOutcome,
+    DecisionSource,
     Group,
     GroupKey,
     GroupStatus,
@@ -35,7 +39,9 @@ from services.group.domain import (
     InstancesChange,
     InstanceState,
     LaunchConfig,
+    Refusal,
     Refused,
+    ScalingDecision,
     TerminationPolicy,
     activity_name,
     group_name,
@@ -59,6 +65,7 @@ from services.group.models import (
     launch_configs,
     lifecycle_actions,
     lifecycle_hooks,
+    scaling_decisions,
     scheduled_actions,
 )
 from services.group.pools import LoadBalancerPool, PoolKind
@@ -74,6 +81,15 @@ CapacityDecision = Callable[[Group], Activity]
 
 InstancesDecision = Callable[[Group, list[Instance]], Activity]
 """Given the locked group and its instances (read under the same lock), the activity of its capacity change."""
+
+Explanation = Callable[[Group, Sequence[Instance] | None, AdjustOutcome], ScalingDecision]
+"""Given the locked group as it was, its instances (when the decision read them) and the outcome, the decision to record."""
+
+ChangeExplanation = Callable[[Group, Group, Activity | None], ScalingDecision]
+"""Given the locked group as it was, as it becomes, and the activity of its change (if any), the decision to record."""
+
+RunExplanation = Callable[[Group, ScheduledRun], ScalingDecision]
+"""Given the locked group as it was and a scheduled action's run on it, the decision to record."""
 
 RefusalCheck = Callable[[Group, str | None], Refused | None]
 """Given the locked group and the id of its activity in progress (None if none), why it is left as it is, or None."""
@@ -150,6 +166,8 @@ class GroupStatements:
         self.set_desired = database.prepare(_SET_DESIRED)
         self.insert_activity = database.prepare(_INSERT_ACTIVITY)
         self.insert_request = database.prepare(_INSERT_REQUEST)
+        self.insert_decision = database.prepare(_INSERT_DECISION)
+        self.prune_decisions = database.prepare(_PRUNE_DECISIONS)
         self.group_row_of = database.prepare(_GROUP_ROW)
         self.launch_config_of = database.prepare(_LAUNCH_CONFIG_ROW)
         self.activity_in_progress = database.prepare(_ACTIVITY_IN_PROGRESS)
@@ -316,8 +334,10 @@ class GroupRepository:
             rows = connection.execute(query.order_by(groups.c.id).limit(limit), {"project": self.project}).all()
         return [_status(row) for row in rows]
 
-    def change_group(self, group_id: str, change: GroupChange, limits: Limits | None = None) -> GroupStatus:
-        """Apply `change` to the locked group and record its activity.
+    def change_group(
+        self, group_id: str, change: GroupChange, limits: Limits | None = None, *, explain: ChangeExplanation | None = None
+    ) -> GroupStatus:
+        """Apply `change` to the locked group and record its activity, and the scaling decision `explain` makes (if given).
 
         NotFound for the group or its new launch config; FailedPrecondition while the
         group is being deleted; ResourceExhausted when it raises the desired capacity beyond the
@@ -341,16 +361,19 @@ class GroupRepository:
             connection.execute(groups.update().where(*self._group_key(group_id)).values(**values))
             if activity is not None:
                 self._record_activity(connection, activity)
+            if explain is not None:
+                self._record_decision(connection, explain(group, changed, activity))
             return self._locked_status(connection, group_id)
 
     def adjust(
         self, group_id: str, request_id: str, decide: CapacityDecision, *, refuse: RefusalCheck | None = None, limits: Limits | None = None,
-        decide_with_instances: InstancesDecision | None = None,
+        decide_with_instances: InstancesDecision | None = None, explain: Explanation | None = None,
     ) -> AdjustOutcome:
         """Change the locked group's desired capacity as `decide` says and record the activity, unless `refuse` says why not.
 
         `decide_with_instances`, when given, decides instead, from the group's instances too (a step policy's
-        adjustment counts those warming up).
+        adjustment counts those warming up). `explain`, when given, makes the scaling decision recorded with it, the
+        refused ones too (services.group.decisions).
 
         A `request_id` seen before for this group returns the first answer and changes
         nothing. When `refuse` refuses (the group resizes or cools down), nothing is
@@ -375,9 +398,14 @@ class GroupRepository:
             _require_not_deleting(group)
             refused = refuse(group, status.activity_in_progress) if refuse is not None else None
             if refused is not None:
-                return AdjustOutcome(group.desired_capacity, group.desired_capacity, activity=None, group=status, refused=refused)
+                left = AdjustOutcome(group.desired_capacity, group.desired_capacity, activity=None, group=status, refused=refused)
+                if explain is not None:
+                    self._record_decision(connection, explain(group, None, left))
+                return left
+            members = None
             if decide_with_instances is not None:
-                activity = decide_with_instances(group, self._instances(connection, group_id))
+                members = self._instances(connection, group_id)
+                activity = decide_with_instances(group, members)
             else:
                 activity = decide(group)
             if limits is not None:
@@ -388,6 +416,8 @@ class GroupRepository:
                 self._supersede(connection, group_id, status.activity_in_progress, activity)
             statements.insert_activity.rowcount(connection, project=project, **_activity_values(activity))
             outcome = AdjustOutcome(previous_capacity=group.desired_capacity, desired_capacity=activity.to_capacity, activity=activity)
+            if explain is not None:
+                self._record_decision(connection, explain(group, members, outcome))
             if request_id:
                 statements.insert_request.rowcount(
                     connection, project=project, group_id=group_id, request_id=request_id,
@@ -639,7 +669,8 @@ class GroupRepository:
         """Delete the group with its instances, activities and remembered requests."""
         with self._database.transaction() as connection:
             for table in (
-                adjust_requests, activities, lifecycle_actions, lifecycle_hooks, instance_refreshes, scheduled_actions, instances,
+                adjust_requests, activities, scaling_decisions, lifecycle_actions, lifecycle_hooks, instance_refreshes, scheduled_actions,
+                instances,
             ):
                 connection.execute(table.delete().where(table.c.project == self.project, table.c.group_id == group_id))
             connection.execute(groups.delete().where(*self._group_key(group_id)))
@@ -653,6 +684,15 @@ class GroupRepository:
         with self._database.reader() as connection:
             self._require_group(connection, group_id)
             return [_activity(row) for row in connection.execute(query).all()]
+
+    def list_scaling_decisions(self, group_id: str, after: Sequence[Any] | None, limit: int) -> list[ScalingDecision]:
+        """The group's scaling decisions newest first, those after the (decide_time, id) `after`; NotFound for the group."""
+        table = scaling_decisions
+        query = sa.select(table).where(table.c.project == self.project, table.c.group_id == group_id)
+        query = newest_first_page(query, table.c.decide_time, table.c.id, after, limit)
+        with self._database.reader() as connection:
+            self._require_group(connection, group_id)
+            return [_scaling_decision(row) for row in connection.execute(query).all()]
 
     def get_activity(self, group_id: str, activity_id: str) -> Activity:
         """One activity; NotFound if there is none."""
@@ -985,13 +1025,14 @@ class GroupRepository:
                 raise NotFound(scheduled_action_name(group_id, action_id))
 
     def run_scheduled_action(
-        self, due: DueAction, run: ScheduledRunDecision, limits: Limits | None = None
+        self, due: DueAction, run: ScheduledRunDecision, limits: Limits | None = None, *, explain: RunExplanation | None = None
     ) -> ScheduledRun | None:
         """Run a due action on its locked group, as `run` decides, once: None when its next run time is no longer the one
         it was found due with (another process ran it, or it was changed or deleted meanwhile), or its group is gone.
 
-        The group (its sizes), the activity and the action's next run are stored in one transaction; a run that
-        would raise the desired capacity beyond the project's instances quota (`limits`) fails instead.
+        The group (its sizes), the activity, the scaling decision `explain` makes (if given) and the action's next run
+        are stored in one transaction; a run that would raise the desired capacity beyond the project's instances quota
+        (`limits`) fails instead.
         """
         with self._database.transaction() as connection:
             key = _scheduled_action_key(self.project, due.action.group_id, due.action.id)
@@ -1013,6 +1054,8 @@ class GroupRepository:
                 connection.execute(groups.update().where(*self._group_key(group.id)).values(**_group_values(outcome.group)))
             if outcome.activity is not None:
                 self._record_activity(connection, outcome.activity)
+            if explain is not None:
+                self._record_decision(connection, explain(group, outcome))
             connection.execute(scheduled_actions.update().where(*key).values(**_scheduled_action_values(outcome.action)))
             return outcome
 
@@ -1072,6 +1115,12 @@ class GroupRepository:
             for activity_id in superseded:
                 self._supersede(connection, activity.group_id, activity_id, activity)
         self._statements.insert_activity.rowcount(connection, project=self.project, **_activity_values(activity))
+
+    def _record_decision(self, connection: Connection, decision: ScalingDecision) -> None:
+        """Insert a scaling decision, and forget the group's beyond its newest MAX_DECISIONS_PER_GROUP."""
+        statements = self._statements
+        statements.insert_decision.rowcount(connection, project=self.project, **_decision_values(decision))
+        statements.prune_decisions.rowcount(connection, project=self.project, group_id=decision.group_id)
 
     def _locked_instances(self, connection: Connection, group_id: str, instance_ids: Sequence[str]) -> tuple[Group, list[Instance]]:
         """The locked group (not being deleted) and these instances of it, oldest first; NotFound for the group or the
@@ -1270,6 +1319,26 @@ _REQUEST_COLUMNS = (
 )
 _INSERT_REQUEST = adjust_requests.insert().values({name: sa.bindparam(name) for name in _REQUEST_COLUMNS})
 
+
+_DECISION_COLUMNS = tuple(column.name for column in scaling_decisions.columns if column.name != "project")
+_INSERT_DECISION = scaling_decisions.insert().values(
+    {"project": sa.bindparam("project"), **{name: sa.bindparam(name) for name in _DECISION_COLUMNS}}
+)
+
+_OLDEST_KEPT_DECISION = (
+    sa.select(scaling_decisions.c.decide_time)
+    .where(scaling_decisions.c.project == sa.bindparam("project"), scaling_decisions.c.group_id == sa.bindparam("group_id"))
+    .order_by(scaling_decisions.c.decide_time.desc())
+    .limit(1)
+    .offset(decisions.MAX_DECISIONS_PER_GROUP - 1)
+    .scalar_subquery()
+)
+_PRUNE_DECISIONS = scaling_decisions.delete().where(
+    scaling_decisions.c.project == sa.bindparam("project"),
+    scaling_decisions.c.group_id == sa.bindparam("group_id"),
+    scaling_decisions.c.decide_time < _OLDEST_KEPT_DECISION,
+)
+"""Forget a group's decisions older than its newest MAX_DECISIONS_PER_GROUP (none while it has fewer: the subquery is NULL)."""
 
 _GROUP_ROW = sa.select(groups).where(groups.c.project == sa.bindparam("project"), groups.c.id == sa.bindparam("group_id"))
 
@@ -1633,4 +1702,45 @@ def _activity(row: Any) -> Activity:
         id=row.id, group_id=row.group_id, cause=row.cause, from_capacity=row.from_capacity, to_capacity=row.to_capacity,
         start_time=row.start_time, status=ActivityStatus(row.status), end_time=row.end_time, status_message=row.status_message,
         cooldown=row.cooldown, caller=row.caller,
+    )
+
+
+def _decision_values(decision: ScalingDecision) -> dict[str, Any]:
+    """The columns of a scaling decision's row but its project."""
+    worked_out = decision.calculation
+    return {
+        "group_id": decision.group_id, "id": decision.id, "decide_time": decision.decide_time, "source": decision.source.value,
+        "caller": decision.caller, "cause": decision.cause, "trigger": decision.trigger,
+        "adjustment_type": decision.adjustment_type.value if decision.adjustment_type is not None else None,
+        "adjustment": decision.adjustment, "min_adjustment_step": decision.min_adjustment_step,
+        "step_scaling": decision.step_scaling,
+        "base_capacity": worked_out.base_capacity if worked_out is not None else None,
+        "raw_capacity": worked_out.raw_capacity if worked_out is not None else None,
+        "rounded_capacity": worked_out.rounded_capacity if worked_out is not None else None,
+        "clamped_capacity": worked_out.clamped_capacity if worked_out is not None else None,
+        "min_size": worked_out.min_size if worked_out is not None else None,
+        "max_size": worked_out.max_size if worked_out is not None else None,
+        "previous_capacity": decision.previous_capacity, "desired_capacity": decision.desired_capacity,
+        "outcome": decision.outcome.value, "refusal": decision.refusal.value if decision.refusal is not None else None,
+        "cooldown_end": decision.cooldown_end, "reason": decision.reason, "activity_id": decision.activity_id,
+        "scheduled_action_id": decision.scheduled_action_id, "requested_capacity": decision.requested_capacity,
+    }
+
+
+def _scaling_decision(row: Any) -> ScalingDecision:
+    worked_out = None
+    if row.base_capacity is not None:
+        worked_out = CapacityCalculation(
+            base_capacity=row.base_capacity, raw_capacity=row.raw_capacity, rounded_capacity=row.rounded_capacity,
+            clamped_capacity=row.clamped_capacity, min_size=row.min_size, max_size=row.max_size,
+        )
+    return ScalingDecision(
+        id=row.id, group_id=row.group_id, decide_time=row.decide_time, source=DecisionSource(row.source), caller=row.caller,
+        cause=row.cause, trigger=bytes(row.trigger),
+        adjustment_type=AdjustmentType(row.adjustment_type) if row.adjustment_type is not None else None,
+        adjustment=row.adjustment, min_adjustment_step=row.min_adjustment_step, step_scaling=bool(row.step_scaling),
+        calculation=worked_out, previous_capacity=row.previous_capacity, desired_capacity=row.desired_capacity,
+        outcome=DecisionOutcome(row.outcome), refusal=Refusal(row.refusal) if row.refusal is not None else None,
+        cooldown_end=row.cooldown_end, reason=row.reason, activity_id=row.activity_id,
+        scheduled_action_id=row.scheduled_action_id, requested_capacity=row.requested_capacity,
     )

@@ -17,7 +17,8 @@ Limits (listed for users in README.md, under bad input), in characters unless sa
 - `health_check`: exactly one probe; a command of 1 to 64 arguments, 4096 in all; a port 0 to 65535 (required for a
   Nova server); an HTTP path "/..." of at most 1024 printable ASCII characters; interval 1s to 300s, timeout 1s to the
   interval, unhealthy_threshold 0 (3) to 10. `group.health_check_grace_period`: 0s to 86400s.
-- Adjust `cause`: at most 1024 (MAX_CAUSE_LENGTH); `request_id`: at most 255.
+- Adjust `cause`: at most 1024 (MAX_CAUSE_LENGTH); `request_id`: at most 255; `trigger`: a policy name, an alarm name
+  (or none), an `alarm_reason` of at most 4096, at most 1440 `datapoints`, every number finite.
 - `scheduled_action`: a `recurrence` of 5 cron fields, at most 255; a `time_zone` of the IANA database, at most 64
   (only with a recurrence); `start_time` required without a recurrence; `start_time` and `end_time` in the future
   (when given), `end_time` after `start_time` and only with a recurrence; at least one of `min_size`, `max_size` and
@@ -29,22 +30,30 @@ from __future__ import annotations
 import ipaddress
 
 from autoscale.timeutil import check_duration, format_time
-from autoscale.v1 import group_pb2
+from autoscale.v1 import alarm_pb2, group_pb2
 from autoscale.validation import (
     ID_PATTERN,
     ID_RULE,
     MAX_CAUSE_LENGTH,
     Violations,
+    check_enum,
+    check_finite,
     check_text,
     check_text_list,
     check_text_map,
     quoted,
+    try_parse_name,
 )
 from services.group import health, hooks, schedule
 from services.group.domain import MAX_GROUP_SIZE, AdjustmentType, Group, LaunchConfig
 from services.group.drivers.base import OpenStackServerSpec
 from services.group.pools import MAX_DRAIN_DELAY, MAX_POOLS_PER_GROUP
 from services.group.refresh import MAX_INSTANCE_WARMUP
+
+MAX_TRIGGER_REASON_LENGTH = 4096
+"""Characters of an Adjust trigger's alarm_reason at most (an alarm payload's reason: its state reason)."""
+MAX_TRIGGER_DATAPOINTS = 1440
+"""Datapoints of an Adjust trigger at most (an alarm payload's)."""
 
 MAX_COOLDOWN = 86400.0
 """Seconds of a group's cooldown at most (a day): a longer one is a mistake, and must still fit the answer."""
@@ -319,6 +328,28 @@ def check_adjustment(
     if adjustment_type is AdjustmentType.EXACT_CAPACITY:
         violations.check(adjustment >= 0, "adjustment", f"an exact capacity must be >= 0, got {adjustment}")
     violations.check(min_adjustment_step >= 0, "min_adjustment_step", f"must be >= 0, got {min_adjustment_step}")
+
+
+def check_trigger(violations: Violations, trigger: group_pb2.ScalingTrigger, prefix: str = "trigger") -> None:
+    """What set a policy's Adjust off, recorded with its decision: each field within its rule."""
+    try_parse_name(violations, f"{prefix}.policy", trigger.policy, "policies")
+    if trigger.alarm:
+        try_parse_name(violations, f"{prefix}.alarm", trigger.alarm, "alarms")
+        check_enum(violations, f"{prefix}.alarm_state", trigger.alarm_state, alarm_pb2.AlarmState)
+    else:
+        violations.check(trigger.alarm_state == 0, f"{prefix}.alarm_state", "is read only with alarm: set both, or neither")
+    check_text(violations, f"{prefix}.alarm_reason", trigger.alarm_reason, MAX_TRIGGER_REASON_LENGTH)
+    if violations.check(
+        len(trigger.datapoints) <= MAX_TRIGGER_DATAPOINTS, f"{prefix}.datapoints",
+        f"must hold at most {MAX_TRIGGER_DATAPOINTS} values, got {len(trigger.datapoints)}",
+    ):
+        for index, value in enumerate(trigger.datapoints):
+            check_finite(violations, f"{prefix}.datapoints[{index}]", value)
+    if trigger.comparison_operator:
+        check_enum(violations, f"{prefix}.comparison_operator", trigger.comparison_operator, alarm_pb2.ComparisonOperator)
+    for number in ("threshold", "metric_value", "breach_threshold", "step_lower_bound", "step_upper_bound"):
+        if trigger.HasField(number):
+            check_finite(violations, f"{prefix}.{number}", getattr(trigger, number))
 
 
 def check_cause(violations: Violations, cause: str, field_path: str = "cause") -> None:

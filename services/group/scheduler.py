@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 from autoscale.quotas.limits import QuotaSource
 from autoscale.timeutil import Clock
-from services.group import schedule
-from services.group.domain import ActivityStatus, Group, new_activity_id, scheduled_action_name
+from services.group import decisions, schedule
+from services.group.domain import ActivityStatus, Group, new_activity_id, new_decision_id, scheduled_action_name
 from services.group.repository import DueAction, GroupRepositories
 from services.group.schedule import ScheduledAction, ScheduledRun
 
@@ -86,14 +86,16 @@ class ScheduledActionRunner:
             return found.action.next_run_time or now
 
     def _run(self, found: DueAction, now: float) -> ScheduledRun | None:
-        """Run one due action on its group, unless another process ran it first (None)."""
-        activity_id = new_activity_id()
+        """Run one due action on its group, unless another process ran it first (None); its scaling decision is recorded."""
+        activity_id, decision_id = new_activity_id(), new_decision_id()
 
         def decide(group: Group, action: ScheduledAction) -> ScheduledRun:
             return schedule.run(action, group, activity_id, now)
 
         limits = self._quotas.limits(found.project) if self._quotas is not None else None
-        outcome = self._repositories.of(found.project).run_scheduled_action(found, decide, limits)
+        outcome = self._repositories.of(found.project).run_scheduled_action(
+            found, decide, limits, explain=lambda group, run: decisions.scheduled_decision(decision_id, group, run, now)
+        )
         if outcome is not None:
             action = outcome.action
             log.info(

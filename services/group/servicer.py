@@ -19,8 +19,18 @@ from autoscale.quotas.limits import QuotaSource
 from autoscale.timeutil import Clock, check_duration, from_duration, to_timestamp
 from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
-from services.group import capacity, cooldown, hooks, messages, refresh, rules, schedule, update, warmup
-from services.group.domain import PROCESS, Activity, AdjustCommand, Group, GroupStatus, Instance, group_name, new_activity_id
+from services.group import capacity, cooldown, decisions, hooks, messages, refresh, rules, schedule, update, warmup
+from services.group.domain import (
+    PROCESS,
+    Activity,
+    AdjustCommand,
+    Group,
+    GroupStatus,
+    Instance,
+    group_name,
+    new_activity_id,
+    new_decision_id,
+)
 from services.group.drivers.base import CloudNotConfigured, DriverError, OpenStackServerSpec, ServerSpecValidator
 from services.group.health import ProbeKind
 from services.group.policy_client import PolicyClient
@@ -171,8 +181,9 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             rules.check_grace_period(request_violations, request.group)
         if "load_balancer_pools" in fields:
             rules.check_load_balancer_pools(request_violations, request.group)
-        activity_id = new_activity_id()
+        activity_id, decision_id = new_activity_id(), new_decision_id()
         caller = current_caller()
+        desired_given = "desired_capacity" in fields and request.group.HasField("desired_capacity")
 
         def change(current: Group) -> tuple[Group, Activity | None]:
             violations = Violations(list(request_violations.items))
@@ -184,7 +195,15 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             violations.raise_if_any()
             return changed, activity
 
-        status = self._repositories.of(caller.project).change_group(group_id, change, self._quotas.limits(caller.project))
+        sizes_named = bool(fields & update.SIZE_FIELDS)
+        status = self._repositories.of(caller.project).change_group(
+            group_id, change, self._quotas.limits(caller.project),
+            explain=(
+                lambda before, after, activity: decisions.update_decision(
+                    decision_id, caller.principal, before, after, activity, proposed.desired_capacity if desired_given else None, now
+                )
+            ) if sizes_named else None,
+        )
         if status.scaling_in_progress:
             self._wake_reconciler()
         return group_pb2.UpdateGroupResponse(group=messages.group_to_message(status))
@@ -223,6 +242,9 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             instance_warmup = check_duration(
                 violations, "estimated_instance_warmup", request.estimated_instance_warmup, allow_zero=True, maximum=MAX_INSTANCE_WARMUP
             )
+        trigger = request.trigger if request.HasField("trigger") else None
+        if trigger is not None:
+            rules.check_trigger(violations, trigger)
         violations.raise_if_any()
         assert group_id is not None and adjustment_type is not None
         command = AdjustCommand(
@@ -236,9 +258,11 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             alarm_notification=request.alarm_notification,
             step_scaling=request.step_scaling,
             estimated_instance_warmup=instance_warmup,
+            trigger=trigger.SerializeToString() if trigger is not None else b"",
+            trigger_alarm=trigger.alarm if trigger is not None else "",
         )
         now = self._clock()
-        activity_id = new_activity_id()
+        activity_id, decision_id = new_activity_id(), new_decision_id()
         caller = current_caller()
         outcome = self._repositories.of(caller.project).adjust(
             group_id, request.request_id,
@@ -248,6 +272,9 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             decide_with_instances=(
                 (lambda group, members: replace(warmup.step_activity(command, group, members, activity_id, now), caller=caller.principal))
                 if command.step_scaling else None
+            ),
+            explain=lambda group, members, outcome: decisions.adjust_decision(
+                decision_id, command, caller.principal, group, members, outcome, now
             ),
         )
         if outcome.adjusted:
@@ -284,7 +311,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         violations.raise_if_any()
         assert group_id is not None
         now = self._clock()
-        activity_id = new_activity_id()
+        activity_id, decision_id = new_activity_id(), new_decision_id()
         caller = current_caller()
         outcome = self._repositories.of(caller.project).adjust(
             group_id, "",
@@ -294,6 +321,9 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             refuse=lambda group, in_progress: cooldown.refusal(group, in_progress, now, honor_cooldown=True) if request.honor_cooldown
             else None,
             limits=self._quotas.limits(caller.project),
+            explain=lambda group, members, outcome: decisions.set_desired_decision(
+                decision_id, desired, caller.principal, group, outcome, now
+            ),
         )
         if outcome.adjusted:
             self._wake_reconciler()
@@ -629,6 +659,17 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         found = self._repository().list_activities(group_id, page.after_time_and(str), page.size + 1)
         activities, token = paginate(found, page.size, lambda activity: [activity.start_time, activity.id], messages.activity_to_message)
         return group_pb2.ListActivitiesResponse(activities=activities, next_page_token=token)
+
+    def ListScalingDecisions(
+        self, request: group_pb2.ListScalingDecisionsRequest, context: grpc.ServicerContext,
+    ) -> group_pb2.ListScalingDecisionsResponse:
+        group_id = parse_name("parent", request.parent, "groups")
+        page = page_request(request.page_size, request.page_token)
+        found = self._repository().list_scaling_decisions(group_id, page.after_time_and(str), page.size + 1)
+        decided, token = paginate(
+            found, page.size, lambda decision: [decision.decide_time, decision.id], messages.scaling_decision_to_message
+        )
+        return group_pb2.ListScalingDecisionsResponse(scaling_decisions=decided, next_page_token=token)
 
     def GetActivity(self, request: group_pb2.GetActivityRequest, context: grpc.ServicerContext) -> group_pb2.GetActivityResponse:
         group_id, activity_id = messages.parse_child_name("name", request.name, "activities")

@@ -26,6 +26,9 @@ OUTPUT_ONLY_FIELDS = frozenset(
 )
 """Fields of Group a mask may name to no effect."""
 
+SIZE_FIELDS = frozenset({"min_size", "max_size", "desired_capacity"})
+"""Fields whose update is a scaling decision of the group (services.group.decisions), even one that keeps its capacity."""
+
 UPDATE_CAUSE = "UpdateGroup"
 
 

@@ -29,7 +29,7 @@ from services.policy import steps
 from services.policy.domain import AdjustmentType, Breach, Execution, Policy, StepAdjustment, group_name, policy_name
 from services.policy.exposition import PolicyMetrics
 from services.policy.group_client import GroupClient, GroupGone
-from services.policy.messages import step_to_message
+from services.policy.messages import scaling_trigger, step_to_message
 from services.policy.repository import PolicyRepository
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,7 @@ class PolicyExecutor:
                 alarm_notification,
                 step_scaling=policy.is_step,
                 estimated_instance_warmup=policy.estimated_instance_warmup,
+                trigger=scaling_trigger(record),
             )
         except GroupGone as gone:
             reason = f"its group {gone.name} no longer exists"

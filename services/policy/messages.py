@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autoscale.timeutil import from_duration, to_duration, to_timestamp
-from autoscale.v1 import common_pb2, policy_pb2
+from autoscale.v1 import common_pb2, group_pb2, policy_pb2
 from services.policy.domain import (
     AdjustmentType,
     Execution,
@@ -98,3 +98,25 @@ def execution_to_message(execution: Execution) -> policy_pb2.PolicyExecution:
     if execution.step_adjustment is not None:
         message.step_adjustment.CopyFrom(step_to_message(execution.step_adjustment))
     return message
+
+
+def scaling_trigger(execution: Execution) -> group_pb2.ScalingTrigger:
+    """What set an execution off, passed on to the group's Adjust so that its scaling decision records the chain: the
+    policy, the alarm's transition and the values that decided it (its payload), and a step policy's breach and step."""
+    trigger = group_pb2.ScalingTrigger(policy=policy_name(execution.policy_id))
+    if execution.alarm_payload is not None:
+        payload = policy_pb2.AlarmPayload.FromString(execution.alarm_payload)
+        trigger.alarm, trigger.alarm_state, trigger.alarm_reason = payload.alarm, payload.state, payload.reason
+        trigger.datapoints.extend(payload.datapoints)
+        trigger.comparison_operator = payload.comparison_operator
+        if payload.HasField("threshold"):
+            trigger.threshold = payload.threshold
+    if execution.metric_value is not None and execution.breach_threshold is not None:
+        trigger.metric_value, trigger.breach_threshold = execution.metric_value, execution.breach_threshold
+    step = execution.step_adjustment
+    if step is not None:
+        if step.lower_bound is not None:
+            trigger.step_lower_bound = step.lower_bound
+        if step.upper_bound is not None:
+            trigger.step_upper_bound = step.upper_bound
+    return trigger

@@ -13,7 +13,7 @@ import pytest
 
 from autoscale.database import Database
 from autoscale.quotas.limits import Limits
-from services.group.domain import ActivityStatus, Group, LaunchConfig
+from services.group.domain import ActivityStatus, CapacityCalculation, DecisionOutcome, DecisionSource, Group, LaunchConfig
 from services.group.drivers.base import ProcessSpec
 from services.group.processes import ScalingProcess
 from services.group.repository import DueAction, GroupRepositories
@@ -235,3 +235,30 @@ def test_a_restart_across_a_dst_change_runs_the_missed_time_once(
     late = f"late: its run of {datetime.fromtimestamp(at(ran_for), UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
     assert late in done.activity.cause
     assert runner(repositories, clock).run_due() == []
+
+
+def test_each_run_is_a_scaling_decision_naming_its_action_skipped_and_failed_ones_too(repositories: GroupRepositories) -> None:
+    clock = Clock(at("2026-12-01T08:00:00+00:00"))
+    schedule(repositories, "floor", clock.now, start_time=at("2026-12-01T09:00:00+00:00"), min_size=3)
+    schedule(repositories, "night", clock.now, start_time=at("2026-12-01T10:00:00+00:00"), desired_capacity=1)
+    schedule(repositories, "burst", clock.now, start_time=at("2026-12-01T11:00:00+00:00"), desired_capacity=9)
+    scheduled = runner(repositories, clock, quotas=Quotas(instances=5))
+    clock.now = at("2026-12-01T09:00:00+00:00")
+    scheduled.run_due()
+    suspend = frozenset({ScalingProcess.SCHEDULED_ACTIONS})
+    repositories.of(PROJECT).change_group("web", lambda group: (replace(group, suspended_processes=suspend), None))
+    clock.now = at("2026-12-01T10:00:00+00:00")
+    scheduled.run_due()
+    repositories.of(PROJECT).change_group("web", lambda group: (replace(group, suspended_processes=frozenset()), None))
+    clock.now = at("2026-12-01T11:00:00+00:00")
+    scheduled.run_due()
+
+    burst, night, floor = repositories.of(PROJECT).list_scaling_decisions("web", None, 10)
+    assert {(d.source, d.caller) for d in (burst, night, floor)} == {(DecisionSource.SCHEDULED_ACTION, "autoscale-service")}
+    # Only sizes asked: the desired capacity kept within them, which the maths show.
+    assert (floor.scheduled_action_id, floor.outcome, floor.requested_capacity) == ("floor", DecisionOutcome.ADJUSTED, None)
+    assert floor.calculation == CapacityCalculation(2, 2.0, 2, 3, 3, 10) and floor.activity_id
+    assert (night.outcome, night.requested_capacity, night.activity_id) == (DecisionOutcome.SKIPPED, 1, "")
+    assert "suspended" in night.reason and night.desired_capacity == 3
+    assert (burst.outcome, burst.desired_capacity, burst.calculation) == (DecisionOutcome.FAILED, 3, None)
+    assert "quota instances" in burst.reason

@@ -12,12 +12,13 @@ from alembic import command
 
 from autoscale.database import Database, alembic_config, schema_differences
 from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound
-from services.group import capacity, cooldown
+from services.group import capacity, cooldown, decisions
 from services.group.backoff import LaunchBackoff
 from services.group.domain import (
     ActivityStatus,
     AdjustCommand,
     AdjustmentType,
+    DecisionOutcome,
     Group,
     GroupKey,
     Instance,
@@ -358,3 +359,25 @@ def test_termination_policies_and_the_launch_backoff_round_trip_and_settings_cha
     repository.change_group("web", lambda current: (replace(current, max_size=7), None))
     stored = repository.get_group("web").group
     assert (stored.launch_backoff, stored.max_size, stored.termination_policies) == (backoff, 7, policies)
+
+
+def test_a_group_keeps_its_newest_scaling_decisions_and_forgets_them_with_it(repository):
+    repository.create_group(_group(max_size=5), None)
+    command = AdjustCommand(adjustment_type=CHANGE, adjustment=0, min_adjustment_step=0, cause="test")
+    total = decisions.MAX_DECISIONS_PER_GROUP + 2
+    for number in range(total):
+        now = 100.0 + number
+        repository.adjust(
+            "web", "", lambda group, now=now, number=number: capacity.adjustment_activity(f"a-{number}", group, CHANGE, 0, 0, "test", now),
+            explain=lambda group, members, outcome, now=now, number=number: decisions.adjust_decision(
+                f"d-{number:05}", command, "anonymous", group, members, outcome, now
+            ),
+        )
+    kept = repository.list_scaling_decisions("web", None, total)
+    assert len(kept) == decisions.MAX_DECISIONS_PER_GROUP
+    assert (kept[0].id, kept[-1].id) == (f"d-{total - 1:05}", "d-00002")
+    assert kept[0].calculation is not None and kept[0].outcome is DecisionOutcome.UNCHANGED
+
+    repository.delete_group("web")
+    with pytest.raises(NotFound):
+        repository.list_scaling_decisions("web", None, 10)
