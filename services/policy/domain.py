@@ -54,11 +54,12 @@ class PredefinedMetricType(StrEnum):
     """A target tracking policy's predefined metric (AWS's PredefinedMetricType)."""
 
     ASG_AVERAGE_CPU_UTILIZATION = "asg_average_cpu_utilization"
-    """The average of `cpu_util` over the series of dimension group={group id}."""
+    """The average of `cpu_utilization` over the series of dimension group={group id}."""
 
 
-PREDEFINED_CPU_METRIC = "cpu_util"
-"""The Metrics service's metric ASG_AVERAGE_CPU_UTILIZATION averages: what a group's instances report, in percent."""
+PREDEFINED_CPU_METRIC = "cpu_utilization"
+"""The Metrics service's metric ASG_AVERAGE_CPU_UTILIZATION averages: the CPU of each instance in percent, as the group
+service measures it for local processes (services.group.cpu_report)."""
 
 
 @dataclass(frozen=True)

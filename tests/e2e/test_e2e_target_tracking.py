@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,9 @@ def test_a_cpu_target_tracking_policy_made_with_the_cli_scales_out_to_the_comput
 ) -> None:
     address = f"127.0.0.1:{free_port()}"
     args = ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path / 'up.db'}",
-            "--instance-log-dir", str(tmp_path / "instances"), *FAST]
+            "--instance-log-dir", str(tmp_path / "instances"), *FAST,
+            # The test reports the CPU itself: the group service's measure of its idle instances would be averaged in.
+            "--cpu-report-interval", "0"]
     with autoscale(args, tmp_path / "up.log", address):
         grpcurl(address, f"{GROUP}/CreateLaunchConfig", {
             "launchConfigId": "sleeper",
@@ -50,7 +53,7 @@ def test_a_cpu_target_tracking_policy_made_with_the_cli_scales_out_to_the_comput
         def reporting(cpu: float, wanted: int) -> bool:
             """Report the group's average CPU, as its workload would; whether `wanted` instances run and are desired."""
             grpcurl(address, f"{METRICS}/PutSamples", {
-                "series": [{"metric": "cpu_util", "dimensions": {"group": "web", "instance": "i-1"}, "points": [{"value": cpu}]}],
+                "series": [{"metric": "cpu_utilization", "dimensions": {"group": "web", "instance": "i-1"}, "points": [{"value": cpu}]}],
             })
             return running_instances(address) == wanted and _desired(address) == wanted
 
@@ -70,3 +73,32 @@ def test_a_cpu_target_tracking_policy_made_with_the_cli_scales_out_to_the_comput
         activities = grpcurl(address, f"{GROUP}/ListActivities", {"parent": "groups/web"})["activities"]
         scaled_in = next(a for a in activities if "policies/web-cpu" in a.get("cause", "") and a.get("to_capacity", 0) == 1)
         assert scaled_in["from_capacity"] == 3
+
+
+def test_the_group_service_measures_the_cpu_of_a_local_instance_for_the_predefined_metric(tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    args = ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path / 'up.db'}",
+            "--instance-log-dir", str(tmp_path / "instances"), *FAST, "--cpu-report-interval", "1"]
+    busy = "import time\nwhile True:\n    end = time.time() + 0.05\n    while time.time() < end: pass\n    time.sleep(0.05)"
+    with autoscale(args, tmp_path / "up.log", address):
+        grpcurl(address, f"{GROUP}/CreateLaunchConfig", {
+            "launchConfigId": "busy", "launchConfig": {"process": {"command": [sys.executable, "-c", busy]}},
+        })
+        grpcurl(address, f"{GROUP}/CreateGroup", {
+            "groupId": "web", "group": {"launchConfig": "launchConfigs/busy", "minSize": 1, "maxSize": 1},
+        })
+        (instance,) = wait_until(lambda: grpcurl(address, f"{GROUP}/ListInstances", {"parent": "groups/web"}).get("instances"), 30,
+                                 "the group's instance")
+        instance_id = instance["name"].rsplit("/", 1)[1]
+
+        def measured() -> list[dict[str, object]]:
+            # The last minute of samples, as the predefined metric's alarm reads them: about half a CPU.
+            now = datetime.now(UTC)
+            return grpcurl(address, f"{METRICS}/GetStatistics", {
+                "metric": "cpu_utilization", "dimensions": {"group": "web", "instance": instance_id},
+                "statistic": "STATISTIC_AVERAGE", "period": "60s",
+                "startTime": (now - timedelta(minutes=1)).isoformat(), "endTime": (now + timedelta(minutes=1)).isoformat(),
+            }).get("datapoints", [])
+
+        (datapoint, *_) = wait_until(measured, 30, "a measure of the instance's CPU")
+        assert 5 < float(str(datapoint["value"])) < 150, datapoint

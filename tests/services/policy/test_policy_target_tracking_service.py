@@ -74,7 +74,7 @@ def test_a_target_tracking_policy_makes_the_alarm_it_owns_over_its_metric(mesh: 
     assert alarm.owner == "policies/web-cpu"
     assert list(alarm.alarm_actions) == list(alarm.ok_actions) == ["policies/web-cpu"]
     rule = alarm.threshold_rule
-    assert (rule.metric, dict(rule.dimensions), rule.statistic) == ("cpu_util", {"group": "web"}, common_pb2.STATISTIC_AVERAGE)
+    assert (rule.metric, dict(rule.dimensions), rule.statistic) == ("cpu_utilization", {"group": "web"}, common_pb2.STATISTIC_AVERAGE)
     assert (rule.comparison_operator, rule.threshold, rule.period.seconds, rule.evaluation_periods) == (
         alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN, 50, 30, 1,
     )
