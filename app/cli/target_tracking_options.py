@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from app.cli.choices import STATISTIC, word_for
-from app.cli.output import duration_text
+from app.cli.output import duration_text, time_text
 from app.cli.params import DURATION, KEY_VALUE, EnumChoice, duration_or_none
 from autoscale.v1 import policy_pb2
 
@@ -168,4 +168,7 @@ def target_tracking_details(policy: policy_pb2.Policy) -> list[tuple[str, str]]:
             direction, f"window {duration_text(rules, 'stabilization_window', window)}, {select} of {chosen or policies}"
         ))
     details.append(("alarms", ", ".join(policy.alarms) or "-"))
+    if policy.HasField("last_recommendation"):
+        last = policy.last_recommendation
+        details.append(("last recommendation", f"{last.recommended_capacity} at {time_text(last, 'time')}"))
     return details

@@ -65,7 +65,7 @@ RECEIVER_FORMAT_ALERTMANAGER: ReceiverFormat
 RECEIVER_FORMAT_AODH: ReceiverFormat
 
 class Policy(_message.Message):
-    __slots__ = ("name", "group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown", "create_time", "step_adjustments", "metric_aggregation_type", "estimated_instance_warmup", "target_tracking", "alarms")
+    __slots__ = ("name", "group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown", "create_time", "step_adjustments", "metric_aggregation_type", "estimated_instance_warmup", "target_tracking", "alarms", "last_recommendation")
     NAME_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +78,7 @@ class Policy(_message.Message):
     ESTIMATED_INSTANCE_WARMUP_FIELD_NUMBER: _ClassVar[int]
     TARGET_TRACKING_FIELD_NUMBER: _ClassVar[int]
     ALARMS_FIELD_NUMBER: _ClassVar[int]
+    LAST_RECOMMENDATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     group: str
     adjustment_type: _common_pb2.AdjustmentType
@@ -90,7 +91,16 @@ class Policy(_message.Message):
     estimated_instance_warmup: _duration_pb2.Duration
     target_tracking: TargetTrackingConfiguration
     alarms: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., group: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., scaling_adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustments: _Optional[_Iterable[_Union[StepAdjustment, _Mapping]]] = ..., metric_aggregation_type: _Optional[_Union[MetricAggregationType, str]] = ..., estimated_instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., target_tracking: _Optional[_Union[TargetTrackingConfiguration, _Mapping]] = ..., alarms: _Optional[_Iterable[str]] = ...) -> None: ...
+    last_recommendation: TargetTrackingRecommendation
+    def __init__(self, name: _Optional[str] = ..., group: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., scaling_adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustments: _Optional[_Iterable[_Union[StepAdjustment, _Mapping]]] = ..., metric_aggregation_type: _Optional[_Union[MetricAggregationType, str]] = ..., estimated_instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., target_tracking: _Optional[_Union[TargetTrackingConfiguration, _Mapping]] = ..., alarms: _Optional[_Iterable[str]] = ..., last_recommendation: _Optional[_Union[TargetTrackingRecommendation, _Mapping]] = ...) -> None: ...
+
+class TargetTrackingRecommendation(_message.Message):
+    __slots__ = ("time", "recommended_capacity")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    recommended_capacity: int
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recommended_capacity: _Optional[int] = ...) -> None: ...
 
 class TargetTrackingConfiguration(_message.Message):
     __slots__ = ("target_value", "predefined_metric_specification", "customized_metric_specification", "disable_scale_in", "period", "behavior", "tolerance")

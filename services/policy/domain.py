@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from services.policy.target_tracking import Behavior
+from services.policy.target_tracking import Behavior, Recommendation
 
 
 class AdjustmentType(StrEnum):
@@ -112,6 +112,8 @@ class Policy:
     """A step or target tracking policy's: seconds an instance warms up once in service; None: the group's cooldown."""
     target_tracking: TargetTracking | None = None
     """A target tracking policy's configuration; None for the other kinds."""
+    last_recommendation: Recommendation | None = None
+    """A target tracking policy's last recommendation, as stored (not part of its definition: its executions write it)."""
 
     @property
     def is_step(self) -> bool:

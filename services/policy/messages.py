@@ -192,6 +192,9 @@ def policy_to_message(policy: Policy) -> policy_pb2.Policy:
     if policy.target_tracking is not None:
         message.target_tracking.CopyFrom(target_tracking_to_message(policy.target_tracking))
     message.alarms.extend(policy.owned_alarms)
+    if policy.last_recommendation is not None:
+        message.last_recommendation.time.CopyFrom(to_timestamp(policy.last_recommendation.time))
+        message.last_recommendation.recommended_capacity = policy.last_recommendation.capacity
     return message
 
 

@@ -156,6 +156,7 @@ _EXECUTION_START = (
         policies.c.id, policies.c.group_id, policies.c.adjustment_type, policies.c.scaling_adjustment,
         policies.c.min_adjustment_step, policies.c.cooldown, policies.c.create_time, policies.c.step_adjustments,
         policies.c.metric_aggregation_type, policies.c.estimated_instance_warmup, policies.c.target_tracking,
+        policies.c.target_tracking_state,
         # The response first answered to the request id (one statement: no transaction is needed for a consistent read).
         sa.select(executions.c.response)
         .where(
@@ -226,7 +227,13 @@ def _policy(row: Any) -> Policy:
         metric_aggregation_type=MetricAggregationType(row.metric_aggregation_type) if row.metric_aggregation_type else None,
         estimated_instance_warmup=row.estimated_instance_warmup,
         target_tracking=_target_tracking(json.loads(row.target_tracking)) if row.target_tracking else None,
+        last_recommendation=_last_recommendation(row.target_tracking_state),
     )
+
+
+def _last_recommendation(stored_state: str | None) -> Recommendation | None:
+    recommendations = _state(json.loads(stored_state)).recommendations if stored_state else ()
+    return recommendations[-1] if recommendations else None
 
 
 def _target_tracking_values(target_tracking: TargetTracking) -> dict[str, Any]:

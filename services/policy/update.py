@@ -12,7 +12,7 @@ UPDATABLE_FIELDS = (
 )
 """Fields of Policy an update may name; an empty mask means all of them."""
 
-OUTPUT_ONLY_FIELDS = frozenset({"name", "create_time", "alarms"})
+OUTPUT_ONLY_FIELDS = frozenset({"name", "create_time", "alarms", "last_recommendation"})
 """Fields of Policy a mask may name to no effect."""
 
 

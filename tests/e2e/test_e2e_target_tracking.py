@@ -3,6 +3,7 @@ average CPU to the target, out at once and back in only after the scale-down sta
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -68,6 +69,7 @@ def test_a_cpu_target_tracking_policy_made_with_the_cli_scales_out_to_the_comput
         wait_until(lambda: reporting(10, 1), 60, "one instance once the average fell and the window passed")
         # The last high recommendation came at most a period (and a poll) before the drop.
         assert time.monotonic() - dropped >= SCALE_DOWN_WINDOW - 2
+        assert re.search(r"last recommendation +1 at", cli(address, "policy", "show", "web-cpu"))
         reasons = cli(address, "policy", "executions", "web-cpu")
         assert "stabilized at 3" in reasons
         activities = grpcurl(address, f"{GROUP}/ListActivities", {"parent": "groups/web"})["activities"]

@@ -281,6 +281,7 @@ def test_target_tracking_policies_what_they_remember_and_what_they_decided_round
     decided = _execution(5.0, policy_id="web-cpu", metric_value=100.0, recommended_capacity=4, desired_capacity=4)
     repository.record(PROJECT, decided, state)
     assert repository.target_tracking_state(PROJECT, "web-cpu") == state
+    assert repository.get_policy(PROJECT, "web-cpu") == replace(TRACKING_POLICY, last_recommendation=Recommendation(5.0, 4))
     (stored,) = repository.list_executions(PROJECT, "web-cpu", None, 10)
     assert replace(stored, sequence=0) == decided
 

@@ -188,6 +188,9 @@ def test_the_metric_above_target_scales_out_to_hpas_capacity_by_the_warm_up_rule
     assert adjust.estimated_instance_warmup.seconds == 30 and adjust.alarm_notification
     (execution,) = mesh.executions("web-cpu")
     assert (execution.metric_value, execution.recommended_capacity, execution.desired_capacity) == (100.0, 4, 4)
+    policy = mesh.policy.GetPolicy(policy_pb2.GetPolicyRequest(name="policies/web-cpu"), timeout=5).policy
+    assert policy.last_recommendation.recommended_capacity == 4
+    assert policy.last_recommendation.time.seconds == int(mesh.clock.now)
 
 
 def test_a_metric_within_the_tolerance_asks_nothing_of_the_group(mesh: Mesh) -> None:
