@@ -1,9 +1,10 @@
 """The options of `autoscale policy create|update` that define a target tracking policy, and how `policy show` says it.
 
 `--target-tracking METRIC=TARGET` makes the policy a target tracking one: METRIC is `cpu` (the predefined average CPU
-utilization of the group), `promql` (the query of `--prometheus-query`), or a metric of the Metrics service (with
-`--metric-dimension` and `--metric-statistic`). The other options shape it after HPA's behavior. An update replaces
-the whole configuration: give `--target-tracking` again with the options that should stay.
+utilization of the group), `promql` (the query of `--prometheus-query`), `gnocchi` (the measures of the `--gnocchi-*`
+options), or a metric of the Metrics service (with `--metric-dimension` and `--metric-statistic`). The other options
+shape it after HPA's behavior. An update replaces the whole configuration: give `--target-tracking` again with the
+options that should stay.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ PREDEFINED_CPU = "cpu"
 
 PROMQL = "promql"
 """METRIC of `--target-tracking` for the query of `--prometheus-query`."""
+
+GNOCCHI = "gnocchi"
+"""METRIC of `--target-tracking` for the Gnocchi measures of the `--gnocchi-*` options."""
+
+GNOCCHI_OPTIONS = {
+    "gnocchi_metric": "metric", "gnocchi_resource_type": "resource_type", "gnocchi_resource_id": "resource_id",
+    "gnocchi_query": "resource_query", "gnocchi_metric_ids": "metric_ids", "gnocchi_aggregation": "aggregation_method",
+}
+"""The `--gnocchi-*` options and the GnocchiMetric field each sets."""
 
 SELECT_POLICY = EnumChoice(
     {"max": policy_pb2.SELECT_POLICY_MAX, "min": policy_pb2.SELECT_POLICY_MIN, "disabled": policy_pb2.SELECT_POLICY_DISABLED}
@@ -75,6 +85,7 @@ TARGET = TargetType()
 OPTION_NAMES = (
     "target_tracking", "prometheus_query", "metric_dimensions", "metric_statistic", "disable_scale_in", "period", "tolerance",
     "scale_up_window", "scale_down_window", "scale_up_select", "scale_down_select", "scale_up_policies", "scale_down_policies",
+    *GNOCCHI_OPTIONS,
 )
 """The options below, which all set the one field Policy.target_tracking."""
 
@@ -84,8 +95,16 @@ def target_tracking_options() -> list[Callable[[Any], Any]]:
     return [
         click.option("--target-tracking", type=TARGET, metavar="METRIC=TARGET",
                      help="A target tracking policy keeping METRIC at TARGET: cpu (the group's average CPU utilization, %), "
-                          "promql (--prometheus-query), or a metric of the Metrics service."),
+                          "promql (--prometheus-query), gnocchi (--gnocchi-*), or a metric of the Metrics service."),
         click.option("--prometheus-query", help="Target tracking of promql: the PromQL query (one series)."),
+        click.option("--gnocchi-metric", metavar="NAME", help="Target tracking of gnocchi: the metric on the resources, e.g. cpu."),
+        click.option("--gnocchi-resource-type", metavar="TYPE", help="Target tracking of gnocchi: the resources' type, e.g. instance."),
+        click.option("--gnocchi-resource-id", metavar="ID", help="Target tracking of gnocchi: one resource."),
+        click.option("--gnocchi-query", metavar="JSON", help="Target tracking of gnocchi: a search over resources, e.g. "
+                                                             '\'{"=": {"server_group": "web"}}\'.'),
+        click.option("--gnocchi-metric-id", "gnocchi_metric_ids", multiple=True, metavar="UUID",
+                     help="Target tracking of gnocchi: a metric by id (repeat it)."),
+        click.option("--gnocchi-aggregation", metavar="METHOD", help="Target tracking of gnocchi: the aggregation  [default: mean]"),
         click.option("--metric-dimension", "metric_dimensions", type=KEY_VALUE, multiple=True,
                      help="Target tracking of a metric: a dimension its series must have (repeat it)."),
         click.option("--metric-statistic", type=STATISTIC, help="Target tracking of a metric: its statistic  [default: avg]"),
@@ -120,6 +139,10 @@ def target_tracking_from_options(values: Mapping[str, Any]) -> policy_pb2.Target
             )
         elif metric == PROMQL:
             message.customized_metric_specification.prometheus_query = values["prometheus_query"] or ""
+        elif metric == GNOCCHI:
+            message.customized_metric_specification.gnocchi_metric.CopyFrom(
+                policy_pb2.GnocchiMetric(**{field: values[option] for option, field in GNOCCHI_OPTIONS.items() if values[option]})
+            )
         else:
             customized = message.customized_metric_specification
             customized.metric_name = metric
@@ -142,6 +165,10 @@ def metric_text(tracking: policy_pb2.TargetTrackingConfiguration) -> str:
     customized = tracking.customized_metric_specification
     if customized.prometheus_query:
         return f"promql: {customized.prometheus_query}"
+    if customized.HasField("gnocchi_metric"):
+        gnocchi = customized.gnocchi_metric
+        target = gnocchi.resource_id or gnocchi.resource_query or ",".join(gnocchi.metric_ids)
+        return f"gnocchi: {gnocchi.aggregation_method or 'mean'}({gnocchi.metric} of {gnocchi.resource_type} {target})"
     dimensions = ",".join(f"{key}={value}" for key, value in sorted(customized.dimensions.items()))
     statistic = word_for(STATISTIC, customized.statistic) if customized.statistic else "avg"
     return f"{statistic}({customized.metric_name}{{{dimensions}}})"

@@ -127,7 +127,7 @@ class PredefinedMetricSpecification(_message.Message):
     def __init__(self, predefined_metric_type: _Optional[_Union[PredefinedMetricType, str]] = ...) -> None: ...
 
 class CustomizedMetricSpecification(_message.Message):
-    __slots__ = ("metric_name", "dimensions", "statistic", "prometheus_query")
+    __slots__ = ("metric_name", "dimensions", "statistic", "prometheus_query", "gnocchi_metric")
     class DimensionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -139,11 +139,29 @@ class CustomizedMetricSpecification(_message.Message):
     DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     STATISTIC_FIELD_NUMBER: _ClassVar[int]
     PROMETHEUS_QUERY_FIELD_NUMBER: _ClassVar[int]
+    GNOCCHI_METRIC_FIELD_NUMBER: _ClassVar[int]
     metric_name: str
     dimensions: _containers.ScalarMap[str, str]
     statistic: _common_pb2.Statistic
     prometheus_query: str
-    def __init__(self, metric_name: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., statistic: _Optional[_Union[_common_pb2.Statistic, str]] = ..., prometheus_query: _Optional[str] = ...) -> None: ...
+    gnocchi_metric: GnocchiMetric
+    def __init__(self, metric_name: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., statistic: _Optional[_Union[_common_pb2.Statistic, str]] = ..., prometheus_query: _Optional[str] = ..., gnocchi_metric: _Optional[_Union[GnocchiMetric, _Mapping]] = ...) -> None: ...
+
+class GnocchiMetric(_message.Message):
+    __slots__ = ("metric", "resource_type", "resource_id", "resource_query", "metric_ids", "aggregation_method")
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_QUERY_FIELD_NUMBER: _ClassVar[int]
+    METRIC_IDS_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_METHOD_FIELD_NUMBER: _ClassVar[int]
+    metric: str
+    resource_type: str
+    resource_id: str
+    resource_query: str
+    metric_ids: _containers.RepeatedScalarFieldContainer[str]
+    aggregation_method: str
+    def __init__(self, metric: _Optional[str] = ..., resource_type: _Optional[str] = ..., resource_id: _Optional[str] = ..., resource_query: _Optional[str] = ..., metric_ids: _Optional[_Iterable[str]] = ..., aggregation_method: _Optional[str] = ...) -> None: ...
 
 class ScalingBehavior(_message.Message):
     __slots__ = ("scale_up", "scale_down")

@@ -36,6 +36,9 @@ from services.policy.domain import (
 )
 from services.policy.messages import STATISTIC_MESSAGES
 
+DEFAULT_GNOCCHI_AGGREGATION = "mean"
+"""A Gnocchi metric's aggregation when unset."""
+
 ALARMS_PAGE_SIZE = 1000
 """Alarms read per ListAlarms call (the most the alarm service answers)."""
 
@@ -134,6 +137,15 @@ def target_tracking_alarm(policy: Policy) -> alarm_pb2.Alarm:
         alarm.prometheus_rule.CopyFrom(alarm_pb2.PrometheusRule(
             query=metric.prometheus_query, comparison_operator=above, threshold=tracking.target_value, period=period,
             evaluation_periods=1,
+        ))
+        return alarm
+    if metric.gnocchi is not None:
+        gnocchi = metric.gnocchi
+        alarm.gnocchi_rule.CopyFrom(alarm_pb2.GnocchiRule(
+            metric=gnocchi.metric, resource_type=gnocchi.resource_type, resource_id=gnocchi.resource_id,
+            resource_query=gnocchi.resource_query, metric_ids=gnocchi.metric_ids,
+            aggregation_method=gnocchi.aggregation_method or DEFAULT_GNOCCHI_AGGREGATION, comparison_operator=above,
+            threshold=tracking.target_value, period=period, evaluation_periods=1,
         ))
         return alarm
     if metric.predefined is not None:

@@ -63,8 +63,22 @@ service measures it for local processes (services.group.cpu_report)."""
 
 
 @dataclass(frozen=True)
+class GnocchiMetric:
+    """Gnocchi measures a target tracking policy reads: an alarm's GnocchiRule target and aggregation."""
+
+    metric: str = ""
+    resource_type: str = ""
+    resource_id: str = ""
+    resource_query: str = ""
+    metric_ids: tuple[str, ...] = ()
+    aggregation_method: str = ""
+    """"": the mean."""
+
+
+@dataclass(frozen=True)
 class TrackedMetric:
-    """The metric a target tracking policy tracks: predefined, else the Metrics service's metric, else a PromQL query."""
+    """The metric a target tracking policy tracks: predefined, else the Metrics service's metric, a PromQL query or Gnocchi
+    measures."""
 
     predefined: PredefinedMetricType | None = None
     metric_name: str = ""
@@ -73,6 +87,7 @@ class TrackedMetric:
     statistic: Statistic | None = None
     """None: unset (the average)."""
     prometheus_query: str = ""
+    gnocchi: GnocchiMetric | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from autoscale.v1 import common_pb2, policy_pb2
 from services.policy.domain import (
     AdjustmentType,
     Execution,
+    GnocchiMetric,
     MetricAggregationType,
     Policy,
     PredefinedMetricType,
@@ -78,6 +79,7 @@ def target_tracking_from_message(message: policy_pb2.TargetTrackingConfiguration
         dimensions=tuple(sorted(customized.dimensions.items())),
         statistic=STATISTICS.get(customized.statistic),
         prometheus_query=customized.prometheus_query,
+        gnocchi=_gnocchi_from_message(customized.gnocchi_metric) if customized.HasField("gnocchi_metric") else None,
     )
     behavior = message.behavior
     return TargetTracking(
@@ -90,6 +92,13 @@ def target_tracking_from_message(message: policy_pb2.TargetTrackingConfiguration
             scale_down=_rules_from_message(behavior.scale_down),
             tolerance=message.tolerance if message.HasField("tolerance") else None,
         ),
+    )
+
+
+def _gnocchi_from_message(message: policy_pb2.GnocchiMetric) -> GnocchiMetric:
+    return GnocchiMetric(
+        metric=message.metric, resource_type=message.resource_type, resource_id=message.resource_id,
+        resource_query=message.resource_query, metric_ids=tuple(message.metric_ids), aggregation_method=message.aggregation_method,
     )
 
 
@@ -119,6 +128,12 @@ def target_tracking_to_message(target_tracking: TargetTracking) -> policy_pb2.Ta
         if metric.statistic is not None:
             customized.statistic = STATISTIC_MESSAGES[metric.statistic]
         customized.prometheus_query = metric.prometheus_query
+        if metric.gnocchi is not None:
+            gnocchi = metric.gnocchi
+            customized.gnocchi_metric.CopyFrom(policy_pb2.GnocchiMetric(
+                metric=gnocchi.metric, resource_type=gnocchi.resource_type, resource_id=gnocchi.resource_id,
+                resource_query=gnocchi.resource_query, metric_ids=gnocchi.metric_ids, aggregation_method=gnocchi.aggregation_method,
+            ))
     if target_tracking.period is not None:
         message.period.CopyFrom(to_duration(target_tracking.period))
     behavior = target_tracking.behavior

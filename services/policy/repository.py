@@ -8,6 +8,7 @@ the group service's (services.group.cooldown); nothing of it is stored here.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -19,6 +20,7 @@ from autoscale.errors import AlreadyExists, NotFound
 from services.policy.domain import (
     AdjustmentType,
     Execution,
+    GnocchiMetric,
     MetricAggregationType,
     Policy,
     PredefinedMetricType,
@@ -246,6 +248,7 @@ def _target_tracking_values(target_tracking: TargetTracking) -> dict[str, Any]:
             "dimensions": dict(metric.dimensions),
             "statistic": metric.statistic.value if metric.statistic is not None else None,
             "prometheus_query": metric.prometheus_query,
+            "gnocchi": dataclasses.asdict(metric.gnocchi) if metric.gnocchi is not None else None,
         },
         "disable_scale_in": target_tracking.disable_scale_in,
         "period": target_tracking.period,
@@ -265,6 +268,7 @@ def _target_tracking(values: dict[str, Any]) -> TargetTracking:
             dimensions=tuple(sorted(metric["dimensions"].items())),
             statistic=Statistic(metric["statistic"]) if metric["statistic"] is not None else None,
             prometheus_query=metric["prometheus_query"],
+            gnocchi=_gnocchi(metric["gnocchi"]) if metric.get("gnocchi") else None,
         ),
         disable_scale_in=values["disable_scale_in"],
         period=values["period"],
@@ -273,6 +277,10 @@ def _target_tracking(values: dict[str, Any]) -> TargetTracking:
             tolerance=values["tolerance"],
         ),
     )
+
+
+def _gnocchi(values: dict[str, Any]) -> GnocchiMetric:
+    return GnocchiMetric(**{**values, "metric_ids": tuple(values["metric_ids"])})
 
 
 def _rules_values(rules: ScalingRules) -> dict[str, Any]:

@@ -57,6 +57,15 @@ MAX_RATE_POLICY_PERIOD = 1800.0
 MAX_PROMETHEUS_QUERY_LENGTH = 4096
 """Characters of a customized metric's PromQL query at most (as an alarm's)."""
 
+MAX_GNOCCHI_NAME_LENGTH = 255
+"""Characters of a Gnocchi metric's name, resource type or resource id at most (as an alarm's)."""
+
+MAX_GNOCCHI_AGGREGATION_LENGTH = 32
+"""Characters of a Gnocchi aggregation method at most."""
+
+MAX_GNOCCHI_METRIC_IDS = 10
+"""Gnocchi metric ids at most (as an alarm's)."""
+
 MAX_TARGET_TRACKING_ID_LENGTH = 63 - len(TARGET_ALARM_SUFFIX)
 """Characters of a target tracking policy's id at most: its alarm's id, `{id}-target`, is an id too."""
 
@@ -275,13 +284,20 @@ def check_target_tracking(
 
 
 def _check_customized_metric(violations: Violations, message: policy_pb2.CustomizedMetricSpecification, prefix: str) -> None:
-    """The Metrics service's metric (a name, dimensions, a statistic) or else a PromQL query, never both."""
-    if message.prometheus_query:
-        check_text(violations, f"{prefix}.prometheus_query", message.prometheus_query, MAX_PROMETHEUS_QUERY_LENGTH)
+    """The Metrics service's metric (a name, dimensions, a statistic), else a PromQL query, else Gnocchi measures: one."""
+    external = "prometheus_query" if message.prometheus_query else "gnocchi_metric" if message.HasField("gnocchi_metric") else ""
+    if external:
+        if message.prometheus_query:
+            check_text(violations, f"{prefix}.prometheus_query", message.prometheus_query, MAX_PROMETHEUS_QUERY_LENGTH)
+            violations.check(
+                not message.HasField("gnocchi_metric"), f"{prefix}.gnocchi_metric", "must be unset with prometheus_query: one metric"
+            )
+        else:
+            _check_gnocchi_metric(violations, message.gnocchi_metric, f"{prefix}.gnocchi_metric")
         for name, is_set in (
             ("metric_name", bool(message.metric_name)), ("dimensions", bool(message.dimensions)), ("statistic", bool(message.statistic))
         ):
-            violations.check(not is_set, f"{prefix}.{name}", "must be unset with prometheus_query (the query says what it reads)")
+            violations.check(not is_set, f"{prefix}.{name}", f"must be unset with {external} (it says what it reads)")
         return
     check_metric(violations, f"{prefix}.metric_name", message.metric_name)
     for key, value in message.dimensions.items():
@@ -292,6 +308,26 @@ def _check_customized_metric(violations: Violations, message: policy_pb2.Customi
     )
     if message.statistic:
         check_enum(violations, f"{prefix}.statistic", message.statistic, common_pb2.Statistic)
+
+
+def _check_gnocchi_metric(violations: Violations, message: policy_pb2.GnocchiMetric, prefix: str) -> None:
+    """Gnocchi measures: one target and bounded texts (the alarm service checks the rest, as for its GnocchiRule)."""
+    targets = [name for name, is_set in (
+        ("resource_id", bool(message.resource_id)), ("resource_query", bool(message.resource_query)),
+        ("metric_ids", bool(message.metric_ids)),
+    ) if is_set]
+    violations.check(
+        len(targets) == 1, f"{prefix}.resource_id", f"exactly one of resource_id, resource_query and metric_ids is required, got "
+        f"{', '.join(targets) or 'none'}",
+    )
+    for name in ("metric", "resource_type", "resource_id"):
+        check_text(violations, f"{prefix}.{name}", getattr(message, name), MAX_GNOCCHI_NAME_LENGTH)
+    check_text(violations, f"{prefix}.resource_query", message.resource_query, MAX_PROMETHEUS_QUERY_LENGTH)
+    check_text(violations, f"{prefix}.aggregation_method", message.aggregation_method, MAX_GNOCCHI_AGGREGATION_LENGTH)
+    violations.check(
+        len(message.metric_ids) <= MAX_GNOCCHI_METRIC_IDS, f"{prefix}.metric_ids",
+        f"must hold at most {MAX_GNOCCHI_METRIC_IDS} ids, got {len(message.metric_ids)}",
+    )
 
 
 def _check_scaling_rules(violations: Violations, message: policy_pb2.ScalingRules, prefix: str) -> None:

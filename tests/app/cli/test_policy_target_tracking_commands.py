@@ -47,6 +47,16 @@ def test_a_metric_of_the_metrics_service_is_tracked_with_its_dimensions_and_stat
     invoke("policy", "delete", "web-queue")
 
 
+def test_gnocchi_measures_are_tracked_through_an_alarm_of_the_gnocchi_rule(invoke: Invoke, web_group: str) -> None:
+    created = invoke(
+        "policy", "create", "web-nova", "--group", web_group, "--target-tracking", "gnocchi=60", "--gnocchi-metric", "cpu",
+        "--gnocchi-resource-type", "instance", "--gnocchi-query", '{"=": {"server_group": "web"}}',
+    )
+    # The alarm service of this test has no --gnocchi-url: it refuses the alarm, and the policy is not kept.
+    assert created.exit_code == 1 and "FAILED_PRECONDITION" in created.stderr and "--gnocchi-url" in created.stderr
+    assert invoke("policy", "show", "web-nova").exit_code == 1
+
+
 def test_a_bad_target_tracking_option_names_its_field(invoke: Invoke, web_group: str) -> None:
     refused = invoke("policy", "create", "p", "--group", web_group, "--target-tracking", "cpu=0")
     assert refused.exit_code == 1 and "policy.target_tracking.target_value" in refused.stderr

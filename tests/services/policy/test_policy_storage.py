@@ -14,6 +14,7 @@ from autoscale.errors import AlreadyExists, NotFound
 from services.policy.domain import (
     AdjustmentType,
     Execution,
+    GnocchiMetric,
     MetricAggregationType,
     Policy,
     PredefinedMetricType,
@@ -271,8 +272,14 @@ CPU_POLICY = replace(
 )
 
 
+GNOCCHI_POLICY = replace(
+    TRACKING_POLICY, id="gnocchi",
+    target_tracking=TargetTracking(70.0, TrackedMetric(gnocchi=GnocchiMetric(metric_ids=("a", "b"), aggregation_method="max"))),
+)
+
+
 def test_target_tracking_policies_what_they_remember_and_what_they_decided_round_trip(repository: PolicyRepository) -> None:
-    for policy in (TRACKING_POLICY, CPU_POLICY):
+    for policy in (TRACKING_POLICY, CPU_POLICY, GNOCCHI_POLICY):
         repository.create_policy(PROJECT, policy)
         assert repository.get_policy(PROJECT, policy.id) == policy
         assert repository.execution_start(PROJECT, policy.id, "")[0] == policy

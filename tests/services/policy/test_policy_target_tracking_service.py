@@ -87,7 +87,20 @@ def test_a_customized_promql_metric_makes_a_prometheus_alarm(mesh: Mesh) -> None
     assert (rule.query, rule.threshold, rule.period.seconds) == ("avg(rate(requests_total[1m]))", 100, 60)
 
 
+def test_a_customized_gnocchi_metric_makes_a_gnocchi_alarm(mesh: Mesh) -> None:
+    gnocchi = policy_pb2.GnocchiMetric(metric="cpu", resource_type="instance", resource_query='{"=": {"server_group": "web"}}')
+    customized = policy_pb2.CustomizedMetricSpecification(gnocchi_metric=gnocchi)
+    _create(mesh, target_tracking=policy_pb2.TargetTrackingConfiguration(target_value=60, customized_metric_specification=customized))
+    rule = mesh.alarm.alarms[("default", ALARM_NAME)].gnocchi_rule
+    assert (rule.metric, rule.resource_type, rule.resource_query, rule.aggregation_method, rule.threshold) == (
+        "cpu", "instance", '{"=": {"server_group": "web"}}', "mean", 60,
+    )
+
+
 BEHAVIOR = policy_pb2.ScalingBehavior
+GNOCCHI_BOTH_TARGETS = policy_pb2.CustomizedMetricSpecification(
+    gnocchi_metric=policy_pb2.GnocchiMetric(metric="cpu", resource_type="instance", resource_id="r", resource_query="{}"),
+)
 
 
 @pytest.mark.parametrize(
@@ -121,6 +134,19 @@ BEHAVIOR = policy_pb2.ScalingBehavior
             {"target_tracking": policy_pb2.TargetTrackingConfiguration(
                 target_value=5, customized_metric_specification=policy_pb2.CustomizedMetricSpecification(statistic=9, metric_name="q"))},
             "policy.target_tracking.customized_metric_specification.statistic",
+        ),
+        (
+            "web-cpu",
+            {"target_tracking": policy_pb2.TargetTrackingConfiguration(
+                target_value=5, customized_metric_specification=GNOCCHI_BOTH_TARGETS)},
+            "policy.target_tracking.customized_metric_specification.gnocchi_metric.resource_id",
+        ),
+        (
+            "web-cpu",
+            {"target_tracking": policy_pb2.TargetTrackingConfiguration(
+                target_value=5, customized_metric_specification=policy_pb2.CustomizedMetricSpecification(
+                    prometheus_query="sum(q)", gnocchi_metric=policy_pb2.GnocchiMetric(metric_ids=["x"])))},
+            "policy.target_tracking.customized_metric_specification.gnocchi_metric",
         ),
         ("web-cpu", {"target_tracking": _tracking(period=to_duration(0))}, "policy.target_tracking.period"),
         ("web-cpu", {"target_tracking": _tracking(period=to_duration(3601))}, "policy.target_tracking.period"),
