@@ -42,6 +42,9 @@ DEFAULT_SCALE_UP_WINDOW = 0.0
 DEFAULT_SCALE_DOWN_WINDOW = 300.0
 """HPA's default stabilization window when scaling down: five minutes."""
 
+MAX_RECOMMENDATION = 2**31 - 1
+"""The most capacity recommended (an int32 of the API): a metric far beyond its target asks this, which max_size bounds."""
+
 
 class RatePolicyType(StrEnum):
     """How a rate policy's value is read (HPA's HPAScalingPolicyType: Pods, Percent)."""
@@ -129,8 +132,11 @@ def recommend(metric_value: float, target_value: float, in_service: int, desired
     ratio = metric_value / target_value
     if in_service <= 0 or abs(1.0 - ratio) <= tolerance:
         return desired_capacity
-    # NOTE: rounded to 9 digits first: float error must not ceil an exact whole product one higher (3 × 70 / 30 × ...).
-    return max(0, math.ceil(round(in_service * ratio, 9)))
+    wanted = in_service * ratio
+    if not wanted < MAX_RECOMMENDATION:  # also infinity: 1e308 against 1e-10 overflows
+        return MAX_RECOMMENDATION
+    # NOTE: rounded to 9 digits first: float error must not ceil a whole product one higher (1 × 2.1 / 0.3 is 7.000000000000001).
+    return max(0, math.ceil(round(wanted, 9)))
 
 
 def stabilize(
@@ -210,7 +216,9 @@ def decide_capacity(
     tolerance = DEFAULT_TOLERANCE if behavior.tolerance is None else behavior.tolerance
     recommendation = recommend(metric_value, target_value, in_service, desired_capacity, tolerance)
     reasons: list[str] = []
-    if recommendation == desired_capacity and in_service > 0:
+    if in_service <= 0:
+        reasons.append("no instance in service to measure")
+    elif recommendation == desired_capacity:
         reasons.append(f"metric/target {metric_value / target_value:.3g} within tolerance {tolerance:g} of 1")
     up_window = _window(behavior.scale_up, DEFAULT_SCALE_UP_WINDOW)
     down_window = _window(behavior.scale_down, DEFAULT_SCALE_DOWN_WINDOW)

@@ -63,6 +63,9 @@ HPA_SCALE_DOWN_EXAMPLE = (RatePolicy(PODS, 4, 60.0), RatePolicy(PERCENT, 10, 60.
         (0.0, 50.0, 4, 4, 0),  # nothing to do: nothing needed (min_size bounds it later)
         (90.0, 50.0, 0, 2, 2),  # nothing in service to measure: the desired capacity stays
         (300.0, 100.0, 2, 4, 6),  # the ratio scales the instances in service, not the desired capacity
+        (1e308, 1e-10, 3, 3, 2**31 - 1),  # beyond any capacity: the most the API holds (max_size bounds it)
+        (-50.0, 50.0, 3, 3, 0),  # a negative metric asks nothing
+        (2.1, 0.3, 1, 1, 7),  # 7.000000000000001 in floating point: still 7
     ],
 )
 def test_the_recommendation_follows_hpas_formula_with_its_tolerance(
