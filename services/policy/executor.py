@@ -14,7 +14,8 @@ applies under its lock (services.group.warmup).
 
 A target tracking policy reads its metric (the newest datapoint of its alarm's payload)
 and the group's sizes (GetGroup), decides the desired capacity from them and from what
-it remembers (services.policy.target_tracking), and asks it as an exact capacity by the
+it remembers (services.policy.target_tracking), scales in only as far as the group's
+other target tracking policies agree (AWS), and asks it as an exact capacity by the
 same warm-up rule; the recommendation and the scale event are remembered with the
 execution. The group may change between the two calls: the next period decides again.
 """
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 
 SCALE_IN_COMPARISONS = frozenset({alarm_pb2.COMPARISON_OPERATOR_LESS_THAN, alarm_pb2.COMPARISON_OPERATOR_LESS_THAN_OR_EQUAL})
 """Comparisons of an alarm whose metric at the threshold is read below it (services.policy.steps)."""
+
+MAX_POLICIES_READ = 1000
+"""A group's policies read at most for the other target tracking policies' agreement (a project holds fewer)."""
 
 DEFAULT_CAUSE = "executed by caller"
 """What the activity's cause says when the caller gave none."""
@@ -186,28 +190,32 @@ class PolicyExecutor:
             min_size=group.min_size, max_size=group.max_size, behavior=tracking.behavior,
             disable_scale_in=tracking.disable_scale_in, state=state, now=now,
         )
+        reasons = list(decision.reasons)
+        desired = decision.desired_capacity
+        if desired < group.desired_capacity:  # only a scale-in needs the other policies' agreement
+            desired, held_by = target_tracking.agreed_scale_in(
+                group.desired_capacity, desired, self._other_recommendations(project, policy),
+            )
+            if held_by:
+                reasons.append(held_by)
         said = (
             f"metric {metric_value:g} against target {tracking.target_value:g} with {group.current_capacity} in service: "
             f"{decision.recommendation} recommended"
         )
-        if decision.reasons:
-            said += f" ({'; '.join(decision.reasons)})"
-        record = replace(
-            record, metric_value=metric_value, recommended_capacity=decision.recommendation,
-            desired_capacity=decision.desired_capacity,
-        )
-        if decision.desired_capacity == group.desired_capacity:
+        if reasons:
+            said += f" ({'; '.join(reasons)})"
+        record = replace(record, metric_value=metric_value, recommended_capacity=decision.recommendation, desired_capacity=desired)
+        if desired == group.desired_capacity:
             reason = f"{said}: desired capacity stays at {group.desired_capacity}"
             response = policy_pb2.ExecutePolicyResponse(
-                adjusted=False, reason=reason, recommended_capacity=decision.recommendation,
-                desired_capacity=decision.desired_capacity,
+                adjusted=False, reason=reason, recommended_capacity=decision.recommendation, desired_capacity=desired,
             )
             remembered = target_tracking.remember(state, now, decision.recommendation, 0, tracking.behavior)
             self._repository.record(project, replace(record, reason=reason, response=response.SerializeToString()), remembered)
             return response, "unchanged"
         try:
             adjusted = self._groups.adjust(
-                group_ref, AdjustmentType.EXACT_CAPACITY, decision.desired_capacity, 0, None,
+                group_ref, AdjustmentType.EXACT_CAPACITY, desired, 0, None,
                 within_cause_limit(f"{policy_name(policy.id)} ({cause or DEFAULT_CAUSE})"), _adjust_request_id(policy, record),
                 alarm_notification, step_scaling=True, estimated_instance_warmup=policy.estimated_instance_warmup,
             )
@@ -220,7 +228,7 @@ class PolicyExecutor:
             raise
         response = execution_response(adjusted)
         response.reason = f"{said}: {response.reason}"
-        response.recommended_capacity, response.desired_capacity = decision.recommendation, decision.desired_capacity
+        response.recommended_capacity, response.desired_capacity = decision.recommendation, desired
         change = adjusted.desired_capacity - adjusted.previous_capacity if adjusted.adjusted else 0
         remembered = target_tracking.remember(state, now, decision.recommendation, change, tracking.behavior)
         self._repository.record(
@@ -232,6 +240,16 @@ class PolicyExecutor:
             remembered,
         )
         return response, "adjusted" if response.adjusted else "unchanged"
+
+    def _other_recommendations(self, project: str, policy: Policy) -> list[tuple[str, int]]:
+        """The last recommendations of the group's other target tracking policies that may scale in."""
+        group_policies = self._repository.list_policies(project, None, MAX_POLICIES_READ, policy.group_id)
+        return [
+            (policy_name(other.id), other.last_recommendation.capacity)
+            for other in group_policies
+            if other.id != policy.id and other.target_tracking is not None and not other.target_tracking.disable_scale_in
+            and other.last_recommendation is not None
+        ]
 
     def _measure(
         self, project: str, policy: Policy, record: Execution, breach: Breach | None, alarm_payload: policy_pb2.AlarmPayload | None

@@ -22,6 +22,9 @@ configurable scaling behavior):
    up, 100 % or 4 instances per 15 s, whichever is more; down, 100 % per 15 s.
 4. disable_scale_in (AWS's DisableScaleIn) keeps the group from shrinking; the group's
    min_size and max_size bound the result.
+5. With several target tracking policies on one group, AWS scales out if any asks and in
+   only if all agree: a scale-in goes no lower than the other policies' (with scale-in
+   enabled) last recommendations (`agreed_scale_in`).
 
 Pure functions; the caller passes `now` and the recorded history.
 """
@@ -245,6 +248,17 @@ def decide_capacity(
     if bounded != desired:
         reasons.append(f"kept within min_size {min_size} and max_size {max_size}")
     return CapacityDecision(bounded, recommendation, stabilized, tuple(reasons))
+
+
+def agreed_scale_in(desired_capacity: int, decided: int, others: Sequence[tuple[str, int]]) -> tuple[int, str]:
+    """AWS's rule for several target tracking policies of one group: a scale-in goes only as low as every other policy
+    (with scale-in enabled) agrees, that is to the greatest of `decided` and their last recommendations (name,
+    capacity), never above `desired_capacity`. What held it back, for people ("" when nothing did)."""
+    holding = max(others, key=lambda other: other[1], default=None)
+    if decided >= desired_capacity or holding is None or holding[1] <= decided:
+        return decided, ""
+    held = min(desired_capacity, holding[1])
+    return held, f"{holding[0]} still recommends {holding[1]}"
 
 
 def _window(rules: ScalingRules, default: float) -> float:

@@ -19,7 +19,8 @@ Kubernetes, "Horizontal Pod Autoscaling" (https://kubernetes.io/docs/tasks/run-a
 AWS, "Target tracking scaling policies for Amazon EC2 Auto Scaling"
 (https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-scaling-target-tracking.html): the policy adds capacity
 when the metric is above the target and removes it when below; with DisableScaleIn it "doesn't remove instances";
-the group's minimum and maximum bound what it asks.
+the group's minimum and maximum bound what it asks; with multiple target tracking policies the group scales out if
+any of them is ready to scale out, but scales in only if all of them (with scale-in enabled) are ready to scale in.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from services.policy.target_tracking import (
     ScalingRules,
     SelectPolicy,
     TargetTrackingState,
+    agreed_scale_in,
     decide_capacity,
     recommend,
     remember,
@@ -197,3 +199,19 @@ def test_remembering_keeps_only_what_the_windows_and_periods_can_read() -> None:
     assert remember(state, 1000.0, 3, -1, behavior) == TargetTrackingState(
         (Recommendation(950.0, 4), Recommendation(1000.0, 3)), (ScaleEvent(980.0, -1), ScaleEvent(1000.0, -1))
     )
+
+
+@pytest.mark.parametrize(
+    ("desired", "decided", "others", "expected"),
+    [
+        (6, 2, [], (2, "")),  # alone: as decided
+        (6, 2, [("policies/rps", 4)], (4, "policies/rps still recommends 4")),  # AWS: in only as far as all agree
+        (6, 2, [("policies/rps", 9), ("policies/q", 1)], (6, "policies/rps still recommends 9")),  # never up by it
+        (6, 2, [("policies/rps", 1)], (2, "")),
+        (6, 8, [("policies/rps", 1)], (8, "")),  # out if any asks
+    ],
+)
+def test_a_scale_in_goes_only_as_far_as_every_other_target_tracking_policy_agrees(
+    desired: int, decided: int, others: list[tuple[str, int]], expected: tuple[int, str]
+) -> None:
+    assert agreed_scale_in(desired, decided, others) == expected

@@ -239,6 +239,21 @@ def test_scale_in_waits_for_the_stabilization_window_of_remembered_recommendatio
     assert mesh.group.groups[WEB].desired_capacity == 1
 
 
+def test_a_scale_in_waits_for_the_groups_other_target_tracking_policies_to_agree(mesh: Mesh) -> None:
+    no_window = BEHAVIOR(scale_down=policy_pb2.ScalingRules(stabilization_window=to_duration(0)))
+    _create(mesh, target_tracking=_tracking(behavior=no_window))
+    _create(mesh, "web-rps", target_tracking=_tracking(behavior=no_window))
+    mesh.group.groups[WEB].desired_capacity = 4
+    _in_service(mesh, 4)
+    _signal(mesh, 50.0, "web-rps")  # it recommends 4, as it is
+    held = _signal(mesh, 10.0)
+    assert not held.adjusted and held.desired_capacity == 4 and "policies/web-rps still recommends 4" in held.reason
+    agreed = _signal(mesh, 25.0, "web-rps")  # it recommends 2, and web-cpu's last recommendation (1) agrees
+    assert agreed.adjusted and agreed.desired_capacity == 2
+    still = _signal(mesh, 10.0)  # web-cpu would go to 1: web-rps holds it at 2
+    assert not still.adjusted and still.desired_capacity == 2 and "policies/web-rps still recommends 2" in still.reason
+
+
 def test_disable_scale_in_never_lowers_the_capacity(mesh: Mesh) -> None:
     window = policy_pb2.ScalingRules(stabilization_window=to_duration(0))
     _create(mesh, target_tracking=_tracking(disable_scale_in=True, behavior=BEHAVIOR(scale_down=window)))
