@@ -184,17 +184,6 @@ class GroupRepositories:
             rows = connection.execute(sa.select(groups.c.project, groups.c.id).order_by(groups.c.project, groups.c.id)).all()
         return [GroupKey(project, group_id) for project, group_id in rows]
 
-    def running_process_instances(self) -> list[RunningInstance]:
-        """Every project's running local process instances (those in service, in standby or waiting for hooks), for the
-        CPU they use (services.group.cpu_report)."""
-        live = [state.value for state in (InstanceState.RUNNING, InstanceState.STANDBY, InstanceState.PENDING_WAIT)]
-        query = sa.select(instances.c.project, instances.c.group_id, instances.c.id, instances.c.server_id).where(
-            instances.c.kind == PROCESS, instances.c.state.in_(live), instances.c.server_id != ""
-        )
-        with self._database.reader() as connection:
-            rows = connection.execute(query).all()
-        return [RunningInstance(*row) for row in rows]
-
     def due_scheduled_actions(self, now: float, limit: int) -> list[DueAction]:
         """Every project's scheduled actions whose next run time is not after `now`, earliest first, at most `limit`."""
         table = scheduled_actions
@@ -205,6 +194,17 @@ class GroupRepositories:
         with self._database.reader() as connection:
             rows = connection.execute(query).all()
         return [DueAction(row.project, _scheduled_action(row)) for row in rows]
+
+    def running_process_instances(self) -> list[RunningInstance]:
+        """Every project's running local process instances (those in service, in standby or waiting for hooks), for the
+        CPU they use (services.group.cpu_report)."""
+        live = [state.value for state in (InstanceState.RUNNING, InstanceState.STANDBY, InstanceState.PENDING_WAIT)]
+        query = sa.select(instances.c.project, instances.c.group_id, instances.c.id, instances.c.server_id).where(
+            instances.c.kind == PROCESS, instances.c.state.in_(live), instances.c.server_id != ""
+        )
+        with self._database.reader() as connection:
+            rows = connection.execute(query).all()
+        return [RunningInstance(*row) for row in rows]
 
 
 class GroupRepository:
