@@ -21,6 +21,7 @@ def test_a_cpu_target_tracking_policy_is_created_shown_with_its_alarm_updated_an
     alarm = json.loads(invoke("alarm", "show", "web-cpu-target", "--json").stdout)["alarm"]
     assert alarm["owner"] == "policies/web-cpu"
     assert alarm["thresholdRule"]["threshold"] == 50
+    assert "policies/web-cpu" in invoke("alarm", "show", "web-cpu-target").stdout.split("owner", 1)[1]
     refused = invoke("alarm", "delete", "web-cpu-target")
     assert refused.exit_code == 1 and "belongs to policies/web-cpu" in refused.stderr
 
