@@ -4,8 +4,8 @@ tracking policy makes and owns.
 DeletePolicy asks before it deletes, so that no alarm is left with an action whose target
 is gone (it would fail each time the alarm fires, and nothing would scale). The alarm
 service cannot be asked whether it names one policy, so its alarms are read page by
-page (a delete is rare; a ListAlarms filter would spare the reading). The alarms a
-policy owns (Alarm.owner) are not counted: they go with it.
+page (a delete is rare; a ListAlarms filter would spare the reading). The alarm a
+target tracking policy made and owns (Alarm.owner) is not counted: it goes with it.
 
 A target tracking policy's alarm (`target_tracking_alarm`) reads its metric each period
 with a rule whose threshold is the target and whose alarm and OK actions are both the
@@ -16,7 +16,7 @@ or not. Insufficient data runs nothing: no value, no decision.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc
@@ -49,8 +49,9 @@ class AlarmClient:
     def __init__(self, stub: Callable[[], Any]) -> None:
         self._stub = stub
 
-    def alarms_naming(self, policy_name: str) -> list[str]:
-        """The alarms whose alarm, OK or insufficient-data actions include `policy_name`, in name order, but those it owns.
+    def alarms_naming(self, policy_name: str, owned: Sequence[str] = ()) -> list[str]:
+        """The alarms whose alarm, OK or insufficient-data actions include `policy_name`, in name order, but those of
+        `owned` that it owns (Alarm.owner) and deletes with itself.
 
         Unavailable if the alarm service could not answer (no address, unreachable, or failing).
         """
@@ -58,15 +59,19 @@ class AlarmClient:
         def read_page(page_token: str) -> tuple[list[str], str]:
             # NOTE: the stub is fetched per page: the peers raise PeerError at once when no address is configured.
             response = self._stub().ListAlarms(alarm_pb2.ListAlarmsRequest(page_size=ALARMS_PAGE_SIZE, page_token=page_token))
-            named = [alarm.name for alarm in response.alarms if _names(alarm, policy_name) and alarm.owner != policy_name]
+            named = [
+                alarm.name for alarm in response.alarms
+                if _names(alarm, policy_name) and not (alarm.owner == policy_name and alarm.name in owned)
+            ]
             return named, response.next_page_token
 
         return every_page(read_page, lambda failure: Unavailable(
             f"cannot tell whether alarms name {policy_name}, so it is kept: the alarm service failed ({failure}); try again"
         ))
 
-    def refuse_if_named(self, policy_name: str) -> None:
-        """FailedPrecondition naming the alarms whose actions name `policy_name`, if any (Unavailable if unknown).
+    def refuse_if_named(self, policy_name: str, owned: Sequence[str] = ()) -> None:
+        """FailedPrecondition naming the alarms whose actions name `policy_name`, if any, but those of `owned` it owns and
+        deletes with itself (Unavailable if unknown).
 
         No `force` is offered that would take the policy out of their actions. AWS does let a policy go
         from under its alarms, and Heat refuses; we refuse: the alarms belong to another service, which
@@ -74,7 +79,7 @@ class AlarmClient:
         stops scaling anything, the very failure this check is there to prevent. The caller edits or
         deletes the alarms (their owner's API), then deletes the policy.
         """
-        alarms = self.alarms_naming(policy_name)
+        alarms = self.alarms_naming(policy_name, owned)
         if alarms:
             raise FailedPrecondition.in_use(
                 policy_name, alarms, ("alarm", "alarms"), "take it out of their actions, or delete them, first"

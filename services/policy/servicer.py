@@ -129,7 +129,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
                 policy_name(policy_id), naming, ("receiver", "receivers"),
                 "delete those receivers first (their resolved alerts execute this policy)",
             )
-        self._alarms.refuse_if_named(policy_name(policy_id))
+        self._alarms.refuse_if_named(policy_name(policy_id), policy.owned_alarms)
         if policy.target_tracking is not None:
             self._alarms.delete_target_alarm(policy_id)  # first: no alarm is left signalling a policy that is gone
         self._repository.delete_policy(project, policy_id)

@@ -292,5 +292,12 @@ def test_deleting_the_policy_deletes_its_alarm_but_not_past_another_alarm_naming
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "alarms/by-hand" in (refused.value.details() or "") and ALARM_NAME not in (refused.value.details() or "")
     mesh.alarm.delete_alarm("by-hand")
+    # An alarm that says the policy owns it, but is not the one it made, is another alarm naming it.
+    claimed = alarm_pb2.Alarm(name="alarms/claimed", alarm_actions=["policies/web-cpu"], owner="policies/web-cpu")
+    mesh.alarm.alarms[("default", "alarms/claimed")] = claimed
+    with pytest.raises(grpc.RpcError) as still_named:
+        mesh.policy.DeletePolicy(policy_pb2.DeletePolicyRequest(name="policies/web-cpu"), timeout=5)
+    assert "alarms/claimed" in (still_named.value.details() or "")
+    del mesh.alarm.alarms[("default", "alarms/claimed")]
     mesh.policy.DeletePolicy(policy_pb2.DeletePolicyRequest(name="policies/web-cpu"), timeout=5)
     assert not mesh.alarm.alarms
