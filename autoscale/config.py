@@ -209,6 +209,10 @@ class Settings:
     reconcile_interval: float = 2.0
     """Seconds between two passes of the group reconcile loop."""
 
+    cpu_report_interval: float = 15.0
+    """Seconds between two measures of the CPU utilization of local process instances (services.group.cpu_report); 0:
+    none is measured."""
+
     instance_log_dir: str = ""
     """Where the local driver writes each instance's output; empty means the state directory."""
 

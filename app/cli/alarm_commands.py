@@ -108,6 +108,8 @@ def _details(alarm: alarm_pb2.Alarm) -> list[tuple[str, str]]:
         ("enabled", yes_no(not alarm.disabled)),
         ("created", time_text(alarm, "create_time")),
         ("evaluated", time_text(alarm, "evaluate_time")),
+        # An alarm a policy made: changed and deleted with it.
+        *([("owner", alarm.owner)] if alarm.owner else []),
         # Only the answer that made it holds it: shown this once.
         *([("webhook secret", alarm.webhook_secret)] if alarm.webhook_secret else []),
     ]

@@ -13,6 +13,13 @@ from app.cli.group_commands import activity_details
 from app.cli.output import duration_text, print_details, print_table, time_text, yes_no
 from app.cli.params import DURATION, EnumChoice, apply_options, duration_or_none, resource_id, resource_name
 from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
+from app.cli.target_tracking_options import (
+    OPTION_NAMES,
+    metric_text,
+    target_tracking_details,
+    target_tracking_from_options,
+    target_tracking_options,
+)
 from autoscale.v1 import policy_pb2
 
 GROUP_COOLDOWN_TEXT = "group's"
@@ -67,6 +74,8 @@ def _step_text(step: policy_pb2.StepAdjustment) -> str:
 
 
 def _adjustment_text(policy: policy_pb2.Policy) -> str:
+    if policy.HasField("target_tracking"):
+        return f"target {metric_text(policy.target_tracking)} at {policy.target_tracking.target_value:g}"
     if policy.step_adjustments:
         text = f"{word_for(ADJUSTMENT_TYPE, policy.adjustment_type)} steps: " + ", ".join(map(_step_text, policy.step_adjustments))
     else:
@@ -92,7 +101,10 @@ def _details(policy: policy_pb2.Policy) -> list[tuple[str, str]]:
         ("group", policy.group),
         ("adjustment type", word_for(ADJUSTMENT_TYPE, policy.adjustment_type)),
     ]
-    if policy.step_adjustments:
+    if policy.HasField("target_tracking"):
+        details += target_tracking_details(policy)
+        details.append(("instance warmup", duration_text(policy, "estimated_instance_warmup", GROUP_COOLDOWN_TEXT)))
+    elif policy.step_adjustments:
         details += [(f"step {index}", _step_text(step)) for index, step in enumerate(policy.step_adjustments)]
         details += [
             ("metric aggregation", word_for(METRIC_AGGREGATION_TYPE, policy.metric_aggregation_type or METRIC_AGGREGATION_AVERAGE)),
@@ -132,12 +144,13 @@ def policy() -> None:
 
 
 def _policy_options(creating: bool) -> Callable[[Any], Any]:
-    """The options that define a policy: group, type and adjustment required on create, all optional on update."""
+    """The options that define a policy: group required on create (and a type, but for target tracking), all optional on
+    update."""
     return apply_options(
         [
             click.option("--group", required=creating, metavar="ID", help="The group it adjusts."),
-            click.option("--type", "adjustment_type", type=ADJUSTMENT_TYPE, required=creating,
-                         help=ADJUSTMENT_TYPE_HELP),
+            click.option("--type", "adjustment_type", type=ADJUSTMENT_TYPE,
+                         help=ADJUSTMENT_TYPE_HELP + (" Required but for target tracking." if creating else "")),
             click.option("--adjustment", "scaling_adjustment", type=int,
                          help=ADJUSTMENT_HELP + " Simple policies (a step policy's steps give theirs)."),
             click.option("--min-step", "min_adjustment_step", type=int, help=MIN_STEP_HELP),
@@ -149,7 +162,9 @@ def _policy_options(creating: bool) -> Callable[[Any], Any]:
             click.option("--aggregation", "metric_aggregation_type", type=METRIC_AGGREGATION_TYPE,
                          help="Step policies: the metric value of the alarm's datapoints (avg, min, max)  [default: avg]"),
             click.option("--warmup", "estimated_instance_warmup", type=DURATION,
-                         help="Step policies: how long a new instance warms up, e.g. 2m  [default: the group's cooldown]"),
+                         help="Step and target tracking policies: how long a new instance warms up, e.g. 2m  "
+                              "[default: the group's cooldown]"),
+            *target_tracking_options(),
         ]
     )
 
@@ -167,11 +182,23 @@ def _policy_from_options(name: str, values: dict[str, Any]) -> policy_pb2.Policy
         step_adjustments=values["step_adjustments"],
         metric_aggregation_type=values["metric_aggregation_type"],
         estimated_instance_warmup=duration_or_none(values["estimated_instance_warmup"]),
+        target_tracking=target_tracking_from_options(values),
     )
 
 
+def _mask_paths(values: dict[str, Any]) -> dict[str, Any]:
+    """The update_mask paths of the options given: their own names, but the target tracking options all set
+    target_tracking."""
+    paths = {name: value for name, value in values.items() if name not in OPTION_NAMES}
+    paths["target_tracking"] = target_tracking_from_options(values)
+    return paths
+
+
 add_create_and_update(
-    policy, POLICY_KIND, _policy_options, _policy_from_options, create_help="Create policy ID, which adjusts a group when signalled."
+    policy, POLICY_KIND, _policy_options, _policy_from_options,
+    create_help="Create policy ID, which adjusts a group when signalled (a target tracking policy: every period, from its "
+                "metric).",
+    mask_paths=_mask_paths,
 )
 
 

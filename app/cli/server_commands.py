@@ -79,6 +79,9 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Deadline, in seconds, of every call to a peer service."),
         click.option("--reconcile-interval", envvar="AUTOSCALE_RECONCILE_INTERVAL", type=POSITIVE_SECONDS, default=2.0,
                      show_default=True, help="Seconds between two passes of the group reconcile loop."),
+        click.option("--cpu-report-interval", envvar="AUTOSCALE_CPU_REPORT_INTERVAL", type=click.FloatRange(min=0), default=15.0,
+                     show_default=True, help="Seconds between two measures of the CPU of local process instances, put as "
+                                             "cpu_utilization{group,instance} into the metrics service; 0: none."),
         click.option("--launch-timeout", envvar="AUTOSCALE_LAUNCH_TIMEOUT", type=POSITIVE_SECONDS, default=600.0,
                      show_default=True, help="Seconds an instance may take to be running after its launch; then its launch "
                                              "has failed (its server is stopped) and the group waits before the next."),
@@ -171,6 +174,7 @@ def _settings(listen: str, **values: Any) -> Settings:
         gnocchi_timeout=values["gnocchi_timeout"],
         peer_timeout=values["peer_timeout"],
         reconcile_interval=values["reconcile_interval"],
+        cpu_report_interval=values["cpu_report_interval"],
         launch_timeout=values["launch_timeout"],
         openstack_cloud=values["openstack_cloud"],
         openstack_timeout=values["openstack_timeout"],

@@ -28,7 +28,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61utoscale/v1/alarm.proto\x12\x0c\x61utoscale.v1\x1a\x19\x61utoscale/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x02\n\rThresholdRule\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12?\n\ndimensions\x18\x02 \x03(\x0b\x32+.autoscale.v1.ThresholdRule.DimensionsEntry\x12*\n\tstatistic\x18\x03 \x01(\x0e\x32\x17.autoscale.v1.Statistic\x12=\n\x13\x63omparison_operator\x18\x04 \x01(\x0e\x32 .autoscale.v1.ComparisonOperator\x12\x11\n\tthreshold\x18\x05 \x01(\x01\x12)\n\x06period\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1a\n\x12\x65valuation_periods\x18\x07 \x01(\x05\x1a\x31\n\x0f\x44imensionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb8\x01\n\x0ePrometheusRule\x12\r\n\x05query\x18\x01 \x01(\t\x12=\n\x13\x63omparison_operator\x18\x02 \x01(\x0e\x32 .autoscale.v1.ComparisonOperator\x12\x11\n\tthreshold\x18\x03 \x01(\x01\x12)\n\x06period\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1a\n\x12\x65valuation_periods\x18\x05 \x01(\x05\"\xaa\x02\n\x0bGnocchiRule\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x15\n\rresource_type\x18\x02 \x01(\t\x12\x13\n\x0bresource_id\x18\x03 \x01(\t\x12\x16\n\x0eresource_query\x18\x04 \x01(\t\x12\x12\n\nmetric_ids\x18\x05 \x03(\t\x12\x1a\n\x12\x61ggregation_method\x18\x06 \x01(\t\x12=\n\x13\x63omparison_operator\x18\x07 \x01(\x0e\x32 .autoscale.v1.ComparisonOperator\x12\x11\n\tthreshold\x18\x08 \x01(\x01\x12)\n\x06period\x18\t \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1a\n\x12\x65valuation_periods\x18\n \x01(\x05\"\xb8\x05\n\x05\x41larm\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x33\n\x0ethreshold_rule\x18\x03 \x01(\x0b\x32\x1b.autoscale.v1.ThresholdRule\x12\x15\n\ralarm_actions\x18\x04 \x03(\t\x12\x12\n\nok_actions\x18\x05 \x03(\t\x12!\n\x19insufficient_data_actions\x18\x06 \x03(\t\x12\x16\n\x0erepeat_actions\x18\x07 \x01(\x08\x12\'\n\x05state\x18\x08 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\x14\n\x0cstate_reason\x18\t \x01(\t\x12.\n\nstate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64isabled\x18\x0b \x01(\x08\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\revaluate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0ewebhook_secret\x18\x0e \x01(\t\x12\x35\n\x0fprometheus_rule\x18\x0f \x01(\x0b\x32\x1c.autoscale.v1.PrometheusRule\x12/\n\x0cgnocchi_rule\x18\x10 \x01(\x0b\x32\x19.autoscale.v1.GnocchiRule\x12\x1b\n\x13\x64\x61tapoints_to_alarm\x18\x11 \x01(\x05\x12:\n\x12treat_missing_data\x18\x12 \x01(\x0e\x32\x1e.autoscale.v1.TreatMissingData\x12\x33\n\x0e\x63omposite_rule\x18\x13 \x01(\x0b\x32\x1b.autoscale.v1.CompositeRule\"#\n\rCompositeRule\x12\x12\n\nexpression\x18\x01 \x01(\t\"J\n\x12\x43reateAlarmRequest\x12\x10\n\x08\x61larm_id\x18\x01 \x01(\t\x12\"\n\x05\x61larm\x18\x02 \x01(\x0b\x32\x13.autoscale.v1.Alarm\"9\n\x13\x43reateAlarmResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\"\x1f\n\x0fGetAlarmRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"6\n\x10GetAlarmResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\":\n\x11ListAlarmsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"R\n\x12ListAlarmsResponse\x12#\n\x06\x61larms\x18\x01 \x03(\x0b\x32\x13.autoscale.v1.Alarm\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"i\n\x12UpdateAlarmRequest\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"9\n\x13UpdateAlarmResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\"\"\n\x12\x44\x65leteAlarmRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteAlarmResponse\"\xa1\x02\n\x11\x41larmHistoryEntry\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x04type\x18\x02 \x01(\x0e\x32\x1e.autoscale.v1.AlarmHistoryType\x12\x30\n\x0eprevious_state\x18\x03 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\'\n\x05state\x18\x04 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x06 \x01(\t\x12\x18\n\x10\x61\x63tion_succeeded\x18\x07 \x01(\x08\x12\x0f\n\x07\x61ttempt\x18\x08 \x01(\x05\x12\x0e\n\x06\x63\x61ller\x18\t \x01(\t\"N\n\x17ListAlarmHistoryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"e\n\x18ListAlarmHistoryResponse\x12\x30\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1f.autoscale.v1.AlarmHistoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"]\n\x14SetAlarmStateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x05state\x18\x02 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\x0e\n\x06reason\x18\x03 \x01(\t\";\n\x15SetAlarmStateResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm*w\n\nAlarmState\x12\x1b\n\x17\x41LARM_STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x41LARM_STATE_OK\x10\x01\x12\x15\n\x11\x41LARM_STATE_ALARM\x10\x02\x12!\n\x1d\x41LARM_STATE_INSUFFICIENT_DATA\x10\x03*\xdd\x01\n\x12\x43omparisonOperator\x12#\n\x1f\x43OMPARISON_OPERATOR_UNSPECIFIED\x10\x00\x12$\n COMPARISON_OPERATOR_GREATER_THAN\x10\x01\x12-\n)COMPARISON_OPERATOR_GREATER_THAN_OR_EQUAL\x10\x02\x12!\n\x1d\x43OMPARISON_OPERATOR_LESS_THAN\x10\x03\x12*\n&COMPARISON_OPERATOR_LESS_THAN_OR_EQUAL\x10\x04*\xbd\x01\n\x10TreatMissingData\x12\"\n\x1eTREAT_MISSING_DATA_UNSPECIFIED\x10\x00\x12\x1e\n\x1aTREAT_MISSING_DATA_MISSING\x10\x01\x12$\n TREAT_MISSING_DATA_NOT_BREACHING\x10\x02\x12 \n\x1cTREAT_MISSING_DATA_BREACHING\x10\x03\x12\x1d\n\x19TREAT_MISSING_DATA_IGNORE\x10\x04*\xef\x01\n\x10\x41larmHistoryType\x12\"\n\x1e\x41LARM_HISTORY_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41LARM_HISTORY_TYPE_CREATION\x10\x01\x12\"\n\x1e\x41LARM_HISTORY_TYPE_RULE_CHANGE\x10\x02\x12\'\n#ALARM_HISTORY_TYPE_STATE_TRANSITION\x10\x03\x12\x1d\n\x19\x41LARM_HISTORY_TYPE_ACTION\x10\x04\x12*\n&ALARM_HISTORY_TYPE_STATE_REASON_CHANGE\x10\x05\x32\xe3\x04\n\x0c\x41larmService\x12R\n\x0b\x43reateAlarm\x12 .autoscale.v1.CreateAlarmRequest\x1a!.autoscale.v1.CreateAlarmResponse\x12I\n\x08GetAlarm\x12\x1d.autoscale.v1.GetAlarmRequest\x1a\x1e.autoscale.v1.GetAlarmResponse\x12O\n\nListAlarms\x12\x1f.autoscale.v1.ListAlarmsRequest\x1a .autoscale.v1.ListAlarmsResponse\x12R\n\x0bUpdateAlarm\x12 .autoscale.v1.UpdateAlarmRequest\x1a!.autoscale.v1.UpdateAlarmResponse\x12R\n\x0b\x44\x65leteAlarm\x12 .autoscale.v1.DeleteAlarmRequest\x1a!.autoscale.v1.DeleteAlarmResponse\x12\x61\n\x10ListAlarmHistory\x12%.autoscale.v1.ListAlarmHistoryRequest\x1a&.autoscale.v1.ListAlarmHistoryResponse\x12X\n\rSetAlarmState\x12\".autoscale.v1.SetAlarmStateRequest\x1a#.autoscale.v1.SetAlarmStateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61utoscale/v1/alarm.proto\x12\x0c\x61utoscale.v1\x1a\x19\x61utoscale/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x02\n\rThresholdRule\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12?\n\ndimensions\x18\x02 \x03(\x0b\x32+.autoscale.v1.ThresholdRule.DimensionsEntry\x12*\n\tstatistic\x18\x03 \x01(\x0e\x32\x17.autoscale.v1.Statistic\x12=\n\x13\x63omparison_operator\x18\x04 \x01(\x0e\x32 .autoscale.v1.ComparisonOperator\x12\x11\n\tthreshold\x18\x05 \x01(\x01\x12)\n\x06period\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1a\n\x12\x65valuation_periods\x18\x07 \x01(\x05\x1a\x31\n\x0f\x44imensionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb8\x01\n\x0ePrometheusRule\x12\r\n\x05query\x18\x01 \x01(\t\x12=\n\x13\x63omparison_operator\x18\x02 \x01(\x0e\x32 .autoscale.v1.ComparisonOperator\x12\x11\n\tthreshold\x18\x03 \x01(\x01\x12)\n\x06period\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1a\n\x12\x65valuation_periods\x18\x05 \x01(\x05\"\xaa\x02\n\x0bGnocchiRule\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x15\n\rresource_type\x18\x02 \x01(\t\x12\x13\n\x0bresource_id\x18\x03 \x01(\t\x12\x16\n\x0eresource_query\x18\x04 \x01(\t\x12\x12\n\nmetric_ids\x18\x05 \x03(\t\x12\x1a\n\x12\x61ggregation_method\x18\x06 \x01(\t\x12=\n\x13\x63omparison_operator\x18\x07 \x01(\x0e\x32 .autoscale.v1.ComparisonOperator\x12\x11\n\tthreshold\x18\x08 \x01(\x01\x12)\n\x06period\x18\t \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1a\n\x12\x65valuation_periods\x18\n \x01(\x05\"\xc7\x05\n\x05\x41larm\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x33\n\x0ethreshold_rule\x18\x03 \x01(\x0b\x32\x1b.autoscale.v1.ThresholdRule\x12\x15\n\ralarm_actions\x18\x04 \x03(\t\x12\x12\n\nok_actions\x18\x05 \x03(\t\x12!\n\x19insufficient_data_actions\x18\x06 \x03(\t\x12\x16\n\x0erepeat_actions\x18\x07 \x01(\x08\x12\'\n\x05state\x18\x08 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\x14\n\x0cstate_reason\x18\t \x01(\t\x12.\n\nstate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64isabled\x18\x0b \x01(\x08\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\revaluate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0ewebhook_secret\x18\x0e \x01(\t\x12\x35\n\x0fprometheus_rule\x18\x0f \x01(\x0b\x32\x1c.autoscale.v1.PrometheusRule\x12/\n\x0cgnocchi_rule\x18\x10 \x01(\x0b\x32\x19.autoscale.v1.GnocchiRule\x12\x1b\n\x13\x64\x61tapoints_to_alarm\x18\x11 \x01(\x05\x12:\n\x12treat_missing_data\x18\x12 \x01(\x0e\x32\x1e.autoscale.v1.TreatMissingData\x12\x33\n\x0e\x63omposite_rule\x18\x13 \x01(\x0b\x32\x1b.autoscale.v1.CompositeRule\x12\r\n\x05owner\x18\x14 \x01(\t\"#\n\rCompositeRule\x12\x12\n\nexpression\x18\x01 \x01(\t\"J\n\x12\x43reateAlarmRequest\x12\x10\n\x08\x61larm_id\x18\x01 \x01(\t\x12\"\n\x05\x61larm\x18\x02 \x01(\x0b\x32\x13.autoscale.v1.Alarm\"9\n\x13\x43reateAlarmResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\"\x1f\n\x0fGetAlarmRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"6\n\x10GetAlarmResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\":\n\x11ListAlarmsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"R\n\x12ListAlarmsResponse\x12#\n\x06\x61larms\x18\x01 \x03(\x0b\x32\x13.autoscale.v1.Alarm\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"x\n\x12UpdateAlarmRequest\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\r\n\x05owner\x18\x03 \x01(\t\"9\n\x13UpdateAlarmResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm\"1\n\x12\x44\x65leteAlarmRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"\x15\n\x13\x44\x65leteAlarmResponse\"\xa1\x02\n\x11\x41larmHistoryEntry\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x04type\x18\x02 \x01(\x0e\x32\x1e.autoscale.v1.AlarmHistoryType\x12\x30\n\x0eprevious_state\x18\x03 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\'\n\x05state\x18\x04 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x06 \x01(\t\x12\x18\n\x10\x61\x63tion_succeeded\x18\x07 \x01(\x08\x12\x0f\n\x07\x61ttempt\x18\x08 \x01(\x05\x12\x0e\n\x06\x63\x61ller\x18\t \x01(\t\"N\n\x17ListAlarmHistoryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"e\n\x18ListAlarmHistoryResponse\x12\x30\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1f.autoscale.v1.AlarmHistoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"]\n\x14SetAlarmStateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x05state\x18\x02 \x01(\x0e\x32\x18.autoscale.v1.AlarmState\x12\x0e\n\x06reason\x18\x03 \x01(\t\";\n\x15SetAlarmStateResponse\x12\"\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x13.autoscale.v1.Alarm*w\n\nAlarmState\x12\x1b\n\x17\x41LARM_STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x41LARM_STATE_OK\x10\x01\x12\x15\n\x11\x41LARM_STATE_ALARM\x10\x02\x12!\n\x1d\x41LARM_STATE_INSUFFICIENT_DATA\x10\x03*\xdd\x01\n\x12\x43omparisonOperator\x12#\n\x1f\x43OMPARISON_OPERATOR_UNSPECIFIED\x10\x00\x12$\n COMPARISON_OPERATOR_GREATER_THAN\x10\x01\x12-\n)COMPARISON_OPERATOR_GREATER_THAN_OR_EQUAL\x10\x02\x12!\n\x1d\x43OMPARISON_OPERATOR_LESS_THAN\x10\x03\x12*\n&COMPARISON_OPERATOR_LESS_THAN_OR_EQUAL\x10\x04*\xbd\x01\n\x10TreatMissingData\x12\"\n\x1eTREAT_MISSING_DATA_UNSPECIFIED\x10\x00\x12\x1e\n\x1aTREAT_MISSING_DATA_MISSING\x10\x01\x12$\n TREAT_MISSING_DATA_NOT_BREACHING\x10\x02\x12 \n\x1cTREAT_MISSING_DATA_BREACHING\x10\x03\x12\x1d\n\x19TREAT_MISSING_DATA_IGNORE\x10\x04*\xef\x01\n\x10\x41larmHistoryType\x12\"\n\x1e\x41LARM_HISTORY_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41LARM_HISTORY_TYPE_CREATION\x10\x01\x12\"\n\x1e\x41LARM_HISTORY_TYPE_RULE_CHANGE\x10\x02\x12\'\n#ALARM_HISTORY_TYPE_STATE_TRANSITION\x10\x03\x12\x1d\n\x19\x41LARM_HISTORY_TYPE_ACTION\x10\x04\x12*\n&ALARM_HISTORY_TYPE_STATE_REASON_CHANGE\x10\x05\x32\xe3\x04\n\x0c\x41larmService\x12R\n\x0b\x43reateAlarm\x12 .autoscale.v1.CreateAlarmRequest\x1a!.autoscale.v1.CreateAlarmResponse\x12I\n\x08GetAlarm\x12\x1d.autoscale.v1.GetAlarmRequest\x1a\x1e.autoscale.v1.GetAlarmResponse\x12O\n\nListAlarms\x12\x1f.autoscale.v1.ListAlarmsRequest\x1a .autoscale.v1.ListAlarmsResponse\x12R\n\x0bUpdateAlarm\x12 .autoscale.v1.UpdateAlarmRequest\x1a!.autoscale.v1.UpdateAlarmResponse\x12R\n\x0b\x44\x65leteAlarm\x12 .autoscale.v1.DeleteAlarmRequest\x1a!.autoscale.v1.DeleteAlarmResponse\x12\x61\n\x10ListAlarmHistory\x12%.autoscale.v1.ListAlarmHistoryRequest\x1a&.autoscale.v1.ListAlarmHistoryResponse\x12X\n\rSetAlarmState\x12\".autoscale.v1.SetAlarmStateRequest\x1a#.autoscale.v1.SetAlarmStateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,14 +37,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_THRESHOLDRULE_DIMENSIONSENTRY']._loaded_options = None
   _globals['_THRESHOLDRULE_DIMENSIONSENTRY']._serialized_options = b'8\001'
-  _globals['_ALARMSTATE']._serialized_start=2963
-  _globals['_ALARMSTATE']._serialized_end=3082
-  _globals['_COMPARISONOPERATOR']._serialized_start=3085
-  _globals['_COMPARISONOPERATOR']._serialized_end=3306
-  _globals['_TREATMISSINGDATA']._serialized_start=3309
-  _globals['_TREATMISSINGDATA']._serialized_end=3498
-  _globals['_ALARMHISTORYTYPE']._serialized_start=3501
-  _globals['_ALARMHISTORYTYPE']._serialized_end=3740
+  _globals['_ALARMSTATE']._serialized_start=3008
+  _globals['_ALARMSTATE']._serialized_end=3127
+  _globals['_COMPARISONOPERATOR']._serialized_start=3130
+  _globals['_COMPARISONOPERATOR']._serialized_end=3351
+  _globals['_TREATMISSINGDATA']._serialized_start=3354
+  _globals['_TREATMISSINGDATA']._serialized_end=3543
+  _globals['_ALARMHISTORYTYPE']._serialized_start=3546
+  _globals['_ALARMHISTORYTYPE']._serialized_end=3785
   _globals['_THRESHOLDRULE']._serialized_start=169
   _globals['_THRESHOLDRULE']._serialized_end=513
   _globals['_THRESHOLDRULE_DIMENSIONSENTRY']._serialized_start=464
@@ -54,39 +54,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GNOCCHIRULE']._serialized_start=703
   _globals['_GNOCCHIRULE']._serialized_end=1001
   _globals['_ALARM']._serialized_start=1004
-  _globals['_ALARM']._serialized_end=1700
-  _globals['_COMPOSITERULE']._serialized_start=1702
-  _globals['_COMPOSITERULE']._serialized_end=1737
-  _globals['_CREATEALARMREQUEST']._serialized_start=1739
-  _globals['_CREATEALARMREQUEST']._serialized_end=1813
-  _globals['_CREATEALARMRESPONSE']._serialized_start=1815
-  _globals['_CREATEALARMRESPONSE']._serialized_end=1872
-  _globals['_GETALARMREQUEST']._serialized_start=1874
-  _globals['_GETALARMREQUEST']._serialized_end=1905
-  _globals['_GETALARMRESPONSE']._serialized_start=1907
-  _globals['_GETALARMRESPONSE']._serialized_end=1961
-  _globals['_LISTALARMSREQUEST']._serialized_start=1963
-  _globals['_LISTALARMSREQUEST']._serialized_end=2021
-  _globals['_LISTALARMSRESPONSE']._serialized_start=2023
-  _globals['_LISTALARMSRESPONSE']._serialized_end=2105
-  _globals['_UPDATEALARMREQUEST']._serialized_start=2107
-  _globals['_UPDATEALARMREQUEST']._serialized_end=2212
-  _globals['_UPDATEALARMRESPONSE']._serialized_start=2214
-  _globals['_UPDATEALARMRESPONSE']._serialized_end=2271
-  _globals['_DELETEALARMREQUEST']._serialized_start=2273
-  _globals['_DELETEALARMREQUEST']._serialized_end=2307
-  _globals['_DELETEALARMRESPONSE']._serialized_start=2309
-  _globals['_DELETEALARMRESPONSE']._serialized_end=2330
-  _globals['_ALARMHISTORYENTRY']._serialized_start=2333
-  _globals['_ALARMHISTORYENTRY']._serialized_end=2622
-  _globals['_LISTALARMHISTORYREQUEST']._serialized_start=2624
-  _globals['_LISTALARMHISTORYREQUEST']._serialized_end=2702
-  _globals['_LISTALARMHISTORYRESPONSE']._serialized_start=2704
-  _globals['_LISTALARMHISTORYRESPONSE']._serialized_end=2805
-  _globals['_SETALARMSTATEREQUEST']._serialized_start=2807
-  _globals['_SETALARMSTATEREQUEST']._serialized_end=2900
-  _globals['_SETALARMSTATERESPONSE']._serialized_start=2902
-  _globals['_SETALARMSTATERESPONSE']._serialized_end=2961
-  _globals['_ALARMSERVICE']._serialized_start=3743
-  _globals['_ALARMSERVICE']._serialized_end=4354
+  _globals['_ALARM']._serialized_end=1715
+  _globals['_COMPOSITERULE']._serialized_start=1717
+  _globals['_COMPOSITERULE']._serialized_end=1752
+  _globals['_CREATEALARMREQUEST']._serialized_start=1754
+  _globals['_CREATEALARMREQUEST']._serialized_end=1828
+  _globals['_CREATEALARMRESPONSE']._serialized_start=1830
+  _globals['_CREATEALARMRESPONSE']._serialized_end=1887
+  _globals['_GETALARMREQUEST']._serialized_start=1889
+  _globals['_GETALARMREQUEST']._serialized_end=1920
+  _globals['_GETALARMRESPONSE']._serialized_start=1922
+  _globals['_GETALARMRESPONSE']._serialized_end=1976
+  _globals['_LISTALARMSREQUEST']._serialized_start=1978
+  _globals['_LISTALARMSREQUEST']._serialized_end=2036
+  _globals['_LISTALARMSRESPONSE']._serialized_start=2038
+  _globals['_LISTALARMSRESPONSE']._serialized_end=2120
+  _globals['_UPDATEALARMREQUEST']._serialized_start=2122
+  _globals['_UPDATEALARMREQUEST']._serialized_end=2242
+  _globals['_UPDATEALARMRESPONSE']._serialized_start=2244
+  _globals['_UPDATEALARMRESPONSE']._serialized_end=2301
+  _globals['_DELETEALARMREQUEST']._serialized_start=2303
+  _globals['_DELETEALARMREQUEST']._serialized_end=2352
+  _globals['_DELETEALARMRESPONSE']._serialized_start=2354
+  _globals['_DELETEALARMRESPONSE']._serialized_end=2375
+  _globals['_ALARMHISTORYENTRY']._serialized_start=2378
+  _globals['_ALARMHISTORYENTRY']._serialized_end=2667
+  _globals['_LISTALARMHISTORYREQUEST']._serialized_start=2669
+  _globals['_LISTALARMHISTORYREQUEST']._serialized_end=2747
+  _globals['_LISTALARMHISTORYRESPONSE']._serialized_start=2749
+  _globals['_LISTALARMHISTORYRESPONSE']._serialized_end=2850
+  _globals['_SETALARMSTATEREQUEST']._serialized_start=2852
+  _globals['_SETALARMSTATEREQUEST']._serialized_end=2945
+  _globals['_SETALARMSTATERESPONSE']._serialized_start=2947
+  _globals['_SETALARMSTATERESPONSE']._serialized_end=3006
+  _globals['_ALARMSERVICE']._serialized_start=3788
+  _globals['_ALARMSERVICE']._serialized_end=4399
 # @@protoc_insertion_point(module_scope)

@@ -129,7 +129,7 @@ class GnocchiRule(_message.Message):
     def __init__(self, metric: _Optional[str] = ..., resource_type: _Optional[str] = ..., resource_id: _Optional[str] = ..., resource_query: _Optional[str] = ..., metric_ids: _Optional[_Iterable[str]] = ..., aggregation_method: _Optional[str] = ..., comparison_operator: _Optional[_Union[ComparisonOperator, str]] = ..., threshold: _Optional[float] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., evaluation_periods: _Optional[int] = ...) -> None: ...
 
 class Alarm(_message.Message):
-    __slots__ = ("name", "description", "threshold_rule", "alarm_actions", "ok_actions", "insufficient_data_actions", "repeat_actions", "state", "state_reason", "state_time", "disabled", "create_time", "evaluate_time", "webhook_secret", "prometheus_rule", "gnocchi_rule", "datapoints_to_alarm", "treat_missing_data", "composite_rule")
+    __slots__ = ("name", "description", "threshold_rule", "alarm_actions", "ok_actions", "insufficient_data_actions", "repeat_actions", "state", "state_reason", "state_time", "disabled", "create_time", "evaluate_time", "webhook_secret", "prometheus_rule", "gnocchi_rule", "datapoints_to_alarm", "treat_missing_data", "composite_rule", "owner")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_RULE_FIELD_NUMBER: _ClassVar[int]
@@ -149,6 +149,7 @@ class Alarm(_message.Message):
     DATAPOINTS_TO_ALARM_FIELD_NUMBER: _ClassVar[int]
     TREAT_MISSING_DATA_FIELD_NUMBER: _ClassVar[int]
     COMPOSITE_RULE_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     threshold_rule: ThresholdRule
@@ -168,7 +169,8 @@ class Alarm(_message.Message):
     datapoints_to_alarm: int
     treat_missing_data: TreatMissingData
     composite_rule: CompositeRule
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., threshold_rule: _Optional[_Union[ThresholdRule, _Mapping]] = ..., alarm_actions: _Optional[_Iterable[str]] = ..., ok_actions: _Optional[_Iterable[str]] = ..., insufficient_data_actions: _Optional[_Iterable[str]] = ..., repeat_actions: _Optional[bool] = ..., state: _Optional[_Union[AlarmState, str]] = ..., state_reason: _Optional[str] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_secret: _Optional[str] = ..., prometheus_rule: _Optional[_Union[PrometheusRule, _Mapping]] = ..., gnocchi_rule: _Optional[_Union[GnocchiRule, _Mapping]] = ..., datapoints_to_alarm: _Optional[int] = ..., treat_missing_data: _Optional[_Union[TreatMissingData, str]] = ..., composite_rule: _Optional[_Union[CompositeRule, _Mapping]] = ...) -> None: ...
+    owner: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., threshold_rule: _Optional[_Union[ThresholdRule, _Mapping]] = ..., alarm_actions: _Optional[_Iterable[str]] = ..., ok_actions: _Optional[_Iterable[str]] = ..., insufficient_data_actions: _Optional[_Iterable[str]] = ..., repeat_actions: _Optional[bool] = ..., state: _Optional[_Union[AlarmState, str]] = ..., state_reason: _Optional[str] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evaluate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_secret: _Optional[str] = ..., prometheus_rule: _Optional[_Union[PrometheusRule, _Mapping]] = ..., gnocchi_rule: _Optional[_Union[GnocchiRule, _Mapping]] = ..., datapoints_to_alarm: _Optional[int] = ..., treat_missing_data: _Optional[_Union[TreatMissingData, str]] = ..., composite_rule: _Optional[_Union[CompositeRule, _Mapping]] = ..., owner: _Optional[str] = ...) -> None: ...
 
 class CompositeRule(_message.Message):
     __slots__ = ("expression",)
@@ -219,12 +221,14 @@ class ListAlarmsResponse(_message.Message):
     def __init__(self, alarms: _Optional[_Iterable[_Union[Alarm, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateAlarmRequest(_message.Message):
-    __slots__ = ("alarm", "update_mask")
+    __slots__ = ("alarm", "update_mask", "owner")
     ALARM_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
     alarm: Alarm
     update_mask: _field_mask_pb2.FieldMask
-    def __init__(self, alarm: _Optional[_Union[Alarm, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+    owner: str
+    def __init__(self, alarm: _Optional[_Union[Alarm, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., owner: _Optional[str] = ...) -> None: ...
 
 class UpdateAlarmResponse(_message.Message):
     __slots__ = ("alarm",)
@@ -233,10 +237,12 @@ class UpdateAlarmResponse(_message.Message):
     def __init__(self, alarm: _Optional[_Union[Alarm, _Mapping]] = ...) -> None: ...
 
 class DeleteAlarmRequest(_message.Message):
-    __slots__ = ("name",)
+    __slots__ = ("name", "owner")
     NAME_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
     name: str
-    def __init__(self, name: _Optional[str] = ...) -> None: ...
+    owner: str
+    def __init__(self, name: _Optional[str] = ..., owner: _Optional[str] = ...) -> None: ...
 
 class DeleteAlarmResponse(_message.Message):
     __slots__ = ()

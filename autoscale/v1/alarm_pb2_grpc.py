@@ -116,14 +116,16 @@ class AlarmServiceServicer:
         empty); a mask naming webhook_secret makes a new one, shown in the answer.
         A mask naming one rule kind (or fields of it) replaces the alarm's rule
         of another kind. Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION
-        (as CreateAlarm).
+        (as CreateAlarm; another resource owns the alarm, Alarm.owner).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteAlarm(self, request, context):
-        """Deletes an alarm and its history. Errors: INVALID_ARGUMENT, NOT_FOUND.
+        """Deletes an alarm and its history. Errors: INVALID_ARGUMENT, NOT_FOUND,
+        FAILED_PRECONDITION (a composite alarm names it; another resource owns
+        it, Alarm.owner).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

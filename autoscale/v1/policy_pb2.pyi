@@ -15,6 +15,24 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class PredefinedMetricType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PREDEFINED_METRIC_TYPE_UNSPECIFIED: _ClassVar[PredefinedMetricType]
+    PREDEFINED_METRIC_TYPE_ASG_AVERAGE_CPU_UTILIZATION: _ClassVar[PredefinedMetricType]
+
+class SelectPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SELECT_POLICY_UNSPECIFIED: _ClassVar[SelectPolicy]
+    SELECT_POLICY_MAX: _ClassVar[SelectPolicy]
+    SELECT_POLICY_MIN: _ClassVar[SelectPolicy]
+    SELECT_POLICY_DISABLED: _ClassVar[SelectPolicy]
+
+class ScalingRatePolicyType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCALING_RATE_POLICY_TYPE_UNSPECIFIED: _ClassVar[ScalingRatePolicyType]
+    SCALING_RATE_POLICY_TYPE_INSTANCES: _ClassVar[ScalingRatePolicyType]
+    SCALING_RATE_POLICY_TYPE_PERCENT: _ClassVar[ScalingRatePolicyType]
+
 class MetricAggregationType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     METRIC_AGGREGATION_TYPE_UNSPECIFIED: _ClassVar[MetricAggregationType]
@@ -28,6 +46,15 @@ class ReceiverFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RECEIVER_FORMAT_PLAIN: _ClassVar[ReceiverFormat]
     RECEIVER_FORMAT_ALERTMANAGER: _ClassVar[ReceiverFormat]
     RECEIVER_FORMAT_AODH: _ClassVar[ReceiverFormat]
+PREDEFINED_METRIC_TYPE_UNSPECIFIED: PredefinedMetricType
+PREDEFINED_METRIC_TYPE_ASG_AVERAGE_CPU_UTILIZATION: PredefinedMetricType
+SELECT_POLICY_UNSPECIFIED: SelectPolicy
+SELECT_POLICY_MAX: SelectPolicy
+SELECT_POLICY_MIN: SelectPolicy
+SELECT_POLICY_DISABLED: SelectPolicy
+SCALING_RATE_POLICY_TYPE_UNSPECIFIED: ScalingRatePolicyType
+SCALING_RATE_POLICY_TYPE_INSTANCES: ScalingRatePolicyType
+SCALING_RATE_POLICY_TYPE_PERCENT: ScalingRatePolicyType
 METRIC_AGGREGATION_TYPE_UNSPECIFIED: MetricAggregationType
 METRIC_AGGREGATION_TYPE_AVERAGE: MetricAggregationType
 METRIC_AGGREGATION_TYPE_MINIMUM: MetricAggregationType
@@ -38,7 +65,7 @@ RECEIVER_FORMAT_ALERTMANAGER: ReceiverFormat
 RECEIVER_FORMAT_AODH: ReceiverFormat
 
 class Policy(_message.Message):
-    __slots__ = ("name", "group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown", "create_time", "step_adjustments", "metric_aggregation_type", "estimated_instance_warmup")
+    __slots__ = ("name", "group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown", "create_time", "step_adjustments", "metric_aggregation_type", "estimated_instance_warmup", "target_tracking", "alarms", "last_recommendation")
     NAME_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +76,9 @@ class Policy(_message.Message):
     STEP_ADJUSTMENTS_FIELD_NUMBER: _ClassVar[int]
     METRIC_AGGREGATION_TYPE_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_INSTANCE_WARMUP_FIELD_NUMBER: _ClassVar[int]
+    TARGET_TRACKING_FIELD_NUMBER: _ClassVar[int]
+    ALARMS_FIELD_NUMBER: _ClassVar[int]
+    LAST_RECOMMENDATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     group: str
     adjustment_type: _common_pb2.AdjustmentType
@@ -59,7 +89,107 @@ class Policy(_message.Message):
     step_adjustments: _containers.RepeatedCompositeFieldContainer[StepAdjustment]
     metric_aggregation_type: MetricAggregationType
     estimated_instance_warmup: _duration_pb2.Duration
-    def __init__(self, name: _Optional[str] = ..., group: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., scaling_adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustments: _Optional[_Iterable[_Union[StepAdjustment, _Mapping]]] = ..., metric_aggregation_type: _Optional[_Union[MetricAggregationType, str]] = ..., estimated_instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    target_tracking: TargetTrackingConfiguration
+    alarms: _containers.RepeatedScalarFieldContainer[str]
+    last_recommendation: TargetTrackingRecommendation
+    def __init__(self, name: _Optional[str] = ..., group: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., scaling_adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustments: _Optional[_Iterable[_Union[StepAdjustment, _Mapping]]] = ..., metric_aggregation_type: _Optional[_Union[MetricAggregationType, str]] = ..., estimated_instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., target_tracking: _Optional[_Union[TargetTrackingConfiguration, _Mapping]] = ..., alarms: _Optional[_Iterable[str]] = ..., last_recommendation: _Optional[_Union[TargetTrackingRecommendation, _Mapping]] = ...) -> None: ...
+
+class TargetTrackingRecommendation(_message.Message):
+    __slots__ = ("time", "recommended_capacity")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    recommended_capacity: int
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recommended_capacity: _Optional[int] = ...) -> None: ...
+
+class TargetTrackingConfiguration(_message.Message):
+    __slots__ = ("target_value", "predefined_metric_specification", "customized_metric_specification", "disable_scale_in", "period", "behavior", "tolerance")
+    TARGET_VALUE_FIELD_NUMBER: _ClassVar[int]
+    PREDEFINED_METRIC_SPECIFICATION_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMIZED_METRIC_SPECIFICATION_FIELD_NUMBER: _ClassVar[int]
+    DISABLE_SCALE_IN_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    BEHAVIOR_FIELD_NUMBER: _ClassVar[int]
+    TOLERANCE_FIELD_NUMBER: _ClassVar[int]
+    target_value: float
+    predefined_metric_specification: PredefinedMetricSpecification
+    customized_metric_specification: CustomizedMetricSpecification
+    disable_scale_in: bool
+    period: _duration_pb2.Duration
+    behavior: ScalingBehavior
+    tolerance: float
+    def __init__(self, target_value: _Optional[float] = ..., predefined_metric_specification: _Optional[_Union[PredefinedMetricSpecification, _Mapping]] = ..., customized_metric_specification: _Optional[_Union[CustomizedMetricSpecification, _Mapping]] = ..., disable_scale_in: _Optional[bool] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., behavior: _Optional[_Union[ScalingBehavior, _Mapping]] = ..., tolerance: _Optional[float] = ...) -> None: ...
+
+class PredefinedMetricSpecification(_message.Message):
+    __slots__ = ("predefined_metric_type",)
+    PREDEFINED_METRIC_TYPE_FIELD_NUMBER: _ClassVar[int]
+    predefined_metric_type: PredefinedMetricType
+    def __init__(self, predefined_metric_type: _Optional[_Union[PredefinedMetricType, str]] = ...) -> None: ...
+
+class CustomizedMetricSpecification(_message.Message):
+    __slots__ = ("metric_name", "dimensions", "statistic", "prometheus_query", "gnocchi_metric")
+    class DimensionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    METRIC_NAME_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    STATISTIC_FIELD_NUMBER: _ClassVar[int]
+    PROMETHEUS_QUERY_FIELD_NUMBER: _ClassVar[int]
+    GNOCCHI_METRIC_FIELD_NUMBER: _ClassVar[int]
+    metric_name: str
+    dimensions: _containers.ScalarMap[str, str]
+    statistic: _common_pb2.Statistic
+    prometheus_query: str
+    gnocchi_metric: GnocchiMetric
+    def __init__(self, metric_name: _Optional[str] = ..., dimensions: _Optional[_Mapping[str, str]] = ..., statistic: _Optional[_Union[_common_pb2.Statistic, str]] = ..., prometheus_query: _Optional[str] = ..., gnocchi_metric: _Optional[_Union[GnocchiMetric, _Mapping]] = ...) -> None: ...
+
+class GnocchiMetric(_message.Message):
+    __slots__ = ("metric", "resource_type", "resource_id", "resource_query", "metric_ids", "aggregation_method")
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_QUERY_FIELD_NUMBER: _ClassVar[int]
+    METRIC_IDS_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_METHOD_FIELD_NUMBER: _ClassVar[int]
+    metric: str
+    resource_type: str
+    resource_id: str
+    resource_query: str
+    metric_ids: _containers.RepeatedScalarFieldContainer[str]
+    aggregation_method: str
+    def __init__(self, metric: _Optional[str] = ..., resource_type: _Optional[str] = ..., resource_id: _Optional[str] = ..., resource_query: _Optional[str] = ..., metric_ids: _Optional[_Iterable[str]] = ..., aggregation_method: _Optional[str] = ...) -> None: ...
+
+class ScalingBehavior(_message.Message):
+    __slots__ = ("scale_up", "scale_down")
+    SCALE_UP_FIELD_NUMBER: _ClassVar[int]
+    SCALE_DOWN_FIELD_NUMBER: _ClassVar[int]
+    scale_up: ScalingRules
+    scale_down: ScalingRules
+    def __init__(self, scale_up: _Optional[_Union[ScalingRules, _Mapping]] = ..., scale_down: _Optional[_Union[ScalingRules, _Mapping]] = ...) -> None: ...
+
+class ScalingRules(_message.Message):
+    __slots__ = ("stabilization_window", "select_policy", "policies")
+    STABILIZATION_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    SELECT_POLICY_FIELD_NUMBER: _ClassVar[int]
+    POLICIES_FIELD_NUMBER: _ClassVar[int]
+    stabilization_window: _duration_pb2.Duration
+    select_policy: SelectPolicy
+    policies: _containers.RepeatedCompositeFieldContainer[ScalingRatePolicy]
+    def __init__(self, stabilization_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., select_policy: _Optional[_Union[SelectPolicy, str]] = ..., policies: _Optional[_Iterable[_Union[ScalingRatePolicy, _Mapping]]] = ...) -> None: ...
+
+class ScalingRatePolicy(_message.Message):
+    __slots__ = ("type", "value", "period")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    type: ScalingRatePolicyType
+    value: int
+    period: _duration_pb2.Duration
+    def __init__(self, type: _Optional[_Union[ScalingRatePolicyType, str]] = ..., value: _Optional[int] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class StepAdjustment(_message.Message):
     __slots__ = ("metric_interval_lower_bound", "metric_interval_upper_bound", "scaling_adjustment", "adjustment_type")
@@ -182,23 +312,27 @@ class AlarmPayload(_message.Message):
     def __init__(self, alarm: _Optional[str] = ..., previous_state: _Optional[_Union[_alarm_pb2.AlarmState, str]] = ..., state: _Optional[_Union[_alarm_pb2.AlarmState, str]] = ..., reason: _Optional[str] = ..., datapoints: _Optional[_Iterable[float]] = ..., threshold: _Optional[float] = ..., comparison_operator: _Optional[_Union[_alarm_pb2.ComparisonOperator, str]] = ..., repeat: _Optional[bool] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ExecutePolicyResponse(_message.Message):
-    __slots__ = ("adjusted", "reason", "activity", "refusal", "cooldown_end_time", "step_adjustment")
+    __slots__ = ("adjusted", "reason", "activity", "refusal", "cooldown_end_time", "step_adjustment", "recommended_capacity", "desired_capacity")
     ADJUSTED_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
     REFUSAL_FIELD_NUMBER: _ClassVar[int]
     COOLDOWN_END_TIME_FIELD_NUMBER: _ClassVar[int]
     STEP_ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     adjusted: bool
     reason: str
     activity: _group_pb2.Activity
     refusal: _group_pb2.AdjustRefusal
     cooldown_end_time: _timestamp_pb2.Timestamp
     step_adjustment: StepAdjustment
-    def __init__(self, adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[_Union[_group_pb2.Activity, _Mapping]] = ..., refusal: _Optional[_Union[_group_pb2.AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ...) -> None: ...
+    recommended_capacity: int
+    desired_capacity: int
+    def __init__(self, adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[_Union[_group_pb2.Activity, _Mapping]] = ..., refusal: _Optional[_Union[_group_pb2.AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ..., recommended_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ...) -> None: ...
 
 class PolicyExecution(_message.Message):
-    __slots__ = ("time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "alarm_payload", "metric_value", "breach_threshold", "step_adjustment")
+    __slots__ = ("time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "alarm_payload", "metric_value", "breach_threshold", "step_adjustment", "recommended_capacity", "desired_capacity")
     TIME_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -210,6 +344,8 @@ class PolicyExecution(_message.Message):
     METRIC_VALUE_FIELD_NUMBER: _ClassVar[int]
     BREACH_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     STEP_ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     time: _timestamp_pb2.Timestamp
     cause: str
     request_id: str
@@ -221,7 +357,9 @@ class PolicyExecution(_message.Message):
     metric_value: float
     breach_threshold: float
     step_adjustment: StepAdjustment
-    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[str] = ..., failed: _Optional[bool] = ..., alarm_payload: _Optional[_Union[AlarmPayload, _Mapping]] = ..., metric_value: _Optional[float] = ..., breach_threshold: _Optional[float] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ...) -> None: ...
+    recommended_capacity: int
+    desired_capacity: int
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[str] = ..., failed: _Optional[bool] = ..., alarm_payload: _Optional[_Union[AlarmPayload, _Mapping]] = ..., metric_value: _Optional[float] = ..., breach_threshold: _Optional[float] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ..., recommended_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ...) -> None: ...
 
 class ListPolicyExecutionsRequest(_message.Message):
     __slots__ = ("name", "page_size", "page_token")

@@ -101,8 +101,10 @@ class PolicyServiceServicer:
     """
 
     def CreatePolicy(self, request, context):
-        """Creates a policy; its group must exist. Errors: INVALID_ARGUMENT,
-        ALREADY_EXISTS, NOT_FOUND (the group does not exist).
+        """Creates a policy; its group must exist. A target tracking policy makes
+        its alarm too. Errors: INVALID_ARGUMENT, ALREADY_EXISTS, NOT_FOUND (the
+        group does not exist), FAILED_PRECONDITION and UNAVAILABLE (a target
+        tracking policy's alarm: see Policy.target_tracking).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -125,15 +127,18 @@ class PolicyServiceServicer:
 
     def UpdatePolicy(self, request, context):
         """Changes the fields named in update_mask (all updatable fields when
-        empty). Errors: INVALID_ARGUMENT, NOT_FOUND (the policy or its new group).
+        empty); a target tracking policy's alarm follows its new metric, target
+        and period. Errors: INVALID_ARGUMENT, NOT_FOUND (the policy or its new
+        group), FAILED_PRECONDITION and UNAVAILABLE (its alarm, as on create).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeletePolicy(self, request, context):
-        """Deletes a policy and its executions. A policy that alarms name in their
-        actions is kept: take it out of their actions, or delete them, first.
+        """Deletes a policy and its executions, and the alarms it owns (a target
+        tracking policy's). A policy that other alarms name in their actions is
+        kept: take it out of their actions, or delete them, first.
         Errors: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (alarms name it),
         UNAVAILABLE (the alarm service could not be asked; nothing is deleted).
         """
@@ -150,7 +155,8 @@ class PolicyServiceServicer:
         call's answer. Every call is recorded as an execution. Errors:
         INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (the policy's group is
         gone; a step policy without a metric value; a metric value for a simple
-        policy).
+        or target tracking policy; a target tracking policy signalled without
+        its alarm's datapoints).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -247,6 +247,8 @@ class Alarm:
     this stay). Not part of the API: it spaces the repeats a period apart, across restarts too."""
     project: str = field(kw_only=True)
     """The project it belongs to: it watches that project's series and its actions act in that project."""
+    owner: str = field(default="", kw_only=True)
+    """The resource that made it and changes and deletes it (`policies/{id}`: a target tracking policy's); "" for none."""
 
     @property
     def key(self) -> AlarmKey:

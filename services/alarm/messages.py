@@ -104,6 +104,7 @@ def alarm_to_message(alarm: Alarm, *, with_webhook_secret: bool = False) -> alar
         create_time=to_timestamp(alarm.create_time),
         evaluate_time=to_timestamp(alarm.evaluate_time),
         webhook_secret=alarm.webhook_secret if with_webhook_secret else "",
+        owner=alarm.owner,
         **_missing_data_fields(alarm.rule),
     )
 

@@ -13,6 +13,7 @@ metadata = sa.MetaData()
 ID_LENGTH = 63
 PROJECT_LENGTH = 64
 METRIC_LENGTH = 255
+NAME_LENGTH = 255
 
 alarms = sa.Table(
     "alarm_alarms",
@@ -62,6 +63,8 @@ alarms = sa.Table(
     # count (TreatMissingData's value, "": unset); both unset: Aodh's rule.
     sa.Column("datapoints_to_alarm", sa.Integer, nullable=False, server_default="0"),
     sa.Column("treat_missing_data", sa.String(16), nullable=False, server_default=""),
+    # The resource that made the alarm and alone changes and deletes it (`policies/{id}`); "": none.
+    sa.Column("owner", sa.String(NAME_LENGTH), nullable=False, server_default=""),
 )
 
 history = sa.Table(

@@ -430,6 +430,7 @@ def _alarm_values(alarm: Alarm) -> dict[str, Any]:
         "revision": alarm.revision,
         "repeat_time": alarm.repeat_time,
         "webhook_secret": alarm.webhook_secret,
+        "owner": alarm.owner,
     }
 
 
@@ -453,6 +454,7 @@ def _alarm(row: Any, **changes: Any) -> Alarm:
         "revision": row.revision,
         "repeat_time": row.repeat_time,
         "webhook_secret": row.webhook_secret,
+        "owner": row.owner,
     }
     fields.update(changes)
     return Alarm(**fields)

@@ -29,7 +29,7 @@ from autoscale.netguard import AddressGuard
 from autoscale.series import MAX_DIMENSIONS, STATISTICS_BY_NUMBER, check_dimension, check_metric
 from autoscale.timeutil import check_duration
 from autoscale.v1 import alarm_pb2, common_pb2
-from autoscale.validation import Violations, check_action_target, check_enum, check_finite, quoted
+from autoscale.validation import Violations, check_action_target, check_enum, check_finite, quoted, try_parse_name
 from services.alarm import composite, messages
 from services.alarm.domain import CompositeRule, GnocchiRule, PrometheusRule, Rule, ThresholdRule
 
@@ -359,6 +359,12 @@ class AlarmDefinition:
     insufficient_data_actions: tuple[str, ...]
     repeat_actions: bool
     disabled: bool
+
+
+def check_owner(violations: Violations, field_path: str, owner: str) -> None:
+    """An alarm's owner: empty, or the resource that made it, `policies/{id}` (a target tracking policy)."""
+    if owner:
+        try_parse_name(violations, field_path, owner, "policies")
 
 
 def check_alarm(

@@ -76,6 +76,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         violations = Violations()
         check_id(violations, "alarm_id", request.alarm_id)
         definition = rules.check_alarm(violations, request.alarm, self._guard)
+        rules.check_owner(violations, "alarm.owner", request.alarm.owner)
         violations.raise_if_any()
         assert definition is not None
         project = current_project()
@@ -89,7 +90,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
             alarm_actions=definition.alarm_actions, ok_actions=definition.ok_actions,
             insufficient_data_actions=definition.insufficient_data_actions, repeat_actions=definition.repeat_actions,
             disabled=definition.disabled, state=AlarmState.INSUFFICIENT_DATA, state_reason="Not evaluated yet",
-            state_time=now, create_time=now, webhook_secret=self._new_secret(),
+            state_time=now, create_time=now, webhook_secret=self._new_secret(), owner=request.alarm.owner,
         )
         created = HistoryEntry(alarm.id, now, HistoryType.CREATION, f"created: {_rule_text(alarm.rule)}", state=alarm.state,
                                caller=current_caller().principal)
@@ -117,6 +118,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         paths = update.mask_paths(violations, request.update_mask.paths)
         violations.raise_if_any()
         current = self._repository.get_alarm(current_project(), alarm_id)
+        _require_owner(current, request.owner, "changed")
         definition = rules.check_alarm(violations, update.merged(messages.alarm_to_message(current), request.alarm, paths), self._guard)
         violations.raise_if_any()
         assert definition is not None
@@ -142,6 +144,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
     def DeleteAlarm(self, request: alarm_pb2.DeleteAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.DeleteAlarmResponse:
         alarm_id = parse_name("name", request.name, "alarms")
         project = current_project()
+        _require_owner(self._repository.get_alarm(project, alarm_id), request.owner, "deleted")
         with self._definitions:
             naming = self._index.composites_naming([(project, alarm_id)], enabled_only=False)
             if naming:
@@ -219,3 +222,13 @@ def _rule_text(rule: Rule) -> str:
     if isinstance(rule, CompositeRule):
         return rule.describe()
     return f"{rule.describe()} {rule.comparison.value} {rule.threshold:g}"
+
+
+def _require_owner(alarm: Alarm, owner: str, done: str) -> None:
+    """FailedPrecondition naming the alarm's owner unless the request names it (its owner's service does), so that an
+    owned alarm is `done` with its owner only."""
+    if alarm.owner and owner != alarm.owner:
+        raise FailedPrecondition(
+            f"{alarm_name(alarm.id)} belongs to {alarm.owner}, which made it: it is {done} with {alarm.owner} "
+            f"(change or delete {alarm.owner} instead)"
+        )

@@ -32,7 +32,7 @@ RULE_FIELDS = {
 }
 """Each rule kind's field of Alarm, and the fields of it a mask may name as `<kind>.<field>`."""
 
-OUTPUT_ONLY_FIELDS = frozenset({"name", "state", "state_reason", "state_time", "create_time", "evaluate_time"})
+OUTPUT_ONLY_FIELDS = frozenset({"name", "state", "state_reason", "state_time", "create_time", "evaluate_time", "owner"})
 """Fields of Alarm a mask may name to no effect."""
 
 NEW_SECRET_PATH = "webhook_secret"

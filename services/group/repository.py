@@ -22,6 +22,7 @@ from autoscale.errors import AlreadyExists, FailedPrecondition, NotFound, Resour
 from autoscale.quotas.limits import Limits
 from services.group import capacity, cooldown, decisions, schedule
 from services.group.backoff import LaunchBackoff
+from services.group.cpu_report import RunningInstance
 from services.group.domain import (
     OPENSTACK_SERVER,
     PROCESS,
@@ -219,6 +220,17 @@ class GroupRepositories:
         with self._database.reader() as connection:
             rows = connection.execute(query).all()
         return [DueAction(row.project, _scheduled_action(row)) for row in rows]
+
+    def running_process_instances(self) -> list[RunningInstance]:
+        """Every project's running local process instances (those in service, in standby or waiting for hooks), for the
+        CPU they use (services.group.cpu_report)."""
+        live = [state.value for state in (InstanceState.RUNNING, InstanceState.STANDBY, InstanceState.PENDING_WAIT)]
+        query = sa.select(instances.c.project, instances.c.group_id, instances.c.id, instances.c.server_id).where(
+            instances.c.kind == PROCESS, instances.c.state.in_(live), instances.c.server_id != ""
+        )
+        with self._database.reader() as connection:
+            rows = connection.execute(query).all()
+        return [RunningInstance(*row) for row in rows]
 
 
 class GroupRepository:

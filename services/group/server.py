@@ -10,7 +10,8 @@ from autoscale.config import Settings, default_state_dir
 from autoscale.handlers import add_servicer
 from autoscale.server import BuildContext, ServiceBuilder, ServiceRegistration
 from autoscale.v1 import group_pb2_grpc
-from autoscale.workers import PeriodicWorker
+from autoscale.workers import PeriodicWorker, Worker
+from services.group.cpu_report import CpuMeter, CpuReporter
 from services.group.domain import OPENSTACK_SERVER, PROCESS
 from services.group.drivers.base import ComputeDriver, ServerSpecValidator
 from services.group.exposition import GroupCollector
@@ -84,6 +85,11 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         runner = ScheduledActionRunner(repositories, context.clock, context.quotas, loop.wake)
         schedule_loop = PeriodicWorker("group-schedule", POLL_INTERVAL, runner.run_pass)
         openstack = allowed.get(OPENSTACK_SERVER)
+        workers: list[Worker] = [schedule_loop, loop, health]
+        local = allowed.get(PROCESS)
+        if isinstance(local, CpuMeter) and context.settings.cpu_report_interval > 0:
+            reporter = CpuReporter(repositories.running_process_instances, local, lambda: context.peers.metrics, context.clock)
+            workers.append(PeriodicWorker("group-cpu-report", context.settings.cpu_report_interval, reporter.report))
         servicer = GroupServicer(
             repositories, reconciler, loop.wake, PolicyClient(lambda: context.peers.policy), context.quotas, context.process_driver,
             context.clock, server_validator=openstack if isinstance(openstack, ServerSpecValidator) else None,
@@ -93,7 +99,7 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
             full_name=SERVICE_NAME,
             add_to_server=lambda server: add_servicer(group_pb2_grpc.add_GroupServiceServicer_to_server, servicer, server),
             # Stopped in order: no run changes a group once its passes stop, and no pass asks for a check once the monitor stops.
-            workers=[schedule_loop, loop, health],
+            workers=workers,
         )
 
     return build

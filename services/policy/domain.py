@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from services.policy.target_tracking import Behavior, Recommendation
+
 
 class AdjustmentType(StrEnum):
     """How a policy's scaling_adjustment is read (as AWS and Heat define them)."""
@@ -38,6 +40,72 @@ class StepAdjustment:
     """How scaling_adjustment is read; None: the policy's adjustment_type."""
 
 
+class Statistic(StrEnum):
+    """The statistic of each period of a metric of the Metrics service (its Statistic)."""
+
+    AVERAGE = "average"
+    MINIMUM = "minimum"
+    MAXIMUM = "maximum"
+    SUM = "sum"
+    SAMPLE_COUNT = "sample_count"
+
+
+class PredefinedMetricType(StrEnum):
+    """A target tracking policy's predefined metric (AWS's PredefinedMetricType)."""
+
+    ASG_AVERAGE_CPU_UTILIZATION = "asg_average_cpu_utilization"
+    """The average of `cpu_utilization` over the series of dimension group={group id}."""
+
+
+PREDEFINED_CPU_METRIC = "cpu_utilization"
+"""The Metrics service's metric ASG_AVERAGE_CPU_UTILIZATION averages: the CPU of each instance in percent, as the group
+service measures it for local processes (services.group.cpu_report)."""
+
+
+@dataclass(frozen=True)
+class GnocchiMetric:
+    """Gnocchi measures a target tracking policy reads: an alarm's GnocchiRule target and aggregation."""
+
+    metric: str = ""
+    resource_type: str = ""
+    resource_id: str = ""
+    resource_query: str = ""
+    metric_ids: tuple[str, ...] = ()
+    aggregation_method: str = ""
+    """"": the mean."""
+
+
+@dataclass(frozen=True)
+class TrackedMetric:
+    """The metric a target tracking policy tracks: predefined, else the Metrics service's metric, a PromQL query or Gnocchi
+    measures."""
+
+    predefined: PredefinedMetricType | None = None
+    metric_name: str = ""
+    dimensions: tuple[tuple[str, str], ...] = ()
+    """Sorted by name."""
+    statistic: Statistic | None = None
+    """None: unset (the average)."""
+    prometheus_query: str = ""
+    gnocchi: GnocchiMetric | None = None
+
+
+@dataclass(frozen=True)
+class TargetTracking:
+    """A target tracking policy's configuration (AWS's TargetTrackingConfiguration with HPA's behavior)."""
+
+    target_value: float
+    metric: TrackedMetric
+    disable_scale_in: bool = False
+    period: float | None = None
+    """Seconds between evaluations (its alarm's period); None: DEFAULT_TARGET_TRACKING_PERIOD."""
+    behavior: Behavior = Behavior()
+
+
+DEFAULT_TARGET_TRACKING_PERIOD = 60.0
+"""A target tracking policy's period when unset: CloudWatch's one-minute metrics, as AWS's alarms read them."""
+
+
 @dataclass(frozen=True)
 class Policy:
     """A scaling policy of one group: simple (scaling_adjustment, cooldown) or step (step_adjustments, warm-up)."""
@@ -56,12 +124,21 @@ class Policy:
     metric_aggregation_type: MetricAggregationType | None = None
     """A step policy's: how the alarm's datapoints make the metric value; None: unset (the average)."""
     estimated_instance_warmup: float | None = None
-    """A step policy's: seconds an instance warms up once in service; None: the group's cooldown."""
+    """A step or target tracking policy's: seconds an instance warms up once in service; None: the group's cooldown."""
+    target_tracking: TargetTracking | None = None
+    """A target tracking policy's configuration; None for the other kinds."""
+    last_recommendation: Recommendation | None = None
+    """A target tracking policy's last recommendation, as stored (not part of its definition: its executions write it)."""
 
     @property
     def is_step(self) -> bool:
         """Whether it is a step policy (AWS's StepScaling)."""
         return bool(self.step_adjustments)
+
+    @property
+    def owned_alarms(self) -> tuple[str, ...]:
+        """The alarms it made and owns: a target tracking policy's `alarms/{id}-target`."""
+        return (target_alarm_name(self.id),) if self.target_tracking is not None else ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +172,10 @@ class Execution:
     """A step policy's: the threshold the breach was measured from."""
     step_adjustment: StepAdjustment | None = None
     """A step policy's: the step that held the breach, as it was then (None: none did)."""
+    recommended_capacity: int | None = None
+    """A target tracking policy's: the capacity the metric asked."""
+    desired_capacity: int | None = None
+    """A target tracking policy's: the desired capacity it decided."""
     response: bytes | None = None
     """The serialized ExecutePolicyResponse answered (None when the execution failed)."""
     sequence: int = 0
@@ -109,3 +190,17 @@ def policy_name(policy_id: str) -> str:
 def group_name(group_id: str) -> str:
     """`groups/{id}`."""
     return f"groups/{group_id}"
+
+
+TARGET_ALARM_SUFFIX = "-target"
+"""What a target tracking policy's id is followed by in its alarm's id."""
+
+
+def target_alarm_id(policy_id: str) -> str:
+    """The id of the alarm a target tracking policy makes: `{id}-target`."""
+    return f"{policy_id}{TARGET_ALARM_SUFFIX}"
+
+
+def target_alarm_name(policy_id: str) -> str:
+    """`alarms/{id}-target`."""
+    return f"alarms/{target_alarm_id(policy_id)}"

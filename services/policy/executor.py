@@ -11,6 +11,13 @@ A step policy first measures the breach (an operator's metric value and threshol
 the alarm payload's datapoints) and picks the step that holds it (services.policy.steps);
 its one Adjust then asks for AWS's warm-up rule instead of the cooldown, which the group
 applies under its lock (services.group.warmup).
+
+A target tracking policy reads its metric (the newest datapoint of its alarm's payload)
+and the group's sizes (GetGroup), decides the desired capacity from them and from what
+it remembers (services.policy.target_tracking), scales in only as far as the group's
+other target tracking policies agree (AWS), and asks it as an exact capacity by the
+same warm-up rule; the recommendation and the scale event are remembered with the
+execution. The group may change between the two calls: the next period decides again.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from autoscale.errors import FailedPrecondition, NotFound, PeerError
 from autoscale.timeutil import Clock
 from autoscale.v1 import alarm_pb2, group_pb2, policy_pb2
 from autoscale.validation import within_cause_limit
-from services.policy import steps
+from services.policy import steps, target_tracking
 from services.policy.domain import AdjustmentType, Breach, Execution, Policy, StepAdjustment, group_name, policy_name
 from services.policy.exposition import PolicyMetrics
 from services.policy.group_client import GroupClient, GroupGone
@@ -36,6 +43,9 @@ log = logging.getLogger(__name__)
 
 SCALE_IN_COMPARISONS = frozenset({alarm_pb2.COMPARISON_OPERATOR_LESS_THAN, alarm_pb2.COMPARISON_OPERATOR_LESS_THAN_OR_EQUAL})
 """Comparisons of an alarm whose metric at the threshold is read below it (services.policy.steps)."""
+
+MAX_POLICIES_READ = 1000
+"""A group's policies read at most for the other target tracking policies' agreement (a project holds fewer)."""
 
 DEFAULT_CAUSE = "executed by caller"
 """What the activity's cause says when the caller gave none."""
@@ -89,6 +99,8 @@ class PolicyExecutor:
             policy_id, self._clock(), cause, request_id, adjusted=False, reason="",
             alarm_payload=alarm_payload.SerializeToString() if alarm_payload is not None else None,
         )
+        if policy.target_tracking is not None:
+            return self._track(project, policy, record, cause, alarm_notification, alarm_payload, breach)
         adjustment_type, adjustment = policy.adjustment_type, policy.scaling_adjustment
         if policy.is_step:
             measured = self._measure(project, policy, record, breach, alarm_payload)
@@ -144,6 +156,101 @@ class PolicyExecutor:
             )
         )
         return response, "adjusted" if response.adjusted else "unchanged"
+
+    def _track(
+        self, project: str, policy: Policy, record: Execution, cause: str, alarm_notification: bool,
+        alarm_payload: policy_pb2.AlarmPayload | None, breach: Breach | None,
+    ) -> tuple[policy_pb2.ExecutePolicyResponse, str]:
+        """A target tracking policy's execution: the metric against the target decides an exact capacity (see the module's
+        docstring); FailedPrecondition (recorded) without a metric value or a group."""
+        tracking = policy.target_tracking
+        assert tracking is not None
+        if breach is not None or alarm_payload is None or not alarm_payload.datapoints:
+            given = "an operator's metric value" if breach is not None else "no datapoints of its alarm"
+            reason = (
+                f"{policy_name(policy.id)} is a target tracking policy and the signal carries {given}: it reads its metric "
+                "from the datapoints of the alarm it owns, which signals it every period"
+            )
+            self._fail(project, record, reason)
+            raise FailedPrecondition(reason)
+        metric_value = alarm_payload.datapoints[-1]
+        group_ref = group_name(policy.group_id)
+        try:
+            group = self._groups.get_group(group_ref)
+        except GroupGone as gone:
+            reason = f"its group {gone.name} no longer exists"
+            self._fail(project, replace(record, metric_value=metric_value), reason)
+            raise FailedPrecondition(reason) from None
+        except PeerError as error:
+            self._fail(project, replace(record, metric_value=metric_value), f"the group service failed: {error}")
+            raise
+        now = self._clock()
+        state = self._repository.target_tracking_state(project, policy.id)
+        decision = target_tracking.decide_capacity(
+            metric_value, tracking.target_value, in_service=group.current_capacity, desired_capacity=group.desired_capacity,
+            min_size=group.min_size, max_size=group.max_size, behavior=tracking.behavior,
+            disable_scale_in=tracking.disable_scale_in, state=state, now=now,
+        )
+        reasons = list(decision.reasons)
+        desired = decision.desired_capacity
+        if desired < group.desired_capacity:  # only a scale-in needs the other policies' agreement
+            desired, held_by = target_tracking.agreed_scale_in(
+                group.desired_capacity, desired, self._other_recommendations(project, policy),
+            )
+            if held_by:
+                reasons.append(held_by)
+        said = (
+            f"metric {metric_value:g} against target {tracking.target_value:g} with {group.current_capacity} in service: "
+            f"{decision.recommendation} recommended"
+        )
+        if reasons:
+            said += f" ({'; '.join(reasons)})"
+        record = replace(record, metric_value=metric_value, recommended_capacity=decision.recommendation, desired_capacity=desired)
+        if desired == group.desired_capacity:
+            reason = f"{said}: desired capacity stays at {group.desired_capacity}"
+            response = policy_pb2.ExecutePolicyResponse(
+                adjusted=False, reason=reason, recommended_capacity=decision.recommendation, desired_capacity=desired,
+            )
+            remembered = target_tracking.remember(state, now, decision.recommendation, 0, tracking.behavior)
+            self._repository.record(project, replace(record, reason=reason, response=response.SerializeToString()), remembered)
+            return response, "unchanged"
+        try:
+            adjusted = self._groups.adjust(
+                group_ref, AdjustmentType.EXACT_CAPACITY, desired, 0, None,
+                within_cause_limit(f"{policy_name(policy.id)} ({cause or DEFAULT_CAUSE})"), _adjust_request_id(policy, record),
+                alarm_notification, step_scaling=True, estimated_instance_warmup=policy.estimated_instance_warmup,
+            )
+        except GroupGone as gone:
+            reason = f"its group {gone.name} no longer exists"
+            self._fail(project, record, reason)
+            raise FailedPrecondition(reason) from None
+        except PeerError as error:
+            self._fail(project, record, f"the group service failed: {error}")
+            raise
+        response = execution_response(adjusted)
+        response.reason = f"{said}: {response.reason}"
+        response.recommended_capacity, response.desired_capacity = decision.recommendation, desired
+        change = adjusted.desired_capacity - adjusted.previous_capacity if adjusted.adjusted else 0
+        remembered = target_tracking.remember(state, now, decision.recommendation, change, tracking.behavior)
+        self._repository.record(
+            project,
+            replace(
+                record, adjusted=response.adjusted, reason=response.reason,
+                activity=response.activity.name if response.adjusted else "", response=response.SerializeToString(),
+            ),
+            remembered,
+        )
+        return response, "adjusted" if response.adjusted else "unchanged"
+
+    def _other_recommendations(self, project: str, policy: Policy) -> list[tuple[str, int]]:
+        """The last recommendations of the group's other target tracking policies that may scale in."""
+        group_policies = self._repository.list_policies(project, None, MAX_POLICIES_READ, policy.group_id)
+        return [
+            (policy_name(other.id), other.last_recommendation.capacity)
+            for other in group_policies
+            if other.id != policy.id and other.target_tracking is not None and not other.target_tracking.disable_scale_in
+            and other.last_recommendation is not None
+        ]
 
     def _measure(
         self, project: str, policy: Policy, record: Execution, breach: Breach | None, alarm_payload: policy_pb2.AlarmPayload | None

@@ -36,7 +36,12 @@ class GroupClient:
 
     def require_group(self, name: str) -> None:
         """Nothing if the group exists; GroupGone if it does not."""
-        self._call(name, lambda stub: stub.GetGroup(group_pb2.GetGroupRequest(name=name)))
+        self.get_group(name)
+
+    def get_group(self, name: str) -> group_pb2.Group:
+        """The group as it is now (its sizes and the instances in service); GroupGone if it does not exist."""
+        response: group_pb2.GetGroupResponse = self._call(name, lambda stub: stub.GetGroup(group_pb2.GetGroupRequest(name=name)))
+        return response.group
 
     def adjust(
         self,

@@ -7,12 +7,18 @@ from autoscale.v1 import common_pb2, group_pb2, policy_pb2
 from services.policy.domain import (
     AdjustmentType,
     Execution,
+    GnocchiMetric,
     MetricAggregationType,
     Policy,
+    PredefinedMetricType,
+    Statistic,
     StepAdjustment,
+    TargetTracking,
+    TrackedMetric,
     group_name,
     policy_name,
 )
+from services.policy.target_tracking import Behavior, RatePolicy, RatePolicyType, ScalingRules, SelectPolicy
 
 ADJUSTMENT_TYPES = {
     common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY: AdjustmentType.CHANGE_IN_CAPACITY,
@@ -29,6 +35,129 @@ METRIC_AGGREGATION_TYPES = {
 }
 
 METRIC_AGGREGATION_TYPE_MESSAGES = {domain: message for message, domain in METRIC_AGGREGATION_TYPES.items()}
+
+STATISTICS = {
+    common_pb2.STATISTIC_AVERAGE: Statistic.AVERAGE,
+    common_pb2.STATISTIC_MINIMUM: Statistic.MINIMUM,
+    common_pb2.STATISTIC_MAXIMUM: Statistic.MAXIMUM,
+    common_pb2.STATISTIC_SUM: Statistic.SUM,
+    common_pb2.STATISTIC_SAMPLE_COUNT: Statistic.SAMPLE_COUNT,
+}
+
+STATISTIC_MESSAGES = {domain: message for message, domain in STATISTICS.items()}
+
+PREDEFINED_METRIC_TYPES = {
+    policy_pb2.PREDEFINED_METRIC_TYPE_ASG_AVERAGE_CPU_UTILIZATION: PredefinedMetricType.ASG_AVERAGE_CPU_UTILIZATION,
+}
+
+PREDEFINED_METRIC_TYPE_MESSAGES = {domain: message for message, domain in PREDEFINED_METRIC_TYPES.items()}
+
+SELECT_POLICIES = {
+    policy_pb2.SELECT_POLICY_MAX: SelectPolicy.MAX,
+    policy_pb2.SELECT_POLICY_MIN: SelectPolicy.MIN,
+    policy_pb2.SELECT_POLICY_DISABLED: SelectPolicy.DISABLED,
+}
+
+SELECT_POLICY_MESSAGES = {domain: message for message, domain in SELECT_POLICIES.items()}
+
+RATE_POLICY_TYPES = {
+    policy_pb2.SCALING_RATE_POLICY_TYPE_INSTANCES: RatePolicyType.INSTANCES,
+    policy_pb2.SCALING_RATE_POLICY_TYPE_PERCENT: RatePolicyType.PERCENT,
+}
+
+RATE_POLICY_TYPE_MESSAGES = {domain: message for message, domain in RATE_POLICY_TYPES.items()}
+
+
+def target_tracking_from_message(message: policy_pb2.TargetTrackingConfiguration) -> TargetTracking:
+    """A request's target tracking configuration as given (unknown enum values read as unset, durations as seconds, an
+    unset rate policy's type as INSTANCES): services.policy.rules checks it."""
+    customized = message.customized_metric_specification
+    predefined = PREDEFINED_METRIC_TYPES.get(message.predefined_metric_specification.predefined_metric_type)
+    metric = TrackedMetric(
+        predefined=predefined,
+        metric_name=customized.metric_name,
+        dimensions=tuple(sorted(customized.dimensions.items())),
+        statistic=STATISTICS.get(customized.statistic),
+        prometheus_query=customized.prometheus_query,
+        gnocchi=_gnocchi_from_message(customized.gnocchi_metric) if customized.HasField("gnocchi_metric") else None,
+    )
+    behavior = message.behavior
+    return TargetTracking(
+        target_value=message.target_value,
+        metric=metric,
+        disable_scale_in=message.disable_scale_in,
+        period=from_duration(message.period) if message.HasField("period") else None,
+        behavior=Behavior(
+            scale_up=_rules_from_message(behavior.scale_up),
+            scale_down=_rules_from_message(behavior.scale_down),
+            tolerance=message.tolerance if message.HasField("tolerance") else None,
+        ),
+    )
+
+
+def _gnocchi_from_message(message: policy_pb2.GnocchiMetric) -> GnocchiMetric:
+    return GnocchiMetric(
+        metric=message.metric, resource_type=message.resource_type, resource_id=message.resource_id,
+        resource_query=message.resource_query, metric_ids=tuple(message.metric_ids), aggregation_method=message.aggregation_method,
+    )
+
+
+def _rules_from_message(message: policy_pb2.ScalingRules) -> ScalingRules:
+    return ScalingRules(
+        stabilization_window=from_duration(message.stabilization_window) if message.HasField("stabilization_window") else None,
+        select_policy=SELECT_POLICIES.get(message.select_policy),
+        policies=tuple(
+            RatePolicy(RATE_POLICY_TYPES.get(policy.type, RatePolicyType.INSTANCES), policy.value, from_duration(policy.period))
+            for policy in message.policies
+        ),
+    )
+
+
+def target_tracking_to_message(target_tracking: TargetTracking) -> policy_pb2.TargetTrackingConfiguration:
+    """The TargetTrackingConfiguration message of a stored configuration."""
+    message = policy_pb2.TargetTrackingConfiguration(
+        target_value=target_tracking.target_value, disable_scale_in=target_tracking.disable_scale_in,
+    )
+    metric = target_tracking.metric
+    if metric.predefined is not None:
+        message.predefined_metric_specification.predefined_metric_type = PREDEFINED_METRIC_TYPE_MESSAGES[metric.predefined]
+    else:
+        customized = message.customized_metric_specification
+        customized.metric_name = metric.metric_name
+        customized.dimensions.update(dict(metric.dimensions))
+        if metric.statistic is not None:
+            customized.statistic = STATISTIC_MESSAGES[metric.statistic]
+        customized.prometheus_query = metric.prometheus_query
+        if metric.gnocchi is not None:
+            gnocchi = metric.gnocchi
+            customized.gnocchi_metric.CopyFrom(policy_pb2.GnocchiMetric(
+                metric=gnocchi.metric, resource_type=gnocchi.resource_type, resource_id=gnocchi.resource_id,
+                resource_query=gnocchi.resource_query, metric_ids=gnocchi.metric_ids, aggregation_method=gnocchi.aggregation_method,
+            ))
+    if target_tracking.period is not None:
+        message.period.CopyFrom(to_duration(target_tracking.period))
+    behavior = target_tracking.behavior
+    if behavior.scale_up != ScalingRules():
+        message.behavior.scale_up.CopyFrom(_rules_to_message(behavior.scale_up))
+    if behavior.scale_down != ScalingRules():
+        message.behavior.scale_down.CopyFrom(_rules_to_message(behavior.scale_down))
+    if behavior.tolerance is not None:
+        message.tolerance = behavior.tolerance
+    return message
+
+
+def _rules_to_message(rules: ScalingRules) -> policy_pb2.ScalingRules:
+    message = policy_pb2.ScalingRules(
+        policies=[
+            policy_pb2.ScalingRatePolicy(type=RATE_POLICY_TYPE_MESSAGES[policy.type], value=policy.value, period=to_duration(policy.period))
+            for policy in rules.policies
+        ],
+    )
+    if rules.stabilization_window is not None:
+        message.stabilization_window.CopyFrom(to_duration(rules.stabilization_window))
+    if rules.select_policy is not None:
+        message.select_policy = SELECT_POLICY_MESSAGES[rules.select_policy]
+    return message
 
 
 def step_from_message(message: policy_pb2.StepAdjustment) -> StepAdjustment:
@@ -75,6 +204,12 @@ def policy_to_message(policy: Policy) -> policy_pb2.Policy:
         message.metric_aggregation_type = METRIC_AGGREGATION_TYPE_MESSAGES[policy.metric_aggregation_type]
     if policy.estimated_instance_warmup is not None:
         message.estimated_instance_warmup.CopyFrom(to_duration(policy.estimated_instance_warmup))
+    if policy.target_tracking is not None:
+        message.target_tracking.CopyFrom(target_tracking_to_message(policy.target_tracking))
+    message.alarms.extend(policy.owned_alarms)
+    if policy.last_recommendation is not None:
+        message.last_recommendation.time.CopyFrom(to_timestamp(policy.last_recommendation.time))
+        message.last_recommendation.recommended_capacity = policy.last_recommendation.capacity
     return message
 
 
@@ -97,6 +232,10 @@ def execution_to_message(execution: Execution) -> policy_pb2.PolicyExecution:
         message.breach_threshold = execution.breach_threshold
     if execution.step_adjustment is not None:
         message.step_adjustment.CopyFrom(step_to_message(execution.step_adjustment))
+    if execution.recommended_capacity is not None:
+        message.recommended_capacity = execution.recommended_capacity
+    if execution.desired_capacity is not None:
+        message.desired_capacity = execution.desired_capacity
     return message
 
 

@@ -32,6 +32,10 @@ policies = sa.Table(
     sa.Column("metric_aggregation_type", sa.String(16), nullable=True),
     # A step policy's warm-up in seconds; NULL: the group's cooldown.
     sa.Column("estimated_instance_warmup", sa.Float, nullable=True),
+    # A target tracking policy's configuration (JSON, services.policy.repository); NULL for the other kinds.
+    sa.Column("target_tracking", sa.Text, nullable=True),
+    # What a target tracking policy remembers: its recent recommendations and scale events (JSON); NULL: nothing yet.
+    sa.Column("target_tracking_state", sa.Text, nullable=True),
 )
 
 executions = sa.Table(
@@ -56,6 +60,9 @@ executions = sa.Table(
     sa.Column("metric_value", sa.Float, nullable=True),
     sa.Column("breach_threshold", sa.Float, nullable=True),
     sa.Column("step_adjustment", sa.Text, nullable=True),
+    # A target tracking policy's: the capacity the metric asked and the desired capacity decided.
+    sa.Column("recommended_capacity", sa.Integer, nullable=True),
+    sa.Column("desired_capacity", sa.Integer, nullable=True),
     sa.ForeignKeyConstraint(
         ["project", "policy_id"], ["policy_policies.project", "policy_policies.id"], name="fk_policy_executions_policy"
     ),

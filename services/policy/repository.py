@@ -8,6 +8,7 @@ the group service's (services.group.cooldown); nothing of it is stored here.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -16,9 +17,31 @@ from sqlalchemy import Connection
 
 from autoscale.database import Database, newest_first_page
 from autoscale.errors import AlreadyExists, NotFound
-from services.policy.domain import AdjustmentType, Execution, MetricAggregationType, Policy, StepAdjustment, policy_name
+from services.policy.domain import (
+    AdjustmentType,
+    Execution,
+    GnocchiMetric,
+    MetricAggregationType,
+    Policy,
+    PredefinedMetricType,
+    Statistic,
+    StepAdjustment,
+    TargetTracking,
+    TrackedMetric,
+    policy_name,
+)
 from services.policy.models import executions, policies
 from services.policy.receivers.repository import delete_policy_receivers
+from services.policy.target_tracking import (
+    Behavior,
+    RatePolicy,
+    RatePolicyType,
+    Recommendation,
+    ScaleEvent,
+    ScalingRules,
+    SelectPolicy,
+    TargetTrackingState,
+)
 
 
 class PolicyRepository:
@@ -86,11 +109,23 @@ class PolicyRepository:
 
     # Executions
 
-    def record(self, project: str, execution: Execution) -> None:
-        """Store an execution; one of a policy deleted meanwhile is dropped with it."""
+    def record(self, project: str, execution: Execution, state: TargetTrackingState | None = None) -> None:
+        """Store an execution, and a target tracking policy's new `state` with it (when given); one of a policy deleted
+        meanwhile is dropped with it."""
         with self._database.transaction() as connection:
             if self._lock_policy.rows(connection, project=project, policy_id=execution.policy_id):
                 self._insert_execution.rowcount(connection, project=project, **_execution_values(execution))
+                if state is not None:
+                    connection.execute(
+                        policies.update().where(*_policy_key(project, execution.policy_id))
+                        .values(target_tracking_state=json.dumps(_state_values(state)))
+                    )
+
+    def target_tracking_state(self, project: str, policy_id: str) -> TargetTrackingState:
+        """What a target tracking policy remembers (nothing when it has not run yet, or is gone)."""
+        with self._database.reader() as connection:
+            stored = connection.scalar(sa.select(policies.c.target_tracking_state).where(*_policy_key(project, policy_id)))
+        return _state(json.loads(stored)) if stored else TargetTrackingState()
 
     def list_executions(self, project: str, policy_id: str, after: tuple[float, int] | None, limit: int) -> list[Execution]:
         """A policy's executions, newest first, those after `after` (time, sequence), at most `limit`; NotFound for the policy."""
@@ -122,7 +157,8 @@ _EXECUTION_START = (
     sa.select(
         policies.c.id, policies.c.group_id, policies.c.adjustment_type, policies.c.scaling_adjustment,
         policies.c.min_adjustment_step, policies.c.cooldown, policies.c.create_time, policies.c.step_adjustments,
-        policies.c.metric_aggregation_type, policies.c.estimated_instance_warmup,
+        policies.c.metric_aggregation_type, policies.c.estimated_instance_warmup, policies.c.target_tracking,
+        policies.c.target_tracking_state,
         # The response first answered to the request id (one statement: no transaction is needed for a consistent read).
         sa.select(executions.c.response)
         .where(
@@ -149,7 +185,7 @@ _LOCK_POLICY = (
 
 _EXECUTION_COLUMNS = (
     "policy_id", "time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "response", "alarm_payload",
-    "metric_value", "breach_threshold", "step_adjustment",
+    "metric_value", "breach_threshold", "step_adjustment", "recommended_capacity", "desired_capacity",
 )
 _INSERT_EXECUTION = executions.insert().values(
     {"project": sa.bindparam("project"), **{name: sa.bindparam(name) for name in _EXECUTION_COLUMNS}}
@@ -176,6 +212,7 @@ def _policy_values(policy: Policy) -> dict[str, Any]:
         "step_adjustments": json.dumps([_step_values(step) for step in policy.step_adjustments]) if policy.is_step else None,
         "metric_aggregation_type": policy.metric_aggregation_type.value if policy.metric_aggregation_type is not None else None,
         "estimated_instance_warmup": policy.estimated_instance_warmup,
+        "target_tracking": json.dumps(_target_tracking_values(policy.target_tracking)) if policy.target_tracking else None,
     }
 
 
@@ -191,6 +228,88 @@ def _policy(row: Any) -> Policy:
         step_adjustments=tuple(_step(values) for values in json.loads(row.step_adjustments)) if row.step_adjustments else (),
         metric_aggregation_type=MetricAggregationType(row.metric_aggregation_type) if row.metric_aggregation_type else None,
         estimated_instance_warmup=row.estimated_instance_warmup,
+        target_tracking=_target_tracking(json.loads(row.target_tracking)) if row.target_tracking else None,
+        last_recommendation=_last_recommendation(row.target_tracking_state),
+    )
+
+
+def _last_recommendation(stored_state: str | None) -> Recommendation | None:
+    recommendations = _state(json.loads(stored_state)).recommendations if stored_state else ()
+    return recommendations[-1] if recommendations else None
+
+
+def _target_tracking_values(target_tracking: TargetTracking) -> dict[str, Any]:
+    metric, behavior = target_tracking.metric, target_tracking.behavior
+    return {
+        "target_value": target_tracking.target_value,
+        "metric": {
+            "predefined": metric.predefined.value if metric.predefined is not None else None,
+            "metric_name": metric.metric_name,
+            "dimensions": dict(metric.dimensions),
+            "statistic": metric.statistic.value if metric.statistic is not None else None,
+            "prometheus_query": metric.prometheus_query,
+            "gnocchi": dataclasses.asdict(metric.gnocchi) if metric.gnocchi is not None else None,
+        },
+        "disable_scale_in": target_tracking.disable_scale_in,
+        "period": target_tracking.period,
+        "scale_up": _rules_values(behavior.scale_up),
+        "scale_down": _rules_values(behavior.scale_down),
+        "tolerance": behavior.tolerance,
+    }
+
+
+def _target_tracking(values: dict[str, Any]) -> TargetTracking:
+    metric = values["metric"]
+    return TargetTracking(
+        target_value=values["target_value"],
+        metric=TrackedMetric(
+            predefined=PredefinedMetricType(metric["predefined"]) if metric["predefined"] is not None else None,
+            metric_name=metric["metric_name"],
+            dimensions=tuple(sorted(metric["dimensions"].items())),
+            statistic=Statistic(metric["statistic"]) if metric["statistic"] is not None else None,
+            prometheus_query=metric["prometheus_query"],
+            gnocchi=_gnocchi(metric["gnocchi"]) if metric.get("gnocchi") else None,
+        ),
+        disable_scale_in=values["disable_scale_in"],
+        period=values["period"],
+        behavior=Behavior(
+            scale_up=_scaling_rules(values["scale_up"]), scale_down=_scaling_rules(values["scale_down"]),
+            tolerance=values["tolerance"],
+        ),
+    )
+
+
+def _gnocchi(values: dict[str, Any]) -> GnocchiMetric:
+    return GnocchiMetric(**{**values, "metric_ids": tuple(values["metric_ids"])})
+
+
+def _rules_values(rules: ScalingRules) -> dict[str, Any]:
+    return {
+        "stabilization_window": rules.stabilization_window,
+        "select_policy": rules.select_policy.value if rules.select_policy is not None else None,
+        "policies": [[policy.type.value, policy.value, policy.period] for policy in rules.policies],
+    }
+
+
+def _scaling_rules(values: dict[str, Any]) -> ScalingRules:
+    return ScalingRules(
+        stabilization_window=values["stabilization_window"],
+        select_policy=SelectPolicy(values["select_policy"]) if values["select_policy"] is not None else None,
+        policies=tuple(RatePolicy(RatePolicyType(kind), value, period) for kind, value, period in values["policies"]),
+    )
+
+
+def _state_values(state: TargetTrackingState) -> dict[str, Any]:
+    return {
+        "recommendations": [[recommendation.time, recommendation.capacity] for recommendation in state.recommendations],
+        "scale_events": [[event.time, event.change] for event in state.scale_events],
+    }
+
+
+def _state(values: dict[str, Any]) -> TargetTrackingState:
+    return TargetTrackingState(
+        tuple(Recommendation(time, capacity) for time, capacity in values["recommendations"]),
+        tuple(ScaleEvent(time, change) for time, change in values["scale_events"]),
     )
 
 
@@ -224,6 +343,8 @@ def _execution_values(execution: Execution) -> dict[str, Any]:
         "metric_value": execution.metric_value,
         "breach_threshold": execution.breach_threshold,
         "step_adjustment": json.dumps(_step_values(execution.step_adjustment)) if execution.step_adjustment is not None else None,
+        "recommended_capacity": execution.recommended_capacity,
+        "desired_capacity": execution.desired_capacity,
     }
 
 
@@ -234,4 +355,5 @@ def _execution(row: Any) -> Execution:
         alarm_payload=bytes(row.alarm_payload) if row.alarm_payload is not None else None, sequence=row.id,
         metric_value=row.metric_value, breach_threshold=row.breach_threshold,
         step_adjustment=_step(json.loads(row.step_adjustment)) if row.step_adjustment is not None else None,
+        recommended_capacity=row.recommended_capacity, desired_capacity=row.desired_capacity,
     )

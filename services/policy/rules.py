@@ -8,6 +8,10 @@ Limits (listed for users in README.md, under bad input):
 - ExecutePolicy `cause`: at most 1024 characters (MAX_CAUSE_LENGTH); `request_id`: at most 255 characters.
 - ExecutePolicy `alarm_payload`: an alarm's name, known states and comparison, a reason of at most 4096 characters, at
   most 1440 finite datapoints, a finite threshold.
+- `policy.target_tracking`: target_value finite and > 0; exactly one of a predefined metric and a customized one (a
+  metric of the Metrics service, as an alarm's, or a PromQL query of at most 4096 characters); period 1s to 3600s;
+  stabilization windows 0s to 3600s; at most 10 rate policies a direction, value 1 to 10000, period 1s to 1800s
+  (HPA's); tolerance 0 to 1. A target tracking policy's id is at most 56 characters (its alarm's id adds `-target`).
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from autoscale.v1 import alarm_pb2, policy_pb2
+from autoscale.series import MAX_DIMENSIONS, check_dimension, check_metric
+from autoscale.timeutil import check_duration
+from autoscale.v1 import alarm_pb2, common_pb2, policy_pb2
 from autoscale.validation import MAX_CAUSE_LENGTH, Violations, check_enum, check_finite, check_text, try_parse_name
-from services.policy.domain import AdjustmentType, Breach, StepAdjustment
+from services.policy.domain import TARGET_ALARM_SUFFIX, AdjustmentType, Breach, StepAdjustment, TargetTracking
+from services.policy.messages import target_tracking_from_message
 from services.policy.steps import describe_bounds
 
 MAX_STEP_ADJUSTMENTS = 20
@@ -31,6 +38,36 @@ MAX_PAYLOAD_REASON_LENGTH = 4096
 
 MAX_PAYLOAD_DATAPOINTS = 1440
 """Datapoints of an alarm payload at most: as many periods as an alarm may evaluate."""
+
+MAX_TARGET_TRACKING_PERIOD = 3600.0
+"""Seconds of a target tracking policy's period at most (an hour)."""
+
+MAX_STABILIZATION_WINDOW = 3600.0
+"""Seconds of a stabilization window at most (HPA's)."""
+
+MAX_RATE_POLICIES = 10
+"""Rate policies of a direction at most."""
+
+MAX_RATE_POLICY_VALUE = 10000
+"""A rate policy's value at most (instances, or percent)."""
+
+MAX_RATE_POLICY_PERIOD = 1800.0
+"""Seconds of a rate policy's period at most (HPA's)."""
+
+MAX_PROMETHEUS_QUERY_LENGTH = 4096
+"""Characters of a customized metric's PromQL query at most (as an alarm's)."""
+
+MAX_GNOCCHI_NAME_LENGTH = 255
+"""Characters of a Gnocchi metric's name, resource type or resource id at most (as an alarm's)."""
+
+MAX_GNOCCHI_AGGREGATION_LENGTH = 32
+"""Characters of a Gnocchi aggregation method at most."""
+
+MAX_GNOCCHI_METRIC_IDS = 10
+"""Gnocchi metric ids at most (as an alarm's)."""
+
+MAX_TARGET_TRACKING_ID_LENGTH = 63 - len(TARGET_ALARM_SUFFIX)
+"""Characters of a target tracking policy's id at most: its alarm's id, `{id}-target`, is an id too."""
 
 MAX_COOLDOWN = 86400.0
 """Seconds of a policy's cooldown at most (a day), as of a group's: a longer one is a mistake, and must still fit the answer."""
@@ -215,3 +252,136 @@ def check_breach(violations: Violations, metric_value: float | None, breach_thre
     if metric_value is None or breach_threshold is None or not (math.isfinite(metric_value) and math.isfinite(breach_threshold)):
         return None
     return Breach(metric_value, breach_threshold)
+
+
+def check_target_tracking(
+    violations: Violations, message: policy_pb2.TargetTrackingConfiguration, prefix: str = "policy.target_tracking",
+) -> TargetTracking:
+    """A target tracking configuration's rules (see the module's docstring), each violation naming its field; what it
+    gives, to be stored only when no violation was found."""
+    check_finite(violations, f"{prefix}.target_value", message.target_value)
+    if math.isfinite(message.target_value):
+        violations.check(message.target_value > 0, f"{prefix}.target_value", f"must be above 0, got {message.target_value:g}")
+    predefined, customized = message.HasField("predefined_metric_specification"), message.HasField("customized_metric_specification")
+    if predefined == customized:
+        violations.add(
+            f"{prefix}.predefined_metric_specification",
+            "exactly one of predefined_metric_specification and customized_metric_specification is required",
+        )
+    elif predefined:
+        check_enum(
+            violations, f"{prefix}.predefined_metric_specification.predefined_metric_type",
+            message.predefined_metric_specification.predefined_metric_type, policy_pb2.PredefinedMetricType,
+        )
+    else:
+        _check_customized_metric(violations, message.customized_metric_specification, f"{prefix}.customized_metric_specification")
+    if message.HasField("period"):
+        check_duration(violations, f"{prefix}.period", message.period, allow_zero=False, maximum=MAX_TARGET_TRACKING_PERIOD)
+        violations.check(message.period.seconds >= 1, f"{prefix}.period", "must be at least 1s")
+    for direction in ("scale_up", "scale_down"):
+        _check_scaling_rules(violations, getattr(message.behavior, direction), f"{prefix}.behavior.{direction}")
+    if message.HasField("tolerance"):
+        violations.check(
+            0 <= message.tolerance <= 1, f"{prefix}.tolerance", f"must be from 0 to 1, got {message.tolerance}"
+        )
+    return target_tracking_from_message(message)
+
+
+def _check_customized_metric(violations: Violations, message: policy_pb2.CustomizedMetricSpecification, prefix: str) -> None:
+    """The Metrics service's metric (a name, dimensions, a statistic), else a PromQL query, else Gnocchi measures: one."""
+    external = "prometheus_query" if message.prometheus_query else "gnocchi_metric" if message.HasField("gnocchi_metric") else ""
+    if external:
+        if message.prometheus_query:
+            check_text(violations, f"{prefix}.prometheus_query", message.prometheus_query, MAX_PROMETHEUS_QUERY_LENGTH)
+            violations.check(
+                not message.HasField("gnocchi_metric"), f"{prefix}.gnocchi_metric", "must be unset with prometheus_query: one metric"
+            )
+        else:
+            _check_gnocchi_metric(violations, message.gnocchi_metric, f"{prefix}.gnocchi_metric")
+        for name, is_set in (
+            ("metric_name", bool(message.metric_name)), ("dimensions", bool(message.dimensions)), ("statistic", bool(message.statistic))
+        ):
+            violations.check(not is_set, f"{prefix}.{name}", f"must be unset with {external} (it says what it reads)")
+        return
+    check_metric(violations, f"{prefix}.metric_name", message.metric_name)
+    for key, value in message.dimensions.items():
+        check_dimension(violations, f"{prefix}.dimensions", key, value)
+    violations.check(
+        len(message.dimensions) <= MAX_DIMENSIONS, f"{prefix}.dimensions",
+        f"must hold at most {MAX_DIMENSIONS} dimensions, got {len(message.dimensions)}",
+    )
+    if message.statistic:
+        check_enum(violations, f"{prefix}.statistic", message.statistic, common_pb2.Statistic)
+
+
+def _check_gnocchi_metric(violations: Violations, message: policy_pb2.GnocchiMetric, prefix: str) -> None:
+    """Gnocchi measures: one target and bounded texts (the alarm service checks the rest, as for its GnocchiRule)."""
+    targets = [name for name, is_set in (
+        ("resource_id", bool(message.resource_id)), ("resource_query", bool(message.resource_query)),
+        ("metric_ids", bool(message.metric_ids)),
+    ) if is_set]
+    violations.check(
+        len(targets) == 1, f"{prefix}.resource_id", f"exactly one of resource_id, resource_query and metric_ids is required, got "
+        f"{', '.join(targets) or 'none'}",
+    )
+    for name in ("metric", "resource_type", "resource_id"):
+        check_text(violations, f"{prefix}.{name}", getattr(message, name), MAX_GNOCCHI_NAME_LENGTH)
+    check_text(violations, f"{prefix}.resource_query", message.resource_query, MAX_PROMETHEUS_QUERY_LENGTH)
+    check_text(violations, f"{prefix}.aggregation_method", message.aggregation_method, MAX_GNOCCHI_AGGREGATION_LENGTH)
+    violations.check(
+        len(message.metric_ids) <= MAX_GNOCCHI_METRIC_IDS, f"{prefix}.metric_ids",
+        f"must hold at most {MAX_GNOCCHI_METRIC_IDS} ids, got {len(message.metric_ids)}",
+    )
+
+
+def _check_scaling_rules(violations: Violations, message: policy_pb2.ScalingRules, prefix: str) -> None:
+    """One direction's behavior: HPA's limits on its window and rate policies."""
+    if message.HasField("stabilization_window"):
+        check_duration(
+            violations, f"{prefix}.stabilization_window", message.stabilization_window, allow_zero=True,
+            maximum=MAX_STABILIZATION_WINDOW,
+        )
+    if message.select_policy:
+        check_enum(violations, f"{prefix}.select_policy", message.select_policy, policy_pb2.SelectPolicy)
+    if not violations.check(
+        len(message.policies) <= MAX_RATE_POLICIES, f"{prefix}.policies",
+        f"must hold at most {MAX_RATE_POLICIES} policies, got {len(message.policies)}",
+    ):
+        return
+    for index, policy in enumerate(message.policies):
+        field = f"{prefix}.policies[{index}]"
+        check_enum(violations, f"{field}.type", policy.type, policy_pb2.ScalingRatePolicyType)
+        violations.check(
+            1 <= policy.value <= MAX_RATE_POLICY_VALUE, f"{field}.value", f"must be from 1 to {MAX_RATE_POLICY_VALUE}, got {policy.value}"
+        )
+        if not policy.HasField("period"):
+            violations.add(f"{field}.period", "is required")
+            continue
+        check_duration(violations, f"{field}.period", policy.period, allow_zero=False, maximum=MAX_RATE_POLICY_PERIOD)
+        violations.check(policy.period.seconds >= 1, f"{field}.period", "must be at least 1s")
+
+
+def check_target_tracking_kind(
+    violations: Violations, policy_id: str, adjustment_type: AdjustmentType | None, scaling_adjustment: int,
+    cooldown: float | None, steps: Sequence[StepAdjustment], metric_aggregation_type_set: bool, prefix: str = "policy",
+) -> None:
+    """A target tracking policy leaves the other kinds' fields unset (it asks exact capacities of its own, with warm-up
+    instead of a cooldown), and its id leaves room for its alarm's."""
+    violations.check(
+        len(policy_id) <= MAX_TARGET_TRACKING_ID_LENGTH, "policy_id",
+        f"must be at most {MAX_TARGET_TRACKING_ID_LENGTH} characters for a target tracking policy (its alarm is "
+        f"alarms/{{id}}{TARGET_ALARM_SUFFIX}), got {len(policy_id)}",
+    )
+    violations.check(
+        adjustment_type in (None, AdjustmentType.EXACT_CAPACITY), f"{prefix}.adjustment_type",
+        "is not read by a target tracking policy (it asks exact capacities): leave it unset",
+    )
+    reason = "is not read by a target tracking policy (target_tracking decides the capacity): leave it unset"
+    violations.check(scaling_adjustment == 0, f"{prefix}.scaling_adjustment", reason)
+    violations.check(not steps, f"{prefix}.step_adjustments", reason)
+    violations.check(not metric_aggregation_type_set, f"{prefix}.metric_aggregation_type", reason)
+    violations.check(
+        cooldown is None, f"{prefix}.cooldown",
+        "is not read by a target tracking policy (it counts instances warming up instead, estimated_instance_warmup): "
+        "leave it unset",
+    )

@@ -18,7 +18,7 @@ from autoscale.v1 import common_pb2, policy_pb2, policy_pb2_grpc
 from autoscale.validation import Violations, check_enum, check_id, check_request_id, check_update_mask, parse_name, try_parse_name
 from services.policy import messages, rules, update
 from services.policy.alarm_client import AlarmClient
-from services.policy.domain import Policy, group_name, policy_name
+from services.policy.domain import AdjustmentType, Policy, group_name, policy_name
 from services.policy.executor import PolicyExecutor
 from services.policy.group_client import GroupClient, GroupGone
 from services.policy.receivers import messages as receiver_messages
@@ -55,13 +55,16 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         violations = Violations()
         check_id(violations, "policy_id", request.policy_id)
         proposed = _proposed_fields(violations, request.policy, frozenset(update.UPDATABLE_FIELDS))
-        _check_policy(violations, proposed)
+        _check_policy(violations, proposed, request.policy_id)
         violations.raise_if_any()
-        assert proposed.group_id is not None and proposed.adjustment_type is not None
+        adjustment_type = proposed.adjustment_type
+        if proposed.target_tracking is not None:
+            adjustment_type = AdjustmentType.EXACT_CAPACITY  # what it asks of its group
+        assert proposed.group_id is not None and adjustment_type is not None
         policy = Policy(
             id=request.policy_id,
             group_id=proposed.group_id,
-            adjustment_type=proposed.adjustment_type,
+            adjustment_type=adjustment_type,
             scaling_adjustment=proposed.scaling_adjustment,
             min_adjustment_step=proposed.min_adjustment_step,
             cooldown=proposed.cooldown,
@@ -69,11 +72,20 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             step_adjustments=proposed.step_adjustments,
             metric_aggregation_type=proposed.metric_aggregation_type,
             estimated_instance_warmup=proposed.estimated_instance_warmup,
+            target_tracking=proposed.target_tracking,
         )
         self._require_group(policy.group_id)
         # NOTE: counted before the insert, not with it: two creates at once may both pass at the limit.
         self._quotas.limits(project).require_room("policies", held=self._repository.count_policies(project))
-        return policy_pb2.CreatePolicyResponse(policy=messages.policy_to_message(self._repository.create_policy(project, policy)))
+        created = self._repository.create_policy(project, policy)
+        if created.target_tracking is not None:
+            # The policy first, so that its alarm's first action finds it; undone if the alarm cannot be made.
+            try:
+                self._alarms.create_target_alarm(created)
+            except BaseException:
+                self._repository.delete_policy(project, created.id)
+                raise
+        return policy_pb2.CreatePolicyResponse(policy=messages.policy_to_message(created))
 
     def GetPolicy(self, request: policy_pb2.GetPolicyRequest, context: grpc.ServicerContext) -> policy_pb2.GetPolicyResponse:
         policy = self._repository.get_policy(current_project(), parse_name("name", request.name, "policies"))
@@ -94,23 +106,32 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         proposed = _proposed_fields(violations, request.policy, fields)
         current = self._repository.get_policy(project, policy_id)
         changed = update.apply_update(current, proposed, fields)
-        _check_policy(violations, changed)
+        violations.check(
+            (changed.target_tracking is None) == (current.target_tracking is None), "policy.target_tracking",
+            "cannot be added to or removed from a policy (a target tracking policy owns an alarm): make a new policy instead",
+        )
+        _check_policy(violations, changed, policy_id)
         violations.raise_if_any()
         if changed.group_id != current.group_id:
             self._require_group(changed.group_id)
+        alarm_changes = (changed.target_tracking, changed.group_id) != (current.target_tracking, current.group_id)
+        if changed.target_tracking is not None and alarm_changes:
+            self._alarms.update_target_alarm(changed)  # first: a refused alarm leaves the policy as it was
         return policy_pb2.UpdatePolicyResponse(policy=messages.policy_to_message(self._repository.update_policy(project, changed)))
 
     def DeletePolicy(self, request: policy_pb2.DeletePolicyRequest, context: grpc.ServicerContext) -> policy_pb2.DeletePolicyResponse:
         project = current_project()
         policy_id = parse_name("name", request.name, "policies")
-        self._repository.get_policy(project, policy_id)  # NOT_FOUND before asking the alarm service
+        policy = self._repository.get_policy(project, policy_id)  # NOT_FOUND before asking the alarm service
         naming = self._receivers.naming_as_resolved(project, policy_id)
         if naming:
             raise FailedPrecondition.in_use(
                 policy_name(policy_id), naming, ("receiver", "receivers"),
                 "delete those receivers first (their resolved alerts execute this policy)",
             )
-        self._alarms.refuse_if_named(policy_name(policy_id))
+        self._alarms.refuse_if_named(policy_name(policy_id), policy.owned_alarms)
+        if policy.target_tracking is not None:
+            self._alarms.delete_target_alarm(policy_id)  # first: no alarm is left signalling a policy that is gone
         self._repository.delete_policy(project, policy_id)
         return policy_pb2.DeletePolicyResponse()
 
@@ -213,7 +234,10 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
 def _proposed_fields(violations: Violations, message: policy_pb2.Policy, fields: frozenset[str]) -> update.ProposedFields:
     """The policy fields a request gives, each validated when it is among `fields`."""
     group_id = try_parse_name(violations, "policy.group", message.group, "groups") if "group" in fields else None
-    if "adjustment_type" in fields:
+    target_tracking = None
+    if message.HasField("target_tracking") and "target_tracking" in fields:
+        target_tracking = rules.check_target_tracking(violations, message.target_tracking)
+    if "adjustment_type" in fields and (message.adjustment_type or target_tracking is None):
         check_enum(violations, "policy.adjustment_type", message.adjustment_type, common_pb2.AdjustmentType)
     cooldown = None
     if message.HasField("cooldown") and "cooldown" in fields:
@@ -239,12 +263,20 @@ def _proposed_fields(violations: Violations, message: policy_pb2.Policy, fields:
         step_adjustments=tuple(messages.step_from_message(step) for step in message.step_adjustments),
         metric_aggregation_type=messages.METRIC_AGGREGATION_TYPES.get(message.metric_aggregation_type),
         estimated_instance_warmup=warmup,
+        target_tracking=target_tracking,
     )
 
 
-def _check_policy(violations: Violations, policy: Policy | update.ProposedFields) -> None:
+def _check_policy(violations: Violations, policy: Policy | update.ProposedFields, policy_id: str) -> None:
     """The rules of a policy as it would be stored (a created one: as proposed): of its kind, then of its adjustment or its
     steps."""
+    if policy.target_tracking is not None:
+        rules.check_target_tracking_kind(
+            violations, policy_id, policy.adjustment_type, policy.scaling_adjustment, policy.cooldown, policy.step_adjustments,
+            policy.metric_aggregation_type is not None,
+        )
+        rules.check_min_adjustment_step(violations, policy.min_adjustment_step)
+        return
     is_step = rules.check_policy_kind(
         violations, policy.step_adjustments, policy.scaling_adjustment, policy.cooldown,
         policy.metric_aggregation_type is not None, policy.estimated_instance_warmup,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from services.policy.domain import AdjustmentType, MetricAggregationType, Policy, StepAdjustment
+from services.policy.domain import AdjustmentType, MetricAggregationType, Policy, StepAdjustment, TargetTracking
 
 UPDATABLE_FIELDS = (
     "group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown", "step_adjustments",
-    "metric_aggregation_type", "estimated_instance_warmup",
+    "metric_aggregation_type", "estimated_instance_warmup", "target_tracking",
 )
 """Fields of Policy an update may name; an empty mask means all of them."""
 
-OUTPUT_ONLY_FIELDS = frozenset({"name", "create_time"})
+OUTPUT_ONLY_FIELDS = frozenset({"name", "create_time", "alarms", "last_recommendation"})
 """Fields of Policy a mask may name to no effect."""
 
 
@@ -32,6 +32,8 @@ class ProposedFields:
     """None: unset (the average)."""
     estimated_instance_warmup: float | None = None
     """None: unset (the group's cooldown)."""
+    target_tracking: TargetTracking | None = None
+    """None: not a target tracking policy."""
 
 
 def apply_update(policy: Policy, proposed: ProposedFields, fields: frozenset[str]) -> Policy:
@@ -52,4 +54,5 @@ def apply_update(policy: Policy, proposed: ProposedFields, fields: frozenset[str
         estimated_instance_warmup=(
             proposed.estimated_instance_warmup if "estimated_instance_warmup" in fields else policy.estimated_instance_warmup
         ),
+        target_tracking=proposed.target_tracking if "target_tracking" in fields else policy.target_tracking,
     )

@@ -46,6 +46,8 @@ DRIVER_MARK_VARIABLE = "AUTOSCALE_LOCAL_DRIVER"
 PORT_VARIABLE = "AUTOSCALE_PORT"
 """The environment variable that gives an instance its port on 127.0.0.1."""
 LOOPBACK = "127.0.0.1"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+"""Clock ticks a second, the unit of /proc's CPU times."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class _ProcStat:
     parent_pid: int
     session_id: int
     start_time: str
+    cpu_ticks: int
+    """Clock ticks of CPU the process and its children it waited for have used (utime, stime, cutime, cstime)."""
 
 
 def _read_proc_stat(pid: int) -> _ProcStat | None:
@@ -67,7 +71,10 @@ def _read_proc_stat(pid: int) -> _ProcStat | None:
     # The command name (field 2) is in parentheses and may itself hold spaces and
     # parentheses, so the fields after it are found from the last ")".
     fields = line[line.rindex(")") + 2 :].split()
-    return _ProcStat(state=fields[0], parent_pid=int(fields[1]), session_id=int(fields[3]), start_time=fields[19])
+    return _ProcStat(
+        state=fields[0], parent_pid=int(fields[1]), session_id=int(fields[3]), start_time=fields[19],
+        cpu_ticks=sum(int(ticks) for ticks in fields[11:15]),
+    )
 
 
 def _read_environment(pid: int) -> dict[bytes, bytes] | None:
@@ -245,6 +252,17 @@ class LocalProcessDriver:
         if self._is_alive(pid, parsed["start"]):
             return ServerState(ServerStatus.RUNNING, address=self._address(server_id, pid))
         return ServerState(ServerStatus.FAILED, _PROCESS_GONE)
+
+    def cpu_seconds(self, server_id: str) -> float | None:
+        """Seconds of CPU the instance's process (and the children it waited for) has used, from /proc; None when it is
+        gone, is another process now (its start time differs), or /proc is absent."""
+        parsed = _SERVER_ID.match(server_id)
+        if parsed is None or not self._has_proc:
+            return None
+        stat = _read_proc_stat(int(parsed["pid"]))
+        if stat is None or stat.state == "Z" or (parsed["start"] is not None and stat.start_time != parsed["start"]):
+            return None
+        return stat.cpu_ticks / _CLOCK_TICKS
 
     def terminate(self, server_id: str) -> None:
         """SIGTERM to the process's group, SIGKILL after the grace period; a process that is gone already is fine."""

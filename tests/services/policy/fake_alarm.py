@@ -1,4 +1,5 @@
-"""A fake AlarmService for the policy service's tests: ListAlarms over alarms held in memory, in pages.
+"""A fake AlarmService for the policy service's tests: ListAlarms over alarms held in memory, in pages, and the
+create, update and delete of owned alarms (a target tracking policy's) with the real service's owner rule.
 
 Alarms belong to projects, and a call lists only those of the project it acts in (autoscale.identity, set from the
 call's metadata by the server this fake is registered on), as the real service's do.
@@ -19,7 +20,9 @@ DEFAULT_PROJECT = "default"
 
 
 class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
-    """ListAlarms only: the project's alarms of `alarms`, in name order, `page_size` at a time (the page token is an offset)."""
+    """ListAlarms: the project's alarms of `alarms`, in name order, `page_size` at a time (the page token is an offset);
+    CreateAlarm, UpdateAlarm and DeleteAlarm of the project's alarms (ALREADY_EXISTS, NOT_FOUND, and FAILED_PRECONDITION
+    for an owned alarm asked without its owner, as the real service answers)."""
 
     def __init__(self) -> None:
         self.alarms: dict[tuple[str, str], alarm_pb2.Alarm] = {}
@@ -27,6 +30,8 @@ class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
         self.failure: grpc.StatusCode | None = None
         """The code ListAlarms fails with, when set."""
         self.list_requests: list[alarm_pb2.ListAlarmsRequest] = []
+        self.create_failure: grpc.StatusCode | None = None
+        """The code CreateAlarm fails with, when set."""
 
     def registration(self, _context: BuildContext) -> ServiceRegistration:
         """Registers this fake as the `alarm` service of a server."""
@@ -60,3 +65,37 @@ class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
         return alarm_pb2.ListAlarmsResponse(
             alarms=[self.alarms[(project, name)] for name in names[start:end]], next_page_token=str(end) if end < len(names) else ""
         )
+
+    def CreateAlarm(self, request: alarm_pb2.CreateAlarmRequest, context: grpc.ServicerContext) -> Any:
+        if self.create_failure is not None:
+            context.abort(self.create_failure, "the fake alarm service refuses the alarm")
+        key = (current_project(), f"alarms/{request.alarm_id}")
+        if key in self.alarms:
+            context.abort(grpc.StatusCode.ALREADY_EXISTS, f"{key[1]} already exists")
+        alarm = alarm_pb2.Alarm()
+        alarm.CopyFrom(request.alarm)
+        alarm.name = key[1]
+        self.alarms[key] = alarm
+        return alarm_pb2.CreateAlarmResponse(alarm=alarm)
+
+    def UpdateAlarm(self, request: alarm_pb2.UpdateAlarmRequest, context: grpc.ServicerContext) -> Any:
+        stored = self._owned(request.alarm.name, request.owner, context)
+        alarm = alarm_pb2.Alarm()
+        alarm.CopyFrom(request.alarm)
+        alarm.owner = stored.owner
+        self.alarms[(current_project(), request.alarm.name)] = alarm
+        return alarm_pb2.UpdateAlarmResponse(alarm=alarm)
+
+    def DeleteAlarm(self, request: alarm_pb2.DeleteAlarmRequest, context: grpc.ServicerContext) -> Any:
+        self._owned(request.name, request.owner, context)
+        del self.alarms[(current_project(), request.name)]
+        return alarm_pb2.DeleteAlarmResponse()
+
+    def _owned(self, name: str, owner: str, context: grpc.ServicerContext) -> alarm_pb2.Alarm:
+        key = (current_project(), name)
+        if key not in self.alarms:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"{name} not found")
+        alarm = self.alarms[key]
+        if alarm.owner and alarm.owner != owner:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{name} belongs to {alarm.owner}")
+        return alarm

@@ -59,7 +59,7 @@ def test_request_id_fits_its_column(request_id, ok):
             [],
             {
                 "group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown", "step_adjustments",
-                "metric_aggregation_type", "estimated_instance_warmup",
+                "metric_aggregation_type", "estimated_instance_warmup", "target_tracking",
             },
             [],
         ),

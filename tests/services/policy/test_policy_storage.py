@@ -11,11 +11,32 @@ from alembic import command
 
 from autoscale.database import Database, alembic_config, schema_differences
 from autoscale.errors import AlreadyExists, NotFound
-from services.policy.domain import AdjustmentType, Execution, MetricAggregationType, Policy, StepAdjustment
+from services.policy.domain import (
+    AdjustmentType,
+    Execution,
+    GnocchiMetric,
+    MetricAggregationType,
+    Policy,
+    PredefinedMetricType,
+    Statistic,
+    StepAdjustment,
+    TargetTracking,
+    TrackedMetric,
+)
 from services.policy.models import metadata
 from services.policy.repository import PolicyRepository
 from services.policy.rules import MAX_COOLDOWN
 from services.policy.server import MIGRATIONS_DIR
+from services.policy.target_tracking import (
+    Behavior,
+    RatePolicy,
+    RatePolicyType,
+    Recommendation,
+    ScaleEvent,
+    ScalingRules,
+    SelectPolicy,
+    TargetTrackingState,
+)
 
 POLICY = Policy("up", "web", AdjustmentType.CHANGE_IN_CAPACITY, 1, 0, cooldown=None, create_time=1.0)
 PROJECT = "p1"
@@ -226,6 +247,60 @@ def test_downgrading_drops_the_step_policies_the_older_code_cannot_read_and_keep
     repository.record(PROJECT, _execution(6.0))
     with database.engine.begin() as connection:
         command.downgrade(alembic_config(MIGRATIONS_DIR, "policy", connection), "policy_0004")
+    with database.reader() as connection:
+        assert [row.id for row in connection.execute(sa.text("SELECT id FROM policy_policies"))] == ["up"]
+        assert [row.policy_id for row in connection.execute(sa.text("SELECT policy_id FROM policy_executions"))] == ["up"]
+    database.migrate(MIGRATIONS_DIR, "policy")
+    assert repository.get_policy(PROJECT, "up") == POLICY
+    assert schema_differences(database, metadata) == []
+
+
+TRACKING_POLICY = Policy(
+    "web-cpu", "web", AdjustmentType.EXACT_CAPACITY, 0, create_time=2.0, estimated_instance_warmup=30.0,
+    target_tracking=TargetTracking(
+        50.0, TrackedMetric(metric_name="queue", dimensions=(("group", "web"), ("zone", "a")), statistic=Statistic.MAXIMUM),
+        disable_scale_in=True, period=15.0,
+        behavior=Behavior(
+            scale_up=ScalingRules(0.0, SelectPolicy.MIN, (RatePolicy(RatePolicyType.PERCENT, 50, 60.0),)),
+            scale_down=ScalingRules(stabilization_window=120.0), tolerance=0.05,
+        ),
+    ),
+)
+CPU_POLICY = replace(
+    TRACKING_POLICY, id="cpu",
+    target_tracking=TargetTracking(60.0, TrackedMetric(predefined=PredefinedMetricType.ASG_AVERAGE_CPU_UTILIZATION)),
+)
+
+
+GNOCCHI_POLICY = replace(
+    TRACKING_POLICY, id="gnocchi",
+    target_tracking=TargetTracking(70.0, TrackedMetric(gnocchi=GnocchiMetric(metric_ids=("a", "b"), aggregation_method="max"))),
+)
+
+
+def test_target_tracking_policies_what_they_remember_and_what_they_decided_round_trip(repository: PolicyRepository) -> None:
+    for policy in (TRACKING_POLICY, CPU_POLICY, GNOCCHI_POLICY):
+        repository.create_policy(PROJECT, policy)
+        assert repository.get_policy(PROJECT, policy.id) == policy
+        assert repository.execution_start(PROJECT, policy.id, "")[0] == policy
+    assert repository.target_tracking_state(PROJECT, "web-cpu") == TargetTrackingState()
+    state = TargetTrackingState((Recommendation(5.0, 4),), (ScaleEvent(5.0, 2),))
+    decided = _execution(5.0, policy_id="web-cpu", metric_value=100.0, recommended_capacity=4, desired_capacity=4)
+    repository.record(PROJECT, decided, state)
+    assert repository.target_tracking_state(PROJECT, "web-cpu") == state
+    assert repository.get_policy(PROJECT, "web-cpu") == replace(TRACKING_POLICY, last_recommendation=Recommendation(5.0, 4))
+    (stored,) = repository.list_executions(PROJECT, "web-cpu", None, 10)
+    assert replace(stored, sequence=0) == decided
+
+
+def test_downgrading_drops_the_target_tracking_policies_the_older_code_cannot_read_and_keeps_the_others(
+    database: Database, repository: PolicyRepository
+) -> None:
+    repository.create_policy(PROJECT, TRACKING_POLICY)
+    repository.record(PROJECT, _execution(5.0, policy_id="web-cpu", recommended_capacity=4), TargetTrackingState())
+    repository.record(PROJECT, _execution(6.0))
+    with database.engine.begin() as connection:
+        command.downgrade(alembic_config(MIGRATIONS_DIR, "policy", connection), "policy_0005")
     with database.reader() as connection:
         assert [row.id for row in connection.execute(sa.text("SELECT id FROM policy_policies"))] == ["up"]
         assert [row.policy_id for row in connection.execute(sa.text("SELECT policy_id FROM policy_executions"))] == ["up"]

@@ -322,3 +322,15 @@ def test_the_otel_resource_attributes_of_the_launch_config_come_first_and_ours_l
         "deployment.environment=prod,autoscale.group=forged,"
         "autoscale.project=p1,autoscale.group=web,autoscale.instance=i-1,service.instance.id=i-1"
     )
+
+
+def test_the_cpu_seconds_of_an_instance_grow_while_it_computes_and_are_unknown_for_another_process(
+    driver: LocalProcessDriver,
+) -> None:
+    server_id = driver.launch(request(python("import time\nend = time.time() + 60\nwhile time.time() < end: pass")))
+    first = driver.cpu_seconds(server_id)
+    assert first is not None
+    wait_for(lambda: (driver.cpu_seconds(server_id) or 0) > first + 0.05)
+    pid, start_time = server_id.split("-")
+    assert driver.cpu_seconds(f"{pid}-{int(start_time) + 1}") is None
+    assert driver.cpu_seconds("abc") is None

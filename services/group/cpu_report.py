@@ -1,0 +1,110 @@
+"""The CPU utilization of local process instances, measured by the group service and put into the Metrics service.
+
+AWS's ASGAverageCPUUtilization is measured by the platform (CloudWatch's EC2
+CPUUtilization), not reported by the workload. Here the group service measures the
+local processes it started: every pass it reads the CPU seconds each running instance's
+process has used (/proc: its own and those of the children it waited for) and puts the
+share of one CPU it used since the previous pass, in percent, as the sample
+`cpu_utilization{group=<id>, instance=<id>}` of the instance's project. A target
+tracking policy's predefined CPU metric averages them over the group. An instance's first
+pass only starts its measure; an instance gone, or a pass that cannot reach the Metrics
+service, puts nothing (the next pass measures from its own previous reading).
+
+Nova servers are not measured here: their CPU is Ceilometer's (Gnocchi) or an exporter's
+(Prometheus), which a customized metric reads.
+
+`cpu_percent` is pure; `CpuReporter.report` is one pass.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import grpc
+
+from autoscale.identity import acting_for
+from autoscale.timeutil import Clock, to_timestamp
+from autoscale.v1 import metrics_pb2
+
+log = logging.getLogger(__name__)
+
+CPU_METRIC = "cpu_utilization"
+"""The metric of the samples put: percent of one CPU."""
+
+
+@runtime_checkable
+class CpuMeter(Protocol):
+    """What measures a server's CPU (the local process driver)."""
+
+    def cpu_seconds(self, server_id: str) -> float | None:
+        """Seconds of CPU the server has used; None when it cannot be read."""
+
+
+@dataclass(frozen=True)
+class RunningInstance:
+    """A running local process instance, as the group service's storage knows it."""
+
+    project: str
+    group_id: str
+    instance_id: str
+    server_id: str
+
+
+@dataclass(frozen=True)
+class CpuReading:
+    """CPU seconds used, read at `time`."""
+
+    time: float
+    cpu_seconds: float
+
+
+def cpu_percent(previous: CpuReading, current: CpuReading) -> float | None:
+    """The share of one CPU used between two readings, in percent; None when no time passed or the counter went back (the
+    reading is of another process)."""
+    elapsed = current.time - previous.time
+    used = current.cpu_seconds - previous.cpu_seconds
+    if elapsed <= 0 or used < 0:
+        return None
+    return 100.0 * used / elapsed
+
+
+class CpuReporter:
+    """Measures the running local instances of every project and puts their CPU utilization, one PutSamples a project."""
+
+    def __init__(
+        self, running: Callable[[], Sequence[RunningInstance]], meter: CpuMeter, metrics: Callable[[], Any], clock: Clock,
+    ) -> None:
+        self._running = running
+        self._meter = meter
+        self._metrics = metrics
+        self._clock = clock
+        self._previous: dict[tuple[str, str], CpuReading] = {}
+        """(project, server id) -> its last reading."""
+
+    def report(self) -> None:
+        """One pass: read every running instance, put what was measured since the previous pass."""
+        series: dict[str, list[metrics_pb2.TimeSeries]] = {}
+        readings: dict[tuple[str, str], CpuReading] = {}
+        for instance in self._running():
+            seconds = self._meter.cpu_seconds(instance.server_id)
+            if seconds is None:
+                continue
+            key = (instance.project, instance.server_id)
+            reading = readings[key] = CpuReading(self._clock(), seconds)
+            previous = self._previous.get(key)
+            percent = cpu_percent(previous, reading) if previous is not None else None
+            if percent is not None:
+                series.setdefault(instance.project, []).append(metrics_pb2.TimeSeries(
+                    metric=CPU_METRIC, dimensions={"group": instance.group_id, "instance": instance.instance_id},
+                    points=[metrics_pb2.Point(value=percent, time=to_timestamp(reading.time))],
+                ))
+        self._previous = readings  # instances gone are forgotten
+        for project, project_series in series.items():
+            with acting_for(project):
+                try:
+                    self._metrics().PutSamples(metrics_pb2.PutSamplesRequest(series=project_series))
+                except grpc.RpcError as error:
+                    log.warning("could not put the CPU utilization of project %s's instances: %s", project, error.details())

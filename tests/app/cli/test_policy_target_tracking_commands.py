@@ -1,0 +1,65 @@
+"""`autoscale policy create|update|show|delete` of target tracking policies, against the four real services."""
+
+from __future__ import annotations
+
+import json
+
+from tests.app.cli.cli_support import Invoke
+
+
+def test_a_cpu_target_tracking_policy_is_created_shown_with_its_alarm_updated_and_deleted(invoke: Invoke, web_group: str) -> None:
+    created = invoke(
+        "policy", "create", "web-cpu", "--group", web_group, "--target-tracking", "cpu=50", "--period", "30s",
+        "--scale-down-window", "2m", "--scale-up-policy", "instances:2:1m", "--warmup", "1m",
+    )
+    assert created.exit_code == 0, created.output
+    assert "cpu (the group's average CPU utilization) at 50" in created.stdout
+    assert "window 2m, max of 100 percent per 15s" in created.stdout
+    assert "window 0s, max of 2 instances per 1m" in created.stdout
+    assert "alarms/web-cpu-target" in created.stdout
+
+    alarm = json.loads(invoke("alarm", "show", "web-cpu-target", "--json").stdout)["alarm"]
+    assert alarm["owner"] == "policies/web-cpu"
+    assert alarm["thresholdRule"]["threshold"] == 50
+    assert "policies/web-cpu" in invoke("alarm", "show", "web-cpu-target").stdout.split("owner", 1)[1]
+    refused = invoke("alarm", "delete", "web-cpu-target")
+    assert refused.exit_code == 1 and "belongs to policies/web-cpu" in refused.stderr
+
+    updated = invoke("policy", "update", "web-cpu", "--target-tracking", "cpu=70", "--disable-scale-in", "--json")
+    assert updated.exit_code == 0, updated.output
+    tracking = json.loads(updated.stdout)["policy"]["targetTracking"]
+    assert tracking["targetValue"] == 70 and tracking["disableScaleIn"] is True
+    assert json.loads(invoke("alarm", "show", "web-cpu-target", "--json").stdout)["alarm"]["thresholdRule"]["threshold"] == 70
+
+    listed = invoke("policy", "list")
+    assert "target cpu (the group's average CPU utilization) at 70" in listed.stdout
+
+    assert invoke("policy", "delete", "web-cpu").exit_code == 0
+    assert invoke("alarm", "show", "web-cpu-target").exit_code == 1
+
+
+def test_a_metric_of_the_metrics_service_is_tracked_with_its_dimensions_and_statistic(invoke: Invoke, web_group: str) -> None:
+    created = invoke(
+        "policy", "create", "web-queue", "--group", web_group, "--target-tracking", "queue_depth=10",
+        "--metric-dimension", "group=web", "--metric-statistic", "max",
+    )
+    assert created.exit_code == 0, created.output
+    assert "max(queue_depth{group=web}) at 10" in created.stdout
+    invoke("policy", "delete", "web-queue")
+
+
+def test_gnocchi_measures_are_tracked_through_an_alarm_of_the_gnocchi_rule(invoke: Invoke, web_group: str) -> None:
+    created = invoke(
+        "policy", "create", "web-nova", "--group", web_group, "--target-tracking", "gnocchi=60", "--gnocchi-metric", "cpu",
+        "--gnocchi-resource-type", "instance", "--gnocchi-query", '{"=": {"server_group": "web"}}',
+    )
+    # The alarm service of this test has no --gnocchi-url: it refuses the alarm, and the policy is not kept.
+    assert created.exit_code == 1 and "FAILED_PRECONDITION" in created.stderr and "--gnocchi-url" in created.stderr
+    assert invoke("policy", "show", "web-nova").exit_code == 1
+
+
+def test_a_bad_target_tracking_option_names_its_field(invoke: Invoke, web_group: str) -> None:
+    refused = invoke("policy", "create", "p", "--group", web_group, "--target-tracking", "cpu=0")
+    assert refused.exit_code == 1 and "policy.target_tracking.target_value" in refused.stderr
+    malformed = invoke("policy", "create", "p", "--group", web_group, "--target-tracking", "cpu=50", "--scale-up-policy", "pods:1")
+    assert malformed.exit_code == 2 and "TYPE:VALUE:PERIOD" in malformed.stderr

@@ -1,0 +1,106 @@
+"""A target tracking policy through the public API of `autoscale up`: the group goes to the capacity that brings its
+average CPU to the target, out at once and back in only after the scale-down stabilization window."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import ALARM, FAST, GROUP, METRICS, POLICY, autoscale, cli, free_port, grpcurl, running_instances, wait_until
+
+pytestmark = pytest.mark.e2e
+
+SCALE_DOWN_WINDOW = 6.0
+"""Seconds the policy waits before it scales in (HPA's window, short for the test)."""
+
+
+def _desired(address: str) -> int:
+    group = grpcurl(address, f"{GROUP}/GetGroup", {"name": "groups/web"})["group"]
+    return int(group.get("desired_capacity", 0))
+
+
+def test_a_cpu_target_tracking_policy_made_with_the_cli_scales_out_to_the_computed_size_and_in_after_its_window(
+    tmp_path: Path,
+) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    args = ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path / 'up.db'}",
+            "--instance-log-dir", str(tmp_path / "instances"), *FAST,
+            # The test reports the CPU itself: the group service's measure of its idle instances would be averaged in.
+            "--cpu-report-interval", "0"]
+    with autoscale(args, tmp_path / "up.log", address):
+        grpcurl(address, f"{GROUP}/CreateLaunchConfig", {
+            "launchConfigId": "sleeper",
+            "launchConfig": {"process": {"command": [sys.executable, "-c", "import time; time.sleep(600)"]}},
+        })
+        grpcurl(address, f"{GROUP}/CreateGroup", {
+            "groupId": "web", "group": {"launchConfig": "launchConfigs/sleeper", "minSize": 1, "maxSize": 3},
+        })
+        shown = cli(address, "policy", "create", "web-cpu", "--group", "web", "--target-tracking", "cpu=50", "--period", "1s",
+                    "--scale-down-window", f"{SCALE_DOWN_WINDOW:g}s", "--warmup", "0s")
+        assert "alarms/web-cpu-target" in shown
+        policy = grpcurl(address, f"{POLICY}/GetPolicy", {"name": "policies/web-cpu"})["policy"]
+        assert policy["target_tracking"]["predefined_metric_specification"] == {
+            "predefined_metric_type": "PREDEFINED_METRIC_TYPE_ASG_AVERAGE_CPU_UTILIZATION"
+        }
+        alarm = grpcurl(address, f"{ALARM}/GetAlarm", {"name": "alarms/web-cpu-target"})["alarm"]
+        assert alarm["owner"] == "policies/web-cpu" and alarm["ok_actions"] == ["policies/web-cpu"]
+        wait_until(lambda: running_instances(address) == 1, 30, "the group's first instance")
+
+        def reporting(cpu: float, wanted: int) -> bool:
+            """Report the group's average CPU, as its workload would; whether `wanted` instances run and are desired."""
+            grpcurl(address, f"{METRICS}/PutSamples", {
+                "series": [{"metric": "cpu_utilization", "dimensions": {"group": "web", "instance": "i-1"}, "points": [{"value": cpu}]}],
+            })
+            return running_instances(address) == wanted and _desired(address) == wanted
+
+        # 150 % against a 50 % target with 1 instance in service: ceil(1 x 150 / 50) = 3, the group's max_size.
+        wait_until(lambda: reporting(150, 3), 60, "three instances for an average of 150 %")
+        executions = grpcurl(address, f"{POLICY}/ListPolicyExecutions", {"name": "policies/web-cpu"})["executions"]
+        first = next(e for e in reversed(executions) if e.get("adjusted"))
+        assert (first["metric_value"], first["recommended_capacity"], first["desired_capacity"]) == (150, 3, 3)
+
+        # 10 % with 3 in service recommends ceil(0.6) = 1, but only once the window's higher recommendations have passed.
+        dropped = time.monotonic()
+        wait_until(lambda: reporting(10, 1), 60, "one instance once the average fell and the window passed")
+        # The last high recommendation came at most a period (and a poll) before the drop.
+        assert time.monotonic() - dropped >= SCALE_DOWN_WINDOW - 2
+        assert re.search(r"last recommendation +1 at", cli(address, "policy", "show", "web-cpu"))
+        reasons = cli(address, "policy", "executions", "web-cpu")
+        assert "stabilized at 3" in reasons
+        activities = grpcurl(address, f"{GROUP}/ListActivities", {"parent": "groups/web"})["activities"]
+        scaled_in = next(a for a in activities if "policies/web-cpu" in a.get("cause", "") and a.get("to_capacity", 0) == 1)
+        assert scaled_in["from_capacity"] == 3
+
+
+def test_the_group_service_measures_the_cpu_of_a_local_instance_for_the_predefined_metric(tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    args = ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path / 'up.db'}",
+            "--instance-log-dir", str(tmp_path / "instances"), *FAST, "--cpu-report-interval", "1"]
+    busy = "import time\nwhile True:\n    end = time.time() + 0.05\n    while time.time() < end: pass\n    time.sleep(0.05)"
+    with autoscale(args, tmp_path / "up.log", address):
+        grpcurl(address, f"{GROUP}/CreateLaunchConfig", {
+            "launchConfigId": "busy", "launchConfig": {"process": {"command": [sys.executable, "-c", busy]}},
+        })
+        grpcurl(address, f"{GROUP}/CreateGroup", {
+            "groupId": "web", "group": {"launchConfig": "launchConfigs/busy", "minSize": 1, "maxSize": 1},
+        })
+        (instance,) = wait_until(lambda: grpcurl(address, f"{GROUP}/ListInstances", {"parent": "groups/web"}).get("instances"), 30,
+                                 "the group's instance")
+        instance_id = instance["name"].rsplit("/", 1)[1]
+
+        def measured() -> list[dict[str, object]]:
+            # The last minute of samples, as the predefined metric's alarm reads them: about half a CPU.
+            now = datetime.now(UTC)
+            return grpcurl(address, f"{METRICS}/GetStatistics", {
+                "metric": "cpu_utilization", "dimensions": {"group": "web", "instance": instance_id},
+                "statistic": "STATISTIC_AVERAGE", "period": "60s",
+                "startTime": (now - timedelta(minutes=1)).isoformat(), "endTime": (now + timedelta(minutes=1)).isoformat(),
+            }).get("datapoints", [])
+
+        (datapoint, *_) = wait_until(measured, 30, "a measure of the instance's CPU")
+        assert 5 < float(str(datapoint["value"])) < 150, datapoint

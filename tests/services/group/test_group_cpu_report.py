@@ -1,0 +1,110 @@
+"""The CPU utilization of local process instances (services.group.cpu_report): its maths, and one pass put into a fake
+Metrics service per project."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+import pytest
+
+from autoscale.identity import current_project
+from autoscale.v1 import metrics_pb2
+from services.group.cpu_report import CPU_METRIC, CpuReading, CpuReporter, RunningInstance, cpu_percent
+from tests.support import FakeClock
+
+
+@pytest.mark.parametrize(
+    ("previous", "current", "expected"),
+    [
+        (CpuReading(100.0, 2.0), CpuReading(110.0, 7.0), 50.0),  # 5 s of CPU in 10 s: half a CPU
+        (CpuReading(100.0, 2.0), CpuReading(110.0, 22.0), 200.0),  # two CPUs busy: 200 %, as top says
+        (CpuReading(100.0, 2.0), CpuReading(110.0, 2.0), 0.0),
+        (CpuReading(100.0, 2.0), CpuReading(100.0, 3.0), None),  # no time passed
+        (CpuReading(100.0, 9.0), CpuReading(110.0, 3.0), None),  # the counter went back: another process
+    ],
+)
+def test_the_cpu_utilization_is_the_cpu_time_used_over_the_time_passed(
+    previous: CpuReading, current: CpuReading, expected: float | None
+) -> None:
+    assert cpu_percent(previous, current) == expected
+
+
+class FakeMeter:
+    """CPU seconds per server id, as a test sets them."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def cpu_seconds(self, server_id: str) -> float | None:
+        return self.seconds.get(server_id)
+
+
+class FakeMetrics:
+    """PutSamples recorded with the project it acted in; fails with `failure` when set."""
+
+    def __init__(self) -> None:
+        self.puts: list[tuple[str, metrics_pb2.PutSamplesRequest]] = []
+        self.failure = False
+
+    def PutSamples(self, request: metrics_pb2.PutSamplesRequest, **_: Any) -> metrics_pb2.PutSamplesResponse:  # noqa: N802
+        if self.failure:
+            raise _Unavailable()
+        self.puts.append((current_project(), request))
+        return metrics_pb2.PutSamplesResponse()
+
+
+class _Unavailable(grpc.RpcError):
+    def details(self) -> str:
+        return "the fake metrics service is down"
+
+
+INSTANCES = [RunningInstance("p1", "web", "i-1", "101-5"), RunningInstance("p2", "db", "i-9", "202-7")]
+
+
+def test_a_pass_puts_each_instances_utilization_since_the_previous_pass_in_its_project() -> None:
+    clock, meter, metrics = FakeClock(), FakeMeter(), FakeMetrics()
+    reporter = CpuReporter(lambda: INSTANCES, meter, lambda: metrics, clock)
+    meter.seconds = {"101-5": 10.0, "202-7": 1.0}
+    reporter.report()
+    assert metrics.puts == []  # a first reading only starts the measure
+    clock.advance(15)
+    meter.seconds = {"101-5": 13.0, "202-7": 1.0}
+    reporter.report()
+    put = {project: request.series[0] for project, request in metrics.puts}
+    assert set(put) == {"p1", "p2"}
+    assert (put["p1"].metric, dict(put["p1"].dimensions), put["p1"].points[0].value) == (
+        CPU_METRIC, {"group": "web", "instance": "i-1"}, 20.0,
+    )
+    assert put["p2"].points[0].value == 0.0 and put["p2"].points[0].time.seconds == int(clock.now)
+
+
+def test_an_instance_that_cannot_be_read_is_skipped_and_measured_afresh_when_it_can() -> None:
+    clock, meter, metrics = FakeClock(), FakeMeter(), FakeMetrics()
+    reporter = CpuReporter(lambda: INSTANCES[:1], meter, lambda: metrics, clock)
+    meter.seconds = {"101-5": 10.0}
+    reporter.report()
+    clock.advance(10)
+    meter.seconds = {}
+    reporter.report()
+    clock.advance(10)
+    meter.seconds = {"101-5": 30.0}
+    reporter.report()
+    assert metrics.puts == []
+
+
+def test_a_metrics_service_that_fails_loses_that_passs_samples_only() -> None:
+    clock, meter, metrics = FakeClock(), FakeMeter(), FakeMetrics()
+    reporter = CpuReporter(lambda: INSTANCES[:1], meter, lambda: metrics, clock)
+    meter.seconds = {"101-5": 0.0}
+    reporter.report()
+    metrics.failure = True
+    clock.advance(10)
+    meter.seconds = {"101-5": 5.0}
+    reporter.report()
+    metrics.failure = False
+    clock.advance(10)
+    meter.seconds = {"101-5": 6.0}
+    reporter.report()
+    (only,) = metrics.puts
+    assert only[1].series[0].points[0].value == 10.0
