@@ -9,6 +9,12 @@ operator's call), the adjustment, the capacity maths, and what came of it:
 
 The second says who called, why the capacity stayed (the group's reason, in full) and
 the activity recorded.
+
+A policy's execution that asked the group nothing (no step held the breach, target
+tracking's capacity stayed in its stabilization window, the execution failed) is no
+decision of the group's; it is shown among them, by its time, as the policy's:
+
+    2026-12-06T14:03:10Z  alarms/web-cpu-target OK (31 < 50) -> policies/web-cpu : not asked: ... stabilization window ...
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from autoscale.timeutil import format_time, from_timestamp
-from autoscale.v1 import alarm_pb2, common_pb2, group_pb2
+from autoscale.v1 import alarm_pb2, common_pb2, group_pb2, policy_pb2
 
 DATAPOINTS_SHOWN = 5
 """The newest datapoints of an alarm a line shows; older ones are elided."""
@@ -46,6 +52,20 @@ def decision_text(decision: group_pb2.ScalingDecision) -> str:
     if decision.activity:
         details.append(f"activity {decision.activity}")
     return " : ".join(parts) + "\n    " + "; ".join(details)
+
+
+def execution_text(policy: str, execution: policy_pb2.PolicyExecution) -> str:
+    """A policy's execution that asked the group nothing, as a block of two lines like a decision's."""
+    payload = execution.alarm_payload
+    chain = policy
+    if payload.alarm:
+        state = alarm_pb2.AlarmState.Name(payload.state).removeprefix("ALARM_STATE_")
+        shown = ", ".join(f"{value:g}" for value in payload.datapoints[-DATAPOINTS_SHOWN:])
+        if shown and payload.HasField("threshold"):
+            shown += f" {COMPARISONS.get(payload.comparison_operator, 'vs')} {payload.threshold:g}"
+        chain = f"{payload.alarm} {state}{f' ({shown})' if shown else ''} -> {policy}"
+    outcome = "failed" if execution.failed else "not asked"
+    return f"{_time(execution.time)}  {chain} : {outcome}: {execution.reason}\n    by the policy; cause: {execution.cause or '-'}"
 
 
 def _time(stamp: Timestamp) -> str:

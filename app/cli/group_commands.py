@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from typing import Any
 
 import click
+from google.protobuf import json_format
 
 from app.cli.choices import (
     ADJUSTMENT_HELP,
@@ -16,14 +19,15 @@ from app.cli.choices import (
     TERMINATION_POLICY,
     word_for,
 )
-from app.cli.client import GROUP, Client, client_command
-from app.cli.explain import decision_text
+from app.cli.client import GROUP, POLICY, Client, client_command
+from app.cli.explain import decision_text, execution_text
 from app.cli.output import duration_text, enum_label, pairs_text, print_details, print_table, time_text, yes_no
 from app.cli.params import DURATION, KEY_VALUE, apply_options, as_dict, duration_or_none, resource_id, resource_name
 from app.cli.refresh_commands import refresh
 from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
 from app.cli.schedule_commands import schedule
-from autoscale.v1 import common_pb2, group_pb2
+from autoscale.timeutil import from_timestamp
+from autoscale.v1 import common_pb2, group_pb2, policy_pb2
 
 DEFAULT_COOLDOWN_TEXT = "default (5m)"
 """How an unset group cooldown is shown: the server applies 300 s, as AWS does."""
@@ -460,14 +464,37 @@ def explain(client: Client, group_id: str, limit: int) -> None:
     clamped) and what came of it (adjusted, or why not: cooldown, resizing, suspended, at max or min size, warm-up)."""
     request = group_pb2.ListScalingDecisionsRequest(parent=GROUP_KIND.name(group_id), page_size=limit)
     response = client.call("ListScalingDecisions", request)
+    policies = client.sibling(POLICY, os.environ.get(POLICY.addr_envvar) or client.address)
+    listed = policies.list_all("ListPolicies", policy_pb2.ListPoliciesRequest(), "policies").policies
+    # The executions that asked the group nothing, which its decisions cannot show.
+    alone = [
+        (policy.name, execution)
+        for policy in listed if policy.group == GROUP_KIND.name(group_id)
+        for execution in policies.call(
+            "ListPolicyExecutions", policy_pb2.ListPolicyExecutionsRequest(name=policy.name, page_size=limit)
+        ).executions
+        if not execution.group_asked
+    ]
+    blocks = [(from_timestamp(decision.decide_time), decision_text(decision)) for decision in response.scaling_decisions]
+    blocks += [(from_timestamp(execution.time), execution_text(name, execution)) for name, execution in alone]
+    blocks.sort(key=lambda block: block[0], reverse=True)
 
     def render() -> None:
-        if not response.scaling_decisions:
+        if not blocks:
             click.echo("no scaling decisions", err=True)
-        for decision in response.scaling_decisions:
-            click.echo(decision_text(decision))
+        for _, text in blocks[:limit]:
+            click.echo(text)
 
-    client.emit(response, render)
+    if client.json_output:
+        answer = {
+            "scalingDecisions": [json_format.MessageToDict(decision) for decision in response.scaling_decisions],
+            "policyExecutions": [
+                {"policy": name, **json_format.MessageToDict(execution)} for name, execution in alone
+            ],
+        }
+        click.echo(json.dumps(answer, indent=2))
+    else:
+        render()
 
 
 add_standard_commands(group, GROUP_KIND, delete_options=[

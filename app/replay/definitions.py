@@ -82,6 +82,9 @@ def policy_from_message(message: policy_pb2.Policy) -> Policy:
         estimated_instance_warmup=(
             from_duration(message.estimated_instance_warmup) if message.HasField("estimated_instance_warmup") else None
         ),
+        target_tracking=(
+            policy_messages.target_tracking_from_message(message.target_tracking) if message.HasField("target_tracking") else None
+        ),
     )
 
 

@@ -12,7 +12,9 @@ own pure functions, so that it answers what they would answer:
 - each `policies/{id}` action executes its policy as the policy service does: a simple
   policy asks an adjustment honouring the cooldown (services.group.cooldown), a step
   policy picks its step from the alarm's datapoints (services.policy.steps) and counts
-  instances warming up (services.group.warmup).
+  instances warming up (services.group.warmup), a target tracking policy decides a
+  capacity from its alarm's newest datapoint over its remembered recommendations
+  (services.policy.target_tracking).
 
 What the replay assumes, where the real group has facts it lacks: a scaling activity
 ends at the tick it starts (the cooldown counts from then); a new instance goes in
@@ -41,7 +43,7 @@ from services.group.domain import (
     InstanceState,
 )
 from services.group.schedule import ScheduledAction
-from services.policy import steps
+from services.policy import steps, target_tracking
 from services.policy.domain import Policy, policy_name
 
 MAX_TICKS = 100_000
@@ -89,6 +91,8 @@ class _Run:
     alarms: dict[str, Alarm]
     instances: list[Instance] = field(default_factory=list)
     activities: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    tracking: dict[str, target_tracking.TargetTrackingState] = field(default_factory=dict)
+    """By target tracking policy: what it remembers between evaluations."""
 
     def activity_id(self) -> str:
         return f"r{next(self.activities)}"
@@ -167,6 +171,9 @@ def _execute(run: _Run, policy: Policy, decision: Decision, now: float, launch_s
     """Execute `policy` from `decision`'s action as the policy service would, and adjust the group as its service would."""
     name = policy_name(policy.id)
     cause = f"{name} (alarms/{decision.alarm.id} in {decision.evaluation.state.value})"
+    if policy.target_tracking is not None:
+        _track(run, policy, decision, cause, now, launch_seconds, events)
+        return
     adjustment_type, adjustment = AdjustmentType(policy.adjustment_type.value), policy.scaling_adjustment
     if policy.is_step:
         values = decision.evaluation.reason_data.get("datapoints") or []
@@ -203,6 +210,43 @@ def _execute(run: _Run, policy: Policy, decision: Decision, now: float, launch_s
         events.append(f"{name}: not adjusted: {activity.status_message or 'no change'}")
     else:
         events.append(f"{name}: desired capacity {activity.from_capacity} -> {activity.to_capacity}")
+
+
+def _track(
+    run: _Run, policy: Policy, decision: Decision, cause: str, now: float, launch_seconds: float, events: list[str]
+) -> None:
+    """A target tracking policy's execution (services.policy.executor): its alarm's newest datapoint against the target
+    decides an exact capacity, which the group applies with the warm-up rule."""
+    tracking = policy.target_tracking
+    assert tracking is not None
+    name = policy_name(policy.id)
+    values = decision.evaluation.reason_data.get("datapoints") or []
+    if not values:
+        events.append(f"{name}: not adjusted: its alarm's state was not decided by datapoints")
+        return
+    group = run.group
+    state = run.tracking.get(policy.id, target_tracking.TargetTrackingState())
+    in_service = sum(1 for instance in run.instances if instance.in_service_time is not None and instance.in_service_time <= now)
+    decided = target_tracking.decide_capacity(
+        values[-1], tracking.target_value, in_service=in_service, desired_capacity=group.desired_capacity,
+        min_size=group.min_size, max_size=group.max_size, behavior=tracking.behavior,
+        disable_scale_in=tracking.disable_scale_in, state=state, now=now,
+    )
+    desired, change = decided.desired_capacity, 0
+    if desired != group.desired_capacity:
+        command = AdjustCommand(
+            adjustment_type=AdjustmentType.EXACT_CAPACITY, adjustment=desired, min_adjustment_step=0, cause=cause,
+            alarm_notification=True, step_scaling=True, estimated_instance_warmup=policy.estimated_instance_warmup,
+        )
+        activity = warmup.step_activity(command, group, run.instances, run.activity_id(), now)
+        _resize(run, activity, now, launch_seconds)
+        change = run.group.desired_capacity - group.desired_capacity
+    said = f"metric {values[-1]:g} against target {tracking.target_value:g}: {decided.recommendation} recommended"
+    if decided.reasons:
+        said += f" ({'; '.join(decided.reasons)})"
+    outcome = f"desired capacity {group.desired_capacity} -> {run.group.desired_capacity}" if change else "not adjusted"
+    events.append(f"{name}: {said}: {outcome}")
+    run.tracking[policy.id] = target_tracking.remember(state, now, decided.recommendation, change, tracking.behavior)
 
 
 def _run_schedules(

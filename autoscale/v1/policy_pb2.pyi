@@ -332,7 +332,7 @@ class ExecutePolicyResponse(_message.Message):
     def __init__(self, adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[_Union[_group_pb2.Activity, _Mapping]] = ..., refusal: _Optional[_Union[_group_pb2.AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ..., recommended_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ...) -> None: ...
 
 class PolicyExecution(_message.Message):
-    __slots__ = ("time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "alarm_payload", "metric_value", "breach_threshold", "step_adjustment", "recommended_capacity", "desired_capacity")
+    __slots__ = ("time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "alarm_payload", "metric_value", "breach_threshold", "step_adjustment", "recommended_capacity", "desired_capacity", "group_asked")
     TIME_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -346,6 +346,7 @@ class PolicyExecution(_message.Message):
     STEP_ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
     RECOMMENDED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ASKED_FIELD_NUMBER: _ClassVar[int]
     time: _timestamp_pb2.Timestamp
     cause: str
     request_id: str
@@ -359,7 +360,8 @@ class PolicyExecution(_message.Message):
     step_adjustment: StepAdjustment
     recommended_capacity: int
     desired_capacity: int
-    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[str] = ..., failed: _Optional[bool] = ..., alarm_payload: _Optional[_Union[AlarmPayload, _Mapping]] = ..., metric_value: _Optional[float] = ..., breach_threshold: _Optional[float] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ..., recommended_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ...) -> None: ...
+    group_asked: bool
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[str] = ..., failed: _Optional[bool] = ..., alarm_payload: _Optional[_Union[AlarmPayload, _Mapping]] = ..., metric_value: _Optional[float] = ..., breach_threshold: _Optional[float] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ..., recommended_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., group_asked: _Optional[bool] = ...) -> None: ...
 
 class ListPolicyExecutionsRequest(_message.Message):
     __slots__ = ("name", "page_size", "page_token")

@@ -219,6 +219,7 @@ class PolicyExecutor:
                 group_ref, AdjustmentType.EXACT_CAPACITY, desired, 0, None,
                 within_cause_limit(f"{policy_name(policy.id)} ({cause or DEFAULT_CAUSE})"), _adjust_request_id(policy, record),
                 alarm_notification, step_scaling=True, estimated_instance_warmup=policy.estimated_instance_warmup,
+                trigger=scaling_trigger(record),
             )
         except GroupGone as gone:
             reason = f"its group {gone.name} no longer exists"

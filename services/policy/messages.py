@@ -224,6 +224,10 @@ def execution_to_message(execution: Execution) -> policy_pb2.PolicyExecution:
         activity=execution.activity,
         failed=execution.failed,
     )
+    if execution.response is not None:
+        # An answer the group gave has its activity (adjusted or unchanged) or its refusal; one the policy made alone, none.
+        answered = policy_pb2.ExecutePolicyResponse.FromString(execution.response)
+        message.group_asked = bool(answered.activity.name) or answered.refusal != group_pb2.ADJUST_REFUSAL_UNSPECIFIED
     if execution.alarm_payload is not None:
         message.alarm_payload.ParseFromString(execution.alarm_payload)
     if execution.metric_value is not None:

@@ -154,3 +154,18 @@ def test_group_explain_shows_an_operators_adjustments_newest_first(invoke: Invok
 def test_group_explain_of_a_group_without_decisions_says_so(invoke: Invoke, web_group: str) -> None:
     explained = invoke("group", "explain", web_group)
     assert explained.exit_code == 0 and explained.stderr.strip() == "no scaling decisions"
+
+
+def test_group_explain_shows_among_the_decisions_what_a_policy_found_nothing_to_ask(invoke: Invoke, web_group: str) -> None:
+    created = invoke("policy", "create", "steps", "--group", web_group, "--type", "change", "--step", "0:10:1", "--step", "10::2")
+    assert created.exit_code == 0, created.output
+    assert invoke("policy", "execute", "steps", "--metric-value", "40", "--breach-threshold", "50").exit_code == 0
+    assert invoke("policy", "execute", "steps", "--metric-value", "65", "--breach-threshold", "50").exit_code == 0
+    explained = invoke("group", "explain", web_group)
+    assert explained.exit_code == 0, explained.output
+    newest, older = explained.stdout.split("\n")[0], explained.stdout.split("\n")[2]
+    assert newest.endswith(": 0 warmed up -> raw 2 -> 2 : adjusted 0 -> 2") and "policies/steps (breach 15: step 10 .. +inf)" in newest
+    assert older.endswith("policies/steps : not asked: no step holds the breach -10 (metric value 40, threshold 50): nothing to do")
+    answer = json.loads(invoke("group", "explain", web_group, "--json").stdout)
+    assert [e["policy"] for e in answer["policyExecutions"]] == ["policies/steps"]
+    assert len(answer["scalingDecisions"]) == 1

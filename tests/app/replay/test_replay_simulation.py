@@ -10,7 +10,14 @@ from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, Composi
 from services.alarm.evaluation import Datapoint
 from services.group.domain import Group
 from services.group.schedule import ScheduledAction
-from services.policy.domain import AdjustmentType, Policy, StepAdjustment
+from services.policy.domain import (
+    AdjustmentType,
+    Policy,
+    PredefinedMetricType,
+    StepAdjustment,
+    TargetTracking,
+    TrackedMetric,
+)
 
 START = 1_800_000_000.0  # a multiple of 60
 MINUTE = 60.0
@@ -84,3 +91,15 @@ def test_a_replay_is_refused_beyond_its_tick_limit():
     with pytest.raises(ValueError, match=f"at most {MAX_TICKS}"):
         ticks(0.0, MAX_TICKS * 1.0, 1.0)
     assert ticks(0.0, 120.0, 60.0) == [0.0, 60.0, 120.0]
+
+
+def test_a_target_tracking_policy_scales_out_at_once_and_in_only_after_its_stabilization_window():
+    tracking = TargetTracking(50.0, TrackedMetric(predefined=PredefinedMetricType.ASG_AVERAGE_CPU_UTILIZATION))
+    policy = Policy("cpu", "web", AdjustmentType.EXACT_CAPACITY, 0, target_tracking=tracking, estimated_instance_warmup=0.0)
+    rule = ThresholdRule("cpu", (), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 50.0, MINUTE, 1)
+    owned = Alarm(id="cpu-target", rule=rule, alarm_actions=("policies/cpu",), ok_actions=("policies/cpu",), project="p")
+    moments = replay(scenario((owned,), (policy,), [150, 50, 20, 20, 20, 20, 20, 20, 20, 20]))
+    capacities = [m.desired_capacity for m in moments]
+    # ceil(1 × 150 / 50) = 3 at once; 20 asks ceil(3 × 20 / 50) = 2, held for HPA's 300 s scale-down window.
+    assert capacities[:6] == [3, 3, 3, 3, 3, 3] and capacities[-1] == 2
+    assert "stabilized at 3" in " ".join(moments[3].events)
