@@ -37,6 +37,7 @@ COMPARISONS = {
 REFUSALS = {
     group_pb2.ADJUST_REFUSAL_SCALING_IN_PROGRESS: "a scaling activity in progress",
     group_pb2.ADJUST_REFUSAL_SUSPENDED: "alarm notifications suspended",
+    group_pb2.ADJUST_REFUSAL_CAPACITY_CHANGED: "the desired capacity changed meanwhile",
 }
 
 

@@ -22,11 +22,14 @@ from services.alarm.domain import ThresholdRule
 from services.alarm.evaluation import Datapoint
 from services.metrics.domain import aggregate
 
-MAX_CSV_ROWS = 5_000_000
-"""Samples a CSV file may hold (far beyond a week of one series a second)."""
+MAX_CSV_ROWS = 2_000_000
+"""Samples a CSV file may hold (a week of three series every ten seconds is 181 440): about 200 MB in memory."""
+
+EARLIEST, LATEST = 0.0, 253402300799.0
+"""The times a sample may have: the epoch to the end of year 9999 (a Timestamp's last second)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sample:
     """One point of a series."""
 
@@ -58,6 +61,9 @@ def _samples(rows: csv.DictReader[str], path: Path) -> list[Sample]:
             f"{path}: the header must name time, metric and value (and may name dimensions); missing {', '.join(sorted(missing))}"
         )
     samples: list[Sample] = []
+    # Rows of one series repeat its metric and dimensions: one string and one dict serve them all.
+    metrics: dict[str, str] = {}
+    dimensions: dict[str, dict[str, str]] = {}
     for row in rows:
         line = rows.line_num
         if len(samples) >= MAX_CSV_ROWS:
@@ -71,21 +77,27 @@ def _samples(rows: csv.DictReader[str], path: Path) -> list[Sample]:
         metric = (row["metric"] or "").strip()
         if not metric:
             raise SamplesError(f"{path}:{line}: metric is empty")
-        samples.append(Sample(_time(row["time"], path, line), metric, _dimensions(row.get("dimensions") or "", path, line), value))
+        dimensions_text = row.get("dimensions") or ""
+        pairs = dimensions.get(dimensions_text)
+        if pairs is None:
+            pairs = dimensions[dimensions_text] = _dimensions(dimensions_text, path, line)
+        samples.append(Sample(_time(row["time"], path, line), metrics.setdefault(metric, metric), pairs, value))
     return samples
 
 
 def _time(text: str | None, path: Path, line: int) -> float:
     text = (text or "").strip()
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise SamplesError(f"{path}:{line}: time {text!r} is neither ISO 8601 nor seconds since the epoch") from None
-    return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)).timestamp()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise SamplesError(f"{path}:{line}: time {text!r} is neither ISO 8601 nor seconds since the epoch") from None
+        seconds = (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)).timestamp()
+    if not EARLIEST <= seconds <= LATEST:  # also NaN, which compares false
+        raise SamplesError(f"{path}:{line}: time {text!r} is not between 1970 and the end of year 9999")
+    return seconds
 
 
 def _dimensions(text: str, path: Path, line: int) -> dict[str, str]:

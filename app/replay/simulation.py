@@ -24,13 +24,14 @@ instances; webhooks are not called. Pure: the caller passes every input.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from services.alarm.decision import Decision, decide, decide_composite
-from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, CompositeRule, is_policy_action
-from services.alarm.evaluation import Datapoint
+from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, CompositeRule, ThresholdRule, is_policy_action
+from services.alarm.evaluation import Datapoint, window_periods
 from services.group import cooldown, schedule, warmup
 from services.group.domain import (
     PROCESS,
@@ -113,33 +114,55 @@ def replay(scenario: Scenario) -> list[Moment]:
     run.instances = [_instance(run, 0.0) for _ in range(scenario.group.desired_capacity)]
     policies = {policy.id: policy for policy in scenario.policies}
     actions = list(scenario.scheduled_actions)
+    series = {alarm_id: _Series(points) for alarm_id, points in scenario.datapoints.items()}
     moments: list[Moment] = []
     previous = scenario.start - scenario.tick
     for now in ticks(scenario.start, scenario.end, scenario.tick):
         events: list[str] = []
         actions = _run_schedules(run, actions, previous, now, scenario.launch_seconds, events)
-        for decision in _judge_alarms(run, scenario.datapoints, now, events):
+        for decision in _judge_alarms(run, series, now, events):
             for target in decision.actions:
                 if is_policy_action(target) and (policy := policies.get(target.removeprefix("policies/"))) is not None:
-                    _execute(run, policy, decision, now, scenario.launch_seconds, events)
+                    _execute(run, policy, decision, now, scenario.launch_seconds, events, policies)
         moments.append(Moment(
             now, run.group.desired_capacity, run.group.min_size, run.group.max_size,
             {alarm_id: alarm.state for alarm_id, alarm in run.alarms.items()},
-            {alarm_id: _newest(points, now) for alarm_id, points in scenario.datapoints.items()},
+            {alarm_id: points.newest(now) for alarm_id, points in series.items()},
             tuple(events),
         ))
         previous = now
     return moments
 
 
-def _judge_alarms(run: _Run, datapoints: Mapping[str, Sequence[Datapoint]], now: float, events: list[str]) -> list[Decision]:
+class _Series:
+    """An alarm's datapoints in time order, read a window at a time (a replay of a week must not read all at each tick)."""
+
+    def __init__(self, points: Sequence[Datapoint]) -> None:
+        self._points = sorted((point for point in points if point.sample_count > 0), key=lambda point: point.start)
+        self._starts = [point.start for point in self._points]
+
+    def around(self, rule: ThresholdRule, now: float) -> list[Datapoint]:
+        """The datapoints an evaluation of `rule` at `now` may read (its window, and a period either side)."""
+        reach = (window_periods(rule) + 1) * rule.period
+        low, high = bisect.bisect_left(self._starts, now - reach), bisect.bisect_right(self._starts, now + rule.period)
+        return self._points[low:high]
+
+    def newest(self, now: float) -> float | None:
+        """The value of the newest datapoint whose period has begun by `now`."""
+        index = bisect.bisect_right(self._starts, now)
+        return self._points[index - 1].value if index else None
+
+
+def _judge_alarms(run: _Run, series: Mapping[str, _Series], now: float, events: list[str]) -> list[Decision]:
     """Judge the alarms over metrics, then the composite ones on those states (composites of composites in as many
     rounds as they nest); store what moved; the decisions whose actions are due."""
     due: list[Decision] = []
     for alarm in list(run.alarms.values()):
-        if alarm.disabled or isinstance(alarm.rule, CompositeRule):
+        rule = alarm.rule
+        if alarm.disabled or not isinstance(rule, ThresholdRule):
             continue
-        due.append(_apply(run, decide(alarm, list(datapoints.get(alarm.id, ())), now), now, events))
+        points = series[alarm.id].around(rule, now) if alarm.id in series else []
+        due.append(_apply(run, decide(alarm, points, now), now, events))
     composites = [alarm.id for alarm in run.alarms.values() if isinstance(alarm.rule, CompositeRule) and not alarm.disabled]
     judged: dict[str, Decision] = {}
     for _ in range(len(composites)):
@@ -167,12 +190,15 @@ def _apply(run: _Run, decision: Decision, now: float, events: list[str]) -> Deci
     return decision
 
 
-def _execute(run: _Run, policy: Policy, decision: Decision, now: float, launch_seconds: float, events: list[str]) -> None:
+def _execute(
+    run: _Run, policy: Policy, decision: Decision, now: float, launch_seconds: float, events: list[str],
+    policies: Mapping[str, Policy],
+) -> None:
     """Execute `policy` from `decision`'s action as the policy service would, and adjust the group as its service would."""
     name = policy_name(policy.id)
     cause = f"{name} (alarms/{decision.alarm.id} in {decision.evaluation.state.value})"
     if policy.target_tracking is not None:
-        _track(run, policy, decision, cause, now, launch_seconds, events)
+        _track(run, policy, decision, cause, now, launch_seconds, events, policies)
         return
     adjustment_type, adjustment = AdjustmentType(policy.adjustment_type.value), policy.scaling_adjustment
     if policy.is_step:
@@ -213,7 +239,8 @@ def _execute(run: _Run, policy: Policy, decision: Decision, now: float, launch_s
 
 
 def _track(
-    run: _Run, policy: Policy, decision: Decision, cause: str, now: float, launch_seconds: float, events: list[str]
+    run: _Run, policy: Policy, decision: Decision, cause: str, now: float, launch_seconds: float, events: list[str],
+    policies: Mapping[str, Policy],
 ) -> None:
     """A target tracking policy's execution (services.policy.executor): its alarm's newest datapoint against the target
     decides an exact capacity, which the group applies with the warm-up rule."""
@@ -233,6 +260,19 @@ def _track(
         disable_scale_in=tracking.disable_scale_in, state=state, now=now,
     )
     desired, change = decided.desired_capacity, 0
+    reasons = list(decided.reasons)
+    if desired < group.desired_capacity:  # as the executor: no lower than every other policy's floor
+        floors = [
+            (policy_name(other.id), floor)
+            for other in policies.values()
+            if other.id != policy.id and other.target_tracking is not None and not other.target_tracking.disable_scale_in
+            and (floor := target_tracking.scale_in_floor(
+                run.tracking.get(other.id, target_tracking.TargetTrackingState()), other.target_tracking.behavior, now
+            )) is not None
+        ]
+        desired, held_by = target_tracking.agreed_scale_in(group.desired_capacity, desired, floors)
+        if held_by:
+            reasons.append(held_by)
     if desired != group.desired_capacity:
         command = AdjustCommand(
             adjustment_type=AdjustmentType.EXACT_CAPACITY, adjustment=desired, min_adjustment_step=0, cause=cause,
@@ -242,8 +282,8 @@ def _track(
         _resize(run, activity, now, launch_seconds)
         change = run.group.desired_capacity - group.desired_capacity
     said = f"metric {values[-1]:g} against target {tracking.target_value:g}: {decided.recommendation} recommended"
-    if decided.reasons:
-        said += f" ({'; '.join(decided.reasons)})"
+    if reasons:
+        said += f" ({'; '.join(reasons)})"
     outcome = f"desired capacity {group.desired_capacity} -> {run.group.desired_capacity}" if change else "not adjusted"
     events.append(f"{name}: {said}: {outcome}")
     run.tracking[policy.id] = target_tracking.remember(state, now, decided.recommendation, change, tracking.behavior)
@@ -287,10 +327,3 @@ def _instance(run: _Run, in_service_time: float) -> Instance:
     )
 
 
-def _newest(points: Sequence[Datapoint], now: float) -> float | None:
-    """The value of the newest datapoint whose period has begun by `now`."""
-    newest = None
-    for point in points:
-        if point.start <= now and point.sample_count > 0 and (newest is None or point.start >= newest.start):
-            newest = point
-    return newest.value if newest is not None else None

@@ -65,6 +65,7 @@ class AdjustRefusal(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ADJUST_REFUSAL_SCALING_IN_PROGRESS: _ClassVar[AdjustRefusal]
     ADJUST_REFUSAL_COOLDOWN: _ClassVar[AdjustRefusal]
     ADJUST_REFUSAL_SUSPENDED: _ClassVar[AdjustRefusal]
+    ADJUST_REFUSAL_CAPACITY_CHANGED: _ClassVar[AdjustRefusal]
 
 class InstanceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -156,6 +157,7 @@ ADJUST_REFUSAL_UNSPECIFIED: AdjustRefusal
 ADJUST_REFUSAL_SCALING_IN_PROGRESS: AdjustRefusal
 ADJUST_REFUSAL_COOLDOWN: AdjustRefusal
 ADJUST_REFUSAL_SUSPENDED: AdjustRefusal
+ADJUST_REFUSAL_CAPACITY_CHANGED: AdjustRefusal
 INSTANCE_STATE_UNSPECIFIED: InstanceState
 INSTANCE_STATE_PENDING: InstanceState
 INSTANCE_STATE_RUNNING: InstanceState
@@ -739,7 +741,7 @@ class DeleteGroupResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AdjustRequest(_message.Message):
-    __slots__ = ("name", "adjustment_type", "adjustment", "min_adjustment_step", "cause", "request_id", "refuse_while_scaling", "honor_cooldown", "cooldown", "alarm_notification", "step_scaling", "estimated_instance_warmup", "trigger")
+    __slots__ = ("name", "adjustment_type", "adjustment", "min_adjustment_step", "cause", "request_id", "refuse_while_scaling", "honor_cooldown", "cooldown", "alarm_notification", "step_scaling", "estimated_instance_warmup", "trigger", "expected_desired_capacity")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
@@ -753,6 +755,7 @@ class AdjustRequest(_message.Message):
     STEP_SCALING_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_INSTANCE_WARMUP_FIELD_NUMBER: _ClassVar[int]
     TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     name: str
     adjustment_type: _common_pb2.AdjustmentType
     adjustment: int
@@ -766,7 +769,8 @@ class AdjustRequest(_message.Message):
     step_scaling: bool
     estimated_instance_warmup: _duration_pb2.Duration
     trigger: ScalingTrigger
-    def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., refuse_while_scaling: _Optional[bool] = ..., honor_cooldown: _Optional[bool] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., alarm_notification: _Optional[bool] = ..., step_scaling: _Optional[bool] = ..., estimated_instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trigger: _Optional[_Union[ScalingTrigger, _Mapping]] = ...) -> None: ...
+    expected_desired_capacity: int
+    def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., refuse_while_scaling: _Optional[bool] = ..., honor_cooldown: _Optional[bool] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., alarm_notification: _Optional[bool] = ..., step_scaling: _Optional[bool] = ..., estimated_instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trigger: _Optional[_Union[ScalingTrigger, _Mapping]] = ..., expected_desired_capacity: _Optional[int] = ...) -> None: ...
 
 class ScalingTrigger(_message.Message):
     __slots__ = ("policy", "alarm", "alarm_state", "alarm_reason", "datapoints", "threshold", "comparison_operator", "metric_value", "breach_threshold", "step_lower_bound", "step_upper_bound")

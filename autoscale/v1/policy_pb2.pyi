@@ -312,7 +312,7 @@ class AlarmPayload(_message.Message):
     def __init__(self, alarm: _Optional[str] = ..., previous_state: _Optional[_Union[_alarm_pb2.AlarmState, str]] = ..., state: _Optional[_Union[_alarm_pb2.AlarmState, str]] = ..., reason: _Optional[str] = ..., datapoints: _Optional[_Iterable[float]] = ..., threshold: _Optional[float] = ..., comparison_operator: _Optional[_Union[_alarm_pb2.ComparisonOperator, str]] = ..., repeat: _Optional[bool] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ExecutePolicyResponse(_message.Message):
-    __slots__ = ("adjusted", "reason", "activity", "refusal", "cooldown_end_time", "step_adjustment", "recommended_capacity", "desired_capacity")
+    __slots__ = ("adjusted", "reason", "activity", "refusal", "cooldown_end_time", "step_adjustment", "recommended_capacity", "desired_capacity", "group_asked")
     ADJUSTED_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
@@ -321,6 +321,7 @@ class ExecutePolicyResponse(_message.Message):
     STEP_ADJUSTMENT_FIELD_NUMBER: _ClassVar[int]
     RECOMMENDED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ASKED_FIELD_NUMBER: _ClassVar[int]
     adjusted: bool
     reason: str
     activity: _group_pb2.Activity
@@ -329,7 +330,8 @@ class ExecutePolicyResponse(_message.Message):
     step_adjustment: StepAdjustment
     recommended_capacity: int
     desired_capacity: int
-    def __init__(self, adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[_Union[_group_pb2.Activity, _Mapping]] = ..., refusal: _Optional[_Union[_group_pb2.AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ..., recommended_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ...) -> None: ...
+    group_asked: bool
+    def __init__(self, adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[_Union[_group_pb2.Activity, _Mapping]] = ..., refusal: _Optional[_Union[_group_pb2.AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ..., recommended_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., group_asked: _Optional[bool] = ...) -> None: ...
 
 class PolicyExecution(_message.Message):
     __slots__ = ("time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "alarm_payload", "metric_value", "breach_threshold", "step_adjustment", "recommended_capacity", "desired_capacity", "group_asked")

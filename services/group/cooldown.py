@@ -89,9 +89,17 @@ def refusal(group: Group, activity_in_progress: str | None, now: float, *, honor
 
 def adjust_refusal(command: AdjustCommand, group: Group, activity_in_progress: str | None, now: float) -> Refused | None:
     """Why an Adjust asking `command` leaves the locked group as it is, or None: its alarm notifications suspended (for
-    one an alarm or a receiver caused), else `refusal` for the flags it sets."""
+    one an alarm or a receiver caused), its desired capacity not the one the command was decided from, else `refusal` for
+    the flags it sets."""
     if command.alarm_notification and group.suspended(ScalingProcess.ALARM_NOTIFICATION):
         return Refused(Refusal.SUSPENDED, f"group {group_name(group.id)} has its alarm notifications suspended (SuspendProcesses)")
+    expected = command.expected_desired_capacity
+    if expected is not None and group.desired_capacity != expected:
+        return Refused(
+            Refusal.CAPACITY_CHANGED,
+            f"the desired capacity of group {group_name(group.id)} is {group.desired_capacity}, not the {expected} this was "
+            "decided from: another change came first",
+        )
     if not (command.honor_cooldown or command.refuse_while_scaling):
         return None
     return refusal(group, activity_in_progress, now, honor_cooldown=command.honor_cooldown)

@@ -2,8 +2,8 @@
 
 AWS's ASGAverageCPUUtilization is measured by the platform (CloudWatch's EC2
 CPUUtilization), not reported by the workload. Here the group service measures the
-local processes it started: every pass it reads the CPU seconds each running instance's
-process has used (/proc: its own and those of the children it waited for) and puts the
+local processes it started: every pass it reads the CPU seconds each instance in service
+has used (/proc: every process of the session it leads, its children included) and puts the
 share of one CPU it used since the previous pass, in percent, as the sample
 `cpu_utilization{group=<id>, instance=<id>}` of the instance's project. A target
 tracking policy's predefined CPU metric averages them over the group. An instance's first
@@ -19,7 +19,7 @@ Nova servers are not measured here: their CPU is Ceilometer's (Gnocchi) or an ex
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -39,8 +39,8 @@ CPU_METRIC = "cpu_utilization"
 class CpuMeter(Protocol):
     """What measures a server's CPU (the local process driver)."""
 
-    def cpu_seconds(self, server_id: str) -> float | None:
-        """Seconds of CPU the server has used; None when it cannot be read."""
+    def cpu_seconds(self, server_ids: Sequence[str]) -> Mapping[str, float]:
+        """Seconds of CPU each server has used; those that cannot be read are left out."""
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,10 @@ class CpuReporter:
         """One pass: read every running instance, put what was measured since the previous pass."""
         series: dict[str, list[metrics_pb2.TimeSeries]] = {}
         readings: dict[tuple[str, str], CpuReading] = {}
-        for instance in self._running():
-            seconds = self._meter.cpu_seconds(instance.server_id)
+        running = self._running()
+        measured = self._meter.cpu_seconds([instance.server_id for instance in running])
+        for instance in running:
+            seconds = measured.get(instance.server_id)
             if seconds is None:
                 continue
             key = (instance.project, instance.server_id)

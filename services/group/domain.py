@@ -225,6 +225,8 @@ class Refusal(enum.Enum):
     COOLDOWN = "cooldown"
     SUSPENDED = "suspended"
     """Its alarm notifications are suspended (SuspendProcesses)."""
+    CAPACITY_CHANGED = "capacity_changed"
+    """Its desired capacity is not the one the request was decided from (AdjustCommand.expected_desired_capacity)."""
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,8 @@ class AdjustCommand:
     """A step policy's: AWS's warm-up rule instead of a cooldown (services.group.warmup)."""
     estimated_instance_warmup: float | None = None
     """With step_scaling, seconds an instance warms up once in service; None: the group's cooldown."""
+    expected_desired_capacity: int | None = None
+    """The desired capacity the caller decided from: refused (CAPACITY_CHANGED) when the group's is another by then."""
     trigger: bytes = b""
     """What set a policy's adjustment off (a serialized autoscale.v1.ScalingTrigger, kept as the policy service sent it
     for the decision record); empty: an operator's Adjust."""

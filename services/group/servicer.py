@@ -245,6 +245,10 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
         trigger = request.trigger if request.HasField("trigger") else None
         if trigger is not None:
             rules.check_trigger(violations, trigger)
+        expected = request.expected_desired_capacity if request.HasField("expected_desired_capacity") else None
+        violations.check(
+            expected is None or expected >= 0, "expected_desired_capacity", f"must be >= 0 (a desired capacity), got {expected}"
+        )
         violations.raise_if_any()
         assert group_id is not None and adjustment_type is not None
         command = AdjustCommand(
@@ -258,6 +262,7 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             alarm_notification=request.alarm_notification,
             step_scaling=request.step_scaling,
             estimated_instance_warmup=instance_warmup,
+            expected_desired_capacity=expected,
             trigger=trigger.SerializeToString() if trigger is not None else b"",
             trigger_alarm=trigger.alarm if trigger is not None else "",
         )

@@ -195,7 +195,7 @@ class PolicyExecutor:
         desired = decision.desired_capacity
         if desired < group.desired_capacity:  # only a scale-in needs the other policies' agreement
             desired, held_by = target_tracking.agreed_scale_in(
-                group.desired_capacity, desired, self._other_recommendations(project, policy),
+                group.desired_capacity, desired, self._other_floors(project, policy, now),
             )
             if held_by:
                 reasons.append(held_by)
@@ -219,7 +219,7 @@ class PolicyExecutor:
                 group_ref, AdjustmentType.EXACT_CAPACITY, desired, 0, None,
                 within_cause_limit(f"{policy_name(policy.id)} ({cause or DEFAULT_CAUSE})"), _adjust_request_id(policy, record),
                 alarm_notification, step_scaling=True, estimated_instance_warmup=policy.estimated_instance_warmup,
-                trigger=scaling_trigger(record),
+                trigger=scaling_trigger(record), expected_desired_capacity=group.desired_capacity,
             )
         except GroupGone as gone:
             reason = f"its group {gone.name} no longer exists"
@@ -243,15 +243,19 @@ class PolicyExecutor:
         )
         return response, "adjusted" if response.adjusted else "unchanged"
 
-    def _other_recommendations(self, project: str, policy: Policy) -> list[tuple[str, int]]:
-        """The last recommendations of the group's other target tracking policies that may scale in."""
+    def _other_floors(self, project: str, policy: Policy, now: float) -> list[tuple[str, int]]:
+        """How low each of the group's other target tracking policies that may scale in lets it go now (its scale-down
+        window's greatest recommendation)."""
         group_policies = self._repository.list_policies(project, None, MAX_POLICIES_READ, policy.group_id)
-        return [
-            (policy_name(other.id), other.last_recommendation.capacity)
-            for other in group_policies
-            if other.id != policy.id and other.target_tracking is not None and not other.target_tracking.disable_scale_in
-            and other.last_recommendation is not None
-        ]
+        floors = []
+        for other in group_policies:
+            tracking = other.target_tracking
+            if other.id == policy.id or tracking is None or tracking.disable_scale_in:
+                continue
+            floor = target_tracking.scale_in_floor(self._repository.target_tracking_state(project, other.id), tracking.behavior, now)
+            if floor is not None:
+                floors.append((policy_name(other.id), floor))
+        return floors
 
     def _measure(
         self, project: str, policy: Policy, record: Execution, breach: Breach | None, alarm_payload: policy_pb2.AlarmPayload | None
@@ -314,7 +318,9 @@ def _no_change_reason(measured: Breach, step: StepAdjustment | None) -> str:
 
 def execution_response(adjusted: group_pb2.AdjustResponse) -> policy_pb2.ExecutePolicyResponse:
     """ExecutePolicy's answer: the group's, relayed (whether it adjusted, why, the activity, the cooldown's end)."""
-    response = policy_pb2.ExecutePolicyResponse(adjusted=adjusted.adjusted, reason=adjusted.reason, refusal=adjusted.refusal)
+    response = policy_pb2.ExecutePolicyResponse(
+        adjusted=adjusted.adjusted, reason=adjusted.reason, refusal=adjusted.refusal, group_asked=True
+    )
     if adjusted.adjusted:
         response.activity.CopyFrom(adjusted.activity)
     if adjusted.HasField("cooldown_end_time"):

@@ -57,12 +57,14 @@ class GroupClient:
         step_scaling: bool = False,
         estimated_instance_warmup: float | None = None,
         trigger: group_pb2.ScalingTrigger | None = None,
+        expected_desired_capacity: int | None = None,
     ) -> group_pb2.AdjustResponse:
         """Adjust the group honouring its cooldown (the group decides), starting `cooldown` (None: the group's) if it adjusts;
         `alarm_notification`: an alarm or a receiver caused it (a group may have those suspended). With `step_scaling` (a
         step policy's), by AWS's warm-up rule instead, instances warming up for `estimated_instance_warmup` (None: the
         group's cooldown); `cooldown` is then not read. `trigger`: what set the policy off, recorded with the group's
-        scaling decision.
+        scaling decision. `expected_desired_capacity`: the desired capacity this was decided from (the group refuses when
+        its own is another by then).
 
         The group's answer, whether it adjusted or not and why; GroupGone if the group does not exist.
         """
@@ -74,6 +76,7 @@ class GroupClient:
             cause=cause,
             request_id=request_id,
             alarm_notification=alarm_notification,
+            expected_desired_capacity=expected_desired_capacity,
             trigger=trigger,
         )
         if step_scaling:

@@ -225,9 +225,9 @@ def execution_to_message(execution: Execution) -> policy_pb2.PolicyExecution:
         failed=execution.failed,
     )
     if execution.response is not None:
-        # An answer the group gave has its activity (adjusted or unchanged) or its refusal; one the policy made alone, none.
         answered = policy_pb2.ExecutePolicyResponse.FromString(execution.response)
-        message.group_asked = bool(answered.activity.name) or answered.refusal != group_pb2.ADJUST_REFUSAL_UNSPECIFIED
+        # (An answer stored before group_asked was: the group's has its activity or its refusal.)
+        message.group_asked = answered.group_asked or bool(answered.activity.name) or bool(answered.refusal)
     if execution.alarm_payload is not None:
         message.alarm_payload.ParseFromString(execution.alarm_payload)
     if execution.metric_value is not None:

@@ -129,17 +129,27 @@ class CapacityDecision:
     """What held the decision back, for people (tolerance, window, rate limit, disable_scale_in, min/max)."""
 
 
+def within_tolerance(metric_value: float, target_value: float, tolerance: float) -> bool:
+    """Whether metric/target is within `tolerance` of 1: no change is recommended (HPA's tolerance)."""
+    return abs(1.0 - metric_value / target_value) <= tolerance
+
+
 def recommend(metric_value: float, target_value: float, in_service: int, desired_capacity: int, tolerance: float) -> int:
     """HPA's desired = ceil(in_service × metric_value / target_value); `desired_capacity` when the ratio is within
-    `tolerance` of 1 (or nothing is in service to measure). `target_value` > 0."""
+    `tolerance` of 1 (or nothing is in service to measure). `target_value` > 0.
+
+    Never against the ratio's direction (as HPA, which counts pods not ready as using nothing on a scale-up and keeps
+    the count when that flips it): a metric above the target recommends no fewer than `desired_capacity`, one below it
+    no more, so that places not in service (launching, failing to launch) never turn high load into a scale-in."""
     ratio = metric_value / target_value
-    if in_service <= 0 or abs(1.0 - ratio) <= tolerance:
+    if in_service <= 0 or within_tolerance(metric_value, target_value, tolerance):
         return desired_capacity
     wanted = in_service * ratio
     if not wanted < MAX_RECOMMENDATION:  # also infinity: 1e308 against 1e-10 overflows
         return MAX_RECOMMENDATION
     # NOTE: rounded to 9 digits first: float error must not ceil a whole product one higher (1 × 2.1 / 0.3 is 7.000000000000001).
-    return max(0, math.ceil(round(wanted, 9)))
+    recommended = max(0, math.ceil(round(wanted, 9)))
+    return max(recommended, desired_capacity) if ratio > 1.0 else min(recommended, desired_capacity)
 
 
 def stabilize(
@@ -221,7 +231,7 @@ def decide_capacity(
     reasons: list[str] = []
     if in_service <= 0:
         reasons.append("no instance in service to measure")
-    elif recommendation == desired_capacity:
+    elif within_tolerance(metric_value, target_value, tolerance):
         reasons.append(f"metric/target {metric_value / target_value:.3g} within tolerance {tolerance:g} of 1")
     up_window = _window(behavior.scale_up, DEFAULT_SCALE_UP_WINDOW)
     down_window = _window(behavior.scale_down, DEFAULT_SCALE_DOWN_WINDOW)
@@ -250,10 +260,21 @@ def decide_capacity(
     return CapacityDecision(bounded, recommendation, stabilized, tuple(reasons))
 
 
+def scale_in_floor(state: TargetTrackingState, behavior: Behavior, now: float) -> int | None:
+    """The least capacity a policy lets the group go down to at `now`: the greatest of its recommendations within its
+    scale-down window (what its own stabilization holds), None when it has made none there."""
+    window = _window(behavior.scale_down, DEFAULT_SCALE_DOWN_WINDOW)
+    recent = [recommendation.capacity for recommendation in state.recommendations if recommendation.time > now - window]
+    if not recent and state.recommendations:
+        recent = [state.recommendations[-1].capacity]  # a window of 0: its last recommendation holds
+    return max(recent, default=None)
+
+
 def agreed_scale_in(desired_capacity: int, decided: int, others: Sequence[tuple[str, int]]) -> tuple[int, str]:
     """AWS's rule for several target tracking policies of one group: a scale-in goes only as low as every other policy
-    (with scale-in enabled) agrees, that is to the greatest of `decided` and their last recommendations (name,
-    capacity), never above `desired_capacity`. What held it back, for people ("" when nothing did)."""
+    (with scale-in enabled) agrees, that is to the greatest of `decided` and their floors (name, capacity: each one's
+    `scale_in_floor`, so that none slips past another's stabilization window), never above `desired_capacity`. What
+    held it back, for people ("" when nothing did)."""
     holding = max(others, key=lambda other: other[1], default=None)
     if decided >= desired_capacity or holding is None or holding[1] <= decided:
         return decided, ""

@@ -31,6 +31,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -253,16 +254,37 @@ class LocalProcessDriver:
             return ServerState(ServerStatus.RUNNING, address=self._address(server_id, pid))
         return ServerState(ServerStatus.FAILED, _PROCESS_GONE)
 
-    def cpu_seconds(self, server_id: str) -> float | None:
-        """Seconds of CPU the instance's process (and the children it waited for) has used, from /proc; None when it is
-        gone, is another process now (its start time differs), or /proc is absent."""
-        parsed = _SERVER_ID.match(server_id)
-        if parsed is None or not self._has_proc:
-            return None
-        stat = _read_proc_stat(int(parsed["pid"]))
-        if stat is None or stat.state == "Z" or (parsed["start"] is not None and stat.start_time != parsed["start"]):
-            return None
-        return stat.cpu_ticks / _CLOCK_TICKS
+    def cpu_seconds(self, server_ids: Sequence[str]) -> dict[str, float]:
+        """Seconds of CPU each instance has used, from one scan of /proc: every process of its session (an instance leads
+        a session of its own, so a shell's or a pre-fork server's children count), each with the children it waited
+        for. Instances gone, another process now (its start time differs), or all of them when /proc is absent, are left
+        out."""
+        leaders: dict[int, tuple[str, str | None]] = {}
+        for server_id in server_ids:
+            parsed = _SERVER_ID.match(server_id)
+            if parsed is not None:
+                leaders[int(parsed["pid"])] = (server_id, parsed["start"])
+        if not leaders or not self._has_proc:
+            return {}
+        ticks: dict[int, int] = {}
+        found: dict[int, _ProcStat] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            stat = _read_proc_stat(int(entry.name))
+            if stat is None:
+                continue
+            if stat.session_id in leaders:
+                ticks[stat.session_id] = ticks.get(stat.session_id, 0) + stat.cpu_ticks
+            if int(entry.name) in leaders:
+                found[int(entry.name)] = stat
+        used = {}
+        for pid, (server_id, start) in leaders.items():
+            stat = found.get(pid)
+            if stat is None or stat.state == "Z" or stat.session_id != pid or (start is not None and stat.start_time != start):
+                continue
+            used[server_id] = ticks.get(pid, 0) / _CLOCK_TICKS
+        return used
 
     def terminate(self, server_id: str) -> None:
         """SIGTERM to the process's group, SIGKILL after the grace period; a process that is gone already is fine."""

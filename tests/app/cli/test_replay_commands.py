@@ -70,3 +70,11 @@ def test_replaying_a_group_no_alarm_signals_is_a_usage_error(invoke: Invoke) -> 
     assert invoke("group", "create", "quiet", "--launch-config", "sleeper", "--min", "0", "--max", "1").exit_code == 0
     result = invoke("replay", "quiet")
     assert result.exit_code == 2 and "nothing to replay" in result.output
+
+
+@pytest.mark.parametrize("time_text", ["inf", "nan", "1e300", "-5"])
+def test_a_csv_time_out_of_range_is_refused_naming_the_line(web: Invoke, tmp_path: Path, time_text: str) -> None:
+    samples = tmp_path / "bad.csv"
+    samples.write_text(f"time,metric,value\n2026-12-01T10:00:00Z,cpu,1\n{time_text},cpu,2\n", encoding="utf-8")
+    result = web("replay", "web", "--csv", str(samples))
+    assert result.exit_code == 2 and "bad.csv:3: time" in result.output and "Traceback" not in result.output

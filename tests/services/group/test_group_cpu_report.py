@@ -3,6 +3,7 @@ Metrics service per project."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -36,8 +37,8 @@ class FakeMeter:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
 
-    def cpu_seconds(self, server_id: str) -> float | None:
-        return self.seconds.get(server_id)
+    def cpu_seconds(self, server_ids: Sequence[str]) -> dict[str, float]:
+        return {server_id: self.seconds[server_id] for server_id in server_ids if server_id in self.seconds}
 
 
 class FakeMetrics:

@@ -11,7 +11,7 @@ import pytest
 
 from autoscale.errors import field_violations
 from autoscale.timeutil import to_duration
-from autoscale.v1 import group_pb2
+from autoscale.v1 import common_pb2, group_pb2
 from tests.services.group.fake_compute import FakeComputeDriver
 from tests.services.group.test_group_service import (
     CHANGE,
@@ -94,9 +94,21 @@ def test_a_step_scale_in_waits_while_instances_warm_up_and_is_not_refused_for_a_
     assert (again.adjusted, again.desired_capacity) == (True, 5)
 
 
+def test_an_exact_capacity_decided_from_a_desired_capacity_that_changed_meanwhile_is_refused(stub: Any) -> None:
+    """A target tracking policy decides from what it read; an operator's change that came first is not undone."""
+    create_group(stub, min_size=1, max_size=30, desired_capacity=10)
+    stub.SetDesiredCapacity(group_pb2.SetDesiredCapacityRequest(name="groups/web", desired_capacity=20), timeout=5)
+    stale = adjust(stub, common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY, 4, step_scaling=True, expected_desired_capacity=10)
+    assert (stale.adjusted, stale.desired_capacity, stale.refusal) == (False, 20, group_pb2.ADJUST_REFUSAL_CAPACITY_CHANGED)
+    assert "is 20, not the 10 this was decided from" in stale.reason
+    current = adjust(stub, common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY, 25, step_scaling=True, expected_desired_capacity=20)
+    assert (current.adjusted, current.desired_capacity) == (True, 25)
+
+
 @pytest.mark.parametrize(
     ("fields", "violations"),
     [
+        ({"expected_desired_capacity": -1}, ["expected_desired_capacity"]),
         ({"step_scaling": True, "honor_cooldown": True}, ["step_scaling"]),
         ({"step_scaling": True, "refuse_while_scaling": True}, ["step_scaling"]),
         ({"estimated_instance_warmup": to_duration(60)}, ["estimated_instance_warmup"]),

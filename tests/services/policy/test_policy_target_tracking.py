@@ -41,6 +41,7 @@ from services.policy.target_tracking import (
     recommend,
     remember,
     scale_down_limit,
+    scale_in_floor,
     scale_up_limit,
     stabilize,
 )
@@ -215,3 +216,29 @@ def test_a_scale_in_goes_only_as_far_as_every_other_target_tracking_policy_agree
     desired: int, decided: int, others: list[tuple[str, int]], expected: tuple[int, str]
 ) -> None:
     assert agreed_scale_in(desired, decided, others) == expected
+
+
+def test_a_recommendation_never_goes_against_the_metrics_direction() -> None:
+    # 2 in service of 10 desired (8 places failing to launch) at twice the target: ceil(2 × 2) = 4, but high load must
+    # not shrink the group; at a fifth of it, 1 is fine (as HPA, which never moves against the usage ratio).
+    assert recommend(100.0, 50.0, 2, 10, 0.1) == 10
+    assert recommend(10.0, 50.0, 2, 10, 0.1) == 1
+    assert recommend(100.0, 50.0, 12, 10, 0.1) == 24
+
+
+def test_a_ceiling_that_equals_the_desired_capacity_is_not_called_within_tolerance() -> None:
+    decided = decide_capacity(
+        62.0, 50.0, in_service=4, desired_capacity=5, min_size=1, max_size=20, behavior=Behavior(), disable_scale_in=False,
+        state=TargetTrackingState(), now=1000.0,
+    )
+    assert decided.desired_capacity == 5 and not any("tolerance" in reason for reason in decided.reasons)
+
+
+def test_another_policys_floor_is_what_its_scale_down_window_holds_not_its_last_dip() -> None:
+    # B recommended 10 twice, then 3 for one period: its window holds the group at 10, so A's 4 goes no lower.
+    state = TargetTrackingState(recommendations=(Recommendation(700.0, 10), Recommendation(760.0, 10), Recommendation(820.0, 3)))
+    floor = scale_in_floor(state, Behavior(), now=830.0)
+    assert floor == 10
+    assert agreed_scale_in(10, 4, [("policies/b", floor)]) == (10, "policies/b still recommends 10")
+    assert scale_in_floor(state, Behavior(), now=830.0 + 400.0) == 3  # beyond the window only the last one holds
+    assert scale_in_floor(TargetTrackingState(), Behavior(), now=0.0) is None

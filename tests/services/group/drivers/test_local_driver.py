@@ -328,9 +328,15 @@ def test_the_cpu_seconds_of_an_instance_grow_while_it_computes_and_are_unknown_f
     driver: LocalProcessDriver,
 ) -> None:
     server_id = driver.launch(request(python("import time\nend = time.time() + 60\nwhile time.time() < end: pass")))
-    first = driver.cpu_seconds(server_id)
-    assert first is not None
-    wait_for(lambda: (driver.cpu_seconds(server_id) or 0) > first + 0.05)
+    first = driver.cpu_seconds([server_id])[server_id]
+    wait_for(lambda: driver.cpu_seconds([server_id]).get(server_id, 0) > first + 0.05)
     pid, start_time = server_id.split("-")
-    assert driver.cpu_seconds(f"{pid}-{int(start_time) + 1}") is None
-    assert driver.cpu_seconds("abc") is None
+    assert driver.cpu_seconds([f"{pid}-{int(start_time) + 1}", "abc"]) == {}
+
+
+def test_the_cpu_seconds_of_an_instance_count_the_children_it_runs(driver: LocalProcessDriver) -> None:
+    """A shell that runs the busy work as a child (a wrapper script, a pre-fork server's workers) is measured too."""
+    busy = f"{sys.executable} -c 'import time\nend = time.time() + 60\nwhile time.time() < end: pass'"
+    server_id = driver.launch(request(ProcessSpec(command=["/bin/sh", "-c", f"{busy}; true"])))
+    first = driver.cpu_seconds([server_id])[server_id]
+    wait_for(lambda: driver.cpu_seconds([server_id]).get(server_id, 0) > first + 0.05)
