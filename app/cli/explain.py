@@ -14,7 +14,7 @@ A policy's execution that asked the group nothing (no step held the breach, targ
 tracking's capacity stayed in its stabilization window, the execution failed) is no
 decision of the group's; it is shown among them, by its time, as the policy's:
 
-    2026-12-06T14:03:10Z  alarms/web-cpu-target OK (31 < 50) -> policies/web-cpu : not asked: ... stabilization window ...
+    2026-12-06T14:03:10Z  alarms/web-cpu-target OK (31 vs 50) -> policies/web-cpu : not asked: ... stabilization window ...
 """
 
 from __future__ import annotations
@@ -61,10 +61,9 @@ def execution_text(policy: str, execution: policy_pb2.PolicyExecution) -> str:
     chain = policy
     if payload.alarm:
         state = alarm_pb2.AlarmState.Name(payload.state).removeprefix("ALARM_STATE_")
-        shown = ", ".join(f"{value:g}" for value in payload.datapoints[-DATAPOINTS_SHOWN:])
-        if shown and payload.HasField("threshold"):
-            shown += f" {COMPARISONS.get(payload.comparison_operator, 'vs')} {payload.threshold:g}"
-        chain = f"{payload.alarm} {state}{f' ({shown})' if shown else ''} -> {policy}"
+        threshold = payload.threshold if payload.HasField("threshold") else None
+        shown = evidence(list(payload.datapoints), payload.state, payload.comparison_operator, threshold)
+        chain = f"{payload.alarm} {state}{shown} -> {policy}"
     outcome = "failed" if execution.failed else "not asked"
     return f"{_time(execution.time)}  {chain} : {outcome}: {execution.reason}\n    by the policy; cause: {execution.cause or '-'}"
 
@@ -84,7 +83,7 @@ def _source(decision: group_pb2.ScalingDecision) -> str:
         return "UpdateGroup"
     if decision.source == group_pb2.SCALING_DECISION_SOURCE_SCHEDULED_ACTION:
         return decision.scheduled_action
-    chain = [trigger.policy + _step(trigger)]
+    chain = [trigger.policy + _step(trigger) + _tracking(trigger)]
     if trigger.alarm:
         state = alarm_pb2.AlarmState.Name(trigger.alarm_state).removeprefix("ALARM_STATE_")
         chain.insert(0, f"{trigger.alarm} {state}{_evidence(trigger)}")
@@ -93,14 +92,25 @@ def _source(decision: group_pb2.ScalingDecision) -> str:
 
 def _evidence(trigger: group_pb2.ScalingTrigger) -> str:
     """The alarm's newest datapoints against its threshold: ` (91, 95 > 80)`; empty when it carried none."""
-    if not trigger.datapoints:
+    threshold = trigger.threshold if trigger.HasField("threshold") else None
+    return evidence(list(trigger.datapoints), trigger.alarm_state, trigger.comparison_operator, threshold)
+
+
+def evidence(
+    datapoints: list[float], state: alarm_pb2.AlarmState, comparison: alarm_pb2.ComparisonOperator,
+    threshold: float | None,
+) -> str:
+    """Datapoints against a threshold: ` (91, 95 > 80)` in ALARM (they breach), ` (31 vs 50)` in another state (the
+    comparison does not hold); empty for none."""
+    if not datapoints:
         return ""
-    shown = [f"{value:g}" for value in trigger.datapoints[-DATAPOINTS_SHOWN:]]
-    if len(trigger.datapoints) > DATAPOINTS_SHOWN:
+    shown = [f"{value:g}" for value in datapoints[-DATAPOINTS_SHOWN:]]
+    if len(datapoints) > DATAPOINTS_SHOWN:
         shown.insert(0, "...")
     text = ", ".join(shown)
-    if trigger.HasField("threshold"):
-        text += f" {COMPARISONS.get(trigger.comparison_operator, 'vs')} {trigger.threshold:g}"
+    if threshold is not None:
+        symbol = COMPARISONS.get(comparison, "vs") if state == alarm_pb2.ALARM_STATE_ALARM else "vs"
+        text += f" {symbol} {threshold:g}"
     return f" ({text})"
 
 
@@ -111,6 +121,14 @@ def _step(trigger: group_pb2.ScalingTrigger) -> str:
     lower = f"{trigger.step_lower_bound:g}" if trigger.HasField("step_lower_bound") else "-inf"
     upper = f"{trigger.step_upper_bound:g}" if trigger.HasField("step_upper_bound") else "+inf"
     return f" (breach {trigger.metric_value - trigger.breach_threshold:g}: step {lower} .. {upper})"
+
+
+def _tracking(trigger: group_pb2.ScalingTrigger) -> str:
+    """A target tracking policy's recommendation and what held it back: ` (recommends 12: scale-up rate limited to 6)`."""
+    if not trigger.HasField("recommended_capacity"):
+        return ""
+    held = f": {trigger.policy_reason}" if trigger.policy_reason else ""
+    return f" (recommends {trigger.recommended_capacity}{held})"
 
 
 def _asked(decision: group_pb2.ScalingDecision) -> str:

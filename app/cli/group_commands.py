@@ -489,7 +489,8 @@ def explain(client: Client, group_id: str, limit: int) -> None:
         answer = {
             "scalingDecisions": [json_format.MessageToDict(decision) for decision in response.scaling_decisions],
             "policyExecutions": [
-                {"policy": name, **json_format.MessageToDict(execution)} for name, execution in alone
+                {"policy": name, **json_format.MessageToDict(execution)}
+                for name, execution in sorted(alone, key=lambda pair: from_timestamp(pair[1].time), reverse=True)[:limit]
             ],
         }
         click.echo(json.dumps(answer, indent=2))

@@ -773,7 +773,7 @@ class AdjustRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., refuse_while_scaling: _Optional[bool] = ..., honor_cooldown: _Optional[bool] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., alarm_notification: _Optional[bool] = ..., step_scaling: _Optional[bool] = ..., estimated_instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trigger: _Optional[_Union[ScalingTrigger, _Mapping]] = ..., expected_desired_capacity: _Optional[int] = ...) -> None: ...
 
 class ScalingTrigger(_message.Message):
-    __slots__ = ("policy", "alarm", "alarm_state", "alarm_reason", "datapoints", "threshold", "comparison_operator", "metric_value", "breach_threshold", "step_lower_bound", "step_upper_bound")
+    __slots__ = ("policy", "alarm", "alarm_state", "alarm_reason", "datapoints", "threshold", "comparison_operator", "metric_value", "breach_threshold", "step_lower_bound", "step_upper_bound", "recommended_capacity", "policy_reason")
     POLICY_FIELD_NUMBER: _ClassVar[int]
     ALARM_FIELD_NUMBER: _ClassVar[int]
     ALARM_STATE_FIELD_NUMBER: _ClassVar[int]
@@ -785,6 +785,8 @@ class ScalingTrigger(_message.Message):
     BREACH_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     STEP_LOWER_BOUND_FIELD_NUMBER: _ClassVar[int]
     STEP_UPPER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    POLICY_REASON_FIELD_NUMBER: _ClassVar[int]
     policy: str
     alarm: str
     alarm_state: _alarm_pb2.AlarmState
@@ -796,7 +798,9 @@ class ScalingTrigger(_message.Message):
     breach_threshold: float
     step_lower_bound: float
     step_upper_bound: float
-    def __init__(self, policy: _Optional[str] = ..., alarm: _Optional[str] = ..., alarm_state: _Optional[_Union[_alarm_pb2.AlarmState, str]] = ..., alarm_reason: _Optional[str] = ..., datapoints: _Optional[_Iterable[float]] = ..., threshold: _Optional[float] = ..., comparison_operator: _Optional[_Union[_alarm_pb2.ComparisonOperator, str]] = ..., metric_value: _Optional[float] = ..., breach_threshold: _Optional[float] = ..., step_lower_bound: _Optional[float] = ..., step_upper_bound: _Optional[float] = ...) -> None: ...
+    recommended_capacity: int
+    policy_reason: str
+    def __init__(self, policy: _Optional[str] = ..., alarm: _Optional[str] = ..., alarm_state: _Optional[_Union[_alarm_pb2.AlarmState, str]] = ..., alarm_reason: _Optional[str] = ..., datapoints: _Optional[_Iterable[float]] = ..., threshold: _Optional[float] = ..., comparison_operator: _Optional[_Union[_alarm_pb2.ComparisonOperator, str]] = ..., metric_value: _Optional[float] = ..., breach_threshold: _Optional[float] = ..., step_lower_bound: _Optional[float] = ..., step_upper_bound: _Optional[float] = ..., recommended_capacity: _Optional[int] = ..., policy_reason: _Optional[str] = ...) -> None: ...
 
 class AdjustResponse(_message.Message):
     __slots__ = ("previous_capacity", "desired_capacity", "activity", "group", "adjusted", "reason", "refusal", "cooldown_end_time")

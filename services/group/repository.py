@@ -86,8 +86,9 @@ InstancesDecision = Callable[[Group, list[Instance]], Activity]
 Explanation = Callable[[Group, Sequence[Instance] | None, AdjustOutcome], ScalingDecision]
 """Given the locked group as it was, its instances (when the decision read them) and the outcome, the decision to record."""
 
-ChangeExplanation = Callable[[Group, Group, Activity | None], ScalingDecision]
-"""Given the locked group as it was, as it becomes, and the activity of its change (if any), the decision to record."""
+ChangeExplanation = Callable[[Group, Group, Activity | None], ScalingDecision | None]
+"""Given the locked group as it was, as it becomes, and the activity of its change (if any), the decision to record
+(None: the change is no scaling decision)."""
 
 RunExplanation = Callable[[Group, ScheduledRun], ScalingDecision]
 """Given the locked group as it was and a scheduled action's run on it, the decision to record."""
@@ -373,8 +374,9 @@ class GroupRepository:
             connection.execute(groups.update().where(*self._group_key(group_id)).values(**values))
             if activity is not None:
                 self._record_activity(connection, activity)
-            if explain is not None:
-                self._record_decision(connection, explain(group, changed, activity))
+            decision = explain(group, changed, activity) if explain is not None else None
+            if decision is not None:
+                self._record_decision(connection, decision)
             return self._locked_status(connection, group_id)
 
     def adjust(

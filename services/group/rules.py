@@ -350,6 +350,11 @@ def check_trigger(violations: Violations, trigger: group_pb2.ScalingTrigger, pre
     for number in ("threshold", "metric_value", "breach_threshold", "step_lower_bound", "step_upper_bound"):
         if trigger.HasField(number):
             check_finite(violations, f"{prefix}.{number}", getattr(trigger, number))
+    if trigger.HasField("recommended_capacity"):
+        violations.check(
+            trigger.recommended_capacity >= 0, f"{prefix}.recommended_capacity", f"must be >= 0, got {trigger.recommended_capacity}"
+        )
+    check_text(violations, f"{prefix}.policy_reason", trigger.policy_reason, MAX_TRIGGER_REASON_LENGTH)
 
 
 def check_cause(violations: Violations, cause: str, field_path: str = "cause") -> None:

@@ -27,6 +27,7 @@ from services.group.domain import (
     Group,
     GroupStatus,
     Instance,
+    ScalingDecision,
     group_name,
     new_activity_id,
     new_decision_id,
@@ -196,13 +197,18 @@ class GroupServicer(group_pb2_grpc.GroupServiceServicer):
             return changed, activity
 
         sizes_named = bool(fields & update.SIZE_FIELDS)
+        every_field = not request.update_mask.paths
+
+        def explain(before: Group, after: Group, activity: Activity | None) -> ScalingDecision | None:
+            # An empty mask names every field: its sizes count only when they change (an update of the tags alone is no
+            # scaling decision however it is asked).
+            if every_field and not desired_given and (before.min_size, before.max_size) == (after.min_size, after.max_size):
+                return None
+            requested = proposed.desired_capacity if desired_given else None
+            return decisions.update_decision(decision_id, caller.principal, before, after, activity, requested, now)
+
         status = self._repositories.of(caller.project).change_group(
-            group_id, change, self._quotas.limits(caller.project),
-            explain=(
-                lambda before, after, activity: decisions.update_decision(
-                    decision_id, caller.principal, before, after, activity, proposed.desired_capacity if desired_given else None, now
-                )
-            ) if sizes_named else None,
+            group_id, change, self._quotas.limits(caller.project), explain=explain if sizes_named else None,
         )
         if status.scaling_in_progress:
             self._wake_reconciler()

@@ -21,7 +21,7 @@ from typing import Any
 
 import grpc
 
-from autoscale.errors import FailedPrecondition, Unavailable
+from autoscale.errors import FailedPrecondition, PeerError, Unavailable
 from autoscale.peers import as_peer_error, every_page
 from autoscale.timeutil import to_duration
 from autoscale.v1 import alarm_pb2
@@ -88,9 +88,19 @@ class AlarmClient:
 
     def create_target_alarm(self, policy: Policy) -> None:
         """Make a target tracking policy's alarm, owned by it. The alarm service's refusal passes on as a PeerError with
-        its code (ALREADY_EXISTS: an alarm of that id exists; FAILED_PRECONDITION: a store it has no address of)."""
+        its code (ALREADY_EXISTS: an alarm of that id exists, not this policy's; FAILED_PRECONDITION: a store it has no
+        address of). An alarm of that id already owned by a policy of this name (left by an earlier policy whose making
+        failed after its alarm was made) is taken over and updated."""
         alarm = target_tracking_alarm(policy)
-        self._call(lambda stub: stub.CreateAlarm(alarm_pb2.CreateAlarmRequest(alarm_id=target_alarm_id(policy.id), alarm=alarm)))
+        try:
+            self._call(lambda stub: stub.CreateAlarm(alarm_pb2.CreateAlarmRequest(alarm_id=target_alarm_id(policy.id), alarm=alarm)))
+        except PeerError as error:
+            if error.code != grpc.StatusCode.ALREADY_EXISTS:
+                raise
+            request = alarm_pb2.GetAlarmRequest(name=target_alarm_name(policy.id))
+            if self._call(lambda stub: stub.GetAlarm(request)).alarm.owner != policy_name(policy.id):
+                raise
+            self.update_target_alarm(policy)
 
     def update_target_alarm(self, policy: Policy) -> None:
         """Make a target tracking policy's alarm follow its metric, target and period (every updatable field); make it

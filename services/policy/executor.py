@@ -219,7 +219,7 @@ class PolicyExecutor:
                 group_ref, AdjustmentType.EXACT_CAPACITY, desired, 0, None,
                 within_cause_limit(f"{policy_name(policy.id)} ({cause or DEFAULT_CAUSE})"), _adjust_request_id(policy, record),
                 alarm_notification, step_scaling=True, estimated_instance_warmup=policy.estimated_instance_warmup,
-                trigger=scaling_trigger(record), expected_desired_capacity=group.desired_capacity,
+                trigger=_with_reasons(scaling_trigger(record), reasons), expected_desired_capacity=group.desired_capacity,
             )
         except GroupGone as gone:
             reason = f"its group {gone.name} no longer exists"
@@ -314,6 +314,16 @@ def _no_change_reason(measured: Breach, step: StepAdjustment | None) -> str:
     if step is None:
         return f"no step holds the {said}: nothing to do"
     return f"the step {steps.describe_bounds(step)} that holds the {said} adjusts by 0: nothing to do"
+
+
+def _with_reasons(trigger: group_pb2.ScalingTrigger, reasons: list[str]) -> group_pb2.ScalingTrigger:
+    """A target tracking policy's trigger with what held its recommendation back (bounded as the group reads it)."""
+    trigger.policy_reason = "; ".join(reasons)[:MAX_POLICY_REASON_CHARACTERS]
+    return trigger
+
+
+MAX_POLICY_REASON_CHARACTERS = 4096
+"""Characters of a trigger's policy_reason the group takes."""
 
 
 def execution_response(adjusted: group_pb2.AdjustResponse) -> policy_pb2.ExecutePolicyResponse:

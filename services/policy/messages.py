@@ -256,6 +256,8 @@ def scaling_trigger(execution: Execution) -> group_pb2.ScalingTrigger:
             trigger.threshold = payload.threshold
     if execution.metric_value is not None and execution.breach_threshold is not None:
         trigger.metric_value, trigger.breach_threshold = execution.metric_value, execution.breach_threshold
+    if execution.recommended_capacity is not None:
+        trigger.recommended_capacity = execution.recommended_capacity
     step = execution.step_adjustment
     if step is not None:
         if step.lower_bound is not None:

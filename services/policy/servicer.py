@@ -7,9 +7,11 @@ the same project (autoscale.peers) and a policy names, adjusts and is checked ag
 
 from __future__ import annotations
 
+import contextlib
+
 import grpc
 
-from autoscale.errors import FailedPrecondition, NotFound
+from autoscale.errors import FailedPrecondition, NotFound, PeerError
 from autoscale.identity import current_project
 from autoscale.pagination import page_request, paginate
 from autoscale.quotas.limits import QuotaSource
@@ -25,6 +27,9 @@ from services.policy.receivers import messages as receiver_messages
 from services.policy.receivers.domain import SIGNALS_PATH, Receiver, ReceiverFormat, new_token, token_hash
 from services.policy.receivers.repository import ReceiverRepository
 from services.policy.repository import PolicyRepository
+
+UNKNOWN_OUTCOMES = frozenset({grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNKNOWN})
+"""A peer's answers that leave it unknown whether the call was done."""
 
 
 class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
@@ -82,8 +87,12 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             # The policy first, so that its alarm's first action finds it; undone if the alarm cannot be made.
             try:
                 self._alarms.create_target_alarm(created)
-            except BaseException:
+            except BaseException as error:
                 self._repository.delete_policy(project, created.id)
+                if isinstance(error, PeerError) and error.code in UNKNOWN_OUTCOMES:
+                    # The alarm may have been made: not left to execute a policy that is gone.
+                    with contextlib.suppress(PeerError):
+                        self._alarms.delete_target_alarm(created.id)
                 raise
         return policy_pb2.CreatePolicyResponse(policy=messages.policy_to_message(created))
 
@@ -275,7 +284,10 @@ def _check_policy(violations: Violations, policy: Policy | update.ProposedFields
             violations, policy_id, policy.adjustment_type, policy.scaling_adjustment, policy.cooldown, policy.step_adjustments,
             policy.metric_aggregation_type is not None,
         )
-        rules.check_min_adjustment_step(violations, policy.min_adjustment_step)
+        violations.check(
+            policy.min_adjustment_step == 0, "policy.min_adjustment_step",
+            "is not read by a target tracking policy (it asks an exact capacity): leave it unset",
+        )
         return
     is_step = rules.check_policy_kind(
         violations, policy.step_adjustments, policy.scaling_adjustment, policy.cooldown,

@@ -37,9 +37,22 @@ def _decision(**fields) -> group_pb2.ScalingDecision:  # type: ignore[no-untyped
 COOLDOWN_REASON = "group groups/web is in cooldown until 2026-12-06T14:03:10Z (30s left)"
 
 
+TRACKING_TRIGGER = group_pb2.ScalingTrigger(
+    policy="policies/web-cpu", alarm="alarms/web-cpu-target", alarm_state=alarm_pb2.ALARM_STATE_OK, datapoints=[31.0],
+    threshold=50.0, comparison_operator=alarm_pb2.COMPARISON_OPERATOR_GREATER_THAN, recommended_capacity=12,
+    policy_reason="scale-up rate limited to 6",
+)
+
+
 @pytest.mark.parametrize(
     ("decision", "text"),
     [
+        (
+            _decision(trigger=TRACKING_TRIGGER, adjustment_type=common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY, adjustment=6),
+            "2026-12-06T14:02:10Z  alarms/web-cpu-target OK (31 vs 50) -> policies/web-cpu (recommends 12: scale-up rate "
+            "limited to 6) exactly 6 : 4 -> raw 5.2 -> 5 : adjusted 4 -> 5\n    by autoscale-service; activity "
+            "groups/web/activities/a-1",
+        ),
         (
             _decision(),
             "2026-12-06T14:02:10Z  alarms/web-busy ALARM (91, 95 > 80) -> policies/web-out +30% : 4 -> raw 5.2 -> 5 : "

@@ -172,3 +172,10 @@ def test_an_update_naming_a_size_is_a_decision_and_one_of_tags_alone_is_none(stu
     assert lowered.activity.startswith("groups/web/activities/")
     assert (same.outcome, same.requested_capacity, same.activity) == (group_pb2.SCALING_DECISION_OUTCOME_UNCHANGED, 3, "")
     assert same.reason == "capacity stays at 3 (min_size 0, max_size 3)" and not same.HasField("calculation")
+
+    # With no mask every field is named; the sizes as they were make no decision.
+    current = stub.GetGroup(group_pb2.GetGroupRequest(name="groups/web"), timeout=5).group
+    current.tags["c"] = "d"
+    current.ClearField("desired_capacity")
+    stub.UpdateGroup(group_pb2.UpdateGroupRequest(group=current), timeout=5)
+    assert len(decisions(stub).scaling_decisions) == 2

@@ -21,7 +21,7 @@ DEFAULT_PROJECT = "default"
 
 class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
     """ListAlarms: the project's alarms of `alarms`, in name order, `page_size` at a time (the page token is an offset);
-    CreateAlarm, UpdateAlarm and DeleteAlarm of the project's alarms (ALREADY_EXISTS, NOT_FOUND, and FAILED_PRECONDITION
+    GetAlarm, CreateAlarm, UpdateAlarm and DeleteAlarm of the project's alarms (ALREADY_EXISTS, NOT_FOUND, and FAILED_PRECONDITION
     for an owned alarm asked without its owner, as the real service answers)."""
 
     def __init__(self) -> None:
@@ -65,6 +65,12 @@ class FakeAlarmService(alarm_pb2_grpc.AlarmServiceServicer):
         return alarm_pb2.ListAlarmsResponse(
             alarms=[self.alarms[(project, name)] for name in names[start:end]], next_page_token=str(end) if end < len(names) else ""
         )
+
+    def GetAlarm(self, request: alarm_pb2.GetAlarmRequest, context: grpc.ServicerContext) -> Any:
+        alarm = self.alarms.get((current_project(), request.name))
+        if alarm is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"{request.name} not found")
+        return alarm_pb2.GetAlarmResponse(alarm=alarm)
 
     def CreateAlarm(self, request: alarm_pb2.CreateAlarmRequest, context: grpc.ServicerContext) -> Any:
         if self.create_failure is not None:

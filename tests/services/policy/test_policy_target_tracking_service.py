@@ -194,6 +194,16 @@ def test_a_target_tracking_policy_breaking_a_rule_is_refused_naming_the_field(
     assert not mesh.alarm.alarms
 
 
+def test_an_alarm_left_by_an_earlier_policy_of_the_same_name_is_taken_over(mesh: Mesh) -> None:
+    """A policy whose making failed after its alarm was made (its answer lost) left the alarm, owned by its name."""
+    _create(mesh)
+    left = mesh.alarm.alarms[("default", "alarms/web-cpu-target")]
+    mesh.policy.DeletePolicy(policy_pb2.DeletePolicyRequest(name="policies/web-cpu"), timeout=5)
+    mesh.alarm.alarms[("default", "alarms/web-cpu-target")] = left
+    _create(mesh)
+    assert mesh.alarm.alarms[("default", "alarms/web-cpu-target")].owner == "policies/web-cpu"
+
+
 def test_a_policy_whose_alarm_cannot_be_made_is_not_kept(mesh: Mesh) -> None:
     mesh.alarm.add_alarm("web-cpu-target")
     with pytest.raises(grpc.RpcError) as refused:
