@@ -1,7 +1,8 @@
 """Capacity maths and the activities that record a change of desired capacity.
 
-`calculate_new_capacity` is OpenStack Heat's (heat/scaling/scalingutil.py), rounding
-and quirks included, so that policies behave as Heat users expect.
+`calculation` is OpenStack Heat's calculate_new_capacity (heat/scaling/scalingutil.py),
+rounding and quirks included, so that policies behave as Heat users expect, with each
+step of it kept for the scaling decision that records it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ CREATE_CAUSE = "CreateGroup"
 """The cause recorded for the first capacity of a new group."""
 
 
-def adjusted_capacity(current: int, adjustment: int, adjustment_type: AdjustmentType, min_adjustment_step: int) -> int:
-    """The capacity an adjustment asks for, before it is kept within the group's sizes.
+def _raw_and_rounded(current: int, adjustment: int, adjustment_type: AdjustmentType, min_adjustment_step: int) -> tuple[float, int]:
+    """The capacity an adjustment asks before rounding (a percent change's fraction), and after; before it is kept within
+    the group's sizes.
 
     - CHANGE_IN_CAPACITY: `current + adjustment`.
     - EXACT_CAPACITY: `adjustment`.
@@ -29,11 +31,6 @@ def adjusted_capacity(current: int, adjustment: int, adjustment_type: Adjustment
       NOTE: as in Heat, a change of 0 (an adjustment of 0, or a current capacity of 0)
       counts as negative there, so it becomes `-min_adjustment_step`.
     """
-    return _raw_and_rounded(current, adjustment, adjustment_type, min_adjustment_step)[1]
-
-
-def _raw_and_rounded(current: int, adjustment: int, adjustment_type: AdjustmentType, min_adjustment_step: int) -> tuple[float, int]:
-    """The capacity an adjustment asks before rounding (a percent change's fraction), and after (`adjusted_capacity`)."""
     if adjustment_type is AdjustmentType.CHANGE_IN_CAPACITY:
         return float(current + adjustment), current + adjustment
     if adjustment_type is AdjustmentType.EXACT_CAPACITY:
@@ -52,7 +49,7 @@ def calculation(
     base: int, adjustment: int, adjustment_type: AdjustmentType, min_adjustment_step: int, minimum: int, maximum: int
 ) -> CapacityCalculation:
     """Each step of an adjustment's maths from `base`: the capacity asked raw, rounded, then kept within [minimum, maximum]
-    (so `calculation(...).clamped_capacity` is `calculate_new_capacity(...)`)."""
+    (Heat's calculate_new_capacity is its `clamped_capacity`)."""
     raw, rounded = _raw_and_rounded(base, adjustment, adjustment_type, min_adjustment_step)
     return CapacityCalculation(
         base_capacity=base, raw_capacity=raw, rounded_capacity=rounded, clamped_capacity=clamp(rounded, minimum, maximum),
@@ -67,13 +64,6 @@ def clamp(capacity: int, minimum: int, maximum: int) -> int:
     if capacity < minimum:
         return minimum
     return capacity
-
-
-def calculate_new_capacity(
-    current: int, adjustment: int, adjustment_type: AdjustmentType, min_adjustment_step: int, minimum: int, maximum: int
-) -> int:
-    """The new desired capacity after an adjustment, within [minimum, maximum] (Heat's function)."""
-    return calculation(current, adjustment, adjustment_type, min_adjustment_step, minimum, maximum).clamped_capacity
 
 
 def unchanged_reason(current: int, requested: int, minimum: int, maximum: int) -> str:

@@ -1,10 +1,10 @@
-"""Capacity maths (Heat's calculate_new_capacity) and the activities of capacity changes."""
+"""Capacity maths (Heat's calculate_new_capacity, step by step) and the activities of capacity changes."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.group.capacity import adjusted_capacity, adjustment_activity, calculate_new_capacity, creation_activity, supersede
+from services.group.capacity import adjustment_activity, calculation, creation_activity, supersede
 from services.group.domain import ActivityStatus, AdjustmentType, Group
 
 CHANGE = AdjustmentType.CHANGE_IN_CAPACITY
@@ -53,7 +53,7 @@ PERCENT = AdjustmentType.PERCENT_CHANGE_IN_CAPACITY
     ],
 )
 def test_calculate_new_capacity_is_heats(current, adjustment, adjustment_type, min_step, minimum, maximum, expected):
-    assert calculate_new_capacity(current, adjustment, adjustment_type, min_step, minimum, maximum) == expected
+    assert calculation(current, adjustment, adjustment_type, min_step, minimum, maximum).clamped_capacity == expected
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ def test_calculate_new_capacity_is_heats(current, adjustment, adjustment_type, m
     ],
 )
 def test_percent_changes_round_as_heat_before_the_clamp(current, adjustment, min_step, change):
-    assert adjusted_capacity(current, adjustment, PERCENT, min_step) == current + change
+    assert calculation(current, adjustment, PERCENT, min_step, 0, 1000).rounded_capacity == current + change
 
 
 def _group(desired: int, min_size: int = 0, max_size: int = 5) -> Group:
