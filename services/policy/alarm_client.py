@@ -26,13 +26,13 @@ from autoscale.peers import as_peer_error, every_page
 from autoscale.timeutil import to_duration
 from autoscale.v1 import alarm_pb2
 from services.policy.domain import (
-    DEFAULT_TARGET_TRACKING_PERIOD,
     PREDEFINED_CPU_METRIC,
     Policy,
     Statistic,
     policy_name,
     target_alarm_id,
     target_alarm_name,
+    tracking_period,
 )
 from services.policy.messages import STATISTIC_MESSAGES
 
@@ -131,7 +131,7 @@ def target_tracking_alarm(policy: Policy) -> alarm_pb2.Alarm:
     tracking = policy.target_tracking
     assert tracking is not None
     name = policy_name(policy.id)
-    period = to_duration(tracking.period if tracking.period is not None else DEFAULT_TARGET_TRACKING_PERIOD)
+    period = to_duration(tracking_period(tracking))
     alarm = alarm_pb2.Alarm(
         description=f"Made by {name} (target tracking, target {tracking.target_value:g}): changed and deleted with it",
         alarm_actions=[name], ok_actions=[name], owner=name,

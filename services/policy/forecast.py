@@ -1,0 +1,147 @@
+"""The predictive floor's maths: a seasonal naive forecast of a target tracking policy's load, turned into a capacity.
+
+AWS's predictive scaling ("Predictive scaling for Amazon EC2 Auto Scaling") forecasts a
+load metric (a total over the group) from its history and turns it into capacity with
+the scaling metric's target (capacity = load / target per instance); it launches ahead
+of the forecast time by SchedulingBufferTime, and a forecast never scales in. This is
+the same idea, simpler: the load expected at `now + buffer` is the load one season
+earlier (the same time yesterday, last week), each season's load being the sum of the
+metric over the group's series in the period around that moment. The seasons that have
+samples are aggregated (the greatest by default: the safe side); none has, no floor.
+The floor capacity is ceil(load / target) within the group's sizes, and the decision
+of the metric becomes max(decided, floor) when the floor is applied.
+
+Pure functions; the caller passes `now` and the loads it read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+DAY = 86400.0
+WEEK = 7 * DAY
+
+DEFAULT_SEASONS = (DAY, WEEK)
+"""The same time yesterday and last week."""
+
+DEFAULT_BUFFER = 300.0
+"""Seconds the forecast looks ahead when unset: five minutes for an instance to be ready (AWS's SchedulingBufferTime,
+whose default is 300 s)."""
+
+
+class FloorMode(StrEnum):
+    """Whether a predictive floor is applied (AWS's PredictiveScalingMode)."""
+
+    FORECAST_ONLY = "forecast_only"
+    FORECAST_AND_SCALE = "forecast_and_scale"
+
+
+class SeasonAggregation(StrEnum):
+    """How the seasons' loads make one forecast load."""
+
+    MAXIMUM = "maximum"
+    AVERAGE = "average"
+
+
+@dataclass(frozen=True)
+class PredictiveFloor:
+    """A target tracking policy's predictive floor; None fields take the defaults."""
+
+    seasons: tuple[float, ...] = ()
+    """Seconds back each season reads; empty: DEFAULT_SEASONS."""
+    mode: FloorMode | None = None
+    """None: FORECAST_ONLY (AWS's default)."""
+    buffer: float | None = None
+    """Seconds ahead; None: DEFAULT_BUFFER."""
+    aggregation: SeasonAggregation | None = None
+    """None: MAXIMUM."""
+
+    @property
+    def effective_seasons(self) -> tuple[float, ...]:
+        """The seasons read."""
+        return self.seasons or DEFAULT_SEASONS
+
+    @property
+    def effective_buffer(self) -> float:
+        """The seconds looked ahead."""
+        return DEFAULT_BUFFER if self.buffer is None else self.buffer
+
+    @property
+    def applied(self) -> bool:
+        """Whether the floor holds the capacity up (FORECAST_AND_SCALE), not only shown."""
+        return self.mode is FloorMode.FORECAST_AND_SCALE
+
+
+@dataclass(frozen=True)
+class SeasonLoad:
+    """One season's load: the metric's sum in the period around the moment one season before the forecast time; None
+    when that period had no samples."""
+
+    season: float
+    load: float | None
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """What one execution forecast."""
+
+    time: float
+    """The moment forecast (the execution's time plus the buffer)."""
+    seasons: tuple[SeasonLoad, ...]
+    load: float | None = None
+    """The seasons' loads aggregated; None without any, or when they could not be read."""
+    floor_capacity: int | None = None
+    """ceil(load / target) within the group's sizes; None with load."""
+    applied: bool = False
+    """Whether the floor raised the desired capacity."""
+    note: str = ""
+    """Why there is no floor, for people."""
+
+
+def season_window(now: float, buffer: float, season: float, period: float) -> tuple[float, float]:
+    """The period [start, end) around `now + buffer - season` whose samples are that season's load."""
+    moment = now + buffer - season
+    return moment - period / 2, moment + period / 2
+
+
+def forecast_load(loads: Sequence[SeasonLoad], aggregation: SeasonAggregation | None) -> float | None:
+    """The seasons' loads aggregated (the greatest, or the mean), those without samples left out; None when none has."""
+    present = [season.load for season in loads if season.load is not None]
+    if not present:
+        return None
+    if aggregation is SeasonAggregation.AVERAGE:
+        return sum(present) / len(present)
+    return max(present)
+
+
+def floor_capacity(load: float, target_value: float, min_size: int, max_size: int) -> int:
+    """ceil(load / target_value) within [min_size, max_size]: the capacity that holds `load` at the target per instance
+    (AWS: capacity = load / target). `target_value` > 0; a negative load asks nothing."""
+    wanted = load / target_value
+    if not wanted < max_size:  # also infinity
+        return max_size
+    # NOTE: rounded to 9 digits first, so that float error never ceils a whole quotient one higher (0.3 / 0.1).
+    return min(max(math.ceil(round(wanted, 9)), min_size), max_size)
+
+
+def forecast(
+    floor: PredictiveFloor, loads: Sequence[SeasonLoad], *, now: float, target_value: float, min_size: int, max_size: int,
+) -> Forecast:
+    """The forecast of `floor` at `now` from the seasons' `loads` (not yet applied)."""
+    time = now + floor.effective_buffer
+    load = forecast_load(loads, floor.aggregation)
+    if load is None:
+        return Forecast(time, tuple(loads), note="no samples one season before: no floor")
+    return Forecast(time, tuple(loads), load, floor_capacity(load, target_value, min_size, max_size))
+
+
+def apply_floor(decided: int, forecast_made: Forecast) -> tuple[int, bool]:
+    """The desired capacity with the floor under `decided`, and whether the floor raised it. The floor is already within
+    the group's sizes, so this never goes above max_size, and never below `decided` (a forecast never scales in)."""
+    floor = forecast_made.floor_capacity
+    if floor is None or floor <= decided:
+        return decided, False
+    return floor, True
