@@ -15,11 +15,14 @@ from app.cli.params import DURATION, EnumChoice, apply_options, duration_or_none
 from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
 from app.cli.target_tracking_options import (
     OPTION_NAMES,
+    forecast_text,
     metric_text,
+    seasons_text,
     target_tracking_details,
     target_tracking_from_options,
     target_tracking_options,
 )
+from autoscale.timeutil import from_timestamp
 from autoscale.v1 import policy_pb2
 
 GROUP_COOLDOWN_TEXT = "group's"
@@ -246,6 +249,47 @@ def executions(client: Client, policy_id: str) -> None:
     )
     columns = ("TIME", "ADJUSTED", "FAILED", "CAUSE", "REASON", "ACTIVITY", "REQUEST ID")
     client.emit(response, lambda: print_table(columns, rows, empty="no executions"))
+
+
+FORECAST_PAGE_SIZE = 100
+"""Executions read per page by `policy forecast`, which stops at the first older than its hours."""
+
+
+@policy.command("forecast")
+@click.argument("policy_id", metavar="ID")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=24.0, show_default=True,
+              help="How far back, from the newest execution.")
+@client_command(POLICY)
+def forecast(client: Client, policy_id: str, hours: float) -> None:
+    """The predictive floor of target tracking policy ID beside what happened: each execution of the last hours, newest
+    first, with the metric, the desired capacity decided, and the floor forecast then (its load and seasons)."""
+    request = policy_pb2.ListPolicyExecutionsRequest(name=POLICY_KIND.name(policy_id), page_size=FORECAST_PAGE_SIZE)
+    kept = policy_pb2.ListPolicyExecutionsResponse()
+    cutoff: float | None = None
+    while True:
+        page = client.call("ListPolicyExecutions", request)
+        for execution in page.executions:
+            cutoff = from_timestamp(execution.time) - hours * 3600 if cutoff is None else cutoff
+            if from_timestamp(execution.time) < cutoff:
+                break
+            kept.executions.append(execution)
+        else:
+            if page.next_page_token:
+                request.page_token = page.next_page_token
+                continue
+        break
+    rows = (
+        [
+            time_text(execution, "time"),
+            f"{execution.metric_value:g}" if execution.HasField("metric_value") else "-",
+            str(execution.desired_capacity) if execution.HasField("desired_capacity") else "-",
+            forecast_text(execution.forecast) if execution.HasField("forecast") else "no predictive floor",
+            seasons_text(execution.forecast) if execution.HasField("forecast") else "-",
+        ]
+        for execution in kept.executions
+    )
+    columns = ("TIME", "METRIC", "DESIRED", "FORECAST", "SEASONS")
+    client.emit(kept, lambda: print_table(columns, rows, empty="no executions"))
 
 
 add_standard_commands(policy, POLICY_KIND)
