@@ -63,3 +63,28 @@ def test_a_bad_target_tracking_option_names_its_field(invoke: Invoke, web_group:
     assert refused.exit_code == 1 and "policy.target_tracking.target_value" in refused.stderr
     malformed = invoke("policy", "create", "p", "--group", web_group, "--target-tracking", "cpu=50", "--scale-up-policy", "pods:1")
     assert malformed.exit_code == 2 and "TYPE:VALUE:PERIOD" in malformed.stderr
+
+
+def test_a_predictive_floor_is_created_shown_and_refused_for_a_promql_metric(invoke: Invoke, web_group: str) -> None:
+    created = invoke(
+        "policy", "create", "web-cpu", "--group", web_group, "--target-tracking", "cpu=50", "--predictive-floor",
+        "forecast-and-scale", "--forecast-season", "24h", "--forecast-season", "1h", "--forecast-aggregation", "avg",
+    )
+    assert created.exit_code == 0, created.output
+    assert "forecast-and-scale, seasons 24h, 1h, buffer 5m, avg" in created.stdout
+    floor = json.loads(invoke("policy", "show", "web-cpu", "--json").stdout)["policy"]["targetTracking"]["predictiveFloor"]
+    assert floor == {"seasons": ["86400s", "3600s"], "mode": "PREDICTIVE_FLOOR_MODE_FORECAST_AND_SCALE",
+                     "aggregation": "SEASON_AGGREGATION_AVERAGE"}
+    # No execution yet: nothing forecast.
+    forecast = invoke("policy", "forecast", "web-cpu")
+    assert forecast.exit_code == 0 and "no executions" in forecast.stderr
+    defaults = invoke("policy", "update", "web-cpu", "--target-tracking", "cpu=50", "--forecast-buffer", "0s")
+    assert "forecast-only, seasons 24h, 168h, buffer 0s, max" in defaults.stdout
+    invoke("policy", "delete", "web-cpu")
+
+    refused = invoke(
+        "policy", "create", "web-prom", "--group", web_group, "--target-tracking", "promql=50", "--prometheus-query", "up",
+        "--predictive-floor", "forecast-only",
+    )
+    assert refused.exit_code == 1 and "policy.target_tracking.predictive_floor" in refused.stderr
+    assert "Metrics service" in refused.stderr
