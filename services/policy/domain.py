@@ -109,6 +109,14 @@ DEFAULT_TARGET_TRACKING_PERIOD = 60.0
 """A target tracking policy's period when unset: CloudWatch's one-minute metrics, as AWS's alarms read them."""
 
 
+def metrics_service_series(group_id: str, metric: TrackedMetric) -> tuple[str, tuple[tuple[str, str], ...], Statistic]:
+    """The Metrics service's metric a tracked metric of a group's policy reads: its name, the dimensions its series must
+    include, and the statistic (the predefined CPU: the average of `cpu_utilization{group=<id>}`)."""
+    if metric.predefined is not None:
+        return PREDEFINED_CPU_METRIC, (("group", group_id),), Statistic.AVERAGE
+    return metric.metric_name, metric.dimensions, metric.statistic or Statistic.AVERAGE
+
+
 def tracking_period(target_tracking: TargetTracking) -> float:
     """Seconds between a target tracking policy's evaluations."""
     return DEFAULT_TARGET_TRACKING_PERIOD if target_tracking.period is None else target_tracking.period

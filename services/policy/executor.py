@@ -40,13 +40,13 @@ from autoscale.v1 import alarm_pb2, group_pb2, policy_pb2
 from autoscale.validation import within_cause_limit
 from services.policy import forecast, steps, target_tracking
 from services.policy.domain import (
-    PREDEFINED_CPU_METRIC,
     AdjustmentType,
     Breach,
     Execution,
     Policy,
     StepAdjustment,
     group_name,
+    metrics_service_series,
     policy_name,
     tracking_period,
 )
@@ -284,12 +284,7 @@ class PolicyExecutor:
         tracking = policy.target_tracking
         assert tracking is not None and tracking.predictive_floor is not None
         floor = tracking.predictive_floor
-        metric = tracking.metric
-        dimensions: tuple[tuple[str, str], ...]
-        if metric.predefined is not None:
-            metric_name, dimensions = PREDEFINED_CPU_METRIC, (("group", policy.group_id),)
-        else:
-            metric_name, dimensions = metric.metric_name, metric.dimensions
+        metric_name, dimensions, _ = metrics_service_series(policy.group_id, tracking.metric)
         period = tracking_period(tracking)
         loads = []
         for season in floor.effective_seasons:
