@@ -52,7 +52,7 @@ FLOOR_MODE = EnumChoice(
 SEASON_AGGREGATION = EnumChoice({"max": policy_pb2.SEASON_AGGREGATION_MAXIMUM, "avg": policy_pb2.SEASON_AGGREGATION_AVERAGE})
 """`--forecast-aggregation`: how the seasons' loads make the forecast."""
 
-FLOOR_OPTION_NAMES = ("predictive_floor", "forecast_seasons", "forecast_buffer", "forecast_aggregation")
+FLOOR_OPTION_NAMES = ("predictive_floor", "forecast_seasons", "forecast_buffer", "forecast_aggregation", "forecast_sample_interval")
 """The options of the predictive floor: any of them adds one."""
 
 RATE_POLICY_TYPE = EnumChoice(
@@ -145,6 +145,9 @@ def target_tracking_options() -> list[Callable[[Any], Any]]:
         click.option("--forecast-buffer", type=DURATION, help="Predictive floor: how far ahead it looks, e.g. 10m  [default: 5m]"),
         click.option("--forecast-aggregation", type=SEASON_AGGREGATION,
                      help="Predictive floor: how the seasons' loads are combined (max, avg)  [default: max]"),
+        click.option("--forecast-sample-interval", type=DURATION,
+                     help="Predictive floor: how often each series of the metric gets a sample, e.g. 10s  [default: 15s for "
+                          "cpu, else --period]"),
     ]
 
 
@@ -189,6 +192,8 @@ def target_tracking_from_options(values: Mapping[str, Any]) -> policy_pb2.Target
         floor.seasons.extend(to_duration(season) for season in values["forecast_seasons"])
         if values["forecast_buffer"] is not None:
             floor.buffer.CopyFrom(to_duration(values["forecast_buffer"]))
+        if values["forecast_sample_interval"] is not None:
+            floor.sample_interval.CopyFrom(to_duration(values["forecast_sample_interval"]))
     return message
 
 
@@ -197,7 +202,10 @@ def floor_text(floor: policy_pb2.PredictiveFloor) -> str:
     seasons = ", ".join(format_duration(from_duration(season)) for season in floor.seasons)
     mode = word_for(FLOOR_MODE, floor.mode or policy_pb2.PREDICTIVE_FLOOR_MODE_FORECAST_ONLY)
     aggregation = word_for(SEASON_AGGREGATION, floor.aggregation or policy_pb2.SEASON_AGGREGATION_MAXIMUM)
-    return f"{mode}, seasons {seasons or '24h, 168h'}, buffer {duration_text(floor, 'buffer', '5m')}, {aggregation}"
+    text = f"{mode}, seasons {seasons or '24h, 168h'}, buffer {duration_text(floor, 'buffer', '5m')}, {aggregation}"
+    if floor.HasField("sample_interval"):
+        text += f", a sample every {duration_text(floor, 'sample_interval')}"
+    return text
 
 
 def forecast_text(forecast: policy_pb2.Forecast) -> str:

@@ -143,16 +143,18 @@ class TargetTrackingConfiguration(_message.Message):
     def __init__(self, target_value: _Optional[float] = ..., predefined_metric_specification: _Optional[_Union[PredefinedMetricSpecification, _Mapping]] = ..., customized_metric_specification: _Optional[_Union[CustomizedMetricSpecification, _Mapping]] = ..., disable_scale_in: _Optional[bool] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., behavior: _Optional[_Union[ScalingBehavior, _Mapping]] = ..., tolerance: _Optional[float] = ..., predictive_floor: _Optional[_Union[PredictiveFloor, _Mapping]] = ...) -> None: ...
 
 class PredictiveFloor(_message.Message):
-    __slots__ = ("seasons", "mode", "buffer", "aggregation")
+    __slots__ = ("seasons", "mode", "buffer", "aggregation", "sample_interval")
     SEASONS_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     BUFFER_FIELD_NUMBER: _ClassVar[int]
     AGGREGATION_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     seasons: _containers.RepeatedCompositeFieldContainer[_duration_pb2.Duration]
     mode: PredictiveFloorMode
     buffer: _duration_pb2.Duration
     aggregation: SeasonAggregation
-    def __init__(self, seasons: _Optional[_Iterable[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]]] = ..., mode: _Optional[_Union[PredictiveFloorMode, str]] = ..., buffer: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., aggregation: _Optional[_Union[SeasonAggregation, str]] = ...) -> None: ...
+    sample_interval: _duration_pb2.Duration
+    def __init__(self, seasons: _Optional[_Iterable[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]]] = ..., mode: _Optional[_Union[PredictiveFloorMode, str]] = ..., buffer: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., aggregation: _Optional[_Union[SeasonAggregation, str]] = ..., sample_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class Forecast(_message.Message):
     __slots__ = ("time", "load", "floor_capacity", "seasons", "applied", "note")

@@ -278,25 +278,28 @@ class PolicyExecutor:
         return response, "adjusted" if response.adjusted else "unchanged"
 
     def _forecast(self, policy: Policy, group: group_pb2.Group, now: float) -> forecast.Forecast:
-        """The predictive floor's forecast at `now`: each season's load read from the Metrics service (the sum of the
-        metric in the policy's period around that moment), aggregated and turned into a capacity within the group's sizes.
-        A failure to read leaves no floor and says why."""
+        """The predictive floor's forecast at `now`: each season's load read from the Metrics service (the total of the
+        metric over the group's series around that moment), aggregated and turned into a capacity within the group's
+        sizes. A failure to read leaves no floor and says why."""
         tracking = policy.target_tracking
         assert tracking is not None and tracking.predictive_floor is not None
         floor = tracking.predictive_floor
         metric_name, dimensions, _ = metrics_service_series(policy.group_id, tracking.metric)
         period = tracking_period(tracking)
+        sample_interval = floor.effective_sample_interval(period, predefined_cpu=tracking.metric.predefined is not None)
         loads = []
         for season in floor.effective_seasons:
-            start, end = forecast.season_window(now, floor.effective_buffer, season, period)
+            start, end = forecast.season_window(now, floor.effective_buffer, season, period, sample_interval)
             try:
-                loads.append(forecast.SeasonLoad(season, self._history.window_sum(metric_name, dimensions, start, end)))
+                window_sum = self._history.window_sum(metric_name, dimensions, start, end)
             except PeerError as error:
                 log.warning("%s: no predictive floor, the metrics service failed: %s", policy_name(policy.id), error)
                 seasons = tuple(forecast.SeasonLoad(each, None) for each in floor.effective_seasons)
                 return forecast.Forecast(
                     now + floor.effective_buffer, seasons, note=f"no floor: the metrics service failed: {error}",
                 )
+            load = None if window_sum is None else forecast.window_load(window_sum, end - start, sample_interval)
+            loads.append(forecast.SeasonLoad(season, load))
         return forecast.forecast(
             floor, loads, now=now, target_value=tracking.target_value, min_size=group.min_size, max_size=group.max_size,
         )

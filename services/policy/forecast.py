@@ -5,8 +5,11 @@ load metric (a total over the group) from its history and turns it into capacity
 the scaling metric's target (capacity = load / target per instance); it launches ahead
 of the forecast time by SchedulingBufferTime, and a forecast never scales in. This is
 the same idea, simpler: the load expected at `now + buffer` is the load one season
-earlier (the same time yesterday, last week), each season's load being the sum of the
-metric over the group's series in the period around that moment. The seasons that have
+earlier (the same time yesterday, last week), each season's load being the total of the
+metric over the group's series around that moment. The Metrics service sums samples, not
+series, so a window's sum counts each series once per sample it put: the load is the
+window's sum times the sample interval over the window (`window_load`), the window being
+the policy's period, or the sample interval if that is longer. The seasons that have
 samples are aggregated (the greatest by default: the safe side); none has, no floor.
 The floor capacity is ceil(load / target) within the group's sizes, and the decision
 of the metric becomes max(decided, floor) when the floor is applied.
@@ -30,6 +33,10 @@ DEFAULT_SEASONS = (DAY, WEEK)
 DEFAULT_BUFFER = 300.0
 """Seconds the forecast looks ahead when unset: five minutes for an instance to be ready (AWS's SchedulingBufferTime,
 whose default is 300 s)."""
+
+
+DEFAULT_CPU_SAMPLE_INTERVAL = 15.0
+"""Seconds between the predefined CPU metric's samples when unset: the group service's default --cpu-report-interval."""
 
 
 class FloorMode(StrEnum):
@@ -58,6 +65,8 @@ class PredictiveFloor:
     """Seconds ahead; None: DEFAULT_BUFFER."""
     aggregation: SeasonAggregation | None = None
     """None: MAXIMUM."""
+    sample_interval: float | None = None
+    """Seconds between two samples of one series; None: `sample_interval`'s default."""
 
     @property
     def effective_seasons(self) -> tuple[float, ...]:
@@ -69,6 +78,13 @@ class PredictiveFloor:
         """The seconds looked ahead."""
         return DEFAULT_BUFFER if self.buffer is None else self.buffer
 
+    def effective_sample_interval(self, period: float, predefined_cpu: bool) -> float:
+        """Seconds between two samples of one series: as set, else the CPU reporter's default for the predefined CPU, else
+        the policy's `period` (one sample a period, as CloudWatch's one-minute metrics)."""
+        if self.sample_interval is not None:
+            return self.sample_interval
+        return DEFAULT_CPU_SAMPLE_INTERVAL if predefined_cpu else period
+
     @property
     def applied(self) -> bool:
         """Whether the floor holds the capacity up (FORECAST_AND_SCALE), not only shown."""
@@ -77,8 +93,8 @@ class PredictiveFloor:
 
 @dataclass(frozen=True)
 class SeasonLoad:
-    """One season's load: the metric's sum in the period around the moment one season before the forecast time; None
-    when that period had no samples."""
+    """One season's load: the metric's total over the series around the moment one season before the forecast time;
+    None when that window had no samples."""
 
     season: float
     load: float | None
@@ -101,10 +117,18 @@ class Forecast:
     """Why there is no floor, for people."""
 
 
-def season_window(now: float, buffer: float, season: float, period: float) -> tuple[float, float]:
-    """The period [start, end) around `now + buffer - season` whose samples are that season's load."""
+def season_window(now: float, buffer: float, season: float, period: float, sample_interval: float) -> tuple[float, float]:
+    """The window [start, end) around `now + buffer - season` whose samples are that season's load: the policy's period,
+    or the sample interval if it is longer (so that each series has a sample in it)."""
     moment = now + buffer - season
-    return moment - period / 2, moment + period / 2
+    length = max(period, sample_interval)
+    return moment - length / 2, moment + length / 2
+
+
+def window_load(window_sum: float, window_length: float, sample_interval: float) -> float:
+    """The total over the series of a window's samples: their sum over the samples each series put in it (the window's
+    length over the sample interval)."""
+    return window_sum * sample_interval / window_length
 
 
 def forecast_load(loads: Sequence[SeasonLoad], aggregation: SeasonAggregation | None) -> float | None:

@@ -117,6 +117,7 @@ def _floor_from_message(message: policy_pb2.PredictiveFloor) -> PredictiveFloor:
         mode=FLOOR_MODES.get(message.mode),
         buffer=from_duration(message.buffer) if message.HasField("buffer") else None,
         aggregation=SEASON_AGGREGATIONS.get(message.aggregation),
+        sample_interval=from_duration(message.sample_interval) if message.HasField("sample_interval") else None,
     )
 
 
@@ -128,6 +129,8 @@ def _floor_to_message(floor: PredictiveFloor) -> policy_pb2.PredictiveFloor:
         message.buffer.CopyFrom(to_duration(floor.buffer))
     if floor.aggregation is not None:
         message.aggregation = SEASON_AGGREGATION_MESSAGES[floor.aggregation]
+    if floor.sample_interval is not None:
+        message.sample_interval.CopyFrom(to_duration(floor.sample_interval))
     return message
 
 

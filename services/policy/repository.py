@@ -251,6 +251,7 @@ def _floor_values(floor: PredictiveFloor) -> dict[str, Any]:
         "mode": floor.mode.value if floor.mode is not None else None,
         "buffer": floor.buffer,
         "aggregation": floor.aggregation.value if floor.aggregation is not None else None,
+        "sample_interval": floor.sample_interval,
     }
 
 
@@ -260,6 +261,7 @@ def _floor(values: dict[str, Any]) -> PredictiveFloor:
         mode=FloorMode(values["mode"]) if values["mode"] is not None else None,
         buffer=values["buffer"],
         aggregation=SeasonAggregation(values["aggregation"]) if values["aggregation"] is not None else None,
+        sample_interval=values["sample_interval"],
     )
 
 

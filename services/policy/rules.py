@@ -13,8 +13,8 @@ Limits (listed for users in README.md, under bad input):
   stabilization windows 0s to 3600s; at most 10 rate policies a direction, value 1 to 10000, period 1s to 1800s
   (HPA's); tolerance 0 to 1. A target tracking policy's id is at most 56 characters (its alarm's id adds `-target`).
 - `policy.target_tracking.predictive_floor`: only for metrics of the Metrics service (the history is read there); at
-  most 8 distinct seasons, each 60s to 35 days; buffer 0s to 3600s (AWS's SchedulingBufferTime); known mode and
-  aggregation.
+  most 8 distinct seasons, each 60s to 35 days; buffer 0s to 3600s (AWS's SchedulingBufferTime); sample_interval 1s
+  to 3600s; known mode and aggregation.
 """
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ MAX_SEASON = 35 * 86400.0
 
 MAX_FORECAST_BUFFER = 3600.0
 """Seconds a predictive floor looks ahead at most (AWS's SchedulingBufferTime limit)."""
+
+MAX_SAMPLE_INTERVAL = 3600.0
+"""Seconds between two samples of a series at most, for a predictive floor (an hour: a window is at least as long)."""
 
 MAX_COOLDOWN = 86400.0
 """Seconds of a policy's cooldown at most (a day), as of a group's: a longer one is a mistake, and must still fit the answer."""
@@ -325,6 +328,11 @@ def _check_predictive_floor(violations: Violations, message: policy_pb2.TargetTr
         seen.add(seconds)
     if floor.HasField("buffer"):
         check_duration(violations, f"{prefix}.buffer", floor.buffer, allow_zero=True, maximum=MAX_FORECAST_BUFFER)
+    if floor.HasField("sample_interval"):
+        interval = check_duration(
+            violations, f"{prefix}.sample_interval", floor.sample_interval, allow_zero=False, maximum=MAX_SAMPLE_INTERVAL
+        )
+        violations.check(interval >= 1, f"{prefix}.sample_interval", f"must be at least 1s, got {interval:g}s")
     if floor.mode:
         check_enum(violations, f"{prefix}.mode", floor.mode, policy_pb2.PredictiveFloorMode)
     if floor.aggregation:

@@ -26,8 +26,12 @@ from tests.e2e.harness import (
 
 pytestmark = pytest.mark.e2e
 
-YESTERDAY_SECONDS = 180
+YESTERDAY_SECONDS = 240
 """Seconds of yesterday's history put, from the same time a day ago on: longer than the test runs."""
+
+SAMPLE_INTERVAL = 15
+"""Seconds between two samples of an instance's CPU, as the group service measures it by default (the floor's default for
+the predefined CPU): a window of 15 s around each moment holds one sample of each instance."""
 
 FLOOR_OPTIONS = ("--target-tracking", "cpu=100", "--period", "1s", "--scale-down-window", "0s", "--warmup", "0s",
                  "--forecast-season", "24h", "--forecast-buffer", "0s")
@@ -40,9 +44,12 @@ def _desired(address: str) -> int:
 
 
 def _busy_yesterday(address: str) -> None:
-    """Four instances at 90 % CPU every second from the same time a day ago on: a load of 360, a floor of 4 at 100 %."""
-    start = datetime.now(UTC) - timedelta(days=1) - timedelta(seconds=5)
-    points = [{"value": 90, "time": (start + timedelta(seconds=second)).isoformat()} for second in range(YESTERDAY_SECONDS)]
+    """Four instances at 90 % CPU every 15 s from the same time a day ago on: a load of 360, a floor of 4 at 100 %."""
+    start = datetime.now(UTC) - timedelta(days=1) - timedelta(seconds=SAMPLE_INTERVAL)
+    points = [
+        {"value": 90, "time": (start + timedelta(seconds=second)).isoformat()}
+        for second in range(0, YESTERDAY_SECONDS, SAMPLE_INTERVAL)
+    ]
     grpcurl(address, f"{METRICS}/PutSamples", {"series": [
         {"metric": "cpu_utilization", "dimensions": {"group": "web", "instance": f"i-old-{index}"}, "points": points}
         for index in range(4)

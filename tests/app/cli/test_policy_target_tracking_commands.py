@@ -80,6 +80,8 @@ def test_a_predictive_floor_is_created_shown_and_refused_for_a_promql_metric(inv
     assert forecast.exit_code == 0 and "no executions" in forecast.stderr
     defaults = invoke("policy", "update", "web-cpu", "--target-tracking", "cpu=50", "--forecast-buffer", "0s")
     assert "forecast-only, seasons 24h, 168h, buffer 0s, max" in defaults.stdout
+    sampled = invoke("policy", "update", "web-cpu", "--target-tracking", "cpu=50", "--forecast-sample-interval", "10s")
+    assert "forecast-only, seasons 24h, 168h, buffer 5m, max, a sample every 10s" in sampled.stdout
     invoke("policy", "delete", "web-cpu")
 
     refused = invoke(

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import pytest
 
+from autoscale.config import Settings
 from services.policy.forecast import (
     DAY,
     DEFAULT_BUFFER,
+    DEFAULT_CPU_SAMPLE_INTERVAL,
     WEEK,
     FloorMode,
     Forecast,
@@ -28,23 +30,38 @@ from services.policy.forecast import (
     forecast,
     forecast_load,
     season_window,
+    window_load,
 )
 
 NOW = 1_800_000_000.0
 
 
 @pytest.mark.parametrize(
-    ("buffer", "season", "period", "window"),
+    ("buffer", "season", "period", "sample_interval", "window"),
     [
-        (300.0, DAY, 60.0, (NOW + 300 - DAY - 30, NOW + 300 - DAY + 30)),  # yesterday, five minutes ahead
-        (0.0, WEEK, 60.0, (NOW - WEEK - 30, NOW - WEEK + 30)),  # last week, no buffer
-        (600.0, DAY, 120.0, (NOW + 600 - DAY - 60, NOW + 600 - DAY + 60)),  # the policy's period is the window
+        (300.0, DAY, 60.0, 15.0, (NOW + 300 - DAY - 30, NOW + 300 - DAY + 30)),  # yesterday, five minutes ahead
+        (0.0, WEEK, 60.0, 60.0, (NOW - WEEK - 30, NOW - WEEK + 30)),  # last week, no buffer
+        (600.0, DAY, 120.0, 15.0, (NOW + 600 - DAY - 60, NOW + 600 - DAY + 60)),  # the policy's period is the window
+        (0.0, DAY, 1.0, 15.0, (NOW - DAY - 7.5, NOW - DAY + 7.5)),  # unless samples are rarer: each series has one in it
     ],
 )
-def test_a_season_reads_the_period_around_the_forecast_moment_one_season_before(
-    buffer: float, season: float, period: float, window: tuple[float, float]
+def test_a_season_reads_the_window_around_the_forecast_moment_one_season_before(
+    buffer: float, season: float, period: float, sample_interval: float, window: tuple[float, float]
 ) -> None:
-    assert season_window(NOW, buffer, season, period) == window
+    assert season_window(NOW, buffer, season, period, sample_interval) == window
+
+
+@pytest.mark.parametrize(
+    ("window_sum", "window_length", "sample_interval", "load"),
+    [
+        (360.0, 60.0, 60.0, 360.0),  # one sample a series a window: the sum is the total (CloudWatch's one-minute Sum)
+        (1440.0, 60.0, 15.0, 360.0),  # four instances at 90 % sampled every 15 s: 16 samples in a minute, a total of 360
+        (90.0, 15.0, 15.0, 90.0),
+        (0.0, 60.0, 15.0, 0.0),
+    ],
+)
+def test_a_windows_sum_counts_each_series_once(window_sum: float, window_length: float, sample_interval: float, load: float) -> None:
+    assert window_load(window_sum, window_length, sample_interval) == load
 
 
 @pytest.mark.parametrize(
@@ -125,3 +142,22 @@ def test_the_floor_only_raises_the_decided_capacity(decided: int, floor: int | N
 )
 def test_unset_fields_take_the_defaults(floor: PredictiveFloor, seasons: tuple[float, ...], buffer: float, applied: bool) -> None:
     assert (floor.effective_seasons, floor.effective_buffer, floor.applied) == (seasons, buffer, applied)
+
+
+@pytest.mark.parametrize(
+    ("sample_interval", "predefined_cpu", "expected"),
+    [
+        (None, True, DEFAULT_CPU_SAMPLE_INTERVAL),  # the group service's CPU reporter
+        (None, False, 60.0),  # a sample a period
+        (10.0, True, 10.0),
+        (10.0, False, 10.0),
+    ],
+)
+def test_the_sample_interval_is_the_cpu_reporters_or_the_policys_period_unless_set(
+    sample_interval: float | None, predefined_cpu: bool, expected: float
+) -> None:
+    assert PredictiveFloor(sample_interval=sample_interval).effective_sample_interval(60.0, predefined_cpu) == expected
+
+
+def test_the_cpu_sample_interval_is_the_group_services_default_report_interval() -> None:
+    assert DEFAULT_CPU_SAMPLE_INTERVAL == Settings().cpu_report_interval

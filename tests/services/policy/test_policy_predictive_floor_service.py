@@ -79,10 +79,12 @@ def _signal(mesh: FloorMesh, value: float) -> policy_pb2.ExecutePolicyResponse:
 
 
 def _busy_yesterday(mesh: FloorMesh, buffer: float = 300.0) -> None:
-    """Four instances at 90 % CPU one day before now + buffer: a load of 360, a floor of 8 at a target of 50."""
+    """Four instances at 90 % CPU around one day before now + buffer, each measured every 15 s as the group service's CPU
+    reporter does: 16 samples in the minute read, a load of 360, a floor of 8 at a target of 50."""
     moment = mesh.clock.now + buffer - DAY
     for index in range(4):
-        mesh.metrics.put("cpu_utilization", {"group": "web", "instance": f"i-{index}"}, moment, 90.0)
+        for offset in (-22.5, -7.5, 7.5, 22.5, 37.5):  # the last is beyond the minute read
+            mesh.metrics.put("cpu_utilization", {"group": "web", "instance": f"i-{index}"}, moment + offset, 90.0)
 
 
 def test_with_forecast_and_scale_the_floor_holds_the_capacity_up_though_the_metric_is_low(mesh: FloorMesh) -> None:
@@ -194,6 +196,9 @@ FLOOR = "policy.target_tracking.predictive_floor"
         (_tracking(seasons=[to_duration(DAY), to_duration(DAY)]), f"{FLOOR}.seasons[1]"),
         (_tracking(seasons=[to_duration(3600 * hours) for hours in range(1, 10)]), f"{FLOOR}.seasons"),
         (_tracking(buffer=to_duration(3601)), f"{FLOOR}.buffer"),
+        (_tracking(sample_interval=to_duration(0)), f"{FLOOR}.sample_interval"),
+        (_tracking(sample_interval=to_duration(0.5)), f"{FLOOR}.sample_interval"),
+        (_tracking(sample_interval=to_duration(3601)), f"{FLOOR}.sample_interval"),
         (_tracking(mode=7), f"{FLOOR}.mode"),
         (_tracking(aggregation=7), f"{FLOOR}.aggregation"),
     ],
@@ -208,3 +213,22 @@ def test_a_predictive_floor_breaking_a_rule_is_refused_naming_the_field(
     assert field in violations
     if field == FLOOR:
         assert "Metrics service" in violations[field]
+
+
+def test_a_metric_sampled_once_a_period_is_summed_as_it_is_and_a_set_interval_counts_each_series_once(mesh: FloorMesh) -> None:
+    queue = policy_pb2.CustomizedMetricSpecification(metric_name="queue_depth", dimensions={"group": "web"})
+    tracking = policy_pb2.TargetTrackingConfiguration(
+        target_value=10, customized_metric_specification=queue,
+        predictive_floor=policy_pb2.PredictiveFloor(seasons=[to_duration(DAY)], buffer=to_duration(0)),
+    )
+    _create(mesh, tracking)
+    moment = mesh.clock.now - DAY
+    for index in range(3):  # three queues of 20 yesterday, one sample each in the minute: a total of 60, a floor of 6
+        mesh.metrics.put("queue_depth", {"group": "web", "queue": f"q-{index}"}, moment, 20.0)
+    assert (_signal(mesh, 10).forecast.load, _signal(mesh, 10).forecast.floor_capacity) == (60, 6)
+    tracking.predictive_floor.sample_interval.CopyFrom(to_duration(30))  # two samples a series a minute were expected
+    mesh.policy.UpdatePolicy(policy_pb2.UpdatePolicyRequest(
+        policy=policy_pb2.Policy(name="policies/web-cpu", target_tracking=tracking),
+        update_mask=field_mask_pb2.FieldMask(paths=["target_tracking"]),
+    ), timeout=5)
+    assert _signal(mesh, 10).forecast.load == 30

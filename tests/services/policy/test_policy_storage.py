@@ -315,7 +315,7 @@ FLOOR_POLICY = replace(
     target_tracking=replace(
         CPU_POLICY.target_tracking,
         predictive_floor=PredictiveFloor(seasons=(86400.0,), mode=FloorMode.FORECAST_AND_SCALE, buffer=0.0,
-                                         aggregation=SeasonAggregation.AVERAGE),
+                                         aggregation=SeasonAggregation.AVERAGE, sample_interval=10.0),
     ),
 )
 
