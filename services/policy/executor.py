@@ -285,24 +285,17 @@ class PolicyExecutor:
         assert tracking is not None and tracking.predictive_floor is not None
         floor = tracking.predictive_floor
         metric_name, dimensions, _ = metrics_service_series(policy.group_id, tracking.metric)
-        period = tracking_period(tracking)
-        sample_interval = floor.effective_sample_interval(period, predefined_cpu=tracking.metric.predefined is not None)
-        loads = []
-        for season in floor.effective_seasons:
-            start, end = forecast.season_window(now, floor.effective_buffer, season, period, sample_interval)
-            try:
-                window_sum = self._history.window_sum(metric_name, dimensions, start, end)
-            except PeerError as error:
-                log.warning("%s: no predictive floor, the metrics service failed: %s", policy_name(policy.id), error)
-                seasons = tuple(forecast.SeasonLoad(each, None) for each in floor.effective_seasons)
-                return forecast.Forecast(
-                    now + floor.effective_buffer, seasons, note=f"no floor: the metrics service failed: {error}",
-                )
-            load = None if window_sum is None else forecast.window_load(window_sum, end - start, sample_interval)
-            loads.append(forecast.SeasonLoad(season, load))
-        return forecast.forecast(
-            floor, loads, now=now, target_value=tracking.target_value, min_size=group.min_size, max_size=group.max_size,
-        )
+        try:
+            return forecast.read_forecast(
+                lambda start, end: self._history.window_sum(metric_name, dimensions, start, end), floor, now=now,
+                period=tracking_period(tracking), predefined_cpu=tracking.metric.predefined is not None,
+                target_value=tracking.target_value, min_size=group.min_size, max_size=group.max_size,
+            )
+        except PeerError as error:
+            # NOTE: the first season that fails ends the reading: each call may take its whole deadline.
+            log.warning("%s: no predictive floor, the metrics service failed: %s", policy_name(policy.id), error)
+            seasons = tuple(forecast.SeasonLoad(season, None) for season in floor.effective_seasons)
+            return forecast.Forecast(now + floor.effective_buffer, seasons, note=f"no floor: the metrics service failed: {error}")
 
     def _other_recommendations(self, project: str, policy: Policy) -> list[tuple[str, int]]:
         """The last recommendations of the group's other target tracking policies that may scale in."""

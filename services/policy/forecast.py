@@ -14,13 +14,15 @@ samples are aggregated (the greatest by default: the safe side); none has, no fl
 The floor capacity is ceil(load / target) within the group's sizes, and the decision
 of the metric becomes max(decided, floor) when the floor is applied.
 
-Pure functions; the caller passes `now` and the loads it read.
+Pure functions; the caller passes `now` and the loads it read, or the reader of a window's sum (`read_forecast`: the
+policy service's executor reads the Metrics service for the moment of each execution, `autoscale policy forecast` for
+the moments ahead).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -160,6 +162,25 @@ def forecast(
     if load is None:
         return Forecast(time, tuple(loads), note="no samples one season before: no floor")
     return Forecast(time, tuple(loads), load, floor_capacity(load, target_value, min_size, max_size))
+
+
+WindowSum = Callable[[float, float], float | None]
+"""Reads the sum of the metric's samples over the group's series in [start, end); None when there is none."""
+
+
+def read_forecast(
+    read_window_sum: WindowSum, floor: PredictiveFloor, *, now: float, period: float, predefined_cpu: bool,
+    target_value: float, min_size: int, max_size: int,
+) -> Forecast:
+    """The forecast of `floor` at `now`, each season's load read by `read_window_sum` over its window (`period`: the
+    policy's); what the reader raises goes through."""
+    sample_interval = floor.effective_sample_interval(period, predefined_cpu)
+    loads = []
+    for season in floor.effective_seasons:
+        start, end = season_window(now, floor.effective_buffer, season, period, sample_interval)
+        window_sum = read_window_sum(start, end)
+        loads.append(SeasonLoad(season, None if window_sum is None else window_load(window_sum, end - start, sample_interval)))
+    return forecast(floor, loads, now=now, target_value=target_value, min_size=min_size, max_size=max_size)
 
 
 def apply_floor(decided: int, forecast_made: Forecast) -> tuple[int, bool]:

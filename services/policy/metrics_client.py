@@ -29,16 +29,26 @@ class MetricsClient:
     def window_sum(self, metric: str, dimensions: Sequence[tuple[str, str]], start: float, end: float) -> float | None:
         """The sum of the samples of `metric` in [start, end) over every series whose dimensions include `dimensions`;
         None when there is none. PeerError when the metrics service failed or has no address."""
-        request = metrics_pb2.GetStatisticsRequest(
-            metric=metric, dimensions=dict(dimensions), statistic=common_pb2.STATISTIC_SUM,
-            # One period as long as the window: periods are aligned to the epoch, so the window spans at most two.
-            period=to_duration(end - start), start_time=to_timestamp(start), end_time=to_timestamp(end),
-        )
+        request = window_sum_request(metric, dimensions, start, end)
         try:
             # NOTE: the stub is fetched per call: the peers raise PeerError at once when no address is configured.
             response: metrics_pb2.GetStatisticsResponse = self._stub().GetStatistics(request, timeout=FORECAST_DEADLINE)
         except grpc.RpcError as error:
             raise as_peer_error(error) from None
-        if not response.datapoints:
-            return None
-        return sum(datapoint.value for datapoint in response.datapoints)
+        return window_sum_of(response)
+
+
+def window_sum_request(metric: str, dimensions: Sequence[tuple[str, str]], start: float, end: float) -> metrics_pb2.GetStatisticsRequest:
+    """The GetStatistics request of the sum of `metric`'s samples in [start, end) (also the CLI's, for the moments ahead)."""
+    return metrics_pb2.GetStatisticsRequest(
+        metric=metric, dimensions=dict(dimensions), statistic=common_pb2.STATISTIC_SUM,
+        # One period as long as the window: periods are aligned to the epoch, so the window spans at most two.
+        period=to_duration(end - start), start_time=to_timestamp(start), end_time=to_timestamp(end),
+    )
+
+
+def window_sum_of(response: metrics_pb2.GetStatisticsResponse) -> float | None:
+    """The window's sum from the answer of `window_sum_request`; None when it had no samples."""
+    if not response.datapoints:
+        return None
+    return sum(datapoint.value for datapoint in response.datapoints)

@@ -29,6 +29,7 @@ from services.policy.forecast import (
     floor_capacity,
     forecast,
     forecast_load,
+    read_forecast,
     season_window,
     window_load,
 )
@@ -161,3 +162,18 @@ def test_the_sample_interval_is_the_cpu_reporters_or_the_policys_period_unless_s
 
 def test_the_cpu_sample_interval_is_the_group_services_default_report_interval() -> None:
     assert DEFAULT_CPU_SAMPLE_INTERVAL == Settings().cpu_report_interval
+
+
+def test_reading_a_forecast_asks_each_seasons_window_and_scales_its_sum() -> None:
+    asked: list[tuple[float, float]] = []
+    sums = {NOW + 300 - DAY - 30: 1440.0}  # yesterday: 16 samples of 90 (four instances every 15 s); last week: none
+
+    def read_window_sum(start: float, end: float) -> float | None:
+        asked.append((start, end))
+        return sums.get(start)
+
+    made = read_forecast(
+        read_window_sum, PredictiveFloor(), now=NOW, period=60.0, predefined_cpu=True, target_value=50.0, min_size=1, max_size=10,
+    )
+    assert asked == [(NOW + 300 - DAY - 30, NOW + 300 - DAY + 30), (NOW + 300 - WEEK - 30, NOW + 300 - WEEK + 30)]
+    assert made == Forecast(NOW + 300, (SeasonLoad(DAY, 360.0), SeasonLoad(WEEK, None)), 360.0, 8)
