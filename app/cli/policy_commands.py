@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from collections.abc import Callable
 from typing import Any
 
 import click
+from google.protobuf import json_format
 
 from app.cli.choices import ADJUSTMENT_HELP, ADJUSTMENT_TYPE, ADJUSTMENT_TYPE_HELP, MIN_STEP_HELP, word_for
-from app.cli.client import POLICY, Client, client_command
+from app.cli.client import GROUP, METRICS, POLICY, Client, client_command
 from app.cli.group_commands import activity_details
 from app.cli.output import duration_text, print_details, print_table, time_text, yes_no
 from app.cli.params import DURATION, EnumChoice, apply_options, duration_or_none, resource_id, resource_name
 from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
 from app.cli.target_tracking_options import (
     OPTION_NAMES,
+    forecast_text,
     metric_text,
+    seasons_text,
     target_tracking_details,
     target_tracking_from_options,
     target_tracking_options,
 )
+from autoscale.timeutil import from_timestamp
 from autoscale.v1 import policy_pb2
+from services.policy.domain import metrics_service_series, tracking_period
+from services.policy.forecast import read_forecast
+from services.policy.messages import forecast_to_message, target_tracking_from_message
+from services.policy.metrics_client import window_sum_of, window_sum_request
 
 GROUP_COOLDOWN_TEXT = "group's"
 """How an unset policy cooldown (or step policy warm-up) is shown: the group's cooldown applies."""
@@ -246,6 +257,102 @@ def executions(client: Client, policy_id: str) -> None:
     )
     columns = ("TIME", "ADJUSTED", "FAILED", "CAUSE", "REASON", "ACTIVITY", "REQUEST ID")
     client.emit(response, lambda: print_table(columns, rows, empty="no executions"))
+
+
+FORECAST_PAGE_SIZE = 100
+"""Executions read per page by `policy forecast`, which stops at the first older than its hours."""
+
+
+MAX_AHEAD_ROWS = 1000
+"""Moments `policy forecast --ahead` forecasts at most (each reads the Metrics service once a season)."""
+
+
+@policy.command("forecast")
+@click.argument("policy_id", metavar="ID")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=24.0, show_default=True,
+              help="How far back, from the newest execution.")
+@click.option("--ahead", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Hours ahead: the floor the metric's history forecasts for each --step from now (the group's sizes as "
+                   "they are now).")
+@click.option("--step", type=DURATION, default="1h", show_default=True, help="Between two moments ahead.")
+@client_command(POLICY)
+def forecast(client: Client, policy_id: str, hours: float, ahead: float, step: float) -> None:
+    """The predictive floor of target tracking policy ID beside what happened: each execution of the last hours, newest
+    first, with the metric, the desired capacity decided, and the floor forecast then (its load and seasons); with
+    --ahead, first the floor of the moments to come, read from the Metrics and Group services at AUTOSCALE_METRICS_ADDR
+    and AUTOSCALE_GROUP_ADDR (default: --addr)."""
+    upcoming = _forecasts_ahead(client, policy_id, ahead, step) if ahead else []
+    request = policy_pb2.ListPolicyExecutionsRequest(name=POLICY_KIND.name(policy_id), page_size=FORECAST_PAGE_SIZE)
+    kept = policy_pb2.ListPolicyExecutionsResponse()
+    cutoff: float | None = None
+    while True:
+        page = client.call("ListPolicyExecutions", request)
+        for execution in page.executions:
+            cutoff = from_timestamp(execution.time) - hours * 3600 if cutoff is None else cutoff
+            if from_timestamp(execution.time) < cutoff:
+                break
+            kept.executions.append(execution)
+        else:
+            if page.next_page_token:
+                request.page_token = page.next_page_token
+                continue
+        break
+    rows = [
+        [f"{time_text(made, 'time')} (ahead)", "-", "-", forecast_text(made), seasons_text(made)] for made in reversed(upcoming)
+    ] + [
+        [
+            time_text(execution, "time"),
+            f"{execution.metric_value:g}" if execution.HasField("metric_value") else "-",
+            str(execution.desired_capacity) if execution.HasField("desired_capacity") else "-",
+            forecast_text(execution.forecast) if execution.HasField("forecast") else "no predictive floor",
+            seasons_text(execution.forecast) if execution.HasField("forecast") else "-",
+        ]
+        for execution in kept.executions
+    ]
+    columns = ("TIME", "METRIC", "DESIRED", "FORECAST", "SEASONS")
+    if client.json_output and upcoming:
+        executions = json_format.MessageToDict(kept, always_print_fields_with_no_presence=True)["executions"]
+        ahead_json = [json_format.MessageToDict(made, always_print_fields_with_no_presence=True) for made in upcoming]
+        click.echo(json.dumps({"ahead": ahead_json, "executions": executions}, indent=2))
+        return
+    client.emit(kept, lambda: print_table(columns, rows, empty="no executions"))
+
+
+def _forecasts_ahead(client: Client, policy_id: str, ahead: float, step: float) -> list[policy_pb2.Forecast]:
+    """The floor policy ID's history forecasts for each `step` of the next `ahead` hours, as its executions would make
+    it (services.policy.forecast), oldest first."""
+    if step <= 0:
+        raise click.BadParameter("must be more than 0s", param_hint="--step")
+    moments = int(ahead * 3600 // step) + 1
+    if moments > MAX_AHEAD_ROWS:
+        raise click.BadParameter(f"--ahead / --step makes {moments} moments, at most {MAX_AHEAD_ROWS}", param_hint="--step")
+    policy = client.call("GetPolicy", policy_pb2.GetPolicyRequest(name=POLICY_KIND.name(policy_id))).policy
+    if not policy.target_tracking.HasField("predictive_floor"):
+        raise click.ClickException(f"{policy.name} has no predictive floor: nothing to forecast ahead")
+    tracking = target_tracking_from_message(policy.target_tracking)
+    assert tracking.predictive_floor is not None
+    groups = client.sibling(GROUP, os.environ.get(GROUP.addr_envvar) or client.address)
+    group = groups.call("GetGroup", GROUP.messages.GetGroupRequest(name=policy.group)).group
+    metrics = client.sibling(METRICS, os.environ.get(METRICS.addr_envvar) or client.address)
+    metric_name, dimensions, _ = metrics_service_series(resource_id(policy.group), tracking.metric)
+
+    def read_window_sum(start: float, end: float) -> float | None:
+        return window_sum_of(metrics.call("GetStatistics", window_sum_request(metric_name, dimensions, start, end)))
+
+    # The moment forecast is an execution's time plus the buffer: the executions that forecast now, and each step on.
+    first = time.time() - tracking.predictive_floor.effective_buffer
+    try:
+        return [
+            forecast_to_message(read_forecast(
+                read_window_sum, tracking.predictive_floor, now=first + index * step, period=tracking_period(tracking),
+                predefined_cpu=tracking.metric.predefined is not None, target_value=tracking.target_value,
+                min_size=group.min_size, max_size=group.max_size,
+            ))
+            for index in range(moments)
+        ]
+    finally:
+        groups.close()
+        metrics.close()
 
 
 add_standard_commands(policy, POLICY_KIND)

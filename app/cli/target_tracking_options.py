@@ -3,8 +3,9 @@
 `--target-tracking METRIC=TARGET` makes the policy a target tracking one: METRIC is `cpu` (the predefined average CPU
 utilization of the group), `promql` (the query of `--prometheus-query`), `gnocchi` (the measures of the `--gnocchi-*`
 options), or a metric of the Metrics service (with `--metric-dimension` and `--metric-statistic`). The other options
-shape it after HPA's behavior. An update replaces the whole configuration: give `--target-tracking` again with the
-options that should stay.
+shape it after HPA's behavior; `--predictive-floor MODE` (with `--forecast-season`, `--forecast-buffer`,
+`--forecast-aggregation`) adds a floor forecast from the metric's history. An update replaces the whole configuration:
+give `--target-tracking` again with the options that should stay.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import click
 
 from app.cli.choices import STATISTIC, word_for
 from app.cli.output import duration_text, time_text
-from app.cli.params import DURATION, KEY_VALUE, EnumChoice, duration_or_none
+from app.cli.params import DURATION, KEY_VALUE, EnumChoice, duration_or_none, format_duration
+from autoscale.timeutil import from_duration, to_duration
 from autoscale.v1 import policy_pb2
 
 PREDEFINED_CPU = "cpu"
@@ -38,6 +40,20 @@ SELECT_POLICY = EnumChoice(
     {"max": policy_pb2.SELECT_POLICY_MAX, "min": policy_pb2.SELECT_POLICY_MIN, "disabled": policy_pb2.SELECT_POLICY_DISABLED}
 )
 """`--scale-up-select`, `--scale-down-select`: which rate policy applies (HPA's selectPolicy)."""
+
+FLOOR_MODE = EnumChoice(
+    {
+        "forecast-only": policy_pb2.PREDICTIVE_FLOOR_MODE_FORECAST_ONLY,
+        "forecast-and-scale": policy_pb2.PREDICTIVE_FLOOR_MODE_FORECAST_AND_SCALE,
+    }
+)
+"""`--predictive-floor`: whether the forecast floor is applied or only shown (AWS's ForecastOnly, ForecastAndScale)."""
+
+SEASON_AGGREGATION = EnumChoice({"max": policy_pb2.SEASON_AGGREGATION_MAXIMUM, "avg": policy_pb2.SEASON_AGGREGATION_AVERAGE})
+"""`--forecast-aggregation`: how the seasons' loads make the forecast."""
+
+FLOOR_OPTION_NAMES = ("predictive_floor", "forecast_seasons", "forecast_buffer", "forecast_aggregation", "forecast_sample_interval")
+"""The options of the predictive floor: any of them adds one."""
 
 RATE_POLICY_TYPE = EnumChoice(
     {"instances": policy_pb2.SCALING_RATE_POLICY_TYPE_INSTANCES, "percent": policy_pb2.SCALING_RATE_POLICY_TYPE_PERCENT}
@@ -85,7 +101,7 @@ TARGET = TargetType()
 OPTION_NAMES = (
     "target_tracking", "prometheus_query", "metric_dimensions", "metric_statistic", "disable_scale_in", "period", "tolerance",
     "scale_up_window", "scale_down_window", "scale_up_select", "scale_down_select", "scale_up_policies", "scale_down_policies",
-    *GNOCCHI_OPTIONS,
+    *GNOCCHI_OPTIONS, *FLOOR_OPTION_NAMES,
 )
 """The options below, which all set the one field Policy.target_tracking."""
 
@@ -121,6 +137,17 @@ def target_tracking_options() -> list[Callable[[Any], Any]]:
                           "and instances:4:15s]"),
         click.option("--scale-down-policy", "scale_down_policies", type=RATE_POLICY, multiple=True, metavar="TYPE:VALUE:PERIOD",
                      help="Target tracking: a scale-down rate limit (repeat it), e.g. percent:10:1m  [default: percent:100:15s]"),
+        click.option("--predictive-floor", type=FLOOR_MODE,
+                     help="Target tracking: a floor forecast from the metric's history (the same time yesterday and last "
+                          "week), only shown (forecast-only) or holding the capacity up (forecast-and-scale)."),
+        click.option("--forecast-season", "forecast_seasons", type=DURATION, multiple=True, metavar="DURATION",
+                     help="Predictive floor: how far back the same moment is read (repeat it), e.g. 24h  [default: 24h and 168h]"),
+        click.option("--forecast-buffer", type=DURATION, help="Predictive floor: how far ahead it looks, e.g. 10m  [default: 5m]"),
+        click.option("--forecast-aggregation", type=SEASON_AGGREGATION,
+                     help="Predictive floor: how the seasons' loads are combined (max, avg)  [default: max]"),
+        click.option("--forecast-sample-interval", type=DURATION,
+                     help="Predictive floor: how often each series of the metric gets a sample, e.g. 10s  [default: 15s for "
+                          "cpu, else --period]"),
     ]
 
 
@@ -155,7 +182,45 @@ def target_tracking_from_options(values: Mapping[str, Any]) -> policy_pb2.Target
             rules.stabilization_window.CopyFrom(duration_or_none(values[f"{direction}_window"]))
         rules.select_policy = values[f"{direction}_select"] or 0
         rules.policies.extend(values[f"{direction}_policies"])
+    if any(values[name] not in (None, ()) for name in FLOOR_OPTION_NAMES):
+        floor = message.predictive_floor
+        floor.SetInParent()  # set, even with every option at its default
+        if values["predictive_floor"] is not None:
+            floor.mode = values["predictive_floor"]
+        if values["forecast_aggregation"] is not None:
+            floor.aggregation = values["forecast_aggregation"]
+        floor.seasons.extend(to_duration(season) for season in values["forecast_seasons"])
+        if values["forecast_buffer"] is not None:
+            floor.buffer.CopyFrom(to_duration(values["forecast_buffer"]))
+        if values["forecast_sample_interval"] is not None:
+            floor.sample_interval.CopyFrom(to_duration(values["forecast_sample_interval"]))
     return message
+
+
+def floor_text(floor: policy_pb2.PredictiveFloor) -> str:
+    """A predictive floor's configuration, for people: `forecast-and-scale, seasons 24h, 168h, buffer 5m, max`."""
+    seasons = ", ".join(format_duration(from_duration(season)) for season in floor.seasons)
+    mode = word_for(FLOOR_MODE, floor.mode or policy_pb2.PREDICTIVE_FLOOR_MODE_FORECAST_ONLY)
+    aggregation = word_for(SEASON_AGGREGATION, floor.aggregation or policy_pb2.SEASON_AGGREGATION_MAXIMUM)
+    text = f"{mode}, seasons {seasons or '24h, 168h'}, buffer {duration_text(floor, 'buffer', '5m')}, {aggregation}"
+    if floor.HasField("sample_interval"):
+        text += f", a sample every {duration_text(floor, 'sample_interval')}"
+    return text
+
+
+def forecast_text(forecast: policy_pb2.Forecast) -> str:
+    """A forecast made, for people: `floor 8 (load 360), applied` or its note."""
+    if not forecast.HasField("floor_capacity"):
+        return forecast.note or "no floor"
+    return f"floor {forecast.floor_capacity} (load {forecast.load:g}), {'applied' if forecast.applied else 'not applied'}"
+
+
+def seasons_text(forecast: policy_pb2.Forecast) -> str:
+    """Each season's load of a forecast: `24h: 360, 168h: -`."""
+    return ", ".join(
+        f"{format_duration(from_duration(season.season))}: {f'{season.load:g}' if season.HasField('load') else '-'}"
+        for season in forecast.seasons
+    ) or "-"
 
 
 def metric_text(tracking: policy_pb2.TargetTrackingConfiguration) -> str:
@@ -198,4 +263,10 @@ def target_tracking_details(policy: policy_pb2.Policy) -> list[tuple[str, str]]:
     if policy.HasField("last_recommendation"):
         last = policy.last_recommendation
         details.append(("last recommendation", f"{last.recommended_capacity} at {time_text(last, 'time')}"))
+    if tracking.HasField("predictive_floor"):
+        details.append(("predictive floor", floor_text(tracking.predictive_floor)))
+    if policy.HasField("last_forecast"):
+        forecast = policy.last_forecast
+        details.append(("last forecast", f"{forecast_text(forecast)} for {time_text(forecast, 'time')}"))
+        details.append(("forecast seasons", seasons_text(forecast)))
     return details

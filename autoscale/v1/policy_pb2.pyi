@@ -15,6 +15,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class PredictiveFloorMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PREDICTIVE_FLOOR_MODE_UNSPECIFIED: _ClassVar[PredictiveFloorMode]
+    PREDICTIVE_FLOOR_MODE_FORECAST_ONLY: _ClassVar[PredictiveFloorMode]
+    PREDICTIVE_FLOOR_MODE_FORECAST_AND_SCALE: _ClassVar[PredictiveFloorMode]
+
+class SeasonAggregation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SEASON_AGGREGATION_UNSPECIFIED: _ClassVar[SeasonAggregation]
+    SEASON_AGGREGATION_MAXIMUM: _ClassVar[SeasonAggregation]
+    SEASON_AGGREGATION_AVERAGE: _ClassVar[SeasonAggregation]
+
 class PredefinedMetricType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PREDEFINED_METRIC_TYPE_UNSPECIFIED: _ClassVar[PredefinedMetricType]
@@ -46,6 +58,12 @@ class ReceiverFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RECEIVER_FORMAT_PLAIN: _ClassVar[ReceiverFormat]
     RECEIVER_FORMAT_ALERTMANAGER: _ClassVar[ReceiverFormat]
     RECEIVER_FORMAT_AODH: _ClassVar[ReceiverFormat]
+PREDICTIVE_FLOOR_MODE_UNSPECIFIED: PredictiveFloorMode
+PREDICTIVE_FLOOR_MODE_FORECAST_ONLY: PredictiveFloorMode
+PREDICTIVE_FLOOR_MODE_FORECAST_AND_SCALE: PredictiveFloorMode
+SEASON_AGGREGATION_UNSPECIFIED: SeasonAggregation
+SEASON_AGGREGATION_MAXIMUM: SeasonAggregation
+SEASON_AGGREGATION_AVERAGE: SeasonAggregation
 PREDEFINED_METRIC_TYPE_UNSPECIFIED: PredefinedMetricType
 PREDEFINED_METRIC_TYPE_ASG_AVERAGE_CPU_UTILIZATION: PredefinedMetricType
 SELECT_POLICY_UNSPECIFIED: SelectPolicy
@@ -65,7 +83,7 @@ RECEIVER_FORMAT_ALERTMANAGER: ReceiverFormat
 RECEIVER_FORMAT_AODH: ReceiverFormat
 
 class Policy(_message.Message):
-    __slots__ = ("name", "group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown", "create_time", "step_adjustments", "metric_aggregation_type", "estimated_instance_warmup", "target_tracking", "alarms", "last_recommendation")
+    __slots__ = ("name", "group", "adjustment_type", "scaling_adjustment", "min_adjustment_step", "cooldown", "create_time", "step_adjustments", "metric_aggregation_type", "estimated_instance_warmup", "target_tracking", "alarms", "last_recommendation", "last_forecast")
     NAME_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -79,6 +97,7 @@ class Policy(_message.Message):
     TARGET_TRACKING_FIELD_NUMBER: _ClassVar[int]
     ALARMS_FIELD_NUMBER: _ClassVar[int]
     LAST_RECOMMENDATION_FIELD_NUMBER: _ClassVar[int]
+    LAST_FORECAST_FIELD_NUMBER: _ClassVar[int]
     name: str
     group: str
     adjustment_type: _common_pb2.AdjustmentType
@@ -92,7 +111,8 @@ class Policy(_message.Message):
     target_tracking: TargetTrackingConfiguration
     alarms: _containers.RepeatedScalarFieldContainer[str]
     last_recommendation: TargetTrackingRecommendation
-    def __init__(self, name: _Optional[str] = ..., group: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., scaling_adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustments: _Optional[_Iterable[_Union[StepAdjustment, _Mapping]]] = ..., metric_aggregation_type: _Optional[_Union[MetricAggregationType, str]] = ..., estimated_instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., target_tracking: _Optional[_Union[TargetTrackingConfiguration, _Mapping]] = ..., alarms: _Optional[_Iterable[str]] = ..., last_recommendation: _Optional[_Union[TargetTrackingRecommendation, _Mapping]] = ...) -> None: ...
+    last_forecast: Forecast
+    def __init__(self, name: _Optional[str] = ..., group: _Optional[str] = ..., adjustment_type: _Optional[_Union[_common_pb2.AdjustmentType, str]] = ..., scaling_adjustment: _Optional[int] = ..., min_adjustment_step: _Optional[int] = ..., cooldown: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustments: _Optional[_Iterable[_Union[StepAdjustment, _Mapping]]] = ..., metric_aggregation_type: _Optional[_Union[MetricAggregationType, str]] = ..., estimated_instance_warmup: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., target_tracking: _Optional[_Union[TargetTrackingConfiguration, _Mapping]] = ..., alarms: _Optional[_Iterable[str]] = ..., last_recommendation: _Optional[_Union[TargetTrackingRecommendation, _Mapping]] = ..., last_forecast: _Optional[_Union[Forecast, _Mapping]] = ...) -> None: ...
 
 class TargetTrackingRecommendation(_message.Message):
     __slots__ = ("time", "recommended_capacity")
@@ -103,7 +123,7 @@ class TargetTrackingRecommendation(_message.Message):
     def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recommended_capacity: _Optional[int] = ...) -> None: ...
 
 class TargetTrackingConfiguration(_message.Message):
-    __slots__ = ("target_value", "predefined_metric_specification", "customized_metric_specification", "disable_scale_in", "period", "behavior", "tolerance")
+    __slots__ = ("target_value", "predefined_metric_specification", "customized_metric_specification", "disable_scale_in", "period", "behavior", "tolerance", "predictive_floor")
     TARGET_VALUE_FIELD_NUMBER: _ClassVar[int]
     PREDEFINED_METRIC_SPECIFICATION_FIELD_NUMBER: _ClassVar[int]
     CUSTOMIZED_METRIC_SPECIFICATION_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +131,7 @@ class TargetTrackingConfiguration(_message.Message):
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     BEHAVIOR_FIELD_NUMBER: _ClassVar[int]
     TOLERANCE_FIELD_NUMBER: _ClassVar[int]
+    PREDICTIVE_FLOOR_FIELD_NUMBER: _ClassVar[int]
     target_value: float
     predefined_metric_specification: PredefinedMetricSpecification
     customized_metric_specification: CustomizedMetricSpecification
@@ -118,7 +139,46 @@ class TargetTrackingConfiguration(_message.Message):
     period: _duration_pb2.Duration
     behavior: ScalingBehavior
     tolerance: float
-    def __init__(self, target_value: _Optional[float] = ..., predefined_metric_specification: _Optional[_Union[PredefinedMetricSpecification, _Mapping]] = ..., customized_metric_specification: _Optional[_Union[CustomizedMetricSpecification, _Mapping]] = ..., disable_scale_in: _Optional[bool] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., behavior: _Optional[_Union[ScalingBehavior, _Mapping]] = ..., tolerance: _Optional[float] = ...) -> None: ...
+    predictive_floor: PredictiveFloor
+    def __init__(self, target_value: _Optional[float] = ..., predefined_metric_specification: _Optional[_Union[PredefinedMetricSpecification, _Mapping]] = ..., customized_metric_specification: _Optional[_Union[CustomizedMetricSpecification, _Mapping]] = ..., disable_scale_in: _Optional[bool] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., behavior: _Optional[_Union[ScalingBehavior, _Mapping]] = ..., tolerance: _Optional[float] = ..., predictive_floor: _Optional[_Union[PredictiveFloor, _Mapping]] = ...) -> None: ...
+
+class PredictiveFloor(_message.Message):
+    __slots__ = ("seasons", "mode", "buffer", "aggregation", "sample_interval")
+    SEASONS_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    BUFFER_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    seasons: _containers.RepeatedCompositeFieldContainer[_duration_pb2.Duration]
+    mode: PredictiveFloorMode
+    buffer: _duration_pb2.Duration
+    aggregation: SeasonAggregation
+    sample_interval: _duration_pb2.Duration
+    def __init__(self, seasons: _Optional[_Iterable[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]]] = ..., mode: _Optional[_Union[PredictiveFloorMode, str]] = ..., buffer: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., aggregation: _Optional[_Union[SeasonAggregation, str]] = ..., sample_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class Forecast(_message.Message):
+    __slots__ = ("time", "load", "floor_capacity", "seasons", "applied", "note")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FIELD_NUMBER: _ClassVar[int]
+    FLOOR_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    SEASONS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    load: float
+    floor_capacity: int
+    seasons: _containers.RepeatedCompositeFieldContainer[SeasonLoad]
+    applied: bool
+    note: str
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., load: _Optional[float] = ..., floor_capacity: _Optional[int] = ..., seasons: _Optional[_Iterable[_Union[SeasonLoad, _Mapping]]] = ..., applied: _Optional[bool] = ..., note: _Optional[str] = ...) -> None: ...
+
+class SeasonLoad(_message.Message):
+    __slots__ = ("season", "load")
+    SEASON_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FIELD_NUMBER: _ClassVar[int]
+    season: _duration_pb2.Duration
+    load: float
+    def __init__(self, season: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., load: _Optional[float] = ...) -> None: ...
 
 class PredefinedMetricSpecification(_message.Message):
     __slots__ = ("predefined_metric_type",)
@@ -312,7 +372,7 @@ class AlarmPayload(_message.Message):
     def __init__(self, alarm: _Optional[str] = ..., previous_state: _Optional[_Union[_alarm_pb2.AlarmState, str]] = ..., state: _Optional[_Union[_alarm_pb2.AlarmState, str]] = ..., reason: _Optional[str] = ..., datapoints: _Optional[_Iterable[float]] = ..., threshold: _Optional[float] = ..., comparison_operator: _Optional[_Union[_alarm_pb2.ComparisonOperator, str]] = ..., repeat: _Optional[bool] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ExecutePolicyResponse(_message.Message):
-    __slots__ = ("adjusted", "reason", "activity", "refusal", "cooldown_end_time", "step_adjustment", "recommended_capacity", "desired_capacity", "group_asked")
+    __slots__ = ("adjusted", "reason", "activity", "refusal", "cooldown_end_time", "step_adjustment", "recommended_capacity", "desired_capacity", "group_asked", "forecast")
     ADJUSTED_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
@@ -322,6 +382,7 @@ class ExecutePolicyResponse(_message.Message):
     RECOMMENDED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     GROUP_ASKED_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_FIELD_NUMBER: _ClassVar[int]
     adjusted: bool
     reason: str
     activity: _group_pb2.Activity
@@ -331,10 +392,11 @@ class ExecutePolicyResponse(_message.Message):
     recommended_capacity: int
     desired_capacity: int
     group_asked: bool
-    def __init__(self, adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[_Union[_group_pb2.Activity, _Mapping]] = ..., refusal: _Optional[_Union[_group_pb2.AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ..., recommended_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., group_asked: _Optional[bool] = ...) -> None: ...
+    forecast: Forecast
+    def __init__(self, adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[_Union[_group_pb2.Activity, _Mapping]] = ..., refusal: _Optional[_Union[_group_pb2.AdjustRefusal, str]] = ..., cooldown_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ..., recommended_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., group_asked: _Optional[bool] = ..., forecast: _Optional[_Union[Forecast, _Mapping]] = ...) -> None: ...
 
 class PolicyExecution(_message.Message):
-    __slots__ = ("time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "alarm_payload", "metric_value", "breach_threshold", "step_adjustment", "recommended_capacity", "desired_capacity", "group_asked")
+    __slots__ = ("time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "alarm_payload", "metric_value", "breach_threshold", "step_adjustment", "recommended_capacity", "desired_capacity", "group_asked", "forecast")
     TIME_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -349,6 +411,7 @@ class PolicyExecution(_message.Message):
     RECOMMENDED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     DESIRED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     GROUP_ASKED_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_FIELD_NUMBER: _ClassVar[int]
     time: _timestamp_pb2.Timestamp
     cause: str
     request_id: str
@@ -363,7 +426,8 @@ class PolicyExecution(_message.Message):
     recommended_capacity: int
     desired_capacity: int
     group_asked: bool
-    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[str] = ..., failed: _Optional[bool] = ..., alarm_payload: _Optional[_Union[AlarmPayload, _Mapping]] = ..., metric_value: _Optional[float] = ..., breach_threshold: _Optional[float] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ..., recommended_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., group_asked: _Optional[bool] = ...) -> None: ...
+    forecast: Forecast
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cause: _Optional[str] = ..., request_id: _Optional[str] = ..., adjusted: _Optional[bool] = ..., reason: _Optional[str] = ..., activity: _Optional[str] = ..., failed: _Optional[bool] = ..., alarm_payload: _Optional[_Union[AlarmPayload, _Mapping]] = ..., metric_value: _Optional[float] = ..., breach_threshold: _Optional[float] = ..., step_adjustment: _Optional[_Union[StepAdjustment, _Mapping]] = ..., recommended_capacity: _Optional[int] = ..., desired_capacity: _Optional[int] = ..., group_asked: _Optional[bool] = ..., forecast: _Optional[_Union[Forecast, _Mapping]] = ...) -> None: ...
 
 class ListPolicyExecutionsRequest(_message.Message):
     __slots__ = ("name", "page_size", "page_token")

@@ -26,13 +26,12 @@ from autoscale.peers import as_peer_error, every_page
 from autoscale.timeutil import to_duration
 from autoscale.v1 import alarm_pb2
 from services.policy.domain import (
-    DEFAULT_TARGET_TRACKING_PERIOD,
-    PREDEFINED_CPU_METRIC,
     Policy,
-    Statistic,
+    metrics_service_series,
     policy_name,
     target_alarm_id,
     target_alarm_name,
+    tracking_period,
 )
 from services.policy.messages import STATISTIC_MESSAGES
 
@@ -141,7 +140,7 @@ def target_tracking_alarm(policy: Policy) -> alarm_pb2.Alarm:
     tracking = policy.target_tracking
     assert tracking is not None
     name = policy_name(policy.id)
-    period = to_duration(tracking.period if tracking.period is not None else DEFAULT_TARGET_TRACKING_PERIOD)
+    period = to_duration(tracking_period(tracking))
     alarm = alarm_pb2.Alarm(
         description=f"Made by {name} (target tracking, target {tracking.target_value:g}): changed and deleted with it",
         alarm_actions=[name], ok_actions=[name], owner=name,
@@ -163,12 +162,9 @@ def target_tracking_alarm(policy: Policy) -> alarm_pb2.Alarm:
             threshold=tracking.target_value, period=period, evaluation_periods=1,
         ))
         return alarm
-    if metric.predefined is not None:
-        metric_name, dimensions, statistic = PREDEFINED_CPU_METRIC, {"group": policy.group_id}, Statistic.AVERAGE
-    else:
-        metric_name, dimensions, statistic = metric.metric_name, dict(metric.dimensions), metric.statistic or Statistic.AVERAGE
+    metric_name, dimensions, statistic = metrics_service_series(policy.group_id, metric)
     alarm.threshold_rule.CopyFrom(alarm_pb2.ThresholdRule(
-        metric=metric_name, dimensions=dimensions, statistic=STATISTIC_MESSAGES[statistic], comparison_operator=above,
+        metric=metric_name, dimensions=dict(dimensions), statistic=STATISTIC_MESSAGES[statistic], comparison_operator=above,
         threshold=tracking.target_value, period=period, evaluation_periods=1,
     ))
     return alarm

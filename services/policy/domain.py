@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from services.policy.forecast import Forecast, PredictiveFloor
 from services.policy.target_tracking import Behavior, Recommendation
 
 
@@ -100,10 +101,25 @@ class TargetTracking:
     period: float | None = None
     """Seconds between evaluations (its alarm's period); None: DEFAULT_TARGET_TRACKING_PERIOD."""
     behavior: Behavior = Behavior()
+    predictive_floor: PredictiveFloor | None = None
+    """A floor forecast from the metric's history (services.policy.forecast); None: none."""
 
 
 DEFAULT_TARGET_TRACKING_PERIOD = 60.0
 """A target tracking policy's period when unset: CloudWatch's one-minute metrics, as AWS's alarms read them."""
+
+
+def metrics_service_series(group_id: str, metric: TrackedMetric) -> tuple[str, tuple[tuple[str, str], ...], Statistic]:
+    """The Metrics service's metric a tracked metric of a group's policy reads: its name, the dimensions its series must
+    include, and the statistic (the predefined CPU: the average of `cpu_utilization{group=<id>}`)."""
+    if metric.predefined is not None:
+        return PREDEFINED_CPU_METRIC, (("group", group_id),), Statistic.AVERAGE
+    return metric.metric_name, metric.dimensions, metric.statistic or Statistic.AVERAGE
+
+
+def tracking_period(target_tracking: TargetTracking) -> float:
+    """Seconds between a target tracking policy's evaluations."""
+    return DEFAULT_TARGET_TRACKING_PERIOD if target_tracking.period is None else target_tracking.period
 
 
 @dataclass(frozen=True)
@@ -129,6 +145,8 @@ class Policy:
     """A target tracking policy's configuration; None for the other kinds."""
     last_recommendation: Recommendation | None = None
     """A target tracking policy's last recommendation, as stored (not part of its definition: its executions write it)."""
+    last_forecast: Forecast | None = None
+    """A target tracking policy's last forecast of its predictive floor, as stored (its executions write it)."""
 
     @property
     def is_step(self) -> bool:
@@ -176,6 +194,8 @@ class Execution:
     """A target tracking policy's: the capacity the metric asked."""
     desired_capacity: int | None = None
     """A target tracking policy's: the desired capacity it decided."""
+    forecast: Forecast | None = None
+    """A target tracking policy's with a predictive floor: its forecast."""
     response: bytes | None = None
     """The serialized ExecutePolicyResponse answered (None when the execution failed)."""
     sequence: int = 0

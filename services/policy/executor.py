@@ -18,6 +18,12 @@ it remembers (services.policy.target_tracking), scales in only as far as the gro
 other target tracking policies agree (AWS), and asks it as an exact capacity by the
 same warm-up rule; the recommendation and the scale event are remembered with the
 execution. The group may change between the two calls: the next period decides again.
+
+A target tracking policy with a predictive floor also reads its metric's history (one
+GetStatistics call per season, services.policy.metrics_client) and forecasts the load
+at now + buffer (services.policy.forecast); with FORECAST_AND_SCALE the desired capacity
+is at least the floor. The forecast is recorded with the execution either way; a
+failure to read the history leaves the floor out and says so, never fails the execution.
 """
 
 from __future__ import annotations
@@ -32,11 +38,22 @@ from autoscale.errors import FailedPrecondition, NotFound, PeerError
 from autoscale.timeutil import Clock
 from autoscale.v1 import alarm_pb2, group_pb2, policy_pb2
 from autoscale.validation import within_cause_limit
-from services.policy import steps, target_tracking
-from services.policy.domain import AdjustmentType, Breach, Execution, Policy, StepAdjustment, group_name, policy_name
+from services.policy import forecast, steps, target_tracking
+from services.policy.domain import (
+    AdjustmentType,
+    Breach,
+    Execution,
+    Policy,
+    StepAdjustment,
+    group_name,
+    metrics_service_series,
+    policy_name,
+    tracking_period,
+)
 from services.policy.exposition import PolicyMetrics
 from services.policy.group_client import GroupClient, GroupGone
-from services.policy.messages import scaling_trigger, step_to_message
+from services.policy.messages import forecast_to_message, scaling_trigger, step_to_message
+from services.policy.metrics_client import MetricsClient
 from services.policy.repository import PolicyRepository
 
 log = logging.getLogger(__name__)
@@ -54,9 +71,13 @@ DEFAULT_CAUSE = "executed by caller"
 class PolicyExecutor:
     """Runs the executions of policies, each in the project it is asked for."""
 
-    def __init__(self, repository: PolicyRepository, group_client: GroupClient, clock: Clock, metrics: PolicyMetrics) -> None:
+    def __init__(
+        self, repository: PolicyRepository, group_client: GroupClient, metrics_client: MetricsClient, clock: Clock,
+        metrics: PolicyMetrics,
+    ) -> None:
         self._repository = repository
         self._groups = group_client
+        self._history = metrics_client
         self._clock = clock
         self._metrics = metrics
 
@@ -199,18 +220,29 @@ class PolicyExecutor:
             )
             if held_by:
                 reasons.append(held_by)
+        forecast_made = self._forecast(policy, group, now) if tracking.predictive_floor is not None else None
+        if forecast_made is not None and tracking.predictive_floor is not None and tracking.predictive_floor.applied:
+            desired, raised = forecast.apply_floor(desired, forecast_made)
+            if raised:
+                forecast_made = replace(forecast_made, applied=True)
+                reasons.append(f"held up at {desired} by the predictive floor (forecast load {forecast_made.load:g})")
         said = (
             f"metric {metric_value:g} against target {tracking.target_value:g} with {group.current_capacity} in service: "
             f"{decision.recommendation} recommended"
         )
         if reasons:
             said += f" ({'; '.join(reasons)})"
-        record = replace(record, metric_value=metric_value, recommended_capacity=decision.recommendation, desired_capacity=desired)
+        record = replace(
+            record, metric_value=metric_value, recommended_capacity=decision.recommendation, desired_capacity=desired,
+            forecast=forecast_made,
+        )
         if desired == group.desired_capacity:
             reason = f"{said}: desired capacity stays at {group.desired_capacity}"
             response = policy_pb2.ExecutePolicyResponse(
                 adjusted=False, reason=reason, recommended_capacity=decision.recommendation, desired_capacity=desired,
             )
+            if forecast_made is not None:
+                response.forecast.CopyFrom(forecast_to_message(forecast_made))
             remembered = target_tracking.remember(state, now, decision.recommendation, 0, tracking.behavior)
             self._repository.record(project, replace(record, reason=reason, response=response.SerializeToString()), remembered)
             return response, "unchanged"
@@ -231,6 +263,8 @@ class PolicyExecutor:
         response = execution_response(adjusted)
         response.reason = f"{said}: {response.reason}"
         response.recommended_capacity, response.desired_capacity = decision.recommendation, desired
+        if forecast_made is not None:
+            response.forecast.CopyFrom(forecast_to_message(forecast_made))
         change = adjusted.desired_capacity - adjusted.previous_capacity if adjusted.adjusted else 0
         remembered = target_tracking.remember(state, now, decision.recommendation, change, tracking.behavior)
         self._repository.record(
@@ -242,6 +276,26 @@ class PolicyExecutor:
             remembered,
         )
         return response, "adjusted" if response.adjusted else "unchanged"
+
+    def _forecast(self, policy: Policy, group: group_pb2.Group, now: float) -> forecast.Forecast:
+        """The predictive floor's forecast at `now`: each season's load read from the Metrics service (the total of the
+        metric over the group's series around that moment), aggregated and turned into a capacity within the group's
+        sizes. A failure to read leaves no floor and says why."""
+        tracking = policy.target_tracking
+        assert tracking is not None and tracking.predictive_floor is not None
+        floor = tracking.predictive_floor
+        metric_name, dimensions, _ = metrics_service_series(policy.group_id, tracking.metric)
+        try:
+            return forecast.read_forecast(
+                lambda start, end: self._history.window_sum(metric_name, dimensions, start, end), floor, now=now,
+                period=tracking_period(tracking), predefined_cpu=tracking.metric.predefined is not None,
+                target_value=tracking.target_value, min_size=group.min_size, max_size=group.max_size,
+            )
+        except PeerError as error:
+            # NOTE: the first season that fails ends the reading: each call may take its whole deadline.
+            log.warning("%s: no predictive floor, the metrics service failed: %s", policy_name(policy.id), error)
+            seasons = tuple(forecast.SeasonLoad(season, None) for season in floor.effective_seasons)
+            return forecast.Forecast(now + floor.effective_buffer, seasons, note=f"no floor: the metrics service failed: {error}")
 
     def _other_floors(self, project: str, policy: Policy, now: float) -> list[tuple[str, int]]:
         """How low each of the group's other target tracking policies that may scale in lets it go now (its scale-down

@@ -18,6 +18,7 @@ from services.policy.domain import (
     group_name,
     policy_name,
 )
+from services.policy.forecast import FloorMode, Forecast, PredictiveFloor, SeasonAggregation
 from services.policy.target_tracking import Behavior, RatePolicy, RatePolicyType, ScalingRules, SelectPolicy
 
 ADJUSTMENT_TYPES = {
@@ -67,6 +68,20 @@ RATE_POLICY_TYPES = {
 
 RATE_POLICY_TYPE_MESSAGES = {domain: message for message, domain in RATE_POLICY_TYPES.items()}
 
+FLOOR_MODES = {
+    policy_pb2.PREDICTIVE_FLOOR_MODE_FORECAST_ONLY: FloorMode.FORECAST_ONLY,
+    policy_pb2.PREDICTIVE_FLOOR_MODE_FORECAST_AND_SCALE: FloorMode.FORECAST_AND_SCALE,
+}
+
+FLOOR_MODE_MESSAGES = {domain: message for message, domain in FLOOR_MODES.items()}
+
+SEASON_AGGREGATIONS = {
+    policy_pb2.SEASON_AGGREGATION_MAXIMUM: SeasonAggregation.MAXIMUM,
+    policy_pb2.SEASON_AGGREGATION_AVERAGE: SeasonAggregation.AVERAGE,
+}
+
+SEASON_AGGREGATION_MESSAGES = {domain: message for message, domain in SEASON_AGGREGATIONS.items()}
+
 
 def target_tracking_from_message(message: policy_pb2.TargetTrackingConfiguration) -> TargetTracking:
     """A request's target tracking configuration as given (unknown enum values read as unset, durations as seconds, an
@@ -92,7 +107,45 @@ def target_tracking_from_message(message: policy_pb2.TargetTrackingConfiguration
             scale_down=_rules_from_message(behavior.scale_down),
             tolerance=message.tolerance if message.HasField("tolerance") else None,
         ),
+        predictive_floor=_floor_from_message(message.predictive_floor) if message.HasField("predictive_floor") else None,
     )
+
+
+def _floor_from_message(message: policy_pb2.PredictiveFloor) -> PredictiveFloor:
+    return PredictiveFloor(
+        seasons=tuple(from_duration(season) for season in message.seasons),
+        mode=FLOOR_MODES.get(message.mode),
+        buffer=from_duration(message.buffer) if message.HasField("buffer") else None,
+        aggregation=SEASON_AGGREGATIONS.get(message.aggregation),
+        sample_interval=from_duration(message.sample_interval) if message.HasField("sample_interval") else None,
+    )
+
+
+def _floor_to_message(floor: PredictiveFloor) -> policy_pb2.PredictiveFloor:
+    message = policy_pb2.PredictiveFloor(seasons=[to_duration(season) for season in floor.seasons])
+    if floor.mode is not None:
+        message.mode = FLOOR_MODE_MESSAGES[floor.mode]
+    if floor.buffer is not None:
+        message.buffer.CopyFrom(to_duration(floor.buffer))
+    if floor.aggregation is not None:
+        message.aggregation = SEASON_AGGREGATION_MESSAGES[floor.aggregation]
+    if floor.sample_interval is not None:
+        message.sample_interval.CopyFrom(to_duration(floor.sample_interval))
+    return message
+
+
+def forecast_to_message(forecast: Forecast) -> policy_pb2.Forecast:
+    """The Forecast message of a forecast made."""
+    message = policy_pb2.Forecast(time=to_timestamp(forecast.time), applied=forecast.applied, note=forecast.note)
+    if forecast.load is not None:
+        message.load = forecast.load
+    if forecast.floor_capacity is not None:
+        message.floor_capacity = forecast.floor_capacity
+    for season in forecast.seasons:
+        season_message = message.seasons.add(season=to_duration(season.season))
+        if season.load is not None:
+            season_message.load = season.load
+    return message
 
 
 def _gnocchi_from_message(message: policy_pb2.GnocchiMetric) -> GnocchiMetric:
@@ -143,6 +196,8 @@ def target_tracking_to_message(target_tracking: TargetTracking) -> policy_pb2.Ta
         message.behavior.scale_down.CopyFrom(_rules_to_message(behavior.scale_down))
     if behavior.tolerance is not None:
         message.tolerance = behavior.tolerance
+    if target_tracking.predictive_floor is not None:
+        message.predictive_floor.CopyFrom(_floor_to_message(target_tracking.predictive_floor))
     return message
 
 
@@ -210,6 +265,8 @@ def policy_to_message(policy: Policy) -> policy_pb2.Policy:
     if policy.last_recommendation is not None:
         message.last_recommendation.time.CopyFrom(to_timestamp(policy.last_recommendation.time))
         message.last_recommendation.recommended_capacity = policy.last_recommendation.capacity
+    if policy.last_forecast is not None:
+        message.last_forecast.CopyFrom(forecast_to_message(policy.last_forecast))
     return message
 
 
@@ -240,6 +297,8 @@ def execution_to_message(execution: Execution) -> policy_pb2.PolicyExecution:
         message.recommended_capacity = execution.recommended_capacity
     if execution.desired_capacity is not None:
         message.desired_capacity = execution.desired_capacity
+    if execution.forecast is not None:
+        message.forecast.CopyFrom(forecast_to_message(execution.forecast))
     return message
 
 

@@ -63,6 +63,8 @@ executions = sa.Table(
     # A target tracking policy's: the capacity the metric asked and the desired capacity decided.
     sa.Column("recommended_capacity", sa.Integer, nullable=True),
     sa.Column("desired_capacity", sa.Integer, nullable=True),
+    # A target tracking policy's with a predictive floor: the forecast made (JSON, services.policy.repository).
+    sa.Column("forecast", sa.Text, nullable=True),
     sa.ForeignKeyConstraint(
         ["project", "policy_id"], ["policy_policies.project", "policy_policies.id"], name="fk_policy_executions_policy"
     ),

@@ -30,6 +30,7 @@ from services.policy.domain import (
     TrackedMetric,
     policy_name,
 )
+from services.policy.forecast import FloorMode, Forecast, PredictiveFloor, SeasonAggregation, SeasonLoad
 from services.policy.models import executions, policies
 from services.policy.receivers.repository import delete_policy_receivers
 from services.policy.target_tracking import (
@@ -110,15 +111,15 @@ class PolicyRepository:
     # Executions
 
     def record(self, project: str, execution: Execution, state: TargetTrackingState | None = None) -> None:
-        """Store an execution, and a target tracking policy's new `state` with it (when given); one of a policy deleted
-        meanwhile is dropped with it."""
+        """Store an execution, and a target tracking policy's new `state` with it (when given, with the execution's
+        forecast as the policy's last); one of a policy deleted meanwhile is dropped with it."""
         with self._database.transaction() as connection:
             if self._lock_policy.rows(connection, project=project, policy_id=execution.policy_id):
                 self._insert_execution.rowcount(connection, project=project, **_execution_values(execution))
                 if state is not None:
                     connection.execute(
                         policies.update().where(*_policy_key(project, execution.policy_id))
-                        .values(target_tracking_state=json.dumps(_state_values(state)))
+                        .values(target_tracking_state=json.dumps(_state_values(state, execution.forecast)))
                     )
 
     def target_tracking_state(self, project: str, policy_id: str) -> TargetTrackingState:
@@ -185,7 +186,7 @@ _LOCK_POLICY = (
 
 _EXECUTION_COLUMNS = (
     "policy_id", "time", "cause", "request_id", "adjusted", "reason", "activity", "failed", "response", "alarm_payload",
-    "metric_value", "breach_threshold", "step_adjustment", "recommended_capacity", "desired_capacity",
+    "metric_value", "breach_threshold", "step_adjustment", "recommended_capacity", "desired_capacity", "forecast",
 )
 _INSERT_EXECUTION = executions.insert().values(
     {"project": sa.bindparam("project"), **{name: sa.bindparam(name) for name in _EXECUTION_COLUMNS}}
@@ -230,12 +231,52 @@ def _policy(row: Any) -> Policy:
         estimated_instance_warmup=row.estimated_instance_warmup,
         target_tracking=_target_tracking(json.loads(row.target_tracking)) if row.target_tracking else None,
         last_recommendation=_last_recommendation(row.target_tracking_state),
+        last_forecast=_last_forecast(row.target_tracking_state),
     )
 
 
 def _last_recommendation(stored_state: str | None) -> Recommendation | None:
     recommendations = _state(json.loads(stored_state)).recommendations if stored_state else ()
     return recommendations[-1] if recommendations else None
+
+
+def _last_forecast(stored_state: str | None) -> Forecast | None:
+    stored = json.loads(stored_state).get("last_forecast") if stored_state else None
+    return _forecast(stored) if stored else None
+
+
+def _floor_values(floor: PredictiveFloor) -> dict[str, Any]:
+    return {
+        "seasons": list(floor.seasons),
+        "mode": floor.mode.value if floor.mode is not None else None,
+        "buffer": floor.buffer,
+        "aggregation": floor.aggregation.value if floor.aggregation is not None else None,
+        "sample_interval": floor.sample_interval,
+    }
+
+
+def _floor(values: dict[str, Any]) -> PredictiveFloor:
+    return PredictiveFloor(
+        seasons=tuple(values["seasons"]),
+        mode=FloorMode(values["mode"]) if values["mode"] is not None else None,
+        buffer=values["buffer"],
+        aggregation=SeasonAggregation(values["aggregation"]) if values["aggregation"] is not None else None,
+        sample_interval=values["sample_interval"],
+    )
+
+
+def _forecast_values(forecast: Forecast) -> dict[str, Any]:
+    return {
+        "time": forecast.time, "seasons": [[season.season, season.load] for season in forecast.seasons], "load": forecast.load,
+        "floor_capacity": forecast.floor_capacity, "applied": forecast.applied, "note": forecast.note,
+    }
+
+
+def _forecast(values: dict[str, Any]) -> Forecast:
+    return Forecast(
+        time=values["time"], seasons=tuple(SeasonLoad(season, load) for season, load in values["seasons"]), load=values["load"],
+        floor_capacity=values["floor_capacity"], applied=values["applied"], note=values["note"],
+    )
 
 
 def _target_tracking_values(target_tracking: TargetTracking) -> dict[str, Any]:
@@ -255,6 +296,7 @@ def _target_tracking_values(target_tracking: TargetTracking) -> dict[str, Any]:
         "scale_up": _rules_values(behavior.scale_up),
         "scale_down": _rules_values(behavior.scale_down),
         "tolerance": behavior.tolerance,
+        "predictive_floor": _floor_values(target_tracking.predictive_floor) if target_tracking.predictive_floor else None,
     }
 
 
@@ -276,6 +318,7 @@ def _target_tracking(values: dict[str, Any]) -> TargetTracking:
             scale_up=_scaling_rules(values["scale_up"]), scale_down=_scaling_rules(values["scale_down"]),
             tolerance=values["tolerance"],
         ),
+        predictive_floor=_floor(values["predictive_floor"]) if values.get("predictive_floor") else None,
     )
 
 
@@ -299,10 +342,11 @@ def _scaling_rules(values: dict[str, Any]) -> ScalingRules:
     )
 
 
-def _state_values(state: TargetTrackingState) -> dict[str, Any]:
+def _state_values(state: TargetTrackingState, last_forecast: Forecast | None) -> dict[str, Any]:
     return {
         "recommendations": [[recommendation.time, recommendation.capacity] for recommendation in state.recommendations],
         "scale_events": [[event.time, event.change] for event in state.scale_events],
+        "last_forecast": _forecast_values(last_forecast) if last_forecast is not None else None,
     }
 
 
@@ -345,6 +389,7 @@ def _execution_values(execution: Execution) -> dict[str, Any]:
         "step_adjustment": json.dumps(_step_values(execution.step_adjustment)) if execution.step_adjustment is not None else None,
         "recommended_capacity": execution.recommended_capacity,
         "desired_capacity": execution.desired_capacity,
+        "forecast": json.dumps(_forecast_values(execution.forecast)) if execution.forecast is not None else None,
     }
 
 
@@ -356,4 +401,5 @@ def _execution(row: Any) -> Execution:
         metric_value=row.metric_value, breach_threshold=row.breach_threshold,
         step_adjustment=_step(json.loads(row.step_adjustment)) if row.step_adjustment is not None else None,
         recommended_capacity=row.recommended_capacity, desired_capacity=row.desired_capacity,
+        forecast=_forecast(json.loads(row.forecast)) if row.forecast is not None else None,
     )

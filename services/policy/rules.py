@@ -12,6 +12,9 @@ Limits (listed for users in README.md, under bad input):
   metric of the Metrics service, as an alarm's, or a PromQL query of at most 4096 characters); period 1s to 3600s;
   stabilization windows 0s to 3600s; at most 10 rate policies a direction, value 1 to 10000, period 1s to 1800s
   (HPA's); tolerance 0 to 1. A target tracking policy's id is at most 56 characters (its alarm's id adds `-target`).
+- `policy.target_tracking.predictive_floor`: only for metrics of the Metrics service (the history is read there); at
+  most 8 distinct seasons, each 60s to 35 days; buffer 0s to 3600s (AWS's SchedulingBufferTime); sample_interval 1s
+  to 3600s; known mode and aggregation.
 """
 
 from __future__ import annotations
@@ -68,6 +71,21 @@ MAX_GNOCCHI_METRIC_IDS = 10
 
 MAX_TARGET_TRACKING_ID_LENGTH = 63 - len(TARGET_ALARM_SUFFIX)
 """Characters of a target tracking policy's id at most: its alarm's id, `{id}-target`, is an id too."""
+
+MAX_SEASONS = 8
+"""Seasons of a predictive floor at most (each is one GetStatistics call per execution)."""
+
+MIN_SEASON = 60.0
+"""Seconds of a season at least: a minute, CloudWatch's finest period."""
+
+MAX_SEASON = 35 * 86400.0
+"""Seconds of a season at most: five weeks (the Metrics service keeps what it is given; longer is a mistake)."""
+
+MAX_FORECAST_BUFFER = 3600.0
+"""Seconds a predictive floor looks ahead at most (AWS's SchedulingBufferTime limit)."""
+
+MAX_SAMPLE_INTERVAL = 3600.0
+"""Seconds between two samples of a series at most, for a predictive floor (an hour: a window is at least as long)."""
 
 MAX_COOLDOWN = 86400.0
 """Seconds of a policy's cooldown at most (a day), as of a group's: a longer one is a mistake, and must still fit the answer."""
@@ -284,7 +302,41 @@ def check_target_tracking(
         violations.check(
             0 <= message.tolerance <= 1, f"{prefix}.tolerance", f"must be from 0 to 1, got {message.tolerance}"
         )
+    if message.HasField("predictive_floor"):
+        _check_predictive_floor(violations, message, f"{prefix}.predictive_floor")
     return target_tracking_from_message(message)
+
+
+def _check_predictive_floor(violations: Violations, message: policy_pb2.TargetTrackingConfiguration, prefix: str) -> None:
+    """A predictive floor: a metric whose history the Metrics service holds, bounded seasons and buffer, known enums."""
+    customized = message.customized_metric_specification
+    external = "prometheus_query" if customized.prometheus_query else "gnocchi_metric" if customized.HasField("gnocchi_metric") else ""
+    violations.check(
+        not external, prefix,
+        f"needs a metric of the Metrics service (predefined, or metric_name), whose history it reads: a {external} has none there",
+    )
+    floor = message.predictive_floor
+    violations.check(
+        len(floor.seasons) <= MAX_SEASONS, f"{prefix}.seasons", f"must hold at most {MAX_SEASONS} seasons, got {len(floor.seasons)}"
+    )
+    seen: set[float] = set()
+    for index, season in enumerate(floor.seasons):
+        field = f"{prefix}.seasons[{index}]"
+        seconds = check_duration(violations, field, season, allow_zero=False, maximum=MAX_SEASON)
+        violations.check(seconds >= MIN_SEASON, field, f"must be at least {MIN_SEASON:.0f}s, got {seconds:g}s")
+        violations.check(seconds not in seen, field, f"repeats the season {seconds:g}s")
+        seen.add(seconds)
+    if floor.HasField("buffer"):
+        check_duration(violations, f"{prefix}.buffer", floor.buffer, allow_zero=True, maximum=MAX_FORECAST_BUFFER)
+    if floor.HasField("sample_interval"):
+        interval = check_duration(
+            violations, f"{prefix}.sample_interval", floor.sample_interval, allow_zero=False, maximum=MAX_SAMPLE_INTERVAL
+        )
+        violations.check(interval >= 1, f"{prefix}.sample_interval", f"must be at least 1s, got {interval:g}s")
+    if floor.mode:
+        check_enum(violations, f"{prefix}.mode", floor.mode, policy_pb2.PredictiveFloorMode)
+    if floor.aggregation:
+        check_enum(violations, f"{prefix}.aggregation", floor.aggregation, policy_pb2.SeasonAggregation)
 
 
 def _check_customized_metric(violations: Violations, message: policy_pb2.CustomizedMetricSpecification, prefix: str) -> None:

@@ -1,4 +1,4 @@
-"""Composition root of the policy service: storage, the group and alarm service clients, the executor, the servicer."""
+"""Composition root of the policy service: storage, the group, alarm and metrics service clients, the executor, the servicer."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from services.policy.alarm_client import AlarmClient
 from services.policy.executor import PolicyExecutor
 from services.policy.exposition import PolicyMetrics
 from services.policy.group_client import GroupClient
+from services.policy.metrics_client import MetricsClient
 from services.policy.receivers.repository import ReceiverRepository
 from services.policy.receivers.signals import SignalReceiver, signal_route
 from services.policy.repository import PolicyRepository
@@ -28,7 +29,7 @@ def build(context: BuildContext) -> ServiceRegistration:
     repository = PolicyRepository(context.database)
     group_client = GroupClient(lambda: context.peers.group)
     metrics = PolicyMetrics(context.metrics_registry)
-    executor = PolicyExecutor(repository, group_client, context.clock, metrics)
+    executor = PolicyExecutor(repository, group_client, MetricsClient(lambda: context.peers.metrics), context.clock, metrics)
     receivers = ReceiverRepository(context.database)
     servicer = PolicyServicer(
         repository, executor, group_client, AlarmClient(lambda: context.peers.alarm), context.quotas, context.clock,

@@ -12,7 +12,7 @@ UPDATABLE_FIELDS = (
 )
 """Fields of Policy an update may name; an empty mask means all of them."""
 
-OUTPUT_ONLY_FIELDS = frozenset({"name", "create_time", "alarms", "last_recommendation"})
+OUTPUT_ONLY_FIELDS = frozenset({"name", "create_time", "alarms", "last_recommendation", "last_forecast"})
 """Fields of Policy a mask may name to no effect."""
 
 

@@ -23,6 +23,7 @@ from services.policy.domain import (
     TargetTracking,
     TrackedMetric,
 )
+from services.policy.forecast import FloorMode, Forecast, PredictiveFloor, SeasonAggregation, SeasonLoad
 from services.policy.models import metadata
 from services.policy.repository import PolicyRepository
 from services.policy.rules import MAX_COOLDOWN
@@ -306,4 +307,41 @@ def test_downgrading_drops_the_target_tracking_policies_the_older_code_cannot_re
         assert [row.policy_id for row in connection.execute(sa.text("SELECT policy_id FROM policy_executions"))] == ["up"]
     database.migrate(MIGRATIONS_DIR, "policy")
     assert repository.get_policy(PROJECT, "up") == POLICY
+    assert schema_differences(database, metadata) == []
+
+
+FLOOR_POLICY = replace(
+    CPU_POLICY, id="web-floor",
+    target_tracking=replace(
+        CPU_POLICY.target_tracking,
+        predictive_floor=PredictiveFloor(seasons=(86400.0,), mode=FloorMode.FORECAST_AND_SCALE, buffer=0.0,
+                                         aggregation=SeasonAggregation.AVERAGE, sample_interval=10.0),
+    ),
+)
+
+
+def test_a_predictive_floor_its_forecasts_and_the_last_one_round_trip(repository: PolicyRepository) -> None:
+    repository.create_policy(PROJECT, FLOOR_POLICY)
+    assert repository.get_policy(PROJECT, "web-floor") == FLOOR_POLICY
+    made = Forecast(105.0, (SeasonLoad(86400.0, 360.0), SeasonLoad(604800.0, None)), 360.0, 8, applied=True)
+    decided = _execution(5.0, policy_id="web-floor", metric_value=10.0, recommended_capacity=1, desired_capacity=8, forecast=made)
+    repository.record(PROJECT, decided, TargetTrackingState((Recommendation(5.0, 1),)))
+    (stored,) = repository.list_executions(PROJECT, "web-floor", None, 10)
+    assert replace(stored, sequence=0) == decided
+    assert repository.get_policy(PROJECT, "web-floor").last_forecast == made
+    assert repository.execution_start(PROJECT, "web-floor", "")[0].last_forecast == made
+
+
+def test_downgrading_below_the_predictive_floor_keeps_the_policy_without_its_forecasts(
+    database: Database, repository: PolicyRepository
+) -> None:
+    repository.create_policy(PROJECT, FLOOR_POLICY)
+    repository.record(PROJECT, _execution(5.0, policy_id="web-floor", forecast=Forecast(5.0, ())), TargetTrackingState())
+    with database.engine.begin() as connection:
+        command.downgrade(alembic_config(MIGRATIONS_DIR, "policy", connection), "policy_0006")
+    with database.reader() as connection:
+        assert [row.policy_id for row in connection.execute(sa.text("SELECT policy_id FROM policy_executions"))] == ["web-floor"]
+    database.migrate(MIGRATIONS_DIR, "policy")
+    (stored,) = repository.list_executions(PROJECT, "web-floor", None, 10)
+    assert stored.forecast is None
     assert schema_differences(database, metadata) == []
