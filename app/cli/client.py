@@ -11,6 +11,7 @@ prints `error: CODE: message` and the field violations to stderr and exits 1.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -138,8 +139,10 @@ class Client:
         """TLS credentials of the channel; None: plaintext."""
         self._channel: grpc.Channel | None = None
 
-    def sibling(self, service: Service, address: str) -> Client:
-        """A client of another service at `address`, with this one's deadline, output, TLS and token."""
+    def sibling(self, service: Service) -> Client:
+        """A client of another service, with this one's deadline, output, TLS and token: at its own address variable
+        (AUTOSCALE_<SERVICE>_ADDR), else this one's address (as `autoscale up` serves all four)."""
+        address = os.environ.get(service.addr_envvar) or self.address
         sibling = Client(service, address, self.timeout, self.json_output, self.credentials)
         sibling._metadata = self._metadata
         return sibling

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -464,7 +463,7 @@ def explain(client: Client, group_id: str, limit: int) -> None:
     clamped) and what came of it (adjusted, or why not: cooldown, resizing, suspended, at max or min size, warm-up)."""
     request = group_pb2.ListScalingDecisionsRequest(parent=GROUP_KIND.name(group_id), page_size=limit)
     response = client.call("ListScalingDecisions", request)
-    policies = client.sibling(POLICY, os.environ.get(POLICY.addr_envvar) or client.address)
+    policies = client.sibling(POLICY)
     listed = policies.list_all("ListPolicies", policy_pb2.ListPoliciesRequest(), "policies").policies
     # The executions that asked the group nothing, which its decisions cannot show.
     alone = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -331,9 +330,9 @@ def _forecasts_ahead(client: Client, policy_id: str, ahead: float, step: float) 
         raise click.ClickException(f"{policy.name} has no predictive floor: nothing to forecast ahead")
     tracking = target_tracking_from_message(policy.target_tracking)
     assert tracking.predictive_floor is not None
-    groups = client.sibling(GROUP, os.environ.get(GROUP.addr_envvar) or client.address)
+    groups = client.sibling(GROUP)
     group = groups.call("GetGroup", GROUP.messages.GetGroupRequest(name=policy.group)).group
-    metrics = client.sibling(METRICS, os.environ.get(METRICS.addr_envvar) or client.address)
+    metrics = client.sibling(METRICS)
     metric_name, dimensions, _ = metrics_service_series(resource_id(policy.group), tracking.metric)
 
     def read_window_sum(start: float, end: float) -> float | None:

@@ -4,7 +4,6 @@ touching the group (app.replay)."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,7 @@ def replay_command(
     client: Client, group_id: str, start: float | None, end: float | None, csv_path: Path | None, tick: float | None,
     launch_time: float, png_path: Path | None,
 ) -> None:
-    clients = Clients(client, _sibling(client, POLICY), _sibling(client, ALARM), _sibling(client, METRICS))
+    clients = Clients(client, client.sibling(POLICY), client.sibling(ALARM), client.sibling(METRICS))
     now = time.time()
     definitions = read_definitions(clients, group_id, now)
     replayed = [alarm for alarm in definitions.alarms if isinstance(alarm.rule, ThresholdRule)]
@@ -93,11 +92,6 @@ def replay_command(
         click.echo(json.dumps(_as_json(moments), indent=2))
     else:
         _print(moments, definitions, png_path)
-
-
-def _sibling(client: Client, service: Any) -> Client:
-    """A client of `service` at its own address variable, else the group's address (as `autoscale up` serves all four)."""
-    return client.sibling(service, os.environ.get(service.addr_envvar) or client.address)
 
 
 def _read_csv(path: Path) -> list[csv_samples.Sample]:
