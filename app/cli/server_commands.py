@@ -80,7 +80,8 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--reconcile-interval", envvar="AUTOSCALE_RECONCILE_INTERVAL", type=POSITIVE_SECONDS, default=2.0,
                      show_default=True, help="Seconds between two passes of the group reconcile loop."),
         click.option("--cpu-report-interval", envvar="AUTOSCALE_CPU_REPORT_INTERVAL", type=click.FloatRange(min=0), default=15.0,
-                     show_default=True, help="Seconds between two measures of the CPU of local process instances, put as "
+                     show_default=True, help="Seconds between two measures of the CPU of running instances (local processes from "
+                                             "/proc, Nova servers from their diagnostics), put as "
                                              "cpu_utilization{group,instance} into the metrics service; 0: none."),
         click.option("--launch-timeout", envvar="AUTOSCALE_LAUNCH_TIMEOUT", type=POSITIVE_SECONDS, default=600.0,
                      show_default=True, help="Seconds an instance may take to be running after its launch; then its launch "

@@ -1,17 +1,17 @@
-"""The CPU utilization of local process instances, measured by the group service and put into the Metrics service.
+"""The CPU utilization of instances, measured by the group service and put into the Metrics service.
 
 AWS's ASGAverageCPUUtilization is measured by the platform (CloudWatch's EC2
 CPUUtilization), not reported by the workload. Here the group service measures the
-local processes it started: every pass it reads the CPU seconds each instance in service
-has used (/proc: every process of the session it leads, its children included) and puts the
-share of one CPU it used since the previous pass, in percent, as the sample
-`cpu_utilization{group=<id>, instance=<id>}` of the instance's project. A target
-tracking policy's predefined CPU metric averages them over the group. An instance's first
-pass only starts its measure; an instance gone, or a pass that cannot reach the Metrics
-service, puts nothing (the next pass measures from its own previous reading).
-
-Nova servers are not measured here: their CPU is Ceilometer's (Gnocchi) or an exporter's
-(Prometheus), which a customized metric reads.
+instances it started, through their driver (a CpuMeter), one reporter per driver: every
+pass it reads the CPU seconds each instance in service has used and puts the share of CPU
+it used since the previous pass, in percent, as the sample
+`cpu_utilization{group=<id>, instance=<id>}` of the instance's project. A local process's
+share is of one CPU (/proc: every process of the session it leads, its children included);
+a Nova server's is of all its vCPUs, as CloudWatch's is of an instance's (Nova's server
+diagnostics: each vCPU's time). A target tracking policy's predefined CPU metric averages
+them over the group. An instance's first pass only starts its measure; an instance gone or
+not read, or a pass that cannot reach the Metrics service, puts nothing (the next pass
+measures from its own previous reading).
 
 `cpu_percent` is pure; `CpuReporter.report` is one pass.
 """
@@ -37,15 +37,15 @@ CPU_METRIC = "cpu_utilization"
 
 @runtime_checkable
 class CpuMeter(Protocol):
-    """What measures a server's CPU (the local process driver)."""
+    """What measures a server's CPU (the local process driver, the OpenStack driver)."""
 
     def cpu_seconds(self, server_ids: Sequence[str]) -> Mapping[str, float]:
-        """Seconds of CPU each server has used; those that cannot be read are left out."""
+        """Seconds of CPU each server has used (per vCPU of a VM); those that cannot be read are left out."""
 
 
 @dataclass(frozen=True)
 class RunningInstance:
-    """A running local process instance, as the group service's storage knows it."""
+    """A running instance, as the group service's storage knows it."""
 
     project: str
     group_id: str
@@ -72,7 +72,8 @@ def cpu_percent(previous: CpuReading, current: CpuReading) -> float | None:
 
 
 class CpuReporter:
-    """Measures the running local instances of every project and puts their CPU utilization, one PutSamples a project."""
+    """Measures the running instances of one driver in every project and puts their CPU utilization, one PutSamples a
+    project."""
 
     def __init__(
         self, running: Callable[[], Sequence[RunningInstance]], meter: CpuMeter, metrics: Callable[[], Any], clock: Clock,
@@ -89,6 +90,9 @@ class CpuReporter:
         series: dict[str, list[metrics_pb2.TimeSeries]] = {}
         readings: dict[tuple[str, str], CpuReading] = {}
         running = self._running()
+        if not running:
+            self._previous = {}
+            return
         measured = self._meter.cpu_seconds([instance.server_id for instance in running])
         for instance in running:
             seconds = measured.get(instance.server_id)

@@ -222,12 +222,12 @@ class GroupRepositories:
             rows = connection.execute(query).all()
         return [DueAction(row.project, _scheduled_action(row)) for row in rows]
 
-    def running_process_instances(self) -> list[RunningInstance]:
-        """Every project's local process instances in service (RUNNING), for the CPU they use (services.group.cpu_report):
-        the group's average covers the instances a target tracking policy multiplies it by, not those in standby or
-        booting behind a launch hook."""
+    def running_instances(self, kind: str) -> list[RunningInstance]:
+        """Every project's instances of `kind` (local processes, Nova servers) in service (RUNNING), for the CPU they use
+        (services.group.cpu_report): the group's average covers the instances a target tracking policy multiplies it by,
+        not those in standby or booting behind a launch hook."""
         query = sa.select(instances.c.project, instances.c.group_id, instances.c.id, instances.c.server_id).where(
-            instances.c.kind == PROCESS, instances.c.state == InstanceState.RUNNING.value, instances.c.server_id != ""
+            instances.c.kind == kind, instances.c.state == InstanceState.RUNNING.value, instances.c.server_id != ""
         )
         with self._database.reader() as connection:
             rows = connection.execute(query).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 
 from autoscale import server as bootstrap
@@ -86,10 +87,13 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         schedule_loop = PeriodicWorker("group-schedule", POLL_INTERVAL, runner.run_pass)
         openstack = allowed.get(OPENSTACK_SERVER)
         workers: list[Worker] = [schedule_loop, loop, health]
-        local = allowed.get(PROCESS)
-        if isinstance(local, CpuMeter) and context.settings.cpu_report_interval > 0:
-            reporter = CpuReporter(repositories.running_process_instances, local, lambda: context.peers.metrics, context.clock)
-            workers.append(PeriodicWorker("group-cpu-report", context.settings.cpu_report_interval, reporter.report))
+        for kind, driver in allowed.items():
+            # One worker per driver: a slow cloud does not hold up the local processes' measure.
+            if isinstance(driver, CpuMeter) and context.settings.cpu_report_interval > 0:
+                reporter = CpuReporter(
+                    partial(repositories.running_instances, kind), driver, lambda: context.peers.metrics, context.clock
+                )
+                workers.append(PeriodicWorker(f"group-cpu-report-{kind}", context.settings.cpu_report_interval, reporter.report))
         servicer = GroupServicer(
             repositories, reconciler, loop.wake, PolicyClient(lambda: context.peers.policy), context.quotas, context.process_driver,
             context.clock, server_validator=openstack if isinstance(openstack, ServerSpecValidator) else None,

@@ -60,7 +60,7 @@ class PredefinedMetricType(StrEnum):
 
 PREDEFINED_CPU_METRIC = "cpu_utilization"
 """The Metrics service's metric ASG_AVERAGE_CPU_UTILIZATION averages: the CPU of each instance in percent, as the group
-service measures it for local processes (services.group.cpu_report)."""
+service measures it for local processes and Nova servers (services.group.cpu_report)."""
 
 
 @dataclass(frozen=True)

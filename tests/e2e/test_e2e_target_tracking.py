@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import ALARM, FAST, GROUP, METRICS, POLICY, autoscale, cli, free_port, grpcurl, running_instances, wait_until
+from tests.fake_cloud import FakeCloud
 
 pytestmark = pytest.mark.e2e
 
@@ -104,3 +105,31 @@ def test_the_group_service_measures_the_cpu_of_a_local_instance_for_the_predefin
 
         (datapoint, *_) = wait_until(measured, 30, "a measure of the instance's CPU")
         assert 5 < float(str(datapoint["value"])) < 150, datapoint
+
+
+def test_a_cpu_target_tracking_policy_scales_a_nova_group_by_its_servers_cpu_from_their_diagnostics(
+    tmp_path: Path, fake_cloud: FakeCloud
+) -> None:
+    """Item 3's predefined CPU for Nova: the group service reads each server's vCPU times from Nova's diagnostics (through
+    openstacksdk, against the fake cloud) and the policy follows them; nothing reports the CPU but the platform."""
+    address = f"127.0.0.1:{free_port()}"
+    clouds = fake_cloud.clouds_yaml(tmp_path / "clouds.yaml", cloud="fake")
+    args = ["up", "--listen", address, "--database-url", f"sqlite:///{tmp_path / 'up.db'}", "--openstack-cloud", "fake",
+            *FAST, "--cpu-report-interval", "0.5"]
+    with autoscale(args, tmp_path / "up.log", address, env={"OS_CLIENT_CONFIG_FILE": str(clouds)}):
+        cli(address, "launch-config", "create", "vm", "--image", "cirros", "--flavor", "m1.medium")
+        grpcurl(address, f"{GROUP}/CreateGroup", {
+            "groupId": "web", "group": {"launchConfig": "launchConfigs/vm", "minSize": 1, "maxSize": 4},
+        })
+        wait_until(lambda: running_instances(address) == 1, 30, "the group's first server")
+        (first,) = fake_cloud.servers("^web-")
+        # Both vCPUs of the one server fully busy: 100 % against a 40 % target recommends ceil(1 x 100 / 40) = 3.
+        fake_cloud.state.set_cpu_load(first.id, 1.0)
+        cli(address, "policy", "create", "web-cpu", "--group", "web", "--target-tracking", "cpu=40", "--period", "1s", "--warmup", "0s")
+
+        wait_until(lambda: running_instances(address) == 3 and _desired(address) == 3, 60, "three servers for a CPU of 100 %")
+        assert len(fake_cloud.servers("^web-")) == 3
+        executions = grpcurl(address, f"{POLICY}/ListPolicyExecutions", {"name": "policies/web-cpu"})["executions"]
+        adjusted = next(e for e in reversed(executions) if e.get("adjusted"))
+        assert adjusted["recommended_capacity"] == 3 and 95 <= adjusted["metric_value"] <= 100, adjusted
+        assert fake_cloud.requests_to("GET", f"/compute/v2.1/servers/{first.id}/diagnostics")

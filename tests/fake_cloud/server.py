@@ -167,6 +167,7 @@ class Routes:
         self.add("GET", f"{prefix}/servers", lambda request: self._list_servers(request, details=False))
         self.add("GET", f"{prefix}/servers/detail", lambda request: self._list_servers(request, details=True))
         self.add("GET", f"{prefix}/servers/([^/]+)", lambda r: Answer(200, {"server": state.server_body(state.get_server(r.parts[0]))}))
+        self.add("GET", f"{prefix}/servers/([^/]+)/diagnostics", lambda r: Answer(200, state.server_diagnostics(r.parts[0])))
         self.add("DELETE", f"{prefix}/servers/([^/]+)", lambda request: self._deleted(state.delete_server, request.parts[0]))
         self.add("GET", f"{prefix}/os-keypairs", lambda r: Answer(200, {"keypairs": [{"keypair": k} for k in state.keypairs.values()]}))
         self.add("GET", f"{prefix}/os-keypairs/([^/]+)", self._get_keypair)

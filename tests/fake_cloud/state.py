@@ -153,6 +153,11 @@ class Server:
     outcome: str
     fault: str
     deleting_until: float | None = None
+    cpu_load: float = 0.0
+    """The share of its vCPUs the server keeps busy from `cpu_load_since` on (0 to 1): what its diagnostics' CPU times grow by."""
+    cpu_load_since: float = 0.0
+    cpu_seconds_before: float = 0.0
+    """Seconds of CPU (all vCPUs together) used before `cpu_load_since`."""
 
 
 @dataclass
@@ -203,6 +208,8 @@ class CloudState:
         self.user_id = uuid.uuid4().hex
         self.tokens: set[str] = set()
         self.server_creates = 0
+        self.diagnostics_allowed = True
+        """Whether the user may read servers' diagnostics (Nova's default policy lets admins only)."""
         """Create requests Nova received (refused or not)."""
         self.flavors: dict[str, dict[str, Any]] = {}
         self.images: dict[str, dict[str, Any]] = {}
@@ -677,6 +684,49 @@ class CloudState:
             if status == "ERROR":
                 body["fault"] = {"code": 500, "message": server.fault, "created": _timestamp()}
             return body
+
+    def set_cpu_load(self, server_id: str, load: float) -> None:
+        """Keep `load` of the server's vCPUs busy from now on (0 to 1; its CPU times so far are kept)."""
+        with self.lock:
+            server = self.get_server(server_id)
+            now = self.clock()
+            server.cpu_seconds_before = self._cpu_seconds(server, now)
+            server.cpu_load, server.cpu_load_since = load, now
+
+    def _cpu_seconds(self, server: Server, now: float) -> float:
+        active_since = server.created + self.build_seconds
+        busy_for = max(0.0, now - max(server.cpu_load_since, active_since))
+        return server.cpu_seconds_before + server.cpu_load * server.flavor["vcpus"] * busy_for
+
+    def server_diagnostics(self, server_id: str) -> dict[str, Any]:
+        """GET /servers/{id}/diagnostics at microversion 2.48 (libvirt's: each vCPU's time in nanoseconds, no
+        utilisation); 403 unless allowed, 409 unless the server is ACTIVE."""
+        with self.lock:
+            if not self.diagnostics_allowed:
+                raise nova_error(403, "Policy doesn't allow os_compute_api:os-server-diagnostics to be performed.")
+            server = self.get_server(server_id)
+            status = self.server_status(server)
+            if status != "ACTIVE" or server.deleting_until is not None:
+                state = {"BUILD": "building", "ERROR": "error"}.get(status, status.lower())
+                raise nova_error(409, f"Cannot 'get_diagnostics' instance {server.id} while it is in vm_state {state}")
+            now = self.clock()
+            vcpus = int(server.flavor["vcpus"])
+            per_vcpu_ns = int(self._cpu_seconds(server, now) * 1e9 / vcpus)
+            return {
+                "config_drive": server.config_drive,
+                "cpu_details": [{"id": number, "time": per_vcpu_ns, "utilisation": None} for number in range(vcpus)],
+                "disk_details": [],
+                "driver": "libvirt",
+                "hypervisor": "kvm",
+                "hypervisor_os": "debian",
+                "memory_details": {"maximum": server.flavor["ram"] * 1024, "used": 0},
+                "nic_details": [],
+                "num_cpus": vcpus,
+                "num_disks": 0,
+                "num_nics": len(server.port_ids),
+                "state": "running",
+                "uptime": int(now - server.created - self.build_seconds),
+            }
 
     def force_status(self, server_id: str, status: str, fault: str = "") -> None:
         """Show the server in `status` from now on (REBUILD, SOFT_DELETED...: what no fault plan leads to)."""

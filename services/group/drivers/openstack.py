@@ -20,9 +20,10 @@ everything a launch config names against the cloud when it is created.
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,8 @@ from services.group.drivers.base import (
     ServerStatus,
     SpecProblem,
 )
+
+log = logging.getLogger(__name__)
 
 _CLOUD_ERRORS = (sdk_exceptions.SDKException, keystone_exceptions.ClientException)
 _CONFIGURATION_ERRORS = (sdk_exceptions.ConfigException, keystone_exceptions.AuthPluginException)
@@ -96,6 +99,8 @@ class OpenStackDriver:
         self._connection: Any = None
         self._resolutions: dict[Hashable, tuple[float, _Resolved]] = {}
         """What `_resolution_key` of a spec resolved to, and until when it is used."""
+        self._diagnostics_refused = False
+        """Whether Nova refused the last server diagnostics asked (its refusal is logged once)."""
 
     def launch(self, request: LaunchRequest) -> str:
         """Ask Nova for a server of the request's spec and return its id, without waiting for it to be ACTIVE."""
@@ -244,6 +249,43 @@ class OpenStackDriver:
             return ServerState(ServerStatus.GONE, f"the server is {status}")
         return ServerState(ServerStatus.PENDING, f"the server is {status or 'without a status'}")
 
+    def cpu_seconds(self, server_ids: Sequence[str]) -> dict[str, float]:
+        """Seconds of CPU each server has used per vCPU it has, from Nova's server diagnostics (microversion 2.48: each
+        vCPU's time in nanoseconds), so that the share of time is of the whole server, as CloudWatch's CPUUtilization is
+        of an instance's vCPUs. Servers Nova cannot tell of (not running, gone, a hypervisor that gives no CPU times) are
+        left out. Nova's default policy lets admins only read diagnostics: the first refusal ends the pass (the rule is
+        the same for every server) and is logged once, naming the rule, until a pass reads again."""
+        if not server_ids:
+            return {}
+        try:
+            conn = self.connection()
+        except DriverError as error:
+            log.warning("cannot measure the CPU of %d servers: %s", len(server_ids), error)
+            return {}
+        used: dict[str, float] = {}
+        for server_id in server_ids:
+            try:
+                diagnostics = conn.compute.get_server_diagnostics(server_id)
+            except sdk_exceptions.ForbiddenException as error:
+                if not self._diagnostics_refused:
+                    log.warning(
+                        "Nova refuses this service the servers' diagnostics (%s): the predefined CPU metric of Nova groups "
+                        "is read there; grant its user the rule os_compute_api:os-server-diagnostics (admin by default)",
+                        _cloud_message(error),
+                    )
+                self._diagnostics_refused = True
+                return used
+            except (sdk_exceptions.NotFoundException, sdk_exceptions.ConflictException):
+                continue  # gone, or not running (409): no CPU to tell of
+            except _CLOUD_ERRORS as error:
+                log.warning("cannot read the diagnostics of the server %r: %s", server_id, _cloud_message(error))
+                continue
+            self._diagnostics_refused = False
+            per_cpu = _cpu_seconds_per_vcpu(diagnostics.cpu_details, diagnostics.num_cpus)
+            if per_cpu is not None:
+                used[server_id] = per_cpu
+        return used
+
     def terminate(self, server_id: str) -> None:
         """Delete the server (a server that is gone already is fine); does not wait for it to disappear."""
         conn = self.connection()
@@ -328,3 +370,18 @@ def _fault_message(server: Any) -> str:
     if isinstance(fault, dict):
         return str(fault.get("message") or "")
     return ""
+
+
+def _cpu_seconds_per_vcpu(cpu_details: Any, num_cpus: Any) -> float | None:
+    """The seconds of CPU the server's vCPUs have used, divided by their number; None when the diagnostics give no time
+    for some vCPU (drivers other than libvirt may give none)."""
+    if not isinstance(cpu_details, list) or not cpu_details:
+        return None
+    times: list[float] = []
+    for detail in cpu_details:
+        time_ns = detail.get("time") if isinstance(detail, dict) else None
+        if not isinstance(time_ns, int | float) or isinstance(time_ns, bool) or time_ns < 0:
+            return None
+        times.append(float(time_ns))
+    vcpus = num_cpus if isinstance(num_cpus, int) and not isinstance(num_cpus, bool) and num_cpus > 0 else len(times)
+    return sum(times) / 1e9 / vcpus

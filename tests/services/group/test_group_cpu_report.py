@@ -1,5 +1,5 @@
-"""The CPU utilization of local process instances (services.group.cpu_report): its maths, and one pass put into a fake
-Metrics service per project."""
+"""The CPU utilization of instances (services.group.cpu_report): its maths, and one pass put into a fake Metrics service
+per project. What each driver measures is tested with the driver (tests/services/group/drivers)."""
 
 from __future__ import annotations
 
@@ -36,8 +36,10 @@ class FakeMeter:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.asked: list[list[str]] = []
 
     def cpu_seconds(self, server_ids: Sequence[str]) -> dict[str, float]:
+        self.asked.append(list(server_ids))
         return {server_id: self.seconds[server_id] for server_id in server_ids if server_id in self.seconds}
 
 
@@ -109,3 +111,9 @@ def test_a_metrics_service_that_fails_loses_that_passs_samples_only() -> None:
     reporter.report()
     (only,) = metrics.puts
     assert only[1].series[0].points[0].value == 10.0
+
+
+def test_with_no_instance_running_the_meter_is_not_asked() -> None:
+    meter = FakeMeter()
+    CpuReporter(lambda: [], meter, lambda: FakeMetrics(), FakeClock()).report()
+    assert meter.asked == []  # a cloud that is not configured is not connected to

@@ -132,14 +132,17 @@ def test_group_status_counts_running_instances_and_activities_in_progress(reposi
     assert [s.group.id for s in repository.list_groups(None, 10)] == ["web"]
 
 
-def test_the_process_instances_in_service_of_every_project_are_those_the_cpu_report_measures(database, repository):
-    repository.create_group(_group(desired=4), None)
+def test_the_instances_in_service_of_every_project_are_those_the_cpu_report_of_their_kind_measures(database, repository):
+    repository.create_group(_group(desired=5), None)
     states = (InstanceState.RUNNING, InstanceState.PENDING, InstanceState.STANDBY, InstanceState.TERMINATING)
     for n, state in enumerate(states):
         repository.add_instance(Instance(f"i-{n}", "web", "process", "lc", state, create_time=2.0 + n, server_id=f"{100 + n}-1"))
-    found = GroupRepositories(database).running_process_instances()
+    repository.add_instance(Instance("i-9", "web", "openstack_server", "lc", InstanceState.RUNNING, create_time=9.0, server_id="uuid-9"))
+    repositories = GroupRepositories(database)
+    found = repositories.running_instances("process")
     # Only those in service: the group's average covers what target tracking multiplies it by (not standby).
     assert sorted((i.project, i.group_id, i.instance_id, i.server_id) for i in found) == [("default", "web", "i-0", "100-1")]
+    assert [(i.instance_id, i.server_id) for i in repositories.running_instances("openstack_server")] == [("i-9", "uuid-9")]
 
 
 def test_adjust_changes_the_capacity_and_a_newer_change_cancels_the_older_activity(repository):

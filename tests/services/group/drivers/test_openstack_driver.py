@@ -728,3 +728,94 @@ def test_the_clouds_password_is_never_logged_nor_in_an_error(
     assert "requires authentication" in str(refused.value) and "wrong-password-3b1d" not in str(refused.value)
     assert "WARNING" in caplog.text and "REQ: curl" in caplog.text, "the requests were logged, with their headers"
     assert PASSWORD not in caplog.text and "wrong-password-3b1d" not in caplog.text
+
+
+# The predefined CPU metric of Nova servers: their diagnostics' CPU times.
+
+
+@pytest.fixture
+def cloud_clock(fake_cloud: FakeCloud) -> list[float]:
+    """The fake cloud's clock, moved by hand: what its servers' CPU times grow with."""
+    now = [1000.0]
+    fake_cloud.state.clock = lambda: now[0]
+    fake_cloud.state.build_seconds = 0
+    return now
+
+
+def test_cpu_seconds_are_each_servers_vcpu_times_from_its_diagnostics_per_vcpu(
+    driver: OpenStackDriver, fake_cloud: FakeCloud, cloud_clock: list[float]
+) -> None:
+    one_vcpu = driver.launch(launch_request("i-1"))
+    two_vcpus = driver.launch(launch_request("i-2", flavor="m1.medium"))
+    fake_cloud.state.set_cpu_load(one_vcpu, 0.25)
+    fake_cloud.state.set_cpu_load(two_vcpus, 0.5)
+    cloud_clock[0] += 10
+
+    used = driver.cpu_seconds([one_vcpu, two_vcpus])
+
+    # 0.25 of one vCPU for 10 s; half of two vCPUs for 10 s is 10 s of CPU, 5 per vCPU.
+    assert used == pytest.approx({one_vcpu: 2.5, two_vcpus: 5.0})
+    assert len(fake_cloud.requests_to("GET", "/compute/v2.1/servers/[^/]+/diagnostics")) == 2
+
+
+def test_servers_nova_cannot_tell_the_cpu_of_are_left_out(driver: OpenStackDriver, fake_cloud: FakeCloud, cloud_clock: list[float]) -> None:
+    running = driver.launch(launch_request("i-1"))
+    building = driver.launch(launch_request("i-2"))
+    fake_cloud.state.force_status(building, "BUILD")
+    fake_cloud.state.set_cpu_load(running, 1.0)
+    cloud_clock[0] += 4
+
+    assert driver.cpu_seconds([building, "server-gone", running]) == pytest.approx({running: 4.0})
+
+
+def test_no_server_to_measure_asks_the_cloud_nothing(fake_cloud: FakeCloud) -> None:
+    def connect() -> Connection:
+        raise AssertionError("connected with nothing to measure")
+
+    assert OpenStackDriver(cloud="test", connect=connect).cpu_seconds([]) == {}
+
+
+def test_a_refused_diagnostics_ends_the_pass_and_is_logged_once_naming_the_policy_rule(
+    driver: OpenStackDriver, fake_cloud: FakeCloud, cloud_clock: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    servers = [driver.launch(launch_request(f"i-{number}")) for number in range(3)]
+    fake_cloud.state.diagnostics_allowed = False
+
+    with caplog.at_level(logging.WARNING, logger=openstack_driver_module.__name__):
+        assert driver.cpu_seconds(servers) == {}
+        assert driver.cpu_seconds(servers) == {}
+
+    assert len(fake_cloud.requests_to("GET", "/compute/v2.1/servers/[^/]+/diagnostics")) == 2  # one a pass
+    (warning,) = caplog.messages
+    assert "os_compute_api:os-server-diagnostics" in warning and "(HTTP 403)" in warning
+    fake_cloud.state.diagnostics_allowed = True
+    assert set(driver.cpu_seconds(servers)) == set(servers)
+
+
+def test_a_cloud_that_cannot_be_reached_measures_nothing_without_failing_the_pass(
+    fake_cloud: FakeCloud, caplog: pytest.LogCaptureFixture
+) -> None:
+    def connect() -> Connection:
+        raise openstack.exceptions.ConfigException("Cloud test was not found.")
+
+    with caplog.at_level(logging.WARNING, logger=openstack_driver_module.__name__):
+        assert OpenStackDriver(cloud="test", connect=connect).cpu_seconds(["server-1"]) == {}
+
+    assert "cannot measure the CPU of 1 servers" in caplog.text and "Cloud test was not found" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("cpu_details", "num_cpus", "expected"),
+    [
+        ([{"id": 0, "time": 3_000_000_000}, {"id": 1, "time": 1_000_000_000}], 2, 2.0),
+        ([{"id": 0, "time": 4_000_000_000}], None, 4.0),  # no num_cpus: the vCPUs listed
+        ([], 1, None),  # a hypervisor that gives no CPU details
+        ([{"id": 0, "time": None, "utilisation": 12}], 1, None),  # utilisation only: no time to measure from
+        ([{"id": 0, "time": -5}], 1, None),
+        (None, 1, None),
+    ],
+)
+def test_a_servers_cpu_seconds_per_vcpu_come_from_every_vcpus_time_or_not_at_all(
+    cpu_details: Any, num_cpus: Any, expected: float | None
+) -> None:
+    assert openstack_driver_module._cpu_seconds_per_vcpu(cpu_details, num_cpus) == expected
