@@ -14,12 +14,14 @@ from app.cli.client import ALARM, GROUP, METRICS, POLICY, Client, client_command
 from app.cli.output import print_table
 from app.cli.params import DURATION, TIMESTAMP
 from app.replay import samples as csv_samples
-from app.replay.definitions import Clients, Definitions, read_datapoints, read_definitions
+from app.replay.definitions import Clients, Definitions, read_datapoints, read_definitions, stored_window_sums
 from app.replay.plot import draw
 from app.replay.simulation import Moment, Scenario, replay
 from autoscale.timeutil import format_time
 from services.alarm.domain import CompositeRule, ThresholdRule
 from services.alarm.evaluation import Datapoint
+from services.policy.domain import metrics_service_series
+from services.policy.forecast import WindowSum
 
 DEFAULT_WINDOW = 3600.0
 """Seconds replayed when neither --start nor a CSV file says where to start."""
@@ -40,7 +42,9 @@ autoscale replay web --csv load-test.csv --launch-time 45s --png web.png
 \b
 A scaling activity is taken to end at the tick it starts and an instance to be in service
 --launch-time after it was asked for; webhooks are not called; alarms over Prometheus or
-Gnocchi are not replayed (the output says so).
+Gnocchi are not replayed (the output says so). A predictive floor forecasts from the
+metric's samples a season before each tick: stored ones, or the CSV file's (give it the
+days before the window for the floor to act).
 """
 
 
@@ -78,9 +82,18 @@ def replay_command(
         datapoints[alarm.id] = (
             csv_samples.datapoints(alarm.rule, sampled) if sampled is not None else read_datapoints(clients.metrics, alarm, start, end)
         )
+    history: dict[str, WindowSum] = {}
+    for policy in definitions.policies:
+        if policy.target_tracking is not None and policy.target_tracking.predictive_floor is not None:
+            if sampled is None:
+                history[policy.id] = stored_window_sums(clients.metrics, policy)
+            else:
+                metric, dimensions, _ = metrics_service_series(policy.group_id, policy.target_tracking.metric)
+                history[policy.id] = csv_samples.WindowSums(metric, dict(dimensions), sampled)
     scenario = Scenario(
         group=definitions.group, alarms=definitions.alarms, policies=definitions.policies, datapoints=datapoints,
         start=start, end=end, tick=step, scheduled_actions=definitions.scheduled_actions, launch_seconds=launch_time,
+        history=history,
     )
     try:
         moments = replay(scenario)

@@ -9,10 +9,12 @@ every matching series in the period.
 
 from __future__ import annotations
 
+import bisect
 import csv
+import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,3 +127,22 @@ def span(samples: Sequence[Sample]) -> tuple[float, float] | None:
         return None
     times = [sample.time for sample in samples]
     return min(times), max(times)
+
+
+class WindowSums:
+    """The sum of the samples of one metric over the series whose dimensions include the given ones, in any window: what
+    a predictive floor reads of the Metrics service (services.policy.forecast.WindowSum), from a CSV file's samples."""
+
+    def __init__(self, metric: str, dimensions: Mapping[str, str], samples: Iterable[Sample]) -> None:
+        counted = sorted(
+            (sample.time, sample.value) for sample in samples
+            if sample.metric == metric and all(sample.dimensions.get(key) == value for key, value in dimensions.items())
+        )
+        self._times = [time for time, _ in counted]
+        self._totals = [0.0, *itertools.accumulate(value for _, value in counted)]
+        """The sum of the first n samples at index n."""
+
+    def __call__(self, start: float, end: float) -> float | None:
+        """The sum of the samples in [start, end); None when there is none."""
+        low, high = bisect.bisect_left(self._times, start), bisect.bisect_left(self._times, end)
+        return self._totals[high] - self._totals[low] if high > low else None

@@ -14,7 +14,9 @@ own pure functions, so that it answers what they would answer:
   policy picks its step from the alarm's datapoints (services.policy.steps) and counts
   instances warming up (services.group.warmup), a target tracking policy decides a
   capacity from its alarm's newest datapoint over its remembered recommendations
-  (services.policy.target_tracking).
+  (services.policy.target_tracking), and with a predictive floor forecasts its load from
+  the metric's history one season before (services.policy.forecast: the scenario's
+  `history` of the policy, which may reach back before the window).
 
 What the replay assumes, where the real group has facts it lacks: a scaling activity
 ends at the tick it starts (the cooldown counts from then); a new instance goes in
@@ -44,8 +46,8 @@ from services.group.domain import (
     InstanceState,
 )
 from services.group.schedule import ScheduledAction
-from services.policy import steps, target_tracking
-from services.policy.domain import Policy, policy_name
+from services.policy import forecast, steps, target_tracking
+from services.policy.domain import Policy, policy_name, tracking_period
 
 MAX_TICKS = 100_000
 """Ticks one replay makes at most (a week of 10 s ticks is 60 480)."""
@@ -68,6 +70,9 @@ class Scenario:
     tick: float
     scheduled_actions: tuple[ScheduledAction, ...] = ()
     launch_seconds: float = 0.0
+    history: Mapping[str, forecast.WindowSum] = field(default_factory=dict)
+    """By target tracking policy id with a predictive floor: the sum of its metric's samples over its group's series in a
+    window (what the policy service reads of the Metrics service); a policy missing has no history, so no floor."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ class _Run:
     activities: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     tracking: dict[str, target_tracking.TargetTrackingState] = field(default_factory=dict)
     """By target tracking policy: what it remembers between evaluations."""
+    history: Mapping[str, forecast.WindowSum] = field(default_factory=dict)
+    """The scenario's history of the policies with a predictive floor."""
 
     def activity_id(self) -> str:
         return f"r{next(self.activities)}"
@@ -109,7 +116,7 @@ def ticks(start: float, end: float, tick: float) -> list[float]:
 
 def replay(scenario: Scenario) -> list[Moment]:
     """The capacity the group's policies would have given at each tick of the scenario's window."""
-    run = _Run(scenario.group, {alarm.id: alarm for alarm in scenario.alarms})
+    run = _Run(scenario.group, {alarm.id: alarm for alarm in scenario.alarms}, history=scenario.history)
     # The group's instances at the start have been in service long before it (warmed up).
     run.instances = [_instance(run, 0.0) for _ in range(scenario.group.desired_capacity)]
     policies = {policy.id: policy for policy in scenario.policies}
@@ -273,6 +280,13 @@ def _track(
         desired, held_by = target_tracking.agreed_scale_in(group.desired_capacity, desired, floors)
         if held_by:
             reasons.append(held_by)
+    if tracking.predictive_floor is not None:
+        predicted = _forecast(run, policy, now)
+        reasons.append(_forecast_text(predicted))
+        if tracking.predictive_floor.applied:
+            desired, raised = forecast.apply_floor(desired, predicted)
+            if raised:
+                reasons.append(forecast.held_up_reason(desired, predicted))
     if desired != group.desired_capacity:
         command = AdjustCommand(
             adjustment_type=AdjustmentType.EXACT_CAPACITY, adjustment=desired, min_adjustment_step=0, cause=cause,
@@ -287,6 +301,27 @@ def _track(
     outcome = f"desired capacity {group.desired_capacity} -> {run.group.desired_capacity}" if change else "not adjusted"
     events.append(f"{name}: {said}: {outcome}")
     run.tracking[policy.id] = target_tracking.remember(state, now, decided.recommendation, change, tracking.behavior)
+
+
+def _forecast(run: _Run, policy: Policy, now: float) -> forecast.Forecast:
+    """The predictive floor's forecast at `now` from the policy's history, as the policy service's executor makes it."""
+    tracking = policy.target_tracking
+    assert tracking is not None and tracking.predictive_floor is not None
+    return forecast.read_forecast(
+        run.history.get(policy.id, _no_history), tracking.predictive_floor, now=now, period=tracking_period(tracking),
+        predefined_cpu=tracking.metric.predefined is not None, target_value=tracking.target_value,
+        min_size=run.group.min_size, max_size=run.group.max_size,
+    )
+
+
+def _no_history(start: float, end: float) -> float | None:
+    return None
+
+
+def _forecast_text(predicted: forecast.Forecast) -> str:
+    if predicted.load is None:
+        return f"forecast: {predicted.note}"
+    return f"forecast load {predicted.load:g}: floor {predicted.floor_capacity}"
 
 
 def _run_schedules(

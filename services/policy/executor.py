@@ -225,7 +225,7 @@ class PolicyExecutor:
             desired, raised = forecast.apply_floor(desired, forecast_made)
             if raised:
                 forecast_made = replace(forecast_made, applied=True)
-                reasons.append(f"held up at {desired} by the predictive floor (forecast load {forecast_made.load:g})")
+                reasons.append(forecast.held_up_reason(desired, forecast_made))
         said = (
             f"metric {metric_value:g} against target {tracking.target_value:g} with {group.current_capacity} in service: "
             f"{decision.recommendation} recommended"

@@ -183,6 +183,11 @@ def read_forecast(
     return forecast(floor, loads, now=now, target_value=target_value, min_size=min_size, max_size=max_size)
 
 
+def held_up_reason(desired: int, forecast_made: Forecast) -> str:
+    """Why the desired capacity is `desired`, when the floor of `forecast_made` raised it there (for people)."""
+    return f"held up at {desired} by the predictive floor (forecast load {forecast_made.load:g})"
+
+
 def apply_floor(decided: int, forecast_made: Forecast) -> tuple[int, bool]:
     """The desired capacity with the floor under `decided`, and whether the floor raised it. The floor is already within
     the group's sizes, so this never goes above max_size, and never below `decided` (a forecast never scales in)."""

@@ -78,3 +78,24 @@ def test_a_csv_time_out_of_range_is_refused_naming_the_line(web: Invoke, tmp_pat
     samples.write_text(f"time,metric,value\n2026-12-01T10:00:00Z,cpu,1\n{time_text},cpu,2\n", encoding="utf-8")
     result = web("replay", "web", "--csv", str(samples))
     assert result.exit_code == 2 and "bad.csv:3: time" in result.output and "Traceback" not in result.output
+
+
+def test_replay_of_a_predictive_floor_forecasts_from_the_stored_metrics_a_season_before(web: Invoke) -> None:
+    created = web(
+        "policy", "create", "web-cpu", "--group", "web", "--target-tracking", "cpu=50", "--period", "60s",
+        "--predictive-floor", "forecast-and-scale", "--forecast-season", "1h", "--forecast-buffer", "0s",
+        "--forecast-sample-interval", "60s",
+    )
+    assert created.exit_code == 0, created.output
+    hour_ago = (time.time() // 3600 - 1) * 3600
+    # An hour before the window the group's CPU totalled 150 a minute (a floor of 3 at 50 each); in it, 20.
+    for minute in range(5):
+        for start, value in ((hour_ago - 3600, 150), (hour_ago, 20)):
+            put = web("metrics", "put", "cpu_utilization", str(value), "--dimension", "group=web", "--dimension", "instance=i-1",
+                      "--time", format_time(start + minute * 60 + 5))
+            assert put.exit_code == 0, put.output
+    result = web("replay", "web", "--start", format_time(hour_ago + 60), "--end", format_time(hour_ago + 240), "--json")
+    assert result.exit_code == 0, result.output
+    moments = json.loads(result.stdout)
+    assert {moment["desired_capacity"] for moment in moments} == {3}
+    assert "held up at 3 by the predictive floor (forecast load 150)" in " ".join(moments[0]["events"])

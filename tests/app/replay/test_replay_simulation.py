@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.replay.samples import Sample, WindowSums
 from app.replay.simulation import MAX_TICKS, Scenario, replay, ticks
 from autoscale.series import Statistic
 from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, CompositeRule, ThresholdRule
@@ -18,6 +19,7 @@ from services.policy.domain import (
     TargetTracking,
     TrackedMetric,
 )
+from services.policy.forecast import DAY, FloorMode, PredictiveFloor
 
 START = 1_800_000_000.0  # a multiple of 60
 MINUTE = 60.0
@@ -103,3 +105,41 @@ def test_a_target_tracking_policy_scales_out_at_once_and_in_only_after_its_stabi
     # ceil(1 × 150 / 50) = 3 at once; 20 asks ceil(3 × 20 / 50) = 2, held for HPA's 300 s scale-down window.
     assert capacities[:6] == [3, 3, 3, 3, 3, 3] and capacities[-1] == 2
     assert "stabilized at 3" in " ".join(moments[3].events)
+
+
+def test_a_predictive_floor_holds_the_capacity_up_to_the_load_of_a_season_before_as_the_policy_service_does():
+    # The load a day before each tick (+ the 300 s buffer): 200 in total over the group, against a target of 50 a
+    # instance: a floor of 4, although the metric now (20) asks for 1.
+    floor = PredictiveFloor(seasons=(DAY,), mode=FloorMode.FORECAST_AND_SCALE, sample_interval=MINUTE)
+    tracking = TargetTracking(
+        50.0, TrackedMetric(predefined=PredefinedMetricType.ASG_AVERAGE_CPU_UTILIZATION), predictive_floor=floor,
+    )
+    policy = Policy("cpu", "web", AdjustmentType.EXACT_CAPACITY, 0, target_tracking=tracking, estimated_instance_warmup=0.0)
+    rule = ThresholdRule("cpu", (), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 50.0, MINUTE, 1)
+    owned = Alarm(id="cpu-target", rule=rule, alarm_actions=("policies/cpu",), ok_actions=("policies/cpu",), project="p")
+    day_before = WindowSums("cpu_utilization", {"group": "web"}, [
+        Sample(START - DAY + number * MINUTE, "cpu_utilization", {"group": "web", "instance": "i-1"}, 200.0) for number in range(20)
+    ])
+
+    moments = replay(scenario((owned,), (policy,), [20, 20, 20], history={"cpu": day_before}))
+
+    assert [m.desired_capacity for m in moments] == [4, 4, 4]
+    said = " ".join(moments[0].events)
+    assert "forecast load 200: floor 4" in said and "held up at 4 by the predictive floor" in said
+    without = replay(scenario((owned,), (policy,), [20, 20, 20]))  # no history: no floor, and it says so
+    assert [m.desired_capacity for m in without] == [1, 1, 1]
+    assert "forecast: no samples one season before: no floor" in " ".join(without[0].events)
+
+
+def test_a_forecast_only_floor_is_shown_and_never_applied():
+    floor = PredictiveFloor(seasons=(DAY,), sample_interval=MINUTE)  # FORECAST_ONLY, AWS's default
+    tracking = TargetTracking(50.0, TrackedMetric(predefined=PredefinedMetricType.ASG_AVERAGE_CPU_UTILIZATION), predictive_floor=floor)
+    policy = Policy("cpu", "web", AdjustmentType.EXACT_CAPACITY, 0, target_tracking=tracking, estimated_instance_warmup=0.0)
+    rule = ThresholdRule("cpu", (), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 50.0, MINUTE, 1)
+    owned = Alarm(id="cpu-target", rule=rule, alarm_actions=("policies/cpu",), ok_actions=("policies/cpu",), project="p")
+    history = WindowSums("cpu_utilization", {}, [Sample(START - DAY + 300.0, "cpu_utilization", {}, 150.0)])
+
+    moments = replay(scenario((owned,), (policy,), [20, 20], history={"cpu": history}))
+
+    assert [m.desired_capacity for m in moments] == [1, 1]
+    assert "forecast load 150: floor 3" in " ".join(moments[0].events)
