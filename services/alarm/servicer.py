@@ -14,7 +14,7 @@ import grpc
 
 from autoscale import signing as webhook_signing
 from autoscale import telemetry
-from autoscale.errors import FailedPrecondition, InvalidArgument, NotFound
+from autoscale.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from autoscale.identity import current_caller, current_project
 from autoscale.netguard import AddressGuard
 from autoscale.pagination import page_request, paginate
@@ -78,6 +78,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         definition = rules.check_alarm(violations, request.alarm, self._guard)
         rules.check_owner(violations, "alarm.owner", request.alarm.owner)
         violations.raise_if_any()
+        _require_service_naming_owner("alarm.owner", request.alarm.owner)
         assert definition is not None
         project = current_project()
         self._require_store(definition.rule)
@@ -224,9 +225,22 @@ def _rule_text(rule: Rule) -> str:
     return f"{rule.describe()} {rule.comparison.value} {rule.threshold:g}"
 
 
+def _require_service_naming_owner(field_path: str, owner: str) -> None:
+    """PermissionDenied when a caller other than the mesh's own services names an owner: an owned alarm is its owner's
+    (a target tracking policy's), made, changed and deleted by the policy service alone. With authentication off every
+    caller is trusted as the mesh is."""
+    caller = current_caller()
+    if owner and not caller.service:
+        raise PermissionDenied(
+            f"{field_path}: only autoscale's own services name an alarm's owner (the policy service, for the alarm a target "
+            f"tracking policy makes); {caller.principal} may not: change or delete {owner} instead"
+        )
+
+
 def _require_owner(alarm: Alarm, owner: str, done: str) -> None:
     """FailedPrecondition naming the alarm's owner unless the request names it (its owner's service does), so that an
-    owned alarm is `done` with its owner only."""
+    owned alarm is `done` with its owner only; PermissionDenied when a caller other than a service names it."""
+    _require_service_naming_owner("owner", owner)
     if alarm.owner and owner != alarm.owner:
         raise FailedPrecondition(
             f"{alarm_name(alarm.id)} belongs to {alarm.owner}, which made it: it is {done} with {alarm.owner} "
