@@ -8,6 +8,7 @@ Each service owns its tables and its own alembic history (version table
 from __future__ import annotations
 
 import collections
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -302,6 +303,14 @@ class Database:
                 # next process finds the tables made. SQLite's BEGIN IMMEDIATE serialises migrations already.
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             command.upgrade(alembic_config(migrations_dir, service, connection), "head")
+
+    def hold_lock(self, connection: sa.Connection, name: str) -> None:
+        """Serialise the transactions that hold the lock `name` across every process of the database, until this
+        transaction ends: a PostgreSQL transaction advisory lock on a key hashed from the name. On SQLite every writing
+        transaction is serialised already (BEGIN IMMEDIATE)."""
+        if not self._is_sqlite:
+            key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def dispose(self) -> None:
         """Stop checkpointing and close every pooled connection."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import fields, replace
 from typing import Any, NamedTuple
 
@@ -122,9 +122,12 @@ class AlarmRepository:
 
     # Alarms
 
-    def create_alarm(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
-        """Store a new alarm and its creation entry; AlreadyExists if its id is taken in its project."""
+    def create_alarm(self, alarm: Alarm, entry: HistoryEntry, check: DefinitionsCheck | None = None) -> Alarm:
+        """Store a new alarm and its creation entry; AlreadyExists if its id is taken in its project. `check` (see
+        StoredDefinitions) runs first in the same transaction, and may refuse."""
         with self._database.transaction() as connection:
+            if check is not None:
+                check(self._definitions(connection, alarm.project))
             if self._alarm_row(connection, alarm.project, alarm.id) is not None:
                 raise AlreadyExists(alarm_name(alarm.id))
             connection.execute(alarms.insert().values(**_alarm_values(alarm)))
@@ -162,9 +165,11 @@ class AlarmRepository:
             rows = connection.execute(sa.select(alarms).order_by(alarms.c.project, alarms.c.id)).all()
         return [_alarm(row) for row in rows]
 
-    def update_alarm(self, alarm: Alarm, entry: HistoryEntry, *, new_webhook_secret: bool = False) -> Alarm:
+    def update_alarm(
+        self, alarm: Alarm, entry: HistoryEntry, *, new_webhook_secret: bool = False, check: DefinitionsCheck | None = None
+    ) -> Alarm:
         """Store an existing alarm's new definition (not its state; its webhook secret only when `new_webhook_secret`) and a
-        rule-change entry; NotFound if its project has none of its id."""
+        rule-change entry; NotFound if its project has none of its id. `check` as create_alarm's."""
         values = _alarm_values(alarm)
         for not_changed in (
             "project", "id", "create_time", "state", "state_reason", "state_time", "evaluate_time", "revision", "repeat_time",
@@ -174,6 +179,8 @@ class AlarmRepository:
             # An update that read the alarm before a concurrent one made a new secret must not bring the old one back.
             del values["webhook_secret"]
         with self._database.transaction() as connection:
+            if check is not None:
+                check(self._definitions(connection, alarm.project))
             result = connection.execute(
                 alarms.update().where(*_alarm_key(alarm.project, alarm.id)).values(**values, revision=alarms.c.revision + 1)
             )
@@ -190,9 +197,12 @@ class AlarmRepository:
                 sa.select(alarms.c.webhook_secret).where(*_alarm_key(project, alarm_id))
             ).scalar_one_or_none()
 
-    def delete_alarm(self, project: str, alarm_id: str) -> None:
-        """Delete an alarm of `project` and its history; NotFound if the project has none of this id."""
+    def delete_alarm(self, project: str, alarm_id: str, check: DefinitionsCheck | None = None) -> None:
+        """Delete an alarm of `project` and its history; NotFound if the project has none of this id. `check` as
+        create_alarm's."""
         with self._database.transaction() as connection:
+            if check is not None:
+                check(self._definitions(connection, project))
             if self._alarm_row(connection, project, alarm_id) is None:
                 raise NotFound(alarm_name(alarm_id))
             connection.execute(history.delete().where(history.c.project == project, history.c.alarm_id == alarm_id))
@@ -200,6 +210,15 @@ class AlarmRepository:
                 pending_actions.delete().where(pending_actions.c.project == project, pending_actions.c.alarm_id == alarm_id)
             )
             connection.execute(alarms.delete().where(*_alarm_key(project, alarm_id)))
+
+    def _definitions(self, connection: Connection, project: str) -> StoredDefinitions:
+        """The project's composite rules as stored, read under the project's definitions lock (held until the transaction
+        ends: two replicas checking and writing at once take turns)."""
+        self._database.hold_lock(connection, f"alarm-definitions:{project}")
+        rows = connection.execute(
+            sa.select(alarms.c.id, alarms.c.query).where(alarms.c.project == project, alarms.c.rule_kind == COMPOSITE_KIND)
+        ).all()
+        return StoredDefinitions(connection, project, {row.id: row.query for row in rows})
 
     # State
 
@@ -493,6 +512,29 @@ _VALUES = {state: state.value for state in AlarmState}
 """Each state's stored value (an enum's .value is a property: a sweep reads thousands)."""
 
 _COMPARISONS = {comparison.value: comparison for comparison in ComparisonOperator}
+
+
+class StoredDefinitions:
+    """What a check of a definition reads, as stored, in the transaction that writes it, under the project's definitions
+    lock: its composite alarms' expressions, and which alarms exist. So that a composite rule checked on one replica
+    cannot close a cycle or leave a name dangling with a change another replica makes at the same time."""
+
+    def __init__(self, connection: Connection, project: str, composite_expressions: Mapping[str, str]) -> None:
+        self._connection = connection
+        self._project = project
+        self.composite_expressions = composite_expressions
+        """By composite alarm id: its expression."""
+
+    def existing(self, alarm_ids: Collection[str]) -> set[str]:
+        """Those of `alarm_ids` the project holds."""
+        if not alarm_ids:
+            return set()
+        query = sa.select(alarms.c.id).where(alarms.c.project == self._project, alarms.c.id.in_(sorted(alarm_ids)))
+        return set(self._connection.execute(query).scalars())
+
+
+DefinitionsCheck = Callable[[StoredDefinitions], None]
+"""Runs before a definition is written, in its transaction; raises to refuse it."""
 
 
 THRESHOLD_KIND = "threshold"

@@ -6,7 +6,6 @@ project's alarm is NOT_FOUND exactly as a missing one.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Collection
 from dataclasses import replace
 
@@ -35,7 +34,7 @@ from services.alarm.domain import (
     alarm_name,
 )
 from services.alarm.index import AlarmIndex
-from services.alarm.repository import AlarmRepository
+from services.alarm.repository import AlarmRepository, DefinitionsCheck, StoredDefinitions
 from services.alarm.scheduler import EvaluationScheduler
 from services.alarm.unit_of_work import AlarmWrites
 
@@ -68,9 +67,6 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         self._new_secret = new_secret
         self._stores = stores
         """The external stores this service can read (services.alarm.stores): rules over others are refused."""
-        self._definitions = threading.Lock()
-        """Held while a composite rule is checked and stored, or an alarm deleted: no cycle or dangling name is made
-        between two calls at once (in this process; see README on replicas)."""
 
     def CreateAlarm(self, request: alarm_pb2.CreateAlarmRequest, context: grpc.ServicerContext) -> alarm_pb2.CreateAlarmResponse:
         violations = Violations()
@@ -95,9 +91,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         )
         created = HistoryEntry(alarm.id, now, HistoryType.CREATION, f"created: {_rule_text(alarm.rule)}", state=alarm.state,
                                caller=current_caller().principal)
-        with self._definitions:
-            self._check_composite(project, alarm.id, alarm.rule)
-            self._writes.create(alarm, created)
+        self._writes.create(alarm, created, _composite_check(alarm.id, alarm.rule))
         self._scheduler.submit(alarm.key, telemetry.capture_context())
         return alarm_pb2.CreateAlarmResponse(alarm=messages.alarm_to_message(alarm, with_webhook_secret=True))
 
@@ -136,9 +130,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
             alarm_id, self._clock(), HistoryType.RULE_CHANGE, f"changed: {', '.join(paths)}", state=current.state,
             caller=current_caller().principal,
         )
-        with self._definitions:
-            self._check_composite(current.project, alarm_id, changed.rule)
-            stored = self._writes.update(changed, entry, new_webhook_secret=new_secret)
+        stored = self._writes.update(changed, entry, new_webhook_secret=new_secret, check=_composite_check(alarm_id, changed.rule))
         self._scheduler.submit(stored.key, telemetry.capture_context())
         return alarm_pb2.UpdateAlarmResponse(alarm=messages.alarm_to_message(stored, with_webhook_secret=new_secret))
 
@@ -146,14 +138,7 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
         alarm_id = parse_name("name", request.name, "alarms")
         project = current_project()
         _require_owner(self._repository.get_alarm(project, alarm_id), request.owner, "deleted")
-        with self._definitions:
-            naming = self._index.composites_naming([(project, alarm_id)], enabled_only=False)
-            if naming:
-                raise FailedPrecondition.in_use(
-                    alarm_name(alarm_id), [alarm_name(key[1]) for key in naming], ("composite alarm", "composite alarms"),
-                    "change their composite_rule or delete them first",
-                )
-            self._writes.delete(project, alarm_id)
+        self._writes.delete(project, alarm_id, _unnamed_check(alarm_id))
         return alarm_pb2.DeleteAlarmResponse()
 
     def ListAlarmHistory(
@@ -188,34 +173,60 @@ class AlarmServicer(alarm_pb2_grpc.AlarmServiceServicer):
                 f"--{rule.store}-url (or AUTOSCALE_{rule.store.upper()}_URL){also} for alarms with a {rule.store}_rule"
             )
 
-    def _check_composite(self, project: str, alarm_id: str, rule: Rule) -> None:
-        """What a composite `rule` of alarm `alarm_id` names must be there and must not come back to it: InvalidArgument for
-        itself or a cycle, NotFound for an alarm `project` has not. Called while definitions are held, so that a delete or
-        another update at the same time cannot leave a name dangling or close a cycle."""
-        if not isinstance(rule, CompositeRule):
-            return
-        own = composite.references(composite.parse(rule.expression))
-        for named in sorted(own):
-            if named == alarm_id:
-                raise InvalidArgument.field("alarm.composite_rule.expression", f"names {alarm_name(alarm_id)} itself")
-            if self._index.get((project, named)) is None:
-                # The repository too: another replica may have made it a moment ago.
-                try:
-                    self._repository.get_alarm(project, named)
-                except NotFound:
-                    raise NotFound(alarm_name(named), f"alarm.composite_rule.expression: {alarm_name(named)} not found") from None
-        cycle = composite.find_cycle(alarm_id, lambda named: own if named == alarm_id else self._index.named_ids((project, named)))
-        if cycle is not None:
-            raise InvalidArgument.field(
-                "alarm.composite_rule.expression", f"makes a cycle: {' -> '.join(alarm_name(step) for step in cycle)}"
-            )
-
     def _with_evaluate_time(self, alarm: Alarm) -> Alarm:
         """The alarm with the newest evaluation time known to this process (kept in memory, see AlarmIndex)."""
         evaluated = self._index.evaluate_time(alarm.key)
         if evaluated is not None and (alarm.evaluate_time or 0) < evaluated:
             return replace(alarm, evaluate_time=evaluated)
         return alarm
+
+
+def _composite_check(alarm_id: str, rule: Rule) -> DefinitionsCheck | None:
+    """For a composite `rule` of alarm `alarm_id`, the check run where it is stored (under the project's definitions lock,
+    so that a delete or a change on another replica at the same time cannot leave a name dangling or close a cycle): what
+    it names must be there and must not come back to it. InvalidArgument for itself or a cycle, NotFound for an alarm the
+    project has not. None for any other rule."""
+    if not isinstance(rule, CompositeRule):
+        return None
+    own = composite.references(composite.parse(rule.expression))
+    if alarm_id in own:
+        raise InvalidArgument.field("alarm.composite_rule.expression", f"names {alarm_name(alarm_id)} itself")
+
+    def check(stored: StoredDefinitions) -> None:
+        missing = sorted(own - stored.existing(own))
+        if missing:
+            raise NotFound(alarm_name(missing[0]), f"alarm.composite_rule.expression: {alarm_name(missing[0])} not found")
+
+        def named_by(named: str) -> frozenset[str]:
+            if named == alarm_id:
+                return own
+            expression = stored.composite_expressions.get(named)
+            return composite.references(composite.parse(expression)) if expression is not None else frozenset()
+
+        cycle = composite.find_cycle(alarm_id, named_by)
+        if cycle is not None:
+            raise InvalidArgument.field(
+                "alarm.composite_rule.expression", f"makes a cycle: {' -> '.join(alarm_name(step) for step in cycle)}"
+            )
+
+    return check
+
+
+def _unnamed_check(alarm_id: str) -> DefinitionsCheck:
+    """The check run where alarm `alarm_id` is deleted: FailedPrecondition while composite alarms name it."""
+
+    def check(stored: StoredDefinitions) -> None:
+        naming = sorted(
+            composite_id for composite_id, expression in stored.composite_expressions.items()
+            if alarm_id in composite.references(composite.parse(expression))
+        )
+        if naming:
+            raise FailedPrecondition.in_use(
+                alarm_name(alarm_id), [alarm_name(composite_id) for composite_id in naming], ("composite alarm", "composite alarms"),
+                "change their composite_rule or delete them first",
+            )
+
+    return check
 
 
 def _rule_text(rule: Rule) -> str:

@@ -21,7 +21,7 @@ from services.alarm.action_runners import ActionRequest
 from services.alarm.decision import Decision
 from services.alarm.domain import Alarm, AlarmKey, AlarmState, HistoryEntry, PendingAction, alarm_name, describe_alarm
 from services.alarm.index import AlarmIndex
-from services.alarm.repository import AlarmRepository, Repeat, StateChange
+from services.alarm.repository import AlarmRepository, DefinitionsCheck, Repeat, StateChange
 
 log = logging.getLogger(__name__)
 
@@ -57,22 +57,26 @@ class AlarmWrites:
 
     # Definitions
 
-    def create(self, alarm: Alarm, entry: HistoryEntry) -> Alarm:
-        """Store a new alarm (AlreadyExists if its id is taken) and hold it."""
-        created = self._repository.create_alarm(alarm, entry)
+    def create(self, alarm: Alarm, entry: HistoryEntry, check: DefinitionsCheck | None = None) -> Alarm:
+        """Store a new alarm (AlreadyExists if its id is taken; `check` may refuse it: AlarmRepository.create_alarm) and
+        hold it."""
+        created = self._repository.create_alarm(alarm, entry, check)
         self._index.put(created)
         return created
 
-    def update(self, alarm: Alarm, entry: HistoryEntry, *, new_webhook_secret: bool = False) -> Alarm:
-        """Store a changed definition, its webhook secret too when `new_webhook_secret` (NotFound if the alarm is gone),
-        and hold what was stored."""
-        stored = self._repository.update_alarm(alarm, entry, new_webhook_secret=new_webhook_secret)
+    def update(
+        self, alarm: Alarm, entry: HistoryEntry, *, new_webhook_secret: bool = False, check: DefinitionsCheck | None = None
+    ) -> Alarm:
+        """Store a changed definition, its webhook secret too when `new_webhook_secret` (NotFound if the alarm is gone;
+        `check` may refuse it), and hold what was stored."""
+        stored = self._repository.update_alarm(alarm, entry, new_webhook_secret=new_webhook_secret, check=check)
         self._index.put(stored)
         return stored
 
-    def delete(self, project: str, alarm_id: str) -> None:
-        """Delete an alarm of `project` and its history (NotFound if the project has none of this id) and forget it."""
-        self._repository.delete_alarm(project, alarm_id)
+    def delete(self, project: str, alarm_id: str, check: DefinitionsCheck | None = None) -> None:
+        """Delete an alarm of `project` and its history (NotFound if the project has none of this id; `check` may refuse
+        it) and forget it."""
+        self._repository.delete_alarm(project, alarm_id, check)
         self._index.remove((project, alarm_id))
 
     def reload_all(self) -> None:

@@ -3,11 +3,13 @@ and what would break them (missing alarms, cycles, deleting what they name) refu
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 
 from autoscale.errors import field_violations
 from autoscale.v1 import alarm_pb2
@@ -131,3 +133,57 @@ def test_a_composite_that_stays_in_its_state_says_which_states_hold_it_there_now
     _set(mesh, "cpu", OK)
     wait_for(lambda: mesh.get("either").state_reason.endswith("alarms/cpu ok, alarms/deploying alarm"))
     assert mesh.get("either").state == ALARM
+
+
+def _name(mesh: Mesh, alarm_id: str, expression: str) -> None:
+    request = alarm_pb2.UpdateAlarmRequest(
+        alarm=alarm_pb2.Alarm(name=f"alarms/{alarm_id}", composite_rule=alarm_pb2.CompositeRule(expression=expression)),
+        update_mask=field_mask_pb2.FieldMask(paths=["composite_rule"]),
+    )
+    mesh.alarms.UpdateAlarm(request, timeout=10, metadata=mesh.metadata)
+
+
+def _at_once(changes: list[tuple[Mesh, str, str]]) -> dict[str, grpc.RpcError | None]:
+    """Each (replica, alarm id, expression) change made on a thread of its own, all released at one moment; what each
+    raised (None: stored)."""
+    barrier = threading.Barrier(len(changes))
+    outcomes: dict[str, grpc.RpcError | None] = {}
+
+    def change(mesh: Mesh, alarm_id: str, expression: str) -> None:
+        barrier.wait()
+        try:
+            _name(mesh, alarm_id, expression)
+            outcomes[alarm_id] = None
+        except grpc.RpcError as error:
+            outcomes[alarm_id] = error
+
+    threads = [threading.Thread(target=change, args=arguments) for arguments in changes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_two_replicas_changing_composites_at_once_take_turns_so_no_cycle_is_made_between_them(database_url: str) -> None:
+    # Two alarm services on one database, each holding its own index: x and y, each over cpu, are changed at the same
+    # moment to name each other, one through each replica. Checked under the project's definitions lock in the
+    # transaction that writes, exactly one change is stored and the other is refused naming the cycle, every round.
+    with mesh_with(database_url) as first, mesh_with(database_url) as second:
+        first.create("cpu", alarm_actions=[])
+        for round_number in range(5):
+            x, y = f"x{round_number}", f"y{round_number}"
+            _composite(first, x, "ALARM(cpu)")
+            _composite(first, y, "ALARM(cpu)")
+            outcomes = _at_once([(first, x, f"ALARM(cpu) OR ALARM({y})"), (second, y, f"ALARM(cpu) OR ALARM({x})")])
+            refused = [error for error in outcomes.values() if error is not None]
+            assert len(refused) == 1, outcomes
+            assert refused[0].code() == grpc.StatusCode.INVALID_ARGUMENT and "makes a cycle" in (refused[0].details() or "")
+
+
+def test_an_alarm_named_through_another_replica_cannot_be_deleted_through_this_one(database_url: str) -> None:
+    with mesh_with(database_url) as first, mesh_with(database_url) as second:
+        first.create("cpu", alarm_actions=[])
+        _composite(second, "scale", "ALARM(cpu)")
+        refused = _failure(lambda: first.alarms.DeleteAlarm(alarm_pb2.DeleteAlarmRequest(name="alarms/cpu"), timeout=5))
+        assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION and "alarms/scale" in (refused.details() or "")
