@@ -28,8 +28,9 @@ CHUNK = 500
 """Composite alarms judged, and their decisions stored, under one hold of the lock."""
 
 MAX_CASCADE = 16
-"""Composite alarms naming composite alarms that one change moves in a chain at most (the rest wait for the sweep):
-cycles are refused when alarms are defined, but another replica's definitions reach the index late."""
+"""Composite alarms naming composite alarms that one change moves in a chain at most (the rest wait for the sweep): cycles
+are refused where alarms are defined (under the project's definitions lock), so this bounds the work of one change, and
+a cycle stored before that check existed."""
 
 Apply = Callable[[Sequence[Decision], float], None]
 """Stores what decisions at a time change (services.alarm.unit_of_work.AlarmWrites.apply)."""
