@@ -210,8 +210,8 @@ class Settings:
     """Seconds between two passes of the group reconcile loop."""
 
     cpu_report_interval: float = 15.0
-    """Seconds between two measures of the CPU utilization of local process instances (services.group.cpu_report); 0:
-    none is measured."""
+    """Seconds between two measures of the CPU utilization of running instances, local processes and Nova servers
+    (services.group.cpu_report); 0: none is measured."""
 
     instance_log_dir: str = ""
     """Where the local driver writes each instance's output; empty means the state directory."""

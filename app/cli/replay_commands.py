@@ -44,7 +44,7 @@ A scaling activity is taken to end at the tick it starts and an instance to be i
 --launch-time after it was asked for; webhooks are not called; alarms over Prometheus or
 Gnocchi are not replayed (the output says so). A predictive floor forecasts from the
 metric's samples a season before each tick: stored ones, or the CSV file's (give it the
-days before the window for the floor to act).
+days before the window, and --start, for the floor to act).
 """
 
 

@@ -124,12 +124,12 @@ class AlarmRepository:
 
     def create_alarm(self, alarm: Alarm, entry: HistoryEntry, check: DefinitionsCheck | None = None) -> Alarm:
         """Store a new alarm and its creation entry; AlreadyExists if its id is taken in its project. `check` (see
-        StoredDefinitions) runs first in the same transaction, and may refuse."""
+        StoredDefinitions) runs before the write in the same transaction, and may refuse."""
         with self._database.transaction() as connection:
-            if check is not None:
-                check(self._definitions(connection, alarm.project))
             if self._alarm_row(connection, alarm.project, alarm.id) is not None:
                 raise AlreadyExists(alarm_name(alarm.id))
+            if check is not None:
+                check(self._definitions(connection, alarm.project))
             connection.execute(alarms.insert().values(**_alarm_values(alarm)))
             connection.execute(history.insert().values(project=alarm.project, **_entry_values(entry)))
         return alarm

@@ -13,6 +13,10 @@ them over the group. An instance's first pass only starts its measure; an instan
 not read, or a pass that cannot reach the Metrics service, puts nothing (the next pass
 measures from its own previous reading).
 
+Replicas of the group service share the work: a reporter measures while it holds its claim
+(renewed every pass, lost CLAIM_INTERVALS intervals after its holder stops), so each
+instance has one series of samples, as the average and the predictive floor's sums expect.
+
 `cpu_percent` is pure; `CpuReporter.report` is one pass.
 """
 
@@ -28,19 +32,24 @@ import grpc
 from autoscale.identity import acting_for
 from autoscale.timeutil import Clock, to_timestamp
 from autoscale.v1 import metrics_pb2
+from services.group.drivers.base import CpuReading
 
 log = logging.getLogger(__name__)
 
 CPU_METRIC = "cpu_utilization"
-"""The metric of the samples put: percent of one CPU."""
+"""The metric of the samples put: percent of one CPU (a local process) or of all its vCPUs (a Nova server)."""
+
+CLAIM_INTERVALS = 3
+"""Intervals a replica's claim of a reporter's work lasts unless renewed: another replica takes over after them."""
 
 
 @runtime_checkable
 class CpuMeter(Protocol):
     """What measures a server's CPU (the local process driver, the OpenStack driver)."""
 
-    def cpu_seconds(self, server_ids: Sequence[str]) -> Mapping[str, float]:
-        """Seconds of CPU each server has used (per vCPU of a VM); those that cannot be read are left out."""
+    def cpu_readings(self, server_ids: Sequence[str]) -> Mapping[str, CpuReading]:
+        """Seconds of CPU each server has used (per vCPU of a VM), each with the time it was read; those that cannot be
+        read are left out."""
 
 
 @dataclass(frozen=True)
@@ -51,14 +60,6 @@ class RunningInstance:
     group_id: str
     instance_id: str
     server_id: str
-
-
-@dataclass(frozen=True)
-class CpuReading:
-    """CPU seconds used, read at `time`."""
-
-    time: float
-    cpu_seconds: float
 
 
 def cpu_percent(previous: CpuReading, current: CpuReading) -> float | None:
@@ -77,9 +78,13 @@ class CpuReporter:
 
     def __init__(
         self, running: Callable[[], Sequence[RunningInstance]], meter: CpuMeter, metrics: Callable[[], Any], clock: Clock,
+        claim: Callable[[], bool] = lambda: True,
     ) -> None:
         self._running = running
         self._meter = meter
+        self._claim = claim
+        """Whether this process measures this pass: replicas of the group service share one database and would each put
+        every instance's sample (GroupRepositories.claim_work: one of them does)."""
         self._metrics = metrics
         self._clock = clock
         self._previous: dict[tuple[str, str], CpuReading] = {}
@@ -89,23 +94,24 @@ class CpuReporter:
         """One pass: read every running instance, put what was measured since the previous pass."""
         series: dict[str, list[metrics_pb2.TimeSeries]] = {}
         readings: dict[tuple[str, str], CpuReading] = {}
-        running = self._running()
+        running = self._running() if self._claim() else []
         if not running:
-            self._previous = {}
+            self._previous = {}  # a pass that measures again (this replica's turn again) starts afresh
             return
-        measured = self._meter.cpu_seconds([instance.server_id for instance in running])
+        measured = self._meter.cpu_readings([instance.server_id for instance in running])
+        now = self._clock()
         for instance in running:
-            seconds = measured.get(instance.server_id)
-            if seconds is None:
+            reading = measured.get(instance.server_id)
+            if reading is None:
                 continue
             key = (instance.project, instance.server_id)
-            reading = readings[key] = CpuReading(self._clock(), seconds)
+            readings[key] = reading
             previous = self._previous.get(key)
             percent = cpu_percent(previous, reading) if previous is not None else None
             if percent is not None:
                 series.setdefault(instance.project, []).append(metrics_pb2.TimeSeries(
                     metric=CPU_METRIC, dimensions={"group": instance.group_id, "instance": instance.instance_id},
-                    points=[metrics_pb2.Point(value=percent, time=to_timestamp(reading.time))],
+                    points=[metrics_pb2.Point(value=percent, time=to_timestamp(now))],
                 ))
         self._previous = readings  # instances gone are forgotten
         for project, project_series in series.items():

@@ -282,3 +282,13 @@ scaling_decisions = sa.Table(
     ),
     sa.Index("ix_group_scaling_decisions_decided", "project", "group_id", "decide_time"),
 )
+
+worker_claims = sa.Table(
+    "group_worker_claims",
+    metadata,
+    # The work claimed, e.g. `cpu-report-openstack_server`.
+    sa.Column("name", sa.String(64), primary_key=True),
+    # The process that does it (a random id of the process), until expire_time unless it renews.
+    sa.Column("holder", sa.String(64), nullable=False),
+    sa.Column("expire_time", sa.Float, nullable=False),
+)

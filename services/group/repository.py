@@ -68,6 +68,7 @@ from services.group.models import (
     lifecycle_hooks,
     scaling_decisions,
     scheduled_actions,
+    worker_claims,
 )
 from services.group.pools import LoadBalancerPool, PoolKind
 from services.group.processes import ScalingProcess
@@ -221,6 +222,25 @@ class GroupRepositories:
         with self._database.reader() as connection:
             rows = connection.execute(query).all()
         return [DueAction(row.project, _scheduled_action(row)) for row in rows]
+
+    def claim_work(self, name: str, holder: str, now: float, until: float) -> bool:
+        """Whether `holder` does the work `name` now: it holds it until `until` when no other holder's claim lasts past
+        `now` (a holder that stops renewing loses it once its claim expires). Replicas so share out periodic work that one
+        of them must do at a time."""
+        try:
+            with self._database.transaction() as connection:
+                row = connection.execute(sa.select(worker_claims).where(worker_claims.c.name == name).with_for_update()).first()
+                if row is None:
+                    connection.execute(worker_claims.insert().values(name=name, holder=holder, expire_time=until))
+                    return True
+                if row.holder != holder and row.expire_time > now:
+                    return False
+                connection.execute(
+                    worker_claims.update().where(worker_claims.c.name == name).values(holder=holder, expire_time=until)
+                )
+                return True
+        except sa.exc.IntegrityError:
+            return False  # another holder made the first claim at the same moment
 
     def running_instances(self, kind: str) -> list[RunningInstance]:
         """Every project's instances of `kind` (local processes, Nova servers) in service (RUNNING), for the CPU they use

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -10,9 +11,10 @@ from autoscale import server as bootstrap
 from autoscale.config import Settings, default_state_dir
 from autoscale.handlers import add_servicer
 from autoscale.server import BuildContext, ServiceBuilder, ServiceRegistration
+from autoscale.timeutil import Clock
 from autoscale.v1 import group_pb2_grpc
 from autoscale.workers import PeriodicWorker, Worker
-from services.group.cpu_report import CpuMeter, CpuReporter
+from services.group.cpu_report import CLAIM_INTERVALS, CpuMeter, CpuReporter
 from services.group.domain import OPENSTACK_SERVER, PROCESS
 from services.group.drivers.base import ComputeDriver, ServerSpecValidator
 from services.group.exposition import GroupCollector
@@ -87,13 +89,16 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         schedule_loop = PeriodicWorker("group-schedule", POLL_INTERVAL, runner.run_pass)
         openstack = allowed.get(OPENSTACK_SERVER)
         workers: list[Worker] = [schedule_loop, loop, health]
+        interval = context.settings.cpu_report_interval
         for kind, driver in allowed.items():
             # One worker per driver: a slow cloud does not hold up the local processes' measure.
-            if isinstance(driver, CpuMeter) and context.settings.cpu_report_interval > 0:
+            if isinstance(driver, CpuMeter) and interval > 0:
+                name = f"group-cpu-report-{kind}"
+                claim = partial(claim_for, repositories, name, uuid.uuid4().hex, context.clock, interval)
                 reporter = CpuReporter(
-                    partial(repositories.running_instances, kind), driver, lambda: context.peers.metrics, context.clock
+                    partial(repositories.running_instances, kind), driver, lambda: context.peers.metrics, context.clock, claim,
                 )
-                workers.append(PeriodicWorker(f"group-cpu-report-{kind}", context.settings.cpu_report_interval, reporter.report))
+                workers.append(PeriodicWorker(name, interval, reporter.report))
         servicer = GroupServicer(
             repositories, reconciler, loop.wake, PolicyClient(lambda: context.peers.policy), context.quotas, context.process_driver,
             context.clock, server_validator=openstack if isinstance(openstack, ServerSpecValidator) else None,
@@ -107,6 +112,13 @@ def make_build(drivers: DriverFactory = production_drivers) -> ServiceBuilder:
         )
 
     return build
+
+
+def claim_for(repositories: GroupRepositories, name: str, holder: str, clock: Clock, interval: float) -> bool:
+    """Whether this process (`holder`) does the periodic work `name` this pass: its claim lasts CLAIM_INTERVALS
+    intervals, renewed by every pass it does."""
+    now = clock()
+    return repositories.claim_work(name, holder, now, now + CLAIM_INTERVALS * interval)
 
 
 build = make_build()

@@ -5,9 +5,10 @@ Glance v2, Neutron v2.0 and Octavia v2 the OpenStack driver uses, with injectabl
         conn = cloud.connection()           # openstack.connect(...) against the fake Keystone
         cloud.faults.boot_errors(count=1)   # the next server ends in ERROR: No valid host was found...
 
-`cloud.state` holds the contents (a project `demo` with flavors m1.tiny/small/medium, images ubuntu-24.04 and cirros,
-networks private and public, security groups default and web, key pair deployer, server group web-anti, zones nova and
-az-2, load balancer lb-web with pool pool-web); `cloud.requests` what was asked.
+Servers' diagnostics (microversion 2.48) give vCPU times that grow by the load a test sets
+(`cloud.state.set_cpu_load`). `cloud.state` holds the contents (a project `demo` with flavors m1.tiny/small/medium,
+images ubuntu-24.04 and cirros, networks private and public, security groups default and web, key pair deployer,
+server group web-anti, zones nova and az-2, load balancer lb-web with pool pool-web); `cloud.requests` what was asked.
 """
 
 from __future__ import annotations

@@ -208,9 +208,9 @@ class CloudState:
         self.user_id = uuid.uuid4().hex
         self.tokens: set[str] = set()
         self.server_creates = 0
+        """Create requests Nova received (refused or not)."""
         self.diagnostics_allowed = True
         """Whether the user may read servers' diagnostics (Nova's default policy lets admins only)."""
-        """Create requests Nova received (refused or not)."""
         self.flavors: dict[str, dict[str, Any]] = {}
         self.images: dict[str, dict[str, Any]] = {}
         self.networks: dict[str, dict[str, Any]] = {}

@@ -37,6 +37,15 @@ class ServerStatus(enum.Enum):
 
 
 @dataclass(frozen=True)
+class CpuReading:
+    """A server's CPU seconds used (per vCPU of a VM), read at `time`: seconds on the reading driver's monotonic clock,
+    of which only the difference between two readings of one server counts."""
+
+    time: float
+    cpu_seconds: float
+
+
+@dataclass(frozen=True)
 class ServerState:
     """A server's status and, for people, why it is in it (e.g. an exit code)."""
 

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.group.drivers.base import DriverError, FoundServer, LaunchRequest, ServerState, ServerStatus
+from services.group.drivers.base import CpuReading, DriverError, FoundServer, LaunchRequest, ServerState, ServerStatus
 
 _SERVER_ID = re.compile(r"^(?P<pid>[1-9][0-9]*)(?:-(?P<start>[0-9]+))?$")
 _SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
@@ -254,11 +254,11 @@ class LocalProcessDriver:
             return ServerState(ServerStatus.RUNNING, address=self._address(server_id, pid))
         return ServerState(ServerStatus.FAILED, _PROCESS_GONE)
 
-    def cpu_seconds(self, server_ids: Sequence[str]) -> dict[str, float]:
-        """Seconds of CPU each instance has used, from one scan of /proc: every process of its session (an instance leads
-        a session of its own, so a shell's or a pre-fork server's children count), each with the children it waited
-        for. Instances gone, another process now (its start time differs), or all of them when /proc is absent, are left
-        out."""
+    def cpu_readings(self, server_ids: Sequence[str]) -> dict[str, CpuReading]:
+        """Seconds of CPU each instance has used, from one scan of /proc (read at its middle): every process of its
+        session (an instance leads a session of its own, so a shell's or a pre-fork server's children count), each with
+        the children it waited for. Instances gone, another process now (its start time differs), or all of them when
+        /proc is absent, are left out."""
         leaders: dict[int, tuple[str, str | None]] = {}
         for server_id in server_ids:
             parsed = _SERVER_ID.match(server_id)
@@ -268,6 +268,7 @@ class LocalProcessDriver:
             return {}
         ticks: dict[int, int] = {}
         found: dict[int, _ProcStat] = {}
+        started = time.monotonic()
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
@@ -278,12 +279,13 @@ class LocalProcessDriver:
                 ticks[stat.session_id] = ticks.get(stat.session_id, 0) + stat.cpu_ticks
             if int(entry.name) in leaders:
                 found[int(entry.name)] = stat
+        read_at = (started + time.monotonic()) / 2
         used = {}
         for pid, (server_id, start) in leaders.items():
             stat = found.get(pid)
             if stat is None or stat.state == "Z" or stat.session_id != pid or (start is not None and stat.start_time != start):
                 continue
-            used[server_id] = ticks.get(pid, 0) / _CLOCK_TICKS
+            used[server_id] = CpuReading(read_at, ticks.get(pid, 0) / _CLOCK_TICKS)
         return used
 
     def terminate(self, server_id: str) -> None:

@@ -34,6 +34,7 @@ from openstack import exceptions as sdk_exceptions
 
 from services.group.drivers.base import (
     CloudNotConfigured,
+    CpuReading,
     DriverError,
     FoundServer,
     LaunchRequest,
@@ -99,8 +100,8 @@ class OpenStackDriver:
         self._connection: Any = None
         self._resolutions: dict[Hashable, tuple[float, _Resolved]] = {}
         """What `_resolution_key` of a spec resolved to, and until when it is used."""
-        self._diagnostics_refused = False
-        """Whether Nova refused the last server diagnostics asked (its refusal is logged once)."""
+        self._diagnostics_said = ""
+        """The kind of problem with servers' diagnostics last logged ("": none since they were last read)."""
 
     def launch(self, request: LaunchRequest) -> str:
         """Ask Nova for a server of the request's spec and return its id, without waiting for it to be ACTIVE."""
@@ -249,42 +250,63 @@ class OpenStackDriver:
             return ServerState(ServerStatus.GONE, f"the server is {status}")
         return ServerState(ServerStatus.PENDING, f"the server is {status or 'without a status'}")
 
-    def cpu_seconds(self, server_ids: Sequence[str]) -> dict[str, float]:
+    def cpu_readings(self, server_ids: Sequence[str]) -> dict[str, CpuReading]:
         """Seconds of CPU each server has used per vCPU it has, from Nova's server diagnostics (microversion 2.48: each
         vCPU's time in nanoseconds), so that the share of time is of the whole server, as CloudWatch's CPUUtilization is
-        of an instance's vCPUs. Servers Nova cannot tell of (not running, gone, a hypervisor that gives no CPU times) are
-        left out. Nova's default policy lets admins only read diagnostics: the first refusal ends the pass (the rule is
-        the same for every server) and is logged once, naming the rule, until a pass reads again."""
+        of an instance's vCPUs; each read at the middle of its own request (one at a time: a pass over many servers takes
+        a while). Servers Nova cannot tell of (not running, gone, a hypervisor that gives no CPU times) are left out.
+
+        Nova's default policy lets admins only read diagnostics: a refusal ends the pass (the rule is the same for every
+        server), and so does a cloud that cannot be reached (each request would wait its timeout). What keeps the CPU
+        from being read is logged when it starts, not every pass, and its end when a pass reads again."""
         if not server_ids:
             return {}
         try:
             conn = self.connection()
         except DriverError as error:
-            log.warning("cannot measure the CPU of %d servers: %s", len(server_ids), error)
+            self._diagnostics_problem("unreachable", f"cannot measure the CPU of Nova servers: {error}")
             return {}
-        used: dict[str, float] = {}
+        used: dict[str, CpuReading] = {}
+        troubled = False
         for server_id in server_ids:
+            asked = self._clock()
             try:
                 diagnostics = conn.compute.get_server_diagnostics(server_id)
             except sdk_exceptions.ForbiddenException as error:
-                if not self._diagnostics_refused:
-                    log.warning(
-                        "Nova refuses this service the servers' diagnostics (%s): the predefined CPU metric of Nova groups "
-                        "is read there; grant its user the rule os_compute_api:os-server-diagnostics (admin by default)",
-                        _cloud_message(error),
-                    )
-                self._diagnostics_refused = True
+                self._diagnostics_problem("refused", (
+                    f"Nova refuses this service the servers' diagnostics ({_cloud_message(error)}): the predefined CPU "
+                    "metric of Nova groups is read there; grant its user the rule os_compute_api:os-server-diagnostics "
+                    "(admin by default)"
+                ))
                 return used
             except (sdk_exceptions.NotFoundException, sdk_exceptions.ConflictException):
                 continue  # gone, or not running (409): no CPU to tell of
+            except sdk_exceptions.HttpException as error:
+                troubled = True
+                self._diagnostics_problem("failing", f"Nova fails to give servers' diagnostics: {_cloud_message(error)}")
+                continue  # one server's failure: the others may answer
             except _CLOUD_ERRORS as error:
-                log.warning("cannot read the diagnostics of the server %r: %s", server_id, _cloud_message(error))
-                continue
-            self._diagnostics_refused = False
+                self._diagnostics_problem("unreachable", f"cannot measure the CPU of Nova servers: {_cloud_message(error)}")
+                return used
             per_cpu = _cpu_seconds_per_vcpu(diagnostics.cpu_details, diagnostics.num_cpus)
-            if per_cpu is not None:
-                used[server_id] = per_cpu
+            if per_cpu is None:
+                troubled = True
+                self._diagnostics_problem("no times", (
+                    f"Nova's diagnostics of the server {server_id!r} give no vCPU times (its hypervisor driver: "
+                    f"{diagnostics.driver or 'unknown'}): its CPU is not measured"
+                ))
+                continue
+            used[server_id] = CpuReading((asked + self._clock()) / 2, per_cpu)
+        if not troubled and self._diagnostics_said:
+            log.info("Nova's servers' diagnostics are read again")
+            self._diagnostics_said = ""
         return used
+
+    def _diagnostics_problem(self, kind: str, message: str) -> None:
+        """Log what keeps servers' CPU from being read, once until another kind of problem comes or a pass reads again."""
+        if kind != self._diagnostics_said:
+            log.warning("%s", message)
+            self._diagnostics_said = kind
 
     def terminate(self, server_id: str) -> None:
         """Delete the server (a server that is gone already is fine); does not wait for it to disappear."""

@@ -11,7 +11,8 @@ import pytest
 
 from autoscale.identity import current_project
 from autoscale.v1 import metrics_pb2
-from services.group.cpu_report import CPU_METRIC, CpuReading, CpuReporter, RunningInstance, cpu_percent
+from services.group.cpu_report import CPU_METRIC, CpuReporter, RunningInstance, cpu_percent
+from services.group.drivers.base import CpuReading
 from tests.support import FakeClock
 
 
@@ -32,15 +33,18 @@ def test_the_cpu_utilization_is_the_cpu_time_used_over_the_time_passed(
 
 
 class FakeMeter:
-    """CPU seconds per server id, as a test sets them."""
+    """CPU seconds per server id, as a test sets them, read at the time of `clock`."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: FakeClock) -> None:
         self.seconds: dict[str, float] = {}
         self.asked: list[list[str]] = []
+        self._clock = clock
 
-    def cpu_seconds(self, server_ids: Sequence[str]) -> dict[str, float]:
+    def cpu_readings(self, server_ids: Sequence[str]) -> dict[str, CpuReading]:
         self.asked.append(list(server_ids))
-        return {server_id: self.seconds[server_id] for server_id in server_ids if server_id in self.seconds}
+        return {
+            server_id: CpuReading(self._clock.now, self.seconds[server_id]) for server_id in server_ids if server_id in self.seconds
+        }
 
 
 class FakeMetrics:
@@ -66,7 +70,8 @@ INSTANCES = [RunningInstance("p1", "web", "i-1", "101-5"), RunningInstance("p2",
 
 
 def test_a_pass_puts_each_instances_utilization_since_the_previous_pass_in_its_project() -> None:
-    clock, meter, metrics = FakeClock(), FakeMeter(), FakeMetrics()
+    clock, metrics = FakeClock(), FakeMetrics()
+    meter = FakeMeter(clock)
     reporter = CpuReporter(lambda: INSTANCES, meter, lambda: metrics, clock)
     meter.seconds = {"101-5": 10.0, "202-7": 1.0}
     reporter.report()
@@ -83,7 +88,8 @@ def test_a_pass_puts_each_instances_utilization_since_the_previous_pass_in_its_p
 
 
 def test_an_instance_that_cannot_be_read_is_skipped_and_measured_afresh_when_it_can() -> None:
-    clock, meter, metrics = FakeClock(), FakeMeter(), FakeMetrics()
+    clock, metrics = FakeClock(), FakeMetrics()
+    meter = FakeMeter(clock)
     reporter = CpuReporter(lambda: INSTANCES[:1], meter, lambda: metrics, clock)
     meter.seconds = {"101-5": 10.0}
     reporter.report()
@@ -97,7 +103,8 @@ def test_an_instance_that_cannot_be_read_is_skipped_and_measured_afresh_when_it_
 
 
 def test_a_metrics_service_that_fails_loses_that_passs_samples_only() -> None:
-    clock, meter, metrics = FakeClock(), FakeMeter(), FakeMetrics()
+    clock, metrics = FakeClock(), FakeMetrics()
+    meter = FakeMeter(clock)
     reporter = CpuReporter(lambda: INSTANCES[:1], meter, lambda: metrics, clock)
     meter.seconds = {"101-5": 0.0}
     reporter.report()
@@ -114,6 +121,38 @@ def test_a_metrics_service_that_fails_loses_that_passs_samples_only() -> None:
 
 
 def test_with_no_instance_running_the_meter_is_not_asked() -> None:
-    meter = FakeMeter()
-    CpuReporter(lambda: [], meter, lambda: FakeMetrics(), FakeClock()).report()
+    clock = FakeClock()
+    meter = FakeMeter(clock)
+    CpuReporter(lambda: [], meter, lambda: FakeMetrics(), clock).report()
     assert meter.asked == []  # a cloud that is not configured is not connected to
+
+
+def test_a_reading_counts_from_the_time_it_was_taken_not_when_the_pass_ended() -> None:
+    # A meter that reads servers one at a time (Nova's diagnostics): the first pass's reading was taken 10 s before
+    # the pass ended; 5 CPU seconds over the 20 s between the two readings is 25 %, not 5 / 10 = 50 %.
+    clock, metrics = FakeClock(), FakeMetrics()
+    meter = FakeMeter(clock)
+    reporter = CpuReporter(lambda: INSTANCES[:1], meter, lambda: metrics, clock)
+    meter.seconds = {"101-5": 0.0}
+    readings = iter([CpuReading(100.0, 0.0), CpuReading(120.0, 5.0)])
+    meter.cpu_readings = lambda server_ids: {"101-5": next(readings)}  # type: ignore[method-assign]
+    reporter.report()
+    reporter.report()
+    assert metrics.puts[0][1].series[0].points[0].value == 25.0
+
+
+def test_a_replica_without_the_claim_measures_nothing_and_starts_afresh_when_it_has_it_again() -> None:
+    clock, metrics = FakeClock(), FakeMetrics()
+    meter, claimed = FakeMeter(clock), [True]
+    reporter = CpuReporter(lambda: INSTANCES[:1], meter, lambda: metrics, clock, lambda: claimed[0])
+    meter.seconds = {"101-5": 0.0}
+    reporter.report()
+    claimed[0] = False
+    clock.advance(10)
+    reporter.report()
+    assert len(meter.asked) == 1 and metrics.puts == []
+    claimed[0] = True
+    clock.advance(10)
+    meter.seconds = {"101-5": 8.0}
+    reporter.report()
+    assert metrics.puts == []  # its earlier reading is forgotten: another replica measured meanwhile

@@ -145,6 +145,17 @@ def test_the_instances_in_service_of_every_project_are_those_the_cpu_report_of_t
     assert [(i.instance_id, i.server_id) for i in repositories.running_instances("openstack_server")] == [("i-9", "uuid-9")]
 
 
+def test_periodic_work_is_claimed_by_one_holder_until_its_claim_expires_unrenewed(database):
+    repositories = GroupRepositories(database)
+    assert repositories.claim_work("cpu-report-process", "a", now=100.0, until=145.0)
+    assert not repositories.claim_work("cpu-report-process", "b", now=110.0, until=155.0)  # a's claim lasts
+    assert repositories.claim_work("cpu-report-process", "a", now=115.0, until=160.0)  # a renews
+    assert repositories.claim_work("cpu-report-openstack_server", "b", now=115.0, until=160.0)  # another work's claim
+    assert not repositories.claim_work("cpu-report-process", "b", now=159.0, until=204.0)
+    assert repositories.claim_work("cpu-report-process", "b", now=161.0, until=206.0)  # a stopped renewing: b takes over
+    assert not repositories.claim_work("cpu-report-process", "a", now=170.0, until=215.0)
+
+
 def test_adjust_changes_the_capacity_and_a_newer_change_cancels_the_older_activity(repository):
     repository.create_group(_group(desired=1), None)
     first = _adjust(repository, 2, activity_id="a-1", now=10.0)

@@ -328,15 +328,21 @@ def test_the_cpu_seconds_of_an_instance_grow_while_it_computes_and_are_unknown_f
     driver: LocalProcessDriver,
 ) -> None:
     server_id = driver.launch(request(python("import time\nend = time.time() + 60\nwhile time.time() < end: pass")))
-    first = driver.cpu_seconds([server_id])[server_id]
-    wait_for(lambda: driver.cpu_seconds([server_id]).get(server_id, 0) > first + 0.05)
+    first = driver.cpu_readings([server_id])[server_id]
+    wait_for(lambda: _cpu_seconds(driver, server_id) > first.cpu_seconds + 0.05)
+    assert driver.cpu_readings([server_id])[server_id].time > first.time
     pid, start_time = server_id.split("-")
-    assert driver.cpu_seconds([f"{pid}-{int(start_time) + 1}", "abc"]) == {}
+    assert driver.cpu_readings([f"{pid}-{int(start_time) + 1}", "abc"]) == {}
 
 
 def test_the_cpu_seconds_of_an_instance_count_the_children_it_runs(driver: LocalProcessDriver) -> None:
     """A shell that runs the busy work as a child (a wrapper script, a pre-fork server's workers) is measured too."""
     busy = f"{sys.executable} -c 'import time\nend = time.time() + 60\nwhile time.time() < end: pass'"
     server_id = driver.launch(request(ProcessSpec(command=["/bin/sh", "-c", f"{busy}; true"])))
-    first = driver.cpu_seconds([server_id])[server_id]
-    wait_for(lambda: driver.cpu_seconds([server_id]).get(server_id, 0) > first + 0.05)
+    first = driver.cpu_readings([server_id])[server_id].cpu_seconds
+    wait_for(lambda: _cpu_seconds(driver, server_id) > first + 0.05)
+
+
+def _cpu_seconds(driver: LocalProcessDriver, server_id: str) -> float:
+    reading = driver.cpu_readings([server_id]).get(server_id)
+    return reading.cpu_seconds if reading is not None else 0.0

@@ -742,6 +742,14 @@ def cloud_clock(fake_cloud: FakeCloud) -> list[float]:
     return now
 
 
+def _cpu_seconds(driver: OpenStackDriver, server_ids: list[str]) -> dict[str, float]:
+    return {server_id: reading.cpu_seconds for server_id, reading in driver.cpu_readings(server_ids).items()}
+
+
+def _diagnostics_asked(fake_cloud: FakeCloud) -> int:
+    return len(fake_cloud.requests_to("GET", "/compute/v2.1/servers/[^/]+/diagnostics"))
+
+
 def test_cpu_seconds_are_each_servers_vcpu_times_from_its_diagnostics_per_vcpu(
     driver: OpenStackDriver, fake_cloud: FakeCloud, cloud_clock: list[float]
 ) -> None:
@@ -751,11 +759,18 @@ def test_cpu_seconds_are_each_servers_vcpu_times_from_its_diagnostics_per_vcpu(
     fake_cloud.state.set_cpu_load(two_vcpus, 0.5)
     cloud_clock[0] += 10
 
-    used = driver.cpu_seconds([one_vcpu, two_vcpus])
-
     # 0.25 of one vCPU for 10 s; half of two vCPUs for 10 s is 10 s of CPU, 5 per vCPU.
-    assert used == pytest.approx({one_vcpu: 2.5, two_vcpus: 5.0})
-    assert len(fake_cloud.requests_to("GET", "/compute/v2.1/servers/[^/]+/diagnostics")) == 2
+    assert _cpu_seconds(driver, [one_vcpu, two_vcpus]) == pytest.approx({one_vcpu: 2.5, two_vcpus: 5.0})
+    assert _diagnostics_asked(fake_cloud) == 2
+
+
+def test_each_server_is_read_at_the_time_of_its_own_request(fake_cloud: FakeCloud, cloud_clock: list[float]) -> None:
+    ticks = iter(range(100))
+    driver = OpenStackDriver(cloud="test", connect=fake_cloud.connection, clock=lambda: float(next(ticks)))
+    servers = [driver.launch(launch_request(f"i-{number}")) for number in range(2)]
+    readings = driver.cpu_readings(servers)
+    # Each reading's time is the middle of its own request: a pass over many servers takes long.
+    assert readings[servers[1]].time - readings[servers[0]].time == 2.0
 
 
 def test_servers_nova_cannot_tell_the_cpu_of_are_left_out(driver: OpenStackDriver, fake_cloud: FakeCloud, cloud_clock: list[float]) -> None:
@@ -765,14 +780,14 @@ def test_servers_nova_cannot_tell_the_cpu_of_are_left_out(driver: OpenStackDrive
     fake_cloud.state.set_cpu_load(running, 1.0)
     cloud_clock[0] += 4
 
-    assert driver.cpu_seconds([building, "server-gone", running]) == pytest.approx({running: 4.0})
+    assert _cpu_seconds(driver, [building, "server-gone", running]) == pytest.approx({running: 4.0})
 
 
 def test_no_server_to_measure_asks_the_cloud_nothing(fake_cloud: FakeCloud) -> None:
     def connect() -> Connection:
         raise AssertionError("connected with nothing to measure")
 
-    assert OpenStackDriver(cloud="test", connect=connect).cpu_seconds([]) == {}
+    assert OpenStackDriver(cloud="test", connect=connect).cpu_readings([]) == {}
 
 
 def test_a_refused_diagnostics_ends_the_pass_and_is_logged_once_naming_the_policy_rule(
@@ -781,15 +796,45 @@ def test_a_refused_diagnostics_ends_the_pass_and_is_logged_once_naming_the_polic
     servers = [driver.launch(launch_request(f"i-{number}")) for number in range(3)]
     fake_cloud.state.diagnostics_allowed = False
 
-    with caplog.at_level(logging.WARNING, logger=openstack_driver_module.__name__):
-        assert driver.cpu_seconds(servers) == {}
-        assert driver.cpu_seconds(servers) == {}
+    with caplog.at_level(logging.INFO, logger=openstack_driver_module.__name__):
+        assert driver.cpu_readings(servers) == {}
+        assert driver.cpu_readings(servers) == {}
+        assert _diagnostics_asked(fake_cloud) == 2  # one a pass
+        (warning,) = caplog.messages
+        assert "os_compute_api:os-server-diagnostics" in warning and "(HTTP 403)" in warning
+        fake_cloud.state.diagnostics_allowed = True
+        assert set(driver.cpu_readings(servers)) == set(servers)
 
-    assert len(fake_cloud.requests_to("GET", "/compute/v2.1/servers/[^/]+/diagnostics")) == 2  # one a pass
+    assert caplog.messages[-1] == "Nova's servers' diagnostics are read again"
+
+
+def test_a_cloud_that_stops_answering_ends_the_pass_and_is_logged_once(
+    driver: OpenStackDriver, fake_cloud: FakeCloud, cloud_clock: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    servers = [driver.launch(launch_request(f"i-{number}")) for number in range(3)]
+    asked = _diagnostics_asked(fake_cloud)
+    fake_cloud.stop()
+
+    with caplog.at_level(logging.WARNING, logger=openstack_driver_module.__name__):
+        assert driver.cpu_readings(servers) == {}
+        assert driver.cpu_readings(servers) == {}
+
     (warning,) = caplog.messages
-    assert "os_compute_api:os-server-diagnostics" in warning and "(HTTP 403)" in warning
-    fake_cloud.state.diagnostics_allowed = True
-    assert set(driver.cpu_seconds(servers)) == set(servers)
+    assert warning.startswith("cannot measure the CPU of Nova servers: ") and _diagnostics_asked(fake_cloud) == asked
+
+
+def test_a_server_whose_diagnostics_fail_is_left_out_and_the_others_read(
+    driver: OpenStackDriver, fake_cloud: FakeCloud, cloud_clock: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    servers = [driver.launch(launch_request(f"i-{number}")) for number in range(2)]
+    fake_cloud.faults.fail_requests(500, method="GET", path=f"/servers/{servers[0]}/diagnostics$", count=None,
+                                   message="Unexpected API Error.")
+
+    with caplog.at_level(logging.WARNING, logger=openstack_driver_module.__name__):
+        assert set(driver.cpu_readings(servers)) == {servers[1]}
+        assert set(driver.cpu_readings(servers)) == {servers[1]}
+
+    assert caplog.messages == ["Nova fails to give servers' diagnostics: Unexpected API Error. (HTTP 500)"]
 
 
 def test_a_cloud_that_cannot_be_reached_measures_nothing_without_failing_the_pass(
@@ -799,9 +844,9 @@ def test_a_cloud_that_cannot_be_reached_measures_nothing_without_failing_the_pas
         raise openstack.exceptions.ConfigException("Cloud test was not found.")
 
     with caplog.at_level(logging.WARNING, logger=openstack_driver_module.__name__):
-        assert OpenStackDriver(cloud="test", connect=connect).cpu_seconds(["server-1"]) == {}
+        assert OpenStackDriver(cloud="test", connect=connect).cpu_readings(["server-1"]) == {}
 
-    assert "cannot measure the CPU of 1 servers" in caplog.text and "Cloud test was not found" in caplog.text
+    assert "cannot measure the CPU of Nova servers" in caplog.text and "Cloud test was not found" in caplog.text
 
 
 @pytest.mark.parametrize(
