@@ -9,6 +9,9 @@ from pathlib import Path
 from app.replay.simulation import Moment
 from services.alarm.domain import Alarm, CompositeRule
 
+MARKED_POINTS = 500
+"""Values of a series drawn with a marker each, at most (more make a line)."""
+
 
 def draw(moments: Sequence[Moment], alarms: Sequence[Alarm], title: str, path: Path) -> None:
     """Write the PNG of a replay to `path`: one panel of the alarms' newest values and thresholds, one of the capacity."""
@@ -32,7 +35,11 @@ def draw(moments: Sequence[Moment], alarms: Sequence[Alarm], title: str, path: P
             series = alarm.rule.describe()
             if series not in colours:  # alarms over one series (a high and a low one) share its line
                 values = [moment.values.get(alarm.id) for moment in moments]
-                line = metrics.plot(times, [float("nan") if value is None else value for value in values], label=series)
+                # Points marked while few (a value between two gaps draws no line), a line alone when dense.
+                marker = "." if sum(value is not None for value in values) <= MARKED_POINTS else None
+                line = metrics.plot(
+                    times, [float("nan") if value is None else value for value in values], label=series, marker=marker
+                )
                 colours[series] = line[0].get_color()
             metrics.axhline(
                 alarm.rule.threshold, color=colours[series], linestyle="--", linewidth=1,
