@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import grpc
 
@@ -94,3 +95,15 @@ class StoredKey(NamedTuple):
     def metadata(self) -> tuple[tuple[str, str]]:
         """The call metadata that carries it."""
         return (("authorization", f"Bearer {self.token}"),)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """What `condition()` answers once it is truthy (AssertionError after `timeout`): for what a server's own threads
+    do after a call returns."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")

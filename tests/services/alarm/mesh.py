@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,7 +18,7 @@ from services.alarm.actions import ActionDispatcher
 from services.alarm.scheduler import EvaluationScheduler
 from services.alarm.server import build
 from tests.services.alarm.fakes import FakeMetricsService, FakePolicyService
-from tests.support import running_server
+from tests.support import running_server, wait_for
 
 ACTION = alarm_pb2.ALARM_HISTORY_TYPE_ACTION
 
@@ -89,17 +88,6 @@ class Mesh:
         """The alarm's action entries once there are `count` of them."""
         found = [e for e in self.history(alarm_id) if e.type == ACTION]
         return found if len(found) == count else None
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """What `condition()` answers once it is truthy (AssertionError after `timeout`)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from services.policy.server import build
 from tests.services.group.fake_compute import FakeComputeDriver
 from tests.services.policy.fake_alarm import FakeAlarmService
 from tests.services.policy.fake_group import FakeGroupService
-from tests.support import FakeClock, running_server
+from tests.support import FakeClock, running_server, wait_for
 
 CHANGE = common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY
 NOT_FOUND = grpc.StatusCode.NOT_FOUND
@@ -219,6 +219,11 @@ class GroupsInProject:
         self.call("CreateGroup", group_pb2.CreateGroupRequest(
             group_id=group_id, group=group_pb2.Group(launch_config="launchConfigs/lc", min_size=1, max_size=5)))
 
+    def settled(self, group_id: str) -> bool:
+        """Whether the group's creation (its first instance launched) has ended: a simple policy waits for no resize."""
+        group: group_pb2.Group = self.call("GetGroup", group_pb2.GetGroupRequest(name=f"groups/{group_id}")).group
+        return not group.scaling_in_progress
+
     def desired_capacity(self, group_id: str) -> int:
         group: group_pb2.Group = self.call("GetGroup", group_pb2.GetGroupRequest(name=f"groups/{group_id}")).group
         return group.desired_capacity
@@ -249,5 +254,6 @@ def test_with_the_group_service_a_policy_names_and_adjusts_only_its_own_projects
     p1_groups.create_group("web")
     p2_groups.create_group("web")
     p1.create("up", scaling_adjustment=2)
+    wait_for(lambda: p1_groups.settled("web"))  # the reconcile pass its creation wakes has launched its instance
     assert p1.execute("up").adjusted
     assert (p1_groups.desired_capacity("web"), p2_groups.desired_capacity("web")) == (3, 1)
