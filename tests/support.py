@@ -97,13 +97,13 @@ class StoredKey(NamedTuple):
         return (("authorization", f"Bearer {self.token}"),)
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """What `condition()` answers once it is truthy (AssertionError after `timeout`): for what a server's own threads
-    do after a call returns."""
+def wait_for(condition: Callable[[], Any], what: str = "the condition", timeout: float = 10.0) -> Any:
+    """What `condition()` answers once it is truthy (AssertionError naming `what` after `timeout`): for what a server's
+    own threads do after a call returns."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = condition()
         if result:
             return result
         time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    raise AssertionError(f"timed out waiting for {what}")

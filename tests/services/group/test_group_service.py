@@ -21,7 +21,7 @@ from autoscale.v1 import common_pb2, group_pb2, group_pb2_grpc
 from services.group.server import instance_log_dir, make_build
 from tests.services.group.fake_compute import FakeComputeDriver
 from tests.services.group.fake_policy import FakePolicyService
-from tests.support import FakeClock, running_server
+from tests.support import FakeClock, running_server, wait_for
 
 CHANGE = common_pb2.ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY
 EXACT = common_pb2.ADJUSTMENT_TYPE_EXACT_CAPACITY
@@ -72,17 +72,6 @@ def stub(sqlite_url, driver, policies):
         stub.CreateLaunchConfig(group_pb2.CreateLaunchConfigRequest(
             launch_config_id="lc", launch_config=group_pb2.LaunchConfig(process=SLEEPER)), timeout=5)
         yield stub
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 10) -> Any:
-    """Poll until `condition()` is truthy; its value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def passes_over(driver: FakeComputeDriver, server_id: str, since: int = 0) -> None:
