@@ -22,6 +22,7 @@ import grpc
 from google.protobuf.message import Message
 
 from app.cli.output import print_json
+from app.cli.params import FiniteRange
 from autoscale.config import DEFAULT_LISTEN, ConfigurationError
 from autoscale.errors import field_violations
 from autoscale.v1 import (
@@ -222,7 +223,7 @@ def client_command(service: Service) -> Callable[[Callable[..., Any]], Callable[
         )
         @click.option(
             "--timeout",
-            type=click.FloatRange(min=0, min_open=True),
+            type=FiniteRange(min=0, min_open=True),
             default=DEFAULT_TIMEOUT,
             show_default=True,
             help="Seconds each call may take.",

@@ -7,6 +7,7 @@ the option, exit status 2, before any call is made.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -62,6 +63,17 @@ class DurationType(click.ParamType[float]):
             return parse_duration(str(value))
         except ValueError as error:
             self.fail(str(error), param, ctx)
+
+
+class FiniteRange(click.FloatRange):
+    """A number within a range that is finite: click's FloatRange lets NaN (which compares false) and an open end's
+    infinity through, and a server interval of `nan` or a forecast `inf` hours ahead means nothing."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 class KeyValueType(click.ParamType[tuple[str, str]]):

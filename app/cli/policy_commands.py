@@ -14,7 +14,7 @@ from app.cli.choices import ADJUSTMENT_HELP, ADJUSTMENT_TYPE, ADJUSTMENT_TYPE_HE
 from app.cli.client import GROUP, METRICS, POLICY, Client, client_command
 from app.cli.group_commands import activity_details
 from app.cli.output import duration_text, print_details, print_table, time_text, yes_no
-from app.cli.params import DURATION, EnumChoice, apply_options, duration_or_none, resource_id, resource_name
+from app.cli.params import DURATION, EnumChoice, FiniteRange, apply_options, duration_or_none, resource_id, resource_name
 from app.cli.resources import ResourceKind, add_create_and_update, add_standard_commands
 from app.cli.target_tracking_options import (
     OPTION_NAMES,
@@ -262,15 +262,18 @@ FORECAST_PAGE_SIZE = 100
 """Executions read per page by `policy forecast`, which stops at the first older than its hours."""
 
 
+MAX_HOURS = 24 * 366
+"""Hours `policy forecast` looks back or ahead at most: a year (its seasons are at most 35 days)."""
+
 MAX_AHEAD_ROWS = 1000
 """Moments `policy forecast --ahead` forecasts at most (each reads the Metrics service once a season)."""
 
 
 @policy.command("forecast")
 @click.argument("policy_id", metavar="ID")
-@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=24.0, show_default=True,
+@click.option("--hours", type=FiniteRange(min=0, min_open=True, max=MAX_HOURS), default=24.0, show_default=True,
               help="How far back, from the newest execution.")
-@click.option("--ahead", type=click.FloatRange(min=0), default=0.0, show_default=True,
+@click.option("--ahead", type=FiniteRange(min=0, max=MAX_HOURS), default=0.0, show_default=True,
               help="Hours ahead: the floor the metric's history forecasts for each --step from now (the group's sizes as "
                    "they are now).")
 @click.option("--step", type=DURATION, default="1h", show_default=True, help="Between two moments ahead.")

@@ -100,7 +100,10 @@ def replay_command(
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     if png_path is not None:
-        draw(moments, definitions.alarms, f"replay of groups/{group_id}", png_path)
+        try:
+            draw(moments, definitions.alarms, f"replay of groups/{group_id}", png_path)
+        except OSError as error:
+            raise click.FileError(str(png_path), error.strerror or str(error)) from None
     if client.json_output:
         click.echo(json.dumps(_as_json(moments), indent=2))
     else:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from app.cli.log_level import log_level_option
-from app.cli.params import NETWORK, apply_options
+from app.cli.params import NETWORK, FiniteRange, apply_options
 from autoscale.config import AUTH_MODES, DEFAULT_LISTEN, ConfigurationError, Settings, parse_listen
 from autoscale.runtime import hold_garbage_collector, settle_garbage_collector
 from autoscale.server import create_server, run_until_signalled
@@ -18,7 +18,7 @@ from services.registry import SERVICE_NAMES, builders
 
 log = logging.getLogger("autoscale")
 
-POSITIVE_SECONDS = click.FloatRange(min=0, min_open=True)
+POSITIVE_SECONDS = FiniteRange(min=0, min_open=True)
 """Intervals and timeouts: a zero would spin a loop or fail every call."""
 
 
@@ -50,7 +50,7 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Seconds between two evaluations of every alarm."),
         click.option("--alarm-action-attempts", envvar="AUTOSCALE_ALARM_ACTION_ATTEMPTS", type=click.IntRange(min=1), default=5,
                      show_default=True, help="Attempts of a failing alarm action before it is given up."),
-        click.option("--alarm-action-backoff", envvar="AUTOSCALE_ALARM_ACTION_BACKOFF", type=click.FloatRange(min=0), default=1.0,
+        click.option("--alarm-action-backoff", envvar="AUTOSCALE_ALARM_ACTION_BACKOFF", type=FiniteRange(min=0), default=1.0,
                      show_default=True, help="Seconds before the first retry of a failed action; doubles each retry."),
         click.option("--alarm-action-timeout", envvar="AUTOSCALE_ALARM_ACTION_TIMEOUT", type=POSITIVE_SECONDS,
                      default=10.0, show_default=True, help="Seconds a webhook POST may take."),
@@ -79,7 +79,7 @@ def _tuning_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Deadline, in seconds, of every call to a peer service."),
         click.option("--reconcile-interval", envvar="AUTOSCALE_RECONCILE_INTERVAL", type=POSITIVE_SECONDS, default=2.0,
                      show_default=True, help="Seconds between two passes of the group reconcile loop."),
-        click.option("--cpu-report-interval", envvar="AUTOSCALE_CPU_REPORT_INTERVAL", type=click.FloatRange(min=0), default=15.0,
+        click.option("--cpu-report-interval", envvar="AUTOSCALE_CPU_REPORT_INTERVAL", type=FiniteRange(min=0), default=15.0,
                      show_default=True, help="Seconds between two measures of the CPU of running instances (local processes from "
                                              "/proc, Nova servers from their diagnostics), put as "
                                              "cpu_utilization{group,instance} into the metrics service; 0: none."),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from app.cli.client import Client
 from autoscale.netguard import AddressGuard
 from autoscale.series import STATISTIC_NUMBERS
-from autoscale.timeutil import from_duration, from_timestamp, to_duration, to_timestamp
+from autoscale.timeutil import MAX_TIME, from_duration, from_timestamp, to_duration, to_timestamp
 from autoscale.v1 import alarm_pb2, group_pb2, metrics_pb2, policy_pb2
 from autoscale.validation import Violations
 from services.alarm import composite
@@ -133,8 +133,9 @@ def read_datapoints(metrics: Client, alarm: Alarm, start: float, end: float) -> 
     assert isinstance(rule, ThresholdRule)
     request = metrics_pb2.GetStatisticsRequest(
         metric=rule.metric, dimensions=dict(rule.dimensions), statistic=STATISTIC_NUMBERS[rule.statistic],
-        period=to_duration(rule.period), start_time=to_timestamp(start - window_periods(rule) * rule.period),
-        end_time=to_timestamp(end + rule.period),
+        # The periods before `start` its rule reads, and one after `end`, within the times the Metrics service takes.
+        period=to_duration(rule.period), start_time=to_timestamp(max(0.0, start - window_periods(rule) * rule.period)),
+        end_time=to_timestamp(min(float(MAX_TIME), end + rule.period)),
     )
     answer = metrics.call("GetStatistics", request)
     return [Datapoint(from_timestamp(point.start_time), point.value, point.sample_count) for point in answer.datapoints]
@@ -146,4 +147,10 @@ def stored_window_sums(metrics: Client, policy: Policy) -> WindowSum:
     tracking = policy.target_tracking
     assert tracking is not None
     metric, dimensions, _ = metrics_service_series(policy.group_id, tracking.metric)
-    return lambda start, end: window_sum_of(metrics.call("GetStatistics", window_sum_request(metric, dimensions, start, end)))
+
+    def window_sum(start: float, end: float) -> float | None:
+        if end <= 0:
+            return None  # a season before the epoch: nothing was stored then
+        return window_sum_of(metrics.call("GetStatistics", window_sum_request(metric, dimensions, max(0.0, start), end)))
+
+    return window_sum

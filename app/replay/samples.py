@@ -47,13 +47,18 @@ class SamplesError(ValueError):
 
 def read_csv(path: Path) -> list[Sample]:
     """The samples of a CSV file (see the module); SamplesError naming the line of the first that cannot be read."""
+    if path.exists() and not path.is_file():
+        raise SamplesError(f"{path}: not a regular file")  # a device or a pipe may never end
     try:
-        with path.open(newline="", encoding="utf-8") as file:
+        # NOTE: utf-8-sig: a spreadsheet's CSV export starts with a byte order mark, which is no part of the header.
+        with path.open(newline="", encoding="utf-8-sig") as file:
             return _samples(csv.DictReader(file), path)
     except OSError as error:
         raise SamplesError(f"{path}: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
         raise SamplesError(f"{path}: not UTF-8 text: {error.reason}") from None
+    except csv.Error as error:
+        raise SamplesError(f"{path}: not CSV: {error}") from None
 
 
 def _samples(rows: csv.DictReader[str], path: Path) -> list[Sample]:

@@ -37,6 +37,7 @@ typedef struct {
     Py_ssize_t max_dimensions;
     Py_ssize_t max_dimensions_key_bytes;
     Py_ssize_t max_points;
+    double max_value;
 } Settings;
 
 static Settings settings;
@@ -242,7 +243,8 @@ static int decode_time(Reader *stamp, double latest_allowed, double *time) {
     return *time <= latest_allowed ? DECODED : DECLINED;
 }
 
-/* One Point: its time (`now` when unset) and value appended, when the time keeps the rule and the value is finite. */
+/* One Point: its time (`now` when unset) and value appended, when the time keeps the rule and the value is within
+ * ±max_value (finite). */
 static int decode_point(Reader *point, double now, double latest_allowed, PyObject *times, PyObject *values) {
     double value = 0.0, time = now;
     int has_value = 0, has_time = 0;
@@ -267,7 +269,7 @@ static int decode_point(Reader *point, double now, double latest_allowed, PyObje
             return DECLINED;
         }
     }
-    if (!isfinite(value)) {
+    if (!(value >= -settings.max_value && value <= settings.max_value)) { /* also NaN */
         return DECLINED;
     }
     if (append_float(times, time) != DECODED) {
@@ -444,9 +446,9 @@ static PyObject *decode(PyObject *module, PyObject *args) {
 static PyObject *configure(PyObject *module, PyObject *args) {
     PyObject *series_key, *series_points;
     Settings given;
-    if (!PyArg_ParseTuple(args, "O!O!nnnnn:configure", &PyType_Type, &series_key, &PyType_Type, &series_points,
+    if (!PyArg_ParseTuple(args, "O!O!nnnnnd:configure", &PyType_Type, &series_key, &PyType_Type, &series_points,
                           &given.max_metric_length, &given.max_dimension_length, &given.max_dimensions,
-                          &given.max_dimensions_key_bytes, &given.max_points)) {
+                          &given.max_dimensions_key_bytes, &given.max_points, &given.max_value)) {
         return NULL;
     }
     if (!PyType_IsSubtype((PyTypeObject *)series_key, &PyTuple_Type) || !PyType_IsSubtype((PyTypeObject *)series_points, &PyTuple_Type)) {
@@ -468,7 +470,7 @@ static PyMethodDef methods[] = {
      "decode(payload, now, latest_allowed) -> list of SeriesPoints, or None for what protobuf and the rules must read."},
     {"configure", configure, METH_VARARGS,
      "configure(SeriesKey, SeriesPoints, max_metric_length, max_dimension_length, max_dimensions, max_dimensions_key_bytes, "
-     "max_points)"},
+     "max_points, max_value)"},
     {NULL, NULL, 0, NULL},
 };
 

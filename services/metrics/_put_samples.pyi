@@ -10,6 +10,7 @@ def configure(
     max_dimensions: int,
     max_dimensions_key_bytes: int,
     max_points: int,
+    max_value: float,
     /,
 ) -> None: ...
 def decode(payload: bytes, now: float, latest_allowed: float, /) -> list[SeriesPoints] | None:

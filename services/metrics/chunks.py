@@ -126,7 +126,16 @@ class Chunk:
         if first_time is None or last_time is None:
             first_time, last_time = bounds(times)
         minimum, maximum = bounds(values)
-        return cls(first_time, last_time, Summary(len(values), math.fsum(values), minimum, maximum), pack_chunk(times, values))
+        return cls(first_time, last_time, Summary(len(values), _total(values), minimum, maximum), pack_chunk(times, values))
+
+
+def _total(values: Sequence[float]) -> float:
+    """The exact sum of the values; infinite where it overflows (values beyond the bound PutSamples now keeps, stored by an
+    earlier version), rather than a flush that fails on every pass."""
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        return sum(values)
 
 
 def bounds(items: Sequence[float]) -> tuple[float, float]:

@@ -29,7 +29,7 @@ def _native() -> ModuleType | None:
         return None
     _put_samples.configure(
         SeriesKey, SeriesPoints, series.MAX_METRIC_LENGTH, series.MAX_DIMENSION_LENGTH, series.MAX_DIMENSIONS,
-        rules.MAX_DIMENSIONS_KEY_BYTES, rules.MAX_POINTS_PER_BATCH,
+        rules.MAX_DIMENSIONS_KEY_BYTES, rules.MAX_POINTS_PER_BATCH, rules.MAX_SAMPLE_VALUE,
     )
     return _put_samples
 

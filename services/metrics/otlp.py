@@ -33,7 +33,6 @@ number point with no value, a time more than MAX_FUTURE ahead of the server's cl
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +44,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import DataPointFlags, Metric
 from autoscale.series import MAX_DIMENSION_LENGTH, MAX_DIMENSIONS, MAX_METRIC_LENGTH
 from autoscale.validation import Violations, quoted
 from services.metrics.domain import SeriesKey, SeriesPoints
-from services.metrics.rules import MAX_DIMENSIONS_KEY_BYTES, MAX_FUTURE, MAX_POINTS_PER_BATCH
+from services.metrics.rules import MAX_DIMENSIONS_KEY_BYTES, MAX_FUTURE, MAX_POINTS_PER_BATCH, MAX_SAMPLE_VALUE
 
 RENAMED_RESOURCE_ATTRIBUTES = {"autoscale.group": "group", "autoscale.instance": "instance"}
 """Resource attributes whose dimension has another name: what PutSamples clients (and the demo's alarms) call them."""
@@ -224,7 +223,6 @@ def _map_metric(
     else:
         names = (f"{name}.count", f"{name}.sum", f"{name}.min", f"{name}.max")
     problem = next(filter(None, map(metric_name_problem, names)), None)
-    isfinite = math.isfinite
     for point in data.data_points:
         if point.flags & _NO_RECORDED_VALUE:
             continue
@@ -240,8 +238,8 @@ def _map_metric(
         if samples is None:
             mapped.reject(name, "a number point needs a value (as_double or as_int)")
             continue
-        if not all(isfinite(value) for _, value in samples):
-            mapped.reject(name, "values must be finite numbers (no NaN or infinity)")
+        if not all(-MAX_SAMPLE_VALUE <= value <= MAX_SAMPLE_VALUE for _, value in samples):
+            mapped.reject(name, "values must be finite numbers within ±2^360 (CloudWatch's range)")
             continue
         attributes = tuple([(attribute.key, attribute_value(attribute.value)) for attribute in point.attributes])
         dimensions = dimensions_of.get(attributes)

@@ -7,11 +7,11 @@ Limits (listed for users in README.md, under bad input):
 - a query's `period`: more than 0s, at most 31622400s (366 days), and at most MAX_PERIODS periods in the window.
 - times (`start_time`, `end_time`, a point's `time`): from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; a point's at
   most an hour ahead of the server's clock.
+- a point's `value`: finite, and within ±2^360 (CloudWatch's range), so that no sum of a series' points overflows.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Container, Sized
 
 from google.protobuf import timestamp_pb2
@@ -29,13 +29,17 @@ from autoscale.series import (
 )
 from autoscale.timeutil import MAX_TIME, check_duration, check_timestamp
 from autoscale.v1 import common_pb2, metrics_pb2
-from autoscale.validation import Violations, check_enum, check_finite
+from autoscale.validation import Violations, check_enum
 from services.metrics.domain import SeriesKey, SeriesPoints, StatisticsQuery, period_count
 
 MAX_DIMENSIONS_KEY_BYTES = 1024
 """UTF-8 bytes of a series' canonical dimensions key, which is part of a unique index (see models.series)."""
 MAX_POINTS_PER_BATCH = 100_000
 """Points one PutSamples may carry: a batch is stored in one transaction, which must stay short."""
+
+MAX_SAMPLE_VALUE = 2.0**360
+"""The greatest magnitude of a point's value (CloudWatch's: its PutMetricData refuses values beyond ±2^360), so that the
+sums the statistics and the stored summaries take never overflow to infinity."""
 MAX_FUTURE = 3600.0
 """Seconds a point's time may lie ahead of the server's clock (clock skew, not a typo of the year)."""
 MAX_PERIODS = 100_000
@@ -83,7 +87,7 @@ def check_put_samples(
     latest_allowed = now + MAX_FUTURE
     total_points = 0
     batch = []
-    isfinite = math.isfinite
+    low, high = -MAX_SAMPLE_VALUE, MAX_SAMPLE_VALUE
     new_tuple = tuple.__new__
     for position, series in enumerate(request.series):
         metric = series.metric
@@ -109,7 +113,7 @@ def check_put_samples(
             else:
                 suspect = True
                 time = now
-            if not isfinite(value):
+            if not low <= value <= high:  # also NaN
                 suspect = True
             times.append(time)
             values.append(value)
@@ -134,8 +138,10 @@ def _check_points(
         time = now
         if point.HasField("time"):
             time = _check_point_time(violations, position, index, point.time, latest_allowed)
-        if not math.isfinite(value):
-            check_finite(violations, f"series[{position}].points[{index}].value", value)
+        if not -MAX_SAMPLE_VALUE <= value <= MAX_SAMPLE_VALUE:
+            violations.add(
+                f"series[{position}].points[{index}].value", f"must be a finite number within ±2^360 (CloudWatch's range), got {value}"
+            )
         times.append(time)
         values.append(value)
     return times, values

@@ -23,7 +23,7 @@ import math
 from collections.abc import Sequence
 
 from autoscale.series import MAX_DIMENSIONS, check_dimension, check_metric
-from autoscale.timeutil import check_duration
+from autoscale.timeutil import check_duration, check_timestamp
 from autoscale.v1 import alarm_pb2, common_pb2, policy_pb2
 from autoscale.validation import MAX_CAUSE_LENGTH, Violations, check_enum, check_finite, check_text, try_parse_name
 from services.policy.domain import TARGET_ALARM_SUFFIX, AdjustmentType, Breach, StepAdjustment, TargetTracking
@@ -240,9 +240,15 @@ def check_cause(violations: Violations, cause: str) -> None:
     check_text(violations, "cause", cause, MAX_CAUSE_LENGTH)
 
 
-def check_alarm_payload(violations: Violations, payload: policy_pb2.AlarmPayload, prefix: str = "alarm_payload") -> None:
-    """What an alarm's action carries: each field within its rule, so that it can be stored and read back."""
-    try_parse_name(violations, f"{prefix}.alarm", payload.alarm, "alarms")
+def check_alarm_payload(
+    violations: Violations, payload: policy_pb2.AlarmPayload, prefix: str = "alarm_payload", signalled_by: str = ""
+) -> None:
+    """What an alarm's action carries: each field within its rule, so that it can be stored and read back; its alarm the
+    one `signalled_by` names, when the request names one."""
+    if try_parse_name(violations, f"{prefix}.alarm", payload.alarm, "alarms") is not None and signalled_by:
+        violations.check(
+            payload.alarm == signalled_by, f"{prefix}.alarm", f"must be the alarm the request names ({signalled_by}), got {payload.alarm}"
+        )
     check_enum(violations, f"{prefix}.previous_state", payload.previous_state, alarm_pb2.AlarmState)
     check_enum(violations, f"{prefix}.state", payload.state, alarm_pb2.AlarmState)
     check_text(violations, f"{prefix}.reason", payload.reason, MAX_PAYLOAD_REASON_LENGTH)
@@ -256,6 +262,8 @@ def check_alarm_payload(violations: Violations, payload: policy_pb2.AlarmPayload
         check_finite(violations, f"{prefix}.threshold", payload.threshold)
     if payload.comparison_operator:
         check_enum(violations, f"{prefix}.comparison_operator", payload.comparison_operator, alarm_pb2.ComparisonOperator)
+    if payload.HasField("time"):
+        check_timestamp(violations, f"{prefix}.time", payload.time)
 
 
 def check_breach(violations: Violations, metric_value: float | None, breach_threshold: float | None) -> Breach | None:

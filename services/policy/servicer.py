@@ -149,9 +149,11 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         policy_id = try_parse_name(violations, "name", request.name, "policies")
         rules.check_cause(violations, request.cause)
         check_request_id(violations, request.request_id)
+        if request.alarm:
+            try_parse_name(violations, "alarm", request.alarm, "alarms")
         alarm_payload = request.alarm_payload if request.HasField("alarm_payload") else None
         if alarm_payload is not None:
-            rules.check_alarm_payload(violations, alarm_payload)
+            rules.check_alarm_payload(violations, alarm_payload, signalled_by=request.alarm)
         breach = rules.check_breach(
             violations,
             request.metric_value if request.HasField("metric_value") else None,

@@ -147,6 +147,8 @@ def recommend(metric_value: float, target_value: float, in_service: int, desired
     wanted = in_service * ratio
     if not wanted < MAX_RECOMMENDATION:  # also infinity: 1e308 against 1e-10 overflows
         return MAX_RECOMMENDATION
+    if not wanted > 0:  # also minus infinity: -1e308 against 1e-300; a negative metric asks nothing
+        return 0
     # NOTE: rounded to 9 digits first: float error must not ceil a whole product one higher (1 × 2.1 / 0.3 is 7.000000000000001).
     recommended = max(0, math.ceil(round(wanted, 9)))
     return max(recommended, desired_capacity) if ratio > 1.0 else min(recommended, desired_capacity)

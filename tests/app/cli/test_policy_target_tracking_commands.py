@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.app.cli.cli_support import Invoke
 
 
@@ -116,3 +118,9 @@ def test_policy_forecast_ahead_reads_the_metrics_history_for_the_moments_to_come
     too_many = invoke("policy", "forecast", "web-cpu", "--ahead", "100", "--step", "1m")
     assert too_many.exit_code == 2 and "at most 1000" in too_many.stderr
     invoke("policy", "delete", "web-cpu")
+
+
+@pytest.mark.parametrize("ahead", ["nan", "inf", "1e308"])
+def test_policy_forecast_ahead_must_be_finite_hours_within_a_year(invoke: Invoke, ahead: str) -> None:
+    refused = invoke("policy", "forecast", "web-cpu", "--ahead", ahead)
+    assert refused.exit_code == 2 and "--ahead" in refused.output

@@ -99,3 +99,11 @@ def test_replay_of_a_predictive_floor_forecasts_from_the_stored_metrics_a_season
     moments = json.loads(result.stdout)
     assert {moment["desired_capacity"] for moment in moments} == {3}
     assert "held up at 3 by the predictive floor (forecast load 150)" in " ".join(moments[0]["events"])
+
+
+def test_a_png_that_cannot_be_written_is_an_error_naming_the_file(web: Invoke, tmp_path: Path) -> None:
+    samples = tmp_path / "load.csv"
+    rows = [f"2026-12-01T10:0{minute}:05Z,cpu,85,group=web" for minute in range(2)]
+    samples.write_text("time,metric,value,dimensions\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = web("replay", "web", "--csv", str(samples), "--png", str(tmp_path / "missing" / "web.png"))
+    assert result.exit_code == 1 and "Could not open file" in result.output and "web.png" in result.output

@@ -77,6 +77,7 @@ def test_a_policy_action_carries_the_alarms_transition_its_datapoints_and_thresh
 
 def test_a_policy_action_of_a_state_set_by_hand_carries_no_datapoints_but_the_rules_threshold(mesh):
     mesh.create()
+    mesh.settle()  # its first evaluation done: it cannot undo the state set next
     mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=ALARM, reason="drill"), timeout=5)
     (request,) = mesh.policy.wait_for_requests(1)
     payload = request.alarm_payload
@@ -172,6 +173,7 @@ def test_what_set_alarm_state_sent_while_the_group_was_resizing_is_sent_again_wh
     with mesh_with(sqlite_url, clock) as mesh:
         mesh.policy.refusals = ["group groups/web is resizing"]
         mesh.create(period=60)
+        mesh.settle()  # its first evaluation (no data yet) done, so that it cannot undo the state set next
         mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=ALARM, reason="testing"), timeout=5)
         mesh.policy.wait_for_requests(1)
         wait_for(lambda: mesh.actions(1))
@@ -412,6 +414,7 @@ def test_an_action_waiting_for_its_retry_runs_after_a_restart_with_the_same_requ
 
 def test_notify_samples_queues_only_the_alarms_the_values_may_move_out_of_their_state(mesh):
     mesh.create()  # cpu_util{group=web} average > 80
+    mesh.settle()  # its first evaluation done: it cannot undo the state set next
     mesh.alarms.SetAlarmState(alarm_pb2.SetAlarmStateRequest(name="alarms/high-cpu", state=OK), timeout=5)
     request = sample_feed_pb2.NotifySamplesRequest(
         metrics=["cpu_util"], dimensions=['{"group":"web"}'], minimums=[10.0], maximums=[80.0], series_ids=[1], catalogue="metrics"

@@ -109,6 +109,7 @@ DECLINED = {
     "no points": _request(("cpu", {}, [])),
     "a NaN": _request(("cpu", {}, [_point(math.nan)])),
     "an infinite value": _request(("cpu", {}, [_point(), _point(-math.inf)])),
+    "a value beyond CloudWatch's range": _request(("cpu", {}, [_point(1e308)])),
     "an empty dimension name": _request(("cpu", {"": "x"}, [_point()])),
     "a dimension value too long": _request(("cpu", {"k": "v" * (series.MAX_DIMENSION_LENGTH + 1)}, [_point()])),
     "too many dimensions": _request(("cpu", {f"d{i}": "v" for i in range(series.MAX_DIMENSIONS + 1)}, [_point()])),

@@ -212,6 +212,7 @@ def test_dimensions_stay_within_the_bytes_of_a_stored_series():
         ),
         pytest.param(_gauge("cpu", _number(math.nan)), "finite", id="nan"),
         pytest.param(_gauge("cpu", _number(math.inf)), "finite", id="infinity"),
+        pytest.param(_gauge("cpu", _number(-1e308)), "within ±2^360", id="beyond-cloudwatchs-range"),
         pytest.param(
             metrics_pb2.Metric(name="h", histogram=metrics_pb2.Histogram(data_points=[
                 metrics_pb2.HistogramDataPoint(count=1, sum=math.nan),

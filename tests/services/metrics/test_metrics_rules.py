@@ -54,6 +54,9 @@ def test_a_valid_batch_becomes_domain_points_with_unset_times_at_now():
         ([_series(points=[])], ["series[0].points"]),
         ([_series(points=[metrics_pb2.Point(value=math.nan)])], ["series[0].points[0].value"]),
         ([_series(points=[metrics_pb2.Point(value=1.0), metrics_pb2.Point(value=math.inf)])], ["series[0].points[1].value"]),
+        # CloudWatch's range: two values of 1e308 would sum to infinity.
+        ([_series(points=[metrics_pb2.Point(value=1e308)])], ["series[0].points[0].value"]),
+        ([_series(points=[metrics_pb2.Point(value=-(2.0**361))])], ["series[0].points[0].value"]),
         ([_series(dimensions={"": "web"})], ["series[0].dimensions"]),
         ([_series(dimensions={"k" * 256: "web"})], ["series[0].dimensions"]),
         ([_series(dimensions={"group": "v" * 256})], ["series[0].dimensions"]),
@@ -77,6 +80,10 @@ def test_put_samples_rules_name_the_field(series, fields):
 
 def test_a_point_up_to_an_hour_ahead_of_the_server_is_accepted():
     assert _put_violations(_series(points=[metrics_pb2.Point(value=1.0, time=timestamp_pb2.Timestamp(seconds=int(NOW) + 3600))])) == []
+
+
+def test_a_value_at_cloudwatchs_bound_is_accepted():
+    assert _put_violations(_series(points=[metrics_pb2.Point(value=2.0**360), metrics_pb2.Point(value=-(2.0**360))])) == []
 
 
 def test_a_batch_is_capped_in_points():

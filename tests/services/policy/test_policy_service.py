@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import duration_pb2, field_mask_pb2
+from google.protobuf import duration_pb2, field_mask_pb2, timestamp_pb2
 
 from autoscale.config import Settings
 from autoscale.errors import field_violations
@@ -339,6 +339,9 @@ def test_an_alarms_payload_is_recorded_with_its_execution(mesh: Mesh) -> None:
         ({"datapoints": [1.0, math.nan, math.inf]}, ["alarm_payload.datapoints[1]", "alarm_payload.datapoints[2]"]),
         ({"threshold": math.inf}, ["alarm_payload.threshold"]),
         ({"comparison_operator": 17}, ["alarm_payload.comparison_operator"]),
+        ({"alarm": "alarms/other"}, ["alarm_payload.alarm"]),  # not the alarm whose action this is
+        ({"time": timestamp_pb2.Timestamp(seconds=5, nanos=-1)}, ["alarm_payload.time"]),
+        ({"time": timestamp_pb2.Timestamp(seconds=2**62)}, ["alarm_payload.time"]),
     ],
 )
 def test_a_bad_alarm_payload_is_invalid_argument_naming_its_field(mesh: Mesh, fields: dict[str, Any], violations: list[str]) -> None:
@@ -348,6 +351,12 @@ def test_a_bad_alarm_payload_is_invalid_argument_naming_its_field(mesh: Mesh, fi
     assert error.code() == INVALID
     assert sorted(v.field for v in field_violations(error)) == sorted(violations)
     assert mesh.group.adjust_requests == []
+
+
+def test_an_alarm_that_is_not_an_alarms_name_is_invalid_argument(mesh: Mesh) -> None:
+    mesh.create("up")
+    error = _failure(mesh.policy.ExecutePolicy, policy_pb2.ExecutePolicyRequest(name="policies/up", alarm="../../x"))
+    assert error.code() == INVALID and [v.field for v in field_violations(error)] == ["alarm"]
 
 
 @pytest.mark.parametrize(("cooldown", "sent"), [(None, None), (to_duration(0), 0.0), (to_duration(90), 90.0)])

@@ -68,6 +68,7 @@ HPA_SCALE_DOWN_EXAMPLE = (RatePolicy(PODS, 4, 60.0), RatePolicy(PERCENT, 10, 60.
         (300.0, 100.0, 2, 4, 6),  # the ratio scales the instances in service, not the desired capacity
         (1e308, 1e-10, 3, 3, 2**31 - 1),  # beyond any capacity: the most the API holds (max_size bounds it)
         (-50.0, 50.0, 3, 3, 0),  # a negative metric asks nothing
+        (-1e308, 1e-300, 3, 3, 0),  # however far below: -infinity is no capacity either
         (2.1, 0.3, 1, 1, 7),  # 7.000000000000001 in floating point: still 7
     ],
 )
