@@ -32,6 +32,7 @@ from __future__ import annotations
 import enum
 import functools
 import math
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
@@ -49,6 +50,9 @@ MAX_RECURRENCE_LENGTH = 255
 """As AWS's Recurrence."""
 MAX_TIME_ZONE_LENGTH = 64
 CRON_FIELDS = 5
+CRON_FIELD_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
+_CRON_PART = re.compile(r"^(?:\*|(?P<low>[0-9]{1,2}|[A-Za-z]{3})(?:-(?P<high>[0-9]{1,2}|[A-Za-z]{3}))?)(?:/[0-9]{1,2})?$")
+"""One comma-separated part of a field of Unix cron (AWS's Recurrence): *, a value or a range, maybe with a step."""
 """Minute, hour, day of month, month, day of week (as AWS's Recurrence: no seconds, no years)."""
 LATE_AFTER = 60.0
 """Seconds after its time that a run is called late in its activity's cause (the service was down, or busy)."""
@@ -128,8 +132,13 @@ def parse_zone(name: str) -> ZoneInfo | None:
 
 @functools.cache
 def _zone_names() -> frozenset[str]:
-    """The zones of the IANA database this host has (the system's, else the tzdata package's)."""
-    return frozenset(available_timezones())
+    """The zones of the IANA database this host has (the system's, else the tzdata package's), without the host's own
+    aliases: `localtime` is whatever zone the host is set to, `posixrules` and `Factory` are no place's."""
+    return frozenset(available_timezones()) - HOST_ZONE_ALIASES
+
+
+HOST_ZONE_ALIASES = frozenset({"localtime", "posixrules", "Factory"})
+"""Files of the zone directory that name no zone of the IANA database a scheduled action may read."""
 
 
 def recurrence_problem(recurrence: str) -> str | None:
@@ -137,6 +146,17 @@ def recurrence_problem(recurrence: str) -> str | None:
     fields = recurrence.split()
     if len(fields) != CRON_FIELDS:
         return f"must have {CRON_FIELDS} fields (minute hour day-of-month month day-of-week), got {len(fields)}"
+    for name, field in zip(CRON_FIELD_NAMES, fields, strict=True):
+        for part in field.split(","):
+            match = _CRON_PART.match(part)
+            if match is None:
+                return (
+                    f"{name} {part!r} is not Unix cron: a number, a 3-letter name, * or a range low-high, each maybe /step "
+                    "(no L, W, # or ?, as AWS's scheduled actions)"
+                )
+            low, high = match["low"], match["high"]
+            if high is not None and low.isdigit() and high.isdigit() and int(low) > int(high):
+                return f"{name} range {part!r} runs backwards"
     if not croniter.is_valid(recurrence):
         return "is not a valid cron expression"
     try:

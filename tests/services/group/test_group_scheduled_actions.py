@@ -107,6 +107,12 @@ def test_the_list_pages_by_id(stub: Any) -> None:
         ({"recurrence": "0 9 * * *", "time_zone": "Mars/Olympus", "desired_capacity": 3}, ["scheduled_action.time_zone"]),
         ({"recurrence": "0 9 * * *", "time_zone": "../../etc/passwd", "desired_capacity": 3}, ["scheduled_action.time_zone"]),
         ({"recurrence": "0 9 * * *", "time_zone": "Europe", "desired_capacity": 3}, ["scheduled_action.time_zone"]),
+        # The host's own zone is no IANA zone: the action would move with the host's setting.
+        ({"recurrence": "0 9 * * *", "time_zone": "localtime", "desired_capacity": 3}, ["scheduled_action.time_zone"]),
+        # Unix cron, as AWS's Recurrence: no Quartz extensions, no backwards range.
+        ({"recurrence": "0 0 L * *", "desired_capacity": 3}, ["scheduled_action.recurrence"]),
+        ({"recurrence": "0 0 * * 1#2", "desired_capacity": 3}, ["scheduled_action.recurrence"]),
+        ({"recurrence": "5-1 * * * *", "desired_capacity": 3}, ["scheduled_action.recurrence"]),
         ({"recurrence": "0 9 * * *", "time_zone": "Europe/" * 20, "desired_capacity": 3}, ["scheduled_action.time_zone"]),
         ({"start_time": to_timestamp(NOW + HOUR), "time_zone": "Europe/Berlin", "desired_capacity": 3}, ["scheduled_action.time_zone"]),
         ({"start_time": to_timestamp(NOW + HOUR), "end_time": to_timestamp(NOW + 2 * HOUR), "desired_capacity": 3},
