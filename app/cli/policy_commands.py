@@ -25,12 +25,11 @@ from app.cli.target_tracking_options import (
     target_tracking_from_options,
     target_tracking_options,
 )
+from app.replay.definitions import stored_window_sums
 from autoscale.timeutil import from_timestamp
 from autoscale.v1 import policy_pb2
-from services.policy.domain import metrics_service_series, tracking_period
-from services.policy.forecast import read_forecast
+from services.policy.domain import tracking_forecast
 from services.policy.messages import forecast_to_message, target_tracking_from_message
-from services.policy.metrics_client import window_sum_of, window_sum_request
 
 GROUP_COOLDOWN_TEXT = "group's"
 """How an unset policy cooldown (or step policy warm-up) is shown: the group's cooldown applies."""
@@ -336,19 +335,13 @@ def _forecasts_ahead(client: Client, policy_id: str, ahead: float, step: float) 
     groups = client.sibling(GROUP)
     group = groups.call("GetGroup", GROUP.messages.GetGroupRequest(name=policy.group)).group
     metrics = client.sibling(METRICS)
-    metric_name, dimensions, _ = metrics_service_series(resource_id(policy.group), tracking.metric)
-
-    def read_window_sum(start: float, end: float) -> float | None:
-        return window_sum_of(metrics.call("GetStatistics", window_sum_request(metric_name, dimensions, start, end)))
-
+    read_window_sum = stored_window_sums(metrics, resource_id(policy.group), tracking.metric)
     # The moment forecast is an execution's time plus the buffer: the executions that forecast now, and each step on.
     first = time.time() - tracking.predictive_floor.effective_buffer
     try:
         return [
-            forecast_to_message(read_forecast(
-                read_window_sum, tracking.predictive_floor, now=first + index * step, period=tracking_period(tracking),
-                predefined_cpu=tracking.metric.predefined is not None, target_value=tracking.target_value,
-                min_size=group.min_size, max_size=group.max_size,
+            forecast_to_message(tracking_forecast(
+                tracking, read_window_sum, now=first + index * step, min_size=group.min_size, max_size=group.max_size,
             ))
             for index in range(moments)
         ]

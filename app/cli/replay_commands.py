@@ -86,7 +86,7 @@ def replay_command(
     for policy in definitions.policies:
         if policy.target_tracking is not None and policy.target_tracking.predictive_floor is not None:
             if sampled is None:
-                history[policy.id] = stored_window_sums(clients.metrics, policy)
+                history[policy.id] = stored_window_sums(clients.metrics, policy.group_id, policy.target_tracking.metric)
             else:
                 metric, dimensions, _ = metrics_service_series(policy.group_id, policy.target_tracking.metric)
                 history[policy.id] = csv_samples.WindowSums(metric, dict(dimensions), sampled)

@@ -22,7 +22,7 @@ from services.group import messages as group_messages
 from services.group.domain import Group
 from services.group.schedule import ScheduledAction
 from services.policy import messages as policy_messages
-from services.policy.domain import AdjustmentType, Policy, metrics_service_series
+from services.policy.domain import AdjustmentType, Policy, TrackedMetric, metrics_service_series
 from services.policy.forecast import WindowSum
 from services.policy.metrics_client import window_sum_of, window_sum_request
 
@@ -141,16 +141,15 @@ def read_datapoints(metrics: Client, alarm: Alarm, start: float, end: float) -> 
     return [Datapoint(from_timestamp(point.start_time), point.value, point.sample_count) for point in answer.datapoints]
 
 
-def stored_window_sums(metrics: Client, policy: Policy) -> WindowSum:
-    """The history a target tracking policy's predictive floor reads: its metric's sum over its group's series in a window,
-    asked of the Metrics service as the policy service asks it (one GetStatistics a season and tick)."""
-    tracking = policy.target_tracking
-    assert tracking is not None
-    metric, dimensions, _ = metrics_service_series(policy.group_id, tracking.metric)
+def stored_window_sums(metrics: Client, group_id: str, metric: TrackedMetric) -> WindowSum:
+    """The history a target tracking policy's predictive floor reads (`autoscale replay`, `autoscale policy forecast`): its
+    metric's sum over its group's series in a window, asked of the Metrics service as the policy service asks it (one
+    GetStatistics a season and moment)."""
+    metric_name, dimensions, _ = metrics_service_series(group_id, metric)
 
     def window_sum(start: float, end: float) -> float | None:
         if end <= 0:
             return None  # a season before the epoch: nothing was stored then
-        return window_sum_of(metrics.call("GetStatistics", window_sum_request(metric, dimensions, max(0.0, start), end)))
+        return window_sum_of(metrics.call("GetStatistics", window_sum_request(metric_name, dimensions, max(0.0, start), end)))
 
     return window_sum

@@ -47,7 +47,7 @@ from services.group.domain import (
 )
 from services.group.schedule import ScheduledAction
 from services.policy import forecast, steps, target_tracking
-from services.policy.domain import Policy, policy_name, tracking_period
+from services.policy.domain import Policy, policy_name, tracking_forecast
 
 MAX_TICKS = 100_000
 """Ticks one replay makes at most (a week of 10 s ticks is 60 480)."""
@@ -281,12 +281,13 @@ def _track(
         if held_by:
             reasons.append(held_by)
     if tracking.predictive_floor is not None:
-        predicted = _forecast(run, policy, now)
+        predicted = tracking_forecast(
+            tracking, run.history.get(policy.id, _no_history), now=now, min_size=run.group.min_size, max_size=run.group.max_size,
+        )
         reasons.append(_forecast_text(predicted))
-        if tracking.predictive_floor.applied:
-            desired, raised = forecast.apply_floor(desired, predicted)
-            if raised:
-                reasons.append(forecast.held_up_reason(desired, predicted))
+        desired, predicted, held_up = forecast.floored(desired, predicted, tracking.predictive_floor)
+        if held_up:
+            reasons.append(held_up)
     if desired != group.desired_capacity:
         command = AdjustCommand(
             adjustment_type=AdjustmentType.EXACT_CAPACITY, adjustment=desired, min_adjustment_step=0, cause=cause,
@@ -301,17 +302,6 @@ def _track(
     outcome = f"desired capacity {group.desired_capacity} -> {run.group.desired_capacity}" if change else "not adjusted"
     events.append(f"{name}: {said}: {outcome}")
     run.tracking[policy.id] = target_tracking.remember(state, now, decided.recommendation, change, tracking.behavior)
-
-
-def _forecast(run: _Run, policy: Policy, now: float) -> forecast.Forecast:
-    """The predictive floor's forecast at `now` from the policy's history, as the policy service's executor makes it."""
-    tracking = policy.target_tracking
-    assert tracking is not None and tracking.predictive_floor is not None
-    return forecast.read_forecast(
-        run.history.get(policy.id, _no_history), tracking.predictive_floor, now=now, period=tracking_period(tracking),
-        predefined_cpu=tracking.metric.predefined is not None, target_value=tracking.target_value,
-        min_size=run.group.min_size, max_size=run.group.max_size,
-    )
 
 
 def _no_history(start: float, end: float) -> float | None:

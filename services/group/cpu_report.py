@@ -94,8 +94,9 @@ class CpuReporter:
         """One pass: read every running instance, put what was measured since the previous pass."""
         series: dict[str, list[metrics_pb2.TimeSeries]] = {}
         readings: dict[tuple[str, str], CpuReading] = {}
-        running = self._running() if self._claim() else []
-        if not running:
+        # NOTE: claimed only with something to measure: an idle reporter writes nothing to the database.
+        running = self._running()
+        if not running or not self._claim():
             self._previous = {}  # a pass that measures again (this replica's turn again) starts afresh
             return
         measured = self._meter.cpu_readings([instance.server_id for instance in running])

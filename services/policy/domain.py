@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from services.policy.forecast import Forecast, PredictiveFloor
+from services.policy.forecast import Forecast, PredictiveFloor, WindowSum, read_forecast
 from services.policy.target_tracking import Behavior, Recommendation
 
 
@@ -120,6 +120,19 @@ def metrics_service_series(group_id: str, metric: TrackedMetric) -> tuple[str, t
 def tracking_period(target_tracking: TargetTracking) -> float:
     """Seconds between a target tracking policy's evaluations."""
     return DEFAULT_TARGET_TRACKING_PERIOD if target_tracking.period is None else target_tracking.period
+
+
+def tracking_forecast(
+    target_tracking: TargetTracking, read_window_sum: WindowSum, *, now: float, min_size: int, max_size: int,
+) -> Forecast:
+    """The forecast of a target tracking policy's predictive floor at `now` (services.policy.forecast), each season's load
+    read by `read_window_sum` (the policy service's executor and `autoscale replay` read it; what it raises goes through)."""
+    assert target_tracking.predictive_floor is not None
+    return read_forecast(
+        read_window_sum, target_tracking.predictive_floor, now=now, period=tracking_period(target_tracking),
+        predefined_cpu=target_tracking.metric.predefined is not None, target_value=target_tracking.target_value,
+        min_size=min_size, max_size=max_size,
+    )
 
 
 @dataclass(frozen=True)

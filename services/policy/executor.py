@@ -48,7 +48,7 @@ from services.policy.domain import (
     group_name,
     metrics_service_series,
     policy_name,
-    tracking_period,
+    tracking_forecast,
 )
 from services.policy.exposition import PolicyMetrics
 from services.policy.group_client import GroupClient, GroupGone
@@ -220,12 +220,12 @@ class PolicyExecutor:
             )
             if held_by:
                 reasons.append(held_by)
-        forecast_made = self._forecast(policy, group, now) if tracking.predictive_floor is not None else None
-        if forecast_made is not None and tracking.predictive_floor is not None and tracking.predictive_floor.applied:
-            desired, raised = forecast.apply_floor(desired, forecast_made)
-            if raised:
-                forecast_made = replace(forecast_made, applied=True)
-                reasons.append(forecast.held_up_reason(desired, forecast_made))
+        forecast_made = None
+        if tracking.predictive_floor is not None:
+            forecast_made = self._forecast(policy, group, now)
+            desired, forecast_made, held_up = forecast.floored(desired, forecast_made, tracking.predictive_floor)
+            if held_up:
+                reasons.append(held_up)
         said = (
             f"metric {metric_value:g} against target {tracking.target_value:g} with {group.current_capacity} in service: "
             f"{decision.recommendation} recommended"
@@ -286,10 +286,9 @@ class PolicyExecutor:
         floor = tracking.predictive_floor
         metric_name, dimensions, _ = metrics_service_series(policy.group_id, tracking.metric)
         try:
-            return forecast.read_forecast(
-                lambda start, end: self._history.window_sum(metric_name, dimensions, start, end), floor, now=now,
-                period=tracking_period(tracking), predefined_cpu=tracking.metric.predefined is not None,
-                target_value=tracking.target_value, min_size=group.min_size, max_size=group.max_size,
+            return tracking_forecast(
+                tracking, lambda start, end: self._history.window_sum(metric_name, dimensions, start, end), now=now,
+                min_size=group.min_size, max_size=group.max_size,
             )
         except PeerError as error:
             # NOTE: the first season that fails ends the reading: each call may take its whole deadline.

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 DAY = 86400.0
@@ -183,9 +183,16 @@ def read_forecast(
     return forecast(floor, loads, now=now, target_value=target_value, min_size=min_size, max_size=max_size)
 
 
-def held_up_reason(desired: int, forecast_made: Forecast) -> str:
-    """Why the desired capacity is `desired`, when the floor of `forecast_made` raised it there (for people)."""
-    return f"held up at {desired} by the predictive floor (forecast load {forecast_made.load:g})"
+def floored(decided: int, forecast_made: Forecast, floor: PredictiveFloor) -> tuple[int, Forecast, str]:
+    """The desired capacity `decided` with the floor under it when `floor` applies it (FORECAST_AND_SCALE): the capacity,
+    the forecast (marked applied when it raised the capacity) and why it was raised, for people ("" when it was not)."""
+    if not floor.applied:
+        return decided, forecast_made, ""
+    desired, raised = apply_floor(decided, forecast_made)
+    if not raised:
+        return decided, forecast_made, ""
+    reason = f"held up at {desired} by the predictive floor (forecast load {forecast_made.load:g})"
+    return desired, replace(forecast_made, applied=True), reason
 
 
 def apply_floor(decided: int, forecast_made: Forecast) -> tuple[int, bool]:
