@@ -47,7 +47,7 @@ from services.group.domain import (
 )
 from services.group.schedule import ScheduledAction
 from services.policy import forecast, steps, target_tracking
-from services.policy.domain import Policy, policy_name, tracking_forecast
+from services.policy.domain import Policy, policy_name, scale_in_floors, tracking_forecast
 
 MAX_TICKS = 100_000
 """Ticks one replay makes at most (a week of 10 s ticks is 60 480)."""
@@ -269,14 +269,9 @@ def _track(
     desired, change = decided.desired_capacity, 0
     reasons = list(decided.reasons)
     if desired < group.desired_capacity:  # as the executor: no lower than every other policy's floor
-        floors = [
-            (policy_name(other.id), floor)
-            for other in policies.values()
-            if other.id != policy.id and other.target_tracking is not None and not other.target_tracking.disable_scale_in
-            and (floor := target_tracking.scale_in_floor(
-                run.tracking.get(other.id, target_tracking.TargetTrackingState()), other.target_tracking.behavior, now
-            )) is not None
-        ]
+        floors = scale_in_floors(
+            policy.id, policies.values(), lambda other_id: run.tracking.get(other_id, target_tracking.TargetTrackingState()), now
+        )
         desired, held_by = target_tracking.agreed_scale_in(group.desired_capacity, desired, floors)
         if held_by:
             reasons.append(held_by)

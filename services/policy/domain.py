@@ -5,11 +5,12 @@ Plain values with no I/O; times are seconds since the epoch.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from services.policy.forecast import Forecast, PredictiveFloor, WindowSum, read_forecast
-from services.policy.target_tracking import Behavior, Recommendation
+from services.policy.target_tracking import Behavior, Recommendation, TargetTrackingState, scale_in_floor
 
 
 class AdjustmentType(StrEnum):
@@ -237,3 +238,20 @@ def target_alarm_id(policy_id: str) -> str:
 def target_alarm_name(policy_id: str) -> str:
     """`alarms/{id}-target`."""
     return f"alarms/{target_alarm_id(policy_id)}"
+
+
+def scale_in_floors(
+    policy_id: str, group_policies: Iterable[Policy], state_of: Callable[[str], TargetTrackingState], now: float,
+) -> list[tuple[str, int]]:
+    """How low each of the group's target tracking policies other than `policy_id` that may scale in lets it go at `now`
+    (its scale-down window's greatest recommendation, from what `state_of` its id remembers), by policy name: AWS's rule
+    that a scale-in needs every such policy's agreement (target_tracking.agreed_scale_in)."""
+    floors = []
+    for other in group_policies:
+        tracking = other.target_tracking
+        if other.id == policy_id or tracking is None or tracking.disable_scale_in:
+            continue
+        floor = scale_in_floor(state_of(other.id), tracking.behavior, now)
+        if floor is not None:
+            floors.append((policy_name(other.id), floor))
+    return floors

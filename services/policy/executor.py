@@ -48,6 +48,7 @@ from services.policy.domain import (
     group_name,
     metrics_service_series,
     policy_name,
+    scale_in_floors,
     tracking_forecast,
 )
 from services.policy.exposition import PolicyMetrics
@@ -297,18 +298,11 @@ class PolicyExecutor:
             return forecast.Forecast(now + floor.effective_buffer, seasons, note=f"no floor: the metrics service failed: {error}")
 
     def _other_floors(self, project: str, policy: Policy, now: float) -> list[tuple[str, int]]:
-        """How low each of the group's other target tracking policies that may scale in lets it go now (its scale-down
-        window's greatest recommendation)."""
+        """How low each of the group's other target tracking policies that may scale in lets it go now."""
         group_policies = self._repository.list_policies(project, None, MAX_POLICIES_READ, policy.group_id)
-        floors = []
-        for other in group_policies:
-            tracking = other.target_tracking
-            if other.id == policy.id or tracking is None or tracking.disable_scale_in:
-                continue
-            floor = target_tracking.scale_in_floor(self._repository.target_tracking_state(project, other.id), tracking.behavior, now)
-            if floor is not None:
-                floors.append((policy_name(other.id), floor))
-        return floors
+        return scale_in_floors(
+            policy.id, group_policies, lambda other_id: self._repository.target_tracking_state(project, other_id), now
+        )
 
     def _measure(
         self, project: str, policy: Policy, record: Execution, breach: Breach | None, alarm_payload: policy_pb2.AlarmPayload | None
