@@ -59,14 +59,17 @@ class AlarmIndex:
         """Series remembered in `_watchers`, every project's together."""
 
     def replace_all(self, alarms: Iterable[Alarm]) -> None:
-        """Forget every alarm and hold these, of every project (evaluation times known here are kept)."""
+        """Forget every alarm and hold these, of every project (evaluation times known here are kept, and so are definitions
+        held that are newer than the ones given)."""
         with self._lock:
             held = self._alarms
             self._alarms = {}
             self._by_anchor = {}
             self._named_by = {}
             for alarm in alarms:
-                self._add(alarm)
+                kept = held.get(alarm.key)
+                # A definition this process stored after the reload read the repository stays.
+                self._add(kept if kept is not None and _is_older_definition(alarm, kept) else alarm)
             self._evaluated = {key: time for key, time in self._evaluated.items() if key in self._alarms}
             before, after = _watch_shapes(held), _watch_shapes(self._alarms)
             for project in before.keys() | after.keys():
@@ -86,6 +89,10 @@ class AlarmIndex:
     def _put(self, alarm: Alarm) -> None:
         key = alarm.key
         held = self._alarms.get(key)
+        if held is not None and _is_older_definition(alarm, held):
+            # A state write judged at the older definition, whose put lost the race to this process's update (the
+            # database took them in the other order): what is held is newer.
+            return
         if held is not None and held.disabled == alarm.disabled and held.rule == alarm.rule:
             # A transition: filed where it was, watching what it watched.
             self._alarms[key] = alarm
@@ -252,3 +259,8 @@ def _watch_shapes(alarms: dict[AlarmKey, Alarm]) -> dict[str, dict[str, tuple[ob
     for (project, alarm_id), alarm in alarms.items():
         shapes.setdefault(project, {})[alarm_id] = (alarm.rule, alarm.disabled)
     return shapes
+
+
+def _is_older_definition(alarm: Alarm, held: Alarm) -> bool:
+    """Whether `alarm` is the same alarm as `held` (not one deleted and made again under its id) at an earlier revision."""
+    return alarm.create_time == held.create_time and alarm.revision < held.revision

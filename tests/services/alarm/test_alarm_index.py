@@ -87,6 +87,33 @@ def test_a_state_change_keeps_what_watches_a_series():
     assert _watching(index, "cpu", _pairs({"group": "web"})) is watchers
 
 
+def test_a_state_write_judged_at_an_older_definition_does_not_undo_a_newer_one_put_before_it():
+    index = AlarmIndex()
+    web = _pairs({"group": "web"})
+    old = replace(alarm("a", group="web"), create_time=10.0, revision=1)
+    newer = replace(alarm("a", "mem", group="web"), create_time=10.0, revision=2)
+    index.put(newer)
+    index.put(replace(old, state=AlarmState.ALARM))  # an evaluation of revision 1 whose put came late
+    assert index.get((PROJECT, "a")) == newer
+    assert _watching(index, "cpu", web) == [] and _watching(index, "mem", web) == ["a"]
+
+
+def test_an_alarm_made_again_under_the_same_id_replaces_the_deleted_one_whatever_their_revisions():
+    index = AlarmIndex()
+    index.put(replace(alarm("a", group="web"), create_time=10.0, revision=5))
+    made_again = replace(alarm("a", "mem"), create_time=20.0)
+    index.put(made_again)
+    assert index.get((PROJECT, "a")) == made_again
+
+
+def test_a_reload_read_before_an_update_keeps_the_updated_definition():
+    index = AlarmIndex()
+    updated = replace(alarm("a", "mem"), create_time=10.0, revision=3)
+    index.put(updated)
+    index.replace_all([replace(alarm("a"), create_time=10.0, revision=2), alarm("b")])
+    assert index.get((PROJECT, "a")) == updated and index.get((PROJECT, "b")) == alarm("b")
+
+
 def test_reloading_keeps_the_evaluation_times_known_in_memory():
     index = AlarmIndex()
     index.put(alarm("a"))
