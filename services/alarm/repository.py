@@ -2,9 +2,9 @@
 
 An alarm's definition and its state are written separately: definitions by the
 standard methods (each update moves the alarm's revision), states by transitions,
-which compare-and-set on the state and revision they judged, so that an evaluation
-racing an operator's SetAlarmState, an update or another replica's evaluation never
-overwrites what was stored meanwhile.
+which compare-and-set on the state, revision and creation time they judged, so that an
+evaluation racing an operator's SetAlarmState, an update, a delete and create of the
+same id or another replica's evaluation never overwrites what was stored meanwhile.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ DECODED_TEXTS = 16384
 
 class StateChange(NamedTuple):
     """Move `judged` (the alarm as it was read and judged) into `state`: stored only if the alarm is still stored in the
-    state and at the revision it was judged at, so that a change made meanwhile (SetAlarmState, an update, another
-    replica's evaluation) is never overwritten.
+    state and at the revision it was judged at (and is the alarm judged, not one made again under its id), so that a
+    change made meanwhile (SetAlarmState, an update, another replica's evaluation) is never overwritten.
 
     A named tuple: a sweep may make one per alarm.
     """
@@ -115,7 +115,7 @@ class AlarmRepository:
         mark = database.placeholder
         self._set_judged_state = (
             f"UPDATE {alarms.name} SET state = {mark}, state_reason = {mark}, state_time = {mark}, evaluate_time = {mark} "
-            f"WHERE project = {mark} AND id = {mark} AND state = {mark} AND revision = {mark}"
+            f"WHERE project = {mark} AND id = {mark} AND state = {mark} AND revision = {mark} AND create_time = {mark}"
         )
         marks = ", ".join([mark] * len(TRANSITION_ENTRY_COLUMNS))
         self._insert_transition = f"INSERT INTO {history.name} ({', '.join(TRANSITION_ENTRY_COLUMNS)}) VALUES ({marks})"
@@ -231,7 +231,7 @@ class AlarmRepository:
         transition_type = HistoryType.STATE_TRANSITION.value
         updates = [
             (_VALUES[change.state], change.reason, change.time, change.time, change.judged.project, change.judged.id,
-             _VALUES[change.judged.state], change.judged.revision)
+             _VALUES[change.judged.state], change.judged.revision, change.judged.create_time)
             for change in changes
         ]
         answers: list[Transition | None] = []
@@ -269,7 +269,7 @@ class AlarmRepository:
                 result = connection.execute(
                     alarms.update()
                     .where(*_alarm_key(judged.project, judged.id), alarms.c.state == _VALUES[judged.state],
-                           alarms.c.revision == judged.revision)
+                           alarms.c.revision == judged.revision, alarms.c.create_time == judged.create_time)
                     .values(state_reason=change.reason, evaluate_time=change.time)
                 )
                 if result.rowcount == 0:

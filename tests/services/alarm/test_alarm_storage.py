@@ -310,6 +310,17 @@ def test_an_alarm_updated_since_it_was_judged_is_not_moved_by_that_judgment(repo
     assert repository.get_alarm(PROJECT, "high").state is AlarmState.INSUFFICIENT_DATA and repository.pending_actions() == []
 
 
+def test_an_alarm_deleted_and_made_again_under_its_id_since_it_was_judged_is_moved_by_neither_judgment_nor_reason(repository):
+    judged = repository.get_alarm(PROJECT, "high")
+    repository.delete_alarm(PROJECT, "high")
+    made_again = replace(ALARM, rule=replace(RULE, metric="mem"), create_time=40.0, state_time=40.0)
+    repository.create_alarm(made_again, _created(made_again))  # the same id, state and revision as the one judged
+    assert repository.change_states([StateChange(judged, AlarmState.ALARM, "hot", 41.0, {})]) == [None]
+    assert repository.change_reasons([StateChange(judged, judged.state, "no data", 41.0, {})]) == [None]
+    assert repository.get_alarm(PROJECT, "high") == replace(made_again, webhook_secret=repository.get_alarm(PROJECT, "high").webhook_secret)
+    assert repository.pending_actions() == []
+
+
 def test_when_one_alarm_moved_since_judged_the_others_of_its_batch_still_move_and_it_does_not(repository):
     other = replace(ALARM, id="other")
     repository.create_alarm(other, _created(other))
