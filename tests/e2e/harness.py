@@ -232,7 +232,7 @@ def scale_out_through_the_chain(addr: dict[str, str], *, transport: Sequence[str
             "alarmActions": ["policies/scale-out"],
         },
     })
-    wait_until(lambda: running_instances(addr["group"], transport, headers) == 1, 30, "the group to start its first instance")
+    wait_for_first_instance(addr["group"], transport, headers)
     accepted = call(addr["metrics"], f"{METRICS}/PutSamples", {
         "series": [{"metric": "cpu_util", "dimensions": {"group": "web", "instance": "i-1"}, "points": [{"value": 95}]}],
     })
@@ -259,3 +259,14 @@ def running_instances(address: str, transport: Sequence[str] = PLAINTEXT, header
     """How many instances of the group web run."""
     answer = grpcurl(address, f"{GROUP}/ListInstances", {"parent": "groups/web"}, transport=transport, headers=headers)
     return sum(1 for i in answer.get("instances", []) if i.get("state") == "INSTANCE_STATE_RUNNING")
+
+
+def wait_for_first_instance(address: str, transport: Sequence[str] = PLAINTEXT, headers: Sequence[str] = ()) -> None:
+    """Wait until the group web runs one instance and has ended the activity that started it (a simple policy's signal
+    is refused while the group is resizing)."""
+
+    def settled() -> bool:
+        group = grpcurl(address, f"{GROUP}/GetGroup", {"name": "groups/web"}, transport=transport, headers=headers)
+        return not group.get("scaling_in_progress") and running_instances(address, transport, headers) == 1
+
+    wait_until(settled, 30, "the group's first instance, started and its activity ended")

@@ -13,7 +13,19 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import ALARM, FAST, GROUP, POLICY, GrpcurlError, autoscale, cli, free_port, grpcurl, running_instances, wait_until
+from tests.e2e.harness import (
+    ALARM,
+    FAST,
+    GROUP,
+    POLICY,
+    GrpcurlError,
+    autoscale,
+    cli,
+    free_port,
+    grpcurl,
+    wait_for_first_instance,
+    wait_until,
+)
 from tests.e2e.test_e2e_prometheus import alarm
 from tests.gnocchi_server import INSTALL_TIMEOUT, START_TIMEOUT, GnocchiServer
 
@@ -58,7 +70,7 @@ def test_an_alarm_over_a_server_group_in_gnocchi_scales_the_group_out_through_au
                 "policyId": "scale-out",
                 "policy": {"group": "groups/web", "adjustmentType": "ADJUSTMENT_TYPE_CHANGE_IN_CAPACITY", "scalingAdjustment": 1},
             })
-            wait_until(lambda: running_instances(address) == 1, 30, "the group to start its first instance")
+            wait_for_first_instance(address)
             cli(address, "alarm", "create", "web-cpu", "--gnocchi-metric", "cpu_util", "--gnocchi-resource-type", "instance",
                 "--gnocchi-query", SERVER_GROUP, "--gnocchi-aggregation", "mean", "--comparison", "gt", "--threshold", "80",
                 "--period", "1s", "--evaluation-periods", "2", "--alarm-action", "policies/scale-out")

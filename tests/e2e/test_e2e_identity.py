@@ -276,9 +276,18 @@ def test_a_revoked_peer_token_is_refused_by_every_process_within_a_second_and_th
         keys_command("revoke", key_id(service), database_url=postgres_url)
         revoked_at = time.monotonic()
 
-        wait_until(lambda: _refuses_every_peer_call(addr, as_a_peer_in_p1), 5, "every process to refuse the revoked service key")
-        # Each process reads the usable keys every second; a round of four grpcurl calls takes a fraction of one more.
-        assert time.monotonic() - revoked_at < 3
+        rounds: list[float] = []
+
+        def refused_by_every_process() -> bool:
+            began = time.monotonic()
+            refused = _refuses_every_peer_call(addr, as_a_peer_in_p1)
+            rounds.append(time.monotonic() - began)
+            return refused
+
+        wait_until(refused_by_every_process, 15, "every process to refuse the revoked service key")
+        # Each process reads the usable keys every second; the refusal is seen at most a round of grpcurl calls (and the
+        # pause between two) later, however long a round takes on this machine.
+        assert time.monotonic() - revoked_at < 1.5 + 2 * max(rounds), rounds
 
         # Users' calls still answer; the alarm's ExecutePolicy, a peer call with the revoked key, is refused by the policy
         # service, and the alarm's history says so.

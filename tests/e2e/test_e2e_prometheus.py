@@ -21,7 +21,7 @@ from tests.e2e.harness import (
     cli,
     free_port,
     grpcurl,
-    running_instances,
+    wait_for_first_instance,
     wait_until,
 )
 from tests.prometheus_server import PrometheusServer
@@ -61,7 +61,7 @@ def test_an_alarm_over_prometheus_scales_the_group_out_through_autoscale_up(tmp_
             })
             cli(address, "alarm", "create", "load", "--prometheus-query", 'avg(test_load{e2e="chain"})', "--comparison", "gt",
                 "--threshold", "80", "--period", "1s", "--evaluation-periods", "2", "--alarm-action", "policies/scale-out")
-            wait_until(lambda: running_instances(address) == 1, 30, "the group to start its first instance")
+            wait_for_first_instance(address)
             wait_until(lambda: alarm(address, "load")["state"] == "ALARM_STATE_OK", 20, "the alarm to be OK at 10")
             assert 'avg(test_load{e2e="chain"}) > 80 for 2 x 1s (Prometheus)' in cli(address, "alarm", "show", "load")
 

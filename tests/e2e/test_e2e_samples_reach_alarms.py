@@ -45,12 +45,12 @@ def test_samples_reach_a_new_alarm_and_an_alarm_an_operator_just_moved_without_w
         _put(address, 10, group="api")  # the metrics service has sent samples before any alarm existed
         _create(address, "high-cpu")
         _put(address, 10)
-        wait_until(lambda: _state(address, "high-cpu") == "ALARM_STATE_OK", 5, "the first sample to settle the new alarm in OK")
+        wait_until(lambda: _state(address, "high-cpu") == "ALARM_STATE_OK", 15, "the first sample to settle the new alarm in OK")
         _put(address, 500)
-        wait_until(lambda: _state(address, "high-cpu") == "ALARM_STATE_ALARM", 5, "the high sample to move the alarm")
+        wait_until(lambda: _state(address, "high-cpu") == "ALARM_STATE_ALARM", 15, "the high sample to move the alarm")
         grpcurl(address, f"{ALARM}/SetAlarmState", {"name": "alarms/high-cpu", "state": "ALARM_STATE_OK", "reason": "test"})
         _put(address, 1000)  # the average of the period is still above 80: from OK, it moves the alarm again
-        wait_until(lambda: _state(address, "high-cpu") == "ALARM_STATE_ALARM", 5, "the next sample to reach the moved alarm")
+        wait_until(lambda: _state(address, "high-cpu") == "ALARM_STATE_ALARM", 15, "the next sample to reach the moved alarm")
         _create(address, "api-cpu", group="api")
         _put(address, 1000, group="api")  # right after the alarm: it is heard at once
-        wait_until(lambda: _state(address, "api-cpu") == "ALARM_STATE_ALARM", 5, "a sample right after CreateAlarm to reach it")
+        wait_until(lambda: _state(address, "api-cpu") == "ALARM_STATE_ALARM", 15, "a sample right after CreateAlarm to reach it")

@@ -9,7 +9,18 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import ALARM, FAST, GROUP, METRICS, autoscale, cli, free_port, grpcurl, running_instances, wait_until
+from tests.e2e.harness import (
+    ALARM,
+    FAST,
+    GROUP,
+    METRICS,
+    autoscale,
+    cli,
+    free_port,
+    grpcurl,
+    wait_for_first_instance,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -40,16 +51,19 @@ def test_an_alarms_adjustment_and_its_refused_repeat_are_explained_with_their_ch
                 "alarmActions": ["policies/web-out"],
             },
         })
-        wait_until(lambda: running_instances(address) == 1, 30, "the group's first instance")
+        wait_for_first_instance(address)
         grpcurl(address, f"{METRICS}/PutSamples", {
             "series": [{"metric": "cpu_util", "dimensions": {"group": "web", "instance": "i-1"}, "points": [{"value": 91}]}],
         })
 
         def refused_after_adjusting() -> list[dict[str, Any]] | None:
             found = grpcurl(address, f"{GROUP}/ListScalingDecisions", {"parent": "groups/web"}).get("scaling_decisions", [])
-            return found if len(found) >= 2 and found[0].get("outcome") == "SCALING_DECISION_OUTCOME_REFUSED" else None
+            # (A repeat while the group still resizes to 2 is refused as scaling in progress; the next ones meet the cooldown.)
+            return found if len(found) >= 2 and found[0].get("refusal") == "ADJUST_REFUSAL_COOLDOWN" else None
 
-        refused, *_, adjusted = wait_until(refused_after_adjusting, 60, "the alarm's adjustment, then a refused repeat")
+        found = wait_until(refused_after_adjusting, 60, "the alarm's adjustment, then a repeat refused for the cooldown")
+        refused = found[0]
+        (adjusted,) = [decision for decision in found if decision.get("outcome") == "SCALING_DECISION_OUTCOME_ADJUSTED"]
         assert adjusted["source"] == "SCALING_DECISION_SOURCE_ALARM" and adjusted["outcome"] == "SCALING_DECISION_OUTCOME_ADJUSTED"
         assert adjusted["trigger"]["alarm"] == "alarms/high-cpu" and adjusted["trigger"]["policy"] == "policies/web-out"
         assert (adjusted["trigger"]["datapoints"], adjusted["trigger"]["threshold"]) == ([91], 80)

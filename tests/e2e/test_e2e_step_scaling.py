@@ -19,6 +19,7 @@ from tests.e2e.harness import (
     free_port,
     grpcurl,
     running_instances,
+    wait_for_first_instance,
     wait_until,
 )
 
@@ -52,7 +53,7 @@ def test_an_alarms_breach_picks_the_second_step_of_a_step_policy_created_with_th
                 "alarmActions": ["policies/steps"],
             },
         })
-        wait_until(lambda: running_instances(address) == 1, 30, "the group's first instance")
+        wait_for_first_instance(address)
         grpcurl(address, f"{METRICS}/PutSamples", {
             "series": [{"metric": "cpu_util", "dimensions": {"group": "web", "instance": "i-1"}, "points": [{"value": 80}]}],
         })

@@ -26,6 +26,7 @@ from tests.e2e.harness import (
     running_instances,
     sleeper_group,
     up_args,
+    wait_for_first_instance,
     wait_until,
 )
 
@@ -79,7 +80,7 @@ def test_suspended_processes_hold_an_alarms_scale_out_until_resumed_and_each_act
             },
             "alarmActions": ["policies/scale-out", hook],
         }})
-        wait_until(lambda: running_instances(address) == 1, 30, "the group's first instance")
+        wait_for_first_instance(address)
         shown = cli(address, "group", "suspend", "web", "alarm-notification", "launch")
         assert "launch" in shown and "alarm-notification" in shown
 

@@ -4,8 +4,10 @@ Prometheus (tests/prometheus_server.py) that scrapes an exporter of the test's o
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -164,28 +166,47 @@ def test_a_prometheus_that_is_down_leaves_the_alarm_in_insufficient_data_saying_
     assert not mesh.policy.requests
 
 
-def _hung_prometheus() -> socket.socket:
-    """A port that accepts connections and never answers."""
+@contextmanager
+def _hung_prometheus() -> Iterator[tuple[str, threading.Event]]:
+    """The URL of a server that accepts connections and never answers, and an event set once it is asked."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
-    return listener
+    asked, held = threading.Event(), []
+
+    def hold_connections() -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:  # closed: the test is over
+                return
+            asked.set()
+
+    holder = threading.Thread(target=hold_connections, daemon=True)
+    holder.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", asked
+    finally:
+        listener.shutdown(socket.SHUT_RDWR)
+        listener.close()
+        holder.join(timeout=5)
+        for connection in held:
+            connection.close()
 
 
 def test_a_hung_prometheus_times_out_and_does_not_hold_up_alarms_over_our_metrics(sqlite_url):
-    with _hung_prometheus() as hung:
-        url = f"http://127.0.0.1:{hung.getsockname()[1]}"
-        with mesh_with(sqlite_url, prometheus_url=url, prometheus_timeout=3.0, alarm_sweep_interval=0.5) as mesh:
-            create(mesh)
-            mesh.create("cpu")
-            time.sleep(0.5)  # the prometheus alarm's evaluations are under way (and hang)
-            mesh.metrics.values["cpu_util"] = [95.0]
-            started = time.monotonic()
-            assert mesh.notify() == 1
-            wait_for(lambda: mesh.get("cpu").state == ALARM, timeout=2.5)
-            assert time.monotonic() - started < 2.5
-            alarm = wait_for(lambda: (found := mesh.get("load")).state_reason != "Not evaluated yet" and found, timeout=10)
-            assert alarm.state_reason == f"Prometheus at {url} did not answer within 3s"
+    with _hung_prometheus() as (url, asked), \
+            mesh_with(sqlite_url, prometheus_url=url, prometheus_timeout=6.0, alarm_sweep_interval=0.5) as mesh:
+        create(mesh)
+        mesh.create("cpu")
+        assert asked.wait(timeout=10)  # the prometheus alarm's evaluation is under way (and hangs)
+        mesh.metrics.values["cpu_util"] = [95.0]
+        started = time.monotonic()
+        assert mesh.notify() == 1
+        wait_for(lambda: mesh.get("cpu").state == ALARM, timeout=5)
+        assert time.monotonic() - started < 5  # well before the hung evaluation gives up
+        alarm = wait_for(lambda: (found := mesh.get("load")).state_reason != "Not evaluated yet" and found, timeout=20)
+        assert alarm.state_reason == f"Prometheus at {url} did not answer within 6s"
 
 
 @pytest.fixture

@@ -352,6 +352,7 @@ def test_a_process_started_but_not_recorded_before_a_crash_is_adopted_after_the_
         Reconciler(repositories, {"process": local_driver}, lambda: 1000.0, "").reconcile_group(PROJECT, "web")
     (recorded,) = repository.list_instances("web", None, 100)
     assert (recorded.state, recorded.server_id) == (InstanceState.PENDING, "")
+    wait_for(lambda: local_driver.find_servers(PROJECT, "web"))  # its marks are readable a moment after its launch returns
 
     restarted, driver = _restarted(repositories, tmp_path / "instances")
     restarted.reconcile_group(PROJECT, "web")
@@ -372,6 +373,7 @@ def test_on_start_a_marked_process_that_no_instance_records_is_stopped_and_other
     stray = local_driver.launch(_request("web", "i-stray", process=process))
     other_deployment = LocalProcessDriver(tmp_path / "elsewhere", terminate_grace=0.3)
     theirs = other_deployment.launch(_request("web", "i-theirs", process=process))
+    wait_for(lambda: local_driver.find_servers(PROJECT, "web") and other_deployment.find_servers(PROJECT, "web"))
     try:
         restarted, _ = _restarted(repositories, tmp_path / "instances")
         restarted.reconcile_group(PROJECT, "web")
