@@ -31,6 +31,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from autoscale.cooldown import effective_cooldown
 from services.alarm.decision import Decision, decide, decide_composite
 from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, CompositeRule, ThresholdRule, is_policy_action
 from services.alarm.evaluation import Datapoint, window_periods
@@ -260,7 +261,13 @@ def _track(
         return
     group = run.group
     state = run.tracking.get(policy.id, target_tracking.TargetTrackingState())
-    in_service = sum(1 for instance in run.instances if instance.in_service_time is not None and instance.in_service_time <= now)
+    in_service_times = [
+        instance.in_service_time for instance in run.instances if instance.in_service_time is not None and instance.in_service_time <= now
+    ]
+    in_service, warming = len(in_service_times), 0
+    if values[-1] > tracking.target_value:  # as the executor: on a scale-out, instances warming up do not count
+        warmup_seconds = effective_cooldown(policy.estimated_instance_warmup, group.cooldown)
+        in_service, warming = target_tracking.warmed_up(in_service_times, warmup_seconds, now)
     decided = target_tracking.decide_capacity(
         values[-1], tracking.target_value, in_service=in_service, desired_capacity=group.desired_capacity,
         min_size=group.min_size, max_size=group.max_size, behavior=tracking.behavior,
@@ -291,7 +298,8 @@ def _track(
         activity = warmup.step_activity(command, group, run.instances, run.activity_id(), now)
         _resize(run, activity, now, launch_seconds)
         change = run.group.desired_capacity - group.desired_capacity
-    said = f"metric {values[-1]:g} against target {tracking.target_value:g}: {decided.recommendation} recommended"
+    counted = f" with {in_service} in service and warmed up ({warming} warming up)" if warming else ""
+    said = f"metric {values[-1]:g} against target {tracking.target_value:g}{counted}: {decided.recommendation} recommended"
     if reasons:
         said += f" ({'; '.join(reasons)})"
     outcome = f"desired capacity {group.desired_capacity} -> {run.group.desired_capacity}" if change else "not adjusted"

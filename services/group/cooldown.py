@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from autoscale.cooldown import effective_cooldown
 from autoscale.errors import FailedPrecondition
 from autoscale.timeutil import format_time
 from services.group import capacity
@@ -56,18 +57,6 @@ from services.group.domain import (
     group_name,
 )
 from services.group.processes import ScalingProcess
-
-DEFAULT_COOLDOWN = 300.0
-"""Seconds of cooldown when neither the caller nor the group sets one (as AWS)."""
-
-
-def effective_cooldown(requested: float | None, group_cooldown: float | None) -> float:
-    """Seconds of cooldown an adjustment starts: the caller's (a policy's), else the group's, else DEFAULT_COOLDOWN."""
-    if requested is not None:
-        return requested
-    if group_cooldown is not None:
-        return group_cooldown
-    return DEFAULT_COOLDOWN
 
 
 def refusal(group: Group, activity_in_progress: str | None, now: float, *, honor_cooldown: bool) -> Refused | None:

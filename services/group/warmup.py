@@ -28,10 +28,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from autoscale.cooldown import effective_cooldown
 from autoscale.timeutil import format_time
 from autoscale.validation import within_cause_limit
 from services.group import capacity
-from services.group.cooldown import effective_cooldown
 from services.group.domain import (
     LIVE_STATES,
     Activity,

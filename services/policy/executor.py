@@ -13,8 +13,9 @@ its one Adjust then asks for AWS's warm-up rule instead of the cooldown, which t
 applies under its lock (services.group.warmup).
 
 A target tracking policy reads its metric (the newest datapoint of its alarm's payload)
-and the group's sizes (GetGroup), decides the desired capacity from them and from what
-it remembers (services.policy.target_tracking), scales in only as far as the group's
+and the group's sizes (GetGroup; on a scale-out, also when its instances went in
+service, ListInstances, to leave out those warming up), decides the desired capacity
+from them and from what it remembers (services.policy.target_tracking), scales in only as far as the group's
 other target tracking policies agree (AWS), and asks it as an exact capacity by the
 same warm-up rule; the recommendation and the scale event are remembered with the
 execution. The group may change between the two calls: the next period decides again.
@@ -34,8 +35,9 @@ import time
 import uuid
 from dataclasses import replace
 
+from autoscale.cooldown import effective_cooldown
 from autoscale.errors import FailedPrecondition, NotFound, PeerError
-from autoscale.timeutil import Clock
+from autoscale.timeutil import Clock, from_duration
 from autoscale.v1 import alarm_pb2, group_pb2, policy_pb2
 from autoscale.validation import within_cause_limit
 from services.policy import forecast, steps, target_tracking
@@ -197,8 +199,16 @@ class PolicyExecutor:
             raise FailedPrecondition(reason)
         metric_value = alarm_payload.datapoints[-1]
         group_ref = group_name(policy.group_id)
+        now = self._clock()
         try:
             group = self._groups.get_group(group_ref)
+            in_service, warming = group.current_capacity, 0
+            if metric_value > tracking.target_value:
+                # AWS's warm-up: on a scale-out, instances still warming up are not counted as capacity.
+                warmup = effective_cooldown(
+                    policy.estimated_instance_warmup, from_duration(group.cooldown) if group.HasField("cooldown") else None,
+                )
+                in_service, warming = target_tracking.warmed_up(self._groups.in_service_times(group_ref), warmup, now)
         except GroupGone as gone:
             reason = f"its group {gone.name} no longer exists"
             self._fail(project, replace(record, metric_value=metric_value), reason)
@@ -206,10 +216,9 @@ class PolicyExecutor:
         except PeerError as error:
             self._fail(project, replace(record, metric_value=metric_value), f"the group service failed: {error}")
             raise
-        now = self._clock()
         state = self._repository.target_tracking_state(project, policy.id)
         decision = target_tracking.decide_capacity(
-            metric_value, tracking.target_value, in_service=group.current_capacity, desired_capacity=group.desired_capacity,
+            metric_value, tracking.target_value, in_service=in_service, desired_capacity=group.desired_capacity,
             min_size=group.min_size, max_size=group.max_size, behavior=tracking.behavior,
             disable_scale_in=tracking.disable_scale_in, state=state, now=now,
         )
@@ -227,8 +236,9 @@ class PolicyExecutor:
             desired, forecast_made, held_up = forecast.floored(desired, forecast_made, tracking.predictive_floor)
             if held_up:
                 reasons.append(held_up)
+        counted = f"{in_service} in service and warmed up ({warming} warming up)" if warming else f"{in_service} in service"
         said = (
-            f"metric {metric_value:g} against target {tracking.target_value:g} with {group.current_capacity} in service: "
+            f"metric {metric_value:g} against target {tracking.target_value:g} with {counted}: "
             f"{decision.recommendation} recommended"
         )
         if reasons:

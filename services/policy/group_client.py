@@ -7,14 +7,16 @@ code on.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import grpc
 
 from autoscale.errors import PeerError
+from autoscale.pagination import MAX_PAGE_SIZE
 from autoscale.peers import as_peer_error
-from autoscale.timeutil import to_duration
+from autoscale.timeutil import from_timestamp, to_duration
 from autoscale.v1 import group_pb2
 from services.policy.domain import AdjustmentType
 from services.policy.messages import ADJUSTMENT_TYPE_MESSAGES
@@ -29,7 +31,7 @@ class GroupGone(Exception):
 
 
 class GroupClient:
-    """GetGroup and Adjust over the peer stub of the group service."""
+    """GetGroup, ListInstances and Adjust over the peer stub of the group service."""
 
     def __init__(self, stub: Callable[[], Any]) -> None:
         self._stub = stub
@@ -42,6 +44,20 @@ class GroupClient:
         """The group as it is now (its sizes and the instances in service); GroupGone if it does not exist."""
         response: group_pb2.GetGroupResponse = self._call(name, lambda stub: stub.GetGroup(group_pb2.GetGroupRequest(name=name)))
         return response.group
+
+    def in_service_times(self, name: str) -> list[float]:
+        """When each instance of the group in service (running) went in service; GroupGone if the group does not exist."""
+        times: list[float] = []
+        page_token = ""
+        while True:
+            response: group_pb2.ListInstancesResponse = self._call(name, functools.partial(_list_instances, name, page_token))
+            times.extend(
+                from_timestamp(instance.in_service_time) for instance in response.instances
+                if instance.state == group_pb2.INSTANCE_STATE_RUNNING and instance.HasField("in_service_time")
+            )
+            page_token = response.next_page_token
+            if not page_token:
+                return times
 
     def adjust(
         self,
@@ -98,6 +114,10 @@ class GroupClient:
             return call(stub)
         except grpc.RpcError as error:
             raise _failure(name, error) from None
+
+
+def _list_instances(name: str, page_token: str, stub: Any) -> Any:
+    return stub.ListInstances(group_pb2.ListInstancesRequest(parent=name, page_size=MAX_PAGE_SIZE, page_token=page_token))
 
 
 def _failure(name: str, error: grpc.RpcError) -> GroupGone | PeerError:

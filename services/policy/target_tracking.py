@@ -22,7 +22,12 @@ configurable scaling behavior):
    up, 100 % or 4 instances per 15 s, whichever is more; down, 100 % per 15 s.
 4. disable_scale_in (AWS's DisableScaleIn) keeps the group from shrinking; the group's
    min_size and max_size bound the result.
-5. With several target tracking policies on one group, AWS scales out if any asks and in
+5. Warm-up (AWS's EstimatedInstanceWarmup): on a scale-out, instances in service for less
+   than the warm-up do not count as current capacity (`warmed_up`), so that while new
+   instances start and their load does not show yet, a metric still high asks no more
+   than it did; only a higher metric adds more. (The group holds a scale-in while they
+   warm up: services.group.warmup.)
+6. With several target tracking policies on one group, AWS scales out if any asks and in
    only if all agree: a scale-in goes no lower than the other policies' (with scale-in
    enabled) last recommendations (`agreed_scale_in`).
 
@@ -132,6 +137,13 @@ class CapacityDecision:
 def within_tolerance(metric_value: float, target_value: float, tolerance: float) -> bool:
     """Whether metric/target is within `tolerance` of 1: no change is recommended (HPA's tolerance)."""
     return abs(1.0 - metric_value / target_value) <= tolerance
+
+
+def warmed_up(in_service_times: Sequence[float], warmup: float, now: float) -> tuple[int, int]:
+    """Of the instances in service since these times: how many have warmed up at `now` (in service `warmup` seconds or
+    more), and how many still warm up."""
+    warming = sum(1 for since in in_service_times if now < since + warmup)
+    return len(in_service_times) - warming, warming
 
 
 def recommend(metric_value: float, target_value: float, in_service: int, desired_capacity: int, tolerance: float) -> int:

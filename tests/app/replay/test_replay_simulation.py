@@ -107,6 +107,19 @@ def test_a_target_tracking_policy_scales_out_at_once_and_in_only_after_its_stabi
     assert "stabilized at 3" in " ".join(moments[3].events)
 
 
+def test_a_target_tracking_policy_leaves_instances_warming_up_out_of_a_scale_out_as_the_policy_service_does():
+    tracking = TargetTracking(50.0, TrackedMetric(predefined=PredefinedMetricType.ASG_AVERAGE_CPU_UTILIZATION))
+    policy = Policy("cpu", "web", AdjustmentType.EXACT_CAPACITY, 0, target_tracking=tracking, estimated_instance_warmup=150.0)
+    rule = ThresholdRule("cpu", (), Statistic.AVERAGE, ComparisonOperator.GREATER_THAN, 50.0, MINUTE, 1)
+    owned = Alarm(id="cpu-target", rule=rule, alarm_actions=("policies/cpu",), ok_actions=("policies/cpu",), project="p")
+    group = Group(id="web", launch_config_id="lc", min_size=1, max_size=20, desired_capacity=1)
+    moments = replay(scenario((owned,), (policy,), [100, 100, 150, 100, 100], group=group, launch_seconds=0.0))
+    # 1 warmed up asks 2 (the 2nd in service at 0 s, warm at 150 s); at 60 s the same load asks 2 again, at 120 s a higher
+    # one 3 (1 × 150 / 50); at 180 s two are warm: 2 × 100 / 50 = 4; at 240 s the 3rd still warms up: 4 again.
+    assert [m.desired_capacity for m in moments] == [2, 2, 3, 4, 4]
+    assert "with 1 in service and warmed up (1 warming up)" in " ".join(moments[1].events)
+
+
 def test_a_predictive_floor_holds_the_capacity_up_to_the_load_of_a_season_before_as_the_policy_service_does():
     # The load a day before each tick (+ the 300 s buffer): 200 in total over the group, against a target of 50 a
     # instance: a floor of 4, although the metric now (20) asks for 1.

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.group.cooldown import (
-    DEFAULT_COOLDOWN,
-    adjust_refusal,
-    adjustment,
-    cooldown_end_after,
-    effective_cooldown,
-    refusal,
-)
+from autoscale.cooldown import DEFAULT_COOLDOWN, effective_cooldown
+from services.group.cooldown import adjust_refusal, adjustment, cooldown_end_after, refusal
 from services.group.domain import Activity, ActivityStatus, AdjustCommand, AdjustmentType, Group, Refusal, Refused
 
 CHANGE = AdjustmentType.CHANGE_IN_CAPACITY

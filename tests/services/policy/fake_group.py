@@ -28,7 +28,7 @@ DEFAULT_PROJECT = "default"
 
 
 class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
-    """GetGroup and Adjust over in-memory groups of every project."""
+    """GetGroup, ListInstances and Adjust over in-memory groups of every project."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -44,6 +44,9 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
         self._answers: dict[tuple[str, str, str], group_pb2.AdjustResponse] = {}
         self.failures: dict[str, grpc.StatusCode] = {}
         """Method name -> the code it fails with."""
+        self.in_service_since: dict[tuple[str, str], list[float]] = {}
+        """(project, group name) -> when each instance in service went in service; unset: the group's current_capacity
+        instances, in service long since."""
         self.refusal: tuple[group_pb2.AdjustRefusal, str, float | None] | None = None
         """When set, Adjust leaves the group as it is and answers (AdjustRefusal, reason, cooldown end or None)."""
 
@@ -83,6 +86,17 @@ class FakeGroupService(group_pb2_grpc.GroupServiceServicer):
         self._called("GetGroup", context)
         with self._lock:
             return group_pb2.GetGroupResponse(group=self._group(request.name, context))
+
+    def ListInstances(self, request: group_pb2.ListInstancesRequest, context: grpc.ServicerContext) -> Any:
+        self._called("ListInstances", context)
+        with self._lock:
+            group = self._group(request.parent, context)
+            since = self.in_service_since.get((current_project(), request.parent), [0.0] * group.current_capacity)
+            return group_pb2.ListInstancesResponse(instances=[
+                group_pb2.Instance(name=f"{request.parent}/instances/i-{n}", state=group_pb2.INSTANCE_STATE_RUNNING,
+                                   in_service_time=to_timestamp(time))
+                for n, time in enumerate(since)
+            ])
 
     def Adjust(self, request: group_pb2.AdjustRequest, context: grpc.ServicerContext) -> Any:
         self._called("Adjust", context)

@@ -44,6 +44,7 @@ from services.policy.target_tracking import (
     scale_in_floor,
     scale_up_limit,
     stabilize,
+    warmed_up,
 )
 
 PODS = RatePolicyType.INSTANCES
@@ -76,6 +77,19 @@ def test_the_recommendation_follows_hpas_formula_with_its_tolerance(
     metric_value: float, target_value: float, in_service: int, desired: int, expected: int
 ) -> None:
     assert recommend(metric_value, target_value, in_service, desired, 0.1) == expected
+
+
+@pytest.mark.parametrize(
+    ("in_service_times", "warmup", "expected"),
+    [
+        ([], 300.0, (0, 0)),
+        ([0.0, 701.0, 999.0], 300.0, (1, 2)),  # in service 1000, 299 and 1 s: one has warmed up
+        ([700.0], 300.0, (1, 0)),  # exactly the warm-up: warmed up
+        ([1000.0, 1000.0], 0.0, (2, 0)),  # no warm-up: in service is warmed up
+    ],
+)
+def test_instances_in_service_for_less_than_the_warm_up_still_warm_up(in_service_times, warmup, expected):
+    assert warmed_up(in_service_times, warmup, now=1000.0) == expected
 
 
 @pytest.mark.parametrize(

@@ -229,6 +229,43 @@ def test_the_metric_above_target_scales_out_to_hpas_capacity_by_the_warm_up_rule
     assert policy.last_recommendation.time.seconds == int(mesh.clock.now)
 
 
+def test_instances_warming_up_do_not_count_on_a_scale_out_so_a_metric_still_high_adds_nothing_and_a_higher_one_adds_more(
+    mesh: Mesh,
+) -> None:
+    """AWS's warm-up for target tracking: one instance warmed up and two launched 10 s ago (30 s warm-up), desired 3."""
+    _create(mesh, estimated_instance_warmup=to_duration(30))
+    now = mesh.clock.now
+    mesh.group.groups[WEB].desired_capacity = 3
+    mesh.group.in_service_since[WEB] = [now - 3600, now - 10, now - 10]
+    still_high = _signal(mesh, 100.0)  # counted, 3 x 100 / 50 would ask 6
+    assert not still_high.adjusted and still_high.recommended_capacity == 3
+    assert "with 1 in service and warmed up (2 warming up): 3 recommended" in still_high.reason
+    higher = _signal(mesh, 200.0)  # 1 x 200 / 50
+    assert higher.adjusted and (higher.recommended_capacity, higher.desired_capacity) == (4, 4)
+    mesh.clock.advance(30)  # warmed up: the three count again
+    assert _signal(mesh, 200.0).recommended_capacity == 12
+
+
+def test_without_a_warm_up_of_its_own_a_policy_counts_instances_warming_up_for_the_groups_cooldown(mesh: Mesh) -> None:
+    _create(mesh)
+    now = mesh.clock.now
+    mesh.group.groups[WEB].cooldown.CopyFrom(to_duration(120))
+    mesh.group.in_service_since[WEB] = [now - 3600, now - 60]
+    assert "with 1 in service and warmed up (1 warming up)" in _signal(mesh, 100.0).reason
+    mesh.group.groups[WEB].ClearField("cooldown")  # then AWS's default cooldown, 300 s
+    mesh.group.in_service_since[WEB] = [now - 3600, now - 200]
+    assert "with 1 in service and warmed up (1 warming up)" in _signal(mesh, 100.0).reason
+
+
+def test_below_the_target_the_group_is_not_asked_for_its_instances(mesh: Mesh) -> None:
+    """Only a scale-out leaves instances warming up out; a scale-in waits for them in the group (services.group.warmup)."""
+    _create(mesh)
+    mesh.group.in_service_since[WEB] = [mesh.clock.now, mesh.clock.now]
+    response = _signal(mesh, 10.0)
+    assert "with 2 in service: 1 recommended" in response.reason
+    assert "ListInstances" not in mesh.group.calls
+
+
 def test_a_metric_within_the_tolerance_asks_nothing_of_the_group(mesh: Mesh) -> None:
     _create(mesh)
     response = _signal(mesh, 52.0)
