@@ -24,8 +24,17 @@ from tests.certificates import TlsFiles, make_tls_files
 from tests.fake_cloud import FakeCloud
 from tests.gnocchi_server import GnocchiServer, GnocchiUnavailable
 from tests.keystone_server import KeystoneServer, KeystoneUnavailable
+from tests.leftover_instances import instances_stopped_afterwards
 from tests.peer_support import cache_root
 from tests.prometheus_server import PrometheusServer, PrometheusUnavailable
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _local_instances_stopped_after_each_module() -> Iterator[None]:
+    """No local instance a module started outlives it (tests/leftover_instances.py)."""
+    with instances_stopped_afterwards():
+        yield
+
 
 POSTGRES_URL = os.environ.get("AUTOSCALE_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 
