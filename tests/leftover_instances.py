@@ -47,7 +47,9 @@ def marked_instances(marker: str) -> list[int]:
     """Pids of the local instances whose environment carries `marker`."""
     wanted = f"{MODULE_MARK_VARIABLE}={marker}".encode()
     driver_mark = f"{DRIVER_MARK_VARIABLE}=".encode()
-    found = []
+    found: list[int] = []
+    if not Path("/proc").is_dir():  # no way to read another process's environment: nothing is found (nor killed)
+        return found
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from services.group.drivers.local import DRIVER_MARK_VARIABLE
 from tests.leftover_instances import MODULE_MARK_VARIABLE, instances_stopped_afterwards, marked_instances
@@ -13,6 +16,7 @@ from tests.support import wait_for
 SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
 
 
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="no /proc: other processes' environments cannot be read")
 def test_a_local_instance_started_within_is_killed_afterwards_and_other_processes_are_left_alone():
     with instances_stopped_afterwards():
         marker = os.environ[MODULE_MARK_VARIABLE]

@@ -265,13 +265,14 @@ def _track(
         instance.in_service_time for instance in run.instances if instance.in_service_time is not None and instance.in_service_time <= now
     ]
     in_service, warming = len(in_service_times), 0
-    if values[-1] > tracking.target_value:  # as the executor: on a scale-out, instances warming up do not count
+    if target_tracking.asks_scale_out(values[-1], tracking.target_value, tracking.behavior):  # as the executor: instances
+        # warming up do not count on a scale-out
         warmup_seconds = effective_cooldown(policy.estimated_instance_warmup, group.cooldown)
         in_service, warming = target_tracking.warmed_up(in_service_times, warmup_seconds, now)
     decided = target_tracking.decide_capacity(
         values[-1], tracking.target_value, in_service=in_service, desired_capacity=group.desired_capacity,
         min_size=group.min_size, max_size=group.max_size, behavior=tracking.behavior,
-        disable_scale_in=tracking.disable_scale_in, state=state, now=now,
+        disable_scale_in=tracking.disable_scale_in, state=state, now=now, warming=warming,
     )
     desired, change = decided.desired_capacity, 0
     reasons = list(decided.reasons)
@@ -298,7 +299,7 @@ def _track(
         activity = warmup.step_activity(command, group, run.instances, run.activity_id(), now)
         _resize(run, activity, now, launch_seconds)
         change = run.group.desired_capacity - group.desired_capacity
-    counted = f" with {in_service} in service and warmed up ({warming} warming up)" if warming else ""
+    counted = f" with {in_service} in service and warmed up" if warming else ""
     said = f"metric {values[-1]:g} against target {tracking.target_value:g}{counted}: {decided.recommendation} recommended"
     if reasons:
         said += f" ({'; '.join(reasons)})"

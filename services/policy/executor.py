@@ -203,7 +203,7 @@ class PolicyExecutor:
         try:
             group = self._groups.get_group(group_ref)
             in_service, warming = group.current_capacity, 0
-            if metric_value > tracking.target_value:
+            if target_tracking.asks_scale_out(metric_value, tracking.target_value, tracking.behavior):
                 # AWS's warm-up: on a scale-out, instances still warming up are not counted as capacity.
                 warmup = effective_cooldown(
                     policy.estimated_instance_warmup, from_duration(group.cooldown) if group.HasField("cooldown") else None,
@@ -220,7 +220,7 @@ class PolicyExecutor:
         decision = target_tracking.decide_capacity(
             metric_value, tracking.target_value, in_service=in_service, desired_capacity=group.desired_capacity,
             min_size=group.min_size, max_size=group.max_size, behavior=tracking.behavior,
-            disable_scale_in=tracking.disable_scale_in, state=state, now=now,
+            disable_scale_in=tracking.disable_scale_in, state=state, now=now, warming=warming,
         )
         reasons = list(decision.reasons)
         desired = decision.desired_capacity
@@ -236,9 +236,9 @@ class PolicyExecutor:
             desired, forecast_made, held_up = forecast.floored(desired, forecast_made, tracking.predictive_floor)
             if held_up:
                 reasons.append(held_up)
-        counted = f"{in_service} in service and warmed up ({warming} warming up)" if warming else f"{in_service} in service"
+        counted = "in service and warmed up" if warming else "in service"
         said = (
-            f"metric {metric_value:g} against target {tracking.target_value:g} with {counted}: "
+            f"metric {metric_value:g} against target {tracking.target_value:g} with {in_service} {counted}: "
             f"{decision.recommendation} recommended"
         )
         if reasons:

@@ -8,6 +8,7 @@ code on.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -46,17 +47,19 @@ class GroupClient:
         return response.group
 
     def in_service_times(self, name: str) -> list[float]:
-        """When each instance of the group in service (running) went in service; GroupGone if the group does not exist."""
+        """When each running instance of the group went in service (infinity for one not counted in service yet, which
+        warms up as long as that lasts); GroupGone if the group does not exist."""
         times: list[float] = []
-        page_token = ""
+        page_token, seen = "", set()
         while True:
             response: group_pb2.ListInstancesResponse = self._call(name, functools.partial(_list_instances, name, page_token))
             times.extend(
-                from_timestamp(instance.in_service_time) for instance in response.instances
-                if instance.state == group_pb2.INSTANCE_STATE_RUNNING and instance.HasField("in_service_time")
+                from_timestamp(instance.in_service_time) if instance.HasField("in_service_time") else math.inf
+                for instance in response.instances if instance.state == group_pb2.INSTANCE_STATE_RUNNING
             )
+            seen.add(page_token)
             page_token = response.next_page_token
-            if not page_token:
+            if not page_token or page_token in seen:  # (a token given twice would list forever)
                 return times
 
     def adjust(

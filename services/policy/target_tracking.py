@@ -139,6 +139,13 @@ def within_tolerance(metric_value: float, target_value: float, tolerance: float)
     return abs(1.0 - metric_value / target_value) <= tolerance
 
 
+def asks_scale_out(metric_value: float, target_value: float, behavior: Behavior) -> bool:
+    """Whether the metric is above the target beyond the tolerance: the recommendation may add instances, and counts only
+    those warmed up (`warmed_up`)."""
+    tolerance = DEFAULT_TOLERANCE if behavior.tolerance is None else behavior.tolerance
+    return metric_value > target_value and not within_tolerance(metric_value, target_value, tolerance)
+
+
 def warmed_up(in_service_times: Sequence[float], warmup: float, now: float) -> tuple[int, int]:
     """Of the instances in service since these times: how many have warmed up at `now` (in service `warmup` seconds or
     more), and how many still warm up."""
@@ -236,14 +243,18 @@ class Behavior:
 
 def decide_capacity(
     metric_value: float, target_value: float, *, in_service: int, desired_capacity: int, min_size: int, max_size: int,
-    behavior: Behavior, disable_scale_in: bool, state: TargetTrackingState, now: float,
+    behavior: Behavior, disable_scale_in: bool, state: TargetTrackingState, now: float, warming: int = 0,
 ) -> CapacityDecision:
     """The desired capacity for `metric_value`: recommended, stabilized over `state`'s recommendations, rate limited by
-    `state`'s scale events, kept from shrinking when `disable_scale_in`, within [min_size, max_size]."""
+    `state`'s scale events, kept from shrinking when `disable_scale_in`, within [min_size, max_size]. `in_service`: the
+    instances counted; `warming`: those in service left out because they still warm up (said in the reasons)."""
     tolerance = DEFAULT_TOLERANCE if behavior.tolerance is None else behavior.tolerance
     recommendation = recommend(metric_value, target_value, in_service, desired_capacity, tolerance)
     reasons: list[str] = []
-    if in_service <= 0:
+    if warming:
+        counted = f"{warming} warming up, not counted"
+        reasons.append(f"every instance in service still warms up ({counted})" if in_service <= 0 else counted)
+    elif in_service <= 0:
         reasons.append("no instance in service to measure")
     elif within_tolerance(metric_value, target_value, tolerance):
         reasons.append(f"metric/target {metric_value / target_value:.3g} within tolerance {tolerance:g} of 1")

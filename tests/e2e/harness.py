@@ -266,7 +266,7 @@ def wait_for_first_instance(address: str, transport: Sequence[str] = PLAINTEXT, 
     is refused while the group is resizing)."""
 
     def settled() -> bool:
-        group = grpcurl(address, f"{GROUP}/GetGroup", {"name": "groups/web"}, transport=transport, headers=headers)
+        group = grpcurl(address, f"{GROUP}/GetGroup", {"name": "groups/web"}, transport=transport, headers=headers)["group"]
         return not group.get("scaling_in_progress") and running_instances(address, transport, headers) == 1
 
     wait_until(settled, 30, "the group's first instance, started and its activity ended")

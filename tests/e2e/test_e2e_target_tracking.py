@@ -8,6 +8,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +150,11 @@ def test_a_cpu_target_tracking_policy_scales_a_nova_group_by_its_servers_cpu_fro
         reached = next(e for e in executions if e.get("adjusted") and e.get("desired_capacity") == 3)
         assert reached["recommended_capacity"] == 3 and 80 < reached["metric_value"] <= 110, reached
         assert fake_cloud.requests_to("GET", f"/compute/v2.1/servers/{first.id}/diagnostics")
+
+        def after_the_warm_up() -> list[dict[str, Any]] | None:
+            """The executions once one has counted the three servers (warmed up, their idle CPU in the average)."""
+            found = grpcurl(address, f"{POLICY}/ListPolicyExecutions", {"name": "policies/web-cpu"})["executions"]
+            return found if any("with 3 in service:" in e.get("reason", "") for e in found) else None
+
+        executions = wait_until(after_the_warm_up, 30, "an execution counting the three servers")
+        assert max(e.get("desired_capacity", 0) for e in executions) == 3 and _desired(address) == 3  # no overshoot

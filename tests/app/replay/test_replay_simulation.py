@@ -117,7 +117,7 @@ def test_a_target_tracking_policy_leaves_instances_warming_up_out_of_a_scale_out
     # 1 warmed up asks 2 (the 2nd in service at 0 s, warm at 150 s); at 60 s the same load asks 2 again, at 120 s a higher
     # one 3 (1 × 150 / 50); at 180 s two are warm: 2 × 100 / 50 = 4; at 240 s the 3rd still warms up: 4 again.
     assert [m.desired_capacity for m in moments] == [2, 2, 3, 4, 4]
-    assert "with 1 in service and warmed up (1 warming up)" in " ".join(moments[1].events)
+    assert "with 1 in service and warmed up: 2 recommended (1 warming up, not counted)" in " ".join(moments[1].events)
 
 
 def test_a_predictive_floor_holds_the_capacity_up_to_the_load_of_a_season_before_as_the_policy_service_does():

@@ -239,7 +239,7 @@ def test_instances_warming_up_do_not_count_on_a_scale_out_so_a_metric_still_high
     mesh.group.in_service_since[WEB] = [now - 3600, now - 10, now - 10]
     still_high = _signal(mesh, 100.0)  # counted, 3 x 100 / 50 would ask 6
     assert not still_high.adjusted and still_high.recommended_capacity == 3
-    assert "with 1 in service and warmed up (2 warming up): 3 recommended" in still_high.reason
+    assert "with 1 in service and warmed up: 3 recommended (2 warming up, not counted)" in still_high.reason
     higher = _signal(mesh, 200.0)  # 1 x 200 / 50
     assert higher.adjusted and (higher.recommended_capacity, higher.desired_capacity) == (4, 4)
     mesh.clock.advance(30)  # warmed up: the three count again
@@ -251,18 +251,37 @@ def test_without_a_warm_up_of_its_own_a_policy_counts_instances_warming_up_for_t
     now = mesh.clock.now
     mesh.group.groups[WEB].cooldown.CopyFrom(to_duration(120))
     mesh.group.in_service_since[WEB] = [now - 3600, now - 60]
-    assert "with 1 in service and warmed up (1 warming up)" in _signal(mesh, 100.0).reason
+    assert "(1 warming up, not counted)" in _signal(mesh, 100.0).reason
     mesh.group.groups[WEB].ClearField("cooldown")  # then AWS's default cooldown, 300 s
     mesh.group.in_service_since[WEB] = [now - 3600, now - 200]
-    assert "with 1 in service and warmed up (1 warming up)" in _signal(mesh, 100.0).reason
+    assert "(1 warming up, not counted)" in _signal(mesh, 100.0).reason
 
 
-def test_below_the_target_the_group_is_not_asked_for_its_instances(mesh: Mesh) -> None:
+def test_when_every_instance_in_service_warms_up_a_scale_out_waits_and_says_so(mesh: Mesh) -> None:
+    _create(mesh, estimated_instance_warmup=to_duration(60))
+    mesh.group.in_service_since[WEB] = [mesh.clock.now - 10, mesh.clock.now - 10]
+    response = _signal(mesh, 100.0)
+    assert not response.adjusted and not mesh.group.adjust_requests
+    assert "every instance in service still warms up (2 warming up, not counted)" in response.reason
+
+
+def test_a_group_service_failing_to_list_the_instances_fails_the_execution_and_records_the_metric(mesh: Mesh) -> None:
+    _create(mesh)
+    mesh.group.failures["ListInstances"] = grpc.StatusCode.UNAVAILABLE
+    with pytest.raises(grpc.RpcError) as raised:
+        _signal(mesh, 100.0)
+    assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+    (execution,) = mesh.executions("web-cpu")
+    assert execution.metric_value == 100.0 and "the group service failed" in execution.reason
+    assert not mesh.group.adjust_requests
+
+
+def test_below_the_target_or_within_its_tolerance_the_group_is_not_asked_for_its_instances(mesh: Mesh) -> None:
     """Only a scale-out leaves instances warming up out; a scale-in waits for them in the group (services.group.warmup)."""
     _create(mesh)
     mesh.group.in_service_since[WEB] = [mesh.clock.now, mesh.clock.now]
-    response = _signal(mesh, 10.0)
-    assert "with 2 in service: 1 recommended" in response.reason
+    assert "with 2 in service: 1 recommended" in _signal(mesh, 10.0).reason
+    assert "within tolerance" in _signal(mesh, 52.0).reason
     assert "ListInstances" not in mesh.group.calls
 
 
