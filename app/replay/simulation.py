@@ -31,7 +31,6 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from autoscale.cooldown import effective_cooldown
 from services.alarm.decision import Decision, decide, decide_composite
 from services.alarm.domain import Alarm, AlarmState, ComparisonOperator, CompositeRule, ThresholdRule, is_policy_action
 from services.alarm.evaluation import Datapoint, window_periods
@@ -48,7 +47,7 @@ from services.group.domain import (
 )
 from services.group.schedule import ScheduledAction
 from services.policy import forecast, steps, target_tracking
-from services.policy.domain import Policy, policy_name, scale_in_floors, tracking_forecast
+from services.policy.domain import Policy, policy_name, scale_in_floors, tracking_count, tracking_forecast
 
 MAX_TICKS = 100_000
 """Ticks one replay makes at most (a week of 10 s ticks is 60 480)."""
@@ -264,11 +263,9 @@ def _track(
     in_service_times = [
         instance.in_service_time for instance in run.instances if instance.in_service_time is not None and instance.in_service_time <= now
     ]
-    in_service, warming = len(in_service_times), 0
-    if target_tracking.asks_scale_out(values[-1], tracking.target_value, tracking.behavior):  # as the executor: instances
-        # warming up do not count on a scale-out
-        warmup_seconds = effective_cooldown(policy.estimated_instance_warmup, group.cooldown)
-        in_service, warming = target_tracking.warmed_up(in_service_times, warmup_seconds, now)
+    in_service, warming = tracking_count(
+        policy, values[-1], len(in_service_times), lambda: in_service_times, group_cooldown=group.cooldown, now=now,
+    )
     decided = target_tracking.decide_capacity(
         values[-1], tracking.target_value, in_service=in_service, desired_capacity=group.desired_capacity,
         min_size=group.min_size, max_size=group.max_size, behavior=tracking.behavior,

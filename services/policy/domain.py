@@ -5,12 +5,20 @@ Plain values with no I/O; times are seconds since the epoch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from autoscale.cooldown import effective_cooldown
 from services.policy.forecast import Forecast, PredictiveFloor, WindowSum, read_forecast
-from services.policy.target_tracking import Behavior, Recommendation, TargetTrackingState, scale_in_floor
+from services.policy.target_tracking import (
+    Behavior,
+    Recommendation,
+    TargetTrackingState,
+    asks_scale_out,
+    scale_in_floor,
+    warmed_up,
+)
 
 
 class AdjustmentType(StrEnum):
@@ -134,6 +142,22 @@ def tracking_forecast(
         predefined_cpu=target_tracking.metric.predefined is not None, target_value=target_tracking.target_value,
         min_size=min_size, max_size=max_size,
     )
+
+
+def tracking_count(
+    policy: Policy, metric_value: float, in_service: int, in_service_times: Callable[[], Sequence[float]], *,
+    group_cooldown: float | None, now: float,
+) -> tuple[int, int]:
+    """The instances a target tracking execution counts at `now`, and those it leaves out because they still warm up: on a
+    scale-out (services.policy.target_tracking.asks_scale_out) only those warmed up for the policy's warm-up (else the
+    group's cooldown, else 300 s) of the times `in_service_times` reads (called only then: the executor asks the group);
+    else every one of the `in_service`. The policy service's executor and `autoscale replay` count so."""
+    tracking = policy.target_tracking
+    assert tracking is not None
+    if not asks_scale_out(metric_value, tracking.target_value, tracking.behavior):
+        return in_service, 0
+    warmup = effective_cooldown(policy.estimated_instance_warmup, group_cooldown)
+    return warmed_up(in_service_times(), warmup, now)
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ applies under its lock (services.group.warmup).
 
 A target tracking policy reads its metric (the newest datapoint of its alarm's payload)
 and the group's sizes (GetGroup; on a scale-out, also when its instances went in
-service, ListInstances, to leave out those warming up), decides the desired capacity
-from them and from what it remembers (services.policy.target_tracking), scales in only as far as the group's
-other target tracking policies agree (AWS), and asks it as an exact capacity by the
+service, ListInstances, to leave out those warming up: domain.tracking_count), decides
+the desired capacity from them and from what it remembers
+(services.policy.target_tracking), scales in only as far as the group's other target
+tracking policies agree (AWS), and asks it as an exact capacity by the
 same warm-up rule; the recommendation and the scale event are remembered with the
 execution. The group may change between the two calls: the next period decides again.
 
@@ -35,7 +36,6 @@ import time
 import uuid
 from dataclasses import replace
 
-from autoscale.cooldown import effective_cooldown
 from autoscale.errors import FailedPrecondition, NotFound, PeerError
 from autoscale.timeutil import Clock, from_duration
 from autoscale.v1 import alarm_pb2, group_pb2, policy_pb2
@@ -51,6 +51,7 @@ from services.policy.domain import (
     metrics_service_series,
     policy_name,
     scale_in_floors,
+    tracking_count,
     tracking_forecast,
 )
 from services.policy.exposition import PolicyMetrics
@@ -202,13 +203,10 @@ class PolicyExecutor:
         now = self._clock()
         try:
             group = self._groups.get_group(group_ref)
-            in_service, warming = group.current_capacity, 0
-            if target_tracking.asks_scale_out(metric_value, tracking.target_value, tracking.behavior):
-                # AWS's warm-up: on a scale-out, instances still warming up are not counted as capacity.
-                warmup = effective_cooldown(
-                    policy.estimated_instance_warmup, from_duration(group.cooldown) if group.HasField("cooldown") else None,
-                )
-                in_service, warming = target_tracking.warmed_up(self._groups.in_service_times(group_ref), warmup, now)
+            in_service, warming = tracking_count(
+                policy, metric_value, group.current_capacity, lambda: self._groups.in_service_times(group_ref),
+                group_cooldown=from_duration(group.cooldown) if group.HasField("cooldown") else None, now=now,
+            )
         except GroupGone as gone:
             reason = f"its group {gone.name} no longer exists"
             self._fail(project, replace(record, metric_value=metric_value), reason)

@@ -142,8 +142,7 @@ def within_tolerance(metric_value: float, target_value: float, tolerance: float)
 def asks_scale_out(metric_value: float, target_value: float, behavior: Behavior) -> bool:
     """Whether the metric is above the target beyond the tolerance: the recommendation may add instances, and counts only
     those warmed up (`warmed_up`)."""
-    tolerance = DEFAULT_TOLERANCE if behavior.tolerance is None else behavior.tolerance
-    return metric_value > target_value and not within_tolerance(metric_value, target_value, tolerance)
+    return metric_value > target_value and not within_tolerance(metric_value, target_value, behavior.effective_tolerance)
 
 
 def warmed_up(in_service_times: Sequence[float], warmup: float, now: float) -> tuple[int, int]:
@@ -240,6 +239,11 @@ class Behavior:
     scale_down: ScalingRules = ScalingRules()
     tolerance: float | None = None
 
+    @property
+    def effective_tolerance(self) -> float:
+        """The tolerance, HPA's default when unset."""
+        return DEFAULT_TOLERANCE if self.tolerance is None else self.tolerance
+
 
 def decide_capacity(
     metric_value: float, target_value: float, *, in_service: int, desired_capacity: int, min_size: int, max_size: int,
@@ -248,7 +252,7 @@ def decide_capacity(
     """The desired capacity for `metric_value`: recommended, stabilized over `state`'s recommendations, rate limited by
     `state`'s scale events, kept from shrinking when `disable_scale_in`, within [min_size, max_size]. `in_service`: the
     instances counted; `warming`: those in service left out because they still warm up (said in the reasons)."""
-    tolerance = DEFAULT_TOLERANCE if behavior.tolerance is None else behavior.tolerance
+    tolerance = behavior.effective_tolerance
     recommendation = recommend(metric_value, target_value, in_service, desired_capacity, tolerance)
     reasons: list[str] = []
     if warming:
